@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* actions.h: OpenFlow-style actions (slow path) and datapath actions. */
+#ifndef SLUICE_ACTIONS_H
+#define SLUICE_ACTIONS_H 1
+
+/*
+ * What
+ *   Two action languages.
+ *   - of_action: what a user writes in a flow ("mod_nw_src:1.2.3.4,
+ *     resubmit(,2),NORMAL"); kept as written so dump-flows prints it back.
+ *   - dp_action: what the fast path executes on a packet after the slow path
+ *     translated a rule chain for one flow: outputs to datapath ports,
+ *     header rewrites and VLAN push/pop only; no tables, no NORMAL, no
+ *     flood (those are resolved to explicit outputs).  The offload manager
+ *     translates dp_actions to rte_flow actions.
+ *
+ * Design
+ *   Both are flat arrays of fixed-size structs (no pointers inside), so a
+ *   list can be copied with memcpy, compared with memcmp and freed with one
+ *   free().  An empty list means drop.
+ *
+ * Thread-safety
+ *   Plain data.  A struct dp_actions attached to a megaflow is immutable
+ *   once published; PMDs read it lock-free and it is freed after a grace
+ *   period.
+ *
+ * Ownership
+ *   of_actions_* and dp_actions_* constructors return new memory the caller
+ *   frees with free().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "meta-flow.h"
+
+/* OpenFlow-style port numbers (host order). */
+#define OFPP_MAX 0xff00u
+#define OFPP_IN_PORT 0xfff8u
+#define OFPP_TABLE 0xfff9u
+#define OFPP_NORMAL 0xfffau
+#define OFPP_FLOOD 0xfffbu
+#define OFPP_ALL 0xfffcu
+#define OFPP_CONTROLLER 0xfffdu
+#define OFPP_LOCAL 0xfffeu
+#define OFPP_NONE 0xffffu
+
+#define OF_N_TABLES 254        /* Tables 0..253. */
+#define OF_TABLE_NONE 0xff     /* "this table" in resubmit(port,). */
+
+enum of_action_type {
+    OFPACT_OUTPUT,          /* output:N, or a bare port number */
+    OFPACT_IN_PORT,         /* in_port */
+    OFPACT_FLOOD,           /* flood */
+    OFPACT_ALL,             /* all */
+    OFPACT_NORMAL,          /* NORMAL */
+    OFPACT_SET_FIELD,       /* set_field:V[/M]->FIELD, and mod_* */
+    OFPACT_DEC_TTL,         /* dec_ttl */
+    OFPACT_STRIP_VLAN,      /* strip_vlan */
+    OFPACT_POP_VLAN,        /* pop_vlan */
+    OFPACT_PUSH_VLAN,       /* push_vlan:ETHERTYPE */
+    OFPACT_RESUBMIT,        /* resubmit:PORT, resubmit(PORT,TABLE) */
+    OFPACT_GOTO_TABLE,      /* goto_table:T (must be last) */
+};
+
+/* How a SET_FIELD was spelled, so it formats back the same way. */
+enum of_set_field_syntax {
+    OFSF_SET_FIELD,         /* set_field:V->F */
+    OFSF_MOD,               /* mod_dl_src:V etc. (name from the field) */
+};
+
+struct of_action {
+    uint16_t type;          /* enum of_action_type */
+    uint16_t pad;
+    union {
+        struct {
+            uint32_t port;          /* OFPP_* or 1..OFPP_MAX-1 */
+        } output;
+        struct {
+            uint16_t field;         /* enum mf_field_id */
+            uint8_t syntax;         /* enum of_set_field_syntax */
+            uint8_t has_mask;
+            union mf_value value;   /* view coordinates, network order */
+            union mf_value mask;
+        } set_field;
+        struct {
+            uint16_t ethertype;     /* host order: 0x8100 or 0x88a8 */
+        } push_vlan;
+        struct {
+            uint32_t port;          /* OFPP_IN_PORT = use in_port as is */
+            uint8_t table;          /* OF_TABLE_NONE = current table */
+        } resubmit;
+        struct {
+            uint8_t table;
+        } goto_table;
+    };
+};
+
+struct of_actions {
+    size_t n;
+    struct of_action a[];
+};
+
+enum dp_action_type {
+    DPA_OUTPUT,             /* port: datapath port number */
+    DPA_SET_ETH,            /* masked set of dl_src/dl_dst */
+    DPA_SET_IPV4,           /* masked set of src, dst, tos, ttl */
+    DPA_SET_IPV6,           /* masked set of src, dst, tclass, hlimit,
+                             * label */
+    DPA_SET_L4,             /* masked set of tp_src/tp_dst (TCP/UDP/SCTP
+                             * by the flow's nw_proto) */
+    DPA_PUSH_VLAN,          /* push a tag: tpid (be16), tci (be16) */
+    DPA_POP_VLAN,           /* remove the outer tag */
+    DPA_SET_VLAN,           /* masked rewrite of the outer tag's TCI */
+};
+
+struct dp_action {
+    uint16_t type;          /* enum dp_action_type */
+    uint16_t pad;
+    union {
+        uint32_t port;                          /* DPA_OUTPUT */
+        struct {
+            uint8_t src[6], dst[6];
+            uint8_t src_mask[6], dst_mask[6];
+        } eth;
+        struct {
+            uint32_t src, dst, src_mask, dst_mask;  /* be32 */
+            uint8_t tos, tos_mask, ttl, ttl_mask;
+        } ipv4;
+        struct {
+            uint8_t src[16], dst[16];
+            uint8_t src_mask[16], dst_mask[16];
+            uint8_t tclass, tclass_mask, hlimit, hlimit_mask;
+        } ipv6;
+        struct {
+            uint16_t src, dst, src_mask, dst_mask;  /* be16 */
+            uint8_t proto;      /* IPPROTO_TCP_, _UDP_ or _SCTP_ */
+        } l4;
+        struct {
+            uint16_t tpid, tci;                 /* be16 */
+        } push_vlan;
+        struct {
+            uint16_t tci, tci_mask;             /* be16 */
+        } set_vlan;
+    };
+};
+
+struct dp_actions {
+    size_t n;
+    struct dp_action a[];
+};
+
+/* Allocates a list with room for 'n' actions, n set to 0 ... capacity is
+ * the caller's business; returns NULL on ENOMEM. */
+struct of_actions *of_actions_alloc(size_t capacity);
+struct dp_actions *dp_actions_alloc(size_t capacity);
+struct of_actions *of_actions_clone(const struct of_actions *);
+struct dp_actions *dp_actions_clone(const struct dp_actions *);
+bool of_actions_equal(const struct of_actions *, const struct of_actions *);
+bool dp_actions_equal(const struct dp_actions *, const struct dp_actions *);
+static inline size_t
+of_actions_size(size_t n)
+{
+    return sizeof(struct of_actions) + n * sizeof(struct of_action);
+}
+static inline size_t
+dp_actions_size(size_t n)
+{
+    return sizeof(struct dp_actions) + n * sizeof(struct dp_action);
+}
+
+/* Formats a dp action list for dump-megaflows ("set(eth(src=..)),
+ * output:3", "drop" when empty).  Returns strlen; NUL-terminates. */
+size_t dp_actions_format(char *buf, size_t size, const struct dp_actions *);
+
+#endif /* actions.h */

@@ -1,0 +1,12 @@
+# flowtable: pure data structures, libc only.
+noinst_LIBRARIES += flowtable/libflowtable.a
+flowtable_libflowtable_a_SOURCES = \
+	flowtable/flow.h flowtable/flow.c \
+	flowtable/meta-flow.h flowtable/meta-flow.c \
+	flowtable/actions.h flowtable/actions.c \
+	flowtable/cls.h flowtable/cls.c \
+	flowtable/emc.h flowtable/emc.c \
+	flowtable/packet-rewrite.h flowtable/packet-rewrite.c \
+	flowtable/ofp-parse.h flowtable/ofp-parse.c \
+	flowtable/mac-learning.h flowtable/mac-learning.c \
+	flowtable/ofproto.h flowtable/ofproto.c

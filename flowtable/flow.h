@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* flow.h: the compact flow key, its parser and masked hashing. */
+#ifndef SLUICE_FLOW_H
+#define SLUICE_FLOW_H 1
+
+/*
+ * What
+ *   struct flow is the header summary of one packet: every field that a rule
+ *   can match or an action can rewrite.  The same struct, filled with bit
+ *   masks, is a wildcard mask ("which bits matter"), so a (flow, mask) pair
+ *   is a match and a megaflow.
+ *
+ * Design
+ *   Fixed layout, a multiple of 8 bytes, no holes left uninitialised: hashing
+ *   and masked compare work on 64-bit words (FLOW_U64S of them), so a flow
+ *   and its mask can be processed without knowing field boundaries.
+ *   Multi-byte packet fields are kept in network byte order exactly as on the
+ *   wire (so parse, rewrite and rte_flow translation never swap); in_port is
+ *   host order.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
+ *   the opcode), ICMP/ICMPv6 type and code live in tp_src/tp_dst (as
+ *   htons(type) / htons(code)), as in Open vSwitch.
+ *
+ *   VLANs: vlan_tci is the outer tag's TCI with FLOW_VLAN_CFI set when a tag
+ *   is present (so "no tag" is vlan_tci == 0 and a tag with VID 0 PCP 0 is
+ *   still distinguishable); vlan_tci2 is the inner tag of a double-tagged
+ *   (802.1ad/QinQ) frame, same convention.  dl_type is the ethertype after
+ *   all parsed tags.
+ *
+ * Thread-safety
+ *   Plain data; functions are reentrant.
+ *
+ * Ownership
+ *   flow_extract() reads the packet and never keeps a pointer to it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FLOW_VLAN_CFI 0x1000        /* host order; htons() it for vlan_tci */
+#define FLOW_VLAN_VID_MASK 0x0fff
+#define FLOW_VLAN_PCP_MASK 0xe000
+#define FLOW_VLAN_PCP_SHIFT 13
+
+/* nw_frag bits. */
+#define FLOW_NW_FRAG_ANY 0x01       /* any fragment of a fragmented packet */
+#define FLOW_NW_FRAG_LATER 0x02     /* a fragment other than the first */
+#define FLOW_NW_FRAG_MASK (FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER)
+
+/* Ethertypes, host order. */
+#define ETH_TYPE_IP 0x0800
+#define ETH_TYPE_ARP 0x0806
+#define ETH_TYPE_IPV6 0x86dd
+#define ETH_TYPE_VLAN 0x8100        /* 802.1Q C-tag */
+#define ETH_TYPE_VLAN_8021AD 0x88a8 /* 802.1ad S-tag */
+#define ETH_TYPE_MIN 0x0600         /* below: 802.3 length, dl_type 0x05ff */
+#define ETH_TYPE_NONE 0x05ff        /* OVS convention for 802.2 frames */
+
+/* IP protocols. */
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_SCTP_ 132
+
+struct flow {
+    /* Metadata. */
+    uint32_t in_port;       /* Datapath (or OpenFlow) port number, host. */
+    uint32_t pad0;          /* Always zero. */
+
+    /* L2. */
+    uint8_t dl_dst[6];
+    uint8_t dl_src[6];
+    uint16_t dl_type;       /* be16: ethertype after the VLAN tags. */
+    uint16_t vlan_tci;      /* be16: outer TCI | CFI when tagged, else 0. */
+    uint16_t vlan_tci2;     /* be16: inner TCI | CFI when double tagged. */
+    uint16_t pad1;          /* Always zero. */
+
+    /* L3. */
+    uint32_t nw_src;        /* be32: IPv4 source / ARP SPA. */
+    uint32_t nw_dst;        /* be32: IPv4 dest / ARP TPA. */
+    uint8_t ipv6_src[16];
+    uint8_t ipv6_dst[16];
+    uint32_t ipv6_label;    /* be32: low 20 bits. */
+    uint8_t nw_proto;       /* IP protocol or low byte of ARP opcode. */
+    uint8_t nw_tos;         /* DSCP (high 6 bits) | ECN (low 2 bits). */
+    uint8_t nw_ttl;         /* IPv4 TTL or IPv6 hop limit. */
+    uint8_t nw_frag;        /* FLOW_NW_FRAG_* */
+    uint8_t arp_sha[6];     /* ARP SHA (IPv6 ND: not parsed). */
+    uint8_t arp_tha[6];     /* ARP THA. */
+
+    /* L4. */
+    uint16_t tp_src;        /* be16: TCP/UDP/SCTP src port, ICMP type. */
+    uint16_t tp_dst;        /* be16: TCP/UDP/SCTP dst port, ICMP code. */
+    uint16_t tcp_flags;     /* be16: low 12 bits of the TCP flags word. */
+    uint16_t pad2;          /* Always zero. */
+};
+
+#define FLOW_U64S (sizeof(struct flow) / sizeof(uint64_t))
+_Static_assert(sizeof(struct flow) % 8 == 0, "flow must be u64-aligned");
+_Static_assert(sizeof(struct flow) == 96, "flow layout changed");
+
+/* Where the layers of a parsed packet start, in bytes from the frame start.
+ * A layer that is absent (or truncated before it starts) has offset
+ * FLOW_OFS_NONE.  l3 is after all VLAN tags. */
+#define FLOW_OFS_NONE 0xffff
+struct flow_layers {
+    uint16_t l3;
+    uint16_t l4;
+    uint8_t n_vlans;        /* Tags parsed (0, 1, 2). */
+};
+
+/* Parses the 'len' bytes at 'pkt' into 'flow' (fully overwritten; in_port
+ * set to 'in_port').  Parses as far as the packet is valid and never reads
+ * outside [pkt, pkt + len): a truncated or malformed header leaves the
+ * fields of it and of later layers zero.  'layers' may be NULL. */
+void flow_extract(const void *pkt, size_t len, uint32_t in_port,
+                  struct flow *flow, struct flow_layers *layers);
+
+/* Hash of 'flow' & 'mask' (all FLOW_U64S words). */
+uint32_t flow_hash_masked(const struct flow *flow, const struct flow *mask,
+                          uint32_t basis);
+/* Hash of the whole flow. */
+uint32_t flow_hash(const struct flow *flow, uint32_t basis);
+
+/* True if a & mask == b & mask. */
+bool flow_equal_masked(const struct flow *a, const struct flow *b,
+                       const struct flow *mask);
+/* dst = src & mask. */
+void flow_apply_mask(struct flow *dst, const struct flow *src,
+                     const struct flow *mask);
+
+/* Word access for hashing and masks. */
+static inline const uint64_t *
+flow_u64(const struct flow *flow)
+{
+    return (const uint64_t *) (const void *) flow;
+}
+
+#endif /* flow.h */

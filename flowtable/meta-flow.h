@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* meta-flow.h: the fields of struct flow, by name, for matches and set_field. */
+#ifndef SLUICE_META_FLOW_H
+#define SLUICE_META_FLOW_H 1
+
+/*
+ * What
+ *   One descriptor per matchable/settable field: its Open vSwitch names,
+ *   where it lives in struct flow, its width, whether it takes arbitrary
+ *   masks, and its prerequisites (e.g. nw_src needs dl_type=0x0800 or ARP).
+ *   The flow-syntax parser, the formatter, set_field and the slow path's
+ *   translation all use this one table.
+ *
+ * Design
+ *   Some fields are views of part of a struct flow member (dl_vlan is the VID
+ *   bits of vlan_tci, ip_dscp the high 6 bits of nw_tos, icmp_type is
+ *   tp_src...): a descriptor holds the member's offset and size plus a
+ *   'bits' mask and shift that select the view.  Values are passed in
+ *   network byte order in a union mf_value, right-aligned within the
+ *   member's width (the same bytes as the member itself, after shifting
+ *   down by 'shift').
+ *
+ * Thread-safety
+ *   Read-only tables; reentrant functions.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "flow.h"
+
+enum mf_field_id {
+    MFF_IN_PORT,
+    MFF_DL_SRC,
+    MFF_DL_DST,
+    MFF_DL_TYPE,
+    MFF_VLAN_TCI,       /* vlan_tci, maskable. */
+    MFF_DL_VLAN,        /* VID of vlan_tci (OF1.0 view; 0xffff = no tag). */
+    MFF_DL_VLAN_PCP,    /* PCP of vlan_tci. */
+    MFF_VLAN_VID,       /* OXM view: VID | 0x1000 when present. */
+    MFF_NW_SRC,         /* also ip_src */
+    MFF_NW_DST,         /* also ip_dst */
+    MFF_NW_PROTO,       /* also ip_proto */
+    MFF_NW_TOS,         /* DSCP bits of nw_tos, in tos position (0..255). */
+    MFF_IP_DSCP,        /* DSCP value 0..63 */
+    MFF_NW_ECN,         /* also ip_ecn */
+    MFF_NW_TTL,
+    MFF_IP_FRAG,        /* nw_frag */
+    MFF_TP_SRC,         /* also tcp_src, udp_src, sctp_src */
+    MFF_TP_DST,
+    MFF_TCP_FLAGS,
+    MFF_ICMP_TYPE,      /* also icmpv6_type */
+    MFF_ICMP_CODE,      /* also icmpv6_code */
+    MFF_ARP_OP,
+    MFF_ARP_SPA,
+    MFF_ARP_TPA,
+    MFF_ARP_SHA,
+    MFF_ARP_THA,
+    MFF_IPV6_SRC,
+    MFF_IPV6_DST,
+    MFF_IPV6_LABEL,
+    MFF_N_IDS
+};
+
+/* Prerequisites a match on a field needs. */
+enum mf_prereq {
+    MFP_NONE,
+    MFP_VLAN,           /* a VLAN tag (vlan_tci CFI set) */
+    MFP_ARP,
+    MFP_IPV4,
+    MFP_IPV6,
+    MFP_IP_ANY,         /* IPv4 or IPv6 */
+    MFP_IPV4_OR_ARP,    /* nw_src/nw_dst */
+    MFP_TCP,            /* ip or ipv6 with nw_proto 6 */
+    MFP_L4,             /* TCP, UDP or SCTP */
+    MFP_ICMP_ANY,       /* icmp or icmp6 */
+};
+
+union mf_value {
+    uint8_t u8;
+    uint16_t be16;
+    uint32_t be32;
+    uint8_t mac[6];
+    uint8_t ipv6[16];
+    uint8_t bytes[16];
+};
+
+struct mf_field {
+    enum mf_field_id id;
+    const char *name;       /* Primary name, e.g. "nw_src". */
+    const char *alias;      /* Another accepted name or NULL ("ip_src"). */
+    uint16_t offset;        /* offsetof(struct flow, member). */
+    uint8_t n_bytes;        /* Member width: 1, 2, 4, 6 or 16. */
+    uint8_t shift;          /* View = (member & bits) >> shift. */
+    uint32_t bits;          /* Host-order mask of the member bits (for
+                             * 1/2/4-byte members); all ones otherwise. */
+    bool maskable;          /* Accepts value/mask. */
+    bool writable;          /* Accepted by set_field / mod_*. */
+    enum mf_prereq prereq;
+};
+
+/* Descriptor for 'id' (valid id required), or by name (NULL if unknown). */
+const struct mf_field *mf_from_id(enum mf_field_id id);
+const struct mf_field *mf_from_name(const char *name);
+
+/* Reads the field view from 'flow' into 'value'. */
+void mf_get(const struct mf_field *mf, const struct flow *flow,
+            union mf_value *value);
+/* Sets the bits of 'value' selected by 'mask' (view coordinates) in 'flow';
+ * mask NULL means all bits of the view. */
+void mf_set(const struct mf_field *mf, const union mf_value *value,
+            const union mf_value *mask, struct flow *flow);
+/* Sets all bits of the field's view in 'wc' (un-wildcards it). */
+void mf_unwildcard(const struct mf_field *mf, struct flow *wc);
+/* True if 'flow' (a packet, or a match's flow with 'wc') satisfies the
+ * field's prerequisites.  With 'wc' nonnull, also un-wildcards the fields
+ * the prerequisite test looked at. */
+bool mf_prereqs_ok(const struct mf_field *mf, const struct flow *flow,
+                   struct flow *wc);
+
+#endif /* meta-flow.h */

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* pkt-build.c: placeholder. */
+#include "pkt-build.h"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Install every Debian package that sluice's build, tests and demo need.
+# Idempotent: packages already present are skipped; safe to run repeatedly.
+set -euo pipefail
+
+PKGS=(
+    build-essential autoconf automake libtool pkg-config
+    libdpdk-dev dpdk dpdk-dev
+    libnl-3-dev libnl-route-3-dev
+    libjansson-dev libevent-dev libcmocka-dev
+    python3 python3-scapy tcpdump iproute2 procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+            | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
