@@ -1,0 +1,22 @@
+# datapath: the daemon (DPDK, libnl-3, libevent, jansson).
+noinst_LIBRARIES += datapath/libdatapath.a
+datapath_libdatapath_a_CFLAGS = $(AM_CFLAGS) $(DPDK_CFLAGS) $(LIBNL_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS)
+datapath_libdatapath_a_SOURCES = \
+	datapath/config.h datapath/config.c \
+	datapath/ctl.h datapath/ctl.c \
+	datapath/port.h datapath/port-provider.h datapath/port.c \
+	datapath/port-dpdk.c datapath/port-tap.c datapath/port-dummy.c \
+	datapath/dp.h datapath/dp.c \
+	datapath/exec.c \
+	datapath/bridge.h datapath/bridge.c \
+	datapath/ctl-handlers.c \
+	datapath/drop.h
+
+DATAPATH_LIBS = datapath/libdatapath.a flowtable/libflowtable.a \
+	$(DPDK_LIBS) $(LIBNL_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) -lpthread
+
+sbin_PROGRAMS += datapath/sluiced
+datapath_sluiced_SOURCES = datapath/main.c
+datapath_sluiced_CFLAGS = $(datapath_libdatapath_a_CFLAGS)
+datapath_sluiced_LDADD = $(DATAPATH_LIBS)

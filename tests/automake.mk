@@ -38,3 +38,21 @@ tests_test_mac_learning_LDADD = $(TEST_LDADD)
 tests_test_ofproto_SOURCES = tests/test-ofproto.c tests/pkt-build.h tests/pkt-build.c
 tests_test_ofproto_CFLAGS = $(TEST_CFLAGS)
 tests_test_ofproto_LDADD = $(TEST_LDADD)
+
+# Datapath unit tests (need the DPDK EAL with --no-huge; no root needed for
+# dummy/net_null/net_ring ports).
+DP_UNIT_TESTS = tests/test-config tests/test-ctl tests/test-port
+check_PROGRAMS += $(DP_UNIT_TESTS)
+TESTS += $(DP_UNIT_TESTS)
+DP_TEST_CFLAGS = $(TEST_CFLAGS) $(DPDK_CFLAGS) $(LIBNL_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS)
+DP_TEST_LDADD = $(DATAPATH_LIBS) $(CMOCKA_LIBS)
+tests_test_config_SOURCES = tests/test-config.c
+tests_test_config_CFLAGS = $(DP_TEST_CFLAGS)
+tests_test_config_LDADD = $(DP_TEST_LDADD)
+tests_test_ctl_SOURCES = tests/test-ctl.c
+tests_test_ctl_CFLAGS = $(DP_TEST_CFLAGS)
+tests_test_ctl_LDADD = $(DP_TEST_LDADD)
+tests_test_port_SOURCES = tests/test-port.c
+tests_test_port_CFLAGS = $(DP_TEST_CFLAGS)
+tests_test_port_LDADD = $(DP_TEST_LDADD)

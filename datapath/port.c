@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* port.c: placeholder until implemented. */
+extern int sl_placeholder_port;

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* sluice-ofctl: placeholder. */
+int main(void) { return 1; }
