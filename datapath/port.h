@@ -1,2 +1,179 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* port.h: placeholder until written. */
+/* port.h: the datapath's ports (public API; the vtable is port-provider.h). */
+
+#ifndef SLUICE_PORT_H
+#define SLUICE_PORT_H 1
+
+/*
+ * What
+ * ----
+ * A port is something packets come in on and go out of: an ethdev (any
+ * DPDK device given by devargs: a PCI NIC, net_pcap, net_null, net_ring,
+ * net_tap, net_af_packet, ...), a host kernel tap interface, an in-memory
+ * "dummy" port for tests, or (registered by vhost/) a vhost-user port.
+ * Each kind is a provider, a const struct port_class; see port-provider.h.
+ *
+ * Design
+ * ------
+ * port_open() creates and starts a port from a type name and a list of
+ * key=value options.  A port has port_n_rxq() receive queues, each polled
+ * by exactly one PMD thread at a time, and port_n_txq() transmit queue ids,
+ * one per PMD thread (struct port_env.n_txq): PMD thread i always transmits
+ * with qid i.  When the device has fewer hardware tx queues than that, the
+ * generic layer maps qid modulo the device's count and serialises the
+ * shared queues with a per-queue spinlock; callers never see this.
+ *
+ * The fast path (port_rx_burst, port_tx_burst) is inline: one indirect
+ * call per burst.  Packet and byte counters are kept per queue by the
+ * generic layer, written only by the thread that owns the queue (no atomics
+ * on the hot path) and summed by port_get_stats(); providers add what only
+ * the device knows (misses, errors).
+ *
+ * Thread-safety
+ * -------------
+ * port_rx_burst(port, q, ...) may be called by one thread at a time per rx
+ * queue q; port_tx_burst(port, q, ...) by one thread at a time per tx qid q
+ * (distinct qids may run concurrently).  Everything else (open, close,
+ * reconfigure, getters, port_dummy_*) is for the main thread.
+ * port_get_stats() may run while PMD threads poll (the counters it reads
+ * are naturally aligned 64-bit words; a sum may be a few packets stale).
+ * port_close() and port_reconfigure() require that no thread is polling
+ * or transmitting on the port (remove it from the PMDs first and wait for
+ * a grace period).
+ *
+ * Ownership
+ * ---------
+ * port_open() returns a new port; the caller frees it with port_close().
+ * port_rx_burst() hands the received mbufs to the caller.  port_tx_burst()
+ * always takes ownership of all n mbufs: what the device refuses is freed
+ * and counted in tx_dropped.  Option strings are copied; the mempool in
+ * struct port_env is borrowed and must outlive the port.
+ *
+ * Errors are 0 or a positive errno value; burst functions return counts.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct port;
+struct port_class;
+struct rte_mbuf;
+struct rte_mempool;
+
+/* What a port needs from the datapath.  Borrowed by the port. */
+struct port_env {
+    struct rte_mempool *mp; /* Receive buffers (tap, dummy, ethdev rxqs). */
+    int socket_id;          /* NUMA socket for allocations, or -1 (any). */
+    unsigned n_txq;         /* Tx queue ids callers use: number of PMDs. */
+};
+
+/* One configuration option, "key=value".  Both strings are borrowed for
+ * the duration of the call only. */
+struct port_option {
+    const char *key;
+    const char *value;
+};
+
+/* Counters.  The rx/tx packet and byte counts are what sluice itself
+ * received and what the device accepted for transmission.  rx_dropped
+ * counts packets the device dropped for lack of buffers or queue space;
+ * tx_dropped counts packets handed to port_tx_burst() that the device
+ * refused (freed by sluice); *_errors are device-reported errors. */
+struct port_stats {
+    uint64_t rx_packets;
+    uint64_t rx_bytes;
+    uint64_t rx_dropped;
+    uint64_t rx_errors;
+    uint64_t tx_packets;
+    uint64_t tx_bytes;
+    uint64_t tx_dropped;
+    uint64_t tx_errors;
+};
+
+/* Registry. */
+void port_init_classes(void);   /* Registers dpdk, tap, dummy.  After EAL. */
+int port_register_class(const struct port_class *); /* EEXIST, ENOSPC. */
+const struct port_class *port_class_lookup(const char *type); /* or NULL */
+
+/* Life cycle.
+ *
+ * port_open(): creates port 'name' of 'type' (ENOENT if no such type) with
+ * 'opts', configures and starts the device.  On success stores a new port
+ * in '*portp' and returns 0.  On failure returns a positive errno, stores
+ * NULL and writes a one-line message into 'err' (which names the offending
+ * option key when an option is the cause; 'err' may be NULL).
+ *
+ * port_set_config() + port_reconfigure(): change options of an open port
+ * (e.g. "mtu").  port_set_config() only validates and records; nothing is
+ * applied until port_reconfigure(), which needs the port to be idle (see
+ * Thread-safety) and may change the number of rx queues.  A provider may
+ * also request a reconfiguration itself (e.g. vhost when the guest changes
+ * its queue count): port_needs_reconfigure() then returns true.
+ *
+ * port_close(): stops the device, frees all mbufs still queued in it, and
+ * frees the port.  NULL is a no-op. */
+int port_open(const char *name, const char *type,
+              const struct port_option *opts, size_t n_opts,
+              const struct port_env *env, struct port **portp,
+              char *err, size_t errsize);
+int port_set_config(struct port *, const struct port_option *opts,
+                    size_t n_opts, char *err, size_t errsize);
+int port_reconfigure(struct port *, char *err, size_t errsize);
+bool port_needs_reconfigure(const struct port *);
+void port_close(struct port *);
+
+/* Getters (main thread).  Returned strings are owned by the port. */
+const char *port_name(const struct port *);
+const char *port_type(const struct port *);
+unsigned port_n_rxq(const struct port *);
+unsigned port_n_txq(const struct port *);   /* = env->n_txq */
+void port_get_stats(const struct port *, struct port_stats *);
+bool port_link_up(const struct port *);
+int port_get_mtu(const struct port *);      /* L3 MTU, or 0 if unknown. */
+void port_get_mac(const struct port *, uint8_t mac[6]); /* zeros: none */
+int port_get_dpdk_port_id(const struct port *, uint16_t *id); /* ENOTSUP
+                                                               * unless an
+                                                               * ethdev. */
+
+/* Converts a DPDK return value (negative errno) or, if 'ret' is -1 or 0
+ * where a failure is known, rte_errno, into a positive errno.  The one
+ * place where DPDK error conventions are translated. */
+int port_dpdk_errno(int ret);
+
+/* Dummy-port test hooks (main thread; a PMD may poll the port meanwhile).
+ *
+ * port_dummy_inject(): copies each frame into an mbuf from the port's
+ * mempool and queues it for receive; '*n_queued' (may be NULL) gets the
+ * number queued.  Returns 0 if all were queued, EINVAL if 'port' is not a
+ * dummy port or a frame is empty or too long for one mbuf, ENOBUFS if the
+ * mempool or the rx ring ran out (frames before that are queued).
+ *
+ * port_dummy_capture(): drains the packets the port transmitted, calling
+ * 'cb' for each (the frame is valid during the call only), in transmit
+ * order per tx queue.  '*n' (may be NULL) gets the count.  EINVAL if not a
+ * dummy port. */
+int port_dummy_inject(struct port *, const void *const *frames,
+                      const size_t *lens, size_t n, size_t *n_queued);
+int port_dummy_capture(struct port *,
+                       void (*cb)(const void *frame, size_t len, void *aux),
+                       void *aux, size_t *n);
+
+/* Fast path (PMD threads).
+ *
+ * port_rx_burst(): receives up to 'max' packets from rx queue 'qid'
+ * (< port_n_rxq()) into 'pkts'; returns how many.  The caller owns them.
+ *
+ * port_tx_burst(): transmits 'n' packets on tx qid 'qid' (< port_n_txq(),
+ * the calling PMD's index).  Always takes ownership of all 'n' mbufs;
+ * returns the number the device accepted.  The rest were freed and counted
+ * as tx_dropped. */
+static inline int port_rx_burst(struct port *, unsigned qid,
+                                struct rte_mbuf **pkts, int max);
+static inline int port_tx_burst(struct port *, unsigned qid,
+                                struct rte_mbuf **pkts, int n);
+
+/* The inline definitions need struct port. */
+#include "port-provider.h"
+
+#endif /* port.h */
