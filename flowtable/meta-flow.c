@@ -1,3 +1,394 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* meta-flow.c: placeholder until implemented. */
+/* meta-flow.c: the field table and generic field access on struct flow. */
 #include "meta-flow.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <strings.h>
+
+#define OFS(MEMBER) offsetof(struct flow, MEMBER)
+#define SZ(MEMBER) sizeof(((struct flow *) 0)->MEMBER)
+
+/* F(id, name, alias, member, shift, bits, maskable, writable, prereq) */
+#define MF_FIELDS                                                           \
+    F(MFF_IN_PORT, "in_port", NULL, in_port, 0, 0xffffffffu, false, false, \
+      MFP_NONE)                                                             \
+    F(MFF_DL_SRC, "dl_src", "eth_src", dl_src, 0, 0xffffffffu, true, true, \
+      MFP_NONE)                                                             \
+    F(MFF_DL_DST, "dl_dst", "eth_dst", dl_dst, 0, 0xffffffffu, true, true, \
+      MFP_NONE)                                                             \
+    F(MFF_DL_TYPE, "dl_type", "eth_type", dl_type, 0, 0xffff, false,       \
+      false, MFP_NONE)                                                      \
+    F(MFF_VLAN_TCI, "vlan_tci", NULL, vlan_tci, 0, 0xffff, true, true,     \
+      MFP_NONE)                                                             \
+    F(MFF_DL_VLAN, "dl_vlan", NULL, vlan_tci, 0, 0x0fff, false, true,      \
+      MFP_NONE)                                                             \
+    F(MFF_DL_VLAN_PCP, "dl_vlan_pcp", "vlan_pcp", vlan_tci, 13, 0xe000,    \
+      false, true, MFP_NONE)                                                \
+    F(MFF_VLAN_VID, "vlan_vid", NULL, vlan_tci, 0, 0x1fff, true, true,     \
+      MFP_NONE)                                                             \
+    F(MFF_NW_SRC, "nw_src", "ip_src", nw_src, 0, 0xffffffffu, true, true,  \
+      MFP_IPV4_OR_ARP)                                                      \
+    F(MFF_NW_DST, "nw_dst", "ip_dst", nw_dst, 0, 0xffffffffu, true, true,  \
+      MFP_IPV4_OR_ARP)                                                      \
+    F(MFF_NW_PROTO, "nw_proto", "ip_proto", nw_proto, 0, 0xff, false,      \
+      false, MFP_IP_ANY)                                                    \
+    F(MFF_NW_TOS, "nw_tos", NULL, nw_tos, 0, 0xfc, false, true,            \
+      MFP_IP_ANY)                                                           \
+    F(MFF_IP_DSCP, "ip_dscp", NULL, nw_tos, 2, 0xfc, false, true,          \
+      MFP_IP_ANY)                                                           \
+    F(MFF_NW_ECN, "nw_ecn", "ip_ecn", nw_tos, 0, 0x03, false, true,        \
+      MFP_IP_ANY)                                                           \
+    F(MFF_NW_TTL, "nw_ttl", NULL, nw_ttl, 0, 0xff, false, true,            \
+      MFP_IP_ANY)                                                           \
+    F(MFF_IP_FRAG, "ip_frag", "nw_frag", nw_frag, 0, FLOW_NW_FRAG_MASK,    \
+      true, false, MFP_IP_ANY)                                              \
+    F(MFF_TP_SRC, "tp_src", NULL, tp_src, 0, 0xffff, true, true, MFP_L4)   \
+    F(MFF_TP_DST, "tp_dst", NULL, tp_dst, 0, 0xffff, true, true, MFP_L4)   \
+    F(MFF_TCP_FLAGS, "tcp_flags", NULL, tcp_flags, 0, 0x0fff, true, false, \
+      MFP_TCP)                                                              \
+    F(MFF_ICMP_TYPE, "icmp_type", "icmpv6_type", tp_src, 0, 0x00ff, false, \
+      true, MFP_ICMP_ANY)                                                   \
+    F(MFF_ICMP_CODE, "icmp_code", "icmpv6_code", tp_dst, 0, 0x00ff, false, \
+      true, MFP_ICMP_ANY)                                                   \
+    F(MFF_ARP_OP, "arp_op", NULL, nw_proto, 0, 0xff, false, true, MFP_ARP) \
+    F(MFF_ARP_SPA, "arp_spa", NULL, nw_src, 0, 0xffffffffu, true, true,    \
+      MFP_ARP)                                                              \
+    F(MFF_ARP_TPA, "arp_tpa", NULL, nw_dst, 0, 0xffffffffu, true, true,    \
+      MFP_ARP)                                                              \
+    F(MFF_ARP_SHA, "arp_sha", NULL, arp_sha, 0, 0xffffffffu, true, true,   \
+      MFP_ARP)                                                              \
+    F(MFF_ARP_THA, "arp_tha", NULL, arp_tha, 0, 0xffffffffu, true, true,   \
+      MFP_ARP)                                                              \
+    F(MFF_IPV6_SRC, "ipv6_src", NULL, ipv6_src, 0, 0xffffffffu, true,      \
+      true, MFP_IPV6)                                                       \
+    F(MFF_IPV6_DST, "ipv6_dst", NULL, ipv6_dst, 0, 0xffffffffu, true,      \
+      true, MFP_IPV6)                                                       \
+    F(MFF_IPV6_LABEL, "ipv6_label", NULL, ipv6_label, 0, 0x000fffff, true, \
+      true, MFP_IPV6)
+
+static const struct mf_field mf_fields[MFF_N_IDS] = {
+#define F(ID, NAME, ALIAS, MEMBER, SHIFT, BITS, MASKABLE, WRITABLE, PREREQ) \
+    [ID] = {                                                                \
+        .id = ID,                                                           \
+        .name = NAME,                                                       \
+        .alias = ALIAS,                                                     \
+        .offset = OFS(MEMBER),                                              \
+        .n_bytes = SZ(MEMBER),                                              \
+        .shift = SHIFT,                                                     \
+        .bits = BITS,                                                       \
+        .maskable = MASKABLE,                                               \
+        .writable = WRITABLE,                                               \
+        .prereq = PREREQ,                                                   \
+    },
+    MF_FIELDS
+#undef F
+};
+
+/* Names that select a field but are neither its name nor its alias. */
+static const struct {
+    const char *name;
+    enum mf_field_id id;
+} mf_extra_names[] = {
+    {"tcp_src", MFF_TP_SRC},   {"tcp_dst", MFF_TP_DST},
+    {"udp_src", MFF_TP_SRC},   {"udp_dst", MFF_TP_DST},
+    {"sctp_src", MFF_TP_SRC},  {"sctp_dst", MFF_TP_DST},
+};
+
+const struct mf_field *
+mf_from_id(enum mf_field_id id)
+{
+    return (unsigned int) id < MFF_N_IDS ? &mf_fields[id] : NULL;
+}
+
+const struct mf_field *
+mf_from_name(const char *name)
+{
+    if (!name) {
+        return NULL;
+    }
+    for (size_t i = 0; i < MFF_N_IDS; i++) {
+        const struct mf_field *mf = &mf_fields[i];
+        if (!strcmp(name, mf->name) || (mf->alias && !strcmp(name, mf->alias))) {
+            return mf;
+        }
+    }
+    for (size_t i = 0; i < sizeof mf_extra_names / sizeof *mf_extra_names;
+         i++) {
+        if (!strcmp(name, mf_extra_names[i].name)) {
+            return &mf_fields[mf_extra_names[i].id];
+        }
+    }
+    return NULL;
+}
+
+/* in_port is kept in host order in struct flow; every other member is in
+ * network order. */
+static bool
+mf_host_order(const struct mf_field *mf)
+{
+    return mf->id == MFF_IN_PORT;
+}
+
+static bool
+mf_is_bytes(const struct mf_field *mf)
+{
+    return mf->n_bytes == 6 || mf->n_bytes == 16;
+}
+
+/* Host-order value of a 1/2/4-byte member. */
+static uint32_t
+member_get(const struct mf_field *mf, const struct flow *flow)
+{
+    const uint8_t *p = (const uint8_t *) flow + mf->offset;
+    uint16_t v16;
+    uint32_t v32;
+
+    switch (mf->n_bytes) {
+    case 1:
+        return *p;
+    case 2:
+        memcpy(&v16, p, 2);
+        return ntohs(v16);
+    default:
+        memcpy(&v32, p, 4);
+        return mf_host_order(mf) ? v32 : ntohl(v32);
+    }
+}
+
+static void
+member_put(const struct mf_field *mf, struct flow *flow, uint32_t v)
+{
+    uint8_t *p = (uint8_t *) flow + mf->offset;
+    uint16_t v16;
+    uint32_t v32;
+
+    switch (mf->n_bytes) {
+    case 1:
+        *p = v;
+        break;
+    case 2:
+        v16 = htons(v);
+        memcpy(p, &v16, 2);
+        break;
+    default:
+        v32 = mf_host_order(mf) ? v : htonl(v);
+        memcpy(p, &v32, 4);
+        break;
+    }
+}
+
+uint32_t
+mf_value_to_u32(const struct mf_field *mf, const union mf_value *value)
+{
+    switch (mf->n_bytes) {
+    case 1:
+        return value->u8;
+    case 2:
+        return ntohs(value->be16);
+    case 4:
+        return mf_host_order(mf) ? value->be32 : ntohl(value->be32);
+    default:
+        return 0;
+    }
+}
+
+void
+mf_value_from_u32(const struct mf_field *mf, uint32_t v,
+                  union mf_value *value)
+{
+    memset(value, 0, sizeof *value);
+    switch (mf->n_bytes) {
+    case 1:
+        value->u8 = v;
+        break;
+    case 2:
+        value->be16 = htons(v);
+        break;
+    case 4:
+        value->be32 = mf_host_order(mf) ? v : htonl(v);
+        break;
+    default:
+        break;
+    }
+}
+
+uint32_t
+mf_view_max(const struct mf_field *mf)
+{
+    return mf_is_bytes(mf) ? 0 : mf->bits >> mf->shift;
+}
+
+int
+mf_n_bits(const struct mf_field *mf)
+{
+    if (mf_is_bytes(mf)) {
+        return mf->n_bytes * 8;
+    }
+    return __builtin_popcount(mf->bits);
+}
+
+bool
+mf_value_fits(const struct mf_field *mf, const union mf_value *value)
+{
+    if (mf_is_bytes(mf)) {
+        return true;
+    }
+    return !(mf_value_to_u32(mf, value) & ~mf_view_max(mf));
+}
+
+void
+mf_get(const struct mf_field *mf, const struct flow *flow,
+       union mf_value *value)
+{
+    if (mf_is_bytes(mf)) {
+        memset(value, 0, sizeof *value);
+        memcpy(value->bytes, (const uint8_t *) flow + mf->offset,
+               mf->n_bytes);
+    } else {
+        mf_value_from_u32(mf, (member_get(mf, flow) & mf->bits) >> mf->shift,
+                          value);
+    }
+}
+
+void
+mf_set(const struct mf_field *mf, const union mf_value *value,
+       const union mf_value *mask, struct flow *flow)
+{
+    if (mf_is_bytes(mf)) {
+        uint8_t *p = (uint8_t *) flow + mf->offset;
+        for (size_t i = 0; i < mf->n_bytes; i++) {
+            uint8_t m = mask ? mask->bytes[i] : 0xff;
+            p[i] = (p[i] & ~m) | (value->bytes[i] & m);
+        }
+    } else {
+        uint32_t m = mask ? mf_value_to_u32(mf, mask) : UINT32_MAX;
+        uint32_t v = mf_value_to_u32(mf, value);
+        uint32_t mm = (m << mf->shift) & mf->bits;
+        uint32_t old = member_get(mf, flow);
+        member_put(mf, flow, (old & ~mm) | ((v << mf->shift) & mm));
+    }
+}
+
+void
+mf_unwildcard(const struct mf_field *mf, struct flow *wc)
+{
+    if (mf_is_bytes(mf)) {
+        memset((uint8_t *) wc + mf->offset, 0xff, mf->n_bytes);
+    } else {
+        member_put(mf, wc, member_get(mf, wc) | mf->bits);
+    }
+}
+
+bool
+mf_is_wildcarded(const struct mf_field *mf, const struct flow *wc)
+{
+    union mf_value m;
+
+    mf_get(mf, wc, &m);
+    for (size_t i = 0; i < sizeof m.bytes; i++) {
+        if (m.bytes[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+dl_type_is(const struct flow *flow, struct flow *wc, uint16_t type)
+{
+    if (wc) {
+        wc->dl_type = 0xffff;
+    }
+    return flow->dl_type == htons(type);
+}
+
+static bool
+is_ip_any(const struct flow *flow, struct flow *wc)
+{
+    return dl_type_is(flow, wc, ETH_TYPE_IP)
+           || dl_type_is(flow, wc, ETH_TYPE_IPV6);
+}
+
+static bool
+nw_proto_is(const struct flow *flow, struct flow *wc, uint8_t proto)
+{
+    if (wc) {
+        wc->nw_proto = 0xff;
+    }
+    return flow->nw_proto == proto;
+}
+
+bool
+mf_prereq_ok(enum mf_prereq prereq, const struct flow *flow, struct flow *wc)
+{
+    switch (prereq) {
+    case MFP_NONE:
+        return true;
+    case MFP_VLAN:
+        if (wc) {
+            wc->vlan_tci |= htons(FLOW_VLAN_CFI);
+        }
+        return (flow->vlan_tci & htons(FLOW_VLAN_CFI)) != 0;
+    case MFP_ARP:
+        return dl_type_is(flow, wc, ETH_TYPE_ARP);
+    case MFP_IPV4:
+        return dl_type_is(flow, wc, ETH_TYPE_IP);
+    case MFP_IPV6:
+        return dl_type_is(flow, wc, ETH_TYPE_IPV6);
+    case MFP_IP_ANY:
+        return is_ip_any(flow, wc);
+    case MFP_IPV4_OR_ARP:
+        return dl_type_is(flow, wc, ETH_TYPE_IP)
+               || dl_type_is(flow, wc, ETH_TYPE_ARP);
+    case MFP_TCP:
+        return is_ip_any(flow, wc) && nw_proto_is(flow, wc, IPPROTO_TCP_);
+    case MFP_L4:
+        return is_ip_any(flow, wc)
+               && (nw_proto_is(flow, wc, IPPROTO_TCP_)
+                   || nw_proto_is(flow, wc, IPPROTO_UDP_)
+                   || nw_proto_is(flow, wc, IPPROTO_SCTP_));
+    case MFP_ICMP_ANY:
+        if (dl_type_is(flow, wc, ETH_TYPE_IP)) {
+            return nw_proto_is(flow, wc, IPPROTO_ICMP_);
+        }
+        return dl_type_is(flow, wc, ETH_TYPE_IPV6)
+               && nw_proto_is(flow, wc, IPPROTO_ICMPV6_);
+    }
+    return false;
+}
+
+bool
+mf_prereqs_ok(const struct mf_field *mf, const struct flow *flow,
+              struct flow *wc)
+{
+    return mf_prereq_ok(mf->prereq, flow, wc);
+}
+
+const char *
+mf_prereq_string(enum mf_prereq prereq)
+{
+    switch (prereq) {
+    case MFP_NONE:
+        return "nothing";
+    case MFP_VLAN:
+        return "a VLAN tag";
+    case MFP_ARP:
+        return "arp";
+    case MFP_IPV4:
+        return "ip";
+    case MFP_IPV6:
+        return "ipv6";
+    case MFP_IP_ANY:
+        return "ip or ipv6";
+    case MFP_IPV4_OR_ARP:
+        return "ip or arp";
+    case MFP_TCP:
+        return "tcp or tcp6";
+    case MFP_L4:
+        return "tcp, udp or sctp";
+    case MFP_ICMP_ANY:
+        return "icmp or icmp6";
+    }
+    return "?";
+}

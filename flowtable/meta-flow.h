@@ -118,4 +118,30 @@ void mf_unwildcard(const struct mf_field *mf, struct flow *wc);
 bool mf_prereqs_ok(const struct mf_field *mf, const struct flow *flow,
                    struct flow *wc);
 
+/* Additions (H3).
+ *
+ * Value byte order: as the member itself, so in_port (host order in struct
+ * flow) is passed host order in value.be32; every other 1/2/4-byte view is
+ * network order. */
+
+/* Same as mf_prereqs_ok() for a bare prerequisite. */
+bool mf_prereq_ok(enum mf_prereq prereq, const struct flow *flow,
+                  struct flow *wc);
+/* "ip or arp", "tcp, udp or sctp"...: for "FIELD requires ..." messages. */
+const char *mf_prereq_string(enum mf_prereq prereq);
+/* The view of a 1/2/4-byte field as a host-order integer, and back (the
+ * rest of the union zeroed).  0 / no-op for 6/16-byte fields. */
+uint32_t mf_value_to_u32(const struct mf_field *mf,
+                         const union mf_value *value);
+void mf_value_from_u32(const struct mf_field *mf, uint32_t v,
+                       union mf_value *value);
+/* Largest view value of a 1/2/4-byte field (bits >> shift); 0 for 6/16. */
+uint32_t mf_view_max(const struct mf_field *mf);
+/* Width of the view in bits (12 for dl_vlan, 48 for dl_src...). */
+int mf_n_bits(const struct mf_field *mf);
+/* True if 'value' has no bits set outside the view. */
+bool mf_value_fits(const struct mf_field *mf, const union mf_value *value);
+/* True if no bit of the field's view is set in 'wc'. */
+bool mf_is_wildcarded(const struct mf_field *mf, const struct flow *wc);
+
 #endif /* meta-flow.h */

@@ -1,5 +1,119 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ofp-parse.h: placeholder until written. */
+/* ofp-parse.h: Open vSwitch flow syntax (matches, actions): parse, format. */
 #ifndef SLUICE_OFP_PARSE_H
 #define SLUICE_OFP_PARSE_H 1
-#endif
+
+/*
+ * What
+ *   The text a user gives ovs-ofctl ("priority=100,tcp,nw_src=10.0.0.0/8,
+ *   tp_dst=80,actions=mod_nw_src:1.2.3.4,resubmit(,2)") turned into a match
+ *   (struct flow value + struct flow mask), flow-mod parameters and an
+ *   of_actions list; and the reverse, formatted the way ovs-ofctl
+ *   dump-flows prints it.
+ *
+ * Design
+ *   Items are "key=value" (or "key:value", "key(value)") separated by commas
+ *   or white space; "actions=" ends the match part and everything after it
+ *   is the action list.  Field names, widths, masks and prerequisites come
+ *   from meta-flow.h.  Prerequisites are checked after the whole match is
+ *   read (so "nw_src=1.2.3.4,ip" is fine), only for fields the match does
+ *   not fully wildcard.  Matches are pre-masked (flow & wc == flow).
+ *   Errors name the item and its 1-based column in the text given, e.g.
+ *   "unknown field 'nw_srcx' at column 14".
+ *
+ *   Formatting: "priority=N,SHORTHAND,field=value,..." with a shorthand
+ *   (ip, tcp, udp6, arp...) when dl_type/nw_proto make it so, ports and
+ *   numeric fields in decimal, masks as value/mask, IPv4/IPv6 prefixes as
+ *   /LEN; actions as "output:2,mod_nw_src:1.2.3.4,resubmit(,2),NORMAL",
+ *   "drop" for an empty list.  parse(format(parse(x))) == parse(x).
+ *
+ *   The format functions truncate to 'size' - 1 characters, always
+ *   NUL-terminate (when size > 0) and return strlen(buf).
+ *
+ * Thread-safety
+ *   Reentrant; no global state.
+ *
+ * Ownership
+ *   of_flow_parse() fills a caller-provided spec whose 'actions' are new
+ *   memory owned by the spec (of_flow_spec_uninit() frees them; the spec's
+ *   previous contents are not freed).  of_actions_parse() returns a new list
+ *   the caller frees with free().  On error nothing needs freeing: the spec
+ *   is left zeroed (actions NULL) and *out is NULL.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "actions.h"
+#include "flow.h"
+#include "meta-flow.h"
+
+struct of_match {
+    struct flow flow;           /* Pre-masked: flow & wc == flow. */
+    struct flow wc;             /* 1-bits matter. */
+};
+
+/* Matches everything: flow and wc all zero. */
+void of_match_init_catchall(struct of_match *);
+bool of_match_equal(const struct of_match *, const struct of_match *);
+
+enum of_flow_cmd {
+    OFFC_ADD,
+    OFFC_MODIFY,
+    OFFC_MODIFY_STRICT,
+    OFFC_DELETE,
+    OFFC_DELETE_STRICT,
+    OFFC_MATCH                  /* dump-flows filter */
+};
+
+#define OF_DEFAULT_PRIORITY 32768
+
+struct of_flow_spec {
+    struct of_match match;
+    int32_t priority;           /* Default OF_DEFAULT_PRIORITY. */
+    bool priority_set;
+    uint8_t table_id;           /* add: default 0; mod/del/dump: 0xff = all */
+    bool table_set;             /*   tables unless set. */
+    uint64_t cookie, cookie_mask;   /* cookie=V[/M]; M only for mod/del/ */
+                                    /* dump; without /M the mask is 0 (for */
+                                    /* add/modify: V is the new cookie). */
+    uint16_t idle_timeout, hard_timeout;    /* add/modify only. */
+    uint32_t out_port;          /* mod/del/dump filter, OFPP_NONE = any. */
+    struct of_actions *actions; /* Owned; NULL when not given. */
+};
+
+/* Parses 'text' for 'cmd' into 'spec' (fully overwritten).  Returns 0, or
+ * EINVAL with a message in 'err' (may be NULL), or ENOMEM.  "actions=" is
+ * required for OFFC_ADD/MODIFY*, refused for DELETE* and MATCH.
+ * idle_timeout/hard_timeout are refused for DELETE* and MATCH, out_port and
+ * a cookie mask for ADD. */
+int of_flow_parse(struct of_flow_spec *spec, const char *text,
+                  enum of_flow_cmd cmd, char *err, size_t errsize);
+/* Frees spec->actions and sets it NULL; NULL-safe. */
+void of_flow_spec_uninit(struct of_flow_spec *spec);
+
+/* "priority=N,tcp,nw_src=...": 'priority' INT32_MIN omits the priority.
+ * An empty match is "" (or "priority=N"). */
+size_t of_match_format(char *buf, size_t size, const struct of_match *,
+                       int32_t priority);
+/* "output:2,NORMAL" or "drop".  NULL formats as "drop". */
+size_t of_actions_format(char *buf, size_t size, const struct of_actions *);
+/* A whole spec as add-flow text: "[table=T,][cookie=0x..,]
+ * [idle_timeout=..,][hard_timeout=..,]priority=N[,match] actions=..."
+ * (the actions part omitted when spec->actions is NULL). */
+size_t of_flow_format(char *buf, size_t size, const struct of_flow_spec *);
+
+/* Parses an action list (the text after "actions=").  Returns 0 with a new
+ * list in *out (caller frees with free()), or EINVAL/ENOMEM with *out NULL
+ * and a message in 'err'.  Columns in errors are relative to 'text'. */
+int of_actions_parse(const char *text, struct of_actions **out, char *err,
+                     size_t errsize);
+
+/* Port numbers as text: "LOCAL", "IN_PORT", "NORMAL", "FLOOD", "ALL",
+ * "CONTROLLER", "TABLE", "NONE" (case-insensitive, "ANY" = NONE) or a number
+ * 0..0xffff.  Returns true on success. */
+bool of_port_from_string(const char *s, uint32_t *port);
+/* Formats 'port' (names for the reserved ones); returns strlen(buf). */
+size_t of_port_format(char *buf, size_t size, uint32_t port);
+
+#endif /* ofp-parse.h */
