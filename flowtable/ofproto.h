@@ -1,5 +1,262 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ofproto.h: placeholder until written. */
+/* ofproto.h: one bridge's OpenFlow-style rule tables, flow mods and xlate. */
 #ifndef SLUICE_OFPROTO_H
 #define SLUICE_OFPROTO_H 1
-#endif
+
+/*
+ * What
+ *   The slow path of one bridge: tables 0..OF_N_TABLES-1 of rules (match,
+ *   priority, cookie, timeouts, counters, of_actions), its ports (OpenFlow
+ *   port number <-> datapath port number), a MAC learning table for NORMAL,
+ *   OpenFlow flow-mod semantics (add, modify[_strict], delete[_strict],
+ *   all-or-nothing batches, replace-flows), timeouts, and translation
+ *   ("xlate") of one flow into datapath actions plus the wildcard mask of
+ *   the fields the result depends on (the megaflow mask).
+ *
+ *   A new ofproto has one rule, "priority=0,actions=NORMAL" in table 0.
+ *
+ * Design
+ *   Each table is a struct cls (created with defer_free NULL).  xlate starts
+ *   with a lookup in table 0 and runs the hit rule's actions on a working
+ *   copy of the flow; header changes are committed lazily: just before each
+ *   output, every header group whose working value differs from what the
+ *   packet carries at that point is emitted as one masked DPA_SET_* (only
+ *   the differing bits in the mask).  Fields written by set_field/mod_* are
+ *   un-wildcarded (the commit compares them with the packet), as are the
+ *   prerequisite fields an action tests.  An action whose prerequisites
+ *   the packet lacks (mod_nw_src on ARP or non-IP, mod_tp_dst on ICMP,
+ *   rewrites no datapath action can express: ARP fields, ipv6_label, ICMP
+ *   type/code...) is skipped and counted.  VLAN push/pop are emitted when
+ *   executed; mod_vlan_vid/mod_vlan_pcp (the mod_* spelling) on an untagged
+ *   packet push a tag first (set_field:...->vlan_vid does not).  At most two
+ *   tags (vlan_tci, vlan_tci2).
+ *
+ *   Outputs: output:N to the input port is dropped (use in_port); flood and
+ *   all go to every port but the input port, in increasing OpenFlow port
+ *   order; an output to a port that is not attached is skipped and counted.
+ *   NORMAL learns (dl_src, VID) -> in_port (never for multicast sources),
+ *   then outputs to the learned port of (dl_dst, VID) if it is known and not
+ *   the input port, drops if it is the input port, floods otherwise; it
+ *   un-wildcards in_port, dl_src, dl_dst and vlan_tci.  resubmit(port,table)
+ *   runs a nested lookup (in_port replaced for its duration unless port is
+ *   IN_PORT; a miss does nothing); nesting beyond OFPROTO_MAX_RESUBMIT_DEPTH
+ *   or more than OFPROTO_MAX_RESUBMITS resubmits in total drops the packet
+ *   (all actions discarded).  goto_table:T continues in table T > current;
+ *   a miss in any table reached by goto_table (or in table 0) ends the
+ *   pipeline.  dec_ttl on an IP packet with ttl <= 1 stops the whole
+ *   pipeline (actions already emitted stay); on non-IP packets it is a
+ *   no-op.
+ *
+ *   The mask written to 'wc' always includes in_port and is sound: every
+ *   packet that agrees with 'flow' on the bits set in 'wc' translates to the
+ *   same actions, for the same MAC table contents.
+ *
+ *   Flow mods follow OpenFlow: ADD replaces a rule with the same table,
+ *   match and priority (the new rule starts with fresh counters and
+ *   created time); MODIFY changes the actions (and, when the spec has a
+ *   cookie without a mask, the cookie) of the selected rules, keeping
+ *   counters and timeouts, and does nothing if none is selected; DELETE
+ *   removes the selected rules.  Selection: table_id (0xff = all tables),
+ *   cookie & cookie_mask, out_port (the rule has an output action to it,
+ *   OFPP_NONE = any) and the match: strict = identical match and priority;
+ *   non-strict = every rule whose match is at least as specific as the
+ *   spec's (the spec's match "covers" the rule), any priority.  A batch is
+ *   validated entirely (table ids, goto_table only forward, known writable
+ *   set_field fields, push_vlan ethertype, priority 0..65535) and then
+ *   applied in order, all or none (rolled back on ENOMEM).
+ *
+ *   Every change to rules or ports bumps ofproto_generation(); changes of
+ *   the MAC table bump ml_generation(ofproto_ml()) instead (and xlate sets
+ *   out->learned_changed when its own learning changed it).
+ *
+ * Thread-safety
+ *   The caller (the datapath) serialises every mutating call (flow mods,
+ *   replace, expire, port add/del, destroy, set_*) under the write side of
+ *   its own rwlock and runs ofproto_xlate(), lookups and dumps under the
+ *   read side, from any number of threads at once.  ofproto has no locks of
+ *   its own except the MAC table's mutex (mac-learning.h).  Rule refcounts
+ *   and counters are atomic: ofproto_rule_ref/unref/credit/stats may be
+ *   called from any thread at any time, with or without the rwlock, on any
+ *   rule the caller holds a reference to (also after it left the tables).
+ *
+ * Ownership
+ *   ofproto_create() returns a new ofproto, freed by ofproto_destroy().
+ *   Flow-mod specs are borrowed (actions are copied).  A rule in the tables
+ *   holds one reference of its own; ofproto_xlate() returns rules with a
+ *   reference taken for the caller, released with ofproto_rule_unref(), the
+ *   last of which frees the rule.  ofproto_destroy() drops the tables'
+ *   references; rules the caller still holds stay valid (for credit/stats
+ *   only) until unreffed.  *actions from ofproto_xlate() is new memory the
+ *   caller frees with free().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "actions.h"
+#include "flow.h"
+#include "mac-learning.h"
+#include "ofp-parse.h"
+
+struct ofproto;
+struct ofproto_rule;
+struct ml;
+
+#define OFPROTO_MAX_RESUBMIT_DEPTH 64
+#define OFPROTO_MAX_RESUBMITS 4096      /* Per xlate, in total. */
+#define OFPROTO_MAX_XLATE_RULES 16      /* Rules reported per xlate. */
+#define OFPROTO_MAX_DP_ACTIONS 4096     /* More: the packet is dropped. */
+
+/* ---- Lifecycle. ---- */
+
+/* Returns a new ofproto with the default NORMAL rule and an empty MAC table
+ * (default aging ML_DEFAULT_AGING_S, ML_DEFAULT_MAX entries), or NULL on
+ * ENOMEM.  'name' is copied (may be NULL). */
+struct ofproto *ofproto_create(const char *name);
+/* Frees 'ofp' (NULL is a no-op); see Ownership for rules still held. */
+void ofproto_destroy(struct ofproto *ofp);
+const char *ofproto_name(const struct ofproto *ofp);
+
+/* Bumped by every change to rules or ports. */
+uint64_t ofproto_generation(const struct ofproto *ofp);
+
+/* The MAC learning table of NORMAL (for aging via ml_expire(), config and
+ * dumps).  Owned by 'ofp'. */
+struct ml *ofproto_ml(struct ofproto *ofp);
+/* Enables (default) or disables learning in NORMAL (lookups still happen).
+ * Writer side. */
+void ofproto_set_mac_learning(struct ofproto *ofp, bool enable);
+
+/* ---- Ports. ---- */
+
+/* Attaches a port: OpenFlow number 'ofport' (1..OFPP_MAX-1 or OFPP_LOCAL),
+ * datapath number 'dp_port', 'name' (copied, non-empty, < 64 bytes).
+ * Returns 0, EINVAL, EEXIST (ofport, dp_port or name already used) or
+ * ENOMEM. */
+int ofproto_port_add(struct ofproto *ofp, uint32_t ofport, uint32_t dp_port,
+                     const char *name);
+/* Detaches 'ofport' and flushes its MAC entries.  Returns 0 or ENOENT.
+ * Rules that output to it stay (their outputs are skipped). */
+int ofproto_port_del(struct ofproto *ofp, uint32_t ofport);
+/* Lookups: return true and set *out when found. */
+bool ofproto_port_to_dp(const struct ofproto *ofp, uint32_t ofport,
+                        uint32_t *dp_port);
+bool ofproto_port_from_dp(const struct ofproto *ofp, uint32_t dp_port,
+                          uint32_t *ofport);
+bool ofproto_port_by_name(const struct ofproto *ofp, const char *name,
+                          uint32_t *ofport);
+/* Name of 'ofport' (owned by 'ofp', valid until the port is deleted) or
+ * NULL. */
+const char *ofproto_port_name(const struct ofproto *ofp, uint32_t ofport);
+size_t ofproto_n_ports(const struct ofproto *ofp);
+/* Calls 'cb' for each port in increasing ofport order. */
+void ofproto_port_dump(const struct ofproto *ofp,
+                       void (*cb)(uint32_t ofport, uint32_t dp_port,
+                                  const char *name, void *aux),
+                       void *aux);
+
+/* ---- Flow mods (writer side). ---- */
+
+/* Applies one flow mod; same as a batch of one.  OFFC_MATCH is EINVAL. */
+int ofproto_flow_mod(struct ofproto *ofp, const struct of_flow_spec *spec,
+                     enum of_flow_cmd cmd, long long now_ms, char *err,
+                     size_t errsize);
+/* Validates all 'n' flow mods, then applies them in order, all or none.
+ * Returns 0, EINVAL (invalid spec; message in 'err' names its index, which
+ * is 0-based, e.g. "flow 3: goto_table:1 must be after table 2") or ENOMEM;
+ * on error nothing changed.  'err' may be NULL. */
+int ofproto_flow_mod_batch(struct ofproto *ofp,
+                           const struct of_flow_spec *specs,
+                           const enum of_flow_cmd *cmds, size_t n,
+                           long long now_ms, char *err, size_t errsize);
+/* Makes the tables hold exactly the rules of 'specs' (ADD specs; later
+ * duplicates of a table+match+priority win).  Rules that already exist with
+ * the same table, match, priority, cookie, timeouts and actions are kept as
+ * they are (counters, created time); others are added fresh; the rest are
+ * deleted.  All or nothing, like a batch.  Returns 0, EINVAL or ENOMEM. */
+int ofproto_replace_flows(struct ofproto *ofp,
+                          const struct of_flow_spec *specs, size_t n,
+                          long long now_ms, char *err, size_t errsize);
+/* Removes every rule that is past its hard_timeout (now >= created +
+ * hard) or idle timeout (now >= used + idle, where used is the creation
+ * time or the last credit that carried packets).  Returns how many. */
+size_t ofproto_expire(struct ofproto *ofp, long long now_ms);
+/* Earliest time at which ofproto_expire() could remove something, or
+ * LLONG_MAX when no rule has a timeout.  (Credits may postpone it.) */
+long long ofproto_next_expiry(const struct ofproto *ofp);
+
+/* Number of rules in all tables / in 'table_id'. */
+size_t ofproto_n_rules(const struct ofproto *ofp);
+size_t ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id);
+
+/* ---- Dump (reader side). ---- */
+
+struct ofproto_rule_info {
+    uint8_t table_id;
+    int32_t priority;
+    uint64_t cookie;
+    uint16_t idle_timeout, hard_timeout;
+    long long created_ms;
+    long long used_ms;          /* created_ms if never credited packets. */
+    uint64_t n_packets, n_bytes;
+    const struct of_match *match;       /* Borrowed for the callback. */
+    const struct of_actions *actions;   /* Borrowed; never NULL. */
+    struct ofproto_rule *rule;          /* Borrowed; ref it to keep it. */
+};
+
+/* Calls 'cb' for each rule selected by 'filter' (non-strict: table_id,
+ * cookie/cookie_mask, out_port and a covering match; NULL = every rule),
+ * ordered by table, then priority descending, then creation order.
+ * 'cb' must not mutate 'ofp'. */
+void ofproto_dump(struct ofproto *ofp, const struct of_flow_spec *filter,
+                  void (*cb)(const struct ofproto_rule_info *, void *aux),
+                  void *aux);
+
+/* ---- Rules: references and counters (any thread). ---- */
+
+void ofproto_rule_ref(struct ofproto_rule *rule);
+/* Drops a reference; the last one frees the rule.  NULL is a no-op. */
+void ofproto_rule_unref(struct ofproto_rule *rule);
+/* Adds to the rule's counters; if packets > 0, used time becomes
+ * max(used, used_ms).  Atomic. */
+void ofproto_rule_credit(struct ofproto_rule *rule, uint64_t packets,
+                         uint64_t bytes, long long used_ms);
+void ofproto_rule_stats(const struct ofproto_rule *rule, uint64_t *packets,
+                        uint64_t *bytes, long long *used_ms);
+uint8_t ofproto_rule_table(const struct ofproto_rule *rule);
+int32_t ofproto_rule_priority(const struct ofproto_rule *rule);
+/* False once the rule was deleted, replaced or expired. */
+bool ofproto_rule_is_live(const struct ofproto_rule *rule);
+
+/* ---- Translation (reader side; concurrent calls are fine). ---- */
+
+struct ofproto_xlate_out {
+    /* Rules hit, in order, each with a reference for the caller. */
+    struct ofproto_rule *rules[OFPROTO_MAX_XLATE_RULES];
+    size_t n_rules;
+    bool rules_truncated;       /* More than OFPROTO_MAX_XLATE_RULES hit. */
+
+    bool learned_changed;       /* NORMAL changed the MAC table. */
+    bool table_miss;            /* Table 0 or a goto_table target missed. */
+    bool resubmit_limit;        /* Too deep / too many: packet dropped. */
+    bool too_many_actions;      /* > OFPROTO_MAX_DP_ACTIONS: dropped. */
+    uint32_t dec_ttl_drop;      /* 1 if dec_ttl stopped the pipeline. */
+    uint32_t n_unknown_port;    /* Outputs to unattached/unsupported ports
+                                 * (CONTROLLER, TABLE) skipped. */
+    uint32_t n_in_port_drop;    /* Outputs to the input port dropped. */
+    uint32_t n_skipped;         /* Actions skipped: missing prerequisites
+                                 * or no datapath equivalent. */
+};
+
+/* Translates 'flow' (in_port = OpenFlow port) into *actions (new memory,
+ * caller frees; an empty list = drop) and writes into 'wc' (overwritten)
+ * the mask of every bit the result depends on.  Fills 'out' (overwritten).
+ * 'now_ms' is used for MAC learning.  Returns 0, or ENOMEM (*actions NULL,
+ * no references held in 'out'). */
+int ofproto_xlate(struct ofproto *ofp, const struct flow *flow,
+                  struct flow *wc, struct dp_actions **actions,
+                  struct ofproto_xlate_out *out, long long now_ms);
+/* Unrefs every rule in 'out' and sets n_rules to 0. */
+void ofproto_xlate_out_uninit(struct ofproto_xlate_out *out);
+
+#endif /* ofproto.h */
