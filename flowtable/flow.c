@@ -1,3 +1,375 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* flow.c: placeholder until implemented. */
+/* flow.c: packet parser into struct flow, masked hashing and compare. */
 #include "flow.h"
+
+#include <string.h>
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Unaligned loads; the values stay in network byte order. */
+static inline uint16_t
+load16(const uint8_t *p)
+{
+    uint16_t v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint32_t
+load32(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Host-order view of a big-endian 16-bit field. */
+static inline uint16_t
+get_be16(const uint8_t *p)
+{
+    return (uint16_t) (p[0] << 8 | p[1]);
+}
+
+static inline uint16_t
+to_be16(uint16_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap16(x);
+#else
+    return x;
+#endif
+}
+
+static inline uint32_t
+to_be32(uint32_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap32(x);
+#else
+    return x;
+#endif
+}
+
+/* IPv6 extension header numbers. */
+#define IPV6_NH_HOPOPTS 0
+#define IPV6_NH_ROUTING 43
+#define IPV6_NH_FRAGMENT 44
+#define IPV6_NH_AH 51
+#define IPV6_NH_DSTOPTS 60
+
+/* Parses the L4 header at 'p' ('n' bytes up to the end of the IP payload)
+ * for 'proto'. */
+static inline void
+parse_l4(const uint8_t *p, size_t n, uint8_t proto, struct flow *flow)
+{
+    if (LIKELY(proto == IPPROTO_TCP_)) {
+        if (LIKELY(n >= 20)) {
+            uint16_t word = get_be16(p + 12);
+            size_t doff = (size_t) (word >> 12) * 4;
+
+            if (LIKELY(doff >= 20 && doff <= n)) {
+                flow->tp_src = load16(p);
+                flow->tp_dst = load16(p + 2);
+                flow->tcp_flags = to_be16(word & 0x0fff);
+            }
+        }
+    } else if (proto == IPPROTO_UDP_) {
+        if (LIKELY(n >= 8)) {
+            flow->tp_src = load16(p);
+            flow->tp_dst = load16(p + 2);
+        }
+    } else if (proto == IPPROTO_SCTP_) {
+        if (n >= 12) {
+            flow->tp_src = load16(p);
+            flow->tp_dst = load16(p + 2);
+        }
+    } else if (proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_) {
+        if (n >= 4) {
+            flow->tp_src = to_be16(p[0]);
+            flow->tp_dst = to_be16(p[1]);
+        }
+    }
+}
+
+/* Parses IPv4 at 'p' ('n' bytes to the frame end).  Returns the L4 offset
+ * from 'p' and sets '*l4_len', or 0 if there is no L4 to parse. */
+static inline size_t
+parse_ipv4(const uint8_t *p, size_t n, struct flow *flow, size_t *l4_len)
+{
+    size_t ihl, tot;
+    uint16_t frag;
+
+    if (UNLIKELY(n < 20)) {
+        return 0;
+    }
+    ihl = (size_t) (p[0] & 0x0f) * 4;
+    tot = get_be16(p + 2);
+    if (UNLIKELY((p[0] >> 4) != 4 || ihl < 20 || tot < ihl || tot > n)) {
+        return 0;
+    }
+    flow->nw_src = load32(p + 12);
+    flow->nw_dst = load32(p + 16);
+    flow->nw_proto = p[9];
+    flow->nw_tos = p[1];
+    flow->nw_ttl = p[8];
+    frag = get_be16(p + 6);
+    if (UNLIKELY(frag & 0x3fff)) {          /* MF or offset */
+        flow->nw_frag = FLOW_NW_FRAG_ANY;
+        if (frag & 0x1fff) {
+            flow->nw_frag |= FLOW_NW_FRAG_LATER;
+            return 0;
+        }
+    }
+    *l4_len = tot - ihl;
+    return ihl;
+}
+
+/* Parses IPv6 at 'p', as parse_ipv4(). */
+static inline size_t
+parse_ipv6(const uint8_t *p, size_t n, struct flow *flow, size_t *l4_len)
+{
+    uint32_t vtf;
+    size_t end, off;
+    uint8_t nh;
+
+    if (UNLIKELY(n < 40)) {
+        return 0;
+    }
+    vtf = (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+          | (uint32_t) p[2] << 8 | p[3];
+    end = 40 + (size_t) get_be16(p + 4);
+    if (UNLIKELY((vtf >> 28) != 6 || end > n)) {
+        return 0;
+    }
+    memcpy(flow->ipv6_src, p + 8, 16);
+    memcpy(flow->ipv6_dst, p + 24, 16);
+    flow->ipv6_label = to_be32(vtf & 0xfffff);
+    flow->nw_tos = (uint8_t) (vtf >> 20);
+    flow->nw_ttl = p[7];
+
+    nh = p[6];
+    off = 40;
+    for (;;) {
+        size_t len;
+
+        if (nh == IPV6_NH_HOPOPTS || nh == IPV6_NH_ROUTING
+            || nh == IPV6_NH_DSTOPTS) {
+            if (UNLIKELY(end - off < 8)) {
+                return 0;
+            }
+            len = ((size_t) p[off + 1] + 1) * 8;
+        } else if (nh == IPV6_NH_AH) {
+            if (UNLIKELY(end - off < 8)) {
+                return 0;
+            }
+            len = ((size_t) p[off + 1] + 2) * 4;
+        } else if (nh == IPV6_NH_FRAGMENT) {
+            uint16_t fo;
+
+            if (UNLIKELY(end - off < 8)) {
+                return 0;
+            }
+            fo = get_be16(p + off + 2);
+            flow->nw_frag = FLOW_NW_FRAG_ANY;
+            if (fo & 0xfff8) {
+                flow->nw_frag |= FLOW_NW_FRAG_LATER;
+                flow->nw_proto = p[off];
+                return 0;
+            }
+            len = 8;
+        } else {
+            break;
+        }
+        if (UNLIKELY(len > end - off)) {
+            return 0;
+        }
+        nh = p[off];
+        off += len;
+    }
+    flow->nw_proto = nh;
+    *l4_len = end - off;
+    return off;
+}
+
+void
+flow_extract(const void *pkt_, size_t len, uint32_t in_port,
+             struct flow *flow, struct flow_layers *layers)
+{
+    const uint8_t *pkt = pkt_;
+    size_t ofs, l3 = FLOW_OFS_NONE, l4 = FLOW_OFS_NONE;
+    uint16_t type;
+    uint8_t n_vlans = 0;
+
+    memset(flow, 0, sizeof *flow);
+    flow->in_port = in_port;
+    if (UNLIKELY(len < 14)) {
+        goto out;
+    }
+    if (UNLIKELY(len > 0xfffe)) {
+        len = 0xfffe;           /* Offsets are 16 bits; nothing is lost. */
+    }
+    memcpy(flow->dl_dst, pkt, 6);
+    memcpy(flow->dl_src, pkt + 6, 6);
+
+    ofs = 12;
+    type = get_be16(pkt + 12);
+    if (type == ETH_TYPE_VLAN || type == ETH_TYPE_VLAN_8021AD) {
+        if (len - ofs < 6) {
+            flow->dl_type = to_be16(type);
+            goto out;           /* Truncated tag: L3 unknown. */
+        }
+        flow->vlan_tci = load16(pkt + ofs + 2) | to_be16(FLOW_VLAN_CFI);
+        n_vlans = 1;
+        ofs += 4;
+        type = get_be16(pkt + ofs);
+        if (type == ETH_TYPE_VLAN) {
+            if (len - ofs < 6) {
+                flow->dl_type = to_be16(type);
+                goto out;
+            }
+            flow->vlan_tci2 = load16(pkt + ofs + 2)
+                              | to_be16(FLOW_VLAN_CFI);
+            n_vlans = 2;
+            ofs += 4;
+            type = get_be16(pkt + ofs);
+        }
+    }
+    ofs += 2;
+    l3 = ofs;
+    if (UNLIKELY(type < ETH_TYPE_MIN)) {
+        flow->dl_type = to_be16(ETH_TYPE_NONE);
+        goto out;
+    }
+    flow->dl_type = to_be16(type);
+
+    if (LIKELY(type == ETH_TYPE_IP)) {
+        size_t l4_len = 0;
+        size_t o = parse_ipv4(pkt + ofs, len - ofs, flow, &l4_len);
+
+        if (o) {
+            l4 = ofs + o;
+            parse_l4(pkt + l4, l4_len, flow->nw_proto, flow);
+        }
+    } else if (type == ETH_TYPE_IPV6) {
+        size_t l4_len = 0;
+        size_t o = parse_ipv6(pkt + ofs, len - ofs, flow, &l4_len);
+
+        if (o) {
+            l4 = ofs + o;
+            parse_l4(pkt + l4, l4_len, flow->nw_proto, flow);
+        }
+    } else if (type == ETH_TYPE_ARP) {
+        const uint8_t *a = pkt + ofs;
+
+        if (len - ofs >= 28 && get_be16(a) == 1 && get_be16(a + 2) == 0x0800
+            && a[4] == 6 && a[5] == 4) {
+            flow->nw_proto = a[7];
+            memcpy(flow->arp_sha, a + 8, 6);
+            flow->nw_src = load32(a + 14);
+            memcpy(flow->arp_tha, a + 18, 6);
+            flow->nw_dst = load32(a + 24);
+        }
+    }
+
+out:
+    if (layers) {
+        layers->l3 = (uint16_t) l3;
+        layers->l4 = (uint16_t) l4;
+        layers->n_vlans = n_vlans;
+    }
+}
+
+/* Hashing: a 64-bit multiply-rotate mix per word (in the spirit of
+ * murmur3's 64-bit body), a final avalanche, folded to 32 bits. */
+#define FLOW_HASH_K1 0x87c37b91114253d5ULL
+#define FLOW_HASH_K2 0x4cf5ad432745937fULL
+
+static inline uint64_t
+rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t
+hash_add64(uint64_t h, uint64_t w)
+{
+    w *= FLOW_HASH_K1;
+    w = rotl64(w, 31);
+    w *= FLOW_HASH_K2;
+    h ^= w;
+    h = rotl64(h, 27);
+    return h * 5 + 0x52dce729;
+}
+
+static inline uint32_t
+hash_finish64(uint64_t h)
+{
+    h ^= FLOW_U64S * 8;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return (uint32_t) h ^ (uint32_t) (h >> 32);
+}
+
+uint32_t
+flow_hash_masked(const struct flow *flow, const struct flow *mask,
+                 uint32_t basis)
+{
+    const uint64_t *f = flow_u64(flow);
+    const uint64_t *m = flow_u64(mask);
+    uint64_t h = basis;
+    size_t i;
+
+    for (i = 0; i < FLOW_U64S; i++) {
+        h = hash_add64(h, f[i] & m[i]);
+    }
+    return hash_finish64(h);
+}
+
+uint32_t
+flow_hash(const struct flow *flow, uint32_t basis)
+{
+    const uint64_t *f = flow_u64(flow);
+    uint64_t h = basis;
+    size_t i;
+
+    for (i = 0; i < FLOW_U64S; i++) {
+        h = hash_add64(h, f[i]);
+    }
+    return hash_finish64(h);
+}
+
+bool
+flow_equal_masked(const struct flow *a, const struct flow *b,
+                  const struct flow *mask)
+{
+    const uint64_t *x = flow_u64(a);
+    const uint64_t *y = flow_u64(b);
+    const uint64_t *m = flow_u64(mask);
+    uint64_t diff = 0;
+    size_t i;
+
+    for (i = 0; i < FLOW_U64S; i++) {
+        diff |= (x[i] ^ y[i]) & m[i];
+    }
+    return !diff;
+}
+
+void
+flow_apply_mask(struct flow *dst, const struct flow *src,
+                const struct flow *mask)
+{
+    uint64_t *d = (uint64_t *) (void *) dst;
+    const uint64_t *s = flow_u64(src);
+    const uint64_t *m = flow_u64(mask);
+    size_t i;
+
+    for (i = 0; i < FLOW_U64S; i++) {
+        d[i] = s[i] & m[i];
+    }
+}
