@@ -1,3 +1,595 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* port-tap.c: placeholder until implemented. */
-extern int sl_placeholder_port_tap;
+/* port-tap.c: the "tap" port provider: a host kernel tap interface. */
+
+/*
+ * Options:
+ *   ifname     kernel interface name (default: the port name; at most 15
+ *              characters).
+ *   mtu        MTU to set (68..65535; default: leave the kernel's).
+ *   addresses  comma-separated list of IPv4/IPv6 CIDR addresses to put on
+ *              the interface, e.g. "10.0.0.1/24,fd00::1/64".
+ *
+ * The interface is created by opening /dev/net/tun (IFF_TAP | IFF_NO_PI,
+ * non-blocking) and disappears when the port closes the descriptor.
+ * libnl-route-3 brings it up and sets the MTU and addresses.  Needs
+ * CAP_NET_ADMIN.
+ *
+ * rx: read() one frame per mbuf (frames longer than one mbuf are read into
+ * a per-port spill buffer and copied into chained segments), until the
+ * burst is full or read() says EAGAIN.  One spare mbuf is kept between
+ * bursts so an idle poll allocates nothing.  tx: write()/writev() each mbuf
+ * and free it; the kernel descriptor is safe from several threads, so the
+ * port reports one device queue per PMD (no locks).
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+
+#include <rte_mbuf.h>
+
+#include "port-provider.h"
+
+#define TAP_MAX_ADDRS 16
+#define TAP_SPILL_SIZE 65536
+#define TAP_MAX_SEGS 64
+
+/* One parsed address. */
+struct tap_addr {
+    int family;             /* AF_INET or AF_INET6. */
+    uint8_t addr[16];
+    unsigned prefixlen;
+};
+
+struct tap_config {
+    char ifname[IFNAMSIZ];
+    unsigned mtu;           /* 0: leave as is. */
+    struct tap_addr addrs[TAP_MAX_ADDRS];
+    size_t n_addrs;
+};
+
+struct port_tap {
+    struct port up;
+
+    struct tap_config cfg;        /* Recorded by set_config(). */
+    struct tap_config applied;    /* In effect. */
+
+    int fd;                       /* /dev/net/tun, or -1. */
+    int ifindex;
+    uint8_t mac[6];
+
+    /* rx state: only the thread polling rx queue 0 touches these. */
+    struct rte_mbuf *rx_spare;
+    uint8_t *rx_spill;            /* TAP_SPILL_SIZE bytes. */
+    uint64_t rx_errors;           /* Read by get_stats(). */
+    uint64_t rx_dropped;          /* No mbufs. */
+
+    uint64_t tx_errors;           /* Atomic: several PMDs send. */
+};
+
+static struct port_tap *
+tap_cast(const struct port *port)
+{
+    return container_of(port, struct port_tap, up);
+}
+
+static struct port *
+tap_alloc(void)
+{
+    struct port_tap *t = calloc(1, sizeof *t);
+
+    return t ? &t->up : NULL;
+}
+
+static void
+tap_dealloc(struct port *port)
+{
+    free(tap_cast(port));
+}
+
+static int
+tap_construct(struct port *port)
+{
+    struct port_tap *t = tap_cast(port);
+
+    t->fd = -1;
+    t->rx_spill = malloc(TAP_SPILL_SIZE);
+    return t->rx_spill ? 0 : ENOMEM;
+}
+
+static void
+tap_destruct(struct port *port)
+{
+    struct port_tap *t = tap_cast(port);
+
+    if (t->fd >= 0) {
+        close(t->fd);   /* The kernel deletes the interface. */
+        t->fd = -1;
+    }
+    rte_pktmbuf_free(t->rx_spare);
+    t->rx_spare = NULL;
+    free(t->rx_spill);
+    t->rx_spill = NULL;
+}
+
+/* Parses "ADDR/LEN" into '*a'. */
+static bool
+tap_parse_cidr(const char *s, size_t len, struct tap_addr *a)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    char *slash, *end;
+    unsigned long plen;
+
+    if (len == 0 || len >= sizeof buf) {
+        return false;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    slash = strchr(buf, '/');
+    if (!slash || !slash[1]) {
+        return false;
+    }
+    *slash = '\0';
+    if (inet_pton(AF_INET, buf, a->addr) == 1) {
+        a->family = AF_INET;
+    } else if (inet_pton(AF_INET6, buf, a->addr) == 1) {
+        a->family = AF_INET6;
+    } else {
+        return false;
+    }
+    errno = 0;
+    plen = strtoul(slash + 1, &end, 10);
+    if (*end || errno || slash[1] == '-' || slash[1] == '+'
+        || plen > (a->family == AF_INET ? 32u : 128u)) {
+        return false;
+    }
+    a->prefixlen = (unsigned) plen;
+    return true;
+}
+
+static int
+tap_set_config(struct port *port, const struct port_option *opts,
+               size_t n_opts, char *err, size_t errsize)
+{
+    struct port_tap *t = tap_cast(port);
+    struct tap_config cfg;
+    const char *ifname = port->name;
+
+    memset(&cfg, 0, sizeof cfg);
+    for (size_t i = 0; i < n_opts; i++) {
+        const struct port_option *o = &opts[i];
+        int error = 0;
+
+        if (!strcmp(o->key, "ifname")) {
+            ifname = o->value;
+        } else if (!strcmp(o->key, "mtu")) {
+            error = port_opt_uint(port, o, 68, 65535, &cfg.mtu, err,
+                                  errsize);
+        } else if (!strcmp(o->key, "addresses")) {
+            const char *s = o->value;
+
+            while (*s) {
+                size_t len = strcspn(s, ",");
+
+                if (cfg.n_addrs >= TAP_MAX_ADDRS) {
+                    port_err_set(err, errsize, "%s: option addresses: "
+                                 "more than %d addresses", port->name,
+                                 TAP_MAX_ADDRS);
+                    return EINVAL;
+                }
+                if (!tap_parse_cidr(s, len, &cfg.addrs[cfg.n_addrs])) {
+                    port_err_set(err, errsize, "%s: option addresses: "
+                                 "\"%.*s\" is not an address/prefix-length",
+                                 port->name, (int) len, s);
+                    return EINVAL;
+                }
+                cfg.n_addrs++;
+                s += len;
+                if (*s == ',') {
+                    s++;
+                }
+            }
+        } else {
+            error = port_opt_unknown(port, o, "ifname, mtu, addresses", err,
+                                     errsize);
+        }
+        if (error) {
+            return error;
+        }
+    }
+    if (!ifname[0] || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/')
+        || strchr(ifname, ' ')) {
+        port_err_set(err, errsize, "%s: option ifname: \"%s\" is not a "
+                     "valid interface name (1..%d characters, no '/' or "
+                     "space)", port->name, ifname, IFNAMSIZ - 1);
+        return EINVAL;
+    }
+    if (t->fd >= 0 && strcmp(ifname, t->applied.ifname)) {
+        port_err_set(err, errsize, "%s: option ifname cannot be changed on "
+                     "an open port (delete and re-add it)", port->name);
+        return ENOTSUP;
+    }
+    snprintf(cfg.ifname, sizeof cfg.ifname, "%s", ifname);
+    t->cfg = cfg;
+    return 0;
+}
+
+static bool
+tap_addr_in(const struct tap_addr *a, const struct tap_addr *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].family == a->family && list[i].prefixlen == a->prefixlen
+            && !memcmp(list[i].addr, a->addr,
+                       a->family == AF_INET ? 4 : 16)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Adds ('add') or deletes address 'a' on the interface. */
+static int
+tap_nl_addr(struct nl_sock *sk, int ifindex, const struct tap_addr *a,
+            bool add)
+{
+    struct rtnl_addr *ra = rtnl_addr_alloc();
+    struct nl_addr *local;
+    int ret;
+
+    if (!ra) {
+        return -NLE_NOMEM;
+    }
+    local = nl_addr_build(a->family, a->addr, a->family == AF_INET ? 4 : 16);
+    if (!local) {
+        rtnl_addr_put(ra);
+        return -NLE_NOMEM;
+    }
+    nl_addr_set_prefixlen(local, (int) a->prefixlen);
+    rtnl_addr_set_ifindex(ra, ifindex);
+    rtnl_addr_set_family(ra, a->family);
+    ret = rtnl_addr_set_local(ra, local);
+    rtnl_addr_set_prefixlen(ra, (int) a->prefixlen);
+    if (!ret) {
+        ret = add ? rtnl_addr_add(sk, ra, 0) : rtnl_addr_delete(sk, ra, 0);
+        if (add && ret == -NLE_EXIST) {
+            ret = 0;
+        }
+    }
+    nl_addr_put(local);
+    rtnl_addr_put(ra);
+    return ret;
+}
+
+/* Brings the link up, sets the MTU and the addresses; reads the MAC. */
+static int
+tap_apply_netlink(struct port_tap *t, char *err, size_t errsize)
+{
+    const char *name = t->up.name;
+    struct rtnl_link *link = NULL, *change = NULL;
+    struct nl_sock *sk = nl_socket_alloc();
+    struct nl_addr *lladdr;
+    int error = 0;
+    int ret;
+
+    if (!sk) {
+        port_err_set(err, errsize, "%s: out of memory", name);
+        return ENOMEM;
+    }
+    ret = nl_connect(sk, NETLINK_ROUTE);
+    if (ret < 0) {
+        port_err_set(err, errsize, "%s: netlink: %s", name,
+                     nl_geterror(ret));
+        error = EIO;
+        goto out;
+    }
+    ret = rtnl_link_get_kernel(sk, 0, t->cfg.ifname, &link);
+    if (ret < 0) {
+        port_err_set(err, errsize, "%s: netlink: cannot find %s: %s",
+                     name, t->cfg.ifname, nl_geterror(ret));
+        error = ENODEV;
+        goto out;
+    }
+    t->ifindex = rtnl_link_get_ifindex(link);
+
+    change = rtnl_link_alloc();
+    if (!change) {
+        error = ENOMEM;
+        goto out;
+    }
+    rtnl_link_set_flags(change, IFF_UP);
+    if (t->cfg.mtu) {
+        rtnl_link_set_mtu(change, t->cfg.mtu);
+    }
+    ret = rtnl_link_change(sk, link, change, 0);
+    if (ret < 0) {
+        port_err_set(err, errsize, "%s: option mtu: cannot set %s up "
+                     "with MTU %u: %s", name, t->cfg.ifname, t->cfg.mtu,
+                     nl_geterror(ret));
+        error = EINVAL;
+        goto out;
+    }
+
+    for (size_t i = 0; i < t->applied.n_addrs; i++) {
+        const struct tap_addr *a = &t->applied.addrs[i];
+
+        if (!tap_addr_in(a, t->cfg.addrs, t->cfg.n_addrs)) {
+            tap_nl_addr(sk, t->ifindex, a, false);
+        }
+    }
+    for (size_t i = 0; i < t->cfg.n_addrs; i++) {
+        ret = tap_nl_addr(sk, t->ifindex, &t->cfg.addrs[i], true);
+        if (ret < 0) {
+            char buf[INET6_ADDRSTRLEN];
+
+            inet_ntop(t->cfg.addrs[i].family, t->cfg.addrs[i].addr, buf,
+                      sizeof buf);
+            port_err_set(err, errsize, "%s: option addresses: cannot add "
+                         "%s/%u to %s: %s", name, buf,
+                         t->cfg.addrs[i].prefixlen, t->cfg.ifname,
+                         nl_geterror(ret));
+            error = EINVAL;
+            goto out;
+        }
+    }
+
+    lladdr = rtnl_link_get_addr(link);
+    if (lladdr && nl_addr_get_len(lladdr) == 6) {
+        memcpy(t->mac, nl_addr_get_binary_addr(lladdr), 6);
+    }
+
+out:
+    if (change) {
+        rtnl_link_put(change);
+    }
+    if (link) {
+        rtnl_link_put(link);
+    }
+    nl_socket_free(sk);
+    return error;
+}
+
+static int
+tap_reconfigure(struct port *port, char *err, size_t errsize)
+{
+    struct port_tap *t = tap_cast(port);
+    bool opened = false;
+    int error;
+
+    if (t->fd < 0) {
+        struct ifreq ifr;
+        int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+        if (fd < 0) {
+            error = errno;
+            port_err_set(err, errsize, "%s: cannot open /dev/net/tun: %s",
+                         port->name, strerror(error));
+            return error;
+        }
+        memset(&ifr, 0, sizeof ifr);
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", t->cfg.ifname);
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+            error = errno;
+            close(fd);
+            port_err_set(err, errsize, "%s: cannot create tap %s: %s",
+                         port->name, t->cfg.ifname, strerror(error));
+            return error;
+        }
+        t->fd = fd;
+        opened = true;
+        memset(&t->applied, 0, sizeof t->applied);
+    }
+
+    error = tap_apply_netlink(t, err, errsize);
+    if (error) {
+        if (opened) {
+            close(t->fd);
+            t->fd = -1;
+        }
+        return error;
+    }
+    t->applied = t->cfg;
+    port->n_rxq = 1;
+    port->n_dev_txq = port->n_txq;
+    return 0;
+}
+
+/* Copies 'len' bytes of 'src' into segments chained after 'head'. */
+static bool
+tap_chain_copy(struct rte_mbuf *head, struct rte_mempool *mp,
+               const uint8_t *src, size_t len)
+{
+    while (len > 0) {
+        struct rte_mbuf *seg = rte_pktmbuf_alloc(mp);
+        uint16_t n;
+        char *p;
+
+        if (!seg) {
+            return false;
+        }
+        n = (uint16_t) RTE_MIN(len, (size_t) rte_pktmbuf_tailroom(seg));
+        p = rte_pktmbuf_append(seg, n);
+        memcpy(p, src, n);
+        if (rte_pktmbuf_chain(head, seg)) {
+            rte_pktmbuf_free(seg);
+            return false;
+        }
+        src += n;
+        len -= n;
+    }
+    return true;
+}
+
+static int
+tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
+             int max)
+{
+    struct port_tap *t = tap_cast(port);
+    int n = 0;
+
+    while (n < max) {
+        struct rte_mbuf *m = t->rx_spare;
+        struct iovec iov[2];
+        size_t room;
+        ssize_t r;
+
+        if (!m) {
+            m = rte_pktmbuf_alloc(port->env.mp);
+            if (!m) {
+                t->rx_dropped++;
+                break;
+            }
+        }
+        t->rx_spare = NULL;
+        room = rte_pktmbuf_tailroom(m);
+        iov[0].iov_base = rte_pktmbuf_mtod(m, void *);
+        iov[0].iov_len = room;
+        iov[1].iov_base = t->rx_spill;
+        iov[1].iov_len = TAP_SPILL_SIZE;
+        r = readv(t->fd, iov, 2);
+        if (r <= 0) {
+            t->rx_spare = m;
+            if (r < 0 && errno != EAGAIN && errno != EINTR) {
+                t->rx_errors++;
+            }
+            break;
+        }
+        if ((size_t) r <= room) {
+            rte_pktmbuf_append(m, (uint16_t) r);
+        } else {
+            rte_pktmbuf_append(m, (uint16_t) room);
+            if (!tap_chain_copy(m, port->env.mp, t->rx_spill,
+                                (size_t) r - room)) {
+                rte_pktmbuf_free(m);
+                t->rx_dropped++;
+                continue;
+            }
+        }
+        pkts[n++] = m;
+    }
+    return n;
+}
+
+static int
+tap_send(struct port *port, unsigned qid, struct rte_mbuf **pkts, int n,
+         uint64_t *bytes)
+{
+    struct port_tap *t = tap_cast(port);
+    uint64_t b = 0;
+    int sent = 0;
+
+    for (int i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        ssize_t r;
+
+        if (m->nb_segs == 1) {
+            r = write(t->fd, rte_pktmbuf_mtod(m, void *), m->data_len);
+        } else {
+            struct iovec iov[TAP_MAX_SEGS];
+            int k = 0;
+
+            for (struct rte_mbuf *s = m; s && k < TAP_MAX_SEGS;
+                 s = s->next) {
+                iov[k].iov_base = rte_pktmbuf_mtod(s, void *);
+                iov[k].iov_len = s->data_len;
+                k++;
+            }
+            r = m->nb_segs <= TAP_MAX_SEGS ? writev(t->fd, iov, k) : -1;
+        }
+        if (r == (ssize_t) rte_pktmbuf_pkt_len(m)) {
+            b += rte_pktmbuf_pkt_len(m);
+            sent++;
+        } else if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {
+            __atomic_fetch_add(&t->tx_errors, 1, __ATOMIC_RELAXED);
+        }
+    }
+    port_free_burst(pkts, n);
+    *bytes = b;
+    return sent;
+}
+
+static void
+tap_get_stats(const struct port *port, struct port_stats *stats)
+{
+    struct port_tap *t = tap_cast(port);
+
+    stats->rx_errors += __atomic_load_n(&t->rx_errors, __ATOMIC_RELAXED);
+    stats->rx_dropped += __atomic_load_n(&t->rx_dropped, __ATOMIC_RELAXED);
+    stats->tx_errors += __atomic_load_n(&t->tx_errors, __ATOMIC_RELAXED);
+}
+
+/* Reads the interface flags or MTU with an ioctl. */
+static int
+tap_ioctl(const struct port_tap *t, unsigned long req, struct ifreq *ifr)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int ret;
+
+    if (s < 0) {
+        return errno;
+    }
+    memset(ifr, 0, sizeof *ifr);
+    snprintf(ifr->ifr_name, sizeof ifr->ifr_name, "%s", t->applied.ifname);
+    ret = ioctl(s, req, ifr) < 0 ? errno : 0;
+    close(s);
+    return ret;
+}
+
+static bool
+tap_get_link(const struct port *port)
+{
+    struct port_tap *t = tap_cast(port);
+    struct ifreq ifr;
+
+    if (t->fd < 0 || tap_ioctl(t, SIOCGIFFLAGS, &ifr)) {
+        return false;
+    }
+    return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+}
+
+static int
+tap_get_mtu(const struct port *port)
+{
+    struct port_tap *t = tap_cast(port);
+    struct ifreq ifr;
+
+    if (t->fd < 0 || tap_ioctl(t, SIOCGIFMTU, &ifr)) {
+        return 0;
+    }
+    return ifr.ifr_mtu;
+}
+
+static void
+tap_get_mac(const struct port *port, uint8_t mac[6])
+{
+    memcpy(mac, tap_cast(port)->mac, 6);
+}
+
+const struct port_class port_tap_class = {
+    .type = "tap",
+    .alloc = tap_alloc,
+    .construct = tap_construct,
+    .destruct = tap_destruct,
+    .dealloc = tap_dealloc,
+    .set_config = tap_set_config,
+    .reconfigure = tap_reconfigure,
+    .rxq_recv = tap_rxq_recv,
+    .send = tap_send,
+    .get_stats = tap_get_stats,
+    .get_link = tap_get_link,
+    .get_mtu = tap_get_mtu,
+    .get_mac = tap_get_mac,
+};

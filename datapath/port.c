@@ -1,3 +1,436 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* port.c: placeholder until implemented. */
-extern int sl_placeholder_port;
+/* port.c: generic port layer: class registry, life cycle, counters. */
+
+#include "port.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "port-provider.h"
+
+#define PORT_MAX_CLASSES 16
+
+/* Registered classes.  Main thread only. */
+static const struct port_class *port_classes[PORT_MAX_CLASSES];
+static size_t port_n_classes;
+
+int
+port_dpdk_errno(int ret)
+{
+    if (ret == -1 && rte_errno > 0) {
+        return rte_errno;
+    }
+    if (ret < 0) {
+        return -ret;
+    }
+    /* A failure reported as 0 or NULL: rte_errno is all there is. */
+    return rte_errno > 0 ? rte_errno : EIO;
+}
+
+void
+port_err_set(char *err, size_t errsize, const char *fmt, ...)
+{
+    va_list args;
+
+    if (!err || !errsize) {
+        return;
+    }
+    va_start(args, fmt);
+    vsnprintf(err, errsize, fmt, args);
+    va_end(args);
+}
+
+int
+port_opt_uint(const struct port *port, const struct port_option *opt,
+              unsigned min, unsigned max, unsigned *out,
+              char *err, size_t errsize)
+{
+    const char *s = opt->value ? opt->value : "";
+    unsigned long v;
+    char *end;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (!*s || *end || errno || s[0] == '-' || s[0] == '+'
+        || s[0] == ' ') {
+        port_err_set(err, errsize,
+                     "%s: option %s: \"%s\" is not a number",
+                     port->name, opt->key, s);
+        return EINVAL;
+    }
+    if (v < min || v > max) {
+        port_err_set(err, errsize,
+                     "%s: option %s: %lu is out of range %u..%u",
+                     port->name, opt->key, v, min, max);
+        return EINVAL;
+    }
+    *out = (unsigned) v;
+    return 0;
+}
+
+int
+port_opt_unknown(const struct port *port, const struct port_option *opt,
+                 const char *expected, char *err, size_t errsize)
+{
+    port_err_set(err, errsize,
+                 "%s: unknown option %s for type %s (expected one of: %s)",
+                 port->name, opt->key, port->class->type, expected);
+    return EINVAL;
+}
+
+void
+port_request_reconfigure(struct port *port)
+{
+    __atomic_store_n(&port->need_reconfigure, true, __ATOMIC_RELEASE);
+}
+
+/* Registry. */
+
+const struct port_class *
+port_class_lookup(const char *type)
+{
+    for (size_t i = 0; i < port_n_classes; i++) {
+        if (!strcmp(port_classes[i]->type, type)) {
+            return port_classes[i];
+        }
+    }
+    return NULL;
+}
+
+int
+port_register_class(const struct port_class *class)
+{
+    if (!class || !class->type || !class->alloc || !class->construct
+        || !class->destruct || !class->dealloc || !class->set_config
+        || !class->reconfigure || !class->rxq_recv || !class->send) {
+        return EINVAL;
+    }
+    if (port_class_lookup(class->type)) {
+        return EEXIST;
+    }
+    if (port_n_classes >= PORT_MAX_CLASSES) {
+        return ENOSPC;
+    }
+    if (class->init) {
+        int error = class->init();
+
+        if (error) {
+            return error;
+        }
+    }
+    port_classes[port_n_classes++] = class;
+    return 0;
+}
+
+void
+port_init_classes(void)
+{
+    static bool done;
+
+    if (done) {
+        return;
+    }
+    done = true;
+    port_register_class(&port_dpdk_class);
+    port_register_class(&port_tap_class);
+    port_register_class(&port_dummy_class);
+}
+
+/* Per-queue state. */
+
+/* Adds the counters held in the per-queue arrays to '*s'. */
+static void
+port_sum_queues(const struct port *port, struct port_stats *s)
+{
+    if (port->rxq_stats) {
+        for (unsigned i = 0; i < port->n_rxq; i++) {
+            const struct port_rxq_stats *q = &port->rxq_stats[i];
+
+            s->rx_packets += __atomic_load_n(&q->packets, __ATOMIC_RELAXED);
+            s->rx_bytes += __atomic_load_n(&q->bytes, __ATOMIC_RELAXED);
+        }
+    }
+    if (port->txq_stats) {
+        for (unsigned i = 0; i < port->n_txq; i++) {
+            const struct port_txq_stats *q = &port->txq_stats[i];
+
+            s->tx_packets += __atomic_load_n(&q->packets, __ATOMIC_RELAXED);
+            s->tx_bytes += __atomic_load_n(&q->bytes, __ATOMIC_RELAXED);
+            s->tx_dropped += __atomic_load_n(&q->dropped, __ATOMIC_RELAXED);
+        }
+    }
+}
+
+static void
+port_free_queues(struct port *port)
+{
+    rte_free(port->rxq_stats);
+    rte_free(port->txq_stats);
+    rte_free(port->txq_locks);
+    port->rxq_stats = NULL;
+    port->txq_stats = NULL;
+    port->txq_locks = NULL;
+}
+
+/* (Re)sizes the per-queue arrays after the provider set n_rxq and
+ * n_dev_txq, folding the old counters into port->base.  'old_n_rxq' is
+ * the n_rxq the current arrays were sized for. */
+static int
+port_size_queues(struct port *port, unsigned old_n_rxq, char *err,
+                 size_t errsize)
+{
+    struct port_rxq_stats *rxq;
+    struct port_txq_stats *txq;
+    struct port_txq_lock *locks;
+    unsigned new_n_rxq = port->n_rxq;
+    int socket = port->env.socket_id;
+
+    if (port->n_rxq < 1 || port->n_dev_txq < 1) {
+        port_err_set(err, errsize, "%s: provider %s reported no queues",
+                     port->name, port->class->type);
+        return EINVAL;
+    }
+    if (port->n_dev_txq > port->n_txq) {
+        port->n_dev_txq = port->n_txq;
+    }
+
+    rxq = rte_zmalloc_socket("port_rxq", new_n_rxq * sizeof *rxq,
+                             RTE_CACHE_LINE_SIZE, socket);
+    txq = rte_zmalloc_socket("port_txq", port->n_txq * sizeof *txq,
+                             RTE_CACHE_LINE_SIZE, socket);
+    locks = rte_zmalloc_socket("port_txq_lock",
+                               port->n_dev_txq * sizeof *locks,
+                               RTE_CACHE_LINE_SIZE, socket);
+    if (!rxq || !txq || !locks) {
+        rte_free(rxq);
+        rte_free(txq);
+        rte_free(locks);
+        port_err_set(err, errsize, "%s: out of memory for queue state",
+                     port->name);
+        return ENOMEM;
+    }
+    for (unsigned i = 0; i < port->n_dev_txq; i++) {
+        rte_spinlock_init(&locks[i].lock);
+    }
+
+    /* Fold the old arrays' counts into the base, sized as they were. */
+    port->n_rxq = old_n_rxq;
+    port_sum_queues(port, &port->base);
+    port->n_rxq = new_n_rxq;
+    port_free_queues(port);
+
+    port->rxq_stats = rxq;
+    port->txq_stats = txq;
+    port->txq_locks = locks;
+    port->txq_shared = port->n_dev_txq < port->n_txq;
+    return 0;
+}
+
+/* Life cycle. */
+
+int
+port_open(const char *name, const char *type,
+          const struct port_option *opts, size_t n_opts,
+          const struct port_env *env, struct port **portp,
+          char *err, size_t errsize)
+{
+    const struct port_class *class;
+    struct port *port;
+    int error;
+
+    *portp = NULL;
+    if (err && errsize) {
+        err[0] = '\0';
+    }
+    if (!name || !name[0]) {
+        port_err_set(err, errsize, "port name must not be empty");
+        return EINVAL;
+    }
+    if (!env || !env->mp || env->n_txq < 1) {
+        port_err_set(err, errsize, "%s: invalid port environment", name);
+        return EINVAL;
+    }
+    class = type ? port_class_lookup(type) : NULL;
+    if (!class) {
+        port_err_set(err, errsize, "%s: unknown port type \"%s\"", name,
+                     type ? type : "(null)");
+        return ENOENT;
+    }
+    for (size_t i = 0; i < n_opts; i++) {
+        if (!opts[i].key || !opts[i].value) {
+            port_err_set(err, errsize, "%s: option %zu has no %s", name, i,
+                         opts[i].key ? "value" : "key");
+            return EINVAL;
+        }
+    }
+
+    port = class->alloc();
+    if (!port) {
+        port_err_set(err, errsize, "%s: out of memory", name);
+        return ENOMEM;
+    }
+    port->class = class;
+    port->name = strdup(name);
+    port->env = *env;
+    port->n_txq = env->n_txq;
+    if (!port->name) {
+        class->dealloc(port);
+        port_err_set(err, errsize, "%s: out of memory", name);
+        return ENOMEM;
+    }
+
+    error = class->construct(port);
+    if (error) {
+        port_err_set(err, errsize, "%s: cannot create %s port: %s", name,
+                     type, strerror(error));
+        free(port->name);
+        class->dealloc(port);
+        return error;
+    }
+    error = class->set_config(port, opts, n_opts, err, errsize);
+    if (!error) {
+        error = class->reconfigure(port, err, errsize);
+        if (!error) {
+            error = port_size_queues(port, 0, err, errsize);
+        }
+    }
+    if (error) {
+        if (err && errsize && !err[0]) {
+            port_err_set(err, errsize, "%s: %s", name, strerror(error));
+        }
+        class->destruct(port);
+        port_free_queues(port);
+        free(port->name);
+        class->dealloc(port);
+        return error;
+    }
+    *portp = port;
+    return 0;
+}
+
+int
+port_set_config(struct port *port, const struct port_option *opts,
+                size_t n_opts, char *err, size_t errsize)
+{
+    for (size_t i = 0; i < n_opts; i++) {
+        if (!opts[i].key || !opts[i].value) {
+            port_err_set(err, errsize, "%s: option %zu has no %s",
+                         port->name, i, opts[i].key ? "value" : "key");
+            return EINVAL;
+        }
+    }
+    return port->class->set_config(port, opts, n_opts, err, errsize);
+}
+
+int
+port_reconfigure(struct port *port, char *err, size_t errsize)
+{
+    unsigned old_n_rxq = port->n_rxq;
+    unsigned old_n_dev_txq = port->n_dev_txq;
+    int error;
+
+    __atomic_store_n(&port->need_reconfigure, false, __ATOMIC_RELAXED);
+    error = port->class->reconfigure(port, err, errsize);
+    if (error) {
+        return error;
+    }
+    if (port->n_rxq != old_n_rxq || port->n_dev_txq != old_n_dev_txq) {
+        error = port_size_queues(port, old_n_rxq, err, errsize);
+        if (error) {
+            /* Keep the old arrays; clamp the queue counts to them. */
+            port->n_rxq = old_n_rxq < port->n_rxq ? old_n_rxq : port->n_rxq;
+            port->n_dev_txq = old_n_dev_txq;
+        }
+    }
+    return error;
+}
+
+bool
+port_needs_reconfigure(const struct port *port)
+{
+    return __atomic_load_n(&port->need_reconfigure, __ATOMIC_ACQUIRE);
+}
+
+void
+port_close(struct port *port)
+{
+    if (!port) {
+        return;
+    }
+    port->class->destruct(port);
+    port_free_queues(port);
+    free(port->name);
+    port->class->dealloc(port);
+}
+
+/* Getters. */
+
+const char *
+port_name(const struct port *port)
+{
+    return port->name;
+}
+
+const char *
+port_type(const struct port *port)
+{
+    return port->class->type;
+}
+
+unsigned
+port_n_rxq(const struct port *port)
+{
+    return port->n_rxq;
+}
+
+unsigned
+port_n_txq(const struct port *port)
+{
+    return port->n_txq;
+}
+
+void
+port_get_stats(const struct port *port, struct port_stats *stats)
+{
+    *stats = port->base;
+    port_sum_queues(port, stats);
+    if (port->class->get_stats) {
+        port->class->get_stats(port, stats);
+    }
+}
+
+bool
+port_link_up(const struct port *port)
+{
+    return port->class->get_link ? port->class->get_link(port) : true;
+}
+
+int
+port_get_mtu(const struct port *port)
+{
+    return port->class->get_mtu ? port->class->get_mtu(port) : 0;
+}
+
+void
+port_get_mac(const struct port *port, uint8_t mac[6])
+{
+    memset(mac, 0, 6);
+    if (port->class->get_mac) {
+        port->class->get_mac(port, mac);
+    }
+}
+
+int
+port_get_dpdk_port_id(const struct port *port, uint16_t *id)
+{
+    if (!port->class->get_dpdk_port_id) {
+        return ENOTSUP;
+    }
+    return port->class->get_dpdk_port_id(port, id);
+}

@@ -136,9 +136,10 @@ int port_get_dpdk_port_id(const struct port *, uint16_t *id); /* ENOTSUP
                                                                * unless an
                                                                * ethdev. */
 
-/* Converts a DPDK return value (negative errno) or, if 'ret' is -1 or 0
- * where a failure is known, rte_errno, into a positive errno.  The one
- * place where DPDK error conventions are translated. */
+/* Converts a failed DPDK call's result into a positive errno: a negative
+ * errno return ('ret' < 0) as is; -1, 0 or a NULL pointer (pass 0) via
+ * rte_errno (EIO if unset).  Call only after a failure.  The one place where
+ * DPDK error conventions are translated. */
 int port_dpdk_errno(int ret);
 
 /* Dummy-port test hooks (main thread; a PMD may poll the port meanwhile).
