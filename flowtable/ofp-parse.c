@@ -1,3 +1,1764 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ofp-parse.c: placeholder until implemented. */
+/* ofp-parse.c: Open vSwitch flow syntax: matches and actions, both ways. */
 #include "ofp-parse.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_TOKEN 256           /* Longest key or value accepted. */
+#define MAX_ITEMS 128           /* Most field items in one match. */
+
+/* ---------------------------------------------------------------------
+ * Small helpers.
+ */
+
+static int __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t errsize, const char *fmt, ...)
+{
+    if (err && errsize) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(err, errsize, fmt, args);
+        va_end(args);
+    }
+    return EINVAL;
+}
+
+/* A bounded string builder: keeps what fits, always NUL-terminated. */
+struct sbuf {
+    char *buf;
+    size_t size;
+    size_t len;                 /* strlen(buf) */
+};
+
+static void
+sbuf_init(struct sbuf *s, char *buf, size_t size)
+{
+    s->buf = buf;
+    s->size = size;
+    s->len = 0;
+    if (size) {
+        buf[0] = '\0';
+    }
+}
+
+static void __attribute__((format(printf, 2, 3)))
+sbuf_printf(struct sbuf *s, const char *fmt, ...)
+{
+    va_list args;
+    size_t room;
+    int n;
+
+    if (!s->size) {
+        return;
+    }
+    room = s->size - s->len;
+    va_start(args, fmt);
+    n = vsnprintf(s->buf + s->len, room, fmt, args);
+    va_end(args);
+    if (n < 0) {
+        return;
+    }
+    s->len = (size_t) n < room ? s->len + n : s->size - 1;
+}
+
+/* Parses all of 's' as a decimal or 0x-hex number <= max. */
+static bool
+parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    int base = 10;
+
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        unsigned int d;
+        if (*s >= '0' && *s <= '9') {
+            d = *s - '0';
+        } else if (base == 16 && *s >= 'a' && *s <= 'f') {
+            d = *s - 'a' + 10;
+        } else if (base == 16 && *s >= 'A' && *s <= 'F') {
+            d = *s - 'A' + 10;
+        } else {
+            return false;
+        }
+        if (v > (UINT64_MAX - d) / base) {
+            return false;
+        }
+        v = v * base + d;
+    }
+    if (v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool
+parse_mac(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        unsigned int v = 0;
+        int n = 0;
+        for (; n < 2; n++) {
+            char c = s[n];
+            if (c >= '0' && c <= '9') {
+                v = v * 16 + (c - '0');
+            } else if (c >= 'a' && c <= 'f') {
+                v = v * 16 + (c - 'a' + 10);
+            } else if (c >= 'A' && c <= 'F') {
+                v = v * 16 + (c - 'A' + 10);
+            } else {
+                break;
+            }
+        }
+        if (!n) {
+            return false;
+        }
+        mac[i] = v;
+        s += n;
+        if (i < 5) {
+            if (*s != ':') {
+                return false;
+            }
+            s++;
+        }
+    }
+    return *s == '\0';
+}
+
+static bool
+parse_ip4(const char *s, uint32_t *be)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, s, &a) != 1) {
+        return false;
+    }
+    *be = a.s_addr;
+    return true;
+}
+
+static uint32_t
+prefix_to_mask4(unsigned int len)
+{
+    return len ? htonl(UINT32_MAX << (32 - len)) : 0;
+}
+
+/* Length of the prefix if 'mask' (n bytes) is a CIDR mask, else -1. */
+static int
+mask_prefix_len(const uint8_t *mask, size_t n)
+{
+    int len = 0;
+    size_t i = 0;
+
+    for (; i < n && mask[i] == 0xff; i++) {
+        len += 8;
+    }
+    if (i < n) {
+        uint8_t b = mask[i];
+        while (b & 0x80) {
+            len++;
+            b <<= 1;
+        }
+        if (b) {
+            return -1;
+        }
+        for (i++; i < n; i++) {
+            if (mask[i]) {
+                return -1;
+            }
+        }
+    }
+    return len;
+}
+
+static void
+prefix_to_mask_bytes(unsigned int len, uint8_t *mask, size_t n)
+{
+    memset(mask, 0, n);
+    for (size_t i = 0; i < n && len; i++) {
+        unsigned int take = len >= 8 ? 8 : len;
+        mask[i] = (uint8_t) (0xff00 >> take);
+        len -= take;
+    }
+}
+
+static bool
+is_all_ones(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0xff) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Ports.
+ */
+
+static const struct {
+    const char *name;
+    uint32_t port;
+} port_names[] = {
+    {"IN_PORT", OFPP_IN_PORT}, {"TABLE", OFPP_TABLE},
+    {"NORMAL", OFPP_NORMAL},   {"FLOOD", OFPP_FLOOD},
+    {"ALL", OFPP_ALL},         {"CONTROLLER", OFPP_CONTROLLER},
+    {"LOCAL", OFPP_LOCAL},     {"NONE", OFPP_NONE},
+    {"ANY", OFPP_NONE},
+};
+
+bool
+of_port_from_string(const char *s, uint32_t *port)
+{
+    uint64_t v;
+
+    for (size_t i = 0; i < sizeof port_names / sizeof *port_names; i++) {
+        if (!strcasecmp(s, port_names[i].name)) {
+            *port = port_names[i].port;
+            return true;
+        }
+    }
+    if (parse_uint(s, 0xffff, &v)) {
+        *port = v;
+        return true;
+    }
+    return false;
+}
+
+static void
+fmt_port(struct sbuf *s, uint32_t port)
+{
+    for (size_t i = 0; i < sizeof port_names / sizeof *port_names; i++) {
+        if (port == port_names[i].port) {
+            sbuf_printf(s, "%s", port_names[i].name);
+            return;
+        }
+    }
+    sbuf_printf(s, "%" PRIu32, port);
+}
+
+size_t
+of_port_format(char *buf, size_t size, uint32_t port)
+{
+    struct sbuf s;
+    sbuf_init(&s, buf, size);
+    fmt_port(&s, port);
+    return s.len;
+}
+
+/* ---------------------------------------------------------------------
+ * Tokenizer: "key", "key=value", "key:value", "key(value)", separated by
+ * commas and white space.
+ */
+
+struct kv {
+    char key[MAX_TOKEN];
+    char val[MAX_TOKEN];
+    size_t key_col;             /* 1-based, relative to the whole text. */
+    size_t val_col;
+    bool has_val;
+    bool paren;                 /* key(value) form */
+    const char *val_start;      /* in the text, for "actions=" */
+};
+
+static bool
+is_delim(char c)
+{
+    return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Reads the next item at *pos.  Returns 1 with 'kv' filled, 0 at the end,
+ * or -EINVAL with 'err' set.  'base' is the column of text[0] minus 1,
+ * 'text' the start of the string columns count from. */
+static int
+next_kv(const char *text, const char **pos, size_t base, struct kv *kv,
+        char *err, size_t errsize)
+{
+    const char *p = *pos;
+    const char *k, *v;
+    size_t klen, vlen;
+
+    while (*p && is_delim(*p)) {
+        p++;
+    }
+    if (!*p) {
+        *pos = p;
+        return 0;
+    }
+    kv->key[0] = kv->val[0] = '\0';
+    kv->has_val = false;
+    kv->paren = false;
+    kv->val_start = NULL;
+
+    k = p;
+    while (*p && !is_delim(*p) && *p != '=' && *p != ':' && *p != '('
+           && *p != ')') {
+        p++;
+    }
+    klen = p - k;
+    kv->key_col = base + (k - text) + 1;
+    if (!klen) {
+        return -set_err(err, errsize, "missing name before '%c' at column "
+                        "%zu", *p, kv->key_col);
+    }
+    if (klen >= MAX_TOKEN) {
+        return -set_err(err, errsize, "name too long at column %zu",
+                        kv->key_col);
+    }
+    memcpy(kv->key, k, klen);
+    kv->key[klen] = '\0';
+
+    if (*p == ')') {
+        return -set_err(err, errsize, "unbalanced ')' at column %zu",
+                        base + (p - text) + 1);
+    }
+    if (*p == '=' || *p == ':') {
+        int depth = 0;
+        p++;
+        v = p;
+        kv->val_start = v;
+        while (*p && (depth || !is_delim(*p))) {
+            if (*p == '(') {
+                depth++;
+            } else if (*p == ')') {
+                if (!depth) {
+                    return -set_err(err, errsize, "unbalanced ')' at column "
+                                    "%zu", base + (p - text) + 1);
+                }
+                depth--;
+            }
+            p++;
+        }
+        if (depth) {
+            return -set_err(err, errsize, "unbalanced '(' in value of '%s' "
+                            "at column %zu", kv->key, base + (v - text) + 1);
+        }
+        vlen = p - v;
+        kv->has_val = true;
+    } else if (*p == '(') {
+        int depth = 1;
+        p++;
+        v = p;
+        kv->val_start = v;
+        kv->paren = true;
+        while (*p && depth) {
+            if (*p == '(') {
+                depth++;
+            } else if (*p == ')') {
+                depth--;
+            }
+            p++;
+        }
+        if (depth) {
+            return -set_err(err, errsize, "unbalanced '(' after '%s' at "
+                            "column %zu", kv->key, kv->key_col);
+        }
+        vlen = p - 1 - v;
+        kv->has_val = true;
+        if (*p && !is_delim(*p)) {
+            return -set_err(err, errsize, "garbage '%c' after ')' at column "
+                            "%zu", *p, base + (p - text) + 1);
+        }
+    } else {
+        v = p;
+        vlen = 0;
+    }
+    kv->val_col = base + (v - text) + 1;
+    if (vlen >= MAX_TOKEN) {
+        return -set_err(err, errsize, "value of '%s' too long at column %zu",
+                        kv->key, kv->val_col);
+    }
+    memcpy(kv->val, v, vlen);
+    kv->val[vlen] = '\0';
+    *pos = p;
+    return 1;
+}
+
+/* ---------------------------------------------------------------------
+ * Field values.
+ */
+
+static const struct {
+    const char *name;
+    uint16_t bit;
+} tcp_flag_names[] = {
+    {"fin", 0x001}, {"syn", 0x002}, {"rst", 0x004},
+    {"psh", 0x008}, {"ack", 0x010}, {"urg", 0x020},
+    {"ece", 0x040}, {"cwr", 0x080}, {"ns", 0x100},
+};
+#define TCP_FLAGS_NAMED 0x1ff
+
+static const struct {
+    const char *name;
+    uint8_t value, mask;
+} frag_names[] = {
+    {"no", 0, FLOW_NW_FRAG_ANY},
+    {"yes", FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_ANY},
+    {"first", FLOW_NW_FRAG_ANY, FLOW_NW_FRAG_MASK},
+    {"later", FLOW_NW_FRAG_MASK, FLOW_NW_FRAG_MASK},
+    {"not_later", 0, FLOW_NW_FRAG_LATER},
+};
+
+static bool
+parse_tcp_flags(const char *s, uint32_t *value, uint32_t *mask)
+{
+    *value = *mask = 0;
+    while (*s) {
+        char sign = *s++;
+        size_t n = strcspn(s, "+-");
+        size_t i;
+
+        if (sign != '+' && sign != '-') {
+            return false;
+        }
+        for (i = 0; i < sizeof tcp_flag_names / sizeof *tcp_flag_names;
+             i++) {
+            if (strlen(tcp_flag_names[i].name) == n
+                && !strncasecmp(s, tcp_flag_names[i].name, n)) {
+                break;
+            }
+        }
+        if (i == sizeof tcp_flag_names / sizeof *tcp_flag_names) {
+            return false;
+        }
+        uint16_t bit = tcp_flag_names[i].bit;
+        if ((*mask & bit) && ((sign == '+') != !!(*value & bit))) {
+            return false;       /* "+syn-syn" */
+        }
+        *mask |= bit;
+        if (sign == '+') {
+            *value |= bit;
+        }
+        s += n;
+    }
+    return *mask != 0;
+}
+
+static bool
+is_ip4_field(const struct mf_field *mf)
+{
+    return mf->n_bytes == 4 && mf->bits == 0xffffffffu
+           && mf->id != MFF_IN_PORT;
+}
+
+/* Parses the text 's' of a value for 'mf' into view coordinates.  Without a
+ * "/mask", *has_mask is false and 'mask' all ones over the view.  In a match
+ * (in_match), dl_vlan accepts 0xffff ("no tag") and ip_frag its names.
+ * Returns NULL or a reason for the error. */
+static const char *
+parse_field_value(const struct mf_field *mf, const char *s, bool in_match,
+                  union mf_value *value, union mf_value *mask,
+                  bool *has_mask)
+{
+    char buf[MAX_TOKEN];
+    const char *slash;
+    const char *ms = NULL;
+
+    memset(value, 0, sizeof *value);
+    memset(mask, 0, sizeof *mask);
+    *has_mask = false;
+
+    if (!*s) {
+        return "empty value";
+    }
+
+    if (mf->id == MFF_IP_FRAG && in_match) {
+        for (size_t i = 0; i < sizeof frag_names / sizeof *frag_names; i++) {
+            if (!strcmp(s, frag_names[i].name)) {
+                value->u8 = frag_names[i].value;
+                mask->u8 = frag_names[i].mask;
+                *has_mask = true;
+                return NULL;
+            }
+        }
+    }
+    if (mf->id == MFF_TCP_FLAGS && (s[0] == '+' || s[0] == '-')) {
+        uint32_t v, m;
+        if (!parse_tcp_flags(s, &v, &m)) {
+            return "expected flags like +syn-ack (fin, syn, rst, psh, ack, "
+                   "urg, ece, cwr, ns)";
+        }
+        mf_value_from_u32(mf, v, value);
+        mf_value_from_u32(mf, m, mask);
+        *has_mask = true;
+        return NULL;
+    }
+
+    slash = strchr(s, '/');
+    if (slash) {
+        if (!mf->maskable) {
+            return "field does not take a mask";
+        }
+        memcpy(buf, s, slash - s);
+        buf[slash - s] = '\0';
+        s = buf;
+        ms = slash + 1;
+        *has_mask = true;
+    }
+
+    if (mf->n_bytes == 6) {
+        if (!parse_mac(s, value->mac)) {
+            return "expected a MAC address xx:xx:xx:xx:xx:xx";
+        }
+        if (ms) {
+            if (!parse_mac(ms, mask->mac)) {
+                return "expected a MAC address mask";
+            }
+        } else {
+            memset(mask->mac, 0xff, 6);
+        }
+    } else if (mf->n_bytes == 16) {
+        struct in6_addr a;
+        if (inet_pton(AF_INET6, s, &a) != 1) {
+            return "expected an IPv6 address";
+        }
+        memcpy(value->ipv6, &a, 16);
+        if (ms) {
+            uint64_t len;
+            if (!strchr(ms, ':') && parse_uint(ms, 128, &len)) {
+                prefix_to_mask_bytes(len, mask->ipv6, 16);
+            } else if (inet_pton(AF_INET6, ms, &a) == 1) {
+                memcpy(mask->ipv6, &a, 16);
+            } else {
+                return "expected a prefix length 0..128 or an IPv6 mask";
+            }
+        } else {
+            memset(mask->ipv6, 0xff, 16);
+        }
+    } else if (is_ip4_field(mf)) {
+        if (!parse_ip4(s, &value->be32)) {
+            return "expected an IPv4 address a.b.c.d";
+        }
+        if (ms) {
+            uint64_t len;
+            if (!strchr(ms, '.') && parse_uint(ms, 32, &len)) {
+                mask->be32 = prefix_to_mask4(len);
+            } else if (!parse_ip4(ms, &mask->be32)) {
+                return "expected a prefix length 0..32 or a mask a.b.c.d";
+            }
+        } else {
+            mask->be32 = 0xffffffffu;
+        }
+    } else if (mf->id == MFF_IN_PORT) {
+        uint32_t port;
+        if (!of_port_from_string(s, &port) || port == OFPP_NONE) {
+            return "expected a port number 0..65534 or a port name";
+        }
+        mf_value_from_u32(mf, port, value);
+        mf_value_from_u32(mf, UINT32_MAX, mask);
+    } else {
+        uint64_t v, m = mf_view_max(mf);
+        uint32_t max = mf_view_max(mf);
+        if (mf->id == MFF_DL_VLAN && in_match && parse_uint(s, 0xffff, &v)
+            && v == 0xffff) {
+            mf_value_from_u32(mf, 0xffff, value);
+            mf_value_from_u32(mf, 0xffff, mask);
+            return NULL;
+        }
+        if (!parse_uint(s, UINT64_MAX, &v)) {
+            return "expected a number (decimal or 0x hex)";
+        }
+        if (v > max) {
+            switch (mf->id) {
+            case MFF_DL_VLAN:
+                return "out of range 0..4095";
+            case MFF_DL_VLAN_PCP:
+                return "out of range 0..7";
+            case MFF_IP_DSCP:
+                return "out of range 0..63";
+            case MFF_NW_ECN:
+                return "out of range 0..3";
+            case MFF_VLAN_VID:
+                return "out of range 0..0x1fff";
+            case MFF_IPV6_LABEL:
+                return "out of range 0..0xfffff";
+            case MFF_TCP_FLAGS:
+                return "out of range 0..0xfff";
+            case MFF_IP_FRAG:
+                return "expected no, yes, first, later, not_later or 0..3";
+            case MFF_NW_TOS:
+                return "out of range 0..255";
+            default:
+                return max == 0xff ? "out of range 0..255"
+                                   : "out of range 0..65535";
+            }
+        }
+        if (mf->id == MFF_NW_TOS && (v & 3)) {
+            return "the low 2 (ECN) bits of nw_tos must be zero";
+        }
+        if (ms) {
+            if (!parse_uint(ms, UINT64_MAX, &m)) {
+                return "expected a numeric mask";
+            }
+            if (m > max) {
+                return "mask out of range";
+            }
+        }
+        mf_value_from_u32(mf, v, value);
+        mf_value_from_u32(mf, m, mask);
+    }
+
+    /* Pre-mask. */
+    for (size_t i = 0; i < sizeof value->bytes; i++) {
+        value->bytes[i] &= mask->bytes[i];
+    }
+    return NULL;
+}
+
+/* Formats a value of 'mf' (view coordinates) with an optional mask (NULL
+ * or all ones: none shown). */
+static void
+fmt_field_value(struct sbuf *s, const struct mf_field *mf,
+                const union mf_value *value, const union mf_value *mask)
+{
+    char tmp[INET6_ADDRSTRLEN];
+
+    if (mf->n_bytes == 6) {
+        const uint8_t *m = value->mac;
+        sbuf_printf(s, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+                    m[3], m[4], m[5]);
+        if (mask && !is_all_ones(mask->mac, 6)) {
+            m = mask->mac;
+            sbuf_printf(s, "/%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+                        m[2], m[3], m[4], m[5]);
+        }
+    } else if (mf->n_bytes == 16) {
+        sbuf_printf(s, "%s", inet_ntop(AF_INET6, value->ipv6, tmp,
+                                       sizeof tmp));
+        if (mask && !is_all_ones(mask->ipv6, 16)) {
+            int len = mask_prefix_len(mask->ipv6, 16);
+            if (len >= 0) {
+                sbuf_printf(s, "/%d", len);
+            } else {
+                sbuf_printf(s, "/%s", inet_ntop(AF_INET6, mask->ipv6, tmp,
+                                                sizeof tmp));
+            }
+        }
+    } else if (is_ip4_field(mf)) {
+        const uint8_t *b = (const uint8_t *) &value->be32;
+        sbuf_printf(s, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+        if (mask && mask->be32 != 0xffffffffu) {
+            int len = mask_prefix_len((const uint8_t *) &mask->be32, 4);
+            b = (const uint8_t *) &mask->be32;
+            if (len >= 0) {
+                sbuf_printf(s, "/%d", len);
+            } else {
+                sbuf_printf(s, "/%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+            }
+        }
+    } else if (mf->id == MFF_IN_PORT) {
+        fmt_port(s, mf_value_to_u32(mf, value));
+    } else {
+        uint32_t v = mf_value_to_u32(mf, value);
+        uint32_t max = mf_view_max(mf);
+        bool masked = mask && mf_value_to_u32(mf, mask) != max;
+
+        switch (mf->id) {
+        case MFF_DL_TYPE:
+        case MFF_VLAN_TCI:
+            sbuf_printf(s, "0x%04" PRIx32, v);
+            break;
+        case MFF_IPV6_LABEL:
+            sbuf_printf(s, "0x%05" PRIx32, v);
+            break;
+        case MFF_TCP_FLAGS:
+        case MFF_VLAN_VID:
+            sbuf_printf(s, "0x%03" PRIx32, v);
+            break;
+        default:
+            sbuf_printf(s, masked ? "0x%" PRIx32 : "%" PRIu32, v);
+            break;
+        }
+        if (masked) {
+            sbuf_printf(s, "/0x%" PRIx32, mf_value_to_u32(mf, mask));
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Matches.
+ */
+
+void
+of_match_init_catchall(struct of_match *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+bool
+of_match_equal(const struct of_match *a, const struct of_match *b)
+{
+    return !memcmp(&a->wc, &b->wc, sizeof a->wc)
+           && flow_equal_masked(&a->flow, &b->flow, &a->wc);
+}
+
+/* Prerequisites that depend on the name a field was given by. */
+enum {
+    PRQ_UDP = 100,              /* udp_src, udp_dst */
+    PRQ_SCTP,                   /* sctp_src, sctp_dst */
+    PRQ_ICMP4,                  /* icmp_type, icmp_code */
+    PRQ_ICMP6,                  /* icmpv6_type, icmpv6_code */
+};
+
+static const struct {
+    const char *name;
+    int prereq;
+} name_prereqs[] = {
+    {"tcp_src", MFP_TCP},        {"tcp_dst", MFP_TCP},
+    {"udp_src", PRQ_UDP},        {"udp_dst", PRQ_UDP},
+    {"sctp_src", PRQ_SCTP},      {"sctp_dst", PRQ_SCTP},
+    {"icmp_type", PRQ_ICMP4},    {"icmp_code", PRQ_ICMP4},
+    {"icmpv6_type", PRQ_ICMP6},  {"icmpv6_code", PRQ_ICMP6},
+};
+
+static bool
+prereq_ok(int prereq, const struct flow *flow)
+{
+    uint16_t t = ntohs(flow->dl_type);
+    bool ip_any = t == ETH_TYPE_IP || t == ETH_TYPE_IPV6;
+
+    switch (prereq) {
+    case PRQ_UDP:
+        return ip_any && flow->nw_proto == IPPROTO_UDP_;
+    case PRQ_SCTP:
+        return ip_any && flow->nw_proto == IPPROTO_SCTP_;
+    case PRQ_ICMP4:
+        return t == ETH_TYPE_IP && flow->nw_proto == IPPROTO_ICMP_;
+    case PRQ_ICMP6:
+        return t == ETH_TYPE_IPV6 && flow->nw_proto == IPPROTO_ICMPV6_;
+    default:
+        return mf_prereq_ok(prereq, flow, NULL);
+    }
+}
+
+static const char *
+prereq_string(int prereq)
+{
+    switch (prereq) {
+    case PRQ_UDP:
+        return "udp or udp6";
+    case PRQ_SCTP:
+        return "sctp or sctp6";
+    case PRQ_ICMP4:
+        return "icmp";
+    case PRQ_ICMP6:
+        return "icmp6";
+    default:
+        return mf_prereq_string(prereq);
+    }
+}
+
+struct match_item {
+    enum mf_field_id id;
+    int prereq;
+    size_t col;
+    char name[24];
+};
+
+struct match_parser {
+    struct of_match m;
+    struct match_item items[MAX_ITEMS];
+    size_t n_items;
+};
+
+/* Merges (tf, tw) into the match unless a bit both constrain differs. */
+static int
+match_merge(struct match_parser *mp, const struct flow *tf,
+            const struct flow *tw, const char *name, size_t col, char *err,
+            size_t errsize)
+{
+    const uint64_t *f = flow_u64(&mp->m.flow), *w = flow_u64(&mp->m.wc);
+    const uint64_t *nf = flow_u64(tf), *nw = flow_u64(tw);
+    uint64_t *of = (uint64_t *) (void *) &mp->m.flow;
+    uint64_t *ow = (uint64_t *) (void *) &mp->m.wc;
+
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if ((f[i] ^ nf[i]) & w[i] & nw[i]) {
+            return set_err(err, errsize, "conflicting values for %s at "
+                           "column %zu", name, col);
+        }
+    }
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        of[i] |= nf[i] & nw[i];
+        ow[i] |= nw[i];
+    }
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    uint16_t dl_type;
+    uint8_t nw_proto;           /* 0: none */
+} shorthands[] = {
+    {"ip", ETH_TYPE_IP, 0},
+    {"ipv6", ETH_TYPE_IPV6, 0},
+    {"arp", ETH_TYPE_ARP, 0},
+    {"icmp", ETH_TYPE_IP, IPPROTO_ICMP_},
+    {"tcp", ETH_TYPE_IP, IPPROTO_TCP_},
+    {"udp", ETH_TYPE_IP, IPPROTO_UDP_},
+    {"sctp", ETH_TYPE_IP, IPPROTO_SCTP_},
+    {"icmp6", ETH_TYPE_IPV6, IPPROTO_ICMPV6_},
+    {"tcp6", ETH_TYPE_IPV6, IPPROTO_TCP_},
+    {"udp6", ETH_TYPE_IPV6, IPPROTO_UDP_},
+    {"sctp6", ETH_TYPE_IPV6, IPPROTO_SCTP_},
+};
+#define N_SHORTHANDS (sizeof shorthands / sizeof *shorthands)
+
+static int
+match_shorthand(struct match_parser *mp, size_t i, const struct kv *kv,
+                char *err, size_t errsize)
+{
+    struct flow tf, tw;
+
+    if (kv->has_val) {
+        return set_err(err, errsize, "'%s' takes no value at column %zu",
+                       kv->key, kv->key_col);
+    }
+    memset(&tf, 0, sizeof tf);
+    memset(&tw, 0, sizeof tw);
+    tf.dl_type = htons(shorthands[i].dl_type);
+    tw.dl_type = 0xffff;
+    if (shorthands[i].nw_proto) {
+        tf.nw_proto = shorthands[i].nw_proto;
+        tw.nw_proto = 0xff;
+    }
+    return match_merge(mp, &tf, &tw, kv->key, kv->key_col, err, errsize);
+}
+
+static int
+match_field(struct match_parser *mp, const struct mf_field *mf,
+            const struct kv *kv, char *err, size_t errsize)
+{
+    union mf_value value, mask;
+    struct flow tf, tw;
+    const char *why;
+    bool has_mask;
+
+    if (!kv->has_val || kv->paren) {
+        return set_err(err, errsize, "%s needs a value (%s=VALUE) at column "
+                       "%zu", kv->key, kv->key, kv->key_col);
+    }
+    why = parse_field_value(mf, kv->val, true, &value, &mask, &has_mask);
+    if (why) {
+        return set_err(err, errsize, "bad value '%s' for %s at column %zu: "
+                       "%s", kv->val, kv->key, kv->val_col, why);
+    }
+
+    memset(&tf, 0, sizeof tf);
+    memset(&tw, 0, sizeof tw);
+    if (mf->id == MFF_DL_VLAN || mf->id == MFF_DL_VLAN_PCP) {
+        uint32_t v = mf_value_to_u32(mf, &value);
+        if (mf->id == MFF_DL_VLAN && v == 0xffff) {
+            tw.vlan_tci = 0xffff;           /* No tag: vlan_tci=0/0xffff. */
+        } else if (mf->id == MFF_DL_VLAN) {
+            tf.vlan_tci = htons(v | FLOW_VLAN_CFI);
+            tw.vlan_tci = htons(FLOW_VLAN_VID_MASK | FLOW_VLAN_CFI);
+        } else {
+            tf.vlan_tci = htons((v << FLOW_VLAN_PCP_SHIFT) | FLOW_VLAN_CFI);
+            tw.vlan_tci = htons(FLOW_VLAN_PCP_MASK | FLOW_VLAN_CFI);
+        }
+    } else {
+        mf_set(mf, &value, &mask, &tf);
+        mf_set(mf, &mask, NULL, &tw);
+    }
+    flow_apply_mask(&tf, &tf, &tw);
+
+    if (mp->n_items >= MAX_ITEMS) {
+        return set_err(err, errsize, "too many fields at column %zu",
+                       kv->key_col);
+    }
+    struct match_item *it = &mp->items[mp->n_items];
+    it->id = mf->id;
+    it->prereq = mf->prereq;
+    it->col = kv->key_col;
+    snprintf(it->name, sizeof it->name, "%.23s", kv->key);
+    for (size_t i = 0; i < sizeof name_prereqs / sizeof *name_prereqs; i++) {
+        if (!strcmp(kv->key, name_prereqs[i].name)) {
+            it->prereq = name_prereqs[i].prereq;
+        }
+    }
+    mp->n_items++;
+    return match_merge(mp, &tf, &tw, kv->key, kv->key_col, err, errsize);
+}
+
+static int
+match_check_prereqs(const struct match_parser *mp, char *err, size_t errsize)
+{
+    for (size_t i = 0; i < mp->n_items; i++) {
+        const struct match_item *it = &mp->items[i];
+        const struct mf_field *mf = mf_from_id(it->id);
+
+        if (mf_is_wildcarded(mf, &mp->m.wc)) {
+            continue;
+        }
+        if (!prereq_ok(it->prereq, &mp->m.flow)) {
+            return set_err(err, errsize, "%s requires %s (at column %zu)",
+                           it->name, prereq_string(it->prereq), it->col);
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Actions.
+ */
+
+static const struct {
+    const char *name;
+    enum mf_field_id id;
+} mod_actions[] = {
+    {"mod_dl_src", MFF_DL_SRC},      {"mod_dl_dst", MFF_DL_DST},
+    {"mod_nw_src", MFF_NW_SRC},      {"mod_nw_dst", MFF_NW_DST},
+    {"mod_nw_tos", MFF_NW_TOS},      {"mod_nw_ecn", MFF_NW_ECN},
+    {"mod_nw_ttl", MFF_NW_TTL},      {"mod_tp_src", MFF_TP_SRC},
+    {"mod_tp_dst", MFF_TP_DST},      {"mod_vlan_vid", MFF_DL_VLAN},
+    {"mod_vlan_pcp", MFF_DL_VLAN_PCP},
+};
+#define N_MOD_ACTIONS (sizeof mod_actions / sizeof *mod_actions)
+
+static const char *
+mod_name(enum mf_field_id id)
+{
+    for (size_t i = 0; i < N_MOD_ACTIONS; i++) {
+        if (mod_actions[i].id == id) {
+            return mod_actions[i].name;
+        }
+    }
+    return NULL;
+}
+
+/* Ports an output action may name: a number below OFPP_MAX, LOCAL or
+ * CONTROLLER (IN_PORT, NORMAL, FLOOD and ALL become their own actions). */
+static bool
+parse_output_port(const char *s, struct of_action *a)
+{
+    uint32_t port;
+
+    if (!of_port_from_string(s, &port)) {
+        return false;
+    }
+    switch (port) {
+    case OFPP_IN_PORT:
+        a->type = OFPACT_IN_PORT;
+        return true;
+    case OFPP_NORMAL:
+        a->type = OFPACT_NORMAL;
+        return true;
+    case OFPP_FLOOD:
+        a->type = OFPACT_FLOOD;
+        return true;
+    case OFPP_ALL:
+        a->type = OFPACT_ALL;
+        return true;
+    case OFPP_LOCAL:
+    case OFPP_CONTROLLER:
+        break;
+    default:
+        if (port >= OFPP_MAX) {
+            return false;
+        }
+        break;
+    }
+    a->type = OFPACT_OUTPUT;
+    a->output.port = port;
+    return true;
+}
+
+/* Port of a resubmit: any port number or name except NONE/TABLE. */
+static bool
+parse_resubmit_port(const char *s, uint32_t *port)
+{
+    return of_port_from_string(s, port) && *port != OFPP_NONE
+           && *port != OFPP_TABLE;
+}
+
+static bool
+parse_table(const char *s, uint8_t *table)
+{
+    uint64_t v;
+    if (!parse_uint(s, OF_N_TABLES - 1, &v)) {
+        return false;
+    }
+    *table = v;
+    return true;
+}
+
+static int
+parse_set_field(const struct kv *kv, struct of_action *a, char *err,
+                size_t errsize)
+{
+    char vbuf[MAX_TOKEN];
+    const char *arrow = NULL, *p;
+    const struct mf_field *mf;
+    const char *why;
+    bool has_mask;
+
+    for (p = kv->val; (p = strstr(p, "->")) != NULL; p += 2) {
+        arrow = p;
+    }
+    if (!arrow) {
+        return set_err(err, errsize, "set_field needs VALUE->FIELD at column "
+                       "%zu", kv->val_col);
+    }
+    mf = mf_from_name(arrow + 2);
+    if (!mf) {
+        return set_err(err, errsize, "unknown field '%s' in set_field at "
+                       "column %zu", arrow + 2,
+                       kv->val_col + (arrow + 2 - kv->val));
+    }
+    if (!mf->writable) {
+        return set_err(err, errsize, "field '%s' is not writable in "
+                       "set_field at column %zu", arrow + 2,
+                       kv->val_col + (arrow + 2 - kv->val));
+    }
+    memcpy(vbuf, kv->val, arrow - kv->val);
+    vbuf[arrow - kv->val] = '\0';
+    a->type = OFPACT_SET_FIELD;
+    a->set_field.field = mf->id;
+    a->set_field.syntax = OFSF_SET_FIELD;
+    why = parse_field_value(mf, vbuf, false, &a->set_field.value,
+                            &a->set_field.mask, &has_mask);
+    if (why) {
+        return set_err(err, errsize, "bad value '%s' for set_field %s at "
+                       "column %zu: %s", vbuf, arrow + 2, kv->val_col, why);
+    }
+    a->set_field.has_mask = has_mask;
+    if (!has_mask) {
+        memset(&a->set_field.mask, 0, sizeof a->set_field.mask);
+    }
+    return 0;
+}
+
+/* Parses one action item into 'a' (zeroed by the caller). */
+static int
+parse_action(const struct kv *kv, struct of_action *a, bool *drop,
+             char *err, size_t errsize)
+{
+    const char *k = kv->key;
+    uint64_t v;
+
+    if (!kv->has_val) {
+        if (!strcasecmp(k, "drop")) {
+            *drop = true;
+            return 0;
+        } else if (!strcasecmp(k, "in_port")) {
+            a->type = OFPACT_IN_PORT;
+        } else if (!strcasecmp(k, "flood")) {
+            a->type = OFPACT_FLOOD;
+        } else if (!strcasecmp(k, "all")) {
+            a->type = OFPACT_ALL;
+        } else if (!strcasecmp(k, "normal")) {
+            a->type = OFPACT_NORMAL;
+        } else if (!strcasecmp(k, "local")) {
+            a->type = OFPACT_OUTPUT;
+            a->output.port = OFPP_LOCAL;
+        } else if (!strcmp(k, "dec_ttl")) {
+            a->type = OFPACT_DEC_TTL;
+        } else if (!strcmp(k, "strip_vlan")) {
+            a->type = OFPACT_STRIP_VLAN;
+        } else if (!strcmp(k, "pop_vlan")) {
+            a->type = OFPACT_POP_VLAN;
+        } else if (k[0] >= '0' && k[0] <= '9') {
+            if (!parse_uint(k, OFPP_MAX - 1, &v)) {
+                return set_err(err, errsize, "bad port '%s' at column %zu",
+                               k, kv->key_col);
+            }
+            a->type = OFPACT_OUTPUT;
+            a->output.port = v;
+        } else {
+            for (size_t i = 0; i < N_MOD_ACTIONS; i++) {
+                if (!strcmp(k, mod_actions[i].name)) {
+                    return set_err(err, errsize, "%s needs a value at "
+                                   "column %zu", k, kv->key_col);
+                }
+            }
+            if (!strcmp(k, "output") || !strcmp(k, "resubmit")
+                || !strcmp(k, "goto_table") || !strcmp(k, "push_vlan")
+                || !strcmp(k, "set_field")) {
+                return set_err(err, errsize, "%s needs a value at column "
+                               "%zu", k, kv->key_col);
+            }
+            return set_err(err, errsize, "unknown action '%s' at column %zu",
+                           k, kv->key_col);
+        }
+        return 0;
+    }
+
+    if (!strcmp(k, "output") && !kv->paren) {
+        if (!parse_output_port(kv->val, a)) {
+            return set_err(err, errsize, "bad port '%s' for output at "
+                           "column %zu", kv->val, kv->val_col);
+        }
+        return 0;
+    }
+    if (!strcmp(k, "set_field") && !kv->paren) {
+        return parse_set_field(kv, a, err, errsize);
+    }
+    if (!strcmp(k, "push_vlan") && !kv->paren) {
+        if (!parse_uint(kv->val, 0xffff, &v)
+            || (v != ETH_TYPE_VLAN && v != ETH_TYPE_VLAN_8021AD)) {
+            return set_err(err, errsize, "bad ethertype '%s' for push_vlan "
+                           "at column %zu: expected 0x8100 or 0x88a8",
+                           kv->val, kv->val_col);
+        }
+        a->type = OFPACT_PUSH_VLAN;
+        a->push_vlan.ethertype = v;
+        return 0;
+    }
+    if (!strcmp(k, "goto_table") && !kv->paren) {
+        if (!parse_table(kv->val, &a->goto_table.table)) {
+            return set_err(err, errsize, "bad table '%s' for goto_table at "
+                           "column %zu: expected 0..%d", kv->val,
+                           kv->val_col, OF_N_TABLES - 1);
+        }
+        a->type = OFPACT_GOTO_TABLE;
+        return 0;
+    }
+    if (!strcmp(k, "resubmit")) {
+        a->type = OFPACT_RESUBMIT;
+        a->resubmit.port = OFPP_IN_PORT;
+        a->resubmit.table = OF_TABLE_NONE;
+        if (!kv->paren) {
+            if (!parse_resubmit_port(kv->val, &a->resubmit.port)) {
+                return set_err(err, errsize, "bad port '%s' for resubmit at "
+                               "column %zu", kv->val, kv->val_col);
+            }
+            return 0;
+        }
+        char pbuf[MAX_TOKEN];
+        const char *comma = strchr(kv->val, ',');
+        const char *ts = comma ? comma + 1 : "";
+        size_t plen = comma ? (size_t) (comma - kv->val) : strlen(kv->val);
+
+        memcpy(pbuf, kv->val, plen);
+        pbuf[plen] = '\0';
+        if (!plen && !*ts) {
+            return set_err(err, errsize, "resubmit needs a port or a table "
+                           "at column %zu", kv->val_col);
+        }
+        if (plen && !parse_resubmit_port(pbuf, &a->resubmit.port)) {
+            return set_err(err, errsize, "bad port '%s' for resubmit at "
+                           "column %zu", pbuf, kv->val_col);
+        }
+        if (*ts && !parse_table(ts, &a->resubmit.table)) {
+            return set_err(err, errsize, "bad table '%s' for resubmit at "
+                           "column %zu: expected 0..%d", ts,
+                           kv->val_col + plen + 1, OF_N_TABLES - 1);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < N_MOD_ACTIONS && !kv->paren; i++) {
+        if (!strcmp(k, mod_actions[i].name)) {
+            const struct mf_field *mf = mf_from_id(mod_actions[i].id);
+            bool has_mask;
+            const char *why;
+
+            a->type = OFPACT_SET_FIELD;
+            a->set_field.field = mf->id;
+            a->set_field.syntax = OFSF_MOD;
+            if (strchr(kv->val, '/')) {
+                why = "no mask allowed";
+            } else {
+                why = parse_field_value(mf, kv->val, false,
+                                        &a->set_field.value,
+                                        &a->set_field.mask, &has_mask);
+            }
+            if (why) {
+                return set_err(err, errsize, "bad value '%s' for %s at "
+                               "column %zu: %s", kv->val, k, kv->val_col,
+                               why);
+            }
+            memset(&a->set_field.mask, 0, sizeof a->set_field.mask);
+            return 0;
+        }
+    }
+    if (!strcasecmp(k, "drop") || !strcasecmp(k, "in_port")
+        || !strcasecmp(k, "flood") || !strcasecmp(k, "all")
+        || !strcasecmp(k, "normal") || !strcmp(k, "dec_ttl")
+        || !strcmp(k, "strip_vlan") || !strcmp(k, "pop_vlan")) {
+        return set_err(err, errsize, "%s takes no value at column %zu", k,
+                       kv->key_col);
+    }
+    return set_err(err, errsize, "unknown action '%s' at column %zu", k,
+                   kv->key_col);
+}
+
+/* Parses the action list 'text', a suffix of 'full' (columns in errors
+ * count from full[0]). */
+static int
+actions_parse__(const char *full, const char *text, struct of_actions **out,
+                char *err, size_t errsize)
+{
+    size_t cap = 1;
+    struct of_actions *acts;
+    size_t drop_col = 0, goto_col = 0;
+    const char *pos = text;
+    struct kv kv;
+    int ret;
+
+    *out = NULL;
+    for (const char *p = text; *p; p++) {
+        cap += is_delim(*p);
+    }
+    acts = of_actions_alloc(cap);
+    if (!acts) {
+        return ENOMEM;
+    }
+    while ((ret = next_kv(full, &pos, 0, &kv, err, errsize)) > 0) {
+        struct of_action *a = &acts->a[acts->n];
+        bool drop = false;
+
+        if (goto_col) {
+            ret = -set_err(err, errsize, "goto_table must be the last action"
+                           " (at column %zu)", goto_col);
+            break;
+        }
+        memset(a, 0, sizeof *a);
+        ret = -parse_action(&kv, a, &drop, err, errsize);
+        if (ret) {
+            break;
+        }
+        if (drop) {
+            if (!drop_col) {
+                drop_col = kv.key_col;
+            }
+            continue;
+        }
+        if (a->type == OFPACT_GOTO_TABLE) {
+            goto_col = kv.key_col;
+        }
+        acts->n++;
+    }
+    if (!ret && drop_col && acts->n) {
+        ret = -set_err(err, errsize, "drop must be the only action (at "
+                       "column %zu)", drop_col);
+    }
+    if (ret) {
+        free(acts);
+        return -ret;
+    }
+    *out = acts;
+    return 0;
+}
+
+int
+of_actions_parse(const char *text, struct of_actions **out, char *err,
+                 size_t errsize)
+{
+    return actions_parse__(text, text, out, err, errsize);
+}
+
+/* ---------------------------------------------------------------------
+ * Flow specs.
+ */
+
+static int
+parse_u16_item(const struct kv *kv, uint16_t *out, char *err, size_t errsize)
+{
+    uint64_t v;
+
+    if (!kv->has_val || kv->paren || !parse_uint(kv->val, 0xffff, &v)) {
+        return set_err(err, errsize, "bad value '%s' for %s at column %zu: "
+                       "expected 0..65535", kv->val, kv->key, kv->val_col);
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+of_flow_parse__(struct of_flow_spec *spec, const char *text,
+                enum of_flow_cmd cmd, struct match_parser *mp, char *err,
+                size_t errsize)
+{
+    const char *pos = text;
+    const char *actions_text = NULL;
+    bool is_add = cmd == OFFC_ADD;
+    bool is_mod = cmd == OFFC_MODIFY || cmd == OFFC_MODIFY_STRICT;
+    struct kv kv;
+    int ret;
+
+    while ((ret = next_kv(text, &pos, 0, &kv, err, errsize)) > 0) {
+        const char *k = kv.key;
+        const struct mf_field *mf;
+        uint64_t v;
+        size_t i;
+
+        if (!strcmp(k, "actions") || !strcmp(k, "action")) {
+            if (!kv.has_val || kv.paren) {
+                return set_err(err, errsize, "expected '%s=' at column %zu",
+                               k, kv.key_col);
+            }
+            actions_text = kv.val_start;
+            if (!is_add && !is_mod) {
+                return set_err(err, errsize, "actions are not allowed in "
+                               "this command (at column %zu)", kv.key_col);
+            }
+            break;
+        }
+        for (i = 0; i < N_SHORTHANDS; i++) {
+            if (!strcmp(k, shorthands[i].name)) {
+                break;
+            }
+        }
+        if (i < N_SHORTHANDS) {
+            ret = match_shorthand(mp, i, &kv, err, errsize);
+        } else if (!strcmp(k, "priority")) {
+            uint16_t prio;
+            ret = parse_u16_item(&kv, &prio, err, errsize);
+            spec->priority = prio;
+            spec->priority_set = true;
+        } else if (!strcmp(k, "table")) {
+            if (!kv.has_val || kv.paren
+                || !parse_table(kv.val, &spec->table_id)) {
+                return set_err(err, errsize, "bad value '%s' for table at "
+                               "column %zu: expected 0..%d", kv.val,
+                               kv.val_col, OF_N_TABLES - 1);
+            }
+            spec->table_set = true;
+        } else if (!strcmp(k, "cookie")) {
+            char buf[MAX_TOKEN];
+            char *slash = strchr(kv.val, '/');
+            uint64_t m = 0;
+
+            snprintf(buf, sizeof buf, "%s", kv.val);
+            if (slash) {
+                buf[slash - kv.val] = '\0';
+            }
+            if (!kv.has_val || kv.paren || !parse_uint(buf, UINT64_MAX, &v)
+                || (slash && !parse_uint(slash + 1, UINT64_MAX, &m))) {
+                return set_err(err, errsize, "bad value '%s' for cookie at "
+                               "column %zu", kv.val, kv.val_col);
+            }
+            if (slash && is_add) {
+                return set_err(err, errsize, "cookie mask not allowed when "
+                               "adding a flow (at column %zu)", kv.val_col);
+            }
+            spec->cookie = v;
+            spec->cookie_mask = m;
+        } else if (!strcmp(k, "idle_timeout") || !strcmp(k, "hard_timeout")) {
+            if (!is_add && !is_mod) {
+                return set_err(err, errsize, "%s is not allowed in this "
+                               "command (at column %zu)", k, kv.key_col);
+            }
+            ret = parse_u16_item(&kv, k[0] == 'i' ? &spec->idle_timeout
+                                                  : &spec->hard_timeout,
+                                 err, errsize);
+        } else if (!strcmp(k, "out_port")) {
+            uint32_t port;
+            if (is_add) {
+                return set_err(err, errsize, "out_port is not allowed when "
+                               "adding a flow (at column %zu)", kv.key_col);
+            }
+            if (!kv.has_val || kv.paren
+                || !of_port_from_string(kv.val, &port)) {
+                return set_err(err, errsize, "bad value '%s' for out_port at "
+                               "column %zu", kv.val, kv.val_col);
+            }
+            spec->out_port = port;
+        } else if ((mf = mf_from_name(k)) != NULL) {
+            ret = match_field(mp, mf, &kv, err, errsize);
+        } else {
+            return set_err(err, errsize, "unknown field '%s' at column %zu",
+                           k, kv.key_col);
+        }
+        if (ret) {
+            return ret;
+        }
+    }
+    if (ret < 0) {
+        return -ret;
+    }
+
+    ret = match_check_prereqs(mp, err, errsize);
+    if (ret) {
+        return ret;
+    }
+    flow_apply_mask(&mp->m.flow, &mp->m.flow, &mp->m.wc);
+    spec->match = mp->m;
+
+    if (actions_text) {
+        return actions_parse__(text, actions_text, &spec->actions, err,
+                               errsize);
+    }
+    if (is_add || is_mod) {
+        return set_err(err, errsize, "missing 'actions=' (use actions=drop "
+                       "to drop)");
+    }
+    return 0;
+}
+
+int
+of_flow_parse(struct of_flow_spec *spec, const char *text,
+              enum of_flow_cmd cmd, char *err, size_t errsize)
+{
+    struct match_parser *mp;
+    int error;
+
+    memset(spec, 0, sizeof *spec);
+    if (err && errsize) {
+        err[0] = '\0';
+    }
+    mp = calloc(1, sizeof *mp);
+    if (!mp) {
+        return ENOMEM;
+    }
+    spec->priority = OF_DEFAULT_PRIORITY;
+    spec->table_id = cmd == OFFC_ADD ? 0 : 0xff;
+    spec->out_port = OFPP_NONE;
+    error = of_flow_parse__(spec, text ? text : "", cmd, mp, err, errsize);
+    free(mp);
+    if (error) {
+        of_flow_spec_uninit(spec);
+        memset(spec, 0, sizeof *spec);
+    }
+    return error;
+}
+
+void
+of_flow_spec_uninit(struct of_flow_spec *spec)
+{
+    if (spec) {
+        free(spec->actions);
+        spec->actions = NULL;
+    }
+}
+
+/* ---------------------------------------------------------------------
+ * Formatting.
+ */
+
+static void
+fmt_item(struct sbuf *s, bool *first, const char *name)
+{
+    sbuf_printf(s, "%s%s", *first ? "" : ",", name);
+    *first = false;
+}
+
+/* ",name=value[/mask]" for field 'id' unless wildcarded. */
+static void
+fmt_match_field(struct sbuf *s, bool *first, const struct of_match *m,
+                enum mf_field_id id, const char *name)
+{
+    const struct mf_field *mf = mf_from_id(id);
+    union mf_value v, mask;
+
+    mf_get(mf, &m->wc, &mask);
+    if (mf_is_wildcarded(mf, &m->wc)) {
+        return;
+    }
+    mf_get(mf, &m->flow, &v);
+    fmt_item(s, first, name ? name : mf->name);
+    sbuf_printf(s, "=");
+    fmt_field_value(s, mf, &v, &mask);
+}
+
+static void
+fmt_vlan(struct sbuf *s, bool *first, const struct of_match *m)
+{
+    uint16_t v = ntohs(m->flow.vlan_tci), w = ntohs(m->wc.vlan_tci);
+    uint16_t rest = w & ~FLOW_VLAN_CFI;
+
+    if (!w) {
+        return;
+    }
+    if ((w & FLOW_VLAN_CFI) && (v & FLOW_VLAN_CFI)
+        && (rest == FLOW_VLAN_VID_MASK || rest == FLOW_VLAN_PCP_MASK
+            || rest == (FLOW_VLAN_VID_MASK | FLOW_VLAN_PCP_MASK))) {
+        if (rest & FLOW_VLAN_VID_MASK) {
+            fmt_item(s, first, "dl_vlan");
+            sbuf_printf(s, "=%u", v & FLOW_VLAN_VID_MASK);
+        }
+        if (rest & FLOW_VLAN_PCP_MASK) {
+            fmt_item(s, first, "dl_vlan_pcp");
+            sbuf_printf(s, "=%u", v >> FLOW_VLAN_PCP_SHIFT);
+        }
+        return;
+    }
+    fmt_item(s, first, "vlan_tci");
+    sbuf_printf(s, "=0x%04x", v);
+    if (w != 0xffff) {
+        sbuf_printf(s, "/0x%04x", w);
+    }
+}
+
+static void
+fmt_frag(struct sbuf *s, bool *first, const struct of_match *m)
+{
+    uint8_t v = m->flow.nw_frag, w = m->wc.nw_frag & FLOW_NW_FRAG_MASK;
+
+    if (!w) {
+        return;
+    }
+    fmt_item(s, first, "ip_frag");
+    for (size_t i = 0; i < sizeof frag_names / sizeof *frag_names; i++) {
+        if (frag_names[i].value == (v & w) && frag_names[i].mask == w) {
+            sbuf_printf(s, "=%s", frag_names[i].name);
+            return;
+        }
+    }
+    sbuf_printf(s, "=0x%x/0x%x", v & w, w);
+}
+
+static void
+fmt_tcp_flags(struct sbuf *s, bool *first, const struct of_match *m)
+{
+    uint16_t v = ntohs(m->flow.tcp_flags) & 0x0fff;
+    uint16_t w = ntohs(m->wc.tcp_flags) & 0x0fff;
+
+    if (!w) {
+        return;
+    }
+    fmt_item(s, first, "tcp_flags");
+    sbuf_printf(s, "=");
+    if (w & ~TCP_FLAGS_NAMED) {
+        sbuf_printf(s, "0x%03x", v);
+        if (w != 0x0fff) {
+            sbuf_printf(s, "/0x%03x", w);
+        }
+        return;
+    }
+    for (size_t i = 0; i < sizeof tcp_flag_names / sizeof *tcp_flag_names;
+         i++) {
+        uint16_t bit = tcp_flag_names[i].bit;
+        if (w & bit) {
+            sbuf_printf(s, "%c%s", v & bit ? '+' : '-',
+                        tcp_flag_names[i].name);
+        }
+    }
+}
+
+static void
+fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
+{
+    bool first = true;
+    bool dl_exact = m->wc.dl_type == 0xffff;
+    bool proto_exact = m->wc.nw_proto == 0xff;
+    uint16_t dl_type = ntohs(m->flow.dl_type);
+    bool is_arp = dl_exact && dl_type == ETH_TYPE_ARP;
+    bool proto_done = false;
+    bool icmp4 = false, icmp6 = false;
+    uint8_t tos_w = m->wc.nw_tos;
+
+    if (priority != INT32_MIN) {
+        fmt_item(s, &first, "");
+        sbuf_printf(s, "priority=%" PRId32, priority);
+    }
+
+    /* Shorthand or dl_type. */
+    if (dl_exact && (dl_type == ETH_TYPE_IP || dl_type == ETH_TYPE_IPV6
+                     || dl_type == ETH_TYPE_ARP)) {
+        const char *name = NULL;
+        for (size_t i = 0; i < N_SHORTHANDS; i++) {
+            if (shorthands[i].dl_type == dl_type && proto_exact
+                && shorthands[i].nw_proto
+                && shorthands[i].nw_proto == m->flow.nw_proto) {
+                name = shorthands[i].name;
+                proto_done = true;
+                break;
+            }
+        }
+        if (!name) {
+            name = dl_type == ETH_TYPE_IP ? "ip"
+                   : dl_type == ETH_TYPE_IPV6 ? "ipv6" : "arp";
+        }
+        fmt_item(s, &first, name);
+        icmp4 = dl_type == ETH_TYPE_IP && proto_done
+                && m->flow.nw_proto == IPPROTO_ICMP_;
+        icmp6 = dl_type == ETH_TYPE_IPV6 && proto_done
+                && m->flow.nw_proto == IPPROTO_ICMPV6_;
+    } else {
+        fmt_match_field(s, &first, m, MFF_DL_TYPE, NULL);
+    }
+
+    fmt_match_field(s, &first, m, MFF_IN_PORT, NULL);
+    fmt_vlan(s, &first, m);
+    fmt_match_field(s, &first, m, MFF_DL_SRC, NULL);
+    fmt_match_field(s, &first, m, MFF_DL_DST, NULL);
+    fmt_match_field(s, &first, m, MFF_IPV6_SRC, NULL);
+    fmt_match_field(s, &first, m, MFF_IPV6_DST, NULL);
+    fmt_match_field(s, &first, m, MFF_IPV6_LABEL, NULL);
+    fmt_match_field(s, &first, m, MFF_NW_SRC, is_arp ? "arp_spa" : NULL);
+    fmt_match_field(s, &first, m, MFF_NW_DST, is_arp ? "arp_tpa" : NULL);
+    if (!proto_done) {
+        fmt_match_field(s, &first, m, MFF_NW_PROTO,
+                        is_arp ? "arp_op" : NULL);
+    }
+    if (tos_w & 0xfc) {
+        fmt_match_field(s, &first, m, MFF_NW_TOS, NULL);
+    }
+    if (tos_w & 0x03) {
+        fmt_match_field(s, &first, m, MFF_NW_ECN, NULL);
+    }
+    fmt_match_field(s, &first, m, MFF_NW_TTL, NULL);
+    fmt_frag(s, &first, m);
+    fmt_match_field(s, &first, m, MFF_ARP_SHA, NULL);
+    fmt_match_field(s, &first, m, MFF_ARP_THA, NULL);
+    if ((icmp4 || icmp6) && (m->wc.tp_src == htons(0x00ff)
+                             || !m->wc.tp_src)
+        && (m->wc.tp_dst == htons(0x00ff) || !m->wc.tp_dst)) {
+        fmt_match_field(s, &first, m, MFF_ICMP_TYPE,
+                        icmp6 ? "icmpv6_type" : "icmp_type");
+        fmt_match_field(s, &first, m, MFF_ICMP_CODE,
+                        icmp6 ? "icmpv6_code" : "icmp_code");
+    } else {
+        fmt_match_field(s, &first, m, MFF_TP_SRC, NULL);
+        fmt_match_field(s, &first, m, MFF_TP_DST, NULL);
+    }
+    fmt_tcp_flags(s, &first, m);
+}
+
+size_t
+of_match_format(char *buf, size_t size, const struct of_match *m,
+                int32_t priority)
+{
+    struct sbuf s;
+
+    sbuf_init(&s, buf, size);
+    fmt_match(&s, m, priority);
+    return s.len;
+}
+
+static void
+fmt_action(struct sbuf *s, const struct of_action *a)
+{
+    switch ((enum of_action_type) a->type) {
+    case OFPACT_OUTPUT:
+        sbuf_printf(s, "output:");
+        fmt_port(s, a->output.port);
+        return;
+    case OFPACT_IN_PORT:
+        sbuf_printf(s, "IN_PORT");
+        return;
+    case OFPACT_FLOOD:
+        sbuf_printf(s, "FLOOD");
+        return;
+    case OFPACT_ALL:
+        sbuf_printf(s, "ALL");
+        return;
+    case OFPACT_NORMAL:
+        sbuf_printf(s, "NORMAL");
+        return;
+    case OFPACT_SET_FIELD: {
+        const struct mf_field *mf = mf_from_id(a->set_field.field);
+        const char *mod = mod_name(a->set_field.field);
+
+        if (!mf) {
+            break;
+        }
+        if (a->set_field.syntax == OFSF_MOD && mod
+            && !a->set_field.has_mask) {
+            sbuf_printf(s, "%s:", mod);
+            fmt_field_value(s, mf, &a->set_field.value, NULL);
+        } else {
+            sbuf_printf(s, "set_field:");
+            fmt_field_value(s, mf, &a->set_field.value,
+                            a->set_field.has_mask ? &a->set_field.mask
+                                                  : NULL);
+            sbuf_printf(s, "->%s", mf->name);
+        }
+        return;
+    }
+    case OFPACT_DEC_TTL:
+        sbuf_printf(s, "dec_ttl");
+        return;
+    case OFPACT_STRIP_VLAN:
+        sbuf_printf(s, "strip_vlan");
+        return;
+    case OFPACT_POP_VLAN:
+        sbuf_printf(s, "pop_vlan");
+        return;
+    case OFPACT_PUSH_VLAN:
+        sbuf_printf(s, "push_vlan:0x%04x", a->push_vlan.ethertype);
+        return;
+    case OFPACT_RESUBMIT:
+        if (a->resubmit.table == OF_TABLE_NONE) {
+            sbuf_printf(s, "resubmit:");
+            fmt_port(s, a->resubmit.port);
+        } else {
+            sbuf_printf(s, "resubmit(");
+            if (a->resubmit.port != OFPP_IN_PORT) {
+                fmt_port(s, a->resubmit.port);
+            }
+            sbuf_printf(s, ",%u)", a->resubmit.table);
+        }
+        return;
+    case OFPACT_GOTO_TABLE:
+        sbuf_printf(s, "goto_table:%u", a->goto_table.table);
+        return;
+    }
+    sbuf_printf(s, "unknown(%u)", a->type);
+}
+
+static void
+fmt_actions(struct sbuf *s, const struct of_actions *acts)
+{
+    if (!acts || !acts->n) {
+        sbuf_printf(s, "drop");
+        return;
+    }
+    for (size_t i = 0; i < acts->n; i++) {
+        if (i) {
+            sbuf_printf(s, ",");
+        }
+        fmt_action(s, &acts->a[i]);
+    }
+}
+
+size_t
+of_actions_format(char *buf, size_t size, const struct of_actions *acts)
+{
+    struct sbuf s;
+
+    sbuf_init(&s, buf, size);
+    fmt_actions(&s, acts);
+    return s.len;
+}
+
+size_t
+of_flow_format(char *buf, size_t size, const struct of_flow_spec *spec)
+{
+    struct sbuf s;
+
+    sbuf_init(&s, buf, size);
+    if (spec->table_set) {
+        sbuf_printf(&s, "table=%u,", spec->table_id);
+    }
+    if (spec->cookie || spec->cookie_mask) {
+        sbuf_printf(&s, "cookie=0x%" PRIx64, spec->cookie);
+        if (spec->cookie_mask) {
+            sbuf_printf(&s, "/0x%" PRIx64, spec->cookie_mask);
+        }
+        sbuf_printf(&s, ",");
+    }
+    if (spec->idle_timeout) {
+        sbuf_printf(&s, "idle_timeout=%u,", spec->idle_timeout);
+    }
+    if (spec->hard_timeout) {
+        sbuf_printf(&s, "hard_timeout=%u,", spec->hard_timeout);
+    }
+    if (spec->out_port != OFPP_NONE) {
+        sbuf_printf(&s, "out_port=");
+        fmt_port(&s, spec->out_port);
+        sbuf_printf(&s, ",");
+    }
+    fmt_match(&s, &spec->match, spec->priority);
+    if (spec->actions) {
+        sbuf_printf(&s, " actions=");
+        fmt_actions(&s, spec->actions);
+    }
+    return s.len;
+}
