@@ -1,3 +1,1810 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ofproto.c: placeholder until implemented. */
+/* ofproto.c: rule tables, flow mods with undo, timeouts, dump and xlate. */
 #include "ofproto.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cls.h"
+#include "mac-learning.h"
+#include "meta-flow.h"
+
+#define PORT_NAME_MAX 64
+
+struct ofproto_rule {
+    struct cls_rule cr;             /* In ofp->tables[table_id] when live. */
+    struct ofproto_rule *prev;      /* ofp->rules list, when live. */
+    struct ofproto_rule *next;
+    struct of_match match;          /* As given, pre-masked. */
+    uint8_t table_id;
+    uint16_t idle_timeout;
+    uint16_t hard_timeout;
+    uint64_t cookie;
+    long long created_ms;
+    uint64_t seq;                   /* Creation order, for dumps. */
+    uint64_t mark;                  /* replace_flows scratch. */
+    struct of_actions *actions;     /* Owned; never NULL. */
+
+    _Atomic bool live;
+    _Atomic uint32_t ref_cnt;
+    _Atomic long long used_ms;
+    _Atomic uint64_t n_packets;
+    _Atomic uint64_t n_bytes;
+};
+
+struct ofport {
+    uint32_t ofport;
+    uint32_t dp_port;
+    char name[PORT_NAME_MAX];
+};
+
+struct ofproto {
+    char *name;
+    struct cls *tables[OF_N_TABLES];
+    struct ofproto_rule *rules_head;    /* Every live rule. */
+    struct ofproto_rule *rules_tail;
+    size_t n_rules;
+    uint64_t next_seq;
+    uint64_t mark_epoch;
+
+    struct ofport *ports;               /* Sorted by ofport. */
+    size_t n_ports;
+    size_t ports_cap;
+
+    struct ml *ml;
+    bool learning;
+    _Atomic uint64_t generation;
+};
+
+/* ---- Helpers. ---- */
+
+static void
+set_err(char *err, size_t errsize, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errsize, const char *fmt, ...)
+{
+    if (err && errsize) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(err, errsize, fmt, args);
+        va_end(args);
+    }
+}
+
+static void
+bump(struct ofproto *ofp)
+{
+    atomic_fetch_add_explicit(&ofp->generation, 1, memory_order_release);
+}
+
+static struct of_actions *
+actions_clone(const struct of_actions *src)
+{
+    size_t n = src ? src->n : 0;
+    struct of_actions *a = malloc(of_actions_size(n));
+    if (a) {
+        a->n = n;
+        if (n) {
+            memcpy(a->a, src->a, n * sizeof a->a[0]);
+        }
+    }
+    return a;
+}
+
+static bool
+actions_equal(const struct of_actions *a, const struct of_actions *b)
+{
+    return of_actions_equal(a, b);
+}
+
+static void
+match_normalize(struct of_match *dst, const struct of_match *src)
+{
+    dst->wc = src->wc;
+    flow_apply_mask(&dst->flow, &src->flow, &src->wc);
+}
+
+static bool
+match_same(const struct of_match *a, const struct of_match *b)
+{
+    return !memcmp(&a->wc, &b->wc, sizeof a->wc)
+           && !memcmp(&a->flow, &b->flow, sizeof a->flow);
+}
+
+/* True if 'm' covers 'r': every bit 'm' matches on, 'r' matches on too,
+ * with the same value. */
+static bool
+match_covers(const struct of_match *m, const struct of_match *r)
+{
+    const uint64_t *mf = flow_u64(&m->flow), *mw = flow_u64(&m->wc);
+    const uint64_t *rf = flow_u64(&r->flow), *rw = flow_u64(&r->wc);
+
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if ((mw[i] & ~rw[i]) || ((mf[i] ^ rf[i]) & mw[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+flow_or(struct flow *dst, const struct flow *src)
+{
+    uint64_t *d = (uint64_t *) (void *) dst;
+    const uint64_t *s = flow_u64(src);
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        d[i] |= s[i];
+    }
+}
+
+static bool
+actions_output_to(const struct of_actions *acts, uint32_t port)
+{
+    for (size_t i = 0; i < acts->n; i++) {
+        if (acts->a[i].type == OFPACT_OUTPUT
+            && acts->a[i].output.port == port) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- Rules. ---- */
+
+static struct ofproto_rule *
+rule_create(const struct of_flow_spec *spec, uint8_t table_id,
+            long long now_ms, uint64_t seq)
+{
+    struct ofproto_rule *r = calloc(1, sizeof *r);
+    if (!r) {
+        return NULL;
+    }
+    r->actions = actions_clone(spec->actions);
+    if (!r->actions) {
+        free(r);
+        return NULL;
+    }
+    match_normalize(&r->match, &spec->match);
+    cls_rule_init(&r->cr, &r->match.flow, &r->match.wc, spec->priority);
+    r->table_id = table_id;
+    r->idle_timeout = spec->idle_timeout;
+    r->hard_timeout = spec->hard_timeout;
+    r->cookie = spec->cookie;
+    r->created_ms = now_ms;
+    r->seq = seq;
+    atomic_init(&r->live, false);
+    atomic_init(&r->ref_cnt, 1);
+    atomic_init(&r->used_ms, now_ms);
+    atomic_init(&r->n_packets, 0);
+    atomic_init(&r->n_bytes, 0);
+    return r;
+}
+
+void
+ofproto_rule_ref(struct ofproto_rule *rule)
+{
+    if (rule) {
+        atomic_fetch_add_explicit(&rule->ref_cnt, 1, memory_order_relaxed);
+    }
+}
+
+void
+ofproto_rule_unref(struct ofproto_rule *rule)
+{
+    if (rule && atomic_fetch_sub_explicit(&rule->ref_cnt, 1,
+                                          memory_order_acq_rel) == 1) {
+        free(rule->actions);
+        free(rule);
+    }
+}
+
+void
+ofproto_rule_credit(struct ofproto_rule *rule, uint64_t packets,
+                    uint64_t bytes, long long used_ms)
+{
+    atomic_fetch_add_explicit(&rule->n_packets, packets,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&rule->n_bytes, bytes, memory_order_relaxed);
+    if (packets) {
+        long long old = atomic_load_explicit(&rule->used_ms,
+                                             memory_order_relaxed);
+        while (old < used_ms
+               && !atomic_compare_exchange_weak_explicit(
+                   &rule->used_ms, &old, used_ms, memory_order_relaxed,
+                   memory_order_relaxed)) {
+            continue;
+        }
+    }
+}
+
+void
+ofproto_rule_stats(const struct ofproto_rule *rule, uint64_t *packets,
+                   uint64_t *bytes, long long *used_ms)
+{
+    struct ofproto_rule *r = (struct ofproto_rule *) rule;
+    if (packets) {
+        *packets = atomic_load_explicit(&r->n_packets, memory_order_relaxed);
+    }
+    if (bytes) {
+        *bytes = atomic_load_explicit(&r->n_bytes, memory_order_relaxed);
+    }
+    if (used_ms) {
+        *used_ms = atomic_load_explicit(&r->used_ms, memory_order_relaxed);
+    }
+}
+
+uint8_t
+ofproto_rule_table(const struct ofproto_rule *rule)
+{
+    return rule->table_id;
+}
+
+int32_t
+ofproto_rule_priority(const struct ofproto_rule *rule)
+{
+    return rule->cr.priority;
+}
+
+bool
+ofproto_rule_is_live(const struct ofproto_rule *rule)
+{
+    return atomic_load_explicit(&((struct ofproto_rule *) rule)->live,
+                                memory_order_relaxed);
+}
+
+static void
+list_link(struct ofproto *ofp, struct ofproto_rule *r)
+{
+    r->next = NULL;
+    r->prev = ofp->rules_tail;
+    if (ofp->rules_tail) {
+        ofp->rules_tail->next = r;
+    } else {
+        ofp->rules_head = r;
+    }
+    ofp->rules_tail = r;
+    ofp->n_rules++;
+}
+
+static void
+list_unlink(struct ofproto *ofp, struct ofproto_rule *r)
+{
+    if (r->prev) {
+        r->prev->next = r->next;
+    } else {
+        ofp->rules_head = r->next;
+    }
+    if (r->next) {
+        r->next->prev = r->prev;
+    } else {
+        ofp->rules_tail = r->prev;
+    }
+    r->prev = r->next = NULL;
+    ofp->n_rules--;
+}
+
+/* Inserts 'r' in its table and the list.  Returns 0 or cls_insert's
+ * error. */
+static int
+rule_insert(struct ofproto *ofp, struct ofproto_rule *r)
+{
+    int error = cls_insert(ofp->tables[r->table_id], &r->cr);
+    if (!error) {
+        list_link(ofp, r);
+        atomic_store_explicit(&r->live, true, memory_order_relaxed);
+    }
+    return error;
+}
+
+static void
+rule_remove(struct ofproto *ofp, struct ofproto_rule *r)
+{
+    cls_remove(ofp->tables[r->table_id], &r->cr);
+    list_unlink(ofp, r);
+    atomic_store_explicit(&r->live, false, memory_order_relaxed);
+}
+
+/* ---- Transactions (undo log for all-or-nothing batches). ---- */
+
+enum undo_type {
+    UNDO_ADDED,         /* Rule inserted: undo removes and frees it. */
+    UNDO_REMOVED,       /* Rule removed: undo re-inserts it. */
+    UNDO_MODIFIED,      /* Actions/cookie changed: undo restores them. */
+};
+
+struct undo {
+    enum undo_type type;
+    struct ofproto_rule *rule;
+    struct of_actions *old_actions;
+    uint64_t old_cookie;
+};
+
+struct txn {
+    struct ofproto *ofp;
+    struct undo *u;
+    size_t n, cap;
+};
+
+static int
+txn_reserve(struct txn *t)
+{
+    if (t->n < t->cap) {
+        return 0;
+    }
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    struct undo *u = realloc(t->u, cap * sizeof *u);
+    if (!u) {
+        return ENOMEM;
+    }
+    t->u = u;
+    t->cap = cap;
+    return 0;
+}
+
+/* Inserts new rule 'r' (steals it: freed on error). */
+static int
+txn_add(struct txn *t, struct ofproto_rule *r)
+{
+    int error = txn_reserve(t);
+    if (!error) {
+        error = rule_insert(t->ofp, r);
+    }
+    if (error) {
+        ofproto_rule_unref(r);
+        return error;
+    }
+    t->u[t->n++] = (struct undo) { .type = UNDO_ADDED, .rule = r };
+    return 0;
+}
+
+static int
+txn_remove(struct txn *t, struct ofproto_rule *r)
+{
+    int error = txn_reserve(t);
+    if (error) {
+        return error;
+    }
+    rule_remove(t->ofp, r);
+    t->u[t->n++] = (struct undo) { .type = UNDO_REMOVED, .rule = r };
+    return 0;
+}
+
+/* Gives 'r' the actions 'acts' (stolen, freed on error) and 'cookie'. */
+static int
+txn_modify(struct txn *t, struct ofproto_rule *r, struct of_actions *acts,
+           uint64_t cookie)
+{
+    int error = txn_reserve(t);
+    if (error) {
+        free(acts);
+        return error;
+    }
+    t->u[t->n++] = (struct undo) {
+        .type = UNDO_MODIFIED, .rule = r,
+        .old_actions = r->actions, .old_cookie = r->cookie,
+    };
+    r->actions = acts;
+    r->cookie = cookie;
+    return 0;
+}
+
+static void
+txn_commit(struct txn *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        struct undo *u = &t->u[i];
+        if (u->type == UNDO_REMOVED) {
+            ofproto_rule_unref(u->rule);
+        } else if (u->type == UNDO_MODIFIED) {
+            free(u->old_actions);
+        }
+    }
+    if (t->n) {
+        bump(t->ofp);
+    }
+    free(t->u);
+    t->u = NULL;
+    t->n = t->cap = 0;
+}
+
+static void
+txn_abort(struct txn *t)
+{
+    for (size_t i = t->n; i-- > 0;) {
+        struct undo *u = &t->u[i];
+        switch (u->type) {
+        case UNDO_ADDED:
+            rule_remove(t->ofp, u->rule);
+            ofproto_rule_unref(u->rule);
+            break;
+        case UNDO_REMOVED:
+            /* Best effort: can only fail on ENOMEM while re-creating a
+             * subtable that the removal freed. */
+            if (rule_insert(t->ofp, u->rule)) {
+                ofproto_rule_unref(u->rule);
+            }
+            break;
+        case UNDO_MODIFIED:
+            free(u->rule->actions);
+            u->rule->actions = u->old_actions;
+            u->rule->cookie = u->old_cookie;
+            break;
+        }
+    }
+    free(t->u);
+    t->u = NULL;
+    t->n = t->cap = 0;
+}
+
+/* ---- Lifecycle. ---- */
+
+static int
+add_default_rule(struct ofproto *ofp)
+{
+    struct of_flow_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.priority = 0;
+    spec.out_port = OFPP_NONE;
+    struct of_actions *acts = malloc(of_actions_size(1));
+    if (!acts) {
+        return ENOMEM;
+    }
+    acts->n = 1;
+    memset(&acts->a[0], 0, sizeof acts->a[0]);
+    acts->a[0].type = OFPACT_NORMAL;
+    spec.actions = acts;
+    struct ofproto_rule *r = rule_create(&spec, 0, 0, ofp->next_seq++);
+    free(acts);
+    if (!r) {
+        return ENOMEM;
+    }
+    int error = rule_insert(ofp, r);
+    if (error) {
+        ofproto_rule_unref(r);
+    }
+    return error;
+}
+
+struct ofproto *
+ofproto_create(const char *name)
+{
+    struct ofproto *ofp = calloc(1, sizeof *ofp);
+    if (!ofp) {
+        return NULL;
+    }
+    ofp->name = strdup(name ? name : "");
+    ofp->ml = ml_create(ML_DEFAULT_AGING_S, ML_DEFAULT_MAX);
+    ofp->learning = true;
+    atomic_init(&ofp->generation, 0);
+    bool ok = ofp->name && ofp->ml;
+    for (size_t i = 0; ok && i < OF_N_TABLES; i++) {
+        ofp->tables[i] = cls_create(NULL, NULL);
+        ok = ofp->tables[i] != NULL;
+    }
+    if (!ok || add_default_rule(ofp)) {
+        ofproto_destroy(ofp);
+        return NULL;
+    }
+    return ofp;
+}
+
+void
+ofproto_destroy(struct ofproto *ofp)
+{
+    if (!ofp) {
+        return;
+    }
+    while (ofp->rules_head) {
+        struct ofproto_rule *r = ofp->rules_head;
+        rule_remove(ofp, r);
+        ofproto_rule_unref(r);
+    }
+    for (size_t i = 0; i < OF_N_TABLES; i++) {
+        cls_destroy(ofp->tables[i]);
+    }
+    ml_destroy(ofp->ml);
+    free(ofp->ports);
+    free(ofp->name);
+    free(ofp);
+}
+
+const char *
+ofproto_name(const struct ofproto *ofp)
+{
+    return ofp->name;
+}
+
+uint64_t
+ofproto_generation(const struct ofproto *ofp)
+{
+    return atomic_load_explicit(&((struct ofproto *) ofp)->generation,
+                                memory_order_acquire);
+}
+
+struct ml *
+ofproto_ml(struct ofproto *ofp)
+{
+    return ofp->ml;
+}
+
+void
+ofproto_set_mac_learning(struct ofproto *ofp, bool enable)
+{
+    ofp->learning = enable;
+}
+
+/* ---- Ports. ---- */
+
+static struct ofport *
+port_find(const struct ofproto *ofp, uint32_t ofport)
+{
+    size_t lo = 0, hi = ofp->n_ports;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ofp->ports[mid].ofport < ofport) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < ofp->n_ports && ofp->ports[lo].ofport == ofport
+           ? &ofp->ports[lo] : NULL;
+}
+
+int
+ofproto_port_add(struct ofproto *ofp, uint32_t ofport, uint32_t dp_port,
+                 const char *name)
+{
+    if (!ofport || (ofport >= OFPP_MAX && ofport != OFPP_LOCAL) || !name
+        || !name[0] || strlen(name) >= PORT_NAME_MAX) {
+        return EINVAL;
+    }
+    for (size_t i = 0; i < ofp->n_ports; i++) {
+        const struct ofport *p = &ofp->ports[i];
+        if (p->ofport == ofport || p->dp_port == dp_port
+            || !strcmp(p->name, name)) {
+            return EEXIST;
+        }
+    }
+    if (ofp->n_ports == ofp->ports_cap) {
+        size_t cap = ofp->ports_cap ? ofp->ports_cap * 2 : 8;
+        struct ofport *p = realloc(ofp->ports, cap * sizeof *p);
+        if (!p) {
+            return ENOMEM;
+        }
+        ofp->ports = p;
+        ofp->ports_cap = cap;
+    }
+    size_t pos = 0;
+    while (pos < ofp->n_ports && ofp->ports[pos].ofport < ofport) {
+        pos++;
+    }
+    memmove(&ofp->ports[pos + 1], &ofp->ports[pos],
+            (ofp->n_ports - pos) * sizeof ofp->ports[0]);
+    struct ofport *p = &ofp->ports[pos];
+    memset(p, 0, sizeof *p);
+    p->ofport = ofport;
+    p->dp_port = dp_port;
+    strcpy(p->name, name);
+    ofp->n_ports++;
+    bump(ofp);
+    return 0;
+}
+
+int
+ofproto_port_del(struct ofproto *ofp, uint32_t ofport)
+{
+    struct ofport *p = port_find(ofp, ofport);
+    if (!p) {
+        return ENOENT;
+    }
+    size_t pos = p - ofp->ports;
+    memmove(p, p + 1, (ofp->n_ports - pos - 1) * sizeof *p);
+    ofp->n_ports--;
+    ml_flush_port(ofp->ml, ofport);
+    bump(ofp);
+    return 0;
+}
+
+bool
+ofproto_port_to_dp(const struct ofproto *ofp, uint32_t ofport,
+                   uint32_t *dp_port)
+{
+    const struct ofport *p = port_find(ofp, ofport);
+    if (p) {
+        *dp_port = p->dp_port;
+    }
+    return p != NULL;
+}
+
+bool
+ofproto_port_from_dp(const struct ofproto *ofp, uint32_t dp_port,
+                     uint32_t *ofport)
+{
+    for (size_t i = 0; i < ofp->n_ports; i++) {
+        if (ofp->ports[i].dp_port == dp_port) {
+            *ofport = ofp->ports[i].ofport;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+ofproto_port_by_name(const struct ofproto *ofp, const char *name,
+                     uint32_t *ofport)
+{
+    for (size_t i = 0; i < ofp->n_ports; i++) {
+        if (!strcmp(ofp->ports[i].name, name)) {
+            *ofport = ofp->ports[i].ofport;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *
+ofproto_port_name(const struct ofproto *ofp, uint32_t ofport)
+{
+    const struct ofport *p = port_find(ofp, ofport);
+    return p ? p->name : NULL;
+}
+
+size_t
+ofproto_n_ports(const struct ofproto *ofp)
+{
+    return ofp->n_ports;
+}
+
+void
+ofproto_port_dump(const struct ofproto *ofp,
+                  void (*cb)(uint32_t ofport, uint32_t dp_port,
+                             const char *name, void *aux),
+                  void *aux)
+{
+    for (size_t i = 0; i < ofp->n_ports; i++) {
+        cb(ofp->ports[i].ofport, ofp->ports[i].dp_port, ofp->ports[i].name,
+           aux);
+    }
+}
+
+/* ---- Flow-mod validation. ---- */
+
+static int
+validate_actions(const struct of_actions *acts, uint8_t table_id,
+                 bool table_known, char *err, size_t errsize, size_t idx)
+{
+    if (!acts) {
+        return 0;
+    }
+    for (size_t i = 0; i < acts->n; i++) {
+        const struct of_action *a = &acts->a[i];
+        const struct mf_field *mf;
+
+        switch (a->type) {
+        case OFPACT_OUTPUT:
+            if (!a->output.port || a->output.port == OFPP_NONE
+                || (a->output.port >= OFPP_MAX
+                    && a->output.port < OFPP_IN_PORT)
+                || a->output.port > OFPP_NONE) {
+                set_err(err, errsize, "flow %zu: invalid output port %u",
+                        idx, a->output.port);
+                return EINVAL;
+            }
+            break;
+        case OFPACT_IN_PORT:
+        case OFPACT_FLOOD:
+        case OFPACT_ALL:
+        case OFPACT_NORMAL:
+        case OFPACT_DEC_TTL:
+        case OFPACT_STRIP_VLAN:
+        case OFPACT_POP_VLAN:
+            break;
+        case OFPACT_SET_FIELD:
+            mf = mf_from_id(a->set_field.field);
+            if (!mf || !mf->writable) {
+                set_err(err, errsize, "flow %zu: field %u is not writable",
+                        idx, a->set_field.field);
+                return EINVAL;
+            }
+            break;
+        case OFPACT_PUSH_VLAN:
+            if (a->push_vlan.ethertype != ETH_TYPE_VLAN
+                && a->push_vlan.ethertype != ETH_TYPE_VLAN_8021AD) {
+                set_err(err, errsize, "flow %zu: push_vlan ethertype 0x%04x "
+                        "is not 0x8100 or 0x88a8", idx,
+                        a->push_vlan.ethertype);
+                return EINVAL;
+            }
+            break;
+        case OFPACT_RESUBMIT:
+            if (a->resubmit.table >= OF_N_TABLES
+                && a->resubmit.table != OF_TABLE_NONE) {
+                set_err(err, errsize, "flow %zu: resubmit to invalid table "
+                        "%u", idx, a->resubmit.table);
+                return EINVAL;
+            }
+            break;
+        case OFPACT_GOTO_TABLE:
+            if (i != acts->n - 1) {
+                set_err(err, errsize, "flow %zu: goto_table must be the last "
+                        "action", idx);
+                return EINVAL;
+            }
+            if (a->goto_table.table >= OF_N_TABLES) {
+                set_err(err, errsize, "flow %zu: goto_table:%u: no such "
+                        "table", idx, a->goto_table.table);
+                return EINVAL;
+            }
+            if (table_known && a->goto_table.table <= table_id) {
+                set_err(err, errsize, "flow %zu: goto_table:%u must be after "
+                        "table %u", idx, a->goto_table.table, table_id);
+                return EINVAL;
+            }
+            break;
+        default:
+            set_err(err, errsize, "flow %zu: unknown action type %u", idx,
+                    a->type);
+            return EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int
+validate_spec(const struct of_flow_spec *spec, enum of_flow_cmd cmd,
+              size_t idx, char *err, size_t errsize)
+{
+    if (spec->priority < 0 || spec->priority > 65535) {
+        set_err(err, errsize, "flow %zu: priority %d out of range 0..65535",
+                idx, spec->priority);
+        return EINVAL;
+    }
+    switch (cmd) {
+    case OFFC_ADD:
+        if (spec->table_id >= OF_N_TABLES) {
+            set_err(err, errsize, "flow %zu: table %u is not valid for add",
+                    idx, spec->table_id);
+            return EINVAL;
+        }
+        return validate_actions(spec->actions, spec->table_id, true, err,
+                                errsize, idx);
+    case OFFC_MODIFY:
+    case OFFC_MODIFY_STRICT:
+    case OFFC_DELETE:
+    case OFFC_DELETE_STRICT:
+        if (spec->table_id >= OF_N_TABLES && spec->table_id != 0xff) {
+            set_err(err, errsize, "flow %zu: no table %u", idx,
+                    spec->table_id);
+            return EINVAL;
+        }
+        if (cmd == OFFC_MODIFY || cmd == OFFC_MODIFY_STRICT) {
+            return validate_actions(spec->actions, spec->table_id,
+                                    spec->table_id != 0xff, err, errsize,
+                                    idx);
+        }
+        return 0;
+    case OFFC_MATCH:
+    default:
+        set_err(err, errsize, "flow %zu: not a flow-mod command", idx);
+        return EINVAL;
+    }
+}
+
+/* ---- Selection. ---- */
+
+static bool
+rule_selected(const struct ofproto_rule *r, const struct of_flow_spec *spec,
+              const struct of_match *m, bool strict)
+{
+    if (spec->table_id != 0xff && r->table_id != spec->table_id) {
+        return false;
+    }
+    if ((r->cookie ^ spec->cookie) & spec->cookie_mask) {
+        return false;
+    }
+    if (spec->out_port != OFPP_NONE
+        && !actions_output_to(r->actions, spec->out_port)) {
+        return false;
+    }
+    if (strict) {
+        return r->cr.priority == spec->priority && match_same(m, &r->match);
+    }
+    return match_covers(m, &r->match);
+}
+
+/* Collects the rules selected by 'spec' into a new array *out (caller
+ * frees), in creation order.  Returns 0 or ENOMEM. */
+static int
+select_rules(struct ofproto *ofp, const struct of_flow_spec *spec,
+             bool strict, struct ofproto_rule ***out, size_t *n_out)
+{
+    struct of_match m;
+    match_normalize(&m, &spec->match);
+
+    *out = NULL;
+    *n_out = 0;
+    if (strict) {
+        size_t cap = spec->table_id == 0xff ? OF_N_TABLES : 1;
+        struct ofproto_rule **v = malloc(cap * sizeof *v);
+        if (!v) {
+            return ENOMEM;
+        }
+        size_t n = 0;
+        for (size_t t = 0; t < OF_N_TABLES; t++) {
+            if (spec->table_id != 0xff && t != spec->table_id) {
+                continue;
+            }
+            const struct cls_rule *cr = cls_find_exactly(
+                ofp->tables[t], &m.flow, &m.wc, spec->priority);
+            if (cr) {
+                struct ofproto_rule *r = CLS_CONTAINER_OF(
+                    cr, struct ofproto_rule, cr);
+                if (rule_selected(r, spec, &m, true)) {
+                    v[n++] = r;
+                }
+            }
+        }
+        *out = v;
+        *n_out = n;
+        return 0;
+    }
+
+    struct ofproto_rule **v = malloc((ofp->n_rules + 1) * sizeof *v);
+    if (!v) {
+        return ENOMEM;
+    }
+    size_t n = 0;
+    for (struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
+        if (rule_selected(r, spec, &m, false)) {
+            v[n++] = r;
+        }
+    }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+/* ---- Applying flow mods. ---- */
+
+static int
+apply_add(struct txn *t, const struct of_flow_spec *spec, long long now_ms)
+{
+    struct ofproto *ofp = t->ofp;
+    struct ofproto_rule *r = rule_create(spec, spec->table_id, now_ms,
+                                         ofp->next_seq++);
+    if (!r) {
+        return ENOMEM;
+    }
+    const struct cls_rule *old = cls_find_exactly(
+        ofp->tables[r->table_id], &r->match.flow, &r->match.wc,
+        r->cr.priority);
+    if (old) {
+        int error = txn_remove(t, CLS_CONTAINER_OF(old, struct ofproto_rule,
+                                                   cr));
+        if (error) {
+            ofproto_rule_unref(r);
+            return error;
+        }
+    }
+    return txn_add(t, r);
+}
+
+static int
+apply_modify(struct txn *t, const struct of_flow_spec *spec, bool strict,
+             size_t idx, char *err, size_t errsize)
+{
+    struct ofproto_rule **v;
+    size_t n;
+    int error = select_rules(t->ofp, spec, strict, &v, &n);
+    if (error) {
+        return error;
+    }
+    for (size_t i = 0; i < n && !error; i++) {
+        struct ofproto_rule *r = v[i];
+        error = validate_actions(spec->actions, r->table_id, true, err,
+                                 errsize, idx);
+        if (error) {
+            break;
+        }
+        struct of_actions *acts = actions_clone(spec->actions);
+        if (!acts) {
+            error = ENOMEM;
+            break;
+        }
+        uint64_t cookie = r->cookie;
+        if (!spec->cookie_mask && spec->cookie) {
+            cookie = spec->cookie;
+        }
+        error = txn_modify(t, r, acts, cookie);
+    }
+    free(v);
+    return error;
+}
+
+static int
+apply_delete(struct txn *t, const struct of_flow_spec *spec, bool strict)
+{
+    struct ofproto_rule **v;
+    size_t n;
+    int error = select_rules(t->ofp, spec, strict, &v, &n);
+    for (size_t i = 0; !error && i < n; i++) {
+        error = txn_remove(t, v[i]);
+    }
+    free(v);
+    return error;
+}
+
+static int
+apply_one(struct txn *t, const struct of_flow_spec *spec,
+          enum of_flow_cmd cmd, long long now_ms, size_t idx, char *err,
+          size_t errsize)
+{
+    switch (cmd) {
+    case OFFC_ADD:
+        return apply_add(t, spec, now_ms);
+    case OFFC_MODIFY:
+    case OFFC_MODIFY_STRICT:
+        return apply_modify(t, spec, cmd == OFFC_MODIFY_STRICT, idx, err,
+                            errsize);
+    case OFFC_DELETE:
+    case OFFC_DELETE_STRICT:
+        return apply_delete(t, spec, cmd == OFFC_DELETE_STRICT);
+    case OFFC_MATCH:
+    default:
+        return EINVAL;
+    }
+}
+
+int
+ofproto_flow_mod_batch(struct ofproto *ofp, const struct of_flow_spec *specs,
+                       const enum of_flow_cmd *cmds, size_t n,
+                       long long now_ms, char *err, size_t errsize)
+{
+    set_err(err, errsize, "%s", "");
+    for (size_t i = 0; i < n; i++) {
+        int error = validate_spec(&specs[i], cmds[i], i, err, errsize);
+        if (error) {
+            return error;
+        }
+    }
+
+    struct txn t = { .ofp = ofp };
+    for (size_t i = 0; i < n; i++) {
+        int error = apply_one(&t, &specs[i], cmds[i], now_ms, i, err,
+                              errsize);
+        if (error) {
+            if (error == ENOMEM) {
+                set_err(err, errsize, "flow %zu: out of memory", i);
+            }
+            txn_abort(&t);
+            return error;
+        }
+    }
+    txn_commit(&t);
+    return 0;
+}
+
+int
+ofproto_flow_mod(struct ofproto *ofp, const struct of_flow_spec *spec,
+                 enum of_flow_cmd cmd, long long now_ms, char *err,
+                 size_t errsize)
+{
+    return ofproto_flow_mod_batch(ofp, spec, &cmd, 1, now_ms, err, errsize);
+}
+
+/* replace_flows: the key of a spec is (table, priority, match). */
+struct spec_key {
+    const struct of_flow_spec *spec;
+    struct of_match m;
+    size_t idx;
+};
+
+static int
+spec_key_cmp(const void *a_, const void *b_)
+{
+    const struct spec_key *a = a_, *b = b_;
+    if (a->spec->table_id != b->spec->table_id) {
+        return a->spec->table_id < b->spec->table_id ? -1 : 1;
+    }
+    if (a->spec->priority != b->spec->priority) {
+        return a->spec->priority < b->spec->priority ? -1 : 1;
+    }
+    int c = memcmp(&a->m, &b->m, sizeof a->m);
+    if (c) {
+        return c;
+    }
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int
+spec_idx_cmp(const void *a_, const void *b_)
+{
+    const struct spec_key *a = a_, *b = b_;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static bool
+rule_same_as_spec(const struct ofproto_rule *r,
+                  const struct of_flow_spec *spec)
+{
+    struct of_actions empty = { .n = 0 };
+    return r->cookie == spec->cookie
+           && r->idle_timeout == spec->idle_timeout
+           && r->hard_timeout == spec->hard_timeout
+           && actions_equal(r->actions,
+                            spec->actions ? spec->actions : &empty);
+}
+
+int
+ofproto_replace_flows(struct ofproto *ofp, const struct of_flow_spec *specs,
+                      size_t n, long long now_ms, char *err, size_t errsize)
+{
+    set_err(err, errsize, "%s", "");
+    for (size_t i = 0; i < n; i++) {
+        int error = validate_spec(&specs[i], OFFC_ADD, i, err, errsize);
+        if (error) {
+            return error;
+        }
+    }
+
+    struct spec_key *keys = malloc((n + 1) * sizeof *keys);
+    bool *keep = calloc(n + 1, sizeof *keep);
+    if (!keys || !keep) {
+        free(keys);
+        free(keep);
+        set_err(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        keys[i].spec = &specs[i];
+        match_normalize(&keys[i].m, &specs[i].match);
+        keys[i].idx = i;
+    }
+    /* Keep only the last spec of each key. */
+    qsort(keys, n, sizeof *keys, spec_key_cmp);
+    size_t nu = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool last = i + 1 == n
+                    || keys[i].spec->table_id != keys[i + 1].spec->table_id
+                    || keys[i].spec->priority != keys[i + 1].spec->priority
+                    || memcmp(&keys[i].m, &keys[i + 1].m, sizeof keys[i].m);
+        if (last) {
+            keys[nu++] = keys[i];
+        }
+    }
+    qsort(keys, nu, sizeof *keys, spec_idx_cmp);
+
+    /* Mark existing rules that stay as they are. */
+    uint64_t epoch = ++ofp->mark_epoch;
+    for (size_t i = 0; i < nu; i++) {
+        const struct of_flow_spec *s = keys[i].spec;
+        const struct cls_rule *cr = cls_find_exactly(
+            ofp->tables[s->table_id], &keys[i].m.flow, &keys[i].m.wc,
+            s->priority);
+        if (cr) {
+            struct ofproto_rule *r = CLS_CONTAINER_OF(cr, struct ofproto_rule,
+                                                      cr);
+            if (rule_same_as_spec(r, s)) {
+                r->mark = epoch;
+                keep[i] = true;
+            }
+        }
+    }
+
+    struct txn t = { .ofp = ofp };
+    int error = 0;
+    struct ofproto_rule *r = ofp->rules_head;
+    while (r && !error) {
+        struct ofproto_rule *next = r->next;
+        if (r->mark != epoch) {
+            error = txn_remove(&t, r);
+        }
+        r = next;
+    }
+    for (size_t i = 0; i < nu && !error; i++) {
+        if (!keep[i]) {
+            error = apply_add(&t, keys[i].spec, now_ms);
+        }
+    }
+    free(keys);
+    free(keep);
+    if (error) {
+        set_err(err, errsize, "out of memory");
+        txn_abort(&t);
+        return error;
+    }
+    txn_commit(&t);
+    return 0;
+}
+
+/* ---- Timeouts. ---- */
+
+static long long
+rule_expiry(const struct ofproto_rule *r)
+{
+    long long when = LLONG_MAX;
+    if (r->hard_timeout) {
+        when = r->created_ms + r->hard_timeout * 1000LL;
+    }
+    if (r->idle_timeout) {
+        long long used = atomic_load_explicit(
+            &((struct ofproto_rule *) r)->used_ms, memory_order_relaxed);
+        long long idle = used + r->idle_timeout * 1000LL;
+        if (idle < when) {
+            when = idle;
+        }
+    }
+    return when;
+}
+
+size_t
+ofproto_expire(struct ofproto *ofp, long long now_ms)
+{
+    size_t n = 0;
+    struct ofproto_rule *r = ofp->rules_head;
+    while (r) {
+        struct ofproto_rule *next = r->next;
+        if (now_ms >= rule_expiry(r)) {
+            rule_remove(ofp, r);
+            ofproto_rule_unref(r);
+            n++;
+        }
+        r = next;
+    }
+    if (n) {
+        bump(ofp);
+    }
+    return n;
+}
+
+long long
+ofproto_next_expiry(const struct ofproto *ofp)
+{
+    long long when = LLONG_MAX;
+    for (const struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
+        long long w = rule_expiry(r);
+        if (w < when) {
+            when = w;
+        }
+    }
+    return when;
+}
+
+size_t
+ofproto_n_rules(const struct ofproto *ofp)
+{
+    return ofp->n_rules;
+}
+
+size_t
+ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id)
+{
+    return table_id < OF_N_TABLES ? cls_count(ofp->tables[table_id]) : 0;
+}
+
+/* ---- Dump. ---- */
+
+static int
+dump_cmp(const void *a_, const void *b_)
+{
+    const struct ofproto_rule *a = *(struct ofproto_rule *const *) a_;
+    const struct ofproto_rule *b = *(struct ofproto_rule *const *) b_;
+    if (a->table_id != b->table_id) {
+        return a->table_id < b->table_id ? -1 : 1;
+    }
+    if (a->cr.priority != b->cr.priority) {
+        return a->cr.priority > b->cr.priority ? -1 : 1;
+    }
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+void
+ofproto_dump(struct ofproto *ofp, const struct of_flow_spec *filter,
+             void (*cb)(const struct ofproto_rule_info *, void *aux),
+             void *aux)
+{
+    struct ofproto_rule **v = malloc((ofp->n_rules + 1) * sizeof *v);
+    if (!v) {
+        return;
+    }
+    struct of_match m;
+    if (filter) {
+        match_normalize(&m, &filter->match);
+    }
+    size_t n = 0;
+    for (struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
+        if (!filter || rule_selected(r, filter, &m, false)) {
+            v[n++] = r;
+        }
+    }
+    qsort(v, n, sizeof *v, dump_cmp);
+    for (size_t i = 0; i < n; i++) {
+        struct ofproto_rule *r = v[i];
+        struct ofproto_rule_info info = {
+            .table_id = r->table_id,
+            .priority = r->cr.priority,
+            .cookie = r->cookie,
+            .idle_timeout = r->idle_timeout,
+            .hard_timeout = r->hard_timeout,
+            .created_ms = r->created_ms,
+            .match = &r->match,
+            .actions = r->actions,
+            .rule = r,
+        };
+        ofproto_rule_stats(r, &info.n_packets, &info.n_bytes, &info.used_ms);
+        cb(&info, aux);
+    }
+    free(v);
+}
+
+/* ---- Translation. ---- */
+
+struct xctx {
+    struct ofproto *ofp;
+    struct flow work;           /* The flow as the actions changed it. */
+    struct flow base;           /* The packet as emitted actions leave it. */
+    struct flow *wc;
+    struct dp_actions *acts;
+    size_t cap;
+    struct ofproto_xlate_out *out;
+    long long now_ms;
+    int depth;
+    int n_resubmits;
+    bool stop;                  /* Pipeline ended. */
+    bool drop_all;              /* Discard every action at the end. */
+    int error;                  /* ENOMEM. */
+};
+
+static struct dp_action *
+emit(struct xctx *x, enum dp_action_type type)
+{
+    if (x->stop) {
+        return NULL;
+    }
+    if (x->acts->n == x->cap) {
+        if (x->cap >= OFPROTO_MAX_DP_ACTIONS) {
+            x->out->too_many_actions = true;
+            x->stop = x->drop_all = true;
+            return NULL;
+        }
+        size_t cap = x->cap * 2;
+        struct dp_actions *a = realloc(x->acts, dp_actions_size(cap));
+        if (!a) {
+            x->error = ENOMEM;
+            x->stop = x->drop_all = true;
+            return NULL;
+        }
+        x->acts = a;
+        x->cap = cap;
+    }
+    struct dp_action *a = &x->acts->a[x->acts->n++];
+    memset(a, 0, sizeof *a);
+    a->type = type;
+    return a;
+}
+
+static bool
+is_tagged(uint16_t tci)
+{
+    return (tci & htons(FLOW_VLAN_CFI)) != 0;
+}
+
+static void
+commit_vlan(struct xctx *x)
+{
+    struct flow *w = &x->work, *b = &x->base;
+    if (w->vlan_tci == b->vlan_tci) {
+        return;
+    }
+    if (!is_tagged(b->vlan_tci)) {
+        struct dp_action *a = emit(x, DPA_PUSH_VLAN);
+        if (a) {
+            a->push_vlan.tpid = htons(ETH_TYPE_VLAN);
+            a->push_vlan.tci = w->vlan_tci;
+        }
+    } else {
+        struct dp_action *a = emit(x, DPA_SET_VLAN);
+        if (a) {
+            a->set_vlan.tci = w->vlan_tci;
+            a->set_vlan.tci_mask = w->vlan_tci ^ b->vlan_tci;
+        }
+    }
+    b->vlan_tci = w->vlan_tci;
+}
+
+static bool
+mac_differs(const uint8_t a[6], const uint8_t b[6], uint8_t mask[6])
+{
+    bool any = false;
+    for (int i = 0; i < 6; i++) {
+        mask[i] = a[i] ^ b[i];
+        any |= mask[i] != 0;
+    }
+    return any;
+}
+
+/* Emits DPA_SET_* for every header group in which the working flow differs
+ * from the packet as it stands, with only the differing bits masked in. */
+static void
+commit(struct xctx *x)
+{
+    struct flow *w = &x->work, *b = &x->base;
+    uint8_t sm[6], dm[6];
+
+    bool s = mac_differs(w->dl_src, b->dl_src, sm);
+    bool d = mac_differs(w->dl_dst, b->dl_dst, dm);
+    if (s || d) {
+        struct dp_action *a = emit(x, DPA_SET_ETH);
+        if (a) {
+            memcpy(a->eth.src, w->dl_src, 6);
+            memcpy(a->eth.dst, w->dl_dst, 6);
+            memcpy(a->eth.src_mask, sm, 6);
+            memcpy(a->eth.dst_mask, dm, 6);
+        }
+        memcpy(b->dl_src, w->dl_src, 6);
+        memcpy(b->dl_dst, w->dl_dst, 6);
+    }
+
+    commit_vlan(x);
+
+    if (b->dl_type == htons(ETH_TYPE_IP)) {
+        uint32_t src_m = w->nw_src ^ b->nw_src, dst_m = w->nw_dst ^ b->nw_dst;
+        uint8_t tos_m = w->nw_tos ^ b->nw_tos, ttl_m = w->nw_ttl ^ b->nw_ttl;
+        if (src_m || dst_m || tos_m || ttl_m) {
+            struct dp_action *a = emit(x, DPA_SET_IPV4);
+            if (a) {
+                a->ipv4.src = w->nw_src;
+                a->ipv4.dst = w->nw_dst;
+                a->ipv4.src_mask = src_m;
+                a->ipv4.dst_mask = dst_m;
+                a->ipv4.tos = w->nw_tos;
+                a->ipv4.tos_mask = tos_m;
+                a->ipv4.ttl = w->nw_ttl;
+                a->ipv4.ttl_mask = ttl_m;
+            }
+            b->nw_src = w->nw_src;
+            b->nw_dst = w->nw_dst;
+            b->nw_tos = w->nw_tos;
+            b->nw_ttl = w->nw_ttl;
+        }
+    } else if (b->dl_type == htons(ETH_TYPE_IPV6)) {
+        uint8_t srcm[16], dstm[16];
+        bool any = false;
+        for (int i = 0; i < 16; i++) {
+            srcm[i] = w->ipv6_src[i] ^ b->ipv6_src[i];
+            dstm[i] = w->ipv6_dst[i] ^ b->ipv6_dst[i];
+            any |= (srcm[i] | dstm[i]) != 0;
+        }
+        uint8_t tc_m = w->nw_tos ^ b->nw_tos, hl_m = w->nw_ttl ^ b->nw_ttl;
+        if (any || tc_m || hl_m) {
+            struct dp_action *a = emit(x, DPA_SET_IPV6);
+            if (a) {
+                memcpy(a->ipv6.src, w->ipv6_src, 16);
+                memcpy(a->ipv6.dst, w->ipv6_dst, 16);
+                memcpy(a->ipv6.src_mask, srcm, 16);
+                memcpy(a->ipv6.dst_mask, dstm, 16);
+                a->ipv6.tclass = w->nw_tos;
+                a->ipv6.tclass_mask = tc_m;
+                a->ipv6.hlimit = w->nw_ttl;
+                a->ipv6.hlimit_mask = hl_m;
+            }
+            memcpy(b->ipv6_src, w->ipv6_src, 16);
+            memcpy(b->ipv6_dst, w->ipv6_dst, 16);
+            b->nw_tos = w->nw_tos;
+            b->nw_ttl = w->nw_ttl;
+        }
+    }
+
+    uint16_t sp_m = w->tp_src ^ b->tp_src, dp_m = w->tp_dst ^ b->tp_dst;
+    if (sp_m || dp_m) {
+        struct dp_action *a = emit(x, DPA_SET_L4);
+        if (a) {
+            a->l4.src = w->tp_src;
+            a->l4.dst = w->tp_dst;
+            a->l4.src_mask = sp_m;
+            a->l4.dst_mask = dp_m;
+            a->l4.proto = b->nw_proto;
+        }
+        b->tp_src = w->tp_src;
+        b->tp_dst = w->tp_dst;
+    }
+}
+
+static void
+output_port(struct xctx *x, uint32_t ofport)
+{
+    uint32_t dp_port;
+    if (!ofproto_port_to_dp(x->ofp, ofport, &dp_port)) {
+        x->out->n_unknown_port++;
+        return;
+    }
+    commit(x);
+    struct dp_action *a = emit(x, DPA_OUTPUT);
+    if (a) {
+        a->port = dp_port;
+    }
+}
+
+static void
+flood(struct xctx *x)
+{
+    for (size_t i = 0; i < x->ofp->n_ports && !x->stop; i++) {
+        if (x->ofp->ports[i].ofport != x->work.in_port) {
+            output_port(x, x->ofp->ports[i].ofport);
+        }
+    }
+}
+
+static void
+xlate_normal(struct xctx *x)
+{
+    struct flow *w = &x->work;
+
+    x->wc->in_port = UINT32_MAX;
+    memset(x->wc->dl_src, 0xff, 6);
+    memset(x->wc->dl_dst, 0xff, 6);
+    x->wc->vlan_tci = 0xffff;
+
+    uint16_t vlan = is_tagged(w->vlan_tci)
+                    ? ntohs(w->vlan_tci) & FLOW_VLAN_VID_MASK : 0;
+    if (x->ofp->learning && !(w->dl_src[0] & 1)
+        && ml_learn(x->ofp->ml, w->dl_src, vlan, w->in_port, x->now_ms)) {
+        x->out->learned_changed = true;
+    }
+
+    uint32_t port;
+    if (w->dl_dst[0] & 1) {
+        flood(x);
+    } else if (ml_lookup(x->ofp->ml, w->dl_dst, vlan, x->now_ms, &port)) {
+        if (port == w->in_port) {
+            x->out->n_in_port_drop++;
+        } else {
+            output_port(x, port);
+        }
+    } else {
+        flood(x);
+    }
+}
+
+static void
+xlate_output(struct xctx *x, uint32_t port)
+{
+    switch (port) {
+    case OFPP_IN_PORT:
+        output_port(x, x->work.in_port);
+        break;
+    case OFPP_NORMAL:
+        xlate_normal(x);
+        break;
+    case OFPP_FLOOD:
+    case OFPP_ALL:
+        flood(x);
+        break;
+    case OFPP_TABLE:
+    case OFPP_CONTROLLER:
+    case OFPP_NONE:
+        x->out->n_unknown_port++;
+        break;
+    default:
+        if (port == x->work.in_port) {
+            x->out->n_in_port_drop++;
+        } else {
+            output_port(x, port);
+        }
+        break;
+    }
+}
+
+/* Un-wildcards in 'wc' the member bits a set of 'mf' under 'mask' (NULL =
+ * whole view) writes. */
+static void
+unwildcard_written(const struct mf_field *mf, const union mf_value *mask,
+                   struct flow *wc)
+{
+    struct flow tmp;
+    union mf_value ones;
+
+    memset(&tmp, 0, sizeof tmp);
+    memset(&ones, 0xff, sizeof ones);
+    mf_set(mf, &ones, mask, &tmp);
+    flow_or(wc, &tmp);
+}
+
+static void
+pop_vlan(struct xctx *x)
+{
+    struct flow *w = &x->work, *b = &x->base;
+    if (!is_tagged(b->vlan_tci)) {
+        /* The tag exists only as a pending push: cancel it. */
+        w->vlan_tci = 0;
+        return;
+    }
+    emit(x, DPA_POP_VLAN);
+    b->vlan_tci = b->vlan_tci2;
+    b->vlan_tci2 = 0;
+    w->vlan_tci = w->vlan_tci2;
+    w->vlan_tci2 = 0;
+}
+
+static void
+xlate_set_field(struct xctx *x, const struct of_action *a)
+{
+    const struct mf_field *mf = mf_from_id(a->set_field.field);
+    const union mf_value *mask = a->set_field.has_mask
+                                 ? &a->set_field.mask : NULL;
+    struct flow *w = &x->work;
+
+    if (!mf || !mf->writable) {
+        x->out->n_skipped++;
+        return;
+    }
+
+    switch (mf->id) {
+    case MFF_VLAN_TCI:
+    case MFF_DL_VLAN:
+    case MFF_DL_VLAN_PCP:
+    case MFF_VLAN_VID: {
+        x->wc->vlan_tci |= htons(FLOW_VLAN_CFI);
+        bool was_tagged = is_tagged(w->vlan_tci);
+        if (mf->id != MFF_VLAN_TCI && !was_tagged) {
+            if (a->set_field.syntax != OFSF_MOD) {
+                x->out->n_skipped++;
+                return;
+            }
+            /* mod_vlan_vid/mod_vlan_pcp push a tag when there is none. */
+            x->wc->vlan_tci = 0xffff;
+            w->vlan_tci = htons(FLOW_VLAN_CFI);
+        }
+        mf_set(mf, &a->set_field.value, mask, w);
+        unwildcard_written(mf, mask, x->wc);
+        if (mf->id != MFF_VLAN_TCI) {
+            w->vlan_tci |= htons(FLOW_VLAN_CFI);
+        } else if (!is_tagged(w->vlan_tci)) {
+            if (was_tagged) {
+                x->wc->vlan_tci = 0xffff;
+                x->wc->vlan_tci2 = 0xffff;
+                w->vlan_tci = x->base.vlan_tci;   /* Restore, then pop. */
+                pop_vlan(x);
+            } else {
+                w->vlan_tci = 0;
+            }
+        }
+        return;
+    }
+    default:
+        break;
+    }
+
+    if (!mf_prereqs_ok(mf, w, x->wc)) {
+        x->out->n_skipped++;
+        return;
+    }
+    switch (mf->id) {
+    case MFF_DL_SRC:
+    case MFF_DL_DST:
+    case MFF_NW_TOS:
+    case MFF_IP_DSCP:
+    case MFF_NW_ECN:
+    case MFF_NW_TTL:
+    case MFF_IPV6_SRC:
+    case MFF_IPV6_DST:
+        break;
+    case MFF_NW_SRC:
+    case MFF_NW_DST:
+        if (w->dl_type != htons(ETH_TYPE_IP)) {
+            x->out->n_skipped++;        /* ARP: no datapath action. */
+            return;
+        }
+        break;
+    case MFF_TP_SRC:
+    case MFF_TP_DST:
+        x->wc->nw_frag |= FLOW_NW_FRAG_LATER;
+        if (w->nw_frag & FLOW_NW_FRAG_LATER) {
+            x->out->n_skipped++;        /* No L4 header in this fragment. */
+            return;
+        }
+        break;
+    default:
+        x->out->n_skipped++;
+        return;
+    }
+    mf_set(mf, &a->set_field.value, mask, w);
+    unwildcard_written(mf, mask, x->wc);
+}
+
+static void
+xlate_dec_ttl(struct xctx *x)
+{
+    struct flow *w = &x->work;
+    x->wc->dl_type = 0xffff;
+    if (w->dl_type != htons(ETH_TYPE_IP)
+        && w->dl_type != htons(ETH_TYPE_IPV6)) {
+        return;
+    }
+    x->wc->nw_ttl = 0xff;
+    if (w->nw_ttl <= 1) {
+        x->out->dec_ttl_drop = 1;
+        x->stop = true;
+    } else {
+        w->nw_ttl--;
+    }
+}
+
+static void
+xlate_push_vlan(struct xctx *x, uint16_t ethertype)
+{
+    struct flow *w = &x->work, *b = &x->base;
+
+    x->wc->vlan_tci = 0xffff;
+    x->wc->vlan_tci2 = 0xffff;
+    if (is_tagged(w->vlan_tci2)) {
+        x->out->n_skipped++;            /* At most two tags. */
+        return;
+    }
+    commit_vlan(x);
+    uint16_t tci = is_tagged(w->vlan_tci) ? w->vlan_tci
+                                          : htons(FLOW_VLAN_CFI);
+    struct dp_action *a = emit(x, DPA_PUSH_VLAN);
+    if (a) {
+        a->push_vlan.tpid = htons(ethertype);
+        a->push_vlan.tci = tci;
+    }
+    w->vlan_tci2 = w->vlan_tci;
+    w->vlan_tci = tci;
+    b->vlan_tci2 = b->vlan_tci;
+    b->vlan_tci = tci;
+}
+
+static void xlate_table(struct xctx *x, uint8_t table_id, bool resubmit);
+
+static void
+xlate_actions(struct xctx *x, const struct of_actions *acts,
+              uint8_t table_id)
+{
+    for (size_t i = 0; i < acts->n && !x->stop; i++) {
+        const struct of_action *a = &acts->a[i];
+        switch (a->type) {
+        case OFPACT_OUTPUT:
+            xlate_output(x, a->output.port);
+            break;
+        case OFPACT_IN_PORT:
+            xlate_output(x, OFPP_IN_PORT);
+            break;
+        case OFPACT_FLOOD:
+        case OFPACT_ALL:
+            flood(x);
+            break;
+        case OFPACT_NORMAL:
+            xlate_normal(x);
+            break;
+        case OFPACT_SET_FIELD:
+            xlate_set_field(x, a);
+            break;
+        case OFPACT_DEC_TTL:
+            xlate_dec_ttl(x);
+            break;
+        case OFPACT_STRIP_VLAN:
+        case OFPACT_POP_VLAN:
+            x->wc->vlan_tci = 0xffff;
+            x->wc->vlan_tci2 = 0xffff;
+            if (is_tagged(x->work.vlan_tci)) {
+                pop_vlan(x);
+            }
+            break;
+        case OFPACT_PUSH_VLAN:
+            xlate_push_vlan(x, a->push_vlan.ethertype);
+            break;
+        case OFPACT_RESUBMIT: {
+            if (x->depth >= OFPROTO_MAX_RESUBMIT_DEPTH
+                || x->n_resubmits >= OFPROTO_MAX_RESUBMITS) {
+                x->out->resubmit_limit = true;
+                x->stop = x->drop_all = true;
+                break;
+            }
+            uint32_t old_in_port = x->work.in_port;
+            if (a->resubmit.port != OFPP_IN_PORT) {
+                x->work.in_port = a->resubmit.port;
+            }
+            x->depth++;
+            x->n_resubmits++;
+            xlate_table(x, a->resubmit.table == OF_TABLE_NONE
+                           ? table_id : a->resubmit.table, true);
+            x->depth--;
+            x->work.in_port = old_in_port;
+            break;
+        }
+        case OFPACT_GOTO_TABLE:
+            if (a->goto_table.table > table_id
+                && a->goto_table.table < OF_N_TABLES) {
+                xlate_table(x, a->goto_table.table, false);
+            }
+            break;
+        default:
+            x->out->n_skipped++;
+            break;
+        }
+    }
+}
+
+static void
+xlate_table(struct xctx *x, uint8_t table_id, bool resubmit)
+{
+    const struct cls_rule *cr = cls_lookup(x->ofp->tables[table_id],
+                                           &x->work, x->wc);
+    if (!cr) {
+        if (!resubmit) {
+            x->out->table_miss = true;
+        }
+        return;
+    }
+    struct ofproto_rule *r = CLS_CONTAINER_OF(cr, struct ofproto_rule, cr);
+    if (x->out->n_rules < OFPROTO_MAX_XLATE_RULES) {
+        ofproto_rule_ref(r);
+        x->out->rules[x->out->n_rules++] = r;
+    } else {
+        x->out->rules_truncated = true;
+    }
+    xlate_actions(x, r->actions, table_id);
+}
+
+void
+ofproto_xlate_out_uninit(struct ofproto_xlate_out *out)
+{
+    for (size_t i = 0; i < out->n_rules; i++) {
+        ofproto_rule_unref(out->rules[i]);
+    }
+    out->n_rules = 0;
+}
+
+int
+ofproto_xlate(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
+              struct dp_actions **actions, struct ofproto_xlate_out *out,
+              long long now_ms)
+{
+    struct xctx x;
+
+    memset(out, 0, sizeof *out);
+    memset(wc, 0, sizeof *wc);
+    wc->in_port = UINT32_MAX;
+    *actions = NULL;
+
+    x.ofp = ofp;
+    x.work = *flow;
+    x.base = *flow;
+    x.wc = wc;
+    x.cap = 16;
+    x.acts = malloc(dp_actions_size(x.cap));
+    if (!x.acts) {
+        return ENOMEM;
+    }
+    x.acts->n = 0;
+    x.out = out;
+    x.now_ms = now_ms;
+    x.depth = 0;
+    x.n_resubmits = 0;
+    x.stop = false;
+    x.drop_all = false;
+    x.error = 0;
+
+    xlate_table(&x, 0, false);
+
+    if (x.error) {
+        free(x.acts);
+        ofproto_xlate_out_uninit(out);
+        return x.error;
+    }
+    if (x.drop_all) {
+        x.acts->n = 0;
+    }
+    *actions = x.acts;
+    return 0;
+}
