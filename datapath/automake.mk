@@ -8,9 +8,9 @@ datapath_libdatapath_a_SOURCES = \
 	datapath/port.h datapath/port-provider.h datapath/port.c \
 	datapath/port-dpdk.c datapath/port-tap.c datapath/port-dummy.c \
 	datapath/dp.h datapath/dp.c \
-	datapath/exec.c \
+	datapath/exec.c datapath/dp-private.h \
 	datapath/bridge.h datapath/bridge.c \
-	datapath/ctl-handlers.c \
+	datapath/ctl-handlers.h datapath/ctl-handlers.c \
 	datapath/drop.h
 
 DATAPATH_LIBS = datapath/libdatapath.a flowtable/libflowtable.a \

@@ -1,3 +1,707 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* bridge.c: placeholder until implemented. */
-extern int sl_placeholder_bridge;
+/* bridge.c: bridges over the datapath; the slow-path upcall; the switch. */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mempool.h>
+
+#include "bridge.h"
+#include "dp.h"
+#include "port.h"
+
+struct bridge_port {
+    char *name;
+    uint32_t ofport;
+    uint32_t dp_port;
+    struct port *port;
+    struct cfg_port cfg;            /* Deep copy of the configuration. */
+};
+
+struct bridge {
+    char *name;
+    struct ofproto *ofproto;
+    struct bridge_port **ports;     /* Sorted by ofport. */
+    size_t n_ports;
+    struct bridge *next;
+};
+
+/* What the slow path needs to know about a datapath port.  Written under
+ * the slow-path write lock, read under the read lock. */
+struct port_map_entry {
+    struct bridge *br;
+    uint32_t ofport;
+};
+
+struct sw {
+    struct dp *dp;
+    struct rte_mempool *mp;
+    struct bridge *bridges;
+    struct port_map_entry port_map[DP_MAX_PORTS];
+    unsigned mac_aging_s;
+    long long next_timeouts_ms;
+};
+
+/* ---- Datapath callbacks (slow path). ---- */
+
+static int
+sw_upcall(struct dp_upcall *up, void *sw_)
+{
+    struct sw *sw = sw_;
+    const struct port_map_entry *pm;
+    struct ofproto_xlate_out out;
+    struct flow flow;
+    int err;
+
+    if (up->flow->in_port >= DP_MAX_PORTS) {
+        return EINVAL;
+    }
+    pm = &sw->port_map[up->flow->in_port];
+    if (!pm->br) {
+        /* The port is being added or removed. */
+        return ENOENT;
+    }
+    flow = *up->flow;
+    flow.in_port = pm->ofport;
+    if (up->revalidating) {
+        /* Write lock held: safe to flip; re-translation must not learn. */
+        ofproto_set_mac_learning(pm->br->ofproto, false);
+    }
+    err = ofproto_xlate(pm->br->ofproto, &flow, &up->wc, &up->actions, &out,
+                        dp_time_ms());
+    if (up->revalidating) {
+        ofproto_set_mac_learning(pm->br->ofproto, true);
+    }
+    if (err) {
+        return err;
+    }
+    up->wc.in_port = UINT32_MAX;
+    up->learned = out.learned_changed;
+    _Static_assert(OFPROTO_MAX_XLATE_RULES <= DP_MAX_REFS,
+                   "every rule hit must fit in an upcall's references");
+    up->n_refs = out.n_rules;
+    memcpy(up->refs, out.rules, out.n_rules * sizeof out.rules[0]);
+    return 0;
+}
+
+static void
+sw_credit(void *const *refs, size_t n, uint64_t packets, uint64_t bytes,
+          long long used_ms, void *sw_)
+{
+    (void) sw_;
+    for (size_t i = 0; i < n; i++) {
+        ofproto_rule_credit(refs[i], packets, bytes, used_ms);
+    }
+}
+
+static void
+sw_release(void *const *refs, size_t n, void *sw_)
+{
+    (void) sw_;
+    for (size_t i = 0; i < n; i++) {
+        ofproto_rule_unref(refs[i]);
+    }
+}
+
+/* ---- Helpers. ---- */
+
+/* Makes the change the caller just applied under the write lock effective
+ * everywhere: revalidate, unlock, wait for a grace period. */
+static void
+commit_and_unlock(struct sw *sw)
+{
+    dp_revalidate(sw->dp);
+    dp_slow_unlock(sw->dp);
+    dp_synchronize(sw->dp);
+}
+
+static int
+cfg_port_copy(const struct cfg_port *src, struct cfg_port *dst, char *err,
+              size_t errsize)
+{
+    const char **kv = calloc(src->n_options + 1, sizeof *kv);
+    char **bufs = calloc(src->n_options + 1, sizeof *bufs);
+    int ret = ENOMEM;
+
+    if (!kv || !bufs) {
+        snprintf(err, errsize, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < src->n_options; i++) {
+        size_t len = strlen(src->options[i].key)
+                     + strlen(src->options[i].value) + 2;
+
+        bufs[i] = malloc(len);
+        if (!bufs[i]) {
+            snprintf(err, errsize, "out of memory");
+            goto out;
+        }
+        snprintf(bufs[i], len, "%s=%s", src->options[i].key,
+                 src->options[i].value);
+        kv[i] = bufs[i];
+    }
+    ret = cfg_port_from_kv(src->name, src->type, kv, src->n_options, dst,
+                           err, errsize);
+    if (!ret) {
+        dst->ofport = src->ofport;
+    }
+out:
+    for (size_t i = 0; bufs && i < src->n_options; i++) {
+        free(bufs[i]);
+    }
+    free(bufs);
+    free(kv);
+    return ret;
+}
+
+static struct bridge_port *
+find_port(const struct bridge *br, const char *name)
+{
+    for (size_t i = 0; i < br->n_ports; i++) {
+        if (!strcmp(br->ports[i]->name, name)) {
+            return br->ports[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+port_name_in_use(const struct sw *sw, const char *name)
+{
+    for (const struct bridge *b = sw->bridges; b; b = b->next) {
+        if (find_port(b, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+port_info(const struct bridge_port *p, struct bridge_port_info *info)
+{
+    info->name = p->name;
+    info->type = p->cfg.type;
+    info->ofport = p->ofport;
+    info->dp_port = p->dp_port;
+    info->port = p->port;
+    info->cfg = &p->cfg;
+}
+
+/* ---- Ports. ---- */
+
+int
+sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
+            uint32_t *ofportp, char *err, size_t errsize)
+{
+    struct port_option *opts = NULL;
+    struct port_env env = {
+        .mp = sw->mp, .socket_id = -1, .n_txq = dp_pmd_n_txq(sw->dp),
+    };
+    struct bridge_port *p, **ports;
+    uint32_t ofport = cp->ofport;
+    int ret;
+
+    if (port_name_in_use(sw, cp->name)) {
+        snprintf(err, errsize, "port \"%s\" already exists", cp->name);
+        return EEXIST;
+    }
+    if (ofport) {
+        for (size_t i = 0; i < br->n_ports; i++) {
+            if (br->ports[i]->ofport == ofport) {
+                snprintf(err, errsize, "ofport %u already in use on %s",
+                         ofport, br->name);
+                return EEXIST;
+            }
+        }
+    } else {
+        ofport = 1;
+        for (size_t i = 0; i < br->n_ports; i++) {
+            if (br->ports[i]->ofport == ofport) {
+                ofport++;
+            }
+        }
+    }
+
+    p = calloc(1, sizeof *p);
+    ports = realloc(br->ports, (br->n_ports + 1) * sizeof *ports);
+    if (!p || !ports) {
+        free(p);
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    br->ports = ports;
+    ret = cfg_port_copy(cp, &p->cfg, err, errsize);
+    if (ret) {
+        free(p);
+        return ret;
+    }
+    p->cfg.ofport = ofport;
+    p->name = p->cfg.name;
+    p->ofport = ofport;
+
+    opts = calloc(cp->n_options + 1, sizeof *opts);
+    if (!opts) {
+        cfg_port_uninit(&p->cfg);
+        free(p);
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < cp->n_options; i++) {
+        opts[i].key = cp->options[i].key;
+        opts[i].value = cp->options[i].value;
+    }
+    ret = port_open(cp->name, cp->type, opts, cp->n_options, &env, &p->port,
+                    err, errsize);
+    free(opts);
+    if (ret) {
+        cfg_port_uninit(&p->cfg);
+        free(p);
+        return ret;
+    }
+
+    dp_slow_wrlock(sw->dp);
+    ret = dp_port_add(sw->dp, p->port, &p->dp_port);
+    if (ret) {
+        dp_slow_unlock(sw->dp);
+        snprintf(err, errsize, "port %s: datapath full: %s", cp->name,
+                 strerror(ret));
+        port_close(p->port);
+        cfg_port_uninit(&p->cfg);
+        free(p);
+        return ret;
+    }
+    ret = ofproto_port_add(br->ofproto, ofport, p->dp_port, p->name);
+    if (ret) {
+        dp_slow_unlock(sw->dp);
+        snprintf(err, errsize, "port %s: %s", cp->name, strerror(ret));
+        dp_port_del(sw->dp, p->dp_port);
+        cfg_port_uninit(&p->cfg);
+        free(p);
+        return ret;
+    }
+    sw->port_map[p->dp_port] = (struct port_map_entry) { br, ofport };
+    /* Keep sorted by ofport. */
+    {
+        size_t i = br->n_ports;
+
+        while (i > 0 && br->ports[i - 1]->ofport > ofport) {
+            br->ports[i] = br->ports[i - 1];
+            i--;
+        }
+        br->ports[i] = p;
+        br->n_ports++;
+    }
+    /* Flooding megaflows must now include the new port. */
+    commit_and_unlock(sw);
+    if (ofportp) {
+        *ofportp = ofport;
+    }
+    return 0;
+}
+
+int
+sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
+            size_t errsize)
+{
+    struct bridge_port *p = find_port(br, name);
+    size_t i;
+
+    if (!p) {
+        snprintf(err, errsize, "port \"%s\" not found on bridge %s", name,
+                 br->name);
+        return ENOENT;
+    }
+    dp_slow_wrlock(sw->dp);
+    ofproto_port_del(br->ofproto, p->ofport);
+    sw->port_map[p->dp_port] = (struct port_map_entry) { NULL, 0 };
+    for (i = 0; br->ports[i] != p; i++) {
+        continue;
+    }
+    memmove(&br->ports[i], &br->ports[i + 1],
+            (br->n_ports - i - 1) * sizeof br->ports[0]);
+    br->n_ports--;
+    commit_and_unlock(sw);
+    /* Stops polling, waits for the PMDs, closes the device. */
+    dp_port_del(sw->dp, p->dp_port);
+    cfg_port_uninit(&p->cfg);
+    free(p);
+    return 0;
+}
+
+void
+bridge_port_dump(const struct bridge *br,
+                 void (*cb)(const struct bridge_port_info *, void *),
+                 void *aux)
+{
+    for (size_t i = 0; i < br->n_ports; i++) {
+        struct bridge_port_info info;
+
+        port_info(br->ports[i], &info);
+        cb(&info, aux);
+    }
+}
+
+bool
+bridge_port_find(const struct bridge *br, const char *name,
+                 struct bridge_port_info *info)
+{
+    struct bridge_port *p = find_port(br, name);
+
+    if (p) {
+        port_info(p, info);
+    }
+    return p != NULL;
+}
+
+bool
+bridge_port_find_ofport(const struct bridge *br, uint32_t ofport,
+                        struct bridge_port_info *info)
+{
+    for (size_t i = 0; i < br->n_ports; i++) {
+        if (br->ports[i]->ofport == ofport) {
+            port_info(br->ports[i], info);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- Flows. ---- */
+
+struct count_ctx {
+    const struct of_flow_spec *spec;
+    bool strict;
+    size_t n;
+};
+
+static void
+count_cb(const struct ofproto_rule_info *info, void *ctx_)
+{
+    struct count_ctx *ctx = ctx_;
+
+    if (ctx->strict
+        && (info->priority != ctx->spec->priority
+            || memcmp(info->match, &ctx->spec->match,
+                      sizeof *info->match))) {
+        return;
+    }
+    ctx->n++;
+}
+
+int
+sw_flow_mods(struct sw *sw, struct bridge *br,
+             const struct of_flow_spec *specs, const enum of_flow_cmd *cmds,
+             size_t n, size_t *count, char *err, size_t errsize)
+{
+    size_t total = 0;
+    int ret;
+
+    dp_slow_wrlock(sw->dp);
+    for (size_t i = 0; i < n; i++) {
+        if (cmds[i] == OFFC_ADD) {
+            total++;
+        } else {
+            struct count_ctx ctx = {
+                .spec = &specs[i],
+                .strict = cmds[i] == OFFC_MODIFY_STRICT
+                          || cmds[i] == OFFC_DELETE_STRICT,
+            };
+            ofproto_dump(br->ofproto, &specs[i], count_cb, &ctx);
+            total += ctx.n;
+        }
+    }
+    ret = ofproto_flow_mod_batch(br->ofproto, specs, cmds, n, dp_time_ms(),
+                                 err, errsize);
+    if (ret) {
+        dp_slow_unlock(sw->dp);
+        return ret;
+    }
+    commit_and_unlock(sw);
+    sw->next_timeouts_ms = 0;
+    if (count) {
+        *count = total;
+    }
+    return 0;
+}
+
+int
+sw_replace_flows(struct sw *sw, struct bridge *br,
+                 const struct of_flow_spec *specs, size_t n, size_t *count,
+                 char *err, size_t errsize)
+{
+    int ret;
+
+    /* Counters of kept rules must include what the caches saw. */
+    dp_pull_stats(sw->dp);
+    dp_slow_wrlock(sw->dp);
+    ret = ofproto_replace_flows(br->ofproto, specs, n, dp_time_ms(), err,
+                                errsize);
+    if (ret) {
+        dp_slow_unlock(sw->dp);
+        return ret;
+    }
+    if (count) {
+        *count = ofproto_n_rules(br->ofproto);
+    }
+    commit_and_unlock(sw);
+    sw->next_timeouts_ms = 0;
+    return 0;
+}
+
+void
+sw_dump_flows(struct sw *sw, struct bridge *br,
+              const struct of_flow_spec *filter,
+              void (*cb)(const struct ofproto_rule_info *, void *),
+              void *aux)
+{
+    dp_pull_stats(sw->dp);
+    dp_slow_rdlock(sw->dp);
+    ofproto_dump(br->ofproto, filter, cb, aux);
+    dp_slow_unlock(sw->dp);
+}
+
+/* ---- The switch. ---- */
+
+static struct bridge *
+bridge_create(struct sw *sw, const char *name, char *err, size_t errsize)
+{
+    struct bridge *br = calloc(1, sizeof *br), **tail;
+
+    if (br) {
+        br->name = strdup(name);
+        br->ofproto = ofproto_create(name);
+    }
+    if (!br || !br->name || !br->ofproto) {
+        if (br) {
+            ofproto_destroy(br->ofproto);
+            free(br->name);
+            free(br);
+        }
+        snprintf(err, errsize, "bridge %s: out of memory", name);
+        return NULL;
+    }
+    ml_set_aging(ofproto_ml(br->ofproto), sw->mac_aging_s);
+    for (tail = &sw->bridges; *tail; tail = &(*tail)->next) {
+        continue;
+    }
+    *tail = br;
+    return br;
+}
+
+static int
+add_config_flows(struct sw *sw, struct bridge *br,
+                 const struct cfg_bridge *cb, char *err, size_t errsize)
+{
+    struct of_flow_spec *specs;
+    enum of_flow_cmd *cmds;
+    char perr[256];
+    int ret = 0;
+
+    if (!cb->n_flows) {
+        return 0;
+    }
+    specs = calloc(cb->n_flows, sizeof *specs);
+    cmds = calloc(cb->n_flows, sizeof *cmds);
+    if (!specs || !cmds) {
+        free(specs);
+        free(cmds);
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < cb->n_flows; i++) {
+        cmds[i] = OFFC_ADD;
+        ret = of_flow_parse(&specs[i], cb->flows[i], OFFC_ADD, perr,
+                            sizeof perr);
+        if (ret) {
+            snprintf(err, errsize, "bridge %s: flows[%zu]: %s", br->name, i,
+                     perr);
+            for (size_t k = 0; k < i; k++) {
+                of_flow_spec_uninit(&specs[k]);
+            }
+            goto out;
+        }
+    }
+    ret = sw_flow_mods(sw, br, specs, cmds, cb->n_flows, NULL, perr,
+                       sizeof perr);
+    if (ret) {
+        snprintf(err, errsize, "bridge %s: %s", br->name, perr);
+    }
+    for (size_t k = 0; k < cb->n_flows; k++) {
+        of_flow_spec_uninit(&specs[k]);
+    }
+out:
+    free(specs);
+    free(cmds);
+    return ret;
+}
+
+int
+sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
+          char *err, size_t errsize)
+{
+    struct dp_config dcfg = {
+        .n_pmds = (unsigned) cfg->n_pmd_cores,
+        .emc_entries = cfg->emc_entries,
+        .megaflow_idle_ms = cfg->megaflow_idle_ms,
+        .flow_limit = cfg->flow_limit,
+        .idle_sleep_us = 0,
+    };
+    struct dp_callbacks cbs = {
+        .upcall = sw_upcall, .credit = sw_credit, .release = sw_release,
+    };
+    struct sw *sw;
+    int ret;
+
+    *swp = NULL;
+    if (cfg->n_pmd_cores > DP_MAX_PMDS) {
+        snprintf(err, errsize, "pmd.cores: at most %d PMD threads",
+                 DP_MAX_PMDS);
+        return EINVAL;
+    }
+    for (size_t i = 0; i < cfg->n_pmd_cores; i++) {
+        dcfg.pmd_cores[i] = (int) cfg->pmd_cores[i];
+    }
+    sw = calloc(1, sizeof *sw);
+    if (!sw) {
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    sw->mp = mp;
+    sw->mac_aging_s = cfg->mac_aging_s;
+    ret = dp_create(&dcfg, mp, &cbs, sw, &sw->dp, err, errsize);
+    if (ret) {
+        free(sw);
+        return ret;
+    }
+    for (size_t b = 0; b < cfg->n_bridges; b++) {
+        const struct cfg_bridge *cb = &cfg->bridges[b];
+        struct bridge *br = bridge_create(sw, cb->name, err, errsize);
+
+        if (!br) {
+            sw_destroy(sw);
+            return ENOMEM;
+        }
+        for (size_t p = 0; p < cb->n_ports; p++) {
+            char perr[256];
+
+            ret = sw_add_port(sw, br, &cb->ports[p], NULL, perr,
+                              sizeof perr);
+            if (ret) {
+                snprintf(err, errsize, "bridge %s: port %s: %s", cb->name,
+                         cb->ports[p].name, perr);
+                sw_destroy(sw);
+                return ret;
+            }
+        }
+        ret = add_config_flows(sw, br, cb, err, errsize);
+        if (ret) {
+            sw_destroy(sw);
+            return ret;
+        }
+    }
+    *swp = sw;
+    return 0;
+}
+
+void
+sw_destroy(struct sw *sw)
+{
+    struct bridge *br, *next;
+
+    if (!sw) {
+        return;
+    }
+    /* Stops the PMDs and closes every port; megaflows release their rule
+     * references, so the ofprotos can go after. */
+    dp_destroy(sw->dp);
+    for (br = sw->bridges; br; br = next) {
+        next = br->next;
+        for (size_t i = 0; i < br->n_ports; i++) {
+            cfg_port_uninit(&br->ports[i]->cfg);
+            free(br->ports[i]);
+        }
+        free(br->ports);
+        ofproto_destroy(br->ofproto);
+        free(br->name);
+        free(br);
+    }
+    free(sw);
+}
+
+struct dp *
+sw_dp(const struct sw *sw)
+{
+    return sw->dp;
+}
+
+unsigned
+sw_run(struct sw *sw)
+{
+    long long now = dp_time_ms();
+    unsigned delay = dp_run(sw->dp, now);
+
+    if (now >= sw->next_timeouts_ms) {
+        bool changed = false;
+        long long next = now + 1000;
+
+        /* Idle timeouts need fresh 'used' times. */
+        dp_pull_stats(sw->dp);
+        dp_slow_wrlock(sw->dp);
+        for (struct bridge *br = sw->bridges; br; br = br->next) {
+            long long ne;
+
+            if (ofproto_expire(br->ofproto, now)) {
+                changed = true;
+            }
+            if (ml_expire(ofproto_ml(br->ofproto), now)) {
+                changed = true;
+            }
+            ne = ofproto_next_expiry(br->ofproto);
+            if (ne < next) {
+                next = ne > now ? ne : now + 10;
+            }
+        }
+        sw->next_timeouts_ms = next;
+        if (changed) {
+            commit_and_unlock(sw);
+        } else {
+            dp_slow_unlock(sw->dp);
+        }
+    }
+    return delay;
+}
+
+struct bridge *
+sw_find_bridge(const struct sw *sw, const char *name)
+{
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        if (!strcmp(br->name, name)) {
+            return br;
+        }
+    }
+    return NULL;
+}
+
+void
+sw_for_each_bridge(const struct sw *sw, void (*cb)(struct bridge *, void *),
+                   void *aux)
+{
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        cb(br, aux);
+    }
+}
+
+const char *
+bridge_name(const struct bridge *br)
+{
+    return br->name;
+}
+
+struct ofproto *
+bridge_ofproto(const struct bridge *br)
+{
+    return br->ofproto;
+}

@@ -1,2 +1,109 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* bridge.h: placeholder until written. */
+/* bridge.h: bridges (OpenFlow pipelines) over the datapath, and the switch. */
+#ifndef SLUICE_BRIDGE_H
+#define SLUICE_BRIDGE_H 1
+
+/*
+ * What
+ *   struct sw is the whole switch: one datapath (dp.h) shared by every
+ *   bridge, and the bridges, each an OpenFlow pipeline (ofproto.h) with its
+ *   ports.  It is what main() builds from the config and what the control
+ *   socket handlers act on: add/remove ports, flow mods, dumps.
+ *
+ * Design
+ *   The datapath numbers ports globally; a bridge maps its OpenFlow port
+ *   numbers to datapath ports.  The datapath's upcall callback (the slow
+ *   path) looks up the bridge of the input port, translates the flow with
+ *   that bridge's ofproto, and reports the rules hit so the datapath can
+ *   credit their counters.  Every change to a bridge's tables or ports is
+ *   made under the datapath's slow-path write lock, followed by
+ *   dp_revalidate() before the lock is released and dp_synchronize() after:
+ *   when a sw_* call that changes flows returns, no packet is forwarded by
+ *   a cache entry the change made stale.
+ *
+ * Thread-safety
+ *   All sw_* functions: main thread only.  The callbacks given to the
+ *   datapath run on PMD threads under the slow-path read lock.
+ *
+ * Ownership
+ *   sw_create() returns a new switch; sw_destroy() stops everything and
+ *   frees it.  Names and configs passed in are copied.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "ofp-parse.h"
+#include "ofproto.h"
+
+struct sw;
+struct bridge;
+struct dp;
+struct port;
+struct rte_mempool;
+
+/* Creates the switch from 'cfg' (borrowed): datapath, PMD threads, every
+ * bridge, port and flow of the config.  On error nothing is left running
+ * and 'err' says what failed (naming the bridge/port/flow). */
+int sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
+              char *err, size_t errsize);
+void sw_destroy(struct sw *);
+
+struct dp *sw_dp(const struct sw *);
+/* Periodic work (timeouts, MAC aging, megaflow expiry, stats).  Returns the
+ * delay in ms until it wants to run again. */
+unsigned sw_run(struct sw *);
+
+struct bridge *sw_find_bridge(const struct sw *, const char *name);
+/* Calls 'cb' for each bridge in creation order. */
+void sw_for_each_bridge(const struct sw *,
+                        void (*cb)(struct bridge *, void *), void *aux);
+const char *bridge_name(const struct bridge *);
+/* The bridge's pipeline.  Read it only with dp_slow_rdlock() held (or
+ * from the main thread without concurrent sw_* mutations: the main thread
+ * is the only writer). */
+struct ofproto *bridge_ofproto(const struct bridge *);
+
+/* Ports. */
+struct bridge_port_info {
+    const char *name;
+    const char *type;
+    uint32_t ofport;
+    uint32_t dp_port;
+    struct port *port;
+    const struct cfg_port *cfg;     /* Options as configured. */
+};
+/* Adds a port described by 'cp' (borrowed; ofport 0 = lowest free).
+ * Returns 0 and the ofport, or an errno with 'err' filled. */
+int sw_add_port(struct sw *, struct bridge *, const struct cfg_port *cp,
+                uint32_t *ofport, char *err, size_t errsize);
+int sw_del_port(struct sw *, struct bridge *, const char *name, char *err,
+                size_t errsize);
+/* Calls 'cb' for each port of 'br' in ofport order. */
+void bridge_port_dump(const struct bridge *,
+                      void (*cb)(const struct bridge_port_info *, void *),
+                      void *aux);
+/* Finds a port by name; returns false if none. */
+bool bridge_port_find(const struct bridge *, const char *name,
+                      struct bridge_port_info *);
+bool bridge_port_find_ofport(const struct bridge *, uint32_t ofport,
+                             struct bridge_port_info *);
+
+/* Flow mods: parse is the caller's; all or nothing; on return the change is
+ * in effect everywhere.  *count: flows added / modified / deleted (for
+ * replace: flows in the bridge afterwards). */
+int sw_flow_mods(struct sw *, struct bridge *, const struct of_flow_spec *,
+                 const enum of_flow_cmd *, size_t n, size_t *count,
+                 char *err, size_t errsize);
+int sw_replace_flows(struct sw *, struct bridge *,
+                     const struct of_flow_spec *, size_t n, size_t *count,
+                     char *err, size_t errsize);
+/* Credits pending datapath statistics to the rules, then dumps (under the
+ * read lock). */
+void sw_dump_flows(struct sw *, struct bridge *,
+                   const struct of_flow_spec *filter,
+                   void (*cb)(const struct ofproto_rule_info *, void *),
+                   void *aux);
+
+#endif /* bridge.h */

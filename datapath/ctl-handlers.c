@@ -1,3 +1,730 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ctl-handlers.c: placeholder until implemented. */
-extern int sl_placeholder_ctl_handlers;
+/* ctl-handlers.c: control-socket methods; they parse, call sw_*, format. */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "bridge.h"
+#include "ctl-handlers.h"
+#include "ctl.h"
+#include "dp.h"
+#include "port.h"
+
+#define CHECK(EXPR)                                                         \
+    do {                                                                    \
+        int check_ret_ = (EXPR);                                            \
+        if (check_ret_) {                                                   \
+            return check_ret_;                                              \
+        }                                                                   \
+    } while (0)
+
+static int
+get_bridge(struct sw *sw, json_t *params, struct bridge **brp, char *err,
+           size_t errsize)
+{
+    const char *name;
+
+    CHECK(ctl_param_string(params, "bridge", true, &name, err, errsize));
+    *brp = sw_find_bridge(sw, name);
+    if (!*brp) {
+        snprintf(err, errsize, "bridge \"%s\" not found", name);
+        return ENOENT;
+    }
+    return 0;
+}
+
+/* ---- show, dump-ports. ---- */
+
+static void
+show_port_cb(const struct bridge_port_info *info, void *ports_)
+{
+    json_t *ports = ports_, *opts = json_object();
+
+    for (size_t i = 0; i < info->cfg->n_options; i++) {
+        json_object_set_new(opts, info->cfg->options[i].key,
+                            json_string(info->cfg->options[i].value));
+    }
+    json_array_append_new(ports, json_pack(
+        "{s:s, s:I, s:s, s:s, s:i, s:I, s:o}",
+        "name", info->name, "ofport", (json_int_t) info->ofport,
+        "type", info->type,
+        "link", port_link_up(info->port) ? "up" : "down",
+        "mtu", port_get_mtu(info->port),
+        "dp_port", (json_int_t) info->dp_port,
+        "options", opts));
+}
+
+static int
+h_show(json_t *params, json_t **result, char *err, size_t errsize, void *aux)
+{
+    static const char *const allowed[] = { "bridge", NULL };
+    struct bridge *br;
+    json_t *ports;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(get_bridge(aux, params, &br, err, errsize));
+    ports = json_array();
+    bridge_port_dump(br, show_port_cb, ports);
+    *result = json_pack("{s:s, s:o}", "bridge", bridge_name(br),
+                        "ports", ports);
+    return 0;
+}
+
+static json_t *
+port_stats_json(const struct bridge_port_info *info)
+{
+    struct port_stats s;
+
+    port_get_stats(info->port, &s);
+    return json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     "ofport", (json_int_t) info->ofport,
+                     "name", info->name,
+                     "rx_packets", (json_int_t) s.rx_packets,
+                     "rx_bytes", (json_int_t) s.rx_bytes,
+                     "rx_dropped", (json_int_t) s.rx_dropped,
+                     "rx_errors", (json_int_t) s.rx_errors,
+                     "tx_packets", (json_int_t) s.tx_packets,
+                     "tx_bytes", (json_int_t) s.tx_bytes,
+                     "tx_dropped", (json_int_t) s.tx_dropped,
+                     "tx_errors", (json_int_t) s.tx_errors);
+}
+
+static void
+dump_port_cb(const struct bridge_port_info *info, void *arr)
+{
+    json_array_append_new(arr, port_stats_json(info));
+}
+
+/* Finds param "port" (a name or an ofport number). */
+static int
+get_port(struct bridge *br, json_t *params, bool required, bool *found,
+         struct bridge_port_info *info, char *err, size_t errsize)
+{
+    json_t *p = json_object_get(params, "port");
+
+    *found = false;
+    if (!p) {
+        if (required) {
+            snprintf(err, errsize, "params.port: missing");
+            return CTL_ERR_INVALID_PARAMS;
+        }
+        return 0;
+    }
+    if (json_is_string(p)) {
+        if (!bridge_port_find(br, json_string_value(p), info)) {
+            snprintf(err, errsize, "port \"%s\" not found on bridge %s",
+                     json_string_value(p), bridge_name(br));
+            return ENOENT;
+        }
+    } else if (json_is_integer(p)) {
+        json_int_t v = json_integer_value(p);
+
+        if (v < 0 || v > UINT32_MAX
+            || !bridge_port_find_ofport(br, (uint32_t) v, info)) {
+            snprintf(err, errsize, "port %lld not found on bridge %s",
+                     (long long) v, bridge_name(br));
+            return ENOENT;
+        }
+    } else {
+        snprintf(err, errsize, "params.port: must be a string or integer");
+        return CTL_ERR_INVALID_PARAMS;
+    }
+    *found = true;
+    return 0;
+}
+
+static int
+h_dump_ports(json_t *params, json_t **result, char *err, size_t errsize,
+             void *aux)
+{
+    static const char *const allowed[] = { "bridge", "port", NULL };
+    struct bridge_port_info info;
+    struct bridge *br;
+    bool found;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(get_bridge(aux, params, &br, err, errsize));
+    CHECK(get_port(br, params, false, &found, &info, err, errsize));
+    *result = json_array();
+    if (found) {
+        json_array_append_new(*result, port_stats_json(&info));
+    } else {
+        bridge_port_dump(br, dump_port_cb, *result);
+    }
+    return 0;
+}
+
+/* ---- Flow mods. ---- */
+
+/* Parses the strings of 'texts' (a JSON array) into new specs. */
+static int
+parse_flow_list(json_t *texts, enum of_flow_cmd cmd,
+                struct of_flow_spec **specsp, enum of_flow_cmd **cmdsp,
+                char *err, size_t errsize)
+{
+    size_t n = json_array_size(texts);
+    struct of_flow_spec *specs = calloc(n + 1, sizeof *specs);
+    enum of_flow_cmd *cmds = calloc(n + 1, sizeof *cmds);
+    char perr[256];
+
+    if (!specs || !cmds) {
+        free(specs);
+        free(cmds);
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int ret = of_flow_parse(&specs[i],
+                                json_string_value(json_array_get(texts, i)),
+                                cmd, perr, sizeof perr);
+        if (ret) {
+            snprintf(err, errsize, "flows[%zu]: %s", i, perr);
+            for (size_t k = 0; k < i; k++) {
+                of_flow_spec_uninit(&specs[k]);
+            }
+            free(specs);
+            free(cmds);
+            return EINVAL;
+        }
+        cmds[i] = cmd;
+    }
+    *specsp = specs;
+    *cmdsp = cmds;
+    return 0;
+}
+
+static void
+free_specs(struct of_flow_spec *specs, enum of_flow_cmd *cmds, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        of_flow_spec_uninit(&specs[i]);
+    }
+    free(specs);
+    free(cmds);
+}
+
+static int
+flow_list_method(json_t *params, json_t **result, char *err, size_t errsize,
+                 struct sw *sw, bool replace)
+{
+    static const char *const allowed[] = { "bridge", "flows", NULL };
+    struct of_flow_spec *specs;
+    enum of_flow_cmd *cmds;
+    struct bridge *br;
+    json_t *texts;
+    size_t n, count = 0;
+    int ret;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(get_bridge(sw, params, &br, err, errsize));
+    CHECK(ctl_param_strings(params, "flows", true, &texts, err, errsize));
+    n = json_array_size(texts);
+    CHECK(parse_flow_list(texts, OFFC_ADD, &specs, &cmds, err, errsize));
+    ret = replace
+          ? sw_replace_flows(sw, br, specs, n, &count, err, errsize)
+          : sw_flow_mods(sw, br, specs, cmds, n, &count, err, errsize);
+    free_specs(specs, cmds, n);
+    if (!ret) {
+        *result = json_pack("{s:I}", "count", (json_int_t) count);
+    }
+    return ret;
+}
+
+static int
+h_add_flows(json_t *params, json_t **result, char *err, size_t errsize,
+            void *aux)
+{
+    return flow_list_method(params, result, err, errsize, aux, false);
+}
+
+static int
+h_replace_flows(json_t *params, json_t **result, char *err, size_t errsize,
+                void *aux)
+{
+    return flow_list_method(params, result, err, errsize, aux, true);
+}
+
+/* mod-flows and del-flows: one spec. */
+static int
+flow_one_method(json_t *params, json_t **result, char *err, size_t errsize,
+                struct sw *sw, bool del)
+{
+    static const char *const mod_allowed[] = { "bridge", "flow", "strict",
+                                               NULL };
+    static const char *const del_allowed[] = { "bridge", "match", "strict",
+                                               NULL };
+    struct of_flow_spec spec;
+    enum of_flow_cmd cmd;
+    struct bridge *br;
+    const char *text;
+    char perr[256];
+    size_t count = 0;
+    bool strict;
+    int ret;
+
+    CHECK(ctl_params_check(params, del ? del_allowed : mod_allowed, err,
+                           errsize));
+    CHECK(get_bridge(sw, params, &br, err, errsize));
+    CHECK(ctl_param_string(params, del ? "match" : "flow", !del, &text, err,
+                           errsize));
+    CHECK(ctl_param_bool(params, "strict", false, &strict, err, errsize));
+    cmd = del ? (strict ? OFFC_DELETE_STRICT : OFFC_DELETE)
+              : (strict ? OFFC_MODIFY_STRICT : OFFC_MODIFY);
+    ret = of_flow_parse(&spec, text ? text : "", cmd, perr, sizeof perr);
+    if (ret) {
+        snprintf(err, errsize, "%s", perr);
+        return EINVAL;
+    }
+    ret = sw_flow_mods(sw, br, &spec, &cmd, 1, &count, err, errsize);
+    of_flow_spec_uninit(&spec);
+    if (!ret) {
+        *result = json_pack("{s:I}", "count", (json_int_t) count);
+    }
+    return ret;
+}
+
+static int
+h_mod_flows(json_t *params, json_t **result, char *err, size_t errsize,
+            void *aux)
+{
+    return flow_one_method(params, result, err, errsize, aux, false);
+}
+
+static int
+h_del_flows(json_t *params, json_t **result, char *err, size_t errsize,
+            void *aux)
+{
+    return flow_one_method(params, result, err, errsize, aux, true);
+}
+
+struct dump_flows_ctx {
+    json_t *arr;
+    long long now;
+};
+
+static void
+dump_flow_cb(const struct ofproto_rule_info *info, void *ctx_)
+{
+    struct dump_flows_ctx *ctx = ctx_;
+    char match[2048], actions[4096], cookie[24];
+    long long idle = ctx->now - info->used_ms;
+
+    of_match_format(match, sizeof match, info->match, INT32_MIN);
+    of_actions_format(actions, sizeof actions, info->actions);
+    snprintf(cookie, sizeof cookie, "0x%llx",
+             (unsigned long long) info->cookie);
+    json_array_append_new(ctx->arr, json_pack(
+        "{s:i, s:i, s:s, s:f, s:I, s:I, s:i, s:i, s:I, s:s, s:s}",
+        "table", info->table_id, "priority", info->priority,
+        "cookie", cookie,
+        "duration_s", (ctx->now - info->created_ms) / 1000.0,
+        "n_packets", (json_int_t) info->n_packets,
+        "n_bytes", (json_int_t) info->n_bytes,
+        "idle_timeout", info->idle_timeout,
+        "hard_timeout", info->hard_timeout,
+        "idle_age_s", (json_int_t) (idle > 0 ? idle / 1000 : 0),
+        "match", match, "actions", actions));
+}
+
+static int
+h_dump_flows(json_t *params, json_t **result, char *err, size_t errsize,
+             void *aux)
+{
+    static const char *const allowed[] = { "bridge", "match", NULL };
+    struct dump_flows_ctx ctx;
+    struct of_flow_spec spec;
+    struct bridge *br;
+    const char *text;
+    char perr[256];
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(get_bridge(aux, params, &br, err, errsize));
+    CHECK(ctl_param_string(params, "match", false, &text, err, errsize));
+    if (text && of_flow_parse(&spec, text, OFFC_MATCH, perr, sizeof perr)) {
+        snprintf(err, errsize, "%s", perr);
+        return EINVAL;
+    }
+    ctx.arr = json_array();
+    ctx.now = dp_time_ms();
+    sw_dump_flows(aux, br, text ? &spec : NULL, dump_flow_cb, &ctx);
+    if (text) {
+        of_flow_spec_uninit(&spec);
+    }
+    *result = ctx.arr;
+    return 0;
+}
+
+/* ---- Ports. ---- */
+
+static int
+h_add_port(json_t *params, json_t **result, char *err, size_t errsize,
+           void *aux)
+{
+    static const char *const allowed[] = { "bridge", "name", "type",
+                                           "options", NULL };
+    const char *name, *type, *key;
+    struct cfg_port cp;
+    struct bridge *br;
+    json_t *opts, *val;
+    const char **kv;
+    char **bufs;
+    size_t n = 0;
+    uint32_t ofport;
+    int ret;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(get_bridge(aux, params, &br, err, errsize));
+    CHECK(ctl_param_string(params, "name", true, &name, err, errsize));
+    CHECK(ctl_param_string(params, "type", true, &type, err, errsize));
+    opts = json_object_get(params, "options");
+    if (opts && !json_is_object(opts)) {
+        snprintf(err, errsize, "params.options: must be an object");
+        return CTL_ERR_INVALID_PARAMS;
+    }
+    kv = calloc(json_object_size(opts) + 1, sizeof *kv);
+    bufs = calloc(json_object_size(opts) + 1, sizeof *bufs);
+    if (!kv || !bufs) {
+        free(kv);
+        free(bufs);
+        return ENOMEM;
+    }
+    ret = 0;
+    json_object_foreach(opts, key, val) {
+        if (!json_is_string(val)) {
+            snprintf(err, errsize, "params.options.%s: must be a string",
+                     key);
+            ret = CTL_ERR_INVALID_PARAMS;
+            break;
+        }
+        if (asprintf(&bufs[n], "%s=%s", key, json_string_value(val)) < 0) {
+            bufs[n] = NULL;
+            ret = ENOMEM;
+            break;
+        }
+        kv[n] = bufs[n];
+        n++;
+    }
+    if (!ret) {
+        ret = cfg_port_from_kv(name, type, kv, n, &cp, err, errsize);
+        if (!ret) {
+            ret = sw_add_port(aux, br, &cp, &ofport, err, errsize);
+            cfg_port_uninit(&cp);
+            if (!ret) {
+                *result = json_pack("{s:I}", "ofport", (json_int_t) ofport);
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(bufs[i]);
+    }
+    free(bufs);
+    free(kv);
+    return ret;
+}
+
+static int
+h_del_port(json_t *params, json_t **result, char *err, size_t errsize,
+           void *aux)
+{
+    static const char *const allowed[] = { "bridge", "name", NULL };
+    struct bridge *br;
+    const char *name;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(get_bridge(aux, params, &br, err, errsize));
+    CHECK(ctl_param_string(params, "name", true, &name, err, errsize));
+    CHECK(sw_del_port(aux, br, name, err, errsize));
+    *result = json_object();
+    return 0;
+}
+
+/* ---- Datapath introspection. ---- */
+
+struct mf_dump_ctx {
+    json_t *arr;
+    long long now;
+};
+
+static void
+megaflow_cb(const struct dp_megaflow_info *info, void *ctx_)
+{
+    struct mf_dump_ctx *ctx = ctx_;
+    struct of_match m = { .flow = info->flow, .wc = info->mask };
+    char match[2048], actions[4096];
+
+    of_match_format(match, sizeof match, &m, INT32_MIN);
+    dp_actions_format(actions, sizeof actions, info->actions);
+    json_array_append_new(ctx->arr, json_pack(
+        "{s:i, s:s, s:s, s:I, s:I, s:I}",
+        "pmd", (int) info->pmd, "match", match, "actions", actions,
+        "packets", (json_int_t) info->packets,
+        "bytes", (json_int_t) info->bytes,
+        "used_ms_ago", (json_int_t) (info->used_ms
+                                     ? ctx->now - info->used_ms : -1)));
+}
+
+static int
+cmp_megaflow(const void *a_, const void *b_)
+{
+    json_t *a = *(json_t *const *) a_, *b = *(json_t *const *) b_;
+    json_int_t pa = json_integer_value(json_object_get(a, "pmd"));
+    json_int_t pb = json_integer_value(json_object_get(b, "pmd"));
+
+    if (pa != pb) {
+        return pa < pb ? -1 : 1;
+    }
+    return strcmp(json_string_value(json_object_get(a, "match")),
+                  json_string_value(json_object_get(b, "match")));
+}
+
+static int
+h_dump_megaflows(json_t *params, json_t **result, char *err, size_t errsize,
+                 void *aux)
+{
+    static const char *const allowed[] = { NULL };
+    struct mf_dump_ctx ctx = { json_array(), dp_time_ms() };
+    size_t n;
+    json_t **items, *sorted;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    dp_megaflow_dump(sw_dp(aux), megaflow_cb, &ctx);
+    n = json_array_size(ctx.arr);
+    items = calloc(n + 1, sizeof *items);
+    if (!items) {
+        json_decref(ctx.arr);
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        items[i] = json_array_get(ctx.arr, i);
+    }
+    qsort(items, n, sizeof *items, cmp_megaflow);
+    sorted = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append(sorted, items[i]);
+    }
+    free(items);
+    json_decref(ctx.arr);
+    *result = sorted;
+    return 0;
+}
+
+static int
+h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
+            void *aux)
+{
+    static const char *const allowed[] = { NULL };
+    struct dp *dp = sw_dp(aux);
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    *result = json_array();
+    for (unsigned i = 0; i < dp_n_pmds(dp); i++) {
+        struct dp_pmd_stats s;
+        json_t *drops = json_object();
+
+        dp_get_pmd_stats(dp, i, &s);
+        for (unsigned r = 0; r < DP_N_DROP_REASONS; r++) {
+            json_object_set_new(drops, dp_drop_reason_name(r),
+                                json_integer((json_int_t) s.drops[r]));
+        }
+        json_array_append_new(*result, json_pack(
+            "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I,"
+            " s:o}",
+            "pmd", (int) s.pmd, "core", s.core,
+            "packets", (json_int_t) s.packets,
+            "emc_hits", (json_int_t) s.emc_hits,
+            "megaflow_hits", (json_int_t) s.megaflow_hits,
+            "upcalls", (json_int_t) s.upcalls,
+            "upcall_failures", (json_int_t) s.upcall_failures,
+            "megaflow_not_installed", (json_int_t) s.megaflow_not_installed,
+            "megaflows", (json_int_t) s.n_megaflows,
+            "cycles_per_packet",
+            s.packets ? (double) s.busy_cycles / (double) s.packets : 0.0,
+            "busy_cycles", (json_int_t) s.busy_cycles,
+            "idle_cycles", (json_int_t) s.idle_cycles,
+            "drops", drops));
+    }
+    return 0;
+}
+
+/* ---- Dummy ports. ---- */
+
+static int
+get_dummy(struct sw *sw, json_t *params, struct bridge_port_info *info,
+          char *err, size_t errsize)
+{
+    struct bridge *br;
+    bool found;
+
+    CHECK(get_bridge(sw, params, &br, err, errsize));
+    CHECK(get_port(br, params, true, &found, info, err, errsize));
+    if (strcmp(info->type, "dummy")) {
+        snprintf(err, errsize, "port \"%s\" is not a dummy port",
+                 info->name);
+        return EOPNOTSUPP;
+    }
+    return 0;
+}
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+static int
+h_dummy_inject(json_t *params, json_t **result, char *err, size_t errsize,
+               void *aux)
+{
+    static const char *const allowed[] = { "bridge", "port", "packets",
+                                           NULL };
+    struct bridge_port_info info;
+    json_t *pkts;
+    size_t n, queued = 0;
+    uint8_t **frames;
+    size_t *lens;
+    int ret = 0;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(get_dummy(aux, params, &info, err, errsize));
+    CHECK(ctl_param_strings(params, "packets", true, &pkts, err, errsize));
+    n = json_array_size(pkts);
+    frames = calloc(n + 1, sizeof *frames);
+    lens = calloc(n + 1, sizeof *lens);
+    if (!frames || !lens) {
+        free(frames);
+        free(lens);
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < n && !ret; i++) {
+        const char *hex = json_string_value(json_array_get(pkts, i));
+        size_t len = strlen(hex);
+
+        if (len % 2 || len / 2 < 14 || len / 2 > 65535) {
+            snprintf(err, errsize, "packets[%zu]: need an even number of hex "
+                     "digits for 14..65535 bytes", i);
+            ret = EINVAL;
+            break;
+        }
+        frames[i] = malloc(len / 2);
+        if (!frames[i]) {
+            ret = ENOMEM;
+            break;
+        }
+        lens[i] = len / 2;
+        for (size_t k = 0; k < len / 2; k++) {
+            int hi = hexval(hex[2 * k]), lo = hexval(hex[2 * k + 1]);
+
+            if (hi < 0 || lo < 0) {
+                snprintf(err, errsize, "packets[%zu]: bad hex digit at %zu",
+                         i, 2 * k + (hi < 0 ? 0 : 1));
+                ret = EINVAL;
+                break;
+            }
+            frames[i][k] = (uint8_t) (hi << 4 | lo);
+        }
+    }
+    if (!ret) {
+        ret = port_dummy_inject(info.port, (const void *const *) frames,
+                                lens, n, &queued);
+        if (ret) {
+            snprintf(err, errsize, "port %s: %s", info.name, strerror(ret));
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(frames[i]);
+    }
+    free(frames);
+    free(lens);
+    if (!ret) {
+        *result = json_pack("{s:I}", "count", (json_int_t) queued);
+    }
+    return ret;
+}
+
+static void
+capture_cb(const void *frame, size_t len, void *arr)
+{
+    static const char digits[] = "0123456789abcdef";
+    const uint8_t *p = frame;
+    char *hex = malloc(2 * len + 1);
+
+    if (!hex) {
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        hex[2 * i] = digits[p[i] >> 4];
+        hex[2 * i + 1] = digits[p[i] & 15];
+    }
+    hex[2 * len] = '\0';
+    json_array_append_new(arr, json_string(hex));
+    free(hex);
+}
+
+static int
+h_dummy_capture(json_t *params, json_t **result, char *err, size_t errsize,
+                void *aux)
+{
+    static const char *const allowed[] = { "bridge", "port", NULL };
+    struct bridge_port_info info;
+    json_t *arr;
+    size_t n;
+    int ret;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(get_dummy(aux, params, &info, err, errsize));
+    arr = json_array();
+    ret = port_dummy_capture(info.port, capture_cb, arr, &n);
+    if (ret) {
+        json_decref(arr);
+        snprintf(err, errsize, "port %s: %s", info.name, strerror(ret));
+        return ret;
+    }
+    *result = json_pack("{s:o}", "packets", arr);
+    return 0;
+}
+
+int
+ctl_handlers_register(struct ctl_server *server, struct sw *sw)
+{
+    static const struct {
+        const char *name;
+        ctl_handler_fn *fn;
+    } methods[] = {
+        { "show", h_show },
+        { "dump-ports", h_dump_ports },
+        { "add-flows", h_add_flows },
+        { "mod-flows", h_mod_flows },
+        { "del-flows", h_del_flows },
+        { "replace-flows", h_replace_flows },
+        { "dump-flows", h_dump_flows },
+        { "add-port", h_add_port },
+        { "del-port", h_del_port },
+        { "dump-megaflows", h_dump_megaflows },
+        { "pmd-stats", h_pmd_stats },
+        { "dummy-inject", h_dummy_inject },
+        { "dummy-capture", h_dummy_capture },
+    };
+
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        int ret = ctl_register(server, methods[i].name, methods[i].fn, sw);
+
+        if (ret) {
+            return ret;
+        }
+    }
+    return 0;
+}

@@ -1,3 +1,1091 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* dp.c: placeholder until implemented. */
-extern int sl_placeholder_dp;
+/* dp.c: PMD threads, per-PMD flow caches, upcalls and revalidation. */
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dp-private.h"
+#include "emc.h"
+#include "port.h"
+
+/* Work deferred until readers are done with an object: after one grace
+ * period the entry moves to phase 1 and takes a second token; after the
+ * second it is run.  (Two periods: see "Memory reclamation" in dp.h.) */
+struct dp_deferred {
+    void (*fn)(struct dp *, void *);
+    void *ptr;
+    uint64_t token;
+    int phase;
+};
+
+struct dp {
+    struct dp_config cfg;
+    struct rte_mempool *mp;
+    struct dp_callbacks cbs;
+    void *aux;
+
+    struct port *_Atomic ports[DP_MAX_PORTS];
+    uint32_t next_port_no;                  /* [main] Round-robin alloc. */
+    uint16_t port_pmd_rr;                   /* [main] Next PMD for a rxq. */
+    /* [main] Which PMD polls each queue of each port. */
+    struct {
+        unsigned n_rxq;
+        uint8_t pmd[64];
+    } port_rxqs[DP_MAX_PORTS];
+
+    struct dp_pmd *pmds[DP_MAX_PMDS];
+    unsigned n_pmds;
+
+    struct rte_rcu_qsbr *rcu;
+    pthread_rwlock_t slow_lock;
+    _Atomic uint64_t emc_gen;               /* Bumped after removals. */
+    atomic_bool exiting;
+    atomic_bool learned;                    /* Revalidate soon. */
+    atomic_size_t n_megaflows;
+
+    pthread_mutex_t deferred_mutex;
+    struct dp_deferred *deferred;
+    size_t n_deferred, deferred_cap;
+
+    long long last_sweep_ms;                /* [main] Stats/expiry. */
+    long long last_rank_ms;
+};
+
+static uint64_t tsc_per_ms;
+
+long long
+dp_time_ms(void)
+{
+    if (!tsc_per_ms) {
+        tsc_per_ms = rte_get_tsc_hz() / 1000;
+        if (!tsc_per_ms) {
+            tsc_per_ms = 1;
+        }
+    }
+    return (long long) (rte_get_tsc_cycles() / tsc_per_ms);
+}
+
+const char *
+dp_drop_reason_name(enum dp_drop_reason reason)
+{
+    static const char *const names[] = {
+#define DP_DROP(ENUM, NAME) NAME,
+        DP_DROP_REASONS
+#undef DP_DROP
+    };
+    return (unsigned) reason < DP_N_DROP_REASONS ? names[reason] : "?";
+}
+
+struct port *
+dp_port_get_fast(const struct dp *dp, uint32_t port_no)
+{
+    return port_no < DP_MAX_PORTS
+           ? atomic_load_explicit(&((struct dp *) dp)->ports[port_no],
+                                  memory_order_acquire)
+           : NULL;
+}
+
+struct rte_mempool *
+dp_mempool(const struct dp *dp)
+{
+    return dp->mp;
+}
+
+/* ---- Deferred reclamation. ---- */
+
+static void
+dp_defer(struct dp *dp, void (*fn)(struct dp *, void *), void *ptr)
+{
+    pthread_mutex_lock(&dp->deferred_mutex);
+    if (dp->n_deferred == dp->deferred_cap) {
+        size_t cap = dp->deferred_cap ? dp->deferred_cap * 2 : 256;
+        struct dp_deferred *d = realloc(dp->deferred, cap * sizeof *d);
+
+        if (!d) {
+            /* Cannot queue: wait for readers here (rare; main thread or
+             * PMD).  A PMD may not wait for itself, so it leaks instead,
+             * which is bounded by memory pressure being rare. */
+            pthread_mutex_unlock(&dp->deferred_mutex);
+            fprintf(stderr, "sluiced: deferred-free queue: out of memory\n");
+            return;
+        }
+        dp->deferred = d;
+        dp->deferred_cap = cap;
+    }
+    dp->deferred[dp->n_deferred++] = (struct dp_deferred) {
+        .fn = fn, .ptr = ptr, .token = rte_rcu_qsbr_start(dp->rcu),
+    };
+    pthread_mutex_unlock(&dp->deferred_mutex);
+}
+
+static void
+free_fn(struct dp *dp, void *ptr)
+{
+    (void) dp;
+    free(ptr);
+}
+
+static void
+cls_defer_free(void *ptr, void *aux)
+{
+    dp_defer(aux, free_fn, ptr);
+}
+
+/* Runs the deferred work whose grace periods have passed.  Main thread. */
+static void
+dp_reclaim(struct dp *dp, bool wait)
+{
+    for (;;) {
+        struct dp_deferred *ready = NULL;
+        size_t n_ready = 0, keep = 0;
+
+        pthread_mutex_lock(&dp->deferred_mutex);
+        for (size_t i = 0; i < dp->n_deferred; i++) {
+            struct dp_deferred *d = &dp->deferred[i];
+
+            if (rte_rcu_qsbr_check(dp->rcu, d->token, false) == 1) {
+                if (d->phase == 0) {
+                    d->phase = 1;
+                    d->token = rte_rcu_qsbr_start(dp->rcu);
+                } else {
+                    /* Move to the ready list (reuse tail space later). */
+                    struct dp_deferred tmp = *d;
+                    struct dp_deferred *r = realloc(ready, (n_ready + 1)
+                                                    * sizeof *r);
+                    if (r) {
+                        ready = r;
+                        ready[n_ready++] = tmp;
+                        continue;
+                    }
+                }
+            }
+            dp->deferred[keep++] = *d;
+        }
+        dp->n_deferred = keep;
+        pthread_mutex_unlock(&dp->deferred_mutex);
+
+        for (size_t i = 0; i < n_ready; i++) {
+            ready[i].fn(dp, ready[i].ptr);
+        }
+        free(ready);
+
+        if (!wait) {
+            return;
+        }
+        pthread_mutex_lock(&dp->deferred_mutex);
+        keep = dp->n_deferred;
+        pthread_mutex_unlock(&dp->deferred_mutex);
+        if (!keep) {
+            return;
+        }
+        dp_synchronize(dp);
+    }
+}
+
+void
+dp_synchronize(struct dp *dp)
+{
+    uint64_t token = rte_rcu_qsbr_start(dp->rcu);
+
+    rte_rcu_qsbr_check(dp->rcu, token, true);
+}
+
+/* ---- Megaflows. ---- */
+
+static void
+megaflow_credit(struct dp *dp, struct dp_megaflow *mf)
+{
+    uint64_t packets = dp_stat_read(&mf->packets);
+    uint64_t bytes = dp_stat_read(&mf->bytes);
+    long long used = __atomic_load_n(&mf->used_ms, __ATOMIC_RELAXED);
+
+    if (packets != mf->credited_packets && dp->cbs.credit) {
+        dp->cbs.credit(mf->refs, mf->n_refs,
+                       packets - mf->credited_packets,
+                       bytes - mf->credited_bytes, used, dp->aux);
+    }
+    mf->credited_packets = packets;
+    mf->credited_bytes = bytes;
+}
+
+/* Deferred destructor: the last packets are counted by now. */
+static void
+megaflow_free(struct dp *dp, void *mf_)
+{
+    struct dp_megaflow *mf = mf_;
+
+    megaflow_credit(dp, mf);
+    if (dp->cbs.release) {
+        dp->cbs.release(mf->refs, mf->n_refs, dp->aux);
+    }
+    free(mf->actions);
+    free(mf);
+    atomic_fetch_sub(&dp->n_megaflows, 1);
+}
+
+/* Removes 'mf' from its PMD's classifier.  Caller holds the flow mutex. */
+static void
+megaflow_remove(struct dp *dp, struct dp_megaflow *mf)
+{
+    cls_remove(mf->pmd->cls, &mf->cr);
+    atomic_store(&mf->dead, true);
+    atomic_fetch_sub(&mf->pmd->n_megaflows, 1);
+    dp_defer(dp, megaflow_free, mf);
+}
+
+static bool
+emc_entry_dead(void *data, void *aux)
+{
+    (void) aux;
+    return atomic_load_explicit(&((struct dp_megaflow *) data)->dead,
+                                memory_order_relaxed);
+}
+
+/* ---- Upcalls. ---- */
+
+/* Handles a miss for 'key' in PMD context.  Returns the megaflow to use, or
+ * NULL with *tmp set to actions to run once (not installed) or NULL (drop:
+ * the upcall failed).  On a non-installed result *tmp_up holds the refs. */
+static struct dp_megaflow *
+pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
+           struct dp_upcall *tmp_up)
+{
+    struct dp *dp = pmd->dp;
+    struct dp_megaflow *mf;
+    const struct cls_rule *cr;
+    int err;
+
+    dp_slow_rdlock(dp);
+
+    /* An earlier packet of this batch may have installed it. */
+    cr = cls_lookup(pmd->cls, key, NULL);
+    if (cr) {
+        mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
+        if (!atomic_load(&mf->dead)) {
+            dp_slow_unlock(dp);
+            return mf;
+        }
+    }
+
+    memset(tmp_up, 0, sizeof *tmp_up);
+    tmp_up->flow = key;
+    dp_stat_add(&pmd->upcalls, 1);
+    err = dp->cbs.upcall(tmp_up, dp->aux);
+    if (err || !tmp_up->actions) {
+        if (!err) {
+            err = ENOMEM;
+        }
+        if (dp->cbs.release && tmp_up->n_refs) {
+            dp->cbs.release(tmp_up->refs, tmp_up->n_refs, dp->aux);
+        }
+        free(tmp_up->actions);
+        tmp_up->actions = NULL;
+        tmp_up->n_refs = 0;
+        dp_stat_add(&pmd->upcall_failures, 1);
+        dp_slow_unlock(dp);
+        return NULL;
+    }
+    /* The datapath port is always part of a megaflow's key. */
+    tmp_up->wc.in_port = UINT32_MAX;
+    tmp_up->wc.pad0 = tmp_up->wc.pad1 = tmp_up->wc.pad2 = 0;
+    if (tmp_up->learned) {
+        atomic_store(&dp->learned, true);
+    }
+
+    mf = NULL;
+    if (atomic_fetch_add(&dp->n_megaflows, 1) < dp->cfg.flow_limit) {
+        mf = calloc(1, sizeof *mf);
+    }
+    if (mf) {
+        mf->key = *key;
+        mf->actions = tmp_up->actions;
+        mf->pmd = pmd;
+        mf->created_ms = pmd->now_ms;
+        mf->n_refs = tmp_up->n_refs;
+        memcpy(mf->refs, tmp_up->refs, tmp_up->n_refs * sizeof mf->refs[0]);
+        cls_rule_init(&mf->cr, key, &tmp_up->wc, 0);
+        pthread_mutex_lock(&pmd->flow_mutex);
+        err = cls_insert(pmd->cls, &mf->cr);
+        pthread_mutex_unlock(&pmd->flow_mutex);
+        if (err) {
+            free(mf);
+            mf = NULL;
+        } else {
+            atomic_fetch_add(&pmd->n_megaflows, 1);
+        }
+    }
+    if (!mf) {
+        atomic_fetch_sub(&dp->n_megaflows, 1);
+        dp_stat_add(&pmd->megaflow_not_installed, 1);
+        /* tmp_up keeps actions and refs: the caller runs them once. */
+    }
+    dp_slow_unlock(dp);
+    return mf;
+}
+
+/* ---- The PMD input path. ---- */
+
+struct flow_group {
+    struct dp_megaflow *mf;
+    unsigned n;
+    uint32_t bytes;
+    struct rte_mbuf *pkts[DP_BATCH];
+    struct flow_layers layers[DP_BATCH];
+};
+
+static void
+megaflow_account(struct dp_pmd *pmd, struct dp_megaflow *mf, unsigned n,
+                 uint64_t bytes)
+{
+    dp_stat_add(&mf->packets, n);
+    dp_stat_add(&mf->bytes, bytes);
+    if (mf->used_ms != pmd->now_ms) {
+        __atomic_store_n(&mf->used_ms, pmd->now_ms, __ATOMIC_RELAXED);
+    }
+}
+
+static void
+pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
+            unsigned n)
+{
+    struct flow keys[DP_BATCH];
+    struct flow_layers layers[DP_BATCH];
+    uint32_t hashes[DP_BATCH];
+    struct dp_megaflow *mfs[DP_BATCH];
+    const struct flow *miss_keys[DP_BATCH];
+    const struct cls_rule *miss_rules[DP_BATCH];
+    unsigned miss_idx[DP_BATCH];
+    unsigned n_miss = 0;
+    struct flow_group groups[DP_BATCH];
+    unsigned n_groups = 0;
+    uint64_t emc_hits = 0, mf_hits = 0;
+
+    /* Stage 1: parse and hash. */
+    for (unsigned i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+
+        if (i + 1 < n) {
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+        }
+        flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
+                     in_port, &keys[i], &layers[i]);
+        hashes[i] = flow_hash(&keys[i], 0);
+    }
+
+    /* Stage 2: exact-match cache. */
+    for (unsigned i = 0; i < n; i++) {
+        struct dp_megaflow *mf = pmd->emc
+                                 ? emc_lookup(pmd->emc, &keys[i], hashes[i])
+                                 : NULL;
+
+        if (mf && !atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
+            mfs[i] = mf;
+            emc_hits++;
+        } else {
+            mfs[i] = NULL;
+            miss_idx[n_miss] = i;
+            miss_keys[n_miss++] = &keys[i];
+        }
+    }
+
+    /* Stage 3: megaflow classifier, batched. */
+    if (n_miss) {
+        unsigned still = 0;
+
+        cls_lookup_batch(pmd->cls, miss_keys, n_miss, miss_rules);
+        for (unsigned k = 0; k < n_miss; k++) {
+            unsigned i = miss_idx[k];
+            struct dp_megaflow *mf = NULL;
+
+            if (miss_rules[k]) {
+                mf = CLS_CONTAINER_OF(miss_rules[k], struct dp_megaflow, cr);
+                if (atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
+                    mf = NULL;
+                }
+            }
+            if (mf) {
+                mfs[i] = mf;
+                mf_hits++;
+                if (pmd->emc) {
+                    emc_insert(pmd->emc, &keys[i], hashes[i], mf);
+                }
+            } else {
+                miss_idx[still++] = i;
+            }
+        }
+        n_miss = still;
+    }
+
+    /* Stage 4: upcalls for what is left, one at a time. */
+    for (unsigned k = 0; k < n_miss; k++) {
+        unsigned i = miss_idx[k];
+        struct dp_upcall up;
+        struct dp_megaflow *mf = pmd_upcall(pmd, &keys[i], &up);
+
+        if (mf) {
+            mfs[i] = mf;
+            if (pmd->emc) {
+                emc_insert(pmd->emc, &keys[i], hashes[i], mf);
+            }
+        } else if (up.actions) {
+            /* Not installed: run it for this packet alone. */
+            struct dp *dp = pmd->dp;
+            uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+
+            dp_execute(pmd, &pkts[i], &layers[i], 1, up.actions);
+            if (dp->cbs.credit) {
+                dp->cbs.credit(up.refs, up.n_refs, 1, len, pmd->now_ms,
+                               dp->aux);
+            }
+            if (dp->cbs.release) {
+                dp->cbs.release(up.refs, up.n_refs, dp->aux);
+            }
+            free(up.actions);
+            pkts[i] = NULL;
+        } else {
+            rte_pktmbuf_free(pkts[i]);
+            pkts[i] = NULL;
+            dp_stat_add(&pmd->drops[DP_DROP_UPCALL_ERROR], 1);
+        }
+    }
+
+    /* Stage 5: group by megaflow, keeping arrival order within a flow. */
+    for (unsigned i = 0; i < n; i++) {
+        struct flow_group *g = NULL;
+
+        if (!pkts[i]) {
+            continue;
+        }
+        for (unsigned k = n_groups; k-- > 0;) {
+            if (groups[k].mf == mfs[i]) {
+                g = &groups[k];
+                break;
+            }
+        }
+        if (!g) {
+            g = &groups[n_groups++];
+            g->mf = mfs[i];
+            g->n = 0;
+            g->bytes = 0;
+        }
+        g->pkts[g->n] = pkts[i];
+        g->layers[g->n++] = layers[i];
+        g->bytes += rte_pktmbuf_pkt_len(pkts[i]);
+    }
+
+    /* Stage 6: execute per flow. */
+    for (unsigned k = 0; k < n_groups; k++) {
+        struct flow_group *g = &groups[k];
+
+        megaflow_account(pmd, g->mf, g->n, g->bytes);
+        dp_execute(pmd, g->pkts, g->layers, g->n, g->mf->actions);
+    }
+
+    dp_stat_add(&pmd->packets, n);
+    if (emc_hits) {
+        dp_stat_add(&pmd->emc_hits, emc_hits);
+    }
+    if (mf_hits) {
+        dp_stat_add(&pmd->megaflow_hits, mf_hits);
+    }
+}
+
+static void
+pmd_pin(struct dp_pmd *pmd)
+{
+    cpu_set_t set;
+
+    if (pmd->core < 0) {
+        return;
+    }
+    CPU_ZERO(&set);
+    CPU_SET(pmd->core, &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set)) {
+        fprintf(stderr, "sluiced: pmd%u: cannot pin to CPU %d\n", pmd->idx,
+                pmd->core);
+    }
+}
+
+static void *
+pmd_main(void *pmd_)
+{
+    struct dp_pmd *pmd = pmd_;
+    struct dp *dp = pmd->dp;
+    struct rte_mbuf *pkts[DP_BATCH];
+    unsigned idle_iters = 0;
+    char name[16];
+
+    snprintf(name, sizeof name, "pmd%u", pmd->idx);
+    pthread_setname_np(pthread_self(), name);
+    pmd_pin(pmd);
+    /* A DPDK lcore id gives this thread a mempool cache. */
+    if (rte_thread_register()) {
+        fprintf(stderr, "sluiced: %s: rte_thread_register failed; running "
+                "without mempool cache\n", name);
+    }
+    rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);
+    rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
+
+    while (!atomic_load_explicit(&dp->exiting, memory_order_relaxed)) {
+        struct dp_poll_list *poll;
+        uint64_t start = rte_rdtsc(), gen;
+        unsigned got = 0;
+
+        rte_rcu_qsbr_quiescent(dp->rcu, pmd->rcu_id);
+        gen = atomic_load_explicit(&dp->emc_gen, memory_order_acquire);
+        if (gen != pmd->emc_gen) {
+            pmd->emc_gen = gen;
+            if (pmd->emc) {
+                emc_sweep(pmd->emc, emc_entry_dead, NULL);
+            }
+        }
+        pmd->now_ms = dp_time_ms();
+
+        poll = atomic_load_explicit(&pmd->poll, memory_order_acquire);
+        for (size_t q = 0; poll && q < poll->n; q++) {
+            const struct dp_rxq_ref *rq = &poll->q[q];
+            int n = port_rx_burst(rq->port, rq->qid, pkts, DP_BATCH);
+
+            if (n > 0) {
+                pmd_process(pmd, rq->port_no, pkts, (unsigned) n);
+                got += (unsigned) n;
+            }
+        }
+        dp_tx_flush(pmd);
+
+        if (got) {
+            dp_stat_add(&pmd->busy_cycles, rte_rdtsc() - start);
+            idle_iters = 0;
+        } else {
+            dp_stat_add(&pmd->idle_cycles, rte_rdtsc() - start);
+            if (dp->cfg.idle_sleep_us && ++idle_iters > 1000) {
+                rte_rcu_qsbr_thread_offline(dp->rcu, pmd->rcu_id);
+                usleep(dp->cfg.idle_sleep_us);
+                rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
+            }
+        }
+    }
+
+    rte_rcu_qsbr_thread_offline(dp->rcu, pmd->rcu_id);
+    rte_rcu_qsbr_thread_unregister(dp->rcu, pmd->rcu_id);
+    rte_thread_unregister();
+    return NULL;
+}
+
+/* ---- Creation and ports. ---- */
+
+int
+dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
+          const struct dp_callbacks *cbs, void *aux, struct dp **dpp,
+          char *err, size_t errsize)
+{
+    pthread_rwlockattr_t attr;
+    struct dp *dp;
+    size_t sz;
+
+    *dpp = NULL;
+    if (!cfg->n_pmds || cfg->n_pmds > DP_MAX_PMDS) {
+        snprintf(err, errsize, "pmd count %u out of range 1..%d",
+                 cfg->n_pmds, DP_MAX_PMDS);
+        return EINVAL;
+    }
+    if (cfg->emc_entries & (cfg->emc_entries - 1)) {
+        snprintf(err, errsize, "emc_entries %u is not a power of 2",
+                 cfg->emc_entries);
+        return EINVAL;
+    }
+    dp = calloc(1, sizeof *dp);
+    if (!dp) {
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    dp->cfg = *cfg;
+    dp->mp = mp;
+    dp->cbs = *cbs;
+    dp->aux = aux;
+    dp->next_port_no = 1;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&dp->slow_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&dp->deferred_mutex, NULL);
+
+    sz = rte_rcu_qsbr_get_memsize(cfg->n_pmds);
+    dp->rcu = rte_zmalloc("sluice_rcu", sz, RTE_CACHE_LINE_SIZE);
+    if (!dp->rcu || rte_rcu_qsbr_init(dp->rcu, cfg->n_pmds)) {
+        snprintf(err, errsize, "cannot set up RCU for %u PMDs",
+                 cfg->n_pmds);
+        rte_free(dp->rcu);
+        free(dp);
+        return ENOMEM;
+    }
+
+    for (unsigned i = 0; i < cfg->n_pmds; i++) {
+        struct dp_pmd *pmd = rte_zmalloc("sluice_pmd", sizeof *pmd,
+                                         RTE_CACHE_LINE_SIZE);
+        if (!pmd) {
+            snprintf(err, errsize, "out of memory for PMD %u", i);
+            dp_destroy(dp);
+            return ENOMEM;
+        }
+        dp->pmds[i] = pmd;
+        dp->n_pmds = i + 1;
+        pmd->dp = dp;
+        pmd->idx = i;
+        pmd->rcu_id = i;
+        pmd->core = cfg->pmd_cores[i];
+        pthread_mutex_init(&pmd->flow_mutex, NULL);
+        pmd->cls = cls_create(cls_defer_free, dp);
+        pmd->emc = cfg->emc_entries ? emc_create(cfg->emc_entries) : NULL;
+        if (!pmd->cls || (cfg->emc_entries && !pmd->emc)) {
+            snprintf(err, errsize, "out of memory for PMD %u caches", i);
+            dp_destroy(dp);
+            return ENOMEM;
+        }
+    }
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+        int e = pthread_create(&pmd->thread, NULL, pmd_main, pmd);
+
+        if (e) {
+            snprintf(err, errsize, "cannot start PMD thread: %s",
+                     strerror(e));
+            pmd->thread = 0;
+            dp_destroy(dp);
+            return e;
+        }
+    }
+    dp->last_sweep_ms = dp->last_rank_ms = dp_time_ms();
+    *dpp = dp;
+    return 0;
+}
+
+static void
+remove_all_cb(struct cls_rule *cr, void *dp_)
+{
+    megaflow_remove(dp_, CLS_CONTAINER_OF(cr, struct dp_megaflow, cr));
+}
+
+void
+dp_destroy(struct dp *dp)
+{
+    if (!dp) {
+        return;
+    }
+    atomic_store(&dp->exiting, true);
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        if (dp->pmds[i] && dp->pmds[i]->thread) {
+            pthread_join(dp->pmds[i]->thread, NULL);
+            dp->pmds[i]->thread = 0;
+        }
+    }
+    /* No reader is left: flush tx buffers, drop flows, reclaim. */
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+
+        if (!pmd) {
+            continue;
+        }
+        dp_tx_flush(pmd);
+        if (pmd->cls) {
+            cls_for_each(pmd->cls, remove_all_cb, dp);
+        }
+    }
+    for (unsigned i = 0; i < dp->n_deferred; i++) {
+        dp->deferred[i].fn(dp, dp->deferred[i].ptr);
+    }
+    free(dp->deferred);
+    for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+        struct dp_poll_list *p;
+
+        if (dp->ports[i]) {
+            port_close(dp->ports[i]);
+        }
+        if (i < dp->n_pmds && dp->pmds[i]) {
+            p = atomic_load(&dp->pmds[i]->poll);
+            free(p);
+        }
+    }
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+
+        if (pmd) {
+            cls_destroy(pmd->cls);
+            emc_destroy(pmd->emc);
+            pthread_mutex_destroy(&pmd->flow_mutex);
+            rte_free(pmd);
+        }
+    }
+    rte_free(dp->rcu);
+    pthread_rwlock_destroy(&dp->slow_lock);
+    pthread_mutex_destroy(&dp->deferred_mutex);
+    free(dp);
+}
+
+/* Rebuilds and publishes every PMD's poll list from dp->port_rxqs. */
+static int
+publish_poll_lists(struct dp *dp)
+{
+    struct dp_poll_list *lists[DP_MAX_PMDS] = { 0 };
+
+    for (unsigned p = 0; p < dp->n_pmds; p++) {
+        size_t n = 0;
+
+        for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+            if (!dp->ports[i]) {
+                continue;
+            }
+            for (unsigned q = 0; q < dp->port_rxqs[i].n_rxq; q++) {
+                n += dp->port_rxqs[i].pmd[q] == p;
+            }
+        }
+        lists[p] = calloc(1, sizeof *lists[p] + n * sizeof lists[p]->q[0]);
+        if (!lists[p]) {
+            for (unsigned k = 0; k <= p; k++) {
+                free(lists[k]);
+            }
+            return ENOMEM;
+        }
+        for (unsigned i = 0; i < DP_MAX_PORTS; i++) {
+            if (!dp->ports[i]) {
+                continue;
+            }
+            for (unsigned q = 0; q < dp->port_rxqs[i].n_rxq; q++) {
+                if (dp->port_rxqs[i].pmd[q] == p) {
+                    lists[p]->q[lists[p]->n++] = (struct dp_rxq_ref) {
+                        .port = dp->ports[i], .port_no = i,
+                        .qid = (uint16_t) q,
+                    };
+                }
+            }
+        }
+    }
+    for (unsigned p = 0; p < dp->n_pmds; p++) {
+        struct dp_poll_list *old = atomic_exchange(&dp->pmds[p]->poll,
+                                                   lists[p]);
+        if (old) {
+            dp_defer(dp, free_fn, old);
+        }
+    }
+    return 0;
+}
+
+int
+dp_port_add(struct dp *dp, struct port *port, uint32_t *port_no)
+{
+    unsigned n_rxq = port_n_rxq(port);
+    uint32_t no = 0;
+    int err;
+
+    for (unsigned k = 0; k < DP_MAX_PORTS; k++) {
+        uint32_t cand = (dp->next_port_no + k) % DP_MAX_PORTS;
+
+        if (cand && !dp->ports[cand]) {
+            no = cand;
+            break;
+        }
+    }
+    if (!no) {
+        return ENOSPC;
+    }
+    if (n_rxq > 64) {
+        n_rxq = 64;
+    }
+    dp->next_port_no = no + 1;
+    dp->port_rxqs[no].n_rxq = n_rxq;
+    for (unsigned q = 0; q < n_rxq; q++) {
+        dp->port_rxqs[no].pmd[q] = (uint8_t) (dp->port_pmd_rr++
+                                              % dp->n_pmds);
+    }
+    atomic_store_explicit(&dp->ports[no], port, memory_order_release);
+    err = publish_poll_lists(dp);
+    if (err) {
+        atomic_store(&dp->ports[no], NULL);
+        dp->port_rxqs[no].n_rxq = 0;
+        return err;
+    }
+    *port_no = no;
+    return 0;
+}
+
+int
+dp_port_del(struct dp *dp, uint32_t port_no)
+{
+    struct port *port;
+
+    if (port_no >= DP_MAX_PORTS || !dp->ports[port_no]) {
+        return ENOENT;
+    }
+    port = dp->ports[port_no];
+    atomic_store(&dp->ports[port_no], NULL);
+    dp->port_rxqs[port_no].n_rxq = 0;
+    publish_poll_lists(dp);
+    /* After this no PMD polls it or holds packets queued for it. */
+    dp_synchronize(dp);
+    port_close(port);
+    return 0;
+}
+
+struct port *
+dp_port_get(const struct dp *dp, uint32_t port_no)
+{
+    return dp_port_get_fast(dp, port_no);
+}
+
+unsigned
+dp_n_pmds(const struct dp *dp)
+{
+    return dp->n_pmds;
+}
+
+unsigned
+dp_pmd_n_txq(const struct dp *dp)
+{
+    return dp->n_pmds;
+}
+
+/* ---- Slow-path lock, revalidation, periodic work. ---- */
+
+void
+dp_slow_rdlock(struct dp *dp)
+{
+    pthread_rwlock_rdlock(&dp->slow_lock);
+}
+
+void
+dp_slow_wrlock(struct dp *dp)
+{
+    pthread_rwlock_wrlock(&dp->slow_lock);
+}
+
+void
+dp_slow_unlock(struct dp *dp)
+{
+    pthread_rwlock_unlock(&dp->slow_lock);
+}
+
+struct reval_ctx {
+    struct dp *dp;
+    size_t removed;
+};
+
+static void
+revalidate_cb(struct cls_rule *cr, void *ctx_)
+{
+    struct reval_ctx *ctx = ctx_;
+    struct dp *dp = ctx->dp;
+    struct dp_megaflow *mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
+    struct dp_upcall up;
+    bool keep = false;
+
+    memset(&up, 0, sizeof up);
+    up.flow = &mf->key;
+    up.revalidating = true;
+    if (!dp->cbs.upcall(&up, dp->aux) && up.actions) {
+        up.wc.in_port = UINT32_MAX;
+        up.wc.pad0 = up.wc.pad1 = up.wc.pad2 = 0;
+        keep = dp_actions_equal(up.actions, mf->actions)
+               && !memcmp(&up.wc, &mf->cr.mask, sizeof up.wc);
+    }
+    if (dp->cbs.release && up.n_refs) {
+        dp->cbs.release(up.refs, up.n_refs, dp->aux);
+    }
+    free(up.actions);
+    if (!keep) {
+        megaflow_remove(dp, mf);
+        ctx->removed++;
+    }
+}
+
+size_t
+dp_revalidate(struct dp *dp)
+{
+    struct reval_ctx ctx = { .dp = dp };
+
+    atomic_store(&dp->learned, false);
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+
+        pthread_mutex_lock(&pmd->flow_mutex);
+        cls_for_each(pmd->cls, revalidate_cb, &ctx);
+        pthread_mutex_unlock(&pmd->flow_mutex);
+    }
+    if (ctx.removed) {
+        atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
+    }
+    return ctx.removed;
+}
+
+size_t
+dp_flush(struct dp *dp)
+{
+    size_t n = 0;
+
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+
+        pthread_mutex_lock(&pmd->flow_mutex);
+        n += cls_count(pmd->cls);
+        cls_for_each(pmd->cls, remove_all_cb, dp);
+        pthread_mutex_unlock(&pmd->flow_mutex);
+    }
+    if (n) {
+        atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
+    }
+    return n;
+}
+
+struct sweep_ctx {
+    struct dp *dp;
+    long long now;
+    size_t expired;
+};
+
+static void
+sweep_cb(struct cls_rule *cr, void *ctx_)
+{
+    struct sweep_ctx *ctx = ctx_;
+    struct dp_megaflow *mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
+    long long used = __atomic_load_n(&mf->used_ms, __ATOMIC_RELAXED);
+
+    megaflow_credit(ctx->dp, mf);
+    if (!used) {
+        used = mf->created_ms;
+    }
+    if (ctx->now - used >= (long long) ctx->dp->cfg.megaflow_idle_ms) {
+        megaflow_remove(ctx->dp, mf);
+        ctx->expired++;
+    }
+}
+
+static void
+credit_cb(struct cls_rule *cr, void *dp)
+{
+    megaflow_credit(dp, CLS_CONTAINER_OF(cr, struct dp_megaflow, cr));
+}
+
+void
+dp_pull_stats(struct dp *dp)
+{
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+
+        pthread_mutex_lock(&pmd->flow_mutex);
+        cls_for_each(pmd->cls, credit_cb, dp);
+        pthread_mutex_unlock(&pmd->flow_mutex);
+    }
+    /* Removed megaflows whose grace periods are over. */
+    dp_reclaim(dp, false);
+}
+
+unsigned
+dp_run(struct dp *dp, long long now_ms)
+{
+    if (atomic_load(&dp->learned)) {
+        dp_slow_wrlock(dp);
+        dp_revalidate(dp);
+        dp_slow_unlock(dp);
+    }
+    if (now_ms - dp->last_sweep_ms >= 1000) {
+        struct sweep_ctx ctx = { .dp = dp, .now = now_ms };
+
+        dp->last_sweep_ms = now_ms;
+        for (unsigned i = 0; i < dp->n_pmds; i++) {
+            struct dp_pmd *pmd = dp->pmds[i];
+
+            pthread_mutex_lock(&pmd->flow_mutex);
+            cls_for_each(pmd->cls, sweep_cb, &ctx);
+            cls_rank(pmd->cls);
+            pthread_mutex_unlock(&pmd->flow_mutex);
+        }
+        if (ctx.expired) {
+            atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
+        }
+    }
+    dp_reclaim(dp, false);
+    return 10;
+}
+
+void
+dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
+{
+    struct dp_pmd *pmd;
+
+    memset(s, 0, sizeof *s);
+    if (idx >= dp->n_pmds) {
+        return;
+    }
+    pmd = dp->pmds[idx];
+    s->pmd = idx;
+    s->core = pmd->core;
+    s->packets = dp_stat_read(&pmd->packets);
+    s->emc_hits = dp_stat_read(&pmd->emc_hits);
+    s->megaflow_hits = dp_stat_read(&pmd->megaflow_hits);
+    s->upcalls = dp_stat_read(&pmd->upcalls);
+    s->upcall_failures = dp_stat_read(&pmd->upcall_failures);
+    s->megaflow_not_installed = dp_stat_read(&pmd->megaflow_not_installed);
+    s->busy_cycles = dp_stat_read(&pmd->busy_cycles);
+    s->idle_cycles = dp_stat_read(&pmd->idle_cycles);
+    s->n_megaflows = atomic_load(&pmd->n_megaflows);
+    for (unsigned r = 0; r < DP_N_DROP_REASONS; r++) {
+        s->drops[r] = dp_stat_read(&pmd->drops[r]);
+    }
+}
+
+struct dump_ctx {
+    void (*cb)(const struct dp_megaflow_info *, void *);
+    void *aux;
+};
+
+static void
+dump_cb(struct cls_rule *cr, void *ctx_)
+{
+    struct dump_ctx *ctx = ctx_;
+    struct dp_megaflow *mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
+    struct dp_megaflow_info info = {
+        .pmd = mf->pmd->idx,
+        .flow = mf->cr.flow,
+        .mask = mf->cr.mask,
+        .actions = mf->actions,
+        .packets = dp_stat_read(&mf->packets),
+        .bytes = dp_stat_read(&mf->bytes),
+        .used_ms = __atomic_load_n(&mf->used_ms, __ATOMIC_RELAXED),
+    };
+    ctx->cb(&info, ctx->aux);
+}
+
+void
+dp_megaflow_dump(struct dp *dp,
+                 void (*cb)(const struct dp_megaflow_info *, void *),
+                 void *aux)
+{
+    struct dump_ctx ctx = { cb, aux };
+
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+
+        pthread_mutex_lock(&pmd->flow_mutex);
+        cls_for_each(pmd->cls, dump_cb, &ctx);
+        pthread_mutex_unlock(&pmd->flow_mutex);
+    }
+}
+
+size_t
+dp_megaflow_count(const struct dp *dp)
+{
+    return atomic_load(&((struct dp *) dp)->n_megaflows);
+}

@@ -1,2 +1,182 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* dp.h: placeholder until written. */
+/* dp.h: the datapath: ports, PMD threads, flow caches, upcalls. */
+#ifndef SLUICE_DP_H
+#define SLUICE_DP_H 1
+
+/*
+ * What
+ *   The fast path of sluice.  A struct dp owns a set of datapath ports
+ *   (numbered 0..DP_MAX_PORTS-1) and a set of PMD threads.  Each PMD polls
+ *   its share of the ports' receive queues and runs each batch through:
+ *   parse -> exact-match cache (EMC) -> megaflow classifier -> upcall, then
+ *   executes the megaflow's datapath actions per flow and sends per port.
+ *
+ * Design
+ *   Every PMD has its own EMC and its own megaflow classifier (struct cls),
+ *   like Open vSwitch's dpif-netdev: no cache line is shared between PMDs on
+ *   the hit path.  A miss calls the registered upcall function (the slow
+ *   path: the bridge layer's OpenFlow tables) while holding the slow-path
+ *   lock for reading, and installs the megaflow (mask = the wildcards the
+ *   slow path reported) before releasing it.  Flow-table changes take the
+ *   lock for writing, change the tables, and call dp_revalidate() before
+ *   releasing it: every megaflow is translated again and removed if its
+ *   result changed.  Because an upcall holds the read lock from translation
+ *   through installation, no megaflow translated against old tables can be
+ *   installed after a revalidation.  dp_synchronize() then waits one grace
+ *   period: after it returns no PMD is still forwarding a packet with a
+ *   stale megaflow (correctness rule of DESIGN.md).
+ *
+ *   Memory reclamation is quiescent-state based (rte_rcu_qsbr): each PMD
+ *   reports a quiescent state at the top of every loop iteration.  A removed
+ *   megaflow is marked dead (EMC hits check the mark), and freed after two
+ *   grace periods: after the first, every PMD has seen the removal and
+ *   sweeps dead entries from its EMC before its next batch; after the
+ *   second, every sweep is done.  Megaflow statistics are kept by the owning
+ *   PMD and credited to the slow path's rules by the main thread
+ *   (dp_run()), finally when the megaflow is freed.
+ *
+ *   A packet that misses every cache is never dropped for want of a cached
+ *   flow: if the megaflow cannot be installed (flow limit, memory) the
+ *   packet is still executed with the upcall's actions.  Every drop is
+ *   counted under a reason of drop.h.
+ *
+ * Thread-safety
+ *   dp_* functions other than the PMD loop are called from the main thread
+ *   only.  The upcall, revalidate, credit and release callbacks are called
+ *   with the slow-path lock held (read side from PMD threads for upcall;
+ *   write side from the main thread for revalidation) except credit and
+ *   release, which run on the main thread without it.
+ *
+ * Ownership
+ *   dp_port_add() steals the struct port; dp_port_del() closes it after a
+ *   grace period.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "actions.h"
+#include "drop.h"
+#include "flow.h"
+
+struct dp;
+struct port;
+struct rte_mempool;
+
+#define DP_MAX_PORTS 256
+#define DP_MAX_PMDS 16
+#define DP_MAX_REFS 16
+
+/* An upcall: translate 'flow' (in_port = datapath port) for the slow path. */
+struct dp_upcall {
+    const struct flow *flow;    /* In. */
+    bool revalidating;          /* In: re-translation of an installed
+                                 * megaflow; the slow path must not change
+                                 * state (no MAC learning). */
+    struct flow wc;             /* Out: bits consulted (zeroed by caller). */
+    struct dp_actions *actions; /* Out: new, owned by the datapath after. */
+    void *refs[DP_MAX_REFS];    /* Out: references for stats crediting. */
+    size_t n_refs;
+    bool learned;               /* Out: slow-path state changed (MAC
+                                 * learning): revalidate soon. */
+};
+
+struct dp_callbacks {
+    /* Fills 'up'; returns 0 or an errno (the packet is then dropped under
+     * DP_DROP_UPCALL_ERROR).  Called with the slow-path lock held. */
+    int (*upcall)(struct dp_upcall *up, void *aux);
+    /* Adds packets/bytes seen by a megaflow to the references it holds;
+     * 'used_ms' is the last time it was hit (0 = never). */
+    void (*credit)(void *const *refs, size_t n, uint64_t packets,
+                   uint64_t bytes, long long used_ms, void *aux);
+    /* Drops the references. */
+    void (*release)(void *const *refs, size_t n, void *aux);
+};
+
+struct dp_config {
+    unsigned n_pmds;
+    int pmd_cores[DP_MAX_PMDS];     /* CPU to pin each PMD to; -1 = none. */
+    unsigned emc_entries;           /* Power of 2; 0 disables the EMC. */
+    unsigned megaflow_idle_ms;      /* Idle megaflows expire after this. */
+    unsigned flow_limit;            /* Max megaflows over all PMDs. */
+    unsigned idle_sleep_us;         /* PMD naps this long when idle; 0 =
+                                     * pure busy polling. */
+};
+
+/* Creates a datapath and starts its PMD threads (they poll nothing until
+ * ports are added).  'mp' is the packet mempool (borrowed). */
+int dp_create(const struct dp_config *, struct rte_mempool *mp,
+              const struct dp_callbacks *, void *aux, struct dp **dpp,
+              char *err, size_t errsize);
+/* Stops the PMDs, closes every port, frees everything.  NULL ok. */
+void dp_destroy(struct dp *);
+
+/* Adds 'port' (stolen) and assigns its receive queues to PMDs.  Stores the
+ * datapath port number in *port_no. */
+int dp_port_add(struct dp *, struct port *port, uint32_t *port_no);
+/* Removes a port: PMDs stop polling it, megaflows that output to it must
+ * have been revalidated away by the caller; closes it after a grace
+ * period. */
+int dp_port_del(struct dp *, uint32_t port_no);
+struct port *dp_port_get(const struct dp *, uint32_t port_no);
+unsigned dp_n_pmds(const struct dp *);
+unsigned dp_pmd_n_txq(const struct dp *);   /* tx queues a port needs. */
+
+/* Slow-path lock (see Design). */
+void dp_slow_rdlock(struct dp *);
+void dp_slow_wrlock(struct dp *);
+void dp_slow_unlock(struct dp *);
+
+/* With the write lock held: re-translates every megaflow and removes the
+ * ones whose actions or wildcards changed.  Returns how many it removed. */
+size_t dp_revalidate(struct dp *);
+/* Without the lock: waits until every PMD has finished the batch it was
+ * processing (one grace period). */
+void dp_synchronize(struct dp *);
+/* Removes every megaflow (e.g. on a port removal) -- write lock held. */
+size_t dp_flush(struct dp *);
+
+/* Periodic main-thread work: credit megaflow stats, expire idle
+ * megaflows, revalidate after MAC learning, reclaim memory, re-rank
+ * subtables.  Call every few milliseconds; returns the suggested delay in
+ * ms until the next call. */
+unsigned dp_run(struct dp *, long long now_ms);
+/* Credits all pending megaflow statistics now (before a dump). */
+void dp_pull_stats(struct dp *);
+
+/* Introspection for the control socket. */
+struct dp_pmd_stats {
+    unsigned pmd;
+    int core;
+    uint64_t packets;
+    uint64_t emc_hits;
+    uint64_t megaflow_hits;
+    uint64_t upcalls;
+    uint64_t upcall_failures;       /* translation failed */
+    uint64_t megaflow_not_installed;/* limit or ENOMEM: executed anyway */
+    uint64_t busy_cycles;
+    uint64_t idle_cycles;
+    uint64_t n_megaflows;
+    uint64_t drops[DP_N_DROP_REASONS];
+};
+void dp_get_pmd_stats(struct dp *, unsigned pmd, struct dp_pmd_stats *);
+
+struct dp_megaflow_info {
+    unsigned pmd;
+    struct flow flow;               /* Masked key. */
+    struct flow mask;
+    const struct dp_actions *actions;
+    uint64_t packets, bytes;
+    long long used_ms;              /* 0 = never hit. */
+};
+/* Calls 'cb' for every live megaflow (main thread; 'info' is valid only
+ * during the call). */
+void dp_megaflow_dump(struct dp *,
+                      void (*cb)(const struct dp_megaflow_info *, void *),
+                      void *aux);
+size_t dp_megaflow_count(const struct dp *);
+
+/* Monotonic milliseconds. */
+long long dp_time_ms(void);
+
+#endif /* dp.h */

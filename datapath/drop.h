@@ -1,2 +1,36 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* drop.h: placeholder until written. */
+/* drop.h: every reason the datapath drops a packet, listed once. */
+#ifndef SLUICE_DROP_H
+#define SLUICE_DROP_H 1
+
+/*
+ * What
+ *   The named drop counters of the fast path.  Each PMD thread keeps one
+ *   counter per reason (written only by that thread); pmd-stats reports
+ *   them by name.  A port's own refusals (tx ring full) are counted by the
+ *   port as tx_dropped, not here.
+ *
+ * Design
+ *   An X-macro, so the enum and the names cannot drift apart.
+ */
+
+#define DP_DROP_REASONS                                                     \
+    DP_DROP(ACTION, "action_drop")            /* flow says drop */          \
+    DP_DROP(NO_PORT, "tx_port_gone")          /* output to removed port */  \
+    DP_DROP(UPCALL_ERROR, "upcall_error")     /* slow path failed */        \
+    DP_DROP(CLONE_NOMEM, "clone_nomem")       /* no mbuf to copy into */    \
+    DP_DROP(REWRITE, "rewrite_error")         /* header rewrite failed */   \
+    DP_DROP(MULTISEG, "multiseg_unsupported") /* chained mbuf rewrite */    \
+    DP_DROP(LOOP, "output_to_self")           /* output to input port */
+
+enum dp_drop_reason {
+#define DP_DROP(ENUM, NAME) DP_DROP_##ENUM,
+    DP_DROP_REASONS
+#undef DP_DROP
+    DP_N_DROP_REASONS
+};
+
+/* Name of 'reason' as exported by pmd-stats. */
+const char *dp_drop_reason_name(enum dp_drop_reason reason);
+
+#endif /* drop.h */

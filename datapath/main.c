@@ -1,4 +1,272 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* main.c: placeholder until implemented. */
-extern int sl_placeholder_main;
-int main(void) { return 1; }
+/* main.c: sluiced: config, EAL, mempool, switch, control socket, loop. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "bridge.h"
+#include "config.h"
+#include "dp.h"
+#include "ctl-handlers.h"
+#include "ctl.h"
+#include "ofp-parse.h"
+#include "port.h"
+
+#define SLUICE_N_MBUFS 32767
+#define SLUICE_MBUF_CACHE 256
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sluiced [--config FILE] [--check-config FILE]\n"
+            "  --config FILE        run with this JSON config (default: the\n"
+            "                       embedded one, see --print-default)\n"
+            "  --check-config FILE  validate FILE (keys, values, flows) and "
+            "exit\n"
+            "  --print-default      print the embedded default config\n"
+            "  --help               this text\n");
+}
+
+/* Checks what cfg_load can't: every configured flow parses. */
+static int
+check_flows(const struct cfg *cfg, char *err, size_t errsize)
+{
+    for (size_t b = 0; b < cfg->n_bridges; b++) {
+        const struct cfg_bridge *br = &cfg->bridges[b];
+
+        for (size_t i = 0; i < br->n_flows; i++) {
+            struct of_flow_spec spec;
+            char perr[256];
+
+            if (of_flow_parse(&spec, br->flows[i], OFFC_ADD, perr,
+                              sizeof perr)) {
+                snprintf(err, errsize, "bridges[%zu].flows[%zu]: %s", b, i,
+                         perr);
+                return EINVAL;
+            }
+            of_flow_spec_uninit(&spec);
+        }
+    }
+    return 0;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *base)
+{
+    (void) what;
+    fprintf(stderr, "sluiced: signal %d, shutting down\n", (int) sig);
+    event_base_loopbreak(base);
+}
+
+struct run_ctx {
+    struct sw *sw;
+    struct event *timer;
+};
+
+static void
+on_timer(evutil_socket_t fd, short what, void *ctx_)
+{
+    struct run_ctx *ctx = ctx_;
+    unsigned ms = sw_run(ctx->sw);
+    struct timeval tv = { .tv_sec = ms / 1000,
+                          .tv_usec = (ms % 1000) * 1000 };
+
+    (void) fd;
+    (void) what;
+    evtimer_add(ctx->timer, &tv);
+}
+
+/* The EAL pins the main thread to the main lcore's CPU; the main loop is
+ * mostly asleep and should run wherever the scheduler likes. */
+static void
+unpin_self(void)
+{
+    cpu_set_t set;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    CPU_ZERO(&set);
+    for (long i = 0; i < n && i < CPU_SETSIZE; i++) {
+        CPU_SET(i, &set);
+    }
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int
+main(int argc, char *argv[])
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "check-config", required_argument, NULL, 'k' },
+        { "print-default", no_argument, NULL, 'p' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config_path = NULL;
+    bool check_only = false;
+    struct cfg *cfg = NULL;
+    char err[512];
+    char **eal_argv;
+    int opt, ret, status = 1;
+    struct rte_mempool *mp = NULL;
+    struct sw *sw = NULL;
+    struct event_base *base = NULL;
+    struct ctl_server *ctl = NULL;
+    struct event *sigint = NULL, *sigterm = NULL;
+    struct run_ctx run = { 0 };
+
+    while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'k':
+            config_path = optarg;
+            check_only = true;
+            break;
+        case 'p':
+            fputs(cfg_default_json(), stdout);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    ret = config_path ? cfg_load_file(config_path, &cfg, err, sizeof err)
+                      : cfg_load_string(cfg_default_json(), &cfg, err,
+                                        sizeof err);
+    if (!ret) {
+        ret = check_flows(cfg, err, sizeof err);
+    }
+    if (ret) {
+        fprintf(stderr, "sluiced: %s: %s\n",
+                config_path ? config_path : "default config", err);
+        cfg_free(cfg);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: ok\n", config_path);
+        cfg_free(cfg);
+        return 0;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    eal_argv = calloc(cfg->n_dpdk_args + 2, sizeof *eal_argv);
+    if (!eal_argv) {
+        cfg_free(cfg);
+        return 1;
+    }
+    eal_argv[0] = argv[0];
+    for (size_t i = 0; i < cfg->n_dpdk_args; i++) {
+        eal_argv[i + 1] = cfg->dpdk_args[i];
+    }
+    if (rte_eal_init((int) cfg->n_dpdk_args + 1, eal_argv) < 0) {
+        fprintf(stderr, "sluiced: DPDK EAL init failed: %s\n",
+                rte_strerror(rte_errno));
+        free(eal_argv);
+        cfg_free(cfg);
+        return 1;
+    }
+    unpin_self();
+    evthread_use_pthreads();
+
+    mp = rte_pktmbuf_pool_create("sluice_mbufs", SLUICE_N_MBUFS,
+                                 SLUICE_MBUF_CACHE, 0,
+                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (!mp) {
+        fprintf(stderr, "sluiced: cannot create mbuf pool: %s\n",
+                rte_strerror(rte_errno));
+        goto out;
+    }
+    port_init_classes();
+
+    ret = sw_create(cfg, mp, &sw, err, sizeof err);
+    if (ret) {
+        fprintf(stderr, "sluiced: %s\n", err);
+        goto out;
+    }
+
+    base = event_base_new();
+    if (!base) {
+        fprintf(stderr, "sluiced: cannot create event loop\n");
+        goto out;
+    }
+    ctl = ctl_server_create(base, cfg->control_socket, err, sizeof err);
+    if (!ctl) {
+        fprintf(stderr, "sluiced: control socket %s: %s\n",
+                cfg->control_socket, err);
+        goto out;
+    }
+    ret = ctl_handlers_register(ctl, sw);
+    if (ret) {
+        fprintf(stderr, "sluiced: registering methods: %s\n",
+                strerror(ret));
+        goto out;
+    }
+
+    sigint = evsignal_new(base, SIGINT, on_signal, base);
+    sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    run.sw = sw;
+    run.timer = evtimer_new(base, on_timer, &run);
+    if (!sigint || !sigterm || !run.timer) {
+        fprintf(stderr, "sluiced: out of memory\n");
+        goto out;
+    }
+    evsignal_add(sigint, NULL);
+    evsignal_add(sigterm, NULL);
+    on_timer(-1, 0, &run);
+
+    fprintf(stderr, "sluiced: running, %u PMD thread(s), control socket "
+            "%s\n", dp_n_pmds(sw_dp(sw)), cfg->control_socket);
+    event_base_dispatch(base);
+    status = 0;
+
+out:
+    if (run.timer) {
+        event_free(run.timer);
+    }
+    if (sigint) {
+        event_free(sigint);
+    }
+    if (sigterm) {
+        event_free(sigterm);
+    }
+    ctl_server_destroy(ctl);
+    sw_destroy(sw);
+    if (base) {
+        event_base_free(base);
+    }
+    if (mp) {
+        rte_mempool_free(mp);
+    }
+    rte_eal_cleanup();
+    free(eal_argv);
+    cfg_free(cfg);
+    if (!status) {
+        fprintf(stderr, "sluiced: stopped\n");
+    }
+    return status;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* dp-private.h: datapath internals shared by dp.c and exec.c. */
+#ifndef SLUICE_DP_PRIVATE_H
+#define SLUICE_DP_PRIVATE_H 1
+
+/*
+ * What
+ *   The PMD thread state and megaflow struct of dp.h's datapath, for the
+ *   two files that implement it.  Nothing outside datapath/dp.c and
+ *   datapath/exec.c includes this.
+ *
+ * Thread-safety
+ *   Fields are annotated with who writes them:
+ *   [pmd]   only the owning PMD thread; others read with relaxed atomics.
+ *   [main]  only the main thread.
+ *   [fm]    under the PMD's flow_mutex.
+ *   [const] set before publication, immutable after.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "cls.h"
+#include "dp.h"
+#include "flow.h"
+
+struct rte_mbuf;
+struct emc;
+
+#define DP_BATCH 32
+
+struct dp_megaflow {
+    struct cls_rule cr;             /* [fm] In the PMD's classifier. */
+    struct flow key;                /* [const] Packet that created it. */
+    struct dp_actions *actions;     /* [const] */
+    struct dp_pmd *pmd;             /* [const] Owner. */
+    atomic_bool dead;               /* Set once removed from the cls. */
+    uint64_t packets;               /* [pmd] */
+    uint64_t bytes;                 /* [pmd] */
+    long long used_ms;              /* [pmd] 0 = never hit. */
+    long long created_ms;           /* [const] */
+    uint64_t credited_packets;      /* [main] Already credited. */
+    uint64_t credited_bytes;        /* [main] */
+    size_t n_refs;                  /* [const] */
+    void *refs[DP_MAX_REFS];        /* [const] */
+};
+
+struct dp_rxq_ref {
+    struct port *port;
+    uint32_t port_no;
+    uint16_t qid;
+};
+
+/* A PMD's poll list, replaced as a whole (RCU) when ports change. */
+struct dp_poll_list {
+    size_t n;
+    struct dp_rxq_ref q[];
+};
+
+struct dp_txbuf {
+    uint16_t n;
+    struct rte_mbuf *pkts[DP_BATCH];
+};
+
+struct dp_pmd {
+    struct dp *dp;                  /* [const] */
+    unsigned idx;                   /* [const] Also its tx qid. */
+    int core;                       /* [const] CPU, or -1. */
+    pthread_t thread;
+    unsigned rcu_id;                /* [const] */
+
+    pthread_mutex_t flow_mutex;     /* Serialises writers of 'cls'. */
+    struct cls *cls;                /* Megaflows: [fm] writers, PMD reads. */
+    struct emc *emc;                /* [pmd] */
+    uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
+    struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
+    long long now_ms;               /* [pmd] Time of this iteration. */
+
+    /* Transmit buffers, by datapath port number. */
+    struct dp_txbuf tx[DP_MAX_PORTS];   /* [pmd] */
+    uint16_t tx_pending[DP_MAX_PORTS];  /* [pmd] Ports with n > 0. */
+    unsigned n_tx_pending;              /* [pmd] */
+
+    /* Statistics: [pmd] writes, others read relaxed. */
+    uint64_t packets;
+    uint64_t emc_hits;
+    uint64_t megaflow_hits;
+    uint64_t upcalls;
+    uint64_t upcall_failures;
+    uint64_t megaflow_not_installed;
+    uint64_t busy_cycles;
+    uint64_t idle_cycles;
+    uint64_t drops[DP_N_DROP_REASONS];
+    atomic_size_t n_megaflows;
+};
+
+/* Single-writer counter bump: a plain load and a relaxed store. */
+static inline void
+dp_stat_add(uint64_t *counter, uint64_t n)
+{
+    __atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t
+dp_stat_read(const uint64_t *counter)
+{
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/* exec.c: executes 'actions' on the 'n' packets of one flow (the packets
+ * are consumed: sent, queued or freed). 'layers' is per packet. */
+void dp_execute(struct dp_pmd *, struct rte_mbuf **pkts,
+                struct flow_layers *layers, unsigned n,
+                const struct dp_actions *actions);
+/* exec.c: sends every queued tx buffer. */
+void dp_tx_flush(struct dp_pmd *);
+
+/* dp.c: the port behind a datapath port number, or NULL (PMD side). */
+struct port *dp_port_get_fast(const struct dp *, uint32_t port_no);
+struct rte_mempool *dp_mempool(const struct dp *);
+
+#endif /* dp-private.h */
