@@ -54,7 +54,7 @@ struct cls_rule {
     int32_t priority;               /* Higher wins. */
     /* Private to cls.c. */
     struct cls_rule *next;          /* Same key, lower or equal priority. */
-    struct cls_rule *hnext;         /* Next key in the hash bucket. */
+    struct cls_rule *hnext;         /* Reserved: kept NULL by cls.c. */
     struct cls_subtable *subtable;  /* NULL when not inserted. */
     uint32_t hash;
 };
@@ -66,7 +66,7 @@ typedef void cls_defer_free_fn(void *ptr, void *aux);
 
 /* Returns a new classifier, or NULL on allocation failure. */
 struct cls *cls_create(cls_defer_free_fn *defer_free, void *aux);
-/* Frees an empty 'cls'; NULL is a no-op. */
+/* Frees an empty 'cls'; NULL is a no-op.  No reader may still use it. */
 void cls_destroy(struct cls *cls);
 
 /* Initialises 'rule' (not yet inserted); 'flow' is masked here. */
@@ -76,7 +76,8 @@ void cls_rule_init(struct cls_rule *rule, const struct flow *flow,
 /* Inserts 'rule'.  Returns 0, EEXIST if a rule with the same mask, masked
  * flow and priority is present (nothing changed), or ENOMEM. */
 int cls_insert(struct cls *cls, struct cls_rule *rule);
-/* Removes 'rule', which must be in 'cls'. */
+/* Removes 'rule', which must be in 'cls' (a rule that is not inserted is
+ * ignored).  Readers may still return 'rule' until a grace period ends. */
 void cls_remove(struct cls *cls, struct cls_rule *rule);
 
 /* Highest-priority rule matching 'flow' or NULL.  If 'wc' is nonnull, ORs
@@ -104,8 +105,15 @@ void cls_rank(struct cls *cls);
 size_t cls_count(const struct cls *cls);
 size_t cls_n_subtables(const struct cls *cls);
 
+/* Copies the masks of up to 'n' subtables, in lookup order, to 'masks';
+ * returns the number of subtables.  For statistics, dumps and tests
+ * (reader side). */
+size_t cls_subtable_masks(const struct cls *cls, struct flow *masks,
+                          size_t n);
+
 /* Iteration (writer side, or with no concurrent writer): calls 'cb' for each
- * rule; 'cb' may cls_remove() the rule it is given. */
+ * rule; 'cb' may cls_remove() the rule it is given, but must not insert
+ * or remove other rules. */
 void cls_for_each(struct cls *cls, void (*cb)(struct cls_rule *, void *aux),
                   void *aux);
 
