@@ -1,3 +1,1237 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* config.c: placeholder until implemented. */
-extern int sl_placeholder_config;
+/* config.c: load and validate sluiced's JSON configuration (jansson). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* The embedded default configuration (sluiced without --config). */
+static const char default_json[] =
+    "{\n"
+    "  \"dpdk\": {\"args\": [\"--no-huge\", \"-m\", \"512\",\n"
+    "                     \"--file-prefix\", \"sluice\"]},\n"
+    "  \"control\": {\"socket\": \"" CFG_DEFAULT_SOCKET "\"},\n"
+    "  \"pmd\": {\"cores\": [0]},\n"
+    "  \"bridges\": [{\"name\": \"br0\", \"ports\": [\n"
+    "    {\"name\": \"d1\", \"ofport\": 1, \"type\": \"dummy\"},\n"
+    "    {\"name\": \"d2\", \"ofport\": 2, \"type\": \"dummy\"}\n"
+    "  ]}]\n"
+    "}\n";
+
+static const char *const default_dpdk_args[] = { "--no-huge", "-m", "512" };
+static const char default_flow[] = "priority=0,actions=NORMAL";
+
+#define UNIX_PATH_MAX_LEN 107   /* sizeof sun_path - 1. */
+
+const char *
+cfg_default_json(void)
+{
+    return default_json;
+}
+
+/* ---- Errors and small helpers. ---- */
+
+/* Formats "PATH: MESSAGE" into 'err' and returns EINVAL. An empty 'path'
+ * gives "(root): MESSAGE". */
+static int __attribute__((format(printf, 4, 5)))
+fail(char *err, size_t errsize, const char *path, const char *fmt, ...)
+{
+    if (err && errsize) {
+        int n = snprintf(err, errsize, "%s: ", path[0] ? path : "(root)");
+        if (n >= 0 && (size_t) n < errsize) {
+            va_list args;
+
+            va_start(args, fmt);
+            vsnprintf(err + n, errsize - n, fmt, args);
+            va_end(args);
+        }
+    }
+    return EINVAL;
+}
+
+static int
+nomem(char *err, size_t errsize)
+{
+    if (err && errsize) {
+        snprintf(err, errsize, "out of memory");
+    }
+    return ENOMEM;
+}
+
+/* Appends 's' to the NUL-terminated 'buf' of 'size' bytes, truncating. */
+static void
+buf_cat(char *buf, size_t size, const char *s)
+{
+    size_t len = strlen(buf);
+    size_t n = strlen(s);
+
+    if (len + 1 >= size) {
+        return;
+    }
+    if (n > size - len - 1) {
+        n = size - len - 1;
+    }
+    memcpy(buf + len, s, n);
+    buf[len + n] = '\0';
+}
+
+/* Writes "PARENT.KEY" (or "KEY" at the root) into 'buf'. */
+static const char *
+path_key(char *buf, size_t size, const char *parent, const char *key)
+{
+    buf[0] = '\0';
+    buf_cat(buf, size, parent);
+    if (parent[0]) {
+        buf_cat(buf, size, ".");
+    }
+    buf_cat(buf, size, key);
+    return buf;
+}
+
+/* Writes "PARENT[I]" into 'buf'. */
+static const char *
+path_idx(char *buf, size_t size, const char *parent, size_t i)
+{
+    char idx[32];
+
+    sprintf(idx, "[%zu]", i);
+    buf[0] = '\0';
+    buf_cat(buf, size, parent);
+    buf_cat(buf, size, idx);
+    return buf;
+}
+
+#define PATH_SIZE 256
+
+/* Rejects members of 'obj' not in the NULL-terminated 'allowed'. */
+static int
+check_keys(const json_t *obj, const char *path, const char *const *allowed,
+           char *err, size_t errsize)
+{
+    const char *key;
+    json_t *value;
+
+    json_object_foreach ((json_t *) obj, key, value) {
+        const char *const *a;
+
+        for (a = allowed; *a; a++) {
+            if (!strcmp(*a, key)) {
+                break;
+            }
+        }
+        if (!*a) {
+            char p[PATH_SIZE];
+
+            return fail(err, errsize, path_key(p, sizeof p, path, key),
+                        "unknown key");
+        }
+    }
+    return 0;
+}
+
+/* Parses a decimal string without sign or spaces into '*out' if it lies in
+ * min..max. */
+static bool
+parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    unsigned long long v = 0;
+
+    if (!*s || strlen(s) > 10) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned) (*s - '0');
+    }
+    if (v < min || v > max) {
+        return false;
+    }
+    *out = (uint32_t) v;
+    return true;
+}
+
+/* Gets optional integer member 'key' of 'obj' in min..max, else 'dflt'. */
+static int
+get_uint(const json_t *obj, const char *path, const char *key,
+         uint32_t min, uint32_t max, uint32_t dflt, uint32_t *out,
+         char *err, size_t errsize)
+{
+    const json_t *v = obj ? json_object_get(obj, key) : NULL;
+    char p[PATH_SIZE];
+
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < (json_int_t) min
+        || json_integer_value(v) > (json_int_t) max) {
+        return fail(err, errsize, path_key(p, sizeof p, path, key),
+                    "must be an integer %"PRIu32"..%"PRIu32, min, max);
+    }
+    *out = (uint32_t) json_integer_value(v);
+    return 0;
+}
+
+/* Gets optional object member 'key' of 'obj' into '*out' (NULL if absent)
+ * and checks its keys against 'allowed'. */
+static int
+get_object(const json_t *obj, const char *path, const char *key,
+           const char *const *allowed, const json_t **out,
+           char *err, size_t errsize)
+{
+    const json_t *v = json_object_get(obj, key);
+    char p[PATH_SIZE];
+
+    *out = NULL;
+    if (!v) {
+        return 0;
+    }
+    path_key(p, sizeof p, path, key);
+    if (!json_is_object(v)) {
+        return fail(err, errsize, p, "must be an object");
+    }
+    *out = v;
+    return check_keys(v, p, allowed, err, errsize);
+}
+
+static bool
+valid_name(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (!len || len > CFG_MAX_NAME) {
+        return false;
+    }
+    for (; *s; s++) {
+        char c = *s;
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '.'
+              || c == ':' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- Port option definitions. ---- */
+
+enum opt_kind {
+    OPT_STR,                    /* JSON string. */
+    OPT_UINT,                   /* JSON integer in min..max. */
+    OPT_LIST,                   /* JSON array of strings, comma-joined. */
+};
+
+/* Checks one string value (one element for OPT_LIST); on failure writes
+ * the reason into 'msg' and returns false. */
+typedef bool opt_check_fn(const char *value, char *msg, size_t msgsize);
+
+struct opt_def {
+    const char *key;
+    enum opt_kind kind;
+    bool required;
+    uint32_t min, max;          /* OPT_UINT. */
+    opt_check_fn *check;        /* OPT_STR, OPT_LIST elements. */
+};
+
+struct type_def {
+    const char *name;
+    const struct opt_def *opts; /* Terminated by key == NULL. */
+};
+
+static bool
+has_ctrl_or_space(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char) *s <= ' ' || *s == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+check_devargs(const char *v, char *msg, size_t msgsize)
+{
+    if (!*v || strlen(v) > 1023 || has_ctrl_or_space(v)) {
+        snprintf(msg, msgsize, "must be a non-empty device string without "
+                 "spaces (e.g. \"net_null0,no-rx=1\" or a PCI address)");
+        return false;
+    }
+    return true;
+}
+
+static bool
+check_ifname(const char *v, char *msg, size_t msgsize)
+{
+    if (!*v || strlen(v) > 15 || strchr(v, '/') || has_ctrl_or_space(v)
+        || !strcmp(v, ".") || !strcmp(v, "..")) {
+        snprintf(msg, msgsize, "must be a Linux interface name of 1..15 "
+                 "bytes without '/' or spaces");
+        return false;
+    }
+    return true;
+}
+
+static bool
+check_sockpath(const char *v, char *msg, size_t msgsize)
+{
+    if (!*v || strlen(v) > UNIX_PATH_MAX_LEN) {
+        snprintf(msg, msgsize, "must be a Unix socket path of 1..%d bytes",
+                 UNIX_PATH_MAX_LEN);
+        return false;
+    }
+    return true;
+}
+
+static bool
+check_prefix(const char *v, char *msg, size_t msgsize)
+{
+    char addr[64];
+    const char *slash = strchr(v, '/');
+    unsigned char buf[16];
+    uint32_t plen;
+    size_t alen;
+
+    if (!slash || (alen = (size_t) (slash - v)) == 0
+        || alen >= sizeof addr) {
+        goto bad;
+    }
+    memcpy(addr, v, alen);
+    addr[alen] = '\0';
+    if (inet_pton(AF_INET, addr, buf) == 1) {
+        if (parse_uint(slash + 1, 0, 32, &plen)) {
+            return true;
+        }
+    } else if (inet_pton(AF_INET6, addr, buf) == 1) {
+        if (parse_uint(slash + 1, 0, 128, &plen)) {
+            return true;
+        }
+    }
+bad:
+    snprintf(msg, msgsize, "\"%s\" is not ADDR/PREFIX (e.g. 10.0.0.1/24 "
+             "or fd00::1/64)", v);
+    return false;
+}
+
+static const struct opt_def dpdk_opts[] = {
+    { "devargs", OPT_STR, true, 0, 0, check_devargs },
+    { "rxq", OPT_UINT, false, 1, 64, NULL },
+    { "txq", OPT_UINT, false, 1, 64, NULL },
+    { "mtu", OPT_UINT, false, 68, 9710, NULL },
+    { NULL, 0, false, 0, 0, NULL },
+};
+
+static const struct opt_def tap_opts[] = {
+    { "ifname", OPT_STR, false, 0, 0, check_ifname },
+    { "mtu", OPT_UINT, false, 68, 65535, NULL },
+    { "addresses", OPT_LIST, false, 0, 0, check_prefix },
+    { NULL, 0, false, 0, 0, NULL },
+};
+
+static const struct opt_def dummy_opts[] = {
+    { NULL, 0, false, 0, 0, NULL },
+};
+
+static const struct opt_def vhost_opts[] = {
+    { "path", OPT_STR, true, 0, 0, check_sockpath },
+    { "queues", OPT_UINT, false, 1, 64, NULL },
+    { NULL, 0, false, 0, 0, NULL },
+};
+
+static const struct type_def port_types[] = {
+    { "dpdk", dpdk_opts },
+    { "tap", tap_opts },
+    { "dummy", dummy_opts },
+    { "vhostuser", vhost_opts },
+    { "vhostuserclient", vhost_opts },
+};
+
+#define N_PORT_TYPES (sizeof port_types / sizeof port_types[0])
+
+static const struct type_def *
+find_type(const char *name)
+{
+    for (size_t i = 0; i < N_PORT_TYPES; i++) {
+        if (!strcmp(port_types[i].name, name)) {
+            return &port_types[i];
+        }
+    }
+    return NULL;
+}
+
+static const struct opt_def *
+find_opt(const struct type_def *t, const char *key)
+{
+    for (const struct opt_def *d = t->opts; d->key; d++) {
+        if (!strcmp(d->key, key)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/* Describes the keys type 't' takes, for "unknown key" messages. */
+static void
+describe_keys(const struct type_def *t, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (const struct opt_def *d = t->opts; d->key && n < size; d++) {
+        n += (size_t) snprintf(buf + n, size - n, "%s%s",
+                               d == t->opts ? "" : ", ", d->key);
+    }
+    if (!t->opts->key) {
+        snprintf(buf, size, "no options");
+    }
+}
+
+static const char *
+type_names(void)
+{
+    return "dpdk, tap, dummy, vhostuser, vhostuserclient";
+}
+
+static int
+unknown_opt(const struct type_def *t, const char *path, char *err,
+            size_t errsize)
+{
+    char keys[128];
+
+    describe_keys(t, keys, sizeof keys);
+    return fail(err, errsize, path, "unknown key (type %s takes %s)",
+                t->name, keys);
+}
+
+/* Appends option (key, value) to 'port', taking ownership of 'value'. */
+static int
+port_add_opt(struct cfg_port *port, const char *key, char *value)
+{
+    struct cfg_opt *opts;
+    char *k;
+
+    opts = realloc(port->options, (port->n_options + 1) * sizeof *opts);
+    k = strdup(key);
+    if (!opts || !k) {
+        free(k);
+        free(value);
+        if (opts) {
+            port->options = opts;
+        }
+        return ENOMEM;
+    }
+    port->options = opts;
+    opts[port->n_options].key = k;
+    opts[port->n_options].value = value;
+    port->n_options++;
+    return 0;
+}
+
+const char *
+cfg_port_get(const struct cfg_port *port, const char *key)
+{
+    for (size_t i = 0; i < port->n_options; i++) {
+        if (!strcmp(port->options[i].key, key)) {
+            return port->options[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* Checks that every required option of 't' is in 'port'. 'prefix' is the
+ * port's key path ("" for kv). */
+static int
+check_required(const struct type_def *t, const struct cfg_port *port,
+               const char *prefix, char *err, size_t errsize)
+{
+    for (const struct opt_def *d = t->opts; d->key; d++) {
+        if (d->required && !cfg_port_get(port, d->key)) {
+            char p[PATH_SIZE];
+
+            return fail(err, errsize, path_key(p, sizeof p, prefix, d->key),
+                        "missing (required for type %s)", t->name);
+        }
+    }
+    return 0;
+}
+
+/* Converts JSON value 'v' of option 'd' into a newly allocated string in
+ * '*out', validating it. */
+static int
+opt_from_json(const struct opt_def *d, const json_t *v, const char *path,
+              char **out, char *err, size_t errsize)
+{
+    char msg[160];
+
+    *out = NULL;
+    switch (d->kind) {
+    case OPT_STR:
+        if (!json_is_string(v)) {
+            return fail(err, errsize, path, "must be a string");
+        }
+        if (d->check && !d->check(json_string_value(v), msg, sizeof msg)) {
+            return fail(err, errsize, path, "%s", msg);
+        }
+        *out = strdup(json_string_value(v));
+        break;
+
+    case OPT_UINT:
+        if (!json_is_integer(v) || json_integer_value(v) < d->min
+            || json_integer_value(v) > d->max) {
+            return fail(err, errsize, path,
+                        "must be an integer %"PRIu32"..%"PRIu32,
+                        d->min, d->max);
+        }
+        if (asprintf(out, "%lld", (long long) json_integer_value(v)) < 0) {
+            *out = NULL;
+        }
+        break;
+
+    case OPT_LIST: {
+        size_t i, len = 0;
+        json_t *e;
+
+        if (json_is_string(v)) {
+            /* A single element. */
+        } else if (!json_is_array(v)) {
+            return fail(err, errsize, path, "must be an array of strings");
+        }
+        if (json_is_string(v)) {
+            const char *s = json_string_value(v);
+
+            if (*s && d->check && !d->check(s, msg, sizeof msg)) {
+                return fail(err, errsize, path, "%s", msg);
+            }
+            *out = strdup(s);
+            break;
+        }
+        json_array_foreach ((json_t *) v, i, e) {
+            char p[PATH_SIZE];
+
+            path_idx(p, sizeof p, path, i);
+            if (!json_is_string(e)) {
+                return fail(err, errsize, p, "must be a string");
+            }
+            if (strchr(json_string_value(e), ',')) {
+                return fail(err, errsize, p, "must not contain ','");
+            }
+            if (d->check && !d->check(json_string_value(e), msg,
+                                      sizeof msg)) {
+                return fail(err, errsize, p, "%s", msg);
+            }
+            len += strlen(json_string_value(e)) + 1;
+        }
+        *out = malloc(len + 1);
+        if (*out) {
+            char *p = *out;
+
+            *p = '\0';
+            json_array_foreach ((json_t *) v, i, e) {
+                p += sprintf(p, "%s%s", i ? "," : "", json_string_value(e));
+            }
+        }
+        break;
+    }
+    }
+    return *out ? 0 : nomem(err, errsize);
+}
+
+/* Validates string 'value' of option 'd' (the kv form). */
+static int
+opt_from_string(const struct opt_def *d, const char *value,
+                const char *path, char *err, size_t errsize)
+{
+    char msg[160];
+    uint32_t u;
+
+    switch (d->kind) {
+    case OPT_STR:
+        if (d->check && !d->check(value, msg, sizeof msg)) {
+            return fail(err, errsize, path, "%s", msg);
+        }
+        break;
+
+    case OPT_UINT:
+        if (!parse_uint(value, d->min, d->max, &u)) {
+            return fail(err, errsize, path,
+                        "must be an integer %"PRIu32"..%"PRIu32,
+                        d->min, d->max);
+        }
+        break;
+
+    case OPT_LIST: {
+        const char *s = value;
+
+        while (*s) {
+            const char *comma = strchr(s, ',');
+            size_t n = comma ? (size_t) (comma - s) : strlen(s);
+            char *elem = strndup(s, n);
+
+            if (!elem) {
+                return nomem(err, errsize);
+            }
+            if (d->check && !d->check(elem, msg, sizeof msg)) {
+                free(elem);
+                return fail(err, errsize, path, "%s", msg);
+            }
+            free(elem);
+            s += n + (comma ? 1 : 0);
+        }
+        break;
+    }
+    }
+    return 0;
+}
+
+/* ---- Ports and bridges from JSON. ---- */
+
+static const char *const port_common_keys[] = { "name", "ofport", "type" };
+
+static bool
+is_common_port_key(const char *key)
+{
+    for (size_t i = 0; i < 3; i++) {
+        if (!strcmp(key, port_common_keys[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+parse_port(const json_t *j, const char *path, struct cfg_port *port,
+           char *err, size_t errsize)
+{
+    const struct type_def *t;
+    const json_t *name, *type, *v;
+    const char *key;
+    char p[PATH_SIZE];
+    uint32_t ofport;
+    int error;
+
+    if (!json_is_object(j)) {
+        return fail(err, errsize, path, "must be an object");
+    }
+
+    name = json_object_get(j, "name");
+    path_key(p, sizeof p, path, "name");
+    if (!name) {
+        return fail(err, errsize, p, "missing");
+    }
+    if (!json_is_string(name) || !valid_name(json_string_value(name))) {
+        return fail(err, errsize, p, "must be a string of 1..%d characters "
+                    "from A-Z a-z 0-9 _ . : -", CFG_MAX_NAME);
+    }
+
+    type = json_object_get(j, "type");
+    path_key(p, sizeof p, path, "type");
+    if (!type) {
+        return fail(err, errsize, p, "missing");
+    }
+    if (!json_is_string(type)
+        || !(t = find_type(json_string_value(type)))) {
+        return fail(err, errsize, p, "must be one of %s", type_names());
+    }
+
+    error = get_uint(j, path, "ofport", 1, CFG_MAX_OFPORT, 0, &ofport,
+                     err, errsize);
+    if (error) {
+        return error;
+    }
+
+    port->name = strdup(json_string_value(name));
+    port->type = strdup(t->name);
+    port->ofport = ofport;
+    if (!port->name || !port->type) {
+        return nomem(err, errsize);
+    }
+
+    json_object_foreach ((json_t *) j, key, v) {
+        const struct opt_def *d;
+        char *value;
+
+        if (is_common_port_key(key)) {
+            continue;
+        }
+        path_key(p, sizeof p, path, key);
+        d = find_opt(t, key);
+        if (!d) {
+            return unknown_opt(t, p, err, errsize);
+        }
+        error = opt_from_json(d, v, p, &value, err, errsize);
+        if (!error) {
+            error = port_add_opt(port, key, value);
+            if (error) {
+                return nomem(err, errsize);
+            }
+        }
+        if (error) {
+            return error;
+        }
+    }
+    return check_required(t, port, path, err, errsize);
+}
+
+/* Port names must be unique across the file: looks for 'name' among the
+ * ports parsed so far. */
+static bool
+find_port_name(const struct cfg *cfg, size_t n_bridges, size_t n_ports,
+               const char *name, size_t *bi, size_t *pi)
+{
+    for (size_t b = 0; b <= n_bridges && b < cfg->n_bridges; b++) {
+        const struct cfg_bridge *br = &cfg->bridges[b];
+        size_t limit = b == n_bridges ? n_ports : br->n_ports;
+
+        for (size_t i = 0; i < limit; i++) {
+            if (br->ports[i].name && !strcmp(br->ports[i].name, name)) {
+                *bi = b;
+                *pi = i;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static int
+parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
+             const char *path, char *err, size_t errsize)
+{
+    static const char *const keys[] = { "name", "ports", "flows", NULL };
+    struct cfg_bridge *br = &cfg->bridges[bidx];
+    const json_t *name, *ports, *flows, *v;
+    char p[PATH_SIZE], q[PATH_SIZE];
+    size_t i;
+    int error;
+
+    if (!json_is_object(j)) {
+        return fail(err, errsize, path, "must be an object");
+    }
+    error = check_keys(j, path, keys, err, errsize);
+    if (error) {
+        return error;
+    }
+
+    name = json_object_get(j, "name");
+    path_key(p, sizeof p, path, "name");
+    if (!name) {
+        return fail(err, errsize, p, "missing");
+    }
+    if (!json_is_string(name) || !valid_name(json_string_value(name))) {
+        return fail(err, errsize, p, "must be a string of 1..%d characters "
+                    "from A-Z a-z 0-9 _ . : -", CFG_MAX_NAME);
+    }
+    for (i = 0; i < bidx; i++) {
+        if (!strcmp(cfg->bridges[i].name, json_string_value(name))) {
+            return fail(err, errsize, p, "duplicate bridge name \"%s\" "
+                        "(also bridges[%zu])", json_string_value(name), i);
+        }
+    }
+    br->name = strdup(json_string_value(name));
+    if (!br->name) {
+        return nomem(err, errsize);
+    }
+
+    ports = json_object_get(j, "ports");
+    path_key(p, sizeof p, path, "ports");
+    if (ports && !json_is_array(ports)) {
+        return fail(err, errsize, p, "must be an array");
+    }
+    if (ports && json_array_size(ports)) {
+        br->ports = calloc(json_array_size(ports), sizeof *br->ports);
+        if (!br->ports) {
+            return nomem(err, errsize);
+        }
+        br->n_ports = json_array_size(ports);
+    }
+    for (i = 0; i < br->n_ports; i++) {
+        struct cfg_port *port = &br->ports[i];
+        size_t ob, op;
+
+        path_idx(q, sizeof q, p, i);
+        error = parse_port(json_array_get(ports, i), q, port, err, errsize);
+        if (error) {
+            return error;
+        }
+        if (find_port_name(cfg, bidx, i, port->name, &ob, &op)) {
+            char r[PATH_SIZE];
+
+            return fail(err, errsize, path_key(r, sizeof r, q, "name"),
+                        "duplicate port name \"%s\" (also "
+                        "bridges[%zu].ports[%zu])", port->name, ob, op);
+        }
+        for (size_t k = 0; port->ofport && k < i; k++) {
+            if (br->ports[k].ofport == port->ofport) {
+                char r[PATH_SIZE];
+
+                return fail(err, errsize, path_key(r, sizeof r, q, "ofport"),
+                            "ofport %"PRIu32" already used by port \"%s\"",
+                            port->ofport, br->ports[k].name);
+            }
+        }
+    }
+    /* Assign the lowest free ofport to ports without one. */
+    for (i = 0; i < br->n_ports; i++) {
+        uint32_t cand = 1;
+
+        if (br->ports[i].ofport) {
+            continue;
+        }
+        for (size_t k = 0; k < br->n_ports; k++) {
+            if (br->ports[k].ofport == cand) {
+                cand++;
+                k = (size_t) -1;    /* Restart the scan. */
+            }
+        }
+        br->ports[i].ofport = cand;
+    }
+
+    flows = json_object_get(j, "flows");
+    path_key(p, sizeof p, path, "flows");
+    if (!flows) {
+        br->flows = calloc(1, sizeof *br->flows);
+        if (!br->flows || !(br->flows[0] = strdup(default_flow))) {
+            return nomem(err, errsize);
+        }
+        br->n_flows = 1;
+        return 0;
+    }
+    if (!json_is_array(flows)) {
+        return fail(err, errsize, p, "must be an array of strings");
+    }
+    if (json_array_size(flows)) {
+        br->flows = calloc(json_array_size(flows), sizeof *br->flows);
+        if (!br->flows) {
+            return nomem(err, errsize);
+        }
+        br->n_flows = json_array_size(flows);
+    }
+    json_array_foreach ((json_t *) flows, i, v) {
+        path_idx(q, sizeof q, p, i);
+        if (!json_is_string(v) || !json_string_value(v)[0]) {
+            return fail(err, errsize, q, "must be a non-empty string");
+        }
+        br->flows[i] = strdup(json_string_value(v));
+        if (!br->flows[i]) {
+            return nomem(err, errsize);
+        }
+    }
+    return 0;
+}
+
+static int
+set_default_args(struct cfg *cfg)
+{
+    size_t n = sizeof default_dpdk_args / sizeof default_dpdk_args[0];
+
+    cfg->dpdk_args = calloc(n, sizeof *cfg->dpdk_args);
+    if (!cfg->dpdk_args) {
+        return ENOMEM;
+    }
+    cfg->n_dpdk_args = n;
+    for (size_t i = 0; i < n; i++) {
+        cfg->dpdk_args[i] = strdup(default_dpdk_args[i]);
+        if (!cfg->dpdk_args[i]) {
+            return ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int
+parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
+{
+    static const char *const root_keys[] = {
+        "dpdk", "control", "pmd", "datapath", "bridges", NULL
+    };
+    static const char *const dpdk_keys[] = { "args", NULL };
+    static const char *const control_keys[] = { "socket", NULL };
+    static const char *const pmd_keys[] = { "cores", "emc_entries", NULL };
+    static const char *const dp_keys[] = {
+        "megaflow_idle_ms", "flow_limit", "mac_aging_s", NULL
+    };
+    const json_t *dpdk, *control, *pmd, *dp, *v, *e;
+    char p[PATH_SIZE];
+    size_t i;
+    int error;
+
+    if (!json_is_object(root)) {
+        return fail(err, errsize, "", "must be an object");
+    }
+    error = check_keys(root, "", root_keys, err, errsize);
+    if (error) {
+        return error;
+    }
+
+    /* dpdk */
+    error = get_object(root, "", "dpdk", dpdk_keys, &dpdk, err, errsize);
+    if (error) {
+        return error;
+    }
+    v = dpdk ? json_object_get(dpdk, "args") : NULL;
+    if (!v) {
+        if (set_default_args(cfg)) {
+            return nomem(err, errsize);
+        }
+    } else if (!json_is_array(v)) {
+        return fail(err, errsize, "dpdk.args", "must be an array of strings");
+    } else {
+        if (json_array_size(v)) {
+            cfg->dpdk_args = calloc(json_array_size(v),
+                                    sizeof *cfg->dpdk_args);
+            if (!cfg->dpdk_args) {
+                return nomem(err, errsize);
+            }
+            cfg->n_dpdk_args = json_array_size(v);
+        }
+        json_array_foreach ((json_t *) v, i, e) {
+            if (!json_is_string(e)) {
+                return fail(err, errsize,
+                            path_idx(p, sizeof p, "dpdk.args", i),
+                            "must be a string");
+            }
+            cfg->dpdk_args[i] = strdup(json_string_value(e));
+            if (!cfg->dpdk_args[i]) {
+                return nomem(err, errsize);
+            }
+        }
+    }
+
+    /* control */
+    error = get_object(root, "", "control", control_keys, &control,
+                       err, errsize);
+    if (error) {
+        return error;
+    }
+    v = control ? json_object_get(control, "socket") : NULL;
+    if (v) {
+        char msg[160];
+
+        if (!json_is_string(v)) {
+            return fail(err, errsize, "control.socket", "must be a string");
+        }
+        if (!check_sockpath(json_string_value(v), msg, sizeof msg)) {
+            return fail(err, errsize, "control.socket", "%s", msg);
+        }
+    }
+    cfg->control_socket = strdup(v ? json_string_value(v)
+                                   : CFG_DEFAULT_SOCKET);
+    if (!cfg->control_socket) {
+        return nomem(err, errsize);
+    }
+
+    /* pmd */
+    error = get_object(root, "", "pmd", pmd_keys, &pmd, err, errsize);
+    if (error) {
+        return error;
+    }
+    v = pmd ? json_object_get(pmd, "cores") : NULL;
+    if (v && (!json_is_array(v) || !json_array_size(v))) {
+        return fail(err, errsize, "pmd.cores",
+                    "must be a non-empty array of core numbers");
+    }
+    cfg->pmd_cores = calloc(v ? json_array_size(v) : 1,
+                            sizeof *cfg->pmd_cores);
+    if (!cfg->pmd_cores) {
+        return nomem(err, errsize);
+    }
+    if (!v) {
+        cfg->pmd_cores[0] = 0;
+        cfg->n_pmd_cores = 1;
+    }
+    json_array_foreach ((json_t *) v, i, e) {
+        path_idx(p, sizeof p, "pmd.cores", i);
+        if (!json_is_integer(e) || json_integer_value(e) < 0
+            || json_integer_value(e) > CFG_MAX_CORE) {
+            return fail(err, errsize, p, "must be an integer 0..%d",
+                        CFG_MAX_CORE);
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (cfg->pmd_cores[k] == (unsigned) json_integer_value(e)) {
+                return fail(err, errsize, p, "duplicate core %u",
+                            cfg->pmd_cores[k]);
+            }
+        }
+        cfg->pmd_cores[i] = (unsigned) json_integer_value(e);
+        cfg->n_pmd_cores = i + 1;
+    }
+    error = get_uint(pmd, "pmd", "emc_entries", 0, 1u << 20, 8192,
+                     &cfg->emc_entries, err, errsize);
+    if (error) {
+        return error;
+    }
+    if (cfg->emc_entries & (cfg->emc_entries - 1)) {
+        return fail(err, errsize, "pmd.emc_entries",
+                    "must be 0 or a power of 2 up to %u", 1u << 20);
+    }
+
+    /* datapath */
+    error = get_object(root, "", "datapath", dp_keys, &dp, err, errsize);
+    if (!error) {
+        error = get_uint(dp, "datapath", "megaflow_idle_ms", 1, 3600000,
+                         10000, &cfg->megaflow_idle_ms, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(dp, "datapath", "flow_limit", 1, 10000000, 200000,
+                         &cfg->flow_limit, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(dp, "datapath", "mac_aging_s", 1, 86400, 300,
+                         &cfg->mac_aging_s, err, errsize);
+    }
+    if (error) {
+        return error;
+    }
+
+    /* bridges */
+    v = json_object_get(root, "bridges");
+    if (v && !json_is_array(v)) {
+        return fail(err, errsize, "bridges", "must be an array");
+    }
+    if (v && json_array_size(v)) {
+        cfg->bridges = calloc(json_array_size(v), sizeof *cfg->bridges);
+        if (!cfg->bridges) {
+            return nomem(err, errsize);
+        }
+        cfg->n_bridges = json_array_size(v);
+    }
+    for (i = 0; i < cfg->n_bridges; i++) {
+        error = parse_bridge(cfg, i, json_array_get(v, i),
+                             path_idx(p, sizeof p, "bridges", i),
+                             err, errsize);
+        if (error) {
+            return error;
+        }
+    }
+    return 0;
+}
+
+static int
+load_json(json_t *root, struct cfg **out, char *err, size_t errsize)
+{
+    struct cfg *cfg = calloc(1, sizeof *cfg);
+    int error;
+
+    if (!cfg) {
+        json_decref(root);
+        return nomem(err, errsize);
+    }
+    error = parse_root(root, cfg, err, errsize);
+    json_decref(root);
+    if (error) {
+        cfg_free(cfg);
+        cfg = NULL;
+    }
+    *out = cfg;
+    return error;
+}
+
+int
+cfg_load_string(const char *json, struct cfg **out, char *err,
+                size_t errsize)
+{
+    json_error_t jerr;
+    json_t *root;
+
+    *out = NULL;
+    root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        if (err && errsize) {
+            snprintf(err, errsize, "line %d column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
+        }
+        return EINVAL;
+    }
+    return load_json(root, out, err, errsize);
+}
+
+int
+cfg_load_file(const char *path, struct cfg **out, char *err,
+              size_t errsize)
+{
+    json_error_t jerr;
+    json_t *root;
+    FILE *f;
+    int error;
+
+    *out = NULL;
+    f = fopen(path, "r");
+    if (!f) {
+        error = errno;
+        if (err && errsize) {
+            snprintf(err, errsize, "%s: %s", path, strerror(error));
+        }
+        return error;
+    }
+    root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(f);
+    if (!root) {
+        if (err && errsize) {
+            snprintf(err, errsize, "%s: line %d column %d: %s", path,
+                     jerr.line, jerr.column, jerr.text);
+        }
+        return EINVAL;
+    }
+
+    char msg[1024];
+
+    error = load_json(root, out, msg, sizeof msg);
+    if (error && err && errsize) {
+        snprintf(err, errsize, "%s: %s", path, msg);
+    }
+    return error;
+}
+
+void
+cfg_port_uninit(struct cfg_port *port)
+{
+    if (!port) {
+        return;
+    }
+    free(port->name);
+    free(port->type);
+    for (size_t i = 0; i < port->n_options; i++) {
+        free(port->options[i].key);
+        free(port->options[i].value);
+    }
+    free(port->options);
+    memset(port, 0, sizeof *port);
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+    if (!cfg) {
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_dpdk_args; i++) {
+        free(cfg->dpdk_args[i]);
+    }
+    free(cfg->dpdk_args);
+    free(cfg->control_socket);
+    free(cfg->pmd_cores);
+    for (size_t b = 0; b < cfg->n_bridges; b++) {
+        struct cfg_bridge *br = &cfg->bridges[b];
+
+        free(br->name);
+        for (size_t i = 0; i < br->n_ports; i++) {
+            cfg_port_uninit(&br->ports[i]);
+        }
+        free(br->ports);
+        for (size_t i = 0; i < br->n_flows; i++) {
+            free(br->flows[i]);
+        }
+        free(br->flows);
+    }
+    free(cfg->bridges);
+    free(cfg);
+}
+
+const struct cfg_bridge *
+cfg_find_bridge(const struct cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_bridges; i++) {
+        if (!strcmp(cfg->bridges[i].name, name)) {
+            return &cfg->bridges[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- add-port: KEY=VALUE lists. ---- */
+
+int
+cfg_port_from_kv(const char *name, const char *type,
+                 const char *const *kv, size_t n_kv,
+                 struct cfg_port *out, char *err, size_t errsize)
+{
+    const struct type_def *t;
+    int error = 0;
+
+    memset(out, 0, sizeof *out);
+    if (!name || !valid_name(name)) {
+        return fail(err, errsize, "name", "must be 1..%d characters from "
+                    "A-Z a-z 0-9 _ . : -", CFG_MAX_NAME);
+    }
+    t = type ? find_type(type) : NULL;
+    if (!t) {
+        return fail(err, errsize, "type", "must be one of %s", type_names());
+    }
+    out->name = strdup(name);
+    out->type = strdup(t->name);
+    if (!out->name || !out->type) {
+        error = nomem(err, errsize);
+        goto out;
+    }
+
+    for (size_t i = 0; i < n_kv; i++) {
+        const char *eq = kv[i] ? strchr(kv[i], '=') : NULL;
+        const struct opt_def *d;
+        char key[64];
+        size_t klen;
+
+        if (!eq || eq == kv[i] || (klen = (size_t) (eq - kv[i]))
+            >= sizeof key) {
+            error = fail(err, errsize, kv[i] ? kv[i] : "(null)",
+                         "expected KEY=VALUE");
+            goto out;
+        }
+        memcpy(key, kv[i], klen);
+        key[klen] = '\0';
+
+        if (!strcmp(key, "ofport")) {
+            if (out->ofport) {
+                error = fail(err, errsize, key, "given twice");
+                goto out;
+            }
+            if (!parse_uint(eq + 1, 1, CFG_MAX_OFPORT, &out->ofport)) {
+                error = fail(err, errsize, key, "must be an integer 1..%d",
+                             CFG_MAX_OFPORT);
+                goto out;
+            }
+            continue;
+        }
+        if (!strcmp(key, "name") || !strcmp(key, "type")) {
+            error = fail(err, errsize, key, "is an argument, not an option");
+            goto out;
+        }
+        d = find_opt(t, key);
+        if (!d) {
+            error = unknown_opt(t, key, err, errsize);
+            goto out;
+        }
+        if (cfg_port_get(out, key)) {
+            error = fail(err, errsize, key, "given twice");
+            goto out;
+        }
+        error = opt_from_string(d, eq + 1, key, err, errsize);
+        if (error) {
+            goto out;
+        }
+        char *value = strdup(eq + 1);
+
+        if (!value || port_add_opt(out, key, value)) {
+            error = nomem(err, errsize);
+            goto out;
+        }
+    }
+    error = check_required(t, out, "", err, errsize);
+
+out:
+    if (error) {
+        cfg_port_uninit(out);
+    }
+    return error;
+}

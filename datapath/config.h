@@ -1,2 +1,134 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* config.h: placeholder until written. */
+/* config.h: the daemon's JSON configuration, loaded into plain C structs. */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H 1
+
+/*
+ * What: cfg_load_file()/cfg_load_string() parse and validate sluiced's JSON
+ * configuration (see docs/control-protocol.md section 4 and the example in
+ * cfg_default_json()) into a struct cfg. Every error names the key path,
+ * e.g. "bridges[0].ports[1].devarg: unknown key" or
+ * "pmd.cores[0]: must be an integer 0..1023". cfg_port_from_kv() applies
+ * the same port validation to a "KEY=VALUE" list (run-time add-port).
+ *
+ * Design: the whole document is validated before anything is returned;
+ * unknown keys are errors; every optional key has a default (below). Port
+ * options other than name/ofport/type are type-specific and kept as an
+ * ordered list of (key, string) pairs for the port provider: JSON integers
+ * become decimal strings, arrays are comma-joined. Known keys per type:
+ *   dpdk:            devargs (required), rxq 1..64, txq 1..64, mtu 68..9710
+ *   tap:             ifname (<= 15 bytes), mtu 68..65535,
+ *                    addresses (array of "ADDR/PREFIX", IPv4 or IPv6)
+ *   dummy:           none
+ *   vhostuser,
+ *   vhostuserclient: path (required, < 108 bytes), queues 1..64
+ * Names (bridges, ports) are 1..63 bytes of [A-Za-z0-9_.:-]; bridge names
+ * are unique, port names are unique across the whole file, ofports are
+ * unique within a bridge.
+ *
+ * Defaults:
+ *   dpdk.args                  ["--no-huge", "-m", "512"]
+ *   control.socket             CFG_DEFAULT_SOCKET
+ *   pmd.cores                  [0]
+ *   pmd.emc_entries            8192 (0 disables the EMC; else a power of 2)
+ *   datapath.megaflow_idle_ms  10000
+ *   datapath.flow_limit        200000
+ *   datapath.mac_aging_s       300
+ *   bridges                    []
+ *   bridges[].flows            ["priority=0,actions=NORMAL"]; an explicit
+ *                              [] gives a bridge without flows (drop all)
+ *   bridges[].ports[].ofport   lowest number not used in the bridge
+ *
+ * Thread-safety: none needed: the functions have no shared state; a
+ * struct cfg is plain data, read-only once loaded.
+ *
+ * Ownership: a struct cfg from cfg_load_*() is owned by the caller and
+ * freed with cfg_free(), which frees every string and array in it. A
+ * struct cfg_port filled by cfg_port_from_kv() is owned by the caller and
+ * released with cfg_port_uninit() (the struct itself is not freed).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_DEFAULT_SOCKET "/run/sluice/sluiced.sock"
+#define CFG_MAX_NAME 63         /* Bridge and port names, bytes. */
+#define CFG_MAX_OFPORT 65279    /* 0xfeff, OFPP_MAX. */
+#define CFG_MAX_CORE 1023
+
+/* One type-specific port option. Both strings are owned by the port. */
+struct cfg_opt {
+    char *key;
+    char *value;
+};
+
+struct cfg_port {
+    char *name;
+    char *type;                 /* "dpdk", "tap", "dummy", "vhostuser",
+                                 * "vhostuserclient". */
+    uint32_t ofport;            /* 1..CFG_MAX_OFPORT; 0 = not given (only
+                                 * from cfg_port_from_kv()). */
+    struct cfg_opt *options;    /* In file order; n_options may be 0. */
+    size_t n_options;
+};
+
+struct cfg_bridge {
+    char *name;
+    struct cfg_port *ports;
+    size_t n_ports;
+    char **flows;               /* Flow texts, ovs-ofctl add-flow syntax. */
+    size_t n_flows;
+};
+
+struct cfg {
+    char **dpdk_args;           /* EAL arguments, without argv[0]. */
+    size_t n_dpdk_args;
+    char *control_socket;
+    unsigned int *pmd_cores;    /* Distinct, in file order; at least one. */
+    size_t n_pmd_cores;
+    uint32_t emc_entries;
+    uint32_t megaflow_idle_ms;  /* 1..3600000 */
+    uint32_t flow_limit;        /* 1..10000000 */
+    uint32_t mac_aging_s;       /* 1..86400 */
+    struct cfg_bridge *bridges;
+    size_t n_bridges;
+};
+
+/* Loads 'path'. Returns 0 and sets '*out' (caller frees with cfg_free()),
+ * or an errno (ENOENT, EACCES... for the file, EINVAL for bad content,
+ * ENOMEM) with '*out' set to NULL and 'err' filled, prefixed by 'path'. */
+int cfg_load_file(const char *path, struct cfg **out, char *err,
+                  size_t errsize);
+
+/* As cfg_load_file() for a NUL-terminated JSON text. */
+int cfg_load_string(const char *json, struct cfg **out, char *err,
+                    size_t errsize);
+
+/* Frees 'cfg' and everything it owns. Accepts NULL. */
+void cfg_free(struct cfg *cfg);
+
+/* The embedded configuration sluiced uses without --config: --no-huge, one
+ * PMD core, bridge br0 with dummy ports. A static string: do not free. */
+const char *cfg_default_json(void);
+
+/* Builds '*out' from a port name, type and 'n_kv' strings "KEY=VALUE"
+ * (the add-port command), with the same validation as the config file.
+ * "ofport=N" sets out->ofport (else 0). Returns 0, or EINVAL (message in
+ * 'err', e.g. "devarg: unknown key for type dpdk") / ENOMEM with '*out'
+ * left empty. Release with cfg_port_uninit(). */
+int cfg_port_from_kv(const char *name, const char *type,
+                     const char *const *kv, size_t n_kv,
+                     struct cfg_port *out, char *err, size_t errsize);
+
+/* Frees what 'port' owns and zeroes it. Accepts NULL. */
+void cfg_port_uninit(struct cfg_port *port);
+
+/* Returns the value of option 'key' of 'port', or NULL if absent. The
+ * string is owned by 'port'. */
+const char *cfg_port_get(const struct cfg_port *port, const char *key);
+
+/* Returns the bridge named 'name' in 'cfg', or NULL. */
+const struct cfg_bridge *cfg_find_bridge(const struct cfg *cfg,
+                                         const char *name);
+
+#endif /* SLUICE_CONFIG_H */

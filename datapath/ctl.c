@@ -1,3 +1,980 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ctl.c: placeholder until implemented. */
-extern int sl_placeholder_ctl;
+/* ctl.c: control socket server: JSON lines over a Unix socket (libevent). */
+#include "ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+struct ctl_method {
+    char *name;
+    ctl_handler_fn *fn;
+    void *aux;
+};
+
+/* One client connection. */
+struct ctl_conn {
+    struct ctl_server *server;
+    struct bufferevent *bev;
+    struct event *resume_ev;    /* Processes buffered requests later. */
+    struct ctl_pending *pending;    /* Outstanding deferred request. */
+    bool eof;                   /* Client shut down its sending side. */
+    bool closing;               /* Free once the output is flushed. */
+    bool dead;                  /* Free as soon as possible. */
+    bool busy;                  /* Inside conn_process() (no free). */
+    size_t scanned;             /* Input bytes known to hold no newline. */
+    struct ctl_conn *prev, *next;
+};
+
+struct ctl_pending {
+    struct ctl_conn *conn;      /* NULL once the connection is gone. */
+    json_t *id;                 /* Request id (owned). */
+};
+
+struct ctl_server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct event *relisten_ev;  /* Re-enables accept after an error. */
+    char *path;
+    dev_t dev;                  /* Identity of our socket file. */
+    ino_t ino;
+    struct ctl_method *methods;
+    size_t n_methods;
+    struct ctl_conn *conns;     /* Doubly linked list. */
+    size_t n_conns;
+    size_t max_request;
+    size_t max_output;
+    unsigned int write_timeout_ms;
+};
+
+/* The request being handled (for ctl_pending_current()). Main thread. */
+static struct ctl_conn *cur_conn;
+static json_t *cur_id;
+static struct ctl_pending *cur_pending;
+
+static void conn_process(struct ctl_conn *);
+static void conn_free(struct ctl_conn *);
+
+/* ---- Replies. ---- */
+
+/* Queues 'reply' (stolen) on 'c' as one line. Marks 'c' dead if the client
+ * has stopped reading. */
+static void
+conn_send(struct ctl_conn *c, json_t *reply)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    char *text;
+
+    if (c->dead) {
+        json_decref(reply);
+        return;
+    }
+    if (evbuffer_get_length(out) > c->server->max_output) {
+        /* Replies are piling up unread: the client is not reading. */
+        c->dead = true;
+        json_decref(reply);
+        return;
+    }
+    text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    if (!text) {
+        /* Unencodable result (e.g. a NaN real) or no memory. */
+        json_t *id = reply ? json_object_get(reply, "id") : NULL;
+        json_t *e = json_pack("{s:O?,s:{s:i,s:s}}", "id", id, "error",
+                              "code", CTL_ERR_INTERNAL, "message",
+                              "cannot encode the reply");
+
+        text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+        json_decref(e);
+    }
+    json_decref(reply);
+    if (!text || bufferevent_write(c->bev, text, strlen(text))
+        || bufferevent_write(c->bev, "\n", 1)) {
+        c->dead = true;
+    }
+    free(text);
+}
+
+static void
+conn_send_result(struct ctl_conn *c, json_t *id, json_t *result)
+{
+    json_t *reply = json_object();
+
+    if (reply) {
+        json_object_set(reply, "id", id ? id : json_null());
+        json_object_set_new(reply, "result", result ? result : json_object());
+    } else {
+        json_decref(result);
+    }
+    conn_send(c, reply);
+}
+
+static void
+conn_send_error(struct ctl_conn *c, json_t *id, int code, const char *msg)
+{
+    json_t *reply;
+
+    if ((!msg || !msg[0]) && code > 0) {
+        msg = strerror(code);
+    }
+    reply = json_pack("{s:O,s:{s:i,s:s}}", "id", id ? id : json_null(),
+                      "error", "code", code, "message", msg ? msg : "");
+    conn_send(c, reply);
+}
+
+/* ---- Requests. ---- */
+
+static const struct ctl_method *
+find_method(const struct ctl_server *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_methods; i++) {
+        if (!strcmp(s->methods[i].name, name)) {
+            return &s->methods[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+is_blank(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Handles one request line. */
+static void
+conn_handle_line(struct ctl_conn *c, const char *line, size_t len)
+{
+    const struct ctl_method *m;
+    json_t *req, *id, *method, *params, *result = NULL;
+    json_error_t jerr;
+    char err[1024];
+    int rc;
+
+    if (is_blank(line, len)) {
+        return;
+    }
+    req = json_loadb(line, len, 0, &jerr);
+    if (!req) {
+        snprintf(err, sizeof err, "parse error at column %d: %s",
+                 jerr.column, jerr.text);
+        conn_send_error(c, NULL, CTL_ERR_PARSE, err);
+        return;
+    }
+    if (!json_is_object(req)) {
+        conn_send_error(c, NULL, CTL_ERR_INVALID_REQUEST,
+                        "request must be a JSON object");
+        goto out;
+    }
+    id = json_object_get(req, "id");
+    if (id && (json_is_object(id) || json_is_array(id))) {
+        conn_send_error(c, NULL, CTL_ERR_INVALID_REQUEST,
+                        "id must be a number, string or null");
+        goto out;
+    }
+    method = json_object_get(req, "method");
+    if (!json_is_string(method)) {
+        conn_send_error(c, id, CTL_ERR_INVALID_REQUEST,
+                        "method must be a string");
+        goto out;
+    }
+    params = json_object_get(req, "params");
+    if (params && json_is_null(params)) {
+        params = NULL;
+    }
+    if (params && !json_is_object(params)) {
+        conn_send_error(c, id, CTL_ERR_INVALID_PARAMS,
+                        "params must be an object");
+        goto out;
+    }
+    m = find_method(c->server, json_string_value(method));
+    if (!m) {
+        snprintf(err, sizeof err, "unknown method \"%s\"",
+                 json_string_value(method));
+        conn_send_error(c, id, CTL_ERR_NO_METHOD, err);
+        goto out;
+    }
+
+    params = params ? json_incref(params) : json_object();
+    err[0] = '\0';
+    cur_conn = c;
+    cur_id = id;
+    cur_pending = NULL;
+    rc = m->fn(params, &result, err, sizeof err, m->aux);
+    cur_conn = NULL;
+    cur_id = NULL;
+    json_decref(params);
+
+    if (rc == CTL_DEFERRED) {
+        if (!cur_pending) {
+            conn_send_error(c, id, CTL_ERR_INTERNAL,
+                            "handler deferred without a pending reply");
+        } else if (c->pending == cur_pending) {
+            bufferevent_disable(c->bev, EV_READ);
+        }
+        cur_pending = NULL;
+        goto out;
+    }
+    if (cur_pending && c->pending == cur_pending) {
+        /* Taken but not used: free it. */
+        c->pending = NULL;
+        json_decref(cur_pending->id);
+        free(cur_pending);
+    }
+    cur_pending = NULL;
+    if (rc == 0) {
+        conn_send_result(c, id, result);
+    } else {
+        json_decref(result);
+        conn_send_error(c, id, rc, err);
+    }
+out:
+    json_decref(req);
+}
+
+/* Sends the "too large" error and closes 'c' once flushed. */
+static void
+conn_too_large(struct ctl_conn *c)
+{
+    char msg[128];
+
+    snprintf(msg, sizeof msg, "request too large (limit %zu bytes)",
+             c->server->max_request);
+    conn_send_error(c, NULL, CTL_ERR_INVALID_REQUEST, msg);
+    c->closing = true;
+}
+
+/* Handles every complete request in the input buffer, unless a deferred
+ * request is outstanding; then frees or closes 'c' as needed. */
+static void
+conn_process(struct ctl_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    c->busy = true;
+    while (!c->pending && !c->closing && !c->dead) {
+        struct evbuffer_ptr eol;
+        size_t eol_len = 0, len;
+        char *line;
+
+        /* Search only the bytes not searched before, so a long request
+         * arriving in small pieces costs linear time. */
+        len = evbuffer_get_length(in);
+        eol.pos = -1;
+        if (c->scanned < len) {
+            struct evbuffer_ptr start;
+
+            if (!evbuffer_ptr_set(in, &start, c->scanned,
+                                  EVBUFFER_PTR_SET)) {
+                eol = evbuffer_search_eol(in, &start, &eol_len,
+                                          EVBUFFER_EOL_LF);
+            } else {
+                eol = evbuffer_search_eol(in, NULL, &eol_len,
+                                          EVBUFFER_EOL_LF);
+            }
+        }
+        if (eol.pos < 0) {
+            c->scanned = len;
+            if (len > c->server->max_request) {
+                conn_too_large(c);
+            } else if (c->eof && len) {
+                /* A last request without a newline. */
+                eol.pos = (ev_ssize_t) len;
+            }
+            if (eol.pos < 0) {
+                break;
+            }
+        }
+        len = (size_t) eol.pos;
+        if (len > c->server->max_request) {
+            conn_too_large(c);
+            break;
+        }
+        line = malloc(len + 1);
+        if (!line) {
+            c->dead = true;
+            break;
+        }
+        evbuffer_remove(in, line, len);
+        evbuffer_drain(in, eol_len);
+        c->scanned = 0;
+        line[len] = '\0';
+        conn_handle_line(c, line, len);
+        free(line);
+    }
+    if (!c->pending && !c->closing && !c->dead) {
+        if (c->eof) {
+            c->closing = true;
+        } else {
+            bufferevent_enable(c->bev, EV_READ);
+        }
+    }
+    c->busy = false;
+
+    if (c->closing) {
+        bufferevent_disable(c->bev, EV_READ);
+        if (!evbuffer_get_length(bufferevent_get_output(c->bev))) {
+            c->dead = true;
+        }
+    }
+    if (c->dead) {
+        conn_free(c);
+    }
+}
+
+/* ---- Connection events. ---- */
+
+static void
+conn_read_cb(struct bufferevent *bev, void *c_)
+{
+    conn_process(c_);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *c_)
+{
+    struct ctl_conn *c = c_;
+
+    /* The output buffer is empty. */
+    if (c->closing && !c->pending) {
+        conn_free(c);
+    }
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *c_)
+{
+    struct ctl_conn *c = c_;
+
+    if (what & BEV_EVENT_EOF) {
+        /* Answer what was sent, then close. */
+        c->eof = true;
+        if (!c->pending) {
+            conn_process(c);
+        }
+        return;
+    }
+    /* BEV_EVENT_ERROR or BEV_EVENT_TIMEOUT (client not reading). */
+    conn_free(c);
+}
+
+static void
+conn_resume_cb(evutil_socket_t fd, short what, void *c_)
+{
+    conn_process(c_);
+}
+
+static void
+conn_free(struct ctl_conn *c)
+{
+    struct ctl_server *s;
+
+    if (!c) {
+        return;
+    }
+    if (c->busy) {
+        c->dead = true;
+        return;
+    }
+    s = c->server;
+    if (c->pending) {
+        c->pending->conn = NULL;
+    }
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        s->conns = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    s->n_conns--;
+    if (c->resume_ev) {
+        event_free(c->resume_ev);
+    }
+    bufferevent_free(c->bev);
+    free(c);
+}
+
+static void
+apply_limits(struct ctl_server *s, struct ctl_conn *c)
+{
+    struct timeval wtv = {
+        .tv_sec = s->write_timeout_ms / 1000,
+        .tv_usec = (s->write_timeout_ms % 1000) * 1000,
+    };
+
+    bufferevent_setwatermark(c->bev, EV_READ, 0, s->max_request + 1);
+    bufferevent_set_timeouts(c->bev, NULL, &wtv);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+          struct sockaddr *sa, int socklen, void *s_)
+{
+    struct ctl_server *s = s_;
+    struct ctl_conn *c;
+
+    if (s->n_conns >= CTL_MAX_CLIENTS) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->server = s;
+    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->resume_ev = event_new(s->base, -1, 0, conn_resume_cb, c);
+    if (!c->bev || !c->resume_ev) {
+        if (c->bev) {
+            bufferevent_free(c->bev);
+        } else {
+            evutil_closesocket(fd);
+        }
+        if (c->resume_ev) {
+            event_free(c->resume_ev);
+        }
+        free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    apply_limits(s, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+
+    c->next = s->conns;
+    if (s->conns) {
+        s->conns->prev = c;
+    }
+    s->conns = c;
+    s->n_conns++;
+}
+
+static void
+relisten_cb(evutil_socket_t fd, short what, void *s_)
+{
+    struct ctl_server *s = s_;
+
+    evconnlistener_enable(s->listener);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *s_)
+{
+    struct ctl_server *s = s_;
+    struct timeval tv = { .tv_sec = 0, .tv_usec = 200 * 1000 };
+    int error = EVUTIL_SOCKET_ERROR();
+
+    /* Typically EMFILE: pause accepting instead of spinning. */
+    fprintf(stderr, "sluiced: control socket accept: %s\n",
+            evutil_socket_error_to_string(error));
+    evconnlistener_disable(l);
+    evtimer_add(s->relisten_ev, &tv);
+}
+
+/* ---- Built-in methods. ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static int
+list_methods(json_t *params, json_t **result, char *err, size_t errsize,
+             void *s_)
+{
+    static const char *const allowed[] = { NULL };
+    struct ctl_server *s = s_;
+    const char **names;
+    int rc;
+
+    rc = ctl_params_check(params, allowed, err, errsize);
+    if (rc) {
+        return rc;
+    }
+    names = malloc((s->n_methods + 1) * sizeof *names);
+    if (!names) {
+        return ENOMEM;
+    }
+    for (size_t i = 0; i < s->n_methods; i++) {
+        names[i] = s->methods[i].name;
+    }
+    qsort(names, s->n_methods, sizeof *names, cmp_str);
+    *result = json_array();
+    for (size_t i = 0; *result && i < s->n_methods; i++) {
+        json_array_append_new(*result, json_string(names[i]));
+    }
+    free(names);
+    return *result ? 0 : ENOMEM;
+}
+
+/* ---- Server. ---- */
+
+/* mkdir -p of the directory part of 'path'. */
+static int
+make_parent_dirs(const char *path)
+{
+    char *dir = strdup(path);
+    char *slash;
+    int error = 0;
+
+    if (!dir) {
+        return ENOMEM;
+    }
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir) {
+        free(dir);
+        return 0;
+    }
+    *slash = '\0';
+    for (char *p = dir + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+
+            *p = '\0';
+            if (mkdir(dir, 0755) && errno != EEXIST) {
+                error = errno;
+                break;
+            }
+            *p = saved;
+            if (!saved) {
+                break;
+            }
+        }
+    }
+    free(dir);
+    return error;
+}
+
+static int
+fill_sun(struct sockaddr_un *sun, const char *path)
+{
+    memset(sun, 0, sizeof *sun);
+    sun->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sun->sun_path) {
+        return ENAMETOOLONG;
+    }
+    strcpy(sun->sun_path, path);
+    return 0;
+}
+
+/* Removes a stale socket at 'path'. Returns 0 if 'path' is free now. */
+static int
+clear_stale(const char *path, char *err, size_t errsize)
+{
+    struct sockaddr_un sun;
+    struct stat st;
+    int fd, error;
+
+    if (lstat(path, &st)) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        error = errno;
+        snprintf(err, errsize, "%s: %s", path, strerror(error));
+        return error;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errsize, "%s: exists and is not a socket; "
+                 "not removing it", path);
+        return EEXIST;
+    }
+    fill_sun(&sun, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error = errno;
+        snprintf(err, errsize, "socket: %s", strerror(error));
+        return error;
+    }
+    if (!connect(fd, (struct sockaddr *) &sun, sizeof sun)) {
+        close(fd);
+        snprintf(err, errsize, "%s: another process is listening on it "
+                 "(is sluiced already running?)", path);
+        return EADDRINUSE;
+    }
+    error = errno;
+    close(fd);
+    if (error != ECONNREFUSED) {
+        snprintf(err, errsize, "%s: %s", path, strerror(error));
+        return error;
+    }
+    if (unlink(path) && errno != ENOENT) {
+        error = errno;
+        snprintf(err, errsize, "%s: cannot remove stale socket: %s", path,
+                 strerror(error));
+        return error;
+    }
+    return 0;
+}
+
+struct ctl_server *
+ctl_server_create(struct event_base *base, const char *path, char *err,
+                  size_t errsize)
+{
+    struct ctl_server *s = NULL;
+    struct sockaddr_un sun;
+    struct stat st;
+    mode_t old_umask;
+    int fd = -1, error;
+
+    if (!path || !path[0] || fill_sun(&sun, path)) {
+        snprintf(err, errsize, "%s: socket path empty or longer than %zu "
+                 "bytes", path ? path : "(null)", sizeof sun.sun_path - 1);
+        return NULL;
+    }
+    error = make_parent_dirs(path);
+    if (error) {
+        snprintf(err, errsize, "%s: cannot create directory: %s", path,
+                 strerror(error));
+        return NULL;
+    }
+    if (clear_stale(path, err, errsize)) {
+        return NULL;
+    }
+
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errsize, "socket: %s", strerror(errno));
+        return NULL;
+    }
+    old_umask = umask(0177);
+    error = bind(fd, (struct sockaddr *) &sun, sizeof sun) ? errno : 0;
+    umask(old_umask);
+    if (error) {
+        snprintf(err, errsize, "%s: bind: %s", path, strerror(error));
+        close(fd);
+        return NULL;
+    }
+    if (chmod(path, 0600) || stat(path, &st)) {
+        snprintf(err, errsize, "%s: %s", path, strerror(errno));
+        goto error;
+    }
+
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        snprintf(err, errsize, "out of memory");
+        goto error;
+    }
+    s->base = base;
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    s->max_request = CTL_MAX_REQUEST;
+    s->max_output = CTL_MAX_OUTPUT;
+    s->write_timeout_ms = CTL_WRITE_TIMEOUT_MS;
+    s->relisten_ev = evtimer_new(base, relisten_cb, s);
+    if (!s->relisten_ev) {
+        snprintf(err, errsize, "out of memory");
+        goto error;
+    }
+    s->listener = evconnlistener_new(base, accept_cb, s,
+                                     LEV_OPT_CLOSE_ON_FREE
+                                     | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
+    if (!s->listener) {
+        snprintf(err, errsize, "%s: listen: %s", path, strerror(errno));
+        goto error;
+    }
+    fd = -1;
+    evconnlistener_set_error_cb(s->listener, accept_error_cb);
+    if (ctl_register(s, "list-methods", list_methods, s)) {
+        snprintf(err, errsize, "out of memory");
+        goto error;
+    }
+    return s;
+
+error:
+    if (fd >= 0) {
+        close(fd);
+    }
+    unlink(path);
+    if (s) {
+        if (s->listener) {
+            evconnlistener_free(s->listener);
+        }
+        if (s->relisten_ev) {
+            event_free(s->relisten_ev);
+        }
+        for (size_t i = 0; i < s->n_methods; i++) {
+            free(s->methods[i].name);
+        }
+        free(s->methods);
+        free(s->path);
+        free(s);
+    }
+    return NULL;
+}
+
+void
+ctl_server_destroy(struct ctl_server *s)
+{
+    struct stat st;
+
+    if (!s) {
+        return;
+    }
+    while (s->conns) {
+        s->conns->busy = false;
+        conn_free(s->conns);
+    }
+    evconnlistener_free(s->listener);
+    event_free(s->relisten_ev);
+    /* Remove the socket file only if it is still ours. */
+    if (!lstat(s->path, &st) && st.st_dev == s->dev && st.st_ino == s->ino) {
+        unlink(s->path);
+    }
+    for (size_t i = 0; i < s->n_methods; i++) {
+        free(s->methods[i].name);
+    }
+    free(s->methods);
+    free(s->path);
+    free(s);
+}
+
+int
+ctl_register(struct ctl_server *s, const char *method, ctl_handler_fn *fn,
+             void *aux)
+{
+    struct ctl_method *m;
+    char *name;
+
+    if (!method || !method[0] || !fn) {
+        return EINVAL;
+    }
+    if (find_method(s, method)) {
+        return EEXIST;
+    }
+    name = strdup(method);
+    m = realloc(s->methods, (s->n_methods + 1) * sizeof *m);
+    if (!name || !m) {
+        free(name);
+        if (m) {
+            s->methods = m;
+        }
+        return ENOMEM;
+    }
+    s->methods = m;
+    m[s->n_methods].name = name;
+    m[s->n_methods].fn = fn;
+    m[s->n_methods].aux = aux;
+    s->n_methods++;
+    return 0;
+}
+
+void
+ctl_server_set_limits(struct ctl_server *s, size_t max_request,
+                      size_t max_output, unsigned int write_timeout_ms)
+{
+    if (max_request) {
+        s->max_request = max_request;
+    }
+    if (max_output) {
+        s->max_output = max_output;
+    }
+    if (write_timeout_ms) {
+        s->write_timeout_ms = write_timeout_ms;
+    }
+    for (struct ctl_conn *c = s->conns; c; c = c->next) {
+        apply_limits(s, c);
+    }
+}
+
+size_t
+ctl_server_n_clients(const struct ctl_server *s)
+{
+    return s->n_conns;
+}
+
+/* ---- Deferred replies. ---- */
+
+struct ctl_pending *
+ctl_pending_current(void)
+{
+    if (!cur_conn) {
+        return NULL;
+    }
+    if (!cur_pending) {
+        cur_pending = calloc(1, sizeof *cur_pending);
+        if (!cur_pending) {
+            return NULL;
+        }
+        cur_pending->conn = cur_conn;
+        cur_pending->id = cur_id ? json_incref(cur_id) : json_null();
+        cur_conn->pending = cur_pending;
+    }
+    return cur_pending;
+}
+
+/* Detaches 'p' from its connection and resumes the connection's input. */
+static struct ctl_conn *
+pending_finish(struct ctl_pending *p)
+{
+    struct ctl_conn *c = p->conn;
+
+    if (c && c->pending == p) {
+        c->pending = NULL;
+        if (!c->busy) {
+            event_active(c->resume_ev, 0, 0);
+        }
+    }
+    return c;
+}
+
+void
+ctl_pending_reply(struct ctl_pending *p, json_t *result)
+{
+    struct ctl_conn *c;
+
+    if (!p) {
+        json_decref(result);
+        return;
+    }
+    c = pending_finish(p);
+    if (c) {
+        conn_send_result(c, p->id, result);
+    } else {
+        json_decref(result);
+    }
+    json_decref(p->id);
+    free(p);
+}
+
+void
+ctl_pending_error(struct ctl_pending *p, int code, const char *message)
+{
+    struct ctl_conn *c;
+
+    if (!p) {
+        return;
+    }
+    c = pending_finish(p);
+    if (c) {
+        conn_send_error(c, p->id, code, message);
+    }
+    json_decref(p->id);
+    free(p);
+}
+
+/* ---- Param helpers. ---- */
+
+static int
+param_fail(char *err, size_t errsize, const char *key, const char *what)
+{
+    snprintf(err, errsize, "params.%s: %s", key, what);
+    return CTL_ERR_INVALID_PARAMS;
+}
+
+int
+ctl_params_check(const json_t *params, const char *const *allowed,
+                 char *err, size_t errsize)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach ((json_t *) params, key, v) {
+        const char *const *a;
+
+        for (a = allowed; *a && strcmp(*a, key); a++) {
+            continue;
+        }
+        if (!*a) {
+            return param_fail(err, errsize, key, "unknown key");
+        }
+    }
+    return 0;
+}
+
+int
+ctl_param_string(const json_t *params, const char *key, bool required,
+                 const char **out, char *err, size_t errsize)
+{
+    const json_t *v = json_object_get(params, key);
+
+    *out = NULL;
+    if (!v) {
+        return required ? param_fail(err, errsize, key, "missing") : 0;
+    }
+    if (!json_is_string(v)) {
+        return param_fail(err, errsize, key, "must be a string");
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int
+ctl_param_bool(const json_t *params, const char *key, bool dflt, bool *out,
+               char *err, size_t errsize)
+{
+    const json_t *v = json_object_get(params, key);
+
+    *out = dflt;
+    if (!v) {
+        return 0;
+    }
+    if (!json_is_boolean(v)) {
+        return param_fail(err, errsize, key, "must be a boolean");
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+int
+ctl_param_int(const json_t *params, const char *key, bool required,
+              long long min, long long max, long long *out, char *err,
+              size_t errsize)
+{
+    const json_t *v = json_object_get(params, key);
+
+    if (!v) {
+        return required ? param_fail(err, errsize, key, "missing") : 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min
+        || json_integer_value(v) > max) {
+        snprintf(err, errsize, "params.%s: must be an integer %lld..%lld",
+                 key, min, max);
+        return CTL_ERR_INVALID_PARAMS;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+int
+ctl_param_strings(const json_t *params, const char *key, bool required,
+                  json_t **out, char *err, size_t errsize)
+{
+    json_t *v = json_object_get(params, key);
+    json_t *e;
+    size_t i;
+
+    *out = NULL;
+    if (!v) {
+        return required ? param_fail(err, errsize, key, "missing") : 0;
+    }
+    if (!json_is_array(v)) {
+        return param_fail(err, errsize, key, "must be an array of strings");
+    }
+    json_array_foreach (v, i, e) {
+        if (!json_is_string(e)) {
+            snprintf(err, errsize, "params.%s[%zu]: must be a string", key,
+                     i);
+            return CTL_ERR_INVALID_PARAMS;
+        }
+    }
+    *out = v;
+    return 0;
+}

@@ -1,2 +1,140 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* ctl.h: placeholder until written. */
+/* ctl.h: the control socket server (JSON lines over a Unix socket). */
+#ifndef SLUICE_CTL_H
+#define SLUICE_CTL_H 1
+
+/*
+ * What: a Unix stream socket server on a libevent event_base. Each line a
+ * client sends is one JSON request {"id":N,"method":"...","params":{...}};
+ * the server dispatches it to the handler registered for "method" and
+ * writes one reply line {"id":N,"result":...} or
+ * {"id":N,"error":{"code":E,"message":"..."}}. The protocol and every
+ * method's params are specified in docs/control-protocol.md.
+ *
+ * Design: libevent bufferevents, one per connection. A connection handles
+ * one request at a time, so replies come back in request order; while a
+ * request is outstanding (a deferred reply) the connection reads nothing
+ * more. Requests are bounded (CTL_MAX_REQUEST; longer lines get an error
+ * and the connection is closed); malformed JSON gets a -32700 reply and the
+ * connection stays usable. A client that does not read its replies is
+ * dropped (more than the output limit queued before a new reply, or no
+ * write progress for the write timeout), so a slow client never blocks the
+ * daemon. The built-in method "list-methods" lists the registered methods.
+ *
+ * Deferred replies: a handler that must wait (e.g. for a PMD grace period)
+ * calls ctl_pending_current(), keeps the returned pointer, returns
+ * CTL_DEFERRED, and later completes it exactly once with
+ * ctl_pending_reply() or ctl_pending_error(). If the client went away (or
+ * the server was destroyed) meanwhile, the reply is discarded; the pending
+ * object stays valid until completed either way.
+ *
+ * Thread-safety: everything here runs on the thread that runs the
+ * event_base (the main thread), including handlers and pending
+ * completions. Other threads must hand work to the main loop first.
+ *
+ * Ownership: the server owns its connections, its socket file (removed by
+ * ctl_server_destroy()) and copies of the method names. A handler borrows
+ * 'params' (valid only during the call) and returns '*result' as a new
+ * reference the server steals. ctl_pending_reply() steals 'result'.
+ */
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct event_base;
+struct ctl_server;
+struct ctl_pending;
+
+/* JSON-RPC error codes. Handlers may also return a positive errno. */
+#define CTL_ERR_PARSE (-32700)
+#define CTL_ERR_INVALID_REQUEST (-32600)
+#define CTL_ERR_NO_METHOD (-32601)
+#define CTL_ERR_INVALID_PARAMS (-32602)
+#define CTL_ERR_INTERNAL (-32603)
+
+/* Handler return value: the reply will come from ctl_pending_*(). */
+#define CTL_DEFERRED INT_MIN
+
+#define CTL_MAX_REQUEST (4u << 20)      /* Bytes per request line. */
+#define CTL_MAX_OUTPUT (16u << 20)      /* Queued reply bytes per client. */
+#define CTL_WRITE_TIMEOUT_MS 10000      /* No write progress -> drop. */
+#define CTL_MAX_CLIENTS 256
+
+/* Handles one request. 'params' is always a JSON object (borrowed). On
+ * success returns 0 and sets '*result' to a new reference (NULL means {}).
+ * On failure returns a positive errno or a negative CTL_ERR_* code and
+ * writes a message into 'err' (strerror() is used if left empty). Or
+ * returns CTL_DEFERRED, see above. */
+typedef int ctl_handler_fn(json_t *params, json_t **result, char *err,
+                           size_t errsize, void *aux);
+
+/* Creates a server listening on 'path' on 'base'. Creates the parent
+ * directory if needed (mode 0755), removes a stale socket at 'path' only
+ * if nothing listens on it, and refuses (EEXIST) if 'path' exists and is
+ * not a socket, or (EADDRINUSE) if another process listens on it. The
+ * socket file gets mode 0600. Returns NULL with 'err' filled on failure. */
+struct ctl_server *ctl_server_create(struct event_base *base,
+                                     const char *path, char *err,
+                                     size_t errsize);
+
+/* Closes every connection, detaches outstanding pendings, removes the
+ * socket file and frees 'server'. Accepts NULL. */
+void ctl_server_destroy(struct ctl_server *server);
+
+/* Registers 'fn' for 'method' (copied). Returns 0, EEXIST if the method is
+ * already registered, EINVAL for an empty name, ENOMEM. */
+int ctl_register(struct ctl_server *server, const char *method,
+                 ctl_handler_fn *fn, void *aux);
+
+/* Overrides the limits (for tests); 0 keeps a value. */
+void ctl_server_set_limits(struct ctl_server *server, size_t max_request,
+                           size_t max_output, unsigned int write_timeout_ms);
+
+/* Number of connected clients. */
+size_t ctl_server_n_clients(const struct ctl_server *server);
+
+/* Only inside a handler: returns the pending reply of the current request,
+ * to be completed later. Valid only if the handler returns CTL_DEFERRED
+ * (otherwise it is freed when the handler returns). */
+struct ctl_pending *ctl_pending_current(void);
+
+/* Completes 'pending' with 'result' (stolen; NULL means {}), and frees
+ * 'pending'. */
+void ctl_pending_reply(struct ctl_pending *pending, json_t *result);
+
+/* Completes 'pending' with an error (positive errno or CTL_ERR_*), and
+ * frees 'pending'. 'message' may be NULL (strerror() for an errno). */
+void ctl_pending_error(struct ctl_pending *pending, int code,
+                       const char *message);
+
+/* Param helpers for handlers. Each returns 0 or CTL_ERR_INVALID_PARAMS
+ * with 'err' set to "params.KEY: ...". */
+
+/* Rejects keys of 'params' not in the NULL-terminated 'allowed'. */
+int ctl_params_check(const json_t *params, const char *const *allowed,
+                     char *err, size_t errsize);
+
+/* '*out' = string member 'key' (borrowed from 'params'), or NULL if absent
+ * and not 'required'. */
+int ctl_param_string(const json_t *params, const char *key, bool required,
+                     const char **out, char *err, size_t errsize);
+
+/* '*out' = boolean member 'key', or 'dflt' if absent. */
+int ctl_param_bool(const json_t *params, const char *key, bool dflt,
+                   bool *out, char *err, size_t errsize);
+
+/* '*out' = integer member 'key' in min..max; if absent, an error if
+ * 'required', else '*out' is left unchanged. */
+int ctl_param_int(const json_t *params, const char *key, bool required,
+                  long long min, long long max, long long *out,
+                  char *err, size_t errsize);
+
+/* '*out' = array member 'key' (borrowed) whose elements are all strings;
+ * NULL if absent and not 'required'. */
+int ctl_param_strings(const json_t *params, const char *key, bool required,
+                      json_t **out, char *err, size_t errsize);
+
+#endif /* SLUICE_CTL_H */

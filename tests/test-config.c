@@ -1,13 +1,605 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* test-config.c: placeholder until the module's tests are written. */
+/* test-config.c: unit tests for datapath/config.[ch]. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-static void placeholder(void **state) { (void) state; skip(); }
-int main(void)
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* Fixture directory: automake's test driver exports $srcdir. */
+static const char *
+data_path(const char *name, char *buf, size_t size)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(placeholder) };
+    const char *srcdir = getenv("srcdir");
+
+    snprintf(buf, size, "%s/tests/data/%s", srcdir ? srcdir : ".", name);
+    return buf;
+}
+
+static void
+check_full(const struct cfg *cfg)
+{
+    const struct cfg_bridge *br;
+    const struct cfg_port *p;
+
+    assert_int_equal(cfg->n_dpdk_args, 5);
+    assert_string_equal(cfg->dpdk_args[0], "--no-huge");
+    assert_string_equal(cfg->dpdk_args[4], "sl0");
+    assert_string_equal(cfg->control_socket, "/run/sluice/sluiced.sock");
+    assert_int_equal(cfg->n_pmd_cores, 1);
+    assert_int_equal(cfg->pmd_cores[0], 0);
+    assert_int_equal(cfg->emc_entries, 8192);
+    assert_int_equal(cfg->megaflow_idle_ms, 10000);
+    assert_int_equal(cfg->flow_limit, 200000);
+    assert_int_equal(cfg->mac_aging_s, 300);
+    assert_int_equal(cfg->n_bridges, 1);
+
+    br = cfg_find_bridge(cfg, "br0");
+    assert_non_null(br);
+    assert_null(cfg_find_bridge(cfg, "br1"));
+    assert_int_equal(br->n_ports, 5);
+    assert_int_equal(br->n_flows, 1);
+    assert_string_equal(br->flows[0], "priority=10,in_port=1,actions=output:2");
+
+    p = &br->ports[0];
+    assert_string_equal(p->name, "p1");
+    assert_string_equal(p->type, "dpdk");
+    assert_int_equal(p->ofport, 1);
+    assert_int_equal(p->n_options, 1);
+    assert_string_equal(cfg_port_get(p, "devargs"),
+                        "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap");
+
+    p = &br->ports[1];
+    assert_int_equal(p->n_options, 2);
+    assert_string_equal(p->options[0].key, "devargs");
+    assert_string_equal(p->options[1].key, "rxq");
+    assert_string_equal(p->options[1].value, "1");
+
+    p = &br->ports[2];
+    assert_string_equal(p->type, "tap");
+    assert_int_equal(p->n_options, 3);
+    /* File order is kept. */
+    assert_string_equal(p->options[0].key, "ifname");
+    assert_string_equal(p->options[1].key, "mtu");
+    assert_string_equal(p->options[2].key, "addresses");
+    assert_string_equal(cfg_port_get(p, "mtu"), "1500");
+    assert_string_equal(cfg_port_get(p, "addresses"), "10.9.0.1/24");
+    assert_null(cfg_port_get(p, "devargs"));
+
+    p = &br->ports[3];
+    assert_string_equal(p->type, "dummy");
+    assert_int_equal(p->n_options, 0);
+
+    p = &br->ports[4];
+    assert_string_equal(p->type, "vhostuserclient");
+    assert_int_equal(p->ofport, 5);
+    assert_string_equal(cfg_port_get(p, "path"), "/run/sluice/vm1.sock");
+    assert_string_equal(cfg_port_get(p, "queues"), "2");
+}
+
+static void
+test_full_file(void **state)
+{
+    char path[512], err[512];
+    struct cfg *cfg;
+
+    (void) state;
+    assert_int_equal(cfg_load_file(data_path("config-full.json", path,
+                                             sizeof path),
+                                   &cfg, err, sizeof err), 0);
+    check_full(cfg);
+    cfg_free(cfg);
+}
+
+static void
+test_file_errors(void **state)
+{
+    char path[512], err[512];
+    struct cfg *cfg = (struct cfg *) 1;
+
+    (void) state;
+    data_path("config-bad-key.json", path, sizeof path);
+    assert_int_equal(cfg_load_file(path, &cfg, err, sizeof err), EINVAL);
+    assert_null(cfg);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "bridges[0].ports[1].devarg: unknown key"));
+
+    data_path("config-bad-syntax.json", path, sizeof path);
+    assert_int_equal(cfg_load_file(path, &cfg, err, sizeof err), EINVAL);
+    assert_non_null(strstr(err, "line 2"));
+
+    assert_int_equal(cfg_load_file("/nonexistent/sluice.json", &cfg, err,
+                                   sizeof err), ENOENT);
+    assert_non_null(strstr(err, "/nonexistent/sluice.json"));
+    assert_null(cfg);
+}
+
+static void
+test_defaults(void **state)
+{
+    char err[512];
+    struct cfg *cfg;
+
+    (void) state;
+    assert_int_equal(cfg_load_string("{}", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg->n_dpdk_args, 3);
+    assert_string_equal(cfg->dpdk_args[0], "--no-huge");
+    assert_string_equal(cfg->control_socket, CFG_DEFAULT_SOCKET);
+    assert_int_equal(cfg->n_pmd_cores, 1);
+    assert_int_equal(cfg->pmd_cores[0], 0);
+    assert_int_equal(cfg->emc_entries, 8192);
+    assert_int_equal(cfg->megaflow_idle_ms, 10000);
+    assert_int_equal(cfg->flow_limit, 200000);
+    assert_int_equal(cfg->mac_aging_s, 300);
+    assert_int_equal(cfg->n_bridges, 0);
+    cfg_free(cfg);
+
+    /* Bridge defaults: the NORMAL flow; explicit [] means no flows. */
+    assert_int_equal(cfg_load_string(
+        "{\"bridges\":[{\"name\":\"a\"},{\"name\":\"b\",\"flows\":[]}],"
+        "\"dpdk\":{\"args\":[]},\"pmd\":{\"cores\":[3,1],"
+        "\"emc_entries\":0}}", &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg->n_dpdk_args, 0);
+    assert_int_equal(cfg->n_pmd_cores, 2);
+    assert_int_equal(cfg->pmd_cores[0], 3);
+    assert_int_equal(cfg->pmd_cores[1], 1);
+    assert_int_equal(cfg->emc_entries, 0);
+    assert_int_equal(cfg->bridges[0].n_ports, 0);
+    assert_int_equal(cfg->bridges[0].n_flows, 1);
+    assert_string_equal(cfg->bridges[0].flows[0],
+                        "priority=0,actions=NORMAL");
+    assert_int_equal(cfg->bridges[1].n_flows, 0);
+    cfg_free(cfg);
+
+    cfg_free(NULL);
+}
+
+static void
+test_default_json(void **state)
+{
+    const struct cfg_bridge *br;
+    char err[512];
+    struct cfg *cfg;
+
+    (void) state;
+    assert_int_equal(cfg_load_string(cfg_default_json(), &cfg, err,
+                                     sizeof err), 0);
+    br = cfg_find_bridge(cfg, "br0");
+    assert_non_null(br);
+    assert_true(br->n_ports >= 2);
+    for (size_t i = 0; i < br->n_ports; i++) {
+        assert_string_equal(br->ports[i].type, "dummy");
+    }
+    assert_true(cfg->n_pmd_cores == 1);
+    bool no_huge = false;
+    for (size_t i = 0; i < cfg->n_dpdk_args; i++) {
+        no_huge |= !strcmp(cfg->dpdk_args[i], "--no-huge");
+    }
+    assert_true(no_huge);
+    cfg_free(cfg);
+}
+
+/* Reference for ofport assignment: the lowest number not yet used. */
+static uint32_t
+ref_lowest_free(const uint32_t *used, size_t n)
+{
+    for (uint32_t cand = 1; ; cand++) {
+        size_t i;
+
+        for (i = 0; i < n && used[i] != cand; i++) {
+            continue;
+        }
+        if (i == n) {
+            return cand;
+        }
+    }
+}
+
+static void
+test_ofport_assignment(void **state)
+{
+    (void) state;
+    srand(7);
+    for (int iter = 0; iter < 200; iter++) {
+        size_t n = 1 + (size_t) (rand() % 8);
+        uint32_t given[8], expect[8];
+        char json[2048], err[512];
+        size_t len = 0;
+        struct cfg *cfg;
+
+        len += (size_t) snprintf(json + len, sizeof json - len,
+                                 "{\"bridges\":[{\"name\":\"br\","
+                                 "\"ports\":[");
+        for (size_t i = 0; i < n; i++) {
+            /* About half the ports get a distinct explicit ofport. */
+            given[i] = 0;
+            if (rand() % 2) {
+                uint32_t cand = 1 + (uint32_t) (rand() % 10);
+                bool dup = false;
+
+                for (size_t k = 0; k < i; k++) {
+                    dup |= given[k] == cand;
+                }
+                given[i] = dup ? 0 : cand;
+            }
+            len += (size_t) snprintf(json + len, sizeof json - len,
+                                     "%s{\"name\":\"p%zu\",\"type\":"
+                                     "\"dummy\"", i ? "," : "", i);
+            if (given[i]) {
+                len += (size_t) snprintf(json + len, sizeof json - len,
+                                         ",\"ofport\":%u", given[i]);
+            }
+            len += (size_t) snprintf(json + len, sizeof json - len, "}");
+        }
+        snprintf(json + len, sizeof json - len, "]}]}");
+
+        /* Reference: explicit ones first, then lowest free in order. */
+        size_t n_used = 0;
+        uint32_t used[16];
+        for (size_t i = 0; i < n; i++) {
+            if (given[i]) {
+                used[n_used++] = given[i];
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            expect[i] = given[i];
+            if (!given[i]) {
+                expect[i] = ref_lowest_free(used, n_used);
+                used[n_used++] = expect[i];
+            }
+        }
+
+        assert_int_equal(cfg_load_string(json, &cfg, err, sizeof err), 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(cfg->bridges[0].ports[i].ofport, expect[i]);
+        }
+        cfg_free(cfg);
+    }
+}
+
+struct bad_case {
+    const char *json;
+    const char *msg;        /* Expected substring of the error. */
+};
+
+#define PORT_PRE "{\"bridges\":[{\"name\":\"br0\",\"ports\":["
+#define PORT_POST "]}]}"
+
+static const struct bad_case bad_cases[] = {
+    { "[]", "(root): must be an object" },
+    { "{\"dpdkk\":{}}", "dpdkk: unknown key" },
+    { "{\"dpdk\":[]}", "dpdk: must be an object" },
+    { "{\"dpdk\":{\"arg\":[]}}", "dpdk.arg: unknown key" },
+    { "{\"dpdk\":{\"args\":\"-m\"}}", "dpdk.args: must be an array" },
+    { "{\"dpdk\":{\"args\":[\"-m\",512]}}", "dpdk.args[1]: must be a string" },
+    { "{\"control\":{\"socket\":5}}", "control.socket: must be a string" },
+    { "{\"control\":{\"socket\":\"\"}}", "control.socket: must be a Unix" },
+    { "{\"control\":{\"path\":\"/x\"}}", "control.path: unknown key" },
+    { "{\"pmd\":{\"cores\":[]}}", "pmd.cores: must be a non-empty array" },
+    { "{\"pmd\":{\"cores\":[\"0\"]}}",
+      "pmd.cores[0]: must be an integer 0..1023" },
+    { "{\"pmd\":{\"cores\":[1,1024]}}",
+      "pmd.cores[1]: must be an integer 0..1023" },
+    { "{\"pmd\":{\"cores\":[-1]}}", "pmd.cores[0]: must be an integer" },
+    { "{\"pmd\":{\"cores\":[2,2]}}", "pmd.cores[1]: duplicate core 2" },
+    { "{\"pmd\":{\"emc_entries\":1000}}",
+      "pmd.emc_entries: must be 0 or a power of 2" },
+    { "{\"pmd\":{\"emc_entries\":true}}", "pmd.emc_entries: must be an int" },
+    { "{\"pmd\":{\"threads\":2}}", "pmd.threads: unknown key" },
+    { "{\"datapath\":{\"flow_limit\":0}}",
+      "datapath.flow_limit: must be an integer 1..10000000" },
+    { "{\"datapath\":{\"megaflow_idle_ms\":1.5}}",
+      "datapath.megaflow_idle_ms: must be an integer" },
+    { "{\"datapath\":{\"mac_aging_s\":86401}}",
+      "datapath.mac_aging_s: must be an integer 1..86400" },
+    { "{\"datapath\":{\"x\":1}}", "datapath.x: unknown key" },
+    { "{\"bridges\":{}}", "bridges: must be an array" },
+    { "{\"bridges\":[5]}", "bridges[0]: must be an object" },
+    { "{\"bridges\":[{}]}", "bridges[0].name: missing" },
+    { "{\"bridges\":[{\"name\":\"\"}]}", "bridges[0].name: must be a string" },
+    { "{\"bridges\":[{\"name\":\"b r\"}]}", "bridges[0].name: must be" },
+    { "{\"bridges\":[{\"name\":\"br0\",\"port\":[]}]}",
+      "bridges[0].port: unknown key" },
+    { "{\"bridges\":[{\"name\":\"a\"},{\"name\":\"a\"}]}",
+      "bridges[1].name: duplicate bridge name \"a\"" },
+    { "{\"bridges\":[{\"name\":\"a\",\"ports\":{}}]}",
+      "bridges[0].ports: must be an array" },
+    { "{\"bridges\":[{\"name\":\"a\",\"flows\":\"x\"}]}",
+      "bridges[0].flows: must be an array" },
+    { "{\"bridges\":[{\"name\":\"a\",\"flows\":[\"x\",\"\"]}]}",
+      "bridges[0].flows[1]: must be a non-empty string" },
+    { PORT_PRE "7" PORT_POST, "bridges[0].ports[0]: must be an object" },
+    { PORT_PRE "{\"type\":\"dummy\"}" PORT_POST,
+      "bridges[0].ports[0].name: missing" },
+    { PORT_PRE "{\"name\":\"p\"}" PORT_POST,
+      "bridges[0].ports[0].type: missing" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdkk\"}" PORT_POST,
+      "bridges[0].ports[0].type: must be one of" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"ofport\":0}" PORT_POST,
+      "bridges[0].ports[0].ofport: must be an integer 1..65279" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"ofport\":65280}"
+      PORT_POST, "bridges[0].ports[0].ofport: must be an integer" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"ofport\":\"1\"}"
+      PORT_POST, "bridges[0].ports[0].ofport: must be an integer" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"mtu\":1500}" PORT_POST,
+      "bridges[0].ports[0].mtu: unknown key (type dummy takes no options)" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\"}" PORT_POST,
+      "bridges[0].ports[0].devargs: missing (required for type dpdk)" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":\"\"}"
+      PORT_POST, "bridges[0].ports[0].devargs: must be a non-empty" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":7}" PORT_POST,
+      "bridges[0].ports[0].devargs: must be a string" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":\"x\","
+      "\"rxq\":0}" PORT_POST,
+      "bridges[0].ports[0].rxq: must be an integer 1..64" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":\"x\","
+      "\"txq\":65}" PORT_POST,
+      "bridges[0].ports[0].txq: must be an integer 1..64" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":\"x\","
+      "\"mtu\":67}" PORT_POST,
+      "bridges[0].ports[0].mtu: must be an integer 68..9710" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":\"x\","
+      "\"ifname\":\"t\"}" PORT_POST,
+      "bridges[0].ports[0].ifname: unknown key (type dpdk takes devargs, "
+      "rxq, txq, mtu)" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"tap\",\"ifname\":"
+      "\"0123456789abcdef\"}" PORT_POST,
+      "bridges[0].ports[0].ifname: must be a Linux interface name" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"tap\",\"addresses\":"
+      "[\"10.0.0.1/24\",\"10.0.0.300/24\"]}" PORT_POST,
+      "bridges[0].ports[0].addresses[1]: \"10.0.0.300/24\" is not" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"tap\",\"addresses\":"
+      "[\"10.0.0.1\"]}" PORT_POST,
+      "bridges[0].ports[0].addresses[0]: \"10.0.0.1\" is not ADDR/PREFIX" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"tap\",\"addresses\":"
+      "[\"10.0.0.1/33\"]}" PORT_POST, "addresses[0]: \"10.0.0.1/33\"" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"tap\",\"addresses\":"
+      "[\"fd00::1/129\"]}" PORT_POST, "addresses[0]: \"fd00::1/129\"" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"tap\",\"addresses\":[5]}"
+      PORT_POST, "bridges[0].ports[0].addresses[0]: must be a string" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"tap\",\"addresses\":5}"
+      PORT_POST, "bridges[0].ports[0].addresses: must be an array" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"vhostuser\"}" PORT_POST,
+      "bridges[0].ports[0].path: missing (required for type vhostuser)" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"vhostuserclient\",\"path\":\"/s\","
+      "\"queues\":0}" PORT_POST,
+      "bridges[0].ports[0].queues: must be an integer 1..64" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\"},"
+      "{\"name\":\"p\",\"type\":\"dummy\"}" PORT_POST,
+      "bridges[0].ports[1].name: duplicate port name \"p\" "
+      "(also bridges[0].ports[0])" },
+    { "{\"bridges\":[{\"name\":\"a\",\"ports\":[{\"name\":\"x\",\"type\":"
+      "\"dummy\"}]},{\"name\":\"b\",\"ports\":[{\"name\":\"y\",\"type\":"
+      "\"dummy\"},{\"name\":\"x\",\"type\":\"dummy\"}]}]}",
+      "bridges[1].ports[1].name: duplicate port name \"x\" "
+      "(also bridges[0].ports[0])" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"ofport\":3},"
+      "{\"name\":\"q\",\"type\":\"dummy\",\"ofport\":3}" PORT_POST,
+      "bridges[0].ports[1].ofport: ofport 3 already used by port \"p\"" },
+    { "{\"pmd\":{},\"pmd\":{}}", "duplicate object key" },
+    { "{\"pmd\":", "line 1" },
+    { "", "line" },
+};
+
+static void
+test_errors(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const struct bad_case *bc = &bad_cases[i];
+        struct cfg *cfg = (struct cfg *) 1;
+        char err[512] = "";
+        int rc;
+
+        rc = cfg_load_string(bc->json, &cfg, err, sizeof err);
+        if (rc != EINVAL || !strstr(err, bc->msg)) {
+            fail_msg("case %zu: %s\n  rc=%d err=\"%s\"\n  expected \"%s\"",
+                     i, bc->json, rc, err, bc->msg);
+        }
+        assert_null(cfg);
+    }
+}
+
+/* Same port text in both forms: the config file and the kv list. */
+static void
+test_same_port_same_verdict(void **state)
+{
+    static const struct {
+        const char *type;
+        const char *kv;             /* One KEY=VALUE. */
+        const char *json;           /* The same as a JSON member. */
+        bool ok;
+    } cases[] = {
+        { "dpdk", "rxq=4", "\"rxq\":4", true },
+        { "dpdk", "rxq=0", "\"rxq\":0", false },
+        { "dpdk", "mtu=9710", "\"mtu\":9710", true },
+        { "dpdk", "mtu=9711", "\"mtu\":9711", false },
+        { "dpdk", "queues=2", "\"queues\":2", false },
+        { "tap", "ifname=sl-x", "\"ifname\":\"sl-x\"", true },
+        { "tap", "ifname=a/b", "\"ifname\":\"a/b\"", false },
+        { "tap", "addresses=10.0.0.1/8,fd00::1/64",
+          "\"addresses\":[\"10.0.0.1/8\",\"fd00::1/64\"]", true },
+        { "tap", "addresses=10.0.0.1/8,nope/1",
+          "\"addresses\":[\"10.0.0.1/8\",\"nope/1\"]", false },
+        { "vhostuser", "queues=64", "\"queues\":64", true },
+        { "vhostuser", "queues=65", "\"queues\":65", false },
+        { "dummy", "rxq=1", "\"rxq\":1", false },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *extra_kv = NULL, *extra_json = "";
+        const char *kv[2];
+        struct cfg_port port;
+        char json[512], err[512];
+        struct cfg *cfg;
+        int rc_kv, rc_json;
+
+        if (!strcmp(cases[i].type, "dpdk")) {
+            extra_kv = "devargs=net_null0";
+            extra_json = ",\"devargs\":\"net_null0\"";
+        } else if (!strncmp(cases[i].type, "vhost", 5)) {
+            extra_kv = "path=/tmp/v.sock";
+            extra_json = ",\"path\":\"/tmp/v.sock\"";
+        }
+        kv[0] = cases[i].kv;
+        kv[1] = extra_kv;
+        rc_kv = cfg_port_from_kv("p", cases[i].type, kv, extra_kv ? 2 : 1,
+                                 &port, err, sizeof err);
+        cfg_port_uninit(&port);
+        snprintf(json, sizeof json, PORT_PRE "{\"name\":\"p\",\"type\":"
+                 "\"%s\",%s%s}" PORT_POST, cases[i].type, cases[i].json,
+                 extra_json);
+        rc_json = cfg_load_string(json, &cfg, err, sizeof err);
+        cfg_free(cfg);
+        if ((rc_kv == 0) != cases[i].ok || (rc_json == 0) != cases[i].ok) {
+            fail_msg("case %zu (%s): kv rc %d, json rc %d, expected %s", i,
+                     cases[i].kv, rc_kv, rc_json,
+                     cases[i].ok ? "ok" : "error");
+        }
+    }
+}
+
+static void
+test_kv(void **state)
+{
+    const char *kv[] = {
+        "devargs=net_pcap1,rx_pcap=in.pcap", "ofport=7", "rxq=2",
+    };
+    struct cfg_port port;
+    char err[512];
+
+    (void) state;
+    assert_int_equal(cfg_port_from_kv("p1", "dpdk", kv, 3, &port, err,
+                                      sizeof err), 0);
+    assert_string_equal(port.name, "p1");
+    assert_string_equal(port.type, "dpdk");
+    assert_int_equal(port.ofport, 7);
+    assert_int_equal(port.n_options, 2);
+    assert_string_equal(port.options[0].key, "devargs");
+    /* Only the first '=' splits. */
+    assert_string_equal(port.options[0].value, "net_pcap1,rx_pcap=in.pcap");
+    assert_string_equal(cfg_port_get(&port, "rxq"), "2");
+    cfg_port_uninit(&port);
+    assert_null(port.name);
+    cfg_port_uninit(NULL);
+
+    /* No ofport: 0. Dummy without options. */
+    assert_int_equal(cfg_port_from_kv("d", "dummy", NULL, 0, &port, err,
+                                      sizeof err), 0);
+    assert_int_equal(port.ofport, 0);
+    assert_int_equal(port.n_options, 0);
+    cfg_port_uninit(&port);
+}
+
+static void
+test_kv_errors(void **state)
+{
+    static const struct {
+        const char *name, *type;
+        const char *kv[3];
+        size_t n;
+        const char *msg;
+    } cases[] = {
+        { "p", "dpdk", { "devarg=x" }, 1,
+          "devarg: unknown key (type dpdk takes devargs, rxq, txq, mtu)" },
+        { "p", "dpdk", { "rxq=2" }, 1,
+          "devargs: missing (required for type dpdk)" },
+        { "p", "dpdk", { "devargs=x", "rxq=x" }, 2,
+          "rxq: must be an integer 1..64" },
+        { "p", "dpdk", { "devargs=x", "rxq=+2" }, 2, "rxq: must be an int" },
+        { "p", "dpdk", { "devargs=x", "rxq=" }, 2, "rxq: must be an int" },
+        { "p", "dpdk", { "devargs" }, 1, "devargs: expected KEY=VALUE" },
+        { "p", "dpdk", { "=x" }, 1, "=x: expected KEY=VALUE" },
+        { "p", "dpdk", { "devargs=x", "devargs=y" }, 2, "devargs: given tw" },
+        { "p", "dpdk", { "devargs=", }, 1, "devargs: must be a non-empty" },
+        { "p", "dummy", { "ofport=0" }, 1, "ofport: must be an integer 1..6" },
+        { "p", "dummy", { "ofport=65280" }, 1, "ofport: must be an integer" },
+        { "p", "dummy", { "ofport=1", "ofport=2" }, 2, "ofport: given twice" },
+        { "p", "dummy", { "name=q" }, 1, "name: is an argument" },
+        { "p", "dummy", { "type=tap" }, 1, "type: is an argument" },
+        { "p", "dumm", { NULL }, 0, "type: must be one of" },
+        { "p", NULL, { NULL }, 0, "type: must be one of" },
+        { "", "dummy", { NULL }, 0, "name: must be" },
+        { "a b", "dummy", { NULL }, 0, "name: must be" },
+        { "p", "tap", { "addresses=1.2.3.4/24,x" }, 1,
+          "addresses: \"x\" is not ADDR/PREFIX" },
+        { "p", "vhostuserclient", { "queues=2" }, 1, "path: missing" },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cfg_port port;
+        char err[512] = "";
+        int rc;
+
+        rc = cfg_port_from_kv(cases[i].name, cases[i].type, cases[i].kv,
+                              cases[i].n, &port, err, sizeof err);
+        if (rc != EINVAL || !strstr(err, cases[i].msg)) {
+            fail_msg("case %zu: rc=%d err=\"%s\" expected \"%s\"", i, rc,
+                     err, cases[i].msg);
+        }
+        assert_null(port.name);
+        assert_int_equal(port.n_options, 0);
+    }
+}
+
+/* Truncated input must fail cleanly at every length. */
+static void
+test_truncated(void **state)
+{
+    char path[512], err[512];
+    char *text;
+    long size;
+    FILE *f;
+
+    (void) state;
+    f = fopen(data_path("config-full.json", path, sizeof path), "r");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t) size + 1);
+    assert_int_equal(fread(text, 1, (size_t) size, f), (size_t) size);
+    fclose(f);
+
+    for (long n = 0; n < size - 2; n++) {
+        char saved = text[n];
+        struct cfg *cfg;
+
+        text[n] = '\0';
+        assert_int_equal(cfg_load_string(text, &cfg, err, sizeof err),
+                         EINVAL);
+        assert_null(cfg);
+        text[n] = saved;
+    }
+    free(text);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_default_json),
+        cmocka_unit_test(test_ofport_assignment),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_same_port_same_verdict),
+        cmocka_unit_test(test_kv),
+        cmocka_unit_test(test_kv_errors),
+        cmocka_unit_test(test_truncated),
+    };
+
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
