@@ -212,8 +212,16 @@ dpdk_attach(struct port_dpdk *p, char *err, size_t errsize)
         if (ret < 0) {
             int error = port_dpdk_errno(ret);
 
-            port_err_set(err, errsize, "%s: cannot probe device \"%s\": %s",
-                         name, p->cfg.devargs, strerror(error));
+            if (error == EFAULT) {
+                /* What DPDK says when no bus parses the name. */
+                port_err_set(err, errsize, "%s: option devargs: no DPDK "
+                             "bus or driver recognises \"%s\"", name,
+                             p->cfg.devargs);
+                return ENODEV;
+            }
+            port_err_set(err, errsize, "%s: option devargs: cannot probe "
+                         "device \"%s\": %s", name, p->cfg.devargs,
+                         strerror(error));
             return error;
         }
         ret = rte_eth_dev_get_port_by_name(devname, &pid);

@@ -1,13 +1,899 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* test-port.c: placeholder until the module's tests are written. */
+/* test-port.c: tests of the port layer and its dpdk, tap, dummy providers. */
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-static void placeholder(void **state) { (void) state; skip(); }
-int main(void)
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "port.h"
+#include "port-provider.h"
+
+#define N_MBUFS 8191
+#define MAX_FRAMES 256
+#define MAX_FRAME_LEN 1514
+
+static struct rte_mempool *mp;
+static char tmpdir[64];
+
+/* Test frames: pseudo-random contents, IPv4 ethertype, 'n_flows' distinct
+ * MAC/IP pairs. */
+struct frames {
+    size_t n;
+    size_t lens[MAX_FRAMES];
+    uint8_t data[MAX_FRAMES][MAX_FRAME_LEN];
+    const void *ptrs[MAX_FRAMES];
+};
+
+static uint32_t rng_state = 12345;
+
+static uint32_t
+rng(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(placeholder) };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    rng_state = rng_state * 1103515245u + 12345u;
+    return rng_state >> 8;
+}
+
+static struct frames *
+make_frames(size_t n, unsigned n_flows, size_t min_len, size_t max_len)
+{
+    struct frames *f = calloc(1, sizeof *f);
+
+    assert_non_null(f);
+    assert_true(n <= MAX_FRAMES);
+    f->n = n;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *d = f->data[i];
+        unsigned flow = (unsigned) (i % n_flows);
+
+        f->lens[i] = min_len + rng() % (max_len - min_len + 1);
+        for (size_t j = 0; j < f->lens[i]; j++) {
+            d[j] = (uint8_t) rng();
+        }
+        /* dst 02:..:flow, src 02:..:flow+1, IPv4, addresses by flow. */
+        memset(d, 0, 12);
+        d[0] = 0x02;
+        d[5] = (uint8_t) flow;
+        d[6] = 0x02;
+        d[11] = (uint8_t) (flow + 1);
+        d[12] = 0x08;
+        d[13] = 0x00;
+        memset(d + 26, 0, 8);
+        d[29] = (uint8_t) flow;
+        d[33] = (uint8_t) (flow * 7);
+        f->ptrs[i] = d;
+    }
+    return f;
+}
+
+static uint64_t
+frames_bytes(const struct frames *f)
+{
+    uint64_t b = 0;
+
+    for (size_t i = 0; i < f->n; i++) {
+        b += f->lens[i];
+    }
+    return b;
+}
+
+/* Copies frame 'i' into a new mbuf. */
+static struct rte_mbuf *
+frame_mbuf(const struct frames *f, size_t i)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+    char *p;
+
+    assert_non_null(m);
+    p = rte_pktmbuf_append(m, (uint16_t) f->lens[i]);
+    assert_non_null(p);
+    memcpy(p, f->data[i], f->lens[i]);
+    return m;
+}
+
+/* Byte-by-byte oracle comparison of an mbuf with a frame. */
+static bool
+mbuf_equals(const struct rte_mbuf *m, const void *frame, size_t len)
+{
+    uint8_t buf[MAX_FRAME_LEN];
+    const uint8_t *p;
+
+    if (rte_pktmbuf_pkt_len(m) != len || len > sizeof buf) {
+        return false;
+    }
+    p = rte_pktmbuf_read(m, 0, (uint32_t) len, buf);
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != ((const uint8_t *) frame)[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static struct port_env
+env_n(unsigned n_txq)
+{
+    struct port_env env = { .mp = mp, .socket_id = SOCKET_ID_ANY,
+                            .n_txq = n_txq };
+
+    return env;
+}
+
+static struct port *
+open_ok(const char *name, const char *type, const struct port_option *opts,
+        size_t n_opts, unsigned n_txq)
+{
+    struct port_env env = env_n(n_txq);
+    struct port *port = NULL;
+    char err[256] = "";
+    int error;
+
+    error = port_open(name, type, opts, n_opts, &env, &port, err,
+                      sizeof err);
+    if (error) {
+        print_error("port_open(%s, %s): %s (%s)\n", name, type,
+                    strerror(error), err);
+    }
+    assert_int_equal(error, 0);
+    assert_non_null(port);
+    return port;
+}
+
+/* Receives from every rx queue until 'want' packets arrived or about a
+ * second passed. */
+static size_t
+rx_all(struct port *port, struct rte_mbuf **pkts, size_t want)
+{
+    size_t n = 0;
+
+    for (int iter = 0; iter < 100000 && n < want; iter++) {
+        for (unsigned q = 0; q < port_n_rxq(port) && n < want; q++) {
+            int max = (int) RTE_MIN(want - n, (size_t) 32);
+
+            n += (size_t) port_rx_burst(port, q, pkts + n, max);
+        }
+        if (n < want && iter > 100) {
+            usleep(10);
+        }
+    }
+    return n;
+}
+
+/* Capture callback: compares with the expected frames in order. */
+struct capture_ctx {
+    const struct frames *f;
+    size_t next;
+    size_t mismatches;
+};
+
+static void
+capture_cb(const void *frame, size_t len, void *aux_)
+{
+    struct capture_ctx *c = aux_;
+
+    if (c->next >= c->f->n || len != c->f->lens[c->next]
+        || memcmp(frame, c->f->data[c->next], len)) {
+        c->mismatches++;
+    }
+    c->next++;
+}
+
+static void
+check_no_leak(void)
+{
+    assert_int_equal(rte_mempool_avail_count(mp), N_MBUFS);
+}
+
+/* ---- dummy ---- */
+
+static void
+test_dummy_round_trip(void **state)
+{
+    struct frames *f = make_frames(200, 5, 60, MAX_FRAME_LEN);
+    struct rte_mbuf *pkts[MAX_FRAMES];
+    struct capture_ctx c = { .f = f };
+    struct port_stats st;
+    struct port *port;
+    size_t queued, n, captured;
+    uint8_t mac[6];
+
+    (void) state;
+    port = open_ok("d0", "dummy", NULL, 0, 2);
+    assert_string_equal(port_name(port), "d0");
+    assert_string_equal(port_type(port), "dummy");
+    assert_int_equal(port_n_rxq(port), 1);
+    assert_int_equal(port_n_txq(port), 2);
+    assert_true(port_link_up(port));
+    assert_int_equal(port_get_mtu(port), 1500);
+    port_get_mac(port, mac);
+    assert_int_equal(mac[0], 0x02);
+
+    assert_int_equal(port_dummy_inject(port, f->ptrs, f->lens, f->n,
+                                       &queued), 0);
+    assert_int_equal(queued, f->n);
+    n = rx_all(port, pkts, f->n);
+    assert_int_equal(n, f->n);
+    assert_int_equal(port_rx_burst(port, 0, pkts + n, 32), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(mbuf_equals(pkts[i], f->data[i], f->lens[i]));
+    }
+
+    /* Send in bursts of up to 32 on alternating qids. */
+    for (size_t i = 0, b = 0; i < n; b++) {
+        int k = (int) RTE_MIN(n - i, (size_t) 32);
+
+        assert_int_equal(port_tx_burst(port, (unsigned) (b % 2), pkts + i,
+                                       k), k);
+        i += (size_t) k;
+    }
+    assert_int_equal(port_dummy_capture(port, capture_cb, &c, &captured),
+                     0);
+    assert_int_equal(captured, f->n);
+    assert_int_equal(c.next, f->n);
+    assert_int_equal(c.mismatches, 0);
+
+    port_get_stats(port, &st);
+    assert_int_equal(st.rx_packets, f->n);
+    assert_int_equal(st.rx_bytes, frames_bytes(f));
+    assert_int_equal(st.tx_packets, f->n);
+    assert_int_equal(st.tx_bytes, frames_bytes(f));
+    assert_int_equal(st.tx_dropped, 0);
+    assert_int_equal(st.rx_dropped, 0);
+    assert_int_equal(port_get_dpdk_port_id(port, &(uint16_t) { 0 }),
+                     ENOTSUP);
+
+    /* Packets left queued in the port are freed by port_close(). */
+    assert_int_equal(port_dummy_inject(port, f->ptrs, f->lens, 10, NULL),
+                     0);
+    port_close(port);
+    port_close(NULL);
+    check_no_leak();
+    free(f);
+}
+
+static void
+test_dummy_tx_overflow(void **state)
+{
+    static const struct port_option opts[] = { { "ring_size", "8" } };
+    struct frames *f = make_frames(20, 1, 64, 64);
+    struct rte_mbuf *pkts[20];
+    struct capture_ctx c = { .f = f };
+    struct port_stats st;
+    struct port *port;
+    size_t captured, queued;
+
+    (void) state;
+    port = open_ok("d1", "dummy", opts, 1, 1);
+    for (size_t i = 0; i < 20; i++) {
+        pkts[i] = frame_mbuf(f, i);
+    }
+    assert_int_equal(port_tx_burst(port, 0, pkts, 20), 8);
+    assert_int_equal(port_tx_burst(port, 0, pkts, 0), 0);
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_packets, 8);
+    assert_int_equal(st.tx_bytes, 8 * 64);
+    assert_int_equal(st.tx_dropped, 12);
+    assert_int_equal(port_dummy_capture(port, capture_cb, &c, &captured),
+                     0);
+    assert_int_equal(captured, 8);
+    assert_int_equal(c.mismatches, 0);
+
+    /* The rx ring overflows too: injection reports it. */
+    assert_int_equal(port_dummy_inject(port, f->ptrs, f->lens, 20, &queued),
+                     ENOBUFS);
+    assert_int_equal(queued, 8);
+    port_get_stats(port, &st);
+    assert_int_equal(st.rx_dropped, 1);
+
+    /* Malformed injections. */
+    {
+        size_t zero = 0, huge = 70000;
+        const void *p = f->data[0];
+
+        assert_int_equal(port_dummy_inject(port, &p, &zero, 1, &queued),
+                         EINVAL);
+        assert_int_equal(queued, 0);
+        assert_int_equal(port_dummy_inject(port, &p, &huge, 1, &queued),
+                         EINVAL);
+    }
+    port_close(port);
+    check_no_leak();
+    free(f);
+}
+
+static void
+test_dummy_multi_rxq_and_reconfigure(void **state)
+{
+    static const struct port_option opts[] = { { "rxq", "4" } };
+    static const struct port_option opts2[] = { { "rxq", "2" },
+                                                { "mtu", "9000" } };
+    struct frames *f = make_frames(120, 12, 60, 200);
+    struct rte_mbuf *pkts[32];
+    int flow_queue[12];
+    size_t total = 0;
+    struct port_stats st;
+    struct port *port;
+    char err[256];
+
+    (void) state;
+    port = open_ok("d2", "dummy", opts, 1, 1);
+    assert_int_equal(port_n_rxq(port), 4);
+    assert_int_equal(port_dummy_inject(port, f->ptrs, f->lens, f->n, NULL),
+                     0);
+    for (int i = 0; i < 12; i++) {
+        flow_queue[i] = -1;
+    }
+    /* Every flow arrives on exactly one queue, in order. */
+    for (unsigned q = 0; q < 4; q++) {
+        size_t expect_next[12] = { 0 };
+        int n;
+
+        while ((n = port_rx_burst(port, q, pkts, 32)) > 0) {
+            for (int i = 0; i < n; i++) {
+                int flow = rte_pktmbuf_mtod(pkts[i], uint8_t *)[5];
+                size_t idx;
+
+                assert_true(flow < 12);
+                if (flow_queue[flow] < 0) {
+                    flow_queue[flow] = (int) q;
+                }
+                assert_int_equal(flow_queue[flow], q);
+                idx = (size_t) flow + 12 * expect_next[flow]++;
+                assert_true(mbuf_equals(pkts[i], f->data[idx], f->lens[idx]));
+            }
+            total += (size_t) n;
+            port_free_burst(pkts, n);
+        }
+    }
+    assert_int_equal(total, f->n);
+
+    /* Reconfigure keeps the counters. */
+    assert_int_equal(port_set_config(port, opts2, 2, err, sizeof err), 0);
+    assert_int_equal(port_reconfigure(port, err, sizeof err), 0);
+    assert_int_equal(port_n_rxq(port), 2);
+    assert_int_equal(port_get_mtu(port), 9000);
+    port_get_stats(port, &st);
+    assert_int_equal(st.rx_packets, f->n);
+    assert_int_equal(st.rx_bytes, frames_bytes(f));
+    assert_int_equal(port_dummy_inject(port, f->ptrs, f->lens, 3, NULL), 0);
+    assert_int_equal(rx_all(port, pkts, 3), 3);
+    port_free_burst(pkts, 3);
+    port_get_stats(port, &st);
+    assert_int_equal(st.rx_packets, f->n + 3);
+
+    /* A bad new config leaves the old one in place. */
+    assert_int_equal(port_set_config(port, &(struct port_option) {
+                                         "rxq", "0" }, 1, err, sizeof err),
+                     EINVAL);
+    assert_non_null(strstr(err, "rxq"));
+    assert_int_equal(port_reconfigure(port, err, sizeof err), 0);
+    assert_int_equal(port_n_rxq(port), 2);
+
+    /* A provider-requested reconfiguration is visible. */
+    assert_false(port_needs_reconfigure(port));
+    port_request_reconfigure(port);
+    assert_true(port_needs_reconfigure(port));
+    assert_int_equal(port_reconfigure(port, err, sizeof err), 0);
+    assert_false(port_needs_reconfigure(port));
+
+    port_close(port);
+    check_no_leak();
+    free(f);
+}
+
+/* ---- option errors ---- */
+
+/* Expects port_open() to fail with 'error' and a message containing each
+ * of the given words. */
+static void
+expect_open_error(const char *type, const struct port_option *opts,
+                  size_t n_opts, int error, const char *w1, const char *w2)
+{
+    struct port_env env = env_n(1);
+    struct port *port = (struct port *) 1;
+    char err[256] = "";
+
+    assert_int_equal(port_open("bad", type, opts, n_opts, &env, &port, err,
+                               sizeof err), error);
+    assert_null(port);
+    if (!strstr(err, w1) || (w2 && !strstr(err, w2))) {
+        print_error("message \"%s\" lacks \"%s\"/\"%s\"\n", err, w1,
+                    w2 ? w2 : "");
+        fail();
+    }
+}
+
+static void
+test_option_errors(void **state)
+{
+    struct port_env env = env_n(1);
+    struct port *port;
+
+    (void) state;
+    expect_open_error("dummy", &(struct port_option) { "bogus", "1" }, 1,
+                      EINVAL, "unknown option", "bogus");
+    expect_open_error("dpdk", &(struct port_option) { "rxq", "2" }, 1,
+                      EINVAL, "missing", "devargs");
+    expect_open_error("dpdk", NULL, 0, EINVAL, "devargs", NULL);
+    expect_open_error("dpdk", (struct port_option[]) {
+                          { "devargs", "net_null9" }, { "rxq", "abc" } }, 2,
+                      EINVAL, "rxq", "abc");
+    expect_open_error("dpdk", (struct port_option[]) {
+                          { "devargs", "net_null9" }, { "txq", "-1" } }, 2,
+                      EINVAL, "txq", "not a number");
+    expect_open_error("dpdk", (struct port_option[]) {
+                          { "devargs", "net_null9" }, { "frob", "1" } }, 2,
+                      EINVAL, "frob", "devargs");
+    expect_open_error("dummy", &(struct port_option) { "rxq", "0" }, 1,
+                      EINVAL, "rxq", "out of range");
+    expect_open_error("dummy", &(struct port_option) { "mtu", "99999" }, 1,
+                      EINVAL, "mtu", "99999");
+    expect_open_error("dummy", &(struct port_option) { "mtu", "" }, 1,
+                      EINVAL, "mtu", NULL);
+    expect_open_error("dummy", &(struct port_option) { "mtu", "15x" }, 1,
+                      EINVAL, "mtu", "15x");
+    expect_open_error("dummy", &(struct port_option) { "mtu", NULL }, 1,
+                      EINVAL, "value", NULL);
+    expect_open_error("tap", &(struct port_option) {
+                          "addresses", "10.0.0.1/24,10.0.0.300/24" }, 1,
+                      EINVAL, "addresses", "10.0.0.300/24");
+    expect_open_error("tap", &(struct port_option) {
+                          "addresses", "10.0.0.1/33" }, 1,
+                      EINVAL, "addresses", NULL);
+    expect_open_error("tap", &(struct port_option) {
+                          "addresses", "10.0.0.1" }, 1,
+                      EINVAL, "addresses", NULL);
+    expect_open_error("tap", &(struct port_option) {
+                          "ifname", "a-name-that-is-too-long" }, 1,
+                      EINVAL, "ifname", NULL);
+    expect_open_error("nosuchtype", NULL, 0, ENOENT, "nosuchtype", NULL);
+    expect_open_error("dpdk", &(struct port_option) {
+                          "devargs", "net_nosuchdriver0" }, 1,
+                      ENODEV, "net_nosuchdriver0", NULL);
+    expect_open_error("dpdk", &(struct port_option) { "devargs", "" }, 1,
+                      EINVAL, "devargs", NULL);
+
+    /* Empty name and bad environment. */
+    assert_int_equal(port_open("", "dummy", NULL, 0, &env, &port, NULL, 0),
+                     EINVAL);
+    env.n_txq = 0;
+    assert_int_equal(port_open("x", "dummy", NULL, 0, &env, &port, NULL, 0),
+                     EINVAL);
+
+    /* Registry. */
+    assert_int_equal(port_register_class(&port_dummy_class), EEXIST);
+    assert_ptr_equal(port_class_lookup("tap"), &port_tap_class);
+    assert_null(port_class_lookup("vhostuser"));
+    check_no_leak();
+}
+
+/* ---- dpdk: net_null, net_ring, net_pcap ---- */
+
+static void
+test_dpdk_null(void **state)
+{
+    static const struct port_option opts[] = {
+        { "devargs", "net_null0,no-rx=1" }, { "txq", "1" },
+    };
+    struct frames *f = make_frames(100, 3, 60, 1000);
+    struct rte_mbuf *pkts[100];
+    struct port_stats st;
+    struct port *port, *dup;
+    struct port_env env = env_n(4);
+    char err[256];
+    uint16_t pid = UINT16_MAX;
+
+    (void) state;
+    for (int round = 0; round < 2; round++) {
+        /* Four PMDs share the single device tx queue. */
+        port = open_ok("n0", "dpdk", opts, 2, 4);
+        assert_int_equal(port_n_txq(port), 4);
+        assert_true(port->txq_shared);
+        assert_int_equal(port_get_dpdk_port_id(port, &pid), 0);
+        assert_true(pid < RTE_MAX_ETHPORTS);
+        assert_int_equal(port_rx_burst(port, 0, pkts, 32), 0);
+        for (size_t i = 0; i < 100; i++) {
+            pkts[i] = frame_mbuf(f, i);
+        }
+        for (unsigned q = 0; q < 4; q++) {
+            assert_int_equal(port_tx_burst(port, q, pkts + q * 25, 25), 25);
+        }
+        port_get_stats(port, &st);
+        assert_int_equal(st.tx_packets, 100);
+        assert_int_equal(st.tx_bytes, frames_bytes(f));
+        assert_int_equal(st.tx_dropped, 0);
+        assert_int_equal(st.rx_packets, 0);
+        assert_true(port_link_up(port));
+
+        /* The same device cannot be opened twice. */
+        dup = NULL;
+        assert_int_equal(port_open("n1", "dpdk", opts, 1, &env, &dup, err,
+                                   sizeof err), EBUSY);
+        assert_non_null(strstr(err, "net_null0"));
+        assert_int_equal(port_dummy_inject(port, f->ptrs, f->lens, 1, NULL),
+                         EINVAL);
+        assert_int_equal(port_dummy_capture(port, NULL, NULL, NULL), EINVAL);
+        port_close(port);
+        /* Second round: the device was removed and can be probed again. */
+    }
+    check_no_leak();
+    free(f);
+}
+
+static void
+test_dpdk_null_rss(void **state)
+{
+    static const struct port_option opts[] = {
+        { "devargs", "net_null1,no-rx=1" }, { "rxq", "2" },
+    };
+    struct port *port;
+
+    (void) state;
+    port = open_ok("n2", "dpdk", opts, 2, 2);
+    assert_int_equal(port_n_rxq(port), 2);
+    assert_int_equal(port_n_txq(port), 2);
+    assert_false(port->txq_shared);
+    port_close(port);
+    check_no_leak();
+}
+
+static void
+test_dpdk_ring_loopback(void **state)
+{
+    static const struct port_option opts[] = { { "devargs", "net_ring0" } };
+    struct frames *f = make_frames(64, 4, 60, 1514);
+    struct rte_mbuf *pkts[64];
+    struct port_stats st;
+    struct port *port;
+
+    (void) state;
+    port = open_ok("r0", "dpdk", opts, 1, 1);
+    for (size_t i = 0; i < 64; i++) {
+        pkts[i] = frame_mbuf(f, i);
+    }
+    assert_int_equal(port_tx_burst(port, 0, pkts, 32), 32);
+    assert_int_equal(port_tx_burst(port, 0, pkts + 32, 32), 32);
+    assert_int_equal(rx_all(port, pkts, 64), 64);
+    for (size_t i = 0; i < 64; i++) {
+        assert_true(mbuf_equals(pkts[i], f->data[i], f->lens[i]));
+    }
+    port_free_burst(pkts, 64);
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_packets, 64);
+    assert_int_equal(st.rx_packets, 64);
+    assert_int_equal(st.rx_bytes, frames_bytes(f));
+    assert_int_equal(st.tx_bytes, st.rx_bytes);
+    port_close(port);
+    check_no_leak();
+    free(f);
+}
+
+static void
+put_u32(FILE *fp, uint32_t v)
+{
+    assert_int_equal(fwrite(&v, 4, 1, fp), 1);
+}
+
+/* Writes 'f' as a pcap file, by hand. */
+static void
+write_pcap(const char *path, const struct frames *f)
+{
+    FILE *fp = fopen(path, "wb");
+    uint16_t ver[2] = { 2, 4 };
+
+    assert_non_null(fp);
+    put_u32(fp, 0xa1b2c3d4);
+    assert_int_equal(fwrite(ver, 2, 2, fp), 2);
+    put_u32(fp, 0);         /* thiszone */
+    put_u32(fp, 0);         /* sigfigs */
+    put_u32(fp, 65535);     /* snaplen */
+    put_u32(fp, 1);         /* Ethernet */
+    for (size_t i = 0; i < f->n; i++) {
+        put_u32(fp, 1000 + (uint32_t) i);
+        put_u32(fp, 0);
+        put_u32(fp, (uint32_t) f->lens[i]);
+        put_u32(fp, (uint32_t) f->lens[i]);
+        assert_int_equal(fwrite(f->data[i], 1, f->lens[i], fp), f->lens[i]);
+    }
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Reads a pcap file and compares it with 'f'; returns records read. */
+static size_t
+check_pcap(const char *path, const struct frames *f)
+{
+    FILE *fp = fopen(path, "rb");
+    uint32_t hdr[6], rec[4];
+    uint8_t buf[65536];
+    size_t n = 0;
+
+    assert_non_null(fp);
+    assert_int_equal(fread(hdr, 4, 6, fp), 6);
+    assert_true(hdr[0] == 0xa1b2c3d4 || hdr[0] == 0xa1b23c4d);
+    assert_int_equal(hdr[5], 1);
+    while (fread(rec, 4, 4, fp) == 4) {
+        assert_true(rec[2] <= sizeof buf);
+        assert_int_equal(fread(buf, 1, rec[2], fp), rec[2]);
+        assert_true(n < f->n);
+        assert_int_equal(rec[2], f->lens[n]);
+        assert_memory_equal(buf, f->data[n], rec[2]);
+        n++;
+    }
+    fclose(fp);
+    return n;
+}
+
+static void
+test_dpdk_pcap(void **state)
+{
+    struct frames *f = make_frames(50, 5, 60, 1514);
+    struct rte_mbuf *pkts[50];
+    char in[128], out[128], devargs[320];
+    struct port_option opts[1] = { { "devargs", devargs } };
+    struct port_stats st;
+    struct port *port;
+
+    (void) state;
+    snprintf(in, sizeof in, "%s/in.pcap", tmpdir);
+    snprintf(out, sizeof out, "%s/out.pcap", tmpdir);
+    snprintf(devargs, sizeof devargs, "net_pcap0,rx_pcap=%s,tx_pcap=%s",
+             in, out);
+    write_pcap(in, f);
+
+    port = open_ok("p0", "dpdk", opts, 1, 1);
+    assert_int_equal(rx_all(port, pkts, 50), 50);
+    for (size_t i = 0; i < 50; i++) {
+        assert_true(mbuf_equals(pkts[i], f->data[i], f->lens[i]));
+    }
+    assert_int_equal(port_rx_burst(port, 0, pkts, 32), 0);
+    assert_int_equal(port_tx_burst(port, 0, pkts, 50), 50);
+    port_get_stats(port, &st);
+    assert_int_equal(st.rx_packets, 50);
+    assert_int_equal(st.rx_bytes, frames_bytes(f));
+    assert_int_equal(st.tx_packets, 50);
+    assert_int_equal(st.tx_bytes, frames_bytes(f));
+    port_close(port);   /* Flushes the tx pcap. */
+
+    assert_int_equal(check_pcap(out, f), 50);
+    unlink(in);
+    unlink(out);
+    check_no_leak();
+    free(f);
+}
+
+/* ---- tap ---- */
+
+static bool
+tap_available(void)
+{
+    int fd = open("/dev/net/tun", O_RDWR);
+    struct ifreq ifr;
+    bool ok;
+
+    if (fd < 0) {
+        return false;
+    }
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "sltprobe%d",
+             (int) (getpid() % 10000));
+    ok = ioctl(fd, TUNSETIFF, &ifr) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Returns the output of 'cmd' in 'buf'. */
+static void
+run_capture(const char *cmd, char *buf, size_t size)
+{
+    FILE *p = popen(cmd, "r");
+    size_t n;
+
+    assert_non_null(p);
+    n = fread(buf, 1, size - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+}
+
+static uint64_t
+sys_counter(const char *ifname, const char *name)
+{
+    char path[128];
+    unsigned long long v = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "/sys/class/net/%s/statistics/%s", ifname,
+             name);
+    fp = fopen(path, "r");
+    if (fp) {
+        if (fscanf(fp, "%llu", &v) != 1) {
+            v = 0;
+        }
+        fclose(fp);
+    }
+    return v;
+}
+
+static void
+test_tap(void **state)
+{
+    char ifname[IFNAMSIZ], cmd[128], out[4096];
+    struct port_option opts[] = {
+        { "ifname", ifname }, { "mtu", "1400" },
+        { "addresses", "10.251.7.1/24,fd00:5a1::1/64" },
+    };
+    struct rte_mbuf *pkts[32];
+    struct port_stats st;
+    struct port *port;
+    uint8_t mac[6];
+    uint64_t kernel_rx;
+    bool got_arp = false;
+    int s;
+
+    (void) state;
+    if (!tap_available()) {
+        skip();
+    }
+    snprintf(ifname, sizeof ifname, "sltap%d", (int) (getpid() % 100000));
+    port = open_ok("t0", "tap", opts, 3, 2);
+    assert_int_equal(port_n_rxq(port), 1);
+    assert_true(port_link_up(port));
+    assert_int_equal(port_get_mtu(port), 1400);
+    port_get_mac(port, mac);
+    assert_true(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
+
+    snprintf(cmd, sizeof cmd, "ip -o addr show dev %s 2>&1", ifname);
+    run_capture(cmd, out, sizeof out);
+    assert_non_null(strstr(out, "10.251.7.1/24"));
+    assert_non_null(strstr(out, "fd00:5a1::1/64"));
+    snprintf(cmd, sizeof cmd, "ip -o link show dev %s 2>&1", ifname);
+    run_capture(cmd, out, sizeof out);
+    assert_non_null(strstr(out, "mtu 1400"));
+    assert_non_null(strstr(out, ",UP"));
+
+    /* Make the kernel send an ARP request out of the tap. */
+    s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    assert_true(s >= 0);
+    {
+        struct sockaddr_in sin = { .sin_family = AF_INET,
+                                   .sin_port = htons(9) };
+
+        inet_pton(AF_INET, "10.251.7.2", &sin.sin_addr);
+        sendto(s, "x", 1, 0, (struct sockaddr *) &sin, sizeof sin);
+    }
+    for (int iter = 0; iter < 2000 && !got_arp; iter++) {
+        int n = port_rx_burst(port, 0, pkts, 32);
+
+        for (int i = 0; i < n; i++) {
+            const uint8_t *p = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+
+            if (rte_pktmbuf_pkt_len(pkts[i]) >= 42 && p[12] == 0x08
+                && p[13] == 0x06 && !memcmp(p + 6, mac, 6)) {
+                got_arp = true;
+            }
+        }
+        port_free_burst(pkts, n);
+        if (!got_arp) {
+            usleep(500);
+        }
+    }
+    close(s);
+    assert_true(got_arp);
+
+    /* Transmit: the kernel sees the frames arrive. */
+    kernel_rx = sys_counter(ifname, "rx_packets");
+    {
+        struct frames *f = make_frames(10, 1, 60, 1400);
+
+        for (size_t i = 0; i < 10; i++) {
+            pkts[i] = frame_mbuf(f, i);
+        }
+        assert_int_equal(port_tx_burst(port, 1, pkts, 10), 10);
+        free(f);
+    }
+    assert_int_equal(sys_counter(ifname, "rx_packets") - kernel_rx, 10);
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_packets, 10);
+    assert_true(st.rx_packets >= 1);
+
+    port_close(port);
+    assert_int_equal(if_nametoindex(ifname), 0);
+    check_no_leak();
+}
+
+/* ---- main ---- */
+
+static int
+group_setup(void **state)
+{
+    char prefix[64];
+    char *argv[] = {
+        "test-port", "--no-huge", "-m", "256", "--file-prefix", prefix,
+        "--no-pci", "--log-level=*:error", "--no-telemetry", NULL,
+    };
+    int argc = (int) (sizeof argv / sizeof argv[0]) - 1;
+
+    (void) state;
+    snprintf(prefix, sizeof prefix, "test-port-%d", (int) getpid());
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test-port-%d", (int) getpid());
+    if (mkdir(tmpdir, 0700) && errno != EEXIST) {
+        print_error("cannot create %s\n", tmpdir);
+        return -1;
+    }
+    if (rte_eal_init(argc, argv) < 0) {
+        print_error("rte_eal_init failed\n");
+        return -1;
+    }
+    port_init_classes();
+    mp = rte_pktmbuf_pool_create("test_port_mp", N_MBUFS, 0, 0,
+                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (!mp) {
+        print_error("cannot create mempool\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    static const char *files[] = {
+        "config", "fbarray_memzone", "fbarray_nohugemem", "mp_socket",
+    };
+    char rundir[PATH_MAX];
+
+    (void) state;
+    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
+    rte_mempool_free(mp);
+    rmdir(tmpdir);
+    rte_eal_cleanup();
+
+    /* The EAL leaves its runtime directory behind; remove ours. */
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[PATH_MAX + 32];
+
+        snprintf(path, sizeof path, "%s/%s", rundir, files[i]);
+        unlink(path);
+    }
+    rmdir(rundir);
+    return 0;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dummy_round_trip),
+        cmocka_unit_test(test_dummy_tx_overflow),
+        cmocka_unit_test(test_dummy_multi_rxq_and_reconfigure),
+        cmocka_unit_test(test_option_errors),
+        cmocka_unit_test(test_dpdk_null),
+        cmocka_unit_test(test_dpdk_null_rss),
+        cmocka_unit_test(test_dpdk_ring_loopback),
+        cmocka_unit_test(test_dpdk_pcap),
+        cmocka_unit_test(test_tap),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
