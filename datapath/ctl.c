@@ -224,9 +224,9 @@ conn_handle_line(struct ctl_conn *c, const char *line, size_t len)
         if (!cur_pending) {
             conn_send_error(c, id, CTL_ERR_INTERNAL,
                             "handler deferred without a pending reply");
-        } else if (c->pending == cur_pending) {
-            bufferevent_disable(c->bev, EV_READ);
         }
+        /* Reading goes on (bounded by the read high-water mark) so that a
+         * client that goes away is noticed; requests wait in the buffer. */
         cur_pending = NULL;
         goto out;
     }

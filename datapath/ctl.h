@@ -13,8 +13,8 @@
  *
  * Design: libevent bufferevents, one per connection. A connection handles
  * one request at a time, so replies come back in request order; while a
- * request is outstanding (a deferred reply) the connection reads nothing
- * more. Requests are bounded (CTL_MAX_REQUEST; longer lines get an error
+ * request is outstanding (a deferred reply) further requests of that
+ * connection wait in its input buffer. Requests are bounded (CTL_MAX_REQUEST; longer lines get an error
  * and the connection is closed); malformed JSON gets a -32700 reply and the
  * connection stays usable. A client that does not read its replies is
  * dropped (more than the output limit queued before a new reply, or no
@@ -31,6 +31,7 @@
  * Thread-safety: everything here runs on the thread that runs the
  * event_base (the main thread), including handlers and pending
  * completions. Other threads must hand work to the main loop first.
+ * The process must ignore SIGPIPE (a client may close at any time).
  *
  * Ownership: the server owns its connections, its socket file (removed by
  * ctl_server_destroy()) and copies of the method names. A handler borrows
