@@ -90,20 +90,21 @@ struct cls_prio {
 };
 
 struct cls_subtable {
-    /* Immutable once published. */
-    struct flow mask;
+    /* Immutable once published; what lookups read comes first. */
     uint8_t n_hwords;                   /* Hash list, in stage order. */
     uint8_t n_stages;                   /* Non-empty stages (>= 1). */
     uint8_t stage_end[CLS_N_STAGES];    /* Cumulative n_hwords per stage. */
     uint8_t n_cwords;                   /* Compare list: nonzero words. */
     uint8_t hidx[CLS_MAX_HWORDS];
     uint8_t cidx[FLOW_U64S];
-    uint64_t hmask[CLS_MAX_HWORDS];
-    uint64_t cmask[FLOW_U64S];
 
     /* Published with release stores, read with acquire loads. */
     struct cls_table *table;
     struct cls_hset *sets[CLS_N_STAGES - 1];    /* Stages 0..n_stages-2. */
+
+    uint64_t hmask[CLS_MAX_HWORDS];
+    uint64_t cmask[FLOW_U64S];
+    struct flow mask;
 
     /* Writer only. */
     uint32_t n_rules;
