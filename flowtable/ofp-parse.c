@@ -283,10 +283,12 @@ is_delim(char c)
 
 /* Reads the next item at *pos.  Returns 1 with 'kv' filled, 0 at the end,
  * or -EINVAL with 'err' set.  'base' is the column of text[0] minus 1,
- * 'text' the start of the string columns count from. */
+ * 'text' the start of the string columns count from.  With 'actions_rest',
+ * an "actions=" item takes the rest of the text (kv->val_start) and its
+ * kv->val is left empty. */
 static int
-next_kv(const char *text, const char **pos, size_t base, struct kv *kv,
-        char *err, size_t errsize)
+next_kv(const char *text, const char **pos, size_t base, bool actions_rest,
+        struct kv *kv, char *err, size_t errsize)
 {
     const char *p = *pos;
     const char *k, *v;
@@ -325,6 +327,15 @@ next_kv(const char *text, const char **pos, size_t base, struct kv *kv,
     if (*p == ')') {
         return -set_err(err, errsize, "unbalanced ')' at column %zu",
                         base + (p - text) + 1);
+    }
+    if ((*p == '=' || *p == ':') && actions_rest
+        && (!strcmp(kv->key, "actions") || !strcmp(kv->key, "action"))) {
+        /* The rest of the text is the action list: not tokenized here. */
+        kv->val_start = p + 1;
+        kv->val_col = base + (p + 1 - text) + 1;
+        kv->has_val = true;
+        *pos = p + strlen(p);
+        return 1;
     }
     if (*p == '=' || *p == ':') {
         int depth = 0;
@@ -1218,7 +1229,7 @@ actions_parse__(const char *full, const char *text, struct of_actions **out,
     if (!acts) {
         return ENOMEM;
     }
-    while ((ret = next_kv(full, &pos, 0, &kv, err, errsize)) > 0) {
+    while ((ret = next_kv(full, &pos, 0, false, &kv, err, errsize)) > 0) {
         struct of_action *a = &acts->a[acts->n];
         bool drop = false;
 
@@ -1291,12 +1302,13 @@ of_flow_parse__(struct of_flow_spec *spec, const char *text,
     struct kv kv;
     int ret;
 
-    while ((ret = next_kv(text, &pos, 0, &kv, err, errsize)) > 0) {
+    while ((ret = next_kv(text, &pos, 0, true, &kv, err, errsize)) > 0) {
         const char *k = kv.key;
         const struct mf_field *mf;
         uint64_t v;
         size_t i;
 
+        ret = 0;
         if (!strcmp(k, "actions") || !strcmp(k, "action")) {
             if (!kv.has_val || kv.paren) {
                 return set_err(err, errsize, "expected '%s=' at column %zu",
