@@ -293,6 +293,11 @@ dummy_rxq_for(const uint8_t *f, size_t len, unsigned n_rxq)
             h = (h ^ f[i]) * 16777619u;
         }
     }
+    /* Mix the high bits down: FNV's low bits depend only on the low bits
+     * of the input bytes. */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
     return h % n_rxq;
 }
 
