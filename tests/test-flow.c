@@ -715,6 +715,49 @@ test_hash_distribution(void **state)
     assert_true(chi < 1300);
 }
 
+/* One-bit input changes flip each output bit about half the time, for
+ * sparse flows (mostly zero words, like real keys) as well as random ones,
+ * masked and unmasked. */
+static void
+test_hash_avalanche(void **state)
+{
+    enum { N = 20000 };
+    unsigned int flips[32];
+    struct flow a, b, ones;
+    unsigned int seed = 31337;
+    int iter, bit;
+
+    (void) state;
+    memset(flips, 0, sizeof flips);
+    memset(&ones, 0xff, sizeof ones);
+    for (iter = 0; iter < N; iter++) {
+        size_t pos;
+        uint32_t d;
+
+        if (iter % 2) {
+            rand_flow(&a, &seed);
+        } else {
+            memset(&a, 0, sizeof a);
+            a.in_port = (uint32_t) rand_r(&seed) % 8;
+            a.dl_type = htons(ETH_TYPE_IP);
+            a.nw_src = (uint32_t) rand_r(&seed);
+            a.tp_dst = (uint16_t) rand_r(&seed);
+        }
+        b = a;
+        pos = (size_t) rand_r(&seed) % (sizeof b * 8);
+        ((uint8_t *) &b)[pos / 8] ^= (uint8_t) (1u << (pos % 8));
+        d = iter % 3 ? flow_hash(&a, 0) ^ flow_hash(&b, 0)
+                     : flow_hash_masked(&a, &ones, 7)
+                       ^ flow_hash_masked(&b, &ones, 7);
+        for (bit = 0; bit < 32; bit++) {
+            flips[bit] += (d >> bit) & 1;
+        }
+    }
+    for (bit = 0; bit < 32; bit++) {
+        assert_true(flips[bit] > N * 45 / 100 && flips[bit] < N * 55 / 100);
+    }
+}
+
 static void
 test_equal_and_apply_mask(void **state)
 {
@@ -773,6 +816,7 @@ main(void)
         cmocka_unit_test(test_fuzz),
         cmocka_unit_test(test_hash_props),
         cmocka_unit_test(test_hash_distribution),
+        cmocka_unit_test(test_hash_avalanche),
         cmocka_unit_test(test_equal_and_apply_mask),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
