@@ -1209,9 +1209,11 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
 }
 
 /* Parses the action list 'text', a suffix of 'full' (columns in errors
- * count from full[0]). */
+ * count from full[0]).  With 'match', set_field prerequisites are checked
+ * against it. */
 static int
-actions_parse__(const char *full, const char *text, struct of_actions **out,
+actions_parse__(const char *full, const char *text,
+                const struct of_match *match, struct of_actions **out,
                 char *err, size_t errsize)
 {
     size_t cap = 1;
@@ -1252,6 +1254,18 @@ actions_parse__(const char *full, const char *text, struct of_actions **out,
         if (a->type == OFPACT_GOTO_TABLE) {
             goto_col = kv.key_col;
         }
+        if (match && a->type == OFPACT_SET_FIELD
+            && a->set_field.syntax == OFSF_SET_FIELD) {
+            /* As Open vSwitch: set_field needs its field's prerequisites
+             * in the match (mod_* actions do not). */
+            const struct mf_field *mf = mf_from_id(a->set_field.field);
+            if (!mf_prereqs_ok(mf, &match->flow, NULL)) {
+                ret = -set_err(err, errsize, "set_field of %s requires %s "
+                               "in the match (at column %zu)", mf->name,
+                               mf_prereq_string(mf->prereq), kv.key_col);
+                break;
+            }
+        }
         acts->n++;
     }
     if (!ret && drop_col && acts->n) {
@@ -1270,7 +1284,7 @@ int
 of_actions_parse(const char *text, struct of_actions **out, char *err,
                  size_t errsize)
 {
-    return actions_parse__(text, text, out, err, errsize);
+    return actions_parse__(text, text, NULL, out, err, errsize);
 }
 
 /* ---------------------------------------------------------------------
@@ -1403,8 +1417,8 @@ of_flow_parse__(struct of_flow_spec *spec, const char *text,
     spec->match = mp->m;
 
     if (actions_text) {
-        return actions_parse__(text, actions_text, &spec->actions, err,
-                               errsize);
+        return actions_parse__(text, actions_text, &spec->match,
+                               &spec->actions, err, errsize);
     }
     if (is_add || is_mod) {
         return set_err(err, errsize, "missing 'actions=' (use actions=drop "

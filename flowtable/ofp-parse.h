@@ -86,7 +86,9 @@ struct of_flow_spec {
  * EINVAL with a message in 'err' (may be NULL), or ENOMEM.  "actions=" is
  * required for OFFC_ADD/MODIFY*, refused for DELETE* and MATCH.
  * idle_timeout/hard_timeout are refused for DELETE* and MATCH, out_port and
- * a cookie mask for ADD. */
+ * a cookie mask for ADD.  As in Open vSwitch, "set_field:V->F" requires F's
+ * prerequisites in the match ("mod_nw_src:" etc. do not: at run time they
+ * do nothing to packets that lack the header). */
 int of_flow_parse(struct of_flow_spec *spec, const char *text,
                   enum of_flow_cmd cmd, char *err, size_t errsize);
 /* Frees spec->actions and sets it NULL; NULL-safe. */

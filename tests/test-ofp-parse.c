@@ -460,6 +460,12 @@ static const struct invalid_case invalid_cases[] = {
     {"actions=set_field:5/3->nw_ttl", OFFC_ADD, "bad value '5/3'", "mask"},
     {"actions=set_field:0xffff->dl_vlan", OFFC_ADD, "bad value '0xffff'",
      "dl_vlan"},
+    {"in_port=1,actions=set_field:1.2.3.4->nw_src", OFFC_ADD,
+     "set_field of nw_src requires ip or arp in the match", "column 19"},
+    {"ip,actions=output:1,set_field:80->tcp_dst", OFFC_ADD,
+     "set_field of tp_dst requires tcp, udp or sctp", "column 21"},
+    {"ipv6,actions=set_field:1->ip_dscp,set_field:1.1.1.1->nw_dst",
+     OFFC_MODIFY, "set_field of nw_dst requires", "column 35"},
 };
 
 static void
@@ -1082,6 +1088,7 @@ static void
 gen_actions(struct gen *g)
 {
     int n = rnd() % 6;
+    uint16_t t = g->m.wc.dl_type ? ntohs(g->m.flow.dl_type) : 0;
     char b[16];
 
     g->acts = of_actions_alloc(8);
@@ -1097,7 +1104,14 @@ gen_actions(struct gen *g)
         if (i) {
             g->len += sprintf(g->text + g->len, ",");
         }
-        switch (rnd() % 12) {
+        /* set_field needs its prerequisites in the match. */
+        int op = rnd() % 12;
+        if (op == 9 && t != ETH_TYPE_IP) {
+            op = 11;
+        } else if (op == 10 && t != ETH_TYPE_IPV6) {
+            op = 11;
+        }
+        switch (op) {
         case 0: {
             uint32_t port = rnd() % OFPP_MAX;
             a = gen_new_action(g, OFPACT_OUTPUT);
