@@ -323,8 +323,8 @@ l4_pseudo_csum_ofs(const struct l3_info *li, bool *is_udp)
     }
 }
 
-/* Applies partial sum 's' (from csum_begin(0) == 0xffff ... i.e. a sum of
- * differences started at 0) to the L4 checksum at 'ofs'. */
+/* Applies 'diff', a folded sum of csum_add_diff*() terms, to the L4
+ * checksum at 'ofs'. */
 static void
 l4_csum_apply(uint8_t *f, size_t ofs, bool is_udp, uint32_t diff)
 {
@@ -417,7 +417,9 @@ set_ipv4(uint8_t *f, size_t len, const struct flow_layers *ly,
         ip_diff = csum_add_diff16(ip_diff, old16, rd16(ip + 8));
     }
     if (ip_diff) {
-        wr16(ip + 10, csum_end(csum_begin(rd16(ip + 10)) + csum_fold(ip_diff)));
+        uint16_t c = rd16(ip + 10);
+
+        wr16(ip + 10, csum_end(csum_begin(c) + csum_fold(ip_diff)));
     }
     if (l4_diff && (cofs = l4_pseudo_csum_ofs(&li, &is_udp))
         && li.l4_proto != IPPROTO_ICMPV6_) {
