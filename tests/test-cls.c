@@ -357,7 +357,7 @@ test_random(void **state)
 
         if (!in[i]) {
             struct flow flow, mask;
-            int32_t prio = rnd_n(1000);
+            int32_t prio = rnd_n(rnd_n(2) ? 1000 : 30);
             int error;
 
             if (o.n && rnd_n(5) == 0) {
@@ -1313,6 +1313,24 @@ test_concurrency(void **state)
         }
         if (op % 5000 == 0) {
             cls_rank(c.cls);
+        }
+        if (op % 500 == 0) {
+            /* Burst: grow 'perm''s subtable through several table and
+             * stage-set rebuilds, then shrink it back. */
+            struct cls_rule *burst = calloc(300, sizeof *burst);
+
+            assert_non_null(burst);
+            for (size_t k = 0; k < 300; k++) {
+                flow = perm.flow;
+                flow.nw_src = htonl(0x0b000000 | k << 8);
+                flow.in_port = k;
+                cls_rule_init(&burst[k], &flow, &perm.mask, k);
+                assert_int_equal(cls_insert(c.cls, &burst[k]), 0);
+            }
+            for (size_t k = 0; k < 300; k++) {
+                cls_remove(c.cls, &burst[k]);
+            }
+            defer_cb(burst, &c.defer);
         }
     }
     __atomic_store_n(&c.done, 1, __ATOMIC_RELEASE);
