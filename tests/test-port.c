@@ -892,6 +892,48 @@ test_dpdk_pcap(void **state)
     free(f);
 }
 
+/* net_tap and net_af_packet need root: open, check, close. */
+static void
+test_dpdk_kernel_vdevs(void **state)
+{
+    char tapargs[64], ifname[IFNAMSIZ];
+    struct port_option tap_opts[] = {
+        { "devargs", tapargs }, { "mtu", "1400" },
+    };
+    static const struct port_option afp_opts[] = {
+        { "devargs", "net_af_packet0,iface=lo" },
+    };
+    struct frames *f = make_frames(4, 1, 60, 100);
+    struct rte_mbuf *pkts[4];
+    struct port_stats st;
+    struct port *port;
+
+    (void) state;
+    if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK)) {
+        free(f);
+        skip();
+    }
+    snprintf(ifname, sizeof ifname, "sldt%d", (int) (getpid() % 100000));
+    snprintf(tapargs, sizeof tapargs, "net_tap0,iface=%s", ifname);
+    port = open_ok("dt0", "dpdk", tap_opts, 2, 1);
+    assert_int_equal(port_get_mtu(port), 1400);
+    assert_true(if_nametoindex(ifname) != 0);
+    for (size_t i = 0; i < 4; i++) {
+        pkts[i] = frame_mbuf(f, i);
+    }
+    assert_int_equal(port_tx_burst(port, 0, pkts, 4), 4);
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_packets, 4);
+    port_close(port);
+    assert_int_equal(if_nametoindex(ifname), 0);
+
+    port = open_ok("da0", "dpdk", afp_opts, 1, 1);
+    assert_true(port_link_up(port));
+    port_close(port);
+    check_no_leak();
+    free(f);
+}
+
 /* ---- tap ---- */
 
 static bool
@@ -1103,6 +1145,7 @@ main(void)
         cmocka_unit_test(test_dpdk_ring_loopback),
         cmocka_unit_test(test_dpdk_shared_txq),
         cmocka_unit_test(test_dpdk_pcap),
+        cmocka_unit_test(test_dpdk_kernel_vdevs),
         cmocka_unit_test(test_tap),
     };
 
