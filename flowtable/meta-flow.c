@@ -109,7 +109,8 @@ mf_from_name(const char *name)
     }
     for (size_t i = 0; i < MFF_N_IDS; i++) {
         const struct mf_field *mf = &mf_fields[i];
-        if (!strcmp(name, mf->name) || (mf->alias && !strcmp(name, mf->alias))) {
+        if (!strcmp(name, mf->name)
+            || (mf->alias && !strcmp(name, mf->alias))) {
             return mf;
         }
     }
