@@ -1,3 +1,909 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* sluice-ofctl: placeholder. */
-int main(void) { return 1; }
+/* sluice-ofctl: ovs-ofctl-style utility, a client of sluiced's ctl socket. */
+
+/*
+ * Each command checks its arguments locally (flow syntax with
+ * of_flow_parse(), so a typo is reported without a daemon and nothing is
+ * sent), sends one JSON request line to the control socket, waits for one
+ * reply line and prints the result as text (like ovs-ofctl) or, with
+ * --format=json, as JSON. The methods and their params are specified in
+ * docs/control-protocol.md.
+ *
+ * Exit status: 0 success; 1 daemon error, connection failure, timeout or
+ * local syntax error; 2 usage error.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ofp-parse.h"
+
+#define DEFAULT_SOCKET "/run/sluice/sluiced.sock"
+#define DEFAULT_TIMEOUT_S 60
+
+static const char *program = "sluice-ofctl";
+static const char *socket_path;
+static bool json_output;
+static bool pretty;
+static bool global_strict;
+static int timeout_s = DEFAULT_TIMEOUT_S;
+
+/* ---- Messages and exits. ---- */
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+fatal(const char *fmt, ...)
+{
+    va_list args;
+
+    fprintf(stderr, "%s: ", program);
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+"usage: %s [OPTIONS] COMMAND [ARG...]\n"
+"Programs and inspects sluiced through its control socket.\n"
+"\n"
+"Commands:\n"
+"  show BR                        ports of bridge BR\n"
+"  dump-ports BR [PORT]           port counters (PORT: name or number)\n"
+"  add-flow BR FLOW               add a flow\n"
+"  add-flows BR FILE              add flows from FILE (- = stdin), one per\n"
+"                                 line, # comments; all or nothing\n"
+"  mod-flows BR [--strict] FLOW   modify actions of matching flows\n"
+"  del-flows BR [--strict] [MATCH]  delete matching flows (all if none)\n"
+"  replace-flows BR FILE          make BR's flows exactly those in FILE\n"
+"  dump-flows BR [MATCH]          print flows\n"
+"  add-port BR NAME TYPE [KEY=VALUE...]  add a port (e.g. ofport=3,\n"
+"                                 devargs=..., see the config keys)\n"
+"  del-port BR NAME               remove a port\n"
+"  dump-megaflows                 print the datapath's cached flows\n"
+"  pmd-stats                      per-PMD packet, cache and drop counters\n"
+"  inject BR PORT HEX...          receive packets on a dummy port\n"
+"  capture BR PORT                print (and drain) a dummy port's output\n"
+"  list-methods                   methods the daemon supports\n"
+"  call METHOD [JSON-PARAMS]      send any request, print the raw result\n"
+"\n"
+"Options:\n"
+"  --socket PATH    control socket (default $SLUICE_SOCKET, else\n"
+"                   " DEFAULT_SOCKET ")\n"
+"  --format=json    print results as JSON (--format=text is the default)\n"
+"  --pretty         indent JSON output\n"
+"  --timeout SECS   give up after SECS seconds (default %d; 0 = never)\n"
+"  --strict         strict matching for mod-flows and del-flows\n"
+"  -h, --help       this help\n",
+            program, DEFAULT_TIMEOUT_S);
+}
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+usage_error(const char *fmt, ...)
+{
+    va_list args;
+
+    fprintf(stderr, "%s: ", program);
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+    fprintf(stderr, "\n(use --help for usage)\n");
+    exit(2);
+}
+
+/* ---- Client. ---- */
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before 'deadline' for poll(), -1 if no timeout. */
+static int
+time_left(long long deadline)
+{
+    long long left;
+
+    if (deadline < 0) {
+        return -1;
+    }
+    left = deadline - now_ms();
+    return left < 0 ? 0 : left > 1000000 ? 1000000 : (int) left;
+}
+
+static void __attribute__((noreturn))
+timed_out(void)
+{
+    fatal("no reply from %s within %d s (use --timeout to wait longer)",
+          socket_path, timeout_s);
+}
+
+/* Sends 'method' with 'params' (stolen) and returns the reply's result (a
+ * new reference). Exits on any failure or an error reply. */
+static json_t *
+call(const char *method, json_t *params)
+{
+    long long deadline = timeout_s > 0 ? now_ms() + timeout_s * 1000LL : -1;
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    char *req, *buf = NULL;
+    size_t len, off, cap = 0, used = 0;
+    json_t *reply, *result, *error;
+    json_error_t jerr;
+    int fd;
+
+    reply = json_pack("{s:i,s:s,s:o}", "id", 1, "method", method,
+                      "params", params ? params : json_object());
+    req = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    json_decref(reply);
+    if (!req) {
+        fatal("cannot encode the request");
+    }
+
+    if (strlen(socket_path) >= sizeof sun.sun_path) {
+        fatal("%s: socket path too long", socket_path);
+    }
+    strcpy(sun.sun_path, socket_path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fatal("socket: %s", strerror(errno));
+    }
+    if (connect(fd, (struct sockaddr *) &sun, sizeof sun)) {
+        fatal("cannot connect to %s: %s (is sluiced running? use --socket "
+              "or $SLUICE_SOCKET)", socket_path, strerror(errno));
+    }
+
+    /* Write the request line. */
+    len = strlen(req);
+    req[len++] = '\n';          /* json_dumps() left room: replace NUL. */
+    for (off = 0; off < len; ) {
+        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        ssize_t n;
+
+        if (poll(&pfd, 1, time_left(deadline)) == 0) {
+            timed_out();
+        }
+        n = send(fd, req + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            off += (size_t) n;
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            fatal("%s: send: %s", socket_path, strerror(errno));
+        }
+    }
+    free(req);
+
+    /* Read one reply line. */
+    for (;;) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (cap - used < 65536) {
+            cap = cap * 2 + 65536;
+            buf = realloc(buf, cap);
+            if (!buf) {
+                fatal("out of memory");
+            }
+        }
+        if (poll(&pfd, 1, time_left(deadline)) == 0) {
+            timed_out();
+        }
+        n = recv(fd, buf + used, cap - used - 1, MSG_DONTWAIT);
+        if (n == 0) {
+            fatal("%s: connection closed without a reply", socket_path);
+        } else if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                continue;
+            }
+            fatal("%s: recv: %s", socket_path, strerror(errno));
+        }
+        if (memchr(buf + used, '\n', (size_t) n)) {
+            used += (size_t) n;
+            break;
+        }
+        used += (size_t) n;
+    }
+    close(fd);
+
+    reply = json_loadb(buf, (size_t) ((char *) memchr(buf, '\n', used) - buf),
+                       0, &jerr);
+    free(buf);
+    if (!json_is_object(reply)) {
+        fatal("%s: malformed reply: %s", socket_path,
+              reply ? "not an object" : jerr.text);
+    }
+    error = json_object_get(reply, "error");
+    if (error) {
+        const char *msg = json_string_value(json_object_get(error,
+                                                            "message"));
+        json_int_t code = json_integer_value(json_object_get(error, "code"));
+
+        if (msg && msg[0]) {
+            fatal("%s", msg);
+        }
+        fatal("error %lld%s%s", (long long) code, code > 0 ? ": " : "",
+              code > 0 ? strerror((int) code) : "");
+    }
+    result = json_object_get(reply, "result");
+    if (!result) {
+        fatal("%s: malformed reply: no result", socket_path);
+    }
+    json_incref(result);
+    json_decref(reply);
+    return result;
+}
+
+static void
+print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2)
+                                                      : JSON_COMPACT));
+
+    if (s) {
+        puts(s);
+        free(s);
+    }
+}
+
+/* Modification commands: nothing to print in text mode. */
+static void
+finish_quiet(json_t *result)
+{
+    if (json_output) {
+        print_json(result);
+    }
+    json_decref(result);
+}
+
+/* ---- Result field access. ---- */
+
+static long long
+num(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (json_is_integer(v)) {
+        return json_integer_value(v);
+    }
+    if (json_is_real(v)) {
+        return (long long) json_real_value(v);
+    }
+    return 0;
+}
+
+static double
+real(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
+static const char *
+str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+
+    return s ? s : "";
+}
+
+/* ---- Local flow syntax checks. ---- */
+
+/* Returns NULL if 'text' parses for 'cmd', else the parser's message
+ * (static buffer). */
+static const char *
+flow_check(const char *text, enum of_flow_cmd cmd)
+{
+    static char err[512];
+    struct of_flow_spec spec;
+    int error;
+
+    err[0] = '\0';
+    error = of_flow_parse(&spec, text, cmd, err, sizeof err);
+    if (error) {
+        if (!err[0]) {
+            snprintf(err, sizeof err, "%s", strerror(error));
+        }
+        return err;
+    }
+    of_flow_spec_uninit(&spec);
+    return NULL;
+}
+
+static void
+flow_check_arg(const char *what, const char *text, enum of_flow_cmd cmd)
+{
+    const char *err = flow_check(text, cmd);
+
+    if (err) {
+        fatal("%s: %s: %s", what, text, err);
+    }
+}
+
+/* Trims trailing and leading white space in place; returns the start. */
+static char *
+trim(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '
+                 || s[n - 1] == '\t')) {
+        s[--n] = '\0';
+    }
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    return s;
+}
+
+/* Reads the flow file 'name' ("-" = stdin): one flow per line, '#'
+ * comments, blank lines skipped. Every line is checked; the first error
+ * exits naming FILE:LINE. Returns a JSON array of the flow texts. */
+static json_t *
+read_flow_file(const char *name)
+{
+    const char *shown = strcmp(name, "-") ? name : "(stdin)";
+    FILE *f = strcmp(name, "-") ? fopen(name, "r") : stdin;
+    json_t *flows = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned long lineno = 0;
+
+    if (!f) {
+        fatal("%s: %s", name, strerror(errno));
+    }
+    while (getline(&line, &cap, f) >= 0) {
+        const char *err;
+        char *text;
+
+        lineno++;
+        text = trim(line);
+        if (!text[0] || text[0] == '#') {
+            continue;
+        }
+        err = flow_check(text, OFFC_ADD);
+        if (err) {
+            fatal("%s:%lu: %s", shown, lineno, err);
+        }
+        json_array_append_new(flows, json_string(text));
+    }
+    if (ferror(f)) {
+        fatal("%s: %s", shown, strerror(errno));
+    }
+    free(line);
+    if (f != stdin) {
+        fclose(f);
+    }
+    return flows;
+}
+
+/* ---- Commands. ---- */
+
+static void
+cmd_show(int argc, char *argv[])
+{
+    json_t *r = call("show", json_pack("{s:s}", "bridge", argv[0]));
+    json_t *ports = json_object_get(r, "ports"), *p;
+    size_t i;
+
+    if (json_output) {
+        print_json(r);
+        json_decref(r);
+        return;
+    }
+    printf("bridge %s:\n", json_string_value(json_object_get(r, "bridge"))
+                           ? str(r, "bridge") : argv[0]);
+    json_array_foreach (ports, i, p) {
+        json_t *opts = json_object_get(p, "options"), *v;
+        const char *key;
+
+        printf(" %lld(%s): type=%s link=%s mtu=%lld\n", num(p, "ofport"),
+               str(p, "name"), str(p, "type"), str(p, "link"),
+               num(p, "mtu"));
+        json_object_foreach (opts, key, v) {
+            if (json_is_string(v)) {
+                printf("     %s=%s\n", key, json_string_value(v));
+            } else {
+                char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+                printf("     %s=%s\n", key, s ? s : "?");
+                free(s);
+            }
+        }
+    }
+    json_decref(r);
+}
+
+static bool
+all_digits(const char *s)
+{
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+cmd_dump_ports(int argc, char *argv[])
+{
+    json_t *params = json_pack("{s:s}", "bridge", argv[0]);
+    json_t *r, *p;
+    size_t i;
+
+    if (argc > 1) {
+        if (all_digits(argv[1]) && strlen(argv[1]) < 10) {
+            json_object_set_new(params, "port",
+                                json_integer(atoll(argv[1])));
+        } else {
+            json_object_set_new(params, "port", json_string(argv[1]));
+        }
+    }
+    r = call("dump-ports", params);
+    if (json_output) {
+        print_json(r);
+        json_decref(r);
+        return;
+    }
+    printf("%s: %zu ports\n", argv[0], json_array_size(r));
+    json_array_foreach (r, i, p) {
+        printf("  port %2lld: rx pkts=%lld, bytes=%lld, drop=%lld, "
+               "errs=%lld\n", num(p, "ofport"), num(p, "rx_packets"),
+               num(p, "rx_bytes"), num(p, "rx_dropped"),
+               num(p, "rx_errors"));
+        printf("           tx pkts=%lld, bytes=%lld, drop=%lld, "
+               "errs=%lld\n", num(p, "tx_packets"), num(p, "tx_bytes"),
+               num(p, "tx_dropped"), num(p, "tx_errors"));
+    }
+    json_decref(r);
+}
+
+static void
+cmd_add_flow(int argc, char *argv[])
+{
+    flow_check_arg("add-flow", argv[1], OFFC_ADD);
+    finish_quiet(call("add-flows", json_pack("{s:s,s:[s]}", "bridge",
+                                             argv[0], "flows", argv[1])));
+}
+
+static void
+cmd_add_flows(int argc, char *argv[])
+{
+    json_t *flows = read_flow_file(argv[1]);
+
+    finish_quiet(call("add-flows", json_pack("{s:s,s:o}", "bridge", argv[0],
+                                             "flows", flows)));
+}
+
+static void
+cmd_replace_flows(int argc, char *argv[])
+{
+    json_t *flows = read_flow_file(argv[1]);
+
+    finish_quiet(call("replace-flows", json_pack("{s:s,s:o}", "bridge",
+                                                 argv[0], "flows", flows)));
+}
+
+/* Removes "--strict" from argv (anywhere after BR); returns the new argc
+ * and sets '*strict'. */
+static int
+take_strict(int argc, char *argv[], bool *strict)
+{
+    int n = 0;
+
+    *strict = global_strict;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--strict")) {
+            *strict = true;
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    return n;
+}
+
+static void
+cmd_mod_flows(int argc, char *argv[])
+{
+    bool strict;
+
+    argc = take_strict(argc, argv, &strict);
+    if (argc != 2) {
+        usage_error("mod-flows: expected BR [--strict] FLOW");
+    }
+    flow_check_arg("mod-flows", argv[1],
+                   strict ? OFFC_MODIFY_STRICT : OFFC_MODIFY);
+    finish_quiet(call("mod-flows", json_pack("{s:s,s:s,s:b}", "bridge",
+                                             argv[0], "flow", argv[1],
+                                             "strict", strict)));
+}
+
+static void
+cmd_del_flows(int argc, char *argv[])
+{
+    json_t *params;
+    bool strict;
+
+    argc = take_strict(argc, argv, &strict);
+    if (argc < 1 || argc > 2) {
+        usage_error("del-flows: expected BR [--strict] [MATCH]");
+    }
+    params = json_pack("{s:s,s:b}", "bridge", argv[0], "strict", strict);
+    if (argc == 2) {
+        flow_check_arg("del-flows", argv[1],
+                       strict ? OFFC_DELETE_STRICT : OFFC_DELETE);
+        json_object_set_new(params, "match", json_string(argv[1]));
+    }
+    finish_quiet(call("del-flows", params));
+}
+
+static void
+cmd_dump_flows(int argc, char *argv[])
+{
+    json_t *params = json_pack("{s:s}", "bridge", argv[0]);
+    json_t *r, *fl;
+    size_t i;
+
+    if (argc > 1) {
+        flow_check_arg("dump-flows", argv[1], OFFC_MATCH);
+        json_object_set_new(params, "match", json_string(argv[1]));
+    }
+    r = call("dump-flows", params);
+    if (json_output) {
+        print_json(r);
+        json_decref(r);
+        return;
+    }
+    json_array_foreach (r, i, fl) {
+        const json_t *cookie = json_object_get(fl, "cookie");
+        const char *match = str(fl, "match");
+
+        if (json_is_string(cookie)) {
+            printf(" cookie=%s,", json_string_value(cookie));
+        } else {
+            printf(" cookie=0x%llx,", (unsigned long long) num(fl,
+                                                               "cookie"));
+        }
+        printf(" duration=%.3fs, table=%lld, n_packets=%lld, n_bytes=%lld,",
+               real(fl, "duration_s"), num(fl, "table"),
+               num(fl, "n_packets"), num(fl, "n_bytes"));
+        if (num(fl, "idle_timeout")) {
+            printf(" idle_timeout=%lld,", num(fl, "idle_timeout"));
+        }
+        if (num(fl, "hard_timeout")) {
+            printf(" hard_timeout=%lld,", num(fl, "hard_timeout"));
+        }
+        printf(" idle_age=%lld, priority=%lld%s%s actions=%s\n",
+               num(fl, "idle_age_s"), num(fl, "priority"),
+               match[0] ? "," : "", match, str(fl, "actions"));
+    }
+    json_decref(r);
+}
+
+static void
+cmd_add_port(int argc, char *argv[])
+{
+    json_t *opts = json_object();
+
+    for (int i = 3; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+
+        if (!eq || eq == argv[i]) {
+            usage_error("add-port: \"%s\": expected KEY=VALUE", argv[i]);
+        }
+        *eq = '\0';
+        if (json_object_get(opts, argv[i])) {
+            fatal("add-port: option \"%s\" given twice", argv[i]);
+        }
+        json_object_set_new(opts, argv[i], json_string(eq + 1));
+    }
+    finish_quiet(call("add-port", json_pack("{s:s,s:s,s:s,s:o}", "bridge",
+                                            argv[0], "name", argv[1],
+                                            "type", argv[2], "options",
+                                            opts)));
+}
+
+static void
+cmd_del_port(int argc, char *argv[])
+{
+    finish_quiet(call("del-port", json_pack("{s:s,s:s}", "bridge", argv[0],
+                                            "name", argv[1])));
+}
+
+static void
+cmd_dump_megaflows(int argc, char *argv[])
+{
+    json_t *r = call("dump-megaflows", NULL), *m;
+    size_t i;
+
+    if (json_output) {
+        print_json(r);
+        json_decref(r);
+        return;
+    }
+    json_array_foreach (r, i, m) {
+        long long used = num(m, "used_ms_ago");
+        char used_s[32];
+
+        if (used < 0) {
+            snprintf(used_s, sizeof used_s, "never");
+        } else {
+            snprintf(used_s, sizeof used_s, "%lld.%03llds", used / 1000,
+                     used % 1000);
+        }
+        printf("pmd=%lld %s, packets:%lld, bytes:%lld, used:%s, "
+               "actions:%s\n", num(m, "pmd"),
+               str(m, "match")[0] ? str(m, "match") : "(any)",
+               num(m, "packets"), num(m, "bytes"), used_s,
+               str(m, "actions"));
+    }
+    json_decref(r);
+}
+
+static void
+cmd_pmd_stats(int argc, char *argv[])
+{
+    json_t *r = call("pmd-stats", NULL), *p;
+    size_t i;
+
+    if (json_output) {
+        print_json(r);
+        json_decref(r);
+        return;
+    }
+    json_array_foreach (r, i, p) {
+        json_t *drops = json_object_get(p, "drops"), *v;
+        const char *reason;
+
+        printf("pmd thread pmd_id %lld core_id %lld:\n", num(p, "pmd"),
+               num(p, "core"));
+        printf("  packets received: %lld\n", num(p, "packets"));
+        printf("  emc hits: %lld\n", num(p, "emc_hits"));
+        printf("  megaflow hits: %lld\n", num(p, "megaflow_hits"));
+        printf("  miss with success upcall: %lld\n",
+               num(p, "upcalls") - num(p, "upcall_failures"));
+        printf("  miss with failed upcall: %lld\n",
+               num(p, "upcall_failures"));
+        printf("  avg cycles per packet: %.2f\n",
+               real(p, "cycles_per_packet"));
+        printf("  drops:\n");
+        json_object_foreach (drops, reason, v) {
+            printf("    %s: %lld\n", reason, (long long)
+                   json_integer_value(v));
+        }
+    }
+    json_decref(r);
+}
+
+/* Normalises a hex packet: drops ':', '.', '-' and white space, checks the
+ * rest is an even number of hex digits, lowercases. Exits on error. */
+static char *
+hex_packet(const char *arg, int index)
+{
+    char *out = malloc(strlen(arg) + 1);
+    size_t n = 0;
+
+    for (const char *s = arg; *s; s++) {
+        char c = *s;
+
+        if (c == ':' || c == '.' || c == '-' || c == ' ' || c == '\t') {
+            continue;
+        }
+        if (c >= 'A' && c <= 'F') {
+            c = (char) (c - 'A' + 'a');
+        }
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            fatal("inject: packet %d: '%c' is not a hex digit", index, *s);
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    if (!n || n % 2) {
+        fatal("inject: packet %d: need an even, nonzero number of hex "
+              "digits", index);
+    }
+    return out;
+}
+
+static void
+cmd_inject(int argc, char *argv[])
+{
+    json_t *pkts = json_array();
+
+    for (int i = 2; i < argc; i++) {
+        char *hex = hex_packet(argv[i], i - 1);
+
+        json_array_append_new(pkts, json_string(hex));
+        free(hex);
+    }
+    finish_quiet(call("dummy-inject", json_pack("{s:s,s:s,s:o}", "bridge",
+                                                argv[0], "port", argv[1],
+                                                "packets", pkts)));
+}
+
+static void
+cmd_capture(int argc, char *argv[])
+{
+    json_t *r = call("dummy-capture", json_pack("{s:s,s:s}", "bridge",
+                                                argv[0], "port", argv[1]));
+    json_t *p;
+    size_t i;
+
+    if (json_output) {
+        print_json(r);
+        json_decref(r);
+        return;
+    }
+    json_array_foreach (json_object_get(r, "packets"), i, p) {
+        puts(json_string_value(p) ? json_string_value(p) : "");
+    }
+    json_decref(r);
+}
+
+static void
+cmd_list_methods(int argc, char *argv[])
+{
+    json_t *r = call("list-methods", NULL), *m;
+    size_t i;
+
+    if (json_output) {
+        print_json(r);
+    } else {
+        json_array_foreach (r, i, m) {
+            puts(json_string_value(m) ? json_string_value(m) : "?");
+        }
+    }
+    json_decref(r);
+}
+
+static void
+cmd_call(int argc, char *argv[])
+{
+    json_t *params = NULL;
+
+    if (argc > 1) {
+        json_error_t jerr;
+
+        params = json_loads(argv[1], 0, &jerr);
+        if (!json_is_object(params)) {
+            usage_error("call: JSON-PARAMS must be a JSON object%s%s",
+                        params ? "" : ": ", params ? "" : jerr.text);
+        }
+    }
+    json_t *r = call(argv[0], params);
+
+    print_json(r);
+    json_decref(r);
+}
+
+struct command {
+    const char *name;
+    int min_args, max_args;     /* -1: no maximum. */
+    void (*fn)(int argc, char *argv[]);
+    const char *args;           /* For usage errors. */
+};
+
+static const struct command commands[] = {
+    { "show", 1, 1, cmd_show, "BR" },
+    { "dump-ports", 1, 2, cmd_dump_ports, "BR [PORT]" },
+    { "add-flow", 2, 2, cmd_add_flow, "BR FLOW" },
+    { "add-flows", 2, 2, cmd_add_flows, "BR FILE" },
+    { "mod-flows", 2, 3, cmd_mod_flows, "BR [--strict] FLOW" },
+    { "del-flows", 1, 3, cmd_del_flows, "BR [--strict] [MATCH]" },
+    { "replace-flows", 2, 2, cmd_replace_flows, "BR FILE" },
+    { "dump-flows", 1, 2, cmd_dump_flows, "BR [MATCH]" },
+    { "add-port", 3, -1, cmd_add_port, "BR NAME TYPE [KEY=VALUE...]" },
+    { "del-port", 2, 2, cmd_del_port, "BR NAME" },
+    { "dump-megaflows", 0, 0, cmd_dump_megaflows, "" },
+    { "pmd-stats", 0, 0, cmd_pmd_stats, "" },
+    { "inject", 3, -1, cmd_inject, "BR PORT HEX..." },
+    { "capture", 2, 2, cmd_capture, "BR PORT" },
+    { "list-methods", 0, 0, cmd_list_methods, "" },
+    { "call", 1, 2, cmd_call, "METHOD [JSON-PARAMS]" },
+};
+
+int
+main(int argc, char *argv[])
+{
+    enum { OPT_SOCKET = 256, OPT_FORMAT, OPT_TIMEOUT, OPT_STRICT,
+           OPT_PRETTY };
+    static const struct option long_opts[] = {
+        { "socket", required_argument, NULL, OPT_SOCKET },
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "strict", no_argument, NULL, OPT_STRICT },
+        { "pretty", no_argument, NULL, OPT_PRETTY },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const struct command *cmd = NULL;
+    int opt, n_args;
+
+    socket_path = getenv("SLUICE_SOCKET");
+    if (!socket_path || !socket_path[0]) {
+        socket_path = DEFAULT_SOCKET;
+    }
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "+h", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_SOCKET:
+            socket_path = optarg;
+            break;
+        case OPT_FORMAT:
+            if (!strcmp(optarg, "json")) {
+                json_output = true;
+            } else if (!strcmp(optarg, "text")) {
+                json_output = false;
+            } else {
+                usage_error("--format: expected json or text, not \"%s\"",
+                            optarg);
+            }
+            break;
+        case OPT_TIMEOUT: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+
+            if (*end || end == optarg || v < 0 || v > 86400) {
+                usage_error("--timeout: expected seconds 0..86400, not "
+                            "\"%s\"", optarg);
+            }
+            timeout_s = (int) v;
+            break;
+        }
+        case OPT_STRICT:
+            global_strict = true;
+            break;
+        case OPT_PRETTY:
+            pretty = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage_error("unknown or incomplete option \"%s\"",
+                        argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (!strcmp(commands[i].name, argv[optind])) {
+            cmd = &commands[i];
+        }
+    }
+    if (!cmd) {
+        usage_error("unknown command \"%s\"", argv[optind]);
+    }
+    n_args = argc - optind - 1;
+    if (n_args < cmd->min_args
+        || (cmd->max_args >= 0 && n_args > cmd->max_args)) {
+        usage_error("usage: %s %s%s%s", program, cmd->name,
+                    cmd->args[0] ? " " : "", cmd->args);
+    }
+    cmd->fn(n_args, argv + optind + 1);
+    return 0;
+}
