@@ -56,3 +56,8 @@ tests_test_ctl_LDADD = $(DP_TEST_LDADD)
 tests_test_port_SOURCES = tests/test-port.c
 tests_test_port_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_port_LDADD = $(DP_TEST_LDADD)
+
+# Integration tests: start sluiced and drive it over the control socket.
+TESTS += tests/run-integration.sh
+dist_noinst_SCRIPTS += tests/run-integration.sh
+EXTRA_DIST += tests/integration

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Sets up and runs every test: installs the Debian packages, builds in
+# build/ and runs `make check` (cmocka unit tests + integration tests that
+# start sluiced).  With --sanitizers, also builds in build-san/ with ASan and
+# UBSan and runs the unit tests there.  Prints "N passed, N failed" at the end.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+san=0
+for a in "$@"; do
+    case "$a" in
+        --sanitizers) san=1 ;;
+        *) echo "usage: $0 [--sanitizers]" >&2; exit 2 ;;
+    esac
+done
+
+bash tools/install-deps.sh
+if [ -f config.status ]; then
+    echo "test.sh: the source tree is configured in place; run" \
+         "'make distclean' first (builds go to build/)" >&2
+    exit 2
+fi
+[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
+
+status=0
+summary() {   # $1 = build dir: counts from the test logs
+    /usr/bin/python3 "$top/tools/test-summary.py" "$1"
+}
+
+mkdir -p build
+(cd build && { [ -f Makefile ] || ../configure -q; } && make -j2 >/dev/null \
+    && make -j2 check) || status=1
+if [ $status -ne 0 ]; then
+    for f in build/tests/*.log build/tests/integration/*.log; do
+        [ -f "$f" ] || continue
+        if grep -qE "^(FAIL|ERROR)" "${f%.log}.trs" 2>/dev/null; then
+            echo "==== $f ===="; tail -n 80 "$f"
+        fi
+    done
+fi
+summary build || true
+
+if [ $san -eq 1 ]; then
+    mkdir -p build-san
+    (cd build-san && { [ -f Makefile ] || ../configure -q --enable-sanitizers; } \
+        && make -j2 >/dev/null \
+        && ASAN_OPTIONS=detect_leaks=1 make -j2 check \
+               TESTS="\$(UNIT_TESTS) \$(DP_UNIT_TESTS)") || status=1
+    if [ $status -ne 0 ]; then
+        for f in build-san/tests/*.log; do
+            if grep -qE "^(FAIL|ERROR)" "${f%.log}.trs" 2>/dev/null; then
+                echo "==== $f ===="; tail -n 80 "$f"
+            fi
+        done
+    fi
+    echo "sanitizers:"; summary build-san || true
+fi
+exit $status
