@@ -15,7 +15,9 @@
  *
  * The device is probed at run time with rte_dev_probe() unless an ethdev
  * of that name already exists (e.g. given with --vdev or a PCI NIC probed
- * by the EAL); only a device sluice probed is removed again on close.
+ * by the EAL).  On close the ethdev is stopped and closed and its device
+ * removed from the bus (unless other ethdevs share it, as multi-port NICs
+ * do), so the same devargs can be opened again.
  */
 
 #include <errno.h>
@@ -49,7 +51,7 @@ struct port_dpdk {
     struct dpdk_config applied;   /* In effect; devargs is owned by cfg. */
 
     bool attached;          /* 'port_id' is valid and reserved by us. */
-    bool probed;            /* We probed the device: remove on close. */
+    bool probed;            /* We probed the device (not the EAL). */
     bool started;
     uint16_t port_id;
     struct rte_device *dev; /* Borrowed from the bus. */
@@ -87,9 +89,14 @@ dpdk_construct(struct port *port)
     return 0;
 }
 
+/* Stops and closes the ethdev (which frees the mbufs its queues hold) and
+ * removes its device from the bus unless another ethdev still lives on
+ * it, so that the same devargs can be opened again later. */
 static void
 dpdk_detach(struct port_dpdk *p)
 {
+    uint16_t other;
+
     if (!p->attached) {
         return;
     }
@@ -97,18 +104,16 @@ dpdk_detach(struct port_dpdk *p)
         rte_eth_dev_stop(p->port_id);   /* Error: nothing more to do. */
         p->started = false;
     }
-    if (p->probed) {
-        rte_eth_dev_close(p->port_id);  /* Frees the queued mbufs. */
-        if (p->dev) {
+    rte_eth_dev_close(p->port_id);
+    if (p->dev) {
+        bool shared = false;
+
+        RTE_ETH_FOREACH_DEV_OF(other, p->dev) {
+            shared = true;
+        }
+        if (!shared) {
             rte_dev_remove(p->dev);
         }
-    } else {
-        /* Not ours to close; release the queues' mbufs by
-         * reconfiguring to zero queues. */
-        struct rte_eth_conf conf;
-
-        memset(&conf, 0, sizeof conf);
-        rte_eth_dev_configure(p->port_id, 0, 0, &conf);
     }
     dpdk_port_in_use[p->port_id] = false;
     p->attached = false;

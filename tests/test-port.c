@@ -558,6 +558,28 @@ test_dpdk_null(void **state)
     free(f);
 }
 
+/* A device the EAL probed (--vdev) is used as is, and after close it can
+ * be opened again (by probing it anew). */
+static void
+test_dpdk_eal_device(void **state)
+{
+    static const struct port_option opts[] = {
+        { "devargs", "net_null5,no-rx=1" },
+    };
+    uint16_t pid;
+
+    (void) state;
+    assert_int_equal(rte_eth_dev_get_port_by_name("net_null5", &pid), 0);
+    for (int round = 0; round < 2; round++) {
+        struct port *port = open_ok("n5", "dpdk", opts, 1, 1);
+
+        assert_int_equal(port_n_rxq(port), 1);
+        assert_true(port_link_up(port));
+        port_close(port);
+    }
+    check_no_leak();
+}
+
 static void
 test_dpdk_null_rss(void **state)
 {
@@ -1082,7 +1104,8 @@ group_setup(void **state)
     char prefix[64];
     char *argv[] = {
         "test-port", "--no-huge", "-m", "256", "--file-prefix", prefix,
-        "--no-pci", "--log-level=*:error", "--no-telemetry", NULL,
+        "--no-pci", "--log-level=*:error", "--no-telemetry",
+        "--vdev=net_null5,no-rx=1", NULL,
     };
     int argc = (int) (sizeof argv / sizeof argv[0]) - 1;
 
@@ -1142,6 +1165,7 @@ main(void)
         cmocka_unit_test(test_option_errors),
         cmocka_unit_test(test_dpdk_null),
         cmocka_unit_test(test_dpdk_null_rss),
+        cmocka_unit_test(test_dpdk_eal_device),
         cmocka_unit_test(test_dpdk_ring_loopback),
         cmocka_unit_test(test_dpdk_shared_txq),
         cmocka_unit_test(test_dpdk_pcap),
