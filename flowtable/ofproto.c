@@ -1314,8 +1314,8 @@ commit_vlan(struct xctx *x)
     } else {
         struct dp_action *a = emit(x, DPA_SET_VLAN);
         if (a) {
-            a->set_vlan.tci = w->vlan_tci;
             a->set_vlan.tci_mask = w->vlan_tci ^ b->vlan_tci;
+            a->set_vlan.tci = w->vlan_tci & a->set_vlan.tci_mask;
         }
     }
     b->vlan_tci = w->vlan_tci;
@@ -1345,8 +1345,10 @@ commit(struct xctx *x)
     if (s || d) {
         struct dp_action *a = emit(x, DPA_SET_ETH);
         if (a) {
-            memcpy(a->eth.src, w->dl_src, 6);
-            memcpy(a->eth.dst, w->dl_dst, 6);
+            for (int i = 0; i < 6; i++) {
+                a->eth.src[i] = w->dl_src[i] & sm[i];
+                a->eth.dst[i] = w->dl_dst[i] & dm[i];
+            }
             memcpy(a->eth.src_mask, sm, 6);
             memcpy(a->eth.dst_mask, dm, 6);
         }
@@ -1362,13 +1364,13 @@ commit(struct xctx *x)
         if (src_m || dst_m || tos_m || ttl_m) {
             struct dp_action *a = emit(x, DPA_SET_IPV4);
             if (a) {
-                a->ipv4.src = w->nw_src;
-                a->ipv4.dst = w->nw_dst;
+                a->ipv4.src = w->nw_src & src_m;
+                a->ipv4.dst = w->nw_dst & dst_m;
                 a->ipv4.src_mask = src_m;
                 a->ipv4.dst_mask = dst_m;
-                a->ipv4.tos = w->nw_tos;
+                a->ipv4.tos = w->nw_tos & tos_m;
                 a->ipv4.tos_mask = tos_m;
-                a->ipv4.ttl = w->nw_ttl;
+                a->ipv4.ttl = w->nw_ttl & ttl_m;
                 a->ipv4.ttl_mask = ttl_m;
             }
             b->nw_src = w->nw_src;
@@ -1388,13 +1390,15 @@ commit(struct xctx *x)
         if (any || tc_m || hl_m) {
             struct dp_action *a = emit(x, DPA_SET_IPV6);
             if (a) {
-                memcpy(a->ipv6.src, w->ipv6_src, 16);
-                memcpy(a->ipv6.dst, w->ipv6_dst, 16);
+                for (int i = 0; i < 16; i++) {
+                    a->ipv6.src[i] = w->ipv6_src[i] & srcm[i];
+                    a->ipv6.dst[i] = w->ipv6_dst[i] & dstm[i];
+                }
                 memcpy(a->ipv6.src_mask, srcm, 16);
                 memcpy(a->ipv6.dst_mask, dstm, 16);
-                a->ipv6.tclass = w->nw_tos;
+                a->ipv6.tclass = w->nw_tos & tc_m;
                 a->ipv6.tclass_mask = tc_m;
-                a->ipv6.hlimit = w->nw_ttl;
+                a->ipv6.hlimit = w->nw_ttl & hl_m;
                 a->ipv6.hlimit_mask = hl_m;
             }
             memcpy(b->ipv6_src, w->ipv6_src, 16);
@@ -1408,8 +1412,8 @@ commit(struct xctx *x)
     if (sp_m || dp_m) {
         struct dp_action *a = emit(x, DPA_SET_L4);
         if (a) {
-            a->l4.src = w->tp_src;
-            a->l4.dst = w->tp_dst;
+            a->l4.src = w->tp_src & sp_m;
+            a->l4.dst = w->tp_dst & dp_m;
             a->l4.src_mask = sp_m;
             a->l4.dst_mask = dp_m;
             a->l4.proto = b->nw_proto;
