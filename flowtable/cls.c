@@ -942,6 +942,9 @@ cls_lookup(const struct cls *cls, const struct flow *flow, struct flow *wc)
         if (best && best->priority >= v->e[i].max_priority) {
             break;
         }
+        if (i + 1 < v->n) {
+            __builtin_prefetch(v->e[i + 1].st);
+        }
         if (wcw) {
             r = subtable_lookup_wc(st, f, wcw);
         } else {
