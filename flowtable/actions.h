@@ -105,8 +105,8 @@ enum dp_action_type {
     DPA_OUTPUT,             /* port: datapath port number */
     DPA_SET_ETH,            /* masked set of dl_src/dl_dst */
     DPA_SET_IPV4,           /* masked set of src, dst, tos, ttl */
-    DPA_SET_IPV6,           /* masked set of src, dst, tclass, hlimit,
-                             * label */
+    DPA_SET_IPV6,           /* masked set of src, dst, tclass, hlimit
+                             * (the flow label is not rewritable) */
     DPA_SET_L4,             /* masked set of tp_src/tp_dst (TCP/UDP/SCTP
                              * by the flow's nw_proto) */
     DPA_PUSH_VLAN,          /* push a tag: tpid (be16), tci (be16) */
