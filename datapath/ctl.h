@@ -82,7 +82,9 @@ struct ctl_server *ctl_server_create(struct event_base *base,
                                      size_t errsize);
 
 /* Closes every connection, detaches outstanding pendings, removes the
- * socket file and frees 'server'. Accepts NULL. */
+ * socket file (if it is still the one this server created) and frees
+ * 'server'. Accepts NULL. Must not be called from inside a handler (a
+ * "shutdown" method should call event_base_loopexit() instead). */
 void ctl_server_destroy(struct ctl_server *server);
 
 /* Registers 'fn' for 'method' (copied). Returns 0, EEXIST if the method is
