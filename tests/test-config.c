@@ -48,7 +48,8 @@ check_full(const struct cfg *cfg)
     assert_null(cfg_find_bridge(cfg, "br1"));
     assert_int_equal(br->n_ports, 5);
     assert_int_equal(br->n_flows, 1);
-    assert_string_equal(br->flows[0], "priority=10,in_port=1,actions=output:2");
+    assert_string_equal(br->flows[0],
+                        "priority=10,in_port=1,actions=output:2");
 
     p = &br->ports[0];
     assert_string_equal(p->name, "p1");
