@@ -519,7 +519,7 @@ test_errors(void **state)
         { "{\"bridge\":\"b\",\"n\":11}", 
           "params.n: must be an integer 0..10" },
         { "{\"bridge\":\"b\",\"n\":\"1\"}", "params.n: must be an integer" },
-        { "{\"bridge\":\"b\",\"flows\":\"x\"}", 
+        { "{\"bridge\":\"b\",\"flows\":\"x\"}",
           "params.flows: must be an ar" },
         { "{\"bridge\":\"b\",\"flows\":[\"x\",1]}",
           "params.flows[1]: must be a string" },
