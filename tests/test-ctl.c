@@ -513,10 +513,10 @@ test_errors(void **state)
     } bad[] = {
         { "{}", "params.bridge: missing" },
         { "{\"bridge\":1}", "params.bridge: must be a string" },
-        { "{\"bridge\":\"b\",\"bridgee\":1}", 
+        { "{\"bridge\":\"b\",\"bridgee\":1}",
           "params.bridgee: unknown key" },
         { "{\"bridge\":\"b\",\"strict\":1}", "params.strict: must be a bool" },
-        { "{\"bridge\":\"b\",\"n\":11}", 
+        { "{\"bridge\":\"b\",\"n\":11}",
           "params.n: must be an integer 0..10" },
         { "{\"bridge\":\"b\",\"n\":\"1\"}", "params.n: must be an integer" },
         { "{\"bridge\":\"b\",\"flows\":\"x\"}",
