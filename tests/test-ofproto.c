@@ -367,7 +367,7 @@ static void
 test_rewrites(void **state)
 {
     (void) state;
-    struct ofproto *ofp = new_ofp(3);
+    struct ofproto *ofp = new_ofp(4);
     struct flow f;
     struct exp e;
     struct dp_action *a;
@@ -434,6 +434,35 @@ test_rewrites(void **state)
     free(acts);
     assert_int_equal(out.n_skipped, 1);
     ofproto_xlate_out_uninit(&out);
+
+    /* mod_nw_src on ARP: no datapath action can do it: skipped. */
+    add(ofp, 0, "priority=40,in_port=4,actions=mod_nw_src:1.2.3.4,"
+                "mod_nw_ttl:5,mod_nw_ecn:1,output:1");
+    base_flow(&f, 4);
+    f.dl_type = htons(ETH_TYPE_ARP);
+    f.nw_proto = 1;
+    f.nw_ttl = 0;
+    f.tp_src = f.tp_dst = 0;
+    acts = xl(ofp, &f, NULL, &out);
+    e.n = 0;
+    exp_output(&e, 11);
+    check_actions(acts, &e);
+    free(acts);
+    assert_int_equal(out.n_skipped, 3);
+    ofproto_xlate_out_uninit(&out);
+
+    /* On IPv4: mod_nw_ttl and mod_nw_ecn land in one set(ipv4). */
+    base_flow(&f, 4);
+    f.nw_src = htonl(0x01020304);
+    f.nw_tos = 0x20 | 2;
+    e.n = 0;
+    a = exp_add(&e, DPA_SET_IPV4);
+    a->ipv4.ttl = 5;
+    a->ipv4.ttl_mask = 5 ^ 64;
+    a->ipv4.tos = 0x20 | 1;
+    a->ipv4.tos_mask = 3;
+    exp_output(&e, 11);
+    xlate_expect(ofp, &f, &e);
 
     ofproto_destroy(ofp);
 }
@@ -1059,6 +1088,26 @@ test_flow_mod_model(void **state)
     ofproto_destroy(ofp);
 }
 
+struct collect {
+    struct ofproto_rule_info info[64];
+    char text[64][256];
+    size_t n;
+};
+
+static void
+collect_cb(const struct ofproto_rule_info *info, void *aux)
+{
+    struct collect *c = aux;
+    assert_true(c->n < 64);
+    c->info[c->n] = *info;
+    size_t len = of_match_format(c->text[c->n], 200, info->match,
+                                 info->priority);
+    snprintf(c->text[c->n] + len, 256 - len, " actions=");
+    len = strlen(c->text[c->n]);
+    of_actions_format(c->text[c->n] + len, 256 - len, info->actions);
+    c->n++;
+}
+
 static void
 test_batch_all_or_nothing(void **state)
 {
@@ -1118,32 +1167,60 @@ test_batch_all_or_nothing(void **state)
                                             sizeof err), EINVAL);
     assert_int_equal(ofproto_n_rules(ofp), 2);
 
+    /* Failure while applying (a goto_table that is backwards for a rule
+     * selected in table 2) rolls back the adds, deletes and modifies made
+     * by the earlier specs of the batch. */
+    add(ofp, 2, "priority=3,in_port=1,actions=output:4");
+    struct collect *before = calloc(1, sizeof *before);
+    struct collect *after = calloc(1, sizeof *after);
+    ofproto_dump(ofp, NULL, collect_cb, before);
+    ofproto_rule_credit(before->info[0].rule, 3, 30, 3);
+    before->n = 0;
+    ofproto_dump(ofp, NULL, collect_cb, before);
+    struct of_flow_spec s3[4];
+    enum of_flow_cmd c3[4] = {OFFC_ADD, OFFC_DELETE_STRICT, OFFC_MODIFY,
+                              OFFC_MODIFY};
+    parse(&s3[0], "priority=8,in_port=4,actions=output:1", OFFC_ADD);
+    parse(&s3[1], "priority=5,in_port=1", OFFC_DELETE_STRICT);
+    s3[1].table_id = 0;
+    parse(&s3[2], "actions=output:3", OFFC_MODIFY);
+    s3[2].table_id = 0xff;
+    parse(&s3[3], "in_port=1,actions=goto_table:1", OFFC_MODIFY);
+    s3[3].table_id = 0xff;
+    gen = ofproto_generation(ofp);
+    assert_int_equal(ofproto_flow_mod_batch(ofp, s3, c3, 4, 0, err,
+                                            sizeof err), EINVAL);
+    assert_non_null(strstr(err, "flow 3"));
+    assert_int_equal(ofproto_generation(ofp), gen);
+    ofproto_dump(ofp, NULL, collect_cb, after);
+    assert_int_equal(after->n, before->n);
+    for (size_t i = 0; i < after->n; i++) {
+        assert_string_equal(after->text[i], before->text[i]);
+        assert_int_equal(after->info[i].n_packets,
+                         before->info[i].n_packets);
+        assert_int_equal(after->info[i].table_id, before->info[i].table_id);
+    }
+    /* Without the last one, it applies. */
+    assert_int_equal(ofproto_flow_mod_batch(ofp, s3, c3, 3, 0, err,
+                                            sizeof err), 0);
+    after->n = 0;
+    ofproto_dump(ofp, NULL, collect_cb, after);
+    assert_int_equal(after->n, before->n);
+    for (size_t i = 0; i < after->n; i++) {
+        assert_non_null(strstr(after->text[i], "actions=output:3"));
+    }
+    for (int i = 0; i < 4; i++) {
+        of_flow_spec_uninit(&s3[i]);
+    }
+    free(before);
+    free(after);
+
     for (int i = 0; i < 4; i++) {
         of_flow_spec_uninit(&specs[i]);
     }
     of_flow_spec_uninit(&s2[0]);
     of_flow_spec_uninit(&s2[1]);
     ofproto_destroy(ofp);
-}
-
-struct collect {
-    struct ofproto_rule_info info[64];
-    char text[64][256];
-    size_t n;
-};
-
-static void
-collect_cb(const struct ofproto_rule_info *info, void *aux)
-{
-    struct collect *c = aux;
-    assert_true(c->n < 64);
-    c->info[c->n] = *info;
-    size_t len = of_match_format(c->text[c->n], 200, info->match,
-                                 info->priority);
-    snprintf(c->text[c->n] + len, 256 - len, " actions=");
-    len = strlen(c->text[c->n]);
-    of_actions_format(c->text[c->n] + len, 256 - len, info->actions);
-    c->n++;
 }
 
 static void
