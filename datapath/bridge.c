@@ -584,6 +584,13 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
             sw_destroy(sw);
             return ENOMEM;
         }
+        /* Flows first: a port starts receiving as soon as it is added,
+         * and its first packets must meet the configured tables. */
+        ret = add_config_flows(sw, br, cb, err, errsize);
+        if (ret) {
+            sw_destroy(sw);
+            return ret;
+        }
         for (size_t p = 0; p < cb->n_ports; p++) {
             char perr[256];
 
@@ -595,11 +602,6 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
                 sw_destroy(sw);
                 return ret;
             }
-        }
-        ret = add_config_flows(sw, br, cb, err, errsize);
-        if (ret) {
-            sw_destroy(sw);
-            return ret;
         }
     }
     *swp = sw;
