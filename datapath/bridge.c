@@ -496,23 +496,15 @@ add_config_flows(struct sw *sw, struct bridge *br,
                  const struct cfg_bridge *cb, char *err, size_t errsize)
 {
     struct of_flow_spec *specs;
-    enum of_flow_cmd *cmds;
     char perr[256];
     int ret = 0;
 
-    if (!cb->n_flows) {
-        return 0;
-    }
-    specs = calloc(cb->n_flows, sizeof *specs);
-    cmds = calloc(cb->n_flows, sizeof *cmds);
-    if (!specs || !cmds) {
-        free(specs);
-        free(cmds);
+    specs = calloc(cb->n_flows + 1, sizeof *specs);
+    if (!specs) {
         snprintf(err, errsize, "out of memory");
         return ENOMEM;
     }
     for (size_t i = 0; i < cb->n_flows; i++) {
-        cmds[i] = OFFC_ADD;
         ret = of_flow_parse(&specs[i], cb->flows[i], OFFC_ADD, perr,
                             sizeof perr);
         if (ret) {
@@ -524,8 +516,10 @@ add_config_flows(struct sw *sw, struct bridge *br,
             goto out;
         }
     }
-    ret = sw_flow_mods(sw, br, specs, cmds, cb->n_flows, NULL, perr,
-                       sizeof perr);
+    /* The tables become exactly the configured set ([] = no flow at all,
+     * not even the default NORMAL one). */
+    ret = sw_replace_flows(sw, br, specs, cb->n_flows, NULL, perr,
+                           sizeof perr);
     if (ret) {
         snprintf(err, errsize, "bridge %s: %s", br->name, perr);
     }
@@ -534,7 +528,6 @@ add_config_flows(struct sw *sw, struct bridge *br,
     }
 out:
     free(specs);
-    free(cmds);
     return ret;
 }
 
@@ -547,7 +540,7 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         .emc_entries = cfg->emc_entries,
         .megaflow_idle_ms = cfg->megaflow_idle_ms,
         .flow_limit = cfg->flow_limit,
-        .idle_sleep_us = 0,
+        .idle_sleep_us = cfg->pmd_idle_sleep_us,
     };
     struct dp_callbacks cbs = {
         .upcall = sw_upcall, .credit = sw_credit, .release = sw_release,
@@ -584,8 +577,8 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
             sw_destroy(sw);
             return ENOMEM;
         }
-        /* Flows first: a port starts receiving as soon as it is added,
-         * and its first packets must meet the configured tables. */
+        /* Nothing is polled before dp_start(), so the order of flows and
+         * ports does not matter for the first packets. */
         ret = add_config_flows(sw, br, cb, err, errsize);
         if (ret) {
             sw_destroy(sw);
@@ -603,6 +596,12 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
                 return ret;
             }
         }
+    }
+    ret = dp_start(sw->dp);
+    if (ret) {
+        snprintf(err, errsize, "cannot start polling: %s", strerror(ret));
+        sw_destroy(sw);
+        return ret;
     }
     *swp = sw;
     return 0;

@@ -341,6 +341,9 @@ static const struct opt_def tap_opts[] = {
 };
 
 static const struct opt_def dummy_opts[] = {
+    { "rxq", OPT_UINT, false, 1, 64, NULL },
+    { "mtu", OPT_UINT, false, 68, 65535, NULL },
+    { "ring_size", OPT_UINT, false, 1, 65536, NULL },
     { NULL, 0, false, 0, 0, NULL },
 };
 
@@ -858,7 +861,8 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     };
     static const char *const dpdk_keys[] = { "args", NULL };
     static const char *const control_keys[] = { "socket", NULL };
-    static const char *const pmd_keys[] = { "cores", "emc_entries", NULL };
+    static const char *const pmd_keys[] = { "cores", "emc_entries",
+                                            "idle_sleep_us", NULL };
     static const char *const dp_keys[] = {
         "megaflow_idle_ms", "flow_limit", "mac_aging_s", NULL
     };
@@ -975,6 +979,11 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     if (cfg->emc_entries & (cfg->emc_entries - 1)) {
         return fail(err, errsize, "pmd.emc_entries",
                     "must be 0 or a power of 2 up to %u", 1u << 20);
+    }
+    error = get_uint(pmd, "pmd", "idle_sleep_us", 0, 100000, 0,
+                     &cfg->pmd_idle_sleep_us, err, errsize);
+    if (error) {
+        return error;
     }
 
     /* datapath */

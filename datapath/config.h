@@ -31,6 +31,8 @@
  *   control.socket             CFG_DEFAULT_SOCKET
  *   pmd.cores                  [0]
  *   pmd.emc_entries            8192 (0 disables the EMC; else a power of 2)
+ *   pmd.idle_sleep_us          0 (busy polling); N: a PMD that found no
+ *                              packet for 1000 polls naps N us (0..100000)
  *   datapath.megaflow_idle_ms  10000
  *   datapath.flow_limit        200000
  *   datapath.mac_aging_s       300
@@ -87,6 +89,7 @@ struct cfg {
     unsigned int *pmd_cores;    /* Distinct, in file order; at least one. */
     size_t n_pmd_cores;
     uint32_t emc_entries;
+    uint32_t pmd_idle_sleep_us; /* 0..100000; 0 = always busy-poll. */
     uint32_t megaflow_idle_ms;  /* 1..3600000 */
     uint32_t flow_limit;        /* 1..10000000 */
     uint32_t mac_aging_s;       /* 1..86400 */

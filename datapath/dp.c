@@ -60,6 +60,7 @@ struct dp {
     struct dp_deferred *deferred;
     size_t n_deferred, deferred_cap;
 
+    bool polling;                           /* [main] dp_start() called. */
     long long last_sweep_ms;                /* [main] Stats/expiry. */
     long long last_rank_ms;
 };
@@ -742,6 +743,10 @@ publish_poll_lists(struct dp *dp)
 {
     struct dp_poll_list *lists[DP_MAX_PMDS] = { 0 };
 
+    if (!dp->polling) {
+        return 0;
+    }
+
     for (unsigned p = 0; p < dp->n_pmds; p++) {
         size_t n = 0;
 
@@ -838,6 +843,13 @@ dp_port_del(struct dp *dp, uint32_t port_no)
     dp_synchronize(dp);
     port_close(port);
     return 0;
+}
+
+int
+dp_start(struct dp *dp)
+{
+    dp->polling = true;
+    return publish_poll_lists(dp);
 }
 
 struct port *

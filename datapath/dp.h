@@ -111,6 +111,11 @@ int dp_create(const struct dp_config *, struct rte_mempool *mp,
 /* Stops the PMDs, closes every port, frees everything.  NULL ok. */
 void dp_destroy(struct dp *);
 
+/* PMDs poll no port until dp_start() (so a whole configuration can be put
+ * in place before the first packet is received); ports added later are
+ * polled at once.  Returns 0 or ENOMEM. */
+int dp_start(struct dp *);
+
 /* Adds 'port' (stolen) and assigns its receive queues to PMDs.  Stores the
  * datapath port number in *port_no. */
 int dp_port_add(struct dp *, struct port *port, uint32_t *port_no);

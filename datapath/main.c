@@ -162,8 +162,9 @@ main(int argc, char *argv[])
         ret = check_flows(cfg, err, sizeof err);
     }
     if (ret) {
-        fprintf(stderr, "sluiced: %s: %s\n",
-                config_path ? config_path : "default config", err);
+        /* The loader's messages already name the file when there is one. */
+        fprintf(stderr, "sluiced: %s%s\n",
+                config_path ? "" : "embedded default config: ", err);
         cfg_free(cfg);
         return 1;
     }

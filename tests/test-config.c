@@ -331,8 +331,11 @@ static const struct bad_case bad_cases[] = {
       PORT_POST, "bridges[0].ports[0].ofport: must be an integer" },
     { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"ofport\":\"1\"}"
       PORT_POST, "bridges[0].ports[0].ofport: must be an integer" },
-    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"mtu\":1500}" PORT_POST,
-      "bridges[0].ports[0].mtu: unknown key (type dummy takes no options)" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"mtux\":1500}" PORT_POST,
+      "bridges[0].ports[0].mtux: unknown key (type dummy takes rxq, mtu, "
+      "ring_size)" },
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"rxq\":0}" PORT_POST,
+      "bridges[0].ports[0].rxq: " },
     { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\"}" PORT_POST,
       "bridges[0].ports[0].devargs: missing (required for type dpdk)" },
     { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":\"\"}"
@@ -433,7 +436,8 @@ test_same_port_same_verdict(void **state)
           "\"addresses\":[\"10.0.0.1/8\",\"nope/1\"]", false },
         { "vhostuser", "queues=64", "\"queues\":64", true },
         { "vhostuser", "queues=65", "\"queues\":65", false },
-        { "dummy", "rxq=1", "\"rxq\":1", false },
+        { "dummy", "rxq=1", "\"rxq\":1", true },
+        { "dummy", "rxq=65", "\"rxq\":65", false },
     };
 
     (void) state;

@@ -46,8 +46,11 @@ class Switch:
             if ports is None:
                 ports = [{"name": f"d{i}", "ofport": i, "type": "dummy"}
                          for i in (1, 2, 3)]
-            bridges = [{"name": "br0", "ports": ports,
-                        "flows": list(flows or [])}]
+            bridges = [{"name": "br0", "ports": ports}]
+            if flows is not None:
+                # The bridge's whole table: the default NORMAL flow only if
+                # listed.
+                bridges[0]["flows"] = list(flows)
         self.dir = tempfile.mkdtemp(prefix="sltest-")
         self.prefix = f"sltest{os.getpid()}x{next(_counter)}"
         self.sock = os.path.join(self.dir, "sluiced.sock")
