@@ -638,11 +638,33 @@ sw_dp(const struct sw *sw)
     return sw->dp;
 }
 
+/* Ports whose provider asked for it (from any thread, e.g. a vhost
+ * callback) are reconfigured here, on the main thread. */
+static void
+reconfigure_ports(struct sw *sw)
+{
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        for (size_t i = 0; i < br->n_ports; i++) {
+            struct bridge_port *p = br->ports[i];
+            char err[256];
+
+            if (port_needs_reconfigure(p->port)
+                && dp_port_reconfigure(sw->dp, p->dp_port, err,
+                                       sizeof err)) {
+                fprintf(stderr, "sluiced: port %s: reconfigure: %s\n",
+                        p->name, err);
+            }
+        }
+    }
+}
+
 unsigned
 sw_run(struct sw *sw)
 {
     long long now = dp_time_ms();
     unsigned delay = dp_run(sw->dp, now);
+
+    reconfigure_ports(sw);
 
     if (now >= sw->next_timeouts_ms) {
         bool changed = false;

@@ -460,10 +460,13 @@ megaflow_cb(const struct dp_megaflow_info *info, void *ctx_)
     of_match_format(match, sizeof match, &m, INT32_MIN);
     dp_actions_format(actions, sizeof actions, info->actions);
     json_array_append_new(ctx->arr, json_pack(
-        "{s:i, s:s, s:s, s:I, s:I, s:I}",
+        "{s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I}",
         "pmd", (int) info->pmd, "match", match, "actions", actions,
-        "packets", (json_int_t) info->packets,
-        "bytes", (json_int_t) info->bytes,
+        "packets", (json_int_t) (info->packets + info->hw_packets),
+        "bytes", (json_int_t) (info->bytes + info->hw_bytes),
+        "hw_packets", (json_int_t) info->hw_packets,
+        "hw_bytes", (json_int_t) info->hw_bytes,
+        "offload", info->offloaded ? "offered" : "none",
         "used_ms_ago", (json_int_t) (info->used_ms
                                      ? ctx->now - info->used_ms : -1)));
 }
@@ -532,12 +535,13 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
                                 json_integer((json_int_t) s.drops[r]));
         }
         json_array_append_new(*result, json_pack(
-            "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I,"
-            " s:o}",
+            "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I,"
+            " s:I, s:o}",
             "pmd", (int) s.pmd, "core", s.core,
             "packets", (json_int_t) s.packets,
             "emc_hits", (json_int_t) s.emc_hits,
             "megaflow_hits", (json_int_t) s.megaflow_hits,
+            "mark_hits", (json_int_t) s.mark_hits,
             "upcalls", (json_int_t) s.upcalls,
             "upcall_failures", (json_int_t) s.upcall_failures,
             "megaflow_not_installed", (json_int_t) s.megaflow_not_installed,

@@ -44,6 +44,15 @@ struct dp_megaflow {
     uint64_t credited_bytes;        /* [main] */
     size_t n_refs;                  /* [const] */
     void *refs[DP_MAX_REFS];        /* [const] */
+
+    /* Offload (main thread only). */
+    bool offered;                   /* The offload manager holds it. */
+    uint32_t id;                    /* dp_megaflow_id(); 0 = none yet. */
+    uint64_t hw_packets;            /* Added by dp_megaflow_hw_stats(). */
+    uint64_t hw_bytes;
+    uint64_t rate_packets;          /* Total at the last rate check. */
+    long long rate_ms;
+    struct dp_megaflow *hw_next;    /* On dp->hw_removals. */
 };
 
 struct dp_rxq_ref {
@@ -86,6 +95,7 @@ struct dp_pmd {
     uint64_t packets;
     uint64_t emc_hits;
     uint64_t megaflow_hits;
+    uint64_t mark_hits;
     uint64_t upcalls;
     uint64_t upcall_failures;
     uint64_t megaflow_not_installed;

@@ -61,6 +61,19 @@ struct dp {
     size_t n_deferred, deferred_cap;
 
     bool polling;                           /* [main] dp_start() called. */
+
+    /* Offload (main thread, except by_id which PMDs read). */
+    struct dp_offload_hooks hooks;
+    struct dp_offload_policy policy;
+    void *hooks_aux;
+    long long last_offer_ms;
+    struct dp_megaflow *hw_removals;        /* To tell the manager. */
+    struct dp_megaflow *_Atomic *by_id;     /* Mark id -> megaflow. */
+    uint32_t id_cap;                        /* Entries in by_id. */
+    uint32_t *free_ids;
+    uint32_t n_free_ids;
+    uint32_t next_id;
+    atomic_bool marks_on;                   /* Any id handed out. */
     long long last_sweep_ms;                /* [main] Stats/expiry. */
     long long last_rank_ms;
 };
@@ -104,6 +117,9 @@ dp_mempool(const struct dp *dp)
 {
     return dp->mp;
 }
+
+static void assign_rxqs(struct dp *, uint32_t port_no, unsigned n_rxq);
+static void dp_offer(struct dp *, long long now_ms);
 
 /* ---- Deferred reclamation. ---- */
 
@@ -209,8 +225,8 @@ dp_synchronize(struct dp *dp)
 static void
 megaflow_credit(struct dp *dp, struct dp_megaflow *mf)
 {
-    uint64_t packets = dp_stat_read(&mf->packets);
-    uint64_t bytes = dp_stat_read(&mf->bytes);
+    uint64_t packets = dp_stat_read(&mf->packets) + mf->hw_packets;
+    uint64_t bytes = dp_stat_read(&mf->bytes) + mf->hw_bytes;
     long long used = __atomic_load_n(&mf->used_ms, __ATOMIC_RELAXED);
 
     if (packets != mf->credited_packets && dp->cbs.credit) {
@@ -232,6 +248,10 @@ megaflow_free(struct dp *dp, void *mf_)
     if (dp->cbs.release) {
         dp->cbs.release(mf->refs, mf->n_refs, dp->aux);
     }
+    if (mf->id) {
+        /* No PMD can still look it up by this id: reusable now. */
+        dp->free_ids[dp->n_free_ids++] = mf->id;
+    }
     free(mf->actions);
     free(mf);
     atomic_fetch_sub(&dp->n_megaflows, 1);
@@ -244,7 +264,33 @@ megaflow_remove(struct dp *dp, struct dp_megaflow *mf)
     cls_remove(mf->pmd->cls, &mf->cr);
     atomic_store(&mf->dead, true);
     atomic_fetch_sub(&mf->pmd->n_megaflows, 1);
+    if (mf->id) {
+        atomic_store(&dp->by_id[mf->id], NULL);
+    }
+    if (mf->offered) {
+        /* Told to the offload manager once the flow mutex is released
+         * (dp_hw_removals()), before the removing call returns. */
+        mf->hw_next = dp->hw_removals;
+        dp->hw_removals = mf;
+    }
     dp_defer(dp, megaflow_free, mf);
+}
+
+/* Tells the offload manager about removed megaflows it holds.  Main
+ * thread, no flow mutex held. */
+static void
+dp_hw_removals(struct dp *dp)
+{
+    while (dp->hw_removals) {
+        struct dp_megaflow *mf = dp->hw_removals;
+
+        dp->hw_removals = mf->hw_next;
+        mf->hw_next = NULL;
+        if (dp->hooks.remove) {
+            dp->hooks.remove(mf, dp->hooks_aux);
+        }
+        mf->offered = false;
+    }
 }
 
 static bool
@@ -372,7 +418,10 @@ pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     unsigned n_miss = 0;
     struct flow_group groups[DP_BATCH];
     unsigned n_groups = 0;
-    uint64_t emc_hits = 0, mf_hits = 0;
+    uint64_t emc_hits = 0, mf_hits = 0, mark_hits = 0;
+    struct dp *dp = pmd->dp;
+    bool marks_on = atomic_load_explicit(&dp->marks_on,
+                                         memory_order_relaxed);
 
     /* Stage 1: parse and hash. */
     for (unsigned i = 0; i < n; i++) {
@@ -386,12 +435,29 @@ pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
         hashes[i] = flow_hash(&keys[i], 0);
     }
 
-    /* Stage 2: exact-match cache. */
+    /* Stage 2: hardware mark (partial offload), exact-match cache. */
     for (unsigned i = 0; i < n; i++) {
-        struct dp_megaflow *mf = pmd->emc
-                                 ? emc_lookup(pmd->emc, &keys[i], hashes[i])
-                                 : NULL;
+        struct dp_megaflow *mf = NULL;
 
+        if (marks_on && pkts[i]->ol_flags & RTE_MBUF_F_RX_FDIR_ID) {
+            uint32_t id = pkts[i]->hash.fdir.hi;
+
+            if (id && id < dp->id_cap) {
+                mf = atomic_load_explicit(&dp->by_id[id],
+                                          memory_order_acquire);
+                if (mf && mf->pmd == pmd
+                    && !atomic_load_explicit(&mf->dead,
+                                             memory_order_relaxed)) {
+                    mfs[i] = mf;
+                    mark_hits++;
+                    continue;
+                }
+                mf = NULL;
+            }
+        }
+        if (pmd->emc) {
+            mf = emc_lookup(pmd->emc, &keys[i], hashes[i]);
+        }
         if (mf && !atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
             mfs[i] = mf;
             emc_hits++;
@@ -443,7 +509,6 @@ pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
             }
         } else if (up.actions) {
             /* Not installed: run it for this packet alone. */
-            struct dp *dp = pmd->dp;
             uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
 
             dp_execute(pmd, &pkts[i], &layers[i], 1, up.actions);
@@ -501,6 +566,9 @@ pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     }
     if (mf_hits) {
         dp_stat_add(&pmd->megaflow_hits, mf_hits);
+    }
+    if (mark_hits) {
+        dp_stat_add(&pmd->mark_hits, mark_hits);
     }
 }
 
@@ -706,6 +774,7 @@ dp_destroy(struct dp *dp)
             cls_for_each(pmd->cls, remove_all_cb, dp);
         }
     }
+    dp_hw_removals(dp);
     for (unsigned i = 0; i < dp->n_deferred; i++) {
         dp->deferred[i].fn(dp, dp->deferred[i].ptr);
     }
@@ -731,6 +800,8 @@ dp_destroy(struct dp *dp)
             rte_free(pmd);
         }
     }
+    free(dp->by_id);
+    free(dp->free_ids);
     rte_free(dp->rcu);
     pthread_rwlock_destroy(&dp->slow_lock);
     pthread_mutex_destroy(&dp->deferred_mutex);
@@ -807,15 +878,8 @@ dp_port_add(struct dp *dp, struct port *port, uint32_t *port_no)
     if (!no) {
         return ENOSPC;
     }
-    if (n_rxq > 64) {
-        n_rxq = 64;
-    }
     dp->next_port_no = no + 1;
-    dp->port_rxqs[no].n_rxq = n_rxq;
-    for (unsigned q = 0; q < n_rxq; q++) {
-        dp->port_rxqs[no].pmd[q] = (uint8_t) (dp->port_pmd_rr++
-                                              % dp->n_pmds);
-    }
+    assign_rxqs(dp, no, n_rxq);
     atomic_store_explicit(&dp->ports[no], port, memory_order_release);
     err = publish_poll_lists(dp);
     if (err) {
@@ -843,6 +907,46 @@ dp_port_del(struct dp *dp, uint32_t port_no)
     dp_synchronize(dp);
     port_close(port);
     return 0;
+}
+
+static void
+assign_rxqs(struct dp *dp, uint32_t no, unsigned n_rxq)
+{
+    if (n_rxq > 64) {
+        n_rxq = 64;
+    }
+    dp->port_rxqs[no].n_rxq = n_rxq;
+    for (unsigned q = 0; q < n_rxq; q++) {
+        dp->port_rxqs[no].pmd[q] = (uint8_t) (dp->port_pmd_rr++
+                                              % dp->n_pmds);
+    }
+}
+
+int
+dp_port_reconfigure(struct dp *dp, uint32_t port_no, char *err,
+                    size_t errsize)
+{
+    struct port *port;
+    int ret;
+
+    if (port_no >= DP_MAX_PORTS || !dp->ports[port_no]) {
+        snprintf(err, errsize, "no datapath port %u", port_no);
+        return ENOENT;
+    }
+    port = dp->ports[port_no];
+    /* Quiesce: nobody polls it or transmits on it (packets output to it
+     * meanwhile are counted as tx_port_gone). */
+    atomic_store(&dp->ports[port_no], NULL);
+    dp->port_rxqs[port_no].n_rxq = 0;
+    publish_poll_lists(dp);
+    dp_synchronize(dp);
+
+    ret = port_reconfigure(port, err, errsize);
+
+    assign_rxqs(dp, port_no, port_n_rxq(port));
+    atomic_store_explicit(&dp->ports[port_no], port, memory_order_release);
+    publish_poll_lists(dp);
+    return ret;
 }
 
 int
@@ -939,6 +1043,7 @@ dp_revalidate(struct dp *dp)
     if (ctx.removed) {
         atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
     }
+    dp_hw_removals(dp);
     return ctx.removed;
 }
 
@@ -958,6 +1063,7 @@ dp_flush(struct dp *dp)
     if (n) {
         atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
     }
+    dp_hw_removals(dp);
     return n;
 }
 
@@ -1004,6 +1110,132 @@ dp_pull_stats(struct dp *dp)
     dp_reclaim(dp, false);
 }
 
+struct offer_ctx {
+    struct dp *dp;
+    long long now;
+};
+
+static void
+offer_cb(struct cls_rule *cr, void *ctx_)
+{
+    struct offer_ctx *ctx = ctx_;
+    struct dp *dp = ctx->dp;
+    struct dp_megaflow *mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
+    uint64_t packets = dp_stat_read(&mf->packets);
+    long long dt = ctx->now - mf->rate_ms;
+    bool hot = packets >= dp->policy.min_packets;
+
+    if (mf->offered) {
+        return;
+    }
+    if (!hot && dp->policy.min_pps && mf->rate_ms && dt > 0) {
+        hot = (packets - mf->rate_packets) * 1000 / (uint64_t) dt
+              >= dp->policy.min_pps;
+    }
+    mf->rate_packets = packets;
+    mf->rate_ms = ctx->now;
+    if (hot) {
+        struct dp_megaflow_info info = {
+            .pmd = mf->pmd->idx,
+            .flow = mf->cr.flow,
+            .mask = mf->cr.mask,
+            .actions = mf->actions,
+            .packets = packets,
+            .bytes = dp_stat_read(&mf->bytes),
+            .used_ms = __atomic_load_n(&mf->used_ms, __ATOMIC_RELAXED),
+            .handle = mf,
+        };
+        mf->offered = dp->hooks.offer(mf, &info, dp->hooks_aux);
+    }
+}
+
+static void
+dp_offer(struct dp *dp, long long now_ms)
+{
+    struct offer_ctx ctx = { dp, now_ms };
+
+    dp->last_offer_ms = now_ms;
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+
+        pthread_mutex_lock(&pmd->flow_mutex);
+        cls_for_each(pmd->cls, offer_cb, &ctx);
+        pthread_mutex_unlock(&pmd->flow_mutex);
+    }
+}
+
+void
+dp_set_offload(struct dp *dp, const struct dp_offload_hooks *hooks,
+               const struct dp_offload_policy *policy, void *aux)
+{
+    memset(&dp->hooks, 0, sizeof dp->hooks);
+    if (hooks) {
+        dp->hooks = *hooks;
+    }
+    dp->hooks_aux = aux;
+    dp->policy = policy ? *policy : (struct dp_offload_policy) { 0 };
+    if (!dp->policy.check_ms) {
+        dp->policy.check_ms = 100;
+    }
+}
+
+void
+dp_megaflow_hw_stats(struct dp *dp, struct dp_megaflow *mf,
+                     uint64_t packets, uint64_t bytes, long long used_ms)
+{
+    (void) dp;
+    mf->hw_packets += packets;
+    mf->hw_bytes += bytes;
+    if (packets && used_ms > __atomic_load_n(&mf->used_ms,
+                                             __ATOMIC_RELAXED)) {
+        /* The owner PMD may store a newer time concurrently; either value
+         * is a recent use. */
+        __atomic_store_n(&mf->used_ms, used_ms, __ATOMIC_RELAXED);
+    }
+}
+
+uint32_t
+dp_megaflow_id(struct dp *dp, struct dp_megaflow *mf)
+{
+    uint32_t id;
+
+    if (mf->id) {
+        return mf->id;
+    }
+    if (!dp->by_id) {
+        uint32_t cap = dp->cfg.flow_limit + 1;
+
+        dp->by_id = calloc(cap, sizeof *dp->by_id);
+        dp->free_ids = calloc(cap, sizeof *dp->free_ids);
+        if (!dp->by_id || !dp->free_ids) {
+            free(dp->by_id);
+            free(dp->free_ids);
+            dp->by_id = NULL;
+            dp->free_ids = NULL;
+            return 0;
+        }
+        dp->next_id = 1;
+        dp->id_cap = cap;
+    }
+    if (dp->n_free_ids) {
+        id = dp->free_ids[--dp->n_free_ids];
+    } else if (dp->next_id < dp->id_cap) {
+        id = dp->next_id++;
+    } else {
+        return 0;
+    }
+    mf->id = id;
+    atomic_store_explicit(&dp->by_id[id], mf, memory_order_release);
+    atomic_store(&dp->marks_on, true);
+    return id;
+}
+
+uint32_t
+dp_megaflow_in_port(const struct dp_megaflow *mf)
+{
+    return mf->key.in_port;
+}
+
 unsigned
 dp_run(struct dp *dp, long long now_ms)
 {
@@ -1027,6 +1259,11 @@ dp_run(struct dp *dp, long long now_ms)
         if (ctx.expired) {
             atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
         }
+        dp_hw_removals(dp);
+    }
+    if (dp->hooks.offer
+        && now_ms - dp->last_offer_ms >= (long long) dp->policy.check_ms) {
+        dp_offer(dp, now_ms);
     }
     dp_reclaim(dp, false);
     return 10;
@@ -1047,6 +1284,7 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     s->packets = dp_stat_read(&pmd->packets);
     s->emc_hits = dp_stat_read(&pmd->emc_hits);
     s->megaflow_hits = dp_stat_read(&pmd->megaflow_hits);
+    s->mark_hits = dp_stat_read(&pmd->mark_hits);
     s->upcalls = dp_stat_read(&pmd->upcalls);
     s->upcall_failures = dp_stat_read(&pmd->upcall_failures);
     s->megaflow_not_installed = dp_stat_read(&pmd->megaflow_not_installed);
@@ -1075,6 +1313,10 @@ dump_cb(struct cls_rule *cr, void *ctx_)
         .actions = mf->actions,
         .packets = dp_stat_read(&mf->packets),
         .bytes = dp_stat_read(&mf->bytes),
+        .hw_packets = mf->hw_packets,
+        .hw_bytes = mf->hw_bytes,
+        .offloaded = mf->offered,
+        .handle = mf,
         .used_ms = __atomic_load_n(&mf->used_ms, __ATOMIC_RELAXED),
     };
     ctx->cb(&info, ctx->aux);

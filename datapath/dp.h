@@ -123,6 +123,13 @@ int dp_port_add(struct dp *, struct port *port, uint32_t *port_no);
  * have been revalidated away by the caller; closes it after a grace
  * period. */
 int dp_port_del(struct dp *, uint32_t port_no);
+/* Applies a pending port reconfiguration (port_needs_reconfigure()): the
+ * PMDs stop polling and transmitting on the port, port_reconfigure() runs,
+ * and its (possibly changed) receive queues are spread over the PMDs again.
+ * Returns port_reconfigure()'s result; the port is polled again either
+ * way. */
+int dp_port_reconfigure(struct dp *, uint32_t port_no, char *err,
+                        size_t errsize);
 struct port *dp_port_get(const struct dp *, uint32_t port_no);
 unsigned dp_n_pmds(const struct dp *);
 unsigned dp_pmd_n_txq(const struct dp *);   /* tx queues a port needs. */
@@ -149,6 +156,55 @@ unsigned dp_run(struct dp *, long long now_ms);
 /* Credits all pending megaflow statistics now (before a dump). */
 void dp_pull_stats(struct dp *);
 
+/* ---- Offload hooks. ----
+ *
+ * The offload manager learns here which megaflows are worth pushing into a
+ * NIC and when one goes away.  The datapath offers a megaflow once it has
+ * carried 'min_packets' packets or 'min_pps' packets per second (checked
+ * every 'check_ms'); the manager translates it and installs it in hardware
+ * on its own thread.  When a megaflow is removed from the datapath
+ * (revalidation after a flow-table change, idle expiry, flush, port
+ * removal, shutdown), 'remove' is called on the main thread before the
+ * call that removed it returns: it must take the hardware rule out of the
+ * NIC before returning (so a deleted OpenFlow rule is gone from hardware
+ * before del-flows replies), fold the rule's last hardware counters in with
+ * dp_megaflow_hw_stats(), and forget 'mf'.  Hardware counters are credited
+ * to the OpenFlow rules like software hits, and keep the megaflow alive
+ * for idle expiry.
+ *
+ * Partial offload: dp_megaflow_id() gives a megaflow a small nonzero id to
+ * use as the rte_flow MARK value; a received packet whose mbuf carries that
+ * mark (RTE_MBUF_F_RX_FDIR_ID, hash.fdir.hi) skips the cache lookups and
+ * goes straight to the megaflow's actions (on the PMD that owns it). */
+struct dp_megaflow;
+struct dp_megaflow_info;
+
+struct dp_offload_hooks {
+    bool (*offer)(struct dp_megaflow *mf, const struct dp_megaflow_info *,
+                  void *aux);
+    void (*remove)(struct dp_megaflow *mf, void *aux);
+};
+
+struct dp_offload_policy {
+    uint64_t min_packets;       /* Offer after this many packets, */
+    uint64_t min_pps;           /* or at this rate (0 = off), */
+    unsigned check_ms;          /* checked this often (default 100). */
+};
+
+/* Installs the hooks (main thread; NULL hooks = no offload). */
+void dp_set_offload(struct dp *, const struct dp_offload_hooks *,
+                    const struct dp_offload_policy *, void *aux);
+/* Main thread: adds hardware-forwarded packets to a live megaflow (one
+ * the manager was offered and has not been told to remove). */
+void dp_megaflow_hw_stats(struct dp *, struct dp_megaflow *,
+                          uint64_t packets, uint64_t bytes,
+                          long long used_ms);
+/* Main thread: the megaflow's mark id (allocated on first call), or 0 if
+ * none is free. */
+uint32_t dp_megaflow_id(struct dp *, struct dp_megaflow *);
+/* The datapath port a megaflow matches on (its in_port). */
+uint32_t dp_megaflow_in_port(const struct dp_megaflow *);
+
 /* Introspection for the control socket. */
 struct dp_pmd_stats {
     unsigned pmd;
@@ -156,6 +212,7 @@ struct dp_pmd_stats {
     uint64_t packets;
     uint64_t emc_hits;
     uint64_t megaflow_hits;
+    uint64_t mark_hits;             /* Partial offload: lookups skipped. */
     uint64_t upcalls;
     uint64_t upcall_failures;       /* translation failed */
     uint64_t megaflow_not_installed;/* limit or ENOMEM: executed anyway */
@@ -171,7 +228,10 @@ struct dp_megaflow_info {
     struct flow flow;               /* Masked key. */
     struct flow mask;
     const struct dp_actions *actions;
-    uint64_t packets, bytes;
+    uint64_t packets, bytes;        /* Software hits. */
+    uint64_t hw_packets, hw_bytes;  /* Hardware hits (offload). */
+    bool offloaded;                 /* The offload manager holds it. */
+    struct dp_megaflow *handle;     /* For the offload manager. */
     long long used_ms;              /* 0 = never hit. */
 };
 /* Calls 'cb' for every live megaflow (main thread; 'info' is valid only
