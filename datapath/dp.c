@@ -79,7 +79,10 @@ struct dp {
 };
 
 static uint64_t tsc_per_ms;
+static uint64_t tsc_epoch;
 
+/* Milliseconds since the first call (about process start), plus one, so
+ * that 0 can mean "never" in timestamps. */
 long long
 dp_time_ms(void)
 {
@@ -88,8 +91,9 @@ dp_time_ms(void)
         if (!tsc_per_ms) {
             tsc_per_ms = 1;
         }
+        tsc_epoch = rte_get_tsc_cycles();
     }
-    return (long long) (rte_get_tsc_cycles() / tsc_per_ms);
+    return (long long) ((rte_get_tsc_cycles() - tsc_epoch) / tsc_per_ms) + 1;
 }
 
 const char *
@@ -666,6 +670,7 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
     size_t sz;
 
     *dpp = NULL;
+    (void) dp_time_ms();        /* Sets the epoch before any PMD runs. */
     if (!cfg->n_pmds || cfg->n_pmds > DP_MAX_PMDS) {
         snprintf(err, errsize, "pmd count %u out of range 1..%d",
                  cfg->n_pmds, DP_MAX_PMDS);

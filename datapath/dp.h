@@ -241,7 +241,7 @@ void dp_megaflow_dump(struct dp *,
                       void *aux);
 size_t dp_megaflow_count(const struct dp *);
 
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds since about process start (never 0). */
 long long dp_time_ms(void);
 
 #endif /* dp.h */

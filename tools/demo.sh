@@ -37,8 +37,9 @@ cleanup() {
     if [ $keep -eq 0 ] && kill -0 $pid 2>/dev/null; then
         kill -TERM $pid
         for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-        kill -0 $pid 2>/dev/null && kill -KILL $pid
+        if kill -0 $pid 2>/dev/null; then kill -KILL $pid; fi
     fi
+    return 0
 }
 trap cleanup EXIT
 for _ in $(seq 100); do
@@ -94,3 +95,4 @@ $OFCTL pmd-stats
 if [ $keep -eq 1 ]; then
     echo "sluiced keeps running (pid $pid); stop it with: kill $pid"
 fi
+exit 0
