@@ -120,6 +120,12 @@ struct port_class {
     /* Optional (default: up). */
     bool (*get_link)(const struct port *);
 
+    /* Optional (default: none).  Stores up to 'max' provider-specific
+     * counters (per queue, by reason) into 'stats'; returns how many.
+     * May run while PMDs poll.  Must not reset anything. */
+    size_t (*get_custom_stats)(const struct port *,
+                               struct port_custom_stat *stats, size_t max);
+
     /* Optional (default: 0, unknown).  Returns the L3 MTU. */
     int (*get_mtu)(const struct port *);
 

@@ -411,6 +411,16 @@ port_link_up(const struct port *port)
     return port->class->get_link ? port->class->get_link(port) : true;
 }
 
+size_t
+port_get_custom_stats(const struct port *port,
+                      struct port_custom_stat *stats, size_t max)
+{
+    if (!port->class->get_custom_stats || !max) {
+        return 0;
+    }
+    return port->class->get_custom_stats(port, stats, max);
+}
+
 int
 port_get_mtu(const struct port *port)
 {

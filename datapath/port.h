@@ -91,6 +91,14 @@ struct port_stats {
     uint64_t tx_errors;
 };
 
+/* A provider-specific counter (e.g. vhost "rxq0_packets",
+ * "tx_ring_full").  'name' is NUL-terminated. */
+#define PORT_CUSTOM_STAT_NAME_LEN 48
+struct port_custom_stat {
+    char name[PORT_CUSTOM_STAT_NAME_LEN];
+    uint64_t value;
+};
+
 /* Registry. */
 void port_init_classes(void);   /* Registers dpdk, tap, dummy.  After EAL. */
 int port_register_class(const struct port_class *); /* EEXIST, ENOSPC. */
@@ -130,6 +138,11 @@ unsigned port_n_rxq(const struct port *);
 unsigned port_n_txq(const struct port *);   /* = env->n_txq */
 void port_get_stats(const struct port *, struct port_stats *);
 bool port_link_up(const struct port *);
+/* Stores up to 'max' provider-specific counters into 'stats' and returns
+ * how many it stored (0 if the provider has none).  Main thread; may run
+ * while PMDs poll. */
+size_t port_get_custom_stats(const struct port *,
+                             struct port_custom_stat *stats, size_t max);
 int port_get_mtu(const struct port *);      /* L3 MTU, or 0 if unknown. */
 void port_get_mac(const struct port *, uint8_t mac[6]); /* zeros: none */
 int port_get_dpdk_port_id(const struct port *, uint16_t *id); /* ENOTSUP
