@@ -78,6 +78,8 @@ struct dp {
     long long last_rank_ms;
 };
 
+#define DP_EMC_INSERT_INV_PROB 20
+
 static uint64_t tsc_per_ms;
 static uint64_t tsc_epoch;
 
@@ -437,6 +439,9 @@ pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
         flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
                      in_port, &keys[i], &layers[i]);
         hashes[i] = flow_hash(&keys[i], 0);
+        if (pmd->emc) {
+            emc_prefetch(pmd->emc, hashes[i]);
+        }
     }
 
     /* Stage 2: hardware mark (partial offload), exact-match cache. */
@@ -725,6 +730,13 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         pthread_mutex_init(&pmd->flow_mutex, NULL);
         pmd->cls = cls_create(cls_defer_free, dp);
         pmd->emc = cfg->emc_entries ? emc_create(cfg->emc_entries) : NULL;
+        if (pmd->emc) {
+            /* Insert one megaflow hit in DP_EMC_INSERT_INV_PROB: with more
+             * flows than entries, inserting every miss would only thrash
+             * (each insertion copies a key); hot flows still get in within
+             * a few hundred packets. */
+            emc_set_insert_inv_prob(pmd->emc, DP_EMC_INSERT_INV_PROB);
+        }
         if (!pmd->cls || (cfg->emc_entries && !pmd->emc)) {
             snprintf(err, errsize, "out of memory for PMD %u caches", i);
             dp_destroy(dp);
