@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* actions.c: action list allocation, comparison and datapath formatting. */
 #include "actions.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -70,31 +71,7 @@ dp_actions_equal(const struct dp_actions *a, const struct dp_actions *b)
 }
 
 /* A bounded string builder: keeps what fits, always NUL-terminated. */
-struct sbuf {
-    char *buf;
-    size_t size;
-    size_t len;                 /* strlen(buf) */
-};
 
-static void __attribute__((format(printf, 2, 3)))
-sbuf_printf(struct sbuf *s, const char *fmt, ...)
-{
-    va_list args;
-    size_t room;
-    int n;
-
-    if (!s->size) {
-        return;
-    }
-    room = s->size - s->len;
-    va_start(args, fmt);
-    n = vsnprintf(s->buf + s->len, room, fmt, args);
-    va_end(args);
-    if (n < 0) {
-        return;
-    }
-    s->len = (size_t) n < room ? s->len + n : s->size - 1;
-}
 
 static bool
 all_zero(const uint8_t *p, size_t n)
@@ -299,7 +276,9 @@ fmt_dp_action(struct sbuf *s, const struct dp_action *a)
 size_t
 dp_actions_format(char *buf, size_t size, const struct dp_actions *acts)
 {
-    struct sbuf s = {.buf = buf, .size = size, .len = 0};
+    struct sbuf s;
+
+    sbuf_init(&s, buf, size);
 
     if (size) {
         buf[0] = '\0';

@@ -9,4 +9,5 @@ flowtable_libflowtable_a_SOURCES = \
 	flowtable/packet-rewrite.h flowtable/packet-rewrite.c \
 	flowtable/ofp-parse.h flowtable/ofp-parse.c \
 	flowtable/mac-learning.h flowtable/mac-learning.c \
-	flowtable/ofproto.h flowtable/ofproto.c
+	flowtable/ofproto.h flowtable/ofproto.c \
+	flowtable/util.h flowtable/util.c

@@ -1,57 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* flow.c: packet parser into struct flow, masked hashing and compare. */
 #include "flow.h"
+#include "util.h"
 
 #include <string.h>
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
-
-/* Unaligned loads; the values stay in network byte order. */
-static inline uint16_t
-load16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline uint32_t
-load32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* Host-order view of a big-endian 16-bit field. */
-static inline uint16_t
-get_be16(const uint8_t *p)
-{
-    return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static inline uint16_t
-to_be16(uint16_t x)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return __builtin_bswap16(x);
-#else
-    return x;
-#endif
-}
-
-static inline uint32_t
-to_be32(uint32_t x)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return __builtin_bswap32(x);
-#else
-    return x;
-#endif
-}
 
 /* IPv6 extension header numbers. */
 #define IPV6_NH_HOPOPTS 0
@@ -71,20 +26,20 @@ parse_l4(const uint8_t *p, size_t n, uint8_t proto, struct flow *flow)
             size_t doff = (size_t) (word >> 12) * 4;
 
             if (LIKELY(doff >= 20 && doff <= n)) {
-                flow->tp_src = load16(p);
-                flow->tp_dst = load16(p + 2);
+                flow->tp_src = rd16(p);
+                flow->tp_dst = rd16(p + 2);
                 flow->tcp_flags = to_be16(word & 0x0fff);
             }
         }
     } else if (proto == IPPROTO_UDP_) {
         if (LIKELY(n >= 8)) {
-            flow->tp_src = load16(p);
-            flow->tp_dst = load16(p + 2);
+            flow->tp_src = rd16(p);
+            flow->tp_dst = rd16(p + 2);
         }
     } else if (proto == IPPROTO_SCTP_) {
         if (n >= 12) {
-            flow->tp_src = load16(p);
-            flow->tp_dst = load16(p + 2);
+            flow->tp_src = rd16(p);
+            flow->tp_dst = rd16(p + 2);
         }
     } else if (proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_) {
         if (n >= 4) {
@@ -110,8 +65,8 @@ parse_ipv4(const uint8_t *p, size_t n, struct flow *flow, size_t *l4_len)
     if (UNLIKELY((p[0] >> 4) != 4 || ihl < 20 || tot < ihl || tot > n)) {
         return 0;
     }
-    flow->nw_src = load32(p + 12);
-    flow->nw_dst = load32(p + 16);
+    flow->nw_src = rd32(p + 12);
+    flow->nw_dst = rd32(p + 16);
     flow->nw_proto = p[9];
     flow->nw_tos = p[1];
     flow->nw_ttl = p[8];
@@ -221,7 +176,7 @@ flow_extract(const void *pkt_, size_t len, uint32_t in_port,
             flow->dl_type = to_be16(type);
             goto out;           /* Truncated tag: L3 unknown. */
         }
-        flow->vlan_tci = load16(pkt + ofs + 2) | to_be16(FLOW_VLAN_CFI);
+        flow->vlan_tci = rd16(pkt + ofs + 2) | to_be16(FLOW_VLAN_CFI);
         n_vlans = 1;
         ofs += 4;
         type = get_be16(pkt + ofs);
@@ -230,7 +185,7 @@ flow_extract(const void *pkt_, size_t len, uint32_t in_port,
                 flow->dl_type = to_be16(type);
                 goto out;
             }
-            flow->vlan_tci2 = load16(pkt + ofs + 2)
+            flow->vlan_tci2 = rd16(pkt + ofs + 2)
                               | to_be16(FLOW_VLAN_CFI);
             n_vlans = 2;
             ofs += 4;
@@ -268,9 +223,9 @@ flow_extract(const void *pkt_, size_t len, uint32_t in_port,
             && a[4] == 6 && a[5] == 4) {
             flow->nw_proto = a[7];
             memcpy(flow->arp_sha, a + 8, 6);
-            flow->nw_src = load32(a + 14);
+            flow->nw_src = rd32(a + 14);
             memcpy(flow->arp_tha, a + 18, 6);
-            flow->nw_dst = load32(a + 24);
+            flow->nw_dst = rd32(a + 24);
         }
     }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* ofp-parse.c: Open vSwitch flow syntax: matches and actions, both ways. */
 #include "ofp-parse.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,42 +33,8 @@ set_err(char *err, size_t errsize, const char *fmt, ...)
 }
 
 /* A bounded string builder: keeps what fits, always NUL-terminated. */
-struct sbuf {
-    char *buf;
-    size_t size;
-    size_t len;                 /* strlen(buf) */
-};
 
-static void
-sbuf_init(struct sbuf *s, char *buf, size_t size)
-{
-    s->buf = buf;
-    s->size = size;
-    s->len = 0;
-    if (size) {
-        buf[0] = '\0';
-    }
-}
 
-static void __attribute__((format(printf, 2, 3)))
-sbuf_printf(struct sbuf *s, const char *fmt, ...)
-{
-    va_list args;
-    size_t room;
-    int n;
-
-    if (!s->size) {
-        return;
-    }
-    room = s->size - s->len;
-    va_start(args, fmt);
-    n = vsnprintf(s->buf + s->len, room, fmt, args);
-    va_end(args);
-    if (n < 0) {
-        return;
-    }
-    s->len = (size_t) n < room ? s->len + n : s->size - 1;
-}
 
 /* Parses all of 's' as a decimal or 0x-hex number <= max. */
 static bool

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* packet-rewrite.c: header rewrites with incremental checksum updates. */
 #include "packet-rewrite.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -11,54 +12,6 @@
 #define IPV6_NH_FRAGMENT 44
 #define IPV6_NH_AH 51
 #define IPV6_NH_DSTOPTS 60
-
-/* Raw (network order) unaligned accessors. */
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-    uint16_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-/* Host-order view of a big-endian 16-bit field. */
-static inline uint16_t
-get_be16(const uint8_t *p)
-{
-    return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static inline uint16_t
-to_be16(uint16_t x)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return __builtin_bswap16(x);
-#else
-    return x;
-#endif
-}
 
 /* ---- One's-complement incremental updates (RFC 1624, eqn. 3).  The sum is
  * byte-order independent, so raw in-memory 16-bit words are used as is. */

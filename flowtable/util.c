@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* util.c: the bounded text buffer of util.h. */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void
+sbuf_init(struct sbuf *s, char *buf, size_t size)
+{
+    s->buf = buf;
+    s->size = size;
+    s->len = 0;
+    if (size) {
+        buf[0] = '\0';
+    }
+}
+
+void
+sbuf_printf(struct sbuf *s, const char *fmt, ...)
+{
+    va_list args;
+    size_t room;
+    int n;
+
+    if (!s->size) {
+        return;
+    }
+    room = s->size - s->len;
+    va_start(args, fmt);
+    n = vsnprintf(s->buf + s->len, room, fmt, args);
+    va_end(args);
+    if (n < 0) {
+        return;
+    }
+    s->len = (size_t) n < room ? s->len + n : s->size - 1;
+}

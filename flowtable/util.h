@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* util.h: small helpers shared by flowtable modules (bytes, text buffers). */
+#ifndef SLUICE_UTIL_H
+#define SLUICE_UTIL_H 1
+
+/*
+ * What
+ *   Unaligned loads/stores of packet fields and a bounded text buffer for
+ *   formatters.
+ *
+ * Design
+ *   rd16/rd32/wr16/wr32 move raw bytes (values stay in network order, as in
+ *   struct flow); get_be16 gives a host-order view; to_be16/to_be32 convert
+ *   host to network order.  struct sbuf appends formatted text to a caller
+ *   buffer, truncating (always NUL-terminated) when it is full.
+ *
+ * Thread-safety
+ *   Reentrant.
+ *
+ * Ownership
+ *   An sbuf borrows its buffer.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+    uint16_t v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint32_t
+rd32(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void
+wr16(uint8_t *p, uint16_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline void
+wr32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* Host-order view of a big-endian 16-bit field. */
+static inline uint16_t
+get_be16(const uint8_t *p)
+{
+    return (uint16_t) (p[0] << 8 | p[1]);
+}
+
+static inline uint16_t
+to_be16(uint16_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap16(x);
+#else
+    return x;
+#endif
+}
+
+static inline uint32_t
+to_be32(uint32_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap32(x);
+#else
+    return x;
+#endif
+}
+
+struct sbuf {
+    char *buf;
+    size_t size;
+    size_t len;                 /* strlen(buf) */
+};
+
+/* Starts an empty string in 'buf' (size may be 0). */
+void sbuf_init(struct sbuf *s, char *buf, size_t size);
+/* Appends; on overflow keeps what fits (len stops at size - 1). */
+void sbuf_printf(struct sbuf *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif /* util.h */
