@@ -598,6 +598,151 @@ opt_from_string(const struct opt_def *d, const char *value,
     return 0;
 }
 
+/* ---- Offload (per port and the "offload" section). ---- */
+
+/* Validates one offload setting 'key' ("mode", "provider", "nic") with
+ * value 'v' for a port of type 'type' into 'o'. */
+static int
+offload_set(struct cfg_port_offload *o, const char *type, const char *key,
+            const char *v, const char *path, char *err, size_t errsize)
+{
+    if (!strcmp(key, "mode")) {
+        if (!strcmp(v, "none")) {
+            o->mode = CFG_OFFLOAD_NONE;
+        } else if (!strcmp(v, "partial")) {
+            o->mode = CFG_OFFLOAD_PARTIAL;
+        } else if (!strcmp(v, "full")) {
+            o->mode = CFG_OFFLOAD_FULL;
+        } else {
+            return fail(err, errsize, path,
+                        "must be \"none\", \"partial\" or \"full\"");
+        }
+    } else if (!strcmp(key, "provider")) {
+        if (strcmp(v, "rte_flow") && strcmp(v, "simnic")) {
+            return fail(err, errsize, path,
+                        "must be \"rte_flow\" or \"simnic\"");
+        }
+        if (!strcmp(v, "rte_flow") && strcmp(type, "dpdk")) {
+            return fail(err, errsize, path,
+                        "rte_flow needs a dpdk port (use simnic)");
+        }
+        snprintf(o->provider, sizeof o->provider, "%s", v);
+    } else if (!strcmp(key, "nic")) {
+        if (!valid_name(v)) {
+            return fail(err, errsize, path, "must be a name of 1..%d "
+                        "characters from A-Z a-z 0-9 _ . : -",
+                        CFG_MAX_NAME);
+        }
+        snprintf(o->nic, sizeof o->nic, "%s", v);
+    } else {
+        return fail(err, errsize, path,
+                    "unknown key (offload takes mode, provider, nic)");
+    }
+    return 0;
+}
+
+static int
+parse_port_offload(const json_t *j, const char *path, const char *type,
+                   struct cfg_port_offload *o, char *err, size_t errsize)
+{
+    const char *key;
+    const json_t *v;
+    char p[PATH_SIZE];
+
+    if (!json_is_object(j)) {
+        return fail(err, errsize, path, "must be an object");
+    }
+    json_object_foreach ((json_t *) j, key, v) {
+        int error;
+
+        path_key(p, sizeof p, path, key);
+        if (!json_is_string(v)) {
+            if (strcmp(key, "mode") && strcmp(key, "provider")
+                && strcmp(key, "nic")) {
+                return fail(err, errsize, p, "unknown key (offload takes "
+                            "mode, provider, nic)");
+            }
+            return fail(err, errsize, p, "must be a string");
+        }
+        error = offload_set(o, type, key, json_string_value(v), p, err,
+                            errsize);
+        if (error) {
+            return error;
+        }
+    }
+    return 0;
+}
+
+static int
+parse_offload_section(const json_t *root, struct cfg *cfg, char *err,
+                      size_t errsize)
+{
+    static const char *const keys[] = {
+        "min_packets", "min_pps", "check_ms", "max_flows", "queue_size",
+        "idle_ms", "stats_ms", "eviction", "simnic_capacity",
+        "simnic_insert_rate", NULL
+    };
+    struct cfg_offload *o = &cfg->offload;
+    const json_t *sec, *ev;
+    int error;
+
+    error = get_object(root, "", "offload", keys, &sec, err, errsize);
+    if (!error) {
+        error = get_uint(sec, "offload", "min_packets", 0, UINT32_MAX, 64,
+                         &o->min_packets, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(sec, "offload", "min_pps", 0, UINT32_MAX, 1000,
+                         &o->min_pps, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(sec, "offload", "check_ms", 10, 60000, 100,
+                         &o->check_ms, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(sec, "offload", "max_flows", 1, 10000000, 65536,
+                         &o->max_flows, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(sec, "offload", "queue_size", 1, 1000000, 4096,
+                         &o->queue_size, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(sec, "offload", "idle_ms", 0, 3600000, 0,
+                         &o->idle_ms, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(sec, "offload", "stats_ms", 10, 60000, 1000,
+                         &o->stats_ms, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(sec, "offload", "simnic_capacity", 1, 10000000,
+                         4096, &o->simnic_capacity, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(sec, "offload", "simnic_insert_rate", 0, 100000000,
+                         0, &o->simnic_insert_rate, err, errsize);
+    }
+    if (error) {
+        return error;
+    }
+    o->evict = 1;
+    ev = sec ? json_object_get(sec, "eviction") : NULL;
+    if (ev) {
+        const char *s = json_is_string(ev) ? json_string_value(ev) : "";
+
+        if (!strcmp(s, "coldest")) {
+            o->evict = 1;
+        } else if (!strcmp(s, "none")) {
+            o->evict = 0;
+        } else {
+            return fail(err, errsize, "offload.eviction",
+                        "must be \"coldest\" or \"none\"");
+        }
+    }
+    return 0;
+}
+
 /* ---- Ports and bridges from JSON. ---- */
 
 static const char *const port_common_keys[] = { "name", "ofport", "type" };
@@ -669,6 +814,14 @@ parse_port(const json_t *j, const char *path, struct cfg_port *port,
             continue;
         }
         path_key(p, sizeof p, path, key);
+        if (!strcmp(key, "offload")) {
+            error = parse_port_offload(v, p, t->name, &port->offload, err,
+                                       errsize);
+            if (error) {
+                return error;
+            }
+            continue;
+        }
         d = find_opt(t, key);
         if (!d) {
             return unknown_opt(t, p, err, errsize);
@@ -857,7 +1010,7 @@ static int
 parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
 {
     static const char *const root_keys[] = {
-        "dpdk", "control", "pmd", "datapath", "bridges", NULL
+        "dpdk", "control", "pmd", "datapath", "bridges", "offload", NULL
     };
     static const char *const dpdk_keys[] = { "args", NULL };
     static const char *const control_keys[] = { "socket", NULL };
@@ -1000,6 +1153,11 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
         error = get_uint(dp, "datapath", "mac_aging_s", 1, 86400, 300,
                          &cfg->mac_aging_s, err, errsize);
     }
+    if (error) {
+        return error;
+    }
+
+    error = parse_offload_section(root, cfg, err, errsize);
     if (error) {
         return error;
     }
@@ -1215,6 +1373,19 @@ cfg_port_from_kv(const char *name, const char *type,
         if (!strcmp(key, "name") || !strcmp(key, "type")) {
             error = fail(err, errsize, key, "is an argument, not an option");
             goto out;
+        }
+        if (!strcmp(key, "offload") || !strcmp(key, "offload_provider")
+            || !strcmp(key, "offload_nic")) {
+            const char *sub = !strcmp(key, "offload") ? "mode"
+                              : !strcmp(key, "offload_nic") ? "nic"
+                              : "provider";
+
+            error = offload_set(&out->offload, t->name, sub, eq + 1, key,
+                                err, errsize);
+            if (error) {
+                goto out;
+            }
+            continue;
         }
         d = find_opt(t, key);
         if (!d) {

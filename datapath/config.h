@@ -64,6 +64,40 @@ struct cfg_opt {
     char *value;
 };
 
+/* Per-port offload (issue 4): "offload": {"mode": "none" | "partial" |
+ * "full", "provider": "rte_flow" | "simnic", "nic": NAME}.  In the
+ * KEY=VALUE form: offload=MODE, offload_provider=P, offload_nic=NAME. */
+enum cfg_offload_mode {
+    CFG_OFFLOAD_NONE,
+    CFG_OFFLOAD_PARTIAL,
+    CFG_OFFLOAD_FULL,
+};
+struct cfg_port_offload {
+    int mode;                       /* enum cfg_offload_mode */
+    char provider[16];              /* "" (default: rte_flow for dpdk
+                                     * ports, else simnic), "rte_flow",
+                                     * "simnic". */
+    char nic[CFG_MAX_NAME + 1];     /* simnic NIC name; "" = own NIC. */
+};
+
+/* The top-level "offload" section: promotion and capacity policy.
+ * Defaults: min_packets 64, min_pps 1000, check_ms 100, max_flows 65536,
+ * queue_size 4096, idle_ms 0 (= datapath.megaflow_idle_ms), stats_ms 1000,
+ * eviction "coldest" (or "none"), simnic_capacity 4096,
+ * simnic_insert_rate 0 (rules per second; 0 = unlimited). */
+struct cfg_offload {
+    uint32_t min_packets;
+    uint32_t min_pps;
+    uint32_t check_ms;
+    uint32_t max_flows;
+    uint32_t queue_size;
+    uint32_t idle_ms;
+    uint32_t stats_ms;
+    int evict;                      /* 1 = evict the coldest, 0 = keep */
+    uint32_t simnic_capacity;
+    uint32_t simnic_insert_rate;
+};
+
 struct cfg_port {
     char *name;
     char *type;                 /* "dpdk", "tap", "dummy", "vhostuser",
@@ -72,6 +106,7 @@ struct cfg_port {
                                  * from cfg_port_from_kv()). */
     struct cfg_opt *options;    /* In file order; n_options may be 0. */
     size_t n_options;
+    struct cfg_port_offload offload;    /* Plain data (no pointers). */
 };
 
 struct cfg_bridge {
@@ -95,6 +130,7 @@ struct cfg {
     uint32_t mac_aging_s;       /* 1..86400 */
     struct cfg_bridge *bridges;
     size_t n_bridges;
+    struct cfg_offload offload;
 };
 
 /* Loads 'path'. Returns 0 and sets '*out' (caller frees with cfg_free()),
