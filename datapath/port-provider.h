@@ -176,7 +176,31 @@ struct port {
 
     /* Set by port_request_reconfigure() from any thread. */
     bool need_reconfigure;      /* Accessed with __atomic builtins. */
+
+    /* Optional receive hook (offload: a simulated SmartNIC sees every
+     * received packet before software does).  NULL = none.  Set with
+     * port_set_rx_hook(); read by the polling thread. */
+    const struct port_rx_hook *rx_hook;
 };
+
+/* A receive hook: called by port_rx_burst() after the device returned
+ * n > 0 packets and before they are counted.  It may consume packets (it
+ * then owns them: frees or transmits them) and returns how many it left,
+ * compacted in order at the start of 'pkts'.  Runs on the polling thread;
+ * must not block. */
+struct port_rx_hook {
+    int (*fn)(const struct port_rx_hook *, struct port *, unsigned qid,
+              struct rte_mbuf **pkts, int n);
+};
+
+/* Installs (or with NULL removes) 'port''s receive hook.  Main thread.
+ * The hook (borrowed) must stay valid until it is removed and a grace
+ * period has passed, or until the port is closed. */
+static inline void
+port_set_rx_hook(struct port *port, const struct port_rx_hook *hook)
+{
+    __atomic_store_n(&port->rx_hook, hook, __ATOMIC_RELEASE);
+}
 
 /* Helpers for providers (port.c). */
 
@@ -215,7 +239,13 @@ port_rx_burst(struct port *port, unsigned qid, struct rte_mbuf **pkts,
               int max)
 {
     int n = port->class->rxq_recv(port, qid, pkts, max);
+    const struct port_rx_hook *hook;
 
+    if (n > 0 && unlikely((hook = __atomic_load_n(&port->rx_hook,
+                                                  __ATOMIC_ACQUIRE))
+                          != NULL)) {
+        n = hook->fn(hook, port, qid, pkts, n);
+    }
     if (n > 0) {
         struct port_rxq_stats *s = &port->rxq_stats[qid];
         uint64_t bytes = 0;
