@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "ofp-parse.h"
 #include "port.h"
+#include "vhost.h"
 
 #define SLUICE_N_MBUFS 32767
 #define SLUICE_MBUF_CACHE 256
@@ -203,6 +204,7 @@ main(int argc, char *argv[])
         goto out;
     }
     port_init_classes();
+    vhost_register_classes();
 
     ret = sw_create(cfg, mp, &sw, err, sizeof err);
     if (ret) {

@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* port-vhost.c: vhost-user ports over rte_vhost (server and client). */
+
+/*
+ * State shared with rte_vhost's threads (see vhost.h for the model):
+ *
+ *   vid                 the running device, or -1.  Written by the
+ *                       new_device/destroy_device callbacks.
+ *   rx_en, tx_en        bit q: the guest enabled its transmit ring (vring
+ *                       2q+1, which sluice receives from) / its receive
+ *                       ring (vring 2q, which sluice transmits into).
+ *
+ * A PMD entering rte_vhost on rx queue q (or device tx queue q) first
+ * sets rx_busy[q] (tx_busy[q]) with a sequentially consistent store, then
+ * reads vid; destroy_device() stores vid = -1 and clears the masks, then
+ * waits until every busy flag is clear.  (Dekker: with both sides
+ * sequentially consistent, either the PMD sees -1 or the callback sees the
+ * flag.)  The main thread uses main_busy the same way when it calls into
+ * rte_vhost on the device (notifications, statistics).
+ *
+ * Every callback finds its port in a registry keyed by socket path,
+ * protected by vhost_mutex.  A callback holds vhost_mutex for its whole
+ * run, so a port is never removed from the registry under it; port
+ * destruction unregisters the rte_vhost driver first (which waits for
+ * callbacks in progress), then leaves the registry.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <linux/virtio_net.h>
+
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_vhost.h>
+
+#include "port-provider.h"
+#include "vhost.h"
+
+#define VHOST_MAX_QP 64          /* Queue pairs sluice can poll. */
+#define VHOST_TX_RETRIES 8       /* Enqueue attempts per burst, at most. */
+#define VHOST_PATH_MAX 108       /* sizeof sun_path. */
+#define VHOST_MAX_XSTATS 64      /* rte_vhost ring statistics per vring. */
+
+/* Features sluice never negotiates: it neither completes partial
+ * checksums nor segments, and it does not hand partial checksums or
+ * large frames to a guest. */
+#define VHOST_DISABLED_FEATURES                                      \
+    ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) \
+     | (1ULL << VIRTIO_NET_F_HOST_TSO4)                              \
+     | (1ULL << VIRTIO_NET_F_HOST_TSO6)                              \
+     | (1ULL << VIRTIO_NET_F_HOST_ECN)                               \
+     | (1ULL << VIRTIO_NET_F_HOST_UFO)                               \
+     | (1ULL << VIRTIO_NET_F_GUEST_TSO4)                             \
+     | (1ULL << VIRTIO_NET_F_GUEST_TSO6)                             \
+     | (1ULL << VIRTIO_NET_F_GUEST_ECN)                              \
+     | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+
+struct vhost_config {
+    char path[VHOST_PATH_MAX];
+    unsigned queues;
+};
+
+struct vhost_busy {
+    uint32_t busy;
+} __rte_cache_aligned;
+
+/* Per device tx queue, written only by the (serialised) sender. */
+struct vhost_txq_counters {
+    uint64_t ring_full;          /* Guest receive ring full. */
+    uint64_t no_guest;           /* No device, or the ring disabled. */
+} __rte_cache_aligned;
+
+struct port_vhost {
+    struct port up;
+    bool client;                 /* vhostuserclient. */
+
+    struct vhost_config cfg;     /* Recorded by set_config(). */
+    struct vhost_config applied; /* In effect. */
+    bool registered;             /* rte_vhost driver registered+started. */
+
+    /* Written by callbacks (vhost_mutex held), read anywhere: atomics. */
+    int vid;
+    uint64_t rx_en;
+    uint64_t tx_en;
+    uint32_t mtu;                /* Negotiated with the guest, or 0. */
+    uint64_t link_changes;
+    uint64_t notif_base;         /* Guest notifications of past devices. */
+    bool warned_queues;          /* Logged "guest has more queues". */
+
+    /* Set by reconfigure() while the port is idle. */
+    uint16_t txq_map[VHOST_MAX_QP];  /* Device tx queue -> queue pair. */
+
+    struct vhost_busy rx_busy[VHOST_MAX_QP];
+    struct vhost_busy tx_busy[VHOST_MAX_QP];
+    struct vhost_busy main_busy;
+
+    struct vhost_txq_counters txc[VHOST_MAX_QP];
+
+    struct port_vhost *next;     /* Registry; vhost_mutex. */
+};
+
+static pthread_mutex_t vhost_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct port_vhost *vhost_ports; /* Registered ports; vhost_mutex. */
+
+static const struct rte_vhost_device_ops vhost_ops;
+
+static struct port_vhost *
+vhost_cast(const struct port *port)
+{
+    return container_of(port, struct port_vhost, up);
+}
+
+/* ---- Registry and callbacks (rte_vhost threads). ---- */
+
+/* Finds the port of device 'vid'.  vhost_mutex must be held. */
+static struct port_vhost *
+vhost_find(int vid)
+{
+    char path[VHOST_PATH_MAX + 1];
+
+    if (rte_vhost_get_ifname(vid, path, sizeof path)) {
+        return NULL;
+    }
+    for (struct port_vhost *v = vhost_ports; v; v = v->next) {
+        if (!strcmp(v->applied.path, path)) {
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static void
+vhost_busy_enter(struct vhost_busy *b)
+{
+    __atomic_store_n(&b->busy, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+vhost_busy_leave(struct vhost_busy *b)
+{
+    __atomic_store_n(&b->busy, 0, __ATOMIC_RELEASE);
+}
+
+static void
+vhost_busy_wait(struct vhost_busy *b)
+{
+    while (__atomic_load_n(&b->busy, __ATOMIC_SEQ_CST)) {
+        rte_pause();
+    }
+}
+
+/* Sums rte_vhost's "guest_notifications" over the device's vrings. */
+static uint64_t
+vhost_read_notifications(int vid)
+{
+    struct rte_vhost_stat_name names[VHOST_MAX_XSTATS];
+    struct rte_vhost_stat vals[VHOST_MAX_XSTATS];
+    uint16_t n_vring = rte_vhost_get_vring_num(vid);
+    uint64_t sum = 0;
+    int idx = -1;
+
+    for (uint16_t q = 0; q < n_vring; q++) {
+        int n;
+
+        if (idx < 0) {
+            n = rte_vhost_vring_stats_get_names(vid, q, names,
+                                                VHOST_MAX_XSTATS);
+            for (int i = 0; i < n && i < VHOST_MAX_XSTATS; i++) {
+                if (!strcmp(names[i].name, "guest_notifications")) {
+                    idx = i;
+                    break;
+                }
+            }
+            if (idx < 0) {
+                continue;
+            }
+        }
+        n = rte_vhost_vring_stats_get(vid, q, vals, VHOST_MAX_XSTATS);
+        if (n > idx && vals[idx].id == (uint64_t) idx) {
+            sum += vals[idx].value;
+        }
+    }
+    return sum;
+}
+
+static int
+vhost_new_connection(int vid)
+{
+    struct port_vhost *v;
+
+    pthread_mutex_lock(&vhost_mutex);
+    v = vhost_find(vid);
+    if (v) {
+        __atomic_store_n(&v->rx_en, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&v->tx_en, 0, __ATOMIC_RELAXED);
+        fprintf(stderr, "sluiced: vhost %s: peer connected (%s)\n",
+                v->up.name, v->applied.path);
+    }
+    pthread_mutex_unlock(&vhost_mutex);
+    return 0;
+}
+
+static void
+vhost_destroy_connection(int vid)
+{
+    struct port_vhost *v;
+
+    pthread_mutex_lock(&vhost_mutex);
+    v = vhost_find(vid);
+    if (v) {
+        __atomic_store_n(&v->rx_en, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&v->tx_en, 0, __ATOMIC_RELAXED);
+        port_request_reconfigure(&v->up);
+        fprintf(stderr, "sluiced: vhost %s: peer disconnected%s\n",
+                v->up.name, v->client ? ", will reconnect" : "");
+    }
+    pthread_mutex_unlock(&vhost_mutex);
+}
+
+static int
+vhost_new_device(int vid)
+{
+    struct port_vhost *v;
+    uint16_t mtu = 0;
+
+    pthread_mutex_lock(&vhost_mutex);
+    v = vhost_find(vid);
+    if (v) {
+        if (rte_vhost_get_mtu(vid, &mtu)) {
+            mtu = 0;
+        }
+        __atomic_store_n(&v->mtu, mtu, __ATOMIC_RELAXED);
+        __atomic_store_n(&v->vid, vid, __ATOMIC_SEQ_CST);
+        __atomic_fetch_add(&v->link_changes, 1, __ATOMIC_RELAXED);
+        port_request_reconfigure(&v->up);
+        fprintf(stderr, "sluiced: vhost %s: device up (%u vrings)\n",
+                v->up.name, rte_vhost_get_vring_num(vid));
+    }
+    pthread_mutex_unlock(&vhost_mutex);
+    return 0;
+}
+
+static void
+vhost_destroy_device(int vid)
+{
+    struct port_vhost *v;
+
+    pthread_mutex_lock(&vhost_mutex);
+    v = vhost_find(vid);
+    if (v && __atomic_load_n(&v->vid, __ATOMIC_SEQ_CST) == vid) {
+        /* Keep the notification count of the device that goes away. */
+        vhost_busy_wait(&v->main_busy);
+        __atomic_fetch_add(&v->notif_base, vhost_read_notifications(vid),
+                           __ATOMIC_RELAXED);
+
+        __atomic_store_n(&v->rx_en, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&v->tx_en, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&v->vid, -1, __ATOMIC_SEQ_CST);
+        /* rte_vhost unmaps the guest memory when we return: wait until no
+         * thread is inside a call on this device. */
+        for (unsigned q = 0; q < VHOST_MAX_QP; q++) {
+            vhost_busy_wait(&v->rx_busy[q]);
+            vhost_busy_wait(&v->tx_busy[q]);
+        }
+        vhost_busy_wait(&v->main_busy);
+        __atomic_fetch_add(&v->link_changes, 1, __ATOMIC_RELAXED);
+        port_request_reconfigure(&v->up);
+        fprintf(stderr, "sluiced: vhost %s: device down\n", v->up.name);
+    }
+    pthread_mutex_unlock(&vhost_mutex);
+}
+
+static int
+vhost_vring_state_changed(int vid, uint16_t vring, int enable)
+{
+    struct port_vhost *v;
+    unsigned q = vring / 2;
+
+    pthread_mutex_lock(&vhost_mutex);
+    v = vhost_find(vid);
+    if (v && q < VHOST_MAX_QP) {
+        uint64_t *mask = vring & 1 ? &v->rx_en : &v->tx_en;
+        uint64_t bit = 1ULL << q;
+
+        if (enable) {
+            __atomic_fetch_or(mask, bit, __ATOMIC_RELAXED);
+        } else {
+            __atomic_fetch_and(mask, ~bit, __ATOMIC_RELAXED);
+        }
+        if (enable && q >= v->applied.queues && !v->warned_queues) {
+            v->warned_queues = true;
+            fprintf(stderr, "sluiced: vhost %s: guest enables queue pair "
+                    "%u but the port polls at most %u (option queues)\n",
+                    v->up.name, q, v->applied.queues);
+        }
+        port_request_reconfigure(&v->up);
+    } else if (v && enable && !v->warned_queues) {
+        v->warned_queues = true;
+        fprintf(stderr, "sluiced: vhost %s: vring %u beyond %u queue "
+                "pairs ignored\n", v->up.name, vring, VHOST_MAX_QP);
+    }
+    pthread_mutex_unlock(&vhost_mutex);
+    return 0;
+}
+
+static const struct rte_vhost_device_ops vhost_ops = {
+    .new_device = vhost_new_device,
+    .destroy_device = vhost_destroy_device,
+    .vring_state_changed = vhost_vring_state_changed,
+    .new_connection = vhost_new_connection,
+    .destroy_connection = vhost_destroy_connection,
+};
+
+/* ---- Life cycle (main thread). ---- */
+
+static struct port *
+vhost_alloc(void)
+{
+    struct port_vhost *v;
+
+    if (posix_memalign((void **) &v, RTE_CACHE_LINE_SIZE, sizeof *v)) {
+        return NULL;
+    }
+    memset(v, 0, sizeof *v);
+    return &v->up;
+}
+
+static void
+vhost_dealloc(struct port *port)
+{
+    free(vhost_cast(port));
+}
+
+static int
+vhost_construct(struct port *port)
+{
+    struct port_vhost *v = vhost_cast(port);
+
+    v->client = !strcmp(port->class->type, "vhostuserclient");
+    v->vid = -1;
+    v->cfg.queues = VHOST_MAX_QP;
+    return 0;
+}
+
+static void
+vhost_destruct(struct port *port)
+{
+    struct port_vhost *v = vhost_cast(port);
+    struct port_vhost **pp;
+
+    if (!v->registered) {
+        return;
+    }
+    /* Destroys the device (our callback runs, PMDs are not polling) and
+     * waits for callbacks in progress. */
+    if (rte_vhost_driver_unregister(v->applied.path)) {
+        fprintf(stderr, "sluiced: vhost %s: cannot unregister %s\n",
+                port->name, v->applied.path);
+    }
+    pthread_mutex_lock(&vhost_mutex);
+    for (pp = &vhost_ports; *pp; pp = &(*pp)->next) {
+        if (*pp == v) {
+            *pp = v->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&vhost_mutex);
+    if (!v->client) {
+        struct stat st;
+
+        if (!lstat(v->applied.path, &st) && S_ISSOCK(st.st_mode)) {
+            unlink(v->applied.path);
+        }
+    }
+    v->registered = false;
+}
+
+static int
+vhost_set_config(struct port *port, const struct port_option *opts,
+                 size_t n_opts, char *err, size_t errsize)
+{
+    struct port_vhost *v = vhost_cast(port);
+    struct vhost_config cfg = { .queues = VHOST_MAX_QP };
+    bool have_path = false;
+
+    for (size_t i = 0; i < n_opts; i++) {
+        const struct port_option *o = &opts[i];
+        int error;
+
+        if (!strcmp(o->key, "path")) {
+            size_t len = strlen(o->value);
+
+            if (!len || len >= sizeof cfg.path) {
+                port_err_set(err, errsize, "%s: option path: must be a "
+                             "Unix socket path of 1..%zu bytes", port->name,
+                             sizeof cfg.path - 1);
+                return EINVAL;
+            }
+            memcpy(cfg.path, o->value, len + 1);
+            have_path = true;
+            error = 0;
+        } else if (!strcmp(o->key, "queues")) {
+            error = port_opt_uint(port, o, 1, VHOST_MAX_QP, &cfg.queues,
+                                  err, errsize);
+        } else {
+            error = port_opt_unknown(port, o, "path, queues", err,
+                                     errsize);
+        }
+        if (error) {
+            return error;
+        }
+    }
+    if (!have_path) {
+        port_err_set(err, errsize, "%s: option path is required",
+                     port->name);
+        return EINVAL;
+    }
+    if (v->registered && strcmp(cfg.path, v->applied.path)) {
+        port_err_set(err, errsize, "%s: option path: cannot change at run "
+                     "time (delete and add the port)", port->name);
+        return ENOTSUP;
+    }
+    v->cfg = cfg;
+    return 0;
+}
+
+/* Server mode: refuses a path that exists and is not a socket or that
+ * somebody listens on; removes a stale socket. */
+static int
+vhost_check_server_path(struct port_vhost *v, char *err, size_t errsize)
+{
+    const char *path = v->cfg.path;
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct stat st;
+    int fd, ret;
+
+    if (lstat(path, &st)) {
+        return 0;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        port_err_set(err, errsize, "%s: option path: %s exists and is not "
+                     "a socket", v->up.name, path);
+        return EEXIST;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        ret = errno;
+        port_err_set(err, errsize, "%s: socket: %s", v->up.name,
+                     strerror(ret));
+        return ret;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    ret = connect(fd, (struct sockaddr *) &sun, sizeof sun);
+    close(fd);
+    if (!ret) {
+        port_err_set(err, errsize, "%s: option path: %s is in use by "
+                     "another process", v->up.name, path);
+        return EADDRINUSE;
+    }
+    if (unlink(path) && errno != ENOENT) {
+        ret = errno;
+        port_err_set(err, errsize, "%s: cannot remove stale socket %s: %s",
+                     v->up.name, path, strerror(ret));
+        return ret;
+    }
+    return 0;
+}
+
+static int
+vhost_start(struct port_vhost *v, char *err, size_t errsize)
+{
+    const char *path = v->cfg.path;
+    uint64_t flags = RTE_VHOST_USER_NET_STATS_ENABLE;
+    const char *what;
+    int error;
+
+    pthread_mutex_lock(&vhost_mutex);
+    for (struct port_vhost *o = vhost_ports; o; o = o->next) {
+        if (!strcmp(o->applied.path, path)) {
+            pthread_mutex_unlock(&vhost_mutex);
+            port_err_set(err, errsize, "%s: option path: %s is already "
+                         "used by port %s", v->up.name, path, o->up.name);
+            return EEXIST;
+        }
+    }
+    pthread_mutex_unlock(&vhost_mutex);
+
+    if (v->client) {
+        flags |= RTE_VHOST_USER_CLIENT; /* Reconnects by default. */
+    } else {
+        error = vhost_check_server_path(v, err, errsize);
+        if (error) {
+            return error;
+        }
+    }
+    if (rte_vhost_driver_register(path, flags)) {
+        port_err_set(err, errsize, "%s: cannot register vhost-user socket "
+                     "%s", v->up.name, path);
+        return EINVAL;
+    }
+    what = "disable offload features";
+    if (rte_vhost_driver_disable_features(path, VHOST_DISABLED_FEATURES)) {
+        goto fail;
+    }
+    what = "register callbacks";
+    if (rte_vhost_driver_callback_register(path, &vhost_ops)) {
+        goto fail;
+    }
+
+    /* Callbacks may fire as soon as the driver starts. */
+    v->applied = v->cfg;
+    pthread_mutex_lock(&vhost_mutex);
+    v->next = vhost_ports;
+    vhost_ports = v;
+    pthread_mutex_unlock(&vhost_mutex);
+    v->registered = true;
+
+    what = v->client ? "start (connect)" : "start (listen)";
+    if (rte_vhost_driver_start(path)) {
+        vhost_destruct(&v->up);
+        port_err_set(err, errsize, "%s: vhost-user %s on %s failed",
+                     v->up.name, what, path);
+        return EIO;
+    }
+    return 0;
+
+fail:
+    rte_vhost_driver_unregister(path);
+    port_err_set(err, errsize, "%s: vhost-user %s: cannot %s", v->up.name,
+                 path, what);
+    return EINVAL;
+}
+
+static int
+vhost_reconfigure(struct port *port, char *err, size_t errsize)
+{
+    struct port_vhost *v = vhost_cast(port);
+    uint64_t cap, rx, tx;
+    unsigned n_rxq = 1, n_tx = 0;
+    int vid;
+
+    if (!v->registered) {
+        int error = vhost_start(v, err, errsize);
+
+        if (error) {
+            return error;
+        }
+    }
+    v->applied.queues = v->cfg.queues;
+
+    cap = v->applied.queues >= 64 ? UINT64_MAX
+                                  : (1ULL << v->applied.queues) - 1;
+    rx = __atomic_load_n(&v->rx_en, __ATOMIC_ACQUIRE) & cap;
+    tx = __atomic_load_n(&v->tx_en, __ATOMIC_ACQUIRE) & cap;
+    if (rx) {
+        n_rxq = 64 - (unsigned) __builtin_clzll(rx);
+    }
+    for (unsigned q = 0; q < VHOST_MAX_QP && n_tx < port->n_txq; q++) {
+        if (tx & (1ULL << q)) {
+            v->txq_map[n_tx++] = (uint16_t) q;
+        }
+    }
+    if (!n_tx) {
+        v->txq_map[0] = 0;  /* Drops (counted) until the guest enables. */
+        n_tx = 1;
+    }
+    port->n_rxq = n_rxq;
+    port->n_dev_txq = n_tx;
+
+    /* sluice polls: the guest need not kick it. */
+    vhost_busy_enter(&v->main_busy);
+    vid = __atomic_load_n(&v->vid, __ATOMIC_SEQ_CST);
+    if (vid >= 0) {
+        for (unsigned q = 0; q < VHOST_MAX_QP; q++) {
+            if (rx & (1ULL << q)) {
+                rte_vhost_enable_guest_notification(vid, 2 * q + 1, 0);
+            }
+        }
+    }
+    vhost_busy_leave(&v->main_busy);
+    return 0;
+}
+
+/* ---- Fast path (PMD threads). ---- */
+
+static int
+vhost_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
+               int max)
+{
+    struct port_vhost *v = vhost_cast(port);
+    struct vhost_busy *b = &v->rx_busy[qid];
+    int vid, n = 0;
+
+    vhost_busy_enter(b);
+    vid = __atomic_load_n(&v->vid, __ATOMIC_SEQ_CST);
+    if (vid >= 0
+        && (__atomic_load_n(&v->rx_en, __ATOMIC_RELAXED) >> qid) & 1) {
+        n = rte_vhost_dequeue_burst(vid, (uint16_t) (2 * qid + 1),
+                                    port->env.mp, pkts, (uint16_t) max);
+    }
+    vhost_busy_leave(b);
+    return n;
+}
+
+static int
+vhost_send(struct port *port, unsigned qid, struct rte_mbuf **pkts, int n,
+           uint64_t *bytes)
+{
+    struct port_vhost *v = vhost_cast(port);
+    struct vhost_busy *b = &v->tx_busy[qid];
+    unsigned q = v->txq_map[qid];
+    uint64_t sum = 0;
+    int vid, sent = 0;
+
+    vhost_busy_enter(b);
+    vid = __atomic_load_n(&v->vid, __ATOMIC_SEQ_CST);
+    if (vid >= 0
+        && (__atomic_load_n(&v->tx_en, __ATOMIC_RELAXED) >> q) & 1) {
+        for (int tries = 0; sent < n && tries < VHOST_TX_RETRIES;
+             tries++) {
+            uint16_t k = rte_vhost_enqueue_burst(vid, (uint16_t) (2 * q),
+                                                 pkts + sent,
+                                                 (uint16_t) (n - sent));
+
+            if (!k) {
+                break;          /* No room and no progress: give up. */
+            }
+            sent += k;
+        }
+        v->txc[qid].ring_full += (uint64_t) (n - sent);
+    } else {
+        v->txc[qid].no_guest += (uint64_t) n;
+    }
+    vhost_busy_leave(b);
+
+    /* rte_vhost copied what it accepted; every mbuf is still ours. */
+    for (int i = 0; i < sent; i++) {
+        sum += rte_pktmbuf_pkt_len(pkts[i]);
+    }
+    port_free_burst(pkts, n);
+    *bytes = sum;
+    return sent;
+}
+
+/* ---- Getters (main thread). ---- */
+
+static bool
+vhost_get_link(const struct port *port)
+{
+    return __atomic_load_n(&vhost_cast(port)->vid, __ATOMIC_ACQUIRE) >= 0;
+}
+
+static int
+vhost_get_mtu(const struct port *port)
+{
+    uint32_t mtu = __atomic_load_n(&vhost_cast(port)->mtu,
+                                   __ATOMIC_RELAXED);
+
+    return mtu ? (int) mtu : 1500;
+}
+
+static void
+vhost_stat(struct port_custom_stat *s, size_t max, size_t *n,
+           const char *name, uint64_t value)
+{
+    if (*n < max) {
+        snprintf(s[*n].name, sizeof s[*n].name, "%s", name);
+        s[*n].value = value;
+        (*n)++;
+    }
+}
+
+static size_t
+vhost_get_custom_stats(const struct port *port, struct port_custom_stat *s,
+                       size_t max)
+{
+    struct port_vhost *v = vhost_cast((struct port *) port);
+    uint64_t ring_full = 0, no_guest = 0, notif;
+    char name[PORT_CUSTOM_STAT_NAME_LEN];
+    size_t n = 0;
+    int vid;
+
+    for (unsigned q = 0; q < VHOST_MAX_QP; q++) {
+        ring_full += __atomic_load_n(&v->txc[q].ring_full,
+                                     __ATOMIC_RELAXED);
+        no_guest += __atomic_load_n(&v->txc[q].no_guest, __ATOMIC_RELAXED);
+    }
+
+    vhost_busy_enter(&v->main_busy);
+    vid = __atomic_load_n(&v->vid, __ATOMIC_SEQ_CST);
+    notif = __atomic_load_n(&v->notif_base, __ATOMIC_RELAXED)
+            + (vid >= 0 ? vhost_read_notifications(vid) : 0);
+    vhost_busy_leave(&v->main_busy);
+
+    vhost_stat(s, max, &n, "link_changes",
+               __atomic_load_n(&v->link_changes, __ATOMIC_RELAXED));
+    vhost_stat(s, max, &n, "tx_ring_full", ring_full);
+    vhost_stat(s, max, &n, "tx_no_guest", no_guest);
+    vhost_stat(s, max, &n, "guest_notifications", notif);
+    vhost_stat(s, max, &n, "guest_rxq_enabled",
+               (uint64_t) __builtin_popcountll(
+                   __atomic_load_n(&v->tx_en, __ATOMIC_RELAXED)));
+    vhost_stat(s, max, &n, "guest_txq_enabled",
+               (uint64_t) __builtin_popcountll(
+                   __atomic_load_n(&v->rx_en, __ATOMIC_RELAXED)));
+    for (unsigned q = 0; q < port->n_rxq && port->rxq_stats; q++) {
+        snprintf(name, sizeof name, "rxq%u_packets", q);
+        vhost_stat(s, max, &n, name,
+                   __atomic_load_n(&port->rxq_stats[q].packets,
+                                   __ATOMIC_RELAXED));
+    }
+    for (unsigned q = 0; q < port->n_dev_txq; q++) {
+        snprintf(name, sizeof name, "txq%u_ring_full", q);
+        vhost_stat(s, max, &n, name,
+                   __atomic_load_n(&v->txc[q].ring_full, __ATOMIC_RELAXED));
+    }
+    return n;
+}
+
+static const struct port_class port_vhostuser_class = {
+    .type = "vhostuser",
+    .alloc = vhost_alloc,
+    .construct = vhost_construct,
+    .destruct = vhost_destruct,
+    .dealloc = vhost_dealloc,
+    .set_config = vhost_set_config,
+    .reconfigure = vhost_reconfigure,
+    .rxq_recv = vhost_rxq_recv,
+    .send = vhost_send,
+    .get_link = vhost_get_link,
+    .get_custom_stats = vhost_get_custom_stats,
+    .get_mtu = vhost_get_mtu,
+};
+
+static const struct port_class port_vhostuserclient_class = {
+    .type = "vhostuserclient",
+    .alloc = vhost_alloc,
+    .construct = vhost_construct,
+    .destruct = vhost_destruct,
+    .dealloc = vhost_dealloc,
+    .set_config = vhost_set_config,
+    .reconfigure = vhost_reconfigure,
+    .rxq_recv = vhost_rxq_recv,
+    .send = vhost_send,
+    .get_link = vhost_get_link,
+    .get_custom_stats = vhost_get_custom_stats,
+    .get_mtu = vhost_get_mtu,
+};
+
+void
+vhost_register_classes(void)
+{
+    static bool done;
+
+    if (done) {
+        return;
+    }
+    done = true;
+    port_register_class(&port_vhostuser_class);
+    port_register_class(&port_vhostuserclient_class);
+}
