@@ -1,0 +1,4 @@
+# tools/: scripts a user or developer runs (not built, distributed).
+dist_noinst_SCRIPTS += \
+	tools/bench \
+	tools/install-bench-deps.sh
