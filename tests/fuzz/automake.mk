@@ -1,0 +1,100 @@
+# tests/fuzz: libFuzzer targets (`make fuzz`, clang) and their replay
+# programs (`make check`, the normal compiler): every seed in
+# tests/fuzz/corpus/TARGET and every input in tests/fuzz/regressions/TARGET
+# goes through the target's LLVMFuzzerTestOneInput().
+
+# ---- Replay: check programs built like every other test. ----
+FUZZ_REPLAY_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/flowtable \
+	-I$(top_srcdir)/datapath -DFUZZ_DIR='"$(abs_top_srcdir)/tests/fuzz"'
+FUZZ_REPLAY = \
+	tests/fuzz/fuzz-flow-replay \
+	tests/fuzz/fuzz-ofp-parse-replay \
+	tests/fuzz/fuzz-cls-replay \
+	tests/fuzz/fuzz-config-replay \
+	tests/fuzz/fuzz-ctl-replay
+check_PROGRAMS += $(FUZZ_REPLAY)
+TESTS += $(FUZZ_REPLAY)
+
+tests_fuzz_fuzz_flow_replay_SOURCES = tests/fuzz/fuzz-flow.c \
+	tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_flow_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	-DFUZZ_NAME='"flow"'
+tests_fuzz_fuzz_flow_replay_LDADD = flowtable/libflowtable.a
+
+tests_fuzz_fuzz_ofp_parse_replay_SOURCES = tests/fuzz/fuzz-ofp-parse.c \
+	tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_ofp_parse_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	-DFUZZ_NAME='"ofp-parse"'
+tests_fuzz_fuzz_ofp_parse_replay_LDADD = flowtable/libflowtable.a
+
+tests_fuzz_fuzz_cls_replay_SOURCES = tests/fuzz/fuzz-cls.c \
+	tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_cls_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	-DFUZZ_NAME='"cls"'
+tests_fuzz_fuzz_cls_replay_LDADD = flowtable/libflowtable.a
+
+tests_fuzz_fuzz_config_replay_SOURCES = tests/fuzz/fuzz-config.c \
+	tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_config_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	$(JANSSON_CFLAGS) -DFUZZ_NAME='"config"'
+tests_fuzz_fuzz_config_replay_LDADD = $(DATAPATH_LIBS)
+
+tests_fuzz_fuzz_ctl_replay_SOURCES = tests/fuzz/fuzz-ctl.c \
+	tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_ctl_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) -DFUZZ_NAME='"ctl"'
+tests_fuzz_fuzz_ctl_replay_LDADD = $(DATAPATH_LIBS)
+
+# ---- libFuzzer targets: `make fuzz`.  Built by clang directly from the
+# sources (not from the libraries), with their own sanitizer flags, so the
+# normal build never needs clang.  Override FUZZ_CC / FUZZ_CFLAGS on the
+# make command line if needed. ----
+FUZZ_CC = clang
+FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-D_GNU_SOURCE -I$(top_srcdir)/flowtable -I$(top_srcdir)/datapath
+# The flowtable sources, from the library's own list (.c files only).
+FUZZ_FT_SRCS = `for f in $(flowtable_libflowtable_a_SOURCES); do \
+	case $$f in *.c) echo $(top_srcdir)/$$f ;; esac; done`
+FUZZ_TARGETS = \
+	tests/fuzz/fuzz-flow \
+	tests/fuzz/fuzz-ofp-parse \
+	tests/fuzz/fuzz-cls \
+	tests/fuzz/fuzz-config \
+	tests/fuzz/fuzz-ctl
+CLEANFILES += $(FUZZ_TARGETS)
+
+fuzz: $(FUZZ_TARGETS)
+.PHONY: fuzz
+
+tests/fuzz/fuzz-flow: $(top_srcdir)/tests/fuzz/fuzz-flow.c \
+		$(flowtable_libflowtable_a_SOURCES)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-flow.c $(FUZZ_FT_SRCS)
+tests/fuzz/fuzz-ofp-parse: $(top_srcdir)/tests/fuzz/fuzz-ofp-parse.c \
+		$(flowtable_libflowtable_a_SOURCES)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-ofp-parse.c $(FUZZ_FT_SRCS)
+tests/fuzz/fuzz-cls: $(top_srcdir)/tests/fuzz/fuzz-cls.c \
+		$(flowtable_libflowtable_a_SOURCES)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-cls.c $(FUZZ_FT_SRCS)
+tests/fuzz/fuzz-config: $(top_srcdir)/tests/fuzz/fuzz-config.c \
+		$(top_srcdir)/datapath/config.c $(top_srcdir)/datapath/config.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-config.c \
+		$(top_srcdir)/datapath/config.c $(JANSSON_LIBS)
+tests/fuzz/fuzz-ctl: $(top_srcdir)/tests/fuzz/fuzz-ctl.c \
+		$(top_srcdir)/datapath/ctl.c $(top_srcdir)/datapath/ctl.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) \
+		$(LIBEVENT_CFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-ctl.c $(top_srcdir)/datapath/ctl.c \
+		$(JANSSON_LIBS) $(LIBEVENT_LIBS)
+
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regressions \
+	tests/fuzz/ofp-parse.dict tests/fuzz/gen-corpus.py
