@@ -61,3 +61,7 @@ tests_test_port_LDADD = $(DP_TEST_LDADD)
 TESTS += tests/run-integration.sh
 dist_noinst_SCRIPTS += tests/run-integration.sh
 EXTRA_DIST += tests/integration
+
+# Real-VM test guest (tests/integration/test_vm.py): builder and QEMU
+# helpers.
+EXTRA_DIST += tests/vm
