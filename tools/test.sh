@@ -4,6 +4,7 @@
 # build/ and runs `make check` (cmocka unit tests + integration tests that
 # start sluiced).  With --sanitizers, also builds in build-san/ with ASan and
 # UBSan and runs the unit tests there.  Prints "N passed, N failed" at the end.
+# Also runs each fuzz target briefly (tools/fuzz) when clang is present.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -41,12 +42,24 @@ if [ $status -ne 0 ]; then
 fi
 summary build || true
 
+# Fuzzing: `make check` above replayed every seed and regression input;
+# here each libFuzzer target also runs briefly (SLUICE_FUZZ_SECS each,
+# default 25; 0 skips).  Needs clang; new crashes are kept in
+# tests/fuzz/regressions/ and fail the run.
+fuzz_secs=${SLUICE_FUZZ_SECS:-25}
+if [ "$fuzz_secs" -gt 0 ] && command -v clang >/dev/null; then
+    echo "fuzz: each target for $fuzz_secs s"
+    bash tools/fuzz -t "$fuzz_secs" -B build || status=1
+elif [ "$fuzz_secs" -gt 0 ]; then
+    echo "fuzz: clang not found; skipped (seeds were replayed)"
+fi
+
 if [ $san -eq 1 ]; then
     mkdir -p build-san
     (cd build-san && { [ -f Makefile ] || ../configure -q --enable-sanitizers; } \
         && make -j2 >/dev/null \
         && ASAN_OPTIONS=detect_leaks=1 make -j2 check \
-               TESTS="\$(UNIT_TESTS) \$(DP_UNIT_TESTS)") || status=1
+               TESTS="\$(UNIT_TESTS) \$(DP_UNIT_TESTS) \$(FUZZ_REPLAY)") || status=1
     if [ $status -ne 0 ]; then
         for f in build-san/tests/*.log; do
             if grep -qE "^(FAIL|ERROR)" "${f%.log}.trs" 2>/dev/null; then
