@@ -59,7 +59,8 @@ if [ $san -eq 1 ]; then
     (cd build-san && { [ -f Makefile ] || ../configure -q --enable-sanitizers; } \
         && make -j2 >/dev/null \
         && ASAN_OPTIONS=detect_leaks=1 make -j2 check \
-               TESTS="\$(UNIT_TESTS) \$(DP_UNIT_TESTS) \$(FUZZ_REPLAY)") || status=1
+               TESTS="\$(UNIT_TESTS) \$(DP_UNIT_TESTS) \$(FUZZ_REPLAY)") \
+        || status=1
     if [ $status -ne 0 ]; then
         for f in build-san/tests/*.log; do
             if grep -qE "^(FAIL|ERROR)" "${f%.log}.trs" 2>/dev/null; then
