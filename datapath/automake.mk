@@ -20,3 +20,9 @@ sbin_PROGRAMS += datapath/sluiced
 datapath_sluiced_SOURCES = datapath/main.c
 datapath_sluiced_CFLAGS = $(datapath_libdatapath_a_CFLAGS)
 datapath_sluiced_LDADD = $(DATAPATH_LIBS)
+# SmartNIC offload (issue 4).
+datapath_libdatapath_a_SOURCES += \
+	datapath/offload.h datapath/offload.c \
+	datapath/offload-rte-flow.c \
+	datapath/simnic.h datapath/offload-simnic.c \
+	datapath/ctl-offload.c

@@ -11,6 +11,7 @@
 
 #include "bridge.h"
 #include "dp.h"
+#include "offload.h"
 #include "port.h"
 
 struct bridge_port {
@@ -43,6 +44,8 @@ struct sw {
     struct port_map_entry port_map[DP_MAX_PORTS];
     unsigned mac_aging_s;
     long long next_timeouts_ms;
+    struct offload *offload;        /* NULL until a port wants offload. */
+    struct offload_config offload_cfg;
 };
 
 /* ---- Datapath callbacks (slow path). ---- */
@@ -147,6 +150,7 @@ cfg_port_copy(const struct cfg_port *src, struct cfg_port *dst, char *err,
                            err, errsize);
     if (!ret) {
         dst->ofport = src->ofport;
+        dst->offload = src->offload;
     }
 out:
     for (size_t i = 0; bufs && i < src->n_options; i++) {
@@ -296,6 +300,19 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     }
     /* Flooding megaflows must now include the new port. */
     commit_and_unlock(sw);
+    if (cp->offload.mode != CFG_OFFLOAD_NONE) {
+        char oerr[256] = "";
+
+        if (!sw->offload
+            && offload_create(sw->dp, &sw->offload_cfg, &sw->offload, oerr,
+                              sizeof oerr)) {
+            fprintf(stderr, "sluiced: port %s: %s\n", cp->name, oerr);
+        } else if (offload_port_add(sw->offload, p->dp_port, p->port,
+                                    p->name, &cp->offload, oerr,
+                                    sizeof oerr)) {
+            fprintf(stderr, "sluiced: port %s: %s\n", cp->name, oerr);
+        }
+    }
     if (ofportp) {
         *ofportp = ofport;
     }
@@ -324,6 +341,8 @@ sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
             (br->n_ports - i - 1) * sizeof br->ports[0]);
     br->n_ports--;
     commit_and_unlock(sw);
+    /* Its hardware rules go first (the megaflows are gone already). */
+    offload_port_del(sw->offload, p->dp_port);
     /* Stops polling, waits for the PMDs, closes the device. */
     dp_port_del(sw->dp, p->dp_port);
     cfg_port_uninit(&p->cfg);
@@ -564,6 +583,7 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
     }
     sw->mp = mp;
     sw->mac_aging_s = cfg->mac_aging_s;
+    offload_config_from_cfg(cfg, &sw->offload_cfg);
     ret = dp_create(&dcfg, mp, &cbs, sw, &sw->dp, err, errsize);
     if (ret) {
         free(sw);
@@ -615,9 +635,13 @@ sw_destroy(struct sw *sw)
     if (!sw) {
         return;
     }
+    /* No hardware rule outlives the switch; the megaflows' last hardware
+     * counters are folded in as dp_destroy() removes them. */
+    offload_shutdown(sw->offload);
     /* Stops the PMDs and closes every port; megaflows release their rule
      * references, so the ofprotos can go after. */
     dp_destroy(sw->dp);
+    offload_destroy(sw->offload);
     for (br = sw->bridges; br; br = next) {
         next = br->next;
         for (size_t i = 0; i < br->n_ports; i++) {
@@ -636,6 +660,12 @@ struct dp *
 sw_dp(const struct sw *sw)
 {
     return sw->dp;
+}
+
+struct offload *
+sw_offload(const struct sw *sw)
+{
+    return sw->offload;
 }
 
 /* Ports whose provider asked for it (from any thread, e.g. a vhost
@@ -664,6 +694,11 @@ sw_run(struct sw *sw)
     long long now = dp_time_ms();
     unsigned delay = dp_run(sw->dp, now);
 
+    if (sw->offload) {
+        unsigned od = offload_run(sw->offload);
+
+        delay = od < delay ? od : delay;
+    }
     reconfigure_ports(sw);
 
     if (now >= sw->next_timeouts_ms) {

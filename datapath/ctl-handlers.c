@@ -11,6 +11,7 @@
 
 #include "bridge.h"
 #include "ctl-handlers.h"
+#include "offload.h"
 #include "ctl.h"
 #include "dp.h"
 #include "port.h"
@@ -448,6 +449,7 @@ h_del_port(json_t *params, json_t **result, char *err, size_t errsize,
 struct mf_dump_ctx {
     json_t *arr;
     long long now;
+    struct sw *sw;
 };
 
 static void
@@ -469,6 +471,10 @@ megaflow_cb(const struct dp_megaflow_info *info, void *ctx_)
         "offload", info->offloaded ? "offered" : "none",
         "used_ms_ago", (json_int_t) (info->used_ms
                                      ? ctx->now - info->used_ms : -1)));
+    ctl_offload_megaflow_fields(ctx->sw, info->handle,
+                                json_array_get(ctx->arr,
+                                               json_array_size(ctx->arr)
+                                               - 1));
 }
 
 static int
@@ -490,7 +496,7 @@ h_dump_megaflows(json_t *params, json_t **result, char *err, size_t errsize,
                  void *aux)
 {
     static const char *const allowed[] = { NULL };
-    struct mf_dump_ctx ctx = { json_array(), dp_time_ms() };
+    struct mf_dump_ctx ctx = { json_array(), dp_time_ms(), aux };
     size_t n;
     json_t **items, *sorted;
 
@@ -730,5 +736,5 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
             return ret;
         }
     }
-    return 0;
+    return ctl_offload_register(server, sw);
 }

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* ctl-offload.c: control-socket methods of the offload manager. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "bridge.h"
+#include "ctl.h"
+#include "dp.h"
+#include "offload.h"
+#include "ofp-parse.h"
+#include "simnic.h"
+
+#define CHECK(EXPR)                                                     \
+    do {                                                                \
+        int check_ret_ = (EXPR);                                        \
+                                                                        \
+        if (check_ret_) {                                               \
+            return check_ret_;                                          \
+        }                                                               \
+    } while (0)
+
+static void
+show_port_cb(const struct offload_port *op, void *arr)
+{
+    const struct offload_caps *c = &op->caps;
+
+    json_array_append_new(arr, json_pack(
+        "{s:s, s:i, s:s, s:s, s:s, s:i, s:b, s:I, s:s,"
+        " s:{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}}",
+        "port", op->name, "dp_port", (int) op->dp_port,
+        "provider", op->class->name, "mode", offload_mode_name(op->mode),
+        "nic", op->nic, "nic_port_id", (int) op->nic_port_id,
+        "active", !op->dead, "flows", (json_int_t) op->n_flows,
+        "probe", op->probe,
+        "caps", "full", c->full, "partial", c->partial, "count", c->count,
+        "age", c->age, "rewrite", c->rewrite, "vlan", c->vlan,
+        "output", c->output, "represented_port", c->represented_port));
+}
+
+static void
+show_nic_cb(struct simnic *nic, void *arr)
+{
+    struct simnic_stats s;
+
+    simnic_get_stats(nic, &s);
+    json_array_append_new(arr, json_pack(
+        "{s:s, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        " s:I, s:I, s:I, s:I, s:I}",
+        "name", simnic_name(nic), "rules", (json_int_t) s.rules,
+        "capacity", (json_int_t) s.capacity,
+        "insert_rate", (json_int_t) s.insert_rate, "ports", (int) s.n_ports,
+        "inserted", (json_int_t) s.inserted,
+        "insert_failed", (json_int_t) s.insert_failed,
+        "table_full", (json_int_t) s.table_full,
+        "rejected", (json_int_t) s.rejected,
+        "removed", (json_int_t) s.removed,
+        "hw_packets", (json_int_t) s.hw_packets,
+        "hw_bytes", (json_int_t) s.hw_bytes,
+        "hw_dropped", (json_int_t) s.hw_dropped,
+        "hw_forwarded", (json_int_t) s.hw_forwarded,
+        "hw_tx_failed", (json_int_t) s.hw_tx_failed,
+        "marked", (json_int_t) s.marked, "misses", (json_int_t) s.misses,
+        "occupancy_pct", (json_int_t) (s.capacity ? s.rules * 100
+                                                    / s.capacity : 0)));
+}
+
+static int
+h_offload_show(json_t *params, json_t **result, char *err, size_t errsize,
+               void *aux)
+{
+    static const char *const allowed[] = { NULL };
+    json_t *ports = json_array(), *nics = json_array();
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    offload_port_dump(sw_offload(aux), show_port_cb, ports);
+    simnic_for_each(show_nic_cb, nics);
+    *result = json_pack("{s:b, s:o, s:o}", "enabled",
+                        sw_offload(aux) != NULL, "ports", ports,
+                        "simnics", nics);
+    return 0;
+}
+
+static int
+h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
+                void *aux)
+{
+    static const char *const allowed[] = { NULL };
+    struct offload_removed log[OFFLOAD_LOG_SIZE];
+    struct offload_stats s;
+    json_t *failed = json_object(), *removed = json_array();
+    long long now = dp_time_ms();
+    size_t n;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    offload_get_stats(sw_offload(aux), &s);
+    for (unsigned r = 1; r < OFFLOAD_N_REASONS; r++) {
+        json_object_set_new(failed, offload_reason_name(r),
+                            json_integer((json_int_t) s.failed[r]));
+    }
+    n = offload_removed_log(sw_offload(aux), log, OFFLOAD_LOG_SIZE);
+    for (size_t i = 0; i < n; i++) {
+        struct of_match m = { .flow = log[i].flow, .wc = log[i].mask };
+        char match[2048];
+
+        m.flow.in_port = 0;
+        m.wc.in_port = 0;
+        of_match_format(match, sizeof match, &m, INT32_MIN);
+        json_array_append_new(removed, json_pack(
+            "{s:I, s:s, s:i, s:s, s:I, s:I}",
+            "ago_ms", (json_int_t) (now - log[i].when_ms),
+            "reason", offload_reason_name(log[i].reason),
+            "dp_in_port", (int) log[i].in_port, "match", match,
+            "hw_packets", (json_int_t) log[i].packets,
+            "hw_bytes", (json_int_t) log[i].bytes));
+    }
+    *result = json_pack(
+        "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        " s:I, s:I, s:I, s:o, s:{s:f, s:f, s:f}, s:o}",
+        "enabled", sw_offload(aux) != NULL,
+        "offered", (json_int_t) s.offered, "queued", (json_int_t) s.queued,
+        "inserted", (json_int_t) s.inserted,
+        "inserted_full", (json_int_t) s.full,
+        "inserted_partial", (json_int_t) s.partial,
+        "removed", (json_int_t) s.removed, "aged", (json_int_t) s.aged,
+        "evicted", (json_int_t) s.evicted,
+        "queue_full", (json_int_t) s.queue_full,
+        "capacity_kept_software", (json_int_t) s.capacity_kept_sw,
+        "polls", (json_int_t) s.polls, "flushed", (json_int_t) s.flushed,
+        "in_hardware", (json_int_t) s.in_hw,
+        "queue_length", (json_int_t) s.queue_len,
+        "records", (json_int_t) s.records,
+        "failed", failed,
+        "insert_latency_us",
+        "avg", s.inserted ? (double) s.insert_ns_total / s.inserted / 1e3
+                          : 0.0,
+        "max", (double) s.insert_ns_max / 1e3,
+        "last", (double) s.insert_ns_last / 1e3,
+        "removed_flows", removed);
+    return 0;
+}
+
+/* Test and tuning knobs of a simulated NIC. */
+static int
+h_offload_simnic_set(json_t *params, json_t **result, char *err,
+                     size_t errsize, void *aux)
+{
+    static const char *const allowed[] = { "nic", "capacity", "insert_rate",
+                                           "fail_next", NULL };
+    struct simnic_params p;
+    struct simnic_stats s;
+    struct simnic *nic;
+    const char *name;
+    long long cap = 0, rate = -1, fail = -1;
+
+    (void) aux;
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(ctl_param_string(params, "nic", true, &name, err, errsize));
+    CHECK(ctl_param_int(params, "capacity", false, 1, 10000000, &cap, err,
+                        errsize));
+    CHECK(ctl_param_int(params, "insert_rate", false, 0, 100000000, &rate,
+                        err, errsize));
+    CHECK(ctl_param_int(params, "fail_next", false, 0, 1000000, &fail, err,
+                        errsize));
+    nic = simnic_find(name);
+    if (!nic) {
+        snprintf(err, errsize, "no simnic \"%s\"", name);
+        return ENOENT;
+    }
+    simnic_get_stats(nic, &s);
+    p.capacity = (uint32_t) cap;
+    p.insert_rate = rate >= 0 ? (uint32_t) rate : (uint32_t) s.insert_rate;
+    simnic_set_params(nic, &p);
+    if (fail >= 0) {
+        simnic_fail_next(nic, (unsigned) fail);
+    }
+    *result = json_object();
+    return 0;
+}
+
+void
+ctl_offload_megaflow_fields(struct sw *sw, const void *mf,
+                            struct json_t *obj)
+{
+    struct offload_flow_info info;
+
+    if (!offload_flow_get(sw_offload(sw), mf, &info)) {
+        return;
+    }
+    json_object_set_new(obj, "offload",
+                        json_string(offload_state_name(info.state)));
+    if (info.reason != OFFLOAD_R_NONE) {
+        json_object_set_new(obj, "offload_reason",
+                            json_string(offload_reason_name(info.reason)));
+        json_object_set_new(obj, "offload_message",
+                            json_string(info.message));
+    }
+}
+
+int
+ctl_offload_register(struct ctl_server *server, struct sw *sw)
+{
+    static const struct {
+        const char *name;
+        ctl_handler_fn *fn;
+    } methods[] = {
+        { "offload-show", h_offload_show },
+        { "offload-stats", h_offload_stats },
+        { "offload-simnic-set", h_offload_simnic_set },
+    };
+
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        int ret = ctl_register(server, methods[i].name, methods[i].fn, sw);
+
+        if (ret) {
+            return ret;
+        }
+    }
+    return 0;
+}

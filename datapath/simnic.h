@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* simnic.h: a software SmartNIC that takes rte_flow rules. */
+#ifndef SLUICE_SIMNIC_H
+#define SLUICE_SIMNIC_H 1
+
+/*
+ * What
+ *   A model of a SmartNIC's flow engine, attached to ports of any type
+ *   (dummy ports in tests): a flow table with a capacity and an insertion
+ *   rate, per-rule counters, AGE timeouts reported as aged flows, and the
+ *   same rte_flow_attr / rte_flow_item / rte_flow_action arrays a real NIC
+ *   takes.  It sees each received packet before software (through the
+ *   port's receive hook, port-provider.h): a packet that hits a full rule
+ *   is dropped, or rewritten and transmitted on a port of the same NIC,
+ *   and counted as a hardware packet; a packet that hits a MARK rule gets
+ *   the mark in its mbuf (RTE_MBUF_F_RX_FDIR | RTE_MBUF_F_RX_FDIR_ID,
+ *   hash.fdir.hi) and goes to software; misses go to software untouched.
+ *   Ports attached under one NIC name share one table (one e-switch), so a
+ *   transfer rule may output from one to another.
+ *
+ * Design
+ *   Rules are compiled into a (flow, mask) match over the parser's key
+ *   (flow.h: in_port = the NIC port id) kept in a tuple-space classifier
+ *   (cls.h), and a list of header rewrites executed with pkt_rewrite().
+ *   What real NICs reject is rejected here too, with an rte_flow_error
+ *   message: range matches ("last"), fields a NIC cannot match (IPv4
+ *   checksum, TCP sequence numbers...), QinQ, egress rules, groups other
+ *   than 0, rewrites without an output, more than one fate, output
+ *   without a transfer rule, unknown items and actions (EOPNOTSUPP);
+ *   a full table (ENOSPC); injected failures (EIO, simnic_fail_next()).
+ *   The insertion rate is modelled as time: each insertion takes
+ *   1/insert_rate seconds of the caller's time.
+ *
+ * Thread-safety
+ *   One rwlock per NIC: the receive path (PMD threads) takes it for
+ *   reading, table changes for writing, so once simnic_flow_destroy()
+ *   returns no packet is handled by that rule any more.  Counters are
+ *   updated with atomics.  The NIC registry has its own mutex.
+ *
+ * Ownership
+ *   simnic_get() returns a reference (new NIC or existing one of that
+ *   name), released with simnic_put(); the last put frees the NIC, which
+ *   must have no attached port.  Rules belong to the NIC until destroyed.
+ *   Attached ports are borrowed and must be detached before they close.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct port;
+struct rte_flow_attr;
+struct rte_flow_item;
+struct rte_flow_action;
+struct rte_flow_error;
+struct rte_mbuf;
+struct simnic;
+struct simnic_rule;
+
+#define SIMNIC_MAX_PORTS 16
+
+struct simnic_params {
+    uint32_t capacity;          /* Rules (>= 1). */
+    uint32_t insert_rate;       /* Rules per second; 0 = unlimited. */
+};
+
+struct simnic *simnic_get(const char *name, const struct simnic_params *);
+void simnic_put(struct simnic *);
+const char *simnic_name(const struct simnic *);
+/* Calls 'cb' for every NIC (registry locked during the walk). */
+void simnic_for_each(void (*cb)(struct simnic *, void *), void *aux);
+struct simnic *simnic_find(const char *name);   /* No reference taken. */
+void simnic_set_params(struct simnic *, const struct simnic_params *);
+/* The next 'n' insertions fail with EIO. */
+void simnic_fail_next(struct simnic *, unsigned n);
+
+/* Attaches 'port' and installs its receive hook; '*id' gets the NIC port
+ * id (used in PORT_ID / REPRESENTED_PORT).  ENOSPC if the NIC has
+ * SIMNIC_MAX_PORTS ports. */
+int simnic_port_attach(struct simnic *, struct port *, uint16_t *id);
+/* Removes the rules created on the port, and the receive hook. */
+void simnic_port_detach(struct simnic *, uint16_t id);
+
+/* rte_flow equivalents.  Return 0 or a positive errno with 'error'
+ * filled (its message is valid until the thread's next simnic call). */
+int simnic_flow_validate(struct simnic *, uint16_t port,
+                         const struct rte_flow_attr *,
+                         const struct rte_flow_item *,
+                         const struct rte_flow_action *,
+                         struct rte_flow_error *);
+int simnic_flow_create(struct simnic *, uint16_t port,
+                       const struct rte_flow_attr *,
+                       const struct rte_flow_item *,
+                       const struct rte_flow_action *,
+                       struct simnic_rule **rulep, struct rte_flow_error *);
+/* Removes and frees 'rule', storing its counters (if not NULL). */
+void simnic_flow_destroy(struct simnic *, struct simnic_rule *,
+                         uint64_t *packets, uint64_t *bytes);
+void simnic_flow_query(struct simnic *, const struct simnic_rule *,
+                       uint64_t *packets, uint64_t *bytes);
+/* Contexts of rules created on 'port' whose AGE timeout passed without a
+ * hit and that were not reported yet (each is reported once). */
+int simnic_get_aged_flows(struct simnic *, uint16_t port, void **contexts,
+                          int n);
+/* Destroys the rules created on 'port'; returns how many. */
+int simnic_flow_flush(struct simnic *, uint16_t port);
+
+/* The receive path (what the port hook calls): handles 'pkts' as the NIC
+ * would; returns how many are left for software (compacted in order). */
+int simnic_rx(struct simnic *, uint16_t port, struct rte_mbuf **pkts,
+              int n);
+
+struct simnic_stats {
+    uint64_t rules, capacity, insert_rate;
+    uint64_t inserted, insert_failed, table_full, rejected, removed;
+    uint64_t hw_packets, hw_bytes;  /* Handled by full rules. */
+    uint64_t hw_dropped, hw_forwarded, hw_tx_failed;
+    uint64_t marked, misses;
+    unsigned n_ports;
+};
+void simnic_get_stats(struct simnic *, struct simnic_stats *);
+size_t simnic_n_rules(struct simnic *);
+
+#endif /* simnic.h */
