@@ -94,7 +94,7 @@ struct flow {
     uint16_t tp_dst;        /* be16: TCP/UDP/SCTP dst port, ICMP code. */
     uint16_t tcp_flags;     /* be16: low 12 bits of the TCP flags word. */
     uint16_t pad2;          /* Always zero. */
-};
+} __attribute__((aligned(8)));   /* Read as 64-bit words. */
 
 #define FLOW_U64S (sizeof(struct flow) / sizeof(uint64_t))
 _Static_assert(sizeof(struct flow) % 8 == 0, "flow must be u64-aligned");
