@@ -1525,7 +1525,9 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
         } else {
             reason = OFFLOAD_R_PARTIAL_MODE;
         }
-        if (!r->full && op->caps.partial) {
+        /* Partial is also the fallback when the NIC refuses the full
+         * rule at insertion time. */
+        if (op->caps.partial) {
             enum offload_reason pr;
             char pmsg[128];
 
@@ -1732,6 +1734,12 @@ offload_create(struct dp *dp, const struct offload_config *cfg,
     return 0;
 }
 
+static void
+count_rules_cb(struct simnic *nic, void *left)
+{
+    *(size_t *) left += simnic_n_rules(nic);
+}
+
 void
 offload_shutdown(struct offload *mgr)
 {
@@ -1744,6 +1752,14 @@ offload_shutdown(struct offload *mgr)
     pthread_cond_signal(&mgr->wake);
     pthread_mutex_unlock(&mgr->mutex);
     pthread_join(mgr->thread, NULL);
+    {
+        size_t left = 0;
+
+        simnic_for_each(count_rules_cb, &left);
+        fprintf(stderr, "sluiced: offload: shutdown: %llu rules flushed, "
+                "%zu left in hardware\n",
+                (unsigned long long) mgr->stats.flushed, left);
+    }
     pthread_mutex_lock(&mgr->mutex);
     drain_aged(mgr);
     /* Queued inserts never happen now. */
@@ -1980,6 +1996,7 @@ offload_get_stats(struct offload *mgr, struct offload_stats *s)
         return;
     }
     pthread_mutex_lock(&mgr->mutex);
+    drain_aged(mgr);            /* Main thread: the log is current. */
     *s = mgr->stats;
     s->in_hw = mgr->n_hw;
     s->queue_len = mgr->put_len;
@@ -2011,6 +2028,7 @@ offload_removed_log(struct offload *mgr, struct offload_removed *out,
         return 0;
     }
     pthread_mutex_lock(&mgr->mutex);
+    drain_aged(mgr);
     for (size_t i = 0; i < mgr->log_n && k < n; i++) {
         size_t idx = (mgr->log_next + OFFLOAD_LOG_SIZE - mgr->log_n + i)
                      % OFFLOAD_LOG_SIZE;

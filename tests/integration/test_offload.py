@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""SmartNIC offload end to end with simnic on dummy ports: promotion, idle
+aging with counters credited, del-flows stops hardware forwarding before it
+returns, table-full fallback and eviction, injected insertion failures,
+partial offload via MARK, and no hardware rule left at shutdown."""
+import signal
+import threading
+import time
+
+from scapy.all import IP, UDP, Ether, Raw
+
+from sltest import Switch
+
+A = "02:00:00:00:00:0a"
+B = "02:00:00:00:00:0b"
+
+
+def pkt(dport=9, tag=b""):
+    return Ether(src=A, dst=B) / IP(src="10.0.0.1", dst="10.0.0.2") / \
+        UDP(sport=7, dport=dport) / Raw(tag.ljust(24, b"."))
+
+
+def offload_switch(flows, eviction="coldest", idle_ms=1000,
+                   megaflow_idle_ms=3000):
+    full = {"mode": "full", "provider": "simnic", "nic": "nic0"}
+    ports = [
+        {"name": "d1", "ofport": 1, "type": "dummy", "offload": full},
+        {"name": "d2", "ofport": 2, "type": "dummy", "offload": full},
+        {"name": "d3", "ofport": 3, "type": "dummy",
+         "offload": {"mode": "partial", "nic": "nic1"}},
+    ]
+    sw = Switch(ports=ports, flows=flows, start=False,
+                datapath={"megaflow_idle_ms": megaflow_idle_ms})
+    sw.config["offload"] = {"min_packets": 10, "min_pps": 0, "check_ms": 20,
+                            "stats_ms": 50, "idle_ms": idle_ms,
+                            "eviction": eviction}
+    sw.start()
+    return sw
+
+
+def wait_for(cond, timeout=5.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stats(sw):
+    return sw.call("offload-stats")
+
+
+def nic(sw, name="nic0"):
+    return [n for n in sw.call("offload-show")["simnics"]
+            if n["name"] == name][0]
+
+
+def megaflow(sw, match):
+    mfs = [m for m in sw.call("dump-megaflows") if m["match"] == match]
+    assert len(mfs) == 1, sw.call("dump-megaflows")
+    return mfs[0]
+
+
+def promote(sw, port="d1", dport=9, n=20):
+    before = stats(sw)["inserted"]
+    sw.send(port, [pkt(dport)] * n)
+    wait_for(lambda: stats(sw)["inserted"] > before, what="insertion")
+
+
+def test_promotion_moves_the_flow_to_hardware():
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2"]) as sw:
+        show = sw.call("offload-show")
+        d1 = [p for p in show["ports"] if p["port"] == "d1"][0]
+        assert d1["caps"]["full"] and d1["caps"]["output"], d1
+        promote(sw)
+        assert megaflow(sw, "udp,in_port=1")["offload"] == "full"
+        sw_before = sw.pmd_packets()
+        hw_before = nic(sw)["hw_packets"]
+        sw.inject("d1", [pkt()] * 100)
+        wait_for(lambda: nic(sw)["hw_packets"] >= hw_before + 100,
+                 what="hardware packets")
+        # Software saw none of them; the NIC forwarded all of them.
+        assert sw.pmd_packets() == sw_before
+        assert len(sw.capture("d2")) == 120
+        # Hardware counters reach the megaflow and the OpenFlow rule.
+        wait_for(lambda: megaflow(sw, "udp,in_port=1")["hw_packets"] == 100,
+                 what="hw counters in dump-megaflows")
+        wait_for(lambda: sw.dump_flows()[0]["n_packets"] == 120,
+                 what="hw counters in dump-flows")
+
+
+def test_idle_flow_ages_out_with_counters_credited():
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2"]) as sw:
+        promote(sw)
+        sw.inject("d1", [pkt()] * 50)
+        wait_for(lambda: stats(sw)["aged"] == 1, timeout=6, what="aging")
+        assert nic(sw)["rules"] == 0
+        st = stats(sw)
+        assert st["in_hardware"] == 0
+        log = st["removed_flows"]
+        assert log and log[-1]["reason"] == "aged"
+        assert log[-1]["hw_packets"] == 50
+        flow = sw.dump_flows()[0]
+        assert flow["n_packets"] == 70, flow
+
+
+def test_del_flows_stops_hardware_forwarding_before_it_returns():
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2"]) as sw:
+        promote(sw)
+        stop = threading.Event()
+
+        def traffic():
+            while not stop.is_set():
+                sw.inject("d1", [pkt(tag=b"before")] * 16)
+                time.sleep(0.002)
+
+        t = threading.Thread(target=traffic, daemon=True)
+        t.start()
+        try:
+            wait_for(lambda: nic(sw)["hw_forwarded"] > 200,
+                     what="hardware forwarding under traffic")
+            sw.del_flows("udp")
+            # Gone from the NIC when del-flows returned.
+            assert nic(sw)["rules"] == 0
+        finally:
+            stop.set()
+            t.join()
+        # Now a table miss: a drop megaflow, which may itself be offloaded
+        # (hardware DROP), so count both paths.
+        sw.capture("d2")
+        before = sw.pmd_packets() + nic(sw)["hw_dropped"]
+        n = sw.inject("d1", [pkt(tag=b"after")] * 64)
+        wait_for(lambda: sw.pmd_packets() + nic(sw)["hw_dropped"]
+                 >= before + n, what="after-packets handled")
+        time.sleep(0.05)
+        got = sw.capture("d2")
+        assert not [p for p in got if b"after" in p]
+        assert stats(sw)["removed"] >= 1
+
+
+def test_table_full_keeps_new_flow_in_software():
+    flows = ["priority=10,in_port=1,udp,tp_dst=9,actions=output:2",
+             "priority=10,in_port=1,udp,tp_dst=10,actions=output:2"]
+    with offload_switch(flows, eviction="none") as sw:
+        sw.call("offload-simnic-set", nic="nic0", capacity=1)
+        promote(sw, dport=9)
+        sw.send("d1", [pkt(10)] * 20)
+        m = wait_for(lambda: [x for x in sw.call("dump-megaflows")
+                              if "tp_dst=10" in x["match"]
+                              and x.get("offload") == "none"],
+                     what="second flow decided")[0]
+        assert m["offload_reason"] == "table_full", m
+        assert "full" in m["offload_message"], m
+        assert nic(sw)["rules"] == 1
+        assert nic(sw)["table_full"] >= 1
+        assert stats(sw)["failed"]["table_full"] == 1
+
+
+def test_table_full_evicts_the_coldest():
+    flows = ["priority=10,in_port=1,udp,tp_dst=9,actions=output:2",
+             "priority=10,in_port=1,udp,tp_dst=10,actions=output:2"]
+    with offload_switch(flows, idle_ms=30000,
+                        megaflow_idle_ms=60000) as sw:
+        sw.call("offload-simnic-set", nic="nic0", capacity=1)
+        promote(sw, dport=9)
+        time.sleep(0.2)         # Flow 9 is idle: rate 0 in hardware.
+        promote(sw, dport=10)
+        st = stats(sw)
+        assert st["evicted"] == 1, st
+        assert nic(sw)["rules"] == 1
+        mfs = {x["match"]: x for x in sw.call("dump-megaflows")}
+        hot = [v for k, v in mfs.items() if "tp_dst=10" in k][0]
+        cold = [v for k, v in mfs.items() if "tp_dst=9" in k][0]
+        assert hot["offload"] == "full"
+        assert cold["offload"] == "none"
+        assert cold["offload_reason"] == "evicted"
+        assert st["removed_flows"][-1]["reason"] == "evicted"
+
+
+def test_injected_insertion_failure_is_recorded():
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2"]) as sw:
+        sw.call("offload-simnic-set", nic="nic0", fail_next=2)
+        sw.send("d1", [pkt()] * 20)
+        m = wait_for(lambda: [x for x in sw.call("dump-megaflows")
+                              if x.get("offload") == "none"
+                              and x.get("offload_reason")],
+                     what="failed insertion recorded")[0]
+        assert m["offload_reason"] == "insert_failed", m
+        assert "injected" in m["offload_message"]
+        assert nic(sw)["insert_failed"] == 2
+        # Still forwarded (in software).
+        assert len(sw.capture("d2")) == 20
+
+
+def test_partial_offload_marks_packets():
+    with offload_switch(["priority=10,in_port=3,udp,actions=output:1"]) as sw:
+        promote(sw, port="d3")
+        assert megaflow(sw, "udp,in_port=3")["offload"] == "partial"
+        marks = sw.call("pmd-stats")[0]["mark_hits"]
+        sw.send("d3", [pkt()] * 50)
+        assert sw.call("pmd-stats")[0]["mark_hits"] == marks + 50
+        assert nic(sw, "nic1")["marked"] >= 50
+        assert len(sw.capture("d1")) == 70
+
+
+def test_full_falls_back_to_partial_for_output_to_another_nic():
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:3"]) as sw:
+        promote(sw)
+        m = megaflow(sw, "udp,in_port=1")
+        assert m["offload"] == "partial", m
+        assert m["offload_reason"] == "output_to_other_nic", m
+
+
+def test_shutdown_leaves_no_hardware_rule():
+    sw = offload_switch(["priority=10,in_port=1,udp,actions=output:2"])
+    try:
+        promote(sw)
+        assert nic(sw)["rules"] == 1
+        sw.proc.send_signal(signal.SIGTERM)
+        assert sw.proc.wait(15) == 0
+        text = sw.read_log()
+    finally:
+        sw.stop()
+    assert "offload: shutdown: 1 rules flushed, 0 left in hardware" in text, \
+        text
