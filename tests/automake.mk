@@ -65,3 +65,23 @@ EXTRA_DIST += tests/integration
 # Real-VM test guest (tests/integration/test_vm.py): builder and QEMU
 # helpers.
 EXTRA_DIST += tests/vm
+
+# Offload (issue 4): translation and the rte_flow provider with rte_flow_*
+# wrapped at link time; the simulated NIC.
+OFFLOAD_WRAPS = -Wl,--wrap=rte_flow_validate -Wl,--wrap=rte_flow_create \
+	-Wl,--wrap=rte_flow_destroy -Wl,--wrap=rte_flow_query \
+	-Wl,--wrap=rte_flow_flush -Wl,--wrap=rte_flow_get_aged_flows \
+	-Wl,--wrap=rte_flow_pick_transfer_proxy \
+	-Wl,--wrap=port_get_dpdk_port_id \
+	-Wl,--wrap=rte_eth_dev_callback_register \
+	-Wl,--wrap=rte_eth_dev_callback_unregister \
+	-Wl,--wrap=rte_eth_dev_info_get
+check_PROGRAMS += tests/test-offload tests/test-simnic
+TESTS += tests/test-offload tests/test-simnic
+tests_test_offload_SOURCES = tests/test-offload.c
+tests_test_offload_CFLAGS = $(DP_TEST_CFLAGS)
+tests_test_offload_LDFLAGS = $(OFFLOAD_WRAPS)
+tests_test_offload_LDADD = $(DP_TEST_LDADD)
+tests_test_simnic_SOURCES = tests/test-simnic.c tests/pkt-build.h tests/pkt-build.c
+tests_test_simnic_CFLAGS = $(DP_TEST_CFLAGS)
+tests_test_simnic_LDADD = $(DP_TEST_LDADD)
