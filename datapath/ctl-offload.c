@@ -119,7 +119,7 @@ h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
     }
     *result = json_pack(
         "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-        " s:I, s:I, s:I, s:o, s:{s:f, s:f, s:f}, s:o}",
+        " s:I, s:I, s:I, s:I, s:o, s:{s:f, s:f, s:f}, s:o}",
         "enabled", sw_offload(aux) != NULL,
         "offered", (json_int_t) s.offered, "queued", (json_int_t) s.queued,
         "inserted", (json_int_t) s.inserted,
@@ -130,6 +130,7 @@ h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
         "queue_full", (json_int_t) s.queue_full,
         "capacity_kept_software", (json_int_t) s.capacity_kept_sw,
         "polls", (json_int_t) s.polls, "flushed", (json_int_t) s.flushed,
+        "requeued", (json_int_t) s.requeued,
         "in_hardware", (json_int_t) s.in_hw,
         "queue_length", (json_int_t) s.queue_len,
         "records", (json_int_t) s.records,

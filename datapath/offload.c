@@ -715,6 +715,8 @@ struct offload_rec {
     long long hw_used_ms;
     uint64_t credited_packets, credited_bytes;  /* Main thread. */
     uint64_t offer_pps;             /* Rate estimate at offer time. */
+    uint64_t sw_packets_seen;       /* Software hits at the last retry
+                                     * check (main thread). */
     bool queued;                    /* On the put queue. */
     bool busy;                      /* The thread works on it. */
     bool want_del;                  /* Main thread removes it. */
@@ -776,6 +778,7 @@ struct offload {
     struct offload_removed log[OFFLOAD_LOG_SIZE];
     size_t log_n, log_next;
     bool shut;
+    long long next_retry_ms;
 };
 
 static long long
@@ -1491,6 +1494,7 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
     r->flow = info->flow;
     r->mask = info->mask;
     r->flow.in_port = in_port;
+    r->sw_packets_seen = info->packets;
     /* A conservative rate estimate: it was offered because it carried
      * min_packets or min_pps. */
     r->offer_pps = mgr->cfg.min_pps ? mgr->cfg.min_pps : 1;
@@ -1938,11 +1942,65 @@ offload_port_del(struct offload *mgr, uint32_t dp_port)
     }
 }
 
+/* Whether a flow that went back to software may be tried again. */
+static bool
+reason_retryable(enum offload_reason r)
+{
+    return r == OFFLOAD_R_AGED || r == OFFLOAD_R_EVICTED
+           || r == OFFLOAD_R_TABLE_FULL || r == OFFLOAD_R_CAPACITY
+           || r == OFFLOAD_R_INSERT_FAILED;
+}
+
+/* dp_megaflow_dump() callback (the PMD's flow mutex is held; lock order:
+ * flow mutex, then mgr->mutex, as in the offer hook). */
+static void
+retry_cb(const struct dp_megaflow_info *info, void *mgr_)
+{
+    struct offload *mgr = mgr_;
+    struct offload_rec *r;
+
+    pthread_mutex_lock(&mgr->mutex);
+    r = rec_find(mgr, info->handle);
+    if (r && r->state == OFFLOAD_STATE_SOFTWARE && reason_retryable(r->reason)
+        && r->op && !r->op->dead && !r->queued && !r->busy && !r->want_del
+        && !r->hw && (r->full || r->partial)
+        && mgr->put_len < mgr->cfg.queue_size
+        && info->packets - r->sw_packets_seen
+           >= (mgr->cfg.min_packets ? mgr->cfg.min_packets : 1)) {
+        /* Hot again in software: queue it again. */
+        r->state = OFFLOAD_STATE_QUEUED;
+        r->queued = true;
+        r->qnext = NULL;
+        if (mgr->put_tail) {
+            mgr->put_tail->qnext = r;
+        } else {
+            mgr->put_head = r;
+        }
+        mgr->put_tail = r;
+        mgr->put_len++;
+        mgr->stats.requeued++;
+        pthread_cond_signal(&mgr->wake);
+    }
+    if (r) {
+        r->sw_packets_seen = info->packets;
+    }
+    pthread_mutex_unlock(&mgr->mutex);
+}
+
 unsigned
 offload_run(struct offload *mgr)
 {
+    long long now;
+
     if (!mgr) {
         return 1000;
+    }
+    now = now_ms();
+    if (now >= mgr->next_retry_ms && !mgr->shut) {
+        unsigned period = mgr->cfg.check_ms * 5;
+
+        mgr->next_retry_ms = now + (period < 100 ? 100 : period);
+        dp_megaflow_dump(mgr->dp, retry_cb, mgr);
     }
     pthread_mutex_lock(&mgr->mutex);
     drain_aged(mgr);

@@ -336,6 +336,7 @@ struct offload_stats {
     uint64_t full, partial;         /* Inserted by kind. */
     uint64_t queue_full, capacity_kept_sw;
     uint64_t failed[OFFLOAD_N_REASONS];     /* Flows kept in software. */
+    uint64_t requeued;              /* Back in software, hot again. */
     uint64_t polls, flushed;
     uint64_t in_hw, queue_len, records;
     uint64_t insert_ns_total, insert_ns_max, insert_ns_last;
