@@ -1528,6 +1528,8 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
             }
         } else {
             reason = OFFLOAD_R_PARTIAL_MODE;
+            snprintf(msg, sizeof msg, "port %s offloads partially only",
+                     op->name);
         }
         /* Partial is also the fallback when the NIC refuses the full
          * rule at insertion time. */

@@ -78,6 +78,10 @@ usage(FILE *f)
 "  del-port BR NAME               remove a port\n"
 "  dump-megaflows                 print the datapath's cached flows\n"
 "  pmd-stats                      per-PMD packet, cache and drop counters\n"
+"  offload-show                   offload ports, probed NIC capabilities,\n"
+"                                 simulated NICs\n"
+"  offload-stats                  offload counters: inserted, removed,\n"
+"                                 aged, failed by reason, latency\n"
 "  inject BR PORT HEX...          receive packets on a dummy port\n"
 "  capture BR PORT                print (and drain) a dummy port's output\n"
 "  list-methods                   methods the daemon supports\n"
@@ -654,10 +658,26 @@ cmd_dump_megaflows(int argc, char *argv[])
                      used % 1000);
         }
         printf("pmd=%lld %s, packets:%lld, bytes:%lld, used:%s, "
-               "actions:%s\n", num(m, "pmd"),
+               "actions:%s", num(m, "pmd"),
                str(m, "match")[0] ? str(m, "match") : "(any)",
                num(m, "packets"), num(m, "bytes"), used_s,
                str(m, "actions"));
+        /* Offload state, when the daemon offloads (hardware counts are
+         * included in packets/bytes above). */
+        if (str(m, "offload_reason")[0]
+            || (str(m, "offload")[0] && strcmp(str(m, "offload"), "none")
+                && strcmp(str(m, "offload"), "offered"))) {
+            printf(", offloaded:%s, hw_packets:%lld, hw_bytes:%lld",
+                   str(m, "offload"), num(m, "hw_packets"),
+                   num(m, "hw_bytes"));
+            if (str(m, "offload_reason")[0]) {
+                printf(", offload_reason:%s", str(m, "offload_reason"));
+            }
+            if (str(m, "offload_message")[0]) {
+                printf(" (%s)", str(m, "offload_message"));
+            }
+        }
+        putchar('\n');
     }
     json_decref(r);
 }
@@ -693,6 +713,89 @@ cmd_pmd_stats(int argc, char *argv[])
             printf("    %s: %lld\n", reason, (long long)
                    json_integer_value(v));
         }
+    }
+    json_decref(r);
+}
+
+static void
+cmd_offload_show(int argc, char *argv[])
+{
+    json_t *r = call("offload-show", NULL), *p, *c, *v;
+    const char *key;
+    size_t i;
+
+    (void) argc;
+    (void) argv;
+    if (json_output) {
+        print_json(r);
+        json_decref(r);
+        return;
+    }
+    if (!json_is_true(json_object_get(r, "enabled"))) {
+        printf("offload: disabled (no port has \"offload\")\n");
+    }
+    json_array_foreach (json_object_get(r, "ports"), i, p) {
+        printf("port %s (dp %lld): %s nic=%s mode=%s %s, %lld flows\n",
+               str(p, "port"), num(p, "dp_port"), str(p, "provider"),
+               str(p, "nic"), str(p, "mode"),
+               json_is_true(json_object_get(p, "active")) ? "active"
+                                                          : "inactive",
+               num(p, "flows"));
+        printf("  caps:");
+        c = json_object_get(p, "caps");
+        json_object_foreach (c, key, v) {
+            if (json_is_true(v)) {
+                printf(" %s", key);
+            }
+        }
+        printf("\n  probe: %s\n", str(p, "probe"));
+    }
+    json_array_foreach (json_object_get(r, "simnics"), i, p) {
+        printf("simnic %s: %lld/%lld rules (%lld%%), %lld ports, insert "
+               "rate %lld/s, hw packets %lld (dropped %lld, forwarded "
+               "%lld), marked %lld, misses %lld\n", str(p, "name"),
+               num(p, "rules"), num(p, "capacity"), num(p, "occupancy_pct"),
+               num(p, "ports"), num(p, "insert_rate"), num(p, "hw_packets"),
+               num(p, "hw_dropped"), num(p, "hw_forwarded"),
+               num(p, "marked"), num(p, "misses"));
+    }
+    json_decref(r);
+}
+
+static void
+cmd_offload_stats(int argc, char *argv[])
+{
+    json_t *r = call("offload-stats", NULL), *v, *lat, *e;
+    const char *key;
+    size_t i;
+
+    (void) argc;
+    (void) argv;
+    if (json_output) {
+        print_json(r);
+        json_decref(r);
+        return;
+    }
+    json_object_foreach (r, key, v) {
+        if (json_is_integer(v)) {
+            printf("%s: %lld\n", key, (long long) json_integer_value(v));
+        }
+    }
+    lat = json_object_get(r, "insert_latency_us");
+    printf("insert latency (us): avg %.1f, max %.1f, last %.1f\n",
+           real(lat, "avg"), real(lat, "max"), real(lat, "last"));
+    printf("kept in software, by reason:\n");
+    json_object_foreach (json_object_get(r, "failed"), key, v) {
+        if (json_integer_value(v)) {
+            printf("  %s: %lld\n", key, (long long) json_integer_value(v));
+        }
+    }
+    printf("removed from hardware (recent):\n");
+    json_array_foreach (json_object_get(r, "removed_flows"), i, e) {
+        printf("  %s: dp port %lld %s, hw packets %lld, bytes %lld, "
+               "%lld ms ago\n", str(e, "reason"), num(e, "dp_in_port"),
+               str(e, "match")[0] ? str(e, "match") : "(any)",
+               num(e, "hw_packets"), num(e, "hw_bytes"), num(e, "ago_ms"));
     }
     json_decref(r);
 }
@@ -818,6 +921,8 @@ static const struct command commands[] = {
     { "del-port", 2, 2, cmd_del_port, "BR NAME" },
     { "dump-megaflows", 0, 0, cmd_dump_megaflows, "" },
     { "pmd-stats", 0, 0, cmd_pmd_stats, "" },
+    { "offload-show", 0, 0, cmd_offload_show, "" },
+    { "offload-stats", 0, 0, cmd_offload_stats, "" },
     { "inject", 3, -1, cmd_inject, "BR PORT HEX..." },
     { "capture", 2, 2, cmd_capture, "BR PORT" },
     { "list-methods", 0, 0, cmd_list_methods, "" },

@@ -3,6 +3,7 @@
 aging with counters credited, del-flows stops hardware forwarding before it
 returns, table-full fallback and eviction, injected insertion failures,
 partial offload via MARK, and no hardware rule left at shutdown."""
+import json
 import signal
 import threading
 import time
@@ -234,3 +235,20 @@ def test_shutdown_leaves_no_hardware_rule():
         sw.stop()
     assert "offload: shutdown: 1 rules flushed, 0 left in hardware" in text, \
         text
+
+
+def test_ofctl_offload_commands():
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2",
+                         "priority=10,in_port=3,udp,actions=output:1"]) as sw:
+        promote(sw)
+        promote(sw, port="d3")
+        out = sw.ofctl("offload-show").stdout
+        assert "port d1 (dp " in out and "simnic nic=nic0 mode=full" in out
+        assert "simnic nic0: 1/4096 rules" in out, out
+        out = sw.ofctl("offload-stats").stdout
+        assert "inserted: 2" in out and "inserted_full: 1" in out, out
+        out = sw.ofctl("dump-megaflows").stdout
+        assert "offloaded:full" in out and "offloaded:partial" in out, out
+        assert "offload_reason:port_mode_partial (port d3" in out, out
+        js = sw.ofctl("--format=json", "offload-stats").stdout
+        assert json.loads(js)["in_hardware"] == 2, js
