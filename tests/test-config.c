@@ -277,6 +277,32 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
     { "[]", "(root): must be an object" },
+    /* Offload (issue 4). */
+    { "{\"offload\":{\"min_pkts\":1}}", "offload.min_pkts: unknown key" },
+    { "{\"offload\":{\"max_flows\":0}}",
+      "offload.max_flows: must be an integer 1..10000000" },
+    { "{\"offload\":{\"eviction\":\"lru\"}}",
+      "offload.eviction: must be \"coldest\" or \"none\"" },
+    { "{\"offload\":[]}", "offload: must be an object" },
+    { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
+      "{\"mode\":\"half\"}}" PORT_POST,
+      "bridges[0].ports[0].offload.mode: must be \"none\", \"partial\" "
+      "or \"full\"" },
+    { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
+      "{\"provider\":\"rte_flow\"}}" PORT_POST,
+      "bridges[0].ports[0].offload.provider: rte_flow needs a dpdk port" },
+    { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
+      "{\"nic\":\"a b\"}}" PORT_POST,
+      "bridges[0].ports[0].offload.nic: must be a name" },
+    { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
+      "{\"nick\":\"x\"}}" PORT_POST,
+      "bridges[0].ports[0].offload.nick: unknown key" },
+    { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
+      "{\"mode\":1}}" PORT_POST,
+      "bridges[0].ports[0].offload.mode: must be a string" },
+    { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
+      "\"full\"}" PORT_POST,
+      "bridges[0].ports[0].offload: must be an object" },
     { "{\"dpdkk\":{}}", "dpdkk: unknown key" },
     { "{\"dpdk\":[]}", "dpdk: must be an object" },
     { "{\"dpdk\":{\"arg\":[]}}", "dpdk.arg: unknown key" },
@@ -560,6 +586,58 @@ test_kv_errors(void **state)
 
 /* Truncated input must fail cleanly at every length. */
 static void
+test_offload(void **state)
+{
+    static const char json[] =
+        "{\"offload\":{\"min_packets\":5,\"max_flows\":7,"
+        "\"eviction\":\"none\",\"simnic_capacity\":3},"
+        "\"bridges\":[{\"name\":\"br0\",\"ports\":["
+        "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":{\"mode\":"
+        "\"full\",\"provider\":\"simnic\",\"nic\":\"nic0\"}},"
+        "{\"name\":\"p1\",\"type\":\"dpdk\",\"devargs\":\"net_null0\","
+        "\"offload\":{\"mode\":\"partial\"}},"
+        "{\"name\":\"d2\",\"type\":\"dummy\"}]}]}";
+    static const char *const kv[] = { "offload=full", "offload_nic=n1",
+                                      "offload_provider=simnic" };
+    static const char *const kv_bad[] = { "offload=most" };
+    struct cfg_port port;
+    struct cfg *cfg;
+    char err[256];
+
+    (void) state;
+    assert_int_equal(cfg_load_string(json, &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg->offload.min_packets, 5);
+    assert_int_equal(cfg->offload.max_flows, 7);
+    assert_int_equal(cfg->offload.evict, 0);
+    assert_int_equal(cfg->offload.simnic_capacity, 3);
+    assert_int_equal(cfg->offload.min_pps, 1000);      /* defaults */
+    assert_int_equal(cfg->offload.stats_ms, 1000);
+    assert_int_equal(cfg->bridges[0].ports[0].offload.mode,
+                     CFG_OFFLOAD_FULL);
+    assert_string_equal(cfg->bridges[0].ports[0].offload.provider,
+                        "simnic");
+    assert_string_equal(cfg->bridges[0].ports[0].offload.nic, "nic0");
+    /* "offload" is not a port option for the provider. */
+    assert_int_equal(cfg->bridges[0].ports[0].n_options, 0);
+    assert_int_equal(cfg->bridges[0].ports[1].offload.mode,
+                     CFG_OFFLOAD_PARTIAL);
+    assert_string_equal(cfg->bridges[0].ports[1].offload.provider, "");
+    assert_int_equal(cfg->bridges[0].ports[2].offload.mode,
+                     CFG_OFFLOAD_NONE);
+    cfg_free(cfg);
+
+    assert_int_equal(cfg_port_from_kv("d9", "dummy", kv, 3, &port, err,
+                                      sizeof err), 0);
+    assert_int_equal(port.offload.mode, CFG_OFFLOAD_FULL);
+    assert_string_equal(port.offload.nic, "n1");
+    assert_int_equal(port.n_options, 0);
+    cfg_port_uninit(&port);
+    assert_int_equal(cfg_port_from_kv("d9", "dummy", kv_bad, 1, &port, err,
+                                      sizeof err), EINVAL);
+    assert_non_null(strstr(err, "offload: must be"));
+}
+
+static void
 test_truncated(void **state)
 {
     char path[512], err[512];
@@ -603,6 +681,7 @@ main(void)
         cmocka_unit_test(test_same_port_same_verdict),
         cmocka_unit_test(test_kv),
         cmocka_unit_test(test_kv_errors),
+        cmocka_unit_test(test_offload),
         cmocka_unit_test(test_truncated),
     };
 
