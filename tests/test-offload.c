@@ -385,6 +385,7 @@ test_ipv6_tcp_icmp_sctp(void **state)
                       r->items[2].mask)->code, 0xff);
 
     /* ICMPv4, SCTP. */
+    free(m.acts);
     mf_init(&m);
     m.flow.dl_type = htons(ETH_TYPE_IP);
     m.mask.dl_type = 0xffff;
@@ -508,6 +509,7 @@ test_reasons(void **state)
     c.rewrite = true;
     assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &c, r, &reason, msg), 0);
     /* ECN rewrite. */
+    free(m.acts);
     mf_init(&m);
     mf_ip_udp(&m, 1, 2);
     a = mf_add(&m, DPA_SET_IPV4);
@@ -529,11 +531,13 @@ test_reasons(void **state)
     c = all_caps;
 
     /* Matches a NIC cannot take. */
+    free(m.acts);
     mf_init(&m);
     m.mask.vlan_tci2 = htons(FLOW_VLAN_CFI);
     assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &c, r, &reason, msg),
                      EOPNOTSUPP);
     assert_int_equal(reason, OFFLOAD_R_MATCH_UNSUPPORTED);
+    free(m.acts);
     mf_init(&m);
     m.flow.dl_type = htons(ETH_TYPE_ARP);
     m.mask.dl_type = 0xffff;
@@ -551,6 +555,7 @@ test_reasons(void **state)
     m.mask.arp_sha[0] = 0;
     assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &c, r, &reason, msg), 0);
     /* Later fragments; TCP flags above bit 7. */
+    free(m.acts);
     mf_init(&m);
     mf_ip_udp(&m, 1, 2);
     m.flow.nw_frag = FLOW_NW_FRAG_ANY | FLOW_NW_FRAG_LATER;
