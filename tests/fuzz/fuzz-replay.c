@@ -143,7 +143,9 @@ run_dir(const char *dir, int optional)
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) {
+        qsort(names, n, sizeof *names, cmp_str);
+    }
     for (i = 0; i < n; i++) {
         struct stat st;
 
