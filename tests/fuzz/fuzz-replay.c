@@ -14,6 +14,9 @@
  * read.
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1          /* asprintf() */
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
