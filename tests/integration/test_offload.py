@@ -252,3 +252,27 @@ def test_ofctl_offload_commands():
         assert "offload_reason:port_mode_partial (port d3" in out, out
         js = sw.ofctl("--format=json", "offload-stats").stdout
         assert json.loads(js)["in_hardware"] == 2, js
+
+
+def test_mod_flows_and_port_removal_update_hardware():
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2"]) as sw:
+        promote(sw)
+        sw.call("mod-flows", bridge="br0",
+                flow="in_port=1,udp,actions=output:3")
+        forwarded = nic(sw)["hw_forwarded"]
+        sw.capture("d2")
+        sw.send("d1", [pkt(tag=b"after")] * 20)
+        # d3 is on another NIC: software (then partial) forwards there.
+        assert len(sw.capture("d3")) == 20
+        assert not sw.capture("d2")
+        assert nic(sw)["hw_forwarded"] == forwarded
+        # Back to d2, offloaded again, then d2 goes away.
+        sw.call("mod-flows", bridge="br0",
+                flow="in_port=1,udp,actions=output:2")
+        promote(sw)
+        assert nic(sw)["rules"] == 1
+        sw.call("del-port", bridge="br0", name="d2")
+        show = sw.call("offload-show")
+        assert [p["port"] for p in show["ports"]] == ["d1", "d3"]
+        assert nic(sw)["rules"] == 0
+        assert nic(sw)["ports"] == 1
