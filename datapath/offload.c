@@ -1203,7 +1203,8 @@ poll_all(struct offload *mgr)
             idle = r->state == OFFLOAD_STATE_FULL
                    && !(r->hw_port->caps.age && r->full
                         && r->full->age.timeout)
-                   && c.packets == before && dt >= (long long) mgr->cfg.idle_ms;
+                   && c.packets == before
+                   && dt >= (long long) mgr->cfg.idle_ms;
         }
         pthread_mutex_unlock(&mgr->mutex);
         if (idle) {

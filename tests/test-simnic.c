@@ -269,7 +269,9 @@ test_rx_drop_rewrite_mark_miss(void **state)
         { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &u3, .mask = &um },
         { .type = RTE_FLOW_ITEM_TYPE_END },
     };
-    struct rte_flow_action_set_ipv4 sip = { .ipv4_addr = RTE_BE32(0xc0a80101) };
+    struct rte_flow_action_set_ipv4 sip = {
+        .ipv4_addr = RTE_BE32(0xc0a80101),
+    };
     struct rte_flow_action_set_tp stp = { .port = RTE_BE16(4444) };
     struct rte_flow_action_ethdev out = { .port_id = id1 };
     struct rte_flow_action_mark mark = { .id = 99 };
