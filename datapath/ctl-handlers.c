@@ -541,13 +541,15 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
                                 json_integer((json_int_t) s.drops[r]));
         }
         json_array_append_new(*result, json_pack(
-            "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I,"
-            " s:I, s:o}",
+            "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+            " s:f, s:I, s:I, s:o}",
             "pmd", (int) s.pmd, "core", s.core,
             "packets", (json_int_t) s.packets,
             "emc_hits", (json_int_t) s.emc_hits,
             "megaflow_hits", (json_int_t) s.megaflow_hits,
             "mark_hits", (json_int_t) s.mark_hits,
+            "simple_hits", (json_int_t) s.simple_hits,
+            "megaflow_subtables", (json_int_t) s.n_subtables,
             "upcalls", (json_int_t) s.upcalls,
             "upcall_failures", (json_int_t) s.upcall_failures,
             "megaflow_not_installed", (json_int_t) s.megaflow_not_installed,

@@ -86,6 +86,10 @@ struct dp_pmd {
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
     long long now_ms;               /* [pmd] Time of this iteration. */
 
+    /* Per input port: the megaflow that answers for all its packets, if
+     * any (see pmd_process()).  [pmd] */
+    struct dp_megaflow *simple[DP_MAX_PORTS];
+
     /* Transmit buffers, by datapath port number. */
     struct dp_txbuf tx[DP_MAX_PORTS];   /* [pmd] */
     uint16_t tx_pending[DP_MAX_PORTS];  /* [pmd] Ports with n > 0. */
@@ -96,6 +100,7 @@ struct dp_pmd {
     uint64_t emc_hits;
     uint64_t megaflow_hits;
     uint64_t mark_hits;
+    uint64_t simple_hits;
     uint64_t upcalls;
     uint64_t upcall_failures;
     uint64_t megaflow_not_installed;

@@ -270,6 +270,13 @@ megaflow_remove(struct dp *dp, struct dp_megaflow *mf)
     cls_remove(mf->pmd->cls, &mf->cr);
     atomic_store(&mf->dead, true);
     atomic_fetch_sub(&mf->pmd->n_megaflows, 1);
+    /* Before the grace-period token that dp_defer() takes: a PMD that
+     * reports that token has seen this bump and sweeps its EMC before its
+     * next batch; the free waits for a second token, reported only after
+     * that sweep.  (Bumping after the token let a PMD report it, skip the
+     * sweep, and keep an EMC entry pointing to freed -- or reused --
+     * memory.) */
+    atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
     if (mf->id) {
         atomic_store(&dp->by_id[mf->id], NULL);
     }
@@ -410,9 +417,65 @@ megaflow_account(struct dp_pmd *pmd, struct dp_megaflow *mf, unsigned n,
     }
 }
 
+/* True if 'mf' answers for every packet of its input port without looking
+ * at the packet: its mask holds only in_port, and its actions only output
+ * (so nothing needs the parsed header layout). */
+static bool
+megaflow_is_simple(const struct dp_megaflow *mf)
+{
+    const uint64_t *m = flow_u64(&mf->cr.mask);
+    struct flow only_in_port;
+
+    memset(&only_in_port, 0, sizeof only_in_port);
+    only_in_port.in_port = UINT32_MAX;
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if (m[i] != flow_u64(&only_in_port)[i]) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < mf->actions->n; i++) {
+        if (mf->actions->a[i].type != DPA_OUTPUT) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void pmd_process_full(struct dp_pmd *, uint32_t in_port,
+                             struct rte_mbuf **, unsigned n);
+
+/* The input path for one received burst.  When the port's traffic is all
+ * answered by one "simple" megaflow (as for "in_port=1,actions=output:2"),
+ * the batch skips parsing, hashing and every lookup: like Open vSwitch's
+ * simple match, but chosen per port by the megaflow's own mask. */
 static void
 pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
             unsigned n)
+{
+    struct dp_megaflow *mf = pmd->simple[in_port];
+    uint64_t bytes = 0;
+
+    if (!mf) {
+        pmd_process_full(pmd, in_port, pkts, n);
+        return;
+    }
+    if (atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
+        pmd->simple[in_port] = NULL;
+        pmd_process_full(pmd, in_port, pkts, n);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        bytes += rte_pktmbuf_pkt_len(pkts[i]);
+    }
+    megaflow_account(pmd, mf, n, bytes);
+    dp_execute(pmd, pkts, NULL, n, mf->actions);
+    dp_stat_add(&pmd->packets, n);
+    dp_stat_add(&pmd->simple_hits, n);
+}
+
+static void
+pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
+                 struct rte_mbuf **pkts, unsigned n)
 {
     struct flow keys[DP_BATCH];
     struct flow_layers layers[DP_BATCH];
@@ -515,6 +578,9 @@ pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
             mfs[i] = mf;
             if (pmd->emc) {
                 emc_insert(pmd->emc, &keys[i], hashes[i], mf);
+            }
+            if (megaflow_is_simple(mf)) {
+                pmd->simple[in_port] = mf;
             }
         } else if (up.actions) {
             /* Not installed: run it for this packet alone. */
@@ -1057,9 +1123,6 @@ dp_revalidate(struct dp *dp)
         cls_for_each(pmd->cls, revalidate_cb, &ctx);
         pthread_mutex_unlock(&pmd->flow_mutex);
     }
-    if (ctx.removed) {
-        atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
-    }
     dp_hw_removals(dp);
     return ctx.removed;
 }
@@ -1076,9 +1139,6 @@ dp_flush(struct dp *dp)
         n += cls_count(pmd->cls);
         cls_for_each(pmd->cls, remove_all_cb, dp);
         pthread_mutex_unlock(&pmd->flow_mutex);
-    }
-    if (n) {
-        atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
     }
     dp_hw_removals(dp);
     return n;
@@ -1273,9 +1333,6 @@ dp_run(struct dp *dp, long long now_ms)
             cls_rank(pmd->cls);
             pthread_mutex_unlock(&pmd->flow_mutex);
         }
-        if (ctx.expired) {
-            atomic_fetch_add_explicit(&dp->emc_gen, 1, memory_order_release);
-        }
         dp_hw_removals(dp);
     }
     if (dp->hooks.offer
@@ -1302,6 +1359,8 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     s->emc_hits = dp_stat_read(&pmd->emc_hits);
     s->megaflow_hits = dp_stat_read(&pmd->megaflow_hits);
     s->mark_hits = dp_stat_read(&pmd->mark_hits);
+    s->simple_hits = dp_stat_read(&pmd->simple_hits);
+    s->n_subtables = cls_n_subtables(pmd->cls);
     s->upcalls = dp_stat_read(&pmd->upcalls);
     s->upcall_failures = dp_stat_read(&pmd->upcall_failures);
     s->megaflow_not_installed = dp_stat_read(&pmd->megaflow_not_installed);

@@ -213,6 +213,8 @@ struct dp_pmd_stats {
     uint64_t emc_hits;
     uint64_t megaflow_hits;
     uint64_t mark_hits;             /* Partial offload: lookups skipped. */
+    uint64_t simple_hits;           /* Port answered by one megaflow. */
+    uint64_t n_subtables;           /* Megaflow masks (now). */
     uint64_t upcalls;
     uint64_t upcall_failures;       /* translation failed */
     uint64_t megaflow_not_installed;/* limit or ENOMEM: executed anyway */
