@@ -11,6 +11,7 @@ datapath_libdatapath_a_SOURCES = \
 	datapath/exec.c datapath/dp-private.h \
 	datapath/bridge.h datapath/bridge.c \
 	datapath/ctl-handlers.h datapath/ctl-handlers.c \
+	datapath/state.h datapath/state.c \
 	datapath/drop.h
 
 DATAPATH_LIBS = datapath/libdatapath.a flowtable/libflowtable.a \

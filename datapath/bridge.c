@@ -13,6 +13,7 @@
 #include "dp.h"
 #include "offload.h"
 #include "port.h"
+#include "state.h"
 
 struct bridge_port {
     char *name;
@@ -45,6 +46,8 @@ struct sw {
     unsigned mac_aging_s;
     long long next_timeouts_ms;
     struct offload *offload;        /* NULL until a port wants offload. */
+    char *state_path;               /* NULL: state is not saved. */
+    bool building;                  /* In sw_create(): save at the end. */
     struct offload_config offload_cfg;
 };
 
@@ -194,6 +197,19 @@ port_info(const struct bridge_port *p, struct bridge_port_info *info)
     info->cfg = &p->cfg;
 }
 
+/* Saves the state file after a change of bridges, ports or flows.  A
+ * failure is logged; the change itself stands. */
+static void
+save_state(struct sw *sw)
+{
+    char err[256];
+
+    if (sw->state_path && !sw->building
+        && state_save(sw, sw->state_path, err, sizeof err)) {
+        fprintf(stderr, "sluiced: saving state: %s\n", err);
+    }
+}
+
 /* ---- Ports. ---- */
 
 int
@@ -316,6 +332,7 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     if (ofportp) {
         *ofportp = ofport;
     }
+    save_state(sw);
     return 0;
 }
 
@@ -347,6 +364,7 @@ sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
     dp_port_del(sw->dp, p->dp_port);
     cfg_port_uninit(&p->cfg);
     free(p);
+    save_state(sw);
     return 0;
 }
 
@@ -443,6 +461,7 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
     if (count) {
         *count = total;
     }
+    save_state(sw);
     return 0;
 }
 
@@ -467,6 +486,7 @@ sw_replace_flows(struct sw *sw, struct bridge *br,
     }
     commit_and_unlock(sw);
     sw->next_timeouts_ms = 0;
+    save_state(sw);
     return 0;
 }
 
@@ -583,6 +603,12 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
     }
     sw->mp = mp;
     sw->mac_aging_s = cfg->mac_aging_s;
+    sw->building = true;
+    if (cfg->state_dir && cfg->state_dir[0]
+        && asprintf(&sw->state_path, "%s/%s", cfg->state_dir,
+                    STATE_FILE_NAME) < 0) {
+        sw->state_path = NULL;
+    }
     offload_config_from_cfg(cfg, &sw->offload_cfg);
     ret = dp_create(&dcfg, mp, &cbs, sw, &sw->dp, err, errsize);
     if (ret) {
@@ -623,6 +649,8 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         sw_destroy(sw);
         return ret;
     }
+    sw->building = false;
+    save_state(sw);
     *swp = sw;
     return 0;
 }
@@ -653,6 +681,7 @@ sw_destroy(struct sw *sw)
         free(br->name);
         free(br);
     }
+    free(sw->state_path);
     free(sw);
 }
 
@@ -725,6 +754,7 @@ sw_run(struct sw *sw)
         sw->next_timeouts_ms = next;
         if (changed) {
             commit_and_unlock(sw);
+            save_state(sw);
         } else {
             dp_slow_unlock(sw->dp);
         }

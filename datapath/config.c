@@ -17,10 +17,12 @@
 /* The embedded default configuration (sluiced without --config). */
 static const char default_json[] =
     "{\n"
-    "  \"dpdk\": {\"args\": [\"--no-huge\", \"-m\", \"512\",\n"
-    "                     \"--file-prefix\", \"sluice\"]},\n"
+    "  \"dpdk\": {\"args\": [\"--no-huge\", \"-m\", \"512\", \"--no-pci\",\n"
+    "                     \"--file-prefix\", \"sluice\",\n"
+    "                     \"--log-level\", \"*:warning\"]},\n"
     "  \"control\": {\"socket\": \"" CFG_DEFAULT_SOCKET "\"},\n"
-    "  \"pmd\": {\"cores\": [0]},\n"
+    "  \"pmd\": {\"cores\": [0], \"idle_sleep_us\": 100},\n"
+    "  \"state\": {\"dir\": \"\"},\n"
     "  \"bridges\": [{\"name\": \"br0\", \"ports\": [\n"
     "    {\"name\": \"d1\", \"ofport\": 1, \"type\": \"dummy\"},\n"
     "    {\"name\": \"d2\", \"ofport\": 2, \"type\": \"dummy\"}\n"
@@ -1010,8 +1012,10 @@ static int
 parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
 {
     static const char *const root_keys[] = {
-        "dpdk", "control", "pmd", "datapath", "bridges", "offload", NULL
+        "dpdk", "control", "pmd", "datapath", "bridges", "offload", "state",
+        NULL
     };
+    static const char *const state_keys[] = { "dir", NULL };
     static const char *const dpdk_keys[] = { "args", NULL };
     static const char *const control_keys[] = { "socket", NULL };
     static const char *const pmd_keys[] = { "cores", "emc_entries",
@@ -1019,7 +1023,7 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     static const char *const dp_keys[] = {
         "megaflow_idle_ms", "flow_limit", "mac_aging_s", NULL
     };
-    const json_t *dpdk, *control, *pmd, *dp, *v, *e;
+    const json_t *dpdk, *control, *pmd, *dp, *state, *v, *e;
     char p[PATH_SIZE];
     size_t i;
     int error;
@@ -1086,6 +1090,23 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     cfg->control_socket = strdup(v ? json_string_value(v)
                                    : CFG_DEFAULT_SOCKET);
     if (!cfg->control_socket) {
+        return nomem(err, errsize);
+    }
+
+    /* state */
+    error = get_object(root, "", "state", state_keys, &state, err, errsize);
+    if (error) {
+        return error;
+    }
+    v = state ? json_object_get(state, "dir") : NULL;
+    if (v && (!json_is_string(v)
+              || strlen(json_string_value(v)) > CFG_MAX_STATE_DIR)) {
+        return fail(err, errsize, "state.dir",
+                    "must be a directory path of at most %d bytes (\"\" "
+                    "disables saving state)", CFG_MAX_STATE_DIR);
+    }
+    cfg->state_dir = strdup(v ? json_string_value(v) : CFG_DEFAULT_STATE_DIR);
+    if (!cfg->state_dir) {
         return nomem(err, errsize);
     }
 
@@ -1288,6 +1309,7 @@ cfg_free(struct cfg *cfg)
     }
     free(cfg->dpdk_args);
     free(cfg->control_socket);
+    free(cfg->state_dir);
     free(cfg->pmd_cores);
     for (size_t b = 0; b < cfg->n_bridges; b++) {
         struct cfg_bridge *br = &cfg->bridges[b];
@@ -1414,4 +1436,53 @@ out:
         cfg_port_uninit(out);
     }
     return error;
+}
+
+json_t *
+cfg_port_to_json(const struct cfg_port *port)
+{
+    const struct type_def *t = find_type(port->type);
+    json_t *j = json_pack("{s:s, s:s, s:I}", "name", port->name,
+                          "type", port->type, "ofport",
+                          (json_int_t) port->ofport);
+    const struct cfg_port_offload *o = &port->offload;
+
+    if (!j) {
+        return NULL;
+    }
+    for (size_t i = 0; i < port->n_options; i++) {
+        const struct cfg_opt *opt = &port->options[i];
+        const struct opt_def *d = t ? find_opt(t, opt->key) : NULL;
+        json_t *v;
+
+        if (d && d->kind == OPT_UINT) {
+            v = json_integer(strtoll(opt->value, NULL, 10));
+        } else if (d && d->kind == OPT_LIST) {
+            char *copy = strdup(opt->value), *save = NULL;
+
+            v = json_array();
+            for (char *e = copy ? strtok_r(copy, ",", &save) : NULL; e;
+                 e = strtok_r(NULL, ",", &save)) {
+                json_array_append_new(v, json_string(e));
+            }
+            free(copy);
+        } else {
+            v = json_string(opt->value);
+        }
+        json_object_set_new(j, opt->key, v);
+    }
+    if (o->mode != CFG_OFFLOAD_NONE) {
+        json_t *off = json_pack("{s:s}", "mode",
+                                o->mode == CFG_OFFLOAD_FULL ? "full"
+                                                            : "partial");
+
+        if (o->provider[0]) {
+            json_object_set_new(off, "provider", json_string(o->provider));
+        }
+        if (o->nic[0]) {
+            json_object_set_new(off, "nic", json_string(o->nic));
+        }
+        json_object_set_new(j, "offload", off);
+    }
+    return j;
 }

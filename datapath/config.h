@@ -29,6 +29,9 @@
  * Defaults:
  *   dpdk.args                  ["--no-huge", "-m", "512"]
  *   control.socket             CFG_DEFAULT_SOCKET
+ *   state.dir                  CFG_DEFAULT_STATE_DIR (bridges, ports and
+ *                              flows are saved there and restored at
+ *                              start; "" disables it; see state.h)
  *   pmd.cores                  [0]
  *   pmd.emc_entries            8192 (0 disables the EMC; else a power of 2)
  *   pmd.idle_sleep_us          0 (busy polling); N: a PMD that found no
@@ -54,6 +57,8 @@
 #include <stdint.h>
 
 #define CFG_DEFAULT_SOCKET "/run/sluice/sluiced.sock"
+#define CFG_DEFAULT_STATE_DIR "/var/lib/sluice"
+#define CFG_MAX_STATE_DIR 200
 #define CFG_MAX_NAME 63         /* Bridge and port names, bytes. */
 #define CFG_MAX_OFPORT 65279    /* 0xfeff, OFPP_MAX. */
 #define CFG_MAX_CORE 1023
@@ -121,6 +126,7 @@ struct cfg {
     char **dpdk_args;           /* EAL arguments, without argv[0]. */
     size_t n_dpdk_args;
     char *control_socket;
+    char *state_dir;            /* "" = do not save or restore state. */
     unsigned int *pmd_cores;    /* Distinct, in file order; at least one. */
     size_t n_pmd_cores;
     uint32_t emc_entries;
@@ -165,6 +171,12 @@ void cfg_port_uninit(struct cfg_port *port);
 /* Returns the value of option 'key' of 'port', or NULL if absent. The
  * string is owned by 'port'. */
 const char *cfg_port_get(const struct cfg_port *port, const char *key);
+
+/* The inverse of loading: 'port' as a config-file "ports" element (each
+ * option in its JSON type, offload as an object); a new reference, or NULL
+ * on ENOMEM.  Loading the result gives back the same port. */
+struct json_t;
+struct json_t *cfg_port_to_json(const struct cfg_port *port);
 
 /* Returns the bridge named 'name' in 'cfg', or NULL. */
 const struct cfg_bridge *cfg_find_bridge(const struct cfg *cfg,

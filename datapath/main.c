@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,6 +27,7 @@
 #include "ctl.h"
 #include "ofp-parse.h"
 #include "port.h"
+#include "state.h"
 #include "vhost.h"
 
 #define SLUICE_N_MBUFS 32767
@@ -64,6 +66,51 @@ check_flows(const struct cfg *cfg, char *err, size_t errsize)
             of_flow_spec_uninit(&spec);
         }
     }
+    return 0;
+}
+
+/* With a state directory, the bridges, ports and flows saved by the last
+ * run replace the config's bridges (see state.h).  An unusable state file
+ * is reported, kept aside as FILE.bad, and the config is used. */
+static int
+restore_state(struct cfg *cfg)
+{
+    struct cfg *saved;
+    char path[512], bad[520], err[512];
+    int ret;
+
+    if (!cfg->state_dir[0]) {
+        return 0;
+    }
+    if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
+        fprintf(stderr, "sluiced: state.dir %s: %s\n", cfg->state_dir,
+                strerror(errno));
+        return errno;
+    }
+    snprintf(path, sizeof path, "%s/%s", cfg->state_dir, STATE_FILE_NAME);
+    ret = state_load(path, &saved, err, sizeof err);
+    if (ret == ENOENT) {
+        return 0;
+    } else if (ret) {
+        snprintf(bad, sizeof bad, "%s.bad", path);
+        fprintf(stderr, "sluiced: state file unusable, starting from the "
+                "config (kept as %s): %s\n", bad, err);
+        rename(path, bad);
+        return 0;
+    }
+    /* Swap the bridges. */
+    {
+        struct cfg_bridge *b = cfg->bridges;
+        size_t n = cfg->n_bridges;
+
+        cfg->bridges = saved->bridges;
+        cfg->n_bridges = saved->n_bridges;
+        saved->bridges = b;
+        saved->n_bridges = n;
+    }
+    fprintf(stderr, "sluiced: restored %zu bridge(s) from %s\n",
+            cfg->n_bridges, path);
+    cfg_free(saved);
     return 0;
 }
 
@@ -173,6 +220,10 @@ main(int argc, char *argv[])
         printf("%s: ok\n", config_path);
         cfg_free(cfg);
         return 0;
+    }
+    if (restore_state(cfg)) {
+        cfg_free(cfg);
+        return 1;
     }
 
     signal(SIGPIPE, SIG_IGN);

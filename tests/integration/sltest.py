@@ -41,7 +41,7 @@ class Switch:
     """One sluiced process."""
 
     def __init__(self, bridges=None, ports=None, flows=None, pmd_cores=None,
-                 datapath=None, pmd=None, start=True):
+                 datapath=None, pmd=None, start=True, state=True):
         if bridges is None:
             if ports is None:
                 ports = [{"name": f"d{i}", "ofport": i, "type": "dummy"}
@@ -66,6 +66,10 @@ class Switch:
         }
         if datapath:
             self.config["datapath"] = datapath
+        # Each daemon saves its state in its own directory (never in the
+        # system-wide default), so restarts within a test restore it.
+        self.state_dir = os.path.join(self.dir, "state")
+        self.config["state"] = {"dir": self.state_dir if state else ""}
         self.proc = None
         self.log_path = os.path.join(self.dir, "sluiced.log")
         if start:
@@ -100,6 +104,14 @@ class Switch:
                 return f.read()
         except OSError:
             return ""
+
+    def kill(self, sig=signal.SIGKILL):
+        """Kills the daemon (no cleanup by it); the directory stays, so
+        start() brings it back with the saved state."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(15)
+        self.proc = None
 
     def stop(self, timeout=15):
         """Stops the daemon; returns its exit status."""

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* state.h: bridges, ports and flows saved across daemon restarts. */
+#ifndef SLUICE_STATE_H
+#define SLUICE_STATE_H 1
+
+/*
+ * What
+ *   The switch's run-time state (every bridge with its ports and every flow
+ *   of its tables) written to a state file after each change, and read back
+ *   at start, so that a restart with the same config -- also after SIGKILL
+ *   -- comes back with the bridges, ports and flows it had.
+ *
+ * Design
+ *   The file is JSON in the config file's "bridges" schema (so loading it
+ *   reuses the config loader's validation), wrapped with a format version
+ *   and a checksum of the bridges text:
+ *     {"sluice_state": 1, "checksum": "fnv1a64:...", "bridges": [...]}
+ *   Flows are stored as add-flow text (of_flow_format()): table, cookie,
+ *   timeouts, priority, match and actions; counters and ages are not kept.
+ *   It is written atomically: to "FILE.tmp", fsync, rename over FILE, fsync
+ *   of the directory.  A file that does not parse, has the wrong version,
+ *   or fails the checksum is reported and not used at all (the config's
+ *   bridges are used instead): never loaded half-way.
+ *
+ * Thread-safety
+ *   Main thread.
+ *
+ * Ownership
+ *   state_load() returns a new struct cfg the caller frees with cfg_free().
+ */
+
+#include <stddef.h>
+
+struct cfg;
+struct sw;
+
+#define STATE_FILE_NAME "sluiced.state"
+
+/* Writes the state of 'sw' to 'path'.  Returns 0 or an errno with 'err'
+ * filled; on error the previous file is left as it was. */
+int state_save(const struct sw *sw, const char *path, char *err,
+               size_t errsize);
+
+/* Reads 'path'.  Returns 0 and sets *bridgesp to a cfg holding only its
+ * bridges; ENOENT if there is no state file; EINVAL (with 'err' saying
+ * why: syntax, version, checksum, a bad key) if it is unusable. */
+int state_load(const char *path, struct cfg **bridgesp, char *err,
+               size_t errsize);
+
+#endif /* state.h */
