@@ -1016,7 +1016,7 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
         NULL
     };
     static const char *const state_keys[] = { "dir", NULL };
-    static const char *const dpdk_keys[] = { "args", NULL };
+    static const char *const dpdk_keys[] = { "args", "mbufs", NULL };
     static const char *const control_keys[] = { "socket", NULL };
     static const char *const pmd_keys[] = { "cores", "emc_entries",
                                             "idle_sleep_us", NULL };
@@ -1068,6 +1068,12 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
                 return nomem(err, errsize);
             }
         }
+    }
+
+    error = get_uint(dpdk, "dpdk", "mbufs", 1024, 16777215,
+                     CFG_DEFAULT_MBUFS, &cfg->n_mbufs, err, errsize);
+    if (error) {
+        return error;
     }
 
     /* control */

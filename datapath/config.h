@@ -28,6 +28,7 @@
  *
  * Defaults:
  *   dpdk.args                  ["--no-huge", "-m", "512"]
+ *   dpdk.mbufs                 CFG_DEFAULT_MBUFS (1024..16777215)
  *   control.socket             CFG_DEFAULT_SOCKET
  *   state.dir                  CFG_DEFAULT_STATE_DIR (bridges, ports and
  *                              flows are saved there and restored at
@@ -58,6 +59,7 @@
 
 #define CFG_DEFAULT_SOCKET "/run/sluice/sluiced.sock"
 #define CFG_DEFAULT_STATE_DIR "/var/lib/sluice"
+#define CFG_DEFAULT_MBUFS 32767
 #define CFG_MAX_STATE_DIR 200
 #define CFG_MAX_NAME 63         /* Bridge and port names, bytes. */
 #define CFG_MAX_OFPORT 65279    /* 0xfeff, OFPP_MAX. */
@@ -125,6 +127,7 @@ struct cfg_bridge {
 struct cfg {
     char **dpdk_args;           /* EAL arguments, without argv[0]. */
     size_t n_dpdk_args;
+    uint32_t n_mbufs;           /* Packet buffers in the pool. */
     char *control_socket;
     char *state_dir;            /* "" = do not save or restore state. */
     unsigned int *pmd_cores;    /* Distinct, in file order; at least one. */

@@ -79,10 +79,19 @@ h_show(json_t *params, json_t **result, char *err, size_t errsize, void *aux)
 static json_t *
 port_stats_json(const struct bridge_port_info *info)
 {
+    struct port_custom_stat custom[128];
+    size_t n_custom = port_get_custom_stats(info->port, custom,
+                                            sizeof custom / sizeof *custom);
+    json_t *cj = json_object();
     struct port_stats s;
 
+    for (size_t i = 0; i < n_custom; i++) {
+        json_object_set_new(cj, custom[i].name,
+                            json_integer((json_int_t) custom[i].value));
+    }
     port_get_stats(info->port, &s);
-    return json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    return json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+                     " s:s, s:o}",
                      "ofport", (json_int_t) info->ofport,
                      "name", info->name,
                      "rx_packets", (json_int_t) s.rx_packets,
@@ -92,7 +101,9 @@ port_stats_json(const struct bridge_port_info *info)
                      "tx_packets", (json_int_t) s.tx_packets,
                      "tx_bytes", (json_int_t) s.tx_bytes,
                      "tx_dropped", (json_int_t) s.tx_dropped,
-                     "tx_errors", (json_int_t) s.tx_errors);
+                     "tx_errors", (json_int_t) s.tx_errors,
+                     "link", port_link_up(info->port) ? "up" : "down",
+                     "custom", cj);
 }
 
 static void

@@ -30,7 +30,6 @@
 #include "state.h"
 #include "vhost.h"
 
-#define SLUICE_N_MBUFS 32767
 #define SLUICE_MBUF_CACHE 256
 
 static void
@@ -246,7 +245,7 @@ main(int argc, char *argv[])
     unpin_self();
     evthread_use_pthreads();
 
-    mp = rte_pktmbuf_pool_create("sluice_mbufs", SLUICE_N_MBUFS,
+    mp = rte_pktmbuf_pool_create("sluice_mbufs", cfg->n_mbufs,
                                  SLUICE_MBUF_CACHE, 0,
                                  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (!mp) {

@@ -480,6 +480,17 @@ cmd_dump_ports(int argc, char *argv[])
         printf("           tx pkts=%lld, bytes=%lld, drop=%lld, "
                "errs=%lld\n", num(p, "tx_packets"), num(p, "tx_bytes"),
                num(p, "tx_dropped"), num(p, "tx_errors"));
+        /* Provider-specific counters (vhost queues, ring-full drops...):
+         * only when a single port was asked for, as they can be many. */
+        if (argc > 1) {
+            json_t *custom = json_object_get(p, "custom"), *v;
+            const char *key;
+
+            json_object_foreach (custom, key, v) {
+                printf("           %s=%lld\n", key,
+                       (long long) json_integer_value(v));
+            }
+        }
     }
     json_decref(r);
 }

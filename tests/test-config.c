@@ -276,6 +276,9 @@ struct bad_case {
 #define PORT_POST "]}]}"
 
 static const struct bad_case bad_cases[] = {
+    { "{\"dpdk\":{\"mbufs\":5}}", "dpdk.mbufs: must be an integer 1024.." },
+    { "{\"state\":{\"dir\":7}}", "state.dir: must be a directory path" },
+    { "{\"state\":{\"dirx\":\"/x\"}}", "state.dirx: unknown key" },
     { "[]", "(root): must be an object" },
     /* Offload (issue 4). */
     { "{\"offload\":{\"min_pkts\":1}}", "offload.min_pkts: unknown key" },

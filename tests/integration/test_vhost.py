@@ -374,6 +374,12 @@ def test_no_guest_drops_counted_pmd_not_stuck(tmp_path):
         sw.send("d2", [frame] * 50)
         assert len(sw.capture("d3")) == 50
         assert port_stats(sw, "v1")["tx_dropped"] == 100
+        # The provider's own counters say why: no guest, not a full ring.
+        custom = port_stats(sw, "v1")["custom"]
+        assert custom["tx_no_guest"] == 100
+        assert custom["tx_ring_full"] == 0
+        text = sw.ofctl("dump-ports", "br0", "v1").stdout
+        assert "tx_no_guest=100" in text
 
 
 def test_bad_paths_refused(tmp_path):
