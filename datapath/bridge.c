@@ -691,6 +691,12 @@ sw_dp(const struct sw *sw)
     return sw->dp;
 }
 
+struct rte_mempool *
+sw_mempool(const struct sw *sw)
+{
+    return sw->mp;
+}
+
 struct offload *
 sw_offload(const struct sw *sw)
 {

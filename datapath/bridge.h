@@ -51,6 +51,8 @@ int sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
 void sw_destroy(struct sw *);
 
 struct dp *sw_dp(const struct sw *);
+/* The packet buffer pool (borrowed). */
+struct rte_mempool *sw_mempool(const struct sw *);
 /* Periodic work (timeouts, MAC aging, megaflow expiry, stats).  Returns the
  * delay in ms until it wants to run again. */
 unsigned sw_run(struct sw *);

@@ -1017,7 +1017,7 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     };
     static const char *const state_keys[] = { "dir", NULL };
     static const char *const dpdk_keys[] = { "args", "mbufs", NULL };
-    static const char *const control_keys[] = { "socket", NULL };
+    static const char *const control_keys[] = { "socket", "group", NULL };
     static const char *const pmd_keys[] = { "cores", "emc_entries",
                                             "idle_sleep_us", NULL };
     static const char *const dp_keys[] = {
@@ -1096,6 +1096,16 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     cfg->control_socket = strdup(v ? json_string_value(v)
                                    : CFG_DEFAULT_SOCKET);
     if (!cfg->control_socket) {
+        return nomem(err, errsize);
+    }
+    v = control ? json_object_get(control, "group") : NULL;
+    if (v && (!json_is_string(v) || !json_string_value(v)[0]
+              || strlen(json_string_value(v)) > 32)) {
+        return fail(err, errsize, "control.group",
+                    "must be a group name (1..32 bytes)");
+    }
+    cfg->control_group = strdup(v ? json_string_value(v) : "");
+    if (!cfg->control_group) {
         return nomem(err, errsize);
     }
 
@@ -1315,6 +1325,7 @@ cfg_free(struct cfg *cfg)
     }
     free(cfg->dpdk_args);
     free(cfg->control_socket);
+    free(cfg->control_group);
     free(cfg->state_dir);
     free(cfg->pmd_cores);
     for (size_t b = 0; b < cfg->n_bridges; b++) {

@@ -30,6 +30,8 @@
  *   dpdk.args                  ["--no-huge", "-m", "512"]
  *   dpdk.mbufs                 CFG_DEFAULT_MBUFS (1024..16777215)
  *   control.socket             CFG_DEFAULT_SOCKET
+ *   control.group              "" (socket mode 0600; a group name makes it
+ *                              0660 and owned by that group)
  *   state.dir                  CFG_DEFAULT_STATE_DIR (bridges, ports and
  *                              flows are saved there and restored at
  *                              start; "" disables it; see state.h)
@@ -129,6 +131,8 @@ struct cfg {
     size_t n_dpdk_args;
     uint32_t n_mbufs;           /* Packet buffers in the pool. */
     char *control_socket;
+    char *control_group;        /* "" = socket mode 0600 (root only);
+                                 * else mode 0660 owned by this group. */
     char *state_dir;            /* "" = do not save or restore state. */
     unsigned int *pmd_cores;    /* Distinct, in file order; at least one. */
     size_t n_pmd_cores;

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include <rte_cycles.h>
+#include <rte_mempool.h>
 
 #include "bridge.h"
 #include "ctl-handlers.h"
@@ -574,6 +577,53 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
     return 0;
 }
 
+/* ---- Resources. ---- */
+
+static void
+count_rules_cb(struct bridge *br, void *n)
+{
+    *(size_t *) n += ofproto_n_rules(bridge_ofproto(br));
+}
+
+/* Resident set size of this process in KiB, or -1. */
+static long long
+rss_kib(void)
+{
+    long long pages = -1, rss = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f) {
+        if (fscanf(f, "%lld %lld", &pages, &rss) != 2) {
+            rss = -1;
+        }
+        fclose(f);
+    }
+    return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* What the daemon holds: packet buffers, rules, cached flows, memory.  A
+ * soak test watches these stay flat under churn. */
+static int
+h_resources(json_t *params, json_t **result, char *err, size_t errsize,
+            void *aux)
+{
+    static const char *const allowed[] = { NULL };
+    struct rte_mempool *mp = sw_mempool(aux);
+    size_t rules = 0;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    sw_for_each_bridge(aux, count_rules_cb, &rules);
+    *result = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+                        "mbufs_total", (json_int_t) mp->size,
+                        "mbufs_in_use",
+                        (json_int_t) rte_mempool_in_use_count(mp),
+                        "rules", (json_int_t) rules,
+                        "megaflows",
+                        (json_int_t) dp_megaflow_count(sw_dp(aux)),
+                        "rss_kib", (json_int_t) rss_kib());
+    return 0;
+}
+
 /* ---- Dummy ports. ---- */
 
 static int
@@ -738,6 +788,7 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
         { "del-port", h_del_port },
         { "dump-megaflows", h_dump_megaflows },
         { "pmd-stats", h_pmd_stats },
+        { "resources", h_resources },
         { "dummy-inject", h_dummy_inject },
         { "dummy-capture", h_dummy_capture },
     };

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -272,6 +273,17 @@ main(int argc, char *argv[])
         fprintf(stderr, "sluiced: control socket %s: %s\n",
                 cfg->control_socket, err);
         goto out;
+    }
+    if (cfg->control_group[0]) {
+        struct group *gr = getgrnam(cfg->control_group);
+
+        if (!gr || chown(cfg->control_socket, (uid_t) -1, gr->gr_gid)
+            || chmod(cfg->control_socket, 0660)) {
+            fprintf(stderr, "sluiced: control.group %s: %s\n",
+                    cfg->control_group,
+                    gr ? strerror(errno) : "no such group");
+            goto out;
+        }
     }
     ret = ctl_handlers_register(ctl, sw);
     if (ret) {
