@@ -78,6 +78,7 @@ usage(FILE *f)
 "  del-port BR NAME               remove a port\n"
 "  dump-megaflows                 print the datapath's cached flows\n"
 "  pmd-stats                      per-PMD packet, cache and drop counters\n"
+"  resources                      buffers in use, rules, megaflows, memory\n"
 "  offload-show                   offload ports, probed NIC capabilities,\n"
 "                                 simulated NICs\n"
 "  offload-stats                  offload counters: inserted, removed,\n"
@@ -893,6 +894,22 @@ cmd_list_methods(int argc, char *argv[])
 }
 
 static void
+cmd_resources(int argc, char *argv[])
+{
+    json_t *r = call("resources", NULL), *v;
+    const char *key;
+
+    if (json_output) {
+        print_json(r);
+    } else {
+        json_object_foreach (r, key, v) {
+            printf("%s: %lld\n", key, (long long) json_integer_value(v));
+        }
+    }
+    json_decref(r);
+}
+
+static void
 cmd_call(int argc, char *argv[])
 {
     json_t *params = NULL;
@@ -937,6 +954,7 @@ static const struct command commands[] = {
     { "inject", 3, -1, cmd_inject, "BR PORT HEX..." },
     { "capture", 2, 2, cmd_capture, "BR PORT" },
     { "list-methods", 0, 0, cmd_list_methods, "" },
+    { "resources", 0, 0, cmd_resources, "" },
     { "call", 1, 2, cmd_call, "METHOD [JSON-PARAMS]" },
 };
 
