@@ -144,12 +144,127 @@ add_ttl(struct offload_rule *r, const struct offload_xlate *x, uint8_t ttl,
     }
 }
 
+#define OFFLOAD_MAX_DP_ACTIONS 64  /* Longer lists are not widened. */
+
+/* The slow path emits each header rewrite with only the bits that differ
+ * from the packet (DPA_SET_* masks), but NICs set whole fields.  When the
+ * megaflow matches a field exactly, the packet's value is known, so a
+ * masked set of it is the same as a set of the whole field to
+ * (packet & ~mask) | value.  Widens every such set in 'acts' into 'out'
+ * (same length), tracking the field through earlier sets.  Sets of fields
+ * the megaflow does not match exactly stay masked (and are refused). */
+static void
+widen_sets(const struct offload_xlate *x, const struct dp_actions *acts,
+           struct dp_actions *out)
+{
+    struct flow cur = *x->flow;             /* Known where mask is set. */
+    const struct flow *m = x->mask;
+
+    out->n = acts->n;
+    for (size_t i = 0; i < acts->n; i++) {
+        struct dp_action *a = &out->a[i];
+
+        *a = acts->a[i];
+        switch (a->type) {
+        case DPA_SET_ETH:
+            for (int k = 0; k < 2; k++) {
+                uint8_t *v = k ? a->eth.dst : a->eth.src;
+                uint8_t *mk = k ? a->eth.dst_mask : a->eth.src_mask;
+                uint8_t *c = k ? cur.dl_dst : cur.dl_src;
+                const uint8_t *fm = k ? m->dl_dst : m->dl_src;
+
+                if (!all_zeros(mk, 6) && all_ones(fm, 6)) {
+                    for (int b = 0; b < 6; b++) {
+                        v[b] = (uint8_t) ((c[b] & ~mk[b]) | (v[b] & mk[b]));
+                        mk[b] = 0xff;
+                    }
+                    memcpy(c, v, 6);
+                }
+            }
+            break;
+        case DPA_SET_IPV4:
+            for (int k = 0; k < 2; k++) {
+                uint32_t *v = k ? &a->ipv4.dst : &a->ipv4.src;
+                uint32_t *mk = k ? &a->ipv4.dst_mask : &a->ipv4.src_mask;
+                uint32_t *c = k ? &cur.nw_dst : &cur.nw_src;
+                uint32_t fm = k ? m->nw_dst : m->nw_src;
+
+                if (*mk && fm == UINT32_MAX) {
+                    *v = (*c & ~*mk) | (*v & *mk);
+                    *mk = UINT32_MAX;
+                    *c = *v;
+                }
+            }
+            /* DSCP: a change within the DSCP bits of a known TOS. */
+            if (a->ipv4.tos_mask && !(a->ipv4.tos_mask & 0x03)
+                && (m->nw_tos & 0xfc) == 0xfc) {
+                a->ipv4.tos = (uint8_t) ((cur.nw_tos & ~a->ipv4.tos_mask
+                                          & 0xfc)
+                                         | (a->ipv4.tos & a->ipv4.tos_mask));
+                a->ipv4.tos_mask = 0xfc;
+                cur.nw_tos = (uint8_t) ((cur.nw_tos & 0x03) | a->ipv4.tos);
+            }
+            if (a->ipv4.ttl_mask && m->nw_ttl == 0xff) {
+                a->ipv4.ttl = (uint8_t) ((cur.nw_ttl & ~a->ipv4.ttl_mask)
+                                         | (a->ipv4.ttl & a->ipv4.ttl_mask));
+                a->ipv4.ttl_mask = 0xff;
+                cur.nw_ttl = a->ipv4.ttl;
+            }
+            break;
+        case DPA_SET_IPV6:
+            for (int k = 0; k < 2; k++) {
+                uint8_t *v = k ? a->ipv6.dst : a->ipv6.src;
+                uint8_t *mk = k ? a->ipv6.dst_mask : a->ipv6.src_mask;
+                uint8_t *c = k ? cur.ipv6_dst : cur.ipv6_src;
+                const uint8_t *fm = k ? m->ipv6_dst : m->ipv6_src;
+
+                if (!all_zeros(mk, 16) && all_ones(fm, 16)) {
+                    for (int b = 0; b < 16; b++) {
+                        v[b] = (uint8_t) ((c[b] & ~mk[b]) | (v[b] & mk[b]));
+                        mk[b] = 0xff;
+                    }
+                    memcpy(c, v, 16);
+                }
+            }
+            if (a->ipv6.hlimit_mask && m->nw_ttl == 0xff) {
+                a->ipv6.hlimit = (uint8_t) ((cur.nw_ttl
+                                             & ~a->ipv6.hlimit_mask)
+                                            | (a->ipv6.hlimit
+                                               & a->ipv6.hlimit_mask));
+                a->ipv6.hlimit_mask = 0xff;
+                cur.nw_ttl = a->ipv6.hlimit;
+            }
+            break;
+        case DPA_SET_L4:
+            for (int k = 0; k < 2; k++) {
+                uint16_t *v = k ? &a->l4.dst : &a->l4.src;
+                uint16_t *mk = k ? &a->l4.dst_mask : &a->l4.src_mask;
+                uint16_t *c = k ? &cur.tp_dst : &cur.tp_src;
+                uint16_t fm = k ? m->tp_dst : m->tp_src;
+
+                if (*mk && fm == UINT16_MAX) {
+                    *v = (uint16_t) ((*c & ~*mk) | (*v & *mk));
+                    *mk = UINT16_MAX;
+                    *c = *v;
+                }
+            }
+            break;
+        default:
+            break;
+        }
+    }
+}
+
 static int
 translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
                        bool *transfer, enum offload_reason *reason,
                        char *msg, size_t msgsize)
 {
     const struct offload_caps *c = x->caps;
+    struct {
+        struct dp_actions h;
+        struct dp_action a[OFFLOAD_MAX_DP_ACTIONS];
+    } wide;
     const struct dp_actions *acts = x->actions;
     size_t n_out = 0, last_out = 0;
     size_t n_mac = 0, n_ip4 = 0, n_ip6 = 0, n_tp = 0, n_ttl = 0, n_dscp = 0;
@@ -159,6 +274,10 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
     if (!c->full) {
         return unsupported(reason, OFFLOAD_R_NIC_NO_FULL, msg, msgsize,
                            "the NIC cannot execute actions (no DROP)");
+    }
+    if (acts && acts->n <= OFFLOAD_MAX_DP_ACTIONS) {
+        widen_sets(x, acts, &wide.h);
+        acts = &wide.h;
     }
     for (size_t i = 0; acts && i < acts->n; i++) {
         if (acts->a[i].type == DPA_OUTPUT) {
@@ -556,9 +675,12 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
         h->next_proto_id = f->nw_proto;
         hm->next_proto_id = m.nw_proto;
         if (m.nw_frag) {
-            if ((f->nw_frag & m.nw_frag) || !(m.nw_frag & FLOW_NW_FRAG_ANY)) {
+            /* "no" or "not_later" (what L4 rewrites need): the NIC
+             * matches unfragmented packets, a subset of the megaflow's
+             * when it said not_later; first fragments stay in software. */
+            if (f->nw_frag & m.nw_frag) {
                 return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg,
-                                   msgsize, "ip_frag other than \"no\"");
+                                   msgsize, "ip_frag=yes/first/later");
             }
             h->fragment_offset = 0;
             hm->fragment_offset = htons(0x3fff);
@@ -583,9 +705,12 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
         h->hop_limits = f->nw_ttl;
         hm->hop_limits = m.nw_ttl;
         if (m.nw_frag) {
-            if ((f->nw_frag & m.nw_frag) || !(m.nw_frag & FLOW_NW_FRAG_ANY)) {
+            /* "no" or "not_later" (what L4 rewrites need): the NIC
+             * matches unfragmented packets, a subset of the megaflow's
+             * when it said not_later; first fragments stay in software. */
+            if (f->nw_frag & m.nw_frag) {
                 return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg,
-                                   msgsize, "ip_frag other than \"no\"");
+                                   msgsize, "ip_frag=yes/first/later");
             }
             r->ipv6.has_frag_ext = 0;
             r->ipv6_mask.has_frag_ext = 1;
