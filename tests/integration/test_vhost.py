@@ -419,3 +419,62 @@ def test_bad_paths_refused(tmp_path):
         Switch(ports=[{"name": "v1", "ofport": 1, "type": "vhostuser",
                        "path": str(regular)}])
     assert "not a socket" in str(e.value)
+
+
+def test_peer_that_negotiates_nonsense(tmp_path, procs):
+    """A front end that speaks garbage, or valid-looking vhost-user
+    messages with absurd contents, is disconnected; the switch keeps
+    forwarding on its other ports and a real guest can attach afterwards."""
+    import socket
+    import struct
+
+    sa, sb = str(tmp_path / "sa.sock"), str(tmp_path / "sb.sock")
+    sw = Switch(ports=[{"name": "a", "ofport": 1, "type": "vhostuser",
+                        "path": sa},
+                       {"name": "b", "ofport": 2, "type": "vhostuser",
+                        "path": sb},
+                       {"name": "d3", "ofport": 3, "type": "dummy"},
+                       {"name": "d4", "ofport": 4, "type": "dummy"}])
+    procs.append(sw)
+
+    def hdr(req, size, flags=1):
+        return struct.pack("<III", req, flags, size)
+
+    nonsense = [
+        os.urandom(64),                          # not a message at all
+        hdr(0xdead, 8) + bytes(8),               # unknown request
+        hdr(1, 0x7fffffff),                      # GET_FEATURES, huge size
+        hdr(5, 8) + struct.pack("<Q", 1 << 63),  # SET_MEM_TABLE, no fds
+        hdr(8, 8) + struct.pack("<Q", 1000),     # SET_VRING_NUM, bad vring
+        hdr(2, 8) + struct.pack("<Q", ~0 & (2**64 - 1)),  # all features
+        hdr(1, 0)[:6],                           # a truncated header
+    ]
+    for msg in nonsense:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(2)
+        try:
+            s.connect(sa)
+            s.sendall(msg)
+            try:
+                s.recv(4096)
+            except (socket.timeout, OSError):
+                pass
+        finally:
+            s.close()
+        # Still alive, link still down, other ports forwarding.
+        assert sw.proc.poll() is None, sw.read_log()
+        assert link(sw, "a") == "down"
+        frame = bytes.fromhex("ffffffffffff020000000002080045000014000100"
+                              "0040110000c0a80001c0a80002") + bytes(26)
+        sw.send("d3", [frame] * 5)
+        assert len(sw.capture("d4")) == 5
+    # A real guest attaches and forwards afterwards.
+    a = Guest(tmp_path, "a", sa, MAC_A, MAC_B, server=False)
+    procs.append(a)
+    b = Guest(tmp_path, "b", sb, MAC_B, MAC_A, server=False)
+    procs.append(b)
+    a.wait_ready()
+    b.wait_ready()
+    wait_for(lambda: link(sw, "a") == "up" and link(sw, "b") == "up", 10,
+             "links up")
+    run_one_way(sw, a, b, "a", "b")
