@@ -1,4 +1,5 @@
 # tools/: scripts a user or developer runs (not built, distributed).
 dist_noinst_SCRIPTS += \
 	tools/bench \
+	tools/bench-offload \
 	tools/install-bench-deps.sh
