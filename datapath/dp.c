@@ -695,6 +695,14 @@ pmd_main(void *pmd_)
             if (pmd->emc) {
                 emc_sweep(pmd->emc, emc_entry_dead, NULL);
             }
+            /* The simple-match pointers follow the same rule as the EMC:
+             * dropped here, before the next batch, so they never outlive
+             * the megaflow's second grace period. */
+            for (unsigned p = 0; p < DP_MAX_PORTS; p++) {
+                if (pmd->simple[p] && emc_entry_dead(pmd->simple[p], NULL)) {
+                    pmd->simple[p] = NULL;
+                }
+            }
         }
         pmd->now_ms = dp_time_ms();
 
