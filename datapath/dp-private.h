@@ -29,6 +29,8 @@ struct rte_mbuf;
 struct emc;
 
 #define DP_BATCH 32
+#define DP_MF_INLINE_ACTS 2         /* Actions stored in the megaflow. */
+#define DP_MF_SPARE 4               /* Slabs prepared ahead per PMD. */
 
 struct dp_megaflow {
     struct cls_rule cr;             /* [fm] In the PMD's classifier. */
@@ -53,6 +55,16 @@ struct dp_megaflow {
     uint64_t rate_packets;          /* Total at the last rate check. */
     long long rate_ms;
     struct dp_megaflow *hw_next;    /* On dp->hw_removals. */
+    enum dp_removal_reason hw_reason;   /* Why, for hooks.remove. */
+
+    /* Allocation (see "Megaflow pool" in dp.c). */
+    bool needs_layers;              /* [const] Actions rewrite headers. */
+    struct dp_megaflow *pool_next;  /* On a pool free list. */
+    /* Actions with at most DP_MF_INLINE_ACTS entries live here ('actions'
+     * points to it); longer lists are malloc'd. */
+    _Alignas(8) uint8_t inline_acts[sizeof(struct dp_actions)
+                                    + DP_MF_INLINE_ACTS
+                                      * sizeof(struct dp_action)];
 };
 
 struct dp_rxq_ref {
@@ -85,6 +97,17 @@ struct dp_pmd {
     uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
     long long now_ms;               /* [pmd] Time of this iteration. */
+
+    /* Megaflow pool: 'mf_free' is the PMD's own free list, carved from
+     * slabs (pre-faulted, chained through their first word, unmapped by
+     * dp_destroy()); the main thread prepares spare slabs and returns freed
+ * megaflows to
+     * 'mf_returned' (a lock-free stack the PMD takes whole). */
+    struct dp_megaflow *mf_free;            /* [pmd] */
+    struct dp_megaflow *_Atomic mf_returned;
+    void *_Atomic mf_spare[DP_MF_SPARE];    /* [main] fills, PMD takes. */
+    void *mf_slabs;                         /* [pmd] */
+    size_t mf_n_slabs;                      /* [pmd] */
 
     /* Per input port: the megaflow that answers for all its packets, if
      * any (see pmd_process()).  [pmd] */

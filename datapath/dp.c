@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,6 +227,190 @@ dp_synchronize(struct dp *dp)
     rte_rcu_qsbr_check(dp->rcu, token, true);
 }
 
+/* ---- Megaflow pool. ----
+ *
+ * Flow setup used to calloc() each megaflow (and keep the slow path's
+ * 1 KiB action buffer): on a burst of new flows most of an upcall's time
+ * went to first-touch page faults on fresh heap memory (0.45 faults per
+ * upcall).  Each PMD now carves megaflows out of 2 MiB slabs populated in
+ * one system call, which the main thread prepares ahead of need
+ * (DP_MF_SPARE per PMD, refilled by dp_run()), keeps a private free
+ * list, and gets freed megaflows back from the main thread through a
+ * lock-free stack that it takes whole (one consumer, so no ABA).  Short
+ * action lists are copied into the megaflow, so the slow path's buffer is
+ * freed at once and reused by the next upcall.  Slabs are kept until
+ * dp_destroy(). */
+
+#define DP_MF_SLAB_SIZE (2u << 20)
+#define DP_MF_OBJ_SIZE ((sizeof(struct dp_megaflow) + 63) & ~(size_t) 63)
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* A 2 MiB-aligned, populated slab, or NULL. */
+static void *
+mf_slab_map(void)
+{
+    size_t len = 2 * DP_MF_SLAB_SIZE;
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uintptr_t a;
+
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    a = ((uintptr_t) p + DP_MF_SLAB_SIZE - 1) & ~(uintptr_t) (DP_MF_SLAB_SIZE
+                                                              - 1);
+    if (a > (uintptr_t) p) {
+        munmap(p, a - (uintptr_t) p);
+    }
+    if ((uintptr_t) p + len > a + DP_MF_SLAB_SIZE) {
+        munmap((void *) (a + DP_MF_SLAB_SIZE),
+               (uintptr_t) p + len - a - DP_MF_SLAB_SIZE);
+    }
+    /* Transparent huge pages were slower here: populating them compacts
+     * memory.  One system call instead of a fault per page; failure (old kernel)
+     * only means the faults happen on first use. */
+    (void) madvise((void *) a, DP_MF_SLAB_SIZE, MADV_POPULATE_WRITE);
+    return (void *) a;
+}
+
+/* PMD: a zeroed megaflow, or NULL (ENOMEM). */
+static struct dp_megaflow *
+mf_alloc(struct dp_pmd *pmd)
+{
+    struct dp_megaflow *mf = pmd->mf_free;
+
+    if (!mf) {
+        mf = atomic_exchange_explicit(&pmd->mf_returned, NULL,
+                                      memory_order_acquire);
+    }
+    if (!mf) {
+        uint8_t *slab = NULL;
+        size_t n;
+
+        for (unsigned i = 0; i < DP_MF_SPARE && !slab; i++) {
+            slab = atomic_exchange_explicit(&pmd->mf_spare[i], NULL,
+                                            memory_order_acquire);
+        }
+        if (!slab) {
+            slab = mf_slab_map();
+        }
+
+        if (!slab) {
+            return NULL;
+        }
+        /* The first object's room holds the slab chain. */
+        *(void **) (void *) slab = pmd->mf_slabs;
+        pmd->mf_slabs = slab;
+        pmd->mf_n_slabs++;
+        n = DP_MF_SLAB_SIZE / DP_MF_OBJ_SIZE;
+        for (size_t i = n - 1; i >= 1; i--) {
+            struct dp_megaflow *o = (struct dp_megaflow *) (void *)
+                                    (slab + i * DP_MF_OBJ_SIZE);
+
+            o->pool_next = mf;
+            mf = o;
+        }
+    }
+    pmd->mf_free = mf->pool_next;
+    memset(mf, 0, sizeof *mf);
+    return mf;
+}
+
+/* PMD: returns a megaflow that no reader has seen. */
+static void
+mf_free_local(struct dp_pmd *pmd, struct dp_megaflow *mf)
+{
+    if (mf->actions && (void *) mf->actions != mf->inline_acts) {
+        free(mf->actions);
+    }
+    mf->pool_next = pmd->mf_free;
+    pmd->mf_free = mf;
+}
+
+/* Any thread (the main thread, after the grace periods): gives 'mf' back
+ * to its PMD's pool. */
+static void
+mf_free_remote(struct dp_megaflow *mf)
+{
+    struct dp_pmd *pmd = mf->pmd;
+    struct dp_megaflow *head;
+
+    if ((void *) mf->actions != mf->inline_acts) {
+        free(mf->actions);
+    }
+    mf->actions = NULL;
+    head = atomic_load_explicit(&pmd->mf_returned, memory_order_relaxed);
+    do {
+        mf->pool_next = head;
+    } while (!atomic_compare_exchange_weak_explicit(
+                 &pmd->mf_returned, &head, mf, memory_order_release,
+                 memory_order_relaxed));
+}
+
+/* dp_destroy(): unmaps every slab of 'pmd' (no megaflow is in use). */
+static void
+mf_pool_destroy(struct dp_pmd *pmd)
+{
+    for (unsigned i = 0; i < DP_MF_SPARE; i++) {
+        void *slab = atomic_exchange(&pmd->mf_spare[i], NULL);
+
+        if (slab) {
+            munmap(slab, DP_MF_SLAB_SIZE);
+        }
+    }
+    while (pmd->mf_slabs) {
+        void *slab = pmd->mf_slabs;
+
+        pmd->mf_slabs = *(void **) slab;
+        munmap(slab, DP_MF_SLAB_SIZE);
+    }
+    pmd->mf_free = NULL;
+    atomic_store(&pmd->mf_returned, NULL);
+}
+
+/* Main thread: gives every PMD its DP_MF_SPARE prepared slabs. */
+static void
+mf_pool_refill(struct dp *dp)
+{
+    for (unsigned p = 0; p < dp->n_pmds; p++) {
+        struct dp_pmd *pmd = dp->pmds[p];
+
+        for (unsigned i = 0; i < DP_MF_SPARE; i++) {
+            void *slab;
+
+            if (atomic_load_explicit(&pmd->mf_spare[i],
+                                     memory_order_relaxed)) {
+                continue;
+            }
+            slab = mf_slab_map();
+            if (!slab) {
+                return;
+            }
+            atomic_store_explicit(&pmd->mf_spare[i], slab,
+                                  memory_order_release);
+        }
+    }
+}
+
+const char *
+dp_removal_reason_name(enum dp_removal_reason reason)
+{
+    switch (reason) {
+    case DP_REMOVED_REVALIDATE:
+        return "revalidate";
+    case DP_REMOVED_IDLE:
+        return "idle";
+    case DP_REMOVED_FLUSH:
+        return "flush";
+    case DP_REMOVED_SHUTDOWN:
+        return "shutdown";
+    }
+    return "?";
+}
+
 /* ---- Megaflows. ---- */
 
 static void
@@ -258,14 +443,14 @@ megaflow_free(struct dp *dp, void *mf_)
         /* No PMD can still look it up by this id: reusable now. */
         dp->free_ids[dp->n_free_ids++] = mf->id;
     }
-    free(mf->actions);
-    free(mf);
+    mf_free_remote(mf);
     atomic_fetch_sub(&dp->n_megaflows, 1);
 }
 
 /* Removes 'mf' from its PMD's classifier.  Caller holds the flow mutex. */
 static void
-megaflow_remove(struct dp *dp, struct dp_megaflow *mf)
+megaflow_remove(struct dp *dp, struct dp_megaflow *mf,
+                enum dp_removal_reason reason)
 {
     cls_remove(mf->pmd->cls, &mf->cr);
     atomic_store(&mf->dead, true);
@@ -284,6 +469,7 @@ megaflow_remove(struct dp *dp, struct dp_megaflow *mf)
         /* Told to the offload manager once the flow mutex is released
          * (dp_hw_removals()), before the removing call returns. */
         mf->hw_next = dp->hw_removals;
+        mf->hw_reason = reason;
         dp->hw_removals = mf;
     }
     dp_defer(dp, megaflow_free, mf);
@@ -300,7 +486,7 @@ dp_hw_removals(struct dp *dp)
         dp->hw_removals = mf->hw_next;
         mf->hw_next = NULL;
         if (dp->hooks.remove) {
-            dp->hooks.remove(mf, dp->hooks_aux);
+            dp->hooks.remove(mf, mf->hw_reason, dp->hooks_aux);
         }
         mf->offered = false;
     }
@@ -316,26 +502,30 @@ emc_entry_dead(void *data, void *aux)
 
 /* ---- Upcalls. ---- */
 
-/* Handles a miss for 'key' in PMD context.  Returns the megaflow to use, or
- * NULL with *tmp set to actions to run once (not installed) or NULL (drop:
- * the upcall failed).  On a non-installed result *tmp_up holds the refs. */
+/* Handles a miss for 'key' in PMD context, with the slow-path read lock
+ * held (taken once per batch by pmd_process_full()).  'fresh' holds the
+ * n_fresh megaflows this batch has installed so far: the batch's
+ * classifier lookup missed, and only this PMD inserts into its classifier,
+ * so one of them is the only thing that can match now.  A megaflow this
+ * call installs is appended to 'fresh'.  Returns the megaflow to use, or
+ * NULL with tmp_up->actions set to actions to run once (not installed) or
+ * NULL (drop: the upcall failed).  On a non-installed result tmp_up holds
+ * the refs. */
 static struct dp_megaflow *
 pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
+           struct dp_megaflow **fresh, unsigned *n_fresh,
            struct dp_upcall *tmp_up)
 {
     struct dp *dp = pmd->dp;
     struct dp_megaflow *mf;
-    const struct cls_rule *cr;
+    size_t n_acts;
     int err;
 
-    dp_slow_rdlock(dp);
-
     /* An earlier packet of this batch may have installed it. */
-    cr = cls_lookup(pmd->cls, key, NULL);
-    if (cr) {
-        mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
-        if (!atomic_load(&mf->dead)) {
-            dp_slow_unlock(dp);
+    for (unsigned k = 0; k < *n_fresh; k++) {
+        mf = fresh[k];
+        if (!atomic_load_explicit(&mf->dead, memory_order_relaxed)
+            && flow_equal_masked(key, &mf->cr.flow, &mf->cr.mask)) {
             return mf;
         }
     }
@@ -355,7 +545,6 @@ pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
         tmp_up->actions = NULL;
         tmp_up->n_refs = 0;
         dp_stat_add(&pmd->upcall_failures, 1);
-        dp_slow_unlock(dp);
         return NULL;
     }
     /* The datapath port is always part of a megaflow's key. */
@@ -367,11 +556,22 @@ pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
 
     mf = NULL;
     if (atomic_fetch_add(&dp->n_megaflows, 1) < dp->cfg.flow_limit) {
-        mf = calloc(1, sizeof *mf);
+        mf = mf_alloc(pmd);
     }
     if (mf) {
+        n_acts = tmp_up->actions->n;
         mf->key = *key;
-        mf->actions = tmp_up->actions;
+        if (n_acts <= DP_MF_INLINE_ACTS) {
+            memcpy(mf->inline_acts, tmp_up->actions, dp_actions_size(n_acts));
+            mf->actions = (struct dp_actions *) (void *) mf->inline_acts;
+        } else {
+            mf->actions = tmp_up->actions;
+        }
+        for (size_t i = 0; i < n_acts; i++) {
+            if (tmp_up->actions->a[i].type != DPA_OUTPUT) {
+                mf->needs_layers = true;
+            }
+        }
         mf->pmd = pmd;
         mf->created_ms = pmd->now_ms;
         mf->n_refs = tmp_up->n_refs;
@@ -381,10 +581,17 @@ pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
         err = cls_insert(pmd->cls, &mf->cr);
         pthread_mutex_unlock(&pmd->flow_mutex);
         if (err) {
-            free(mf);
+            mf->actions = NULL;     /* Still tmp_up's. */
+            mf_free_local(pmd, mf);
             mf = NULL;
         } else {
+            if ((void *) mf->actions == mf->inline_acts) {
+                /* The slow path's buffer is reused by the next upcall. */
+                free(tmp_up->actions);
+            }
+            tmp_up->actions = NULL;
             atomic_fetch_add(&pmd->n_megaflows, 1);
+            fresh[(*n_fresh)++] = mf;
         }
     }
     if (!mf) {
@@ -392,18 +599,20 @@ pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
         dp_stat_add(&pmd->megaflow_not_installed, 1);
         /* tmp_up keeps actions and refs: the caller runs them once. */
     }
-    dp_slow_unlock(dp);
     return mf;
 }
 
 /* ---- The PMD input path. ---- */
 
+/* Packets of one burst that share a megaflow.  Header layouts stay in
+ * the burst's array ('idx'): only actions that rewrite headers need them
+ * gathered. */
 struct flow_group {
     struct dp_megaflow *mf;
     unsigned n;
     uint32_t bytes;
     struct rte_mbuf *pkts[DP_BATCH];
-    struct flow_layers layers[DP_BATCH];
+    uint8_t idx[DP_BATCH];
 };
 
 static void
@@ -485,6 +694,8 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     const struct cls_rule *miss_rules[DP_BATCH];
     unsigned miss_idx[DP_BATCH];
     unsigned n_miss = 0;
+    struct dp_megaflow *fresh[DP_BATCH];
+    unsigned n_fresh = 0;
     struct flow_group groups[DP_BATCH];
     unsigned n_groups = 0;
     uint64_t emc_hits = 0, mf_hits = 0, mark_hits = 0;
@@ -568,11 +779,15 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         n_miss = still;
     }
 
-    /* Stage 4: upcalls for what is left, one at a time. */
+    /* Stage 4: upcalls for what is left, under one read lock. */
+    if (n_miss) {
+        dp_slow_rdlock(dp);
+    }
     for (unsigned k = 0; k < n_miss; k++) {
         unsigned i = miss_idx[k];
         struct dp_upcall up;
-        struct dp_megaflow *mf = pmd_upcall(pmd, &keys[i], &up);
+        struct dp_megaflow *mf = pmd_upcall(pmd, &keys[i], fresh, &n_fresh,
+                                            &up);
 
         if (mf) {
             mfs[i] = mf;
@@ -602,6 +817,9 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
             dp_stat_add(&pmd->drops[DP_DROP_UPCALL_ERROR], 1);
         }
     }
+    if (n_miss) {
+        dp_slow_unlock(dp);
+    }
 
     /* Stage 5: group by megaflow, keeping arrival order within a flow. */
     for (unsigned i = 0; i < n; i++) {
@@ -623,7 +841,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
             g->bytes = 0;
         }
         g->pkts[g->n] = pkts[i];
-        g->layers[g->n++] = layers[i];
+        g->idx[g->n++] = (uint8_t) i;
         g->bytes += rte_pktmbuf_pkt_len(pkts[i]);
     }
 
@@ -631,8 +849,16 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     for (unsigned k = 0; k < n_groups; k++) {
         struct flow_group *g = &groups[k];
 
+        struct flow_layers ly[DP_BATCH];
+
         megaflow_account(pmd, g->mf, g->n, g->bytes);
-        dp_execute(pmd, g->pkts, g->layers, g->n, g->mf->actions);
+        if (g->mf->needs_layers) {
+            for (unsigned j = 0; j < g->n; j++) {
+                ly[j] = layers[g->idx[j]];
+            }
+        }
+        dp_execute(pmd, g->pkts, g->mf->needs_layers ? ly : NULL, g->n,
+                   g->mf->actions);
     }
 
     dp_stat_add(&pmd->packets, n);
@@ -835,9 +1061,17 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
 }
 
 static void
-remove_all_cb(struct cls_rule *cr, void *dp_)
+flush_cb(struct cls_rule *cr, void *dp_)
 {
-    megaflow_remove(dp_, CLS_CONTAINER_OF(cr, struct dp_megaflow, cr));
+    megaflow_remove(dp_, CLS_CONTAINER_OF(cr, struct dp_megaflow, cr),
+                    DP_REMOVED_FLUSH);
+}
+
+static void
+shutdown_cb(struct cls_rule *cr, void *dp_)
+{
+    megaflow_remove(dp_, CLS_CONTAINER_OF(cr, struct dp_megaflow, cr),
+                    DP_REMOVED_SHUTDOWN);
 }
 
 void
@@ -862,7 +1096,7 @@ dp_destroy(struct dp *dp)
         }
         dp_tx_flush(pmd);
         if (pmd->cls) {
-            cls_for_each(pmd->cls, remove_all_cb, dp);
+            cls_for_each(pmd->cls, shutdown_cb, dp);
         }
     }
     dp_hw_removals(dp);
@@ -887,6 +1121,7 @@ dp_destroy(struct dp *dp)
         if (pmd) {
             cls_destroy(pmd->cls);
             emc_destroy(pmd->emc);
+            mf_pool_destroy(pmd);
             pthread_mutex_destroy(&pmd->flow_mutex);
             rte_free(pmd);
         }
@@ -1043,6 +1278,7 @@ dp_port_reconfigure(struct dp *dp, uint32_t port_no, char *err,
 int
 dp_start(struct dp *dp)
 {
+    mf_pool_refill(dp);
     dp->polling = true;
     return publish_poll_lists(dp);
 }
@@ -1113,7 +1349,7 @@ revalidate_cb(struct cls_rule *cr, void *ctx_)
     }
     free(up.actions);
     if (!keep) {
-        megaflow_remove(dp, mf);
+        megaflow_remove(dp, mf, DP_REMOVED_REVALIDATE);
         ctx->removed++;
     }
 }
@@ -1145,7 +1381,7 @@ dp_flush(struct dp *dp)
 
         pthread_mutex_lock(&pmd->flow_mutex);
         n += cls_count(pmd->cls);
-        cls_for_each(pmd->cls, remove_all_cb, dp);
+        cls_for_each(pmd->cls, flush_cb, dp);
         pthread_mutex_unlock(&pmd->flow_mutex);
     }
     dp_hw_removals(dp);
@@ -1170,7 +1406,7 @@ sweep_cb(struct cls_rule *cr, void *ctx_)
         used = mf->created_ms;
     }
     if (ctx->now - used >= (long long) ctx->dp->cfg.megaflow_idle_ms) {
-        megaflow_remove(ctx->dp, mf);
+        megaflow_remove(ctx->dp, mf, DP_REMOVED_IDLE);
         ctx->expired++;
     }
 }
@@ -1315,6 +1551,16 @@ dp_megaflow_id(struct dp *dp, struct dp_megaflow *mf)
     return id;
 }
 
+void
+dp_megaflow_offload_reset(struct dp *dp, struct dp_megaflow *mf)
+{
+    (void) dp;
+    mf->offered = false;
+    /* The next rate check starts a fresh window. */
+    mf->rate_packets = dp_stat_read(&mf->packets);
+    mf->rate_ms = 0;
+}
+
 uint32_t
 dp_megaflow_in_port(const struct dp_megaflow *mf)
 {
@@ -1348,6 +1594,7 @@ dp_run(struct dp *dp, long long now_ms)
         dp_offer(dp, now_ms);
     }
     dp_reclaim(dp, false);
+    mf_pool_refill(dp);
     return 10;
 }
 

@@ -164,8 +164,8 @@ void dp_pull_stats(struct dp *);
  * every 'check_ms'); the manager translates it and installs it in hardware
  * on its own thread.  When a megaflow is removed from the datapath
  * (revalidation after a flow-table change, idle expiry, flush, port
- * removal, shutdown), 'remove' is called on the main thread before the
- * call that removed it returns: it must take the hardware rule out of the
+ * removal, shutdown), 'remove' is called with that reason on the main
+ * thread before the call that removed it returns: it must take the hardware rule out of the
  * NIC before returning (so a deleted OpenFlow rule is gone from hardware
  * before del-flows replies), fold the rule's last hardware counters in with
  * dp_megaflow_hw_stats(), and forget 'mf'.  Hardware counters are credited
@@ -179,10 +179,22 @@ void dp_pull_stats(struct dp *);
 struct dp_megaflow;
 struct dp_megaflow_info;
 
+/* Why a megaflow left the datapath (hooks.remove). */
+enum dp_removal_reason {
+    DP_REMOVED_REVALIDATE,      /* Its translation changed (flow-table
+                                 * change or MAC learning). */
+    DP_REMOVED_IDLE,            /* Not hit for megaflow_idle_ms. */
+    DP_REMOVED_FLUSH,           /* dp_flush(): port removal, del-flows of
+                                 * everything, reconfiguration. */
+    DP_REMOVED_SHUTDOWN,        /* dp_destroy(). */
+};
+const char *dp_removal_reason_name(enum dp_removal_reason);
+
 struct dp_offload_hooks {
     bool (*offer)(struct dp_megaflow *mf, const struct dp_megaflow_info *,
                   void *aux);
-    void (*remove)(struct dp_megaflow *mf, void *aux);
+    void (*remove)(struct dp_megaflow *mf, enum dp_removal_reason,
+                   void *aux);
 };
 
 struct dp_offload_policy {
@@ -202,6 +214,13 @@ void dp_megaflow_hw_stats(struct dp *, struct dp_megaflow *,
 /* Main thread: the megaflow's mark id (allocated on first call), or 0 if
  * none is free. */
 uint32_t dp_megaflow_id(struct dp *, struct dp_megaflow *);
+/* Main thread: withdraws an accepted offer, as if 'offer' had returned
+ * false: the manager no longer holds 'mf' (it gets no 'remove' for it)
+ * and the datapath offers it again at a later check if it is still hot.
+ * For a manager that accepted 'mf' but had to give the hardware rule up
+ * (aged out, evicted, table full) and wants it back later.  Must not be
+ * called from inside a hook. */
+void dp_megaflow_offload_reset(struct dp *, struct dp_megaflow *);
 /* The datapath port a megaflow matches on (its in_port). */
 uint32_t dp_megaflow_in_port(const struct dp_megaflow *);
 

@@ -1760,11 +1760,13 @@ drain_aged(struct offload *mgr)
 }
 
 static void
-hook_remove(struct dp_megaflow *mf, void *mgr_)
+hook_remove(struct dp_megaflow *mf, enum dp_removal_reason reason,
+            void *mgr_)
 {
     struct offload *mgr = mgr_;
     struct offload_rec *r;
 
+    (void) reason;
     pthread_mutex_lock(&mgr->mutex);
     r = rec_find(mgr, mf);
     if (!r) {
