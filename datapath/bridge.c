@@ -48,6 +48,7 @@ struct sw {
     struct offload *offload;        /* NULL until a port wants offload. */
     char *state_path;               /* NULL: state is not saved. */
     bool building;                  /* In sw_create(): save at the end. */
+    uint64_t config_sum;            /* cfg->bridges_checksum. */
     struct offload_config offload_cfg;
 };
 
@@ -205,7 +206,8 @@ save_state(struct sw *sw)
     char err[256];
 
     if (sw->state_path && !sw->building
-        && state_save(sw, sw->state_path, err, sizeof err)) {
+        && state_save(sw, sw->state_path, sw->config_sum, err,
+                      sizeof err)) {
         fprintf(stderr, "sluiced: saving state: %s\n", err);
     }
 }
@@ -604,6 +606,7 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
     sw->mp = mp;
     sw->mac_aging_s = cfg->mac_aging_s;
     sw->building = true;
+    sw->config_sum = cfg->bridges_checksum;
     if (cfg->state_dir && cfg->state_dir[0]
         && asprintf(&sw->state_path, "%s/%s", cfg->state_dir,
                     STATE_FILE_NAME) < 0) {

@@ -1201,6 +1201,14 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
 
     /* bridges */
     v = json_object_get(root, "bridges");
+    {
+        /* Identifies the configured bridges (see state.h). */
+        char *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)
+                       : NULL;
+
+        cfg->bridges_checksum = cfg_checksum(text ? text : "[]");
+        free(text);
+    }
     if (v && !json_is_array(v)) {
         return fail(err, errsize, "bridges", "must be an array");
     }
@@ -1453,6 +1461,18 @@ out:
         cfg_port_uninit(out);
     }
     return error;
+}
+
+uint64_t
+cfg_checksum(const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;        /* FNV-1a, 64 bits. */
+
+    for (; *text; text++) {
+        h ^= (unsigned char) *text;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
 }
 
 json_t *

@@ -143,6 +143,9 @@ struct cfg {
     uint32_t mac_aging_s;       /* 1..86400 */
     struct cfg_bridge *bridges;
     size_t n_bridges;
+    uint64_t bridges_checksum;  /* Of the "bridges" JSON as loaded: tells
+                                 * whether the configured bridges changed
+                                 * since a state file was saved. */
     struct cfg_offload offload;
 };
 
@@ -184,6 +187,9 @@ const char *cfg_port_get(const struct cfg_port *port, const char *key);
  * on ENOMEM.  Loading the result gives back the same port. */
 struct json_t;
 struct json_t *cfg_port_to_json(const struct cfg_port *port);
+
+/* FNV-1a 64-bit hash of a NUL-terminated text. */
+uint64_t cfg_checksum(const char *text);
 
 /* Returns the bridge named 'name' in 'cfg', or NULL. */
 const struct cfg_bridge *cfg_find_bridge(const struct cfg *cfg,

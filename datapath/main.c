@@ -88,8 +88,12 @@ restore_state(struct cfg *cfg)
         return errno;
     }
     snprintf(path, sizeof path, "%s/%s", cfg->state_dir, STATE_FILE_NAME);
-    ret = state_load(path, &saved, err, sizeof err);
+    ret = state_load(path, cfg->bridges_checksum, &saved, err, sizeof err);
     if (ret == ENOENT) {
+        return 0;
+    } else if (ret == ESTALE) {
+        fprintf(stderr, "sluiced: the config's bridges changed since the "
+                "state was saved: starting from the config (%s)\n", err);
         return 0;
     } else if (ret) {
         snprintf(bad, sizeof bad, "%s.bad", path);

@@ -20,18 +20,6 @@
 #define STATE_VERSION 1
 #define STATE_DUMP_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 
-static uint64_t
-fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (; *s; s++) {
-        h ^= (unsigned char) *s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 struct save_ctx {
     json_t *flows;
     int error;
@@ -118,8 +106,8 @@ write_all(int fd, const char *text, size_t len)
 }
 
 int
-state_save(const struct sw *sw_, const char *path, char *err,
-           size_t errsize)
+state_save(const struct sw *sw_, const char *path, uint64_t config_sum,
+           char *err, size_t errsize)
 {
     struct save_bridges_ctx ctx = { (struct sw *) sw_, json_array(), 0 };
     char *bridges_text = NULL, *text = NULL, *tmp = NULL, *dir = NULL;
@@ -133,9 +121,10 @@ state_save(const struct sw *sw_, const char *path, char *err,
     }
     bridges_text = json_dumps(ctx.bridges, STATE_DUMP_FLAGS);
     if (!bridges_text
-        || asprintf(&text, "{\"sluice_state\":%d,\"checksum\":\"fnv1a64:"
-                    "%016" PRIx64 "\",\"bridges\":%s}\n", STATE_VERSION,
-                    fnv1a64(bridges_text), bridges_text) < 0
+        || asprintf(&text, "{\"sluice_state\":%d,\"config\":\"fnv1a64:"
+                    "%016" PRIx64 "\",\"checksum\":\"fnv1a64:%016" PRIx64
+                    "\",\"bridges\":%s}\n", STATE_VERSION, config_sum,
+                    cfg_checksum(bridges_text), bridges_text) < 0
         || asprintf(&tmp, "%s.tmp", path) < 0) {
         text = tmp = NULL;
         snprintf(err, errsize, "out of memory");
@@ -187,11 +176,11 @@ out:
 }
 
 int
-state_load(const char *path, struct cfg **bridgesp, char *err,
-           size_t errsize)
+state_load(const char *path, uint64_t config_sum, struct cfg **bridgesp,
+           char *err, size_t errsize)
 {
     json_error_t jerr;
-    json_t *root, *bridges, *version, *checksum;
+    json_t *root, *bridges, *version, *checksum, *config;
     char *bridges_text = NULL, *cfg_text = NULL, expect[64], cerr[512];
     int ret = EINVAL;
 
@@ -207,6 +196,7 @@ state_load(const char *path, struct cfg **bridgesp, char *err,
     }
     version = json_object_get(root, "sluice_state");
     checksum = json_object_get(root, "checksum");
+    config = json_object_get(root, "config");
     bridges = json_object_get(root, "bridges");
     if (!json_is_integer(version)
         || json_integer_value(version) != STATE_VERSION) {
@@ -225,9 +215,17 @@ state_load(const char *path, struct cfg **bridgesp, char *err,
         goto out;
     }
     snprintf(expect, sizeof expect, "fnv1a64:%016" PRIx64,
-             fnv1a64(bridges_text));
+             cfg_checksum(bridges_text));
     if (strcmp(expect, json_string_value(checksum))) {
         snprintf(err, errsize, "%s: checksum mismatch (corrupt)", path);
+        goto out;
+    }
+    snprintf(expect, sizeof expect, "fnv1a64:%016" PRIx64, config_sum);
+    if (!json_is_string(config)
+        || strcmp(expect, json_string_value(config))) {
+        snprintf(err, errsize, "%s: saved for another configuration of "
+                 "the bridges", path);
+        ret = ESTALE;
         goto out;
     }
     if (asprintf(&cfg_text, "{\"bridges\":%s}", bridges_text) < 0) {

@@ -12,9 +12,13 @@
  *
  * Design
  *   The file is JSON in the config file's "bridges" schema (so loading it
- *   reuses the config loader's validation), wrapped with a format version
- *   and a checksum of the bridges text:
- *     {"sluice_state": 1, "checksum": "fnv1a64:...", "bridges": [...]}
+ *   reuses the config loader's validation), wrapped with a format version,
+ *   the checksum of the config's own "bridges" section it was saved under
+ *   (a state applies only to the configuration it came from: after the
+ *   config's bridges are edited, the config wins), and a checksum of the
+ *   bridges text:
+ *     {"sluice_state": 1, "config": "fnv1a64:...",
+ *      "checksum": "fnv1a64:...", "bridges": [...]}
  *   Flows are stored as add-flow text (of_flow_format()): table, cookie,
  *   timeouts, priority, match and actions; counters and ages are not kept.
  *   It is written atomically: to "FILE.tmp", fsync, rename over FILE, fsync
@@ -38,13 +42,15 @@ struct sw;
 
 /* Writes the state of 'sw' to 'path'.  Returns 0 or an errno with 'err'
  * filled; on error the previous file is left as it was. */
-int state_save(const struct sw *sw, const char *path, char *err,
-               size_t errsize);
+int state_save(const struct sw *sw, const char *path, uint64_t config_sum,
+               char *err, size_t errsize);
 
 /* Reads 'path'.  Returns 0 and sets *bridgesp to a cfg holding only its
- * bridges; ENOENT if there is no state file; EINVAL (with 'err' saying
- * why: syntax, version, checksum, a bad key) if it is unusable. */
-int state_load(const char *path, struct cfg **bridgesp, char *err,
-               size_t errsize);
+ * bridges; ENOENT if there is no state file; ESTALE if it was saved under
+ * a configuration whose bridges differ from 'config_sum' (the config was
+ * edited: it wins); EINVAL (with 'err' saying why: syntax, version,
+ * checksum, a bad key) if it is unusable. */
+int state_load(const char *path, uint64_t config_sum, struct cfg **bridgesp,
+               char *err, size_t errsize);
 
 #endif /* state.h */

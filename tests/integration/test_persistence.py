@@ -114,3 +114,27 @@ def test_state_disabled():
         assert [f[4] for f in flows] == ["NORMAL"]
     finally:
         sw.stop()
+
+
+def test_edited_config_wins_over_saved_state():
+    sw = Switch()
+    try:
+        program(sw)
+        sw.kill()
+        # The operator edits the config's bridges: the saved state belonged
+        # to the old configuration and is not applied.
+        sw.config["bridges"][0]["ports"].append(
+            {"name": "d8", "ofport": 8, "type": "dummy"})
+        sw.start()
+        assert "changed since the state was saved" in sw.read_log()
+        flows, ports = snapshot(sw)
+        assert [f[4] for f in flows] == ["NORMAL"]
+        assert [p[0] for p in ports] == ["d1", "d2", "d3", "d8"]
+        # From now on the new configuration's state is saved and restored.
+        sw.add_flows("priority=9,actions=drop")
+        before = snapshot(sw)
+        sw.kill()
+        sw.start()
+        assert snapshot(sw) == before
+    finally:
+        sw.stop()
