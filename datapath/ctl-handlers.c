@@ -317,9 +317,74 @@ h_del_flows(json_t *params, json_t **result, char *err, size_t errsize,
     return flow_one_method(params, result, err, errsize, aux, true);
 }
 
+/* Per OpenFlow rule: the megaflows it produced, by offload state, and
+ * what hardware forwarded for them.  An open-addressing map keyed by the
+ * rule pointer, built from one pass over the megaflows. */
+struct rule_hw {
+    const void *rule;
+    uint32_t full, partial, software;
+    uint64_t hw_packets, hw_bytes;
+};
+
+struct rule_hw_map {
+    struct rule_hw *slots;
+    size_t mask;                /* n_slots - 1 */
+    struct offload *offload;
+};
+
+static struct rule_hw *
+rule_hw_find(struct rule_hw_map *m, const void *rule, bool add)
+{
+    size_t i = ((uintptr_t) rule >> 4) * 0x9e3779b97f4a7c15ULL >> 7;
+
+    for (;; i++) {
+        struct rule_hw *e = &m->slots[i & m->mask];
+
+        if (e->rule == rule) {
+            return e;
+        }
+        if (!e->rule) {
+            if (!add) {
+                return NULL;
+            }
+            e->rule = rule;
+            return e;
+        }
+    }
+}
+
+static void
+rule_hw_cb(const struct dp_megaflow_info *info, void *m_)
+{
+    struct rule_hw_map *m = m_;
+    struct offload_flow_info oi;
+    enum offload_state st = OFFLOAD_STATE_SOFTWARE;
+
+    if (m->offload && offload_flow_get(m->offload, info->handle, &oi)) {
+        st = oi.state;
+    }
+    for (size_t i = 0; i < info->n_refs; i++) {
+        struct rule_hw *e = rule_hw_find(m, info->refs[i], true);
+
+        e->full += st == OFFLOAD_STATE_FULL;
+        e->partial += st == OFFLOAD_STATE_PARTIAL;
+        e->software += st != OFFLOAD_STATE_FULL
+                       && st != OFFLOAD_STATE_PARTIAL;
+        e->hw_packets += info->hw_packets;
+        e->hw_bytes += info->hw_bytes;
+    }
+}
+
+static void
+count_refs_cb(const struct dp_megaflow_info *info, void *n)
+{
+    *(size_t *) n += info->n_refs;
+}
+
 struct dump_flows_ctx {
     json_t *arr;
     long long now;
+    struct rule_hw_map hw;
 };
 
 static void
@@ -344,6 +409,19 @@ dump_flow_cb(const struct ofproto_rule_info *info, void *ctx_)
         "hard_timeout", info->hard_timeout,
         "idle_age_s", (json_int_t) (idle > 0 ? idle / 1000 : 0),
         "match", match, "actions", actions));
+    if (ctx->hw.slots) {
+        const struct rule_hw *e = rule_hw_find(&ctx->hw, info->rule, false);
+        json_t *f = json_array_get(ctx->arr, json_array_size(ctx->arr) - 1);
+
+        json_object_set_new(f, "hw_packets",
+                            json_integer(e ? (json_int_t) e->hw_packets : 0));
+        json_object_set_new(f, "hw_bytes",
+                            json_integer(e ? (json_int_t) e->hw_bytes : 0));
+        json_object_set_new(f, "offload", json_pack(
+            "{s:i, s:i, s:i}", "full", e ? (int) e->full : 0,
+            "partial", e ? (int) e->partial : 0,
+            "software", e ? (int) e->software : 0));
+    }
 }
 
 static int
@@ -366,7 +444,24 @@ h_dump_flows(json_t *params, json_t **result, char *err, size_t errsize,
     }
     ctx.arr = json_array();
     ctx.now = dp_time_ms();
+    memset(&ctx.hw, 0, sizeof ctx.hw);
+    ctx.hw.offload = sw_offload(aux);
+    if (ctx.hw.offload) {
+        /* Offload state per rule, from the megaflows it produced. */
+        size_t n = 64, n_refs = 0;
+
+        dp_megaflow_dump(sw_dp(aux), count_refs_cb, &n_refs);
+        while (n < 2 * n_refs + 64) {
+            n *= 2;
+        }
+        ctx.hw.slots = calloc(n, sizeof *ctx.hw.slots);
+        ctx.hw.mask = n - 1;
+        if (ctx.hw.slots) {
+            dp_megaflow_dump(sw_dp(aux), rule_hw_cb, &ctx.hw);
+        }
+    }
     sw_dump_flows(aux, br, text ? &spec : NULL, dump_flow_cb, &ctx);
+    free(ctx.hw.slots);
     if (text) {
         of_flow_spec_uninit(&spec);
     }

@@ -1649,6 +1649,8 @@ dump_cb(struct cls_rule *cr, void *ctx_)
         .offloaded = mf->offered,
         .handle = mf,
         .used_ms = __atomic_load_n(&mf->used_ms, __ATOMIC_RELAXED),
+        .refs = mf->refs,
+        .n_refs = mf->n_refs,
     };
     ctx->cb(&info, ctx->aux);
 }

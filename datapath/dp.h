@@ -254,6 +254,9 @@ struct dp_megaflow_info {
     bool offloaded;                 /* The offload manager holds it. */
     struct dp_megaflow *handle;     /* For the offload manager. */
     long long used_ms;              /* 0 = never hit. */
+    void *const *refs;              /* The upcall's references (the rules
+                                     * that produced it), borrowed. */
+    size_t n_refs;
 };
 /* Calls 'cb' for every live megaflow (main thread; 'info' is valid only
  * during the call). */

@@ -611,6 +611,16 @@ cmd_dump_flows(int argc, char *argv[])
         if (num(fl, "hard_timeout")) {
             printf(" hard_timeout=%lld,", num(fl, "hard_timeout"));
         }
+        if (json_object_get(fl, "offload")) {
+            /* Megaflows of this rule by offload state, and what the NIC
+             * forwarded (already included in n_packets/n_bytes). */
+            const json_t *o = json_object_get(fl, "offload");
+
+            printf(" hw_packets=%lld, hw_bytes=%lld, offload=full:%lld/"
+                   "partial:%lld/software:%lld,", num(fl, "hw_packets"),
+                   num(fl, "hw_bytes"), num(o, "full"), num(o, "partial"),
+                   num(o, "software"));
+        }
         printf(" idle_age=%lld, priority=%lld%s%s actions=%s\n",
                num(fl, "idle_age_s"), num(fl, "priority"),
                match[0] ? "," : "", match, str(fl, "actions"));

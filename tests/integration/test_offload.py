@@ -304,3 +304,24 @@ def test_rewrites_are_offloaded_as_whole_field_sets():
         e = Ether(hard[0])
         assert e[IP].src == "10.9.9.1" and e[UDP].dport == 4444
         assert e.dst == "02:00:00:00:00:99" and e[IP].tos == 32
+
+
+def test_dump_flows_shows_offload_state_per_rule():
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2",
+                         "priority=5,in_port=2,actions=output:1"]) as sw:
+        promote(sw)
+        hw_before = nic(sw)["hw_packets"]
+        sw.inject("d1", [pkt()] * 30)
+        wait_for(lambda: nic(sw)["hw_packets"] >= hw_before + 30,
+                 what="hardware packets")
+        sw.capture("d2")
+        flows = {f["match"]: f for f in sw.dump_flows()}
+        f = flows["udp,in_port=1"]
+        assert f["offload"] == {"full": 1, "partial": 0, "software": 0}
+        wait_for(lambda: {g["match"]: g for g in sw.dump_flows()}
+                 ["udp,in_port=1"]["hw_packets"] >= 30, what="hw counters")
+        # A rule nothing went through has no megaflow at all.
+        assert flows["in_port=2"]["offload"] == {"full": 0, "partial": 0,
+                                                 "software": 0}
+        text = sw.ofctl("dump-flows", "br0").stdout
+        assert "offload=full:1/partial:0/software:0" in text
