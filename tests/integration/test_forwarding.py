@@ -225,3 +225,29 @@ def test_runtime_add_del_port(sw):
     assert counts(sw) == {"d1": 0, "d2": 1, "d3": 1}
     names = [p["name"] for p in sw.call("show", bridge="br0")["ports"]]
     assert names == ["d1", "d2", "d3"]
+
+
+def test_burst_of_new_flows_sharing_megaflows():
+    """One burst holds many new flows that fall into a few megaflows (the
+    rules consult tp_dst only): every packet is forwarded by its own rule,
+    exactly one megaflow is installed per tp_dst, and the counters agree
+    -- the upcalls of a burst share the slow-path lock and must find the
+    megaflows installed earlier in the same burst."""
+    with Switch(flows=["priority=10,in_port=1,udp,tp_dst=1,actions=output:2",
+                       "priority=10,in_port=1,udp,tp_dst=2,actions=output:3",
+                       "priority=5,in_port=1,udp,actions=drop"]) as sw:
+        pkts = [udp(sport=5000 + i, dport=1 + i % 4) for i in range(32)]
+        sw.send("d1", pkts)              # one burst of 32
+        got = sw.capture_all(["d2", "d3"])
+        assert len(got["d2"]) == 8 and len(got["d3"]) == 8
+        assert got["d2"] == [bytes(p) for p in pkts if p[UDP].dport == 1]
+        assert got["d3"] == [bytes(p) for p in pkts if p[UDP].dport == 2]
+        mfs = sw.call("dump-megaflows")
+        assert len(mfs) == 4, mfs        # tp_dst 1, 2, 3, 4
+        assert sorted(m["packets"] for m in mfs) == [8, 8, 8, 8]
+        st = sw.call("pmd-stats")
+        assert sum(p["upcalls"] for p in st) == 4
+        assert sum(p["drops"]["action_drop"] for p in st) == 16
+        flows = {f["match"]: f["n_packets"] for f in sw.dump_flows()}
+        assert flows["udp,in_port=1,tp_dst=1"] == 8
+        assert flows["udp,in_port=1"] == 16
