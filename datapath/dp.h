@@ -14,10 +14,16 @@
  * Design
  *   Every PMD has its own EMC and its own megaflow classifier (struct cls),
  *   like Open vSwitch's dpif-netdev: no cache line is shared between PMDs on
- *   the hit path.  A miss calls the registered upcall function (the slow
- *   path: the bridge layer's OpenFlow tables) while holding the slow-path
- *   lock for reading, and installs the megaflow (mask = the wildcards the
- *   slow path reported) before releasing it.  Flow-table changes take the
+ *   the hit path.  A port whose traffic is all answered by one megaflow
+ *   that matches only in_port and only outputs (a "simple" megaflow) skips
+ *   parsing and lookups altogether.  The misses of a burst call the
+ *   registered upcall function (the slow path: the bridge layer's OpenFlow
+ *   tables) under one acquisition of the slow-path read lock, and each
+ *   megaflow (mask = the wildcards the slow path reported) is installed
+ *   before the lock is released; a later miss of the same burst first
+ *   checks the megaflows the burst installed.  Megaflows come from a
+ *   per-PMD pool of pre-faulted slabs, so flow setup takes no page faults
+ *   on the PMD.  Flow-table changes take the
  *   lock for writing, change the tables, and call dp_revalidate() before
  *   releasing it: every megaflow is translated again and removed if its
  *   result changed.  Because an upcall holds the read lock from translation
@@ -30,8 +36,8 @@
  *   reports a quiescent state at the top of every loop iteration.  A removed
  *   megaflow is marked dead (EMC hits check the mark), and freed after two
  *   grace periods: after the first, every PMD has seen the removal and
- *   sweeps dead entries from its EMC before its next batch; after the
- *   second, every sweep is done.  Megaflow statistics are kept by the owning
+ *   sweeps dead entries from its EMC (and its simple-megaflow pointers)
+ *   before its next batch; after the second, every sweep is done.  Megaflow statistics are kept by the owning
  *   PMD and credited to the slow path's rules by the main thread
  *   (dp_run()), finally when the megaflow is freed.
  *
