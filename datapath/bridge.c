@@ -581,6 +581,7 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         .emc_entries = cfg->emc_entries,
         .megaflow_idle_ms = cfg->megaflow_idle_ms,
         .flow_limit = cfg->flow_limit,
+        .max_masks = cfg->max_masks,
         .idle_sleep_us = cfg->pmd_idle_sleep_us,
     };
     struct dp_callbacks cbs = {

@@ -1021,7 +1021,7 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     static const char *const pmd_keys[] = { "cores", "emc_entries",
                                             "idle_sleep_us", NULL };
     static const char *const dp_keys[] = {
-        "megaflow_idle_ms", "flow_limit", "mac_aging_s", NULL
+        "megaflow_idle_ms", "flow_limit", "mac_aging_s", "max_masks", NULL
     };
     const json_t *dpdk, *control, *pmd, *dp, *state, *v, *e;
     char p[PATH_SIZE];
@@ -1189,6 +1189,10 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     if (!error) {
         error = get_uint(dp, "datapath", "mac_aging_s", 1, 86400, 300,
                          &cfg->mac_aging_s, err, errsize);
+    }
+    if (!error) {
+        error = get_uint(dp, "datapath", "max_masks", 0, 65536, 1024,
+                         &cfg->max_masks, err, errsize);
     }
     if (error) {
         return error;

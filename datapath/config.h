@@ -42,6 +42,8 @@
  *   datapath.megaflow_idle_ms  10000
  *   datapath.flow_limit        200000
  *   datapath.mac_aging_s       300
+ *   datapath.max_masks         1024 megaflow masks per PMD (0 = no limit);
+ *                              a new mask beyond it is not cached
  *   bridges                    []
  *   bridges[].flows            ["priority=0,actions=NORMAL"]; an explicit
  *                              [] gives a bridge without flows (drop all)
@@ -141,6 +143,7 @@ struct cfg {
     uint32_t megaflow_idle_ms;  /* 1..3600000 */
     uint32_t flow_limit;        /* 1..10000000 */
     uint32_t mac_aging_s;       /* 1..86400 */
+    uint32_t max_masks;         /* 0..65536, 0 = no limit */
     struct cfg_bridge *bridges;
     size_t n_bridges;
     uint64_t bridges_checksum;  /* Of the "bridges" JSON as loaded: tells

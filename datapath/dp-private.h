@@ -93,6 +93,7 @@ struct dp_pmd {
 
     pthread_mutex_t flow_mutex;     /* Serialises writers of 'cls'. */
     struct cls *cls;                /* Megaflows: [fm] writers, PMD reads. */
+    struct flow *mask_scratch;      /* [pmd] max_masks entries, or NULL. */
     struct emc *emc;                /* [pmd] */
     uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
@@ -125,6 +126,7 @@ struct dp_pmd {
     uint64_t mark_hits;
     uint64_t simple_hits;
     uint64_t upcalls;
+    uint64_t mask_limited;
     uint64_t upcall_failures;
     uint64_t megaflow_not_installed;
     uint64_t busy_cycles;

@@ -511,6 +511,33 @@ emc_entry_dead(void *data, void *aux)
  * NULL with tmp_up->actions set to actions to run once (not installed) or
  * NULL (drop: the upcall failed).  On a non-installed result tmp_up holds
  * the refs. */
+/* True if caching a megaflow with mask 'wc' would add a subtable beyond
+ * max_masks.  PMD thread (the flow mutex keeps the main thread's removals
+ * out while the masks are listed). */
+static bool
+mask_limit_reached(struct dp_pmd *pmd, const struct flow *wc)
+{
+    unsigned max = pmd->dp->cfg.max_masks;
+    bool reached = false;
+    size_t n;
+
+    pthread_mutex_lock(&pmd->flow_mutex);
+    n = cls_n_subtables(pmd->cls);
+    if (n >= max) {
+        n = cls_subtable_masks(pmd->cls, pmd->mask_scratch, max);
+        n = n < max ? n : max;
+        reached = true;
+        for (size_t i = 0; i < n; i++) {
+            if (!memcmp(&pmd->mask_scratch[i], wc, sizeof *wc)) {
+                reached = false;        /* An existing mask: no growth. */
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&pmd->flow_mutex);
+    return reached;
+}
+
 static struct dp_megaflow *
 pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
            struct dp_megaflow **fresh, unsigned *n_fresh,
@@ -518,6 +545,7 @@ pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
 {
     struct dp *dp = pmd->dp;
     struct dp_megaflow *mf;
+    bool counted;
     size_t n_acts;
     int err;
 
@@ -555,8 +583,14 @@ pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
     }
 
     mf = NULL;
-    if (atomic_fetch_add(&dp->n_megaflows, 1) < dp->cfg.flow_limit) {
-        mf = mf_alloc(pmd);
+    counted = false;
+    if (pmd->mask_scratch && mask_limit_reached(pmd, &tmp_up->wc)) {
+        dp_stat_add(&pmd->mask_limited, 1);
+    } else {
+        counted = true;
+        if (atomic_fetch_add(&dp->n_megaflows, 1) < dp->cfg.flow_limit) {
+            mf = mf_alloc(pmd);
+        }
     }
     if (mf) {
         n_acts = tmp_up->actions->n;
@@ -595,7 +629,9 @@ pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
         }
     }
     if (!mf) {
-        atomic_fetch_sub(&dp->n_megaflows, 1);
+        if (counted) {
+            atomic_fetch_sub(&dp->n_megaflows, 1);
+        }
         dp_stat_add(&pmd->megaflow_not_installed, 1);
         /* tmp_up keeps actions and refs: the caller runs them once. */
     }
@@ -1030,6 +1066,15 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         pthread_mutex_init(&pmd->flow_mutex, NULL);
         pmd->cls = cls_create(cls_defer_free, dp);
         pmd->emc = cfg->emc_entries ? emc_create(cfg->emc_entries) : NULL;
+        if (cfg->max_masks) {
+            pmd->mask_scratch = calloc(cfg->max_masks,
+                                       sizeof *pmd->mask_scratch);
+            if (!pmd->mask_scratch) {
+                snprintf(err, errsize, "out of memory for PMD %u", i);
+                dp_destroy(dp);
+                return ENOMEM;
+            }
+        }
         if (pmd->emc) {
             /* Insert one megaflow hit in DP_EMC_INSERT_INV_PROB: with more
              * flows than entries, inserting every miss would only thrash
@@ -1121,6 +1166,7 @@ dp_destroy(struct dp *dp)
         if (pmd) {
             cls_destroy(pmd->cls);
             emc_destroy(pmd->emc);
+            free(pmd->mask_scratch);
             mf_pool_destroy(pmd);
             pthread_mutex_destroy(&pmd->flow_mutex);
             rte_free(pmd);
@@ -1619,6 +1665,7 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     s->upcalls = dp_stat_read(&pmd->upcalls);
     s->upcall_failures = dp_stat_read(&pmd->upcall_failures);
     s->megaflow_not_installed = dp_stat_read(&pmd->megaflow_not_installed);
+    s->mask_limited = dp_stat_read(&pmd->mask_limited);
     s->busy_cycles = dp_stat_read(&pmd->busy_cycles);
     s->idle_cycles = dp_stat_read(&pmd->idle_cycles);
     s->n_megaflows = atomic_load(&pmd->n_megaflows);

@@ -105,6 +105,11 @@ struct dp_config {
     unsigned emc_entries;           /* Power of 2; 0 disables the EMC. */
     unsigned megaflow_idle_ms;      /* Idle megaflows expire after this. */
     unsigned flow_limit;            /* Max megaflows over all PMDs. */
+    unsigned max_masks;             /* Max megaflow masks (subtables) per
+                                     * PMD; 0 = no limit.  Guards against
+                                     * mask explosion: a megaflow with a new
+                                     * mask beyond it is not cached (the
+                                     * packet is still executed). */
     unsigned idle_sleep_us;         /* PMD naps this long when idle; 0 =
                                      * pure busy polling. */
 };
@@ -243,6 +248,7 @@ struct dp_pmd_stats {
     uint64_t upcalls;
     uint64_t upcall_failures;       /* translation failed */
     uint64_t megaflow_not_installed;/* limit or ENOMEM: executed anyway */
+    uint64_t mask_limited;          /* ... of which for max_masks. */
     uint64_t busy_cycles;
     uint64_t idle_cycles;
     uint64_t n_megaflows;

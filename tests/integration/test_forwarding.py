@@ -251,3 +251,28 @@ def test_burst_of_new_flows_sharing_megaflows():
         flows = {f["match"]: f["n_packets"] for f in sw.dump_flows()}
         assert flows["udp,in_port=1,tp_dst=1"] == 8
         assert flows["udp,in_port=1"] == 16
+
+
+def test_mask_limit_guards_against_mask_explosion():
+    """Traffic that would need more megaflow masks than datapath.max_masks
+    is still forwarded by its rules; only the megaflows with new masks are
+    not cached (counted), so the masks stay bounded."""
+    flows = ["priority=40,in_port=1,udp,tp_dst=1,actions=output:2",
+             "priority=30,in_port=1,tcp,tp_src=2,actions=output:3",
+             "priority=20,in_port=1,ip,nw_dst=10.9.9.9,actions=output:2",
+             "priority=10,in_port=1,actions=output:3"]
+    with Switch(flows=flows, datapath={"max_masks": 2}) as sw:
+        pkts = [udp(dport=1), udp(dport=7),
+                Ether(src=A, dst=B) / IP(src="1.1.1.1", dst="10.9.9.9") /
+                TCP(sport=2, dport=5),
+                Ether(src=A, dst=B, type=0x88b5) / Raw(b"x" * 46)]
+        for _ in range(3):
+            sw.send("d1", pkts)
+        got = sw.capture_all(["d2", "d3"])
+        # udp tp_dst=1 -> d2; everything else (udp 7 to 10.0.0.2, tcp
+        # tp_src=2, non-IP) -> d3.
+        assert len(got["d2"]) == 3 and len(got["d3"]) == 9
+        st = sw.call("pmd-stats")
+        assert sum(p["megaflow_subtables"] for p in st) <= 2
+        assert sum(p["mask_limited"] for p in st) > 0
+        assert all(v == 0 for p in st for v in p["drops"].values())
