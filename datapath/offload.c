@@ -144,6 +144,43 @@ add_ttl(struct offload_rule *r, const struct offload_xlate *x, uint8_t ttl,
     }
 }
 
+/* The DSCP part of a masked TOS / traffic-class set of 'type' (ECN
+ * rewrites are refused).  Returns 0 or EOPNOTSUPP. */
+static int
+add_dscp(struct offload_rule *r, enum rte_flow_action_type type,
+         uint8_t tos, uint8_t mask, size_t *n_dscp,
+         enum offload_reason *reason, char *msg, size_t msgsize)
+{
+    if (!mask) {
+        return 0;
+    }
+    if (mask != 0xfc || *n_dscp >= 2) {
+        return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                           msgsize, "ECN rewrite");
+    }
+    r->dscp[*n_dscp].dscp = tos >> 2;
+    add_action(r, type, &r->dscp[(*n_dscp)++]);
+    return 0;
+}
+
+/* A masked TTL / hop-limit set (only whole values).  Returns 0 or
+ * EOPNOTSUPP naming 'what'. */
+static int
+add_ttl_set(struct offload_rule *r, const struct offload_xlate *x,
+            uint8_t ttl, uint8_t mask, size_t *n_ttl, const char *what,
+            enum offload_reason *reason, char *msg, size_t msgsize)
+{
+    if (!mask) {
+        return 0;
+    }
+    if (mask != 0xff || *n_ttl >= 2) {
+        return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                           msgsize, what);
+    }
+    add_ttl(r, x, ttl, n_ttl);
+    return 0;
+}
+
 #define OFFLOAD_MAX_DP_ACTIONS 64  /* Longer lists are not widened. */
 
 /* The slow path emits each header rewrite with only the bits that differ
@@ -391,21 +428,11 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
                            &r->ip4[n_ip4]);
                 n_ip4++;
             }
-            if (a->ipv4.tos_mask) {
-                if (a->ipv4.tos_mask != 0xfc || n_dscp >= 2) {
-                    return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED,
-                                       msg, msgsize, "ECN rewrite");
-                }
-                r->dscp[n_dscp].dscp = a->ipv4.tos >> 2;
-                add_action(r, RTE_FLOW_ACTION_TYPE_SET_IPV4_DSCP,
-                           &r->dscp[n_dscp++]);
-            }
-            if (a->ipv4.ttl_mask) {
-                if (a->ipv4.ttl_mask != 0xff || n_ttl >= 2) {
-                    return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED,
-                                       msg, msgsize, "masked TTL set");
-                }
-                add_ttl(r, x, a->ipv4.ttl, &n_ttl);
+            if (add_dscp(r, RTE_FLOW_ACTION_TYPE_SET_IPV4_DSCP, a->ipv4.tos,
+                         a->ipv4.tos_mask, &n_dscp, reason, msg, msgsize)
+                || add_ttl_set(r, x, a->ipv4.ttl, a->ipv4.ttl_mask, &n_ttl,
+                               "masked TTL set", reason, msg, msgsize)) {
+                return EOPNOTSUPP;
             }
             break;
 
@@ -428,21 +455,13 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
                            &r->ip6[n_ip6]);
                 n_ip6++;
             }
-            if (a->ipv6.tclass_mask) {
-                if (a->ipv6.tclass_mask != 0xfc || n_dscp >= 2) {
-                    return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED,
-                                       msg, msgsize, "ECN rewrite");
-                }
-                r->dscp[n_dscp].dscp = a->ipv6.tclass >> 2;
-                add_action(r, RTE_FLOW_ACTION_TYPE_SET_IPV6_DSCP,
-                           &r->dscp[n_dscp++]);
-            }
-            if (a->ipv6.hlimit_mask) {
-                if (a->ipv6.hlimit_mask != 0xff || n_ttl >= 2) {
-                    return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED,
-                                       msg, msgsize, "masked hop limit set");
-                }
-                add_ttl(r, x, a->ipv6.hlimit, &n_ttl);
+            if (add_dscp(r, RTE_FLOW_ACTION_TYPE_SET_IPV6_DSCP,
+                         a->ipv6.tclass, a->ipv6.tclass_mask, &n_dscp, reason,
+                         msg, msgsize)
+                || add_ttl_set(r, x, a->ipv6.hlimit, a->ipv6.hlimit_mask,
+                               &n_ttl, "masked hop limit set", reason, msg,
+                               msgsize)) {
+                return EOPNOTSUPP;
             }
             break;
 
