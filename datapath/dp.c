@@ -84,6 +84,15 @@ struct dp {
 static uint64_t tsc_per_ms;
 static uint64_t tsc_epoch;
 
+/* dp_time_ms() of a TSC value read by the caller (the PMD loop reads the
+ * TSC once per iteration and derives its clock from it).  Valid once
+ * dp_time_ms() has run (dp_create() calls it before starting PMDs). */
+static inline long long
+tsc_to_ms(uint64_t tsc)
+{
+    return (long long) ((tsc - tsc_epoch) / tsc_per_ms) + 1;
+}
+
 /* Milliseconds since the first call (about process start), plus one, so
  * that 0 can mean "never" in timestamps. */
 long long
@@ -96,7 +105,7 @@ dp_time_ms(void)
         }
         tsc_epoch = rte_get_tsc_cycles();
     }
-    return (long long) ((rte_get_tsc_cycles() - tsc_epoch) / tsc_per_ms) + 1;
+    return tsc_to_ms(rte_get_tsc_cycles());
 }
 
 const char *
@@ -966,7 +975,7 @@ pmd_main(void *pmd_)
                 }
             }
         }
-        pmd->now_ms = dp_time_ms();
+        pmd->now_ms = tsc_to_ms(start);
 
         poll = atomic_load_explicit(&pmd->poll, memory_order_acquire);
         for (size_t q = 0; poll && q < poll->n; q++) {
