@@ -5,6 +5,7 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/tests
 UNIT_TESTS = \
 	tests/test-flow \
 	tests/test-emc \
+	tests/test-hkey \
 	tests/test-rewrite \
 	tests/test-cls \
 	tests/test-meta-flow \
@@ -20,6 +21,9 @@ tests_test_flow_LDADD = $(TEST_LDADD)
 tests_test_emc_SOURCES = tests/test-emc.c tests/pkt-build.h tests/pkt-build.c
 tests_test_emc_CFLAGS = $(TEST_CFLAGS)
 tests_test_emc_LDADD = $(TEST_LDADD)
+tests_test_hkey_SOURCES = tests/test-hkey.c tests/pkt-build.h tests/pkt-build.c
+tests_test_hkey_CFLAGS = $(TEST_CFLAGS)
+tests_test_hkey_LDADD = $(TEST_LDADD)
 tests_test_rewrite_SOURCES = tests/test-rewrite.c tests/pkt-build.h tests/pkt-build.c
 tests_test_rewrite_CFLAGS = $(TEST_CFLAGS)
 tests_test_rewrite_LDADD = $(TEST_LDADD)

@@ -16,6 +16,8 @@
  *   - a failed pkt_rewrite() leaves the frame unchanged.
  *   - the frame end never moves (push/pop only move the start).
  *   - a valid IPv4 header checksum stays valid across DPA_SET_IPV4.
+ *   - where hkey_extract() accepts the frame, hkey_to_flow() of its key is
+ *     exactly the parsed flow and layers (hkey.h's contract).
  */
 
 #include <stdint.h>
@@ -24,6 +26,7 @@
 
 #include "actions.h"
 #include "flow.h"
+#include "hkey.h"
 #include "packet-rewrite.h"
 
 #define HEADROOM 32
@@ -96,6 +99,17 @@ check_extract(const uint8_t *pkt, size_t len, uint32_t in_port,
                 && ly->n_vlans == ly2.n_vlans);
     flow_extract(pkt, len, in_port, &again, NULL);
     FUZZ_ASSERT(!memcmp(flow, &again, sizeof again));
+
+    {
+        struct hkey hk;
+
+        if (hkey_extract(pkt, len, in_port, &hk)) {
+            hkey_to_flow(&hk, &again, &ly2);
+            FUZZ_ASSERT(!memcmp(flow, &again, sizeof again));
+            FUZZ_ASSERT(ly->l3 == ly2.l3 && ly->l4 == ly2.l4
+                        && ly->n_vlans == ly2.n_vlans);
+        }
+    }
 
     memset(&ones, 0xff, sizeof ones);
     FUZZ_ASSERT(flow_hash(flow, 7) == flow_hash_masked(flow, &ones, 7));
