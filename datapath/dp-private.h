@@ -27,20 +27,30 @@
 
 struct rte_mbuf;
 struct emc;
+struct hkc;
 
 #define DP_BATCH 32
 #define DP_MF_INLINE_ACTS 2         /* Actions stored in the megaflow. */
 #define DP_MF_SPARE 4               /* Slabs prepared ahead per PMD. */
 
+#define DP_NO_OUT UINT32_MAX         /* dp_megaflow.out_port: not simple. */
+
 struct dp_megaflow {
-    struct cls_rule cr;             /* [fm] In the PMD's classifier. */
-    struct flow key;                /* [const] Packet that created it. */
-    struct dp_actions *actions;     /* [const] */
-    struct dp_pmd *pmd;             /* [const] Owner. */
+    /* Hot: everything a cache hit reads or writes, in the first cache line
+     * (pool objects are 64-byte aligned), so that a hit on a cold megaflow
+     * costs one cache miss, not one per field. */
     atomic_bool dead;               /* Set once removed from the cls. */
+    bool needs_layers;              /* [const] Actions rewrite headers. */
+    uint32_t out_port;              /* [const] The actions are exactly
+                                     * output:out_port; else DP_NO_OUT. */
+    struct dp_actions *actions;     /* [const] */
     uint64_t packets;               /* [pmd] */
     uint64_t bytes;                 /* [pmd] */
     long long used_ms;              /* [pmd] 0 = never hit. */
+    struct dp_pmd *pmd;             /* [const] Owner. */
+
+    struct cls_rule cr;             /* [fm] In the PMD's classifier. */
+    struct flow key;                /* [const] Packet that created it. */
     long long created_ms;           /* [const] */
     uint64_t credited_packets;      /* [main] Already credited. */
     uint64_t credited_bytes;        /* [main] */
@@ -58,7 +68,6 @@ struct dp_megaflow {
     enum dp_removal_reason hw_reason;   /* Why, for hooks.remove. */
 
     /* Allocation (see "Megaflow pool" in dp.c). */
-    bool needs_layers;              /* [const] Actions rewrite headers. */
     struct dp_megaflow *pool_next;  /* On a pool free list. */
     /* Actions with at most DP_MF_INLINE_ACTS entries live here ('actions'
      * points to it); longer lists are malloc'd. */
@@ -66,6 +75,9 @@ struct dp_megaflow {
                                     + DP_MF_INLINE_ACTS
                                       * sizeof(struct dp_action)];
 };
+
+_Static_assert(offsetof(struct dp_megaflow, pmd) + sizeof(void *) <= 64,
+               "a megaflow's hot fields fit in its first cache line");
 
 struct dp_rxq_ref {
     struct port *port;
@@ -94,7 +106,8 @@ struct dp_pmd {
     pthread_mutex_t flow_mutex;     /* Serialises writers of 'cls'. */
     struct cls *cls;                /* Megaflows: [fm] writers, PMD reads. */
     struct flow *mask_scratch;      /* [pmd] max_masks entries, or NULL. */
-    struct emc *emc;                /* [pmd] */
+    struct emc *emc;                /* [pmd] Exact match, struct flow. */
+    struct hkc *hkc;                /* [pmd] Exact match, header key. */
     uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
     long long now_ms;               /* [pmd] Time of this iteration. */
@@ -153,6 +166,10 @@ dp_stat_read(const uint64_t *counter)
 void dp_execute(struct dp_pmd *, struct rte_mbuf **pkts,
                 struct flow_layers *layers, unsigned n,
                 const struct dp_actions *actions);
+/* exec.c: queues the 'n' packets for output on 'port_no' (as dp_execute()
+ * of a lone output action, without reading the action list). */
+void dp_output(struct dp_pmd *, uint32_t port_no, struct rte_mbuf **pkts,
+               unsigned n);
 /* exec.c: sends every queued tx buffer. */
 void dp_tx_flush(struct dp_pmd *);
 

@@ -20,6 +20,7 @@
 
 #include "dp-private.h"
 #include "emc.h"
+#include "hkc.h"
 #include "port.h"
 
 /* Work deferred until readers are done with an object: after one grace
@@ -80,6 +81,7 @@ struct dp {
 };
 
 #define DP_EMC_INSERT_INV_PROB 20
+#define DP_GROUP_WINDOW 4            /* Groups searched per packet. */
 
 static uint64_t tsc_per_ms;
 static uint64_t tsc_epoch;
@@ -615,6 +617,10 @@ pmd_upcall(struct dp_pmd *pmd, const struct flow *key,
                 mf->needs_layers = true;
             }
         }
+        mf->out_port = (n_acts == 1
+                        && tmp_up->actions->a[0].type == DPA_OUTPUT
+                        && tmp_up->actions->a[0].port < DP_MAX_PORTS)
+                       ? tmp_up->actions->a[0].port : DP_NO_OUT;
         mf->pmd = pmd;
         mf->created_ms = pmd->now_ms;
         mf->n_refs = tmp_up->n_refs;
@@ -727,6 +733,19 @@ pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     dp_stat_add(&pmd->simple_hits, n);
 }
 
+/* Caches 'mf' for packet 'i' of the batch in the exact-match tier: the
+ * header-key cache if the packet has the common shape, else the EMC. */
+static inline void
+exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
+             const struct hkey *hk, uint32_t hk_hash, struct dp_megaflow *mf)
+{
+    if (hk) {
+        hkc_insert(pmd->hkc, hk, hk_hash, mf);
+    } else if (pmd->emc) {
+        emc_insert(pmd->emc, key, hash, mf);
+    }
+}
+
 static void
 pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
                  struct rte_mbuf **pkts, unsigned n)
@@ -734,6 +753,12 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     struct flow keys[DP_BATCH];
     struct flow_layers layers[DP_BATCH];
     uint32_t hashes[DP_BATCH];
+    struct hkey hkeys[DP_BATCH];
+    const struct hkey *hk_ptrs[DP_BATCH];
+    uint32_t hk_hashes[DP_BATCH];
+    uint8_t hk_of[DP_BATCH];            /* hkeys index of packet i, or N */
+    void *hk_found[DP_BATCH];
+    unsigned n_hk = 0;
     struct dp_megaflow *mfs[DP_BATCH];
     const struct flow *miss_keys[DP_BATCH];
     const struct cls_rule *miss_rules[DP_BATCH];
@@ -748,22 +773,42 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     bool marks_on = atomic_load_explicit(&dp->marks_on,
                                          memory_order_relaxed);
 
-    /* Stage 1: parse and hash. */
+#define HK_NONE DP_BATCH
+#define HK(i) (hk_of[i] != HK_NONE ? &hkeys[hk_of[i]] : NULL)
+#define HK_HASH(i) (hk_of[i] != HK_NONE ? hk_hashes[hk_of[i]] : 0)
+
+    /* Stage 1: the header key where the packet has the common shape (no
+     * parse), else the full parse and flow hash. */
     for (unsigned i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
+        const void *frame = rte_pktmbuf_mtod(m, void *);
+        uint32_t len = rte_pktmbuf_data_len(m);
 
         if (i + 1 < n) {
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
         }
-        flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
-                     in_port, &keys[i], &layers[i]);
+        if (pmd->hkc && hkey_extract(frame, len, in_port, &hkeys[n_hk])) {
+            hk_hashes[n_hk] = hkey_hash(&hkeys[n_hk]);
+            hkc_prefetch(pmd->hkc, hk_hashes[n_hk]);
+            hk_ptrs[n_hk] = &hkeys[n_hk];
+            hk_of[i] = (uint8_t) n_hk++;
+            layers[i].l3 = 14;      /* hkey.h: the shape fixes them. */
+            layers[i].l4 = 34;
+            layers[i].n_vlans = 0;
+            continue;
+        }
+        hk_of[i] = HK_NONE;
+        flow_extract(frame, len, in_port, &keys[i], &layers[i]);
         hashes[i] = flow_hash(&keys[i], 0);
         if (pmd->emc) {
             emc_prefetch(pmd->emc, hashes[i]);
         }
     }
+    if (n_hk) {
+        hkc_lookup_batch(pmd->hkc, hk_ptrs, hk_hashes, n_hk, hk_found);
+    }
 
-    /* Stage 2: hardware mark (partial offload), exact-match cache. */
+    /* Stage 2: hardware mark (partial offload), exact-match tier. */
     for (unsigned i = 0; i < n; i++) {
         struct dp_megaflow *mf = NULL;
 
@@ -783,13 +828,19 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
                 mf = NULL;
             }
         }
-        if (pmd->emc) {
+        if (hk_of[i] != HK_NONE) {
+            mf = hk_found[hk_of[i]];
+        } else if (pmd->emc) {
             mf = emc_lookup(pmd->emc, &keys[i], hashes[i]);
         }
         if (mf && !atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
             mfs[i] = mf;
             emc_hits++;
         } else {
+            if (hk_of[i] != HK_NONE) {
+                /* The classifier and the slow path need the flow. */
+                hkey_to_flow(&hkeys[hk_of[i]], &keys[i], NULL);
+            }
             mfs[i] = NULL;
             miss_idx[n_miss] = i;
             miss_keys[n_miss++] = &keys[i];
@@ -814,9 +865,8 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
             if (mf) {
                 mfs[i] = mf;
                 mf_hits++;
-                if (pmd->emc) {
-                    emc_insert(pmd->emc, &keys[i], hashes[i], mf);
-                }
+                exact_insert(pmd, &keys[i], hashes[i], HK(i), HK_HASH(i),
+                             mf);
             } else {
                 miss_idx[still++] = i;
             }
@@ -836,9 +886,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
 
         if (mf) {
             mfs[i] = mf;
-            if (pmd->emc) {
-                emc_insert(pmd->emc, &keys[i], hashes[i], mf);
-            }
+            exact_insert(pmd, &keys[i], hashes[i], HK(i), HK_HASH(i), mf);
             if (megaflow_is_simple(mf)) {
                 pmd->simple[in_port] = mf;
             }
@@ -865,23 +913,41 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     if (n_miss) {
         dp_slow_unlock(dp);
     }
+#undef HK
+#undef HK_HASH
+#undef HK_NONE
 
-    /* Stage 5: group by megaflow, keeping arrival order within a flow. */
+    /* Stage 5: a packet whose megaflow only outputs it is counted and
+     * queued for its port right here; the others are grouped by megaflow,
+     * keeping arrival order within a flow.  Only the last DP_GROUP_WINDOW
+     * groups are searched: packets of one flow usually arrive together,
+     * and a batch of all-different flows should not cost a quadratic
+     * search.  A flow whose packets end up in two groups is still executed
+     * in order (groups run in creation order and a packet only joins the
+     * newest group of its flow). */
     for (unsigned i = 0; i < n; i++) {
+        struct dp_megaflow *mf = mfs[i];
         struct flow_group *g = NULL;
+        unsigned lo = n_groups > DP_GROUP_WINDOW ? n_groups - DP_GROUP_WINDOW
+                                                 : 0;
 
         if (!pkts[i]) {
             continue;
         }
-        for (unsigned k = n_groups; k-- > 0;) {
-            if (groups[k].mf == mfs[i]) {
+        if (mf->out_port != DP_NO_OUT) {
+            megaflow_account(pmd, mf, 1, rte_pktmbuf_pkt_len(pkts[i]));
+            dp_output(pmd, mf->out_port, &pkts[i], 1);
+            continue;
+        }
+        for (unsigned k = n_groups; k-- > lo;) {
+            if (groups[k].mf == mf) {
                 g = &groups[k];
                 break;
             }
         }
         if (!g) {
             g = &groups[n_groups++];
-            g->mf = mfs[i];
+            g->mf = mf;
             g->n = 0;
             g->bytes = 0;
         }
@@ -890,20 +956,20 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         g->bytes += rte_pktmbuf_pkt_len(pkts[i]);
     }
 
-    /* Stage 6: execute per flow. */
+    /* Stage 6: execute the groups. */
     for (unsigned k = 0; k < n_groups; k++) {
         struct flow_group *g = &groups[k];
-
+        struct dp_megaflow *mf = g->mf;
         struct flow_layers ly[DP_BATCH];
 
-        megaflow_account(pmd, g->mf, g->n, g->bytes);
-        if (g->mf->needs_layers) {
+        megaflow_account(pmd, mf, g->n, g->bytes);
+        if (mf->needs_layers) {
             for (unsigned j = 0; j < g->n; j++) {
                 ly[j] = layers[g->idx[j]];
             }
         }
-        dp_execute(pmd, g->pkts, g->mf->needs_layers ? ly : NULL, g->n,
-                   g->mf->actions);
+        dp_execute(pmd, g->pkts, mf->needs_layers ? ly : NULL, g->n,
+                   mf->actions);
     }
 
     dp_stat_add(&pmd->packets, n);
@@ -965,6 +1031,9 @@ pmd_main(void *pmd_)
             pmd->emc_gen = gen;
             if (pmd->emc) {
                 emc_sweep(pmd->emc, emc_entry_dead, NULL);
+            }
+            if (pmd->hkc) {
+                hkc_sweep(pmd->hkc, emc_entry_dead, NULL);
             }
             /* The simple-match pointers follow the same rule as the EMC:
              * dropped here, before the next batch, so they never outlive
@@ -1075,6 +1144,7 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         pthread_mutex_init(&pmd->flow_mutex, NULL);
         pmd->cls = cls_create(cls_defer_free, dp);
         pmd->emc = cfg->emc_entries ? emc_create(cfg->emc_entries) : NULL;
+        pmd->hkc = cfg->emc_entries ? hkc_create(cfg->emc_entries) : NULL;
         if (cfg->max_masks) {
             pmd->mask_scratch = calloc(cfg->max_masks,
                                        sizeof *pmd->mask_scratch);
@@ -1091,7 +1161,10 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
              * a few hundred packets. */
             emc_set_insert_inv_prob(pmd->emc, DP_EMC_INSERT_INV_PROB);
         }
-        if (!pmd->cls || (cfg->emc_entries && !pmd->emc)) {
+        if (pmd->hkc) {
+            hkc_set_insert_inv_prob(pmd->hkc, DP_EMC_INSERT_INV_PROB);
+        }
+        if (!pmd->cls || (cfg->emc_entries && (!pmd->emc || !pmd->hkc))) {
             snprintf(err, errsize, "out of memory for PMD %u caches", i);
             dp_destroy(dp);
             return ENOMEM;
@@ -1175,6 +1248,7 @@ dp_destroy(struct dp *dp)
         if (pmd) {
             cls_destroy(pmd->cls);
             emc_destroy(pmd->emc);
+            hkc_destroy(pmd->hkc);
             free(pmd->mask_scratch);
             mf_pool_destroy(pmd);
             pthread_mutex_destroy(&pmd->flow_mutex);

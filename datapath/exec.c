@@ -74,6 +74,15 @@ tx_enqueue(struct dp_pmd *pmd, uint32_t port_no, struct rte_mbuf *m)
     b->pkts[b->n++] = m;
 }
 
+void
+dp_output(struct dp_pmd *pmd, uint32_t port_no, struct rte_mbuf **pkts,
+          unsigned n)
+{
+    for (unsigned j = 0; j < n; j++) {
+        tx_enqueue(pmd, port_no, pkts[j]);
+    }
+}
+
 /* Applies one header action to 'm'.  Returns false if the packet had to be
  * dropped (counted). */
 static bool
