@@ -579,6 +579,7 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
     struct dp_config dcfg = {
         .n_pmds = (unsigned) cfg->n_pmd_cores,
         .emc_entries = cfg->emc_entries,
+        .hkc_entries = cfg->hkc_entries,
         .megaflow_idle_ms = cfg->megaflow_idle_ms,
         .flow_limit = cfg->flow_limit,
         .max_masks = cfg->max_masks,

@@ -1019,7 +1019,8 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     static const char *const dpdk_keys[] = { "args", "mbufs", NULL };
     static const char *const control_keys[] = { "socket", "group", NULL };
     static const char *const pmd_keys[] = { "cores", "emc_entries",
-                                            "idle_sleep_us", NULL };
+                                            "hkc_entries", "idle_sleep_us",
+                                            NULL };
     static const char *const dp_keys[] = {
         "megaflow_idle_ms", "flow_limit", "mac_aging_s", "max_masks", NULL
     };
@@ -1169,6 +1170,15 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     if (cfg->emc_entries & (cfg->emc_entries - 1)) {
         return fail(err, errsize, "pmd.emc_entries",
                     "must be 0 or a power of 2 up to %u", 1u << 20);
+    }
+    error = get_uint(pmd, "pmd", "hkc_entries", 0, 1u << 22, 32768,
+                     &cfg->hkc_entries, err, errsize);
+    if (error) {
+        return error;
+    }
+    if (cfg->hkc_entries & (cfg->hkc_entries - 1)) {
+        return fail(err, errsize, "pmd.hkc_entries",
+                    "must be 0 or a power of 2 up to %u", 1u << 22);
     }
     error = get_uint(pmd, "pmd", "idle_sleep_us", 0, 100000, 0,
                      &cfg->pmd_idle_sleep_us, err, errsize);

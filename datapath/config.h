@@ -37,6 +37,10 @@
  *                              start; "" disables it; see state.h)
  *   pmd.cores                  [0]
  *   pmd.emc_entries            8192 (0 disables the EMC; else a power of 2)
+ *   pmd.hkc_entries            32768 slots in the header-key cache, the
+ *                              exact-match cache of untagged IPv4 packets
+ *                              (hkc.h; 0 disables it and such packets use
+ *                              the EMC; else a power of 2 up to 2^22)
  *   pmd.idle_sleep_us          0 (busy polling); N: a PMD that found no
  *                              packet for 1000 polls naps N us (0..100000)
  *   datapath.megaflow_idle_ms  10000
@@ -139,6 +143,7 @@ struct cfg {
     unsigned int *pmd_cores;    /* Distinct, in file order; at least one. */
     size_t n_pmd_cores;
     uint32_t emc_entries;
+    uint32_t hkc_entries;
     uint32_t pmd_idle_sleep_us; /* 0..100000; 0 = always busy-poll. */
     uint32_t megaflow_idle_ms;  /* 1..3600000 */
     uint32_t flow_limit;        /* 1..10000000 */

@@ -135,6 +135,7 @@ struct dp_pmd {
     /* Statistics: [pmd] writes, others read relaxed. */
     uint64_t packets;
     uint64_t emc_hits;
+    uint64_t hkc_hits;              /* [pmd] Of emc_hits. */
     uint64_t megaflow_hits;
     uint64_t mark_hits;
     uint64_t simple_hits;

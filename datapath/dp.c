@@ -768,7 +768,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     unsigned n_fresh = 0;
     struct flow_group groups[DP_BATCH];
     unsigned n_groups = 0;
-    uint64_t emc_hits = 0, mf_hits = 0, mark_hits = 0;
+    uint64_t emc_hits = 0, hkc_hits = 0, mf_hits = 0, mark_hits = 0;
     struct dp *dp = pmd->dp;
     bool marks_on = atomic_load_explicit(&dp->marks_on,
                                          memory_order_relaxed);
@@ -830,6 +830,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         }
         if (hk_of[i] != HK_NONE) {
             mf = hk_found[hk_of[i]];
+            hkc_hits++;         /* Taken back below if it is no hit. */
         } else if (pmd->emc) {
             mf = emc_lookup(pmd->emc, &keys[i], hashes[i]);
         }
@@ -838,6 +839,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
             emc_hits++;
         } else {
             if (hk_of[i] != HK_NONE) {
+                hkc_hits--;
                 /* The classifier and the slow path need the flow. */
                 hkey_to_flow(&hkeys[hk_of[i]], &keys[i], NULL);
             }
@@ -975,6 +977,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     dp_stat_add(&pmd->packets, n);
     if (emc_hits) {
         dp_stat_add(&pmd->emc_hits, emc_hits);
+        dp_stat_add(&pmd->hkc_hits, hkc_hits);
     }
     if (mf_hits) {
         dp_stat_add(&pmd->megaflow_hits, mf_hits);
@@ -1100,6 +1103,11 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
                  cfg->emc_entries);
         return EINVAL;
     }
+    if (cfg->hkc_entries & (cfg->hkc_entries - 1)) {
+        snprintf(err, errsize, "hkc_entries %u is not a power of 2",
+                 cfg->hkc_entries);
+        return EINVAL;
+    }
     dp = calloc(1, sizeof *dp);
     if (!dp) {
         snprintf(err, errsize, "out of memory");
@@ -1144,7 +1152,7 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         pthread_mutex_init(&pmd->flow_mutex, NULL);
         pmd->cls = cls_create(cls_defer_free, dp);
         pmd->emc = cfg->emc_entries ? emc_create(cfg->emc_entries) : NULL;
-        pmd->hkc = cfg->emc_entries ? hkc_create(cfg->emc_entries) : NULL;
+        pmd->hkc = cfg->hkc_entries ? hkc_create(cfg->hkc_entries) : NULL;
         if (cfg->max_masks) {
             pmd->mask_scratch = calloc(cfg->max_masks,
                                        sizeof *pmd->mask_scratch);
@@ -1164,7 +1172,8 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         if (pmd->hkc) {
             hkc_set_insert_inv_prob(pmd->hkc, DP_EMC_INSERT_INV_PROB);
         }
-        if (!pmd->cls || (cfg->emc_entries && (!pmd->emc || !pmd->hkc))) {
+        if (!pmd->cls || (cfg->emc_entries && !pmd->emc)
+            || (cfg->hkc_entries && !pmd->hkc)) {
             snprintf(err, errsize, "out of memory for PMD %u caches", i);
             dp_destroy(dp);
             return ENOMEM;
@@ -1741,6 +1750,7 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     s->core = pmd->core;
     s->packets = dp_stat_read(&pmd->packets);
     s->emc_hits = dp_stat_read(&pmd->emc_hits);
+    s->hkc_hits = dp_stat_read(&pmd->hkc_hits);
     s->megaflow_hits = dp_stat_read(&pmd->megaflow_hits);
     s->mark_hits = dp_stat_read(&pmd->mark_hits);
     s->simple_hits = dp_stat_read(&pmd->simple_hits);

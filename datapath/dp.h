@@ -8,13 +8,22 @@
  *   The fast path of sluice.  A struct dp owns a set of datapath ports
  *   (numbered 0..DP_MAX_PORTS-1) and a set of PMD threads.  Each PMD polls
  *   its share of the ports' receive queues and runs each batch through:
- *   parse -> exact-match cache (EMC) -> megaflow classifier -> upcall, then
- *   executes the megaflow's datapath actions per flow and sends per port.
+ *   exact-match tier -> megaflow classifier -> upcall, then executes the
+ *   megaflow's datapath actions per flow and sends per port.
  *
  * Design
- *   Every PMD has its own EMC and its own megaflow classifier (struct cls),
- *   like Open vSwitch's dpif-netdev: no cache line is shared between PMDs on
- *   the hit path.  A port whose traffic is all answered by one megaflow
+ *   Every PMD has its own exact-match tier and its own megaflow classifier
+ *   (struct cls), like Open vSwitch's dpif-netdev: no cache line is shared
+ *   between PMDs on the hit path.  The exact-match tier has two caches.
+ *   Untagged IPv4 packets without options (the common shape, hkey.h) are
+ *   not parsed at all on a hit: their 40-byte header key is read straight
+ *   off the frame and looked up in the header-key cache (hkc.h); only on
+ *   a miss is the key turned into a struct flow for the classifier.  Every
+ *   other packet is parsed in full (flow_extract()) and looked up in the
+ *   EMC (emc.h).  A megaflow keeps what a hit touches (the dead mark,
+ *   counters, the output port of an output-only action list) in its first
+ *   cache line, and packets of output-only megaflows are queued for their
+ *   port without being grouped.  A port whose traffic is all answered by one megaflow
  *   that matches only in_port and only outputs (a "simple" megaflow) skips
  *   parsing and lookups altogether.  The misses of a burst call the
  *   registered upcall function (the slow path: the bridge layer's OpenFlow
@@ -34,9 +43,10 @@
  *
  *   Memory reclamation is quiescent-state based (rte_rcu_qsbr): each PMD
  *   reports a quiescent state at the top of every loop iteration.  A removed
- *   megaflow is marked dead (EMC hits check the mark), and freed after two
- *   grace periods: after the first, every PMD has seen the removal and
- *   sweeps dead entries from its EMC (and its simple-megaflow pointers)
+ *   megaflow is marked dead (exact-match hits check the mark), and freed
+ *   after two grace periods: after the first, every PMD has seen the
+ *   removal and sweeps dead entries from both exact-match caches (and its
+ *   simple-megaflow pointers)
  *   before its next batch; after the second, every sweep is done.  Megaflow statistics are kept by the owning
  *   PMD and credited to the slow path's rules by the main thread
  *   (dp_run()), finally when the megaflow is freed.
@@ -103,6 +113,8 @@ struct dp_config {
     unsigned n_pmds;
     int pmd_cores[DP_MAX_PMDS];     /* CPU to pin each PMD to; -1 = none. */
     unsigned emc_entries;           /* Power of 2; 0 disables the EMC. */
+    unsigned hkc_entries;           /* Power of 2; 0 disables the
+                                     * header-key cache. */
     unsigned megaflow_idle_ms;      /* Idle megaflows expire after this. */
     unsigned flow_limit;            /* Max megaflows over all PMDs. */
     unsigned max_masks;             /* Max megaflow masks (subtables) per
@@ -240,7 +252,8 @@ struct dp_pmd_stats {
     unsigned pmd;
     int core;
     uint64_t packets;
-    uint64_t emc_hits;
+    uint64_t emc_hits;              /* Exact-match tier, both caches. */
+    uint64_t hkc_hits;              /* ... of which header-key cache. */
     uint64_t megaflow_hits;
     uint64_t mark_hits;             /* Partial offload: lookups skipped. */
     uint64_t simple_hits;           /* Port answered by one megaflow. */

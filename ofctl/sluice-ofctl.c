@@ -723,6 +723,8 @@ cmd_pmd_stats(int argc, char *argv[])
                num(p, "core"));
         printf("  packets received: %lld\n", num(p, "packets"));
         printf("  emc hits: %lld\n", num(p, "emc_hits"));
+        printf("  of which header-key cache hits: %lld\n",
+               num(p, "hkc_hits"));
         printf("  megaflow hits: %lld\n", num(p, "megaflow_hits"));
         printf("  miss with success upcall: %lld\n",
                num(p, "upcalls") - num(p, "upcall_failures"));

@@ -38,6 +38,7 @@ check_full(const struct cfg *cfg)
     assert_int_equal(cfg->n_pmd_cores, 1);
     assert_int_equal(cfg->pmd_cores[0], 0);
     assert_int_equal(cfg->emc_entries, 8192);
+    assert_int_equal(cfg->hkc_entries, 32768);
     assert_int_equal(cfg->megaflow_idle_ms, 10000);
     assert_int_equal(cfg->flow_limit, 200000);
     assert_int_equal(cfg->mac_aging_s, 300);
@@ -148,12 +149,14 @@ test_defaults(void **state)
     assert_int_equal(cfg_load_string(
         "{\"bridges\":[{\"name\":\"a\"},{\"name\":\"b\",\"flows\":[]}],"
         "\"dpdk\":{\"args\":[]},\"pmd\":{\"cores\":[3,1],"
-        "\"emc_entries\":0}}", &cfg, err, sizeof err), 0);
+        "\"emc_entries\":0,\"hkc_entries\":0}}", &cfg, err, sizeof err),
+        0);
     assert_int_equal(cfg->n_dpdk_args, 0);
     assert_int_equal(cfg->n_pmd_cores, 2);
     assert_int_equal(cfg->pmd_cores[0], 3);
     assert_int_equal(cfg->pmd_cores[1], 1);
     assert_int_equal(cfg->emc_entries, 0);
+    assert_int_equal(cfg->hkc_entries, 0);
     assert_int_equal(cfg->bridges[0].n_ports, 0);
     assert_int_equal(cfg->bridges[0].n_flows, 1);
     assert_string_equal(cfg->bridges[0].flows[0],
@@ -324,6 +327,9 @@ static const struct bad_case bad_cases[] = {
     { "{\"pmd\":{\"emc_entries\":1000}}",
       "pmd.emc_entries: must be 0 or a power of 2" },
     { "{\"pmd\":{\"emc_entries\":true}}", "pmd.emc_entries: must be an int" },
+    { "{\"pmd\":{\"hkc_entries\":3}}",
+      "pmd.hkc_entries: must be 0 or a power of 2" },
+    { "{\"pmd\":{\"hkc_entries\":8388608}}", "pmd.hkc_entries" },
     { "{\"pmd\":{\"threads\":2}}", "pmd.threads: unknown key" },
     { "{\"datapath\":{\"flow_limit\":0}}",
       "datapath.flow_limit: must be an integer 1..10000000" },

@@ -80,6 +80,7 @@ check_cfg(const struct cfg *cfg)
         }
     }
     FUZZ_ASSERT((cfg->emc_entries & (cfg->emc_entries - 1)) == 0);
+    FUZZ_ASSERT((cfg->hkc_entries & (cfg->hkc_entries - 1)) == 0);
     FUZZ_ASSERT(cfg->pmd_idle_sleep_us <= 100000);
     FUZZ_ASSERT(cfg->megaflow_idle_ms >= 1
                 && cfg->megaflow_idle_ms <= 3600000);

@@ -34,10 +34,17 @@ class Traffic(threading.Thread):
             time.sleep(0.002)
 
 
-@pytest.mark.parametrize("emc", [8192, 0])
+# Exact-match tier: both caches (IPv4 through the header-key cache), the
+# struct flow EMC alone, or neither (every packet through the megaflows).
+CACHES = {"hkc+emc": {"emc_entries": 8192, "hkc_entries": 32768},
+          "emc": {"emc_entries": 8192, "hkc_entries": 0},
+          "none": {"emc_entries": 0, "hkc_entries": 0}}
+
+
+@pytest.mark.parametrize("caches", sorted(CACHES))
 @pytest.mark.parametrize("change", ["mod", "add", "del"])
-def test_no_stale_forwarding_under_traffic(change, emc):
-    with Switch(pmd={"emc_entries": emc}) as sw:
+def test_no_stale_forwarding_under_traffic(change, caches):
+    with Switch(pmd=CACHES[caches]) as sw:
         sw.add_flows("priority=10,in_port=1,udp,actions=output:2")
         bg = Traffic(sw)
         bg.start()
@@ -94,7 +101,14 @@ def test_no_stale_forwarding_under_traffic(change, emc):
             assert where.get(tag) == [port], (tag, where.get(tag), port)
         assert bg.sent > 100
         st = sw.call("pmd-stats")
-        if emc:
-            assert sum(p["emc_hits"] for p in st) > 0
+        hits = {k: sum(p[k] for p in st)
+                for k in ("emc_hits", "hkc_hits", "megaflow_hits")}
+        if caches == "hkc+emc":
+            # Untagged IPv4: all exact-match hits are header-key hits.
+            assert hits["hkc_hits"] > 0
+            assert hits["hkc_hits"] == hits["emc_hits"]
+        elif caches == "emc":
+            assert hits["emc_hits"] > 0 and hits["hkc_hits"] == 0
         else:
-            assert sum(p["megaflow_hits"] for p in st) > 0
+            assert hits["emc_hits"] == 0
+            assert hits["megaflow_hits"] > 0
