@@ -167,10 +167,25 @@ dp_stat_read(const uint64_t *counter)
 void dp_execute(struct dp_pmd *, struct rte_mbuf **pkts,
                 struct flow_layers *layers, unsigned n,
                 const struct dp_actions *actions);
-/* exec.c: queues the 'n' packets for output on 'port_no' (as dp_execute()
- * of a lone output action, without reading the action list). */
-void dp_output(struct dp_pmd *, uint32_t port_no, struct rte_mbuf **pkts,
-               unsigned n);
+/* exec.c: sends port_no's tx buffer now (PMD side). */
+void dp_tx_flush_port(struct dp_pmd *, uint32_t port_no);
+
+/* Queues 'm' for output on 'port_no' (< DP_MAX_PORTS): the whole of
+ * executing a lone output action, inline for the hit path. */
+static inline void
+dp_output_one(struct dp_pmd *pmd, uint32_t port_no, struct rte_mbuf *m)
+{
+    struct dp_txbuf *b = &pmd->tx[port_no];
+
+    if (!b->n) {
+        pmd->tx_pending[pmd->n_tx_pending++] = (uint16_t) port_no;
+    } else if (b->n == DP_BATCH) {
+        dp_tx_flush_port(pmd, port_no);
+        /* Still listed as pending: flushing an empty buffer is a no-op. */
+    }
+    b->pkts[b->n++] = m;
+}
+
 /* exec.c: sends every queued tx buffer. */
 void dp_tx_flush(struct dp_pmd *);
 

@@ -806,6 +806,11 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     }
     if (n_hk) {
         hkc_lookup_batch(pmd->hkc, hk_ptrs, hk_hashes, n_hk, hk_found);
+        for (unsigned k = 0; k < n_hk; k++) {
+            if (hk_found[k]) {
+                rte_prefetch0(hk_found[k]);     /* The hot cache line. */
+            }
+        }
     }
 
     /* Stage 2: hardware mark (partial offload), exact-match tier. */
@@ -938,7 +943,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         }
         if (mf->out_port != DP_NO_OUT) {
             megaflow_account(pmd, mf, 1, rte_pktmbuf_pkt_len(pkts[i]));
-            dp_output(pmd, mf->out_port, &pkts[i], 1);
+            dp_output_one(pmd, mf->out_port, pkts[i]);
             continue;
         }
         for (unsigned k = n_groups; k-- > lo;) {

@@ -28,8 +28,8 @@ drop_pkts(struct dp_pmd *pmd, struct rte_mbuf **pkts, unsigned n,
     }
 }
 
-static void
-tx_flush_port(struct dp_pmd *pmd, uint32_t port_no)
+void
+dp_tx_flush_port(struct dp_pmd *pmd, uint32_t port_no)
 {
     struct dp_txbuf *b = &pmd->tx[port_no];
     struct port *port = dp_port_get_fast(pmd->dp, port_no);
@@ -49,7 +49,7 @@ void
 dp_tx_flush(struct dp_pmd *pmd)
 {
     for (unsigned i = 0; i < pmd->n_tx_pending; i++) {
-        tx_flush_port(pmd, pmd->tx_pending[i]);
+        dp_tx_flush_port(pmd, pmd->tx_pending[i]);
     }
     pmd->n_tx_pending = 0;
 }
@@ -57,30 +57,12 @@ dp_tx_flush(struct dp_pmd *pmd)
 static inline void
 tx_enqueue(struct dp_pmd *pmd, uint32_t port_no, struct rte_mbuf *m)
 {
-    struct dp_txbuf *b;
-
     if (port_no >= DP_MAX_PORTS) {
         rte_pktmbuf_free(m);
         dp_stat_add(&pmd->drops[DP_DROP_NO_PORT], 1);
         return;
     }
-    b = &pmd->tx[port_no];
-    if (!b->n) {
-        pmd->tx_pending[pmd->n_tx_pending++] = port_no;
-    } else if (b->n == DP_BATCH) {
-        tx_flush_port(pmd, port_no);
-        /* Still listed as pending: flushing an empty buffer is a no-op. */
-    }
-    b->pkts[b->n++] = m;
-}
-
-void
-dp_output(struct dp_pmd *pmd, uint32_t port_no, struct rte_mbuf **pkts,
-          unsigned n)
-{
-    for (unsigned j = 0; j < n; j++) {
-        tx_enqueue(pmd, port_no, pkts[j]);
-    }
+    dp_output_one(pmd, port_no, m);
 }
 
 /* Applies one header action to 'm'.  Returns false if the packet had to be

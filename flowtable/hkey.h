@@ -46,7 +46,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "flow.h"
+#include "util.h"
 
 #define HKEY_WORDS 5
 
@@ -54,11 +56,115 @@ struct hkey {
     uint64_t w[HKEY_WORDS];
 };
 
-/* Fills 'key' from the 'len'-byte frame at 'pkt' received on 'in_port'
- * and returns true if the frame has the fixed shape described above;
- * otherwise returns false ('key' is then unspecified). */
-bool hkey_extract(const void *pkt, size_t len, uint32_t in_port,
-                  struct hkey *key);
+#define HKEY_L2_LEN 14
+#define HKEY_L3_LEN 20
+#define HKEY_L4_OFS (HKEY_L2_LEN + HKEY_L3_LEN)
+
+static inline uint64_t
+hkey_ld64_(const uint8_t *p)
+{
+    uint64_t w;
+
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* Per IP protocol: what the parser reads after the IP header, and how many
+ * L4 bytes it needs to read it.  A table, not a switch: traffic mixes TCP
+ * and UDP packet by packet, and a branch on the protocol would mispredict
+ * about as often as not. */
+enum hkey_l4_kind { HKEY_L4_NONE, HKEY_L4_PORTS, HKEY_L4_TCP, HKEY_L4_ICMP };
+
+struct hkey_l4_shape_ {
+    uint8_t kind;           /* enum hkey_l4_kind */
+    uint8_t need;           /* Minimum L4 bytes for the parser to read it. */
+};
+
+static const struct hkey_l4_shape_ hkey_l4_shapes_[256] = {
+    [IPPROTO_TCP_] = { HKEY_L4_TCP, 20 },
+    [IPPROTO_UDP_] = { HKEY_L4_PORTS, 8 },
+    [IPPROTO_SCTP_] = { HKEY_L4_PORTS, 12 },
+    [IPPROTO_ICMP_] = { HKEY_L4_ICMP, 4 },
+    [IPPROTO_ICMPV6_] = { HKEY_L4_ICMP, 4 },    /* Read as for ICMP. */
+};
+
+/* Per kind, which of the candidate L4 words the key takes (all ones or
+ * zero), so that choosing costs no branch. */
+static const struct {
+    uint64_t ports, tcp, icmp;
+} hkey_l4_select_[4] = {
+    [HKEY_L4_NONE] = { 0, 0, 0 },
+    [HKEY_L4_PORTS] = { UINT64_MAX, 0, 0 },
+    [HKEY_L4_TCP] = { UINT64_MAX, UINT64_MAX, 0 },
+    [HKEY_L4_ICMP] = { 0, 0, UINT64_MAX },
+};
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "hkey.h composes key words for a little-endian host"
+#endif
+
+/* hkey_extract() fills 'key' from the 'len'-byte frame at 'pkt' received
+ * on 'in_port' and returns true if the frame has the fixed shape described
+ * above; otherwise it returns false ('key' is then unspecified).  Inline:
+ * it runs once per packet on the hit path. */
+static inline bool
+hkey_extract(const void *pkt_, size_t len, uint32_t in_port,
+             struct hkey *key)
+{
+    const uint8_t *p = pkt_;
+    const struct hkey_l4_shape_ *sh;
+    const __typeof__(hkey_l4_select_[0]) *sel;
+    uint64_t ports, tcp, icmp, l4;
+    uint16_t tcpw;
+    size_t tot, n, doff;
+
+    if (__builtin_expect(len < HKEY_L4_OFS, 0)) {
+        return false;
+    }
+    if (len > 0xfffe) {
+        len = 0xfffe;           /* As flow_extract(). */
+    }
+    /* Ethertype IPv4, version 4 with no options, whole and unfragmented. */
+    tot = get_be16(p + 16);
+    if (p[12] != 0x08 || p[13] != 0x00 || p[14] != 0x45
+        || tot < HKEY_L3_LEN || tot > len - HKEY_L2_LEN
+        || (get_be16(p + 20) & 0x3fff)) {
+        return false;
+    }
+    n = tot - HKEY_L3_LEN;      /* L4 bytes, as the parser bounds them. */
+    sh = &hkey_l4_shapes_[p[23]];
+    if (n < sh->need) {
+        return false;           /* The parser would leave them zero. */
+    }
+
+    /* Read what any kind could use (the frame holds it whenever that kind
+     * is possible), then select without branching on the kind. */
+    ports = len >= HKEY_L4_OFS + 4
+            ? (uint64_t) p[HKEY_L4_OFS]
+              | (uint64_t) p[HKEY_L4_OFS + 1] << 8
+              | (uint64_t) p[HKEY_L4_OFS + 2] << 16
+              | (uint64_t) p[HKEY_L4_OFS + 3] << 24
+            : 0;
+    tcpw = len >= HKEY_L4_OFS + 14 ? get_be16(p + HKEY_L4_OFS + 12) : 0;
+    doff = (size_t) (tcpw >> 12) * 4;
+    sel = &hkey_l4_select_[sh->kind];
+    /* Masked, so that no branch depends on the protocol. */
+    if (sel->tcp & ((doff < 20) | (doff > n))) {
+        return false;           /* The parser would leave ports zero. */
+    }
+    /* tcp_flags as a be16 in bytes 4-5; ICMP type and code as be16s. */
+    tcp = (uint64_t) to_be16(tcpw & 0x0fff) << 32;
+    icmp = (ports & 0xff) << 8 | (ports & 0xff00) << 16;
+    l4 = (ports & sel->ports) | (tcp & sel->tcp) | (icmp & sel->icmp);
+
+    key->w[0] = hkey_ld64_(p);
+    key->w[1] = hkey_ld64_(p + 8);
+    key->w[2] = (uint64_t) in_port | (uint64_t) p[22] << 48
+                | (uint64_t) p[23] << 56;
+    key->w[3] = hkey_ld64_(p + 26);
+    key->w[4] = l4;
+    return true;
+}
 
 /* The flow and layers flow_extract() gives for any packet whose header key
  * is 'key'. */
