@@ -651,11 +651,12 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
         }
         json_array_append_new(*result, json_pack(
             "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-            " s:I, s:I, s:f, s:I, s:I, s:o}",
+            " s:I, s:I, s:I, s:f, s:I, s:I, s:o}",
             "pmd", (int) s.pmd, "core", s.core,
             "packets", (json_int_t) s.packets,
             "emc_hits", (json_int_t) s.emc_hits,
             "hkc_hits", (json_int_t) s.hkc_hits,
+            "exact_skipped", (json_int_t) s.exact_skipped,
             "megaflow_hits", (json_int_t) s.megaflow_hits,
             "mark_hits", (json_int_t) s.mark_hits,
             "simple_hits", (json_int_t) s.simple_hits,

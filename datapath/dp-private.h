@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "cls.h"
 #include "dp.h"
+#include "emc.h"
 #include "flow.h"
 
 struct rte_mbuf;
@@ -108,6 +109,8 @@ struct dp_pmd {
     struct flow *mask_scratch;      /* [pmd] max_masks entries, or NULL. */
     struct emc *emc;                /* [pmd] Exact match, struct flow. */
     struct hkc *hkc;                /* [pmd] Exact match, header key. */
+    struct emc_gate emc_gate;       /* [pmd] Skips a thrashing EMC. */
+    struct emc_gate hkc_gate;       /* [pmd] Same for the hkc. */
     uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
     long long now_ms;               /* [pmd] Time of this iteration. */
@@ -136,6 +139,7 @@ struct dp_pmd {
     uint64_t packets;
     uint64_t emc_hits;
     uint64_t hkc_hits;              /* [pmd] Of emc_hits. */
+    uint64_t exact_skipped;         /* [pmd] Not looked up: gate closed. */
     uint64_t megaflow_hits;
     uint64_t mark_hits;
     uint64_t simple_hits;

@@ -740,8 +740,10 @@ exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
              const struct hkey *hk, uint32_t hk_hash, struct dp_megaflow *mf)
 {
     if (hk) {
-        hkc_insert(pmd->hkc, hk, hk_hash, mf);
-    } else if (pmd->emc) {
+        if (emc_gate_open(&pmd->hkc_gate)) {
+            hkc_insert(pmd->hkc, hk, hk_hash, mf);
+        }
+    } else if (pmd->emc && emc_gate_open(&pmd->emc_gate)) {
         emc_insert(pmd->emc, key, hash, mf);
     }
 }
@@ -772,6 +774,10 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     struct dp *dp = pmd->dp;
     bool marks_on = atomic_load_explicit(&dp->marks_on,
                                          memory_order_relaxed);
+    /* A cache whose gate is closed (emc.h) is neither looked up nor
+     * inserted into; its packets still take the cheaper way to a flow. */
+    bool hkc_on = pmd->hkc && emc_gate_open(&pmd->hkc_gate);
+    bool emc_on = pmd->emc && emc_gate_open(&pmd->emc_gate);
 
 #define HK_NONE DP_BATCH
 #define HK(i) (hk_of[i] != HK_NONE ? &hkeys[hk_of[i]] : NULL)
@@ -788,8 +794,10 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
         }
         if (pmd->hkc && hkey_extract(frame, len, in_port, &hkeys[n_hk])) {
-            hk_hashes[n_hk] = hkey_hash(&hkeys[n_hk]);
-            hkc_prefetch(pmd->hkc, hk_hashes[n_hk]);
+            if (hkc_on) {
+                hk_hashes[n_hk] = hkey_hash(&hkeys[n_hk]);
+                hkc_prefetch(pmd->hkc, hk_hashes[n_hk]);
+            }
             hk_ptrs[n_hk] = &hkeys[n_hk];
             hk_of[i] = (uint8_t) n_hk++;
             layers[i].l3 = 14;      /* hkey.h: the shape fixes them. */
@@ -800,11 +808,11 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         hk_of[i] = HK_NONE;
         flow_extract(frame, len, in_port, &keys[i], &layers[i]);
         hashes[i] = flow_hash(&keys[i], 0);
-        if (pmd->emc) {
+        if (emc_on) {
             emc_prefetch(pmd->emc, hashes[i]);
         }
     }
-    if (n_hk) {
+    if (n_hk && hkc_on) {
         hkc_lookup_batch(pmd->hkc, hk_ptrs, hk_hashes, n_hk, hk_found);
         for (unsigned k = 0; k < n_hk; k++) {
             if (hk_found[k]) {
@@ -834,9 +842,9 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
             }
         }
         if (hk_of[i] != HK_NONE) {
-            mf = hk_found[hk_of[i]];
+            mf = hkc_on ? hk_found[hk_of[i]] : NULL;
             hkc_hits++;         /* Taken back below if it is no hit. */
-        } else if (pmd->emc) {
+        } else if (emc_on) {
             mf = emc_lookup(pmd->emc, &keys[i], hashes[i]);
         }
         if (mf && !atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
@@ -980,6 +988,19 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     }
 
     dp_stat_add(&pmd->packets, n);
+    if (pmd->hkc) {
+        if (!hkc_on) {
+            dp_stat_add(&pmd->exact_skipped, n_hk);
+        }
+        emc_gate_account(&pmd->hkc_gate, n_hk, (uint32_t) hkc_hits);
+    }
+    if (pmd->emc) {
+        if (!emc_on) {
+            dp_stat_add(&pmd->exact_skipped, n - n_hk);
+        }
+        emc_gate_account(&pmd->emc_gate, n - n_hk,
+                         (uint32_t) (emc_hits - hkc_hits));
+    }
     if (emc_hits) {
         dp_stat_add(&pmd->emc_hits, emc_hits);
         dp_stat_add(&pmd->hkc_hits, hkc_hits);
@@ -1756,6 +1777,7 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     s->packets = dp_stat_read(&pmd->packets);
     s->emc_hits = dp_stat_read(&pmd->emc_hits);
     s->hkc_hits = dp_stat_read(&pmd->hkc_hits);
+    s->exact_skipped = dp_stat_read(&pmd->exact_skipped);
     s->megaflow_hits = dp_stat_read(&pmd->megaflow_hits);
     s->mark_hits = dp_stat_read(&pmd->mark_hits);
     s->simple_hits = dp_stat_read(&pmd->simple_hits);

@@ -254,6 +254,8 @@ struct dp_pmd_stats {
     uint64_t packets;
     uint64_t emc_hits;              /* Exact-match tier, both caches. */
     uint64_t hkc_hits;              /* ... of which header-key cache. */
+    uint64_t exact_skipped;         /* Not looked up: the cache thrashed
+                                     * (emc.h's gate was closed). */
     uint64_t megaflow_hits;
     uint64_t mark_hits;             /* Partial offload: lookups skipped. */
     uint64_t simple_hits;           /* Port answered by one megaflow. */

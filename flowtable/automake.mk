@@ -6,7 +6,7 @@ flowtable_libflowtable_a_SOURCES = \
 	flowtable/actions.h flowtable/actions.c \
 	flowtable/cls.h flowtable/cls.c \
 	flowtable/emc.h flowtable/emc.c \
-	flowtable/hkey.h flowtable/hkey.c \
+	flowtable/hkey.h \
 	flowtable/hkc.h flowtable/hkc.c \
 	flowtable/packet-rewrite.h flowtable/packet-rewrite.c \
 	flowtable/ofp-parse.h flowtable/ofp-parse.c \

@@ -87,4 +87,53 @@ void emc_set_insert_inv_prob(struct emc *emc, uint32_t inv_prob);
  * real flow hashes. */
 bool emc_check(const struct emc *emc);
 
+/* ---- The gate: skipping an exact-match cache that cannot hit. ----
+ *
+ * With many more flows than entries (every packet a new 5-tuple, say) an
+ * exact-match cache misses almost always, and each lookup and insertion is
+ * wasted work on the way to the megaflow tier.  A gate watches one cache's
+ * hit rate in windows of EMC_GATE_WINDOW lookups; a window with fewer
+ * than one hit in EMC_GATE_MIN_HIT_INV closes the gate for the next
+ * EMC_GATE_SKIP packets (no lookups, no insertions), after which the cache
+ * is probed for another window.  So a thrashing cache costs at most about
+ * 6 % of its full price, and a cache that starts hitting again is back
+ * within one skip period.  Owned by the same PMD thread as its cache. */
+#define EMC_GATE_WINDOW 65536u
+#define EMC_GATE_MIN_HIT_INV 16u
+#define EMC_GATE_SKIP (1u << 20)
+
+struct emc_gate {
+    uint32_t lookups;           /* In the current window. */
+    uint32_t hits;
+    uint32_t skip;              /* Packets left to skip; 0: gate open. */
+    uint64_t closings;          /* Times the gate closed. */
+};
+
+/* True if the cache behind 'g' should be looked up (and inserted into). */
+static inline bool
+emc_gate_open(const struct emc_gate *g)
+{
+    return !g->skip;
+}
+
+/* Accounts a batch: 'n' packets that were (gate open) or would have been
+ * (gate closed) looked up, 'hits' of them hits. */
+static inline void
+emc_gate_account(struct emc_gate *g, uint32_t n, uint32_t hits)
+{
+    if (g->skip) {
+        g->skip = g->skip > n ? g->skip - n : 0;
+        return;
+    }
+    g->lookups += n;
+    g->hits += hits;
+    if (g->lookups >= EMC_GATE_WINDOW) {
+        if ((uint64_t) g->hits * EMC_GATE_MIN_HIT_INV < g->lookups) {
+            g->skip = EMC_GATE_SKIP;
+            g->closings++;
+        }
+        g->lookups = g->hits = 0;
+    }
+}
+
 #endif /* emc.h */

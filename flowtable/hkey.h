@@ -167,9 +167,41 @@ hkey_extract(const void *pkt_, size_t len, uint32_t in_port,
 }
 
 /* The flow and layers flow_extract() gives for any packet whose header key
- * is 'key'. */
-void hkey_to_flow(const struct hkey *key, struct flow *flow,
-                  struct flow_layers *layers);
+ * is 'key'.  Word by word (struct flow is read as 64-bit words; see
+ * flow.h for the byte offsets), with no memset or byte copies: it runs
+ * for every packet the header-key cache misses. */
+static inline void
+hkey_to_flow(const struct hkey *key, struct flow *flow,
+             struct flow_layers *layers)
+{
+    uint64_t w[FLOW_U64S];
+
+    _Static_assert(FLOW_U64S == 12, "hkey_to_flow() fills 12 words");
+    /* in_port, pad0. */
+    w[0] = key->w[2] & 0xffffffffu;
+    /* dl_dst, first two bytes of dl_src: frame bytes 0-7. */
+    w[1] = key->w[0];
+    /* Rest of dl_src and the ethertype (0x0800 on the wire, as dl_type
+     * holds it): frame bytes 8-13; vlan_tci 0. */
+    w[2] = key->w[1] & 0x0000ffffffffffffULL;
+    /* vlan_tci2 and pad1 0, nw_src (frame bytes 26-29). */
+    w[3] = key->w[3] << 32;
+    /* nw_dst (frame bytes 30-33), then IPv6 addresses and label 0. */
+    w[4] = key->w[3] >> 32;
+    w[5] = w[6] = w[7] = w[8] = 0;
+    /* nw_proto, nw_tos, nw_ttl, nw_frag 0, ARP addresses 0. */
+    w[9] = (key->w[2] >> 56) | (key->w[1] >> 56) << 8
+           | ((key->w[2] >> 48) & 0xff) << 16;
+    w[10] = 0;
+    /* tp_src, tp_dst, tcp_flags, pad2. */
+    w[11] = key->w[4];
+    memcpy(flow, w, sizeof w);
+    if (layers) {
+        layers->l3 = HKEY_L2_LEN;
+        layers->l4 = HKEY_L4_OFS;
+        layers->n_vlans = 0;
+    }
+}
 
 /* A 32-bit hash of 'key' (not flow_hash() of the flow). */
 static inline uint32_t

@@ -725,6 +725,8 @@ cmd_pmd_stats(int argc, char *argv[])
         printf("  emc hits: %lld\n", num(p, "emc_hits"));
         printf("  of which header-key cache hits: %lld\n",
                num(p, "hkc_hits"));
+        printf("  exact-match lookups skipped (cache thrashing): %lld\n",
+               num(p, "exact_skipped"));
         printf("  megaflow hits: %lld\n", num(p, "megaflow_hits"));
         printf("  miss with success upcall: %lld\n",
                num(p, "upcalls") - num(p, "upcall_failures"));
