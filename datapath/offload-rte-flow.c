@@ -2,9 +2,10 @@
 /* offload-rte-flow.c: the offload provider over DPDK's rte_flow API. */
 
 /*
- * The probe at port start validates one representative rule per
- * capability (rte_flow_validate, which installs nothing), so sluice adapts
- * to what the NIC takes instead of keeping a table of NIC models:
+ * The probe at port start (offload_probe() in offload.c, shared with
+ * simnic) validates one representative rule per capability
+ * (rte_flow_validate, which installs nothing), so sluice adapts to what
+ * the NIC takes instead of keeping a table of NIC models:
  *   full     ETH/IPV4/UDP -> DROP
  *   partial  ETH/IPV4/UDP -> MARK + QUEUE
  *   count    ... -> COUNT + DROP
@@ -72,66 +73,21 @@ rf_try(uint16_t port_id, const struct rte_flow_attr *attr,
     return ret == 0;
 }
 
+/* offload_probe()'s validator: transfer rules go to the transfer proxy. */
+static bool
+rf_validate(void *rp_, const struct rte_flow_attr *attr,
+            const struct rte_flow_item *pat, const struct rte_flow_action *act,
+            char *why, size_t whysize)
+{
+    const struct rf_priv *rp = rp_;
+
+    return rf_try(attr->transfer ? rp->proxy_id : rp->port_id, attr, pat,
+                  act, why, whysize);
+}
+
 static int
 rf_port_init(struct offload_port *op, char *err, size_t errsize)
 {
-    struct rte_flow_attr ingress = { .ingress = 1 };
-    struct rte_flow_attr transfer = { .transfer = 1 };
-    struct rte_flow_item_ipv4 ip = { .hdr.src_addr = RTE_BE32(0x0a000001) };
-    struct rte_flow_item_ipv4 ipm = { .hdr.src_addr = RTE_BE32(0xffffffff) };
-    struct rte_flow_item pat[] = {
-        { .type = RTE_FLOW_ITEM_TYPE_ETH },
-        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip, .mask = &ipm },
-        { .type = RTE_FLOW_ITEM_TYPE_UDP },
-        { .type = RTE_FLOW_ITEM_TYPE_END },
-    };
-    struct rte_flow_item_ethdev self_item;
-    struct rte_flow_item_port_id self_pid;
-    struct rte_flow_item tpat[] = {
-        { .type = RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, .spec = &self_item },
-        { .type = RTE_FLOW_ITEM_TYPE_ETH },
-        { .type = RTE_FLOW_ITEM_TYPE_END },
-    };
-    struct rte_flow_action_mark mark = { .id = 1 };
-    struct rte_flow_action_queue queue = { .index = 0 };
-    struct rte_flow_action_age age = { .timeout = 10 };
-    struct rte_flow_action_set_ipv4 sip = { .ipv4_addr = RTE_BE32(1) };
-    struct rte_flow_action_ethdev self_out;
-    struct rte_flow_action_port_id self_out_pid;
-    struct rte_flow_action drop[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_DROP },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action partial[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mark },
-        { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &queue },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action count[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_COUNT },
-        { .type = RTE_FLOW_ACTION_TYPE_DROP },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action aged[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_COUNT },
-        { .type = RTE_FLOW_ACTION_TYPE_AGE, .conf = &age },
-        { .type = RTE_FLOW_ACTION_TYPE_DROP },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action rewrite[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC, .conf = &sip },
-        { .type = RTE_FLOW_ACTION_TYPE_DROP },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action vlan[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_OF_POP_VLAN },
-        { .type = RTE_FLOW_ACTION_TYPE_DROP },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action out[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &self_out },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
     struct rte_eth_dev_info info;
     struct rte_flow_error e;
     struct rf_priv *rp;
@@ -164,29 +120,7 @@ rf_port_init(struct offload_port *op, char *err, size_t errsize)
                  (unsigned) info.switch_info.domain_id);
     }
 
-    op->caps.full = rf_try(id, &ingress, pat, drop, why, sizeof why);
-    op->caps.partial = rf_try(id, &ingress, pat, partial, NULL, 0);
-    op->caps.count = rf_try(id, &ingress, pat, count, NULL, 0);
-    op->caps.age = op->caps.count && rf_try(id, &ingress, pat, aged, NULL,
-                                            0);
-    op->caps.rewrite = op->caps.full && rf_try(id, &ingress, pat, rewrite,
-                                               NULL, 0);
-    op->caps.vlan = op->caps.full && rf_try(id, &ingress, pat, vlan, NULL,
-                                            0);
-    self_item.port_id = id;
-    self_out.port_id = id;
-    op->caps.output = rf_try(rp->proxy_id, &transfer, tpat, out, NULL, 0);
-    op->caps.represented_port = op->caps.output;
-    if (!op->caps.output) {
-        self_pid.id = id;
-        self_out_pid.id = id;
-        tpat[0].type = RTE_FLOW_ITEM_TYPE_PORT_ID;
-        tpat[0].spec = &self_pid;
-        out[0].type = RTE_FLOW_ACTION_TYPE_PORT_ID;
-        out[0].conf = &self_out_pid;
-        op->caps.output = rf_try(rp->proxy_id, &transfer, tpat, out, NULL,
-                                 0);
-    }
+    offload_probe(&op->caps, id, rf_validate, rp, why, sizeof why);
     if (op->caps.age) {
         if (!rte_eth_dev_callback_register(id, RTE_ETH_EVENT_FLOW_AGED,
                                            rf_age_event, op->mgr)) {

@@ -1340,70 +1340,39 @@ struct simnic_priv {
     bool attached;
 };
 
-/* Probes with representative rules, as the rte_flow provider does. */
+/* offload_probe()'s validator. */
+static bool
+simnic_validate(void *sp_, const struct rte_flow_attr *attr,
+                const struct rte_flow_item *pat,
+                const struct rte_flow_action *act, char *why, size_t whysize)
+{
+    const struct simnic_priv *sp = sp_;
+    struct rte_flow_error e;
+
+    memset(&e, 0, sizeof e);
+    if (!simnic_flow_validate(sp->nic, sp->id, attr, pat, act, &e)) {
+        return true;
+    }
+    if (why && !why[0]) {
+        snprintf(why, whysize, "%s", e.message ? e.message : "refused");
+    }
+    return false;
+}
+
+/* Probes with offload_probe()'s representative rules. */
 static void
 simnic_probe(struct offload_port *op, struct simnic_priv *sp)
 {
-    struct rte_flow_attr ingress = { .ingress = 1 };
-    struct rte_flow_attr transfer = { .transfer = 1 };
-    struct rte_flow_item_ipv4 ip = { .hdr.src_addr = htonl(0x0a000001) };
-    struct rte_flow_item_ipv4 ipm = { .hdr.src_addr = UINT32_MAX };
-    struct rte_flow_item pat[] = {
-        { .type = RTE_FLOW_ITEM_TYPE_ETH },
-        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip, .mask = &ipm },
-        { .type = RTE_FLOW_ITEM_TYPE_UDP },
-        { .type = RTE_FLOW_ITEM_TYPE_END },
-    };
-    struct rte_flow_action_mark mark = { .id = 1 };
-    struct rte_flow_action_queue queue = { .index = 0 };
-    struct rte_flow_action_age age = { .timeout = 10 };
-    struct rte_flow_action_ethdev out = { .port_id = sp->id };
-    struct rte_flow_action_set_ipv4 sip = { .ipv4_addr = 1 };
-    struct rte_flow_action_of_push_vlan push = { .ethertype = 0x0081 };
-    struct rte_flow_action drop[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_DROP },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action partial[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mark },
-        { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &queue },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action counted[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_COUNT },
-        { .type = RTE_FLOW_ACTION_TYPE_AGE, .conf = &age },
-        { .type = RTE_FLOW_ACTION_TYPE_DROP },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_action output[] = {
-        { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC, .conf = &sip },
-        { .type = RTE_FLOW_ACTION_TYPE_OF_PUSH_VLAN, .conf = &push },
-        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
-        { .type = RTE_FLOW_ACTION_TYPE_END },
-    };
-    struct rte_flow_error e;
-    bool can_out;
+    char why[160] = "";
 
-    op->caps.full = !simnic_flow_validate(sp->nic, sp->id, &ingress, pat,
-                                          drop, &e);
-    op->caps.partial = !simnic_flow_validate(sp->nic, sp->id, &ingress,
-                                             pat, partial, &e);
-    op->caps.count = op->caps.age
-        = !simnic_flow_validate(sp->nic, sp->id, &ingress, pat, counted,
-                                &e);
-    can_out = !simnic_flow_validate(sp->nic, sp->id, &transfer, pat, output,
-                                    &e);
-    op->caps.output = op->caps.rewrite = op->caps.vlan = can_out;
-    op->caps.represented_port = true;
+    offload_probe(&op->caps, sp->id, simnic_validate, sp, why, sizeof why);
     snprintf(op->probe, sizeof op->probe,
              "simnic %s port %u: full=%d partial=%d count=%d age=%d "
-             "rewrite=%d vlan=%d output=%d%s%s", sp->nic->name, sp->id,
+             "rewrite=%d vlan=%d output=%d%s%s%s", sp->nic->name, sp->id,
              op->caps.full, op->caps.partial, op->caps.count, op->caps.age,
              op->caps.rewrite, op->caps.vlan, op->caps.output,
-             can_out ? "" : " (output: ", can_out ? "" : e.message);
-    if (!can_out) {
-        strncat(op->probe, ")", sizeof op->probe - strlen(op->probe) - 1);
-    }
+             op->caps.full ? "" : " (DROP: ", op->caps.full ? "" : why,
+             op->caps.full ? "" : ")");
 }
 
 static int

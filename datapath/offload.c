@@ -66,6 +66,108 @@ offload_errno(int ret)
     return e == ENOTSUP ? EOPNOTSUPP : e;
 }
 
+/* ---- Capability probe. ---- */
+
+void
+offload_probe(struct offload_caps *caps, uint16_t port_id,
+              offload_validate_fn *validate, void *ctx,
+              char *why, size_t whysize)
+{
+    struct rte_flow_attr ingress = { .ingress = 1 };
+    struct rte_flow_attr transfer = { .transfer = 1 };
+    struct rte_flow_item_ipv4 ip = { .hdr.src_addr = RTE_BE32(0x0a000001) };
+    struct rte_flow_item_ipv4 ipm = { .hdr.src_addr = RTE_BE32(0xffffffff) };
+    struct rte_flow_item pat[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH },
+        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip, .mask = &ipm },
+        { .type = RTE_FLOW_ITEM_TYPE_UDP },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_item_ethdev self_item = { .port_id = port_id };
+    struct rte_flow_item_port_id self_pid = { .id = port_id };
+    struct rte_flow_item tpat[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, .spec = &self_item },
+        { .type = RTE_FLOW_ITEM_TYPE_ETH },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action_mark mark = { .id = 1 };
+    struct rte_flow_action_queue queue = { .index = 0 };
+    struct rte_flow_action_age age = { .timeout = 10 };
+    struct rte_flow_action_set_ipv4 sip = { .ipv4_addr = RTE_BE32(1) };
+    struct rte_flow_action_ethdev self_out = { .port_id = port_id };
+    struct rte_flow_action_port_id self_out_pid = { .id = port_id };
+    struct rte_flow_action drop[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_DROP },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action partial[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_MARK, .conf = &mark },
+        { .type = RTE_FLOW_ACTION_TYPE_QUEUE, .conf = &queue },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action count[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_COUNT },
+        { .type = RTE_FLOW_ACTION_TYPE_DROP },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action aged[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_COUNT },
+        { .type = RTE_FLOW_ACTION_TYPE_AGE, .conf = &age },
+        { .type = RTE_FLOW_ACTION_TYPE_DROP },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action rewrite[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC, .conf = &sip },
+        { .type = RTE_FLOW_ACTION_TYPE_DROP },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action vlan[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_OF_POP_VLAN },
+        { .type = RTE_FLOW_ACTION_TYPE_DROP },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action out[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &self_out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+
+    caps->full = validate(ctx, &ingress, pat, drop, why, whysize);
+    caps->partial = validate(ctx, &ingress, pat, partial, NULL, 0);
+    caps->count = validate(ctx, &ingress, pat, count, NULL, 0);
+    caps->age = caps->count && validate(ctx, &ingress, pat, aged, NULL, 0);
+    caps->rewrite = caps->full && validate(ctx, &ingress, pat, rewrite,
+                                           NULL, 0);
+    caps->vlan = caps->full && validate(ctx, &ingress, pat, vlan, NULL, 0);
+    caps->output = validate(ctx, &transfer, tpat, out, NULL, 0);
+    caps->represented_port = caps->output;
+    if (!caps->output) {
+        tpat[0].type = RTE_FLOW_ITEM_TYPE_PORT_ID;
+        tpat[0].spec = &self_pid;
+        out[0].type = RTE_FLOW_ACTION_TYPE_PORT_ID;
+        out[0].conf = &self_out_pid;
+        caps->output = validate(ctx, &transfer, tpat, out, NULL, 0);
+    }
+    /* A NIC may take rewrites only on the way to a port (simnic does):
+     * then the same rewrite, before the output just probed. */
+    if (caps->full && caps->output && (!caps->rewrite || !caps->vlan)) {
+        struct rte_flow_item tpat_ip[] = {
+            tpat[0], pat[0], pat[1], pat[2],
+            { .type = RTE_FLOW_ITEM_TYPE_END },
+        };
+        struct rte_flow_action rw_out[] = {
+            { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC, .conf = &sip },
+            out[0],
+            { .type = RTE_FLOW_ACTION_TYPE_END },
+        };
+
+        caps->rewrite = caps->rewrite
+                        || validate(ctx, &transfer, tpat_ip, rw_out, NULL, 0);
+        rw_out[0] = vlan[0];
+        caps->vlan = caps->vlan
+                     || validate(ctx, &transfer, tpat_ip, rw_out, NULL, 0);
+    }
+}
+
 /* ---- Translation. ---- */
 
 static bool

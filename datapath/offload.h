@@ -271,6 +271,25 @@ struct offload_class {
 extern const struct offload_class offload_rte_flow_class;
 extern const struct offload_class offload_simnic_class;
 
+/* The capability probe every provider runs from port_init: one
+ * representative rule per capability, validated (never created) through
+ * 'validate', which returns true if the NIC accepts the rule and, if
+ * 'why' is nonnull and still empty, stores the NIC's reason otherwise.
+ * The order is fixed: DROP (full), MARK + QUEUE (partial), COUNT,
+ * COUNT + AGE (only with COUNT), SET_IPV4_SRC and OF_POP_VLAN (only with
+ * full), then a transfer rule from and to port 'port_id' with
+ * REPRESENTED_PORT and, failing that, with PORT_ID; last, if SET_IPV4_SRC
+ * or OF_POP_VLAN was refused before DROP but output works, the same before
+ * that output (a NIC may rewrite only on the way to a port).  'why' gets
+ * the reason full offload was refused. */
+typedef bool offload_validate_fn(void *ctx, const struct rte_flow_attr *,
+                                 const struct rte_flow_item *,
+                                 const struct rte_flow_action *,
+                                 char *why, size_t whysize);
+void offload_probe(struct offload_caps *, uint16_t port_id,
+                   offload_validate_fn *validate, void *ctx,
+                   char *why, size_t whysize);
+
 /* Converts a provider's rte_flow result: 'ret' < 0 is -errno; otherwise
  * rte_errno (EIO if unset).  ENOTSUP becomes EOPNOTSUPP. */
 int offload_errno(int ret);

@@ -864,6 +864,30 @@ test_rf_probe(void **state)
     assert_non_null(strstr(op.probe, "age=0"));
     c->port_free(&op);
 
+    /* Rewrites refused before DROP but taken before an output (calls 7
+     * and 8, counting from 0: SET_IPV4_SRC and OF_POP_VLAN ahead of
+     * REPRESENTED_PORT). */
+    reset_wraps();
+    validate_fail_mask = 1 << 4 | 1 << 5;
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_true(op.caps.rewrite && op.caps.vlan && op.caps.output);
+    assert_int_equal(validate_calls, 9);
+    c->port_free(&op);
+    reset_wraps();
+    validate_fail_mask = 1 << 4 | 1 << 5 | 1 << 7 | 1 << 8;
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_false(op.caps.rewrite || op.caps.vlan);
+    assert_true(op.caps.full && op.caps.output);
+    c->port_free(&op);
+    /* Everything validates: no fallback call. */
+    reset_wraps();
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_int_equal(validate_calls, 7);
+    c->port_free(&op);
+
     /* PORT_ID instead of REPRESENTED_PORT. */
     reset_wraps();
     validate_fail_mask = 1 << 6;
