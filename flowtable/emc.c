@@ -120,22 +120,6 @@ slot_clear(struct emc *emc, uint32_t si, int w)
     emc->count--;
 }
 
-static bool
-should_insert(struct emc *emc)
-{
-    uint32_t x;
-
-    if (emc->inv_prob <= 1) {
-        return emc->inv_prob == 1;
-    }
-    x = emc->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    emc->rng = x;
-    return x % emc->inv_prob == 0;
-}
-
 void
 emc_insert(struct emc *emc, const struct flow *flow, uint32_t hash,
            void *data)
@@ -155,7 +139,7 @@ emc_insert(struct emc *emc, const struct flow *flow, uint32_t hash,
             return;
         }
     }
-    if (!data || !should_insert(emc)) {
+    if (!data || !emc_draw_insert(&emc->rng, emc->inv_prob)) {
         return;
     }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* hkc.c: the per-PMD header-key cache. */
 #include "hkc.h"
+#include "emc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -153,22 +154,6 @@ hkc_lookup_batch(const struct hkc *hkc, const struct hkey *const *keys,
     }
 }
 
-static bool
-should_insert(struct hkc *hkc)
-{
-    uint32_t x;
-
-    if (hkc->inv_prob <= 1) {
-        return hkc->inv_prob == 1;
-    }
-    x = hkc->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    hkc->rng = x;
-    return x % hkc->inv_prob == 0;
-}
-
 static void
 slot_clear(struct hkc *hkc, uint32_t bi, unsigned w)
 {
@@ -201,7 +186,7 @@ hkc_insert(struct hkc *hkc, const struct hkey *key, uint32_t hash,
         }
         m &= m - 1;
     }
-    if (!data || !should_insert(hkc)) {
+    if (!data || !emc_draw_insert(&hkc->rng, hkc->inv_prob)) {
         return;
     }
     m = sig_matches(b, 0);
