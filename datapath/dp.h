@@ -20,12 +20,15 @@
  *   off the frame and looked up in the header-key cache (hkc.h); only on
  *   a miss is the key turned into a struct flow for the classifier.  Every
  *   other packet is parsed in full (flow_extract()) and looked up in the
- *   EMC (emc.h).  A megaflow keeps what a hit touches (the dead mark,
- *   counters, the output port of an output-only action list) in its first
- *   cache line, and packets of output-only megaflows are queued for their
- *   port without being grouped.  A port whose traffic is all answered by one megaflow
- *   that matches only in_port and only outputs (a "simple" megaflow) skips
- *   parsing and lookups altogether.  The misses of a burst call the
+ *   EMC (emc.h).  Each cache has a gate (emc.h) that skips it while it
+ *   thrashes (more flows than entries), so a cache that cannot hit costs
+ *   neither lookups nor insertions.  A megaflow keeps what a hit touches
+ *   (the dead mark, counters, the output port of an output-only action
+ *   list) in its first cache line, and packets of output-only megaflows
+ *   are queued for their port without being grouped.  A port whose
+ *   traffic is all answered by one megaflow that matches only in_port and
+ *   only outputs (a "simple" megaflow) skips parsing and lookups
+ *   altogether.  The misses of a burst call the
  *   registered upcall function (the slow path: the bridge layer's OpenFlow
  *   tables) under one acquisition of the slow-path read lock, and each
  *   megaflow (mask = the wildcards the slow path reported) is installed
