@@ -57,7 +57,7 @@ tests_test_config_LDADD = $(DP_TEST_LDADD)
 tests_test_ctl_SOURCES = tests/test-ctl.c
 tests_test_ctl_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_ctl_LDADD = $(DP_TEST_LDADD)
-tests_test_port_SOURCES = tests/test-port.c
+tests_test_port_SOURCES = tests/test-port.c tests/eal-test.h
 tests_test_port_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_port_LDADD = $(DP_TEST_LDADD)
 
@@ -86,6 +86,6 @@ tests_test_offload_SOURCES = tests/test-offload.c
 tests_test_offload_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_offload_LDFLAGS = $(OFFLOAD_WRAPS)
 tests_test_offload_LDADD = $(DP_TEST_LDADD)
-tests_test_simnic_SOURCES = tests/test-simnic.c tests/pkt-build.h tests/pkt-build.c
+tests_test_simnic_SOURCES = tests/test-simnic.c tests/eal-test.h tests/pkt-build.h tests/pkt-build.c
 tests_test_simnic_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_simnic_LDADD = $(DP_TEST_LDADD)

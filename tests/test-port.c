@@ -31,6 +31,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "eal-test.h"
 #include "port.h"
 #include "port-provider.h"
 
@@ -1133,25 +1134,10 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-    static const char *files[] = {
-        "config", "fbarray_memzone", "fbarray_nohugemem", "mp_socket",
-    };
-    char rundir[PATH_MAX];
-
     (void) state;
-    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
     rte_mempool_free(mp);
     rmdir(tmpdir);
-    rte_eal_cleanup();
-
-    /* The EAL leaves its runtime directory behind; remove ours. */
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char path[PATH_MAX + 32];
-
-        snprintf(path, sizeof path, "%s/%s", rundir, files[i]);
-        unlink(path);
-    }
-    rmdir(rundir);
+    eal_test_cleanup();
     return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "offload.h"
 #include "pkt-build.h"
+#include "eal-test.h"
 #include "port.h"
 #include "simnic.h"
 
@@ -595,7 +596,7 @@ group_teardown(void **state)
     port_close(p0);
     port_close(p1);
     rte_mempool_free(mp);
-    rte_eal_cleanup();
+    eal_test_cleanup();
     return 0;
 }
 

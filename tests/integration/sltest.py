@@ -86,6 +86,10 @@ class Switch:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                # DPDK leaves its runtime directory (megabytes of tmpfs)
+                # behind a process that exits during start.
+                shutil.rmtree(f"/var/run/dpdk/{self.prefix}",
+                              ignore_errors=True)
                 raise RuntimeError(f"sluiced exited {self.proc.returncode}:\n"
                                    + self.read_log())
             if os.path.exists(self.sock):
