@@ -268,6 +268,19 @@ print_json(json_t *j)
     }
 }
 
+/* With --format=json: prints 'r', frees it and returns true (the command is
+ * done); otherwise returns false and the command prints its text. */
+static bool
+printed_as_json(json_t *r)
+{
+    if (!json_output) {
+        return false;
+    }
+    print_json(r);
+    json_decref(r);
+    return true;
+}
+
 /* Modification commands: nothing to print in text mode. */
 static void
 finish_quiet(json_t *result)
@@ -409,9 +422,7 @@ cmd_show(int argc, char *argv[])
     json_t *ports = json_object_get(r, "ports"), *p;
     size_t i;
 
-    if (json_output) {
-        print_json(r);
-        json_decref(r);
+    if (printed_as_json(r)) {
         return;
     }
     printf("bridge %s:\n", json_string_value(json_object_get(r, "bridge"))
@@ -467,9 +478,7 @@ cmd_dump_ports(int argc, char *argv[])
         }
     }
     r = call("dump-ports", params);
-    if (json_output) {
-        print_json(r);
-        json_decref(r);
+    if (printed_as_json(r)) {
         return;
     }
     printf("%s: %zu ports\n", argv[0], json_array_size(r));
@@ -587,9 +596,7 @@ cmd_dump_flows(int argc, char *argv[])
         json_object_set_new(params, "match", json_string(argv[1]));
     }
     r = call("dump-flows", params);
-    if (json_output) {
-        print_json(r);
-        json_decref(r);
+    if (printed_as_json(r)) {
         return;
     }
     json_array_foreach (r, i, fl) {
@@ -664,9 +671,7 @@ cmd_dump_megaflows(int argc, char *argv[])
     json_t *r = call("dump-megaflows", NULL), *m;
     size_t i;
 
-    if (json_output) {
-        print_json(r);
-        json_decref(r);
+    if (printed_as_json(r)) {
         return;
     }
     json_array_foreach (r, i, m) {
@@ -710,9 +715,7 @@ cmd_pmd_stats(int argc, char *argv[])
     json_t *r = call("pmd-stats", NULL), *p;
     size_t i;
 
-    if (json_output) {
-        print_json(r);
-        json_decref(r);
+    if (printed_as_json(r)) {
         return;
     }
     json_array_foreach (r, i, p) {
@@ -752,9 +755,7 @@ cmd_offload_show(int argc, char *argv[])
 
     (void) argc;
     (void) argv;
-    if (json_output) {
-        print_json(r);
-        json_decref(r);
+    if (printed_as_json(r)) {
         return;
     }
     if (!json_is_true(json_object_get(r, "enabled"))) {
@@ -797,9 +798,7 @@ cmd_offload_stats(int argc, char *argv[])
 
     (void) argc;
     (void) argv;
-    if (json_output) {
-        print_json(r);
-        json_decref(r);
+    if (printed_as_json(r)) {
         return;
     }
     json_object_foreach (r, key, v) {
@@ -880,9 +879,7 @@ cmd_capture(int argc, char *argv[])
     json_t *p;
     size_t i;
 
-    if (json_output) {
-        print_json(r);
-        json_decref(r);
+    if (printed_as_json(r)) {
         return;
     }
     json_array_foreach (json_object_get(r, "packets"), i, p) {
