@@ -292,6 +292,24 @@ add_ttl_set(struct offload_rule *r, const struct offload_xlate *x,
  * (packet & ~mask) | value.  Widens every such set in 'acts' into 'out'
  * (same length), tracking the field through earlier sets.  Sets of fields
  * the megaflow does not match exactly stay masked (and are refused). */
+/* widen_sets() for one field of 'n' bytes: if the set changes some bits
+ * ('mk' nonzero) and the megaflow matches the whole field ('fm' all ones),
+ * the value the field is known to hold ('c') fills in the unchanged bits
+ * and the set becomes whole; 'c' then holds the new value. */
+static void
+widen_bytes(uint8_t *v, uint8_t *mk, uint8_t *c, const uint8_t *fm,
+            size_t n)
+{
+    if (all_zeros(mk, n) || !all_ones(fm, n)) {
+        return;
+    }
+    for (size_t b = 0; b < n; b++) {
+        v[b] = (uint8_t) ((c[b] & ~mk[b]) | (v[b] & mk[b]));
+        mk[b] = 0xff;
+    }
+    memcpy(c, v, n);
+}
+
 static void
 widen_sets(const struct offload_xlate *x, const struct dp_actions *acts,
            struct dp_actions *out)
@@ -306,34 +324,20 @@ widen_sets(const struct offload_xlate *x, const struct dp_actions *acts,
         *a = acts->a[i];
         switch (a->type) {
         case DPA_SET_ETH:
-            for (int k = 0; k < 2; k++) {
-                uint8_t *v = k ? a->eth.dst : a->eth.src;
-                uint8_t *mk = k ? a->eth.dst_mask : a->eth.src_mask;
-                uint8_t *c = k ? cur.dl_dst : cur.dl_src;
-                const uint8_t *fm = k ? m->dl_dst : m->dl_src;
-
-                if (!all_zeros(mk, 6) && all_ones(fm, 6)) {
-                    for (int b = 0; b < 6; b++) {
-                        v[b] = (uint8_t) ((c[b] & ~mk[b]) | (v[b] & mk[b]));
-                        mk[b] = 0xff;
-                    }
-                    memcpy(c, v, 6);
-                }
-            }
+            widen_bytes(a->eth.src, a->eth.src_mask, cur.dl_src, m->dl_src,
+                        6);
+            widen_bytes(a->eth.dst, a->eth.dst_mask, cur.dl_dst, m->dl_dst,
+                        6);
             break;
         case DPA_SET_IPV4:
-            for (int k = 0; k < 2; k++) {
-                uint32_t *v = k ? &a->ipv4.dst : &a->ipv4.src;
-                uint32_t *mk = k ? &a->ipv4.dst_mask : &a->ipv4.src_mask;
-                uint32_t *c = k ? &cur.nw_dst : &cur.nw_src;
-                uint32_t fm = k ? m->nw_dst : m->nw_src;
-
-                if (*mk && fm == UINT32_MAX) {
-                    *v = (*c & ~*mk) | (*v & *mk);
-                    *mk = UINT32_MAX;
-                    *c = *v;
-                }
-            }
+            widen_bytes((uint8_t *) &a->ipv4.src,
+                        (uint8_t *) &a->ipv4.src_mask,
+                        (uint8_t *) &cur.nw_src,
+                        (const uint8_t *) &m->nw_src, 4);
+            widen_bytes((uint8_t *) &a->ipv4.dst,
+                        (uint8_t *) &a->ipv4.dst_mask,
+                        (uint8_t *) &cur.nw_dst,
+                        (const uint8_t *) &m->nw_dst, 4);
             /* DSCP: a change within the DSCP bits of a known TOS. */
             if (a->ipv4.tos_mask && !(a->ipv4.tos_mask & 0x03)
                 && (m->nw_tos & 0xfc) == 0xfc) {
@@ -343,50 +347,24 @@ widen_sets(const struct offload_xlate *x, const struct dp_actions *acts,
                 a->ipv4.tos_mask = 0xfc;
                 cur.nw_tos = (uint8_t) ((cur.nw_tos & 0x03) | a->ipv4.tos);
             }
-            if (a->ipv4.ttl_mask && m->nw_ttl == 0xff) {
-                a->ipv4.ttl = (uint8_t) ((cur.nw_ttl & ~a->ipv4.ttl_mask)
-                                         | (a->ipv4.ttl & a->ipv4.ttl_mask));
-                a->ipv4.ttl_mask = 0xff;
-                cur.nw_ttl = a->ipv4.ttl;
-            }
+            widen_bytes(&a->ipv4.ttl, &a->ipv4.ttl_mask, &cur.nw_ttl,
+                        &m->nw_ttl, 1);
             break;
         case DPA_SET_IPV6:
-            for (int k = 0; k < 2; k++) {
-                uint8_t *v = k ? a->ipv6.dst : a->ipv6.src;
-                uint8_t *mk = k ? a->ipv6.dst_mask : a->ipv6.src_mask;
-                uint8_t *c = k ? cur.ipv6_dst : cur.ipv6_src;
-                const uint8_t *fm = k ? m->ipv6_dst : m->ipv6_src;
-
-                if (!all_zeros(mk, 16) && all_ones(fm, 16)) {
-                    for (int b = 0; b < 16; b++) {
-                        v[b] = (uint8_t) ((c[b] & ~mk[b]) | (v[b] & mk[b]));
-                        mk[b] = 0xff;
-                    }
-                    memcpy(c, v, 16);
-                }
-            }
-            if (a->ipv6.hlimit_mask && m->nw_ttl == 0xff) {
-                a->ipv6.hlimit = (uint8_t) ((cur.nw_ttl
-                                             & ~a->ipv6.hlimit_mask)
-                                            | (a->ipv6.hlimit
-                                               & a->ipv6.hlimit_mask));
-                a->ipv6.hlimit_mask = 0xff;
-                cur.nw_ttl = a->ipv6.hlimit;
-            }
+            widen_bytes(a->ipv6.src, a->ipv6.src_mask, cur.ipv6_src,
+                        m->ipv6_src, 16);
+            widen_bytes(a->ipv6.dst, a->ipv6.dst_mask, cur.ipv6_dst,
+                        m->ipv6_dst, 16);
+            widen_bytes(&a->ipv6.hlimit, &a->ipv6.hlimit_mask, &cur.nw_ttl,
+                        &m->nw_ttl, 1);
             break;
         case DPA_SET_L4:
-            for (int k = 0; k < 2; k++) {
-                uint16_t *v = k ? &a->l4.dst : &a->l4.src;
-                uint16_t *mk = k ? &a->l4.dst_mask : &a->l4.src_mask;
-                uint16_t *c = k ? &cur.tp_dst : &cur.tp_src;
-                uint16_t fm = k ? m->tp_dst : m->tp_src;
-
-                if (*mk && fm == UINT16_MAX) {
-                    *v = (uint16_t) ((*c & ~*mk) | (*v & *mk));
-                    *mk = UINT16_MAX;
-                    *c = *v;
-                }
-            }
+            widen_bytes((uint8_t *) &a->l4.src, (uint8_t *) &a->l4.src_mask,
+                        (uint8_t *) &cur.tp_src,
+                        (const uint8_t *) &m->tp_src, 2);
+            widen_bytes((uint8_t *) &a->l4.dst, (uint8_t *) &a->l4.dst_mask,
+                        (uint8_t *) &cur.tp_dst,
+                        (const uint8_t *) &m->tp_dst, 2);
             break;
         default:
             break;
