@@ -756,7 +756,6 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     struct flow_layers layers[DP_BATCH];
     uint32_t hashes[DP_BATCH];
     struct hkey hkeys[DP_BATCH];
-    const struct hkey *hk_ptrs[DP_BATCH];
     uint32_t hk_hashes[DP_BATCH];
     uint8_t hk_of[DP_BATCH];            /* hkeys index of packet i, or N */
     void *hk_found[DP_BATCH];
@@ -798,7 +797,6 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
                 hk_hashes[n_hk] = hkey_hash(&hkeys[n_hk]);
                 hkc_prefetch(pmd->hkc, hk_hashes[n_hk]);
             }
-            hk_ptrs[n_hk] = &hkeys[n_hk];
             hk_of[i] = (uint8_t) n_hk++;
             layers[i].l3 = 14;      /* hkey.h: the shape fixes them. */
             layers[i].l4 = 34;
@@ -813,7 +811,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         }
     }
     if (n_hk && hkc_on) {
-        hkc_lookup_batch(pmd->hkc, hk_ptrs, hk_hashes, n_hk, hk_found);
+        hkc_lookup_batch(pmd->hkc, hkeys, hk_hashes, n_hk, hk_found);
         for (unsigned k = 0; k < n_hk; k++) {
             if (hk_found[k]) {
                 rte_prefetch0(hk_found[k]);     /* The hot cache line. */
@@ -843,16 +841,15 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         }
         if (hk_of[i] != HK_NONE) {
             mf = hkc_on ? hk_found[hk_of[i]] : NULL;
-            hkc_hits++;         /* Taken back below if it is no hit. */
         } else if (emc_on) {
             mf = emc_lookup(pmd->emc, &keys[i], hashes[i]);
         }
         if (mf && !atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
             mfs[i] = mf;
             emc_hits++;
+            hkc_hits += hk_of[i] != HK_NONE;
         } else {
             if (hk_of[i] != HK_NONE) {
-                hkc_hits--;
                 /* The classifier and the slow path need the flow. */
                 hkey_to_flow(&hkeys[hk_of[i]], &keys[i], NULL);
             }

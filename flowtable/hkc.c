@@ -133,7 +133,7 @@ hkc_lookup(const struct hkc *hkc, const struct hkey *key, uint32_t hash)
 }
 
 void
-hkc_lookup_batch(const struct hkc *hkc, const struct hkey *const *keys,
+hkc_lookup_batch(const struct hkc *hkc, const struct hkey *keys,
                  const uint32_t *hashes, unsigned n, void **out)
 {
     unsigned m[64];
@@ -149,7 +149,7 @@ hkc_lookup_batch(const struct hkc *hkc, const struct hkey *const *keys,
     }
     for (unsigned i = 0; i < n; i++) {
         out[i] = m[i] ? probe(hkc, hashes[i] & hkc->bucket_mask, m[i],
-                              keys[i])
+                              &keys[i])
                       : NULL;
     }
 }

@@ -63,7 +63,7 @@ void *hkc_lookup(const struct hkc *hkc, const struct hkey *key,
 
 /* Looks up keys[i] (hashes[i]) for each i < n into out[i] (NULL: miss),
  * overlapping the memory accesses of the batch.  n <= 64. */
-void hkc_lookup_batch(const struct hkc *hkc, const struct hkey *const *keys,
+void hkc_lookup_batch(const struct hkc *hkc, const struct hkey *keys,
                       const uint32_t *hashes, unsigned n, void **out);
 
 /* Stores 'data' for 'key'.  A cached key's data is always replaced; a new

@@ -259,7 +259,7 @@ test_cache_basic(void **state)
     struct hkc *c = hkc_create(100);
     struct hkey a, b;
     uint32_t ha, hb;
-    const struct hkey *keys[2];
+    struct hkey keys[2];
     uint32_t hashes[2];
     void *out[2];
 
@@ -277,8 +277,8 @@ test_cache_basic(void **state)
     hkc_insert(c, &a, ha, &datas[2]);
     assert_ptr_equal(hkc_lookup(c, &a, ha), &datas[2]);
     assert_int_equal(hkc_count(c), 1);
-    keys[0] = &a;
-    keys[1] = &b;
+    keys[0] = a;
+    keys[1] = b;
     hashes[0] = ha;
     hashes[1] = hb;
     hkc_lookup_batch(c, keys, hashes, 2, out);
