@@ -214,6 +214,21 @@ def start_pair(tmp_path, procs, flows=None, queues=1, extra_ports=()):
     return sw, a, b
 
 
+def attach_client_guests(tmp_path, procs, sw, sa, sb):
+    """Two guests that connect as vhost-user clients to the switch's server
+    sockets 'sa' (port a) and 'sb' (port b); returns them once both links
+    are up."""
+    a = Guest(tmp_path, "a", sa, MAC_A, MAC_B, server=False)
+    procs.append(a)
+    b = Guest(tmp_path, "b", sb, MAC_B, MAC_A, server=False)
+    procs.append(b)
+    a.wait_ready()
+    b.wait_ready()
+    wait_for(lambda: link(sw, "a") == "up" and link(sw, "b") == "up", 10,
+             "links up")
+    return a, b
+
+
 def run_one_way(sw, src, dst, src_port, dst_port, secs=1.5):
     """src sends flowgen traffic for 'secs', dst receives; returns the
     settled counters after both stopped."""
@@ -282,14 +297,7 @@ def test_server_mode_vhostuser(tmp_path, procs):
     procs.append(sw)
     assert os.path.exists(sa) and os.path.exists(sb)
     assert link(sw, "a") == "down"
-    a = Guest(tmp_path, "a", sa, MAC_A, MAC_B, server=False)
-    procs.append(a)
-    b = Guest(tmp_path, "b", sb, MAC_B, MAC_A, server=False)
-    procs.append(b)
-    a.wait_ready()
-    b.wait_ready()
-    wait_for(lambda: link(sw, "a") == "up" and link(sw, "b") == "up", 10,
-             "links up")
+    a, b = attach_client_guests(tmp_path, procs, sw, sa, sb)
     run_one_way(sw, a, b, "a", "b")
     # A guest that goes away takes the link down with it.
     a.kill()
@@ -469,12 +477,5 @@ def test_peer_that_negotiates_nonsense(tmp_path, procs):
         sw.send("d3", [frame] * 5)
         assert len(sw.capture("d4")) == 5
     # A real guest attaches and forwards afterwards.
-    a = Guest(tmp_path, "a", sa, MAC_A, MAC_B, server=False)
-    procs.append(a)
-    b = Guest(tmp_path, "b", sb, MAC_B, MAC_A, server=False)
-    procs.append(b)
-    a.wait_ready()
-    b.wait_ready()
-    wait_for(lambda: link(sw, "a") == "up" and link(sw, "b") == "up", 10,
-             "links up")
+    a, b = attach_client_guests(tmp_path, procs, sw, sa, sb)
     run_one_way(sw, a, b, "a", "b")
