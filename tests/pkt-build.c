@@ -592,3 +592,15 @@ pkt_hexdump(char *out, size_t size, const uint8_t *data, size_t len)
                                (i % 16 == 15) ? "\n" : " ");
     }
 }
+
+size_t
+pkt_build_udp_numbered(uint8_t *buf, size_t size, uint32_t i)
+{
+    struct pkt_spec s;
+
+    pkt_spec_init(&s, PKT_L3_IPV4, 17 /* UDP */);
+    s.ipv4.src = 0x0a000000 | (i >> 16);
+    s.l4.src = (uint16_t) i;
+    s.l4.dst = (uint16_t) (i * 31);
+    return pkt_build(buf, size, &s);
+}

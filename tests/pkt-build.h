@@ -128,6 +128,11 @@ struct pkt_offsets {
  * TCP flags ACK, ICMP echo request (8/0 or 128/0), 16-byte payload. */
 void pkt_spec_init(struct pkt_spec *s, enum pkt_l3 l3, uint8_t proto);
 
+/* Writes UDP flow number 'i' (IPv4; the source address and both ports
+ * derive from 'i', so distinct numbers below 2^24 give distinct flows)
+ * into 'buf'; returns its length (0 if it does not fit). */
+size_t pkt_build_udp_numbered(uint8_t *buf, size_t size, uint32_t i);
+
 /* Writes the frame for 'spec' into 'buf'; returns its length, or 0 if it
  * does not fit in 'size' bytes or the spec is invalid (bad n_vlans, n_ext,
  * opt_len or extension length). */

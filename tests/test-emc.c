@@ -19,15 +19,9 @@
 static void
 make_key(struct flow *f, uint32_t i)
 {
-    struct pkt_spec s;
     uint8_t buf[128];
-    size_t len;
+    size_t len = pkt_build_udp_numbered(buf, sizeof buf, i);
 
-    pkt_spec_init(&s, PKT_L3_IPV4, IPPROTO_UDP_);
-    s.ipv4.src = 0x0a000000 | (i >> 16);
-    s.l4.src = (uint16_t) i;
-    s.l4.dst = (uint16_t) (i * 31);
-    len = pkt_build(buf, sizeof buf, &s);
     assert_true(len > 0);
     flow_extract(buf, len, i % 3, f, NULL);
 }

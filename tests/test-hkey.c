@@ -233,23 +233,12 @@ test_contract_random(void **state)
 #define N_DATA 4096
 static char datas[N_DATA];
 
-struct ref_entry {
-    struct hkey key;
-    void *data;
-};
-
 static void
 make_key(struct hkey *k, uint32_t i)
 {
-    struct pkt_spec s;
     uint8_t buf[128];
-    size_t len;
+    size_t len = pkt_build_udp_numbered(buf, sizeof buf, i);
 
-    pkt_spec_init(&s, PKT_L3_IPV4, IPPROTO_UDP_);
-    s.ipv4.src = 0x0a000000 | (i >> 16);
-    s.l4.src = (uint16_t) i;
-    s.l4.dst = (uint16_t) (i * 31);
-    len = pkt_build(buf, sizeof buf, &s);
     assert_true(hkey_extract(buf, len, i % 3, k));
 }
 
