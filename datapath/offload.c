@@ -1093,6 +1093,24 @@ rec_hash_grow(struct offload *mgr)
     free(old);
 }
 
+/* Appends 'r' to the insertion queue and wakes the offload thread.  The
+ * caller holds mgr->mutex and counts the request. */
+static void
+put_queue_push(struct offload *mgr, struct offload_rec *r)
+{
+    r->state = OFFLOAD_STATE_QUEUED;
+    r->queued = true;
+    r->qnext = NULL;
+    if (mgr->put_tail) {
+        mgr->put_tail->qnext = r;
+    } else {
+        mgr->put_head = r;
+    }
+    mgr->put_tail = r;
+    mgr->put_len++;
+    pthread_cond_signal(&mgr->wake);
+}
+
 static void
 rec_insert(struct offload *mgr, struct offload_rec *r)
 {
@@ -1787,17 +1805,8 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
     snprintf(r->msg, sizeof r->msg, "%s", msg);
     rec_insert(mgr, r);
     if (queue) {
-        r->state = OFFLOAD_STATE_QUEUED;
-        r->queued = true;
-        if (mgr->put_tail) {
-            mgr->put_tail->qnext = r;
-        } else {
-            mgr->put_head = r;
-        }
-        mgr->put_tail = r;
-        mgr->put_len++;
+        put_queue_push(mgr, r);
         mgr->stats.queued++;
-        pthread_cond_signal(&mgr->wake);
     } else {
         r->state = OFFLOAD_STATE_SOFTWARE;
         mgr->stats.failed[reason]++;
@@ -2197,18 +2206,8 @@ retry_cb(const struct dp_megaflow_info *info, void *mgr_)
         && info->packets - r->sw_packets_seen
            >= (mgr->cfg.min_packets ? mgr->cfg.min_packets : 1)) {
         /* Hot again in software: queue it again. */
-        r->state = OFFLOAD_STATE_QUEUED;
-        r->queued = true;
-        r->qnext = NULL;
-        if (mgr->put_tail) {
-            mgr->put_tail->qnext = r;
-        } else {
-            mgr->put_head = r;
-        }
-        mgr->put_tail = r;
-        mgr->put_len++;
+        put_queue_push(mgr, r);
         mgr->stats.requeued++;
-        pthread_cond_signal(&mgr->wake);
     }
     if (r) {
         r->sw_packets_seen = info->packets;
