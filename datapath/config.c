@@ -185,6 +185,23 @@ get_uint(const json_t *obj, const char *path, const char *key,
     return 0;
 }
 
+/* get_uint() for a cache size: 0 or a power of 2 up to 'max' (itself a
+ * power of 2). */
+static int
+get_pow2_or_0(const json_t *obj, const char *path, const char *key,
+              uint32_t max, uint32_t dflt, uint32_t *out, char *err,
+              size_t errsize)
+{
+    char p[PATH_SIZE];
+    int error = get_uint(obj, path, key, 0, max, dflt, out, err, errsize);
+
+    if (!error && (*out & (*out - 1))) {
+        return fail(err, errsize, path_key(p, sizeof p, path, key),
+                    "must be 0 or a power of 2 up to %"PRIu32, max);
+    }
+    return error;
+}
+
 /* Gets optional object member 'key' of 'obj' into '*out' (NULL if absent)
  * and checks its keys against 'allowed'. */
 static int
@@ -1162,23 +1179,15 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
         cfg->pmd_cores[i] = (unsigned) json_integer_value(e);
         cfg->n_pmd_cores = i + 1;
     }
-    error = get_uint(pmd, "pmd", "emc_entries", 0, 1u << 20, 8192,
-                     &cfg->emc_entries, err, errsize);
+    error = get_pow2_or_0(pmd, "pmd", "emc_entries", 1u << 20, 8192,
+                          &cfg->emc_entries, err, errsize);
     if (error) {
         return error;
     }
-    if (cfg->emc_entries & (cfg->emc_entries - 1)) {
-        return fail(err, errsize, "pmd.emc_entries",
-                    "must be 0 or a power of 2 up to %u", 1u << 20);
-    }
-    error = get_uint(pmd, "pmd", "hkc_entries", 0, 1u << 22, 32768,
-                     &cfg->hkc_entries, err, errsize);
+    error = get_pow2_or_0(pmd, "pmd", "hkc_entries", 1u << 22, 32768,
+                          &cfg->hkc_entries, err, errsize);
     if (error) {
         return error;
-    }
-    if (cfg->hkc_entries & (cfg->hkc_entries - 1)) {
-        return fail(err, errsize, "pmd.hkc_entries",
-                    "must be 0 or a power of 2 up to %u", 1u << 22);
     }
     error = get_uint(pmd, "pmd", "idle_sleep_us", 0, 100000, 0,
                      &cfg->pmd_idle_sleep_us, err, errsize);
