@@ -642,9 +642,13 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
     *result = json_array();
     for (unsigned i = 0; i < dp_n_pmds(dp); i++) {
         struct dp_pmd_stats s;
-        json_t *drops = json_object();
+        json_t *drops = json_object(), *stages = json_object();
 
         dp_get_pmd_stats(dp, i, &s);
+        for (unsigned st = 0; st < DP_N_STAGES; st++) {
+            json_object_set_new(stages, dp_stage_name(st),
+                                json_integer((json_int_t) s.stage_cycles[st]));
+        }
         for (unsigned r = 0; r < DP_N_DROP_REASONS; r++) {
             json_object_set_new(drops, dp_drop_reason_name(r),
                                 json_integer((json_int_t) s.drops[r]));
@@ -671,7 +675,28 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
             "busy_cycles", (json_int_t) s.busy_cycles,
             "idle_cycles", (json_int_t) s.idle_cycles,
             "drops", drops));
+        json_object_set_new(json_array_get(*result, i), "stage_cycles",
+                            stages);
+        json_object_set_new(json_array_get(*result, i), "profiled_packets",
+                            json_integer((json_int_t) s.profiled_packets));
     }
+    return 0;
+}
+
+/* Turns the PMDs' per-stage cycle profile (dp.h: DP_STAGES) on or off;
+ * without "enable", only reports whether it is on. */
+static int
+h_pmd_profile(json_t *params, json_t **result, char *err, size_t errsize,
+              void *aux)
+{
+    static const char *const allowed[] = { "enable", NULL };
+    struct dp *dp = sw_dp(aux);
+    bool on = dp_get_profile(dp);
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(ctl_param_bool(params, "enable", on, &on, err, errsize));
+    dp_set_profile(dp, on);
+    *result = json_pack("{s:b}", "enabled", on);
     return 0;
 }
 
@@ -886,6 +911,7 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
         { "del-port", h_del_port },
         { "dump-megaflows", h_dump_megaflows },
         { "pmd-stats", h_pmd_stats },
+        { "pmd-profile", h_pmd_profile },
         { "resources", h_resources },
         { "dummy-inject", h_dummy_inject },
         { "dummy-capture", h_dummy_capture },

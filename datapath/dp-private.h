@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <rte_cycles.h>
 #include "cls.h"
 #include "dp.h"
 #include "emc.h"
@@ -150,6 +151,8 @@ struct dp_pmd {
     uint64_t busy_cycles;
     uint64_t idle_cycles;
     uint64_t drops[DP_N_DROP_REASONS];
+    uint64_t stage_cycles[DP_N_STAGES];     /* dp.h: DP_STAGES */
+    uint64_t profiled_packets;
     atomic_size_t n_megaflows;
 };
 
@@ -164,6 +167,19 @@ static inline uint64_t
 dp_stat_read(const uint64_t *counter)
 {
     return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/* The stage profile's clock (dp.h: DP_STAGES): when 'prof' is set, adds
+ * the cycles since '*t' to 'stage' and moves '*t' on. */
+static inline void
+dp_prof_mark(struct dp_pmd *pmd, bool prof, uint64_t *t, enum dp_stage stage)
+{
+    if (prof) {
+        uint64_t now = rte_rdtsc();
+
+        dp_stat_add(&pmd->stage_cycles[stage], now - *t);
+        *t = now;
+    }
 }
 
 /* exec.c: executes 'actions' on the 'n' packets of one flow (the packets

@@ -76,6 +76,7 @@ struct dp {
     uint32_t n_free_ids;
     uint32_t next_id;
     atomic_bool marks_on;                   /* Any id handed out. */
+    atomic_bool profile;                    /* dp.h: DP_STAGES */
     long long last_sweep_ms;                /* [main] Stats/expiry. */
     long long last_rank_ms;
 };
@@ -119,6 +120,30 @@ dp_drop_reason_name(enum dp_drop_reason reason)
 #undef DP_DROP
     };
     return (unsigned) reason < DP_N_DROP_REASONS ? names[reason] : "?";
+}
+
+const char *
+dp_stage_name(enum dp_stage stage)
+{
+    static const char *const names[] = {
+#define DP_STAGE(ENUM, NAME) NAME,
+        DP_STAGES
+#undef DP_STAGE
+    };
+    return (unsigned) stage < DP_N_STAGES ? names[stage] : "?";
+}
+
+void
+dp_set_profile(struct dp *dp, bool on)
+{
+    atomic_store_explicit(&dp->profile, on, memory_order_relaxed);
+}
+
+bool
+dp_get_profile(const struct dp *dp)
+{
+    return atomic_load_explicit(&((struct dp *) dp)->profile,
+                                memory_order_relaxed);
 }
 
 struct port *
@@ -702,26 +727,28 @@ megaflow_is_simple(const struct dp_megaflow *mf)
 }
 
 static void pmd_process_full(struct dp_pmd *, uint32_t in_port,
-                             struct rte_mbuf **, unsigned n);
+                             struct rte_mbuf **, unsigned n, bool prof,
+                             uint64_t *t);
 
 /* The input path for one received burst.  When the port's traffic is all
  * answered by one "simple" megaflow (as for "in_port=1,actions=output:2"),
  * the batch skips parsing, hashing and every lookup: like Open vSwitch's
- * simple match, but chosen per port by the megaflow's own mask. */
+ * simple match, but chosen per port by the megaflow's own mask.  'prof'
+ * and '*t': the stage profile (dp.h), '*t' the TSC at the rx burst's end. */
 static void
 pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
-            unsigned n)
+            unsigned n, bool prof, uint64_t *t)
 {
     struct dp_megaflow *mf = pmd->simple[in_port];
     uint64_t bytes = 0;
 
     if (!mf) {
-        pmd_process_full(pmd, in_port, pkts, n);
+        pmd_process_full(pmd, in_port, pkts, n, prof, t);
         return;
     }
     if (atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
         pmd->simple[in_port] = NULL;
-        pmd_process_full(pmd, in_port, pkts, n);
+        pmd_process_full(pmd, in_port, pkts, n, prof, t);
         return;
     }
     for (unsigned i = 0; i < n; i++) {
@@ -731,6 +758,7 @@ pmd_process(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     dp_execute(pmd, pkts, NULL, n, mf->actions);
     dp_stat_add(&pmd->packets, n);
     dp_stat_add(&pmd->simple_hits, n);
+    dp_prof_mark(pmd, prof, t, DP_STAGE_EXEC);
 }
 
 /* Caches 'mf' for packet 'i' of the batch in the exact-match tier: the
@@ -750,7 +778,7 @@ exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
 
 static void
 pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
-                 struct rte_mbuf **pkts, unsigned n)
+                 struct rte_mbuf **pkts, unsigned n, bool prof, uint64_t *t)
 {
     struct flow keys[DP_BATCH];
     struct flow_layers layers[DP_BATCH];
@@ -810,6 +838,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
             emc_prefetch(pmd->emc, hashes[i]);
         }
     }
+    dp_prof_mark(pmd, prof, t, DP_STAGE_KEY);
     if (n_hk && hkc_on) {
         hkc_lookup_batch(pmd->hkc, hkeys, hk_hashes, n_hk, hk_found);
         for (unsigned k = 0; k < n_hk; k++) {
@@ -859,6 +888,8 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         }
     }
 
+    dp_prof_mark(pmd, prof, t, DP_STAGE_EXACT);
+
     /* Stage 3: megaflow classifier, batched. */
     if (n_miss) {
         unsigned still = 0;
@@ -885,6 +916,8 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         }
         n_miss = still;
     }
+
+    dp_prof_mark(pmd, prof, t, DP_STAGE_MEGAFLOW);
 
     /* Stage 4: upcalls for what is left, under one read lock. */
     if (n_miss) {
@@ -925,6 +958,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     if (n_miss) {
         dp_slow_unlock(dp);
     }
+    dp_prof_mark(pmd, prof, t, DP_STAGE_UPCALL);
 #undef HK
 #undef HK_HASH
 #undef HK_NONE
@@ -1007,7 +1041,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     }
     if (mark_hits) {
         dp_stat_add(&pmd->mark_hits, mark_hits);
-    }
+    }    dp_prof_mark(pmd, prof, t, DP_STAGE_EXEC);
 }
 
 static void
@@ -1050,6 +1084,7 @@ pmd_main(void *pmd_)
         struct dp_poll_list *poll;
         uint64_t start = rte_rdtsc(), gen;
         unsigned got = 0;
+        bool prof;
 
         rte_rcu_qsbr_quiescent(dp->rcu, pmd->rcu_id);
         gen = atomic_load_explicit(&dp->emc_gen, memory_order_acquire);
@@ -1072,17 +1107,28 @@ pmd_main(void *pmd_)
         }
         pmd->now_ms = tsc_to_ms(start);
 
+        prof = atomic_load_explicit(&dp->profile, memory_order_relaxed);
         poll = atomic_load_explicit(&pmd->poll, memory_order_acquire);
         for (size_t q = 0; poll && q < poll->n; q++) {
             const struct dp_rxq_ref *rq = &poll->q[q];
+            uint64_t t = prof ? rte_rdtsc() : 0;
             int n = port_rx_burst(rq->port, rq->qid, pkts, DP_BATCH);
 
             if (n > 0) {
-                pmd_process(pmd, rq->port_no, pkts, (unsigned) n);
+                dp_prof_mark(pmd, prof, &t, DP_STAGE_RX);
+                pmd_process(pmd, rq->port_no, pkts, (unsigned) n, prof, &t);
                 got += (unsigned) n;
             }
         }
-        dp_tx_flush(pmd);
+        if (got && prof) {
+            uint64_t t = rte_rdtsc();
+
+            dp_tx_flush(pmd);
+            dp_prof_mark(pmd, prof, &t, DP_STAGE_TX);
+            dp_stat_add(&pmd->profiled_packets, got);
+        } else {
+            dp_tx_flush(pmd);
+        }
 
         if (got) {
             dp_stat_add(&pmd->busy_cycles, rte_rdtsc() - start);
@@ -1789,6 +1835,10 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     for (unsigned r = 0; r < DP_N_DROP_REASONS; r++) {
         s->drops[r] = dp_stat_read(&pmd->drops[r]);
     }
+    for (unsigned st = 0; st < DP_N_STAGES; st++) {
+        s->stage_cycles[st] = dp_stat_read(&pmd->stage_cycles[st]);
+    }
+    s->profiled_packets = dp_stat_read(&pmd->profiled_packets);
 }
 
 struct dump_ctx {

@@ -250,6 +250,42 @@ void dp_megaflow_offload_reset(struct dp *, struct dp_megaflow *);
 /* The datapath port a megaflow matches on (its in_port). */
 uint32_t dp_megaflow_in_port(const struct dp_megaflow *);
 
+/* Per-stage cycle profile of the PMD loop (off by default; the control
+ * socket's pmd-profile turns it on).  While it is on, each PMD reads the
+ * TSC at every stage boundary of a busy iteration (about 8 reads per
+ * burst) and adds the cycles since the previous read to that stage:
+ *   rx        the port's rx burst (polls that returned packets only)
+ *   key       header key or parse, and the flow hash
+ *   exact     hardware mark and exact-match tier (both caches)
+ *   megaflow  the megaflow classifier, for exact-match misses
+ *   upcall    the slow path, for megaflow misses
+ *   execute   actions: accounting, grouping, rewrites, queueing (and any
+ *             tx a full queue forces)
+ *   tx        flushing the tx queues at the end of the iteration
+ * A port answered by one simple megaflow skips key..upcall.  Cycles per
+ * packet of a stage = its cycles / profiled_packets. */
+#define DP_STAGES                                                           \
+    DP_STAGE(RX, "rx")                                                      \
+    DP_STAGE(KEY, "key")                                                    \
+    DP_STAGE(EXACT, "exact")                                                \
+    DP_STAGE(MEGAFLOW, "megaflow")                                          \
+    DP_STAGE(UPCALL, "upcall")                                              \
+    DP_STAGE(EXEC, "execute")                                               \
+    DP_STAGE(TX, "tx")
+
+enum dp_stage {
+#define DP_STAGE(ENUM, NAME) DP_STAGE_##ENUM,
+    DP_STAGES
+#undef DP_STAGE
+    DP_N_STAGES
+};
+
+const char *dp_stage_name(enum dp_stage);
+/* Turns the stage profile on or off for every PMD (from the next loop
+ * iteration); the counters keep their values. */
+void dp_set_profile(struct dp *, bool on);
+bool dp_get_profile(const struct dp *);
+
 /* Introspection for the control socket. */
 struct dp_pmd_stats {
     unsigned pmd;
@@ -271,6 +307,8 @@ struct dp_pmd_stats {
     uint64_t idle_cycles;
     uint64_t n_megaflows;
     uint64_t drops[DP_N_DROP_REASONS];
+    uint64_t stage_cycles[DP_N_STAGES];
+    uint64_t profiled_packets;      /* Packets of profiled iterations. */
 };
 void dp_get_pmd_stats(struct dp *, unsigned pmd, struct dp_pmd_stats *);
 

@@ -78,6 +78,8 @@ usage(FILE *f)
 "  del-port BR NAME               remove a port\n"
 "  dump-megaflows                 print the datapath's cached flows\n"
 "  pmd-stats                      per-PMD packet, cache and drop counters\n"
+"                                 (and cycles per stage, if profiled)\n"
+"  pmd-profile [on|off]           per-stage cycle profile of the PMDs\n"
 "  resources                      buffers in use, rules, megaflows, memory\n"
 "  offload-show                   offload ports, probed NIC capabilities,\n"
 "                                 simulated NICs\n"
@@ -737,11 +739,43 @@ cmd_pmd_stats(int argc, char *argv[])
                num(p, "upcall_failures"));
         printf("  avg cycles per packet: %.2f\n",
                real(p, "cycles_per_packet"));
+        if (num(p, "profiled_packets") > 0) {
+            json_t *st = json_object_get(p, "stage_cycles");
+            double n = (double) num(p, "profiled_packets");
+
+            printf("  profiled packets: %lld, cycles per packet by stage:\n",
+                   num(p, "profiled_packets"));
+            json_object_foreach (st, reason, v) {
+                printf("    %s: %.1f\n", reason,
+                       (double) json_integer_value(v) / n);
+            }
+        }
         printf("  drops:\n");
         json_object_foreach (drops, reason, v) {
             printf("    %s: %lld\n", reason, (long long)
                    json_integer_value(v));
         }
+    }
+    json_decref(r);
+}
+
+static void
+cmd_pmd_profile(int argc, char *argv[])
+{
+    json_t *params = json_object(), *r;
+
+    if (argc > 0) {
+        if (strcmp(argv[0], "on") && strcmp(argv[0], "off")) {
+            usage_error("pmd-profile: expected on or off, not \"%s\"",
+                        argv[0]);
+        }
+        json_object_set_new(params, "enable",
+                            json_boolean(!strcmp(argv[0], "on")));
+    }
+    r = call("pmd-profile", params);
+    if (!printed_as_json(r)) {
+        printf("pmd profile: %s\n",
+               json_is_true(json_object_get(r, "enabled")) ? "on" : "off");
     }
     json_decref(r);
 }
@@ -960,6 +994,7 @@ static const struct command commands[] = {
     { "del-port", 2, 2, cmd_del_port, "BR NAME" },
     { "dump-megaflows", 0, 0, cmd_dump_megaflows, "" },
     { "pmd-stats", 0, 0, cmd_pmd_stats, "" },
+    { "pmd-profile", 0, 1, cmd_pmd_profile, "[on|off]" },
     { "offload-show", 0, 0, cmd_offload_show, "" },
     { "offload-stats", 0, 0, cmd_offload_stats, "" },
     { "inject", 3, -1, cmd_inject, "BR PORT HEX..." },

@@ -6,7 +6,7 @@ import os
 import pytest
 from scapy.all import IP, UDP, Ether, Raw
 
-from sltest import Switch
+from sltest import CtlError, Switch
 
 A = "02:00:00:00:00:0a"
 B = "02:00:00:00:00:0b"
@@ -48,3 +48,68 @@ def test_two_pmds_same_result_as_one():
     assert one == two
     assert f1 == f2
     assert len(two["d3"]) == 200 and len(two["d2"]) == 400
+
+
+def test_stage_profile():
+    """pmd-profile: each stage's cycles are counted only while it is on,
+    for exactly the packets received meanwhile, and the full path's stages
+    are the ones that run (a simple in_port megaflow skips key..upcall)."""
+    ports = [{"name": "d1", "ofport": 1, "type": "dummy"},
+             {"name": "d2", "ofport": 2, "type": "dummy"},
+             {"name": "d3", "ofport": 3, "type": "dummy"},
+             {"name": "d4", "ofport": 4, "type": "dummy"}]
+    flows = FLOWS + ["priority=5,in_port=4,actions=output:2"]
+    with Switch(ports=ports, flows=flows) as sw:
+        assert sw.call("pmd-profile") == {"enabled": False}
+        sw.send("d1", [udp(i) for i in range(50)])
+        sw.capture_all(["d2", "d3"])
+        st = sw.call("pmd-stats")[0]
+        assert st["profiled_packets"] == 0
+        assert set(st["stage_cycles"]) == {"rx", "key", "exact", "megaflow",
+                                           "upcall", "execute", "tx"}
+        assert not any(st["stage_cycles"].values())
+
+        assert sw.call("pmd-profile", enable=True) == {"enabled": True}
+        assert sw.call("pmd-profile") == {"enabled": True}
+        sw.send("d1", [udp(i) for i in range(50, 150)])
+        assert len(sum(sw.capture_all(["d2", "d3"]).values(), [])) == 100
+        st = sw.call("pmd-stats")[0]
+        assert st["profiled_packets"] == 100
+        cyc = st["stage_cycles"]
+        # New flows: parsed, missed, classified, upcalled, executed, sent.
+        for stage in ("rx", "key", "exact", "megaflow", "upcall",
+                      "execute", "tx"):
+            assert cyc[stage] > 0, (stage, cyc)
+
+        # A port answered by its simple megaflow: no key..upcall cycles.
+        sw.send("d4", [udp(i) for i in range(3)])      # installs it
+        sw.capture("d2")
+        before = sw.call("pmd-stats")[0]
+        sw.send("d4", [udp(i) for i in range(20)])
+        assert len(sw.capture("d2")) == 20
+        after = sw.call("pmd-stats")[0]
+        assert after["simple_hits"] - before["simple_hits"] == 20
+        assert after["profiled_packets"] - before["profiled_packets"] == 20
+        for stage in ("key", "exact", "megaflow", "upcall"):
+            assert after["stage_cycles"][stage] == \
+                before["stage_cycles"][stage], stage
+        for stage in ("rx", "execute", "tx"):
+            assert after["stage_cycles"][stage] > \
+                before["stage_cycles"][stage], stage
+
+        text = sw.ofctl("pmd-stats").stdout
+        assert "cycles per packet by stage" in text and "megaflow:" in text
+
+        assert sw.ofctl("pmd-profile", "off").stdout == "pmd profile: off\n"
+        sw.send("d1", [udp(i) for i in range(30)])
+        sw.capture_all(["d2", "d3"])
+        st = sw.call("pmd-stats")[0]
+        assert st["profiled_packets"] == 100 + 3 + 20
+        assert st["packets"] == 50 + 100 + 3 + 20 + 30
+
+        for bad in ({"enable": "yes"}, {"enable": 1}, {"on": True}):
+            with pytest.raises(CtlError):
+                sw.call("pmd-profile", **bad)
+        r = sw.ofctl("pmd-profile", "maybe", check=False)
+        assert r.returncode == 2 and "on or off" in r.stderr
+        assert sw.call("pmd-profile") == {"enabled": False}
