@@ -25,6 +25,7 @@
 #include "cls.h"
 #include "dp.h"
 #include "emc.h"
+#include "exact-gate.h"
 #include "flow.h"
 
 struct rte_mbuf;
@@ -110,8 +111,16 @@ struct dp_pmd {
     struct flow *mask_scratch;      /* [pmd] max_masks entries, or NULL. */
     struct emc *emc;                /* [pmd] Exact match, struct flow. */
     struct hkc *hkc;                /* [pmd] Exact match, header key. */
-    struct emc_gate emc_gate;       /* [pmd] Skips a thrashing EMC. */
-    struct emc_gate hkc_gate;       /* [pmd] Same for the hkc. */
+    struct exact_gate emc_gate;     /* [pmd] Skips an EMC that does not
+                                     * pay (exact-gate.h). */
+    struct exact_gate hkc_gate;     /* [pmd] Same for the hkc. */
+    uint32_t batch_seq;             /* [pmd] Batches; times 1 in
+                                     * EXACT_GATE_SAMPLE for the gates. */
+    uint32_t mf_cost;               /* [pmd] Cycles per megaflow-tier
+                                     * lookup, from timed batches; 0 until
+                                     * known. */
+    uint64_t mf_timed_cycles;       /* [pmd] Timed since mf_cost was set. */
+    uint32_t mf_timed_lookups;      /* [pmd] */
     uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
     long long now_ms;               /* [pmd] Time of this iteration. */

@@ -768,11 +768,29 @@ exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
              const struct hkey *hk, uint32_t hk_hash, struct dp_megaflow *mf)
 {
     if (hk) {
-        if (emc_gate_open(&pmd->hkc_gate)) {
+        if (exact_gate_open(&pmd->hkc_gate)) {
             hkc_insert(pmd->hkc, hk, hk_hash, mf);
         }
-    } else if (pmd->emc && emc_gate_open(&pmd->emc_gate)) {
+    } else if (pmd->emc && exact_gate_open(&pmd->emc_gate)) {
         emc_insert(pmd->emc, key, hash, mf);
+    }
+}
+
+/* What one megaflow-tier lookup costs, for the exact-match gates: 'n'
+ * lookups of a timed batch took 'cycles'.  The estimate is renewed every
+ * DP_MF_COST_LOOKUPS timed lookups. */
+#define DP_MF_COST_LOOKUPS 512u
+static inline void
+pmd_time_megaflows(struct dp_pmd *pmd, unsigned n, uint64_t cycles)
+{
+    pmd->mf_timed_cycles += cycles;
+    pmd->mf_timed_lookups += n;
+    if (pmd->mf_timed_lookups >= DP_MF_COST_LOOKUPS) {
+        uint64_t c = pmd->mf_timed_cycles / pmd->mf_timed_lookups;
+
+        pmd->mf_cost = c ? (c < UINT32_MAX ? (uint32_t) c : UINT32_MAX) : 1;
+        pmd->mf_timed_cycles = 0;
+        pmd->mf_timed_lookups = 0;
     }
 }
 
@@ -787,6 +805,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     uint32_t hk_hashes[DP_BATCH];
     uint8_t hk_of[DP_BATCH];            /* hkeys index of packet i, or N */
     void *hk_found[DP_BATCH];
+    void *emc_found[DP_BATCH];          /* By packet; NULL: miss/not HK. */
     unsigned n_hk = 0;
     struct dp_megaflow *mfs[DP_BATCH];
     const struct flow *miss_keys[DP_BATCH];
@@ -801,10 +820,14 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     struct dp *dp = pmd->dp;
     bool marks_on = atomic_load_explicit(&dp->marks_on,
                                          memory_order_relaxed);
-    /* A cache whose gate is closed (emc.h) is neither looked up nor
-     * inserted into; its packets still take the cheaper way to a flow. */
-    bool hkc_on = pmd->hkc && emc_gate_open(&pmd->hkc_gate);
-    bool emc_on = pmd->emc && emc_gate_open(&pmd->emc_gate);
+    /* A cache whose gate is closed (exact-gate.h) is neither looked up
+     * nor inserted into; its packets still take the cheaper way to a
+     * flow.  One batch in EXACT_GATE_SAMPLE times both caches' lookups
+     * and the megaflow tier's for the gates. */
+    bool hkc_on = pmd->hkc && exact_gate_open(&pmd->hkc_gate);
+    bool emc_on = pmd->emc && exact_gate_open(&pmd->emc_gate);
+    bool timed = (++pmd->batch_seq & (EXACT_GATE_SAMPLE - 1)) == 0;
+    uint64_t t0 = 0;
 
 #define HK_NONE DP_BATCH
 #define HK(i) (hk_of[i] != HK_NONE ? &hkeys[hk_of[i]] : NULL)
@@ -840,11 +863,33 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     }
     dp_prof_mark(pmd, prof, t, DP_STAGE_KEY);
     if (n_hk && hkc_on) {
+        if (timed) {
+            t0 = rte_rdtsc();
+        }
         hkc_lookup_batch(pmd->hkc, hkeys, hk_hashes, n_hk, hk_found);
         for (unsigned k = 0; k < n_hk; k++) {
             if (hk_found[k]) {
                 rte_prefetch0(hk_found[k]);     /* The hot cache line. */
             }
+        }
+        if (timed) {
+            exact_gate_cost(&pmd->hkc_gate, n_hk, rte_rdtsc() - t0);
+        }
+    }
+    if (n_hk < n && emc_on) {
+        if (timed) {
+            t0 = rte_rdtsc();
+        }
+        for (unsigned i = 0; i < n; i++) {
+            /* A packet the NIC marked needs no lookup (stage 2). */
+            bool marked = marks_on
+                          && pkts[i]->ol_flags & RTE_MBUF_F_RX_FDIR_ID;
+
+            emc_found[i] = hk_of[i] == HK_NONE && !marked
+                           ? emc_lookup(pmd->emc, &keys[i], hashes[i]) : NULL;
+        }
+        if (timed) {
+            exact_gate_cost(&pmd->emc_gate, n - n_hk, rte_rdtsc() - t0);
         }
     }
 
@@ -871,7 +916,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         if (hk_of[i] != HK_NONE) {
             mf = hkc_on ? hk_found[hk_of[i]] : NULL;
         } else if (emc_on) {
-            mf = emc_lookup(pmd->emc, &keys[i], hashes[i]);
+            mf = emc_found[i];
         }
         if (mf && !atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
             mfs[i] = mf;
@@ -894,7 +939,13 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     if (n_miss) {
         unsigned still = 0;
 
+        if (timed) {
+            t0 = rte_rdtsc();
+        }
         cls_lookup_batch(pmd->cls, miss_keys, n_miss, miss_rules);
+        if (timed) {
+            pmd_time_megaflows(pmd, n_miss, rte_rdtsc() - t0);
+        }
         for (unsigned k = 0; k < n_miss; k++) {
             unsigned i = miss_idx[k];
             struct dp_megaflow *mf = NULL;
@@ -1023,14 +1074,15 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         if (!hkc_on) {
             dp_stat_add(&pmd->exact_skipped, n_hk);
         }
-        emc_gate_account(&pmd->hkc_gate, n_hk, (uint32_t) hkc_hits);
+        exact_gate_account(&pmd->hkc_gate, n_hk, (uint32_t) hkc_hits,
+                           pmd->mf_cost);
     }
     if (pmd->emc) {
         if (!emc_on) {
             dp_stat_add(&pmd->exact_skipped, n - n_hk);
         }
-        emc_gate_account(&pmd->emc_gate, n - n_hk,
-                         (uint32_t) (emc_hits - hkc_hits));
+        exact_gate_account(&pmd->emc_gate, n - n_hk,
+                           (uint32_t) (emc_hits - hkc_hits), pmd->mf_cost);
     }
     if (emc_hits) {
         dp_stat_add(&pmd->emc_hits, emc_hits);

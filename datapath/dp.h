@@ -20,8 +20,10 @@
  *   off the frame and looked up in the header-key cache (hkc.h); only on
  *   a miss is the key turned into a struct flow for the classifier.  Every
  *   other packet is parsed in full (flow_extract()) and looked up in the
- *   EMC (emc.h).  Each cache has a gate (emc.h) that skips it while it
- *   thrashes (more flows than entries), so a cache that cannot hit costs
+ *   EMC (emc.h).  Each cache has a gate (exact-gate.h) that skips it while
+ *   it does not pay: while it thrashes (more flows than entries), or while
+ *   its hits save less megaflow-tier work than its lookups cost (the PMD
+ *   times both in one batch in EXACT_GATE_SAMPLE).  A skipped cache costs
  *   neither lookups nor insertions.  A megaflow keeps what a hit touches
  *   (the dead mark, counters, the output port of an output-only action
  *   list) in its first cache line, and packets of output-only megaflows
@@ -293,8 +295,8 @@ struct dp_pmd_stats {
     uint64_t packets;
     uint64_t emc_hits;              /* Exact-match tier, both caches. */
     uint64_t hkc_hits;              /* ... of which header-key cache. */
-    uint64_t exact_skipped;         /* Not looked up: the cache thrashed
-                                     * (emc.h's gate was closed). */
+    uint64_t exact_skipped;         /* Not looked up: the cache's gate
+                                     * was closed (exact-gate.h). */
     uint64_t megaflow_hits;
     uint64_t mark_hits;             /* Partial offload: lookups skipped. */
     uint64_t simple_hits;           /* Port answered by one megaflow. */

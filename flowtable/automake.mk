@@ -6,6 +6,7 @@ flowtable_libflowtable_a_SOURCES = \
 	flowtable/actions.h flowtable/actions.c \
 	flowtable/cls.h flowtable/cls.c \
 	flowtable/emc.h flowtable/emc.c \
+	flowtable/exact-gate.h \
 	flowtable/hkey.h \
 	flowtable/hkc.h flowtable/hkc.c \
 	flowtable/packet-rewrite.h flowtable/packet-rewrite.c \

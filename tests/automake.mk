@@ -5,6 +5,7 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/tests
 UNIT_TESTS = \
 	tests/test-flow \
 	tests/test-emc \
+	tests/test-exact-gate \
 	tests/test-hkey \
 	tests/test-rewrite \
 	tests/test-cls \
@@ -21,6 +22,9 @@ tests_test_flow_LDADD = $(TEST_LDADD)
 tests_test_emc_SOURCES = tests/test-emc.c tests/pkt-build.h tests/pkt-build.c
 tests_test_emc_CFLAGS = $(TEST_CFLAGS)
 tests_test_emc_LDADD = $(TEST_LDADD)
+tests_test_exact_gate_SOURCES = tests/test-exact-gate.c
+tests_test_exact_gate_CFLAGS = $(TEST_CFLAGS)
+tests_test_exact_gate_LDADD = $(TEST_LDADD)
 tests_test_hkey_SOURCES = tests/test-hkey.c tests/pkt-build.h tests/pkt-build.c
 tests_test_hkey_CFLAGS = $(TEST_CFLAGS)
 tests_test_hkey_LDADD = $(TEST_LDADD)

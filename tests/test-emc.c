@@ -355,70 +355,6 @@ test_insert_prob(void **state)
     emc_destroy(emc);
 }
 
-/* The gate against a direct model: windows of EMC_GATE_WINDOW lookups,
- * closed for EMC_GATE_SKIP packets after a window below 1/16 hits. */
-static void
-test_gate(void **state)
-{
-    struct emc_gate g;
-    uint32_t model_lookups = 0, model_hits = 0, model_skip = 0;
-    uint32_t rng = 99;
-
-    (void) state;
-    memset(&g, 0, sizeof g);
-    assert_true(emc_gate_open(&g));
-    /* A cache that hits half the time never closes. */
-    for (int i = 0; i < 100000; i++) {
-        emc_gate_account(&g, 32, 16);
-    }
-    assert_true(emc_gate_open(&g));
-    assert_int_equal(g.closings, 0);
-    /* Exactly at 1/16 stays open; just below closes. */
-    memset(&g, 0, sizeof g);
-    emc_gate_account(&g, EMC_GATE_WINDOW, EMC_GATE_WINDOW / 16);
-    assert_true(emc_gate_open(&g));
-    emc_gate_account(&g, EMC_GATE_WINDOW, EMC_GATE_WINDOW / 16 - 1);
-    assert_false(emc_gate_open(&g));
-    assert_int_equal(g.closings, 1);
-    /* Closed for EMC_GATE_SKIP packets, then probing again. */
-    emc_gate_account(&g, EMC_GATE_SKIP - 1, 0);
-    assert_false(emc_gate_open(&g));
-    emc_gate_account(&g, 5, 0);
-    assert_true(emc_gate_open(&g));
-    assert_int_equal(g.lookups, 0);
-
-    /* Random batches against the model. */
-    memset(&g, 0, sizeof g);
-    for (int i = 0; i < 2000000; i++) {
-        uint32_t n, hits;
-
-        rng ^= rng << 13;
-        rng ^= rng >> 17;
-        rng ^= rng << 5;
-        n = 1 + rng % 32;
-        /* Phases: a thrashing cache, then a hitting one. */
-        hits = (i / 200000) % 2 ? n : (rng >> 8) % 64 == 0;
-        if (hits > n) {
-            hits = n;
-        }
-        assert_int_equal(emc_gate_open(&g), model_skip == 0);
-        if (model_skip) {
-            model_skip = model_skip > n ? model_skip - n : 0;
-        } else {
-            model_lookups += n;
-            model_hits += hits;
-            if (model_lookups >= EMC_GATE_WINDOW) {
-                if ((uint64_t) model_hits * 16 < model_lookups) {
-                    model_skip = EMC_GATE_SKIP;
-                }
-                model_lookups = model_hits = 0;
-            }
-        }
-        emc_gate_account(&g, n, hits);
-    }
-    assert_true(g.closings > 0);
-}
-
 int
 main(void)
 {
@@ -428,7 +364,6 @@ main(void)
         cmocka_unit_test(test_model_small),
         cmocka_unit_test(test_reference_large),
         cmocka_unit_test(test_insert_prob),
-        cmocka_unit_test(test_gate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

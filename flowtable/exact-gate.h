@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* exact-gate.h: skipping an exact-match cache that does not pay. */
+#ifndef SLUICE_EXACT_GATE_H
+#define SLUICE_EXACT_GATE_H 1
+
+/*
+ * What
+ *   A gate in front of one exact-match cache (the EMC, emc.h, or the
+ *   header-key cache, hkc.h) that decides whether the cache is looked up
+ *   (and inserted into) at all.  Owned by the PMD thread of its cache; no
+ *   locking.
+ *
+ * Why
+ *   A cache that misses is pure overhead on the way to the megaflow tier.
+ *   With many more flows than entries (every packet a new 5-tuple, say) it
+ *   misses almost always.  Short of that, it still loses whenever what its
+ *   hits save is less than what all its lookups cost: with 100,000 flows
+ *   in a 32,768-entry cache about a third of the lookups hit, each lookup
+ *   is a cache miss into a table of megabytes, and a single-mask megaflow
+ *   tier answers for about the same price.
+ *
+ * Design
+ *   The gate counts lookups and hits in windows of EXACT_GATE_WINDOW
+ *   lookups.  The caller also times some batches (one in
+ *   EXACT_GATE_SAMPLE is enough) and reports the cycles the cache's
+ *   lookups took (exact_gate_cost()), and tells the gate at each batch
+ *   what one megaflow-tier lookup costs now ('miss_cost', 0 if not known).
+ *   At the end of a window the gate closes for the next EXACT_GATE_SKIP
+ *   packets (no lookups, no insertions) if
+ *     - fewer than one lookup in EXACT_GATE_MIN_HIT_INV hit (the rate
+ *       rule, which needs no timing), or
+ *     - hit rate x miss_cost < cycles per lookup, measured over at least
+ *       EXACT_GATE_MIN_TIMED timed lookups (the cost rule): with the cache
+ *       a packet costs a lookup plus, on a miss, the megaflow tier;
+ *       without it, the megaflow tier.
+ *   Once the skip is over the cache is probed for another window.  So a
+ *   cache that does not pay costs at most about 6 % of its full price, and
+ *   one that starts paying again is back within one skip period.
+ *   Insertions are not timed: they follow megaflow hits and run with
+ *   probability 1/20 (emc_draw_insert()).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EXACT_GATE_WINDOW 65536u
+#define EXACT_GATE_MIN_HIT_INV 16u
+#define EXACT_GATE_SKIP (1u << 20)
+#define EXACT_GATE_SAMPLE 16u           /* Suggested: time 1 batch in 16. */
+#define EXACT_GATE_MIN_TIMED 256u
+
+struct exact_gate {
+    uint32_t lookups;           /* In the current window. */
+    uint32_t hits;
+    uint32_t timed_lookups;     /* ... of which timed, */
+    uint64_t timed_cycles;      /* ... taking this long. */
+    uint32_t skip;              /* Packets left to skip; 0: gate open. */
+    uint64_t closings;          /* Times the gate closed, */
+    uint64_t cost_closings;     /* ... of which by the cost rule. */
+};
+
+/* True if the cache behind 'g' should be looked up (and inserted into). */
+static inline bool
+exact_gate_open(const struct exact_gate *g)
+{
+    return !g->skip;
+}
+
+/* Reports that 'n' lookups of the cache (part of the next
+ * exact_gate_account() call's) took 'cycles' in all. */
+static inline void
+exact_gate_cost(struct exact_gate *g, uint32_t n, uint64_t cycles)
+{
+    g->timed_lookups += n;
+    g->timed_cycles += cycles;
+}
+
+/* Accounts a batch: 'n' packets that were (gate open) or would have been
+ * (gate closed) looked up, 'hits' of them hits; 'miss_cost' is what a
+ * megaflow-tier lookup costs now, in the cycles exact_gate_cost() uses
+ * (0: unknown, and then only the rate rule applies). */
+static inline void
+exact_gate_account(struct exact_gate *g, uint32_t n, uint32_t hits,
+                   uint32_t miss_cost)
+{
+    if (g->skip) {
+        g->skip = g->skip > n ? g->skip - n : 0;
+        return;
+    }
+    g->lookups += n;
+    g->hits += hits;
+    if (g->lookups >= EXACT_GATE_WINDOW) {
+        bool close = (uint64_t) g->hits * EXACT_GATE_MIN_HIT_INV
+                     < g->lookups;
+
+        if (!close && miss_cost && g->timed_lookups >= EXACT_GATE_MIN_TIMED
+            && (double) g->hits * miss_cost * g->timed_lookups
+               < (double) g->timed_cycles * g->lookups) {
+            close = true;
+            g->cost_closings++;
+        }
+        if (close) {
+            g->skip = EXACT_GATE_SKIP;
+            g->closings++;
+        }
+        g->lookups = g->hits = g->timed_lookups = 0;
+        g->timed_cycles = 0;
+    }
+}
+
+#endif /* exact-gate.h */
