@@ -805,7 +805,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     uint32_t hk_hashes[DP_BATCH];
     uint8_t hk_of[DP_BATCH];            /* hkeys index of packet i, or N */
     void *hk_found[DP_BATCH];
-    void *emc_found[DP_BATCH];          /* By packet; NULL: miss/not HK. */
+    void *emc_found[DP_BATCH];          /* By packet: EMC result, if any. */
     unsigned n_hk = 0;
     struct dp_megaflow *mfs[DP_BATCH];
     const struct flow *miss_keys[DP_BATCH];
