@@ -69,24 +69,6 @@ hkey_ld64_(const uint8_t *p)
     return w;
 }
 
-static inline uint32_t
-hkey_ld32_(const uint8_t *p)
-{
-    uint32_t w;
-
-    memcpy(&w, p, sizeof w);
-    return w;
-}
-
-static inline uint16_t
-hkey_ld16_(const uint8_t *p)
-{
-    uint16_t w;
-
-    memcpy(&w, p, sizeof w);
-    return w;
-}
-
 /* Per IP protocol: what the parser reads after the IP header, and how many
  * L4 bytes it needs to read it.  A table, not a switch: traffic mixes TCP
  * and UDP packet by packet, and a branch on the protocol would mispredict
@@ -146,9 +128,9 @@ hkey_extract(const void *pkt_, size_t len, uint32_t in_port,
      * little-endian load), whole and unfragmented (MF and the offset: the
      * big-endian 0x3fff of bytes 20-21). */
     tot = get_be16(p + 16);
-    if ((hkey_ld32_(p + 12) & 0xffffff) != 0x450008
+    if ((rd32(p + 12) & 0xffffff) != 0x450008
         || tot < HKEY_L3_LEN || tot > len - HKEY_L2_LEN
-        || (hkey_ld16_(p + 20) & 0xff3f)) {
+        || (rd16(p + 20) & 0xff3f)) {
         return false;
     }
     n = tot - HKEY_L3_LEN;      /* L4 bytes, as the parser bounds them. */
@@ -160,10 +142,10 @@ hkey_extract(const void *pkt_, size_t len, uint32_t in_port,
     /* Read what any kind could use (the frame holds it whenever that kind
      * is possible), then select without branching on the kind. */
     if (__builtin_expect(len >= HKEY_L4_OFS + 14, 1)) {
-        ports = hkey_ld32_(p + HKEY_L4_OFS);
+        ports = rd32(p + HKEY_L4_OFS);
         tcpw = get_be16(p + HKEY_L4_OFS + 12);
     } else {
-        ports = len >= HKEY_L4_OFS + 4 ? hkey_ld32_(p + HKEY_L4_OFS) : 0;
+        ports = len >= HKEY_L4_OFS + 4 ? rd32(p + HKEY_L4_OFS) : 0;
         tcpw = 0;
     }
     doff = (size_t) (tcpw >> 12) * 4;
@@ -179,7 +161,7 @@ hkey_extract(const void *pkt_, size_t len, uint32_t in_port,
 
     key->w[0] = hkey_ld64_(p);
     key->w[1] = hkey_ld64_(p + 8);
-    key->w[2] = (uint64_t) in_port | (uint64_t) hkey_ld16_(p + 22) << 48;
+    key->w[2] = (uint64_t) in_port | (uint64_t) rd16(p + 22) << 48;
     key->w[3] = hkey_ld64_(p + 26);
     key->w[4] = l4;
     return true;
