@@ -778,7 +778,9 @@ exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
 
 /* What one megaflow-tier lookup costs, for the exact-match gates: 'n'
  * lookups of a timed batch took 'cycles'.  The estimate is renewed every
- * DP_MF_COST_LOOKUPS timed lookups. */
+ * DP_MF_COST_LOOKUPS timed lookups.  An interrupted sample can only
+ * overstate it, which keeps the caches open: the side that costs least
+ * when wrong.  (The caches' own samples are bounded: exact-gate.h.) */
 #define DP_MF_COST_LOOKUPS 512u
 static inline void
 pmd_time_megaflows(struct dp_pmd *pmd, unsigned n, uint64_t cycles)

@@ -48,6 +48,8 @@
 #define EXACT_GATE_SKIP (1u << 20)
 #define EXACT_GATE_SAMPLE 16u           /* Suggested: time 1 batch in 16. */
 #define EXACT_GATE_MIN_TIMED 256u
+#define EXACT_GATE_MAX_LOOKUP_CYCLES 2048u  /* More: the thread was
+                                             * interrupted, not looking up. */
 
 struct exact_gate {
     uint32_t lookups;           /* In the current window. */
@@ -67,12 +69,17 @@ exact_gate_open(const struct exact_gate *g)
 }
 
 /* Reports that 'n' lookups of the cache (part of the next
- * exact_gate_account() call's) took 'cycles' in all. */
+ * exact_gate_account() call's) took 'cycles' in all.  A sample above
+ * EXACT_GATE_MAX_LOOKUP_CYCLES per lookup (one probe of a cache line or
+ * two, even from DRAM, takes far less) timed an interrupt or a preemption,
+ * and is dropped, so that it cannot close a cache that pays. */
 static inline void
 exact_gate_cost(struct exact_gate *g, uint32_t n, uint64_t cycles)
 {
-    g->timed_lookups += n;
-    g->timed_cycles += cycles;
+    if (cycles <= (uint64_t) n * EXACT_GATE_MAX_LOOKUP_CYCLES) {
+        g->timed_lookups += n;
+        g->timed_cycles += cycles;
+    }
 }
 
 /* Accounts a batch: 'n' packets that were (gate open) or would have been

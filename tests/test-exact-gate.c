@@ -101,6 +101,21 @@ test_cost_rule(void **state)
     assert_true(exact_gate_open(&g));
     assert_int_equal(g.closings, 0);
 
+    /* A preempted sample (over EXACT_GATE_MAX_LOOKUP_CYCLES a lookup)
+     * does not count: these cheap lookups keep the gate open. */
+    memset(&g, 0, sizeof g);
+    exact_gate_cost(&g, 4096, 4096 * 10);
+    exact_gate_cost(&g, 32, 10000000);             /* 4 ms away */
+    exact_gate_account(&g, w, w / 2, 40);
+    assert_true(exact_gate_open(&g));
+    assert_int_equal(g.closings, 0);
+    /* At the bound it still counts. */
+    memset(&g, 0, sizeof g);
+    exact_gate_cost(&g, 4096, 4096 * 10);
+    exact_gate_cost(&g, 1000, 1000ull * EXACT_GATE_MAX_LOOKUP_CYCLES);
+    exact_gate_account(&g, w, w / 2, 40);
+    assert_false(exact_gate_open(&g));
+
     /* Lookups while closed are neither counted nor timed. */
     memset(&g, 0, sizeof g);
     exact_gate_cost(&g, 4096, 4096 * 45);
