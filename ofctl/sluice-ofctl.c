@@ -773,10 +773,11 @@ cmd_pmd_profile(int argc, char *argv[])
                             json_boolean(!strcmp(argv[0], "on")));
     }
     r = call("pmd-profile", params);
-    if (!printed_as_json(r)) {
-        printf("pmd profile: %s\n",
-               json_is_true(json_object_get(r, "enabled")) ? "on" : "off");
+    if (printed_as_json(r)) {
+        return;
     }
+    printf("pmd profile: %s\n",
+           json_is_true(json_object_get(r, "enabled")) ? "on" : "off");
     json_decref(r);
 }
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Several PMD threads: receive queues spread over them, each with its own
 caches; what comes out must not depend on which thread handled a packet."""
+import json
 import os
 
 import pytest
@@ -110,6 +111,10 @@ def test_stage_profile():
         for bad in ({"enable": "yes"}, {"enable": 1}, {"on": True}):
             with pytest.raises(CtlError):
                 sw.call("pmd-profile", **bad)
+        # --format=json prints the reply once (and frees it once).
+        r = sw.ofctl("--format=json", "pmd-profile", check=False)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == {"enabled": False}
         r = sw.ofctl("pmd-profile", "maybe", check=False)
         assert r.returncode == 2 and "on or off" in r.stderr
         assert sw.call("pmd-profile") == {"enabled": False}
