@@ -1095,7 +1095,8 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
     }
     if (mark_hits) {
         dp_stat_add(&pmd->mark_hits, mark_hits);
-    }    dp_prof_mark(pmd, prof, t, DP_STAGE_EXEC);
+    }
+    dp_prof_mark(pmd, prof, t, DP_STAGE_EXEC);
 }
 
 static void
@@ -1138,6 +1139,7 @@ pmd_main(void *pmd_)
         struct dp_poll_list *poll;
         uint64_t start = rte_rdtsc(), gen;
         unsigned got = 0;
+        uint64_t tx_start;
         bool prof;
 
         rte_rcu_qsbr_quiescent(dp->rcu, pmd->rcu_id);
@@ -1174,14 +1176,12 @@ pmd_main(void *pmd_)
                 got += (unsigned) n;
             }
         }
-        if (got && prof) {
-            uint64_t t = rte_rdtsc();
-
-            dp_tx_flush(pmd);
-            dp_prof_mark(pmd, prof, &t, DP_STAGE_TX);
+        prof = prof && got;         /* Only busy iterations are profiled. */
+        tx_start = prof ? rte_rdtsc() : 0;
+        dp_tx_flush(pmd);
+        if (prof) {
+            dp_prof_mark(pmd, prof, &tx_start, DP_STAGE_TX);
             dp_stat_add(&pmd->profiled_packets, got);
-        } else {
-            dp_tx_flush(pmd);
         }
 
         if (got) {

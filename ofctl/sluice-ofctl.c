@@ -740,13 +740,14 @@ cmd_pmd_stats(int argc, char *argv[])
         printf("  avg cycles per packet: %.2f\n",
                real(p, "cycles_per_packet"));
         if (num(p, "profiled_packets") > 0) {
-            json_t *st = json_object_get(p, "stage_cycles");
+            json_t *stages = json_object_get(p, "stage_cycles");
             double n = (double) num(p, "profiled_packets");
+            const char *stage;
 
             printf("  profiled packets: %lld, cycles per packet by stage:\n",
                    num(p, "profiled_packets"));
-            json_object_foreach (st, reason, v) {
-                printf("    %s: %.1f\n", reason,
+            json_object_foreach (stages, stage, v) {
+                printf("    %s: %.1f\n", stage,
                        (double) json_integer_value(v) / n);
             }
         }
