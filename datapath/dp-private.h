@@ -116,11 +116,8 @@ struct dp_pmd {
     struct exact_gate hkc_gate;     /* [pmd] Same for the hkc. */
     uint32_t batch_seq;             /* [pmd] Batches; times 1 in
                                      * EXACT_GATE_SAMPLE for the gates. */
-    uint32_t mf_cost;               /* [pmd] Cycles per megaflow-tier
-                                     * lookup, from timed batches; 0 until
-                                     * known. */
-    uint64_t mf_timed_cycles;       /* [pmd] Timed since mf_cost was set. */
-    uint32_t mf_timed_lookups;      /* [pmd] */
+    struct exact_miss_cost mf_cost; /* [pmd] Megaflow-tier lookups,
+                                     * from the timed batches. */
     uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
     long long now_ms;               /* [pmd] Time of this iteration. */

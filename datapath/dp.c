@@ -776,26 +776,6 @@ exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
     }
 }
 
-/* What one megaflow-tier lookup costs, for the exact-match gates: 'n'
- * lookups of a timed batch took 'cycles'.  The estimate is renewed every
- * DP_MF_COST_LOOKUPS timed lookups.  An interrupted sample can only
- * overstate it, which keeps the caches open: the side that costs least
- * when wrong.  (The caches' own samples are bounded: exact-gate.h.) */
-#define DP_MF_COST_LOOKUPS 512u
-static inline void
-pmd_time_megaflows(struct dp_pmd *pmd, unsigned n, uint64_t cycles)
-{
-    pmd->mf_timed_cycles += cycles;
-    pmd->mf_timed_lookups += n;
-    if (pmd->mf_timed_lookups >= DP_MF_COST_LOOKUPS) {
-        uint64_t c = pmd->mf_timed_cycles / pmd->mf_timed_lookups;
-
-        pmd->mf_cost = c ? (c < UINT32_MAX ? (uint32_t) c : UINT32_MAX) : 1;
-        pmd->mf_timed_cycles = 0;
-        pmd->mf_timed_lookups = 0;
-    }
-}
-
 static void
 pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
                  struct rte_mbuf **pkts, unsigned n, bool prof, uint64_t *t)
@@ -946,7 +926,7 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
         }
         cls_lookup_batch(pmd->cls, miss_keys, n_miss, miss_rules);
         if (timed) {
-            pmd_time_megaflows(pmd, n_miss, rte_rdtsc() - t0);
+            exact_miss_cost_add(&pmd->mf_cost, n_miss, rte_rdtsc() - t0);
         }
         for (unsigned k = 0; k < n_miss; k++) {
             unsigned i = miss_idx[k];
@@ -1077,14 +1057,15 @@ pmd_process_full(struct dp_pmd *pmd, uint32_t in_port,
             dp_stat_add(&pmd->exact_skipped, n_hk);
         }
         exact_gate_account(&pmd->hkc_gate, n_hk, (uint32_t) hkc_hits,
-                           pmd->mf_cost);
+                           pmd->mf_cost.cost);
     }
     if (pmd->emc) {
         if (!emc_on) {
             dp_stat_add(&pmd->exact_skipped, n - n_hk);
         }
         exact_gate_account(&pmd->emc_gate, n - n_hk,
-                           (uint32_t) (emc_hits - hkc_hits), pmd->mf_cost);
+                           (uint32_t) (emc_hits - hkc_hits),
+                           pmd->mf_cost.cost);
     }
     if (emc_hits) {
         dp_stat_add(&pmd->emc_hits, emc_hits);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* emc.c: the per-PMD exact-match cache. */
 #include "emc.h"
+#include "exact-gate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +140,7 @@ emc_insert(struct emc *emc, const struct flow *flow, uint32_t hash,
             return;
         }
     }
-    if (!data || !emc_draw_insert(&emc->rng, emc->inv_prob)) {
+    if (!data || !exact_draw_insert(&emc->rng, emc->inv_prob)) {
         return;
     }
 

@@ -81,25 +81,6 @@ size_t emc_capacity(const struct emc *emc);
  * a cached key's data are not subject to it. */
 void emc_set_insert_inv_prob(struct emc *emc, uint32_t inv_prob);
 
-/* The insertion draw shared by the exact-match caches: true with
- * probability 1/inv_prob (1: always, 0: never), from the xorshift32 state
- * '*rng' (never 0). */
-static inline bool
-emc_draw_insert(uint32_t *rng, uint32_t inv_prob)
-{
-    uint32_t x;
-
-    if (inv_prob <= 1) {
-        return inv_prob == 1;
-    }
-    x = *rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *rng = x;
-    return x % inv_prob == 0;
-}
-
 /* Checks internal invariants (count, empty slots zeroed, no duplicate key,
  * every entry in its hash's set and its stored hash equal to
  * flow_hash(key, 0)); returns true if they hold.  For tests that pass

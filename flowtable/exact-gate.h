@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* exact-gate.h: skipping an exact-match cache that does not pay. */
+/* exact-gate.h: what the exact-match caches share: the gate that skips a
+ * cache that does not pay, and the insertion draw. */
 #ifndef SLUICE_EXACT_GATE_H
 #define SLUICE_EXACT_GATE_H 1
 
@@ -37,7 +38,11 @@
  *   cache that does not pay costs at most about 6 % of its full price, and
  *   one that starts paying again is back within one skip period.
  *   Insertions are not timed: they follow megaflow hits and run with
- *   probability 1/20 (emc_draw_insert()).
+ *   probability 1/20 (exact_draw_insert()).
+ *   'miss_cost' comes from struct exact_miss_cost, fed with the timed
+ *   batches' megaflow lookups and renewed every EXACT_MISS_COST_LOOKUPS
+ *   of them.  An interrupted sample can only overstate it, which keeps
+ *   the caches open: the side that costs least when wrong.
  */
 
 #include <stdbool.h>
@@ -50,6 +55,7 @@
 #define EXACT_GATE_MIN_TIMED 256u
 #define EXACT_GATE_MAX_LOOKUP_CYCLES 2048u  /* More: the thread was
                                              * interrupted, not looking up. */
+#define EXACT_MISS_COST_LOOKUPS 512u
 
 struct exact_gate {
     uint32_t lookups;           /* In the current window. */
@@ -60,6 +66,48 @@ struct exact_gate {
     uint64_t closings;          /* Times the gate closed, */
     uint64_t cost_closings;     /* ... of which by the cost rule. */
 };
+
+/* What one megaflow-tier lookup costs, for 'miss_cost' below. */
+struct exact_miss_cost {
+    uint64_t cycles;            /* Timed since 'cost' was last set, */
+    uint32_t lookups;           /* ... over this many lookups. */
+    uint32_t cost;              /* Cycles per lookup; 0 until known. */
+};
+
+/* Reports that 'n' megaflow-tier lookups of a timed batch took 'cycles';
+ * every EXACT_MISS_COST_LOOKUPS lookups renew m->cost (at least 1). */
+static inline void
+exact_miss_cost_add(struct exact_miss_cost *m, uint32_t n, uint64_t cycles)
+{
+    m->cycles += cycles;
+    m->lookups += n;
+    if (m->lookups >= EXACT_MISS_COST_LOOKUPS) {
+        uint64_t c = m->cycles / m->lookups;
+
+        m->cost = c ? (c < UINT32_MAX ? (uint32_t) c : UINT32_MAX) : 1;
+        m->cycles = 0;
+        m->lookups = 0;
+    }
+}
+
+/* The insertion draw of the exact-match caches: true with probability
+ * 1/inv_prob (1: always, 0: never), from the xorshift32 state '*rng'
+ * (never 0). */
+static inline bool
+exact_draw_insert(uint32_t *rng, uint32_t inv_prob)
+{
+    uint32_t x;
+
+    if (inv_prob <= 1) {
+        return inv_prob == 1;
+    }
+    x = *rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *rng = x;
+    return x % inv_prob == 0;
+}
 
 /* True if the cache behind 'g' should be looked up (and inserted into). */
 static inline bool

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* hkc.c: the per-PMD header-key cache. */
 #include "hkc.h"
-#include "emc.h"
+#include "exact-gate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +186,7 @@ hkc_insert(struct hkc *hkc, const struct hkey *key, uint32_t hash,
         }
         m &= m - 1;
     }
-    if (!data || !emc_draw_insert(&hkc->rng, hkc->inv_prob)) {
+    if (!data || !exact_draw_insert(&hkc->rng, hkc->inv_prob)) {
         return;
     }
     m = sig_matches(b, 0);

@@ -188,6 +188,45 @@ test_model(void **state)
     assert_true(m_closings > m_cost_closings);
 }
 
+/* The megaflow-tier cost: renewed every EXACT_MISS_COST_LOOKUPS lookups
+ * with their mean, kept in between, never 0 once known. */
+static void
+test_miss_cost(void **state)
+{
+    struct exact_miss_cost m;
+
+    (void) state;
+    memset(&m, 0, sizeof m);
+    exact_miss_cost_add(&m, EXACT_MISS_COST_LOOKUPS - 1,
+                        (EXACT_MISS_COST_LOOKUPS - 1) * 40ull);
+    assert_int_equal(m.cost, 0);                /* not known yet */
+    exact_miss_cost_add(&m, 1, 40 + EXACT_MISS_COST_LOOKUPS);
+    assert_int_equal(m.cost, 41);
+    assert_int_equal(m.lookups, 0);
+    exact_miss_cost_add(&m, 32, 32 * 1000);     /* kept until renewed */
+    assert_int_equal(m.cost, 41);
+    exact_miss_cost_add(&m, EXACT_MISS_COST_LOOKUPS, 0);
+    assert_int_equal(m.cost, 58);   /* 32,000 / 544 */
+    exact_miss_cost_add(&m, EXACT_MISS_COST_LOOKUPS, 0);
+    assert_int_equal(m.cost, 1);    /* free lookups still count as known */
+}
+
+/* The insertion draw: always, never, and about 1 in N. */
+static void
+test_draw_insert(void **state)
+{
+    uint32_t rng = 0x9e3779b9, yes = 0;
+
+    (void) state;
+    assert_true(exact_draw_insert(&rng, 1));
+    assert_false(exact_draw_insert(&rng, 0));
+    assert_int_equal(rng, 0x9e3779b9);          /* no draw taken */
+    for (int i = 0; i < 200000; i++) {
+        yes += exact_draw_insert(&rng, 20);
+    }
+    assert_true(yes > 9000 && yes < 11000);     /* 10,000 expected */
+}
+
 int
 main(void)
 {
@@ -195,6 +234,8 @@ main(void)
         cmocka_unit_test(test_rate_rule),
         cmocka_unit_test(test_cost_rule),
         cmocka_unit_test(test_model),
+        cmocka_unit_test(test_miss_cost),
+        cmocka_unit_test(test_draw_insert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
