@@ -32,7 +32,7 @@ tests_test_rewrite_SOURCES = tests/test-rewrite.c tests/pkt-build.h tests/pkt-bu
 tests_test_rewrite_CFLAGS = $(TEST_CFLAGS)
 tests_test_rewrite_LDADD = $(TEST_LDADD)
 tests_test_cls_SOURCES = tests/test-cls.c
-tests_test_cls_CFLAGS = $(TEST_CFLAGS) -DCLASSBENCH_DIR='"$(abs_top_srcdir)/../shared/classbench"'
+tests_test_cls_CFLAGS = $(TEST_CFLAGS) -DCLASSBENCH_DIR='"$(abs_top_srcdir)/tests/data/classbench"'
 tests_test_cls_LDADD = $(TEST_LDADD)
 tests_test_meta_flow_SOURCES = tests/test-meta-flow.c
 tests_test_meta_flow_CFLAGS = $(TEST_CFLAGS)
@@ -93,3 +93,7 @@ tests_test_offload_LDADD = $(DP_TEST_LDADD)
 tests_test_simnic_SOURCES = tests/test-simnic.c tests/eal-test.h tests/pkt-build.h tests/pkt-build.c
 tests_test_simnic_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_simnic_LDADD = $(DP_TEST_LDADD)
+
+# ClassBench rule sets and traces (tests/data/classbench/README.md): read by
+# test-cls and tools/bench.
+EXTRA_DIST += tests/data/classbench

@@ -17,7 +17,7 @@
 #include "cls.h"
 
 #ifndef CLASSBENCH_DIR
-#define CLASSBENCH_DIR "/work/shared/classbench"
+#define CLASSBENCH_DIR "tests/data/classbench"
 #endif
 
 /* ---------------------------------------------------------------------- */
@@ -1002,9 +1002,11 @@ run_classbench(const char *name, size_t oracle_stride)
     size_t n_found, step, n_cls_expected = 0;
     int passes;
 
+    /* The sets are part of the repository (tests/data/classbench): a
+     * missing one is a broken checkout, not a reason to skip. */
     if (!cb_load(name, &set)) {
-        fprintf(stderr, "classbench %s: missing, skipped\n", name);
-        return;
+        fail_msg("classbench %s: cannot read %s/%s.rules", name,
+                 CLASSBENCH_DIR, name);
     }
     /* Expand: each rule becomes (sport prefixes) x (dport prefixes). */
     for (size_t i = 0; i < set.n_rules; i++) {
@@ -1156,14 +1158,9 @@ run_classbench(const char *name, size_t oracle_stride)
 static void
 test_classbench(void **state)
 {
-    FILE *f = fopen(CLASSBENCH_DIR "/README.md", "r");
     const char *big = getenv("CLS_TEST_SMALL");
 
     (void) state;
-    if (!f) {
-        skip();
-    }
-    fclose(f);
     run_classbench("acl1_1K", 1);
     run_classbench("fw1_1K", 1);
     run_classbench("ipc1_1K", 1);

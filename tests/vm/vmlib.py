@@ -2,7 +2,7 @@
 """vmlib: boot the tiny test guest (tests/vm/build-guest.sh) under QEMU,
 attached to a vhost-user socket, and read its result lines.
 
-Facts this relies on (../../../shared/VM-TESTING.md): KVM only where the
+Facts this relies on (docs/VM-TESTING.md): KVM only where the
 CPU has vmx/svm, TCG otherwise; `vectors=0` on virtio-net-pci (QEMU 7.2
 under TCG crashes with MSI-X on vhost-user); guest RAM must be a shared
 memfd backend; a `vhostuser` port's socket is created by the switch (QEMU
