@@ -7,8 +7,8 @@ datapath_libdatapath_a_SOURCES = \
 	datapath/ctl.h datapath/ctl.c \
 	datapath/port.h datapath/port-provider.h datapath/port.c \
 	datapath/port-dpdk.c datapath/port-tap.c datapath/port-dummy.c \
-	datapath/dp.h datapath/dp.c \
-	datapath/exec.c datapath/dp-private.h \
+	datapath/dp.h datapath/dp-private.h datapath/dp-input.c \
+	datapath/dp-exec.c datapath/dp-megaflow.c datapath/dp.c \
 	datapath/bridge.h datapath/bridge.c \
 	datapath/ctl-handlers.h datapath/ctl-handlers.c \
 	datapath/state.h datapath/state.c \

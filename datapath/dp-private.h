@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* dp-private.h: datapath internals shared by dp.c and exec.c. */
+/* dp-private.h: datapath internals shared by the datapath's own files. */
 #ifndef SLUICE_DP_PRIVATE_H
 #define SLUICE_DP_PRIVATE_H 1
 
 /*
  * What
- *   The PMD thread state and megaflow struct of dp.h's datapath, for the
- *   two files that implement it.  Nothing outside datapath/dp.c and
- *   datapath/exec.c includes this.
+ *   The datapath object, the PMD thread state and the megaflow struct of
+ *   dp.h's datapath, for the files that implement it:
+ *     dp-input.c     the PMD loop and the input pipeline (start here)
+ *     dp-exec.c      action execution and tx batching
+ *     dp-megaflow.c  megaflow pool, removal, crediting, reclamation
+ *     dp.c           creation, ports, revalidation, expiry, offload hooks,
+ *                    statistics (the main thread's side)
+ *   Nothing outside these files includes this.
  *
  * Thread-safety
  *   Fields are annotated with who writes them:
@@ -29,6 +34,8 @@
 #include "flow.h"
 
 struct rte_mbuf;
+struct rte_mempool;
+struct rte_rcu_qsbr;
 struct emc;
 struct hkc;
 
@@ -37,6 +44,67 @@ struct hkc;
 #define DP_MF_SPARE 4               /* Slabs prepared ahead per PMD. */
 
 #define DP_NO_OUT UINT32_MAX         /* dp_megaflow.out_port: not simple. */
+#define DP_EMC_INSERT_INV_PROB 20    /* Exact-match insertion draw. */
+#define DP_GROUP_WINDOW 4            /* Groups searched per packet. */
+
+/* Work deferred until readers are done with an object: after one grace
+ * period the entry moves to phase 1 and takes a second token; after the
+ * second it is run.  (Two periods: see "Memory reclamation" in dp.h.) */
+struct dp_deferred {
+    void (*fn)(struct dp *, void *);
+    void *ptr;
+    uint64_t token;
+    int phase;
+};
+
+struct dp {
+    struct dp_config cfg;
+    struct rte_mempool *mp;
+    struct dp_callbacks cbs;
+    void *aux;
+
+    struct port *_Atomic ports[DP_MAX_PORTS];
+    uint32_t next_port_no;                  /* [main] Round-robin alloc. */
+    uint16_t port_pmd_rr;                   /* [main] Next PMD for a rxq. */
+    /* [main] Which PMD polls each queue of each port. */
+    struct {
+        unsigned n_rxq;
+        uint8_t pmd[64];
+    } port_rxqs[DP_MAX_PORTS];
+
+    struct dp_pmd *pmds[DP_MAX_PMDS];
+    unsigned n_pmds;
+
+    struct rte_rcu_qsbr *rcu;
+    pthread_rwlock_t slow_lock;
+    _Atomic uint64_t emc_gen;               /* Bumped after removals. */
+    atomic_bool exiting;
+    atomic_bool learned;                    /* Revalidate soon. */
+    atomic_size_t n_megaflows;
+
+    pthread_mutex_t deferred_mutex;
+    struct dp_deferred *deferred;
+    size_t n_deferred, deferred_cap;
+
+    bool polling;                           /* [main] dp_start() called. */
+
+    /* Offload (main thread, except by_id which PMDs read). */
+    struct dp_offload_hooks hooks;
+    struct dp_offload_policy policy;
+    void *hooks_aux;
+    long long last_offer_ms;
+    struct dp_megaflow *hw_removals;        /* To tell the manager. */
+    struct dp_megaflow *_Atomic *by_id;     /* Mark id -> megaflow. */
+    uint32_t id_cap;                        /* Entries in by_id. */
+    uint32_t *free_ids;
+    uint32_t n_free_ids;
+    uint32_t next_id;
+    atomic_bool marks_on;                   /* Any id handed out. */
+    atomic_bool profile;                    /* dp.h: DP_STAGES */
+    long long last_sweep_ms;                /* [main] Stats/expiry. */
+    long long last_rank_ms;
+};
+
 
 struct dp_megaflow {
     /* Hot: everything a cache hit reads or writes, in the first cache line
@@ -134,7 +202,7 @@ struct dp_pmd {
     size_t mf_n_slabs;                      /* [pmd] */
 
     /* Per input port: the megaflow that answers for all its packets, if
-     * any (see pmd_process()).  [pmd] */
+     * any (see input_burst()).  [pmd] */
     struct dp_megaflow *simple[DP_MAX_PORTS];
 
     /* Transmit buffers, by datapath port number. */
@@ -152,7 +220,6 @@ struct dp_pmd {
     uint64_t simple_hits;
     uint64_t upcalls;
     uint64_t mask_limited;
-    uint64_t upcall_failures;
     uint64_t megaflow_not_installed;
     uint64_t busy_cycles;
     uint64_t idle_cycles;
@@ -188,12 +255,14 @@ dp_prof_mark(struct dp_pmd *pmd, bool prof, uint64_t *t, enum dp_stage stage)
     }
 }
 
-/* exec.c: executes 'actions' on the 'n' packets of one flow (the packets
+/* ---- dp-exec.c ---- */
+
+/* Executes 'actions' on the 'n' packets of one flow (the packets
  * are consumed: sent, queued or freed). 'layers' is per packet. */
 void dp_execute(struct dp_pmd *, struct rte_mbuf **pkts,
                 struct flow_layers *layers, unsigned n,
                 const struct dp_actions *actions);
-/* exec.c: sends port_no's tx buffer now (PMD side). */
+/* Sends port_no's tx buffer now (PMD side). */
 void dp_tx_flush_port(struct dp_pmd *, uint32_t port_no);
 
 /* Queues 'm' for output on 'port_no' (< DP_MAX_PORTS): the whole of
@@ -212,11 +281,72 @@ dp_output_one(struct dp_pmd *pmd, uint32_t port_no, struct rte_mbuf *m)
     b->pkts[b->n++] = m;
 }
 
-/* exec.c: sends every queued tx buffer. */
+/* Sends every queued tx buffer. */
 void dp_tx_flush(struct dp_pmd *);
 
-/* dp.c: the port behind a datapath port number, or NULL (PMD side). */
-struct port *dp_port_get_fast(const struct dp *, uint32_t port_no);
-struct rte_mempool *dp_mempool(const struct dp *);
+/* The port behind a datapath port number, or NULL (PMD side). */
+static inline struct port *
+dp_port_get_fast(const struct dp *dp, uint32_t port_no)
+{
+    return port_no < DP_MAX_PORTS
+           ? atomic_load_explicit(&((struct dp *) dp)->ports[port_no],
+                                  memory_order_acquire)
+           : NULL;
+}
+
+/* ---- dp.c ---- */
+
+/* The PMD clock: dp_time_ms() of a TSC value the caller read (the PMD
+ * loop reads the TSC once per iteration and derives its clock from it).
+ * Valid once dp_time_ms() has run (dp_create() calls it before starting
+ * PMDs). */
+extern uint64_t dp_tsc_per_ms;
+extern uint64_t dp_tsc_epoch;
+static inline long long
+dp_tsc_to_ms(uint64_t tsc)
+{
+    return (long long) ((tsc - dp_tsc_epoch) / dp_tsc_per_ms) + 1;
+}
+
+/* ---- dp-input.c ---- */
+
+/* A PMD thread's body (pthread_create() start routine; 'pmd' is its
+ * struct dp_pmd). */
+void *dp_pmd_main(void *pmd);
+
+/* ---- dp-megaflow.c ---- */
+
+/* Runs fn(dp, ptr) after two grace periods (from dp_reclaim()).  Any
+ * thread. */
+void dp_defer(struct dp *, void (*fn)(struct dp *, void *), void *ptr);
+/* free(ptr) after two grace periods. */
+void dp_defer_free(struct dp *, void *ptr);
+/* cls_create()'s deferred-free callback; 'aux' is the struct dp. */
+void dp_cls_defer_free(void *ptr, void *aux);
+/* Main thread: runs the deferred work whose grace periods have passed; with
+ * 'wait', waits until nothing is deferred. */
+void dp_reclaim(struct dp *, bool wait);
+
+/* PMD: a zeroed megaflow from the PMD's pool, or NULL (ENOMEM). */
+struct dp_megaflow *dp_mf_alloc(struct dp_pmd *);
+/* PMD: returns a megaflow that no reader has seen. */
+void dp_mf_free_local(struct dp_pmd *, struct dp_megaflow *);
+/* dp_destroy(): unmaps every slab of 'pmd' (no megaflow is in use). */
+void dp_mf_pool_destroy(struct dp_pmd *);
+/* Main thread: gives every PMD its DP_MF_SPARE prepared slabs. */
+void dp_mf_pool_refill(struct dp *);
+
+/* Main thread: credits the megaflow's new packets to its references. */
+void dp_megaflow_credit(struct dp *, struct dp_megaflow *);
+/* Removes 'mf' from its PMD's classifier, marks it dead, queues it for the
+ * offload manager (if offered) and frees it after two grace periods.
+ * Caller holds the PMD's flow mutex. */
+void dp_megaflow_remove(struct dp *, struct dp_megaflow *,
+                        enum dp_removal_reason);
+/* Main thread, no flow mutex held: tells the offload manager about removed
+ * megaflows it holds. */
+void dp_hw_removals(struct dp *);
+/* emc_sweep()/hkc_sweep() predicate: the cached megaflow is dead. */
+bool dp_megaflow_dead_cb(void *megaflow, void *aux);
 
 #endif /* dp-private.h */

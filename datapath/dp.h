@@ -302,7 +302,8 @@ struct dp_pmd_stats {
     uint64_t simple_hits;           /* Port answered by one megaflow. */
     uint64_t n_subtables;           /* Megaflow masks (now). */
     uint64_t upcalls;
-    uint64_t upcall_failures;       /* translation failed */
+    uint64_t upcall_failures;       /* Translation failed: the same
+                                     * count as drops[UPCALL_ERROR]. */
     uint64_t megaflow_not_installed;/* limit or ENOMEM: executed anyway */
     uint64_t mask_limited;          /* ... of which for max_masks. */
     uint64_t busy_cycles;

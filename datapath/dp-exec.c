@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* exec.c: executes datapath actions on batches of mbufs; tx batching. */
+/* dp-exec.c: executes datapath actions on batches of mbufs; tx batching. */
 
 #include <errno.h>
 #include <string.h>
@@ -31,8 +31,10 @@ drop_pkts(struct dp_pmd *pmd, struct rte_mbuf **pkts, unsigned n,
 void
 dp_tx_flush_port(struct dp_pmd *pmd, uint32_t port_no)
 {
+    /* port_no < DP_MAX_PORTS: only dp_output_one() queues. */
     struct dp_txbuf *b = &pmd->tx[port_no];
-    struct port *port = dp_port_get_fast(pmd->dp, port_no);
+    struct port *port = atomic_load_explicit(&pmd->dp->ports[port_no],
+                                             memory_order_acquire);
 
     if (!b->n) {
         return;
@@ -103,7 +105,7 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
            struct flow_layers *layers, unsigned n,
            const struct dp_actions *actions)
 {
-    struct rte_mempool *mp = dp_mempool(pmd->dp);
+    struct rte_mempool *mp = pmd->dp->mp;
     size_t last_out = SIZE_MAX;
 
     for (size_t i = 0; i < actions->n; i++) {

@@ -1,0 +1,797 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* dp-input.c: a PMD thread's packet path, from rx burst to tx burst. */
+
+/*
+ * Read in this order: the functions below, in the order a packet meets
+ * them (dp.h's design comment says why each stage is there).
+ *
+ *   dp_pmd_main()     the PMD loop (bottom of this file): quiescent state,
+ *                     dead-entry sweep, an rx burst per polled queue, then
+ *                     one tx flush per iteration
+ *   input_burst()     one received burst; a port answered by one "simple"
+ *                     megaflow skips every stage below
+ *   input_key()       1: header key (common shape, no parse) or full parse;
+ *                     the hash
+ *   input_exact()     2: hardware mark (partial offload), then the
+ *                     exact-match tier: header-key cache or EMC
+ *   input_megaflow()  3: the megaflow classifier, batched
+ *   input_upcall()    4: the slow path for what is left, under one read
+ *                     lock: dp_callbacks.upcall (bridge.c: sw_upcall() ->
+ *                     ofproto_xlate()) per miss, cached as a megaflow by
+ *                     upcall_one()
+ *   input_group()     5: output-only megaflows queue their packet for its
+ *                     port at once; the rest are grouped by megaflow
+ *   input_execute()   6: each group's actions (dp-exec.c: dp_execute()),
+ *                     then the burst's counters
+ *   dp_tx_flush()     (dp-exec.c) a tx burst per port with queued packets
+ *
+ * The stages share one struct input_batch on the stack; each is called
+ * once per burst, so the compiler inlines them into input_full().
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dp-private.h"
+#include "emc.h"
+#include "hkc.h"
+#include "hkey.h"
+#include "port.h"
+
+/* ---- Upcall: the slow path's answer becomes a megaflow. ---- */
+
+/* True if caching a megaflow with mask 'wc' would add a subtable beyond
+ * max_masks.  PMD thread (the flow mutex keeps the main thread's removals
+ * out while the masks are listed). */
+static bool
+mask_limit_reached(struct dp_pmd *pmd, const struct flow *wc)
+{
+    unsigned max = pmd->dp->cfg.max_masks;
+    bool reached = false;
+    size_t n;
+
+    pthread_mutex_lock(&pmd->flow_mutex);
+    n = cls_n_subtables(pmd->cls);
+    if (n >= max) {
+        n = cls_subtable_masks(pmd->cls, pmd->mask_scratch, max);
+        n = n < max ? n : max;
+        reached = true;
+        for (size_t i = 0; i < n; i++) {
+            if (!memcmp(&pmd->mask_scratch[i], wc, sizeof *wc)) {
+                reached = false;        /* An existing mask: no growth. */
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&pmd->flow_mutex);
+    return reached;
+}
+
+/* Handles a miss for 'key' in PMD context, with the slow-path read lock
+ * held (taken once per batch by input_upcall()).  'fresh' holds the
+ * n_fresh megaflows this batch has installed so far: the batch's
+ * classifier lookup missed, and only this PMD inserts into its classifier,
+ * so one of them is the only thing that can match now.  A megaflow this
+ * call installs is appended to 'fresh'.  Returns the megaflow to use, or
+ * NULL with tmp_up->actions set to actions to run once (not installed) or
+ * NULL (drop: the upcall failed).  On a non-installed result tmp_up holds
+ * the refs. */
+static struct dp_megaflow *
+upcall_one(struct dp_pmd *pmd, const struct flow *key,
+           struct dp_megaflow **fresh, unsigned *n_fresh,
+           struct dp_upcall *tmp_up)
+{
+    struct dp *dp = pmd->dp;
+    struct dp_megaflow *mf;
+    bool counted;
+    size_t n_acts;
+    int err;
+
+    /* An earlier packet of this batch may have installed it. */
+    for (unsigned k = 0; k < *n_fresh; k++) {
+        mf = fresh[k];
+        if (!atomic_load_explicit(&mf->dead, memory_order_relaxed)
+            && flow_equal_masked(key, &mf->cr.flow, &mf->cr.mask)) {
+            return mf;
+        }
+    }
+
+    memset(tmp_up, 0, sizeof *tmp_up);
+    tmp_up->flow = key;
+    dp_stat_add(&pmd->upcalls, 1);
+    err = dp->cbs.upcall(tmp_up, dp->aux);
+    if (err || !tmp_up->actions) {
+        if (!err) {
+            err = ENOMEM;
+        }
+        if (dp->cbs.release && tmp_up->n_refs) {
+            dp->cbs.release(tmp_up->refs, tmp_up->n_refs, dp->aux);
+        }
+        free(tmp_up->actions);
+        tmp_up->actions = NULL;
+        tmp_up->n_refs = 0;
+        return NULL;
+    }
+    /* The datapath port is always part of a megaflow's key. */
+    tmp_up->wc.in_port = UINT32_MAX;
+    tmp_up->wc.pad0 = tmp_up->wc.pad1 = tmp_up->wc.pad2 = 0;
+    if (tmp_up->learned) {
+        atomic_store(&dp->learned, true);
+    }
+
+    mf = NULL;
+    counted = false;
+    if (pmd->mask_scratch && mask_limit_reached(pmd, &tmp_up->wc)) {
+        dp_stat_add(&pmd->mask_limited, 1);
+    } else {
+        counted = true;
+        if (atomic_fetch_add(&dp->n_megaflows, 1) < dp->cfg.flow_limit) {
+            mf = dp_mf_alloc(pmd);
+        }
+    }
+    if (mf) {
+        n_acts = tmp_up->actions->n;
+        mf->key = *key;
+        if (n_acts <= DP_MF_INLINE_ACTS) {
+            memcpy(mf->inline_acts, tmp_up->actions, dp_actions_size(n_acts));
+            mf->actions = (struct dp_actions *) (void *) mf->inline_acts;
+        } else {
+            mf->actions = tmp_up->actions;
+        }
+        for (size_t i = 0; i < n_acts; i++) {
+            if (tmp_up->actions->a[i].type != DPA_OUTPUT) {
+                mf->needs_layers = true;
+            }
+        }
+        mf->out_port = (n_acts == 1
+                        && tmp_up->actions->a[0].type == DPA_OUTPUT
+                        && tmp_up->actions->a[0].port < DP_MAX_PORTS)
+                       ? tmp_up->actions->a[0].port : DP_NO_OUT;
+        mf->pmd = pmd;
+        mf->created_ms = pmd->now_ms;
+        mf->n_refs = tmp_up->n_refs;
+        memcpy(mf->refs, tmp_up->refs, tmp_up->n_refs * sizeof mf->refs[0]);
+        cls_rule_init(&mf->cr, key, &tmp_up->wc, 0);
+        pthread_mutex_lock(&pmd->flow_mutex);
+        err = cls_insert(pmd->cls, &mf->cr);
+        pthread_mutex_unlock(&pmd->flow_mutex);
+        if (err) {
+            mf->actions = NULL;     /* Still tmp_up's. */
+            dp_mf_free_local(pmd, mf);
+            mf = NULL;
+        } else {
+            if ((void *) mf->actions == mf->inline_acts) {
+                /* The slow path's buffer is reused by the next upcall. */
+                free(tmp_up->actions);
+            }
+            tmp_up->actions = NULL;
+            atomic_fetch_add(&pmd->n_megaflows, 1);
+            fresh[(*n_fresh)++] = mf;
+        }
+    }
+    if (!mf) {
+        if (counted) {
+            atomic_fetch_sub(&dp->n_megaflows, 1);
+        }
+        dp_stat_add(&pmd->megaflow_not_installed, 1);
+        /* tmp_up keeps actions and refs: the caller runs them once. */
+    }
+    return mf;
+}
+
+/* ---- Helpers of the hit path. ---- */
+
+static void
+megaflow_account(struct dp_pmd *pmd, struct dp_megaflow *mf, unsigned n,
+                 uint64_t bytes)
+{
+    dp_stat_add(&mf->packets, n);
+    dp_stat_add(&mf->bytes, bytes);
+    if (mf->used_ms != pmd->now_ms) {
+        __atomic_store_n(&mf->used_ms, pmd->now_ms, __ATOMIC_RELAXED);
+    }
+}
+
+/* True if 'mf' answers for every packet of its input port without looking
+ * at the packet: its mask holds only in_port, and its actions only output
+ * (so nothing needs the parsed header layout). */
+static bool
+megaflow_is_simple(const struct dp_megaflow *mf)
+{
+    const uint64_t *m = flow_u64(&mf->cr.mask);
+    struct flow only_in_port;
+
+    memset(&only_in_port, 0, sizeof only_in_port);
+    only_in_port.in_port = UINT32_MAX;
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if (m[i] != flow_u64(&only_in_port)[i]) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < mf->actions->n; i++) {
+        if (mf->actions->a[i].type != DPA_OUTPUT) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Caches 'mf' for packet 'i' of the batch in the exact-match tier: the
+ * header-key cache if the packet has the common shape, else the EMC. */
+static inline void
+exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
+             const struct hkey *hk, uint32_t hk_hash, struct dp_megaflow *mf)
+{
+    if (hk) {
+        if (exact_gate_open(&pmd->hkc_gate)) {
+            hkc_insert(pmd->hkc, hk, hk_hash, mf);
+        }
+    } else if (pmd->emc && exact_gate_open(&pmd->emc_gate)) {
+        emc_insert(pmd->emc, key, hash, mf);
+    }
+}
+
+/* ---- The stages of one burst. ---- */
+
+/* What the stages of input_full() share about one burst. */
+struct input_batch {
+    struct rte_mbuf **pkts;             /* The burst; NULL once consumed. */
+    unsigned n;
+    uint32_t in_port;
+    bool prof;                          /* Stage profile on (dp.h). */
+    uint64_t *t;                        /* Its clock. */
+
+    /* Which caches this burst uses: a cache whose gate is closed
+     * (exact-gate.h) is neither looked up nor inserted into; its packets
+     * still take the cheaper way to a flow.  One burst in
+     * EXACT_GATE_SAMPLE ('timed') times both caches' lookups and the
+     * megaflow tier's for the gates. */
+    bool hkc_on, emc_on, marks_on, timed;
+
+    /* Stage 1, by packet: the flow key (parsed packets; header-key packets
+     * only once they miss the exact tier), header layout and hash.  Packets
+     * of the common shape have a header key instead: hk_of[i] indexes
+     * hkeys, or is HK_NONE. */
+    struct flow keys[DP_BATCH];
+    struct flow_layers layers[DP_BATCH];
+    uint32_t hashes[DP_BATCH];
+    uint8_t hk_of[DP_BATCH];
+    struct hkey hkeys[DP_BATCH];
+    uint32_t hk_hashes[DP_BATCH];
+    unsigned n_hk;
+
+    /* Stages 2-4: the megaflow of each packet, and those still missing. */
+    struct dp_megaflow *mfs[DP_BATCH];
+    unsigned miss_idx[DP_BATCH];
+    unsigned n_miss;
+
+    uint64_t emc_hits, hkc_hits, mf_hits, mark_hits;
+};
+
+#define HK_NONE DP_BATCH
+
+static inline const struct hkey *
+batch_hkey(const struct input_batch *b, unsigned i)
+{
+    return b->hk_of[i] != HK_NONE ? &b->hkeys[b->hk_of[i]] : NULL;
+}
+
+static inline uint32_t
+batch_hkey_hash(const struct input_batch *b, unsigned i)
+{
+    return b->hk_of[i] != HK_NONE ? b->hk_hashes[b->hk_of[i]] : 0;
+}
+
+/* Stage 1: the header key where the packet has the common shape (no
+ * parse), else the full parse and flow hash.  Prefetches the cache buckets
+ * stage 2 will read. */
+static void
+input_key(struct dp_pmd *pmd, struct input_batch *b)
+{
+    for (unsigned i = 0; i < b->n; i++) {
+        struct rte_mbuf *m = b->pkts[i];
+        const void *frame = rte_pktmbuf_mtod(m, void *);
+        uint32_t len = rte_pktmbuf_data_len(m);
+        struct hkey *hk = &b->hkeys[b->n_hk];
+
+        if (i + 1 < b->n) {
+            rte_prefetch0(rte_pktmbuf_mtod(b->pkts[i + 1], void *));
+        }
+        if (pmd->hkc && hkey_extract(frame, len, b->in_port, hk)) {
+            if (b->hkc_on) {
+                b->hk_hashes[b->n_hk] = hkey_hash(hk);
+                hkc_prefetch(pmd->hkc, b->hk_hashes[b->n_hk]);
+            }
+            b->hk_of[i] = (uint8_t) b->n_hk++;
+            b->layers[i].l3 = 14;       /* hkey.h: the shape fixes them. */
+            b->layers[i].l4 = 34;
+            b->layers[i].n_vlans = 0;
+            continue;
+        }
+        b->hk_of[i] = HK_NONE;
+        flow_extract(frame, len, b->in_port, &b->keys[i], &b->layers[i]);
+        b->hashes[i] = flow_hash(&b->keys[i], 0);
+        if (b->emc_on) {
+            emc_prefetch(pmd->emc, b->hashes[i]);
+        }
+    }
+    dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_KEY);
+}
+
+/* True if the NIC marked 'm' with a megaflow id (partial offload). */
+static inline bool
+input_marked(const struct input_batch *b, const struct rte_mbuf *m)
+{
+    return b->marks_on && m->ol_flags & RTE_MBUF_F_RX_FDIR_ID;
+}
+
+/* Stage 2: the megaflow a hardware mark names, else the exact-match
+ * tier's: both caches are looked up for the whole burst first (batched),
+ * then each packet takes its result; misses get their flow key (header-key
+ * packets convert theirs) and are listed for stage 3. */
+static void
+input_exact(struct dp_pmd *pmd, struct input_batch *b)
+{
+    struct dp *dp = pmd->dp;
+    void *hk_found[DP_BATCH];
+    void *emc_found[DP_BATCH];          /* By packet: EMC result, if any. */
+    uint64_t t0 = 0;
+
+    if (b->n_hk && b->hkc_on) {
+        if (b->timed) {
+            t0 = rte_rdtsc();
+        }
+        hkc_lookup_batch(pmd->hkc, b->hkeys, b->hk_hashes, b->n_hk,
+                         hk_found);
+        for (unsigned k = 0; k < b->n_hk; k++) {
+            if (hk_found[k]) {
+                rte_prefetch0(hk_found[k]);     /* The hot cache line. */
+            }
+        }
+        if (b->timed) {
+            exact_gate_cost(&pmd->hkc_gate, b->n_hk, rte_rdtsc() - t0);
+        }
+    }
+    if (b->n_hk < b->n && b->emc_on) {
+        if (b->timed) {
+            t0 = rte_rdtsc();
+        }
+        for (unsigned i = 0; i < b->n; i++) {
+            /* A packet the NIC marked needs no lookup (below). */
+            emc_found[i] = b->hk_of[i] == HK_NONE
+                           && !input_marked(b, b->pkts[i])
+                           ? emc_lookup(pmd->emc, &b->keys[i], b->hashes[i])
+                           : NULL;
+        }
+        if (b->timed) {
+            exact_gate_cost(&pmd->emc_gate, b->n - b->n_hk,
+                            rte_rdtsc() - t0);
+        }
+    }
+
+    for (unsigned i = 0; i < b->n; i++) {
+        struct dp_megaflow *mf = NULL;
+
+        if (input_marked(b, b->pkts[i])) {
+            uint32_t id = b->pkts[i]->hash.fdir.hi;
+
+            if (id && id < dp->id_cap) {
+                mf = atomic_load_explicit(&dp->by_id[id],
+                                          memory_order_acquire);
+                if (mf && mf->pmd == pmd
+                    && !atomic_load_explicit(&mf->dead,
+                                             memory_order_relaxed)) {
+                    b->mfs[i] = mf;
+                    b->mark_hits++;
+                    continue;
+                }
+                mf = NULL;
+            }
+        }
+        if (b->hk_of[i] != HK_NONE) {
+            mf = b->hkc_on ? hk_found[b->hk_of[i]] : NULL;
+        } else if (b->emc_on) {
+            mf = emc_found[i];
+        }
+        if (mf && !atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
+            b->mfs[i] = mf;
+            b->emc_hits++;
+            b->hkc_hits += b->hk_of[i] != HK_NONE;
+        } else {
+            if (b->hk_of[i] != HK_NONE) {
+                /* The classifier and the slow path need the flow. */
+                hkey_to_flow(&b->hkeys[b->hk_of[i]], &b->keys[i], NULL);
+            }
+            b->mfs[i] = NULL;
+            b->miss_idx[b->n_miss++] = i;
+        }
+    }
+    dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_EXACT);
+}
+
+/* Stage 3: the megaflow classifier for the exact tier's misses, in one
+ * batched lookup; a hit is cached in the exact tier.  What still misses
+ * stays listed for stage 4. */
+static void
+input_megaflow(struct dp_pmd *pmd, struct input_batch *b)
+{
+    const struct flow *miss_keys[DP_BATCH];
+    const struct cls_rule *miss_rules[DP_BATCH];
+    unsigned still = 0;
+    uint64_t t0 = 0;
+
+    if (!b->n_miss) {
+        dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_MEGAFLOW);
+        return;
+    }
+    for (unsigned k = 0; k < b->n_miss; k++) {
+        miss_keys[k] = &b->keys[b->miss_idx[k]];
+    }
+    if (b->timed) {
+        t0 = rte_rdtsc();
+    }
+    cls_lookup_batch(pmd->cls, miss_keys, b->n_miss, miss_rules);
+    if (b->timed) {
+        exact_miss_cost_add(&pmd->mf_cost, b->n_miss, rte_rdtsc() - t0);
+    }
+    for (unsigned k = 0; k < b->n_miss; k++) {
+        unsigned i = b->miss_idx[k];
+        struct dp_megaflow *mf = NULL;
+
+        if (miss_rules[k]) {
+            mf = CLS_CONTAINER_OF(miss_rules[k], struct dp_megaflow, cr);
+            if (atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
+                mf = NULL;
+            }
+        }
+        if (mf) {
+            b->mfs[i] = mf;
+            b->mf_hits++;
+            exact_insert(pmd, &b->keys[i], b->hashes[i], batch_hkey(b, i),
+                         batch_hkey_hash(b, i), mf);
+        } else {
+            b->miss_idx[still++] = i;
+        }
+    }
+    b->n_miss = still;
+    dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_MEGAFLOW);
+}
+
+/* Stage 4: the slow path for what is left, under one acquisition of its
+ * read lock.  A packet whose megaflow could not be cached is executed at
+ * once with the upcall's actions; one whose upcall failed is dropped. */
+static void
+input_upcall(struct dp_pmd *pmd, struct input_batch *b)
+{
+    struct dp *dp = pmd->dp;
+    struct dp_megaflow *fresh[DP_BATCH];
+    unsigned n_fresh = 0;
+
+    if (!b->n_miss) {
+        dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_UPCALL);
+        return;
+    }
+    dp_slow_rdlock(dp);
+    for (unsigned k = 0; k < b->n_miss; k++) {
+        unsigned i = b->miss_idx[k];
+        struct dp_upcall up;
+        struct dp_megaflow *mf = upcall_one(pmd, &b->keys[i], fresh,
+                                            &n_fresh, &up);
+
+        if (mf) {
+            b->mfs[i] = mf;
+            exact_insert(pmd, &b->keys[i], b->hashes[i], batch_hkey(b, i),
+                         batch_hkey_hash(b, i), mf);
+            if (megaflow_is_simple(mf)) {
+                pmd->simple[b->in_port] = mf;
+            }
+        } else if (up.actions) {
+            /* Not installed: run it for this packet alone. */
+            uint32_t len = rte_pktmbuf_pkt_len(b->pkts[i]);
+
+            dp_execute(pmd, &b->pkts[i], &b->layers[i], 1, up.actions);
+            if (dp->cbs.credit) {
+                dp->cbs.credit(up.refs, up.n_refs, 1, len, pmd->now_ms,
+                               dp->aux);
+            }
+            if (dp->cbs.release) {
+                dp->cbs.release(up.refs, up.n_refs, dp->aux);
+            }
+            free(up.actions);
+            b->pkts[i] = NULL;
+        } else {
+            rte_pktmbuf_free(b->pkts[i]);
+            b->pkts[i] = NULL;
+            dp_stat_add(&pmd->drops[DP_DROP_UPCALL_ERROR], 1);
+        }
+    }
+    dp_slow_unlock(dp);
+    dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_UPCALL);
+}
+
+/* Packets of one burst that share a megaflow.  Header layouts stay in
+ * the burst's array ('idx'): only actions that rewrite headers need them
+ * gathered. */
+struct flow_group {
+    struct dp_megaflow *mf;
+    unsigned n;
+    uint32_t bytes;
+    struct rte_mbuf *pkts[DP_BATCH];
+    uint8_t idx[DP_BATCH];
+};
+
+/* Stage 5: a packet whose megaflow only outputs it is counted and queued
+ * for its port right here; the others are grouped by megaflow, keeping
+ * arrival order within a flow.  Only the last DP_GROUP_WINDOW groups are
+ * searched: packets of one flow usually arrive together, and a batch of
+ * all-different flows should not cost a quadratic search.  A flow whose
+ * packets end up in two groups is still executed in order (groups run in
+ * creation order and a packet only joins the newest group of its flow).
+ * Returns the number of groups. */
+static unsigned
+input_group(struct dp_pmd *pmd, struct input_batch *b,
+            struct flow_group *groups)
+{
+    unsigned n_groups = 0;
+
+    for (unsigned i = 0; i < b->n; i++) {
+        struct dp_megaflow *mf = b->mfs[i];
+        struct flow_group *g = NULL;
+        unsigned lo = n_groups > DP_GROUP_WINDOW ? n_groups - DP_GROUP_WINDOW
+                                                 : 0;
+
+        if (!b->pkts[i]) {
+            continue;
+        }
+        if (mf->out_port != DP_NO_OUT) {
+            megaflow_account(pmd, mf, 1, rte_pktmbuf_pkt_len(b->pkts[i]));
+            dp_output_one(pmd, mf->out_port, b->pkts[i]);
+            continue;
+        }
+        for (unsigned k = n_groups; k-- > lo;) {
+            if (groups[k].mf == mf) {
+                g = &groups[k];
+                break;
+            }
+        }
+        if (!g) {
+            g = &groups[n_groups++];
+            g->mf = mf;
+            g->n = 0;
+            g->bytes = 0;
+        }
+        g->pkts[g->n] = b->pkts[i];
+        g->idx[g->n++] = (uint8_t) i;
+        g->bytes += rte_pktmbuf_pkt_len(b->pkts[i]);
+    }
+    return n_groups;
+}
+
+/* Stage 6: each group's actions, then the burst's counters and the
+ * exact-match gates' accounting. */
+static void
+input_execute(struct dp_pmd *pmd, struct input_batch *b,
+              struct flow_group *groups, unsigned n_groups)
+{
+    for (unsigned k = 0; k < n_groups; k++) {
+        struct flow_group *g = &groups[k];
+        struct dp_megaflow *mf = g->mf;
+        struct flow_layers ly[DP_BATCH];
+
+        megaflow_account(pmd, mf, g->n, g->bytes);
+        if (mf->needs_layers) {
+            for (unsigned j = 0; j < g->n; j++) {
+                ly[j] = b->layers[g->idx[j]];
+            }
+        }
+        dp_execute(pmd, g->pkts, mf->needs_layers ? ly : NULL, g->n,
+                   mf->actions);
+    }
+
+    dp_stat_add(&pmd->packets, b->n);
+    if (pmd->hkc) {
+        if (!b->hkc_on) {
+            dp_stat_add(&pmd->exact_skipped, b->n_hk);
+        }
+        exact_gate_account(&pmd->hkc_gate, b->n_hk, (uint32_t) b->hkc_hits,
+                           pmd->mf_cost.cost);
+    }
+    if (pmd->emc) {
+        if (!b->emc_on) {
+            dp_stat_add(&pmd->exact_skipped, b->n - b->n_hk);
+        }
+        exact_gate_account(&pmd->emc_gate, b->n - b->n_hk,
+                           (uint32_t) (b->emc_hits - b->hkc_hits),
+                           pmd->mf_cost.cost);
+    }
+    if (b->emc_hits) {
+        dp_stat_add(&pmd->emc_hits, b->emc_hits);
+        dp_stat_add(&pmd->hkc_hits, b->hkc_hits);
+    }
+    if (b->mf_hits) {
+        dp_stat_add(&pmd->megaflow_hits, b->mf_hits);
+    }
+    if (b->mark_hits) {
+        dp_stat_add(&pmd->mark_hits, b->mark_hits);
+    }
+    dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_EXEC);
+}
+
+/* Stages 1-6 for one burst. */
+static void
+input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
+           unsigned n, bool prof, uint64_t *t)
+{
+    struct input_batch b;
+    struct flow_group groups[DP_BATCH];
+    unsigned n_groups;
+
+    b.pkts = pkts;
+    b.n = n;
+    b.in_port = in_port;
+    b.prof = prof;
+    b.t = t;
+    b.hkc_on = pmd->hkc && exact_gate_open(&pmd->hkc_gate);
+    b.emc_on = pmd->emc && exact_gate_open(&pmd->emc_gate);
+    b.marks_on = atomic_load_explicit(&pmd->dp->marks_on,
+                                      memory_order_relaxed);
+    b.timed = (++pmd->batch_seq & (EXACT_GATE_SAMPLE - 1)) == 0;
+    b.n_hk = 0;
+    b.n_miss = 0;
+    b.emc_hits = b.hkc_hits = b.mf_hits = b.mark_hits = 0;
+
+    input_key(pmd, &b);
+    input_exact(pmd, &b);
+    input_megaflow(pmd, &b);
+    input_upcall(pmd, &b);
+    n_groups = input_group(pmd, &b, groups);
+    input_execute(pmd, &b, groups, n_groups);
+}
+
+/* One received burst.  When the port's traffic is all answered by one
+ * "simple" megaflow (as for "in_port=1,actions=output:2"), the burst skips
+ * parsing, hashing and every lookup: like Open vSwitch's simple match, but
+ * chosen per port by the megaflow's own mask.  'prof' and '*t': the stage
+ * profile (dp.h), '*t' the TSC at the rx burst's end. */
+static void
+input_burst(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
+            unsigned n, bool prof, uint64_t *t)
+{
+    struct dp_megaflow *mf = pmd->simple[in_port];
+    uint64_t bytes = 0;
+
+    if (!mf) {
+        input_full(pmd, in_port, pkts, n, prof, t);
+        return;
+    }
+    if (atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
+        pmd->simple[in_port] = NULL;
+        input_full(pmd, in_port, pkts, n, prof, t);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        bytes += rte_pktmbuf_pkt_len(pkts[i]);
+    }
+    megaflow_account(pmd, mf, n, bytes);
+    dp_execute(pmd, pkts, NULL, n, mf->actions);
+    dp_stat_add(&pmd->packets, n);
+    dp_stat_add(&pmd->simple_hits, n);
+    dp_prof_mark(pmd, prof, t, DP_STAGE_EXEC);
+}
+
+/* ---- The PMD loop. ---- */
+
+static void
+pmd_pin(struct dp_pmd *pmd)
+{
+    cpu_set_t set;
+
+    if (pmd->core < 0) {
+        return;
+    }
+    CPU_ZERO(&set);
+    CPU_SET(pmd->core, &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set)) {
+        fprintf(stderr, "sluiced: pmd%u: cannot pin to CPU %d\n", pmd->idx,
+                pmd->core);
+    }
+}
+
+void *
+dp_pmd_main(void *pmd_)
+{
+    struct dp_pmd *pmd = pmd_;
+    struct dp *dp = pmd->dp;
+    struct rte_mbuf *pkts[DP_BATCH];
+    unsigned idle_iters = 0;
+    char name[16];
+
+    snprintf(name, sizeof name, "pmd%u", pmd->idx);
+    pthread_setname_np(pthread_self(), name);
+    pmd_pin(pmd);
+    /* A DPDK lcore id gives this thread a mempool cache. */
+    if (rte_thread_register()) {
+        fprintf(stderr, "sluiced: %s: rte_thread_register failed; running "
+                "without mempool cache\n", name);
+    }
+    rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);
+    rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
+
+    while (!atomic_load_explicit(&dp->exiting, memory_order_relaxed)) {
+        struct dp_poll_list *poll;
+        uint64_t start = rte_rdtsc(), gen;
+        unsigned got = 0;
+        uint64_t tx_start;
+        bool prof;
+
+        rte_rcu_qsbr_quiescent(dp->rcu, pmd->rcu_id);
+        gen = atomic_load_explicit(&dp->emc_gen, memory_order_acquire);
+        if (gen != pmd->emc_gen) {
+            pmd->emc_gen = gen;
+            if (pmd->emc) {
+                emc_sweep(pmd->emc, dp_megaflow_dead_cb, NULL);
+            }
+            if (pmd->hkc) {
+                hkc_sweep(pmd->hkc, dp_megaflow_dead_cb, NULL);
+            }
+            /* The simple-match pointers follow the same rule as the EMC:
+             * dropped here, before the next batch, so they never outlive
+             * the megaflow's second grace period. */
+            for (unsigned p = 0; p < DP_MAX_PORTS; p++) {
+                if (pmd->simple[p] && dp_megaflow_dead_cb(pmd->simple[p], NULL)) {
+                    pmd->simple[p] = NULL;
+                }
+            }
+        }
+        pmd->now_ms = dp_tsc_to_ms(start);
+
+        prof = atomic_load_explicit(&dp->profile, memory_order_relaxed);
+        poll = atomic_load_explicit(&pmd->poll, memory_order_acquire);
+        for (size_t q = 0; poll && q < poll->n; q++) {
+            const struct dp_rxq_ref *rq = &poll->q[q];
+            uint64_t t = prof ? rte_rdtsc() : 0;
+            int n = port_rx_burst(rq->port, rq->qid, pkts, DP_BATCH);
+
+            if (n > 0) {
+                dp_prof_mark(pmd, prof, &t, DP_STAGE_RX);
+                input_burst(pmd, rq->port_no, pkts, (unsigned) n, prof, &t);
+                got += (unsigned) n;
+            }
+        }
+        prof = prof && got;         /* Only busy iterations are profiled. */
+        tx_start = prof ? rte_rdtsc() : 0;
+        dp_tx_flush(pmd);
+        if (prof) {
+            dp_prof_mark(pmd, prof, &tx_start, DP_STAGE_TX);
+            dp_stat_add(&pmd->profiled_packets, got);
+        }
+
+        if (got) {
+            dp_stat_add(&pmd->busy_cycles, rte_rdtsc() - start);
+            idle_iters = 0;
+        } else {
+            dp_stat_add(&pmd->idle_cycles, rte_rdtsc() - start);
+            if (dp->cfg.idle_sleep_us && ++idle_iters > 1000) {
+                rte_rcu_qsbr_thread_offline(dp->rcu, pmd->rcu_id);
+                usleep(dp->cfg.idle_sleep_us);
+                rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
+            }
+        }
+    }
+
+    rte_rcu_qsbr_thread_offline(dp->rcu, pmd->rcu_id);
+    rte_rcu_qsbr_thread_unregister(dp->rcu, pmd->rcu_id);
+    rte_thread_unregister();
+    return NULL;
+}
