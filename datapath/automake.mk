@@ -12,7 +12,8 @@ datapath_libdatapath_a_SOURCES = \
 	datapath/bridge.h datapath/bridge.c \
 	datapath/ctl-handlers.h datapath/ctl-handlers.c \
 	datapath/state.h datapath/state.c \
-	datapath/drop.h
+	datapath/drop.h \
+	datapath/log.h datapath/log.c
 
 DATAPATH_LIBS = datapath/libdatapath.a flowtable/libflowtable.a \
 	$(DPDK_LIBS) $(LIBNL_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) -lpthread

@@ -10,10 +10,13 @@
 #include <rte_mempool.h>
 
 #include "bridge.h"
+#include "log.h"
 #include "dp.h"
 #include "offload.h"
 #include "port.h"
 #include "state.h"
+
+LOG_MODULE(bridge);
 
 struct bridge_port {
     char *name;
@@ -208,7 +211,7 @@ save_state(struct sw *sw)
     if (sw->state_path && !sw->building
         && state_save(sw, sw->state_path, sw->config_sum, err,
                       sizeof err)) {
-        fprintf(stderr, "sluiced: saving state: %s\n", err);
+        LOG_WARN_RL("saving state: %s", err);
     }
 }
 
@@ -324,11 +327,11 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
         if (!sw->offload
             && offload_create(sw->dp, &sw->offload_cfg, &sw->offload, oerr,
                               sizeof oerr)) {
-            fprintf(stderr, "sluiced: port %s: %s\n", cp->name, oerr);
+            LOG_WARN("port %s: %s", cp->name, oerr);
         } else if (offload_port_add(sw->offload, p->dp_port, p->port,
                                     p->name, &cp->offload, oerr,
                                     sizeof oerr)) {
-            fprintf(stderr, "sluiced: port %s: %s\n", cp->name, oerr);
+            LOG_WARN("port %s: %s", cp->name, oerr);
         }
     }
     if (ofportp) {
@@ -721,8 +724,7 @@ reconfigure_ports(struct sw *sw)
             if (port_needs_reconfigure(p->port)
                 && dp_port_reconfigure(sw->dp, p->dp_port, err,
                                        sizeof err)) {
-                fprintf(stderr, "sluiced: port %s: reconfigure: %s\n",
-                        p->name, err);
+                LOG_WARN("port %s: reconfigure: %s", p->name, err);
             }
         }
     }

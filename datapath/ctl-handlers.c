@@ -17,6 +17,7 @@
 #include "offload.h"
 #include "ctl.h"
 #include "dp.h"
+#include "log.h"
 #include "port.h"
 
 #define CHECK(EXPR)                                                         \
@@ -697,6 +698,54 @@ h_pmd_profile(json_t *params, json_t **result, char *err, size_t errsize,
     return 0;
 }
 
+/* ---- Log levels. ---- */
+
+static void
+add_level_cb(const struct log_module *m, void *obj)
+{
+    json_object_set_new(obj, m->name,
+                        json_string(log_level_name(log_get_level(m))));
+}
+
+/* log-level {"module": NAME or "*", "level": LEVEL}: sets, then reports
+ * every module's level.  Both params are optional: without "level" it only
+ * reports; without "module" the level applies to every module. */
+static int
+h_log_level(json_t *params, json_t **result, char *err, size_t errsize,
+            void *aux)
+{
+    static const char *const allowed[] = { "module", "level", NULL };
+    const char *module = NULL, *level_name = NULL;
+    enum log_level level;
+    json_t *levels;
+
+    (void) aux;
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CHECK(ctl_param_string(params, "module", false, &module, err, errsize));
+    CHECK(ctl_param_string(params, "level", false, &level_name, err,
+                           errsize));
+    if (module && strcmp(module, "*") && !log_module_find(module)) {
+        snprintf(err, errsize, "params.module: no log module \"%s\"",
+                 module);
+        return CTL_ERR_INVALID_PARAMS;
+    }
+    if (level_name) {
+        if (log_level_from_name(level_name, &level)) {
+            snprintf(err, errsize, "params.level: no log level \"%s\" "
+                     "(off, err, warn, info, dbg)", level_name);
+            return CTL_ERR_INVALID_PARAMS;
+        }
+        log_set_level(module, level);
+    } else if (module) {
+        snprintf(err, errsize, "params.module: needs params.level");
+        return CTL_ERR_INVALID_PARAMS;
+    }
+    levels = json_object();
+    log_module_for_each(add_level_cb, levels);
+    *result = json_pack("{s:o}", "modules", levels);
+    return 0;
+}
+
 /* ---- Resources. ---- */
 
 static void
@@ -909,6 +958,7 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
         { "dump-megaflows", h_dump_megaflows },
         { "pmd-stats", h_pmd_stats },
         { "pmd-profile", h_pmd_profile },
+        { "log-level", h_log_level },
         { "resources", h_resources },
         { "dummy-inject", h_dummy_inject },
         { "dummy-capture", h_dummy_capture },

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* ctl.c: control socket server: JSON lines over a Unix socket (libevent). */
 #include "ctl.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+
+LOG_MODULE(ctl);
 
 struct ctl_method {
     char *name;
@@ -482,8 +485,8 @@ accept_error_cb(struct evconnlistener *l, void *s_)
     int error = EVUTIL_SOCKET_ERROR();
 
     /* Typically EMFILE: pause accepting instead of spinning. */
-    fprintf(stderr, "sluiced: control socket accept: %s\n",
-            evutil_socket_error_to_string(error));
+    LOG_WARN_RL("control socket accept: %s",
+                evutil_socket_error_to_string(error));
     evconnlistener_disable(l);
     evtimer_add(s->relisten_ev, &tv);
 }

@@ -47,7 +47,10 @@
 #include "emc.h"
 #include "hkc.h"
 #include "hkey.h"
+#include "log.h"
 #include "port.h"
+
+LOG_MODULE(dp);
 
 /* ---- Upcall: the slow path's answer becomes a megaflow. ---- */
 
@@ -703,8 +706,7 @@ pmd_pin(struct dp_pmd *pmd)
     CPU_ZERO(&set);
     CPU_SET(pmd->core, &set);
     if (pthread_setaffinity_np(pthread_self(), sizeof set, &set)) {
-        fprintf(stderr, "sluiced: pmd%u: cannot pin to CPU %d\n", pmd->idx,
-                pmd->core);
+        LOG_WARN("pmd%u: cannot pin to CPU %d", pmd->idx, pmd->core);
     }
 }
 
@@ -722,8 +724,8 @@ dp_pmd_main(void *pmd_)
     pmd_pin(pmd);
     /* A DPDK lcore id gives this thread a mempool cache. */
     if (rte_thread_register()) {
-        fprintf(stderr, "sluiced: %s: rte_thread_register failed; running "
-                "without mempool cache\n", name);
+        LOG_WARN("%s: rte_thread_register failed; running "
+                 "without mempool cache", name);
     }
     rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);
     rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);

@@ -14,6 +14,9 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp-private.h"
+#include "log.h"
+
+LOG_MODULE(dp);
 
 /* ---- Deferred reclamation. ---- */
 
@@ -30,7 +33,7 @@ dp_defer(struct dp *dp, void (*fn)(struct dp *, void *), void *ptr)
              * PMD).  A PMD may not wait for itself, so it leaks instead,
              * which is bounded by memory pressure being rare. */
             pthread_mutex_unlock(&dp->deferred_mutex);
-            fprintf(stderr, "sluiced: deferred-free queue: out of memory\n");
+            LOG_ERR_RL("deferred-free queue: out of memory");
             return;
         }
         dp->deferred = d;

@@ -24,12 +24,15 @@
 #include "bridge.h"
 #include "config.h"
 #include "dp.h"
+#include "log.h"
 #include "ctl-handlers.h"
 #include "ctl.h"
 #include "ofp-parse.h"
 #include "port.h"
 #include "state.h"
 #include "vhost.h"
+
+LOG_MODULE(main);
 
 #define SLUICE_MBUF_CACHE 256
 
@@ -83,8 +86,7 @@ restore_state(struct cfg *cfg)
         return 0;
     }
     if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
-        fprintf(stderr, "sluiced: state.dir %s: %s\n", cfg->state_dir,
-                strerror(errno));
+        LOG_ERR("state.dir %s: %s", cfg->state_dir, strerror(errno));
         return errno;
     }
     snprintf(path, sizeof path, "%s/%s", cfg->state_dir, STATE_FILE_NAME);
@@ -92,13 +94,13 @@ restore_state(struct cfg *cfg)
     if (ret == ENOENT) {
         return 0;
     } else if (ret == ESTALE) {
-        fprintf(stderr, "sluiced: the config's bridges changed since the "
-                "state was saved: starting from the config (%s)\n", err);
+        LOG_WARN("the config's bridges changed since the state was saved: "
+                 "starting from the config (%s)", err);
         return 0;
     } else if (ret) {
         snprintf(bad, sizeof bad, "%s.bad", path);
-        fprintf(stderr, "sluiced: state file unusable, starting from the "
-                "config (kept as %s): %s\n", bad, err);
+        LOG_ERR("state file unusable, starting from the config (kept as "
+                "%s): %s", bad, err);
         rename(path, bad);
         return 0;
     }
@@ -112,8 +114,7 @@ restore_state(struct cfg *cfg)
         saved->bridges = b;
         saved->n_bridges = n;
     }
-    fprintf(stderr, "sluiced: restored %zu bridge(s) from %s\n",
-            cfg->n_bridges, path);
+    LOG_INFO("restored %zu bridge(s) from %s", cfg->n_bridges, path);
     cfg_free(saved);
     return 0;
 }
@@ -122,7 +123,7 @@ static void
 on_signal(evutil_socket_t sig, short what, void *base)
 {
     (void) what;
-    fprintf(stderr, "sluiced: signal %d, shutting down\n", (int) sig);
+    LOG_INFO("signal %d, shutting down", (int) sig);
     event_base_loopbreak(base);
 }
 
@@ -215,7 +216,7 @@ main(int argc, char *argv[])
     }
     if (ret) {
         /* The loader's messages already name the file when there is one. */
-        fprintf(stderr, "sluiced: %s%s\n",
+        LOG_ERR("%s%s",
                 config_path ? "" : "embedded default config: ", err);
         cfg_free(cfg);
         return 1;
@@ -241,7 +242,7 @@ main(int argc, char *argv[])
         eal_argv[i + 1] = cfg->dpdk_args[i];
     }
     if (rte_eal_init((int) cfg->n_dpdk_args + 1, eal_argv) < 0) {
-        fprintf(stderr, "sluiced: DPDK EAL init failed: %s\n",
+        LOG_ERR("DPDK EAL init failed: %s",
                 rte_strerror(rte_errno));
         free(eal_argv);
         cfg_free(cfg);
@@ -254,7 +255,7 @@ main(int argc, char *argv[])
                                  SLUICE_MBUF_CACHE, 0,
                                  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (!mp) {
-        fprintf(stderr, "sluiced: cannot create mbuf pool: %s\n",
+        LOG_ERR("cannot create mbuf pool: %s",
                 rte_strerror(rte_errno));
         goto out;
     }
@@ -263,18 +264,18 @@ main(int argc, char *argv[])
 
     ret = sw_create(cfg, mp, &sw, err, sizeof err);
     if (ret) {
-        fprintf(stderr, "sluiced: %s\n", err);
+        LOG_ERR("%s", err);
         goto out;
     }
 
     base = event_base_new();
     if (!base) {
-        fprintf(stderr, "sluiced: cannot create event loop\n");
+        LOG_ERR("cannot create event loop");
         goto out;
     }
     ctl = ctl_server_create(base, cfg->control_socket, err, sizeof err);
     if (!ctl) {
-        fprintf(stderr, "sluiced: control socket %s: %s\n",
+        LOG_ERR("control socket %s: %s",
                 cfg->control_socket, err);
         goto out;
     }
@@ -283,7 +284,7 @@ main(int argc, char *argv[])
 
         if (!gr || chown(cfg->control_socket, (uid_t) -1, gr->gr_gid)
             || chmod(cfg->control_socket, 0660)) {
-            fprintf(stderr, "sluiced: control.group %s: %s\n",
+            LOG_ERR("control.group %s: %s",
                     cfg->control_group,
                     gr ? strerror(errno) : "no such group");
             goto out;
@@ -291,7 +292,7 @@ main(int argc, char *argv[])
     }
     ret = ctl_handlers_register(ctl, sw);
     if (ret) {
-        fprintf(stderr, "sluiced: registering methods: %s\n",
+        LOG_ERR("registering methods: %s",
                 strerror(ret));
         goto out;
     }
@@ -301,15 +302,14 @@ main(int argc, char *argv[])
     run.sw = sw;
     run.timer = evtimer_new(base, on_timer, &run);
     if (!sigint || !sigterm || !run.timer) {
-        fprintf(stderr, "sluiced: out of memory\n");
+        LOG_ERR("out of memory");
         goto out;
     }
     evsignal_add(sigint, NULL);
     evsignal_add(sigterm, NULL);
     on_timer(-1, 0, &run);
 
-    fprintf(stderr, "sluiced: running, %u PMD thread(s), control socket "
-            "%s\n", dp_n_pmds(sw_dp(sw)), cfg->control_socket);
+    LOG_INFO("running, %u PMD thread(s), control socket %s", dp_n_pmds(sw_dp(sw)), cfg->control_socket);
     event_base_dispatch(base);
     status = 0;
 
@@ -335,7 +335,7 @@ out:
     free(eal_argv);
     cfg_free(cfg);
     if (!status) {
-        fprintf(stderr, "sluiced: stopped\n");
+        LOG_INFO("stopped");
     }
     return status;
 }

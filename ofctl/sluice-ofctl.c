@@ -80,6 +80,9 @@ usage(FILE *f)
 "  pmd-stats                      per-PMD packet, cache and drop counters\n"
 "                                 (and cycles per stage, if profiled)\n"
 "  pmd-profile [on|off]           per-stage cycle profile of the PMDs\n"
+"  log-level [[MODULE] LEVEL]     show the daemon's log levels, or set one\n"
+"                                 module's (or every module's) level:\n"
+"                                 off, err, warn, info, dbg\n"
 "  resources                      buffers in use, rules, megaflows, memory\n"
 "  offload-show                   offload ports, probed NIC capabilities,\n"
 "                                 simulated NICs\n"
@@ -783,6 +786,29 @@ cmd_pmd_profile(int argc, char *argv[])
 }
 
 static void
+cmd_log_level(int argc, char *argv[])
+{
+    json_t *params = json_object(), *r;
+    const char *module;
+    json_t *level;
+
+    if (argc == 2) {
+        json_object_set_new(params, "module", json_string(argv[0]));
+    }
+    if (argc >= 1) {
+        json_object_set_new(params, "level", json_string(argv[argc - 1]));
+    }
+    r = call("log-level", params);
+    if (printed_as_json(r)) {
+        return;
+    }
+    json_object_foreach (json_object_get(r, "modules"), module, level) {
+        printf("%-10s %s\n", module, json_string_value(level));
+    }
+    json_decref(r);
+}
+
+static void
 cmd_offload_show(int argc, char *argv[])
 {
     json_t *r = call("offload-show", NULL), *p, *c, *v;
@@ -997,6 +1023,7 @@ static const struct command commands[] = {
     { "dump-megaflows", 0, 0, cmd_dump_megaflows, "" },
     { "pmd-stats", 0, 0, cmd_pmd_stats, "" },
     { "pmd-profile", 0, 1, cmd_pmd_profile, "[on|off]" },
+    { "log-level", 0, 2, cmd_log_level, "[[MODULE] LEVEL]" },
     { "offload-show", 0, 0, cmd_offload_show, "" },
     { "offload-stats", 0, 0, cmd_offload_stats, "" },
     { "inject", 3, -1, cmd_inject, "BR PORT HEX..." },

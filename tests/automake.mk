@@ -43,6 +43,11 @@ tests_test_ofp_parse_LDADD = $(TEST_LDADD)
 tests_test_mac_learning_SOURCES = tests/test-mac-learning.c
 tests_test_mac_learning_CFLAGS = $(TEST_CFLAGS)
 tests_test_mac_learning_LDADD = $(TEST_LDADD)
+# The daemon's log module is libc-only: built into its test directly.
+UNIT_TESTS += tests/test-log
+tests_test_log_SOURCES = tests/test-log.c datapath/log.h datapath/log.c
+tests_test_log_CFLAGS = $(TEST_CFLAGS)
+tests_test_log_LDADD = $(CMOCKA_LIBS) -lpthread
 tests_test_ofproto_SOURCES = tests/test-ofproto.c tests/pkt-build.h tests/pkt-build.c
 tests_test_ofproto_CFLAGS = $(TEST_CFLAGS)
 tests_test_ofproto_LDADD = $(TEST_LDADD)

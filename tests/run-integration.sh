@@ -16,4 +16,6 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 77
 fi
 cd "$srcdir/integration"
-exec timeout 1800 $PY -m pytest -p no:cacheprovider -q ${PYTEST_ARGS:-} .
+# PYTEST_ARGS may name files or -k expressions; without paths pytest
+# collects this directory.
+exec timeout 1800 $PY -m pytest -p no:cacheprovider -q ${PYTEST_ARGS:-}
