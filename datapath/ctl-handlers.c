@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "dp.h"
 #include "port.h"
+#include "port-dummy.h"
 
 #define CHECK(EXPR)                                                         \
     do {                                                                    \

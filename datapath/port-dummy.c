@@ -28,6 +28,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "port-dummy.h"
 #include "port-provider.h"
 
 #define DUMMY_MAX_RXQ 64
