@@ -101,9 +101,14 @@ struct port_custom_stat {
 };
 
 /* Registry. */
-void port_init_classes(void);   /* Registers dpdk, tap, dummy.  After EAL. */
+void port_init_classes(void);   /* Registers dpdk, tap, dummy.  Needs no
+                                 * EAL: call it (and vhost's) before
+                                 * loading a config, which checks port
+                                 * options against the classes' tables. */
 int port_register_class(const struct port_class *); /* EEXIST, ENOSPC. */
 const struct port_class *port_class_lookup(const char *type); /* or NULL */
+const struct port_class *port_class_at(size_t i); /* In registration order;
+                                                   * NULL past the end. */
 
 /* Life cycle.
  *
