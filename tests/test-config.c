@@ -862,7 +862,8 @@ read_src_file(const char *name)
     return text;
 }
 
-#define DOC_BEGIN "<!-- port-options: begin (sluiced --list-port-options) -->\n"
+#define DOC_BEGIN \
+    "<!-- port-options: begin (sluiced --list-port-options) -->\n"
 #define DOC_END "<!-- port-options: end -->"
 
 /* The reference in docs/control-protocol.md is the tables' own output. */
