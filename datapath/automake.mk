@@ -6,7 +6,9 @@ datapath_libdatapath_a_SOURCES = \
 	datapath/config.h datapath/config.c \
 	datapath/ctl.h datapath/ctl.c \
 	datapath/port.h datapath/port-provider.h datapath/port.c \
-	datapath/port-dpdk.c datapath/port-tap.c datapath/port-dummy.c \
+	datapath/port-options.h datapath/port-options.c \
+	datapath/port-dpdk.c datapath/port-tap.c \
+	datapath/port-dummy.h datapath/port-dummy.c \
 	datapath/dp.h datapath/dp-private.h datapath/dp-input.c \
 	datapath/dp-exec.c datapath/dp-megaflow.c datapath/dp.c \
 	datapath/bridge.h datapath/bridge.c \

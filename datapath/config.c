@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "port-options.h"
+
 /* The embedded default configuration (sluiced without --config). */
 static const char default_json[] =
     "{\n"
@@ -244,65 +246,9 @@ valid_name(const char *s)
     return true;
 }
 
-/* ---- Port option definitions. ---- */
+/* ---- Port options: checked against the port classes' tables. ---- */
 
-enum opt_kind {
-    OPT_STR,                    /* JSON string. */
-    OPT_UINT,                   /* JSON integer in min..max. */
-    OPT_LIST,                   /* JSON array of strings, comma-joined. */
-};
-
-/* Checks one string value (one element for OPT_LIST); on failure writes
- * the reason into 'msg' and returns false. */
-typedef bool opt_check_fn(const char *value, char *msg, size_t msgsize);
-
-struct opt_def {
-    const char *key;
-    enum opt_kind kind;
-    bool required;
-    uint32_t min, max;          /* OPT_UINT. */
-    opt_check_fn *check;        /* OPT_STR, OPT_LIST elements. */
-};
-
-struct type_def {
-    const char *name;
-    const struct opt_def *opts; /* Terminated by key == NULL. */
-};
-
-static bool
-has_ctrl_or_space(const char *s)
-{
-    for (; *s; s++) {
-        if ((unsigned char) *s <= ' ' || *s == 0x7f) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool
-check_devargs(const char *v, char *msg, size_t msgsize)
-{
-    if (!*v || strlen(v) > 1023 || has_ctrl_or_space(v)) {
-        snprintf(msg, msgsize, "must be a non-empty device string without "
-                 "spaces (e.g. \"net_null0,no-rx=1\" or a PCI address)");
-        return false;
-    }
-    return true;
-}
-
-static bool
-check_ifname(const char *v, char *msg, size_t msgsize)
-{
-    if (!*v || strlen(v) > 15 || strchr(v, '/') || has_ctrl_or_space(v)
-        || !strcmp(v, ".") || !strcmp(v, "..")) {
-        snprintf(msg, msgsize, "must be a Linux interface name of 1..15 "
-                 "bytes without '/' or spaces");
-        return false;
-    }
-    return true;
-}
-
+/* control.socket is a Unix socket path too. */
 static bool
 check_sockpath(const char *v, char *msg, size_t msgsize)
 {
@@ -314,127 +260,24 @@ check_sockpath(const char *v, char *msg, size_t msgsize)
     return true;
 }
 
-static bool
-check_prefix(const char *v, char *msg, size_t msgsize)
+static int
+bad_type(const char *path, char *err, size_t errsize)
 {
-    char addr[64];
-    const char *slash = strchr(v, '/');
-    unsigned char buf[16];
-    uint32_t plen;
-    size_t alen;
+    char types[128];
 
-    if (!slash || (alen = (size_t) (slash - v)) == 0
-        || alen >= sizeof addr) {
-        goto bad;
-    }
-    memcpy(addr, v, alen);
-    addr[alen] = '\0';
-    if (inet_pton(AF_INET, addr, buf) == 1) {
-        if (parse_uint(slash + 1, 0, 32, &plen)) {
-            return true;
-        }
-    } else if (inet_pton(AF_INET6, addr, buf) == 1) {
-        if (parse_uint(slash + 1, 0, 128, &plen)) {
-            return true;
-        }
-    }
-bad:
-    snprintf(msg, msgsize, "\"%s\" is not ADDR/PREFIX (e.g. 10.0.0.1/24 "
-             "or fd00::1/64)", v);
-    return false;
-}
-
-static const struct opt_def dpdk_opts[] = {
-    { "devargs", OPT_STR, true, 0, 0, check_devargs },
-    { "rxq", OPT_UINT, false, 1, 64, NULL },
-    { "txq", OPT_UINT, false, 1, 64, NULL },
-    { "mtu", OPT_UINT, false, 68, 9710, NULL },
-    { NULL, 0, false, 0, 0, NULL },
-};
-
-static const struct opt_def tap_opts[] = {
-    { "ifname", OPT_STR, false, 0, 0, check_ifname },
-    { "mtu", OPT_UINT, false, 68, 65535, NULL },
-    { "addresses", OPT_LIST, false, 0, 0, check_prefix },
-    { NULL, 0, false, 0, 0, NULL },
-};
-
-static const struct opt_def dummy_opts[] = {
-    { "rxq", OPT_UINT, false, 1, 64, NULL },
-    { "mtu", OPT_UINT, false, 68, 65535, NULL },
-    { "ring_size", OPT_UINT, false, 1, 65536, NULL },
-    { NULL, 0, false, 0, 0, NULL },
-};
-
-static const struct opt_def vhost_opts[] = {
-    { "path", OPT_STR, true, 0, 0, check_sockpath },
-    { "queues", OPT_UINT, false, 1, 64, NULL },
-    { NULL, 0, false, 0, 0, NULL },
-};
-
-static const struct type_def port_types[] = {
-    { "dpdk", dpdk_opts },
-    { "tap", tap_opts },
-    { "dummy", dummy_opts },
-    { "vhostuser", vhost_opts },
-    { "vhostuserclient", vhost_opts },
-};
-
-#define N_PORT_TYPES (sizeof port_types / sizeof port_types[0])
-
-static const struct type_def *
-find_type(const char *name)
-{
-    for (size_t i = 0; i < N_PORT_TYPES; i++) {
-        if (!strcmp(port_types[i].name, name)) {
-            return &port_types[i];
-        }
-    }
-    return NULL;
-}
-
-static const struct opt_def *
-find_opt(const struct type_def *t, const char *key)
-{
-    for (const struct opt_def *d = t->opts; d->key; d++) {
-        if (!strcmp(d->key, key)) {
-            return d;
-        }
-    }
-    return NULL;
-}
-
-/* Describes the keys type 't' takes, for "unknown key" messages. */
-static void
-describe_keys(const struct type_def *t, char *buf, size_t size)
-{
-    size_t n = 0;
-
-    buf[0] = '\0';
-    for (const struct opt_def *d = t->opts; d->key && n < size; d++) {
-        n += (size_t) snprintf(buf + n, size - n, "%s%s",
-                               d == t->opts ? "" : ", ", d->key);
-    }
-    if (!t->opts->key) {
-        snprintf(buf, size, "no options");
-    }
-}
-
-static const char *
-type_names(void)
-{
-    return "dpdk, tap, dummy, vhostuser, vhostuserclient";
+    port_opt_type_names(types, sizeof types);
+    return fail(err, errsize, path, "must be one of %s", types);
 }
 
 static int
-unknown_opt(const struct type_def *t, const char *path, char *err,
-            size_t errsize)
+unknown_opt(const struct port_opt_def *table, const char *type,
+            const char *path, char *err, size_t errsize)
 {
     char keys[128];
 
-    describe_keys(t, keys, sizeof keys);
-    return fail(err, errsize, path, "unknown key (type %s takes %s)",
-                t->name, keys);
+    port_opt_names(table, keys, sizeof keys);
+    return fail(err, errsize, path, "unknown key (type %s takes %s)", type,
+                keys);
 }
 
 /* Appends option (key, value) to 'port', taking ownership of 'value'. */
@@ -472,46 +315,68 @@ cfg_port_get(const struct cfg_port *port, const char *key)
     return NULL;
 }
 
-/* Checks that every required option of 't' is in 'port'. 'prefix' is the
- * port's key path ("" for kv). */
+/* Checks that every required option of 'table' is in 'port'. 'prefix' is
+ * the port's key path ("" for kv). */
 static int
-check_required(const struct type_def *t, const struct cfg_port *port,
+check_required(const struct port_opt_def *table, const struct cfg_port *port,
                const char *prefix, char *err, size_t errsize)
 {
-    for (const struct opt_def *d = t->opts; d->key; d++) {
-        if (d->required && !cfg_port_get(port, d->key)) {
+    for (const struct port_opt_def *d = table; d->name; d++) {
+        if (d->required && !cfg_port_get(port, d->name)) {
             char p[PATH_SIZE];
 
-            return fail(err, errsize, path_key(p, sizeof p, prefix, d->key),
-                        "missing (required for type %s)", t->name);
+            return fail(err, errsize, path_key(p, sizeof p, prefix, d->name),
+                        "missing (required for type %s)", port->type);
         }
     }
     return 0;
 }
 
-/* Converts JSON value 'v' of option 'd' into a newly allocated string in
- * '*out', validating it. */
+/* Checks the text 'value' of option 'd' (port_opt_check(), the one check
+ * of types and ranges).  A bad list element is named "PATH[I]" when
+ * 'index_elems'. */
 static int
-opt_from_json(const struct opt_def *d, const json_t *v, const char *path,
-              char **out, char *err, size_t errsize)
+check_opt(const struct port_opt_def *d, const char *value, const char *path,
+          bool index_elems, char *err, size_t errsize)
 {
-    char msg[160];
+    char msg[256], p[PATH_SIZE];
+    size_t bad;
+    int error = port_opt_check(d, value, &bad, msg, sizeof msg);
+
+    if (error == ENOMEM) {
+        return nomem(err, errsize);
+    }
+    if (error) {
+        if (index_elems && bad != SIZE_MAX) {
+            path = path_idx(p, sizeof p, path, bad);
+        }
+        return fail(err, errsize, path, "%s", msg);
+    }
+    return 0;
+}
+
+/* Converts JSON value 'v' of option 'd' into a newly allocated text in
+ * '*out' (integers in decimal, arrays comma-joined) and checks it. */
+static int
+opt_from_json(const struct port_opt_def *d, const json_t *v,
+              const char *path, char **out, char *err, size_t errsize)
+{
+    char p[PATH_SIZE];
+    size_t i, len = 1;
+    const json_t *e;
+    int error;
 
     *out = NULL;
-    switch (d->kind) {
-    case OPT_STR:
+    switch (d->type) {
+    case PORT_OPT_STRING:
         if (!json_is_string(v)) {
             return fail(err, errsize, path, "must be a string");
-        }
-        if (d->check && !d->check(json_string_value(v), msg, sizeof msg)) {
-            return fail(err, errsize, path, "%s", msg);
         }
         *out = strdup(json_string_value(v));
         break;
 
-    case OPT_UINT:
-        if (!json_is_integer(v) || json_integer_value(v) < d->min
-            || json_integer_value(v) > d->max) {
+    case PORT_OPT_UINT:
+        if (!json_is_integer(v)) {
             return fail(err, errsize, path,
                         "must be an integer %"PRIu32"..%"PRIu32,
                         d->min, d->max);
@@ -521,27 +386,15 @@ opt_from_json(const struct opt_def *d, const json_t *v, const char *path,
         }
         break;
 
-    case OPT_LIST: {
-        size_t i, len = 0;
-        json_t *e;
-
+    case PORT_OPT_LIST:
         if (json_is_string(v)) {
-            /* A single element. */
-        } else if (!json_is_array(v)) {
-            return fail(err, errsize, path, "must be an array of strings");
-        }
-        if (json_is_string(v)) {
-            const char *s = json_string_value(v);
-
-            if (*s && d->check && !d->check(s, msg, sizeof msg)) {
-                return fail(err, errsize, path, "%s", msg);
-            }
-            *out = strdup(s);
+            *out = strdup(json_string_value(v));   /* One element. */
             break;
         }
+        if (!json_is_array(v)) {
+            return fail(err, errsize, path, "must be an array of strings");
+        }
         json_array_foreach ((json_t *) v, i, e) {
-            char p[PATH_SIZE];
-
             path_idx(p, sizeof p, path, i);
             if (!json_is_string(e)) {
                 return fail(err, errsize, p, "must be a string");
@@ -549,72 +402,31 @@ opt_from_json(const struct opt_def *d, const json_t *v, const char *path,
             if (strchr(json_string_value(e), ',')) {
                 return fail(err, errsize, p, "must not contain ','");
             }
-            if (d->check && !d->check(json_string_value(e), msg,
-                                      sizeof msg)) {
-                return fail(err, errsize, p, "%s", msg);
+            if (!json_string_value(e)[0]) {
+                return fail(err, errsize, p, "must not be empty");
             }
             len += strlen(json_string_value(e)) + 1;
         }
-        *out = malloc(len + 1);
+        *out = malloc(len);
         if (*out) {
-            char *p = *out;
+            char *q = *out;
 
-            *p = '\0';
+            *q = '\0';
             json_array_foreach ((json_t *) v, i, e) {
-                p += sprintf(p, "%s%s", i ? "," : "", json_string_value(e));
+                q += sprintf(q, "%s%s", i ? "," : "", json_string_value(e));
             }
         }
         break;
     }
+    if (!*out) {
+        return nomem(err, errsize);
     }
-    return *out ? 0 : nomem(err, errsize);
-}
-
-/* Validates string 'value' of option 'd' (the kv form). */
-static int
-opt_from_string(const struct opt_def *d, const char *value,
-                const char *path, char *err, size_t errsize)
-{
-    char msg[160];
-    uint32_t u;
-
-    switch (d->kind) {
-    case OPT_STR:
-        if (d->check && !d->check(value, msg, sizeof msg)) {
-            return fail(err, errsize, path, "%s", msg);
-        }
-        break;
-
-    case OPT_UINT:
-        if (!parse_uint(value, d->min, d->max, &u)) {
-            return fail(err, errsize, path,
-                        "must be an integer %"PRIu32"..%"PRIu32,
-                        d->min, d->max);
-        }
-        break;
-
-    case OPT_LIST: {
-        const char *s = value;
-
-        while (*s) {
-            const char *comma = strchr(s, ',');
-            size_t n = comma ? (size_t) (comma - s) : strlen(s);
-            char *elem = strndup(s, n);
-
-            if (!elem) {
-                return nomem(err, errsize);
-            }
-            if (d->check && !d->check(elem, msg, sizeof msg)) {
-                free(elem);
-                return fail(err, errsize, path, "%s", msg);
-            }
-            free(elem);
-            s += n + (comma ? 1 : 0);
-        }
-        break;
+    error = check_opt(d, *out, path, json_is_array(v), err, errsize);
+    if (error) {
+        free(*out);
+        *out = NULL;
     }
-    }
-    return 0;
+    return error;
 }
 
 /* ---- Offload (per port and the "offload" section). ---- */
@@ -781,7 +593,7 @@ static int
 parse_port(const json_t *j, const char *path, struct cfg_port *port,
            char *err, size_t errsize)
 {
-    const struct type_def *t;
+    const struct port_opt_def *t;
     const json_t *name, *type, *v;
     const char *key;
     char p[PATH_SIZE];
@@ -808,8 +620,8 @@ parse_port(const json_t *j, const char *path, struct cfg_port *port,
         return fail(err, errsize, p, "missing");
     }
     if (!json_is_string(type)
-        || !(t = find_type(json_string_value(type)))) {
-        return fail(err, errsize, p, "must be one of %s", type_names());
+        || !(t = port_opt_table(json_string_value(type)))) {
+        return bad_type(p, err, errsize);
     }
 
     error = get_uint(j, path, "ofport", 1, CFG_MAX_OFPORT, 0, &ofport,
@@ -819,14 +631,14 @@ parse_port(const json_t *j, const char *path, struct cfg_port *port,
     }
 
     port->name = strdup(json_string_value(name));
-    port->type = strdup(t->name);
+    port->type = strdup(json_string_value(type));
     port->ofport = ofport;
     if (!port->name || !port->type) {
         return nomem(err, errsize);
     }
 
     json_object_foreach ((json_t *) j, key, v) {
-        const struct opt_def *d;
+        const struct port_opt_def *d;
         char *value;
 
         if (is_common_port_key(key)) {
@@ -834,16 +646,16 @@ parse_port(const json_t *j, const char *path, struct cfg_port *port,
         }
         path_key(p, sizeof p, path, key);
         if (!strcmp(key, "offload")) {
-            error = parse_port_offload(v, p, t->name, &port->offload, err,
-                                       errsize);
+            error = parse_port_offload(v, p, port->type, &port->offload,
+                                       err, errsize);
             if (error) {
                 return error;
             }
             continue;
         }
-        d = find_opt(t, key);
+        d = port_opt_find(t, key);
         if (!d) {
-            return unknown_opt(t, p, err, errsize);
+            return unknown_opt(t, port->type, p, err, errsize);
         }
         error = opt_from_json(d, v, p, &value, err, errsize);
         if (!error) {
@@ -1394,7 +1206,7 @@ cfg_port_from_kv(const char *name, const char *type,
                  const char *const *kv, size_t n_kv,
                  struct cfg_port *out, char *err, size_t errsize)
 {
-    const struct type_def *t;
+    const struct port_opt_def *t;
     int error = 0;
 
     memset(out, 0, sizeof *out);
@@ -1402,12 +1214,12 @@ cfg_port_from_kv(const char *name, const char *type,
         return fail(err, errsize, "name", "must be 1..%d characters from "
                     "A-Z a-z 0-9 _ . : -", CFG_MAX_NAME);
     }
-    t = type ? find_type(type) : NULL;
+    t = port_opt_table(type);
     if (!t) {
-        return fail(err, errsize, "type", "must be one of %s", type_names());
+        return bad_type("type", err, errsize);
     }
     out->name = strdup(name);
-    out->type = strdup(t->name);
+    out->type = strdup(type);
     if (!out->name || !out->type) {
         error = nomem(err, errsize);
         goto out;
@@ -1415,7 +1227,7 @@ cfg_port_from_kv(const char *name, const char *type,
 
     for (size_t i = 0; i < n_kv; i++) {
         const char *eq = kv[i] ? strchr(kv[i], '=') : NULL;
-        const struct opt_def *d;
+        const struct port_opt_def *d;
         char key[64];
         size_t klen;
 
@@ -1450,23 +1262,23 @@ cfg_port_from_kv(const char *name, const char *type,
                               : !strcmp(key, "offload_nic") ? "nic"
                               : "provider";
 
-            error = offload_set(&out->offload, t->name, sub, eq + 1, key,
+            error = offload_set(&out->offload, out->type, sub, eq + 1, key,
                                 err, errsize);
             if (error) {
                 goto out;
             }
             continue;
         }
-        d = find_opt(t, key);
+        d = port_opt_find(t, key);
         if (!d) {
-            error = unknown_opt(t, key, err, errsize);
+            error = unknown_opt(t, out->type, key, err, errsize);
             goto out;
         }
         if (cfg_port_get(out, key)) {
             error = fail(err, errsize, key, "given twice");
             goto out;
         }
-        error = opt_from_string(d, eq + 1, key, err, errsize);
+        error = check_opt(d, eq + 1, key, false, err, errsize);
         if (error) {
             goto out;
         }
@@ -1501,7 +1313,7 @@ cfg_checksum(const char *text)
 json_t *
 cfg_port_to_json(const struct cfg_port *port)
 {
-    const struct type_def *t = find_type(port->type);
+    const struct port_opt_def *t = port_opt_table(port->type);
     json_t *j = json_pack("{s:s, s:s, s:I}", "name", port->name,
                           "type", port->type, "ofport",
                           (json_int_t) port->ofport);
@@ -1512,12 +1324,13 @@ cfg_port_to_json(const struct cfg_port *port)
     }
     for (size_t i = 0; i < port->n_options; i++) {
         const struct cfg_opt *opt = &port->options[i];
-        const struct opt_def *d = t ? find_opt(t, opt->key) : NULL;
+        const struct port_opt_def *d = t ? port_opt_find(t, opt->key)
+                                         : NULL;
         json_t *v;
 
-        if (d && d->kind == OPT_UINT) {
+        if (d && d->type == PORT_OPT_UINT) {
             v = json_integer(strtoll(opt->value, NULL, 10));
-        } else if (d && d->kind == OPT_LIST) {
+        } else if (d && d->type == PORT_OPT_LIST) {
             char *copy = strdup(opt->value), *save = NULL;
 
             v = json_array();

@@ -15,14 +15,11 @@
  * unknown keys are errors; every optional key has a default (below). Port
  * options other than name/ofport/type are type-specific and kept as an
  * ordered list of (key, string) pairs for the port provider: JSON integers
- * become decimal strings, arrays are comma-joined. Known keys per type:
- *   dpdk:            devargs (required), rxq 1..64, txq 1..64, mtu 68..9710
- *   tap:             ifname (<= 15 bytes), mtu 68..65535,
- *                    addresses (array of "ADDR/PREFIX", IPv4 or IPv6)
- *   dummy:           none
- *   vhostuser,
- *   vhostuserclient: path (required, < 108 bytes), queues 1..64
- * Names (bridges, ports) are 1..63 bytes of [A-Za-z0-9_.:-]; bridge names
+ * become decimal strings, arrays are comma-joined. The port types and the
+ * keys, types, ranges and defaults of each are those of the registered
+ * port classes' option tables (port-options.h; `sluiced
+ * --list-port-options`), checked by port_opt_check(): register the classes
+ * (port_init_classes(), vhost_register_classes()) before loading. Names (bridges, ports) are 1..63 bytes of [A-Za-z0-9_.:-]; bridge names
  * are unique, port names are unique across the whole file, ofports are
  * unique within a bridge.
  *

@@ -19,6 +19,7 @@
 #include "dp.h"
 #include "log.h"
 #include "port.h"
+#include "port-dummy.h"
 
 #define CHECK(EXPR)                                                         \
     do {                                                                    \

@@ -29,6 +29,7 @@
 #include "ctl.h"
 #include "ofp-parse.h"
 #include "port.h"
+#include "port-options.h"
 #include "state.h"
 #include "vhost.h"
 
@@ -46,6 +47,8 @@ usage(FILE *f)
             "  --check-config FILE  validate FILE (keys, values, flows) and "
             "exit\n"
             "  --print-default      print the embedded default config\n"
+            "  --list-port-options  print the options of each port type "
+            "(markdown)\n"
             "  --help               this text\n");
 }
 
@@ -167,6 +170,7 @@ main(int argc, char *argv[])
         { "config", required_argument, NULL, 'c' },
         { "check-config", required_argument, NULL, 'k' },
         { "print-default", no_argument, NULL, 'p' },
+        { "list-port-options", no_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -195,6 +199,11 @@ main(int argc, char *argv[])
         case 'p':
             fputs(cfg_default_json(), stdout);
             return 0;
+        case 'l':
+            /* Registering a class needs no EAL. */
+            port_init_classes();
+            vhost_register_classes();
+            return port_opt_write_markdown(stdout) || fflush(stdout) ? 1 : 0;
         case 'h':
             usage(stdout);
             return 0;
@@ -208,6 +217,10 @@ main(int argc, char *argv[])
         return 2;
     }
 
+    /* The config's port options are checked against the port classes'
+     * tables: register the classes first (no EAL needed). */
+    port_init_classes();
+    vhost_register_classes();
     ret = config_path ? cfg_load_file(config_path, &cfg, err, sizeof err)
                       : cfg_load_string(cfg_default_json(), &cfg, err,
                                         sizeof err);
@@ -259,8 +272,6 @@ main(int argc, char *argv[])
                 rte_strerror(rte_errno));
         goto out;
     }
-    port_init_classes();
-    vhost_register_classes();
 
     ret = sw_create(cfg, mp, &sw, err, sizeof err);
     if (ret) {

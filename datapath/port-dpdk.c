@@ -2,16 +2,10 @@
 /* port-dpdk.c: the "dpdk" port provider: any ethdev, given by devargs. */
 
 /*
- * Options:
- *   devargs  (required) e.g. "net_null0,no-rx=1", "0000:01:00.0",
- *            "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap".  The ethdev name
- *            is the devargs up to the first comma.
- *   rxq      receive queues (default 1), capped by the device's maximum;
- *            with more than one, RSS spreads flows over them.
- *   txq      transmit queues (default: one per PMD thread), capped by the
- *            device's maximum; fewer than PMD threads means shared, locked
- *            queues (port.c).
- *   mtu      L3 MTU to set (default: leave the device's).
+ * Options: dpdk_options below.  rxq and txq are capped by the device's
+ * maximum; txq defaults to one queue per PMD thread, and fewer than that
+ * means shared, locked queues (port.c).  The device's own MTU range and
+ * the mbuf size (scatter) are checked when the port is configured.
  *
  * The device is probed at run time with rte_dev_probe() unless an ethdev
  * of that name already exists (e.g. given with --vdev or a PCI NIC probed
@@ -35,7 +29,6 @@
 
 #define DPDK_DEF_RXD 1024
 #define DPDK_DEF_TXD 1024
-#define DPDK_MAX_QUEUES 1024
 
 struct dpdk_config {
     char *devargs;          /* Owned; NULL until set. */
@@ -83,9 +76,8 @@ dpdk_dealloc(struct port *port)
 static int
 dpdk_construct(struct port *port)
 {
-    struct port_dpdk *p = dpdk_cast(port);
-
-    p->cfg.n_rxq = 1;
+    /* set_config() comes next and sets every field. */
+    (void) port;
     return 0;
 }
 
@@ -131,49 +123,52 @@ dpdk_destruct(struct port *port)
     p->cfg.devargs = NULL;
 }
 
+/* The device name is what comes before the first comma. */
+static bool
+dpdk_check_devargs(const char *v, char *msg, size_t msgsize)
+{
+    bool bad = !*v || *v == ',';
+
+    for (const char *c = v; *c && !bad; c++) {
+        bad = (unsigned char) *c <= ' ' || *c == 0x7f;
+    }
+    if (bad) {
+        snprintf(msg, msgsize, "must be a non-empty device string without "
+                 "spaces (e.g. \"net_null0,no-rx=1\" or a PCI address)");
+    }
+    return !bad;
+}
+
+static const struct port_opt_def dpdk_options[] = {
+    { "devargs", PORT_OPT_STRING, true, 1, 1023, NULL,
+      "the ethdev: a PCI address (`0000:01:00.0`) or a virtual device "
+      "(`net_null0,no-rx=1`, `net_pcap0,rx_pcap=in.pcap`); its name is "
+      "what comes before the first comma; cannot change on an open port",
+      dpdk_check_devargs },
+    { "rxq", PORT_OPT_UINT, false, 1, 64, "1",
+      "receive queues, at most the device's; RSS spreads flows over them",
+      NULL },
+    { "txq", PORT_OPT_UINT, false, 1, 64, "one per PMD thread",
+      "transmit queues, at most the device's; fewer than PMD threads "
+      "means shared, locked queues", NULL },
+    { "mtu", PORT_OPT_UINT, false, 68, 9710, "the device's",
+      "L3 MTU to set; must also lie in the device's range, and frames "
+      "larger than an mbuf need a device that can scatter", NULL },
+    { .name = NULL },
+};
+
 static int
 dpdk_set_config(struct port *port, const struct port_option *opts,
                 size_t n_opts, char *err, size_t errsize)
 {
     struct port_dpdk *p = dpdk_cast(port);
-    struct dpdk_config cfg = { .n_rxq = 1 };
-    const char *devargs = NULL;
+    const char *devargs = port_opt_get(opts, n_opts, "devargs");
+    struct dpdk_config cfg = {
+        .n_rxq = port_opt_get_u32(dpdk_options, opts, n_opts, "rxq"),
+        .n_txq = port_opt_get_u32(dpdk_options, opts, n_opts, "txq"),
+        .mtu = port_opt_get_u32(dpdk_options, opts, n_opts, "mtu"),
+    };
 
-    for (size_t i = 0; i < n_opts; i++) {
-        const struct port_option *o = &opts[i];
-        int error = 0;
-
-        if (!strcmp(o->key, "devargs")) {
-            devargs = o->value;
-            if (!devargs[0] || devargs[0] == ',') {
-                port_err_set(err, errsize,
-                             "%s: option devargs: device name is empty",
-                             port->name);
-                error = EINVAL;
-            }
-        } else if (!strcmp(o->key, "rxq")) {
-            error = port_opt_uint(port, o, 1, DPDK_MAX_QUEUES, &cfg.n_rxq,
-                                  err, errsize);
-        } else if (!strcmp(o->key, "txq")) {
-            error = port_opt_uint(port, o, 1, DPDK_MAX_QUEUES, &cfg.n_txq,
-                                  err, errsize);
-        } else if (!strcmp(o->key, "mtu")) {
-            error = port_opt_uint(port, o, 68, 65535, &cfg.mtu, err,
-                                  errsize);
-        } else {
-            error = port_opt_unknown(port, o, "devargs, rxq, txq, mtu", err,
-                                     errsize);
-        }
-        if (error) {
-            return error;
-        }
-    }
-    if (!devargs) {
-        port_err_set(err, errsize,
-                     "%s: missing required option devargs for type dpdk",
-                     port->name);
-        return EINVAL;
-    }
     if (p->cfg.devargs && strcmp(p->cfg.devargs, devargs)) {
         port_err_set(err, errsize,
                      "%s: option devargs cannot be changed on an open port "
@@ -506,6 +501,7 @@ dpdk_get_dpdk_port_id(const struct port *port, uint16_t *id)
 
 const struct port_class port_dpdk_class = {
     .type = "dpdk",
+    .options = dpdk_options,
     .alloc = dpdk_alloc,
     .construct = dpdk_construct,
     .destruct = dpdk_destruct,

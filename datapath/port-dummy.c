@@ -13,9 +13,7 @@
  * full, send() frees the excess and the generic layer counts it as
  * tx_dropped.  port_dummy_capture() drains it from the main thread.
  *
- * Options: rxq (1..64, default 1), mtu (68..65535, default 1500),
- * ring_size (1..65536, default 4096: capacity of each rx ring and of the
- * capture ring).
+ * Options: dummy_options below.
  */
 
 #include <errno.h>
@@ -28,6 +26,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "port-dummy.h"
 #include "port-provider.h"
 
 #define DUMMY_MAX_RXQ 64
@@ -89,9 +88,6 @@ dummy_construct(struct port *port)
     struct port_dummy *d = dummy_cast(port);
 
     d->id = dummy_next_id++;
-    d->cfg.n_rxq = 1;
-    d->cfg.mtu = 1500;
-    d->cfg.ring_size = 4096;
     /* Locally administered, unicast. */
     d->mac[0] = 0x02;
     d->mac[1] = 0x00;
@@ -137,35 +133,29 @@ dummy_destruct(struct port *port)
     dummy_free_rings(dummy_cast(port));
 }
 
+static const struct port_opt_def dummy_options[] = {
+    { "rxq", PORT_OPT_UINT, false, 1, DUMMY_MAX_RXQ, "1",
+      "receive queues; injected frames are spread over them by a hash of "
+      "the Ethernet and IPv4 addresses", NULL },
+    { "mtu", PORT_OPT_UINT, false, 68, 65535, "1500",
+      "the MTU the port reports (nothing enforces it)", NULL },
+    { "ring_size", PORT_OPT_UINT, false, 1, 65536, "4096",
+      "capacity of each receive ring and of the capture ring", NULL },
+    { .name = NULL },
+};
+
 static int
 dummy_set_config(struct port *port, const struct port_option *opts,
                  size_t n_opts, char *err, size_t errsize)
 {
     struct port_dummy *d = dummy_cast(port);
-    struct dummy_config cfg = { .n_rxq = 1, .mtu = 1500, .ring_size = 4096 };
 
-    for (size_t i = 0; i < n_opts; i++) {
-        const struct port_option *o = &opts[i];
-        int error;
-
-        if (!strcmp(o->key, "rxq")) {
-            error = port_opt_uint(port, o, 1, DUMMY_MAX_RXQ, &cfg.n_rxq,
-                                  err, errsize);
-        } else if (!strcmp(o->key, "mtu")) {
-            error = port_opt_uint(port, o, 68, 65535, &cfg.mtu, err,
-                                  errsize);
-        } else if (!strcmp(o->key, "ring_size")) {
-            error = port_opt_uint(port, o, 1, 65536, &cfg.ring_size, err,
-                                  errsize);
-        } else {
-            error = port_opt_unknown(port, o, "rxq, mtu, ring_size", err,
-                                     errsize);
-        }
-        if (error) {
-            return error;
-        }
-    }
-    d->cfg = cfg;
+    (void) err;
+    (void) errsize;
+    d->cfg.n_rxq = port_opt_get_u32(dummy_options, opts, n_opts, "rxq");
+    d->cfg.mtu = port_opt_get_u32(dummy_options, opts, n_opts, "mtu");
+    d->cfg.ring_size = port_opt_get_u32(dummy_options, opts, n_opts,
+                                        "ring_size");
     return 0;
 }
 
@@ -403,6 +393,7 @@ port_dummy_capture(struct port *port,
 
 const struct port_class port_dummy_class = {
     .type = "dummy",
+    .options = dummy_options,
     .alloc = dummy_alloc,
     .construct = dummy_construct,
     .destruct = dummy_destruct,

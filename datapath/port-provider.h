@@ -55,10 +55,15 @@
 #include <rte_spinlock.h>
 
 #include "port.h"
+#include "port-options.h"
 
 struct port_class {
     /* Type name used in port_open(), e.g. "dpdk".  Static storage. */
     const char *type;
+
+    /* The options set_config() takes (port-options.h), ended by an entry
+     * whose name is NULL; NULL means none.  Static storage. */
+    const struct port_opt_def *options;
 
     /* Optional.  Called once by port_register_class(); a non-zero return
      * refuses the registration. */
@@ -82,13 +87,17 @@ struct port_class {
     /* Frees the storage from alloc(). */
     void (*dealloc)(struct port *);
 
-    /* Validates the complete option set 'opts' (the previous set is
-     * replaced: an option not given takes its default) and records it
-     * for the next reconfigure().  Applies nothing.  On error returns
+    /* Records the complete option set 'opts' (the previous set is
+     * replaced: an option not given takes its default) for the next
+     * reconfigure().  Applies nothing.  port.c has already checked 'opts'
+     * against 'options' (port_opt_validate(): only listed keys, each
+     * once, values of the right type and range, required ones present),
+     * so the provider reads values without checking them again and
+     * checks only what the table cannot say.  On such an error returns
      * EINVAL (or ENOTSUP for a change that cannot be applied at run time),
      * writes a message that names the key into 'err' (with
      * port_err_set()), and leaves the recorded configuration unchanged.
-     * Unknown keys are errors.  'opts' is borrowed for the call. */
+     * 'opts' is borrowed for the call. */
     int (*set_config)(struct port *, const struct port_option *opts,
                       size_t n_opts, char *err, size_t errsize);
 
@@ -207,18 +216,6 @@ port_set_rx_hook(struct port *port, const struct port_rx_hook *hook)
 /* Formats a message into 'err' (if not NULL and errsize > 0). */
 void port_err_set(char *err, size_t errsize, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Parses option 'opt' as an unsigned decimal integer in [min, max] into
- * '*out'.  On error returns EINVAL and writes "NAME: option KEY: ..." into
- * 'err'. */
-int port_opt_uint(const struct port *, const struct port_option *opt,
-                  unsigned min, unsigned max, unsigned *out,
-                  char *err, size_t errsize);
-
-/* Writes "NAME: unknown option KEY (expected one of: LIST)" and returns
- * EINVAL. */
-int port_opt_unknown(const struct port *, const struct port_option *opt,
-                     const char *expected, char *err, size_t errsize);
 
 /* May be called from any thread (e.g. a vhost callback). */
 void port_request_reconfigure(struct port *);

@@ -2,12 +2,7 @@
 /* port-tap.c: the "tap" port provider: a host kernel tap interface. */
 
 /*
- * Options:
- *   ifname     kernel interface name (default: the port name; at most 15
- *              characters).
- *   mtu        MTU to set (68..65535; default: leave the kernel's).
- *   addresses  comma-separated list of IPv4/IPv6 CIDR addresses to put on
- *              the interface, e.g. "10.0.0.1/24,fd00::1/64".
+ * Options: tap_options below.
  *
  * The interface is created by opening /dev/net/tun (IFF_TAP | IFF_NO_PI,
  * non-blocking) and disappears when the port closes the descriptor.
@@ -152,7 +147,7 @@ tap_parse_cidr(const char *s, size_t len, struct tap_addr *a)
     }
     errno = 0;
     plen = strtoul(slash + 1, &end, 10);
-    if (*end || errno || slash[1] == '-' || slash[1] == '+'
+    if (*end || errno || slash[1] < '0' || slash[1] > '9'
         || plen > (a->family == AF_INET ? 32u : 128u)) {
         return false;
     }
@@ -160,62 +155,76 @@ tap_parse_cidr(const char *s, size_t len, struct tap_addr *a)
     return true;
 }
 
+/* What the kernel takes as an interface name (dev_valid_name()). */
+static bool
+tap_check_ifname(const char *v, char *msg, size_t msgsize)
+{
+    bool bad = !*v || strlen(v) >= IFNAMSIZ || !strcmp(v, ".")
+               || !strcmp(v, "..");
+
+    for (const char *c = v; *c && !bad; c++) {
+        bad = (unsigned char) *c <= ' ' || *c == 0x7f || *c == '/'
+              || *c == ':';
+    }
+    if (bad) {
+        snprintf(msg, msgsize, "must be a Linux interface name of 1..%d "
+                 "bytes without '/', ':' or spaces", IFNAMSIZ - 1);
+    }
+    return !bad;
+}
+
+static bool
+tap_check_address(const char *v, char *msg, size_t msgsize)
+{
+    struct tap_addr a;
+
+    if (!tap_parse_cidr(v, strlen(v), &a)) {
+        snprintf(msg, msgsize, "\"%s\" is not ADDR/PREFIX (e.g. "
+                 "10.0.0.1/24 or fd00::1/64)", v);
+        return false;
+    }
+    return true;
+}
+
+static const struct port_opt_def tap_options[] = {
+    { "ifname", PORT_OPT_STRING, false, 1, IFNAMSIZ - 1, "the port name",
+      "kernel interface name; cannot change on an open port",
+      tap_check_ifname },
+    { "mtu", PORT_OPT_UINT, false, 68, 65535, "the kernel's",
+      "MTU to set", NULL },
+    { "addresses", PORT_OPT_LIST, false, 0, TAP_MAX_ADDRS, "none",
+      "IPv4 and IPv6 addresses to put on the interface, each "
+      "`ADDR/PREFIX` (`10.0.0.1/24`, `fd00::1/64`)", tap_check_address },
+    { .name = NULL },
+};
+
 static int
 tap_set_config(struct port *port, const struct port_option *opts,
                size_t n_opts, char *err, size_t errsize)
 {
     struct port_tap *t = tap_cast(port);
+    const char *ifname = port_opt_get(opts, n_opts, "ifname");
+    const char *s = port_opt_get(opts, n_opts, "addresses");
     struct tap_config cfg;
-    const char *ifname = port->name;
+    char msg[128];
 
     memset(&cfg, 0, sizeof cfg);
-    for (size_t i = 0; i < n_opts; i++) {
-        const struct port_option *o = &opts[i];
-        int error = 0;
+    cfg.mtu = port_opt_get_u32(tap_options, opts, n_opts, "mtu");
+    /* At most TAP_MAX_ADDRS good addresses: the table said so. */
+    for (s = s ? s : ""; *s && cfg.n_addrs < TAP_MAX_ADDRS; cfg.n_addrs++) {
+        size_t len = strcspn(s, ",");
 
-        if (!strcmp(o->key, "ifname")) {
-            ifname = o->value;
-        } else if (!strcmp(o->key, "mtu")) {
-            error = port_opt_uint(port, o, 68, 65535, &cfg.mtu, err,
-                                  errsize);
-        } else if (!strcmp(o->key, "addresses")) {
-            const char *s = o->value;
-
-            while (*s) {
-                size_t len = strcspn(s, ",");
-
-                if (cfg.n_addrs >= TAP_MAX_ADDRS) {
-                    port_err_set(err, errsize, "%s: option addresses: "
-                                 "more than %d addresses", port->name,
-                                 TAP_MAX_ADDRS);
-                    return EINVAL;
-                }
-                if (!tap_parse_cidr(s, len, &cfg.addrs[cfg.n_addrs])) {
-                    port_err_set(err, errsize, "%s: option addresses: "
-                                 "\"%.*s\" is not an address/prefix-length",
-                                 port->name, (int) len, s);
-                    return EINVAL;
-                }
-                cfg.n_addrs++;
-                s += len;
-                if (*s == ',') {
-                    s++;
-                }
-            }
-        } else {
-            error = port_opt_unknown(port, o, "ifname, mtu, addresses", err,
-                                     errsize);
-        }
-        if (error) {
-            return error;
-        }
+        tap_parse_cidr(s, len, &cfg.addrs[cfg.n_addrs]);
+        s += len + (s[len] == ',');
     }
-    if (!ifname[0] || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/')
-        || strchr(ifname, ' ')) {
-        port_err_set(err, errsize, "%s: option ifname: \"%s\" is not a "
-                     "valid interface name (1..%d characters, no '/' or "
-                     "space)", port->name, ifname, IFNAMSIZ - 1);
-        return EINVAL;
+    if (!ifname) {
+        /* Port names may be longer than interface names. */
+        ifname = port->name;
+        if (!tap_check_ifname(ifname, msg, sizeof msg)) {
+            port_err_set(err, errsize, "%s: option ifname: not given, and "
+                         "the port name %s", port->name, msg);
+            return EINVAL;
+        }
     }
     if (t->fd >= 0 && strcmp(ifname, t->applied.ifname)) {
         port_err_set(err, errsize, "%s: option ifname cannot be changed on "
@@ -580,6 +589,7 @@ tap_get_mac(const struct port *port, uint8_t mac[6])
 
 const struct port_class port_tap_class = {
     .type = "tap",
+    .options = tap_options,
     .alloc = tap_alloc,
     .construct = tap_construct,
     .destruct = tap_destruct,

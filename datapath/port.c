@@ -12,6 +12,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include "port-options.h"
 #include "port-provider.h"
 
 #define PORT_MAX_CLASSES 16
@@ -46,44 +47,6 @@ port_err_set(char *err, size_t errsize, const char *fmt, ...)
     va_end(args);
 }
 
-int
-port_opt_uint(const struct port *port, const struct port_option *opt,
-              unsigned min, unsigned max, unsigned *out,
-              char *err, size_t errsize)
-{
-    const char *s = opt->value ? opt->value : "";
-    unsigned long v;
-    char *end;
-
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-' || s[0] == '+'
-        || s[0] == ' ') {
-        port_err_set(err, errsize,
-                     "%s: option %s: \"%s\" is not a number",
-                     port->name, opt->key, s);
-        return EINVAL;
-    }
-    if (v < min || v > max) {
-        port_err_set(err, errsize,
-                     "%s: option %s: %lu is out of range %u..%u",
-                     port->name, opt->key, v, min, max);
-        return EINVAL;
-    }
-    *out = (unsigned) v;
-    return 0;
-}
-
-int
-port_opt_unknown(const struct port *port, const struct port_option *opt,
-                 const char *expected, char *err, size_t errsize)
-{
-    port_err_set(err, errsize,
-                 "%s: unknown option %s for type %s (expected one of: %s)",
-                 port->name, opt->key, port->class->type, expected);
-    return EINVAL;
-}
-
 void
 port_request_reconfigure(struct port *port)
 {
@@ -101,6 +64,12 @@ port_class_lookup(const char *type)
         }
     }
     return NULL;
+}
+
+const struct port_class *
+port_class_at(size_t i)
+{
+    return i < port_n_classes ? port_classes[i] : NULL;
 }
 
 int
@@ -262,12 +231,10 @@ port_open(const char *name, const char *type,
                      type ? type : "(null)");
         return ENOENT;
     }
-    for (size_t i = 0; i < n_opts; i++) {
-        if (!opts[i].key || !opts[i].value) {
-            port_err_set(err, errsize, "%s: option %zu has no %s", name, i,
-                         opts[i].key ? "value" : "key");
-            return EINVAL;
-        }
+    error = port_opt_validate(port_opt_table(type), name, type, opts,
+                              n_opts, err, errsize);
+    if (error) {
+        return error;
     }
 
     port = class->alloc();
@@ -318,12 +285,12 @@ int
 port_set_config(struct port *port, const struct port_option *opts,
                 size_t n_opts, char *err, size_t errsize)
 {
-    for (size_t i = 0; i < n_opts; i++) {
-        if (!opts[i].key || !opts[i].value) {
-            port_err_set(err, errsize, "%s: option %zu has no %s",
-                         port->name, i, opts[i].key ? "value" : "key");
-            return EINVAL;
-        }
+    int error = port_opt_validate(port_opt_table(port->class->type),
+                                  port->name, port->class->type, opts,
+                                  n_opts, err, errsize);
+
+    if (error) {
+        return error;
     }
     return port->class->set_config(port, opts, n_opts, err, errsize);
 }

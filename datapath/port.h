@@ -34,7 +34,8 @@
  * port_rx_burst(port, q, ...) may be called by one thread at a time per rx
  * queue q; port_tx_burst(port, q, ...) by one thread at a time per tx qid q
  * (distinct qids may run concurrently).  Everything else (open, close,
- * reconfigure, getters, port_dummy_*) is for the main thread.
+ * reconfigure, getters, the dummy hooks of port-dummy.h) is for the main
+ * thread.
  * port_get_stats() may run while PMD threads poll (the counters it reads
  * are naturally aligned 64-bit words; a sum may be a few packets stale).
  * port_close() and port_reconfigure() require that no thread is polling
@@ -100,9 +101,14 @@ struct port_custom_stat {
 };
 
 /* Registry. */
-void port_init_classes(void);   /* Registers dpdk, tap, dummy.  After EAL. */
+void port_init_classes(void);   /* Registers dpdk, tap, dummy.  Needs no
+                                 * EAL: call it (and vhost's) before
+                                 * loading a config, which checks port
+                                 * options against the classes' tables. */
 int port_register_class(const struct port_class *); /* EEXIST, ENOSPC. */
 const struct port_class *port_class_lookup(const char *type); /* or NULL */
+const struct port_class *port_class_at(size_t i); /* In registration order;
+                                                   * NULL past the end. */
 
 /* Life cycle.
  *
@@ -154,24 +160,6 @@ int port_get_dpdk_port_id(const struct port *, uint16_t *id); /* ENOTSUP
  * rte_errno (EIO if unset).  Call only after a failure.  The one place where
  * DPDK error conventions are translated. */
 int port_dpdk_errno(int ret);
-
-/* Dummy-port test hooks (main thread; a PMD may poll the port meanwhile).
- *
- * port_dummy_inject(): copies each frame into an mbuf from the port's
- * mempool and queues it for receive; '*n_queued' (may be NULL) gets the
- * number queued.  Returns 0 if all were queued, EINVAL if 'port' is not a
- * dummy port or a frame is empty or too long for one mbuf, ENOBUFS if the
- * mempool or the rx ring ran out (frames before that are queued).
- *
- * port_dummy_capture(): drains the packets the port transmitted, calling
- * 'cb' for each (the frame is valid during the call only), in transmit
- * order per tx queue.  '*n' (may be NULL) gets the count.  EINVAL if not a
- * dummy port. */
-int port_dummy_inject(struct port *, const void *const *frames,
-                      const size_t *lens, size_t n, size_t *n_queued);
-int port_dummy_capture(struct port *,
-                       void (*cb)(const void *frame, size_t len, void *aux),
-                       void *aux, size_t *n);
 
 /* Fast path (PMD threads).
  *

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "port.h"
+#include "port-options.h"
+#include "vhost.h"
 
 /* Fixture directory: automake's test driver exports $srcdir. */
 static const char *
@@ -593,6 +597,304 @@ test_kv_errors(void **state)
     }
 }
 
+/* ---- The port classes' option tables. ---- */
+
+/* Every registered class's table is well formed. */
+static void
+test_port_option_tables(void **state)
+{
+    const struct port_class *class;
+    size_t n_classes = 0;
+
+    (void) state;
+    for (size_t i = 0; (class = port_class_at(i)) != NULL; i++) {
+        const struct port_opt_def *t = port_opt_table(class->type);
+
+        n_classes++;
+        assert_non_null(t);
+        for (const struct port_opt_def *d = t; d->name; d++) {
+            char msg[256];
+
+            /* A name the config file can carry, not a common key. */
+            assert_true(d->name[0] && strlen(d->name) < 32);
+            assert_int_equal(strspn(d->name, "abcdefghijklmnopqrstuvwxyz_"),
+                             strlen(d->name));
+            assert_false(!strcmp(d->name, "name") || !strcmp(d->name, "type")
+                         || !strcmp(d->name, "ofport")
+                         || !strncmp(d->name, "offload", 7));
+            assert_ptr_equal(port_opt_find(t, d->name), d);  /* Unique. */
+            assert_true(d->type == PORT_OPT_UINT
+                        || d->type == PORT_OPT_STRING
+                        || d->type == PORT_OPT_LIST);
+            assert_true(d->min <= d->max);
+            assert_true(d->doc && d->doc[0] && !strchr(d->doc, '|')
+                        && !strchr(d->doc, '\n'));
+            /* Required options have no default; the others say it. */
+            assert_true(d->required ? !d->dflt : d->dflt && d->dflt[0]);
+            if (d->type == PORT_OPT_UINT) {
+                char v[16];
+
+                assert_null(d->check);
+                /* A numeric default is in range. */
+                if (d->dflt && d->dflt[0] >= '0' && d->dflt[0] <= '9') {
+                    assert_int_equal(port_opt_check(d, d->dflt, NULL, msg,
+                                                    sizeof msg), 0);
+                }
+                snprintf(v, sizeof v, "%"PRIu32, d->min);
+                assert_int_equal(port_opt_check(d, v, NULL, msg,
+                                                sizeof msg), 0);
+                snprintf(v, sizeof v, "%"PRIu32, d->max);
+                assert_int_equal(port_opt_check(d, v, NULL, msg,
+                                                sizeof msg), 0);
+            }
+        }
+    }
+    assert_int_equal(n_classes, 5);     /* dpdk tap dummy vhost x2 */
+    assert_null(port_opt_table("nosuchtype"));
+    assert_null(port_opt_table(NULL));
+}
+
+/* The one checker: types and ranges, with messages that name the value. */
+static void
+test_port_option_check(void **state)
+{
+    static const struct port_opt_def u = {
+        "n", PORT_OPT_UINT, false, 2, 10, "2", "a number", NULL,
+    };
+    static const struct port_opt_def str = {
+        "s", PORT_OPT_STRING, false, 1, 3, "x", "a string", NULL,
+    };
+    static const struct port_opt_def list = {
+        "l", PORT_OPT_LIST, false, 0, 2, "none", "a list", NULL,
+    };
+    char msg[256];
+    size_t bad;
+
+    (void) state;
+    assert_int_equal(port_opt_check(&u, "10", NULL, msg, sizeof msg), 0);
+    assert_int_equal(port_opt_check(&u, "11", NULL, msg, sizeof msg),
+                     EINVAL);
+    assert_string_equal(msg, "must be an integer 2..10 (11 is out of range)");
+    assert_int_equal(port_opt_check(&u, "99999999999999999999999", NULL,
+                                    msg, sizeof msg), EINVAL);
+    assert_non_null(strstr(msg, "out of range"));
+    assert_int_equal(port_opt_check(&u, "-3", NULL, msg, sizeof msg),
+                     EINVAL);
+    assert_string_equal(msg,
+                        "must be an integer 2..10 (\"-3\" is not a number)");
+    assert_int_equal(port_opt_check(&u, "", NULL, msg, sizeof msg), EINVAL);
+    assert_int_equal(port_opt_check(&u, " 3", NULL, msg, sizeof msg), EINVAL);
+
+    assert_int_equal(port_opt_check(&str, "abc", NULL, msg, sizeof msg), 0);
+    assert_int_equal(port_opt_check(&str, "abcd", NULL, msg, sizeof msg),
+                     EINVAL);
+    assert_string_equal(msg, "must be a non-empty string of at most 3 bytes");
+    assert_int_equal(port_opt_check(&str, "", NULL, msg, sizeof msg),
+                     EINVAL);
+
+    assert_int_equal(port_opt_check(&list, "", &bad, msg, sizeof msg), 0);
+    assert_int_equal(bad, SIZE_MAX);
+    assert_int_equal(port_opt_check(&list, "a,b", &bad, msg, sizeof msg),
+                     0);
+    assert_int_equal(port_opt_check(&list, "a,b,c", &bad, msg, sizeof msg),
+                     EINVAL);
+    assert_string_equal(msg, "must be a list of 0..2 elements, not 3");
+    assert_int_equal(port_opt_check(&list, "a,,", &bad, msg, sizeof msg),
+                     EINVAL);
+    assert_int_equal(bad, 1);
+    assert_string_equal(msg, "element 1 is empty");
+}
+
+/* Loads a config with one port of 'type' whose members are 'members';
+ * returns the error and leaves the message in 'err'. */
+static int
+load_port(const char *type, const char *members, char *err, size_t errsize)
+{
+    char json[1024];
+    struct cfg *cfg;
+    int rc;
+
+    snprintf(json, sizeof json, PORT_PRE "{\"name\":\"p\",\"type\":"
+             "\"%s\"%s%s}" PORT_POST, type, members[0] ? "," : "", members);
+    rc = cfg_load_string(json, &cfg, err, errsize);
+    cfg_free(cfg);
+    return rc;
+}
+
+/* Builds the JSON members and the KEY=VALUE list of the required options
+ * of 't', each set to a good value, leaving out 'skip' (may be NULL). */
+static size_t
+required_opts(const struct port_opt_def *t, const char *skip, char *json,
+              size_t jsize, char kv[][64], const char **kvp)
+{
+    size_t n = 0;
+
+    json[0] = '\0';
+    for (const struct port_opt_def *d = t; d->name; d++) {
+        if (!d->required || (skip && !strcmp(skip, d->name))) {
+            continue;
+        }
+        assert_int_equal(d->type, PORT_OPT_STRING);
+        snprintf(json + strlen(json), jsize - strlen(json),
+                 "%s\"%s\":\"net_null7\"", json[0] ? "," : "", d->name);
+        snprintf(kv[n], 64, "%s=net_null7", d->name);
+        kvp[n] = kv[n];
+        n++;
+    }
+    return n;
+}
+
+/* For every registered type: an out-of-range or wrongly typed value, an
+ * unknown option and a missing required one are refused, with the key
+ * path in the message, both at config load and by the add-port
+ * validator (cfg_port_from_kv()). */
+static void
+test_port_option_refusals(void **state)
+{
+    const struct port_class *class;
+
+    (void) state;
+    for (size_t i = 0; (class = port_class_at(i)) != NULL; i++) {
+        const char *type = class->type;
+        const struct port_opt_def *t = port_opt_table(type);
+        char req[256], members[512], want[256], err[512];
+        char kvbuf[8][64];
+        const char *kv[8];
+        struct cfg_port port;
+        size_t n_req = required_opts(t, NULL, req, sizeof req, kvbuf, kv);
+
+        /* The required ones alone are fine. */
+        assert_int_equal(load_port(type, req, err, sizeof err), 0);
+        assert_int_equal(cfg_port_from_kv("p", type, kv, n_req, &port, err,
+                                          sizeof err), 0);
+        cfg_port_uninit(&port);
+
+        /* Unknown option. */
+        snprintf(members, sizeof members, "%s%s\"frob\":1", req,
+                 req[0] ? "," : "");
+        assert_int_equal(load_port(type, members, err, sizeof err), EINVAL);
+        snprintf(want, sizeof want, "bridges[0].ports[0].frob: unknown key "
+                 "(type %s takes ", type);
+        assert_non_null(strstr(err, want));
+        kv[n_req] = "frob=1";
+        assert_int_equal(cfg_port_from_kv("p", type, kv, n_req + 1, &port,
+                                          err, sizeof err), EINVAL);
+        assert_non_null(strstr(err, "frob: unknown key"));
+
+        for (const struct port_opt_def *d = t; d->name; d++) {
+            char kvopt[64];
+
+            if (d->required) {
+                /* Missing. */
+                char r2[256], kb2[8][64];
+                const char *kv2[8];
+                size_t n2 = required_opts(t, d->name, r2, sizeof r2, kb2,
+                                          kv2);
+
+                assert_int_equal(load_port(type, r2, err, sizeof err),
+                                 EINVAL);
+                snprintf(want, sizeof want, "bridges[0].ports[0].%s: "
+                         "missing (required for type %s)", d->name, type);
+                assert_non_null(strstr(err, want));
+                assert_int_equal(cfg_port_from_kv("p", type, kv2, n2, &port,
+                                                  err, sizeof err), EINVAL);
+                assert_non_null(strstr(err, want + 20));
+            }
+            if (d->type != PORT_OPT_UINT) {
+                continue;
+            }
+            /* Out of range, at load and at add-port. */
+            snprintf(members, sizeof members, "%s%s\"%s\":%"PRIu64, req,
+                     req[0] ? "," : "", d->name, (uint64_t) d->max + 1);
+            assert_int_equal(load_port(type, members, err, sizeof err),
+                             EINVAL);
+            snprintf(want, sizeof want, "bridges[0].ports[0].%s: must be an "
+                     "integer %"PRIu32"..%"PRIu32, d->name, d->min, d->max);
+            if (!strstr(err, want)) {
+                fail_msg("%s: \"%s\" lacks \"%s\"", type, err, want);
+            }
+            snprintf(kvopt, sizeof kvopt, "%s=%"PRIu64, d->name,
+                     (uint64_t) d->max + 1);
+            kv[n_req] = kvopt;
+            assert_int_equal(cfg_port_from_kv("p", type, kv, n_req + 1,
+                                              &port, err, sizeof err),
+                             EINVAL);
+            assert_non_null(strstr(err, want + 20));
+            assert_non_null(strstr(err, "out of range"));
+
+            /* Wrong type: a string where an integer belongs. */
+            snprintf(members, sizeof members, "%s%s\"%s\":\"%"PRIu32"\"",
+                     req, req[0] ? "," : "", d->name, d->min);
+            assert_int_equal(load_port(type, members, err, sizeof err),
+                             EINVAL);
+            assert_non_null(strstr(err, want));
+            snprintf(kvopt, sizeof kvopt, "%s=twelve", d->name);
+            assert_int_equal(cfg_port_from_kv("p", type, kv, n_req + 1,
+                                              &port, err, sizeof err),
+                             EINVAL);
+            assert_non_null(strstr(err, "\"twelve\" is not a number"));
+        }
+    }
+}
+
+/* Reads 'path' (under $srcdir) into a new string. */
+static char *
+read_src_file(const char *name)
+{
+    const char *srcdir = getenv("srcdir");
+    char path[512];
+    char *text;
+    long size;
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", srcdir ? srcdir : ".", name);
+    f = fopen(path, "r");
+    if (!f) {
+        fail_msg("cannot open %s", path);
+    }
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    rewind(f);
+    text = calloc(1, (size_t) size + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t) size, f), (size_t) size);
+    fclose(f);
+    return text;
+}
+
+#define DOC_BEGIN \
+    "<!-- port-options: begin (sluiced --list-port-options) -->\n"
+#define DOC_END "<!-- port-options: end -->"
+
+/* The reference in docs/control-protocol.md is the tables' own output. */
+static void
+test_port_option_doc(void **state)
+{
+    char *doc = read_src_file("docs/control-protocol.md");
+    char *gen = NULL, *begin, *end;
+    size_t gen_size = 0;
+    FILE *f = open_memstream(&gen, &gen_size);
+
+    (void) state;
+    assert_non_null(f);
+    assert_int_equal(port_opt_write_markdown(f), 0);
+    fclose(f);
+    begin = strstr(doc, DOC_BEGIN);
+    assert_non_null(begin);
+    begin += strlen(DOC_BEGIN);
+    end = strstr(begin, DOC_END);
+    assert_non_null(end);
+    *end = '\0';
+    if (strcmp(begin, gen)) {
+        fail_msg("docs/control-protocol.md section 4 differs from the port "
+                 "classes' tables; replace the lines between its "
+                 "port-options markers with the output of `sluiced "
+                 "--list-port-options`:\n%s", gen);
+    }
+    free(gen);
+    free(doc);
+}
+
 /* Truncated input must fail cleanly at every length. */
 static void
 test_offload(void **state)
@@ -692,7 +994,15 @@ main(void)
         cmocka_unit_test(test_kv_errors),
         cmocka_unit_test(test_offload),
         cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_port_option_tables),
+        cmocka_unit_test(test_port_option_check),
+        cmocka_unit_test(test_port_option_refusals),
+        cmocka_unit_test(test_port_option_doc),
     };
 
+    /* Port types and their options come from the registered classes;
+     * registering them needs no EAL. */
+    port_init_classes();
+    vhost_register_classes();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

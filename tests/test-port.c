@@ -33,6 +33,7 @@
 
 #include "eal-test.h"
 #include "port.h"
+#include "port-dummy.h"
 #include "port-provider.h"
 
 #define N_MBUFS 8191
@@ -500,6 +501,59 @@ test_option_errors(void **state)
     assert_int_equal(port_register_class(&port_dummy_class), EEXIST);
     assert_ptr_equal(port_class_lookup("tap"), &port_tap_class);
     assert_null(port_class_lookup("vhostuser"));
+    check_no_leak();
+}
+
+/* port_open() and port_set_config() check every class's options against
+ * the class's table (port_opt_validate()) before the provider sees them. */
+static void
+test_option_tables_checked(void **state)
+{
+    const struct port_class *class;
+    struct port *port;
+    char err[256];
+
+    (void) state;
+    for (size_t i = 0; (class = port_class_at(i)) != NULL; i++) {
+        for (const struct port_opt_def *d = class->options; d && d->name;
+             d++) {
+            struct port_option opts[2] = { { "devargs", "net_null9" } };
+            size_t n = !strcmp(class->type, "dpdk") ? 1 : 0;
+            char value[32], want[160];
+
+            if (d->type != PORT_OPT_UINT) {
+                continue;
+            }
+            snprintf(value, sizeof value, "%llu",
+                     (unsigned long long) d->max + 1);
+            opts[n].key = d->name;
+            opts[n].value = value;
+            snprintf(want, sizeof want, "bad: option %s: must be an integer "
+                     "%u..%u (%s is out of range)", d->name,
+                     (unsigned) d->min, (unsigned) d->max, value);
+            expect_open_error(class->type, opts, n + 1, EINVAL, want, NULL);
+        }
+    }
+
+    /* Given twice, and a bad change of an open port. */
+    expect_open_error("dummy", (struct port_option[]) {
+                          { "rxq", "2" }, { "rxq", "3" } }, 2,
+                      EINVAL, "bad: option rxq: given twice", NULL);
+    port = open_ok("d0", "dummy", &(struct port_option) { "mtu", "9000" },
+                   1, 1);
+    assert_int_equal(port_set_config(port, &(struct port_option) {
+                                         "ring_size", "0" }, 1, err,
+                                     sizeof err), EINVAL);
+    assert_non_null(strstr(err, "d0: option ring_size: must be an integer "
+                                "1..65536"));
+    assert_int_equal(port_set_config(port, &(struct port_option) {
+                                         "frob", "0" }, 1, err,
+                                     sizeof err), EINVAL);
+    assert_non_null(strstr(err, "d0: unknown option frob for type dummy "
+                                "(expected one of: rxq, mtu, ring_size)"));
+    assert_int_equal(port_reconfigure(port, err, sizeof err), 0);
+    assert_int_equal(port_get_mtu(port), 9000);
+    port_close(port);
     check_no_leak();
 }
 
@@ -1149,6 +1203,7 @@ main(void)
         cmocka_unit_test(test_dummy_tx_overflow),
         cmocka_unit_test(test_dummy_multi_rxq_and_reconfigure),
         cmocka_unit_test(test_option_errors),
+        cmocka_unit_test(test_option_tables_checked),
         cmocka_unit_test(test_dpdk_null),
         cmocka_unit_test(test_dpdk_null_rss),
         cmocka_unit_test(test_dpdk_eal_device),

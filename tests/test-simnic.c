@@ -24,6 +24,7 @@
 #include "pkt-build.h"
 #include "eal-test.h"
 #include "port.h"
+#include "port-dummy.h"
 #include "simnic.h"
 
 static struct rte_mempool *mp;

@@ -347,7 +347,6 @@ vhost_construct(struct port *port)
 
     v->client = !strcmp(port->class->type, "vhostuserclient");
     v->vid = -1;
-    v->cfg.queues = VHOST_MAX_QP;
     return 0;
 }
 
@@ -384,46 +383,27 @@ vhost_destruct(struct port *port)
     v->registered = false;
 }
 
+static const struct port_opt_def vhost_options[] = {
+    { "path", PORT_OPT_STRING, true, 1, VHOST_PATH_MAX - 1, NULL,
+      "the Unix socket: vhostuser creates it, vhostuserclient connects to "
+      "it; cannot change on an open port", NULL },
+    { "queues", PORT_OPT_UINT, false, 1, VHOST_MAX_QP, "64",
+      "the most queue pairs sluice polls; the guest decides how many it "
+      "enables", NULL },
+    { .name = NULL },
+};
+
 static int
 vhost_set_config(struct port *port, const struct port_option *opts,
                  size_t n_opts, char *err, size_t errsize)
 {
     struct port_vhost *v = vhost_cast(port);
-    struct vhost_config cfg = { .queues = VHOST_MAX_QP };
-    bool have_path = false;
+    struct vhost_config cfg = {
+        .queues = port_opt_get_u32(vhost_options, opts, n_opts, "queues"),
+    };
 
-    for (size_t i = 0; i < n_opts; i++) {
-        const struct port_option *o = &opts[i];
-        int error;
-
-        if (!strcmp(o->key, "path")) {
-            size_t len = strlen(o->value);
-
-            if (!len || len >= sizeof cfg.path) {
-                port_err_set(err, errsize, "%s: option path: must be a "
-                             "Unix socket path of 1..%zu bytes", port->name,
-                             sizeof cfg.path - 1);
-                return EINVAL;
-            }
-            memcpy(cfg.path, o->value, len + 1);
-            have_path = true;
-            error = 0;
-        } else if (!strcmp(o->key, "queues")) {
-            error = port_opt_uint(port, o, 1, VHOST_MAX_QP, &cfg.queues,
-                                  err, errsize);
-        } else {
-            error = port_opt_unknown(port, o, "path, queues", err,
-                                     errsize);
-        }
-        if (error) {
-            return error;
-        }
-    }
-    if (!have_path) {
-        port_err_set(err, errsize, "%s: option path is required",
-                     port->name);
-        return EINVAL;
-    }
+    snprintf(cfg.path, sizeof cfg.path, "%s",
+             port_opt_get(opts, n_opts, "path"));
     if (v->registered && strcmp(cfg.path, v->applied.path)) {
         port_err_set(err, errsize, "%s: option path: cannot change at run "
                      "time (delete and add the port)", port->name);
@@ -728,6 +708,7 @@ vhost_get_custom_stats(const struct port *port, struct port_custom_stat *s,
 
 static const struct port_class port_vhostuser_class = {
     .type = "vhostuser",
+    .options = vhost_options,
     .alloc = vhost_alloc,
     .construct = vhost_construct,
     .destruct = vhost_destruct,
@@ -743,6 +724,7 @@ static const struct port_class port_vhostuser_class = {
 
 static const struct port_class port_vhostuserclient_class = {
     .type = "vhostuserclient",
+    .options = vhost_options,
     .alloc = vhost_alloc,
     .construct = vhost_construct,
     .destruct = vhost_destruct,

@@ -19,8 +19,8 @@
  *                    reconnects by itself whenever the peer goes away and
  *                    comes back.
  *
- * Options: path (required), queues (1..64, default 64): the most queue
- * pairs sluice polls; the guest decides how many it enables.
+ * Options: path (required) and queues, described by the classes' option
+ * table (port-vhost.c; `sluiced --list-port-options`).
  *
  * Design
  * ------

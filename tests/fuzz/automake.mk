@@ -36,7 +36,8 @@ tests_fuzz_fuzz_cls_replay_LDADD = flowtable/libflowtable.a
 tests_fuzz_fuzz_config_replay_SOURCES = tests/fuzz/fuzz-config.c \
 	tests/fuzz/fuzz-replay.c
 tests_fuzz_fuzz_config_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
-	$(JANSSON_CFLAGS) -DFUZZ_NAME='"config"'
+	$(JANSSON_CFLAGS) $(DPDK_CFLAGS) -I$(top_srcdir)/vhost \
+	-DFUZZ_NAME='"config"'
 tests_fuzz_fuzz_config_replay_LDADD = $(DATAPATH_LIBS)
 
 tests_fuzz_fuzz_ctl_replay_SOURCES = tests/fuzz/fuzz-ctl.c \
@@ -82,12 +83,21 @@ tests/fuzz/fuzz-cls: $(top_srcdir)/tests/fuzz/fuzz-cls.c \
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
 		$(top_srcdir)/tests/fuzz/fuzz-cls.c $(FUZZ_FT_SRCS)
+# The config loader checks port options against the port classes' tables:
+# config.c and port-options.c are instrumented, the classes come from
+# libdatapath.a.
 tests/fuzz/fuzz-config: $(top_srcdir)/tests/fuzz/fuzz-config.c \
-		$(top_srcdir)/datapath/config.c $(top_srcdir)/datapath/config.h
+		$(top_srcdir)/datapath/config.c $(top_srcdir)/datapath/config.h \
+		$(top_srcdir)/datapath/port-options.c \
+		$(top_srcdir)/datapath/port-options.h datapath/libdatapath.a
 	@$(MKDIR_P) tests/fuzz
-	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) -o $@ \
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) \
+		$(DPDK_CFLAGS) -I$(top_srcdir)/vhost -o $@ \
 		$(top_srcdir)/tests/fuzz/fuzz-config.c \
-		$(top_srcdir)/datapath/config.c $(JANSSON_LIBS)
+		$(top_srcdir)/datapath/config.c \
+		$(top_srcdir)/datapath/port-options.c \
+		datapath/libdatapath.a $(DPDK_LIBS) $(LIBNL_LIBS) \
+		$(JANSSON_LIBS) $(LIBEVENT_LIBS) -lpthread
 tests/fuzz/fuzz-ctl: $(top_srcdir)/tests/fuzz/fuzz-ctl.c \
 		$(top_srcdir)/datapath/ctl.c $(top_srcdir)/datapath/ctl.h
 	@$(MKDIR_P) tests/fuzz

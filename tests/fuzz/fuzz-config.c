@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "port.h"
+#include "vhost.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -171,6 +173,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > (1u << 16)) {
         return 0;
     }
+    /* Port types and options come from the registered classes (no EAL
+     * needed; both calls do their work once). */
+    port_init_classes();
+    vhost_register_classes();
     text = malloc(size + 1);
     if (!text) {
         return 0;

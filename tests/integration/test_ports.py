@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Ports other than dummy (net_pcap, net_null, tap), runtime ports, the
 megaflow cache's limits and expiry."""
+import json
 import os
 import subprocess
 import time
@@ -8,7 +9,7 @@ import time
 import pytest
 from scapy.all import ARP, IP, UDP, Ether, Raw, rdpcap, wrpcap
 
-from sltest import Switch
+from sltest import SLUICED, CtlError, Switch
 
 A = "02:00:00:00:00:0a"
 B = "02:00:00:00:00:0b"
@@ -132,3 +133,67 @@ def test_megaflow_idle_expiry_credits_counters():
         assert sw.call("dump-megaflows") == []
         f = [f for f in sw.dump_flows() if f["match"] == "in_port=1"][0]
         assert f["n_packets"] == 5
+
+
+# Each bad option once, as add-port over the control socket and as a config
+# file under --check-config: (type, options, message).  Both go through the
+# port classes' option tables, so they name the same key the same way.
+BAD_PORT_OPTIONS = [
+    ("dummy", {"rxq": "65"}, "rxq: must be an integer 1..64"),
+    ("dummy", {"ring_size": "lots"}, "ring_size: must be an integer 1..65536"),
+    ("dummy", {"frob": "1"},
+     "frob: unknown key (type dummy takes rxq, mtu, ring_size)"),
+    ("dpdk", {"devargs": "net_null_bad0", "mtu": "9711"},
+     "mtu: must be an integer 68..9710"),
+    ("dpdk", {"rxq": "2"}, "devargs: missing (required for type dpdk)"),
+    ("tap", {"addresses": "10.0.0.1/24,10.0.0.300/24"},
+     "\"10.0.0.300/24\" is not ADDR/PREFIX"),
+    ("vhostuser", {}, "path: missing (required for type vhostuser)"),
+]
+
+
+def test_runtime_add_port_refuses_bad_options():
+    with Switch() as sw:
+        before = sw.call("show", bridge="br0")["ports"]
+        for type_, opts, msg in BAD_PORT_OPTIONS:
+            with pytest.raises(CtlError) as e:
+                sw.call("add-port", bridge="br0", name="bad", type=type_,
+                        options=opts)
+            assert msg in e.value.message, (type_, opts, e.value.message)
+        assert sw.call("show", bridge="br0")["ports"] == before
+        # A good one still goes in.
+        r = sw.call("add-port", bridge="br0", name="d9", type="dummy",
+                    options={"rxq": "64", "ring_size": "65536"})
+        assert r["ofport"] >= 1
+
+
+def test_check_config_refuses_bad_options(tmp_path):
+    for i, (type_, opts, msg) in enumerate(BAD_PORT_OPTIONS):
+        port = {"name": "bad", "type": type_}
+        for k, v in opts.items():
+            if k == "addresses":
+                port[k] = v.split(",")
+            elif v.isdigit():
+                port[k] = int(v)
+            else:
+                port[k] = v
+        path = tmp_path / f"c{i}.json"
+        path.write_text(json.dumps({"bridges": [{"name": "br0",
+                                                 "ports": [port]}]}))
+        out = subprocess.run([SLUICED, "--check-config", str(path)],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 1, (port, out.stdout)
+        key = msg.split(":")[0] if not msg.startswith('"') else "addresses[1]"
+        assert f"bridges[0].ports[0].{key}" in out.stderr, out.stderr
+        assert msg.split(": ", 1)[-1] in out.stderr, (msg, out.stderr)
+
+
+def test_list_port_options_matches_the_docs():
+    out = subprocess.run([SLUICED, "--list-port-options"],
+                         capture_output=True, text=True, timeout=30,
+                         check=True).stdout
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                            "control-protocol.md")).read()
+    assert out in doc
+    for t in ("dpdk", "tap", "dummy", "vhostuser", "vhostuserclient"):
+        assert f"`{t}`" in out
