@@ -44,6 +44,9 @@
 
 #include "port-provider.h"
 #include "vhost.h"
+#include "log.h"
+
+LOG_MODULE(vhost);
 
 #define VHOST_MAX_QP 64          /* Queue pairs sluice can poll. */
 #define VHOST_TX_RETRIES 8       /* Enqueue attempts per burst, at most. */
@@ -202,8 +205,8 @@ vhost_new_connection(int vid)
     if (v) {
         __atomic_store_n(&v->rx_en, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&v->tx_en, 0, __ATOMIC_RELAXED);
-        fprintf(stderr, "sluiced: vhost %s: peer connected (%s)\n",
-                v->up.name, v->applied.path);
+        LOG_INFO_RL("%s: peer connected (%s)", v->up.name,
+                    v->applied.path);
     }
     pthread_mutex_unlock(&vhost_mutex);
     return 0;
@@ -220,8 +223,8 @@ vhost_destroy_connection(int vid)
         __atomic_store_n(&v->rx_en, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&v->tx_en, 0, __ATOMIC_RELAXED);
         port_request_reconfigure(&v->up);
-        fprintf(stderr, "sluiced: vhost %s: peer disconnected%s\n",
-                v->up.name, v->client ? ", will reconnect" : "");
+        LOG_INFO_RL("%s: peer disconnected%s", v->up.name,
+                    v->client ? ", will reconnect" : "");
     }
     pthread_mutex_unlock(&vhost_mutex);
 }
@@ -242,8 +245,8 @@ vhost_new_device(int vid)
         __atomic_store_n(&v->vid, vid, __ATOMIC_SEQ_CST);
         __atomic_fetch_add(&v->link_changes, 1, __ATOMIC_RELAXED);
         port_request_reconfigure(&v->up);
-        fprintf(stderr, "sluiced: vhost %s: device up (%u vrings)\n",
-                v->up.name, rte_vhost_get_vring_num(vid));
+        LOG_INFO_RL("%s: device up (%u vrings)", v->up.name,
+                    rte_vhost_get_vring_num(vid));
     }
     pthread_mutex_unlock(&vhost_mutex);
     return 0;
@@ -274,7 +277,7 @@ vhost_destroy_device(int vid)
         vhost_busy_wait(&v->main_busy);
         __atomic_fetch_add(&v->link_changes, 1, __ATOMIC_RELAXED);
         port_request_reconfigure(&v->up);
-        fprintf(stderr, "sluiced: vhost %s: device down\n", v->up.name);
+        LOG_INFO_RL("%s: device down", v->up.name);
     }
     pthread_mutex_unlock(&vhost_mutex);
 }
@@ -298,15 +301,15 @@ vhost_vring_state_changed(int vid, uint16_t vring, int enable)
         }
         if (enable && q >= v->applied.queues && !v->warned_queues) {
             v->warned_queues = true;
-            fprintf(stderr, "sluiced: vhost %s: guest enables queue pair "
-                    "%u but the port polls at most %u (option queues)\n",
-                    v->up.name, q, v->applied.queues);
+            LOG_WARN_RL("%s: guest enables queue pair %u but the port polls "
+                        "at most %u (option queues)", v->up.name, q,
+                        v->applied.queues);
         }
         port_request_reconfigure(&v->up);
     } else if (v && enable && !v->warned_queues) {
         v->warned_queues = true;
-        fprintf(stderr, "sluiced: vhost %s: vring %u beyond %u queue "
-                "pairs ignored\n", v->up.name, vring, VHOST_MAX_QP);
+        LOG_WARN_RL("%s: vring %u beyond %u queue pairs ignored",
+                    v->up.name, vring, VHOST_MAX_QP);
     }
     pthread_mutex_unlock(&vhost_mutex);
     return 0;
@@ -362,8 +365,7 @@ vhost_destruct(struct port *port)
     /* Destroys the device (our callback runs, PMDs are not polling) and
      * waits for callbacks in progress. */
     if (rte_vhost_driver_unregister(v->applied.path)) {
-        fprintf(stderr, "sluiced: vhost %s: cannot unregister %s\n",
-                port->name, v->applied.path);
+        LOG_WARN("%s: cannot unregister %s", port->name, v->applied.path);
     }
     pthread_mutex_lock(&vhost_mutex);
     for (pp = &vhost_ports; *pp; pp = &(*pp)->next) {
