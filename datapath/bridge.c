@@ -14,7 +14,6 @@
 #include "dp.h"
 #include "offload.h"
 #include "port.h"
-#include "state.h"
 
 LOG_MODULE(bridge);
 
@@ -49,9 +48,10 @@ struct sw {
     unsigned mac_aging_s;
     long long next_timeouts_ms;
     struct offload *offload;        /* NULL until a port wants offload. */
-    char *state_path;               /* NULL: state is not saved. */
-    bool building;                  /* In sw_create(): save at the end. */
-    uint64_t config_sum;            /* cfg->bridges_checksum. */
+    /* Called after each change of bridges, ports or flows (main.c saves
+     * the state there); NULL until sw_set_change_cb(). */
+    void (*change_cb)(struct sw *, void *aux);
+    void *change_aux;
     struct offload_config offload_cfg;
 };
 
@@ -201,18 +201,22 @@ port_info(const struct bridge_port *p, struct bridge_port_info *info)
     info->cfg = &p->cfg;
 }
 
-/* Saves the state file after a change of bridges, ports or flows.  A
- * failure is logged; the change itself stands. */
+/* Tells the change callback about a change of bridges, ports or flows
+ * that has taken effect. */
 static void
-save_state(struct sw *sw)
+notify_change(struct sw *sw)
 {
-    char err[256];
-
-    if (sw->state_path && !sw->building
-        && state_save(sw, sw->state_path, sw->config_sum, err,
-                      sizeof err)) {
-        LOG_WARN_RL("saving state: %s", err);
+    if (sw->change_cb) {
+        sw->change_cb(sw, sw->change_aux);
     }
+}
+
+void
+sw_set_change_cb(struct sw *sw, void (*cb)(struct sw *, void *aux),
+                 void *aux)
+{
+    sw->change_cb = cb;
+    sw->change_aux = aux;
 }
 
 /* ---- Ports. ---- */
@@ -337,7 +341,7 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     if (ofportp) {
         *ofportp = ofport;
     }
-    save_state(sw);
+    notify_change(sw);
     return 0;
 }
 
@@ -369,7 +373,7 @@ sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
     dp_port_del(sw->dp, p->dp_port);
     cfg_port_uninit(&p->cfg);
     free(p);
-    save_state(sw);
+    notify_change(sw);
     return 0;
 }
 
@@ -466,7 +470,7 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
     if (count) {
         *count = total;
     }
-    save_state(sw);
+    notify_change(sw);
     return 0;
 }
 
@@ -491,7 +495,7 @@ sw_replace_flows(struct sw *sw, struct bridge *br,
     }
     commit_and_unlock(sw);
     sw->next_timeouts_ms = 0;
-    save_state(sw);
+    notify_change(sw);
     return 0;
 }
 
@@ -610,13 +614,6 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
     }
     sw->mp = mp;
     sw->mac_aging_s = cfg->mac_aging_s;
-    sw->building = true;
-    sw->config_sum = cfg->bridges_checksum;
-    if (cfg->state_dir && cfg->state_dir[0]
-        && asprintf(&sw->state_path, "%s/%s", cfg->state_dir,
-                    STATE_FILE_NAME) < 0) {
-        sw->state_path = NULL;
-    }
     offload_config_from_cfg(cfg, &sw->offload_cfg);
     ret = dp_create(&dcfg, mp, &cbs, sw, &sw->dp, err, errsize);
     if (ret) {
@@ -657,8 +654,6 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         sw_destroy(sw);
         return ret;
     }
-    sw->building = false;
-    save_state(sw);
     *swp = sw;
     return 0;
 }
@@ -689,7 +684,6 @@ sw_destroy(struct sw *sw)
         free(br->name);
         free(br);
     }
-    free(sw->state_path);
     free(sw);
 }
 
@@ -767,7 +761,7 @@ sw_run(struct sw *sw)
         sw->next_timeouts_ms = next;
         if (changed) {
             commit_and_unlock(sw);
-            save_state(sw);
+            notify_change(sw);
         } else {
             dp_slow_unlock(sw->dp);
         }

@@ -50,6 +50,13 @@ int sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
               char *err, size_t errsize);
 void sw_destroy(struct sw *);
 
+/* Sets the function called after each change of bridges, ports or flows
+ * made through sw_* calls (or by sw_run(): expiring flows) has taken
+ * effect; the daemon saves its state there (main.c, state.h).  Not called
+ * for what sw_create() builds.  NULL: none. */
+void sw_set_change_cb(struct sw *, void (*cb)(struct sw *, void *aux),
+                      void *aux);
+
 struct dp *sw_dp(const struct sw *);
 /* The packet buffer pool (borrowed). */
 struct rte_mempool *sw_mempool(const struct sw *);

@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "port-options.h"
+#include "port.h"
 
 /* The embedded default configuration (sluiced without --config). */
 static const char default_json[] =

@@ -122,6 +122,25 @@ restore_state(struct cfg *cfg)
     return 0;
 }
 
+/* Where sw's change callback saves the state (state.h). */
+struct state_saver {
+    char path[512];
+    uint64_t config_sum;            /* cfg->bridges_checksum. */
+};
+
+/* sw's change callback: saves the state file.  A failure is logged; the
+ * change itself stands. */
+static void
+save_state(struct sw *sw, void *saver_)
+{
+    const struct state_saver *saver = saver_;
+    char err[256];
+
+    if (state_save(sw, saver->path, saver->config_sum, err, sizeof err)) {
+        LOG_WARN_RL("saving state: %s", err);
+    }
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *base)
 {
@@ -186,6 +205,7 @@ main(int argc, char *argv[])
     struct ctl_server *ctl = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     struct run_ctx run = { 0 };
+    struct state_saver saver;
 
     while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -229,8 +249,8 @@ main(int argc, char *argv[])
     }
     if (ret) {
         /* The loader's messages already name the file when there is one. */
-        LOG_ERR("%s%s",
-                config_path ? "" : "embedded default config: ", err);
+        LOG_ERR("%s%s", config_path ? "" : "embedded default config: ",
+                err);
         cfg_free(cfg);
         return 1;
     }
@@ -255,8 +275,7 @@ main(int argc, char *argv[])
         eal_argv[i + 1] = cfg->dpdk_args[i];
     }
     if (rte_eal_init((int) cfg->n_dpdk_args + 1, eal_argv) < 0) {
-        LOG_ERR("DPDK EAL init failed: %s",
-                rte_strerror(rte_errno));
+        LOG_ERR("DPDK EAL init failed: %s", rte_strerror(rte_errno));
         free(eal_argv);
         cfg_free(cfg);
         return 1;
@@ -268,8 +287,7 @@ main(int argc, char *argv[])
                                  SLUICE_MBUF_CACHE, 0,
                                  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
     if (!mp) {
-        LOG_ERR("cannot create mbuf pool: %s",
-                rte_strerror(rte_errno));
+        LOG_ERR("cannot create mbuf pool: %s", rte_strerror(rte_errno));
         goto out;
     }
 
@@ -277,6 +295,15 @@ main(int argc, char *argv[])
     if (ret) {
         LOG_ERR("%s", err);
         goto out;
+    }
+    if (cfg->state_dir[0]) {
+        /* From now on every change is saved; the first save records what
+         * the config (or the restored state) built. */
+        snprintf(saver.path, sizeof saver.path, "%s/%s", cfg->state_dir,
+                 STATE_FILE_NAME);
+        saver.config_sum = cfg->bridges_checksum;
+        sw_set_change_cb(sw, save_state, &saver);
+        save_state(sw, &saver);
     }
 
     base = event_base_new();
@@ -286,8 +313,7 @@ main(int argc, char *argv[])
     }
     ctl = ctl_server_create(base, cfg->control_socket, err, sizeof err);
     if (!ctl) {
-        LOG_ERR("control socket %s: %s",
-                cfg->control_socket, err);
+        LOG_ERR("control socket %s: %s", cfg->control_socket, err);
         goto out;
     }
     if (cfg->control_group[0]) {
@@ -295,8 +321,7 @@ main(int argc, char *argv[])
 
         if (!gr || chown(cfg->control_socket, (uid_t) -1, gr->gr_gid)
             || chmod(cfg->control_socket, 0660)) {
-            LOG_ERR("control.group %s: %s",
-                    cfg->control_group,
+            LOG_ERR("control.group %s: %s", cfg->control_group,
                     gr ? strerror(errno) : "no such group");
             goto out;
         }

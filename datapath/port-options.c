@@ -1,56 +1,35 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* port-options.c: the one checker of port options, over the class tables. */
+/* port-options.c: the one checker of port options, over the class tables.
+ * (The classes' registry is port.c's.) */
 
 #include "port-options.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "port.h"
-#include "port-provider.h"
 
-/* The table of a class that declares none. */
-static const struct port_opt_def port_opt_none[] = { { .name = NULL } };
-
-static const struct port_opt_def *
-class_table(const struct port_class *class)
+/* Formats an error message into 'err'. */
+static void __attribute__((format(printf, 3, 4)))
+opt_err(char *err, size_t errsize, const char *fmt, ...)
 {
-    return class->options ? class->options : port_opt_none;
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(err, errsize, fmt, args);
+    va_end(args);
 }
 
-const struct port_opt_def *
-port_opt_table(const char *type)
-{
-    const struct port_class *class = type ? port_class_lookup(type) : NULL;
-
-    return class ? class_table(class) : NULL;
-}
-
-/* Appends 's' to the NUL-terminated 'buf' of 'size' bytes, truncating. */
-static void
+void
 port_opt_cat(char *buf, size_t size, const char *s)
 {
     size_t len = strnlen(buf, size);
 
     if (len + 1 < size) {
         snprintf(buf + len, size - len, "%s", s);
-    }
-}
-
-void
-port_opt_type_names(char *buf, size_t size)
-{
-    const struct port_class *class;
-
-    if (!size) {
-        return;
-    }
-    buf[0] = '\0';
-    for (size_t i = 0; (class = port_class_at(i)) != NULL; i++) {
-        port_opt_cat(buf, size, i ? ", " : "");
-        port_opt_cat(buf, size, class->type);
     }
 }
 
@@ -212,28 +191,28 @@ port_opt_validate(const struct port_opt_def *table, const char *name,
         int error;
 
         if (!o->key || !o->value) {
-            port_err_set(err, errsize, "%s: option %zu has no %s", name,
+            opt_err(err, errsize, "%s: option %zu has no %s", name,
                          i, o->key ? "value" : "key");
             return EINVAL;
         }
         def = port_opt_find(table, o->key);
         if (!def) {
             port_opt_names(table, msg, sizeof msg);
-            port_err_set(err, errsize, "%s: unknown option %s for type "
+            opt_err(err, errsize, "%s: unknown option %s for type "
                          "%s (expected one of: %s)", name, o->key, type,
                          msg);
             return EINVAL;
         }
         for (size_t k = 0; k < i; k++) {
             if (!strcmp(opts[k].key, o->key)) {
-                port_err_set(err, errsize, "%s: option %s: given twice",
+                opt_err(err, errsize, "%s: option %s: given twice",
                              name, o->key);
                 return EINVAL;
             }
         }
         error = port_opt_check(def, o->value, NULL, msg, sizeof msg);
         if (error) {
-            port_err_set(err, errsize, "%s: option %s: %s", name, o->key,
+            opt_err(err, errsize, "%s: option %s: %s", name, o->key,
                          msg);
             return error;
         }
@@ -245,7 +224,7 @@ port_opt_validate(const struct port_opt_def *table, const char *name,
             given = !strcmp(opts[i].key, d->name);
         }
         if (d->required && !given) {
-            port_err_set(err, errsize, "%s: missing required option %s "
+            opt_err(err, errsize, "%s: missing required option %s "
                          "for type %s", name, d->name, type);
             return EINVAL;
         }
@@ -282,10 +261,8 @@ port_opt_get_u32(const struct port_opt_def *table,
            ? (uint32_t) v : 0;
 }
 
-/* ---- The markdown table (sluiced --list-port-options). ---- */
-
-static void
-port_opt_md_value(const struct port_opt_def *d, char *buf, size_t size)
+void
+port_opt_describe(const struct port_opt_def *d, char *buf, size_t size)
 {
     switch (d->type) {
     case PORT_OPT_UINT:
@@ -300,48 +277,4 @@ port_opt_md_value(const struct port_opt_def *d, char *buf, size_t size)
                  "(comma-separated; JSON: array)", d->min, d->max);
         break;
     }
-}
-
-int
-port_opt_write_markdown(FILE *f)
-{
-    const struct port_class *class;
-
-    fprintf(f, "| type | option | value | default | description |\n");
-    fprintf(f, "|---|---|---|---|---|\n");
-    for (size_t i = 0; (class = port_class_at(i)) != NULL; i++) {
-        const struct port_opt_def *table = class_table(class);
-        const struct port_class *other;
-        char types[256] = "";
-        bool seen = false;
-
-        /* Classes that share a table share its rows. */
-        for (size_t k = 0; (other = port_class_at(k)) != NULL; k++) {
-            if (class_table(other) != table || table == port_opt_none) {
-                continue;
-            }
-            if (k < i) {
-                seen = true;
-                break;
-            }
-            port_opt_cat(types, sizeof types, types[0] ? ", `" : "`");
-            port_opt_cat(types, sizeof types, other->type);
-            port_opt_cat(types, sizeof types, "`");
-        }
-        if (seen) {
-            continue;
-        }
-        if (!table->name) {
-            fprintf(f, "| `%s` | (none) | | | |\n", class->type);
-        }
-        for (const struct port_opt_def *d = table; d->name; d++) {
-            char value[128];
-
-            port_opt_md_value(d, value, sizeof value);
-            fprintf(f, "| %s | `%s` | %s | %s | %s |\n", types, d->name,
-                    value, d->required ? "required" : d->dflt ? d->dflt : "-",
-                    d->doc);
-        }
-    }
-    return ferror(f) ? EIO : 0;
 }

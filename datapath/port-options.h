@@ -59,6 +59,13 @@ enum port_opt_type {
                          * strings (or one string). */
 };
 
+/* One configuration option, "key=value".  Both strings are borrowed for
+ * the duration of the call only. */
+struct port_option {
+    const char *key;
+    const char *value;
+};
+
 /* What a further check says about one value (one element of a list) that
  * passed the type and range check: true if good, else false with the
  * reason (naming the value, not the key) in 'msg'. */
@@ -76,13 +83,6 @@ struct port_opt_def {
     const char *doc;            /* One line, markdown, no final period. */
     port_opt_check_fn *check;   /* Optional. */
 };
-
-/* The option table of registered port type 'type', or NULL if there is no
- * such type.  A class without options gives an empty table. */
-const struct port_opt_def *port_opt_table(const char *type);
-
-/* Writes the registered type names, "dpdk, tap, ...", into 'buf'. */
-void port_opt_type_names(char *buf, size_t size);
 
 /* The entry 'name' of 'table', or NULL. */
 const struct port_opt_def *port_opt_find(const struct port_opt_def *table,
@@ -124,9 +124,12 @@ uint32_t port_opt_get_u32(const struct port_opt_def *table,
                           const struct port_option *opts, size_t n_opts,
                           const char *name);
 
-/* Writes the markdown table of every registered type's options (one row per
- * option; types that share a table share rows) to 'f'.  Returns 0 or an
- * errno from writing. */
-int port_opt_write_markdown(FILE *f);
+/* Appends 's' to the NUL-terminated 'buf' of 'size' bytes, truncating. */
+void port_opt_cat(char *buf, size_t size, const char *s);
+
+/* Describes the value 'def' takes, for people: "integer 68..9710",
+ * "string, 1..15 bytes", "list, 0..16 elements (...)". */
+void port_opt_describe(const struct port_opt_def *def, char *buf,
+                       size_t size);
 
 #endif /* port-options.h */

@@ -72,6 +72,84 @@ port_class_at(size_t i)
     return i < port_n_classes ? port_classes[i] : NULL;
 }
 
+/* ---- Option tables of the registered classes. ---- */
+
+/* The table of a class that declares none. */
+static const struct port_opt_def port_opt_none[] = { { .name = NULL } };
+
+static const struct port_opt_def *
+class_table(const struct port_class *class)
+{
+    return class->options ? class->options : port_opt_none;
+}
+
+const struct port_opt_def *
+port_opt_table(const char *type)
+{
+    const struct port_class *class = type ? port_class_lookup(type) : NULL;
+
+    return class ? class_table(class) : NULL;
+}
+
+void
+port_opt_type_names(char *buf, size_t size)
+{
+    const struct port_class *class;
+
+    if (!size) {
+        return;
+    }
+    buf[0] = '\0';
+    for (size_t i = 0; (class = port_class_at(i)) != NULL; i++) {
+        port_opt_cat(buf, size, i ? ", " : "");
+        port_opt_cat(buf, size, class->type);
+    }
+}
+
+int
+port_opt_write_markdown(FILE *f)
+{
+    const struct port_class *class;
+
+    fprintf(f, "| type | option | value | default | description |\n");
+    fprintf(f, "|---|---|---|---|---|\n");
+    for (size_t i = 0; (class = port_class_at(i)) != NULL; i++) {
+        const struct port_opt_def *table = class_table(class);
+        const struct port_class *other;
+        char types[256] = "";
+        bool seen = false;
+
+        /* Classes that share a table share its rows. */
+        for (size_t k = 0; (other = port_class_at(k)) != NULL; k++) {
+            if (class_table(other) != table || table == port_opt_none) {
+                continue;
+            }
+            if (k < i) {
+                seen = true;
+                break;
+            }
+            port_opt_cat(types, sizeof types, types[0] ? ", `" : "`");
+            port_opt_cat(types, sizeof types, other->type);
+            port_opt_cat(types, sizeof types, "`");
+        }
+        if (seen) {
+            continue;
+        }
+        if (!table->name) {
+            fprintf(f, "| `%s` | (none) | | | |\n", class->type);
+        }
+        for (const struct port_opt_def *d = table; d->name; d++) {
+            char value[128];
+
+            port_opt_describe(d, value, sizeof value);
+            fprintf(f, "| %s | `%s` | %s | %s | %s |\n", types, d->name,
+                    value, d->required ? "required" : d->dflt ? d->dflt : "-",
+                    d->doc);
+        }
+    }
+    return ferror(f) ? EIO : 0;
+}
+
 int
 port_register_class(const struct port_class *class)
 {

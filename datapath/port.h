@@ -56,6 +56,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "port-options.h"
 
 struct port;
 struct port_class;
@@ -67,13 +70,6 @@ struct port_env {
     struct rte_mempool *mp; /* Receive buffers (tap, dummy, ethdev rxqs). */
     int socket_id;          /* NUMA socket for allocations, or -1 (any). */
     unsigned n_txq;         /* Tx queue ids callers use: number of PMDs. */
-};
-
-/* One configuration option, "key=value".  Both strings are borrowed for
- * the duration of the call only. */
-struct port_option {
-    const char *key;
-    const char *value;
 };
 
 /* Counters.  The rx/tx packet and byte counts are what sluice itself
@@ -109,6 +105,19 @@ int port_register_class(const struct port_class *); /* EEXIST, ENOSPC. */
 const struct port_class *port_class_lookup(const char *type); /* or NULL */
 const struct port_class *port_class_at(size_t i); /* In registration order;
                                                    * NULL past the end. */
+
+/* The registered classes' option tables (port-options.h). */
+/* The option table of registered port type 'type', or NULL if there is no
+ * such type.  A class without options gives an empty table. */
+const struct port_opt_def *port_opt_table(const char *type);
+
+/* Writes the registered type names, "dpdk, tap, ...", into 'buf'. */
+void port_opt_type_names(char *buf, size_t size);
+
+/* Writes the markdown table of every registered type's options (one row per
+ * option; types that share a table share rows) to 'f'.  Returns 0 or an
+ * errno from writing. */
+int port_opt_write_markdown(FILE *f);
 
 /* Life cycle.
  *
