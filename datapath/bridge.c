@@ -80,8 +80,8 @@ sw_upcall(struct dp_upcall *up, void *sw_)
         /* Write lock held: safe to flip; re-translation must not learn. */
         ofproto_set_mac_learning(pm->br->ofproto, false);
     }
-    err = ofproto_xlate(pm->br->ofproto, &flow, &up->wc, &up->actions, &out,
-                        dp_time_ms());
+    err = ofproto_xlate_stub(pm->br->ofproto, &flow, &up->wc, up->stub,
+                             up->stub_cap, &up->actions, &out, dp_time_ms());
     if (up->revalidating) {
         ofproto_set_mac_learning(pm->br->ofproto, true);
     }

@@ -114,7 +114,8 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
         }
     }
     if (last_out == SIZE_MAX) {
-        drop_pkts(pmd, pkts, n, DP_DROP_ACTION);
+        drop_pkts(pmd, pkts, n, actions->in_port_drop ? DP_DROP_LOOP
+                                                      : DP_DROP_ACTION);
         return;
     }
 

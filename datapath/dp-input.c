@@ -110,8 +110,7 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
         }
     }
 
-    memset(tmp_up, 0, sizeof *tmp_up);
-    tmp_up->flow = key;
+    dp_upcall_init(tmp_up, key, &pmd->upcall_stub);
     dp_stat_add(&pmd->upcalls, 1);
     err = dp->cbs.upcall(tmp_up, dp->aux);
     if (err || !tmp_up->actions) {
@@ -121,8 +120,7 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
         if (dp->cbs.release && tmp_up->n_refs) {
             dp->cbs.release(tmp_up->refs, tmp_up->n_refs, dp->aux);
         }
-        free(tmp_up->actions);
-        tmp_up->actions = NULL;
+        dp_upcall_free_actions(tmp_up);
         tmp_up->n_refs = 0;
         return NULL;
     }
@@ -143,15 +141,25 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
             mf = dp_mf_alloc(pmd);
         }
     }
+    n_acts = tmp_up->actions->n;
     if (mf) {
-        n_acts = tmp_up->actions->n;
-        mf->key = *key;
         if (n_acts <= DP_MF_INLINE_ACTS) {
             memcpy(mf->inline_acts, tmp_up->actions, dp_actions_size(n_acts));
             mf->actions = (struct dp_actions *) (void *) mf->inline_acts;
+        } else if (tmp_up->actions == tmp_up->stub) {
+            /* The next upcall reuses the stub: a long list gets its own
+             * copy (only at installation, never per packet). */
+            mf->actions = dp_actions_clone(tmp_up->actions);
         } else {
-            mf->actions = tmp_up->actions;
+            mf->actions = tmp_up->actions;      /* Taken over. */
         }
+        if (!mf->actions) {
+            dp_mf_free_local(pmd, mf);
+            mf = NULL;
+        }
+    }
+    if (mf) {
+        mf->key = *key;
         for (size_t i = 0; i < n_acts; i++) {
             if (tmp_up->actions->a[i].type != DPA_OUTPUT) {
                 mf->needs_layers = true;
@@ -170,13 +178,16 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
         err = cls_insert(pmd->cls, &mf->cr);
         pthread_mutex_unlock(&pmd->flow_mutex);
         if (err) {
-            mf->actions = NULL;     /* Still tmp_up's. */
+            if (mf->actions == tmp_up->actions) {
+                mf->actions = NULL;     /* Still tmp_up's. */
+            }
             dp_mf_free_local(pmd, mf);
             mf = NULL;
         } else {
-            if ((void *) mf->actions == mf->inline_acts) {
-                /* The slow path's buffer is reused by the next upcall. */
-                free(tmp_up->actions);
+            if (mf->actions != tmp_up->actions) {
+                /* Copied (inline or cloned): the slow path's list is not
+                 * needed. */
+                dp_upcall_free_actions(tmp_up);
             }
             tmp_up->actions = NULL;
             atomic_fetch_add(&pmd->n_megaflows, 1);
@@ -511,7 +522,7 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
             if (dp->cbs.release) {
                 dp->cbs.release(up.refs, up.n_refs, dp->aux);
             }
-            free(up.actions);
+            dp_upcall_free_actions(&up);
             b->pkts[i] = NULL;
         } else {
             rte_pktmbuf_free(b->pkts[i]);

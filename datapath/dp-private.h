@@ -26,6 +26,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <rte_cycles.h>
 #include "cls.h"
 #include "dp.h"
@@ -46,6 +48,34 @@ struct hkc;
 #define DP_NO_OUT UINT32_MAX         /* dp_megaflow.out_port: not simple. */
 #define DP_EMC_INSERT_INV_PROB 20    /* Exact-match insertion draw. */
 #define DP_GROUP_WINDOW 4            /* Groups searched per packet. */
+#define DP_UPCALL_STUB 32            /* Actions an upcall builds in place. */
+
+/* An upcall's action buffer (dp_upcall.stub). */
+struct dp_upcall_stub {
+    _Alignas(8) uint8_t buf[sizeof(struct dp_actions)
+                            + DP_UPCALL_STUB * sizeof(struct dp_action)];
+};
+
+/* Prepares 'up' for an upcall of 'flow' building its actions in 'stub'. */
+static inline void
+dp_upcall_init(struct dp_upcall *up, const struct flow *flow,
+               struct dp_upcall_stub *stub)
+{
+    memset(up, 0, sizeof *up);
+    up->flow = flow;
+    up->stub = (struct dp_actions *) (void *) stub->buf;
+    up->stub_cap = DP_UPCALL_STUB;
+}
+
+/* Frees an upcall's actions unless they are its stub. */
+static inline void
+dp_upcall_free_actions(struct dp_upcall *up)
+{
+    if (up->actions != up->stub) {
+        free(up->actions);
+    }
+    up->actions = NULL;
+}
 
 /* Work deferred until readers are done with an object: after one grace
  * period the entry moves to phase 1 and takes a second token; after the
@@ -102,6 +132,7 @@ struct dp {
     atomic_bool marks_on;                   /* Any id handed out. */
     atomic_bool profile;                    /* dp.h: DP_STAGES */
     long long last_sweep_ms;                /* [main] Stats/expiry. */
+    struct dp_upcall_stub reval_stub;       /* [main] Revalidation. */
     long long last_rank_ms;
 };
 
@@ -188,6 +219,7 @@ struct dp_pmd {
                                      * from the timed batches. */
     uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
+    struct dp_upcall_stub upcall_stub;  /* [pmd] */
     long long now_ms;               /* [pmd] Time of this iteration. */
 
     /* Megaflow pool: 'mf_free' is the PMD's own free list, carved from

@@ -499,8 +499,7 @@ revalidate_cb(struct cls_rule *cr, void *ctx_)
     struct dp_upcall up;
     bool keep = false;
 
-    memset(&up, 0, sizeof up);
-    up.flow = &mf->key;
+    dp_upcall_init(&up, &mf->key, &dp->reval_stub);
     up.revalidating = true;
     if (!dp->cbs.upcall(&up, dp->aux) && up.actions) {
         up.wc.in_port = UINT32_MAX;
@@ -511,7 +510,7 @@ revalidate_cb(struct cls_rule *cr, void *ctx_)
     if (dp->cbs.release && up.n_refs) {
         dp->cbs.release(up.refs, up.n_refs, dp->aux);
     }
-    free(up.actions);
+    dp_upcall_free_actions(&up);
     if (!keep) {
         dp_megaflow_remove(dp, mf, DP_REMOVED_REVALIDATE);
         ctx->removed++;

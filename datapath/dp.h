@@ -94,8 +94,13 @@ struct dp_upcall {
     bool revalidating;          /* In: re-translation of an installed
                                  * megaflow; the slow path must not change
                                  * state (no MAC learning). */
+    struct dp_actions *stub;    /* In: room for 'stub_cap' actions the slow
+                                 * path may build the list in (no
+                                 * allocation per upcall). */
+    size_t stub_cap;
     struct flow wc;             /* Out: bits consulted (zeroed by caller). */
-    struct dp_actions *actions; /* Out: new, owned by the datapath after. */
+    struct dp_actions *actions; /* Out: 'stub', or new memory owned by the
+                                 * datapath after. */
     void *refs[DP_MAX_REFS];    /* Out: references for stats crediting. */
     size_t n_refs;
     bool learned;               /* Out: slow-path state changed (MAC

@@ -21,7 +21,7 @@
     DP_DROP(CLONE_NOMEM, "clone_nomem")       /* no mbuf to copy into */    \
     DP_DROP(REWRITE, "rewrite_error")         /* header rewrite failed */   \
     DP_DROP(MULTISEG, "multiseg_unsupported") /* chained mbuf rewrite */    \
-    DP_DROP(LOOP, "output_to_self")           /* output to input port */
+    DP_DROP(LOOP, "output_to_self")           /* only output: in_port */
 
 enum dp_drop_reason {
 #define DP_DROP(ENUM, NAME) DP_DROP_##ENUM,

@@ -67,6 +67,7 @@ dp_actions_equal(const struct dp_actions *a, const struct dp_actions *b)
     size_t nb = b ? b->n : 0;
 
     return na == nb
+           && (a && a->in_port_drop) == (b && b->in_port_drop)
            && (!na || !memcmp(a->a, b->a, na * sizeof(struct dp_action)));
 }
 

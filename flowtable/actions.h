@@ -147,8 +147,18 @@ struct dp_action {
 
 struct dp_actions {
     size_t n;
+    bool in_port_drop;      /* Translation dropped an output to the
+                             * packet's own input port (OpenFlow forbids
+                             * it without the in_port action): with no
+                             * output left, the drop is counted as
+                             * output_to_self rather than action_drop. */
+    uint8_t pad[7];
     struct dp_action a[];
 };
+/* Code that lays a header and an action array side by side (a stub buffer,
+ * a struct { struct dp_actions h; struct dp_action a[N]; }) relies on it. */
+_Static_assert(offsetof(struct dp_actions, a) == sizeof(struct dp_actions),
+               "dp_actions' array starts right after its header");
 
 /* Allocates a list with room for 'n' actions, n set to 0 ... capacity is
  * the caller's business; returns NULL on ENOMEM. */

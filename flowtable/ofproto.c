@@ -1255,6 +1255,7 @@ struct xctx {
     struct flow *wc;
     struct dp_actions *acts;
     size_t cap;
+    struct dp_actions *stub;    /* The caller's buffer, or NULL. */
     struct ofproto_xlate_out *out;
     long long now_ms;
     int depth;
@@ -1277,7 +1278,17 @@ emit(struct xctx *x, enum dp_action_type type)
             return NULL;
         }
         size_t cap = x->cap * 2;
-        struct dp_actions *a = realloc(x->acts, dp_actions_size(cap));
+        struct dp_actions *a;
+
+        if (x->acts == x->stub) {
+            /* Outgrew the caller's buffer: move to the heap. */
+            a = malloc(dp_actions_size(cap));
+            if (a) {
+                memcpy(a, x->acts, dp_actions_size(x->acts->n));
+            }
+        } else {
+            a = realloc(x->acts, dp_actions_size(cap));
+        }
         if (!a) {
             x->error = ENOMEM;
             x->stop = x->drop_all = true;
@@ -1774,6 +1785,24 @@ ofproto_xlate(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
               struct dp_actions **actions, struct ofproto_xlate_out *out,
               long long now_ms)
 {
+    return ofproto_xlate_stub(ofp, flow, wc, NULL, 0, actions, out, now_ms);
+}
+
+void
+ofproto_xlate_actions_free(struct dp_actions *actions,
+                           const struct dp_actions *stub)
+{
+    if (actions != stub) {
+        free(actions);
+    }
+}
+
+int
+ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
+                   struct flow *wc, struct dp_actions *stub, size_t stub_cap,
+                   struct dp_actions **actions,
+                   struct ofproto_xlate_out *out, long long now_ms)
+{
     struct xctx x;
 
     memset(out, 0, sizeof *out);
@@ -1785,10 +1814,17 @@ ofproto_xlate(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
     x.work = *flow;
     x.base = *flow;
     x.wc = wc;
-    x.cap = 16;
-    x.acts = malloc(dp_actions_size(x.cap));
-    if (!x.acts) {
-        return ENOMEM;
+    if (stub && stub_cap) {
+        x.stub = stub;
+        x.cap = stub_cap;
+        x.acts = stub;
+    } else {
+        x.stub = NULL;
+        x.cap = 16;
+        x.acts = malloc(dp_actions_size(x.cap));
+        if (!x.acts) {
+            return ENOMEM;
+        }
     }
     x.acts->n = 0;
     x.out = out;
@@ -1802,13 +1838,14 @@ ofproto_xlate(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
     xlate_table(&x, 0, false);
 
     if (x.error) {
-        free(x.acts);
+        ofproto_xlate_actions_free(x.acts, x.stub);
         ofproto_xlate_out_uninit(out);
         return x.error;
     }
     if (x.drop_all) {
         x.acts->n = 0;
     }
+    x.acts->in_port_drop = out->n_in_port_drop > 0;
     *actions = x.acts;
     return 0;
 }

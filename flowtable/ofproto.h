@@ -256,6 +256,17 @@ struct ofproto_xlate_out {
 int ofproto_xlate(struct ofproto *ofp, const struct flow *flow,
                   struct flow *wc, struct dp_actions **actions,
                   struct ofproto_xlate_out *out, long long now_ms);
+/* The same, without an allocation when the result fits the caller's
+ * buffer: 'stub' (room for 'stub_cap' actions; NULL or 0: none) is used
+ * for the list first, so *actions is either 'stub' or new memory (when it
+ * outgrew the stub).  Free it with ofproto_xlate_actions_free(), which
+ * frees only the latter. */
+int ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
+                       struct flow *wc, struct dp_actions *stub,
+                       size_t stub_cap, struct dp_actions **actions,
+                       struct ofproto_xlate_out *out, long long now_ms);
+void ofproto_xlate_actions_free(struct dp_actions *actions,
+                                const struct dp_actions *stub);
 /* Unrefs every rule in 'out' and sets n_rules to 0. */
 void ofproto_xlate_out_uninit(struct ofproto_xlate_out *out);
 

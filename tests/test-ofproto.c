@@ -189,11 +189,38 @@ xl(struct ofproto *ofp, const struct flow *f, struct flow *wc,
     return acts;
 }
 
+/* ofproto_xlate_stub() with stubs of several sizes gives what
+ * ofproto_xlate() gave ('acts', 'wc'), in the stub exactly when it fits. */
+static void
+check_stub_xlate(struct ofproto *ofp, const struct flow *f,
+                 const struct dp_actions *acts, const struct flow *wc)
+{
+    static const size_t caps[] = { 1, 2, 3, 64 };
+
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        struct dp_actions *stub = dp_actions_alloc(caps[i]);
+        struct ofproto_xlate_out out;
+        struct dp_actions *got;
+        struct flow wc2;
+
+        assert_int_equal(ofproto_xlate_stub(ofp, f, &wc2, stub, caps[i],
+                                            &got, &out, 0), 0);
+        ofproto_xlate_out_uninit(&out);
+        assert_true(dp_actions_equal(got, acts));
+        assert_memory_equal(&wc2, wc, sizeof wc2);
+        assert_true((got == stub) == (acts->n <= caps[i]));
+        ofproto_xlate_actions_free(got, stub);
+        free(stub);
+    }
+}
+
 static void
 xlate_expect(struct ofproto *ofp, const struct flow *f, const struct exp *e)
 {
-    struct dp_actions *acts = xl(ofp, f, NULL, NULL);
+    struct flow wc;
+    struct dp_actions *acts = xl(ofp, f, &wc, NULL);
     check_actions(acts, e);
+    check_stub_xlate(ofp, f, acts, &wc);
     free(acts);
 }
 

@@ -73,6 +73,29 @@ def test_explicit_flows_and_drop(sw):
     assert sum(p["drops"]["action_drop"] for p in stats) == 1
 
 
+def test_output_to_input_port_is_a_named_drop(sw):
+    """OpenFlow drops an output to the packet's own input port (only the
+    in_port action sends a packet back): counted as output_to_self, apart
+    from flows that say drop."""
+    sw.add_flows("priority=100,in_port=1,actions=output:1",
+                 "priority=100,in_port=2,actions=output:2,output:3",
+                 "priority=100,in_port=3,actions=drop")
+    sw.send("d1", [udp(sport=1000 + i) for i in range(4)])
+    sw.send("d2", [udp(sport=2000 + i) for i in range(3)])
+    sw.send("d3", [udp(sport=3000 + i) for i in range(2)])
+    assert counts(sw) == {"d1": 0, "d2": 0, "d3": 3}
+    drops = {}
+    for p in sw.call("pmd-stats"):
+        for k, v in p["drops"].items():
+            drops[k] = drops.get(k, 0) + v
+    assert drops["output_to_self"] == 4, drops
+    assert drops["action_drop"] == 2, drops
+    # in_port sends it back.
+    sw.add_flows("priority=200,in_port=1,actions=in_port")
+    sw.send("d1", udp(sport=1000))
+    assert counts(sw) == {"d1": 1, "d2": 0, "d3": 0}
+
+
 def test_counters_and_dump(sw):
     sw.add_flows("priority=10,ip,nw_src=10.0.0.0/8,actions=output:2")
     n = 25
