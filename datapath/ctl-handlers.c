@@ -14,6 +14,7 @@
 
 #include "bridge.h"
 #include "ctl-handlers.h"
+#include "ctl-offload.h"
 #include "offload.h"
 #include "ctl.h"
 #include "dp.h"

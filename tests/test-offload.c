@@ -17,6 +17,7 @@
 #include <rte_flow.h>
 
 #include "offload.h"
+#include "offload-provider.h"
 
 /* ---- Helpers. ---- */
 

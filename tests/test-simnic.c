@@ -21,6 +21,7 @@
 #include <rte_mbuf.h>
 
 #include "offload.h"
+#include "offload-provider.h"
 #include "pkt-build.h"
 #include "eal-test.h"
 #include "port.h"
