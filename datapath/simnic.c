@@ -273,13 +273,6 @@ simnic_port_detach(struct simnic *nic, uint16_t id)
     rte_rwlock_write_unlock(&nic->lock);
 }
 
-/* A port hardware may transmit on: sends are thread-safe there. */
-static bool
-port_can_hw_tx(const struct port *port)
-{
-    return port->class == &port_dummy_class || port->txq_shared;
-}
-
 /* ---- Rule compilation. ---- */
 
 struct compiled {
@@ -711,10 +704,6 @@ compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
                 || !nic->ports[id].attached) {
                 return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF,
                                  a, "simnic %s: no port %u", nic->name, id);
-            }
-            if (!port_can_hw_tx(nic->ports[id].port)) {
-                return action_unsupported(a, e, "this port cannot transmit "
-                                          "from hardware");
             }
             c->fate = SF_PORT;
             c->out_port = (uint16_t) id;
@@ -1226,27 +1215,54 @@ exec_rewrites(const struct simnic_rule *r, struct rte_mbuf *m,
     return true;
 }
 
-static void
-hw_send(struct simnic *nic, uint16_t out, struct rte_mbuf *m)
-{
-    struct port *port = nic->ports[out].port;
-    uint64_t bytes = 0;
-    int sent;
+/* Packets forwarded by full rules during one simnic_rx(), sent in
+ * bursts: a run of packets to one output port goes out in one
+ * port_hw_tx_burst(). */
+#define SIMNIC_TX_BURST 32
+struct simnic_txbuf {
+    uint16_t port;                  /* NIC port id of the run. */
+    int n;
+    struct rte_mbuf *pkts[SIMNIC_TX_BURST];
+};
 
-    if (!__atomic_load_n(&nic->ports[out].attached, __ATOMIC_ACQUIRE)) {
-        rte_pktmbuf_free(m);
-        __atomic_fetch_add(&nic->stats.hw_tx_failed, 1, __ATOMIC_RELAXED);
+/* Sends what 'tb' holds (read lock held: the output port stays attached
+ * and open until the call returns). */
+static void
+hw_tx_flush(struct simnic *nic, struct simnic_txbuf *tb)
+{
+    struct simnic_port *sp;
+    int n = tb->n, sent = 0;
+
+    if (!n) {
         return;
     }
-    if (port->txq_shared && port->class != &port_dummy_class) {
-        rte_spinlock_lock(&port->txq_locks[0].lock);
-        sent = port->class->send(port, 0, &m, 1, &bytes);
-        rte_spinlock_unlock(&port->txq_locks[0].lock);
+    tb->n = 0;
+    sp = &nic->ports[tb->port];
+    if (__atomic_load_n(&sp->attached, __ATOMIC_ACQUIRE)) {
+        sent = port_hw_tx_burst(sp->port, tb->pkts, n);
     } else {
-        sent = port->class->send(port, 0, &m, 1, &bytes);
+        rte_pktmbuf_free_bulk(tb->pkts, (unsigned) n);
     }
-    __atomic_fetch_add(sent ? &nic->stats.hw_forwarded
-                            : &nic->stats.hw_tx_failed, 1, __ATOMIC_RELAXED);
+    if (sent) {
+        __atomic_fetch_add(&nic->stats.hw_forwarded, (uint64_t) sent,
+                           __ATOMIC_RELAXED);
+    }
+    if (n - sent) {
+        __atomic_fetch_add(&nic->stats.hw_tx_failed, (uint64_t) (n - sent),
+                           __ATOMIC_RELAXED);
+    }
+}
+
+/* Queues 'm' for output on NIC port 'out'. */
+static void
+hw_tx_add(struct simnic *nic, struct simnic_txbuf *tb, uint16_t out,
+          struct rte_mbuf *m)
+{
+    if (tb->n && (tb->port != out || tb->n == SIMNIC_TX_BURST)) {
+        hw_tx_flush(nic, tb);
+    }
+    tb->port = out;
+    tb->pkts[tb->n++] = m;
 }
 
 int
@@ -1254,6 +1270,7 @@ simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
 {
     uint64_t hw_packets = 0, hw_bytes = 0, dropped = 0, marked = 0;
     uint64_t misses = 0;
+    struct simnic_txbuf tb;
     long long now;
     int kept = 0;
 
@@ -1261,6 +1278,7 @@ simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
         return n;
     }
     now = dp_time_ms();
+    tb.n = 0;
     rte_rwlock_read_lock(&nic->lock);
     for (int i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
@@ -1298,7 +1316,7 @@ simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
                 dropped++;
                 rte_pktmbuf_free(m);
             } else {
-                hw_send(nic, r->out_port, m);
+                hw_tx_add(nic, &tb, r->out_port, m);
             }
             break;
         case SF_NONE:
@@ -1312,6 +1330,7 @@ simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
             break;
         }
     }
+    hw_tx_flush(nic, &tb);
     rte_rwlock_read_unlock(&nic->lock);
     if (hw_packets) {
         __atomic_fetch_add(&nic->stats.hw_packets, hw_packets,
