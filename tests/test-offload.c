@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* test-offload.c: megaflow -> rte_flow translation and the rte_flow
- * provider's error paths (rte_flow_* wrapped at link time). */
+/* test-offload.c: megaflow -> rte_flow translation, the rte_flow
+ * provider's error paths (rte_flow_* wrapped at link time) and the
+ * provider registry. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -1029,6 +1030,121 @@ test_errno_conversion(void **state)
                         "partial");
 }
 
+/* ---- Provider registry. ---- */
+
+static int
+reg_port_init(struct offload_port *op, char *err, size_t errsize)
+{
+    (void) op;
+    (void) err;
+    (void) errsize;
+    return 0;
+}
+
+static void
+reg_port_uninit(struct offload_port *op)
+{
+    (void) op;
+}
+
+static int
+reg_flow_put(struct offload_port *op, const struct rte_flow_attr *attr,
+             const struct rte_flow_item *items,
+             const struct rte_flow_action *actions, void **handle,
+             struct rte_flow_error *error)
+{
+    (void) op;
+    (void) attr;
+    (void) items;
+    (void) actions;
+    (void) handle;
+    (void) error;
+    return EOPNOTSUPP;
+}
+
+static int
+reg_flow_del(struct offload_port *op, void *handle,
+             struct offload_counters *last)
+{
+    (void) op;
+    (void) handle;
+    (void) last;
+    return 0;
+}
+
+static int
+reg_flow_query(struct offload_port *op, void *handle,
+               struct offload_counters *c)
+{
+    (void) op;
+    (void) handle;
+    (void) c;
+    return 0;
+}
+
+static int
+reg_aged_flows(struct offload_port *op, void **contexts, int n)
+{
+    (void) op;
+    (void) contexts;
+    (void) n;
+    return 0;
+}
+
+static int
+reg_flush(struct offload_port *op)
+{
+    (void) op;
+    return 0;
+}
+
+static size_t
+reg_n_rules_left(void)
+{
+    return 7;
+}
+
+/* Classes are found by name and, without a name, by port type; the
+ * built-in ones are registered once. */
+static void
+test_provider_registry(void **state)
+{
+    static const struct offload_class tapnic = {
+        .name = "tapnic", .default_port_type = "tap",
+        .port_init = reg_port_init, .port_uninit = reg_port_uninit,
+        .flow_put = reg_flow_put, .flow_del = reg_flow_del,
+        .flow_query = reg_flow_query, .aged_flows = reg_aged_flows,
+        .flush = reg_flush, .n_rules_left = reg_n_rules_left,
+    };
+    static const struct offload_class incomplete = {
+        .name = "incomplete", .port_init = reg_port_init,
+    };
+    size_t left;
+
+    (void) state;
+    offload_init_classes();
+    offload_init_classes();         /* Idempotent. */
+    assert_ptr_equal(offload_class_lookup("rte_flow"),
+                     &offload_rte_flow_class);
+    assert_ptr_equal(offload_class_lookup("simnic"), &offload_simnic_class);
+    assert_null(offload_class_lookup("nosuch"));
+    assert_ptr_equal(offload_class_default("dpdk"), &offload_rte_flow_class);
+    assert_ptr_equal(offload_class_default("dummy"), &offload_simnic_class);
+    assert_ptr_equal(offload_class_default("vhostuser"),
+                     &offload_simnic_class);
+    assert_ptr_equal(offload_class_default("tap"), &offload_simnic_class);
+    left = offload_classes_rules_left();
+
+    assert_int_equal(offload_class_register(&offload_simnic_class), EEXIST);
+    assert_int_equal(offload_class_register(&incomplete), EINVAL);
+    assert_int_equal(offload_class_register(NULL), EINVAL);
+    assert_int_equal(offload_class_register(&tapnic), 0);
+    assert_ptr_equal(offload_class_lookup("tapnic"), &tapnic);
+    assert_ptr_equal(offload_class_default("tap"), &tapnic);
+    assert_ptr_equal(offload_class_default("dummy"), &offload_simnic_class);
+    assert_int_equal(offload_classes_rules_left(), left + 7);
+}
+
 int
 main(void)
 {
@@ -1043,6 +1159,7 @@ main(void)
         cmocka_unit_test(test_rf_probe),
         cmocka_unit_test(test_rf_flow_errors),
         cmocka_unit_test(test_errno_conversion),
+        cmocka_unit_test(test_provider_registry),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
