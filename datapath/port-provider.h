@@ -204,7 +204,8 @@ struct port {
 
 /* A receive hook: called by port_rx_burst() after the device returned
  * n > 0 packets and before they are counted.  It may consume packets (it
- * then owns them: frees or transmits them) and returns how many it left,
+ * then owns them: frees them, or transmits them with port_hw_tx_burst(),
+ * which uses the polling thread's tx qid) and returns how many it left,
  * compacted in order at the start of 'pkts'.  Runs on the polling thread;
  * must not block. */
 struct port_rx_hook {
