@@ -14,9 +14,10 @@
  *   port-provider.h): a packet that hits a full rule is dropped, or
  *   rewritten and transmitted on a port of the same NIC (through the port
  *   layer's hardware transmit, port_hw_tx_burst(), so the port counts it
- *   as hw_tx_packets), and counted as a hardware packet; a packet that hits a MARK rule gets
- *   the mark in its mbuf (RTE_MBUF_F_RX_FDIR | RTE_MBUF_F_RX_FDIR_ID,
- *   hash.fdir.hi) and goes to software; misses go to software untouched.
+ *   as hw_tx_packets), and counted as a hardware packet; a packet that
+ *   hits a MARK rule gets the mark in its mbuf (RTE_MBUF_F_RX_FDIR |
+ *   RTE_MBUF_F_RX_FDIR_ID, hash.fdir.hi) and goes to software; misses go
+ *   to software untouched.
  *   Ports attached under one NIC name share one table (one e-switch), so a
  *   transfer rule may output from one to another.
  *
