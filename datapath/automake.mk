@@ -24,9 +24,13 @@ sbin_PROGRAMS += datapath/sluiced
 datapath_sluiced_SOURCES = datapath/main.c
 datapath_sluiced_CFLAGS = $(datapath_libdatapath_a_CFLAGS)
 datapath_sluiced_LDADD = $(DATAPATH_LIBS)
-# SmartNIC offload (issue 4).
+# SmartNIC offload (issue 4): the translation, the provider registry, the
+# manager, the rte_flow provider, the simnic model and its provider, the
+# control-socket glue.
 datapath_libdatapath_a_SOURCES += \
+	datapath/offload-xlate.h datapath/offload-xlate.c \
+	datapath/offload-provider.h datapath/offload-provider.c \
 	datapath/offload.h datapath/offload.c \
 	datapath/offload-rte-flow.c \
-	datapath/simnic.h datapath/offload-simnic.c \
-	datapath/ctl-offload.c
+	datapath/simnic.h datapath/simnic.c datapath/offload-simnic.c \
+	datapath/ctl-offload.h datapath/ctl-offload.c

@@ -14,6 +14,7 @@
 
 #include "bridge.h"
 #include "ctl-handlers.h"
+#include "ctl-offload.h"
 #include "offload.h"
 #include "ctl.h"
 #include "dp.h"
@@ -96,7 +97,7 @@ port_stats_json(const struct bridge_port_info *info)
     }
     port_get_stats(info->port, &s);
     return json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                     " s:s, s:o}",
+                     " s:I, s:I, s:s, s:o}",
                      "ofport", (json_int_t) info->ofport,
                      "name", info->name,
                      "rx_packets", (json_int_t) s.rx_packets,
@@ -107,6 +108,8 @@ port_stats_json(const struct bridge_port_info *info)
                      "tx_bytes", (json_int_t) s.tx_bytes,
                      "tx_dropped", (json_int_t) s.tx_dropped,
                      "tx_errors", (json_int_t) s.tx_errors,
+                     "hw_tx_packets", (json_int_t) s.hw_tx_packets,
+                     "hw_tx_bytes", (json_int_t) s.hw_tx_bytes,
                      "link", port_link_up(info->port) ? "up" : "down",
                      "custom", cj);
 }

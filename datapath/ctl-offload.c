@@ -7,10 +7,13 @@
 
 #include <jansson.h>
 
+#include "ctl-offload.h"
+
 #include "bridge.h"
 #include "ctl.h"
 #include "dp.h"
 #include "offload.h"
+#include "offload-provider.h"
 #include "ofp-parse.h"
 #include "simnic.h"
 

@@ -740,6 +740,7 @@ dp_pmd_main(void *pmd_)
     }
     rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);
     rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
+    port_set_thread_txq(pmd->idx);  /* For port_hw_tx_burst(). */
 
     while (!atomic_load_explicit(&dp->exiting, memory_order_relaxed)) {
         struct dp_poll_list *poll;

@@ -2,7 +2,7 @@
 /* offload-rte-flow.c: the offload provider over DPDK's rte_flow API. */
 
 /*
- * The probe at port start (offload_probe() in offload.c, shared with
+ * The probe at port start (offload_probe() in offload-xlate.c, shared with
  * simnic) validates one representative rule per capability
  * (rte_flow_validate, which installs nothing), so sluice adapts to what
  * the NIC takes instead of keeping a table of NIC models:
@@ -30,6 +30,7 @@
 #include <rte_flow.h>
 
 #include "offload.h"
+#include "offload-provider.h"
 #include "port.h"
 
 struct rf_priv {
@@ -270,6 +271,7 @@ rf_flush(struct offload_port *op)
 
 const struct offload_class offload_rte_flow_class = {
     .name = "rte_flow",
+    .default_port_type = "dpdk",
     .port_init = rf_port_init,
     .port_uninit = rf_port_uninit,
     .port_free = rf_port_free,

@@ -52,6 +52,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_mbuf.h>
+#include <rte_rwlock.h>
 #include <rte_spinlock.h>
 
 #include "port.h"
@@ -153,11 +154,15 @@ struct port_rxq_stats {
 } __rte_cache_aligned;
 
 /* Per-tx-qid counters (indexed by the caller's qid, not the device queue),
- * written only by the PMD thread that owns the qid. */
+ * written only by the PMD thread that owns the qid.  hw_* count what
+ * port_hw_tx_burst() sent (not in packets/bytes); its refusals are in
+ * 'dropped' with software's. */
 struct port_txq_stats {
     uint64_t packets;
     uint64_t bytes;
     uint64_t dropped;
+    uint64_t hw_packets;
+    uint64_t hw_bytes;
 } __rte_cache_aligned;
 
 /* Lock of one device tx queue, used only when the queue is shared. */
@@ -190,11 +195,17 @@ struct port {
      * received packet before software does).  NULL = none.  Set with
      * port_set_rx_hook(); read by the polling thread. */
     const struct port_rx_hook *rx_hook;
+
+    /* port_hw_tx_burst() transmits from threads the datapath does not
+     * quiesce for port_reconfigure() (a PMD polling another port): it
+     * holds this for reading, port_reconfigure() for writing. */
+    rte_rwlock_t hw_tx_lock;
 };
 
 /* A receive hook: called by port_rx_burst() after the device returned
  * n > 0 packets and before they are counted.  It may consume packets (it
- * then owns them: frees or transmits them) and returns how many it left,
+ * then owns them: frees them, or transmits them with port_hw_tx_burst(),
+ * which uses the polling thread's tx qid) and returns how many it left,
  * compacted in order at the start of 'pkts'.  Runs on the polling thread;
  * must not block. */
 struct port_rx_hook {
@@ -256,6 +267,27 @@ port_rx_burst(struct port *port, unsigned qid, struct rte_mbuf **pkts,
     return n;
 }
 
+/* Sends 'n' >= 1 packets on the device queue of caller qid 'qid', under
+ * that queue's lock if it is shared; returns the count sent and their
+ * bytes in '*bytes'.  Steals the mbufs.  Counts nothing. */
+static inline int
+port_send_qid(struct port *port, unsigned qid, struct rte_mbuf **pkts,
+              int n, uint64_t *bytes)
+{
+    int sent;
+
+    if (likely(!port->txq_shared)) {
+        sent = port->class->send(port, qid, pkts, n, bytes);
+    } else {
+        unsigned dq = qid % port->n_dev_txq;
+
+        rte_spinlock_lock(&port->txq_locks[dq].lock);
+        sent = port->class->send(port, dq, pkts, n, bytes);
+        rte_spinlock_unlock(&port->txq_locks[dq].lock);
+    }
+    return sent;
+}
+
 static inline int
 port_tx_burst(struct port *port, unsigned qid, struct rte_mbuf **pkts,
               int n)
@@ -268,15 +300,7 @@ port_tx_burst(struct port *port, unsigned qid, struct rte_mbuf **pkts,
         return 0;
     }
     s = &port->txq_stats[qid];
-    if (likely(!port->txq_shared)) {
-        sent = port->class->send(port, qid, pkts, n, &bytes);
-    } else {
-        unsigned dq = qid % port->n_dev_txq;
-
-        rte_spinlock_lock(&port->txq_locks[dq].lock);
-        sent = port->class->send(port, dq, pkts, n, &bytes);
-        rte_spinlock_unlock(&port->txq_locks[dq].lock);
-    }
+    sent = port_send_qid(port, qid, pkts, n, &bytes);
     s->packets += (uint64_t) sent;
     s->bytes += bytes;
     s->dropped += (uint64_t) (n - sent);

@@ -11,11 +11,15 @@
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_rwlock.h>
 
 #include "port-options.h"
 #include "port-provider.h"
 
 #define PORT_MAX_CLASSES 16
+
+/* The tx qid of the calling thread (port_set_thread_txq()). */
+static __thread unsigned port_thread_txq;
 
 /* Registered classes.  Main thread only. */
 static const struct port_class *port_classes[PORT_MAX_CLASSES];
@@ -210,6 +214,10 @@ port_sum_queues(const struct port *port, struct port_stats *s)
             s->tx_packets += __atomic_load_n(&q->packets, __ATOMIC_RELAXED);
             s->tx_bytes += __atomic_load_n(&q->bytes, __ATOMIC_RELAXED);
             s->tx_dropped += __atomic_load_n(&q->dropped, __ATOMIC_RELAXED);
+            s->hw_tx_packets += __atomic_load_n(&q->hw_packets,
+                                                __ATOMIC_RELAXED);
+            s->hw_tx_bytes += __atomic_load_n(&q->hw_bytes,
+                                              __ATOMIC_RELAXED);
         }
     }
 }
@@ -324,6 +332,7 @@ port_open(const char *name, const char *type,
     port->name = strdup(name);
     port->env = *env;
     port->n_txq = env->n_txq;
+    rte_rwlock_init(&port->hw_tx_lock);
     if (!port->name) {
         class->dealloc(port);
         port_err_set(err, errsize, "%s: out of memory", name);
@@ -381,11 +390,12 @@ port_reconfigure(struct port *port, char *err, size_t errsize)
     int error;
 
     __atomic_store_n(&port->need_reconfigure, false, __ATOMIC_RELAXED);
+    /* The datapath quiesced its own polling and transmits; hardware
+     * transmits (port_hw_tx_burst()) wait here. */
+    rte_rwlock_write_lock(&port->hw_tx_lock);
     error = port->class->reconfigure(port, err, errsize);
-    if (error) {
-        return error;
-    }
-    if (port->n_rxq != old_n_rxq || port->n_dev_txq != old_n_dev_txq) {
+    if (!error
+        && (port->n_rxq != old_n_rxq || port->n_dev_txq != old_n_dev_txq)) {
         error = port_size_queues(port, old_n_rxq, err, errsize);
         if (error) {
             /* Keep the old arrays; clamp the queue counts to them. */
@@ -393,6 +403,7 @@ port_reconfigure(struct port *port, char *err, size_t errsize)
             port->n_dev_txq = old_n_dev_txq;
         }
     }
+    rte_rwlock_write_unlock(&port->hw_tx_lock);
     return error;
 }
 
@@ -488,4 +499,35 @@ port_get_dpdk_port_id(const struct port *port, uint16_t *id)
         return ENOTSUP;
     }
     return port->class->get_dpdk_port_id(port, id);
+}
+
+/* Hardware transmit. */
+
+void
+port_set_thread_txq(unsigned qid)
+{
+    port_thread_txq = qid;
+}
+
+int
+port_hw_tx_burst(struct port *port, struct rte_mbuf **pkts, int n)
+{
+    /* Every port has one qid per PMD (port_env.n_txq), so the modulo
+     * only guards against a caller that broke that rule. */
+    unsigned qid = port_thread_txq % port->n_txq;
+    struct port_txq_stats *s;
+    uint64_t bytes = 0;
+    int sent;
+
+    if (n <= 0) {
+        return 0;
+    }
+    rte_rwlock_read_lock(&port->hw_tx_lock);
+    s = &port->txq_stats[qid];
+    sent = port_send_qid(port, qid, pkts, n, &bytes);
+    s->hw_packets += (uint64_t) sent;
+    s->hw_bytes += bytes;
+    s->dropped += (uint64_t) (n - sent);
+    rte_rwlock_read_unlock(&port->hw_tx_lock);
+    return sent;
 }

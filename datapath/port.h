@@ -29,26 +29,35 @@
  * on the hot path) and summed by port_get_stats(); providers add what only
  * the device knows (misses, errors).
  *
+ * Packets a (simulated) NIC forwards in hardware, without software, leave
+ * through port_hw_tx_burst(): the same device queues, locks and ownership
+ * as port_tx_burst(), on the calling thread's tx qid
+ * (port_set_thread_txq()), counted apart as hardware tx (hw_tx_packets).
+ *
  * Thread-safety
  * -------------
  * port_rx_burst(port, q, ...) may be called by one thread at a time per rx
  * queue q; port_tx_burst(port, q, ...) by one thread at a time per tx qid q
- * (distinct qids may run concurrently).  Everything else (open, close,
- * reconfigure, getters, the dummy hooks of port-dummy.h) is for the main
- * thread.
+ * (distinct qids may run concurrently); port_hw_tx_burst() by the thread
+ * that owns its tx qid (a PMD, from a receive hook of a port it polls,
+ * port-provider.h).  Everything else (open, close, reconfigure, getters,
+ * the dummy hooks of port-dummy.h) is for the main thread.
  * port_get_stats() may run while PMD threads poll (the counters it reads
  * are naturally aligned 64-bit words; a sum may be a few packets stale).
  * port_close() and port_reconfigure() require that no thread is polling
  * or transmitting on the port (remove it from the PMDs first and wait for
- * a grace period).
+ * a grace period); port_reconfigure() itself holds off port_hw_tx_burst()
+ * (whose callers the datapath cannot quiesce), port_close() requires that
+ * no NIC model outputs to the port any more (simnic_port_detach()).
  *
  * Ownership
  * ---------
  * port_open() returns a new port; the caller frees it with port_close().
  * port_rx_burst() hands the received mbufs to the caller.  port_tx_burst()
  * always takes ownership of all n mbufs: what the device refuses is freed
- * and counted in tx_dropped.  Option strings are copied; the mempool in
- * struct port_env is borrowed and must outlive the port.
+ * and counted in tx_dropped; so does port_hw_tx_burst().  Option strings
+ * are copied; the mempool in struct port_env is borrowed and must outlive
+ * the port.
  *
  * Errors are 0 or a positive errno value; burst functions return counts.
  */
@@ -73,9 +82,11 @@ struct port_env {
 };
 
 /* Counters.  The rx/tx packet and byte counts are what sluice itself
- * received and what the device accepted for transmission.  rx_dropped
- * counts packets the device dropped for lack of buffers or queue space;
- * tx_dropped counts packets handed to port_tx_burst() that the device
+ * received and what the device accepted for transmission from software;
+ * hw_tx_* count what the device accepted from port_hw_tx_burst() (packets
+ * a NIC forwarded in hardware, not in tx_*).  rx_dropped counts packets
+ * the device dropped for lack of buffers or queue space; tx_dropped counts
+ * packets handed to port_tx_burst() or port_hw_tx_burst() that the device
  * refused (freed by sluice); *_errors are device-reported errors. */
 struct port_stats {
     uint64_t rx_packets;
@@ -86,6 +97,8 @@ struct port_stats {
     uint64_t tx_bytes;
     uint64_t tx_dropped;
     uint64_t tx_errors;
+    uint64_t hw_tx_packets;
+    uint64_t hw_tx_bytes;
 };
 
 /* A provider-specific counter (e.g. vhost "rxq0_packets",
@@ -183,6 +196,21 @@ static inline int port_rx_burst(struct port *, unsigned qid,
                                 struct rte_mbuf **pkts, int max);
 static inline int port_tx_burst(struct port *, unsigned qid,
                                 struct rte_mbuf **pkts, int n);
+
+/* Hardware transmit (a simulated NIC's e-switch output, simnic.h).
+ *
+ * port_set_thread_txq(): the tx qid the calling thread owns (a PMD thread
+ * calls it once with its index, the qid it passes to port_tx_burst()).
+ * A thread that never calls it has qid 0: only for tests without PMDs.
+ *
+ * port_hw_tx_burst(): transmits 'n' packets a NIC forwarded without
+ * software on the calling thread's tx qid (< port_n_txq()), through the
+ * device queue and lock port_tx_burst() would use.  Always takes ownership
+ * of all 'n' mbufs; returns the number the device accepted, counted as
+ * hw_tx_packets/hw_tx_bytes; the rest were freed and counted as
+ * tx_dropped. */
+void port_set_thread_txq(unsigned qid);
+int port_hw_tx_burst(struct port *, struct rte_mbuf **pkts, int n);
 
 /* The inline definitions need struct port. */
 #include "port-provider.h"

@@ -6,15 +6,18 @@
 /*
  * What
  *   A model of a SmartNIC's flow engine, attached to ports of any type
- *   (dummy ports in tests): a flow table with a capacity and an insertion
- *   rate, per-rule counters, AGE timeouts reported as aged flows, and the
- *   same rte_flow_attr / rte_flow_item / rte_flow_action arrays a real NIC
- *   takes.  It sees each received packet before software (through the
- *   port's receive hook, port-provider.h): a packet that hits a full rule
- *   is dropped, or rewritten and transmitted on a port of the same NIC,
- *   and counted as a hardware packet; a packet that hits a MARK rule gets
- *   the mark in its mbuf (RTE_MBUF_F_RX_FDIR | RTE_MBUF_F_RX_FDIR_ID,
- *   hash.fdir.hi) and goes to software; misses go to software untouched.
+ *   (dummy ports in tests, net_pcap / net_null ethdevs in benchmarks): a
+ *   flow table with a capacity and an insertion rate, per-rule counters,
+ *   AGE timeouts reported as aged flows, and the same rte_flow_attr /
+ *   rte_flow_item / rte_flow_action arrays a real NIC takes.  It sees each
+ *   received packet before software (through the port's receive hook,
+ *   port-provider.h): a packet that hits a full rule is dropped, or
+ *   rewritten and transmitted on a port of the same NIC (through the port
+ *   layer's hardware transmit, port_hw_tx_burst(), so the port counts it
+ *   as hw_tx_packets), and counted as a hardware packet; a packet that
+ *   hits a MARK rule gets the mark in its mbuf (RTE_MBUF_F_RX_FDIR |
+ *   RTE_MBUF_F_RX_FDIR_ID, hash.fdir.hi) and goes to software; misses go
+ *   to software untouched.
  *   Ports attached under one NIC name share one table (one e-switch), so a
  *   transfer rule may output from one to another.
  *
@@ -29,13 +32,22 @@
  *   without a transfer rule, unknown items and actions (EOPNOTSUPP);
  *   a full table (ENOSPC); injected failures (EIO, simnic_fail_next()).
  *   The insertion rate is modelled as time: each insertion takes
- *   1/insert_rate seconds of the caller's time.
+ *   1/insert_rate seconds of the caller's time.  Hardware output is
+ *   batched: a run of packets of one receive burst to one output port
+ *   leaves in one port_hw_tx_burst().
  *
  * Thread-safety
- *   One rwlock per NIC: the receive path (PMD threads) takes it for
- *   reading, table changes for writing, so once simnic_flow_destroy()
- *   returns no packet is handled by that rule any more.  Counters are
- *   updated with atomics.  The NIC registry has its own mutex.
+ *   One rwlock per NIC: the receive path takes it for reading, table
+ *   changes for writing, so once simnic_flow_destroy() returns no packet
+ *   is handled by that rule any more, and once simnic_port_detach()
+ *   returns nothing is transmitted on that port any more.  The receive
+ *   path (simnic_rx()) runs on the thread that polls the input port's rx
+ *   queue: the PMD, inside port_rx_burst().  Its hardware output uses that
+ *   thread's tx qid (port_set_thread_txq(): PMD i transmits with qid i, as
+ *   it does from software), so it obeys the output port's tx queue
+ *   ownership and, where queues are shared (txq_shared), its locks; any
+ *   port type may be an output.  Counters are updated with atomics.  The
+ *   NIC registry has its own mutex.
  *
  * Ownership
  *   simnic_get() returns a reference (new NIC or existing one of that

@@ -495,6 +495,10 @@ cmd_dump_ports(int argc, char *argv[])
         printf("           tx pkts=%lld, bytes=%lld, drop=%lld, "
                "errs=%lld\n", num(p, "tx_packets"), num(p, "tx_bytes"),
                num(p, "tx_dropped"), num(p, "tx_errors"));
+        if (num(p, "hw_tx_packets")) {
+            printf("           hw tx pkts=%lld, bytes=%lld\n",
+                   num(p, "hw_tx_packets"), num(p, "hw_tx_bytes"));
+        }
         /* Provider-specific counters (vhost queues, ring-full drops...):
          * only when a single port was asked for, as they can be many. */
         if (argc > 1) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* test-offload.c: megaflow -> rte_flow translation and the rte_flow
- * provider's error paths (rte_flow_* wrapped at link time). */
+/* test-offload.c: megaflow -> rte_flow translation, the rte_flow
+ * provider's error paths (rte_flow_* wrapped at link time) and the
+ * provider registry. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <rte_flow.h>
 
 #include "offload.h"
+#include "offload-provider.h"
 
 /* ---- Helpers. ---- */
 
@@ -1028,6 +1030,52 @@ test_errno_conversion(void **state)
                         "partial");
 }
 
+/* ---- Provider registry. ---- */
+
+static size_t
+reg_n_rules_left(void)
+{
+    return 7;
+}
+
+/* Classes are found by name and, without a name, by port type; the
+ * built-in ones are registered once. */
+static void
+test_provider_registry(void **state)
+{
+    /* A provider for tap ports, with simnic's ops. */
+    static struct offload_class tapnic;
+    static const struct offload_class incomplete = { .name = "nops" };
+    size_t left;
+
+    (void) state;
+    offload_init_classes();
+    offload_init_classes();         /* Idempotent. */
+    assert_ptr_equal(offload_class_lookup("rte_flow"),
+                     &offload_rte_flow_class);
+    assert_ptr_equal(offload_class_lookup("simnic"), &offload_simnic_class);
+    assert_null(offload_class_lookup("nosuch"));
+    assert_ptr_equal(offload_class_default("dpdk"), &offload_rte_flow_class);
+    assert_ptr_equal(offload_class_default("dummy"), &offload_simnic_class);
+    assert_ptr_equal(offload_class_default("vhostuser"),
+                     &offload_simnic_class);
+    assert_ptr_equal(offload_class_default("tap"), &offload_simnic_class);
+    left = offload_classes_rules_left();
+    tapnic = offload_simnic_class;
+    tapnic.name = "tapnic";
+    tapnic.default_port_type = "tap";
+    tapnic.n_rules_left = reg_n_rules_left;
+
+    assert_int_equal(offload_class_register(&offload_simnic_class), EEXIST);
+    assert_int_equal(offload_class_register(&incomplete), EINVAL);
+    assert_int_equal(offload_class_register(NULL), EINVAL);
+    assert_int_equal(offload_class_register(&tapnic), 0);
+    assert_ptr_equal(offload_class_lookup("tapnic"), &tapnic);
+    assert_ptr_equal(offload_class_default("tap"), &tapnic);
+    assert_ptr_equal(offload_class_default("dummy"), &offload_simnic_class);
+    assert_int_equal(offload_classes_rules_left(), left + 7);
+}
+
 int
 main(void)
 {
@@ -1042,6 +1090,7 @@ main(void)
         cmocka_unit_test(test_rf_probe),
         cmocka_unit_test(test_rf_flow_errors),
         cmocka_unit_test(test_errno_conversion),
+        cmocka_unit_test(test_provider_registry),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test-simnic.c: the simulated SmartNIC: rejections, capacity, injected
- * failures, receive-side hits (drop, rewrite + output, MARK), aging, and
- * agreement with the megaflow it was translated from. */
+ * failures, receive-side hits (drop, rewrite + output, MARK), hardware
+ * output counted by the output port, aging, and agreement with the
+ * megaflow it was translated from. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <rte_mbuf.h>
 
 #include "offload.h"
+#include "offload-provider.h"
 #include "pkt-build.h"
 #include "eal-test.h"
 #include "port.h"
@@ -62,6 +64,14 @@ capture_cb(const void *frame, size_t len, void *c_)
         memcpy(c->frames[c->n], frame, len);
         c->lens[c->n++] = len;
     }
+}
+
+static void
+drop_capture_cb(const void *frame, size_t len, void *aux)
+{
+    (void) frame;
+    (void) len;
+    (void) aux;
 }
 
 /* ---- Rejections. ---- */
@@ -356,6 +366,94 @@ test_rx_drop_rewrite_mark_miss(void **state)
     assert_int_equal(simnic_n_rules(nic), 0);
 }
 
+/* ---- Hardware output through the port layer. ---- */
+
+/* Forwards 'n' packets from id0 to NIC port 'out' with a transfer rule. */
+static void
+forward_burst(uint16_t out, int n, uint32_t *len)
+{
+    struct rte_flow_attr transfer = { .transfer = 1 };
+    struct rte_flow_item_ethdev src = { .port_id = id0 };
+    struct rte_flow_action_ethdev dst = { .port_id = out };
+    struct rte_flow_item pat[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, .spec = &src },
+        { .type = RTE_FLOW_ITEM_TYPE_ETH },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action fwd[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_COUNT },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &dst },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_mbuf *pkts[64];
+    struct simnic_rule *r;
+    struct rte_flow_error e;
+    struct pkt_spec spec;
+
+    assert_true(n <= 64);
+    assert_int_equal(simnic_flow_create(nic, id0, &transfer, pat, fwd, &r,
+                                        &e), 0);
+    pkt_spec_init(&spec, PKT_L3_IPV4, IPPROTO_UDP_);
+    for (int i = 0; i < n; i++) {
+        spec.l4.dst = (uint16_t) (100 + i);
+        pkts[i] = mbuf_of(&spec);
+    }
+    *len = rte_pktmbuf_pkt_len(pkts[0]);
+    /* More than one hardware tx burst (SIMNIC_TX_BURST). */
+    assert_int_equal(simnic_rx(nic, id0, pkts, n), 0);
+    simnic_flow_destroy(nic, r, NULL, NULL);
+}
+
+/* What the NIC forwards is counted by the output port as hardware tx (not
+ * software tx); what the port refuses as tx_dropped, and by the NIC as
+ * hw_tx_failed. */
+static void
+test_hw_output_counted_by_port(void **state)
+{
+    struct port_option opt = { .key = "ring_size", .value = "8" };
+    struct port_env env = { .socket_id = -1, .n_txq = 1, .mp = mp };
+    struct port_stats before, after;
+    struct simnic_stats nb, na;
+    struct port *p2;
+    char err[256];
+    uint32_t len;
+    uint16_t id2;
+    size_t n;
+
+    (void) state;
+    port_get_stats(p1, &before);
+    simnic_get_stats(nic, &nb);
+    forward_burst(id1, 40, &len);
+    port_get_stats(p1, &after);
+    simnic_get_stats(nic, &na);
+    assert_int_equal(after.hw_tx_packets - before.hw_tx_packets, 40);
+    assert_int_equal(after.hw_tx_bytes - before.hw_tx_bytes, 40 * len);
+    assert_int_equal(after.tx_packets, before.tx_packets);
+    assert_int_equal(after.tx_dropped, before.tx_dropped);
+    assert_int_equal(na.hw_forwarded - nb.hw_forwarded, 40);
+    assert_int_equal(na.hw_tx_failed, nb.hw_tx_failed);
+    assert_int_equal(port_dummy_capture(p1, drop_capture_cb, NULL, &n), 0);
+    assert_int_equal(n, 40);
+
+    /* A port whose tx ring holds 8: 8 leave, 32 are refused. */
+    assert_int_equal(port_open("p2", "dummy", &opt, 1, &env, &p2, err,
+                               sizeof err), 0);
+    assert_int_equal(simnic_port_attach(nic, p2, &id2), 0);
+    simnic_get_stats(nic, &nb);
+    forward_burst(id2, 40, &len);
+    port_get_stats(p2, &after);
+    simnic_get_stats(nic, &na);
+    assert_int_equal(after.hw_tx_packets, 8);
+    assert_int_equal(after.tx_packets, 0);
+    assert_int_equal(after.tx_dropped, 32);
+    assert_int_equal(na.hw_forwarded - nb.hw_forwarded, 8);
+    assert_int_equal(na.hw_tx_failed - nb.hw_tx_failed, 32);
+
+    simnic_port_detach(nic, id2);
+    port_close(p2);
+    assert_int_equal(simnic_n_rules(nic), 0);
+}
+
 static void
 test_aging(void **state)
 {
@@ -608,6 +706,7 @@ main(void)
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_capacity_and_failures),
         cmocka_unit_test(test_rx_drop_rewrite_mark_miss),
+        cmocka_unit_test(test_hw_output_counted_by_port),
         cmocka_unit_test(test_aging),
         cmocka_unit_test(test_translation_agrees_with_megaflow),
     };

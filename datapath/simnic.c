@@ -1,0 +1,1351 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* simnic.c: the simulated SmartNIC, a software model of a NIC flow engine. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_flow.h>
+#include <rte_mbuf.h>
+#include <rte_rwlock.h>
+
+#include "cls.h"
+#include "dp.h"
+#include "packet-rewrite.h"
+#include "port.h"
+#include "simnic.h"
+
+#define SIMNIC_MAX_RW 16
+
+enum simnic_fate {
+    SF_NONE,                    /* MARK/QUEUE/RSS: to software. */
+    SF_DROP,
+    SF_PORT,
+};
+
+enum simnic_op {
+    SOP_REWRITE,                /* rw[i] as is. */
+    SOP_DEC_TTL,                /* IPv4 TTL / IPv6 hop limit - 1. */
+};
+
+struct simnic_rule {
+    struct cls_rule cr;
+    struct simnic_rule *next;   /* All rules of the NIC. */
+    uint16_t owner;             /* Port it was created on. */
+    enum simnic_fate fate;
+    uint16_t out_port;
+    bool has_mark;
+    uint32_t mark;
+    bool is_v6;
+    uint32_t age_s;
+    void *age_ctx;
+    bool aged_reported;
+    size_t n_rw;
+    uint8_t ops[SIMNIC_MAX_RW];
+    struct dp_action rw[SIMNIC_MAX_RW];
+    uint64_t packets, bytes;    /* Atomics. */
+    long long last_hit_ms;      /* Atomic; creation time until a hit. */
+};
+
+struct simnic_port {
+    struct port_rx_hook hook;   /* First: container-of. */
+    struct simnic *nic;
+    struct port *port;
+    uint16_t id;
+    bool attached;              /* Atomic. */
+};
+
+struct simnic {
+    char name[64];
+    unsigned refs;              /* Registry mutex. */
+    struct simnic *next;        /* Registry. */
+
+    rte_rwlock_t lock;
+    struct cls *cls;
+    struct simnic_rule *rules;
+    size_t n_rules;             /* Atomic for the lock-free fast check. */
+    struct simnic_params params;
+    unsigned fail_next;
+    struct simnic_port ports[SIMNIC_MAX_PORTS];
+    struct simnic_stats stats;  /* Writer side under the write lock;
+                                 * fast-path ones atomic. */
+};
+
+static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct simnic *registry;
+
+static __thread char errbuf[200];
+
+static int
+set_error(struct rte_flow_error *error, int code,
+          enum rte_flow_error_type type, const void *cause,
+          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+set_error(struct rte_flow_error *error, int code,
+          enum rte_flow_error_type type, const void *cause,
+          const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(errbuf, sizeof errbuf, fmt, args);
+    va_end(args);
+    if (error) {
+        error->type = type;
+        error->cause = cause;
+        error->message = errbuf;
+    }
+    return code;
+}
+
+/* ---- Registry. ---- */
+
+struct simnic *
+simnic_get(const char *name, const struct simnic_params *p)
+{
+    struct simnic *nic;
+
+    pthread_mutex_lock(&registry_mutex);
+    for (nic = registry; nic; nic = nic->next) {
+        if (!strcmp(nic->name, name)) {
+            nic->refs++;
+            pthread_mutex_unlock(&registry_mutex);
+            return nic;
+        }
+    }
+    nic = calloc(1, sizeof *nic);
+    if (nic) {
+        nic->cls = cls_create(NULL, NULL);
+        if (!nic->cls) {
+            free(nic);
+            nic = NULL;
+        }
+    }
+    if (nic) {
+        snprintf(nic->name, sizeof nic->name, "%s", name);
+        nic->refs = 1;
+        rte_rwlock_init(&nic->lock);
+        nic->params.capacity = p && p->capacity ? p->capacity : 4096;
+        nic->params.insert_rate = p ? p->insert_rate : 0;
+        nic->next = registry;
+        registry = nic;
+    }
+    pthread_mutex_unlock(&registry_mutex);
+    return nic;
+}
+
+void
+simnic_put(struct simnic *nic)
+{
+    struct simnic **p;
+
+    if (!nic) {
+        return;
+    }
+    pthread_mutex_lock(&registry_mutex);
+    if (--nic->refs) {
+        pthread_mutex_unlock(&registry_mutex);
+        return;
+    }
+    for (p = &registry; *p != nic; p = &(*p)->next) {
+        continue;
+    }
+    *p = nic->next;
+    pthread_mutex_unlock(&registry_mutex);
+    while (nic->rules) {
+        simnic_flow_destroy(nic, nic->rules, NULL, NULL);
+    }
+    cls_destroy(nic->cls);
+    free(nic);
+}
+
+const char *
+simnic_name(const struct simnic *nic)
+{
+    return nic->name;
+}
+
+void
+simnic_for_each(void (*cb)(struct simnic *, void *), void *aux)
+{
+    pthread_mutex_lock(&registry_mutex);
+    for (struct simnic *nic = registry; nic; nic = nic->next) {
+        cb(nic, aux);
+    }
+    pthread_mutex_unlock(&registry_mutex);
+}
+
+struct simnic *
+simnic_find(const char *name)
+{
+    struct simnic *nic;
+
+    pthread_mutex_lock(&registry_mutex);
+    for (nic = registry; nic && strcmp(nic->name, name); nic = nic->next) {
+        continue;
+    }
+    pthread_mutex_unlock(&registry_mutex);
+    return nic;
+}
+
+void
+simnic_set_params(struct simnic *nic, const struct simnic_params *p)
+{
+    rte_rwlock_write_lock(&nic->lock);
+    if (p->capacity) {
+        nic->params.capacity = p->capacity;
+    }
+    nic->params.insert_rate = p->insert_rate;
+    rte_rwlock_write_unlock(&nic->lock);
+}
+
+void
+simnic_fail_next(struct simnic *nic, unsigned n)
+{
+    rte_rwlock_write_lock(&nic->lock);
+    nic->fail_next = n;
+    rte_rwlock_write_unlock(&nic->lock);
+}
+
+/* ---- Ports. ---- */
+
+static int
+simnic_hook(const struct port_rx_hook *hook, struct port *port,
+            unsigned qid, struct rte_mbuf **pkts, int n)
+{
+    const struct simnic_port *sp = (const struct simnic_port *) hook;
+
+    (void) port;
+    (void) qid;
+    if (!__atomic_load_n(&sp->attached, __ATOMIC_ACQUIRE)) {
+        return n;
+    }
+    return simnic_rx(sp->nic, sp->id, pkts, n);
+}
+
+int
+simnic_port_attach(struct simnic *nic, struct port *port, uint16_t *id)
+{
+    rte_rwlock_write_lock(&nic->lock);
+    for (uint16_t i = 0; i < SIMNIC_MAX_PORTS; i++) {
+        struct simnic_port *sp = &nic->ports[i];
+
+        if (!sp->port) {
+            sp->hook.fn = simnic_hook;
+            sp->nic = nic;
+            sp->port = port;
+            sp->id = i;
+            __atomic_store_n(&sp->attached, true, __ATOMIC_RELEASE);
+            nic->stats.n_ports++;
+            rte_rwlock_write_unlock(&nic->lock);
+            port_set_rx_hook(port, &sp->hook);
+            *id = i;
+            return 0;
+        }
+    }
+    rte_rwlock_write_unlock(&nic->lock);
+    return ENOSPC;
+}
+
+void
+simnic_port_detach(struct simnic *nic, uint16_t id)
+{
+    struct simnic_port *sp;
+
+    if (id >= SIMNIC_MAX_PORTS || !nic->ports[id].port) {
+        return;
+    }
+    sp = &nic->ports[id];
+    simnic_flow_flush(nic, id);
+    port_set_rx_hook(sp->port, NULL);
+    rte_rwlock_write_lock(&nic->lock);
+    /* A PMD may still be in the hook for one burst: it sees 'attached'
+     * false (after the lock it cannot be inside simnic_rx()), and the
+     * struct stays in the NIC.  The slot is not reused. */
+    __atomic_store_n(&sp->attached, false, __ATOMIC_RELEASE);
+    nic->stats.n_ports--;
+    rte_rwlock_write_unlock(&nic->lock);
+}
+
+/* ---- Rule compilation. ---- */
+
+struct compiled {
+    struct flow flow, mask;
+    enum simnic_fate fate;
+    uint16_t out_port;
+    bool has_mark;
+    uint32_t mark;
+    uint32_t age_s;
+    void *age_ctx;
+    size_t n_rw;
+    uint8_t ops[SIMNIC_MAX_RW];
+    struct dp_action rw[SIMNIC_MAX_RW];
+    int l3;                     /* 0, 4, 6 */
+    uint8_t l4;                 /* IP protocol of the L4 item, or 0. */
+};
+
+/* Sets flow bits 'v' under mask 'm' (byte arrays of 'n'). */
+static void
+setm(void *fv, void *fm, const void *v, const void *m, size_t n)
+{
+    uint8_t *a = fv, *b = fm;
+    const uint8_t *x = v, *y = m;
+
+    for (size_t i = 0; i < n; i++) {
+        b[i] |= y[i];
+        a[i] = (uint8_t) ((a[i] & ~y[i]) | (x[i] & y[i]));
+    }
+}
+
+#define SET_FIELD(C, FIELD, V, M)                                       \
+    do {                                                                \
+        __typeof__((C)->flow.FIELD) v_ = (V), m_ = (M);                 \
+        setm(&(C)->flow.FIELD, &(C)->mask.FIELD, &v_, &m_, sizeof v_);  \
+    } while (0)
+
+static int
+item_unsupported(const struct rte_flow_item *it, struct rte_flow_error *e,
+                 const char *what)
+{
+    return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ITEM, it,
+                     "simnic: %s", what);
+}
+
+static int
+compile_items(struct simnic *nic, uint16_t owner,
+              const struct rte_flow_attr *attr,
+              const struct rte_flow_item *items, struct compiled *c,
+              struct rte_flow_error *e)
+{
+    bool have_vlan = false, eth_type_masked = false;
+    uint16_t eth_type = 0;
+    int stage = 0;              /* 1 eth, 2 vlan, 3 l3, 4 l4 */
+
+    if (!attr->transfer) {
+        SET_FIELD(c, in_port, owner, UINT32_MAX);
+    }
+    for (const struct rte_flow_item *it = items;
+         it->type != RTE_FLOW_ITEM_TYPE_END; it++) {
+        const void *spec = it->spec, *mask = it->mask;
+
+        if (it->last) {
+            return item_unsupported(it, e, "ranges (item last) are not "
+                                    "supported");
+        }
+        switch (it->type) {
+        case RTE_FLOW_ITEM_TYPE_VOID:
+            break;
+
+        case RTE_FLOW_ITEM_TYPE_PORT_ID:
+        case RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT: {
+            uint32_t id;
+
+            if (!attr->transfer) {
+                return item_unsupported(it, e, "a port item needs a "
+                                        "transfer rule");
+            }
+            if (!spec) {
+                return item_unsupported(it, e, "port item without spec");
+            }
+            id = it->type == RTE_FLOW_ITEM_TYPE_PORT_ID
+                 ? ((const struct rte_flow_item_port_id *) spec)->id
+                 : ((const struct rte_flow_item_ethdev *) spec)->port_id;
+            if (id >= SIMNIC_MAX_PORTS || !nic->ports[id].port
+                || !nic->ports[id].attached) {
+                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM_SPEC,
+                                 it, "simnic %s: no port %u", nic->name, id);
+            }
+            SET_FIELD(c, in_port, id, UINT32_MAX);
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_ETH: {
+            const struct rte_flow_item_eth *s = spec, *m = mask;
+
+            if (stage >= 1) {
+                return item_unsupported(it, e, "ETH must come first");
+            }
+            stage = 1;
+            if (!s) {
+                break;
+            }
+            if (!m) {
+                m = &rte_flow_item_eth_mask;
+            }
+            setm(c->flow.dl_dst, c->mask.dl_dst, s->dst.addr_bytes,
+                 m->dst.addr_bytes, 6);
+            setm(c->flow.dl_src, c->mask.dl_src, s->src.addr_bytes,
+                 m->src.addr_bytes, 6);
+            if (m->type) {
+                eth_type_masked = true;
+                eth_type = s->type & m->type;
+                if (m->type != UINT16_MAX) {
+                    return item_unsupported(it, e, "masked ethertype");
+                }
+            }
+            if (m->has_vlan) {
+                SET_FIELD(c, vlan_tci, s->has_vlan ? htons(FLOW_VLAN_CFI)
+                                                   : 0,
+                          htons(FLOW_VLAN_CFI));
+            }
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_VLAN: {
+            const struct rte_flow_item_vlan *s = spec, *m = mask;
+
+            if (stage != 1) {
+                return item_unsupported(it, e, "VLAN must follow ETH");
+            }
+            stage = 2;
+            have_vlan = true;
+            SET_FIELD(c, vlan_tci, htons(FLOW_VLAN_CFI),
+                      htons(FLOW_VLAN_CFI));
+            if (!s) {
+                break;
+            }
+            if (!m) {
+                m = &rte_flow_item_vlan_mask;
+            }
+            if (m->tci & htons(FLOW_VLAN_CFI)) {
+                return item_unsupported(it, e, "match on the VLAN DEI bit");
+            }
+            if (m->has_more_vlan && s->has_more_vlan) {
+                return item_unsupported(it, e, "QinQ (more than one VLAN)");
+            }
+            SET_FIELD(c, vlan_tci, s->tci, m->tci);
+            if (m->has_more_vlan) {
+                SET_FIELD(c, vlan_tci2, 0, htons(FLOW_VLAN_CFI));
+            }
+            if (m->inner_type) {
+                if (m->inner_type != UINT16_MAX) {
+                    return item_unsupported(it, e, "masked inner type");
+                }
+                SET_FIELD(c, dl_type, s->inner_type, UINT16_MAX);
+            }
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_IPV4: {
+            const struct rte_flow_item_ipv4 *s = spec, *m = mask;
+
+            if (stage < 1 || stage > 2) {
+                return item_unsupported(it, e, "IPV4 must follow ETH or "
+                                        "VLAN");
+            }
+            stage = 3;
+            c->l3 = 4;
+            SET_FIELD(c, dl_type, htons(ETH_TYPE_IP), UINT16_MAX);
+            if (!s) {
+                break;
+            }
+            if (!m) {
+                m = &rte_flow_item_ipv4_mask;
+            }
+            if (m->hdr.version_ihl || m->hdr.total_length
+                || m->hdr.packet_id || m->hdr.hdr_checksum) {
+                return item_unsupported(it, e, "IPV4 version/length/id/"
+                                        "checksum are not matchable");
+            }
+            if (m->hdr.fragment_offset) {
+                if (m->hdr.fragment_offset != htons(0x3fff)
+                    || s->hdr.fragment_offset) {
+                    return item_unsupported(it, e, "IPV4 fragment match "
+                                            "other than \"not a "
+                                            "fragment\"");
+                }
+                SET_FIELD(c, nw_frag, 0, FLOW_NW_FRAG_MASK);
+            }
+            SET_FIELD(c, nw_src, s->hdr.src_addr, m->hdr.src_addr);
+            SET_FIELD(c, nw_dst, s->hdr.dst_addr, m->hdr.dst_addr);
+            SET_FIELD(c, nw_tos, s->hdr.type_of_service,
+                      m->hdr.type_of_service);
+            SET_FIELD(c, nw_ttl, s->hdr.time_to_live, m->hdr.time_to_live);
+            SET_FIELD(c, nw_proto, s->hdr.next_proto_id,
+                      m->hdr.next_proto_id);
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_IPV6: {
+            const struct rte_flow_item_ipv6 *s = spec, *m = mask;
+            uint32_t vtc, vtcm;
+
+            if (stage < 1 || stage > 2) {
+                return item_unsupported(it, e, "IPV6 must follow ETH or "
+                                        "VLAN");
+            }
+            stage = 3;
+            c->l3 = 6;
+            SET_FIELD(c, dl_type, htons(ETH_TYPE_IPV6), UINT16_MAX);
+            if (!s) {
+                break;
+            }
+            if (!m) {
+                m = &rte_flow_item_ipv6_mask;
+            }
+            vtc = ntohl(s->hdr.vtc_flow);
+            vtcm = ntohl(m->hdr.vtc_flow);
+            if ((vtcm & 0xf0000000) || m->hdr.payload_len
+                || m->has_hop_ext || m->has_route_ext || m->has_auth_ext
+                || m->has_esp_ext || m->has_dest_ext || m->has_mobil_ext
+                || m->has_hip_ext || m->has_shim6_ext) {
+                return item_unsupported(it, e, "IPV6 version/length/"
+                                        "extension headers are not "
+                                        "matchable");
+            }
+            if (m->has_frag_ext) {
+                SET_FIELD(c, nw_frag,
+                          s->has_frag_ext ? FLOW_NW_FRAG_ANY : 0,
+                          FLOW_NW_FRAG_ANY);
+            }
+            setm(c->flow.ipv6_src, c->mask.ipv6_src, s->hdr.src_addr,
+                 m->hdr.src_addr, 16);
+            setm(c->flow.ipv6_dst, c->mask.ipv6_dst, s->hdr.dst_addr,
+                 m->hdr.dst_addr, 16);
+            SET_FIELD(c, nw_tos, (uint8_t) (vtc >> 20),
+                      (uint8_t) (vtcm >> 20));
+            SET_FIELD(c, ipv6_label, htonl(vtc & 0xfffff),
+                      htonl(vtcm & 0xfffff));
+            SET_FIELD(c, nw_proto, s->hdr.proto, m->hdr.proto);
+            SET_FIELD(c, nw_ttl, s->hdr.hop_limits, m->hdr.hop_limits);
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_TCP:
+        case RTE_FLOW_ITEM_TYPE_UDP:
+        case RTE_FLOW_ITEM_TYPE_SCTP:
+        case RTE_FLOW_ITEM_TYPE_ICMP:
+        case RTE_FLOW_ITEM_TYPE_ICMP6: {
+            uint8_t proto = it->type == RTE_FLOW_ITEM_TYPE_TCP ? IPPROTO_TCP_
+                : it->type == RTE_FLOW_ITEM_TYPE_UDP ? IPPROTO_UDP_
+                : it->type == RTE_FLOW_ITEM_TYPE_SCTP ? IPPROTO_SCTP_
+                : it->type == RTE_FLOW_ITEM_TYPE_ICMP ? IPPROTO_ICMP_
+                : IPPROTO_ICMPV6_;
+
+            if (stage != 3) {
+                return item_unsupported(it, e, "an L4 item must follow "
+                                        "IPV4 or IPV6");
+            }
+            if ((proto == IPPROTO_ICMP_ && c->l3 != 4)
+                || (proto == IPPROTO_ICMPV6_ && c->l3 != 6)) {
+                return item_unsupported(it, e, "ICMP item on the wrong IP "
+                                        "version");
+            }
+            stage = 4;
+            c->l4 = proto;
+            SET_FIELD(c, nw_proto, proto, UINT8_MAX);
+            if (!spec) {
+                break;
+            }
+            if (it->type == RTE_FLOW_ITEM_TYPE_TCP) {
+                const struct rte_flow_item_tcp *s = spec, *m = mask;
+
+                if (!m) {
+                    m = &rte_flow_item_tcp_mask;
+                }
+                if (m->hdr.sent_seq || m->hdr.recv_ack || m->hdr.data_off
+                    || m->hdr.rx_win || m->hdr.cksum || m->hdr.tcp_urp) {
+                    return item_unsupported(it, e, "TCP seq/ack/offset/"
+                                            "window/checksum are not "
+                                            "matchable");
+                }
+                SET_FIELD(c, tp_src, s->hdr.src_port, m->hdr.src_port);
+                SET_FIELD(c, tp_dst, s->hdr.dst_port, m->hdr.dst_port);
+                SET_FIELD(c, tcp_flags, htons(s->hdr.tcp_flags),
+                          htons(m->hdr.tcp_flags));
+            } else if (it->type == RTE_FLOW_ITEM_TYPE_UDP) {
+                const struct rte_flow_item_udp *s = spec, *m = mask;
+
+                if (!m) {
+                    m = &rte_flow_item_udp_mask;
+                }
+                if (m->hdr.dgram_len || m->hdr.dgram_cksum) {
+                    return item_unsupported(it, e, "UDP length/checksum "
+                                            "are not matchable");
+                }
+                SET_FIELD(c, tp_src, s->hdr.src_port, m->hdr.src_port);
+                SET_FIELD(c, tp_dst, s->hdr.dst_port, m->hdr.dst_port);
+            } else if (it->type == RTE_FLOW_ITEM_TYPE_SCTP) {
+                const struct rte_flow_item_sctp *s = spec, *m = mask;
+
+                if (!m) {
+                    m = &rte_flow_item_sctp_mask;
+                }
+                if (m->hdr.tag || m->hdr.cksum) {
+                    return item_unsupported(it, e, "SCTP tag/checksum are "
+                                            "not matchable");
+                }
+                SET_FIELD(c, tp_src, s->hdr.src_port, m->hdr.src_port);
+                SET_FIELD(c, tp_dst, s->hdr.dst_port, m->hdr.dst_port);
+            } else if (it->type == RTE_FLOW_ITEM_TYPE_ICMP) {
+                const struct rte_flow_item_icmp *s = spec, *m = mask;
+
+                if (!m) {
+                    m = &rte_flow_item_icmp_mask;
+                }
+                if (m->hdr.icmp_cksum || m->hdr.icmp_ident
+                    || m->hdr.icmp_seq_nb) {
+                    return item_unsupported(it, e, "ICMP checksum/id/seq "
+                                            "are not matchable");
+                }
+                SET_FIELD(c, tp_src, htons(s->hdr.icmp_type),
+                          htons(m->hdr.icmp_type));
+                SET_FIELD(c, tp_dst, htons(s->hdr.icmp_code),
+                          htons(m->hdr.icmp_code));
+            } else {
+                const struct rte_flow_item_icmp6 *s = spec, *m = mask;
+
+                if (!m) {
+                    m = &rte_flow_item_icmp6_mask;
+                }
+                if (m->checksum) {
+                    return item_unsupported(it, e, "ICMP6 checksum is not "
+                                            "matchable");
+                }
+                SET_FIELD(c, tp_src, htons(s->type), htons(m->type));
+                SET_FIELD(c, tp_dst, htons(s->code), htons(m->code));
+            }
+            break;
+        }
+        default: {
+            char what[64];
+
+            snprintf(what, sizeof what, "pattern item type %d is not "
+                     "supported", (int) it->type);
+            return item_unsupported(it, e, what);
+        }
+        }
+    }
+    if (eth_type_masked) {
+        if (have_vlan) {
+            if (eth_type != htons(ETH_TYPE_VLAN)
+                && eth_type != htons(ETH_TYPE_VLAN_8021AD)) {
+                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, NULL,
+                                 "simnic: ETH type before VLAN must be a "
+                                 "TPID");
+            }
+        } else {
+            if (c->mask.dl_type && c->flow.dl_type != eth_type) {
+                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, NULL,
+                                 "simnic: ETH type contradicts the L3 "
+                                 "item");
+            }
+            /* The outer ethertype: an untagged frame. */
+            SET_FIELD(c, dl_type, eth_type, UINT16_MAX);
+            SET_FIELD(c, vlan_tci, 0, htons(FLOW_VLAN_CFI));
+        }
+    }
+    return 0;
+}
+
+static int
+action_unsupported(const struct rte_flow_action *a, struct rte_flow_error *e,
+                   const char *what)
+{
+    return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, a,
+                     "simnic: %s", what);
+}
+
+static struct dp_action *
+add_rw(struct compiled *c, enum simnic_op op, uint16_t type)
+{
+    struct dp_action *a;
+
+    if (c->n_rw >= SIMNIC_MAX_RW) {
+        return NULL;
+    }
+    a = &c->rw[c->n_rw];
+    memset(a, 0, sizeof *a);
+    a->type = type;
+    c->ops[c->n_rw++] = (uint8_t) op;
+    return a;
+}
+
+static int
+compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
+                const struct rte_flow_action *actions, struct compiled *c,
+                struct rte_flow_error *e)
+{
+    int n_fate = 0;
+    bool queue = false;
+    struct dp_action *pushed = NULL;
+
+    for (const struct rte_flow_action *a = actions;
+         a->type != RTE_FLOW_ACTION_TYPE_END; a++) {
+        struct dp_action *d = NULL;
+
+        switch (a->type) {
+        case RTE_FLOW_ACTION_TYPE_VOID:
+        case RTE_FLOW_ACTION_TYPE_COUNT:
+            continue;
+
+        case RTE_FLOW_ACTION_TYPE_DROP:
+            c->fate = SF_DROP;
+            n_fate++;
+            continue;
+
+        case RTE_FLOW_ACTION_TYPE_PORT_ID:
+        case RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT: {
+            uint32_t id;
+
+            if (!a->conf) {
+                return action_unsupported(a, e, "output without conf");
+            }
+            if (!attr->transfer) {
+                return action_unsupported(a, e, "output to a port needs a "
+                                          "transfer rule");
+            }
+            id = a->type == RTE_FLOW_ACTION_TYPE_PORT_ID
+                 ? ((const struct rte_flow_action_port_id *) a->conf)->id
+                 : ((const struct rte_flow_action_ethdev *) a->conf)
+                   ->port_id;
+            if (id >= SIMNIC_MAX_PORTS || !nic->ports[id].port
+                || !nic->ports[id].attached) {
+                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF,
+                                 a, "simnic %s: no port %u", nic->name, id);
+            }
+            c->fate = SF_PORT;
+            c->out_port = (uint16_t) id;
+            n_fate++;
+            continue;
+        }
+        case RTE_FLOW_ACTION_TYPE_QUEUE:
+        case RTE_FLOW_ACTION_TYPE_RSS:
+            if (!a->conf) {
+                return action_unsupported(a, e, "queue without conf");
+            }
+            queue = true;
+            n_fate++;
+            continue;
+
+        case RTE_FLOW_ACTION_TYPE_MARK:
+            if (!a->conf) {
+                return action_unsupported(a, e, "MARK without conf");
+            }
+            c->has_mark = true;
+            c->mark = ((const struct rte_flow_action_mark *) a->conf)->id;
+            continue;
+
+        case RTE_FLOW_ACTION_TYPE_AGE: {
+            const struct rte_flow_action_age *age = a->conf;
+
+            if (!age || !age->timeout) {
+                return action_unsupported(a, e, "AGE needs a timeout");
+            }
+            c->age_s = age->timeout;
+            c->age_ctx = age->context;
+            continue;
+        }
+        case RTE_FLOW_ACTION_TYPE_SET_MAC_SRC:
+        case RTE_FLOW_ACTION_TYPE_SET_MAC_DST: {
+            const struct rte_flow_action_set_mac *m = a->conf;
+            bool dst = a->type == RTE_FLOW_ACTION_TYPE_SET_MAC_DST;
+
+            d = add_rw(c, SOP_REWRITE, DPA_SET_ETH);
+            if (d && m) {
+                memcpy(dst ? d->eth.dst : d->eth.src, m->mac_addr, 6);
+                memset(dst ? d->eth.dst_mask : d->eth.src_mask, 0xff, 6);
+            }
+            break;
+        }
+        case RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC:
+        case RTE_FLOW_ACTION_TYPE_SET_IPV4_DST:
+        case RTE_FLOW_ACTION_TYPE_SET_IPV4_DSCP:
+            if (c->l3 != 4) {
+                return action_unsupported(a, e, "SET_IPV4 without an IPV4 "
+                                          "item");
+            }
+            d = add_rw(c, SOP_REWRITE, DPA_SET_IPV4);
+            if (d && a->conf) {
+                if (a->type == RTE_FLOW_ACTION_TYPE_SET_IPV4_DSCP) {
+                    const struct rte_flow_action_set_dscp *s = a->conf;
+
+                    d->ipv4.tos = (uint8_t) (s->dscp << 2);
+                    d->ipv4.tos_mask = 0xfc;
+                } else {
+                    const struct rte_flow_action_set_ipv4 *s = a->conf;
+
+                    if (a->type == RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC) {
+                        d->ipv4.src = s->ipv4_addr;
+                        d->ipv4.src_mask = UINT32_MAX;
+                    } else {
+                        d->ipv4.dst = s->ipv4_addr;
+                        d->ipv4.dst_mask = UINT32_MAX;
+                    }
+                }
+            }
+            break;
+
+        case RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC:
+        case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST:
+        case RTE_FLOW_ACTION_TYPE_SET_IPV6_DSCP:
+            if (c->l3 != 6) {
+                return action_unsupported(a, e, "SET_IPV6 without an IPV6 "
+                                          "item");
+            }
+            d = add_rw(c, SOP_REWRITE, DPA_SET_IPV6);
+            if (d && a->conf) {
+                if (a->type == RTE_FLOW_ACTION_TYPE_SET_IPV6_DSCP) {
+                    const struct rte_flow_action_set_dscp *s = a->conf;
+
+                    d->ipv6.tclass = (uint8_t) (s->dscp << 2);
+                    d->ipv6.tclass_mask = 0xfc;
+                } else {
+                    const struct rte_flow_action_set_ipv6 *s = a->conf;
+                    bool src = a->type == RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC;
+
+                    memcpy(src ? d->ipv6.src : d->ipv6.dst, s->ipv6_addr,
+                           16);
+                    memset(src ? d->ipv6.src_mask : d->ipv6.dst_mask, 0xff,
+                           16);
+                }
+            }
+            break;
+
+        case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
+        case RTE_FLOW_ACTION_TYPE_SET_TP_DST:
+            if (c->l4 != IPPROTO_TCP_ && c->l4 != IPPROTO_UDP_
+                && c->l4 != IPPROTO_SCTP_) {
+                return action_unsupported(a, e, "SET_TP without a TCP, UDP "
+                                          "or SCTP item");
+            }
+            d = add_rw(c, SOP_REWRITE, DPA_SET_L4);
+            if (d && a->conf) {
+                const struct rte_flow_action_set_tp *s = a->conf;
+
+                d->l4.proto = c->l4;
+                if (a->type == RTE_FLOW_ACTION_TYPE_SET_TP_SRC) {
+                    d->l4.src = s->port;
+                    d->l4.src_mask = UINT16_MAX;
+                } else {
+                    d->l4.dst = s->port;
+                    d->l4.dst_mask = UINT16_MAX;
+                }
+            }
+            break;
+
+        case RTE_FLOW_ACTION_TYPE_SET_TTL:
+        case RTE_FLOW_ACTION_TYPE_DEC_TTL:
+            if (!c->l3) {
+                return action_unsupported(a, e, "TTL action without an IP "
+                                          "item");
+            }
+            d = add_rw(c, a->type == RTE_FLOW_ACTION_TYPE_DEC_TTL
+                          ? SOP_DEC_TTL : SOP_REWRITE,
+                       c->l3 == 4 ? DPA_SET_IPV4 : DPA_SET_IPV6);
+            if (d && a->type == RTE_FLOW_ACTION_TYPE_SET_TTL) {
+                const struct rte_flow_action_set_ttl *s = a->conf;
+
+                if (!s) {
+                    return action_unsupported(a, e, "SET_TTL without conf");
+                }
+                if (c->l3 == 4) {
+                    d->ipv4.ttl = s->ttl_value;
+                    d->ipv4.ttl_mask = 0xff;
+                } else {
+                    d->ipv6.hlimit = s->ttl_value;
+                    d->ipv6.hlimit_mask = 0xff;
+                }
+            }
+            break;
+
+        case RTE_FLOW_ACTION_TYPE_OF_POP_VLAN:
+            d = add_rw(c, SOP_REWRITE, DPA_POP_VLAN);
+            pushed = NULL;
+            break;
+
+        case RTE_FLOW_ACTION_TYPE_OF_PUSH_VLAN: {
+            const struct rte_flow_action_of_push_vlan *s = a->conf;
+
+            if (!s) {
+                return action_unsupported(a, e, "OF_PUSH_VLAN without "
+                                          "conf");
+            }
+            d = add_rw(c, SOP_REWRITE, DPA_PUSH_VLAN);
+            if (d) {
+                d->push_vlan.tpid = s->ethertype;
+                d->push_vlan.tci = 0;
+                pushed = d;
+            }
+            break;
+        }
+        case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_VID:
+        case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_PCP: {
+            bool vid = a->type == RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_VID;
+            uint16_t bits, mask;
+
+            if (!a->conf) {
+                return action_unsupported(a, e, "VLAN set without conf");
+            }
+            if (vid) {
+                bits = ntohs(((const struct rte_flow_action_of_set_vlan_vid *)
+                              a->conf)->vlan_vid) & FLOW_VLAN_VID_MASK;
+                mask = FLOW_VLAN_VID_MASK;
+            } else {
+                bits = (uint16_t) ((((const struct
+                                      rte_flow_action_of_set_vlan_pcp *)
+                                     a->conf)->vlan_pcp & 7)
+                                   << FLOW_VLAN_PCP_SHIFT);
+                mask = FLOW_VLAN_PCP_MASK;
+            }
+            if (pushed) {
+                uint16_t tci = ntohs(pushed->push_vlan.tci);
+
+                pushed->push_vlan.tci = htons((uint16_t) ((tci & ~mask)
+                                                          | bits));
+                continue;
+            }
+            d = add_rw(c, SOP_REWRITE, DPA_SET_VLAN);
+            if (d) {
+                d->set_vlan.tci = htons(bits);
+                d->set_vlan.tci_mask = htons(mask);
+            }
+            break;
+        }
+        default: {
+            char what[64];
+
+            snprintf(what, sizeof what, "action type %d is not supported",
+                     (int) a->type);
+            return action_unsupported(a, e, what);
+        }
+        }
+        if (!d) {
+            return action_unsupported(a, e, "too many header rewrites");
+        }
+    }
+    if (n_fate > 1) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
+                         "simnic: more than one fate action");
+    }
+    if (!n_fate && !c->has_mark) {
+        return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
+                         "simnic: no fate action");
+    }
+    if (c->n_rw && c->fate != SF_PORT) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
+                         "simnic: header rewrites need an output port");
+    }
+    (void) queue;
+    return 0;
+}
+
+static int
+compile(struct simnic *nic, uint16_t port, const struct rte_flow_attr *attr,
+        const struct rte_flow_item *items,
+        const struct rte_flow_action *actions, struct compiled *c,
+        struct rte_flow_error *e)
+{
+    int ret;
+
+    memset(c, 0, sizeof *c);
+    if (!attr || !items || !actions) {
+        return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, NULL,
+                         "simnic: NULL attr, pattern or actions");
+    }
+    if (port >= SIMNIC_MAX_PORTS || !nic->ports[port].port
+        || !nic->ports[port].attached) {
+        return set_error(e, ENODEV, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, NULL,
+                         "simnic %s: no port %u", nic->name, port);
+    }
+    if (attr->egress) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ATTR_EGRESS,
+                         attr, "simnic: egress rules are not supported");
+    }
+    if (!attr->ingress && !attr->transfer) {
+        return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ATTR, attr,
+                         "simnic: ingress or transfer required");
+    }
+    if (attr->group) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ATTR_GROUP,
+                         attr, "simnic: only group 0");
+    }
+    ret = compile_items(nic, port, attr, items, c, e);
+    if (!ret) {
+        ret = compile_actions(nic, attr, actions, c, e);
+    }
+    return ret;
+}
+
+/* ---- Rules. ---- */
+
+int
+simnic_flow_validate(struct simnic *nic, uint16_t port,
+                     const struct rte_flow_attr *attr,
+                     const struct rte_flow_item *items,
+                     const struct rte_flow_action *actions,
+                     struct rte_flow_error *e)
+{
+    struct compiled c;
+    int ret;
+
+    rte_rwlock_read_lock(&nic->lock);
+    ret = compile(nic, port, attr, items, actions, &c, e);
+    rte_rwlock_read_unlock(&nic->lock);
+    return ret;
+}
+
+int
+simnic_flow_create(struct simnic *nic, uint16_t port,
+                   const struct rte_flow_attr *attr,
+                   const struct rte_flow_item *items,
+                   const struct rte_flow_action *actions,
+                   struct simnic_rule **rulep, struct rte_flow_error *e)
+{
+    struct simnic_rule *r;
+    struct compiled c;
+    uint32_t rate;
+    int ret;
+
+    *rulep = NULL;
+    rate = __atomic_load_n(&nic->params.insert_rate, __ATOMIC_RELAXED);
+    if (rate) {
+        /* The NIC's insertion time. */
+        usleep(1000000u / rate);
+    }
+    rte_rwlock_write_lock(&nic->lock);
+    ret = compile(nic, port, attr, items, actions, &c, e);
+    if (ret) {
+        nic->stats.rejected++;
+        goto out;
+    }
+    if (nic->fail_next) {
+        nic->fail_next--;
+        nic->stats.insert_failed++;
+        ret = set_error(e, EIO, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, NULL,
+                        "simnic %s: injected insertion failure", nic->name);
+        goto out;
+    }
+    if (nic->n_rules >= nic->params.capacity) {
+        nic->stats.table_full++;
+        ret = set_error(e, ENOSPC, RTE_FLOW_ERROR_TYPE_HANDLE, NULL,
+                        "simnic %s: flow table full (%u rules)", nic->name,
+                        nic->params.capacity);
+        goto out;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        ret = set_error(e, ENOMEM, RTE_FLOW_ERROR_TYPE_HANDLE, NULL,
+                        "simnic: out of memory");
+        goto out;
+    }
+    cls_rule_init(&r->cr, &c.flow, &c.mask,
+                  -(int32_t) (attr->priority & 0xffff));
+    ret = cls_insert(nic->cls, &r->cr);
+    if (ret) {
+        free(r);
+        ret = set_error(e, ret, RTE_FLOW_ERROR_TYPE_HANDLE, NULL,
+                        ret == EEXIST ? "simnic: an identical rule exists"
+                                      : "simnic: out of memory");
+        goto out;
+    }
+    r->owner = port;
+    r->fate = c.fate;
+    r->out_port = c.out_port;
+    r->has_mark = c.has_mark;
+    r->mark = c.mark;
+    r->is_v6 = c.l3 == 6;
+    r->age_s = c.age_s;
+    r->age_ctx = c.age_ctx;
+    r->n_rw = c.n_rw;
+    memcpy(r->ops, c.ops, sizeof r->ops);
+    memcpy(r->rw, c.rw, sizeof r->rw);
+    r->last_hit_ms = dp_time_ms();
+    r->next = nic->rules;
+    nic->rules = r;
+    __atomic_store_n(&nic->n_rules, nic->n_rules + 1, __ATOMIC_RELEASE);
+    nic->stats.inserted++;
+    *rulep = r;
+out:
+    rte_rwlock_write_unlock(&nic->lock);
+    return ret;
+}
+
+void
+simnic_flow_destroy(struct simnic *nic, struct simnic_rule *r,
+                    uint64_t *packets, uint64_t *bytes)
+{
+    struct simnic_rule **p;
+
+    rte_rwlock_write_lock(&nic->lock);
+    for (p = &nic->rules; *p && *p != r; p = &(*p)->next) {
+        continue;
+    }
+    if (*p) {
+        *p = r->next;
+        cls_remove(nic->cls, &r->cr);
+        __atomic_store_n(&nic->n_rules, nic->n_rules - 1, __ATOMIC_RELEASE);
+        nic->stats.removed++;
+    }
+    rte_rwlock_write_unlock(&nic->lock);
+    if (packets) {
+        *packets = __atomic_load_n(&r->packets, __ATOMIC_RELAXED);
+    }
+    if (bytes) {
+        *bytes = __atomic_load_n(&r->bytes, __ATOMIC_RELAXED);
+    }
+    free(r);
+}
+
+void
+simnic_flow_query(struct simnic *nic, const struct simnic_rule *r,
+                  uint64_t *packets, uint64_t *bytes)
+{
+    (void) nic;
+    *packets = __atomic_load_n(&r->packets, __ATOMIC_RELAXED);
+    *bytes = __atomic_load_n(&r->bytes, __ATOMIC_RELAXED);
+}
+
+int
+simnic_get_aged_flows(struct simnic *nic, uint16_t port, void **contexts,
+                      int n)
+{
+    long long now = dp_time_ms();
+    int k = 0;
+
+    rte_rwlock_write_lock(&nic->lock);
+    for (struct simnic_rule *r = nic->rules; r && k < n; r = r->next) {
+        long long last = __atomic_load_n(&r->last_hit_ms, __ATOMIC_RELAXED);
+
+        if (r->owner == port && r->age_s && !r->aged_reported
+            && now - last >= (long long) r->age_s * 1000) {
+            r->aged_reported = true;
+            contexts[k++] = r->age_ctx ? r->age_ctx : r;
+        }
+    }
+    rte_rwlock_write_unlock(&nic->lock);
+    return k;
+}
+
+int
+simnic_flow_flush(struct simnic *nic, uint16_t port)
+{
+    int n = 0;
+
+    for (;;) {
+        struct simnic_rule *victim = NULL;
+
+        rte_rwlock_read_lock(&nic->lock);
+        for (struct simnic_rule *r = nic->rules; r; r = r->next) {
+            if (r->owner == port
+                || (r->fate == SF_PORT && r->out_port == port)) {
+                victim = r;
+                break;
+            }
+        }
+        rte_rwlock_read_unlock(&nic->lock);
+        if (!victim) {
+            return n;
+        }
+        simnic_flow_destroy(nic, victim, NULL, NULL);
+        n++;
+    }
+}
+
+size_t
+simnic_n_rules(struct simnic *nic)
+{
+    return __atomic_load_n(&nic->n_rules, __ATOMIC_ACQUIRE);
+}
+
+void
+simnic_get_stats(struct simnic *nic, struct simnic_stats *s)
+{
+    rte_rwlock_read_lock(&nic->lock);
+    *s = nic->stats;
+    s->rules = nic->n_rules;
+    s->capacity = nic->params.capacity;
+    s->insert_rate = nic->params.insert_rate;
+    rte_rwlock_read_unlock(&nic->lock);
+    s->hw_packets = __atomic_load_n(&nic->stats.hw_packets,
+                                    __ATOMIC_RELAXED);
+    s->hw_bytes = __atomic_load_n(&nic->stats.hw_bytes, __ATOMIC_RELAXED);
+    s->hw_dropped = __atomic_load_n(&nic->stats.hw_dropped,
+                                    __ATOMIC_RELAXED);
+    s->hw_forwarded = __atomic_load_n(&nic->stats.hw_forwarded,
+                                      __ATOMIC_RELAXED);
+    s->hw_tx_failed = __atomic_load_n(&nic->stats.hw_tx_failed,
+                                      __ATOMIC_RELAXED);
+    s->marked = __atomic_load_n(&nic->stats.marked, __ATOMIC_RELAXED);
+    s->misses = __atomic_load_n(&nic->stats.misses, __ATOMIC_RELAXED);
+}
+
+/* ---- Receive path. ---- */
+
+/* Executes the rewrites of 'r' on 'm'; false if the packet must die. */
+static bool
+exec_rewrites(const struct simnic_rule *r, struct rte_mbuf *m,
+              struct flow *key, struct flow_layers *ly)
+{
+    for (size_t i = 0; i < r->n_rw; i++) {
+        struct dp_action tmp = r->rw[i];
+        uint8_t *frame, *old;
+        size_t len, old_len;
+        int err;
+
+        if (r->ops[i] == SOP_DEC_TTL) {
+            if (key->nw_ttl <= 1) {
+                return false;   /* A NIC drops what would expire. */
+            }
+            if (tmp.type == DPA_SET_IPV4) {
+                tmp.ipv4.ttl = (uint8_t) (key->nw_ttl - 1);
+                tmp.ipv4.ttl_mask = 0xff;
+            } else {
+                tmp.ipv6.hlimit = (uint8_t) (key->nw_ttl - 1);
+                tmp.ipv6.hlimit_mask = 0xff;
+            }
+            key->nw_ttl--;
+        }
+        if (m->nb_segs > 1 && rte_pktmbuf_linearize(m)) {
+            return false;
+        }
+        frame = old = rte_pktmbuf_mtod(m, uint8_t *);
+        len = old_len = rte_pktmbuf_data_len(m);
+        err = pkt_rewrite(&frame, &len, rte_pktmbuf_headroom(m), ly, &tmp);
+        if (err == ENOSPC) {
+            return false;
+        }
+        if (!err && (frame != old || len != old_len)) {
+            m->data_off = (uint16_t) (m->data_off + (frame - old));
+            m->data_len = (uint16_t) len;
+            m->pkt_len = (uint32_t) len;
+        }
+    }
+    return true;
+}
+
+/* Packets forwarded by full rules during one simnic_rx(), sent in
+ * bursts: a run of packets to one output port goes out in one
+ * port_hw_tx_burst(). */
+#define SIMNIC_TX_BURST 32
+struct simnic_txbuf {
+    uint16_t port;                  /* NIC port id of the run. */
+    int n;
+    struct rte_mbuf *pkts[SIMNIC_TX_BURST];
+};
+
+/* Sends what 'tb' holds (read lock held: the output port stays attached
+ * and open until the call returns). */
+static void
+hw_tx_flush(struct simnic *nic, struct simnic_txbuf *tb)
+{
+    struct simnic_port *sp;
+    int n = tb->n, sent = 0;
+
+    if (!n) {
+        return;
+    }
+    tb->n = 0;
+    sp = &nic->ports[tb->port];
+    if (__atomic_load_n(&sp->attached, __ATOMIC_ACQUIRE)) {
+        sent = port_hw_tx_burst(sp->port, tb->pkts, n);
+    } else {
+        rte_pktmbuf_free_bulk(tb->pkts, (unsigned) n);
+    }
+    if (sent) {
+        __atomic_fetch_add(&nic->stats.hw_forwarded, (uint64_t) sent,
+                           __ATOMIC_RELAXED);
+    }
+    if (n - sent) {
+        __atomic_fetch_add(&nic->stats.hw_tx_failed, (uint64_t) (n - sent),
+                           __ATOMIC_RELAXED);
+    }
+}
+
+/* Queues 'm' for output on NIC port 'out'. */
+static void
+hw_tx_add(struct simnic *nic, struct simnic_txbuf *tb, uint16_t out,
+          struct rte_mbuf *m)
+{
+    if (tb->n && (tb->port != out || tb->n == SIMNIC_TX_BURST)) {
+        hw_tx_flush(nic, tb);
+    }
+    tb->port = out;
+    tb->pkts[tb->n++] = m;
+}
+
+int
+simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
+{
+    uint64_t hw_packets = 0, hw_bytes = 0, dropped = 0, marked = 0;
+    uint64_t misses = 0;
+    struct simnic_txbuf tb;
+    long long now;
+    int kept = 0;
+
+    if (!__atomic_load_n(&nic->n_rules, __ATOMIC_ACQUIRE)) {
+        return n;
+    }
+    now = dp_time_ms();
+    tb.n = 0;
+    rte_rwlock_read_lock(&nic->lock);
+    for (int i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        uint32_t len = rte_pktmbuf_pkt_len(m);
+        const struct cls_rule *cr;
+        struct simnic_rule *r;
+        struct flow_layers ly;
+        struct flow key;
+
+        flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
+                     port, &key, &ly);
+        cr = cls_lookup(nic->cls, &key, NULL);
+        if (!cr) {
+            misses++;
+            pkts[kept++] = m;
+            continue;
+        }
+        r = CLS_CONTAINER_OF(cr, struct simnic_rule, cr);
+        __atomic_fetch_add(&r->packets, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&r->bytes, len, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&r->last_hit_ms, __ATOMIC_RELAXED) != now) {
+            __atomic_store_n(&r->last_hit_ms, now, __ATOMIC_RELAXED);
+        }
+        switch (r->fate) {
+        case SF_DROP:
+            hw_packets++;
+            hw_bytes += len;
+            dropped++;
+            rte_pktmbuf_free(m);
+            break;
+        case SF_PORT:
+            hw_packets++;
+            hw_bytes += len;
+            if (!exec_rewrites(r, m, &key, &ly)) {
+                dropped++;
+                rte_pktmbuf_free(m);
+            } else {
+                hw_tx_add(nic, &tb, r->out_port, m);
+            }
+            break;
+        case SF_NONE:
+        default:
+            if (r->has_mark) {
+                m->ol_flags |= RTE_MBUF_F_RX_FDIR | RTE_MBUF_F_RX_FDIR_ID;
+                m->hash.fdir.hi = r->mark;
+                marked++;
+            }
+            pkts[kept++] = m;
+            break;
+        }
+    }
+    hw_tx_flush(nic, &tb);
+    rte_rwlock_read_unlock(&nic->lock);
+    if (hw_packets) {
+        __atomic_fetch_add(&nic->stats.hw_packets, hw_packets,
+                           __ATOMIC_RELAXED);
+        __atomic_fetch_add(&nic->stats.hw_bytes, hw_bytes, __ATOMIC_RELAXED);
+    }
+    if (dropped) {
+        __atomic_fetch_add(&nic->stats.hw_dropped, dropped,
+                           __ATOMIC_RELAXED);
+    }
+    if (marked) {
+        __atomic_fetch_add(&nic->stats.marked, marked, __ATOMIC_RELAXED);
+    }
+    if (misses) {
+        __atomic_fetch_add(&nic->stats.misses, misses, __ATOMIC_RELAXED);
+    }
+    return kept;
+}
