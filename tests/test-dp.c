@@ -1021,12 +1021,12 @@ check_exact_tiers(void **state, unsigned emc_entries, unsigned hkc_entries)
     *state = w;
 
     /* Every flow gets its megaflow. */
-    send_rounds(w, flows, 12, 0, 12, 1);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 12, 1);
     pmd_stats(w, &s0);
     assert_true(s0.upcalls >= 1 && s0.upcalls <= 12);
 
     /* Untagged IPv4: header-key cache if on, else EMC if on. */
-    send_rounds(w, flows, 12, 0, 4, rounds);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 4, rounds);
     pmd_stats(w, &s1);
     assert_int_equal(s1.upcalls, s0.upcalls);
     assert_int_equal(s1.emc_hits - s0.emc_hits
@@ -1044,7 +1044,7 @@ check_exact_tiers(void **state, unsigned emc_entries, unsigned hkc_entries)
 
     /* VLAN-tagged IPv4 and IPv6: the EMC if on, never the header-key
      * cache. */
-    send_rounds(w, flows, 12, 4, 8, rounds);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 4, 8, rounds);
     pmd_stats(w, &s2);
     assert_int_equal(s2.upcalls, s0.upcalls);
     assert_int_equal(s2.hkc_hits, s1.hkc_hits);
@@ -1096,7 +1096,7 @@ test_simple_match(void **state)
     struct dp_pmd_stats s0, s1, s2;
 
     *state = w;
-    send_rounds(w, flows, 4, 0, 3, 100);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 3, 100);
     pmd_stats(w, &s0);
     /* One upcall; the rest of its batch matched the fresh megaflow, later
      * batches never looked. */
@@ -1105,13 +1105,13 @@ test_simple_match(void **state)
     assert_int_equal(s0.emc_hits + s0.megaflow_hits, 0);
 
     assert_int_equal(world_change(w, after, ARRAY_SIZE(after)), 1);
-    send_rounds(w, flows, 4, 0, 3, 100);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 3, 100);
     pmd_stats(w, &s1);
     assert_true(s1.simple_hits > s0.simple_hits);
     assert_int_equal(s1.upcalls, s0.upcalls + 1);
 
     /* Port 1 is not simple (its megaflow consults more than in_port). */
-    send_rounds(w, flows, 4, 3, 1, 50);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 3, 1, 50);
     pmd_stats(w, &s2);
     assert_int_equal(s2.simple_hits, s1.simple_hits);
     world_finish(state, w);
@@ -1140,14 +1140,17 @@ test_revalidate(void **state)
         { .shape = SH_VLAN, .vid = 7, .dst = 5 },
         { .shape = SH_IPV6, .dst = 9 },
         { .shape = SH_IPV4, .dst = 9 },
+        /* Sent last. */
+        { .shape = SH_IPV4, .dst = 9, .tp_dst = 4444 },
     };
     struct world *w = world_create(NULL, rules, ARRAY_SIZE(rules));
+    struct rule narrowed[ARRAY_SIZE(rules) + 1];
     struct mf_list before, after;
     struct dp_pmd_stats s0, s1, s2;
     size_t changed, removed;
 
     *state = w;
-    send_rounds(w, flows, 7, 0, 7, 100);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 7, 100);
     mf_list(w, &before);
     changed = mf_list_count_rule(&before, 0) + mf_list_count_rule(&before, 2);
     assert_int_equal(changed, 2);       /* Flows 0 and 1 share one. */
@@ -1172,16 +1175,30 @@ test_revalidate(void **state)
     /* The survivors answer at once: no upcall, and the untagged IPv4 one
      * is still in the header-key cache. */
     pmd_stats(w, &s0);
-    send_rounds(w, flows, 7, 3, 4, 50);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 3, 4, 50);
     pmd_stats(w, &s1);
     assert_int_equal(s1.upcalls, s0.upcalls);
     assert_true(s1.hkc_hits - s0.hkc_hits >= 50);
 
     /* The changed flows follow the new rules from their first packet. */
-    send_rounds(w, flows, 7, 0, 3, 50);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 3, 50);
     pmd_stats(w, &s2);
     assert_int_equal(s2.upcalls - s1.upcalls, changed);
-    send_rounds(w, flows, 7, 0, 7, 20);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 7, 20);
+
+    /* A new rule that narrows the catch-all's megaflows without changing
+     * their actions: they consult tp_dst now, so they must go (kept, they
+     * would send flow 7 to port 3). */
+    mf_list(w, &before);
+    changed = mf_list_count_rule(&before, 4);
+    assert_int_equal(changed, 2);
+    memcpy(narrowed, rules, sizeof rules);
+    narrowed[4] = (struct rule) { TP_DST(4444), .n_out = 1, .out = { 1 } };
+    narrowed[5] = rules[4];
+    assert_int_equal(world_change(w, narrowed, 6), changed);
+    mf_list(w, &after);
+    assert_int_equal(after.n, before.n - changed);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 8, 20);
     world_finish(state, w);
 }
 
@@ -1271,10 +1288,10 @@ test_expiry(void **state)
     w = world_create(&cfg, rules, ARRAY_SIZE(rules));
     *state = w;
 
-    send_rounds(w, flows, 5, 0, 3, 10);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 3, 10);
     t_idle = dp_time_ms();
     usleep(20 * 1000);
-    send_rounds(w, flows, 5, 3, 2, 10);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 3, 2, 10);
     mf_list(w, &l);
     n_idle = mf_list_count_rule(&l, 0) + mf_list_count_rule(&l, 2);
     n_busy = mf_list_count_rule(&l, 1) + mf_list_count_rule(&l, 3);
@@ -1315,7 +1332,7 @@ test_expiry(void **state)
     assert_int_equal(dp_megaflow_count(w->dp), n_busy);
 
     /* Expired flows come back through the slow path, still right. */
-    send_rounds(w, flows, 5, 0, 5, 10);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 5, 10);
     assert_int_equal(dp_megaflow_count(w->dp), 4);
 
     /* Much later everything is idle. */
@@ -1342,7 +1359,8 @@ test_flow_limit(void **state)
     struct world *w;
 
     for (uint8_t i = 0; i < 32; i++) {
-        flows[i] = (struct tflow) { .shape = SH_IPV4, .dst = (uint8_t) (i + 1) };
+        flows[i] = (struct tflow) { .shape = SH_IPV4,
+                                    .dst = (uint8_t) (i + 1) };
     }
     for (uint8_t i = 32; i < 40; i++) {
         flows[i] = (struct tflow) { .shape = SH_IPV6, .dst = i };
@@ -1352,14 +1370,14 @@ test_flow_limit(void **state)
     *state = w;
 
     /* One packet per flow: the first 'limit' flows get megaflows. */
-    send_rounds(w, flows, 40, 0, 32, 1);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 32, 1);
     pmd_stats(w, &s0);
     assert_int_equal(dp_megaflow_count(w->dp), limit);
     assert_int_equal(s0.n_megaflows, limit);
     assert_int_equal(s0.upcalls, 32);
     assert_int_equal(s0.megaflow_not_installed, 32 - limit);
 
-    send_rounds(w, flows, 40, 0, 40, rounds);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 40, rounds);
     pmd_stats(w, &s1);
     assert_int_equal(dp_megaflow_count(w->dp), limit);
     assert_int_equal(s1.megaflow_not_installed - s0.megaflow_not_installed,
@@ -1398,7 +1416,7 @@ test_drop_reasons(void **state)
     const unsigned rounds = 50;
 
     *state = w;
-    send_rounds(w, flows, 7, 0, 7, rounds);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 7, rounds);
     pmd_stats(w, &s0);
     assert_int_equal(s0.drops[DP_DROP_UPCALL_ERROR], 2 * rounds);
     assert_int_equal(s0.drops[DP_DROP_ACTION], 2 * rounds);
@@ -1409,7 +1427,7 @@ test_drop_reasons(void **state)
     assert_int_equal(dp_port_del(w->dp, w->port_no[3]), 0);
     w->removed[3] = true;
     assert_null(dp_port_get(w->dp, w->port_no[3]));
-    send_rounds(w, flows, 7, 0, 7, rounds);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 7, rounds);
     pmd_stats(w, &s1);
     assert_int_equal(s1.drops[DP_DROP_NO_PORT], 2 * rounds);
     assert_int_equal(s1.drops[DP_DROP_UPCALL_ERROR], 4 * rounds);
