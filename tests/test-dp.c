@@ -55,6 +55,7 @@
 #define DP_BATCH_MAX 32         /* dp-private.h's DP_BATCH. */
 #define CHUNK 256               /* Frames injected before waiting. */
 #define WAIT_MS 10000           /* Deadline for any wait. */
+#define SETTLE_MS 500           /* Nothing more will come after this. */
 #define ARRAY_SIZE(A) (sizeof (A) / sizeof (A)[0])
 
 static struct rte_mempool *mp;
@@ -692,24 +693,35 @@ traffic_expected(const struct traffic *t, size_t *copies, size_t *drops)
 }
 
 /* Waits (bounded) until the PMD has counted every injected packet and every
- * expected copy or drop has shown up; then lets the PMD finish its
- * iteration and captures what is left. */
+ * expected copy or drop has shown up, or, if some never do, until nothing
+ * has changed for SETTLE_MS; then lets the PMD finish its iteration and
+ * captures what is left. */
 static void
 traffic_wait(struct traffic *t)
 {
-    long long deadline = mono_ms() + WAIT_MS;
-    size_t copies, drops;
+    long long deadline = mono_ms() + WAIT_MS, changed = mono_ms();
+    size_t copies, drops, last = SIZE_MAX;
 
     traffic_expected(t, &copies, &drops);
     for (;;) {
         struct dp_pmd_stats s;
+        size_t seen;
 
         traffic_capture(t);
         pmd_stats(t->w, &s);
+        seen = t->n_copies + drops_total(&s) + s.packets;
+        if (seen != last) {
+            last = seen;
+            changed = mono_ms();
+        }
         if (s.packets - t->base.packets >= t->n_injected
             && t->n_copies >= copies
             && drops_total(&s) - drops_total(&t->base) >= drops) {
             break;
+        }
+        if (s.packets - t->base.packets >= t->n_injected
+            && mono_ms() - changed > SETTLE_MS) {
+            break;              /* traffic_verify() tells what is wrong. */
         }
         if (mono_ms() > deadline) {
             print_error("timed out: %llu of %zu packets processed, %zu of "
