@@ -419,6 +419,7 @@ world_create(const struct dp_config *cfg, const struct rule *rules,
     assert_true(n_rules <= MAX_RULES);
     memcpy(w->rules, rules, n_rules * sizeof *rules);
     w->n_rules = n_rules;
+    w->next_seq = 1;            /* traffic_verify(): 0 is "none yet". */
 
     error = dp_create(&w->cfg, mp, &stub_callbacks, w, &w->dp, err,
                       sizeof err);
