@@ -54,7 +54,7 @@ tests_test_ofproto_LDADD = $(TEST_LDADD)
 
 # Datapath unit tests (need the DPDK EAL with --no-huge; no root needed for
 # dummy/net_null/net_ring ports).
-DP_UNIT_TESTS = tests/test-config tests/test-ctl tests/test-port
+DP_UNIT_TESTS = tests/test-config tests/test-ctl tests/test-port tests/test-dp
 check_PROGRAMS += $(DP_UNIT_TESTS)
 TESTS += $(DP_UNIT_TESTS)
 DP_TEST_CFLAGS = $(TEST_CFLAGS) $(DPDK_CFLAGS) $(LIBNL_CFLAGS) \
@@ -69,6 +69,10 @@ tests_test_ctl_LDADD = $(DP_TEST_LDADD)
 tests_test_port_SOURCES = tests/test-port.c tests/eal-test.h
 tests_test_port_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_port_LDADD = $(DP_TEST_LDADD)
+tests_test_dp_SOURCES = tests/test-dp.c tests/eal-test.h tests/pkt-build.h \
+	tests/pkt-build.c
+tests_test_dp_CFLAGS = $(DP_TEST_CFLAGS)
+tests_test_dp_LDADD = $(DP_TEST_LDADD)
 
 # Integration tests: start sluiced and drive it over the control socket.
 TESTS += tests/run-integration.sh
