@@ -9,6 +9,7 @@
 #include "dp-private.h"
 #include "packet-rewrite.h"
 #include "port.h"
+#include "port-io.h"
 
 static void
 drop_pkts(struct dp_pmd *pmd, struct rte_mbuf **pkts, unsigned n,

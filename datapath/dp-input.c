@@ -49,6 +49,7 @@
 #include "hkey.h"
 #include "log.h"
 #include "port.h"
+#include "port-io.h"
 
 LOG_MODULE(dp);
 

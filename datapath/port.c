@@ -2,6 +2,7 @@
 /* port.c: generic port layer: class registry, life cycle, counters. */
 
 #include "port.h"
+#include "port-io.h"
 
 #include <errno.h>
 #include <limits.h>

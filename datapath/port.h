@@ -183,19 +183,8 @@ int port_get_dpdk_port_id(const struct port *, uint16_t *id); /* ENOTSUP
  * DPDK error conventions are translated. */
 int port_dpdk_errno(int ret);
 
-/* Fast path (PMD threads).
- *
- * port_rx_burst(): receives up to 'max' packets from rx queue 'qid'
- * (< port_n_rxq()) into 'pkts'; returns how many.  The caller owns them.
- *
- * port_tx_burst(): transmits 'n' packets on tx qid 'qid' (< port_n_txq(),
- * the calling PMD's index).  Always takes ownership of all 'n' mbufs;
- * returns the number the device accepted.  The rest were freed and counted
- * as tx_dropped. */
-static inline int port_rx_burst(struct port *, unsigned qid,
-                                struct rte_mbuf **pkts, int max);
-static inline int port_tx_burst(struct port *, unsigned qid,
-                                struct rte_mbuf **pkts, int n);
+/* Fast path (PMD threads): port_rx_burst() and port_tx_burst() are
+ * inline, in port-io.h. */
 
 /* Hardware transmit (a simulated NIC's e-switch output, simnic.h).
  *
@@ -211,8 +200,5 @@ static inline int port_tx_burst(struct port *, unsigned qid,
  * tx_dropped. */
 void port_set_thread_txq(unsigned qid);
 int port_hw_tx_burst(struct port *, struct rte_mbuf **pkts, int n);
-
-/* The inline definitions need struct port. */
-#include "port-provider.h"
 
 #endif /* port.h */

@@ -18,6 +18,7 @@
 #include "dp.h"
 #include "packet-rewrite.h"
 #include "port.h"
+#include "port-provider.h"
 #include "simnic.h"
 
 #define SIMNIC_MAX_RW 16

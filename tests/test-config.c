@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "port.h"
+#include "port-provider.h"
 #include "port-options.h"
 #include "vhost.h"
 

@@ -29,6 +29,7 @@
 #include "flow.h"
 #include "pkt-build.h"
 #include "port.h"
+#include "port-dummy.h"
 
 /*
  * The world of one test: a datapath with one PMD thread (not pinned, napping

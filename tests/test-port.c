@@ -33,6 +33,7 @@
 
 #include "eal-test.h"
 #include "port.h"
+#include "port-io.h"
 #include "port-dummy.h"
 #include "port-provider.h"
 
