@@ -15,7 +15,8 @@ datapath_libdatapath_a_SOURCES = \
 	datapath/ctl-handlers.h datapath/ctl-handlers.c \
 	datapath/state.h datapath/state.c \
 	datapath/drop.h \
-	datapath/log.h datapath/log.c
+	datapath/log.h datapath/log.c \
+	datapath/dpdk-errno.h datapath/dpdk-errno.c
 
 DATAPATH_LIBS = datapath/libdatapath.a flowtable/libflowtable.a \
 	$(DPDK_LIBS) $(LIBNL_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) -lpthread

@@ -30,6 +30,7 @@
 #include <rte_flow.h>
 
 #include "offload.h"
+#include "dpdk-errno.h"
 #include "offload-provider.h"
 #include "port.h"
 
@@ -184,7 +185,7 @@ rf_flow_put(struct offload_port *op, const struct rte_flow_attr *attr,
     rte_errno = 0;
     f->flow = rte_flow_create(port_id, attr, items, actions, error);
     if (!f->flow) {
-        int ret = offload_errno(0);
+        int ret = dpdk_errno(0);
 
         free(f);
         /* Table full is ENOSPC (or ENOMEM on some PMDs). */
@@ -222,7 +223,7 @@ rf_flow_query(struct offload_port *op, void *handle,
     memset(&q, 0, sizeof q);
     ret = rte_flow_query(f->port_id, f->flow, count, &q, &e);
     if (ret) {
-        return offload_errno(ret);
+        return dpdk_errno(ret);
     }
     c->packets = q.hits_set ? q.hits : 0;
     c->bytes = q.bytes_set ? q.bytes : 0;
@@ -242,7 +243,7 @@ rf_flow_del(struct offload_port *op, void *handle,
     }
     ret = rte_flow_destroy(f->port_id, f->flow, &e);
     free(f);
-    return ret ? offload_errno(ret) : 0;
+    return ret ? dpdk_errno(ret) : 0;
 }
 
 static int

@@ -33,17 +33,6 @@ offload_mode_name(enum offload_mode m)
            : m == OFFLOAD_MODE_PARTIAL ? "partial" : "none";
 }
 
-int
-offload_errno(int ret)
-{
-    int e = ret < 0 ? -ret : rte_errno;
-
-    if (e <= 0) {
-        e = EIO;
-    }
-    return e == ENOTSUP ? EOPNOTSUPP : e;
-}
-
 /* ---- Capability probe. ---- */
 
 void

@@ -25,8 +25,7 @@
  *   result equal.
  *
  * Thread-safety
- *   Pure functions of their arguments (offload_errno() reads rte_errno of
- *   the calling thread); any thread.
+ *   Pure functions of their arguments; any thread.
  *
  * Ownership
  *   The caller owns the struct offload_rule it passes; it holds pointers
@@ -178,9 +177,5 @@ typedef bool offload_validate_fn(void *ctx, const struct rte_flow_attr *,
 void offload_probe(struct offload_caps *, uint16_t port_id,
                    offload_validate_fn *validate, void *ctx,
                    char *why, size_t whysize);
-
-/* Converts a provider's rte_flow result: 'ret' < 0 is -errno; otherwise
- * rte_errno (EIO if unset).  ENOTSUP becomes EOPNOTSUPP. */
-int offload_errno(int ret);
 
 #endif /* offload-xlate.h */

@@ -26,6 +26,7 @@
 #include <rte_mbuf.h>
 
 #include "port-provider.h"
+#include "dpdk-errno.h"
 
 #define DPDK_DEF_RXD 1024
 #define DPDK_DEF_TXD 1024
@@ -210,7 +211,7 @@ dpdk_attach(struct port_dpdk *p, char *err, size_t errsize)
     if (rte_eth_dev_get_port_by_name(devname, &pid)) {
         ret = rte_dev_probe(p->cfg.devargs);
         if (ret < 0) {
-            int error = port_dpdk_errno(ret);
+            int error = dpdk_errno(ret);
 
             if (error == EFAULT) {
                 /* What DPDK says when no bus parses the name. */
@@ -262,7 +263,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
 
     ret = rte_eth_dev_info_get(p->port_id, &info);
     if (ret) {
-        ret = port_dpdk_errno(ret);
+        ret = dpdk_errno(ret);
         port_err_set(err, errsize, "%s: cannot get device info: %s",
                      port->name, strerror(ret));
         return ret;
@@ -321,7 +322,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
     ret = rte_eth_dev_configure(p->port_id, (uint16_t) n_rxq,
                                 (uint16_t) n_txq, &conf);
     if (ret) {
-        ret = port_dpdk_errno(ret);
+        ret = dpdk_errno(ret);
         port_err_set(err, errsize, "%s: cannot configure device with %u "
                      "rx and %u tx queues: %s", port->name, n_rxq, n_txq,
                      strerror(ret));
@@ -337,7 +338,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
         ret = rte_eth_rx_queue_setup(p->port_id, (uint16_t) q, n_rxd,
                                      (unsigned) socket, NULL, port->env.mp);
         if (ret) {
-            ret = port_dpdk_errno(ret);
+            ret = dpdk_errno(ret);
             port_err_set(err, errsize, "%s: cannot set up rx queue %u: %s",
                          port->name, q, strerror(ret));
             return ret;
@@ -347,7 +348,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
         ret = rte_eth_tx_queue_setup(p->port_id, (uint16_t) q, n_txd,
                                      (unsigned) socket, NULL);
         if (ret) {
-            ret = port_dpdk_errno(ret);
+            ret = dpdk_errno(ret);
             port_err_set(err, errsize, "%s: cannot set up tx queue %u: %s",
                          port->name, q, strerror(ret));
             return ret;
@@ -356,7 +357,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
 
     ret = rte_eth_dev_start(p->port_id);
     if (ret) {
-        ret = port_dpdk_errno(ret);
+        ret = dpdk_errno(ret);
         port_err_set(err, errsize, "%s: cannot start device: %s",
                      port->name, strerror(ret));
         return ret;

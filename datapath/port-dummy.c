@@ -27,6 +27,7 @@
 #include <rte_ring.h>
 
 #include "port-dummy.h"
+#include "dpdk-errno.h"
 #include "port-provider.h"
 
 #define DUMMY_MAX_RXQ 64
@@ -191,12 +192,12 @@ dummy_reconfigure(struct port *port, char *err, size_t errsize)
         rx[i] = dummy_ring_create(d, "rx", i, d->cfg.ring_size,
                                   RING_F_SC_DEQ);
         if (!rx[i]) {
-            error = port_dpdk_errno(0);
+            error = dpdk_errno(0);
             break;
         }
     }
     if (!tx) {
-        error = port_dpdk_errno(0);
+        error = dpdk_errno(0);
     }
     if (error) {
         for (unsigned i = 0; i < DUMMY_MAX_RXQ; i++) {

@@ -41,7 +41,7 @@
  * Ownership
  * ---------
  * Stated per member below.  Errors: 0 or positive errno, never a negative
- * DPDK code (convert with port_dpdk_errno()).
+ * DPDK code (convert with dpdk_errno(), dpdk-errno.h).
  */
 
 #include <stdarg.h>

@@ -26,19 +26,6 @@ static __thread unsigned port_thread_txq;
 static const struct port_class *port_classes[PORT_MAX_CLASSES];
 static size_t port_n_classes;
 
-int
-port_dpdk_errno(int ret)
-{
-    if (ret == -1 && rte_errno > 0) {
-        return rte_errno;
-    }
-    if (ret < 0) {
-        return -ret;
-    }
-    /* A failure reported as 0 or NULL: rte_errno is all there is. */
-    return rte_errno > 0 ? rte_errno : EIO;
-}
-
 void
 port_err_set(char *err, size_t errsize, const char *fmt, ...)
 {

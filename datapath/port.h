@@ -177,11 +177,6 @@ int port_get_dpdk_port_id(const struct port *, uint16_t *id); /* ENOTSUP
                                                                * unless an
                                                                * ethdev. */
 
-/* Converts a failed DPDK call's result into a positive errno: a negative
- * errno return ('ret' < 0) as is; -1, 0 or a NULL pointer (pass 0) via
- * rte_errno (EIO if unset).  Call only after a failure.  The one place where
- * DPDK error conventions are translated. */
-int port_dpdk_errno(int ret);
 
 /* Fast path (PMD threads): port_rx_burst() and port_tx_burst() are
  * inline, in port-io.h. */

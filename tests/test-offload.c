@@ -18,6 +18,7 @@
 #include <rte_flow.h>
 
 #include "offload.h"
+#include "dpdk-errno.h"
 #include "offload-provider.h"
 
 /* ---- Helpers. ---- */
@@ -1016,13 +1017,13 @@ static void
 test_errno_conversion(void **state)
 {
     (void) state;
-    assert_int_equal(offload_errno(-ENOSPC), ENOSPC);
-    assert_int_equal(offload_errno(-ENOTSUP), EOPNOTSUPP);
+    assert_int_equal(dpdk_errno(-ENOSPC), ENOSPC);
+    assert_int_equal(dpdk_errno(-ENOTSUP), EOPNOTSUPP);
     rte_errno = 0;
-    assert_int_equal(offload_errno(0), EIO);
+    assert_int_equal(dpdk_errno(0), EIO);
     rte_errno = EEXIST;
-    assert_int_equal(offload_errno(-EPERM), EPERM);
-    assert_int_equal(offload_errno(0), EEXIST);
+    assert_int_equal(dpdk_errno(-EPERM), EPERM);
+    assert_int_equal(dpdk_errno(0), EEXIST);
     assert_string_equal(offload_reason_name(OFFLOAD_R_TABLE_FULL),
                         "table_full");
     assert_string_equal(offload_reason_name(OFFLOAD_N_REASONS), "?");
