@@ -124,7 +124,7 @@ static void
 commit_and_unlock(struct sw *sw)
 {
     dp_revalidate(sw->dp);
-    dp_slow_unlock(sw->dp);
+    dp_slow_wrunlock(sw->dp);
     dp_synchronize(sw->dp);
 }
 
@@ -294,7 +294,7 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     dp_slow_wrlock(sw->dp);
     ret = dp_port_add(sw->dp, p->port, &p->dp_port);
     if (ret) {
-        dp_slow_unlock(sw->dp);
+        dp_slow_wrunlock(sw->dp);
         snprintf(err, errsize, "port %s: datapath full: %s", cp->name,
                  strerror(ret));
         port_close(p->port);
@@ -304,7 +304,7 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     }
     ret = ofproto_port_add(br->ofproto, ofport, p->dp_port, p->name);
     if (ret) {
-        dp_slow_unlock(sw->dp);
+        dp_slow_wrunlock(sw->dp);
         snprintf(err, errsize, "port %s: %s", cp->name, strerror(ret));
         dp_port_del(sw->dp, p->dp_port);
         cfg_port_uninit(&p->cfg);
@@ -462,7 +462,7 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
     ret = ofproto_flow_mod_batch(br->ofproto, specs, cmds, n, dp_time_ms(),
                                  err, errsize);
     if (ret) {
-        dp_slow_unlock(sw->dp);
+        dp_slow_wrunlock(sw->dp);
         return ret;
     }
     commit_and_unlock(sw);
@@ -487,7 +487,7 @@ sw_replace_flows(struct sw *sw, struct bridge *br,
     ret = ofproto_replace_flows(br->ofproto, specs, n, dp_time_ms(), err,
                                 errsize);
     if (ret) {
-        dp_slow_unlock(sw->dp);
+        dp_slow_wrunlock(sw->dp);
         return ret;
     }
     if (count) {
@@ -763,7 +763,7 @@ sw_run(struct sw *sw)
             commit_and_unlock(sw);
             notify_change(sw);
         } else {
-            dp_slow_unlock(sw->dp);
+            dp_slow_wrunlock(sw->dp);
         }
     }
     return delay;

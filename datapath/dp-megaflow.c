@@ -352,14 +352,27 @@ dp_megaflow_remove(struct dp *dp, struct dp_megaflow *mf,
 void
 dp_hw_removals(struct dp *dp)
 {
-    while (dp->hw_removals) {
-        struct dp_megaflow *mf = dp->hw_removals;
+    struct dp_megaflow *list = dp->hw_removals;
 
-        dp->hw_removals = mf->hw_next;
-        mf->hw_next = NULL;
+    if (!list) {
+        return;
+    }
+    dp->hw_removals = NULL;
+    /* The whole batch is started first and waited for once (dp.h:
+     * "Offload hooks"): the NIC deletes back to back. */
+    for (struct dp_megaflow *mf = list; mf; mf = mf->hw_next) {
         if (dp->hooks.remove) {
             dp->hooks.remove(mf, mf->hw_reason, dp->hooks_aux);
         }
+    }
+    if (dp->hooks.remove_wait) {
+        dp->hooks.remove_wait(dp->hooks_aux);
+    }
+    while (list) {
+        struct dp_megaflow *mf = list;
+
+        list = mf->hw_next;
+        mf->hw_next = NULL;
         mf->offered = false;
     }
 }

@@ -375,8 +375,9 @@ void dp_megaflow_credit(struct dp *, struct dp_megaflow *);
  * Caller holds the PMD's flow mutex. */
 void dp_megaflow_remove(struct dp *, struct dp_megaflow *,
                         enum dp_removal_reason);
-/* Main thread, no flow mutex held: tells the offload manager about removed
- * megaflows it holds. */
+/* Main thread, neither a flow mutex nor the slow-path write lock held:
+ * tells the offload manager about removed megaflows it holds, as one batch,
+ * and returns once their hardware rules are gone. */
 void dp_hw_removals(struct dp *);
 /* emc_sweep()/hkc_sweep() predicate: the cached megaflow is dead. */
 bool dp_megaflow_dead_cb(void *megaflow, void *aux);

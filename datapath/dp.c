@@ -485,6 +485,13 @@ dp_slow_unlock(struct dp *dp)
     pthread_rwlock_unlock(&dp->slow_lock);
 }
 
+void
+dp_slow_wrunlock(struct dp *dp)
+{
+    pthread_rwlock_unlock(&dp->slow_lock);
+    dp_hw_removals(dp);
+}
+
 struct reval_ctx {
     struct dp *dp;
     size_t removed;
@@ -530,7 +537,7 @@ dp_revalidate(struct dp *dp)
         cls_for_each(pmd->cls, revalidate_cb, &ctx);
         pthread_mutex_unlock(&pmd->flow_mutex);
     }
-    dp_hw_removals(dp);
+    /* The hardware removals complete in dp_slow_wrunlock(). */
     return ctx.removed;
 }
 
@@ -547,7 +554,7 @@ dp_flush(struct dp *dp)
         cls_for_each(pmd->cls, flush_cb, dp);
         pthread_mutex_unlock(&pmd->flow_mutex);
     }
-    dp_hw_removals(dp);
+    /* The hardware removals complete in dp_slow_wrunlock(). */
     return n;
 }
 
@@ -736,7 +743,7 @@ dp_run(struct dp *dp, long long now_ms)
     if (atomic_load(&dp->learned)) {
         dp_slow_wrlock(dp);
         dp_revalidate(dp);
-        dp_slow_unlock(dp);
+        dp_slow_wrunlock(dp);
     }
     if (now_ms - dp->last_sweep_ms >= 1000) {
         struct sweep_ctx ctx = { .dp = dp, .now = now_ms };

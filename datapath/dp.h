@@ -63,10 +63,13 @@
  *
  * Thread-safety
  *   dp_* functions other than the PMD loop are called from the main thread
- *   only.  The upcall, revalidate, credit and release callbacks are called
- *   with the slow-path lock held (read side from PMD threads for upcall;
- *   write side from the main thread for revalidation) except credit and
- *   release, which run on the main thread without it.
+ *   only.  The upcall callback runs with the slow-path lock held: the read
+ *   side on PMD threads, the write side on the main thread (revalidation).
+ *   Credit and release run on the main thread without the lock (stats
+ *   crediting, megaflow freeing), and also on a PMD thread with the read
+ *   side held, for the references of an upcall whose megaflow was not
+ *   installed (its packet is credited at once) or whose translation
+ *   failed: both must be safe from any thread.
  *
  * Ownership
  *   dp_port_add() steals the struct port; dp_port_del() closes it after a
@@ -170,7 +173,11 @@ unsigned dp_pmd_n_txq(const struct dp *);   /* tx queues a port needs. */
 /* Slow-path lock (see Design). */
 void dp_slow_rdlock(struct dp *);
 void dp_slow_wrlock(struct dp *);
-void dp_slow_unlock(struct dp *);
+void dp_slow_unlock(struct dp *);     /* After dp_slow_rdlock(). */
+/* After dp_slow_wrlock(): releases the lock, then completes the hardware
+ * removals of the megaflows removed under it (see "Offload hooks"), all
+ * in one batch.  Main thread. */
+void dp_slow_wrunlock(struct dp *);
 
 /* With the write lock held: re-translates every megaflow and removes the
  * ones whose actions or wildcards changed.  Returns how many it removed. */
@@ -197,13 +204,21 @@ void dp_pull_stats(struct dp *);
  * every 'check_ms'); the manager translates it and installs it in hardware
  * on its own thread.  When a megaflow is removed from the datapath
  * (revalidation after a flow-table change, idle expiry, flush, port
- * removal, shutdown), 'remove' is called with that reason on the main
- * thread before the call that removed it returns: it must take the hardware rule out of the
- * NIC before returning (so a deleted OpenFlow rule is gone from hardware
- * before del-flows replies), fold the rule's last hardware counters in with
- * dp_megaflow_hw_stats(), and forget 'mf'.  Hardware counters are credited
- * to the OpenFlow rules like software hits, and keep the megaflow alive
- * for idle expiry.
+ * removal, shutdown), the hardware rule must be gone before the call that
+ * removed it returns (so a deleted OpenFlow rule is gone from hardware
+ * before del-flows replies).  The removals of one such call go to the
+ * manager as a batch, on the main thread, never while the slow-path write
+ * lock is held (PMDs that miss would stall behind the NIC): 'remove' is
+ * called for each megaflow with its reason and starts taking its rule out
+ * (it must not wait for the NIC); then 'remove_wait' is called once and
+ * returns when every rule started is out of the NIC, its last hardware
+ * counters folded in with dp_megaflow_hw_stats(), and the megaflows
+ * forgotten.  (A manager without 'remove_wait' must finish in 'remove'.)
+ * Revalidation and flushes happen under the write lock, so their
+ * removals complete in dp_slow_wrunlock(); idle expiry and shutdown
+ * complete theirs before returning.  Hardware counters are credited to the
+ * OpenFlow rules like software hits, and keep the megaflow alive for idle
+ * expiry.
  *
  * Partial offload: dp_megaflow_id() gives a megaflow a small nonzero id to
  * use as the rte_flow MARK value; a received packet whose mbuf carries that
@@ -228,6 +243,7 @@ struct dp_offload_hooks {
                   void *aux);
     void (*remove)(struct dp_megaflow *mf, enum dp_removal_reason,
                    void *aux);
+    void (*remove_wait)(void *aux);     /* Optional (see above). */
 };
 
 struct dp_offload_policy {
@@ -339,6 +355,9 @@ struct dp_megaflow_info {
 void dp_megaflow_dump(struct dp *,
                       void (*cb)(const struct dp_megaflow_info *, void *),
                       void *aux);
+/* Megaflows counted against flow_limit: the live ones and the removed
+ * ones not yet freed (two grace periods, dp_run()); pmd-stats' n_megaflows
+ * counts the live ones only. */
 size_t dp_megaflow_count(const struct dp *);
 
 /* Monotonic milliseconds since about process start (never 0). */

@@ -55,6 +55,7 @@ struct offload_rec {
     bool on_del_list;
     bool on_aged_list;
     struct offload_rec *qnext;      /* put queue / del list. */
+    struct offload_rec *rnext;      /* Main thread: mgr->removing. */
     struct offload_rec *anext;      /* aged list. */
     struct offload_rec *hnext;      /* hash chain by mf. */
     struct offload_rec *prev, *next;/* all records. */
@@ -104,6 +105,8 @@ struct offload {
     size_t n_hw;
 
     /* Main thread. */
+    struct offload_rec *removing;   /* hook_remove() started, for
+                                     * hook_remove_wait(). */
     struct offload_port *ports[DP_MAX_PORTS];
     struct offload_port **dead_ports;
     size_t n_dead_ports;
@@ -975,6 +978,9 @@ drain_aged(struct offload *mgr)
     }
 }
 
+/* Starts the removal of 'mf''s rule: it leaves the put queue, goes to the
+ * thread's delete list, and waits there for hook_remove_wait() (dp.h:
+ * the datapath hands over its removals as a batch). */
 static void
 hook_remove(struct dp_megaflow *mf, enum dp_removal_reason reason,
             void *mgr_)
@@ -985,7 +991,7 @@ hook_remove(struct dp_megaflow *mf, enum dp_removal_reason reason,
     (void) reason;
     pthread_mutex_lock(&mgr->mutex);
     r = rec_find(mgr, mf);
-    if (!r) {
+    if (!r || r->want_del) {
         pthread_mutex_unlock(&mgr->mutex);
         return;
     }
@@ -1011,18 +1017,45 @@ hook_remove(struct dp_megaflow *mf, enum dp_removal_reason reason,
         mgr->del_head = r;
         pthread_cond_signal(&mgr->wake);
     }
-    while (mgr->thread_running
-           && (r->busy || r->on_del_list || r->hw)) {
-        pthread_cond_wait(&mgr->done, &mgr->mutex);
-    }
-    if (r->on_aged_list) {
-        /* Aged meanwhile: keep the log entry. */
-        drain_aged(mgr);
-    }
-    rec_fold(mgr, r);
-    rec_unlink(mgr, r);
+    r->rnext = mgr->removing;
+    mgr->removing = r;
     pthread_mutex_unlock(&mgr->mutex);
-    rec_free(r);
+}
+
+/* Waits until every rule hook_remove() started is out of the NIC (the
+ * thread deletes them back to back), folds their last counters into the
+ * datapath and forgets them. */
+static void
+hook_remove_wait(void *mgr_)
+{
+    struct offload *mgr = mgr_;
+    struct offload_rec *done = NULL;
+
+    pthread_mutex_lock(&mgr->mutex);
+    while (mgr->removing) {
+        struct offload_rec *r = mgr->removing;
+
+        while (mgr->thread_running
+               && (r->busy || r->on_del_list || r->hw)) {
+            pthread_cond_wait(&mgr->done, &mgr->mutex);
+        }
+        mgr->removing = r->rnext;
+        if (r->on_aged_list) {
+            /* Aged meanwhile: keep the log entry. */
+            drain_aged(mgr);
+        }
+        rec_fold(mgr, r);
+        rec_unlink(mgr, r);
+        r->rnext = done;
+        done = r;
+    }
+    pthread_mutex_unlock(&mgr->mutex);
+    while (done) {
+        struct offload_rec *r = done;
+
+        done = r->rnext;
+        rec_free(r);
+    }
 }
 
 /* ---- Public API. ---- */
@@ -1034,6 +1067,7 @@ offload_create(struct dp *dp, const struct offload_config *cfg,
     struct offload *mgr = calloc(1, sizeof *mgr);
     struct dp_offload_hooks hooks = {
         .offer = hook_offer, .remove = hook_remove,
+        .remove_wait = hook_remove_wait,
     };
     struct dp_offload_policy policy;
     int ret;

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,7 +461,7 @@ world_change(struct world *w, const struct rule *rules, size_t n_rules)
     memcpy(w->rules, rules, n_rules * sizeof *rules);
     w->n_rules = n_rules;
     removed = dp_revalidate(w->dp);
-    dp_slow_unlock(w->dp);
+    dp_slow_wrunlock(w->dp);
     dp_synchronize(w->dp);
     return removed;
 }
@@ -1474,6 +1475,130 @@ group_teardown(void **state)
     return 0;
 }
 
+/* ---- Hardware removals: one batch, after the write lock. ---- */
+
+/* A stub offload manager: takes every offer; counts what the datapath
+ * hands it; in remove_wait, checks that a PMD could take the slow-path
+ * read lock (so no upcall stalls behind the NIC). */
+struct hw_stub {
+    struct dp *dp;
+    size_t n_offered;
+    size_t n_started;           /* remove() calls since the last wait. */
+    size_t n_waits;
+    size_t batches[8];          /* n_started at each wait. */
+    size_t n_lock_free;         /* Waits during which the lock was free. */
+    atomic_bool got_lock;
+};
+
+static bool
+hw_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
+         void *stub_)
+{
+    struct hw_stub *stub = stub_;
+
+    (void) mf;
+    (void) info;
+    stub->n_offered++;
+    return true;
+}
+
+static void
+hw_remove(struct dp_megaflow *mf, enum dp_removal_reason reason,
+          void *stub_)
+{
+    struct hw_stub *stub = stub_;
+
+    (void) mf;
+    (void) reason;
+    stub->n_started++;
+}
+
+static void *
+hw_reader(void *stub_)
+{
+    struct hw_stub *stub = stub_;
+
+    dp_slow_rdlock(stub->dp);
+    dp_slow_unlock(stub->dp);
+    atomic_store(&stub->got_lock, true);
+    return NULL;
+}
+
+static void
+hw_remove_wait(void *stub_)
+{
+    struct hw_stub *stub = stub_;
+    long long deadline = mono_ms() + 2000;
+    pthread_t th;
+
+    if (stub->n_waits < ARRAY_SIZE(stub->batches)) {
+        stub->batches[stub->n_waits] = stub->n_started;
+    }
+    stub->n_waits++;
+    stub->n_started = 0;
+    /* Another thread (a PMD, for the datapath) takes the read lock: it
+     * must get it while the "NIC" is still working. */
+    atomic_store(&stub->got_lock, false);
+    assert_int_equal(pthread_create(&th, NULL, hw_reader, stub), 0);
+    while (!atomic_load(&stub->got_lock) && mono_ms() < deadline) {
+        usleep(1000);
+    }
+    stub->n_lock_free += atomic_load(&stub->got_lock);
+    pthread_detach(th);         /* If it is blocked, it ends later. */
+}
+
+static void
+test_hw_removals_batched(void **state)
+{
+    static const struct dp_offload_hooks hooks = {
+        .offer = hw_offer, .remove = hw_remove,
+        .remove_wait = hw_remove_wait,
+    };
+    static struct hw_stub stub;     /* Outlives a failed test's world. */
+    const struct dp_offload_policy policy = { .min_packets = 1,
+                                              .check_ms = 1 };
+    struct rule rules[] = {
+        { DST(1), .n_out = 1, .out = { 1 } },
+        { .n_out = 1, .out = { 2 } },
+    };
+    struct tflow flows[8];
+    struct world *w = world_create(NULL, rules, ARRAY_SIZE(rules));
+    size_t n_mf;
+
+    *state = w;
+    memset(&stub, 0, sizeof stub);
+    stub.dp = w->dp;
+    for (size_t i = 0; i < ARRAY_SIZE(flows); i++) {
+        /* Each its own megaflow: IPv6 or a VLAN shape, distinct dst. */
+        flows[i] = (struct tflow) { .shape = i % 2 ? SH_IPV6 : SH_VLAN,
+                                    .vid = 5, .dst = (int) i + 1 };
+    }
+    dp_set_offload(w->dp, &hooks, &policy, &stub);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, ARRAY_SIZE(flows), 4);
+    n_mf = n_live(w);
+    assert_true(n_mf >= 2);
+    dp_run(w->dp, dp_time_ms() + 50);
+    assert_int_equal(stub.n_offered, n_mf);
+
+    /* Every rule changes: every megaflow goes, and the NIC is told in one
+     * batch, after the write lock was released, before world_change()
+     * (revalidate, unlock, synchronize) returns. */
+    rules[0].out[0] = 3;
+    rules[1].out[0] = 3;
+    assert_int_equal(world_change(w, rules, ARRAY_SIZE(rules)), n_mf);
+    assert_int_equal(stub.n_waits, 1);
+    assert_int_equal(stub.batches[0], n_mf);
+    assert_int_equal(stub.n_started, 0);
+    assert_int_equal(stub.n_lock_free, 1);
+
+    /* A change that removes nothing hands over nothing. */
+    assert_int_equal(world_change(w, rules, ARRAY_SIZE(rules)), 0);
+    assert_int_equal(stub.n_waits, 1);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, ARRAY_SIZE(flows), 2);
+    dp_set_offload(w->dp, NULL, NULL, NULL);
+    world_finish(state, w);
+}
+
 int
 main(void)
 {
@@ -1487,6 +1612,7 @@ main(void)
         cmocka_unit_test_teardown(test_expiry, world_teardown),
         cmocka_unit_test_teardown(test_flow_limit, world_teardown),
         cmocka_unit_test_teardown(test_drop_reasons, world_teardown),
+        cmocka_unit_test_teardown(test_hw_removals_batched, world_teardown),
     };
     char prefix[64];
     char *argv[] = {
