@@ -12,8 +12,11 @@
 #include <time.h>
 
 #include "dp.h"
+#include "log.h"
 #include "offload-provider.h"
 #include "port.h"
+
+LOG_MODULE(offload);
 
 const char *
 offload_state_name(enum offload_state s)
@@ -956,11 +959,10 @@ log_removed(struct offload *mgr, struct offload_rec *r)
     if (mgr->log_n < OFFLOAD_LOG_SIZE) {
         mgr->log_n++;
     }
-    fprintf(stderr, "sluiced: offload: flow removed from hardware (%s): "
-            "in_port %u, %llu packets, %llu bytes\n",
-            offload_reason_name(r->reason), r->flow.in_port,
-            (unsigned long long) r->hw_packets,
-            (unsigned long long) r->hw_bytes);
+    LOG_INFO_RL("flow removed from hardware (%s): in_port %u, %llu "
+                "packets, %llu bytes", offload_reason_name(r->reason),
+                r->flow.in_port, (unsigned long long) r->hw_packets,
+                (unsigned long long) r->hw_bytes);
 }
 
 /* Handles the aged/evicted list.  Mutex held; main thread. */
@@ -1134,8 +1136,7 @@ offload_shutdown(struct offload *mgr)
     {
         size_t left = offload_classes_rules_left();
 
-        fprintf(stderr, "sluiced: offload: shutdown: %llu rules flushed, "
-                "%zu left in hardware\n",
+        LOG_INFO("shutdown: %llu rules flushed, %zu left in hardware",
                 (unsigned long long) mgr->stats.flushed, left);
     }
     pthread_mutex_lock(&mgr->mutex);
@@ -1279,8 +1280,8 @@ offload_port_add(struct offload *mgr, uint32_t dp_port, struct port *port,
         snprintf(op->probe, sizeof op->probe, "probe failed: %s",
                  perr[0] ? perr : strerror(ret));
         op->dead = true;
-        fprintf(stderr, "sluiced: port %s: offload (%s): %s\n", name,
-                op->class->name, op->probe);
+        LOG_WARN("port %s: offload (%s): %s", name, op->class->name,
+                 op->probe);
     }
     pthread_mutex_lock(&mgr->mutex);
     mgr->ports[dp_port] = op;
