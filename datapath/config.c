@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "offload-provider.h"
 #include "port.h"
 
 /* The embedded default configuration (sluiced without --config). */
@@ -449,13 +450,18 @@ offload_set(struct cfg_port_offload *o, const char *type, const char *key,
                         "must be \"none\", \"partial\" or \"full\"");
         }
     } else if (!strcmp(key, "provider")) {
-        if (strcmp(v, "rte_flow") && strcmp(v, "simnic")) {
-            return fail(err, errsize, path,
-                        "must be \"rte_flow\" or \"simnic\"");
+        /* The registered providers (offload-provider.h) decide. */
+        const struct offload_class *class = offload_class_lookup(v);
+
+        if (!class) {
+            char names[128];
+
+            offload_class_names(names, sizeof names);
+            return fail(err, errsize, path, "must be one of %s", names);
         }
-        if (!strcmp(v, "rte_flow") && strcmp(type, "dpdk")) {
-            return fail(err, errsize, path,
-                        "rte_flow needs a dpdk port (use simnic)");
+        if (class->port_type && strcmp(type, class->port_type)) {
+            return fail(err, errsize, path, "%s needs a %s port", v,
+                        class->port_type);
         }
         snprintf(o->provider, sizeof o->provider, "%s", v);
     } else if (!strcmp(key, "nic")) {

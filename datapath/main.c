@@ -28,6 +28,7 @@
 #include "ctl-handlers.h"
 #include "ctl.h"
 #include "ofp-parse.h"
+#include "offload-provider.h"
 #include "port.h"
 #include "port-options.h"
 #include "state.h"
@@ -223,6 +224,7 @@ main(int argc, char *argv[])
             /* Registering a class needs no EAL. */
             port_init_classes();
             vhost_register_classes();
+            offload_init_classes();
             return port_opt_write_markdown(stdout) || fflush(stdout) ? 1 : 0;
         case 'h':
             usage(stdout);
@@ -241,6 +243,7 @@ main(int argc, char *argv[])
      * tables: register the classes first (no EAL needed). */
     port_init_classes();
     vhost_register_classes();
+    offload_init_classes();
     ret = config_path ? cfg_load_file(config_path, &cfg, err, sizeof err)
                       : cfg_load_string(cfg_default_json(), &cfg, err,
                                         sizeof err);

@@ -4,6 +4,7 @@
 #include "offload-provider.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #define OFFLOAD_MAX_CLASSES 8
@@ -29,6 +30,23 @@ offload_class_lookup(const char *name)
         }
     }
     return NULL;
+}
+
+void
+offload_class_names(char *buf, size_t size)
+{
+    size_t len = 0;
+
+    if (!size) {
+        return;
+    }
+    buf[0] = '\0';
+    for (size_t i = 0; i < offload_n_classes && len < size; i++) {
+        int k = snprintf(buf + len, size - len, "%s\"%s\"", i ? ", " : "",
+                         offload_classes[i]->name);
+
+        len += k > 0 ? (size_t) k : 0;
+    }
 }
 
 int

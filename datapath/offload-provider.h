@@ -84,6 +84,9 @@ struct offload_class {
      * "dpdk"; NULL: the default for any port no registered class claims.
      * Static storage. */
     const char *default_port_type;
+    /* The only port type it can serve (config refuses others), or NULL:
+     * any.  Static storage. */
+    const char *port_type;
 
     /* Attaches to op->port, probes capabilities (rte_flow_validate on
      * representative rules), fills the (P) fields.  Returns 0 or an errno
@@ -128,6 +131,8 @@ void offload_init_classes(void);
 int offload_class_register(const struct offload_class *);
 /* The class called 'name', or NULL. */
 const struct offload_class *offload_class_lookup(const char *name);
+/* Writes the registered names, "\"rte_flow\", \"simnic\"", into 'buf'. */
+void offload_class_names(char *buf, size_t size);
 /* The class for a port of type 'port_type' whose config names no
  * provider: the one with that default_port_type, else the first one with
  * none; NULL if no class fits. */

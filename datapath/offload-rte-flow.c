@@ -273,6 +273,7 @@ rf_flush(struct offload_port *op)
 const struct offload_class offload_rte_flow_class = {
     .name = "rte_flow",
     .default_port_type = "dpdk",
+    .port_type = "dpdk",
     .port_init = rf_port_init,
     .port_uninit = rf_port_uninit,
     .port_free = rf_port_free,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "offload-provider.h"
 #include "port.h"
 #include "port-provider.h"
 #include "port-options.h"
@@ -302,6 +303,10 @@ static const struct bad_case bad_cases[] = {
     { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
       "{\"provider\":\"rte_flow\"}}" PORT_POST,
       "bridges[0].ports[0].offload.provider: rte_flow needs a dpdk port" },
+    { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
+      "{\"provider\":\"mlx5\"}}" PORT_POST,
+      "bridges[0].ports[0].offload.provider: must be one of \"rte_flow\", "
+      "\"simnic\"" },
     { PORT_PRE "{\"name\":\"d1\",\"type\":\"dummy\",\"offload\":"
       "{\"nic\":\"a b\"}}" PORT_POST,
       "bridges[0].ports[0].offload.nic: must be a name" },
@@ -1005,5 +1010,6 @@ main(void)
      * registering them needs no EAL. */
     port_init_classes();
     vhost_register_classes();
+    offload_init_classes();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

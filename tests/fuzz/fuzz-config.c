@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "offload-provider.h"
 #include "port.h"
 #include "vhost.h"
 
@@ -177,6 +178,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * needed; both calls do their work once). */
     port_init_classes();
     vhost_register_classes();
+    offload_init_classes();
     text = malloc(size + 1);
     if (!text) {
         return 0;
