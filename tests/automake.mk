@@ -106,3 +106,4 @@ tests_test_simnic_LDADD = $(DP_TEST_LDADD)
 # ClassBench rule sets and traces (tests/data/classbench/README.md): read by
 # test-cls and tools/bench.
 EXTRA_DIST += tests/data/classbench
+EXTRA_DIST += tests/test-rand.h

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* eal-test.h: EAL teardown for the cmocka programs that start DPDK. */
+/* eal-test.h: EAL helpers for the cmocka programs that start DPDK. */
 #ifndef EAL_TEST_H
 #define EAL_TEST_H 1
 
@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
 
 /* rte_eal_cleanup(), then removes the runtime directory the EAL leaves
  * behind in /var/run/dpdk (with --no-huge, megabytes of tmpfs per run). */
@@ -28,6 +30,21 @@ eal_test_cleanup(void)
         unlink(path);
     }
     rmdir(rundir);
+}
+
+/* A packet pool of 'n' mbufs for a test program (after rte_eal_init()),
+ * or NULL with the reason printed. */
+static inline struct rte_mempool *
+eal_test_mempool(const char *name, unsigned n, unsigned cache)
+{
+    struct rte_mempool *mp = rte_pktmbuf_pool_create(
+        name, n, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+
+    if (!mp) {
+        fprintf(stderr, "cannot create mempool %s: %s\n", name,
+                rte_strerror(rte_errno));
+    }
+    return mp;
 }
 
 #endif /* eal-test.h */

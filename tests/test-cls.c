@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cls.h"
+#include "test-rand.h"
 
 #ifndef CLASSBENCH_DIR
 #define CLASSBENCH_DIR "tests/data/classbench"
@@ -28,13 +29,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t
 rnd(void)
 {
-    uint64_t x = rng_state;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rng_state = x;
-    return x;
+    return test_xorshift64(&rng_state);
 }
 
 static uint32_t
@@ -1218,9 +1213,7 @@ conc_reader(void *aux_)
         struct flow wc;
 
         for (size_t i = 0; i < 8; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            test_xorshift64(&x);
             memset(&pkts[i], 0, sizeof pkts[i]);
             pkts[i].in_port = x % 4;
             pkts[i].dl_type = htons(ETH_TYPE_IP);

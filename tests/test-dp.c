@@ -31,6 +31,7 @@
 #include "pkt-build.h"
 #include "port.h"
 #include "port-dummy.h"
+#include "test-rand.h"
 
 /*
  * The world of one test: a datapath with one PMD thread (not pinned, napping
@@ -873,10 +874,7 @@ static uint32_t rng_state = 2463534242u;
 static uint32_t
 rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
+    return test_xorshift32(&rng_state);
 }
 
 /* ---- Megaflow dumps. ---- */
@@ -1458,13 +1456,8 @@ group_setup(void **state)
 {
     (void) state;
     port_init_classes();
-    mp = rte_pktmbuf_pool_create("test_dp_mp", N_MBUFS, 256, 0,
-                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    if (!mp) {
-        print_error("cannot create mempool: %s\n", rte_strerror(rte_errno));
-        return -1;
-    }
-    return 0;
+    mp = eal_test_mempool("test_dp_mp", N_MBUFS, 256);
+    return mp ? 0 : -1;
 }
 
 static int

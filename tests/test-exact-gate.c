@@ -8,14 +8,12 @@
 
 #include <string.h>
 #include "exact-gate.h"
+#include "test-rand.h"
 
 static uint32_t
 xorshift(uint32_t *s)
 {
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
+    return test_xorshift32(s);
 }
 
 /* The rate rule at its edges, and the skip period. */

@@ -14,16 +14,14 @@
 #include "hkc.h"
 #include "hkey.h"
 #include "pkt-build.h"
+#include "test-rand.h"
 
 static uint32_t rng = 12345;
 
 static uint32_t
 rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 17;
-    rng ^= rng << 5;
-    return rng;
+    return test_xorshift32(&rng);
 }
 
 /* The contract: when hkey_extract() accepts a frame, flow_extract() gives

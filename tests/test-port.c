@@ -1181,13 +1181,8 @@ group_setup(void **state)
         return -1;
     }
     port_init_classes();
-    mp = rte_pktmbuf_pool_create("test_port_mp", N_MBUFS, 0, 0,
-                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    if (!mp) {
-        print_error("cannot create mempool\n");
-        return -1;
-    }
-    return 0;
+    mp = eal_test_mempool("test_port_mp", N_MBUFS, 0);
+    return mp ? 0 : -1;
 }
 
 static int

@@ -666,8 +666,7 @@ group_setup(void **state)
         return -1;
     }
     port_init_classes();
-    mp = rte_pktmbuf_pool_create("test_simnic_mp", 1024, 0, 0,
-                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    mp = eal_test_mempool("test_simnic_mp", 1024, 0);
     if (!mp) {
         return -1;
     }
