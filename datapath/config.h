@@ -19,7 +19,9 @@
  * keys, types, ranges and defaults of each are those of the registered
  * port classes' option tables (port-options.h; `sluiced
  * --list-port-options`), checked by port_opt_check(): register the classes
- * (port_init_classes(), vhost_register_classes()) before loading. Names (bridges, ports) are 1..63 bytes of [A-Za-z0-9_.:-]; bridge names
+ * (port_init_classes(), vhost_register_classes(), offload_init_classes())
+ * before loading.  Names (bridges, ports) are 1..63 bytes of
+ * [A-Za-z0-9_.:-]; bridge names
  * are unique, port names are unique across the whole file, ofports are
  * unique within a bridge.
  *

@@ -722,6 +722,26 @@ pmd_pin(struct dp_pmd *pmd)
     }
 }
 
+/* Drops every pointer to a removed megaflow this PMD keeps beyond a batch
+ * (exact-match entries, simple-match pointers), after the removal's first
+ * grace period: so none outlives the megaflow's second (dp.h, "Memory
+ * reclamation"). */
+static void
+pmd_sweep_dead(struct dp_pmd *pmd)
+{
+    if (pmd->emc) {
+        emc_sweep(pmd->emc, dp_megaflow_dead_cb, NULL);
+    }
+    if (pmd->hkc) {
+        hkc_sweep(pmd->hkc, dp_megaflow_dead_cb, NULL);
+    }
+    for (unsigned p = 0; p < DP_MAX_PORTS; p++) {
+        if (pmd->simple[p] && dp_megaflow_dead_cb(pmd->simple[p], NULL)) {
+            pmd->simple[p] = NULL;
+        }
+    }
+}
+
 void *
 dp_pmd_main(void *pmd_)
 {
@@ -736,8 +756,8 @@ dp_pmd_main(void *pmd_)
     pmd_pin(pmd);
     /* A DPDK lcore id gives this thread a mempool cache. */
     if (rte_thread_register()) {
-        LOG_WARN("%s: rte_thread_register failed; running "
-                 "without mempool cache", name);
+        LOG_WARN("%s: rte_thread_register failed; running without "
+                 "mempool cache", name);
     }
     rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);
     rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
@@ -754,20 +774,7 @@ dp_pmd_main(void *pmd_)
         gen = atomic_load_explicit(&dp->emc_gen, memory_order_acquire);
         if (gen != pmd->emc_gen) {
             pmd->emc_gen = gen;
-            if (pmd->emc) {
-                emc_sweep(pmd->emc, dp_megaflow_dead_cb, NULL);
-            }
-            if (pmd->hkc) {
-                hkc_sweep(pmd->hkc, dp_megaflow_dead_cb, NULL);
-            }
-            /* The simple-match pointers follow the same rule as the EMC:
-             * dropped here, before the next batch, so they never outlive
-             * the megaflow's second grace period. */
-            for (unsigned p = 0; p < DP_MAX_PORTS; p++) {
-                if (pmd->simple[p] && dp_megaflow_dead_cb(pmd->simple[p], NULL)) {
-                    pmd->simple[p] = NULL;
-                }
-            }
+            pmd_sweep_dead(pmd);
         }
         pmd->now_ms = dp_tsc_to_ms(start);
 

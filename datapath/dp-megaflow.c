@@ -158,7 +158,8 @@ mf_slab_map(void)
                (uintptr_t) p + len - a - DP_MF_SLAB_SIZE);
     }
     /* Transparent huge pages were slower here: populating them compacts
-     * memory.  One system call instead of a fault per page; failure (old kernel)
+     * memory.  One system call instead of a fault per page; failure (old
+     * kernel)
      * only means the faults happen on first use. */
     (void) madvise((void *) a, DP_MF_SLAB_SIZE, MADV_POPULATE_WRITE);
     return (void *) a;

@@ -51,8 +51,8 @@
  *   megaflow is marked dead (exact-match hits check the mark), and freed
  *   after two grace periods: after the first, every PMD has seen the
  *   removal and sweeps dead entries from both exact-match caches (and its
- *   simple-megaflow pointers)
- *   before its next batch; after the second, every sweep is done.  Megaflow statistics are kept by the owning
+ *   simple-megaflow pointers) before its next batch; after the second,
+ *   every sweep is done.  Megaflow statistics are kept by the owning
  *   PMD and credited to the slow path's rules by the main thread
  *   (dp_run()), finally when the megaflow is freed.
  *

@@ -348,7 +348,8 @@ main(int argc, char *argv[])
     evsignal_add(sigterm, NULL);
     on_timer(-1, 0, &run);
 
-    LOG_INFO("running, %u PMD thread(s), control socket %s", dp_n_pmds(sw_dp(sw)), cfg->control_socket);
+    LOG_INFO("running, %u PMD thread(s), control socket %s",
+             dp_n_pmds(sw_dp(sw)), cfg->control_socket);
     event_base_dispatch(base);
     status = 0;
 
