@@ -221,6 +221,13 @@ sw_set_change_cb(struct sw *sw, void (*cb)(struct sw *, void *aux),
 
 /* ---- Ports. ---- */
 
+/* port_env.synchronize: one datapath grace period. */
+static void
+sw_port_synchronize(void *dp)
+{
+    dp_synchronize(dp);
+}
+
 int
 sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
             uint32_t *ofportp, char *err, size_t errsize)
@@ -228,6 +235,7 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     struct port_option *opts = NULL;
     struct port_env env = {
         .mp = sw->mp, .socket_id = -1, .n_txq = dp_pmd_n_txq(sw->dp),
+        .synchronize = sw_port_synchronize, .sync_aux = sw->dp,
     };
     struct bridge_port *p, **ports;
     uint32_t ofport = cp->ofport;

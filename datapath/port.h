@@ -74,11 +74,27 @@ struct port_class;
 struct rte_mbuf;
 struct rte_mempool;
 
-/* What a port needs from the datapath.  Borrowed by the port. */
+/* What a port needs from the datapath.  Borrowed by the port.
+ *
+ * synchronize(sync_aux), optional: returns once every thread that may call
+ * the port's fast path (port_rx_burst(), port_tx_burst(),
+ * port_hw_tx_burst(): the PMDs) has left any such call it was inside when
+ * synchronize() began (one grace period; the datapath passes
+ * dp_synchronize()).  A provider whose device can vanish under its fast
+ * path (vhost: rte_vhost frees a device when its destroy callback returns)
+ * publishes "gone" with a release store, calls it, and only then lets the
+ * device go; its fast path then needs only an acquire load.  Callable from
+ * any thread that is not a PMD, and only while holding nothing a PMD may
+ * wait for (a lock a PMD takes, directly or inside a library call on any
+ * device): the PMDs must reach their next quiescent state.  NULL (ports
+ * opened without a datapath, e.g. unit tests): the provider keeps a
+ * fallback that needs no grace period (vhost: per-queue busy flags). */
 struct port_env {
     struct rte_mempool *mp; /* Receive buffers (tap, dummy, ethdev rxqs). */
     int socket_id;          /* NUMA socket for allocations, or -1 (any). */
     unsigned n_txq;         /* Tx queue ids callers use: number of PMDs. */
+    void (*synchronize)(void *sync_aux);    /* Or NULL; see above. */
+    void *sync_aux;
 };
 
 /* Counters.  The rx/tx packet and byte counts are what sluice itself

@@ -31,8 +31,16 @@
  * no PMD polling it: the number of rx queues follows the guest's enabled
  * transmit rings (highest enabled + 1), the device tx queues are the
  * guest's enabled receive rings.  destroy_device() alone also waits
- * until no PMD is inside an rte_vhost call on the device (per-queue busy
- * flags), because rte_vhost frees the guest mappings when it returns.
+ * until no PMD is inside an rte_vhost call on the device, because
+ * rte_vhost frees the device and unmaps the guest memory when it returns:
+ * it publishes "no device" and waits for one datapath grace period
+ * (port_env.synchronize; PMDs report quiescent states between loop
+ * iterations, and the offload wing's hardware transmit into a vhost port
+ * runs inside such an iteration), so the PMDs' rx and tx calls do a plain
+ * acquire load per call and no atomic read-modify-write.  A port opened
+ * without a datapath (synchronize NULL) falls back to per-queue busy flags
+ * (a sequentially consistent store and load per call).  The callback never
+ * waits holding a lock a PMD may wait for; port-vhost.c says which.
  *
  * Offloads: sluice does not offer checksum offload, TSO, UFO or ECN to
  * the guest in either direction, so every frame it receives is complete and
