@@ -291,7 +291,22 @@ struct input_batch {
     unsigned miss_idx[DP_BATCH];
     unsigned n_miss;
 
+    /* Stage 4: a packet whose megaflow could not be cached keeps mfs[i]
+     * NULL and the upcall's result in once[once_of[i]], run in its place
+     * in stage 6 (not at once: an earlier packet of its flow may still be
+     * waiting to be queued). */
+    struct input_once *once;            /* DP_BATCH entries. */
+    uint8_t once_of[DP_BATCH];
+    unsigned n_once;
+
     uint64_t emc_hits, hkc_hits, mf_hits, mark_hits;
+};
+
+/* The result of an upcall whose megaflow was not cached (input_batch). */
+struct input_once {
+    struct dp_actions *actions;         /* Owned (never the stub). */
+    void *refs[DP_MAX_REFS];            /* The upcall's references. */
+    size_t n_refs;
 };
 
 #define HK_NONE DP_BATCH
@@ -483,9 +498,26 @@ input_megaflow(struct dp_pmd *pmd, struct input_batch *b)
     dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_MEGAFLOW);
 }
 
+/* Stage 4's fallback when even a copy of a not-cached result cannot be
+ * made: the packet is dropped as an upcall failure. */
+static void
+input_once_drop(struct dp_pmd *pmd, struct input_batch *b, unsigned i,
+                struct dp_upcall *up)
+{
+    struct dp *dp = pmd->dp;
+
+    if (dp->cbs.release) {
+        dp->cbs.release(up->refs, up->n_refs, dp->aux);
+    }
+    dp_upcall_free_actions(up);
+    rte_pktmbuf_free(b->pkts[i]);
+    b->pkts[i] = NULL;
+    dp_stat_add(&pmd->drops[DP_DROP_UPCALL_ERROR], 1);
+}
+
 /* Stage 4: the slow path for what is left, under one acquisition of its
- * read lock.  A packet whose megaflow could not be cached is executed at
- * once with the upcall's actions; one whose upcall failed is dropped. */
+ * read lock.  A packet whose megaflow could not be cached keeps the
+ * upcall's result for stage 6; one whose upcall failed is dropped. */
 static void
 input_upcall(struct dp_pmd *pmd, struct input_batch *b)
 {
@@ -512,19 +544,20 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
                 pmd->simple[b->in_port] = mf;
             }
         } else if (up.actions) {
-            /* Not installed: run it for this packet alone. */
-            uint32_t len = rte_pktmbuf_pkt_len(b->pkts[i]);
+            /* Not installed: run for this packet alone, in stage 6.  The
+             * stub is the next upcall's, so a list in it is copied. */
+            struct input_once *o = &b->once[b->n_once];
 
-            dp_execute(pmd, &b->pkts[i], &b->layers[i], 1, up.actions);
-            if (dp->cbs.credit) {
-                dp->cbs.credit(up.refs, up.n_refs, 1, len, pmd->now_ms,
-                               dp->aux);
+            o->actions = up.actions == up.stub
+                         ? dp_actions_clone(up.actions) : up.actions;
+            if (!o->actions) {
+                input_once_drop(pmd, b, i, &up);
+                continue;
             }
-            if (dp->cbs.release) {
-                dp->cbs.release(up.refs, up.n_refs, dp->aux);
-            }
-            dp_upcall_free_actions(&up);
-            b->pkts[i] = NULL;
+            o->n_refs = up.n_refs;
+            memcpy(o->refs, up.refs, up.n_refs * sizeof o->refs[0]);
+            b->once_of[i] = (uint8_t) b->n_once++;
+            b->mfs[i] = NULL;
         } else {
             rte_pktmbuf_free(b->pkts[i]);
             b->pkts[i] = NULL;
@@ -539,7 +572,9 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
  * the burst's array ('idx'): only actions that rewrite headers need them
  * gathered. */
 struct flow_group {
-    struct dp_megaflow *mf;
+    struct dp_megaflow *mf;             /* NULL: one packet, run with
+                                         * b->once[once]. */
+    uint8_t once;
     unsigned n;
     uint32_t bytes;
     struct rte_mbuf *pkts[DP_BATCH];
@@ -569,6 +604,17 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
         if (!b->pkts[i]) {
             continue;
         }
+        if (!mf) {
+            /* Not cached (stage 4): a group of its own, in order. */
+            g = &groups[n_groups++];
+            g->mf = NULL;
+            g->once = b->once_of[i];
+            g->n = 1;
+            g->pkts[0] = b->pkts[i];
+            g->idx[0] = (uint8_t) i;
+            g->bytes = rte_pktmbuf_pkt_len(b->pkts[i]);
+            continue;
+        }
         if (mf->out_port != DP_NO_OUT) {
             megaflow_account(pmd, mf, 1, rte_pktmbuf_pkt_len(b->pkts[i]));
             dp_output_one(pmd, mf->out_port, b->pkts[i]);
@@ -593,6 +639,26 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
     return n_groups;
 }
 
+/* Stage 6 for a packet whose megaflow was not cached: its upcall's
+ * actions, credited to the rules at once, then released. */
+static void
+input_execute_once(struct dp_pmd *pmd, struct input_batch *b,
+                   struct flow_group *g)
+{
+    struct dp *dp = pmd->dp;
+    struct input_once *o = &b->once[g->once];
+
+    dp_execute(pmd, g->pkts, &b->layers[g->idx[0]], 1, o->actions);
+    if (dp->cbs.credit) {
+        dp->cbs.credit(o->refs, o->n_refs, 1, g->bytes, pmd->now_ms,
+                       dp->aux);
+    }
+    if (dp->cbs.release) {
+        dp->cbs.release(o->refs, o->n_refs, dp->aux);
+    }
+    free(o->actions);
+}
+
 /* Stage 6: each group's actions, then the burst's counters and the
  * exact-match gates' accounting. */
 static void
@@ -604,6 +670,10 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
         struct dp_megaflow *mf = g->mf;
         struct flow_layers ly[DP_BATCH];
 
+        if (!mf) {
+            input_execute_once(pmd, b, g);
+            continue;
+        }
         megaflow_account(pmd, mf, g->n, g->bytes);
         if (mf->needs_layers) {
             for (unsigned j = 0; j < g->n; j++) {
@@ -649,6 +719,7 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
            unsigned n, bool prof, uint64_t *t)
 {
     struct input_batch b;
+    struct input_once once[DP_BATCH];   /* Only on the flow-limit path. */
     struct flow_group groups[DP_BATCH];
     unsigned n_groups;
 
@@ -664,6 +735,8 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     b.timed = (++pmd->batch_seq & (EXACT_GATE_SAMPLE - 1)) == 0;
     b.n_hk = 0;
     b.n_miss = 0;
+    b.once = once;
+    b.n_once = 0;
     b.emc_hits = b.hkc_hits = b.mf_hits = b.mark_hits = 0;
 
     input_key(pmd, &b);

@@ -66,10 +66,10 @@
  *   only.  The upcall callback runs with the slow-path lock held: the read
  *   side on PMD threads, the write side on the main thread (revalidation).
  *   Credit and release run on the main thread without the lock (stats
- *   crediting, megaflow freeing), and also on a PMD thread with the read
- *   side held, for the references of an upcall whose megaflow was not
- *   installed (its packet is credited at once) or whose translation
- *   failed: both must be safe from any thread.
+ *   crediting, megaflow freeing), and also on PMD threads: for an upcall
+ *   whose megaflow was not installed (its packet is credited at once,
+ *   without the lock), or whose translation failed (release, with the
+ *   read side held).  Both must be safe from any thread.
  *
  * Ownership
  *   dp_port_add() steals the struct port; dp_port_del() closes it after a
