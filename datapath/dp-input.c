@@ -294,17 +294,24 @@ struct input_batch {
     /* Stage 4: a packet whose megaflow could not be cached keeps mfs[i]
      * NULL and the upcall's result in once[once_of[i]], run in its place
      * in stage 6 (not at once: an earlier packet of its flow may still be
-     * waiting to be queued). */
+     * waiting to be queued).  Later misses of the same flow in the burst
+     * reuse the result instead of calling the slow path again.  Action
+     * lists are copied out of the upcall stub into 'arena' while they
+     * fit. */
     struct input_once *once;            /* DP_BATCH entries. */
     uint8_t once_of[DP_BATCH];
     unsigned n_once;
+    size_t arena_used;
 
     uint64_t emc_hits, hkc_hits, mf_hits, mark_hits;
 };
 
 /* The result of an upcall whose megaflow was not cached (input_batch). */
 struct input_once {
-    struct dp_actions *actions;         /* Owned (never the stub). */
+    struct flow key, wc;                /* What it answers for. */
+    struct dp_actions *actions;         /* In the PMD's once_arena, or
+                                         * malloc'd ('heap'). */
+    bool heap;
     void *refs[DP_MAX_REFS];            /* The upcall's references. */
     size_t n_refs;
 };
@@ -498,21 +505,72 @@ input_megaflow(struct dp_pmd *pmd, struct input_batch *b)
     dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_MEGAFLOW);
 }
 
-/* Stage 4's fallback when even a copy of a not-cached result cannot be
- * made: the packet is dropped as an upcall failure. */
+/* The not-cached result of this burst that answers for 'key', or -1. */
+static int
+once_find(const struct input_batch *b, const struct flow *key)
+{
+    for (unsigned k = 0; k < b->n_once; k++) {
+        const struct input_once *o = &b->once[k];
+
+        if (flow_equal_masked(key, &o->key, &o->wc)) {
+            return (int) k;
+        }
+    }
+    return -1;
+}
+
+/* Keeps 'up', an upcall for 'key' whose megaflow was not cached, for
+ * stage 6 (it takes up's references and actions).  Returns its index, or
+ * -1 if its actions could not be copied out of the stub (no memory):
+ * 'up' is then unchanged. */
+static int
+once_keep(struct dp_pmd *pmd, struct input_batch *b, const struct flow *key,
+          struct dp_upcall *up)
+{
+    struct input_once *o = &b->once[b->n_once];
+    size_t size = dp_actions_size(up->actions->n);
+
+    if (up->actions != up->stub) {
+        o->actions = up->actions;       /* Taken over. */
+        o->heap = true;
+    } else if (b->arena_used + size <= sizeof pmd->once_arena) {
+        o->actions = (struct dp_actions *) (void *)
+                     (pmd->once_arena + b->arena_used);
+        memcpy(o->actions, up->actions, size);
+        b->arena_used += (size + 7) & ~(size_t) 7;
+        o->heap = false;
+    } else if ((o->actions = dp_actions_clone(up->actions)) != NULL) {
+        o->heap = true;
+    } else {
+        return -1;
+    }
+    up->actions = NULL;
+    o->key = *key;
+    o->wc = up->wc;
+    o->n_refs = up->n_refs;
+    memcpy(o->refs, up->refs, up->n_refs * sizeof o->refs[0]);
+    return (int) b->n_once++;
+}
+
+/* Runs 'up''s actions on packet 'i' at once and lets them go: the way out
+ * when once_keep() has no memory (the packet may then overtake an earlier
+ * one of its flow; it is not dropped). */
 static void
-input_once_drop(struct dp_pmd *pmd, struct input_batch *b, unsigned i,
-                struct dp_upcall *up)
+once_run_now(struct dp_pmd *pmd, struct input_batch *b, unsigned i,
+             struct dp_upcall *up)
 {
     struct dp *dp = pmd->dp;
+    uint32_t len = rte_pktmbuf_pkt_len(b->pkts[i]);
 
+    dp_execute(pmd, &b->pkts[i], &b->layers[i], 1, up->actions);
+    if (dp->cbs.credit) {
+        dp->cbs.credit(up->refs, up->n_refs, 1, len, pmd->now_ms, dp->aux);
+    }
     if (dp->cbs.release) {
         dp->cbs.release(up->refs, up->n_refs, dp->aux);
     }
     dp_upcall_free_actions(up);
-    rte_pktmbuf_free(b->pkts[i]);
     b->pkts[i] = NULL;
-    dp_stat_add(&pmd->drops[DP_DROP_UPCALL_ERROR], 1);
 }
 
 /* Stage 4: the slow path for what is left, under one acquisition of its
@@ -533,9 +591,16 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
     for (unsigned k = 0; k < b->n_miss; k++) {
         unsigned i = b->miss_idx[k];
         struct dp_upcall up;
-        struct dp_megaflow *mf = upcall_one(pmd, &b->keys[i], fresh,
-                                            &n_fresh, &up);
+        struct dp_megaflow *mf;
+        int o = b->n_once ? once_find(b, &b->keys[i]) : -1;
 
+        if (o >= 0) {
+            /* An earlier miss of this burst was answered, not cached. */
+            b->once_of[i] = (uint8_t) o;
+            b->mfs[i] = NULL;
+            continue;
+        }
+        mf = upcall_one(pmd, &b->keys[i], fresh, &n_fresh, &up);
         if (mf) {
             b->mfs[i] = mf;
             exact_insert(pmd, &b->keys[i], b->hashes[i], batch_hkey(b, i),
@@ -544,20 +609,14 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
                 pmd->simple[b->in_port] = mf;
             }
         } else if (up.actions) {
-            /* Not installed: run for this packet alone, in stage 6.  The
-             * stub is the next upcall's, so a list in it is copied. */
-            struct input_once *o = &b->once[b->n_once];
-
-            o->actions = up.actions == up.stub
-                         ? dp_actions_clone(up.actions) : up.actions;
-            if (!o->actions) {
-                input_once_drop(pmd, b, i, &up);
-                continue;
+            /* Not installed: kept for stage 6. */
+            o = once_keep(pmd, b, &b->keys[i], &up);
+            if (o >= 0) {
+                b->once_of[i] = (uint8_t) o;
+                b->mfs[i] = NULL;
+            } else {
+                once_run_now(pmd, b, i, &up);
             }
-            o->n_refs = up.n_refs;
-            memcpy(o->refs, up.refs, up.n_refs * sizeof o->refs[0]);
-            b->once_of[i] = (uint8_t) b->n_once++;
-            b->mfs[i] = NULL;
         } else {
             rte_pktmbuf_free(b->pkts[i]);
             b->pkts[i] = NULL;
@@ -572,8 +631,7 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
  * the burst's array ('idx'): only actions that rewrite headers need them
  * gathered. */
 struct flow_group {
-    struct dp_megaflow *mf;             /* NULL: one packet, run with
-                                         * b->once[once]. */
+    struct dp_megaflow *mf;             /* NULL: run with b->once[once]. */
     uint8_t once;
     unsigned n;
     uint32_t bytes;
@@ -582,21 +640,26 @@ struct flow_group {
 };
 
 /* Stage 5: a packet whose megaflow only outputs it is counted and queued
- * for its port right here; the others are grouped by megaflow, keeping
- * arrival order within a flow.  Only the last DP_GROUP_WINDOW groups are
- * searched: packets of one flow usually arrive together, and a batch of
- * all-different flows should not cost a quadratic search.  A flow whose
- * packets end up in two groups is still executed in order (groups run in
- * creation order and a packet only joins the newest group of its flow).
- * Returns the number of groups. */
+ * for its port right here; the others are grouped by megaflow (or by
+ * not-cached result), keeping arrival order within a flow.  Only the last
+ * DP_GROUP_WINDOW groups are searched: packets of one flow usually arrive
+ * together, and a batch of all-different flows should not cost a
+ * quadratic search.  A flow whose packets end up in two groups is still
+ * executed in order (groups run in creation order and a packet only joins
+ * the newest group of its flow).  A burst that went to the slow path
+ * groups every packet: a flow may then have packets under two megaflows
+ * (one removed mid-burst) or a not-cached result, and queueing one of them
+ * here would let it overtake the other.  Returns the number of groups. */
 static unsigned
 input_group(struct dp_pmd *pmd, struct input_batch *b,
             struct flow_group *groups)
 {
+    bool direct = !b->n_miss;
     unsigned n_groups = 0;
 
     for (unsigned i = 0; i < b->n; i++) {
         struct dp_megaflow *mf = b->mfs[i];
+        uint8_t once = mf ? 0 : b->once_of[i];
         struct flow_group *g = NULL;
         unsigned lo = n_groups > DP_GROUP_WINDOW ? n_groups - DP_GROUP_WINDOW
                                                  : 0;
@@ -604,24 +667,13 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
         if (!b->pkts[i]) {
             continue;
         }
-        if (!mf) {
-            /* Not cached (stage 4): a group of its own, in order. */
-            g = &groups[n_groups++];
-            g->mf = NULL;
-            g->once = b->once_of[i];
-            g->n = 1;
-            g->pkts[0] = b->pkts[i];
-            g->idx[0] = (uint8_t) i;
-            g->bytes = rte_pktmbuf_pkt_len(b->pkts[i]);
-            continue;
-        }
-        if (mf->out_port != DP_NO_OUT) {
+        if (direct && mf->out_port != DP_NO_OUT) {
             megaflow_account(pmd, mf, 1, rte_pktmbuf_pkt_len(b->pkts[i]));
             dp_output_one(pmd, mf->out_port, b->pkts[i]);
             continue;
         }
         for (unsigned k = n_groups; k-- > lo;) {
-            if (groups[k].mf == mf) {
+            if (groups[k].mf == mf && (mf || groups[k].once == once)) {
                 g = &groups[k];
                 break;
             }
@@ -629,6 +681,7 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
         if (!g) {
             g = &groups[n_groups++];
             g->mf = mf;
+            g->once = once;
             g->n = 0;
             g->bytes = 0;
         }
@@ -639,24 +692,42 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
     return n_groups;
 }
 
-/* Stage 6 for a packet whose megaflow was not cached: its upcall's
- * actions, credited to the rules at once, then released. */
+/* Stage 6 for the packets of a not-cached result: its actions, credited
+ * to the rules at once. */
 static void
 input_execute_once(struct dp_pmd *pmd, struct input_batch *b,
                    struct flow_group *g)
 {
     struct dp *dp = pmd->dp;
     struct input_once *o = &b->once[g->once];
+    struct flow_layers ly[DP_BATCH];
 
-    dp_execute(pmd, g->pkts, &b->layers[g->idx[0]], 1, o->actions);
+    for (unsigned j = 0; j < g->n; j++) {
+        ly[j] = b->layers[g->idx[j]];
+    }
+    dp_execute(pmd, g->pkts, ly, g->n, o->actions);
     if (dp->cbs.credit) {
-        dp->cbs.credit(o->refs, o->n_refs, 1, g->bytes, pmd->now_ms,
+        dp->cbs.credit(o->refs, o->n_refs, g->n, g->bytes, pmd->now_ms,
                        dp->aux);
     }
-    if (dp->cbs.release) {
-        dp->cbs.release(o->refs, o->n_refs, dp->aux);
+}
+
+/* After stage 6: lets the not-cached results go. */
+static void
+input_once_release(struct dp_pmd *pmd, struct input_batch *b)
+{
+    struct dp *dp = pmd->dp;
+
+    for (unsigned k = 0; k < b->n_once; k++) {
+        struct input_once *o = &b->once[k];
+
+        if (dp->cbs.release) {
+            dp->cbs.release(o->refs, o->n_refs, dp->aux);
+        }
+        if (o->heap) {
+            free(o->actions);
+        }
     }
-    free(o->actions);
 }
 
 /* Stage 6: each group's actions, then the burst's counters and the
@@ -682,6 +753,9 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
         }
         dp_execute(pmd, g->pkts, mf->needs_layers ? ly : NULL, g->n,
                    mf->actions);
+    }
+    if (b->n_once) {
+        input_once_release(pmd, b);
     }
 
     dp_stat_add(&pmd->packets, b->n);
@@ -737,6 +811,7 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     b.n_miss = 0;
     b.once = once;
     b.n_once = 0;
+    b.arena_used = 0;
     b.emc_hits = b.hkc_hits = b.mf_hits = b.mark_hits = 0;
 
     input_key(pmd, &b);

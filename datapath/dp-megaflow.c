@@ -68,6 +68,9 @@ dp_cls_defer_free(void *ptr, void *aux)
 void
 dp_reclaim(struct dp *dp, bool wait)
 {
+    /* A removed megaflow the offload manager holds is told to it before
+     * it can be freed, whoever forgot to (dp_slow_wrunlock()). */
+    dp_hw_removals(dp);
     for (;;) {
         struct dp_deferred *ready = NULL;
         size_t n_ready = 0, keep = 0;

@@ -169,7 +169,7 @@ struct dp_megaflow {
     struct dp_megaflow *hw_next;    /* On dp->hw_removals. */
     enum dp_removal_reason hw_reason;   /* Why, for hooks.remove. */
 
-    /* Allocation (see "Megaflow pool" in dp.c). */
+    /* Allocation (see "Megaflow pool" in dp-megaflow.c). */
     struct dp_megaflow *pool_next;  /* On a pool free list. */
     /* Actions with at most DP_MF_INLINE_ACTS entries live here ('actions'
      * points to it); longer lists are malloc'd. */
@@ -220,13 +220,16 @@ struct dp_pmd {
     uint64_t emc_gen;               /* [pmd] Last dp->emc_gen swept for. */
     struct dp_poll_list *_Atomic poll;  /* [main] publishes, PMD reads. */
     struct dp_upcall_stub upcall_stub;  /* [pmd] */
+    /* [pmd] Action lists of one burst's not-cached upcall results
+     * (dp-input.c: once_keep()). */
+    _Alignas(8) uint8_t once_arena[8192];
     long long now_ms;               /* [pmd] Time of this iteration. */
 
     /* Megaflow pool: 'mf_free' is the PMD's own free list, carved from
      * slabs (pre-faulted, chained through their first word, unmapped by
      * dp_destroy()); the main thread prepares spare slabs and returns freed
- * megaflows to
-     * 'mf_returned' (a lock-free stack the PMD takes whole). */
+     * megaflows to 'mf_returned' (a lock-free stack the PMD takes
+     * whole). */
     struct dp_megaflow *mf_free;            /* [pmd] */
     struct dp_megaflow *_Atomic mf_returned;
     void *_Atomic mf_spare[DP_MF_SPARE];    /* [main] fills, PMD takes. */
@@ -355,8 +358,9 @@ void dp_defer(struct dp *, void (*fn)(struct dp *, void *), void *ptr);
 void dp_defer_free(struct dp *, void *ptr);
 /* cls_create()'s deferred-free callback; 'aux' is the struct dp. */
 void dp_cls_defer_free(void *ptr, void *aux);
-/* Main thread: runs the deferred work whose grace periods have passed; with
- * 'wait', waits until nothing is deferred. */
+/* Main thread, without the slow-path write lock: completes pending
+ * hardware removals, then runs the deferred work whose grace periods have
+ * passed; with 'wait', waits until nothing is deferred. */
 void dp_reclaim(struct dp *, bool wait);
 
 /* PMD: a zeroed megaflow from the PMD's pool, or NULL (ENOMEM). */

@@ -98,8 +98,6 @@ dp_removal_reason_name(enum dp_removal_reason reason)
         return "revalidate";
     case DP_REMOVED_IDLE:
         return "idle";
-    case DP_REMOVED_FLUSH:
-        return "flush";
     case DP_REMOVED_SHUTDOWN:
         return "shutdown";
     }
@@ -220,13 +218,6 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
     dp->last_sweep_ms = dp->last_rank_ms = dp_time_ms();
     *dpp = dp;
     return 0;
-}
-
-static void
-flush_cb(struct cls_rule *cr, void *dp_)
-{
-    dp_megaflow_remove(dp_, CLS_CONTAINER_OF(cr, struct dp_megaflow, cr),
-                    DP_REMOVED_FLUSH);
 }
 
 static void
@@ -539,23 +530,6 @@ dp_revalidate(struct dp *dp)
     }
     /* The hardware removals complete in dp_slow_wrunlock(). */
     return ctx.removed;
-}
-
-size_t
-dp_flush(struct dp *dp)
-{
-    size_t n = 0;
-
-    for (unsigned i = 0; i < dp->n_pmds; i++) {
-        struct dp_pmd *pmd = dp->pmds[i];
-
-        pthread_mutex_lock(&pmd->flow_mutex);
-        n += cls_count(pmd->cls);
-        cls_for_each(pmd->cls, flush_cb, dp);
-        pthread_mutex_unlock(&pmd->flow_mutex);
-    }
-    /* The hardware removals complete in dp_slow_wrunlock(). */
-    return n;
 }
 
 struct sweep_ctx {

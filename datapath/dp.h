@@ -185,8 +185,6 @@ size_t dp_revalidate(struct dp *);
 /* Without the lock: waits until every PMD has finished the batch it was
  * processing (one grace period). */
 void dp_synchronize(struct dp *);
-/* Removes every megaflow (e.g. on a port removal) -- write lock held. */
-size_t dp_flush(struct dp *);
 
 /* Periodic main-thread work: credit megaflow stats, expire idle
  * megaflows, revalidate after MAC learning, reclaim memory, re-rank
@@ -214,9 +212,9 @@ void dp_pull_stats(struct dp *);
  * returns when every rule started is out of the NIC, its last hardware
  * counters folded in with dp_megaflow_hw_stats(), and the megaflows
  * forgotten.  (A manager without 'remove_wait' must finish in 'remove'.)
- * Revalidation and flushes happen under the write lock, so their
- * removals complete in dp_slow_wrunlock(); idle expiry and shutdown
- * complete theirs before returning.  Hardware counters are credited to the
+ * Revalidation happens under the write lock, so its removals complete in
+ * dp_slow_wrunlock(); idle expiry and shutdown complete theirs before
+ * returning.  Hardware counters are credited to the
  * OpenFlow rules like software hits, and keep the megaflow alive for idle
  * expiry.
  *
@@ -232,8 +230,6 @@ enum dp_removal_reason {
     DP_REMOVED_REVALIDATE,      /* Its translation changed (flow-table
                                  * change or MAC learning). */
     DP_REMOVED_IDLE,            /* Not hit for megaflow_idle_ms. */
-    DP_REMOVED_FLUSH,           /* dp_flush(): port removal, del-flows of
-                                 * everything, reconfiguration. */
     DP_REMOVED_SHUTDOWN,        /* dp_destroy(). */
 };
 const char *dp_removal_reason_name(enum dp_removal_reason);

@@ -24,9 +24,9 @@
  *   word updated with compare-and-swap: no lock, no allocation.
  *
  * Thread-safety
- *   Logging and reading levels: any thread.  log_set_level() and
- *   log_set_sink(): any thread; a level change is seen by other threads
- *   at their next message.
+ *   Logging and reading levels: any thread.  log_set_level(): any thread;
+ *   a level change is seen by other threads at their next message.
+ *   log_set_sink(): before any other thread logs (tests).
  *
  * Ownership
  *   Nothing is allocated.  Names returned are static.
@@ -114,6 +114,15 @@ void log_vmsg(const struct log_module *, enum log_level, const char *fmt,
         }                                                                   \
     } while (0)
 
+/* Rate-limited with the caller's bucket (e.g. one per port, so that one
+ * flapping peer cannot silence the messages of the others). */
+#define LOG_RL_WITH(RL, LEVEL, ...)                                         \
+    do {                                                                    \
+        if (log_enabled(log_this_module, LEVEL)) {                          \
+            log_msg_rl(log_this_module, LEVEL, RL, __VA_ARGS__);            \
+        }                                                                   \
+    } while (0)
+
 #define LOG_ERR(...) LOG_AT_(LOG_ERR, __VA_ARGS__)
 #define LOG_WARN(...) LOG_AT_(LOG_WARN, __VA_ARGS__)
 #define LOG_INFO(...) LOG_AT_(LOG_INFO, __VA_ARGS__)
@@ -123,8 +132,8 @@ void log_vmsg(const struct log_module *, enum log_level, const char *fmt,
 #define LOG_INFO_RL(...) LOG_AT_RL_(LOG_INFO, __VA_ARGS__)
 #define LOG_DBG_RL(...) LOG_AT_RL_(LOG_DBG, __VA_ARGS__)
 
-/* Names.  log_level_from_name() and log_module_find() return 0 / NULL
- * for an unknown name (EINVAL is the caller's to report). */
+/* Names.  log_level_from_name() returns 0 and sets '*level', or EINVAL
+ * for an unknown name; log_module_find() returns NULL for one. */
 const char *log_level_name(enum log_level);
 int log_level_from_name(const char *name, enum log_level *level);
 struct log_module *log_module_find(const char *name);

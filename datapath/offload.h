@@ -41,11 +41,14 @@
  *   "coldest"), else the new flow stays in software (reason table_full).
  *   Every decision is counted.
  *
- *   Consistency: hooks.remove (main thread) cancels a queued insert or
- *   hands the rule to the offload thread for deletion and waits for it;
- *   the rule's last counters are folded into the megaflow before it
- *   returns.  Port removal flushes the port's rules; offload_shutdown()
- *   flushes every rule (nothing is left in any NIC).
+ *   Consistency: the datapath hands over its removals as a batch (dp.h,
+ *   "Offload hooks"), after releasing the slow-path write lock:
+ *   hooks.remove (main thread) cancels a queued insert or hands the rule to
+ *   the offload thread for deletion, without waiting; hooks.remove_wait
+ *   then waits once for the whole batch (the thread deletes back to back)
+ *   and folds each rule's last counters into its megaflow, before the
+ *   flow-mod replies.  Port removal flushes the port's rules;
+ *   offload_shutdown() flushes every rule (nothing is left in any NIC).
  *
  * Thread-safety
  *   offload_* functions: main thread.  Providers' ops: offload thread only

@@ -1355,8 +1355,11 @@ test_expiry(void **state)
 }
 
 /* Beyond flow_limit megaflows the packets of uncached flows still go out
- * (executed once per upcall, counted as megaflow_not_installed), and the
- * cached ones keep hitting. */
+ * (each upcall counted as megaflow_not_installed), and the cached ones keep
+ * hitting.  Within one burst, later packets that the same uncached result
+ * answers (the same masked key: here the eight IPv6 flows, whose
+ * translation consults only the ethertype) reuse it without another
+ * upcall, so they cost between one upcall a round and one each. */
 static void
 test_flow_limit(void **state)
 {
@@ -1394,8 +1397,9 @@ test_flow_limit(void **state)
     pmd_stats(w, &s1);
     assert_int_equal(dp_megaflow_count(w->dp), limit);
     assert_int_equal(s1.megaflow_not_installed - s0.megaflow_not_installed,
-                     (40 - limit) * rounds);
-    assert_int_equal(s1.upcalls - s0.upcalls, (40 - limit) * rounds);
+                     s1.upcalls - s0.upcalls);
+    assert_in_range(s1.upcalls - s0.upcalls, (32 - limit + 1) * rounds,
+                    (40 - limit) * rounds);
     assert_int_equal(s1.emc_hits - s0.emc_hits
                      + s1.megaflow_hits - s0.megaflow_hits, limit * rounds);
     assert_int_equal(s1.upcall_failures, 0);

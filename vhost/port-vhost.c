@@ -116,6 +116,7 @@ struct vhost_txq_counters {
 struct port_vhost {
     struct port up;
     bool client;                 /* vhostuserclient. */
+    struct log_rl log_rl;        /* This port's connection messages. */
 
     struct vhost_config cfg;     /* Recorded by set_config(). */
     struct vhost_config applied; /* In effect. */
@@ -280,8 +281,8 @@ vhost_new_connection(int vid)
     if (v) {
         __atomic_store_n(&v->rx_en, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&v->tx_en, 0, __ATOMIC_RELAXED);
-        LOG_INFO_RL("%s: peer connected (%s)", v->up.name,
-                    v->applied.path);
+        LOG_RL_WITH(&v->log_rl, LOG_INFO, "%s: peer connected (%s)",
+                    v->up.name, v->applied.path);
     }
     pthread_mutex_unlock(&vhost_mutex);
     return 0;
@@ -298,8 +299,8 @@ vhost_destroy_connection(int vid)
         __atomic_store_n(&v->rx_en, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&v->tx_en, 0, __ATOMIC_RELAXED);
         port_request_reconfigure(&v->up);
-        LOG_INFO_RL("%s: peer disconnected%s", v->up.name,
-                    v->client ? ", will reconnect" : "");
+        LOG_RL_WITH(&v->log_rl, LOG_INFO, "%s: peer disconnected%s",
+                    v->up.name, v->client ? ", will reconnect" : "");
     }
     pthread_mutex_unlock(&vhost_mutex);
 }
@@ -320,8 +321,8 @@ vhost_new_device(int vid)
         __atomic_store_n(&v->vid, vid, __ATOMIC_RELEASE);
         __atomic_fetch_add(&v->link_changes, 1, __ATOMIC_RELAXED);
         port_request_reconfigure(&v->up);
-        LOG_INFO_RL("%s: device up (%u vrings)", v->up.name,
-                    rte_vhost_get_vring_num(vid));
+        LOG_RL_WITH(&v->log_rl, LOG_INFO, "%s: device up (%u vrings)",
+                    v->up.name, rte_vhost_get_vring_num(vid));
     }
     pthread_mutex_unlock(&vhost_mutex);
     return 0;
@@ -357,7 +358,7 @@ vhost_destroy_device(int vid)
     vhost_busy_wait(&v->main_busy);
     __atomic_fetch_add(&v->link_changes, 1, __ATOMIC_RELAXED);
     port_request_reconfigure(&v->up);
-    LOG_INFO_RL("%s: device down", v->up.name);
+    LOG_RL_WITH(&v->log_rl, LOG_INFO, "%s: device down", v->up.name);
 }
 
 static int
