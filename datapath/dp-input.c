@@ -65,6 +65,12 @@ mask_limit_reached(struct dp_pmd *pmd, const struct flow *wc)
     bool reached = false;
     size_t n;
 
+    /* The common case needs no lock: the subtable vector is read like any
+     * lookup reads it, and only this PMD adds subtables, so a count under
+     * the limit stays under it. */
+    if (cls_n_subtables(pmd->cls) < max) {
+        return false;
+    }
     pthread_mutex_lock(&pmd->flow_mutex);
     n = cls_n_subtables(pmd->cls);
     if (n >= max) {

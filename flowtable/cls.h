@@ -103,6 +103,8 @@ const struct cls_rule *cls_find_exactly(const struct cls *cls,
 void cls_rank(struct cls *cls);
 
 size_t cls_count(const struct cls *cls);
+/* Subtables (masks) now.  Readers may call it like a lookup, concurrently
+ * with the writer: it reads the published subtable vector. */
 size_t cls_n_subtables(const struct cls *cls);
 
 /* Copies the masks of up to 'n' subtables, in lookup order, to 'masks';
