@@ -64,7 +64,7 @@ enum log_level {
 
 struct log_module {
     const char *name;
-    _Atomic int level;              /* enum log_level */
+    int level;                      /* enum log_level; __atomic access */
 };
 
 #define LOG_MOD(NAME) extern struct log_module log_module_##NAME;
@@ -81,7 +81,8 @@ LOG_MODULES
 
 /* A call site's token bucket (LOG_*_RL). */
 struct log_rl {
-    _Atomic uint64_t state;         /* Opaque: bucket and suppressed. */
+    uint64_t state;                 /* Opaque: bucket and suppressed;
+                                     * __atomic access. */
 };
 
 /* True if 'level' messages of 'm' are written. */

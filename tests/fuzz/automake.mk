@@ -83,28 +83,31 @@ tests/fuzz/fuzz-cls: $(top_srcdir)/tests/fuzz/fuzz-cls.c \
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
 		$(top_srcdir)/tests/fuzz/fuzz-cls.c $(FUZZ_FT_SRCS)
-# The config loader checks port options against the port classes' tables:
-# config.c and port-options.c are instrumented, the classes come from
-# libdatapath.a.
+# The config loader checks port options against the port classes' tables
+# and offload providers against the offload classes: config.c and
+# port-options.c are instrumented, the classes come from libdatapath.a
+# (which needs libflowtable.a after it).
 tests/fuzz/fuzz-config: $(top_srcdir)/tests/fuzz/fuzz-config.c \
 		$(top_srcdir)/datapath/config.c $(top_srcdir)/datapath/config.h \
 		$(top_srcdir)/datapath/port-options.c \
-		$(top_srcdir)/datapath/port-options.h datapath/libdatapath.a
+		$(top_srcdir)/datapath/port-options.h datapath/libdatapath.a \
+		flowtable/libflowtable.a
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) \
 		$(DPDK_CFLAGS) -I$(top_srcdir)/vhost -o $@ \
 		$(top_srcdir)/tests/fuzz/fuzz-config.c \
 		$(top_srcdir)/datapath/config.c \
 		$(top_srcdir)/datapath/port-options.c \
-		datapath/libdatapath.a $(DPDK_LIBS) $(LIBNL_LIBS) \
-		$(JANSSON_LIBS) $(LIBEVENT_LIBS) -lpthread
+		datapath/libdatapath.a flowtable/libflowtable.a $(DPDK_LIBS) \
+		$(LIBNL_LIBS) $(JANSSON_LIBS) $(LIBEVENT_LIBS) -lpthread
 tests/fuzz/fuzz-ctl: $(top_srcdir)/tests/fuzz/fuzz-ctl.c \
-		$(top_srcdir)/datapath/ctl.c $(top_srcdir)/datapath/ctl.h
+		$(top_srcdir)/datapath/ctl.c $(top_srcdir)/datapath/ctl.h \
+		$(top_srcdir)/datapath/log.c $(top_srcdir)/datapath/log.h
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) $(JANSSON_CFLAGS) \
 		$(LIBEVENT_CFLAGS) -o $@ \
 		$(top_srcdir)/tests/fuzz/fuzz-ctl.c $(top_srcdir)/datapath/ctl.c \
-		$(JANSSON_LIBS) $(LIBEVENT_LIBS)
+		$(top_srcdir)/datapath/log.c $(JANSSON_LIBS) $(LIBEVENT_LIBS)
 
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regressions \
 	tests/fuzz/ofp-parse.dict tests/fuzz/gen-corpus.py
