@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "conntrack.h"
 #include "offload-provider.h"
 #include "port.h"
 
@@ -511,6 +512,92 @@ parse_port_offload(const json_t *j, const char *path, const char *type,
 }
 
 static int
+parse_conntrack_section(const json_t *root, struct cfg *cfg, char *err,
+                        size_t errsize)
+{
+    static const char *const keys[] = {
+        "max_conns", "zone_limits", "timeouts", NULL
+    };
+    struct cfg_conntrack *c = &cfg->conntrack;
+    const json_t *sec, *obj, *v;
+    const char *key;
+    char p[PATH_SIZE];
+    int error;
+
+    error = get_object(root, "", "conntrack", keys, &sec, err, errsize);
+    if (!error) {
+        error = get_uint(sec, "conntrack", "max_conns", 1, 100000000,
+                         3000000, &c->max_conns, err, errsize);
+    }
+    if (error || !sec) {
+        return error;
+    }
+    obj = json_object_get(sec, "zone_limits");
+    if (obj && !json_is_object(obj)) {
+        return fail(err, errsize, "conntrack.zone_limits",
+                    "must be an object of zone: limit");
+    }
+    if (obj && json_object_size(obj)) {
+        c->zone_limits = calloc(json_object_size(obj),
+                                sizeof *c->zone_limits);
+        if (!c->zone_limits) {
+            return nomem(err, errsize);
+        }
+        json_object_foreach((json_t *) obj, key, v) {
+            char *end;
+            unsigned long zone = strtoul(key, &end, 10);
+
+            snprintf(p, sizeof p, "conntrack.zone_limits.%s", key);
+            if (!*key || *end || zone > 65535) {
+                return fail(err, errsize, p, "zone must be 0..65535");
+            }
+            if (!json_is_integer(v) || json_integer_value(v) < 0
+                || json_integer_value(v) > 100000000) {
+                return fail(err, errsize, p, "limit must be an integer "
+                            "0..100000000 (0: none)");
+            }
+            c->zone_limits[c->n_zone_limits].zone = (uint16_t) zone;
+            c->zone_limits[c->n_zone_limits].limit =
+                (uint32_t) json_integer_value(v);
+            c->n_zone_limits++;
+        }
+    }
+    obj = json_object_get(sec, "timeouts");
+    if (obj && !json_is_object(obj)) {
+        return fail(err, errsize, "conntrack.timeouts",
+                    "must be an object of name: seconds");
+    }
+    if (obj && json_object_size(obj)) {
+        c->timeouts = calloc(json_object_size(obj), sizeof *c->timeouts);
+        if (!c->timeouts) {
+            return nomem(err, errsize);
+        }
+        json_object_foreach((json_t *) obj, key, v) {
+            struct ct_timeouts scratch;
+
+            snprintf(p, sizeof p, "conntrack.timeouts.%s", key);
+            memset(&scratch, 0, sizeof scratch);
+            if (!json_is_integer(v) || json_integer_value(v) < 1
+                || json_integer_value(v) > 86400 * 30) {
+                return fail(err, errsize, p, "must be seconds, 1..2592000");
+            }
+            if (ct_timeouts_set_by_name(&scratch, key,
+                                        (uint32_t) json_integer_value(v))) {
+                return fail(err, errsize, p, "unknown timeout name");
+            }
+            c->timeouts[c->n_timeouts].name = strdup(key);
+            if (!c->timeouts[c->n_timeouts].name) {
+                return nomem(err, errsize);
+            }
+            c->timeouts[c->n_timeouts].seconds =
+                (uint32_t) json_integer_value(v);
+            c->n_timeouts++;
+        }
+    }
+    return 0;
+}
+
+static int
 parse_offload_section(const json_t *root, struct cfg *cfg, char *err,
                       size_t errsize)
 {
@@ -848,7 +935,7 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
 {
     static const char *const root_keys[] = {
         "dpdk", "control", "pmd", "datapath", "bridges", "offload", "state",
-        NULL
+        "conntrack", NULL
     };
     static const char *const state_keys[] = { "dir", NULL };
     static const char *const dpdk_keys[] = { "args", "mbufs", NULL };
@@ -1039,6 +1126,10 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     if (error) {
         return error;
     }
+    error = parse_conntrack_section(root, cfg, err, errsize);
+    if (error) {
+        return error;
+    }
 
     /* bridges */
     v = json_object_get(root, "bridges");
@@ -1191,6 +1282,11 @@ cfg_free(struct cfg *cfg)
         free(br->flows);
     }
     free(cfg->bridges);
+    for (size_t i = 0; i < cfg->conntrack.n_timeouts; i++) {
+        free(cfg->conntrack.timeouts[i].name);
+    }
+    free(cfg->conntrack.timeouts);
+    free(cfg->conntrack.zone_limits);
     free(cfg);
 }
 

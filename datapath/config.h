@@ -112,6 +112,27 @@ struct cfg_offload {
     uint32_t simnic_insert_rate;
 };
 
+/* The "conntrack" section: the global connection limit (default
+ * 3,000,000, like Open vSwitch's), per-zone limits ("zone_limits":
+ * {"5": 1000}; 0 = none) and timeouts by name, in seconds ("timeouts":
+ * {"tcp_established": 3600}: the names conntrack.h's
+ * ct_timeouts_set_by_name() knows; the rest keep their defaults). */
+struct cfg_ct_zone_limit {
+    uint16_t zone;
+    uint32_t limit;
+};
+struct cfg_ct_timeout {
+    char *name;
+    uint32_t seconds;
+};
+struct cfg_conntrack {
+    uint32_t max_conns;
+    struct cfg_ct_zone_limit *zone_limits;
+    size_t n_zone_limits;
+    struct cfg_ct_timeout *timeouts;
+    size_t n_timeouts;
+};
+
 struct cfg_port {
     char *name;
     char *type;                 /* "dpdk", "tap", "dummy", "vhostuser",
@@ -154,6 +175,7 @@ struct cfg {
                                  * whether the configured bridges changed
                                  * since a state file was saved. */
     struct cfg_offload offload;
+    struct cfg_conntrack conntrack;
 };
 
 /* Loads 'path'. Returns 0 and sets '*out' (caller frees with cfg_free()),

@@ -101,55 +101,170 @@ rewrite_one(struct dp_pmd *pmd, struct rte_mbuf *m, struct flow_layers *ly,
     return true;
 }
 
+/* DPA_CT on the packets still present: each is parsed again (actions
+ * before it may have rewritten it) and handed to the connection tracker
+ * with its metadata. */
+static void
+exec_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
+        unsigned n, const struct ct_exec *e)
+{
+    struct ct_pkt cp[DP_BATCH];
+    struct flow flows[DP_BATCH];
+    unsigned k = 0;
+
+    for (unsigned j = 0; j < n; j++) {
+        struct rte_mbuf *m = pkts[j];
+
+        if (!m) {
+            continue;
+        }
+        if (m->nb_segs > 1 && rte_pktmbuf_linearize(m)) {
+            rte_pktmbuf_free(m);
+            pkts[j] = NULL;
+            dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
+            continue;
+        }
+        cp[k].data = rte_pktmbuf_mtod(m, uint8_t *);
+        cp[k].len = rte_pktmbuf_data_len(m);
+        flow_extract(cp[k].data, cp[k].len, 0, &flows[k], &cp[k].layers);
+        cp[k].flow = &flows[k];
+        cp[k].md = &md[j];
+        k++;
+    }
+    if (k) {
+        conntrack_execute(pmd->dp->ct, cp, k, e, (uint64_t) pmd->now_ms);
+    }
+}
+
+/* DPA_RECIRC: queues packet j (or a copy, when 'copy') for a pass with
+ * 'id'. */
+static void
+exec_recirc(struct dp_pmd *pmd, struct rte_mbuf *m, const struct ct_md *md,
+            uint32_t id, bool copy)
+{
+    struct dp_recirc_q *q = pmd->recirc_next;
+
+    if (pmd->recirc_depth + 1 >= DP_MAX_RECIRC_DEPTH) {
+        dp_stat_add(&pmd->drops[DP_DROP_RECIRC_DEPTH], 1);
+        if (!copy) {
+            rte_pktmbuf_free(m);
+        }
+        return;
+    }
+    if (q->n == DP_RECIRC_MAX) {
+        dp_stat_add(&pmd->drops[DP_DROP_RECIRC_FULL], 1);
+        if (!copy) {
+            rte_pktmbuf_free(m);
+        }
+        return;
+    }
+    if (copy) {
+        m = rte_pktmbuf_copy(m, pmd->dp->mp, 0, UINT32_MAX);
+        if (!m) {
+            dp_stat_add(&pmd->drops[DP_DROP_CLONE_NOMEM], 1);
+            return;
+        }
+    }
+    q->pkts[q->n] = m;
+    q->ids[q->n] = id;
+    if (md) {
+        q->md[q->n] = *md;
+    } else {
+        memset(&q->md[q->n], 0, sizeof q->md[q->n]);
+    }
+    q->n++;
+    dp_stat_add(&pmd->recirculations, 1);
+}
+
 void
 dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
-           struct flow_layers *layers, unsigned n,
+           struct flow_layers *layers, struct ct_md *md, unsigned n,
            const struct dp_actions *actions)
 {
     struct rte_mempool *mp = pmd->dp->mp;
-    size_t last_out = SIZE_MAX;
+    struct ct_md local_md[DP_BATCH];
+    size_t last = SIZE_MAX;
+    bool sent = false;
 
+    /* The last action that must run: an output or recirculation consumes
+     * the packet there; a ct() after the last of those still commits. */
     for (size_t i = 0; i < actions->n; i++) {
-        if (actions->a[i].type == DPA_OUTPUT) {
-            last_out = i;
+        uint16_t t = actions->a[i].type;
+
+        if (t == DPA_OUTPUT || t == DPA_RECIRC || t == DPA_CT) {
+            last = i;
         }
     }
-    if (last_out == SIZE_MAX) {
+    if (last == SIZE_MAX) {
         drop_pkts(pmd, pkts, n, actions->in_port_drop ? DP_DROP_LOOP
                                                       : DP_DROP_ACTION);
         return;
     }
 
-    for (size_t i = 0; i <= last_out; i++) {
+    for (size_t i = 0; i <= last; i++) {
         const struct dp_action *a = &actions->a[i];
 
-        if (a->type != DPA_OUTPUT) {
+        switch (a->type) {
+        case DPA_OUTPUT:
+        case DPA_RECIRC:
+            sent = true;
+            for (unsigned j = 0; j < n; j++) {
+                struct rte_mbuf *c = pkts[j];
+
+                if (!c) {
+                    continue;
+                }
+                if (a->type == DPA_RECIRC) {
+                    exec_recirc(pmd, c, md ? &md[j] : NULL, a->recirc_id,
+                                i != last);
+                    if (i == last) {
+                        pkts[j] = NULL;
+                    }
+                    continue;
+                }
+                if (i == last) {
+                    pkts[j] = NULL;
+                } else {
+                    c = rte_pktmbuf_copy(c, mp, 0, UINT32_MAX);
+                    if (!c) {
+                        dp_stat_add(&pmd->drops[DP_DROP_CLONE_NOMEM], 1);
+                        continue;
+                    }
+                }
+                tx_enqueue(pmd, a->port, c);
+            }
+            break;
+        case DPA_CT:
+            if (!md) {
+                memset(local_md, 0, n * sizeof local_md[0]);
+                md = local_md;
+            }
+            exec_ct(pmd, pkts, md, n, &a->ct);
+            break;
+        case DPA_CT_CLEAR:
+            if (md) {
+                memset(md, 0, n * sizeof md[0]);
+            }
+            break;
+        default:
             for (unsigned j = 0; j < n; j++) {
                 if (pkts[j] && !rewrite_one(pmd, pkts[j], &layers[j], a)) {
                     rte_pktmbuf_free(pkts[j]);
                     pkts[j] = NULL;
                 }
             }
-        } else if (i == last_out) {
-            for (unsigned j = 0; j < n; j++) {
-                if (pkts[j]) {
-                    tx_enqueue(pmd, a->port, pkts[j]);
-                    pkts[j] = NULL;
-                }
-            }
-        } else {
-            for (unsigned j = 0; j < n; j++) {
-                struct rte_mbuf *c;
-
-                if (!pkts[j]) {
-                    continue;
-                }
-                c = rte_pktmbuf_copy(pkts[j], mp, 0, UINT32_MAX);
-                if (!c) {
-                    dp_stat_add(&pmd->drops[DP_DROP_CLONE_NOMEM], 1);
-                    continue;
-                }
-                tx_enqueue(pmd, a->port, c);
+            break;
+        }
+    }
+    /* What a final ct() left: the flow's packets end there (a drop unless
+     * a copy went out before). */
+    if (!sent) {
+        drop_pkts(pmd, pkts, n, DP_DROP_ACTION);
+    } else {
+        for (unsigned j = 0; j < n; j++) {
+            if (pkts[j]) {
+                rte_pktmbuf_free(pkts[j]);
+                pkts[j] = NULL;
             }
         }
     }

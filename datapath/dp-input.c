@@ -224,17 +224,22 @@ megaflow_account(struct dp_pmd *pmd, struct dp_megaflow *mf, unsigned n,
     }
 }
 
-/* True if 'mf' answers for every packet of its input port without looking
- * at the packet: its mask holds only in_port, and its actions only output
- * (so nothing needs the parsed header layout). */
+/* True if 'mf' answers for every first-pass packet of its input port
+ * without looking at the packet: its mask holds only in_port (and the
+ * recirc_id every megaflow matches), and its actions only output (so
+ * nothing needs the parsed header layout). */
 static bool
 megaflow_is_simple(const struct dp_megaflow *mf)
 {
     const uint64_t *m = flow_u64(&mf->cr.mask);
     struct flow only_in_port;
 
+    if (mf->key.recirc_id) {
+        return false;                   /* Only first passes take it. */
+    }
     memset(&only_in_port, 0, sizeof only_in_port);
     only_in_port.in_port = UINT32_MAX;
+    only_in_port.recirc_id = UINT32_MAX;
     for (size_t i = 0; i < FLOW_U64S; i++) {
         if (m[i] != flow_u64(&only_in_port)[i]) {
             return false;
@@ -270,6 +275,12 @@ struct input_batch {
     struct rte_mbuf **pkts;             /* The burst; NULL once consumed. */
     unsigned n;
     uint32_t in_port;
+
+    /* A recirculated pass (NULL on a first pass): by packet, its
+     * conntrack metadata and the pass's recirc_id.  Such packets are
+     * parsed in full (the header key holds no metadata). */
+    struct ct_md *md;
+    const uint32_t *recirc_ids;
     bool prof;                          /* Stage profile on (dp.h). */
     uint64_t *t;                        /* Its clock. */
 
@@ -350,6 +361,17 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
 
         if (i + 1 < b->n) {
             rte_prefetch0(rte_pktmbuf_mtod(b->pkts[i + 1], void *));
+        }
+        if (b->md) {
+            b->hk_of[i] = HK_NONE;
+            flow_extract(frame, len, b->in_port, &b->keys[i], &b->layers[i]);
+            b->keys[i].recirc_id = b->recirc_ids[i];
+            dp_ct_md_to_flow(&b->md[i], &b->keys[i]);
+            b->hashes[i] = flow_hash(&b->keys[i], 0);
+            if (b->emc_on) {
+                emc_prefetch(pmd->emc, b->hashes[i]);
+            }
+            continue;
         }
         if (pmd->hkc && hkey_extract(frame, len, b->in_port, hk)) {
             if (b->hkc_on) {
@@ -568,7 +590,8 @@ once_run_now(struct dp_pmd *pmd, struct input_batch *b, unsigned i,
     struct dp *dp = pmd->dp;
     uint32_t len = rte_pktmbuf_pkt_len(b->pkts[i]);
 
-    dp_execute(pmd, &b->pkts[i], &b->layers[i], 1, up->actions);
+    dp_execute(pmd, &b->pkts[i], &b->layers[i], b->md ? &b->md[i] : NULL, 1,
+               up->actions);
     if (dp->cbs.credit) {
         dp->cbs.credit(up->refs, up->n_refs, 1, len, pmd->now_ms, dp->aux);
     }
@@ -707,11 +730,15 @@ input_execute_once(struct dp_pmd *pmd, struct input_batch *b,
     struct dp *dp = pmd->dp;
     struct input_once *o = &b->once[g->once];
     struct flow_layers ly[DP_BATCH];
+    struct ct_md md[DP_BATCH];
 
     for (unsigned j = 0; j < g->n; j++) {
         ly[j] = b->layers[g->idx[j]];
+        if (b->md) {
+            md[j] = b->md[g->idx[j]];
+        }
     }
-    dp_execute(pmd, g->pkts, ly, g->n, o->actions);
+    dp_execute(pmd, g->pkts, ly, b->md ? md : NULL, g->n, o->actions);
     if (dp->cbs.credit) {
         dp->cbs.credit(o->refs, o->n_refs, g->n, g->bytes, pmd->now_ms,
                        dp->aux);
@@ -746,6 +773,7 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
         struct flow_group *g = &groups[k];
         struct dp_megaflow *mf = g->mf;
         struct flow_layers ly[DP_BATCH];
+        struct ct_md md[DP_BATCH];
 
         if (!mf) {
             input_execute_once(pmd, b, g);
@@ -757,8 +785,13 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
                 ly[j] = b->layers[g->idx[j]];
             }
         }
-        dp_execute(pmd, g->pkts, mf->needs_layers ? ly : NULL, g->n,
-                   mf->actions);
+        if (b->md) {
+            for (unsigned j = 0; j < g->n; j++) {
+                md[j] = b->md[g->idx[j]];
+            }
+        }
+        dp_execute(pmd, g->pkts, mf->needs_layers ? ly : NULL,
+                   b->md ? md : NULL, g->n, mf->actions);
     }
     if (b->n_once) {
         input_once_release(pmd, b);
@@ -793,10 +826,12 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
     dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_EXEC);
 }
 
-/* Stages 1-6 for one burst. */
+/* Stages 1-6 for one burst, or for one batch of a recirculated pass
+ * ('md' and 'recirc_ids' nonnull). */
 static void
 input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
-           unsigned n, bool prof, uint64_t *t)
+           unsigned n, struct ct_md *md, const uint32_t *recirc_ids,
+           bool prof, uint64_t *t)
 {
     struct input_batch b;
     struct input_once once[DP_BATCH];   /* Only on the flow-limit path. */
@@ -806,9 +841,11 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     b.pkts = pkts;
     b.n = n;
     b.in_port = in_port;
+    b.md = md;
+    b.recirc_ids = recirc_ids;
     b.prof = prof;
     b.t = t;
-    b.hkc_on = pmd->hkc && exact_gate_open(&pmd->hkc_gate);
+    b.hkc_on = !md && pmd->hkc && exact_gate_open(&pmd->hkc_gate);
     b.emc_on = pmd->emc && exact_gate_open(&pmd->emc_gate);
     b.marks_on = atomic_load_explicit(&pmd->dp->marks_on,
                                       memory_order_relaxed);
@@ -828,6 +865,28 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     input_execute(pmd, &b, groups, n_groups);
 }
 
+/* Runs the passes the burst's packets recirculated into, depth by depth
+ * (dp-private.h: struct dp_recirc_q). */
+static void
+input_recirc(struct dp_pmd *pmd, uint32_t in_port, bool prof, uint64_t *t)
+{
+    while (pmd->recirc_next->n) {
+        struct dp_recirc_q *q = pmd->recirc_next;
+
+        pmd->recirc_next = q == &pmd->recirc_q[0] ? &pmd->recirc_q[1]
+                                                  : &pmd->recirc_q[0];
+        pmd->recirc_depth++;
+        for (unsigned k = 0; k < q->n; k += DP_BATCH) {
+            unsigned n = q->n - k < DP_BATCH ? q->n - k : DP_BATCH;
+
+            input_full(pmd, in_port, &q->pkts[k], n, &q->md[k], &q->ids[k],
+                       prof, t);
+        }
+        q->n = 0;
+    }
+    pmd->recirc_depth = 0;
+}
+
 /* One received burst.  When the port's traffic is all answered by one
  * "simple" megaflow (as for "in_port=1,actions=output:2"), the burst skips
  * parsing, hashing and every lookup: like Open vSwitch's simple match, but
@@ -840,20 +899,19 @@ input_burst(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     struct dp_megaflow *mf = pmd->simple[in_port];
     uint64_t bytes = 0;
 
-    if (!mf) {
-        input_full(pmd, in_port, pkts, n, prof, t);
-        return;
-    }
-    if (atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
+    if (!mf || atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
         pmd->simple[in_port] = NULL;
-        input_full(pmd, in_port, pkts, n, prof, t);
+        input_full(pmd, in_port, pkts, n, NULL, NULL, prof, t);
+        if (pmd->recirc_next->n) {
+            input_recirc(pmd, in_port, prof, t);
+        }
         return;
     }
     for (unsigned i = 0; i < n; i++) {
         bytes += rte_pktmbuf_pkt_len(pkts[i]);
     }
     megaflow_account(pmd, mf, n, bytes);
-    dp_execute(pmd, pkts, NULL, n, mf->actions);
+    dp_execute(pmd, pkts, NULL, NULL, n, mf->actions);
     dp_stat_add(&pmd->packets, n);
     dp_stat_add(&pmd->simple_hits, n);
     dp_prof_mark(pmd, prof, t, DP_STAGE_EXEC);
@@ -916,6 +974,7 @@ dp_pmd_main(void *pmd_)
     rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);
     rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
     port_set_thread_txq(pmd->idx);  /* For port_hw_tx_burst(). */
+    pmd->recirc_next = &pmd->recirc_q[0];
 
     while (!atomic_load_explicit(&dp->exiting, memory_order_relaxed)) {
         struct dp_poll_list *poll;

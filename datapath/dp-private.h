@@ -22,6 +22,7 @@
  *   [const] set before publication, immutable after.
  */
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <rte_cycles.h>
 #include "cls.h"
+#include "conntrack.h"
 #include "dp.h"
 #include "emc.h"
 #include "exact-gate.h"
@@ -107,6 +109,8 @@ struct dp {
 
     struct rte_rcu_qsbr *rcu;
     pthread_rwlock_t slow_lock;
+    struct conntrack *ct;                   /* Shared by every PMD. */
+    uint64_t ct_sweep_ms;                   /* [main] Last expiry slice. */
     _Atomic uint64_t emc_gen;               /* Bumped after removals. */
     atomic_bool exiting;
     atomic_bool learned;                    /* Revalidate soon. */
@@ -198,6 +202,26 @@ struct dp_txbuf {
     struct rte_mbuf *pkts[DP_BATCH];
 };
 
+/* Recirculation (DPA_RECIRC): packets waiting for their next pass, with
+ * the recirc_id of that pass and their conntrack metadata.  A PMD runs
+ * every pass of a burst before its next rx burst: the passes of one depth
+ * in batches of DP_BATCH, queueing the next depth's packets in the other
+ * queue.  Beyond DP_MAX_RECIRC_DEPTH passes, or DP_RECIRC_MAX packets in a
+ * queue, a packet is dropped and counted. */
+#define DP_RECIRC_MAX (4 * DP_BATCH)
+/* Connection expiry: every DP_CT_SWEEP_MS, up to DP_CT_SWEEP_BUDGET
+ * connections examined (200,000 a second). */
+#define DP_CT_SWEEP_MS 10
+#define DP_CT_SWEEP_BUDGET 2000
+#define DP_MAX_RECIRC_DEPTH 8
+
+struct dp_recirc_q {
+    unsigned n;
+    struct rte_mbuf *pkts[DP_RECIRC_MAX];
+    uint32_t ids[DP_RECIRC_MAX];
+    struct ct_md md[DP_RECIRC_MAX];
+};
+
 struct dp_pmd {
     struct dp *dp;                  /* [const] */
     unsigned idx;                   /* [const] Also its tx qid. */
@@ -224,6 +248,12 @@ struct dp_pmd {
      * (dp-input.c: once_keep()). */
     _Alignas(8) uint8_t once_arena[8192];
     long long now_ms;               /* [pmd] Time of this iteration. */
+
+    /* [pmd] Recirculation: the queue DPA_RECIRC appends to, the other one
+     * (being run), and the depth of the pass running (0: first). */
+    struct dp_recirc_q recirc_q[2];
+    struct dp_recirc_q *recirc_next;
+    unsigned recirc_depth;
 
     /* Megaflow pool: 'mf_free' is the PMD's own free list, carved from
      * slabs (pre-faulted, chained through their first word, unmapped by
@@ -256,6 +286,7 @@ struct dp_pmd {
     uint64_t upcalls;
     uint64_t mask_limited;
     uint64_t megaflow_not_installed;
+    uint64_t recirculations;        /* Packets that took another pass. */
     uint64_t busy_cycles;
     uint64_t idle_cycles;
     uint64_t drops[DP_N_DROP_REASONS];
@@ -290,12 +321,46 @@ dp_prof_mark(struct dp_pmd *pmd, bool prof, uint64_t *t, enum dp_stage stage)
     }
 }
 
+/* The conntrack fields of a recirculated pass's key, from the packet's
+ * metadata (flow.h: the ct_* fields; ICMP tuples carry type and code in
+ * ct_tp_src/ct_tp_dst as Open vSwitch does). */
+static inline void
+dp_ct_md_to_flow(const struct ct_md *md, struct flow *f)
+{
+    f->ct_state = md->state;
+    f->ct_zone = htons(md->zone);
+    f->ct_mark = htonl(md->mark);
+    memcpy(f->ct_label, md->label, sizeof f->ct_label);
+    if (!md->has_orig) {
+        return;
+    }
+    f->ct_nw_proto = md->orig.nw_proto;
+    if (md->orig.is_ipv6) {
+        memcpy(f->ct_ipv6_src, md->orig.src, 16);
+        memcpy(f->ct_ipv6_dst, md->orig.dst, 16);
+    } else {
+        memcpy(&f->ct_nw_src, md->orig.src, 4);
+        memcpy(&f->ct_nw_dst, md->orig.dst, 4);
+    }
+    if (md->orig.nw_proto == IPPROTO_ICMP_
+        || md->orig.nw_proto == IPPROTO_ICMPV6_) {
+        f->ct_tp_src = htons(md->orig.icmp_type);
+        f->ct_tp_dst = htons(md->orig.icmp_code);
+    } else {
+        f->ct_tp_src = md->orig.src_port;
+        f->ct_tp_dst = md->orig.dst_port;
+    }
+}
+
 /* ---- dp-exec.c ---- */
 
 /* Executes 'actions' on the 'n' packets of one flow (the packets
- * are consumed: sent, queued or freed). 'layers' is per packet. */
+ * are consumed: sent, queued, recirculated or freed).  'layers' is per
+ * packet (NULL when the actions rewrite nothing); 'md' is each packet's
+ * conntrack metadata, read and updated by DPA_CT (NULL: packets no ct()
+ * has seen).  n <= DP_BATCH. */
 void dp_execute(struct dp_pmd *, struct rte_mbuf **pkts,
-                struct flow_layers *layers, unsigned n,
+                struct flow_layers *layers, struct ct_md *md, unsigned n,
                 const struct dp_actions *actions);
 /* Sends port_no's tx buffer now (PMD side). */
 void dp_tx_flush_port(struct dp_pmd *, uint32_t port_no);

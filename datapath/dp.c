@@ -149,12 +149,22 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&dp->deferred_mutex, NULL);
 
+    dp->ct = conntrack_create(dp_cls_defer_free, dp);
+    if (!dp->ct) {
+        snprintf(err, errsize, "out of memory for the connection tracker");
+        pthread_rwlock_destroy(&dp->slow_lock);
+        pthread_mutex_destroy(&dp->deferred_mutex);
+        free(dp);
+        return ENOMEM;
+    }
+
     sz = rte_rcu_qsbr_get_memsize(cfg->n_pmds);
     dp->rcu = rte_zmalloc("sluice_rcu", sz, RTE_CACHE_LINE_SIZE);
     if (!dp->rcu || rte_rcu_qsbr_init(dp->rcu, cfg->n_pmds)) {
         snprintf(err, errsize, "cannot set up RCU for %u PMDs",
                  cfg->n_pmds);
         rte_free(dp->rcu);
+        conntrack_destroy(dp->ct);
         free(dp);
         return ENOMEM;
     }
@@ -253,6 +263,11 @@ dp_destroy(struct dp *dp)
         }
     }
     dp_hw_removals(dp);
+    if (dp->ct) {
+        /* Every connection is closed (and reported) before the memory
+         * the tracker deferred is released below. */
+        conntrack_flush(dp->ct, NULL, NULL, (uint64_t) dp_time_ms());
+    }
     for (unsigned i = 0; i < dp->n_deferred; i++) {
         dp->deferred[i].fn(dp, dp->deferred[i].ptr);
     }
@@ -283,6 +298,7 @@ dp_destroy(struct dp *dp)
     }
     free(dp->by_id);
     free(dp->free_ids);
+    conntrack_destroy(dp->ct);
     rte_free(dp->rcu);
     pthread_rwlock_destroy(&dp->slow_lock);
     pthread_mutex_destroy(&dp->deferred_mutex);
@@ -736,6 +752,12 @@ dp_run(struct dp *dp, long long now_ms)
     if (dp->hooks.offer
         && now_ms - dp->last_offer_ms >= (long long) dp->policy.check_ms) {
         dp_offer(dp, now_ms);
+    }
+    if (now_ms - (long long) dp->ct_sweep_ms >= DP_CT_SWEEP_MS) {
+        /* Expiry in slices: a bounded number of connections per tick, so
+         * a table of millions never stalls the main loop. */
+        dp->ct_sweep_ms = (uint64_t) now_ms;
+        conntrack_sweep(dp->ct, (uint64_t) now_ms, DP_CT_SWEEP_BUDGET);
     }
     dp_reclaim(dp, false);
     dp_mf_pool_refill(dp);

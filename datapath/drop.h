@@ -21,7 +21,9 @@
     DP_DROP(CLONE_NOMEM, "clone_nomem")       /* no mbuf to copy into */    \
     DP_DROP(REWRITE, "rewrite_error")         /* header rewrite failed */   \
     DP_DROP(MULTISEG, "multiseg_unsupported") /* chained mbuf rewrite */    \
-    DP_DROP(LOOP, "output_to_self")           /* only output: in_port */
+    DP_DROP(LOOP, "output_to_self")           /* only output: in_port */ \
+    DP_DROP(RECIRC_DEPTH, "recirc_depth")     /* too many passes */         \
+    DP_DROP(RECIRC_FULL, "recirc_queue_full") /* pass queue overflow */
 
 enum dp_drop_reason {
 #define DP_DROP(ENUM, NAME) DP_DROP_##ENUM,

@@ -397,6 +397,12 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
             return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
                                msgsize, "too many actions");
         }
+        if (a->type == DPA_CT || a->type == DPA_CT_CLEAR
+            || a->type == DPA_RECIRC) {
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, "connection tracking or "
+                               "recirculation (software only)");
+        }
         if (a->type != DPA_OUTPUT && a->type != DPA_PUSH_VLAN
             && a->type != DPA_POP_VLAN && a->type != DPA_SET_VLAN
             && !c->rewrite) {
@@ -673,6 +679,14 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
 
     m.in_port = 0;
     m.pad0 = m.pad1 = m.pad2 = 0;
+    /* What the NIC sees is a packet's first pass: recirc_id 0 and no
+     * conntrack state, so a first-pass megaflow's metadata words hold
+     * nothing to match.  A recirculated pass exists only in software. */
+    if (f->recirc_id) {
+        return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
+                           "a recirculated pass (recirc_id)");
+    }
+    memset(&m, 0, offsetof(struct flow, dl_dst));
 
     if (transfer) {
         if (x->caps->represented_port) {

@@ -195,6 +195,145 @@ l4_name(uint8_t proto)
 }
 
 static void
+fmt_comma(struct sbuf *s, bool *first)
+{
+    sbuf_printf(s, "%s", *first ? "" : ",");
+    *first = false;
+}
+
+static void
+fmt_u128_hex(struct sbuf *s, const uint8_t v[16])
+{
+    size_t i = 0;
+
+    while (i < 15 && !v[i]) {
+        i++;
+    }
+    sbuf_printf(s, "0x%x", v[i]);
+    for (i++; i < 16; i++) {
+        sbuf_printf(s, "%02x", v[i]);
+    }
+}
+
+static void
+fmt_nat_addr(struct sbuf *s, const uint8_t a[16], bool v6)
+{
+    char tmp[INET6_ADDRSTRLEN];
+
+    if (v6) {
+        sbuf_printf(s, "[%s]", inet_ntop(AF_INET6, a, tmp, sizeof tmp));
+    } else {
+        sbuf_printf(s, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+    }
+}
+
+static void
+fmt_ct_nat(struct sbuf *s, const struct ct_nat *n)
+{
+    bool v6 = n->is_ipv6;
+    size_t alen = v6 ? 16 : 4;
+    bool first = true;
+
+    sbuf_printf(s, "nat");
+    if (!(n->flags & (CT_NAT_SRC | CT_NAT_DST))) {
+        return;
+    }
+    sbuf_printf(s, "(%s=", n->flags & CT_NAT_SRC ? "src" : "dst");
+    fmt_nat_addr(s, n->addr_min, v6);
+    if (memcmp(n->addr_min, n->addr_max, alen)) {
+        sbuf_printf(s, "-");
+        fmt_nat_addr(s, n->addr_max, v6);
+    }
+    if (n->port_min) {
+        sbuf_printf(s, ":%u", n->port_min);
+        if (n->port_max != n->port_min) {
+            sbuf_printf(s, "-%u", n->port_max);
+        }
+    }
+    first = false;
+    if (n->flags & CT_NAT_HASH) {
+        sbuf_printf(s, "%shash", first ? "" : ",");
+    }
+    if (n->flags & CT_NAT_RANDOM) {
+        sbuf_printf(s, "%srandom", first ? "" : ",");
+    }
+    if (n->flags & CT_NAT_PERSISTENT) {
+        sbuf_printf(s, "%spersistent", first ? "" : ",");
+    }
+    sbuf_printf(s, ")");
+}
+
+static void
+fmt_ct_exec(struct sbuf *s, const struct ct_exec *e, uint8_t table,
+            bool has_nat)
+{
+    bool first = true;
+
+    if (e->flags & CT_F_COMMIT) {
+        fmt_comma(s, &first);
+        sbuf_printf(s, "commit");
+    }
+    if (e->flags & CT_F_FORCE) {
+        fmt_comma(s, &first);
+        sbuf_printf(s, "force");
+    }
+    if (table != OF_CT_NO_TABLE) {
+        fmt_comma(s, &first);
+        sbuf_printf(s, "table=%u", table);
+    }
+    if (e->zone) {
+        fmt_comma(s, &first);
+        sbuf_printf(s, "zone=%u", e->zone);
+    }
+    if (has_nat) {
+        fmt_comma(s, &first);
+        fmt_ct_nat(s, &e->nat);
+    }
+    if (e->flags & (CT_F_SET_MARK | CT_F_SET_LABEL)) {
+        bool f2 = true;
+
+        fmt_comma(s, &first);
+        sbuf_printf(s, "exec(");
+        if (e->flags & CT_F_SET_MARK) {
+            fmt_comma(s, &f2);
+            sbuf_printf(s, "set_field:0x%x", e->mark);
+            if (e->mark_mask != UINT32_MAX) {
+                sbuf_printf(s, "/0x%x", e->mark_mask);
+            }
+            sbuf_printf(s, "->ct_mark");
+        }
+        if (e->flags & CT_F_SET_LABEL) {
+            uint8_t ones[16];
+
+            memset(ones, 0xff, sizeof ones);
+            fmt_comma(s, &f2);
+            sbuf_printf(s, "set_field:");
+            fmt_u128_hex(s, e->label);
+            if (memcmp(e->label_mask, ones, 16)) {
+                sbuf_printf(s, "/");
+                fmt_u128_hex(s, e->label_mask);
+            }
+            sbuf_printf(s, "->ct_label");
+        }
+        sbuf_printf(s, ")");
+    }
+}
+
+size_t
+ct_exec_format(char *buf, size_t size, const struct ct_exec *exec,
+               uint8_t table, bool has_nat)
+{
+    struct sbuf s;
+
+    sbuf_init(&s, buf, size);
+    if (size) {
+        buf[0] = '\0';
+    }
+    fmt_ct_exec(&s, exec, table, has_nat);
+    return s.len;
+}
+
+static void
 fmt_dp_action(struct sbuf *s, const struct dp_action *a)
 {
     bool first = true;
@@ -270,6 +409,17 @@ fmt_dp_action(struct sbuf *s, const struct dp_action *a)
         sbuf_printf(s, "))");
         return;
     }
+    case DPA_CT:
+        sbuf_printf(s, "ct(");
+        fmt_ct_exec(s, &a->ct, OF_CT_NO_TABLE, a->ct.nat.flags != 0);
+        sbuf_printf(s, ")");
+        return;
+    case DPA_CT_CLEAR:
+        sbuf_printf(s, "ct_clear");
+        return;
+    case DPA_RECIRC:
+        sbuf_printf(s, "recirc(0x%x)", a->recirc_id);
+        return;
     }
     sbuf_printf(s, "unknown(%u)", a->type);
 }

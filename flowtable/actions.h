@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "conntrack.h"
 #include "meta-flow.h"
 
 /* OpenFlow-style port numbers (host order). */
@@ -61,6 +62,18 @@ enum of_action_type {
     OFPACT_PUSH_VLAN,       /* push_vlan:ETHERTYPE */
     OFPACT_RESUBMIT,        /* resubmit:PORT, resubmit(PORT,TABLE) */
     OFPACT_GOTO_TABLE,      /* goto_table:T (must be last) */
+    OFPACT_CT,              /* ct(commit,zone=N,table=T,nat(..),exec(..)) */
+    OFPACT_CT_CLEAR,        /* ct_clear */
+};
+
+#define OF_CT_NO_TABLE 0xff    /* ct() without table=: no recirculation. */
+
+/* ct(...) as written.  exec() may only set ct_mark and ct_label, so their
+ * values live here rather than in a nested action list. */
+struct of_ct {
+    struct ct_exec exec;    /* zone, flags (CT_F_*), mark, label, nat */
+    uint8_t table;          /* OF_CT_NO_TABLE or the table to resume in */
+    uint8_t has_nat;        /* nat or nat(...) was given */
 };
 
 /* How a SET_FIELD was spelled, so it formats back the same way. */
@@ -93,6 +106,7 @@ struct of_action {
         struct {
             uint8_t table;
         } goto_table;
+        struct of_ct ct;
     };
 };
 
@@ -112,6 +126,11 @@ enum dp_action_type {
     DPA_PUSH_VLAN,          /* push a tag: tpid (be16), tci (be16) */
     DPA_POP_VLAN,           /* remove the outer tag */
     DPA_SET_VLAN,           /* masked rewrite of the outer tag's TCI */
+    DPA_CT,                 /* conntrack: ct (struct ct_exec) */
+    DPA_CT_CLEAR,           /* forget the packet's conntrack state */
+    DPA_RECIRC,             /* look the packet up again with recirc_id set
+                             * (the last action: the packet itself; else a
+                             * copy, and the packet goes on) */
 };
 
 struct dp_action {
@@ -142,6 +161,8 @@ struct dp_action {
         struct {
             uint16_t tci, tci_mask;             /* be16 */
         } set_vlan;
+        struct ct_exec ct;                      /* DPA_CT */
+        uint32_t recirc_id;                     /* DPA_RECIRC */
     };
 };
 
@@ -178,6 +199,11 @@ dp_actions_size(size_t n)
 {
     return sizeof(struct dp_actions) + n * sizeof(struct dp_action);
 }
+
+/* Formats the inside of a ct(): "commit,zone=5,exec(...),nat(...)", as
+ * ovs-ofctl writes it ('table' OF_CT_NO_TABLE: none).  Returns strlen. */
+size_t ct_exec_format(char *buf, size_t size, const struct ct_exec *exec,
+                      uint8_t table, bool has_nat);
 
 /* Formats a dp action list for dump-megaflows ("set(eth(src=..)),
  * output:3", "drop" when empty).  Returns strlen; NUL-terminates. */

@@ -242,14 +242,19 @@ out:
  * halves folded ("mum", as in wyhash); the six products are independent
  * (no serial dependency), summed, and a final mum avalanches the sum.
  * Elsewhere: a murmur3-style serial multiply-rotate chain. */
-static const uint64_t flow_hash_k[FLOW_U64S + 2] = {
+/* FLOW_U64S + 2 constants, rounded up to an even count. */
+static const uint64_t flow_hash_k[(FLOW_U64S + 3) & ~(size_t) 1] = {
     0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL, 0x8ebc6af09c88c6e3ULL,
     0x589965cc75374cc3ULL, 0x1d8e4e27c47d124fULL, 0x9e3779b97f4a7c15ULL,
     0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL, 0xc2b2ae3d27d4eb4fULL,
     0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL, 0x85ebca77c2b2ae63ULL,
-    0xff51afd7ed558ccdULL, 0xc4ceb9fe1a85ec53ULL,
+    0xff51afd7ed558ccdULL, 0xc4ceb9fe1a85ec53ULL, 0x09f1fd9d03f0a9b4ULL,
+    0x553274161bbf8475ULL, 0x5d5bca4696b343b3ULL, 0x70d29b6c7d22528dULL,
+    0x0bf2b716f9915475ULL, 0x5eb7f92b95387ccaULL, 0x296cd0f2c21d7f90ULL,
+    0x1289a69805c125b1ULL, 0xdaa27fb8dacb9e73ULL, 0x3ed08d59cb3f4727ULL,
 };
-_Static_assert(FLOW_U64S == 12, "flow_hash_k sized for 12 words");
+_Static_assert(sizeof flow_hash_k / sizeof *flow_hash_k >= FLOW_U64S + 2,
+               "flow_hash_k needs FLOW_U64S + 2 constants");
 
 #ifdef __SIZEOF_INT128__
 static inline uint64_t
@@ -266,11 +271,16 @@ hash_words(const uint64_t *f, const uint64_t *m, uint32_t basis)
     uint64_t h = basis ^ flow_hash_k[FLOW_U64S];
     size_t i;
 
-    for (i = 0; i < FLOW_U64S; i += 2) {
+    for (i = 0; i + 1 < FLOW_U64S; i += 2) {
         uint64_t a = m ? f[i] & m[i] : f[i];
         uint64_t b = m ? f[i + 1] & m[i + 1] : f[i + 1];
 
         h += mum64(a ^ flow_hash_k[i], b ^ flow_hash_k[i + 1]);
+    }
+    if (FLOW_U64S % 2) {
+        uint64_t a = m ? f[i] & m[i] : f[i];
+
+        h += mum64(a ^ flow_hash_k[i], flow_hash_k[FLOW_U64S + 1]);
     }
     h = mum64(h ^ flow_hash_k[FLOW_U64S + 1],
               (h >> 29 | h << 35) ^ flow_hash_k[0]);

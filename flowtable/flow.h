@@ -15,8 +15,11 @@
  *   and masked compare work on 64-bit words (FLOW_U64S of them), so a flow
  *   and its mask can be processed without knowing field boundaries.
  *   Multi-byte packet fields are kept in network byte order exactly as on the
- *   wire (so parse, rewrite and rte_flow translation never swap); in_port is
- *   host order.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
+ *   wire (so parse, rewrite and rte_flow translation never swap); in_port and
+ *   recirc_id are host order.  The metadata words come first (in_port,
+ *   recirc_id, the conntrack fields: FLOW_META_U64S of them); flow_extract()
+ *   leaves them zero except in_port, and the datapath fills recirc_id and
+ *   the ct_* fields on a recirculated pass.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
  *   the opcode), ICMP/ICMPv6 type and code live in tp_src/tp_dst (as
  *   htons(type) / htons(code)), as in Open vSwitch.
  *
@@ -66,7 +69,25 @@
 struct flow {
     /* Metadata. */
     uint32_t in_port;       /* Datapath (or OpenFlow) port number, host. */
+    uint32_t recirc_id;     /* Host order: 0 on a packet's first pass; a
+                             * recirculated pass carries the id of the
+                             * table it resumes in (ofproto.h). */
+
+    /* Connection tracking: what the last ct() found (conntrack.h), all
+     * zero on a packet no ct() has seen.  The ct_nw / ct_ipv6 / ct_tp
+     * fields are the connection's original-direction tuple. */
+    uint8_t ct_state;       /* CS_* bits (conntrack.h). */
+    uint8_t ct_nw_proto;
+    uint16_t ct_zone;       /* be16 */
+    uint32_t ct_mark;       /* be32 */
+    uint8_t ct_label[16];   /* 128 bits, network order. */
+    uint32_t ct_nw_src;     /* be32 */
+    uint32_t ct_nw_dst;     /* be32 */
+    uint16_t ct_tp_src;     /* be16 */
+    uint16_t ct_tp_dst;     /* be16 */
     uint32_t pad0;          /* Always zero. */
+    uint8_t ct_ipv6_src[16];
+    uint8_t ct_ipv6_dst[16];
 
     /* L2. */
     uint8_t dl_dst[6];
@@ -97,8 +118,12 @@ struct flow {
 } __attribute__((aligned(8)));   /* Read as 64-bit words. */
 
 #define FLOW_U64S (sizeof(struct flow) / sizeof(uint64_t))
+/* Words before dl_dst: in_port, recirc_id and the conntrack fields. */
+#define FLOW_META_U64S (offsetof(struct flow, dl_dst) / sizeof(uint64_t))
+_Static_assert(offsetof(struct flow, dl_dst) % 8 == 0,
+               "L2 starts on a word");
 _Static_assert(sizeof(struct flow) % 8 == 0, "flow must be u64-aligned");
-_Static_assert(sizeof(struct flow) == 96, "flow layout changed");
+_Static_assert(sizeof(struct flow) == 168, "flow layout changed");
 
 /* Where the layers of a parsed packet start, in bytes from the frame start.
  * A layer that is absent (or truncated before it starts) has offset

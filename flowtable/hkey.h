@@ -176,26 +176,31 @@ hkey_to_flow(const struct hkey *key, struct flow *flow,
              struct flow_layers *layers)
 {
     uint64_t w[FLOW_U64S];
+    enum { M = FLOW_META_U64S };
 
-    _Static_assert(FLOW_U64S == 12, "hkey_to_flow() fills 12 words");
-    /* in_port, pad0. */
+    _Static_assert(FLOW_U64S == M + 11, "hkey_to_flow() fills 11 words after the metadata");
+    /* in_port, recirc_id 0. */
     w[0] = key->w[2] & 0xffffffffu;
+    /* Connection tracking: none on a first pass. */
+    for (int i = 1; i < M; i++) {
+        w[i] = 0;
+    }
     /* dl_dst, first two bytes of dl_src: frame bytes 0-7. */
-    w[1] = key->w[0];
+    w[M + 0] = key->w[0];
     /* Rest of dl_src and the ethertype (0x0800 on the wire, as dl_type
      * holds it): frame bytes 8-13; vlan_tci 0. */
-    w[2] = key->w[1] & 0x0000ffffffffffffULL;
+    w[M + 1] = key->w[1] & 0x0000ffffffffffffULL;
     /* vlan_tci2 and pad1 0, nw_src (frame bytes 26-29). */
-    w[3] = key->w[3] << 32;
+    w[M + 2] = key->w[3] << 32;
     /* nw_dst (frame bytes 30-33), then IPv6 addresses and label 0. */
-    w[4] = key->w[3] >> 32;
-    w[5] = w[6] = w[7] = w[8] = 0;
+    w[M + 3] = key->w[3] >> 32;
+    w[M + 4] = w[M + 5] = w[M + 6] = w[M + 7] = 0;
     /* nw_proto, nw_tos, nw_ttl, nw_frag 0, ARP addresses 0. */
-    w[9] = (key->w[2] >> 56) | (key->w[1] >> 56) << 8
-           | ((key->w[2] >> 48) & 0xff) << 16;
-    w[10] = 0;
+    w[M + 8] = (key->w[2] >> 56) | (key->w[1] >> 56) << 8
+               | ((key->w[2] >> 48) & 0xff) << 16;
+    w[M + 9] = 0;
     /* tp_src, tp_dst, tcp_flags, pad2. */
-    w[11] = key->w[4];
+    w[M + 10] = key->w[4];
     memcpy(flow, w, sizeof w);
     if (layers) {
         layers->l3 = HKEY_L2_LEN;

@@ -65,7 +65,31 @@
     F(MFF_IPV6_DST, "ipv6_dst", NULL, ipv6_dst, 0, 0xffffffffu, true,      \
       true, MFP_IPV6)                                                       \
     F(MFF_IPV6_LABEL, "ipv6_label", NULL, ipv6_label, 0, 0x000fffff, true, \
-      true, MFP_IPV6)
+      true, MFP_IPV6)                                                       \
+    F(MFF_RECIRC_ID, "recirc_id", NULL, recirc_id, 0, 0xffffffffu, false,  \
+      false, MFP_NONE)                                                      \
+    F(MFF_CT_STATE, "ct_state", NULL, ct_state, 0, 0xff, true, false,      \
+      MFP_NONE)                                                             \
+    F(MFF_CT_ZONE, "ct_zone", NULL, ct_zone, 0, 0xffff, false, false,      \
+      MFP_NONE)                                                             \
+    F(MFF_CT_MARK, "ct_mark", NULL, ct_mark, 0, 0xffffffffu, true, false,  \
+      MFP_NONE)                                                             \
+    F(MFF_CT_LABEL, "ct_label", NULL, ct_label, 0, 0xffffffffu, true,      \
+      false, MFP_NONE)                                                      \
+    F(MFF_CT_NW_PROTO, "ct_nw_proto", NULL, ct_nw_proto, 0, 0xff, false,   \
+      false, MFP_NONE)                                                      \
+    F(MFF_CT_NW_SRC, "ct_nw_src", NULL, ct_nw_src, 0, 0xffffffffu, true,   \
+      false, MFP_IPV4)                                                      \
+    F(MFF_CT_NW_DST, "ct_nw_dst", NULL, ct_nw_dst, 0, 0xffffffffu, true,   \
+      false, MFP_IPV4)                                                      \
+    F(MFF_CT_IPV6_SRC, "ct_ipv6_src", NULL, ct_ipv6_src, 0, 0xffffffffu,   \
+      true, false, MFP_IPV6)                                                \
+    F(MFF_CT_IPV6_DST, "ct_ipv6_dst", NULL, ct_ipv6_dst, 0, 0xffffffffu,   \
+      true, false, MFP_IPV6)                                                \
+    F(MFF_CT_TP_SRC, "ct_tp_src", NULL, ct_tp_src, 0, 0xffff, true, false, \
+      MFP_NONE)                                                             \
+    F(MFF_CT_TP_DST, "ct_tp_dst", NULL, ct_tp_dst, 0, 0xffff, true, false, \
+      MFP_NONE)
 
 static const struct mf_field mf_fields[MFF_N_IDS] = {
 #define F(ID, NAME, ALIAS, MEMBER, SHIFT, BITS, MASKABLE, WRITABLE, PREREQ) \
@@ -123,12 +147,12 @@ mf_from_name(const char *name)
     return NULL;
 }
 
-/* in_port is kept in host order in struct flow; every other member is in
- * network order. */
+/* in_port and recirc_id are kept in host order in struct flow; every
+ * other member is in network order. */
 static bool
 mf_host_order(const struct mf_field *mf)
 {
-    return mf->id == MFF_IN_PORT;
+    return mf->id == MFF_IN_PORT || mf->id == MFF_RECIRC_ID;
 }
 
 static bool

@@ -59,6 +59,18 @@ enum mf_field_id {
     MFF_IPV6_SRC,
     MFF_IPV6_DST,
     MFF_IPV6_LABEL,
+    MFF_RECIRC_ID,      /* Datapath only: shown in dump-megaflows. */
+    MFF_CT_STATE,       /* ct_state: CS_* bits, "+trk+new" syntax. */
+    MFF_CT_ZONE,
+    MFF_CT_MARK,        /* Writable only in ct(exec(...)). */
+    MFF_CT_LABEL,       /* 128 bits, hex; writable only in ct(exec(...)). */
+    MFF_CT_NW_PROTO,
+    MFF_CT_NW_SRC,
+    MFF_CT_NW_DST,
+    MFF_CT_IPV6_SRC,
+    MFF_CT_IPV6_DST,
+    MFF_CT_TP_SRC,
+    MFF_CT_TP_DST,
     MFF_N_IDS
 };
 
@@ -120,9 +132,9 @@ bool mf_prereqs_ok(const struct mf_field *mf, const struct flow *flow,
 
 /* Additions (H3).
  *
- * Value byte order: as the member itself, so in_port (host order in struct
- * flow) is passed host order in value.be32; every other 1/2/4-byte view is
- * network order. */
+ * Value byte order: as the member itself, so in_port and recirc_id (host
+ * order in struct flow) are passed host order in value.be32; every other
+ * 1/2/4-byte view is network order. */
 
 /* Same as mf_prereqs_ok() for a bare prerequisite. */
 bool mf_prereq_ok(enum mf_prereq prereq, const struct flow *flow,

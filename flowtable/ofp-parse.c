@@ -429,8 +429,123 @@ parse_tcp_flags(const char *s, uint32_t *value, uint32_t *mask)
 static bool
 is_ip4_field(const struct mf_field *mf)
 {
-    return mf->n_bytes == 4 && mf->bits == 0xffffffffu
-           && mf->id != MFF_IN_PORT;
+    switch (mf->id) {
+    case MFF_NW_SRC:
+    case MFF_NW_DST:
+    case MFF_ARP_SPA:
+    case MFF_ARP_TPA:
+    case MFF_CT_NW_SRC:
+    case MFF_CT_NW_DST:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ct_state flag names, in bit order (conntrack.h's CS_* values). */
+static const struct {
+    const char *name;
+    uint8_t bit;
+} ct_state_names[] = {
+    {"new", 0x01}, {"est", 0x02}, {"rel", 0x04}, {"rpl", 0x08},
+    {"inv", 0x10}, {"trk", 0x20}, {"snat", 0x40}, {"dnat", 0x80},
+};
+
+/* "+trk+new-inv" (each flag at most once). */
+static bool
+parse_ct_state_flags(const char *s, uint32_t *value, uint32_t *mask)
+{
+    *value = *mask = 0;
+    while (*s) {
+        char sign = *s++;
+        size_t n = strcspn(s, "+-");
+        size_t i;
+
+        if (sign != '+' && sign != '-') {
+            return false;
+        }
+        for (i = 0; i < sizeof ct_state_names / sizeof *ct_state_names;
+             i++) {
+            if (strlen(ct_state_names[i].name) == n
+                && !strncmp(s, ct_state_names[i].name, n)) {
+                break;
+            }
+        }
+        if (i == sizeof ct_state_names / sizeof *ct_state_names) {
+            return false;
+        }
+        uint8_t bit = ct_state_names[i].bit;
+        if ((*mask & bit) && ((sign == '+') != !!(*value & bit))) {
+            return false;       /* "+new-new" */
+        }
+        *mask |= bit;
+        if (sign == '+') {
+            *value |= bit;
+        }
+        s += n;
+    }
+    return *mask != 0;
+}
+
+static int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* A 128-bit number, decimal up to 2^64 - 1 or 0x hex with up to 32
+ * digits, into 16 bytes in network order. */
+static bool
+parse_u128(const char *s, uint8_t out[16])
+{
+    memset(out, 0, 16);
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        size_t n = strlen(s + 2);
+
+        if (!n || n > 32) {
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            int d = hex_digit(s[2 + n - 1 - i]);
+
+            if (d < 0) {
+                return false;
+            }
+            out[15 - i / 2] |= (uint8_t) (i % 2 ? d << 4 : d);
+        }
+        return true;
+    }
+    uint64_t v;
+    if (!parse_uint(s, UINT64_MAX, &v)) {
+        return false;
+    }
+    for (int i = 0; i < 8; i++) {
+        out[15 - i] = (uint8_t) (v >> (8 * i));
+    }
+    return true;
+}
+
+static void
+fmt_u128(struct sbuf *s, const uint8_t v[16])
+{
+    size_t i = 0;
+
+    while (i < 15 && !v[i]) {
+        i++;
+    }
+    sbuf_printf(s, "0x%x", v[i]);
+    for (i++; i < 16; i++) {
+        sbuf_printf(s, "%02x", v[i]);
+    }
 }
 
 /* Parses the text 's' of a value for 'mf' into view coordinates.  Without a
@@ -464,6 +579,17 @@ parse_field_value(const struct mf_field *mf, const char *s, bool in_match,
             }
         }
     }
+    if (mf->id == MFF_CT_STATE && (s[0] == '+' || s[0] == '-')) {
+        uint32_t v, m;
+        if (!parse_ct_state_flags(s, &v, &m)) {
+            return "expected flags like +trk+new-inv (new, est, rel, rpl, "
+                   "inv, trk, snat, dnat)";
+        }
+        mf_value_from_u32(mf, v, value);
+        mf_value_from_u32(mf, m, mask);
+        *has_mask = true;
+        return NULL;
+    }
     if (mf->id == MFF_TCP_FLAGS && (s[0] == '+' || s[0] == '-')) {
         uint32_t v, m;
         if (!parse_tcp_flags(s, &v, &m)) {
@@ -488,7 +614,18 @@ parse_field_value(const struct mf_field *mf, const char *s, bool in_match,
         *has_mask = true;
     }
 
-    if (mf->n_bytes == 6) {
+    if (mf->id == MFF_CT_LABEL) {
+        if (!parse_u128(s, value->bytes)) {
+            return "expected a 128-bit number (decimal or 0x hex)";
+        }
+        if (ms) {
+            if (!parse_u128(ms, mask->bytes)) {
+                return "expected a 128-bit mask (decimal or 0x hex)";
+            }
+        } else {
+            memset(mask->bytes, 0xff, 16);
+        }
+    } else if (mf->n_bytes == 6) {
         if (!parse_mac(s, value->mac)) {
             return "expected a MAC address xx:xx:xx:xx:xx:xx";
         }
@@ -605,7 +742,13 @@ fmt_field_value(struct sbuf *s, const struct mf_field *mf,
 {
     char tmp[INET6_ADDRSTRLEN];
 
-    if (mf->n_bytes == 6) {
+    if (mf->id == MFF_CT_LABEL) {
+        fmt_u128(s, value->bytes);
+        if (mask && !is_all_ones(mask->bytes, 16)) {
+            sbuf_printf(s, "/");
+            fmt_u128(s, mask->bytes);
+        }
+    } else if (mf->n_bytes == 6) {
         const uint8_t *m = value->mac;
         sbuf_printf(s, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
                     m[3], m[4], m[5]);
@@ -656,6 +799,10 @@ fmt_field_value(struct sbuf *s, const struct mf_field *mf,
         case MFF_TCP_FLAGS:
         case MFF_VLAN_VID:
             sbuf_printf(s, "0x%03" PRIx32, v);
+            break;
+        case MFF_CT_MARK:
+        case MFF_RECIRC_ID:
+            sbuf_printf(s, "0x%" PRIx32, v);
             break;
         default:
             sbuf_printf(s, masked ? "0x%" PRIx32 : "%" PRIu32, v);
@@ -1021,6 +1168,307 @@ parse_set_field(const struct kv *kv, struct of_action *a, char *err,
     return 0;
 }
 
+/* One NAT address: a.b.c.d or [v6]; returns the rest of the text after
+ * it, or NULL. */
+static const char *
+parse_nat_addr(const char *p, uint8_t out[16], bool *v6)
+{
+    char buf[INET6_ADDRSTRLEN + 1];
+    size_t n;
+
+    memset(out, 0, 16);
+    if (*p == '[') {
+        const char *e = strchr(p, ']');
+        struct in6_addr a;
+
+        if (!e || (size_t) (e - p - 1) >= sizeof buf) {
+            return NULL;
+        }
+        memcpy(buf, p + 1, e - p - 1);
+        buf[e - p - 1] = '\0';
+        if (inet_pton(AF_INET6, buf, &a) != 1) {
+            return NULL;
+        }
+        memcpy(out, &a, 16);
+        *v6 = true;
+        return e + 1;
+    }
+    n = strspn(p, "0123456789.");
+    if (!n || n >= sizeof buf) {
+        return NULL;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    if (!parse_ip4(buf, (uint32_t *) (void *) out)) {
+        return NULL;
+    }
+    *v6 = false;
+    return p + n;
+}
+
+static int
+cmp_addr(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    return memcmp(a, b, n);
+}
+
+/* "src=A[-B][:P[-Q]]" or "dst=..." (the value part after the '='). */
+static const char *
+parse_nat_range(const char *p, struct ct_nat *nat)
+{
+    bool v6, v6b;
+    uint64_t lo, hi;
+    char num[8];
+    size_t n;
+
+    p = parse_nat_addr(p, nat->addr_min, &v6);
+    if (!p) {
+        return "expected an address a.b.c.d or [IPv6]";
+    }
+    memcpy(nat->addr_max, nat->addr_min, 16);
+    if (*p == '-') {
+        p = parse_nat_addr(p + 1, nat->addr_max, &v6b);
+        if (!p || v6b != v6) {
+            return "expected a second address of the same family after '-'";
+        }
+        if (cmp_addr(nat->addr_min, nat->addr_max, v6 ? 16 : 4) > 0) {
+            return "address range is backwards";
+        }
+    }
+    nat->is_ipv6 = v6;
+    if (*p == ':') {
+        p++;
+        n = strspn(p, "0123456789");
+        if (!n || n >= sizeof num) {
+            return "expected a port after ':'";
+        }
+        memcpy(num, p, n);
+        num[n] = '\0';
+        if (!parse_uint(num, 65535, &lo) || !lo) {
+            return "port out of range 1..65535";
+        }
+        p += n;
+        hi = lo;
+        if (*p == '-') {
+            p++;
+            n = strspn(p, "0123456789");
+            if (!n || n >= sizeof num) {
+                return "expected a port after '-'";
+            }
+            memcpy(num, p, n);
+            num[n] = '\0';
+            if (!parse_uint(num, 65535, &hi) || hi < lo) {
+                return "port range out of order or out of range";
+            }
+            p += n;
+        }
+        nat->port_min = lo;
+        nat->port_max = hi;
+    }
+    if (*p) {
+        return "garbage after the range";
+    }
+    return NULL;
+}
+
+static int
+parse_ct_nat(const struct kv *kv, struct ct_nat *nat, char *err,
+             size_t errsize)
+{
+    const char *pos = kv->val;
+    struct kv sub;
+    int ret;
+
+    memset(nat, 0, sizeof *nat);
+    if (!kv->has_val) {
+        nat->flags = CT_NAT_REVERSE;
+        return 0;
+    }
+    if (!kv->paren) {
+        return set_err(err, errsize, "nat takes nat(src=..|dst=..,...) at "
+                       "column %zu", kv->key_col);
+    }
+    while ((ret = next_kv(kv->val, &pos, kv->val_col - 1, false, &sub, err,
+                          errsize)) > 0) {
+        if (!strcmp(sub.key, "src") || !strcmp(sub.key, "dst")) {
+            const char *why;
+
+            if (nat->flags & (CT_NAT_SRC | CT_NAT_DST)) {
+                return set_err(err, errsize, "nat takes one of src and dst "
+                               "(column %zu)", sub.key_col);
+            }
+            if (!sub.has_val || sub.paren) {
+                return set_err(err, errsize, "nat %s needs =ADDRESS[-ADDRESS]"
+                               "[:PORT[-PORT]] at column %zu", sub.key,
+                               sub.key_col);
+            }
+            nat->flags |= sub.key[0] == 's' ? CT_NAT_SRC : CT_NAT_DST;
+            why = parse_nat_range(sub.val, nat);
+            if (why) {
+                return set_err(err, errsize, "bad nat range '%s' at column "
+                               "%zu: %s", sub.val, sub.val_col, why);
+            }
+        } else if (!strcmp(sub.key, "random") && !sub.has_val) {
+            nat->flags |= CT_NAT_RANDOM;
+        } else if (!strcmp(sub.key, "hash") && !sub.has_val) {
+            nat->flags |= CT_NAT_HASH;
+        } else if (!strcmp(sub.key, "persistent") && !sub.has_val) {
+            nat->flags |= CT_NAT_PERSISTENT;
+        } else {
+            return set_err(err, errsize, "unknown nat argument '%s' at "
+                           "column %zu (src=, dst=, random, hash, "
+                           "persistent)", sub.key, sub.key_col);
+        }
+    }
+    if (ret < 0) {
+        return -ret;
+    }
+    if ((nat->flags & CT_NAT_RANDOM) && (nat->flags & CT_NAT_HASH)) {
+        return set_err(err, errsize, "nat takes random or hash, not both "
+                       "(column %zu)", kv->key_col);
+    }
+    if (!(nat->flags & (CT_NAT_SRC | CT_NAT_DST))) {
+        if (nat->flags) {
+            return set_err(err, errsize, "nat flags need src= or dst= "
+                           "(column %zu)", kv->key_col);
+        }
+        nat->flags = CT_NAT_REVERSE;
+    }
+    return 0;
+}
+
+/* exec(set_field:V[/M]->ct_mark,set_field:V[/M]->ct_label) */
+static int
+parse_ct_exec(const struct kv *kv, struct ct_exec *e, char *err,
+              size_t errsize)
+{
+    const char *pos = kv->val;
+    struct kv sub;
+    int ret;
+
+    while ((ret = next_kv(kv->val, &pos, kv->val_col - 1, false, &sub, err,
+                          errsize)) > 0) {
+        char vbuf[MAX_TOKEN];
+        const char *arrow = NULL, *p, *why;
+        const struct mf_field *mf;
+        union mf_value v, m;
+        bool has_mask;
+
+        if (strcmp(sub.key, "set_field") || !sub.has_val || sub.paren) {
+            return set_err(err, errsize, "ct exec() takes only "
+                           "set_field:VALUE->ct_mark or ->ct_label (column "
+                           "%zu)", sub.key_col);
+        }
+        for (p = sub.val; (p = strstr(p, "->")) != NULL; p += 2) {
+            arrow = p;
+        }
+        mf = arrow ? mf_from_name(arrow + 2) : NULL;
+        if (!mf || (mf->id != MFF_CT_MARK && mf->id != MFF_CT_LABEL)) {
+            return set_err(err, errsize, "ct exec() can set only ct_mark and "
+                           "ct_label (column %zu)", sub.val_col);
+        }
+        memcpy(vbuf, sub.val, arrow - sub.val);
+        vbuf[arrow - sub.val] = '\0';
+        why = parse_field_value(mf, vbuf, false, &v, &m, &has_mask);
+        if (why) {
+            return set_err(err, errsize, "bad value '%s' for %s at column "
+                           "%zu: %s", vbuf, mf->name, sub.val_col, why);
+        }
+        if (mf->id == MFF_CT_MARK) {
+            e->flags |= CT_F_SET_MARK;
+            e->mark = ntohl(v.be32);
+            e->mark_mask = ntohl(m.be32);
+        } else {
+            e->flags |= CT_F_SET_LABEL;
+            memcpy(e->label, v.bytes, 16);
+            memcpy(e->label_mask, m.bytes, 16);
+        }
+    }
+    return ret < 0 ? -ret : 0;
+}
+
+/* ct(commit,force,zone=N,table=T,nat(...),exec(...)) */
+static int
+parse_ct(const struct kv *kv, struct of_action *a, char *err,
+         size_t errsize)
+{
+    struct of_ct *ct = &a->ct;
+    const char *pos = kv->val;
+    struct kv sub;
+    uint64_t v;
+    int ret;
+
+    a->type = OFPACT_CT;
+    memset(ct, 0, sizeof *ct);
+    ct->table = OF_CT_NO_TABLE;
+    if (kv->has_val && !kv->paren) {
+        return set_err(err, errsize, "ct takes ct(ARG,...) at column %zu",
+                       kv->key_col);
+    }
+    while (kv->has_val
+           && (ret = next_kv(kv->val, &pos, kv->val_col - 1, false, &sub,
+                             err, errsize)) != 0) {
+        if (ret < 0) {
+            return -ret;
+        }
+        if (!strcmp(sub.key, "commit") && !sub.has_val) {
+            ct->exec.flags |= CT_F_COMMIT;
+        } else if (!strcmp(sub.key, "force") && !sub.has_val) {
+            ct->exec.flags |= CT_F_FORCE;
+        } else if (!strcmp(sub.key, "zone") && sub.has_val && !sub.paren) {
+            if (!parse_uint(sub.val, 65535, &v)) {
+                return set_err(err, errsize, "bad zone '%s' at column %zu: "
+                               "expected 0..65535 (a zone from a field is "
+                               "not supported)", sub.val, sub.val_col);
+            }
+            ct->exec.zone = v;
+        } else if (!strcmp(sub.key, "table") && sub.has_val && !sub.paren) {
+            if (!parse_table(sub.val, &ct->table)) {
+                return set_err(err, errsize, "bad table '%s' for ct at "
+                               "column %zu: expected 0..%d", sub.val,
+                               sub.val_col, OF_N_TABLES - 1);
+            }
+        } else if (!strcmp(sub.key, "nat")) {
+            if (ct->has_nat) {
+                return set_err(err, errsize, "ct takes one nat (column "
+                               "%zu)", sub.key_col);
+            }
+            ret = parse_ct_nat(&sub, &ct->exec.nat, err, errsize);
+            if (ret) {
+                return ret;
+            }
+            ct->has_nat = true;
+        } else if (!strcmp(sub.key, "exec") && sub.paren) {
+            ret = parse_ct_exec(&sub, &ct->exec, err, errsize);
+            if (ret) {
+                return ret;
+            }
+        } else if (!strcmp(sub.key, "alg")) {
+            return set_err(err, errsize, "ct alg= (application helpers) is "
+                           "not supported (column %zu)", sub.key_col);
+        } else {
+            return set_err(err, errsize, "unknown ct argument '%s' at column "
+                           "%zu (commit, force, zone=, table=, nat, "
+                           "exec())", sub.key, sub.key_col);
+        }
+    }
+    if ((ct->exec.flags & CT_F_FORCE) && !(ct->exec.flags & CT_F_COMMIT)) {
+        return set_err(err, errsize, "ct force needs commit (column %zu)",
+                       kv->key_col);
+    }
+    if ((ct->exec.flags & (CT_F_SET_MARK | CT_F_SET_LABEL))
+        && !(ct->exec.flags & CT_F_COMMIT)) {
+        return set_err(err, errsize, "ct exec() needs commit (column %zu)",
+                       kv->key_col);
+    }
+    if (ct->has_nat && (ct->exec.nat.flags & (CT_NAT_SRC | CT_NAT_DST))
+        && !(ct->exec.flags & CT_F_COMMIT)) {
+        return set_err(err, errsize, "ct nat with a range needs commit "
+                       "(column %zu)", kv->key_col);
+    }
+    return 0;
+}
+
 /* Parses one action item into 'a' (zeroed by the caller). */
 static int
 parse_action(const struct kv *kv, struct of_action *a, bool *drop,
@@ -1050,6 +1498,10 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
             a->type = OFPACT_STRIP_VLAN;
         } else if (!strcmp(k, "pop_vlan")) {
             a->type = OFPACT_POP_VLAN;
+        } else if (!strcmp(k, "ct_clear")) {
+            a->type = OFPACT_CT_CLEAR;
+        } else if (!strcmp(k, "ct")) {
+            return parse_ct(kv, a, err, errsize);
         } else if (k[0] >= '0' && k[0] <= '9') {
             if (!parse_uint(k, OFPP_MAX - 1, &v)) {
                 return set_err(err, errsize, "bad port '%s' at column %zu",
@@ -1085,6 +1537,9 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
     }
     if (!strcmp(k, "set_field") && !kv->paren) {
         return parse_set_field(kv, a, err, errsize);
+    }
+    if (!strcmp(k, "ct")) {
+        return parse_ct(kv, a, err, errsize);
     }
     if (!strcmp(k, "push_vlan") && !kv->paren) {
         if (!parse_uint(kv->val, 0xffff, &v)
@@ -1167,7 +1622,8 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
     if (!strcasecmp(k, "drop") || !strcasecmp(k, "in_port")
         || !strcasecmp(k, "flood") || !strcasecmp(k, "all")
         || !strcasecmp(k, "normal") || !strcmp(k, "dec_ttl")
-        || !strcmp(k, "strip_vlan") || !strcmp(k, "pop_vlan")) {
+        || !strcmp(k, "strip_vlan") || !strcmp(k, "pop_vlan")
+        || !strcmp(k, "ct_clear")) {
         return set_err(err, errsize, "%s takes no value at column %zu", k,
                        kv->key_col);
     }
@@ -1362,7 +1818,11 @@ of_flow_parse__(struct of_flow_spec *spec, const char *text,
                                "column %zu", kv.val, kv.val_col);
             }
             spec->out_port = port;
-        } else if ((mf = mf_from_name(k)) != NULL) {
+        } else if ((mf = mf_from_name(k)) != NULL
+                   && mf->id == MFF_RECIRC_ID) {
+            return set_err(err, errsize, "recirc_id is the datapath's; a "
+                           "flow cannot match it (column %zu)", kv.key_col);
+        } else if (mf) {
             ret = match_field(mp, mf, &kv, err, errsize);
         } else {
             return set_err(err, errsize, "unknown field '%s' at column %zu",
@@ -1535,6 +1995,26 @@ fmt_tcp_flags(struct sbuf *s, bool *first, const struct of_match *m)
 }
 
 static void
+fmt_ct_state(struct sbuf *s, bool *first, const struct of_match *m)
+{
+    uint8_t v = m->flow.ct_state, w = m->wc.ct_state;
+
+    if (!w) {
+        return;
+    }
+    fmt_item(s, first, "ct_state");
+    sbuf_printf(s, "=");
+    for (size_t i = 0; i < sizeof ct_state_names / sizeof *ct_state_names;
+         i++) {
+        uint8_t bit = ct_state_names[i].bit;
+        if (w & bit) {
+            sbuf_printf(s, "%c%s", v & bit ? '+' : '-',
+                        ct_state_names[i].name);
+        }
+    }
+}
+
+static void
 fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
 {
     bool first = true;
@@ -1550,6 +2030,20 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
         fmt_item(s, &first, "");
         sbuf_printf(s, "priority=%" PRId32, priority);
     }
+
+    /* Metadata first, as Open vSwitch prints it. */
+    fmt_match_field(s, &first, m, MFF_RECIRC_ID, NULL);
+    fmt_ct_state(s, &first, m);
+    fmt_match_field(s, &first, m, MFF_CT_ZONE, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_MARK, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_LABEL, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_NW_SRC, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_NW_DST, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_IPV6_SRC, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_IPV6_DST, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_NW_PROTO, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_TP_SRC, NULL);
+    fmt_match_field(s, &first, m, MFF_CT_TP_DST, NULL);
 
     /* Shorthand or dl_type. */
     if (dl_exact && (dl_type == ETH_TYPE_IP || dl_type == ETH_TYPE_IPV6
@@ -1691,6 +2185,17 @@ fmt_action(struct sbuf *s, const struct of_action *a)
         return;
     case OFPACT_GOTO_TABLE:
         sbuf_printf(s, "goto_table:%u", a->goto_table.table);
+        return;
+    case OFPACT_CT: {
+        char buf[512];
+
+        ct_exec_format(buf, sizeof buf, &a->ct.exec, a->ct.table,
+                       a->ct.has_nat);
+        sbuf_printf(s, "ct(%s)", buf);
+        return;
+    }
+    case OFPACT_CT_CLEAR:
+        sbuf_printf(s, "ct_clear");
         return;
     }
     sbuf_printf(s, "unknown(%u)", a->type);

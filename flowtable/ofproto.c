@@ -733,6 +733,16 @@ validate_actions(const struct of_actions *acts, uint8_t table_id,
                 return EINVAL;
             }
             break;
+        case OFPACT_CT:
+            if (a->ct.table != OF_CT_NO_TABLE
+                && a->ct.table >= OF_N_TABLES) {
+                set_err(err, errsize, "flow %zu: ct table=%u: no such table",
+                        idx, a->ct.table);
+                return EINVAL;
+            }
+            break;
+        case OFPACT_CT_CLEAR:
+            break;
         case OFPACT_GOTO_TABLE:
             if (i != acts->n - 1) {
                 set_err(err, errsize, "flow %zu: goto_table must be the last "
@@ -1682,6 +1692,48 @@ xlate_push_vlan(struct xctx *x, uint16_t ethertype)
 static void xlate_table(struct xctx *x, uint8_t table_id, bool resubmit);
 
 static void
+clear_ct_fields(struct flow *f)
+{
+    f->ct_state = 0;
+    f->ct_nw_proto = 0;
+    f->ct_zone = 0;
+    f->ct_mark = 0;
+    memset(f->ct_label, 0, sizeof f->ct_label);
+    f->ct_nw_src = f->ct_nw_dst = 0;
+    f->ct_tp_src = f->ct_tp_dst = 0;
+    memset(f->ct_ipv6_src, 0, sizeof f->ct_ipv6_src);
+    memset(f->ct_ipv6_dst, 0, sizeof f->ct_ipv6_dst);
+}
+
+/* ct(...): the header changes so far are committed (conntrack sees the
+ * packet as the actions left it), then the datapath's ct, then, with
+ * table=T, a recirculation that resumes in table T.  The actions after a
+ * ct(table=T) go on with the packet as ct left it (the datapath recirculates
+ * a copy when more actions follow), as in Open vSwitch; the lookups of this
+ * translation keep seeing the ct fields the packet arrived with. */
+static void
+xlate_ct(struct xctx *x, const struct of_ct *ct)
+{
+    struct dp_action *a;
+
+    commit(x);
+    a = emit(x, DPA_CT);
+    if (!a) {
+        return;
+    }
+    a->ct = ct->exec;
+    if (!ct->has_nat) {
+        memset(&a->ct.nat, 0, sizeof a->ct.nat);
+    }
+    if (ct->table != OF_CT_NO_TABLE) {
+        a = emit(x, DPA_RECIRC);
+        if (a) {
+            a->recirc_id = ofproto_recirc_id(ct->table);
+        }
+    }
+}
+
+static void
 xlate_actions(struct xctx *x, const struct of_actions *acts,
               uint8_t table_id)
 {
@@ -1741,6 +1793,14 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
             if (a->goto_table.table > table_id
                 && a->goto_table.table < OF_N_TABLES) {
                 xlate_table(x, a->goto_table.table, false);
+            }
+            break;
+        case OFPACT_CT:
+            xlate_ct(x, &a->ct);
+            break;
+        case OFPACT_CT_CLEAR:
+            if (emit(x, DPA_CT_CLEAR)) {
+                clear_ct_fields(&x->work);
             }
             break;
         default:
@@ -1808,6 +1868,7 @@ ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
     memset(out, 0, sizeof *out);
     memset(wc, 0, sizeof *wc);
     wc->in_port = UINT32_MAX;
+    wc->recirc_id = UINT32_MAX;     /* Each pass is its own megaflow. */
     *actions = NULL;
 
     x.ofp = ofp;
@@ -1835,7 +1896,13 @@ ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
     x.drop_all = false;
     x.error = 0;
 
-    xlate_table(&x, 0, false);
+    if (!flow->recirc_id) {
+        xlate_table(&x, 0, false);
+    } else if (ofproto_recirc_table(flow->recirc_id) < OF_N_TABLES) {
+        xlate_table(&x, ofproto_recirc_table(flow->recirc_id), false);
+    } else {
+        out->bad_recirc_id = true;      /* Nothing to resume: drop. */
+    }
 
     if (x.error) {
         ofproto_xlate_actions_free(x.acts, x.stub);

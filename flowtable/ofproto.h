@@ -230,6 +230,26 @@ bool ofproto_rule_is_live(const struct ofproto_rule *rule);
 
 /* ---- Translation (reader side; concurrent calls are fine). ---- */
 
+/* Recirculation.  ct(table=T) ends a pass with recirc(ofproto_recirc_id(T));
+ * the datapath looks the packet up again with flow.recirc_id set (and its
+ * ct_* fields filled), and translation of that pass starts in table T
+ * instead of table 0.  The id names only the table: the rest of what a pass
+ * resumes with (in_port, the ct fields, the headers as rewritten) is in
+ * the packet and its key, and the bridge is the input port's.  Every
+ * megaflow matches recirc_id exactly, so passes never share one. */
+static inline uint32_t
+ofproto_recirc_id(uint8_t table)
+{
+    return (uint32_t) table + 1;
+}
+/* The table a pass with 'recirc_id' (nonzero) resumes in; >= OF_N_TABLES
+ * when the id names none. */
+static inline uint32_t
+ofproto_recirc_table(uint32_t recirc_id)
+{
+    return recirc_id - 1;
+}
+
 struct ofproto_xlate_out {
     /* Rules hit, in order, each with a reference for the caller. */
     struct ofproto_rule *rules[OFPROTO_MAX_XLATE_RULES];
@@ -240,6 +260,7 @@ struct ofproto_xlate_out {
     bool table_miss;            /* Table 0 or a goto_table target missed. */
     bool resubmit_limit;        /* Too deep / too many: packet dropped. */
     bool too_many_actions;      /* > OFPROTO_MAX_DP_ACTIONS: dropped. */
+    bool bad_recirc_id;         /* A pass with an unknown recirc_id. */
     uint32_t dec_ttl_drop;      /* 1 if dec_ttl stopped the pipeline. */
     uint32_t n_unknown_port;    /* Outputs to unattached/unsupported ports
                                  * (CONTROLLER, TABLE) skipped. */

@@ -673,6 +673,119 @@ test_vlan(void **state)
 
 /* ---- Pipelines: resubmit, goto_table. ---- */
 
+/* ---- Connection tracking and recirculation. ---- */
+
+static void
+test_conntrack_xlate(void **state)
+{
+    (void) state;
+    struct ofproto *ofp = new_ofp(3);
+    struct ofproto_xlate_out out;
+    struct dp_actions *acts;
+    struct flow f, wc;
+    struct exp e;
+    struct dp_action *a;
+
+    /* The issue's firewall: untracked IP goes through ct in zone 5 and
+     * resumes in table 1. */
+    add(ofp, 0, "priority=100,arp,actions=NORMAL");
+    add(ofp, 0, "priority=100,ip,ct_state=-trk,actions=ct(table=1,zone=5)");
+    add(ofp, 1, "priority=100,ip,in_port=1,ct_state=+trk+new,"
+                "actions=ct(commit,zone=5,exec(set_field:0x3->ct_mark)),"
+                "output:2");
+    add(ofp, 1, "priority=100,ip,ct_state=+trk+est,ct_mark=3,"
+                "actions=output:3");
+    add(ofp, 1, "priority=90,ip,ct_state=+trk+est,actions=output:1");
+    add(ofp, 1, "priority=1,actions=drop");
+    add(ofp, 2, "priority=1,ct_state=-trk,actions=output:3");
+
+    /* First pass. */
+    base_flow(&f, 1);
+    acts = xl(ofp, &f, &wc, NULL);
+    e.n = 0;
+    a = exp_add(&e, DPA_CT);
+    a->ct.zone = 5;
+    exp_add(&e, DPA_RECIRC)->recirc_id = ofproto_recirc_id(1);
+    check_actions(acts, &e);
+    check_stub_xlate(ofp, &f, acts, &wc);
+    free(acts);
+    assert_int_equal(wc.recirc_id, UINT32_MAX);
+    assert_int_equal(wc.ct_state & 0x20, 0x20);
+
+    /* The recirculated pass of a new connection: resumes in table 1. */
+    f.recirc_id = ofproto_recirc_id(1);
+    f.ct_state = CS_TRACKED | CS_NEW;
+    f.ct_zone = htons(5);
+    acts = xl(ofp, &f, &wc, NULL);
+    e.n = 0;
+    a = exp_add(&e, DPA_CT);
+    a->ct.zone = 5;
+    a->ct.flags = CT_F_COMMIT | CT_F_SET_MARK;
+    a->ct.mark = 3;
+    a->ct.mark_mask = UINT32_MAX;
+    exp_output(&e, 12);
+    check_actions(acts, &e);
+    free(acts);
+    assert_int_equal(wc.recirc_id, UINT32_MAX);
+    assert_int_equal(wc.ct_state & (CS_TRACKED | CS_NEW),
+                     CS_TRACKED | CS_NEW);
+
+    /* Established with the mark set by the commit, then without. */
+    f.ct_state = CS_TRACKED | CS_ESTABLISHED;
+    f.ct_mark = htonl(3);
+    e.n = 0;
+    exp_output(&e, 13);
+    xlate_expect(ofp, &f, &e);
+    f.ct_mark = 0;
+    f.in_port = 2;                      /* the reply direction */
+    e.n = 0;
+    exp_output(&e, 11);
+    xlate_expect(ofp, &f, &e);
+
+    /* An invalid packet meets the drop rule. */
+    f.ct_state = CS_TRACKED | CS_INVALID;
+    e.n = 0;
+    xlate_expect(ofp, &f, &e);
+
+    /* A recirc_id that names no table: dropped, reported. */
+    f.recirc_id = 0x1000;
+    acts = xl(ofp, &f, &wc, &out);
+    assert_int_equal(acts->n, 0);
+    assert_true(out.bad_recirc_id);
+    ofproto_xlate_out_uninit(&out);
+    free(acts);
+
+    /* ct_clear: the lookups after it see an untracked packet. */
+    add(ofp, 0, "priority=200,ip,in_port=3,actions=ct_clear,resubmit(,2)");
+    base_flow(&f, 3);
+    f.ct_state = CS_TRACKED | CS_ESTABLISHED;   /* as if tracked before */
+    e.n = 0;
+    exp_add(&e, DPA_CT_CLEAR);
+    /* output:3 to the input port is dropped (in_port): nothing else. */
+    xlate_expect(ofp, &f, &e);
+
+    /* Header changes before ct() are committed first; actions after
+     * ct(table=) go on. */
+    add(ofp, 0, "priority=200,ip,in_port=2,actions=mod_nw_dst:10.9.9.9,"
+                "ct(commit,table=2,nat(src=10.0.0.100-10.0.0.200:1024-2047)),"
+                "output:1");
+    base_flow(&f, 2);
+    acts = xl(ofp, &f, &wc, NULL);
+    assert_int_equal(acts->n, 4);
+    assert_int_equal(acts->a[0].type, DPA_SET_IPV4);
+    assert_int_equal(acts->a[1].type, DPA_CT);
+    assert_int_equal(acts->a[1].ct.flags, CT_F_COMMIT);
+    assert_int_equal(acts->a[1].ct.nat.flags, CT_NAT_SRC);
+    assert_int_equal(acts->a[1].ct.nat.port_min, 1024);
+    assert_int_equal(acts->a[1].ct.nat.port_max, 2047);
+    assert_int_equal(acts->a[2].type, DPA_RECIRC);
+    assert_int_equal(acts->a[2].recirc_id, ofproto_recirc_id(2));
+    assert_int_equal(acts->a[3].type, DPA_OUTPUT);
+    free(acts);
+
+    ofproto_destroy(ofp);
+}
+
 static void
 test_resubmit_goto(void **state)
 {
@@ -1686,6 +1799,7 @@ main(void)
         cmocka_unit_test(test_cookies_outport_strict),
         cmocka_unit_test(test_replace_flows),
         cmocka_unit_test(test_timeouts_and_refs),
+        cmocka_unit_test(test_conntrack_xlate),
         cmocka_unit_test(test_unwildcard_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
