@@ -17,14 +17,21 @@ from ovs_oracle import OvsMissing, OvsOracle
 from sltest import CtlError, Switch
 
 
+def _oracle():
+    """An OvsOracle not started yet; Open vSwitch missing fails the test
+    with the install hint."""
+    missing = None
+    try:
+        return OvsOracle(ports=PORTS, start=False)
+    except OvsMissing as e:
+        missing = str(e)
+    pytest.fail(missing, pytrace=False)
+
+
 @pytest.fixture(scope="module")
 def ovs_verdicts():
     """{sequence name: [Verdict]} from one private Open vSwitch."""
-    try:
-        oracle = OvsOracle(ports=PORTS, start=False)
-    except OvsMissing as e:
-        pytest.fail(str(e), pytrace=False)
-    with oracle:
+    with _oracle() as oracle:
         oracle.start()
         oracle.set_flows(ctseq.FLOWS)
         return {seq.name: ctseq.run_sequence(oracle, seq)
@@ -139,11 +146,7 @@ STATELESS_FLOWS = [
 
 
 def test_harness_stateless_flows_agree():
-    try:
-        oracle = OvsOracle(ports=PORTS, start=False)
-    except OvsMissing as e:
-        pytest.fail(str(e), pytrace=False)
-    with oracle:
+    with _oracle() as oracle:
         oracle.start()
         oracle.set_flows(STATELESS_FLOWS)
         expected = {seq.name: ctseq.run_sequence(oracle, seq)
