@@ -11,6 +11,7 @@ PKGS=(
     libjansson-dev libevent-dev libcmocka-dev
     python3 python3-scapy python3-pytest tcpdump iproute2 procps
     qemu-system-x86 xz-utils zstd
+    openvswitch-switch
     clang libclang-rt-dev
 )
 
@@ -33,5 +34,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# openvswitch-switch is the reference switch of tests/integration/
+# test_ct_diff.py, which starts its own private instance; RUNLEVEL=1 keeps
+# the package scripts from starting the system service.
+export RUNLEVEL=1
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
