@@ -35,3 +35,8 @@ datapath_libdatapath_a_SOURCES += \
 	datapath/offload-rte-flow.c \
 	datapath/simnic.h datapath/simnic.c datapath/offload-simnic.c \
 	datapath/ctl-offload.h datapath/ctl-offload.c
+# Connection tracking (issue 13): the closed-connection log and the
+# control-socket methods.
+datapath_libdatapath_a_SOURCES += \
+	datapath/ct-events.h datapath/ct-events.c \
+	datapath/ctl-conntrack.h datapath/ctl-conntrack.c

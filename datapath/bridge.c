@@ -10,6 +10,8 @@
 #include <rte_mempool.h>
 
 #include "bridge.h"
+#include "conntrack.h"
+#include "ct-events.h"
 #include "log.h"
 #include "dp.h"
 #include "offload.h"
@@ -40,6 +42,9 @@ struct port_map_entry {
     uint32_t ofport;
 };
 
+/* Closed-connection records kept for conntrack-events. */
+#define SW_CT_EVENTS 4096
+
 struct sw {
     struct dp *dp;
     struct rte_mempool *mp;
@@ -53,6 +58,7 @@ struct sw {
     void (*change_cb)(struct sw *, void *aux);
     void *change_aux;
     struct offload_config offload_cfg;
+    struct ct_events *ct_events;    /* Closed connections. */
 };
 
 /* ---- Datapath callbacks (slow path). ---- */
@@ -587,6 +593,39 @@ out:
     return ret;
 }
 
+/* The "conntrack" section (config.h) applied to the datapath's tracker,
+ * whose closed connections go to the switch's event log. */
+static int
+sw_conntrack_config(struct sw *sw, const struct cfg_conntrack *c, char *err,
+                    size_t errsize)
+{
+    struct conntrack *ct = dp_conntrack(sw->dp);
+    struct ct_timeouts t;
+
+    conntrack_set_event_cb(ct, ct_events_record, sw->ct_events);
+    conntrack_set_max_conns(ct, c->max_conns ? c->max_conns
+                                             : CT_DEFAULT_MAX_CONNS);
+    for (size_t i = 0; i < c->n_zone_limits; i++) {
+        if (conntrack_set_zone_limit(ct, c->zone_limits[i].zone,
+                                     c->zone_limits[i].limit)) {
+            snprintf(err, errsize, "conntrack.zone_limits: cannot set zone "
+                     "%u", c->zone_limits[i].zone);
+            return ENOMEM;
+        }
+    }
+    conntrack_get_timeouts(ct, &t);
+    for (size_t i = 0; i < c->n_timeouts; i++) {
+        if (ct_timeouts_set_by_name(&t, c->timeouts[i].name,
+                                    c->timeouts[i].seconds)) {
+            snprintf(err, errsize, "conntrack.timeouts.%s: unknown",
+                     c->timeouts[i].name);
+            return EINVAL;
+        }
+    }
+    conntrack_set_timeouts(ct, &t);
+    return 0;
+}
+
 int
 sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
           char *err, size_t errsize)
@@ -623,9 +662,21 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
     sw->mp = mp;
     sw->mac_aging_s = cfg->mac_aging_s;
     offload_config_from_cfg(cfg, &sw->offload_cfg);
+    sw->ct_events = ct_events_create(SW_CT_EVENTS);
+    if (!sw->ct_events) {
+        snprintf(err, errsize, "out of memory");
+        free(sw);
+        return ENOMEM;
+    }
     ret = dp_create(&dcfg, mp, &cbs, sw, &sw->dp, err, errsize);
     if (ret) {
+        ct_events_destroy(sw->ct_events);
         free(sw);
+        return ret;
+    }
+    ret = sw_conntrack_config(sw, &cfg->conntrack, err, errsize);
+    if (ret) {
+        sw_destroy(sw);
         return ret;
     }
     for (size_t b = 0; b < cfg->n_bridges; b++) {
@@ -680,6 +731,7 @@ sw_destroy(struct sw *sw)
     /* Stops the PMDs and closes every port; megaflows release their rule
      * references, so the ofprotos can go after. */
     dp_destroy(sw->dp);
+    ct_events_destroy(sw->ct_events);
     offload_destroy(sw->offload);
     for (br = sw->bridges; br; br = next) {
         next = br->next;
@@ -693,6 +745,12 @@ sw_destroy(struct sw *sw)
         free(br);
     }
     free(sw);
+}
+
+struct ct_events *
+sw_ct_events(const struct sw *sw)
+{
+    return sw->ct_events;
 }
 
 struct dp *

@@ -58,6 +58,8 @@ void sw_set_change_cb(struct sw *, void (*cb)(struct sw *, void *aux),
                       void *aux);
 
 struct dp *sw_dp(const struct sw *);
+/* The closed-connection log (ct-events.h). */
+struct ct_events *sw_ct_events(const struct sw *);
 /* The packet buffer pool (borrowed). */
 struct rte_mempool *sw_mempool(const struct sw *);
 /* Periodic work (timeouts, MAC aging, megaflow expiry, stats).  Returns the

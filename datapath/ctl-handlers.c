@@ -14,6 +14,7 @@
 
 #include "bridge.h"
 #include "ctl-handlers.h"
+#include "ctl-conntrack.h"
 #include "ctl-offload.h"
 #include "offload.h"
 #include "ctl.h"
@@ -975,5 +976,7 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
             return ret;
         }
     }
-    return ctl_offload_register(server, sw);
+    int ret = ctl_offload_register(server, sw);
+
+    return ret ? ret : ctl_conntrack_register(server, sw);
 }

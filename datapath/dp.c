@@ -44,6 +44,12 @@ dp_time_ms(void)
     return dp_tsc_to_ms(rte_get_tsc_cycles());
 }
 
+struct conntrack *
+dp_conntrack(const struct dp *dp)
+{
+    return dp->ct;
+}
+
 const char *
 dp_drop_reason_name(enum dp_drop_reason reason)
 {

@@ -168,6 +168,9 @@ int dp_port_reconfigure(struct dp *, uint32_t port_no, char *err,
                         size_t errsize);
 struct port *dp_port_get(const struct dp *, uint32_t port_no);
 unsigned dp_n_pmds(const struct dp *);
+/* The connection tracker every PMD shares (conntrack.h); the main thread
+ * configures, dumps and flushes it. */
+struct conntrack *dp_conntrack(const struct dp *);
 unsigned dp_pmd_n_txq(const struct dp *);   /* tx queues a port needs. */
 
 /* Slow-path lock (see Design). */

@@ -1689,6 +1689,18 @@ actions_parse__(const char *full, const char *text,
                 break;
             }
         }
+        if (match && a->type == OFPACT_CT
+            && ((a->ct.exec.flags & CT_F_COMMIT) || a->ct.has_nat)
+            && !(match->wc.dl_type == 0xffff
+                 && (match->flow.dl_type == htons(ETH_TYPE_IP)
+                     || match->flow.dl_type == htons(ETH_TYPE_IPV6)))) {
+            /* As Open vSwitch: committing (or NAT) needs the match to
+             * say the packet is IP. */
+            ret = -set_err(err, errsize, "ct with commit or nat requires ip "
+                           "or ipv6 in the match (at column %zu)",
+                           kv.key_col);
+            break;
+        }
         acts->n++;
     }
     if (!ret && drop_col && acts->n) {

@@ -88,6 +88,15 @@ usage(FILE *f)
 "                                 simulated NICs\n"
 "  offload-stats                  offload counters: inserted, removed,\n"
 "                                 aged, failed by reason, latency\n"
+"  dump-conntrack [zone=N]        tracked connections, as ovs-dpctl prints\n"
+"                                 them\n"
+"  flush-conntrack [zone=N] [TUPLE]  remove connections (TUPLE:\n"
+"                                 ct_nw_src=A,ct_nw_dst=B,ct_nw_proto=P,\n"
+"                                 ct_tp_src=S,ct_tp_dst=D)\n"
+"  conntrack-stats                connections by protocol and state, new\n"
+"                                 per second, drops by reason, limits\n"
+"  conntrack-events [AFTER-SEQ]   closed connections: reason, packets and\n"
+"                                 bytes both ways, duration\n"
 "  inject BR PORT HEX...          receive packets on a dummy port\n"
 "  capture BR PORT                print (and drain) a dummy port's output\n"
 "  list-methods                   methods the daemon supports\n"
@@ -1006,6 +1015,137 @@ cmd_call(int argc, char *argv[])
     json_decref(r);
 }
 
+/* "zone=N" (conntrack commands); returns false if 'arg' is not one. */
+static bool
+zone_arg(const char *arg, json_t *params)
+{
+    char *end;
+    unsigned long z;
+
+    if (strncmp(arg, "zone=", 5)) {
+        return false;
+    }
+    z = strtoul(arg + 5, &end, 10);
+    if (!arg[5] || *end || z > 65535) {
+        usage_error("bad zone \"%s\": expected zone=0..65535", arg);
+    }
+    json_object_set_new(params, "zone", json_integer((json_int_t) z));
+    return true;
+}
+
+static void
+cmd_dump_conntrack(int argc, char *argv[])
+{
+    json_t *params = json_object(), *r, *c;
+    size_t i;
+
+    for (int a = 0; a < argc; a++) {
+        if (!zone_arg(argv[a], params)) {
+            usage_error("dump-conntrack: unexpected \"%s\"", argv[a]);
+        }
+    }
+    r = call("dump-conntrack", params);
+    if (printed_as_json(r)) {
+        return;
+    }
+    json_array_foreach (json_object_get(r, "connections"), i, c) {
+        printf("%s\n", str(c, "line"));
+    }
+    json_decref(r);
+}
+
+static void
+cmd_flush_conntrack(int argc, char *argv[])
+{
+    json_t *params = json_object(), *r;
+
+    for (int a = 0; a < argc; a++) {
+        if (!zone_arg(argv[a], params)) {
+            if (json_object_get(params, "tuple")) {
+                usage_error("flush-conntrack: unexpected \"%s\"", argv[a]);
+            }
+            json_object_set_new(params, "tuple", json_string(argv[a]));
+        }
+    }
+    r = call("flush-conntrack", params);
+    if (printed_as_json(r)) {
+        return;
+    }
+    printf("flushed %lld connections\n", num(r, "flushed"));
+    json_decref(r);
+}
+
+static void
+print_counts(const char *title, json_t *obj, bool skip_zero)
+{
+    const char *key;
+    json_t *v;
+
+    printf("%s:\n", title);
+    json_object_foreach (obj, key, v) {
+        if (!skip_zero || json_integer_value(v)) {
+            printf("  %s: %lld\n", key, (long long) json_integer_value(v));
+        }
+    }
+}
+
+static void
+cmd_conntrack_stats(int argc, char *argv[])
+{
+    json_t *r = call("conntrack-stats", NULL);
+
+    (void) argc;
+    (void) argv;
+    if (printed_as_json(r)) {
+        return;
+    }
+    printf("connections: %lld (max %lld)\n", num(r, "connections"),
+           num(r, "max_conns"));
+    printf("created: %lld, removed: %lld, new per second: %.1f\n",
+           num(r, "created"), num(r, "removed"), real(r, "new_per_second"));
+    print_counts("by protocol", json_object_get(r, "by_proto"), false);
+    print_counts("tcp by state", json_object_get(r, "tcp_by_state"), true);
+    print_counts("drops", json_object_get(r, "drops"), false);
+    print_counts("timeouts (s)", json_object_get(r, "timeouts"), false);
+    json_decref(r);
+}
+
+static void
+cmd_conntrack_events(int argc, char *argv[])
+{
+    json_t *params = json_object(), *r, *e;
+    size_t i;
+
+    if (argc > 0) {
+        char *end;
+        long long after = strtoll(argv[0], &end, 10);
+
+        if (!argv[0][0] || *end || after < 0) {
+            usage_error("conntrack-events: AFTER must be a sequence "
+                        "number, not \"%s\"", argv[0]);
+        }
+        json_object_set_new(params, "after", json_integer(after));
+    }
+    r = call("conntrack-events", params);
+    if (printed_as_json(r)) {
+        return;
+    }
+    json_array_foreach (json_object_get(r, "events"), i, e) {
+        json_t *p = json_object_get(e, "packets");
+        json_t *b = json_object_get(e, "bytes");
+
+        printf("%lld closed(%s) %s,packets=%lld/%lld,bytes=%lld/%lld,"
+               "duration=%lldms\n", num(e, "seq"), str(e, "reason"),
+               str(e, "line"),
+               (long long) json_integer_value(json_array_get(p, 0)),
+               (long long) json_integer_value(json_array_get(p, 1)),
+               (long long) json_integer_value(json_array_get(b, 0)),
+               (long long) json_integer_value(json_array_get(b, 1)),
+               num(e, "duration_ms"));
+    }
+    json_decref(r);
+}
+
 struct command {
     const char *name;
     int min_args, max_args;     /* -1: no maximum. */
@@ -1030,6 +1170,10 @@ static const struct command commands[] = {
     { "log-level", 0, 2, cmd_log_level, "[[MODULE] LEVEL]" },
     { "offload-show", 0, 0, cmd_offload_show, "" },
     { "offload-stats", 0, 0, cmd_offload_stats, "" },
+    { "dump-conntrack", 0, 1, cmd_dump_conntrack, "[zone=N]" },
+    { "flush-conntrack", 0, 2, cmd_flush_conntrack, "[zone=N] [TUPLE]" },
+    { "conntrack-stats", 0, 0, cmd_conntrack_stats, "" },
+    { "conntrack-events", 0, 1, cmd_conntrack_events, "[AFTER-SEQ]" },
     { "inject", 3, -1, cmd_inject, "BR PORT HEX..." },
     { "capture", 2, 2, cmd_capture, "BR PORT" },
     { "list-methods", 0, 0, cmd_list_methods, "" },
