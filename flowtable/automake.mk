@@ -5,7 +5,8 @@ flowtable_libflowtable_a_SOURCES = \
 	flowtable/meta-flow.h flowtable/meta-flow.c \
 	flowtable/actions.h flowtable/actions.c \
 	flowtable/cls.h flowtable/cls.c \
-	flowtable/conntrack.h \
+	flowtable/conntrack.h flowtable/conntrack.c flowtable/ct-private.h \
+	flowtable/ct-tcp.c \
 	flowtable/emc.h flowtable/emc.c \
 	flowtable/exact-gate.h \
 	flowtable/hkey.h \

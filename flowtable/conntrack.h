@@ -243,9 +243,9 @@ void conntrack_execute(struct conntrack *, struct ct_pkt *pkts, size_t n,
  * the previous call stopped and removes the expired connections found
  * (each reported as CT_CLOSE_IDLE, or CT_CLOSE_FIN / CT_CLOSE_RST when the
  * TCP connection was closed by FINs / a reset), freed through defer_free.
- * Returns the number of buckets and connections examined: less than
- * 'budget' means the walk reached the end of the table (the next call
- * starts over), so a full pass is
+ * Returns 'budget' while the walk has more to do, less than 'budget'
+ * (the number examined) when it reached the end of the table (the next
+ * call starts over), so a full pass is
  *   while (conntrack_sweep(ct, now, 1024) == 1024) { ... yield ... } */
 size_t conntrack_sweep(struct conntrack *, uint64_t now_ms, size_t budget);
 

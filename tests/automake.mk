@@ -12,7 +12,8 @@ UNIT_TESTS = \
 	tests/test-meta-flow \
 	tests/test-ofp-parse \
 	tests/test-mac-learning \
-	tests/test-ofproto
+	tests/test-ofproto \
+	tests/test-conntrack
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -51,6 +52,9 @@ tests_test_log_LDADD = $(CMOCKA_LIBS) -lpthread
 tests_test_ofproto_SOURCES = tests/test-ofproto.c tests/pkt-build.h tests/pkt-build.c
 tests_test_ofproto_CFLAGS = $(TEST_CFLAGS)
 tests_test_ofproto_LDADD = $(TEST_LDADD)
+tests_test_conntrack_SOURCES = tests/test-conntrack.c tests/pkt-build.h tests/pkt-build.c
+tests_test_conntrack_CFLAGS = $(TEST_CFLAGS)
+tests_test_conntrack_LDADD = $(TEST_LDADD) -lpthread
 
 # Datapath unit tests (need the DPDK EAL with --no-huge; no root needed for
 # dummy/net_null/net_ring ports).
