@@ -60,7 +60,8 @@ enum log_level {
     LOG_MOD(dp)                                                             \
     LOG_MOD(port)                                                           \
     LOG_MOD(vhost)                                                          \
-    LOG_MOD(offload)
+    LOG_MOD(offload)                                                        \
+    LOG_MOD(ct)
 
 struct log_module {
     const char *name;

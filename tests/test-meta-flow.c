@@ -122,6 +122,42 @@ ref_get(enum mf_field_id id, const struct flow *f, union mf_value *v)
     case MFF_IPV6_LABEL:
         v->be32 = htonl(ntohl(f->ipv6_label) & 0xfffff);
         break;
+    case MFF_RECIRC_ID:
+        v->be32 = f->recirc_id;         /* host order, like in_port */
+        break;
+    case MFF_CT_STATE:
+        v->u8 = f->ct_state;
+        break;
+    case MFF_CT_ZONE:
+        v->be16 = f->ct_zone;
+        break;
+    case MFF_CT_MARK:
+        v->be32 = f->ct_mark;
+        break;
+    case MFF_CT_LABEL:
+        memcpy(v->bytes, f->ct_label, 16);
+        break;
+    case MFF_CT_NW_PROTO:
+        v->u8 = f->ct_nw_proto;
+        break;
+    case MFF_CT_NW_SRC:
+        v->be32 = f->ct_nw_src;
+        break;
+    case MFF_CT_NW_DST:
+        v->be32 = f->ct_nw_dst;
+        break;
+    case MFF_CT_IPV6_SRC:
+        memcpy(v->ipv6, f->ct_ipv6_src, 16);
+        break;
+    case MFF_CT_IPV6_DST:
+        memcpy(v->ipv6, f->ct_ipv6_dst, 16);
+        break;
+    case MFF_CT_TP_SRC:
+        v->be16 = f->ct_tp_src;
+        break;
+    case MFF_CT_TP_DST:
+        v->be16 = f->ct_tp_dst;
+        break;
     case MFF_N_IDS:
         fail();
     }
@@ -210,6 +246,42 @@ ref_unwildcard(enum mf_field_id id, struct flow *w)
         break;
     case MFF_IPV6_LABEL:
         w->ipv6_label |= htonl(0xfffff);
+        break;
+    case MFF_RECIRC_ID:
+        w->recirc_id = UINT32_MAX;
+        break;
+    case MFF_CT_STATE:
+        w->ct_state = 0xff;
+        break;
+    case MFF_CT_ZONE:
+        w->ct_zone = 0xffff;
+        break;
+    case MFF_CT_MARK:
+        w->ct_mark = UINT32_MAX;
+        break;
+    case MFF_CT_LABEL:
+        memset(w->ct_label, 0xff, 16);
+        break;
+    case MFF_CT_NW_PROTO:
+        w->ct_nw_proto = 0xff;
+        break;
+    case MFF_CT_NW_SRC:
+        w->ct_nw_src = UINT32_MAX;
+        break;
+    case MFF_CT_NW_DST:
+        w->ct_nw_dst = UINT32_MAX;
+        break;
+    case MFF_CT_IPV6_SRC:
+        memset(w->ct_ipv6_src, 0xff, 16);
+        break;
+    case MFF_CT_IPV6_DST:
+        memset(w->ct_ipv6_dst, 0xff, 16);
+        break;
+    case MFF_CT_TP_SRC:
+        w->ct_tp_src = 0xffff;
+        break;
+    case MFF_CT_TP_DST:
+        w->ct_tp_dst = 0xffff;
         break;
     case MFF_N_IDS:
         fail();

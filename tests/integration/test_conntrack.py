@@ -31,8 +31,8 @@ IN_IP6, OUT_IP6 = "fd78::1", "fd78::2"
 
 FIREWALL = [
     "table=0,priority=100,arp,actions=NORMAL",
-    "table=0,priority=100,icmp6,icmp_type=135,actions=NORMAL",
-    "table=0,priority=100,icmp6,icmp_type=136,actions=NORMAL",
+    "table=0,priority=100,icmp6,icmpv6_type=135,actions=NORMAL",
+    "table=0,priority=100,icmp6,icmpv6_type=136,actions=NORMAL",
     "table=0,priority=90,ip,ct_state=-trk,actions=ct(table=1,zone=5)",
     "table=0,priority=90,ipv6,ct_state=-trk,actions=ct(table=1,zone=5)",
     "table=1,priority=100,ip,in_port=1,ct_state=+trk+new,"
