@@ -379,20 +379,29 @@ conntrack_create(ct_defer_free_fn *defer_free, void *aux)
 void
 conntrack_destroy(struct conntrack *ct)
 {
+    struct ct_conn *all = NULL, *c;
     size_t i;
 
     if (!ct) {
         return;
     }
+    /* Collect first (a connection's reply entry may come later in the same
+     * chain), then free. */
     for (i = 0; i < CT_N_BUCKETS; i++) {
-        struct ct_node *n = ct->buckets[i], *next;
+        struct ct_node *n;
 
-        for (; n; n = next) {
-            next = n->next;
+        for (n = ct->buckets[i]; n; n = n->next) {
             if (n->dir == 0) {
-                free(node_conn(n));
+                c = node_conn(n);
+                c->emb_next = all;
+                all = c;
             }
         }
+    }
+    while (all) {
+        c = all;
+        all = c->emb_next;
+        free(c);
     }
     for (i = 0; i < CT_N_LOCKS; i++) {
         pthread_mutex_destroy(&ct->locks[i]);
