@@ -798,18 +798,25 @@ icmp_is_error(uint8_t type, bool v6)
 }
 
 /* Ports or id of an L4 header of 'n' bytes at 'p' for 'proto' into 'key'
- * (an embedded header: only its first 8 bytes are there).  Returns false
- * if the header is too short or is not something a connection can have. */
+ * (an embedded header: IPv4 errors need carry only its first 8 bytes, as
+ * OVS wants; in IPv6 a TCP header must be whole).  Returns false if the
+ * header is too short or is not something a connection can have. */
 static bool
 inner_l4(struct ct_tuple *key, const uint8_t *p, size_t n)
 {
     if (key->nw_proto == IPPROTO_TCP_ || key->nw_proto == IPPROTO_UDP_
         || key->nw_proto == IPPROTO_SCTP_) {
-        if (n < 8) {
+        size_t need = key->is_ipv6 && key->nw_proto == IPPROTO_TCP_ ? 20 : 8;
+
+        if (n < need) {
             return false;
         }
         key->src_port = rd16(p);
         key->dst_port = rd16(p + 2);
+        if (key->nw_proto != IPPROTO_SCTP_
+            && (!key->src_port || !key->dst_port)) {
+            return false;               /* Port 0 is invalid (OVS). */
+        }
     } else if (tuple_is_icmp(key)) {
         if (n < 8 || !icmp_is_query(p[0], key->is_ipv6) || p[1]) {
             return false;
@@ -983,6 +990,9 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
         }
         c->key.src_port = rd16(l4);
         c->key.dst_port = rd16(l4 + 2);
+        if (!c->key.src_port || !c->key.dst_port) {
+            return CT_DROP_MALFORMED;       /* Port 0 is invalid (OVS). */
+        }
     } else if (proto == IPPROTO_UDP_) {
         uint32_t ulen;
 
@@ -1000,6 +1010,9 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
         }
         c->key.src_port = rd16(l4);
         c->key.dst_port = rd16(l4 + 2);
+        if (!c->key.src_port || !c->key.dst_port) {
+            return CT_DROP_MALFORMED;       /* Port 0 is invalid (OVS). */
+        }
     } else if (proto == IPPROTO_SCTP_) {
         if (l4_len < 12) {
             return CT_DROP_MALFORMED;

@@ -12,9 +12,11 @@
  * addresses follow the embedded ones.
  *
  * Candidates: addresses addr_min..addr_max (IPv6: ranges that differ in
- * the last 32 bits only) times ports port_min..port_max, walked from an
- * offset taken from the tuple hash; without a port range DNAT keeps the
- * port and SNAT tries the original port first, then 1024-65535 (as OVS).
+ * the last 32 bits only; all zero: keep the address) times ports
+ * port_min..port_max, walked from an offset taken from the tuple hash;
+ * without a port range DNAT keeps the port and SNAT tries the original
+ * port first, then 1024-65535 (OVS picks 1-511 / 600-1023 / 1024-65535
+ * by the original port's class).
  * Only TCP and UDP ports are translated (an SCTP port change would need
  * a CRC32c recomputation; ICMP ids are kept).  The caller inserts the
  * first candidate whose reply tuple is not in the table, under the
@@ -53,6 +55,15 @@ addr_set_low32(uint8_t *a, bool v6, uint32_t v)
     p[3] = (uint8_t) v;
 }
 
+/* An all-zero address range means "keep the address" (nat(src=:ports)). */
+static bool
+keeps_addr(const struct ct_nat *nat, bool v6)
+{
+    static const uint8_t zero[16];
+
+    return !memcmp(nat->addr_min, zero, v6 ? 16 : 4);
+}
+
 static bool
 nat_ports(uint8_t proto)
 {
@@ -65,7 +76,8 @@ ct_nat_n_candidates(const struct ct_nat *nat, const struct ct_tuple *orig)
     bool v6 = orig->is_ipv6;
     uint32_t lo = addr_low32(nat->addr_min, v6);
     uint32_t hi = addr_low32(nat->addr_max, v6);
-    uint64_t naddr = hi >= lo ? (uint64_t) hi - lo + 1 : 1;
+    uint64_t naddr = hi >= lo && !keeps_addr(nat, v6)
+                     ? (uint64_t) hi - lo + 1 : 1;
     uint64_t nport = 1;
 
     if (nat_ports(orig->nw_proto)) {
@@ -87,7 +99,8 @@ ct_nat_candidate(const struct ct_nat *nat, const struct ct_tuple *orig,
     bool snat = nat->flags & CT_NAT_SRC;
     uint32_t lo = addr_low32(nat->addr_min, v6);
     uint32_t hi = addr_low32(nat->addr_max, v6);
-    uint64_t naddr = hi >= lo ? (uint64_t) hi - lo + 1 : 1;
+    uint64_t naddr = hi >= lo && !keeps_addr(nat, v6)
+                     ? (uint64_t) hi - lo + 1 : 1;
     uint64_t total = ct_nat_n_candidates(nat, orig);
     uint64_t a, p = 0;
     uint8_t *addr;
@@ -114,8 +127,10 @@ ct_nat_candidate(const struct ct_nat *nat, const struct ct_tuple *orig,
         a = k % naddr;
         p = k / naddr;
     }
-    memcpy(addr, nat->addr_min, v6 ? 16 : 4);
-    addr_set_low32(addr, v6, (uint32_t) (lo + a));
+    if (!keeps_addr(nat, v6)) {
+        memcpy(addr, nat->addr_min, v6 ? 16 : 4);
+        addr_set_low32(addr, v6, (uint32_t) (lo + a));
+    }
     if (!nat_ports(orig->nw_proto)) {
         return;
     }

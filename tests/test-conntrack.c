@@ -847,6 +847,10 @@ test_fragments_and_truncation(void **state)
     conntrack_set_checksum_check(ct, false);
     assert_int_equal(run(ct, t, 0, C, 1), TRK | NEW);
     conntrack_set_checksum_check(ct, true);
+    /* Port 0 ([OVS] extract_l4_tcp/udp: "Port 0 is invalid"). */
+    assert_int_equal(run(ct, mk_udp(false, 1, 2, 0, 6), 0, C, 1), TRK | INV);
+    assert_int_equal(run(ct, mk_tcp(true, 1, 2, 5, 0, 1, 0, F_SYN, 100, -1,
+                                    0), 0, C, 1), TRK | INV);
     /* Not IP. */
     memset(t.buf, 0, 64);
     t.buf[12] = 0x08;
@@ -1672,14 +1676,14 @@ new_thread(void *arg)
     uint32_t i = 0;
 
     while (!__atomic_load_n(t->stop, __ATOMIC_RELAXED)) {
-        struct tpkt p = mk_tcp(false, 3, 4, (uint16_t) (i % 60000), 80, i,
-                               0, F_SYN, 100, -1, 0);
+        struct tpkt p = mk_tcp(false, 3, 4, (uint16_t) (1 + i % 60000), 80,
+                               i, 0, F_SYN, 100, -1, 0);
 
         run(t->ct, p, (uint16_t) (i % 3), C, 1000);
         if (last_md.state != (TRK | NEW)) {
             __atomic_fetch_add(&t->bad, 1, __ATOMIC_RELAXED);
         }
-        p = mk_udp(false, 3, 4, (uint16_t) (i % 5000), 53);
+        p = mk_udp(false, 3, 4, (uint16_t) (1 + i % 5000), 53);
         run(t->ct, p, 1, C, 1000);
         i++;
         __atomic_fetch_add(&t->done, 1, __ATOMIC_RELAXED);
