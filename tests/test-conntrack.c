@@ -1281,6 +1281,23 @@ test_dump_format_stats(void **state)
         assert_int_equal(st.tcp_by_state[CT_TCPS_ESTABLISHED], 1);
         assert_int_equal(st.created, 3);
     }
+    /* Labels: 0x and the 128-bit value without leading zeros. */
+    {
+        struct ct_conn_info info;
+        char buf[512];
+
+        memset(&info, 0, sizeof info);
+        info.orig.nw_proto = info.reply.nw_proto = 17;
+        info.orig.src_port = info.reply.dst_port = htons(1);
+        info.orig.dst_port = info.reply.src_port = htons(2);
+        info.label[14] = 0x01;
+        info.label[15] = 0x02;
+        info.orig.zone = 0;
+        ct_conn_info_format(&info, buf, sizeof buf);
+        assert_string_equal(buf, "udp,orig=(src=0.0.0.0,dst=0.0.0.0,sport=1,"
+                            "dport=2),reply=(src=0.0.0.0,dst=0.0.0.0,"
+                            "sport=2,dport=1),labels=0x102");
+    }
     assert_string_equal(ct_drop_reason_name(CT_DROP_FULL), "full");
     assert_string_equal(ct_drop_reason_name(CT_DROP_EVICTED_EMBRYONIC),
                         "evicted_embryonic");
@@ -1406,6 +1423,31 @@ test_nat_snat(void **state)
             memset(&d, 0, sizeof d);
             conntrack_dump(ct, NULL, 1, dump_cb, &d);
             assert_int_equal(d.n, 4);
+        }
+        /* NAT happens once per zone: the same md through ct(nat) again
+         * (fast path) leaves the frame alone. */
+        {
+            struct ct_exec e;
+            struct ct_pkt p;
+            struct flow f;
+            uint8_t before[2048];
+
+            t = mk_tcp(v6, 1, 2, 1, 80, 8, 501, F_ACK, 1000, -1, 0);
+            memset(&e, 0, sizeof e);
+            e.nat = rev;
+            memset(&last_md, 0, sizeof last_md);
+            flow_extract(t.buf, t.len, 1, &f, &p.layers);
+            p.data = t.buf;
+            p.len = (uint32_t) t.len;
+            p.flow = &f;
+            p.md = &last_md;
+            conntrack_execute(ct, &p, 1, &e, 1);
+            assert_int_equal(last_md.state, TRK | EST | CS_SRC_NAT);
+            memcpy(before, t.buf, t.len);
+            flow_extract(t.buf, t.len, 1, &f, &p.layers);
+            conntrack_execute(ct, &p, 1, &e, 1);
+            assert_int_equal(last_md.state, TRK | EST | CS_SRC_NAT);
+            assert_memory_equal(before, t.buf, t.len);
         }
         assert_int_equal(conntrack_check(ct), 0);
         conntrack_destroy(ct);
