@@ -6,7 +6,7 @@ flowtable_libflowtable_a_SOURCES = \
 	flowtable/actions.h flowtable/actions.c \
 	flowtable/cls.h flowtable/cls.c \
 	flowtable/conntrack.h flowtable/conntrack.c flowtable/ct-private.h \
-	flowtable/ct-tcp.c \
+	flowtable/ct-tcp.c flowtable/ct-nat.c \
 	flowtable/emc.h flowtable/emc.c \
 	flowtable/exact-gate.h \
 	flowtable/hkey.h \

@@ -48,6 +48,8 @@ struct ct_conn {
     uint8_t proto;              /* CT_PROTO_* */
     uint8_t dead;               /* Claimed for removal (atomic). */
     uint8_t label_set;          /* label ever written (atomic, release). */
+    uint8_t nat_flags;          /* CS_SRC_NAT / CS_DST_NAT (original
+                                   direction); node[1].key translated. */
     uint32_t mark;              /* Atomic. */
     uint8_t label[16];          /* Under 'lock'. */
     uint64_t created_ms;
@@ -379,20 +381,29 @@ conntrack_create(ct_defer_free_fn *defer_free, void *aux)
 void
 conntrack_destroy(struct conntrack *ct)
 {
+    struct ct_conn *all = NULL, *c;
     size_t i;
 
     if (!ct) {
         return;
     }
+    /* Collect first (a connection's reply entry may come later in the same
+     * chain), then free. */
     for (i = 0; i < CT_N_BUCKETS; i++) {
-        struct ct_node *n = ct->buckets[i], *next;
+        struct ct_node *n;
 
-        for (; n; n = next) {
-            next = n->next;
+        for (n = ct->buckets[i]; n; n = n->next) {
             if (n->dir == 0) {
-                free(node_conn(n));
+                c = node_conn(n);
+                c->emb_next = all;
+                all = c;
             }
         }
+    }
+    while (all) {
+        c = all;
+        all = c->emb_next;
+        free(c);
     }
     for (i = 0; i < CT_N_LOCKS; i++) {
         pthread_mutex_destroy(&ct->locks[i]);
@@ -623,6 +634,7 @@ conn_info(struct ct_conn *c, uint64_t now, struct ct_conn_info *info)
     info->created_ms = c->created_ms;
     info->expires_in_ms = (int64_t) (exp - now);
     info->committed = true;
+    info->nat_flags = c->nat_flags;
 }
 
 /* Why a connection being removed closed (for its event). */
@@ -786,18 +798,25 @@ icmp_is_error(uint8_t type, bool v6)
 }
 
 /* Ports or id of an L4 header of 'n' bytes at 'p' for 'proto' into 'key'
- * (an embedded header: only its first 8 bytes are there).  Returns false
- * if the header is too short or is not something a connection can have. */
+ * (an embedded header: IPv4 errors need carry only its first 8 bytes, as
+ * OVS wants; in IPv6 a TCP header must be whole).  Returns false if the
+ * header is too short or is not something a connection can have. */
 static bool
 inner_l4(struct ct_tuple *key, const uint8_t *p, size_t n)
 {
     if (key->nw_proto == IPPROTO_TCP_ || key->nw_proto == IPPROTO_UDP_
         || key->nw_proto == IPPROTO_SCTP_) {
-        if (n < 8) {
+        size_t need = key->is_ipv6 && key->nw_proto == IPPROTO_TCP_ ? 20 : 8;
+
+        if (n < need) {
             return false;
         }
         key->src_port = rd16(p);
         key->dst_port = rd16(p + 2);
+        if (key->nw_proto != IPPROTO_SCTP_
+            && (!key->src_port || !key->dst_port)) {
+            return false;               /* Port 0 is invalid (OVS). */
+        }
     } else if (tuple_is_icmp(key)) {
         if (n < 8 || !icmp_is_query(p[0], key->is_ipv6) || p[1]) {
             return false;
@@ -971,6 +990,9 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
         }
         c->key.src_port = rd16(l4);
         c->key.dst_port = rd16(l4 + 2);
+        if (!c->key.src_port || !c->key.dst_port) {
+            return CT_DROP_MALFORMED;       /* Port 0 is invalid (OVS). */
+        }
     } else if (proto == IPPROTO_UDP_) {
         uint32_t ulen;
 
@@ -988,6 +1010,9 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
         }
         c->key.src_port = rd16(l4);
         c->key.dst_port = rd16(l4 + 2);
+        if (!c->key.src_port || !c->key.dst_port) {
+            return CT_DROP_MALFORMED;       /* Port 0 is invalid (OVS). */
+        }
     } else if (proto == IPPROTO_SCTP_) {
         if (l4_len < 12) {
             return CT_DROP_MALFORMED;
@@ -1076,9 +1101,10 @@ count_packet(struct ct_conn *c, bool reply, uint32_t bytes, uint64_t now)
  * Returns it, or NULL with '*why' set to the drop reason, or to -1 when
  * another thread inserted the same tuple first (look it up again). */
 static struct ct_conn *
-conn_create(struct conntrack *ct, const struct ct_pctx *c, uint64_t now,
-            int *why)
+conn_create(struct conntrack *ct, const struct ct_pctx *c,
+            const struct ct_nat *nat, uint64_t now, int *why)
 {
+    uint64_t i, n_cand = nat ? ct_nat_n_candidates(nat, &c->key) : 1;
     uint16_t zone = c->key.zone;
     uint32_t zlim = LOAD(&ct->zone_limit[zone]);
     struct ct_conn *conn, *other;
@@ -1110,9 +1136,11 @@ conn_create(struct conntrack *ct, const struct ct_pctx *c, uint64_t now,
     conn->node[0].key = c->key;
     conn->node[0].hash = c->hash;
     conn->node[0].dir = 0;
-    ct_tuple_reverse(&c->key, &conn->node[1].key);
-    conn->node[1].hash = tuple_hash(&conn->node[1].key, ct->hash_basis);
     conn->node[1].dir = 1;
+    if (nat) {
+        conn->nat_flags = (nat->flags & CT_NAT_SRC) ? CS_SRC_NAT
+                                                    : CS_DST_NAT;
+    }
     conn->proto = proto_class(&c->key);
     conn->created_ms = now;
     if (conn->proto == CT_PROTO_TCP) {
@@ -1124,14 +1152,43 @@ conn_create(struct conntrack *ct, const struct ct_pctx *c, uint64_t now,
     conn->tm = (uint8_t) tm;
     conn->expiration = now + (uint64_t) LOAD(&ct->tmo[tm]) * 1000;
 
-    lock_pair(ct, conn->node[0].hash, conn->node[1].hash);
-    other = ct_lookup(ct, &c->key, c->hash, now, false, &reply);
-    if (other) {
-        unlock_pair(ct, conn->node[0].hash, conn->node[1].hash);
+    for (i = 0; i < n_cand; i++) {
+        struct ct_tuple *r = &conn->node[1].key;
+
+        if (nat) {
+            /* A translated reply tuple that nobody uses: checked without
+             * locks first, then again under them. */
+            ct_nat_candidate(nat, &c->key, c->hash, i, r);
+            conn->node[1].hash = tuple_hash(r, ct->hash_basis);
+            if (ct_lookup(ct, r, conn->node[1].hash, now, false, &reply)) {
+                continue;
+            }
+        } else {
+            ct_tuple_reverse(&c->key, r);
+            conn->node[1].hash = tuple_hash(r, ct->hash_basis);
+        }
+        lock_pair(ct, conn->node[0].hash, conn->node[1].hash);
+        other = ct_lookup(ct, &c->key, c->hash, now, false, &reply);
+        if (other) {
+            unlock_pair(ct, conn->node[0].hash, conn->node[1].hash);
+            free(conn);
+            SUB(&ct->n_conns, 1);
+            SUB(&ct->zone_count[zone], 1);
+            *why = -1;
+            return NULL;
+        }
+        if (nat && ct_lookup(ct, r, conn->node[1].hash, now, false,
+                             &reply)) {
+            unlock_pair(ct, conn->node[0].hash, conn->node[1].hash);
+            continue;
+        }
+        break;
+    }
+    if (i == n_cand) {
         free(conn);
         SUB(&ct->n_conns, 1);
         SUB(&ct->zone_count[zone], 1);
-        *why = -1;
+        *why = CT_DROP_NAT_EXHAUSTED;
         return NULL;
     }
     for (int d = 0; d < 2; d++) {
@@ -1280,12 +1337,59 @@ apply_mark_label(struct ct_conn *c, const struct ct_exec *e,
     spin_unlock(&c->lock);
 }
 
+/* Rewrites a packet of 'c' in direction 'reply' (or, 'related', an ICMP
+ * error about one of the other direction) as the connection's NAT says.
+ * Returns the CS_*_NAT bits the packet gets: an original packet of a SNAT
+ * connection has its source translated, its reply its destination. */
+static uint8_t
+conn_nat(struct ct_conn *c, struct ct_pkt *pkt, bool reply, bool related)
+{
+    struct ct_tuple from, to;
+    int d = reply ? 1 : 0;
+
+    if (!c->nat_flags) {
+        return 0;
+    }
+    if (!related) {
+        from = c->node[d].key;
+        ct_tuple_reverse(&c->node[1 - d].key, &to);
+    } else {
+        ct_tuple_reverse(&c->node[d].key, &from);
+        to = c->node[1 - d].key;
+    }
+    if (ct_nat_rewrite(pkt->data, pkt->len, &pkt->layers, from.is_ipv6,
+                       &from, &to, related)) {
+        return 0;
+    }
+    if (!reply) {
+        return c->nat_flags;
+    }
+    return c->nat_flags == CS_SRC_NAT ? CS_DST_NAT : CS_SRC_NAT;
+}
+
+/* The NAT request of 'e' for a new connection of 'c', or NULL. */
+static const struct ct_nat *
+new_nat(const struct ct_exec *e, const struct ct_pctx *c)
+{
+    const struct ct_nat *nat = &e->nat;
+
+    if (!(nat->flags & (CT_NAT_SRC | CT_NAT_DST))
+        || (nat->flags & CT_NAT_REVERSE)
+        || nat->is_ipv6 != c->key.is_ipv6) {
+        return NULL;
+    }
+    return nat;
+}
+
 /* The full path for one packet (OVS process_one). */
 static void
 process_one(struct conntrack *ct, struct ct_pkt *pkt,
             const struct ct_exec *e, uint64_t now)
 {
     struct ct_md *md = pkt->md;
+    /* NAT applies once per zone ([OVS] handle_nat). */
+    bool natted = md->zone == e->zone
+                  && (md->state & (CS_SRC_NAT | CS_DST_NAT));
     struct ct_conn *conn;
     struct ct_pctx c;
     uint8_t state;
@@ -1342,6 +1446,9 @@ again:
                 break;
             }
         }
+        if (!(state & CS_INVALID) && e->nat.flags && !natted) {
+            state |= conn_nat(conn, pkt, reply, c.related);
+        }
         write_md(md, state, e->zone, conn, &c.key);
         if (!(state & CS_INVALID)) {
             apply_mark_label(conn, e, md);
@@ -1361,8 +1468,9 @@ create:
         write_md(md, CS_TRACKED | CS_INVALID, e->zone, NULL, &c.key);
         return;
     }
+    state = CS_TRACKED | CS_NEW;
     if (e->flags & CT_F_COMMIT) {
-        conn = conn_create(ct, &c, now, &why);
+        conn = conn_create(ct, &c, new_nat(e, &c), now, &why);
         if (!conn) {
             if (why < 0 && ++tries < 3) {
                 goto again;         /* Lost an insertion race. */
@@ -1372,9 +1480,10 @@ create:
             }
         } else {
             count_packet(conn, false, pkt->len, now);
+            state |= conn_nat(conn, pkt, false, false);
         }
     }
-    write_md(md, CS_TRACKED | CS_NEW, e->zone, conn, &c.key);
+    write_md(md, state, e->zone, conn, &c.key);
     if (conn) {
         apply_mark_label(conn, e, md);
     }
@@ -1393,7 +1502,13 @@ conntrack_execute(struct conntrack *ct, struct ct_pkt *pkts, size_t n,
         if (c && (md->state & CS_TRACKED) && md->zone == e->zone
             && !(e->flags & CT_F_FORCE) && !LOAD(&c->dead)) {
             /* Seen by a ct() in this zone already (OVS process_one_fast):
-             * keep the verdict, apply mark and label. */
+             * keep the verdict, apply NAT (once), mark and label. */
+            if (e->nat.flags && c->nat_flags
+                && !(md->state & (CS_SRC_NAT | CS_DST_NAT))) {
+                md->state |= conn_nat(c, &pkts[i],
+                                      md->state & CS_REPLY_DIR,
+                                      md->state & CS_RELATED);
+            }
             apply_mark_label(c, e, md);
             continue;
         }
@@ -1696,7 +1811,8 @@ conntrack_check(const struct conntrack *ct)
             n0++;
             by_proto[c->proto]++;
             ct_tuple_reverse(&n->key, &r);
-            if (!tuple_eq(&r, &c->node[1].key) || !chain_has(ct, &c->node[1])) {
+            if ((!c->nat_flags && !tuple_eq(&r, &c->node[1].key))
+                || !chain_has(ct, &c->node[1])) {
                 fprintf(stderr, "conntrack: reply entry missing or wrong\n");
                 err = EINVAL;
             }

@@ -100,8 +100,9 @@ struct ct_md {
                                  state (RCU) */
 };
 
-/* NAT request of a ct(commit,nat(...)) (not implemented yet: carried by
- * the API so the plumbing can pass it; conntrack_execute ignores it). */
+/* NAT request of a ct(commit,nat(...)), or of a bare ct(nat) (flags
+ * CT_NAT_REVERSE, or any nonzero flags on an existing connection: only
+ * reverse what the connection has).  See conntrack_execute(). */
 #define CT_NAT_SRC 0x01
 #define CT_NAT_DST 0x02
 #define CT_NAT_RANDOM 0x04
@@ -235,7 +236,22 @@ void conntrack_set_event_cb(struct conntrack *, ct_event_fn *, void *aux);
  * IP fragments, non-IP frames, truncated or malformed headers and bad
  * checksums are +trk+inv (each counted under its drop reason).
  * 'now_ms' is a monotonic clock in milliseconds, the same for every
- * caller.  exec->nat is ignored (NAT is not implemented yet). */
+ * caller.
+ *
+ * NAT (exec->nat.flags nonzero): a new connection committed with
+ * CT_NAT_SRC or CT_NAT_DST (not CT_NAT_REVERSE, same address family) gets
+ * a translated reply tuple: SNAT picks the address/port replies go to,
+ * DNAT the address/port the original packets are sent to, from the
+ * ranges (IPv6: ranges differing only in the last 32 bits; only TCP and
+ * UDP ports are translated; without a port range DNAT keeps the port and
+ * SNAT tries the original port, then 1024-65535), never a reply tuple in
+ * use; none free: the commit is refused ("nat_exhausted").  Every packet
+ * of a NATed connection that goes through a ct() with NAT flags is
+ * rewritten once per zone, its reverse direction un-NATed and ICMP errors
+ * about it (embedded header and outer addresses) too, with checksums
+ * updated; md->state gets CS_SRC_NAT / CS_DST_NAT (the reply of a SNAT
+ * connection: CS_DST_NAT).  Then the frame changed: the caller must
+ * re-extract its flow.  RANDOM, HASH and PERSISTENT all pick by hash. */
 void conntrack_execute(struct conntrack *, struct ct_pkt *pkts, size_t n,
                        const struct ct_exec *exec, uint64_t now_ms);
 
@@ -298,6 +314,7 @@ void conntrack_set_checksum_check(struct conntrack *, bool);
     CT_DROP(ICMP_UNRELATED, "icmp_unrelated") /* error w/o connection */   \
     CT_DROP(UNSUPPORTED, "unsupported")    /* non-IP, ICMP type, ... */    \
     CT_DROP(NO_MEMORY, "no_memory")        /* allocation failed */         \
+    CT_DROP(NAT_EXHAUSTED, "nat_exhausted") /* no free NAT tuple */        \
     CT_DROP(EVICTED_EMBRYONIC, "evicted_embryonic") /* not a drop: an   \
                                               unanswered conn evicted */
 enum ct_drop_reason {

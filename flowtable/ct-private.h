@@ -73,4 +73,20 @@ enum ct_update ct_tcp_update(struct ct_tcp_peer peer[2], bool reply,
                              const uint8_t *tcp, uint32_t payload, int *tm,
                              bool *rst);
 
+/* ct-nat.c. */
+/* Number of candidate reply tuples of 'nat' for 'orig' (>= 1). */
+uint64_t ct_nat_n_candidates(const struct ct_nat *nat,
+                             const struct ct_tuple *orig);
+/* Candidate 'i' (0 <= i < ct_nat_n_candidates()): the translated reply
+ * tuple, walked from an offset given by 'hash'. */
+void ct_nat_candidate(const struct ct_nat *nat, const struct ct_tuple *orig,
+                      uint32_t hash, uint64_t i, struct ct_tuple *reply);
+/* Rewrites the frame's headers from tuple 'from' to 'to' (or, 'related',
+ * the ICMP error's embedded packet from 'from' to 'to' and the outer
+ * addresses after it), updating checksums.  Returns 0, or -1 if the
+ * headers are not where they should be (nothing changed then). */
+int ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
+                   bool v6, const struct ct_tuple *from,
+                   const struct ct_tuple *to, bool related);
+
 #endif /* ct-private.h */

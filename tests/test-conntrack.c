@@ -847,6 +847,10 @@ test_fragments_and_truncation(void **state)
     conntrack_set_checksum_check(ct, false);
     assert_int_equal(run(ct, t, 0, C, 1), TRK | NEW);
     conntrack_set_checksum_check(ct, true);
+    /* Port 0 ([OVS] extract_l4_tcp/udp: "Port 0 is invalid"). */
+    assert_int_equal(run(ct, mk_udp(false, 1, 2, 0, 6), 0, C, 1), TRK | INV);
+    assert_int_equal(run(ct, mk_tcp(true, 1, 2, 5, 0, 1, 0, F_SYN, 100, -1,
+                                    0), 0, C, 1), TRK | INV);
     /* Not IP. */
     memset(t.buf, 0, 64);
     t.buf[12] = 0x08;
@@ -856,6 +860,9 @@ test_fragments_and_truncation(void **state)
     assert_int_equal(stats(ct).n_conns, 1);
     conntrack_destroy(ct);
 }
+
+static struct ct_nat mk_nat(bool v6, uint8_t flags, uint8_t a_lo,
+                            uint8_t a_hi, uint16_t p_lo, uint16_t p_hi);
 
 static void
 test_fuzz(void **state)
@@ -894,7 +901,28 @@ test_fuzz(void **state)
         if (test_xorshift64(&rng) % 3 == 0) {
             t.len = test_xorshift64(&rng) % (t.len + 1);
         }
-        (void) run(ct, t, (uint16_t) (round % 3), C, (uint64_t) round);
+        if (round & 1) {
+            /* Through SNAT/DNAT (v4 or v6 ranges by round): rewrites of
+             * mangled packets must stay within them. */
+            struct ct_exec e;
+            struct ct_pkt p;
+            struct flow f;
+
+            memset(&e, 0, sizeof e);
+            e.zone = (uint16_t) (round % 3);
+            e.flags = C;
+            e.nat = mk_nat(round & 2, (round & 4) ? CT_NAT_SRC : CT_NAT_DST,
+                           100, 103, 1000, 1003);
+            memset(&last_md, 0, sizeof last_md);
+            flow_extract(t.buf, t.len, 1, &f, &p.layers);
+            p.data = t.buf;
+            p.len = (uint32_t) t.len;
+            p.flow = &f;
+            p.md = &last_md;
+            conntrack_execute(ct, &p, 1, &e, (uint64_t) round);
+        } else {
+            (void) run(ct, t, (uint16_t) (round % 3), C, (uint64_t) round);
+        }
         assert_true(last_md.state & TRK);
         if (round % 50000 == 0) {
             conntrack_set_checksum_check(ct, round % 100000 != 0);
@@ -1253,11 +1281,258 @@ test_dump_format_stats(void **state)
         assert_int_equal(st.tcp_by_state[CT_TCPS_ESTABLISHED], 1);
         assert_int_equal(st.created, 3);
     }
+    /* Labels: 0x and the 128-bit value without leading zeros. */
+    {
+        struct ct_conn_info info;
+        char buf[512];
+
+        memset(&info, 0, sizeof info);
+        info.orig.nw_proto = info.reply.nw_proto = 17;
+        info.orig.src_port = info.reply.dst_port = htons(1);
+        info.orig.dst_port = info.reply.src_port = htons(2);
+        info.label[14] = 0x01;
+        info.label[15] = 0x02;
+        info.orig.zone = 0;
+        ct_conn_info_format(&info, buf, sizeof buf);
+        assert_string_equal(buf, "udp,orig=(src=0.0.0.0,dst=0.0.0.0,sport=1,"
+                            "dport=2),reply=(src=0.0.0.0,dst=0.0.0.0,"
+                            "sport=2,dport=1),labels=0x102");
+    }
     assert_string_equal(ct_drop_reason_name(CT_DROP_FULL), "full");
     assert_string_equal(ct_drop_reason_name(CT_DROP_EVICTED_EMBRYONIC),
                         "evicted_embryonic");
     assert_string_equal(ct_tcp_state_name(CT_TCPS_TIME_WAIT), "TIME_WAIT");
     conntrack_destroy(ct);
+}
+
+/* ---------------------------------------------------------------------- */
+/* NAT: translations checked field by field and against full checksum
+ * recomputation (pkt_check_csums). */
+
+static uint8_t
+run_nat(struct conntrack *ct, struct tpkt *t, uint8_t flags,
+        const struct ct_nat *nat)
+{
+    struct flow f;
+    struct ct_pkt p;
+    struct ct_exec e;
+    const char *why = NULL;
+
+    memset(&e, 0, sizeof e);
+    e.flags = flags;
+    if (nat) {
+        e.nat = *nat;
+    }
+    memset(&last_md, 0, sizeof last_md);
+    flow_extract(t->buf, t->len, 1, &f, &p.layers);
+    p.data = t->buf;
+    p.len = (uint32_t) t->len;
+    p.flow = &f;
+    p.md = &last_md;
+    conntrack_execute(ct, &p, 1, &e, 1);
+    if (!pkt_check_csums(t->buf, t->len, &why)) {
+        fail_msg("checksum after NAT: %s", why);
+    }
+    return last_md.state;
+}
+
+static struct ct_nat
+mk_nat(bool v6, uint8_t flags, uint8_t a_lo, uint8_t a_hi, uint16_t p_lo,
+       uint16_t p_hi)
+{
+    struct ct_nat n;
+
+    memset(&n, 0, sizeof n);
+    n.flags = flags;
+    n.is_ipv6 = v6;
+    addr(n.addr_min, v6, a_lo);
+    addr(n.addr_max, v6, a_hi);
+    n.port_min = p_lo;
+    n.port_max = p_hi;
+    return n;
+}
+
+/* Host index of the address at 'a' (last byte). */
+static uint8_t
+host_of(const uint8_t *frame, bool v6, bool dst)
+{
+    return frame[14 + (v6 ? (dst ? 39 : 23) : (dst ? 19 : 15))];
+}
+
+static uint16_t
+port_of(const uint8_t *frame, bool v6, bool dst)
+{
+    const uint8_t *l4 = frame + 14 + (v6 ? 40 : 20);
+
+    return (uint16_t) (l4[dst ? 2 : 0] << 8 | l4[dst ? 3 : 1]);
+}
+
+static void
+test_nat_snat(void **state)
+{
+    for (int v6 = 0; v6 < 2; v6++) {
+        struct conntrack *ct = mk_ct(NULL);
+        struct ct_nat nat = mk_nat(v6, CT_NAT_SRC, 100, 101, 5000, 5001);
+        struct ct_nat rev = { .flags = CT_NAT_REVERSE };
+        bool used[2][2] = { { false } };
+        struct tpkt t;
+
+        /* Four clients (TCP SYNs from ports 1..4) take the four
+         * address/port pairs; a fifth finds none free. */
+        for (uint16_t cp = 1; cp <= 5; cp++) {
+            uint8_t h;
+            uint16_t sp;
+
+            t = mk_tcp(v6, 1, 2, cp, 80, 7, 0, F_SYN, 1000, -1, 0);
+            if (cp == 5) {
+                assert_int_equal(run_nat(ct, &t, C, &nat), TRK | NEW);
+                assert_null(last_md.conn);
+                assert_int_equal(stats(ct).drops[CT_DROP_NAT_EXHAUSTED], 1);
+                assert_int_equal(host_of(t.buf, v6, false), 1);
+                break;
+            }
+            assert_int_equal(run_nat(ct, &t, C, &nat),
+                             TRK | NEW | CS_SRC_NAT);
+            h = host_of(t.buf, v6, false);
+            sp = port_of(t.buf, v6, false);
+            assert_true(h == 100 || h == 101);
+            assert_true(sp == 5000 || sp == 5001);
+            assert_false(used[h - 100][sp - 5000]);
+            used[h - 100][sp - 5000] = true;
+            assert_int_equal(last_md.orig.src[v6 ? 15 : 3], 1);
+            assert_int_equal(ntohs(last_md.orig.src_port), cp);
+
+            /* The server answers the translated address: un-NATed. */
+            t = mk_tcp(v6, 2, h, 80, sp, 500, 8, F_SYN | F_ACK, 1000, -1, 0);
+            assert_int_equal(run_nat(ct, &t, 0, &rev),
+                             TRK | EST | RPL | CS_DST_NAT);
+            assert_int_equal(host_of(t.buf, v6, true), 1);
+            assert_int_equal(port_of(t.buf, v6, true), cp);
+            /* Without NAT in the ct() the packet is tracked, not
+             * rewritten ([OVS] handle_nat needs nat_action_info). */
+            t = mk_tcp(v6, 1, 2, cp, 80, 8, 501, F_ACK, 1000, -1, 0);
+            assert_int_equal(run_nat(ct, &t, 0, NULL), TRK | EST);
+            assert_int_equal(host_of(t.buf, v6, false), 1);
+            assert_int_equal(run_nat(ct, &t, 0, &rev),
+                             TRK | EST | CS_SRC_NAT);
+            assert_int_equal(host_of(t.buf, v6, false), h);
+        }
+        {
+            struct dump_acc d;
+
+            memset(&d, 0, sizeof d);
+            conntrack_dump(ct, NULL, 1, dump_cb, &d);
+            assert_int_equal(d.n, 4);
+        }
+        /* NAT happens once per zone: the same md through ct(nat) again
+         * (fast path) leaves the frame alone. */
+        {
+            struct ct_exec e;
+            struct ct_pkt p;
+            struct flow f;
+            uint8_t before[2048];
+
+            t = mk_tcp(v6, 1, 2, 1, 80, 8, 501, F_ACK, 1000, -1, 0);
+            memset(&e, 0, sizeof e);
+            e.nat = rev;
+            memset(&last_md, 0, sizeof last_md);
+            flow_extract(t.buf, t.len, 1, &f, &p.layers);
+            p.data = t.buf;
+            p.len = (uint32_t) t.len;
+            p.flow = &f;
+            p.md = &last_md;
+            conntrack_execute(ct, &p, 1, &e, 1);
+            assert_int_equal(last_md.state, TRK | EST | CS_SRC_NAT);
+            memcpy(before, t.buf, t.len);
+            flow_extract(t.buf, t.len, 1, &f, &p.layers);
+            conntrack_execute(ct, &p, 1, &e, 1);
+            assert_int_equal(last_md.state, TRK | EST | CS_SRC_NAT);
+            assert_memory_equal(before, t.buf, t.len);
+        }
+        assert_int_equal(conntrack_check(ct), 0);
+        conntrack_destroy(ct);
+    }
+}
+
+static void
+test_nat_dnat_udp_icmp(void **state)
+{
+    for (int v6 = 0; v6 < 2; v6++) {
+        struct conntrack *ct = mk_ct(NULL);
+        struct ct_nat nat = mk_nat(v6, CT_NAT_DST, 2, 2, 5353, 5353);
+        struct ct_nat rev = { .flags = CT_NAT_REVERSE };
+        uint8_t inner[128];
+        struct tpkt t;
+        size_t n;
+
+        /* Client 1 -> VIP 50:53, DNAT to 2:5353. */
+        t = mk_udp(v6, 1, 50, 999, 53);
+        assert_int_equal(run_nat(ct, &t, C, &nat), TRK | NEW | CS_DST_NAT);
+        assert_int_equal(host_of(t.buf, v6, true), 2);
+        assert_int_equal(port_of(t.buf, v6, true), 5353);
+        t = mk_udp(v6, 2, 1, 5353, 999);
+        assert_int_equal(run_nat(ct, &t, 0, &rev),
+                         TRK | EST | RPL | CS_SRC_NAT);
+        assert_int_equal(host_of(t.buf, v6, false), 50);
+        assert_int_equal(port_of(t.buf, v6, false), 53);
+
+        /* The client's port unreachable about the (un-NATed) reply
+         * 50:53 -> 1:999 goes back through the NAT: embedded header and
+         * outer destination become the backend's. */
+        n = inner_udp(inner, v6, 50, 1, 53, 999);
+        t = mk_icmp(v6, 1, 50, v6 ? 1 : 3, v6 ? 4 : 3, 0, inner, n);
+        assert_int_equal(run_nat(ct, &t, 0, &rev),
+                         TRK | REL | CS_DST_NAT);
+        assert_int_equal(host_of(t.buf, v6, true), 2);
+        {
+            const uint8_t *in3 = t.buf + 14 + (v6 ? 40 : 20) + 8;
+            const uint8_t *in4 = in3 + (v6 ? 40 : 20);
+
+            assert_int_equal(in3[v6 ? 23 : 15], 2);
+            assert_int_equal(in4[0] << 8 | in4[1], 5353);
+            if (!v6) {
+                assert_int_equal(pkt_csum(in3, 20, 0), 0);
+            }
+        }
+        /* A router's time exceeded about the client's packet to the
+         * backend: the embedded destination is un-NATed to the VIP, the
+         * outer source (the router) is left alone. */
+        n = inner_udp(inner, v6, 1, 2, 999, 5353);
+        t = mk_icmp(v6, 9, 1, v6 ? 3 : 11, 0, 0, inner, n);
+        assert_int_equal(run_nat(ct, &t, 0, &rev),
+                         TRK | REL | RPL | CS_SRC_NAT);
+        assert_int_equal(host_of(t.buf, v6, false), 9);
+        {
+            const uint8_t *in3 = t.buf + 14 + (v6 ? 40 : 20) + 8;
+            const uint8_t *in4 = in3 + (v6 ? 40 : 20);
+
+            assert_int_equal(in3[v6 ? 39 : 19], 50);
+            assert_int_equal(in4[2] << 8 | in4[3], 53);
+        }
+
+        /* ICMP echo through SNAT: the address only. */
+        nat = mk_nat(v6, CT_NAT_SRC, 77, 77, 0, 0);
+        t = mk_icmp(v6, 1, 2, v6 ? 128 : 8, 0, 42, NULL, 0);
+        assert_int_equal(run_nat(ct, &t, C, &nat), TRK | NEW | CS_SRC_NAT);
+        assert_int_equal(host_of(t.buf, v6, false), 77);
+        t = mk_icmp(v6, 2, 77, v6 ? 129 : 0, 0, 42, NULL, 0);
+        assert_int_equal(run_nat(ct, &t, 0, &rev),
+                         TRK | EST | RPL | CS_DST_NAT);
+        assert_int_equal(host_of(t.buf, v6, true), 1);
+
+        /* SNAT without a port range keeps the port while it is free. */
+        nat = mk_nat(v6, CT_NAT_SRC, 78, 78, 0, 0);
+        t = mk_udp(v6, 1, 2, 4444, 53);
+        assert_int_equal(run_nat(ct, &t, C, &nat), TRK | NEW | CS_SRC_NAT);
+        assert_int_equal(port_of(t.buf, v6, false), 4444);
+        t = mk_udp(v6, 3, 2, 4444, 53);
+        assert_int_equal(run_nat(ct, &t, C, &nat), TRK | NEW | CS_SRC_NAT);
+        assert_int_equal(host_of(t.buf, v6, false), 78);
+        assert_true(port_of(t.buf, v6, false) >= 1024);
+        assert_int_not_equal(port_of(t.buf, v6, false), 4444);
+        assert_int_equal(conntrack_check(ct), 0);
+        conntrack_destroy(ct);
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1443,14 +1718,14 @@ new_thread(void *arg)
     uint32_t i = 0;
 
     while (!__atomic_load_n(t->stop, __ATOMIC_RELAXED)) {
-        struct tpkt p = mk_tcp(false, 3, 4, (uint16_t) (i % 60000), 80, i,
-                               0, F_SYN, 100, -1, 0);
+        struct tpkt p = mk_tcp(false, 3, 4, (uint16_t) (1 + i % 60000), 80,
+                               i, 0, F_SYN, 100, -1, 0);
 
         run(t->ct, p, (uint16_t) (i % 3), C, 1000);
         if (last_md.state != (TRK | NEW)) {
             __atomic_fetch_add(&t->bad, 1, __ATOMIC_RELAXED);
         }
-        p = mk_udp(false, 3, 4, (uint16_t) (i % 5000), 53);
+        p = mk_udp(false, 3, 4, (uint16_t) (1 + i % 5000), 53);
         run(t->ct, p, 1, C, 1000);
         i++;
         __atomic_fetch_add(&t->done, 1, __ATOMIC_RELAXED);
@@ -1539,6 +1814,8 @@ main(void)
         cmocka_unit_test(test_sweep_timeouts),
         cmocka_unit_test(test_flush),
         cmocka_unit_test(test_dump_format_stats),
+        cmocka_unit_test(test_nat_snat),
+        cmocka_unit_test(test_nat_dnat_udp_icmp),
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_threads),
     };
