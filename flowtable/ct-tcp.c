@@ -202,6 +202,19 @@ ct_tcp_update(struct ct_tcp_peer peer[2], bool reply, const uint8_t *tcp,
         return CT_UPD_NEW;
     }
 
+    /* A SYN (without ACK) from an end that has not gone past SYN_SENT: a
+     * retransmitted SYN, or the crossing SYN of a simultaneous open.  As
+     * Open vSwitch 3.1 (conntrack-tcp.c, checked by tests/integration/
+     * test_ct_diff.py): that end is SYN_SENT, the packet is +new (without
+     * +rpl), and its sequence numbers are not tracked, so the rest of a
+     * simultaneous open falls out of the window (+inv). */
+    if ((f & (CT_TCP_SYN | CT_TCP_ACK)) == CT_TCP_SYN
+        && src->state <= CT_TCPS_SYN_SENT) {
+        src->state = CT_TCPS_SYN_SENT;
+        *tm = CT_TM_TCP_SYN_SENT;
+        return CT_UPD_VALID_NEW;
+    }
+
     if (!(f & CT_TCP_SYN)) {
         if ((src->wscale & CT_WSCALE_FLAG) && (dst->wscale & CT_WSCALE_FLAG)) {
             sws = src->wscale & CT_WSCALE_MASK;
