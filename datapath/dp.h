@@ -56,6 +56,19 @@
  *   PMD and credited to the slow path's rules by the main thread
  *   (dp_run()), finally when the megaflow is freed.
  *
+ *   Recirculation: an action list may end a pass with recirc(N) (after a
+ *   ct(), whose result the next pass matches on).  The packet, with its
+ *   conntrack metadata (struct ct_md), joins the PMD's recirculation
+ *   queue (a copy, when actions follow the recirc); once the burst is
+ *   done, the queued packets run through every stage again as batches of
+ *   up to DP_BATCH, their keys carrying recirc_id N and the ct_* fields,
+ *   so a second pass is a cache hit (EMC, megaflow) like a first one.
+ *   Every megaflow matches recirc_id exactly.  At most DP_MAX_RECIRC_DEPTH
+ *   passes; beyond, or beyond DP_RECIRC_MAX queued packets, a packet is
+ *   dropped and counted.  The connection tracker (conntrack.h) is one
+ *   table shared by every PMD; the main thread expires its connections in
+ *   slices (dp_run()).
+ *
  *   A packet that misses every cache is never dropped for want of a cached
  *   flow: if the megaflow cannot be installed (flow limit, memory) the
  *   packet is still executed with the upcall's actions.  Every drop is

@@ -5,7 +5,7 @@
 
 /*
  * What
- *   A small, fixed-size cache from an exact struct flow (all 96 bytes) to
+ *   A small, fixed-size cache from an exact struct flow (all 168 bytes) to
  *   an opaque data pointer (the megaflow that matched it).  It sits in front
  *   of the megaflow classifier: a hit skips the wildcard lookup entirely.
  *

@@ -12,7 +12,7 @@
  *   fixed offset, so the flow key is a function of a few header bytes.
  *   hkey_extract() copies exactly those bytes (plus the input port) into a
  *   five-word key with five loads and no branches on field values, where
- *   flow_extract() must clear and fill 96 bytes.  The exact-match tier
+ *   flow_extract() must clear and fill all of struct flow (168 bytes).  The exact-match tier
  *   keys its fast cache (hkc.h) on it.
  *
  * Contract

@@ -47,9 +47,17 @@
  *   pipeline (actions already emitted stay); on non-IP packets it is a
  *   no-op.
  *
- *   The mask written to 'wc' always includes in_port and is sound: every
- *   packet that agrees with 'flow' on the bits set in 'wc' translates to the
- *   same actions, for the same MAC table contents.
+ *   Connection tracking: ct(...) emits the header changes made so far,
+ *   then a datapath ct (zone, commit, mark/label, NAT); with table=T it
+ *   adds recirc(ofproto_recirc_id(T)), and translation of that next pass
+ *   (flow.recirc_id set, ct_* fields filled by the datapath) starts in
+ *   table T.  Lookups later in the same pass keep seeing the ct_* fields
+ *   the packet arrived with.  ct_clear zeroes them for the rest of the
+ *   pass.
+ *
+ *   The mask written to 'wc' always includes in_port and recirc_id and is
+ *   sound: every packet that agrees with 'flow' on the bits set in 'wc'
+ *   translates to the same actions, for the same MAC table contents.
  *
  *   Flow mods follow OpenFlow: ADD replaces a rule with the same table,
  *   match and priority (the new rule starts with fresh counters and

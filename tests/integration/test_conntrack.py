@@ -324,3 +324,122 @@ def test_rst_closes(net):
     assert r.returncode != 0 and "refused" in r.stderr.lower(), r.stderr
     c = [c for c in net.conns() if c["proto"] == "tcp"]
     assert c and c[0]["state"] in ("CLOSED", "TIME_WAIT"), c
+
+
+# ---- NAT: SNAT out, a DNAT port-forward in. ----
+
+SNAT_IP, DNAT_IP = "10.78.0.100", "10.78.0.200"
+
+NAT_FLOWS = [
+    "table=0,priority=100,arp,actions=NORMAL",
+    "table=0,priority=90,ip,ct_state=-trk,actions=ct(table=1,zone=7,nat)",
+    # Inside opens: source translated to SNAT_IP.
+    "table=1,priority=100,ip,in_port=1,ct_state=+trk+new,"
+    f"actions=ct(commit,zone=7,nat(src={SNAT_IP}),"
+    "exec(set_field:0x2a->ct_mark)),NORMAL",
+    # Outside reaches the inside web server at DNAT_IP:8080.
+    f"table=1,priority=100,tcp,in_port=2,nw_dst={DNAT_IP},tp_dst=8080,"
+    f"ct_state=+trk+new,actions=ct(commit,zone=7,nat(dst={IN_IP}:80)),"
+    "NORMAL",
+    "table=1,priority=100,ct_state=+trk+est,actions=NORMAL",
+    "table=1,priority=100,ct_state=+trk+rel,actions=NORMAL",
+    "table=1,priority=1,actions=drop",
+]
+
+ECHO_PEER = r"""
+import socket, sys
+fam = socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+s.settimeout(float(sys.argv[3]))
+print("ready", flush=True)
+c, peer = s.accept()
+c.settimeout(10)
+data = b""
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    data += b
+c.sendall(("%s %d %d" % (peer[0], peer[1], len(data))).encode())
+c.close()
+"""
+
+PEER_CLIENT = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"x" * int(sys.argv[3]))
+s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    b = s.recv(200)
+    if not b:
+        break
+    got += b
+print(got.decode(), s.getsockname()[1])
+"""
+
+
+def _mac(net, side):
+    out = nsx(net.ns[side], "ip", "-j", "link", "show",
+              net.ifs[side]).stdout
+    return json.loads(out)[0]["address"]
+
+
+@pytest.fixture
+def nat_net():
+    n = Net(flows=NAT_FLOWS)
+    try:
+        # The outside host reaches the NAT addresses at the inside tap's
+        # MAC (no one answers ARP for them).
+        mac = _mac(n, "in")
+        for ip in (SNAT_IP, DNAT_IP):
+            nsx(n.ns["out"], "ip", "neigh", "replace", ip, "lladdr", mac,
+                "dev", n.ifs["out"], "nud", "permanent")
+        yield n
+    finally:
+        n.close()
+
+
+def test_snat_seen_from_outside(nat_net):
+    net = nat_net
+    assert net.ping("in", OUT_IP), "ping through SNAT"
+    srv = net.spawn("out", ECHO_PEER, OUT_IP, 7001, 10)
+    r = net.run("in", PEER_CLIENT, OUT_IP, 7001, 300000)
+    assert r.returncode == 0, r.stderr
+    peer_ip, peer_port, n, local_port = r.stdout.split()
+    # The outside saw the translated source, and every byte arrived.
+    assert peer_ip == SNAT_IP
+    assert int(n) == 300000
+    srv.wait(timeout=10)
+    conns = [c for c in net.conns(zone=7) if c["proto"] == "tcp"]
+    assert len(conns) == 1, conns
+    c = conns[0]
+    assert c["snat"] and not c["dnat"]
+    assert c["orig"]["src"] == IN_IP and c["reply"]["dst"] == SNAT_IP
+    assert c["mark"] == 0x2a
+    assert int(peer_port) == c["reply"]["dport"]
+    assert int(local_port) == c["orig"]["sport"]
+
+
+def test_dnat_port_forward(nat_net):
+    net = nat_net
+    assert net.ping("in", OUT_IP)       # neighbours both ways
+    srv = net.spawn("in", ECHO_PEER, IN_IP, 80, 10)
+    r = net.run("out", PEER_CLIENT, DNAT_IP, 8080, 5000)
+    assert r.returncode == 0, r.stderr
+    peer_ip, peer_port, n, local_port = r.stdout.split()
+    # The inside server saw the real client; the client talked to
+    # DNAT_IP:8080 throughout (its connect() would fail otherwise).
+    assert peer_ip == OUT_IP and int(n) == 5000
+    srv.wait(timeout=10)
+    c = [c for c in net.conns(zone=7) if c["proto"] == "tcp"
+         and c["orig"]["dport"] == 8080][0]
+    assert c["dnat"] and c["reply"]["src"] == IN_IP
+    assert c["reply"]["sport"] == 80
+    # Anything else from outside is still dropped.
+    assert not net.ping("out", IN_IP)
