@@ -131,9 +131,7 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
         tmp_up->n_refs = 0;
         return NULL;
     }
-    /* The datapath port is always part of a megaflow's key. */
-    tmp_up->wc.in_port = UINT32_MAX;
-    tmp_up->wc.pad0 = tmp_up->wc.pad1 = tmp_up->wc.pad2 = 0;
+    dp_megaflow_mask_fixup(&tmp_up->wc);
     if (tmp_up->learned) {
         atomic_store(&dp->learned, true);
     }

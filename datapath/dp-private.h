@@ -321,6 +321,16 @@ dp_prof_mark(struct dp_pmd *pmd, bool prof, uint64_t *t, enum dp_stage stage)
     }
 }
 
+/* What every megaflow's mask holds whatever the slow path reported: the
+ * datapath port and the pass (recirc_id) always matter; padding never. */
+static inline void
+dp_megaflow_mask_fixup(struct flow *wc)
+{
+    wc->in_port = UINT32_MAX;
+    wc->recirc_id = UINT32_MAX;
+    wc->pad0 = wc->pad1 = wc->pad2 = 0;
+}
+
 /* The conntrack fields of a recirculated pass's key, from the packet's
  * metadata (flow.h: the ct_* fields; ICMP tuples carry type and code in
  * ct_tp_src/ct_tp_dst as Open vSwitch does). */

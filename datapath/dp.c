@@ -522,8 +522,7 @@ revalidate_cb(struct cls_rule *cr, void *ctx_)
     dp_upcall_init(&up, &mf->key, &dp->reval_stub);
     up.revalidating = true;
     if (!dp->cbs.upcall(&up, dp->aux) && up.actions) {
-        up.wc.in_port = UINT32_MAX;
-        up.wc.pad0 = up.wc.pad1 = up.wc.pad2 = 0;
+        dp_megaflow_mask_fixup(&up.wc);
         keep = dp_actions_equal(up.actions, mf->actions)
                && !memcmp(&up.wc, &mf->cr.mask, sizeof up.wc);
     }

@@ -2043,8 +2043,11 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
         sbuf_printf(s, "priority=%" PRId32, priority);
     }
 
-    /* Metadata first, as Open vSwitch prints it. */
-    fmt_match_field(s, &first, m, MFF_RECIRC_ID, NULL);
+    /* Metadata first, as Open vSwitch prints it.  Every megaflow matches
+     * recirc_id; only a recirculated pass's (nonzero) is worth showing. */
+    if (m->flow.recirc_id) {
+        fmt_match_field(s, &first, m, MFF_RECIRC_ID, NULL);
+    }
     fmt_ct_state(s, &first, m);
     fmt_match_field(s, &first, m, MFF_CT_ZONE, NULL);
     fmt_match_field(s, &first, m, MFF_CT_MARK, NULL);
