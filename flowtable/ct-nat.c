@@ -8,8 +8,8 @@
  * packet of direction d carries the tuple of entry d and is rewritten to
  * reverse(entry 1-d): originals to reverse(R), replies to reverse(O) =
  * un-NAT.  An ICMP error related to the connection carries, embedded, a
- * packet of the other direction, rewritten likewise, and its outer
- * addresses follow the embedded ones.
+ * packet of the other direction, rewritten likewise, and one of its outer
+ * addresses follows the embedded ones (see ct_nat_rewrite()).
  *
  * Candidates, in Open vSwitch 3.1's order (nat_get_unique_tuple(), as
  * test_ct_diff's NAT sequences compare them): an address of
@@ -344,7 +344,7 @@ sum16(uint32_t s, const uint8_t *p, size_t n)
 int
 ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
                bool v6, const struct ct_tuple *from,
-               const struct ct_tuple *to, bool related)
+               const struct ct_tuple *to, bool related, bool outer_dst)
 {
     uint8_t *l3, *l4, *end;
     uint8_t proto;
@@ -369,7 +369,6 @@ ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
     {
         uint8_t *in3 = l4 + 8, *in4;
         size_t n = (size_t) (end - in3);
-        uint8_t old_in_dst[16];
         uint8_t *osrc = l3 + (v6 ? 8 : 12), *odst = l3 + (v6 ? 24 : 16);
         uint8_t iproto;
         uint32_t s;
@@ -389,7 +388,6 @@ ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
             }
             in4 = in3 + ihl;
             iproto = in3[9];
-            memcpy(old_in_dst, in3 + 16, 4);
         } else {
             size_t off = 40;
             uint8_t nh;
@@ -414,25 +412,25 @@ ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
             }
             in4 = in3 + off;
             iproto = nh;
-            memcpy(old_in_dst, in3 + 24, 16);
         }
         rewrite_hdr(in3, in4, (size_t) (end - in4), v6, iproto, from, to,
                     true);
-        /* The error goes to the embedded source; it came from the embedded
-         * destination or from a router on the way (left alone). */
-        if (!v6) {
-            if (memcmp(odst, in3 + 12, 4)) {
-                csum_update(l3 + 10, odst, in3 + 12, 4);
-                memcpy(odst, in3 + 12, 4);
-            }
-            if (!memcmp(osrc, old_in_dst, 4) && memcmp(osrc, in3 + 16, 4)) {
-                csum_update(l3 + 10, osrc, in3 + 16, 4);
-                memcpy(osrc, in3 + 16, 4);
-            }
-        } else {
-            memcpy(odst, in3 + 8, 16);
-            if (!memcmp(osrc, old_in_dst, 16)) {
-                memcpy(osrc, in3 + 24, 16);
+        /* One outer address follows the embedded packet, as Open vSwitch
+         * 3.1 rewrites it (test_ct_diff nat_dnat_icmp_error): the
+         * destination becomes the embedded source where the translation
+         * is of destinations, else the source becomes the embedded
+         * destination, also when a router sent the error. */
+        {
+            uint8_t *field = outer_dst ? odst : osrc;
+            const uint8_t *want = outer_dst ? in3 + (v6 ? 8 : 12)
+                                            : in3 + (v6 ? 24 : 16);
+            size_t alen = v6 ? 16 : 4;
+
+            if (memcmp(field, want, alen)) {
+                if (!v6) {
+                    csum_update(l3 + 10, field, want, 4);
+                }
+                memcpy(field, want, alen);
             }
         }
         /* The ICMP checksum, from scratch. */
