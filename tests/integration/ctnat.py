@@ -29,7 +29,8 @@ or at random (`random`), so they are run as property checks on each
 switch: see test_ct_diff.py.
 """
 from scapy.all import (ICMP, IP, TCP, UDP, Ether, ICMPv6DestUnreach,
-                       ICMPv6EchoReply, ICMPv6EchoRequest, IPv6, Raw)
+                       ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6PacketTooBig,
+                       IPv6, Raw)
 
 from ctseq import (IN4, IN6, INSIDE, OUT4, OUT6, OUTSIDE, ROUTER4, ROUTER6,
                    Sequence, Step, Tcp, _bit_tables, frame)
@@ -314,11 +315,17 @@ def _dnat_icmp_error(base):
     hs = t.handshake()
     data = t.s("PA", "data s->c", b"z" * 30)
     seen = translated(data, src=VIP4, sport=VIP_PORT)   # as the client saw it
+    syn = hs[0]
+    fwd = translated(syn, dst=IN4, dport=SERVICE_PORT)  # as the server saw it
     return hs + [
         data,
         icmp_err(OUTSIDE, OUT4, VIP4, seen,
                  "frag needed from the client about the reply", code=4,
                  nexthopmtu=1300),
+        icmp_err(INSIDE, IN4, OUT4, fwd,
+                 "port unreachable from the server about the forwarded SYN"),
+        icmp_err(INSIDE, ROUTER4, OUT4, fwd,
+                 "host unreachable from an inside router, same", code=1),
     ]
 
 
@@ -387,6 +394,18 @@ def _snat6(base):
     t = snat_tcp(base, v6=True)
     u = udp(INSIDE, IN6, OUT6, base + 1, 5000, b"d6", v6=True,
             note="UDP6 c->s")
+    t2 = snat_tcp(base + 3, v6=True)
+    hs2 = t2.handshake()
+    data2 = t2.c("PA", "TCP6 data", b"y" * 40)
+    too_big = Step(OUTSIDE, frame(OUTSIDE, IPv6(src=ROUTER6, dst=NAT6,
+                                                 hlim=64) /
+                                  ICMPv6PacketTooBig(mtu=1280) /
+                                  Raw(translated(data2, src=NAT6))),
+                   "packet too big from router, TCP6 conn")
+    tail = hs2 + [data2, too_big,
+                  echo(INSIDE, "fd00::3", OUT6, 8, base, 1,
+                       "echo6 from a second client, the first's id",
+                       v6=True)]
     return t.handshake() + [
         t.c("PA", "data c->s", b"hello6"),
         t.s("PA", "data s->c", b"world6"),
@@ -404,7 +423,7 @@ def _snat6(base):
             note="UDP6 second client, same port"),
         udp(OUTSIDE, OUT6, NAT6, 5000, base + 2, b"rb6", v6=True,
             note="reply to it at the next port"),
-    ]
+    ] + tail
 
 
 def _dnat6(base):

@@ -284,16 +284,64 @@ def sluice_nat():
         sw.stop()
 
 
+def _fix_inner_l4_csum6(frame):
+    """An Ethernet/IPv6/ICMPv6-error frame with the embedded packet's
+    TCP/UDP checksum recomputed, and the ICMPv6 checksum after it."""
+    from scapy.all import IPv6, TCP, UDP
+    from scapy.layers.inet6 import in6_chksum
+    head, icmp, inner = frame[:54], frame[54:62], frame[62:]
+    q = IPv6(inner)
+    for cls in (TCP, UDP):
+        if cls in q:
+            del q[cls].chksum
+    inner = bytes(IPv6(bytes(q)))
+    icmp = icmp[:2] + b"\0\0" + icmp[4:]
+    ck = in6_chksum(58, IPv6(head[14:]), icmp + inner)
+    return head + icmp[:2] + ck.to_bytes(2, "big") + icmp[4:] + inner
+
+
+# Where Open vSwitch's bytes are wrong and sluice's right: (sequence, step
+# note) -> (why, repair applied to Open vSwitch's frames before comparing).
+NAT_OVS_WRONG = {
+    ("nat_ipv6_snat", "packet too big from router, TCP6 conn"): (
+        "Open vSwitch 3.1 un-NATs the address inside an ICMPv6 error's "
+        "embedded IPv6/TCP packet but leaves that TCP checksum wrong (moved "
+        "by twice the address change); sluice updates it correctly",
+        _fix_inner_l4_csum6),
+}
+
+
+def _repair(seq, verdicts):
+    out = []
+    for st, v in zip(seq.steps, verdicts):
+        fix = NAT_OVS_WRONG.get((seq.name, st.note))
+        if fix:
+            v = Verdict(v.bits, tuple((p, tuple(fix[1](f) for f in fr))
+                                      for p, fr in v.out))
+        out.append(v)
+    return out
+
+
 @pytest.mark.parametrize("name", [s.name for s in ctnat.NAT_SEQUENCES])
 def test_nat_same_verdicts_as_ovs(ovs_nat, sluice_nat, name):
     """Translated tuples that Open vSwitch picks deterministically (one
     address; the original source port while free, else the next one up
-    in its class), so every byte must agree."""
+    in its class), so every byte must agree (but for NAT_OVS_WRONG)."""
     seq = ctnat.BY_NAME[name]
     got = ctseq.run_sequence(sluice_nat, seq, ctnat.BIT_PORTS)
-    table = ctseq.compare(seq, ovs_nat[0][name], got)
+    table = ctseq.compare(seq, _repair(seq, ovs_nat[0][name]), got)
     if table:
         pytest.fail(table, pytrace=False)
+
+
+def test_nat_ovs_wrong_still_wrong(ovs_nat):
+    """Each NAT_OVS_WRONG repair changes Open vSwitch's frame (else the
+    exception is stale and should go)."""
+    for (name, note), (why, fix) in NAT_OVS_WRONG.items():
+        seq = ctnat.BY_NAME[name]
+        i = [st.note for st in seq.steps].index(note)
+        frames = [f for _, fr in ovs_nat[0][name][i].out for f in fr]
+        assert frames and any(fix(f) != f for f in frames), (name, note)
 
 
 def test_ovs_nat_oracle(ovs_nat):
