@@ -382,6 +382,34 @@ def _snat_port_clash_top(base):
                 note="reply to b at 1024")]
 
 
+def _snat_low_ports(base):
+    """Source ports below 1024 keep to their class: 53 clashes to 54, 511
+    wraps to 1."""
+    return [
+        udp(INSIDE, IN4, OUT4, 53, base, b"a", note="UDP a from 53"),
+        udp(INSIDE, IN4_B, OUT4, 53, base, b"b", note="UDP b from 53"),
+        udp(OUTSIDE, OUT4, NAT4, base, 54, b"to b", note="reply to b at 54"),
+        udp(INSIDE, IN4, OUT4, 511, base, b"a", note="UDP a from 511"),
+        udp(INSIDE, IN4_B, OUT4, 511, base, b"b", note="UDP b from 511"),
+        udp(OUTSIDE, OUT4, NAT4, base, 1, b"to b", note="reply to b at 1"),
+    ]
+
+
+def _snat_tcp_reopen(base):
+    """A SYN re-opening a closed SNATed connection: a new connection on
+    the same tuple, translated the same way."""
+    t = snat_tcp(base)
+    steps = t.handshake() + [
+        t.c("FA", "FIN-ACK c"),
+        t.s("FA", "FIN-ACK s"),
+        t.c("A", "last ACK c"),
+    ]
+    t.next[INSIDE] += 100000
+    t.next[OUTSIDE] += 700000
+    return steps + t.handshake() + [t.c("PA", "data", b"second life"),
+                                    t.s("R", "RST s")]
+
+
 def _snat_mark(base):
     return [
         udp(INSIDE, IN4, OUT4, base, 7, b"echo me", note="UDP to 7: mark"),
@@ -454,6 +482,8 @@ def _build():
          "the same at port 65535"),
         ("nat_dnat_port_clash", _dnat_port_clash,
          "two port forwards to one server, same client port"),
+        ("nat_snat_low_ports", _snat_low_ports,
+         "port clashes below 1024"),
         ("nat_snat_mark", _snat_mark, "SNAT and ct_mark in one commit"),
         ("nat_ipv6_snat", _snat6, "IPv6 SNAT: TCP, UDP, ICMPv6"),
         ("nat_ipv6_dnat", _dnat6, "IPv6 port forward"),
@@ -463,4 +493,8 @@ def _build():
 
 
 NAT_SEQUENCES = _build()
-BY_NAME = {s.name: s for s in NAT_SEQUENCES}
+# Where sluice differs from Open vSwitch by design (test_ct_diff checks
+# these against sluice's rule and Open vSwitch's documented behaviour).
+REOPEN = Sequence("nat_snat_tcp_reopen", _snat_tcp_reopen(31900),
+                  "a SYN after the close re-opens a SNATed tuple")
+BY_NAME = {s.name: s for s in NAT_SEQUENCES + [REOPEN]}
