@@ -1346,10 +1346,15 @@ conn_nat(struct ct_conn *c, struct ct_pkt *pkt, bool reply, bool related)
 {
     struct ct_tuple from, to;
     int d = reply ? 1 : 0;
+    uint8_t bits;
 
     if (!c->nat_flags) {
         return 0;
     }
+    /* Originals of SNAT and replies of DNAT have their source
+     * translated, the others their destination. */
+    bits = !reply ? c->nat_flags
+           : c->nat_flags == CS_SRC_NAT ? CS_DST_NAT : CS_SRC_NAT;
     if (!related) {
         from = c->node[d].key;
         ct_tuple_reverse(&c->node[1 - d].key, &to);
@@ -1358,13 +1363,10 @@ conn_nat(struct ct_conn *c, struct ct_pkt *pkt, bool reply, bool related)
         to = c->node[1 - d].key;
     }
     if (ct_nat_rewrite(pkt->data, pkt->len, &pkt->layers, from.is_ipv6,
-                       &from, &to, related)) {
+                       &from, &to, related, bits == CS_DST_NAT)) {
         return 0;
     }
-    if (!reply) {
-        return c->nat_flags;
-    }
-    return c->nat_flags == CS_SRC_NAT ? CS_DST_NAT : CS_SRC_NAT;
+    return bits;
 }
 
 /* The NAT request of 'e' for a new connection of 'c', or NULL. */

@@ -243,9 +243,13 @@ void conntrack_set_event_cb(struct conntrack *, ct_event_fn *, void *aux);
  * a translated reply tuple: SNAT picks the address/port replies go to,
  * DNAT the address/port the original packets are sent to, from the
  * ranges (IPv6: ranges differing only in the last 32 bits; only TCP and
- * UDP ports are translated; without a port range DNAT keeps the port and
- * SNAT tries the original port, then 1024-65535), never a reply tuple in
- * use; none free: the commit is refused ("nat_exhausted").  Every packet
+ * UDP ports are translated) in Open vSwitch 3.1's order: SNAT without a
+ * port range keeps the source port while free, else takes the next free
+ * one up in its class (1-511, 600-1023, 1024-65535); a port range is
+ * walked from a hashed start; DNAT whose reply tuple clashes changes the
+ * source port likewise (see ct-nat.c); never a reply tuple in use; none
+ * free: the commit is refused ("nat_exhausted"), the packet goes on
+ * untranslated.  Every packet
  * of a NATed connection that goes through a ct() with NAT flags is
  * rewritten once per zone, its reverse direction un-NATed and ICMP errors
  * about it (embedded header and outer addresses) too, with checksums

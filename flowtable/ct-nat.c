@@ -8,19 +8,28 @@
  * packet of direction d carries the tuple of entry d and is rewritten to
  * reverse(entry 1-d): originals to reverse(R), replies to reverse(O) =
  * un-NAT.  An ICMP error related to the connection carries, embedded, a
- * packet of the other direction, rewritten likewise, and its outer
- * addresses follow the embedded ones.
+ * packet of the other direction, rewritten likewise, and one of its outer
+ * addresses follows the embedded ones (see ct_nat_rewrite()).
  *
- * Candidates: addresses addr_min..addr_max (IPv6: ranges that differ in
- * the last 32 bits only; all zero: keep the address) times ports
- * port_min..port_max, walked from an offset taken from the tuple hash;
- * without a port range DNAT keeps the port and SNAT tries the original
- * port first, then 1024-65535 (OVS picks 1-511 / 600-1023 / 1024-65535
- * by the original port's class).
- * Only TCP and UDP ports are translated (an SCTP port change would need
- * a CRC32c recomputation; ICMP ids are kept).  The caller inserts the
- * first candidate whose reply tuple is not in the table, under the
- * buckets' locks, so a tuple in use is never handed out.
+ * Candidates, in Open vSwitch 3.1's order (nat_get_unique_tuple(), as
+ * test_ct_diff's NAT sequences compare them): an address of
+ * addr_min..addr_max (IPv6: ranges that differ in the last 32 bits only;
+ * all zero: keep the address) picked by the tuple hash, and on it a walk
+ * over ports, each from a start port upwards, wrapping:
+ *   SNAT with a port range: the range, from min + hash % size;
+ *   SNAT without: the original source port, then its class (1-511,
+ *     600-1023 or 1024-65535), so a free original port is kept and a
+ *     taken one becomes the next free one up;
+ *   DNAT: the destination port range if there is one (from a hashed
+ *     start), then, still clashing, the source port's class as above.
+ * Where Open vSwitch gives up (it walks one address, at most 128 ports,
+ * then a few shorter rounds from random ports), sluice goes on through
+ * the whole walk and then the next addresses of the range, so a commit
+ * fails only when no tuple is free.
+ * Only TCP and UDP ports are translated (as OVS; ICMP ids are kept).  The
+ * caller inserts the first candidate whose reply tuple is not in the
+ * table, under the buckets' locks, so a tuple in use is never handed
+ * out.
  *
  * Checksums are updated incrementally (RFC 1624 eqn. 3): IPv4 header,
  * TCP/UDP through the pseudo header (a UDP/IPv4 checksum of 0 stays 0, a
@@ -31,6 +40,7 @@
 
 #include "ct-private.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "util.h"
@@ -70,25 +80,110 @@ nat_ports(uint8_t proto)
     return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_;
 }
 
+/* A walk over ports as Open vSwitch 3.1's nat_get_unique_l4() makes it:
+ * 'start' first, then upwards from there (from 'min' when 'start' lies
+ * outside [min, max]), wrapping from 'max' to 'min', each port once. */
+struct port_walk {
+    uint16_t start, min, max;
+    uint32_t n;                 /* ports in the walk */
+};
+
+static uint16_t
+walk_port(const struct port_walk *w, uint32_t k)
+{
+    uint32_t span = (uint32_t) w->max - w->min + 1;
+
+    if (!k) {
+        return w->start;
+    }
+    if (w->start < w->min || w->start > w->max) {
+        return (uint16_t) (w->min + (k - 1));
+    }
+    return (uint16_t) (w->min + (w->start - w->min + k) % span);
+}
+
+/* The source ports tried for 'orig_port': itself, then the rest of its
+ * class, 1-511, 600-1023 or 1024-65535 (512-599 lie in none: tried
+ * first, then 600-1023). */
+static void
+class_walk(uint16_t orig_port, struct port_walk *w)
+{
+    if (orig_port < 512) {
+        w->min = 1;
+        w->max = 511;
+    } else if (orig_port < 1024) {
+        w->min = 600;
+        w->max = 1023;
+    } else {
+        w->min = 1024;
+        w->max = 65535;
+    }
+    w->start = orig_port;
+    w->n = (uint32_t) w->max - w->min + 1
+           + (orig_port < w->min || orig_port > w->max);
+}
+
+/* The configured port range, from an offset given by 'hash'. */
+static void
+range_walk(const struct ct_nat *nat, uint32_t hash, struct port_walk *w)
+{
+    w->min = nat->port_min;
+    w->max = nat->port_max >= nat->port_min ? nat->port_max
+                                            : nat->port_min;
+    w->n = (uint32_t) w->max - w->min + 1;
+    w->start = (uint16_t) (w->min + hash % w->n);
+}
+
+static bool
+ranged(const struct ct_nat *nat)
+{
+    return nat->port_min || nat->port_max;
+}
+
+static uint64_t
+n_addrs(const struct ct_nat *nat, bool v6)
+{
+    uint32_t lo = addr_low32(nat->addr_min, v6);
+    uint32_t hi = addr_low32(nat->addr_max, v6);
+
+    return hi >= lo && !keeps_addr(nat, v6) ? (uint64_t) hi - lo + 1 : 1;
+}
+
+/* Candidates per address: SNAT walks the source port (the configured
+ * range from a hashed offset, else the original port's class from the
+ * original port); DNAT walks the configured destination port range, if
+ * any, then the source port's class (Open vSwitch 3.1's
+ * nat_get_unique_tuple()). */
+static uint64_t
+n_per_addr(const struct ct_nat *nat, const struct ct_tuple *orig)
+{
+    struct port_walk w;
+
+    if (!nat_ports(orig->nw_proto)) {
+        return 1;
+    }
+    if (nat->flags & CT_NAT_SRC) {
+        if (ranged(nat)) {
+            range_walk(nat, 0, &w);
+        } else {
+            class_walk(ntohs(orig->src_port), &w);
+        }
+        return w.n;
+    }
+    class_walk(ntohs(orig->src_port), &w);
+    if (ranged(nat)) {
+        struct port_walk d;
+
+        range_walk(nat, 0, &d);
+        return (uint64_t) d.n + w.n;
+    }
+    return w.n;
+}
+
 uint64_t
 ct_nat_n_candidates(const struct ct_nat *nat, const struct ct_tuple *orig)
 {
-    bool v6 = orig->is_ipv6;
-    uint32_t lo = addr_low32(nat->addr_min, v6);
-    uint32_t hi = addr_low32(nat->addr_max, v6);
-    uint64_t naddr = hi >= lo && !keeps_addr(nat, v6)
-                     ? (uint64_t) hi - lo + 1 : 1;
-    uint64_t nport = 1;
-
-    if (nat_ports(orig->nw_proto)) {
-        if (nat->port_min || nat->port_max) {
-            nport = nat->port_max >= nat->port_min
-                    ? (uint64_t) nat->port_max - nat->port_min + 1 : 1;
-        } else if (nat->flags & CT_NAT_SRC) {
-            nport = 1 + (65535 - 1024 + 1);
-        }
-    }
-    return naddr * nport;
+    return n_addrs(nat, orig->is_ipv6) * n_per_addr(nat, orig);
 }
 
 void
@@ -98,47 +193,45 @@ ct_nat_candidate(const struct ct_nat *nat, const struct ct_tuple *orig,
     bool v6 = orig->is_ipv6;
     bool snat = nat->flags & CT_NAT_SRC;
     uint32_t lo = addr_low32(nat->addr_min, v6);
-    uint32_t hi = addr_low32(nat->addr_max, v6);
-    uint64_t naddr = hi >= lo && !keeps_addr(nat, v6)
-                     ? (uint64_t) hi - lo + 1 : 1;
-    uint64_t total = ct_nat_n_candidates(nat, orig);
-    uint64_t a, p = 0;
-    uint8_t *addr;
-    uint16_t *port;
-    bool ranged = nat->port_min || nat->port_max;
+    uint64_t naddr = n_addrs(nat, v6);
+    uint64_t per = n_per_addr(nat, orig);
+    uint64_t a = (hash % naddr + i / per) % naddr;
+    uint32_t k = (uint32_t) (i % per);
+    struct port_walk w;
 
     ct_tuple_reverse(orig, reply);
-    addr = snat ? reply->dst : reply->src;
-    port = snat ? &reply->dst_port : &reply->src_port;
-    if (snat && !ranged && nat_ports(orig->nw_proto)) {
-        /* The original port on each address first, then 1024-65535. */
-        if (i < naddr) {
-            a = (i + hash) % naddr;
-            p = 0;
-        } else {
-            uint64_t k = (i - naddr + hash) % (total - naddr);
-
-            a = k % naddr;
-            p = 1 + k / naddr;
-        }
-    } else {
-        uint64_t k = (i + hash) % total;
-
-        a = k % naddr;
-        p = k / naddr;
-    }
     if (!keeps_addr(nat, v6)) {
+        uint8_t *addr = snat ? reply->dst : reply->src;
+
         memcpy(addr, nat->addr_min, v6 ? 16 : 4);
         addr_set_low32(addr, v6, (uint32_t) (lo + a));
     }
     if (!nat_ports(orig->nw_proto)) {
         return;
     }
-    if (ranged) {
-        *port = to_be16((uint16_t) (nat->port_min + p));
-    } else if (snat && p) {
-        *port = to_be16((uint16_t) (1024 + p - 1));
+    /* The reply's destination port is the original source port. */
+    if (snat) {
+        if (ranged(nat)) {
+            range_walk(nat, hash, &w);
+        } else {
+            class_walk(ntohs(orig->src_port), &w);
+        }
+        reply->dst_port = htons(walk_port(&w, k));
+        return;
     }
+    if (ranged(nat)) {
+        struct port_walk d;
+
+        range_walk(nat, hash, &d);
+        if (k < d.n) {
+            reply->src_port = htons(walk_port(&d, k));
+            return;
+        }
+        reply->src_port = htons(d.start);
+        k -= d.n;
+    }
+    class_walk(ntohs(orig->src_port), &w);
+    reply->dst_port = htons(walk_port(&w, k));
 }
 
 /* RFC 1624 eqn. 3 over 'n' (even) bytes: the 16-bit checksum at 'csum'
@@ -251,7 +344,7 @@ sum16(uint32_t s, const uint8_t *p, size_t n)
 int
 ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
                bool v6, const struct ct_tuple *from,
-               const struct ct_tuple *to, bool related)
+               const struct ct_tuple *to, bool related, bool outer_dst)
 {
     uint8_t *l3, *l4, *end;
     uint8_t proto;
@@ -276,7 +369,6 @@ ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
     {
         uint8_t *in3 = l4 + 8, *in4;
         size_t n = (size_t) (end - in3);
-        uint8_t old_in_dst[16];
         uint8_t *osrc = l3 + (v6 ? 8 : 12), *odst = l3 + (v6 ? 24 : 16);
         uint8_t iproto;
         uint32_t s;
@@ -296,7 +388,6 @@ ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
             }
             in4 = in3 + ihl;
             iproto = in3[9];
-            memcpy(old_in_dst, in3 + 16, 4);
         } else {
             size_t off = 40;
             uint8_t nh;
@@ -321,25 +412,25 @@ ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
             }
             in4 = in3 + off;
             iproto = nh;
-            memcpy(old_in_dst, in3 + 24, 16);
         }
         rewrite_hdr(in3, in4, (size_t) (end - in4), v6, iproto, from, to,
                     true);
-        /* The error goes to the embedded source; it came from the embedded
-         * destination or from a router on the way (left alone). */
-        if (!v6) {
-            if (memcmp(odst, in3 + 12, 4)) {
-                csum_update(l3 + 10, odst, in3 + 12, 4);
-                memcpy(odst, in3 + 12, 4);
-            }
-            if (!memcmp(osrc, old_in_dst, 4) && memcmp(osrc, in3 + 16, 4)) {
-                csum_update(l3 + 10, osrc, in3 + 16, 4);
-                memcpy(osrc, in3 + 16, 4);
-            }
-        } else {
-            memcpy(odst, in3 + 8, 16);
-            if (!memcmp(osrc, old_in_dst, 16)) {
-                memcpy(osrc, in3 + 24, 16);
+        /* One outer address follows the embedded packet, as Open vSwitch
+         * 3.1 rewrites it (test_ct_diff nat_dnat_icmp_error): the
+         * destination becomes the embedded source where the translation
+         * is of destinations, else the source becomes the embedded
+         * destination, also when a router sent the error. */
+        {
+            uint8_t *field = outer_dst ? odst : osrc;
+            const uint8_t *want = outer_dst ? in3 + (v6 ? 8 : 12)
+                                            : in3 + (v6 ? 24 : 16);
+            size_t alen = v6 ? 16 : 4;
+
+            if (memcmp(field, want, alen)) {
+                if (!v6) {
+                    csum_update(l3 + 10, field, want, 4);
+                }
+                memcpy(field, want, alen);
             }
         }
         /* The ICMP checksum, from scratch. */

@@ -82,11 +82,13 @@ uint64_t ct_nat_n_candidates(const struct ct_nat *nat,
 void ct_nat_candidate(const struct ct_nat *nat, const struct ct_tuple *orig,
                       uint32_t hash, uint64_t i, struct ct_tuple *reply);
 /* Rewrites the frame's headers from tuple 'from' to 'to' (or, 'related',
- * the ICMP error's embedded packet from 'from' to 'to' and the outer
- * addresses after it), updating checksums.  Returns 0, or -1 if the
- * headers are not where they should be (nothing changed then). */
+ * the ICMP error's embedded packet from 'from' to 'to' and then one outer
+ * address after it: 'outer_dst', the destination := the embedded source,
+ * else the source := the embedded destination), updating checksums.
+ * Returns 0, or -1 if the headers are not where they should be (nothing
+ * changed then). */
 int ct_nat_rewrite(uint8_t *data, uint32_t len, const struct flow_layers *ly,
                    bool v6, const struct ct_tuple *from,
-                   const struct ct_tuple *to, bool related);
+                   const struct ct_tuple *to, bool related, bool outer_dst);
 
 #endif /* ct-private.h */

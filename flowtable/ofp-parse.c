@@ -1168,8 +1168,9 @@ parse_set_field(const struct kv *kv, struct of_action *a, char *err,
     return 0;
 }
 
-/* One NAT address: a.b.c.d or [v6]; returns the rest of the text after
- * it, or NULL. */
+/* One NAT address: a.b.c.d, [v6] or a bare v6 (as ovs-ofctl: the longest
+ * run of hex digits, ':' and '.', so a port needs the brackets); returns
+ * the rest of the text after it, or NULL. */
 static const char *
 parse_nat_addr(const char *p, uint8_t out[16], bool *v6)
 {
@@ -1194,15 +1195,29 @@ parse_nat_addr(const char *p, uint8_t out[16], bool *v6)
         return e + 1;
     }
     n = strspn(p, "0123456789.");
+    if (n && n < sizeof buf) {
+        memcpy(buf, p, n);
+        buf[n] = '\0';
+        if (parse_ip4(buf, (uint32_t *) (void *) out)) {
+            *v6 = false;
+            return p + n;
+        }
+    }
+    n = strspn(p, "0123456789abcdefABCDEF:.");
     if (!n || n >= sizeof buf) {
         return NULL;
     }
     memcpy(buf, p, n);
     buf[n] = '\0';
-    if (!parse_ip4(buf, (uint32_t *) (void *) out)) {
-        return NULL;
+    {
+        struct in6_addr a;
+
+        if (inet_pton(AF_INET6, buf, &a) != 1) {
+            return NULL;
+        }
+        memcpy(out, &a, 16);
     }
-    *v6 = false;
+    *v6 = true;
     return p + n;
 }
 
@@ -1223,7 +1238,7 @@ parse_nat_range(const char *p, struct ct_nat *nat)
 
     p = parse_nat_addr(p, nat->addr_min, &v6);
     if (!p) {
-        return "expected an address a.b.c.d or [IPv6]";
+        return "expected an address a.b.c.d, IPv6 or [IPv6]";
     }
     memcpy(nat->addr_max, nat->addr_min, 16);
     if (*p == '-') {

@@ -677,6 +677,10 @@ static const struct action_case action_cases[] = {
      "ct(commit,table=3,nat(dst=10.1.1.1:8080))"},
     {"ct(commit,nat(dst=[fd00::1]-[fd00::9]:80,persistent,hash))",
      "ct(commit,nat(dst=[fd00::1]-[fd00::9]:80,hash,persistent))"},
+    /* A bare IPv6 address (ovs-ofctl takes it; no port then). */
+    {"ct(commit,nat(src=fd00::100))", "ct(commit,nat(src=[fd00::100]))"},
+    {"ct(commit,nat(src=fd00::1-fd00::9))",
+     "ct(commit,nat(src=[fd00::1]-[fd00::9]))"},
     {"ct_clear", "ct_clear"},
     {"ct(commit,zone=7),output:2", "ct(commit,zone=7),output:2"},
     {"output:2", "output:2"},

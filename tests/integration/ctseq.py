@@ -34,12 +34,16 @@ PORTS = (INSIDE, OUTSIDE) + tuple(BIT_PORTS.values())
 ZONE = 5
 
 
-def _bit_tables():
+def _bit_tables(bit_ports=None, matches=None):
+    """Tables 1..N, one per verdict bit, each copying a packet with the bit
+    to its port; 'matches' gives a bit's match when it is not
+    ct_state=+bit."""
     flows = []
-    for i, (bit, port) in enumerate(BIT_PORTS.items()):
+    for i, (bit, port) in enumerate((bit_ports or BIT_PORTS).items()):
         table, nxt = i + 1, i + 2
+        match = (matches or {}).get(bit, f"ct_state=+{bit}")
         flows += [
-            f"table={table},priority=10,ct_state=+{bit},"
+            f"table={table},priority=10,{match},"
             f"actions=output:{port},goto_table:{nxt}",
             f"table={table},priority=0,actions=goto_table:{nxt}",
         ]
@@ -96,9 +100,9 @@ class Verdict(collections.namedtuple("Verdict", "bits out")):
     out: ((port, (frame, ...)), ...) for ports 1 and 2, frames as bytes."""
 
     @classmethod
-    def from_outputs(cls, outputs):
+    def from_outputs(cls, outputs, bit_ports=None):
         bits = []
-        for bit, port in BIT_PORTS.items():
+        for bit, port in (bit_ports or BIT_PORTS).items():
             n = len(outputs.get(port, ()))
             if n:
                 bits.append(bit if n == 1 else f"{bit}*{n}")
@@ -119,10 +123,11 @@ class Verdict(collections.namedtuple("Verdict", "bits out")):
         return f"{'+'.join(self.bits) or '-'} {self.where()}"
 
 
-def run_sequence(switch, seq):
+def run_sequence(switch, seq, bit_ports=None):
     """Sends seq's frames one at a time through 'switch' (anything with
-    send(port, frame_bytes) -> {ofport: [frames]}); returns the verdicts."""
-    return [Verdict.from_outputs(switch.send(st.port, st.frame))
+    send(port, frame_bytes) -> {ofport: [frames]}); returns the verdicts
+    (bit_ports: the verdict ports, BIT_PORTS unless given)."""
+    return [Verdict.from_outputs(switch.send(st.port, st.frame), bit_ports)
             for st in seq.steps]
 
 
@@ -183,16 +188,24 @@ class Tcp:
     the counters alone (retransmissions, out-of-window probes)."""
 
     def __init__(self, sport, dport=80, v6=False, cisn=1000, sisn=500000,
-                 cwin=8192, swin=8192):
+                 cwin=8192, swin=8192, ends=None):
         self.sport, self.dport, self.v6 = sport, dport, v6
         self.next = {INSIDE: cisn, OUTSIDE: sisn}
         self.win = {INSIDE: cwin, OUTSIDE: swin}
+        # side (INSIDE: the client, OUTSIDE: the server) -> (switch port it
+        # sends on, source address, destination address, source port,
+        # destination port) of the packets it sends; NAT sequences give
+        # them explicitly (the server answers the translated address).
+        if ends is None:
+            a, b = (IN6, OUT6) if v6 else (IN4, OUT4)
+            ends = {INSIDE: (INSIDE, a, b, sport, dport),
+                    OUTSIDE: (OUTSIDE, b, a, dport, sport)}
+        self.ends = ends
 
     def _ip(self, side):
+        _, a, b, _, _ = self.ends[side]
         if self.v6:
-            a, b = (IN6, OUT6) if side == INSIDE else (OUT6, IN6)
             return IPv6(src=a, dst=b, hlim=64)
-        a, b = (IN4, OUT4) if side == INSIDE else (OUT4, IN4)
         return IP(src=a, dst=b, ttl=64, id=0, flags="DF")
 
     def pkt(self, side, flags, data=b"", seq=None, ack=None, win=None,
@@ -202,8 +215,7 @@ class Tcp:
             seq = self.next[side]
         if ack is None:
             ack = self.next[other] if "A" in flags else 0
-        sp, dp = ((self.sport, self.dport) if side == INSIDE
-                  else (self.dport, self.sport))
+        sp, dp = self.ends[side][3:]
         l4 = TCP(sport=sp, dport=dp, flags=flags, seq=seq % (1 << 32),
                  ack=ack % (1 << 32),
                  window=self.win[side] if win is None else win,
@@ -216,12 +228,14 @@ class Tcp:
         return self._ip(side) / l4
 
     def c(self, flags, note, data=b"", **kw):
-        return Step(INSIDE, frame(INSIDE, self.pkt(INSIDE, flags, data, **kw)),
+        port = self.ends[INSIDE][0]
+        return Step(port, frame(port, self.pkt(INSIDE, flags, data, **kw)),
                     note)
 
     def s(self, flags, note, data=b"", **kw):
-        return Step(OUTSIDE,
-                    frame(OUTSIDE, self.pkt(OUTSIDE, flags, data, **kw)), note)
+        port = self.ends[OUTSIDE][0]
+        return Step(port, frame(port, self.pkt(OUTSIDE, flags, data, **kw)),
+                    note)
 
     def handshake(self, syn_opts=(), synack_opts=()):
         return [self.c("S", "SYN", options=syn_opts),
