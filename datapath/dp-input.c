@@ -795,7 +795,11 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
         input_once_release(pmd, b);
     }
 
-    dp_stat_add(&pmd->packets, b->n);
+    if (!b->md) {
+        /* Received packets, once: a recirculated pass is counted under
+         * recirculations (its cache hits count per pass). */
+        dp_stat_add(&pmd->packets, b->n);
+    }
     if (pmd->hkc) {
         if (!b->hkc_on) {
             dp_stat_add(&pmd->exact_skipped, b->n_hk);

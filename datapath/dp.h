@@ -338,6 +338,8 @@ struct dp_pmd_stats {
     uint64_t upcall_failures;       /* Translation failed: the same
                                      * count as drops[UPCALL_ERROR]. */
     uint64_t megaflow_not_installed;/* limit or ENOMEM: executed anyway */
+    uint64_t recirculations;        /* Extra passes (after ct()); the
+                                     * hits above count every pass. */
     uint64_t mask_limited;          /* ... of which for max_masks. */
     uint64_t busy_cycles;
     uint64_t idle_cycles;

@@ -753,6 +753,10 @@ cmd_pmd_stats(int argc, char *argv[])
                num(p, "upcalls") - num(p, "upcall_failures"));
         printf("  miss with failed upcall: %lld\n",
                num(p, "upcall_failures"));
+        printf("  packet recirculations: %lld\n", num(p, "recirculations"));
+        printf("  avg. datapath passes per packet: %.2f\n",
+               num(p, "packets") ? 1.0 + (double) num(p, "recirculations")
+                                   / (double) num(p, "packets") : 0.0);
         printf("  avg cycles per packet: %.2f\n",
                real(p, "cycles_per_packet"));
         if (num(p, "profiled_packets") > 0) {

@@ -273,6 +273,11 @@ def test_ping_and_udp(net):
     assert r.stdout.strip() == "0", "unsolicited inbound UDP answered"
     srv2.wait(timeout=10)
     assert "got 0" in srv2.stdout.read()
+    # Every IP packet took a second pass; received packets count once.
+    pmds = net.sw.call("pmd-stats")
+    rx = sum(p["rx_packets"] for p in net.sw.call("dump-ports", bridge="br0"))
+    assert sum(p["packets"] for p in pmds) == rx
+    assert 0 < sum(p["recirculations"] for p in pmds) <= rx
 
 
 def test_ipv6_tcp_and_ping(net):
