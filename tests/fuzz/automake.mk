@@ -11,7 +11,8 @@ FUZZ_REPLAY = \
 	tests/fuzz/fuzz-ofp-parse-replay \
 	tests/fuzz/fuzz-cls-replay \
 	tests/fuzz/fuzz-config-replay \
-	tests/fuzz/fuzz-ctl-replay
+	tests/fuzz/fuzz-ctl-replay \
+	tests/fuzz/fuzz-conntrack-replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += $(FUZZ_REPLAY)
 
@@ -46,6 +47,12 @@ tests_fuzz_fuzz_ctl_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBEVENT_CFLAGS) -DFUZZ_NAME='"ctl"'
 tests_fuzz_fuzz_ctl_replay_LDADD = $(DATAPATH_LIBS)
 
+tests_fuzz_fuzz_conntrack_replay_SOURCES = tests/fuzz/fuzz-conntrack.c \
+	tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_conntrack_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	-DFUZZ_NAME='"conntrack"'
+tests_fuzz_fuzz_conntrack_replay_LDADD = flowtable/libflowtable.a -lpthread
+
 # ---- libFuzzer targets: `make fuzz`.  Built by clang directly from the
 # sources (not from the libraries), with their own sanitizer flags, so the
 # normal build never needs clang.  Override FUZZ_CC / FUZZ_CFLAGS on the
@@ -62,7 +69,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-ofp-parse \
 	tests/fuzz/fuzz-cls \
 	tests/fuzz/fuzz-config \
-	tests/fuzz/fuzz-ctl
+	tests/fuzz/fuzz-ctl \
+	tests/fuzz/fuzz-conntrack
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)
@@ -78,6 +86,11 @@ tests/fuzz/fuzz-ofp-parse: $(top_srcdir)/tests/fuzz/fuzz-ofp-parse.c \
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
 		$(top_srcdir)/tests/fuzz/fuzz-ofp-parse.c $(FUZZ_FT_SRCS)
+tests/fuzz/fuzz-conntrack: $(top_srcdir)/tests/fuzz/fuzz-conntrack.c \
+		$(flowtable_libflowtable_a_SOURCES)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-conntrack.c $(FUZZ_FT_SRCS) -lpthread
 tests/fuzz/fuzz-cls: $(top_srcdir)/tests/fuzz/fuzz-cls.c \
 		$(flowtable_libflowtable_a_SOURCES)
 	@$(MKDIR_P) tests/fuzz
