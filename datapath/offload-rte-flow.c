@@ -320,9 +320,14 @@ rf_port_init(struct offload_port *op, char *err, size_t errsize)
     if ((!op->caps.full && !op->caps.partial)
         || (op->mode == OFFLOAD_MODE_PARTIAL && !op->caps.partial)) {
         if (op->mode == OFFLOAD_MODE_PARTIAL && op->caps.full) {
-            snprintf(err, errsize, "partial offload unsupported: %s; %s",
-                     partial_validated ? "MARK delivery" : "MARK + QUEUE",
-                     partial_validated ? mark : "refused by rte_flow_validate");
+            snprintf(err, errsize, "partial offload unsupported: %s",
+                     partial_validated ? "MARK delivery " : "MARK + QUEUE "
+                     "refused by rte_flow_validate");
+            if (partial_validated) {
+                size_t len = strlen(err);
+
+                snprintf(err + len, errsize - len, "%s", mark);
+            }
         } else {
             snprintf(err, errsize, "%s", op->probe);
         }
