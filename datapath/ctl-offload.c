@@ -33,7 +33,7 @@ show_port_cb(const struct offload_port *op, void *arr)
 
     json_array_append_new(arr, json_pack(
         "{s:s, s:i, s:s, s:s, s:s, s:i, s:b, s:I, s:s,"
-        " s:{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}}",
+        " s:{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}}",
         "port", op->name, "dp_port", (int) op->dp_port,
         "provider", op->class->name, "mode", offload_mode_name(op->mode),
         "nic", op->nic, "nic_port_id", (int) op->nic_port_id,
@@ -41,7 +41,8 @@ show_port_cb(const struct offload_port *op, void *arr)
         "probe", op->probe,
         "caps", "full", c->full, "partial", c->partial, "count", c->count,
         "age", c->age, "rewrite", c->rewrite, "vlan", c->vlan,
-        "output", c->output, "represented_port", c->represented_port));
+        "output", c->output, "represented_port", c->represented_port,
+        "mark_delivery", c->mark_delivery));
 }
 
 static void
@@ -52,7 +53,7 @@ show_nic_cb(struct simnic *nic, void *arr)
     simnic_get_stats(nic, &s);
     json_array_append_new(arr, json_pack(
         "{s:s, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-        " s:I, s:I, s:I, s:I, s:I}",
+        " s:I, s:I, s:I, s:I, s:I, s:I}",
         "name", simnic_name(nic), "rules", (json_int_t) s.rules,
         "capacity", (json_int_t) s.capacity,
         "insert_rate", (json_int_t) s.insert_rate, "ports", (int) s.n_ports,
@@ -61,6 +62,7 @@ show_nic_cb(struct simnic *nic, void *arr)
         "table_full", (json_int_t) s.table_full,
         "rejected", (json_int_t) s.rejected,
         "removed", (json_int_t) s.removed,
+        "destroy_failed", (json_int_t) s.destroy_failed,
         "hw_packets", (json_int_t) s.hw_packets,
         "hw_bytes", (json_int_t) s.hw_bytes,
         "hw_dropped", (json_int_t) s.hw_dropped,
@@ -122,7 +124,7 @@ h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
     }
     *result = json_pack(
         "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-        " s:I, s:I, s:I, s:I, s:o, s:{s:f, s:f, s:f}, s:o}",
+        " s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:f, s:f, s:f}, s:o}",
         "enabled", sw_offload(aux) != NULL,
         "offered", (json_int_t) s.offered, "queued", (json_int_t) s.queued,
         "inserted", (json_int_t) s.inserted,
@@ -134,6 +136,8 @@ h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
         "capacity_kept_software", (json_int_t) s.capacity_kept_sw,
         "polls", (json_int_t) s.polls, "flushed", (json_int_t) s.flushed,
         "requeued", (json_int_t) s.requeued,
+        "left_at_port_del", (json_int_t) s.left_at_port_del,
+        "left_at_shutdown", (json_int_t) s.left_at_shutdown,
         "in_hardware", (json_int_t) s.in_hw,
         "queue_length", (json_int_t) s.queue_len,
         "records", (json_int_t) s.records,
@@ -153,12 +157,13 @@ h_offload_simnic_set(json_t *params, json_t **result, char *err,
                      size_t errsize, void *aux)
 {
     static const char *const allowed[] = { "nic", "capacity", "insert_rate",
-                                           "fail_next", NULL };
+                                           "fail_next", "fail_destroy",
+                                           NULL };
     struct simnic_params p;
     struct simnic_stats s;
     struct simnic *nic;
     const char *name;
-    long long cap = 0, rate = -1, fail = -1;
+    long long cap = 0, rate = -1, fail = -1, fail_destroy = -1;
 
     (void) aux;
     CHECK(ctl_params_check(params, allowed, err, errsize));
@@ -169,6 +174,8 @@ h_offload_simnic_set(json_t *params, json_t **result, char *err,
                         err, errsize));
     CHECK(ctl_param_int(params, "fail_next", false, 0, 1000000, &fail, err,
                         errsize));
+    CHECK(ctl_param_int(params, "fail_destroy", false, 0, 1000000,
+                        &fail_destroy, err, errsize));
     nic = simnic_find(name);
     if (!nic) {
         snprintf(err, errsize, "no simnic \"%s\"", name);
@@ -180,6 +187,9 @@ h_offload_simnic_set(json_t *params, json_t **result, char *err,
     simnic_set_params(nic, &p);
     if (fail >= 0) {
         simnic_fail_next(nic, (unsigned) fail);
+    }
+    if (fail_destroy >= 0) {
+        simnic_fail_destroy(nic, (unsigned) fail_destroy);
     }
     *result = json_object();
     return 0;

@@ -106,7 +106,9 @@ struct offload_class {
                     const struct rte_flow_action *, void **handle,
                     struct rte_flow_error *error);
     /* Destroys 'handle', storing its last counters (zeros without COUNT)
-     * in '*last'.  The handle is gone even on error. */
+     * in '*last'.  The manager forgets the handle even on error; a
+     * provider whose NIC refused the destroy keeps the rule on its books
+     * (flush() tries it again, port_rules_left() counts it). */
     int (*flow_del)(struct offload_port *op, void *handle,
                     struct offload_counters *last);
     /* Reads the counters (totals since creation). */
@@ -114,10 +116,18 @@ struct offload_class {
                       struct offload_counters *);
     /* Stores up to 'n' AGE contexts of aged rules; returns how many. */
     int (*aged_flows)(struct offload_port *op, void **contexts, int n);
-    /* Removes every rule of the port, known to sluice or not; returns how
-     * many the NIC had (or 0 if it cannot tell). */
+    /* Removes every rule created through the port (on whatever ethdev it
+     * went to: rte_flow's transfer rules live on the transfer proxy),
+     * and the port's other rules where that touches no other port's;
+     * never another port's rules.  Returns how many it removed (or 0 if
+     * it cannot tell). */
     int (*flush)(struct offload_port *op);
 
+    /* Optional: rules created through 'op' that are still in the NIC
+     * (after flush(): the destroys the NIC refused).  The manager checks
+     * it after every port flush (port removal, shutdown) and reports
+     * what is left. */
+    size_t (*port_rules_left)(struct offload_port *op);
     /* Optional: rules still installed in all of this provider's NICs,
      * known to sluice or not (shutdown checks that none is left). */
     size_t (*n_rules_left)(void);

@@ -100,6 +100,8 @@ sim_port_init(struct offload_port *op, char *err, size_t errsize)
     op->priv = sp;
     op->nic_port_id = sp->id;
     simnic_probe(op, sp);
+    /* The model sets the mark in the mbuf itself. */
+    op->caps.mark_delivery = true;
     return 0;
 }
 
@@ -148,8 +150,9 @@ sim_flow_del(struct offload_port *op, void *handle,
 {
     struct simnic_priv *sp = op->priv;
 
-    simnic_flow_destroy(sp->nic, handle, &last->packets, &last->bytes);
-    return 0;
+    /* A refused destroy leaves the rule to the NIC (flush, port_detach). */
+    return simnic_flow_destroy(sp->nic, handle, &last->packets,
+                               &last->bytes);
 }
 
 static int
@@ -178,6 +181,14 @@ sim_flush(struct offload_port *op)
     return sp && sp->attached ? simnic_flow_flush(sp->nic, sp->id) : 0;
 }
 
+static size_t
+sim_port_rules_left(struct offload_port *op)
+{
+    struct simnic_priv *sp = op->priv;
+
+    return sp && sp->attached ? simnic_port_n_rules(sp->nic, sp->id) : 0;
+}
+
 static void
 count_rules_cb(struct simnic *nic, void *left)
 {
@@ -204,5 +215,6 @@ const struct offload_class offload_simnic_class = {
     .flow_query = sim_flow_query,
     .aged_flows = sim_aged_flows,
     .flush = sim_flush,
+    .port_rules_left = sim_port_rules_left,
     .n_rules_left = sim_n_rules_left,
 };

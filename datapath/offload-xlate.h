@@ -93,6 +93,10 @@ struct offload_caps {
     bool vlan;              /* OF_PUSH_VLAN / OF_POP_VLAN / OF_SET_VLAN. */
     bool output;            /* Output to a port of the same NIC. */
     bool represented_port;  /* ... with REPRESENTED_PORT (else PORT_ID). */
+    bool mark_delivery;     /* The MARK reaches software (mbuf FDIR_ID):
+                             * negotiated with the PMD, or a NIC model.
+                             * Set by the provider, not offload_probe();
+                             * without it, partial is false. */
 };
 
 /* A translated rule.  Contains pointers into itself: never memcpy. */

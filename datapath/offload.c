@@ -589,6 +589,8 @@ collect_aged(struct offload *mgr)
             continue;
         }
         do {
+            int handled = 0;
+
             n = op->class->aged_flows(op, ctx, 64);
             for (int i = 0; i < n; i++) {
                 struct offload_rec *r = ctx[i], *q;
@@ -614,10 +616,34 @@ collect_aged(struct offload *mgr)
                         pthread_mutex_unlock(&mgr->mutex);
                     }
                     hw_delete(mgr, r, OFFLOAD_R_AGED);
+                    handled++;
                 }
+            }
+            /* A NIC may list an aged rule until it is destroyed (mlx5
+             * does): stop when a full batch brought nothing new. */
+            if (!handled) {
+                break;
             }
         } while (n == 64);
     }
+}
+
+/* Flushes 'op' (its rules known to the manager are deleted already) and
+ * returns how many rules the provider says the port still holds in the
+ * NIC, logged at err level: 'what' is "removal" or "shutdown".  Offload
+ * thread (or main thread once the thread stopped). */
+static size_t
+port_flush_check(struct offload_port *op, const char *what)
+{
+    size_t left;
+
+    op->class->flush(op);
+    left = op->class->port_rules_left ? op->class->port_rules_left(op) : 0;
+    if (left) {
+        LOG_ERR("port %s: %s: %zu rules left in hardware (%s refused to "
+                "destroy them)", op->name, what, left, op->class->name);
+    }
+    return left;
 }
 
 static void
@@ -626,6 +652,7 @@ thread_port_req(struct offload *mgr)
     struct offload_port *op = mgr->port_req;
     int opcode = mgr->port_req_op;
     char err[256] = "";
+    size_t left = 0;
     int ret = 0;
 
     pthread_mutex_unlock(&mgr->mutex);
@@ -640,10 +667,11 @@ thread_port_req(struct offload *mgr)
                 hw_delete(mgr, r, OFFLOAD_R_PORT_REMOVED);
             }
         }
-        op->class->flush(op);
+        left = port_flush_check(op, "removal");
         op->class->port_uninit(op);
     }
     pthread_mutex_lock(&mgr->mutex);
+    mgr->stats.left_at_port_del += left;
     mgr->port_req_ret = ret;
     snprintf(mgr->port_req_err, sizeof mgr->port_req_err, "%s", err);
     mgr->port_req = NULL;
@@ -651,10 +679,12 @@ thread_port_req(struct offload *mgr)
     pthread_cond_broadcast(&mgr->done);
 }
 
+/* Deletes every rule the manager installed, flushes every port and
+ * counts what the providers say is still in a NIC. */
 static void
 thread_flush_all(struct offload *mgr)
 {
-    size_t n = 0;
+    size_t n = 0, left = 0;
 
     while (mgr->hw_list) {
         hw_delete(mgr, mgr->hw_list, OFFLOAD_R_NONE);
@@ -664,11 +694,12 @@ thread_flush_all(struct offload *mgr)
         struct offload_port *op = mgr->ports[p];
 
         if (op && !op->dead) {
-            op->class->flush(op);
+            left += port_flush_check(op, "shutdown");
         }
     }
     pthread_mutex_lock(&mgr->mutex);
     mgr->stats.flushed += n;
+    mgr->stats.left_at_shutdown = left;
     pthread_mutex_unlock(&mgr->mutex);
 }
 
@@ -908,8 +939,10 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
                     snprintf(msg, sizeof msg, "%s", pmsg);
                 }
             }
-        } else if (!r->full && reason == OFFLOAD_R_NONE) {
+        } else if (!r->full && (reason == OFFLOAD_R_NONE
+                                || reason == OFFLOAD_R_PARTIAL_MODE)) {
             reason = OFFLOAD_R_NIC_NO_PARTIAL;
+            snprintf(msg, sizeof msg, "%.120s", op->probe);
         }
         queue = r->full || r->partial;
     }
@@ -1134,10 +1167,22 @@ offload_shutdown(struct offload *mgr)
     pthread_mutex_unlock(&mgr->mutex);
     pthread_join(mgr->thread, NULL);
     {
-        size_t left = offload_classes_rules_left();
+        /* What the ports still hold, or what the providers' NICs hold
+         * in all, if more (rules no port accounts for). */
+        size_t left = mgr->stats.left_at_shutdown;
+        size_t nic_left = offload_classes_rules_left();
 
-        LOG_INFO("shutdown: %llu rules flushed, %zu left in hardware",
-                (unsigned long long) mgr->stats.flushed, left);
+        if (nic_left > left) {
+            left = nic_left;
+        }
+        mgr->stats.left_at_shutdown = left;
+        if (left) {
+            LOG_ERR("shutdown: %llu rules flushed, %zu left in hardware",
+                    (unsigned long long) mgr->stats.flushed, left);
+        } else {
+            LOG_INFO("shutdown: %llu rules flushed, %zu left in hardware",
+                     (unsigned long long) mgr->stats.flushed, left);
+        }
     }
     pthread_mutex_lock(&mgr->mutex);
     drain_aged(mgr);
@@ -1212,7 +1257,7 @@ port_request(struct offload *mgr, struct offload_port *op, int opcode,
         if (opcode == 1) {
             return op->class->port_init(op, err, errsize);
         }
-        op->class->flush(op);
+        mgr->stats.left_at_port_del += port_flush_check(op, "removal");
         op->class->port_uninit(op);
         return 0;
     }

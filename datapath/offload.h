@@ -47,8 +47,12 @@
  *   the offload thread for deletion, without waiting; hooks.remove_wait
  *   then waits once for the whole batch (the thread deletes back to back)
  *   and folds each rule's last counters into its megaflow, before the
- *   flow-mod replies.  Port removal flushes the port's rules;
- *   offload_shutdown() flushes every rule (nothing is left in any NIC).
+ *   flow-mod replies.  Port removal deletes the port's rules and
+ *   flushes the port; offload_shutdown() does so for every port.  Both
+ *   then ask the provider how many rules the port still holds
+ *   (port_rules_left: destroys the NIC refused), log any at err level
+ *   and count them (offload_stats.left_at_port_del, left_at_shutdown),
+ *   so a NIC that keeps rules is reported, not assumed clean.
  *
  * Thread-safety
  *   offload_* functions: main thread.  Providers' ops: offload thread only
@@ -154,6 +158,10 @@ struct offload_stats {
     uint64_t failed[OFFLOAD_N_REASONS];     /* Flows kept in software. */
     uint64_t requeued;              /* Back in software, hot again. */
     uint64_t polls, flushed;
+    uint64_t left_at_port_del;      /* Rules a removed port left in its
+                                     * NIC (the provider's count). */
+    uint64_t left_at_shutdown;      /* Rules left in NICs after the
+                                     * shutdown flush. */
     uint64_t in_hw, queue_len, records;
     uint64_t insert_ns_total, insert_ns_max, insert_ns_last;
 };

@@ -12,6 +12,14 @@
  * by the EAL).  On close the ethdev is stopped and closed and its device
  * removed from the bus (unless other ethdevs share it, as multi-port NICs
  * do), so the same devargs can be opened again.
+ *
+ * Before the device's first configure, every dpdk port negotiates the
+ * delivery of rte_flow MARK and FLAG to software
+ * (rte_eth_rx_metadata_negotiate(), USER_MARK | USER_FLAG): partial
+ * offload needs the MARK in the mbuf, and some PMDs deliver it only if
+ * asked before configure (on others it costs nothing; a port does not
+ * know here whether it will be offloaded).  The outcome is recorded for
+ * get_rx_metadata(): ENOTSUP means the PMD needs no negotiation.
  */
 
 #include <errno.h>
@@ -49,6 +57,11 @@ struct port_dpdk {
     bool started;
     uint16_t port_id;
     struct rte_device *dev; /* Borrowed from the bus. */
+
+    /* Rx metadata negotiation, once per attach, before configure. */
+    bool meta_done;
+    int meta_ret;           /* 0, ENOTSUP (none needed) or an errno. */
+    uint64_t meta_features; /* RTE_ETH_RX_METADATA_* granted. */
 };
 
 /* Ethdev ports in use by some sluice port (main thread only). */
@@ -109,6 +122,7 @@ dpdk_detach(struct port_dpdk *p)
         }
     }
     dpdk_port_in_use[p->port_id] = false;
+    p->meta_done = false;
     p->attached = false;
     p->probed = false;
     p->dev = NULL;
@@ -249,6 +263,34 @@ dpdk_attach(struct port_dpdk *p, char *err, size_t errsize)
     return 0;
 }
 
+/* Asks the PMD to deliver rte_flow MARK and FLAG to software.  Only
+ * possible while the device was never configured (EBUSY after), so once
+ * per attach; the result holds across later reconfigures. */
+static void
+dpdk_negotiate_metadata(struct port_dpdk *p)
+{
+    const uint64_t want = RTE_ETH_RX_METADATA_USER_MARK
+                          | RTE_ETH_RX_METADATA_USER_FLAG;
+    uint64_t features = want;
+    int ret;
+
+    if (p->meta_done) {
+        return;
+    }
+    ret = rte_eth_rx_metadata_negotiate(p->port_id, &features);
+    if (ret == -ENOTSUP) {
+        p->meta_ret = ENOTSUP;
+        features = want;
+    } else if (ret) {
+        p->meta_ret = dpdk_errno(ret);
+        features = 0;
+    } else {
+        p->meta_ret = 0;
+    }
+    p->meta_features = features;
+    p->meta_done = true;
+}
+
 /* Configures queues, RSS and MTU of the (stopped) device and starts it. */
 static int
 dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
@@ -319,6 +361,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
         }
     }
 
+    dpdk_negotiate_metadata(p);
     ret = rte_eth_dev_configure(p->port_id, (uint16_t) n_rxq,
                                 (uint16_t) n_txq, &conf);
     if (ret) {
@@ -500,6 +543,19 @@ dpdk_get_dpdk_port_id(const struct port *port, uint16_t *id)
     return 0;
 }
 
+static int
+dpdk_get_rx_metadata(const struct port *port, uint64_t *features)
+{
+    struct port_dpdk *p = dpdk_cast(port);
+
+    if (!p->attached || !p->meta_done) {
+        *features = 0;
+        return ENODEV;
+    }
+    *features = p->meta_features;
+    return p->meta_ret;
+}
+
 const struct port_class port_dpdk_class = {
     .type = "dpdk",
     .options = dpdk_options,
@@ -516,4 +572,5 @@ const struct port_class port_dpdk_class = {
     .get_mtu = dpdk_get_mtu,
     .get_mac = dpdk_get_mac,
     .get_dpdk_port_id = dpdk_get_dpdk_port_id,
+    .get_rx_metadata = dpdk_get_rx_metadata,
 };

@@ -145,6 +145,16 @@ struct port_class {
     /* Optional (default: ENOTSUP).  For ethdev-backed ports: the DPDK
      * port id, for rte_flow offload. */
     int (*get_dpdk_port_id)(const struct port *, uint16_t *id);
+
+    /* Optional (default: ENODEV).  For ethdev-backed ports: what came of
+     * the rx metadata negotiation (rte_eth_rx_metadata_negotiate() of
+     * RTE_ETH_RX_METADATA_USER_MARK | USER_FLAG, made once, before the
+     * device's first rte_eth_dev_configure()): 0 and the features the
+     * PMD granted in '*features'; ENOTSUP if the PMD has no negotiation
+     * (DPDK: use the features without it; '*features' = those
+     * requested); another errno if it failed ('*features' = 0).
+     * Partial offload needs USER_MARK. */
+    int (*get_rx_metadata)(const struct port *, uint64_t *features);
 };
 
 /* Per-rx-queue counters, written only by the thread polling the queue. */

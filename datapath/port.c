@@ -489,6 +489,16 @@ port_get_dpdk_port_id(const struct port *port, uint16_t *id)
     return port->class->get_dpdk_port_id(port, id);
 }
 
+int
+port_get_rx_metadata(const struct port *port, uint64_t *features)
+{
+    *features = 0;
+    if (!port->class->get_rx_metadata) {
+        return ENODEV;
+    }
+    return port->class->get_rx_metadata(port, features);
+}
+
 /* Hardware transmit. */
 
 void

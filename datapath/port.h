@@ -192,6 +192,9 @@ void port_get_mac(const struct port *, uint8_t mac[6]); /* zeros: none */
 int port_get_dpdk_port_id(const struct port *, uint16_t *id); /* ENOTSUP
                                                                * unless an
                                                                * ethdev. */
+/* The rx metadata (MARK/FLAG delivery) negotiated for an ethdev port:
+ * see port_class.get_rx_metadata; ENODEV unless an ethdev. */
+int port_get_rx_metadata(const struct port *, uint64_t *features);
 
 
 /* Fast path (PMD threads): port_rx_burst() and port_tx_burst() are

@@ -72,6 +72,7 @@ struct simnic {
     size_t n_rules;             /* Atomic for the lock-free fast check. */
     struct simnic_params params;
     unsigned fail_next;
+    unsigned fail_destroy;
     struct simnic_port ports[SIMNIC_MAX_PORTS];
     struct simnic_stats stats;  /* Writer side under the write lock;
                                  * fast-path ones atomic. */
@@ -159,6 +160,7 @@ simnic_put(struct simnic *nic)
     }
     *p = nic->next;
     pthread_mutex_unlock(&registry_mutex);
+    nic->fail_destroy = 0;
     while (nic->rules) {
         simnic_flow_destroy(nic, nic->rules, NULL, NULL);
     }
@@ -214,6 +216,14 @@ simnic_fail_next(struct simnic *nic, unsigned n)
     rte_rwlock_write_unlock(&nic->lock);
 }
 
+void
+simnic_fail_destroy(struct simnic *nic, unsigned n)
+{
+    rte_rwlock_write_lock(&nic->lock);
+    nic->fail_destroy = n;
+    rte_rwlock_write_unlock(&nic->lock);
+}
+
 /* ---- Ports. ---- */
 
 static int
@@ -258,12 +268,21 @@ void
 simnic_port_detach(struct simnic *nic, uint16_t id)
 {
     struct simnic_port *sp;
+    unsigned fail_destroy;
 
     if (id >= SIMNIC_MAX_PORTS || !nic->ports[id].port) {
         return;
     }
     sp = &nic->ports[id];
+    /* Nothing may refer to a detached port: no refused destroy here. */
+    rte_rwlock_write_lock(&nic->lock);
+    fail_destroy = nic->fail_destroy;
+    nic->fail_destroy = 0;
+    rte_rwlock_write_unlock(&nic->lock);
     simnic_flow_flush(nic, id);
+    rte_rwlock_write_lock(&nic->lock);
+    nic->fail_destroy = fail_destroy;
+    rte_rwlock_write_unlock(&nic->lock);
     port_set_rx_hook(sp->port, NULL);
     rte_rwlock_write_lock(&nic->lock);
     /* A PMD may still be in the hook for one burst: it sees 'attached'
@@ -1063,7 +1082,7 @@ out:
     return ret;
 }
 
-void
+int
 simnic_flow_destroy(struct simnic *nic, struct simnic_rule *r,
                     uint64_t *packets, uint64_t *bytes)
 {
@@ -1072,6 +1091,18 @@ simnic_flow_destroy(struct simnic *nic, struct simnic_rule *r,
     rte_rwlock_write_lock(&nic->lock);
     for (p = &nic->rules; *p && *p != r; p = &(*p)->next) {
         continue;
+    }
+    if (*p && nic->fail_destroy) {
+        nic->fail_destroy--;
+        nic->stats.destroy_failed++;
+        rte_rwlock_write_unlock(&nic->lock);
+        if (packets) {
+            *packets = __atomic_load_n(&r->packets, __ATOMIC_RELAXED);
+        }
+        if (bytes) {
+            *bytes = __atomic_load_n(&r->bytes, __ATOMIC_RELAXED);
+        }
+        return EIO;
     }
     if (*p) {
         *p = r->next;
@@ -1087,6 +1118,7 @@ simnic_flow_destroy(struct simnic *nic, struct simnic_rule *r,
         *bytes = __atomic_load_n(&r->bytes, __ATOMIC_RELAXED);
     }
     free(r);
+    return 0;
 }
 
 void
@@ -1122,13 +1154,19 @@ simnic_get_aged_flows(struct simnic *nic, uint16_t port, void **contexts,
 int
 simnic_flow_flush(struct simnic *nic, uint16_t port)
 {
+    struct simnic_rule *refused = NULL;     /* Skipped from now on. */
     int n = 0;
 
     for (;;) {
         struct simnic_rule *victim = NULL;
+        bool past = !refused;
 
         rte_rwlock_read_lock(&nic->lock);
         for (struct simnic_rule *r = nic->rules; r; r = r->next) {
+            if (!past) {
+                past = r == refused;
+                continue;
+            }
             if (r->owner == port
                 || (r->fate == SF_PORT && r->out_port == port)) {
                 victim = r;
@@ -1139,9 +1177,25 @@ simnic_flow_flush(struct simnic *nic, uint16_t port)
         if (!victim) {
             return n;
         }
-        simnic_flow_destroy(nic, victim, NULL, NULL);
-        n++;
+        if (simnic_flow_destroy(nic, victim, NULL, NULL)) {
+            refused = victim;
+        } else {
+            n++;
+        }
     }
+}
+
+size_t
+simnic_port_n_rules(struct simnic *nic, uint16_t port)
+{
+    size_t n = 0;
+
+    rte_rwlock_read_lock(&nic->lock);
+    for (const struct simnic_rule *r = nic->rules; r; r = r->next) {
+        n += r->owner == port;
+    }
+    rte_rwlock_read_unlock(&nic->lock);
+    return n;
 }
 
 size_t

@@ -85,6 +85,10 @@ struct simnic *simnic_find(const char *name);   /* No reference taken. */
 void simnic_set_params(struct simnic *, const struct simnic_params *);
 /* The next 'n' insertions fail with EIO. */
 void simnic_fail_next(struct simnic *, unsigned n);
+/* The next 'n' rule removals (simnic_flow_destroy(), and each rule
+ * simnic_flow_flush() would remove) fail: the rule stays, as on a NIC
+ * that refuses a destroy.  simnic_port_detach() still removes all. */
+void simnic_fail_destroy(struct simnic *, unsigned n);
 
 /* Attaches 'port' and installs its receive hook; '*id' gets the NIC port
  * id (used in PORT_ID / REPRESENTED_PORT).  ENOSPC if the NIC has
@@ -105,17 +109,22 @@ int simnic_flow_create(struct simnic *, uint16_t port,
                        const struct rte_flow_item *,
                        const struct rte_flow_action *,
                        struct simnic_rule **rulep, struct rte_flow_error *);
-/* Removes and frees 'rule', storing its counters (if not NULL). */
-void simnic_flow_destroy(struct simnic *, struct simnic_rule *,
-                         uint64_t *packets, uint64_t *bytes);
+/* Removes and frees 'rule', storing its counters (if not NULL).  Returns
+ * 0, or EIO (simnic_fail_destroy()): the rule stays in the NIC, which
+ * owns it (a flush or the NIC's end frees it); counters still stored. */
+int simnic_flow_destroy(struct simnic *, struct simnic_rule *,
+                        uint64_t *packets, uint64_t *bytes);
 void simnic_flow_query(struct simnic *, const struct simnic_rule *,
                        uint64_t *packets, uint64_t *bytes);
 /* Contexts of rules created on 'port' whose AGE timeout passed without a
  * hit and that were not reported yet (each is reported once). */
 int simnic_get_aged_flows(struct simnic *, uint16_t port, void **contexts,
                           int n);
-/* Destroys the rules created on 'port'; returns how many. */
+/* Destroys the rules created on 'port' and those that output to it;
+ * returns how many (what simnic_fail_destroy() refuses stays). */
 int simnic_flow_flush(struct simnic *, uint16_t port);
+/* Rules created on 'port' still in the NIC. */
+size_t simnic_port_n_rules(struct simnic *, uint16_t port);
 
 /* The receive path (what the port hook calls): handles 'pkts' as the NIC
  * would; returns how many are left for software (compacted in order). */
@@ -125,6 +134,7 @@ int simnic_rx(struct simnic *, uint16_t port, struct rte_mbuf **pkts,
 struct simnic_stats {
     uint64_t rules, capacity, insert_rate;
     uint64_t inserted, insert_failed, table_full, rejected, removed;
+    uint64_t destroy_failed;        /* Refused (simnic_fail_destroy()). */
     uint64_t hw_packets, hw_bytes;  /* Handled by full rules. */
     uint64_t hw_dropped, hw_forwarded, hw_tx_failed;
     uint64_t marked, misses;

@@ -93,7 +93,7 @@ OFFLOAD_WRAPS = -Wl,--wrap=rte_flow_validate -Wl,--wrap=rte_flow_create \
 	-Wl,--wrap=rte_flow_destroy -Wl,--wrap=rte_flow_query \
 	-Wl,--wrap=rte_flow_flush -Wl,--wrap=rte_flow_get_aged_flows \
 	-Wl,--wrap=rte_flow_pick_transfer_proxy \
-	-Wl,--wrap=port_get_dpdk_port_id \
+	-Wl,--wrap=port_get_dpdk_port_id -Wl,--wrap=port_get_rx_metadata \
 	-Wl,--wrap=rte_eth_dev_callback_register \
 	-Wl,--wrap=rte_eth_dev_callback_unregister \
 	-Wl,--wrap=rte_eth_dev_info_get

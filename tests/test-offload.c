@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test-offload.c: megaflow -> rte_flow translation, the rte_flow
- * provider's error paths (rte_flow_* wrapped at link time) and the
- * provider registry. */
+ * provider's error paths and its books (rte_flow_* wrapped at link time:
+ * which ethdev each call went to, port or transfer proxy; what a flush
+ * spares; what a refused destroy leaves) and the provider registry. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_flow.h>
 
 #include "offload.h"
@@ -651,6 +653,37 @@ static uint16_t created_on;
 static uint64_t q_hits = 7, q_bytes = 700;
 static int dpdk_id_ret;
 static int callback_ret;
+static uint16_t dpdk_id = 5;        /* What port_get_dpdk_port_id says. */
+static int proxy_override = -1;     /* >= 0: every port's proxy. */
+static int meta_ret;                /* port_get_rx_metadata() */
+static uint64_t meta_features = RTE_ETH_RX_METADATA_USER_MARK
+                                | RTE_ETH_RX_METADATA_USER_FLAG;
+static int aged_port = -1;          /* >= 0: only it has an aged rule. */
+
+/* The fake NIC's rules: where each was created, whether it is alive. */
+#define N_HW 64
+static struct hw_rule {
+    uint16_t port;
+    bool alive;
+} hw[N_HW];
+static size_t n_hw_used;
+/* Ethdevs flushed, queried, asked for aged rules, in call order. */
+static uint16_t flushed_on[16], queried_on, aged_on[16];
+static size_t n_flushed_on, n_aged_on;
+/* AGE callbacks registered per ethdev (register - unregister). */
+static int cb_regs[256];
+static int cb_register_calls;
+
+static size_t
+hw_alive_on(uint16_t port)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < n_hw_used; i++) {
+        n += hw[i].alive && hw[i].port == port;
+    }
+    return n;
+}
 
 int __wrap_rte_flow_validate(uint16_t, const struct rte_flow_attr *,
                              const struct rte_flow_item *,
@@ -686,8 +719,6 @@ __wrap_rte_flow_create(uint16_t port_id, const struct rte_flow_attr *attr,
                        const struct rte_flow_action *act,
                        struct rte_flow_error *e)
 {
-    static int dummy;
-
     (void) attr;
     (void) pat;
     (void) act;
@@ -697,7 +728,9 @@ __wrap_rte_flow_create(uint16_t port_id, const struct rte_flow_attr *attr,
         e->message = "wrapped: create failed";
         return NULL;
     }
-    return (struct rte_flow *) &dummy;
+    assert_true(n_hw_used < N_HW);
+    hw[n_hw_used] = (struct hw_rule) { .port = port_id, .alive = true };
+    return (struct rte_flow *) &hw[n_hw_used++];
 }
 
 int __wrap_rte_flow_destroy(uint16_t, struct rte_flow *,
@@ -706,10 +739,17 @@ int
 __wrap_rte_flow_destroy(uint16_t port_id, struct rte_flow *f,
                         struct rte_flow_error *e)
 {
-    (void) port_id;
-    (void) f;
+    struct hw_rule *r = (struct hw_rule *) f;
+
     (void) e;
-    return destroy_ret;
+    /* A rule is destroyed on the ethdev it was created on, once. */
+    assert_true(r->alive);
+    assert_int_equal(r->port, port_id);
+    if (destroy_ret) {
+        return destroy_ret;
+    }
+    r->alive = false;
+    return 0;
 }
 
 int __wrap_rte_flow_query(uint16_t, struct rte_flow *,
@@ -721,10 +761,12 @@ __wrap_rte_flow_query(uint16_t port_id, struct rte_flow *f,
                       struct rte_flow_error *e)
 {
     struct rte_flow_query_count *q = data;
+    struct hw_rule *r = (struct hw_rule *) f;
 
-    (void) port_id;
-    (void) f;
     (void) e;
+    assert_true(r->alive);
+    assert_int_equal(r->port, port_id);
+    queried_on = port_id;
     assert_int_equal(a->type, RTE_FLOW_ACTION_TYPE_COUNT);
     if (query_ret) {
         return query_ret;
@@ -739,9 +781,16 @@ int __wrap_rte_flow_flush(uint16_t, struct rte_flow_error *);
 int
 __wrap_rte_flow_flush(uint16_t port_id, struct rte_flow_error *e)
 {
-    (void) port_id;
     (void) e;
     flush_calls++;
+    if (n_flushed_on < 16) {
+        flushed_on[n_flushed_on++] = port_id;
+    }
+    for (size_t i = 0; i < n_hw_used; i++) {
+        if (hw[i].port == port_id) {
+            hw[i].alive = false;
+        }
+    }
     return 0;
 }
 
@@ -751,8 +800,13 @@ int
 __wrap_rte_flow_get_aged_flows(uint16_t port_id, void **ctx, uint32_t n,
                                struct rte_flow_error *e)
 {
-    (void) port_id;
     (void) e;
+    if (n_aged_on < 16) {
+        aged_on[n_aged_on++] = port_id;
+    }
+    if (aged_port >= 0 && port_id != aged_port) {
+        return 0;
+    }
     if (aged_ret > 0 && n) {
         ctx[0] = (void *) 0x42;
         return 1;
@@ -767,7 +821,8 @@ __wrap_rte_flow_pick_transfer_proxy(uint16_t port_id, uint16_t *proxy,
                                     struct rte_flow_error *e)
 {
     (void) e;
-    *proxy = (uint16_t) (port_id + 100);
+    *proxy = proxy_override >= 0 ? (uint16_t) proxy_override
+                                 : (uint16_t) (port_id + 100);
     return 0;
 }
 
@@ -776,8 +831,17 @@ int
 __wrap_port_get_dpdk_port_id(const struct port *port, uint16_t *id)
 {
     (void) port;
-    *id = 5;
+    *id = dpdk_id;
     return dpdk_id_ret;
+}
+
+int __wrap_port_get_rx_metadata(const struct port *, uint64_t *);
+int
+__wrap_port_get_rx_metadata(const struct port *port, uint64_t *features)
+{
+    (void) port;
+    *features = meta_features;
+    return meta_ret;
 }
 
 int __wrap_rte_eth_dev_callback_register(uint16_t, int, void *, void *);
@@ -785,11 +849,18 @@ int
 __wrap_rte_eth_dev_callback_register(uint16_t port_id, int event, void *cb,
                                      void *arg)
 {
-    (void) port_id;
-    (void) event;
     (void) cb;
     (void) arg;
-    return callback_ret;
+    assert_int_equal(event, RTE_ETH_EVENT_FLOW_AGED);
+    cb_register_calls++;
+    if (callback_ret) {
+        return callback_ret;
+    }
+    /* DPDK keeps one of identical callbacks: sluice must not rely on a
+     * second registration. */
+    assert_int_equal(cb_regs[port_id], 0);
+    cb_regs[port_id]++;
+    return 0;
 }
 
 int __wrap_rte_eth_dev_callback_unregister(uint16_t, int, void *, void *);
@@ -797,10 +868,11 @@ int
 __wrap_rte_eth_dev_callback_unregister(uint16_t port_id, int event,
                                        void *cb, void *arg)
 {
-    (void) port_id;
     (void) event;
     (void) cb;
     (void) arg;
+    assert_int_equal(cb_regs[port_id], 1);
+    cb_regs[port_id]--;
     return 0;
 }
 
@@ -823,6 +895,18 @@ reset_wraps(void)
     flush_calls = 0;
     dpdk_id_ret = 0;
     callback_ret = 0;
+    dpdk_id = 5;
+    proxy_override = -1;
+    meta_ret = 0;
+    meta_features = RTE_ETH_RX_METADATA_USER_MARK
+                    | RTE_ETH_RX_METADATA_USER_FLAG;
+    aged_port = -1;
+    memset(hw, 0, sizeof hw);
+    n_hw_used = 0;
+    n_flushed_on = n_aged_on = 0;
+    queried_on = 0;
+    memset(cb_regs, 0, sizeof cb_regs);
+    cb_register_calls = 0;
 }
 
 static void
@@ -1004,12 +1088,295 @@ test_rf_flow_errors(void **state)
     aged_ret = -ENOTSUP;
     assert_int_equal(c->aged_flows(&op, ctx, 4), 0);
     aged_ret = 1;
+    aged_port = 5;
     assert_int_equal(c->aged_flows(&op, ctx, 4), 1);
     assert_ptr_equal(ctx[0], (void *) 0x42);
 
-    assert_int_equal(c->flush(&op), 0);
+    /* The rule whose destroy failed is still on the books: the flush
+     * destroys it. */
+    assert_int_equal(c->port_rules_left(&op), 1);
+    assert_int_equal(c->flush(&op), 1);
     assert_int_equal(flush_calls, 1);
+    assert_int_equal(c->port_rules_left(&op), 0);
     c->port_uninit(&op);
+    c->port_free(&op);
+}
+
+/* Rules of one port, ingress on the port and transfer on its proxy:
+ * every call about a rule goes to the ethdev it was created on; aged
+ * rules are asked of both; AGE events are registered on both. */
+static void
+test_rf_proxy_routing(void **state)
+{
+    const struct offload_class *c = &offload_rte_flow_class;
+    struct rte_flow_attr ingress = { .ingress = 1 };
+    struct rte_flow_attr transfer = { .transfer = 1 };
+    struct rte_flow_item pat[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action counted[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_COUNT },
+        { .type = RTE_FLOW_ACTION_TYPE_DROP },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct offload_counters cnt;
+    struct rte_flow_error e;
+    struct offload_port op;
+    void *hi, *ht, *ctx[4];
+    char err[256];
+
+    (void) state;
+    reset_wraps();
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_true(op.caps.age && op.caps.output);
+    assert_int_equal(cb_regs[5], 1);
+    assert_int_equal(cb_regs[105], 1);
+
+    assert_int_equal(c->flow_put(&op, &ingress, pat, counted, &hi, &e), 0);
+    assert_int_equal(created_on, 5);
+    assert_int_equal(c->flow_put(&op, &transfer, pat, counted, &ht, &e), 0);
+    assert_int_equal(created_on, 105);
+    assert_int_equal(c->port_rules_left(&op), 2);
+    assert_int_equal(c->n_rules_left(), 2);
+
+    assert_int_equal(c->flow_query(&op, ht, &cnt), 0);
+    assert_int_equal(queried_on, 105);
+    assert_int_equal(c->flow_query(&op, hi, &cnt), 0);
+    assert_int_equal(queried_on, 5);
+
+    /* Aged transfer rules are on the proxy's list. */
+    aged_ret = 1;
+    aged_port = 105;
+    assert_int_equal(c->aged_flows(&op, ctx, 4), 1);
+    assert_int_equal(n_aged_on, 2);
+    assert_int_equal(aged_on[0], 5);
+    assert_int_equal(aged_on[1], 105);
+
+    /* Destroy on the proxy (the wrap checks the ethdev). */
+    assert_int_equal(c->flow_del(&op, ht, &cnt), 0);
+    assert_int_equal(hw_alive_on(105), 0);
+    assert_int_equal(hw_alive_on(5), 1);
+    assert_int_equal(c->port_rules_left(&op), 1);
+
+    /* Flush: the rest one by one, then the port itself, never the
+     * proxy. */
+    assert_int_equal(c->flush(&op), 1);
+    assert_int_equal(n_flushed_on, 1);
+    assert_int_equal(flushed_on[0], 5);
+    assert_int_equal(c->port_rules_left(&op), 0);
+    assert_int_equal(c->n_rules_left(), 0);
+
+    c->port_uninit(&op);
+    assert_int_equal(cb_regs[5], 0);
+    assert_int_equal(cb_regs[105], 0);
+    c->port_free(&op);
+}
+
+/* Three ports of one e-switch: A (id 1) is the proxy, B (2) and C (3)
+ * are its representors.  A flush of one never takes another's rules. */
+static void
+test_rf_shared_proxy_flush(void **state)
+{
+    const struct offload_class *c = &offload_rte_flow_class;
+    struct rte_flow_attr ingress = { .ingress = 1 };
+    struct rte_flow_attr transfer = { .transfer = 1 };
+    struct rte_flow_item pat[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action drop[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_DROP },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct offload_port a, b, cc;
+    struct rte_flow_error e;
+    void *h;
+    char err[256];
+
+    (void) state;
+    reset_wraps();
+    proxy_override = 1;
+    rf_port(&a);
+    dpdk_id = 1;
+    assert_int_equal(c->port_init(&a, err, sizeof err), 0);
+    rf_port(&b);
+    dpdk_id = 2;
+    assert_int_equal(c->port_init(&b, err, sizeof err), 0);
+    rf_port(&cc);
+    dpdk_id = 3;
+    assert_int_equal(c->port_init(&cc, err, sizeof err), 0);
+    /* One registration per ethdev, however many ports need it. */
+    assert_int_equal(cb_regs[1], 1);
+    assert_int_equal(cb_regs[2], 1);
+    assert_int_equal(cb_regs[3], 1);
+    assert_int_equal(cb_register_calls, 3);
+
+    /* A: an ingress rule on 1.  B: a transfer rule on 1 and an ingress
+     * rule on 2.  C: a transfer rule on 1. */
+    assert_int_equal(c->flow_put(&a, &ingress, pat, drop, &h, &e), 0);
+    assert_int_equal(c->flow_put(&b, &transfer, pat, drop, &h, &e), 0);
+    assert_int_equal(created_on, 1);
+    assert_int_equal(c->flow_put(&b, &ingress, pat, drop, &h, &e), 0);
+    assert_int_equal(created_on, 2);
+    assert_int_equal(c->flow_put(&cc, &transfer, pat, drop, &h, &e), 0);
+    assert_int_equal(hw_alive_on(1), 3);
+    assert_int_equal(c->n_rules_left(), 4);
+
+    /* B's flush: its own two rules, and rte_flow_flush(2), not (1). */
+    assert_int_equal(c->flush(&b), 2);
+    assert_int_equal(n_flushed_on, 1);
+    assert_int_equal(flushed_on[0], 2);
+    assert_int_equal(hw_alive_on(1), 2);
+    assert_int_equal(c->port_rules_left(&b), 0);
+    assert_int_equal(c->port_rules_left(&a), 1);
+    assert_int_equal(c->port_rules_left(&cc), 1);
+
+    /* A is C's proxy: A's flush destroys A's rule only and does not
+     * flush ethdev 1 (C's transfer rule lives there). */
+    n_flushed_on = 0;
+    assert_int_equal(c->flush(&a), 1);
+    assert_int_equal(n_flushed_on, 0);
+    assert_int_equal(hw_alive_on(1), 1);
+    assert_int_equal(c->port_rules_left(&cc), 1);
+
+    /* B leaves: A and C still get events on 1. */
+    c->port_uninit(&b);
+    assert_int_equal(cb_regs[1], 1);
+    assert_int_equal(cb_regs[2], 0);
+    c->port_uninit(&a);
+    assert_int_equal(cb_regs[1], 1);        /* C's, through its proxy. */
+    /* C alone: its flush destroys its rule on 1 and flushes 3. */
+    assert_int_equal(c->flush(&cc), 1);
+    assert_int_equal(n_flushed_on, 1);
+    assert_int_equal(flushed_on[0], 3);
+    assert_int_equal(hw_alive_on(1), 0);
+    c->port_uninit(&cc);
+    assert_int_equal(cb_regs[1], 0);
+    assert_int_equal(cb_regs[3], 0);
+
+    /* Once nobody else uses A as a proxy, A's flush flushes ethdev 1. */
+    n_flushed_on = 0;
+    dpdk_id = 1;
+    c->port_free(&a);
+    c->port_free(&b);
+    c->port_free(&cc);
+    rf_port(&a);
+    assert_int_equal(c->port_init(&a, err, sizeof err), 0);
+    assert_int_equal(c->flush(&a), 0);
+    assert_int_equal(n_flushed_on, 1);
+    assert_int_equal(flushed_on[0], 1);
+    c->port_free(&a);
+}
+
+/* A NIC that refuses destroys: the rules stay on the books, flush tries
+ * again, and what is left is reported per port and in all. */
+static void
+test_rf_destroy_refused(void **state)
+{
+    const struct offload_class *c = &offload_rte_flow_class;
+    struct rte_flow_attr ingress = { .ingress = 1 };
+    struct rte_flow_attr transfer = { .transfer = 1 };
+    struct rte_flow_item pat[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action drop[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_DROP },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct offload_counters cnt;
+    struct offload_port op;
+    struct rte_flow_error e;
+    void *hi, *ht;
+    char err[256];
+
+    (void) state;
+    reset_wraps();
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_int_equal(c->flow_put(&op, &ingress, pat, drop, &hi, &e), 0);
+    assert_int_equal(c->flow_put(&op, &transfer, pat, drop, &ht, &e), 0);
+    destroy_ret = -EIO;
+    assert_int_equal(c->flow_del(&op, hi, &cnt), EIO);
+    assert_int_equal(c->flow_del(&op, ht, &cnt), EIO);
+    assert_int_equal(c->port_rules_left(&op), 2);
+    assert_int_equal(c->n_rules_left(), 2);
+
+    /* Destroys still refused: rte_flow_flush(port) takes the ingress
+     * rule; the transfer rule on the proxy stays, and is counted. */
+    assert_int_equal(c->flush(&op), 1);
+    assert_int_equal(hw_alive_on(5), 0);
+    assert_int_equal(hw_alive_on(105), 1);
+    assert_int_equal(c->port_rules_left(&op), 1);
+    assert_int_equal(c->n_rules_left(), 1);
+
+    /* The NIC recovers: the next flush destroys it. */
+    destroy_ret = 0;
+    assert_int_equal(c->flush(&op), 1);
+    assert_int_equal(hw_alive_on(105), 0);
+    assert_int_equal(c->port_rules_left(&op), 0);
+    c->port_free(&op);
+    assert_int_equal(c->n_rules_left(), 0);
+}
+
+/* Partial offload only where the PMD delivers the MARK. */
+static void
+test_rf_mark_delivery(void **state)
+{
+    const struct offload_class *c = &offload_rte_flow_class;
+    struct offload_port op;
+    char err[256];
+
+    (void) state;
+    /* Negotiated. */
+    reset_wraps();
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_true(op.caps.partial && op.caps.mark_delivery);
+    assert_non_null(strstr(op.probe, "mark=negotiated"));
+    c->port_free(&op);
+
+    /* The PMD has no negotiation (ENOTSUP): the mark is assumed. */
+    reset_wraps();
+    meta_ret = ENOTSUP;
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_true(op.caps.partial && op.caps.mark_delivery);
+    assert_non_null(strstr(op.probe, "mark=assumed"));
+    c->port_free(&op);
+
+    /* Negotiated away: no partial; a full port still offloads. */
+    reset_wraps();
+    meta_features = RTE_ETH_RX_METADATA_USER_FLAG;
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_false(op.caps.partial || op.caps.mark_delivery);
+    assert_true(op.caps.full);
+    assert_non_null(strstr(op.probe, "partial=0"));
+    assert_non_null(strstr(op.probe, "mark=refused by the PMD"));
+    c->port_free(&op);
+
+    /* ... and a partial port runs in software, saying why. */
+    reset_wraps();
+    meta_features = 0;
+    rf_port(&op);
+    op.mode = OFFLOAD_MODE_PARTIAL;
+    assert_int_equal(c->port_init(&op, err, sizeof err), EOPNOTSUPP);
+    assert_non_null(strstr(err, "partial offload unsupported: MARK "
+                                "delivery"));
+    assert_int_equal(cb_regs[5], 0);        /* Nothing left registered. */
+    c->port_free(&op);
+
+    /* The negotiation failed: unknown counts as not delivered. */
+    reset_wraps();
+    meta_ret = EBUSY;
+    meta_features = 0;
+    rf_port(&op);
+    assert_int_equal(c->port_init(&op, err, sizeof err), 0);
+    assert_false(op.caps.partial || op.caps.mark_delivery);
+    assert_non_null(strstr(op.probe, "mark=unknown"));
     c->port_free(&op);
 }
 
@@ -1090,6 +1457,10 @@ main(void)
         cmocka_unit_test(test_every_field_translated_or_refused),
         cmocka_unit_test(test_rf_probe),
         cmocka_unit_test(test_rf_flow_errors),
+        cmocka_unit_test(test_rf_proxy_routing),
+        cmocka_unit_test(test_rf_shared_proxy_flush),
+        cmocka_unit_test(test_rf_destroy_refused),
+        cmocka_unit_test(test_rf_mark_delivery),
         cmocka_unit_test(test_errno_conversion),
         cmocka_unit_test(test_provider_registry),
     };

@@ -242,7 +242,16 @@ test_capacity_and_failures(void **state)
     assert_int_equal(s.rules, 2);
     assert_true(s.table_full >= 1);
     assert_true(s.insert_failed >= 1);
-    assert_int_equal(simnic_flow_flush(nic, id0), 2);
+    /* A NIC that refuses destroys keeps the rules: one refused destroy,
+     * then a flush that gets one refusal and removes the other rule. */
+    simnic_fail_destroy(nic, 2);
+    assert_int_equal(simnic_flow_destroy(nic, r[0], NULL, NULL), EIO);
+    assert_int_equal(simnic_port_n_rules(nic, id0), 2);
+    assert_int_equal(simnic_flow_flush(nic, id0), 1);
+    assert_int_equal(simnic_port_n_rules(nic, id0), 1);
+    simnic_get_stats(nic, &s);
+    assert_int_equal(s.destroy_failed, 2);
+    assert_int_equal(simnic_flow_flush(nic, id0), 1);
     assert_int_equal(simnic_n_rules(nic), 0);
     p.capacity = 64;
     simnic_set_params(nic, &p);

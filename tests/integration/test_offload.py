@@ -2,8 +2,10 @@
 """SmartNIC offload end to end with simnic on dummy ports: promotion, idle
 aging with counters credited, del-flows stops hardware forwarding before it
 returns, table-full fallback and eviction, injected insertion failures,
-partial offload via MARK, no hardware rule left at shutdown, and hardware
-output at full rate between ethdev ports (net_pcap -> net_null)."""
+partial offload via MARK, no hardware rule left at shutdown (and a NIC
+that refuses destroys reported at port removal and shutdown), MARK
+delivery negotiated on ethdev ports, and hardware output at full rate
+between ethdev ports (net_pcap -> net_null)."""
 import json
 import signal
 import threading
@@ -239,6 +241,58 @@ def test_shutdown_leaves_no_hardware_rule():
         sw.stop()
     assert "offload: shutdown: 1 rules flushed, 0 left in hardware" in text, \
         text
+
+
+def test_refused_destroy_is_reported_at_port_removal():
+    """A NIC that keeps rules it was told to destroy: port removal says
+    which port left how many, in offload-stats and at err level."""
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2"]) as sw:
+        promote(sw)
+        assert stats(sw)["left_at_port_del"] == 0
+        sw.call("offload-simnic-set", nic="nic0", fail_destroy=1000)
+        sw.call("del-port", bridge="br0", name="d1")
+        st = stats(sw)
+        assert st["left_at_port_del"] == 1, st
+        assert st["in_hardware"] == 0, st
+        # Refused by the delete and by the flush; the model's detach
+        # then drops the rule itself.
+        assert nic(sw)["destroy_failed"] >= 2
+        assert nic(sw)["rules"] == 0
+        text = sw.read_log()
+    assert "port d1: removal: 1 rules left in hardware" in text, text
+
+
+def test_refused_destroy_is_reported_at_shutdown():
+    sw = offload_switch(["priority=10,in_port=1,udp,actions=output:2"])
+    try:
+        promote(sw)
+        assert stats(sw)["left_at_shutdown"] == 0
+        sw.call("offload-simnic-set", nic="nic0", fail_destroy=1000)
+        sw.proc.send_signal(signal.SIGTERM)
+        assert sw.proc.wait(15) == 0
+        text = sw.read_log()
+    finally:
+        sw.stop()
+    assert "port d1: shutdown: 1 rules left in hardware" in text, text
+    assert "offload: shutdown: 1 rules flushed, 1 left in hardware" in text, \
+        text
+
+
+def test_rte_flow_port_negotiates_mark_delivery():
+    """A dpdk port negotiates MARK delivery before it is configured;
+    net_null has no negotiation (ENOTSUP: the mark is assumed) and no
+    rte_flow, so the port runs in software and offload-show says both."""
+    ports = [
+        {"name": "n1", "ofport": 1, "type": "dpdk",
+         "devargs": "net_null_mk0,no-rx=1",
+         "offload": {"mode": "partial", "provider": "rte_flow"}},
+    ]
+    sw = Switch(ports=ports, flows=["actions=drop"])
+    with sw:
+        p = sw.call("offload-show")["ports"][0]
+        assert not p["active"], p
+        assert "mark=assumed (PMD has no negotiation)" in p["probe"], p
+        assert "mark_delivery" in p["caps"], p
 
 
 def test_ofctl_offload_commands():
