@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
 rng = random.Random(6)
 
-DP_ACTION_SIZE = 72
+DP_ACTION_SIZE = 88                 # sizeof(struct dp_action)
 (DPA_OUTPUT, DPA_SET_ETH, DPA_SET_IPV4, DPA_SET_IPV6, DPA_SET_L4,
  DPA_PUSH_VLAN, DPA_POP_VLAN, DPA_SET_VLAN) = range(8)
 
@@ -296,14 +296,86 @@ def gen_ctl():
         i += 1
 
 
+def gen_conntrack():
+    """fuzz-conntrack.c: byte 0 configures; records [op][len][frame]."""
+    A = "02:00:00:00:00:01"
+    B = "02:00:00:00:00:02"
+
+    def rec(op, pkt):
+        b = bytes(pkt)
+        return bytes([op, len(b)]) + b
+
+    def tcp(sport, dport, flags, seq, ack, fwd=True, v6=False, **kw):
+        src, dst = ("10.0.0.1", "10.0.0.2") if fwd else ("10.0.0.2",
+                                                        "10.0.0.1")
+        if v6:
+            src, dst = ("fd00::1", "fd00::2") if fwd else ("fd00::2",
+                                                          "fd00::1")
+            l3 = IPv6(src=src, dst=dst)
+        else:
+            l3 = IP(src=src, dst=dst)
+        return Ether(src=A, dst=B) / l3 / TCP(sport=sport, dport=dport,
+                                              flags=flags, seq=seq, ack=ack,
+                                              window=8192, **kw)
+
+    def udp(sport, dport, fwd=True):
+        src, dst = ("10.0.0.1", "10.0.0.2") if fwd else ("10.0.0.2",
+                                                        "10.0.0.1")
+        return (Ether(src=A, dst=B) / IP(src=src, dst=dst)
+                / UDP(sport=sport, dport=dport) / Raw(b"x" * 8))
+
+    commit, snat, dnat = 0x01, 0x02, 0x04
+    seqs = {
+        "handshake": [
+            rec(commit, tcp(1000, 80, "S", 100, 0)),
+            rec(0, tcp(80, 1000, "SA", 500, 101, fwd=False)),
+            rec(0, tcp(1000, 80, "A", 101, 501)),
+            rec(0, tcp(1000, 80, "FA", 101, 501)),
+            rec(0, tcp(80, 1000, "FA", 501, 102, fwd=False)),
+            rec(0x80 | 2, b""),
+        ],
+        "snat": [
+            rec(commit | snat, tcp(1000, 80, "S", 100, 0)),
+            rec(commit | snat, tcp(1001, 80, "S", 100, 0)),
+            rec(commit | snat, tcp(1002, 80, "S", 100, 0)),
+            rec(0, tcp(80, 1000, "SA", 500, 101, fwd=False)),
+            rec(0x80, b""),
+        ],
+        "dnat_udp": [rec(commit | dnat | 0x10, udp(5000 + i, 53))
+                     for i in range(4)] + [rec(0x80 | 1, b"")],
+        "v6": [
+            rec(commit | snat, tcp(1000, 80, "S", 100, 0, v6=True)),
+            rec(0, tcp(80, 1000, "SA", 500, 101, fwd=False, v6=True)),
+        ],
+        "flood": [rec(commit, tcp(2000 + i, 80, "S", i, 0))
+                  for i in range(40)],
+        "icmp": [
+            rec(commit, Ether(src=A, dst=B) / IP(src="10.0.0.1",
+                                                 dst="10.0.0.2")
+                / ICMP(type=8, id=7, seq=1)),
+            rec(0, Ether(src=B, dst=A) / IP(src="10.0.0.2", dst="10.0.0.1")
+                / ICMP(type=0, id=7, seq=1)),
+            rec(0, Ether(src=B, dst=A) / IP(src="10.0.0.9", dst="10.0.0.1")
+                / ICMP(type=3, code=3) / IP(src="10.0.0.1",
+                                            dst="10.0.0.2")
+                / UDP(sport=5000, dport=53)),
+        ],
+    }
+    for name, recs in seqs.items():
+        for cfg in (0x03, 0x9f):
+            write("conntrack", f"{name}-{cfg:02x}",
+                  bytes([cfg]) + b"".join(recs))
+
+
 def main():
-    for t in ("flow", "ofp-parse", "cls", "config", "ctl"):
+    for t in ("flow", "ofp-parse", "cls", "config", "ctl", "conntrack"):
         shutil.rmtree(os.path.join(OUT, t), ignore_errors=True)
     gen_flow()
     gen_ofp()
     gen_cls()
     gen_config()
     gen_ctl()
+    gen_conntrack()
 
 
 if __name__ == "__main__":
