@@ -1269,15 +1269,25 @@ conn_update(struct conntrack *ct, struct ct_conn *conn,
             }
             spin_unlock(&conn->lock);
         }
-    } else if (LOAD(&conn->state) != CT_OTHER_BIDIR) {
-        spin_lock(&conn->lock);
-        if (reply && conn->state != CT_OTHER_BIDIR) {
-            STORE(&conn->state, CT_OTHER_BIDIR);
-        } else if (conn->state == CT_OTHER_FIRST) {
-            STORE(&conn->state, CT_OTHER_MULTIPLE);
+    } else {
+        /* Open vSwitch 3.1 keeps an unanswered flow +new on every packet
+         * (test_ct_diff.py: udp_one_way, other_proto_one_way): only a
+         * reply makes it +est.  The lock is taken only to change state. */
+        uint8_t st = LOAD(&conn->state);
+
+        if (reply ? st != CT_OTHER_BIDIR : st == CT_OTHER_FIRST) {
+            spin_lock(&conn->lock);
+            if (reply && conn->state != CT_OTHER_BIDIR) {
+                STORE(&conn->state, CT_OTHER_BIDIR);
+            } else if (!reply && conn->state == CT_OTHER_FIRST) {
+                STORE(&conn->state, CT_OTHER_MULTIPLE);
+            }
+            st = conn->state;
+            spin_unlock(&conn->lock);
+        }
+        if (!reply && st != CT_OTHER_BIDIR) {
             res = CT_UPD_VALID_NEW;
         }
-        spin_unlock(&conn->lock);
     }
     conn_refresh(ct, conn, other_tm(conn->proto, LOAD(&conn->state)), now);
     if (reply && LOAD(&conn->in_emb)) {

@@ -436,6 +436,29 @@ def _udp(base):
     ]
 
 
+def _udp_one_way(base):
+    """One-way traffic stays +new until the first reply (Open vSwitch 3.1
+    gives every packet of an unanswered UDP flow +new)."""
+    return [udp(INSIDE, base, 5353, b"q%d" % i, note=f"one-way UDP #{i}")
+            for i in range(5)] + [
+        udp(OUTSIDE, 5353, base, b"answer", note="the first reply"),
+        udp(INSIDE, base, 5353, b"after", note="UDP c->s after the reply"),
+        udp(INSIDE, base, 5353, b"after2", note="and again"),
+    ]
+
+
+def _other_proto(base):
+    """An IP protocol the tracker knows no state machine for (GRE)."""
+    def gre(side, note):
+        return Step(side, frame(side, _ip4(side, id=9, proto=47)
+                                / Raw(b"\x00\x00\x08\x00" + bytes(20))),
+                    note)
+    return [gre(INSIDE, f"GRE c->s #{i}") for i in range(3)] + [
+        gre(OUTSIDE, "GRE s->c"),
+        gre(INSIDE, "GRE c->s after the reply"),
+    ]
+
+
 def _icmp_echo(base):
     def echo(side, type_, id_, seq, note):
         return Step(side, frame(side, _ip4(side, id=1) /
@@ -660,6 +683,10 @@ def _build():
         ("ipv6_tcp", _tcp6, "IPv6 TCP handshake, data, close"),
         ("ipv6_udp", _udp6, "IPv6 UDP both ways and unsolicited"),
         ("ipv6_icmp", _icmp6, "ICMPv6 echo and errors"),
+        ("udp_one_way", _udp_one_way,
+         "unanswered UDP, then a reply and more"),
+        ("other_proto_one_way", _other_proto,
+         "GRE (no state machine) one way, then both"),
         ("ipv4_fragments", _fragments, "IPv4 fragments, first and later"),
         ("ipv6_fragments", _fragments6, "IPv6 fragments"),
     ]
