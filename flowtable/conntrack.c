@@ -6,16 +6,18 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CACHE_LINE 64
 
-#define CT_BUCKET_BITS 20
+#define CT_BUCKET_BITS 21
 #define CT_N_BUCKETS (1u << CT_BUCKET_BITS)
 #define CT_N_LOCKS 1024u            /* bucket i is guarded by lock i % N */
 #define CT_N_ZONES 65536u
@@ -343,6 +345,25 @@ conn_expired(const struct ct_conn *c, uint64_t now)
 /* ---------------------------------------------------------------------- */
 /* Creation and destruction of the tracker. */
 
+/* The bucket heads: 16 MiB that every lookup touches at a random place,
+ * so on 2 MiB pages where the kernel has them (transparent huge pages on
+ * request): a lookup then costs no page walk on top of its cache miss. */
+static struct ct_node **
+buckets_alloc(void)
+{
+    size_t size = CT_N_BUCKETS * sizeof(struct ct_node *);
+    void *p = NULL;
+
+    if (posix_memalign(&p, 2u << 20, size)) {
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    (void) madvise(p, size, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, size);
+    return p;
+}
+
 struct conntrack *
 conntrack_create(ct_defer_free_fn *defer_free, void *aux)
 {
@@ -355,7 +376,7 @@ conntrack_create(ct_defer_free_fn *defer_free, void *aux)
         return NULL;
     }
     memset(ct, 0, sizeof *ct);
-    ct->buckets = calloc(CT_N_BUCKETS, sizeof *ct->buckets);
+    ct->buckets = buckets_alloc();
     ct->zone_limit = calloc(CT_N_ZONES, sizeof *ct->zone_limit);
     ct->zone_count = calloc(CT_N_ZONES, sizeof *ct->zone_count);
     if (!ct->buckets || !ct->zone_limit || !ct->zone_count) {
@@ -1396,19 +1417,19 @@ new_nat(const struct ct_exec *e, const struct ct_pctx *c)
 /* The full path for one packet (OVS process_one). */
 static void
 process_one(struct conntrack *ct, struct ct_pkt *pkt,
-            const struct ct_exec *e, uint64_t now)
+            const struct ct_exec *e, uint64_t now, const struct ct_pctx *pc,
+            int why)
 {
     struct ct_md *md = pkt->md;
     /* NAT applies once per zone ([OVS] handle_nat). */
     bool natted = md->zone == e->zone
                   && (md->state & (CS_SRC_NAT | CS_DST_NAT));
     struct ct_conn *conn;
-    struct ct_pctx c;
+    struct ct_pctx c = *pc;
     uint8_t state;
     bool reply = false;
-    int why, tries = 0;
+    int tries = 0;
 
-    why = ct_parse(ct, pkt, e->zone, &c);
     if (why >= 0) {
         count_drop(ct, why);
         write_md(md, CS_TRACKED | CS_INVALID, e->zone, NULL, NULL);
@@ -1501,30 +1522,110 @@ create:
     }
 }
 
+/* True if 'pkt' keeps the verdict of an earlier ct() in this zone ([OVS]
+ * process_one_fast): no lookup. */
+static bool
+fast_path(const struct ct_pkt *pkt, const struct ct_exec *e)
+{
+    const struct ct_md *md = pkt->md;
+    struct ct_conn *c = md->conn;
+
+    return c && (md->state & CS_TRACKED) && md->zone == e->zone
+           && !(e->flags & CT_F_FORCE) && !LOAD(&c->dead);
+}
+
+/* The rest of fast_path()'s case: keep the verdict, apply NAT (once),
+ * mark and label. */
+static void
+exec_fast(struct ct_pkt *pkt, const struct ct_exec *e)
+{
+    struct ct_md *md = pkt->md;
+    struct ct_conn *c = md->conn;
+
+    if (e->nat.flags && c->nat_flags
+        && !(md->state & (CS_SRC_NAT | CS_DST_NAT))) {
+        md->state |= conn_nat(c, pkt, md->state & CS_REPLY_DIR,
+                              md->state & CS_RELATED);
+    }
+    apply_mark_label(c, e, md);
+}
+
+#ifndef CT_PREFETCH_AHEAD
+#define CT_PREFETCH_AHEAD 4
+#endif
+
+static inline void
+conn_prefetch(const struct conntrack *ct, const struct ct_pctx *pc, int why)
+{
+    if (why < 0 && why != INT_MIN) {
+        const struct ct_node *nd = __atomic_load_n(bucket_of(ct, pc->hash),
+                                                   __ATOMIC_RELAXED);
+
+        if (nd && nd->hash == pc->hash) {
+            struct ct_conn *c = node_conn(nd);
+
+            __builtin_prefetch(&c->lock);
+            __builtin_prefetch(&c->dir[nd->dir]);
+        }
+    }
+}
+
+/* Packets a batch parses, then prefetches for, before any lookup: each
+ * lookup's first loads (a bucket head in a table of millions, then the
+ * connection) are cache misses that would otherwise come one after the
+ * other. */
+#define CT_EXEC_BATCH 32
+
 void
 conntrack_execute(struct conntrack *ct, struct ct_pkt *pkts, size_t n,
                   const struct ct_exec *e, uint64_t now)
 {
-    size_t i;
+    struct ct_pctx pc[CT_EXEC_BATCH];
+    int why[CT_EXEC_BATCH];
+    size_t i, base, k;
 
-    for (i = 0; i < n; i++) {
-        struct ct_md *md = pkts[i].md;
-        struct ct_conn *c = md->conn;
+    for (base = 0; base < n; base += k) {
+        k = n - base < CT_EXEC_BATCH ? n - base : CT_EXEC_BATCH;
+        /* 1: parse and hash; prefetch the buckets. */
+        for (i = 0; i < k; i++) {
+            struct ct_pkt *pkt = &pkts[base + i];
 
-        if (c && (md->state & CS_TRACKED) && md->zone == e->zone
-            && !(e->flags & CT_F_FORCE) && !LOAD(&c->dead)) {
-            /* Seen by a ct() in this zone already (OVS process_one_fast):
-             * keep the verdict, apply NAT (once), mark and label. */
-            if (e->nat.flags && c->nat_flags
-                && !(md->state & (CS_SRC_NAT | CS_DST_NAT))) {
-                md->state |= conn_nat(c, &pkts[i],
-                                      md->state & CS_REPLY_DIR,
-                                      md->state & CS_RELATED);
+            if (fast_path(pkt, e)) {
+                why[i] = INT_MIN;
+                continue;
             }
-            apply_mark_label(c, e, md);
-            continue;
+            why[i] = ct_parse(ct, pkt, e->zone, &pc[i]);
+            if (why[i] < 0) {
+                __builtin_prefetch(bucket_of(ct, pc[i].hash));
+            }
         }
-        process_one(ct, &pkts[i], e, now);
+        /* 2: prefetch the first entry of each chain (and so its
+         * connection's read-mostly line). */
+        for (i = 0; i < k; i++) {
+            if (why[i] < 0 && why[i] != INT_MIN) {
+                const struct ct_node *nd = __atomic_load_n(
+                    bucket_of(ct, pc[i].hash), __ATOMIC_RELAXED);
+
+                if (nd) {
+                    __builtin_prefetch(nd);
+                }
+            }
+        }
+        /* 3: each packet in order; a few packets ahead, where the first
+         * entry of the chain is that packet's (the common case), the lines
+         * of its connection the lookup writes (expiry, the direction's
+         * counters) are prefetched. */
+        for (i = 0; i < k; i++) {
+            if (i + CT_PREFETCH_AHEAD < k) {
+                conn_prefetch(ct, &pc[i + CT_PREFETCH_AHEAD],
+                              why[i + CT_PREFETCH_AHEAD]);
+            }
+            if (why[i] != INT_MIN) {
+                process_one(ct, &pkts[base + i], e, now, &pc[i], why[i]);
+            } else {
+                exec_fast(&pkts[base + i], e);
+            }
+        }
     }
 }
 

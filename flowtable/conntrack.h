@@ -15,11 +15,17 @@
  *   errors related to the connection of the header they carry.
  *
  * Design
- *   One hash table of 2^20 chained buckets, keyed by the tuple hash; every
- *   connection is in it twice (its original and its reply tuple), so one
- *   lookup finds it from either direction and says which.  Buckets are
- *   never resized (the chains lengthen past ~2M connections): nothing
- *   stalls.  Readers walk chains without locks (RCU); insert and remove
+ *   One hash table of 2^21 chained buckets (16 MiB on transparent huge
+ *   pages), keyed by the tuple hash; every connection is in it twice (its
+ *   original and its reply tuple), so one lookup finds it from either
+ *   direction and says which.  Buckets are never resized (at 1,000,000
+ *   connections a chain holds one entry on average, more beyond): nothing
+ *   stalls.  conntrack_execute() works on a batch in stages: it parses and
+ *   hashes every packet and prefetches their buckets, then the first
+ *   entries, then looks each packet up in order, prefetching a few packets
+ *   ahead the lines of the connection it will write, so the cache misses
+ *   of a batch overlap instead of following one another.  Readers walk
+ *   chains without locks (RCU); insert and remove
  *   take a striped mutex per bucket (both buckets of a connection, in index
  *   order).  A connection is removed by whoever first claims it (an atomic
  *   flag), so sweep, flush, eviction and re-open never race each other.
