@@ -44,6 +44,20 @@ dp_time_ms(void)
     return dp_tsc_to_ms(rte_get_tsc_cycles());
 }
 
+/* The tracker's removed connections go back to its pool after a grace
+ * period (conntrack.h). */
+static void
+dp_ct_release(struct dp *dp, void *conn)
+{
+    conntrack_release(dp->ct, conn);
+}
+
+static void
+dp_ct_defer(void *conn, void *dp_)
+{
+    dp_defer(dp_, dp_ct_release, conn);
+}
+
 struct conntrack *
 dp_conntrack(const struct dp *dp)
 {
@@ -155,7 +169,7 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&dp->deferred_mutex, NULL);
 
-    dp->ct = conntrack_create(dp_cls_defer_free, dp);
+    dp->ct = conntrack_create(dp_ct_defer, dp);
     if (!dp->ct) {
         snprintf(err, errsize, "out of memory for the connection tracker");
         pthread_rwlock_destroy(&dp->slow_lock);

@@ -99,7 +99,21 @@ struct conntrack {
      * the reverse. */
     pthread_mutex_t emb_lock __attribute__((aligned(CACHE_LINE)));
     struct ct_conn *emb_head, *emb_tail;
+
+    /* The connection pool: slabs of CT_SLAB_CONNS, never returned to the
+     * system until conntrack_destroy(); free connections chained through
+     * emb_next.  conntrack_sweep() keeps CT_POOL_SPARE of them faulted in
+     * ahead of demand, so a commit on a PMD takes neither malloc's locks
+     * nor page faults. */
+    pthread_mutex_t pool_lock __attribute__((aligned(CACHE_LINE)));
+    struct ct_conn *pool_free;
+    size_t pool_n_free;
+    void **slabs;
+    size_t n_slabs, cap_slabs;
 };
+
+#define CT_SLAB_CONNS 256
+#define CT_POOL_SPARE 32768
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers. */
@@ -396,40 +410,95 @@ conntrack_create(ct_defer_free_fn *defer_free, void *aux)
         pthread_mutex_init(&ct->locks[i], NULL);
     }
     pthread_mutex_init(&ct->emb_lock, NULL);
+    pthread_mutex_init(&ct->pool_lock, NULL);
     return ct;
+}
+
+/* Adds a slab of connections to the pool (pre-faulted when 'fault'). */
+static bool
+pool_grow(struct conntrack *ct, bool fault)
+{
+    size_t size = CT_SLAB_CONNS * sizeof(struct ct_conn);
+    struct ct_conn *slab = aligned_alloc(CACHE_LINE, size);
+
+    if (!slab) {
+        return false;
+    }
+    if (fault) {
+        memset(slab, 0, size);
+    }
+    pthread_mutex_lock(&ct->pool_lock);
+    if (ct->n_slabs == ct->cap_slabs) {
+        size_t cap = ct->cap_slabs ? ct->cap_slabs * 2 : 64;
+        void **v = realloc(ct->slabs, cap * sizeof *v);
+
+        if (!v) {
+            pthread_mutex_unlock(&ct->pool_lock);
+            free(slab);
+            return false;
+        }
+        ct->slabs = v;
+        ct->cap_slabs = cap;
+    }
+    ct->slabs[ct->n_slabs++] = slab;
+    for (size_t i = 0; i < CT_SLAB_CONNS; i++) {
+        slab[i].emb_next = ct->pool_free;
+        ct->pool_free = &slab[i];
+    }
+    ct->pool_n_free += CT_SLAB_CONNS;
+    pthread_mutex_unlock(&ct->pool_lock);
+    return true;
+}
+
+static struct ct_conn *
+pool_get(struct conntrack *ct)
+{
+    struct ct_conn *c;
+
+    for (;;) {
+        pthread_mutex_lock(&ct->pool_lock);
+        c = ct->pool_free;
+        if (c) {
+            ct->pool_free = c->emb_next;
+            ct->pool_n_free--;
+        }
+        pthread_mutex_unlock(&ct->pool_lock);
+        if (c || !pool_grow(ct, false)) {
+            return c;
+        }
+    }
+}
+
+void
+conntrack_release(struct conntrack *ct, void *conn)
+{
+    struct ct_conn *c = conn;
+
+    pthread_mutex_lock(&ct->pool_lock);
+    c->emb_next = ct->pool_free;
+    ct->pool_free = c;
+    ct->pool_n_free++;
+    pthread_mutex_unlock(&ct->pool_lock);
 }
 
 void
 conntrack_destroy(struct conntrack *ct)
 {
-    struct ct_conn *all = NULL, *c;
     size_t i;
 
     if (!ct) {
         return;
     }
-    /* Collect first (a connection's reply entry may come later in the same
-     * chain), then free. */
-    for (i = 0; i < CT_N_BUCKETS; i++) {
-        struct ct_node *n;
-
-        for (n = ct->buckets[i]; n; n = n->next) {
-            if (n->dir == 0) {
-                c = node_conn(n);
-                c->emb_next = all;
-                all = c;
-            }
-        }
+    /* Every connection lives in a slab: freeing the slabs frees them. */
+    for (i = 0; i < ct->n_slabs; i++) {
+        free(ct->slabs[i]);
     }
-    while (all) {
-        c = all;
-        all = c->emb_next;
-        free(c);
-    }
+    free(ct->slabs);
     for (i = 0; i < CT_N_LOCKS; i++) {
         pthread_mutex_destroy(&ct->locks[i]);
     }
     pthread_mutex_destroy(&ct->emb_lock);
+    pthread_mutex_destroy(&ct->pool_lock);
     free(ct->buckets);
     free(ct->zone_limit);
     free(ct->zone_count);
@@ -685,7 +754,7 @@ conn_free(struct conntrack *ct, struct ct_conn *c)
     if (ct->defer_free) {
         ct->defer_free(c, ct->aux);
     } else {
-        free(c);
+        conntrack_release(ct, c);
     }
 }
 
@@ -1146,7 +1215,7 @@ conn_create(struct conntrack *ct, const struct ct_pctx *c,
         *why = CT_DROP_FULL;
         return NULL;
     }
-    conn = aligned_alloc(CACHE_LINE, sizeof *conn);
+    conn = pool_get(ct);
     if (!conn) {
         SUB(&ct->n_conns, 1);
         SUB(&ct->zone_count[zone], 1);
@@ -1192,7 +1261,7 @@ conn_create(struct conntrack *ct, const struct ct_pctx *c,
         other = ct_lookup(ct, &c->key, c->hash, now, false, &reply);
         if (other) {
             unlock_pair(ct, conn->node[0].hash, conn->node[1].hash);
-            free(conn);
+            conntrack_release(ct, conn);
             SUB(&ct->n_conns, 1);
             SUB(&ct->zone_count[zone], 1);
             *why = -1;
@@ -1206,7 +1275,7 @@ conn_create(struct conntrack *ct, const struct ct_pctx *c,
         break;
     }
     if (i == n_cand) {
-        free(conn);
+        conntrack_release(ct, conn);
         SUB(&ct->n_conns, 1);
         SUB(&ct->zone_count[zone], 1);
         *why = CT_DROP_NAT_EXHAUSTED;
@@ -1672,11 +1741,30 @@ match_expired(struct ct_conn *c, const void *arg, uint64_t now)
     return conn_expired(c, now);
 }
 
+/* Main thread: faults in connections ahead of the PMDs' commits (a few
+ * slabs per call, so one call stays short). */
+static void
+pool_refill(struct conntrack *ct)
+{
+    for (int k = 0; k < 32; k++) {
+        size_t n_free = __atomic_load_n(&ct->pool_n_free, __ATOMIC_RELAXED);
+        size_t used = (size_t) LOAD(&ct->n_conns) + n_free;
+        size_t max = LOAD(&ct->max_conns);
+
+        /* Not beyond what the limit lets the PMDs commit. */
+        if (n_free >= CT_POOL_SPARE || used + CT_SLAB_CONNS > max
+            || !pool_grow(ct, true)) {
+            return;
+        }
+    }
+}
+
 size_t
 conntrack_sweep(struct conntrack *ct, uint64_t now, size_t budget)
 {
     size_t examined = 0, removed = 0;
 
+    pool_refill(ct);
     while (examined < budget) {
         if (ct->sweep_pos >= CT_N_BUCKETS) {
             /* End of a pass: report less than 'budget'. */

@@ -44,8 +44,11 @@
  *   conntrack_execute(): any number of threads concurrently.  Everything
  *   else: one main thread at a time, concurrently with conntrack_execute().
  *   Removed connections are released through 'defer_free' (given at
- *   creation), which must wait for a grace period (RCU) before freeing;
- *   with defer_free NULL they are freed at once (single-threaded use).
+ *   creation), which must wait for a grace period (RCU) before handing
+ *   them back with conntrack_release(); with defer_free NULL they go back
+ *   at once (single-threaded use).  Connections come from a pool of slabs
+ *   that conntrack_sweep() keeps a few thousand ahead of demand, faulted
+ *   in, so a commit takes neither malloc nor a page fault.
  *   The event callback is called from the main thread (sweep, flush) and
  *   from execute threads (eviction, a TCP connection re-opened by a SYN):
  *   it must be thread-safe and must not call back into the tracker.
@@ -173,6 +176,10 @@ struct ct_timeouts {
     uint32_t other_multiple;       /* 30 */
 };
 
+/* Hands 'ptr' (a removed connection) back after a grace period: the
+ * function must see to it that conntrack_release(ct, ptr) is called once no
+ * reader can still use it (not free(): connections live in the tracker's
+ * pool). */
 typedef void ct_defer_free_fn(void *ptr, void *aux);
 
 /* TCP peer states (OVS's CT_DPIF_TCPS_*, pf's order: comparisons like
@@ -274,6 +281,9 @@ void conntrack_execute(struct conntrack *, struct ct_pkt *pkts, size_t n,
  * call starts over), so a full pass is
  *   while (conntrack_sweep(ct, now, 1024) == 1024) { ... yield ... } */
 size_t conntrack_sweep(struct conntrack *, uint64_t now_ms, size_t budget);
+/* Returns a connection that went through defer_free to the pool, once no
+ * reader can use it any more.  Any thread. */
+void conntrack_release(struct conntrack *, void *conn);
 
 /* Flush (main thread): zone NULL = all zones; tuple NULL = all; else the
  * connection whose original or reply tuple equals *tuple (in *zone if
