@@ -849,8 +849,10 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     b.t = t;
     b.hkc_on = !md && pmd->hkc && exact_gate_open(&pmd->hkc_gate);
     b.emc_on = pmd->emc && exact_gate_open(&pmd->emc_gate);
-    b.marks_on = atomic_load_explicit(&pmd->dp->marks_on,
-                                      memory_order_relaxed);
+    /* A NIC mark names the megaflow of a packet's first pass: a
+     * recirculated packet still carries it, and must not take it again. */
+    b.marks_on = !md && atomic_load_explicit(&pmd->dp->marks_on,
+                                             memory_order_relaxed);
     b.timed = (++pmd->batch_seq & (EXACT_GATE_SAMPLE - 1)) == 0;
     b.n_hk = 0;
     b.n_miss = 0;

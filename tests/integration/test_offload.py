@@ -221,6 +221,27 @@ def test_partial_offload_marks_packets():
         assert len(sw.capture("d1")) == 70
 
 
+def test_partial_offload_of_a_conntrack_pass():
+    """The first pass of a ct() pipeline is partially offloaded (the NIC
+    marks its packets); the recirculated pass must not take the mark
+    again (it would loop until the recirculation limit)."""
+    flows = ["table=0,priority=10,in_port=3,udp,ct_state=-trk,"
+             "actions=ct(table=1,zone=3)",
+             "table=1,priority=10,udp,ct_state=+trk,"
+             "actions=ct(commit,zone=3),output:1"]
+    with offload_switch(flows) as sw:
+        promote(sw, port="d3")
+        m = megaflow(sw, "ct_state=-trk,udp,in_port=3")
+        assert m["offload"] == "partial", m
+        before = sw.call("pmd-stats")[0]
+        sw.send("d3", [pkt()] * 50)
+        after = sw.call("pmd-stats")[0]
+        assert after["mark_hits"] == before["mark_hits"] + 50
+        assert after["recirculations"] == before["recirculations"] + 50
+        assert after["drops"]["recirc_depth"] == 0
+        assert len(sw.capture("d1")) == 70
+
+
 def test_full_falls_back_to_partial_for_output_to_another_nic():
     with offload_switch(["priority=10,in_port=1,udp,actions=output:3"]) as sw:
         promote(sw)
