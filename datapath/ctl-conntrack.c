@@ -120,27 +120,49 @@ get_zone(json_t *params, bool *has, uint16_t *zone, char *err,
     return 0;
 }
 
+/* dump-conntrack's default and largest "limit": a reply of a million
+ * connections would be hundreds of megabytes of JSON built on the main
+ * thread. */
+#define DUMP_LIMIT_DEFAULT 100000
+#define DUMP_LIMIT_MAX 1000000
+
+struct dump_ctx {
+    json_t *arr;
+    size_t n, limit;
+};
+
 static void
-dump_cb(const struct ct_conn_info *ci, void *arr)
+dump_cb(const struct ct_conn_info *ci, void *ctx_)
 {
-    json_array_append_new(arr, info_json(ci, ci->proto_state));
+    struct dump_ctx *ctx = ctx_;
+
+    if (ctx->n++ < ctx->limit) {
+        json_array_append_new(ctx->arr, info_json(ci, ci->proto_state));
+    }
 }
 
 static int
 h_dump_conntrack(json_t *params, json_t **result, char *err,
                  size_t errsize, void *aux)
 {
-    static const char *const allowed[] = { "zone", NULL };
+    static const char *const allowed[] = { "zone", "limit", NULL };
     struct conntrack *ct = dp_conntrack(sw_dp(aux));
-    json_t *arr = json_array();
+    struct dump_ctx ctx = { .limit = DUMP_LIMIT_DEFAULT };
+    long long limit = DUMP_LIMIT_DEFAULT;
     uint16_t zone;
     bool has;
 
     CHECK(ctl_params_check(params, allowed, err, errsize));
     CHECK(get_zone(params, &has, &zone, err, errsize));
+    CHECK(ctl_param_int(params, "limit", false, 0, DUMP_LIMIT_MAX, &limit,
+                        err, errsize));
+    ctx.limit = (size_t) limit;
+    ctx.arr = json_array();
     conntrack_dump(ct, has ? &zone : NULL, (uint64_t) dp_time_ms(), dump_cb,
-                   arr);
-    *result = json_pack("{s:o}", "connections", arr);
+                   &ctx);
+    *result = json_pack("{s:o, s:I, s:b}", "connections", ctx.arr,
+                        "total", (json_int_t) ctx.n,
+                        "truncated", ctx.n > ctx.limit);
     return 0;
 }
 

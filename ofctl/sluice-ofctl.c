@@ -1055,6 +1055,13 @@ cmd_dump_conntrack(int argc, char *argv[])
     json_array_foreach (json_object_get(r, "connections"), i, c) {
         printf("%s\n", str(c, "line"));
     }
+    if (json_is_true(json_object_get(r, "truncated"))) {
+        fprintf(stderr, "%s: dump-conntrack: %zu of %lld connections shown "
+                "(the daemon's limit; call dump-conntrack with a larger "
+                "\"limit\")\n", program,
+                json_array_size(json_object_get(r, "connections")),
+                num(r, "total"));
+    }
     json_decref(r);
 }
 

@@ -298,6 +298,9 @@ def test_flush_and_closed_records(net):
     n = len(net.conns(zone=5))
     assert n >= 2
     assert len(net.conns(zone=6)) == 0
+    r = net.sw.call("dump-conntrack", limit=1)
+    assert len(r["connections"]) == 1 and r["truncated"]
+    assert r["total"] == n and not net.sw.call("dump-conntrack")["truncated"]
     # Flush one connection by its tuple, then the rest of the zone.
     tcp = [c for c in net.conns() if c["proto"] == "tcp"][0]
     tuple_ = (f"ct_nw_src={IN_IP},ct_nw_dst={OUT_IP},ct_nw_proto=6,"
