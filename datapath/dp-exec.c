@@ -106,6 +106,7 @@ rewrite_one(struct dp_pmd *pmd, struct rte_mbuf *m, struct flow_layers *ly,
  * with its metadata. */
 static void
 exec_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
+        const struct flow *const *keys, const struct flow_layers *layers,
         unsigned n, const struct ct_exec *e)
 {
     struct ct_pkt cp[DP_BATCH];
@@ -126,8 +127,14 @@ exec_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
         }
         cp[k].data = rte_pktmbuf_mtod(m, uint8_t *);
         cp[k].len = rte_pktmbuf_data_len(m);
-        flow_extract(cp[k].data, cp[k].len, 0, &flows[k], &cp[k].layers);
-        cp[k].flow = &flows[k];
+        if (keys && layers) {
+            cp[k].flow = keys[j];
+            cp[k].layers = layers[j];
+        } else {
+            flow_extract(cp[k].data, cp[k].len, 0, &flows[k],
+                         &cp[k].layers);
+            cp[k].flow = &flows[k];
+        }
         cp[k].md = &md[j];
         k++;
     }
@@ -140,6 +147,7 @@ exec_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
  * 'id'. */
 static void
 exec_recirc(struct dp_pmd *pmd, struct rte_mbuf *m, const struct ct_md *md,
+            const struct flow *key, const struct flow_layers *layers,
             uint32_t id, bool copy)
 {
     struct dp_recirc_q *q = pmd->recirc_next;
@@ -167,6 +175,11 @@ exec_recirc(struct dp_pmd *pmd, struct rte_mbuf *m, const struct ct_md *md,
     }
     q->pkts[q->n] = m;
     q->ids[q->n] = id;
+    q->has_key[q->n] = key && layers;
+    if (key && layers) {
+        q->keys[q->n] = *key;
+        q->layers[q->n] = *layers;
+    }
     if (md) {
         q->md[q->n] = *md;
     } else {
@@ -178,7 +191,8 @@ exec_recirc(struct dp_pmd *pmd, struct rte_mbuf *m, const struct ct_md *md,
 
 void
 dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
-           struct flow_layers *layers, struct ct_md *md, unsigned n,
+           struct flow_layers *layers, struct ct_md *md,
+           const struct flow *const *keys, unsigned n,
            const struct dp_actions *actions)
 {
     struct rte_mempool *mp = pmd->dp->mp;
@@ -215,7 +229,9 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                     continue;
                 }
                 if (a->type == DPA_RECIRC) {
-                    exec_recirc(pmd, c, md ? &md[j] : NULL, a->recirc_id,
+                    exec_recirc(pmd, c, md ? &md[j] : NULL,
+                                keys ? keys[j] : NULL,
+                                layers ? &layers[j] : NULL, a->recirc_id,
                                 i != last);
                     if (i == last) {
                         pkts[j] = NULL;
@@ -239,7 +255,10 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                 memset(local_md, 0, n * sizeof local_md[0]);
                 md = local_md;
             }
-            exec_ct(pmd, pkts, md, n, &a->ct);
+            exec_ct(pmd, pkts, md, keys, layers, n, &a->ct);
+            if (a->ct.nat.flags) {
+                keys = NULL;            /* NAT may have changed headers. */
+            }
             break;
         case DPA_CT_CLEAR:
             if (md) {
@@ -247,6 +266,7 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             }
             break;
         default:
+            keys = NULL;                /* The headers change. */
             for (unsigned j = 0; j < n; j++) {
                 if (pkts[j] && !rewrite_one(pmd, pkts[j], &layers[j], a)) {
                     rte_pktmbuf_free(pkts[j]);

@@ -169,6 +169,9 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
             if (tmp_up->actions->a[i].type != DPA_OUTPUT) {
                 mf->needs_layers = true;
             }
+            if (tmp_up->actions->a[i].type == DPA_CT) {
+                mf->has_ct = true;
+            }
         }
         mf->out_port = (n_acts == 1
                         && tmp_up->actions->a[0].type == DPA_OUTPUT
@@ -279,6 +282,8 @@ struct input_batch {
      * parsed in full (the header key holds no metadata). */
     struct ct_md *md;
     const uint32_t *recirc_ids;
+    struct dp_recirc_q *rq;             /* Their queue, and where they */
+    unsigned rq_base;                   /* start in it. */
     bool prof;                          /* Stage profile on (dp.h). */
     uint64_t *t;                        /* Its clock. */
 
@@ -295,6 +300,7 @@ struct input_batch {
      * hkeys, or is HK_NONE. */
     struct flow keys[DP_BATCH];
     struct flow_layers layers[DP_BATCH];
+    uint32_t key_valid;                 /* Bit i: keys[i] is packet i's. */
     uint32_t hashes[DP_BATCH];
     uint8_t hk_of[DP_BATCH];
     struct hkey hkeys[DP_BATCH];
@@ -345,6 +351,17 @@ batch_hkey_hash(const struct input_batch *b, unsigned i)
     return b->hk_of[i] != HK_NONE ? b->hk_hashes[b->hk_of[i]] : 0;
 }
 
+/* Packet i's flow key (a header-key hit gets its key converted now). */
+static inline const struct flow *
+batch_key(struct input_batch *b, unsigned i)
+{
+    if (!(b->key_valid & (1u << i))) {
+        hkey_to_flow(&b->hkeys[b->hk_of[i]], &b->keys[i], NULL);
+        b->key_valid |= 1u << i;
+    }
+    return &b->keys[i];
+}
+
 /* Stage 1: the header key where the packet has the common shape (no
  * parse), else the full parse and flow hash.  Prefetches the cache buckets
  * stage 2 will read. */
@@ -361,8 +378,18 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
             rte_prefetch0(rte_pktmbuf_mtod(b->pkts[i + 1], void *));
         }
         if (b->md) {
+            unsigned qi = b->rq_base + i;
+
             b->hk_of[i] = HK_NONE;
-            flow_extract(frame, len, b->in_port, &b->keys[i], &b->layers[i]);
+            if (b->rq->has_key[qi]) {
+                /* Nothing changed the headers since its last pass. */
+                b->keys[i] = b->rq->keys[qi];
+                b->layers[i] = b->rq->layers[qi];
+            } else {
+                flow_extract(frame, len, b->in_port, &b->keys[i],
+                             &b->layers[i]);
+            }
+            b->key_valid |= 1u << i;
             b->keys[i].recirc_id = b->recirc_ids[i];
             dp_ct_md_to_flow(&b->md[i], &b->keys[i]);
             b->hashes[i] = flow_hash(&b->keys[i], 0);
@@ -384,6 +411,7 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         }
         b->hk_of[i] = HK_NONE;
         flow_extract(frame, len, b->in_port, &b->keys[i], &b->layers[i]);
+        b->key_valid |= 1u << i;
         b->hashes[i] = flow_hash(&b->keys[i], 0);
         if (b->emc_on) {
             emc_prefetch(pmd->emc, b->hashes[i]);
@@ -475,6 +503,7 @@ input_exact(struct dp_pmd *pmd, struct input_batch *b)
             if (b->hk_of[i] != HK_NONE) {
                 /* The classifier and the slow path need the flow. */
                 hkey_to_flow(&b->hkeys[b->hk_of[i]], &b->keys[i], NULL);
+                b->key_valid |= 1u << i;
             }
             b->mfs[i] = NULL;
             b->miss_idx[b->n_miss++] = i;
@@ -588,8 +617,10 @@ once_run_now(struct dp_pmd *pmd, struct input_batch *b, unsigned i,
     struct dp *dp = pmd->dp;
     uint32_t len = rte_pktmbuf_pkt_len(b->pkts[i]);
 
-    dp_execute(pmd, &b->pkts[i], &b->layers[i], b->md ? &b->md[i] : NULL, 1,
-               up->actions);
+    const struct flow *key = batch_key(b, i);
+
+    dp_execute(pmd, &b->pkts[i], &b->layers[i], b->md ? &b->md[i] : NULL,
+               &key, 1, up->actions);
     if (dp->cbs.credit) {
         dp->cbs.credit(up->refs, up->n_refs, 1, len, pmd->now_ms, dp->aux);
     }
@@ -728,15 +759,18 @@ input_execute_once(struct dp_pmd *pmd, struct input_batch *b,
     struct dp *dp = pmd->dp;
     struct input_once *o = &b->once[g->once];
     struct flow_layers ly[DP_BATCH];
+    const struct flow *keys[DP_BATCH];
     struct ct_md md[DP_BATCH];
 
     for (unsigned j = 0; j < g->n; j++) {
         ly[j] = b->layers[g->idx[j]];
+        keys[j] = batch_key(b, g->idx[j]);
         if (b->md) {
             md[j] = b->md[g->idx[j]];
         }
     }
-    dp_execute(pmd, g->pkts, ly, b->md ? md : NULL, g->n, o->actions);
+    dp_execute(pmd, g->pkts, ly, b->md ? md : NULL, keys, g->n,
+               o->actions);
     if (dp->cbs.credit) {
         dp->cbs.credit(o->refs, o->n_refs, g->n, g->bytes, pmd->now_ms,
                        dp->aux);
@@ -771,6 +805,7 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
         struct flow_group *g = &groups[k];
         struct dp_megaflow *mf = g->mf;
         struct flow_layers ly[DP_BATCH];
+        const struct flow *keys[DP_BATCH];
         struct ct_md md[DP_BATCH];
 
         if (!mf) {
@@ -788,8 +823,14 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
                 md[j] = b->md[g->idx[j]];
             }
         }
+        if (mf->has_ct) {
+            for (unsigned j = 0; j < g->n; j++) {
+                keys[j] = batch_key(b, g->idx[j]);
+            }
+        }
         dp_execute(pmd, g->pkts, mf->needs_layers ? ly : NULL,
-                   b->md ? md : NULL, g->n, mf->actions);
+                   b->md ? md : NULL, mf->has_ct ? keys : NULL, g->n,
+                   mf->actions);
     }
     if (b->n_once) {
         input_once_release(pmd, b);
@@ -832,8 +873,8 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
  * ('md' and 'recirc_ids' nonnull). */
 static void
 input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
-           unsigned n, struct ct_md *md, const uint32_t *recirc_ids,
-           bool prof, uint64_t *t)
+           unsigned n, struct dp_recirc_q *rq, unsigned rq_base, bool prof,
+           uint64_t *t)
 {
     struct input_batch b;
     struct input_once once[DP_BATCH];   /* Only on the flow-limit path. */
@@ -843,15 +884,18 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     b.pkts = pkts;
     b.n = n;
     b.in_port = in_port;
-    b.md = md;
-    b.recirc_ids = recirc_ids;
+    b.rq = rq;
+    b.rq_base = rq_base;
+    b.md = rq ? &rq->md[rq_base] : NULL;
+    b.recirc_ids = rq ? &rq->ids[rq_base] : NULL;
+    b.key_valid = 0;
     b.prof = prof;
     b.t = t;
-    b.hkc_on = !md && pmd->hkc && exact_gate_open(&pmd->hkc_gate);
+    b.hkc_on = !rq && pmd->hkc && exact_gate_open(&pmd->hkc_gate);
     b.emc_on = pmd->emc && exact_gate_open(&pmd->emc_gate);
     /* A NIC mark names the megaflow of a packet's first pass: a
      * recirculated packet still carries it, and must not take it again. */
-    b.marks_on = !md && atomic_load_explicit(&pmd->dp->marks_on,
+    b.marks_on = !rq && atomic_load_explicit(&pmd->dp->marks_on,
                                              memory_order_relaxed);
     b.timed = (++pmd->batch_seq & (EXACT_GATE_SAMPLE - 1)) == 0;
     b.n_hk = 0;
@@ -883,8 +927,7 @@ input_recirc(struct dp_pmd *pmd, uint32_t in_port, bool prof, uint64_t *t)
         for (unsigned k = 0; k < q->n; k += DP_BATCH) {
             unsigned n = q->n - k < DP_BATCH ? q->n - k : DP_BATCH;
 
-            input_full(pmd, in_port, &q->pkts[k], n, &q->md[k], &q->ids[k],
-                       prof, t);
+            input_full(pmd, in_port, &q->pkts[k], n, q, k, prof, t);
         }
         q->n = 0;
     }
@@ -905,7 +948,7 @@ input_burst(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
 
     if (!mf || atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
         pmd->simple[in_port] = NULL;
-        input_full(pmd, in_port, pkts, n, NULL, NULL, prof, t);
+        input_full(pmd, in_port, pkts, n, NULL, 0, prof, t);
         if (pmd->recirc_next->n) {
             input_recirc(pmd, in_port, prof, t);
         }
@@ -915,7 +958,7 @@ input_burst(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
         bytes += rte_pktmbuf_pkt_len(pkts[i]);
     }
     megaflow_account(pmd, mf, n, bytes);
-    dp_execute(pmd, pkts, NULL, NULL, n, mf->actions);
+    dp_execute(pmd, pkts, NULL, NULL, NULL, n, mf->actions);
     dp_stat_add(&pmd->packets, n);
     dp_stat_add(&pmd->simple_hits, n);
     dp_prof_mark(pmd, prof, t, DP_STAGE_EXEC);

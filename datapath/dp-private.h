@@ -147,6 +147,7 @@ struct dp_megaflow {
      * costs one cache miss, not one per field. */
     atomic_bool dead;               /* Set once removed from the cls. */
     bool needs_layers;              /* [const] Actions rewrite headers. */
+    bool has_ct;                    /* [const] Actions include ct(). */
     uint32_t out_port;              /* [const] The actions are exactly
                                      * output:out_port; else DP_NO_OUT. */
     struct dp_actions *actions;     /* [const] */
@@ -220,6 +221,12 @@ struct dp_recirc_q {
     struct rte_mbuf *pkts[DP_RECIRC_MAX];
     uint32_t ids[DP_RECIRC_MAX];
     struct ct_md md[DP_RECIRC_MAX];
+    /* The packet's flow key and layers from its previous pass, when no
+     * action changed its headers since (has_key): the next pass need not
+     * parse it again. */
+    bool has_key[DP_RECIRC_MAX];
+    struct flow keys[DP_RECIRC_MAX];
+    struct flow_layers layers[DP_RECIRC_MAX];
 };
 
 struct dp_pmd {
@@ -337,6 +344,9 @@ dp_megaflow_mask_fixup(struct flow *wc)
 static inline void
 dp_ct_md_to_flow(const struct ct_md *md, struct flow *f)
 {
+    /* Every ct_* field, from ct_state to the end of ct_ipv6_dst. */
+    memset(&f->ct_state, 0, offsetof(struct flow, dl_dst)
+                            - offsetof(struct flow, ct_state));
     f->ct_state = md->state;
     f->ct_zone = htons(md->zone);
     f->ct_mark = htonl(md->mark);
@@ -368,9 +378,12 @@ dp_ct_md_to_flow(const struct ct_md *md, struct flow *f)
  * are consumed: sent, queued, recirculated or freed).  'layers' is per
  * packet (NULL when the actions rewrite nothing); 'md' is each packet's
  * conntrack metadata, read and updated by DPA_CT (NULL: packets no ct()
- * has seen).  n <= DP_BATCH. */
+ * has seen); 'keys' (NULL: none) each packet's flow key as this pass
+ * parsed it, which ct() and the next pass use instead of parsing again
+ * while no action has changed the headers.  n <= DP_BATCH. */
 void dp_execute(struct dp_pmd *, struct rte_mbuf **pkts,
-                struct flow_layers *layers, struct ct_md *md, unsigned n,
+                struct flow_layers *layers, struct ct_md *md,
+                const struct flow *const *keys, unsigned n,
                 const struct dp_actions *actions);
 /* Sends port_no's tx buffer now (PMD side). */
 void dp_tx_flush_port(struct dp_pmd *, uint32_t port_no);
