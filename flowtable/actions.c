@@ -202,20 +202,6 @@ fmt_comma(struct sbuf *s, bool *first)
 }
 
 static void
-fmt_u128_hex(struct sbuf *s, const uint8_t v[16])
-{
-    size_t i = 0;
-
-    while (i < 15 && !v[i]) {
-        i++;
-    }
-    sbuf_printf(s, "0x%x", v[i]);
-    for (i++; i < 16; i++) {
-        sbuf_printf(s, "%02x", v[i]);
-    }
-}
-
-static void
 fmt_nat_addr(struct sbuf *s, const uint8_t a[16], bool v6)
 {
     char tmp[INET6_ADDRSTRLEN];
@@ -308,10 +294,10 @@ fmt_ct_exec(struct sbuf *s, const struct ct_exec *e, uint8_t table,
             memset(ones, 0xff, sizeof ones);
             fmt_comma(s, &f2);
             sbuf_printf(s, "set_field:");
-            fmt_u128_hex(s, e->label);
+            sbuf_put_hex128(s, e->label);
             if (memcmp(e->label_mask, ones, 16)) {
                 sbuf_printf(s, "/");
-                fmt_u128_hex(s, e->label_mask);
+                sbuf_put_hex128(s, e->label_mask);
             }
             sbuf_printf(s, "->ct_label");
         }

@@ -370,10 +370,13 @@ next_kv(const char *text, const char **pos, size_t base, bool actions_rest,
  * Field values.
  */
 
-static const struct {
+/* A flag's name and bit, for "+name-name" syntax. */
+struct flag_name {
     const char *name;
     uint16_t bit;
-} tcp_flag_names[] = {
+};
+
+static const struct flag_name tcp_flag_names[] = {
     {"fin", 0x001}, {"syn", 0x002}, {"rst", 0x004},
     {"psh", 0x008}, {"ack", 0x010}, {"urg", 0x020},
     {"ece", 0x040}, {"cwr", 0x080}, {"ns", 0x100},
@@ -391,8 +394,12 @@ static const struct {
     {"not_later", 0, FLOW_NW_FRAG_LATER},
 };
 
+/* "+name-name..." over a table of flag names (each flag at most once,
+ * compared case-insensitively when 'nocase'): the bits named, and which of
+ * them are set. */
 static bool
-parse_tcp_flags(const char *s, uint32_t *value, uint32_t *mask)
+parse_flag_list(const char *s, const struct flag_name *names, size_t n_names,
+                bool nocase, uint32_t *value, uint32_t *mask)
 {
     *value = *mask = 0;
     while (*s) {
@@ -403,17 +410,17 @@ parse_tcp_flags(const char *s, uint32_t *value, uint32_t *mask)
         if (sign != '+' && sign != '-') {
             return false;
         }
-        for (i = 0; i < sizeof tcp_flag_names / sizeof *tcp_flag_names;
-             i++) {
-            if (strlen(tcp_flag_names[i].name) == n
-                && !strncasecmp(s, tcp_flag_names[i].name, n)) {
+        for (i = 0; i < n_names; i++) {
+            if (strlen(names[i].name) == n
+                && !(nocase ? strncasecmp(s, names[i].name, n)
+                            : strncmp(s, names[i].name, n))) {
                 break;
             }
         }
-        if (i == sizeof tcp_flag_names / sizeof *tcp_flag_names) {
+        if (i == n_names) {
             return false;
         }
-        uint16_t bit = tcp_flag_names[i].bit;
+        uint16_t bit = names[i].bit;
         if ((*mask & bit) && ((sign == '+') != !!(*value & bit))) {
             return false;       /* "+syn-syn" */
         }
@@ -424,6 +431,14 @@ parse_tcp_flags(const char *s, uint32_t *value, uint32_t *mask)
         s += n;
     }
     return *mask != 0;
+}
+
+static bool
+parse_tcp_flags(const char *s, uint32_t *value, uint32_t *mask)
+{
+    return parse_flag_list(s, tcp_flag_names,
+                           sizeof tcp_flag_names / sizeof *tcp_flag_names,
+                           true, value, mask);
 }
 
 static bool
@@ -443,10 +458,7 @@ is_ip4_field(const struct mf_field *mf)
 }
 
 /* ct_state flag names, in bit order (conntrack.h's CS_* values). */
-static const struct {
-    const char *name;
-    uint8_t bit;
-} ct_state_names[] = {
+static const struct flag_name ct_state_names[] = {
     {"new", 0x01}, {"est", 0x02}, {"rel", 0x04}, {"rpl", 0x08},
     {"inv", 0x10}, {"trk", 0x20}, {"snat", 0x40}, {"dnat", 0x80},
 };
@@ -455,36 +467,9 @@ static const struct {
 static bool
 parse_ct_state_flags(const char *s, uint32_t *value, uint32_t *mask)
 {
-    *value = *mask = 0;
-    while (*s) {
-        char sign = *s++;
-        size_t n = strcspn(s, "+-");
-        size_t i;
-
-        if (sign != '+' && sign != '-') {
-            return false;
-        }
-        for (i = 0; i < sizeof ct_state_names / sizeof *ct_state_names;
-             i++) {
-            if (strlen(ct_state_names[i].name) == n
-                && !strncmp(s, ct_state_names[i].name, n)) {
-                break;
-            }
-        }
-        if (i == sizeof ct_state_names / sizeof *ct_state_names) {
-            return false;
-        }
-        uint8_t bit = ct_state_names[i].bit;
-        if ((*mask & bit) && ((sign == '+') != !!(*value & bit))) {
-            return false;       /* "+new-new" */
-        }
-        *mask |= bit;
-        if (sign == '+') {
-            *value |= bit;
-        }
-        s += n;
-    }
-    return *mask != 0;
+    return parse_flag_list(s, ct_state_names,
+                           sizeof ct_state_names / sizeof *ct_state_names,
+                           false, value, mask);
 }
 
 static int
@@ -532,20 +517,6 @@ parse_u128(const char *s, uint8_t out[16])
         out[15 - i] = (uint8_t) (v >> (8 * i));
     }
     return true;
-}
-
-static void
-fmt_u128(struct sbuf *s, const uint8_t v[16])
-{
-    size_t i = 0;
-
-    while (i < 15 && !v[i]) {
-        i++;
-    }
-    sbuf_printf(s, "0x%x", v[i]);
-    for (i++; i < 16; i++) {
-        sbuf_printf(s, "%02x", v[i]);
-    }
 }
 
 /* Parses the text 's' of a value for 'mf' into view coordinates.  Without a
@@ -743,10 +714,10 @@ fmt_field_value(struct sbuf *s, const struct mf_field *mf,
     char tmp[INET6_ADDRSTRLEN];
 
     if (mf->id == MFF_CT_LABEL) {
-        fmt_u128(s, value->bytes);
+        sbuf_put_hex128(s, value->bytes);
         if (mask && !is_all_ones(mask->bytes, 16)) {
             sbuf_printf(s, "/");
-            fmt_u128(s, mask->bytes);
+            sbuf_put_hex128(s, mask->bytes);
         }
     } else if (mf->n_bytes == 6) {
         const uint8_t *m = value->mac;

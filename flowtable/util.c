@@ -35,3 +35,17 @@ sbuf_printf(struct sbuf *s, const char *fmt, ...)
     }
     s->len = (size_t) n < room ? s->len + n : s->size - 1;
 }
+
+void
+sbuf_put_hex128(struct sbuf *s, const uint8_t v[16])
+{
+    size_t i = 0;
+
+    while (i < 15 && !v[i]) {
+        i++;
+    }
+    sbuf_printf(s, "0x%x", v[i]);
+    for (i++; i < 16; i++) {
+        sbuf_printf(s, "%02x", v[i]);
+    }
+}

@@ -91,6 +91,9 @@ struct sbuf {
 /* Starts an empty string in 'buf' (size may be 0). */
 void sbuf_init(struct sbuf *s, char *buf, size_t size);
 /* Appends; on overflow keeps what fits (len stops at size - 1). */
+/* Appends the 16 bytes at 'v' (a big-endian 128-bit number) as 0x hex
+ * without leading zeros ("0x0" for zero). */
+void sbuf_put_hex128(struct sbuf *s, const uint8_t v[16]);
 void sbuf_printf(struct sbuf *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
