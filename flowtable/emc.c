@@ -48,7 +48,7 @@ emc_create(size_t n_entries)
     }
     emc->sets = aligned_alloc(64, (n_sets * sizeof *emc->sets + 63)
                                   / 64 * 64);
-    emc->keys = aligned_alloc(64, n * sizeof *emc->keys);
+    emc->keys = aligned_alloc(64, (n * sizeof *emc->keys + 63) / 64 * 64);
     if (!emc->sets || !emc->keys) {
         emc_destroy(emc);
         return NULL;

@@ -78,8 +78,9 @@ hkc_create(size_t n_entries)
         n <<= 1;
     }
     n_buckets = n / HKC_WAYS;
-    hkc->buckets = aligned_alloc(64, n_buckets * sizeof *hkc->buckets);
-    hkc->slots = aligned_alloc(64, n * sizeof *hkc->slots);
+    hkc->buckets = aligned_alloc(64, (n_buckets * sizeof *hkc->buckets + 63)
+                                     / 64 * 64);
+    hkc->slots = aligned_alloc(64, (n * sizeof *hkc->slots + 63) / 64 * 64);
     if (!hkc->buckets || !hkc->slots) {
         hkc_destroy(hkc);
         return NULL;

@@ -1167,9 +1167,12 @@ parse_nat_addr(const char *p, uint8_t out[16], bool *v6)
     }
     n = strspn(p, "0123456789.");
     if (n && n < sizeof buf) {
+        uint32_t be;
+
         memcpy(buf, p, n);
         buf[n] = '\0';
-        if (parse_ip4(buf, (uint32_t *) (void *) out)) {
+        if (parse_ip4(buf, &be)) {
+            memcpy(out, &be, 4);    /* 'out' may be unaligned. */
             *v6 = false;
             return p + n;
         }

@@ -90,8 +90,11 @@ class Switch:
                 # behind a process that exits during start.
                 shutil.rmtree(f"/var/run/dpdk/{self.prefix}",
                               ignore_errors=True)
+                text = self.read_log()
+                self.log.close()
+                shutil.rmtree(self.dir, ignore_errors=True)
                 raise RuntimeError(f"sluiced exited {self.proc.returncode}:\n"
-                                   + self.read_log())
+                                   + text)
             if os.path.exists(self.sock):
                 try:
                     self.call("list-methods")
