@@ -142,6 +142,15 @@ class Net:
         self.ifs = {"in": f"slci{tag}", "out": f"slco{tag}"}
         self.sw = None
         self.procs = []
+        try:
+            self._setup(flows, extra_config)
+        except BaseException:
+            # Nothing it made outlives a failed set-up (the namespaces, the
+            # daemon and its taps).
+            self.close()
+            raise
+
+    def _setup(self, flows, extra_config):
         for ns in self.ns.values():
             sh("ip", "netns", "del", ns, check=False)
             sh("ip", "netns", "add", ns)
@@ -149,10 +158,11 @@ class Net:
                   "ifname": self.ifs["in"]},
                  {"name": "tout", "ofport": 2, "type": "tap",
                   "ifname": self.ifs["out"]}]
-        self.sw = Switch(ports=ports, flows=flows, start=False)
+        sw = Switch(ports=ports, flows=flows, start=False)
         if extra_config:
-            self.sw.config.update(extra_config)
-        self.sw.start()
+            sw.config.update(extra_config)
+        sw.start()
+        self.sw = sw
         for side, ip, ip6 in (("in", IN_IP, IN_IP6), ("out", OUT_IP,
                                                       OUT_IP6)):
             ns, ifn = self.ns[side], self.ifs[side]
@@ -400,7 +410,7 @@ def _mac(net, side):
 
 @pytest.fixture
 def nat_net():
-    n = Net(flows=NAT_FLOWS)
+    n = Net(flows=NAT_FLOWS)    # cleans up after itself if it fails
     try:
         # The outside host reaches the NAT addresses at the inside tap's
         # MAC (no one answers ARP for them).
