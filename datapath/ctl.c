@@ -71,8 +71,8 @@ static void conn_free(struct ctl_conn *);
 
 /* ---- Replies. ---- */
 
-/* Queues 'reply' (stolen) on 'c' as one line.  If the client has stopped
- * reading, drops it and closes 'c' once what is queued is out. */
+/* Queues 'reply' (stolen) on 'c' as one line. Marks 'c' dead if the client
+ * has stopped reading. */
 static void
 conn_send(struct ctl_conn *c, json_t *reply)
 {
@@ -84,13 +84,11 @@ conn_send(struct ctl_conn *c, json_t *reply)
         return;
     }
     if (evbuffer_get_length(out) > c->server->max_output) {
-        /* Replies are piling up unread: the client is not reading.  No
-         * more requests are taken and this reply is dropped, but what is
-         * queued still goes out (the write timeout bounds a client that
-         * never reads): freeing the connection now would cut a reply the
-         * kernel has half taken, and the client would read a broken
-         * line. */
-        c->closing = true;
+        /* Replies are piling up unread: the client is not reading.  It is
+         * dropped at once (a client that keeps sending must not keep the
+         * main loop busy); the line the kernel had half taken when it
+         * stopped reading reaches it cut. */
+        c->dead = true;
         json_decref(reply);
         return;
     }

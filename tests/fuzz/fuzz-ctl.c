@@ -8,9 +8,11 @@
  * the first input and kept for the process.  Each input is written by a new
  * client connection, which then half-closes; the loop runs until the server
  * closes the connection (or a bound on iterations is hit, which is a hang
- * and traps).  Every reply line must be a JSON object with "id" and exactly
- * one of "result" / "error" (with an integer code and a string message),
- * and there are never more replies than request lines.
+ * and traps).  Every complete reply line must be a JSON object with "id"
+ * and exactly one of "result" / "error" (with an integer code and a string
+ * message), and there are never more replies than request lines; only the
+ * last line may be cut, when the server drops a client that does not read
+ * fast enough.
  *
  * Registered methods exercise every param helper and both reply styles:
  *   "echo"   ctl_params_check + string/bool/int/strings, returns them.
@@ -307,9 +309,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     close(fd);
-    /* Replies are whole lines; one per request at most ("too large" adds
-     * one for the line it refuses). */
-    FUZZ_ASSERT(rlen == 0);
+    /* Replies are whole lines (checked as they came); one per request at
+     * most ("too large" adds one for the line it refuses).  The last one
+     * may be cut: a client whose unread replies pass the output limit is
+     * dropped at once, in the middle of the line the kernel had half
+     * taken (regressions/ctl/crash-*: this harness reads between
+     * requests, but not fast enough for the 64 KiB limit). */
     FUZZ_ASSERT(n_replies <= n_lines);
     /* Let the server notice and free the connection. */
     for (iter = 0; iter < 1000 && ctl_server_n_clients(server); iter++) {
