@@ -16,6 +16,7 @@
 #include "ct-events.h"
 #include "ctl.h"
 #include "dp.h"
+#include "util.h"
 
 #define CHECK(EXPR)                                                     \
     do {                                                                \
@@ -71,15 +72,10 @@ static json_t *
 label_json(const uint8_t label[16])
 {
     char hex[40];
-    size_t i = 0, n = 0;
+    struct sbuf sb;
 
-    while (i < 15 && !label[i]) {
-        i++;
-    }
-    n += (size_t) snprintf(hex + n, sizeof hex - n, "0x%x", label[i]);
-    for (i++; i < 16; i++) {
-        n += (size_t) snprintf(hex + n, sizeof hex - n, "%02x", label[i]);
-    }
+    sbuf_init(&sb, hex, sizeof hex);
+    sbuf_put_hex128(&sb, label);
     return json_string(hex);
 }
 
