@@ -364,9 +364,17 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
         acts = &wide.h;
     }
     for (size_t i = 0; acts && i < acts->n; i++) {
-        if (acts->a[i].type == DPA_OUTPUT) {
+        uint16_t t = acts->a[i].type;
+
+        if (t == DPA_OUTPUT) {
             n_out++;
             last_out = i;
+        } else if (t == DPA_CT || t == DPA_CT_CLEAR || t == DPA_RECIRC) {
+            /* Before the no-output case: a first pass ends in ct() and a
+             * recirculation, which is no drop. */
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, "connection tracking or "
+                               "recirculation (software only)");
         }
     }
     if (n_out > 1) {
@@ -396,12 +404,6 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
         if (!ACTIONS_ROOM(r)) {
             return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
                                msgsize, "too many actions");
-        }
-        if (a->type == DPA_CT || a->type == DPA_CT_CLEAR
-            || a->type == DPA_RECIRC) {
-            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
-                               msgsize, "connection tracking or "
-                               "recirculation (software only)");
         }
         if (a->type != DPA_OUTPUT && a->type != DPA_PUSH_VLAN
             && a->type != DPA_POP_VLAN && a->type != DPA_SET_VLAN

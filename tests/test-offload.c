@@ -475,6 +475,22 @@ test_reasons(void **state)
     char msg[128];
 
     (void) state;
+    /* A first pass that ends in ct() and a recirculation outputs nothing
+     * and yet is no drop: refused as software-only, for full and partial
+     * rules alike (it was installed as a hardware DROP). */
+    mf_init(&m);
+    mf_ip_udp(&m, 1, 2);
+    mf_add(&m, DPA_CT)->ct.zone = 5;
+    mf_add(&m, DPA_RECIRC)->recirc_id = 2;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &c, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_int_equal(reason, OFFLOAD_R_ACTION_UNSUPPORTED);
+    assert_non_null(strstr(msg, "connection tracking"));
+    m.acts->n = 1;          /* A final ct() alone: the packet ends there. */
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &c, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_int_equal(reason, OFFLOAD_R_ACTION_UNSUPPORTED);
+    free(m.acts);
     /* Two outputs. */
     mf_init(&m);
     mf_add(&m, DPA_OUTPUT)->port = 2;
