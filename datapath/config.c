@@ -604,10 +604,13 @@ parse_offload_section(const json_t *root, struct cfg *cfg, char *err,
     static const char *const keys[] = {
         "min_packets", "min_pps", "check_ms", "max_flows", "queue_size",
         "idle_ms", "stats_ms", "eviction", "simnic_capacity",
-        "simnic_insert_rate", NULL
+        "simnic_insert_rate", "sessions", NULL
+    };
+    static const char *const sess_keys[] = {
+        "enabled", "min_packets", "idle_ms", NULL
     };
     struct cfg_offload *o = &cfg->offload;
-    const json_t *sec, *ev;
+    const json_t *sec, *ev, *ss = NULL;
     int error;
 
     error = get_object(root, "", "offload", keys, &sec, err, errsize);
@@ -647,8 +650,30 @@ parse_offload_section(const json_t *root, struct cfg *cfg, char *err,
         error = get_uint(sec, "offload", "simnic_insert_rate", 0, 100000000,
                          0, &o->simnic_insert_rate, err, errsize);
     }
+    if (!error && sec) {
+        error = get_object(sec, "offload", "sessions", sess_keys, &ss, err,
+                           errsize);
+    }
+    if (!error) {
+        error = get_uint(ss, "offload.sessions", "min_packets", 1,
+                         UINT32_MAX, 16, &o->session_min_packets, err,
+                         errsize);
+    }
+    if (!error) {
+        error = get_uint(ss, "offload.sessions", "idle_ms", 0, 86400000, 0,
+                         &o->session_idle_ms, err, errsize);
+    }
     if (error) {
         return error;
+    }
+    o->sessions = false;
+    ev = ss ? json_object_get(ss, "enabled") : NULL;
+    if (ev) {
+        if (!json_is_boolean(ev)) {
+            return fail(err, errsize, "offload.sessions.enabled",
+                        "must be true or false");
+        }
+        o->sessions = json_is_true(ev);
     }
     o->evict = 1;
     ev = sec ? json_object_get(sec, "eviction") : NULL;

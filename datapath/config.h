@@ -110,6 +110,10 @@ struct cfg_offload {
     int evict;                      /* 1 = evict the coldest, 0 = keep */
     uint32_t simnic_capacity;
     uint32_t simnic_insert_rate;
+    /* "sessions": conntrack session offload (offload.h "Sessions"). */
+    int sessions;                   /* "enabled" (default 0: off) */
+    uint32_t session_min_packets;   /* default 16 */
+    uint32_t session_idle_ms;       /* 0: the connection's timeout */
 };
 
 /* The "conntrack" section: the global connection limit (default

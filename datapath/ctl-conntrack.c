@@ -46,8 +46,8 @@ proto_name(uint8_t p, bool v6)
     }
 }
 
-static json_t *
-tuple_json(const struct ct_tuple *t)
+json_t *
+ctl_ct_tuple_json(const struct ct_tuple *t)
 {
     char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
     int af = t->is_ipv6 ? AF_INET6 : AF_INET;
@@ -87,11 +87,12 @@ info_json(const struct ct_conn_info *ci, const char *proto_state)
     ct_conn_info_format(ci, line, sizeof line);
     return json_pack(
         "{s:s, s:s, s:i, s:o, s:o, s:s, s:I, s:o, s:[I,I], s:[I,I], s:I,"
-        " s:I, s:b, s:b}",
+        " s:I, s:b, s:b, s:b, s:b}",
         "line", line,
         "proto", proto_name(ci->orig.nw_proto, ci->orig.is_ipv6),
         "zone", (int) ci->orig.zone,
-        "orig", tuple_json(&ci->orig), "reply", tuple_json(&ci->reply),
+        "orig", ctl_ct_tuple_json(&ci->orig),
+        "reply", ctl_ct_tuple_json(&ci->reply),
         "state", proto_state ? proto_state : "-",
         "mark", (json_int_t) ci->mark, "label", label_json(ci->label),
         "packets", (json_int_t) ci->packets[0],
@@ -100,7 +101,8 @@ info_json(const struct ct_conn_info *ci, const char *proto_state)
         "age_ms", (json_int_t) (ci->last_ms - ci->created_ms),
         "expires_in_ms", (json_int_t) ci->expires_in_ms,
         "snat", (ci->nat_flags & CS_SRC_NAT) != 0,
-        "dnat", (ci->nat_flags & CS_DST_NAT) != 0);
+        "dnat", (ci->nat_flags & CS_DST_NAT) != 0,
+        "offloaded", ci->offloaded, "in_hw", ci->in_hw);
 }
 
 static int

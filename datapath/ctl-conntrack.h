@@ -27,8 +27,13 @@
  */
 
 struct ctl_server;
+struct ct_tuple;
+struct json_t;
 struct sw;
 
 int ctl_conntrack_register(struct ctl_server *, struct sw *);
+/* A connection tuple as the conntrack methods show it ({"src", "dst",
+ * "proto", "sport", "dport"} or ICMP's {"id", "type", "code"}). */
+struct json_t *ctl_ct_tuple_json(const struct ct_tuple *);
 
 #endif /* ctl-conntrack.h */

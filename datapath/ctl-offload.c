@@ -11,6 +11,7 @@
 
 #include "bridge.h"
 #include "ctl.h"
+#include "ctl-conntrack.h"
 #include "dp.h"
 #include "offload.h"
 #include "offload-provider.h"
@@ -89,6 +90,8 @@ h_offload_show(json_t *params, json_t **result, char *err, size_t errsize,
     return 0;
 }
 
+static json_t *sessions_stats_json(struct sw *);
+
 static int
 h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
                 void *aux)
@@ -148,6 +151,77 @@ h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
         "max", (double) s.insert_ns_max / 1e3,
         "last", (double) s.insert_ns_last / 1e3,
         "removed_flows", removed);
+    json_object_set_new(*result, "sessions", sessions_stats_json(aux));
+    return 0;
+}
+
+/* offload-stats "sessions": the manager's and the datapath's counts. */
+static json_t *
+sessions_stats_json(struct sw *sw)
+{
+    struct offload_session_stats s;
+    struct dp_session_stats d;
+
+    offload_get_session_stats(sw_offload(sw), &s);
+    dp_get_session_stats(sw_dp(sw), &d);
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s,"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+        "offered", (json_int_t) s.offered, "refused", (json_int_t) s.refused,
+        "queued", (json_int_t) s.queued,
+        "installed", (json_int_t) s.installed,
+        "failed", (json_int_t) s.failed, "aged", (json_int_t) s.aged,
+        "torn_down", (json_int_t) s.torn_down,
+        "closed_idle", (json_int_t) s.closed_idle,
+        "returned", (json_int_t) s.returned,
+        "sessions", (json_int_t) s.sessions, "in_hw", (json_int_t) s.in_hw,
+        "last_refusal", s.last_refusal,
+        "datapath",
+        "offers", (json_int_t) d.offers, "accepted", (json_int_t) d.accepted,
+        "not_offloadable", (json_int_t) d.not_offloadable,
+        "stale", (json_int_t) d.stale, "queue_full", (json_int_t) d.queue_full,
+        "teardowns", (json_int_t) d.teardowns);
+}
+
+static void
+session_cb(const struct offload_session_info *si, void *arr)
+{
+    json_t *dirs = json_array();
+
+    for (int d = 0; d < 2; d++) {
+        if (!si->dir[d].present) {
+            continue;
+        }
+        json_array_append_new(dirs, json_pack(
+            "{s:s, s:s, s:s, s:s, s:i, s:s?, s:I, s:I, s:i}",
+            "dir", d ? "reply" : "orig",
+            "state", offload_state_name(si->dir[d].state),
+            "reason", offload_reason_name(si->dir[d].reason),
+            "message", si->dir[d].message,
+            "in_port", (int) si->dir[d].in_port,
+            "port", si->dir[d].port,
+            "hw_packets", (json_int_t) si->dir[d].hw_packets,
+            "hw_bytes", (json_int_t) si->dir[d].hw_bytes,
+            "idle_ms", (int) si->dir[d].idle_ms));
+    }
+    json_array_append_new(arr, json_pack(
+        "{s:i, s:o, s:o}", "zone", (int) si->orig.zone,
+        "orig", ctl_ct_tuple_json(&si->orig), "dirs", dirs));
+}
+
+/* Connections offloaded to NICs, per direction. */
+static int
+h_offload_sessions(json_t *params, json_t **result, char *err,
+                   size_t errsize, void *aux)
+{
+    static const char *const allowed[] = { NULL };
+    json_t *arr;
+
+    CHECK(ctl_params_check(params, allowed, err, errsize));
+    arr = json_array();
+    offload_session_dump(sw_offload(aux), session_cb, arr);
+    *result = json_pack("{s:b, s:o}", "enabled",
+                        sw_offload(aux) != NULL, "sessions", arr);
     return 0;
 }
 
@@ -223,6 +297,7 @@ ctl_offload_register(struct ctl_server *server, struct sw *sw)
     } methods[] = {
         { "offload-show", h_offload_show },
         { "offload-stats", h_offload_stats },
+        { "offload-sessions", h_offload_sessions },
         { "offload-simnic-set", h_offload_simnic_set },
     };
 

@@ -2,6 +2,7 @@
 /* dp-exec.c: executes datapath actions on batches of mbufs; tx batching. */
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <rte_mbuf.h>
@@ -189,16 +190,151 @@ exec_recirc(struct dp_pmd *pmd, struct rte_mbuf *m, const struct ct_md *md,
     dp_stat_add(&pmd->recirculations, 1);
 }
 
+/* ---- Session offload (dp.h "Sessions"). ---- */
+
+/* Queues a session event for the main thread; false if the queue is
+ * full (counted). */
+static bool
+sess_push(struct dp *dp, const struct dp_sess_event *ev)
+{
+    bool ok;
+
+    pthread_mutex_lock(&dp->sess_mutex);
+    ok = dp->sess_n < DP_SESS_QUEUE;
+    if (ok) {
+        dp->sess_q[dp->sess_n++] = *ev;
+        if (ev->teardown) {
+            dp->sess_stats.teardowns++;
+        } else {
+            dp->sess_stats.offers++;
+        }
+    } else {
+        dp->sess_stats.queue_full++;
+    }
+    pthread_mutex_unlock(&dp->sess_mutex);
+    return ok;
+}
+
+/* After a ct() of a first pass: passes on teardowns the tracker flagged,
+ * and records a trace for each packet whose connection direction is
+ * claimed for offload ('keys': the packets' keys as received). */
+static void
+sess_after_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
+              const struct flow *const *keys, unsigned n,
+              struct dp_megaflow *mf)
+{
+    struct dp *dp = pmd->dp;
+    uint64_t min = atomic_load_explicit(&dp->sess_min_packets,
+                                        memory_order_relaxed);
+
+    for (unsigned j = 0; j < n; j++) {
+        struct ct_md *m = &md[j];
+
+        if (!pkts[j] || !m->conn) {
+            continue;
+        }
+        if (m->hw_teardown) {
+            struct dp_sess_event ev = { .teardown = true };
+
+            m->hw_teardown = 0;
+            conntrack_conn_orig(m->conn, &ev.orig);
+            sess_push(dp, &ev);
+            continue;
+        }
+            if (!min || !mf || !keys || m->sess || pmd->recirc_depth
+            || pmd->n_sess_trace == DP_SESS_TRACES
+            || !conntrack_session_claim(m->conn, m, min)) {
+            continue;
+        }
+        {
+            struct dp_sess_trace *t = &pmd->sess_trace[pmd->n_sess_trace];
+
+            t->conn = m->conn;
+            t->reply = (m->state & CS_REPLY_DIR) != 0;
+            t->done = false;
+            t->mf = mf;
+            t->key = *keys[j];
+            m->sess = (uint8_t) ++pmd->n_sess_trace;
+        }
+    }
+}
+
+/* At the start of a later pass: each packet carrying a trace completes
+ * it.  The direction is offered if this pass is a cached megaflow without
+ * ct(), else unclaimed. */
+static void
+sess_second_pass(struct dp_pmd *pmd, struct rte_mbuf **pkts,
+                 struct ct_md *md, const struct flow *const *keys,
+                 unsigned n, struct dp_megaflow *mf)
+{
+    struct dp *dp = pmd->dp;
+
+    for (unsigned j = 0; j < n; j++) {
+        struct dp_sess_trace *t;
+        unsigned idx = md[j].sess;
+
+        if (!idx) {
+            continue;
+        }
+        md[j].sess = 0;
+        if (idx > pmd->n_sess_trace) {
+            continue;
+        }
+        t = &pmd->sess_trace[idx - 1];
+        if (t->done) {
+            continue;
+        }
+        t->done = true;
+        if (mf && !mf->has_ct && keys && keys[j] && pkts[j]) {
+            struct dp_sess_event ev = {
+                .reply = t->reply,
+                .mf = { t->mf, mf },
+            };
+
+            conntrack_conn_orig(t->conn, &ev.orig);
+            ev.key[0] = t->key;
+            ev.key[1] = *keys[j];
+            if (sess_push(dp, &ev)) {
+                continue;
+            }
+        } else {
+            pthread_mutex_lock(&dp->sess_mutex);
+            dp->sess_stats.not_offloadable++;
+            pthread_mutex_unlock(&dp->sess_mutex);
+        }
+        conntrack_session_unclaim(t->conn, t->reply, DP_SESS_BACKOFF);
+    }
+}
+
+void
+dp_sess_traces_end(struct dp_pmd *pmd)
+{
+    for (unsigned i = 0; i < pmd->n_sess_trace; i++) {
+        struct dp_sess_trace *t = &pmd->sess_trace[i];
+
+        if (!t->done) {
+            /* Its packet was dropped or went nowhere cached. */
+            conntrack_session_unclaim(t->conn, t->reply, DP_SESS_BACKOFF);
+        }
+    }
+    pmd->n_sess_trace = 0;
+}
+
 void
 dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
            struct flow_layers *layers, struct ct_md *md,
            const struct flow *const *keys, unsigned n,
-           const struct dp_actions *actions)
+           const struct dp_actions *actions, struct dp_megaflow *mf)
 {
     struct rte_mempool *mp = pmd->dp->mp;
     struct ct_md local_md[DP_BATCH];
+    const struct flow *const *rx_keys = keys;   /* As looked up. */
     size_t last = SIZE_MAX;
     bool sent = false;
+
+    if (md && pmd->n_sess_trace) {
+        sess_second_pass(pmd, pkts, md, keys, n, mf);
+    }
 
     /* The last action that must run: an output or recirculation consumes
      * the packet there; a ct() after the last of those still commits. */
@@ -256,6 +392,10 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                 md = local_md;
             }
             exec_ct(pmd, pkts, md, keys, layers, n, &a->ct);
+            /* A session's match is on the headers as received (what
+             * actions before this one rewrote shows in the next pass's
+             * key). */
+            sess_after_ct(pmd, pkts, md, rx_keys, n, mf);
             if (a->ct.nat.flags) {
                 keys = NULL;            /* NAT may have changed headers. */
             }

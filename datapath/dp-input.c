@@ -620,7 +620,7 @@ once_run_now(struct dp_pmd *pmd, struct input_batch *b, unsigned i,
     const struct flow *key = batch_key(b, i);
 
     dp_execute(pmd, &b->pkts[i], &b->layers[i], b->md ? &b->md[i] : NULL,
-               &key, 1, up->actions);
+               &key, 1, up->actions, NULL);
     if (dp->cbs.credit) {
         dp->cbs.credit(up->refs, up->n_refs, 1, len, pmd->now_ms, dp->aux);
     }
@@ -725,7 +725,9 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
         if (!b->pkts[i]) {
             continue;
         }
-        if (direct && mf->out_port != DP_NO_OUT) {
+        if (direct && mf->out_port != DP_NO_OUT
+            && !(b->md && b->md[i].sess)) {     /* A session trace: to
+                                                 * dp_execute(). */
             megaflow_account(pmd, mf, 1, rte_pktmbuf_pkt_len(b->pkts[i]));
             dp_output_one(pmd, mf->out_port, b->pkts[i]);
             continue;
@@ -770,7 +772,7 @@ input_execute_once(struct dp_pmd *pmd, struct input_batch *b,
         }
     }
     dp_execute(pmd, g->pkts, ly, b->md ? md : NULL, keys, g->n,
-               o->actions);
+               o->actions, NULL);
     if (dp->cbs.credit) {
         dp->cbs.credit(o->refs, o->n_refs, g->n, g->bytes, pmd->now_ms,
                        dp->aux);
@@ -807,6 +809,7 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
         struct flow_layers ly[DP_BATCH];
         const struct flow *keys[DP_BATCH];
         struct ct_md md[DP_BATCH];
+        bool with_keys;
 
         if (!mf) {
             input_execute_once(pmd, b, g);
@@ -823,14 +826,17 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
                 md[j] = b->md[g->idx[j]];
             }
         }
-        if (mf->has_ct) {
+        /* Keys: for ct(), and for a pass that may complete a session
+         * offload trace. */
+        with_keys = mf->has_ct || (b->md && pmd->n_sess_trace);
+        if (with_keys) {
             for (unsigned j = 0; j < g->n; j++) {
                 keys[j] = batch_key(b, g->idx[j]);
             }
         }
         dp_execute(pmd, g->pkts, mf->needs_layers ? ly : NULL,
-                   b->md ? md : NULL, mf->has_ct ? keys : NULL, g->n,
-                   mf->actions);
+                   b->md ? md : NULL, with_keys ? keys : NULL, g->n,
+                   mf->actions, mf);
     }
     if (b->n_once) {
         input_once_release(pmd, b);
@@ -952,13 +958,16 @@ input_burst(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
         if (pmd->recirc_next->n) {
             input_recirc(pmd, in_port, prof, t);
         }
+        if (pmd->n_sess_trace) {
+            dp_sess_traces_end(pmd);
+        }
         return;
     }
     for (unsigned i = 0; i < n; i++) {
         bytes += rte_pktmbuf_pkt_len(pkts[i]);
     }
     megaflow_account(pmd, mf, n, bytes);
-    dp_execute(pmd, pkts, NULL, NULL, NULL, n, mf->actions);
+    dp_execute(pmd, pkts, NULL, NULL, NULL, n, mf->actions, mf);
     dp_stat_add(&pmd->packets, n);
     dp_stat_add(&pmd->simple_hits, n);
     dp_prof_mark(pmd, prof, t, DP_STAGE_EXEC);

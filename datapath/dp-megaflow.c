@@ -100,6 +100,11 @@ dp_reclaim(struct dp *dp, bool wait)
         dp->n_deferred = keep;
         pthread_mutex_unlock(&dp->deferred_mutex);
 
+        if (n_ready) {
+            /* Session offers a PMD queued before its grace period ended
+             * may name these megaflows: handled (as stale) first. */
+            dp_sessions_drain(dp);
+        }
         for (size_t i = 0; i < n_ready; i++) {
             ready[i].fn(dp, ready[i].ptr);
         }

@@ -138,6 +138,37 @@ struct dp {
     long long last_sweep_ms;                /* [main] Stats/expiry. */
     struct dp_upcall_stub reval_stub;       /* [main] Revalidation. */
     long long last_rank_ms;
+
+    /* Session offload (dp.h "Sessions"): PMDs queue, dp_run() drains. */
+    _Atomic uint64_t sess_min_packets;      /* 0: off. */
+    pthread_mutex_t sess_mutex;
+    struct dp_sess_event *sess_q;           /* [sess_mutex] */
+    unsigned sess_n;                        /* [sess_mutex] */
+    struct dp_session_stats sess_stats;     /* [sess_mutex] */
+};
+
+/* A PMD's message to the main thread about a session. */
+#define DP_SESS_QUEUE 1024
+#define DP_SESS_BACKOFF 4096    /* Packets before a declined direction of
+                                 * a connection is claimed again. */
+struct dp_sess_event {
+    bool teardown;              /* Else an offer. */
+    bool reply;
+    struct ct_tuple orig;
+    struct dp_megaflow *mf[2];
+    struct flow key[2];
+};
+
+/* A first pass whose connection direction was claimed for offload, until
+ * its second pass (struct ct_md 'sess' = index + 1).  Valid for one burst
+ * and its recirculations. */
+#define DP_SESS_TRACES 16
+struct dp_sess_trace {
+    struct ct_conn *conn;
+    bool reply;
+    bool done;
+    struct dp_megaflow *mf;
+    struct flow key;
 };
 
 
@@ -261,6 +292,9 @@ struct dp_pmd {
     struct dp_recirc_q recirc_q[2];
     struct dp_recirc_q *recirc_next;
     unsigned recirc_depth;
+    /* [pmd] Session offload traces of this burst (dp-exec.c). */
+    struct dp_sess_trace sess_trace[DP_SESS_TRACES];
+    unsigned n_sess_trace;
 
     /* Megaflow pool: 'mf_free' is the PMD's own free list, carved from
      * slabs (pre-faulted, chained through their first word, unmapped by
@@ -375,7 +409,8 @@ dp_ct_md_to_flow(const struct ct_md *md, struct flow *f)
 /* ---- dp-exec.c ---- */
 
 /* Executes 'actions' on the 'n' packets of one flow (the packets
- * are consumed: sent, queued, recirculated or freed).  'layers' is per
+ * are consumed: sent, queued, recirculated or freed); 'mf' is their
+ * megaflow (NULL: an uncached result), for session offload.  'layers' is per
  * packet (NULL when the actions rewrite nothing); 'md' is each packet's
  * conntrack metadata, read and updated by DPA_CT (NULL: packets no ct()
  * has seen); 'keys' (NULL: none) each packet's flow key as this pass
@@ -384,7 +419,13 @@ dp_ct_md_to_flow(const struct ct_md *md, struct flow *f)
 void dp_execute(struct dp_pmd *, struct rte_mbuf **pkts,
                 struct flow_layers *layers, struct ct_md *md,
                 const struct flow *const *keys, unsigned n,
-                const struct dp_actions *actions);
+                const struct dp_actions *actions, struct dp_megaflow *mf);
+/* After a burst and all its recirculations: lets the session traces no
+ * second pass consumed go (their directions are unclaimed). */
+void dp_sess_traces_end(struct dp_pmd *);
+/* Main thread: hands the queued session offers and teardowns to the
+ * offload hooks (dp.c). */
+void dp_sessions_drain(struct dp *);
 /* Sends port_no's tx buffer now (PMD side). */
 void dp_tx_flush_port(struct dp_pmd *, uint32_t port_no);
 

@@ -101,6 +101,7 @@ dp_get_profile(const struct dp *dp)
 
 static void assign_rxqs(struct dp *, uint32_t port_no, unsigned n_rxq);
 static void dp_offer(struct dp *, long long now_ms);
+static void dp_ct_offload_gone(const struct ct_tuple *, void *dp_);
 
 void
 dp_synchronize(struct dp *dp)
@@ -168,12 +169,20 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
     pthread_rwlock_init(&dp->slow_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&dp->deferred_mutex, NULL);
+    pthread_mutex_init(&dp->sess_mutex, NULL);
 
     dp->ct = conntrack_create(dp_ct_defer, dp);
-    if (!dp->ct) {
+    if (dp->ct) {
+        conntrack_set_offload_cb(dp->ct, dp_ct_offload_gone, dp);
+    }
+    dp->sess_q = calloc(DP_SESS_QUEUE, sizeof *dp->sess_q);
+    if (!dp->ct || !dp->sess_q) {
         snprintf(err, errsize, "out of memory for the connection tracker");
+        conntrack_destroy(dp->ct);
+        free(dp->sess_q);
         pthread_rwlock_destroy(&dp->slow_lock);
         pthread_mutex_destroy(&dp->deferred_mutex);
+        pthread_mutex_destroy(&dp->sess_mutex);
         free(dp);
         return ENOMEM;
     }
@@ -319,9 +328,11 @@ dp_destroy(struct dp *dp)
     free(dp->by_id);
     free(dp->free_ids);
     conntrack_destroy(dp->ct);
+    free(dp->sess_q);
     rte_free(dp->rcu);
     pthread_rwlock_destroy(&dp->slow_lock);
     pthread_mutex_destroy(&dp->deferred_mutex);
+    pthread_mutex_destroy(&dp->sess_mutex);
     free(dp);
 }
 
@@ -677,6 +688,105 @@ dp_set_offload(struct dp *dp, const struct dp_offload_hooks *hooks,
     if (!dp->policy.check_ms) {
         dp->policy.check_ms = 100;
     }
+    atomic_store(&dp->sess_min_packets,
+                 dp->hooks.offer_session ? dp->policy.session_min_packets
+                                         : 0);
+}
+
+/* The tracker removed an offloaded connection: its session's rules go at
+ * the next drain.  Any thread. */
+static void
+dp_ct_offload_gone(const struct ct_tuple *orig, void *dp_)
+{
+    struct dp *dp = dp_;
+
+    pthread_mutex_lock(&dp->sess_mutex);
+    if (dp->sess_n < DP_SESS_QUEUE) {
+        struct dp_sess_event *ev = &dp->sess_q[dp->sess_n++];
+
+        memset(ev, 0, sizeof *ev);
+        ev->teardown = true;
+        ev->orig = *orig;
+        dp->sess_stats.teardowns++;
+    } else {
+        dp->sess_stats.queue_full++;
+    }
+    pthread_mutex_unlock(&dp->sess_mutex);
+}
+
+void
+dp_sessions_drain(struct dp *dp)
+{
+    struct dp_sess_event *q;
+    unsigned n;
+
+    pthread_mutex_lock(&dp->sess_mutex);
+    n = dp->sess_n;
+    if (!n) {
+        pthread_mutex_unlock(&dp->sess_mutex);
+        return;
+    }
+    /* Taken whole: the hooks run without the PMDs' mutex. */
+    q = malloc(n * sizeof *q);
+    if (q) {
+        memcpy(q, dp->sess_q, n * sizeof *q);
+    }
+    dp->sess_n = 0;
+    pthread_mutex_unlock(&dp->sess_mutex);
+    if (!q) {
+        return;                 /* Claims stay: those directions stay in
+                                 * software. */
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct dp_sess_event *ev = &q[i];
+        bool accepted = false, stale;
+
+        if (ev->teardown) {
+            if (dp->hooks.session_teardown) {
+                dp->hooks.session_teardown(&ev->orig, dp->hooks_aux);
+            }
+            continue;
+        }
+        /* Both megaflows are still allocated (this runs before any is
+         * freed: dp_reclaim()); are they live? */
+        stale = atomic_load(&ev->mf[0]->dead)
+                || atomic_load(&ev->mf[1]->dead);
+        if (!stale && dp->hooks.offer_session) {
+            struct dp_session_offer o = {
+                .orig = ev->orig,
+                .reply = ev->reply,
+                .mf = { ev->mf[0], ev->mf[1] },
+                .key = { ev->key[0], ev->key[1] },
+                .mask = { &ev->mf[0]->cr.mask, &ev->mf[1]->cr.mask },
+                .actions = { ev->mf[0]->actions, ev->mf[1]->actions },
+            };
+
+            accepted = dp->hooks.offer_session(&o, dp->hooks_aux);
+            if (accepted) {
+                /* Held: 'remove' comes for them when they go. */
+                ev->mf[0]->offered = true;
+                ev->mf[1]->offered = true;
+            }
+        }
+        pthread_mutex_lock(&dp->sess_mutex);
+        dp->sess_stats.offered += !stale;
+        dp->sess_stats.accepted += accepted;
+        dp->sess_stats.stale += stale;
+        pthread_mutex_unlock(&dp->sess_mutex);
+        if (!accepted) {
+            conntrack_session_unclaim_dir(dp->ct, &ev->orig, ev->reply,
+                                          DP_SESS_BACKOFF);
+        }
+    }
+    free(q);
+}
+
+void
+dp_get_session_stats(struct dp *dp, struct dp_session_stats *s)
+{
+    pthread_mutex_lock(&dp->sess_mutex);
+    *s = dp->sess_stats;
+    pthread_mutex_unlock(&dp->sess_mutex);
 }
 
 void
@@ -772,6 +882,7 @@ dp_run(struct dp *dp, long long now_ms)
         && now_ms - dp->last_offer_ms >= (long long) dp->policy.check_ms) {
         dp_offer(dp, now_ms);
     }
+    dp_sessions_drain(dp);
     if (now_ms - (long long) dp->ct_sweep_ms >= DP_CT_SWEEP_MS) {
         /* Expiry in slices: a bounded number of connections per tick, so
          * a table of millions never stalls the main loop. */

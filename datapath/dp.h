@@ -94,6 +94,7 @@
 #include <stdint.h>
 #include "actions.h"
 #include "drop.h"
+#include "conntrack.h"
 #include "flow.h"
 
 struct dp;
@@ -250,19 +251,59 @@ enum dp_removal_reason {
 };
 const char *dp_removal_reason_name(enum dp_removal_reason);
 
+/* Sessions (conntrack session offload).  A packet of an established
+ * connection that went through ct() and one more pass, with two cached
+ * megaflows, tells how the whole pipeline treats its direction of the
+ * connection: the first pass's megaflow (the one with ct(), and what it
+ * rewrote before and with NAT), the second pass's (its actions, which must
+ * contain no further ct()).  Once a direction has carried
+ * 'session_min_packets' (conntrack_session_claim()), the PMD records its
+ * first pass (megaflow, key) and, at its second, queues an offer for the
+ * main thread; dp_run() hands it to 'offer_session' while both megaflows
+ * are live.  Accepting it ties the session to both megaflows: they are
+ * held for the manager ('remove' is called for them when they go, and
+ * must take the session's rules out with them).  Declined or not
+ * offloadable, the direction is offered again after more packets.
+ * 'session_teardown' is called (main thread) for the original tuple of an
+ * offloaded connection software saw a FIN or RST of (or whose mark or
+ * label a ct() changed): its rules must leave the NIC. */
+struct dp_session_offer {
+    struct ct_tuple orig;               /* The connection (zone inside). */
+    bool reply;                         /* Its direction offered. */
+    struct dp_megaflow *mf[2];          /* First and second pass. */
+    struct flow key[2];                 /* The packet's key in each. */
+    const struct flow *mask[2];         /* The megaflows' masks. */
+    const struct dp_actions *actions[2];
+};
+
 struct dp_offload_hooks {
     bool (*offer)(struct dp_megaflow *mf, const struct dp_megaflow_info *,
                   void *aux);
     void (*remove)(struct dp_megaflow *mf, enum dp_removal_reason,
                    void *aux);
     void (*remove_wait)(void *aux);     /* Optional (see above). */
+    bool (*offer_session)(const struct dp_session_offer *, void *aux);
+    void (*session_teardown)(const struct ct_tuple *orig, void *aux);
 };
 
 struct dp_offload_policy {
     uint64_t min_packets;       /* Offer after this many packets, */
     uint64_t min_pps;           /* or at this rate (0 = off), */
     unsigned check_ms;          /* checked this often (default 100). */
+    uint64_t session_min_packets;   /* Sessions: 0 = not offered. */
 };
+
+/* Session offers and teardowns the PMDs queued (dp_run() drains them). */
+struct dp_session_stats {
+    uint64_t offers;            /* Queued by PMDs. */
+    uint64_t offered;           /* Handed to offer_session. */
+    uint64_t accepted;
+    uint64_t not_offloadable;   /* Second pass with ct(), or uncached. */
+    uint64_t stale;             /* A megaflow went before the offer. */
+    uint64_t queue_full;
+    uint64_t teardowns;
+};
+void dp_get_session_stats(struct dp *, struct dp_session_stats *);
 
 /* Installs the hooks (main thread; NULL hooks = no offload). */
 void dp_set_offload(struct dp *, const struct dp_offload_hooks *,

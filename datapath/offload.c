@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conntrack.h"
 #include "dp.h"
 #include "log.h"
 #include "offload-provider.h"
@@ -63,6 +64,19 @@ struct offload_rec {
     struct offload_rec *hnext;      /* hash chain by mf. */
     struct offload_rec *prev, *next;/* all records. */
 
+    /* A session direction (offload.h "Sessions"): its session, else NULL
+     * (a megaflow's record, in the hash by 'mf').  'mf' and 'mf2' are the
+     * first and second pass's megaflows, to which the record is tied
+     * (mgr->ties); it is not in the hash. */
+    struct offload_sess *sess;
+    bool reply;
+    struct dp_megaflow *mf2;
+    unsigned idle_ms;               /* Aging without AGE; 0: cfg.idle_ms. */
+    long long installed_ms;
+    bool on_sess_done;              /* On mgr->sess_done. */
+    struct offload_rec *dnext;
+    struct offload_rec *tnext[2], **tpprev[2];  /* Tie chains. */
+
     /* Offload thread only (read by others under the mutex). */
     void *hw;                       /* Provider handle or NULL. */
     struct offload_port *hw_port;
@@ -72,9 +86,32 @@ struct offload_rec {
     struct offload_rec *hw_prev, *hw_next;  /* installed list. */
 };
 
+/* A connection offloaded to NICs, one record per direction. */
+struct offload_sess {
+    struct ct_tuple orig;           /* Key (zone inside). */
+    struct offload_rec *dir[2];     /* Original, reply; NULL: software. */
+    uint8_t n_left, n_aged;         /* Directions that left hardware, of
+                                     * which by aging. */
+    long long hw_last_ms;           /* Their last hardware use. */
+    struct offload_sess *hnext;
+};
+
+#define SESS_BUCKETS 4096u
+#define TIE_BUCKETS 1024u
+
 struct offload {
     struct dp *dp;
     struct offload_config cfg;
+
+    /* Sessions (guarded by mutex; main thread only but for 'sess_done',
+     * which the offload thread appends to). */
+    struct offload_sess *sess_buckets[SESS_BUCKETS];
+    struct offload_rec *ties[TIE_BUCKETS];
+    size_t n_sess, n_sess_hw;
+    struct offload_rec *sess_done;  /* Left hardware or never got in. */
+    struct offload_session_stats sess_stats;
+    char sess_last_refusal[128];
+    long long next_audit_ms;        /* Main thread: sessions_audit(). */
 
     pthread_mutex_t mutex;
     pthread_cond_t wake;            /* The thread waits on it. */
@@ -155,6 +192,9 @@ offload_config_from_cfg(const struct cfg *cfg, struct offload_config *oc)
     oc->evict = o->evict;
     oc->simnic_capacity = o->simnic_capacity;
     oc->simnic_insert_rate = o->simnic_insert_rate;
+    oc->sessions = o->sessions;
+    oc->session_min_packets = o->session_min_packets;
+    oc->session_idle_ms = o->session_idle_ms;
 }
 
 /* ---- Record hash (by megaflow pointer). ---- */
@@ -230,12 +270,14 @@ rec_insert(struct offload *mgr, struct offload_rec *r)
 {
     size_t k;
 
-    if (mgr->n_recs >= mgr->n_buckets * 2) {
-        rec_hash_grow(mgr);
+    if (!r->sess) {
+        if (mgr->n_recs >= mgr->n_buckets * 2) {
+            rec_hash_grow(mgr);
+        }
+        k = rec_bucket(mgr, r->mf);
+        r->hnext = mgr->buckets[k];
+        mgr->buckets[k] = r;
     }
-    k = rec_bucket(mgr, r->mf);
-    r->hnext = mgr->buckets[k];
-    mgr->buckets[k] = r;
     r->next = mgr->all;
     r->prev = NULL;
     if (mgr->all) {
@@ -248,12 +290,14 @@ rec_insert(struct offload *mgr, struct offload_rec *r)
 static void
 rec_unlink(struct offload *mgr, struct offload_rec *r)
 {
-    struct offload_rec **p = &mgr->buckets[rec_bucket(mgr, r->mf)];
+    if (!r->sess) {
+        struct offload_rec **p = &mgr->buckets[rec_bucket(mgr, r->mf)];
 
-    while (*p != r) {
-        p = &(*p)->hnext;
+        while (*p != r) {
+            p = &(*p)->hnext;
+        }
+        *p = r->hnext;
     }
-    *p = r->hnext;
     if (r->prev) {
         r->prev->next = r->next;
     } else {
@@ -287,6 +331,7 @@ hw_list_add(struct offload *mgr, struct offload_rec *r)
     }
     mgr->hw_list = r;
     mgr->n_hw++;
+    mgr->n_sess_hw += r->sess != NULL;
 }
 
 static void
@@ -302,6 +347,7 @@ hw_list_del(struct offload *mgr, struct offload_rec *r)
     }
     r->hw_prev = r->hw_next = NULL;
     mgr->n_hw--;
+    mgr->n_sess_hw -= r->sess != NULL;
 }
 
 /* Adds the rule's counters (totals 'c') to the record.  Mutex held. */
@@ -317,6 +363,18 @@ rec_account(struct offload_rec *r, const struct offload_counters *c,
     }
     r->last_packets = c->packets;
     r->last_bytes = c->bytes;
+}
+
+/* A session direction that left hardware (or never got in) waits on
+ * mgr->sess_done for the main thread (sessions_run()).  Mutex held. */
+static void
+sess_done_push(struct offload *mgr, struct offload_rec *r)
+{
+    if (!r->on_sess_done && !r->want_del) {
+        r->on_sess_done = true;
+        r->dnext = mgr->sess_done;
+        mgr->sess_done = r;
+    }
 }
 
 /* Deletes the hardware rule of 'r' (thread; mutex NOT held on entry,
@@ -341,7 +399,14 @@ hw_delete(struct offload *mgr, struct offload_rec *r,
         snprintf(r->msg, sizeof r->msg, "%s", offload_reason_name(reason));
     }
     mgr->stats.removed++;
-    if (reason == OFFLOAD_R_AGED || reason == OFFLOAD_R_EVICTED) {
+    if (r->sess && reason != OFFLOAD_R_NONE) {
+        if (reason == OFFLOAD_R_AGED) {
+            mgr->sess_stats.aged++;
+        } else if (reason == OFFLOAD_R_EVICTED) {
+            mgr->stats.evicted++;
+        }
+        sess_done_push(mgr, r);
+    } else if (reason == OFFLOAD_R_AGED || reason == OFFLOAD_R_EVICTED) {
         if (reason == OFFLOAD_R_AGED) {
             mgr->stats.aged++;
         } else {
@@ -429,6 +494,7 @@ try_put(struct offload *mgr, struct offload_rec *r,
             r->last_packets = r->last_bytes = 0;
             r->rate_pps = r->offer_pps;
             r->last_change_ms = now_ms();
+            r->installed_ms = r->last_change_ms;
             op->n_flows++;
             hw_list_add(mgr, r);
             pthread_mutex_unlock(&mgr->mutex);
@@ -508,6 +574,14 @@ do_put(struct offload *mgr, struct offload_rec *r)
         r->reason = OFFLOAD_R_NONE;
         r->msg[0] = '\0';
     }
+    if (r->sess) {
+        if (state == OFFLOAD_STATE_SOFTWARE) {
+            mgr->sess_stats.failed++;
+            sess_done_push(mgr, r);
+        } else {
+            mgr->sess_stats.installed++;
+        }
+    }
     if (state != OFFLOAD_STATE_SOFTWARE) {
         mgr->stats.inserted++;
         if (state == OFFLOAD_STATE_FULL) {
@@ -560,7 +634,8 @@ poll_all(struct offload *mgr)
                    && !(r->hw_port->caps.age && r->full
                         && r->full->age.timeout)
                    && c.packets == before
-                   && dt >= (long long) mgr->cfg.idle_ms;
+                   && dt >= (long long) (r->idle_ms ? r->idle_ms
+                                                    : mgr->cfg.idle_ms);
         }
         pthread_mutex_unlock(&mgr->mutex);
         if (idle) {
@@ -968,9 +1043,19 @@ static void
 rec_fold(struct offload *mgr, struct offload_rec *r)
 {
     if (r->hw_packets != r->credited_packets) {
-        dp_megaflow_hw_stats(mgr->dp, r->mf,
-                             r->hw_packets - r->credited_packets,
-                             r->hw_bytes - r->credited_bytes, r->hw_used_ms);
+        uint64_t packets = r->hw_packets - r->credited_packets;
+        uint64_t bytes = r->hw_bytes - r->credited_bytes;
+
+        dp_megaflow_hw_stats(mgr->dp, r->mf, packets, bytes, r->hw_used_ms);
+        if (r->sess) {
+            /* A session's packets took both passes, and belong to its
+             * connection. */
+            dp_megaflow_hw_stats(mgr->dp, r->mf2, packets, bytes,
+                                 r->hw_used_ms);
+            conntrack_session_credit(dp_conntrack(mgr->dp), &r->sess->orig,
+                                     r->reply, packets, bytes,
+                                     (uint64_t) r->hw_used_ms);
+        }
         r->credited_packets = r->hw_packets;
         r->credited_bytes = r->hw_bytes;
     }
@@ -1016,6 +1101,11 @@ drain_aged(struct offload *mgr)
 /* Starts the removal of 'mf''s rule: it leaves the put queue, goes to the
  * thread's delete list, and waits there for hook_remove_wait() (dp.h:
  * the datapath hands over its removals as a batch). */
+static void rec_start_removal(struct offload *, struct offload_rec *);
+static void tie_remove(struct offload *, const struct dp_megaflow *);
+static struct offload_sess *sess_detach(struct offload *,
+                                        struct offload_rec *);
+
 static void
 hook_remove(struct dp_megaflow *mf, enum dp_removal_reason reason,
             void *mgr_)
@@ -1026,8 +1116,19 @@ hook_remove(struct dp_megaflow *mf, enum dp_removal_reason reason,
     (void) reason;
     pthread_mutex_lock(&mgr->mutex);
     r = rec_find(mgr, mf);
-    if (!r || r->want_del) {
-        pthread_mutex_unlock(&mgr->mutex);
+    if (r) {
+        rec_start_removal(mgr, r);
+    }
+    /* The sessions built on it go with it. */
+    tie_remove(mgr, mf);
+    pthread_mutex_unlock(&mgr->mutex);
+}
+
+/* hook_remove() of one record.  Mutex held. */
+static void
+rec_start_removal(struct offload *mgr, struct offload_rec *r)
+{
+    if (r->want_del) {
         return;
     }
     r->want_del = true;
@@ -1054,7 +1155,6 @@ hook_remove(struct dp_megaflow *mf, enum dp_removal_reason reason,
     }
     r->rnext = mgr->removing;
     mgr->removing = r;
-    pthread_mutex_unlock(&mgr->mutex);
 }
 
 /* Waits until every rule hook_remove() started is out of the NIC (the
@@ -1080,6 +1180,20 @@ hook_remove_wait(void *mgr_)
             drain_aged(mgr);
         }
         rec_fold(mgr, r);
+        if (r->sess) {
+            struct offload_sess *x = r->sess, *empty = sess_detach(mgr, r);
+            struct conntrack *ct = dp_conntrack(mgr->dp);
+
+            if (empty) {
+                /* Removed from hardware by software's choice: the
+                 * connection is software's again. */
+                conntrack_session_set_hw(ct, &x->orig, false,
+                                         (uint64_t) now_ms(), NULL);
+                free(empty);
+            } else {
+                conntrack_session_unclaim_dir(ct, &x->orig, r->reply, 1);
+            }
+        }
         rec_unlink(mgr, r);
         r->rnext = done;
         done = r;
@@ -1093,6 +1207,611 @@ hook_remove_wait(void *mgr_)
     }
 }
 
+/* ---- Sessions (offload.h "Sessions"; main thread, mutex held unless
+ * said otherwise). ---- */
+
+/* Packets a direction carries in software before it is offered again
+ * after its offer failed. */
+#define SESS_BACKOFF 4096
+
+static size_t
+sess_bucket(const struct ct_tuple *t)
+{
+    const uint8_t *p = (const uint8_t *) t;
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < sizeof *t; i++) {
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    }
+    return (size_t) (h ^ (h >> 29)) & (SESS_BUCKETS - 1);
+}
+
+static struct offload_sess *
+sess_find(const struct offload *mgr, const struct ct_tuple *orig)
+{
+    for (struct offload_sess *x = mgr->sess_buckets[sess_bucket(orig)]; x;
+         x = x->hnext) {
+        if (!memcmp(&x->orig, orig, sizeof *orig)) {
+            return x;
+        }
+    }
+    return NULL;
+}
+
+static void
+sess_unlink(struct offload *mgr, struct offload_sess *x)
+{
+    struct offload_sess **p = &mgr->sess_buckets[sess_bucket(&x->orig)];
+
+    while (*p && *p != x) {
+        p = &(*p)->hnext;
+    }
+    if (*p) {
+        *p = x->hnext;
+        mgr->n_sess--;
+    }
+}
+
+/* Ties: each session record is on the chain of each of its two megaflows
+ * (slot 0: 'mf', slot 1: 'mf2'), doubly linked through tpprev so that
+ * thousands of sessions on one megaflow unlink in O(1). */
+static size_t
+tie_bucket(const void *mf)
+{
+    uintptr_t h = (uintptr_t) mf;
+
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ull;
+    return (size_t) (h >> 20) & (TIE_BUCKETS - 1);
+}
+
+/* The slot of 'n' that the link at 'pp' points to. */
+static int
+tie_slot(const struct offload_rec *n, struct offload_rec *const *pp)
+{
+    return n->tpprev[0] == pp ? 0 : 1;
+}
+
+static void
+tie_link(struct offload *mgr, struct offload_rec *r)
+{
+    const void *mfs[2] = { r->mf, r->mf2 };
+
+    for (int k = 0; k < 2; k++) {
+        struct offload_rec **head = &mgr->ties[tie_bucket(mfs[k])];
+        struct offload_rec *n = *head;
+
+        r->tnext[k] = n;
+        r->tpprev[k] = head;
+        if (n) {
+            n->tpprev[tie_slot(n, head)] = &r->tnext[k];
+        }
+        *head = r;
+    }
+}
+
+static void
+tie_unlink(struct offload_rec *r)
+{
+    for (int k = 0; k < 2; k++) {
+        struct offload_rec *n = r->tnext[k];
+
+        if (!r->tpprev[k]) {
+            continue;
+        }
+        if (n) {
+            n->tpprev[tie_slot(n, &r->tnext[k])] = r->tpprev[k];
+        }
+        *r->tpprev[k] = n;
+        r->tnext[k] = NULL;
+        r->tpprev[k] = NULL;
+    }
+}
+
+/* Starts the removal of every session record tied to 'mf'. */
+static void
+tie_remove(struct offload *mgr, const struct dp_megaflow *mf)
+{
+    struct offload_rec **pp = &mgr->ties[tie_bucket(mf)];
+
+    while (*pp) {
+        struct offload_rec *n = *pp;
+        int j = tie_slot(n, pp);
+
+        if ((j ? n->mf2 : n->mf) == mf) {
+            rec_start_removal(mgr, n);
+        }
+        pp = &n->tnext[j];
+    }
+}
+
+/* Takes session record 'r' off its ties, the done list and its session.
+ * Returns the session if it has no direction left (unlinked: the caller
+ * ends it and frees it), else NULL. */
+static struct offload_sess *
+sess_detach(struct offload *mgr, struct offload_rec *r)
+{
+    struct offload_sess *x = r->sess;
+
+    tie_unlink(r);
+    if (r->on_sess_done) {
+        struct offload_rec **p = &mgr->sess_done;
+
+        while (*p && *p != r) {
+            p = &(*p)->dnext;
+        }
+        if (*p) {
+            *p = r->dnext;
+        }
+        r->on_sess_done = false;
+    }
+    if (x->dir[r->reply] == r) {
+        x->dir[r->reply] = NULL;
+    }
+    if (x->dir[0] || x->dir[1]) {
+        return NULL;
+    }
+    sess_unlink(mgr, x);
+    return x;
+}
+
+/* Builds the rule of one session direction into r->full: the packet's
+ * first-pass key, exact on the connection's 5-tuple, TCP without
+ * SYN/FIN/RST, under both megaflows' masks; the first pass's changes to
+ * the headers (its rewrites and NAT: key[0] against key[1]) as whole-field
+ * sets, then the second pass's actions.  Returns 0 or EOPNOTSUPP with
+ * '*reason' and 'msg'. */
+static int
+session_translate(struct offload *mgr, struct offload_port *op,
+                  const struct dp_session_offer *o, struct offload_rec *r,
+                  struct resolve_ctx *rctx, enum offload_reason *reason,
+                  char *msg, size_t msgsize)
+{
+    const struct flow *k1 = &o->key[0], *k2 = &o->key[1];
+    const struct dp_actions *a1 = o->actions[0], *a2 = o->actions[1];
+    size_t meta = offsetof(struct flow, dl_dst);
+    bool v4 = k1->dl_type == htons(0x0800), tcp = k1->nw_proto == 6;
+    struct flow f = *k1, m, c1, c2;
+    struct offload_xlate x;
+    struct dp_actions *acts;
+    struct dp_action *a;
+    bool seen_ct = false;
+    int ret;
+
+    *reason = OFFLOAD_R_ACTION_UNSUPPORTED;
+    for (size_t i = 0; i < a1->n; i++) {
+        uint16_t t = a1->a[i].type;
+
+        if (t == DPA_CT && !seen_ct) {
+            seen_ct = true;
+        } else if (t == DPA_RECIRC && seen_ct && i == a1->n - 1) {
+            continue;
+        } else if (seen_ct || (t != DPA_SET_ETH && t != DPA_SET_IPV4
+                               && t != DPA_SET_IPV6 && t != DPA_SET_L4)) {
+            snprintf(msg, msgsize, "session: the first pass does more than "
+                     "rewrite headers and ct()");
+            return EOPNOTSUPP;
+        }
+    }
+    *reason = OFFLOAD_R_MATCH_UNSUPPORTED;
+    if ((!v4 && k1->dl_type != htons(0x86dd))
+        || (!tcp && k1->nw_proto != 17) || k1->nw_frag) {
+        snprintf(msg, msgsize, "session: only TCP and UDP over IP");
+        return EOPNOTSUPP;
+    }
+
+    /* The match. */
+    m = *o->mask[0];
+    for (size_t w = 0; w < FLOW_U64S; w++) {
+        ((uint64_t *) (void *) &m)[w] |= flow_u64(o->mask[1])[w];
+    }
+    memset(&m, 0, meta);
+    m.in_port = UINT32_MAX;
+    m.dl_type = UINT16_MAX;
+    m.nw_proto = UINT8_MAX;
+    m.nw_frag = FLOW_NW_FRAG_MASK;
+    if (v4) {
+        m.nw_src = m.nw_dst = UINT32_MAX;
+    } else {
+        memset(m.ipv6_src, 0xff, 16);
+        memset(m.ipv6_dst, 0xff, 16);
+    }
+    m.tp_src = m.tp_dst = UINT16_MAX;
+    memset(&f, 0, meta);
+    f.in_port = k1->in_port;
+    if (tcp) {
+        /* SYN, FIN and RST always reach software. */
+        m.tcp_flags |= htons(0x007);
+        f.tcp_flags &= htons(~0x007 & 0xffff);
+    }
+    for (size_t w = 0; w < FLOW_U64S; w++) {
+        ((uint64_t *) (void *) &f)[w] &= flow_u64(&m)[w];
+    }
+
+    /* The actions. */
+    acts = calloc(1, sizeof *acts + (3 + a2->n) * sizeof acts->a[0]);
+    if (!acts) {
+        *reason = OFFLOAD_R_INSERT_FAILED;
+        snprintf(msg, msgsize, "out of memory");
+        return ENOMEM;
+    }
+    a = acts->a;
+    if (memcmp(k1->dl_src, k2->dl_src, 6) || memcmp(k1->dl_dst, k2->dl_dst,
+                                                   6)) {
+        a->type = DPA_SET_ETH;
+        memcpy(a->eth.src, k2->dl_src, 6);
+        memcpy(a->eth.dst, k2->dl_dst, 6);
+        memset(a->eth.src_mask, memcmp(k1->dl_src, k2->dl_src, 6) ? 0xff : 0,
+               6);
+        memset(a->eth.dst_mask, memcmp(k1->dl_dst, k2->dl_dst, 6) ? 0xff : 0,
+               6);
+        a++;
+    }
+    if (v4 && (k1->nw_src != k2->nw_src || k1->nw_dst != k2->nw_dst
+               || k1->nw_tos != k2->nw_tos || k1->nw_ttl != k2->nw_ttl)) {
+        a->type = DPA_SET_IPV4;
+        a->ipv4.src = k2->nw_src;
+        a->ipv4.dst = k2->nw_dst;
+        a->ipv4.src_mask = k1->nw_src != k2->nw_src ? UINT32_MAX : 0;
+        a->ipv4.dst_mask = k1->nw_dst != k2->nw_dst ? UINT32_MAX : 0;
+        a->ipv4.tos = k2->nw_tos;
+        a->ipv4.tos_mask = k1->nw_tos != k2->nw_tos ? UINT8_MAX : 0;
+        a->ipv4.ttl = k2->nw_ttl;
+        a->ipv4.ttl_mask = k1->nw_ttl != k2->nw_ttl ? UINT8_MAX : 0;
+        a++;
+    } else if (!v4 && (memcmp(k1->ipv6_src, k2->ipv6_src, 16)
+                       || memcmp(k1->ipv6_dst, k2->ipv6_dst, 16)
+                       || k1->nw_tos != k2->nw_tos
+                       || k1->nw_ttl != k2->nw_ttl)) {
+        a->type = DPA_SET_IPV6;
+        memcpy(a->ipv6.src, k2->ipv6_src, 16);
+        memcpy(a->ipv6.dst, k2->ipv6_dst, 16);
+        memset(a->ipv6.src_mask,
+               memcmp(k1->ipv6_src, k2->ipv6_src, 16) ? 0xff : 0, 16);
+        memset(a->ipv6.dst_mask,
+               memcmp(k1->ipv6_dst, k2->ipv6_dst, 16) ? 0xff : 0, 16);
+        a->ipv6.tclass = k2->nw_tos;
+        a->ipv6.tclass_mask = k1->nw_tos != k2->nw_tos ? UINT8_MAX : 0;
+        a->ipv6.hlimit = k2->nw_ttl;
+        a->ipv6.hlimit_mask = k1->nw_ttl != k2->nw_ttl ? UINT8_MAX : 0;
+        a++;
+    }
+    if (k1->tp_src != k2->tp_src || k1->tp_dst != k2->tp_dst) {
+        a->type = DPA_SET_L4;
+        a->l4.src = k2->tp_src;
+        a->l4.dst = k2->tp_dst;
+        a->l4.src_mask = k1->tp_src != k2->tp_src ? UINT16_MAX : 0;
+        a->l4.dst_mask = k1->tp_dst != k2->tp_dst ? UINT16_MAX : 0;
+        a->l4.proto = k1->nw_proto;
+        a++;
+    }
+    /* Any other change (VLAN, ethertype, ...) has no set here. */
+    c1 = *k1;
+    c2 = *k2;
+    memset(&c1, 0, meta);
+    memset(&c2, 0, meta);
+    memcpy(c2.dl_src, c1.dl_src, 6);
+    memcpy(c2.dl_dst, c1.dl_dst, 6);
+    c2.nw_src = c1.nw_src;
+    c2.nw_dst = c1.nw_dst;
+    memcpy(c2.ipv6_src, c1.ipv6_src, 16);
+    memcpy(c2.ipv6_dst, c1.ipv6_dst, 16);
+    c2.nw_tos = c1.nw_tos;
+    c2.nw_ttl = c1.nw_ttl;
+    c2.tp_src = c1.tp_src;
+    c2.tp_dst = c1.tp_dst;
+    if (memcmp(&c1, &c2, sizeof c1)) {
+        free(acts);
+        *reason = OFFLOAD_R_ACTION_UNSUPPORTED;
+        snprintf(msg, msgsize, "session: the first pass changes headers "
+                 "other than addresses, ports, TOS and TTL");
+        return EOPNOTSUPP;
+    }
+    memcpy(a, a2->a, a2->n * sizeof *a);
+    acts->n = (size_t) (a - acts->a) + a2->n;
+    acts->in_port_drop = a2->in_port_drop;
+
+    memset(&x, 0, sizeof x);
+    x.flow = &f;
+    x.mask = &m;
+    x.actions = acts;
+    x.mode = OFFLOAD_MODE_FULL;
+    x.caps = &op->caps;
+    x.in_nic_port = op->nic_port_id;
+    x.resolve = resolve_output;
+    x.resolve_aux = rctx;
+    x.n_rxq = op->n_rxq;
+    x.age_s = (r->idle_ms + 999) / 1000;
+    x.age_context = r;
+    r->flow = f;
+    r->mask = m;
+    ret = offload_translate(&x, r->full, reason, msg, msgsize);
+    free(acts);
+    (void) mgr;
+    return ret;
+}
+
+/* dp hook: an established direction of a connection is hot. */
+static bool
+hook_offer_session(const struct dp_session_offer *o, void *mgr_)
+{
+    struct offload *mgr = mgr_;
+    struct conntrack *ct = dp_conntrack(mgr->dp);
+    uint32_t in_port = o->key[0].in_port;
+    struct offload_port *op = in_port < DP_MAX_PORTS ? mgr->ports[in_port]
+                                                     : NULL;
+    struct resolve_ctx rctx = { mgr, op };
+    enum offload_reason reason = OFFLOAD_R_NONE;
+    struct offload_sess *x;
+    struct offload_rec *r = NULL;
+    uint64_t tmo_ms = 0;
+    char msg[128] = "";
+
+    if (mgr->shut) {
+        return false;
+    }
+    pthread_mutex_lock(&mgr->mutex);
+    mgr->sess_stats.offered++;
+    x = sess_find(mgr, &o->orig);
+    if (!op || op->dead || op->mode != OFFLOAD_MODE_FULL) {
+        reason = OFFLOAD_R_PORT_DISABLED;
+        snprintf(msg, sizeof msg, "session: input port %u has no full "
+                 "offload", in_port);
+        goto refuse;
+    }
+    if (mgr->put_len >= mgr->cfg.queue_size) {
+        mgr->stats.queue_full++;
+        snprintf(msg, sizeof msg, "session: offload queue full");
+        goto refuse;
+    }
+    if (!mgr->cfg.evict && mgr->n_hw + mgr->put_len >= mgr->cfg.max_flows) {
+        mgr->stats.capacity_kept_sw++;
+        reason = OFFLOAD_R_CAPACITY;
+        snprintf(msg, sizeof msg, "session: max_flows reached");
+        goto refuse;
+    }
+    if (x && x->dir[o->reply]) {
+        snprintf(msg, sizeof msg, "session: direction already offloaded");
+        goto refuse;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r || !(r->full = malloc(sizeof *r->full))) {
+        snprintf(msg, sizeof msg, "session: out of memory");
+        goto refuse;
+    }
+    /* From here the connection does not expire in software and its TCP
+     * windows are not enforced (conntrack.h "Session offload"). */
+    if (conntrack_session_set_hw(ct, &o->orig, true, (uint64_t) now_ms(),
+                                 &tmo_ms)) {
+        snprintf(msg, sizeof msg, "session: the connection is gone");
+        goto refuse;
+    }
+    r->idle_ms = mgr->cfg.session_idle_ms ? mgr->cfg.session_idle_ms
+                 : (unsigned) (tmo_ms < 1000 ? 1000
+                               : tmo_ms > UINT32_MAX ? UINT32_MAX : tmo_ms);
+    r->mf = o->mf[0];
+    r->mf2 = o->mf[1];
+    r->reply = o->reply;
+    r->op = op;
+    r->offer_pps = mgr->cfg.min_pps ? mgr->cfg.min_pps : 1;
+    if (session_translate(mgr, op, o, r, &rctx, &reason, msg, sizeof msg)) {
+        if (!x) {
+            conntrack_session_set_hw(ct, &o->orig, false,
+                                     (uint64_t) now_ms(), NULL);
+        }
+        goto refuse;
+    }
+    if (!x) {
+        x = calloc(1, sizeof *x);
+        if (!x) {
+            conntrack_session_set_hw(ct, &o->orig, false,
+                                     (uint64_t) now_ms(), NULL);
+            snprintf(msg, sizeof msg, "session: out of memory");
+            goto refuse;
+        }
+        x->orig = o->orig;
+        x->hnext = mgr->sess_buckets[sess_bucket(&o->orig)];
+        mgr->sess_buckets[sess_bucket(&o->orig)] = x;
+        mgr->n_sess++;
+    }
+    r->sess = x;
+    x->dir[o->reply] = r;
+    rec_insert(mgr, r);
+    tie_link(mgr, r);
+    put_queue_push(mgr, r);
+    mgr->sess_stats.queued++;
+    pthread_mutex_unlock(&mgr->mutex);
+    return true;
+
+refuse:
+    mgr->sess_stats.refused++;
+    if (reason != OFFLOAD_R_NONE) {
+        mgr->stats.failed[reason]++;
+    }
+    snprintf(mgr->sess_last_refusal, sizeof mgr->sess_last_refusal, "%s",
+             msg);
+    pthread_mutex_unlock(&mgr->mutex);
+    rec_free(r);
+    return false;
+}
+
+/* dp hook: software saw a FIN or RST of an offloaded connection (or
+ * changed its mark or label): its rules leave the NIC now, and the
+ * connection goes on in software. */
+static void
+hook_session_teardown(const struct ct_tuple *orig, void *mgr_)
+{
+    struct offload *mgr = mgr_;
+    struct offload_sess *x;
+
+    pthread_mutex_lock(&mgr->mutex);
+    x = sess_find(mgr, orig);
+    if (x) {
+        mgr->sess_stats.torn_down++;
+        for (int d = 0; d < 2; d++) {
+            if (x->dir[d]) {
+                rec_start_removal(mgr, x->dir[d]);
+            }
+        }
+    }
+    pthread_mutex_unlock(&mgr->mutex);
+    if (x) {
+        hook_remove_wait(mgr);
+    }
+}
+
+/* Ends a session whose last direction left hardware on its own: if every
+ * direction left by aging and software saw nothing of it since, the
+ * connection is closed as idle (its event carries the final counts);
+ * otherwise it goes back to software.  Frees 'x'. */
+static void
+sess_end(struct offload *mgr, struct offload_sess *x)
+{
+    struct conntrack *ct = dp_conntrack(mgr->dp);
+    uint64_t now = (uint64_t) now_ms();
+    int ret = EBUSY;
+
+    if (x->n_aged && x->n_aged == x->n_left) {
+        ret = conntrack_session_close_idle(ct, &x->orig,
+                                           (uint64_t) x->hw_last_ms, now);
+        if (!ret) {
+            mgr->sess_stats.closed_idle++;
+        }
+    }
+    if (ret == EBUSY) {
+        conntrack_session_set_hw(ct, &x->orig, false, now, NULL);
+        mgr->sess_stats.returned++;
+    }
+    free(x);
+}
+
+/* Every session whose connection is gone (its teardown notice was lost:
+ * the datapath's queue was full) leaves the NIC.  Returns true if any
+ * removal was started (the caller then waits: hook_remove_wait()). */
+static bool
+sessions_audit(struct offload *mgr)
+{
+    struct conntrack *ct = dp_conntrack(mgr->dp);
+    bool any = false;
+
+    for (size_t b = 0; b < SESS_BUCKETS; b++) {
+        for (struct offload_sess *x = mgr->sess_buckets[b]; x;
+             x = x->hnext) {
+            if (conntrack_session_exists(ct, &x->orig)) {
+                continue;
+            }
+            for (int d = 0; d < 2; d++) {
+                if (x->dir[d] && !x->dir[d]->want_del) {
+                    rec_start_removal(mgr, x->dir[d]);
+                    any = true;
+                }
+            }
+        }
+    }
+    if (any) {
+        mgr->sess_stats.torn_down++;
+    }
+    return any;
+}
+
+/* Handles the session directions that left hardware (aged, evicted, port
+ * removed) or never got in. */
+static void
+sessions_run(struct offload *mgr)
+{
+    struct offload_rec **p = &mgr->sess_done;
+
+    while (*p) {
+        struct offload_rec *r = *p;
+        struct offload_sess *x = r->sess, *empty;
+        long long last = r->hw_used_ms > r->installed_ms ? r->hw_used_ms
+                                                         : r->installed_ms;
+        bool reply = r->reply;
+
+        if (r->busy || r->hw || r->queued) {
+            p = &r->dnext;          /* The thread is not done with it. */
+            continue;
+        }
+        rec_fold(mgr, r);
+        x->n_left++;
+        if (r->reason == OFFLOAD_R_AGED) {
+            x->n_aged++;
+        }
+        if (last > x->hw_last_ms) {
+            x->hw_last_ms = last;
+        }
+        empty = sess_detach(mgr, r);    /* Also takes it off *p. */
+        rec_unlink(mgr, r);
+        if (!empty) {
+            /* The other direction is still in hardware: this one is
+             * software's again, and may be offered again. */
+            conntrack_session_unclaim_dir(dp_conntrack(mgr->dp), &x->orig,
+                                          reply,
+                                          r->reason == OFFLOAD_R_AGED
+                                          ? 1 : SESS_BACKOFF);
+        } else {
+            sess_end(mgr, empty);
+        }
+        rec_free(r);
+    }
+}
+
+void
+offload_get_session_stats(struct offload *mgr,
+                          struct offload_session_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!mgr) {
+        return;
+    }
+    pthread_mutex_lock(&mgr->mutex);
+    *s = mgr->sess_stats;
+    s->sessions = mgr->n_sess;
+    s->in_hw = mgr->n_sess_hw;
+    snprintf(s->last_refusal, sizeof s->last_refusal, "%s",
+             mgr->sess_last_refusal);
+    pthread_mutex_unlock(&mgr->mutex);
+}
+
+void
+offload_session_dump(struct offload *mgr,
+                     void (*cb)(const struct offload_session_info *, void *),
+                     void *aux)
+{
+    if (!mgr) {
+        return;
+    }
+    pthread_mutex_lock(&mgr->mutex);
+    for (size_t b = 0; b < SESS_BUCKETS; b++) {
+        for (struct offload_sess *x = mgr->sess_buckets[b]; x;
+             x = x->hnext) {
+            struct offload_session_info info;
+
+            memset(&info, 0, sizeof info);
+            info.orig = x->orig;
+            for (int d = 0; d < 2; d++) {
+                struct offload_rec *r = x->dir[d];
+
+                if (!r) {
+                    continue;
+                }
+                info.dir[d].present = true;
+                info.dir[d].state = r->state;
+                info.dir[d].reason = r->reason;
+                snprintf(info.dir[d].message, sizeof info.dir[d].message,
+                         "%s", r->msg);
+                info.dir[d].in_port = r->flow.in_port;
+                info.dir[d].port = r->op ? r->op->name : NULL;
+                info.dir[d].hw_packets = r->hw_packets;
+                info.dir[d].hw_bytes = r->hw_bytes;
+                info.dir[d].idle_ms = r->idle_ms;
+            }
+            cb(&info, aux);
+        }
+    }
+    pthread_mutex_unlock(&mgr->mutex);
+}
+
 /* ---- Public API. ---- */
 
 int
@@ -1103,6 +1822,8 @@ offload_create(struct dp *dp, const struct offload_config *cfg,
     struct dp_offload_hooks hooks = {
         .offer = hook_offer, .remove = hook_remove,
         .remove_wait = hook_remove_wait,
+        .offer_session = cfg->sessions ? hook_offer_session : NULL,
+        .session_teardown = hook_session_teardown,
     };
     struct dp_offload_policy policy;
     int ret;
@@ -1148,6 +1869,9 @@ offload_create(struct dp *dp, const struct offload_config *cfg,
         .min_packets = cfg->min_packets,
         .min_pps = cfg->min_pps,
         .check_ms = cfg->check_ms,
+        .session_min_packets = cfg->sessions
+                               ? (cfg->session_min_packets
+                                  ? cfg->session_min_packets : 16) : 0,
     };
     dp_set_offload(dp, &hooks, &policy, mgr);
     *mgrp = mgr;
@@ -1196,6 +1920,14 @@ offload_shutdown(struct offload *mgr)
     for (struct offload_rec *r = mgr->all; r; r = r->next) {
         rec_fold(mgr, r);
     }
+    /* No rule is left: offloaded connections expire in software again. */
+    for (size_t b = 0; b < SESS_BUCKETS; b++) {
+        for (struct offload_sess *x = mgr->sess_buckets[b]; x;
+             x = x->hnext) {
+            conntrack_session_set_hw(dp_conntrack(mgr->dp), &x->orig, false,
+                                     (uint64_t) now_ms(), NULL);
+        }
+    }
     pthread_mutex_unlock(&mgr->mutex);
     for (unsigned p = 0; p < DP_MAX_PORTS; p++) {
         struct offload_port *op = mgr->ports[p];
@@ -1219,6 +1951,14 @@ offload_destroy(struct offload *mgr)
 
         rec_unlink(mgr, r);
         rec_free(r);
+    }
+    for (size_t b = 0; b < SESS_BUCKETS; b++) {
+        while (mgr->sess_buckets[b]) {
+            struct offload_sess *x = mgr->sess_buckets[b];
+
+            mgr->sess_buckets[b] = x->hnext;
+            free(x);
+        }
     }
     for (unsigned p = 0; p < DP_MAX_PORTS; p++) {
         struct offload_port *op = mgr->ports[p];
@@ -1406,6 +2146,7 @@ unsigned
 offload_run(struct offload *mgr)
 {
     long long now;
+    bool audit;
 
     if (!mgr) {
         return 1000;
@@ -1419,13 +2160,22 @@ offload_run(struct offload *mgr)
     }
     pthread_mutex_lock(&mgr->mutex);
     drain_aged(mgr);
+    sessions_run(mgr);
     if (mgr->stats_epoch != mgr->stats_epoch_seen) {
         mgr->stats_epoch_seen = mgr->stats_epoch;
         for (struct offload_rec *r = mgr->all; r; r = r->next) {
             rec_fold(mgr, r);
         }
     }
+    audit = mgr->n_sess && now >= mgr->next_audit_ms;
+    if (audit) {
+        mgr->next_audit_ms = now + 1000;
+        audit = sessions_audit(mgr);
+    }
     pthread_mutex_unlock(&mgr->mutex);
+    if (audit) {
+        hook_remove_wait(mgr);
+    }
     return 10;
 }
 

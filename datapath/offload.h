@@ -75,6 +75,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "conntrack.h"
 #include "flow.h"
 #include "offload-xlate.h"
 
@@ -107,6 +108,9 @@ struct offload_config {
     uint32_t simnic_capacity;   /* simnic provider: table size (0: 4096)
                                  * and rules per second (0: unlimited). */
     uint32_t simnic_insert_rate;
+    bool sessions;              /* Session offload (see "Sessions"). */
+    uint64_t session_min_packets;
+    unsigned session_idle_ms;   /* 0: the connection's timeout. */
 };
 
 /* Fills 'oc' from the config file's offload section and the datapath's
@@ -184,6 +188,69 @@ struct offload_removed {
 };
 size_t offload_removed_log(struct offload *, struct offload_removed *out,
                            size_t n);
+
+/* ---- Sessions ----
+ *
+ * Conntrack session offload (config offload.sessions, off by default):
+ * an established TCP or UDP connection whose direction carried
+ * 'session_min_packets' in software is installed in the NIC, one full
+ * rule per direction, built from what the datapath saw that direction's
+ * packets do (dp.h "Sessions"): the match is the first pass's key (input
+ * port, exact 5-tuple, TCP flags without SYN, FIN and RST so that those
+ * always reach software) under both passes' megaflow masks; the actions
+ * are the first pass's header changes (its rewrites and the NAT the
+ * connection applies, as whole-field sets) followed by the second pass's
+ * actions.  A direction the NIC (or the translation) refuses stays in
+ * software, counted, and is offered again after more packets.
+ *
+ * Lifetime.  Each direction's record is tied to both megaflows: when
+ * either leaves the datapath (a flow-table change, idle expiry) the rule
+ * leaves the NIC with it, in the same removal batch.  A FIN or RST that
+ * software sees (or a ct() changing the mark or label) tears both
+ * directions down at once and the connection goes on in software, with
+ * its TCP windows followed but no longer enforced (conntrack.h).  The
+ * rules carry AGE (or are aged by counter polling) with the session idle
+ * time: offload.sessions.idle_ms, or by default the connection's
+ * conntrack timeout for its state when it was installed.  When every
+ * direction has aged and software saw nothing since, the connection is
+ * closed as "idle" and reported (conntrack-events) with its counts;
+ * software and hardware packets both.  A direction evicted, or one whose
+ * port went, goes back to software.  While in hardware a connection does
+ * not expire in software; its hardware counts are added to it (and to
+ * both megaflows) at every counter poll. */
+struct offload_session_stats {
+    uint64_t offered;           /* Offers from the datapath. */
+    uint64_t refused;           /* Not queued (reasons in failed[]). */
+    uint64_t queued, installed, failed;
+    uint64_t aged;              /* Directions aged in the NIC. */
+    uint64_t torn_down;         /* By a FIN/RST/mark change. */
+    uint64_t closed_idle;       /* Connections closed by aging. */
+    uint64_t returned;          /* Sessions back to software. */
+    uint64_t sessions, in_hw;   /* Now: sessions, directions in a NIC. */
+    char last_refusal[128];
+};
+void offload_get_session_stats(struct offload *,
+                               struct offload_session_stats *);
+
+struct offload_session_info {
+    struct ct_tuple orig;
+    struct {
+        bool present;
+        enum offload_state state;
+        enum offload_reason reason;
+        char message[128];
+        uint32_t in_port;
+        const char *port;
+        uint64_t hw_packets, hw_bytes;
+        unsigned idle_ms;
+    } dir[2];
+};
+/* Calls 'cb' for every session (main thread; 'info' valid during the
+ * call; the manager's mutex is held: 'cb' must not call back). */
+void offload_session_dump(struct offload *,
+                          void (*cb)(const struct offload_session_info *,
+                                     void *),
+                          void *aux);
 
 /* The manager of a switch (bridge.c), or NULL. */
 struct offload *sw_offload(const struct sw *);

@@ -41,6 +41,8 @@ struct ct_dir_stats {
     uint64_t packets;
     uint64_t bytes;
     uint64_t last_ms;
+    uint64_t claim_at;          /* Session offload: no claim before this
+                                   many packets (conntrack_session_claim). */
 } __attribute__((aligned(CACHE_LINE)));
 
 struct ct_conn {
@@ -64,6 +66,7 @@ struct ct_conn {
     uint8_t rst_seen;           /* TCP: a reset was accepted. */
     uint8_t in_emb;             /* On the embryonic list (emb_lock;
                                    read atomically as a hint). */
+    uint8_t offload;            /* CT_OFF_* (atomic): session offload. */
     uint64_t expiration;        /* ms; atomic. */
     struct ct_tcp_peer peer[2];
     struct ct_conn *emb_prev, *emb_next;    /* emb_lock */
@@ -78,6 +81,8 @@ struct conntrack {
     void *aux;
     ct_event_fn *event_cb;
     void *event_aux;
+    ct_offload_gone_fn *offload_cb;
+    void *offload_aux;
     uint32_t max_conns;                 /* atomic */
     uint32_t tmo[CT_N_TM];              /* seconds, atomic each */
     uint8_t check_csum;                 /* atomic */
@@ -379,10 +384,23 @@ conn_refresh(struct conntrack *ct, struct ct_conn *c, enum ct_tm tm,
     }
 }
 
+/* Session offload state (struct ct_conn 'offload'). */
+#define CT_OFF_CLAIMED0 0x01    /* Original direction offered (claim). */
+#define CT_OFF_CLAIMED1 0x02    /* Reply direction offered. */
+#define CT_OFF_HW 0x04          /* Rules in (or going into) a NIC: the
+                                   connection does not expire in software,
+                                   the NIC's aging ends it. */
+#define CT_OFF_LIBERAL 0x08     /* TCP windows no longer enforced: the NIC
+                                   carried segments software never saw. */
+#define CT_OFF_EVER 0x10        /* Was offloaded (reported in events). */
+
+/* An offloaded connection never expires in software: its counters live in
+ * the NIC and the offload manager closes it when the NIC ages its rules
+ * (or hands it back to software first). */
 static bool
 conn_expired(const struct ct_conn *c, uint64_t now)
 {
-    return now >= LOAD(&c->expiration);
+    return now >= LOAD(&c->expiration) && !(LOAD(&c->offload) & CT_OFF_HW);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -532,6 +550,14 @@ conntrack_destroy(struct conntrack *ct)
     free(ct->zone_limit);
     free(ct->zone_count);
     free(ct);
+}
+
+void
+conntrack_set_offload_cb(struct conntrack *ct, ct_offload_gone_fn *cb,
+                         void *aux)
+{
+    ct->offload_cb = cb;
+    ct->offload_aux = aux;
 }
 
 void
@@ -754,6 +780,8 @@ conn_info(struct ct_conn *c, uint64_t now, struct ct_conn_info *info)
     info->expires_in_ms = (int64_t) (exp - now);
     info->committed = true;
     info->nat_flags = c->nat_flags;
+    info->offloaded = (LOAD(&c->offload) & CT_OFF_EVER) != 0;
+    info->in_hw = (LOAD(&c->offload) & CT_OFF_HW) != 0;
 }
 
 /* Why a connection being removed closed (for its event). */
@@ -807,6 +835,11 @@ conn_remove(struct conntrack *ct, struct ct_conn *c,
     }
     pthread_mutex_unlock(&ct->emb_lock);
 
+    if ((LOAD(&c->offload) & CT_OFF_HW) && ct->offload_cb) {
+        /* Flushed, forced out or re-opened while its rules are in a NIC:
+         * they must go too. */
+        ct->offload_cb(&c->node[0].key, ct->offload_aux);
+    }
     SUB(&ct->n_conns, 1);
     SUB(&ct->by_proto[c->proto], 1);
     SUB(&ct->zone_count[c->node[0].key.zone], 1);
@@ -1352,7 +1385,8 @@ conn_update(struct conntrack *ct, struct ct_conn *conn,
         int tm;
 
         spin_lock(&conn->lock);
-        res = ct_tcp_update(conn->peer, reply, c->l4, tcp_payload(c), &tm,
+        res = ct_tcp_update(conn->peer, reply, c->l4, tcp_payload(c),
+                            LOAD(&conn->offload) & CT_OFF_LIBERAL, &tm,
                             &rst);
         if (tm >= 0) {
             conn_refresh(ct, conn, (enum ct_tm) tm, now);
@@ -1421,6 +1455,7 @@ write_md(struct ct_md *md, uint8_t state, uint16_t zone, struct ct_conn *c,
 {
     md->state = state;
     md->zone = zone;
+    md->hw_teardown = 0;
     if (c) {
         md->mark = LOAD(&c->mark);
         conn_label(c, md->label);
@@ -1513,6 +1548,25 @@ new_nat(const struct ct_exec *e, const struct ct_pctx *c)
 }
 
 /* The full path for one packet (OVS process_one). */
+/* Flags a packet of an offloaded connection whose rules the NIC must give
+ * up (md->hw_teardown, for the datapath to pass on): a TCP FIN or RST,
+ * so that software follows the close, or a ct() that changes the mark or
+ * label the rules were built on.  'pc' NULL: the packet was not parsed
+ * here (only the mark and label are checked). */
+static void
+check_teardown(struct ct_conn *c, const struct ct_pctx *pc,
+               const struct ct_exec *e, struct ct_md *md)
+{
+    if (!(LOAD(&c->offload) & CT_OFF_HW)) {
+        return;
+    }
+    if ((pc && c->proto == CT_PROTO_TCP && !pc->related
+         && (pc->l4[13] & (CT_TCP_FIN | CT_TCP_RST)))
+        || (e->flags & (CT_F_SET_MARK | CT_F_SET_LABEL))) {
+        md->hw_teardown = 1;
+    }
+}
+
 static void
 process_one(struct conntrack *ct, struct ct_pkt *pkt,
             const struct ct_exec *e, uint64_t now, const struct ct_pctx *pc,
@@ -1584,6 +1638,7 @@ again:
         if (!(state & CS_INVALID)) {
             apply_mark_label(conn, e, md);
         }
+        check_teardown(conn, &c, e, md);
         return;
     }
     if (c.related) {
@@ -1646,6 +1701,7 @@ exec_fast(struct ct_pkt *pkt, const struct ct_exec *e)
                               md->state & CS_RELATED);
     }
     apply_mark_label(c, e, md);
+    check_teardown(c, NULL, e, md);
 }
 
 #ifndef CT_PREFETCH_AHEAD
@@ -1813,6 +1869,167 @@ match_zone(struct ct_conn *c, const void *arg, uint64_t now)
     const uint16_t *zone = arg;
 
     return !zone || c->node[0].key.zone == *zone;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Session offload. */
+
+bool
+conntrack_session_claim(struct ct_conn *c, const struct ct_md *md,
+                        uint64_t min_packets)
+{
+    bool reply = (md->state & CS_REPLY_DIR) != 0;
+    uint8_t bit = reply ? CT_OFF_CLAIMED1 : CT_OFF_CLAIMED0;
+    struct ct_dir_stats *d = &c->dir[reply];
+    uint8_t off = LOAD(&c->offload);
+    uint64_t packets;
+
+    if ((md->state & (CS_ESTABLISHED | CS_NEW | CS_RELATED | CS_INVALID))
+        != CS_ESTABLISHED || (off & bit)
+        || (c->proto != CT_PROTO_TCP && c->proto != CT_PROTO_UDP)
+        || c->node[0].key.nw_proto == 132 /* SCTP: its own states */) {
+        return false;
+    }
+    packets = LOAD(&d->packets);
+    if (packets < min_packets || packets < LOAD(&d->claim_at)) {
+        return false;
+    }
+    if (c->proto == CT_PROTO_TCP
+        && (LOAD(&c->peer[0].state) != CT_TCPS_ESTABLISHED
+            || LOAD(&c->peer[1].state) != CT_TCPS_ESTABLISHED)) {
+        return false;           /* Opening or closing: stays in software. */
+    }
+    return !(__atomic_fetch_or(&c->offload, bit, __ATOMIC_RELAXED) & bit);
+}
+
+void
+conntrack_session_unclaim(struct ct_conn *c, bool reply, uint64_t backoff)
+{
+    struct ct_dir_stats *d = &c->dir[reply];
+
+    STORE(&d->claim_at, LOAD(&d->packets) + backoff);
+    __atomic_fetch_and(&c->offload,
+                       (uint8_t) ~(reply ? CT_OFF_CLAIMED1 : CT_OFF_CLAIMED0),
+                       __ATOMIC_RELAXED);
+}
+
+void
+conntrack_conn_orig(const struct ct_conn *c, struct ct_tuple *orig)
+{
+    *orig = c->node[0].key;
+}
+
+/* The live connection whose original tuple is 'orig' (main thread). */
+static struct ct_conn *
+session_find(const struct conntrack *ct, const struct ct_tuple *orig)
+{
+    struct ct_conn *c;
+    bool reply;
+
+    c = ct_lookup(ct, orig, tuple_hash(orig, ct->hash_basis), 0, true,
+                  &reply);
+    return c && !reply ? c : NULL;
+}
+
+int
+conntrack_session_set_hw(struct conntrack *ct, const struct ct_tuple *orig,
+                         bool in_hw, uint64_t now, uint64_t *timeout_ms)
+{
+    struct ct_conn *c = session_find(ct, orig);
+
+    if (!c) {
+        return ENOENT;
+    }
+    if (timeout_ms) {
+        *timeout_ms = (uint64_t) LOAD(&ct->tmo[LOAD(&c->tm)]) * 1000;
+    }
+    if (in_hw) {
+        __atomic_fetch_or(&c->offload, CT_OFF_HW | CT_OFF_LIBERAL
+                          | CT_OFF_EVER, __ATOMIC_RELAXED);
+    } else {
+        /* Back in software: its expiry runs from now (the NIC kept it
+         * alive until here), and either direction may be offered again
+         * once it carried packets in software. */
+        for (int d = 0; d < 2; d++) {
+            STORE(&c->dir[d].claim_at, LOAD(&c->dir[d].packets) + 1);
+        }
+        conn_refresh(ct, c, (enum ct_tm) LOAD(&c->tm), now);
+        __atomic_fetch_and(&c->offload,
+                           (uint8_t) ~(CT_OFF_HW | CT_OFF_CLAIMED0
+                                       | CT_OFF_CLAIMED1),
+                           __ATOMIC_RELAXED);
+    }
+    return 0;
+}
+
+bool
+conntrack_session_exists(const struct conntrack *ct,
+                         const struct ct_tuple *orig)
+{
+    struct ct_conn *c = session_find(ct, orig);
+
+    return c && !LOAD(&c->dead);
+}
+
+int
+conntrack_session_unclaim_dir(struct conntrack *ct,
+                              const struct ct_tuple *orig, bool reply,
+                              uint64_t backoff)
+{
+    struct ct_conn *c = session_find(ct, orig);
+
+    if (!c) {
+        return ENOENT;
+    }
+    conntrack_session_unclaim(c, reply, backoff);
+    return 0;
+}
+
+int
+conntrack_session_credit(struct conntrack *ct, const struct ct_tuple *orig,
+                         bool reply, uint64_t packets, uint64_t bytes,
+                         uint64_t used_ms)
+{
+    struct ct_conn *c = session_find(ct, orig);
+    struct ct_dir_stats *d;
+
+    if (!c) {
+        return ENOENT;
+    }
+    if (!packets) {
+        return 0;
+    }
+    d = &c->dir[reply];
+    ADD(&d->packets, packets);
+    ADD(&d->bytes, bytes);
+    if (used_ms > LOAD(&d->last_ms)) {
+        STORE(&d->last_ms, used_ms);
+    }
+    conn_refresh(ct, c, (enum ct_tm) LOAD(&c->tm), used_ms);
+    return 0;
+}
+
+int
+conntrack_session_close_idle(struct conntrack *ct,
+                             const struct ct_tuple *orig, uint64_t hw_last_ms,
+                             uint64_t now)
+{
+    struct ct_conn *c = session_find(ct, orig);
+
+    if (!c) {
+        return ENOENT;
+    }
+    if (LOAD(&c->dir[0].last_ms) > hw_last_ms
+        || LOAD(&c->dir[1].last_ms) > hw_last_ms) {
+        return EBUSY;
+    }
+    if (conn_claim(c)) {
+        /* The caller has its rules out of the NIC already. */
+        __atomic_fetch_and(&c->offload, (uint8_t) ~CT_OFF_HW,
+                           __ATOMIC_RELAXED);
+        conn_remove(ct, c, CT_CLOSE_IDLE, now);
+    }
+    return 0;
 }
 
 size_t

@@ -97,6 +97,9 @@ struct ct_tuple {
  * next lookup pass (the datapath copies it into the flow key). */
 struct ct_md {
     uint8_t state;            /* CS_* bits; 0 = never tracked */
+    uint8_t hw_teardown;      /* Set by a ct(): the packet's connection is
+                                 offloaded and the NIC must give it up
+                                 (see "Session offload") */
     uint16_t zone;
     uint32_t mark;            /* host order */
     uint8_t label[16];        /* network order (big-endian 128-bit) */
@@ -107,6 +110,8 @@ struct ct_md {
     struct ct_conn *conn;     /* what the last ct() found or created; valid
                                  only until the caller's next quiescent
                                  state (RCU) */
+    uint8_t sess;             /* The datapath's own (session offload
+                                 trace); the tracker never touches it */
 };
 
 /* NAT request of a ct(commit,nat(...)), or of a bare ct(nat) (flags
@@ -217,6 +222,9 @@ struct ct_conn_info {
     int64_t expires_in_ms;
     bool committed;                 /* always true: only commits create */
     uint8_t nat_flags;              /* CS_SRC_NAT / CS_DST_NAT */
+    bool offloaded;                 /* was offloaded to a NIC (its counts
+                                       include the NIC's) */
+    bool in_hw;                     /* is now */
 };
 typedef void ct_event_fn(const struct ct_conn_info *, enum ct_close_reason,
                          void *aux);
@@ -360,6 +368,62 @@ struct ct_stats {
 void conntrack_get_stats(const struct conntrack *, struct ct_stats *);
 const char *ct_drop_reason_name(int);
 const char *ct_tcp_state_name(uint8_t);
+
+/* ---- Session offload ----
+ *
+ * An established TCP or UDP connection may be handed to a NIC: one rule
+ * per direction (datapath/offload.h, "Sessions").  The tracker's part:
+ *   - conntrack_session_claim() (execute threads): true once per direction
+ *     when the packet whose metadata is 'md' is +est (not new, related or
+ *     invalid) on a TCP connection whose ends are both ESTABLISHED or on a
+ *     UDP connection, and its direction carried at least 'min_packets'
+ *     (and the back-off of an earlier unclaim).  The caller then offers
+ *     the direction, or unclaims it.
+ *   - While offloaded (conntrack_session_set_hw(true)) the connection does
+ *     not expire in software: the NIC's aging ends it
+ *     (conntrack_session_close_idle()), or the manager hands it back
+ *     (set_hw(false): its expiry restarts from then).  Its TCP windows are
+ *     followed but no longer enforced, from then on (the NIC carried
+ *     segments software never saw).
+ *   - A packet software still sees of it flags md->hw_teardown when it is
+ *     a TCP FIN or RST or its ct() changes the mark or label: the caller
+ *     must have the rules removed (software then follows the close).
+ *   - conntrack_session_credit() adds the NIC's counts to a direction and
+ *     refreshes the expiry from their last use.
+ * The main-thread calls find the connection by its original tuple (zone
+ * included) and return ENOENT when it is gone. */
+bool conntrack_session_claim(struct ct_conn *, const struct ct_md *md,
+                             uint64_t min_packets);
+/* Any thread: direction 'reply' may be claimed again once it carried
+ * 'backoff' more packets. */
+void conntrack_session_unclaim(struct ct_conn *, bool reply,
+                               uint64_t backoff);
+/* The connection's original tuple ('conn' as in struct ct_md). */
+void conntrack_conn_orig(const struct ct_conn *, struct ct_tuple *orig);
+/* '*timeout_ms' (if nonnull): the timeout of the connection's state. */
+int conntrack_session_set_hw(struct conntrack *, const struct ct_tuple *orig,
+                             bool in_hw, uint64_t now_ms,
+                             uint64_t *timeout_ms);
+bool conntrack_session_exists(const struct conntrack *,
+                              const struct ct_tuple *orig);
+int conntrack_session_unclaim_dir(struct conntrack *,
+                                  const struct ct_tuple *orig, bool reply,
+                                  uint64_t backoff);
+int conntrack_session_credit(struct conntrack *, const struct ct_tuple *orig,
+                             bool reply, uint64_t packets, uint64_t bytes,
+                             uint64_t used_ms);
+/* Called (from the thread that removes it: main thread or an execute
+ * thread) for a connection removed while offloaded, other than by
+ * conntrack_session_close_idle(): its rules must leave the NIC.  Must be
+ * thread-safe and must not call back into the tracker. */
+typedef void ct_offload_gone_fn(const struct ct_tuple *orig, void *aux);
+void conntrack_set_offload_cb(struct conntrack *, ct_offload_gone_fn *,
+                              void *aux);
+/* Closes the connection as idle (CT_CLOSE_IDLE, reported with its counts)
+ * unless software saw a packet of it after 'hw_last_ms' (EBUSY). */
+int conntrack_session_close_idle(struct conntrack *,
+                                 const struct ct_tuple *orig,
+                                 uint64_t hw_last_ms, uint64_t now_ms);
 
 /* Formats like `ovs-appctl dpctl/dump-conntrack` prints one entry, e.g.
  * "tcp,orig=(src=10.0.0.1,dst=10.0.0.2,sport=1234,dport=80),reply=(src=

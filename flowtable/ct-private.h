@@ -68,10 +68,14 @@ enum ct_tm ct_tcp_new(struct ct_tcp_peer peer[2], const uint8_t *tcp,
                       uint32_t payload);
 /* Updates with a segment from peer[reply].  '*tm' is set to the timeout
  * class to apply, or -1 to leave the expiry alone; '*rst' to true if a
- * reset was accepted.  Caller holds the connection's lock. */
+ * reset was accepted.  'liberal': the sequence windows are followed but
+ * not enforced (a connection whose segments a NIC carried: software did
+ * not see them, as Linux's act_ct marks offloaded connections
+ * IP_CT_TCP_FLAG_BE_LIBERAL); invalid flag combinations are still +inv.
+ * Caller holds the connection's lock. */
 enum ct_update ct_tcp_update(struct ct_tcp_peer peer[2], bool reply,
-                             const uint8_t *tcp, uint32_t payload, int *tm,
-                             bool *rst);
+                             const uint8_t *tcp, uint32_t payload,
+                             bool liberal, int *tm, bool *rst);
 
 /* ct-nat.c. */
 /* Number of candidate reply tuples of 'nat' for 'orig' (>= 1). */

@@ -176,7 +176,7 @@ max_u32(uint32_t a, uint32_t b)
 
 enum ct_update
 ct_tcp_update(struct ct_tcp_peer peer[2], bool reply, const uint8_t *tcp,
-              uint32_t payload, int *tm, bool *rst)
+              uint32_t payload, bool liberal, int *tm, bool *rst)
 {
     struct ct_tcp_peer *src = &peer[reply ? 1 : 0];     /* sender */
     struct ct_tcp_peer *dst = &peer[reply ? 0 : 1];     /* receiver */
@@ -273,12 +273,14 @@ ct_tcp_update(struct ct_tcp_peer peer[2], bool reply, const uint8_t *tcp,
     }
 
     ackskew = check_ackskew ? (int32_t) (dst->seqlo - ack) : 0;
-    if (SEQ_GEQ(src->seqhi, end)
-        && SEQ_GEQ(seq, src->seqlo - ((uint32_t) dst->max_win << dws))
-        && ackskew >= -MAXACKWINDOW
-        && ackskew <= (MAXACKWINDOW << sws)
-        && (!(f & CT_TCP_RST) || orig_seq == src->seqlo
-            || orig_seq == src->seqlo + 1 || orig_seq + 1 == src->seqlo)) {
+    if (liberal
+        || (SEQ_GEQ(src->seqhi, end)
+            && SEQ_GEQ(seq, src->seqlo - ((uint32_t) dst->max_win << dws))
+            && ackskew >= -MAXACKWINDOW
+            && ackskew <= (MAXACKWINDOW << sws)
+            && (!(f & CT_TCP_RST) || orig_seq == src->seqlo
+                || orig_seq == src->seqlo + 1
+                || orig_seq + 1 == src->seqlo))) {
         if (src->max_win < win) {
             src->max_win = (uint16_t) win;
         }

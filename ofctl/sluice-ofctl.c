@@ -87,7 +87,9 @@ usage(FILE *f)
 "  offload-show                   offload ports, probed NIC capabilities,\n"
 "                                 simulated NICs\n"
 "  offload-stats                  offload counters: inserted, removed,\n"
-"                                 aged, failed by reason, latency\n"
+"                                 aged, failed by reason, latency, sessions\n"
+"  offload-sessions               connections offloaded to NICs, per\n"
+"                                 direction: state, hardware counts\n"
 "  dump-conntrack [zone=N]        tracked connections, as ovs-dpctl prints\n"
 "                                 them\n"
 "  flush-conntrack [zone=N] [TUPLE]  remove connections (TUPLE:\n"
@@ -904,6 +906,47 @@ cmd_offload_stats(int argc, char *argv[])
     json_decref(r);
 }
 
+/* A conntrack tuple object as "SRC:SPORT->DST:DPORT/PROTO". */
+static void
+print_tuple(const json_t *t)
+{
+    if (json_object_get(t, "sport")) {
+        printf("%s:%lld->%s:%lld/%lld", str(t, "src"), num(t, "sport"),
+               str(t, "dst"), num(t, "dport"), num(t, "proto"));
+    } else {
+        printf("%s->%s/%lld", str(t, "src"), str(t, "dst"),
+               num(t, "proto"));
+    }
+}
+
+static void
+cmd_offload_sessions(int argc, char *argv[])
+{
+    json_t *r = call("offload-sessions", NULL), *x, *d;
+    size_t i, j;
+
+    (void) argc;
+    (void) argv;
+    if (printed_as_json(r)) {
+        return;
+    }
+    json_array_foreach (json_object_get(r, "sessions"), i, x) {
+        printf("zone=%lld ", num(x, "zone"));
+        print_tuple(json_object_get(x, "orig"));
+        printf("\n");
+        json_array_foreach (json_object_get(x, "dirs"), j, d) {
+            printf("  %s: %s%s%s, in_port %s, hw packets %lld, bytes %lld, "
+                   "idle %lld ms\n", str(d, "dir"), str(d, "state"),
+                   strcmp(str(d, "reason"), "none") ? " " : "",
+                   strcmp(str(d, "reason"), "none") ? str(d, "reason") : "",
+                   str(d, "port")[0] ? str(d, "port") : "?",
+                   num(d, "hw_packets"), num(d, "hw_bytes"),
+                   num(d, "idle_ms"));
+        }
+    }
+    json_decref(r);
+}
+
 /* Normalises a hex packet: drops ':', '.', '-' and white space, checks the
  * rest is an even number of hex digits, lowercases. Exits on error. */
 static char *
@@ -1181,6 +1224,7 @@ static const struct command commands[] = {
     { "log-level", 0, 2, cmd_log_level, "[[MODULE] LEVEL]" },
     { "offload-show", 0, 0, cmd_offload_show, "" },
     { "offload-stats", 0, 0, cmd_offload_stats, "" },
+    { "offload-sessions", 0, 0, cmd_offload_sessions, "" },
     { "dump-conntrack", 0, 1, cmd_dump_conntrack, "[zone=N]" },
     { "flush-conntrack", 0, 2, cmd_flush_conntrack, "[zone=N] [TUPLE]" },
     { "conntrack-stats", 0, 0, cmd_conntrack_stats, "" },

@@ -683,6 +683,119 @@ test_tcp_syn_after_time_wait(void **state)
 /* ---------------------------------------------------------------------- */
 /* UDP, ICMP. */
 
+/* ---------------------------------------------------------------------- */
+/* Session offload (conntrack.h "Session offload"). */
+
+static int n_gone;
+
+static void
+gone_cb(const struct ct_tuple *orig, void *aux)
+{
+    (void) orig;
+    (void) aux;
+    n_gone++;
+}
+
+static void
+test_session_offload(void **state)
+{
+    struct ev_log log;
+    struct conntrack *ct = mk_ct(&log);
+    struct ct_tuple orig;
+    struct ct_conn *conn;
+    uint64_t tmo = 0;
+    struct sess s;
+
+    conntrack_set_offload_cb(ct, gone_cb, NULL);
+    n_gone = 0;
+    sess_init(&s, ct, false);
+    /* Not before the handshake is complete. */
+    assert_int_equal(seg(&s, 0, F_SYN, 0), TRK | NEW);
+    assert_false(conntrack_session_claim(last_md.conn, &last_md, 1));
+    assert_int_equal(seg(&s, 1, F_SYN | F_ACK, 0), TRK | EST | RPL);
+    assert_false(conntrack_session_claim(last_md.conn, &last_md, 1));
+    assert_int_equal(seg(&s, 0, F_ACK, 0), TRK | EST);
+    /* Both ends ESTABLISHED: each direction is claimed once, after
+     * min_packets. */
+    assert_int_equal(seg(&s, 0, F_ACK | F_PSH, 100), TRK | EST);
+    conn = last_md.conn;
+    orig = last_md.orig;
+    assert_false(conntrack_session_claim(conn, &last_md, 4));
+    assert_int_equal(seg(&s, 0, F_ACK | F_PSH, 100), TRK | EST);
+    assert_true(conntrack_session_claim(conn, &last_md, 4));
+    assert_false(conntrack_session_claim(conn, &last_md, 4));
+    /* Unclaimed with a back-off: claimed again 3 packets later. */
+    conntrack_session_unclaim(conn, false, 3);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(seg(&s, 0, F_ACK | F_PSH, 100), TRK | EST);
+        assert_false(conntrack_session_claim(conn, &last_md, 4));
+    }
+    assert_int_equal(seg(&s, 0, F_ACK | F_PSH, 100), TRK | EST);
+    assert_true(conntrack_session_claim(conn, &last_md, 4));
+    /* The reply direction has its own claim. */
+    assert_int_equal(seg(&s, 1, F_ACK | F_PSH, 100), TRK | EST | RPL);
+    assert_false(conntrack_session_claim(conn, &last_md, 4));
+    for (int i = 0; i < 3; i++) {
+        seg(&s, 1, F_ACK | F_PSH, 100);
+    }
+    assert_true(conntrack_session_claim(conn, &last_md, 4));
+
+    /* In hardware: the NIC carries 30000 bytes software never sees, so
+     * software's windows are behind; a later segment is still +est
+     * (liberal), and never expires in software. */
+    assert_int_equal(conntrack_session_set_hw(ct, &orig, true, s.now, &tmo),
+                     0);
+    assert_int_equal(tmo, 86400000);
+    s.cseq += 30000;
+    s.now += 5000;
+    assert_int_equal(seg(&s, 0, F_ACK | F_PSH, 100), TRK | EST);
+    assert_int_equal(last_md.hw_teardown, 0);
+    sweep_all(ct, s.now + 2 * 86400000ull);
+    assert_int_equal(stats(ct).n_conns, 1);
+    /* Hardware counts are the connection's. */
+    assert_int_equal(conntrack_session_credit(ct, &orig, true, 7, 700,
+                                              s.now + 100), 0);
+    /* Software saw a packet after what hardware last did: not idle. */
+    assert_int_equal(conntrack_session_close_idle(ct, &orig, s.now - 1,
+                                                  s.now + 200), EBUSY);
+    /* A FIN asks for the rules to go; the connection stays. */
+    assert_int_equal(seg(&s, 0, F_FIN | F_ACK, 0), TRK | EST);
+    assert_int_equal(last_md.hw_teardown, 1);
+    assert_int_equal(stats(ct).n_conns, 1);
+    /* Idle after hardware's last use: closed, reported once with every
+     * packet, no "gone" notice (the caller removed the rules). */
+    assert_int_equal(conntrack_session_close_idle(ct, &orig, s.now + 100,
+                                                  s.now + 300), 0);
+    assert_int_equal(stats(ct).n_conns, 0);
+    assert_int_equal(log.n[CT_CLOSE_IDLE], 1);
+    assert_true(log.last.offloaded);
+    assert_int_equal(log.last.packets[0], 9);       /* all software */
+    assert_int_equal(log.last.packets[1], 5 + 7);   /* and hardware */
+    assert_int_equal(log.last.bytes[1] - 700, 5 * 54 + 4 * 100);
+    assert_int_equal(n_gone, 0);
+    assert_int_equal(conntrack_session_credit(ct, &orig, true, 1, 1, 0),
+                     ENOENT);
+
+    /* A flushed offloaded connection is reported "gone"; one back in
+     * software is not. */
+    sess_init(&s, ct, false);
+    s.cport = 40001;
+    handshake(&s);
+    orig = last_md.orig;
+    assert_int_equal(conntrack_session_set_hw(ct, &orig, true, s.now, NULL),
+                     0);
+    assert_int_equal(conntrack_session_set_hw(ct, &orig, false, s.now,
+                                              NULL), 0);
+    assert_true(conntrack_session_exists(ct, &orig));
+    assert_int_equal(conntrack_session_set_hw(ct, &orig, true, s.now, NULL),
+                     0);
+    assert_int_equal(conntrack_flush(ct, NULL, NULL, s.now), 1);
+    assert_int_equal(n_gone, 1);
+    assert_false(conntrack_session_exists(ct, &orig));
+    assert_int_equal(conntrack_check(ct), 0);
+    conntrack_destroy(ct);
+}
+
 static void
 test_udp(void **state)
 {
@@ -1916,6 +2029,7 @@ main(void)
         cmocka_unit_test(test_nat_port_walk),
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_session_offload),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
