@@ -238,6 +238,7 @@ sess_after_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
 
             m->hw_teardown = 0;
             conntrack_conn_orig(m->conn, &ev.orig);
+            ev.uid = conntrack_conn_uid(m->conn);
             sess_push(dp, &ev);
             continue;
         }
@@ -292,6 +293,7 @@ sess_second_pass(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             };
 
             conntrack_conn_orig(t->conn, &ev.orig);
+            ev.uid = conntrack_conn_uid(t->conn);
             ev.key[0] = t->key;
             ev.key[1] = *keys[j];
             if (sess_push(dp, &ev)) {

@@ -155,6 +155,7 @@ struct dp_sess_event {
     bool teardown;              /* Else an offer. */
     bool reply;
     struct ct_tuple orig;
+    uint64_t uid;
     struct dp_megaflow *mf[2];
     struct flow key[2];
 };

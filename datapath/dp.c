@@ -101,7 +101,8 @@ dp_get_profile(const struct dp *dp)
 
 static void assign_rxqs(struct dp *, uint32_t port_no, unsigned n_rxq);
 static void dp_offer(struct dp *, long long now_ms);
-static void dp_ct_offload_gone(const struct ct_tuple *, void *dp_);
+static void dp_ct_offload_gone(const struct ct_tuple *, uint64_t uid,
+                               void *dp_);
 
 void
 dp_synchronize(struct dp *dp)
@@ -194,6 +195,10 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
                  cfg->n_pmds);
         rte_free(dp->rcu);
         conntrack_destroy(dp->ct);
+        free(dp->sess_q);
+        pthread_rwlock_destroy(&dp->slow_lock);
+        pthread_mutex_destroy(&dp->deferred_mutex);
+        pthread_mutex_destroy(&dp->sess_mutex);
         free(dp);
         return ENOMEM;
     }
@@ -696,7 +701,7 @@ dp_set_offload(struct dp *dp, const struct dp_offload_hooks *hooks,
 /* The tracker removed an offloaded connection: its session's rules go at
  * the next drain.  Any thread. */
 static void
-dp_ct_offload_gone(const struct ct_tuple *orig, void *dp_)
+dp_ct_offload_gone(const struct ct_tuple *orig, uint64_t uid, void *dp_)
 {
     struct dp *dp = dp_;
 
@@ -707,6 +712,7 @@ dp_ct_offload_gone(const struct ct_tuple *orig, void *dp_)
         memset(ev, 0, sizeof *ev);
         ev->teardown = true;
         ev->orig = *orig;
+        ev->uid = uid;
         dp->sess_stats.teardowns++;
     } else {
         dp->sess_stats.queue_full++;
@@ -718,6 +724,7 @@ void
 dp_sessions_drain(struct dp *dp)
 {
     struct dp_sess_event *q;
+    bool teardowns = false;
     unsigned n;
 
     pthread_mutex_lock(&dp->sess_mutex);
@@ -728,22 +735,24 @@ dp_sessions_drain(struct dp *dp)
     }
     /* Taken whole: the hooks run without the PMDs' mutex. */
     q = malloc(n * sizeof *q);
-    if (q) {
-        memcpy(q, dp->sess_q, n * sizeof *q);
+    if (!q) {
+        /* Kept for the next drain. */
+        dp->sess_stats.drain_nomem++;
+        pthread_mutex_unlock(&dp->sess_mutex);
+        return;
     }
+    memcpy(q, dp->sess_q, n * sizeof *q);
     dp->sess_n = 0;
     pthread_mutex_unlock(&dp->sess_mutex);
-    if (!q) {
-        return;                 /* Claims stay: those directions stay in
-                                 * software. */
-    }
     for (unsigned i = 0; i < n; i++) {
         struct dp_sess_event *ev = &q[i];
         bool accepted = false, stale;
 
         if (ev->teardown) {
             if (dp->hooks.session_teardown) {
-                dp->hooks.session_teardown(&ev->orig, dp->hooks_aux);
+                dp->hooks.session_teardown(&ev->orig, ev->uid,
+                                           dp->hooks_aux);
+                teardowns = true;
             }
             continue;
         }
@@ -754,6 +763,7 @@ dp_sessions_drain(struct dp *dp)
         if (!stale && dp->hooks.offer_session) {
             struct dp_session_offer o = {
                 .orig = ev->orig,
+                .uid = ev->uid,
                 .reply = ev->reply,
                 .mf = { ev->mf[0], ev->mf[1] },
                 .key = { ev->key[0], ev->key[1] },
@@ -774,11 +784,16 @@ dp_sessions_drain(struct dp *dp)
         dp->sess_stats.stale += stale;
         pthread_mutex_unlock(&dp->sess_mutex);
         if (!accepted) {
-            conntrack_session_unclaim_dir(dp->ct, &ev->orig, ev->reply,
-                                          DP_SESS_BACKOFF);
+            conntrack_session_unclaim_dir(dp->ct, &ev->orig, ev->uid,
+                                          ev->reply, DP_SESS_BACKOFF);
         }
     }
     free(q);
+    if (teardowns && dp->hooks.remove_wait) {
+        /* The teardowns' rules are out of the NIC, all waited for at
+         * once. */
+        dp->hooks.remove_wait(dp->hooks_aux);
+    }
 }
 
 void

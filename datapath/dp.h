@@ -266,9 +266,12 @@ const char *dp_removal_reason_name(enum dp_removal_reason);
  * offloadable, the direction is offered again after more packets.
  * 'session_teardown' is called (main thread) for the original tuple of an
  * offloaded connection software saw a FIN or RST of (or whose mark or
- * label a ct() changed): its rules must leave the NIC. */
+ * label a ct() changed, or that the tracker removed): its rules must
+ * leave the NIC.  It may only start the removal: after the drain's
+ * teardowns, 'remove_wait' is called once. */
 struct dp_session_offer {
-    struct ct_tuple orig;               /* The connection (zone inside). */
+    struct ct_tuple orig;               /* The connection (zone inside), */
+    uint64_t uid;                       /* and its conntrack_conn_uid(). */
     bool reply;                         /* Its direction offered. */
     struct dp_megaflow *mf[2];          /* First and second pass. */
     struct flow key[2];                 /* The packet's key in each. */
@@ -283,7 +286,8 @@ struct dp_offload_hooks {
                    void *aux);
     void (*remove_wait)(void *aux);     /* Optional (see above). */
     bool (*offer_session)(const struct dp_session_offer *, void *aux);
-    void (*session_teardown)(const struct ct_tuple *orig, void *aux);
+    void (*session_teardown)(const struct ct_tuple *orig, uint64_t uid,
+                             void *aux);
 };
 
 struct dp_offload_policy {
@@ -302,6 +306,7 @@ struct dp_session_stats {
     uint64_t stale;             /* A megaflow went before the offer. */
     uint64_t queue_full;
     uint64_t teardowns;
+    uint64_t drain_nomem;       /* Drains put off: no memory. */
 };
 void dp_get_session_stats(struct dp *, struct dp_session_stats *);
 

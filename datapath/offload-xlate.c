@@ -901,6 +901,7 @@ offload_translate(const struct offload_xlate *x, struct offload_rule *r,
     }
     r->attr.transfer = transfer;
     r->attr.ingress = !transfer;
+    r->attr.priority = x->priority;
     r->items[r->n_items].type = RTE_FLOW_ITEM_TYPE_END;
     r->actions[r->n_actions].type = RTE_FLOW_ACTION_TYPE_END;
     return 0;

@@ -155,7 +155,15 @@ struct offload_xlate {
     unsigned n_rxq;                 /* Partial: QUEUE 0 if 1, else RSS. */
     uint32_t age_s;                 /* Full: AGE timeout (0 = no AGE). */
     void *age_context;
+    uint32_t priority;              /* rte_flow attr priority (0 first):
+                                     * OFFLOAD_PRIO_*. */
 };
+
+/* Rule priorities: a session's rule is more specific than the megaflow
+ * rules its packets would also hit (the first pass's partial MARK rule),
+ * and must win. */
+#define OFFLOAD_PRIO_SESSION 0
+#define OFFLOAD_PRIO_MEGAFLOW 1
 
 /* Builds the rule for 'x' into 'r'.  Returns 0, or EOPNOTSUPP with
  * '*reason' set and a message naming the field or action in 'msg'. */

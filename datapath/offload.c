@@ -88,16 +88,23 @@ struct offload_rec {
 
 /* A connection offloaded to NICs, one record per direction. */
 struct offload_sess {
-    struct ct_tuple orig;           /* Key (zone inside). */
+    struct ct_tuple orig;           /* Key (zone inside), */
+    uint64_t uid;                   /* and the connection's uid. */
     struct offload_rec *dir[2];     /* Original, reply; NULL: software. */
-    uint8_t n_left, n_aged;         /* Directions that left hardware, of
-                                     * which by aging. */
+    uint8_t left[2];                /* How each direction's last record
+                                     * left: SESS_LEFT_*. */
+    bool installed;                 /* A rule of it reached a NIC. */
     long long hw_last_ms;           /* Their last hardware use. */
     struct offload_sess *hnext;
 };
 
 #define SESS_BUCKETS 4096u
 #define TIE_BUCKETS 1024u
+/* Packets a direction carries in software before it is offered again
+ * after its offer failed or its session was torn down. */
+#define SESS_BACKOFF 4096
+
+enum { SESS_LEFT_NONE, SESS_LEFT_AGED, SESS_LEFT_OTHER };
 
 struct offload {
     struct dp *dp;
@@ -580,6 +587,7 @@ do_put(struct offload *mgr, struct offload_rec *r)
             sess_done_push(mgr, r);
         } else {
             mgr->sess_stats.installed++;
+            r->sess->installed = true;
         }
     }
     if (state != OFFLOAD_STATE_SOFTWARE) {
@@ -981,6 +989,7 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
         x.n_rxq = op->n_rxq;
         x.age_s = (mgr->cfg.idle_ms + 999) / 1000;
         x.age_context = r;
+        x.priority = OFFLOAD_PRIO_MEGAFLOW;
         if (op->mode == OFFLOAD_MODE_FULL) {
             r->full = malloc(sizeof *r->full);
             x.mode = OFFLOAD_MODE_FULL;
@@ -1053,7 +1062,7 @@ rec_fold(struct offload *mgr, struct offload_rec *r)
             dp_megaflow_hw_stats(mgr->dp, r->mf2, packets, bytes,
                                  r->hw_used_ms);
             conntrack_session_credit(dp_conntrack(mgr->dp), &r->sess->orig,
-                                     r->reply, packets, bytes,
+                                     r->sess->uid, r->reply, packets, bytes,
                                      (uint64_t) r->hw_used_ms);
         }
         r->credited_packets = r->hw_packets;
@@ -1185,13 +1194,17 @@ hook_remove_wait(void *mgr_)
             struct conntrack *ct = dp_conntrack(mgr->dp);
 
             if (empty) {
-                /* Removed from hardware by software's choice: the
-                 * connection is software's again. */
-                conntrack_session_set_hw(ct, &x->orig, false,
-                                         (uint64_t) now_ms(), NULL);
+                /* Removed from hardware by software's choice (teardown,
+                 * a megaflow gone): the connection is software's
+                 * again. */
+                conntrack_session_set_hw(ct, &x->orig, x->uid,
+                                         x->installed ? CT_SESSION_SW
+                                                      : CT_SESSION_NEVER,
+                                         SESS_BACKOFF, (uint64_t) now_ms());
                 free(empty);
             } else {
-                conntrack_session_unclaim_dir(ct, &x->orig, r->reply, 1);
+                conntrack_session_unclaim_dir(ct, &x->orig, x->uid,
+                                              r->reply, 1);
             }
         }
         rec_unlink(mgr, r);
@@ -1210,9 +1223,7 @@ hook_remove_wait(void *mgr_)
 /* ---- Sessions (offload.h "Sessions"; main thread, mutex held unless
  * said otherwise). ---- */
 
-/* Packets a direction carries in software before it is offered again
- * after its offer failed. */
-#define SESS_BACKOFF 4096
+
 
 static size_t
 sess_bucket(const struct ct_tuple *t)
@@ -1420,9 +1431,12 @@ session_translate(struct offload *mgr, struct offload_port *op,
     memset(&f, 0, meta);
     f.in_port = k1->in_port;
     if (tcp) {
-        /* SYN, FIN and RST always reach software. */
-        m.tcp_flags |= htons(0x007);
-        f.tcp_flags &= htons(~0x007 & 0xffff);
+        /* SYN, FIN and RST always reach software, and so does a segment
+         * without ACK (the tracker's flag checks: with SYN, FIN and RST
+         * clear, ACK set is exactly a valid combination). */
+        m.tcp_flags |= htons(0x017);
+        f.tcp_flags = (uint16_t) ((f.tcp_flags & htons(~0x017 & 0xffff))
+                                  | htons(0x010));
     }
     for (size_t w = 0; w < FLOW_U64S; w++) {
         ((uint64_t *) (void *) &f)[w] &= flow_u64(&m)[w];
@@ -1523,6 +1537,7 @@ session_translate(struct offload *mgr, struct offload_port *op,
     x.n_rxq = op->n_rxq;
     x.age_s = (r->idle_ms + 999) / 1000;
     x.age_context = r;
+    x.priority = OFFLOAD_PRIO_SESSION;
     r->flow = f;
     r->mask = m;
     ret = offload_translate(&x, r->full, reason, msg, msgsize);
@@ -1570,8 +1585,12 @@ hook_offer_session(const struct dp_session_offer *o, void *mgr_)
         snprintf(msg, sizeof msg, "session: max_flows reached");
         goto refuse;
     }
-    if (x && x->dir[o->reply]) {
-        snprintf(msg, sizeof msg, "session: direction already offloaded");
+    if (x && (x->uid != o->uid || x->dir[o->reply])) {
+        /* A re-opened tuple waits for its predecessor's rules to go
+         * (sessions_audit()). */
+        snprintf(msg, sizeof msg, "session: %s",
+                 x->uid != o->uid ? "the tuple's previous connection is "
+                 "still in hardware" : "direction already offloaded");
         goto refuse;
     }
     r = calloc(1, sizeof *r);
@@ -1579,10 +1598,7 @@ hook_offer_session(const struct dp_session_offer *o, void *mgr_)
         snprintf(msg, sizeof msg, "session: out of memory");
         goto refuse;
     }
-    /* From here the connection does not expire in software and its TCP
-     * windows are not enforced (conntrack.h "Session offload"). */
-    if (conntrack_session_set_hw(ct, &o->orig, true, (uint64_t) now_ms(),
-                                 &tmo_ms)) {
+    if (conntrack_session_timeout(ct, &o->orig, o->uid, &tmo_ms)) {
         snprintf(msg, sizeof msg, "session: the connection is gone");
         goto refuse;
     }
@@ -1595,27 +1611,27 @@ hook_offer_session(const struct dp_session_offer *o, void *mgr_)
     r->op = op;
     r->offer_pps = mgr->cfg.min_pps ? mgr->cfg.min_pps : 1;
     if (session_translate(mgr, op, o, r, &rctx, &reason, msg, sizeof msg)) {
-        if (!x) {
-            conntrack_session_set_hw(ct, &o->orig, false,
-                                     (uint64_t) now_ms(), NULL);
-        }
         goto refuse;
     }
     if (!x) {
         x = calloc(1, sizeof *x);
         if (!x) {
-            conntrack_session_set_hw(ct, &o->orig, false,
-                                     (uint64_t) now_ms(), NULL);
             snprintf(msg, sizeof msg, "session: out of memory");
             goto refuse;
         }
         x->orig = o->orig;
+        x->uid = o->uid;
         x->hnext = mgr->sess_buckets[sess_bucket(&o->orig)];
         mgr->sess_buckets[sess_bucket(&o->orig)] = x;
         mgr->n_sess++;
     }
+    /* From here the connection does not expire in software and its TCP
+     * windows are not enforced (conntrack.h "Session offload"). */
+    conntrack_session_set_hw(ct, &o->orig, o->uid, CT_SESSION_HW, 0,
+                             (uint64_t) now_ms());
     r->sess = x;
     x->dir[o->reply] = r;
+    x->left[o->reply] = SESS_LEFT_NONE;
     rec_insert(mgr, r);
     tie_link(mgr, r);
     put_queue_push(mgr, r);
@@ -1639,14 +1655,15 @@ refuse:
  * changed its mark or label): its rules leave the NIC now, and the
  * connection goes on in software. */
 static void
-hook_session_teardown(const struct ct_tuple *orig, void *mgr_)
+hook_session_teardown(const struct ct_tuple *orig, uint64_t uid,
+                      void *mgr_)
 {
     struct offload *mgr = mgr_;
     struct offload_sess *x;
 
     pthread_mutex_lock(&mgr->mutex);
     x = sess_find(mgr, orig);
-    if (x) {
+    if (x && x->uid == uid) {
         mgr->sess_stats.torn_down++;
         for (int d = 0; d < 2; d++) {
             if (x->dir[d]) {
@@ -1655,9 +1672,8 @@ hook_session_teardown(const struct ct_tuple *orig, void *mgr_)
         }
     }
     pthread_mutex_unlock(&mgr->mutex);
-    if (x) {
-        hook_remove_wait(mgr);
-    }
+    /* The datapath calls hook_remove_wait() once for the drain's
+     * teardowns. */
 }
 
 /* Ends a session whose last direction left hardware on its own: if every
@@ -1669,25 +1685,35 @@ sess_end(struct offload *mgr, struct offload_sess *x)
 {
     struct conntrack *ct = dp_conntrack(mgr->dp);
     uint64_t now = (uint64_t) now_ms();
+    bool aged = x->left[0] != SESS_LEFT_OTHER
+                && x->left[1] != SESS_LEFT_OTHER
+                && (x->left[0] == SESS_LEFT_AGED
+                    || x->left[1] == SESS_LEFT_AGED);
     int ret = EBUSY;
 
-    if (x->n_aged && x->n_aged == x->n_left) {
-        ret = conntrack_session_close_idle(ct, &x->orig,
+    if (aged) {
+        ret = conntrack_session_close_idle(ct, &x->orig, x->uid,
                                            (uint64_t) x->hw_last_ms, now);
         if (!ret) {
             mgr->sess_stats.closed_idle++;
         }
     }
     if (ret == EBUSY) {
-        conntrack_session_set_hw(ct, &x->orig, false, now, NULL);
+        /* Busy again in software after aging: offered again at once;
+         * refused or evicted: after a back-off. */
+        conntrack_session_set_hw(ct, &x->orig, x->uid,
+                                 x->installed ? CT_SESSION_SW
+                                              : CT_SESSION_NEVER,
+                                 aged ? 1 : SESS_BACKOFF, now);
         mgr->sess_stats.returned++;
     }
     free(x);
 }
 
-/* Every session whose connection is gone (its teardown notice was lost:
- * the datapath's queue was full) leaves the NIC.  Returns true if any
- * removal was started (the caller then waits: hook_remove_wait()). */
+/* Every session whose connection is gone or asked for a teardown (the
+ * notice was lost: the datapath's queue was full) leaves the NIC.
+ * Returns true if any removal was started (the caller then waits:
+ * hook_remove_wait()). */
 static bool
 sessions_audit(struct offload *mgr)
 {
@@ -1697,7 +1723,7 @@ sessions_audit(struct offload *mgr)
     for (size_t b = 0; b < SESS_BUCKETS; b++) {
         for (struct offload_sess *x = mgr->sess_buckets[b]; x;
              x = x->hnext) {
-            if (conntrack_session_exists(ct, &x->orig)) {
+            if (!conntrack_session_state(ct, &x->orig, x->uid)) {
                 continue;
             }
             for (int d = 0; d < 2; d++) {
@@ -1733,10 +1759,8 @@ sessions_run(struct offload *mgr)
             continue;
         }
         rec_fold(mgr, r);
-        x->n_left++;
-        if (r->reason == OFFLOAD_R_AGED) {
-            x->n_aged++;
-        }
+        x->left[reply] = r->reason == OFFLOAD_R_AGED ? SESS_LEFT_AGED
+                                                     : SESS_LEFT_OTHER;
         if (last > x->hw_last_ms) {
             x->hw_last_ms = last;
         }
@@ -1746,7 +1770,7 @@ sessions_run(struct offload *mgr)
             /* The other direction is still in hardware: this one is
              * software's again, and may be offered again. */
             conntrack_session_unclaim_dir(dp_conntrack(mgr->dp), &x->orig,
-                                          reply,
+                                          x->uid, reply,
                                           r->reason == OFFLOAD_R_AGED
                                           ? 1 : SESS_BACKOFF);
         } else {
@@ -1924,8 +1948,9 @@ offload_shutdown(struct offload *mgr)
     for (size_t b = 0; b < SESS_BUCKETS; b++) {
         for (struct offload_sess *x = mgr->sess_buckets[b]; x;
              x = x->hnext) {
-            conntrack_session_set_hw(dp_conntrack(mgr->dp), &x->orig, false,
-                                     (uint64_t) now_ms(), NULL);
+            conntrack_session_set_hw(dp_conntrack(mgr->dp), &x->orig,
+                                     x->uid, CT_SESSION_SW, SESS_BACKOFF,
+                                     (uint64_t) now_ms());
         }
     }
     pthread_mutex_unlock(&mgr->mutex);

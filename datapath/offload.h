@@ -196,19 +196,27 @@ size_t offload_removed_log(struct offload *, struct offload_removed *out,
  * 'session_min_packets' in software is installed in the NIC, one full
  * rule per direction, built from what the datapath saw that direction's
  * packets do (dp.h "Sessions"): the match is the first pass's key (input
- * port, exact 5-tuple, TCP flags without SYN, FIN and RST so that those
- * always reach software) under both passes' megaflow masks; the actions
+ * port, exact 5-tuple, TCP with ACK and without SYN, FIN and RST so that
+ * those and every invalid flag combination reach software) under both
+ * passes' megaflow masks, at a higher rte_flow priority than megaflow
+ * rules (OFFLOAD_PRIO_SESSION); the actions
  * are the first pass's header changes (its rewrites and the NAT the
  * connection applies, as whole-field sets) followed by the second pass's
  * actions.  A direction the NIC (or the translation) refuses stays in
  * software, counted, and is offered again after more packets.
  *
+ * Identity.  A session is its connection's original tuple and uid
+ * (conntrack_conn_uid()): a re-opened tuple is another session.
+ *
  * Lifetime.  Each direction's record is tied to both megaflows: when
  * either leaves the datapath (a flow-table change, idle expiry) the rule
- * leaves the NIC with it, in the same removal batch.  A FIN or RST that
- * software sees (or a ct() changing the mark or label) tears both
- * directions down at once and the connection goes on in software, with
- * its TCP windows followed but no longer enforced (conntrack.h).  The
+ * leaves the NIC with it, in the same removal batch.  A valid FIN or RST
+ * that software sees (or a ct() changing the mark or label) tears both
+ * directions down at the next datapath drain and the connection goes on
+ * in software, with its TCP windows followed but no longer enforced
+ * (conntrack.h); so does the tracker's removal of the connection (flush,
+ * force).  A check every second (sessions_audit()) removes sessions whose
+ * notice was lost to a full queue.  The
  * rules carry AGE (or are aged by counter polling) with the session idle
  * time: offload.sessions.idle_ms, or by default the connection's
  * conntrack timeout for its state when it was installed.  When every

@@ -54,6 +54,9 @@ struct ct_conn {
     uint8_t label_set;          /* label ever written (atomic, release). */
     uint8_t nat_flags;          /* CS_SRC_NAT / CS_DST_NAT (original
                                    direction); node[1].key translated. */
+    uint64_t uid;               /* Unique per connection ever created
+                                   (session offload tells a re-opened
+                                   tuple from its predecessor). */
     uint32_t mark;              /* Atomic. */
     uint8_t label[16];          /* Under 'lock'. */
     uint64_t created_ms;
@@ -95,6 +98,7 @@ struct conntrack {
     uint64_t n_conns __attribute__((aligned(CACHE_LINE)));
     uint64_t by_proto[CT_N_PROTOS];
     uint64_t created, removed;
+    uint64_t next_uid;                  /* atomic */
 
     /* Drop counters (written only on drops). */
     uint64_t drops[CT_N_DROP_REASONS] __attribute__((aligned(CACHE_LINE)));
@@ -393,6 +397,8 @@ conn_refresh(struct conntrack *ct, struct ct_conn *c, enum ct_tm tm,
 #define CT_OFF_LIBERAL 0x08     /* TCP windows no longer enforced: the NIC
                                    carried segments software never saw. */
 #define CT_OFF_EVER 0x10        /* Was offloaded (reported in events). */
+#define CT_OFF_TEARDOWN 0x20    /* A packet asked for the rules to go
+                                   (check_teardown()); until they have. */
 
 /* An offloaded connection never expires in software: its counters live in
  * the NIC and the offload manager closes it when the NIC ages its rules
@@ -838,7 +844,7 @@ conn_remove(struct conntrack *ct, struct ct_conn *c,
     if ((LOAD(&c->offload) & CT_OFF_HW) && ct->offload_cb) {
         /* Flushed, forced out or re-opened while its rules are in a NIC:
          * they must go too. */
-        ct->offload_cb(&c->node[0].key, ct->offload_aux);
+        ct->offload_cb(&c->node[0].key, c->uid, ct->offload_aux);
     }
     SUB(&ct->n_conns, 1);
     SUB(&ct->by_proto[c->proto], 1);
@@ -1295,6 +1301,7 @@ conn_create(struct conntrack *ct, const struct ct_pctx *c,
     }
     conn->proto = proto_class(&c->key);
     conn->created_ms = now;
+    conn->uid = __atomic_add_fetch(&ct->next_uid, 1, __ATOMIC_RELAXED);
     if (conn->proto == CT_PROTO_TCP) {
         tm = ct_tcp_new(conn->peer, c->l4, tcp_payload(c));
     } else {
@@ -1475,30 +1482,38 @@ write_md(struct ct_md *md, uint8_t state, uint16_t zone, struct ct_conn *c,
     }
 }
 
-static void
+/* Returns true if the mark or label changed. */
+static bool
 apply_mark_label(struct ct_conn *c, const struct ct_exec *e,
                  struct ct_md *md)
 {
+    bool changed = false;
+
     if (!(e->flags & (CT_F_SET_MARK | CT_F_SET_LABEL))) {
-        return;
+        return false;
     }
     spin_lock(&c->lock);
     if (e->flags & CT_F_SET_MARK) {
-        uint32_t m = (LOAD(&c->mark) & ~e->mark_mask)
-                     | (e->mark & e->mark_mask);
+        uint32_t old = LOAD(&c->mark);
+        uint32_t m = (old & ~e->mark_mask) | (e->mark & e->mark_mask);
 
         STORE(&c->mark, m);
         md->mark = m;
+        changed = m != old;
     }
     if (e->flags & CT_F_SET_LABEL) {
         for (int i = 0; i < 16; i++) {
-            c->label[i] = (uint8_t) ((c->label[i] & ~e->label_mask[i])
-                                     | (e->label[i] & e->label_mask[i]));
+            uint8_t v = (uint8_t) ((c->label[i] & ~e->label_mask[i])
+                                   | (e->label[i] & e->label_mask[i]));
+
+            changed |= v != c->label[i];
+            c->label[i] = v;
         }
         memcpy(md->label, c->label, 16);
         __atomic_store_n(&c->label_set, 1, __ATOMIC_RELEASE);
     }
     spin_unlock(&c->lock);
+    return changed;
 }
 
 /* Rewrites a packet of 'c' in direction 'reply' (or, 'related', an ICMP
@@ -1554,16 +1569,23 @@ new_nat(const struct ct_exec *e, const struct ct_pctx *c)
  * label the rules were built on.  'pc' NULL: the packet was not parsed
  * here (only the mark and label are checked). */
 static void
-check_teardown(struct ct_conn *c, const struct ct_pctx *pc,
-               const struct ct_exec *e, struct ct_md *md)
+check_teardown(struct ct_conn *c, const struct ct_pctx *pc, bool changed,
+               struct ct_md *md)
 {
-    if (!(LOAD(&c->offload) & CT_OFF_HW)) {
+    uint8_t off = LOAD(&c->offload);
+
+    if (!(off & CT_OFF_HW) || (md->state & CS_INVALID)) {
         return;
     }
     if ((pc && c->proto == CT_PROTO_TCP && !pc->related
-         && (pc->l4[13] & (CT_TCP_FIN | CT_TCP_RST)))
-        || (e->flags & (CT_F_SET_MARK | CT_F_SET_LABEL))) {
-        md->hw_teardown = 1;
+         && (pc->l4[13] & (CT_TCP_FIN | CT_TCP_RST))) || changed) {
+        /* Once per offload: the bit stays until the rules are out
+         * (conntrack_session_set_hw()), and a lost notice is found by
+         * the manager's audit (conntrack_session_state()). */
+        if (!(__atomic_fetch_or(&c->offload, CT_OFF_TEARDOWN,
+                                __ATOMIC_RELAXED) & CT_OFF_TEARDOWN)) {
+            md->hw_teardown = 1;
+        }
     }
 }
 
@@ -1635,10 +1657,8 @@ again:
             state |= conn_nat(conn, pkt, reply, c.related);
         }
         write_md(md, state, e->zone, conn, &c.key);
-        if (!(state & CS_INVALID)) {
-            apply_mark_label(conn, e, md);
-        }
-        check_teardown(conn, &c, e, md);
+        check_teardown(conn, &c, !(state & CS_INVALID)
+                                 && apply_mark_label(conn, e, md), md);
         return;
     }
     if (c.related) {
@@ -1700,8 +1720,7 @@ exec_fast(struct ct_pkt *pkt, const struct ct_exec *e)
         md->state |= conn_nat(c, pkt, md->state & CS_REPLY_DIR,
                               md->state & CS_RELATED);
     }
-    apply_mark_label(c, e, md);
-    check_teardown(c, NULL, e, md);
+    check_teardown(c, NULL, apply_mark_label(c, e, md), md);
 }
 
 #ifndef CT_PREFETCH_AHEAD
@@ -1919,64 +1938,90 @@ conntrack_conn_orig(const struct ct_conn *c, struct ct_tuple *orig)
     *orig = c->node[0].key;
 }
 
-/* The live connection whose original tuple is 'orig' (main thread). */
+/* The live connection whose original tuple is 'orig' and whose uid is
+ * 'uid' (main thread). */
 static struct ct_conn *
-session_find(const struct conntrack *ct, const struct ct_tuple *orig)
+session_find(const struct conntrack *ct, const struct ct_tuple *orig,
+             uint64_t uid)
 {
     struct ct_conn *c;
     bool reply;
 
     c = ct_lookup(ct, orig, tuple_hash(orig, ct->hash_basis), 0, true,
                   &reply);
-    return c && !reply ? c : NULL;
+    return c && !reply && c->uid == uid && !LOAD(&c->dead) ? c : NULL;
+}
+
+uint64_t
+conntrack_conn_uid(const struct ct_conn *c)
+{
+    return c->uid;
 }
 
 int
-conntrack_session_set_hw(struct conntrack *ct, const struct ct_tuple *orig,
-                         bool in_hw, uint64_t now, uint64_t *timeout_ms)
+conntrack_session_state(const struct conntrack *ct,
+                        const struct ct_tuple *orig, uint64_t uid)
 {
-    struct ct_conn *c = session_find(ct, orig);
+    struct ct_conn *c = session_find(ct, orig, uid);
 
     if (!c) {
         return ENOENT;
     }
-    if (timeout_ms) {
-        *timeout_ms = (uint64_t) LOAD(&ct->tmo[LOAD(&c->tm)]) * 1000;
+    return LOAD(&c->offload) & CT_OFF_TEARDOWN ? ECANCELED : 0;
+}
+
+int
+conntrack_session_timeout(const struct conntrack *ct,
+                          const struct ct_tuple *orig, uint64_t uid,
+                          uint64_t *timeout_ms)
+{
+    struct ct_conn *c = session_find(ct, orig, uid);
+
+    if (!c) {
+        return ENOENT;
     }
-    if (in_hw) {
-        __atomic_fetch_or(&c->offload, CT_OFF_HW | CT_OFF_LIBERAL
-                          | CT_OFF_EVER, __ATOMIC_RELAXED);
-    } else {
-        /* Back in software: its expiry runs from now (the NIC kept it
-         * alive until here), and either direction may be offered again
-         * once it carried packets in software. */
-        for (int d = 0; d < 2; d++) {
-            STORE(&c->dir[d].claim_at, LOAD(&c->dir[d].packets) + 1);
-        }
-        conn_refresh(ct, c, (enum ct_tm) LOAD(&c->tm), now);
-        __atomic_fetch_and(&c->offload,
-                           (uint8_t) ~(CT_OFF_HW | CT_OFF_CLAIMED0
-                                       | CT_OFF_CLAIMED1),
-                           __ATOMIC_RELAXED);
-    }
+    *timeout_ms = (uint64_t) LOAD(&ct->tmo[LOAD(&c->tm)]) * 1000;
     return 0;
 }
 
-bool
-conntrack_session_exists(const struct conntrack *ct,
-                         const struct ct_tuple *orig)
+int
+conntrack_session_set_hw(struct conntrack *ct, const struct ct_tuple *orig,
+                         uint64_t uid, enum ct_session_hw hw,
+                         uint64_t backoff, uint64_t now)
 {
-    struct ct_conn *c = session_find(ct, orig);
+    struct ct_conn *c = session_find(ct, orig, uid);
+    uint8_t clear;
 
-    return c && !LOAD(&c->dead);
+    if (!c) {
+        return ENOENT;
+    }
+    if (hw == CT_SESSION_HW) {
+        __atomic_fetch_or(&c->offload, CT_OFF_HW | CT_OFF_LIBERAL
+                          | CT_OFF_EVER, __ATOMIC_RELAXED);
+        return 0;
+    }
+    /* Back in software: its expiry runs from now (the NIC kept it alive
+     * until here), and either direction may be offered again once it
+     * carried 'backoff' more packets in software.  Never in hardware:
+     * software saw every packet, so its windows are whole again. */
+    for (int d = 0; d < 2; d++) {
+        STORE(&c->dir[d].claim_at, LOAD(&c->dir[d].packets) + backoff);
+    }
+    conn_refresh(ct, c, (enum ct_tm) LOAD(&c->tm), now);
+    clear = CT_OFF_HW | CT_OFF_TEARDOWN | CT_OFF_CLAIMED0 | CT_OFF_CLAIMED1;
+    if (hw == CT_SESSION_NEVER) {
+        clear |= CT_OFF_LIBERAL | CT_OFF_EVER;
+    }
+    __atomic_fetch_and(&c->offload, (uint8_t) ~clear, __ATOMIC_RELAXED);
+    return 0;
 }
 
 int
 conntrack_session_unclaim_dir(struct conntrack *ct,
-                              const struct ct_tuple *orig, bool reply,
-                              uint64_t backoff)
+                              const struct ct_tuple *orig, uint64_t uid,
+                              bool reply, uint64_t backoff)
 {
-    struct ct_conn *c = session_find(ct, orig);
+    struct ct_conn *c = session_find(ct, orig, uid);
 
     if (!c) {
         return ENOENT;
@@ -1987,10 +2032,10 @@ conntrack_session_unclaim_dir(struct conntrack *ct,
 
 int
 conntrack_session_credit(struct conntrack *ct, const struct ct_tuple *orig,
-                         bool reply, uint64_t packets, uint64_t bytes,
-                         uint64_t used_ms)
+                         uint64_t uid, bool reply, uint64_t packets,
+                         uint64_t bytes, uint64_t used_ms)
 {
-    struct ct_conn *c = session_find(ct, orig);
+    struct ct_conn *c = session_find(ct, orig, uid);
     struct ct_dir_stats *d;
 
     if (!c) {
@@ -2011,10 +2056,10 @@ conntrack_session_credit(struct conntrack *ct, const struct ct_tuple *orig,
 
 int
 conntrack_session_close_idle(struct conntrack *ct,
-                             const struct ct_tuple *orig, uint64_t hw_last_ms,
-                             uint64_t now)
+                             const struct ct_tuple *orig, uint64_t uid,
+                             uint64_t hw_last_ms, uint64_t now)
 {
-    struct ct_conn *c = session_find(ct, orig);
+    struct ct_conn *c = session_find(ct, orig, uid);
 
     if (!c) {
         return ENOENT;

@@ -379,50 +379,65 @@ const char *ct_tcp_state_name(uint8_t);
  *     UDP connection, and its direction carried at least 'min_packets'
  *     (and the back-off of an earlier unclaim).  The caller then offers
  *     the direction, or unclaims it.
- *   - While offloaded (conntrack_session_set_hw(true)) the connection does
- *     not expire in software: the NIC's aging ends it
+ *   - While offloaded (set_hw(CT_SESSION_HW)) the connection does not
+ *     expire in software: the NIC's aging ends it
  *     (conntrack_session_close_idle()), or the manager hands it back
- *     (set_hw(false): its expiry restarts from then).  Its TCP windows are
- *     followed but no longer enforced, from then on (the NIC carried
- *     segments software never saw).
- *   - A packet software still sees of it flags md->hw_teardown when it is
- *     a TCP FIN or RST or its ct() changes the mark or label: the caller
- *     must have the rules removed (software then follows the close).
+ *     (CT_SESSION_SW: its expiry restarts from then; CT_SESSION_NEVER when
+ *     no rule of it was ever installed).  From CT_SESSION_HW until
+ *     CT_SESSION_NEVER its TCP windows are followed but not enforced (the
+ *     NIC carried segments software never saw): a segment without SYN or
+ *     RST is accepted, a RST if it does not go back before what software
+ *     last saw of its sender; SYNs and invalid flag combinations are
+ *     judged as always.
+ *   - A packet software still sees of it flags md->hw_teardown (once) when
+ *     it is a valid TCP FIN or RST or its ct() changes the mark or label:
+ *     the caller must have the rules removed (software then follows the
+ *     close).  conntrack_session_state() says ECANCELED until then.
  *   - conntrack_session_credit() adds the NIC's counts to a direction and
  *     refreshes the expiry from their last use.
  * The main-thread calls find the connection by its original tuple (zone
- * included) and return ENOENT when it is gone. */
+ * included) and its uid (conntrack_conn_uid(): a re-opened tuple is
+ * another connection) and return ENOENT when it is gone. */
+enum ct_session_hw { CT_SESSION_NEVER, CT_SESSION_SW, CT_SESSION_HW };
 bool conntrack_session_claim(struct ct_conn *, const struct ct_md *md,
                              uint64_t min_packets);
 /* Any thread: direction 'reply' may be claimed again once it carried
  * 'backoff' more packets. */
 void conntrack_session_unclaim(struct ct_conn *, bool reply,
                                uint64_t backoff);
-/* The connection's original tuple ('conn' as in struct ct_md). */
+/* The connection's original tuple and uid ('conn' as in struct ct_md). */
 void conntrack_conn_orig(const struct ct_conn *, struct ct_tuple *orig);
-/* '*timeout_ms' (if nonnull): the timeout of the connection's state. */
+uint64_t conntrack_conn_uid(const struct ct_conn *);
+/* 0, ENOENT (gone) or ECANCELED (a teardown was asked for). */
+int conntrack_session_state(const struct conntrack *,
+                            const struct ct_tuple *orig, uint64_t uid);
+/* The timeout of the connection's current state. */
+int conntrack_session_timeout(const struct conntrack *,
+                              const struct ct_tuple *orig, uint64_t uid,
+                              uint64_t *timeout_ms);
+/* To software, both directions may be claimed again after 'backoff'
+ * packets. */
 int conntrack_session_set_hw(struct conntrack *, const struct ct_tuple *orig,
-                             bool in_hw, uint64_t now_ms,
-                             uint64_t *timeout_ms);
-bool conntrack_session_exists(const struct conntrack *,
-                              const struct ct_tuple *orig);
+                             uint64_t uid, enum ct_session_hw,
+                             uint64_t backoff, uint64_t now_ms);
 int conntrack_session_unclaim_dir(struct conntrack *,
-                                  const struct ct_tuple *orig, bool reply,
-                                  uint64_t backoff);
+                                  const struct ct_tuple *orig, uint64_t uid,
+                                  bool reply, uint64_t backoff);
 int conntrack_session_credit(struct conntrack *, const struct ct_tuple *orig,
-                             bool reply, uint64_t packets, uint64_t bytes,
-                             uint64_t used_ms);
+                             uint64_t uid, bool reply, uint64_t packets,
+                             uint64_t bytes, uint64_t used_ms);
 /* Called (from the thread that removes it: main thread or an execute
  * thread) for a connection removed while offloaded, other than by
  * conntrack_session_close_idle(): its rules must leave the NIC.  Must be
  * thread-safe and must not call back into the tracker. */
-typedef void ct_offload_gone_fn(const struct ct_tuple *orig, void *aux);
+typedef void ct_offload_gone_fn(const struct ct_tuple *orig, uint64_t uid,
+                                void *aux);
 void conntrack_set_offload_cb(struct conntrack *, ct_offload_gone_fn *,
                               void *aux);
 /* Closes the connection as idle (CT_CLOSE_IDLE, reported with its counts)
  * unless software saw a packet of it after 'hw_last_ms' (EBUSY). */
 int conntrack_session_close_idle(struct conntrack *,
-                                 const struct ct_tuple *orig,
+                                 const struct ct_tuple *orig, uint64_t uid,
                                  uint64_t hw_last_ms, uint64_t now_ms);
 
 /* Formats like `ovs-appctl dpctl/dump-conntrack` prints one entry, e.g.

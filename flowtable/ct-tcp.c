@@ -273,7 +273,11 @@ ct_tcp_update(struct ct_tcp_peer peer[2], bool reply, const uint8_t *tcp,
     }
 
     ackskew = check_ackskew ? (int32_t) (dst->seqlo - ack) : 0;
-    if (liberal
+    /* Liberal: any segment without SYN or RST, and a RST that does not go
+     * back before what software last saw of its sender. */
+    if ((liberal && (!(f & (CT_TCP_SYN | CT_TCP_RST))
+                     || ((f & CT_TCP_RST) && !(f & CT_TCP_SYN)
+                         && SEQ_GEQ(orig_seq, src->seqlo))))
         || (SEQ_GEQ(src->seqhi, end)
             && SEQ_GEQ(seq, src->seqlo - ((uint32_t) dst->max_win << dws))
             && ackskew >= -MAXACKWINDOW

@@ -689,9 +689,10 @@ test_tcp_syn_after_time_wait(void **state)
 static int n_gone;
 
 static void
-gone_cb(const struct ct_tuple *orig, void *aux)
+gone_cb(const struct ct_tuple *orig, uint64_t uid, void *aux)
 {
     (void) orig;
+    (void) uid;
     (void) aux;
     n_gone++;
 }
@@ -703,7 +704,7 @@ test_session_offload(void **state)
     struct conntrack *ct = mk_ct(&log);
     struct ct_tuple orig;
     struct ct_conn *conn;
-    uint64_t tmo = 0;
+    uint64_t tmo = 0, uid;
     struct sess s;
 
     conntrack_set_offload_cb(ct, gone_cb, NULL);
@@ -720,6 +721,7 @@ test_session_offload(void **state)
     assert_int_equal(seg(&s, 0, F_ACK | F_PSH, 100), TRK | EST);
     conn = last_md.conn;
     orig = last_md.orig;
+    uid = conntrack_conn_uid(conn);
     assert_false(conntrack_session_claim(conn, &last_md, 4));
     assert_int_equal(seg(&s, 0, F_ACK | F_PSH, 100), TRK | EST);
     assert_true(conntrack_session_claim(conn, &last_md, 4));
@@ -740,58 +742,82 @@ test_session_offload(void **state)
     }
     assert_true(conntrack_session_claim(conn, &last_md, 4));
 
+    /* Another connection's uid finds nothing. */
+    assert_int_equal(conntrack_session_state(ct, &orig, uid + 1), ENOENT);
+    assert_int_equal(conntrack_session_timeout(ct, &orig, uid, &tmo), 0);
+    assert_int_equal(tmo, 86400000);
     /* In hardware: the NIC carries 30000 bytes software never sees, so
      * software's windows are behind; a later segment is still +est
      * (liberal), and never expires in software. */
-    assert_int_equal(conntrack_session_set_hw(ct, &orig, true, s.now, &tmo),
-                     0);
-    assert_int_equal(tmo, 86400000);
+    assert_int_equal(conntrack_session_set_hw(ct, &orig, uid, CT_SESSION_HW,
+                                              0, s.now), 0);
     s.cseq += 30000;
     s.now += 5000;
     assert_int_equal(seg(&s, 0, F_ACK | F_PSH, 100), TRK | EST);
     assert_int_equal(last_md.hw_teardown, 0);
+    /* Liberal is not blind: a RST behind what software saw, a SYN, bad
+     * flags are still +inv (and ask for no teardown). */
+    s.cseq -= 50000;
+    assert_int_equal(seg(&s, 0, F_RST, 0), TRK | INV);
+    s.cseq += 50000;
+    assert_int_equal(seg(&s, 0, F_SYN, 0), TRK | INV);
+    s.cseq--;
+    assert_int_equal(seg(&s, 0, F_SYN | F_FIN, 0), TRK | INV);
+    s.cseq -= 2;
+    assert_int_equal(last_md.hw_teardown, 0);
+    assert_int_equal(conntrack_session_state(ct, &orig, uid), 0);
     sweep_all(ct, s.now + 2 * 86400000ull);
     assert_int_equal(stats(ct).n_conns, 1);
     /* Hardware counts are the connection's. */
-    assert_int_equal(conntrack_session_credit(ct, &orig, true, 7, 700,
+    assert_int_equal(conntrack_session_credit(ct, &orig, uid, true, 7, 700,
                                               s.now + 100), 0);
     /* Software saw a packet after what hardware last did: not idle. */
-    assert_int_equal(conntrack_session_close_idle(ct, &orig, s.now - 1,
+    assert_int_equal(conntrack_session_close_idle(ct, &orig, uid, s.now - 1,
                                                   s.now + 200), EBUSY);
-    /* A FIN asks for the rules to go; the connection stays. */
+    /* A FIN asks for the rules to go, once; the connection stays. */
     assert_int_equal(seg(&s, 0, F_FIN | F_ACK, 0), TRK | EST);
     assert_int_equal(last_md.hw_teardown, 1);
+    assert_int_equal(conntrack_session_state(ct, &orig, uid), ECANCELED);
+    assert_int_equal(seg(&s, 0, F_ACK, 0), TRK | EST);
+    assert_int_equal(last_md.hw_teardown, 0);
     assert_int_equal(stats(ct).n_conns, 1);
     /* Idle after hardware's last use: closed, reported once with every
      * packet, no "gone" notice (the caller removed the rules). */
-    assert_int_equal(conntrack_session_close_idle(ct, &orig, s.now + 100,
-                                                  s.now + 300), 0);
+    assert_int_equal(conntrack_session_close_idle(ct, &orig, uid,
+                                                  s.now + 100, s.now + 300),
+                     0);
     assert_int_equal(stats(ct).n_conns, 0);
     assert_int_equal(log.n[CT_CLOSE_IDLE], 1);
     assert_true(log.last.offloaded);
-    assert_int_equal(log.last.packets[0], 9);       /* all software */
+    assert_int_equal(log.last.packets[0], 10);  /* software; +inv not */
     assert_int_equal(log.last.packets[1], 5 + 7);   /* and hardware */
     assert_int_equal(log.last.bytes[1] - 700, 5 * 54 + 4 * 100);
     assert_int_equal(n_gone, 0);
-    assert_int_equal(conntrack_session_credit(ct, &orig, true, 1, 1, 0),
-                     ENOENT);
+    assert_int_equal(conntrack_session_credit(ct, &orig, uid, true, 1, 1,
+                                              0), ENOENT);
 
-    /* A flushed offloaded connection is reported "gone"; one back in
-     * software is not. */
+    /* Never installed: the connection is strict and not "offloaded"
+     * again; a flushed offloaded connection is reported "gone". */
     sess_init(&s, ct, false);
     s.cport = 40001;
     handshake(&s);
     orig = last_md.orig;
-    assert_int_equal(conntrack_session_set_hw(ct, &orig, true, s.now, NULL),
+    uid = conntrack_conn_uid(last_md.conn);
+    assert_int_equal(conntrack_session_set_hw(ct, &orig, uid, CT_SESSION_HW,
+                                              0, s.now), 0);
+    assert_int_equal(conntrack_session_set_hw(ct, &orig, uid,
+                                              CT_SESSION_NEVER, 1, s.now),
                      0);
-    assert_int_equal(conntrack_session_set_hw(ct, &orig, false, s.now,
-                                              NULL), 0);
-    assert_true(conntrack_session_exists(ct, &orig));
-    assert_int_equal(conntrack_session_set_hw(ct, &orig, true, s.now, NULL),
-                     0);
+    s.cseq += 30000;
+    assert_int_equal(seg(&s, 0, F_ACK, 100), TRK | INV);
+    s.cseq -= 30100;
+    assert_int_equal(conntrack_session_state(ct, &orig, uid), 0);
+    assert_int_equal(conntrack_session_set_hw(ct, &orig, uid, CT_SESSION_HW,
+                                              0, s.now), 0);
     assert_int_equal(conntrack_flush(ct, NULL, NULL, s.now), 1);
     assert_int_equal(n_gone, 1);
-    assert_false(conntrack_session_exists(ct, &orig));
+    assert_true(log.last.offloaded);
+    assert_int_equal(conntrack_session_state(ct, &orig, uid), ENOENT);
     assert_int_equal(conntrack_check(ct), 0);
     conntrack_destroy(ct);
 }

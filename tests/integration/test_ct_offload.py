@@ -639,3 +639,43 @@ def test_sessions_disabled_by_default():
         if "sessions" in st:
             assert st["sessions"]["installed"] == 0, st["sessions"]
             assert st["sessions"]["in_hw"] == 0, st["sessions"]
+
+
+def test_sessions_win_over_megaflow_marks_and_bad_flags_reach_software():
+    """Megaflow offload on too: the first pass's ct() megaflows get partial
+    (MARK) rules in the same NIC, which match every packet of the
+    sessions built on them.  The session rules take precedence (rte_flow
+    priority), so established traffic still leaves through the NIC; a
+    segment without ACK, which the tracker calls invalid, is not in the
+    session rules' match and reaches software, whose policy drops it."""
+    with ct_switch(sessions=sessions_on(min_packets=8),
+                   megaflow_min_packets=4) as sw:
+        conv = Conv("tcp", 40007)
+        to_hardware(sw, conv, 8)
+
+        def marked():
+            return [m for m in sw.call("dump-megaflows")
+                    if m.get("offload") == "partial"]
+
+        wait_for(marked, 5, "a partial (MARK) megaflow rule",
+                 show=lambda: sw.call("dump-megaflows"))
+        assert nic(sw)["rules"] >= 3, nic(sw)
+        for side in (INSIDE, OUTSIDE):
+            frames = conv.frames(side, 40)
+            assert through_hardware(sw, conv, side, frames) == frames
+
+        # PSH alone: +inv in software (dropped by the policy), never
+        # forwarded by the NIC.
+        bad = conv.frames(INSIDE, flags="P", size=10)
+        pmd, hw = sw.pmd_packets(), nic(sw)["hw_packets"]
+        drops = sw.call("conntrack-stats")["drops"]["invalid"]
+        sw.inject(PORT[INSIDE], bad)
+        wait_for(lambda: sw.pmd_packets() == pmd + 1, 3,
+                 "software sees the segment without ACK")
+        time.sleep(0.05)
+        assert sw.capture(PORT[OUTSIDE]) == []
+        assert nic(sw)["hw_packets"] == hw
+        assert sw.call("conntrack-stats")["drops"]["invalid"] == drops + 1
+        # The session is still in the NIC (no teardown for an invalid
+        # packet).
+        assert in_hw_both_ways(sw, conv.orig)
