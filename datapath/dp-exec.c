@@ -299,11 +299,14 @@ sess_second_pass(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             if (sess_push(dp, &ev)) {
                 continue;
             }
-        } else {
-            pthread_mutex_lock(&dp->sess_mutex);
-            dp->sess_stats.not_offloadable++;
-            pthread_mutex_unlock(&dp->sess_mutex);
+            /* The queue is full for now: soon again. */
+            conntrack_session_unclaim(t->conn, t->reply,
+                                      DP_SESS_BUSY_BACKOFF);
+            continue;
         }
+        pthread_mutex_lock(&dp->sess_mutex);
+        dp->sess_stats.not_offloadable++;
+        pthread_mutex_unlock(&dp->sess_mutex);
         conntrack_session_unclaim(t->conn, t->reply, DP_SESS_BACKOFF);
     }
 }

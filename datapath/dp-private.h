@@ -148,9 +148,11 @@ struct dp {
 };
 
 /* A PMD's message to the main thread about a session. */
-#define DP_SESS_QUEUE 1024
+#define DP_SESS_QUEUE 8192      /* Events between two drains (dp_run(),
+                                 * every few ms): 400 bytes each. */
 #define DP_SESS_BACKOFF 4096    /* Packets before a declined direction of
                                  * a connection is claimed again. */
+#define DP_SESS_BUSY_BACKOFF 64 /* ... after the queue was full. */
 struct dp_sess_event {
     bool teardown;              /* Else an offer. */
     bool reply;
