@@ -31,9 +31,9 @@ conntrack-events) are the small functions under "Accessors".
 """
 import time
 
-from scapy.all import IP, TCP, UDP, Ether, Raw
+from scapy.all import IP, TCP, UDP, Ether, IPv6, Raw
 
-from ctseq import IN4, INSIDE, OUT4, OUTSIDE, Tcp, frame
+from ctseq import IN4, IN6, INSIDE, OUT4, OUT6, OUTSIDE, Tcp, frame
 from sltest import Switch
 
 ZONE = 5
@@ -241,15 +241,17 @@ class Conv:
     or its SNAT address).  Counts the packets and bytes each side had
     delivered through the switch."""
 
-    def __init__(self, proto, sport, dport=80, reply_dst=IN4):
+    def __init__(self, proto, sport, dport=80, reply_dst=None, v6=False):
+        a, b = (IN6, OUT6) if v6 else (IN4, OUT4)
         self.proto = proto
+        self.v6 = v6
         self.sport, self.dport = sport, dport
-        self.ends = {INSIDE: (INSIDE, IN4, OUT4, sport, dport),
-                     OUTSIDE: (OUTSIDE, OUT4, reply_dst, dport, sport)}
-        self.tcp = Tcp(sport, dport, ends=self.ends) if proto == "tcp" \
-            else None
+        self.ends = {INSIDE: (INSIDE, a, b, sport, dport),
+                     OUTSIDE: (OUTSIDE, b, reply_dst or a, dport, sport)}
+        self.tcp = Tcp(sport, dport, v6=v6, ends=self.ends) \
+            if proto == "tcp" else None
         self.sent = {INSIDE: [0, 0], OUTSIDE: [0, 0]}   # packets, bytes
-        self.orig = {"src": IN4, "dst": OUT4,
+        self.orig = {"src": a, "dst": b,
                      "proto": 6 if proto == "tcp" else 17,
                      "sport": sport, "dport": dport}
         self.n = 0
@@ -272,8 +274,9 @@ class Conv:
                 l3 = self.tcp.pkt(side, flags, data)
             else:
                 _, a, b, sp, dp = self.ends[side]
-                l3 = IP(src=a, dst=b, ttl=64, id=0) / \
-                    UDP(sport=sp, dport=dp) / Raw(data)
+                ip = IPv6(src=a, dst=b, hlim=64) if self.v6 else \
+                    IP(src=a, dst=b, ttl=64, id=0)
+                l3 = ip / UDP(sport=sp, dport=dp) / Raw(data)
             out.append(frame(side, l3))
         return out
 
@@ -679,3 +682,20 @@ def test_sessions_win_over_megaflow_marks_and_bad_flags_reach_software():
         # The session is still in the NIC (no teardown for an invalid
         # packet).
         assert in_hw_both_ways(sw, conv.orig)
+
+
+def test_ipv6_sessions_tcp_and_udp():
+    """The same policy over IPv6: TCP and UDP sessions go to the NIC both
+    ways, carry the next packets there, and the counts stay true."""
+    flows = [f.replace(",ip,", ",ipv6,") for f in FLOWS]
+    with ct_switch(flows=flows, sessions=sessions_on(min_packets=8)) as sw:
+        for conv in (Conv("tcp", 40008, v6=True),
+                     Conv("udp", 40009, v6=True)):
+            s = to_hardware(sw, conv, 8)
+            assert dirs(s)["orig"]["in_port"] == 1, s
+            for side in (INSIDE, OUTSIDE):
+                frames = conv.frames(side, 30)
+                assert through_hardware(sw, conv, side, frames) == frames
+            c = wait_counts(sw, conv)
+            assert conn_offloaded(c), c
+            assert c["proto"] in ("tcp6", "udp6", "tcp", "udp"), c
