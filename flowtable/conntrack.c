@@ -17,8 +17,7 @@
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CACHE_LINE 64
 
-#define CT_BUCKET_BITS 21
-#define CT_N_BUCKETS (1u << CT_BUCKET_BITS)
+#define CT_BUCKET_BITS 21           /* conntrack_create()'s table */
 #define CT_N_LOCKS 1024u            /* bucket i is guarded by lock i % N */
 #define CT_N_ZONES 65536u
 
@@ -79,6 +78,7 @@ struct ct_conn {
 
 struct conntrack {
     struct ct_node **buckets;
+    size_t n_buckets;                   /* a power of 2 */
     uint32_t hash_basis;
     ct_defer_free_fn *defer_free;
     void *aux;
@@ -416,12 +416,13 @@ conn_expired(const struct ct_conn *c, uint64_t now)
  * so on 2 MiB pages where the kernel has them (transparent huge pages on
  * request): a lookup then costs no page walk on top of its cache miss. */
 static struct ct_node **
-buckets_alloc(void)
+buckets_alloc(size_t n)
 {
-    size_t size = CT_N_BUCKETS * sizeof(struct ct_node *);
+    size_t size = n * sizeof(struct ct_node *);
     void *p = NULL;
 
-    if (posix_memalign(&p, 2u << 20, size)) {
+    if (posix_memalign(&p, size < (2u << 20) ? CACHE_LINE : 2u << 20,
+                       size)) {
         return NULL;
     }
 #ifdef MADV_HUGEPAGE
@@ -434,16 +435,27 @@ buckets_alloc(void)
 struct conntrack *
 conntrack_create(ct_defer_free_fn *defer_free, void *aux)
 {
+    return conntrack_create_sized(defer_free, aux, CT_BUCKET_BITS);
+}
+
+struct conntrack *
+conntrack_create_sized(ct_defer_free_fn *defer_free, void *aux,
+                       unsigned bucket_bits)
+{
     struct conntrack *ct;
     size_t i;
 
+    if (bucket_bits < 4 || bucket_bits > 26) {
+        return NULL;
+    }
     ct = aligned_alloc(CACHE_LINE, (sizeof *ct + CACHE_LINE - 1)
                                    / CACHE_LINE * CACHE_LINE);
     if (!ct) {
         return NULL;
     }
     memset(ct, 0, sizeof *ct);
-    ct->buckets = buckets_alloc();
+    ct->n_buckets = (size_t) 1 << bucket_bits;
+    ct->buckets = buckets_alloc(ct->n_buckets);
     ct->zone_limit = calloc(CT_N_ZONES, sizeof *ct->zone_limit);
     ct->zone_count = calloc(CT_N_ZONES, sizeof *ct->zone_count);
     if (!ct->buckets || !ct->zone_limit || !ct->zone_count) {
@@ -614,7 +626,7 @@ conntrack_set_checksum_check(struct conntrack *ct, bool on)
 static struct ct_node **
 bucket_of(const struct conntrack *ct, uint32_t hash)
 {
-    return &ct->buckets[hash & (CT_N_BUCKETS - 1)];
+    return &ct->buckets[hash & (ct->n_buckets - 1)];
 }
 
 static pthread_mutex_t *
@@ -1870,7 +1882,7 @@ conntrack_sweep(struct conntrack *ct, uint64_t now, size_t budget)
 
     pool_refill(ct);
     while (examined < budget) {
-        if (ct->sweep_pos >= CT_N_BUCKETS) {
+        if (ct->sweep_pos >= ct->n_buckets) {
             /* End of a pass: report less than 'budget'. */
             ct->sweep_pos = 0;
             return budget ? (examined < budget ? examined : budget - 1) : 0;
@@ -2099,7 +2111,7 @@ conntrack_flush(struct conntrack *ct, const uint16_t *zone,
         }
         return n;
     }
-    for (b = 0; b < CT_N_BUCKETS; b++) {
+    for (b = 0; b < ct->n_buckets; b++) {
         if (__atomic_load_n(&ct->buckets[b], __ATOMIC_RELAXED)) {
             bucket_remove_if(ct, b, match_zone, zone, now, CT_CLOSE_FLUSH,
                              &n);
@@ -2114,7 +2126,7 @@ conntrack_dump(struct conntrack *ct, const uint16_t *zone, uint64_t now,
 {
     size_t b;
 
-    for (b = 0; b < CT_N_BUCKETS; b++) {
+    for (b = 0; b < ct->n_buckets; b++) {
         struct ct_node *n;
 
         for (n = __atomic_load_n(&ct->buckets[b], __ATOMIC_ACQUIRE); n;
@@ -2148,7 +2160,7 @@ conntrack_get_stats(const struct conntrack *ct_, struct ct_stats *s)
     for (i = 0; i < CT_N_DROP_REASONS; i++) {
         s->drops[i] = LOAD(&ct->drops[i]);
     }
-    for (b = 0; b < CT_N_BUCKETS; b++) {
+    for (b = 0; b < ct->n_buckets; b++) {
         struct ct_node *n;
 
         for (n = __atomic_load_n(&ct->buckets[b], __ATOMIC_ACQUIRE); n;
@@ -2262,7 +2274,7 @@ chain_has(const struct conntrack *ct, const struct ct_node *node)
 {
     const struct ct_node *n;
 
-    for (n = ct->buckets[node->hash & (CT_N_BUCKETS - 1)]; n; n = n->next) {
+    for (n = ct->buckets[node->hash & (ct->n_buckets - 1)]; n; n = n->next) {
         if (n == node) {
             return true;
         }
@@ -2279,14 +2291,14 @@ conntrack_check(const struct conntrack *ct)
     size_t b;
     int err = 0;
 
-    for (b = 0; b < CT_N_BUCKETS; b++) {
+    for (b = 0; b < ct->n_buckets; b++) {
         const struct ct_node *n;
 
         for (n = ct->buckets[b]; n; n = n->next) {
             const struct ct_conn *c = node_conn(n);
             struct ct_tuple r;
 
-            if ((n->hash & (CT_N_BUCKETS - 1)) != b
+            if ((n->hash & (ct->n_buckets - 1)) != b
                 || n->hash != tuple_hash(&n->key, ct->hash_basis)) {
                 fprintf(stderr, "conntrack: node in bucket %zu has a wrong "
                         "hash\n", b);

@@ -232,6 +232,10 @@ typedef void ct_event_fn(const struct ct_conn_info *, enum ct_close_reason,
 /* Returns a new tracker (max_conns 3,000,000, default timeouts, checksum
  * validation on), or NULL on allocation failure. */
 struct conntrack *conntrack_create(ct_defer_free_fn *defer_free, void *aux);
+/* The same with 2^bucket_bits bucket heads (4..26; conntrack_create():
+ * 21), for small tables such as the fuzz target's. */
+struct conntrack *conntrack_create_sized(ct_defer_free_fn *defer_free,
+                                         void *aux, unsigned bucket_bits);
 /* Frees 'ct' and every connection in it (no event is reported); NULL is a
  * no-op.  No reader may be left. */
 void conntrack_destroy(struct conntrack *);

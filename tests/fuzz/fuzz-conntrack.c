@@ -8,14 +8,19 @@
  * commits soon find it full and evict; bit 7: checksum checks off).  Then
  * records: [op][len][len bytes of frame].  op bit 7 set: no frame is read;
  * bits 0-1 say what happens instead: flush the zone (bits 4-5), flush
- * everything, sweep with the clock 31 s later, or dump.  Otherwise the
- * frame goes through one ct() with: bit 0 commit, bit 1 SNAT, bit 2
- * DNAT (bit 1 wins), bit 3 force, bits 4-5 the zone, bit 6 set ct_mark.
+ * everything, sweep with the clock 31 s later, or dump; with bit 2, a
+ * session offload call on the last connection a ct() returned (by tuple
+ * and uid): to hardware, back to software (bit 6: never installed),
+ * credit hardware counts, close as idle.  Otherwise the frame goes
+ * through one ct() with: bit 0 commit, bit 1 SNAT, bit 2 DNAT (bit 1
+ * wins), bit 3 force, bits 4-5 the zone, bit 6 set ct_mark (with commit)
+ * or claim the direction for offload (without).
  * Frames are copied into exactly sized heap buffers, so ASan catches any
  * access outside them.
  *
  * Checked beyond "no crash":
- *   - ct_state has +trk, and +inv never comes with +new, +est or +rel;
+ *   - ct_state has +trk, and +inv never comes with +new, +est or +rel,
+ *     nor with a request to tear an offloaded session down;
  *   - the frame's length never changes, and a valid IPv4 header checksum
  *     stays valid whatever NAT did;
  *   - the table's invariants hold (conntrack_check(), a walk of every
@@ -24,6 +29,7 @@
  */
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,19 +112,34 @@ set_nat(struct ct_exec *e, bool src, bool v6)
     n->port_max = src ? 1001 : 80;
 }
 
+static size_t n_gone;
+
+static void
+gone_cb(const struct ct_tuple *orig, uint64_t uid, void *aux)
+{
+    (void) orig;
+    (void) uid;
+    ++*(size_t *) aux;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct conntrack *ct;
-    uint64_t now = 1000;
+    uint64_t now = 1000, last_uid = 0;
     size_t n_events = 0, n_records = 0, pos = 1;
+    struct ct_tuple last;
+    bool has_last = false;
 
     if (!size) {
         return 0;
     }
-    ct = conntrack_create(NULL, NULL);
+    /* A small table (its size is not what is fuzzed): thousands of runs
+     * a second instead of a few, each allocating 16 MiB. */
+    ct = conntrack_create_sized(NULL, NULL, 8);
     FUZZ_ASSERT(ct);
     conntrack_set_event_cb(ct, event_cb, &n_events);
+    conntrack_set_offload_cb(ct, gone_cb, &n_gone);
     conntrack_set_max_conns(ct, 1 + (data[0] & 31));
     FUZZ_ASSERT(conntrack_set_zone_limit(ct, 1, 3) == 0);
     conntrack_set_checksum_check(ct, !(data[0] & 0x80));
@@ -131,6 +152,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t n = 0;
 
             pos += 1;
+            if ((op & 4) && has_last) {
+                /* Session offload calls on the last connection seen (by
+                 * tuple and uid: it may be gone or re-opened). */
+                switch (op & 3) {
+                case 0:
+                    conntrack_session_set_hw(ct, &last, last_uid,
+                                             CT_SESSION_HW, 0, now);
+                    break;
+                case 1:
+                    conntrack_session_set_hw(ct, &last, last_uid,
+                                             op & 0x40 ? CT_SESSION_NEVER
+                                                       : CT_SESSION_SW,
+                                             op & 0x0f, now);
+                    break;
+                case 2:
+                    conntrack_session_credit(ct, &last, last_uid, op & 0x40,
+                                             op & 0x0f, 64 * (op & 0x0f),
+                                             now);
+                    break;
+                default:
+                    conntrack_session_close_idle(ct, &last, last_uid,
+                                                 now - (op & 0x40 ? 0 : 50),
+                                                 now);
+                    break;
+                }
+                (void) conntrack_session_state(ct, &last, last_uid);
+                goto next;
+            }
             switch (op & 3) {
             case 0:
                 conntrack_flush(ct, &zone, NULL, now);
@@ -195,9 +244,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (before == 1) {
                 FUZZ_ASSERT(ipv4_csum_ok(frame, len, p.layers.l3) == 1);
             }
+            if (md.hw_teardown) {
+                FUZZ_ASSERT(!(md.state & CS_INVALID));
+            }
+            if (md.conn) {
+                conntrack_conn_orig(md.conn, &last);
+                last_uid = conntrack_conn_uid(md.conn);
+                has_last = true;
+                if ((op & 0x40) && !(op & 1)) {
+                    (void) conntrack_session_claim(md.conn, &md, 1);
+                }
+            }
             free(frame);
             now += 7;
         }
+next:
         if (!(++n_records & 15)) {
             FUZZ_ASSERT(conntrack_check(ct) == 0);
         }
