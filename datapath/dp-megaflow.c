@@ -346,7 +346,7 @@ dp_megaflow_remove(struct dp *dp, struct dp_megaflow *mf,
     if (mf->id) {
         atomic_store(&dp->by_id[mf->id], NULL);
     }
-    if (mf->offered) {
+    if (mf->offered || mf->sess_held) {
         /* Told to the offload manager once the flow mutex is released
          * (dp_hw_removals()), before the removing call returns. */
         mf->hw_next = dp->hw_removals;
@@ -383,6 +383,7 @@ dp_hw_removals(struct dp *dp)
         list = mf->hw_next;
         mf->hw_next = NULL;
         mf->offered = false;
+        mf->sess_held = false;
     }
 }
 

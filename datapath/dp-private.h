@@ -200,6 +200,8 @@ struct dp_megaflow {
 
     /* Offload (main thread only). */
     bool offered;                   /* The offload manager holds it. */
+    bool sess_held;                 /* A session offload is tied to it
+                                     * (dp.h "Sessions"). */
     uint32_t id;                    /* dp_megaflow_id(); 0 = none yet. */
     uint64_t hw_packets;            /* Added by dp_megaflow_hw_stats(). */
     uint64_t hw_bytes;

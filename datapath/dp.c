@@ -773,9 +773,11 @@ dp_sessions_drain(struct dp *dp)
 
             accepted = dp->hooks.offer_session(&o, dp->hooks_aux);
             if (accepted) {
-                /* Held: 'remove' comes for them when they go. */
-                ev->mf[0]->offered = true;
-                ev->mf[1]->offered = true;
+                /* Held: 'remove' comes for them when they go.  They are
+                 * still offered as megaflows on their own (the first
+                 * pass's may get a partial rule). */
+                ev->mf[0]->sess_held = true;
+                ev->mf[1]->sess_held = true;
             }
         }
         pthread_mutex_lock(&dp->sess_mutex);

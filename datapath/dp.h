@@ -314,7 +314,8 @@ void dp_get_session_stats(struct dp *, struct dp_session_stats *);
 void dp_set_offload(struct dp *, const struct dp_offload_hooks *,
                     const struct dp_offload_policy *, void *aux);
 /* Main thread: adds hardware-forwarded packets to a live megaflow (one
- * the manager was offered and has not been told to remove). */
+ * the manager was offered, or tied a session to, and has not been told
+ * to remove). */
 void dp_megaflow_hw_stats(struct dp *, struct dp_megaflow *,
                           uint64_t packets, uint64_t bytes,
                           long long used_ms);
