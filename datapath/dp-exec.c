@@ -299,9 +299,12 @@ sess_second_pass(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             if (sess_push(dp, &ev)) {
                 continue;
             }
-            /* The queue is full for now: soon again. */
+            /* The queue is full for now: soon again, spread by
+             * connection so that the directions refused together do not
+             * all come back together. */
             conntrack_session_unclaim(t->conn, t->reply,
-                                      DP_SESS_BUSY_BACKOFF);
+                                      DP_SESS_BUSY_BACKOFF
+                                      + (ev.uid * 2 + t->reply) % 128);
             continue;
         }
         pthread_mutex_lock(&dp->sess_mutex);
