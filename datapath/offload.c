@@ -1373,7 +1373,7 @@ sess_detach(struct offload *mgr, struct offload_rec *r)
  * sets, then the second pass's actions.  Returns 0 or EOPNOTSUPP with
  * '*reason' and 'msg'. */
 static int
-session_translate(struct offload *mgr, struct offload_port *op,
+session_translate(struct offload_port *op,
                   const struct dp_session_offer *o, struct offload_rec *r,
                   struct resolve_ctx *rctx, enum offload_reason *reason,
                   char *msg, size_t msgsize)
@@ -1542,7 +1542,6 @@ session_translate(struct offload *mgr, struct offload_port *op,
     r->mask = m;
     ret = offload_translate(&x, r->full, reason, msg, msgsize);
     free(acts);
-    (void) mgr;
     return ret;
 }
 
@@ -1610,7 +1609,7 @@ hook_offer_session(const struct dp_session_offer *o, void *mgr_)
     r->reply = o->reply;
     r->op = op;
     r->offer_pps = mgr->cfg.min_pps ? mgr->cfg.min_pps : 1;
-    if (session_translate(mgr, op, o, r, &rctx, &reason, msg, sizeof msg)) {
+    if (session_translate(op, o, r, &rctx, &reason, msg, sizeof msg)) {
         goto refuse;
     }
     if (!x) {
