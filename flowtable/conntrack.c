@@ -19,6 +19,8 @@
 
 #define CT_BUCKET_BITS 21           /* conntrack_create()'s table */
 #define CT_N_LOCKS 1024u            /* bucket i is guarded by lock i % N */
+#define CT_RUN 32                   /* free connections a thread takes */
+#define CT_POOL_SLOTS 16            /* threads with a run of their own */
 #define CT_N_ZONES 65536u
 
 /* Non-TCP connection states (OVS conntrack-other.c / conntrack-icmp.c). */
@@ -109,20 +111,39 @@ struct conntrack {
     pthread_mutex_t emb_lock __attribute__((aligned(CACHE_LINE)));
     struct ct_conn *emb_head, *emb_tail;
 
-    /* The connection pool: slabs of CT_SLAB_CONNS, never returned to the
-     * system until conntrack_destroy(); free connections chained through
-     * emb_next.  conntrack_sweep() keeps CT_POOL_SPARE of them faulted in
-     * ahead of demand, so a commit on a PMD takes neither malloc's locks
-     * nor page faults. */
+    /* The connection pool: slabs of 'slab_conns', never returned to the
+     * system until conntrack_destroy().  A full-size tracker's slabs are
+     * 2 MiB on a transparent huge page where the kernel has one: faulting
+     * one in costs one fault instead of 512, and a lookup's walk through
+     * connections spread over gigabytes needs one TLB entry per 5,440 of
+     * them.  Free connections travel in runs
+     * of up to CT_RUN: a run is chained through emb_next from its first
+     * connection, which holds the run's length in 'uid' and chains the
+     * runs through emb_prev.  A thread that commits takes a whole run
+     * under pool_lock into its slot and then takes connections from it
+     * without a lock, so a commit costs 1/CT_RUN of a lock; released
+     * connections gather into 'rel_run' until it is a full run.
+     * conntrack_sweep() keeps CT_POOL_SPARE of them faulted in ahead of
+     * demand, so a commit on a PMD takes neither malloc's locks nor page
+     * faults. */
     pthread_mutex_t pool_lock __attribute__((aligned(CACHE_LINE)));
-    struct ct_conn *pool_free;
-    size_t pool_n_free;
+    struct ct_conn *pool_runs;
+    struct ct_conn *rel_run;
+    size_t rel_n;
+    size_t pool_n_free;                 /* in pool_runs and rel_run */
     void **slabs;
     size_t n_slabs, cap_slabs;
+    size_t slab_conns;                  /* a multiple of CT_RUN */
+
+    /* Per thread (see pool_slot()): the run it takes connections from. */
+    struct ct_pool_slot {
+        struct ct_conn *run;
+    } __attribute__((aligned(CACHE_LINE))) slot[CT_POOL_SLOTS];
 };
 
-#define CT_SLAB_CONNS 256
-#define CT_POOL_SPARE 32768
+#define CT_SLAB_BYTES (2u << 20)    /* trackers of >= 2^16 buckets */
+#define CT_SMALL_SLAB_CONNS 256     /* smaller ones (tests, fuzzing) */
+#define CT_POOL_SPARE 65536
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers. */
@@ -169,13 +190,71 @@ rotl64(uint64_t x, int r)
     return (x << r) | (x >> (64 - r));
 }
 
+/* The ICMP type that answers 'type' (and the reverse); 0xff if none. */
+static uint8_t
+icmp_reverse_type(uint8_t type, bool v6)
+{
+    if (v6) {
+        return type == 128 ? 129 : type == 129 ? 128 : 0xff;
+    }
+    switch (type) {
+    case 8: return 0;           /* echo */
+    case 0: return 8;
+    case 13: return 14;         /* timestamp */
+    case 14: return 13;
+    case 15: return 16;         /* information */
+    case 16: return 15;
+    default: return 0xff;
+    }
+}
+
+static bool
+tuple_is_icmp(const struct ct_tuple *t)
+{
+    return t->is_ipv6 ? t->nw_proto == IPPROTO_ICMPV6_
+                      : t->nw_proto == IPPROTO_ICMP_;
+}
+
+/* Both directions of a connection hash alike: the hash reads the two
+ * endpoints in a fixed order (the lower address, then port, first) and an
+ * ICMP query type as the lower of it and its answer's.  A new
+ * connection's reply entry then goes to the bucket its lookup has just
+ * brought into the cache, under the same lock, instead of a second
+ * random place of the array (without NAT; a translated reply tuple hashes
+ * elsewhere like any other). */
 static uint32_t
 tuple_hash(const struct ct_tuple *t, uint32_t basis)
 {
     uint64_t w[6] = { 0 };
+    uint64_t s0, s1, d0, d1;
 
     _Static_assert(sizeof *t <= sizeof w, "tuple too big for the hash");
     memcpy(w, t, sizeof *t);
+    memcpy(&s0, t->src, 8);
+    memcpy(&s1, t->src + 8, 8);
+    memcpy(&d0, t->dst, 8);
+    memcpy(&d1, t->dst + 8, 8);
+    if (s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1
+                                 && t->src_port > t->dst_port)))) {
+        struct ct_tuple c = *t;
+
+        memcpy(c.src, t->dst, 16);
+        memcpy(c.dst, t->src, 16);
+        c.src_port = t->dst_port;
+        c.dst_port = t->src_port;
+        memcpy(w, &c, sizeof c);
+    }
+    if (tuple_is_icmp(t)) {
+        uint8_t r = icmp_reverse_type(t->icmp_type, t->is_ipv6);
+
+        if (r < t->icmp_type) {
+            struct ct_tuple c;
+
+            memcpy(&c, w, sizeof c);
+            c.icmp_type = r;
+            memcpy(w, &c, sizeof c);
+        }
+    }
 #ifdef __SIZEOF_INT128__
     /* Three independent 64x64->128 products of word pairs xored with
      * per-position constants, summed, then one more to mix: no serial
@@ -226,31 +305,6 @@ static bool
 tuple_eq(const struct ct_tuple *a, const struct ct_tuple *b)
 {
     return !memcmp(a, b, sizeof *a);
-}
-
-/* The ICMP type that answers 'type' (and the reverse); 0xff if none. */
-static uint8_t
-icmp_reverse_type(uint8_t type, bool v6)
-{
-    if (v6) {
-        return type == 128 ? 129 : type == 129 ? 128 : 0xff;
-    }
-    switch (type) {
-    case 8: return 0;           /* echo */
-    case 0: return 8;
-    case 13: return 14;         /* timestamp */
-    case 14: return 13;
-    case 15: return 16;         /* information */
-    case 16: return 15;
-    default: return 0xff;
-    }
-}
-
-static bool
-tuple_is_icmp(const struct ct_tuple *t)
-{
-    return t->is_ipv6 ? t->nw_proto == IPPROTO_ICMPV6_
-                      : t->nw_proto == IPPROTO_ICMP_;
 }
 
 void
@@ -455,6 +509,9 @@ conntrack_create_sized(ct_defer_free_fn *defer_free, void *aux,
     }
     memset(ct, 0, sizeof *ct);
     ct->n_buckets = (size_t) 1 << bucket_bits;
+    ct->slab_conns = bucket_bits >= 16
+                     ? CT_SLAB_BYTES / sizeof(struct ct_conn) / CT_RUN * CT_RUN
+                     : CT_SMALL_SLAB_CONNS;
     ct->buckets = buckets_alloc(ct->n_buckets);
     ct->zone_limit = calloc(CT_N_ZONES, sizeof *ct->zone_limit);
     ct->zone_count = calloc(CT_N_ZONES, sizeof *ct->zone_count);
@@ -479,18 +536,40 @@ conntrack_create_sized(ct_defer_free_fn *defer_free, void *aux,
     return ct;
 }
 
-/* Adds a slab of connections to the pool (pre-faulted when 'fault'). */
+/* Adds a slab of connections to the pool (pre-faulted when 'fault'), as
+ * runs of CT_RUN linked before they are published. */
 static bool
 pool_grow(struct conntrack *ct, bool fault)
 {
-    size_t size = CT_SLAB_CONNS * sizeof(struct ct_conn);
-    struct ct_conn *slab = aligned_alloc(CACHE_LINE, size);
+    size_t n = ct->slab_conns, size = n * sizeof(struct ct_conn);
+    bool huge = size >= CT_SLAB_BYTES / 2;
+    struct ct_conn *runs = NULL, *last = NULL, *slab;
+    void *p = NULL;
 
-    if (!slab) {
+    if (posix_memalign(&p, huge ? CT_SLAB_BYTES : CACHE_LINE, size)) {
         return false;
     }
+    slab = p;
+#ifdef MADV_HUGEPAGE
+    if (huge) {
+        (void) madvise(p, CT_SLAB_BYTES, MADV_HUGEPAGE);
+    }
+#endif
     if (fault) {
         memset(slab, 0, size);
+    }
+    for (size_t r = 0; r < n; r += CT_RUN) {
+        struct ct_conn *head = &slab[r];
+
+        for (size_t i = 0; i < CT_RUN; i++) {
+            slab[r + i].emb_next = i + 1 < CT_RUN ? &slab[r + i + 1] : NULL;
+        }
+        head->uid = CT_RUN;
+        head->emb_prev = runs;
+        runs = head;
+        if (!last) {
+            last = head;
+        }
     }
     pthread_mutex_lock(&ct->pool_lock);
     if (ct->n_slabs == ct->cap_slabs) {
@@ -506,28 +585,87 @@ pool_grow(struct conntrack *ct, bool fault)
         ct->cap_slabs = cap;
     }
     ct->slabs[ct->n_slabs++] = slab;
-    for (size_t i = 0; i < CT_SLAB_CONNS; i++) {
-        slab[i].emb_next = ct->pool_free;
-        ct->pool_free = &slab[i];
-    }
-    ct->pool_n_free += CT_SLAB_CONNS;
+    last->emb_prev = ct->pool_runs;
+    ct->pool_runs = runs;
+    ct->pool_n_free += n;
     pthread_mutex_unlock(&ct->pool_lock);
     return true;
+}
+
+/* This thread's slot in every tracker's 'slot' array, or -1 once
+ * CT_POOL_SLOTS threads have one (later threads take connections one at
+ * a time under pool_lock).  A slot is never given back: a thread that
+ * ends leaves at most CT_RUN - 1 connections in it. */
+static int
+pool_slot(void)
+{
+    static unsigned next;
+    static __thread int slot = -2;
+
+    if (slot == -2) {
+        unsigned i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+
+        slot = i < CT_POOL_SLOTS ? (int) i : -1;
+    }
+    return slot;
+}
+
+/* Under pool_lock: unlinks a run (its length in '*n'), or NULL. */
+static struct ct_conn *
+pool_take_run_locked(struct conntrack *ct, size_t *n)
+{
+    struct ct_conn *r = ct->pool_runs;
+
+    if (r) {
+        ct->pool_runs = r->emb_prev;
+        *n = r->uid;
+    } else if ((r = ct->rel_run) != NULL) {
+        *n = ct->rel_n;
+        ct->rel_run = NULL;
+        ct->rel_n = 0;
+    }
+    if (r) {
+        ct->pool_n_free -= *n;
+    }
+    return r;
 }
 
 static struct ct_conn *
 pool_get(struct conntrack *ct)
 {
+    int slot = pool_slot();
+    struct ct_pool_slot *ps = slot >= 0 ? &ct->slot[slot] : NULL;
     struct ct_conn *c;
+    size_t n;
 
     for (;;) {
+        if (ps && ps->run) {
+            c = ps->run;
+            ps->run = c->emb_next;
+            if (ps->run) {
+                /* The next commit writes it whole: fetch it meanwhile. */
+                for (size_t off = 0; off < sizeof *c; off += CACHE_LINE) {
+                    __builtin_prefetch((char *) ps->run + off, 1);
+                }
+            }
+            return c;
+        }
         pthread_mutex_lock(&ct->pool_lock);
-        c = ct->pool_free;
-        if (c) {
-            ct->pool_free = c->emb_next;
-            ct->pool_n_free--;
+        c = pool_take_run_locked(ct, &n);
+        if (c && !ps && n > 1) {
+            /* No slot: one connection, the rest goes back as a run. */
+            struct ct_conn *rest = c->emb_next;
+
+            rest->uid = n - 1;
+            rest->emb_prev = ct->pool_runs;
+            ct->pool_runs = rest;
+            ct->pool_n_free += n - 1;
         }
         pthread_mutex_unlock(&ct->pool_lock);
+        if (c && ps) {
+            ps->run = c;
+            continue;
+        }
         if (c || !pool_grow(ct, false)) {
             return c;
         }
@@ -540,9 +678,16 @@ conntrack_release(struct conntrack *ct, void *conn)
     struct ct_conn *c = conn;
 
     pthread_mutex_lock(&ct->pool_lock);
-    c->emb_next = ct->pool_free;
-    ct->pool_free = c;
+    c->emb_next = ct->rel_run;
+    ct->rel_run = c;
     ct->pool_n_free++;
+    if (++ct->rel_n == CT_RUN) {
+        c->uid = CT_RUN;
+        c->emb_prev = ct->pool_runs;
+        ct->pool_runs = c;
+        ct->rel_run = NULL;
+        ct->rel_n = 0;
+    }
     pthread_mutex_unlock(&ct->pool_lock);
 }
 
@@ -1857,18 +2002,21 @@ match_expired(struct ct_conn *c, const void *arg, uint64_t now)
     return conn_expired(c, now);
 }
 
-/* Main thread: faults in connections ahead of the PMDs' commits (a few
- * slabs per call, so one call stays short). */
+/* Main thread: faults in connections ahead of the PMDs' commits (up to
+ * 8 MiB of them per call, so one call stays short: at a call every 10 ms
+ * that keeps up with 2 million new connections a second). */
 static void
 pool_refill(struct conntrack *ct)
 {
-    for (int k = 0; k < 32; k++) {
+    size_t slab_bytes = ct->slab_conns * sizeof(struct ct_conn);
+
+    for (size_t done = 0; done < (8u << 20); done += slab_bytes) {
         size_t n_free = __atomic_load_n(&ct->pool_n_free, __ATOMIC_RELAXED);
         size_t used = (size_t) LOAD(&ct->n_conns) + n_free;
         size_t max = LOAD(&ct->max_conns);
 
         /* Not beyond what the limit lets the PMDs commit. */
-        if (n_free >= CT_POOL_SPARE || used + CT_SLAB_CONNS > max
+        if (n_free >= CT_POOL_SPARE || used + ct->slab_conns > max
             || !pool_grow(ct, true)) {
             return;
         }
@@ -2282,6 +2430,56 @@ chain_has(const struct conntrack *ct, const struct ct_node *node)
     return false;
 }
 
+/* The pool's runs and count agree; every connection of the slabs is live
+ * ('n_live'), free or in a thread's run, unless some wait in defer_free. */
+static int
+check_pool(const struct conntrack *ct, uint64_t n_live)
+{
+    size_t n_free = 0, n_slots = 0, n;
+    const struct ct_conn *r, *c;
+
+    for (r = ct->pool_runs; r; r = r->emb_prev) {
+        for (n = 0, c = r; c; c = c->emb_next) {
+            n++;
+        }
+        if (n != r->uid || n > CT_RUN) {
+            fprintf(stderr, "conntrack: pool run of %zu says %llu\n", n,
+                    (unsigned long long) r->uid);
+            return EINVAL;
+        }
+        n_free += n;
+    }
+    for (n = 0, c = ct->rel_run; c; c = c->emb_next) {
+        n++;
+    }
+    if (n != ct->rel_n || n >= CT_RUN) {
+        fprintf(stderr, "conntrack: released run of %zu, rel_n %zu\n", n,
+                ct->rel_n);
+        return EINVAL;
+    }
+    n_free += n;
+    if (n_free != ct->pool_n_free) {
+        fprintf(stderr, "conntrack: %zu free connections, pool_n_free "
+                "%zu\n", n_free, ct->pool_n_free);
+        return EINVAL;
+    }
+    for (size_t i = 0; i < CT_POOL_SLOTS; i++) {
+        for (c = ct->slot[i].run; c; c = c->emb_next) {
+            n_slots++;
+        }
+    }
+    n = n_free + n_slots + (size_t) n_live;
+    if (ct->defer_free ? n > ct->n_slabs * ct->slab_conns
+                       : n != ct->n_slabs * ct->slab_conns) {
+        fprintf(stderr, "conntrack: %zu slabs of %zu connections, %zu "
+                "free, %zu in threads' runs, %llu live\n", ct->n_slabs,
+                ct->slab_conns, n_free, n_slots,
+                (unsigned long long) n_live);
+        return EINVAL;
+    }
+    return 0;
+}
+
 int
 conntrack_check(const struct conntrack *ct)
 {
@@ -2314,6 +2512,10 @@ conntrack_check(const struct conntrack *ct)
             }
             n0++;
             by_proto[c->proto]++;
+            if (!c->nat_flags && c->node[1].hash != n->hash) {
+                fprintf(stderr, "conntrack: directions hash apart\n");
+                err = EINVAL;
+            }
             ct_tuple_reverse(&n->key, &r);
             if ((!c->nat_flags && !tuple_eq(&r, &c->node[1].key))
                 || !chain_has(ct, &c->node[1])) {
@@ -2337,6 +2539,7 @@ conntrack_check(const struct conntrack *ct)
             err = EINVAL;
         }
     }
+    err = check_pool(ct, n0) ? EINVAL : err;
     for (e = ct->emb_head; e; e = e->emb_next) {
         if (!e->in_emb || (e->emb_next && e->emb_next->emb_prev != e)) {
             fprintf(stderr, "conntrack: embryonic list broken\n");

@@ -18,7 +18,10 @@
  *   One hash table of 2^21 chained buckets (16 MiB on transparent huge
  *   pages), keyed by the tuple hash; every connection is in it twice (its
  *   original and its reply tuple), so one lookup finds it from either
- *   direction and says which.  Buckets are never resized (at 1,000,000
+ *   direction and says which.  The hash reads a tuple's endpoints in a
+ *   fixed order, so both tuples of a connection without NAT share a
+ *   bucket: a commit writes the line its lookup brought in, under one
+ *   lock.  Buckets are never resized (at 1,000,000
  *   connections a chain holds one entry on average, more beyond): nothing
  *   stalls.  conntrack_execute() works on a batch in stages: it parses and
  *   hashes every packet and prefetches their buckets, then the first
@@ -27,7 +30,7 @@
  *   of a batch overlap instead of following one another.  Readers walk
  *   chains without locks (RCU); insert and remove
  *   take a striped mutex per bucket (both buckets of a connection, in index
- *   order).  A connection is removed by whoever first claims it (an atomic
+ *   order, when NAT puts them apart).  A connection is removed by whoever first claims it (an atomic
  *   flag), so sweep, flush, eviction and re-open never race each other.
  *   Per connection: a read-mostly part (both tuples, zone, mark, label),
  *   a part that TCP writes under a tiny spinlock (peer states, sequence
@@ -46,9 +49,11 @@
  *   Removed connections are released through 'defer_free' (given at
  *   creation), which must wait for a grace period (RCU) before handing
  *   them back with conntrack_release(); with defer_free NULL they go back
- *   at once (single-threaded use).  Connections come from a pool of slabs
- *   that conntrack_sweep() keeps a few thousand ahead of demand, faulted
- *   in, so a commit takes neither malloc nor a page fault.
+ *   at once (single-threaded use).  Connections come from a pool of 2 MiB
+ *   slabs (transparent huge pages) that conntrack_sweep() keeps 65,536
+ *   connections ahead of demand, faulted in, so a commit takes neither
+ *   malloc nor a page fault; each committing thread takes free ones 32 at
+ *   a time, so a commit rarely takes the pool's lock.
  *   The event callback is called from the main thread (sweep, flush) and
  *   from execute threads (eviction, a TCP connection re-opened by a SYN):
  *   it must be thread-safe and must not call back into the tracker.
