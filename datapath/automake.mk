@@ -40,3 +40,18 @@ datapath_libdatapath_a_SOURCES += \
 datapath_libdatapath_a_SOURCES += \
 	datapath/ct-events.h datapath/ct-events.c \
 	datapath/ctl-conntrack.h datapath/ctl-conntrack.c
+# Operations (issue 16): the HTTP endpoint, its metrics and pages.
+datapath_libdatapath_a_SOURCES += \
+	datapath/http.h datapath/http.c \
+	datapath/metrics.h datapath/metrics.c \
+	datapath/dashboard.h datapath/dashboard.c
+# The dashboard page, compiled in (tools/embed-file.sh).
+nodist_datapath_libdatapath_a_SOURCES = datapath/dashboard-html.c
+BUILT_SOURCES = datapath/dashboard-html.c
+CLEANFILES += datapath/dashboard-html.c
+EXTRA_DIST += datapath/dashboard.html tools/embed-file.sh
+datapath/dashboard-html.c: $(top_srcdir)/datapath/dashboard.html \
+		$(top_srcdir)/tools/embed-file.sh
+	@$(MKDIR_P) datapath
+	$(AM_V_GEN)$(SHELL) $(top_srcdir)/tools/embed-file.sh dashboard_html \
+		$(top_srcdir)/datapath/dashboard.html > $@.tmp && mv $@.tmp $@

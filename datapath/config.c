@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "conntrack.h"
+#include "http.h"
 #include "offload-provider.h"
 #include "port.h"
 
@@ -960,8 +961,9 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
 {
     static const char *const root_keys[] = {
         "dpdk", "control", "pmd", "datapath", "bridges", "offload", "state",
-        "conntrack", NULL
+        "conntrack", "http", NULL
     };
+    static const char *const http_keys[] = { "listen", NULL };
     static const char *const state_keys[] = { "dir", NULL };
     static const char *const dpdk_keys[] = { "args", "mbufs", NULL };
     static const char *const control_keys[] = { "socket", "group", NULL };
@@ -971,7 +973,7 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     static const char *const dp_keys[] = {
         "megaflow_idle_ms", "flow_limit", "mac_aging_s", "max_masks", NULL
     };
-    const json_t *dpdk, *control, *pmd, *dp, *state, *v, *e;
+    const json_t *dpdk, *control, *pmd, *dp, *state, *http, *v, *e;
     char p[PATH_SIZE];
     size_t i;
     int error;
@@ -1054,6 +1056,31 @@ parse_root(const json_t *root, struct cfg *cfg, char *err, size_t errsize)
     }
     cfg->control_group = strdup(v ? json_string_value(v) : "");
     if (!cfg->control_group) {
+        return nomem(err, errsize);
+    }
+
+    /* http */
+    error = get_object(root, "", "http", http_keys, &http, err, errsize);
+    if (error) {
+        return error;
+    }
+    v = http ? json_object_get(http, "listen") : NULL;
+    if (v) {
+        char host[HTTP_HOST_SIZE], msg[160];
+        uint16_t port;
+
+        if (!json_is_string(v)) {
+            return fail(err, errsize, "http.listen", "must be a string "
+                        "\"HOST:PORT\" (\"\": off)");
+        }
+        if (json_string_value(v)[0]
+            && !http_parse_listen(json_string_value(v), host, &port, msg,
+                                  sizeof msg)) {
+            return fail(err, errsize, "http.listen", "%s", msg);
+        }
+    }
+    cfg->http_listen = strdup(v ? json_string_value(v) : "");
+    if (!cfg->http_listen) {
         return nomem(err, errsize);
     }
 
@@ -1291,6 +1318,7 @@ cfg_free(struct cfg *cfg)
     free(cfg->dpdk_args);
     free(cfg->control_socket);
     free(cfg->control_group);
+    free(cfg->http_listen);
     free(cfg->state_dir);
     free(cfg->pmd_cores);
     for (size_t b = 0; b < cfg->n_bridges; b++) {

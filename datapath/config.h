@@ -164,6 +164,7 @@ struct cfg {
     char *control_group;        /* "" = socket mode 0600 (root only);
                                  * else mode 0660 owned by this group. */
     char *state_dir;            /* "" = do not save or restore state. */
+    char *http_listen;          /* "HOST:PORT", "" = no HTTP endpoint. */
     unsigned int *pmd_cores;    /* Distinct, in file order; at least one. */
     size_t n_pmd_cores;
     uint32_t emc_entries;

@@ -760,9 +760,8 @@ count_rules_cb(struct bridge *br, void *n)
     *(size_t *) n += ofproto_n_rules(bridge_ofproto(br));
 }
 
-/* Resident set size of this process in KiB, or -1. */
-static long long
-rss_kib(void)
+long long
+ctl_rss_kib(void)
 {
     long long pages = -1, rss = -1;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -795,7 +794,7 @@ h_resources(json_t *params, json_t **result, char *err, size_t errsize,
                         "rules", (json_int_t) rules,
                         "megaflows",
                         (json_int_t) dp_megaflow_count(sw_dp(aux)),
-                        "rss_kib", (json_int_t) rss_kib());
+                        "rss_kib", (json_int_t) ctl_rss_kib());
     return 0;
 }
 

@@ -24,4 +24,7 @@ struct sw;
 /* Returns 0 or an errno from ctl_register(). */
 int ctl_handlers_register(struct ctl_server *server, struct sw *sw);
 
+/* Resident set size of this process in KiB, or -1 (resources, metrics). */
+long long ctl_rss_kib(void);
+
 #endif /* ctl-handlers.h */

@@ -806,6 +806,46 @@ ctl_server_n_clients(const struct ctl_server *s)
     return s->n_conns;
 }
 
+bool
+ctl_has_method(const struct ctl_server *s, const char *method)
+{
+    return find_method(s, method) != NULL;
+}
+
+int
+ctl_call(struct ctl_server *s, const char *method, json_t *params,
+         json_t **result, char *err, size_t errsize)
+{
+    const struct ctl_method *m = find_method(s, method);
+    int rc;
+
+    *result = NULL;
+    if (!m) {
+        snprintf(err, errsize, "unknown method \"%s\"", method);
+        return CTL_ERR_NO_METHOD;
+    }
+    err[0] = '\0';
+    rc = m->fn(params, result, err, errsize, m->aux);
+    if (rc == CTL_DEFERRED) {
+        /* ctl_pending_current() returned NULL here: nothing to free. */
+        snprintf(err, errsize, "method \"%s\" cannot answer here",
+                 method);
+        return CTL_ERR_INTERNAL;
+    }
+    if (rc) {
+        json_decref(*result);
+        *result = NULL;
+        if (!err[0] && rc > 0) {
+            snprintf(err, errsize, "%s", strerror(rc));
+        }
+        return rc;
+    }
+    if (!*result) {
+        *result = json_object();
+    }
+    return 0;
+}
+
 /* ---- Deferred replies. ---- */
 
 struct ctl_pending *

@@ -93,6 +93,19 @@ void ctl_server_destroy(struct ctl_server *server);
 int ctl_register(struct ctl_server *server, const char *method,
                  ctl_handler_fn *fn, void *aux);
 
+/* Calls the handler registered for 'method' as a client's request would,
+ * outside any connection (the HTTP API, http.h): 'params' is borrowed (a
+ * JSON object).  Returns 0 with '*result' a new reference, or an error
+ * code with 'err' filled: CTL_ERR_NO_METHOD for an unknown method, the
+ * handler's error, or CTL_ERR_INTERNAL for a handler that would defer
+ * its reply (it gets no pending reply here).  Main thread, not from
+ * inside a handler. */
+int ctl_call(struct ctl_server *server, const char *method, json_t *params,
+             json_t **result, char *err, size_t errsize);
+
+/* True if 'method' is registered. */
+bool ctl_has_method(const struct ctl_server *server, const char *method);
+
 /* Overrides the limits (for tests); 0 keeps a value. */
 void ctl_server_set_limits(struct ctl_server *server, size_t max_request,
                            size_t max_output, unsigned int write_timeout_ms);

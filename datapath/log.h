@@ -61,7 +61,8 @@ enum log_level {
     LOG_MOD(port)                                                           \
     LOG_MOD(vhost)                                                          \
     LOG_MOD(offload)                                                        \
-    LOG_MOD(ct)
+    LOG_MOD(ct)                                                             \
+    LOG_MOD(http)
 
 struct log_module {
     const char *name;

@@ -26,6 +26,7 @@
 #include "dp.h"
 #include "log.h"
 #include "ctl-handlers.h"
+#include "http.h"
 #include "ctl.h"
 #include "ofp-parse.h"
 #include "offload-provider.h"
@@ -204,6 +205,7 @@ main(int argc, char *argv[])
     struct sw *sw = NULL;
     struct event_base *base = NULL;
     struct ctl_server *ctl = NULL;
+    struct http_server *http = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     struct run_ctx run = { 0 };
     struct state_saver saver;
@@ -335,6 +337,19 @@ main(int argc, char *argv[])
                 strerror(ret));
         goto out;
     }
+    if (cfg->http_listen[0]) {
+        http = http_server_create(base, cfg->http_listen, ctl, sw, err,
+                                  sizeof err);
+        if (!http) {
+            LOG_ERR("%s", err);
+            goto out;
+        }
+    }
+    ret = http_register_methods(ctl, http);
+    if (ret) {
+        LOG_ERR("registering methods: %s", strerror(ret));
+        goto out;
+    }
 
     sigint = evsignal_new(base, SIGINT, on_signal, base);
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
@@ -363,6 +378,7 @@ out:
     if (sigterm) {
         event_free(sigterm);
     }
+    http_server_destroy(http);
     ctl_server_destroy(ctl);
     sw_destroy(sw);
     if (base) {

@@ -84,6 +84,8 @@ usage(FILE *f)
 "                                 module's (or every module's) level:\n"
 "                                 off, err, warn, info, dbg\n"
 "  resources                      buffers in use, rules, megaflows, memory\n"
+"  http-info                      where the HTTP endpoint (metrics, API,\n"
+"                                 dashboard) listens, or \"http: off\"\n"
 "  offload-show                   offload ports, probed NIC capabilities,\n"
 "                                 simulated NICs\n"
 "  offload-stats                  offload counters: inserted, removed,\n"
@@ -1043,6 +1045,22 @@ cmd_resources(int argc, char *argv[])
 }
 
 static void
+cmd_http_info(int argc, char *argv[])
+{
+    json_t *r = call("http-info", NULL);
+    const char *url = json_string_value(json_object_get(r, "url"));
+
+    if (json_output) {
+        print_json(r);
+    } else if (url) {
+        printf("%s\n", url);
+    } else {
+        printf("http: off\n");
+    }
+    json_decref(r);
+}
+
+static void
 cmd_call(int argc, char *argv[])
 {
     json_t *params = NULL;
@@ -1233,6 +1251,7 @@ static const struct command commands[] = {
     { "capture", 2, 2, cmd_capture, "BR PORT" },
     { "list-methods", 0, 0, cmd_list_methods, "" },
     { "resources", 0, 0, cmd_resources, "" },
+    { "http-info", 0, 0, cmd_http_info, "" },
     { "call", 1, 2, cmd_call, "METHOD [JSON-PARAMS]" },
 };
 

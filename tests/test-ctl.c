@@ -791,6 +791,59 @@ test_slow_client(void **state)
     client_close(&c);
 }
 
+/* ctl_call(): a registered handler run outside any connection (the HTTP
+ * API), with the same results and errors a client would get. */
+static void
+test_call(void **state)
+{
+    struct fx *f = *state;
+    json_t *params = json_pack("{s:s, s:i}", "bridge", "br0", "n", 3);
+    json_t *result = (json_t *) 1;
+    char err[256];
+
+    assert_true(ctl_has_method(f->srv, "echo"));
+    assert_true(ctl_has_method(f->srv, "list-methods"));
+    assert_false(ctl_has_method(f->srv, "nope"));
+
+    assert_int_equal(ctl_call(f->srv, "echo", params, &result, err,
+                              sizeof err), 0);
+    assert_true(json_equal(result, params));
+    json_decref(result);
+
+    /* NULL result means {}. */
+    assert_int_equal(ctl_call(f->srv, "null", params, &result, err,
+                              sizeof err), 0);
+    assert_true(json_is_object(result) && !json_object_size(result));
+    json_decref(result);
+
+    assert_int_equal(ctl_call(f->srv, "fail", params, &result, err,
+                              sizeof err), ENOENT);
+    assert_null(result);
+    assert_string_equal(err, "bridge \"x\" not found");
+    json_object_set_new(params, "quiet", json_true());
+    assert_int_equal(ctl_call(f->srv, "fail", params, &result, err,
+                              sizeof err), EBUSY);
+    assert_string_equal(err, strerror(EBUSY));
+
+    assert_int_equal(ctl_call(f->srv, "params", params, &result, err,
+                              sizeof err), CTL_ERR_INVALID_PARAMS);
+    assert_string_equal(err, "params.quiet: unknown key");
+
+    assert_int_equal(ctl_call(f->srv, "nope", params, &result, err,
+                              sizeof err), CTL_ERR_NO_METHOD);
+    assert_string_equal(err, "unknown method \"nope\"");
+
+    /* A handler that would defer gets no pending reply here, and the
+     * call is refused; nothing is left behind. */
+    assert_int_equal(ctl_call(f->srv, "defer-bad", params, &result, err,
+                              sizeof err), CTL_ERR_INTERNAL);
+    assert_null(result);
+    json_decref(params);
+
+    /* The server still answers its clients. */
+    pump(f, 10);
+}
+
 static void
 test_socket_file(void **state)
 {
@@ -1214,6 +1267,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
         cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ofctl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ofctl_flows, setup, teardown),

@@ -13,6 +13,7 @@ PKGS=(
     qemu-system-x86 xz-utils zstd
     openvswitch-switch
     clang libclang-rt-dev
+    prometheus chromium
 )
 
 missing=()
@@ -36,7 +37,9 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # openvswitch-switch is the reference switch of tests/integration/
 # test_ct_diff.py, which starts its own private instance; RUNLEVEL=1 keeps
-# the package scripts from starting the system service.
+# the package scripts from starting the system service (and prometheus's:
+# only its promtool is used, by tests/integration/test_http.py, which also
+# renders the dashboard in headless chromium).
 export RUNLEVEL=1
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
