@@ -44,7 +44,10 @@ datapath_libdatapath_a_SOURCES += \
 datapath_libdatapath_a_SOURCES += \
 	datapath/http.h datapath/http.c \
 	datapath/metrics.h datapath/metrics.c \
-	datapath/dashboard.h datapath/dashboard.c
+	datapath/dashboard.h datapath/dashboard.c \
+	datapath/telemetry.h datapath/telemetry.c \
+	datapath/capture.h datapath/capture.c \
+	datapath/ctl-capture.h datapath/ctl-capture.c
 # The dashboard page, compiled in (tools/embed-file.sh).
 nodist_datapath_libdatapath_a_SOURCES = datapath/dashboard-html.c
 BUILT_SOURCES = datapath/dashboard-html.c

@@ -10,6 +10,7 @@
 #include <rte_mempool.h>
 
 #include "bridge.h"
+#include "capture.h"
 #include "conntrack.h"
 #include "ct-events.h"
 #include "log.h"
@@ -27,11 +28,23 @@ struct bridge_port {
     struct cfg_port cfg;            /* Deep copy of the configuration. */
 };
 
+/* A port of the config or the saved state that could not be opened at
+ * start (its device, file or socket is gone): kept, with why, so that it
+ * is shown, saved and tried again at the next start; its name and ofport
+ * stay reserved until del-port removes it or add-port of the same name
+ * opens it. */
+struct failed_port {
+    struct cfg_port cfg;            /* cfg.ofport is set */
+    char *error;
+};
+
 struct bridge {
     char *name;
     struct ofproto *ofproto;
     struct bridge_port **ports;     /* Sorted by ofport. */
     size_t n_ports;
+    struct failed_port *failed;
+    size_t n_failed;
     struct bridge *next;
 };
 
@@ -59,6 +72,7 @@ struct sw {
     void *change_aux;
     struct offload_config offload_cfg;
     struct ct_events *ct_events;    /* Closed connections. */
+    struct capture_set *captures;   /* Packet captures (capture.h). */
 };
 
 /* ---- Datapath callbacks (slow path). ---- */
@@ -185,15 +199,102 @@ find_port(const struct bridge *br, const char *name)
     return NULL;
 }
 
+static struct failed_port *
+find_failed(const struct bridge *br, const char *name)
+{
+    for (size_t i = 0; i < br->n_failed; i++) {
+        if (!strcmp(br->failed[i].cfg.name, name)) {
+            return &br->failed[i];
+        }
+    }
+    return NULL;
+}
+
+static const struct failed_port *
+find_failed_ofport(const struct bridge *br, uint32_t ofport)
+{
+    for (size_t i = 0; i < br->n_failed; i++) {
+        if (br->failed[i].cfg.ofport == ofport) {
+            return &br->failed[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+drop_failed(struct bridge *br, struct failed_port *f)
+{
+    size_t i = (size_t) (f - br->failed);
+
+    cfg_port_uninit(&f->cfg);
+    free(f->error);
+    memmove(&br->failed[i], &br->failed[i + 1],
+            (br->n_failed - i - 1) * sizeof br->failed[0]);
+    br->n_failed--;
+}
+
+/* True if 'name' is a port of any bridge, or a failed port of any bridge
+ * but 'except'. */
 static bool
-port_name_in_use(const struct sw *sw, const char *name)
+port_name_in_use(const struct sw *sw, const char *name,
+                 const struct bridge *except)
 {
     for (const struct bridge *b = sw->bridges; b; b = b->next) {
-        if (find_port(b, name)) {
+        if (find_port(b, name) || (b != except && find_failed(b, name))) {
             return true;
         }
     }
     return false;
+}
+
+/* The lowest ofport no port of 'br', live or failed, has. */
+static uint32_t
+lowest_free_ofport(const struct bridge *br)
+{
+    uint32_t ofport = 0;
+    bool taken;
+
+    do {
+        ofport++;
+        taken = find_failed_ofport(br, ofport) != NULL;
+        for (size_t i = 0; i < br->n_ports && !taken; i++) {
+            taken = br->ports[i]->ofport == ofport;
+        }
+    } while (taken);
+    return ofport;
+}
+
+/* Keeps 'cp', which failed to open with 'error', as a failed port of
+ * 'br' (sw_create()), with the lowest free ofport if it asked for none. */
+static int
+keep_failed(struct bridge *br, const struct cfg_port *cp,
+            const char *error, char *err, size_t errsize)
+{
+    struct failed_port *v = realloc(br->failed,
+                                    (br->n_failed + 1) * sizeof *v);
+    struct failed_port *f;
+    int ret;
+
+    if (!v) {
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    br->failed = v;
+    f = &br->failed[br->n_failed];
+    memset(f, 0, sizeof *f);
+    ret = cfg_port_copy(cp, &f->cfg, err, errsize);
+    if (ret) {
+        return ret;
+    }
+    f->cfg.ofport = cp->ofport ? cp->ofport : lowest_free_ofport(br);
+    f->error = strdup(error);
+    if (!f->error) {
+        cfg_port_uninit(&f->cfg);
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    br->n_failed++;
+    return 0;
 }
 
 static void
@@ -238,6 +339,8 @@ int
 sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
             uint32_t *ofportp, char *err, size_t errsize)
 {
+    struct failed_port *replaces = find_failed(br, cp->name);
+    const struct failed_port *holder;
     struct port_option *opts = NULL;
     struct port_env env = {
         .mp = sw->mp, .socket_id = -1, .n_txq = dp_pmd_n_txq(sw->dp),
@@ -247,9 +350,13 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     uint32_t ofport = cp->ofport;
     int ret;
 
-    if (port_name_in_use(sw, cp->name)) {
+    /* Adding a failed port's name again replaces it once it opens. */
+    if (port_name_in_use(sw, cp->name, br)) {
         snprintf(err, errsize, "port \"%s\" already exists", cp->name);
         return EEXIST;
+    }
+    if (!ofport && replaces) {
+        ofport = replaces->cfg.ofport;
     }
     if (ofport) {
         for (size_t i = 0; i < br->n_ports; i++) {
@@ -259,13 +366,15 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
                 return EEXIST;
             }
         }
-    } else {
-        ofport = 1;
-        for (size_t i = 0; i < br->n_ports; i++) {
-            if (br->ports[i]->ofport == ofport) {
-                ofport++;
-            }
+        holder = find_failed_ofport(br, ofport);
+        if (holder && holder != replaces) {
+            snprintf(err, errsize, "ofport %u is held by port %s, which "
+                     "failed to open (del-port it first)", ofport,
+                     holder->cfg.name);
+            return EEXIST;
         }
+    } else {
+        ofport = lowest_free_ofport(br);
     }
 
     p = calloc(1, sizeof *p);
@@ -352,6 +461,11 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
             LOG_WARN("port %s: %s", cp->name, oerr);
         }
     }
+    if (replaces) {
+        LOG_INFO("bridge %s: port %s opened, no longer failed", br->name,
+                 cp->name);
+        drop_failed(br, replaces);
+    }
     if (ofportp) {
         *ofportp = ofport;
     }
@@ -364,8 +478,14 @@ sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
             size_t errsize)
 {
     struct bridge_port *p = find_port(br, name);
+    struct failed_port *f = p ? NULL : find_failed(br, name);
     size_t i;
 
+    if (f) {
+        drop_failed(br, f);
+        notify_change(sw);
+        return 0;
+    }
     if (!p) {
         snprintf(err, errsize, "port \"%s\" not found on bridge %s", name,
                  br->name);
@@ -381,6 +501,8 @@ sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
             (br->n_ports - i - 1) * sizeof br->ports[0]);
     br->n_ports--;
     commit_and_unlock(sw);
+    /* A capture of it ends, its file complete. */
+    capture_set_port_gone(sw->captures, p->dp_port);
     /* Its hardware rules go first (the megaflows are gone already). */
     offload_port_del(sw->offload, p->dp_port);
     /* Stops polling, waits for the PMDs, closes the device. */
@@ -401,6 +523,17 @@ bridge_port_dump(const struct bridge *br,
 
         port_info(br->ports[i], &info);
         cb(&info, aux);
+    }
+}
+
+void
+bridge_failed_port_dump(const struct bridge *br,
+                        void (*cb)(const struct cfg_port *,
+                                   const char *error, void *),
+                        void *aux)
+{
+    for (size_t i = 0; i < br->n_failed; i++) {
+        cb(&br->failed[i].cfg, br->failed[i].error, aux);
     }
 }
 
@@ -674,6 +807,12 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         free(sw);
         return ret;
     }
+    sw->captures = capture_set_create(sw->dp);
+    if (!sw->captures) {
+        snprintf(err, errsize, "out of memory");
+        sw_destroy(sw);
+        return ENOMEM;
+    }
     ret = sw_conntrack_config(sw, &cfg->conntrack, err, errsize);
     if (ret) {
         sw_destroy(sw);
@@ -695,15 +834,27 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
             return ret;
         }
         for (size_t p = 0; p < cb->n_ports; p++) {
+            const struct cfg_port *cp = &cb->ports[p];
             char perr[256];
 
-            ret = sw_add_port(sw, br, &cb->ports[p], NULL, perr,
-                              sizeof perr);
-            if (ret) {
+            ret = sw_add_port(sw, br, cp, NULL, perr, sizeof perr);
+            if (ret == ENOMEM) {
                 snprintf(err, errsize, "bridge %s: port %s: %s", cb->name,
-                         cb->ports[p].name, perr);
+                         cp->name, perr);
                 sw_destroy(sw);
                 return ret;
+            }
+            if (ret) {
+                /* Its device, file or socket may be gone: start with the
+                 * rest, and keep it (shown, saved, tried at next start). */
+                LOG_ERR("bridge %s: port %s cannot be opened, kept as "
+                        "failed (add-port it again once fixed, or "
+                        "del-port it): %s", cb->name, cp->name, perr);
+                ret = keep_failed(br, cp, perr, err, errsize);
+                if (ret) {
+                    sw_destroy(sw);
+                    return ret;
+                }
             }
         }
     }
@@ -725,6 +876,8 @@ sw_destroy(struct sw *sw)
     if (!sw) {
         return;
     }
+    /* Captures end first, their files complete. */
+    capture_set_destroy(sw->captures);
     /* No hardware rule outlives the switch; the megaflows' last hardware
      * counters are folded in as dp_destroy() removes them. */
     offload_shutdown(sw->offload);
@@ -740,11 +893,21 @@ sw_destroy(struct sw *sw)
             free(br->ports[i]);
         }
         free(br->ports);
+        while (br->n_failed) {
+            drop_failed(br, &br->failed[br->n_failed - 1]);
+        }
+        free(br->failed);
         ofproto_destroy(br->ofproto);
         free(br->name);
         free(br);
     }
     free(sw);
+}
+
+struct capture_set *
+sw_captures(const struct sw *sw)
+{
+    return sw->captures;
 }
 
 struct ct_events *
@@ -802,6 +965,7 @@ sw_run(struct sw *sw)
         delay = od < delay ? od : delay;
     }
     reconfigure_ports(sw);
+    capture_set_run(sw->captures);
 
     if (now >= sw->next_timeouts_ms) {
         bool changed = false;

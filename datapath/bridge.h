@@ -38,6 +38,7 @@
 #include "ofproto.h"
 
 struct sw;
+struct capture_set;
 struct bridge;
 struct dp;
 struct port;
@@ -58,6 +59,8 @@ void sw_set_change_cb(struct sw *, void (*cb)(struct sw *, void *aux),
                       void *aux);
 
 struct dp *sw_dp(const struct sw *);
+/* The packet captures (capture.h). */
+struct capture_set *sw_captures(const struct sw *);
 /* The closed-connection log (ct-events.h). */
 struct ct_events *sw_ct_events(const struct sw *);
 /* The packet buffer pool (borrowed). */
@@ -95,6 +98,15 @@ int sw_del_port(struct sw *, struct bridge *, const char *name, char *err,
 void bridge_port_dump(const struct bridge *,
                       void (*cb)(const struct bridge_port_info *, void *),
                       void *aux);
+/* Calls 'cb' for each failed port of 'br': a port of the config or the
+ * saved state that could not be opened at start.  The daemon started
+ * without it; it is kept (its name and ofport reserved, saved with the
+ * state, tried again at the next start) until sw_del_port() removes it or
+ * sw_add_port() of the same name opens it. */
+void bridge_failed_port_dump(const struct bridge *,
+                             void (*cb)(const struct cfg_port *,
+                                        const char *error, void *),
+                             void *aux);
 /* Finds a port by name; returns false if none. */
 bool bridge_port_find(const struct bridge *, const char *name,
                       struct bridge_port_info *);

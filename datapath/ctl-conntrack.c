@@ -18,15 +18,6 @@
 #include "dp.h"
 #include "util.h"
 
-#define CHECK(EXPR)                                                     \
-    do {                                                                \
-        int check_ret_ = (EXPR);                                        \
-                                                                        \
-        if (check_ret_) {                                               \
-            return check_ret_;                                          \
-        }                                                               \
-    } while (0)
-
 static const char *
 proto_name(uint8_t p, bool v6)
 {
@@ -111,8 +102,8 @@ get_zone(json_t *params, bool *has, uint16_t *zone, char *err,
 {
     long long z = -1;
 
-    CHECK(ctl_param_int(params, "zone", false, 0, 65535, &z, err,
-                        errsize));
+    CTL_CHECK(ctl_param_int(params, "zone", false, 0, 65535, &z, err,
+                            errsize));
     *has = z >= 0;
     *zone = *has ? (uint16_t) z : 0;
     return 0;
@@ -150,10 +141,10 @@ h_dump_conntrack(json_t *params, json_t **result, char *err,
     uint16_t zone;
     bool has;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_zone(params, &has, &zone, err, errsize));
-    CHECK(ctl_param_int(params, "limit", false, 0, DUMP_LIMIT_MAX, &limit,
-                        err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_zone(params, &has, &zone, err, errsize));
+    CTL_CHECK(ctl_param_int(params, "limit", false, 0, DUMP_LIMIT_MAX, &limit,
+                            err, errsize));
     ctx.limit = (size_t) limit;
     ctx.arr = json_array();
     conntrack_dump(ct, has ? &zone : NULL, (uint64_t) dp_time_ms(), dump_cb,
@@ -254,12 +245,12 @@ h_flush_conntrack(json_t *params, json_t **result, char *err,
     bool has;
     size_t n;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_zone(params, &has, &zone, err, errsize));
-    CHECK(ctl_param_string(params, "tuple", false, &tuple_text, err,
-                           errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_zone(params, &has, &zone, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "tuple", false, &tuple_text, err,
+                               errsize));
     if (tuple_text) {
-        CHECK(parse_tuple(tuple_text, &tuple, err, errsize));
+        CTL_CHECK(parse_tuple(tuple_text, &tuple, err, errsize));
         tuple.zone = zone;
     }
     n = conntrack_flush(ct, has ? &zone : NULL, tuple_text ? &tuple : NULL,
@@ -282,7 +273,7 @@ h_conntrack_stats(json_t *params, json_t **result, char *err,
     long long now = dp_time_ms();
     double rate = 0;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     conntrack_get_stats(ct, &s);
     if (last_ms && now > last_ms && s.created >= last_created) {
         rate = (double) (s.created - last_created) * 1000.0
@@ -358,9 +349,9 @@ h_conntrack_events(json_t *params, json_t **result, char *err,
     long long after = 0;
     uint64_t newest;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(ctl_param_int(params, "after", false, 0, INT64_MAX, &after, err,
-                        errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_param_int(params, "after", false, 0, INT64_MAX, &after, err,
+                            errsize));
     newest = ct_events_dump(sw_ct_events(aux), (uint64_t) after, event_cb,
                             arr);
     *result = json_pack("{s:I, s:o}", "newest", (json_int_t) newest,
@@ -379,13 +370,13 @@ h_conntrack_set(json_t *params, json_t **result, char *err,
     json_t *tmo = json_object_get(params, "timeouts");
     struct ct_timeouts t;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(ctl_param_int(params, "max_conns", false, 1, 100000000, &max, err,
-                        errsize));
-    CHECK(ctl_param_int(params, "zone", false, 0, 65535, &zone, err,
-                        errsize));
-    CHECK(ctl_param_int(params, "limit", false, 0, 100000000, &limit, err,
-                        errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_param_int(params, "max_conns", false, 1, 100000000, &max,
+                            err, errsize));
+    CTL_CHECK(ctl_param_int(params, "zone", false, 0, 65535, &zone, err,
+                            errsize));
+    CTL_CHECK(ctl_param_int(params, "limit", false, 0, 100000000, &limit, err,
+                            errsize));
     if ((zone >= 0) != (limit >= 0)) {
         snprintf(err, errsize, "params: zone and limit go together");
         return CTL_ERR_INVALID_PARAMS;
@@ -431,10 +422,7 @@ h_conntrack_set(json_t *params, json_t **result, char *err,
 int
 ctl_conntrack_register(struct ctl_server *server, struct sw *sw)
 {
-    static const struct {
-        const char *name;
-        ctl_handler_fn *fn;
-    } methods[] = {
+    static const struct ctl_method_def methods[] = {
         { "dump-conntrack", h_dump_conntrack },
         { "flush-conntrack", h_flush_conntrack },
         { "conntrack-stats", h_conntrack_stats },
@@ -442,12 +430,6 @@ ctl_conntrack_register(struct ctl_server *server, struct sw *sw)
         { "conntrack-set", h_conntrack_set },
     };
 
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        int ret = ctl_register(server, methods[i].name, methods[i].fn, sw);
-
-        if (ret) {
-            return ret;
-        }
-    }
-    return 0;
+    return ctl_register_all(server, methods,
+                            sizeof methods / sizeof methods[0], sw);
 }

@@ -18,18 +18,11 @@
 #include "ctl-offload.h"
 #include "offload.h"
 #include "ctl.h"
+#include "ctl-capture.h"
 #include "dp.h"
 #include "log.h"
 #include "port.h"
 #include "port-dummy.h"
-
-#define CHECK(EXPR)                                                         \
-    do {                                                                    \
-        int check_ret_ = (EXPR);                                            \
-        if (check_ret_) {                                                   \
-            return check_ret_;                                              \
-        }                                                                   \
-    } while (0)
 
 static int
 get_bridge(struct sw *sw, json_t *params, struct bridge **brp, char *err,
@@ -37,7 +30,7 @@ get_bridge(struct sw *sw, json_t *params, struct bridge **brp, char *err,
 {
     const char *name;
 
-    CHECK(ctl_param_string(params, "bridge", true, &name, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "bridge", true, &name, err, errsize));
     *brp = sw_find_bridge(sw, name);
     if (!*brp) {
         snprintf(err, errsize, "bridge \"%s\" not found", name);
@@ -48,15 +41,23 @@ get_bridge(struct sw *sw, json_t *params, struct bridge **brp, char *err,
 
 /* ---- show, dump-ports. ---- */
 
+static json_t *
+options_json(const struct cfg_port *cp)
+{
+    json_t *opts = json_object();
+
+    for (size_t i = 0; i < cp->n_options; i++) {
+        json_object_set_new(opts, cp->options[i].key,
+                            json_string(cp->options[i].value));
+    }
+    return opts;
+}
+
 static void
 show_port_cb(const struct bridge_port_info *info, void *ports_)
 {
-    json_t *ports = ports_, *opts = json_object();
+    json_t *ports = ports_, *opts = options_json(info->cfg);
 
-    for (size_t i = 0; i < info->cfg->n_options; i++) {
-        json_object_set_new(opts, info->cfg->options[i].key,
-                            json_string(info->cfg->options[i].value));
-    }
     json_array_append_new(ports, json_pack(
         "{s:s, s:I, s:s, s:s, s:i, s:I, s:o}",
         "name", info->name, "ofport", (json_int_t) info->ofport,
@@ -67,19 +68,30 @@ show_port_cb(const struct bridge_port_info *info, void *ports_)
         "options", opts));
 }
 
+static void
+show_failed_cb(const struct cfg_port *cp, const char *error, void *failed)
+{
+    json_array_append_new(failed, json_pack(
+        "{s:s, s:I, s:s, s:s, s:o}", "name", cp->name,
+        "ofport", (json_int_t) cp->ofport, "type", cp->type,
+        "error", error, "options", options_json(cp)));
+}
+
 static int
 h_show(json_t *params, json_t **result, char *err, size_t errsize, void *aux)
 {
     static const char *const allowed[] = { "bridge", NULL };
     struct bridge *br;
-    json_t *ports;
+    json_t *ports, *failed;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
     ports = json_array();
+    failed = json_array();
     bridge_port_dump(br, show_port_cb, ports);
-    *result = json_pack("{s:s, s:o}", "bridge", bridge_name(br),
-                        "ports", ports);
+    bridge_failed_port_dump(br, show_failed_cb, failed);
+    *result = json_pack("{s:s, s:o, s:o}", "bridge", bridge_name(br),
+                        "ports", ports, "failed_ports", failed);
     return 0;
 }
 
@@ -168,9 +180,9 @@ h_dump_ports(json_t *params, json_t **result, char *err, size_t errsize,
     struct bridge *br;
     bool found;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_bridge(aux, params, &br, err, errsize));
-    CHECK(get_port(br, params, false, &found, &info, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(get_port(br, params, false, &found, &info, err, errsize));
     *result = json_array();
     if (found) {
         json_array_append_new(*result, port_stats_json(&info));
@@ -241,11 +253,11 @@ flow_list_method(json_t *params, json_t **result, char *err, size_t errsize,
     size_t n, count = 0;
     int ret;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_bridge(sw, params, &br, err, errsize));
-    CHECK(ctl_param_strings(params, "flows", true, &texts, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_bridge(sw, params, &br, err, errsize));
+    CTL_CHECK(ctl_param_strings(params, "flows", true, &texts, err, errsize));
     n = json_array_size(texts);
-    CHECK(parse_flow_list(texts, OFFC_ADD, &specs, &cmds, err, errsize));
+    CTL_CHECK(parse_flow_list(texts, OFFC_ADD, &specs, &cmds, err, errsize));
     ret = replace
           ? sw_replace_flows(sw, br, specs, n, &count, err, errsize)
           : sw_flow_mods(sw, br, specs, cmds, n, &count, err, errsize);
@@ -288,12 +300,12 @@ flow_one_method(json_t *params, json_t **result, char *err, size_t errsize,
     bool strict;
     int ret;
 
-    CHECK(ctl_params_check(params, del ? del_allowed : mod_allowed, err,
-                           errsize));
-    CHECK(get_bridge(sw, params, &br, err, errsize));
-    CHECK(ctl_param_string(params, del ? "match" : "flow", !del, &text, err,
-                           errsize));
-    CHECK(ctl_param_bool(params, "strict", false, &strict, err, errsize));
+    CTL_CHECK(ctl_params_check(params, del ? del_allowed : mod_allowed, err,
+                               errsize));
+    CTL_CHECK(get_bridge(sw, params, &br, err, errsize));
+    CTL_CHECK(ctl_param_string(params, del ? "match" : "flow", !del, &text,
+                               err, errsize));
+    CTL_CHECK(ctl_param_bool(params, "strict", false, &strict, err, errsize));
     cmd = del ? (strict ? OFFC_DELETE_STRICT : OFFC_DELETE)
               : (strict ? OFFC_MODIFY_STRICT : OFFC_MODIFY);
     ret = of_flow_parse(&spec, text ? text : "", cmd, perr, sizeof perr);
@@ -441,9 +453,9 @@ h_dump_flows(json_t *params, json_t **result, char *err, size_t errsize,
     const char *text;
     char perr[256];
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_bridge(aux, params, &br, err, errsize));
-    CHECK(ctl_param_string(params, "match", false, &text, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "match", false, &text, err, errsize));
     if (text && of_flow_parse(&spec, text, OFFC_MATCH, perr, sizeof perr)) {
         snprintf(err, errsize, "%s", perr);
         return EINVAL;
@@ -493,10 +505,10 @@ h_add_port(json_t *params, json_t **result, char *err, size_t errsize,
     uint32_t ofport;
     int ret;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_bridge(aux, params, &br, err, errsize));
-    CHECK(ctl_param_string(params, "name", true, &name, err, errsize));
-    CHECK(ctl_param_string(params, "type", true, &type, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "name", true, &name, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "type", true, &type, err, errsize));
     opts = json_object_get(params, "options");
     if (opts && !json_is_object(opts)) {
         snprintf(err, errsize, "params.options: must be an object");
@@ -551,10 +563,10 @@ h_del_port(json_t *params, json_t **result, char *err, size_t errsize,
     struct bridge *br;
     const char *name;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_bridge(aux, params, &br, err, errsize));
-    CHECK(ctl_param_string(params, "name", true, &name, err, errsize));
-    CHECK(sw_del_port(aux, br, name, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "name", true, &name, err, errsize));
+    CTL_CHECK(sw_del_port(aux, br, name, err, errsize));
     *result = json_object();
     return 0;
 }
@@ -615,7 +627,7 @@ h_dump_megaflows(json_t *params, json_t **result, char *err, size_t errsize,
     size_t n;
     json_t **items, *sorted;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     dp_megaflow_dump(sw_dp(aux), megaflow_cb, &ctx);
     n = json_array_size(ctx.arr);
     items = calloc(n + 1, sizeof *items);
@@ -644,7 +656,7 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
     static const char *const allowed[] = { NULL };
     struct dp *dp = sw_dp(aux);
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     *result = json_array();
     for (unsigned i = 0; i < dp_n_pmds(dp); i++) {
         struct dp_pmd_stats s;
@@ -697,8 +709,8 @@ h_pmd_profile(json_t *params, json_t **result, char *err, size_t errsize,
     struct dp *dp = sw_dp(aux);
     bool on = dp_get_profile(dp);
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(ctl_param_bool(params, "enable", on, &on, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_param_bool(params, "enable", on, &on, err, errsize));
     dp_set_profile(dp, on);
     *result = json_pack("{s:b}", "enabled", on);
     return 0;
@@ -726,10 +738,11 @@ h_log_level(json_t *params, json_t **result, char *err, size_t errsize,
     json_t *levels;
 
     (void) aux;
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(ctl_param_string(params, "module", false, &module, err, errsize));
-    CHECK(ctl_param_string(params, "level", false, &level_name, err,
-                           errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "module", false, &module, err,
+                               errsize));
+    CTL_CHECK(ctl_param_string(params, "level", false, &level_name, err,
+                               errsize));
     if (module && strcmp(module, "*") && !log_module_find(module)) {
         snprintf(err, errsize, "params.module: no log module \"%s\"",
                  module);
@@ -785,7 +798,7 @@ h_resources(json_t *params, json_t **result, char *err, size_t errsize,
     struct rte_mempool *mp = sw_mempool(aux);
     size_t rules = 0;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     sw_for_each_bridge(aux, count_rules_cb, &rules);
     *result = json_pack("{s:I, s:I, s:I, s:I, s:I}",
                         "mbufs_total", (json_int_t) mp->size,
@@ -807,8 +820,8 @@ get_dummy(struct sw *sw, json_t *params, struct bridge_port_info *info,
     struct bridge *br;
     bool found;
 
-    CHECK(get_bridge(sw, params, &br, err, errsize));
-    CHECK(get_port(br, params, true, &found, info, err, errsize));
+    CTL_CHECK(get_bridge(sw, params, &br, err, errsize));
+    CTL_CHECK(get_port(br, params, true, &found, info, err, errsize));
     if (strcmp(info->type, "dummy")) {
         snprintf(err, errsize, "port \"%s\" is not a dummy port",
                  info->name);
@@ -845,9 +858,9 @@ h_dummy_inject(json_t *params, json_t **result, char *err, size_t errsize,
     size_t *lens;
     int ret = 0;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_dummy(aux, params, &info, err, errsize));
-    CHECK(ctl_param_strings(params, "packets", true, &pkts, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_dummy(aux, params, &info, err, errsize));
+    CTL_CHECK(ctl_param_strings(params, "packets", true, &pkts, err, errsize));
     n = json_array_size(pkts);
     frames = calloc(n + 1, sizeof *frames);
     lens = calloc(n + 1, sizeof *lens);
@@ -931,8 +944,8 @@ h_dummy_capture(json_t *params, json_t **result, char *err, size_t errsize,
     size_t n;
     int ret;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(get_dummy(aux, params, &info, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(get_dummy(aux, params, &info, err, errsize));
     arr = json_array();
     ret = port_dummy_capture(info.port, capture_cb, arr, &n);
     if (ret) {
@@ -947,10 +960,7 @@ h_dummy_capture(json_t *params, json_t **result, char *err, size_t errsize,
 int
 ctl_handlers_register(struct ctl_server *server, struct sw *sw)
 {
-    static const struct {
-        const char *name;
-        ctl_handler_fn *fn;
-    } methods[] = {
+    static const struct ctl_method_def methods[] = {
         { "show", h_show },
         { "dump-ports", h_dump_ports },
         { "add-flows", h_add_flows },
@@ -968,15 +978,10 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
         { "dummy-inject", h_dummy_inject },
         { "dummy-capture", h_dummy_capture },
     };
+    int ret = ctl_register_all(server, methods,
+                               sizeof methods / sizeof methods[0], sw);
 
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        int ret = ctl_register(server, methods[i].name, methods[i].fn, sw);
-
-        if (ret) {
-            return ret;
-        }
-    }
-    int ret = ctl_offload_register(server, sw);
-
+    ret = ret ? ret : ctl_offload_register(server, sw);
+    ret = ret ? ret : ctl_capture_register(server, sw);
     return ret ? ret : ctl_conntrack_register(server, sw);
 }

@@ -18,15 +18,6 @@
 #include "ofp-parse.h"
 #include "simnic.h"
 
-#define CHECK(EXPR)                                                     \
-    do {                                                                \
-        int check_ret_ = (EXPR);                                        \
-                                                                        \
-        if (check_ret_) {                                               \
-            return check_ret_;                                          \
-        }                                                               \
-    } while (0)
-
 static void
 show_port_cb(const struct offload_port *op, void *arr)
 {
@@ -81,7 +72,7 @@ h_offload_show(json_t *params, json_t **result, char *err, size_t errsize,
     static const char *const allowed[] = { NULL };
     json_t *ports = json_array(), *nics = json_array();
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     offload_port_dump(sw_offload(aux), show_port_cb, ports);
     simnic_for_each(show_nic_cb, nics);
     *result = json_pack("{s:b, s:o, s:o}", "enabled",
@@ -103,7 +94,7 @@ h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
     long long now = dp_time_ms();
     size_t n;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     offload_get_stats(sw_offload(aux), &s);
     for (unsigned r = 1; r < OFFLOAD_N_REASONS; r++) {
         json_object_set_new(failed, offload_reason_name(r),
@@ -217,7 +208,7 @@ h_offload_sessions(json_t *params, json_t **result, char *err,
     static const char *const allowed[] = { NULL };
     json_t *arr;
 
-    CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     arr = json_array();
     offload_session_dump(sw_offload(aux), session_cb, arr);
     *result = json_pack("{s:b, s:o}", "enabled",
@@ -240,16 +231,16 @@ h_offload_simnic_set(json_t *params, json_t **result, char *err,
     long long cap = 0, rate = -1, fail = -1, fail_destroy = -1;
 
     (void) aux;
-    CHECK(ctl_params_check(params, allowed, err, errsize));
-    CHECK(ctl_param_string(params, "nic", true, &name, err, errsize));
-    CHECK(ctl_param_int(params, "capacity", false, 1, 10000000, &cap, err,
-                        errsize));
-    CHECK(ctl_param_int(params, "insert_rate", false, 0, 100000000, &rate,
-                        err, errsize));
-    CHECK(ctl_param_int(params, "fail_next", false, 0, 1000000, &fail, err,
-                        errsize));
-    CHECK(ctl_param_int(params, "fail_destroy", false, 0, 1000000,
-                        &fail_destroy, err, errsize));
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "nic", true, &name, err, errsize));
+    CTL_CHECK(ctl_param_int(params, "capacity", false, 1, 10000000, &cap, err,
+                            errsize));
+    CTL_CHECK(ctl_param_int(params, "insert_rate", false, 0, 100000000, &rate,
+                            err, errsize));
+    CTL_CHECK(ctl_param_int(params, "fail_next", false, 0, 1000000, &fail, err,
+                            errsize));
+    CTL_CHECK(ctl_param_int(params, "fail_destroy", false, 0, 1000000,
+                            &fail_destroy, err, errsize));
     nic = simnic_find(name);
     if (!nic) {
         snprintf(err, errsize, "no simnic \"%s\"", name);
@@ -291,22 +282,13 @@ ctl_offload_megaflow_fields(struct sw *sw, const void *mf,
 int
 ctl_offload_register(struct ctl_server *server, struct sw *sw)
 {
-    static const struct {
-        const char *name;
-        ctl_handler_fn *fn;
-    } methods[] = {
+    static const struct ctl_method_def methods[] = {
         { "offload-show", h_offload_show },
         { "offload-stats", h_offload_stats },
         { "offload-sessions", h_offload_sessions },
         { "offload-simnic-set", h_offload_simnic_set },
     };
 
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        int ret = ctl_register(server, methods[i].name, methods[i].fn, sw);
-
-        if (ret) {
-            return ret;
-        }
-    }
-    return 0;
+    return ctl_register_all(server, methods,
+                            sizeof methods / sizeof methods[0], sw);
 }

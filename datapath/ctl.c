@@ -806,6 +806,20 @@ ctl_server_n_clients(const struct ctl_server *s)
     return s->n_conns;
 }
 
+int
+ctl_register_all(struct ctl_server *s, const struct ctl_method_def *defs,
+                 size_t n, void *aux)
+{
+    for (size_t i = 0; i < n; i++) {
+        int ret = ctl_register(s, defs[i].name, defs[i].fn, aux);
+
+        if (ret) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
 bool
 ctl_has_method(const struct ctl_server *s, const char *method)
 {

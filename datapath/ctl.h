@@ -93,6 +93,26 @@ void ctl_server_destroy(struct ctl_server *server);
 int ctl_register(struct ctl_server *server, const char *method,
                  ctl_handler_fn *fn, void *aux);
 
+/* In a handler: returns EXPR's error code, if it has one. */
+#define CTL_CHECK(EXPR)                                                     \
+    do {                                                                    \
+        int ctl_check_ret_ = (EXPR);                                        \
+        if (ctl_check_ret_) {                                               \
+            return ctl_check_ret_;                                          \
+        }                                                                   \
+    } while (0)
+
+/* A table of methods for ctl_register_all(). */
+struct ctl_method_def {
+    const char *name;
+    ctl_handler_fn *fn;
+};
+
+/* Registers the 'n' methods of 'defs', each with 'aux'; stops at the first
+ * error (ctl_register()'s) and returns it. */
+int ctl_register_all(struct ctl_server *server,
+                     const struct ctl_method_def *defs, size_t n, void *aux);
+
 /* Calls the handler registered for 'method' as a client's request would,
  * outside any connection (the HTTP API, http.h): 'params' is borrowed (a
  * JSON object).  Returns 0 with '*result' a new reference, or an error

@@ -7,6 +7,7 @@
 
 #include <rte_mbuf.h>
 
+#include "capture.h"
 #include "dp-private.h"
 #include "packet-rewrite.h"
 #include "port.h"
@@ -42,6 +43,12 @@ dp_tx_flush_port(struct dp_pmd *pmd, uint32_t port_no)
         return;
     }
     if (port) {
+        struct capture *cap = atomic_load_explicit(
+            &pmd->dp->captures[port_no], memory_order_acquire);
+
+        if (unlikely(cap != NULL)) {
+            capture_packets(cap, b->pkts, b->n, true);
+        }
         port_tx_burst(port, pmd->idx, b->pkts, b->n);
     } else {
         drop_pkts(pmd, b->pkts, b->n, DP_DROP_NO_PORT);

@@ -43,6 +43,7 @@
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
+#include "capture.h"
 #include "dp-private.h"
 #include "emc.h"
 #include "hkc.h"
@@ -1055,6 +1056,12 @@ dp_pmd_main(void *pmd_)
             int n = port_rx_burst(rq->port, rq->qid, pkts, DP_BATCH);
 
             if (n > 0) {
+                struct capture *cap = atomic_load_explicit(
+                    &dp->captures[rq->port_no], memory_order_acquire);
+
+                if (unlikely(cap != NULL)) {
+                    capture_packets(cap, pkts, (unsigned) n, false);
+                }
                 dp_prof_mark(pmd, prof, &t, DP_STAGE_RX);
                 input_burst(pmd, rq->port_no, pkts, (unsigned) n, prof, &t);
                 got += (unsigned) n;

@@ -96,6 +96,9 @@ struct dp {
     void *aux;
 
     struct port *_Atomic ports[DP_MAX_PORTS];
+    /* Packet captures (capture.h), NULL when none: the PMDs offer every
+     * burst a port receives and sends. */
+    struct capture *_Atomic captures[DP_MAX_PORTS];
     uint32_t next_port_no;                  /* [main] Round-robin alloc. */
     uint16_t port_pmd_rr;                   /* [main] Next PMD for a rxq. */
     /* [main] Which PMD polls each queue of each port. */

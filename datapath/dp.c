@@ -105,6 +105,15 @@ static void dp_ct_offload_gone(const struct ct_tuple *, uint64_t uid,
                                void *dp_);
 
 void
+dp_port_set_capture(struct dp *dp, uint32_t port_no, struct capture *c)
+{
+    if (port_no < DP_MAX_PORTS) {
+        atomic_store_explicit(&dp->captures[port_no], c,
+                              memory_order_release);
+    }
+}
+
+void
 dp_synchronize(struct dp *dp)
 {
     uint64_t token = rte_rcu_qsbr_start(dp->rcu);

@@ -99,6 +99,7 @@
 
 struct dp;
 struct port;
+struct capture;
 struct rte_mempool;
 
 #define DP_MAX_PORTS 256
@@ -181,6 +182,10 @@ int dp_port_del(struct dp *, uint32_t port_no);
 int dp_port_reconfigure(struct dp *, uint32_t port_no, char *err,
                         size_t errsize);
 struct port *dp_port_get(const struct dp *, uint32_t port_no);
+/* Attaches capture 'c' (capture.h) to a port, or detaches with NULL: the
+ * PMDs then offer it every burst the port receives and sends.  After
+ * detaching, dp_synchronize() before closing the capture.  Main thread. */
+void dp_port_set_capture(struct dp *, uint32_t port_no, struct capture *c);
 unsigned dp_n_pmds(const struct dp *);
 /* The connection tracker every PMD shares (conntrack.h); the main thread
  * configures, dumps and flushes it. */

@@ -37,7 +37,8 @@ struct http_server {
 static const char *const api_methods[] = {
     "show", "dump-ports", "dump-flows", "dump-megaflows", "pmd-stats",
     "resources", "dump-conntrack", "conntrack-stats", "conntrack-events",
-    "offload-show", "offload-stats", "offload-sessions", "http-info", NULL,
+    "offload-show", "offload-stats", "offload-sessions", "http-info",
+    "capture-list", NULL,
 };
 
 bool
@@ -201,11 +202,10 @@ query_params(const char *query, char *msg, size_t msgsize)
                      kv->key);
             goto bad;
         }
-        v = json_is_string(json_string(kv->value)) ? query_value(kv->value)
-                                                   : NULL;
-        if (!v || !json_string(kv->key)
-            || json_object_set_new(params, kv->key, v)) {
-            /* jansson refuses keys and strings that are not UTF-8. */
+        v = query_value(kv->value);
+        if (!v || json_object_set_new(params, kv->key, v)) {
+            /* jansson refuses keys and strings that are not UTF-8 (and
+             * json_object_set_new() releases 'v' then). */
             snprintf(msg, msgsize, "query key or value is not UTF-8 text");
             goto bad;
         }

@@ -33,6 +33,7 @@
 #include "port.h"
 #include "port-options.h"
 #include "state.h"
+#include "telemetry.h"
 #include "vhost.h"
 
 LOG_MODULE(main);
@@ -78,13 +79,14 @@ check_flows(const struct cfg *cfg, char *err, size_t errsize)
 }
 
 /* With a state directory, the bridges, ports and flows saved by the last
- * run replace the config's bridges (see state.h).  An unusable state file
- * is reported, kept aside as FILE.bad, and the config is used. */
+ * run of this instance (its control socket: see state.h) replace the
+ * config's bridges.  An unusable state file is reported, kept aside as
+ * FILE.bad, and the config is used.  'path' receives the state file. */
 static int
-restore_state(struct cfg *cfg)
+restore_state(struct cfg *cfg, char *path, size_t pathsize)
 {
     struct cfg *saved;
-    char path[512], bad[520], err[512];
+    char legacy[512], bad[520], err[512];
     int ret;
 
     if (!cfg->state_dir[0]) {
@@ -94,8 +96,21 @@ restore_state(struct cfg *cfg)
         LOG_ERR("state.dir %s: %s", cfg->state_dir, strerror(errno));
         return errno;
     }
-    snprintf(path, sizeof path, "%s/%s", cfg->state_dir, STATE_FILE_NAME);
-    ret = state_load(path, cfg->bridges_checksum, &saved, err, sizeof err);
+    state_path(path, pathsize, cfg->state_dir, cfg->control_socket);
+    snprintf(legacy, sizeof legacy, "%s/%s", cfg->state_dir,
+             STATE_LEGACY_FILE_NAME);
+    if (access(path, F_OK) && !access(legacy, F_OK)
+        && !strcmp(cfg->control_socket, CFG_DEFAULT_SOCKET)) {
+        /* Saved before state files had owners: the instance on the
+         * default socket adopts it. */
+        if (rename(legacy, path)) {
+            LOG_WARN("state: cannot adopt %s: %s", legacy, strerror(errno));
+        } else {
+            LOG_INFO("state: %s is now %s", legacy, path);
+        }
+    }
+    ret = state_load(path, cfg->bridges_checksum, cfg->control_socket,
+                     &saved, err, sizeof err);
     if (ret == ENOENT) {
         return 0;
     } else if (ret == ESTALE) {
@@ -128,6 +143,7 @@ restore_state(struct cfg *cfg)
 struct state_saver {
     char path[512];
     uint64_t config_sum;            /* cfg->bridges_checksum. */
+    const char *instance;           /* cfg->control_socket. */
 };
 
 /* sw's change callback: saves the state file.  A failure is logged; the
@@ -138,7 +154,8 @@ save_state(struct sw *sw, void *saver_)
     const struct state_saver *saver = saver_;
     char err[256];
 
-    if (state_save(sw, saver->path, saver->config_sum, err, sizeof err)) {
+    if (state_save(sw, saver->path, saver->config_sum, saver->instance, err,
+                   sizeof err)) {
         LOG_WARN_RL("saving state: %s", err);
     }
 }
@@ -154,6 +171,7 @@ on_signal(evutil_socket_t sig, short what, void *base)
 struct run_ctx {
     struct sw *sw;
     struct event *timer;
+    long long telemetry_ms;         /* last telemetry_refresh() */
 };
 
 static void
@@ -161,6 +179,12 @@ on_timer(evutil_socket_t fd, short what, void *ctx_)
 {
     struct run_ctx *ctx = ctx_;
     unsigned ms = sw_run(ctx->sw);
+    long long now = dp_time_ms();
+
+    if (now - ctx->telemetry_ms >= 1000) {
+        telemetry_refresh(ctx->sw);
+        ctx->telemetry_ms = now;
+    }
     struct timeval tv = { .tv_sec = ms / 1000,
                           .tv_usec = (ms % 1000) * 1000 };
 
@@ -208,7 +232,7 @@ main(int argc, char *argv[])
     struct http_server *http = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     struct run_ctx run = { 0 };
-    struct state_saver saver;
+    struct state_saver saver = { .path = "" };
 
     while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -264,14 +288,35 @@ main(int argc, char *argv[])
         cfg_free(cfg);
         return 0;
     }
-    if (restore_state(cfg)) {
+    /* The control socket first: it is what makes this instance one (a
+     * second daemon on the same socket stops here, before it reads or
+     * writes the state, or opens a port). */
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    base = event_base_new();
+    if (!base) {
+        LOG_ERR("cannot create event loop");
+        cfg_free(cfg);
+        return 1;
+    }
+    ctl = ctl_server_create(base, cfg->control_socket, err, sizeof err);
+    if (!ctl) {
+        LOG_ERR("control socket %s: %s", cfg->control_socket, err);
+        event_base_free(base);
+        cfg_free(cfg);
+        return 1;
+    }
+    if (restore_state(cfg, saver.path, sizeof saver.path)) {
+        ctl_server_destroy(ctl);
+        event_base_free(base);
         cfg_free(cfg);
         return 1;
     }
 
-    signal(SIGPIPE, SIG_IGN);
     eal_argv = calloc(cfg->n_dpdk_args + 2, sizeof *eal_argv);
     if (!eal_argv) {
+        ctl_server_destroy(ctl);
+        event_base_free(base);
         cfg_free(cfg);
         return 1;
     }
@@ -282,11 +327,12 @@ main(int argc, char *argv[])
     if (rte_eal_init((int) cfg->n_dpdk_args + 1, eal_argv) < 0) {
         LOG_ERR("DPDK EAL init failed: %s", rte_strerror(rte_errno));
         free(eal_argv);
+        ctl_server_destroy(ctl);
+        event_base_free(base);
         cfg_free(cfg);
         return 1;
     }
     unpin_self();
-    evthread_use_pthreads();
 
     mp = rte_pktmbuf_pool_create("sluice_mbufs", cfg->n_mbufs,
                                  SLUICE_MBUF_CACHE, 0,
@@ -301,26 +347,20 @@ main(int argc, char *argv[])
         LOG_ERR("%s", err);
         goto out;
     }
+    ret = telemetry_init();
+    if (ret) {
+        LOG_WARN("DPDK telemetry: cannot register /sluice/ commands: %s",
+                 strerror(-ret));
+    }
     if (cfg->state_dir[0]) {
         /* From now on every change is saved; the first save records what
          * the config (or the restored state) built. */
-        snprintf(saver.path, sizeof saver.path, "%s/%s", cfg->state_dir,
-                 STATE_FILE_NAME);
         saver.config_sum = cfg->bridges_checksum;
+        saver.instance = cfg->control_socket;
         sw_set_change_cb(sw, save_state, &saver);
         save_state(sw, &saver);
     }
 
-    base = event_base_new();
-    if (!base) {
-        LOG_ERR("cannot create event loop");
-        goto out;
-    }
-    ctl = ctl_server_create(base, cfg->control_socket, err, sizeof err);
-    if (!ctl) {
-        LOG_ERR("control socket %s: %s", cfg->control_socket, err);
-        goto out;
-    }
     if (cfg->control_group[0]) {
         struct group *gr = getgrnam(cfg->control_group);
 
@@ -380,6 +420,7 @@ out:
     }
     http_server_destroy(http);
     ctl_server_destroy(ctl);
+    telemetry_fini();
     sw_destroy(sw);
     if (base) {
         event_base_free(base);

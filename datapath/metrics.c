@@ -25,6 +25,9 @@
 
 #define MAX_CUSTOM 128
 
+/* The conntrack TCP states are at most this old. */
+#define METRICS_CT_WALK_MS 5000
+
 /* Appends a string literal. */
 #define ADD_LIT(B, S) evbuffer_add(B, S, sizeof S - 1)
 
@@ -279,6 +282,26 @@ rules_cb(struct bridge *br, void *b_)
 }
 
 static void
+count_failed_cb(const struct cfg_port *cp, const char *error, void *n)
+{
+    (void) cp;
+    (void) error;
+    (*(size_t *) n)++;
+}
+
+static void
+failed_cb(struct bridge *br, void *b_)
+{
+    struct evbuffer *b = b_;
+    size_t n = 0;
+
+    bridge_failed_port_dump(br, count_failed_cb, &n);
+    ADD_LIT(b, "sluice_ports_failed{bridge=\"");
+    put_label_value(b, bridge_name(br));
+    evbuffer_add_printf(b, "\"} %zu\n", n);
+}
+
+static void
 render_resources(struct evbuffer *b, struct sw *sw)
 {
     struct rte_mempool *mp = sw_mempool(sw);
@@ -289,6 +312,10 @@ render_resources(struct evbuffer *b, struct sw *sw)
           (double) dp_megaflow_count(sw_dp(sw)));
     family(b, "sluice_rules", "gauge", "OpenFlow rules of the bridge");
     sw_for_each_bridge(sw, rules_cb, b);
+    family(b, "sluice_ports_failed", "gauge",
+           "Ports of the config or saved state that could not be opened at "
+           "start (show: failed_ports)");
+    sw_for_each_bridge(sw, failed_cb, b);
     gauge(b, "sluice_mbufs_capacity", "Packet buffers in the pool",
           mp ? (double) mp->size : 0);
     gauge(b, "sluice_mbufs_in_use",
@@ -359,10 +386,22 @@ render_conntrack(struct evbuffer *b, struct sw *sw)
         [CT_PROTO_TCP] = "tcp", [CT_PROTO_UDP] = "udp",
         [CT_PROTO_ICMP] = "icmp", [CT_PROTO_OTHER] = "other",
     };
+    /* The TCP states cost a walk of the table: at most one per
+     * METRICS_CT_WALK_MS (the dashboard scrapes every second). */
+    static uint64_t tcp_by_state[CT_TCP_N_STATES];
+    static long long walked_ms = -METRICS_CT_WALK_MS;
     struct conntrack *ct = dp_conntrack(sw_dp(sw));
+    long long now = dp_time_ms();
     struct ct_stats s;
 
-    conntrack_get_stats(ct, &s);
+    if (now - walked_ms >= METRICS_CT_WALK_MS) {
+        conntrack_get_stats(ct, &s);
+        memcpy(tcp_by_state, s.tcp_by_state, sizeof tcp_by_state);
+        walked_ms = now;
+    } else {
+        conntrack_get_counters(ct, &s);
+        memcpy(s.tcp_by_state, tcp_by_state, sizeof tcp_by_state);
+    }
     gauge(b, "sluice_conntrack_connections",
           "Tracked connections (including expired ones not yet swept)",
           (double) s.n_conns);

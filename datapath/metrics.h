@@ -13,7 +13,7 @@
  *   megaflows, masks, rules, packet buffers and resident memory; offload
  *   insertions, removals and failures by reason; conntrack connections by
  *   protocol and TCP state, creations, removals and drops by reason.
- *   docs/control-protocol.md ("HTTP") lists the names.
+ *   docs/OPERATIONS.md lists the names.
  *
  * Design
  *   Read from the same sources as the control socket's answers
@@ -23,8 +23,9 @@
  *   ofport, PMD and core; label sets of one family partition it (the
  *   lookup tiers are disjoint, so a sum over them means something).  A
  *   family's samples are written together.  conntrack's TCP states come
- *   from a walk of the table (conntrack_get_stats()): a scrape of a
- *   table of millions costs the main thread that walk.
+ *   from a walk of the table (conntrack_get_stats()), done at most every
+ *   5 s (METRICS_CT_WALK_MS; the states may be that old): with millions
+ *   of connections the walk costs the main thread, never the PMDs.
  *
  * Thread-safety
  *   Main thread (it reads what the control socket's handlers read).

@@ -63,6 +63,20 @@ save_port_cb(const struct bridge_port_info *info, void *ports_)
     }
 }
 
+/* A failed port is saved like a live one: tried again at the next
+ * start. */
+static void
+save_failed_cb(const struct cfg_port *cp, const char *error, void *ports_)
+{
+    json_t *port = cfg_port_to_json(cp);
+
+    (void) error;
+    if (port) {
+        json_object_set_new(port, "ofport", json_integer(cp->ofport));
+        json_array_append_new(ports_, port);
+    }
+}
+
 struct save_bridges_ctx {
     struct sw *sw;
     json_t *bridges;
@@ -77,6 +91,7 @@ save_bridge_cb(struct bridge *br, void *ctx_)
     json_t *ports = json_array();
 
     bridge_port_dump(br, save_port_cb, ports);
+    bridge_failed_port_dump(br, save_failed_cb, ports);
     sw_dump_flows(ctx->sw, br, NULL, save_flow_cb, &fctx);
     if (fctx.error) {
         ctx->error = fctx.error;
@@ -105,12 +120,21 @@ write_all(int fd, const char *text, size_t len)
     return 0;
 }
 
+void
+state_path(char *buf, size_t size, const char *dir, const char *instance)
+{
+    snprintf(buf, size, "%s/sluiced-%016" PRIx64 ".state", dir,
+             cfg_checksum(instance));
+}
+
 int
 state_save(const struct sw *sw_, const char *path, uint64_t config_sum,
-           char *err, size_t errsize)
+           const char *instance, char *err, size_t errsize)
 {
     struct save_bridges_ctx ctx = { (struct sw *) sw_, json_array(), 0 };
     char *bridges_text = NULL, *text = NULL, *tmp = NULL, *dir = NULL;
+    char *inst = NULL;
+    json_t *ij = json_string(instance);
     int fd = -1, ret = 0;
 
     sw_for_each_bridge(sw_, save_bridge_cb, &ctx);
@@ -120,10 +144,12 @@ state_save(const struct sw *sw_, const char *path, uint64_t config_sum,
         goto out;
     }
     bridges_text = json_dumps(ctx.bridges, STATE_DUMP_FLAGS);
-    if (!bridges_text
-        || asprintf(&text, "{\"sluice_state\":%d,\"config\":\"fnv1a64:"
-                    "%016" PRIx64 "\",\"checksum\":\"fnv1a64:%016" PRIx64
-                    "\",\"bridges\":%s}\n", STATE_VERSION, config_sum,
+    inst = ij ? json_dumps(ij, JSON_ENCODE_ANY) : NULL;
+    if (!bridges_text || !inst
+        || asprintf(&text, "{\"sluice_state\":%d,\"instance\":%s,"
+                    "\"config\":\"fnv1a64:%016" PRIx64 "\",\"checksum\":"
+                    "\"fnv1a64:%016" PRIx64 "\",\"bridges\":%s}\n",
+                    STATE_VERSION, inst, config_sum,
                     cfg_checksum(bridges_text), bridges_text) < 0
         || asprintf(&tmp, "%s.tmp", path) < 0) {
         text = tmp = NULL;
@@ -168,6 +194,8 @@ state_save(const struct sw *sw_, const char *path, uint64_t config_sum,
     }
 out:
     json_decref(ctx.bridges);
+    json_decref(ij);
+    free(inst);
     free(bridges_text);
     free(text);
     free(tmp);
@@ -176,11 +204,11 @@ out:
 }
 
 int
-state_load(const char *path, uint64_t config_sum, struct cfg **bridgesp,
-           char *err, size_t errsize)
+state_load(const char *path, uint64_t config_sum, const char *instance,
+           struct cfg **bridgesp, char *err, size_t errsize)
 {
     json_error_t jerr;
-    json_t *root, *bridges, *version, *checksum, *config;
+    json_t *root, *bridges, *version, *checksum, *config, *owner;
     char *bridges_text = NULL, *cfg_text = NULL, expect[64], cerr[512];
     int ret = EINVAL;
 
@@ -198,6 +226,7 @@ state_load(const char *path, uint64_t config_sum, struct cfg **bridgesp,
     checksum = json_object_get(root, "checksum");
     config = json_object_get(root, "config");
     bridges = json_object_get(root, "bridges");
+    owner = json_object_get(root, "instance");
     if (!json_is_integer(version)
         || json_integer_value(version) != STATE_VERSION) {
         snprintf(err, errsize, "%s: not a version %d sluice state file",
@@ -218,6 +247,14 @@ state_load(const char *path, uint64_t config_sum, struct cfg **bridgesp,
              cfg_checksum(bridges_text));
     if (strcmp(expect, json_string_value(checksum))) {
         snprintf(err, errsize, "%s: checksum mismatch (corrupt)", path);
+        goto out;
+    }
+    if (owner && (!json_is_string(owner)
+                  || strcmp(json_string_value(owner), instance))) {
+        snprintf(err, errsize, "%s: saved by the instance on control socket "
+                 "%s, not %s", path,
+                 json_is_string(owner) ? json_string_value(owner) : "?",
+                 instance);
         goto out;
     }
     snprintf(expect, sizeof expect, "fnv1a64:%016" PRIx64, config_sum);

@@ -2293,21 +2293,29 @@ conntrack_dump(struct conntrack *ct, const uint16_t *zone, uint64_t now,
 }
 
 void
-conntrack_get_stats(const struct conntrack *ct_, struct ct_stats *s)
+conntrack_get_counters(const struct conntrack *ct_, struct ct_stats *s)
 {
     struct conntrack *ct = (struct conntrack *) ct_;
-    size_t b, i;
 
     memset(s, 0, sizeof *s);
     s->n_conns = LOAD(&ct->n_conns);
-    for (i = 0; i < CT_N_PROTOS; i++) {
+    for (size_t i = 0; i < CT_N_PROTOS; i++) {
         s->by_proto[i] = LOAD(&ct->by_proto[i]);
     }
     s->created = LOAD(&ct->created);
     s->removed = LOAD(&ct->removed);
-    for (i = 0; i < CT_N_DROP_REASONS; i++) {
+    for (size_t i = 0; i < CT_N_DROP_REASONS; i++) {
         s->drops[i] = LOAD(&ct->drops[i]);
     }
+}
+
+void
+conntrack_get_stats(const struct conntrack *ct_, struct ct_stats *s)
+{
+    struct conntrack *ct = (struct conntrack *) ct_;
+    size_t b;
+
+    conntrack_get_counters(ct, s);
     for (b = 0; b < ct->n_buckets; b++) {
         struct ct_node *n;
 

@@ -373,8 +373,11 @@ struct ct_stats {
     uint64_t created, removed;        /* cumulative (rate = delta/time) */
     uint64_t drops[CT_N_DROP_REASONS];
 };
-/* Main thread.  tcp_by_state is counted by walking the table. */
+/* Main thread.  tcp_by_state is counted by walking the table (16 MiB of
+ * bucket heads, and every TCP connection). */
 void conntrack_get_stats(const struct conntrack *, struct ct_stats *);
+/* The same without the walk: tcp_by_state all 0.  Any thread. */
+void conntrack_get_counters(const struct conntrack *, struct ct_stats *);
 const char *ct_drop_reason_name(int);
 const char *ct_tcp_state_name(uint8_t);
 

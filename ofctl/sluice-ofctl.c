@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -103,6 +104,14 @@ usage(FILE *f)
 "                                 bytes both ways, duration\n"
 "  inject BR PORT HEX...          receive packets on a dummy port\n"
 "  capture BR PORT                print (and drain) a dummy port's output\n"
+"  capture-pcap BR PORT [rx|tx|both] -w FILE [-c N] [-s SNAPLEN]\n"
+"               [-d SECONDS] [FILTER]\n"
+"                                 capture any port's packets into a pcapng\n"
+"                                 file while it forwards, until N packets,\n"
+"                                 SECONDS or Ctrl-C; FILTER is a match in\n"
+"                                 the flow syntax (\"udp,tp_dst=53\")\n"
+"  capture-list                   the captures and their counts\n"
+"  capture-stop ID                end a capture\n"
 "  list-methods                   methods the daemon supports\n"
 "  call METHOD [JSON-PARAMS]      send any request, print the raw result\n"
 "\n"
@@ -462,6 +471,10 @@ cmd_show(int argc, char *argv[])
                 free(s);
             }
         }
+    }
+    json_array_foreach (json_object_get(r, "failed_ports"), i, p) {
+        printf(" %lld(%s): type=%s FAILED: %s\n", num(p, "ofport"),
+               str(p, "name"), str(p, "type"), str(p, "error"));
     }
     json_decref(r);
 }
@@ -1012,6 +1025,165 @@ cmd_capture(int argc, char *argv[])
     json_decref(r);
 }
 
+static volatile sig_atomic_t capture_interrupted;
+
+static void
+on_capture_signal(int sig)
+{
+    (void) sig;
+    capture_interrupted = 1;
+}
+
+static void
+print_capture_summary(json_t *r)
+{
+    const char *ended = json_string_value(json_object_get(r, "ended"));
+    const char *error = json_string_value(json_object_get(r, "error"));
+
+    fprintf(stderr, "%lld packets captured (%lld bytes), %lld dropped, "
+            "%lld filtered out, of %lld seen; ended: %s%s%s\n",
+            num(r, "packets"), num(r, "bytes"), num(r, "dropped"),
+            num(r, "filtered"), num(r, "seen"), ended ? ended : "?",
+            error ? ": " : "", error ? error : "");
+}
+
+/* capture-pcap BR PORT [rx|tx|both] -w FILE [-c N] [-s SNAPLEN]
+ * [-d SECONDS] [FILTER]: captures until N packets are written, SECONDS
+ * pass, or SIGINT/SIGTERM, then prints what it got. */
+static void
+cmd_capture_pcap(int argc, char *argv[])
+{
+    const char *dir = "both", *file = NULL, *filter = NULL;
+    long long count = 0, snaplen = 0, duration = 0, id, deadline;
+    char path[4096];
+    json_t *params, *r;
+    int i;
+
+    for (i = 2; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "rx") || !strcmp(a, "tx") || !strcmp(a, "both")) {
+            dir = a;
+        } else if (!strcmp(a, "-w") || !strcmp(a, "-c") || !strcmp(a, "-s")
+                   || !strcmp(a, "-d")) {
+            char *end;
+            long long v;
+
+            if (i + 1 >= argc) {
+                usage_error("capture-pcap: %s needs a value", a);
+            }
+            if (a[1] == 'w') {
+                file = argv[++i];
+                continue;
+            }
+            v = strtoll(argv[++i], &end, 10);
+            if (*end || end == argv[i] || v < 0) {
+                usage_error("capture-pcap: %s: expected a number, not "
+                            "\"%s\"", a, argv[i]);
+            }
+            *(a[1] == 'c' ? &count : a[1] == 's' ? &snaplen : &duration) = v;
+        } else if (!filter && a[0] != '-') {
+            filter = a;
+        } else {
+            usage_error("capture-pcap: unexpected \"%s\"", a);
+        }
+    }
+    if (!file) {
+        usage_error("capture-pcap: -w FILE is required");
+    }
+    if (file[0] == '/') {
+        snprintf(path, sizeof path, "%s", file);
+    } else {
+        char cwd[2048];
+
+        if (!getcwd(cwd, sizeof cwd)) {
+            fatal("getcwd: %s", strerror(errno));
+        }
+        snprintf(path, sizeof path, "%s/%s", cwd, file);
+    }
+    params = json_pack("{s:s, s:s, s:s, s:s}", "bridge", argv[0], "port",
+                       argv[1], "direction", dir, "file", path);
+    if (count) {
+        json_object_set_new(params, "count", json_integer(count));
+    }
+    if (snaplen) {
+        json_object_set_new(params, "snaplen", json_integer(snaplen));
+    }
+    if (filter) {
+        json_object_set_new(params, "filter", json_string(filter));
+    }
+    signal(SIGINT, on_capture_signal);
+    signal(SIGTERM, on_capture_signal);
+    r = call("capture-start", params);
+    id = num(r, "id");
+    json_decref(r);
+    fprintf(stderr, "capturing %s/%s %s into %s (capture %lld)\n", argv[0],
+            argv[1], dir, path, id);
+    deadline = duration ? now_ms() + duration * 1000 : -1;
+    while (!capture_interrupted
+           && (deadline < 0 || now_ms() < deadline)) {
+        json_t *list = call("capture-list", NULL), *c;
+        bool active = false;
+        size_t k;
+
+        json_array_foreach (list, k, c) {
+            if (num(c, "id") == id) {
+                active = json_is_true(json_object_get(c, "active"));
+            }
+        }
+        json_decref(list);
+        if (!active) {
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    r = call("capture-stop", json_pack("{s:I}", "id", (json_int_t) id));
+    if (!printed_as_json(r)) {
+        print_capture_summary(r);
+        json_decref(r);
+    }
+}
+
+static void
+cmd_capture_list(int argc, char *argv[])
+{
+    json_t *r = call("capture-list", NULL), *c;
+    size_t i;
+
+    if (printed_as_json(r)) {
+        return;
+    }
+    json_array_foreach (r, i, c) {
+        const char *ended = json_string_value(json_object_get(c, "ended"));
+
+        printf("%lld: %s/%s %s -> %s%s%s: %lld packets, %lld dropped, %s\n",
+               num(c, "id"), str(c, "bridge"), str(c, "port"),
+               str(c, "direction"), str(c, "file"),
+               str(c, "filter")[0] ? " filter " : "", str(c, "filter"),
+               num(c, "packets"), num(c, "dropped"),
+               ended ? ended : "active");
+    }
+    json_decref(r);
+}
+
+static void
+cmd_capture_stop(int argc, char *argv[])
+{
+    char *end;
+    long long id = strtoll(argv[0], &end, 10);
+    json_t *r;
+
+    if (*end || end == argv[0] || id <= 0) {
+        usage_error("capture-stop: expected a capture id, not \"%s\"",
+                    argv[0]);
+    }
+    r = call("capture-stop", json_pack("{s:I}", "id", (json_int_t) id));
+    if (!printed_as_json(r)) {
+        print_capture_summary(r);
+        json_decref(r);
+    }
+}
+
 static void
 cmd_list_methods(int argc, char *argv[])
 {
@@ -1249,6 +1421,11 @@ static const struct command commands[] = {
     { "conntrack-events", 0, 1, cmd_conntrack_events, "[AFTER-SEQ]" },
     { "inject", 3, -1, cmd_inject, "BR PORT HEX..." },
     { "capture", 2, 2, cmd_capture, "BR PORT" },
+    { "capture-pcap", 3, -1, cmd_capture_pcap,
+      "BR PORT [rx|tx|both] -w FILE [-c N] [-s SNAPLEN] [-d SECONDS] "
+      "[FILTER]" },
+    { "capture-list", 0, 0, cmd_capture_list, "" },
+    { "capture-stop", 1, 1, cmd_capture_stop, "ID" },
     { "list-methods", 0, 0, cmd_list_methods, "" },
     { "resources", 0, 0, cmd_resources, "" },
     { "http-info", 0, 0, cmd_http_info, "" },

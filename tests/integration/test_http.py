@@ -37,7 +37,7 @@ METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 API_METHODS = {"show", "dump-ports", "dump-flows", "dump-megaflows",
                "pmd-stats", "resources", "dump-conntrack", "conntrack-stats",
                "conntrack-events", "offload-show", "offload-stats",
-               "offload-sessions", "http-info"}
+               "offload-sessions", "http-info", "capture-list"}
 
 PORT_LABELS = {"bridge", "port", "ofport"}
 PMD_LABELS = {"pmd", "core"}
@@ -67,6 +67,7 @@ FAMILIES.update({
     "sluice_pmd_megaflow_masks": ("gauge", PMD_LABELS),
     "sluice_megaflows": ("gauge", set()),
     "sluice_rules": ("gauge", {"bridge"}),
+    "sluice_ports_failed": ("gauge", {"bridge"}),
     "sluice_mbufs_capacity": ("gauge", set()),
     "sluice_mbufs_in_use": ("gauge", set()),
     "sluice_resident_memory_bytes": ("gauge", set()),
@@ -443,6 +444,7 @@ def test_metrics_agree_with_the_control_socket(hsw):
     lo, hi = sorted((res_before["megaflows"], res_after["megaflows"]))
     assert lo <= ex.one("sluice_megaflows") <= hi
     assert ex.series("sluice_rules") == [({"bridge": "br0"}, n_rules)]
+    assert ex.series("sluice_ports_failed") == [({"bridge": "br0"}, 0)]
     assert n_rules == len(FLOWS)
     assert ex.one("sluice_mbufs_capacity") == res_before["mbufs_total"]
     assert 0 <= ex.one("sluice_mbufs_in_use") <= res_before["mbufs_total"]
