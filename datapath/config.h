@@ -40,8 +40,12 @@
  *                              exact-match cache of untagged IPv4 packets
  *                              (hkc.h; 0 disables it and such packets use
  *                              the EMC; else a power of 2 up to 2^22)
- *   pmd.idle_sleep_us          0 (busy polling); N: a PMD that found no
- *                              packet for 1000 polls naps N us (0..100000)
+ *   pmd.idle_sleep_us          0 (busy polling); N (0..100000): the
+ *                              longest nap of a PMD with little to do:
+ *                              after each poll whose fullest burst was
+ *                              under half a batch it naps 1 us longer,
+ *                              up to N; a fuller burst ends the naps
+ *                              (dp-input.c pmd_next_nap())
  *   datapath.megaflow_idle_ms  10000
  *   datapath.flow_limit        200000
  *   datapath.mac_aging_s       300

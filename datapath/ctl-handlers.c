@@ -673,7 +673,7 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
         }
         json_array_append_new(*result, json_pack(
             "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-            " s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o, s:o, s:I}",
+            " s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:I}",
             "pmd", (int) s.pmd, "core", s.core,
             "packets", (json_int_t) s.packets,
             "emc_hits", (json_int_t) s.emc_hits,
@@ -693,6 +693,8 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
             s.packets ? (double) s.busy_cycles / (double) s.packets : 0.0,
             "busy_cycles", (json_int_t) s.busy_cycles,
             "idle_cycles", (json_int_t) s.idle_cycles,
+            "sleep_cycles", (json_int_t) s.sleep_cycles,
+            "sleeps", (json_int_t) s.sleeps,
             "drops", drops, "stage_cycles", stages,
             "profiled_packets", (json_int_t) s.profiled_packets));
     }

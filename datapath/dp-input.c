@@ -35,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
@@ -1011,13 +1013,48 @@ pmd_sweep_dead(struct dp_pmd *pmd)
     }
 }
 
+/* Idle PMDs (pmd.idle_sleep_us, after Open vSwitch's pmd-sleep-max): the
+ * nap after an iteration whose fullest receive burst was 'got_max'
+ * packets.  A burst at least half full means traffic the PMD must keep up
+ * with: no nap.  Otherwise the nap grows by PMD_NAP_STEP_NS per iteration
+ * up to 'max_ns', so a PMD with nothing to do ends up waking every
+ * 'max_ns' and one with a trickle naps briefly between packets, while the
+ * rings (hundreds to thousands of packets deep) hold what arrives
+ * meanwhile. */
+#define PMD_NAP_STEP_NS 1000u
+
+static uint32_t
+pmd_next_nap(uint32_t nap_ns, unsigned got_max, uint32_t max_ns)
+{
+    if (got_max >= DP_BATCH / 2) {
+        return 0;
+    }
+    nap_ns += PMD_NAP_STEP_NS;
+    return nap_ns < max_ns ? nap_ns : max_ns;
+}
+
+/* Naps 'ns' off the RCU (a grace period does not wait for a nap), and
+ * counts it apart from busy and idle cycles. */
+static void
+pmd_nap(struct dp_pmd *pmd, uint32_t ns)
+{
+    struct timespec ts = { 0, (long) ns };
+    uint64_t t0 = rte_rdtsc();
+
+    rte_rcu_qsbr_thread_offline(pmd->dp->rcu, pmd->rcu_id);
+    nanosleep(&ts, NULL);
+    rte_rcu_qsbr_thread_online(pmd->dp->rcu, pmd->rcu_id);
+    dp_stat_add(&pmd->sleep_cycles, rte_rdtsc() - t0);
+    dp_stat_add(&pmd->sleeps, 1);
+}
+
 void *
 dp_pmd_main(void *pmd_)
 {
     struct dp_pmd *pmd = pmd_;
     struct dp *dp = pmd->dp;
     struct rte_mbuf *pkts[DP_BATCH];
-    unsigned idle_iters = 0;
+    uint32_t nap_ns = 0;
     char name[16];
 
     snprintf(name, sizeof name, "pmd%u", pmd->idx);
@@ -1031,12 +1068,14 @@ dp_pmd_main(void *pmd_)
     rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);
     rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
     port_set_thread_txq(pmd->idx);  /* For port_hw_tx_burst(). */
+    /* Naps of microseconds, not the 50 us a default timer slack adds. */
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     pmd->recirc_next = &pmd->recirc_q[0];
 
     while (!atomic_load_explicit(&dp->exiting, memory_order_relaxed)) {
         struct dp_poll_list *poll;
         uint64_t start = rte_rdtsc(), gen;
-        unsigned got = 0;
+        unsigned got = 0, got_max = 0;
         uint64_t tx_start;
         bool prof;
 
@@ -1055,6 +1094,9 @@ dp_pmd_main(void *pmd_)
             uint64_t t = prof ? rte_rdtsc() : 0;
             int n = port_rx_burst(rq->port, rq->qid, pkts, DP_BATCH);
 
+            if ((unsigned) n > got_max) {
+                got_max = (unsigned) n;
+            }
             if (n > 0) {
                 struct capture *cap = atomic_load_explicit(
                     &dp->captures[rq->port_no], memory_order_acquire);
@@ -1077,13 +1119,14 @@ dp_pmd_main(void *pmd_)
 
         if (got) {
             dp_stat_add(&pmd->busy_cycles, rte_rdtsc() - start);
-            idle_iters = 0;
         } else {
             dp_stat_add(&pmd->idle_cycles, rte_rdtsc() - start);
-            if (dp->cfg.idle_sleep_us && ++idle_iters > 1000) {
-                rte_rcu_qsbr_thread_offline(dp->rcu, pmd->rcu_id);
-                usleep(dp->cfg.idle_sleep_us);
-                rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
+        }
+        if (dp->cfg.idle_sleep_us) {
+            nap_ns = pmd_next_nap(nap_ns, got_max,
+                                  dp->cfg.idle_sleep_us * 1000u);
+            if (nap_ns) {
+                pmd_nap(pmd, nap_ns);
             }
         }
     }

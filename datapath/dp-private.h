@@ -338,6 +338,8 @@ struct dp_pmd {
     uint64_t recirculations;        /* Packets that took another pass. */
     uint64_t busy_cycles;
     uint64_t idle_cycles;
+    uint64_t sleep_cycles;          /* TSC cycles napping (idle_sleep_us) */
+    uint64_t sleeps;
     uint64_t drops[DP_N_DROP_REASONS];
     uint64_t stage_cycles[DP_N_STAGES];     /* dp.h: DP_STAGES */
     uint64_t profiled_packets;

@@ -948,6 +948,8 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     s->mask_limited = dp_stat_read(&pmd->mask_limited);
     s->busy_cycles = dp_stat_read(&pmd->busy_cycles);
     s->idle_cycles = dp_stat_read(&pmd->idle_cycles);
+    s->sleep_cycles = dp_stat_read(&pmd->sleep_cycles);
+    s->sleeps = dp_stat_read(&pmd->sleeps);
     s->n_megaflows = atomic_load(&pmd->n_megaflows);
     for (unsigned r = 0; r < DP_N_DROP_REASONS; r++) {
         s->drops[r] = dp_stat_read(&pmd->drops[r]);

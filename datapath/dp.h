@@ -150,8 +150,10 @@ struct dp_config {
                                      * mask explosion: a megaflow with a new
                                      * mask beyond it is not cached (the
                                      * packet is still executed). */
-    unsigned idle_sleep_us;         /* PMD naps this long when idle; 0 =
-                                     * pure busy polling. */
+    unsigned idle_sleep_us;         /* The longest nap of a PMD that
+                                     * finds little to do (dp-input.c,
+                                     * pmd_next_nap()); 0 = pure busy
+                                     * polling. */
 };
 
 /* Creates a datapath and starts its PMD threads (they poll nothing until
@@ -395,6 +397,8 @@ struct dp_pmd_stats {
     uint64_t mask_limited;          /* ... of which for max_masks. */
     uint64_t busy_cycles;
     uint64_t idle_cycles;
+    uint64_t sleep_cycles;          /* Napping: neither busy nor idle. */
+    uint64_t sleeps;
     uint64_t n_megaflows;
     uint64_t drops[DP_N_DROP_REASONS];
     uint64_t stage_cycles[DP_N_STAGES];

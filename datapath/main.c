@@ -52,7 +52,9 @@ usage(FILE *f)
             "  --print-default      print the embedded default config\n"
             "  --list-port-options  print the options of each port type "
             "(markdown)\n"
-            "  --help               this text\n");
+            "  --version            print the version and exit\n"
+            "  --help               this text\n"
+            "See sluiced(8).\n");
 }
 
 /* Checks what cfg_load can't: every configured flow parses. */
@@ -217,6 +219,7 @@ main(int argc, char *argv[])
         { "print-default", no_argument, NULL, 'p' },
         { "list-port-options", no_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     const char *config_path = NULL;
@@ -254,6 +257,9 @@ main(int argc, char *argv[])
             return port_opt_write_markdown(stdout) || fflush(stdout) ? 1 : 0;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("sluiced (sluice) %s\n", PACKAGE_VERSION);
             return 0;
         default:
             usage(stderr);

@@ -196,6 +196,9 @@ pmd_labels(struct evbuffer *b, const struct dp_pmd_stats *s)
        "TSC cycles of iterations that handled packets")                     \
     PS(idle_cycles, "idle_cycles_total", "counter",                         \
        "TSC cycles of iterations that found no packet")                     \
+    PS(sleep_cycles, "sleep_cycles_total", "counter",                       \
+       "TSC cycles napping with little to do (pmd.idle_sleep_us)")          \
+    PS(sleeps, "sleeps_total", "counter", "Naps taken")                     \
     PS(upcalls, "upcalls_total", "counter",                                 \
        "Packets that missed every cache and went to the slow path")         \
     PS(upcall_failures, "upcall_failures_total", "counter",                 \

@@ -181,6 +181,8 @@ cmd_pmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
     U64(d, "packets", p->packets);
     U64(d, "busy_cycles", p->busy_cycles);
     U64(d, "idle_cycles", p->idle_cycles);
+    U64(d, "sleep_cycles", p->sleep_cycles);
+    U64(d, "sleeps", p->sleeps);
     U64(d, "emc_hits", p->emc_hits);
     U64(d, "hkc_hits", p->hkc_hits);
     U64(d, "megaflow_hits", p->megaflow_hits);

@@ -122,7 +122,9 @@ usage(FILE *f)
 "  --pretty         indent JSON output\n"
 "  --timeout SECS   give up after SECS seconds (default %d; 0 = never)\n"
 "  --strict         strict matching for mod-flows and del-flows\n"
-"  -h, --help       this help\n",
+"  -h, --help       this help\n"
+"  --version        print the version and exit\n"
+"See sluice-ofctl(8).\n",
             program, DEFAULT_TIMEOUT_S);
 }
 
@@ -1444,6 +1446,7 @@ main(int argc, char *argv[])
         { "strict", no_argument, NULL, OPT_STRICT },
         { "pretty", no_argument, NULL, OPT_PRETTY },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     const struct command *cmd = NULL;
@@ -1488,6 +1491,9 @@ main(int argc, char *argv[])
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("sluice-ofctl (sluice) %s\n", PACKAGE_VERSION);
             return 0;
         default:
             usage_error("unknown or incomplete option \"%s\"",

@@ -61,6 +61,8 @@ FAMILIES.update({
     "sluice_port_provider_total": ("counter", PORT_LABELS | {"counter"}),
     "sluice_pmd_busy_cycles_total": ("counter", PMD_LABELS),
     "sluice_pmd_idle_cycles_total": ("counter", PMD_LABELS),
+    "sluice_pmd_sleep_cycles_total": ("counter", PMD_LABELS),
+    "sluice_pmd_sleeps_total": ("counter", PMD_LABELS),
     "sluice_pmd_lookups_total": ("counter", PMD_LABELS | {"tier"}),
     "sluice_pmd_drops_total": ("counter", PMD_LABELS | {"reason"}),
     "sluice_pmd_megaflows": ("gauge", PMD_LABELS),
@@ -424,6 +426,7 @@ def test_metrics_agree_with_the_control_socket(hsw):
             p["busy_cycles"]
         assert ex.one("sluice_pmd_idle_cycles_total", **lab) >= \
             p["idle_cycles"]
+        assert ex.one("sluice_pmd_sleeps_total", **lab) >= p["sleeps"]
         tiers = {l["tier"]: v for l, v in
                  ex.series("sluice_pmd_lookups_total", **lab)}
         assert tiers == {"emc": p["emc_hits"] - p["hkc_hits"],

@@ -505,11 +505,17 @@ def test_bad_paths_refused(tmp_path):
             sw.call("add-port", bridge="br0", name="v5",
                     type="vhostuserclient", options=bad)
         assert sw.proc.poll() is None
-    # At start-up, the same refusal stops the daemon with a message.
-    with pytest.raises(RuntimeError) as e:
-        Switch(ports=[{"name": "v1", "ofport": 1, "type": "vhostuser",
-                       "path": str(regular)}])
-    assert "not a socket" in str(e.value)
+    # At start-up the same refusal does not stop the daemon: the port is
+    # kept as failed, with the reason, and the file is left alone.
+    with Switch(ports=[{"name": "v1", "ofport": 1, "type": "vhostuser",
+                        "path": str(regular)},
+                       {"name": "d2", "ofport": 2, "type": "dummy"}]) as sw:
+        show = sw.call("show", bridge="br0")
+        assert [p["name"] for p in show["ports"]] == ["d2"]
+        (f,) = show["failed_ports"]
+        assert f["name"] == "v1" and "not a socket" in f["error"], f
+        assert "port v1 cannot be opened" in sw.read_log()
+    assert regular.read_text() == "x", "file was touched"
 
 
 def test_peer_that_negotiates_nonsense(tmp_path, procs):
