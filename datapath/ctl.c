@@ -34,6 +34,8 @@ struct ctl_conn {
     struct ctl_pending *pending;    /* Outstanding deferred request. */
     bool eof;                   /* Client shut down its sending side. */
     bool closing;               /* Free once the output is flushed. */
+    bool skipping;              /* Discarding the rest of a line that was
+                                   too long (its error is sent). */
     bool dead;                  /* Free as soon as possible. */
     bool busy;                  /* Inside conn_process() (no free). */
     size_t scanned;             /* Input bytes known to hold no newline. */
@@ -257,12 +259,33 @@ out:
 static void
 conn_too_large(struct ctl_conn *c)
 {
-    char msg[128];
+    char msg[160];
 
-    snprintf(msg, sizeof msg, "request too large (limit %zu bytes)",
-             c->server->max_request);
+    snprintf(msg, sizeof msg, "request too large (limit %zu bytes, "
+             "CTL_MAX_REQUEST): discarded", c->server->max_request);
     conn_send_error(c, NULL, CTL_ERR_INVALID_REQUEST, msg);
-    c->closing = true;
+    c->skipping = true;
+}
+
+/* While skipping: drops input up to and including the next newline.
+ * Returns true once the oversized line is gone (the next request may
+ * follow), false if all input was dropped and more must come. */
+static bool
+conn_skip_line(struct ctl_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t eol_len = 0;
+    struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len,
+                                                  EVBUFFER_EOL_LF);
+
+    c->scanned = 0;
+    if (eol.pos < 0) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return false;
+    }
+    evbuffer_drain(in, (size_t) eol.pos + eol_len);
+    c->skipping = false;
+    return true;
 }
 
 /* Handles every complete request in the input buffer, unless a deferred
@@ -278,6 +301,9 @@ conn_process(struct ctl_conn *c)
         size_t eol_len = 0, len;
         char *line;
 
+        if (c->skipping && !conn_skip_line(c)) {
+            break;
+        }
         /* Search only the bytes not searched before, so a long request
          * arriving in small pieces costs linear time. */
         len = evbuffer_get_length(in);
@@ -298,6 +324,7 @@ conn_process(struct ctl_conn *c)
             c->scanned = len;
             if (len > c->server->max_request) {
                 conn_too_large(c);
+                continue;
             } else if (c->eof && len) {
                 /* A last request without a newline. */
                 eol.pos = (ev_ssize_t) len;
@@ -309,7 +336,7 @@ conn_process(struct ctl_conn *c)
         len = (size_t) eol.pos;
         if (len > c->server->max_request) {
             conn_too_large(c);
-            break;
+            continue;
         }
         line = malloc(len + 1);
         if (!line) {

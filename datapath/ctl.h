@@ -15,8 +15,9 @@
  * one request at a time, so replies come back in request order; while a
  * request is outstanding (a deferred reply) further requests of that
  * connection wait in its input buffer. Requests are bounded
- * (CTL_MAX_REQUEST; longer lines get an error and the connection is
- * closed); malformed JSON gets a -32700 reply and the
+ * (CTL_MAX_REQUEST; a longer line gets an error naming the limit, the
+ * rest of it is read and discarded, and the connection stays usable for
+ * the next request); malformed JSON gets a -32700 reply and the
  * connection stays usable. A client that does not read its replies is
  * dropped (more than the output limit queued before a new reply, or no
  * write progress for the write timeout), so a slow client never blocks the
