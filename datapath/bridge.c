@@ -526,6 +526,37 @@ bridge_port_dump(const struct bridge *br,
     }
 }
 
+long
+sw_port_rows(const struct sw *sw, struct sw_port_row **rowsp)
+{
+    struct sw_port_row *rows;
+    size_t n = 0;
+
+    for (const struct bridge *br = sw->bridges; br; br = br->next) {
+        n += br->n_ports;
+    }
+    rows = calloc(n ? n : 1, sizeof *rows);
+    *rowsp = rows;
+    if (!rows) {
+        return -1;
+    }
+    n = 0;
+    for (const struct bridge *br = sw->bridges; br; br = br->next) {
+        for (size_t i = 0; i < br->n_ports; i++) {
+            const struct bridge_port *p = br->ports[i];
+            struct sw_port_row *r = &rows[n++];
+
+            snprintf(r->bridge, sizeof r->bridge, "%s", br->name);
+            snprintf(r->name, sizeof r->name, "%s", p->name);
+            r->ofport = p->ofport;
+            r->link = port_link_up(p->port);
+            port_get_stats(p->port, &r->st);
+            r->port = p->port;
+        }
+    }
+    return (long) n;
+}
+
 void
 bridge_failed_port_dump(const struct bridge *br,
                         void (*cb)(const struct cfg_port *,

@@ -36,6 +36,7 @@
 #include "config.h"
 #include "ofp-parse.h"
 #include "ofproto.h"
+#include "port.h"
 
 struct sw;
 struct capture_set;
@@ -98,6 +99,21 @@ int sw_del_port(struct sw *, struct bridge *, const char *name, char *err,
 void bridge_port_dump(const struct bridge *,
                       void (*cb)(const struct bridge_port_info *, void *),
                       void *aux);
+/* One port's figures, read at one moment (metrics, telemetry). */
+struct sw_port_row {
+    char bridge[64];
+    char name[64];
+    uint32_t ofport;
+    bool link;
+    struct port_stats st;
+    const struct port *port;    /* Borrowed: main thread, until the next
+                                   port change. */
+};
+/* Every port of every bridge, bridges in creation order and ports in
+ * ofport order: a new array in '*rows' (free() it).  Returns how many, or
+ * -1 when out of memory.  Main thread. */
+long sw_port_rows(const struct sw *, struct sw_port_row **rows);
+
 /* Calls 'cb' for each failed port of 'br': a port of the config or the
  * saved state that could not be opened at start.  The daemon started
  * without it; it is kept (its name and ofport reserved, saved with the

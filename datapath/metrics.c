@@ -31,23 +31,13 @@
 /* Appends a string literal. */
 #define ADD_LIT(B, S) evbuffer_add(B, S, sizeof S - 1)
 
-/* One port, read once per scrape so that every family sees the same
- * figures. */
-struct port_row {
-    const char *bridge;
-    char name[64];
-    uint32_t ofport;
-    bool link;
-    struct port_stats st;
-    struct port_custom_stat *custom;
-    size_t n_custom;
-};
-
+/* The ports, read once per scrape so that every family sees the same
+ * figures, with their providers' own counters. */
 struct rows {
-    struct port_row *v;
-    size_t n, cap;
-    bool nomem;
-    const char *bridge;
+    struct sw_port_row *v;
+    long n;
+    struct port_custom_stat (*custom)[MAX_CUSTOM];
+    size_t *n_custom;
 };
 
 /* Writes 's' as a label value: backslash, double quote and newline
@@ -81,58 +71,13 @@ family(struct evbuffer *b, const char *name, const char *type,
 }
 
 static void
-port_labels(struct evbuffer *b, const struct port_row *r)
+port_labels(struct evbuffer *b, const struct sw_port_row *r)
 {
     ADD_LIT(b, "{bridge=\"");
     put_label_value(b, r->bridge);
     ADD_LIT(b, "\",port=\"");
     put_label_value(b, r->name);
     evbuffer_add_printf(b, "\",ofport=\"%" PRIu32 "\"", r->ofport);
-}
-
-static void
-port_cb(const struct bridge_port_info *info, void *rows_)
-{
-    struct rows *rows = rows_;
-    struct port_row *r;
-
-    if (rows->nomem) {
-        return;
-    }
-    if (rows->n == rows->cap) {
-        size_t cap = rows->cap ? rows->cap * 2 : 16;
-        struct port_row *v = realloc(rows->v, cap * sizeof *v);
-
-        if (!v) {
-            rows->nomem = true;
-            return;
-        }
-        rows->v = v;
-        rows->cap = cap;
-    }
-    r = &rows->v[rows->n];
-    memset(r, 0, sizeof *r);
-    r->custom = calloc(MAX_CUSTOM, sizeof *r->custom);
-    if (!r->custom) {
-        rows->nomem = true;
-        return;
-    }
-    rows->n++;
-    r->bridge = rows->bridge;
-    snprintf(r->name, sizeof r->name, "%s", info->name);
-    r->ofport = info->ofport;
-    r->link = port_link_up(info->port);
-    port_get_stats(info->port, &r->st);
-    r->n_custom = port_get_custom_stats(info->port, r->custom, MAX_CUSTOM);
-}
-
-static void
-bridge_cb(struct bridge *br, void *rows_)
-{
-    struct rows *rows = rows_;
-
-    rows->bridge = bridge_name(br);
-    bridge_port_dump(br, port_cb, rows);
 }
 
 /* The per-port counters, in the order of dump-ports. */
@@ -153,7 +98,7 @@ render_ports(struct evbuffer *b, const struct rows *rows)
 {
 #define PC(FIELD, HELP)                                                     \
     family(b, "sluice_port_" #FIELD "_total", "counter", HELP);            \
-    for (size_t i = 0; i < rows->n; i++) {                                  \
+    for (long i = 0; i < rows->n; i++) {                                    \
         evbuffer_add_printf(b, "sluice_port_" #FIELD "_total");             \
         port_labels(b, &rows->v[i]);                                        \
         evbuffer_add_printf(b, "} %" PRIu64 "\n", rows->v[i].st.FIELD);     \
@@ -163,21 +108,21 @@ render_ports(struct evbuffer *b, const struct rows *rows)
 
     family(b, "sluice_port_link_up", "gauge",
            "1 if the port's link is up, else 0");
-    for (size_t i = 0; i < rows->n; i++) {
+    for (long i = 0; i < rows->n; i++) {
         evbuffer_add_printf(b, "sluice_port_link_up");
         port_labels(b, &rows->v[i]);
         evbuffer_add_printf(b, "} %d\n", rows->v[i].link ? 1 : 0);
     }
     family(b, "sluice_port_provider_total", "counter",
            "The port provider's own counters (dump-ports custom)");
-    for (size_t i = 0; i < rows->n; i++) {
-        for (size_t k = 0; k < rows->v[i].n_custom; k++) {
+    for (long i = 0; i < rows->n; i++) {
+        for (size_t k = 0; k < rows->n_custom[i]; k++) {
             evbuffer_add_printf(b, "sluice_port_provider_total");
             port_labels(b, &rows->v[i]);
             ADD_LIT(b, ",counter=\"");
-            put_label_value(b, rows->v[i].custom[k].name);
+            put_label_value(b, rows->custom[i][k].name);
             evbuffer_add_printf(b, "\"} %" PRIu64 "\n",
-                                rows->v[i].custom[k].value);
+                                rows->custom[i][k].value);
         }
     }
 }
@@ -450,10 +395,20 @@ metrics_render(struct sw *sw, struct evbuffer *b)
     struct rows rows = { 0 };
     int ret = 0;
 
-    sw_for_each_bridge(sw, bridge_cb, &rows);
-    if (!pmds || rows.nomem) {
+    rows.n = sw_port_rows(sw, &rows.v);
+    if (rows.n >= 0) {
+        rows.custom = calloc(rows.n ? (size_t) rows.n : 1,
+                             sizeof *rows.custom);
+        rows.n_custom = calloc(rows.n ? (size_t) rows.n : 1,
+                               sizeof *rows.n_custom);
+    }
+    if (!pmds || rows.n < 0 || !rows.custom || !rows.n_custom) {
         ret = ENOMEM;
         goto out;
+    }
+    for (long i = 0; i < rows.n; i++) {
+        rows.n_custom[i] = port_get_custom_stats(rows.v[i].port,
+                                                 rows.custom[i], MAX_CUSTOM);
     }
     for (unsigned i = 0; i < n_pmds; i++) {
         dp_get_pmd_stats(dp, i, &pmds[i]);
@@ -467,10 +422,9 @@ metrics_render(struct sw *sw, struct evbuffer *b)
     render_offload(b, sw);
     render_conntrack(b, sw);
 out:
-    for (size_t i = 0; i < rows.n; i++) {
-        free(rows.v[i].custom);
-    }
     free(rows.v);
+    free(rows.custom);
+    free(rows.n_custom);
     free(pmds);
     return ret;
 }

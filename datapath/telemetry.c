@@ -19,18 +19,11 @@
 #include "offload-xlate.h"
 #include "port.h"
 
-struct tel_port {
-    char name[RTE_TEL_MAX_STRING_LEN];  /* "BRIDGE/PORT" */
-    uint32_t ofport;
-    bool link;
-    struct port_stats st;
-};
-
 struct tel_snapshot {
     unsigned n_pmds;
     struct dp_pmd_stats *pmds;
-    size_t n_ports, cap_ports;
-    struct tel_port *ports;
+    long n_ports;
+    struct sw_port_row *ports;
     bool offload;
     struct offload_stats off;
     struct ct_stats ct;
@@ -50,60 +43,19 @@ snapshot_free(struct tel_snapshot *s)
     }
 }
 
-struct fill_ctx {
-    struct tel_snapshot *s;
-    const char *bridge;
-    bool nomem;
-};
-
-static void
-port_cb(const struct bridge_port_info *info, void *ctx_)
-{
-    struct fill_ctx *ctx = ctx_;
-    struct tel_snapshot *s = ctx->s;
-    struct tel_port *p;
-
-    if (s->n_ports == s->cap_ports) {
-        size_t cap = s->cap_ports ? s->cap_ports * 2 : 16;
-        struct tel_port *v = realloc(s->ports, cap * sizeof *v);
-
-        if (!v) {
-            ctx->nomem = true;
-            return;
-        }
-        s->ports = v;
-        s->cap_ports = cap;
-    }
-    p = &s->ports[s->n_ports++];
-    snprintf(p->name, sizeof p->name, "%s/%s", ctx->bridge, info->name);
-    p->ofport = info->ofport;
-    p->link = port_link_up(info->port);
-    port_get_stats(info->port, &p->st);
-}
-
-static void
-bridge_cb(struct bridge *br, void *ctx_)
-{
-    struct fill_ctx *ctx = ctx_;
-
-    ctx->bridge = bridge_name(br);
-    bridge_port_dump(br, port_cb, ctx);
-}
-
 void
 telemetry_refresh(struct sw *sw)
 {
     struct tel_snapshot *s = calloc(1, sizeof *s), *old;
     struct dp *dp = sw_dp(sw);
-    struct fill_ctx ctx = { .s = s };
 
     if (!s) {
         return;
     }
     s->n_pmds = dp_n_pmds(dp);
     s->pmds = calloc(s->n_pmds ? s->n_pmds : 1, sizeof *s->pmds);
-    sw_for_each_bridge(sw, bridge_cb, &ctx);
-    if (!s->pmds || ctx.nomem) {
+    s->n_ports = sw_port_rows(sw, &s->ports);
+    if (!s->pmds || s->n_ports < 0) {
         snapshot_free(s);
         return;
     }
@@ -213,8 +165,12 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
     (void) params;
     rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
     pthread_mutex_lock(&tel_mutex);
-    for (size_t i = 0; tel_cur && i < tel_cur->n_ports; i++) {
-        rte_tel_data_add_array_string(d, tel_cur->ports[i].name);
+    for (long i = 0; tel_cur && i < tel_cur->n_ports; i++) {
+        char name[RTE_TEL_MAX_STRING_LEN];
+
+        snprintf(name, sizeof name, "%s/%s", tel_cur->ports[i].bridge,
+                 tel_cur->ports[i].name);
+        rte_tel_data_add_array_string(d, name);
     }
     pthread_mutex_unlock(&tel_mutex);
     return 0;
@@ -223,17 +179,22 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 static int
 cmd_port_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-    const struct tel_port *p = NULL;
+    const struct sw_port_row *p = NULL;
+    const char *slash = params ? strchr(params, '/') : NULL;
     int ret = 0;
 
     (void) cmd;
-    if (!params || !*params) {
+    if (!slash) {
         return -EINVAL;
     }
     pthread_mutex_lock(&tel_mutex);
-    for (size_t i = 0; tel_cur && i < tel_cur->n_ports; i++) {
-        if (!strcmp(tel_cur->ports[i].name, params)) {
-            p = &tel_cur->ports[i];
+    for (long i = 0; tel_cur && i < tel_cur->n_ports; i++) {
+        const struct sw_port_row *r = &tel_cur->ports[i];
+
+        if (strlen(r->bridge) == (size_t) (slash - params)
+            && !strncmp(r->bridge, params, (size_t) (slash - params))
+            && !strcmp(r->name, slash + 1)) {
+            p = r;
             break;
         }
     }
@@ -277,7 +238,7 @@ cmd_drops(const char *cmd, const char *params, struct rte_tel_data *d)
             }
             U64(d, dp_drop_reason_name(r), n);
         }
-        for (size_t i = 0; i < tel_cur->n_ports; i++) {
+        for (long i = 0; i < tel_cur->n_ports; i++) {
             rx += tel_cur->ports[i].st.rx_dropped;
             tx += tel_cur->ports[i].st.tx_dropped;
         }
