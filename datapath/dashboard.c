@@ -8,21 +8,16 @@
 extern const char dashboard_html[];
 extern const unsigned long dashboard_html_len;
 
-static const struct dashboard_asset assets[] = {
-    /* len is dashboard_html_len, not a constant expression here. */
-    { "/", "text/html; charset=utf-8", dashboard_html, 0 },
-    { "/index.html", "text/html; charset=utf-8", dashboard_html, 0 },
-};
-
+/* The one page, at "/" and "/index.html". */
 bool
 dashboard_find(const char *path, struct dashboard_asset *out)
 {
-    for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++) {
-        if (!strcmp(assets[i].path, path)) {
-            *out = assets[i];
-            out->len = dashboard_html_len;
-            return true;
-        }
+    if (strcmp(path, "/") && strcmp(path, "/index.html")) {
+        return false;
     }
-    return false;
+    *out = (struct dashboard_asset) {
+        .path = "/", .type = "text/html; charset=utf-8",
+        .body = dashboard_html, .len = dashboard_html_len,
+    };
+    return true;
 }
