@@ -689,6 +689,20 @@ sw_dump_flows(struct sw *sw, struct bridge *br,
     dp_slow_unlock(sw->dp);
 }
 
+int
+sw_dump_flow_rules(struct sw *sw, struct bridge *br,
+                   const struct of_flow_spec *filter,
+                   struct ofproto_rule ***rules, size_t *n)
+{
+    int ret;
+
+    dp_pull_stats(sw->dp);
+    dp_slow_rdlock(sw->dp);
+    ret = ofproto_dump_rules(br->ofproto, filter, rules, n);
+    dp_slow_unlock(sw->dp);
+    return ret;
+}
+
 /* ---- The switch. ---- */
 
 static struct bridge *

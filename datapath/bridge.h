@@ -144,5 +144,11 @@ void sw_dump_flows(struct sw *, struct bridge *,
                    const struct of_flow_spec *filter,
                    void (*cb)(const struct ofproto_rule_info *, void *),
                    void *aux);
+/* For a dump that outlives one call (a streamed reply): credits pending
+ * statistics, then returns the selected rules, referenced, in dump order
+ * (ofproto_dump_rules()).  Returns 0 or ENOMEM. */
+int sw_dump_flow_rules(struct sw *, struct bridge *,
+                       const struct of_flow_spec *filter,
+                       struct ofproto_rule ***rules, size_t *n);
 
 #endif /* bridge.h */

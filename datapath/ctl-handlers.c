@@ -194,43 +194,6 @@ h_dump_ports(json_t *params, json_t **result, char *err, size_t errsize,
 
 /* ---- Flow mods. ---- */
 
-/* Parses the strings of 'texts' (a JSON array) into new specs. */
-static int
-parse_flow_list(json_t *texts, enum of_flow_cmd cmd,
-                struct of_flow_spec **specsp, enum of_flow_cmd **cmdsp,
-                char *err, size_t errsize)
-{
-    size_t n = json_array_size(texts);
-    struct of_flow_spec *specs = calloc(n + 1, sizeof *specs);
-    enum of_flow_cmd *cmds = calloc(n + 1, sizeof *cmds);
-    char perr[256];
-
-    if (!specs || !cmds) {
-        free(specs);
-        free(cmds);
-        snprintf(err, errsize, "out of memory");
-        return ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int ret = of_flow_parse(&specs[i],
-                                json_string_value(json_array_get(texts, i)),
-                                cmd, perr, sizeof perr);
-        if (ret) {
-            snprintf(err, errsize, "flows[%zu]: %s", i, perr);
-            for (size_t k = 0; k < i; k++) {
-                of_flow_spec_uninit(&specs[k]);
-            }
-            free(specs);
-            free(cmds);
-            return EINVAL;
-        }
-        cmds[i] = cmd;
-    }
-    *specsp = specs;
-    *cmdsp = cmds;
-    return 0;
-}
-
 static void
 free_specs(struct of_flow_spec *specs, enum of_flow_cmd *cmds, size_t n)
 {
@@ -241,30 +204,156 @@ free_specs(struct of_flow_spec *specs, enum of_flow_cmd *cmds, size_t n)
     free(cmds);
 }
 
+/* add-flows and replace-flows take a list; a long list comes in parts,
+ * each request with "more": true staging its flows (parsed, so an error
+ * is reported at once, by its index in the whole list) in the
+ * connection's transaction, and the request without "more" applying the
+ * whole list all or nothing.  A failed part, a part for another bridge or
+ * method, or the connection going away discards the transaction. */
+struct flow_txn {
+    bool replace;
+    char *bridge;
+    struct of_flow_spec *specs;
+    enum of_flow_cmd *cmds;
+    size_t n, cap;
+};
+
+#define FLOW_TXN_MAX_FLOWS 20000000     /* Flows per transaction. */
+
+static void
+flow_txn_free(void *txn_)
+{
+    struct flow_txn *txn = txn_;
+
+    if (txn) {
+        free_specs(txn->specs, txn->cmds, txn->n);
+        free(txn->bridge);
+        free(txn);
+    }
+}
+
+/* Parses 'texts' onto the end of 'txn'. */
+static int
+flow_txn_parse(struct flow_txn *txn, json_t *texts, char *err,
+               size_t errsize)
+{
+    size_t n = json_array_size(texts);
+    char perr[256];
+
+    if (txn->n + n > txn->cap) {
+        size_t cap = txn->cap ? txn->cap : 64;
+        struct of_flow_spec *specs;
+        enum of_flow_cmd *cmds;
+
+        while (cap < txn->n + n) {
+            cap *= 2;
+        }
+        specs = realloc(txn->specs, cap * sizeof *specs);
+        if (specs) {
+            txn->specs = specs;
+        }
+        cmds = realloc(txn->cmds, cap * sizeof *cmds);
+        if (cmds) {
+            txn->cmds = cmds;
+        }
+        if (!specs || !cmds) {
+            snprintf(err, errsize, "out of memory");
+            return ENOMEM;
+        }
+        txn->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int ret = of_flow_parse(&txn->specs[txn->n],
+                                json_string_value(json_array_get(texts, i)),
+                                OFFC_ADD, perr, sizeof perr);
+
+        if (ret) {
+            snprintf(err, errsize, "flows[%zu]: %s", txn->n, perr);
+            return ret;
+        }
+        txn->cmds[txn->n++] = OFFC_ADD;
+    }
+    return 0;
+}
+
 static int
 flow_list_method(json_t *params, json_t **result, char *err, size_t errsize,
                  struct sw *sw, bool replace)
 {
-    static const char *const allowed[] = { "bridge", "flows", NULL };
-    struct of_flow_spec *specs;
-    enum of_flow_cmd *cmds;
+    static const char *const allowed[] = { "bridge", "flows", "more", NULL };
+    const char *method = replace ? "replace-flows" : "add-flows";
+    struct ctl_conn_slot *slot = ctl_conn_slot_current();
+    struct flow_txn *txn = NULL;
+    const char *name;
     struct bridge *br;
     json_t *texts;
-    size_t n, count = 0;
+    size_t count = 0;
+    bool more;
     int ret;
 
     CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
-    CTL_CHECK(get_bridge(sw, params, &br, err, errsize));
+    CTL_CHECK(ctl_param_string(params, "bridge", true, &name, err, errsize));
     CTL_CHECK(ctl_param_strings(params, "flows", true, &texts, err, errsize));
-    n = json_array_size(texts);
-    CTL_CHECK(parse_flow_list(texts, OFFC_ADD, &specs, &cmds, err, errsize));
+    CTL_CHECK(ctl_param_bool(params, "more", false, &more, err, errsize));
+    if (slot && slot->data) {
+        /* Parts staged before on this connection. */
+        txn = slot->data;
+        slot->data = NULL;
+        if (txn->replace != replace || strcmp(txn->bridge, name)) {
+            snprintf(err, errsize, "a %s transaction for bridge \"%s\" "
+                     "(%zu flows staged) was open on this connection: it is "
+                     "discarded", txn->replace ? "replace-flows"
+                                               : "add-flows",
+                     txn->bridge, txn->n);
+            flow_txn_free(txn);
+            return EINVAL;
+        }
+    }
+    if (more && !slot) {
+        snprintf(err, errsize, "params.more: only on a control-socket "
+                 "connection");
+        return CTL_ERR_INVALID_PARAMS;
+    }
+    ret = get_bridge(sw, params, &br, err, errsize);
+    if (ret) {
+        goto out;
+    }
+    if (!txn) {
+        txn = calloc(1, sizeof *txn);
+        if (!txn || !(txn->bridge = strdup(name))) {
+            snprintf(err, errsize, "out of memory");
+            ret = ENOMEM;
+            goto out;
+        }
+        txn->replace = replace;
+    }
+    if (json_array_size(texts) > FLOW_TXN_MAX_FLOWS - txn->n) {
+        snprintf(err, errsize, "%s: too many flows in one transaction "
+                 "(limit %d, FLOW_TXN_MAX_FLOWS): nothing applied", method,
+                 FLOW_TXN_MAX_FLOWS);
+        ret = EFBIG;
+        goto out;
+    }
+    ret = flow_txn_parse(txn, texts, err, errsize);
+    if (ret) {
+        goto out;
+    }
+    if (more) {
+        slot->data = txn;
+        slot->free_fn = flow_txn_free;
+        *result = json_pack("{s:I}", "staged", (json_int_t) txn->n);
+        return 0;
+    }
     ret = replace
-          ? sw_replace_flows(sw, br, specs, n, &count, err, errsize)
-          : sw_flow_mods(sw, br, specs, cmds, n, &count, err, errsize);
-    free_specs(specs, cmds, n);
+          ? sw_replace_flows(sw, br, txn->specs, txn->n, &count, err,
+                             errsize)
+          : sw_flow_mods(sw, br, txn->specs, txn->cmds, txn->n, &count, err,
+                         errsize);
     if (!ret) {
         *result = json_pack("{s:I}", "count", (json_int_t) count);
     }
+out:
+    flow_txn_free(txn);
     return ret;
 }
 
@@ -399,24 +488,89 @@ count_refs_cb(const struct dp_megaflow_info *info, void *n)
     *(size_t *) n += info->n_refs;
 }
 
+/* dump-flows: a stream (ctl.h) over the selected rules, referenced when
+ * the dump began.  A rule deleted before its turn is left out; counters
+ * are read when the rule's part is produced. */
 struct dump_flows_ctx {
-    json_t *arr;
+    struct ofproto_rule **rules;
+    size_t n, next;
     long long now;
+    bool text;                  /* Rows as ovs-ofctl lines. */
     struct rule_hw_map hw;
 };
 
-static void
-dump_flow_cb(const struct ofproto_rule_info *info, void *ctx_)
+/* One rule as the line ovs-ofctl dump-flows prints (without the newline):
+ * cheaper for both ends than an object, for dumps of a million rules. */
+static json_t *
+flow_line(const struct dump_flows_ctx *ctx,
+          const struct ofproto_rule_info *info)
 {
-    struct dump_flows_ctx *ctx = ctx_;
+    char line[8192], timeouts[64] = "", hw[160] = "";
+    size_t n;
+    long long idle = ctx->now - info->used_ms;
+
+    if (info->idle_timeout || info->hard_timeout) {
+        n = 0;
+        if (info->idle_timeout) {
+            n = (size_t) snprintf(timeouts, sizeof timeouts,
+                                  " idle_timeout=%d,", info->idle_timeout);
+        }
+        if (info->hard_timeout) {
+            snprintf(timeouts + n, sizeof timeouts - n, " hard_timeout=%d,",
+                     info->hard_timeout);
+        }
+    }
+    if (ctx->hw.slots) {
+        const struct rule_hw *e = rule_hw_find((struct rule_hw_map *) &ctx->hw,
+                                               info->rule, false);
+        struct rule_hw z = { 0 };
+
+        e = e ? e : &z;
+        snprintf(hw, sizeof hw, " hw_packets=%llu, hw_bytes=%llu, "
+                 "offload=full:%u/partial:%u/software:%u,",
+                 (unsigned long long) e->hw_packets,
+                 (unsigned long long) e->hw_bytes, e->full, e->partial,
+                 e->software);
+    }
+    n = (size_t) snprintf(line, sizeof line, " cookie=0x%llx, duration=%.3fs, "
+                          "table=%d, n_packets=%llu, n_bytes=%llu,%s%s "
+                          "idle_age=%lld, priority=%d",
+                          (unsigned long long) info->cookie,
+                          (ctx->now - info->created_ms) / 1000.0,
+                          info->table_id,
+                          (unsigned long long) info->n_packets,
+                          (unsigned long long) info->n_bytes, timeouts, hw,
+                          idle > 0 ? idle / 1000 : 0, info->priority);
+    if (n < sizeof line - 1) {
+        char *p = line + n;
+        size_t m = of_match_format(p + 1, sizeof line - n - 1, info->match,
+                                   INT32_MIN);
+
+        if (m) {
+            *p = ',';
+            n += 1 + m;
+        }
+    }
+    if (n < sizeof line - 9) {
+        memcpy(line + n, " actions=", 9);
+        n += 9;
+        of_actions_format(line + n, sizeof line - n, info->actions);
+    }
+    return json_string(line);
+}
+
+static json_t *
+flow_row(const struct dump_flows_ctx *ctx, const struct ofproto_rule_info *info)
+{
     char match[2048], actions[4096], cookie[24];
     long long idle = ctx->now - info->used_ms;
+    json_t *f;
 
     of_match_format(match, sizeof match, info->match, INT32_MIN);
     of_actions_format(actions, sizeof actions, info->actions);
     snprintf(cookie, sizeof cookie, "0x%llx",
              (unsigned long long) info->cookie);
-    json_array_append_new(ctx->arr, json_pack(
+    f = json_pack(
         "{s:i, s:i, s:s, s:f, s:I, s:I, s:i, s:i, s:I, s:s, s:s}",
         "table", info->table_id, "priority", info->priority,
         "cookie", cookie,
@@ -426,10 +580,10 @@ dump_flow_cb(const struct ofproto_rule_info *info, void *ctx_)
         "idle_timeout", info->idle_timeout,
         "hard_timeout", info->hard_timeout,
         "idle_age_s", (json_int_t) (idle > 0 ? idle / 1000 : 0),
-        "match", match, "actions", actions));
-    if (ctx->hw.slots) {
-        const struct rule_hw *e = rule_hw_find(&ctx->hw, info->rule, false);
-        json_t *f = json_array_get(ctx->arr, json_array_size(ctx->arr) - 1);
+        "match", match, "actions", actions);
+    if (f && ctx->hw.slots) {
+        const struct rule_hw *e = rule_hw_find((struct rule_hw_map *) &ctx->hw,
+                                               info->rule, false);
 
         json_object_set_new(f, "hw_packets",
                             json_integer(e ? (json_int_t) e->hw_packets : 0));
@@ -440,31 +594,82 @@ dump_flow_cb(const struct ofproto_rule_info *info, void *ctx_)
             "partial", e ? (int) e->partial : 0,
             "software", e ? (int) e->software : 0));
     }
+    return f;
 }
+
+static int
+dump_flows_next(void *ctx_, json_t *items, size_t max, bool *done,
+                char *err, size_t errsize)
+{
+    struct dump_flows_ctx *ctx = ctx_;
+    size_t n = 0;
+
+    while (n < max && ctx->next < ctx->n) {
+        struct ofproto_rule *r = ctx->rules[ctx->next++];
+        struct ofproto_rule_info info;
+
+        if (!ofproto_rule_is_live(r)) {
+            continue;
+        }
+        ofproto_rule_get_info(r, &info);
+        if (json_array_append_new(items, ctx->text ? flow_line(ctx, &info)
+                                                   : flow_row(ctx, &info))) {
+            snprintf(err, errsize, "out of memory");
+            return ENOMEM;
+        }
+        n++;
+    }
+    *done = ctx->next >= ctx->n;
+    return 0;
+}
+
+static void
+dump_flows_destroy(void *ctx_)
+{
+    struct dump_flows_ctx *ctx = ctx_;
+
+    for (size_t i = 0; i < ctx->n; i++) {
+        ofproto_rule_unref(ctx->rules[i]);
+    }
+    free(ctx->rules);
+    free(ctx->hw.slots);
+    free(ctx);
+}
+
+static const struct ctl_stream_ops dump_flows_ops = {
+    dump_flows_next, dump_flows_destroy,
+};
 
 static int
 h_dump_flows(json_t *params, json_t **result, char *err, size_t errsize,
              void *aux)
 {
-    static const char *const allowed[] = { "bridge", "match", NULL };
-    struct dump_flows_ctx ctx;
+    static const char *const allowed[] = { "bridge", "match", "text", NULL };
+    struct dump_flows_ctx *ctx;
     struct of_flow_spec spec;
     struct bridge *br;
     const char *text;
     char perr[256];
+    bool lines;
+    int ret;
 
     CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
     CTL_CHECK(ctl_param_string(params, "match", false, &text, err, errsize));
+    CTL_CHECK(ctl_param_bool(params, "text", false, &lines, err, errsize));
     if (text && of_flow_parse(&spec, text, OFFC_MATCH, perr, sizeof perr)) {
         snprintf(err, errsize, "%s", perr);
         return EINVAL;
     }
-    ctx.arr = json_array();
-    ctx.now = dp_time_ms();
-    memset(&ctx.hw, 0, sizeof ctx.hw);
-    ctx.hw.offload = sw_offload(aux);
-    if (ctx.hw.offload) {
+    ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        ret = ENOMEM;
+        goto out;
+    }
+    ctx->now = dp_time_ms();
+    ctx->text = lines;
+    ctx->hw.offload = sw_offload(aux);
+    if (ctx->hw.offload) {
         /* Offload state per rule, from the megaflows it produced. */
         size_t n = 64, n_refs = 0;
 
@@ -472,19 +677,23 @@ h_dump_flows(json_t *params, json_t **result, char *err, size_t errsize,
         while (n < 2 * n_refs + 64) {
             n *= 2;
         }
-        ctx.hw.slots = calloc(n, sizeof *ctx.hw.slots);
-        ctx.hw.mask = n - 1;
-        if (ctx.hw.slots) {
-            dp_megaflow_dump(sw_dp(aux), rule_hw_cb, &ctx.hw);
+        ctx->hw.slots = calloc(n, sizeof *ctx->hw.slots);
+        ctx->hw.mask = n - 1;
+        if (ctx->hw.slots) {
+            dp_megaflow_dump(sw_dp(aux), rule_hw_cb, &ctx->hw);
         }
     }
-    sw_dump_flows(aux, br, text ? &spec : NULL, dump_flow_cb, &ctx);
-    free(ctx.hw.slots);
+    ret = sw_dump_flow_rules(aux, br, text ? &spec : NULL, &ctx->rules,
+                             &ctx->n);
+    if (ret) {
+        free(ctx->hw.slots);
+        free(ctx);
+    }
+out:
     if (text) {
         of_flow_spec_uninit(&spec);
     }
-    *result = ctx.arr;
-    return 0;
+    return ret ? ret : ctl_stream(&dump_flows_ops, ctx);
 }
 
 /* ---- Ports. ---- */

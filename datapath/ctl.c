@@ -38,6 +38,10 @@ struct ctl_conn {
                                    too long (its error is sent). */
     bool dead;                  /* Free as soon as possible. */
     bool busy;                  /* Inside conn_process() (no free). */
+    const struct ctl_stream_ops *stream_ops;    /* Streaming a result. */
+    void *stream_state;
+    json_t *stream_id;
+    struct ctl_conn_slot slot;  /* Handlers' state (ctl_conn_slot_current). */
     size_t scanned;             /* Input bytes known to hold no newline. */
     struct ctl_conn *prev, *next;
 };
@@ -67,6 +71,9 @@ struct ctl_server {
 static struct ctl_conn *cur_conn;
 static json_t *cur_id;
 static struct ctl_pending *cur_pending;
+static bool in_handler;
+static const struct ctl_stream_ops *cur_stream_ops;
+static void *cur_stream_state;
 
 static void conn_process(struct ctl_conn *);
 static void conn_free(struct ctl_conn *);
@@ -140,6 +147,144 @@ conn_send_error(struct ctl_conn *c, json_t *id, int code, const char *msg)
     conn_send(c, reply);
 }
 
+/* ---- Streamed results. ---- */
+
+/* A connection waits (reads no request) while a deferred reply or a
+ * stream is outstanding. */
+static bool
+conn_waiting(const struct ctl_conn *c)
+{
+    return c->pending || c->stream_ops;
+}
+
+/* Takes the stream a handler set up with ctl_stream(), if any. */
+static bool
+take_stream(const struct ctl_stream_ops **ops, void **state)
+{
+    *ops = cur_stream_ops;
+    *state = cur_stream_state;
+    cur_stream_ops = NULL;
+    cur_stream_state = NULL;
+    return *ops != NULL;
+}
+
+/* Runs a stream to its end into one array '*result'.  Past 'limit' bytes
+ * of JSON it stops with EFBIG and a message naming the limit.  Destroys
+ * the stream's state either way. */
+static int
+stream_collect(const struct ctl_stream_ops *ops, void *state, size_t limit,
+               json_t **result, char *err, size_t errsize)
+{
+    json_t *all = json_array();
+    size_t bytes = 2;
+    bool done = false;
+    int rc = all ? 0 : ENOMEM;
+
+    while (!rc && !done) {
+        json_t *items = json_array();
+
+        if (!items) {
+            rc = ENOMEM;
+            break;
+        }
+        rc = ops->next(state, items, CTL_STREAM_ITEMS, &done, err, errsize);
+        if (!rc) {
+            bytes += json_dumpb(items, NULL, 0, JSON_COMPACT);
+            if (bytes > limit) {
+                snprintf(err, errsize, "reply too large (over %zu bytes, "
+                         "CTL_MAX_OUTPUT): ask for a streamed reply "
+                         "(\"stream\": true; sluice-ofctl streams)", limit);
+                rc = EFBIG;
+            } else if (json_array_extend(all, items)) {
+                rc = ENOMEM;
+            }
+        }
+        json_decref(items);
+    }
+    ops->destroy(state);
+    if (rc) {
+        json_decref(all);
+        all = NULL;
+    }
+    *result = all;
+    return rc;
+}
+
+static void
+conn_stream_end(struct ctl_conn *c)
+{
+    c->stream_ops->destroy(c->stream_state);
+    c->stream_ops = NULL;
+    c->stream_state = NULL;
+    json_decref(c->stream_id);
+    c->stream_id = NULL;
+    /* Back to "write callback = output empty" for closing. */
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    if (!c->busy && !c->pending) {
+        event_active(c->resume_ev, 0, 0);
+    }
+}
+
+/* Output below which the next part of a stream is produced (below the
+ * output limit, which would take the client for one that does not read). */
+static size_t
+stream_lowat(const struct ctl_server *s)
+{
+    return s->max_output / 2 < CTL_STREAM_LOWAT ? s->max_output / 2
+                                                : CTL_STREAM_LOWAT;
+}
+
+/* Sends parts of the stream of 'c' while its output is short. */
+static void
+conn_stream_pump(struct ctl_conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    while (c->stream_ops && !c->dead
+           && evbuffer_get_length(out) < stream_lowat(c->server)) {
+        json_t *items = json_array(), *reply;
+        bool done = false;
+        char err[1024] = "";
+        int rc = items ? c->stream_ops->next(c->stream_state, items,
+                                             CTL_STREAM_ITEMS, &done, err,
+                                             sizeof err)
+                       : ENOMEM;
+
+        if (rc) {
+            json_decref(items);
+            conn_send_error(c, c->stream_id, rc, err);
+            conn_stream_end(c);
+            break;
+        }
+        reply = json_pack("{s:O,s:o}", "id", c->stream_id, "result", items);
+        if (reply && !done) {
+            json_object_set_new(reply, "more", json_true());
+        }
+        conn_send(c, reply);
+        if (done) {
+            conn_stream_end(c);
+        }
+    }
+}
+
+int
+ctl_stream(const struct ctl_stream_ops *ops, void *state)
+{
+    if (!in_handler || cur_stream_ops) {
+        ops->destroy(state);
+        return CTL_ERR_INTERNAL;
+    }
+    cur_stream_ops = ops;
+    cur_stream_state = state;
+    return CTL_STREAMED;
+}
+
+struct ctl_conn_slot *
+ctl_conn_slot_current(void)
+{
+    return in_handler && cur_conn ? &cur_conn->slot : NULL;
+}
+
 /* ---- Requests. ---- */
 
 static const struct ctl_method *
@@ -169,7 +314,9 @@ static void
 conn_handle_line(struct ctl_conn *c, const char *line, size_t len)
 {
     const struct ctl_method *m;
-    json_t *req, *id, *method, *params, *result = NULL;
+    json_t *req, *id, *method, *params, *stream, *result = NULL;
+    const struct ctl_stream_ops *sops;
+    void *sstate;
     json_error_t jerr;
     char err[1024];
     int rc;
@@ -201,6 +348,12 @@ conn_handle_line(struct ctl_conn *c, const char *line, size_t len)
                         "method must be a string");
         goto out;
     }
+    stream = json_object_get(req, "stream");
+    if (stream && !json_is_boolean(stream)) {
+        conn_send_error(c, id, CTL_ERR_INVALID_REQUEST,
+                        "stream must be true or false");
+        goto out;
+    }
     params = json_object_get(req, "params");
     if (params && json_is_null(params)) {
         params = NULL;
@@ -223,10 +376,33 @@ conn_handle_line(struct ctl_conn *c, const char *line, size_t len)
     cur_conn = c;
     cur_id = id;
     cur_pending = NULL;
+    in_handler = true;
     rc = m->fn(params, &result, err, sizeof err, m->aux);
+    in_handler = false;
     cur_conn = NULL;
     cur_id = NULL;
     json_decref(params);
+
+    if (take_stream(&sops, &sstate)) {
+        if (rc != CTL_STREAMED) {
+            sops->destroy(sstate);
+        } else if (json_is_true(stream)) {
+            c->stream_ops = sops;
+            c->stream_state = sstate;
+            c->stream_id = id ? json_incref(id) : json_null();
+            bufferevent_setwatermark(c->bev, EV_WRITE,
+                                     stream_lowat(c->server), 0);
+            conn_stream_pump(c);
+            goto out;
+        } else {
+            rc = stream_collect(sops, sstate, c->server->max_output,
+                                &result, err, sizeof err);
+        }
+    }
+    if (rc == CTL_STREAMED) {
+        rc = CTL_ERR_INTERNAL;
+        snprintf(err, sizeof err, "handler streamed without a stream");
+    }
 
     if (rc == CTL_DEFERRED) {
         if (!cur_pending) {
@@ -296,7 +472,7 @@ conn_process(struct ctl_conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
 
     c->busy = true;
-    while (!c->pending && !c->closing && !c->dead) {
+    while (!conn_waiting(c) && !c->closing && !c->dead) {
         struct evbuffer_ptr eol;
         size_t eol_len = 0, len;
         char *line;
@@ -350,7 +526,7 @@ conn_process(struct ctl_conn *c)
         conn_handle_line(c, line, len);
         free(line);
     }
-    if (!c->pending && !c->closing && !c->dead) {
+    if (!conn_waiting(c) && !c->closing && !c->dead) {
         if (c->eof) {
             c->closing = true;
         } else {
@@ -383,6 +559,14 @@ conn_write_cb(struct bufferevent *bev, void *c_)
 {
     struct ctl_conn *c = c_;
 
+    if (c->stream_ops) {
+        /* The output fell below CTL_STREAM_LOWAT: the next parts. */
+        conn_stream_pump(c);
+        if (c->dead) {
+            conn_free(c);
+        }
+        return;
+    }
     /* The output buffer is empty. */
     if (c->closing && !c->pending) {
         conn_free(c);
@@ -397,7 +581,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *c_)
     if (what & BEV_EVENT_EOF) {
         /* Answer what was sent, then close. */
         c->eof = true;
-        if (!c->pending) {
+        if (!conn_waiting(c)) {
             conn_process(c);
         }
         return;
@@ -427,6 +611,13 @@ conn_free(struct ctl_conn *c)
     s = c->server;
     if (c->pending) {
         c->pending->conn = NULL;
+    }
+    if (c->stream_ops) {
+        c->stream_ops->destroy(c->stream_state);
+        json_decref(c->stream_id);
+    }
+    if (c->slot.data && c->slot.free_fn) {
+        c->slot.free_fn(c->slot.data);
     }
     if (c->prev) {
         c->prev->next = c->next;
@@ -866,7 +1057,26 @@ ctl_call(struct ctl_server *s, const char *method, json_t *params,
         return CTL_ERR_NO_METHOD;
     }
     err[0] = '\0';
+    in_handler = true;
     rc = m->fn(params, result, err, errsize, m->aux);
+    in_handler = false;
+    {
+        const struct ctl_stream_ops *sops;
+        void *sstate;
+
+        if (take_stream(&sops, &sstate)) {
+            if (rc == CTL_STREAMED) {
+                rc = stream_collect(sops, sstate, s->max_output, result, err,
+                                    errsize);
+            } else {
+                sops->destroy(sstate);
+            }
+        }
+    }
+    if (rc == CTL_STREAMED) {
+        snprintf(err, errsize, "handler streamed without a stream");
+        return CTL_ERR_INTERNAL;
+    }
     if (rc == CTL_DEFERRED) {
         /* ctl_pending_current() returned NULL here: nothing to free. */
         snprintf(err, errsize, "method \"%s\" cannot answer here",

@@ -60,11 +60,15 @@ struct ctl_pending;
 
 /* Handler return value: the reply will come from ctl_pending_*(). */
 #define CTL_DEFERRED INT_MIN
+/* Handler return value: the result is a stream, see ctl_stream(). */
+#define CTL_STREAMED (INT_MIN + 1)
 
 #define CTL_MAX_REQUEST (4u << 20)      /* Bytes per request line. */
 #define CTL_MAX_OUTPUT (16u << 20)      /* Queued reply bytes per client. */
 #define CTL_WRITE_TIMEOUT_MS 10000      /* No write progress -> drop. */
 #define CTL_MAX_CLIENTS 256
+#define CTL_STREAM_ITEMS 1000           /* Items per streamed reply line. */
+#define CTL_STREAM_LOWAT (256u << 10)   /* Next part once output < this. */
 
 /* Handles one request. 'params' is always a JSON object (borrowed). On
  * success returns 0 and sets '*result' to a new reference (NULL means {}).
@@ -147,6 +151,44 @@ void ctl_pending_reply(struct ctl_pending *pending, json_t *result);
  * frees 'pending'. 'message' may be NULL (strerror() for an errno). */
 void ctl_pending_error(struct ctl_pending *pending, int code,
                        const char *message);
+
+/* Streamed results.  A method whose result is a list that can be long
+ * (dump-flows of a million rules) hands the server a generator instead of
+ * building the list: the handler ends with 'return ctl_stream(ops,
+ * state);'.  A request that asked for it ("stream": true beside "method")
+ * gets the list in parts, each a line {"id":N,"result":[...],"more":true}
+ * of up to CTL_STREAM_ITEMS items, the next produced only once the
+ * client has read the output down below CTL_STREAM_LOWAT bytes, then a
+ * last line without "more"; a generator error ends it with an error line
+ * instead.  The connection handles its next request after the last part.
+ * Any other request (and ctl_call()) gets the whole array in one reply,
+ * or, if it would exceed the output limit (CTL_MAX_OUTPUT), an error that
+ * names the limit and says to ask for a stream.  The server owns 'state'
+ * from the call on and frees it with ops->destroy() when the stream ends
+ * or its client goes away; between parts the main loop runs, so 'next'
+ * must cope with the switch having changed meanwhile. */
+struct ctl_stream_ops {
+    /* Appends up to 'max' items to the array 'items'; sets '*done' when
+     * no item is left.  Returns 0, or an error code with 'err' filled. */
+    int (*next)(void *state, json_t *items, size_t max, bool *done,
+                char *err, size_t errsize);
+    void (*destroy)(void *state);
+};
+
+/* Only inside a handler: makes the result the stream of 'ops' over
+ * 'state' (taken over; destroyed at once if no request is being handled).
+ * Returns CTL_STREAMED, the handler's return value. */
+int ctl_stream(const struct ctl_stream_ops *ops, void *state);
+
+/* Per-connection state of handlers (a flow transaction staged over
+ * several requests).  Inside a handler called for a connection: that
+ * connection's slot; NULL otherwise (ctl_call()).  When the connection
+ * goes away with 'data' set, the server calls free_fn(data). */
+struct ctl_conn_slot {
+    void *data;
+    void (*free_fn)(void *data);
+};
+struct ctl_conn_slot *ctl_conn_slot_current(void);
 
 /* Param helpers for handlers. Each returns 0 or CTL_ERR_INVALID_PARAMS
  * with 'err' set to "params.KEY: ...". */

@@ -21,6 +21,8 @@ struct ofproto_rule {
     struct cls_rule cr;             /* In ofp->tables[table_id] when live. */
     struct ofproto_rule *prev;      /* ofp->rules list, when live. */
     struct ofproto_rule *next;
+    struct ofproto_rule *tprev;     /* ofp->timed list, when live with a */
+    struct ofproto_rule *tnext;     /*   timeout (expiry walks only it). */
     struct of_match match;          /* As given, pre-masked. */
     uint8_t table_id;
     uint16_t idle_timeout;
@@ -49,6 +51,7 @@ struct ofproto {
     struct cls *tables[OF_N_TABLES];
     struct ofproto_rule *rules_head;    /* Every live rule. */
     struct ofproto_rule *rules_tail;
+    struct ofproto_rule *timed;         /* Live rules with a timeout. */
     size_t n_rules;
     uint64_t next_seq;
     uint64_t mark_epoch;
@@ -272,6 +275,14 @@ list_link(struct ofproto *ofp, struct ofproto_rule *r)
     }
     ofp->rules_tail = r;
     ofp->n_rules++;
+    if (r->idle_timeout || r->hard_timeout) {
+        r->tprev = NULL;
+        r->tnext = ofp->timed;
+        if (ofp->timed) {
+            ofp->timed->tprev = r;
+        }
+        ofp->timed = r;
+    }
 }
 
 static void
@@ -289,6 +300,17 @@ list_unlink(struct ofproto *ofp, struct ofproto_rule *r)
     }
     r->prev = r->next = NULL;
     ofp->n_rules--;
+    if (r->idle_timeout || r->hard_timeout) {
+        if (r->tprev) {
+            r->tprev->tnext = r->tnext;
+        } else {
+            ofp->timed = r->tnext;
+        }
+        if (r->tnext) {
+            r->tnext->tprev = r->tprev;
+        }
+        r->tprev = r->tnext = NULL;
+    }
 }
 
 /* Inserts 'r' in its table and the list.  Returns 0 or cls_insert's
@@ -1160,9 +1182,9 @@ size_t
 ofproto_expire(struct ofproto *ofp, long long now_ms)
 {
     size_t n = 0;
-    struct ofproto_rule *r = ofp->rules_head;
+    struct ofproto_rule *r = ofp->timed;
     while (r) {
-        struct ofproto_rule *next = r->next;
+        struct ofproto_rule *next = r->tnext;
         if (now_ms >= rule_expiry(r)) {
             rule_remove(ofp, r);
             ofproto_rule_unref(r);
@@ -1180,7 +1202,7 @@ long long
 ofproto_next_expiry(const struct ofproto *ofp)
 {
     long long when = LLONG_MAX;
-    for (const struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
+    for (const struct ofproto_rule *r = ofp->timed; r; r = r->tnext) {
         long long w = rule_expiry(r);
         if (w < when) {
             when = w;
@@ -1217,41 +1239,71 @@ dump_cmp(const void *a_, const void *b_)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+int
+ofproto_dump_rules(struct ofproto *ofp, const struct of_flow_spec *filter,
+                   struct ofproto_rule ***rules, size_t *n_rules)
+{
+    struct ofproto_rule **v = malloc((ofp->n_rules + 1) * sizeof *v);
+    struct of_match m;
+    size_t n = 0;
+
+    *rules = NULL;
+    *n_rules = 0;
+    if (!v) {
+        return ENOMEM;
+    }
+    if (filter) {
+        match_normalize(&m, &filter->match);
+    }
+    for (struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
+        if (!filter || rule_selected(r, filter, &m, false)) {
+            ofproto_rule_ref(r);
+            v[n++] = r;
+        }
+    }
+    qsort(v, n, sizeof *v, dump_cmp);
+    *rules = v;
+    *n_rules = n;
+    return 0;
+}
+
+void
+ofproto_rule_get_info(const struct ofproto_rule *r,
+                      struct ofproto_rule_info *info)
+{
+    *info = (struct ofproto_rule_info) {
+        .table_id = r->table_id,
+        .priority = r->cr.priority,
+        .cookie = r->cookie,
+        .idle_timeout = r->idle_timeout,
+        .hard_timeout = r->hard_timeout,
+        .created_ms = r->created_ms,
+        .match = &r->match,
+        .actions = r->actions,
+        .rule = (struct ofproto_rule *) r,
+    };
+    ofproto_rule_stats(r, &info->n_packets, &info->n_bytes, &info->used_ms);
+}
+
 void
 ofproto_dump(struct ofproto *ofp, const struct of_flow_spec *filter,
              void (*cb)(const struct ofproto_rule_info *, void *aux),
              void *aux)
 {
-    struct ofproto_rule **v = malloc((ofp->n_rules + 1) * sizeof *v);
-    if (!v) {
+    struct ofproto_rule **v;
+    size_t n;
+
+    if (ofproto_dump_rules(ofp, filter, &v, &n)) {
         return;
     }
-    struct of_match m;
-    if (filter) {
-        match_normalize(&m, &filter->match);
-    }
-    size_t n = 0;
-    for (struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
-        if (!filter || rule_selected(r, filter, &m, false)) {
-            v[n++] = r;
-        }
-    }
-    qsort(v, n, sizeof *v, dump_cmp);
     for (size_t i = 0; i < n; i++) {
-        struct ofproto_rule *r = v[i];
-        struct ofproto_rule_info info = {
-            .table_id = r->table_id,
-            .priority = r->cr.priority,
-            .cookie = r->cookie,
-            .idle_timeout = r->idle_timeout,
-            .hard_timeout = r->hard_timeout,
-            .created_ms = r->created_ms,
-            .match = &r->match,
-            .actions = r->actions,
-            .rule = r,
-        };
-        ofproto_rule_stats(r, &info.n_packets, &info.n_bytes, &info.used_ms);
+        struct ofproto_rule_info info;
+
+        ofproto_rule_get_info(v[i], &info);
         cb(&info, aux);
+    }
+    for (size_t i = 0; i < n; i++) {
+        ofproto_rule_unref(v[i]);
     }
     free(v);
 }

@@ -220,6 +220,18 @@ void ofproto_dump(struct ofproto *ofp, const struct of_flow_spec *filter,
                   void (*cb)(const struct ofproto_rule_info *, void *aux),
                   void *aux);
 
+/* The rules ofproto_dump() would visit, in its order, each with a
+ * reference for the caller to drop (ofproto_rule_unref()), in a new array
+ * '*rules' (caller frees).  For dumps that outlive one call (a streamed
+ * reply): a rule deleted meanwhile stays readable and reports
+ * ofproto_rule_is_live() false.  Returns 0 or ENOMEM. */
+int ofproto_dump_rules(struct ofproto *ofp, const struct of_flow_spec *filter,
+                       struct ofproto_rule ***rules, size_t *n);
+/* Fills 'info' for 'rule'.  Its match and actions are borrowed: valid
+ * while the caller holds a reference and no flow mod runs (writer side). */
+void ofproto_rule_get_info(const struct ofproto_rule *rule,
+                           struct ofproto_rule_info *info);
+
 /* ---- Rules: references and counters (any thread). ---- */
 
 void ofproto_rule_ref(struct ofproto_rule *rule);

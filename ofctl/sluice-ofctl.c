@@ -172,51 +172,79 @@ timed_out(void)
           socket_path, timeout_s);
 }
 
-/* Sends 'method' with 'params' (stolen) and returns the reply's result (a
- * new reference). Exits on any failure or an error reply. */
-static json_t *
-call(const char *method, json_t *params)
-{
-    long long deadline = timeout_s > 0 ? now_ms() + timeout_s * 1000LL : -1;
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    char *req, *buf = NULL;
-    size_t len, off, cap = 0, used = 0;
-    json_t *reply, *result, *error;
-    json_error_t jerr;
+/* One connection to the daemon.  Requests go one at a time; each waits
+ * at most --timeout seconds for its (first) reply line. */
+struct client {
     int fd;
+    char *buf;                  /* Received bytes not yet returned. */
+    size_t cap, used, start;    /* Unread bytes are buf[start, used). */
+    long long deadline;         /* For the current reply; -1 = none. */
+};
 
-    reply = json_pack("{s:i,s:s,s:o}", "id", 1, "method", method,
-                      "params", params ? params : json_object());
-    req = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-    json_decref(reply);
-    if (!req) {
-        fatal("cannot encode the request");
-    }
+static void
+client_open(struct client *cl)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
+    memset(cl, 0, sizeof *cl);
     if (strlen(socket_path) >= sizeof sun.sun_path) {
         fatal("%s: socket path too long", socket_path);
     }
     strcpy(sun.sun_path, socket_path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+    cl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (cl->fd < 0) {
         fatal("socket: %s", strerror(errno));
     }
-    if (connect(fd, (struct sockaddr *) &sun, sizeof sun)) {
+    if (connect(cl->fd, (struct sockaddr *) &sun, sizeof sun)) {
         fatal("cannot connect to %s: %s (is sluiced running? use --socket "
               "or $SLUICE_SOCKET)", socket_path, strerror(errno));
     }
+}
 
-    /* Write the request line. */
+static void
+client_close(struct client *cl)
+{
+    close(cl->fd);
+    free(cl->buf);
+}
+
+static void
+client_restart_clock(struct client *cl)
+{
+    cl->deadline = timeout_s > 0 ? now_ms() + timeout_s * 1000LL : -1;
+}
+
+/* Sends request 'method' with 'params' (stolen); "stream": true if
+ * 'stream'. */
+static void
+client_send(struct client *cl, const char *method, json_t *params,
+            bool stream)
+{
+    json_t *request;
+    char *req;
+    size_t len, off;
+
+    request = json_pack("{s:i,s:s,s:o}", "id", 1, "method", method,
+                        "params", params ? params : json_object());
+    if (request && stream) {
+        json_object_set_new(request, "stream", json_true());
+    }
+    req = request ? json_dumps(request, JSON_COMPACT) : NULL;
+    json_decref(request);
+    if (!req) {
+        fatal("cannot encode the request");
+    }
+    client_restart_clock(cl);
     len = strlen(req);
     req[len++] = '\n';          /* json_dumps() left room: replace NUL. */
     for (off = 0; off < len; ) {
-        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+        struct pollfd pfd = { .fd = cl->fd, .events = POLLOUT };
         ssize_t n;
 
-        if (poll(&pfd, 1, time_left(deadline)) == 0) {
+        if (poll(&pfd, 1, time_left(cl->deadline)) == 0) {
             timed_out();
         }
-        n = send(fd, req + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = send(cl->fd, req + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             off += (size_t) n;
         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -224,23 +252,47 @@ call(const char *method, json_t *params)
         }
     }
     free(req);
+}
 
-    /* Read one reply line. */
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+/* Reads the next reply line; exits on failure or an error reply.  Returns
+ * the reply (an object with "result"; "more" in a streamed part). */
+static json_t *
+client_reply(struct client *cl)
+{
+    json_t *reply, *error;
+    json_error_t jerr;
+    size_t scanned = cl->start;
+    char *eol;
+
+    while (!(eol = memchr(cl->buf + scanned, '\n', cl->used - scanned))) {
+        struct pollfd pfd = { .fd = cl->fd, .events = POLLIN };
         ssize_t n;
 
-        if (cap - used < 65536) {
-            cap = cap * 2 + 65536;
-            buf = realloc(buf, cap);
-            if (!buf) {
-                fatal("out of memory");
+        scanned = cl->used;
+        if (cl->start && cl->start == cl->used) {
+            cl->start = cl->used = scanned = 0;
+        }
+        if (cl->cap - cl->used < 65536) {
+            if (cl->start) {
+                /* Move the unread part to the front. */
+                memmove(cl->buf, cl->buf + cl->start, cl->used - cl->start);
+                cl->used -= cl->start;
+                scanned -= cl->start;
+                cl->start = 0;
+            }
+            if (cl->cap - cl->used < 65536) {
+                cl->cap = cl->cap * 2 + 65536;
+                cl->buf = realloc(cl->buf, cl->cap);
+                if (!cl->buf) {
+                    fatal("out of memory");
+                }
             }
         }
-        if (poll(&pfd, 1, time_left(deadline)) == 0) {
+        if (poll(&pfd, 1, time_left(cl->deadline)) == 0) {
             timed_out();
         }
-        n = recv(fd, buf + used, cap - used - 1, MSG_DONTWAIT);
+        n = recv(cl->fd, cl->buf + cl->used, cl->cap - cl->used,
+                 MSG_DONTWAIT);
         if (n == 0) {
             fatal("%s: connection closed without a reply", socket_path);
         } else if (n < 0) {
@@ -249,17 +301,12 @@ call(const char *method, json_t *params)
             }
             fatal("%s: recv: %s", socket_path, strerror(errno));
         }
-        if (memchr(buf + used, '\n', (size_t) n)) {
-            used += (size_t) n;
-            break;
-        }
-        used += (size_t) n;
+        cl->used += (size_t) n;
     }
-    close(fd);
-
-    reply = json_loadb(buf, (size_t) ((char *) memchr(buf, '\n', used) - buf),
-                       0, &jerr);
-    free(buf);
+    reply = json_loadb(cl->buf + cl->start,
+                       (size_t) (eol - (cl->buf + cl->start)), 0, &jerr);
+    cl->start = (size_t) (eol + 1 - cl->buf);
+    client_restart_clock(cl);
     if (!json_is_object(reply)) {
         fatal("%s: malformed reply: %s", socket_path,
               reply ? "not an object" : jerr.text);
@@ -276,13 +323,52 @@ call(const char *method, json_t *params)
         fatal("error %lld%s%s", (long long) code, code > 0 ? ": " : "",
               code > 0 ? strerror((int) code) : "");
     }
-    result = json_object_get(reply, "result");
-    if (!result) {
+    if (!json_object_get(reply, "result")) {
         fatal("%s: malformed reply: no result", socket_path);
     }
-    json_incref(result);
+    return reply;
+}
+
+/* Sends 'method' with 'params' (stolen) and returns the reply's result (a
+ * new reference). Exits on any failure or an error reply. */
+static json_t *
+call(const char *method, json_t *params)
+{
+    struct client cl;
+    json_t *reply, *result;
+
+    client_open(&cl);
+    client_send(&cl, method, params, false);
+    reply = client_reply(&cl);
+    client_close(&cl);
+    result = json_incref(json_object_get(reply, "result"));
     json_decref(reply);
     return result;
+}
+
+/* Sends 'method' with 'params' (stolen) asking for a streamed result, and
+ * calls 'cb' with each item as the parts arrive.  Exits on any failure or
+ * an error reply (also one that ends a stream partway). */
+static void
+call_stream(const char *method, json_t *params,
+            void (*cb)(json_t *item, void *aux), void *aux)
+{
+    struct client cl;
+    bool more = true;
+
+    client_open(&cl);
+    client_send(&cl, method, params, true);
+    while (more) {
+        json_t *reply = client_reply(&cl), *item;
+        size_t i;
+
+        json_array_foreach (json_object_get(reply, "result"), i, item) {
+            cb(item, aux);
+        }
+        more = json_is_true(json_object_get(reply, "more"));
+        json_decref(reply);
+    }
+    client_close(&cl);
 }
 
 static void
@@ -550,22 +636,62 @@ cmd_add_flow(int argc, char *argv[])
                                              argv[0], "flows", argv[1])));
 }
 
+/* Bytes of flow text per request of a long add-flows or replace-flows:
+ * well under the daemon's request limit (CTL_MAX_REQUEST, 4 MiB). */
+#define FLOW_PART_BYTES (1u << 20)
+
+/* Sends the flows of 'flows' (stolen) to 'method' ("add-flows" or
+ * "replace-flows") in parts of about FLOW_PART_BYTES, all but the last
+ * with "more": true, on one connection: the daemon stages the parts and
+ * applies the whole list, all or nothing, with the last one. */
+static json_t *
+call_flow_list(const char *method, const char *bridge, json_t *flows)
+{
+    size_t i = 0, n = json_array_size(flows);
+    json_t *result = NULL;
+    struct client cl;
+
+    client_open(&cl);
+    do {
+        json_t *part = json_array(), *params, *reply;
+        size_t bytes = 0;
+        bool more;
+
+        while (i < n && (bytes < FLOW_PART_BYTES || !json_array_size(part))) {
+            json_t *text = json_array_get(flows, i++);
+
+            bytes += strlen(json_string_value(text)) + 3;
+            json_array_append(part, text);
+        }
+        more = i < n;
+        params = json_pack("{s:s,s:o}", "bridge", bridge, "flows", part);
+        if (more) {
+            json_object_set_new(params, "more", json_true());
+        }
+        client_send(&cl, method, params, false);
+        reply = client_reply(&cl);
+        if (!more) {
+            result = json_incref(json_object_get(reply, "result"));
+        }
+        json_decref(reply);
+    } while (i < n);
+    client_close(&cl);
+    json_decref(flows);
+    return result;
+}
+
 static void
 cmd_add_flows(int argc, char *argv[])
 {
-    json_t *flows = read_flow_file(argv[1]);
-
-    finish_quiet(call("add-flows", json_pack("{s:s,s:o}", "bridge", argv[0],
-                                             "flows", flows)));
+    finish_quiet(call_flow_list("add-flows", argv[0],
+                                read_flow_file(argv[1])));
 }
 
 static void
 cmd_replace_flows(int argc, char *argv[])
 {
-    json_t *flows = read_flow_file(argv[1]);
-
-    finish_quiet(call("replace-flows", json_pack("{s:s,s:o}", "bridge",
-                                                 argv[0], "flows", flows)));
+    finish_quiet(call_flow_list("replace-flows", argv[0],
+                                read_flow_file(argv[1])));
 }
 
 /* Removes "--strict" from argv (anywhere after BR); returns the new argc
@@ -621,55 +747,46 @@ cmd_del_flows(int argc, char *argv[])
     finish_quiet(call("del-flows", params));
 }
 
+/* Prints one dump-flows item: with --format=json a row object, as an
+ * element of one JSON array ('*n' printed so far); otherwise the daemon's
+ * ovs-ofctl line. */
+static void
+print_flow_item(json_t *item, void *n_)
+{
+    size_t *n = n_;
+
+    if (json_output) {
+        char *text = json_dumps(item, pretty ? JSON_INDENT(2) : JSON_COMPACT);
+
+        printf("%s%s", *n ? ",\n" : "[", text ? text : "null");
+        free(text);
+    } else {
+        puts(json_is_string(item) ? json_string_value(item) : "?");
+    }
+    ++*n;
+}
+
+/* The rows arrive in parts (a streamed reply) and are printed as they
+ * come, so a dump of a million rules needs neither a reply of hundreds of
+ * megabytes nor the memory to hold it.  In text mode the daemon formats
+ * the lines ("text": true). */
 static void
 cmd_dump_flows(int argc, char *argv[])
 {
     json_t *params = json_pack("{s:s}", "bridge", argv[0]);
-    json_t *r, *fl;
-    size_t i;
+    size_t n = 0;
 
     if (argc > 1) {
         flow_check_arg("dump-flows", argv[1], OFFC_MATCH);
         json_object_set_new(params, "match", json_string(argv[1]));
     }
-    r = call("dump-flows", params);
-    if (printed_as_json(r)) {
-        return;
+    if (!json_output) {
+        json_object_set_new(params, "text", json_true());
     }
-    json_array_foreach (r, i, fl) {
-        const json_t *cookie = json_object_get(fl, "cookie");
-        const char *match = str(fl, "match");
-
-        if (json_is_string(cookie)) {
-            printf(" cookie=%s,", json_string_value(cookie));
-        } else {
-            printf(" cookie=0x%llx,", (unsigned long long) num(fl,
-                                                               "cookie"));
-        }
-        printf(" duration=%.3fs, table=%lld, n_packets=%lld, n_bytes=%lld,",
-               real(fl, "duration_s"), num(fl, "table"),
-               num(fl, "n_packets"), num(fl, "n_bytes"));
-        if (num(fl, "idle_timeout")) {
-            printf(" idle_timeout=%lld,", num(fl, "idle_timeout"));
-        }
-        if (num(fl, "hard_timeout")) {
-            printf(" hard_timeout=%lld,", num(fl, "hard_timeout"));
-        }
-        if (json_object_get(fl, "offload")) {
-            /* Megaflows of this rule by offload state, and what the NIC
-             * forwarded (already included in n_packets/n_bytes). */
-            const json_t *o = json_object_get(fl, "offload");
-
-            printf(" hw_packets=%lld, hw_bytes=%lld, offload=full:%lld/"
-                   "partial:%lld/software:%lld,", num(fl, "hw_packets"),
-                   num(fl, "hw_bytes"), num(o, "full"), num(o, "partial"),
-                   num(o, "software"));
-        }
-        printf(" idle_age=%lld, priority=%lld%s%s actions=%s\n",
-               num(fl, "idle_age_s"), num(fl, "priority"),
-               match[0] ? "," : "", match, str(fl, "actions"));
+    call_stream("dump-flows", params, print_flow_item, &n);
+    if (json_output) {
+        printf("%s\n", n ? "]" : "[]");
     }
-    json_decref(r);
 }
 
 static void

@@ -181,6 +181,83 @@ h_defer_timer(json_t *params, json_t **result, char *err, size_t errsize,
     return CTL_DEFERRED;
 }
 
+/* A stream of the integers 0..n-1; an error at item 'fail_at'. */
+struct count_stream {
+    long long next, n, fail_at;
+};
+
+static int n_stream_destroyed;
+
+static int
+count_next(void *st_, json_t *items, size_t max, bool *done, char *err,
+           size_t errsize)
+{
+    struct count_stream *st = st_;
+
+    for (size_t i = 0; i < max && st->next < st->n; i++) {
+        if (st->next == st->fail_at) {
+            snprintf(err, errsize, "item %lld went away", st->fail_at);
+            return ESTALE;
+        }
+        json_array_append_new(items, json_integer(st->next++));
+    }
+    *done = st->next >= st->n;
+    return 0;
+}
+
+static void
+count_destroy(void *st)
+{
+    n_stream_destroyed++;
+    free(st);
+}
+
+static const struct ctl_stream_ops count_ops = { count_next, count_destroy };
+
+static int
+h_stream(json_t *params, json_t **result, char *err, size_t errsize,
+         void *aux)
+{
+    struct count_stream *st = calloc(1, sizeof *st);
+
+    st->n = json_integer_value(json_object_get(params, "n"));
+    st->fail_at = json_object_get(params, "fail_at")
+                  ? json_integer_value(json_object_get(params, "fail_at"))
+                  : -1;
+    return ctl_stream(&count_ops, st);
+}
+
+/* Keeps a counter in the connection's slot: each call adds one and
+ * returns the count so far. */
+static int n_slot_freed;
+
+static void
+slot_free(void *p)
+{
+    n_slot_freed++;
+    free(p);
+}
+
+static int
+h_slot(json_t *params, json_t **result, char *err, size_t errsize,
+       void *aux)
+{
+    struct ctl_conn_slot *slot = ctl_conn_slot_current();
+    int *count;
+
+    if (!slot) {
+        snprintf(err, errsize, "no connection");
+        return ENOTCONN;
+    }
+    if (!slot->data) {
+        slot->data = calloc(1, sizeof *count);
+        slot->free_fn = slot_free;
+    }
+    count = slot->data;
+    *result = json_integer(++*count);
+    return 0;
+}
+
 static int
 setup(void **state)
 {
@@ -209,6 +286,8 @@ setup(void **state)
                      0);
     assert_int_equal(ctl_register(f->srv, "defer-timer", h_defer_timer, f),
                      0);
+    assert_int_equal(ctl_register(f->srv, "stream", h_stream, NULL), 0);
+    assert_int_equal(ctl_register(f->srv, "slot", h_slot, NULL), 0);
     assert_int_equal(ctl_register(f->srv, "echo", h_echo, NULL), EEXIST);
     assert_int_equal(ctl_register(f->srv, "list-methods", h_echo, NULL),
                      EEXIST);
@@ -414,7 +493,7 @@ test_basic(void **state)
     assert_int_equal(json_integer_value(json_object_get(r, "id")), 7);
     res = result_of(r);
     assert_true(json_is_array(res));
-    assert_int_equal(json_array_size(res), 10);
+    assert_int_equal(json_array_size(res), 12);
     for (i = 1; i < json_array_size(res); i++) {
         assert_true(strcmp(json_string_value(json_array_get(res, i - 1)),
                            json_string_value(json_array_get(res, i))) < 0);
@@ -849,6 +928,173 @@ test_call(void **state)
     pump(f, 10);
 }
 
+/* Checks that 'r' is a part of stream 'id' holding the integers from
+ * '*next' on, and 'more' as expected; advances '*next'. */
+static void
+assert_part(json_t *r, int id, long long *next, size_t n, bool more)
+{
+    json_t *items = result_of(r), *v;
+    size_t i;
+
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), id);
+    assert_int_equal(json_array_size(items), n);
+    json_array_foreach (items, i, v) {
+        assert_int_equal(json_integer_value(v), (*next)++);
+    }
+    assert_int_equal(json_is_true(json_object_get(r, "more")), more);
+    if (!more) {
+        assert_null(json_object_get(r, "more"));
+    }
+    json_decref(r);
+}
+
+static void
+test_stream(void **state)
+{
+    struct fx *f = *state;
+    struct client c;
+    long long next;
+    json_t *r;
+
+    n_stream_destroyed = 0;
+    client_open(f, &c);
+
+    /* In parts of CTL_STREAM_ITEMS; the request behind it waits. */
+    client_sendf(f, &c, "{\"id\":1,\"method\":\"stream\",\"stream\":true,"
+                 "\"params\":{\"n\":2500}}\n{\"id\":2,\"method\":\"echo\"}\n");
+    next = 0;
+    assert_part(client_recv(f, &c, 2000), 1, &next, 1000, true);
+    assert_part(client_recv(f, &c, 2000), 1, &next, 1000, true);
+    assert_part(client_recv(f, &c, 2000), 1, &next, 500, false);
+    r = client_recv(f, &c, 2000);
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 2);
+    json_decref(r);
+    assert_int_equal(n_stream_destroyed, 1);
+
+    /* Empty; exactly one part. */
+    next = 0;
+    assert_part(roundtrip(f, &c, "{\"id\":3,\"method\":\"stream\","
+                          "\"stream\":true,\"params\":{\"n\":0}}"),
+                3, &next, 0, false);
+
+    /* Not asked for: one reply with everything. */
+    next = 0;
+    assert_part(roundtrip(f, &c, "{\"id\":4,\"method\":\"stream\","
+                          "\"params\":{\"n\":2500}}"), 4, &next, 2500,
+                false);
+    next = 0;
+    assert_part(roundtrip(f, &c, "{\"id\":5,\"method\":\"stream\","
+                          "\"stream\":false,\"params\":{\"n\":3}}"),
+                5, &next, 3, false);
+
+    /* An error partway ends the stream with an error line. */
+    client_sendf(f, &c, "{\"id\":6,\"method\":\"stream\",\"stream\":true,"
+                 "\"params\":{\"n\":5000,\"fail_at\":1500}}\n");
+    next = 0;
+    assert_part(client_recv(f, &c, 2000), 6, &next, 1000, true);
+    r = client_recv(f, &c, 2000);
+    assert_error(r, ESTALE, "item 1500 went away");
+    assert_int_equal(json_integer_value(json_object_get(r, "id")), 6);
+    json_decref(r);
+    r = roundtrip(f, &c, "{\"id\":7,\"method\":\"stream\","
+                  "\"params\":{\"n\":10,\"fail_at\":5}}");
+    assert_error(r, ESTALE, "item 5");
+    json_decref(r);
+    assert_int_equal(n_stream_destroyed, 6);
+
+    r = roundtrip(f, &c, "{\"id\":8,\"method\":\"stream\","
+                  "\"stream\":1,\"params\":{\"n\":10}}");
+    assert_error(r, CTL_ERR_INVALID_REQUEST, "stream must be true or false");
+    json_decref(r);
+
+    /* Over the output limit without a stream: an error naming it; with
+     * one, the same list goes through. */
+    ctl_server_set_limits(f->srv, 0, 8000, 0);
+    r = roundtrip(f, &c, "{\"id\":9,\"method\":\"stream\","
+                  "\"params\":{\"n\":5000}}");
+    assert_error(r, EFBIG, "CTL_MAX_OUTPUT");
+    json_decref(r);
+    client_sendf(f, &c, "{\"id\":10,\"method\":\"stream\",\"stream\":true,"
+                 "\"params\":{\"n\":5000}}\n");
+    next = 0;
+    for (int i = 0; i < 5; i++) {
+        assert_part(client_recv(f, &c, 2000), 10, &next, 1000, i < 4);
+    }
+    assert_int_equal(n_stream_destroyed, 8);
+
+    /* Parts come only as the client reads: a client that reads one part
+     * of a long stream and goes away leaves nothing behind. */
+    ctl_server_set_limits(f->srv, 0, CTL_MAX_OUTPUT, 0);
+    client_sendf(f, &c, "{\"id\":11,\"method\":\"stream\",\"stream\":true,"
+                 "\"params\":{\"n\":100000000}}\n");
+    next = 0;
+    assert_part(client_recv(f, &c, 2000), 11, &next, 1000, true);
+    pump(f, 50);
+    assert_int_equal(n_stream_destroyed, 8);
+    client_close(&c);
+    pump(f, 20);
+    assert_int_equal(n_stream_destroyed, 9);
+    assert_int_equal(ctl_server_n_clients(f->srv), 0);
+}
+
+/* ctl_call() collects a stream into one array, within the output limit. */
+static void
+test_call_stream(void **state)
+{
+    struct fx *f = *state;
+    json_t *params = json_pack("{s:i}", "n", 2345), *result;
+    char err[256];
+
+    n_stream_destroyed = 0;
+    assert_int_equal(ctl_call(f->srv, "stream", params, &result, err,
+                              sizeof err), 0);
+    assert_int_equal(json_array_size(result), 2345);
+    assert_int_equal(json_integer_value(json_array_get(result, 2344)), 2344);
+    json_decref(result);
+    ctl_server_set_limits(f->srv, 0, 1000, 0);
+    assert_int_equal(ctl_call(f->srv, "stream", params, &result, err,
+                              sizeof err), EFBIG);
+    assert_null(result);
+    assert_non_null(strstr(err, "CTL_MAX_OUTPUT"));
+    json_object_set_new(params, "n", json_integer(10));
+    json_object_set_new(params, "fail_at", json_integer(3));
+    assert_int_equal(ctl_call(f->srv, "stream", params, &result, err,
+                              sizeof err), ESTALE);
+    assert_null(result);
+    assert_int_equal(n_stream_destroyed, 3);
+    /* No connection, no slot. */
+    assert_int_equal(ctl_call(f->srv, "slot", params, &result, err,
+                              sizeof err), ENOTCONN);
+    json_decref(params);
+}
+
+/* Each connection has its own slot, freed when it goes away. */
+static void
+test_conn_slot(void **state)
+{
+    struct fx *f = *state;
+    struct client a, b;
+    json_t *r;
+
+    n_slot_freed = 0;
+    client_open(f, &a);
+    client_open(f, &b);
+    for (int i = 1; i <= 3; i++) {
+        r = roundtrip(f, &a, "{\"id\":1,\"method\":\"slot\"}");
+        assert_int_equal(json_integer_value(result_of(r)), i);
+        json_decref(r);
+    }
+    r = roundtrip(f, &b, "{\"id\":1,\"method\":\"slot\"}");
+    assert_int_equal(json_integer_value(result_of(r)), 1);
+    json_decref(r);
+    client_close(&a);
+    pump(f, 20);
+    assert_int_equal(n_slot_freed, 1);
+    client_close(&b);
+    pump(f, 20);
+    assert_int_equal(n_slot_freed, 2);
+}
+
 static void
 test_socket_file(void **state)
 {
@@ -1007,7 +1253,11 @@ h_record(json_t *params, json_t **result, char *err, size_t errsize,
     json_decref(last_params);
     last_params = json_deep_copy(params);
     snprintf(last_method, sizeof last_method, "%s", method);
-    if (!strcmp(method, "dump-flows")) {
+    if (!strcmp(method, "dump-flows")
+        && json_is_true(json_object_get(params, "text"))) {
+        *result = json_pack("[s,s]", " cookie=0x0, duration=1.234s, line 1",
+                            " cookie=0x1f, line 2");
+    } else if (!strcmp(method, "dump-flows")) {
         *result = json_loads(
             "[{\"table\":0,\"priority\":100,\"cookie\":\"0x0\","
             "\"duration_s\":1.234,\"n_packets\":5,\"n_bytes\":300,"
@@ -1076,6 +1326,7 @@ test_ofctl(void **state)
 {
     struct fx *f = *state;
     char *out, *err;
+    json_t *j;
     int rc;
 
     if (!ofctl_path()) {
@@ -1086,14 +1337,23 @@ test_ofctl(void **state)
     rc = run_ofctl(f, OFCTL("dump-flows", "br0"), NULL, &out, &err);
     assert_int_equal(rc, 0);
     assert_string_equal(last_method, "dump-flows");
+    /* Text: the daemon's lines, as they are. */
+    assert_true(params_equal("{\"bridge\":\"br0\",\"text\":true}"));
+    assert_string_equal(out, " cookie=0x0, duration=1.234s, line 1\n"
+                        " cookie=0x1f, line 2\n");
+    free(out);
+    free(err);
+
+    rc = run_ofctl(f, OFCTL("--format=json", "dump-flows", "br0"), NULL,
+                   &out, &err);
+    assert_int_equal(rc, 0);
     assert_true(params_equal("{\"bridge\":\"br0\"}"));
-    assert_non_null(strstr(out,
-        " cookie=0x0, duration=1.234s, table=0, n_packets=5, n_bytes=300, "
-        "idle_timeout=10, idle_age=0, priority=100,ip,in_port=1 "
-        "actions=output:2\n"));
-    assert_non_null(strstr(out,
-        " cookie=0x1f, duration=20.500s, table=1, n_packets=0, n_bytes=0, "
-        "hard_timeout=30, idle_age=20, priority=0 actions=NORMAL\n"));
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(j), 2);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(j, 1), "cookie")), "0x1f");
+    json_decref(j);
     free(out);
     free(err);
 
@@ -1101,7 +1361,7 @@ test_ofctl(void **state)
                    NULL, &out, &err);
     assert_int_equal(rc, 0);
     assert_true(params_equal("{\"bridge\":\"br0\",\"port\":1}"));
-    json_t *j = json_loads(out, 0, NULL);
+    j = json_loads(out, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(j, 0), "tx_errors")), 4);
@@ -1273,6 +1533,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conn_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ofctl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ofctl_flows, setup, teardown),

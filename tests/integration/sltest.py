@@ -152,18 +152,42 @@ class Switch:
             s.connect(self.sock)
             req = {"id": 1, "method": method, "params": params}
             s.sendall((json.dumps(req) + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
+            parts = []
+            while not parts or not parts[-1].endswith(b"\n"):
                 d = s.recv(1 << 20)
                 if not d:
                     break
-                buf += d
+                parts.append(d)
         finally:
             s.close()
-        reply = json.loads(buf)
+        reply = json.loads(b"".join(parts))
         if "error" in reply:
             raise CtlError(reply["error"]["code"], reply["error"]["message"])
         return reply["result"]
+
+    def call_stream(self, method, timeout=60, **params):
+        """A streamed call: returns the list of reply parts (each the
+        reply object, "more" on all but the last)."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        replies = []
+        try:
+            s.connect(self.sock)
+            req = {"id": 1, "method": method, "params": params,
+                   "stream": True}
+            s.sendall((json.dumps(req) + "\n").encode())
+            f = s.makefile("rb")
+            while not replies or replies[-1].get("more"):
+                line = f.readline()
+                if not line:
+                    raise CtlError(0, "connection closed mid-stream")
+                replies.append(json.loads(line))
+                if "error" in replies[-1]:
+                    e = replies[-1]["error"]
+                    raise CtlError(e["code"], e["message"])
+        finally:
+            s.close()
+        return replies
 
     def ofctl(self, *args, check=True, input=None):
         p = subprocess.run([OFCTL, "--socket", self.sock] + list(args),
