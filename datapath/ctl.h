@@ -13,8 +13,9 @@
  *
  * Design: libevent bufferevents, one per connection. A connection handles
  * one request at a time, so replies come back in request order; while a
- * request is outstanding (a deferred reply) further requests of that
- * connection wait in its input buffer. Requests are bounded
+ * request is outstanding (a deferred reply, or a streamed result still
+ * being sent, see ctl_stream()) further requests of that connection wait
+ * in its input buffer. Requests are bounded
  * (CTL_MAX_REQUEST; a longer line gets an error naming the limit, the
  * rest of it is read and discarded, and the connection stays usable for
  * the next request); malformed JSON gets a -32700 reply and the
