@@ -47,7 +47,9 @@ datapath_libdatapath_a_SOURCES += \
 	datapath/dashboard.h datapath/dashboard.c \
 	datapath/telemetry.h datapath/telemetry.c \
 	datapath/capture.h datapath/capture.c \
-	datapath/ctl-capture.h datapath/ctl-capture.c
+	datapath/ctl-capture.h datapath/ctl-capture.c \
+	datapath/mirror.h datapath/mirror.c \
+	datapath/ctl-mirror.h datapath/ctl-mirror.c
 # The dashboard page, compiled in (tools/embed-file.sh).
 nodist_datapath_libdatapath_a_SOURCES = datapath/dashboard-html.c
 BUILT_SOURCES = datapath/dashboard-html.c

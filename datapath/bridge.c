@@ -15,6 +15,7 @@
 #include "ct-events.h"
 #include "log.h"
 #include "dp.h"
+#include "mirror.h"
 #include "offload.h"
 #include "port.h"
 
@@ -38,6 +39,13 @@ struct failed_port {
     char *error;
 };
 
+/* A port mirror, by port names (mirror.h for the datapath side). */
+struct bridge_mirror {
+    struct cfg_mirror cfg;
+    unsigned index;                 /* Its bit in the datapath. */
+    struct dp_mirror_stats *stats;
+};
+
 struct bridge {
     char *name;
     struct ofproto *ofproto;
@@ -45,6 +53,8 @@ struct bridge {
     size_t n_ports;
     struct failed_port *failed;
     size_t n_failed;
+    struct bridge_mirror *mirrors;  /* In creation order. */
+    size_t n_mirrors;
     struct bridge *next;
 };
 
@@ -73,7 +83,10 @@ struct sw {
     struct offload_config offload_cfg;
     struct ct_events *ct_events;    /* Closed connections. */
     struct capture_set *captures;   /* Packet captures (capture.h). */
+    uint32_t mirror_bits;           /* Mirror indexes in use. */
 };
+
+static int rebuild_mirrors(struct sw *);
 
 /* ---- Datapath callbacks (slow path). ---- */
 
@@ -448,6 +461,10 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     }
     /* Flooding megaflows must now include the new port. */
     commit_and_unlock(sw);
+    /* A mirror may name it. */
+    if (rebuild_mirrors(sw)) {
+        LOG_WARN("port %s: out of memory for its mirrors", cp->name);
+    }
     if (cp->offload.mode != CFG_OFFLOAD_NONE) {
         char oerr[256] = "";
 
@@ -501,6 +518,10 @@ sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
             (br->n_ports - i - 1) * sizeof br->ports[0]);
     br->n_ports--;
     commit_and_unlock(sw);
+    /* No mirror copies to it or of it, before its number can be reused. */
+    if (rebuild_mirrors(sw)) {
+        LOG_WARN("port %s: out of memory for the mirrors", name);
+    }
     /* A capture of it ends, its file complete. */
     capture_set_port_gone(sw->captures, p->dp_port);
     /* Its hardware rules go first (the megaflows are gone already). */
@@ -703,6 +724,282 @@ sw_dump_flow_rules(struct sw *sw, struct bridge *br,
     return ret;
 }
 
+/* ---- Port mirrors. ---- */
+
+static bool
+port_known(const struct bridge *br, const char *name)
+{
+    return find_port(br, name) || find_failed(br, name);
+}
+
+/* True if 'name' is the output port of a mirror of 'br' other than
+ * 'skip'. */
+static bool
+is_mirror_output(const struct bridge *br, const char *name,
+                 const struct bridge_mirror *skip)
+{
+    for (size_t i = 0; i < br->n_mirrors; i++) {
+        if (&br->mirrors[i] != skip
+            && !strcmp(br->mirrors[i].cfg.output_port, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The datapath ports of the live ports 'names' ('all': every live port of
+ * 'br' that is no mirror's output) into 'out'. */
+static size_t
+mirror_ports(const struct bridge *br, bool all, char *const *names,
+             size_t n, uint32_t *out)
+{
+    size_t k = 0;
+
+    if (all) {
+        for (size_t i = 0; i < br->n_ports; i++) {
+            if (!is_mirror_output(br, br->ports[i]->name, NULL)) {
+                out[k++] = br->ports[i]->dp_port;
+            }
+        }
+        return k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct bridge_port *p = find_port(br, names[i]);
+
+        if (p) {
+            out[k++] = p->dp_port;
+        }
+    }
+    return k;
+}
+
+/* Makes the datapath's mirror table and the ports' flooding match the
+ * mirrors of every bridge and the ports open now.  A mirror whose output
+ * port is not open copies nothing. */
+static int
+rebuild_mirrors(struct sw *sw)
+{
+    struct dp_mirror_def defs[DP_MAX_MIRRORS];
+    uint32_t *ports = NULL;
+    struct dp_mirrors *mt = NULL;
+    bool any = false;
+    size_t n = 0, used = 0;
+
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        any = any || br->n_mirrors;
+    }
+    if (any) {
+        /* Room for every mirror's sources and destinations. */
+        ports = malloc(2 * DP_MAX_MIRRORS * DP_MAX_PORTS * sizeof *ports);
+        if (!ports) {
+            return ENOMEM;
+        }
+    }
+    /* A mirror's output port floods nothing; others flood again. */
+    dp_slow_wrlock(sw->dp);
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        for (size_t i = 0; i < br->n_ports; i++) {
+            ofproto_port_set_no_flood(br->ofproto, br->ports[i]->ofport,
+                                      is_mirror_output(br,
+                                                       br->ports[i]->name,
+                                                       NULL));
+        }
+    }
+    commit_and_unlock(sw);
+
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        for (size_t i = 0; i < br->n_mirrors; i++) {
+            const struct bridge_mirror *m = &br->mirrors[i];
+            const struct bridge_port *out = find_port(br,
+                                                      m->cfg.output_port);
+            struct dp_mirror_def *d = &defs[n];
+
+            if (!out) {
+                continue;
+            }
+            *d = (struct dp_mirror_def) {
+                .index = m->index,
+                .out_port = out->dp_port,
+                .vlans = m->cfg.select_vlan,
+                .n_vlans = m->cfg.n_select_vlan,
+                .stats = m->stats,
+            };
+            d->src = ports + used;
+            d->n_src = mirror_ports(br, m->cfg.select_all, m->cfg.select_src,
+                                    m->cfg.n_select_src, ports + used);
+            used += d->n_src;
+            d->dst = ports + used;
+            d->n_dst = mirror_ports(br, m->cfg.select_all, m->cfg.select_dst,
+                                    m->cfg.n_select_dst, ports + used);
+            used += d->n_dst;
+            n++;
+        }
+    }
+    if (n) {
+        mt = dp_mirrors_build(defs, n);
+        if (!mt) {
+            free(ports);
+            return ENOMEM;
+        }
+    }
+    free(ports);
+    dp_set_mirrors(sw->dp, mt);
+    return 0;
+}
+
+/* Adds 'cm' to 'br' after checking it against the bridge's ports and
+ * mirrors.  Does not rebuild. */
+static int
+bridge_mirror_insert(struct sw *sw, struct bridge *br,
+                     const struct cfg_mirror *cm, char *err, size_t errsize)
+{
+    struct bridge_mirror *mirrors, *m;
+    unsigned index;
+
+    for (size_t i = 0; i < br->n_mirrors; i++) {
+        const struct cfg_mirror *o = &br->mirrors[i].cfg;
+
+        if (!strcmp(o->name, cm->name)) {
+            snprintf(err, errsize, "bridge %s already has a mirror \"%s\"",
+                     br->name, cm->name);
+            return EEXIST;
+        }
+        if (cfg_mirror_selects_src(o, cm->output_port)
+            || cfg_mirror_selects_dst(o, cm->output_port)
+            || cfg_mirror_selects_src(cm, o->output_port)
+            || cfg_mirror_selects_dst(cm, o->output_port)) {
+            snprintf(err, errsize, "mirror output ports cannot be selected "
+                     "by a mirror (%s and %s)", o->name, cm->name);
+            return EINVAL;
+        }
+    }
+    if (!port_known(br, cm->output_port)) {
+        snprintf(err, errsize, "output_port: no port \"%s\" in bridge %s",
+                 cm->output_port, br->name);
+        return ENOENT;
+    }
+    for (size_t k = 0; k < cm->n_select_src + cm->n_select_dst; k++) {
+        const char *n = k < cm->n_select_src
+                        ? cm->select_src[k]
+                        : cm->select_dst[k - cm->n_select_src];
+
+        if (!port_known(br, n)) {
+            snprintf(err, errsize, "selects \"%s\": no such port in bridge "
+                     "%s", n, br->name);
+            return ENOENT;
+        }
+    }
+    if (sw->mirror_bits == UINT32_MAX) {
+        snprintf(err, errsize, "the switch has %d mirrors already "
+                 "(CFG_MAX_MIRRORS)", CFG_MAX_MIRRORS);
+        return ENOSPC;
+    }
+    for (index = 0; sw->mirror_bits & (1u << index); index++) {
+        continue;
+    }
+    mirrors = realloc(br->mirrors, (br->n_mirrors + 1) * sizeof *mirrors);
+    if (!mirrors) {
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    br->mirrors = mirrors;
+    m = &mirrors[br->n_mirrors];
+    memset(m, 0, sizeof *m);
+    m->stats = calloc(1, sizeof *m->stats);
+    if (!m->stats || cfg_mirror_copy(&m->cfg, cm)) {
+        free(m->stats);
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    m->index = index;
+    sw->mirror_bits |= 1u << index;
+    br->n_mirrors++;
+    return 0;
+}
+
+int
+sw_add_mirror(struct sw *sw, struct bridge *br, const struct cfg_mirror *cm,
+              char *err, size_t errsize)
+{
+    int ret = bridge_mirror_insert(sw, br, cm, err, errsize);
+
+    if (ret) {
+        return ret;
+    }
+    ret = rebuild_mirrors(sw);
+    if (ret) {
+        struct bridge_mirror *m = &br->mirrors[--br->n_mirrors];
+
+        sw->mirror_bits &= ~(1u << m->index);
+        cfg_mirror_uninit(&m->cfg);
+        free(m->stats);
+        rebuild_mirrors(sw);
+        snprintf(err, errsize, "out of memory");
+        return ret;
+    }
+    LOG_INFO("bridge %s: mirror %s to %s", br->name, cm->name,
+             cm->output_port);
+    notify_change(sw);
+    return 0;
+}
+
+int
+sw_del_mirror(struct sw *sw, struct bridge *br, const char *name, char *err,
+              size_t errsize)
+{
+    struct bridge_mirror gone;
+    size_t i;
+
+    for (i = 0; i < br->n_mirrors; i++) {
+        if (!strcmp(br->mirrors[i].cfg.name, name)) {
+            break;
+        }
+    }
+    if (i == br->n_mirrors) {
+        snprintf(err, errsize, "no mirror \"%s\" in bridge %s", name,
+                 br->name);
+        return ENOENT;
+    }
+    gone = br->mirrors[i];
+    memmove(&br->mirrors[i], &br->mirrors[i + 1],
+            (br->n_mirrors - i - 1) * sizeof br->mirrors[0]);
+    br->n_mirrors--;
+    /* The PMDs stop using its stats before they go (a grace period). */
+    if (rebuild_mirrors(sw)) {
+        /* No memory for a table without it: no mirror at all, rather
+         * than one whose stats are freed. */
+        dp_set_mirrors(sw->dp, NULL);
+    }
+    sw->mirror_bits &= ~(1u << gone.index);
+    LOG_INFO("bridge %s: mirror %s deleted", br->name, name);
+    cfg_mirror_uninit(&gone.cfg);
+    free(gone.stats);
+    notify_change(sw);
+    return 0;
+}
+
+void
+bridge_mirror_dump(const struct bridge *br,
+                   void (*cb)(const struct bridge_mirror_info *, void *),
+                   void *aux)
+{
+    for (size_t i = 0; i < br->n_mirrors; i++) {
+        const struct bridge_mirror *m = &br->mirrors[i];
+        struct bridge_mirror_info info = {
+            .cfg = &m->cfg,
+            .active = find_port(br, m->cfg.output_port) != NULL,
+            .packets = atomic_load_explicit(&m->stats->packets,
+                                            memory_order_relaxed),
+            .bytes = atomic_load_explicit(&m->stats->bytes,
+                                          memory_order_relaxed),
+            .dropped = atomic_load_explicit(&m->stats->dropped,
+                                            memory_order_relaxed),
+        };
+
+        cb(&info, aux);
+    }
+}
+
 /* ---- The switch. ---- */
 
 static struct bridge *
@@ -902,6 +1199,24 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
                 }
             }
         }
+        for (size_t m = 0; m < cb->n_mirrors; m++) {
+            char merr[256];
+
+            ret = bridge_mirror_insert(sw, br, &cb->mirrors[m], merr,
+                                       sizeof merr);
+            if (ret) {
+                snprintf(err, errsize, "bridge %s: mirror %s: %s", cb->name,
+                         cb->mirrors[m].name, merr);
+                sw_destroy(sw);
+                return ret;
+            }
+        }
+    }
+    ret = rebuild_mirrors(sw);
+    if (ret) {
+        snprintf(err, errsize, "mirrors: out of memory");
+        sw_destroy(sw);
+        return ret;
     }
     ret = dp_start(sw->dp);
     if (ret) {
@@ -942,6 +1257,11 @@ sw_destroy(struct sw *sw)
             drop_failed(br, &br->failed[br->n_failed - 1]);
         }
         free(br->failed);
+        for (size_t i = 0; i < br->n_mirrors; i++) {
+            cfg_mirror_uninit(&br->mirrors[i].cfg);
+            free(br->mirrors[i].stats);
+        }
+        free(br->mirrors);
         ofproto_destroy(br->ofproto);
         free(br->name);
         free(br);

@@ -144,6 +144,27 @@ void sw_dump_flows(struct sw *, struct bridge *,
                    const struct of_flow_spec *filter,
                    void (*cb)(const struct ofproto_rule_info *, void *),
                    void *aux);
+/* Port mirrors (mirror.h), kept by port names: a mirror whose output
+ * port is not open is inactive, a selected port that is not open is left
+ * out, until add-port opens it.  sw_add_mirror() checks 'm' against the
+ * bridge (distinct names, known ports, output ports never selected, at
+ * most CFG_MAX_MIRRORS in the switch): 0, EEXIST, ENOENT, EINVAL, ENOSPC
+ * or ENOMEM with 'err' filled.  sw_del_mirror(): 0 or ENOENT. */
+int sw_add_mirror(struct sw *, struct bridge *, const struct cfg_mirror *m,
+                  char *err, size_t errsize);
+int sw_del_mirror(struct sw *, struct bridge *, const char *name,
+                  char *err, size_t errsize);
+struct bridge_mirror_info {
+    const struct cfg_mirror *cfg;
+    bool active;                    /* Its output port is open. */
+    uint64_t packets, bytes;        /* Copies sent to the output port. */
+    uint64_t dropped;               /* Copies not made (no mbuf). */
+};
+/* Calls 'cb' for each mirror of 'br' in creation order. */
+void bridge_mirror_dump(const struct bridge *,
+                        void (*cb)(const struct bridge_mirror_info *, void *),
+                        void *aux);
+
 /* For a dump that outlives one call (a streamed reply): credits pending
  * statistics, then returns the selected rules, referenced, in dump order
  * (ofproto_dump_rules()).  Returns 0 or ENOMEM. */

@@ -811,11 +811,381 @@ find_port_name(const struct cfg *cfg, size_t n_bridges, size_t n_ports,
     return false;
 }
 
+/* ---- Mirrors. ---- */
+
+static int
+cmp_u16(const void *a, const void *b)
+{
+    return (int) *(const uint16_t *) a - (int) *(const uint16_t *) b;
+}
+
+static bool
+name_in(char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(names[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+cfg_mirror_selects_src(const struct cfg_mirror *m, const char *name)
+{
+    return m->select_all || name_in(m->select_src, m->n_select_src, name);
+}
+
+bool
+cfg_mirror_selects_dst(const struct cfg_mirror *m, const char *name)
+{
+    return m->select_all || name_in(m->select_dst, m->n_select_dst, name);
+}
+
+/* A list of distinct port names at member 'key' of 'j'. */
+static int
+get_port_names(const json_t *j, const char *path, const char *key,
+               char ***out, size_t *n_out, char *err, size_t errsize)
+{
+    const json_t *v = json_object_get(j, key), *e;
+    char p[PATH_SIZE], q[PATH_SIZE];
+    size_t i;
+
+    *out = NULL;
+    *n_out = 0;
+    if (!v) {
+        return 0;
+    }
+    path_key(p, sizeof p, path, key);
+    if (!json_is_array(v)) {
+        return fail(err, errsize, p, "must be an array of port names");
+    }
+    *out = calloc(json_array_size(v) + 1, sizeof **out);
+    if (!*out) {
+        return nomem(err, errsize);
+    }
+    json_array_foreach ((json_t *) v, i, e) {
+        path_idx(q, sizeof q, p, i);
+        if (!json_is_string(e) || !valid_name(json_string_value(e))) {
+            return fail(err, errsize, q, "must be a port name");
+        }
+        if (name_in(*out, *n_out, json_string_value(e))) {
+            return fail(err, errsize, q, "port \"%s\" listed twice",
+                        json_string_value(e));
+        }
+        (*out)[*n_out] = strdup(json_string_value(e));
+        if (!(*out)[*n_out]) {
+            return nomem(err, errsize);
+        }
+        ++*n_out;
+    }
+    return 0;
+}
+
+int
+cfg_mirror_from_json(const json_t *j, const char *path,
+                     const char *const *ignore, struct cfg_mirror *m,
+                     char *err, size_t errsize)
+{
+    static const char *const keys[] = {
+        "name", "output_port", "select_all", "select_src_port",
+        "select_dst_port", "select_vlan", NULL
+    };
+    const json_t *v, *e;
+    const char *key;
+    char p[PATH_SIZE], q[PATH_SIZE];
+    size_t i;
+    int error;
+
+    memset(m, 0, sizeof *m);
+    if (!json_is_object(j)) {
+        return fail(err, errsize, path, "must be an object");
+    }
+    json_object_foreach ((json_t *) j, key, v) {
+        bool known = false;
+
+        for (size_t k = 0; keys[k] && !known; k++) {
+            known = !strcmp(key, keys[k]);
+        }
+        for (size_t k = 0; ignore && ignore[k] && !known; k++) {
+            known = !strcmp(key, ignore[k]);
+        }
+        if (!known) {
+            return fail(err, errsize, path_key(p, sizeof p, path, key),
+                        "unknown key");
+        }
+    }
+    v = json_object_get(j, "name");
+    path_key(p, sizeof p, path, "name");
+    if (!json_is_string(v) || !valid_name(json_string_value(v))) {
+        return fail(err, errsize, p, v ? "must be a string of 1..%d "
+                    "characters from A-Z a-z 0-9 _ . : -" : "missing",
+                    CFG_MAX_NAME);
+    }
+    m->name = strdup(json_string_value(v));
+    v = json_object_get(j, "output_port");
+    path_key(p, sizeof p, path, "output_port");
+    if (!json_is_string(v) || !valid_name(json_string_value(v))) {
+        return fail(err, errsize, p, v ? "must be a port name"
+                                       : "missing");
+    }
+    m->output_port = strdup(json_string_value(v));
+    if (!m->name || !m->output_port) {
+        return nomem(err, errsize);
+    }
+    v = json_object_get(j, "select_all");
+    if (v && !json_is_boolean(v)) {
+        return fail(err, errsize, path_key(p, sizeof p, path, "select_all"),
+                    "must be true or false");
+    }
+    m->select_all = json_is_true(v);
+    error = get_port_names(j, path, "select_src_port", &m->select_src,
+                           &m->n_select_src, err, errsize);
+    if (!error) {
+        error = get_port_names(j, path, "select_dst_port", &m->select_dst,
+                               &m->n_select_dst, err, errsize);
+    }
+    if (error) {
+        return error;
+    }
+    v = json_object_get(j, "select_vlan");
+    path_key(p, sizeof p, path, "select_vlan");
+    if (v && !json_is_array(v)) {
+        return fail(err, errsize, p, "must be an array of VLAN ids");
+    }
+    if (v && json_array_size(v)) {
+        m->select_vlan = calloc(json_array_size(v), sizeof *m->select_vlan);
+        if (!m->select_vlan) {
+            return nomem(err, errsize);
+        }
+    }
+    json_array_foreach ((json_t *) v, i, e) {
+        path_idx(q, sizeof q, p, i);
+        if (!json_is_integer(e) || json_integer_value(e) < 0
+            || json_integer_value(e) > 4095) {
+            return fail(err, errsize, q, "must be a VLAN id 0..4095");
+        }
+        m->select_vlan[m->n_select_vlan++] = (uint16_t) json_integer_value(e);
+    }
+    qsort(m->select_vlan, m->n_select_vlan, sizeof *m->select_vlan, cmp_u16);
+    for (i = 1; i < m->n_select_vlan; i++) {
+        if (m->select_vlan[i] == m->select_vlan[i - 1]) {
+            return fail(err, errsize, p, "VLAN %u listed twice",
+                        m->select_vlan[i]);
+        }
+    }
+    if (!m->select_all && !m->n_select_src && !m->n_select_dst) {
+        return fail(err, errsize, path, "selects nothing: give "
+                    "select_all, select_src_port or select_dst_port");
+    }
+    if (name_in(m->select_src, m->n_select_src, m->output_port)
+        || name_in(m->select_dst, m->n_select_dst, m->output_port)) {
+        return fail(err, errsize, path_key(p, sizeof p, path,
+                                           "output_port"),
+                    "port \"%s\" is also selected: a mirror's output port "
+                    "carries only its copies", m->output_port);
+    }
+    return 0;
+}
+
+static json_t *
+names_json(char *const *names, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++) {
+        json_array_append_new(a, json_string(names[i]));
+    }
+    return a;
+}
+
+json_t *
+cfg_mirror_to_json(const struct cfg_mirror *m)
+{
+    json_t *j = json_pack("{s:s, s:s}", "name", m->name, "output_port",
+                          m->output_port);
+
+    if (!j) {
+        return NULL;
+    }
+    if (m->select_all) {
+        json_object_set_new(j, "select_all", json_true());
+    }
+    if (m->n_select_src) {
+        json_object_set_new(j, "select_src_port",
+                            names_json(m->select_src, m->n_select_src));
+    }
+    if (m->n_select_dst) {
+        json_object_set_new(j, "select_dst_port",
+                            names_json(m->select_dst, m->n_select_dst));
+    }
+    if (m->n_select_vlan) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < m->n_select_vlan; i++) {
+            json_array_append_new(a, json_integer(m->select_vlan[i]));
+        }
+        json_object_set_new(j, "select_vlan", a);
+    }
+    return j;
+}
+
+static char **
+names_copy(char *const *names, size_t n)
+{
+    char **c = calloc(n + 1, sizeof *c);
+
+    for (size_t i = 0; c && i < n; i++) {
+        if (!(c[i] = strdup(names[i]))) {
+            for (size_t k = 0; k < i; k++) {
+                free(c[k]);
+            }
+            free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+int
+cfg_mirror_copy(struct cfg_mirror *dst, const struct cfg_mirror *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->name = strdup(src->name);
+    dst->output_port = strdup(src->output_port);
+    dst->select_all = src->select_all;
+    dst->select_src = names_copy(src->select_src, src->n_select_src);
+    dst->n_select_src = src->n_select_src;
+    dst->select_dst = names_copy(src->select_dst, src->n_select_dst);
+    dst->n_select_dst = src->n_select_dst;
+    dst->select_vlan = malloc((src->n_select_vlan + 1)
+                              * sizeof *dst->select_vlan);
+    if (dst->select_vlan) {
+        memcpy(dst->select_vlan, src->select_vlan,
+               src->n_select_vlan * sizeof *dst->select_vlan);
+    }
+    dst->n_select_vlan = src->n_select_vlan;
+    if (!dst->name || !dst->output_port || !dst->select_src
+        || !dst->select_dst || !dst->select_vlan) {
+        cfg_mirror_uninit(dst);
+        return ENOMEM;
+    }
+    return 0;
+}
+
+void
+cfg_mirror_uninit(struct cfg_mirror *m)
+{
+    if (!m) {
+        return;
+    }
+    free(m->name);
+    free(m->output_port);
+    for (size_t i = 0; m->select_src && i < m->n_select_src; i++) {
+        free(m->select_src[i]);
+    }
+    free(m->select_src);
+    for (size_t i = 0; m->select_dst && i < m->n_select_dst; i++) {
+        free(m->select_dst[i]);
+    }
+    free(m->select_dst);
+    free(m->select_vlan);
+    memset(m, 0, sizeof *m);
+}
+
+static bool
+bridge_has_port(const struct cfg_bridge *br, const char *name)
+{
+    for (size_t i = 0; i < br->n_ports; i++) {
+        if (!strcmp(br->ports[i].name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* bridges[i].mirrors: each names ports of its bridge; names distinct;
+ * at most CFG_MAX_MIRRORS in all bridges. */
+static int
+parse_mirrors(struct cfg *cfg, struct cfg_bridge *br, const json_t *v,
+              const char *path, char *err, size_t errsize)
+{
+    char p[PATH_SIZE], q[PATH_SIZE], r[PATH_SIZE];
+    size_t i, total = 0;
+
+    if (!v) {
+        return 0;
+    }
+    path_key(p, sizeof p, path, "mirrors");
+    if (!json_is_array(v)) {
+        return fail(err, errsize, p, "must be an array of mirrors");
+    }
+    for (const struct cfg_bridge *b = cfg->bridges; b < br; b++) {
+        total += b->n_mirrors;
+    }
+    if (total + json_array_size(v) > CFG_MAX_MIRRORS) {
+        return fail(err, errsize, p, "more than %d mirrors in all bridges "
+                    "(CFG_MAX_MIRRORS)", CFG_MAX_MIRRORS);
+    }
+    br->mirrors = calloc(json_array_size(v) + 1, sizeof *br->mirrors);
+    if (!br->mirrors) {
+        return nomem(err, errsize);
+    }
+    for (i = 0; i < json_array_size(v); i++) {
+        struct cfg_mirror *m = &br->mirrors[i];
+        int error;
+
+        path_idx(q, sizeof q, p, i);
+        error = cfg_mirror_from_json(json_array_get(v, i), q, NULL, m, err,
+                                     errsize);
+        br->n_mirrors++;            /* Freed by cfg_free() either way. */
+        if (error) {
+            return error;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (!strcmp(br->mirrors[k].name, m->name)) {
+                return fail(err, errsize, path_key(r, sizeof r, q, "name"),
+                            "duplicate mirror name \"%s\"", m->name);
+            }
+        }
+        if (!bridge_has_port(br, m->output_port)) {
+            return fail(err, errsize, path_key(r, sizeof r, q,
+                                               "output_port"),
+                        "no port \"%s\" in bridge %s", m->output_port,
+                        br->name);
+        }
+        for (size_t k = 0; k < m->n_select_src + m->n_select_dst; k++) {
+            const char *n = k < m->n_select_src
+                            ? m->select_src[k]
+                            : m->select_dst[k - m->n_select_src];
+
+            if (!bridge_has_port(br, n)) {
+                return fail(err, errsize, q, "selects \"%s\": no such port "
+                            "in bridge %s", n, br->name);
+            }
+        }
+        for (size_t k = 0; k < i; k++) {
+            const struct cfg_mirror *o = &br->mirrors[k];
+
+            if (cfg_mirror_selects_src(o, m->output_port)
+                || cfg_mirror_selects_dst(o, m->output_port)
+                || cfg_mirror_selects_src(m, o->output_port)
+                || cfg_mirror_selects_dst(m, o->output_port)) {
+                return fail(err, errsize, q, "mirror output ports cannot "
+                            "be selected by a mirror (%s and %s)", o->name,
+                            m->name);
+            }
+        }
+    }
+    return 0;
+}
+
 static int
 parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
              const char *path, char *err, size_t errsize)
 {
-    static const char *const keys[] = { "name", "ports", "flows", NULL };
+    static const char *const keys[] = { "name", "ports", "flows",
+                                        "mirrors", NULL };
     struct cfg_bridge *br = &cfg->bridges[bidx];
     const json_t *name, *ports, *flows, *v;
     char p[PATH_SIZE], q[PATH_SIZE];
@@ -902,6 +1272,12 @@ parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
             }
         }
         br->ports[i].ofport = cand;
+    }
+
+    error = parse_mirrors(cfg, br, json_object_get(j, "mirrors"), path,
+                          err, errsize);
+    if (error) {
+        return error;
     }
 
     flows = json_object_get(j, "flows");
@@ -1333,6 +1709,10 @@ cfg_free(struct cfg *cfg)
             free(br->flows[i]);
         }
         free(br->flows);
+        for (size_t i = 0; i < br->n_mirrors; i++) {
+            cfg_mirror_uninit(&br->mirrors[i]);
+        }
+        free(br->mirrors);
     }
     free(cfg->bridges);
     for (size_t i = 0; i < cfg->conntrack.n_timeouts; i++) {

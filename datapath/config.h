@@ -65,6 +65,7 @@
  * released with cfg_port_uninit() (the struct itself is not freed).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -152,12 +153,32 @@ struct cfg_port {
     struct cfg_port_offload offload;    /* Plain data (no pointers). */
 };
 
+/* A port mirror (Open vSwitch's Mirror table): copies of the packets
+ * that the selected ports receive (select_src_port) and send
+ * (select_dst_port), or of every port (select_all), optionally only those
+ * tagged with one of 'select_vlan', go out of 'output_port', which then
+ * carries nothing else.  Ports are named, and may come and go. */
+#define CFG_MAX_MIRRORS 32      /* Per switch (all bridges). */
+struct cfg_mirror {
+    char *name;
+    char *output_port;
+    bool select_all;
+    char **select_src;
+    size_t n_select_src;
+    char **select_dst;
+    size_t n_select_dst;
+    uint16_t *select_vlan;      /* VLAN ids 0..4095, sorted, distinct. */
+    size_t n_select_vlan;
+};
+
 struct cfg_bridge {
     char *name;
     struct cfg_port *ports;
     size_t n_ports;
     char **flows;               /* Flow texts, ovs-ofctl add-flow syntax. */
     size_t n_flows;
+    struct cfg_mirror *mirrors;
+    size_t n_mirrors;
 };
 
 struct cfg {
@@ -228,6 +249,24 @@ struct json_t *cfg_port_to_json(const struct cfg_port *port);
 
 /* FNV-1a 64-bit hash of a NUL-terminated text. */
 uint64_t cfg_checksum(const char *text);
+
+/* Parses a mirror object ({"name", "output_port", "select_all",
+ * "select_src_port", "select_dst_port", "select_vlan"}) into '*m'
+ * (fully overwritten; cfg_mirror_uninit() it).  Keys of 'j' listed in
+ * 'ignore' (NULL-terminated, or NULL) are skipped, any other unknown key
+ * is an error.  Checks the syntax and that something is selected and the
+ * output port is not itself selected, not that the ports exist.  'path'
+ * prefixes error messages.  Returns 0, EINVAL or ENOMEM. */
+int cfg_mirror_from_json(const struct json_t *j, const char *path,
+                         const char *const *ignore, struct cfg_mirror *m,
+                         char *err, size_t errsize);
+struct json_t *cfg_mirror_to_json(const struct cfg_mirror *m);
+/* Deep copy; returns 0 or ENOMEM ('dst' then needs no uninit). */
+int cfg_mirror_copy(struct cfg_mirror *dst, const struct cfg_mirror *src);
+void cfg_mirror_uninit(struct cfg_mirror *m);
+/* True if 'm' selects port 'name' as a source / destination. */
+bool cfg_mirror_selects_src(const struct cfg_mirror *m, const char *name);
+bool cfg_mirror_selects_dst(const struct cfg_mirror *m, const char *name);
 
 /* Returns the bridge named 'name' in 'cfg', or NULL. */
 const struct cfg_bridge *cfg_find_bridge(const struct cfg *cfg,

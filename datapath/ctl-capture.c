@@ -181,7 +181,7 @@ ctl_capture_register(struct ctl_server *server, struct sw *sw)
 {
     static const struct ctl_method_def methods[] = {
         { "capture-start", h_capture_start },
-        { "capture-list", h_capture_list },
+        { "capture-list", h_capture_list, CTL_READ_ONLY },
         { "capture-stop", h_capture_stop },
     };
 

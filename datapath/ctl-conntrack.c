@@ -423,10 +423,10 @@ int
 ctl_conntrack_register(struct ctl_server *server, struct sw *sw)
 {
     static const struct ctl_method_def methods[] = {
-        { "dump-conntrack", h_dump_conntrack },
+        { "dump-conntrack", h_dump_conntrack, CTL_READ_ONLY },
         { "flush-conntrack", h_flush_conntrack },
-        { "conntrack-stats", h_conntrack_stats },
-        { "conntrack-events", h_conntrack_events },
+        { "conntrack-stats", h_conntrack_stats, CTL_READ_ONLY },
+        { "conntrack-events", h_conntrack_events, CTL_READ_ONLY },
         { "conntrack-set", h_conntrack_set },
     };
 

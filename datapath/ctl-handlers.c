@@ -19,14 +19,15 @@
 #include "offload.h"
 #include "ctl.h"
 #include "ctl-capture.h"
+#include "ctl-mirror.h"
 #include "dp.h"
 #include "log.h"
 #include "port.h"
 #include "port-dummy.h"
 
-static int
-get_bridge(struct sw *sw, json_t *params, struct bridge **brp, char *err,
-           size_t errsize)
+int
+ctl_get_bridge(struct sw *sw, json_t *params, struct bridge **brp,
+               char *err, size_t errsize)
 {
     const char *name;
 
@@ -85,7 +86,7 @@ h_show(json_t *params, json_t **result, char *err, size_t errsize, void *aux)
     json_t *ports, *failed;
 
     CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
-    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_get_bridge(aux, params, &br, err, errsize));
     ports = json_array();
     failed = json_array();
     bridge_port_dump(br, show_port_cb, ports);
@@ -181,7 +182,7 @@ h_dump_ports(json_t *params, json_t **result, char *err, size_t errsize,
     bool found;
 
     CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
-    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_get_bridge(aux, params, &br, err, errsize));
     CTL_CHECK(get_port(br, params, false, &found, &info, err, errsize));
     *result = json_array();
     if (found) {
@@ -314,7 +315,7 @@ flow_list_method(json_t *params, json_t **result, char *err, size_t errsize,
                  "connection");
         return CTL_ERR_INVALID_PARAMS;
     }
-    ret = get_bridge(sw, params, &br, err, errsize);
+    ret = ctl_get_bridge(sw, params, &br, err, errsize);
     if (ret) {
         goto out;
     }
@@ -391,7 +392,7 @@ flow_one_method(json_t *params, json_t **result, char *err, size_t errsize,
 
     CTL_CHECK(ctl_params_check(params, del ? del_allowed : mod_allowed, err,
                                errsize));
-    CTL_CHECK(get_bridge(sw, params, &br, err, errsize));
+    CTL_CHECK(ctl_get_bridge(sw, params, &br, err, errsize));
     CTL_CHECK(ctl_param_string(params, del ? "match" : "flow", !del, &text,
                                err, errsize));
     CTL_CHECK(ctl_param_bool(params, "strict", false, &strict, err, errsize));
@@ -654,7 +655,7 @@ h_dump_flows(json_t *params, json_t **result, char *err, size_t errsize,
     int ret;
 
     CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
-    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_get_bridge(aux, params, &br, err, errsize));
     CTL_CHECK(ctl_param_string(params, "match", false, &text, err, errsize));
     CTL_CHECK(ctl_param_bool(params, "text", false, &lines, err, errsize));
     if (text && of_flow_parse(&spec, text, OFFC_MATCH, perr, sizeof perr)) {
@@ -715,7 +716,7 @@ h_add_port(json_t *params, json_t **result, char *err, size_t errsize,
     int ret;
 
     CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
-    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_get_bridge(aux, params, &br, err, errsize));
     CTL_CHECK(ctl_param_string(params, "name", true, &name, err, errsize));
     CTL_CHECK(ctl_param_string(params, "type", true, &type, err, errsize));
     opts = json_object_get(params, "options");
@@ -773,7 +774,7 @@ h_del_port(json_t *params, json_t **result, char *err, size_t errsize,
     const char *name;
 
     CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
-    CTL_CHECK(get_bridge(aux, params, &br, err, errsize));
+    CTL_CHECK(ctl_get_bridge(aux, params, &br, err, errsize));
     CTL_CHECK(ctl_param_string(params, "name", true, &name, err, errsize));
     CTL_CHECK(sw_del_port(aux, br, name, err, errsize));
     *result = json_object();
@@ -1031,7 +1032,7 @@ get_dummy(struct sw *sw, json_t *params, struct bridge_port_info *info,
     struct bridge *br;
     bool found;
 
-    CTL_CHECK(get_bridge(sw, params, &br, err, errsize));
+    CTL_CHECK(ctl_get_bridge(sw, params, &br, err, errsize));
     CTL_CHECK(get_port(br, params, true, &found, info, err, errsize));
     if (strcmp(info->type, "dummy")) {
         snprintf(err, errsize, "port \"%s\" is not a dummy port",
@@ -1172,20 +1173,20 @@ int
 ctl_handlers_register(struct ctl_server *server, struct sw *sw)
 {
     static const struct ctl_method_def methods[] = {
-        { "show", h_show },
-        { "dump-ports", h_dump_ports },
+        { "show", h_show, CTL_READ_ONLY },
+        { "dump-ports", h_dump_ports, CTL_READ_ONLY },
         { "add-flows", h_add_flows },
         { "mod-flows", h_mod_flows },
         { "del-flows", h_del_flows },
         { "replace-flows", h_replace_flows },
-        { "dump-flows", h_dump_flows },
+        { "dump-flows", h_dump_flows, CTL_READ_ONLY },
         { "add-port", h_add_port },
         { "del-port", h_del_port },
-        { "dump-megaflows", h_dump_megaflows },
-        { "pmd-stats", h_pmd_stats },
+        { "dump-megaflows", h_dump_megaflows, CTL_READ_ONLY },
+        { "pmd-stats", h_pmd_stats, CTL_READ_ONLY },
         { "pmd-profile", h_pmd_profile },
         { "log-level", h_log_level },
-        { "resources", h_resources },
+        { "resources", h_resources, CTL_READ_ONLY },
         { "dummy-inject", h_dummy_inject },
         { "dummy-capture", h_dummy_capture },
     };
@@ -1194,5 +1195,6 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
 
     ret = ret ? ret : ctl_offload_register(server, sw);
     ret = ret ? ret : ctl_capture_register(server, sw);
+    ret = ret ? ret : ctl_mirror_register(server, sw);
     return ret ? ret : ctl_conntrack_register(server, sw);
 }

@@ -18,11 +18,21 @@
  *   'sw' is borrowed and must outlive the server.
  */
 
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct bridge;
 struct ctl_server;
 struct sw;
 
 /* Returns 0 or an errno from ctl_register(). */
 int ctl_handlers_register(struct ctl_server *server, struct sw *sw);
+
+/* params.bridge (required): the bridge of that name, or ENOENT / a param
+ * error with 'err' filled.  For handlers of other ctl-*.c files. */
+int ctl_get_bridge(struct sw *sw, json_t *params, struct bridge **brp,
+                   char *err, size_t errsize);
 
 /* Resident set size of this process in KiB, or -1 (resources, metrics). */
 long long ctl_rss_kib(void);

@@ -283,9 +283,9 @@ int
 ctl_offload_register(struct ctl_server *server, struct sw *sw)
 {
     static const struct ctl_method_def methods[] = {
-        { "offload-show", h_offload_show },
-        { "offload-stats", h_offload_stats },
-        { "offload-sessions", h_offload_sessions },
+        { "offload-show", h_offload_show, CTL_READ_ONLY },
+        { "offload-stats", h_offload_stats, CTL_READ_ONLY },
+        { "offload-sessions", h_offload_sessions, CTL_READ_ONLY },
         { "offload-simnic-set", h_offload_simnic_set },
     };
 

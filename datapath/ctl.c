@@ -24,6 +24,7 @@ struct ctl_method {
     char *name;
     ctl_handler_fn *fn;
     void *aux;
+    unsigned flags;             /* CTL_READ_ONLY */
 };
 
 /* One client connection. */
@@ -974,6 +975,13 @@ int
 ctl_register(struct ctl_server *s, const char *method, ctl_handler_fn *fn,
              void *aux)
 {
+    return ctl_register_flags(s, method, fn, aux, 0);
+}
+
+int
+ctl_register_flags(struct ctl_server *s, const char *method,
+                   ctl_handler_fn *fn, void *aux, unsigned flags)
+{
     struct ctl_method *m;
     char *name;
 
@@ -996,6 +1004,7 @@ ctl_register(struct ctl_server *s, const char *method, ctl_handler_fn *fn,
     m[s->n_methods].name = name;
     m[s->n_methods].fn = fn;
     m[s->n_methods].aux = aux;
+    m[s->n_methods].flags = flags;
     s->n_methods++;
     return 0;
 }
@@ -1029,7 +1038,8 @@ ctl_register_all(struct ctl_server *s, const struct ctl_method_def *defs,
                  size_t n, void *aux)
 {
     for (size_t i = 0; i < n; i++) {
-        int ret = ctl_register(s, defs[i].name, defs[i].fn, aux);
+        int ret = ctl_register_flags(s, defs[i].name, defs[i].fn, aux,
+                                     defs[i].flags);
 
         if (ret) {
             return ret;
@@ -1042,6 +1052,39 @@ bool
 ctl_has_method(const struct ctl_server *s, const char *method)
 {
     return find_method(s, method) != NULL;
+}
+
+bool
+ctl_method_read_only(const struct ctl_server *s, const char *method)
+{
+    const struct ctl_method *m = find_method(s, method);
+
+    return m && (m->flags & CTL_READ_ONLY);
+}
+
+json_t *
+ctl_read_only_methods(const struct ctl_server *s)
+{
+    const char **names = malloc((s->n_methods + 1) * sizeof *names);
+    json_t *list = json_array();
+    size_t n = 0;
+
+    if (!names || !list) {
+        free(names);
+        json_decref(list);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->n_methods; i++) {
+        if (s->methods[i].flags & CTL_READ_ONLY) {
+            names[n++] = s->methods[i].name;
+        }
+    }
+    qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(list, json_string(names[i]));
+    }
+    free(names);
+    return list;
 }
 
 int

@@ -108,10 +108,19 @@ int ctl_register(struct ctl_server *server, const char *method,
         }                                                                   \
     } while (0)
 
+/* ctl_register_flags(): the method only reads (the HTTP API serves just
+ * these, http.h). */
+#define CTL_READ_ONLY 1u
+
+/* Same as ctl_register() with 'flags' (CTL_READ_ONLY or 0). */
+int ctl_register_flags(struct ctl_server *server, const char *method,
+                       ctl_handler_fn *fn, void *aux, unsigned flags);
+
 /* A table of methods for ctl_register_all(). */
 struct ctl_method_def {
     const char *name;
     ctl_handler_fn *fn;
+    unsigned flags;             /* CTL_READ_ONLY or 0. */
 };
 
 /* Registers the 'n' methods of 'defs', each with 'aux'; stops at the first
@@ -131,6 +140,12 @@ int ctl_call(struct ctl_server *server, const char *method, json_t *params,
 
 /* True if 'method' is registered. */
 bool ctl_has_method(const struct ctl_server *server, const char *method);
+/* True if 'method' is registered with CTL_READ_ONLY. */
+bool ctl_method_read_only(const struct ctl_server *server,
+                          const char *method);
+/* The read-only methods' names, sorted, as a new JSON array (NULL on
+ * ENOMEM). */
+json_t *ctl_read_only_methods(const struct ctl_server *server);
 
 /* Overrides the limits (for tests); 0 keeps a value. */
 void ctl_server_set_limits(struct ctl_server *server, size_t max_request,

@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 
 #include "capture.h"
+#include "mirror.h"
 #include "dp-private.h"
 #include "packet-rewrite.h"
 #include "port.h"
@@ -46,6 +47,12 @@ dp_tx_flush_port(struct dp_pmd *pmd, uint32_t port_no)
         struct capture *cap = atomic_load_explicit(
             &pmd->dp->captures[port_no], memory_order_acquire);
 
+        if (unlikely(pmd->mirrors != NULL)) {
+            b->n = mirror_tx(pmd, pmd->mirrors, port_no, b->pkts, b->n);
+            if (!b->n) {
+                return;
+            }
+        }
         if (unlikely(cap != NULL)) {
             capture_packets(cap, b->pkts, b->n, true);
         }

@@ -46,6 +46,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "capture.h"
+#include "mirror.h"
 #include "dp-private.h"
 #include "emc.h"
 #include "hkc.h"
@@ -1086,6 +1087,8 @@ dp_pmd_main(void *pmd_)
             pmd_sweep_dead(pmd);
         }
         pmd->now_ms = dp_tsc_to_ms(start);
+        pmd->mirrors = atomic_load_explicit(&dp->mirrors,
+                                            memory_order_acquire);
 
         prof = atomic_load_explicit(&dp->profile, memory_order_relaxed);
         poll = atomic_load_explicit(&pmd->poll, memory_order_acquire);
@@ -1103,6 +1106,12 @@ dp_pmd_main(void *pmd_)
 
                 if (unlikely(cap != NULL)) {
                     capture_packets(cap, pkts, (unsigned) n, false);
+                }
+                if (unlikely(pmd->mirrors != NULL)
+                    && !mirror_rx(pmd, pmd->mirrors, rq->port_no, pkts,
+                                  (unsigned) n)) {
+                    got += (unsigned) n;    /* A mirror output's: dropped. */
+                    continue;
                 }
                 dp_prof_mark(pmd, prof, &t, DP_STAGE_RX);
                 input_burst(pmd, rq->port_no, pkts, (unsigned) n, prof, &t);

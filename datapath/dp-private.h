@@ -99,6 +99,9 @@ struct dp {
     /* Packet captures (capture.h), NULL when none: the PMDs offer every
      * burst a port receives and sends. */
     struct capture *_Atomic captures[DP_MAX_PORTS];
+    /* Port mirrors (mirror.h), NULL when none: one table for the switch,
+     * replaced whole by dp_set_mirrors(). */
+    struct dp_mirrors *_Atomic mirrors;
     uint32_t next_port_no;                  /* [main] Round-robin alloc. */
     uint16_t port_pmd_rr;                   /* [main] Next PMD for a rxq. */
     /* [main] Which PMD polls each queue of each port. */
@@ -321,7 +324,11 @@ struct dp_pmd {
 
     /* Transmit buffers, by datapath port number. */
     struct dp_txbuf tx[DP_MAX_PORTS];   /* [pmd] */
-    uint16_t tx_pending[DP_MAX_PORTS];  /* [pmd] Ports with n > 0. */
+    /* [pmd] Ports with n > 0.  A mirror's output port may be listed a
+     * second time when a flush queues copies on it after its own flush
+     * (mirror.h), hence twice the ports. */
+    uint16_t tx_pending[2 * DP_MAX_PORTS];
+    const struct dp_mirrors *mirrors;   /* [pmd] This iteration's table. */
     unsigned n_tx_pending;              /* [pmd] */
 
     /* Statistics: [pmd] writes, others read relaxed. */

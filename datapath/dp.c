@@ -24,6 +24,7 @@
 #include "dp-private.h"
 #include "emc.h"
 #include "hkc.h"
+#include "mirror.h"
 #include "port.h"
 
 uint64_t dp_tsc_per_ms;
@@ -148,6 +149,10 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
 
     *dpp = NULL;
     (void) dp_time_ms();        /* Sets the epoch before any PMD runs. */
+    if (mirror_init()) {
+        snprintf(err, errsize, "cannot register the mirror mbuf flags");
+        return ENOSPC;
+    }
     if (!cfg->n_pmds || cfg->n_pmds > DP_MAX_PMDS) {
         snprintf(err, errsize, "pmd count %u out of range 1..%d",
                  cfg->n_pmds, DP_MAX_PMDS);
@@ -300,12 +305,14 @@ dp_destroy(struct dp *dp)
         if (!pmd) {
             continue;
         }
+        pmd->mirrors = NULL;        /* No copies on the way out. */
         dp_tx_flush(pmd);
         if (pmd->cls) {
             cls_for_each(pmd->cls, shutdown_cb, dp);
         }
     }
     dp_hw_removals(dp);
+    dp_mirrors_free(atomic_load(&dp->mirrors));
     if (dp->ct) {
         /* Every connection is closed (and reported) before the memory
          * the tracker deferred is released below. */

@@ -23,7 +23,8 @@
     DP_DROP(MULTISEG, "multiseg_unsupported") /* chained mbuf rewrite */    \
     DP_DROP(LOOP, "output_to_self")           /* only output: in_port */ \
     DP_DROP(RECIRC_DEPTH, "recirc_depth")     /* too many passes */         \
-    DP_DROP(RECIRC_FULL, "recirc_queue_full") /* pass queue overflow */
+    DP_DROP(RECIRC_FULL, "recirc_queue_full") /* pass queue overflow */ \
+    DP_DROP(MIRROR_PORT, "mirror_output_port") /* to/from a mirror's out */
 
 enum dp_drop_reason {
 #define DP_DROP(ENUM, NAME) DP_DROP_##ENUM,

@@ -33,13 +33,6 @@ struct http_server {
     char address[HTTP_HOST_SIZE + 16];  /* "HOST:PORT" or "[HOST]:PORT" */
 };
 
-/* The control methods /api/ serves: none of them changes the switch. */
-static const char *const api_methods[] = {
-    "show", "dump-ports", "dump-flows", "dump-megaflows", "pmd-stats",
-    "resources", "dump-conntrack", "conntrack-stats", "conntrack-events",
-    "offload-show", "offload-stats", "offload-sessions", "http-info",
-    "capture-list", NULL,
-};
 
 bool
 http_parse_listen(const char *s, char host[HTTP_HOST_SIZE], uint16_t *port,
@@ -137,18 +130,10 @@ send_error(struct evhttp_request *req, int status, const char *reason,
     json_decref(j);
 }
 
-/* ---- /api/ ---- */
-
-static bool
-api_allowed(const char *method)
-{
-    for (size_t i = 0; api_methods[i]; i++) {
-        if (!strcmp(api_methods[i], method)) {
-            return true;
-        }
-    }
-    return false;
-}
+/* ---- /api/ ----
+ *
+ * It serves the control methods registered CTL_READ_ONLY (ctl.h): none of
+ * them changes the switch. */
 
 /* A query value as JSON: integer, boolean or string. */
 static json_t *
@@ -227,16 +212,13 @@ handle_api(struct http_server *s, struct evhttp_request *req,
     int rc;
 
     if (!*method) {
-        json_t *list = json_array();
+        json_t *list = ctl_read_only_methods(s->ctl);
 
-        for (size_t i = 0; api_methods[i]; i++) {
-            json_array_append_new(list, json_string(api_methods[i]));
-        }
         send_json(req, HTTP_OK, "OK", list);
         json_decref(list);
         return;
     }
-    if (!api_allowed(method)) {
+    if (!ctl_method_read_only(s->ctl, method)) {
         if (!ctl_has_method(s->ctl, method)) {
             snprintf(msg, sizeof msg, "unknown method \"%.64s\"", method);
             send_error(req, HTTP_NOTFOUND, "Not Found", CTL_ERR_NO_METHOD,
@@ -375,7 +357,8 @@ h_http_info(json_t *params, json_t **result, char *err, size_t errsize,
 int
 http_register_methods(struct ctl_server *ctl, struct http_server *s)
 {
-    return ctl_register(ctl, "http-info", h_http_info, s);
+    return ctl_register_flags(ctl, "http-info", h_http_info, s,
+                              CTL_READ_ONLY);
 }
 
 /* ---- The server. ---- */

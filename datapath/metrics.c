@@ -249,6 +249,70 @@ failed_cb(struct bridge *br, void *b_)
     evbuffer_add_printf(b, "\"} %zu\n", n);
 }
 
+/* Port mirrors: one family at a time, every bridge's mirrors in it. */
+enum mirror_field { MF_PACKETS, MF_BYTES, MF_DROPPED, MF_ACTIVE };
+
+struct mirror_ctx {
+    struct evbuffer *b;
+    const char *bridge;
+    enum mirror_field field;
+};
+
+static void
+mirror_sample_cb(const struct bridge_mirror_info *info, void *ctx_)
+{
+    static const char *const names[] = {
+        "sluice_mirror_tx_packets_total", "sluice_mirror_tx_bytes_total",
+        "sluice_mirror_dropped_total", "sluice_mirror_active",
+    };
+    const struct mirror_ctx *ctx = ctx_;
+    uint64_t v = ctx->field == MF_PACKETS ? info->packets
+                 : ctx->field == MF_BYTES ? info->bytes
+                 : ctx->field == MF_DROPPED ? info->dropped
+                 : info->active;
+
+    evbuffer_add_printf(ctx->b, "%s{bridge=\"", names[ctx->field]);
+    put_label_value(ctx->b, ctx->bridge);
+    ADD_LIT(ctx->b, "\",mirror=\"");
+    put_label_value(ctx->b, info->cfg->name);
+    ADD_LIT(ctx->b, "\",output_port=\"");
+    put_label_value(ctx->b, info->cfg->output_port);
+    evbuffer_add_printf(ctx->b, "\"} %" PRIu64 "\n", v);
+}
+
+static void
+mirror_bridge_cb(struct bridge *br, void *ctx_)
+{
+    struct mirror_ctx *ctx = ctx_;
+
+    ctx->bridge = bridge_name(br);
+    bridge_mirror_dump(br, mirror_sample_cb, ctx);
+}
+
+static void
+render_mirrors(struct evbuffer *b, struct sw *sw)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } fams[] = {
+        { "sluice_mirror_tx_packets_total", "counter",
+          "Mirror copies sent to the mirror's output port" },
+        { "sluice_mirror_tx_bytes_total", "counter",
+          "Bytes of the mirror copies sent to its output port" },
+        { "sluice_mirror_dropped_total", "counter",
+          "Mirror copies not made for want of a packet buffer" },
+        { "sluice_mirror_active", "gauge",
+          "1 if the mirror's output port is open, else 0" },
+    };
+
+    for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
+        struct mirror_ctx ctx = { b, NULL, (enum mirror_field) i };
+
+        family(b, fams[i].name, fams[i].type, fams[i].help);
+        sw_for_each_bridge(sw, mirror_bridge_cb, &ctx);
+    }
+}
+
 static void
 render_resources(struct evbuffer *b, struct sw *sw)
 {
@@ -419,6 +483,7 @@ metrics_render(struct sw *sw, struct evbuffer *b)
     render_ports(b, &rows);
     render_pmds(b, pmds, n_pmds);
     render_resources(b, sw);
+    render_mirrors(b, sw);
     render_offload(b, sw);
     render_conntrack(b, sw);
 out:

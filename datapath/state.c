@@ -77,6 +77,16 @@ save_failed_cb(const struct cfg_port *cp, const char *error, void *ports_)
     }
 }
 
+static void
+save_mirror_cb(const struct bridge_mirror_info *info, void *mirrors)
+{
+    json_t *m = cfg_mirror_to_json(info->cfg);
+
+    if (m) {
+        json_array_append_new(mirrors, m);
+    }
+}
+
 struct save_bridges_ctx {
     struct sw *sw;
     json_t *bridges;
@@ -88,17 +98,23 @@ save_bridge_cb(struct bridge *br, void *ctx_)
 {
     struct save_bridges_ctx *ctx = ctx_;
     struct save_ctx fctx = { json_array(), 0 };
-    json_t *ports = json_array();
+    json_t *ports = json_array(), *mirrors = json_array(), *bj;
 
     bridge_port_dump(br, save_port_cb, ports);
+    bridge_mirror_dump(br, save_mirror_cb, mirrors);
     bridge_failed_port_dump(br, save_failed_cb, ports);
     sw_dump_flows(ctx->sw, br, NULL, save_flow_cb, &fctx);
     if (fctx.error) {
         ctx->error = fctx.error;
     }
-    json_array_append_new(ctx->bridges, json_pack(
-        "{s:s, s:o, s:o}", "name", bridge_name(br), "ports", ports,
-        "flows", fctx.flows));
+    bj = json_pack("{s:s, s:o, s:o}", "name", bridge_name(br), "ports",
+                   ports, "flows", fctx.flows);
+    if (bj && json_array_size(mirrors)) {
+        json_object_set_new(bj, "mirrors", mirrors);
+    } else {
+        json_decref(mirrors);
+    }
+    json_array_append_new(ctx->bridges, bj);
 }
 
 /* Writes all of 'text' to 'fd'. */

@@ -23,7 +23,7 @@ struct ofproto_rule {
     struct ofproto_rule *next;
     struct ofproto_rule *tprev;     /* ofp->timed list, when live with a */
     struct ofproto_rule *tnext;     /*   timeout (expiry walks only it). */
-    struct of_match match;          /* As given, pre-masked. */
+    /* The match is cr.flow (pre-masked) and cr.mask: one copy per rule. */
     uint8_t table_id;
     uint16_t idle_timeout;
     uint16_t hard_timeout;
@@ -44,6 +44,7 @@ struct ofport {
     uint32_t ofport;
     uint32_t dp_port;
     char name[PORT_NAME_MAX];
+    bool no_flood;              /* Left out of FLOOD, ALL and NORMAL's. */
 };
 
 struct ofproto {
@@ -115,20 +116,21 @@ match_normalize(struct of_match *dst, const struct of_match *src)
     flow_apply_mask(&dst->flow, &src->flow, &src->wc);
 }
 
+/* True if 'a' is the match of the classifier rule 'b'. */
 static bool
-match_same(const struct of_match *a, const struct of_match *b)
+match_same(const struct of_match *a, const struct cls_rule *b)
 {
-    return !memcmp(&a->wc, &b->wc, sizeof a->wc)
+    return !memcmp(&a->wc, &b->mask, sizeof a->wc)
            && !memcmp(&a->flow, &b->flow, sizeof a->flow);
 }
 
-/* True if 'm' covers 'r': every bit 'm' matches on, 'r' matches on too,
- * with the same value. */
+/* True if 'm' covers the match of 'r': every bit 'm' matches on, 'r'
+ * matches on too, with the same value. */
 static bool
-match_covers(const struct of_match *m, const struct of_match *r)
+match_covers(const struct of_match *m, const struct cls_rule *r)
 {
     const uint64_t *mf = flow_u64(&m->flow), *mw = flow_u64(&m->wc);
-    const uint64_t *rf = flow_u64(&r->flow), *rw = flow_u64(&r->wc);
+    const uint64_t *rf = flow_u64(&r->flow), *rw = flow_u64(&r->mask);
 
     for (size_t i = 0; i < FLOW_U64S; i++) {
         if ((mw[i] & ~rw[i]) || ((mf[i] ^ rf[i]) & mw[i])) {
@@ -175,8 +177,8 @@ rule_create(const struct of_flow_spec *spec, uint8_t table_id,
         free(r);
         return NULL;
     }
-    match_normalize(&r->match, &spec->match);
-    cls_rule_init(&r->cr, &r->match.flow, &r->match.wc, spec->priority);
+    cls_rule_init(&r->cr, &spec->match.flow, &spec->match.wc,
+                  spec->priority);
     r->table_id = table_id;
     r->idle_timeout = spec->idle_timeout;
     r->hard_timeout = spec->hard_timeout;
@@ -636,6 +638,20 @@ ofproto_port_del(struct ofproto *ofp, uint32_t ofport)
     return 0;
 }
 
+int
+ofproto_port_set_no_flood(struct ofproto *ofp, uint32_t ofport, bool on)
+{
+    struct ofport *p = port_find(ofp, ofport);
+    if (!p) {
+        return ENOENT;
+    }
+    if (p->no_flood != on) {
+        p->no_flood = on;
+        bump(ofp);
+    }
+    return 0;
+}
+
 bool
 ofproto_port_to_dp(const struct ofproto *ofp, uint32_t ofport,
                    uint32_t *dp_port)
@@ -848,9 +864,9 @@ rule_selected(const struct ofproto_rule *r, const struct of_flow_spec *spec,
         return false;
     }
     if (strict) {
-        return r->cr.priority == spec->priority && match_same(m, &r->match);
+        return r->cr.priority == spec->priority && match_same(m, &r->cr);
     }
-    return match_covers(m, &r->match);
+    return match_covers(m, &r->cr);
 }
 
 /* Collects the rules selected by 'spec' into a new array *out (caller
@@ -917,8 +933,7 @@ apply_add(struct txn *t, const struct of_flow_spec *spec, long long now_ms)
         return ENOMEM;
     }
     const struct cls_rule *old = cls_find_exactly(
-        ofp->tables[r->table_id], &r->match.flow, &r->match.wc,
-        r->cr.priority);
+        ofp->tables[r->table_id], &r->cr.flow, &r->cr.mask, r->cr.priority);
     if (old) {
         int error = txn_remove(t, CLS_CONTAINER_OF(old, struct ofproto_rule,
                                                    cr));
@@ -1278,10 +1293,12 @@ ofproto_rule_get_info(const struct ofproto_rule *r,
         .idle_timeout = r->idle_timeout,
         .hard_timeout = r->hard_timeout,
         .created_ms = r->created_ms,
-        .match = &r->match,
+        .match = &info->match_buf,
         .actions = r->actions,
         .rule = (struct ofproto_rule *) r,
     };
+    info->match_buf.flow = r->cr.flow;
+    info->match_buf.wc = r->cr.mask;
     ofproto_rule_stats(r, &info->n_packets, &info->n_bytes, &info->used_ms);
 }
 
@@ -1515,7 +1532,8 @@ static void
 flood(struct xctx *x)
 {
     for (size_t i = 0; i < x->ofp->n_ports && !x->stop; i++) {
-        if (x->ofp->ports[i].ofport != x->work.in_port) {
+        if (x->ofp->ports[i].ofport != x->work.in_port
+            && !x->ofp->ports[i].no_flood) {
             output_port(x, x->ofp->ports[i].ofport);
         }
     }

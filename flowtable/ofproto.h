@@ -147,6 +147,11 @@ int ofproto_port_add(struct ofproto *ofp, uint32_t ofport, uint32_t dp_port,
  * Rules that output to it stay (their outputs are skipped). */
 int ofproto_port_del(struct ofproto *ofp, uint32_t ofport);
 /* Lookups: return true and set *out when found. */
+/* Leaves 'ofport' out of flooding (FLOOD, ALL and NORMAL's floods), or
+ * puts it back: a mirror's output port (datapath/mirror.h).  Returns 0 or
+ * ENOENT. */
+int ofproto_port_set_no_flood(struct ofproto *ofp, uint32_t ofport,
+                              bool on);
 bool ofproto_port_to_dp(const struct ofproto *ofp, uint32_t ofport,
                         uint32_t *dp_port);
 bool ofproto_port_from_dp(const struct ofproto *ofp, uint32_t dp_port,
@@ -207,7 +212,8 @@ struct ofproto_rule_info {
     long long created_ms;
     long long used_ms;          /* created_ms if never credited packets. */
     uint64_t n_packets, n_bytes;
-    const struct of_match *match;       /* Borrowed for the callback. */
+    const struct of_match *match;       /* &match_buf. */
+    struct of_match match_buf;
     const struct of_actions *actions;   /* Borrowed; never NULL. */
     struct ofproto_rule *rule;          /* Borrowed; ref it to keep it. */
 };

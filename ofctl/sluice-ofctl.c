@@ -112,6 +112,12 @@ usage(FILE *f)
 "                                 the flow syntax (\"udp,tp_dst=53\")\n"
 "  capture-list                   the captures and their counts\n"
 "  capture-stop ID                end a capture\n"
+"  add-mirror BR NAME output=PORT [src=P,...] [dst=P,...] [vlan=V,...]\n"
+"             [all]               copy what ports P receive (src) and send\n"
+"                                 (dst), or every port (all), to PORT,\n"
+"                                 optionally only VLANs V\n"
+"  del-mirror BR NAME             remove a mirror\n"
+"  dump-mirrors BR                the mirrors and what they copied\n"
 "  list-methods                   methods the daemon supports\n"
 "  call METHOD [JSON-PARAMS]      send any request, print the raw result\n"
 "\n"
@@ -1263,6 +1269,121 @@ cmd_capture_pcap(int argc, char *argv[])
     }
 }
 
+/* "P1,P2" (or "10,20" with 'ints') as a JSON array. */
+static json_t *
+list_arg(const char *what, const char *v, bool ints)
+{
+    json_t *a = json_array();
+    char *copy = strdup(v), *save = NULL;
+
+    if (!copy || !*v) {
+        usage_error("add-mirror: %s: expected a comma-separated list",
+                    what);
+    }
+    for (char *e = strtok_r(copy, ",", &save); e;
+         e = strtok_r(NULL, ",", &save)) {
+        if (ints) {
+            char *end;
+            long n = strtol(e, &end, 10);
+
+            if (*end || end == e || n < 0 || n > 4095) {
+                usage_error("add-mirror: vlan: \"%s\" is not a VLAN id "
+                            "0..4095", e);
+            }
+            json_array_append_new(a, json_integer(n));
+        } else {
+            json_array_append_new(a, json_string(e));
+        }
+    }
+    free(copy);
+    return a;
+}
+
+static void
+cmd_add_mirror(int argc, char *argv[])
+{
+    json_t *params = json_pack("{s:s,s:s}", "bridge", argv[0], "name",
+                               argv[1]);
+
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "all")) {
+            json_object_set_new(params, "select_all", json_true());
+        } else if (!strncmp(a, "output=", 7)) {
+            json_object_set_new(params, "output_port", json_string(a + 7));
+        } else if (!strncmp(a, "src=", 4)) {
+            json_object_set_new(params, "select_src_port",
+                                list_arg("src", a + 4, false));
+        } else if (!strncmp(a, "dst=", 4)) {
+            json_object_set_new(params, "select_dst_port",
+                                list_arg("dst", a + 4, false));
+        } else if (!strncmp(a, "vlan=", 5)) {
+            json_object_set_new(params, "select_vlan",
+                                list_arg("vlan", a + 5, true));
+        } else {
+            usage_error("add-mirror: \"%s\": expected output=PORT, "
+                        "src=P,..., dst=P,..., vlan=V,... or all", a);
+        }
+    }
+    if (!json_object_get(params, "output_port")) {
+        usage_error("add-mirror: output=PORT is required");
+    }
+    finish_quiet(call("add-mirror", params));
+}
+
+static void
+cmd_del_mirror(int argc, char *argv[])
+{
+    finish_quiet(call("del-mirror", json_pack("{s:s,s:s}", "bridge",
+                                              argv[0], "name", argv[1])));
+}
+
+static void
+print_names(const char *key, const json_t *list)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_array_size(list)) {
+        return;
+    }
+    printf(" %s=", key);
+    json_array_foreach (list, i, v) {
+        if (json_is_integer(v)) {
+            printf("%s%lld", i ? "," : "", (long long) json_integer_value(v));
+        } else {
+            printf("%s%s", i ? "," : "", json_string_value(v));
+        }
+    }
+}
+
+static void
+cmd_dump_mirrors(int argc, char *argv[])
+{
+    json_t *r = call("dump-mirrors", json_pack("{s:s}", "bridge", argv[0]));
+    json_t *m;
+    size_t i;
+
+    if (printed_as_json(r)) {
+        return;
+    }
+    json_array_foreach (r, i, m) {
+        printf("mirror %s: output=%s", str(m, "name"), str(m, "output_port"));
+        if (json_is_true(json_object_get(m, "select_all"))) {
+            printf(" all");
+        }
+        print_names("src", json_object_get(m, "select_src_port"));
+        print_names("dst", json_object_get(m, "select_dst_port"));
+        print_names("vlan", json_object_get(m, "select_vlan"));
+        printf("%s\n", json_is_true(json_object_get(m, "active"))
+                       ? "" : " (inactive: output port not open)");
+        printf("    tx pkts=%lld, bytes=%lld, dropped=%lld\n",
+               num(m, "tx_packets"), num(m, "tx_bytes"), num(m, "dropped"));
+    }
+    json_decref(r);
+}
+
 static void
 cmd_capture_list(int argc, char *argv[])
 {
@@ -1545,6 +1666,10 @@ static const struct command commands[] = {
       "[FILTER]" },
     { "capture-list", 0, 0, cmd_capture_list, "" },
     { "capture-stop", 1, 1, cmd_capture_stop, "ID" },
+    { "add-mirror", 3, 7, cmd_add_mirror,
+      "BR NAME output=PORT [src=P,...] [dst=P,...] [vlan=V,...] [all]" },
+    { "del-mirror", 2, 2, cmd_del_mirror, "BR NAME" },
+    { "dump-mirrors", 1, 1, cmd_dump_mirrors, "BR" },
     { "list-methods", 0, 0, cmd_list_methods, "" },
     { "resources", 0, 0, cmd_resources, "" },
     { "http-info", 0, 0, cmd_http_info, "" },

@@ -37,9 +37,11 @@ METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 API_METHODS = {"show", "dump-ports", "dump-flows", "dump-megaflows",
                "pmd-stats", "resources", "dump-conntrack", "conntrack-stats",
                "conntrack-events", "offload-show", "offload-stats",
-               "offload-sessions", "http-info", "capture-list"}
+               "offload-sessions", "http-info", "capture-list",
+               "dump-mirrors"}
 
 PORT_LABELS = {"bridge", "port", "ofport"}
+MIRROR_LABELS = {"bridge", "mirror", "output_port"}
 PMD_LABELS = {"pmd", "core"}
 PORT_COUNTERS = ["rx_packets", "rx_bytes", "rx_dropped", "rx_errors",
                  "tx_packets", "tx_bytes", "tx_dropped", "tx_errors",
@@ -89,12 +91,17 @@ FAMILIES.update({
     "sluice_conntrack_created_total": ("counter", set()),
     "sluice_conntrack_removed_total": ("counter", set()),
     "sluice_conntrack_drops_total": ("counter", {"reason"}),
+    "sluice_mirror_tx_packets_total": ("counter", MIRROR_LABELS),
+    "sluice_mirror_tx_bytes_total": ("counter", MIRROR_LABELS),
+    "sluice_mirror_dropped_total": ("counter", MIRROR_LABELS),
+    "sluice_mirror_active": ("gauge", MIRROR_LABELS),
 })
 FAMILIES.update({f"sluice_pmd_{m}_total": ("counter", PMD_LABELS)
                  for m in PMD_COUNTERS})
 # Families that have samples only when there is something to count (the
 # dummy ports of these tests have no provider counters).
-MAY_BE_EMPTY = {"sluice_port_provider_total"}
+MAY_BE_EMPTY = {"sluice_port_provider_total"} | {
+    f for f in FAMILIES if f.startswith("sluice_mirror_")}
 
 
 def udp(i):
@@ -495,7 +502,7 @@ def test_api_answers_like_the_control_socket(hsw):
 
     # Every served method answers (with the params it requires).
     required = {"show": "?bridge=br0", "dump-ports": "?bridge=br0",
-                "dump-flows": "?bridge=br0"}
+                "dump-flows": "?bridge=br0", "dump-mirrors": "?bridge=br0"}
     for method in sorted(API_METHODS):
         get_json(sw, f"/api/{method}{required.get(method, '')}")
 
