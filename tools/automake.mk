@@ -2,6 +2,9 @@
 dist_noinst_SCRIPTS += \
 	tools/bench \
 	tools/bench-offload \
+	tools/bench-vhost \
+	tools/bench-control \
+	tools/bench-restart \
 	tools/install-bench-deps.sh
 
 # Installed for users and packagers (make install, DESTDIR and the
