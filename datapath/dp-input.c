@@ -1056,15 +1056,20 @@ dp_pmd_main(void *pmd_)
     struct dp *dp = pmd->dp;
     struct rte_mbuf *pkts[DP_BATCH];
     uint32_t nap_ns = 0;
+    bool registered = false;
     char name[16];
 
     snprintf(name, sizeof name, "pmd%u", pmd->idx);
     pthread_setname_np(pthread_self(), name);
     pmd_pin(pmd);
-    /* A DPDK lcore id gives this thread a mempool cache. */
-    if (rte_thread_register()) {
-        LOG_WARN("%s: rte_thread_register failed; running without "
-                 "mempool cache", name);
+    /* A DPDK lcore id gives this thread a mempool cache: an EAL lcore
+     * has one (dp.c: pmd_lcore()), another thread registers for one. */
+    if (rte_lcore_id() == LCORE_ID_ANY) {
+        registered = !rte_thread_register();
+        if (!registered) {
+            LOG_WARN("%s: rte_thread_register failed; running without "
+                     "mempool cache", name);
+        }
     }
     rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);
     rte_rcu_qsbr_thread_online(dp->rcu, pmd->rcu_id);
@@ -1142,6 +1147,8 @@ dp_pmd_main(void *pmd_)
 
     rte_rcu_qsbr_thread_offline(dp->rcu, pmd->rcu_id);
     rte_rcu_qsbr_thread_unregister(dp->rcu, pmd->rcu_id);
-    rte_thread_unregister();
+    if (registered) {
+        rte_thread_unregister();
+    }
     return NULL;
 }

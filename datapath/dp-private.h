@@ -275,7 +275,9 @@ struct dp_pmd {
     struct dp *dp;                  /* [const] */
     unsigned idx;                   /* [const] Also its tx qid. */
     int core;                       /* [const] CPU, or -1. */
-    pthread_t thread;
+    pthread_t thread;               /* A thread of its own, or 0 when */
+    unsigned lcore;                 /*   it runs on this EAL worker lcore */
+                                    /*   (else RTE_MAX_LCORE). */
     unsigned rcu_id;                /* [const] */
 
     pthread_mutex_t flow_mutex;     /* Serialises writers of 'cls'. */

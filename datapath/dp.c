@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -138,6 +139,37 @@ dp_removal_reason_name(enum dp_removal_reason reason)
 
 /* ---- Creation and ports. ---- */
 
+/* The EAL worker lcore that runs on CPU 'core' alone, or RTE_MAX_LCORE.
+ * A PMD runs there when the EAL was given its core (-l): as an EAL
+ * thread it has a mempool cache without rte_thread_register(), which
+ * would turn DPDK's multi-process support off for good, and with it
+ * dpdk-dumpcap (rte_pdump). */
+static unsigned
+pmd_lcore(int core)
+{
+    unsigned l;
+
+    if (core < 0) {
+        return RTE_MAX_LCORE;
+    }
+    RTE_LCORE_FOREACH_WORKER(l) {
+        rte_cpuset_t set = rte_lcore_cpuset(l);
+
+        if (CPU_COUNT(&set) == 1 && CPU_ISSET(core, &set)
+            && rte_eal_get_lcore_state(l) == WAIT) {
+            return l;
+        }
+    }
+    return RTE_MAX_LCORE;
+}
+
+static int
+dp_pmd_lcore_main(void *pmd)
+{
+    dp_pmd_main(pmd);
+    return 0;
+}
+
 int
 dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
           const struct dp_callbacks *cbs, void *aux, struct dp **dpp,
@@ -231,6 +263,7 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         pmd->idx = i;
         pmd->rcu_id = i;
         pmd->core = cfg->pmd_cores[i];
+        pmd->lcore = RTE_MAX_LCORE;
         pthread_mutex_init(&pmd->flow_mutex, NULL);
         pmd->cls = cls_create(dp_cls_defer_free, dp);
         pmd->emc = cfg->emc_entries ? emc_create(cfg->emc_entries) : NULL;
@@ -263,8 +296,15 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
     }
     for (unsigned i = 0; i < dp->n_pmds; i++) {
         struct dp_pmd *pmd = dp->pmds[i];
-        int e = pthread_create(&pmd->thread, NULL, dp_pmd_main, pmd);
+        unsigned lcore = pmd_lcore(pmd->core);
+        int e;
 
+        if (lcore < RTE_MAX_LCORE
+            && !rte_eal_remote_launch(dp_pmd_lcore_main, pmd, lcore)) {
+            pmd->lcore = lcore;
+            continue;
+        }
+        e = pthread_create(&pmd->thread, NULL, dp_pmd_main, pmd);
         if (e) {
             snprintf(err, errsize, "cannot start PMD thread: %s",
                      strerror(e));
@@ -296,6 +336,10 @@ dp_destroy(struct dp *dp)
         if (dp->pmds[i] && dp->pmds[i]->thread) {
             pthread_join(dp->pmds[i]->thread, NULL);
             dp->pmds[i]->thread = 0;
+        }
+        if (dp->pmds[i] && dp->pmds[i]->lcore < RTE_MAX_LCORE) {
+            rte_eal_wait_lcore(dp->pmds[i]->lcore);
+            dp->pmds[i]->lcore = RTE_MAX_LCORE;
         }
     }
     /* No reader is left: flush tx buffers, drop flows, reclaim. */

@@ -20,6 +20,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 
 #include "bridge.h"
 #include "config.h"
@@ -210,6 +211,38 @@ unpin_self(void)
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+/* The server side of DPDK's packet capture: dpdk-dumpcap and dpdk-pdump,
+ * secondary processes, then capture any DPDK ethdev port of sluiced
+ * (docs/OPERATIONS.md, "Packet capture").  They can attach only when the
+ * memory is shared: hugepage files kept (no --no-huge, --in-memory or
+ * --huge-unlink).  Returns true if the server runs. */
+static bool
+pdump_init(const struct cfg *cfg)
+{
+    static const char *const unshared[] = {
+        "--no-huge", "--in-memory", "--huge-unlink", NULL
+    };
+    const char *why = NULL;
+
+    for (size_t i = 0; i < cfg->n_dpdk_args && !why; i++) {
+        for (size_t k = 0; unshared[k]; k++) {
+            if (!strcmp(cfg->dpdk_args[i], unshared[k])) {
+                why = unshared[k];
+            }
+        }
+    }
+    if (rte_pdump_init()) {
+        LOG_INFO("dpdk-dumpcap cannot attach: %s",
+                 rte_strerror(rte_errno));
+        return false;
+    }
+    if (why) {
+        LOG_INFO("dpdk-dumpcap cannot attach: the memory is not shared "
+                 "(%s); sluice-ofctl capture-pcap captures any port", why);
+    }
+    return true;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -224,6 +257,7 @@ main(int argc, char *argv[])
     };
     const char *config_path = NULL;
     bool check_only = false;
+    bool pdump = false;
     struct cfg *cfg = NULL;
     char err[512];
     char **eal_argv;
@@ -339,6 +373,7 @@ main(int argc, char *argv[])
         return 1;
     }
     unpin_self();
+    pdump = pdump_init(cfg);
 
     mp = rte_pktmbuf_pool_create("sluice_mbufs", cfg->n_mbufs,
                                  SLUICE_MBUF_CACHE, 0,
@@ -433,6 +468,9 @@ out:
     }
     if (mp) {
         rte_mempool_free(mp);
+    }
+    if (pdump) {
+        rte_pdump_uninit();
     }
     rte_eal_cleanup();
     free(eal_argv);
