@@ -953,11 +953,9 @@ cfg_mirror_from_json(const json_t *j, const char *path,
     if (v && !json_is_array(v)) {
         return fail(err, errsize, p, "must be an array of VLAN ids");
     }
-    if (v && json_array_size(v)) {
-        m->select_vlan = calloc(json_array_size(v), sizeof *m->select_vlan);
-        if (!m->select_vlan) {
-            return nomem(err, errsize);
-        }
+    m->select_vlan = calloc(json_array_size(v) + 1, sizeof *m->select_vlan);
+    if (!m->select_vlan) {
+        return nomem(err, errsize);
     }
     json_array_foreach ((json_t *) v, i, e) {
         path_idx(q, sizeof q, p, i);
@@ -1060,7 +1058,7 @@ cfg_mirror_copy(struct cfg_mirror *dst, const struct cfg_mirror *src)
     dst->n_select_dst = src->n_select_dst;
     dst->select_vlan = malloc((src->n_select_vlan + 1)
                               * sizeof *dst->select_vlan);
-    if (dst->select_vlan) {
+    if (dst->select_vlan && src->n_select_vlan) {
         memcpy(dst->select_vlan, src->select_vlan,
                src->n_select_vlan * sizeof *dst->select_vlan);
     }

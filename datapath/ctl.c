@@ -211,6 +211,76 @@ stream_collect(const struct ctl_stream_ops *ops, void *state, size_t limit,
     return rc;
 }
 
+/* Sends the whole of a stream to 'c' as one reply, serialised part by
+ * part straight into the reply line (no array of every item is built).
+ * Past the output limit it stops with EFBIG, like stream_collect().
+ * Destroys the stream's state.  Returns 0 (sent) or an error code with
+ * 'err' filled (nothing sent). */
+static int
+conn_send_collected(struct ctl_conn *c, json_t *id,
+                    const struct ctl_stream_ops *ops, void *state, char *err,
+                    size_t errsize)
+{
+    struct evbuffer *line = evbuffer_new();
+    char *id_text = json_dumps(id ? id : json_null(),
+                               JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t limit = c->server->max_output;
+    bool done = false, first = true;
+    int rc = line && id_text ? 0 : ENOMEM;
+
+    if (!rc) {
+        evbuffer_add_printf(line, "{\"id\":%s,\"result\":[", id_text);
+    }
+    while (!rc && !done) {
+        json_t *items = json_array();
+        char *text;
+
+        rc = items ? ops->next(state, items, CTL_STREAM_ITEMS, &done, err,
+                               errsize)
+                   : ENOMEM;
+        text = !rc && json_array_size(items)
+               ? json_dumps(items, JSON_COMPACT) : NULL;
+        if (text) {
+            /* The items without the array's brackets. */
+            size_t len = strlen(text);
+
+            if (!first) {
+                evbuffer_add(line, ",", 1);
+            }
+            evbuffer_add(line, text + 1, len - 2);
+            first = false;
+            free(text);
+        } else if (!rc && json_array_size(items)) {
+            rc = ENOMEM;
+        }
+        json_decref(items);
+        if (!rc && evbuffer_get_length(line) > limit) {
+            snprintf(err, errsize, "reply too large (over %zu bytes, "
+                     "CTL_MAX_OUTPUT): ask for a streamed reply "
+                     "(\"stream\": true; sluice-ofctl streams)", limit);
+            rc = EFBIG;
+        }
+    }
+    ops->destroy(state);
+    if (!rc && !c->dead) {
+        if (evbuffer_get_length(bufferevent_get_output(c->bev))
+            > c->server->max_output) {
+            c->dead = true;         /* Not reading: as conn_send(). */
+        } else if (evbuffer_add(line, "]}\n", 3)
+                   || bufferevent_write_buffer(c->bev, line)) {
+            c->dead = true;
+        }
+    }
+    if (rc == ENOMEM && !err[0]) {
+        snprintf(err, errsize, "out of memory");
+    }
+    if (line) {
+        evbuffer_free(line);
+    }
+    free(id_text);
+    return rc;
+}
+
 static void
 conn_stream_end(struct ctl_conn *c)
 {
@@ -396,8 +466,10 @@ conn_handle_line(struct ctl_conn *c, const char *line, size_t len)
             conn_stream_pump(c);
             goto out;
         } else {
-            rc = stream_collect(sops, sstate, c->server->max_output,
-                                &result, err, sizeof err);
+            rc = conn_send_collected(c, id, sops, sstate, err, sizeof err);
+            if (!rc) {
+                goto out;
+            }
         }
     }
     if (rc == CTL_STREAMED) {
@@ -471,6 +543,8 @@ static void
 conn_process(struct ctl_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    unsigned handled = 0;
+    bool yielded = false;
 
     c->busy = true;
     while (!conn_waiting(c) && !c->closing && !c->dead) {
@@ -526,8 +600,14 @@ conn_process(struct ctl_conn *c)
         line[len] = '\0';
         conn_handle_line(c, line, len);
         free(line);
+        if (++handled == CTL_REQUESTS_PER_TURN && evbuffer_get_length(in)) {
+            /* Other clients' turn: the rest of the input later. */
+            event_active(c->resume_ev, 0, 0);
+            yielded = true;
+            break;
+        }
     }
-    if (!conn_waiting(c) && !c->closing && !c->dead) {
+    if (!yielded && !conn_waiting(c) && !c->closing && !c->dead) {
         if (c->eof) {
             c->closing = true;
         } else {

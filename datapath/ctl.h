@@ -15,7 +15,9 @@
  * one request at a time, so replies come back in request order; while a
  * request is outstanding (a deferred reply, or a streamed result still
  * being sent, see ctl_stream()) further requests of that connection wait
- * in its input buffer. Requests are bounded
+ * in its input buffer; a connection handles at most CTL_REQUESTS_PER_TURN
+ * buffered requests before the other clients get their turn. Requests
+ * are bounded
  * (CTL_MAX_REQUEST; a longer line gets an error naming the limit, the
  * rest of it is read and discarded, and the connection stays usable for
  * the next request); malformed JSON gets a -32700 reply and the
@@ -68,6 +70,7 @@ struct ctl_pending;
 #define CTL_MAX_OUTPUT (16u << 20)      /* Queued reply bytes per client. */
 #define CTL_WRITE_TIMEOUT_MS 10000      /* No write progress -> drop. */
 #define CTL_MAX_CLIENTS 256
+#define CTL_REQUESTS_PER_TURN 16        /* Then other clients' turn. */
 #define CTL_STREAM_ITEMS 1000           /* Items per streamed reply line. */
 #define CTL_STREAM_LOWAT (256u << 10)   /* Next part once output < this. */
 

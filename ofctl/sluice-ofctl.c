@@ -270,7 +270,9 @@ client_reply(struct client *cl)
     size_t scanned = cl->start;
     char *eol;
 
-    while (!(eol = memchr(cl->buf + scanned, '\n', cl->used - scanned))) {
+    while (!(eol = cl->used > scanned
+                   ? memchr(cl->buf + scanned, '\n', cl->used - scanned)
+                   : NULL)) {
         struct pollfd pfd = { .fd = cl->fd, .events = POLLIN };
         ssize_t n;
 
