@@ -463,7 +463,9 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
     commit_and_unlock(sw);
     /* A mirror may name it. */
     if (rebuild_mirrors(sw)) {
-        LOG_WARN("port %s: out of memory for its mirrors", cp->name);
+        LOG_WARN("port %s: out of memory for the mirrors: mirroring off",
+                 cp->name);
+        dp_set_mirrors(sw->dp, NULL);
     }
     if (cp->offload.mode != CFG_OFFLOAD_NONE) {
         char oerr[256] = "";
@@ -520,7 +522,10 @@ sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
     commit_and_unlock(sw);
     /* No mirror copies to it or of it, before its number can be reused. */
     if (rebuild_mirrors(sw)) {
-        LOG_WARN("port %s: out of memory for the mirrors", name);
+        /* No table naming its number may outlive it. */
+        LOG_WARN("port %s: out of memory for the mirrors: mirroring off",
+                 name);
+        dp_set_mirrors(sw->dp, NULL);
     }
     /* A capture of it ends, its file complete. */
     capture_set_port_gone(sw->captures, p->dp_port);
@@ -847,11 +852,14 @@ rebuild_mirrors(struct sw *sw)
     return 0;
 }
 
-/* Adds 'cm' to 'br' after checking it against the bridge's ports and
- * mirrors.  Does not rebuild. */
+/* Adds 'cm' to 'br' after checking it against the bridge's mirrors and,
+ * if 'strict' (add-mirror), its ports; else a port it names that the
+ * bridge does not have is logged (a saved mirror of a port deleted
+ * since).  Does not rebuild. */
 static int
 bridge_mirror_insert(struct sw *sw, struct bridge *br,
-                     const struct cfg_mirror *cm, char *err, size_t errsize)
+                     const struct cfg_mirror *cm, bool strict, char *err,
+                     size_t errsize)
 {
     struct bridge_mirror *mirrors, *m;
     unsigned index;
@@ -864,30 +872,30 @@ bridge_mirror_insert(struct sw *sw, struct bridge *br,
                      br->name, cm->name);
             return EEXIST;
         }
-        if (cfg_mirror_selects_src(o, cm->output_port)
-            || cfg_mirror_selects_dst(o, cm->output_port)
-            || cfg_mirror_selects_src(cm, o->output_port)
-            || cfg_mirror_selects_dst(cm, o->output_port)) {
+        if (cfg_mirror_names(o, cm->output_port)
+            || cfg_mirror_names(cm, o->output_port)) {
             snprintf(err, errsize, "mirror output ports cannot be selected "
                      "by a mirror (%s and %s)", o->name, cm->name);
             return EINVAL;
         }
     }
-    if (!port_known(br, cm->output_port)) {
-        snprintf(err, errsize, "output_port: no port \"%s\" in bridge %s",
-                 cm->output_port, br->name);
-        return ENOENT;
-    }
-    for (size_t k = 0; k < cm->n_select_src + cm->n_select_dst; k++) {
-        const char *n = k < cm->n_select_src
-                        ? cm->select_src[k]
-                        : cm->select_dst[k - cm->n_select_src];
+    for (size_t k = 0; k <= cm->n_select_src + cm->n_select_dst; k++) {
+        const char *n = k == 0 ? cm->output_port
+                        : k <= cm->n_select_src
+                        ? cm->select_src[k - 1]
+                        : cm->select_dst[k - 1 - cm->n_select_src];
 
-        if (!port_known(br, n)) {
-            snprintf(err, errsize, "selects \"%s\": no such port in bridge "
-                     "%s", n, br->name);
+        if (port_known(br, n)) {
+            continue;
+        }
+        if (strict) {
+            snprintf(err, errsize, "%s\"%s\": no such port in bridge %s",
+                     k ? "selects " : "output_port: ", n, br->name);
             return ENOENT;
         }
+        LOG_WARN("bridge %s: mirror %s names port %s, which the bridge does "
+                 "not have (%s until a port of that name is added)",
+                 br->name, cm->name, n, k ? "left out" : "inactive");
     }
     if (sw->mirror_bits == UINT32_MAX) {
         snprintf(err, errsize, "the switch has %d mirrors already "
@@ -921,7 +929,7 @@ int
 sw_add_mirror(struct sw *sw, struct bridge *br, const struct cfg_mirror *cm,
               char *err, size_t errsize)
 {
-    int ret = bridge_mirror_insert(sw, br, cm, err, errsize);
+    int ret = bridge_mirror_insert(sw, br, cm, true, err, errsize);
 
     if (ret) {
         return ret;
@@ -1202,7 +1210,7 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         for (size_t m = 0; m < cb->n_mirrors; m++) {
             char merr[256];
 
-            ret = bridge_mirror_insert(sw, br, &cb->mirrors[m], merr,
+            ret = bridge_mirror_insert(sw, br, &cb->mirrors[m], false, merr,
                                        sizeof merr);
             if (ret) {
                 snprintf(err, errsize, "bridge %s: mirror %s: %s", cb->name,

@@ -831,15 +831,10 @@ name_in(char *const *names, size_t n, const char *name)
 }
 
 bool
-cfg_mirror_selects_src(const struct cfg_mirror *m, const char *name)
+cfg_mirror_names(const struct cfg_mirror *m, const char *name)
 {
-    return m->select_all || name_in(m->select_src, m->n_select_src, name);
-}
-
-bool
-cfg_mirror_selects_dst(const struct cfg_mirror *m, const char *name)
-{
-    return m->select_all || name_in(m->select_dst, m->n_select_dst, name);
+    return name_in(m->select_src, m->n_select_src, name)
+           || name_in(m->select_dst, m->n_select_dst, name);
 }
 
 /* A list of distinct port names at member 'key' of 'j'. */
@@ -1102,8 +1097,10 @@ bridge_has_port(const struct cfg_bridge *br, const char *name)
     return false;
 }
 
-/* bridges[i].mirrors: each names ports of its bridge; names distinct;
- * at most CFG_MAX_MIRRORS in all bridges. */
+/* bridges[i].mirrors: names distinct; no mirror names another's output
+ * port; at most CFG_MAX_MIRRORS in all bridges.  Whether the ports exist
+ * is checked for config files only (check_mirror_ports()): a saved state
+ * keeps mirrors of ports deleted since. */
 static int
 parse_mirrors(struct cfg *cfg, struct cfg_bridge *br, const json_t *v,
               const char *path, char *err, size_t errsize)
@@ -1146,32 +1143,49 @@ parse_mirrors(struct cfg *cfg, struct cfg_bridge *br, const json_t *v,
                             "duplicate mirror name \"%s\"", m->name);
             }
         }
-        if (!bridge_has_port(br, m->output_port)) {
-            return fail(err, errsize, path_key(r, sizeof r, q,
-                                               "output_port"),
-                        "no port \"%s\" in bridge %s", m->output_port,
-                        br->name);
-        }
-        for (size_t k = 0; k < m->n_select_src + m->n_select_dst; k++) {
-            const char *n = k < m->n_select_src
-                            ? m->select_src[k]
-                            : m->select_dst[k - m->n_select_src];
-
-            if (!bridge_has_port(br, n)) {
-                return fail(err, errsize, q, "selects \"%s\": no such port "
-                            "in bridge %s", n, br->name);
-            }
-        }
         for (size_t k = 0; k < i; k++) {
             const struct cfg_mirror *o = &br->mirrors[k];
 
-            if (cfg_mirror_selects_src(o, m->output_port)
-                || cfg_mirror_selects_dst(o, m->output_port)
-                || cfg_mirror_selects_src(m, o->output_port)
-                || cfg_mirror_selects_dst(m, o->output_port)) {
+            if (cfg_mirror_names(o, m->output_port)
+                || cfg_mirror_names(m, o->output_port)) {
                 return fail(err, errsize, q, "mirror output ports cannot "
                             "be selected by a mirror (%s and %s)", o->name,
                             m->name);
+            }
+        }
+    }
+    return 0;
+}
+
+/* A config file's mirrors name ports of their bridges. */
+static int
+check_mirror_ports(const struct cfg *cfg, char *err, size_t errsize)
+{
+    char p[PATH_SIZE], q[PATH_SIZE], r[PATH_SIZE];
+
+    for (size_t b = 0; b < cfg->n_bridges; b++) {
+        const struct cfg_bridge *br = &cfg->bridges[b];
+
+        snprintf(p, sizeof p, "bridges[%zu].mirrors", b);
+        for (size_t i = 0; i < br->n_mirrors; i++) {
+            const struct cfg_mirror *m = &br->mirrors[i];
+
+            path_idx(q, sizeof q, p, i);
+            if (!bridge_has_port(br, m->output_port)) {
+                return fail(err, errsize, path_key(r, sizeof r, q,
+                                                   "output_port"),
+                            "no port \"%s\" in bridge %s", m->output_port,
+                            br->name);
+            }
+            for (size_t k = 0; k < m->n_select_src + m->n_select_dst; k++) {
+                const char *n = k < m->n_select_src
+                                ? m->select_src[k]
+                                : m->select_dst[k - m->n_select_src];
+
+                if (!bridge_has_port(br, n)) {
+                    return fail(err, errsize, q, "selects \"%s\": no such "
+                                "port in bridge %s", n, br->name);
+                }
             }
         }
     }
@@ -1658,6 +1672,13 @@ cfg_load_file(const char *path, struct cfg **out, char *err,
     char msg[1024];
 
     error = load_json(root, out, msg, sizeof msg);
+    if (!error) {
+        error = check_mirror_ports(*out, msg, sizeof msg);
+        if (error) {
+            cfg_free(*out);
+            *out = NULL;
+        }
+    }
     if (error && err && errsize) {
         snprintf(err, errsize, "%s: %s", path, msg);
     }

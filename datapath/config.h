@@ -264,9 +264,10 @@ struct json_t *cfg_mirror_to_json(const struct cfg_mirror *m);
 /* Deep copy; returns 0 or ENOMEM ('dst' then needs no uninit). */
 int cfg_mirror_copy(struct cfg_mirror *dst, const struct cfg_mirror *src);
 void cfg_mirror_uninit(struct cfg_mirror *m);
-/* True if 'm' selects port 'name' as a source / destination. */
-bool cfg_mirror_selects_src(const struct cfg_mirror *m, const char *name);
-bool cfg_mirror_selects_dst(const struct cfg_mirror *m, const char *name);
+/* True if 'm' lists port 'name' in select_src_port or select_dst_port
+ * (select_all aside: it never selects a mirror's output port). */
+bool cfg_mirror_names(const struct cfg_mirror *m, const char *name);
+
 
 /* Returns the bridge named 'name' in 'cfg', or NULL. */
 const struct cfg_bridge *cfg_find_bridge(const struct cfg *cfg,

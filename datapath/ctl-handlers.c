@@ -219,7 +219,11 @@ struct flow_txn {
     size_t n, cap;
 };
 
-#define FLOW_TXN_MAX_FLOWS 20000000     /* Flows per transaction. */
+/* Flows in one transaction, and staged in all open transactions of all
+ * connections together (parsed flows take memory until applied). */
+#define FLOW_TXN_MAX_FLOWS 20000000
+
+static size_t flows_staged;     /* In every open transaction.  Main thread. */
 
 static void
 flow_txn_free(void *txn_)
@@ -227,6 +231,7 @@ flow_txn_free(void *txn_)
     struct flow_txn *txn = txn_;
 
     if (txn) {
+        flows_staged -= txn->n;
         free_specs(txn->specs, txn->cmds, txn->n);
         free(txn->bridge);
         free(txn);
@@ -273,6 +278,7 @@ flow_txn_parse(struct flow_txn *txn, json_t *texts, char *err,
             return ret;
         }
         txn->cmds[txn->n++] = OFFC_ADD;
+        flows_staged++;
     }
     return 0;
 }
@@ -292,28 +298,35 @@ flow_list_method(json_t *params, json_t **result, char *err, size_t errsize,
     bool more;
     int ret;
 
-    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
-    CTL_CHECK(ctl_param_string(params, "bridge", true, &name, err, errsize));
-    CTL_CHECK(ctl_param_strings(params, "flows", true, &texts, err, errsize));
-    CTL_CHECK(ctl_param_bool(params, "more", false, &more, err, errsize));
     if (slot && slot->data) {
-        /* Parts staged before on this connection. */
+        /* Parts staged before on this connection: this request completes
+         * or extends them, or (on any error) discards them. */
         txn = slot->data;
         slot->data = NULL;
-        if (txn->replace != replace || strcmp(txn->bridge, name)) {
-            snprintf(err, errsize, "a %s transaction for bridge \"%s\" "
-                     "(%zu flows staged) was open on this connection: it is "
-                     "discarded", txn->replace ? "replace-flows"
-                                               : "add-flows",
-                     txn->bridge, txn->n);
-            flow_txn_free(txn);
-            return EINVAL;
-        }
+    }
+    ret = ctl_params_check(params, allowed, err, errsize);
+    ret = ret ? ret : ctl_param_string(params, "bridge", true, &name, err,
+                                       errsize);
+    ret = ret ? ret : ctl_param_strings(params, "flows", true, &texts, err,
+                                        errsize);
+    ret = ret ? ret : ctl_param_bool(params, "more", false, &more, err,
+                                     errsize);
+    if (ret) {
+        goto out;
+    }
+    if (txn && (txn->replace != replace || strcmp(txn->bridge, name))) {
+        snprintf(err, errsize, "a %s transaction for bridge \"%s\" "
+                 "(%zu flows staged) was open on this connection: it is "
+                 "discarded", txn->replace ? "replace-flows" : "add-flows",
+                 txn->bridge, txn->n);
+        ret = EINVAL;
+        goto out;
     }
     if (more && !slot) {
         snprintf(err, errsize, "params.more: only on a control-socket "
                  "connection");
-        return CTL_ERR_INVALID_PARAMS;
+        ret = CTL_ERR_INVALID_PARAMS;
+        goto out;
     }
     ret = ctl_get_bridge(sw, params, &br, err, errsize);
     if (ret) {
@@ -328,9 +341,10 @@ flow_list_method(json_t *params, json_t **result, char *err, size_t errsize,
         }
         txn->replace = replace;
     }
-    if (json_array_size(texts) > FLOW_TXN_MAX_FLOWS - txn->n) {
-        snprintf(err, errsize, "%s: too many flows in one transaction "
-                 "(limit %d, FLOW_TXN_MAX_FLOWS): nothing applied", method,
+    if (json_array_size(texts) > FLOW_TXN_MAX_FLOWS - flows_staged) {
+        snprintf(err, errsize, "%s: too many flows in one transaction, or "
+                 "staged by all connections together (limit %d, "
+                 "FLOW_TXN_MAX_FLOWS): nothing applied", method,
                  FLOW_TXN_MAX_FLOWS);
         ret = EFBIG;
         goto out;

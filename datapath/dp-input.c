@@ -1069,6 +1069,10 @@ dp_pmd_main(void *pmd_)
         if (!registered) {
             LOG_WARN("%s: rte_thread_register failed; running without "
                      "mempool cache", name);
+        } else {
+            LOG_INFO("%s: CPU %d is not an EAL lcore: a registered thread "
+                     "(DPDK multi-process, and dpdk-dumpcap, now off)",
+                     name, pmd->core);
         }
     }
     rte_rcu_qsbr_thread_register(dp->rcu, pmd->rcu_id);

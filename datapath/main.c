@@ -226,7 +226,8 @@ pdump_init(const struct cfg *cfg)
 
     for (size_t i = 0; i < cfg->n_dpdk_args && !why; i++) {
         for (size_t k = 0; unshared[k]; k++) {
-            if (!strcmp(cfg->dpdk_args[i], unshared[k])) {
+            if (!strncmp(cfg->dpdk_args[i], unshared[k],
+                         strlen(unshared[k]))) {
                 why = unshared[k];
             }
         }

@@ -150,6 +150,17 @@ def test_parts_apply_all_or_nothing():
         r = request(s, f, "add-flows", bridge="br0", more=1, flows=[])
         assert r["error"]["code"] == -32602
 
+        # A malformed part discards what was staged, too.
+        r = request(s, f, "add-flows", bridge="br0", more=True,
+                    flows=[rule(i) for i in range(7000, 7010)])
+        assert r["result"] == {"staged": 10}
+        r = request(s, f, "add-flows", bridge="br0", flows="not a list")
+        assert r["error"]["code"] == -32602
+        r = request(s, f, "add-flows", bridge="br0", flows=[rule(7100)])
+        assert r["result"] == {"count": 1}
+        assert len(sw.dump_flows()) == 1501
+        sw.del_flows("ip,nw_dst=10.0.27.188", strict=False)
+
         # A connection that goes away drops its staged parts.
         r = request(s, f, "add-flows", bridge="br0", more=True,
                     flows=[rule(i) for i in range(6000, 7000)])

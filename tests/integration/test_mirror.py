@@ -185,6 +185,35 @@ def test_ports_come_and_go_and_restart(tmp_path):
         sw.stop()
 
 
+def test_saved_mirrors_survive_a_deleted_port_and_all():
+    """A saved mirror may name a port deleted since: the state still loads
+    (flows, ports and mirrors), the mirror inactive.  A select_all mirror
+    leaves other mirrors' outputs alone, so it and others coexist."""
+    sw = Switch(ports=ports(4), flows=["in_port=1,actions=output:2"])
+    try:
+        sw.ofctl("add-mirror", "br0", "web", "output=d4", "all")
+        sw.call("add-mirror", bridge="br0", name="m", output_port="d3",
+                select_src_port=["d1"])
+        sw.inject("d1", [udp(b"a1")])
+        settle(sw, 1)
+        assert payloads(sw.capture("d3")) == [b"a1"]
+        assert payloads(sw.capture("d4")) == [b"a1"]
+        sw.call("add-flows", bridge="br0",
+                flows=["priority=5,in_port=2,actions=drop"])
+        sw.call("del-port", bridge="br0", name="d3")
+        sw.kill()
+        sw.start()
+        ms = mirrors(sw)
+        assert ms["m"]["active"] is False and ms["web"]["active"] is True
+        assert len(sw.dump_flows()) == 2
+        assert "mirror m names port d3" in sw.read_log()
+        sw.inject("d1", [udp(b"a2")])
+        settle(sw, 1)
+        assert payloads(sw.capture("d4")) == [b"a2"]
+    finally:
+        sw.stop()
+
+
 def test_bad_mirrors_are_refused(tmp_path):
     with Switch(ports=ports(3), state=False) as sw:
         bad = [
@@ -192,7 +221,7 @@ def test_bad_mirrors_are_refused(tmp_path):
             ({"name": "m", "select_src_port": ["d1"]}, 22, "output_port"),
             ({"name": "m", "output_port": "d3"}, 22, "selects nothing"),
             ({"name": "m", "output_port": "d9", "select_all": True}, 2,
-             "no port \"d9\""),
+             "output_port: \"d9\": no such port"),
             ({"name": "m", "output_port": "d3", "select_src_port": ["d9"]},
              2, "\"d9\""),
             ({"name": "m", "output_port": "d3", "select_src_port": ["d3"]},

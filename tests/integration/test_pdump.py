@@ -69,6 +69,10 @@ def test_dpdk_dumpcap_captures_a_dpdk_port(hugepages, tmp_path):
     # The PMD's core an EAL lcore: it then needs no rte_thread_register(),
     # which would turn multi-process off.
     args[args.index("-l") + 1] = f"0,{pmd_cpu()}"
+    # dpdk-dumpcap maps the daemon's memory at the daemon's addresses; far
+    # from both processes' libraries (and from AddressSanitizer's shadow
+    # in a sanitizer build), so that the range is free in both.
+    args += ["--base-virtaddr", "0x300000000000"]
     prefix = sw.prefix
     try:
         sw.start()
