@@ -84,6 +84,7 @@ struct sw {
     struct ct_events *ct_events;    /* Closed connections. */
     struct capture_set *captures;   /* Packet captures (capture.h). */
     uint32_t mirror_bits;           /* Mirror indexes in use. */
+    bool had_mirrors;               /* At the last rebuild_mirrors(). */
 };
 
 static int rebuild_mirrors(struct sw *);
@@ -800,18 +801,6 @@ rebuild_mirrors(struct sw *sw)
             return ENOMEM;
         }
     }
-    /* A mirror's output port floods nothing; others flood again. */
-    dp_slow_wrlock(sw->dp);
-    for (struct bridge *br = sw->bridges; br; br = br->next) {
-        for (size_t i = 0; i < br->n_ports; i++) {
-            ofproto_port_set_no_flood(br->ofproto, br->ports[i]->ofport,
-                                      is_mirror_output(br,
-                                                       br->ports[i]->name,
-                                                       NULL));
-        }
-    }
-    commit_and_unlock(sw);
-
     for (struct bridge *br = sw->bridges; br; br = br->next) {
         for (size_t i = 0; i < br->n_mirrors; i++) {
             const struct bridge_mirror *m = &br->mirrors[i];
@@ -849,6 +838,25 @@ rebuild_mirrors(struct sw *sw)
     }
     free(ports);
     dp_set_mirrors(sw->dp, mt);
+
+    /* A mirror's output port floods nothing; others flood again.  The
+     * revalidation also takes out of the NIC the megaflows a mirror now
+     * concerns (dp.c: the offload side never offers them).  Nothing to
+     * do where there was no mirror and is none. */
+    if (!any && !sw->had_mirrors) {
+        return 0;
+    }
+    sw->had_mirrors = any;
+    dp_slow_wrlock(sw->dp);
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        for (size_t i = 0; i < br->n_ports; i++) {
+            ofproto_port_set_no_flood(br->ofproto, br->ports[i]->ofport,
+                                      is_mirror_output(br,
+                                                       br->ports[i]->name,
+                                                       NULL));
+        }
+    }
+    commit_and_unlock(sw);
     return 0;
 }
 

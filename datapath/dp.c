@@ -600,6 +600,16 @@ struct reval_ctx {
     size_t removed;
 };
 
+/* True if a port mirror concerns 'mf' (mirror.h): it stays in software.
+ * Main thread. */
+static bool
+mf_mirrored(struct dp *dp, const struct dp_megaflow *mf)
+{
+    return dp_mirrors_involve(atomic_load_explicit(&dp->mirrors,
+                                                   memory_order_acquire),
+                              mf->key.in_port, mf->actions);
+}
+
 static void
 revalidate_cb(struct cls_rule *cr, void *ctx_)
 {
@@ -620,6 +630,11 @@ revalidate_cb(struct cls_rule *cr, void *ctx_)
         dp->cbs.release(up.refs, up.n_refs, dp->aux);
     }
     dp_upcall_free_actions(&up);
+    if (keep && (mf->offered || mf->sess_held) && mf_mirrored(dp, mf)) {
+        /* A mirror now wants its packets: out of the NIC (the next
+         * packet makes it again, in software). */
+        keep = false;
+    }
     if (!keep) {
         dp_megaflow_remove(dp, mf, DP_REMOVED_REVALIDATE);
         ctx->removed++;
@@ -701,7 +716,7 @@ offer_cb(struct cls_rule *cr, void *ctx_)
     long long dt = ctx->now - mf->rate_ms;
     bool hot = packets >= dp->policy.min_packets;
 
-    if (mf->offered) {
+    if (mf->offered || mf_mirrored(dp, mf)) {
         return;
     }
     if (!hot && dp->policy.min_pps && mf->rate_ms && dt > 0) {
@@ -820,7 +835,8 @@ dp_sessions_drain(struct dp *dp)
          * freed: dp_reclaim()); are they live? */
         stale = atomic_load(&ev->mf[0]->dead)
                 || atomic_load(&ev->mf[1]->dead);
-        if (!stale && dp->hooks.offer_session) {
+        if (!stale && dp->hooks.offer_session
+            && !mf_mirrored(dp, ev->mf[0]) && !mf_mirrored(dp, ev->mf[1])) {
             struct dp_session_offer o = {
                 .orig = ev->orig,
                 .uid = ev->uid,

@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "actions.h"
 #include "dp-private.h"
 
 struct mirror_rule {
@@ -163,6 +164,27 @@ dp_set_mirrors(struct dp *dp, struct dp_mirrors *mt)
         dp_synchronize(dp);
         dp_mirrors_free(old);
     }
+}
+
+bool
+dp_mirrors_involve(const struct dp_mirrors *mt, uint32_t in_port,
+                   const struct dp_actions *actions)
+{
+    if (!mt) {
+        return false;
+    }
+    if (in_port < DP_MAX_PORTS && (mt->rx[in_port] || mt->is_output[in_port])) {
+        return true;
+    }
+    for (size_t i = 0; actions && i < actions->n; i++) {
+        uint32_t p = actions->a[i].port;
+
+        if (actions->a[i].type == DPA_OUTPUT && p < DP_MAX_PORTS
+            && (mt->tx[p] || mt->is_output[p])) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- PMD side. ---- */

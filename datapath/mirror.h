@@ -88,6 +88,15 @@ void dp_mirrors_free(struct dp_mirrors *);
  * and frees the table it replaced.  Takes 'mt'.  Main thread. */
 void dp_set_mirrors(struct dp *, struct dp_mirrors *mt);
 
+struct dp_actions;
+/* True if a mirror of 'mt' (NULL: none) selects what 'in_port' receives,
+ * or what one of the outputs of 'actions' sends, or if one of those ports
+ * is a mirror's output.  Such traffic must stay in software: a NIC that
+ * forwards it would skip the copies (main thread: offload offers and
+ * revalidation). */
+bool dp_mirrors_involve(const struct dp_mirrors *mt, uint32_t in_port,
+                        const struct dp_actions *actions);
+
 /* PMD side.  On a burst of 'n' packets received on 'port_no': drops them
  * all if the port is a mirror output (returns 0), else queues the copies
  * the mirrors selecting it want and returns 'n'. */

@@ -449,3 +449,27 @@ def test_full_offload_from_pcap_to_null_at_rate(tmp_path):
         assert nic(sw)["hw_tx_failed"] == 0
         text = sw.ofctl("dump-ports", "br0", "sink").stdout
         assert "hw tx pkts=" in text
+
+
+def test_a_mirror_keeps_its_traffic_in_software():
+    """A NIC that forwards a flow skips the mirror's copies: a mirror on
+    the flow's port takes it out of hardware, and it is not promoted again
+    while the mirror lasts (docs/OPERATIONS.md, "Port mirroring")."""
+    with offload_switch(["priority=10,in_port=1,udp,actions=output:2"]) as sw:
+        promote(sw)
+        assert megaflow(sw, "udp,in_port=1")["offload"] == "full"
+        sw.capture("d2")
+        sw.call("add-mirror", bridge="br0", name="m", output_port="d3",
+                select_src_port=["d1"])
+        assert nic(sw)["rules"] == 0
+        hw_before = nic(sw)["hw_packets"]
+        sw.send("d1", [pkt(tag=b"m%d" % i) for i in range(30)])
+        time.sleep(0.3)                 # several offer checks (20 ms)
+        assert nic(sw)["hw_packets"] == hw_before
+        assert megaflow(sw, "udp,in_port=1")["offload"] != "full"
+        assert len(sw.capture("d3")) == 30 and len(sw.capture("d2")) == 30
+        # Without the mirror, the flow (hot already) goes back to the NIC.
+        before = stats(sw)["inserted"]
+        sw.call("del-mirror", bridge="br0", name="m")
+        wait_for(lambda: stats(sw)["inserted"] > before, what="re-promotion")
+        assert megaflow(sw, "udp,in_port=1")["offload"] == "full"
