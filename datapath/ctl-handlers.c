@@ -575,7 +575,8 @@ flow_line(const struct dump_flows_ctx *ctx,
 }
 
 static json_t *
-flow_row(const struct dump_flows_ctx *ctx, const struct ofproto_rule_info *info)
+flow_row(const struct dump_flows_ctx *ctx,
+         const struct ofproto_rule_info *info)
 {
     char match[2048], actions[4096], cookie[24];
     long long idle = ctx->now - info->used_ms;

@@ -173,7 +173,8 @@ dp_mirrors_involve(const struct dp_mirrors *mt, uint32_t in_port,
     if (!mt) {
         return false;
     }
-    if (in_port < DP_MAX_PORTS && (mt->rx[in_port] || mt->is_output[in_port])) {
+    if (in_port < DP_MAX_PORTS
+        && (mt->rx[in_port] || mt->is_output[in_port])) {
         return true;
     }
     for (size_t i = 0; actions && i < actions->n; i++) {
