@@ -89,6 +89,13 @@ struct sw {
 
 static int rebuild_mirrors(struct sw *);
 
+static void
+bridge_mirror_release(struct bridge_mirror *m)
+{
+    cfg_mirror_uninit(&m->cfg);
+    free(m->stats);
+}
+
 /* ---- Datapath callbacks (slow path). ---- */
 
 static int
@@ -947,8 +954,7 @@ sw_add_mirror(struct sw *sw, struct bridge *br, const struct cfg_mirror *cm,
         struct bridge_mirror *m = &br->mirrors[--br->n_mirrors];
 
         sw->mirror_bits &= ~(1u << m->index);
-        cfg_mirror_uninit(&m->cfg);
-        free(m->stats);
+        bridge_mirror_release(m);
         rebuild_mirrors(sw);
         snprintf(err, errsize, "out of memory");
         return ret;
@@ -988,8 +994,7 @@ sw_del_mirror(struct sw *sw, struct bridge *br, const char *name, char *err,
     }
     sw->mirror_bits &= ~(1u << gone.index);
     LOG_INFO("bridge %s: mirror %s deleted", br->name, name);
-    cfg_mirror_uninit(&gone.cfg);
-    free(gone.stats);
+    bridge_mirror_release(&gone);
     notify_change(sw);
     return 0;
 }
@@ -1274,8 +1279,7 @@ sw_destroy(struct sw *sw)
         }
         free(br->failed);
         for (size_t i = 0; i < br->n_mirrors; i++) {
-            cfg_mirror_uninit(&br->mirrors[i].cfg);
-            free(br->mirrors[i].stats);
+            bridge_mirror_release(&br->mirrors[i]);
         }
         free(br->mirrors);
         ofproto_destroy(br->ofproto);

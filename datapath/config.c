@@ -1023,6 +1023,15 @@ cfg_mirror_to_json(const struct cfg_mirror *m)
     return j;
 }
 
+static void
+names_free(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
 static char **
 names_copy(char *const *names, size_t n)
 {
@@ -1030,10 +1039,7 @@ names_copy(char *const *names, size_t n)
 
     for (size_t i = 0; c && i < n; i++) {
         if (!(c[i] = strdup(names[i]))) {
-            for (size_t k = 0; k < i; k++) {
-                free(c[k]);
-            }
-            free(c);
+            names_free(c, i);
             return NULL;
         }
     }
@@ -1074,14 +1080,8 @@ cfg_mirror_uninit(struct cfg_mirror *m)
     }
     free(m->name);
     free(m->output_port);
-    for (size_t i = 0; m->select_src && i < m->n_select_src; i++) {
-        free(m->select_src[i]);
-    }
-    free(m->select_src);
-    for (size_t i = 0; m->select_dst && i < m->n_select_dst; i++) {
-        free(m->select_dst[i]);
-    }
-    free(m->select_dst);
+    names_free(m->select_src, m->n_select_src);
+    names_free(m->select_dst, m->n_select_dst);
     free(m->select_vlan);
     memset(m, 0, sizeof *m);
 }

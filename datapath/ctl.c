@@ -169,51 +169,84 @@ take_stream(const struct ctl_stream_ops **ops, void **state)
     return *ops != NULL;
 }
 
-/* Runs a stream to its end into one array '*result'.  Past 'limit' bytes
- * of JSON it stops with EFBIG and a message naming the limit.  Destroys
- * the stream's state either way. */
+/* Runs a stream to its end, writing its items into 'out' as JSON,
+ * comma-separated (the inside of an array).  Past 'limit' bytes it stops
+ * with EFBIG and a message naming the limit.  Destroys the stream's state
+ * either way.  Returns 0 or an error code with 'err' filled. */
+static int
+stream_to_text(const struct ctl_stream_ops *ops, void *state, size_t limit,
+               struct evbuffer *out, char *err, size_t errsize)
+{
+    size_t start = evbuffer_get_length(out);
+    bool done = false;
+    int rc = 0;
+
+    while (!rc && !done) {
+        json_t *items = json_array();
+        char *text = NULL;
+
+        rc = items ? ops->next(state, items, CTL_STREAM_ITEMS, &done, err,
+                               errsize)
+                   : ENOMEM;
+        if (!rc && json_array_size(items)) {
+            text = json_dumps(items, JSON_COMPACT);
+            rc = text ? 0 : ENOMEM;
+        }
+        if (text) {
+            /* The items without the array's brackets. */
+            if (evbuffer_get_length(out) > start) {
+                evbuffer_add(out, ",", 1);
+            }
+            evbuffer_add(out, text + 1, strlen(text) - 2);
+            free(text);
+        }
+        json_decref(items);
+        if (!rc && evbuffer_get_length(out) - start > limit) {
+            snprintf(err, errsize, "reply too large (over %zu bytes, "
+                     "CTL_MAX_OUTPUT): ask for a streamed reply "
+                     "(\"stream\": true; sluice-ofctl streams)", limit);
+            rc = EFBIG;
+        }
+    }
+    ops->destroy(state);
+    if (rc == ENOMEM && !err[0]) {
+        snprintf(err, errsize, "out of memory");
+    }
+    return rc;
+}
+
+/* Runs a stream to its end into one array '*result' (ctl_call()), within
+ * 'limit' bytes of JSON like a connection's reply. */
 static int
 stream_collect(const struct ctl_stream_ops *ops, void *state, size_t limit,
                json_t **result, char *err, size_t errsize)
 {
-    json_t *all = json_array();
-    size_t bytes = 2;
-    bool done = false;
-    int rc = all ? 0 : ENOMEM;
+    struct evbuffer *text = evbuffer_new();
+    int rc;
 
-    while (!rc && !done) {
-        json_t *items = json_array();
-
-        if (!items) {
+    *result = NULL;
+    if (!text) {
+        ops->destroy(state);
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    evbuffer_add(text, "[", 1);
+    rc = stream_to_text(ops, state, limit, text, err, errsize);
+    if (!rc) {
+        evbuffer_add(text, "]", 1);
+        *result = json_loadb((const char *) evbuffer_pullup(text, -1),
+                             evbuffer_get_length(text), 0, NULL);
+        if (!*result) {
+            snprintf(err, errsize, "out of memory");
             rc = ENOMEM;
-            break;
         }
-        rc = ops->next(state, items, CTL_STREAM_ITEMS, &done, err, errsize);
-        if (!rc) {
-            bytes += json_dumpb(items, NULL, 0, JSON_COMPACT);
-            if (bytes > limit) {
-                snprintf(err, errsize, "reply too large (over %zu bytes, "
-                         "CTL_MAX_OUTPUT): ask for a streamed reply "
-                         "(\"stream\": true; sluice-ofctl streams)", limit);
-                rc = EFBIG;
-            } else if (json_array_extend(all, items)) {
-                rc = ENOMEM;
-            }
-        }
-        json_decref(items);
     }
-    ops->destroy(state);
-    if (rc) {
-        json_decref(all);
-        all = NULL;
-    }
-    *result = all;
+    evbuffer_free(text);
     return rc;
 }
 
 /* Sends the whole of a stream to 'c' as one reply, serialised part by
  * part straight into the reply line (no array of every item is built).
- * Past the output limit it stops with EFBIG, like stream_collect().
  * Destroys the stream's state.  Returns 0 (sent) or an error code with
  * 'err' filled (nothing sent). */
 static int
@@ -224,44 +257,17 @@ conn_send_collected(struct ctl_conn *c, json_t *id,
     struct evbuffer *line = evbuffer_new();
     char *id_text = json_dumps(id ? id : json_null(),
                                JSON_COMPACT | JSON_ENCODE_ANY);
-    size_t limit = c->server->max_output;
-    bool done = false, first = true;
-    int rc = line && id_text ? 0 : ENOMEM;
+    int rc;
 
-    if (!rc) {
-        evbuffer_add_printf(line, "{\"id\":%s,\"result\":[", id_text);
+    if (!line || !id_text) {
+        ops->destroy(state);
+        snprintf(err, errsize, "out of memory");
+        rc = ENOMEM;
+        goto out;
     }
-    while (!rc && !done) {
-        json_t *items = json_array();
-        char *text;
-
-        rc = items ? ops->next(state, items, CTL_STREAM_ITEMS, &done, err,
-                               errsize)
-                   : ENOMEM;
-        text = !rc && json_array_size(items)
-               ? json_dumps(items, JSON_COMPACT) : NULL;
-        if (text) {
-            /* The items without the array's brackets. */
-            size_t len = strlen(text);
-
-            if (!first) {
-                evbuffer_add(line, ",", 1);
-            }
-            evbuffer_add(line, text + 1, len - 2);
-            first = false;
-            free(text);
-        } else if (!rc && json_array_size(items)) {
-            rc = ENOMEM;
-        }
-        json_decref(items);
-        if (!rc && evbuffer_get_length(line) > limit) {
-            snprintf(err, errsize, "reply too large (over %zu bytes, "
-                     "CTL_MAX_OUTPUT): ask for a streamed reply "
-                     "(\"stream\": true; sluice-ofctl streams)", limit);
-            rc = EFBIG;
-        }
-    }
-    ops->destroy(state);
+    evbuffer_add_printf(line, "{\"id\":%s,\"result\":[", id_text);
+    rc = stream_to_text(ops, state, c->server->max_output, line, err,
+                        errsize);
     if (!rc && !c->dead) {
         if (evbuffer_get_length(bufferevent_get_output(c->bev))
             > c->server->max_output) {
@@ -271,9 +277,7 @@ conn_send_collected(struct ctl_conn *c, json_t *id,
             c->dead = true;
         }
     }
-    if (rc == ENOMEM && !err[0]) {
-        snprintf(err, errsize, "out of memory");
-    }
+out:
     if (line) {
         evbuffer_free(line);
     }
