@@ -50,6 +50,11 @@ datapath_libdatapath_a_SOURCES += \
 	datapath/ctl-capture.h datapath/ctl-capture.c \
 	datapath/mirror.h datapath/mirror.c \
 	datapath/ctl-mirror.h datapath/ctl-mirror.c
+# Overlay tunnels (issue 14): the underlay's routes and neighbours.
+datapath_libdatapath_a_SOURCES += \
+	datapath/tnl-route.h datapath/tnl-route.c \
+	datapath/port-tunnel.h datapath/port-tunnel.c \
+	datapath/tunnel.h datapath/tunnel.c
 # The dashboard page, compiled in (tools/embed-file.sh).
 nodist_datapath_libdatapath_a_SOURCES = datapath/dashboard-html.c
 BUILT_SOURCES = datapath/dashboard-html.c

@@ -18,6 +18,8 @@
 #include "mirror.h"
 #include "offload.h"
 #include "port.h"
+#include "port-tunnel.h"
+#include "tunnel.h"
 
 LOG_MODULE(bridge);
 
@@ -85,9 +87,11 @@ struct sw {
     struct capture_set *captures;   /* Packet captures (capture.h). */
     uint32_t mirror_bits;           /* Mirror indexes in use. */
     bool had_mirrors;               /* At the last rebuild_mirrors(). */
+    struct sw_tunnels *tunnels;     /* Overlay tunnels (tunnel.h). */
 };
 
 static int rebuild_mirrors(struct sw *);
+static void commit_and_unlock(struct sw *);
 
 static void
 bridge_mirror_release(struct bridge_mirror *m)
@@ -158,6 +162,75 @@ sw_release(void *const *refs, size_t n, void *sw_)
 }
 
 /* ---- Helpers. ---- */
+
+/* Gives the tunnels (tunnel.h) every port of every bridge.  Slow-path
+ * write lock held. */
+static int
+tunnels_refresh(struct sw *sw)
+{
+    struct sw_tunnel_port *tp;
+    size_t n = 0, cap = 0;
+    int err;
+
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        cap += br->n_ports;
+    }
+    tp = calloc(cap + 1, sizeof *tp);
+    if (!tp) {
+        return ENOMEM;
+    }
+    for (struct bridge *br = sw->bridges; br; br = br->next) {
+        for (size_t i = 0; i < br->n_ports; i++) {
+            const struct bridge_port *bp = br->ports[i];
+            bool tap = !strcmp(bp->cfg.type, "tap");
+            const char *ifname = tap ? cfg_port_get(&bp->cfg, "ifname")
+                                     : NULL;
+
+            tp[n++] = (struct sw_tunnel_port) {
+                .ofp = br->ofproto,
+                .bridge = br->name,
+                .ofport = bp->ofport,
+                .dp_port = bp->dp_port,
+                .port = bp->port,
+                .ifname = tap ? (ifname ? ifname : bp->name) : NULL,
+            };
+        }
+    }
+    err = sw_tunnels_set_ports(sw->tunnels, tp, n);
+    free(tp);
+    return err;
+}
+
+static void
+tunnels_changed(void *sw_)
+{
+    struct sw *sw = sw_;
+
+    /* A route, address or neighbour changed: encapsulations and
+     * decapsulations are translated again. */
+    dp_slow_wrlock(sw->dp);
+    commit_and_unlock(sw);
+}
+
+int
+sw_attach_events(struct sw *sw, struct event_base *base, char *err,
+                 size_t errsize)
+{
+    int ret = sw_tunnels_attach(sw->tunnels, base, tunnels_changed, sw, err,
+                                errsize);
+
+    if (!ret) {
+        tunnels_changed(sw);
+    }
+    return ret;
+}
+
+void
+sw_dump_tunnel_routes(struct sw *sw, bool neighbours,
+                      void (*cb)(const char *line, void *aux), void *aux)
+{
+    sw_tunnels_dump(sw->tunnels, neighbours, cb, aux);
+}
 
 /* Makes the change the caller just applied under the write lock effective
  * everywhere: revalidate, unlock, wait for a grace period. */
@@ -456,6 +529,9 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
         return ret;
     }
     sw->port_map[p->dp_port] = (struct port_map_entry) { br, ofport };
+    if (sw_tunnels_hooks_port(p->port)) {
+        ofproto_port_set_hooked(br->ofproto, ofport, true);
+    }
     /* Keep sorted by ofport. */
     {
         size_t i = br->n_ports;
@@ -467,8 +543,17 @@ sw_add_port(struct sw *sw, struct bridge *br, const struct cfg_port *cp,
         br->ports[i] = p;
         br->n_ports++;
     }
+    if (tunnels_refresh(sw)) {
+        LOG_WARN("port %s: out of memory for the tunnels' view of the "
+                 "ports", cp->name);
+    }
     /* Flooding megaflows must now include the new port. */
     commit_and_unlock(sw);
+    if (port_tunnel_cfg(p->port, NULL) && sw_tunnels_publish(sw->tunnels)
+        == ENOMEM) {
+        LOG_WARN("port %s: out of memory for the tunnel port map",
+                 cp->name);
+    }
     /* A mirror may name it. */
     if (rebuild_mirrors(sw)) {
         LOG_WARN("port %s: out of memory for the mirrors: mirroring off",
@@ -527,7 +612,18 @@ sw_del_port(struct sw *sw, struct bridge *br, const char *name, char *err,
     memmove(&br->ports[i], &br->ports[i + 1],
             (br->n_ports - i - 1) * sizeof br->ports[0]);
     br->n_ports--;
+    if (tunnels_refresh(sw)) {
+        LOG_WARN("port %s: out of memory for the tunnels' view of the "
+                 "ports", name);
+    }
     commit_and_unlock(sw);
+    if (port_tunnel_cfg(p->port, NULL)
+        && sw_tunnels_publish(sw->tunnels) == ENOMEM) {
+        /* No map may name its number once it can be reused. */
+        LOG_WARN("port %s: out of memory for the tunnel port map: "
+                 "decapsulation off", name);
+        dp_set_tnl_map(sw->dp, NULL);
+    }
     /* No mirror copies to it or of it, before its number can be reused. */
     if (rebuild_mirrors(sw)) {
         /* No table naming its number may outlive it. */
@@ -1042,6 +1138,7 @@ bridge_create(struct sw *sw, const char *name, char *err, size_t errsize)
         return NULL;
     }
     ml_set_aging(ofproto_ml(br->ofproto), sw->mac_aging_s);
+    ofproto_set_output_hook(br->ofproto, sw_tunnels_hook(sw->tunnels));
     for (tail = &sw->bridges; *tail; tail = &(*tail)->next) {
         continue;
     }
@@ -1170,6 +1267,12 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         free(sw);
         return ret;
     }
+    sw->tunnels = sw_tunnels_create(sw->dp);
+    if (!sw->tunnels) {
+        snprintf(err, errsize, "out of memory");
+        sw_destroy(sw);
+        return ENOMEM;
+    }
     sw->captures = capture_set_create(sw->dp);
     if (!sw->captures) {
         snprintf(err, errsize, "out of memory");
@@ -1265,6 +1368,7 @@ sw_destroy(struct sw *sw)
     /* Stops the PMDs and closes every port; megaflows release their rule
      * references, so the ofprotos can go after. */
     dp_destroy(sw->dp);
+    sw_tunnels_destroy(sw->tunnels);
     ct_events_destroy(sw->ct_events);
     offload_destroy(sw->offload);
     for (br = sw->bridges; br; br = next) {

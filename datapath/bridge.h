@@ -52,6 +52,19 @@ int sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
               char *err, size_t errsize);
 void sw_destroy(struct sw *);
 
+struct event_base;
+/* Lets the switch watch the kernel's routes, addresses and neighbours on
+ * 'base' (the main loop): tunnel encapsulation needs them (tunnel.h).
+ * Until then tunnels drop what they should send.  Returns 0 or an errno
+ * with 'err' filled. */
+int sw_attach_events(struct sw *, struct event_base *base, char *err,
+                     size_t errsize);
+/* The kernel's routes ('neighbours' false) or neighbours as the tunnels
+ * see them, one line each. */
+void sw_dump_tunnel_routes(struct sw *, bool neighbours,
+                           void (*cb)(const char *line, void *aux),
+                           void *aux);
+
 /* Sets the function called after each change of bridges, ports or flows
  * made through sw_* calls (or by sw_run(): expiring flows) has taken
  * effect; the daemon saves its state there (main.c, state.h).  Not called

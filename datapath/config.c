@@ -372,6 +372,19 @@ opt_from_json(const struct port_opt_def *d, const json_t *v,
     *out = NULL;
     switch (d->type) {
     case PORT_OPT_STRING:
+        /* An integer or a boolean stands for its text ("key": 42,
+         * "csum": true, as Open vSwitch users write them). */
+        if (json_is_integer(v)) {
+            if (asprintf(out, "%lld", (long long) json_integer_value(v))
+                < 0) {
+                *out = NULL;
+            }
+            break;
+        }
+        if (json_is_boolean(v)) {
+            *out = strdup(json_is_true(v) ? "true" : "false");
+            break;
+        }
         if (!json_is_string(v)) {
             return fail(err, errsize, path, "must be a string");
         }

@@ -13,6 +13,8 @@
 #include "packet-rewrite.h"
 #include "port.h"
 #include "port-io.h"
+#include "port-tunnel.h"
+#include "tnl.h"
 
 static void
 drop_pkts(struct dp_pmd *pmd, struct rte_mbuf **pkts, unsigned n,
@@ -158,12 +160,31 @@ exec_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
     }
 }
 
-/* DPA_RECIRC: queues packet j (or a copy, when 'copy') for a pass with
- * 'id'. */
+/* What an action that consumes a packet works on: 'm' itself, or a copy
+ * of it when 'copy' (an action before the last); NULL when no mbuf was
+ * left for the copy (counted). */
+static struct rte_mbuf *
+pkt_take(struct dp_pmd *pmd, struct rte_mbuf *m, bool copy)
+{
+    if (!copy) {
+        return m;
+    }
+    m = rte_pktmbuf_copy(m, pmd->dp->mp, 0, UINT32_MAX);
+    if (!m) {
+        dp_stat_add(&pmd->drops[DP_DROP_CLONE_NOMEM], 1);
+    }
+    return m;
+}
+
+/* Queues 'm' (or a copy, when 'copy') for a pass with 'id', input port
+ * 'in_port', tunnel metadata 'tnl' (NULL: none) and conntrack metadata
+ * 'md' (NULL: none).  'key' and 'layers' (NULL: parse again) are its key
+ * and layout as they stand. */
 static void
-exec_recirc(struct dp_pmd *pmd, struct rte_mbuf *m, const struct ct_md *md,
-            const struct flow *key, const struct flow_layers *layers,
-            uint32_t id, bool copy)
+recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
+            uint32_t in_port, const struct flow_tnl *tnl,
+            const struct ct_md *md, const struct flow *key,
+            const struct flow_layers *layers, bool copy)
 {
     struct dp_recirc_q *q = pmd->recirc_next;
 
@@ -181,15 +202,18 @@ exec_recirc(struct dp_pmd *pmd, struct rte_mbuf *m, const struct ct_md *md,
         }
         return;
     }
-    if (copy) {
-        m = rte_pktmbuf_copy(m, pmd->dp->mp, 0, UINT32_MAX);
-        if (!m) {
-            dp_stat_add(&pmd->drops[DP_DROP_CLONE_NOMEM], 1);
-            return;
-        }
+    m = pkt_take(pmd, m, copy);
+    if (!m) {
+        return;
     }
     q->pkts[q->n] = m;
     q->ids[q->n] = id;
+    q->in_ports[q->n] = in_port;
+    if (tnl) {
+        q->tnl[q->n] = *tnl;
+    } else {
+        memset(&q->tnl[q->n], 0, sizeof q->tnl[q->n]);
+    }
     q->has_key[q->n] = key && layers;
     if (key && layers) {
         q->keys[q->n] = *key;
@@ -202,6 +226,191 @@ exec_recirc(struct dp_pmd *pmd, struct rte_mbuf *m, const struct ct_md *md,
     }
     q->n++;
     dp_stat_add(&pmd->recirculations, 1);
+}
+
+/* DPA_TNL_POP on 'm' (or a copy, when 'copy'): checks and strips the
+ * outer headers and queues the inner packet for a pass as received by
+ * the tunnel port its metadata selects.  'ly': its layout (NULL: parse
+ * again). */
+static void
+exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf *m,
+             const struct flow_layers *ly, const struct dp_action *a,
+             bool copy)
+{
+    struct dp *dp = pmd->dp;
+    const struct tnl_map *map = atomic_load_explicit(&dp->tnl_map,
+                                                     memory_order_acquire);
+    struct flow_layers tmp;
+    struct flow_tnl md;
+    struct port *port;
+    enum tnl_error e;
+    size_t hdr_len;
+    uint32_t port_no;
+
+    m = pkt_take(pmd, m, copy);
+    if (!m) {
+        return;
+    }
+    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m)) {
+        rte_pktmbuf_free(m);
+        dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
+        return;
+    }
+    if (!ly) {
+        struct flow f;
+
+        flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
+                     0, &f, &tmp);
+        ly = &tmp;
+    }
+    e = ly->l3 == FLOW_OFS_NONE
+        ? TNL_ERR_TRUNCATED
+        : tnl_parse((enum tnl_type) a->tnl_pop.type,
+                    rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
+                    ly->l3, &md, &hdr_len);
+    if (e != TNL_OK) {
+        rte_pktmbuf_free(m);
+        dp_stat_add(&pmd->drops[DP_DROP_TNL_TRUNCATED + (e - 1)], 1);
+        return;
+    }
+    port_no = map ? tnl_map_lookup(map, (enum tnl_type) a->tnl_pop.type,
+                                   a->tnl_pop.udp_port, &md)
+                  : UINT32_MAX;
+    port = dp_port_get_fast(dp, port_no);
+    if (!port || !port_tunnel_cfg(port, NULL)) {
+        rte_pktmbuf_free(m);
+        dp_stat_add(&pmd->drops[DP_DROP_TNL_NO_PORT], 1);
+        return;
+    }
+    rte_pktmbuf_adj(m, (uint16_t) hdr_len);
+    /* What arrives decapsulated is a new packet: no offload flags of the
+     * outer one apply. */
+    m->ol_flags &= ~(RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_IP_CKSUM_MASK
+                     | RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
+    port_tunnel_count_rx(port, pmd->idx, 1, rte_pktmbuf_pkt_len(m));
+    recirc_push(pmd, m, 0, port_no, &md, NULL, NULL, NULL, false);
+}
+
+static void run_actions(struct dp_pmd *, struct rte_mbuf **pkts,
+                        struct flow_layers *layers, struct ct_md *md,
+                        const struct flow *const *keys, unsigned n,
+                        const struct dp_action *acts, size_t n_acts,
+                        bool in_port_drop, struct dp_megaflow *mf,
+                        uint32_t in_port);
+
+/* A stable hash of the flow of 'm', for the outer UDP source port. */
+static uint32_t
+inner_hash(struct rte_mbuf *m, const struct flow *key)
+{
+    struct flow f;
+
+    if (key) {
+        return flow_hash(key, 0);
+    }
+    if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
+        return m->hash.rss;
+    }
+    flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), 0,
+                 &f, NULL);
+    return flow_hash(&f, 0);
+}
+
+/* DPA_TNL_PUSH at 'a' (its block follows) on the packets still present:
+ * encapsulates each (a copy unless 'last') and runs the block's actions
+ * on the encapsulated packets.  'keys': the packets' keys as received
+ * (NULL: none). */
+static void
+exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
+              const struct flow *const *keys, unsigned n,
+              const struct dp_action *a, bool last)
+{
+    struct dp *dp = pmd->dp;
+    struct rte_mbuf *outer[DP_BATCH];
+    struct flow_layers ly[DP_BATCH];
+    uint8_t hdr[TNL_HDR_MAX];
+    struct tnl_layout lay;
+    struct port *tnl_port;
+    unsigned k = 0;
+
+    lay.hdr_len = a->tnl_push.hdr_len;
+    lay.l3_ofs = 14;
+    lay.l4_ofs = a->tnl_push.is_ipv6 ? 54 : 34;
+    lay.is_ipv6 = a->tnl_push.is_ipv6;
+    lay.csum = a->tnl_push.csum;
+    if (lay.hdr_len > sizeof hdr
+        || lay.hdr_len > a->tnl_push.n_data * DPA_TNL_DATA_BYTES) {
+        if (last) {
+            drop_pkts(pmd, pkts, n, DP_DROP_ACTION);
+        }
+        return;
+    }
+    for (unsigned d = 0; d < a->tnl_push.n_data; d++) {
+        size_t off = (size_t) d * DPA_TNL_DATA_BYTES;
+        size_t len = lay.hdr_len - off < DPA_TNL_DATA_BYTES
+                     ? lay.hdr_len - off : DPA_TNL_DATA_BYTES;
+
+        memcpy(hdr + off, a[1 + d].data, len);
+    }
+    tnl_port = dp_port_get_fast(dp, a->tnl_push.tnl_port);
+
+    for (unsigned j = 0; j < n; j++) {
+        struct rte_mbuf *c = pkts[j];
+        uint32_t inner_len;
+        uint8_t *p;
+
+        if (!c) {
+            continue;
+        }
+        if (last) {
+            pkts[j] = NULL;
+        }
+        c = pkt_take(pmd, c, !last);
+        if (!c) {
+            continue;
+        }
+        if (c->nb_segs > 1 && rte_pktmbuf_linearize(c)) {
+            rte_pktmbuf_free(c);
+            dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
+            continue;
+        }
+        inner_len = rte_pktmbuf_pkt_len(c);
+        if (inner_len + lay.hdr_len > UINT16_MAX) {
+            rte_pktmbuf_free(c);
+            dp_stat_add(&pmd->drops[DP_DROP_TNL_TOO_BIG], 1);
+            continue;
+        }
+        uint16_t sport = tnl_udp_src_port(inner_hash(c, keys ? keys[j]
+                                                             : NULL));
+        p = (uint8_t *) rte_pktmbuf_prepend(c, lay.hdr_len);
+        if (!p) {
+            rte_pktmbuf_free(c);
+            dp_stat_add(&pmd->drops[DP_DROP_TNL_HEADROOM], 1);
+            continue;
+        }
+        memcpy(p, hdr, lay.hdr_len);
+        if (!tnl_finish(p, rte_pktmbuf_pkt_len(c), &lay,
+                        htons(pmd->tnl_ip_id++), sport)) {
+            rte_pktmbuf_free(c);
+            dp_stat_add(&pmd->drops[DP_DROP_TNL_TOO_BIG], 1);
+            continue;
+        }
+        /* The encapsulated packet is a new one: the inner packet's
+         * offload requests do not describe it. */
+        c->ol_flags &= ~(RTE_MBUF_F_TX_OFFLOAD_MASK);
+        if (tnl_port) {
+            port_tunnel_count_tx(tnl_port, pmd->idx, 1, inner_len);
+        }
+        outer[k] = c;
+        ly[k].l3 = lay.l3_ofs;
+        ly[k].l4 = lay.l4_ofs;
+        ly[k].n_vlans = 0;
+        k++;
+    }
+    if (k) {
+        run_actions(pmd, outer, ly, NULL, NULL, k,
+                    a + 1 + a->tnl_push.n_data, a->tnl_push.n_acts, false,
+                    NULL, a->tnl_push.outer_in_port);
+    }
 }
 
 /* ---- Session offload (dp.h "Sessions"). ---- */
@@ -348,37 +557,52 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
            const struct flow *const *keys, unsigned n,
            const struct dp_actions *actions, struct dp_megaflow *mf)
 {
-    struct rte_mempool *mp = pmd->dp->mp;
+    if (md && pmd->n_sess_trace) {
+        sess_second_pass(pmd, pkts, md, keys, n, mf);
+    }
+    run_actions(pmd, pkts, layers, md, keys, n, actions->a, actions->n,
+                actions->in_port_drop, mf, pmd->pass_in_port);
+}
+
+/* dp_execute() of the 'n_acts' actions at 'acts'.  A packet without a key
+ * ('keys' NULL) recirculates with input port 'in_port' and no tunnel
+ * metadata; one with a key, with those of its key. */
+static void
+run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
+            struct flow_layers *layers, struct ct_md *md,
+            const struct flow *const *keys, unsigned n,
+            const struct dp_action *acts, size_t n_acts, bool in_port_drop,
+            struct dp_megaflow *mf, uint32_t in_port)
+{
     struct ct_md local_md[DP_BATCH];
     const struct flow *const *rx_keys = keys;   /* As looked up. */
     size_t last = SIZE_MAX;
     bool sent = false;
 
-    if (md && pmd->n_sess_trace) {
-        sess_second_pass(pmd, pkts, md, keys, n, mf);
-    }
+    /* The last action that must run: an output, recirculation or tunnel
+     * action consumes the packet there; a ct() after the last of those
+     * still commits.  A tunnel push's block is its own. */
+    for (size_t i = 0; i < n_acts; i += dp_action_block_len(&acts[i])) {
+        uint16_t t = acts[i].type;
 
-    /* The last action that must run: an output or recirculation consumes
-     * the packet there; a ct() after the last of those still commits. */
-    for (size_t i = 0; i < actions->n; i++) {
-        uint16_t t = actions->a[i].type;
-
-        if (t == DPA_OUTPUT || t == DPA_RECIRC || t == DPA_CT) {
+        if (t == DPA_OUTPUT || t == DPA_RECIRC || t == DPA_CT
+            || t == DPA_TNL_POP || t == DPA_TNL_PUSH) {
             last = i;
         }
     }
     if (last == SIZE_MAX) {
-        drop_pkts(pmd, pkts, n, actions->in_port_drop ? DP_DROP_LOOP
-                                                      : DP_DROP_ACTION);
+        drop_pkts(pmd, pkts, n, in_port_drop ? DP_DROP_LOOP
+                                             : DP_DROP_ACTION);
         return;
     }
 
-    for (size_t i = 0; i <= last; i++) {
-        const struct dp_action *a = &actions->a[i];
+    for (size_t i = 0; i <= last; i += dp_action_block_len(&acts[i])) {
+        const struct dp_action *a = &acts[i];
 
         switch (a->type) {
         case DPA_OUTPUT:
         case DPA_RECIRC:
+        case DPA_TNL_POP:
             sent = true;
             for (unsigned j = 0; j < n; j++) {
                 struct rte_mbuf *c = pkts[j];
@@ -387,10 +611,21 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                     continue;
                 }
                 if (a->type == DPA_RECIRC) {
-                    exec_recirc(pmd, c, md ? &md[j] : NULL,
+                    const struct flow *k = rx_keys ? rx_keys[j] : NULL;
+
+                    recirc_push(pmd, c, a->recirc_id,
+                                k ? k->in_port : in_port,
+                                k ? &k->tunnel : NULL, md ? &md[j] : NULL,
                                 keys ? keys[j] : NULL,
-                                layers ? &layers[j] : NULL, a->recirc_id,
-                                i != last);
+                                layers ? &layers[j] : NULL, i != last);
+                    if (i == last) {
+                        pkts[j] = NULL;
+                    }
+                    continue;
+                }
+                if (a->type == DPA_TNL_POP) {
+                    exec_tnl_pop(pmd, c, layers ? &layers[j] : NULL, a,
+                                 i != last);
                     if (i == last) {
                         pkts[j] = NULL;
                     }
@@ -398,15 +633,18 @@ dp_execute(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                 }
                 if (i == last) {
                     pkts[j] = NULL;
-                } else {
-                    c = rte_pktmbuf_copy(c, mp, 0, UINT32_MAX);
-                    if (!c) {
-                        dp_stat_add(&pmd->drops[DP_DROP_CLONE_NOMEM], 1);
-                        continue;
-                    }
                 }
-                tx_enqueue(pmd, a->port, c);
+                c = pkt_take(pmd, c, i != last);
+                if (c) {
+                    tx_enqueue(pmd, a->port, c);
+                }
             }
+            break;
+        case DPA_TNL_PUSH:
+            sent = true;
+            exec_tnl_push(pmd, pkts, rx_keys, n, a, i == last);
+            break;
+        case DPA_TNL_DATA:
             break;
         case DPA_CT:
             if (!md) {

@@ -390,10 +390,11 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
                 b->keys[i] = b->rq->keys[qi];
                 b->layers[i] = b->rq->layers[qi];
             } else {
-                flow_extract(frame, len, b->in_port, &b->keys[i],
-                             &b->layers[i]);
+                flow_extract(frame, len, 0, &b->keys[i], &b->layers[i]);
             }
             b->key_valid |= 1u << i;
+            b->keys[i].in_port = b->rq->in_ports[qi];
+            b->keys[i].tunnel = b->rq->tnl[qi];
             b->keys[i].recirc_id = b->recirc_ids[i];
             dp_ct_md_to_flow(&b->md[i], &b->keys[i]);
             b->hashes[i] = flow_hash(&b->keys[i], 0);
@@ -667,7 +668,9 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
             b->mfs[i] = mf;
             exact_insert(pmd, &b->keys[i], b->hashes[i], batch_hkey(b, i),
                          batch_hkey_hash(b, i), mf);
-            if (megaflow_is_simple(mf)) {
+            if (!b->md && megaflow_is_simple(mf)) {
+                /* A first pass only: a recirculated one (a tunnel's
+                 * decapsulated packet) has another input port. */
                 pmd->simple[b->in_port] = mf;
             }
         } else if (up.actions) {
@@ -830,9 +833,9 @@ input_execute(struct dp_pmd *pmd, struct input_batch *b,
                 md[j] = b->md[g->idx[j]];
             }
         }
-        /* Keys: for ct(), and for a pass that may complete a session
-         * offload trace. */
-        with_keys = mf->has_ct || (b->md && pmd->n_sess_trace);
+        /* Keys: for ct(), and on a recirculated pass (a session offload
+         * trace; the input port and tunnel metadata of a next pass). */
+        with_keys = mf->has_ct || b->md;
         if (with_keys) {
             for (unsigned j = 0; j < g->n; j++) {
                 keys[j] = batch_key(b, g->idx[j]);
@@ -894,6 +897,9 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     b.pkts = pkts;
     b.n = n;
     b.in_port = in_port;
+    if (!rq) {
+        pmd->pass_in_port = in_port;
+    }
     b.rq = rq;
     b.rq_base = rq_base;
     b.md = rq ? &rq->md[rq_base] : NULL;

@@ -36,6 +36,7 @@
 #include "emc.h"
 #include "exact-gate.h"
 #include "flow.h"
+#include "tnl.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -102,6 +103,9 @@ struct dp {
     /* Port mirrors (mirror.h), NULL when none: one table for the switch,
      * replaced whole by dp_set_mirrors(). */
     struct dp_mirrors *_Atomic mirrors;
+    /* Tunnel ports by what their received packets carry (tnl.h), NULL
+     * when there is none: replaced whole by dp_set_tnl_map(). */
+    struct tnl_map *_Atomic tnl_map;
     uint32_t next_port_no;                  /* [main] Round-robin alloc. */
     uint16_t port_pmd_rr;                   /* [main] Next PMD for a rxq. */
     /* [main] Which PMD polls each queue of each port. */
@@ -262,6 +266,10 @@ struct dp_recirc_q {
     unsigned n;
     struct rte_mbuf *pkts[DP_RECIRC_MAX];
     uint32_t ids[DP_RECIRC_MAX];
+    /* The input port of the next pass (a tunnel port after DPA_TNL_POP,
+     * else the port of the previous pass) and the tunnel metadata. */
+    uint32_t in_ports[DP_RECIRC_MAX];
+    struct flow_tnl tnl[DP_RECIRC_MAX];
     struct ct_md md[DP_RECIRC_MAX];
     /* The packet's flow key and layers from its previous pass, when no
      * action changed its headers since (has_key): the next pass need not
@@ -305,6 +313,10 @@ struct dp_pmd {
     struct dp_recirc_q recirc_q[2];
     struct dp_recirc_q *recirc_next;
     unsigned recirc_depth;
+    uint32_t pass_in_port;          /* [pmd] The input port of a first
+                                     * pass (recirculated passes read
+                                     * theirs from their keys). */
+    uint16_t tnl_ip_id;             /* [pmd] Next outer IPv4 id. */
     /* [pmd] Session offload traces of this burst (dp-exec.c). */
     struct dp_sess_trace sess_trace[DP_SESS_TRACES];
     unsigned n_sess_trace;

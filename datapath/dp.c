@@ -357,6 +357,7 @@ dp_destroy(struct dp *dp)
     }
     dp_hw_removals(dp);
     dp_mirrors_free(atomic_load(&dp->mirrors));
+    tnl_map_destroy(atomic_load(&dp->tnl_map));
     if (dp->ct) {
         /* Every connection is closed (and reported) before the memory
          * the tracker deferred is released below. */
@@ -456,7 +457,7 @@ publish_poll_lists(struct dp *dp)
 int
 dp_port_add(struct dp *dp, struct port *port, uint32_t *port_no)
 {
-    unsigned n_rxq = port_n_rxq(port);
+    unsigned n_rxq = port_polled_rxqs(port);
     uint32_t no = 0;
     int err;
 
@@ -482,6 +483,18 @@ dp_port_add(struct dp *dp, struct port *port, uint32_t *port_no)
     }
     *port_no = no;
     return 0;
+}
+
+void
+dp_set_tnl_map(struct dp *dp, struct tnl_map *map)
+{
+    struct tnl_map *old = atomic_exchange_explicit(&dp->tnl_map, map,
+                                                   memory_order_acq_rel);
+
+    if (old) {
+        dp_synchronize(dp);
+        tnl_map_destroy(old);
+    }
 }
 
 int
@@ -536,7 +549,7 @@ dp_port_reconfigure(struct dp *dp, uint32_t port_no, char *err,
 
     ret = port_reconfigure(port, err, errsize);
 
-    assign_rxqs(dp, port_no, port_n_rxq(port));
+    assign_rxqs(dp, port_no, port_polled_rxqs(port));
     atomic_store_explicit(&dp->ports[port_no], port, memory_order_release);
     publish_poll_lists(dp);
     return ret;

@@ -184,6 +184,12 @@ int dp_port_del(struct dp *, uint32_t port_no);
 int dp_port_reconfigure(struct dp *, uint32_t port_no, char *err,
                         size_t errsize);
 struct port *dp_port_get(const struct dp *, uint32_t port_no);
+struct tnl_map;
+/* Publishes 'map' (NULL: none), the tunnel ports a decapsulated packet is
+ * delivered to (DPA_TNL_POP), waits for a grace period and frees the map
+ * it replaced.  Takes 'map'.  Main thread, without the slow-path write
+ * lock. */
+void dp_set_tnl_map(struct dp *, struct tnl_map *map);
 /* Attaches capture 'c' (capture.h) to a port, or detaches with NULL: the
  * PMDs then offer it every burst the port receives and sends.  After
  * detaching, dp_synchronize() before closing the capture.  Main thread. */

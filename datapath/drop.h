@@ -24,7 +24,20 @@
     DP_DROP(LOOP, "output_to_self")           /* only output: in_port */ \
     DP_DROP(RECIRC_DEPTH, "recirc_depth")     /* too many passes */         \
     DP_DROP(RECIRC_FULL, "recirc_queue_full") /* pass queue overflow */ \
-    DP_DROP(MIRROR_PORT, "mirror_output_port") /* to/from a mirror's out */
+    DP_DROP(MIRROR_PORT, "mirror_output_port") /* to/from a mirror's out */\
+    DP_DROP(TNL_NO_PORT, "tunnel_no_port")    /* no tunnel port matches */  \
+    DP_DROP(TNL_HEADROOM, "tunnel_no_headroom") /* no room for a header */  \
+    DP_DROP(TNL_TOO_BIG, "tunnel_too_big")    /* over 64 KiB encapsulated */\
+    /* What tnl_parse() refuses, in enum tnl_error's order (tnl.h). */      \
+    DP_DROP(TNL_TRUNCATED, "tunnel_truncated")                              \
+    DP_DROP(TNL_BAD_IP, "tunnel_bad_ip")                                    \
+    DP_DROP(TNL_IP_CSUM, "tunnel_ip_csum")                                  \
+    DP_DROP(TNL_FRAGMENT, "tunnel_fragment")                                \
+    DP_DROP(TNL_NOT_UDP, "tunnel_not_udp")                                  \
+    DP_DROP(TNL_UDP_LEN, "tunnel_udp_len")                                  \
+    DP_DROP(TNL_UDP_CSUM, "tunnel_udp_csum")                                \
+    DP_DROP(TNL_BAD_HDR, "tunnel_bad_header")                               \
+    DP_DROP(TNL_CRITICAL_OPT, "tunnel_critical_opt")
 
 enum dp_drop_reason {
 #define DP_DROP(ENUM, NAME) DP_DROP_##ENUM,

@@ -62,7 +62,8 @@ enum log_level {
     LOG_MOD(vhost)                                                          \
     LOG_MOD(offload)                                                        \
     LOG_MOD(ct)                                                             \
-    LOG_MOD(http)
+    LOG_MOD(http)                                                           \
+    LOG_MOD(tunnel)
 
 struct log_module {
     const char *name;

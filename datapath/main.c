@@ -389,6 +389,12 @@ main(int argc, char *argv[])
         LOG_ERR("%s", err);
         goto out;
     }
+    ret = sw_attach_events(sw, base, err, sizeof err);
+    if (ret) {
+        /* Not fatal: only tunnel encapsulation needs the kernel's
+         * routes. */
+        LOG_WARN("tunnels: cannot watch the kernel's routes: %s", err);
+    }
     ret = telemetry_init();
     if (ret) {
         LOG_WARN("DPDK telemetry: cannot register /sluice/ commands: %s",

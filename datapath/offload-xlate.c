@@ -369,6 +369,11 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
         if (t == DPA_OUTPUT) {
             n_out++;
             last_out = i;
+        } else if (t == DPA_TNL_POP || t == DPA_TNL_PUSH
+                   || t == DPA_TNL_DATA) {
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, "tunnel encapsulation or "
+                               "decapsulation (software only)");
         } else if (t == DPA_CT || t == DPA_CT_CLEAR || t == DPA_RECIRC) {
             /* Before the no-output case: a first pass ends in ct() and a
              * recirculation, which is no drop. */
@@ -687,6 +692,18 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
     if (f->recirc_id) {
         return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
                            "a recirculated pass (recirc_id)");
+    }
+    {
+        static const struct flow_tnl no_tnl;
+
+        /* A tunnel's decapsulated packet is a pass the NIC never sees
+         * (its decapsulation is not offloaded). */
+        if (memcmp(&f->tunnel, &no_tnl, sizeof no_tnl)
+            || memcmp(&m.tunnel, &no_tnl, sizeof no_tnl)) {
+            return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg,
+                               msgsize, "tunnel metadata (a decapsulated "
+                               "packet)");
+        }
     }
     memset(&m, 0, offsetof(struct flow, dl_dst));
 

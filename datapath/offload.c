@@ -1410,6 +1410,15 @@ session_translate(struct offload_port *op,
         snprintf(msg, msgsize, "session: only TCP and UDP over IP");
         return EOPNOTSUPP;
     }
+    {
+        static const struct flow_tnl no_tnl;
+
+        if (memcmp(&k1->tunnel, &no_tnl, sizeof no_tnl)) {
+            snprintf(msg, msgsize, "session: a tunnel's decapsulated "
+                     "traffic (decapsulation is not offloaded)");
+            return EOPNOTSUPP;
+        }
+    }
 
     /* The match. */
     m = *o->mask[0];

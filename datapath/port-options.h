@@ -53,7 +53,8 @@ struct port_option;
 enum port_opt_type {
     PORT_OPT_UINT,      /* Decimal integer in min..max, no sign.  In JSON:
                          * an integer. */
-    PORT_OPT_STRING,    /* Text of min..max bytes.  In JSON: a string. */
+    PORT_OPT_STRING,    /* Text of min..max bytes.  In JSON: a string, or
+                         * an integer or boolean taken as its text. */
     PORT_OPT_LIST,      /* min..max comma-separated elements, none empty
                          * ("" is no element).  In JSON: an array of
                          * strings (or one string). */

@@ -66,6 +66,12 @@ struct port_class {
      * whose name is NULL; NULL means none.  Static storage. */
     const struct port_opt_def *options;
 
+    /* The datapath never polls the port's rx queues (rxq_recv is never
+     * called): its packets come from the datapath itself, as a tunnel
+     * port's decapsulated packets do (port-tunnel.h), and its rx queue
+     * counters are written by whoever delivers them. */
+    bool no_poll;
+
     /* Optional.  Called once by port_register_class(); a non-zero return
      * refuses the registration. */
     int (*init)(void);

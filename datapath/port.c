@@ -16,6 +16,8 @@
 
 #include "port-options.h"
 #include "port-provider.h"
+#include "port-tunnel.h"
+#include "port-tunnel.h"
 
 #define PORT_MAX_CLASSES 16
 
@@ -179,6 +181,8 @@ port_init_classes(void)
     port_register_class(&port_dpdk_class);
     port_register_class(&port_tap_class);
     port_register_class(&port_dummy_class);
+    port_register_class(&port_vxlan_class);
+    port_register_class(&port_geneve_class);
 }
 
 /* Per-queue state. */
@@ -431,6 +435,12 @@ unsigned
 port_n_rxq(const struct port *port)
 {
     return port->n_rxq;
+}
+
+unsigned
+port_polled_rxqs(const struct port *port)
+{
+    return port->class->no_poll ? 0 : port->n_rxq;
 }
 
 unsigned

@@ -179,6 +179,9 @@ void port_close(struct port *);
 const char *port_name(const struct port *);
 const char *port_type(const struct port *);
 unsigned port_n_rxq(const struct port *);
+/* The rx queues the datapath polls: port_n_rxq(), or 0 for a port whose
+ * packets the datapath delivers itself (a tunnel port). */
+unsigned port_polled_rxqs(const struct port *);
 unsigned port_n_txq(const struct port *);   /* = env->n_txq */
 void port_get_stats(const struct port *, struct port_stats *);
 bool port_link_up(const struct port *);

@@ -406,6 +406,29 @@ fmt_dp_action(struct sbuf *s, const struct dp_action *a)
     case DPA_RECIRC:
         sbuf_printf(s, "recirc(0x%x)", a->recirc_id);
         return;
+    case DPA_TNL_POP:
+        sbuf_printf(s, "tnl_pop(%s,udp=%u)",
+                    a->tnl_pop.type == 2 ? "geneve" : "vxlan",
+                    ntohs(a->tnl_pop.udp_port));
+        return;
+    case DPA_TNL_PUSH:
+        sbuf_printf(s, "tnl_push(%s,tnl_port=%u,header_len=%u,dst=",
+                    a->tnl_push.type == 2 ? "geneve" : "vxlan",
+                    a->tnl_push.tnl_port, a->tnl_push.hdr_len);
+        if (a->tnl_push.is_ipv6) {
+            char tmp[INET6_ADDRSTRLEN];
+
+            sbuf_printf(s, "%s", inet_ntop(AF_INET6, a->tnl_push.remote,
+                                           tmp, sizeof tmp));
+        } else {
+            const uint8_t *b = (const uint8_t *) a->tnl_push.remote;
+
+            sbuf_printf(s, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+        }
+        sbuf_printf(s, "%s)", a->tnl_push.csum ? ",csum" : "");
+        return;
+    case DPA_TNL_DATA:
+        return;
     }
     sbuf_printf(s, "unknown(%u)", a->type);
 }
@@ -425,10 +448,30 @@ dp_actions_format(char *buf, size_t size, const struct dp_actions *acts)
         return s.len;
     }
     for (size_t i = 0; i < acts->n; i++) {
+        const struct dp_action *a = &acts->a[i];
+
+        if (a->type == DPA_TNL_DATA) {
+            continue;
+        }
         if (i) {
             sbuf_printf(&s, ",");
         }
-        fmt_dp_action(&s, &acts->a[i]);
+        fmt_dp_action(&s, a);
+        if (a->type == DPA_TNL_PUSH) {
+            /* The block: "tnl_push(...)(actions of the underlay)". */
+            size_t end = i + dp_action_block_len(a);
+
+            sbuf_printf(&s, "(");
+            i += 1 + a->tnl_push.n_data;
+            for (size_t j = i; j < end && j < acts->n; j++) {
+                if (j > i) {
+                    sbuf_printf(&s, ",");
+                }
+                fmt_dp_action(&s, &acts->a[j]);
+            }
+            sbuf_printf(&s, ")");
+            i = end - 1;
+        }
     }
     return s.len;
 }

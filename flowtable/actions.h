@@ -131,7 +131,28 @@ enum dp_action_type {
     DPA_RECIRC,             /* look the packet up again with recirc_id set
                              * (the last action: the packet itself; else a
                              * copy, and the packet goes on) */
+    DPA_TNL_POP,            /* tnl_pop: the packet is for a tunnel endpoint
+                             * on UDP port tnl_pop.udp_port of a
+                             * tnl_pop.type tunnel: check and strip its
+                             * outer headers (tnl.h) and look the inner
+                             * packet up again as received by the tunnel
+                             * port its metadata selects, with that
+                             * metadata (the last action: the packet
+                             * itself; else a copy) */
+    DPA_TNL_PUSH,           /* tnl_push: encapsulate a copy of the packet
+                             * (the packet itself when this is the last
+                             * action) in the header whose template the
+                             * next tnl_push.n_data DPA_TNL_DATA actions
+                             * hold, and run the tnl_push.n_acts actions
+                             * after those on it: what the underlay
+                             * bridge does with the encapsulated packet.
+                             * The packet itself goes on unchanged after
+                             * the whole block */
+    DPA_TNL_DATA,           /* Bytes of a DPA_TNL_PUSH's header template
+                             * (only inside its block) */
 };
+
+#define DPA_TNL_DATA_BYTES 64   /* Template bytes per DPA_TNL_DATA. */
 
 struct dp_action {
     uint16_t type;          /* enum dp_action_type */
@@ -163,8 +184,43 @@ struct dp_action {
         } set_vlan;
         struct ct_exec ct;                      /* DPA_CT */
         uint32_t recirc_id;                     /* DPA_RECIRC */
+        struct {
+            uint8_t type;                       /* enum tnl_type */
+            uint8_t pad;
+            uint16_t udp_port;                  /* be16 */
+        } tnl_pop;
+        struct {
+            uint8_t type;                       /* enum tnl_type */
+            uint8_t is_ipv6;
+            uint8_t csum;                       /* Fill the UDP checksum. */
+            uint8_t n_data;                     /* DPA_TNL_DATA that follow */
+            uint16_t hdr_len;                   /* Template bytes. */
+            uint16_t n_acts;                    /* Actions after the data,
+                                                 * for the encapsulated
+                                                 * packet. */
+            uint32_t tnl_port;                  /* The tunnel's datapath
+                                                 * port (its tx counters). */
+            uint32_t outer_in_port;             /* The datapath port the
+                                                 * underlay bridge's
+                                                 * translation took as
+                                                 * input (the host port
+                                                 * holding the endpoint):
+                                                 * a recirculation in the
+                                                 * block resumes there. */
+            uint32_t remote[4];                 /* The outer destination
+                                                 * (for dumps). */
+        } tnl_push;
+        uint8_t data[DPA_TNL_DATA_BYTES];       /* DPA_TNL_DATA */
     };
 };
+
+/* The actions of a DPA_TNL_PUSH at 'a' (data included) and after it. */
+static inline size_t
+dp_action_block_len(const struct dp_action *a)
+{
+    return a->type == DPA_TNL_PUSH
+           ? 1 + (size_t) a->tnl_push.n_data + a->tnl_push.n_acts : 1;
+}
 
 struct dp_actions {
     size_t n;

@@ -15,4 +15,5 @@ flowtable_libflowtable_a_SOURCES = \
 	flowtable/ofp-parse.h flowtable/ofp-parse.c \
 	flowtable/mac-learning.h flowtable/mac-learning.c \
 	flowtable/ofproto.h flowtable/ofproto.c \
+	flowtable/tnl.h flowtable/tnl.c \
 	flowtable/util.h flowtable/util.c

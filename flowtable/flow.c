@@ -242,8 +242,9 @@ out:
  * halves folded ("mum", as in wyhash); the six products are independent
  * (no serial dependency), summed, and a final mum avalanches the sum.
  * Elsewhere: a murmur3-style serial multiply-rotate chain. */
-/* FLOW_U64S + 2 constants, rounded up to an even count. */
-static const uint64_t flow_hash_k[(FLOW_U64S + 3) & ~(size_t) 1] = {
+/* At least FLOW_U64S + 2 constants (unsized: a missing one is a build
+ * error, not a silent zero). */
+static const uint64_t flow_hash_k[] = {
     0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL, 0x8ebc6af09c88c6e3ULL,
     0x589965cc75374cc3ULL, 0x1d8e4e27c47d124fULL, 0x9e3779b97f4a7c15ULL,
     0xbf58476d1ce4e5b9ULL, 0x94d049bb133111ebULL, 0xc2b2ae3d27d4eb4fULL,
@@ -252,6 +253,8 @@ static const uint64_t flow_hash_k[(FLOW_U64S + 3) & ~(size_t) 1] = {
     0x553274161bbf8475ULL, 0x5d5bca4696b343b3ULL, 0x70d29b6c7d22528dULL,
     0x0bf2b716f9915475ULL, 0x5eb7f92b95387ccaULL, 0x296cd0f2c21d7f90ULL,
     0x1289a69805c125b1ULL, 0xdaa27fb8dacb9e73ULL, 0x3ed08d59cb3f4727ULL,
+    0x9daa37e51b591d75ULL, 0xc15521b1b3dca50bULL, 0x86f0ce2ea6ec39c1ULL,
+    0x3f372617f0baef3bULL, 0xbc3199944567ceb1ULL, 0x4a800646417a8105ULL,
 };
 _Static_assert(sizeof flow_hash_k / sizeof *flow_hash_k >= FLOW_U64S + 2,
                "flow_hash_k needs FLOW_U64S + 2 constants");

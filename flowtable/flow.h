@@ -17,9 +17,10 @@
  *   Multi-byte packet fields are kept in network byte order exactly as on the
  *   wire (so parse, rewrite and rte_flow translation never swap); in_port and
  *   recirc_id are host order.  The metadata words come first (in_port,
- *   recirc_id, the conntrack fields: FLOW_META_U64S of them); flow_extract()
- *   leaves them zero except in_port, and the datapath fills recirc_id and
- *   the ct_* fields on a recirculated pass.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
+ *   recirc_id, the tunnel metadata, the conntrack fields: FLOW_META_U64S
+ *   of them); flow_extract() leaves them zero except in_port, and the
+ *   datapath fills recirc_id, the tunnel metadata (after a tunnel port's
+ *   decapsulation) and the ct_* fields on a recirculated pass.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
  *   the opcode), ICMP/ICMPv6 type and code live in tp_src/tp_dst (as
  *   htons(type) / htons(code)), as in Open vSwitch.
  *
@@ -66,12 +67,35 @@
 #define IPPROTO_ICMPV6_ 58
 #define IPPROTO_SCTP_ 132
 
+/* Tunnel metadata: what the outer headers of a packet a tunnel port
+ * received said (tnl.h parses them), or, set with set_field, what a
+ * flow-based tunnel port's encapsulation is to use.  All zero for a packet
+ * no tunnel delivered.  Outer addresses are either IPv4 (ip_src/ip_dst)
+ * or IPv6 (ipv6_src/ipv6_dst), never both. */
+#define FLOW_TNL_F_DONT_FRAGMENT 0x0002 /* host order; htons() for flags */
+#define FLOW_TNL_F_CSUM 0x0004          /* outer UDP checksum present */
+#define FLOW_TNL_F_KEY 0x0008           /* a VNI was present */
+#define FLOW_TNL_F_OAM 0x0001           /* GENEVE O bit */
+struct flow_tnl {
+    uint64_t tun_id;        /* be64: the VNI in the low 24 bits. */
+    uint32_t ip_src;        /* be32 */
+    uint32_t ip_dst;        /* be32 */
+    uint8_t ipv6_src[16];
+    uint8_t ipv6_dst[16];
+    uint16_t flags;         /* be16: FLOW_TNL_F_* */
+    uint8_t tos;            /* outer DSCP | ECN */
+    uint8_t ttl;            /* outer TTL / hop limit */
+    uint32_t pad;           /* Always zero. */
+};
+_Static_assert(sizeof(struct flow_tnl) == 56, "flow_tnl layout changed");
+
 struct flow {
     /* Metadata. */
     uint32_t in_port;       /* Datapath (or OpenFlow) port number, host. */
     uint32_t recirc_id;     /* Host order: 0 on a packet's first pass; a
                              * recirculated pass carries the id of the
                              * table it resumes in (ofproto.h). */
+    struct flow_tnl tunnel; /* Tunnel metadata (zero: not tunnelled). */
 
     /* Connection tracking: what the last ct() found (conntrack.h), all
      * zero on a packet no ct() has seen.  The ct_nw / ct_ipv6 / ct_tp
@@ -123,7 +147,7 @@ struct flow {
 _Static_assert(offsetof(struct flow, dl_dst) % 8 == 0,
                "L2 starts on a word");
 _Static_assert(sizeof(struct flow) % 8 == 0, "flow must be u64-aligned");
-_Static_assert(sizeof(struct flow) == 168, "flow layout changed");
+_Static_assert(sizeof(struct flow) == 224, "flow layout changed");
 
 /* Where the layers of a parsed packet start, in bytes from the frame start.
  * A layer that is absent (or truncated before it starts) has offset

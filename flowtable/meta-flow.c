@@ -89,6 +89,22 @@
     F(MFF_CT_TP_SRC, "ct_tp_src", NULL, ct_tp_src, 0, 0xffff, true, false, \
       MFP_NONE)                                                             \
     F(MFF_CT_TP_DST, "ct_tp_dst", NULL, ct_tp_dst, 0, 0xffff, true, false, \
+      MFP_NONE)                                                             \
+    F(MFF_TUN_ID, "tun_id", "tunnel_id", tunnel.tun_id, 0, 0xffffffffu,   \
+      true, true, MFP_NONE)                                                 \
+    F(MFF_TUN_SRC, "tun_src", NULL, tunnel.ip_src, 0, 0xffffffffu, true,   \
+      true, MFP_NONE)                                                       \
+    F(MFF_TUN_DST, "tun_dst", NULL, tunnel.ip_dst, 0, 0xffffffffu, true,   \
+      true, MFP_NONE)                                                       \
+    F(MFF_TUN_IPV6_SRC, "tun_ipv6_src", NULL, tunnel.ipv6_src, 0,          \
+      0xffffffffu, true, true, MFP_NONE)                                    \
+    F(MFF_TUN_IPV6_DST, "tun_ipv6_dst", NULL, tunnel.ipv6_dst, 0,          \
+      0xffffffffu, true, true, MFP_NONE)                                    \
+    F(MFF_TUN_FLAGS, "tun_flags", NULL, tunnel.flags, 0, FLOW_TNL_F_OAM,   \
+      true, false, MFP_NONE)                                                \
+    F(MFF_TUN_TOS, "tun_tos", NULL, tunnel.tos, 0, 0xff, false, false,     \
+      MFP_NONE)                                                             \
+    F(MFF_TUN_TTL, "tun_ttl", NULL, tunnel.ttl, 0, 0xff, false, false,     \
       MFP_NONE)
 
 static const struct mf_field mf_fields[MFF_N_IDS] = {
@@ -158,7 +174,7 @@ mf_host_order(const struct mf_field *mf)
 static bool
 mf_is_bytes(const struct mf_field *mf)
 {
-    return mf->n_bytes == 6 || mf->n_bytes == 16;
+    return mf->n_bytes == 6 || mf->n_bytes == 8 || mf->n_bytes == 16;
 }
 
 /* Host-order value of a 1/2/4-byte member. */

@@ -71,6 +71,14 @@ enum mf_field_id {
     MFF_CT_IPV6_DST,
     MFF_CT_TP_SRC,
     MFF_CT_TP_DST,
+    MFF_TUN_ID,         /* 64 bits (VXLAN/GENEVE: the VNI, 24 bits). */
+    MFF_TUN_SRC,        /* Outer IPv4 source of a received packet. */
+    MFF_TUN_DST,
+    MFF_TUN_IPV6_SRC,
+    MFF_TUN_IPV6_DST,
+    MFF_TUN_FLAGS,      /* FLOW_TNL_F_OAM only ("+oam"). */
+    MFF_TUN_TOS,
+    MFF_TUN_TTL,
     MFF_N_IDS
 };
 
@@ -94,7 +102,7 @@ union mf_value {
     uint32_t be32;
     uint8_t mac[6];
     uint8_t ipv6[16];
-    uint8_t bytes[16];
+    uint8_t bytes[16];      /* Also 8-byte fields (tun_id, be64). */
 };
 
 struct mf_field {
@@ -102,7 +110,7 @@ struct mf_field {
     const char *name;       /* Primary name, e.g. "nw_src". */
     const char *alias;      /* Another accepted name or NULL ("ip_src"). */
     uint16_t offset;        /* offsetof(struct flow, member). */
-    uint8_t n_bytes;        /* Member width: 1, 2, 4, 6 or 16. */
+    uint8_t n_bytes;        /* Member width: 1, 2, 4, 6, 8 or 16. */
     uint8_t shift;          /* View = (member & bits) >> shift. */
     uint32_t bits;          /* Host-order mask of the member bits (for
                              * 1/2/4-byte members); all ones otherwise. */

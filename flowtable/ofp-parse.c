@@ -451,10 +451,43 @@ is_ip4_field(const struct mf_field *mf)
     case MFF_ARP_TPA:
     case MFF_CT_NW_SRC:
     case MFF_CT_NW_DST:
+    case MFF_TUN_SRC:
+    case MFF_TUN_DST:
         return true;
     default:
         return false;
     }
+}
+
+/* tun_flags names (FLOW_TNL_F_* bits a flow may match). */
+static const struct flag_name tun_flag_names[] = {
+    {"oam", FLOW_TNL_F_OAM},
+};
+
+/* A 64-bit number, decimal or 0x hex, into 8 bytes in network order. */
+static bool
+parse_u64_bytes(const char *s, uint8_t out[8])
+{
+    uint64_t v;
+
+    if (!parse_uint(s, UINT64_MAX, &v)) {
+        return false;
+    }
+    for (int i = 0; i < 8; i++) {
+        out[7 - i] = (uint8_t) (v >> (8 * i));
+    }
+    return true;
+}
+
+static uint64_t
+u64_from_bytes(const uint8_t b[8])
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | b[i];
+    }
+    return v;
 }
 
 /* ct_state flag names, in bit order (conntrack.h's CS_* values). */
@@ -561,6 +594,18 @@ parse_field_value(const struct mf_field *mf, const char *s, bool in_match,
         *has_mask = true;
         return NULL;
     }
+    if (mf->id == MFF_TUN_FLAGS && (s[0] == '+' || s[0] == '-')) {
+        uint32_t v, m;
+        if (!parse_flag_list(s, tun_flag_names,
+                             sizeof tun_flag_names / sizeof *tun_flag_names,
+                             true, &v, &m)) {
+            return "expected flags like +oam or -oam";
+        }
+        mf_value_from_u32(mf, v, value);
+        mf_value_from_u32(mf, m, mask);
+        *has_mask = true;
+        return NULL;
+    }
     if (mf->id == MFF_TCP_FLAGS && (s[0] == '+' || s[0] == '-')) {
         uint32_t v, m;
         if (!parse_tcp_flags(s, &v, &m)) {
@@ -585,7 +630,18 @@ parse_field_value(const struct mf_field *mf, const char *s, bool in_match,
         *has_mask = true;
     }
 
-    if (mf->id == MFF_CT_LABEL) {
+    if (mf->n_bytes == 8) {
+        if (!parse_u64_bytes(s, value->bytes)) {
+            return "expected a 64-bit number (decimal or 0x hex)";
+        }
+        if (ms) {
+            if (!parse_u64_bytes(ms, mask->bytes)) {
+                return "expected a 64-bit mask (decimal or 0x hex)";
+            }
+        } else {
+            memset(mask->bytes, 0xff, 8);
+        }
+    } else if (mf->id == MFF_CT_LABEL) {
         if (!parse_u128(s, value->bytes)) {
             return "expected a 128-bit number (decimal or 0x hex)";
         }
@@ -713,7 +769,12 @@ fmt_field_value(struct sbuf *s, const struct mf_field *mf,
 {
     char tmp[INET6_ADDRSTRLEN];
 
-    if (mf->id == MFF_CT_LABEL) {
+    if (mf->n_bytes == 8) {
+        sbuf_printf(s, "0x%" PRIx64, u64_from_bytes(value->bytes));
+        if (mask && !is_all_ones(mask->bytes, 8)) {
+            sbuf_printf(s, "/0x%" PRIx64, u64_from_bytes(mask->bytes));
+        }
+    } else if (mf->id == MFF_CT_LABEL) {
         sbuf_put_hex128(s, value->bytes);
         if (mask && !is_all_ones(mask->bytes, 16)) {
             sbuf_printf(s, "/");
@@ -2048,6 +2109,14 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
     fmt_match_field(s, &first, m, MFF_CT_NW_PROTO, NULL);
     fmt_match_field(s, &first, m, MFF_CT_TP_SRC, NULL);
     fmt_match_field(s, &first, m, MFF_CT_TP_DST, NULL);
+    fmt_match_field(s, &first, m, MFF_TUN_ID, NULL);
+    fmt_match_field(s, &first, m, MFF_TUN_SRC, NULL);
+    fmt_match_field(s, &first, m, MFF_TUN_DST, NULL);
+    fmt_match_field(s, &first, m, MFF_TUN_IPV6_SRC, NULL);
+    fmt_match_field(s, &first, m, MFF_TUN_IPV6_DST, NULL);
+    fmt_match_field(s, &first, m, MFF_TUN_FLAGS, NULL);
+    fmt_match_field(s, &first, m, MFF_TUN_TOS, NULL);
+    fmt_match_field(s, &first, m, MFF_TUN_TTL, NULL);
 
     /* Shorthand or dl_type. */
     if (dl_exact && (dl_type == ETH_TYPE_IP || dl_type == ETH_TYPE_IPV6

@@ -45,6 +45,7 @@ struct ofport {
     uint32_t dp_port;
     char name[PORT_NAME_MAX];
     bool no_flood;              /* Left out of FLOOD, ALL and NORMAL's. */
+    bool hooked;                /* Outputs go through the output hook. */
 };
 
 struct ofproto {
@@ -64,6 +65,7 @@ struct ofproto {
     struct ml *ml;
     bool learning;
     _Atomic uint64_t generation;
+    const struct ofproto_output_hook *hook;     /* NULL: none. */
 };
 
 /* ---- Helpers. ---- */
@@ -650,6 +652,30 @@ ofproto_port_set_no_flood(struct ofproto *ofp, uint32_t ofport, bool on)
         bump(ofp);
     }
     return 0;
+}
+
+int
+ofproto_port_set_hooked(struct ofproto *ofp, uint32_t ofport, bool on)
+{
+    struct ofport *p = port_find(ofp, ofport);
+    if (!p) {
+        return ENOENT;
+    }
+    if (p->hooked != on) {
+        p->hooked = on;
+        bump(ofp);
+    }
+    return 0;
+}
+
+void
+ofproto_set_output_hook(struct ofproto *ofp,
+                        const struct ofproto_output_hook *hook)
+{
+    if (ofp->hook != hook) {
+        ofp->hook = hook;
+        bump(ofp);
+    }
 }
 
 bool
@@ -1516,12 +1542,20 @@ commit(struct xctx *x)
 static void
 output_port(struct xctx *x, uint32_t ofport)
 {
-    uint32_t dp_port;
-    if (!ofproto_port_to_dp(x->ofp, ofport, &dp_port)) {
+    const struct ofport *p = port_find(x->ofp, ofport);
+
+    if (!p) {
         x->out->n_unknown_port++;
         return;
     }
+    uint32_t dp_port = p->dp_port;
     commit(x);
+    if (p->hooked && x->ofp->hook && !x->stop
+        && x->ofp->hook->output(x->ofp->hook, x->ofp, ofport, dp_port,
+                                &x->work, x->wc, (struct ofproto_xctx *) x)
+           == OFPROTO_HOOK_DONE) {
+        return;
+    }
     struct dp_action *a = emit(x, DPA_OUTPUT);
     if (a) {
         a->port = dp_port;
@@ -1899,6 +1933,58 @@ xlate_table(struct xctx *x, uint8_t table_id, bool resubmit)
         x->out->rules_truncated = true;
     }
     xlate_actions(x, r->actions, table_id);
+}
+
+struct dp_action *
+ofproto_xctx_emit(struct ofproto_xctx *ctx, enum dp_action_type type)
+{
+    return emit((struct xctx *) ctx, type);
+}
+
+size_t
+ofproto_xctx_n_actions(const struct ofproto_xctx *ctx)
+{
+    return ((const struct xctx *) ctx)->acts->n;
+}
+
+struct dp_action *
+ofproto_xctx_action(struct ofproto_xctx *ctx, size_t idx)
+{
+    struct xctx *x = (struct xctx *) ctx;
+
+    return idx < x->acts->n ? &x->acts->a[idx] : NULL;
+}
+
+long long
+ofproto_xctx_now(const struct ofproto_xctx *ctx)
+{
+    return ((const struct xctx *) ctx)->now_ms;
+}
+
+void
+ofproto_xctx_merge(struct ofproto_xctx *ctx, struct ofproto_xlate_out *sub)
+{
+    struct ofproto_xlate_out *out = ((struct xctx *) ctx)->out;
+
+    for (size_t i = 0; i < sub->n_rules; i++) {
+        if (out->n_rules < OFPROTO_MAX_XLATE_RULES) {
+            out->rules[out->n_rules++] = sub->rules[i];
+        } else {
+            out->rules_truncated = true;
+            ofproto_rule_unref(sub->rules[i]);
+        }
+    }
+    sub->n_rules = 0;
+    out->rules_truncated |= sub->rules_truncated;
+    out->learned_changed |= sub->learned_changed;
+    out->n_unknown_port += sub->n_unknown_port;
+    out->n_skipped += sub->n_skipped;
+}
+
+void
+ofproto_xctx_skipped(struct ofproto_xctx *ctx)
+{
+    ((struct xctx *) ctx)->out->n_skipped++;
 }
 
 void

@@ -154,6 +154,52 @@ int ofproto_port_set_no_flood(struct ofproto *ofp, uint32_t ofport,
                               bool on);
 bool ofproto_port_to_dp(const struct ofproto *ofp, uint32_t ofport,
                         uint32_t *dp_port);
+
+/* Output hooks: an output to a port marked with ofproto_port_set_hooked()
+ * is offered to the ofproto's hook first (the header changes made so far
+ * already emitted).  The hook either passes (the usual DPA_OUTPUT follows)
+ * or translates the output itself, appending datapath actions with
+ * ofproto_xctx_emit() and un-wildcarding in 'wc' every bit its decision
+ * read.  The datapath's tunnels use it: an output to a tunnel port
+ * becomes an encapsulation and the underlay bridge's actions, and an
+ * output of a tunnel packet to the host port that holds the endpoint
+ * address becomes a decapsulation (datapath/bridge.c).  The hook runs on
+ * the reader side, like all of xlate; 'flow' is the packet as it stands.
+ * Setting a hook or a port's mark bumps the generation.  The hook
+ * (borrowed) must outlive the ofproto or be unset first. */
+enum ofproto_hook_result {
+    OFPROTO_HOOK_PASS,
+    OFPROTO_HOOK_DONE,
+};
+struct ofproto_xctx;
+struct ofproto_xlate_out;
+struct ofproto_output_hook {
+    enum ofproto_hook_result (*output)(
+        const struct ofproto_output_hook *, struct ofproto *ofp,
+        uint32_t ofport, uint32_t dp_port, const struct flow *flow,
+        struct flow *wc, struct ofproto_xctx *ctx);
+};
+void ofproto_set_output_hook(struct ofproto *ofp,
+                             const struct ofproto_output_hook *hook);
+/* Returns 0 or ENOENT. */
+int ofproto_port_set_hooked(struct ofproto *ofp, uint32_t ofport, bool on);
+/* For a hook: appends an action (zeroed but for its type) and returns it,
+ * or NULL when translation stopped (the limit of actions, ENOMEM).  The
+ * pointer is valid until the next emit. */
+struct dp_action *ofproto_xctx_emit(struct ofproto_xctx *,
+                                    enum dp_action_type);
+/* The number of actions emitted so far, and the one at 'idx' (NULL when
+ * out of range; valid until the next emit). */
+size_t ofproto_xctx_n_actions(const struct ofproto_xctx *);
+struct dp_action *ofproto_xctx_action(struct ofproto_xctx *, size_t idx);
+long long ofproto_xctx_now(const struct ofproto_xctx *);
+/* Takes over what a nested translation (of another bridge) reported: its
+ * rule references (stolen: 'sub' is left with none), learning and
+ * counts. */
+void ofproto_xctx_merge(struct ofproto_xctx *,
+                        struct ofproto_xlate_out *sub);
+/* Counts an output the hook could not translate as skipped. */
+void ofproto_xctx_skipped(struct ofproto_xctx *);
 bool ofproto_port_from_dp(const struct ofproto *ofp, uint32_t dp_port,
                           uint32_t *ofport);
 bool ofproto_port_by_name(const struct ofproto *ofp, const char *name,

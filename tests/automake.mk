@@ -13,7 +13,8 @@ UNIT_TESTS = \
 	tests/test-ofp-parse \
 	tests/test-mac-learning \
 	tests/test-ofproto \
-	tests/test-conntrack
+	tests/test-conntrack \
+	tests/test-tnl
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -56,9 +57,14 @@ tests_test_conntrack_SOURCES = tests/test-conntrack.c tests/pkt-build.h tests/pk
 tests_test_conntrack_CFLAGS = $(TEST_CFLAGS)
 tests_test_conntrack_LDADD = $(TEST_LDADD) -lpthread
 
+tests_test_tnl_SOURCES = tests/test-tnl.c tests/pkt-build.h tests/pkt-build.c
+tests_test_tnl_CFLAGS = $(TEST_CFLAGS)
+tests_test_tnl_LDADD = $(TEST_LDADD)
+
 # Datapath unit tests (need the DPDK EAL with --no-huge; no root needed for
 # dummy/net_null/net_ring ports).
-DP_UNIT_TESTS = tests/test-config tests/test-ctl tests/test-port tests/test-dp
+DP_UNIT_TESTS = tests/test-config tests/test-ctl tests/test-port tests/test-dp \
+	tests/test-tnl-route
 check_PROGRAMS += $(DP_UNIT_TESTS)
 TESTS += $(DP_UNIT_TESTS)
 DP_TEST_CFLAGS = $(TEST_CFLAGS) $(DPDK_CFLAGS) $(LIBNL_CFLAGS) \
@@ -77,6 +83,9 @@ tests_test_dp_SOURCES = tests/test-dp.c tests/eal-test.h tests/pkt-build.h \
 	tests/pkt-build.c
 tests_test_dp_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_dp_LDADD = $(DP_TEST_LDADD)
+tests_test_tnl_route_SOURCES = tests/test-tnl-route.c
+tests_test_tnl_route_CFLAGS = $(DP_TEST_CFLAGS)
+tests_test_tnl_route_LDADD = $(DP_TEST_LDADD)
 
 # Integration tests: start sluiced and drive it over the control socket.
 TESTS += tests/run-integration.sh

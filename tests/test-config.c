@@ -385,7 +385,7 @@ static const struct bad_case bad_cases[] = {
       "bridges[0].ports[0].devargs: missing (required for type dpdk)" },
     { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":\"\"}"
       PORT_POST, "bridges[0].ports[0].devargs: must be a non-empty" },
-    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":7}" PORT_POST,
+    { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":[7]}" PORT_POST,
       "bridges[0].ports[0].devargs: must be a string" },
     { PORT_PRE "{\"name\":\"p\",\"type\":\"dpdk\",\"devargs\":\"x\","
       "\"rxq\":0}" PORT_POST,
@@ -655,7 +655,8 @@ test_port_option_tables(void **state)
             }
         }
     }
-    assert_int_equal(n_classes, 5);     /* dpdk tap dummy vhost x2 */
+    /* dpdk tap dummy vxlan geneve vhost x2 */
+    assert_int_equal(n_classes, 7);
     assert_null(port_opt_table("nosuchtype"));
     assert_null(port_opt_table(NULL));
 }
@@ -740,10 +741,14 @@ required_opts(const struct port_opt_def *t, const char *skip, char *json,
         if (!d->required || (skip && !strcmp(skip, d->name))) {
             continue;
         }
+        /* A value the option's own check takes. */
+        const char *v = !strcmp(d->name, "remote_ip") ? "192.0.2.7"
+                                                      : "net_null7";
+
         assert_int_equal(d->type, PORT_OPT_STRING);
         snprintf(json + strlen(json), jsize - strlen(json),
-                 "%s\"%s\":\"net_null7\"", json[0] ? "," : "", d->name);
-        snprintf(kv[n], 64, "%s=net_null7", d->name);
+                 "%s\"%s\":\"%s\"", json[0] ? "," : "", d->name, v);
+        snprintf(kv[n], 64, "%s=%s", d->name, v);
         kvp[n] = kv[n];
         n++;
     }

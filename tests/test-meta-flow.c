@@ -158,6 +158,30 @@ ref_get(enum mf_field_id id, const struct flow *f, union mf_value *v)
     case MFF_CT_TP_DST:
         v->be16 = f->ct_tp_dst;
         break;
+    case MFF_TUN_ID:
+        memcpy(v->bytes, &f->tunnel.tun_id, 8);
+        break;
+    case MFF_TUN_SRC:
+        v->be32 = f->tunnel.ip_src;
+        break;
+    case MFF_TUN_DST:
+        v->be32 = f->tunnel.ip_dst;
+        break;
+    case MFF_TUN_IPV6_SRC:
+        memcpy(v->ipv6, f->tunnel.ipv6_src, 16);
+        break;
+    case MFF_TUN_IPV6_DST:
+        memcpy(v->ipv6, f->tunnel.ipv6_dst, 16);
+        break;
+    case MFF_TUN_FLAGS:
+        v->be16 = f->tunnel.flags & htons(FLOW_TNL_F_OAM);
+        break;
+    case MFF_TUN_TOS:
+        v->u8 = f->tunnel.tos;
+        break;
+    case MFF_TUN_TTL:
+        v->u8 = f->tunnel.ttl;
+        break;
     case MFF_N_IDS:
         fail();
     }
@@ -283,6 +307,30 @@ ref_unwildcard(enum mf_field_id id, struct flow *w)
     case MFF_CT_TP_DST:
         w->ct_tp_dst = 0xffff;
         break;
+    case MFF_TUN_ID:
+        w->tunnel.tun_id = UINT64_MAX;
+        break;
+    case MFF_TUN_SRC:
+        w->tunnel.ip_src = UINT32_MAX;
+        break;
+    case MFF_TUN_DST:
+        w->tunnel.ip_dst = UINT32_MAX;
+        break;
+    case MFF_TUN_IPV6_SRC:
+        memset(w->tunnel.ipv6_src, 0xff, 16);
+        break;
+    case MFF_TUN_IPV6_DST:
+        memset(w->tunnel.ipv6_dst, 0xff, 16);
+        break;
+    case MFF_TUN_FLAGS:
+        w->tunnel.flags |= htons(FLOW_TNL_F_OAM);
+        break;
+    case MFF_TUN_TOS:
+        w->tunnel.tos = 0xff;
+        break;
+    case MFF_TUN_TTL:
+        w->tunnel.ttl = 0xff;
+        break;
     case MFF_N_IDS:
         fail();
     }
@@ -300,7 +348,7 @@ static void
 rnd_view_value(const struct mf_field *mf, union mf_value *v)
 {
     memset(v, 0, sizeof *v);
-    if (mf->n_bytes == 6 || mf->n_bytes == 16) {
+    if (mf->n_bytes == 6 || mf->n_bytes == 8 || mf->n_bytes == 16) {
         rnd_bytes(v->bytes, mf->n_bytes);
     } else {
         mf_value_from_u32(mf, rnd() & mf_view_max(mf), v);

@@ -121,6 +121,23 @@ static const struct valid_case valid_cases[] = {
       {MFF_CT_NW_PROTO, "6", NULL}, END},
      "ct_nw_src=10.0.0.1,ct_nw_proto=6,ip"},
     {"ct_tp_dst=80", {{MFF_CT_TP_DST, "80", NULL}, END}, "ct_tp_dst=80"},
+    /* Tunnel metadata (after the ct fields). */
+    {"tun_id=42", {{MFF_TUN_ID, "000000000000002a", NULL}, END},
+     "tun_id=0x2a"},
+    {"tunnel_id=0x100/0xff00", {{MFF_TUN_ID, "0000000000000100",
+                                 "000000000000ff00"}, END},
+     "tun_id=0x100/0xff00"},
+    {"tun_src=172.31.0.2,tun_dst=172.31.0.0/24,in_port=10",
+     {{MFF_TUN_SRC, "0xac1f0002", NULL},
+      {MFF_TUN_DST, "0xac1f0000", "0xffffff00"}, {MFF_IN_PORT, "10", NULL},
+      END}, "tun_src=172.31.0.2,tun_dst=172.31.0.0/24,in_port=10"},
+    {"tun_ipv6_src=fd31::2", {{MFF_TUN_IPV6_SRC,
+                               "fd310000000000000000000000000002", NULL},
+                              END}, "tun_ipv6_src=fd31::2"},
+    {"tun_flags=+oam", {{MFF_TUN_FLAGS, "1", "1"}, END}, "tun_flags=1"},
+    {"tun_tos=0x20,tun_ttl=63", {{MFF_TUN_TOS, "0x20", NULL},
+                                 {MFF_TUN_TTL, "63", NULL}, END},
+     "tun_tos=32,tun_ttl=63"},
     {"in_port=3", {{MFF_IN_PORT, "3", NULL}, END}, "in_port=3"},
     {"in_port=LOCAL", {{MFF_IN_PORT, "0xfffe", NULL}, END}, "in_port=LOCAL"},
     {"ip", {{MFF_DL_TYPE, "0x800", NULL}, END}, "ip"},
@@ -259,7 +276,7 @@ build_expected(const struct exp_field *f, struct of_match *m)
     of_match_init_catchall(m);
     for (; f->id != MFF_N_IDS; f++) {
         const struct mf_field *mf = mf_from_id(f->id);
-        if (mf->n_bytes == 6 || mf->n_bytes == 16) {
+        if (mf->n_bytes == 6 || mf->n_bytes == 8 || mf->n_bytes == 16) {
             uint8_t v[16], mk[16];
             hex_to_bytes(f->v, v, mf->n_bytes);
             if (f->m) {

@@ -10,6 +10,7 @@ PKGS=(
     libnl-3-dev libnl-route-3-dev
     libjansson-dev libevent-dev libcmocka-dev
     python3 python3-scapy python3-pytest tcpdump iproute2 procps iputils-ping
+    ethtool tshark
     qemu-system-x86 xz-utils zstd
     openvswitch-switch
     clang libclang-rt-dev

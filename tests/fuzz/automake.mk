@@ -12,7 +12,8 @@ FUZZ_REPLAY = \
 	tests/fuzz/fuzz-cls-replay \
 	tests/fuzz/fuzz-config-replay \
 	tests/fuzz/fuzz-ctl-replay \
-	tests/fuzz/fuzz-conntrack-replay
+	tests/fuzz/fuzz-conntrack-replay \
+	tests/fuzz/fuzz-tnl-replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += $(FUZZ_REPLAY)
 
@@ -53,6 +54,12 @@ tests_fuzz_fuzz_conntrack_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
 	-DFUZZ_NAME='"conntrack"'
 tests_fuzz_fuzz_conntrack_replay_LDADD = flowtable/libflowtable.a -lpthread
 
+tests_fuzz_fuzz_tnl_replay_SOURCES = tests/fuzz/fuzz-tnl.c \
+	tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_tnl_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	-DFUZZ_NAME='"tnl"'
+tests_fuzz_fuzz_tnl_replay_LDADD = flowtable/libflowtable.a
+
 # ---- libFuzzer targets: `make fuzz`.  Built by clang directly from the
 # sources (not from the libraries), with their own sanitizer flags, so the
 # normal build never needs clang.  Override FUZZ_CC / FUZZ_CFLAGS on the
@@ -70,7 +77,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-cls \
 	tests/fuzz/fuzz-config \
 	tests/fuzz/fuzz-ctl \
-	tests/fuzz/fuzz-conntrack
+	tests/fuzz/fuzz-conntrack \
+	tests/fuzz/fuzz-tnl
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)
@@ -91,6 +99,11 @@ tests/fuzz/fuzz-conntrack: $(top_srcdir)/tests/fuzz/fuzz-conntrack.c \
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
 		$(top_srcdir)/tests/fuzz/fuzz-conntrack.c $(FUZZ_FT_SRCS) -lpthread
+tests/fuzz/fuzz-tnl: $(top_srcdir)/tests/fuzz/fuzz-tnl.c \
+		$(flowtable_libflowtable_a_SOURCES)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-tnl.c $(FUZZ_FT_SRCS)
 tests/fuzz/fuzz-cls: $(top_srcdir)/tests/fuzz/fuzz-cls.c \
 		$(flowtable_libflowtable_a_SOURCES)
 	@$(MKDIR_P) tests/fuzz
@@ -123,4 +136,5 @@ tests/fuzz/fuzz-ctl: $(top_srcdir)/tests/fuzz/fuzz-ctl.c \
 		$(top_srcdir)/datapath/log.c $(JANSSON_LIBS) $(LIBEVENT_LIBS)
 
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regressions \
-	tests/fuzz/ofp-parse.dict tests/fuzz/gen-corpus.py
+	tests/fuzz/ofp-parse.dict tests/fuzz/gen-corpus.py \
+	tests/fuzz/gen-corpus-tnl.py

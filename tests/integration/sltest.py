@@ -41,7 +41,8 @@ class Switch:
     """One sluiced process."""
 
     def __init__(self, bridges=None, ports=None, flows=None, pmd_cores=None,
-                 datapath=None, pmd=None, start=True, state=True):
+                 datapath=None, pmd=None, start=True, state=True,
+                 netns=None):
         if bridges is None:
             if ports is None:
                 ports = [{"name": f"d{i}", "ofport": i, "type": "dummy"}
@@ -71,6 +72,9 @@ class Switch:
         self.state_dir = os.path.join(self.dir, "state")
         self.config["state"] = {"dir": self.state_dir if state else ""}
         self.proc = None
+        # A network namespace to run in ("ip netns exec" execs the daemon:
+        # the pid is its own).
+        self.netns = netns
         self.log_path = os.path.join(self.dir, "sluiced.log")
         if start:
             self.start()
@@ -81,8 +85,11 @@ class Switch:
         with open(cfg_path, "w") as f:
             json.dump(self.config, f)
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([SLUICED, "--config", cfg_path],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        cmd = [SLUICED, "--config", cfg_path]
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
