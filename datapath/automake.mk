@@ -54,7 +54,8 @@ datapath_libdatapath_a_SOURCES += \
 datapath_libdatapath_a_SOURCES += \
 	datapath/tnl-route.h datapath/tnl-route.c \
 	datapath/port-tunnel.h datapath/port-tunnel.c \
-	datapath/tunnel.h datapath/tunnel.c
+	datapath/tunnel.h datapath/tunnel.c \
+	datapath/ctl-tunnel.h datapath/ctl-tunnel.c
 # The dashboard page, compiled in (tools/embed-file.sh).
 nodist_datapath_libdatapath_a_SOURCES = datapath/dashboard-html.c
 BUILT_SOURCES = datapath/dashboard-html.c

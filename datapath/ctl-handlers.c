@@ -20,6 +20,7 @@
 #include "ctl.h"
 #include "ctl-capture.h"
 #include "ctl-mirror.h"
+#include "ctl-tunnel.h"
 #include "dp.h"
 #include "log.h"
 #include "port.h"
@@ -1211,5 +1212,6 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
     ret = ret ? ret : ctl_offload_register(server, sw);
     ret = ret ? ret : ctl_capture_register(server, sw);
     ret = ret ? ret : ctl_mirror_register(server, sw);
+    ret = ret ? ret : ctl_tunnel_register(server, sw);
     return ret ? ret : ctl_conntrack_register(server, sw);
 }

@@ -1727,6 +1727,14 @@ xlate_set_field(struct xctx *x, const struct of_action *a)
     case MFF_IPV6_SRC:
     case MFF_IPV6_DST:
         break;
+    case MFF_TUN_ID:
+    case MFF_TUN_SRC:
+    case MFF_TUN_DST:
+    case MFF_TUN_IPV6_SRC:
+    case MFF_TUN_IPV6_DST:
+        /* Metadata: no datapath action; what a flow-based tunnel port
+         * encapsulates with (datapath/tunnel.c). */
+        break;
     case MFF_NW_SRC:
     case MFF_NW_DST:
         if (w->dl_type != htons(ETH_TYPE_IP)) {

@@ -118,6 +118,8 @@ usage(FILE *f)
 "                                 optionally only VLANs V\n"
 "  del-mirror BR NAME             remove a mirror\n"
 "  dump-mirrors BR                the mirrors and what they copied\n"
+"  tnl-route-show                 the kernel routes tunnels use\n"
+"  tnl-neigh-show                 the kernel neighbours tunnels use\n"
 "  list-methods                   methods the daemon supports\n"
 "  call METHOD [JSON-PARAMS]      send any request, print the raw result\n"
 "\n"
@@ -1360,6 +1362,39 @@ print_names(const char *key, const json_t *list)
     }
 }
 
+/* Prints a method's array of lines. */
+static void
+print_lines(const char *method)
+{
+    json_t *r = call(method, json_object());
+    json_t *l;
+    size_t i;
+
+    if (printed_as_json(r)) {
+        return;
+    }
+    json_array_foreach (r, i, l) {
+        printf("%s\n", json_string_value(l));
+    }
+    json_decref(r);
+}
+
+static void
+cmd_tnl_route_show(int argc, char *argv[])
+{
+    (void) argc;
+    (void) argv;
+    print_lines("tnl-route-show");
+}
+
+static void
+cmd_tnl_neigh_show(int argc, char *argv[])
+{
+    (void) argc;
+    (void) argv;
+    print_lines("tnl-neigh-show");
+}
+
 static void
 cmd_dump_mirrors(int argc, char *argv[])
 {
@@ -1672,6 +1707,8 @@ static const struct command commands[] = {
       "BR NAME output=PORT [src=P,...] [dst=P,...] [vlan=V,...] [all]" },
     { "del-mirror", 2, 2, cmd_del_mirror, "BR NAME" },
     { "dump-mirrors", 1, 1, cmd_dump_mirrors, "BR" },
+    { "tnl-route-show", 0, 0, cmd_tnl_route_show, "" },
+    { "tnl-neigh-show", 0, 0, cmd_tnl_neigh_show, "" },
     { "list-methods", 0, 0, cmd_list_methods, "" },
     { "resources", 0, 0, cmd_resources, "" },
     { "http-info", 0, 0, cmd_http_info, "" },

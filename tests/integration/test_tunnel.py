@@ -12,6 +12,7 @@ Traffic goes only between these namespaces.
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -42,7 +43,8 @@ class Overlay:
     started in 'sw' with the given tunnel port options."""
 
     def __init__(self, v6=False, csum=False, key=42, kernel_key=None,
-                 extra_port=None, tnl_type="vxlan"):
+                 extra_port=None, tnl_type="vxlan", tnl_port=None,
+                 flows_int=None, remote=None):
         tag = f"{os.getpid() % 100000}"
         self.ns = {k: f"sltn{k}{tag}" for k in ("sw", "peer", "vm")}
         self.veth = (f"slth{tag}", f"sltp{tag}")
@@ -51,7 +53,10 @@ class Overlay:
         self.v6 = v6
         self.sw = None
         self.local = "fd31::1" if v6 else "172.31.0.1"
-        self.remote = "fd31::2" if v6 else "172.31.0.2"
+        self.peer_addr = "fd31::2" if v6 else "172.31.0.2"
+        # The remote endpoint: the peer's veth address, or an address of
+        # its loopback reached through a gateway ('remote').
+        self.remote = remote or self.peer_addr
         plen = 64 if v6 else 24
         try:
             for ns in self.ns.values():
@@ -76,7 +81,12 @@ class Overlay:
                     nsx(ns, "sysctl", "-qw",
                         "net.ipv6.conf.default.accept_dad=0")
             nsx(self.ns["peer"], "ip", "addr", "add",
-                f"{self.remote}/{plen}", "dev", self.veth[1])
+                f"{self.peer_addr}/{plen}", "dev", self.veth[1])
+            if remote:
+                nsx(self.ns["peer"], "ip", "addr", "add", f"{remote}/32",
+                    "dev", "lo")
+                nsx(self.ns["peer"], "sysctl", "-qw",
+                    "net.ipv4.conf.all.rp_filter=0")
             vx = ["ip", "link", "add", "vx42", "type", tnl_type, "id",
                   str(key if kernel_key is None else kernel_key), "remote",
                   self.local]
@@ -98,6 +108,8 @@ class Overlay:
                    "remote_ip": self.remote, "key": key}
             if csum:
                 tnl["csum"] = True
+            if tnl_port:
+                tnl = tnl_port
             ports_int = [{"name": "vm", "ofport": 1, "type": "tap",
                           "ifname": self.tap_vm, "mtu": 1450}, tnl]
             if extra_port:
@@ -109,8 +121,12 @@ class Overlay:
                     {"name": "phy", "ofport": 2, "type": "tap",
                      "ifname": self.tap_phy,
                      "addresses": [f"{self.local}/{plen}"]}]},
-                {"name": "br-int", "ports": ports_int}],
+                dict({"name": "br-int", "ports": ports_int},
+                     **({"flows": flows_int} if flows_int else {}))],
                 state=False, netns=self.ns["sw"])
+            if remote:
+                nsx(self.ns["sw"], "ip", "route", "add", f"{remote}/32",
+                    "via", self.peer_addr)
             nsx(self.ns["sw"], "ip", "link", "set", self.tap_vm, "netns",
                 self.ns["vm"])
             nsx(self.ns["vm"], "ip", "link", "set", self.tap_vm, "mtu",
@@ -264,3 +280,106 @@ def test_tshark_decodes_what_sluice_sends(tmp_path, v6, csum):
             else:
                 assert csum_status == ("4" if v6 else "3"), rows
         assert any(x[3] == "8" for x in ours), rows  # echo requests inside
+
+
+def test_flow_based_tunnel():
+    """remote_ip=flow and key=flow: the flow sets tun_dst and tun_id, and
+    matches tun_id and tun_src on what comes back."""
+    tnl = {"name": "vxf", "ofport": 11, "type": "vxlan",
+           "remote_ip": "flow", "key": "flow"}
+    flows = ["priority=10,in_port=1,"
+             "actions=set_field:172.31.0.2->tun_dst,"
+             "set_field:42->tun_id,output:11",
+             "priority=10,in_port=11,tun_id=42,tun_src=172.31.0.2,"
+             "actions=output:1",
+             "priority=0,actions=drop"]
+    with Overlay(tnl_port=tnl, flows_int=flows) as ov:
+        ping_ok(ov, "vm", "10.9.0.2")
+        ping_ok(ov, "peer", "10.9.0.1")
+        mfs = ov.sw.ofctl("dump-megaflows")
+        text = mfs if isinstance(mfs, str) else mfs.stdout
+        assert "tun_id=0x2a" in text, text
+        st = ov.port_stats("br-int", "vxf")
+        assert st["rx_packets"] >= 3 and st["tx_packets"] >= 3, st
+
+
+def capture_dst_macs(ov, count=3):
+    """Pings vm -> peer while capturing on the peer's veth: the
+    destination MACs of the encapsulated packets sluice sent."""
+    dump = subprocess.Popen(
+        ["ip", "netns", "exec", ov.ns["peer"], "tcpdump", "-n", "-e", "-l",
+         "-i", ov.veth[1], "-c", str(count),
+         f"udp port 4789 and src host {ov.local}"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        time.sleep(1.0)
+        ov.ping("vm", "10.9.0.2", count=count)
+        out, _ = dump.communicate(timeout=20)
+    finally:
+        if dump.poll() is None:
+            dump.kill()
+            dump.wait()
+    # Outer headers only (tcpdump prints the VXLAN payload's on a line of
+    # its own, without a timestamp).
+    macs = (re.match(r"[0-9:.]+ ([0-9a-f:]{17}) > ([0-9a-f:]{17})", line)
+            for line in out.splitlines())
+    return {m.group(2) for m in macs if m}
+
+
+@pytest.mark.skipif(not shutil.which("tcpdump"), reason="needs tcpdump")
+def test_next_hop_changes_under_traffic():
+    """The remote endpoint sits behind a gateway; moving its route to
+    another gateway (another MAC), or changing the gateway's neighbour
+    entry, changes the very next encapsulated packets."""
+    with Overlay(remote="172.31.9.2") as ov:
+        peer = ov.ns["peer"]
+        # Each interface answers ARP for its own addresses only (else the
+        # veth answers for the macvlan's too).
+        nsx(peer, "sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1")
+        nsx(peer, "ip", "link", "add", "mv0", "link", ov.veth[1], "type",
+            "macvlan", "mode", "bridge")
+        nsx(peer, "ip", "addr", "add", "172.31.0.3/24", "dev", "mv0")
+        nsx(peer, "ip", "link", "set", "mv0", "up")
+        veth_mac = nsx(peer, "cat",
+                       f"/sys/class/net/{ov.veth[1]}/address").stdout.strip()
+        mv_mac = nsx(peer, "cat",
+                     "/sys/class/net/mv0/address").stdout.strip()
+        ping_ok(ov, "vm", "10.9.0.2")
+        assert capture_dst_macs(ov) == {veth_mac}
+        routes = ov.sw.ofctl("tnl-route-show")
+        routes = routes if isinstance(routes, str) else routes.stdout
+        assert "172.31.9.2" in routes and "172.31.0.2" in routes, routes
+
+        # Another gateway: the kernel's route change revalidates.
+        nsx(ov.ns["sw"], "ip", "route", "replace", "172.31.9.2/32", "via",
+            "172.31.0.3")
+        ping_ok(ov, "vm", "10.9.0.2")
+        assert capture_dst_macs(ov) == {mv_mac}
+
+        # The gateway's MAC changes (a permanent entry replaces it).
+        nsx(ov.ns["sw"], "ip", "neigh", "replace", "172.31.0.3", "lladdr",
+            veth_mac, "dev", ov.tap_phy, "nud", "permanent")
+        time.sleep(0.5)
+        assert capture_dst_macs(ov) == {veth_mac}
+        neigh = ov.sw.ofctl("tnl-neigh-show")
+        neigh = neigh if isinstance(neigh, str) else neigh.stdout
+        assert "172.31.0.3" in neigh and veth_mac in neigh, neigh
+
+
+def test_add_port_key_value():
+    """sluice-ofctl add-port takes a tunnel's options as KEY=VALUE; a bad
+    one is refused with the option named; del-port removes it."""
+    with Overlay() as ov:
+        ov.sw.ofctl("del-port", "br-int", "vx0")
+        r = ov.sw.ofctl("add-port", "br-int", "vx9", "vxlan",
+                        "remote_ip=172.31.0.2", "key=42", "ofport=10",
+                        check=False)
+        assert r.returncode == 0, r.stderr
+        ping_ok(ov, "vm", "10.9.0.2")
+        bad = ov.sw.ofctl("add-port", "br-int", "vxb", "vxlan",
+                          "remote_ip=172.31.0.300", check=False)
+        assert bad.returncode != 0 and "remote_ip" in bad.stderr, bad
+        bad = ov.sw.ofctl("add-port", "br-int", "vxc", "vxlan",
+                          "remote_ip=172.31.0.2", "key=16777216",
+                          check=False)
+        assert bad.returncode != 0 and "key" in bad.stderr, bad
