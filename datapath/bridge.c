@@ -19,6 +19,7 @@
 #include "offload.h"
 #include "port.h"
 #include "port-tunnel.h"
+#include "tnl.h"
 #include "tunnel.h"
 
 LOG_MODULE(bridge);
@@ -57,6 +58,7 @@ struct bridge {
     size_t n_failed;
     struct bridge_mirror *mirrors;  /* In creation order. */
     size_t n_mirrors;
+    struct tnl_tlv_map tlv;         /* GENEVE TLV mappings (tnl.h). */
     struct bridge *next;
 };
 
@@ -92,6 +94,7 @@ struct sw {
 
 static int rebuild_mirrors(struct sw *);
 static void commit_and_unlock(struct sw *);
+static void notify_change(struct sw *);
 
 static void
 bridge_mirror_release(struct bridge_mirror *m)
@@ -230,6 +233,191 @@ sw_dump_tunnel_routes(struct sw *sw, bool neighbours,
                       void (*cb)(const char *line, void *aux), void *aux)
 {
     sw_tunnels_dump(sw->tunnels, neighbours, cb, aux);
+}
+
+/* ---- GENEVE TLV maps. ---- */
+
+/* The switch's map: every bridge's mappings ('skip' and 'extra' aside:
+ * the bridge being changed and what it is to hold).  Returns 0 or EEXIST
+ * with 'err' naming the clash. */
+static int
+tlv_union(const struct sw *sw, const struct bridge *skip,
+          const struct tnl_tlv_map *extra, struct tnl_tlv_map *out,
+          char *err, size_t errsize)
+{
+    memset(out, 0, sizeof *out);
+    for (const struct bridge *br = sw->bridges; br; br = br->next) {
+        const struct tnl_tlv_map *m = br == skip ? extra : &br->tlv;
+
+        for (size_t i = 0; m && i < m->n; i++) {
+            char text[96];
+            int ret = tnl_tlv_map_add(out, &m->tlv[i]);
+
+            if (ret) {
+                tnl_tlv_to_string(&m->tlv[i], text, sizeof text);
+                snprintf(err, errsize, "%s: %s", text, ret == EEXIST
+                         ? "its option or tun_metadata field is already "
+                           "mapped to something else (TLV mappings are "
+                           "the switch's: every bridge's must agree)"
+                         : "too many mappings");
+                return ret;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Makes 'map' the TLV map of 'br' (the switch's must stay consistent):
+ * the tunnels and the datapath take the union, megaflows are
+ * revalidated.  Returns 0, EEXIST or ENOMEM with 'err' filled. */
+static int
+bridge_set_tlv(struct sw *sw, struct bridge *br,
+               const struct tnl_tlv_map *map, char *err, size_t errsize)
+{
+    struct tnl_tlv_map all;
+    int ret = tlv_union(sw, br, map, &all, err, errsize);
+
+    if (ret) {
+        return ret;
+    }
+    ret = dp_set_tlv_map(sw->dp, &all);
+    if (ret) {
+        snprintf(err, errsize, "out of memory");
+        return ret;
+    }
+    dp_slow_wrlock(sw->dp);
+    br->tlv = *map;
+    sw_tunnels_set_tlv_map(sw->tunnels, &all);
+    commit_and_unlock(sw);
+    return 0;
+}
+
+/* Parses "MAP[,MAP...]" (commas between the mappings, as ovs-ofctl
+ * add-tlv-map takes them) into 'maps'.  Returns 0 or EINVAL. */
+static int
+tlv_parse_list(const char *text, struct tnl_tlv *maps, size_t max,
+               size_t *n, char *err, size_t errsize)
+{
+    const char *p = text;
+
+    *n = 0;
+    while (*p) {
+        const char *end = strchr(p, '}');
+        const char *why;
+        char one[128];
+        size_t len;
+
+        end = end ? strchr(end, ',') : NULL;
+        len = end ? (size_t) (end - p) : strlen(p);
+        if (len >= sizeof one || *n >= max) {
+            snprintf(err, errsize, "too long or too many mappings");
+            return EINVAL;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        why = tnl_tlv_from_string(one, &maps[*n]);
+        if (why) {
+            snprintf(err, errsize, "\"%s\": %s", one, why);
+            return EINVAL;
+        }
+        (*n)++;
+        p += len + (end ? 1 : 0);
+    }
+    if (!*n) {
+        snprintf(err, errsize, "no mapping given");
+        return EINVAL;
+    }
+    return 0;
+}
+
+int
+sw_add_tlv_map(struct sw *sw, struct bridge *br, const char *text,
+               char *err, size_t errsize)
+{
+    struct tnl_tlv maps[FLOW_TNL_MD_SLOTS * 2];
+    struct tnl_tlv_map m = br->tlv;
+    size_t n;
+    int ret = tlv_parse_list(text, maps, sizeof maps / sizeof maps[0], &n,
+                             err, errsize);
+
+    for (size_t i = 0; !ret && i < n; i++) {
+        ret = tnl_tlv_map_add(&m, &maps[i]);
+        if (ret) {
+            char t[96];
+
+            tnl_tlv_to_string(&maps[i], t, sizeof t);
+            snprintf(err, errsize, "%s: %s", t, ret == EEXIST
+                     ? "its option or tun_metadata field is already mapped "
+                       "to something else"
+                     : "too many mappings");
+        }
+    }
+    ret = ret ? ret : bridge_set_tlv(sw, br, &m, err, errsize);
+    if (!ret) {
+        notify_change(sw);
+    }
+    return ret;
+}
+
+int
+sw_del_tlv_map(struct sw *sw, struct bridge *br, const char *text,
+               char *err, size_t errsize)
+{
+    struct tnl_tlv maps[FLOW_TNL_MD_SLOTS * 2];
+    struct tnl_tlv_map m = { .n = 0 };
+    size_t n = 0;
+    int ret = 0;
+
+    if (text && *text) {
+        ret = tlv_parse_list(text, maps, sizeof maps / sizeof maps[0], &n,
+                             err, errsize);
+        if (ret) {
+            return ret;
+        }
+        for (size_t i = 0; i < n; i++) {
+            bool found = false;
+
+            for (size_t k = 0; k < br->tlv.n; k++) {
+                found |= !memcmp(&br->tlv.tlv[k], &maps[i],
+                                 sizeof maps[i]);
+            }
+            if (!found) {
+                char t[96];
+
+                tnl_tlv_to_string(&maps[i], t, sizeof t);
+                snprintf(err, errsize, "%s: no such mapping on %s", t,
+                         br->name);
+                return ENOENT;
+            }
+        }
+        for (size_t k = 0; k < br->tlv.n; k++) {
+            bool gone = false;
+
+            for (size_t i = 0; i < n; i++) {
+                gone |= !memcmp(&br->tlv.tlv[k], &maps[i], sizeof maps[i]);
+            }
+            if (!gone) {
+                m.tlv[m.n++] = br->tlv.tlv[k];
+            }
+        }
+    }
+    ret = bridge_set_tlv(sw, br, &m, err, errsize);
+    if (!ret) {
+        notify_change(sw);
+    }
+    return ret;
+}
+
+void
+bridge_tlv_map_dump(const struct bridge *br,
+                    void (*cb)(const char *text, void *aux), void *aux)
+{
+    for (size_t i = 0; i < br->tlv.n; i++) {
+        char t[96];
+
+        tnl_tlv_to_string(&br->tlv.tlv[i], t, sizeof t);
+        cb(t, aux);
+    }
 }
 
 /* Makes the change the caller just applied under the write lock effective
@@ -1291,6 +1479,29 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         if (!br) {
             sw_destroy(sw);
             return ENOMEM;
+        }
+        if (cb->n_tlv_map) {
+            char terr[256];
+            char *joined = NULL;
+            size_t len = 1;
+
+            for (size_t t = 0; t < cb->n_tlv_map; t++) {
+                len += strlen(cb->tlv_map[t]) + 1;
+            }
+            joined = calloc(1, len);
+            for (size_t t = 0; joined && t < cb->n_tlv_map; t++) {
+                strcat(joined, t ? "," : "");
+                strcat(joined, cb->tlv_map[t]);
+            }
+            ret = joined ? sw_add_tlv_map(sw, br, joined, terr, sizeof terr)
+                         : ENOMEM;
+            free(joined);
+            if (ret) {
+                snprintf(err, errsize, "bridge %s: tlv_map: %s", cb->name,
+                         ret == ENOMEM ? "out of memory" : terr);
+                sw_destroy(sw);
+                return ret;
+            }
         }
         /* Nothing is polled before dp_start(), so the order of flows and
          * ports does not matter for the first packets. */

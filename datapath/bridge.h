@@ -178,6 +178,20 @@ void bridge_mirror_dump(const struct bridge *,
                         void (*cb)(const struct bridge_mirror_info *, void *),
                         void *aux);
 
+/* GENEVE TLV mappings (tnl.h), ovs-ofctl add-tlv-map's syntax: one or
+ * more "{class=C,type=T,len=L}->tun_metadataN" separated by commas.  A
+ * bridge keeps the mappings it was given; the datapath and the tunnels
+ * use every bridge's together, which must agree (no option or field
+ * mapped twice to different things).  sw_add_tlv_map(): 0, EINVAL,
+ * EEXIST, ENOSPC or ENOMEM with 'err' filled; sw_del_tlv_map() ('text'
+ * NULL or "": all of the bridge's): 0, EINVAL or ENOENT. */
+int sw_add_tlv_map(struct sw *, struct bridge *, const char *text,
+                   char *err, size_t errsize);
+int sw_del_tlv_map(struct sw *, struct bridge *, const char *text,
+                   char *err, size_t errsize);
+void bridge_tlv_map_dump(const struct bridge *,
+                         void (*cb)(const char *text, void *aux), void *aux);
+
 /* For a dump that outlives one call (a streamed reply): credits pending
  * statistics, then returns the selected rules, referenced, in dump order
  * (ofproto_dump_rules()).  Returns 0 or ENOMEM. */

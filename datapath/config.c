@@ -18,6 +18,7 @@
 #include "http.h"
 #include "offload-provider.h"
 #include "port.h"
+#include "tnl.h"
 
 /* The embedded default configuration (sluiced without --config). */
 static const char default_json[] =
@@ -1205,12 +1206,58 @@ check_mirror_ports(const struct cfg *cfg, char *err, size_t errsize)
     return 0;
 }
 
+/* bridges[].tlv_map: an array of mappings (config.h). */
+static int
+parse_tlv_map(struct cfg_bridge *br, const json_t *j, const char *path,
+              char *err, size_t errsize)
+{
+    struct tnl_tlv_map map = { .n = 0 };
+    char p[PATH_SIZE], q[PATH_SIZE];
+    const json_t *v;
+    size_t i;
+
+    if (!j) {
+        return 0;
+    }
+    path_key(p, sizeof p, path, "tlv_map");
+    if (!json_is_array(j)) {
+        return fail(err, errsize, p, "must be an array of strings");
+    }
+    br->tlv_map = calloc(json_array_size(j) + 1, sizeof *br->tlv_map);
+    if (!br->tlv_map) {
+        return nomem(err, errsize);
+    }
+    json_array_foreach (j, i, v) {
+        struct tnl_tlv t;
+        const char *why;
+
+        path_idx(q, sizeof q, p, i);
+        if (!json_is_string(v)) {
+            return fail(err, errsize, q, "must be a string");
+        }
+        why = tnl_tlv_from_string(json_string_value(v), &t);
+        if (why) {
+            return fail(err, errsize, q, "%s", why);
+        }
+        if (tnl_tlv_map_add(&map, &t)) {
+            return fail(err, errsize, q, "its option or tun_metadata field "
+                        "is already mapped to something else");
+        }
+        br->tlv_map[br->n_tlv_map] = strdup(json_string_value(v));
+        if (!br->tlv_map[br->n_tlv_map]) {
+            return nomem(err, errsize);
+        }
+        br->n_tlv_map++;
+    }
+    return 0;
+}
+
 static int
 parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
              const char *path, char *err, size_t errsize)
 {
     static const char *const keys[] = { "name", "ports", "flows",
-                                        "mirrors", NULL };
+                                        "mirrors", "tlv_map", NULL };
     struct cfg_bridge *br = &cfg->bridges[bidx];
     const json_t *name, *ports, *flows, *v;
     char p[PATH_SIZE], q[PATH_SIZE];
@@ -1301,6 +1348,11 @@ parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
 
     error = parse_mirrors(cfg, br, json_object_get(j, "mirrors"), path,
                           err, errsize);
+    if (error) {
+        return error;
+    }
+    error = parse_tlv_map(br, json_object_get(j, "tlv_map"), path, err,
+                          errsize);
     if (error) {
         return error;
     }
@@ -1745,6 +1797,10 @@ cfg_free(struct cfg *cfg)
             cfg_mirror_uninit(&br->mirrors[i]);
         }
         free(br->mirrors);
+        for (size_t i = 0; i < br->n_tlv_map; i++) {
+            free(br->tlv_map[i]);
+        }
+        free(br->tlv_map);
     }
     free(cfg->bridges);
     for (size_t i = 0; i < cfg->conntrack.n_timeouts; i++) {

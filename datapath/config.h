@@ -179,6 +179,11 @@ struct cfg_bridge {
     size_t n_flows;
     struct cfg_mirror *mirrors;
     size_t n_mirrors;
+    /* GENEVE TLV mappings, ovs-ofctl add-tlv-map syntax
+     * ("{class=0xffff,type=0,len=4}->tun_metadata0"), checked
+     * (tnl_tlv_from_string(), no two for one slot or option). */
+    char **tlv_map;
+    size_t n_tlv_map;
 };
 
 struct cfg {

@@ -8,6 +8,8 @@
  *   tnl-route-show and tnl-neigh-show: the kernel's routes and neighbours
  *   as the tunnels use them (tnl-route.h), one line each, like Open
  *   vSwitch's ovs/route/show and tnl/neigh/show.  Read-only.
+ *   add-tlv-map, del-tlv-map, dump-tlv-map: a bridge's GENEVE TLV
+ *   mappings (bridge.h), like ovs-ofctl's.
  */
 
 struct ctl_server;

@@ -265,9 +265,11 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf *m,
     }
     e = ly->l3 == FLOW_OFS_NONE
         ? TNL_ERR_TRUNCATED
-        : tnl_parse((enum tnl_type) a->tnl_pop.type,
-                    rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
-                    ly->l3, &md, &hdr_len);
+        : tnl_parse_tlv((enum tnl_type) a->tnl_pop.type,
+                        rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
+                        ly->l3, atomic_load_explicit(&dp->tlv_map,
+                                                     memory_order_acquire),
+                        &md, &hdr_len);
     if (e != TNL_OK) {
         rte_pktmbuf_free(m);
         dp_stat_add(&pmd->drops[DP_DROP_TNL_TRUNCATED + (e - 1)], 1);

@@ -106,6 +106,9 @@ struct dp {
     /* Tunnel ports by what their received packets carry (tnl.h), NULL
      * when there is none: replaced whole by dp_set_tnl_map(). */
     struct tnl_map *_Atomic tnl_map;
+    /* The GENEVE TLV map decapsulation reads options by (tnl.h), NULL
+     * when empty: replaced whole by dp_set_tlv_map(). */
+    struct tnl_tlv_map *_Atomic tlv_map;
     uint32_t next_port_no;                  /* [main] Round-robin alloc. */
     uint16_t port_pmd_rr;                   /* [main] Next PMD for a rxq. */
     /* [main] Which PMD polls each queue of each port. */

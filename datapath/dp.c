@@ -358,6 +358,7 @@ dp_destroy(struct dp *dp)
     dp_hw_removals(dp);
     dp_mirrors_free(atomic_load(&dp->mirrors));
     tnl_map_destroy(atomic_load(&dp->tnl_map));
+    free(atomic_load(&dp->tlv_map));
     if (dp->ct) {
         /* Every connection is closed (and reported) before the memory
          * the tracker deferred is released below. */
@@ -495,6 +496,26 @@ dp_set_tnl_map(struct dp *dp, struct tnl_map *map)
         dp_synchronize(dp);
         tnl_map_destroy(old);
     }
+}
+
+int
+dp_set_tlv_map(struct dp *dp, const struct tnl_tlv_map *map)
+{
+    struct tnl_tlv_map *copy = NULL, *old;
+
+    if (map && map->n) {
+        copy = malloc(sizeof *copy);
+        if (!copy) {
+            return ENOMEM;
+        }
+        *copy = *map;
+    }
+    old = atomic_exchange_explicit(&dp->tlv_map, copy, memory_order_acq_rel);
+    if (old) {
+        dp_synchronize(dp);
+        free(old);
+    }
+    return 0;
 }
 
 int

@@ -190,6 +190,11 @@ struct tnl_map;
  * it replaced.  Takes 'map'.  Main thread, without the slow-path write
  * lock. */
 void dp_set_tnl_map(struct dp *, struct tnl_map *map);
+struct tnl_tlv_map;
+/* Publishes a copy of 'map' (NULL or empty: none), the GENEVE options
+ * decapsulation reads into tun_metadata, like dp_set_tnl_map().  Returns
+ * 0 or ENOMEM (the old map stays). */
+int dp_set_tlv_map(struct dp *, const struct tnl_tlv_map *map);
 /* Attaches capture 'c' (capture.h) to a port, or detaches with NULL: the
  * PMDs then offer it every burst the port receives and sends.  After
  * detaching, dp_synchronize() before closing the capture.  Main thread. */

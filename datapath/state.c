@@ -87,6 +87,12 @@ save_mirror_cb(const struct bridge_mirror_info *info, void *mirrors)
     }
 }
 
+static void
+save_tlv_cb(const char *text, void *arr)
+{
+    json_array_append_new(arr, json_string(text));
+}
+
 struct save_bridges_ctx {
     struct sw *sw;
     json_t *bridges;
@@ -99,8 +105,10 @@ save_bridge_cb(struct bridge *br, void *ctx_)
     struct save_bridges_ctx *ctx = ctx_;
     struct save_ctx fctx = { json_array(), 0 };
     json_t *ports = json_array(), *mirrors = json_array(), *bj;
+    json_t *tlv = json_array();
 
     bridge_port_dump(br, save_port_cb, ports);
+    bridge_tlv_map_dump(br, save_tlv_cb, tlv);
     bridge_mirror_dump(br, save_mirror_cb, mirrors);
     bridge_failed_port_dump(br, save_failed_cb, ports);
     sw_dump_flows(ctx->sw, br, NULL, save_flow_cb, &fctx);
@@ -113,6 +121,11 @@ save_bridge_cb(struct bridge *br, void *ctx_)
         json_object_set_new(bj, "mirrors", mirrors);
     } else {
         json_decref(mirrors);
+    }
+    if (bj && json_array_size(tlv)) {
+        json_object_set_new(bj, "tlv_map", tlv);
+    } else {
+        json_decref(tlv);
     }
     json_array_append_new(ctx->bridges, bj);
 }

@@ -53,6 +53,7 @@ struct sw_tunnels {
     size_t n_tuns;
     struct listen_entry *listen;
     size_t n_listen;
+    struct tnl_tlv_map tlv;             /* GENEVE options to send. */
 };
 
 /* Encapsulation does not nest: a tunnel's underlay bridge that outputs to
@@ -198,6 +199,7 @@ encap(struct sw_tunnels *t, const struct tun_entry *te,
     struct dp_actions *oacts;
     const struct tap_entry *tap;
     uint8_t hdr[TNL_HDR_MAX + 14];
+    uint8_t opts[TNL_GENEVE_OPT_MAX];
     struct tnl_nexthop nh;
     struct tnl_layout lay;
     struct tnl_spec spec;
@@ -286,6 +288,19 @@ encap(struct sw_tunnels *t, const struct tun_entry *te,
     } else {
         memcpy(&spec.ip_dst, remote, 4);
         memcpy(&spec.ip_src, c->has_local ? c->local : nh.src, 4);
+    }
+    if (c->type == TNL_GENEVE && t->tlv.n) {
+        /* The options of the present tun_metadata fields the map names:
+         * what the flow set, or what a GENEVE tunnel delivered. */
+        wc->tunnel.md_present = UINT8_MAX;
+        for (size_t i = 0; i < t->tlv.n; i++) {
+            if (flow->tunnel.md_present & (1u << t->tlv.tlv[i].slot)) {
+                wc->tunnel.metadata[t->tlv.tlv[i].slot] = UINT64_MAX;
+            }
+        }
+        spec.opts = opts;
+        spec.opts_len = tnl_geneve_opts(&t->tlv, &flow->tunnel, opts,
+                                        sizeof opts);
     }
     hdr_len = tnl_build(&spec, hdr, TNL_HDR_MAX);
     if (!hdr_len) {
@@ -412,6 +427,12 @@ sw_tunnels_attach(struct sw_tunnels *t, struct event_base *base,
         return 0;
     }
     return tnl_route_create(base, changed, aux, &t->route, err, errsize);
+}
+
+void
+sw_tunnels_set_tlv_map(struct sw_tunnels *t, const struct tnl_tlv_map *map)
+{
+    t->tlv = *map;
 }
 
 const struct ofproto_output_hook *

@@ -86,6 +86,12 @@ struct sw_tunnel_port {
 int sw_tunnels_set_ports(struct sw_tunnels *, const struct sw_tunnel_port *,
                          size_t n);
 
+struct tnl_tlv_map;
+/* Replaces the GENEVE TLV map encapsulation sends options by (the
+ * datapath's own copy, for decapsulation, is dp_set_tlv_map()'s).
+ * Slow-path write lock held. */
+void sw_tunnels_set_tlv_map(struct sw_tunnels *, const struct tnl_tlv_map *);
+
 /* Publishes the tunnel port map of the last set for the datapath's
  * decapsulation.  Call after releasing the write lock, and before a
  * removed tunnel port's number can be reused.  Returns 0, ENOMEM or

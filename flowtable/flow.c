@@ -255,6 +255,9 @@ static const uint64_t flow_hash_k[] = {
     0x1289a69805c125b1ULL, 0xdaa27fb8dacb9e73ULL, 0x3ed08d59cb3f4727ULL,
     0x9daa37e51b591d75ULL, 0xc15521b1b3dca50bULL, 0x86f0ce2ea6ec39c1ULL,
     0x3f372617f0baef3bULL, 0xbc3199944567ceb1ULL, 0x4a800646417a8105ULL,
+    0x2396bb48d810f9e1ULL, 0x34abf387ab9da83dULL, 0x7824b67f17f659bbULL,
+    0xdc9608b71560572dULL, 0xd663ec60bef9f9dbULL, 0x720f92b03b76e98fULL,
+    0xde93585cc11b7b2fULL, 0x5cf472a9e631bde5ULL, 0x7a5faca559197861ULL,
 };
 _Static_assert(sizeof flow_hash_k / sizeof *flow_hash_k >= FLOW_U64S + 2,
                "flow_hash_k needs FLOW_U64S + 2 constants");

@@ -76,6 +76,8 @@
 #define FLOW_TNL_F_CSUM 0x0004          /* outer UDP checksum present */
 #define FLOW_TNL_F_KEY 0x0008           /* a VNI was present */
 #define FLOW_TNL_F_OAM 0x0001           /* GENEVE O bit */
+#define FLOW_TNL_MD_SLOTS 8             /* tun_metadata0..7 */
+#define FLOW_TNL_MD_LEN 8               /* Bytes of data each holds. */
 struct flow_tnl {
     uint64_t tun_id;        /* be64: the VNI in the low 24 bits. */
     uint32_t ip_src;        /* be32 */
@@ -85,9 +87,14 @@ struct flow_tnl {
     uint16_t flags;         /* be16: FLOW_TNL_F_* */
     uint8_t tos;            /* outer DSCP | ECN */
     uint8_t ttl;            /* outer TTL / hop limit */
-    uint32_t pad;           /* Always zero. */
+    uint8_t md_present;     /* Bit i: tun_metadata<i> is present. */
+    uint8_t pad[3];         /* Always zero. */
+    /* GENEVE options the TLV map (tnl.h) names tun_metadata0..7: the
+     * option's data, big-endian, right-aligned in 8 bytes (options of at
+     * most FLOW_TNL_MD_LEN bytes).  Zero when absent. */
+    uint64_t metadata[FLOW_TNL_MD_SLOTS];
 };
-_Static_assert(sizeof(struct flow_tnl) == 56, "flow_tnl layout changed");
+_Static_assert(sizeof(struct flow_tnl) == 120, "flow_tnl layout changed");
 
 struct flow {
     /* Metadata. */
@@ -147,7 +154,7 @@ struct flow {
 _Static_assert(offsetof(struct flow, dl_dst) % 8 == 0,
                "L2 starts on a word");
 _Static_assert(sizeof(struct flow) % 8 == 0, "flow must be u64-aligned");
-_Static_assert(sizeof(struct flow) == 224, "flow layout changed");
+_Static_assert(sizeof(struct flow) == 288, "flow layout changed");
 
 /* Where the layers of a parsed packet start, in bytes from the frame start.
  * A layer that is absent (or truncated before it starts) has offset

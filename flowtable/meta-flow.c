@@ -105,7 +105,11 @@
     F(MFF_TUN_TOS, "tun_tos", NULL, tunnel.tos, 0, 0xff, false, false,     \
       MFP_NONE)                                                             \
     F(MFF_TUN_TTL, "tun_ttl", NULL, tunnel.ttl, 0, 0xff, false, false,     \
-      MFP_NONE)
+      MFP_NONE)                                                             \
+    MD(0) MD(1) MD(2) MD(3) MD(4) MD(5) MD(6) MD(7)
+#define MD(I)                                                               \
+    F(MFF_TUN_METADATA##I, "tun_metadata" #I, NULL, tunnel.metadata[I], 0, \
+      0xffffffffu, true, true, MFP_NONE)
 
 static const struct mf_field mf_fields[MFF_N_IDS] = {
 #define F(ID, NAME, ALIAS, MEMBER, SHIFT, BITS, MASKABLE, WRITABLE, PREREQ) \

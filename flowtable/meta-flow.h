@@ -79,6 +79,14 @@ enum mf_field_id {
     MFF_TUN_FLAGS,      /* FLOW_TNL_F_OAM only ("+oam"). */
     MFF_TUN_TOS,
     MFF_TUN_TTL,
+    MFF_TUN_METADATA0,  /* GENEVE options, by the TLV map (tnl.h): 64-bit */
+    MFF_TUN_METADATA1,  /* views; a match or a set_field also means the */
+    MFF_TUN_METADATA2,  /* option is present (flow_tnl.md_present). */
+    MFF_TUN_METADATA3,
+    MFF_TUN_METADATA4,
+    MFF_TUN_METADATA5,
+    MFF_TUN_METADATA6,
+    MFF_TUN_METADATA7,
     MFF_N_IDS
 };
 
@@ -122,6 +130,14 @@ struct mf_field {
 /* Descriptor for 'id' (valid id required), or by name (NULL if unknown). */
 const struct mf_field *mf_from_id(enum mf_field_id id);
 const struct mf_field *mf_from_name(const char *name);
+
+/* The tun_metadata slot of 'id' (0..7), or -1 for another field. */
+static inline int
+mf_tun_metadata_slot(enum mf_field_id id)
+{
+    return id >= MFF_TUN_METADATA0 && id <= MFF_TUN_METADATA7
+           ? (int) (id - MFF_TUN_METADATA0) : -1;
+}
 
 /* Reads the field view from 'flow' into 'value'. */
 void mf_get(const struct mf_field *mf, const struct flow *flow,

@@ -1032,6 +1032,13 @@ match_field(struct match_parser *mp, const struct mf_field *mf,
         mf_set(mf, &value, &mask, &tf);
         mf_set(mf, &mask, NULL, &tw);
     }
+    if (mf_tun_metadata_slot(mf->id) >= 0) {
+        /* Matching an option's value means it is present. */
+        uint8_t bit = (uint8_t) (1u << mf_tun_metadata_slot(mf->id));
+
+        tf.tunnel.md_present |= bit;
+        tw.tunnel.md_present |= bit;
+    }
     flow_apply_mask(&tf, &tf, &tw);
 
     if (mp->n_items >= MAX_ITEMS) {
@@ -2117,6 +2124,9 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
     fmt_match_field(s, &first, m, MFF_TUN_FLAGS, NULL);
     fmt_match_field(s, &first, m, MFF_TUN_TOS, NULL);
     fmt_match_field(s, &first, m, MFF_TUN_TTL, NULL);
+    for (int i = 0; i < FLOW_TNL_MD_SLOTS; i++) {
+        fmt_match_field(s, &first, m, MFF_TUN_METADATA0 + i, NULL);
+    }
 
     /* Shorthand or dl_type. */
     if (dl_exact && (dl_type == ETH_TYPE_IP || dl_type == ETH_TYPE_IPV6

@@ -1735,6 +1735,15 @@ xlate_set_field(struct xctx *x, const struct of_action *a)
         /* Metadata: no datapath action; what a flow-based tunnel port
          * encapsulates with (datapath/tunnel.c). */
         break;
+    case MFF_TUN_METADATA0: case MFF_TUN_METADATA1:
+    case MFF_TUN_METADATA2: case MFF_TUN_METADATA3:
+    case MFF_TUN_METADATA4: case MFF_TUN_METADATA5:
+    case MFF_TUN_METADATA6: case MFF_TUN_METADATA7:
+        /* A GENEVE option the encapsulation sends (the TLV map says
+         * which): present from now on. */
+        w->tunnel.md_present |= (uint8_t) (1u << mf_tun_metadata_slot(
+                                               mf->id));
+        break;
     case MFF_NW_SRC:
     case MFF_NW_DST:
         if (w->dl_type != htons(ETH_TYPE_IP)) {

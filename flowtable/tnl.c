@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,11 +124,25 @@ get_vni(const uint8_t *p)
 
 /* ---- Parsing. ---- */
 
+/* The entry of 'map' for option ('cls', 'type'), or NULL. */
+static const struct tnl_tlv *
+tlv_find(const struct tnl_tlv_map *map, uint16_t cls, uint8_t type)
+{
+    for (size_t i = 0; map && i < map->n; i++) {
+        if (map->tlv[i].opt_class == cls && map->tlv[i].type == type) {
+            return &map->tlv[i];
+        }
+    }
+    return NULL;
+}
+
 /* Validates the VXLAN or GENEVE header at 'p', 'len' bytes up to the end
  * of the UDP payload; stores the header's length (with GENEVE options) in
- * '*tlen' and fills md's tun_id and OAM flag into '*vni' and '*oam'. */
+ * '*tlen' and fills md's tun_id and OAM flag into '*vni' and '*oam', and
+ * the GENEVE options 'map' names into md's tun_metadata. */
 static enum tnl_error
 parse_tunnel_hdr(enum tnl_type type, const uint8_t *p, size_t len,
+                 const struct tnl_tlv_map *map, struct flow_tnl *md,
                  size_t *tlen, uint32_t *vni, bool *oam)
 {
     if (type == TNL_VXLAN) {
@@ -157,23 +172,32 @@ parse_tunnel_hdr(enum tnl_type type, const uint8_t *p, size_t len,
         if (len - GENEVE_HLEN < opt_len) {
             return TNL_ERR_TRUNCATED;
         }
-        /* We understand no option: a critical one (or the header's C bit
-         * claiming one) means drop (RFC 8926 section 3.5). */
-        if (p[1] & GENEVE_C) {
+        /* The header's C bit says critical options follow: each is
+         * checked below.  Without a TLV map nothing is understood, so the
+         * bit alone means drop (RFC 8926 section 3.5). */
+        if ((p[1] & GENEVE_C) && (!map || !map->n)) {
             return TNL_ERR_CRITICAL_OPT;
         }
         for (ofs = 0; ofs < opt_len;) {
             const uint8_t *opt = p + GENEVE_HLEN + ofs;
-            size_t olen;
+            const struct tnl_tlv *t;
+            size_t olen, dlen;
 
             if (opt_len - ofs < 4) {
                 return TNL_ERR_BAD_HDR;
             }
-            olen = 4 + (size_t) (opt[3] & 0x1f) * 4;
+            dlen = (size_t) (opt[3] & 0x1f) * 4;
+            olen = 4 + dlen;
             if (olen > opt_len - ofs) {
                 return TNL_ERR_BAD_HDR;
             }
-            if (opt[2] & GENEVE_OPT_CRIT) {
+            t = tlv_find(map, get_be16(opt), opt[2]);
+            if (t && t->len == dlen && dlen <= FLOW_TNL_MD_LEN) {
+                uint8_t *slot = (uint8_t *) &md->metadata[t->slot];
+
+                memcpy(slot + FLOW_TNL_MD_LEN - dlen, opt + 4, dlen);
+                md->md_present |= (uint8_t) (1u << t->slot);
+            } else if (opt[2] & GENEVE_OPT_CRIT) {
                 return TNL_ERR_CRITICAL_OPT;
             }
             ofs += olen;
@@ -187,8 +211,16 @@ parse_tunnel_hdr(enum tnl_type type, const uint8_t *p, size_t len,
 }
 
 enum tnl_error
-tnl_parse(enum tnl_type type, const void *pkt_, size_t len, uint16_t l3_ofs,
+tnl_parse(enum tnl_type type, const void *pkt, size_t len, uint16_t l3_ofs,
           struct flow_tnl *md, size_t *hdr_len)
+{
+    return tnl_parse_tlv(type, pkt, len, l3_ofs, NULL, md, hdr_len);
+}
+
+enum tnl_error
+tnl_parse_tlv(enum tnl_type type, const void *pkt_, size_t len,
+              uint16_t l3_ofs, const struct tnl_tlv_map *map,
+              struct flow_tnl *md, size_t *hdr_len)
 {
     const uint8_t *pkt = pkt_;
     const uint8_t *ip, *udp;
@@ -291,8 +323,8 @@ tnl_parse(enum tnl_type type, const void *pkt_, size_t len, uint16_t l3_ofs,
         flags |= FLOW_TNL_F_CSUM;
     }
 
-    err = parse_tunnel_hdr(type, udp + UDP_HLEN, udp_len - UDP_HLEN, &tlen,
-                           &vni, &oam);
+    err = parse_tunnel_hdr(type, udp + UDP_HLEN, udp_len - UDP_HLEN, map, md,
+                           &tlen, &vni, &oam);
     if (err != TNL_OK) {
         return err;
     }
@@ -314,7 +346,11 @@ static bool
 spec_valid(const struct tnl_spec *spec)
 {
     return (spec->type == TNL_VXLAN || spec->type == TNL_GENEVE)
-           && spec->vni < (1u << 24);
+           && spec->vni < (1u << 24)
+           && (spec->type != TNL_GENEVE
+               || (spec->opts_len % 4 == 0
+                   && spec->opts_len <= TNL_GENEVE_OPT_MAX
+                   && (!spec->opts_len || spec->opts)));
 }
 
 /* The layout for a valid spec; hdr_len 0 for an invalid one. */
@@ -330,7 +366,9 @@ tnl_layout_of(const struct tnl_spec *spec, struct tnl_layout *lay)
     lay->csum = spec->csum;
     if (spec_valid(spec)) {
         /* VXLAN and option-less GENEVE headers are both 8 bytes. */
-        lay->hdr_len = (uint16_t) (lay->l4_ofs + UDP_HLEN + VXLAN_HLEN);
+        lay->hdr_len = (uint16_t) (lay->l4_ofs + UDP_HLEN + VXLAN_HLEN
+                                   + (spec->type == TNL_GENEVE
+                                      ? spec->opts_len : 0));
     }
 }
 
@@ -378,8 +416,19 @@ tnl_build(const struct tnl_spec *spec, void *buf_, size_t size)
     if (spec->type == TNL_VXLAN) {
         th[0] = VXLAN_FLAG_I;
     } else {
-        th[1] = spec->oam ? GENEVE_O : 0;
+        bool crit = false;
+
+        for (size_t ofs = 0; ofs + 4 <= spec->opts_len;
+             ofs += 4 + (size_t) (spec->opts[ofs + 3] & 0x1f) * 4) {
+            crit |= (spec->opts[ofs + 2] & GENEVE_OPT_CRIT) != 0;
+        }
+        th[0] = (uint8_t) (spec->opts_len / 4);
+        th[1] = (uint8_t) ((spec->oam ? GENEVE_O : 0)
+                           | (crit ? GENEVE_C : 0));
         put_be16(th + 2, ETH_P_TEB);
+        if (spec->opts_len) {
+            memcpy(th + GENEVE_HLEN, spec->opts, spec->opts_len);
+        }
     }
     put_vni(th + 4, spec->vni);
     return lay.hdr_len;
@@ -756,4 +805,139 @@ tnl_map_has_port(const struct tnl_map *map, enum tnl_type type,
         }
     }
     return false;
+}
+
+size_t
+tnl_geneve_opts(const struct tnl_tlv_map *map, const struct flow_tnl *md,
+                uint8_t *buf, size_t size)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; map && i < map->n; i++) {
+        const struct tnl_tlv *t = &map->tlv[i];
+        const uint8_t *slot = (const uint8_t *) &md->metadata[t->slot];
+
+        if (!(md->md_present & (1u << t->slot)) || t->len > FLOW_TNL_MD_LEN
+            || t->len % 4 || n + 4 + t->len > size
+            || n + 4 + t->len > TNL_GENEVE_OPT_MAX) {
+            continue;
+        }
+        put_be16(buf + n, t->opt_class);
+        buf[n + 2] = t->type;
+        buf[n + 3] = (uint8_t) (t->len / 4);
+        memcpy(buf + n + 4, slot + FLOW_TNL_MD_LEN - t->len, t->len);
+        n += 4 + t->len;
+    }
+    return n;
+}
+
+/* ---- TLV map text. ---- */
+
+static const char *
+skip_ws(const char *s)
+{
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    return s;
+}
+
+/* "NAME=NUMBER" at '*sp' (decimal or 0x hex, at most 'max'). */
+static bool
+tlv_item(const char **sp, const char *name, unsigned long max,
+         unsigned long *v)
+{
+    const char *s = skip_ws(*sp);
+    size_t n = strlen(name);
+    char *end;
+
+    if (strncmp(s, name, n) || s[n] != '=') {
+        return false;
+    }
+    s += n + 1;
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    errno = 0;
+    *v = strtoul(s, &end, 0);
+    if (errno || *v > max || end == s) {
+        return false;
+    }
+    *sp = skip_ws(end);
+    return true;
+}
+
+const char *
+tnl_tlv_from_string(const char *s, struct tnl_tlv *t)
+{
+    unsigned long cls, type, len, slot;
+    char *end;
+
+    memset(t, 0, sizeof *t);
+    s = skip_ws(s);
+    if (*s++ != '{') {
+        return "expected {class=C,type=T,len=L}->tun_metadataN";
+    }
+    if (!tlv_item(&s, "class", 0xffff, &cls) || *s++ != ',') {
+        return "expected class=0..0xffff first";
+    }
+    if (!tlv_item(&s, "type", 0xff, &type) || *s++ != ',') {
+        return "expected type=0..0xff after class";
+    }
+    if (!tlv_item(&s, "len", 124, &len) || *s++ != '}') {
+        return "expected len=4 or 8 after type, then }";
+    }
+    if (len != 4 && len != 8) {
+        return "len must be 4 or 8 (sluice's tun_metadata fields hold up "
+               "to 8 bytes)";
+    }
+    s = skip_ws(s);
+    if (strncmp(s, "->", 2)) {
+        return "expected ->tun_metadataN after }";
+    }
+    s = skip_ws(s + 2);
+    if (strncmp(s, "tun_metadata", 12) || s[12] < '0' || s[12] > '9') {
+        return "expected tun_metadata0..7 after ->";
+    }
+    errno = 0;
+    slot = strtoul(s + 12, &end, 10);
+    if (errno || slot >= FLOW_TNL_MD_SLOTS || *skip_ws(end)) {
+        return "expected tun_metadata0..7 (and nothing after it)";
+    }
+    t->opt_class = (uint16_t) cls;
+    t->type = (uint8_t) type;
+    t->len = (uint8_t) len;
+    t->slot = (uint8_t) slot;
+    return NULL;
+}
+
+size_t
+tnl_tlv_to_string(const struct tnl_tlv *t, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "{class=0x%x,type=0x%x,len=%u}"
+                     "->tun_metadata%u", t->opt_class, t->type, t->len,
+                     t->slot);
+
+    return n < 0 ? 0 : (size_t) n;
+}
+
+int
+tnl_tlv_map_add(struct tnl_tlv_map *map, const struct tnl_tlv *t)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        const struct tnl_tlv *o = &map->tlv[i];
+        bool same_opt = o->opt_class == t->opt_class && o->type == t->type;
+
+        if (same_opt && o->slot == t->slot && o->len == t->len) {
+            return 0;
+        }
+        if (same_opt || o->slot == t->slot) {
+            return EEXIST;
+        }
+    }
+    if (map->n >= FLOW_TNL_MD_SLOTS) {
+        return ENOSPC;
+    }
+    map->tlv[map->n++] = *t;
+    return 0;
 }

@@ -105,12 +105,55 @@ const char *tnl_error_name(enum tnl_error);
  * its headers announce gives TNL_ERR_TRUNCATED (also options running past
  * the UDP payload); an IP length shorter than the IP header gives
  * TNL_ERR_BAD_IP.  Reserved VXLAN/GENEVE bits are ignored.  GENEVE gives
- * TNL_ERR_CRITICAL_OPT for the header's C bit as well as for an option
- * with the critical bit, and TNL_ERR_BAD_HDR for an option running past
- * the options area. */
+ * TNL_ERR_CRITICAL_OPT for an option with the critical bit that is not
+ * understood (tnl_parse() understands none, so the header's C bit alone
+ * is refused too; tnl_parse_tlv() those of its map), and TNL_ERR_BAD_HDR
+ * for an option running past the options area. */
 enum tnl_error tnl_parse(enum tnl_type type, const void *pkt, size_t len,
                          uint16_t l3_ofs, struct flow_tnl *md,
                          size_t *hdr_len);
+
+/* The GENEVE TLV map: which option (class, type, data length) a flow
+ * sees as tun_metadata<slot>, like Open vSwitch's add-tlv-map.  Options
+ * of at most FLOW_TNL_MD_LEN data bytes (4 or 8).  Received options that
+ * the map names, with the mapped length, fill md->metadata[slot] and set
+ * their md_present bit; others are skipped (a critical one, RFC 8926
+ * section 3.5, means drop).  Encapsulation sends the present slots that
+ * the map names, in the map's order. */
+struct tnl_tlv {
+    uint16_t opt_class;             /* Host order. */
+    uint8_t type;                   /* High bit: critical. */
+    uint8_t len;                    /* Data bytes: 4 or 8. */
+    uint8_t slot;                   /* 0..FLOW_TNL_MD_SLOTS-1 */
+};
+struct tnl_tlv_map {
+    size_t n;
+    struct tnl_tlv tlv[FLOW_TNL_MD_SLOTS];
+};
+
+/* Parses one mapping as ovs-ofctl add-tlv-map writes it,
+ * "{class=0xffff,type=0,len=4}->tun_metadata0" (spaces allowed around the
+ * items), into '*t'.  Returns NULL or why not (a static string): class
+ * 0..0xffff, type 0..255, len 4 or 8 (sluice's tun_metadata hold at most
+ * FLOW_TNL_MD_LEN bytes), tun_metadata0..7. */
+const char *tnl_tlv_from_string(const char *s, struct tnl_tlv *t);
+/* Formats '*t' the same way into 'buf'; returns strlen. */
+size_t tnl_tlv_to_string(const struct tnl_tlv *t, char *buf, size_t size);
+/* Adds 't' to 'map': 0, EEXIST (its slot or its class and type already
+ * mapped to something else; the same mapping again is 0) or ENOSPC. */
+int tnl_tlv_map_add(struct tnl_tlv_map *map, const struct tnl_tlv *t);
+
+/* tnl_parse() that also fills md's tun_metadata from GENEVE options by
+ * 'map' (NULL: none understood). */
+enum tnl_error tnl_parse_tlv(enum tnl_type type, const void *pkt, size_t len,
+                             uint16_t l3_ofs, const struct tnl_tlv_map *map,
+                             struct flow_tnl *md, size_t *hdr_len);
+
+/* Writes the GENEVE options for 'md''s present tun_metadata slots that
+ * 'map' names into 'buf' ('size' bytes); returns their length (a multiple
+ * of 4, at most TNL_GENEVE_OPT_MAX). */
+size_t tnl_geneve_opts(const struct tnl_tlv_map *map,
+                       const struct flow_tnl *md, uint8_t *buf, size_t size);
 
 /* What an encapsulation's outer headers are. */
 struct tnl_spec {
@@ -127,6 +170,9 @@ struct tnl_spec {
     uint16_t udp_dst;               /* be16 */
     uint32_t vni;                   /* host order, < 2^24 */
     bool oam;                       /* GENEVE O bit */
+    const uint8_t *opts;            /* GENEVE options (TLVs), borrowed; */
+    size_t opts_len;                /* a multiple of 4, <= 124; the C bit
+                                     * is set when one is critical. */
 };
 
 /* Writes the outer header template of 'spec' into 'buf' ('size' bytes,
@@ -134,9 +180,10 @@ struct tnl_spec {
  * 4, IHL 5, id 0, flags DF as asked, protocol UDP, checksum 0: finished
  * per packet) or IPv6 (flow label 0, next header UDP), UDP (source port
  * 0, destination spec->udp_dst, length and checksum 0), then the VXLAN
- * header (flags 0x08: I, VNI) or the GENEVE header (version 0, no
- * options, O as asked, protocol 0x6558, VNI).  Returns its length, or 0
- * when 'spec' is invalid (type, vni too large, size too small). */
+ * header (flags 0x08: I, VNI) or the GENEVE header (version 0, the
+ * options of spec->opts, O as asked, C when an option is critical,
+ * protocol 0x6558, VNI).  Returns its length, or 0 when 'spec' is invalid
+ * (type, vni too large, options malformed, size too small). */
 size_t tnl_build(const struct tnl_spec *spec, void *buf, size_t size);
 
 /* Where tnl_build()'s template keeps what tnl_finish() fills. */

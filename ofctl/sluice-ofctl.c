@@ -118,6 +118,10 @@ usage(FILE *f)
 "                                 optionally only VLANs V\n"
 "  del-mirror BR NAME             remove a mirror\n"
 "  dump-mirrors BR                the mirrors and what they copied\n"
+"  add-tlv-map BR MAP[,MAP...]    GENEVE option -> tun_metadataN, e.g.\n"
+"                                 {class=0xffff,type=0,len=4}->tun_metadata0\n"
+"  del-tlv-map BR [MAP[,MAP...]]  remove those (all without MAP)\n"
+"  dump-tlv-map BR                the bridge's TLV mappings\n"
 "  tnl-route-show                 the kernel routes tunnels use\n"
 "  tnl-neigh-show                 the kernel neighbours tunnels use\n"
 "  list-methods                   methods the daemon supports\n"
@@ -1396,6 +1400,42 @@ cmd_tnl_neigh_show(int argc, char *argv[])
 }
 
 static void
+cmd_add_tlv_map(int argc, char *argv[])
+{
+    (void) argc;
+    finish_quiet(call("add-tlv-map", json_pack("{s:s, s:s}", "bridge",
+                                               argv[0], "map", argv[1])));
+}
+
+static void
+cmd_del_tlv_map(int argc, char *argv[])
+{
+    json_t *params = json_pack("{s:s}", "bridge", argv[0]);
+
+    if (argc > 1) {
+        json_object_set_new(params, "map", json_string(argv[1]));
+    }
+    finish_quiet(call("del-tlv-map", params));
+}
+
+static void
+cmd_dump_tlv_map(int argc, char *argv[])
+{
+    json_t *r = call("dump-tlv-map", json_pack("{s:s}", "bridge", argv[0]));
+    json_t *l;
+    size_t i;
+
+    (void) argc;
+    if (printed_as_json(r)) {
+        return;
+    }
+    json_array_foreach (r, i, l) {
+        printf("%s\n", json_string_value(l));
+    }
+    json_decref(r);
+}
+
+static void
 cmd_dump_mirrors(int argc, char *argv[])
 {
     json_t *r = call("dump-mirrors", json_pack("{s:s}", "bridge", argv[0]));
@@ -1708,6 +1748,9 @@ static const struct command commands[] = {
     { "del-mirror", 2, 2, cmd_del_mirror, "BR NAME" },
     { "dump-mirrors", 1, 1, cmd_dump_mirrors, "BR" },
     { "tnl-route-show", 0, 0, cmd_tnl_route_show, "" },
+    { "add-tlv-map", 2, 2, cmd_add_tlv_map, "BR MAP[,MAP...]" },
+    { "del-tlv-map", 1, 2, cmd_del_tlv_map, "BR [MAP[,MAP...]]" },
+    { "dump-tlv-map", 1, 1, cmd_dump_tlv_map, "BR" },
     { "tnl-neigh-show", 0, 0, cmd_tnl_neigh_show, "" },
     { "list-methods", 0, 0, cmd_list_methods, "" },
     { "resources", 0, 0, cmd_resources, "" },

@@ -182,6 +182,12 @@ ref_get(enum mf_field_id id, const struct flow *f, union mf_value *v)
     case MFF_TUN_TTL:
         v->u8 = f->tunnel.ttl;
         break;
+    case MFF_TUN_METADATA0: case MFF_TUN_METADATA1:
+    case MFF_TUN_METADATA2: case MFF_TUN_METADATA3:
+    case MFF_TUN_METADATA4: case MFF_TUN_METADATA5:
+    case MFF_TUN_METADATA6: case MFF_TUN_METADATA7:
+        memcpy(v->bytes, &f->tunnel.metadata[id - MFF_TUN_METADATA0], 8);
+        break;
     case MFF_N_IDS:
         fail();
     }
@@ -330,6 +336,12 @@ ref_unwildcard(enum mf_field_id id, struct flow *w)
         break;
     case MFF_TUN_TTL:
         w->tunnel.ttl = 0xff;
+        break;
+    case MFF_TUN_METADATA0: case MFF_TUN_METADATA1:
+    case MFF_TUN_METADATA2: case MFF_TUN_METADATA3:
+    case MFF_TUN_METADATA4: case MFF_TUN_METADATA5:
+    case MFF_TUN_METADATA6: case MFF_TUN_METADATA7:
+        w->tunnel.metadata[id - MFF_TUN_METADATA0] = UINT64_MAX;
         break;
     case MFF_N_IDS:
         fail();

@@ -1009,7 +1009,8 @@ test_random_corruption(void **state)
         if (parse_exact(tp.type, tp.buf, len, 14, &md, &hl) == TNL_OK) {
             assert_true(hl + 14 <= len);
             assert_true(hl >= 14 + 20 + 8 + 8);
-            assert_int_equal(md.pad, 0);
+            assert_int_equal(md.pad[0] | md.pad[1] | md.pad[2], 0);
+            assert_int_equal(md.md_present, 0);
             assert_true(be64toh(md.tun_id) < (1u << 24));
             assert_true(ntohs(md.flags) & FLOW_TNL_F_KEY);
         }
@@ -1488,6 +1489,90 @@ test_map_random(void **state)
 }
 
 /* Parse then look up: the datapath's receive path in miniature. */
+
+/* GENEVE options by a TLV map: tnl_geneve_opts() lays out the present
+ * slots, tnl_build() sends them (C bit when one is critical), and
+ * tnl_parse_tlv() gives them back; unmapped options are skipped, an
+ * unmapped critical one or a length other than the map's is refused or
+ * ignored as RFC 8926 says; without a map the metadata stays empty. */
+static void
+test_geneve_tlv(void **state)
+{
+    struct tnl_tlv_map map = {
+        .n = 3,
+        .tlv = {
+            { .opt_class = 0xffff, .type = 0x00, .len = 4, .slot = 0 },
+            { .opt_class = 0x0102, .type = 0x80, .len = 8, .slot = 5 },
+            { .opt_class = 0x0103, .type = 0x01, .len = 4, .slot = 2 },
+        },
+    };
+    struct flow_tnl md, got;
+    uint8_t opts[TNL_GENEVE_OPT_MAX], inner[256], pkt[BUF_SIZE];
+    struct tnl_spec spec;
+    size_t n_opts, n, hl, inner_len = make_inner(inner, sizeof inner, 20);
+
+    (void) state;
+    for (int v6 = 0; v6 < 2; v6++) {
+        memset(&md, 0, sizeof md);
+        md.metadata[0] = htobe64(0x1234abcd);
+        md.metadata[5] = htobe64(0x0102030405060708ULL);
+        md.metadata[2] = htobe64(0x99);       /* not present: not sent */
+        md.md_present = 1u << 0 | 1u << 5;
+        n_opts = tnl_geneve_opts(&map, &md, opts, sizeof opts);
+        assert_int_equal(n_opts, 8 + 12);
+
+        spec_init(&spec, TNL_GENEVE, v6, v6);
+        spec.opts = opts;
+        spec.opts_len = n_opts;
+        n = encap(&spec, inner, inner_len, pkt, sizeof pkt, 1, 2);
+        hl = n - inner_len;
+        /* Options length in words, C bit (slot 5's type is critical). */
+        assert_int_equal(pkt[hl - 8 - n_opts], n_opts / 4);
+        assert_true(pkt[hl - 8 - n_opts + 1] & 0x40);
+
+        assert_int_equal(tnl_parse_tlv(TNL_GENEVE, pkt, n, 14, &map, &got,
+                                       &hl), TNL_OK);
+        assert_int_equal(hl, n - inner_len);
+        assert_int_equal(got.md_present, md.md_present);
+        assert_true(got.metadata[0] == md.metadata[0]);
+        assert_true(got.metadata[5] == md.metadata[5]);
+        assert_true(got.metadata[2] == 0);
+
+        /* Without the map: the critical option is not understood. */
+        assert_int_equal(tnl_parse(TNL_GENEVE, pkt, n, 14, &got, &hl),
+                         TNL_ERR_CRITICAL_OPT);
+
+        /* A map without the critical option refuses it too; one without
+         * the plain option only skips that. */
+        struct tnl_tlv_map part = map;
+
+        part.n = 1;
+        assert_int_equal(tnl_parse_tlv(TNL_GENEVE, pkt, n, 14, &part, &got,
+                                       &hl), TNL_ERR_CRITICAL_OPT);
+        part.tlv[0] = map.tlv[1];
+        assert_int_equal(tnl_parse_tlv(TNL_GENEVE, pkt, n, 14, &part, &got,
+                                       &hl), TNL_OK);
+        assert_int_equal(got.md_present, 1u << 5);
+        assert_int_equal(got.metadata[0], 0);
+
+        /* The map's length differs from the option's: not that field (a
+         * plain option is skipped). */
+        part = map;
+        part.tlv[0].len = 8;
+        assert_int_equal(tnl_parse_tlv(TNL_GENEVE, pkt, n, 14, &part, &got,
+                                       &hl), TNL_OK);
+        assert_int_equal(got.md_present, 1u << 5);
+    }
+
+    /* Malformed options are refused by tnl_build(). */
+    spec_init(&spec, TNL_GENEVE, false, false);
+    spec.opts = opts;
+    spec.opts_len = 6;
+    assert_int_equal(tnl_build(&spec, pkt, sizeof pkt), 0);
+    spec.opts_len = TNL_GENEVE_OPT_MAX + 4;
+    assert_int_equal(tnl_build(&spec, pkt, sizeof pkt), 0);
+}
+
 static void
 test_parse_then_lookup(void **state)
 {
@@ -1531,6 +1616,7 @@ main(void)
         cmocka_unit_test(test_map_duplicates),
         cmocka_unit_test(test_map_random),
         cmocka_unit_test(test_parse_then_lookup),
+        cmocka_unit_test(test_geneve_tlv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@ dist_noinst_SCRIPTS += \
 	tools/bench-vhost \
 	tools/bench-control \
 	tools/bench-restart \
+	tools/bench-tunnel \
+	tools/demo-overlay.sh \
 	tools/install-bench-deps.sh
 
 # Installed for users and packagers (make install, DESTDIR and the

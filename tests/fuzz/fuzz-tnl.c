@@ -138,7 +138,10 @@ check_parse(enum tnl_type type, const uint8_t *pkt, size_t len, uint16_t l3,
     FUZZ_ASSERT(hl + 14 <= len && hl >= (size_t) l3 + 20 + 8 + 8);
     FUZZ_ASSERT(be64toh(md->tun_id) < (1u << 24));
     FUZZ_ASSERT(be16toh(md->flags) & FLOW_TNL_F_KEY);
-    FUZZ_ASSERT(md->pad == 0);
+    /* No TLV map: no tun_metadata; padding zero. */
+    FUZZ_ASSERT(all_zero(md->pad, sizeof md->pad) && !md->md_present
+                && all_zero((const uint8_t *) md->metadata,
+                            sizeof md->metadata));
     if ((pkt[l3] >> 4) == 6) {
         FUZZ_ASSERT(!md->ip_src && !md->ip_dst);
     } else {

@@ -203,7 +203,12 @@ class OvsOracle:
             self.stop()
             raise
 
-    def _start(self):
+    # How ovs-vswitchd runs: prefix (e.g. "ip netns exec NS") and options.
+    VSWITCHD_PREFIX = ()
+    VSWITCHD_OPTIONS = ("--enable-dummy=override", "--disable-system",
+                        "--disable-system-route")
+
+    def _start_daemons(self):
         db = self._path("conf.db")
         self.run("ovsdb-tool", "create", db, self.bin["schema"])
         self._spawn("ovsdb-server", [
@@ -216,16 +221,18 @@ class OvsOracle:
         self._wait_for("ovsdb-server's socket",
                        lambda: os.path.exists(self._path("db.sock")))
         self.vsctl("--no-wait", "init")
-        self._spawn("ovs-vswitchd", [
-            self.bin["ovs-vswitchd"], "unix:" + self._path("db.sock"),
-            "--enable-dummy=override", "--disable-system",
-            "--disable-system-route",
+        self._spawn("ovs-vswitchd", list(self.VSWITCHD_PREFIX) + [
+            self.bin["ovs-vswitchd"], "unix:" + self._path("db.sock")]
+            + list(self.VSWITCHD_OPTIONS) + [
             "--unixctl=" + self._path("ovs-vswitchd.ctl"),
             "--pidfile=" + self._path("ovs-vswitchd.pid"),
             "--log-file=" + self._path("ovs-vswitchd.log"),
             "--no-chdir", "-vconsole:off"])
         self._wait_for("ovs-vswitchd's control socket",
                        lambda: os.path.exists(self._path("ovs-vswitchd.ctl")))
+
+    def _start(self):
+        self._start_daemons()
         args = ["add-br", self.bridge, "--", "set", "bridge", self.bridge,
                 "datapath_type=dummy", "fail-mode=secure",
                 "protocols=OpenFlow10,OpenFlow13"]

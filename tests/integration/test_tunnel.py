@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from ovs_oracle import OvsOracle
 from sltest import Switch
 
 pytestmark = pytest.mark.skipif(
@@ -44,7 +45,7 @@ class Overlay:
 
     def __init__(self, v6=False, csum=False, key=42, kernel_key=None,
                  extra_port=None, tnl_type="vxlan", tnl_port=None,
-                 flows_int=None, remote=None):
+                 flows_int=None, remote=None, tlv_map=None, peer="kernel"):
         tag = f"{os.getpid() % 100000}"
         self.ns = {k: f"sltn{k}{tag}" for k in ("sw", "peer", "vm")}
         self.veth = (f"slth{tag}", f"sltp{tag}")
@@ -74,14 +75,22 @@ class Overlay:
                 # which net_af_packet cannot tell sluice: have the kernel
                 # complete them, as a NIC would.
                 nsx(ns, "ethtool", "-K", dev, "tx", "off")
+            # sluice's uplink: the kernel of its namespace must not answer
+            # ARP or send IPv6 on it (net_af_packet shows sluice what the
+            # kernel sends there too).
+            nsx(self.ns["sw"], "ip", "link", "set", self.veth[0], "arp",
+                "off")
+            nsx(self.ns["sw"], "sysctl", "-qw",
+                f"net.ipv6.conf.{self.veth[0]}.disable_ipv6=1")
             if v6:
                 for ns in self.ns.values():
                     nsx(ns, "sysctl", "-qw",
                         "net.ipv6.conf.all.accept_dad=0")
                     nsx(ns, "sysctl", "-qw",
                         "net.ipv6.conf.default.accept_dad=0")
-            nsx(self.ns["peer"], "ip", "addr", "add",
-                f"{self.peer_addr}/{plen}", "dev", self.veth[1])
+            if peer == "kernel":
+                nsx(self.ns["peer"], "ip", "addr", "add",
+                    f"{self.peer_addr}/{plen}", "dev", self.veth[1])
             if remote:
                 nsx(self.ns["peer"], "ip", "addr", "add", f"{remote}/32",
                     "dev", "lo")
@@ -99,11 +108,12 @@ class Overlay:
                 elif v6:
                     # RFC 6935 zero checksums, both ways.
                     vx += ["udp6zerocsumtx", "udp6zerocsumrx"]
-            nsx(self.ns["peer"], *vx)
-            nsx(self.ns["peer"], "ip", "link", "set", "vx42", "mtu", "1450",
-                "up")
-            nsx(self.ns["peer"], "ip", "addr", "add", "10.9.0.2/24", "dev",
-                "vx42")
+            if peer == "kernel":
+                nsx(self.ns["peer"], *vx)
+                nsx(self.ns["peer"], "ip", "link", "set", "vx42", "mtu",
+                    "1450", "up")
+                nsx(self.ns["peer"], "ip", "addr", "add", "10.9.0.2/24",
+                    "dev", "vx42")
             tnl = {"name": "vx0", "ofport": 10, "type": "vxlan",
                    "remote_ip": self.remote, "key": key}
             if csum:
@@ -122,7 +132,8 @@ class Overlay:
                      "ifname": self.tap_phy,
                      "addresses": [f"{self.local}/{plen}"]}]},
                 dict({"name": "br-int", "ports": ports_int},
-                     **({"flows": flows_int} if flows_int else {}))],
+                     **({"flows": flows_int} if flows_int else {}),
+                     **({"tlv_map": tlv_map} if tlv_map else {}))],
                 state=False, netns=self.ns["sw"])
             if remote:
                 nsx(self.ns["sw"], "ip", "route", "add", f"{remote}/32",
@@ -383,3 +394,121 @@ def test_add_port_key_value():
                           "remote_ip=172.31.0.2", "key=16777216",
                           check=False)
         assert bad.returncode != 0 and "key" in bad.stderr, bad
+
+
+# ---- GENEVE against Open vSwitch 3.1's userspace tunnelling. ----
+
+class OvsPeer(OvsOracle):
+    """A private Open vSwitch (ovs_oracle.py's isolation) run inside the
+    peer namespace as a real userspace-tunnelling host: br-phy (netdev)
+    with the veth end as a system port and the endpoint address on its
+    LOCAL port, br-int (netdev) with an internal port "vmp" as the VM and a
+    geneve port "gnv0"."""
+
+    VSWITCHD_OPTIONS = ("--disable-system",)
+
+    def __init__(self, ns, veth, local, remote, tlv):
+        self.ns, self.veth, self.local, self.remote = ns, veth, local, remote
+        self.tlv = tlv
+        self.VSWITCHD_PREFIX = ("ip", "netns", "exec", ns)
+        super().__init__(ports=(), bridge="br-int", start=True)
+
+    def _start(self):
+        self._start_daemons()
+        self.vsctl(
+            "add-br", "br-phy", "--", "set", "bridge", "br-phy",
+            "datapath_type=netdev", "--",
+            "add-port", "br-phy", self.veth, "--",
+            "add-br", "br-int", "--", "set", "bridge", "br-int",
+            "datapath_type=netdev", "fail-mode=secure", "--",
+            "add-port", "br-int", "vmp", "--", "set", "interface", "vmp",
+            "type=internal", "ofport_request=1", "--",
+            "add-port", "br-int", "gnv0", "--", "set", "interface", "gnv0",
+            "type=geneve", f"options:remote_ip={self.remote}",
+            "options:key=42", "ofport_request=10")
+        nsx(self.ns, "ip", "addr", "add", f"{self.local}/24", "dev",
+            "br-phy")
+        nsx(self.ns, "ip", "link", "set", "br-phy", "up")
+        nsx(self.ns, "ip", "addr", "add", "10.9.0.2/24", "dev", "vmp")
+        nsx(self.ns, "ip", "link", "set", "vmp", "mtu", "1400", "up")
+        self.ofctl("add-tlv-map", "br-int", self.tlv)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/ovs-vswitchd"),
+                    reason="needs Debian's openvswitch-switch")
+def test_geneve_with_open_vswitch():
+    """sluice and Open vSwitch 3.1 (userspace tunnelling, datapath netdev)
+    as the two ends of a GENEVE tunnel with a TLV option: each side sets
+    tun_metadata0 on what it sends and forwards only what carries the
+    value the other side set.  A ping succeeds only if both directions
+    carried the option."""
+    tlv = "{class=0xffff,type=0,len=4}->tun_metadata0"
+    tnl = {"name": "gnv0", "ofport": 10, "type": "geneve",
+           "remote_ip": "172.31.0.2", "key": 42}
+    flows = ["priority=10,in_port=1,"
+             "actions=set_field:0x5678->tun_metadata0,output:10",
+             "priority=10,in_port=10,tun_metadata0=0x1234,actions=output:1",
+             "priority=0,actions=drop"]
+    with Overlay(tnl_port=tnl, flows_int=flows, tlv_map=[tlv],
+                 peer="ovs") as ov:
+        ovs = OvsPeer(ov.ns["peer"], ov.veth[1], "172.31.0.2",
+                      "172.31.0.1", tlv)
+        try:
+            ovs.ofctl("add-flows", "br-int", "-", input=(
+                "priority=10,in_port=1,"
+                "actions=set_field:0x1234->tun_metadata0,output:10\n"
+                "priority=10,in_port=10,tun_metadata0=0x5678,"
+                "actions=output:1\n"
+                "priority=0,actions=drop\n"))
+            ovs.ofctl("add-flow", "br-phy", "priority=0,actions=NORMAL")
+            nsx(ov.ns["vm"], "ip", "link", "set", ov.tap_vm, "mtu", "1400")
+            ping_ok(ov, "vm", "10.9.0.2")
+            ping_ok(ov, "peer", "10.9.0.1")
+            mfs = ov.sw.ofctl("dump-megaflows").stdout
+            assert "tun_metadata0=0x1234" in mfs, mfs
+            of = ovs.ofctl("dump-flows", "br-int")
+            assert re.search(r"n_packets=[1-9].*tun_metadata0=0x5678", of), of
+            assert ov.sw.ofctl("dump-tlv-map", "br-int").stdout.strip() == \
+                "{class=0xffff,type=0x0,len=4}->tun_metadata0"
+
+            # Without the value the other side expects, nothing passes.
+            ov.sw.ofctl("add-flow", "br-int",
+                        "priority=10,in_port=1,"
+                        "actions=set_field:0x9999->tun_metadata0,output:10")
+            r = ov.ping("vm", "10.9.0.2", count=2)
+            assert r.returncode != 0, r.stdout
+        finally:
+            logs = ovs.logs()
+            ovs.stop()
+
+
+def test_tlv_map_checked_and_saved():
+    """add-tlv-map takes ovs-ofctl's syntax, refuses what sluice cannot
+    hold or what clashes, and the mappings come back after a restart."""
+    m0 = "{class=0xffff,type=0x0,len=4}->tun_metadata0"
+    m1 = "{class=0x102,type=0x80,len=8}->tun_metadata1"
+    with Switch(ports=[{"name": "d1", "ofport": 1, "type": "dummy"}],
+                state=True) as sw:
+        sw.ofctl("add-tlv-map", "br0", f"{m0},{m1}")
+        for bad, why in (
+                ("{class=0xffff,type=1,len=12}->tun_metadata2", "len"),
+                ("{class=0xffff,type=0,len=4}->tun_metadata3", "already"),
+                ("{class=0xffff,type=9,len=4}->tun_metadata1", "already"),
+                ("{class=0xffff,type=9,len=4}->tun_metadata8",
+                 "tun_metadata0..7"),
+                ("class=1,type=2,len=4->tun_metadata2", "expected")):
+            r = sw.ofctl("add-tlv-map", "br0", bad, check=False)
+            assert r.returncode != 0 and why in r.stderr, (bad, r.stderr)
+        sw.add_flows("priority=5,tun_metadata1=0x1122334455667788,"
+                     "actions=set_field:0xabcd->tun_metadata0,output:1")
+        flows = sw.ofctl("dump-flows", "br0").stdout
+        assert "tun_metadata1=0x1122334455667788" in flows, flows
+        assert "set_field:0xabcd->tun_metadata0" in flows, flows
+        sw.kill()
+        sw.start()
+        got = sw.ofctl("dump-tlv-map", "br0").stdout.split()
+        assert got == [m0, m1.replace("0x102", "0x102")], got
+        sw.ofctl("del-tlv-map", "br0", m0)
+        assert sw.ofctl("dump-tlv-map", "br0").stdout.split() == [m1]
+        r = sw.ofctl("del-tlv-map", "br0", m0, check=False)
+        assert r.returncode != 0 and "no such mapping" in r.stderr
