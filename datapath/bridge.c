@@ -138,6 +138,7 @@ sw_upcall(struct dp_upcall *up, void *sw_)
     }
     up->wc.in_port = UINT32_MAX;
     up->learned = out.learned_changed;
+    up->no_cache = out.no_cache;
     _Static_assert(OFPROTO_MAX_XLATE_RULES <= DP_MAX_REFS,
                    "every rule hit must fit in an upcall's references");
     up->n_refs = out.n_rules;
@@ -359,6 +360,13 @@ sw_add_tlv_map(struct sw *sw, struct bridge *br, const char *text,
     return ret;
 }
 
+static bool
+tlv_same(const struct tnl_tlv *a, const struct tnl_tlv *b)
+{
+    return a->opt_class == b->opt_class && a->type == b->type
+           && a->len == b->len && a->slot == b->slot;
+}
+
 int
 sw_del_tlv_map(struct sw *sw, struct bridge *br, const char *text,
                char *err, size_t errsize)
@@ -378,8 +386,7 @@ sw_del_tlv_map(struct sw *sw, struct bridge *br, const char *text,
             bool found = false;
 
             for (size_t k = 0; k < br->tlv.n; k++) {
-                found |= !memcmp(&br->tlv.tlv[k], &maps[i],
-                                 sizeof maps[i]);
+                found |= tlv_same(&br->tlv.tlv[k], &maps[i]);
             }
             if (!found) {
                 char t[96];
@@ -394,7 +401,7 @@ sw_del_tlv_map(struct sw *sw, struct bridge *br, const char *text,
             bool gone = false;
 
             for (size_t i = 0; i < n; i++) {
-                gone |= !memcmp(&br->tlv.tlv[k], &maps[i], sizeof maps[i]);
+                gone |= tlv_same(&br->tlv.tlv[k], &maps[i]);
             }
             if (!gone) {
                 m.tlv[m.n++] = br->tlv.tlv[k];

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 
 #include "capture.h"
@@ -300,11 +301,18 @@ static void run_actions(struct dp_pmd *, struct rte_mbuf **pkts,
                         bool in_port_drop, struct dp_megaflow *mf,
                         uint32_t in_port);
 
-/* A stable hash of the flow of 'm', for the outer UDP source port. */
+/* A stable hash of the flow of 'm', for the outer UDP source port (ECMP
+ * entropy: the same for every packet of a flow).  From the key when there
+ * is one, the NIC's RSS hash when it gave one, else straight from the
+ * headers: the IP addresses and protocol and, but in a later fragment,
+ * the ports; the Ethernet addresses for what is not IP. */
 static uint32_t
 inner_hash(struct rte_mbuf *m, const struct flow *key)
 {
-    struct flow f;
+    const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+    uint32_t len = rte_pktmbuf_data_len(m);
+    uint32_t h = 0x5bd1e995;
+    uint16_t type;
 
     if (key) {
         return flow_hash(key, 0);
@@ -312,9 +320,30 @@ inner_hash(struct rte_mbuf *m, const struct flow *key)
     if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) {
         return m->hash.rss;
     }
-    flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m), 0,
-                 &f, NULL);
-    return flow_hash(&f, 0);
+    if (len < 14) {
+        return h;
+    }
+    type = (uint16_t) (p[12] << 8 | p[13]);
+    if (type == ETH_TYPE_IP && len >= 34 && (p[14] >> 4) == 4) {
+        uint32_t ihl = (uint32_t) (p[14] & 0x0f) * 4;
+        bool later = (p[20] & 0x1f) || p[21];
+
+        h = rte_hash_crc(p + 26, 8, h ^ p[23]);
+        if (!later && (p[23] == IPPROTO_TCP_ || p[23] == IPPROTO_UDP_
+                       || p[23] == IPPROTO_SCTP_) && len >= 14 + ihl + 4) {
+            h = rte_hash_crc(p + 14 + ihl, 4, h);
+        }
+        return h;
+    }
+    if (type == ETH_TYPE_IPV6 && len >= 54) {
+        h = rte_hash_crc(p + 22, 32, h ^ p[20]);
+        if ((p[20] == IPPROTO_TCP_ || p[20] == IPPROTO_UDP_
+             || p[20] == IPPROTO_SCTP_) && len >= 58) {
+            h = rte_hash_crc(p + 54, 4, h);
+        }
+        return h;
+    }
+    return rte_hash_crc(p, 12, h ^ type);
 }
 
 /* DPA_TNL_PUSH at 'a' (its block follows) on the packets still present:
@@ -339,8 +368,9 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
     lay.l4_ofs = a->tnl_push.is_ipv6 ? 54 : 34;
     lay.is_ipv6 = a->tnl_push.is_ipv6;
     lay.csum = a->tnl_push.csum;
-    if (lay.hdr_len > sizeof hdr
-        || lay.hdr_len > a->tnl_push.n_data * DPA_TNL_DATA_BYTES) {
+    if (lay.hdr_len > sizeof hdr || !lay.hdr_len
+        || a->tnl_push.n_data != (lay.hdr_len + DPA_TNL_DATA_BYTES - 1)
+                                 / DPA_TNL_DATA_BYTES) {
         if (last) {
             drop_pkts(pmd, pkts, n, DP_DROP_ACTION);
         }
@@ -587,6 +617,12 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
     for (size_t i = 0; i < n_acts; i += dp_action_block_len(&acts[i])) {
         uint16_t t = acts[i].type;
 
+        if (dp_action_block_len(&acts[i]) > n_acts - i) {
+            /* A tunnel push's block past the list's end: never made by
+             * translation; drop rather than read beyond it. */
+            drop_pkts(pmd, pkts, n, DP_DROP_ACTION);
+            return;
+        }
         if (t == DPA_OUTPUT || t == DPA_RECIRC || t == DPA_CT
             || t == DPA_TNL_POP || t == DPA_TNL_PUSH) {
             last = i;

@@ -142,7 +142,9 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
 
     mf = NULL;
     counted = false;
-    if (pmd->mask_scratch && mask_limit_reached(pmd, &tmp_up->wc)) {
+    if (tmp_up->no_cache) {
+        /* Runs once (stage 6), like a result over the flow limit. */
+    } else if (pmd->mask_scratch && mask_limit_reached(pmd, &tmp_up->wc)) {
         dp_stat_add(&pmd->mask_limited, 1);
     } else {
         counted = true;

@@ -657,7 +657,7 @@ revalidate_cb(struct cls_rule *cr, void *ctx_)
     up.revalidating = true;
     if (!dp->cbs.upcall(&up, dp->aux) && up.actions) {
         dp_megaflow_mask_fixup(&up.wc);
-        keep = dp_actions_equal(up.actions, mf->actions)
+        keep = !up.no_cache && dp_actions_equal(up.actions, mf->actions)
                && !memcmp(&up.wc, &mf->cr.mask, sizeof up.wc);
     }
     if (dp->cbs.release && up.n_refs) {

@@ -123,6 +123,11 @@ struct dp_upcall {
     size_t n_refs;
     bool learned;               /* Out: slow-path state changed (MAC
                                  * learning): revalidate soon. */
+    bool no_cache;              /* Out: the result rests on state whose
+                                 * change gives no notice (a tunnel's next
+                                 * hop being resolved): run it for this
+                                 * packet, install no megaflow (and drop
+                                 * one being revalidated). */
 };
 
 struct dp_callbacks {

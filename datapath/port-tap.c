@@ -56,6 +56,9 @@ struct tap_config {
     size_t n_addrs;
 };
 
+/* The most polls an idle tap skips between two reads (tap_rxq_recv()). */
+#define TAP_RX_MAX_SKIP 32
+
 struct port_tap {
     struct port up;
 
@@ -71,6 +74,8 @@ struct port_tap {
     uint8_t *rx_spill;            /* TAP_SPILL_SIZE bytes. */
     uint64_t rx_errors;           /* Read by get_stats(). */
     uint64_t rx_dropped;          /* No mbufs. */
+    uint32_t rx_skip;             /* Polls left without a read(). */
+    uint32_t rx_backoff;          /* The last skip, doubling while idle. */
 
     uint64_t tx_errors;           /* Atomic: several PMDs send. */
 };
@@ -449,6 +454,15 @@ tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
     struct port_tap *t = tap_cast(port);
     int n = 0;
 
+    /* A read() that finds nothing costs a system call, a microsecond or
+     * more: on a busy PMD an idle tap would cost its other ports dearly.
+     * After an empty read the next polls skip it, twice as many each
+     * time it stays empty (up to TAP_RX_MAX_SKIP), and the first packet
+     * ends the backoff. */
+    if (t->rx_skip) {
+        t->rx_skip--;
+        return 0;
+    }
     while (n < max) {
         struct rte_mbuf *m = t->rx_spare;
         struct iovec iov[2];
@@ -488,6 +502,15 @@ tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
             }
         }
         pkts[n++] = m;
+    }
+    if (n) {
+        t->rx_backoff = 0;
+    } else {
+        t->rx_backoff = t->rx_backoff ? t->rx_backoff * 2 : 1;
+        if (t->rx_backoff > TAP_RX_MAX_SKIP) {
+            t->rx_backoff = TAP_RX_MAX_SKIP;
+        }
+        t->rx_skip = t->rx_backoff;
     }
     return n;
 }

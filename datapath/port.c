@@ -17,7 +17,6 @@
 #include "port-options.h"
 #include "port-provider.h"
 #include "port-tunnel.h"
-#include "port-tunnel.h"
 
 #define PORT_MAX_CLASSES 16
 

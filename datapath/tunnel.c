@@ -19,6 +19,8 @@
 #include "tnl-route.h"
 #include "tnl.h"
 
+#include <rte_mbuf.h>
+
 LOG_MODULE(tunnel);
 
 struct tap_entry {
@@ -276,12 +278,19 @@ encap(struct sw_tunnels *t, const struct tun_entry *te,
         return OFPROTO_HOOK_DONE;
     }
     if (tnl_neigh_lookup(t->route, nh.ifindex, v6, nh.gw, spec.eth_dst)) {
-        /* Resolution is under way; the answer revalidates this flow. */
+        /* Resolution is under way (asked again at most once a second).
+         * Not cached: a resolution that fails gives no notice, and a
+         * cached drop would then never ask again. */
         LOG_DBG_RL("tunnel port %s: next hop not resolved yet", te->name);
         ofproto_xctx_skipped(ctx);
+        ofproto_xctx_no_cache(ctx);
         return OFPROTO_HOOK_DONE;
     }
     memcpy(spec.eth_src, tap->mac, 6);
+    if (c->has_local && c->is_ipv6 != v6) {
+        return encap_fail(ctx, te, "local_ip is not of the remote "
+                          "endpoint's family");
+    }
     if (v6) {
         memcpy(spec.ipv6_dst, remote, 16);
         memcpy(spec.ipv6_src, c->has_local ? c->local : nh.src, 16);
@@ -305,6 +314,11 @@ encap(struct sw_tunnels *t, const struct tun_entry *te,
     hdr_len = tnl_build(&spec, hdr, TNL_HDR_MAX);
     if (!hdr_len) {
         return encap_fail(ctx, te, "cannot build the header");
+    }
+    if (hdr_len > RTE_PKTMBUF_HEADROOM) {
+        /* It could never be prepended (tunnel_no_headroom each time). */
+        return encap_fail(ctx, te, "the outer header (GENEVE options) is "
+                          "longer than a packet buffer's headroom");
     }
     tnl_layout_of(&spec, &lay);
 
@@ -423,10 +437,20 @@ sw_tunnels_attach(struct sw_tunnels *t, struct event_base *base,
                   void (*changed)(void *aux), void *aux, char *err,
                   size_t errsize)
 {
+    struct tnl_route *route;
+    int ret;
+
     if (t->route) {
         return 0;
     }
-    return tnl_route_create(base, changed, aux, &t->route, err, errsize);
+    ret = tnl_route_create(base, changed, aux, &route, err, errsize);
+    if (!ret) {
+        /* Translation (PMD threads, read lock) reads it. */
+        dp_slow_wrlock(t->dp);
+        t->route = route;
+        dp_slow_wrunlock(t->dp);
+    }
+    return ret;
 }
 
 void
@@ -523,29 +547,37 @@ sw_tunnels_publish(struct sw_tunnels *t)
         dp_set_tnl_map(t->dp, NULL);
         return 0;
     }
-    e = calloc(t->n_tuns, sizeof *e);
+    /* Up to two entries a port: one whose family nothing fixes
+     * (remote_ip=flow without local_ip) receives over both. */
+    e = calloc(2 * t->n_tuns, sizeof *e);
     if (!e) {
         return ENOMEM;
     }
+    size_t n_e = 0;
     for (size_t i = 0; i < t->n_tuns; i++) {
         const struct tnl_port_cfg *c = &t->tuns[i].cfg;
+        bool both = c->remote_flow && !c->has_local;
 
-        e[i].type = c->type;
-        e[i].udp_port = htons(c->dst_port);
-        e[i].is_ipv6 = c->is_ipv6;
-        e[i].remote_any = c->remote_flow;
-        e[i].local_any = !c->has_local;
-        e[i].key_any = c->key_flow;
-        memcpy(e[i].remote, c->remote, 16);
-        memcpy(e[i].local, c->local, 16);
-        e[i].key = c->key;
-        e[i].port_no = t->tuns[i].dp_port;
+        for (int f = 0; f < (both ? 2 : 1); f++) {
+            struct tnl_map_entry *x = &e[n_e++];
+
+            x->type = c->type;
+            x->udp_port = htons(c->dst_port);
+            x->is_ipv6 = both ? f == 1 : c->is_ipv6;
+            x->remote_any = c->remote_flow;
+            x->local_any = !c->has_local;
+            x->key_any = c->key_flow;
+            memcpy(x->remote, c->remote, 16);
+            memcpy(x->local, c->local, 16);
+            x->key = c->key;
+            x->port_no = t->tuns[i].dp_port;
+        }
     }
     {
         size_t n = 0;
 
         /* Two ports that receive the same packets: the first keeps them. */
-        for (size_t i = 0; i < t->n_tuns; i++) {
+        for (size_t i = 0; i < n_e; i++) {
             size_t k;
 
             for (k = 0; k < n; k++) {
@@ -565,7 +597,7 @@ sw_tunnels_publish(struct sw_tunnels *t)
             if (k < n) {
                 LOG_WARN("tunnel port %s receives the same packets as "
                          "tunnel port %s: it receives nothing",
-                         t->tuns[i].name,
+                         find_tun(t, e[i].port_no)->name,
                          find_tun(t, e[k].port_no)->name);
                 err = EEXIST;
                 continue;

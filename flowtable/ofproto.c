@@ -1846,6 +1846,15 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
     if (!ct->has_nat) {
         memset(&a->ct.nat, 0, sizeof a->ct.nat);
     }
+    if (ct->table != OF_CT_NO_TABLE
+        && memcmp(&x->work.tunnel, &x->base.tunnel, sizeof x->work.tunnel)) {
+        /* A set_field of a tunnel field would not survive the next pass
+         * (it has no datapath action; the pass starts from the packet's
+         * metadata): drop rather than encapsulate with the old one. */
+        x->out->n_skipped++;
+        x->stop = x->drop_all = true;
+        return;
+    }
     if (ct->table != OF_CT_NO_TABLE) {
         a = emit(x, DPA_RECIRC);
         if (a) {
@@ -1996,12 +2005,19 @@ ofproto_xctx_merge(struct ofproto_xctx *ctx, struct ofproto_xlate_out *sub)
     out->learned_changed |= sub->learned_changed;
     out->n_unknown_port += sub->n_unknown_port;
     out->n_skipped += sub->n_skipped;
+    out->no_cache |= sub->no_cache;
 }
 
 void
 ofproto_xctx_skipped(struct ofproto_xctx *ctx)
 {
     ((struct xctx *) ctx)->out->n_skipped++;
+}
+
+void
+ofproto_xctx_no_cache(struct ofproto_xctx *ctx)
+{
+    ((struct xctx *) ctx)->out->no_cache = true;
 }
 
 void

@@ -200,6 +200,8 @@ void ofproto_xctx_merge(struct ofproto_xctx *,
                         struct ofproto_xlate_out *sub);
 /* Counts an output the hook could not translate as skipped. */
 void ofproto_xctx_skipped(struct ofproto_xctx *);
+/* Marks the translation's result as not to be cached (out->no_cache). */
+void ofproto_xctx_no_cache(struct ofproto_xctx *);
 bool ofproto_port_from_dp(const struct ofproto *ofp, uint32_t dp_port,
                           uint32_t *ofport);
 bool ofproto_port_by_name(const struct ofproto *ofp, const char *name,
@@ -339,6 +341,9 @@ struct ofproto_xlate_out {
     uint32_t n_in_port_drop;    /* Outputs to the input port dropped. */
     uint32_t n_skipped;         /* Actions skipped: missing prerequisites
                                  * or no datapath equivalent. */
+    bool no_cache;              /* An output hook's result rests on state
+                                 * that changes without notice: do not
+                                 * cache it (ofproto_xctx_no_cache()). */
 };
 
 /* Translates 'flow' (in_port = OpenFlow port) into *actions (new memory,
