@@ -311,8 +311,9 @@ inner_hash(struct rte_mbuf *m, const struct flow *key)
 {
     const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
     uint32_t len = rte_pktmbuf_data_len(m);
-    uint32_t h = 0x5bd1e995;
+    uint32_t h = 0x5bd1e995, w[9];
     uint16_t type;
+    size_t n = 0;
 
     if (key) {
         return flow_hash(key, 0);
@@ -323,27 +324,36 @@ inner_hash(struct rte_mbuf *m, const struct flow *key)
     if (len < 14) {
         return h;
     }
+    /* The packet need not be aligned: its fields are copied into 'w'. */
     type = (uint16_t) (p[12] << 8 | p[13]);
     if (type == ETH_TYPE_IP && len >= 34 && (p[14] >> 4) == 4) {
         uint32_t ihl = (uint32_t) (p[14] & 0x0f) * 4;
         bool later = (p[20] & 0x1f) || p[21];
 
-        h = rte_hash_crc(p + 26, 8, h ^ p[23]);
+        memcpy(w, p + 26, 8);
+        n = 2;
+        w[n++] = p[23];
         if (!later && (p[23] == IPPROTO_TCP_ || p[23] == IPPROTO_UDP_
                        || p[23] == IPPROTO_SCTP_) && len >= 14 + ihl + 4) {
-            h = rte_hash_crc(p + 14 + ihl, 4, h);
+            memcpy(&w[n++], p + 14 + ihl, 4);
         }
-        return h;
-    }
-    if (type == ETH_TYPE_IPV6 && len >= 54) {
-        h = rte_hash_crc(p + 22, 32, h ^ p[20]);
+    } else if (type == ETH_TYPE_IPV6 && len >= 54) {
+        memcpy(w, p + 22, 32);
+        n = 8;
+        w[n++] = p[20];
         if ((p[20] == IPPROTO_TCP_ || p[20] == IPPROTO_UDP_
              || p[20] == IPPROTO_SCTP_) && len >= 58) {
-            h = rte_hash_crc(p + 54, 4, h);
+            memcpy(&w[n - 1], p + 54, 4);
+            w[n - 1] ^= p[20];
         }
-        return h;
+    } else {
+        memcpy(w, p, 12);
+        n = 3;
     }
-    return rte_hash_crc(p, 12, h ^ type);
+    for (size_t i = 0; i < n; i++) {
+        h = rte_hash_crc_4byte(w[i], h);
+    }
+    return h;
 }
 
 /* DPA_TNL_PUSH at 'a' (its block follows) on the packets still present:
