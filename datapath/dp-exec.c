@@ -416,7 +416,10 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             continue;
         }
         inner_len = rte_pktmbuf_pkt_len(c);
-        if (inner_len + lay.hdr_len > UINT16_MAX) {
+        if (inner_len + lay.hdr_len > UINT16_MAX
+            || (a->tnl_push.max_inner && inner_len > a->tnl_push.max_inner)) {
+            /* Over 64 KiB, or over what the underlay's MTU carries (no
+             * fragmentation of the outer packet). */
             rte_pktmbuf_free(c);
             dp_stat_add(&pmd->drops[DP_DROP_TNL_TOO_BIG], 1);
             continue;

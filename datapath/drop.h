@@ -27,7 +27,7 @@
     DP_DROP(MIRROR_PORT, "mirror_output_port") /* to/from a mirror's out */\
     DP_DROP(TNL_NO_PORT, "tunnel_no_port")    /* no tunnel port matches */  \
     DP_DROP(TNL_HEADROOM, "tunnel_no_headroom") /* no room for a header */  \
-    DP_DROP(TNL_TOO_BIG, "tunnel_too_big")    /* over 64 KiB encapsulated */\
+    DP_DROP(TNL_TOO_BIG, "tunnel_too_big")    /* over the underlay's MTU */ \
     /* What tnl_parse() refuses, in enum tnl_error's order (tnl.h). */      \
     DP_DROP(TNL_TRUNCATED, "tunnel_truncated")                              \
     DP_DROP(TNL_BAD_IP, "tunnel_bad_ip")                                    \

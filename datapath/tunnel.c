@@ -188,6 +188,33 @@ encap_fail(struct ofproto_xctx *ctx, const struct tun_entry *te,
     return OFPROTO_HOOK_DONE;
 }
 
+/* The longest inner frame whose encapsulation ('hdr_len' bytes of
+ * header) fits the L3 MTU of every port the underlay bridge's actions
+ * 'oacts' output to; 0 when none says (no limit). */
+static uint16_t
+underlay_max_inner(const struct sw_tunnels *t, const struct dp_actions *oacts,
+                   size_t hdr_len)
+{
+    size_t outer = hdr_len - 14;    /* The outer L3 headers. */
+    int limit = 0;
+
+    for (size_t i = 0; i < oacts->n; i += dp_action_block_len(&oacts->a[i])) {
+        const struct dp_action *a = &oacts->a[i];
+        const struct port *port;
+        int mtu;
+
+        if (a->type != DPA_OUTPUT) {
+            continue;
+        }
+        port = dp_port_get(t->dp, a->port);
+        mtu = port ? port_get_mtu(port) : 0;
+        if (mtu > (int) outer && (!limit || mtu - (int) outer < limit)) {
+            limit = mtu - (int) outer;
+        }
+    }
+    return (uint16_t) (limit > UINT16_MAX ? UINT16_MAX : limit);
+}
+
 static enum ofproto_hook_result
 encap(struct sw_tunnels *t, const struct tun_entry *te,
       const struct flow *flow, struct flow *wc, struct ofproto_xctx *ctx)
@@ -209,6 +236,7 @@ encap(struct sw_tunnels *t, const struct tun_entry *te,
     uint8_t remote[16];
     bool v6 = c->is_ipv6;
     size_t hdr_len, n_data;
+    uint16_t max_inner;
     struct dp_action *a;
     int err;
 
@@ -351,6 +379,7 @@ encap(struct sw_tunnels *t, const struct tun_entry *te,
     }
 
     n_data = (hdr_len + DPA_TNL_DATA_BYTES - 1) / DPA_TNL_DATA_BYTES;
+    max_inner = underlay_max_inner(t, oacts, hdr_len);
     a = ofproto_xctx_emit(ctx, DPA_TNL_PUSH);
     if (a) {
         a->tnl_push.type = (uint8_t) c->type;
@@ -361,6 +390,7 @@ encap(struct sw_tunnels *t, const struct tun_entry *te,
         a->tnl_push.n_acts = (uint16_t) oacts->n;
         a->tnl_push.tnl_port = te->dp_port;
         a->tnl_push.outer_in_port = tap->dp_port;
+        a->tnl_push.max_inner = max_inner;
         memcpy(a->tnl_push.remote, remote, 16);
     }
     for (size_t d = 0; a && d < n_data; d++) {

@@ -209,6 +209,9 @@ struct dp_action {
                                                  * block resumes there. */
             uint32_t remote[4];                 /* The outer destination
                                                  * (for dumps). */
+            uint16_t max_inner;                 /* The longest inner frame
+                                                 * the underlay's MTU
+                                                 * carries; 0: no limit. */
         } tnl_push;
         uint8_t data[DPA_TNL_DATA_BYTES];       /* DPA_TNL_DATA */
     };

@@ -769,6 +769,12 @@ fmt_field_value(struct sbuf *s, const struct mf_field *mf,
 {
     char tmp[INET6_ADDRSTRLEN];
 
+    if (mf->id == MFF_TUN_FLAGS) {
+        /* Its only bit, as Open vSwitch writes it. */
+        sbuf_printf(s, "%coam", mf_value_to_u32(mf, value) & FLOW_TNL_F_OAM
+                                ? '+' : '-');
+        return;
+    }
     if (mf->n_bytes == 8) {
         sbuf_printf(s, "0x%" PRIx64, u64_from_bytes(value->bytes));
         if (mask && !is_all_ones(mask->bytes, 8)) {

@@ -512,3 +512,30 @@ def test_tlv_map_checked_and_saved():
         assert sw.ofctl("dump-tlv-map", "br0").stdout.split() == [m1]
         r = sw.ofctl("del-tlv-map", "br0", m0, check=False)
         assert r.returncode != 0 and "no such mapping" in r.stderr
+
+
+def pmd_drops(sw):
+    drops = {}
+    for pmd in sw.call("pmd-stats"):
+        for k, v in pmd.get("drops", {}).items():
+            drops[k] = drops.get(k, 0) + v
+    return drops
+
+
+def test_too_big_for_the_underlay():
+    """A VM whose MTU ignores the overlay's 50 bytes: what no longer fits
+    the uplink's MTU once encapsulated is dropped and counted, not sent
+    for the device or the network to drop; what fits still goes."""
+    with Overlay() as ov:
+        nsx(ov.ns["vm"], "ip", "link", "set", ov.tap_vm, "mtu", "1500")
+        ping_ok(ov, "vm", "10.9.0.2")
+        before = pmd_drops(ov.sw).get("tunnel_too_big", 0)
+        r = nsx(ov.ns["vm"], "ping", "-c", "2", "-i", "0.2", "-W", "1",
+                "-s", "1472", "-M", "do", "10.9.0.2", check=False,
+                timeout=30)
+        assert r.returncode != 0, r.stdout
+        assert pmd_drops(ov.sw).get("tunnel_too_big", 0) >= before + 2
+        r = nsx(ov.ns["vm"], "ping", "-c", "2", "-i", "0.2", "-W", "2",
+                "-s", "1400", "-M", "do", "10.9.0.2", check=False,
+                timeout=30)
+        assert r.returncode == 0, r.stdout
