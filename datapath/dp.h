@@ -69,6 +69,15 @@
  *   table shared by every PMD; the main thread expires its connections in
  *   slices (dp_run()).
  *
+ *   Tunnels (docs/TUNNELS.md): tnl_pop strips a packet's outer headers
+ *   and queues the inner packet the same way, its next pass's in_port the
+ *   tunnel port that dp_set_tnl_map()'s map selects and its key carrying
+ *   the tunnel metadata (recirc_id 0: the tunnel port's bridge starts in
+ *   table 0).  tnl_push(header)(actions) encapsulates a copy of each
+ *   packet and runs the block's actions (the underlay bridge's) on it.
+ *   A queued packet keeps its input port and tunnel metadata from pass to
+ *   pass.
+ *
  *   A packet that misses every cache is never dropped for want of a cached
  *   flow: if the megaflow cannot be installed (flow limit, memory) the
  *   packet is still executed with the upcall's actions.  Every drop is
