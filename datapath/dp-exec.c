@@ -229,6 +229,39 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
     dp_stat_add(&pmd->recirculations, 1);
 }
 
+/* The tunnel port for a decapsulated packet's metadata 'md' (its outer
+ * addresses and VNI), through the PMD's one-entry memory of the last
+ * answer. */
+static uint32_t
+tnl_lookup(struct dp_pmd *pmd, uint64_t gen, const struct tnl_map *map,
+           const struct dp_action *a, const struct flow_tnl *md)
+{
+    struct dp_tnl_last *l = &pmd->tnl_last;
+
+    if (!map) {
+        return UINT32_MAX;
+    }
+    if (l->gen == gen && gen && l->tun_id == md->tun_id
+        && l->ip_src == md->ip_src && l->ip_dst == md->ip_dst
+        && l->udp_port == a->tnl_pop.udp_port
+        && l->type == a->tnl_pop.type
+        && !memcmp(l->ipv6_src, md->ipv6_src, 16)
+        && !memcmp(l->ipv6_dst, md->ipv6_dst, 16)) {
+        return l->port_no;
+    }
+    l->port_no = tnl_map_lookup(map, (enum tnl_type) a->tnl_pop.type,
+                                a->tnl_pop.udp_port, md);
+    l->gen = gen;
+    l->tun_id = md->tun_id;
+    l->ip_src = md->ip_src;
+    l->ip_dst = md->ip_dst;
+    memcpy(l->ipv6_src, md->ipv6_src, 16);
+    memcpy(l->ipv6_dst, md->ipv6_dst, 16);
+    l->udp_port = a->tnl_pop.udp_port;
+    l->type = a->tnl_pop.type;
+    return l->port_no;
+}
+
 /* DPA_TNL_POP on 'm' (or a copy, when 'copy'): checks and strips the
  * outer headers and queues the inner packet for a pass as received by
  * the tunnel port its metadata selects.  'ly': its layout (NULL: parse
@@ -239,6 +272,9 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf *m,
              bool copy)
 {
     struct dp *dp = pmd->dp;
+    /* The generation first (dp_set_tnl_map()). */
+    uint64_t gen = atomic_load_explicit(&dp->tnl_map_gen,
+                                        memory_order_acquire);
     const struct tnl_map *map = atomic_load_explicit(&dp->tnl_map,
                                                      memory_order_acquire);
     struct flow_layers tmp;
@@ -276,9 +312,7 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf *m,
         dp_stat_add(&pmd->drops[DP_DROP_TNL_TRUNCATED + (e - 1)], 1);
         return;
     }
-    port_no = map ? tnl_map_lookup(map, (enum tnl_type) a->tnl_pop.type,
-                                   a->tnl_pop.udp_port, &md)
-                  : UINT32_MAX;
+    port_no = tnl_lookup(pmd, gen, map, a, &md);
     port = dp_port_get_fast(dp, port_no);
     if (!port || !port_tunnel_cfg(port, NULL)) {
         rte_pktmbuf_free(m);

@@ -398,7 +398,10 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
             b->keys[i].in_port = b->rq->in_ports[qi];
             b->keys[i].tunnel = b->rq->tnl[qi];
             b->keys[i].recirc_id = b->recirc_ids[i];
-            dp_ct_md_to_flow(&b->md[i], &b->keys[i]);
+            if (b->rq->has_key[qi] || !dp_ct_md_blank(&b->md[i])) {
+                /* (A fresh parse left the ct_* fields zero.) */
+                dp_ct_md_to_flow(&b->md[i], &b->keys[i]);
+            }
             b->hashes[i] = flow_hash(&b->keys[i], 0);
             if (b->emc_on) {
                 emc_prefetch(pmd->emc, b->hashes[i]);

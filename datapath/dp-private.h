@@ -106,6 +106,7 @@ struct dp {
     /* Tunnel ports by what their received packets carry (tnl.h), NULL
      * when there is none: replaced whole by dp_set_tnl_map(). */
     struct tnl_map *_Atomic tnl_map;
+    _Atomic uint64_t tnl_map_gen;           /* Bumped by each of those. */
     /* The GENEVE TLV map decapsulation reads options by (tnl.h), NULL
      * when empty: replaced whole by dp_set_tlv_map(). */
     struct tnl_tlv_map *_Atomic tlv_map;
@@ -320,6 +321,18 @@ struct dp_pmd {
                                      * pass (recirculated passes read
                                      * theirs from their keys). */
     uint16_t tnl_ip_id;             /* [pmd] Next outer IPv4 id. */
+    /* [pmd] The last tunnel port lookup of exec_tnl_pop() (a tunnel's
+     * packets mostly come from one remote with one VNI): what it asked,
+     * under which map generation, and the answer. */
+    struct dp_tnl_last {
+        uint64_t gen;               /* 0: none. */
+        uint64_t tun_id;
+        uint32_t ip_src, ip_dst;
+        uint8_t ipv6_src[16], ipv6_dst[16];
+        uint16_t udp_port;
+        uint8_t type;
+        uint32_t port_no;
+    } tnl_last;
     /* [pmd] Session offload traces of this burst (dp-exec.c). */
     struct dp_sess_trace sess_trace[DP_SESS_TRACES];
     unsigned n_sess_trace;
@@ -404,6 +417,18 @@ dp_megaflow_mask_fixup(struct flow *wc)
     wc->in_port = UINT32_MAX;
     wc->recirc_id = UINT32_MAX;
     wc->pad0 = wc->pad1 = wc->pad2 = 0;
+}
+
+/* True if 'md' holds nothing (a packet no ct() has seen, as a tunnel's
+ * decapsulated one): its ct_* fields are all zero. */
+static inline bool
+dp_ct_md_blank(const struct ct_md *md)
+{
+    uint64_t l[2];
+
+    memcpy(l, md->label, sizeof l);
+    return !md->state && !md->zone && !md->mark && !md->has_orig
+           && !(l[0] | l[1]);
 }
 
 /* The conntrack fields of a recirculated pass's key, from the packet's

@@ -489,8 +489,14 @@ dp_port_add(struct dp *dp, struct port *port, uint32_t *port_no)
 void
 dp_set_tnl_map(struct dp *dp, struct tnl_map *map)
 {
-    struct tnl_map *old = atomic_exchange_explicit(&dp->tnl_map, map,
-                                                   memory_order_acq_rel);
+    struct tnl_map *old;
+
+    /* The map, then its generation: a PMD reads them in the other order
+     * (exec_tnl_pop()), so one that sees the new generation also sees the
+     * new map, and what it remembers under an old one it looks up
+     * again. */
+    old = atomic_exchange_explicit(&dp->tnl_map, map, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&dp->tnl_map_gen, 1, memory_order_acq_rel);
 
     if (old) {
         dp_synchronize(dp);
