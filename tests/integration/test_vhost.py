@@ -51,6 +51,7 @@ class Guest:
         self.prefix = f"vt{os.getpid()}{name}{Guest._n}"
         self.log_path = os.path.join(str(tmpdir), f"testpmd-{name}.log")
         self.proc = None
+        self.groups = []        # Process groups started (start()).
         if start:
             self.start()
 
@@ -67,9 +68,14 @@ class Guest:
                f"--rxq={self.queues}", f"--txq={self.queues}",
                f"--eth-peer=0,{self.peer}", "--flowgen-flows=64"]
         self.log = open(self.log_path, "ab")
+        # A session of its own, remembered: kill() ends only 'timeout'
+        # (what the tests' vanishing peers have always done), and stop()
+        # then ends whatever of each group is left, testpmd included.
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.groups.append(self.proc.pid)
 
     def read_log(self):
         with open(self.log_path, "rb") as f:
@@ -138,6 +144,12 @@ class Guest:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self.kill()
+        for pgid in self.groups:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.groups = []
 
 
 MAC_A = "02:00:00:00:00:0a"
