@@ -2122,16 +2122,24 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
     fmt_match_field(s, &first, m, MFF_CT_NW_PROTO, NULL);
     fmt_match_field(s, &first, m, MFF_CT_TP_SRC, NULL);
     fmt_match_field(s, &first, m, MFF_CT_TP_DST, NULL);
-    fmt_match_field(s, &first, m, MFF_TUN_ID, NULL);
-    fmt_match_field(s, &first, m, MFF_TUN_SRC, NULL);
-    fmt_match_field(s, &first, m, MFF_TUN_DST, NULL);
-    fmt_match_field(s, &first, m, MFF_TUN_IPV6_SRC, NULL);
-    fmt_match_field(s, &first, m, MFF_TUN_IPV6_DST, NULL);
-    fmt_match_field(s, &first, m, MFF_TUN_FLAGS, NULL);
-    fmt_match_field(s, &first, m, MFF_TUN_TOS, NULL);
-    fmt_match_field(s, &first, m, MFF_TUN_TTL, NULL);
-    for (int i = 0; i < FLOW_TNL_MD_SLOTS; i++) {
-        fmt_match_field(s, &first, m, MFF_TUN_METADATA0 + i, NULL);
+    {
+        static const struct flow_tnl no_tnl;
+
+        /* Most matches have no tunnel field: one compare skips them all
+         * (dumps of many rules format every match). */
+        if (memcmp(&m->wc.tunnel, &no_tnl, sizeof no_tnl)) {
+            fmt_match_field(s, &first, m, MFF_TUN_ID, NULL);
+            fmt_match_field(s, &first, m, MFF_TUN_SRC, NULL);
+            fmt_match_field(s, &first, m, MFF_TUN_DST, NULL);
+            fmt_match_field(s, &first, m, MFF_TUN_IPV6_SRC, NULL);
+            fmt_match_field(s, &first, m, MFF_TUN_IPV6_DST, NULL);
+            fmt_match_field(s, &first, m, MFF_TUN_FLAGS, NULL);
+            fmt_match_field(s, &first, m, MFF_TUN_TOS, NULL);
+            fmt_match_field(s, &first, m, MFF_TUN_TTL, NULL);
+            for (int i = 0; i < FLOW_TNL_MD_SLOTS; i++) {
+                fmt_match_field(s, &first, m, MFF_TUN_METADATA0 + i, NULL);
+            }
+        }
     }
 
     /* Shorthand or dl_type. */
