@@ -405,6 +405,7 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
     uint8_t hdr[TNL_HDR_MAX];
     struct tnl_layout lay;
     struct port *tnl_port;
+    uint64_t tx_bytes = 0;
     unsigned k = 0;
 
     lay.hdr_len = a->tnl_push.hdr_len;
@@ -476,14 +477,16 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
         /* The encapsulated packet is a new one: the inner packet's
          * offload requests do not describe it. */
         c->ol_flags &= ~(RTE_MBUF_F_TX_OFFLOAD_MASK);
-        if (tnl_port) {
-            port_tunnel_count_tx(tnl_port, pmd->idx, 1, inner_len);
-        }
+        tx_bytes += inner_len;
         outer[k] = c;
         ly[k].l3 = lay.l3_ofs;
         ly[k].l4 = lay.l4_ofs;
         ly[k].n_vlans = 0;
         k++;
+    }
+    if (k && tnl_port) {
+        /* Once per batch: the counters are the PMD's own cache line. */
+        port_tunnel_count_tx(tnl_port, pmd->idx, k, tx_bytes);
     }
     if (k) {
         run_actions(pmd, outer, ly, NULL, NULL, k,

@@ -1366,11 +1366,11 @@ print_names(const char *key, const json_t *list)
     }
 }
 
-/* Prints a method's array of lines. */
+/* Prints a method's array of lines ('params' stolen). */
 static void
-print_lines(const char *method)
+print_lines(const char *method, json_t *params)
 {
-    json_t *r = call(method, json_object());
+    json_t *r = call(method, params);
     json_t *l;
     size_t i;
 
@@ -1388,7 +1388,7 @@ cmd_tnl_route_show(int argc, char *argv[])
 {
     (void) argc;
     (void) argv;
-    print_lines("tnl-route-show");
+    print_lines("tnl-route-show", json_object());
 }
 
 static void
@@ -1396,7 +1396,7 @@ cmd_tnl_neigh_show(int argc, char *argv[])
 {
     (void) argc;
     (void) argv;
-    print_lines("tnl-neigh-show");
+    print_lines("tnl-neigh-show", json_object());
 }
 
 static void
@@ -1421,18 +1421,8 @@ cmd_del_tlv_map(int argc, char *argv[])
 static void
 cmd_dump_tlv_map(int argc, char *argv[])
 {
-    json_t *r = call("dump-tlv-map", json_pack("{s:s}", "bridge", argv[0]));
-    json_t *l;
-    size_t i;
-
     (void) argc;
-    if (printed_as_json(r)) {
-        return;
-    }
-    json_array_foreach (r, i, l) {
-        printf("%s\n", json_string_value(l));
-    }
-    json_decref(r);
+    print_lines("dump-tlv-map", json_pack("{s:s}", "bridge", argv[0]));
 }
 
 static void
