@@ -39,6 +39,8 @@ struct ctl_conn {
                                    too long (its error is sent). */
     bool dead;                  /* Free as soon as possible. */
     bool busy;                  /* Inside conn_process() (no free). */
+    bool throttled;             /* Requests wait until the client reads
+                                 * its output down (conn_write_cb). */
     const struct ctl_stream_ops *stream_ops;    /* Streaming a result. */
     void *stream_state;
     json_t *stream_id;
@@ -556,6 +558,17 @@ conn_process(struct ctl_conn *c)
         size_t eol_len = 0, len;
         char *line;
 
+        if (evbuffer_get_length(bufferevent_get_output(c->bev))
+            >= stream_lowat(c->server)) {
+            /* The client has not read what it was sent: its next
+             * requests wait until it does, so one that never reads costs
+             * the loop nothing more (the write timeout ends it). */
+            c->throttled = true;
+            bufferevent_setwatermark(c->bev, EV_WRITE,
+                                     stream_lowat(c->server), 0);
+            yielded = true;
+            break;
+        }
         if (c->skipping && !conn_skip_line(c)) {
             break;
         }
@@ -605,8 +618,12 @@ conn_process(struct ctl_conn *c)
         conn_handle_line(c, line, len);
         free(line);
         if (++handled == CTL_REQUESTS_PER_TURN && evbuffer_get_length(in)) {
-            /* Other clients' turn: the rest of the input later. */
-            event_active(c->resume_ev, 0, 0);
+            /* Other clients' turn: the rest of the input later, after the
+             * loop's next poll (an event_active() would run it before
+             * any other client's I/O). */
+            static const struct timeval now = { 0, 0 };
+
+            event_add(c->resume_ev, &now);
             yielded = true;
             break;
         }
@@ -644,6 +661,13 @@ conn_write_cb(struct bufferevent *bev, void *c_)
 {
     struct ctl_conn *c = c_;
 
+    if (c->throttled) {
+        /* The client read its output down: its waiting requests. */
+        c->throttled = false;
+        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+        conn_process(c);
+        return;
+    }
     if (c->stream_ops) {
         /* The output fell below CTL_STREAM_LOWAT: the next parts. */
         conn_stream_pump(c);

@@ -16,15 +16,17 @@
  * request is outstanding (a deferred reply, or a streamed result still
  * being sent, see ctl_stream()) further requests of that connection wait
  * in its input buffer; a connection handles at most CTL_REQUESTS_PER_TURN
- * buffered requests before the other clients get their turn. Requests
+ * buffered requests before the other clients get their turn (after the
+ * loop's next poll), and none while more than CTL_STREAM_LOWAT bytes (at
+ * most half the output limit) of its replies wait unread. Requests
  * are bounded
  * (CTL_MAX_REQUEST; a longer line gets an error naming the limit, the
  * rest of it is read and discarded, and the connection stays usable for
  * the next request); malformed JSON gets a -32700 reply and the
  * connection stays usable. A client that does not read its replies is
- * dropped (more than the output limit queued before a new reply, or no
- * write progress for the write timeout), so a slow client never blocks the
- * daemon. The built-in method "list-methods" lists the registered methods.
+ * no longer served and is dropped (no write progress for the write
+ * timeout, or more than the output limit queued before a new reply), so a
+ * slow client never blocks the daemon. The built-in method "list-methods" lists the registered methods.
  *
  * Deferred replies: a handler that must wait (e.g. for a PMD grace period)
  * calls ctl_pending_current(), keeps the returned pointer, returns
