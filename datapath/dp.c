@@ -27,6 +27,7 @@
 #include "hkc.h"
 #include "mirror.h"
 #include "port.h"
+#include "port-tunnel.h"
 
 uint64_t dp_tsc_per_ms;
 uint64_t dp_tsc_epoch;
@@ -926,9 +927,20 @@ void
 dp_megaflow_hw_stats(struct dp *dp, struct dp_megaflow *mf,
                      uint64_t packets, uint64_t bytes, long long used_ms)
 {
-    (void) dp;
     mf->hw_packets += packets;
     mf->hw_bytes += bytes;
+    /* A NIC that encapsulated the flow's packets sent them out of its
+     * tunnel port: counted there as hardware tx, like a NIC's output. */
+    for (size_t i = 0; packets && i < mf->actions->n;
+         i += dp_action_block_len(&mf->actions->a[i])) {
+        const struct dp_action *a = &mf->actions->a[i];
+        struct port *tp;
+
+        if (a->type == DPA_TNL_PUSH
+            && (tp = dp_port_get(dp, a->tnl_push.tnl_port)) != NULL) {
+            port_tunnel_count_hw_tx(tp, packets, bytes);
+        }
+    }
     if (packets && used_ms > __atomic_load_n(&mf->used_ms,
                                              __ATOMIC_RELAXED)) {
         /* The owner PMD may store a newer time concurrently; either value

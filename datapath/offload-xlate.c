@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
@@ -31,6 +32,56 @@ offload_mode_name(enum offload_mode m)
 {
     return m == OFFLOAD_MODE_FULL ? "full"
            : m == OFFLOAD_MODE_PARTIAL ? "partial" : "none";
+}
+
+const char *
+offload_encap_caps(const struct offload_caps *c)
+{
+    return c->vxlan_encap && c->raw_encap ? "vxlan+raw"
+           : c->vxlan_encap ? "vxlan" : c->raw_encap ? "raw" : "none";
+}
+
+/* ---- Tunnel templates. ---- */
+
+/* Fills r->vxlan_encap's definition (ETH / IPV4 or IPV6 / UDP / VXLAN)
+ * from the VXLAN template of 'len' bytes in r->encap_data.  False if the
+ * template is not Ethernet + IP + UDP + VXLAN. */
+static bool
+encap_definition(struct offload_rule *r, bool is_ipv6, size_t len)
+{
+    const uint8_t *h = r->encap_data;
+    size_t l4 = is_ipv6 ? 54 : 34;
+    size_t n = 0;
+
+    if (len != l4 + 16) {
+        return false;
+    }
+    memset(r->encap_items, 0, sizeof r->encap_items);
+    memset(&r->encap_eth, 0, sizeof r->encap_eth);
+    memcpy(&r->encap_eth.hdr, h, sizeof r->encap_eth.hdr);
+    r->encap_items[n].type = RTE_FLOW_ITEM_TYPE_ETH;
+    r->encap_items[n++].spec = &r->encap_eth;
+    if (is_ipv6) {
+        memset(&r->encap_ipv6, 0, sizeof r->encap_ipv6);
+        memcpy(&r->encap_ipv6.hdr, h + 14, sizeof r->encap_ipv6.hdr);
+        r->encap_items[n].type = RTE_FLOW_ITEM_TYPE_IPV6;
+        r->encap_items[n++].spec = &r->encap_ipv6;
+    } else {
+        memset(&r->encap_ipv4, 0, sizeof r->encap_ipv4);
+        memcpy(&r->encap_ipv4.hdr, h + 14, sizeof r->encap_ipv4.hdr);
+        r->encap_items[n].type = RTE_FLOW_ITEM_TYPE_IPV4;
+        r->encap_items[n++].spec = &r->encap_ipv4;
+    }
+    memcpy(&r->encap_udp.hdr, h + l4, sizeof r->encap_udp.hdr);
+    r->encap_items[n].type = RTE_FLOW_ITEM_TYPE_UDP;
+    r->encap_items[n++].spec = &r->encap_udp;
+    memset(&r->encap_vxlan, 0, sizeof r->encap_vxlan);
+    memcpy(&r->encap_vxlan.hdr, h + l4 + 8, sizeof r->encap_vxlan.hdr);
+    r->encap_items[n].type = RTE_FLOW_ITEM_TYPE_VXLAN;
+    r->encap_items[n++].spec = &r->encap_vxlan;
+    r->encap_items[n].type = RTE_FLOW_ITEM_TYPE_END;
+    r->vxlan_encap.definition = r->encap_items;
+    return true;
 }
 
 /* ---- Capability probe. ---- */
@@ -132,6 +183,40 @@ offload_probe(struct offload_caps *caps, uint16_t port_id,
         rw_out[0] = vlan[0];
         caps->vlan = caps->vlan
                      || validate(ctx, &transfer, tpat_ip, rw_out, NULL, 0);
+    }
+    /* Last, tunnel encapsulation on the way to that port: a VXLAN
+     * template as VXLAN_ENCAP's definition, then as RAW_ENCAP's bytes. */
+    caps->vxlan_encap = caps->raw_encap = false;
+    if (caps->full && caps->output) {
+        struct tnl_spec spec = {
+            .type = TNL_VXLAN, .eth_src = { 2, 0, 0, 0, 0, 1 },
+            .eth_dst = { 2, 0, 0, 0, 0, 2 }, .ip_src = RTE_BE32(0x0a000001),
+            .ip_dst = RTE_BE32(0x0a000002), .df = true,
+            .udp_dst = RTE_BE16(TNL_VXLAN_PORT), .vni = 1,
+        };
+        struct offload_rule *tmp = calloc(1, sizeof *tmp);
+        struct rte_flow_action enc[] = {
+            { .type = RTE_FLOW_ACTION_TYPE_VOID },
+            out[0],
+            { .type = RTE_FLOW_ACTION_TYPE_END },
+        };
+        size_t len;
+
+        if (!tmp) {
+            return;
+        }
+        len = tnl_build(&spec, tmp->encap_data, sizeof tmp->encap_data);
+        if (len && encap_definition(tmp, false, len)) {
+            enc[0].type = RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP;
+            enc[0].conf = &tmp->vxlan_encap;
+            caps->vxlan_encap = validate(ctx, &transfer, tpat, enc, NULL, 0);
+            tmp->raw_encap.data = tmp->encap_data;
+            tmp->raw_encap.size = len;
+            enc[0].type = RTE_FLOW_ACTION_TYPE_RAW_ENCAP;
+            enc[0].conf = &tmp->raw_encap;
+            caps->raw_encap = validate(ctx, &transfer, tpat, enc, NULL, 0);
+        }
+        free(tmp);
     }
 }
 
@@ -289,6 +374,13 @@ widen_sets(const struct offload_xlate *x, const struct dp_actions *acts,
         struct dp_action *a = &out->a[i];
 
         *a = acts->a[i];
+        if (a->type == DPA_TNL_PUSH) {
+            /* What follows works on the encapsulated packet: copied as
+             * is (translate_encap() refuses rewrites there). */
+            memcpy(a + 1, &acts->a[i + 1],
+                   (acts->n - i - 1) * sizeof *a);
+            break;
+        }
         switch (a->type) {
         case DPA_SET_ETH:
             widen_bytes(a->eth.src, a->eth.src_mask, cur.dl_src, m->dl_src,
@@ -339,10 +431,144 @@ widen_sets(const struct offload_xlate *x, const struct dp_actions *acts,
     }
 }
 
+/* Adds the output to datapath port 'dp_port' (a port of the input port's
+ * NIC).  Returns 0 or EOPNOTSUPP. */
+static int
+add_output(const struct offload_xlate *x, struct offload_rule *r,
+           uint32_t dp_port, bool *transfer, enum offload_reason *reason,
+           char *msg, size_t msgsize)
+{
+    const struct offload_caps *c = x->caps;
+    char what[96];
+    uint16_t np;
+
+    if (!c->output) {
+        return unsupported(reason, OFFLOAD_R_OUTPUT_OTHER_NIC, msg,
+                           msgsize, "the NIC cannot output to a "
+                           "port (no e-switch)");
+    }
+    if (!x->resolve || !x->resolve(dp_port, &np, x->resolve_aux)) {
+        snprintf(what, sizeof what, "output to datapath port %u, "
+                 "not on this NIC", dp_port);
+        return unsupported(reason, OFFLOAD_R_OUTPUT_OTHER_NIC, msg,
+                           msgsize, what);
+    }
+    *transfer = true;
+    if (c->represented_port) {
+        r->out_port.port_id = np;
+        add_action(r, RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, &r->out_port);
+    } else {
+        r->out_port_id.id = np;
+        add_action(r, RTE_FLOW_ACTION_TYPE_PORT_ID, &r->out_port_id);
+    }
+    return 0;
+}
+
+/* The DPA_TNL_PUSH block at 'a' ('n_left' actions from 'a' to the end of
+ * the list, the block its last): VXLAN_ENCAP or RAW_ENCAP and the one
+ * output of the underlay's actions (offload_translate()).  'n_push' VLAN
+ * tags were pushed before; '*untagged_only' is set when the match must
+ * keep tagged frames out.  Returns 0 or EOPNOTSUPP. */
+static int
+translate_encap(const struct offload_xlate *x, struct offload_rule *r,
+                const struct dp_action *a, size_t n_left, size_t n_push,
+                bool *untagged_only, bool *transfer,
+                enum offload_reason *reason, char *msg, size_t msgsize)
+{
+    const struct offload_caps *c = x->caps;
+    size_t len = a->tnl_push.hdr_len, n_data = a->tnl_push.n_data;
+    const struct dp_action *out = &a[1 + n_data];
+    bool v6 = a->tnl_push.is_ipv6;
+    char what[128];
+
+    if (!len || len > sizeof r->encap_data
+        || n_data != (len + DPA_TNL_DATA_BYTES - 1) / DPA_TNL_DATA_BYTES
+        || len < (v6 ? 54u : 34u) + 16) {
+        return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                           msgsize, "malformed tunnel header template");
+    }
+    if (a->tnl_push.n_acts != 1 || out->type != DPA_OUTPUT) {
+        return unsupported(reason, a->tnl_push.n_acts > 1
+                                   ? OFFLOAD_R_MULTI_OUTPUT
+                                   : OFFLOAD_R_ACTION_UNSUPPORTED,
+                           msg, msgsize, "underlay actions other than one "
+                           "output");
+    }
+    if (a->tnl_push.csum) {
+        return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                           msgsize, "outer UDP checksum (csum=true): the "
+                           "NIC computes none");
+    }
+    if (!c->vxlan_encap && !c->raw_encap) {
+        return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                           msgsize, "tunnel encapsulation (the NIC has "
+                           "neither VXLAN_ENCAP nor RAW_ENCAP)");
+    }
+    if (a->tnl_push.type == TNL_GENEVE && !c->raw_encap) {
+        return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                           msgsize, "GENEVE encapsulation (the NIC has no "
+                           "RAW_ENCAP)");
+    }
+    if (a->tnl_push.max_inner) {
+        bool tagged = (x->mask->vlan_tci & htons(FLOW_VLAN_CFI))
+                      && (x->flow->vlan_tci & htons(FLOW_VLAN_CFI));
+        uint32_t longest = x->in_mtu + 14 + 4 * (uint32_t) n_push
+                           + (tagged ? 4 : 0);
+
+        if (!x->in_mtu) {
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, "encapsulation from a port of "
+                               "unknown MTU (too long frames could not be "
+                               "dropped)");
+        }
+        if (longest > a->tnl_push.max_inner) {
+            snprintf(what, sizeof what, "encapsulation of frames up to %u "
+                     "bytes; the underlay carries %u (software drops and "
+                     "counts longer ones)", longest,
+                     a->tnl_push.max_inner);
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, what);
+        }
+        if (!tagged && longest + 4 > a->tnl_push.max_inner) {
+            *untagged_only = true;
+        }
+    }
+    if (1 + n_data + 1 != n_left) {
+        return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                           msgsize, "actions after the encapsulation");
+    }
+    for (size_t d = 0; d < n_data; d++) {
+        size_t off = d * DPA_TNL_DATA_BYTES;
+
+        if (a[1 + d].type != DPA_TNL_DATA) {
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, "malformed tunnel header template");
+        }
+        memcpy(r->encap_data + off, a[1 + d].data,
+               len - off < DPA_TNL_DATA_BYTES ? len - off
+                                              : DPA_TNL_DATA_BYTES);
+    }
+    if (a->tnl_push.type == TNL_VXLAN && c->vxlan_encap
+        && encap_definition(r, v6, len)) {
+        add_action(r, RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP, &r->vxlan_encap);
+    } else if (c->raw_encap) {
+        r->raw_encap.data = r->encap_data;
+        r->raw_encap.preserve = NULL;
+        r->raw_encap.size = len;
+        add_action(r, RTE_FLOW_ACTION_TYPE_RAW_ENCAP, &r->raw_encap);
+    } else {
+        return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                           msgsize, "tunnel header template (the NIC has "
+                           "no RAW_ENCAP)");
+    }
+    return add_output(x, r, out->port, transfer, reason, msg, msgsize);
+}
+
 static int
 translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
-                       bool *transfer, enum offload_reason *reason,
-                       char *msg, size_t msgsize)
+                       bool *transfer, bool *untagged_only,
+                       enum offload_reason *reason, char *msg,
+                       size_t msgsize)
 {
     const struct offload_caps *c = x->caps;
     struct {
@@ -350,7 +576,7 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
         struct dp_action a[OFFLOAD_MAX_DP_ACTIONS];
     } wide;
     const struct dp_actions *acts = x->actions;
-    size_t n_out = 0, last_out = 0;
+    size_t n_out = 0, last_end = 0;
     size_t n_mac = 0, n_ip4 = 0, n_ip6 = 0, n_tp = 0, n_ttl = 0, n_dscp = 0;
     size_t n_push = 0, n_vid = 0, n_pcp = 0;
     char what[96];
@@ -363,17 +589,17 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
         widen_sets(x, acts, &wide.h);
         acts = &wide.h;
     }
-    for (size_t i = 0; acts && i < acts->n; i++) {
+    for (size_t i = 0; acts && i < acts->n;
+         i += dp_action_block_len(&acts->a[i])) {
         uint16_t t = acts->a[i].type;
 
-        if (t == DPA_OUTPUT) {
+        if (t == DPA_OUTPUT || t == DPA_TNL_PUSH) {
             n_out++;
-            last_out = i;
-        } else if (t == DPA_TNL_POP || t == DPA_TNL_PUSH
-                   || t == DPA_TNL_DATA) {
+            last_end = i + dp_action_block_len(&acts->a[i]);
+        } else if (t == DPA_TNL_POP || t == DPA_TNL_DATA) {
             return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
-                               msgsize, "tunnel encapsulation or "
-                               "decapsulation (software only)");
+                               msgsize, "tunnel decapsulation (software "
+                               "only)");
         } else if (t == DPA_CT || t == DPA_CT_CLEAR || t == DPA_RECIRC) {
             /* Before the no-output case: a first pass ends in ct() and a
              * recirculation, which is no drop. */
@@ -386,7 +612,7 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
         return unsupported(reason, OFFLOAD_R_MULTI_OUTPUT, msg, msgsize,
                            "more than one output");
     }
-    if (n_out == 1 && last_out != acts->n - 1) {
+    if (n_out == 1 && last_end != acts->n) {
         return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
                            msgsize, "actions after the output");
     }
@@ -403,12 +629,19 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
         add_action(r, RTE_FLOW_ACTION_TYPE_DROP, NULL);
         return 0;
     }
-    for (size_t i = 0; i < acts->n; i++) {
+    for (size_t i = 0; i < acts->n; i += dp_action_block_len(&acts->a[i])) {
         const struct dp_action *a = &acts->a[i];
 
         if (!ACTIONS_ROOM(r)) {
             return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
                                msgsize, "too many actions");
+        }
+        if (a->type == DPA_TNL_PUSH) {
+            if (translate_encap(x, r, a, acts->n - i, n_push, untagged_only,
+                                transfer, reason, msg, msgsize)) {
+                return EOPNOTSUPP;
+            }
+            continue;
         }
         if (a->type != DPA_OUTPUT && a->type != DPA_PUSH_VLAN
             && a->type != DPA_POP_VLAN && a->type != DPA_SET_VLAN
@@ -422,32 +655,11 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
                                msgsize, "VLAN actions (the NIC has none)");
         }
         switch ((enum dp_action_type) a->type) {
-        case DPA_OUTPUT: {
-            uint16_t np;
-
-            if (!c->output) {
-                return unsupported(reason, OFFLOAD_R_OUTPUT_OTHER_NIC, msg,
-                                   msgsize, "the NIC cannot output to a "
-                                   "port (no e-switch)");
-            }
-            if (!x->resolve || !x->resolve(a->port, &np, x->resolve_aux)) {
-                snprintf(what, sizeof what, "output to datapath port %u, "
-                         "not on this NIC", a->port);
-                return unsupported(reason, OFFLOAD_R_OUTPUT_OTHER_NIC, msg,
-                                   msgsize, what);
-            }
-            *transfer = true;
-            if (c->represented_port) {
-                r->out_port.port_id = np;
-                add_action(r, RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT,
-                           &r->out_port);
-            } else {
-                r->out_port_id.id = np;
-                add_action(r, RTE_FLOW_ACTION_TYPE_PORT_ID,
-                           &r->out_port_id);
+        case DPA_OUTPUT:
+            if (add_output(x, r, a->port, transfer, reason, msg, msgsize)) {
+                return EOPNOTSUPP;
             }
             break;
-        }
         case DPA_SET_ETH:
             for (int k = 0; k < 2; k++) {
                 const uint8_t *v = k ? a->eth.dst : a->eth.src;
@@ -674,8 +886,8 @@ leftover_field(const struct flow *m)
 
 static int
 translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
-                  bool transfer, enum offload_reason *reason, char *msg,
-                  size_t msgsize)
+                  bool transfer, bool untagged_only,
+                  enum offload_reason *reason, char *msg, size_t msgsize)
 {
     const struct flow *f = x->flow;
     struct flow m = *x->mask;
@@ -753,6 +965,12 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
     } else {
         r->eth.type = f->dl_type;
         r->eth_mask.type = m.dl_type;
+        if (untagged_only) {
+            /* An encapsulation the underlay's MTU carries only for
+             * untagged frames: tagged ones go to software. */
+            r->eth.has_vlan = 0;
+            r->eth_mask.has_vlan = 1;
+        }
         add_item(r, RTE_FLOW_ITEM_TYPE_ETH, &r->eth, &r->eth_mask,
                  sizeof r->eth);
     }
@@ -893,7 +1111,7 @@ int
 offload_translate(const struct offload_xlate *x, struct offload_rule *r,
                   enum offload_reason *reason, char *msg, size_t msgsize)
 {
-    bool transfer = false;
+    bool transfer = false, untagged_only = false;
     int err;
 
     memset(r, 0, sizeof *r);
@@ -902,7 +1120,8 @@ offload_translate(const struct offload_xlate *x, struct offload_rule *r,
         msg[0] = '\0';
     }
     if (x->mode == OFFLOAD_MODE_FULL) {
-        err = translate_full_actions(x, r, &transfer, reason, msg, msgsize);
+        err = translate_full_actions(x, r, &transfer, &untagged_only,
+                                     reason, msg, msgsize);
     } else if (x->mode == OFFLOAD_MODE_PARTIAL) {
         err = translate_partial_actions(x, r, reason, msg, msgsize);
     } else {
@@ -910,7 +1129,8 @@ offload_translate(const struct offload_xlate *x, struct offload_rule *r,
                           "offload disabled");
     }
     if (!err) {
-        err = translate_pattern(x, r, transfer, reason, msg, msgsize);
+        err = translate_pattern(x, r, transfer, untagged_only, reason, msg,
+                                msgsize);
     }
     if (err) {
         memset(r, 0, sizeof *r);

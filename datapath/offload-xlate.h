@@ -14,7 +14,8 @@
  *
  * Design
  *   A "full" rule carries the megaflow's actions (DROP, output to a port
- *   of the same NIC, header rewrites, VLAN push/pop/set, COUNT, AGE); a
+ *   of the same NIC, header rewrites, VLAN push/pop/set, a tunnel
+ *   encapsulation before that output, COUNT, AGE); a
  *   "partial" rule only MARKs the packet and delivers it to the port's
  *   queues (QUEUE, or RSS over all of them).  What a NIC port cannot do
  *   (struct offload_caps, from the probe) or what has no rte_flow
@@ -41,6 +42,7 @@
 
 #include "actions.h"
 #include "flow.h"
+#include "tnl.h"
 
 enum offload_mode {
     OFFLOAD_MODE_NONE,
@@ -93,6 +95,8 @@ struct offload_caps {
     bool vlan;              /* OF_PUSH_VLAN / OF_POP_VLAN / OF_SET_VLAN. */
     bool output;            /* Output to a port of the same NIC. */
     bool represented_port;  /* ... with REPRESENTED_PORT (else PORT_ID). */
+    bool vxlan_encap;       /* VXLAN_ENCAP before an output. */
+    bool raw_encap;         /* RAW_ENCAP before an output. */
     bool mark_delivery;     /* The MARK reaches software (mbuf FDIR_ID):
                              * negotiated with the PMD, or a NIC model.
                              * Set by the provider, not offload_probe();
@@ -137,6 +141,17 @@ struct offload_rule {
     struct rte_flow_action_queue queue;
     struct rte_flow_action_rss rss;
     uint16_t rss_queues[OFFLOAD_MAX_RSS_QUEUES];
+    /* A tunnel encapsulation: VXLAN_ENCAP's definition, or RAW_ENCAP's
+     * bytes (the template the slow path built, tunnel.c). */
+    struct rte_flow_action_vxlan_encap vxlan_encap;
+    struct rte_flow_item encap_items[5];
+    struct rte_flow_item_eth encap_eth;
+    struct rte_flow_item_ipv4 encap_ipv4;
+    struct rte_flow_item_ipv6 encap_ipv6;
+    struct rte_flow_item_udp encap_udp;
+    struct rte_flow_item_vxlan encap_vxlan;
+    struct rte_flow_action_raw_encap raw_encap;
+    uint8_t encap_data[TNL_HDR_MAX];
 };
 
 /* Input of offload_translate(). */
@@ -151,6 +166,10 @@ struct offload_xlate {
      * as the input port; returns false if it is not on that NIC. */
     bool (*resolve)(uint32_t dp_port, uint16_t *nic_port, void *aux);
     void *resolve_aux;
+    uint32_t in_mtu;                /* Full: the input port's L3 MTU (0:
+                                     * unknown); bounds the frames an
+                                     * encapsulation gets (see
+                                     * offload_translate()). */
     uint32_t mark;                  /* Partial: the MARK id (nonzero). */
     unsigned n_rxq;                 /* Partial: QUEUE 0 if 1, else RSS. */
     uint32_t age_s;                 /* Full: AGE timeout (0 = no AGE). */
@@ -165,8 +184,28 @@ struct offload_xlate {
 #define OFFLOAD_PRIO_SESSION 0
 #define OFFLOAD_PRIO_MEGAFLOW 1
 
+/* "vxlan+raw", "vxlan", "raw" or "none": the encapsulations of 'c'. */
+const char *offload_encap_caps(const struct offload_caps *c);
+
 /* Builds the rule for 'x' into 'r'.  Returns 0, or EOPNOTSUPP with
- * '*reason' set and a message naming the field or action in 'msg'. */
+ * '*reason' set and a message naming the field or action in 'msg'.
+ *
+ * Tunnels.  A megaflow ending in a DPA_TNL_PUSH block whose underlay
+ * actions are one output to a port of the same NIC becomes the inner
+ * packet's rewrites, VXLAN_ENCAP (a VXLAN template, when the NIC takes
+ * it) or RAW_ENCAP (GENEVE, or VXLAN on a NIC with RAW_ENCAP only) of
+ * the template the slow path built, then that output.  The NIC fills in
+ * the lengths and the IPv4 checksum and, the template's UDP source port
+ * being 0, an entropy port from the inner packet; it computes no outer
+ * UDP checksum, so a tunnel with csum=true stays in software.  The
+ * software datapath drops (and counts) an inner frame longer than the
+ * underlay's MTU carries (tnl_push.max_inner); a NIC cannot, so the rule
+ * is only built when no frame the input port delivers (in_mtu + 14, + 4
+ * per VLAN tag pushed before) can be too long; a tagged frame's 4 bytes
+ * more are kept out by matching untagged frames only when needed.
+ * Decapsulation (DPA_TNL_POP) and a megaflow of a decapsulated packet
+ * (tunnel metadata) stay in software; partial offload (MARK) of the
+ * decapsulation's first pass works like any other. */
 int offload_translate(const struct offload_xlate *x, struct offload_rule *r,
                       enum offload_reason *reason, char *msg,
                       size_t msgsize);
@@ -178,9 +217,11 @@ int offload_translate(const struct offload_xlate *x, struct offload_rule *r,
  * The order is fixed: DROP (full), MARK + QUEUE (partial), COUNT,
  * COUNT + AGE (only with COUNT), SET_IPV4_SRC and OF_POP_VLAN (only with
  * full), then a transfer rule from and to port 'port_id' with
- * REPRESENTED_PORT and, failing that, with PORT_ID; last, if SET_IPV4_SRC
+ * REPRESENTED_PORT and, failing that, with PORT_ID; then, if SET_IPV4_SRC
  * or OF_POP_VLAN was refused before DROP but output works, the same before
- * that output (a NIC may rewrite only on the way to a port).  'why' gets
+ * that output (a NIC may rewrite only on the way to a port); last, with
+ * full and output, VXLAN_ENCAP and then RAW_ENCAP (a VXLAN template)
+ * before that output.  'why' gets
  * the reason full offload was refused. */
 typedef bool offload_validate_fn(void *ctx, const struct rte_flow_attr *,
                                  const struct rte_flow_item *,

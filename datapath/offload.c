@@ -984,6 +984,7 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
     } else {
         x.caps = &op->caps;
         x.in_nic_port = op->nic_port_id;
+        x.in_mtu = (uint32_t) port_get_mtu(op->port);
         x.resolve = resolve_output;
         x.resolve_aux = &rctx;
         x.n_rxq = op->n_rxq;
@@ -1541,6 +1542,7 @@ session_translate(struct offload_port *op,
     x.mode = OFFLOAD_MODE_FULL;
     x.caps = &op->caps;
     x.in_nic_port = op->nic_port_id;
+    x.in_mtu = (uint32_t) port_get_mtu(op->port);
     x.resolve = resolve_output;
     x.resolve_aux = rctx;
     x.n_rxq = op->n_rxq;

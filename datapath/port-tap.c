@@ -599,7 +599,9 @@ tap_get_mtu(const struct port *port)
     struct ifreq ifr;
 
     if (t->fd < 0 || tap_ioctl(t, SIOCGIFMTU, &ifr)) {
-        return 0;
+        /* Not visible from here (moved to another network namespace,
+         * as a container's end is): the MTU sluice gave it, if any. */
+        return (int) t->cfg.mtu;
     }
     return ifr.ifr_mtu;
 }

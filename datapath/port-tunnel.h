@@ -17,7 +17,9 @@
  *   The classes set no_poll (port-provider.h): the datapath never polls
  *   them.  Their rx queues exist for the counters only, one per PMD tx
  *   qid: the PMD with qid i counts in rx queue i what it decapsulated for
- *   the port, and in tx qid i what it encapsulated (port_tunnel_count_*).
+ *   the port, and in tx qid i what it encapsulated (port_tunnel_count_*);
+ *   tx qid 0's hardware counters hold what NICs encapsulated for it (the
+ *   offloaded megaflows' counters, added by the main thread).
  *   send() (never called by the datapath) drops and counts.
  *
  * Thread-safety
@@ -75,6 +77,17 @@ port_tunnel_count_tx(struct port *port, unsigned qid, uint64_t n,
 
     __atomic_store_n(&q->packets, q->packets + n, __ATOMIC_RELAXED);
     __atomic_store_n(&q->bytes, q->bytes + bytes, __ATOMIC_RELAXED);
+}
+
+/* Main thread: counts 'n' packets of 'bytes' a NIC encapsulated for the
+ * tunnel port (offloaded megaflows' hardware counters), as hardware tx. */
+static inline void
+port_tunnel_count_hw_tx(struct port *port, uint64_t n, uint64_t bytes)
+{
+    struct port_txq_stats *q = &port->txq_stats[0];
+
+    __atomic_fetch_add(&q->hw_packets, n, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&q->hw_bytes, bytes, __ATOMIC_RELAXED);
 }
 
 #endif /* port-tunnel.h */

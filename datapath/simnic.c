@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <rte_flow.h>
+#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 #include <rte_rwlock.h>
 
@@ -20,6 +21,7 @@
 #include "port.h"
 #include "port-provider.h"
 #include "simnic.h"
+#include "tnl.h"
 
 #define SIMNIC_MAX_RW 16
 
@@ -49,6 +51,8 @@ struct simnic_rule {
     size_t n_rw;
     uint8_t ops[SIMNIC_MAX_RW];
     struct dp_action rw[SIMNIC_MAX_RW];
+    struct tnl_layout encap_lay;    /* hdr_len 0: no encapsulation. */
+    uint8_t encap[TNL_HDR_MAX];     /* Outer header template. */
     uint64_t packets, bytes;    /* Atomics. */
     long long last_hit_ms;      /* Atomic; creation time until a hit. */
 };
@@ -306,6 +310,8 @@ struct compiled {
     size_t n_rw;
     uint8_t ops[SIMNIC_MAX_RW];
     struct dp_action rw[SIMNIC_MAX_RW];
+    struct tnl_layout encap_lay;    /* hdr_len 0: no encapsulation. */
+    uint8_t encap[TNL_HDR_MAX];     /* Outer header template. */
     int l3;                     /* 0, 4, 6 */
     uint8_t l4;                 /* IP protocol of the L4 item, or 0. */
 };
@@ -682,6 +688,258 @@ add_rw(struct compiled *c, enum simnic_op op, uint16_t type)
     return a;
 }
 
+/* True for the actions that rewrite the (inner) packet's headers. */
+static bool
+action_is_rewrite(enum rte_flow_action_type type)
+{
+    switch (type) {
+    case RTE_FLOW_ACTION_TYPE_SET_MAC_SRC:
+    case RTE_FLOW_ACTION_TYPE_SET_MAC_DST:
+    case RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC:
+    case RTE_FLOW_ACTION_TYPE_SET_IPV4_DST:
+    case RTE_FLOW_ACTION_TYPE_SET_IPV4_DSCP:
+    case RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC:
+    case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST:
+    case RTE_FLOW_ACTION_TYPE_SET_IPV6_DSCP:
+    case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
+    case RTE_FLOW_ACTION_TYPE_SET_TP_DST:
+    case RTE_FLOW_ACTION_TYPE_SET_TTL:
+    case RTE_FLOW_ACTION_TYPE_DEC_TTL:
+    case RTE_FLOW_ACTION_TYPE_OF_POP_VLAN:
+    case RTE_FLOW_ACTION_TYPE_OF_PUSH_VLAN:
+    case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_VID:
+    case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_PCP:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int
+bad_vxlan_definition(const struct rte_flow_action *a,
+                     struct rte_flow_error *e)
+{
+    return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                     "simnic: VXLAN_ENCAP definition is not ETH / IPV4 or "
+                     "IPV6 / UDP / VXLAN / END, each with a spec");
+}
+
+/* Builds the outer header template of VXLAN_ENCAP 'a' into 'c' from its
+ * definition's specs (masks are ignored, as rte_flow documents). */
+static int
+compile_vxlan_encap(const struct rte_flow_action *a, struct compiled *c,
+                    struct rte_flow_error *e)
+{
+    const struct rte_flow_action_vxlan_encap *conf = a->conf;
+    struct tnl_spec ts;
+    uint16_t ip_id = 0, udp_src = 0;
+    uint32_t label = 0;
+    int stage = 0;              /* Items seen: 1 eth, 2 ip, 3 udp, 4 vxlan */
+    uint8_t *ip;
+    size_t len;
+
+    if (!conf || !conf->definition) {
+        return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                         "simnic: VXLAN_ENCAP without a definition");
+    }
+    memset(&ts, 0, sizeof ts);
+    ts.type = TNL_VXLAN;
+    ts.udp_dst = htons(TNL_VXLAN_PORT);
+    for (const struct rte_flow_item *it = conf->definition;
+         it->type != RTE_FLOW_ITEM_TYPE_END; it++) {
+        const void *spec = it->spec;
+
+        if (it->type == RTE_FLOW_ITEM_TYPE_VOID) {
+            continue;
+        }
+        if (it->type == RTE_FLOW_ITEM_TYPE_VLAN) {
+            return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION_CONF,
+                             a, "simnic: VLAN in an encapsulation header is "
+                             "not supported");
+        }
+        if (!spec) {
+            return bad_vxlan_definition(a, e);
+        }
+        switch (it->type) {
+        case RTE_FLOW_ITEM_TYPE_ETH: {
+            const struct rte_flow_item_eth *s = spec;
+
+            if (stage != 0) {
+                return bad_vxlan_definition(a, e);
+            }
+            /* The ethertype follows the IP item, whatever 's' says. */
+            memcpy(ts.eth_dst, s->dst.addr_bytes, 6);
+            memcpy(ts.eth_src, s->src.addr_bytes, 6);
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_IPV4: {
+            const struct rte_flow_item_ipv4 *s = spec;
+            uint16_t frag = ntohs(s->hdr.fragment_offset);
+
+            if (stage != 1) {
+                return bad_vxlan_definition(a, e);
+            }
+            if (s->hdr.version_ihl && s->hdr.version_ihl != 0x45) {
+                return set_error(e, EOPNOTSUPP,
+                                 RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                                 "simnic: VXLAN_ENCAP IPv4 header other "
+                                 "than version 4 without options");
+            }
+            if (frag & ~0x4000) {
+                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF,
+                                 a, "simnic: VXLAN_ENCAP IPv4 header is a "
+                                 "fragment");
+            }
+            ts.ip_src = s->hdr.src_addr;
+            ts.ip_dst = s->hdr.dst_addr;
+            ts.tos = s->hdr.type_of_service;
+            ts.ttl = s->hdr.time_to_live;
+            ts.df = (frag & 0x4000) != 0;
+            ip_id = s->hdr.packet_id;
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_IPV6: {
+            const struct rte_flow_item_ipv6 *s = spec;
+            uint32_t vtc = ntohl(s->hdr.vtc_flow);
+
+            if (stage != 1) {
+                return bad_vxlan_definition(a, e);
+            }
+            ts.is_ipv6 = true;
+            memcpy(ts.ipv6_src, &s->hdr.src_addr, 16);
+            memcpy(ts.ipv6_dst, &s->hdr.dst_addr, 16);
+            ts.tos = (uint8_t) (vtc >> 20);
+            ts.ttl = s->hdr.hop_limits;
+            label = vtc & 0xfffff;
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_UDP: {
+            const struct rte_flow_item_udp *s = spec;
+
+            if (stage != 2) {
+                return bad_vxlan_definition(a, e);
+            }
+            udp_src = s->hdr.src_port;
+            if (s->hdr.dst_port) {
+                ts.udp_dst = s->hdr.dst_port;
+            }
+            break;
+        }
+        case RTE_FLOW_ITEM_TYPE_VXLAN: {
+            const struct rte_flow_item_vxlan *s = spec;
+
+            if (stage != 3) {
+                return bad_vxlan_definition(a, e);
+            }
+            /* The legacy field names: the same bytes as hdr.vx_vni. */
+            ts.vni = (uint32_t) s->vni[0] << 16 | (uint32_t) s->vni[1] << 8
+                     | s->vni[2];
+            break;
+        }
+        default:
+            return bad_vxlan_definition(a, e);
+        }
+        stage++;
+    }
+    if (stage != 4) {
+        return bad_vxlan_definition(a, e);
+    }
+    len = tnl_build(&ts, c->encap, sizeof c->encap);
+    tnl_layout_of(&ts, &c->encap_lay);
+    if (!len || len != c->encap_lay.hdr_len) {
+        return bad_vxlan_definition(a, e);   /* Not reached. */
+    }
+    /* What tnl_build() leaves zero: the IPv4 id (exec_encap() gives
+     * tnl_finish() the template's, so it stays as defined), the IPv6 flow
+     * label and the UDP source port (0: the entropy port, per packet). */
+    ip = c->encap + c->encap_lay.l3_ofs;
+    if (ts.is_ipv6) {
+        ip[1] = (uint8_t) (ip[1] | label >> 16);
+        ip[2] = (uint8_t) (label >> 8);
+        ip[3] = (uint8_t) label;
+    } else {
+        memcpy(ip + 4, &ip_id, 2);
+    }
+    memcpy(c->encap + c->encap_lay.l4_ofs, &udp_src, 2);
+    return 0;
+}
+
+/* Checks that the 'size' bytes at 'p' are an encapsulation header this
+ * model can finish: Ethernet (no VLAN), IPv4 without options and not a
+ * fragment or IPv6 followed directly by UDP, UDP, then at least 8 bytes
+ * (VXLAN, GENEVE with options...).  Fills 'lay' and returns NULL, or
+ * returns what is wrong. */
+static const char *
+raw_encap_check(const uint8_t *p, size_t size, struct tnl_layout *lay)
+{
+    uint16_t type;
+
+    memset(lay, 0, sizeof *lay);
+    if (size > TNL_HDR_MAX) {
+        return "longer than the largest tunnel header";
+    }
+    if (size < 14) {
+        return "too short";
+    }
+    type = (uint16_t) (p[12] << 8 | p[13]);
+    lay->l3_ofs = 14;
+    if (type == ETH_TYPE_IP) {
+        if (size < 14 + 20 || p[14] != 0x45) {
+            return "IPv4 header not version 4 with IHL 5";
+        }
+        if ((p[20] & 0x3f) || p[21]) {
+            return "IPv4 fragment";
+        }
+        if (p[23] != IPPROTO_UDP_) {
+            return "IPv4 protocol not UDP";
+        }
+        lay->l4_ofs = 14 + 20;
+    } else if (type == ETH_TYPE_IPV6) {
+        if (size < 14 + 40 || (p[14] >> 4) != 6) {
+            return "IPv6 header not version 6";
+        }
+        if (p[20] != IPPROTO_UDP_) {
+            return "IPv6 next header not UDP";
+        }
+        lay->is_ipv6 = true;
+        lay->l4_ofs = 14 + 40;
+    } else {
+        return "ethertype not IPv4 or IPv6";
+    }
+    if (size < (size_t) lay->l4_ofs + 8 + 8) {
+        return "no UDP and tunnel header";
+    }
+    lay->hdr_len = (uint16_t) size;
+    return NULL;
+}
+
+/* Takes RAW_ENCAP 'a''s header into 'c'. */
+static int
+compile_raw_encap(const struct rte_flow_action *a, struct compiled *c,
+                  struct rte_flow_error *e)
+{
+    const struct rte_flow_action_raw_encap *conf = a->conf;
+    const char *why;
+
+    if (!conf || !conf->data) {
+        return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                         "simnic: RAW_ENCAP without data");
+    }
+    if (conf->preserve) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                         "simnic: RAW_ENCAP preserve is not supported");
+    }
+    why = raw_encap_check(conf->data, conf->size, &c->encap_lay);
+    if (why) {
+        memset(&c->encap_lay, 0, sizeof c->encap_lay);
+        return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                         "simnic: RAW_ENCAP data is not Ethernet/IP/UDP/"
+                         "VXLAN or GENEVE (%s)", why);
+    }
+    memcpy(c->encap, conf->data, conf->size);
+    return 0;
+}
+
 static int
 compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
                 const struct rte_flow_action *actions, struct compiled *c,
@@ -694,10 +952,30 @@ compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
     for (const struct rte_flow_action *a = actions;
          a->type != RTE_FLOW_ACTION_TYPE_END; a++) {
         struct dp_action *d = NULL;
+        int ret;
 
+        if (c->encap_lay.hdr_len && action_is_rewrite(a->type)) {
+            /* It would apply to the outer header. */
+            return action_unsupported(a, e, "header rewrite after "
+                                      "encapsulation");
+        }
         switch (a->type) {
         case RTE_FLOW_ACTION_TYPE_VOID:
         case RTE_FLOW_ACTION_TYPE_COUNT:
+            continue;
+
+        case RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP:
+        case RTE_FLOW_ACTION_TYPE_RAW_ENCAP:
+            if (c->encap_lay.hdr_len) {
+                return action_unsupported(a, e, "more than one "
+                                          "encapsulation");
+            }
+            ret = a->type == RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP
+                  ? compile_vxlan_encap(a, c, e)
+                  : compile_raw_encap(a, c, e);
+            if (ret) {
+                return ret;
+            }
             continue;
 
         case RTE_FLOW_ACTION_TYPE_DROP:
@@ -943,6 +1221,11 @@ compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
         return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
                          "simnic: no fate action");
     }
+    if (c->encap_lay.hdr_len && (!attr->transfer || c->fate != SF_PORT)) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
+                         "simnic: encapsulation needs a transfer rule with "
+                         "an output port");
+    }
     if (c->n_rw && c->fate != SF_PORT) {
         return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
                          "simnic: header rewrites need an output port");
@@ -1071,6 +1354,8 @@ simnic_flow_create(struct simnic *nic, uint16_t port,
     r->n_rw = c.n_rw;
     memcpy(r->ops, c.ops, sizeof r->ops);
     memcpy(r->rw, c.rw, sizeof r->rw);
+    r->encap_lay = c.encap_lay;
+    memcpy(r->encap, c.encap, c.encap_lay.hdr_len);
     r->last_hit_ms = dp_time_ms();
     r->next = nic->rules;
     nic->rules = r;
@@ -1270,6 +1555,78 @@ exec_rewrites(const struct simnic_rule *r, struct rte_mbuf *m,
     return true;
 }
 
+_Static_assert(offsetof(struct flow, dl_type)
+               == offsetof(struct flow, dl_dst) + 12, "L2 fields moved");
+_Static_assert(offsetof(struct flow, ipv6_dst) + 16
+               == offsetof(struct flow, nw_src) + 40, "L3 fields moved");
+_Static_assert(offsetof(struct flow, tp_dst)
+               == offsetof(struct flow, tp_src) + 2, "L4 fields moved");
+
+/* The entropy hash of an inner packet: its Ethernet addresses and type,
+ * IP addresses, protocol and ports, from 'key'. */
+static uint32_t
+inner_hash(const struct flow *key)
+{
+    uint64_t w[8];              /* Aligned for rte_hash_crc()'s loads. */
+    uint8_t *b = (uint8_t *) w;
+
+    memset(w, 0, sizeof w);
+    memcpy(b, key->dl_dst, 14);             /* dl_dst, dl_src, dl_type */
+    memcpy(b + 16, &key->nw_src, 40);       /* nw_src .. ipv6_dst */
+    b[56] = key->nw_proto;
+    memcpy(b + 60, &key->tp_src, 4);        /* tp_src, tp_dst */
+    return rte_hash_crc(w, sizeof w, 0);
+}
+
+/* Encapsulates 'm' (already rewritten) with 'r''s template; 'key' is its
+ * key as received on NIC port 'port'.  False if the packet must die
+ * (multi-segment and no memory to linearise it, no headroom, too long).
+ * The IPv4 id stays the template's; a zero UDP source port becomes the
+ * inner flow's entropy port; no outer UDP checksum. */
+static bool
+exec_encap(const struct simnic_rule *r, struct rte_mbuf *m, uint16_t port,
+           const struct flow *key)
+{
+    const struct tnl_layout *lay = &r->encap_lay;
+    uint16_t ip_id = 0, udp_src;
+    bool reparse = r->n_rw > 0;
+    uint8_t *p;
+
+    if (m->nb_segs > 1) {
+        if (rte_pktmbuf_linearize(m)) {
+            return false;
+        }
+        reparse = true;         /* 'key' saw the first segment only. */
+    }
+    memcpy(&udp_src, r->encap + lay->l4_ofs, 2);
+    if (!udp_src) {
+        struct flow inner;
+
+        if (reparse) {
+            /* The NIC hashes the packet it sends, rewritten. */
+            flow_extract(rte_pktmbuf_mtod(m, void *),
+                         rte_pktmbuf_data_len(m), port, &inner, NULL);
+            key = &inner;
+        }
+        udp_src = tnl_udp_src_port(inner_hash(key));
+    }
+    if (!lay->is_ipv6) {
+        memcpy(&ip_id, r->encap + lay->l3_ofs + 4, 2);
+    }
+    p = (uint8_t *) rte_pktmbuf_prepend(m, lay->hdr_len);
+    if (!p) {
+        return false;
+    }
+    memcpy(p, r->encap, lay->hdr_len);
+    if (!tnl_finish(p, rte_pktmbuf_pkt_len(m), lay, ip_id, udp_src)) {
+        return false;
+    }
+    /* A new packet: the inner one's offload requests do not describe
+     * it. */
+    m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
+    return true;
+}
+
 /* Packets forwarded by full rules during one simnic_rx(), sent in
  * bursts: a run of packets to one output port goes out in one
  * port_hw_tx_burst(). */
@@ -1367,7 +1724,9 @@ simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
         case SF_PORT:
             hw_packets++;
             hw_bytes += len;
-            if (!exec_rewrites(r, m, &key, &ly)) {
+            if (!exec_rewrites(r, m, &key, &ly)
+                || (r->encap_lay.hdr_len
+                    && !exec_encap(r, m, port, &key))) {
                 dropped++;
                 rte_pktmbuf_free(m);
             } else {

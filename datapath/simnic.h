@@ -12,10 +12,12 @@
  *   rte_flow_item / rte_flow_action arrays a real NIC takes.  It sees each
  *   received packet before software (through the port's receive hook,
  *   port-provider.h): a packet that hits a full rule is dropped, or
- *   rewritten and transmitted on a port of the same NIC (through the port
- *   layer's hardware transmit, port_hw_tx_burst(), so the port counts it
- *   as hw_tx_packets), and counted as a hardware packet; a packet that
- *   hits a MARK rule gets the mark in its mbuf (RTE_MBUF_F_RX_FDIR |
+ *   rewritten, encapsulated if the rule says so (VXLAN_ENCAP, RAW_ENCAP:
+ *   VXLAN or GENEVE over IPv4 or IPv6, as mlx5 takes them) and
+ *   transmitted on a port of the same NIC (through the port layer's
+ *   hardware transmit, port_hw_tx_burst(), so the port counts it as
+ *   hw_tx_packets), and counted as a hardware packet; a packet that hits
+ *   a MARK rule gets the mark in its mbuf (RTE_MBUF_F_RX_FDIR |
  *   RTE_MBUF_F_RX_FDIR_ID, hash.fdir.hi) and goes to software; misses go
  *   to software untouched.
  *   Ports attached under one NIC name share one table (one e-switch), so a
@@ -25,11 +27,33 @@
  *   Rules are compiled into a (flow, mask) match over the parser's key
  *   (flow.h: in_port = the NIC port id) kept in a tuple-space classifier
  *   (cls.h), and a list of header rewrites executed with pkt_rewrite().
+ *   An encapsulation is compiled into an outer header template (tnl.h)
+ *   prepended after the rewrites and completed per packet by tnl_finish():
+ *   IP lengths, IPv4 checksum (the IPv4 id stays the template's), UDP
+ *   length, the UDP source port when the template's is 0 (the entropy
+ *   port of a hash of the rewritten inner packet's addresses, protocol
+ *   and ports), no outer UDP checksum (0, also over IPv6: RFC 6935).
+ *   VXLAN_ENCAP's definition must be ETH / IPV4 or IPV6 / UDP / VXLAN,
+ *   each with a spec (masks ignored; else EINVAL): addresses, IPv4 TOS,
+ *   DF and id, IPv6 traffic class and flow label, UDP ports and VNI come
+ *   from the specs; the ethertype, IP version (IPv4 without options) and
+ *   protocol and the VXLAN flags (I) are the NIC's; a 0 TTL or hop limit
+ *   becomes 64, a 0 UDP destination port 4789.  RAW_ENCAP's bytes are
+ *   taken as given once checked to be Ethernet / IPv4 (IHL 5, not a
+ *   fragment) or IPv6 (next header UDP) / UDP / at least 8 bytes, at
+ *   most TNL_HDR_MAX in all (else EINVAL).  The rule's counters count
+ *   the packet as received (without the outer header); one that cannot be
+ *   encapsulated (no headroom, over 64 KiB, multi-segment and no memory
+ *   to linearise it) is dropped and counted in hw_dropped.
  *   What real NICs reject is rejected here too, with an rte_flow_error
  *   message: range matches ("last"), fields a NIC cannot match (IPv4
  *   checksum, TCP sequence numbers...), QinQ, egress rules, groups other
  *   than 0, rewrites without an output, more than one fate, output
- *   without a transfer rule, unknown items and actions (EOPNOTSUPP);
+ *   without a transfer rule, a VLAN item in VXLAN_ENCAP's definition,
+ *   RAW_ENCAP with preserve, more than one encapsulation, a rewrite after
+ *   it (it would apply to the outer header), an encapsulation without a
+ *   transfer rule and an output port, unknown items and actions
+ *   (EOPNOTSUPP);
  *   a full table (ENOSPC); injected failures (EIO, simnic_fail_next()).
  *   The insertion rate is modelled as time: each insertion takes
  *   1/insert_rate seconds of the caller's time.  Hardware output is

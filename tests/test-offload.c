@@ -659,6 +659,204 @@ test_every_field_translated_or_refused(void **state)
     free(r);
 }
 
+/* Tunnels: a megaflow ending in a DPA_TNL_PUSH block of one output
+ * becomes the inner rewrites, VXLAN_ENCAP or RAW_ENCAP of the template and
+ * that output; what a NIC cannot do like software is refused by name. */
+static void
+tnl_megaflow(struct megaflow *m, enum tnl_type type, uint8_t *hdr,
+             size_t *hdr_len)
+{
+    struct tnl_spec spec = {
+        .type = type, .eth_src = { 2, 0, 0, 0, 0, 1 },
+        .eth_dst = { 2, 0, 0, 0, 0, 2 }, .ip_src = htonl(0xac1f0001),
+        .ip_dst = htonl(0xac1f0002), .df = true, .vni = 42,
+        .udp_dst = htons(type == TNL_VXLAN ? TNL_VXLAN_PORT
+                                           : TNL_GENEVE_PORT),
+    };
+    struct dp_action *a;
+
+    *hdr_len = tnl_build(&spec, hdr, TNL_HDR_MAX);
+    assert_int_equal(*hdr_len, type == TNL_VXLAN ? 50 : 50);
+    mf_init(m);
+    mf_ip_udp(m, 0x0a090002, 53);
+    a = mf_add(m, DPA_SET_IPV4);
+    a->ipv4.dst = htonl(0x0a090003);
+    a->ipv4.dst_mask = UINT32_MAX;
+    a = mf_add(m, DPA_TNL_PUSH);
+    a->tnl_push.type = (uint8_t) type;
+    a->tnl_push.n_data = 1;
+    a->tnl_push.hdr_len = (uint16_t) *hdr_len;
+    a->tnl_push.n_acts = 1;
+    a->tnl_push.tnl_port = 9;
+    a->tnl_push.outer_in_port = 8;
+    memcpy(mf_add(m, DPA_TNL_DATA)->data, hdr, *hdr_len);
+    mf_add(m, DPA_OUTPUT)->port = 2;
+}
+
+static int
+xlate_mtu(const struct megaflow *m, const struct offload_caps *caps,
+          uint32_t in_mtu, struct offload_rule *r,
+          enum offload_reason *reason, char *msg)
+{
+    struct offload_xlate x = {
+        .flow = &m->flow, .mask = &m->mask, .actions = m->acts,
+        .mode = OFFLOAD_MODE_FULL, .caps = caps, .in_nic_port = 11,
+        .in_mtu = in_mtu, .resolve = resolve, .age_s = 3,
+    };
+
+    return offload_translate(&x, r, reason, msg, 128);
+}
+
+static void
+test_tunnel_encap(void **state)
+{
+    static const int items[] = {
+        RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, RTE_FLOW_ITEM_TYPE_ETH,
+        RTE_FLOW_ITEM_TYPE_IPV4, RTE_FLOW_ITEM_TYPE_UDP,
+    };
+    static const int acts[] = {
+        RTE_FLOW_ACTION_TYPE_COUNT, RTE_FLOW_ACTION_TYPE_AGE,
+        RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP,
+        RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT,
+    };
+    struct offload_caps caps = all_caps;
+    struct offload_rule *r = malloc(sizeof *r);
+    const struct rte_flow_action_vxlan_encap *ve;
+    const struct rte_flow_action_raw_encap *raw;
+    const struct rte_flow_item_eth *ethm;
+    uint8_t hdr[TNL_HDR_MAX];
+    enum offload_reason reason;
+    struct megaflow m;
+    size_t hdr_len;
+    char msg[128];
+
+    (void) state;
+    caps.vxlan_encap = caps.raw_encap = true;
+    assert_string_equal(offload_encap_caps(&caps), "vxlan+raw");
+    tnl_megaflow(&m, TNL_VXLAN, hdr, &hdr_len);
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     0);
+    check_types(r, items, N(items), acts, N(acts));
+    assert_true(r->attr.transfer);
+    ve = r->actions[3].conf;
+    assert_int_equal(ve->definition[0].type, RTE_FLOW_ITEM_TYPE_ETH);
+    assert_int_equal(ve->definition[1].type, RTE_FLOW_ITEM_TYPE_IPV4);
+    assert_int_equal(ve->definition[2].type, RTE_FLOW_ITEM_TYPE_UDP);
+    assert_int_equal(ve->definition[3].type, RTE_FLOW_ITEM_TYPE_VXLAN);
+    assert_int_equal(ve->definition[4].type, RTE_FLOW_ITEM_TYPE_END);
+    assert_memory_equal(((const struct rte_flow_item_eth *)
+                         ve->definition[0].spec)->hdr.dst_addr.addr_bytes,
+                        "\x02\x00\x00\x00\x00\x02", 6);
+    assert_int_equal(((const struct rte_flow_item_ipv4 *)
+                      ve->definition[1].spec)->hdr.dst_addr,
+                     htonl(0xac1f0002));
+    assert_int_equal(((const struct rte_flow_item_udp *)
+                      ve->definition[2].spec)->hdr.dst_port,
+                     htons(TNL_VXLAN_PORT));
+    assert_int_equal(((const struct rte_flow_item_udp *)
+                      ve->definition[2].spec)->hdr.src_port, 0);
+    assert_memory_equal(&((const struct rte_flow_item_vxlan *)
+                          ve->definition[3].spec)->hdr, hdr + 42, 8);
+    assert_int_equal(((const struct rte_flow_action_ethdev *)
+                      r->actions[4].conf)->port_id, 12);
+
+    /* A NIC with RAW_ENCAP only: the template's bytes. */
+    caps.vxlan_encap = false;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     0);
+    assert_int_equal(r->actions[3].type, RTE_FLOW_ACTION_TYPE_RAW_ENCAP);
+    raw = r->actions[3].conf;
+    assert_int_equal(raw->size, hdr_len);
+    assert_null(raw->preserve);
+    assert_memory_equal(raw->data, hdr, hdr_len);
+
+    /* Neither: refused, named. */
+    caps.raw_encap = false;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_int_equal(reason, OFFLOAD_R_ACTION_UNSUPPORTED);
+    assert_non_null(strstr(msg, "RAW_ENCAP"));
+    caps.vxlan_encap = caps.raw_encap = true;
+
+    /* The outer UDP checksum: software only. */
+    m.acts->a[1].tnl_push.csum = 1;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_non_null(strstr(msg, "checksum"));
+    m.acts->a[1].tnl_push.csum = 0;
+
+    /* The underlay output on another NIC. */
+    m.acts->a[3].port = 7;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_int_equal(reason, OFFLOAD_R_OUTPUT_OTHER_NIC);
+    m.acts->a[3].port = 2;
+
+    /* MTU: the underlay carries inner frames of up to 1464 bytes. */
+    m.acts->a[1].tnl_push.max_inner = 1464;
+    assert_int_equal(xlate_mtu(&m, &caps, 0, r, &reason, msg), EOPNOTSUPP);
+    assert_non_null(strstr(msg, "unknown MTU"));
+    assert_int_equal(xlate_mtu(&m, &caps, 1500, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_non_null(strstr(msg, "1514"));
+    /* 1450 + 14 fits untagged only: tagged frames stay in software. */
+    assert_int_equal(xlate_mtu(&m, &caps, 1450, r, &reason, msg), 0);
+    ethm = r->items[1].mask;
+    assert_non_null(ethm);
+    assert_int_equal(ethm->has_vlan, 1);
+    assert_int_equal(((const struct rte_flow_item_eth *)
+                      r->items[1].spec)->has_vlan, 0);
+    /* With room for a tag, no VLAN match. */
+    assert_int_equal(xlate_mtu(&m, &caps, 1446, r, &reason, msg), 0);
+    assert_int_equal(((const struct rte_flow_item_eth *)
+                      r->items[1].mask)->has_vlan, 0);
+    m.acts->a[1].tnl_push.max_inner = 0;
+
+    /* Two outputs in the underlay, or an output after the block. */
+    m.acts->a[1].tnl_push.n_acts = 2;
+    mf_add(&m, DPA_OUTPUT)->port = 3;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_int_equal(reason, OFFLOAD_R_MULTI_OUTPUT);
+    m.acts->a[1].tnl_push.n_acts = 1;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_int_equal(reason, OFFLOAD_R_MULTI_OUTPUT);
+    m.acts->n--;
+    /* A rewrite of the outer packet. */
+    m.acts->a[3].type = DPA_SET_ETH;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_non_null(strstr(msg, "one output"));
+    m.acts->a[3].type = DPA_OUTPUT;
+    free(m.acts);
+
+    /* GENEVE: RAW_ENCAP, or refused without it. */
+    tnl_megaflow(&m, TNL_GENEVE, hdr, &hdr_len);
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     0);
+    assert_int_equal(r->actions[3].type, RTE_FLOW_ACTION_TYPE_RAW_ENCAP);
+    caps.raw_encap = false;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_non_null(strstr(msg, "GENEVE"));
+    free(m.acts);
+
+    /* Decapsulation: full refused, partial (MARK) taken. */
+    caps.raw_encap = true;
+    mf_init(&m);
+    mf_ip_udp(&m, 0xac1f0001, TNL_VXLAN_PORT);
+    mf_add(&m, DPA_TNL_POP)->tnl_pop.type = TNL_VXLAN;
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_FULL, &caps, r, &reason, msg),
+                     EOPNOTSUPP);
+    assert_non_null(strstr(msg, "decapsulation"));
+    assert_int_equal(xlate(&m, OFFLOAD_MODE_PARTIAL, &caps, r, &reason,
+                           msg), 0);
+    assert_int_equal(r->actions[0].type, RTE_FLOW_ACTION_TYPE_MARK);
+    free(m.acts);
+    free(r);
+}
+
 /* ---- The rte_flow provider with rte_flow_* wrapped. ---- */
 
 static int validate_fail_mask;      /* bit i: i-th validate call fails */
@@ -975,7 +1173,7 @@ test_rf_probe(void **state)
     rf_port(&op);
     assert_int_equal(c->port_init(&op, err, sizeof err), 0);
     assert_true(op.caps.rewrite && op.caps.vlan && op.caps.output);
-    assert_int_equal(validate_calls, 9);
+    assert_int_equal(validate_calls, 11);
     c->port_free(&op);
     reset_wraps();
     validate_fail_mask = 1 << 4 | 1 << 5 | 1 << 7 | 1 << 8;
@@ -984,11 +1182,13 @@ test_rf_probe(void **state)
     assert_false(op.caps.rewrite || op.caps.vlan);
     assert_true(op.caps.full && op.caps.output);
     c->port_free(&op);
-    /* Everything validates: no fallback call. */
+    /* Everything validates: no fallback call; both encapsulations. */
     reset_wraps();
     rf_port(&op);
     assert_int_equal(c->port_init(&op, err, sizeof err), 0);
-    assert_int_equal(validate_calls, 7);
+    assert_int_equal(validate_calls, 9);
+    assert_true(op.caps.vxlan_encap && op.caps.raw_encap);
+    assert_non_null(strstr(op.probe, "encap=vxlan+raw"));
     c->port_free(&op);
 
     /* PORT_ID instead of REPRESENTED_PORT. */
@@ -1469,6 +1669,7 @@ main(void)
         cmocka_unit_test(test_vlan_push_pop_set),
         cmocka_unit_test(test_ipv6_tcp_icmp_sctp),
         cmocka_unit_test(test_partial),
+        cmocka_unit_test(test_tunnel_encap),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_every_field_translated_or_refused),
         cmocka_unit_test(test_rf_probe),

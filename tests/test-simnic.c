@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test-simnic.c: the simulated SmartNIC: rejections, capacity, injected
  * failures, receive-side hits (drop, rewrite + output, MARK), hardware
- * output counted by the output port, aging, and agreement with the
- * megaflow it was translated from. */
+ * output counted by the output port, aging, agreement with the megaflow
+ * it was translated from, and encapsulation (VXLAN_ENCAP, RAW_ENCAP). */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +28,7 @@
 #include "port.h"
 #include "port-dummy.h"
 #include "simnic.h"
+#include "tnl.h"
 
 static struct rte_mempool *mp;
 static struct port *p0, *p1;
@@ -654,6 +655,554 @@ test_translation_agrees_with_megaflow(void **state)
     free(r);
 }
 
+/* ---- Encapsulation (VXLAN_ENCAP, RAW_ENCAP). ---- */
+
+/* Empties p1's capture ring. */
+static void
+drain_p1(void)
+{
+    assert_int_equal(port_dummy_capture(p1, drop_capture_cb, NULL, NULL),
+                     0);
+}
+
+/* Sends 'n' packets received on id0 through a transfer rule matching
+ * Ethernet (and IPv4 if 'ipv4') from id0 with 'acts', all of which must
+ * be handled by the NIC; captures what p1 sent into '*cap' and stores the
+ * rule's counters. */
+static void
+encap_through(const struct rte_flow_action *acts, bool ipv4,
+              struct rte_mbuf **pkts, int n, struct cap *cap,
+              uint64_t *packets, uint64_t *bytes)
+{
+    struct rte_flow_attr transfer = { .transfer = 1 };
+    struct rte_flow_item_ethdev src = { .port_id = id0 };
+    struct rte_flow_item pat[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, .spec = &src },
+        { .type = RTE_FLOW_ITEM_TYPE_ETH },
+        { .type = ipv4 ? RTE_FLOW_ITEM_TYPE_IPV4 : RTE_FLOW_ITEM_TYPE_VOID },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct simnic_rule *r;
+    struct rte_flow_error e;
+
+    memset(&e, 0, sizeof e);
+    if (simnic_flow_create(nic, id0, &transfer, pat, acts, &r, &e)) {
+        fail_msg("%s", e.message);
+    }
+    drain_p1();
+    assert_int_equal(simnic_rx(nic, id0, pkts, n), 0);
+    cap->n = 0;
+    assert_int_equal(port_dummy_capture(p1, capture_cb, cap, NULL), 0);
+    simnic_flow_destroy(nic, r, packets, bytes);
+}
+
+/* The outer UDP source port of an encapsulated frame (host order). */
+static uint16_t
+outer_sport(const uint8_t *frame, size_t l4_ofs)
+{
+    return (uint16_t) (frame[l4_ofs] << 8 | frame[l4_ofs + 1]);
+}
+
+/* Checks that 'frame' ('len' bytes) is 'want' ('want_len' bytes) behind
+ * 'hdr_len' bytes of 'type' tunnel headers; fills 'md'. */
+static void
+check_encapsulated(enum tnl_type type, const uint8_t *frame, size_t len,
+                   size_t hdr_len, const uint8_t *want, size_t want_len,
+                   struct flow_tnl *md)
+{
+    size_t parsed_len;
+    enum tnl_error err;
+
+    err = tnl_parse(type, frame, len, 14, md, &parsed_len);
+    if (err != TNL_OK) {
+        fail_msg("tnl_parse: %s", tnl_error_name(err));
+    }
+    assert_int_equal(parsed_len, hdr_len);
+    assert_int_equal(len, hdr_len + want_len);
+    assert_memory_equal(frame + hdr_len, want, want_len);
+}
+
+static const uint8_t outer_dst_mac[6] = { 0x02, 0xaa, 0, 0, 0, 0x02 };
+static const uint8_t outer_src_mac[6] = { 0x02, 0xaa, 0, 0, 0, 0x01 };
+
+/* VXLAN over IPv4: VNI 42, UDP source port 0 (per-flow entropy), DF, TTL
+ * 0 (64), a multi-segment packet, and one without headroom (dropped). */
+static void
+test_encap_vxlan_ipv4(void **state)
+{
+    struct rte_flow_item_eth eth = { .type = RTE_BE16(0x1234) };
+    struct rte_flow_item_ipv4 ip = {
+        .hdr = {
+            .src_addr = RTE_BE32(0xc0000201),
+            .dst_addr = RTE_BE32(0xc0000202),
+            .fragment_offset = RTE_BE16(0x4000),
+            .packet_id = RTE_BE16(0x0777),
+            .type_of_service = 0x28,
+        },
+    };
+    struct rte_flow_item_udp udp = { .hdr.src_port = 0 };
+    struct rte_flow_item_vxlan vx = { .vni = { 0, 0, 42 } };
+    struct rte_flow_item def[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH, .spec = &eth },
+        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip },
+        { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp },
+        { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &vx },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action_vxlan_encap enc = { .definition = def };
+    struct rte_flow_action_ethdev out = { .port_id = id1 };
+    struct rte_flow_action acts[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP, .conf = &enc },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_mbuf *pkts[6], *tail;
+    uint8_t want[3][256];
+    size_t want_len[3];
+    struct simnic_stats sb, sa;
+    uint64_t packets, bytes;
+    struct pkt_spec spec;
+    struct flow_tnl md;
+    struct cap cap;
+    uint16_t sport[5];
+    char *moved;
+
+    (void) state;
+    memcpy(eth.dst.addr_bytes, outer_dst_mac, 6);
+    memcpy(eth.src.addr_bytes, outer_src_mac, 6);
+    pkt_spec_init(&spec, PKT_L3_IPV4, IPPROTO_UDP_);
+    for (int f = 0; f < 3; f++) {
+        spec.l4.src = (uint16_t) (1000 + f);
+        want_len[f] = pkt_build(want[f], sizeof want[f], &spec);
+    }
+    /* Flows 0, 0, 1, 2; flow 0 again in two segments; flow 0 again
+     * without headroom. */
+    for (int i = 0; i < 6; i++) {
+        spec.l4.src = (uint16_t) (1000 + (i == 2 ? 1 : i == 3 ? 2 : 0));
+        pkts[i] = mbuf_of(&spec);
+    }
+    tail = rte_pktmbuf_alloc(mp);
+    assert_non_null(tail);
+    moved = rte_pktmbuf_append(tail, (uint16_t) (want_len[0] - 42));
+    memcpy(moved, want[0] + 42, want_len[0] - 42);
+    assert_int_equal(rte_pktmbuf_trim(pkts[4],
+                                      (uint16_t) (want_len[0] - 42)), 0);
+    assert_int_equal(rte_pktmbuf_chain(pkts[4], tail), 0);
+    assert_int_equal(pkts[4]->nb_segs, 2);
+    memmove(rte_pktmbuf_mtod(pkts[5], uint8_t *) - pkts[5]->data_off + 16,
+            rte_pktmbuf_mtod(pkts[5], uint8_t *), want_len[0]);
+    pkts[5]->data_off = 16;
+
+    simnic_get_stats(nic, &sb);
+    encap_through(acts, false, pkts, 6, &cap, &packets, &bytes);
+    simnic_get_stats(nic, &sa);
+    /* Counted as received (inner bytes); the one without headroom is a
+     * hardware drop. */
+    assert_int_equal(packets, 6);
+    assert_int_equal(bytes, 6 * want_len[0]);
+    assert_int_equal(sa.hw_dropped - sb.hw_dropped, 1);
+    assert_int_equal(sa.hw_forwarded - sb.hw_forwarded, 5);
+    assert_int_equal(cap.n, 5);
+
+    for (size_t i = 0; i < cap.n; i++) {
+        const uint8_t *fr = cap.frames[i];
+        int f = i == 2 ? 1 : i == 3 ? 2 : 0;
+
+        check_encapsulated(TNL_VXLAN, fr, cap.lens[i], 50, want[f],
+                           want_len[f], &md);
+        assert_memory_equal(fr, outer_dst_mac, 6);
+        assert_memory_equal(fr + 6, outer_src_mac, 6);
+        assert_int_equal(fr[12] << 8 | fr[13], 0x0800);
+        assert_true(be64toh(md.tun_id) == 42);
+        assert_int_equal(md.ip_src, htonl(0xc0000201));
+        assert_int_equal(md.ip_dst, htonl(0xc0000202));
+        assert_int_equal(md.tos, 0x28);
+        assert_int_equal(md.ttl, 64);
+        assert_int_equal(ntohs(md.flags),
+                         FLOW_TNL_F_KEY | FLOW_TNL_F_DONT_FRAGMENT);
+        /* Total length, id as defined, UDP length and port. */
+        assert_int_equal(fr[16] << 8 | fr[17], cap.lens[i] - 14);
+        assert_int_equal(fr[18] << 8 | fr[19], 0x0777);
+        assert_int_equal(fr[38] << 8 | fr[39], cap.lens[i] - 34);
+        assert_int_equal(outer_sport(fr, 36), TNL_VXLAN_PORT);
+        sport[i] = outer_sport(fr, 34);
+        assert_in_range(sport[i], 32768, 60999);
+    }
+    /* One flow, one port (also in two segments); other flows spread. */
+    assert_int_equal(sport[1], sport[0]);
+    assert_int_equal(sport[4], sport[0]);
+    assert_memory_equal(cap.frames[4], cap.frames[0], cap.lens[0]);
+    assert_false(sport[2] == sport[0] && sport[3] == sport[0]);
+}
+
+/* VXLAN over IPv6: traffic class, flow label, hop limit 0 (64), UDP
+ * destination 0 (4789), a fixed UDP source port, no UDP checksum. */
+static void
+test_encap_vxlan_ipv6(void **state)
+{
+    static const uint8_t src6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+    static const uint8_t dst6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+    struct rte_flow_item_eth eth = { .type = 0 };
+    struct rte_flow_item_ipv6 ip = {
+        .hdr.vtc_flow = RTE_BE32(0x60000000 | 0x12 << 20 | 0xabcde),
+    };
+    struct rte_flow_item_udp udp = { .hdr.src_port = RTE_BE16(5555) };
+    struct rte_flow_item_vxlan vx = { .vni = { 0x12, 0x34, 0x56 } };
+    struct rte_flow_item def[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH, .spec = &eth },
+        { .type = RTE_FLOW_ITEM_TYPE_VOID },
+        { .type = RTE_FLOW_ITEM_TYPE_IPV6, .spec = &ip },
+        { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp },
+        { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &vx },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action_vxlan_encap enc = { .definition = def };
+    struct rte_flow_action_ethdev out = { .port_id = id1 };
+    struct rte_flow_action acts[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_COUNT },
+        { .type = RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP, .conf = &enc },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_mbuf *pkts[2];
+    uint64_t packets, bytes;
+    struct pkt_spec spec;
+    struct flow_tnl md;
+    uint8_t want[2][256];
+    size_t want_len[2];
+    struct cap cap;
+
+    (void) state;
+    memcpy(eth.dst.addr_bytes, outer_dst_mac, 6);
+    memcpy(eth.src.addr_bytes, outer_src_mac, 6);
+    memcpy(&ip.hdr.src_addr, src6, 16);
+    memcpy(&ip.hdr.dst_addr, dst6, 16);
+    /* Two flows, IPv4 and IPv6 inside. */
+    for (int i = 0; i < 2; i++) {
+        pkt_spec_init(&spec, i ? PKT_L3_IPV6 : PKT_L3_IPV4, IPPROTO_UDP_);
+        want_len[i] = pkt_build(want[i], sizeof want[i], &spec);
+        pkts[i] = mbuf_of(&spec);
+    }
+    encap_through(acts, false, pkts, 2, &cap, &packets, &bytes);
+    assert_int_equal(packets, 2);
+    assert_int_equal(bytes, want_len[0] + want_len[1]);
+    assert_int_equal(cap.n, 2);
+    for (size_t i = 0; i < cap.n; i++) {
+        const uint8_t *fr = cap.frames[i];
+
+        check_encapsulated(TNL_VXLAN, fr, cap.lens[i], 70, want[i],
+                           want_len[i], &md);
+        assert_int_equal(fr[12] << 8 | fr[13], 0x86dd);
+        assert_true(be64toh(md.tun_id) == 0x123456);
+        assert_int_equal(md.ip_src, 0);
+        assert_memory_equal(md.ipv6_src, src6, 16);
+        assert_memory_equal(md.ipv6_dst, dst6, 16);
+        assert_int_equal(md.tos, 0x12);
+        assert_int_equal(md.ttl, 64);
+        assert_int_equal(ntohs(md.flags), FLOW_TNL_F_KEY);
+        /* Version, flow label, payload length; UDP ports, length and
+         * (no) checksum. */
+        assert_int_equal(fr[14] >> 4, 6);
+        assert_int_equal((fr[15] & 0x0f) << 16 | fr[16] << 8 | fr[17],
+                         0xabcde);
+        assert_int_equal(fr[18] << 8 | fr[19], cap.lens[i] - 54);
+        assert_int_equal(outer_sport(fr, 54), 5555);
+        assert_int_equal(outer_sport(fr, 56), TNL_VXLAN_PORT);
+        assert_int_equal(fr[58] << 8 | fr[59], cap.lens[i] - 54);
+        assert_int_equal(fr[60] << 8 | fr[61], 0);
+    }
+}
+
+/* RAW_ENCAP with a GENEVE header carrying 8 bytes of (non-critical)
+ * options, as tnl_build() makes it. */
+static void
+test_encap_raw_geneve(void **state)
+{
+    static const uint8_t opts[8] = { 0x01, 0x02, 0x05, 0x01,
+                                     0xde, 0xad, 0xbe, 0xef };
+    struct tnl_spec ts = {
+        .type = TNL_GENEVE,
+        .ip_src = RTE_BE32(0xc6336401),
+        .ip_dst = RTE_BE32(0xc6336402),
+        .udp_dst = RTE_BE16(TNL_GENEVE_PORT),
+        .vni = 7,
+        .opts = opts,
+        .opts_len = sizeof opts,
+    };
+    uint8_t hdr[TNL_HDR_MAX];
+    struct rte_flow_action_raw_encap raw = { .data = hdr };
+    struct rte_flow_action_ethdev out = { .port_id = id1 };
+    struct rte_flow_action acts[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_RAW_ENCAP, .conf = &raw },
+        { .type = RTE_FLOW_ACTION_TYPE_PORT_ID, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action_port_id pid = { .id = id1 };
+    struct rte_mbuf *m;
+    uint64_t packets, bytes;
+    struct pkt_spec spec;
+    struct flow_tnl md;
+    uint8_t want[256];
+    size_t want_len;
+    struct cap cap;
+
+    (void) state;
+    acts[1].conf = &pid;
+    memcpy(ts.eth_dst, outer_dst_mac, 6);
+    memcpy(ts.eth_src, outer_src_mac, 6);
+    raw.size = tnl_build(&ts, hdr, sizeof hdr);
+    assert_int_equal(raw.size, 14 + 20 + 8 + 8 + 8);
+    pkt_spec_init(&spec, PKT_L3_IPV6, IPPROTO_TCP_);
+    want_len = pkt_build(want, sizeof want, &spec);
+    m = mbuf_of(&spec);
+    encap_through(acts, false, &m, 1, &cap, &packets, &bytes);
+    assert_int_equal(packets, 1);
+    assert_int_equal(bytes, want_len);
+    assert_int_equal(cap.n, 1);
+    check_encapsulated(TNL_GENEVE, cap.frames[0], cap.lens[0], raw.size,
+                       want, want_len, &md);
+    assert_true(be64toh(md.tun_id) == 7);
+    assert_int_equal(md.ip_src, htonl(0xc6336401));
+    assert_int_equal(md.ip_dst, htonl(0xc6336402));
+    /* The options as given; the entropy source port. */
+    assert_memory_equal(cap.frames[0] + 50, opts, sizeof opts);
+    assert_in_range(outer_sport(cap.frames[0], 34), 32768, 60999);
+}
+
+/* A rewrite before the encapsulation applies to the inner packet, and the
+ * entropy port is that of the rewritten packet: the result is the frame
+ * the encapsulation alone makes of the packet as rewritten. */
+static void
+test_encap_after_rewrite(void **state)
+{
+    struct rte_flow_item_eth eth = { .type = 0 };
+    struct rte_flow_item_ipv4 ip = {
+        .hdr.src_addr = RTE_BE32(0xc0000201),
+        .hdr.dst_addr = RTE_BE32(0xc0000202),
+    };
+    struct rte_flow_item_udp udp = { .hdr.dst_port = 0 };
+    struct rte_flow_item_vxlan vx = { .vni = { 0, 0, 9 } };
+    struct rte_flow_item def[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH, .spec = &eth },
+        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip },
+        { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp },
+        { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &vx },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action_vxlan_encap enc = { .definition = def };
+    struct rte_flow_action_set_ipv4 sdst = {
+        .ipv4_addr = RTE_BE32(0x0a090909),
+    };
+    struct rte_flow_action_ethdev out = { .port_id = id1 };
+    struct rte_flow_action rw_encap[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, .conf = &sdst },
+        { .type = RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP, .conf = &enc },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action encap[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP, .conf = &enc },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_mbuf *m;
+    uint64_t packets, bytes;
+    struct pkt_spec spec;
+    struct flow_tnl md;
+    uint8_t want[256];
+    size_t want_len;
+    struct cap cap, cap2;
+
+    (void) state;
+    pkt_spec_init(&spec, PKT_L3_IPV4, IPPROTO_UDP_);
+    m = mbuf_of(&spec);
+    encap_through(rw_encap, true, &m, 1, &cap, &packets, &bytes);
+    assert_int_equal(cap.n, 1);
+    spec.ipv4.dst = 0x0a090909;
+    want_len = pkt_build(want, sizeof want, &spec);
+    check_encapsulated(TNL_VXLAN, cap.frames[0], cap.lens[0], 50, want,
+                       want_len, &md);
+    assert_int_equal(md.ip_dst, htonl(0xc0000202));
+
+    m = mbuf_of(&spec);
+    encap_through(encap, true, &m, 1, &cap2, &packets, &bytes);
+    assert_int_equal(cap2.n, 1);
+    assert_int_equal(cap2.lens[0], cap.lens[0]);
+    assert_memory_equal(cap2.frames[0], cap.frames[0], cap.lens[0]);
+}
+
+static void
+test_encap_rejections(void **state)
+{
+    struct rte_flow_attr ingress = { .ingress = 1 };
+    struct rte_flow_attr transfer = { .transfer = 1 };
+    struct rte_flow_item_eth eth = { .type = 0 };
+    struct rte_flow_item_vlan vlan = { .tci = RTE_BE16(5) };
+    struct rte_flow_item_ipv4 ip = { .hdr.dst_addr = RTE_BE32(1) };
+    struct rte_flow_item_udp udp = { .hdr.src_port = 0 };
+    struct rte_flow_item_vxlan vx = { .vni = { 0, 0, 1 } };
+    struct rte_flow_item def[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH, .spec = &eth },
+        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip },
+        { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp },
+        { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &vx },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_item def_no_udp[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH, .spec = &eth },
+        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip },
+        { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &vx },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_item def_vlan[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH, .spec = &eth },
+        { .type = RTE_FLOW_ITEM_TYPE_VLAN, .spec = &vlan },
+        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip },
+        { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp },
+        { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &vx },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_item def_no_spec[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH, .spec = &eth },
+        { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip },
+        { .type = RTE_FLOW_ITEM_TYPE_UDP },
+        { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &vx },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_item eth_only[] = {
+        { .type = RTE_FLOW_ITEM_TYPE_ETH },
+        { .type = RTE_FLOW_ITEM_TYPE_END },
+    };
+    struct rte_flow_action_vxlan_encap enc = { .definition = def };
+    struct rte_flow_action_vxlan_encap enc_no_udp = {
+        .definition = def_no_udp,
+    };
+    struct rte_flow_action_vxlan_encap enc_vlan = { .definition = def_vlan };
+    struct rte_flow_action_vxlan_encap enc_no_spec = {
+        .definition = def_no_spec,
+    };
+    static const struct tnl_spec ts_vxlan = {
+        .type = TNL_VXLAN, .udp_dst = RTE_BE16(TNL_VXLAN_PORT), .vni = 1,
+    };
+    uint8_t good[TNL_HDR_MAX], tagged[TNL_HDR_MAX + 4];
+    uint8_t garbage[50], preserve[50];
+    struct rte_flow_action_raw_encap raw_good = { .data = good };
+    struct rte_flow_action_raw_encap raw_garbage = {
+        .data = garbage, .size = sizeof garbage,
+    };
+    struct rte_flow_action_raw_encap raw_tagged = { .data = tagged };
+    struct rte_flow_action_raw_encap raw_short = { .data = good };
+    struct rte_flow_action_raw_encap raw_preserve = {
+        .data = good, .preserve = preserve,
+    };
+    struct rte_flow_action_ethdev out = { .port_id = id1 };
+    struct rte_flow_action_port_id pid = { .id = id1 };
+    struct rte_flow_action_set_mac mac = { { 1, 2, 3, 4, 5, 6 } };
+    struct rte_flow_action_mark mark = { .id = 3 };
+    struct rte_flow_action_queue q = { .index = 0 };
+#define ENCAP_CASE(NAME, TYPE, CONF, FATE, FCONF)                       \
+    struct rte_flow_action NAME[] = {                                   \
+        { .type = RTE_FLOW_ACTION_TYPE_##TYPE, .conf = CONF },          \
+        { .type = RTE_FLOW_ACTION_TYPE_##FATE, .conf = FCONF },         \
+        { .type = RTE_FLOW_ACTION_TYPE_END },                           \
+    }
+    ENCAP_CASE(a_queue, VXLAN_ENCAP, &enc, QUEUE, &q);
+    ENCAP_CASE(a_drop, VXLAN_ENCAP, &enc, DROP, NULL);
+    ENCAP_CASE(a_mark, VXLAN_ENCAP, &enc, MARK, &mark);
+    ENCAP_CASE(a_out_ingress, VXLAN_ENCAP, &enc, PORT_ID, &pid);
+    ENCAP_CASE(a_no_udp, VXLAN_ENCAP, &enc_no_udp, PORT_ID, &pid);
+    ENCAP_CASE(a_vlan, VXLAN_ENCAP, &enc_vlan, PORT_ID, &pid);
+    ENCAP_CASE(a_no_spec, VXLAN_ENCAP, &enc_no_spec, PORT_ID, &pid);
+    ENCAP_CASE(a_no_def, VXLAN_ENCAP, NULL, PORT_ID, &pid);
+    ENCAP_CASE(a_garbage, RAW_ENCAP, &raw_garbage, PORT_ID, &pid);
+    ENCAP_CASE(a_tagged, RAW_ENCAP, &raw_tagged, PORT_ID, &pid);
+    ENCAP_CASE(a_short, RAW_ENCAP, &raw_short, PORT_ID, &pid);
+    ENCAP_CASE(a_preserve, RAW_ENCAP, &raw_preserve, PORT_ID, &pid);
+    ENCAP_CASE(a_raw_drop, RAW_ENCAP, &raw_good, DROP, NULL);
+#undef ENCAP_CASE
+    struct rte_flow_action rw_after[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP, .conf = &enc },
+        { .type = RTE_FLOW_ACTION_TYPE_SET_MAC_DST, .conf = &mac },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action two[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP, .conf = &enc },
+        { .type = RTE_FLOW_ACTION_TYPE_RAW_ENCAP, .conf = &raw_good },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_action ok_raw[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_SET_MAC_DST, .conf = &mac },
+        { .type = RTE_FLOW_ACTION_TYPE_RAW_ENCAP, .conf = &raw_good },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    const struct {
+        const struct rte_flow_attr *attr;
+        const struct rte_flow_action *actions;
+        int err;
+        const char *msg;
+    } cases[] = {
+        { &ingress, a_queue, EOPNOTSUPP, "transfer rule with an output" },
+        { &ingress, a_mark, EOPNOTSUPP, "transfer rule with an output" },
+        { &ingress, a_out_ingress, EOPNOTSUPP, "transfer" },
+        { &transfer, a_drop, EOPNOTSUPP, "transfer rule with an output" },
+        { &transfer, a_raw_drop, EOPNOTSUPP, "transfer rule with an" },
+        { &transfer, rw_after, EOPNOTSUPP, "rewrite after encapsulation" },
+        { &transfer, two, EOPNOTSUPP, "more than one encapsulation" },
+        { &transfer, a_no_udp, EINVAL, "ETH / IPV4 or IPV6 / UDP / VXLAN" },
+        { &transfer, a_no_spec, EINVAL, "each with a spec" },
+        { &transfer, a_no_def, EINVAL, "without a definition" },
+        { &transfer, a_vlan, EOPNOTSUPP, "VLAN" },
+        { &transfer, a_garbage, EINVAL, "not Ethernet/IP/UDP/" },
+        { &transfer, a_tagged, EINVAL, "not Ethernet/IP/UDP/" },
+        { &transfer, a_short, EINVAL, "not Ethernet/IP/UDP/" },
+        { &transfer, a_preserve, EOPNOTSUPP, "preserve" },
+    };
+    struct rte_flow_error e;
+    struct simnic_rule *r;
+
+    (void) state;
+    raw_good.size = tnl_build(&ts_vxlan, good, sizeof good);
+    assert_int_equal(raw_good.size, 50);
+    raw_preserve.size = raw_good.size;
+    /* A VXLAN header cut to 4 bytes. */
+    raw_short.size = raw_good.size - 4;
+    /* The good header with an 802.1Q tag. */
+    memcpy(tagged, good, 12);
+    memcpy(tagged + 12, "\x81\x00\x00\x05", 4);
+    memcpy(tagged + 16, good + 12, raw_good.size - 12);
+    raw_tagged.size = raw_good.size + 4;
+    for (size_t i = 0; i < sizeof garbage; i++) {
+        garbage[i] = (uint8_t) (i * 37 + 11);
+    }
+    memset(preserve, 0xff, sizeof preserve);
+
+    for (size_t i = 0; i < N(cases); i++) {
+        memset(&e, 0, sizeof e);
+        assert_int_equal(simnic_flow_validate(nic, id0, cases[i].attr,
+                                              eth_only, cases[i].actions,
+                                              &e),
+                         cases[i].err);
+        assert_int_equal(simnic_flow_create(nic, id0, cases[i].attr,
+                                            eth_only, cases[i].actions,
+                                            &r, &e),
+                         cases[i].err);
+        assert_null(r);
+        assert_non_null(e.message);
+        if (!strstr(e.message, cases[i].msg)) {
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e.message,
+                     cases[i].msg);
+        }
+    }
+    /* The good header, after a rewrite, is taken. */
+    assert_int_equal(simnic_flow_create(nic, id0, &transfer, eth_only,
+                                        ok_raw, &r, &e), 0);
+    simnic_flow_destroy(nic, r, NULL, NULL);
+    assert_int_equal(simnic_n_rules(nic), 0);
+}
+
 /* ---- Setup. ---- */
 
 static int
@@ -717,6 +1266,11 @@ main(void)
         cmocka_unit_test(test_hw_output_counted_by_port),
         cmocka_unit_test(test_aging),
         cmocka_unit_test(test_translation_agrees_with_megaflow),
+        cmocka_unit_test(test_encap_vxlan_ipv4),
+        cmocka_unit_test(test_encap_vxlan_ipv6),
+        cmocka_unit_test(test_encap_raw_geneve),
+        cmocka_unit_test(test_encap_after_rewrite),
+        cmocka_unit_test(test_encap_rejections),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

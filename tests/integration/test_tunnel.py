@@ -45,7 +45,8 @@ class Overlay:
 
     def __init__(self, v6=False, csum=False, key=42, kernel_key=None,
                  extra_port=None, tnl_type="vxlan", tnl_port=None,
-                 flows_int=None, remote=None, tlv_map=None, peer="kernel"):
+                 flows_int=None, remote=None, tlv_map=None, peer="kernel",
+                 offload=False, vm_mtu=1450):
         tag = f"{os.getpid() % 100000}"
         self.ns = {k: f"sltn{k}{tag}" for k in ("sw", "peer", "vm")}
         self.veth = (f"slth{tag}", f"sltp{tag}")
@@ -120,28 +121,40 @@ class Overlay:
                 tnl["csum"] = True
             if tnl_port:
                 tnl = tnl_port
-            ports_int = [{"name": "vm", "ofport": 1, "type": "tap",
-                          "ifname": self.tap_vm, "mtu": 1450}, tnl]
+            # offload: the uplink and the VM's port on one simnic NIC
+            # (as a VF would be), full offload.
+            nic = ({"offload": {"mode": "full", "provider": "simnic",
+                                "nic": "nic0"}} if offload else {})
+            ports_int = [dict({"name": "vm", "ofport": 1, "type": "tap",
+                               "ifname": self.tap_vm, "mtu": vm_mtu},
+                              **nic),
+                         tnl]
             if extra_port:
                 ports_int.append(extra_port)
             self.sw = Switch(bridges=[
                 {"name": "br-phy", "ports": [
-                    {"name": "uplink", "ofport": 1, "type": "dpdk",
-                     "devargs": f"net_af_packet0,iface={self.veth[0]}"},
+                    dict({"name": "uplink", "ofport": 1, "type": "dpdk",
+                          "devargs": f"net_af_packet0,iface={self.veth[0]}"},
+                         **nic),
                     {"name": "phy", "ofport": 2, "type": "tap",
                      "ifname": self.tap_phy,
                      "addresses": [f"{self.local}/{plen}"]}]},
                 dict({"name": "br-int", "ports": ports_int},
                      **({"flows": flows_int} if flows_int else {}),
                      **({"tlv_map": tlv_map} if tlv_map else {}))],
-                state=False, netns=self.ns["sw"])
+                state=False, netns=self.ns["sw"], start=not offload)
+            if offload:
+                self.sw.config["offload"] = {
+                    "min_packets": 10, "min_pps": 0, "check_ms": 20,
+                    "stats_ms": 50, "idle_ms": 30000}
+                self.sw.start()
             if remote:
                 nsx(self.ns["sw"], "ip", "route", "add", f"{remote}/32",
                     "via", self.peer_addr)
             nsx(self.ns["sw"], "ip", "link", "set", self.tap_vm, "netns",
                 self.ns["vm"])
             nsx(self.ns["vm"], "ip", "link", "set", self.tap_vm, "mtu",
-                "1450", "up")
+                str(vm_mtu), "up")
             nsx(self.ns["vm"], "ip", "addr", "add", "10.9.0.1/24", "dev",
                 self.tap_vm)
         except BaseException:
@@ -539,3 +552,94 @@ def test_too_big_for_the_underlay():
                 "-s", "1400", "-M", "do", "10.9.0.2", check=False,
                 timeout=30)
         assert r.returncode == 0, r.stdout
+
+
+@pytest.mark.skipif(not shutil.which("tshark") or not shutil.which("tcpdump"),
+                    reason="needs tshark and tcpdump")
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+def test_encapsulation_offloaded(tmp_path, v6):
+    """The VM's port and the uplink on one simnic NIC: once hot, the
+    VM -> tunnel megaflow runs in the NIC as VXLAN_ENCAP + output to the
+    uplink.  The kernel's vxlan still answers every ping (it decodes what
+    the NIC built), tshark calls it VXLAN with VNI 42, the NIC counted
+    the packets, and so does the tunnel port (as hardware tx)."""
+    pcap = str(tmp_path / "hw.pcap")
+    # The VM's MTU leaves room for the outer headers (a frame the
+    # underlay could not carry would be sent by the NIC, not dropped and
+    # counted as software does: the translation refuses that, by name).
+    with Overlay(v6=v6, offload=True, vm_mtu=1430 if v6 else 1450) as ov:
+        ping_ok(ov, "vm", "10.9.0.2")
+        nsx(ov.ns["vm"], "ping", "-c", "30", "-i", "0.02", "-W", "2",
+            "10.9.0.2", check=False, timeout=30)
+
+        def encap_in_hw():
+            for mf in ov.sw.call("dump-megaflows"):
+                if "tnl_push" in mf["actions"] and mf["offload"] == "full":
+                    return mf
+            return None
+
+        deadline = time.time() + 10
+        mf = encap_in_hw()
+        while not mf and time.time() < deadline:
+            time.sleep(0.1)
+            mf = encap_in_hw()
+        assert mf, (ov.sw.call("dump-megaflows"),
+                    ov.sw.call("offload-stats"))
+        nic = [n for n in ov.sw.call("offload-show")["simnics"]
+               if n["name"] == "nic0"][0]
+        hw_before = nic["hw_packets"]
+        tx_before = ov.port_stats("br-int", "vx0")
+        dump = subprocess.Popen(
+            ["ip", "netns", "exec", ov.ns["peer"], "tcpdump", "-n", "-i",
+             ov.veth[1], "-w", pcap, "-c", "10", "udp port 4789 and src "
+             f"host {ov.local}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1.5)
+            r = ov.ping("vm", "10.9.0.2", count=10)
+            assert r.returncode == 0 and " 0% packet loss" in r.stdout, \
+                r.stdout
+            dump.wait(timeout=20)
+        finally:
+            if dump.poll() is None:
+                dump.kill()
+                dump.wait()
+        nic = [n for n in ov.sw.call("offload-show")["simnics"]
+               if n["name"] == "nic0"][0]
+        assert nic["hw_packets"] >= hw_before + 10, nic
+        deadline = time.time() + 5
+        while True:
+            st = ov.port_stats("br-int", "vx0")
+            if st["hw_tx_packets"] >= tx_before["hw_tx_packets"] + 10:
+                break
+            assert time.time() < deadline, (tx_before, st)
+            time.sleep(0.1)
+        # Software encapsulated at most what else the VM sent meanwhile
+        # (ARP, IPv6 neighbour discovery: other megaflows).
+        assert st["tx_packets"] - tx_before["tx_packets"] < 10, \
+            (tx_before, st)
+        r = sh("tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE",
+               "-d", "udp.port==4789,vxlan", "-T", "fields", "-E",
+               "separator=|", "-E", "aggregator=;", "-e", "vxlan.vni",
+               "-e", "udp.srcport", "-e", "ip.checksum.status",
+               "-e", "icmp.type", timeout=60)
+        # The first of each field: the outer header's (the inner IPv4's
+        # checksum status where the outer is IPv6).
+        rows = [[f.split(";")[0] for f in ln.split("|")]
+                for ln in r.stdout.split("\n") if ln.strip()]
+        assert len(rows) == 10, r.stdout + r.stderr
+        for vni, sport, ip_csum, icmp_type in rows:
+            assert vni == "42", rows
+            assert 32768 <= int(sport) <= 60999, rows
+            if not v6:
+                assert ip_csum == "1", rows     # good
+        # The replies' decapsulation (the first pass, tnl_pop) is a MARK
+        # rule: the NIC classifies, software decapsulates.
+        pop = [m for m in ov.sw.call("dump-megaflows")
+               if m["actions"].startswith("tnl_pop")]
+        assert any(m["offload"] == "partial" for m in pop), pop
+        assert sum(p["mark_hits"] for p in ov.sw.call("pmd-stats")) > 0
+        # The echo requests: one flow, one entropy port.
+        echo = [x for x in rows if x[3] == "8"]
+        assert len(echo) >= 5, rows
+        assert len({x[1] for x in echo}) == 1, rows
