@@ -25,7 +25,8 @@ show_port_cb(const struct offload_port *op, void *arr)
 
     json_array_append_new(arr, json_pack(
         "{s:s, s:i, s:s, s:s, s:s, s:i, s:b, s:I, s:s,"
-        " s:{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}}",
+        " s:{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b,"
+        " s:b}}",
         "port", op->name, "dp_port", (int) op->dp_port,
         "provider", op->class->name, "mode", offload_mode_name(op->mode),
         "nic", op->nic, "nic_port_id", (int) op->nic_port_id,
@@ -35,6 +36,7 @@ show_port_cb(const struct offload_port *op, void *arr)
         "age", c->age, "rewrite", c->rewrite, "vlan", c->vlan,
         "output", c->output, "represented_port", c->represented_port,
         "vxlan_encap", c->vxlan_encap, "raw_encap", c->raw_encap,
+        "vxlan_decap", c->vxlan_decap, "raw_decap", c->raw_decap,
         "mark_delivery", c->mark_delivery));
 }
 

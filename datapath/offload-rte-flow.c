@@ -312,10 +312,12 @@ rf_port_init(struct offload_port *op, char *err, size_t errsize)
     pthread_mutex_unlock(&rf_mutex);
     snprintf(op->probe, sizeof op->probe,
              "rte_flow port %u (proxy %u): full=%d partial=%d count=%d "
-             "age=%d rewrite=%d vlan=%d output=%d encap=%s mark=%s%s%s%s",
+             "age=%d rewrite=%d vlan=%d output=%d encap=%s decap=%s "
+             "mark=%s%s%s%s",
              id, rp->proxy_id, op->caps.full, op->caps.partial,
              op->caps.count, op->caps.age, op->caps.rewrite, op->caps.vlan,
-             op->caps.output, offload_encap_caps(&op->caps), mark, op->caps.full ? "" : " (DROP: ",
+             op->caps.output, offload_encap_caps(&op->caps),
+             offload_decap_caps(&op->caps), mark, op->caps.full ? "" : " (DROP: ",
              op->caps.full ? "" : why, op->caps.full ? "" : ")");
     if ((!op->caps.full && !op->caps.partial)
         || (op->mode == OFFLOAD_MODE_PARTIAL && !op->caps.partial)) {

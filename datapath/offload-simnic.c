@@ -56,11 +56,11 @@ simnic_probe(struct offload_port *op, struct simnic_priv *sp)
     offload_probe(&op->caps, sp->id, simnic_validate, sp, why, sizeof why);
     snprintf(op->probe, sizeof op->probe,
              "simnic %s port %u: full=%d partial=%d count=%d age=%d "
-             "rewrite=%d vlan=%d output=%d encap=%s%s%s%s",
+             "rewrite=%d vlan=%d output=%d encap=%s decap=%s%s%s%s",
              simnic_name(sp->nic), sp->id,
              op->caps.full, op->caps.partial, op->caps.count, op->caps.age,
              op->caps.rewrite, op->caps.vlan, op->caps.output,
-             offload_encap_caps(&op->caps),
+             offload_encap_caps(&op->caps), offload_decap_caps(&op->caps),
              op->caps.full ? "" : " (DROP: ", op->caps.full ? "" : why,
              op->caps.full ? "" : ")");
 }

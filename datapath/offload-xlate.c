@@ -5,6 +5,7 @@
 #include "offload-xlate.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,13 @@ offload_encap_caps(const struct offload_caps *c)
 {
     return c->vxlan_encap && c->raw_encap ? "vxlan+raw"
            : c->vxlan_encap ? "vxlan" : c->raw_encap ? "raw" : "none";
+}
+
+const char *
+offload_decap_caps(const struct offload_caps *c)
+{
+    return c->vxlan_decap && c->raw_decap ? "vxlan+raw"
+           : c->vxlan_decap ? "vxlan" : c->raw_decap ? "raw" : "none";
 }
 
 /* ---- Tunnel templates. ---- */
@@ -217,6 +225,34 @@ offload_probe(struct offload_caps *caps, uint16_t port_id,
             caps->raw_encap = validate(ctx, &transfer, tpat, enc, NULL, 0);
         }
         free(tmp);
+    }
+    /* And decapsulation: a VXLAN packet from that port to it. */
+    caps->vxlan_decap = caps->raw_decap = false;
+    if (caps->full && caps->output) {
+        struct rte_flow_item_udp udp = {
+            .hdr.dst_port = RTE_BE16(TNL_VXLAN_PORT),
+        };
+        struct rte_flow_item_udp udpm = { .hdr.dst_port = RTE_BE16(0xffff) };
+        struct rte_flow_item_vxlan vx = { .vni = { 0, 0, 1 } };
+        struct rte_flow_item_vxlan vxm = { .vni = { 0xff, 0xff, 0xff } };
+        struct rte_flow_item dpat[] = {
+            tpat[0], pat[0], pat[1],
+            { .type = RTE_FLOW_ITEM_TYPE_UDP, .spec = &udp, .mask = &udpm },
+            { .type = RTE_FLOW_ITEM_TYPE_VXLAN, .spec = &vx, .mask = &vxm },
+            { .type = RTE_FLOW_ITEM_TYPE_ETH },
+            { .type = RTE_FLOW_ITEM_TYPE_END },
+        };
+        struct rte_flow_action_raw_decap rd = { .size = 14 + 20 + 8 + 8 };
+        struct rte_flow_action dec[] = {
+            { .type = RTE_FLOW_ACTION_TYPE_VXLAN_DECAP },
+            out[0],
+            { .type = RTE_FLOW_ACTION_TYPE_END },
+        };
+
+        caps->vxlan_decap = validate(ctx, &transfer, dpat, dec, NULL, 0);
+        dec[0].type = RTE_FLOW_ACTION_TYPE_RAW_DECAP;
+        dec[0].conf = &rd;
+        caps->raw_decap = validate(ctx, &transfer, dpat, dec, NULL, 0);
     }
 }
 
@@ -624,6 +660,19 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
         r->age.context = x->age_context;
         add_action(r, RTE_FLOW_ACTION_TYPE_AGE, &r->age);
     }
+    if (x->decap) {
+        /* Before the inner packet's actions (RAW_DECAP's length is set
+         * with the pattern). */
+        if (c->vxlan_decap) {
+            add_action(r, RTE_FLOW_ACTION_TYPE_VXLAN_DECAP, NULL);
+        } else if (c->raw_decap) {
+            add_action(r, RTE_FLOW_ACTION_TYPE_RAW_DECAP, &r->raw_decap);
+        } else {
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, "tunnel decapsulation (the NIC has "
+                               "neither VXLAN_DECAP nor RAW_DECAP)");
+        }
+    }
     if (!n_out) {
         /* Nothing is sent: whatever was rewritten, the packet dies. */
         add_action(r, RTE_FLOW_ACTION_TYPE_DROP, NULL);
@@ -884,13 +933,16 @@ leftover_field(const struct flow *m)
     return NULL;
 }
 
+/* Adds the items of the frame 'f' under 'mask' (in_port aside) to 'r',
+ * with their storage in 'hs'; first the input port's item for a transfer
+ * rule. */
 static int
 translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
-                  bool transfer, bool untagged_only,
+                  const struct flow *f, const struct flow *mask,
+                  struct offload_hdrs *hs, bool transfer, bool untagged_only,
                   enum offload_reason *reason, char *msg, size_t msgsize)
 {
-    const struct flow *f = x->flow;
-    struct flow m = *x->mask;
+    struct flow m = *mask;
     uint16_t dl_type = ntohs(f->dl_type);
     bool l3_known = m.dl_type == UINT16_MAX;
     const char *left;
@@ -936,50 +988,50 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
         return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
                            "inner VLAN tag (QinQ)");
     }
-    memcpy(r->eth.dst.addr_bytes, f->dl_dst, 6);
-    memcpy(r->eth_mask.dst.addr_bytes, m.dl_dst, 6);
-    memcpy(r->eth.src.addr_bytes, f->dl_src, 6);
-    memcpy(r->eth_mask.src.addr_bytes, m.dl_src, 6);
+    memcpy(hs->eth.dst.addr_bytes, f->dl_dst, 6);
+    memcpy(hs->eth_mask.dst.addr_bytes, m.dl_dst, 6);
+    memcpy(hs->eth.src.addr_bytes, f->dl_src, 6);
+    memcpy(hs->eth_mask.src.addr_bytes, m.dl_src, 6);
     memset(m.dl_dst, 0, 6);
     memset(m.dl_src, 0, 6);
     if (m.vlan_tci) {
-        r->eth_mask.has_vlan = 1;
+        hs->eth_mask.has_vlan = 1;
         if (f->vlan_tci & htons(FLOW_VLAN_CFI)) {
-            r->eth.has_vlan = 1;
-            r->vlan.tci = f->vlan_tci & htons(~FLOW_VLAN_CFI & 0xffff);
-            r->vlan_mask.tci = m.vlan_tci & htons(~FLOW_VLAN_CFI & 0xffff);
-            r->vlan.inner_type = f->dl_type;
-            r->vlan_mask.inner_type = m.dl_type;
+            hs->eth.has_vlan = 1;
+            hs->vlan.tci = f->vlan_tci & htons(~FLOW_VLAN_CFI & 0xffff);
+            hs->vlan_mask.tci = m.vlan_tci & htons(~FLOW_VLAN_CFI & 0xffff);
+            hs->vlan.inner_type = f->dl_type;
+            hs->vlan_mask.inner_type = m.dl_type;
         } else {
-            r->eth.type = f->dl_type;
-            r->eth_mask.type = m.dl_type;
+            hs->eth.type = f->dl_type;
+            hs->eth_mask.type = m.dl_type;
         }
-        add_item(r, RTE_FLOW_ITEM_TYPE_ETH, &r->eth, &r->eth_mask,
-                 sizeof r->eth);
-        if (r->eth.has_vlan) {
+        add_item(r, RTE_FLOW_ITEM_TYPE_ETH, &hs->eth, &hs->eth_mask,
+                 sizeof hs->eth);
+        if (hs->eth.has_vlan) {
             r->items[r->n_items].type = RTE_FLOW_ITEM_TYPE_VLAN;
-            r->items[r->n_items].spec = &r->vlan;
-            r->items[r->n_items].mask = &r->vlan_mask;
+            r->items[r->n_items].spec = &hs->vlan;
+            r->items[r->n_items].mask = &hs->vlan_mask;
             r->n_items++;
         }
     } else {
-        r->eth.type = f->dl_type;
-        r->eth_mask.type = m.dl_type;
+        hs->eth.type = f->dl_type;
+        hs->eth_mask.type = m.dl_type;
         if (untagged_only) {
             /* An encapsulation the underlay's MTU carries only for
              * untagged frames: tagged ones go to software. */
-            r->eth.has_vlan = 0;
-            r->eth_mask.has_vlan = 1;
+            hs->eth.has_vlan = 0;
+            hs->eth_mask.has_vlan = 1;
         }
-        add_item(r, RTE_FLOW_ITEM_TYPE_ETH, &r->eth, &r->eth_mask,
-                 sizeof r->eth);
+        add_item(r, RTE_FLOW_ITEM_TYPE_ETH, &hs->eth, &hs->eth_mask,
+                 sizeof hs->eth);
     }
     m.vlan_tci = 0;
     m.dl_type = 0;
 
     /* L3. */
     if (l3_known && dl_type == ETH_TYPE_IP) {
-        struct rte_ipv4_hdr *h = &r->ipv4.hdr, *hm = &r->ipv4_mask.hdr;
+        struct rte_ipv4_hdr *h = &hs->ipv4.hdr, *hm = &hs->ipv4_mask.hdr;
 
         h->src_addr = f->nw_src;
         hm->src_addr = m.nw_src;
@@ -1002,12 +1054,12 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
             h->fragment_offset = 0;
             hm->fragment_offset = htons(0x3fff);
         }
-        add_item(r, RTE_FLOW_ITEM_TYPE_IPV4, &r->ipv4, &r->ipv4_mask,
-                 sizeof r->ipv4);
+        add_item(r, RTE_FLOW_ITEM_TYPE_IPV4, &hs->ipv4, &hs->ipv4_mask,
+                 sizeof hs->ipv4);
         m.nw_src = m.nw_dst = 0;
         m.nw_tos = m.nw_ttl = m.nw_frag = 0;
     } else if (l3_known && dl_type == ETH_TYPE_IPV6) {
-        struct rte_ipv6_hdr *h = &r->ipv6.hdr, *hm = &r->ipv6_mask.hdr;
+        struct rte_ipv6_hdr *h = &hs->ipv6.hdr, *hm = &hs->ipv6_mask.hdr;
         uint32_t vtc = (uint32_t) f->nw_tos << 20 | ntohl(f->ipv6_label);
         uint32_t vtcm = (uint32_t) m.nw_tos << 20 | ntohl(m.ipv6_label);
 
@@ -1029,11 +1081,11 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
                 return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg,
                                    msgsize, "ip_frag=yes/first/later");
             }
-            r->ipv6.has_frag_ext = 0;
-            r->ipv6_mask.has_frag_ext = 1;
+            hs->ipv6.has_frag_ext = 0;
+            hs->ipv6_mask.has_frag_ext = 1;
         }
-        add_item(r, RTE_FLOW_ITEM_TYPE_IPV6, &r->ipv6, &r->ipv6_mask,
-                 sizeof r->ipv6);
+        add_item(r, RTE_FLOW_ITEM_TYPE_IPV6, &hs->ipv6, &hs->ipv6_mask,
+                 sizeof hs->ipv6);
         memset(m.ipv6_src, 0, 16);
         memset(m.ipv6_dst, 0, 16);
         m.ipv6_label = 0;
@@ -1052,48 +1104,48 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
                 return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg,
                                    msgsize, "tcp_flags above bit 7");
             }
-            r->l4.tcp.hdr.src_port = f->tp_src;
-            r->l4_mask.tcp.hdr.src_port = m.tp_src;
-            r->l4.tcp.hdr.dst_port = f->tp_dst;
-            r->l4_mask.tcp.hdr.dst_port = m.tp_dst;
-            r->l4.tcp.hdr.tcp_flags = (uint8_t) ntohs(f->tcp_flags);
-            r->l4_mask.tcp.hdr.tcp_flags = (uint8_t) ntohs(m.tcp_flags);
-            add_item(r, RTE_FLOW_ITEM_TYPE_TCP, &r->l4, &r->l4_mask,
-                     sizeof r->l4.tcp);
+            hs->l4.tcp.hdr.src_port = f->tp_src;
+            hs->l4_mask.tcp.hdr.src_port = m.tp_src;
+            hs->l4.tcp.hdr.dst_port = f->tp_dst;
+            hs->l4_mask.tcp.hdr.dst_port = m.tp_dst;
+            hs->l4.tcp.hdr.tcp_flags = (uint8_t) ntohs(f->tcp_flags);
+            hs->l4_mask.tcp.hdr.tcp_flags = (uint8_t) ntohs(m.tcp_flags);
+            add_item(r, RTE_FLOW_ITEM_TYPE_TCP, &hs->l4, &hs->l4_mask,
+                     sizeof hs->l4.tcp);
             m.tp_src = m.tp_dst = m.tcp_flags = 0;
         } else if (proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_) {
             bool udp = proto == IPPROTO_UDP_;
 
             if (udp) {
-                r->l4.udp.hdr.src_port = f->tp_src;
-                r->l4_mask.udp.hdr.src_port = m.tp_src;
-                r->l4.udp.hdr.dst_port = f->tp_dst;
-                r->l4_mask.udp.hdr.dst_port = m.tp_dst;
+                hs->l4.udp.hdr.src_port = f->tp_src;
+                hs->l4_mask.udp.hdr.src_port = m.tp_src;
+                hs->l4.udp.hdr.dst_port = f->tp_dst;
+                hs->l4_mask.udp.hdr.dst_port = m.tp_dst;
             } else {
-                r->l4.sctp.hdr.src_port = f->tp_src;
-                r->l4_mask.sctp.hdr.src_port = m.tp_src;
-                r->l4.sctp.hdr.dst_port = f->tp_dst;
-                r->l4_mask.sctp.hdr.dst_port = m.tp_dst;
+                hs->l4.sctp.hdr.src_port = f->tp_src;
+                hs->l4_mask.sctp.hdr.src_port = m.tp_src;
+                hs->l4.sctp.hdr.dst_port = f->tp_dst;
+                hs->l4_mask.sctp.hdr.dst_port = m.tp_dst;
             }
             add_item(r, udp ? RTE_FLOW_ITEM_TYPE_UDP : RTE_FLOW_ITEM_TYPE_SCTP,
-                     &r->l4, &r->l4_mask,
-                     udp ? sizeof r->l4.udp : sizeof r->l4.sctp);
+                     &hs->l4, &hs->l4_mask,
+                     udp ? sizeof hs->l4.udp : sizeof hs->l4.sctp);
             m.tp_src = m.tp_dst = 0;
         } else if (proto == IPPROTO_ICMP_ && !v6) {
-            r->l4.icmp.hdr.icmp_type = (uint8_t) ntohs(f->tp_src);
-            r->l4_mask.icmp.hdr.icmp_type = (uint8_t) ntohs(m.tp_src);
-            r->l4.icmp.hdr.icmp_code = (uint8_t) ntohs(f->tp_dst);
-            r->l4_mask.icmp.hdr.icmp_code = (uint8_t) ntohs(m.tp_dst);
-            add_item(r, RTE_FLOW_ITEM_TYPE_ICMP, &r->l4, &r->l4_mask,
-                     sizeof r->l4.icmp);
+            hs->l4.icmp.hdr.icmp_type = (uint8_t) ntohs(f->tp_src);
+            hs->l4_mask.icmp.hdr.icmp_type = (uint8_t) ntohs(m.tp_src);
+            hs->l4.icmp.hdr.icmp_code = (uint8_t) ntohs(f->tp_dst);
+            hs->l4_mask.icmp.hdr.icmp_code = (uint8_t) ntohs(m.tp_dst);
+            add_item(r, RTE_FLOW_ITEM_TYPE_ICMP, &hs->l4, &hs->l4_mask,
+                     sizeof hs->l4.icmp);
             m.tp_src = m.tp_dst = 0;
         } else if (proto == IPPROTO_ICMPV6_ && v6) {
-            r->l4.icmp6.type = (uint8_t) ntohs(f->tp_src);
-            r->l4_mask.icmp6.type = (uint8_t) ntohs(m.tp_src);
-            r->l4.icmp6.code = (uint8_t) ntohs(f->tp_dst);
-            r->l4_mask.icmp6.code = (uint8_t) ntohs(m.tp_dst);
-            add_item(r, RTE_FLOW_ITEM_TYPE_ICMP6, &r->l4, &r->l4_mask,
-                     sizeof r->l4.icmp6);
+            hs->l4.icmp6.type = (uint8_t) ntohs(f->tp_src);
+            hs->l4_mask.icmp6.type = (uint8_t) ntohs(m.tp_src);
+            hs->l4.icmp6.code = (uint8_t) ntohs(f->tp_dst);
+            hs->l4_mask.icmp6.code = (uint8_t) ntohs(m.tp_dst);
+            add_item(r, RTE_FLOW_ITEM_TYPE_ICMP6, &hs->l4, &hs->l4_mask,
+                     sizeof hs->l4.icmp6);
             m.tp_src = m.tp_dst = 0;
         }
     }
@@ -1105,6 +1157,122 @@ translate_pattern(const struct offload_xlate *x, struct offload_rule *r,
                            what);
     }
     return 0;
+}
+
+/* A decapsulation's pattern: the first pass's outer headers with the
+ * tunnel's addresses and UDP port exact, the VNI, the inner frame under
+ * the second pass's mask. */
+static int
+translate_decap_pattern(const struct offload_xlate *x, struct offload_rule *r,
+                        bool transfer, enum offload_reason *reason,
+                        char *msg, size_t msgsize)
+{
+    const struct offload_decap *d = x->decap;
+    struct flow fo = *d->flow, mo = *d->mask, fi = *x->flow, mi = *x->mask;
+    const struct flow_tnl *tm = &x->mask->tunnel, *tf = &x->flow->tunnel;
+    bool untagged = false;
+    char what[96];
+    int err;
+
+    /* What the second pass matched of the tunnel metadata must hold for
+     * every packet of the rule: the VNI and addresses it fixes, nothing
+     * the NIC cannot see. */
+    if ((tm->tun_id & tf->tun_id) != (tm->tun_id & htobe64(d->vni))
+        || (tm->ip_src & tf->ip_src) != (tm->ip_src & d->src4)
+        || (tm->ip_dst & tf->ip_dst) != (tm->ip_dst & d->dst4)) {
+        return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
+                           "decapsulation: the tunnel fields disagree");
+    }
+    for (size_t i = 0; i < 16; i++) {
+        if ((tm->ipv6_src[i] & tf->ipv6_src[i])
+                != (tm->ipv6_src[i] & d->src6[i])
+            || (tm->ipv6_dst[i] & tf->ipv6_dst[i])
+                != (tm->ipv6_dst[i] & d->dst6[i])) {
+            return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg,
+                               msgsize, "decapsulation: the tunnel fields "
+                               "disagree");
+        }
+    }
+    {
+        struct flow_tnl rest = *tm;
+
+        rest.tun_id = 0;
+        rest.ip_src = rest.ip_dst = 0;
+        memset(rest.ipv6_src, 0, 16);
+        memset(rest.ipv6_dst, 0, 16);
+        rest.flags &= htons((uint16_t) ~FLOW_TNL_F_KEY);
+        if (!all_zeros(&rest, sizeof rest)) {
+            snprintf(what, sizeof what, "match on %s (decapsulation)",
+                     rest.tos ? "tun_tos" : rest.ttl ? "tun_ttl"
+                     : rest.flags ? "tun_flags" : "tun_metadata");
+            return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg,
+                               msgsize, what);
+        }
+    }
+    /* The outer headers: the first pass's match, with the tunnel's
+     * addresses and UDP port exact. */
+    if (fo.dl_type == htons(ETH_TYPE_IP) && !d->is_ipv6) {
+        fo.nw_src = d->src4;
+        fo.nw_dst = d->dst4;
+        mo.nw_src = mo.nw_dst = UINT32_MAX;
+    } else if (fo.dl_type == htons(ETH_TYPE_IPV6) && d->is_ipv6) {
+        memcpy(fo.ipv6_src, d->src6, 16);
+        memcpy(fo.ipv6_dst, d->dst6, 16);
+        memset(mo.ipv6_src, 0xff, 16);
+        memset(mo.ipv6_dst, 0xff, 16);
+    } else {
+        return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
+                           "decapsulation: outer headers of another family");
+    }
+    mo.dl_type = UINT16_MAX;
+    fo.nw_proto = IPPROTO_UDP_;
+    mo.nw_proto = UINT8_MAX;
+    fo.tp_dst = d->udp_port;
+    mo.tp_dst = UINT16_MAX;
+    /* Not a fragment (software refuses outer fragments). */
+    fo.nw_frag = 0;
+    mo.nw_frag = FLOW_NW_FRAG_ANY;
+    if (!(mo.vlan_tci & htons(FLOW_VLAN_CFI))) {
+        /* RAW_DECAP strips a fixed length: untagged outer frames only
+         * (tagged ones go to software). */
+        untagged = !x->caps->vxlan_decap;
+    }
+    err = translate_pattern(x, r, &fo, &mo, &r->hdr, transfer, untagged,
+                            reason, msg, msgsize);
+    if (err) {
+        return err;
+    }
+    if (r->n_items + 1 >= OFFLOAD_MAX_ITEMS) {
+        return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
+                           "too many items");
+    }
+    r->vxlan.vni[0] = (uint8_t) (d->vni >> 16);
+    r->vxlan.vni[1] = (uint8_t) (d->vni >> 8);
+    r->vxlan.vni[2] = (uint8_t) d->vni;
+    memset(r->vxlan_mask.vni, 0xff, 3);
+    add_item(r, RTE_FLOW_ITEM_TYPE_VXLAN, &r->vxlan, &r->vxlan_mask,
+             sizeof r->vxlan);
+
+    /* The inner frame, under the second pass's mask. */
+    memset(&fi.tunnel, 0, sizeof fi.tunnel);
+    memset(&mi.tunnel, 0, sizeof mi.tunnel);
+    fi.in_port = mi.in_port = 0;
+    err = translate_pattern(x, r, &fi, &mi, &r->inner, false, false, reason,
+                            msg, msgsize);
+    if (!err && r->n_items >= OFFLOAD_MAX_ITEMS) {
+        err = unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
+                          "too many items");
+    }
+    if (!err && !x->caps->vxlan_decap) {
+        /* RAW_DECAP's length: Ethernet (+ the tag matched), IP, UDP and
+         * VXLAN. */
+        bool tagged = (mo.vlan_tci & fo.vlan_tci & htons(FLOW_VLAN_CFI))
+                      != 0;
+
+        r->raw_decap.size = 14 + (tagged ? 4 : 0)
+                            + (d->is_ipv6 ? 40 : 20) + 8 + 8;
+    }
+    return err;
 }
 
 int
@@ -1119,7 +1287,10 @@ offload_translate(const struct offload_xlate *x, struct offload_rule *r,
     if (msgsize) {
         msg[0] = '\0';
     }
-    if (x->mode == OFFLOAD_MODE_FULL) {
+    if (x->decap && x->mode != OFFLOAD_MODE_FULL) {
+        err = unsupported(reason, OFFLOAD_R_PARTIAL_MODE, msg, msgsize,
+                          "decapsulation needs full offload");
+    } else if (x->mode == OFFLOAD_MODE_FULL) {
         err = translate_full_actions(x, r, &transfer, &untagged_only,
                                      reason, msg, msgsize);
     } else if (x->mode == OFFLOAD_MODE_PARTIAL) {
@@ -1129,8 +1300,11 @@ offload_translate(const struct offload_xlate *x, struct offload_rule *r,
                           "offload disabled");
     }
     if (!err) {
-        err = translate_pattern(x, r, transfer, untagged_only, reason, msg,
-                                msgsize);
+        err = x->decap ? translate_decap_pattern(x, r, transfer, reason,
+                                                 msg, msgsize)
+                       : translate_pattern(x, r, x->flow, x->mask, &r->hdr,
+                                           transfer, untagged_only, reason,
+                                           msg, msgsize);
     }
     if (err) {
         memset(r, 0, sizeof *r);

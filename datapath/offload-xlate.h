@@ -81,7 +81,7 @@ enum offload_reason {
 const char *offload_reason_name(enum offload_reason);
 const char *offload_mode_name(enum offload_mode);
 
-#define OFFLOAD_MAX_ITEMS 8
+#define OFFLOAD_MAX_ITEMS 12
 #define OFFLOAD_MAX_ACTIONS 24
 #define OFFLOAD_MAX_RSS_QUEUES 64
 
@@ -97,10 +97,27 @@ struct offload_caps {
     bool represented_port;  /* ... with REPRESENTED_PORT (else PORT_ID). */
     bool vxlan_encap;       /* VXLAN_ENCAP before an output. */
     bool raw_encap;         /* RAW_ENCAP before an output. */
+    bool vxlan_decap;       /* A VXLAN item and VXLAN_DECAP ... */
+    bool raw_decap;         /* ... or RAW_DECAP, before an output. */
     bool mark_delivery;     /* The MARK reaches software (mbuf FDIR_ID):
                              * negotiated with the PMD, or a NIC model.
                              * Set by the provider, not offload_probe();
                              * without it, partial is false. */
+};
+
+/* The items of one set of headers (a frame, or a tunnel's inner frame). */
+struct offload_hdrs {
+    struct rte_flow_item_eth eth, eth_mask;
+    struct rte_flow_item_vlan vlan, vlan_mask;
+    struct rte_flow_item_ipv4 ipv4, ipv4_mask;
+    struct rte_flow_item_ipv6 ipv6, ipv6_mask;
+    union {
+        struct rte_flow_item_tcp tcp;
+        struct rte_flow_item_udp udp;
+        struct rte_flow_item_sctp sctp;
+        struct rte_flow_item_icmp icmp;
+        struct rte_flow_item_icmp6 icmp6;
+    } l4, l4_mask;
 };
 
 /* A translated rule.  Contains pointers into itself: never memcpy. */
@@ -113,17 +130,11 @@ struct offload_rule {
     /* Storage the items and actions point to. */
     struct rte_flow_item_ethdev src_port;
     struct rte_flow_item_port_id src_port_id;
-    struct rte_flow_item_eth eth, eth_mask;
-    struct rte_flow_item_vlan vlan, vlan_mask;
-    struct rte_flow_item_ipv4 ipv4, ipv4_mask;
-    struct rte_flow_item_ipv6 ipv6, ipv6_mask;
-    union {
-        struct rte_flow_item_tcp tcp;
-        struct rte_flow_item_udp udp;
-        struct rte_flow_item_sctp sctp;
-        struct rte_flow_item_icmp icmp;
-        struct rte_flow_item_icmp6 icmp6;
-    } l4, l4_mask;
+    struct offload_hdrs hdr;        /* The frame (the outer headers of a
+                                     * decapsulation). */
+    struct offload_hdrs inner;      /* A decapsulation's inner frame. */
+    struct rte_flow_item_vxlan vxlan, vxlan_mask;
+    struct rte_flow_action_raw_decap raw_decap;
     struct rte_flow_action_set_mac mac[4];
     struct rte_flow_action_set_ipv4 ip4[4];
     struct rte_flow_action_set_ipv6 ip6[4];
@@ -154,6 +165,17 @@ struct offload_rule {
     uint8_t encap_data[TNL_HDR_MAX];
 };
 
+/* A VXLAN decapsulation in the NIC (offload_translate(), "Tunnels"). */
+struct offload_decap {
+    const struct flow *flow, *mask; /* The first pass (a DPA_TNL_POP
+                                     * megaflow): the outer headers. */
+    bool is_ipv6;
+    uint32_t src4, dst4;            /* be32: outer source, destination */
+    uint8_t src6[16], dst6[16];
+    uint16_t udp_port;              /* be16 */
+    uint32_t vni;                   /* Host order. */
+};
+
 /* Input of offload_translate(). */
 struct offload_xlate {
     const struct flow *flow;        /* Masked key (in_port: dp port). */
@@ -176,6 +198,9 @@ struct offload_xlate {
     void *age_context;
     uint32_t priority;              /* rte_flow attr priority (0 first):
                                      * OFFLOAD_PRIO_*. */
+    const struct offload_decap *decap;  /* Full: a decapsulation whose
+                                     * second pass 'flow', 'mask' and
+                                     * 'actions' are; or NULL. */
 };
 
 /* Rule priorities: a session's rule is more specific than the megaflow
@@ -186,6 +211,8 @@ struct offload_xlate {
 
 /* "vxlan+raw", "vxlan", "raw" or "none": the encapsulations of 'c'. */
 const char *offload_encap_caps(const struct offload_caps *c);
+/* The same for decapsulation. */
+const char *offload_decap_caps(const struct offload_caps *c);
 
 /* Builds the rule for 'x' into 'r'.  Returns 0, or EOPNOTSUPP with
  * '*reason' set and a message naming the field or action in 'msg'.
@@ -203,9 +230,18 @@ const char *offload_encap_caps(const struct offload_caps *c);
  * is only built when no frame the input port delivers (in_mtu + 14, + 4
  * per VLAN tag pushed before) can be too long; a tagged frame's 4 bytes
  * more are kept out by matching untagged frames only when needed.
- * Decapsulation (DPA_TNL_POP) and a megaflow of a decapsulated packet
- * (tunnel metadata) stay in software; partial offload (MARK) of the
- * decapsulation's first pass works like any other. */
+ * Decapsulation: a megaflow with DPA_TNL_POP is refused in full mode
+ * (partial offload, MARK, of it works like any other's), and so is one
+ * of a decapsulated packet (tunnel metadata) alone.  With x->decap, the
+ * rule is both passes of a VXLAN packet: the pattern is the first pass's
+ * outer headers (d->flow under d->mask) with the tunnel's addresses and
+ * UDP port exact and no fragment, a VXLAN item with the VNI, and the
+ * inner frame under the second pass's mask ('flow', 'mask'; what that
+ * mask holds of the tunnel metadata must agree with 'd', and tun_tos,
+ * tun_ttl, tun_flags other than the key bit, and tun_metadata are
+ * refused); the actions are VXLAN_DECAP (or RAW_DECAP of the outer
+ * length; untagged outer frames only unless the first pass matched the
+ * tag) and then the second pass's ('actions').  Full mode only. */
 int offload_translate(const struct offload_xlate *x, struct offload_rule *r,
                       enum offload_reason *reason, char *msg,
                       size_t msgsize);
@@ -221,7 +257,9 @@ int offload_translate(const struct offload_xlate *x, struct offload_rule *r,
  * or OF_POP_VLAN was refused before DROP but output works, the same before
  * that output (a NIC may rewrite only on the way to a port); last, with
  * full and output, VXLAN_ENCAP and then RAW_ENCAP (a VXLAN template)
- * before that output.  'why' gets
+ * before that output, then a VXLAN pattern (outer ETH / IPV4 / UDP to
+ * 4789 / VXLAN / inner ETH) from that port with VXLAN_DECAP and then
+ * RAW_DECAP before it.  'why' gets
  * the reason full offload was refused. */
 typedef bool offload_validate_fn(void *ctx, const struct rte_flow_attr *,
                                  const struct rte_flow_item *,

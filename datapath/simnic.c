@@ -24,6 +24,7 @@
 #include "tnl.h"
 
 #define SIMNIC_MAX_RW 16
+#define SIMNIC_MAX_TNL_PORTS 8  /* Distinct UDP ports of decap rules. */
 
 enum simnic_fate {
     SF_NONE,                    /* MARK/QUEUE/RSS: to software. */
@@ -53,6 +54,8 @@ struct simnic_rule {
     struct dp_action rw[SIMNIC_MAX_RW];
     struct tnl_layout encap_lay;    /* hdr_len 0: no encapsulation. */
     uint8_t encap[TNL_HDR_MAX];     /* Outer header template. */
+    bool decap;                 /* In 'dcls', matched on decap keys. */
+    uint16_t tnl_port;          /* be16: a decap rule's UDP port. */
     uint64_t packets, bytes;    /* Atomics. */
     long long last_hit_ms;      /* Atomic; creation time until a hit. */
 };
@@ -72,6 +75,13 @@ struct simnic {
 
     rte_rwlock_t lock;
     struct cls *cls;
+    struct cls *dcls;           /* Decapsulation rules (decap keys). */
+    size_t n_decap;             /* Rules in 'dcls'. */
+    struct {
+        uint16_t port;          /* be16 */
+        unsigned refs;          /* Decap rules on it. */
+    } tnl_ports[SIMNIC_MAX_TNL_PORTS];
+    unsigned n_tnl_ports;
     struct simnic_rule *rules;
     size_t n_rules;             /* Atomic for the lock-free fast check. */
     struct simnic_params params;
@@ -128,7 +138,10 @@ simnic_get(const char *name, const struct simnic_params *p)
     nic = calloc(1, sizeof *nic);
     if (nic) {
         nic->cls = cls_create(NULL, NULL);
-        if (!nic->cls) {
+        nic->dcls = cls_create(NULL, NULL);
+        if (!nic->cls || !nic->dcls) {
+            cls_destroy(nic->cls);
+            cls_destroy(nic->dcls);
             free(nic);
             nic = NULL;
         }
@@ -169,6 +182,7 @@ simnic_put(struct simnic *nic)
         simnic_flow_destroy(nic, nic->rules, NULL, NULL);
     }
     cls_destroy(nic->cls);
+    cls_destroy(nic->dcls);
     free(nic);
 }
 
@@ -312,9 +326,90 @@ struct compiled {
     struct dp_action rw[SIMNIC_MAX_RW];
     struct tnl_layout encap_lay;    /* hdr_len 0: no encapsulation. */
     uint8_t encap[TNL_HDR_MAX];     /* Outer header template. */
-    int l3;                     /* 0, 4, 6 */
+    int l3;                     /* 0, 4, 6 (the inner items' after VXLAN) */
     uint8_t l4;                 /* IP protocol of the L4 item, or 0. */
+    /* A VXLAN item: 'flow' and 'mask' hold the inner items (and the VNI),
+     * 'outer' and 'outer_mask' the items before it, until decap_fold()
+     * makes a decap key match of both. */
+    bool decap_item;
+    bool decap;                 /* VXLAN_DECAP or RAW_DECAP. */
+    uint16_t decap_len;         /* RAW_DECAP's size; 0: VXLAN_DECAP. */
+    int outer_l3;               /* 4, 6 */
+    bool outer_vlan;            /* An outer VLAN item. */
+    struct flow outer, outer_mask;
 };
+
+/* ---- Decapsulation keys. ----
+ *
+ * A decap rule is looked up in a classifier of its own by a key made of
+ * the inner frame's key (flow_extract() of the frame after the outer
+ * headers; in_port the NIC port it arrived on), the tunnel metadata
+ * tnl_parse() gives in key.tunnel (VNI, outer addresses, TOS, TTL), and,
+ * in the conntrack words that a received packet's key leaves zero, what
+ * flow_tnl cannot hold of the outer headers (struct decap_outer).  The
+ * rule's (flow, mask) is built the same way from its inner items, VNI
+ * and outer items, so one classifier lookup finds the best rule that
+ * matches all three, by priority as the main table. */
+struct decap_outer {
+    uint8_t l2[20];             /* dl_dst, dl_src, dl_type, vlan_tci,
+                                 * vlan_tci2, pad1 */
+    uint32_t ipv6_label;
+    uint16_t tp_src, tp_dst;    /* Outer UDP ports. */
+    uint8_t nw_proto, nw_frag;
+    uint16_t hdr_len;           /* Outer header bytes (tnl_parse()'s);
+                                 * exact for RAW_DECAP, which strips a
+                                 * fixed length. */
+};
+_Static_assert(sizeof(struct decap_outer) == 32, "decap_outer size");
+_Static_assert(offsetof(struct flow, ct_ipv6_dst)
+               == offsetof(struct flow, ct_ipv6_src) + 16,
+               "decap_outer needs 32 contiguous conntrack bytes");
+_Static_assert(offsetof(struct flow, nw_src)
+               == offsetof(struct flow, dl_dst) + 20, "L2 fields moved");
+
+/* Stores the outer fields of 'outer' (a key, or a mask), with 'hdr_len',
+ * in 'dst''s conntrack words. */
+static void
+decap_outer_put(struct flow *dst, const struct flow *outer,
+                uint16_t hdr_len)
+{
+    struct decap_outer o;
+
+    memcpy(o.l2, (const uint8_t *) outer + offsetof(struct flow, dl_dst),
+           sizeof o.l2);
+    o.ipv6_label = outer->ipv6_label;
+    o.tp_src = outer->tp_src;
+    o.tp_dst = outer->tp_dst;
+    o.nw_proto = outer->nw_proto;
+    o.nw_frag = outer->nw_frag;
+    o.hdr_len = hdr_len;
+    memcpy((uint8_t *) dst + offsetof(struct flow, ct_ipv6_src), &o,
+           sizeof o);
+}
+
+/* Turns 'c''s inner match (with the VNI) and outer match into one decap
+ * key match: the outer IP addresses, TOS and TTL as tunnel metadata,
+ * the rest by decap_outer_put(). */
+static void
+decap_fold(struct compiled *c)
+{
+    struct flow *f[2] = { &c->flow, &c->mask };
+    const struct flow *o[2] = { &c->outer, &c->outer_mask };
+
+    for (int i = 0; i < 2; i++) {
+        struct flow_tnl *t = &f[i]->tunnel;
+
+        t->ip_src = o[i]->nw_src;
+        t->ip_dst = o[i]->nw_dst;
+        memcpy(t->ipv6_src, o[i]->ipv6_src, 16);
+        memcpy(t->ipv6_dst, o[i]->ipv6_dst, 16);
+        t->tos = o[i]->nw_tos;
+        t->ttl = o[i]->nw_ttl;
+    }
+    decap_outer_put(&c->flow, &c->outer, c->decap_len);
+    decap_outer_put(&c->mask, &c->outer_mask,
+                    c->decap_len ? UINT16_MAX : 0);
+}
 
 /* Sets flow bits 'v' under mask 'm' (byte arrays of 'n'). */
 static void
@@ -343,15 +438,107 @@ item_unsupported(const struct rte_flow_item *it, struct rte_flow_error *e,
                      "simnic: %s", what);
 }
 
+/* What compile_items() tracks of one header stack (the outer headers,
+ * or those of the frame a VXLAN item announces). */
+struct header_state {
+    bool have_vlan, eth_type_masked;
+    uint16_t eth_type;
+    int stage;                  /* 1 eth, 2 vlan, 3 l3, 4 l4 */
+};
+
+/* Checks the ETH item's type against the items after it, at the end of
+ * a header stack. */
+static int
+end_headers(struct compiled *c, const struct header_state *hs,
+            struct rte_flow_error *e)
+{
+    if (hs->eth_type_masked) {
+        if (hs->have_vlan) {
+            if (hs->eth_type != htons(ETH_TYPE_VLAN)
+                && hs->eth_type != htons(ETH_TYPE_VLAN_8021AD)) {
+                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, NULL,
+                                 "simnic: ETH type before VLAN must be a "
+                                 "TPID");
+            }
+        } else {
+            if (c->mask.dl_type && c->flow.dl_type != hs->eth_type) {
+                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, NULL,
+                                 "simnic: ETH type contradicts the L3 "
+                                 "item");
+            }
+            /* The outer ethertype: an untagged frame. */
+            SET_FIELD(c, dl_type, hs->eth_type, UINT16_MAX);
+            SET_FIELD(c, vlan_tci, 0, htons(FLOW_VLAN_CFI));
+        }
+    }
+    return 0;
+}
+
+/* The VXLAN item 'it': ends the outer headers (moved to c->outer) and
+ * starts the inner frame's, with the VNI. */
+static int
+compile_vxlan_item(const struct rte_flow_item *it, struct compiled *c,
+                   struct header_state *hs, struct rte_flow_error *e)
+{
+    const struct rte_flow_item_vxlan *s = it->spec, *m = it->mask;
+    int ret;
+
+    if (c->decap_item) {
+        return item_unsupported(it, e, "more than one tunnel item");
+    }
+    if (hs->stage != 4 || c->l4 != IPPROTO_UDP_) {
+        return item_unsupported(it, e, "VXLAN must follow UDP");
+    }
+    ret = end_headers(c, hs, e);
+    if (ret) {
+        return ret;
+    }
+    /* The tunnel's UDP port: exact, or VXLAN's. */
+    if (!c->mask.tp_dst) {
+        SET_FIELD(c, tp_dst, htons(TNL_VXLAN_PORT), UINT16_MAX);
+    } else if (c->mask.tp_dst != UINT16_MAX) {
+        return item_unsupported(it, e, "partially masked tunnel UDP "
+                                "port");
+    }
+    c->decap_item = true;
+    c->outer_l3 = c->l3;
+    c->outer_vlan = hs->have_vlan;
+    c->outer = c->flow;
+    c->outer_mask = c->mask;
+    memset(&c->flow, 0, sizeof c->flow);
+    memset(&c->mask, 0, sizeof c->mask);
+    /* The input port is part of the inner key. */
+    c->flow.in_port = c->outer.in_port;
+    c->mask.in_port = c->outer_mask.in_port;
+    c->outer.in_port = c->outer_mask.in_port = 0;
+    memset(hs, 0, sizeof *hs);
+    c->l3 = 0;
+    c->l4 = 0;
+    if (!s) {
+        return 0;
+    }
+    if (!m) {
+        m = &rte_flow_item_vxlan_mask;
+    }
+    if (m->flags || m->rsvd0[0] || m->rsvd0[1] || m->rsvd0[2]
+        || m->rsvd1) {
+        return item_unsupported(it, e, "VXLAN flags and reserved bits are "
+                                "not matchable");
+    }
+    /* tun_id is be64 with the VNI in its low 24 bits. */
+    setm((uint8_t *) &c->flow.tunnel.tun_id + 5,
+         (uint8_t *) &c->mask.tunnel.tun_id + 5, s->vni, m->vni, 3);
+    return 0;
+}
+
 static int
 compile_items(struct simnic *nic, uint16_t owner,
               const struct rte_flow_attr *attr,
               const struct rte_flow_item *items, struct compiled *c,
               struct rte_flow_error *e)
 {
-    bool have_vlan = false, eth_type_masked = false;
-    uint16_t eth_type = 0;
-    int stage = 0;              /* 1 eth, 2 vlan, 3 l3, 4 l4 */
+    struct header_state hs = { .stage = 0 };
+    int ret;
 
     if (!attr->transfer) {
         SET_FIELD(c, in_port, owner, UINT32_MAX);
@@ -393,10 +580,10 @@ compile_items(struct simnic *nic, uint16_t owner,
         case RTE_FLOW_ITEM_TYPE_ETH: {
             const struct rte_flow_item_eth *s = spec, *m = mask;
 
-            if (stage >= 1) {
+            if (hs.stage >= 1) {
                 return item_unsupported(it, e, "ETH must come first");
             }
-            stage = 1;
+            hs.stage = 1;
             if (!s) {
                 break;
             }
@@ -408,8 +595,8 @@ compile_items(struct simnic *nic, uint16_t owner,
             setm(c->flow.dl_src, c->mask.dl_src, s->src.addr_bytes,
                  m->src.addr_bytes, 6);
             if (m->type) {
-                eth_type_masked = true;
-                eth_type = s->type & m->type;
+                hs.eth_type_masked = true;
+                hs.eth_type = s->type & m->type;
                 if (m->type != UINT16_MAX) {
                     return item_unsupported(it, e, "masked ethertype");
                 }
@@ -424,11 +611,11 @@ compile_items(struct simnic *nic, uint16_t owner,
         case RTE_FLOW_ITEM_TYPE_VLAN: {
             const struct rte_flow_item_vlan *s = spec, *m = mask;
 
-            if (stage != 1) {
+            if (hs.stage != 1) {
                 return item_unsupported(it, e, "VLAN must follow ETH");
             }
-            stage = 2;
-            have_vlan = true;
+            hs.stage = 2;
+            hs.have_vlan = true;
             SET_FIELD(c, vlan_tci, htons(FLOW_VLAN_CFI),
                       htons(FLOW_VLAN_CFI));
             if (!s) {
@@ -458,11 +645,11 @@ compile_items(struct simnic *nic, uint16_t owner,
         case RTE_FLOW_ITEM_TYPE_IPV4: {
             const struct rte_flow_item_ipv4 *s = spec, *m = mask;
 
-            if (stage < 1 || stage > 2) {
+            if (hs.stage < 1 || hs.stage > 2) {
                 return item_unsupported(it, e, "IPV4 must follow ETH or "
                                         "VLAN");
             }
-            stage = 3;
+            hs.stage = 3;
             c->l3 = 4;
             SET_FIELD(c, dl_type, htons(ETH_TYPE_IP), UINT16_MAX);
             if (!s) {
@@ -498,11 +685,11 @@ compile_items(struct simnic *nic, uint16_t owner,
             const struct rte_flow_item_ipv6 *s = spec, *m = mask;
             uint32_t vtc, vtcm;
 
-            if (stage < 1 || stage > 2) {
+            if (hs.stage < 1 || hs.stage > 2) {
                 return item_unsupported(it, e, "IPV6 must follow ETH or "
                                         "VLAN");
             }
-            stage = 3;
+            hs.stage = 3;
             c->l3 = 6;
             SET_FIELD(c, dl_type, htons(ETH_TYPE_IPV6), UINT16_MAX);
             if (!s) {
@@ -549,7 +736,7 @@ compile_items(struct simnic *nic, uint16_t owner,
                 : it->type == RTE_FLOW_ITEM_TYPE_ICMP ? IPPROTO_ICMP_
                 : IPPROTO_ICMPV6_;
 
-            if (stage != 3) {
+            if (hs.stage != 3) {
                 return item_unsupported(it, e, "an L4 item must follow "
                                         "IPV4 or IPV6");
             }
@@ -558,7 +745,7 @@ compile_items(struct simnic *nic, uint16_t owner,
                 return item_unsupported(it, e, "ICMP item on the wrong IP "
                                         "version");
             }
-            stage = 4;
+            hs.stage = 4;
             c->l4 = proto;
             SET_FIELD(c, nw_proto, proto, UINT8_MAX);
             if (!spec) {
@@ -634,6 +821,17 @@ compile_items(struct simnic *nic, uint16_t owner,
             }
             break;
         }
+        case RTE_FLOW_ITEM_TYPE_VXLAN:
+            ret = compile_vxlan_item(it, c, &hs, e);
+            if (ret) {
+                return ret;
+            }
+            break;
+
+        case RTE_FLOW_ITEM_TYPE_GENEVE:
+            return item_unsupported(it, e, "GENEVE decapsulation is not "
+                                    "supported");
+
         default: {
             char what[64];
 
@@ -643,26 +841,7 @@ compile_items(struct simnic *nic, uint16_t owner,
         }
         }
     }
-    if (eth_type_masked) {
-        if (have_vlan) {
-            if (eth_type != htons(ETH_TYPE_VLAN)
-                && eth_type != htons(ETH_TYPE_VLAN_8021AD)) {
-                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, NULL,
-                                 "simnic: ETH type before VLAN must be a "
-                                 "TPID");
-            }
-        } else {
-            if (c->mask.dl_type && c->flow.dl_type != eth_type) {
-                return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, NULL,
-                                 "simnic: ETH type contradicts the L3 "
-                                 "item");
-            }
-            /* The outer ethertype: an untagged frame. */
-            SET_FIELD(c, dl_type, eth_type, UINT16_MAX);
-            SET_FIELD(c, vlan_tci, 0, htons(FLOW_VLAN_CFI));
-        }
-    }
-    return 0;
+    return end_headers(c, &hs, e);
 }
 
 static int
@@ -913,6 +1092,44 @@ raw_encap_check(const uint8_t *p, size_t size, struct tnl_layout *lay)
     return NULL;
 }
 
+/* Takes VXLAN_DECAP or RAW_DECAP 'a' into 'c' (after its items). */
+static int
+compile_decap(const struct rte_flow_action *a, struct compiled *c,
+              struct rte_flow_error *e)
+{
+    if (!c->decap_item) {
+        return action_unsupported(a, e, "decapsulation without a VXLAN "
+                                  "item");
+    }
+    if (c->decap) {
+        return action_unsupported(a, e, "more than one decapsulation");
+    }
+    if (c->encap_lay.hdr_len) {
+        return action_unsupported(a, e, "decapsulation and encapsulation "
+                                  "in one rule");
+    }
+    if (a->type == RTE_FLOW_ACTION_TYPE_RAW_DECAP) {
+        const struct rte_flow_action_raw_decap *conf = a->conf;
+        /* Ethernet, the tag, IP, UDP, VXLAN. */
+        size_t want = 14 + (c->outer_vlan ? 4 : 0)
+                      + (c->outer_l3 == 4 ? 20 : 40) + 8 + 8;
+
+        if (!conf) {
+            return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                             "simnic: RAW_DECAP without conf");
+        }
+        if (conf->size != want) {
+            return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                             "simnic: RAW_DECAP size %zu is not the %zu "
+                             "bytes of the pattern's outer headers",
+                             conf->size, want);
+        }
+        c->decap_len = (uint16_t) want;
+    }
+    c->decap = true;
+    return 0;
+}
+
 /* Takes RAW_ENCAP 'a''s header into 'c'. */
 static int
 compile_raw_encap(const struct rte_flow_action *a, struct compiled *c,
@@ -959,9 +1176,23 @@ compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
             return action_unsupported(a, e, "header rewrite after "
                                       "encapsulation");
         }
+        if (c->decap_item && !c->decap && action_is_rewrite(a->type)) {
+            /* The items describe the inner packet; so do the checks of
+             * the rewrites (an IPV4 item for SET_IPV4...). */
+            return action_unsupported(a, e, "header rewrite before "
+                                      "decapsulation");
+        }
         switch (a->type) {
         case RTE_FLOW_ACTION_TYPE_VOID:
         case RTE_FLOW_ACTION_TYPE_COUNT:
+            continue;
+
+        case RTE_FLOW_ACTION_TYPE_VXLAN_DECAP:
+        case RTE_FLOW_ACTION_TYPE_RAW_DECAP:
+            ret = compile_decap(a, c, e);
+            if (ret) {
+                return ret;
+            }
             continue;
 
         case RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP:
@@ -969,6 +1200,10 @@ compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
             if (c->encap_lay.hdr_len) {
                 return action_unsupported(a, e, "more than one "
                                           "encapsulation");
+            }
+            if (c->decap) {
+                return action_unsupported(a, e, "decapsulation and "
+                                          "encapsulation in one rule");
             }
             ret = a->type == RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP
                   ? compile_vxlan_encap(a, c, e)
@@ -1217,6 +1452,16 @@ compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
         return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
                          "simnic: more than one fate action");
     }
+    if (c->decap_item && !c->decap) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
+                         "simnic: a VXLAN item without a decapsulation "
+                         "(matching inner headers of a packet left "
+                         "encapsulated)");
+    }
+    if (c->decap && (c->has_mark || queue)) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
+                         "simnic: decapsulation with MARK, QUEUE or RSS");
+    }
     if (!n_fate && !c->has_mark) {
         return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
                          "simnic: no fate action");
@@ -1230,7 +1475,6 @@ compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
         return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
                          "simnic: header rewrites need an output port");
     }
-    (void) queue;
     return 0;
 }
 
@@ -1268,10 +1512,49 @@ compile(struct simnic *nic, uint16_t port, const struct rte_flow_attr *attr,
     if (!ret) {
         ret = compile_actions(nic, attr, actions, c, e);
     }
+    if (!ret && c->decap) {
+        decap_fold(c);
+    }
     return ret;
 }
 
 /* ---- Rules. ---- */
+
+/* Takes a reference on tunnel UDP port 'port' (be16) for a decap rule
+ * (write lock held).  ENOSPC if the NIC has SIMNIC_MAX_TNL_PORTS others. */
+static int
+tnl_port_ref(struct simnic *nic, uint16_t port)
+{
+    unsigned i;
+
+    for (i = 0; i < nic->n_tnl_ports; i++) {
+        if (nic->tnl_ports[i].port == port) {
+            nic->tnl_ports[i].refs++;
+            return 0;
+        }
+    }
+    if (i == SIMNIC_MAX_TNL_PORTS) {
+        return ENOSPC;
+    }
+    nic->tnl_ports[i].port = port;
+    nic->tnl_ports[i].refs = 1;
+    nic->n_tnl_ports++;
+    return 0;
+}
+
+/* Drops a reference tnl_port_ref() took (write lock held). */
+static void
+tnl_port_unref(struct simnic *nic, uint16_t port)
+{
+    for (unsigned i = 0; i < nic->n_tnl_ports; i++) {
+        if (nic->tnl_ports[i].port == port) {
+            if (!--nic->tnl_ports[i].refs) {
+                nic->tnl_ports[i] = nic->tnl_ports[--nic->n_tnl_ports];
+            }
+            return;
+        }
+    }
+}
 
 int
 simnic_flow_validate(struct simnic *nic, uint16_t port,
@@ -1327,17 +1610,30 @@ simnic_flow_create(struct simnic *nic, uint16_t port,
                         nic->params.capacity);
         goto out;
     }
+    if (c.decap && tnl_port_ref(nic, c.outer.tp_dst)) {
+        nic->stats.table_full++;
+        ret = set_error(e, ENOSPC, RTE_FLOW_ERROR_TYPE_ITEM, NULL,
+                        "simnic %s: decapsulation on more than %d UDP "
+                        "ports", nic->name, SIMNIC_MAX_TNL_PORTS);
+        goto out;
+    }
     r = calloc(1, sizeof *r);
     if (!r) {
+        if (c.decap) {
+            tnl_port_unref(nic, c.outer.tp_dst);
+        }
         ret = set_error(e, ENOMEM, RTE_FLOW_ERROR_TYPE_HANDLE, NULL,
                         "simnic: out of memory");
         goto out;
     }
     cls_rule_init(&r->cr, &c.flow, &c.mask,
                   -(int32_t) (attr->priority & 0xffff));
-    ret = cls_insert(nic->cls, &r->cr);
+    ret = cls_insert(c.decap ? nic->dcls : nic->cls, &r->cr);
     if (ret) {
         free(r);
+        if (c.decap) {
+            tnl_port_unref(nic, c.outer.tp_dst);
+        }
         ret = set_error(e, ret, RTE_FLOW_ERROR_TYPE_HANDLE, NULL,
                         ret == EEXIST ? "simnic: an identical rule exists"
                                       : "simnic: out of memory");
@@ -1356,6 +1652,11 @@ simnic_flow_create(struct simnic *nic, uint16_t port,
     memcpy(r->rw, c.rw, sizeof r->rw);
     r->encap_lay = c.encap_lay;
     memcpy(r->encap, c.encap, c.encap_lay.hdr_len);
+    r->decap = c.decap;
+    if (c.decap) {
+        r->tnl_port = c.outer.tp_dst;
+        nic->n_decap++;
+    }
     r->last_hit_ms = dp_time_ms();
     r->next = nic->rules;
     nic->rules = r;
@@ -1391,7 +1692,13 @@ simnic_flow_destroy(struct simnic *nic, struct simnic_rule *r,
     }
     if (*p) {
         *p = r->next;
-        cls_remove(nic->cls, &r->cr);
+        if (r->decap) {
+            cls_remove(nic->dcls, &r->cr);
+            tnl_port_unref(nic, r->tnl_port);
+            nic->n_decap--;
+        } else {
+            cls_remove(nic->cls, &r->cr);
+        }
         __atomic_store_n(&nic->n_rules, nic->n_rules - 1, __ATOMIC_RELEASE);
         nic->stats.removed++;
     }
@@ -1677,6 +1984,87 @@ hw_tx_add(struct simnic *nic, struct simnic_txbuf *tb, uint16_t out,
     tb->pkts[tb->n++] = m;
 }
 
+/* The UDP destination port (be16) of multi-segment 'm', an IPv4 or
+ * IPv6 ('v6') packet whose IP header starts at 'l3', read across its
+ * segments (its key, of the first segment, lacks the IP fields when the
+ * IP length runs past it); 0 if it is not UDP or too short. */
+static uint16_t
+peek_udp_dst(const struct rte_mbuf *m, uint16_t l3, bool v6)
+{
+    uint8_t buf[20];
+    const uint8_t *ip, *udp;
+    uint32_t l4;
+    uint16_t dst;
+
+    ip = rte_pktmbuf_read(m, l3, v6 ? 8 : 20, buf);
+    if (!ip || (ip[0] >> 4) != (v6 ? 6 : 4)
+        || ip[v6 ? 6 : 9] != IPPROTO_UDP_) {
+        return 0;
+    }
+    l4 = l3 + (v6 ? 40u : (ip[0] & 0x0fu) * 4u);
+    udp = rte_pktmbuf_read(m, l4, 4, buf);
+    if (!udp) {
+        return 0;
+    }
+    memcpy(&dst, udp + 2, 2);
+    return dst;
+}
+
+/* The decap rule for 'm', an IPv4 or IPv6 packet ('key', 'ly') received
+ * on NIC port 'port': NULL unless it is UDP to one of the decap rules'
+ * ports, tnl_parse() takes it as VXLAN and a decap rule matches.  Then
+ * '*hdr_len' gets the outer header length and 'ikey', 'ily' the inner
+ * frame's decap key and layout.  A multi-segment packet to such a port
+ * is linearised first (and 'key', 'ly' parsed again); one that cannot be
+ * is no match.  Read lock held. */
+static struct simnic_rule *
+decap_lookup(const struct simnic *nic, uint16_t port, struct rte_mbuf *m,
+             struct flow *key, struct flow_layers *ly, struct flow *ikey,
+             struct flow_layers *ily, size_t *hdr_len)
+{
+    const struct cls_rule *cr;
+    uint16_t udp_dst = 0;
+    struct flow_tnl md;
+    const uint8_t *p;
+    uint32_t len;
+    unsigned i;
+
+    if (m->nb_segs > 1) {
+        if (ly->l3 != FLOW_OFS_NONE) {
+            udp_dst = peek_udp_dst(m, ly->l3,
+                                   key->dl_type == htons(ETH_TYPE_IPV6));
+        }
+    } else if (key->nw_proto == IPPROTO_UDP_) {
+        udp_dst = key->tp_dst;
+    }
+    for (i = 0; i < nic->n_tnl_ports; i++) {
+        if (nic->tnl_ports[i].port == udp_dst) {
+            break;
+        }
+    }
+    if (!udp_dst || i == nic->n_tnl_ports) {
+        return NULL;
+    }
+    if (m->nb_segs > 1) {
+        if (rte_pktmbuf_linearize(m)) {
+            return NULL;
+        }
+        flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
+                     port, key, ly);
+    }
+    p = rte_pktmbuf_mtod(m, const uint8_t *);
+    len = rte_pktmbuf_data_len(m);
+    if (ly->l3 == FLOW_OFS_NONE
+        || tnl_parse(TNL_VXLAN, p, len, ly->l3, &md, hdr_len) != TNL_OK) {
+        return NULL;
+    }
+    flow_extract(p + *hdr_len, len - *hdr_len, port, ikey, ily);
+    ikey->tunnel = md;
+    decap_outer_put(ikey, key, (uint16_t) *hdr_len);
+    cr = cls_lookup(nic->dcls, ikey, NULL);
+    return cr ? CLS_CONTAINER_OF(cr, struct simnic_rule, cr) : NULL;
+}
+
 int
 simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
 {
@@ -1684,6 +2072,7 @@ simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
     uint64_t misses = 0;
     struct simnic_txbuf tb;
     long long now;
+    bool decap;
     int kept = 0;
 
     if (!__atomic_load_n(&nic->n_rules, __ATOMIC_ACQUIRE)) {
@@ -1692,23 +2081,39 @@ simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
     now = dp_time_ms();
     tb.n = 0;
     rte_rwlock_read_lock(&nic->lock);
+    decap = nic->n_decap > 0;
     for (int i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
         uint32_t len = rte_pktmbuf_pkt_len(m);
-        const struct cls_rule *cr;
-        struct simnic_rule *r;
-        struct flow_layers ly;
-        struct flow key;
+        struct flow_layers ly, ily, *l = &ly;
+        struct simnic_rule *r = NULL;
+        struct flow key, ikey, *k = &key;
+        size_t hdr_len = 0;
 
         flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
                      port, &key, &ly);
-        cr = cls_lookup(nic->cls, &key, NULL);
-        if (!cr) {
-            misses++;
-            pkts[kept++] = m;
-            continue;
+        if (decap && (key.dl_type == htons(ETH_TYPE_IP)
+                      || key.dl_type == htons(ETH_TYPE_IPV6))) {
+            /* Decap rules first; a packet none takes goes on to the
+             * main table (by the key of the whole packet, had it to be
+             * linearised). */
+            r = decap_lookup(nic, port, m, &key, &ly, &ikey, &ily,
+                             &hdr_len);
+            if (r) {
+                k = &ikey;
+                l = &ily;
+            }
         }
-        r = CLS_CONTAINER_OF(cr, struct simnic_rule, cr);
+        if (!r) {
+            const struct cls_rule *cr = cls_lookup(nic->cls, &key, NULL);
+
+            if (!cr) {
+                misses++;
+                pkts[kept++] = m;
+                continue;
+            }
+            r = CLS_CONTAINER_OF(cr, struct simnic_rule, cr);
+        }
         __atomic_fetch_add(&r->packets, 1, __ATOMIC_RELAXED);
         __atomic_fetch_add(&r->bytes, len, __ATOMIC_RELAXED);
         if (__atomic_load_n(&r->last_hit_ms, __ATOMIC_RELAXED) != now) {
@@ -1724,9 +2129,18 @@ simnic_rx(struct simnic *nic, uint16_t port, struct rte_mbuf **pkts, int n)
         case SF_PORT:
             hw_packets++;
             hw_bytes += len;
-            if (!exec_rewrites(r, m, &key, &ly)
-                || (r->encap_lay.hdr_len
-                    && !exec_encap(r, m, port, &key))) {
+            if (r->decap) {
+                /* The inner frame (linear: decap_lookup()); 'ily' is
+                 * relative to its start.  No offload flag of the outer
+                 * packet applies, as after software's tunnel pop. */
+                rte_pktmbuf_adj(m, (uint16_t) hdr_len);
+                m->ol_flags &= ~(RTE_MBUF_F_RX_L4_CKSUM_MASK
+                                 | RTE_MBUF_F_RX_IP_CKSUM_MASK
+                                 | RTE_MBUF_F_RX_VLAN
+                                 | RTE_MBUF_F_RX_VLAN_STRIPPED);
+            }
+            if (!exec_rewrites(r, m, k, l)
+                || (r->encap_lay.hdr_len && !exec_encap(r, m, port, k))) {
                 dropped++;
                 rte_pktmbuf_free(m);
             } else {

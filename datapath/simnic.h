@@ -16,10 +16,12 @@
  *   VXLAN or GENEVE over IPv4 or IPv6, as mlx5 takes them) and
  *   transmitted on a port of the same NIC (through the port layer's
  *   hardware transmit, port_hw_tx_burst(), so the port counts it as
- *   hw_tx_packets), and counted as a hardware packet; a packet that hits
- *   a MARK rule gets the mark in its mbuf (RTE_MBUF_F_RX_FDIR |
- *   RTE_MBUF_F_RX_FDIR_ID, hash.fdir.hi) and goes to software; misses go
- *   to software untouched.
+ *   hw_tx_packets), and counted as a hardware packet; a VXLAN packet
+ *   that hits a decap rule (a VXLAN item, VXLAN_DECAP or RAW_DECAP) is
+ *   dropped, or stripped of its outer headers, its inner frame rewritten
+ *   and transmitted the same way; a packet that hits a MARK rule gets the
+ *   mark in its mbuf (RTE_MBUF_F_RX_FDIR | RTE_MBUF_F_RX_FDIR_ID,
+ *   hash.fdir.hi) and goes to software; misses go to software untouched.
  *   Ports attached under one NIC name share one table (one e-switch), so a
  *   transfer rule may output from one to another.
  *
@@ -45,6 +47,40 @@
  *   the packet as received (without the outer header); one that cannot be
  *   encapsulated (no headroom, over 64 KiB, multi-segment and no memory
  *   to linearise it) is dropped and counted in hw_dropped.
+ *   Decapsulation: a pattern with a VXLAN item, [port item] / ETH /
+ *   [VLAN] / IPV4 or IPV6 / UDP / VXLAN / [ETH / [VLAN] / [IPV4 or IPV6
+ *   / [L4]]], matches the outer headers with the items before VXLAN, the
+ *   VNI with the VXLAN item (VNI bits only), the inner frame with those
+ *   after it (none: any frame); the UDP item's destination port, exact
+ *   or unmasked (then 4789), is the tunnel's.  The actions are [COUNT]
+ *   [AGE] VXLAN_DECAP or RAW_DECAP (size: the outer headers the pattern
+ *   implies, 14 + 4 per VLAN item + 20 or 40 + 8 + 8, else EINVAL; data
+ *   unused), rewrites of the inner packet (their checks, such as SET_IPV4
+ *   needing an IPV4 item, look at the inner items), then an output
+ *   (transfer) or DROP.  Such rules live in a classifier of their own,
+ *   keyed by the inner frame's key (flow_extract() after the outer
+ *   headers; in_port the NIC port) with the tunnel metadata tnl_parse()
+ *   gives (VNI, outer addresses, TOS, TTL) in its tunnel fields and the
+ *   outer headers' other fields (Ethernet, VLAN, IPv6 flow label,
+ *   fragment bits, UDP ports) and length in its conntrack words, which a
+ *   received packet's key leaves zero; a rule's (flow, mask) is made the
+ *   same way of its items, so one lookup finds the decap rule that
+ *   matches outer headers, VNI and inner frame together, the lowest
+ *   priority number winning as in the main table.  RAW_DECAP strips a
+ *   fixed length, so its rule matches only outer headers of exactly its
+ *   size (no IPv4 options, no tag more than its VLAN items say);
+ *   VXLAN_DECAP strips what tnl_parse() says.  Decap rules count against
+ *   the capacity like any.  On a NIC with decap rules (and only there), a
+ *   received IP packet that is UDP to one of their ports (at most 8
+ *   distinct ports per NIC; a rule on a 9th is ENOSPC) is linearised if
+ *   in segments, checked by tnl_parse(TNL_VXLAN) (a packet it refuses:
+ *   bad IPv4 or nonzero and wrong UDP checksum, truncated, fragment...,
+ *   matches no decap rule) and looked up there first, whatever the
+ *   priorities in the main table; what matches no decap rule goes on to
+ *   the main table as any packet (a MARK rule on its outer headers still
+ *   marks it).  A hit counts its outer bytes; the outer headers are
+ *   stripped as software's tunnel pop does (the inner frame keeps any
+ *   Ethernet padding of the outer one).
  *   What real NICs reject is rejected here too, with an rte_flow_error
  *   message: range matches ("last"), fields a NIC cannot match (IPv4
  *   checksum, TCP sequence numbers...), QinQ, egress rules, groups other
@@ -52,8 +88,12 @@
  *   without a transfer rule, a VLAN item in VXLAN_ENCAP's definition,
  *   RAW_ENCAP with preserve, more than one encapsulation, a rewrite after
  *   it (it would apply to the outer header), an encapsulation without a
- *   transfer rule and an output port, unknown items and actions
- *   (EOPNOTSUPP);
+ *   transfer rule and an output port, a decapsulation without a VXLAN
+ *   item and a VXLAN item without one, a rewrite before it, more than one
+ *   decapsulation, a decapsulation with an encapsulation or with MARK,
+ *   QUEUE or RSS, a VXLAN item not after UDP or masking VXLAN flags, a
+ *   partially masked tunnel UDP port, GENEVE items, unknown items and
+ *   actions (EOPNOTSUPP);
  *   a full table (ENOSPC); injected failures (EIO, simnic_fail_next()).
  *   The insertion rate is modelled as time: each insertion takes
  *   1/insert_rate seconds of the caller's time.  Hardware output is

@@ -17,6 +17,8 @@
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <endian.h>
+
 #include <rte_flow.h>
 
 #include "offload.h"
@@ -857,6 +859,130 @@ test_tunnel_encap(void **state)
     free(r);
 }
 
+/* A decapsulation: the first pass (tnl_pop) and the second (the inner
+ * packet on the tunnel port) in one rule. */
+static void
+test_tunnel_decap(void **state)
+{
+    static const int items[] = {
+        RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, RTE_FLOW_ITEM_TYPE_ETH,
+        RTE_FLOW_ITEM_TYPE_IPV4, RTE_FLOW_ITEM_TYPE_UDP,
+        RTE_FLOW_ITEM_TYPE_VXLAN, RTE_FLOW_ITEM_TYPE_ETH,
+        RTE_FLOW_ITEM_TYPE_IPV4, RTE_FLOW_ITEM_TYPE_UDP,
+    };
+    static const int acts[] = {
+        RTE_FLOW_ACTION_TYPE_COUNT, RTE_FLOW_ACTION_TYPE_AGE,
+        RTE_FLOW_ACTION_TYPE_VXLAN_DECAP, RTE_FLOW_ACTION_TYPE_SET_MAC_DST,
+        RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT,
+    };
+    struct offload_caps caps = all_caps;
+    struct offload_rule *r = malloc(sizeof *r);
+    const struct rte_flow_item_ipv4 *ip, *ipm;
+    enum offload_reason reason;
+    struct megaflow a, b;
+    struct offload_decap d;
+    struct dp_action *act;
+    char msg[128];
+    struct offload_xlate x;
+
+    (void) state;
+    caps.vxlan_decap = caps.raw_decap = true;
+    /* The first pass: to the endpoint's address and MAC, UDP 4789. */
+    mf_init(&a);
+    mf_ip_udp(&a, 0xac1f0001, TNL_VXLAN_PORT);
+    memcpy(a.flow.dl_dst, "\x02\x00\x00\x00\x00\x01", 6);
+    memset(a.mask.dl_dst, 0xff, 6);
+    mf_add(&a, DPA_TNL_POP)->tnl_pop.type = TNL_VXLAN;
+    /* The second: on tunnel port 9, VNI 42, to 10.9.0.2:53. */
+    mf_init(&b);
+    b.flow.in_port = 9;
+    mf_ip_udp(&b, 0x0a090002, 53);
+    b.flow.tunnel.tun_id = htobe64(42);
+    b.mask.tunnel.tun_id = UINT64_MAX;
+    act = mf_add(&b, DPA_SET_ETH);
+    memcpy(act->eth.dst, "\x02\x00\x00\x00\x00\x99", 6);
+    memset(act->eth.dst_mask, 0xff, 6);
+    mf_add(&b, DPA_OUTPUT)->port = 2;
+    memset(&d, 0, sizeof d);
+    d.flow = &a.flow;
+    d.mask = &a.mask;
+    d.src4 = htonl(0xac1f0002);
+    d.dst4 = htonl(0xac1f0001);
+    d.udp_port = htons(TNL_VXLAN_PORT);
+    d.vni = 42;
+    memset(&x, 0, sizeof x);
+    x.flow = &b.flow;
+    x.mask = &b.mask;
+    x.actions = b.acts;
+    x.mode = OFFLOAD_MODE_FULL;
+    x.caps = &caps;
+    x.in_nic_port = 11;
+    x.resolve = resolve;
+    x.age_s = 3;
+    x.decap = &d;
+    assert_int_equal(offload_translate(&x, r, &reason, msg, 128), 0);
+    check_types(r, items, N(items), acts, N(acts));
+    ip = r->items[2].spec;
+    ipm = r->items[2].mask;
+    assert_int_equal(ip->hdr.src_addr, htonl(0xac1f0002));
+    assert_int_equal(ipm->hdr.src_addr, UINT32_MAX);
+    assert_int_equal(ip->hdr.dst_addr, htonl(0xac1f0001));
+    assert_int_equal(ipm->hdr.fragment_offset, htons(0x3fff));
+    assert_int_equal(((const struct rte_flow_item_udp *)
+                      r->items[3].spec)->hdr.dst_port,
+                     htons(TNL_VXLAN_PORT));
+    assert_memory_equal(((const struct rte_flow_item_vxlan *)
+                         r->items[4].spec)->vni, "\x00\x00\x2a", 3);
+    ip = r->items[6].spec;
+    assert_int_equal(ip->hdr.dst_addr, htonl(0x0a090002));
+    assert_int_equal(((const struct rte_flow_item_udp *)
+                      r->items[7].spec)->hdr.dst_port, htons(53));
+    assert_true(r->attr.transfer);
+
+    /* RAW_DECAP only: the outer length, untagged outer frames. */
+    caps.vxlan_decap = false;
+    assert_int_equal(offload_translate(&x, r, &reason, msg, 128), 0);
+    assert_int_equal(r->actions[2].type, RTE_FLOW_ACTION_TYPE_RAW_DECAP);
+    assert_int_equal(((const struct rte_flow_action_raw_decap *)
+                      r->actions[2].conf)->size, 50);
+    assert_int_equal(((const struct rte_flow_item_eth *)
+                      r->items[1].mask)->has_vlan, 1);
+    caps.raw_decap = false;
+    assert_int_equal(offload_translate(&x, r, &reason, msg, 128),
+                     EOPNOTSUPP);
+    assert_non_null(strstr(msg, "DECAP"));
+    caps.vxlan_decap = caps.raw_decap = true;
+
+    /* The second pass's tunnel match must agree, and be visible. */
+    b.flow.tunnel.tun_id = htobe64(43);
+    assert_int_equal(offload_translate(&x, r, &reason, msg, 128),
+                     EOPNOTSUPP);
+    assert_non_null(strstr(msg, "disagree"));
+    b.flow.tunnel.tun_id = htobe64(42);
+    b.flow.tunnel.tos = 0x10;
+    b.mask.tunnel.tos = 0xff;
+    assert_int_equal(offload_translate(&x, r, &reason, msg, 128),
+                     EOPNOTSUPP);
+    assert_non_null(strstr(msg, "tun_tos"));
+    b.flow.tunnel.tos = b.mask.tunnel.tos = 0;
+    b.mask.tunnel.flags = htons(FLOW_TNL_F_KEY);
+    b.flow.tunnel.flags = htons(FLOW_TNL_F_KEY);
+    assert_int_equal(offload_translate(&x, r, &reason, msg, 128), 0);
+
+    /* Full only; an output off the NIC stays in software. */
+    x.mode = OFFLOAD_MODE_PARTIAL;
+    assert_int_equal(offload_translate(&x, r, &reason, msg, 128),
+                     EOPNOTSUPP);
+    x.mode = OFFLOAD_MODE_FULL;
+    b.acts->a[1].port = 7;
+    assert_int_equal(offload_translate(&x, r, &reason, msg, 128),
+                     EOPNOTSUPP);
+    assert_int_equal(reason, OFFLOAD_R_OUTPUT_OTHER_NIC);
+    free(a.acts);
+    free(b.acts);
+    free(r);
+}
+
 /* ---- The rte_flow provider with rte_flow_* wrapped. ---- */
 
 static int validate_fail_mask;      /* bit i: i-th validate call fails */
@@ -1173,7 +1299,7 @@ test_rf_probe(void **state)
     rf_port(&op);
     assert_int_equal(c->port_init(&op, err, sizeof err), 0);
     assert_true(op.caps.rewrite && op.caps.vlan && op.caps.output);
-    assert_int_equal(validate_calls, 11);
+    assert_int_equal(validate_calls, 13);
     c->port_free(&op);
     reset_wraps();
     validate_fail_mask = 1 << 4 | 1 << 5 | 1 << 7 | 1 << 8;
@@ -1186,9 +1312,10 @@ test_rf_probe(void **state)
     reset_wraps();
     rf_port(&op);
     assert_int_equal(c->port_init(&op, err, sizeof err), 0);
-    assert_int_equal(validate_calls, 9);
+    assert_int_equal(validate_calls, 11);
     assert_true(op.caps.vxlan_encap && op.caps.raw_encap);
-    assert_non_null(strstr(op.probe, "encap=vxlan+raw"));
+    assert_true(op.caps.vxlan_decap && op.caps.raw_decap);
+    assert_non_null(strstr(op.probe, "encap=vxlan+raw decap=vxlan+raw"));
     c->port_free(&op);
 
     /* PORT_ID instead of REPRESENTED_PORT. */
@@ -1670,6 +1797,7 @@ main(void)
         cmocka_unit_test(test_ipv6_tcp_icmp_sctp),
         cmocka_unit_test(test_partial),
         cmocka_unit_test(test_tunnel_encap),
+        cmocka_unit_test(test_tunnel_decap),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_every_field_translated_or_refused),
         cmocka_unit_test(test_rf_probe),
