@@ -146,6 +146,11 @@ h_offload_stats(json_t *params, json_t **result, char *err, size_t errsize,
         "last", (double) s.insert_ns_last / 1e3,
         "removed_flows", removed);
     json_object_set_new(*result, "sessions", sessions_stats_json(aux));
+    json_object_set_new(*result, "decap_pairs",
+                        json_pack("{s:I, s:I, s:I}",
+                                  "paired", (json_int_t) s.decap_paired,
+                                  "refused", (json_int_t) s.decap_refused,
+                                  "now", (json_int_t) s.decap_now));
     return 0;
 }
 

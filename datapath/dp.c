@@ -505,6 +505,21 @@ dp_set_tnl_map(struct dp *dp, struct tnl_map *map)
     }
 }
 
+uint32_t
+dp_tnl_port_lookup(struct dp *dp, enum tnl_type type, uint16_t udp_port,
+                   const struct flow_tnl *md)
+{
+    const struct tnl_map *map = atomic_load(&dp->tnl_map);
+
+    return map ? tnl_map_lookup(map, type, udp_port, md) : UINT32_MAX;
+}
+
+uint64_t
+dp_tnl_map_generation(struct dp *dp)
+{
+    return atomic_load(&dp->tnl_map_gen);
+}
+
 int
 dp_set_tlv_map(struct dp *dp, const struct tnl_tlv_map *map)
 {
@@ -929,6 +944,15 @@ dp_megaflow_hw_stats(struct dp *dp, struct dp_megaflow *mf,
 {
     mf->hw_packets += packets;
     mf->hw_bytes += bytes;
+    /* A NIC that decapsulated the flow's packets received them for its
+     * tunnel port. */
+    if (packets) {
+        struct port *ip = dp_port_get(dp, dp_megaflow_in_port(mf));
+
+        if (ip && port_tunnel_cfg(ip, NULL)) {
+            port_tunnel_count_hw_rx(ip, packets, bytes);
+        }
+    }
     /* A NIC that encapsulated the flow's packets sent them out of its
      * tunnel port: counted there as hardware tx, like a NIC's output. */
     for (size_t i = 0; packets && i < mf->actions->n;

@@ -105,6 +105,7 @@
 #include "drop.h"
 #include "conntrack.h"
 #include "flow.h"
+#include "tnl.h"
 
 struct dp;
 struct port;
@@ -204,6 +205,12 @@ struct tnl_map;
  * it replaced.  Takes 'map'.  Main thread, without the slow-path write
  * lock. */
 void dp_set_tnl_map(struct dp *, struct tnl_map *map);
+/* Main thread: the tunnel port the map gives a packet of a 'type' tunnel
+ * on UDP port 'udp_port' (be16) with metadata 'md' (tnl_map_lookup()),
+ * or UINT32_MAX; and a count that changes with every new map. */
+uint32_t dp_tnl_port_lookup(struct dp *, enum tnl_type type,
+                            uint16_t udp_port, const struct flow_tnl *md);
+uint64_t dp_tnl_map_generation(struct dp *);
 struct tnl_tlv_map;
 /* Publishes a copy of 'map' (NULL or empty: none), the GENEVE options
  * decapsulation reads into tun_metadata, like dp_set_tnl_map().  Returns

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "offload-provider.h"
 #include "port.h"
+#include "port-tunnel.h"
 
 LOG_MODULE(offload);
 
@@ -77,6 +78,20 @@ struct offload_rec {
     struct offload_rec *dnext;
     struct offload_rec *tnext[2], **tpprev[2];  /* Tie chains. */
 
+    /* Decapsulation pairs (offload.h "Decapsulation").  A pair's record
+     * ('decap') is tied to 'mf', the inner megaflow, and 'mf2', the
+     * tnl_pop megaflow, like a session direction, and is not in the
+     * hash; 'pair' is the inner megaflow's record.  That record
+     * ('tnl_inner', in the hash) has 'pair' = its pair's record or NULL
+     * and 'actions' = its megaflow's (valid while the megaflow is held).
+     * A tnl_pop megaflow's record ('is_pop', in the hash) is on
+     * mgr->pops. */
+    bool decap, tnl_inner, is_pop;
+    struct offload_rec *pair;
+    const struct dp_actions *actions;
+    uint16_t pop_port;              /* be16: the tnl_pop's UDP port. */
+    struct offload_rec *pop_next;
+
     /* Offload thread only (read by others under the mutex). */
     void *hw;                       /* Provider handle or NULL. */
     struct offload_port *hw_port;
@@ -134,6 +149,9 @@ struct offload {
     struct offload_rec *del_head;
     struct offload_rec *aged_head;
     struct offload_rec *all;
+    struct offload_rec *pops;       /* Records of tnl_pop megaflows. */
+    size_t n_decap;                 /* Decapsulation pairs' records. */
+    uint64_t tnl_map_gen;           /* Main thread: the pairs' map. */
     size_t n_recs;
     struct offload_rec **buckets;
     size_t n_buckets;
@@ -272,12 +290,25 @@ put_queue_push(struct offload *mgr, struct offload_rec *r)
     pthread_cond_signal(&mgr->wake);
 }
 
+/* Megaflow records are in the hash by 'mf'; session directions and
+ * decapsulation pairs are not (their 'mf' has its own record). */
+static bool
+rec_hashed(const struct offload_rec *r)
+{
+    return !r->sess && !r->decap;
+}
+
 static void
 rec_insert(struct offload *mgr, struct offload_rec *r)
 {
     size_t k;
 
-    if (!r->sess) {
+    if (r->is_pop) {
+        r->pop_next = mgr->pops;
+        mgr->pops = r;
+    }
+    mgr->n_decap += r->decap;
+    if (rec_hashed(r)) {
         if (mgr->n_recs >= mgr->n_buckets * 2) {
             rec_hash_grow(mgr);
         }
@@ -297,7 +328,23 @@ rec_insert(struct offload *mgr, struct offload_rec *r)
 static void
 rec_unlink(struct offload *mgr, struct offload_rec *r)
 {
-    if (!r->sess) {
+    if (r->is_pop) {
+        struct offload_rec **pp = &mgr->pops;
+
+        while (*pp && *pp != r) {
+            pp = &(*pp)->pop_next;
+        }
+        if (*pp) {
+            *pp = r->pop_next;
+        }
+    }
+    mgr->n_decap -= r->decap;
+    if (r->pair) {
+        /* A pair and its inner megaflow's record forget each other. */
+        r->pair->pair = NULL;
+        r->pair = NULL;
+    }
+    if (rec_hashed(r)) {
         struct offload_rec **p = &mgr->buckets[rec_bucket(mgr, r->mf)];
 
         while (*p != r) {
@@ -915,6 +962,204 @@ resolve_output(uint32_t dp_port, uint16_t *nic_port, void *ctx_)
     return true;
 }
 
+/* ---- Decapsulation pairs (offload.h "Decapsulation"; main thread,
+ * mutex held). ---- */
+
+static void tie_link(struct offload *, struct offload_rec *);
+static void tie_unlink(struct offload_rec *);
+
+static bool
+ones(const void *p_, size_t n)
+{
+    const uint8_t *p = p_;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0xff) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The VXLAN tnl_pop port of 'actions' (be16), if they are exactly one
+ * DPA_TNL_POP of a VXLAN tunnel; else 0. */
+static uint16_t
+pop_port_of(const struct dp_actions *actions)
+{
+    return actions && actions->n == 1 && actions->a[0].type == DPA_TNL_POP
+           && actions->a[0].tnl_pop.type == TNL_VXLAN
+           ? actions->a[0].tnl_pop.udp_port : 0;
+}
+
+/* Tries to pair 'b' (a tunnel port's megaflow) with 'a' (a tnl_pop
+ * megaflow): if every packet of both would take 'a' and then 'b' in
+ * software (the map sends what 'a' decapsulates with 'b''s tunnel fields
+ * to 'b''s port), queues one rule for both.  Returns true if a pair was
+ * made. */
+static bool
+decap_try(struct offload *mgr, struct offload_rec *b, struct offload_rec *a)
+{
+    struct offload_port *op = a->op;
+    struct resolve_ctx rctx = { mgr, op };
+    uint32_t in_port = b->flow.in_port;
+    enum offload_reason reason = OFFLOAD_R_NONE;
+    struct tnl_port_cfg cfg;
+    struct offload_decap d;
+    struct offload_xlate x;
+    struct offload_rec *r;
+    struct flow_tnl md;
+    struct port *tp;
+    char msg[128] = "";
+
+    if (b->pair || b->want_del || a->want_del || !op || op->dead
+        || op->mode != OFFLOAD_MODE_FULL
+        || !(op->caps.vxlan_decap || op->caps.raw_decap)) {
+        return false;
+    }
+    tp = dp_port_get(mgr->dp, in_port);
+    if (!tp || !port_tunnel_cfg(tp, &cfg) || cfg.type != TNL_VXLAN
+        || htons(cfg.dst_port) != a->pop_port) {
+        return false;
+    }
+    memset(&d, 0, sizeof d);
+    memset(&md, 0, sizeof md);
+    d.flow = &a->flow;
+    d.mask = &a->mask;
+    d.is_ipv6 = cfg.is_ipv6;
+    d.udp_port = a->pop_port;
+    /* The VNI and the remote: the port's, or (flow-based) the exact
+     * values the inner megaflow matched. */
+    if (!cfg.key_flow) {
+        d.vni = cfg.key;
+    } else if (b->mask.tunnel.tun_id == UINT64_MAX) {
+        d.vni = (uint32_t) be64toh(b->flow.tunnel.tun_id);
+    } else {
+        return false;
+    }
+    if (!cfg.is_ipv6) {
+        if (a->flow.dl_type != htons(ETH_TYPE_IP)
+            || a->mask.nw_dst != UINT32_MAX) {
+            return false;
+        }
+        d.dst4 = a->flow.nw_dst;
+        if (cfg.has_local && memcmp(cfg.local, &d.dst4, 4)) {
+            return false;
+        }
+        if (!cfg.remote_flow) {
+            memcpy(&d.src4, cfg.remote, 4);
+        } else if (b->mask.tunnel.ip_src == UINT32_MAX) {
+            d.src4 = b->flow.tunnel.ip_src;
+        } else {
+            return false;
+        }
+        md.ip_src = d.src4;
+        md.ip_dst = d.dst4;
+    } else {
+        if (a->flow.dl_type != htons(ETH_TYPE_IPV6)
+            || !ones(a->mask.ipv6_dst, 16)) {
+            return false;
+        }
+        memcpy(d.dst6, a->flow.ipv6_dst, 16);
+        if (cfg.has_local && memcmp(cfg.local, d.dst6, 16)) {
+            return false;
+        }
+        if (!cfg.remote_flow) {
+            memcpy(d.src6, cfg.remote, 16);
+        } else if (ones(b->mask.tunnel.ipv6_src, 16)) {
+            memcpy(d.src6, b->flow.tunnel.ipv6_src, 16);
+        } else {
+            return false;
+        }
+        memcpy(md.ipv6_src, d.src6, 16);
+        memcpy(md.ipv6_dst, d.dst6, 16);
+    }
+    md.tun_id = htobe64(d.vni);
+    if (dp_tnl_port_lookup(mgr->dp, TNL_VXLAN, d.udp_port, &md) != in_port) {
+        return false;       /* Another port takes these packets. */
+    }
+
+    r = calloc(1, sizeof *r);
+    if (!r || !(r->full = malloc(sizeof *r->full))) {
+        rec_free(r);
+        return false;
+    }
+    r->decap = true;
+    r->mf = b->mf;
+    r->mf2 = a->mf;
+    r->op = op;
+    r->flow = b->flow;
+    r->mask = b->mask;
+    r->offer_pps = b->offer_pps;
+    r->idle_ms = 0;
+    memset(&x, 0, sizeof x);
+    x.flow = &b->flow;
+    x.mask = &b->mask;
+    x.actions = b->actions;
+    x.mode = OFFLOAD_MODE_FULL;
+    x.caps = &op->caps;
+    x.in_nic_port = op->nic_port_id;
+    x.in_mtu = (uint32_t) port_get_mtu(op->port);
+    x.resolve = resolve_output;
+    x.resolve_aux = &rctx;
+    x.n_rxq = op->n_rxq;
+    x.age_s = (mgr->cfg.idle_ms + 999) / 1000;
+    x.age_context = r;
+    /* Above the tnl_pop megaflow's own (MARK) rule. */
+    x.priority = OFFLOAD_PRIO_SESSION;
+    x.decap = &d;
+    if (offload_translate(&x, r->full, &reason, msg, sizeof msg)) {
+        b->reason = reason;
+        snprintf(b->msg, sizeof b->msg, "decapsulation: %.100s", msg);
+        mgr->stats.failed[reason]++;
+        mgr->stats.decap_refused++;
+        rec_free(r);
+        return false;
+    }
+    r->pair = b;
+    b->pair = r;
+    rec_insert(mgr, r);
+    tie_link(mgr, r);
+    mgr->stats.decap_paired++;
+    if (mgr->put_len >= mgr->cfg.queue_size) {
+        mgr->stats.queue_full++;
+        r->state = OFFLOAD_STATE_SOFTWARE;
+        r->reason = OFFLOAD_R_QUEUE_FULL;     /* retry_cb() tries again. */
+        snprintf(r->msg, sizeof r->msg, "offload queue full");
+    } else if (!mgr->cfg.evict
+               && mgr->n_hw + mgr->put_len >= mgr->cfg.max_flows) {
+        mgr->stats.capacity_kept_sw++;
+        r->state = OFFLOAD_STATE_SOFTWARE;
+        r->reason = OFFLOAD_R_CAPACITY;
+        snprintf(r->msg, sizeof r->msg, "max_flows reached");
+    } else {
+        put_queue_push(mgr, r);
+        mgr->stats.queued++;
+    }
+    return true;
+}
+
+/* A new tunnel port megaflow's record: the first tnl_pop megaflow it
+ * pairs with. */
+static void
+decap_pair_inner(struct offload *mgr, struct offload_rec *b)
+{
+    for (struct offload_rec *a = mgr->pops; a && !b->pair; a = a->pop_next) {
+        decap_try(mgr, b, a);
+    }
+}
+
+/* A new tnl_pop megaflow's record: every unpaired tunnel port megaflow
+ * that pairs with it. */
+static void
+decap_pair_pop(struct offload *mgr, struct offload_rec *a)
+{
+    for (struct offload_rec *b = mgr->all; b; b = b->next) {
+        if (b->tnl_inner && !b->pair) {
+            decap_try(mgr, b, a);
+        }
+    }
+}
+
 static bool
 hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
            void *mgr_)
@@ -965,6 +1210,15 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
     r->flow = info->flow;
     r->mask = info->mask;
     r->flow.in_port = in_port;
+    r->pop_port = op ? pop_port_of(info->actions) : 0;
+    r->is_pop = r->pop_port != 0;
+    if (!op) {
+        struct port *p = dp_port_get(mgr->dp, in_port);
+        struct tnl_port_cfg tc;
+
+        r->tnl_inner = p && port_tunnel_cfg(p, &tc) && tc.type == TNL_VXLAN;
+        r->actions = info->actions;
+    }
     r->sw_packets_seen = info->packets;
     /* A conservative rate estimate: it was offered because it carried
      * min_packets or min_pps. */
@@ -1033,6 +1287,11 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
     }
 
     pthread_mutex_lock(&mgr->mutex);
+    if (r->tnl_inner) {
+        reason = OFFLOAD_R_PORT_DISABLED;
+        snprintf(msg, sizeof msg, "decapsulation: no tnl_pop megaflow in "
+                 "full offload to pair with");
+    }
     r->reason = reason;
     snprintf(r->msg, sizeof r->msg, "%s", msg);
     rec_insert(mgr, r);
@@ -1042,6 +1301,11 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
     } else {
         r->state = OFFLOAD_STATE_SOFTWARE;
         mgr->stats.failed[reason]++;
+    }
+    if (r->tnl_inner) {
+        decap_pair_inner(mgr, r);
+    } else if (r->is_pop) {
+        decap_pair_pop(mgr, r);
     }
     pthread_mutex_unlock(&mgr->mutex);
     return true;
@@ -1057,6 +1321,11 @@ rec_fold(struct offload *mgr, struct offload_rec *r)
         uint64_t bytes = r->hw_bytes - r->credited_bytes;
 
         dp_megaflow_hw_stats(mgr->dp, r->mf, packets, bytes, r->hw_used_ms);
+        if (r->decap) {
+            /* A pair's packets took both passes. */
+            dp_megaflow_hw_stats(mgr->dp, r->mf2, packets, bytes,
+                                 r->hw_used_ms);
+        }
         if (r->sess) {
             /* A session's packets took both passes, and belong to its
              * connection. */
@@ -1207,6 +1476,8 @@ hook_remove_wait(void *mgr_)
                 conntrack_session_unclaim_dir(ct, &x->orig, x->uid,
                                               r->reply, 1);
             }
+        } else if (r->decap) {
+            tie_unlink(r);
         }
         rec_unlink(mgr, r);
         r->rnext = done;
@@ -1869,6 +2140,7 @@ offload_create(struct dp *dp, const struct offload_config *cfg,
     }
     offload_init_classes();
     mgr->dp = dp;
+    mgr->tnl_map_gen = dp_tnl_map_generation(dp);
     mgr->cfg = *cfg;
     if (!mgr->cfg.stats_ms) {
         mgr->cfg.stats_ms = 1000;
@@ -2171,6 +2443,23 @@ retry_cb(const struct dp_megaflow_info *info, void *mgr_)
         put_queue_push(mgr, r);
         mgr->stats.requeued++;
     }
+    if (r && r->tnl_inner && r->pair) {
+        /* A decapsulation pair that left hardware (or never got in), hot
+         * again by its inner megaflow's count. */
+        struct offload_rec *d = r->pair;
+
+        if (d->state == OFFLOAD_STATE_SOFTWARE
+            && (reason_retryable(d->reason)
+                || d->reason == OFFLOAD_R_QUEUE_FULL)
+            && d->op && !d->op->dead && !d->queued && !d->busy
+            && !d->want_del && !d->hw && d->full
+            && mgr->put_len < mgr->cfg.queue_size
+            && info->packets - r->sw_packets_seen
+               >= (mgr->cfg.min_packets ? mgr->cfg.min_packets : 1)) {
+            put_queue_push(mgr, d);
+            mgr->stats.requeued++;
+        }
+    }
     if (r) {
         r->sw_packets_seen = info->packets;
     }
@@ -2192,6 +2481,27 @@ offload_run(struct offload *mgr)
 
         mgr->next_retry_ms = now + (period < 100 ? 100 : period);
         dp_megaflow_dump(mgr->dp, retry_cb, mgr);
+    }
+    if (dp_tnl_map_generation(mgr->dp) != mgr->tnl_map_gen) {
+        /* Tunnel ports changed: which port a decapsulated packet belongs
+         * to may have too.  Every pair leaves the NIC and is made again
+         * under the new map. */
+        pthread_mutex_lock(&mgr->mutex);
+        mgr->tnl_map_gen = dp_tnl_map_generation(mgr->dp);
+        for (struct offload_rec *r = mgr->all; r; r = r->next) {
+            if (r->decap) {
+                rec_start_removal(mgr, r);
+            }
+        }
+        pthread_mutex_unlock(&mgr->mutex);
+        hook_remove_wait(mgr);
+        pthread_mutex_lock(&mgr->mutex);
+        for (struct offload_rec *r = mgr->all; r; r = r->next) {
+            if (r->tnl_inner && !r->pair && !r->want_del) {
+                decap_pair_inner(mgr, r);
+            }
+        }
+        pthread_mutex_unlock(&mgr->mutex);
     }
     pthread_mutex_lock(&mgr->mutex);
     drain_aged(mgr);
@@ -2226,6 +2536,9 @@ offload_flow_get(struct offload *mgr, const void *mf,
     }
     pthread_mutex_lock(&mgr->mutex);
     r = rec_find(mgr, mf);
+    if (r && r->tnl_inner && r->pair) {
+        r = r->pair;            /* What its packets get: the pair's rule. */
+    }
     if (r) {
         info->state = r->state;
         info->reason = r->reason;
@@ -2249,6 +2562,7 @@ offload_get_stats(struct offload *mgr, struct offload_stats *s)
     s->in_hw = mgr->n_hw;
     s->queue_len = mgr->put_len;
     s->records = mgr->n_recs;
+    s->decap_now = mgr->n_decap;
     pthread_mutex_unlock(&mgr->mutex);
 }
 

@@ -166,6 +166,9 @@ struct offload_stats {
                                      * NIC (the provider's count). */
     uint64_t left_at_shutdown;      /* Rules left in NICs after the
                                      * shutdown flush. */
+    uint64_t decap_paired;          /* Decapsulation pairs made, */
+    uint64_t decap_refused;         /* refused by the translation, */
+    uint64_t decap_now;             /* and pairs now. */
     uint64_t in_hw, queue_len, records;
     uint64_t insert_ns_total, insert_ns_max, insert_ns_last;
 };
@@ -259,6 +262,34 @@ void offload_session_dump(struct offload *,
                           void (*cb)(const struct offload_session_info *,
                                      void *),
                           void *aux);
+
+/* ---- Decapsulation ----
+ *
+ * A VXLAN packet for a tunnel endpoint takes two passes in software: the
+ * uplink's megaflow A (its only action DPA_TNL_POP) and, after the
+ * decapsulation, the tunnel port's megaflow B of the inner packet.
+ * Neither can be a NIC rule alone (A's output is a recirculation; B's
+ * input port is no NIC's), so the manager pairs them: when A (on a port
+ * in full offload whose NIC has VXLAN_DECAP or RAW_DECAP) or B (of a
+ * vxlan port) is offered, it looks for the other side among the records
+ * it holds.  A and B pair when A's UDP port is B's port's, A matches the
+ * outer destination exactly, B's port gives the remote and VNI (or, for
+ * remote_ip=flow / key=flow, B matched them exactly), the local address
+ * agrees, and the datapath's tunnel map sends (remote, A's destination,
+ * VNI) to B's port.  The pair is one full rule (offload_translate() with
+ * x->decap, above A's own MARK rule): A's outer match with the tunnel
+ * exact, the VNI, B's inner match, VXLAN_DECAP or RAW_DECAP and B's
+ * actions, on A's port.  Its record is tied to both megaflows like a
+ * session direction: either leaving the datapath takes the rule out of
+ * the NIC in the same removal batch.  Its hardware counts go to both
+ * megaflows (and so to the rules of both bridges) and to the tunnel
+ * port's rx (dp_megaflow_hw_stats()).  B's dump entry shows the pair's
+ * state.  A rule that ages out, is evicted or finds the table full goes
+ * back to software and is queued again when B is hot again (the retry
+ * check).  When the tunnel map changes (ports added, removed or
+ * reconfigured), every pair leaves the NIC and the pairs are made again
+ * under the new map.  One pair per B (the first A that pairs); a B with
+ * several outer paths (two uplinks) is in hardware for one of them. */
 
 /* The manager of a switch (bridge.c), or NULL. */
 struct offload *sw_offload(const struct sw *);

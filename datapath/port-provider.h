@@ -167,6 +167,10 @@ struct port_class {
 struct port_rxq_stats {
     uint64_t packets;
     uint64_t bytes;
+    uint64_t hw_packets;        /* Tunnel ports (queue 0): what NICs
+                                 * decapsulated for the port (main
+                                 * thread, atomics); in rx_*. */
+    uint64_t hw_bytes;
 } __rte_cache_aligned;
 
 /* Per-tx-qid counters (indexed by the caller's qid, not the device queue),

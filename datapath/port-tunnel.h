@@ -18,8 +18,9 @@
  *   them.  Their rx queues exist for the counters only, one per PMD tx
  *   qid: the PMD with qid i counts in rx queue i what it decapsulated for
  *   the port, and in tx qid i what it encapsulated (port_tunnel_count_*);
- *   tx qid 0's hardware counters hold what NICs encapsulated for it (the
- *   offloaded megaflows' counters, added by the main thread).
+ *   tx qid 0's hardware counters hold what NICs encapsulated for it, rx
+ *   queue 0's what they decapsulated (the offloaded megaflows' counters,
+ *   added by the main thread; rx_* include them).
  *   send() (never called by the datapath) drops and counts.
  *
  * Thread-safety
@@ -77,6 +78,17 @@ port_tunnel_count_tx(struct port *port, unsigned qid, uint64_t n,
 
     __atomic_store_n(&q->packets, q->packets + n, __ATOMIC_RELAXED);
     __atomic_store_n(&q->bytes, q->bytes + bytes, __ATOMIC_RELAXED);
+}
+
+/* Main thread: counts 'n' packets of 'bytes' a NIC decapsulated for the
+ * tunnel port (offloaded megaflows' hardware counters), in its rx. */
+static inline void
+port_tunnel_count_hw_rx(struct port *port, uint64_t n, uint64_t bytes)
+{
+    struct port_rxq_stats *q = &port->rxq_stats[0];
+
+    __atomic_fetch_add(&q->hw_packets, n, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&q->hw_bytes, bytes, __ATOMIC_RELAXED);
 }
 
 /* Main thread: counts 'n' packets of 'bytes' a NIC encapsulated for the

@@ -194,8 +194,11 @@ port_sum_queues(const struct port *port, struct port_stats *s)
         for (unsigned i = 0; i < port->n_rxq; i++) {
             const struct port_rxq_stats *q = &port->rxq_stats[i];
 
-            s->rx_packets += __atomic_load_n(&q->packets, __ATOMIC_RELAXED);
-            s->rx_bytes += __atomic_load_n(&q->bytes, __ATOMIC_RELAXED);
+            s->rx_packets += __atomic_load_n(&q->packets, __ATOMIC_RELAXED)
+                             + __atomic_load_n(&q->hw_packets,
+                                               __ATOMIC_RELAXED);
+            s->rx_bytes += __atomic_load_n(&q->bytes, __ATOMIC_RELAXED)
+                           + __atomic_load_n(&q->hw_bytes, __ATOMIC_RELAXED);
         }
     }
     if (port->txq_stats) {

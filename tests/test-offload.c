@@ -985,7 +985,8 @@ test_tunnel_decap(void **state)
 
 /* ---- The rte_flow provider with rte_flow_* wrapped. ---- */
 
-static int validate_fail_mask;      /* bit i: i-th validate call fails */
+static uint64_t validate_fail_mask; /* bit i: i-th validate call fails
+                                     * (all ones: every call) */
 static int validate_calls;
 static int create_errno;
 static int destroy_ret, query_ret, aged_ret, flush_calls;
@@ -1041,7 +1042,8 @@ __wrap_rte_flow_validate(uint16_t port_id, const struct rte_flow_attr *attr,
     (void) attr;
     (void) pat;
     (void) act;
-    if (validate_fail_mask & (1 << k)) {
+    if (k < 64 ? (validate_fail_mask >> k) & 1
+               : validate_fail_mask == UINT64_MAX) {
         e->message = "wrapped: not supported";
         return -ENOTSUP;
     }

@@ -46,7 +46,7 @@ class Overlay:
     def __init__(self, v6=False, csum=False, key=42, kernel_key=None,
                  extra_port=None, tnl_type="vxlan", tnl_port=None,
                  flows_int=None, remote=None, tlv_map=None, peer="kernel",
-                 offload=False, vm_mtu=1450):
+                 offload=False, vm_mtu=1450, offload_idle_ms=30000):
         tag = f"{os.getpid() % 100000}"
         self.ns = {k: f"sltn{k}{tag}" for k in ("sw", "peer", "vm")}
         self.veth = (f"slth{tag}", f"sltp{tag}")
@@ -146,7 +146,7 @@ class Overlay:
             if offload:
                 self.sw.config["offload"] = {
                     "min_packets": 10, "min_pps": 0, "check_ms": 20,
-                    "stats_ms": 50, "idle_ms": 30000}
+                    "stats_ms": 50, "idle_ms": offload_idle_ms}
                 self.sw.start()
             if remote:
                 nsx(self.ns["sw"], "ip", "route", "add", f"{remote}/32",
@@ -560,9 +560,12 @@ def test_too_big_for_the_underlay():
 def test_encapsulation_offloaded(tmp_path, v6):
     """The VM's port and the uplink on one simnic NIC: once hot, the
     VM -> tunnel megaflow runs in the NIC as VXLAN_ENCAP + output to the
-    uplink.  The kernel's vxlan still answers every ping (it decodes what
-    the NIC built), tshark calls it VXLAN with VNI 42, the NIC counted
-    the packets, and so does the tunnel port (as hardware tx)."""
+    uplink, and the replies as one rule made of the tnl_pop megaflow and
+    the tunnel port's inner megaflow (VXLAN_DECAP + output to the VM).
+    The kernel's vxlan still answers every ping (it decodes what the NIC
+    built), tshark calls it VXLAN with VNI 42, the NIC counted the
+    packets both ways, and so does the tunnel port (hardware tx, and rx
+    with what the NIC decapsulated)."""
     pcap = str(tmp_path / "hw.pcap")
     # The VM's MTU leaves room for the outer headers (a frame the
     # underlay could not carry would be sent by the NIC, not dropped and
@@ -573,10 +576,14 @@ def test_encapsulation_offloaded(tmp_path, v6):
             "10.9.0.2", check=False, timeout=30)
 
         def encap_in_hw():
-            for mf in ov.sw.call("dump-megaflows"):
-                if "tnl_push" in mf["actions"] and mf["offload"] == "full":
-                    return mf
-            return None
+            mfs = ov.sw.call("dump-megaflows")
+            enc = [m for m in mfs
+                   if "tnl_push" in m["actions"] and m["offload"] == "full"]
+            # The inner megaflow of vx0 (its match has no tunnel field:
+            # the port fixes them), shown with its pair's state.
+            dec = [m for m in mfs
+                   if "tnl_" not in m["actions"] and m["offload"] == "full"]
+            return enc[0] if enc and dec else None
 
         deadline = time.time() + 10
         mf = encap_in_hw()
@@ -633,13 +640,120 @@ def test_encapsulation_offloaded(tmp_path, v6):
             assert 32768 <= int(sport) <= 60999, rows
             if not v6:
                 assert ip_csum == "1", rows     # good
-        # The replies' decapsulation (the first pass, tnl_pop) is a MARK
-        # rule: the NIC classifies, software decapsulates.
-        pop = [m for m in ov.sw.call("dump-megaflows")
-               if m["actions"].startswith("tnl_pop")]
+        # The replies: the tnl_pop megaflow alone is a MARK rule; paired
+        # with the inner megaflow of vx0 it is one rule in the NIC:
+        # VXLAN_DECAP and output to the VM's port.
+        mfs = ov.sw.call("dump-megaflows")
+        pop = [m for m in mfs if m["actions"].startswith("tnl_pop")]
         assert any(m["offload"] == "partial" for m in pop), pop
-        assert sum(p["mark_hits"] for p in ov.sw.call("pmd-stats")) > 0
+        inner = [m for m in mfs if "tnl_" not in m["actions"]
+                 and m["offload"] == "full"]
+        assert inner, (mfs, ov.sw.call("offload-stats"))
+        assert ov.sw.call("offload-stats")["decap_pairs"]["now"] >= 1
+        assert st["rx_packets"] - tx_before["rx_packets"] >= 10, \
+            (tx_before, st)
+        # The NIC did both directions: 10 requests, 10 replies.
+        assert nic["hw_packets"] >= hw_before + 20, nic
         # The echo requests: one flow, one entropy port.
         echo = [x for x in rows if x[3] == "8"]
         assert len(echo) >= 5, rows
         assert len({x[1] for x in echo}) == 1, rows
+
+
+def test_decapsulation_pair_follows_the_tunnel_ports():
+    """A decapsulation pair in the NIC is made again when the tunnel
+    ports change (the map could send its packets elsewhere), and leaves
+    the NIC with its megaflows: with vx0 deleted nothing reaches the VM,
+    in hardware or software."""
+    with Overlay(offload=True) as ov:
+        ping_ok(ov, "vm", "10.9.0.2")
+
+        def pairs():
+            return ov.sw.call("offload-stats")["decap_pairs"]
+
+        def rules():
+            return [n for n in ov.sw.call("offload-show")["simnics"]
+                    if n["name"] == "nic0"][0]["rules"]
+
+        deadline = time.time() + 10
+        while pairs()["now"] < 1 or not any(
+                m["offload"] == "full" and "tnl_" not in m["actions"]
+                for m in ov.sw.call("dump-megaflows")):
+            assert time.time() < deadline, (pairs(),
+                                            ov.sw.call("dump-megaflows"))
+            ov.ping("vm", "10.9.0.2", count=5)
+        made = pairs()["paired"]
+        # Another tunnel port: a new map.  The pair leaves and comes back.
+        r = ov.sw.ofctl("add-port", "br-int", "vx9", "vxlan",
+                        "remote_ip=172.31.0.9", "key=9", "ofport=19",
+                        check=False)
+        assert r.returncode == 0, r.stderr
+        deadline = time.time() + 10
+        while pairs()["paired"] <= made:
+            assert time.time() < deadline, pairs()
+            time.sleep(0.1)
+        r = ov.ping("vm", "10.9.0.2", count=5)
+        assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout
+        # vx0 goes: its megaflows go, and the pair with them.
+        ov.sw.ofctl("del-port", "br-int", "vx0")
+        deadline = time.time() + 10
+        while pairs()["now"]:
+            assert time.time() < deadline, pairs()
+            time.sleep(0.1)
+        def hw():
+            return [n for n in ov.sw.call("offload-show")["simnics"]
+                    if n["name"] == "nic0"][0]["hw_packets"]
+
+        before = hw()
+        r = ov.ping("peer", "10.9.0.1", count=3)
+        assert r.returncode != 0, r.stdout
+        # No rule of the NIC forwarded any of them (a MARK is no hit).
+        assert hw() == before, (before, hw(), rules())
+
+
+def test_decapsulation_pair_ages_and_returns():
+    """An idle pair ages out of the NIC (its counters credited, the flow
+    in software again), and goes back when the flow is hot again."""
+    with Overlay(offload=True, offload_idle_ms=1000) as ov:
+        ping_ok(ov, "vm", "10.9.0.2")
+
+        def inner():
+            # The echo replies' megaflow on vx0: to the VM's port (3).
+            return [m for m in ov.sw.call("dump-megaflows")
+                    if m["match"].startswith("icmp,")
+                    and m["actions"] == "output:3"]
+
+        def state():
+            mfs = inner()
+            return mfs[0]["offload"] if mfs else None
+
+        def burst():
+            # Promotion and retries go by packets per check period.
+            nsx(ov.ns["vm"], "ping", "-c", "50", "-i", "0.005", "-W", "2",
+                "10.9.0.2", check=False, timeout=30)
+
+        deadline = time.time() + 10
+        while state() != "full":
+            assert time.time() < deadline, ov.sw.call("dump-megaflows")
+            burst()
+        aged = ov.sw.call("offload-stats")["aged"]
+        # Quiet: the NIC's AGE fires after 1 s without a hit.
+        deadline = time.time() + 10
+        while ov.sw.call("offload-stats")["aged"] == aged:
+            assert time.time() < deadline, ov.sw.call("offload-stats")
+            time.sleep(0.2)
+        assert state() == "none", inner()
+        # Hot again: requeued, in the NIC again.
+        hw = inner()[0]["hw_packets"]
+        deadline = time.time() + 10
+        while state() != "full":
+            assert time.time() < deadline, (inner(),
+                                            ov.sw.call("offload-stats"))
+            burst()
+        assert ov.sw.call("offload-stats")["requeued"] >= 1
+        # The aged rule's counters were credited, and the new one counts.
+        burst()
+        deadline = time.time() + 5
+        while inner()[0]["hw_packets"] <= hw:
+            assert time.time() < deadline, inner()
+            time.sleep(0.1)
