@@ -962,23 +962,40 @@ resolve_output(uint32_t dp_port, uint16_t *nic_port, void *ctx_)
     return true;
 }
 
+/* The part of a translation's input that comes from the input port 'op'
+ * (rctx: its resolve context, which must outlive the translation). */
+static void
+xlate_port(struct offload_xlate *x, struct offload_port *op,
+           struct resolve_ctx *rctx, void *age_context, unsigned idle_ms,
+           uint32_t priority)
+{
+    x->caps = &op->caps;
+    x->in_nic_port = op->nic_port_id;
+    x->in_mtu = (uint32_t) port_get_mtu(op->port);
+    x->resolve = resolve_output;
+    x->resolve_aux = rctx;
+    x->n_rxq = op->n_rxq;
+    x->age_s = (idle_ms + 999) / 1000;
+    x->age_context = age_context;
+    x->priority = priority;
+}
+
 /* ---- Decapsulation pairs (offload.h "Decapsulation"; main thread,
  * mutex held). ---- */
 
 static void tie_link(struct offload *, struct offload_rec *);
 static void tie_unlink(struct offload_rec *);
 
+/* True if the 16 bytes at 'p' are all ones. */
 static bool
-ones(const void *p_, size_t n)
+exact16(const uint8_t *p)
 {
-    const uint8_t *p = p_;
+    static const uint8_t all[16] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    };
 
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != 0xff) {
-            return false;
-        }
-    }
-    return true;
+    return !memcmp(p, all, 16);
 }
 
 /* The VXLAN tnl_pop port of 'actions' (be16), if they are exactly one
@@ -1056,7 +1073,7 @@ decap_try(struct offload *mgr, struct offload_rec *b, struct offload_rec *a)
         md.ip_dst = d.dst4;
     } else {
         if (a->flow.dl_type != htons(ETH_TYPE_IPV6)
-            || !ones(a->mask.ipv6_dst, 16)) {
+            || !exact16(a->mask.ipv6_dst)) {
             return false;
         }
         memcpy(d.dst6, a->flow.ipv6_dst, 16);
@@ -1065,7 +1082,7 @@ decap_try(struct offload *mgr, struct offload_rec *b, struct offload_rec *a)
         }
         if (!cfg.remote_flow) {
             memcpy(d.src6, cfg.remote, 16);
-        } else if (ones(b->mask.tunnel.ipv6_src, 16)) {
+        } else if (exact16(b->mask.tunnel.ipv6_src)) {
             memcpy(d.src6, b->flow.tunnel.ipv6_src, 16);
         } else {
             return false;
@@ -1096,16 +1113,8 @@ decap_try(struct offload *mgr, struct offload_rec *b, struct offload_rec *a)
     x.mask = &b->mask;
     x.actions = b->actions;
     x.mode = OFFLOAD_MODE_FULL;
-    x.caps = &op->caps;
-    x.in_nic_port = op->nic_port_id;
-    x.in_mtu = (uint32_t) port_get_mtu(op->port);
-    x.resolve = resolve_output;
-    x.resolve_aux = &rctx;
-    x.n_rxq = op->n_rxq;
-    x.age_s = (mgr->cfg.idle_ms + 999) / 1000;
-    x.age_context = r;
     /* Above the tnl_pop megaflow's own (MARK) rule. */
-    x.priority = OFFLOAD_PRIO_SESSION;
+    xlate_port(&x, op, &rctx, r, mgr->cfg.idle_ms, OFFLOAD_PRIO_SESSION);
     x.decap = &d;
     if (offload_translate(&x, r->full, &reason, msg, sizeof msg)) {
         b->reason = reason;
@@ -1236,15 +1245,8 @@ hook_offer(struct dp_megaflow *mf, const struct dp_megaflow_info *info,
         snprintf(msg, sizeof msg, "%.120s",
                  op ? op->probe : "input port has no offload");
     } else {
-        x.caps = &op->caps;
-        x.in_nic_port = op->nic_port_id;
-        x.in_mtu = (uint32_t) port_get_mtu(op->port);
-        x.resolve = resolve_output;
-        x.resolve_aux = &rctx;
-        x.n_rxq = op->n_rxq;
-        x.age_s = (mgr->cfg.idle_ms + 999) / 1000;
-        x.age_context = r;
-        x.priority = OFFLOAD_PRIO_MEGAFLOW;
+        xlate_port(&x, op, &rctx, r, mgr->cfg.idle_ms,
+                   OFFLOAD_PRIO_MEGAFLOW);
         if (op->mode == OFFLOAD_MODE_FULL) {
             r->full = malloc(sizeof *r->full);
             x.mode = OFFLOAD_MODE_FULL;
@@ -1811,15 +1813,7 @@ session_translate(struct offload_port *op,
     x.mask = &m;
     x.actions = acts;
     x.mode = OFFLOAD_MODE_FULL;
-    x.caps = &op->caps;
-    x.in_nic_port = op->nic_port_id;
-    x.in_mtu = (uint32_t) port_get_mtu(op->port);
-    x.resolve = resolve_output;
-    x.resolve_aux = rctx;
-    x.n_rxq = op->n_rxq;
-    x.age_s = (r->idle_ms + 999) / 1000;
-    x.age_context = r;
-    x.priority = OFFLOAD_PRIO_SESSION;
+    xlate_port(&x, op, rctx, r, r->idle_ms, OFFLOAD_PRIO_SESSION);
     r->flow = f;
     r->mask = m;
     ret = offload_translate(&x, r->full, reason, msg, msgsize);
