@@ -68,17 +68,20 @@ class Guest:
                f"--rxq={self.queues}", f"--txq={self.queues}",
                f"--eth-peer=0,{self.peer}", "--flowgen-flows=64"]
         self.log = open(self.log_path, "ab")
-        # A session of its own, remembered: kill() ends only 'timeout'
-        # (what the tests' vanishing peers have always done), and stop()
-        # then ends whatever of each group is left, testpmd included.
+        # This run's part of the log (a guest restarted appends to it).
+        self.log_start = self.log.tell()
+        # A session of its own: kill() and stop() end the whole group,
+        # testpmd included.
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=self.log,
                                      stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.groups.append(self.proc.pid)
 
-    def read_log(self):
+    def read_log(self, this_run=False):
         with open(self.log_path, "rb") as f:
+            if this_run:
+                f.seek(self.log_start)
             return f.read().decode(errors="replace")
 
     def wait_socket(self, timeout=20):
@@ -96,7 +99,7 @@ class Guest:
         """Waits until the port is configured and the prompt is up."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            log = self.read_log()
+            log = self.read_log(this_run=True)
             if "Checking link statuses" in log and "testpmd>" in log:
                 return
             if self.proc.poll() is not None:
@@ -125,14 +128,27 @@ class Guest:
                              + self.read_log()[start:])
 
     def kill(self):
+        """The guest crashes: testpmd is killed (SIGKILL, no goodbye on
+        the vhost-user socket).  A server's socket file stays behind, as
+        after any crash; whatever restarts the guest removes it (QEMU and
+        libvirt do), and so does restart() here."""
         if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 pass
         self.proc = None
         shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
+
+    def restart(self):
+        """Starts the guest again after kill() or stop()."""
+        if self.server and os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self.start()
 
     def stop(self, timeout=10):
         if self.proc and self.proc.poll() is None:
@@ -349,7 +365,7 @@ def test_reconnect_and_vanishing_peers(tmp_path, procs):
              "drops counted while b is gone")
     tx_before = port_stats(sw, "b")["tx_packets"]
 
-    b.start()                                   # it comes back
+    b.restart()                                 # it comes back
     b.wait_ready()
     wait_for(lambda: link(sw, "b") == "up", 15, "link b up again")
     b.cmd("set fwd rxonly")
@@ -419,7 +435,7 @@ def test_guest_teardown_under_traffic_repeatedly(tmp_path, procs):
             b.stop()
         wait_for(lambda: link(sw, "b") == "down", 10, f"b down, round {i}")
         assert sw.proc.poll() is None, sw.read_log()
-        b.start()
+        b.restart()
         wait_for(lambda: link(sw, "b") == "up", 20, f"b up, round {i}")
     b.cmd("set fwd io")
     b.cmd("start")
