@@ -1170,6 +1170,17 @@ bridge_mirror_insert(struct sw *sw, struct bridge *br,
     struct bridge_mirror *mirrors, *m;
     unsigned index;
 
+    {
+        const struct bridge_port *op = find_port(br, cm->output_port);
+
+        if (op && op->port && port_tunnel_cfg(op->port, NULL)) {
+            /* Copies would have nowhere to go: a tunnel port sends only
+             * what the flows encapsulate. */
+            snprintf(err, errsize, "output_port \"%s\" is a tunnel port; "
+                     "mirror to a device", cm->output_port);
+            return EINVAL;
+        }
+    }
     for (size_t i = 0; i < br->n_mirrors; i++) {
         const struct cfg_mirror *o = &br->mirrors[i].cfg;
 

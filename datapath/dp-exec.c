@@ -325,6 +325,11 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf *m,
     m->ol_flags &= ~(RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_IP_CKSUM_MASK
                      | RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
     port_tunnel_count_rx(port, pmd->idx, 1, rte_pktmbuf_pkt_len(m));
+    if (unlikely(pmd->mirrors != NULL)) {
+        /* Received by the tunnel port: its mirrors' copies (it is no
+         * mirror's output, so the packet stays). */
+        mirror_rx(pmd, pmd->mirrors, port_no, &m, 1);
+    }
     recirc_push(pmd, m, 0, port_no, &md, NULL, NULL, NULL, false);
 }
 
@@ -429,6 +434,23 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
         memcpy(hdr + off, a[1 + d].data, len);
     }
     tnl_port = dp_port_get_fast(dp, a->tnl_push.tnl_port);
+    if (unlikely(pmd->mirrors != NULL)
+        && a->tnl_push.tnl_port < DP_MAX_PORTS) {
+        /* Sent by the tunnel port: its mirrors copy the inner packets
+         * before they are encapsulated (it is no mirror's output, so
+         * mirror_tx() keeps every packet). */
+        struct rte_mbuf *sel[DP_BATCH];
+        unsigned n_sel = 0;
+
+        for (unsigned j = 0; j < n; j++) {
+            if (pkts[j]) {
+                sel[n_sel++] = pkts[j];
+            }
+        }
+        if (n_sel) {
+            mirror_tx(pmd, pmd->mirrors, a->tnl_push.tnl_port, sel, n_sel);
+        }
+    }
 
     for (unsigned j = 0; j < n; j++) {
         struct rte_mbuf *c = pkts[j];

@@ -178,9 +178,12 @@ dp_mirrors_involve(const struct dp_mirrors *mt, uint32_t in_port,
         return true;
     }
     for (size_t i = 0; actions && i < actions->n; i++) {
-        uint32_t p = actions->a[i].port;
+        uint32_t p = actions->a[i].type == DPA_TNL_PUSH
+                     ? actions->a[i].tnl_push.tnl_port    /* Sent by it. */
+                     : actions->a[i].port;
 
-        if (actions->a[i].type == DPA_OUTPUT && p < DP_MAX_PORTS
+        if ((actions->a[i].type == DPA_OUTPUT
+             || actions->a[i].type == DPA_TNL_PUSH) && p < DP_MAX_PORTS
             && (mt->tx[p] || mt->is_output[p])) {
             return true;
         }

@@ -14,7 +14,10 @@
  *   drops what the port receives, and any other packet sent to it, as
  *   "mirror_output_port", and flooding leaves it out (like Open vSwitch).
  *   A packet selected both when received and when sent by one mirror is
- *   copied once, as received.  The bridge layer keeps mirrors by port
+ *   copied once, as received.  A tunnel port (vxlan, geneve) receives
+ *   what the datapath decapsulated for it and sends what it encapsulates:
+ *   its mirrors copy the inner packets (dp-exec.c); it cannot be a
+ *   mirror's output.  The bridge layer keeps mirrors by port
  *   name (config "mirrors", add-mirror; docs/OPERATIONS.md, "Port
  *   mirroring") and builds this table again whenever a mirror or a port
  *   changes.
@@ -90,8 +93,9 @@ void dp_set_mirrors(struct dp *, struct dp_mirrors *mt);
 
 struct dp_actions;
 /* True if a mirror of 'mt' (NULL: none) selects what 'in_port' receives,
- * or what one of the outputs of 'actions' sends, or if one of those ports
- * is a mirror's output.  Such traffic must stay in software: a NIC that
+ * or what one of the outputs of 'actions' sends (a tunnel port's
+ * encapsulations included), or if one of those ports is a mirror's
+ * output.  Such traffic must stay in software: a NIC that
  * forwards it would skip the copies (main thread: offload offers and
  * revalidation). */
 bool dp_mirrors_involve(const struct dp_mirrors *mt, uint32_t in_port,

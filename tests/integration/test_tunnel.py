@@ -757,3 +757,34 @@ def test_decapsulation_pair_ages_and_returns():
         while inner()[0]["hw_packets"] <= hw:
             assert time.time() < deadline, inner()
             time.sleep(0.1)
+
+
+def test_mirror_of_a_tunnel_port():
+    """A mirror selecting vx0 copies the inner packets: what it
+    encapsulates (sent) and what it decapsulated (received); a tunnel
+    port cannot be a mirror's output."""
+    from scapy.all import Ether, ICMP, IP
+    mir = {"name": "mir", "ofport": 5, "type": "dummy"}
+    with Overlay(extra_port=mir) as ov:
+        ping_ok(ov, "vm", "10.9.0.2")
+        ov.sw.call("add-mirror", bridge="br-int", name="m",
+                   output_port="mir", select_src_port=["vx0"],
+                   select_dst_port=["vx0"])
+        ov.sw.capture("mir", bridge="br-int")      # start empty
+        r = ov.ping("vm", "10.9.0.2", count=3)
+        assert r.returncode == 0, r.stdout
+        got = [Ether(b) for b in ov.sw.capture("mir", bridge="br-int")]
+        echo = [p for p in got if p.haslayer(ICMP)]
+        # Inner frames (no VXLAN around them), both directions.
+        assert all(p[IP].src in ("10.9.0.1", "10.9.0.2") for p in echo), got
+        assert sum(p[ICMP].type == 8 for p in echo) >= 3, got
+        assert sum(p[ICMP].type == 0 for p in echo) >= 3, got
+        st = {m["name"]: m for m in ov.sw.call("dump-mirrors",
+                                                  bridge="br-int")}
+        assert st["m"]["tx_packets"] >= 6, st
+        try:
+            ov.sw.call("add-mirror", bridge="br-int", name="bad",
+                       output_port="vx0", select_src_port=["vm"])
+            raise AssertionError("a tunnel port taken as a mirror output")
+        except Exception as e:      # sltest raises its CtlError
+            assert "tunnel port" in str(e), e
