@@ -307,8 +307,10 @@ conn_stream_end(struct ctl_conn *c)
 static size_t
 stream_lowat(const struct ctl_server *s)
 {
-    return s->max_output / 2 < CTL_STREAM_LOWAT ? s->max_output / 2
-                                                : CTL_STREAM_LOWAT;
+    size_t lowat = s->max_output / 2 < CTL_STREAM_LOWAT
+                   ? s->max_output / 2 : CTL_STREAM_LOWAT;
+
+    return lowat ? lowat : 1;       /* Throttling needs output waiting. */
 }
 
 /* Sends parts of the stream of 'c' while its output is short. */

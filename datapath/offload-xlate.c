@@ -1233,9 +1233,10 @@ translate_decap_pattern(const struct offload_xlate *x, struct offload_rule *r,
     fo.nw_frag = 0;
     mo.nw_frag = FLOW_NW_FRAG_ANY;
     if (!(mo.vlan_tci & htons(FLOW_VLAN_CFI))) {
-        /* RAW_DECAP strips a fixed length: untagged outer frames only
+        /* A fixed outer length (RAW_DECAP strips it; the counters credit
+         * the inner megaflow with the rest): untagged outer frames only
          * (tagged ones go to software). */
-        untagged = !x->caps->vxlan_decap;
+        untagged = true;
     }
     err = translate_pattern(x, r, &fo, &mo, &r->hdr, transfer, untagged,
                             reason, msg, msgsize);
@@ -1246,10 +1247,19 @@ translate_decap_pattern(const struct offload_xlate *x, struct offload_rule *r,
         return unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
                            "too many items");
     }
+    if (!d->is_ipv6) {
+        /* No IPv4 options: software takes them, but the outer length
+         * must be the one stripped and counted. */
+        r->hdr.ipv4.hdr.version_ihl = 0x45;
+        r->hdr.ipv4_mask.hdr.version_ihl = 0xff;
+    }
     r->vxlan.vni[0] = (uint8_t) (d->vni >> 16);
     r->vxlan.vni[1] = (uint8_t) (d->vni >> 8);
     r->vxlan.vni[2] = (uint8_t) d->vni;
     memset(r->vxlan_mask.vni, 0xff, 3);
+    /* Valid VXLAN only (the I flag), as software's tnl_parse(). */
+    r->vxlan.flags = 0x08;
+    r->vxlan_mask.flags = 0x08;
     add_item(r, RTE_FLOW_ITEM_TYPE_VXLAN, &r->vxlan, &r->vxlan_mask,
              sizeof r->vxlan);
 
@@ -1263,14 +1273,15 @@ translate_decap_pattern(const struct offload_xlate *x, struct offload_rule *r,
         err = unsupported(reason, OFFLOAD_R_MATCH_UNSUPPORTED, msg, msgsize,
                           "too many items");
     }
-    if (!err && !x->caps->vxlan_decap) {
-        /* RAW_DECAP's length: Ethernet (+ the tag matched), IP, UDP and
-         * VXLAN. */
+    if (!err) {
+        /* The outer length: Ethernet (+ the tag matched), IP (no options),
+         * UDP and VXLAN; RAW_DECAP's size. */
         bool tagged = (mo.vlan_tci & fo.vlan_tci & htons(FLOW_VLAN_CFI))
                       != 0;
 
-        r->raw_decap.size = 14 + (tagged ? 4 : 0)
-                            + (d->is_ipv6 ? 40 : 20) + 8 + 8;
+        r->decap_len = (uint16_t) (14 + (tagged ? 4 : 0)
+                                   + (d->is_ipv6 ? 40 : 20) + 8 + 8);
+        r->raw_decap.size = r->decap_len;
     }
     return err;
 }

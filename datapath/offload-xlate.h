@@ -135,6 +135,8 @@ struct offload_rule {
     struct offload_hdrs inner;      /* A decapsulation's inner frame. */
     struct rte_flow_item_vxlan vxlan, vxlan_mask;
     struct rte_flow_action_raw_decap raw_decap;
+    uint16_t decap_len;             /* A decapsulation: the outer bytes
+                                     * the rule strips. */
     struct rte_flow_action_set_mac mac[4];
     struct rte_flow_action_set_ipv4 ip4[4];
     struct rte_flow_action_set_ipv6 ip6[4];
@@ -235,13 +237,16 @@ const char *offload_decap_caps(const struct offload_caps *c);
  * of a decapsulated packet (tunnel metadata) alone.  With x->decap, the
  * rule is both passes of a VXLAN packet: the pattern is the first pass's
  * outer headers (d->flow under d->mask) with the tunnel's addresses and
- * UDP port exact and no fragment, a VXLAN item with the VNI, and the
- * inner frame under the second pass's mask ('flow', 'mask'; what that
- * mask holds of the tunnel metadata must agree with 'd', and tun_tos,
- * tun_ttl, tun_flags other than the key bit, and tun_metadata are
- * refused); the actions are VXLAN_DECAP (or RAW_DECAP of the outer
- * length; untagged outer frames only unless the first pass matched the
- * tag) and then the second pass's ('actions').  Full mode only. */
+ * UDP port exact, no fragment and (IPv4) no options, a VXLAN item with
+ * the VNI and the I flag, and the inner frame under the second pass's
+ * mask ('flow', 'mask'; what that mask holds of the tunnel metadata must
+ * agree with 'd', and tun_tos, tun_ttl, tun_flags other than the key
+ * bit, and tun_metadata are refused); the actions are VXLAN_DECAP (or
+ * RAW_DECAP of the outer length, r->decap_len: untagged outer frames
+ * only unless the first pass matched the tag) and then the second
+ * pass's ('actions').  Full mode only.  A NIC rule does not check the
+ * outer IPv4 and UDP checksums and lengths as software does (simnic
+ * does, with tnl_parse()). */
 int offload_translate(const struct offload_xlate *x, struct offload_rule *r,
                       enum offload_reason *reason, char *msg,
                       size_t msgsize);

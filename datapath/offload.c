@@ -1322,10 +1322,18 @@ rec_fold(struct offload *mgr, struct offload_rec *r)
         uint64_t packets = r->hw_packets - r->credited_packets;
         uint64_t bytes = r->hw_bytes - r->credited_bytes;
 
-        dp_megaflow_hw_stats(mgr->dp, r->mf, packets, bytes, r->hw_used_ms);
         if (r->decap) {
-            /* A pair's packets took both passes. */
+            /* A pair's packets took both passes: the first with their
+             * outer headers, the second (and the tunnel port) without. */
+            uint64_t outer = packets * (r->full ? r->full->decap_len : 0);
+
+            dp_megaflow_hw_stats(mgr->dp, r->mf, packets,
+                                 bytes > outer ? bytes - outer : 0,
+                                 r->hw_used_ms);
             dp_megaflow_hw_stats(mgr->dp, r->mf2, packets, bytes,
+                                 r->hw_used_ms);
+        } else {
+            dp_megaflow_hw_stats(mgr->dp, r->mf, packets, bytes,
                                  r->hw_used_ms);
         }
         if (r->sess) {
@@ -1446,6 +1454,7 @@ hook_remove_wait(void *mgr_)
 {
     struct offload *mgr = mgr_;
     struct offload_rec *done = NULL;
+    bool repair = false;
 
     pthread_mutex_lock(&mgr->mutex);
     while (mgr->removing) {
@@ -1480,10 +1489,18 @@ hook_remove_wait(void *mgr_)
             }
         } else if (r->decap) {
             tie_unlink(r);
+            /* Its tnl_pop megaflow went (or the map changed): the inner
+             * one, if it stays, may pair with another. */
+            repair |= r->pair && !r->pair->want_del;
         }
         rec_unlink(mgr, r);
         r->rnext = done;
         done = r;
+    }
+    for (struct offload_rec *r = repair ? mgr->all : NULL; r; r = r->next) {
+        if (r->tnl_inner && !r->pair && !r->want_del) {
+            decap_pair_inner(mgr, r);
+        }
     }
     pthread_mutex_unlock(&mgr->mutex);
     while (done) {
@@ -2488,14 +2505,7 @@ offload_run(struct offload *mgr)
             }
         }
         pthread_mutex_unlock(&mgr->mutex);
-        hook_remove_wait(mgr);
-        pthread_mutex_lock(&mgr->mutex);
-        for (struct offload_rec *r = mgr->all; r; r = r->next) {
-            if (r->tnl_inner && !r->pair && !r->want_del) {
-                decap_pair_inner(mgr, r);
-            }
-        }
-        pthread_mutex_unlock(&mgr->mutex);
+        hook_remove_wait(mgr);      /* Which pairs them again. */
     }
     pthread_mutex_lock(&mgr->mutex);
     drain_aged(mgr);

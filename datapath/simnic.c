@@ -336,6 +336,7 @@ struct compiled {
     uint16_t decap_len;         /* RAW_DECAP's size; 0: VXLAN_DECAP. */
     int outer_l3;               /* 4, 6 */
     bool outer_vlan;            /* An outer VLAN item. */
+    bool ihl5;                  /* The outer IPv4 item: no options. */
     struct flow outer, outer_mask;
 };
 
@@ -520,10 +521,14 @@ compile_vxlan_item(const struct rte_flow_item *it, struct compiled *c,
     if (!m) {
         m = &rte_flow_item_vxlan_mask;
     }
-    if (m->flags || m->rsvd0[0] || m->rsvd0[1] || m->rsvd0[2]
+    if ((m->flags & ~0x08) || m->rsvd0[0] || m->rsvd0[1] || m->rsvd0[2]
         || m->rsvd1) {
-        return item_unsupported(it, e, "VXLAN flags and reserved bits are "
-                                "not matchable");
+        return item_unsupported(it, e, "VXLAN flags other than I and "
+                                "reserved bits are not matchable");
+    }
+    if ((m->flags & 0x08) && !(s->flags & 0x08)) {
+        /* Decapsulation takes only valid VXLAN (tnl_parse()). */
+        return item_unsupported(it, e, "a VXLAN match without the I flag");
     }
     /* tun_id is be64 with the VNI in its low 24 bits. */
     setm((uint8_t *) &c->flow.tunnel.tun_id + 5,
@@ -658,10 +663,19 @@ compile_items(struct simnic *nic, uint16_t owner,
             if (!m) {
                 m = &rte_flow_item_ipv4_mask;
             }
-            if (m->hdr.version_ihl || m->hdr.total_length
-                || m->hdr.packet_id || m->hdr.hdr_checksum) {
-                return item_unsupported(it, e, "IPV4 version/length/id/"
-                                        "checksum are not matchable");
+            if (m->hdr.version_ihl == 0xff && s->hdr.version_ihl == 0x45
+                && !c->decap_item) {
+                /* "No options": only in a decapsulation's outer header,
+                 * where it fixes the outer length (compile_decap()). */
+                c->ihl5 = true;
+            } else if (m->hdr.version_ihl) {
+                return item_unsupported(it, e, "IPV4 version/IHL match "
+                                        "other than an outer 0x45");
+            }
+            if (m->hdr.total_length || m->hdr.packet_id
+                || m->hdr.hdr_checksum) {
+                return item_unsupported(it, e, "IPV4 length/id/checksum "
+                                        "are not matchable");
             }
             if (m->hdr.fragment_offset) {
                 if (m->hdr.fragment_offset != htons(0x3fff)
@@ -1126,6 +1140,29 @@ compile_decap(const struct rte_flow_action *a, struct compiled *c,
         }
         c->decap_len = (uint16_t) want;
     }
+    if (c->ihl5) {
+        /* An outer IPv4 header without options: the outer length is
+         * fixed, if the tag's presence is. */
+        bool tagged;
+        uint16_t len;
+
+        if (c->outer_vlan) {
+            tagged = true;
+        } else if (c->outer_mask.vlan_tci & htons(FLOW_VLAN_CFI)) {
+            tagged = (c->outer.vlan_tci & htons(FLOW_VLAN_CFI)) != 0;
+        } else {
+            return action_unsupported(a, e, "an outer IHL match needs the "
+                                      "outer tag's presence matched");
+        }
+        len = (uint16_t) (14 + (tagged ? 4 : 0) + 20 + 8 + 8);
+        if (c->decap_len && c->decap_len != len) {
+            return set_error(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+                             "simnic: RAW_DECAP size %u is not the %u "
+                             "bytes of the outer headers", c->decap_len,
+                             len);
+        }
+        c->decap_len = len;
+    }
     c->decap = true;
     return 0;
 }
@@ -1451,6 +1488,11 @@ compile_actions(struct simnic *nic, const struct rte_flow_attr *attr,
     if (n_fate > 1) {
         return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,
                          "simnic: more than one fate action");
+    }
+    if (c->ihl5 && !c->decap) {
+        return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ITEM, NULL,
+                         "simnic: an IPV4 IHL match outside a "
+                         "decapsulation's outer header");
     }
     if (c->decap_item && !c->decap) {
         return set_error(e, EOPNOTSUPP, RTE_FLOW_ERROR_TYPE_ACTION, NULL,

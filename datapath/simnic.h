@@ -49,8 +49,11 @@
  *   to linearise it) is dropped and counted in hw_dropped.
  *   Decapsulation: a pattern with a VXLAN item, [port item] / ETH /
  *   [VLAN] / IPV4 or IPV6 / UDP / VXLAN / [ETH / [VLAN] / [IPV4 or IPV6
- *   / [L4]]], matches the outer headers with the items before VXLAN, the
- *   VNI with the VXLAN item (VNI bits only), the inner frame with those
+ *   / [L4]]], matches the outer headers with the items before VXLAN (the
+ *   outer IPV4 item may match version_ihl 0x45, "no options", which
+ *   fixes the outer length when the tag's presence is matched), the
+ *   VNI with the VXLAN item (VNI bits, and the I flag set), the inner
+ *   frame with those
  *   after it (none: any frame); the UDP item's destination port, exact
  *   or unmasked (then 4789), is the tunnel's.  The actions are [COUNT]
  *   [AGE] VXLAN_DECAP or RAW_DECAP (size: the outer headers the pattern

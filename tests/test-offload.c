@@ -933,6 +933,16 @@ test_tunnel_decap(void **state)
                      htons(TNL_VXLAN_PORT));
     assert_memory_equal(((const struct rte_flow_item_vxlan *)
                          r->items[4].spec)->vni, "\x00\x00\x2a", 3);
+    /* Valid VXLAN, no outer IPv4 options, untagged outer frames: the
+     * outer length is fixed (50 bytes). */
+    assert_int_equal(((const struct rte_flow_item_vxlan *)
+                      r->items[4].mask)->flags, 0x08);
+    assert_int_equal(ipm->hdr.version_ihl, 0xff);
+    assert_int_equal(((const struct rte_flow_item_ipv4 *)
+                      r->items[2].spec)->hdr.version_ihl, 0x45);
+    assert_int_equal(((const struct rte_flow_item_eth *)
+                      r->items[1].mask)->has_vlan, 1);
+    assert_int_equal(r->decap_len, 50);
     ip = r->items[6].spec;
     assert_int_equal(ip->hdr.dst_addr, htonl(0x0a090002));
     assert_int_equal(((const struct rte_flow_item_udp *)

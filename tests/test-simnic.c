@@ -1567,6 +1567,102 @@ test_decap_misses(void **state)
     assert_int_equal(packets, 1);
 }
 
+/* The outer IPv4 item's "no options" match (version_ihl 0x45) with the
+ * outer tag's presence matched fixes the outer length: a packet with
+ * options goes to software (VXLAN_DECAP would strip it right, but the
+ * rule's length is the one counted); the VXLAN item's I flag may be
+ * matched set.  An IHL match needs the tag's presence, and only a
+ * decapsulation's outer header may have one. */
+static void
+test_decap_outer_no_options(void **state)
+{
+    struct rte_flow_action_ethdev out = { .port_id = id1 };
+    struct rte_flow_action acts[] = {
+        { .type = RTE_FLOW_ACTION_TYPE_VXLAN_DECAP },
+        { .type = RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, .conf = &out },
+        { .type = RTE_FLOW_ACTION_TYPE_END },
+    };
+    struct rte_flow_attr transfer = { .transfer = 1 };
+    struct rte_flow_item_vxlan vx_m = { .flags = 0x08,
+                                        .vni = { 0xff, 0xff, 0xff } };
+    uint8_t frame[256], opt[260];
+    struct rte_flow_error e;
+    struct simnic_rule *r;
+    struct pkt_spec spec;
+    struct decap_pat pat;
+    struct tnl_spec ts;
+    uint32_t sum = 0;
+    size_t len;
+
+    (void) state;
+    decap_pat_init(&pat, false);
+    /* Without the tag's presence: refused. */
+    pat.ip4.hdr.version_ihl = 0x45;
+    pat.ip4_m.hdr.version_ihl = 0xff;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(simnic_flow_validate(nic, id0, &transfer, pat.items,
+                                          acts, &e), EOPNOTSUPP);
+    assert_non_null(strstr(e.message, "tag"));
+    pat.eth.has_vlan = 0;
+    pat.eth_m.has_vlan = 1;
+    pat.vx.flags = 0x08;
+    for (size_t i = 0; pat.items[i].type != RTE_FLOW_ITEM_TYPE_END; i++) {
+        if (pat.items[i].type == RTE_FLOW_ITEM_TYPE_VXLAN) {
+            pat.items[i].mask = &vx_m;
+        }
+    }
+    r = decap_create(pat.items, acts, 0);
+    drain_p1();
+    decap_tnl_spec(&ts, false);
+    pkt_spec_init(&spec, PKT_L3_IPV4, IPPROTO_UDP_);
+    len = vxlan_build(frame, sizeof frame, &ts, &spec);
+    assert_true(decap_rx(frame, len));
+    /* The same packet with 4 bytes of IPv4 options (NOPs). */
+    memcpy(opt, frame, 34);
+    memset(opt + 34, 1, 4);
+    memcpy(opt + 38, frame + 34, len - 34);
+    opt[14] = 0x46;
+    opt[16] = (uint8_t) ((len + 4 - 14) >> 8);
+    opt[17] = (uint8_t) (len + 4 - 14);
+    opt[24] = opt[25] = 0;
+    for (size_t i = 14; i < 38; i += 2) {
+        sum += (uint32_t) (opt[i] << 8 | opt[i + 1]);
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    opt[24] = (uint8_t) (~sum >> 8);
+    opt[25] = (uint8_t) ~sum;
+    assert_false(decap_rx(opt, len + 4));
+    assert_int_equal(simnic_flow_destroy(nic, r, NULL, NULL), 0);
+    drain_p1();
+    /* It is a valid VXLAN packet: without the match, the rule takes it. */
+    decap_pat_init(&pat, false);
+    r = decap_create(pat.items, acts, 0);
+    assert_true(decap_rx(opt, len + 4));
+    assert_int_equal(simnic_flow_destroy(nic, r, NULL, NULL), 0);
+    drain_p1();
+
+    /* An IHL match on a rule that decapsulates nothing. */
+    {
+        struct rte_flow_item_ipv4 ip = { .hdr.version_ihl = 0x45 };
+        struct rte_flow_item_ipv4 ipm = { .hdr.version_ihl = 0xff };
+        struct rte_flow_item items[] = {
+            { .type = RTE_FLOW_ITEM_TYPE_ETH },
+            { .type = RTE_FLOW_ITEM_TYPE_IPV4, .spec = &ip, .mask = &ipm },
+            { .type = RTE_FLOW_ITEM_TYPE_END },
+        };
+        struct rte_flow_attr ingress = { .ingress = 1 };
+        struct rte_flow_action drop[] = {
+            { .type = RTE_FLOW_ACTION_TYPE_DROP },
+            { .type = RTE_FLOW_ACTION_TYPE_END },
+        };
+
+        assert_int_equal(simnic_flow_validate(nic, id0, &ingress, items,
+                                              drop, &e), EOPNOTSUPP);
+    }
+}
+
 /* Rewrites after the decapsulation apply to the inner frame, and their
  * checks refer to the inner items. */
 static void
@@ -2404,6 +2500,7 @@ main(void)
         cmocka_unit_test(test_decap_vxlan_ipv4),
         cmocka_unit_test(test_decap_vxlan_ipv6),
         cmocka_unit_test(test_decap_misses),
+        cmocka_unit_test(test_decap_outer_no_options),
         cmocka_unit_test(test_decap_inner_rewrite),
         cmocka_unit_test(test_decap_priority),
         cmocka_unit_test(test_decap_priority_property),
