@@ -12,6 +12,7 @@ datapath_libdatapath_a_SOURCES = \
 	datapath/dp.h datapath/dp-private.h datapath/dp-input.c \
 	datapath/dp-exec.c datapath/dp-megaflow.c datapath/dp.c \
 	datapath/bridge.h datapath/bridge.c \
+	datapath/openflow.h datapath/openflow.c \
 	datapath/ctl-handlers.h datapath/ctl-handlers.c \
 	datapath/state.h datapath/state.c \
 	datapath/drop.h \

@@ -84,6 +84,8 @@ struct sw {
      * the state there); NULL until sw_set_change_cb(). */
     void (*change_cb)(struct sw *, void *aux);
     void *change_aux;
+    int defer_changes;          /* > 0: changes are only marked pending */
+    bool change_pending;
     struct offload_config offload_cfg;
     struct ct_events *ct_events;    /* Closed connections. */
     struct capture_set *captures;   /* Packet captures (capture.h). */
@@ -602,8 +604,33 @@ port_info(const struct bridge_port *p, struct bridge_port_info *info)
 static void
 notify_change(struct sw *sw)
 {
-    if (sw->change_cb) {
+    if (sw->defer_changes) {
+        sw->change_pending = true;
+    } else if (sw->change_cb) {
         sw->change_cb(sw, sw->change_aux);
+    }
+}
+
+void
+sw_defer_changes(struct sw *sw, bool defer)
+{
+    sw->defer_changes += defer ? 1 : -1;
+}
+
+bool
+sw_change_pending(const struct sw *sw)
+{
+    return sw->change_pending;
+}
+
+void
+sw_flush_changes(struct sw *sw)
+{
+    if (sw->change_pending) {
+        sw->change_pending = false;
+        if (sw->change_cb) {
+            sw->change_cb(sw, sw->change_aux);
+        }
     }
 }
 

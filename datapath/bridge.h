@@ -72,6 +72,15 @@ void sw_dump_tunnel_routes(struct sw *, bool neighbours,
 void sw_set_change_cb(struct sw *, void (*cb)(struct sw *, void *aux),
                       void *aux);
 
+/* Between sw_defer_changes(sw, true) and (sw, false) (they nest), changes
+ * do not call the change callback at once but leave it pending, until
+ * sw_flush_changes() (which also runs outside such a section).  For a
+ * source of many small changes that tolerates a short delay before they
+ * are saved: OpenFlow flow mods, each followed by a barrier. */
+void sw_defer_changes(struct sw *, bool defer);
+bool sw_change_pending(const struct sw *);
+void sw_flush_changes(struct sw *);
+
 struct dp *sw_dp(const struct sw *);
 /* The packet captures (capture.h). */
 struct capture_set *sw_captures(const struct sw *);

@@ -1252,12 +1252,266 @@ parse_tlv_map(struct cfg_bridge *br, const json_t *j, const char *path,
     return 0;
 }
 
+const char *
+cfg_of_target_parse(const char *text, struct cfg_of_target *t)
+{
+    const char *rest;
+    char buf[128];
+    char *colon;
+    unsigned long port;
+    char *end;
+
+    memset(t, 0, sizeof *t);
+    if (!strncmp(text, "punix:", 6) || !strncmp(text, "unix:", 5)) {
+        t->passive = text[0] == 'p';
+        t->is_unix = true;
+        rest = text + (t->passive ? 6 : 5);
+        if (!rest[0] || strlen(rest) >= sizeof t->path) {
+            return "a unix socket path of 1..107 bytes is needed";
+        }
+        strcpy(t->path, rest);
+        return NULL;
+    }
+    if (!strncmp(text, "ptcp:", 5)) {
+        t->passive = true;
+        rest = text + 5;
+    } else if (!strncmp(text, "tcp:", 4)) {
+        rest = text + 4;
+    } else {
+        return "must start with ptcp:, punix:, tcp: or unix:";
+    }
+    if (strlen(rest) >= sizeof buf) {
+        return "too long";
+    }
+    strcpy(buf, rest);
+    t->port = 6653;
+    if (t->passive) {
+        /* ptcp:PORT[:IP] */
+        colon = strchr(buf, ':');
+        if (colon) {
+            *colon = '\0';
+        }
+        if (buf[0]) {
+            errno = 0;
+            port = strtoul(buf, &end, 10);
+            if (errno || *end || port > 65535) {
+                return "bad port (0..65535)";
+            }
+            t->port = (uint16_t) port;
+        }
+        if (colon && strlen(colon + 1) >= sizeof t->ip) {
+            return "the address is too long";
+        }
+        snprintf(t->ip, sizeof t->ip, "%.45s", colon ? colon + 1 : "0.0.0.0");
+    } else {
+        /* tcp:IP[:PORT], tcp:[IPV6][:PORT] */
+        char *ip = buf;
+
+        if (buf[0] == '[') {
+            char *close = strchr(buf, ']');
+
+            if (!close) {
+                return "unterminated [IPv6 address]";
+            }
+            *close = '\0';
+            ip = buf + 1;
+            colon = close[1] == ':' ? close + 1 : NULL;
+            if (close[1] && !colon) {
+                return "junk after ]";
+            }
+        } else {
+            colon = strrchr(buf, ':');
+            if (colon && strchr(buf, ':') != colon) {
+                colon = NULL;   /* A bare IPv6 address. */
+            }
+        }
+        if (colon) {
+            *colon = '\0';
+            errno = 0;
+            port = strtoul(colon + 1, &end, 10);
+            if (errno || *end || !colon[1] || port == 0 || port > 65535) {
+                return "bad port (1..65535)";
+            }
+            t->port = (uint16_t) port;
+        }
+        if (strlen(ip) >= sizeof t->ip) {
+            return "the address is too long";
+        }
+        snprintf(t->ip, sizeof t->ip, "%.45s", ip);
+    }
+    {
+        struct in6_addr a6;
+        struct in_addr a4;
+
+        if (inet_pton(AF_INET, t->ip, &a4) != 1
+            && inet_pton(AF_INET6, t->ip, &a6) != 1) {
+            return "the address must be a numeric IPv4 or IPv6 address";
+        }
+    }
+    return NULL;
+}
+
+static int
+parse_of_targets(const json_t *j, const char *p, bool passive, char ***out,
+                 size_t *n, char *err, size_t errsize)
+{
+    char q[PATH_SIZE];
+    const json_t *v;
+    size_t i;
+
+    if (!j) {
+        return 0;
+    }
+    if (!json_is_array(j) || json_array_size(j) > CFG_MAX_OF_TARGETS) {
+        return fail(err, errsize, p, "must be an array of at most %d "
+                    "strings", CFG_MAX_OF_TARGETS);
+    }
+    *out = calloc(json_array_size(j) + 1, sizeof **out);
+    if (!*out) {
+        return nomem(err, errsize);
+    }
+    json_array_foreach (j, i, v) {
+        struct cfg_of_target t;
+        const char *why;
+
+        path_idx(q, sizeof q, p, i);
+        if (!json_is_string(v)) {
+            return fail(err, errsize, q, "must be a string");
+        }
+        why = cfg_of_target_parse(json_string_value(v), &t);
+        if (!why && t.passive != passive) {
+            why = passive ? "listen takes ptcp: or punix:"
+                          : "controllers take tcp: or unix:";
+        }
+        if (why) {
+            return fail(err, errsize, q, "\"%s\": %s", json_string_value(v),
+                        why);
+        }
+        for (size_t k = 0; k < *n; k++) {
+            if (!strcmp((*out)[k], json_string_value(v))) {
+                return fail(err, errsize, q, "\"%s\" given twice",
+                            json_string_value(v));
+            }
+        }
+        (*out)[*n] = strdup(json_string_value(v));
+        if (!(*out)[*n]) {
+            return nomem(err, errsize);
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+/* bridges[].openflow (config.h). */
+static int
+parse_openflow(struct cfg_bridge *br, const json_t *j, const char *path,
+               char *err, size_t errsize)
+{
+    static const char *const keys[] = { "listen", "controllers",
+                                        "datapath_id", "fail_mode",
+                                        "protocols", "inactivity_probe_ms",
+                                        "max_backoff_ms", NULL };
+    struct cfg_openflow *of = &br->openflow;
+    char p[PATH_SIZE], q[PATH_SIZE];
+    const json_t *v;
+    int error;
+
+    of->inactivity_probe_ms = 5000;
+    of->max_backoff_ms = 8000;
+    if (!j) {
+        return 0;
+    }
+    path_key(p, sizeof p, path, "openflow");
+    if (!json_is_object(j)) {
+        return fail(err, errsize, p, "must be an object");
+    }
+    error = check_keys(j, p, keys, err, errsize);
+    if (error) {
+        return error;
+    }
+    path_key(q, sizeof q, p, "listen");
+    error = parse_of_targets(json_object_get(j, "listen"), q, true,
+                             &of->listen, &of->n_listen, err, errsize);
+    if (error) {
+        return error;
+    }
+    path_key(q, sizeof q, p, "controllers");
+    error = parse_of_targets(json_object_get(j, "controllers"), q, false,
+                             &of->controllers, &of->n_controllers, err,
+                             errsize);
+    if (error) {
+        return error;
+    }
+    v = json_object_get(j, "datapath_id");
+    if (v) {
+        const char *s = json_is_string(v) ? json_string_value(v) : "";
+        char *end;
+
+        path_key(q, sizeof q, p, "datapath_id");
+        errno = 0;
+        of->datapath_id = strtoull(s, &end, 16);
+        if (strlen(s) != 16 || errno || *end || !of->datapath_id) {
+            return fail(err, errsize, q, "must be 16 hex digits, not all "
+                        "zero (\"0000000000000001\")");
+        }
+    }
+    v = json_object_get(j, "fail_mode");
+    if (v) {
+        path_key(q, sizeof q, p, "fail_mode");
+        if (!json_is_string(v)
+            || (strcmp(json_string_value(v), "secure")
+                && strcmp(json_string_value(v), "standalone"))) {
+            return fail(err, errsize, q, "must be \"secure\" or "
+                        "\"standalone\"");
+        }
+        of->fail_standalone = !strcmp(json_string_value(v), "standalone");
+    }
+    v = json_object_get(j, "protocols");
+    if (v) {
+        size_t i;
+        const json_t *e;
+
+        path_key(q, sizeof q, p, "protocols");
+        if (!json_is_array(v) || !json_array_size(v)) {
+            return fail(err, errsize, q, "must be a non-empty array");
+        }
+        json_array_foreach ((json_t *) v, i, e) {
+            if (!json_is_string(e)
+                || strcmp(json_string_value(e), "OpenFlow13")) {
+                return fail(err, errsize, q, "only \"OpenFlow13\" is "
+                            "supported");
+            }
+        }
+    }
+    v = json_object_get(j, "inactivity_probe_ms");
+    if (v) {
+        path_key(q, sizeof q, p, "inactivity_probe_ms");
+        if (!json_is_integer(v) || json_integer_value(v) < 0
+            || (json_integer_value(v) && json_integer_value(v) < 100)
+            || json_integer_value(v) > 3600000) {
+            return fail(err, errsize, q, "must be 0 (none) or 100..3600000");
+        }
+        of->inactivity_probe_ms = (uint32_t) json_integer_value(v);
+    }
+    v = json_object_get(j, "max_backoff_ms");
+    if (v) {
+        path_key(q, sizeof q, p, "max_backoff_ms");
+        if (!json_is_integer(v) || json_integer_value(v) < 100
+            || json_integer_value(v) > 3600000) {
+            return fail(err, errsize, q, "must be 100..3600000");
+        }
+        of->max_backoff_ms = (uint32_t) json_integer_value(v);
+    }
+    return 0;
+}
+
 static int
 parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
              const char *path, char *err, size_t errsize)
 {
     static const char *const keys[] = { "name", "ports", "flows",
-                                        "mirrors", "tlv_map", NULL };
+                                        "mirrors", "tlv_map", "openflow",
+                                        NULL };
     struct cfg_bridge *br = &cfg->bridges[bidx];
     const json_t *name, *ports, *flows, *v;
     char p[PATH_SIZE], q[PATH_SIZE];
@@ -1353,6 +1607,11 @@ parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
     }
     error = parse_tlv_map(br, json_object_get(j, "tlv_map"), path, err,
                           errsize);
+    if (error) {
+        return error;
+    }
+    error = parse_openflow(br, json_object_get(j, "openflow"), path, err,
+                           errsize);
     if (error) {
         return error;
     }
@@ -1797,6 +2056,14 @@ cfg_free(struct cfg *cfg)
             cfg_mirror_uninit(&br->mirrors[i]);
         }
         free(br->mirrors);
+        for (size_t i = 0; i < br->openflow.n_listen; i++) {
+            free(br->openflow.listen[i]);
+        }
+        free(br->openflow.listen);
+        for (size_t i = 0; i < br->openflow.n_controllers; i++) {
+            free(br->openflow.controllers[i]);
+        }
+        free(br->openflow.controllers);
         for (size_t i = 0; i < br->n_tlv_map; i++) {
             free(br->tlv_map[i]);
         }

@@ -171,6 +171,32 @@ struct cfg_mirror {
     size_t n_select_vlan;
 };
 
+/* An OpenFlow connection target: "ptcp:PORT[:IP]" / "punix:PATH" (listen)
+ * or "tcp:IP[:PORT]" / "unix:PATH" (a controller to connect to; PORT
+ * defaults to 6653). */
+struct cfg_of_target {
+    bool passive;
+    bool is_unix;
+    char path[108];             /* unix */
+    char ip[46];                /* tcp: numeric IPv4 or IPv6 */
+    uint16_t port;
+};
+/* Parses 'text' as above into 't'; NULL or why it is wrong. */
+const char *cfg_of_target_parse(const char *text, struct cfg_of_target *t);
+
+/* bridges[].openflow: the bridge as an OpenFlow 1.3 switch (openflow.h). */
+#define CFG_MAX_OF_TARGETS 8
+struct cfg_openflow {
+    char **listen;              /* "ptcp:..." / "punix:..." */
+    size_t n_listen;
+    char **controllers;         /* "tcp:..." / "unix:..." */
+    size_t n_controllers;
+    uint64_t datapath_id;       /* 0: derived from the bridge name. */
+    bool fail_standalone;       /* fail_mode "standalone" (else "secure") */
+    uint32_t inactivity_probe_ms;   /* 0 = none; default 5000 */
+    uint32_t max_backoff_ms;    /* Reconnect backoff cap; default 8000 */
+};
+
 struct cfg_bridge {
     char *name;
     struct cfg_port *ports;
@@ -184,6 +210,7 @@ struct cfg_bridge {
      * (tnl_tlv_from_string(), no two for one slot or option). */
     char **tlv_map;
     size_t n_tlv_map;
+    struct cfg_openflow openflow;
 };
 
 struct cfg {

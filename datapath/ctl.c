@@ -959,35 +959,34 @@ clear_stale(const char *path, char *err, size_t errsize)
     return 0;
 }
 
-struct ctl_server *
-ctl_server_create(struct event_base *base, const char *path, char *err,
-                  size_t errsize)
+int
+ctl_unix_listen_fd(const char *path, int *fdp, char *err, size_t errsize)
 {
-    struct ctl_server *s = NULL;
     struct sockaddr_un sun;
-    struct stat st;
     mode_t old_umask;
-    int fd = -1, error;
+    int fd, error;
 
+    *fdp = -1;
     if (!path || !path[0] || fill_sun(&sun, path)) {
         snprintf(err, errsize, "%s: socket path empty or longer than %zu "
                  "bytes", path ? path : "(null)", sizeof sun.sun_path - 1);
-        return NULL;
+        return ENAMETOOLONG;
     }
     error = make_parent_dirs(path);
     if (error) {
         snprintf(err, errsize, "%s: cannot create directory: %s", path,
                  strerror(error));
-        return NULL;
+        return error;
     }
-    if (clear_stale(path, err, errsize)) {
-        return NULL;
+    error = clear_stale(path, err, errsize);
+    if (error) {
+        return error;
     }
-
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(err, errsize, "socket: %s", strerror(errno));
-        return NULL;
+        error = errno;
+        snprintf(err, errsize, "socket: %s", strerror(error));
+        return error;
     }
     old_umask = umask(0177);
     error = bind(fd, (struct sockaddr *) &sun, sizeof sun) ? errno : 0;
@@ -995,9 +994,31 @@ ctl_server_create(struct event_base *base, const char *path, char *err,
     if (error) {
         snprintf(err, errsize, "%s: bind: %s", path, strerror(error));
         close(fd);
+        return error;
+    }
+    if (chmod(path, 0600)) {
+        error = errno;
+        snprintf(err, errsize, "%s: %s", path, strerror(error));
+        close(fd);
+        unlink(path);
+        return error;
+    }
+    *fdp = fd;
+    return 0;
+}
+
+struct ctl_server *
+ctl_server_create(struct event_base *base, const char *path, char *err,
+                  size_t errsize)
+{
+    struct ctl_server *s = NULL;
+    struct stat st;
+    int fd = -1;
+
+    if (ctl_unix_listen_fd(path, &fd, err, errsize)) {
         return NULL;
     }
-    if (chmod(path, 0600) || stat(path, &st)) {
+    if (stat(path, &st)) {
         snprintf(err, errsize, "%s: %s", path, strerror(errno));
         goto error;
     }

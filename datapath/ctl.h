@@ -98,6 +98,11 @@ struct ctl_server *ctl_server_create(struct event_base *base,
  * 'server'. Accepts NULL. Must not be called from inside a handler (a
  * "shutdown" method should call event_base_loopexit() instead). */
 void ctl_server_destroy(struct ctl_server *server);
+/* Binds a new nonblocking unix stream socket at 'path' with mode 0600:
+ * creates the missing directories, replaces a stale socket (one nobody
+ * listens on), refuses a live one or any other file.  Returns 0 with the
+ * socket in *fd (not yet listening), or an errno with 'err' filled. */
+int ctl_unix_listen_fd(const char *path, int *fd, char *err, size_t errsize);
 
 /* Registers 'fn' for 'method' (copied). Returns 0, EEXIST if the method is
  * already registered, EINVAL for an empty name, ENOMEM. */

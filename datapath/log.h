@@ -63,7 +63,8 @@ enum log_level {
     LOG_MOD(offload)                                                        \
     LOG_MOD(ct)                                                             \
     LOG_MOD(http)                                                           \
-    LOG_MOD(tunnel)
+    LOG_MOD(tunnel)                                                         \
+    LOG_MOD(openflow)
 
 struct log_module {
     const char *name;

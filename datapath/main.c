@@ -28,6 +28,7 @@
 #include "log.h"
 #include "ctl-handlers.h"
 #include "http.h"
+#include "openflow.h"
 #include "ctl.h"
 #include "ofp-parse.h"
 #include "offload-provider.h"
@@ -136,6 +137,19 @@ restore_state(struct cfg *cfg, char *path, size_t pathsize)
         cfg->n_bridges = saved->n_bridges;
         saved->bridges = b;
         saved->n_bridges = n;
+    }
+    /* The state holds what changes at run time; a bridge's OpenFlow
+     * settings come from the config only (the checksum that let the
+     * state be used covers them). */
+    for (size_t i = 0; i < cfg->n_bridges; i++) {
+        for (size_t k = 0; k < saved->n_bridges; k++) {
+            if (!strcmp(cfg->bridges[i].name, saved->bridges[k].name)) {
+                struct cfg_openflow of = cfg->bridges[i].openflow;
+
+                cfg->bridges[i].openflow = saved->bridges[k].openflow;
+                saved->bridges[k].openflow = of;
+            }
+        }
     }
     LOG_INFO("restored %zu bridge(s) from %s", cfg->n_bridges, path);
     cfg_free(saved);
@@ -268,6 +282,7 @@ main(int argc, char *argv[])
     struct event_base *base = NULL;
     struct ctl_server *ctl = NULL;
     struct http_server *http = NULL;
+    struct ofsw *ofsw = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     struct run_ctx run = { 0 };
     struct state_saver saver = { .path = "" };
@@ -438,6 +453,11 @@ main(int argc, char *argv[])
         LOG_ERR("registering methods: %s", strerror(ret));
         goto out;
     }
+    ofsw = ofsw_create(base, sw, cfg, err, sizeof err);
+    if (!ofsw) {
+        LOG_ERR("%s", err);
+        goto out;
+    }
 
     sigint = evsignal_new(base, SIGINT, on_signal, base);
     sigterm = evsignal_new(base, SIGTERM, on_signal, base);
@@ -466,6 +486,7 @@ out:
     if (sigterm) {
         event_free(sigterm);
     }
+    ofsw_destroy(ofsw);
     http_server_destroy(http);
     ctl_server_destroy(ctl);
     telemetry_fini();

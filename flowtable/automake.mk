@@ -13,6 +13,7 @@ flowtable_libflowtable_a_SOURCES = \
 	flowtable/hkc.h flowtable/hkc.c \
 	flowtable/packet-rewrite.h flowtable/packet-rewrite.c \
 	flowtable/ofp-parse.h flowtable/ofp-parse.c \
+	flowtable/ofp-msg.h flowtable/ofp-msg.c \
 	flowtable/mac-learning.h flowtable/mac-learning.c \
 	flowtable/ofproto.h flowtable/ofproto.c \
 	flowtable/tnl.h flowtable/tnl.c \

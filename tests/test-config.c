@@ -434,10 +434,81 @@ static const struct bad_case bad_cases[] = {
     { PORT_PRE "{\"name\":\"p\",\"type\":\"dummy\",\"ofport\":3},"
       "{\"name\":\"q\",\"type\":\"dummy\",\"ofport\":3}" PORT_POST,
       "bridges[0].ports[1].ofport: ofport 3 already used by port \"p\"" },
+    /* OpenFlow (issue 15). */
+#define OF_PRE "{\"bridges\":[{\"name\":\"br0\",\"openflow\":"
+#define OF_POST "}]}"
+    { OF_PRE "{\"listen\":[\"tcp:127.0.0.1:6653\"]}" OF_POST,
+      "bridges[0].openflow.listen[0]: \"tcp:127.0.0.1:6653\": listen takes "
+      "ptcp: or punix:" },
+    { OF_PRE "{\"controllers\":[\"ptcp:6653\"]}" OF_POST,
+      "controllers take tcp: or unix:" },
+    { OF_PRE "{\"controllers\":[\"tcp:localhost\"]}" OF_POST,
+      "must be a numeric IPv4 or IPv6 address" },
+    { OF_PRE "{\"controllers\":[\"tcp:10.0.0.1:0\"]}" OF_POST,
+      "bad port (1..65535)" },
+    { OF_PRE "{\"listen\":[\"ptcp:70000\"]}" OF_POST,
+      "bad port (0..65535)" },
+    { OF_PRE "{\"listen\":[\"punix:\"]}" OF_POST,
+      "a unix socket path of 1..107 bytes" },
+    { OF_PRE "{\"listen\":[\"ptcp:1\",\"ptcp:1\"]}" OF_POST,
+      "\"ptcp:1\" given twice" },
+    { OF_PRE "{\"datapath_id\":\"12\"}" OF_POST,
+      "openflow.datapath_id: must be 16 hex digits" },
+    { OF_PRE "{\"fail_mode\":\"open\"}" OF_POST,
+      "openflow.fail_mode: must be \"secure\" or \"standalone\"" },
+    { OF_PRE "{\"protocols\":[\"OpenFlow10\"]}" OF_POST,
+      "only \"OpenFlow13\" is supported" },
+    { OF_PRE "{\"inactivity_probe_ms\":5}" OF_POST,
+      "must be 0 (none) or 100..3600000" },
+    { OF_PRE "{\"listn\":[]}" OF_POST, "openflow.listn: unknown key" },
+    { OF_PRE "[]" OF_POST, "bridges[0].openflow: must be an object" },
     { "{\"pmd\":{},\"pmd\":{}}", "duplicate object key" },
     { "{\"pmd\":", "line 1" },
     { "", "line" },
 };
+
+static void
+test_openflow(void **state)
+{
+    struct cfg *cfg;
+    char err[512];
+    const struct cfg_openflow *of;
+    struct cfg_of_target t;
+
+    (void) state;
+    assert_int_equal(cfg_load_string(
+        "{\"bridges\":[{\"name\":\"br0\",\"openflow\":{"
+        "\"listen\":[\"ptcp:6653:127.0.0.1\",\"punix:/run/s/br0.mgmt\"],"
+        "\"controllers\":[\"tcp:[::1]:6633\",\"unix:/run/c.sock\"],"
+        "\"datapath_id\":\"00000000000000a1\",\"fail_mode\":\"standalone\","
+        "\"protocols\":[\"OpenFlow13\"],\"inactivity_probe_ms\":0}},"
+        "{\"name\":\"br1\"}]}", &cfg, err, sizeof err), 0);
+    of = &cfg->bridges[0].openflow;
+    assert_int_equal(of->n_listen, 2);
+    assert_int_equal(of->n_controllers, 2);
+    assert_true(of->datapath_id == 0xa1);
+    assert_true(of->fail_standalone);
+    assert_int_equal(of->inactivity_probe_ms, 0);
+    assert_int_equal(of->max_backoff_ms, 8000);
+    of = &cfg->bridges[1].openflow;
+    assert_int_equal(of->n_listen + of->n_controllers, 0);
+    assert_int_equal(of->inactivity_probe_ms, 5000);
+    cfg_free(cfg);
+
+    assert_null(cfg_of_target_parse("ptcp:6653:127.0.0.1", &t));
+    assert_true(t.passive && !t.is_unix && t.port == 6653);
+    assert_string_equal(t.ip, "127.0.0.1");
+    assert_null(cfg_of_target_parse("ptcp:", &t));
+    assert_true(t.port == 6653 && !strcmp(t.ip, "0.0.0.0"));
+    assert_null(cfg_of_target_parse("tcp:[fe80::1]:99", &t));
+    assert_true(!t.passive && t.port == 99 && !strcmp(t.ip, "fe80::1"));
+    assert_null(cfg_of_target_parse("tcp:::1", &t));
+    assert_true(t.port == 6653 && !strcmp(t.ip, "::1"));
+    assert_null(cfg_of_target_parse("unix:/x", &t));
+    assert_true(t.is_unix && !t.passive && !strcmp(t.path, "/x"));
+    assert_non_null(cfg_of_target_parse("ssl:1.2.3.4", &t));
+    assert_non_null(cfg_of_target_parse("tcp:[::1", &t));
+}
 
 static void
 test_errors(void **state)
@@ -1000,6 +1071,7 @@ main(void)
         cmocka_unit_test(test_default_json),
         cmocka_unit_test(test_ofport_assignment),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_openflow),
         cmocka_unit_test(test_same_port_same_verdict),
         cmocka_unit_test(test_kv),
         cmocka_unit_test(test_kv_errors),

@@ -1,0 +1,1740 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* openflow.c: the bridges as OpenFlow 1.3 switches (see openflow.h). */
+#include "openflow.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "bridge.h"
+#include "config.h"
+#include "ctl.h"
+#include "dp.h"
+#include "log.h"
+#include "ofp-msg.h"
+#include "ofproto.h"
+#include "port.h"
+
+LOG_MODULE(openflow);
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define MSGS_PER_TURN 256               /* Then the loop polls again. */
+#define OUT_HIGH_WATER (4u << 20)       /* Stop producing above this. */
+#define WRITE_TIMEOUT_S 30              /* Unread output this long: drop. */
+#define BACKOFF_MIN_MS 1000
+#define BATCH_MAX 4096                  /* Flow mods applied together. */
+#define PORT_POLL_MS 1000               /* Link changes -> PORT_STATUS. */
+#define SAVE_DELAY_MS 200               /* Flow mods saved this much later
+                                         * (coalesced). */
+
+struct ofb;
+struct of_remote;
+
+/* A flow mod waiting in the current batch. */
+struct pend_fm {
+    struct ofm_flow_mod fm;
+    uint32_t xid;
+    uint8_t head[64];           /* The request's first bytes, for ERROR. */
+    size_t head_len;
+};
+
+struct of_conn {
+    struct of_conn *next, *prev;
+    struct ofb *ob;
+    struct of_remote *remote;   /* NULL: accepted by a listener. */
+    struct bufferevent *bev;
+    char peer[128];
+    bool hello_rx;
+    bool closing;               /* Close once the output is flushed. */
+    uint8_t role;               /* OFPCR_ROLE_* */
+    uint16_t config_flags, miss_send_len;
+    uint32_t async[6];          /* packet_in, port_status, flow_removed:
+                                 * [master/equal, slave] each */
+    long long last_rx_ms;
+    bool probe_sent;
+    struct event *turn;         /* The next turn of input handling. */
+    struct ofbuf out;
+
+    struct pend_fm *batch;
+    size_t n_batch;
+
+    /* A flow stats reply being streamed. */
+    struct ofproto_rule **rules;
+    size_t n_rules, next_rule;
+    struct ofm_mp mp;
+    struct ofbuf dump;          /* Its messages not yet written. */
+    bool dumping;
+
+    uint64_t rx_msgs, tx_msgs;
+};
+
+struct of_listener {
+    struct ofb *ob;
+    struct evconnlistener *l;
+    char *target;
+    char *unix_path;            /* Removed at exit. */
+};
+
+struct of_remote {
+    struct ofb *ob;
+    char *target;
+    struct cfg_of_target t;
+    struct of_conn *conn;
+    struct event *retry;
+    unsigned backoff_ms;
+};
+
+struct port_snap {
+    uint32_t ofport;
+    bool link;
+    uint8_t mac[6];
+    char name[16];
+};
+
+struct ofb {
+    struct ofsw *ofsw;
+    char *name;
+    uint64_t dpid;
+    uint32_t probe_ms, max_backoff_ms;
+    struct of_listener *ls;
+    size_t n_ls;
+    struct of_remote *rs;
+    size_t n_rs;
+    struct of_conn *conns;
+    uint64_t generation_id;
+    bool generation_set;
+    struct port_snap *ports;
+    size_t n_ports;
+};
+
+struct ofsw {
+    struct event_base *base;
+    struct sw *sw;
+    struct ofb *bridges;
+    size_t n_bridges;
+    struct event *timer;
+    struct event *save;         /* Saves the flow mods' changes. */
+};
+
+static void conn_close(struct of_conn *c, const char *why);
+static void conn_schedule(struct of_conn *c);
+static void remote_connect(struct of_remote *r);
+
+static struct bridge *
+ofb_bridge(const struct ofb *ob)
+{
+    return sw_find_bridge(ob->ofsw->sw, ob->name);
+}
+
+/* ---- Output. ---- */
+
+static void
+conn_send(struct of_conn *c, struct ofbuf *b)
+{
+    if (b->oom) {
+        LOG_ERR("%s %s: a reply could not be built (out of memory or too "
+                "long): dropping the connection", c->ob->name, c->peer);
+        ofbuf_clear(b);
+        c->closing = true;
+        return;
+    }
+    if (b->len) {
+        if (bufferevent_write(c->bev, b->data, b->len)) {
+            c->closing = true;
+        }
+        c->tx_msgs++;
+    }
+    ofbuf_clear(b);
+}
+
+static void
+send_error(struct of_conn *c, uint32_t xid, ofperr e, const uint8_t *req,
+           size_t req_len, const char *why)
+{
+    LOG_INFO_RL("%s %s: error type %u code %u: %s", c->ob->name, c->peer,
+                ofperr_type(e), ofperr_code(e), why && why[0] ? why : "");
+    ofm_error(&c->out, xid, e, req, req_len);
+    conn_send(c, &c->out);
+}
+
+static size_t
+out_pending(const struct of_conn *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* ---- Roles. ---- */
+
+static bool
+is_slave(const struct of_conn *c)
+{
+    return c->role == OFPCR_ROLE_SLAVE;
+}
+
+static void
+async_defaults(struct of_conn *c)
+{
+    /* OpenFlow 1.3.1 table 8 (7.3.10): master/equal get every packet-in
+     * and flow-removed, everyone gets port status. */
+    c->async[0] = 0x7;          /* packet_in, master/equal */
+    c->async[1] = 0;            /* packet_in, slave */
+    c->async[2] = 0x7;          /* port_status */
+    c->async[3] = 0x7;
+    c->async[4] = 0xf;          /* flow_removed */
+    c->async[5] = 0;
+}
+
+/* ---- Flow mods. ---- */
+
+static ofperr
+errno_to_ofperr(int ret)
+{
+    switch (ret) {
+    case ENOMEM:
+    case ENOSPC:
+    case EFBIG:
+        return ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_TABLE_FULL);
+    case EPERM:
+        return ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_EPERM);
+    default:
+        return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT);
+    }
+}
+
+/* sw_flow_mods(), with the state saved a little later: a controller (or
+ * ovs-ofctl, which sends a barrier after each flow mod) may send flows
+ * one at a time, and saving the whole state after each would make a
+ * burst quadratic.  Open vSwitch saves none of them. */
+static int
+ofsw_flow_mods(struct ofsw *ofsw, struct bridge *br,
+               const struct of_flow_spec *specs, const enum of_flow_cmd *cmds,
+               size_t n, size_t *count, char *err, size_t errsize)
+{
+    int ret;
+
+    sw_defer_changes(ofsw->sw, true);
+    ret = sw_flow_mods(ofsw->sw, br, specs, cmds, n, count, err, errsize);
+    sw_defer_changes(ofsw->sw, false);
+    if (sw_change_pending(ofsw->sw) && !evtimer_pending(ofsw->save, NULL)) {
+        struct timeval tv = { 0, SAVE_DELAY_MS * 1000 };
+
+        evtimer_add(ofsw->save, &tv);
+    }
+    return ret;
+}
+
+static void
+save_cb(evutil_socket_t fd, short what, void *ofsw_)
+{
+    struct ofsw *ofsw = ofsw_;
+
+    (void) fd;
+    (void) what;
+    sw_flush_changes(ofsw->sw);
+}
+
+/* True if a packet could match both (pre-masked) matches. */
+static bool
+matches_overlap(const struct of_match *a, const struct of_match *b)
+{
+    const uint64_t *fa = (const uint64_t *) &a->flow;
+    const uint64_t *fb = (const uint64_t *) &b->flow;
+    const uint64_t *wa = (const uint64_t *) &a->wc;
+    const uint64_t *wb = (const uint64_t *) &b->wc;
+
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        if ((fa[i] ^ fb[i]) & wa[i] & wb[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct overlap_ctx {
+    const struct of_flow_spec *spec;
+    bool found;
+};
+
+static void
+overlap_cb(const struct ofproto_rule_info *r, void *ctx_)
+{
+    struct overlap_ctx *ctx = ctx_;
+
+    if (r->priority == ctx->spec->priority
+        && !of_match_equal(r->match, &ctx->spec->match)
+        && matches_overlap(r->match, &ctx->spec->match)) {
+        ctx->found = true;
+    }
+}
+
+static bool
+has_overlap(struct of_conn *c, struct bridge *br,
+            const struct of_flow_spec *spec)
+{
+    struct of_flow_spec filter;
+    struct overlap_ctx ctx = { spec, false };
+
+    memset(&filter, 0, sizeof filter);
+    of_match_init_catchall(&filter.match);
+    filter.table_id = spec->table_id;
+    filter.table_set = true;
+    filter.out_port = OFPP_NONE;
+    (void) c;
+    ofproto_dump(bridge_ofproto(br), &filter, overlap_cb, &ctx);
+    return ctx.found;
+}
+
+static void
+batch_free(struct of_conn *c)
+{
+    for (size_t i = 0; i < c->n_batch; i++) {
+        of_flow_spec_uninit(&c->batch[i].fm.spec);
+    }
+    c->n_batch = 0;
+}
+
+/* Applies one pending flow mod; sends its ERROR if refused. */
+static void
+apply_one(struct of_conn *c, struct bridge *br, struct pend_fm *p)
+{
+    enum of_flow_cmd cmd = p->fm.cmd;
+    char err[256] = "";
+    size_t count = 0;
+    int ret;
+
+    if (cmd == OFFC_ADD && (p->fm.flags & OFPFF_CHECK_OVERLAP)
+        && has_overlap(c, br, &p->fm.spec)) {
+        send_error(c, p->xid, ofperr_make(OFPET_FLOW_MOD_FAILED,
+                                          OFPFMFC_OVERLAP),
+                   p->head, p->head_len, "overlapping flow");
+        return;
+    }
+    ret = ofsw_flow_mods(c->ob->ofsw, br, &p->fm.spec, &cmd, 1, &count,
+                         err, sizeof err);
+    if (ret) {
+        send_error(c, p->xid, errno_to_ofperr(ret), p->head, p->head_len,
+                   err);
+    }
+}
+
+static void
+batch_flush(struct of_conn *c)
+{
+    struct bridge *br;
+    bool simple = true;
+
+    if (!c->n_batch) {
+        return;
+    }
+    br = ofb_bridge(c->ob);
+    if (!br) {
+        batch_free(c);
+        return;
+    }
+    for (size_t i = 0; i < c->n_batch; i++) {
+        if (c->batch[i].fm.flags & OFPFF_CHECK_OVERLAP) {
+            simple = false;
+        }
+    }
+    if (simple && c->n_batch > 1) {
+        struct of_flow_spec *specs = malloc(c->n_batch * sizeof *specs);
+        enum of_flow_cmd *cmds = malloc(c->n_batch * sizeof *cmds);
+        char err[256];
+        size_t count = 0;
+        int ret = ENOMEM;
+
+        if (specs && cmds) {
+            for (size_t i = 0; i < c->n_batch; i++) {
+                specs[i] = c->batch[i].fm.spec;
+                cmds[i] = c->batch[i].fm.cmd;
+            }
+            ret = ofsw_flow_mods(c->ob->ofsw, br, specs, cmds, c->n_batch,
+                                 &count, err, sizeof err);
+        }
+        free(specs);
+        free(cmds);
+        if (!ret) {
+            batch_free(c);
+            return;
+        }
+        /* Refused as a whole: one at a time, each its own answer. */
+    }
+    for (size_t i = 0; i < c->n_batch; i++) {
+        apply_one(c, br, &c->batch[i]);
+    }
+    batch_free(c);
+}
+
+static void
+handle_flow_mod(struct of_conn *c, const uint8_t *msg, size_t len,
+                uint32_t xid)
+{
+    struct pend_fm *p;
+    char err[256] = "";
+    ofperr e;
+
+    if (is_slave(c)) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE),
+                   msg, len, "flow_mod from a slave");
+        return;
+    }
+    if (c->n_batch == BATCH_MAX) {
+        batch_flush(c);
+    }
+    p = &c->batch[c->n_batch];
+    e = ofm_flow_mod_decode(msg, len, &p->fm, err, sizeof err);
+    if (!e && p->fm.buffer_id != OFP_NO_BUFFER) {
+        of_flow_spec_uninit(&p->fm.spec);
+        e = ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN);
+        snprintf(err, sizeof err, "buffer_id %u: the switch buffers no "
+                 "packets", p->fm.buffer_id);
+    }
+    if (e) {
+        /* Flow mods before it take effect first, in order. */
+        batch_flush(c);
+        send_error(c, xid, e, msg, len, err);
+        return;
+    }
+    p->xid = xid;
+    p->head_len = len < sizeof p->head ? len : sizeof p->head;
+    memcpy(p->head, msg, p->head_len);
+    c->n_batch++;
+}
+
+/* ---- Multipart. ---- */
+
+static void
+reply_desc(struct of_conn *c, uint32_t xid)
+{
+    struct ofm_mp mp;
+    struct ofm_desc d = {
+        .mfr = "sluice project",
+        .hw = "sluice userspace switch (DPDK)",
+        .sw = PACKAGE_VERSION,
+        .serial = "None",
+        .dp = c->ob->name,
+    };
+
+    ofm_mp_start(&mp, &c->out, OFPMP_DESC, xid);
+    ofm_desc_encode(&c->out, &d);
+    ofm_mp_finish(&mp);
+    conn_send(c, &c->out);
+}
+
+static void
+dump_continue(struct of_conn *c)
+{
+    long long now = dp_time_ms();
+
+    while (c->next_rule < c->n_rules && out_pending(c) < OUT_HIGH_WATER) {
+        size_t stop = c->next_rule + 256;
+
+        for (; c->next_rule < c->n_rules && c->next_rule < stop;
+             c->next_rule++) {
+            struct ofproto_rule *r = c->rules[c->next_rule];
+            struct ofproto_rule_info info;
+
+            if (!ofproto_rule_is_live(r)) {
+                continue;
+            }
+            ofproto_rule_get_info(r, &info);
+            ofm_mp_entry_begin(&c->mp);
+            ofm_flow_stats_encode(&c->dump, &info, now);
+            ofm_mp_entry_end(&c->mp);
+        }
+        /* Send what is complete: every message but the open one. */
+        if (c->dump.oom) {
+            break;
+        }
+        if (c->mp.start > 0) {
+            if (bufferevent_write(c->bev, c->dump.data, c->mp.start)) {
+                c->closing = true;
+                break;
+            }
+            c->tx_msgs++;
+            memmove(c->dump.data, c->dump.data + c->mp.start,
+                    c->dump.len - c->mp.start);
+            c->dump.len -= c->mp.start;
+            c->mp.entry -= c->mp.start;
+            c->mp.start = 0;
+        }
+    }
+    if (c->next_rule < c->n_rules && !c->dump.oom && !c->closing) {
+        return;                 /* The write callback goes on. */
+    }
+    ofm_mp_finish(&c->mp);
+    conn_send(c, &c->dump);
+    for (size_t i = 0; i < c->n_rules; i++) {
+        ofproto_rule_unref(c->rules[i]);
+    }
+    free(c->rules);
+    c->rules = NULL;
+    c->n_rules = c->next_rule = 0;
+    c->dumping = false;
+    conn_schedule(c);
+}
+
+struct agg_ctx {
+    uint64_t packets, bytes;
+    uint32_t flows;
+};
+
+static void
+agg_cb(const struct ofproto_rule_info *r, void *ctx_)
+{
+    struct agg_ctx *ctx = ctx_;
+
+    ctx->packets += r->n_packets;
+    ctx->bytes += r->n_bytes;
+    ctx->flows++;
+}
+
+static void
+reply_flow_stats(struct of_conn *c, uint32_t xid, const uint8_t *req,
+                 size_t req_len, const struct ofm_mp_request *r,
+                 bool aggregate)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct of_flow_spec filter;
+    char err[256] = "";
+    ofperr e;
+
+    e = ofm_flow_stats_request_decode(r->body, r->body_len, &filter, err,
+                                      sizeof err);
+    if (e) {
+        send_error(c, xid, e, req, req_len, err);
+        return;
+    }
+    if (!br) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_EPERM),
+                   req, req_len, "bridge gone");
+        return;
+    }
+    if (aggregate) {
+        struct agg_ctx ctx = { 0, 0, 0 };
+        struct ofm_mp mp;
+
+        sw_dump_flows(c->ob->ofsw->sw, br, &filter, agg_cb, &ctx);
+        ofm_mp_start(&mp, &c->out, OFPMP_AGGREGATE, xid);
+        ofbuf_put_be64(&c->out, ctx.packets);
+        ofbuf_put_be64(&c->out, ctx.bytes);
+        ofbuf_put_be32(&c->out, ctx.flows);
+        ofbuf_put(&c->out, NULL, 4);
+        ofm_mp_finish(&mp);
+        conn_send(c, &c->out);
+        return;
+    }
+    if (sw_dump_flow_rules(c->ob->ofsw->sw, br, &filter, &c->rules,
+                           &c->n_rules)) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST,
+                                       OFPBRC_MULTIPART_BUFFER_OVERFLOW),
+                   req, req_len, "out of memory");
+        return;
+    }
+    c->next_rule = 0;
+    c->dumping = true;
+    ofbuf_clear(&c->dump);
+    ofm_mp_start(&c->mp, &c->dump, OFPMP_FLOW, xid);
+    dump_continue(c);
+}
+
+static void
+reply_tables(struct of_conn *c, uint32_t xid)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct ofm_mp mp;
+
+    ofm_mp_start(&mp, &c->out, OFPMP_TABLE, xid);
+    for (unsigned t = 0; t < OF_N_TABLES; t++) {
+        struct ofm_table_stats ts = {
+            .table_id = (uint8_t) t,
+            .active_count = br ? (uint32_t) ofproto_table_n_rules(
+                                     bridge_ofproto(br), (uint8_t) t) : 0,
+        };
+
+        ofm_mp_entry_begin(&mp);
+        ofm_table_stats_encode(&c->out, &ts);
+        ofm_mp_entry_end(&mp);
+    }
+    ofm_mp_finish(&mp);
+    conn_send(c, &c->out);
+}
+
+static void
+reply_table_features(struct of_conn *c, uint32_t xid)
+{
+    struct ofm_mp mp;
+
+    ofm_mp_start(&mp, &c->out, OFPMP_TABLE_FEATURES, xid);
+    for (unsigned t = 0; t < OF_N_TABLES; t++) {
+        /* Unnamed, as Open vSwitch's tables are by default. */
+        ofm_mp_entry_begin(&mp);
+        ofm_table_features_encode(&c->out, (uint8_t) t, NULL, 1000000);
+        ofm_mp_entry_end(&mp);
+    }
+    ofm_mp_finish(&mp);
+    conn_send(c, &c->out);
+}
+
+static void
+fill_port(const struct bridge_port_info *info, struct ofm_port *p)
+{
+    bool up = info->port && port_link_up(info->port);
+
+    memset(p, 0, sizeof *p);
+    p->port_no = info->ofport;
+    if (info->port) {
+        port_get_mac(info->port, p->hw_addr);
+    }
+    snprintf(p->name, sizeof p->name, "%s", info->name);
+    /* Speeds and features are not known: left zero. */
+    p->state = up ? OFPPS_LIVE : OFPPS_LINK_DOWN;
+}
+
+struct port_desc_ctx {
+    struct ofm_mp *mp;
+    struct ofbuf *b;
+};
+
+static void
+port_desc_cb(const struct bridge_port_info *info, void *ctx_)
+{
+    struct port_desc_ctx *ctx = ctx_;
+    struct ofm_port p;
+
+    fill_port(info, &p);
+    ofm_mp_entry_begin(ctx->mp);
+    ofm_port_encode(ctx->b, &p);
+    ofm_mp_entry_end(ctx->mp);
+}
+
+static void
+reply_port_desc(struct of_conn *c, uint32_t xid)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct ofm_mp mp;
+    struct port_desc_ctx ctx = { &mp, &c->out };
+
+    ofm_mp_start(&mp, &c->out, OFPMP_PORT_DESC, xid);
+    if (br) {
+        bridge_port_dump(br, port_desc_cb, &ctx);
+    }
+    ofm_mp_finish(&mp);
+    conn_send(c, &c->out);
+}
+
+static void
+reply_port_stats(struct of_conn *c, uint32_t xid, const uint8_t *req,
+                 size_t req_len, const struct ofm_mp_request *r)
+{
+    struct sw_port_row *rows = NULL;
+    uint32_t want = OFPP_NONE;
+    struct ofm_mp mp;
+    long n;
+
+    if (r->body_len < 8) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN),
+                   req, req_len, "port stats request too short");
+        return;
+    }
+    {
+        uint32_t wire = (uint32_t) r->body[0] << 24
+                        | (uint32_t) r->body[1] << 16
+                        | (uint32_t) r->body[2] << 8 | r->body[3];
+
+        if (wire != 0xffffffffu && !ofm_port_from_wire(wire, &want)) {
+            send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST,
+                                           OFPBRC_BAD_PORT),
+                       req, req_len, "port stats: bad port");
+            return;
+        }
+    }
+    n = sw_port_rows(c->ob->ofsw->sw, &rows);
+    if (n < 0) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST,
+                                       OFPBRC_MULTIPART_BUFFER_OVERFLOW),
+                   req, req_len, "out of memory");
+        return;
+    }
+    ofm_mp_start(&mp, &c->out, OFPMP_PORT_STATS, xid);
+    for (long i = 0; i < n; i++) {
+        const struct sw_port_row *row = &rows[i];
+        struct ofm_port_stats s;
+
+        if (strcmp(row->bridge, c->ob->name)
+            || (want != OFPP_NONE && row->ofport != want)) {
+            continue;
+        }
+        memset(&s, 0, sizeof s);
+        s.port_no = row->ofport;
+        s.rx_packets = row->st.rx_packets;
+        s.tx_packets = row->st.tx_packets;
+        s.rx_bytes = row->st.rx_bytes;
+        s.tx_bytes = row->st.tx_bytes;
+        s.rx_dropped = row->st.rx_dropped;
+        s.tx_dropped = row->st.tx_dropped;
+        s.rx_errors = row->st.rx_errors;
+        s.tx_errors = row->st.tx_errors;
+        ofm_mp_entry_begin(&mp);
+        ofm_port_stats_encode(&c->out, &s);
+        ofm_mp_entry_end(&mp);
+    }
+    free(rows);
+    ofm_mp_finish(&mp);
+    conn_send(c, &c->out);
+}
+
+static void
+reply_empty(struct of_conn *c, uint32_t xid, uint16_t type)
+{
+    struct ofm_mp mp;
+
+    ofm_mp_start(&mp, &c->out, type, xid);
+    ofm_mp_finish(&mp);
+    conn_send(c, &c->out);
+}
+
+static void
+handle_multipart(struct of_conn *c, const uint8_t *msg, size_t len,
+                 uint32_t xid)
+{
+    struct ofm_mp_request r;
+    ofperr e = ofm_mp_request_decode(msg, len, &r);
+
+    if (e) {
+        send_error(c, xid, e, msg, len, "multipart request too short");
+        return;
+    }
+    if (r.flags & OFPMPF_MORE) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST,
+                                       OFPBRC_MULTIPART_BUFFER_OVERFLOW),
+                   msg, len, "multipart requests in parts are not "
+                   "supported");
+        return;
+    }
+    switch (r.type) {
+    case OFPMP_DESC:
+        reply_desc(c, xid);
+        break;
+    case OFPMP_FLOW:
+    case OFPMP_AGGREGATE:
+        reply_flow_stats(c, xid, msg, len, &r, r.type == OFPMP_AGGREGATE);
+        break;
+    case OFPMP_TABLE:
+        reply_tables(c, xid);
+        break;
+    case OFPMP_PORT_STATS:
+        reply_port_stats(c, xid, msg, len, &r);
+        break;
+    case OFPMP_PORT_DESC:
+        reply_port_desc(c, xid);
+        break;
+    case OFPMP_TABLE_FEATURES:
+        if (r.body_len) {
+            send_error(c, xid, ofperr_make(OFPET_TABLE_FEATURES_FAILED,
+                                           5 /* OFPTFFC_EPERM */),
+                       msg, len, "table features cannot be changed");
+            break;
+        }
+        reply_table_features(c, xid);
+        break;
+    case OFPMP_QUEUE:
+    case OFPMP_GROUP:
+    case OFPMP_GROUP_DESC:
+    case OFPMP_METER:
+    case OFPMP_METER_CONFIG:
+        reply_empty(c, xid, r.type);    /* None exist. */
+        break;
+    case OFPMP_GROUP_FEATURES: {
+        struct ofm_mp mp;
+
+        ofm_mp_start(&mp, &c->out, r.type, xid);
+        ofbuf_put(&c->out, NULL, 40);   /* No group types, no caps. */
+        ofm_mp_finish(&mp);
+        conn_send(c, &c->out);
+        break;
+    }
+    case OFPMP_METER_FEATURES: {
+        struct ofm_mp mp;
+
+        ofm_mp_start(&mp, &c->out, r.type, xid);
+        ofbuf_put(&c->out, NULL, 16);   /* max_meter 0: no meters. */
+        ofm_mp_finish(&mp);
+        conn_send(c, &c->out);
+        break;
+    }
+    default:
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST,
+                                       OFPBRC_BAD_MULTIPART),
+                   msg, len, "multipart type not supported");
+        break;
+    }
+}
+
+/* ---- Other messages. ---- */
+
+static void
+handle_role(struct of_conn *c, const uint8_t *msg, size_t len, uint32_t xid)
+{
+    struct ofb *ob = c->ob;
+    uint32_t role;
+    uint64_t gen;
+    size_t start;
+
+    if (len != 24) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN),
+                   msg, len, "role request length");
+        return;
+    }
+    role = (uint32_t) msg[8] << 24 | (uint32_t) msg[9] << 16
+           | (uint32_t) msg[10] << 8 | msg[11];
+    gen = 0;
+    for (int i = 0; i < 8; i++) {
+        gen = gen << 8 | msg[16 + i];
+    }
+    if (role > OFPCR_ROLE_SLAVE) {
+        send_error(c, xid, ofperr_make(OFPET_ROLE_REQUEST_FAILED,
+                                       OFPRRFC_BAD_ROLE),
+                   msg, len, "unknown role");
+        return;
+    }
+    if (role == OFPCR_ROLE_MASTER || role == OFPCR_ROLE_SLAVE) {
+        /* Stale if older than the last one seen (wrapping compare). */
+        if (ob->generation_set
+            && (int64_t) (gen - ob->generation_id) < 0) {
+            send_error(c, xid, ofperr_make(OFPET_ROLE_REQUEST_FAILED,
+                                           OFPRRFC_STALE),
+                       msg, len, "stale generation id");
+            return;
+        }
+        ob->generation_id = gen;
+        ob->generation_set = true;
+    }
+    if (role == OFPCR_ROLE_MASTER) {
+        for (struct of_conn *o = ob->conns; o; o = o->next) {
+            if (o != c && o->role == OFPCR_ROLE_MASTER) {
+                o->role = OFPCR_ROLE_SLAVE;
+            }
+        }
+    }
+    if (role != OFPCR_ROLE_NOCHANGE) {
+        c->role = (uint8_t) role;
+    }
+    start = ofm_start(&c->out, OFPT_ROLE_REPLY, xid);
+    ofbuf_put_be32(&c->out, c->role);
+    ofbuf_put(&c->out, NULL, 4);
+    ofbuf_put_be64(&c->out, ob->generation_set ? ob->generation_id : 0);
+    ofm_finish(&c->out, start);
+    conn_send(c, &c->out);
+}
+
+static void
+handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
+{
+    struct ofp_hdr h;
+    size_t start;
+
+    ofm_header_read(msg, &h);
+    c->rx_msgs++;
+    if (h.type != OFPT_FLOW_MOD) {
+        batch_flush(c);
+    }
+    if (!c->hello_rx) {
+        if (h.type != OFPT_HELLO) {
+            send_error(c, h.xid, ofperr_make(OFPET_HELLO_FAILED,
+                                             OFPHFC_INCOMPATIBLE),
+                       msg, len, "the first message must be HELLO");
+            c->closing = true;
+            return;
+        }
+        if (ofm_hello_negotiate(msg, len) != OFP13_VERSION) {
+            send_error(c, h.xid, ofperr_make(OFPET_HELLO_FAILED,
+                                             OFPHFC_INCOMPATIBLE),
+                       msg, len, "the peer does not speak OpenFlow 1.3");
+            c->closing = true;
+            return;
+        }
+        c->hello_rx = true;
+        LOG_INFO("%s: %s connected (OpenFlow 1.3)", c->ob->name, c->peer);
+        if (c->remote) {
+            c->remote->backoff_ms = 0;
+        }
+        return;
+    }
+    if (h.version != OFP13_VERSION) {
+        send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
+                                         OFPBRC_BAD_VERSION),
+                   msg, len, "version is not OpenFlow 1.3");
+        return;
+    }
+    switch (h.type) {
+    case OFPT_HELLO:
+        break;
+    case OFPT_ERROR:
+        LOG_INFO_RL("%s %s: peer sent an error", c->ob->name, c->peer);
+        break;
+    case OFPT_ECHO_REQUEST:
+        ofm_simple(&c->out, OFPT_ECHO_REPLY, h.xid, msg + 8, len - 8);
+        conn_send(c, &c->out);
+        break;
+    case OFPT_ECHO_REPLY:
+        break;
+    case OFPT_FEATURES_REQUEST: {
+        struct ofm_features f = {
+            .datapath_id = c->ob->dpid,
+            .n_buffers = 0,
+            .n_tables = OF_N_TABLES,
+            .capabilities = OFPC_FLOW_STATS | OFPC_TABLE_STATS
+                            | OFPC_PORT_STATS,
+        };
+
+        ofm_features_reply(&c->out, h.xid, &f);
+        conn_send(c, &c->out);
+        break;
+    }
+    case OFPT_GET_CONFIG_REQUEST:
+        start = ofm_start(&c->out, OFPT_GET_CONFIG_REPLY, h.xid);
+        ofbuf_put_be16(&c->out, c->config_flags);
+        ofbuf_put_be16(&c->out, c->miss_send_len);
+        ofm_finish(&c->out, start);
+        conn_send(c, &c->out);
+        break;
+    case OFPT_SET_CONFIG:
+        if (len != 12) {
+            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
+                                             OFPBRC_BAD_LEN),
+                       msg, len, "set_config length");
+        } else if (msg[8] || msg[9]) {
+            send_error(c, h.xid, ofperr_make(OFPET_SWITCH_CONFIG_FAILED,
+                                             OFPSCFC_BAD_FLAGS),
+                       msg, len, "fragment handling other than normal");
+        } else {
+            c->miss_send_len = (uint16_t) (msg[10] << 8 | msg[11]);
+        }
+        break;
+    case OFPT_FLOW_MOD:
+        handle_flow_mod(c, msg, len, h.xid);
+        break;
+    case OFPT_MULTIPART_REQUEST:
+        handle_multipart(c, msg, len, h.xid);
+        break;
+    case OFPT_BARRIER_REQUEST:
+        ofm_simple(&c->out, OFPT_BARRIER_REPLY, h.xid, NULL, 0);
+        conn_send(c, &c->out);
+        break;
+    case OFPT_ROLE_REQUEST:
+        handle_role(c, msg, len, h.xid);
+        break;
+    case OFPT_GET_ASYNC_REQUEST:
+        start = ofm_start(&c->out, OFPT_GET_ASYNC_REPLY, h.xid);
+        for (int i = 0; i < 6; i++) {
+            ofbuf_put_be32(&c->out, c->async[i]);
+        }
+        ofm_finish(&c->out, start);
+        conn_send(c, &c->out);
+        break;
+    case OFPT_SET_ASYNC:
+        if (len != 32) {
+            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
+                                             OFPBRC_BAD_LEN),
+                       msg, len, "set_async length");
+            break;
+        }
+        for (int i = 0; i < 6; i++) {
+            const uint8_t *p = msg + 8 + 4 * i;
+
+            c->async[i] = (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+                          | (uint32_t) p[2] << 8 | p[3];
+        }
+        break;
+    case OFPT_PACKET_OUT:
+    case OFPT_GROUP_MOD:
+    case OFPT_METER_MOD:
+    case OFPT_PORT_MOD:
+    case OFPT_TABLE_MOD:
+        if (is_slave(c)) {
+            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
+                                             OFPBRC_IS_SLAVE),
+                       msg, len, "state change from a slave");
+            break;
+        }
+        send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE),
+                   msg, len, h.type == OFPT_PACKET_OUT
+                   ? "packet_out is not supported yet"
+                   : h.type == OFPT_GROUP_MOD ? "groups are not supported yet"
+                   : h.type == OFPT_METER_MOD ? "meters are not supported yet"
+                   : "message not supported");
+        break;
+    case OFPT_EXPERIMENTER:
+        send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
+                                         OFPBRC_BAD_EXPERIMENTER),
+                   msg, len, "experimenter messages are not supported");
+        break;
+    default:
+        send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE),
+                   msg, len, "message type not supported");
+        break;
+    }
+}
+
+/* ---- Input. ---- */
+
+static void
+conn_process(struct of_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    unsigned n = 0;
+
+    while (!c->closing && !c->dumping && n < MSGS_PER_TURN
+           && out_pending(c) < OUT_HIGH_WATER) {
+        uint8_t hdr[OFP_HEADER_LEN];
+        size_t avail = evbuffer_get_length(in);
+        uint16_t len;
+        uint8_t *msg;
+
+        if (avail < OFP_HEADER_LEN) {
+            break;
+        }
+        evbuffer_copyout(in, hdr, sizeof hdr);
+        len = (uint16_t) (hdr[2] << 8 | hdr[3]);
+        if (len < OFP_HEADER_LEN) {
+            batch_flush(c);
+            send_error(c, (uint32_t) hdr[4] << 24 | (uint32_t) hdr[5] << 16
+                          | (uint32_t) hdr[6] << 8 | hdr[7],
+                       ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), hdr,
+                       sizeof hdr, "message length below 8: closing");
+            c->closing = true;
+            break;
+        }
+        if (!c->hello_rx && hdr[1] != OFPT_HELLO) {
+            /* Not an OpenFlow peer: no need to wait for the body. */
+            batch_flush(c);
+            send_error(c, 0, ofperr_make(OFPET_HELLO_FAILED,
+                                         OFPHFC_INCOMPATIBLE), hdr,
+                       sizeof hdr, "the first message must be HELLO");
+            c->closing = true;
+            break;
+        }
+        if (avail < len) {
+            break;
+        }
+        msg = evbuffer_pullup(in, len);
+        if (!msg) {
+            conn_close(c, "out of memory");
+            return;
+        }
+        c->last_rx_ms = dp_time_ms();
+        c->probe_sent = false;
+        handle_message(c, msg, len);
+        evbuffer_drain(in, len);
+        n++;
+    }
+    batch_flush(c);
+    if (c->closing) {
+        bufferevent_disable(c->bev, EV_READ);
+        if (!out_pending(c)) {
+            conn_close(c, NULL);
+        }
+        return;
+    }
+    if (c->dumping) {
+        return;
+    }
+    if (out_pending(c) >= OUT_HIGH_WATER) {
+        /* The write callback resumes once the peer has read. */
+        bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_READ);
+    if (n == MSGS_PER_TURN
+        && evbuffer_get_length(in) >= OFP_HEADER_LEN) {
+        conn_schedule(c);
+    }
+}
+
+static void
+turn_cb(evutil_socket_t fd, short what, void *c_)
+{
+    (void) fd;
+    (void) what;
+    conn_process(c_);
+}
+
+static void
+conn_schedule(struct of_conn *c)
+{
+    static const struct timeval zero = { 0, 0 };
+
+    event_add(c->turn, &zero);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *c_)
+{
+    (void) bev;
+    conn_process(c_);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *c_)
+{
+    struct of_conn *c = c_;
+
+    (void) bev;
+    if (c->closing) {
+        if (!out_pending(c)) {
+            conn_close(c, NULL);
+        }
+        return;
+    }
+    if (c->dumping) {
+        dump_continue(c);
+        return;
+    }
+    conn_schedule(c);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *c_)
+{
+    struct of_conn *c = c_;
+
+    (void) bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+
+        if (c->remote && !c->remote->t.is_unix) {
+            setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY,
+                       &one, sizeof one);
+        }
+        LOG_INFO("%s: connected to controller %s", c->ob->name, c->peer);
+        return;
+    }
+    conn_close(c, what & BEV_EVENT_EOF ? "closed by peer"
+                  : what & BEV_EVENT_TIMEOUT ? "write timeout (peer does "
+                                               "not read)"
+                  : "connection error");
+}
+
+/* ---- Connections. ---- */
+
+static struct of_conn *
+conn_new(struct ofb *ob, evutil_socket_t fd, const char *peer)
+{
+    struct ofsw *ofsw = ob->ofsw;
+    struct of_conn *c = calloc(1, sizeof *c);
+    struct timeval wt = { WRITE_TIMEOUT_S, 0 };
+
+    if (!c) {
+        return NULL;
+    }
+    c->batch = calloc(BATCH_MAX, sizeof *c->batch);
+    c->bev = bufferevent_socket_new(ofsw->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->turn = evtimer_new(ofsw->base, turn_cb, c);
+    if (!c->batch || !c->bev || !c->turn) {
+        if (c->bev) {
+            bufferevent_free(c->bev);
+        } else if (fd >= 0) {
+            close(fd);
+        }
+        if (c->turn) {
+            event_free(c->turn);
+        }
+        free(c->batch);
+        free(c);
+        return NULL;
+    }
+    c->ob = ob;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    c->role = OFPCR_ROLE_EQUAL;
+    c->miss_send_len = OFP_DEFAULT_MISS_SEND_LEN;
+    async_defaults(c);
+    c->last_rx_ms = dp_time_ms();
+    ofbuf_init(&c->out);
+    ofbuf_init(&c->dump);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
+    bufferevent_setwatermark(c->bev, EV_WRITE, OUT_HIGH_WATER / 2, 0);
+    c->next = ob->conns;
+    if (ob->conns) {
+        ob->conns->prev = c;
+    }
+    ob->conns = c;
+    ofm_hello(&c->out, 0);
+    conn_send(c, &c->out);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    return c;
+}
+
+static void
+conn_close(struct of_conn *c, const char *why)
+{
+    struct ofb *ob = c->ob;
+    struct of_remote *r = c->remote;
+
+    if (why) {
+        LOG_INFO("%s: %s disconnected: %s", ob->name, c->peer, why);
+    } else {
+        LOG_INFO("%s: %s disconnected", ob->name, c->peer);
+    }
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        ob->conns = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    batch_free(c);
+    free(c->batch);
+    for (size_t i = 0; i < c->n_rules; i++) {
+        ofproto_rule_unref(c->rules[i]);
+    }
+    free(c->rules);
+    bufferevent_free(c->bev);
+    event_free(c->turn);
+    ofbuf_uninit(&c->out);
+    ofbuf_uninit(&c->dump);
+    free(c);
+    if (r) {
+        unsigned ms;
+
+        r->conn = NULL;
+        r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_MIN_MS;
+        if (r->backoff_ms > ob->max_backoff_ms) {
+            r->backoff_ms = ob->max_backoff_ms;
+        }
+        ms = r->backoff_ms;
+        {
+            struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+            event_add(r->retry, &tv);
+        }
+    }
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+          struct sockaddr *sa, int salen, void *ls_)
+{
+    struct of_listener *ls = ls_;
+    char peer[128], addr[INET6_ADDRSTRLEN] = "?";
+
+    (void) l;
+    (void) salen;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *) sa;
+
+        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof addr);
+        snprintf(peer, sizeof peer, "tcp:%s:%u", addr, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) sa;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof addr);
+        snprintf(peer, sizeof peer, "tcp:[%s]:%u", addr,
+                 ntohs(in6->sin6_port));
+    } else {
+        snprintf(peer, sizeof peer, "%s", ls->target);
+    }
+    if (sa->sa_family != AF_UNIX) {
+        int one = 1;
+
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (!conn_new(ls->ob, fd, peer)) {
+        LOG_ERR("%s: %s: out of memory", ls->ob->name, peer);
+    }
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *ls_)
+{
+    struct of_listener *ls = ls_;
+
+    (void) l;
+    LOG_WARN_RL("%s: accept on %s: %s", ls->ob->name, ls->target,
+                strerror(errno));
+}
+
+/* The socket address of a (parsed, valid) target; returns its length. */
+static socklen_t
+target_sockaddr(const struct cfg_of_target *t, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (t->is_unix) {
+        struct sockaddr_un *un = (struct sockaddr_un *) ss;
+
+        un->sun_family = AF_UNIX;
+        snprintf(un->sun_path, sizeof un->sun_path, "%s", t->path);
+        return sizeof *un;
+    } else if (strchr(t->ip, ':')) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ss;
+
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(t->port);
+        inet_pton(AF_INET6, t->ip, &in6->sin6_addr);
+        return sizeof *in6;
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *) ss;
+
+        in->sin_family = AF_INET;
+        in->sin_port = htons(t->port);
+        inet_pton(AF_INET, t->ip, &in->sin_addr);
+        return sizeof *in;
+    }
+}
+
+static int
+listener_open(struct ofb *ob, struct of_listener *ls, const char *target,
+              char *err, size_t errsize)
+{
+    struct cfg_of_target t;
+    const char *why = cfg_of_target_parse(target, &t);
+    evutil_socket_t fd = -1;
+    int ret;
+
+    ls->ob = ob;
+    ls->target = strdup(target);
+    if (!ls->target) {
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    if (why || !t.passive) {
+        snprintf(err, errsize, "%s: %s", target, why ? why : "not ptcp:/"
+                 "punix:");
+        return EINVAL;
+    }
+    if (t.is_unix) {
+        ret = ctl_unix_listen_fd(t.path, &fd, err, errsize);
+        if (ret) {
+            return ret;
+        }
+        ls->unix_path = strdup(t.path);
+    } else {
+        struct sockaddr_storage ss;
+        socklen_t sl = target_sockaddr(&t, &ss);
+        int one = 1;
+
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+        if (fd < 0) {
+            ret = errno;
+            snprintf(err, errsize, "%s: socket: %s", target, strerror(ret));
+            return ret;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *) &ss, sl)) {
+            ret = errno;
+            snprintf(err, errsize, "%s: bind: %s", target, strerror(ret));
+            close(fd);
+            return ret;
+        }
+    }
+    ls->l = evconnlistener_new(ob->ofsw->base, accept_cb, ls,
+                               LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                               64, fd);
+    if (!ls->l) {
+        ret = errno ? errno : ENOMEM;
+        snprintf(err, errsize, "%s: listen: %s", target, strerror(ret));
+        close(fd);
+        return ret;
+    }
+    evconnlistener_set_error_cb(ls->l, accept_error_cb);
+    LOG_INFO("%s: OpenFlow listening on %s", ob->name, target);
+    return 0;
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *r_)
+{
+    (void) fd;
+    (void) what;
+    remote_connect(r_);
+}
+
+static void
+remote_connect(struct of_remote *r)
+{
+    struct ofb *ob = r->ob;
+    struct sockaddr_storage ss;
+    socklen_t sl = target_sockaddr(&r->t, &ss);
+    struct of_conn *c;
+
+    c = conn_new(ob, -1, r->target);
+    if (!c) {
+        struct timeval tv = { 1, 0 };
+
+        event_add(r->retry, &tv);
+        return;
+    }
+    c->remote = r;
+    r->conn = c;
+    if (bufferevent_socket_connect(c->bev, (struct sockaddr *) &ss,
+                                   (int) sl)) {
+        conn_close(c, "connect failed");
+    }
+}
+
+/* ---- Periodic work: probes, port status. ---- */
+
+static void
+send_port_status(struct ofb *ob, uint8_t reason, const struct ofm_port *p)
+{
+    for (struct of_conn *c = ob->conns; c; c = c->next) {
+        size_t start;
+        uint32_t mask = c->async[is_slave(c) ? 3 : 2];
+
+        if (!c->hello_rx || c->closing || !(mask & (1u << reason))) {
+            continue;
+        }
+        start = ofm_start(&c->out, OFPT_PORT_STATUS, 0);
+        ofbuf_put_u8(&c->out, reason);
+        ofbuf_put(&c->out, NULL, 7);
+        ofm_port_encode(&c->out, p);
+        ofm_finish(&c->out, start);
+        conn_send(c, &c->out);
+    }
+}
+
+struct snap_ctx {
+    struct port_snap *v;
+    size_t n, cap;
+    struct ofm_port *full;      /* Parallel: the descriptions. */
+    bool oom;
+};
+
+static void
+snap_cb(const struct bridge_port_info *info, void *ctx_)
+{
+    struct snap_ctx *ctx = ctx_;
+
+    if (ctx->n == ctx->cap) {
+        size_t cap = ctx->cap ? ctx->cap * 2 : 16;
+        struct port_snap *v = realloc(ctx->v, cap * sizeof *v);
+        struct ofm_port *f = v ? realloc(ctx->full, cap * sizeof *f) : NULL;
+
+        if (v) {
+            ctx->v = v;
+        }
+        if (f) {
+            ctx->full = f;
+        }
+        if (!v || !f) {
+            ctx->oom = true;
+            return;
+        }
+        ctx->cap = cap;
+    }
+    fill_port(info, &ctx->full[ctx->n]);
+    ctx->v[ctx->n].ofport = info->ofport;
+    ctx->v[ctx->n].link = ctx->full[ctx->n].state & OFPPS_LIVE;
+    memcpy(ctx->v[ctx->n].mac, ctx->full[ctx->n].hw_addr, 6);
+    memcpy(ctx->v[ctx->n].name, ctx->full[ctx->n].name, 16);
+    ctx->n++;
+}
+
+#define OFPPR_ADD 0
+#define OFPPR_DELETE 1
+#define OFPPR_MODIFY 2
+
+static void
+ports_poll(struct ofb *ob)
+{
+    struct bridge *br = ofb_bridge(ob);
+    struct snap_ctx ctx = { 0 };
+
+    if (!br) {
+        return;
+    }
+    bridge_port_dump(br, snap_cb, &ctx);
+    if (ctx.oom) {
+        free(ctx.v);
+        free(ctx.full);
+        return;
+    }
+    /* Both lists are in ofport order. */
+    for (size_t i = 0, k = 0; i < ctx.n || k < ob->n_ports;) {
+        if (k == ob->n_ports
+            || (i < ctx.n && ctx.v[i].ofport < ob->ports[k].ofport)) {
+            send_port_status(ob, OFPPR_ADD, &ctx.full[i]);
+            i++;
+        } else if (i == ctx.n || ctx.v[i].ofport > ob->ports[k].ofport) {
+            struct ofm_port gone;
+
+            memset(&gone, 0, sizeof gone);
+            gone.port_no = ob->ports[k].ofport;
+            memcpy(gone.hw_addr, ob->ports[k].mac, 6);
+            memcpy(gone.name, ob->ports[k].name, 16);
+            gone.state = OFPPS_LINK_DOWN;
+            send_port_status(ob, OFPPR_DELETE, &gone);
+            k++;
+        } else {
+            if (ctx.v[i].link != ob->ports[k].link
+                || memcmp(ctx.v[i].mac, ob->ports[k].mac, 6)
+                || memcmp(ctx.v[i].name, ob->ports[k].name, 16)) {
+                send_port_status(ob, OFPPR_MODIFY, &ctx.full[i]);
+            }
+            i++;
+            k++;
+        }
+    }
+    free(ob->ports);
+    ob->ports = ctx.v;
+    ob->n_ports = ctx.n;
+    free(ctx.full);
+}
+
+static void
+probe_conns(struct ofb *ob)
+{
+    long long now = dp_time_ms();
+    struct of_conn *next;
+
+    if (!ob->probe_ms) {
+        return;
+    }
+    for (struct of_conn *c = ob->conns; c; c = next) {
+        next = c->next;
+        if (c->closing || now - c->last_rx_ms < ob->probe_ms) {
+            continue;
+        }
+        if (!c->probe_sent) {
+            if (c->hello_rx) {
+                ofm_simple(&c->out, OFPT_ECHO_REQUEST, 0, NULL, 0);
+                conn_send(c, &c->out);
+            }
+            c->probe_sent = true;
+            c->last_rx_ms = now;
+        } else {
+            conn_close(c, "no reply to an inactivity probe");
+        }
+    }
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *ofsw_)
+{
+    struct ofsw *ofsw = ofsw_;
+    struct timeval tv = { PORT_POLL_MS / 1000, (PORT_POLL_MS % 1000) * 1000 };
+
+    (void) fd;
+    (void) what;
+    for (size_t i = 0; i < ofsw->n_bridges; i++) {
+        ports_poll(&ofsw->bridges[i]);
+        probe_conns(&ofsw->bridges[i]);
+    }
+    event_add(ofsw->timer, &tv);
+}
+
+/* ---- Lifecycle. ---- */
+
+static uint64_t
+default_dpid(const char *name)
+{
+    /* FNV-1a of the name in the low 48 bits, like a MAC. */
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (const char *p = name; *p; p++) {
+        h = (h ^ (uint8_t) *p) * 0x100000001b3ull;
+    }
+    return (h & 0xffffffffffffull) | 0x020000000000ull;
+}
+
+static int
+ofb_init(struct ofsw *ofsw, struct ofb *ob, const struct cfg_bridge *cb,
+         char *err, size_t errsize)
+{
+    const struct cfg_openflow *of = &cb->openflow;
+    int ret;
+
+    ob->ofsw = ofsw;
+    ob->name = strdup(cb->name);
+    ob->ls = calloc(of->n_listen + 1, sizeof *ob->ls);
+    ob->rs = calloc(of->n_controllers + 1, sizeof *ob->rs);
+    if (!ob->name || !ob->ls || !ob->rs) {
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    ob->dpid = of->datapath_id ? of->datapath_id : default_dpid(cb->name);
+    ob->probe_ms = of->inactivity_probe_ms;
+    ob->max_backoff_ms = of->max_backoff_ms ? of->max_backoff_ms : 8000;
+    for (size_t i = 0; i < of->n_listen; i++) {
+        char e[256];
+
+        ret = listener_open(ob, &ob->ls[i], of->listen[i], e, sizeof e);
+        ob->n_ls = i + 1;
+        if (ret) {
+            snprintf(err, errsize, "bridge %s: openflow.listen: %s",
+                     cb->name, e);
+            return ret;
+        }
+    }
+    for (size_t i = 0; i < of->n_controllers; i++) {
+        struct of_remote *r = &ob->rs[i];
+
+        r->ob = ob;
+        r->target = strdup(of->controllers[i]);
+        r->retry = evtimer_new(ofsw->base, retry_cb, r);
+        ob->n_rs = i + 1;
+        if (!r->target || !r->retry
+            || cfg_of_target_parse(r->target, &r->t)) {
+            snprintf(err, errsize, "bridge %s: controller %s: out of memory "
+                     "or bad target", cb->name, of->controllers[i]);
+            return ENOMEM;
+        }
+        remote_connect(r);
+    }
+    ports_poll(ob);
+    return 0;
+}
+
+static void
+ofb_uninit(struct ofb *ob)
+{
+    while (ob->conns) {
+        struct of_conn *c = ob->conns;
+
+        c->remote = NULL;       /* No reconnect. */
+        conn_close(c, "shutting down");
+    }
+    for (size_t i = 0; i < ob->n_ls; i++) {
+        struct of_listener *ls = &ob->ls[i];
+
+        if (ls->l) {
+            evconnlistener_free(ls->l);
+        }
+        if (ls->unix_path) {
+            unlink(ls->unix_path);
+            free(ls->unix_path);
+        }
+        free(ls->target);
+    }
+    for (size_t i = 0; i < ob->n_rs; i++) {
+        if (ob->rs[i].retry) {
+            event_free(ob->rs[i].retry);
+        }
+        free(ob->rs[i].target);
+    }
+    free(ob->ls);
+    free(ob->rs);
+    free(ob->ports);
+    free(ob->name);
+}
+
+struct ofsw *
+ofsw_create(struct event_base *base, struct sw *sw, const struct cfg *cfg,
+            char *err, size_t errsize)
+{
+    struct ofsw *ofsw = calloc(1, sizeof *ofsw);
+    size_t n = 0;
+
+    if (!ofsw) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    ofsw->base = base;
+    ofsw->sw = sw;
+    for (size_t i = 0; i < cfg->n_bridges; i++) {
+        const struct cfg_openflow *of = &cfg->bridges[i].openflow;
+
+        n += of->n_listen || of->n_controllers;
+    }
+    ofsw->bridges = calloc(n + 1, sizeof *ofsw->bridges);
+    ofsw->timer = evtimer_new(base, timer_cb, ofsw);
+    ofsw->save = evtimer_new(base, save_cb, ofsw);
+    if (!ofsw->bridges || !ofsw->timer || !ofsw->save) {
+        snprintf(err, errsize, "out of memory");
+        ofsw_destroy(ofsw);
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->n_bridges; i++) {
+        const struct cfg_openflow *of = &cfg->bridges[i].openflow;
+
+        if (!of->n_listen && !of->n_controllers) {
+            continue;
+        }
+        ofsw->n_bridges++;
+        if (ofb_init(ofsw, &ofsw->bridges[ofsw->n_bridges - 1],
+                     &cfg->bridges[i], err, errsize)) {
+            ofsw_destroy(ofsw);
+            return NULL;
+        }
+    }
+    timer_cb(-1, 0, ofsw);
+    return ofsw;
+}
+
+void
+ofsw_destroy(struct ofsw *ofsw)
+{
+    if (!ofsw) {
+        return;
+    }
+    for (size_t i = 0; i < ofsw->n_bridges; i++) {
+        ofb_uninit(&ofsw->bridges[i]);
+    }
+    free(ofsw->bridges);
+    if (ofsw->timer) {
+        event_free(ofsw->timer);
+    }
+    if (ofsw->save) {
+        event_free(ofsw->save);
+        sw_flush_changes(ofsw->sw);     /* What the timer had yet to save. */
+    }
+    free(ofsw);
+}
+
+void
+ofsw_dump(const struct ofsw *ofsw,
+          void (*cb)(const struct ofsw_conn_info *, void *), void *aux)
+{
+    static const char *const roles[] = { "nochange", "equal", "master",
+                                         "slave" };
+
+    for (size_t i = 0; ofsw && i < ofsw->n_bridges; i++) {
+        const struct ofb *ob = &ofsw->bridges[i];
+
+        for (const struct of_conn *c = ob->conns; c; c = c->next) {
+            struct ofsw_conn_info info = {
+                .bridge = ob->name,
+                .peer = c->peer,
+                .is_controller = c->remote != NULL,
+                .connected = c->hello_rx,
+                .role = roles[c->role & 3],
+                .rx_msgs = c->rx_msgs,
+                .tx_msgs = c->tx_msgs,
+            };
+
+            cb(&info, aux);
+        }
+        for (size_t k = 0; k < ob->n_rs; k++) {
+            if (!ob->rs[k].conn) {
+                struct ofsw_conn_info info = {
+                    .bridge = ob->name,
+                    .peer = ob->rs[k].target,
+                    .is_controller = true,
+                    .connected = false,
+                    .role = "equal",
+                };
+
+                cb(&info, aux);
+            }
+        }
+    }
+}

@@ -1,0 +1,2361 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* ofp-msg.c: OpenFlow 1.3 messages on the wire (see ofp-msg.h). */
+#include "ofp-msg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conntrack.h"
+#include "flow.h"
+#include "meta-flow.h"
+
+#define NX_VENDOR_ID 0x00002320u
+#define ONF_VENDOR_ID 0x4f4e4600u
+
+static ofperr __attribute__((format(printf, 4, 5)))
+fail(ofperr e, char *err, size_t errsize, const char *fmt, ...)
+{
+    if (err && errsize) {
+        va_list args;
+
+        va_start(args, fmt);
+        vsnprintf(err, errsize, fmt, args);
+        va_end(args);
+    }
+    return e;
+}
+
+/* ---- Big-endian access. ---- */
+
+static uint16_t
+get16(const uint8_t *p)
+{
+    return (uint16_t) (p[0] << 8 | p[1]);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+           | (uint32_t) p[2] << 8 | p[3];
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+    return (uint64_t) get32(p) << 32 | get32(p + 4);
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+    p[0] = v >> 8;
+    p[1] = v & 0xff;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+    put16(p, v >> 16);
+    put16(p + 2, v & 0xffff);
+}
+
+/* ---- ofbuf. ---- */
+
+void
+ofbuf_init(struct ofbuf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void
+ofbuf_uninit(struct ofbuf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void
+ofbuf_clear(struct ofbuf *b)
+{
+    b->len = 0;
+    b->oom = false;
+}
+
+uint8_t *
+ofbuf_put(struct ofbuf *b, const void *p, size_t n)
+{
+    uint8_t *dst;
+
+    if (b->oom) {
+        return NULL;
+    }
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 256;
+        uint8_t *data;
+
+        while (cap - b->len < n) {
+            if (cap > SIZE_MAX / 2) {
+                b->oom = true;
+                return NULL;
+            }
+            cap *= 2;
+        }
+        data = realloc(b->data, cap);
+        if (!data) {
+            b->oom = true;
+            return NULL;
+        }
+        b->data = data;
+        b->cap = cap;
+    }
+    dst = b->data + b->len;
+    if (p) {
+        memcpy(dst, p, n);
+    } else {
+        memset(dst, 0, n);
+    }
+    b->len += n;
+    return dst;
+}
+
+void
+ofbuf_put_u8(struct ofbuf *b, uint8_t v)
+{
+    ofbuf_put(b, &v, 1);
+}
+
+void
+ofbuf_put_be16(struct ofbuf *b, uint16_t v)
+{
+    uint8_t p[2];
+
+    put16(p, v);
+    ofbuf_put(b, p, 2);
+}
+
+void
+ofbuf_put_be32(struct ofbuf *b, uint32_t v)
+{
+    uint8_t p[4];
+
+    put32(p, v);
+    ofbuf_put(b, p, 4);
+}
+
+void
+ofbuf_put_be64(struct ofbuf *b, uint64_t v)
+{
+    ofbuf_put_be32(b, v >> 32);
+    ofbuf_put_be32(b, v & 0xffffffffu);
+}
+
+void
+ofbuf_pad8(struct ofbuf *b, size_t start)
+{
+    size_t n = (b->len - start) % 8;
+
+    if (n) {
+        ofbuf_put(b, NULL, 8 - n);
+    }
+}
+
+/* ---- Headers. ---- */
+
+void
+ofm_header_read(const uint8_t *p, struct ofp_hdr *h)
+{
+    h->version = p[0];
+    h->type = p[1];
+    h->length = get16(p + 2);
+    h->xid = get32(p + 4);
+}
+
+size_t
+ofm_start(struct ofbuf *b, uint8_t type, uint32_t xid)
+{
+    size_t start = b->len;
+
+    ofbuf_put_u8(b, OFP13_VERSION);
+    ofbuf_put_u8(b, type);
+    ofbuf_put_be16(b, 0);
+    ofbuf_put_be32(b, xid);
+    return start;
+}
+
+bool
+ofm_finish(struct ofbuf *b, size_t start)
+{
+    size_t len = b->len - start;
+
+    if (b->oom) {
+        return false;
+    }
+    if (len > OFP_MAX_MSG_LEN) {
+        b->oom = true;
+        return false;
+    }
+    put16(b->data + start + 2, (uint16_t) len);
+    return true;
+}
+
+#define OFPHET_VERSIONBITMAP 1
+
+void
+ofm_hello(struct ofbuf *b, uint32_t xid)
+{
+    size_t start = ofm_start(b, OFPT_HELLO, xid);
+
+    ofbuf_put_be16(b, OFPHET_VERSIONBITMAP);
+    ofbuf_put_be16(b, 8);
+    ofbuf_put_be32(b, 1u << OFP13_VERSION);
+    ofm_finish(b, start);
+}
+
+uint8_t
+ofm_hello_negotiate(const uint8_t *msg, size_t len)
+{
+    const uint8_t *p = msg + OFP_HEADER_LEN;
+    const uint8_t *end = msg + len;
+
+    if (len < OFP_HEADER_LEN) {
+        return 0;
+    }
+    /* A version bitmap, when present, decides (OpenFlow 1.3.1, 6.3.1). */
+    while (end - p >= 4) {
+        uint16_t type = get16(p), elen = get16(p + 2);
+
+        if (elen < 4 || elen > end - p) {
+            break;
+        }
+        if (type == OFPHET_VERSIONBITMAP && elen >= 8) {
+            return (get32(p + 4) & (1u << OFP13_VERSION)) ? OFP13_VERSION
+                                                            : 0;
+        }
+        p += (elen + 7) / 8 * 8;
+    }
+    return msg[0] >= OFP13_VERSION ? OFP13_VERSION : 0;
+}
+
+void
+ofm_error(struct ofbuf *b, uint32_t xid, ofperr e, const uint8_t *req,
+          size_t req_len)
+{
+    size_t start = ofm_start(b, OFPT_ERROR, xid);
+
+    ofbuf_put_be16(b, ofperr_type(e));
+    ofbuf_put_be16(b, ofperr_code(e));
+    if (req) {
+        ofbuf_put(b, req, req_len < 64 ? req_len : 64);
+    }
+    ofm_finish(b, start);
+}
+
+void
+ofm_simple(struct ofbuf *b, uint8_t type, uint32_t xid, const uint8_t *body,
+           size_t body_len)
+{
+    size_t start = ofm_start(b, type, xid);
+
+    if (body_len) {
+        ofbuf_put(b, body, body_len);
+    }
+    ofm_finish(b, start);
+}
+
+/* ---- Ports. ---- */
+
+bool
+ofm_port_from_wire(uint32_t wire, uint32_t *port)
+{
+    if (wire < OFPP_MAX) {
+        *port = wire;
+        return true;
+    }
+    if (wire >= 0xfffffff8u) {
+        *port = wire - 0xffff0000u;
+        return true;
+    }
+    return false;
+}
+
+uint32_t
+ofm_port_to_wire(uint32_t port)
+{
+    return port >= OFPP_MAX && port <= 0xffff ? port + 0xffff0000u : port;
+}
+
+/* ---- Fields. ---- */
+
+#define OXM_CLASS_NXM0 0x0000
+#define OXM_CLASS_NXM1 0x0001
+#define OXM_CLASS_BASIC 0x8000
+#define OXM_CLASS_EXP 0xffff
+
+/* Wire prerequisites, stricter than sluice's where OpenFlow names one
+ * protocol (OXM TCP_SRC needs ip_proto 6, not "TCP, UDP or SCTP"). */
+enum wpre {
+    WP_NONE, WP_VLAN, WP_IPV4, WP_IPV6, WP_IP, WP_ARP, WP_TCP, WP_UDP,
+    WP_SCTP, WP_ICMP4, WP_ICMP6, WP_MF,
+};
+
+struct oxm_field {
+    uint16_t cls;
+    uint8_t field;
+    uint8_t width;              /* Value bytes on the wire. */
+    uint32_t exp;               /* Experimenter id (cls 0xffff). */
+    enum mf_field_id id;
+    enum wpre pre;
+    const char *name;
+};
+
+/* Decoding: every wire form sluice takes.  Encoding: the first entry of
+ * a field whose predicate holds (encode_order below). */
+static const struct oxm_field oxm_fields[] = {
+    { OXM_CLASS_BASIC, 0, 4, 0, MFF_IN_PORT, WP_NONE, "in_port" },
+    { OXM_CLASS_BASIC, 3, 6, 0, MFF_DL_DST, WP_NONE, "eth_dst" },
+    { OXM_CLASS_BASIC, 4, 6, 0, MFF_DL_SRC, WP_NONE, "eth_src" },
+    { OXM_CLASS_BASIC, 5, 2, 0, MFF_DL_TYPE, WP_NONE, "eth_type" },
+    { OXM_CLASS_BASIC, 6, 2, 0, MFF_VLAN_VID, WP_NONE, "vlan_vid" },
+    { OXM_CLASS_BASIC, 7, 1, 0, MFF_DL_VLAN_PCP, WP_VLAN, "vlan_pcp" },
+    { OXM_CLASS_NXM0, 4, 2, 0, MFF_VLAN_TCI, WP_NONE, "vlan_tci" },
+    { OXM_CLASS_BASIC, 8, 1, 0, MFF_IP_DSCP, WP_IP, "ip_dscp" },
+    { OXM_CLASS_BASIC, 9, 1, 0, MFF_NW_ECN, WP_IP, "ip_ecn" },
+    { OXM_CLASS_BASIC, 10, 1, 0, MFF_NW_PROTO, WP_IP, "ip_proto" },
+    { OXM_CLASS_NXM0, 8, 1, 0, MFF_NW_TOS, WP_IP, "nw_tos" },
+    { OXM_CLASS_NXM1, 29, 1, 0, MFF_NW_TTL, WP_IP, "nw_ttl" },
+    { OXM_CLASS_NXM1, 26, 1, 0, MFF_IP_FRAG, WP_IP, "ip_frag" },
+    { OXM_CLASS_BASIC, 11, 4, 0, MFF_NW_SRC, WP_IPV4, "ipv4_src" },
+    { OXM_CLASS_BASIC, 12, 4, 0, MFF_NW_DST, WP_IPV4, "ipv4_dst" },
+    { OXM_CLASS_BASIC, 26, 16, 0, MFF_IPV6_SRC, WP_IPV6, "ipv6_src" },
+    { OXM_CLASS_BASIC, 27, 16, 0, MFF_IPV6_DST, WP_IPV6, "ipv6_dst" },
+    { OXM_CLASS_BASIC, 28, 4, 0, MFF_IPV6_LABEL, WP_IPV6, "ipv6_flabel" },
+    { OXM_CLASS_BASIC, 13, 2, 0, MFF_TP_SRC, WP_TCP, "tcp_src" },
+    { OXM_CLASS_BASIC, 14, 2, 0, MFF_TP_DST, WP_TCP, "tcp_dst" },
+    { OXM_CLASS_BASIC, 15, 2, 0, MFF_TP_SRC, WP_UDP, "udp_src" },
+    { OXM_CLASS_BASIC, 16, 2, 0, MFF_TP_DST, WP_UDP, "udp_dst" },
+    { OXM_CLASS_BASIC, 17, 2, 0, MFF_TP_SRC, WP_SCTP, "sctp_src" },
+    { OXM_CLASS_BASIC, 18, 2, 0, MFF_TP_DST, WP_SCTP, "sctp_dst" },
+    { OXM_CLASS_BASIC, 19, 1, 0, MFF_ICMP_TYPE, WP_ICMP4, "icmpv4_type" },
+    { OXM_CLASS_BASIC, 20, 1, 0, MFF_ICMP_CODE, WP_ICMP4, "icmpv4_code" },
+    { OXM_CLASS_BASIC, 29, 1, 0, MFF_ICMP_TYPE, WP_ICMP6, "icmpv6_type" },
+    { OXM_CLASS_BASIC, 30, 1, 0, MFF_ICMP_CODE, WP_ICMP6, "icmpv6_code" },
+    { OXM_CLASS_EXP, 42, 2, ONF_VENDOR_ID, MFF_TCP_FLAGS, WP_TCP,
+      "tcp_flags" },
+    { OXM_CLASS_NXM1, 34, 2, 0, MFF_TCP_FLAGS, WP_TCP, "tcp_flags" },
+    { OXM_CLASS_BASIC, 21, 2, 0, MFF_ARP_OP, WP_ARP, "arp_op" },
+    { OXM_CLASS_BASIC, 22, 4, 0, MFF_ARP_SPA, WP_ARP, "arp_spa" },
+    { OXM_CLASS_BASIC, 23, 4, 0, MFF_ARP_TPA, WP_ARP, "arp_tpa" },
+    { OXM_CLASS_BASIC, 24, 6, 0, MFF_ARP_SHA, WP_ARP, "arp_sha" },
+    { OXM_CLASS_BASIC, 25, 6, 0, MFF_ARP_THA, WP_ARP, "arp_tha" },
+    { OXM_CLASS_BASIC, 38, 8, 0, MFF_TUN_ID, WP_NONE, "tunnel_id" },
+    { OXM_CLASS_NXM1, 16, 8, 0, MFF_TUN_ID, WP_NONE, "tun_id" },
+    { OXM_CLASS_NXM1, 31, 4, 0, MFF_TUN_SRC, WP_NONE, "tun_src" },
+    { OXM_CLASS_NXM1, 32, 4, 0, MFF_TUN_DST, WP_NONE, "tun_dst" },
+    { OXM_CLASS_NXM1, 109, 16, 0, MFF_TUN_IPV6_SRC, WP_NONE,
+      "tun_ipv6_src" },
+    { OXM_CLASS_NXM1, 110, 16, 0, MFF_TUN_IPV6_DST, WP_NONE,
+      "tun_ipv6_dst" },
+    { OXM_CLASS_NXM1, 104, 2, 0, MFF_TUN_FLAGS, WP_NONE, "tun_flags" },
+    { OXM_CLASS_NXM1, 105, 4, 0, MFF_CT_STATE, WP_NONE, "ct_state" },
+    { OXM_CLASS_NXM1, 106, 2, 0, MFF_CT_ZONE, WP_NONE, "ct_zone" },
+    { OXM_CLASS_NXM1, 107, 4, 0, MFF_CT_MARK, WP_NONE, "ct_mark" },
+    { OXM_CLASS_NXM1, 108, 16, 0, MFF_CT_LABEL, WP_NONE, "ct_label" },
+    { OXM_CLASS_NXM1, 119, 1, 0, MFF_CT_NW_PROTO, WP_MF, "ct_nw_proto" },
+    { OXM_CLASS_NXM1, 120, 4, 0, MFF_CT_NW_SRC, WP_MF, "ct_nw_src" },
+    { OXM_CLASS_NXM1, 121, 4, 0, MFF_CT_NW_DST, WP_MF, "ct_nw_dst" },
+    { OXM_CLASS_NXM1, 122, 16, 0, MFF_CT_IPV6_SRC, WP_MF, "ct_ipv6_src" },
+    { OXM_CLASS_NXM1, 123, 16, 0, MFF_CT_IPV6_DST, WP_MF, "ct_ipv6_dst" },
+    { OXM_CLASS_NXM1, 124, 2, 0, MFF_CT_TP_SRC, WP_MF, "ct_tp_src" },
+    { OXM_CLASS_NXM1, 125, 2, 0, MFF_CT_TP_DST, WP_MF, "ct_tp_dst" },
+};
+#define N_OXM_FIELDS (sizeof oxm_fields / sizeof *oxm_fields)
+
+static const struct oxm_field *
+oxm_find(uint16_t cls, uint8_t field, uint32_t exp)
+{
+    for (size_t i = 0; i < N_OXM_FIELDS; i++) {
+        const struct oxm_field *f = &oxm_fields[i];
+
+        if (f->cls == cls && f->field == field
+            && (cls != OXM_CLASS_EXP || f->exp == exp)) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* The wire form that writes sluice field 'id' (the first entry whose
+ * predicate 'match' satisfies), or NULL. */
+static bool wpre_ok(enum wpre pre, const struct mf_field *mf,
+                    const struct flow *flow, const struct flow *wc);
+
+static const struct oxm_field *
+oxm_for_field(enum mf_field_id id, const struct flow *flow,
+              const struct flow *wc)
+{
+    for (size_t i = 0; i < N_OXM_FIELDS; i++) {
+        const struct oxm_field *f = &oxm_fields[i];
+
+        if (f->id == id && (!flow || wpre_ok(f->pre, mf_from_id(id), flow,
+                                             wc))) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static bool
+fixed16(uint16_t v_be, uint16_t m_be, uint16_t want)
+{
+    return m_be == 0xffff && ntohs(v_be) == want;
+}
+
+static bool
+is_ip(const struct flow *f, const struct flow *wc, uint16_t type)
+{
+    return fixed16(f->dl_type, wc->dl_type, type);
+}
+
+static bool
+is_proto(const struct flow *f, const struct flow *wc, uint8_t proto)
+{
+    return (is_ip(f, wc, ETH_TYPE_IP) || is_ip(f, wc, ETH_TYPE_IPV6))
+           && wc->nw_proto == 0xff && f->nw_proto == proto;
+}
+
+static bool
+wpre_ok(enum wpre pre, const struct mf_field *mf, const struct flow *f,
+        const struct flow *wc)
+{
+    switch (pre) {
+    case WP_NONE:
+        return true;
+    case WP_VLAN:
+        return (ntohs(wc->vlan_tci) & FLOW_VLAN_CFI)
+               && (ntohs(f->vlan_tci) & FLOW_VLAN_CFI);
+    case WP_IPV4:
+        return is_ip(f, wc, ETH_TYPE_IP);
+    case WP_IPV6:
+        return is_ip(f, wc, ETH_TYPE_IPV6);
+    case WP_IP:
+        return is_ip(f, wc, ETH_TYPE_IP) || is_ip(f, wc, ETH_TYPE_IPV6);
+    case WP_ARP:
+        return is_ip(f, wc, ETH_TYPE_ARP);
+    case WP_TCP:
+        return is_proto(f, wc, 6);
+    case WP_UDP:
+        return is_proto(f, wc, 17);
+    case WP_SCTP:
+        return is_proto(f, wc, 132);
+    case WP_ICMP4:
+        return is_ip(f, wc, ETH_TYPE_IP) && wc->nw_proto == 0xff
+               && f->nw_proto == 1;
+    case WP_ICMP6:
+        return is_ip(f, wc, ETH_TYPE_IPV6) && wc->nw_proto == 0xff
+               && f->nw_proto == 58;
+    case WP_MF:
+        return mf_prereqs_ok(mf, f, NULL);
+    }
+    return false;
+}
+
+/* Reads a big-endian integer of 'n' (1..8) bytes. */
+static uint64_t
+get_uint(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void
+put_uint(uint8_t *p, size_t n, uint64_t v)
+{
+    for (size_t i = n; i-- > 0;) {
+        p[i] = v & 0xff;
+        v >>= 8;
+    }
+}
+
+/* The wire bytes (width f->width) of a field view <-> union mf_value.
+ * in_port maps port numbers; 1/2/4-byte views are integers. */
+static ofperr
+wire_to_value(const struct oxm_field *f, const struct mf_field *mf,
+              const uint8_t *w, bool is_mask, union mf_value *v)
+{
+    memset(v, 0, sizeof *v);
+    if (mf->n_bytes == 6 || mf->n_bytes == 8 || mf->n_bytes == 16) {
+        memcpy(v->bytes, w, mf->n_bytes);
+        return 0;
+    }
+    uint64_t x = get_uint(w, f->width);
+    if (mf->id == MFF_IN_PORT && !is_mask) {
+        uint32_t port;
+
+        if (!ofm_port_from_wire((uint32_t) x, &port)) {
+            return ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_VALUE);
+        }
+        x = port;
+    }
+    if (x > mf_view_max(mf)) {
+        return ofperr_make(OFPET_BAD_MATCH,
+                           is_mask ? OFPBMC_BAD_MASK : OFPBMC_BAD_VALUE);
+    }
+    mf_value_from_u32(mf, (uint32_t) x, v);
+    return 0;
+}
+
+static void
+value_to_wire(const struct oxm_field *f, const struct mf_field *mf,
+              const union mf_value *v, bool is_mask, uint8_t *w)
+{
+    if (mf->n_bytes == 6 || mf->n_bytes == 8 || mf->n_bytes == 16) {
+        memcpy(w, v->bytes, mf->n_bytes);
+        return;
+    }
+    uint32_t x = mf_value_to_u32(mf, v);
+    if (mf->id == MFF_IN_PORT && !is_mask) {
+        x = ofm_port_to_wire(x);
+    }
+    put_uint(w, f->width, x);
+}
+
+static bool
+value_all_ones(const struct mf_field *mf, const union mf_value *m)
+{
+    if (mf->n_bytes == 6 || mf->n_bytes == 8 || mf->n_bytes == 16) {
+        for (size_t i = 0; i < mf->n_bytes; i++) {
+            if (m->bytes[i] != 0xff) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return mf_value_to_u32(mf, m) == mf_view_max(mf);
+}
+
+static void
+value_and(const struct mf_field *mf, union mf_value *v,
+          const union mf_value *m)
+{
+    if (mf->n_bytes == 6 || mf->n_bytes == 8 || mf->n_bytes == 16) {
+        for (size_t i = 0; i < mf->n_bytes; i++) {
+            v->bytes[i] &= m->bytes[i];
+        }
+    } else {
+        mf_value_from_u32(mf, mf_value_to_u32(mf, v) & mf_value_to_u32(mf, m),
+                          v);
+    }
+}
+
+/* One OXM TLV at 'p' with 'avail' bytes: its field, value and mask (all
+ * ones when it has none), and its total length. */
+struct oxm_tlv {
+    const struct oxm_field *f;
+    const struct mf_field *mf;
+    union mf_value value, mask;
+    bool has_mask;
+    size_t len;
+};
+
+static ofperr
+oxm_pull(const uint8_t *p, size_t avail, struct oxm_tlv *t, char *err,
+         size_t errsize)
+{
+    uint32_t hdr, exp = 0;
+    uint16_t cls;
+    uint8_t field, plen;
+    size_t hlen = 4;
+    ofperr e;
+
+    if (avail < 4) {
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
+                    errsize, "OXM header truncated");
+    }
+    hdr = get32(p);
+    cls = hdr >> 16;
+    field = (hdr >> 9) & 0x7f;
+    t->has_mask = (hdr >> 8) & 1;
+    plen = hdr & 0xff;
+    if (cls == OXM_CLASS_EXP) {
+        if (avail < 8 || plen < 4) {
+            return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
+                        errsize, "experimenter OXM truncated");
+        }
+        exp = get32(p + 4);
+        hlen = 8;
+        plen -= 4;
+    }
+    if (plen > avail - hlen) {
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
+                    errsize, "OXM field 0x%04x:%u longer (%u bytes) than "
+                    "what is left (%zu)", cls, field, plen, avail - hlen);
+    }
+    t->len = hlen + plen;
+    t->f = oxm_find(cls, field, exp);
+    if (!t->f) {
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_FIELD), err,
+                    errsize, "OXM field class 0x%04x field %u%s is not "
+                    "supported", cls, field,
+                    cls == OXM_CLASS_EXP ? " (experimenter)" : "");
+    }
+    t->mf = mf_from_id(t->f->id);
+    if (plen != (t->has_mask ? 2 : 1) * t->f->width) {
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
+                    errsize, "OXM %s: %u bytes, expected %u", t->f->name,
+                    plen, (t->has_mask ? 2 : 1) * t->f->width);
+    }
+    e = wire_to_value(t->f, t->mf, p + hlen, false, &t->value);
+    if (e) {
+        return fail(e, err, errsize, "OXM %s: value out of range",
+                    t->f->name);
+    }
+    if (t->has_mask) {
+        e = wire_to_value(t->f, t->mf, p + hlen + t->f->width, true,
+                          &t->mask);
+        if (e) {
+            return fail(e, err, errsize, "OXM %s: mask out of range",
+                        t->f->name);
+        }
+    } else {
+        memset(&t->mask, 0, sizeof t->mask);
+        if (t->mf->n_bytes == 6 || t->mf->n_bytes == 8
+            || t->mf->n_bytes == 16) {
+            memset(t->mask.bytes, 0xff, t->mf->n_bytes);
+        } else {
+            mf_value_from_u32(t->mf, mf_view_max(t->mf), &t->mask);
+        }
+    }
+    value_and(t->mf, &t->value, &t->mask);
+    return 0;
+}
+
+ofperr
+ofm_match_decode(const uint8_t *p, size_t len, struct of_match *m,
+                 size_t *consumed, char *err, size_t errsize)
+{
+    const struct oxm_field *seen[N_OXM_FIELDS];
+    uint64_t seen_ids[2] = { 0, 0 };
+    size_t n_seen = 0;
+    uint16_t type, mlen;
+    size_t off;
+
+    of_match_init_catchall(m);
+    if (len < 4) {
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
+                    errsize, "match truncated");
+    }
+    type = get16(p);
+    mlen = get16(p + 2);
+    if (type != 1) {
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_TYPE), err,
+                    errsize, "match type %u (only OXM, 1)", type);
+    }
+    if (mlen < 4 || (size_t) (mlen + 7) / 8 * 8 > len) {
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
+                    errsize, "match length %u does not fit in %zu bytes",
+                    mlen, len);
+    }
+    for (off = 4; off < mlen;) {
+        struct oxm_tlv t;
+        ofperr e = oxm_pull(p + off, mlen - off, &t, err, errsize);
+
+        if (e) {
+            return e;
+        }
+        if (seen_ids[t.f->id / 64] & (1ull << (t.f->id % 64))) {
+            return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_DUP_FIELD), err,
+                        errsize, "OXM %s given twice", t.f->name);
+        }
+        if (t.has_mask && !t.mf->maskable && !value_all_ones(t.mf, &t.mask)) {
+            return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_MASK), err,
+                        errsize, "OXM %s cannot be masked", t.f->name);
+        }
+        if ((t.f->id == MFF_VLAN_VID || t.f->id == MFF_VLAN_TCI
+             || t.f->id == MFF_DL_VLAN_PCP)
+            && (seen_ids[0] & ((1ull << MFF_VLAN_TCI)
+                               | (t.f->id == MFF_VLAN_TCI
+                                  ? (1ull << MFF_VLAN_VID)
+                                    | (1ull << MFF_DL_VLAN_PCP) : 0)))) {
+            return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_DUP_FIELD), err,
+                        errsize, "OXM %s and vlan_tci overlap", t.f->name);
+        }
+        seen_ids[t.f->id / 64] |= 1ull << (t.f->id % 64);
+        seen[n_seen++] = t.f;
+        mf_set(t.mf, &t.value, &t.mask, &m->flow);
+        {
+            /* The mask goes into wc as a value of the view. */
+            union mf_value cur;
+
+            mf_get(t.mf, &m->wc, &cur);
+            if (t.mf->n_bytes == 6 || t.mf->n_bytes == 8
+                || t.mf->n_bytes == 16) {
+                for (size_t i = 0; i < t.mf->n_bytes; i++) {
+                    cur.bytes[i] |= t.mask.bytes[i];
+                }
+            } else {
+                mf_value_from_u32(t.mf, mf_value_to_u32(t.mf, &cur)
+                                        | mf_value_to_u32(t.mf, &t.mask),
+                                  &cur);
+            }
+            mf_set(t.mf, &cur, NULL, &m->wc);
+        }
+        off += t.len;
+    }
+    for (size_t i = 0; i < n_seen; i++) {
+        const struct oxm_field *f = seen[i];
+
+        if (!wpre_ok(f->pre, mf_from_id(f->id), &m->flow, &m->wc)) {
+            return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_PREREQ), err,
+                        errsize, "OXM %s: its prerequisites are not in the "
+                        "match", f->name);
+        }
+    }
+    *consumed = (size_t) (mlen + 7) / 8 * 8;
+    return 0;
+}
+
+static void
+oxm_put(struct ofbuf *b, const struct oxm_field *f, const union mf_value *v,
+        const union mf_value *mask)
+{
+    const struct mf_field *mf = mf_from_id(f->id);
+    bool has_mask = mask && !value_all_ones(mf, mask);
+    unsigned plen = f->width * (has_mask ? 2 : 1)
+                    + (f->cls == OXM_CLASS_EXP ? 4 : 0);
+    uint8_t w[32];
+
+    ofbuf_put_be32(b, (uint32_t) f->cls << 16 | (uint32_t) f->field << 9
+                      | (has_mask ? 0x100u : 0) | plen);
+    if (f->cls == OXM_CLASS_EXP) {
+        ofbuf_put_be32(b, f->exp);
+    }
+    memset(w, 0, sizeof w);
+    value_to_wire(f, mf, v, false, w);
+    if (has_mask) {
+        value_to_wire(f, mf, mask, true, w + f->width);
+    }
+    ofbuf_put(b, w, plen - (f->cls == OXM_CLASS_EXP ? 4 : 0));
+}
+
+/* The fields a match is written with, in order; each bit of struct flow
+ * belongs to one of them (aliases left out; vlan_tci is written as
+ * vlan_vid + vlan_pcp when it can be). */
+static const enum mf_field_id encode_order[] = {
+    MFF_IN_PORT, MFF_TUN_ID, MFF_TUN_SRC, MFF_TUN_DST, MFF_TUN_IPV6_SRC,
+    MFF_TUN_IPV6_DST, MFF_TUN_FLAGS,
+    MFF_CT_STATE, MFF_CT_ZONE, MFF_CT_MARK, MFF_CT_LABEL, MFF_CT_NW_PROTO,
+    MFF_CT_NW_SRC, MFF_CT_NW_DST, MFF_CT_IPV6_SRC, MFF_CT_IPV6_DST,
+    MFF_CT_TP_SRC, MFF_CT_TP_DST,
+    MFF_DL_DST, MFF_DL_SRC, MFF_DL_TYPE,
+    /* vlan here */
+    MFF_IP_DSCP, MFF_NW_ECN, MFF_NW_TTL, MFF_IP_FRAG,
+    MFF_NW_PROTO, MFF_ARP_OP,
+    MFF_NW_SRC, MFF_NW_DST, MFF_ARP_SPA, MFF_ARP_TPA, MFF_ARP_SHA,
+    MFF_ARP_THA, MFF_IPV6_SRC, MFF_IPV6_DST, MFF_IPV6_LABEL,
+    MFF_TP_SRC, MFF_TP_DST, MFF_ICMP_TYPE, MFF_ICMP_CODE, MFF_TCP_FLAGS,
+};
+
+static void
+encode_vlan(struct ofbuf *b, const struct of_match *m)
+{
+    uint16_t mask = ntohs(m->wc.vlan_tci), v = ntohs(m->flow.vlan_tci);
+    const struct mf_field *mf;
+    union mf_value val, msk;
+
+    if (!mask) {
+        return;
+    }
+    if (((mask & FLOW_VLAN_PCP_MASK) == 0
+         || ((mask & FLOW_VLAN_PCP_MASK) == FLOW_VLAN_PCP_MASK
+             && (mask & v & FLOW_VLAN_CFI)))
+        && (mask & 0x1fff)) {
+        mf = mf_from_id(MFF_VLAN_VID);
+        mf_get(mf, &m->flow, &val);
+        mf_get(mf, &m->wc, &msk);
+        oxm_put(b, oxm_for_field(MFF_VLAN_VID, NULL, NULL), &val, &msk);
+        if (mask & FLOW_VLAN_PCP_MASK) {
+            mf = mf_from_id(MFF_DL_VLAN_PCP);
+            mf_get(mf, &m->flow, &val);
+            oxm_put(b, oxm_for_field(MFF_DL_VLAN_PCP, NULL, NULL), &val,
+                    NULL);
+        }
+        return;
+    }
+    mf = mf_from_id(MFF_VLAN_TCI);
+    mf_get(mf, &m->flow, &val);
+    mf_get(mf, &m->wc, &msk);
+    oxm_put(b, oxm_for_field(MFF_VLAN_TCI, NULL, NULL), &val, &msk);
+}
+
+void
+ofm_match_encode(struct ofbuf *b, const struct of_match *m)
+{
+    size_t start = b->len;
+
+    ofbuf_put_be16(b, 1);
+    ofbuf_put_be16(b, 0);
+    for (size_t i = 0; i < sizeof encode_order / sizeof *encode_order; i++) {
+        enum mf_field_id id = encode_order[i];
+        const struct mf_field *mf = mf_from_id(id);
+        const struct oxm_field *f;
+        union mf_value v, mask;
+
+        if (mf_is_wildcarded(mf, &m->wc)) {
+            continue;
+        }
+        f = oxm_for_field(id, &m->flow, &m->wc);
+        if (!f) {
+            continue;           /* An alias of a field written otherwise
+                                 * (nw_src of ARP as arp_spa...). */
+        }
+        mf_get(mf, &m->flow, &v);
+        mf_get(mf, &m->wc, &mask);
+        oxm_put(b, f, &v, &mask);
+        if (id == MFF_DL_TYPE) {
+            encode_vlan(b, m);
+        }
+    }
+    if (mf_is_wildcarded(mf_from_id(MFF_DL_TYPE), &m->wc)) {
+        encode_vlan(b, m);
+    }
+    if (!b->oom) {
+        put16(b->data + start + 2, (uint16_t) (b->len - start));
+    }
+    ofbuf_pad8(b, start);
+}
+
+/* ---- Actions. ---- */
+
+#define OFPAT_OUTPUT 0
+#define OFPAT_PUSH_VLAN 17
+#define OFPAT_POP_VLAN 18
+#define OFPAT_DEC_NW_TTL 24
+#define OFPAT_SET_FIELD 25
+#define OFPAT_EXPERIMENTER 0xffff
+
+#define NXAST_RESUBMIT 1
+#define NXAST_REG_LOAD 7
+#define NXAST_RESUBMIT_TABLE 14
+#define NXAST_DEC_TTL 18
+#define NXAST_REG_LOAD2 33
+#define NXAST_CT 35
+#define NXAST_NAT 36
+#define NXAST_CT_CLEAR 43
+#define NXAST_RESUBMIT_TABLE_CT 44
+
+#define NX_CT_F_COMMIT 0x01
+#define NX_CT_F_FORCE 0x02
+#define NX_NAT_F_SRC 0x01
+#define NX_NAT_F_DST 0x02
+#define NX_NAT_F_PERSISTENT 0x04
+#define NX_NAT_F_PROTO_HASH 0x08
+#define NX_NAT_F_PROTO_RANDOM 0x10
+#define NX_NAT_RANGE_IPV4_MIN 0x01
+#define NX_NAT_RANGE_IPV4_MAX 0x02
+#define NX_NAT_RANGE_IPV6_MIN 0x04
+#define NX_NAT_RANGE_IPV6_MAX 0x08
+#define NX_NAT_RANGE_PROTO_MIN 0x10
+#define NX_NAT_RANGE_PROTO_MAX 0x20
+
+#define OFPIT_GOTO_TABLE 1
+#define OFPIT_WRITE_METADATA 2
+#define OFPIT_WRITE_ACTIONS 3
+#define OFPIT_APPLY_ACTIONS 4
+#define OFPIT_CLEAR_ACTIONS 5
+#define OFPIT_METER 6
+
+#define MAX_DECODED_ACTIONS 4096
+
+struct act_list {
+    struct of_action *a;
+    size_t n, cap;
+};
+
+static struct of_action *
+act_add(struct act_list *l, uint16_t type)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct of_action *a;
+
+        if (l->n >= MAX_DECODED_ACTIONS) {
+            return NULL;
+        }
+        a = realloc(l->a, cap * sizeof *a);
+        if (!a) {
+            return NULL;
+        }
+        l->a = a;
+        l->cap = cap;
+    }
+    memset(&l->a[l->n], 0, sizeof l->a[l->n]);
+    l->a[l->n].type = type;
+    return &l->a[l->n++];
+}
+
+/* A set_field (or reg_load) of 'tlv' into 'a'. */
+static ofperr
+set_field_from_tlv(const struct oxm_tlv *t, const struct of_match *match,
+                   struct of_action *a, char *err, size_t errsize)
+{
+    enum mf_field_id id = t->f->id;
+
+    if (!t->mf->writable && id != MFF_CT_MARK && id != MFF_CT_LABEL) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_TYPE), err,
+                    errsize, "set_field: %s is not writable", t->f->name);
+    }
+    if (match && !wpre_ok(t->f->pre == WP_NONE ? WP_MF : t->f->pre, t->mf,
+                          &match->flow, &match->wc)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION,
+                                OFPBAC_MATCH_INCONSISTENT), err, errsize,
+                    "set_field: %s needs its prerequisites in the match",
+                    t->f->name);
+    }
+    a->set_field.field = (uint16_t) id;
+    a->set_field.syntax = OFSF_SET_FIELD;
+    a->set_field.value = t->value;
+    a->set_field.has_mask = !value_all_ones(t->mf, &t->mask);
+    a->set_field.mask = t->mask;
+    if (!a->set_field.has_mask) {
+        memset(&a->set_field.mask, 0, sizeof a->set_field.mask);
+    }
+    return 0;
+}
+
+/* NXAST_REG_LOAD: bits [ofs, ofs + n_bits) of the field named by an NXM
+ * header get 'value'.  As a masked set_field. */
+static ofperr
+reg_load_decode(const uint8_t *p, const struct of_match *match,
+                struct of_action *a, char *err, size_t errsize)
+{
+    uint16_t ofs_nbits = get16(p + 10);
+    uint32_t dst = get32(p + 12);
+    uint64_t value = get64(p + 16);
+    unsigned ofs = ofs_nbits >> 6, n_bits = (ofs_nbits & 0x3f) + 1;
+    const struct oxm_field *f = oxm_find(dst >> 16, (dst >> 9) & 0x7f, 0);
+    struct oxm_tlv t;
+    uint8_t w[16], mw[16];
+
+    if (!f || (dst >> 16) == OXM_CLASS_EXP || (dst & 0x100)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_TYPE), err,
+                    errsize, "reg_load: field 0x%08x is not supported", dst);
+    }
+    if (ofs + n_bits > f->width * 8u) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT),
+                    err, errsize, "reg_load: bits %u..%u outside %s", ofs,
+                    ofs + n_bits - 1, f->name);
+    }
+    memset(w, 0, sizeof w);
+    memset(mw, 0, sizeof mw);
+    for (unsigned i = 0; i < n_bits; i++) {
+        unsigned bit = ofs + i;
+        size_t byte = f->width - 1 - bit / 8;
+
+        mw[byte] |= 1u << (bit % 8);
+        if (i < 64 && (value >> i) & 1) {
+            w[byte] |= 1u << (bit % 8);
+        }
+    }
+    memset(&t, 0, sizeof t);
+    t.f = f;
+    t.mf = mf_from_id(f->id);
+    if (wire_to_value(f, t.mf, w, false, &t.value)
+        || wire_to_value(f, t.mf, mw, true, &t.mask)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT),
+                    err, errsize, "reg_load: value out of range for %s",
+                    f->name);
+    }
+    value_and(t.mf, &t.value, &t.mask);
+    return set_field_from_tlv(&t, match, a, err, errsize);
+}
+
+static ofperr actions_decode__(const uint8_t *p, size_t len,
+                               const struct of_match *match, bool in_ct,
+                               struct act_list *l, struct ct_exec *ct,
+                               char *err, size_t errsize);
+
+static ofperr
+nat_decode(const uint8_t *p, size_t len, struct ct_nat *nat, char *err,
+           size_t errsize)
+{
+    uint16_t flags, present;
+    size_t off = 16;
+
+    if (len < 16) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err,
+                    errsize, "nat: truncated");
+    }
+    flags = get16(p + 12);
+    present = get16(p + 14);
+    memset(nat, 0, sizeof *nat);
+    if ((flags & NX_NAT_F_SRC) && (flags & NX_NAT_F_DST)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "nat: src and dst");
+    }
+    if ((flags & NX_NAT_F_PROTO_HASH) && (flags & NX_NAT_F_PROTO_RANDOM)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "nat: hash and random");
+    }
+    if (flags & ~0x1f || present & ~0x3f) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "nat: unknown flags 0x%x or ranges 0x%x", flags,
+                    present);
+    }
+    if ((present & (NX_NAT_RANGE_IPV4_MIN | NX_NAT_RANGE_IPV4_MAX))
+        && (present & (NX_NAT_RANGE_IPV6_MIN | NX_NAT_RANGE_IPV6_MAX))) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "nat: IPv4 and IPv6 ranges");
+    }
+    if (!(flags & (NX_NAT_F_SRC | NX_NAT_F_DST))) {
+        if (flags || present) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT),
+                        err, errsize, "nat: flags or ranges without src or "
+                        "dst");
+        }
+        nat->flags = CT_NAT_REVERSE;
+        return 0;
+    }
+    nat->flags = (flags & NX_NAT_F_SRC ? CT_NAT_SRC : CT_NAT_DST)
+                 | (flags & NX_NAT_F_PERSISTENT ? CT_NAT_PERSISTENT : 0)
+                 | (flags & NX_NAT_F_PROTO_HASH ? CT_NAT_HASH : 0)
+                 | (flags & NX_NAT_F_PROTO_RANDOM ? CT_NAT_RANDOM : 0);
+#define NAT_TAKE(n)                                                        \
+    do {                                                                   \
+        if (off + (n) > len) {                                             \
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err, \
+                        errsize, "nat: ranges truncated");                 \
+        }                                                                  \
+    } while (0)
+    if (present & NX_NAT_RANGE_IPV4_MIN) {
+        NAT_TAKE(4);
+        memcpy(nat->addr_min, p + off, 4);
+        memcpy(nat->addr_max, p + off, 4);
+        off += 4;
+    }
+    if (present & NX_NAT_RANGE_IPV4_MAX) {
+        NAT_TAKE(4);
+        memcpy(nat->addr_max, p + off, 4);
+        off += 4;
+    }
+    if (present & NX_NAT_RANGE_IPV6_MIN) {
+        NAT_TAKE(16);
+        nat->is_ipv6 = 1;
+        memcpy(nat->addr_min, p + off, 16);
+        memcpy(nat->addr_max, p + off, 16);
+        off += 16;
+    }
+    if (present & NX_NAT_RANGE_IPV6_MAX) {
+        NAT_TAKE(16);
+        nat->is_ipv6 = 1;
+        memcpy(nat->addr_max, p + off, 16);
+        off += 16;
+    }
+    if (present & NX_NAT_RANGE_PROTO_MIN) {
+        NAT_TAKE(2);
+        nat->port_min = nat->port_max = get16(p + off);
+        off += 2;
+    }
+    if (present & NX_NAT_RANGE_PROTO_MAX) {
+        NAT_TAKE(2);
+        nat->port_max = get16(p + off);
+        off += 2;
+    }
+#undef NAT_TAKE
+    if ((present & (NX_NAT_RANGE_PROTO_MIN | NX_NAT_RANGE_PROTO_MAX))
+        && !(present & (NX_NAT_RANGE_IPV4_MIN | NX_NAT_RANGE_IPV6_MIN))) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "nat: a port range without an address range");
+    }
+    if (((present & NX_NAT_RANGE_IPV4_MAX)
+         && !(present & NX_NAT_RANGE_IPV4_MIN))
+        || ((present & NX_NAT_RANGE_IPV6_MAX)
+            && !(present & NX_NAT_RANGE_IPV6_MIN))
+        || ((present & NX_NAT_RANGE_PROTO_MAX)
+            && !(present & NX_NAT_RANGE_PROTO_MIN))) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "nat: a range maximum without its minimum");
+    }
+    if (memcmp(nat->addr_min, nat->addr_max, 16) > 0
+        || nat->port_min > nat->port_max) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "nat: a range whose minimum exceeds its "
+                    "maximum");
+    }
+    return 0;
+}
+
+static ofperr
+ct_decode(const uint8_t *p, size_t len, const struct of_match *match,
+          struct of_action *a, char *err, size_t errsize)
+{
+    uint16_t flags;
+    struct act_list nested = { 0 };
+    ofperr e;
+
+    if (len < 24) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err,
+                    errsize, "ct: truncated");
+    }
+    flags = get16(p + 10);
+    if (flags & ~(NX_CT_F_COMMIT | NX_CT_F_FORCE)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "ct: unknown flags 0x%x", flags);
+    }
+    if (get32(p + 12)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "ct: a zone taken from a field is not "
+                    "supported (zone=N only)");
+    }
+    if (get16(p + 20)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "ct: alg=%u is not supported", get16(p + 20));
+    }
+    memset(&a->ct, 0, sizeof a->ct);
+    a->ct.exec.zone = get16(p + 16);
+    a->ct.exec.flags = (flags & NX_CT_F_COMMIT ? CT_F_COMMIT : 0)
+                       | (flags & NX_CT_F_FORCE ? CT_F_FORCE : 0);
+    a->ct.table = p[18];
+    if (a->ct.table != OF_CT_NO_TABLE && a->ct.table >= OF_N_TABLES) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "ct: table %u does not exist", a->ct.table);
+    }
+    e = actions_decode__(p + 24, len - 24, match, true, &nested, &a->ct.exec,
+                         err, errsize);
+    free(nested.a);
+    if (e) {
+        return e;
+    }
+    if (a->ct.exec.nat.flags) {
+        a->ct.has_nat = 1;
+    }
+    if ((a->ct.exec.flags & (CT_F_SET_MARK | CT_F_SET_LABEL))
+        && !(a->ct.exec.flags & CT_F_COMMIT)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "ct: exec() needs commit");
+    }
+    return 0;
+}
+
+/* A set_field nested in ct(): ct_mark or ct_label, into exec. */
+static ofperr
+ct_set_field(const struct of_action *a, struct ct_exec *ct, char *err,
+             size_t errsize)
+{
+    const union mf_value *v = &a->set_field.value;
+    const union mf_value *m = &a->set_field.mask;
+
+    if (a->set_field.field == MFF_CT_MARK) {
+        uint32_t mask = a->set_field.has_mask ? ntohl(m->be32) : UINT32_MAX;
+
+        ct->flags |= CT_F_SET_MARK;
+        ct->mark = ntohl(v->be32) & mask;
+        ct->mark_mask = mask;
+        return 0;
+    }
+    if (a->set_field.field == MFF_CT_LABEL) {
+        ct->flags |= CT_F_SET_LABEL;
+        for (size_t i = 0; i < 16; i++) {
+            uint8_t mb = a->set_field.has_mask ? m->bytes[i] : 0xff;
+
+            ct->label[i] = v->bytes[i] & mb;
+            ct->label_mask[i] = mb;
+        }
+        return 0;
+    }
+    return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                errsize, "ct: exec() may set only ct_mark and ct_label");
+}
+
+static ofperr
+append_action(struct act_list *l, const struct of_action *a, char *err,
+              size_t errsize)
+{
+    struct of_action *dst = act_add(l, a->type);
+
+    if (!dst) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err,
+                    errsize, "too many actions (or out of memory)");
+    }
+    *dst = *a;
+    return 0;
+}
+
+static ofperr
+nx_action_decode(const uint8_t *p, size_t len, const struct of_match *match,
+                 bool in_ct, struct act_list *l, struct ct_exec *ct,
+                 char *err, size_t errsize)
+{
+    uint16_t subtype;
+    struct of_action *a;
+
+    if (len < 16) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err,
+                    errsize, "Nicira action truncated");
+    }
+    subtype = get16(p + 8);
+    if (in_ct) {
+        if (subtype == NXAST_NAT) {
+            if (ct->nat.flags) {
+                return fail(ofperr_make(OFPET_BAD_ACTION,
+                                        OFPBAC_BAD_ARGUMENT), err, errsize,
+                            "ct: nat given twice");
+            }
+            return nat_decode(p, len, &ct->nat, err, errsize);
+        }
+        if (subtype == NXAST_REG_LOAD || subtype == NXAST_REG_LOAD2) {
+            goto load;
+        }
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "ct: only nat and set_field of ct_mark or "
+                    "ct_label may be nested (Nicira action %u)", subtype);
+    }
+    switch (subtype) {
+    case NXAST_RESUBMIT:
+    case NXAST_RESUBMIT_TABLE: {
+        uint16_t port = get16(p + 10);
+        uint8_t table = subtype == NXAST_RESUBMIT ? OF_TABLE_NONE : p[12];
+
+        if (subtype == NXAST_RESUBMIT_TABLE && (p[13] || p[14] || p[15])) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT),
+                        err, errsize, "resubmit: nonzero padding");
+        }
+        if (table != OF_TABLE_NONE && table >= OF_N_TABLES) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT),
+                        err, errsize, "resubmit: table %u does not exist",
+                        table);
+        }
+        if (port >= OFPP_MAX && port != OFPP_IN_PORT && port != OFPP_LOCAL) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_OUT_PORT),
+                        err, errsize, "resubmit: port 0x%x", port);
+        }
+        if (!(a = act_add(l, OFPACT_RESUBMIT))) {
+            goto too_many;
+        }
+        a->resubmit.port = port;
+        a->resubmit.table = table;
+        return 0;
+    }
+    case NXAST_DEC_TTL:
+        if (!(a = act_add(l, OFPACT_DEC_TTL))) {
+            goto too_many;
+        }
+        return 0;
+    case NXAST_CT_CLEAR:
+        if (!(a = act_add(l, OFPACT_CT_CLEAR))) {
+            goto too_many;
+        }
+        return 0;
+    case NXAST_CT:
+        if (!(a = act_add(l, OFPACT_CT))) {
+            goto too_many;
+        }
+        return ct_decode(p, len, match, a, err, errsize);
+    case NXAST_REG_LOAD:
+    case NXAST_REG_LOAD2:
+        goto load;
+    default:
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_EXP_TYPE), err,
+                    errsize, "Nicira action %u is not supported", subtype);
+    }
+
+load:
+    {
+        struct of_action tmp;
+        ofperr e;
+
+        memset(&tmp, 0, sizeof tmp);
+        tmp.type = OFPACT_SET_FIELD;
+        if (subtype == NXAST_REG_LOAD) {
+            if (len != 24) {
+                return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN),
+                            err, errsize, "reg_load: length %zu", len);
+            }
+            e = reg_load_decode(p, in_ct ? NULL : match, &tmp, err, errsize);
+        } else {
+            struct oxm_tlv t;
+
+            e = oxm_pull(p + 10, len - 10, &t, err, errsize);
+            if (!e && t.has_mask && !t.mf->maskable
+                && !value_all_ones(t.mf, &t.mask)
+                && t.f->id != MFF_CT_MARK && t.f->id != MFF_CT_LABEL) {
+                e = ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT);
+            }
+            e = e ? e : set_field_from_tlv(&t, in_ct ? NULL : match, &tmp,
+                                           err, errsize);
+        }
+        if (e) {
+            return e;
+        }
+        return in_ct ? ct_set_field(&tmp, ct, err, errsize)
+                     : append_action(l, &tmp, err, errsize);
+    }
+too_many:
+    return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err, errsize,
+                "too many actions (or out of memory)");
+}
+
+static ofperr
+output_decode(uint32_t wire, struct act_list *l, char *err, size_t errsize)
+{
+    struct of_action *a;
+    uint32_t port = 0;
+    uint16_t type;
+
+    if (!ofm_port_from_wire(wire, &port) || port == OFPP_NONE
+        || port == OFPP_CONTROLLER || port == OFPP_TABLE || port == 0) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_OUT_PORT), err,
+                    errsize, "output to port 0x%x is not supported%s", wire,
+                    port == OFPP_CONTROLLER ? " (CONTROLLER: no packet-ins "
+                    "yet)" : "");
+    }
+    switch (port) {
+    case OFPP_IN_PORT:
+        type = OFPACT_IN_PORT;
+        break;
+    case OFPP_FLOOD:
+        type = OFPACT_FLOOD;
+        break;
+    case OFPP_ALL:
+        type = OFPACT_ALL;
+        break;
+    case OFPP_NORMAL:
+        type = OFPACT_NORMAL;
+        break;
+    default:
+        type = OFPACT_OUTPUT;
+        break;
+    }
+    if (!(a = act_add(l, type))) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err,
+                    errsize, "too many actions (or out of memory)");
+    }
+    if (type == OFPACT_OUTPUT) {
+        a->output.port = port;
+    }
+    return 0;
+}
+
+static ofperr
+actions_decode__(const uint8_t *p, size_t len, const struct of_match *match,
+                 bool in_ct, struct act_list *l, struct ct_exec *ct,
+                 char *err, size_t errsize)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        const uint8_t *ap = p + off;
+        uint16_t type, alen;
+        struct of_action *a;
+        ofperr e = 0;
+
+        if (len - off < 8) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err,
+                        errsize, "action header truncated");
+        }
+        type = get16(ap);
+        alen = get16(ap + 2);
+        if (alen < 8 || alen % 8 || alen > len - off) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err,
+                        errsize, "action type %u: length %u", type, alen);
+        }
+        if (in_ct && type != OFPAT_SET_FIELD && type != OFPAT_EXPERIMENTER) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT),
+                        err, errsize, "ct: action type %u may not be "
+                        "nested", type);
+        }
+        switch (type) {
+        case OFPAT_OUTPUT:
+            if (alen != 16) {
+                return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN),
+                            err, errsize, "output: length %u", alen);
+            }
+            e = output_decode(get32(ap + 4), l, err, errsize);
+            break;
+        case OFPAT_PUSH_VLAN: {
+            uint16_t tpid = get16(ap + 4);
+
+            if (tpid != ETH_TYPE_VLAN && tpid != ETH_TYPE_VLAN_8021AD) {
+                return fail(ofperr_make(OFPET_BAD_ACTION,
+                                        OFPBAC_BAD_ARGUMENT), err, errsize,
+                            "push_vlan: ethertype 0x%04x", tpid);
+            }
+            if (!(a = act_add(l, OFPACT_PUSH_VLAN))) {
+                goto too_many;
+            }
+            a->push_vlan.ethertype = tpid;
+            break;
+        }
+        case OFPAT_POP_VLAN:
+            if (!act_add(l, OFPACT_POP_VLAN)) {
+                goto too_many;
+            }
+            break;
+        case OFPAT_DEC_NW_TTL:
+            if (!act_add(l, OFPACT_DEC_TTL)) {
+                goto too_many;
+            }
+            break;
+        case OFPAT_SET_FIELD: {
+            struct oxm_tlv t;
+            struct of_action tmp;
+
+            e = oxm_pull(ap + 4, alen - 4, &t, err, errsize);
+            if (e) {
+                e = ofperr_make(OFPET_BAD_ACTION,
+                                ofperr_code(e) == OFPBMC_BAD_FIELD
+                                ? OFPBAC_BAD_SET_TYPE
+                                : ofperr_code(e) == OFPBMC_BAD_LEN
+                                ? OFPBAC_BAD_SET_LEN
+                                : OFPBAC_BAD_SET_ARGUMENT);
+                break;
+            }
+            if (t.has_mask) {
+                return fail(ofperr_make(OFPET_BAD_ACTION,
+                                        OFPBAC_BAD_SET_ARGUMENT), err,
+                            errsize, "set_field: a mask needs OpenFlow "
+                            "1.5 or reg_load");
+            }
+            memset(&tmp, 0, sizeof tmp);
+            tmp.type = OFPACT_SET_FIELD;
+            e = set_field_from_tlv(&t, in_ct ? NULL : match, &tmp, err,
+                                   errsize);
+            if (!e) {
+                e = in_ct ? ct_set_field(&tmp, ct, err, errsize)
+                          : append_action(l, &tmp, err, errsize);
+            }
+            break;
+        }
+        case OFPAT_EXPERIMENTER:
+            if (get32(ap + 4) != NX_VENDOR_ID) {
+                return fail(ofperr_make(OFPET_BAD_ACTION,
+                                        OFPBAC_BAD_EXPERIMENTER), err,
+                            errsize, "experimenter 0x%08x", get32(ap + 4));
+            }
+            e = nx_action_decode(ap, alen, match, in_ct, l, ct, err,
+                                 errsize);
+            break;
+        default:
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_TYPE), err,
+                        errsize, "action type %u is not supported", type);
+        }
+        if (e) {
+            return e;
+        }
+        off += alen;
+    }
+    return 0;
+
+too_many:
+    return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err, errsize,
+                "too many actions (or out of memory)");
+}
+
+static ofperr
+list_finish(struct act_list *l, struct of_actions **out, char *err,
+            size_t errsize)
+{
+    struct of_actions *acts = of_actions_alloc(l->n);
+
+    if (!acts) {
+        free(l->a);
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "out of memory");
+    }
+    if (l->n) {
+        memcpy(acts->a, l->a, l->n * sizeof *l->a);
+    }
+    acts->n = l->n;
+    free(l->a);
+    *out = acts;
+    return 0;
+}
+
+ofperr
+ofm_actions_decode(const uint8_t *p, size_t len, const struct of_match *match,
+                   struct of_actions **out, char *err, size_t errsize)
+{
+    struct act_list l = { 0 };
+    ofperr e;
+
+    *out = NULL;
+    e = actions_decode__(p, len, match, false, &l, NULL, err, errsize);
+    if (e) {
+        free(l.a);
+        return e;
+    }
+    return list_finish(&l, out, err, errsize);
+}
+
+ofperr
+ofm_instructions_decode(const uint8_t *p, size_t len,
+                        const struct of_match *match,
+                        struct of_actions **out, char *err, size_t errsize)
+{
+    struct act_list l = { 0 };
+    int goto_table = -1;
+    bool seen_apply = false;
+    size_t off = 0;
+    ofperr e = 0;
+
+    *out = NULL;
+    while (off < len) {
+        const uint8_t *ip = p + off;
+        uint16_t type, ilen;
+
+        if (len - off < 4) {
+            e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN), err,
+                     errsize, "instruction header truncated");
+            goto out;
+        }
+        type = get16(ip);
+        ilen = get16(ip + 2);
+        if (ilen < 8 || ilen % 8 || ilen > len - off) {
+            e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN), err,
+                     errsize, "instruction type %u: length %u", type, ilen);
+            goto out;
+        }
+        switch (type) {
+        case OFPIT_APPLY_ACTIONS:
+            if (seen_apply) {
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION,
+                                     OFPBIC_UNSUP_INST), err, errsize,
+                         "apply_actions given twice");
+                goto out;
+            }
+            seen_apply = true;
+            e = actions_decode__(ip + 8, ilen - 8, match, false, &l, NULL,
+                                 err, errsize);
+            if (e) {
+                goto out;
+            }
+            break;
+        case OFPIT_GOTO_TABLE:
+            if (ilen != 8 || goto_table >= 0) {
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
+                         err, errsize, "goto_table: length %u or given twice",
+                         ilen);
+                goto out;
+            }
+            goto_table = ip[4];
+            if (goto_table >= OF_N_TABLES) {
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION,
+                                     OFPBIC_BAD_TABLE_ID), err, errsize,
+                         "goto_table: table %d does not exist", goto_table);
+                goto out;
+            }
+            break;
+        case OFPIT_WRITE_ACTIONS:
+        case OFPIT_CLEAR_ACTIONS:
+        case OFPIT_WRITE_METADATA:
+        case OFPIT_METER:
+            e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNSUP_INST),
+                     err, errsize, "instruction %s is not supported",
+                     type == OFPIT_WRITE_ACTIONS ? "write_actions"
+                     : type == OFPIT_CLEAR_ACTIONS ? "clear_actions"
+                     : type == OFPIT_WRITE_METADATA ? "write_metadata"
+                     : "meter");
+            goto out;
+        default:
+            e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNKNOWN_INST),
+                     err, errsize, "instruction type %u is unknown", type);
+            goto out;
+        }
+        off += ilen;
+    }
+    if (goto_table >= 0) {
+        struct of_action *a = act_add(&l, OFPACT_GOTO_TABLE);
+
+        if (!a) {
+            e = fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err,
+                     errsize, "too many actions (or out of memory)");
+            goto out;
+        }
+        a->goto_table.table = (uint8_t) goto_table;
+    }
+    return list_finish(&l, out, err, errsize);
+
+out:
+    free(l.a);
+    return e;
+}
+
+/* ---- Encoding actions. ---- */
+
+static void
+put_action_hdr(struct ofbuf *b, uint16_t type, uint16_t len)
+{
+    ofbuf_put_be16(b, type);
+    ofbuf_put_be16(b, len);
+}
+
+static void
+put_output(struct ofbuf *b, uint32_t port)
+{
+    put_action_hdr(b, OFPAT_OUTPUT, 16);
+    ofbuf_put_be32(b, ofm_port_to_wire(port));
+    ofbuf_put_be16(b, 0);
+    ofbuf_put(b, NULL, 6);
+}
+
+/* Opens a Nicira action; returns its start for nx_end(). */
+static size_t
+nx_start(struct ofbuf *b, uint16_t subtype)
+{
+    size_t start = b->len;
+
+    put_action_hdr(b, OFPAT_EXPERIMENTER, 0);
+    ofbuf_put_be32(b, NX_VENDOR_ID);
+    ofbuf_put_be16(b, subtype);
+    return start;
+}
+
+static void
+nx_end(struct ofbuf *b, size_t start)
+{
+    ofbuf_pad8(b, start);
+    if (!b->oom) {
+        put16(b->data + start + 2, (uint16_t) (b->len - start));
+    }
+}
+
+/* The wire field and value a set_field of sluice field 'id' writes: the
+ * OF1.0-style views (dl_vlan, dl_vlan_pcp, nw_tos) as their OXM forms. */
+static void
+set_field_wire(const struct of_action *a, const struct oxm_field **f,
+               union mf_value *v, union mf_value *m, bool *has_mask)
+{
+    enum mf_field_id id = a->set_field.field;
+    const struct mf_field *mf = mf_from_id(id);
+    uint32_t x = mf_n_bits(mf) <= 32 ? mf_value_to_u32(mf,
+                                                       &a->set_field.value)
+                                     : 0;
+
+    *v = a->set_field.value;
+    *m = a->set_field.mask;
+    *has_mask = a->set_field.has_mask;
+    switch (id) {
+    case MFF_DL_VLAN:
+        id = MFF_VLAN_VID;
+        mf_value_from_u32(mf_from_id(id), x | FLOW_VLAN_CFI, v);
+        *has_mask = false;
+        break;
+    case MFF_NW_TOS:
+        id = MFF_IP_DSCP;
+        mf_value_from_u32(mf_from_id(id), x >> 2, v);
+        *has_mask = false;
+        break;
+    default:
+        break;
+    }
+    *f = oxm_for_field(id, NULL, NULL);
+}
+
+static void
+put_set_field(struct ofbuf *b, const struct of_action *a)
+{
+    const struct oxm_field *f;
+    union mf_value v, m;
+    bool has_mask;
+    size_t start = b->len;
+
+    set_field_wire(a, &f, &v, &m, &has_mask);
+    if (!f) {
+        return;
+    }
+    if (has_mask) {
+        start = nx_start(b, NXAST_REG_LOAD2);
+        oxm_put(b, f, &v, &m);
+        nx_end(b, start);
+        return;
+    }
+    put_action_hdr(b, OFPAT_SET_FIELD, 0);
+    oxm_put(b, f, &v, NULL);
+    nx_end(b, start);
+}
+
+static void
+put_ct(struct ofbuf *b, const struct of_ct *ct)
+{
+    const struct ct_exec *e = &ct->exec;
+    size_t start = nx_start(b, NXAST_CT);
+
+    ofbuf_put_be16(b, (e->flags & CT_F_COMMIT ? NX_CT_F_COMMIT : 0)
+                      | (e->flags & CT_F_FORCE ? NX_CT_F_FORCE : 0));
+    ofbuf_put_be32(b, 0);               /* zone_src: immediate */
+    ofbuf_put_be16(b, e->zone);
+    ofbuf_put_u8(b, ct->table);
+    ofbuf_put(b, NULL, 3);
+    ofbuf_put_be16(b, 0);               /* alg */
+    /* nat first: Open vSwitch prints a leading nat outside exec(). */
+    if (ct->has_nat) {
+        const struct ct_nat *n = &e->nat;
+        size_t nat = nx_start(b, NXAST_NAT);
+        uint16_t flags = 0, present = 0;
+        bool v6 = n->is_ipv6;
+        size_t alen = v6 ? 16 : 4;
+        static const uint8_t zero[16];
+
+        if (n->flags & (CT_NAT_SRC | CT_NAT_DST)) {
+            flags = (n->flags & CT_NAT_SRC ? NX_NAT_F_SRC : NX_NAT_F_DST)
+                    | (n->flags & CT_NAT_PERSISTENT ? NX_NAT_F_PERSISTENT : 0)
+                    | (n->flags & CT_NAT_HASH ? NX_NAT_F_PROTO_HASH : 0)
+                    | (n->flags & CT_NAT_RANDOM ? NX_NAT_F_PROTO_RANDOM : 0);
+            if (memcmp(n->addr_min, zero, alen)) {
+                present |= v6 ? NX_NAT_RANGE_IPV6_MIN : NX_NAT_RANGE_IPV4_MIN;
+                if (memcmp(n->addr_max, n->addr_min, alen)) {
+                    present |= v6 ? NX_NAT_RANGE_IPV6_MAX
+                                  : NX_NAT_RANGE_IPV4_MAX;
+                }
+            }
+            if (n->port_min) {
+                present |= NX_NAT_RANGE_PROTO_MIN;
+                if (n->port_max != n->port_min) {
+                    present |= NX_NAT_RANGE_PROTO_MAX;
+                }
+            }
+        }
+        ofbuf_put(b, NULL, 2);
+        ofbuf_put_be16(b, flags);
+        ofbuf_put_be16(b, present);
+        if (present & (NX_NAT_RANGE_IPV4_MIN | NX_NAT_RANGE_IPV6_MIN)) {
+            ofbuf_put(b, n->addr_min, alen);
+        }
+        if (present & (NX_NAT_RANGE_IPV4_MAX | NX_NAT_RANGE_IPV6_MAX)) {
+            ofbuf_put(b, n->addr_max, alen);
+        }
+        if (present & NX_NAT_RANGE_PROTO_MIN) {
+            ofbuf_put_be16(b, n->port_min);
+        }
+        if (present & NX_NAT_RANGE_PROTO_MAX) {
+            ofbuf_put_be16(b, n->port_max);
+        }
+        nx_end(b, nat);
+    }
+    if (e->flags & CT_F_SET_MARK) {
+        struct of_action a;
+
+        memset(&a, 0, sizeof a);
+        a.type = OFPACT_SET_FIELD;
+        a.set_field.field = MFF_CT_MARK;
+        a.set_field.value.be32 = htonl(e->mark);
+        a.set_field.mask.be32 = htonl(e->mark_mask);
+        a.set_field.has_mask = e->mark_mask != UINT32_MAX;
+        put_set_field(b, &a);
+    }
+    if (e->flags & CT_F_SET_LABEL) {
+        struct of_action a;
+        bool all = true;
+
+        memset(&a, 0, sizeof a);
+        a.type = OFPACT_SET_FIELD;
+        a.set_field.field = MFF_CT_LABEL;
+        memcpy(a.set_field.value.bytes, e->label, 16);
+        memcpy(a.set_field.mask.bytes, e->label_mask, 16);
+        for (size_t i = 0; i < 16; i++) {
+            all = all && e->label_mask[i] == 0xff;
+        }
+        a.set_field.has_mask = !all;
+        put_set_field(b, &a);
+    }
+    nx_end(b, start);
+}
+
+static void
+put_action(struct ofbuf *b, const struct of_action *a)
+{
+    size_t start;
+
+    switch ((enum of_action_type) a->type) {
+    case OFPACT_OUTPUT:
+        put_output(b, a->output.port);
+        break;
+    case OFPACT_IN_PORT:
+        put_output(b, OFPP_IN_PORT);
+        break;
+    case OFPACT_FLOOD:
+        put_output(b, OFPP_FLOOD);
+        break;
+    case OFPACT_ALL:
+        put_output(b, OFPP_ALL);
+        break;
+    case OFPACT_NORMAL:
+        put_output(b, OFPP_NORMAL);
+        break;
+    case OFPACT_SET_FIELD:
+        put_set_field(b, a);
+        break;
+    case OFPACT_DEC_TTL:
+        put_action_hdr(b, OFPAT_DEC_NW_TTL, 8);
+        ofbuf_put(b, NULL, 4);
+        break;
+    case OFPACT_STRIP_VLAN:
+    case OFPACT_POP_VLAN:
+        put_action_hdr(b, OFPAT_POP_VLAN, 8);
+        ofbuf_put(b, NULL, 4);
+        break;
+    case OFPACT_PUSH_VLAN:
+        put_action_hdr(b, OFPAT_PUSH_VLAN, 8);
+        ofbuf_put_be16(b, a->push_vlan.ethertype);
+        ofbuf_put(b, NULL, 2);
+        break;
+    case OFPACT_RESUBMIT:
+        start = nx_start(b, NXAST_RESUBMIT_TABLE);
+        ofbuf_put_be16(b, (uint16_t) a->resubmit.port);
+        ofbuf_put_u8(b, a->resubmit.table);
+        nx_end(b, start);
+        break;
+    case OFPACT_CT:
+        put_ct(b, &a->ct);
+        break;
+    case OFPACT_CT_CLEAR:
+        start = nx_start(b, NXAST_CT_CLEAR);
+        nx_end(b, start);
+        break;
+    case OFPACT_GOTO_TABLE:
+        break;                  /* An instruction. */
+    }
+}
+
+void
+ofm_actions_encode(struct ofbuf *b, const struct of_actions *acts)
+{
+    for (size_t i = 0; acts && i < acts->n; i++) {
+        put_action(b, &acts->a[i]);
+    }
+}
+
+void
+ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts)
+{
+    size_t n = acts ? acts->n : 0;
+    bool has_goto = n && acts->a[n - 1].type == OFPACT_GOTO_TABLE;
+    size_t n_apply = has_goto ? n - 1 : n;
+
+    if (n_apply) {
+        size_t start = b->len;
+
+        ofbuf_put_be16(b, OFPIT_APPLY_ACTIONS);
+        ofbuf_put_be16(b, 0);
+        ofbuf_put(b, NULL, 4);
+        for (size_t i = 0; i < n_apply; i++) {
+            put_action(b, &acts->a[i]);
+        }
+        if (!b->oom) {
+            put16(b->data + start + 2, (uint16_t) (b->len - start));
+        }
+    }
+    if (has_goto) {
+        ofbuf_put_be16(b, OFPIT_GOTO_TABLE);
+        ofbuf_put_be16(b, 8);
+        ofbuf_put_u8(b, acts->a[n - 1].goto_table.table);
+        ofbuf_put(b, NULL, 3);
+    }
+}
+
+/* ---- Flow mods. ---- */
+
+#define OFPFC_ADD 0
+#define OFPFC_MODIFY 1
+#define OFPFC_MODIFY_STRICT 2
+#define OFPFC_DELETE 3
+#define OFPFC_DELETE_STRICT 4
+#define FLOW_MOD_FIXED 48
+
+ofperr
+ofm_flow_mod_decode(const uint8_t *msg, size_t len, struct ofm_flow_mod *fm,
+                    char *err, size_t errsize)
+{
+    struct of_flow_spec *s = &fm->spec;
+    uint8_t command;
+    uint32_t out_port;
+    size_t mlen;
+    ofperr e;
+
+    memset(fm, 0, sizeof *fm);
+    if (len < FLOW_MOD_FIXED + 8) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "flow_mod: %zu bytes", len);
+    }
+    s->cookie = get64(msg + 8);
+    s->cookie_mask = get64(msg + 16);
+    s->table_id = msg[24];
+    command = msg[25];
+    s->idle_timeout = get16(msg + 26);
+    s->hard_timeout = get16(msg + 28);
+    s->priority = get16(msg + 30);
+    s->priority_set = true;
+    fm->buffer_id = get32(msg + 32);
+    out_port = get32(msg + 36);
+    fm->out_group = get32(msg + 40);
+    fm->flags = get16(msg + 44);
+
+    switch (command) {
+    case OFPFC_ADD:
+        fm->cmd = OFFC_ADD;
+        break;
+    case OFPFC_MODIFY:
+        fm->cmd = OFFC_MODIFY;
+        break;
+    case OFPFC_MODIFY_STRICT:
+        fm->cmd = OFFC_MODIFY_STRICT;
+        break;
+    case OFPFC_DELETE:
+        fm->cmd = OFFC_DELETE;
+        break;
+    case OFPFC_DELETE_STRICT:
+        fm->cmd = OFFC_DELETE_STRICT;
+        break;
+    default:
+        return fail(ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_BAD_COMMAND),
+                    err, errsize, "flow_mod: command %u", command);
+    }
+    if (fm->flags & ~(OFPFF_SEND_FLOW_REM | OFPFF_CHECK_OVERLAP
+                      | OFPFF_RESET_COUNTS | OFPFF_NO_PKT_COUNTS
+                      | OFPFF_NO_BYT_COUNTS)) {
+        return fail(ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_BAD_FLAGS),
+                    err, errsize, "flow_mod: flags 0x%x", fm->flags);
+    }
+    bool del = fm->cmd == OFFC_DELETE || fm->cmd == OFFC_DELETE_STRICT;
+    if (s->table_id == OFPTT_ALL) {
+        if (fm->cmd == OFFC_ADD) {
+            return fail(ofperr_make(OFPET_FLOW_MOD_FAILED,
+                                    OFPFMFC_BAD_TABLE_ID), err, errsize,
+                        "flow_mod: add to table 255 (all)");
+        }
+        s->table_set = false;
+    } else if (s->table_id >= OF_N_TABLES) {
+        return fail(ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_BAD_TABLE_ID),
+                    err, errsize, "flow_mod: table %u does not exist",
+                    s->table_id);
+    } else {
+        s->table_set = true;
+    }
+    if (fm->cmd == OFFC_ADD) {
+        /* The cookie mask is ignored on add (OpenFlow 1.3, 6.4). */
+        s->cookie_mask = 0;
+        s->out_port = OFPP_NONE;
+    } else {
+        if (del || fm->cmd == OFFC_MODIFY || fm->cmd == OFFC_MODIFY_STRICT) {
+            if (!del) {
+                out_port = 0xffffffffu;         /* Ignored for modify. */
+            }
+        }
+        if (out_port == 0xffffffffu) {
+            s->out_port = OFPP_NONE;
+        } else if (!ofm_port_from_wire(out_port, &s->out_port)) {
+            return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_PORT), err,
+                        errsize, "flow_mod: out_port 0x%x", out_port);
+        }
+    }
+    if (del && fm->out_group != OFPG_ANY) {
+        return fail(ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_UNKNOWN), err,
+                    errsize, "flow_mod: out_group filter (no groups)");
+    }
+    e = ofm_match_decode(msg + FLOW_MOD_FIXED, len - FLOW_MOD_FIXED,
+                         &s->match, &mlen, err, errsize);
+    if (e) {
+        return e;
+    }
+    if (!del) {
+        e = ofm_instructions_decode(msg + FLOW_MOD_FIXED + mlen,
+                                    len - FLOW_MOD_FIXED - mlen, &s->match,
+                                    &s->actions, err, errsize);
+        if (e) {
+            return e;
+        }
+        if (s->actions->n
+            && s->actions->a[s->actions->n - 1].type == OFPACT_GOTO_TABLE
+            && s->table_set
+            && s->actions->a[s->actions->n - 1].goto_table.table
+               <= s->table_id) {
+            of_flow_spec_uninit(s);
+            return fail(ofperr_make(OFPET_BAD_INSTRUCTION,
+                                    OFPBIC_BAD_TABLE_ID), err, errsize,
+                        "goto_table must go to a later table");
+        }
+    }
+    return 0;
+}
+
+void
+ofm_flow_mod_encode(struct ofbuf *b, uint32_t xid,
+                    const struct ofm_flow_mod *fm)
+{
+    const struct of_flow_spec *s = &fm->spec;
+    size_t start = ofm_start(b, OFPT_FLOW_MOD, xid);
+    static const uint8_t cmds[] = {
+        [OFFC_ADD] = OFPFC_ADD, [OFFC_MODIFY] = OFPFC_MODIFY,
+        [OFFC_MODIFY_STRICT] = OFPFC_MODIFY_STRICT,
+        [OFFC_DELETE] = OFPFC_DELETE,
+        [OFFC_DELETE_STRICT] = OFPFC_DELETE_STRICT, [OFFC_MATCH] = 0xff,
+    };
+
+    ofbuf_put_be64(b, s->cookie);
+    ofbuf_put_be64(b, s->cookie_mask);
+    ofbuf_put_u8(b, s->table_set ? s->table_id : OFPTT_ALL);
+    ofbuf_put_u8(b, cmds[fm->cmd]);
+    ofbuf_put_be16(b, s->idle_timeout);
+    ofbuf_put_be16(b, s->hard_timeout);
+    ofbuf_put_be16(b, (uint16_t) s->priority);
+    ofbuf_put_be32(b, fm->buffer_id);
+    ofbuf_put_be32(b, s->out_port == OFPP_NONE ? 0xffffffffu
+                      : ofm_port_to_wire(s->out_port));
+    ofbuf_put_be32(b, fm->out_group);
+    ofbuf_put_be16(b, fm->flags);
+    ofbuf_put(b, NULL, 2);
+    ofm_match_encode(b, &s->match);
+    if (s->actions) {
+        ofm_instructions_encode(b, s->actions);
+    }
+    ofm_finish(b, start);
+}
+
+/* ---- Multipart. ---- */
+
+ofperr
+ofm_mp_request_decode(const uint8_t *msg, size_t len,
+                      struct ofm_mp_request *r)
+{
+    if (len < 16) {
+        return ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN);
+    }
+    r->type = get16(msg + 8);
+    r->flags = get16(msg + 10);
+    r->body = msg + 16;
+    r->body_len = len - 16;
+    return 0;
+}
+
+ofperr
+ofm_flow_stats_request_decode(const uint8_t *body, size_t len,
+                              struct of_flow_spec *f, char *err,
+                              size_t errsize)
+{
+    uint32_t out_port, out_group;
+    size_t mlen;
+
+    memset(f, 0, sizeof *f);
+    if (len < 32 + 8) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "flow stats request: %zu bytes", len);
+    }
+    f->table_id = body[0];
+    f->table_set = f->table_id != OFPTT_ALL;
+    if (f->table_set && f->table_id >= OF_N_TABLES) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_TABLE_ID), err,
+                    errsize, "table %u does not exist", f->table_id);
+    }
+    out_port = get32(body + 4);
+    out_group = get32(body + 8);
+    f->cookie = get64(body + 16);
+    f->cookie_mask = get64(body + 24);
+    if (out_port == 0xffffffffu) {
+        f->out_port = OFPP_NONE;
+    } else if (!ofm_port_from_wire(out_port, &f->out_port)) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_PORT), err,
+                    errsize, "out_port 0x%x", out_port);
+    }
+    if (out_group != OFPG_ANY) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART),
+                    err, errsize, "out_group filter (no groups)");
+    }
+    f->priority = OF_DEFAULT_PRIORITY;
+    return ofm_match_decode(body + 32, len - 32, &f->match, &mlen, err,
+                            errsize);
+}
+
+static void
+mp_open(struct ofm_mp *mp)
+{
+    mp->start = ofm_start(mp->b, OFPT_MULTIPART_REPLY, mp->xid);
+    ofbuf_put_be16(mp->b, mp->type);
+    ofbuf_put_be16(mp->b, 0);
+    ofbuf_put(mp->b, NULL, 4);
+}
+
+void
+ofm_mp_start(struct ofm_mp *mp, struct ofbuf *b, uint16_t type, uint32_t xid)
+{
+    mp->b = b;
+    mp->type = type;
+    mp->xid = xid;
+    mp_open(mp);
+    mp->entry = b->len;
+}
+
+void
+ofm_mp_entry_begin(struct ofm_mp *mp)
+{
+    mp->entry = mp->b->len;
+}
+
+void
+ofm_mp_entry_end(struct ofm_mp *mp)
+{
+    struct ofbuf *b = mp->b;
+    size_t elen = b->len - mp->entry;
+    uint8_t *tmp;
+
+    if (b->oom || b->len - mp->start <= OFP_MAX_MSG_LEN) {
+        return;
+    }
+    /* The entry does not fit: close the message before it with MORE and
+     * move the entry into a new one. */
+    tmp = malloc(elen);
+    if (!tmp) {
+        b->oom = true;
+        return;
+    }
+    memcpy(tmp, b->data + mp->entry, elen);
+    b->len = mp->entry;
+    put16(b->data + mp->start + 10, OFPMPF_MORE);
+    ofm_finish(b, mp->start);
+    mp_open(mp);
+    mp->entry = b->len;
+    ofbuf_put(b, tmp, elen);
+    free(tmp);
+    if (!b->oom && b->len - mp->start > OFP_MAX_MSG_LEN) {
+        b->oom = true;          /* One entry longer than a message. */
+    }
+}
+
+void
+ofm_mp_finish(struct ofm_mp *mp)
+{
+    ofm_finish(mp->b, mp->start);
+}
+
+void
+ofm_flow_stats_encode(struct ofbuf *b, const struct ofproto_rule_info *r,
+                      long long now_ms)
+{
+    size_t start = b->len;
+    long long age = now_ms > r->created_ms ? now_ms - r->created_ms : 0;
+
+    ofbuf_put_be16(b, 0);
+    ofbuf_put_u8(b, r->table_id);
+    ofbuf_put_u8(b, 0);
+    ofbuf_put_be32(b, (uint32_t) (age / 1000));
+    ofbuf_put_be32(b, (uint32_t) (age % 1000) * 1000000u);
+    ofbuf_put_be16(b, (uint16_t) r->priority);
+    ofbuf_put_be16(b, r->idle_timeout);
+    ofbuf_put_be16(b, r->hard_timeout);
+    ofbuf_put_be16(b, 0);               /* flags */
+    ofbuf_put(b, NULL, 4);
+    ofbuf_put_be64(b, r->cookie);
+    ofbuf_put_be64(b, r->n_packets);
+    ofbuf_put_be64(b, r->n_bytes);
+    ofm_match_encode(b, r->match);
+    ofm_instructions_encode(b, r->actions);
+    if (!b->oom) {
+        put16(b->data + start, (uint16_t) (b->len - start));
+    }
+}
+
+static void
+put_string(struct ofbuf *b, const char *s, size_t n)
+{
+    uint8_t *p = ofbuf_put(b, NULL, n);
+
+    if (p && s) {
+        size_t l = strlen(s);
+
+        memcpy(p, s, l < n - 1 ? l : n - 1);
+    }
+}
+
+void
+ofm_desc_encode(struct ofbuf *b, const struct ofm_desc *d)
+{
+    put_string(b, d->mfr, 256);
+    put_string(b, d->hw, 256);
+    put_string(b, d->sw, 256);
+    put_string(b, d->serial, 32);
+    put_string(b, d->dp, 256);
+}
+
+void
+ofm_port_encode(struct ofbuf *b, const struct ofm_port *p)
+{
+    ofbuf_put_be32(b, ofm_port_to_wire(p->port_no));
+    ofbuf_put(b, NULL, 4);
+    ofbuf_put(b, p->hw_addr, 6);
+    ofbuf_put(b, NULL, 2);
+    put_string(b, p->name, 16);
+    ofbuf_put_be32(b, p->config);
+    ofbuf_put_be32(b, p->state);
+    ofbuf_put_be32(b, p->curr);
+    ofbuf_put_be32(b, p->advertised);
+    ofbuf_put_be32(b, p->supported);
+    ofbuf_put_be32(b, p->peer);
+    ofbuf_put_be32(b, p->curr_speed);
+    ofbuf_put_be32(b, p->max_speed);
+}
+
+void
+ofm_port_stats_encode(struct ofbuf *b, const struct ofm_port_stats *s)
+{
+    ofbuf_put_be32(b, ofm_port_to_wire(s->port_no));
+    ofbuf_put(b, NULL, 4);
+    ofbuf_put_be64(b, s->rx_packets);
+    ofbuf_put_be64(b, s->tx_packets);
+    ofbuf_put_be64(b, s->rx_bytes);
+    ofbuf_put_be64(b, s->tx_bytes);
+    ofbuf_put_be64(b, s->rx_dropped);
+    ofbuf_put_be64(b, s->tx_dropped);
+    ofbuf_put_be64(b, s->rx_errors);
+    ofbuf_put_be64(b, s->tx_errors);
+    ofbuf_put_be64(b, 0);               /* rx_frame_err */
+    ofbuf_put_be64(b, 0);               /* rx_over_err */
+    ofbuf_put_be64(b, 0);               /* rx_crc_err */
+    ofbuf_put_be64(b, 0);               /* collisions */
+    ofbuf_put_be32(b, s->duration_sec);
+    ofbuf_put_be32(b, s->duration_nsec);
+}
+
+void
+ofm_table_stats_encode(struct ofbuf *b, const struct ofm_table_stats *t)
+{
+    ofbuf_put_u8(b, t->table_id);
+    ofbuf_put(b, NULL, 3);
+    ofbuf_put_be32(b, t->active_count);
+    ofbuf_put_be64(b, t->lookup_count);
+    ofbuf_put_be64(b, t->matched_count);
+}
+
+void
+ofm_features_reply(struct ofbuf *b, uint32_t xid,
+                   const struct ofm_features *f)
+{
+    size_t start = ofm_start(b, OFPT_FEATURES_REPLY, xid);
+
+    ofbuf_put_be64(b, f->datapath_id);
+    ofbuf_put_be32(b, f->n_buffers);
+    ofbuf_put_u8(b, f->n_tables);
+    ofbuf_put_u8(b, 0);                 /* auxiliary_id */
+    ofbuf_put(b, NULL, 2);
+    ofbuf_put_be32(b, f->capabilities);
+    ofbuf_put_be32(b, 0);
+    ofm_finish(b, start);
+}
+
+/* ---- Table features. ---- */
+
+static void
+tf_prop_start(struct ofbuf *b, uint16_t type, size_t *start)
+{
+    *start = b->len;
+    ofbuf_put_be16(b, type);
+    ofbuf_put_be16(b, 0);
+}
+
+static void
+tf_prop_end(struct ofbuf *b, size_t start)
+{
+    if (!b->oom) {
+        put16(b->data + start + 2, (uint16_t) (b->len - start));
+    }
+    ofbuf_pad8(b, start);
+}
+
+/* The OXM headers of the fields sluice matches ('writable': that
+ * set_field writes), each once, in the forms this codec writes. */
+static void
+tf_put_fields(struct ofbuf *b, bool writable, bool masked_only)
+{
+    for (size_t i = 0; i < N_OXM_FIELDS; i++) {
+        const struct oxm_field *f = &oxm_fields[i];
+        const struct mf_field *mf = mf_from_id(f->id);
+        bool dup = false;
+
+        for (size_t k = 0; k < i; k++) {
+            dup = dup || oxm_fields[k].id == f->id;
+        }
+        if (dup || f->id == MFF_VLAN_TCI || f->id == MFF_NW_TOS) {
+            continue;           /* Written in another form. */
+        }
+        if (writable && !mf->writable) {
+            continue;
+        }
+        if (masked_only && !mf->maskable) {
+            continue;
+        }
+        ofbuf_put_be32(b, (uint32_t) f->cls << 16 | (uint32_t) f->field << 9
+                          | (f->width + (f->cls == OXM_CLASS_EXP ? 4 : 0)));
+        if (f->cls == OXM_CLASS_EXP) {
+            ofbuf_put_be32(b, f->exp);
+        }
+    }
+}
+
+void
+ofm_table_features_encode(struct ofbuf *b, uint8_t table_id,
+                          const char *name, uint32_t max_entries)
+{
+    static const uint16_t insts[] = { OFPIT_GOTO_TABLE, OFPIT_APPLY_ACTIONS };
+    static const uint16_t acts[] = { OFPAT_OUTPUT, OFPAT_PUSH_VLAN,
+                                     OFPAT_POP_VLAN, OFPAT_DEC_NW_TTL,
+                                     OFPAT_SET_FIELD };
+    size_t start = b->len, p;
+    char tname[32];
+
+    ofbuf_put_be16(b, 0);
+    ofbuf_put_u8(b, table_id);
+    ofbuf_put(b, NULL, 5);
+    memset(tname, 0, sizeof tname);
+    snprintf(tname, sizeof tname, "%s", name ? name : "");
+    ofbuf_put(b, tname, sizeof tname);
+    ofbuf_put_be64(b, 0);               /* metadata_match */
+    ofbuf_put_be64(b, 0);               /* metadata_write */
+    ofbuf_put_be32(b, 0);               /* config */
+    ofbuf_put_be32(b, max_entries);
+    for (uint16_t miss = 0; miss < 2; miss++) {
+        tf_prop_start(b, 0 + miss, &p);         /* INSTRUCTIONS */
+        for (size_t i = 0; i < sizeof insts / sizeof *insts; i++) {
+            if (insts[i] == OFPIT_GOTO_TABLE && table_id + 1 >= OF_N_TABLES) {
+                continue;
+            }
+            ofbuf_put_be16(b, insts[i]);
+            ofbuf_put_be16(b, 4);
+        }
+        tf_prop_end(b, p);
+        tf_prop_start(b, 2 + miss, &p);         /* NEXT_TABLES */
+        for (unsigned t = table_id + 1u; t < OF_N_TABLES; t++) {
+            ofbuf_put_u8(b, (uint8_t) t);
+        }
+        tf_prop_end(b, p);
+        tf_prop_start(b, 4 + miss, &p);         /* WRITE_ACTIONS: none */
+        tf_prop_end(b, p);
+        tf_prop_start(b, 6 + miss, &p);         /* APPLY_ACTIONS */
+        for (size_t i = 0; i < sizeof acts / sizeof *acts; i++) {
+            ofbuf_put_be16(b, acts[i]);
+            ofbuf_put_be16(b, 4);
+        }
+        tf_prop_end(b, p);
+    }
+    tf_prop_start(b, 8, &p);                    /* MATCH */
+    tf_put_fields(b, false, false);
+    tf_prop_end(b, p);
+    tf_prop_start(b, 10, &p);                   /* WILDCARDS */
+    tf_put_fields(b, false, false);
+    tf_prop_end(b, p);
+    for (uint16_t miss = 0; miss < 2; miss++) {
+        tf_prop_start(b, 12 + miss, &p);        /* WRITE_SETFIELD: none */
+        tf_prop_end(b, p);
+        tf_prop_start(b, 14 + miss, &p);        /* APPLY_SETFIELD */
+        tf_put_fields(b, true, false);
+        tf_prop_end(b, p);
+    }
+    if (!b->oom) {
+        put16(b->data + start, (uint16_t) (b->len - start));
+    }
+}

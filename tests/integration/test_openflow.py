@@ -1,0 +1,395 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""OpenFlow 1.3 on the wire: Debian's ovs-ofctl drives sluiced unchanged,
+with Open vSwitch 3.1 as the reference for what each command prints, and
+raw peers (hostile, slow, controllers) written here."""
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+from scapy.all import IP, TCP, UDP, Ether, Raw
+
+from ovs_oracle import OvsMissing, OvsOracle
+from sltest import Switch
+
+OVS_OFCTL = "/usr/bin/ovs-ofctl"
+
+pytestmark = pytest.mark.skipif(not os.access(OVS_OFCTL, os.X_OK),
+                                reason="ovs-ofctl (openvswitch-common) "
+                                "missing: tools/install-deps.sh")
+
+A = "02:00:00:00:00:0a"
+B = "02:00:00:00:00:0b"
+
+
+def of_switch(tmp_path, openflow=None, flows=None, **kw):
+    ports = [{"name": f"d{i}", "ofport": i, "type": "dummy"}
+             for i in (1, 2, 3)]
+    mgmt = str(tmp_path / "br0.mgmt")
+    of = {"listen": [f"punix:{mgmt}"]}
+    of.update(openflow or {})
+    br = {"name": "br0", "ports": ports, "openflow": of}
+    if flows is not None:
+        br["flows"] = flows
+    sw = Switch(bridges=[br], **kw)
+    sw.mgmt = "unix:" + mgmt
+    return sw
+
+
+def ofctl(target, *args, check=True, input=None, timeout=120):
+    """ovs-ofctl [OPTIONS] COMMAND TARGET [ARGS]: leading "--x" arguments
+    are options."""
+    args = list(args)
+    opts = []
+    while args and args[0].startswith("--"):
+        opts.append(args.pop(0))
+    p = subprocess.run([OVS_OFCTL, "-O", "OpenFlow13", "--timeout=60"]
+                       + opts + args[:1] + [target] + args[1:],
+                       capture_output=True, text=True, timeout=timeout,
+                       input=input)
+    if check and p.returncode:
+        raise AssertionError(f"ovs-ofctl {args} failed ({p.returncode}): "
+                             f"{p.stderr}")
+    return p
+
+
+def norm_flows(text):
+    """dump-flows lines without the parts that differ by time."""
+    out = []
+    for line in text.splitlines():
+        if not line.startswith(" "):
+            continue
+        line = re.sub(r"duration=[0-9.]+s, ", "", line)
+        out.append(line.strip())
+    return sorted(out)
+
+
+# Flows both switches take; what ovs-ofctl prints back is compared.
+CORPUS = [
+    "priority=100,in_port=1,actions=output:2",
+    "priority=101,dl_src=02:00:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff,"
+    "actions=flood",
+    "priority=102,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=all",
+    "priority=103,dl_vlan=10,actions=strip_vlan,output:3",
+    "priority=104,vlan_tci=0,actions=push_vlan:0x8100,"
+    "set_field:4106->vlan_vid,output:2",
+    "priority=105,dl_vlan=20,dl_vlan_pcp=3,actions=mod_vlan_pcp:5,in_port",
+    "priority=106,ip,nw_src=10.0.0.0/8,nw_dst=192.168.1.1,"
+    "actions=mod_nw_dst:192.168.1.2,dec_ttl,output:1",
+    "priority=107,tcp,tp_src=1024/0xfc00,tp_dst=80,actions=mod_tp_dst:8080,"
+    "NORMAL",
+    "priority=108,udp,udp_dst=53,actions=drop",
+    "priority=109,sctp,sctp_dst=9,actions=output:LOCAL",
+    "priority=110,icmp,icmp_type=8,icmp_code=0,actions=output:2",
+    "priority=111,ipv6,ipv6_src=2001:db8::/32,ipv6_label=0x12345,"
+    "actions=output:2",
+    "priority=112,icmp6,icmpv6_type=128,actions=output:3",
+    "priority=113,arp,arp_op=1,arp_spa=10.0.0.1,arp_tpa=10.0.0.0/24,"
+    "arp_sha=02:00:00:00:00:01,actions=NORMAL",
+    "priority=114,ip,nw_tos=32,nw_ecn=1,nw_ttl=64,actions=mod_nw_tos:64,"
+    "output:1",
+    "priority=115,ip,ip_frag=first,actions=drop",
+    "priority=116,tcp,tcp_flags=+syn-ack,actions=output:2",
+    "priority=117,tun_id=0x2a,tun_src=172.31.0.2,actions=output:1",
+    "priority=118,ip,ct_state=-trk,actions=ct(table=1,zone=5)",
+    "table=1,priority=10,ip,ct_state=+trk+new,"
+    "actions=ct(commit,zone=5,exec(set_field:0x1->ct_mark)),output:2",
+    "table=1,priority=11,ip,ct_state=+trk+est,ct_mark=0x1/0xff,"
+    "actions=output:2",
+    "table=1,priority=12,tcp,ct_state=+trk+new,"
+    "actions=ct(commit,nat(src=10.1.1.1-10.1.1.5:1000-2000)),output:3",
+    "table=1,priority=13,ip,ct_state=+trk,ct_zone=5,"
+    "ct_label=0x1/0xffffffff,actions=ct_clear,resubmit(,2)",
+    "table=1,priority=14,ip,actions=ct(nat),goto_table:2",
+    "table=2,cookie=0x1234,priority=5,idle_timeout=60,hard_timeout=600,"
+    "ip,actions=resubmit(1,3)",
+    "table=3,priority=1,actions=resubmit:2",
+]
+
+
+@pytest.fixture
+def ovs():
+    try:
+        o = OvsOracle(ports=(1, 2, 3))
+    except OvsMissing as e:
+        pytest.skip(str(e))
+    with o:
+        yield o
+
+
+def test_ovs_ofctl_against_ovs(tmp_path, ovs):
+    """The same ovs-ofctl command lines against both switches print the
+    same flows, aggregates and table counts."""
+    with of_switch(tmp_path) as sw:
+        for t in (sw.mgmt, ovs.mgmt):
+            ofctl(t, "del-flows")
+            ofctl(t, "add-flows", "-", input="\n".join(CORPUS) + "\n")
+        got = norm_flows(ofctl(sw.mgmt, "dump-flows").stdout)
+        want = norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
+        assert got == want
+        assert len(got) == len(CORPUS)
+        # Filters: table, match, cookie, out_port.
+        for args in (["table=1"], ["ip"], ["cookie=0x1234/-1"],
+                     ["out_port=2"], ["tcp,tp_dst=80"]):
+            got = norm_flows(ofctl(sw.mgmt, "dump-flows", *args).stdout)
+            want = norm_flows(ofctl(ovs.mgmt, "dump-flows", *args).stdout)
+            assert got == want, args
+        agg = [ofctl(t, "dump-aggregate", "table=1").stdout.split(":", 1)[1]
+               .strip() for t in (sw.mgmt, ovs.mgmt)]
+        assert agg[0] == agg[1] and "flow_count=5" in agg[0]
+        # mod-flows (non-strict and strict), del-flows --strict.
+        for t in (sw.mgmt, ovs.mgmt):
+            ofctl(t, "mod-flows", "table=1,ip,actions=output:3")
+            ofctl(t, "--strict", "mod-flows",
+                  "priority=108,udp,udp_dst=53,actions=output:1")
+            ofctl(t, "--strict", "del-flows", "priority=100,in_port=1")
+            ofctl(t, "del-flows", "table=1,tcp")
+        got = norm_flows(ofctl(sw.mgmt, "dump-flows").stdout)
+        want = norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
+        assert got == want
+        # dump-tables: the active counts of the tables in use.
+        def active(text):
+            return re.findall(r"^\s*(\d+): .*?active=(\d+)", text, re.M)
+        tables = [dict(active(ofctl(t, "dump-tables").stdout))
+                  for t in (sw.mgmt, ovs.mgmt)]
+        for tid in ("0", "1", "2", "3"):
+            assert tables[0].get(tid) == tables[1].get(tid), tid
+
+
+def test_show_ports_and_stats(tmp_path):
+    with of_switch(tmp_path) as sw:
+        out = ofctl(sw.mgmt, "show").stdout
+        assert "n_tables:254" in out
+        for i in (1, 2, 3):
+            assert f" {i}(d{i}): addr:" in out
+        desc = ofctl(sw.mgmt, "dump-ports-desc").stdout
+        assert " 2(d2): addr:" in desc and "LIVE" in desc
+        ofctl(sw.mgmt, "del-flows")
+        ofctl(sw.mgmt, "add-flow", "in_port=1,actions=output:2")
+        pkt = Ether(src=A, dst=B) / IP() / UDP(dport=7) / Raw(b"x" * 50)
+        sw.send("d1", [pkt] * 3)
+        assert len(sw.capture("d2")) == 3
+        ports = ofctl(sw.mgmt, "dump-ports", "1").stdout
+        assert re.search(r"port  1: rx pkts=3, bytes=\d+", ports), ports
+        flows = ofctl(sw.mgmt, "dump-flows").stdout
+        assert "n_packets=3" in flows, flows
+        # A flow added over OpenFlow is a flow of the bridge.
+        assert sw.dump_flows()
+
+
+def test_flows_persist_and_sluice_ofctl_agrees(tmp_path):
+    with of_switch(tmp_path) as sw:
+        ofctl(sw.mgmt, "add-flow", "priority=77,tcp,tp_dst=22,actions=drop")
+        text = sw.ofctl("dump-flows", "br0").stdout
+        assert "priority=77,tcp,tp_dst=22 actions=drop" in text
+        sw.kill(signal.SIGTERM)
+        sw.start()
+        out = ofctl(sw.mgmt, "dump-flows").stdout
+        assert "priority=77,tcp,tp_dst=22 actions=drop" in out
+
+
+def test_burst_of_flow_mods_with_barrier(tmp_path):
+    # ovs-ofctl add-flows sends a barrier after each flow mod (OpenFlow
+    # 1.3): each one waits for the flow to be in effect in the datapath.
+    n = 5000
+    lines = "".join(f"priority=10,ip,nw_dst=10.{i >> 16 & 255}."
+                    f"{i >> 8 & 255}.{i & 255},actions=output:2\n"
+                    for i in range(n))
+    with of_switch(tmp_path) as sw:
+        t0 = time.time()
+        ofctl(sw.mgmt, "add-flows", "-", input=lines)
+        took = time.time() - t0
+        agg = ofctl(sw.mgmt, "dump-aggregate").stdout
+        assert f"flow_count={n + 1}" in agg, agg
+        dump = ofctl(sw.mgmt, "dump-flows").stdout
+        assert len(norm_flows(dump)) == n + 1
+        # A second client is served meanwhile-ish: the switch is alive.
+        assert "n_tables:254" in ofctl(sw.mgmt, "show").stdout
+        print(f"{n} flow mods + barrier in {took:.2f} s")
+
+
+def test_refusals_are_errors(tmp_path):
+    with of_switch(tmp_path) as sw:
+        # CONTROLLER output: no packet-ins yet, refused with a clear error.
+        r = ofctl(sw.mgmt, "add-flow", "actions=CONTROLLER:65535",
+                  check=False)
+        assert r.returncode and "OFPBAC_BAD_OUT_PORT" in r.stderr, r.stderr
+        r = ofctl(sw.mgmt, "add-flow",
+                  "actions=write_actions(output:1)", check=False)
+        assert r.returncode and "OFPBIC_UNSUP_INST" in r.stderr, r.stderr
+        # The switch still works.
+        ofctl(sw.mgmt, "add-flow", "priority=9,actions=output:1")
+
+
+# ---- Raw peers ----
+
+def hdr(type_, length, xid=1, version=4):
+    return struct.pack("!BBHI", version, type_, length, xid)
+
+
+def hello():
+    return hdr(0, 16, 0) + struct.pack("!HHI", 1, 8, 1 << 4)
+
+
+def flow_mod(xid=2, command=0, priority=0x8000, match=b"", insts=b""):
+    """A FLOW_MOD: 'match' is the OXM fields (the ofp_match header and
+    padding are added)."""
+    m = struct.pack("!HH", 1, 4 + len(match)) + match
+    m += b"\0" * (-len(m) % 8)
+    body = struct.pack("!QQBBHHHIIIH2x", 0, 0, 0, command, 0, 0, priority,
+                       0xffffffff, 0xffffffff, 0xffffffff, 0) + m + insts
+    return hdr(14, 8 + len(body), xid) + body
+
+
+class Peer:
+    def __init__(self, path=None, sock=None):
+        self.s = sock or socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(10)
+        if path:
+            self.s.connect(path)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def recv_msg(self):
+        while len(self.buf) < 8 or len(self.buf) < struct.unpack(
+                "!H", self.buf[2:4])[0]:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        n = struct.unpack("!H", self.buf[2:4])[0]
+        m, self.buf = self.buf[:n], self.buf[n:]
+        return m
+
+    def wait_type(self, t):
+        while True:
+            m = self.recv_msg()
+            if m[1] == t:
+                return m
+
+    def handshake(self):
+        self.send(hello())
+        assert self.recv_msg()[1] == 0
+
+
+def test_hostile_peers(tmp_path):
+    with of_switch(tmp_path) as sw:
+        path = sw.mgmt[len("unix:"):]
+        # Garbage before HELLO: an error, then the switch hangs up.
+        p = Peer(path)
+        p.send(b"\xff" * 64)
+        assert p.recv_msg()[1] == 0       # its HELLO
+        m = p.wait_type(1)
+        assert struct.unpack("!HH", m[8:12]) == (0, 0)  # HELLO_FAILED
+        # Truncated and lying messages after HELLO: errors, not a crash.
+        p = Peer(path)
+        p.handshake()
+        fm = flow_mod()
+        assert len(fm) == 56
+        for cut in (8, 20, 48, 52):
+            bad = bytearray(fm[:cut])
+            bad[2:4] = struct.pack("!H", cut)
+            p.send(bytes(bad))
+            m = p.wait_type(1)
+            assert struct.unpack("!H", m[8:10])[0] in (1, 4, 5)
+        # A match that claims to be longer than the message.
+        bad = bytearray(fm)
+        bad[50:52] = struct.pack("!H", 400)
+        p.send(bytes(bad))
+        assert p.wait_type(1)
+        # Echo still answered on the same connection.
+        p.send(hdr(2, 12, 99) + b"ping")
+        m = p.wait_type(3)
+        assert m[4:8] == struct.pack("!I", 99) and m[8:] == b"ping"
+        # Length below 8: framing lost, the connection is closed.
+        p.send(hdr(2, 4, 5))
+        with pytest.raises((EOFError, ConnectionResetError)):
+            while True:
+                p.recv_msg()
+        # A client that floods dump requests and never reads does not
+        # stall another one.
+        ofctl(sw.mgmt, "add-flows", "-", input="".join(
+            f"priority=5,ip,nw_dst=10.0.{i >> 8}.{i & 255},actions=drop\n"
+            for i in range(3000)))
+        hog = Peer(path)
+        hog.handshake()
+        req = hdr(18, 56, 7) + struct.pack("!HH4x", 1, 0) + \
+            struct.pack("!B3xII4xQQ", 255, 0xffffffff, 0xffffffff, 0, 0) + \
+            struct.pack("!HH4x", 1, 4)
+        for _ in range(200):
+            hog.send(req)
+        t0 = time.time()
+        out = ofctl(sw.mgmt, "show", timeout=30).stdout
+        assert "n_tables:254" in out and time.time() - t0 < 10
+        hog.s.close()
+        # Random bytes on fresh connections.
+        import random
+        rnd = random.Random(7)
+        for _ in range(50):
+            q = Peer(path)
+            q.handshake()
+            body = bytes(rnd.randrange(256) for _ in range(rnd.randrange(64)))
+            t = rnd.choice([14, 18, 24, 9, 13, 15, 29, 4, 200])
+            q.send(hdr(t, 8 + len(body), 3) + body)
+            q.send(hdr(20, 8, 4))       # barrier
+            try:
+                q.wait_type(21)
+            except (EOFError, ConnectionResetError):
+                pass
+            q.s.close()
+        assert "n_tables:254" in ofctl(sw.mgmt, "show").stdout
+
+
+def test_controller_connection(tmp_path):
+    """sluiced connects to a controller, answers it, probes it when idle,
+    and reconnects after it goes away."""
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    lsock.settimeout(20)
+    port = lsock.getsockname()[1]
+    of = {"controllers": [f"tcp:127.0.0.1:{port}"],
+          "datapath_id": "00000000000000a1",
+          "inactivity_probe_ms": 500, "max_backoff_ms": 1000}
+    try:
+        with of_switch(tmp_path, openflow=of) as sw:
+            conn, _ = lsock.accept()
+            c = Peer(sock=conn)
+            c.handshake()
+            c.send(hdr(5, 8, 11))           # FEATURES_REQUEST
+            m = c.wait_type(6)
+            assert struct.unpack("!Q", m[8:16])[0] == 0xa1
+            # Role: master, then a stale generation id is refused.
+            c.send(hdr(24, 24, 12) + struct.pack("!I4xQ", 2, 10))
+            m = c.wait_type(25)
+            assert struct.unpack("!I", m[8:12])[0] == 2
+            c.send(hdr(24, 24, 13) + struct.pack("!I4xQ", 2, 5))
+            m = c.wait_type(1)
+            assert struct.unpack("!HH", m[8:12]) == (11, 0)
+            # Idle: an echo request comes within the probe interval.
+            m = c.wait_type(2)
+            c.send(hdr(3, 8, struct.unpack("!I", m[4:8])[0]))
+            # The controller goes away: sluiced comes back.
+            conn.close()
+            conn2, _ = lsock.accept()
+            c2 = Peer(sock=conn2)
+            c2.handshake()
+            c2.send(hdr(20, 8, 14))
+            assert c2.wait_type(21)
+            # A slave may not change flows.
+            c2.send(hdr(24, 24, 15) + struct.pack("!I4xQ", 3, 20))
+            c2.wait_type(25)
+            c2.send(flow_mod(xid=16))
+            m = c2.wait_type(1)
+            assert struct.unpack("!HH", m[8:12]) == (1, 10)   # IS_SLAVE
+            conn2.close()
+    finally:
+        lsock.close()
