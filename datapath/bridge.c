@@ -167,6 +167,67 @@ sw_release(void *const *refs, size_t n, void *sw_)
     }
 }
 
+/* ---- Packet-ins and packet-outs. ---- */
+
+bool
+sw_port_of_dp(const struct sw *sw, uint32_t dp_port, struct bridge **br,
+              uint32_t *ofport)
+{
+    if (dp_port >= DP_MAX_PORTS || !sw->port_map[dp_port].br) {
+        return false;
+    }
+    *br = sw->port_map[dp_port].br;
+    *ofport = sw->port_map[dp_port].ofport;
+    return true;
+}
+
+int
+sw_packet_out(struct sw *sw, struct bridge *br, const void *frame,
+              size_t len, uint32_t in_port, const struct of_actions *acts,
+              char *err, size_t errsize)
+{
+    struct ofproto_xlate_out out;
+    struct dp_actions *dpa = NULL;
+    uint32_t dp_in = DP_NO_PORT;
+    struct flow flow;
+    int ret;
+
+    if (len < 14 || len > UINT16_MAX) {
+        snprintf(err, errsize, "a packet of %zu bytes (14..65535)", len);
+        return EINVAL;
+    }
+    if (in_port < OFPP_MAX
+        && !ofproto_port_to_dp(br->ofproto, in_port, &dp_in)) {
+        snprintf(err, errsize, "in_port %u is not a port of %s", in_port,
+                 br->name);
+        return ENOENT;
+    }
+    flow_extract(frame, len, in_port, &flow, NULL);
+    dp_slow_rdlock(sw->dp);
+    ret = ofproto_xlate_packet_out(br->ofproto, &flow, acts, &dpa, &out,
+                                   dp_time_ms());
+    dp_slow_unlock(sw->dp);
+    if (ret) {
+        snprintf(err, errsize, "translation failed: %s", strerror(ret));
+        return ret;
+    }
+    /* Rules an output:TABLE went through count the packet. */
+    for (size_t i = 0; i < out.n_rules; i++) {
+        ofproto_rule_credit(out.rules[i], 1, len, dp_time_ms());
+    }
+    ofproto_xlate_out_uninit(&out);
+    if (out.learned_changed) {
+        dp_revalidate(sw->dp);
+    }
+    ret = dp_packet_out(sw->dp, frame, len, dp_in, dpa);
+    if (ret) {
+        free(dpa);
+        snprintf(err, errsize, "%s", ret == ENOBUFS
+                 ? "the packet-out queue is full" : strerror(ret));
+    }
+    return ret;
+}
+
 /* ---- Helpers. ---- */
 
 /* Gives the tunnels (tunnel.h) every port of every bridge.  Slow-path

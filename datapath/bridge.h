@@ -166,6 +166,19 @@ void sw_dump_flows(struct sw *, struct bridge *,
                    const struct of_flow_spec *filter,
                    void (*cb)(const struct ofproto_rule_info *, void *),
                    void *aux);
+/* OpenFlow packet-out: translates 'acts' for the packet 'frame' as
+ * received on OpenFlow port 'in_port' (or OFPP_CONTROLLER / OFPP_LOCAL:
+ * none) of 'br' and has the datapath execute them (dp.h
+ * dp_packet_out()).  Returns 0, EINVAL or ENOENT (bad frame or port),
+ * ENOBUFS (queue full) or ENOMEM, with 'err' filled. */
+int sw_packet_out(struct sw *, struct bridge *, const void *frame,
+                  size_t len, uint32_t in_port, const struct of_actions *acts,
+                  char *err, size_t errsize);
+/* The bridge and OpenFlow port of datapath port 'dp_port' (a packet-in's
+ * input port), false if it has none. */
+bool sw_port_of_dp(const struct sw *, uint32_t dp_port, struct bridge **br,
+                   uint32_t *ofport);
+
 /* Port mirrors (mirror.h), kept by port names: a mirror whose output
  * port is not open is inactive, a selected port that is not open is left
  * out, until add-port opens it.  sw_add_mirror() checks 'm' against the

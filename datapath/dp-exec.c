@@ -696,7 +696,7 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             return;
         }
         if (t == DPA_OUTPUT || t == DPA_RECIRC || t == DPA_CT
-            || t == DPA_TNL_POP || t == DPA_TNL_PUSH) {
+            || t == DPA_TNL_POP || t == DPA_TNL_PUSH || t == DPA_USERSPACE) {
             last = i;
         }
     }
@@ -755,6 +755,21 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             exec_tnl_push(pmd, pkts, rx_keys, n, a, i == last);
             break;
         case DPA_TNL_DATA:
+            break;
+        case DPA_USERSPACE:
+            sent = true;
+            for (unsigned j = 0; j < n; j++) {
+                const struct flow *k = rx_keys ? rx_keys[j] : NULL;
+
+                if (!pkts[j]) {
+                    continue;
+                }
+                dp_pktin_send(pmd, pkts[j], k ? k->in_port : in_port, a);
+                if (i == last) {
+                    rte_pktmbuf_free(pkts[j]);
+                    pkts[j] = NULL;
+                }
+            }
             break;
         case DPA_CT:
             if (!md) {

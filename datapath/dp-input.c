@@ -44,6 +44,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "capture.h"
 #include "mirror.h"
@@ -990,6 +991,38 @@ input_burst(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
 
 /* ---- The PMD loop. ---- */
 
+/* PMD 0: the packet-outs the main thread queued (dp_packet_out()). */
+static void
+pmd_packet_outs(struct dp_pmd *pmd)
+{
+    struct dp *dp = pmd->dp;
+    void *items[DP_BATCH];
+    unsigned n = rte_ring_sc_dequeue_burst(dp->pktout_ring, items, DP_BATCH,
+                                           NULL);
+
+    for (unsigned i = 0; i < n; i++) {
+        struct dp_pktout *po = items[i];
+        struct rte_mbuf *m = po->m;
+        struct flow_layers layers;
+        struct flow key;
+
+        flow_extract(rte_pktmbuf_mtod(m, const void *),
+                     rte_pktmbuf_data_len(m), po->in_port, &key, &layers);
+        pmd->pass_in_port = po->in_port;
+        dp_execute(pmd, &m, &layers, NULL, NULL, 1, po->acts, NULL);
+        if (pmd->recirc_next->n) {
+            uint64_t t0 = 0;
+
+            input_recirc(pmd, po->in_port, false, &t0);
+        }
+        if (pmd->n_sess_trace) {
+            dp_sess_traces_end(pmd);
+        }
+        free(po->acts);
+        free(po);
+    }
+}
+
 static void
 pmd_pin(struct dp_pmd *pmd)
 {
@@ -1110,6 +1143,9 @@ dp_pmd_main(void *pmd_)
         pmd->mirrors = atomic_load_explicit(&dp->mirrors,
                                             memory_order_acquire);
 
+        if (unlikely(pmd->idx == 0 && !rte_ring_empty(dp->pktout_ring))) {
+            pmd_packet_outs(pmd);
+        }
         prof = atomic_load_explicit(&dp->profile, memory_order_relaxed);
         poll = atomic_load_explicit(&pmd->poll, memory_order_acquire);
         for (size_t q = 0; poll && q < poll->n; q++) {

@@ -153,6 +153,15 @@ struct dp {
     struct dp_upcall_stub reval_stub;       /* [main] Revalidation. */
     long long last_rank_ms;
 
+    /* Packet-ins (DPA_USERSPACE): PMDs enqueue struct dp_pktin, the main
+     * thread drains (dp_pktin_recv()), woken through pktin_fd (an
+     * eventfd written when a PMD finds the ring empty). */
+    struct rte_ring *pktin_ring;
+    int pktin_fd;
+    /* Packet-outs: the main thread enqueues struct dp_pktout, PMD 0
+     * executes them between bursts. */
+    struct rte_ring *pktout_ring;
+
     /* Session offload (dp.h "Sessions"): PMDs queue, dp_run() drains. */
     _Atomic uint64_t sess_min_packets;      /* 0: off. */
     pthread_mutex_t sess_mutex;
@@ -160,6 +169,16 @@ struct dp {
     unsigned sess_n;                        /* [sess_mutex] */
     struct dp_session_stats sess_stats;     /* [sess_mutex] */
 };
+
+/* A packet-out on its way to PMD 0. */
+struct dp_pktout {
+    struct rte_mbuf *m;
+    uint32_t in_port;           /* Datapath port, or DP_NO_PORT. */
+    struct dp_actions *acts;    /* Owned. */
+};
+/* PMD side: sends a packet-in of 'm' (read, not consumed). */
+void dp_pktin_send(struct dp_pmd *, struct rte_mbuf *m, uint32_t in_port,
+                   const struct dp_action *a);
 
 /* A PMD's message to the main thread about a session. */
 #define DP_SESS_QUEUE 8192      /* Events between two drains (dp_run(),

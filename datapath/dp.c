@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "dp-private.h"
 #include "emc.h"
@@ -171,6 +173,9 @@ dp_pmd_lcore_main(void *pmd)
     return 0;
 }
 
+static int pktio_create(struct dp *);
+static void pktio_destroy(struct dp *);
+
 int
 dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
           const struct dp_callbacks *cbs, void *aux, struct dp **dpp,
@@ -250,6 +255,12 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         return ENOMEM;
     }
 
+    dp->pktin_fd = -1;
+    if (pktio_create(dp)) {
+        snprintf(err, errsize, "cannot create the packet-in/out queues");
+        dp_destroy(dp);
+        return ENOMEM;
+    }
     for (unsigned i = 0; i < cfg->n_pmds; i++) {
         struct dp_pmd *pmd = rte_zmalloc("sluice_pmd", sizeof *pmd,
                                          RTE_CACHE_LINE_SIZE);
@@ -319,6 +330,151 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
     return 0;
 }
 
+/* ---- Packet-ins and packet-outs. ---- */
+
+static int
+pktio_create(struct dp *dp)
+{
+    static atomic_uint seq;
+    unsigned id = atomic_fetch_add(&seq, 1);
+    char name[RTE_RING_NAMESIZE];
+
+    snprintf(name, sizeof name, "slpi%u", id);
+    dp->pktin_ring = rte_ring_create(name, DP_PKTIN_QUEUE, SOCKET_ID_ANY,
+                                     RING_F_SC_DEQ);
+    snprintf(name, sizeof name, "slpo%u", id);
+    dp->pktout_ring = rte_ring_create(name, DP_PKTOUT_QUEUE, SOCKET_ID_ANY,
+                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
+    dp->pktin_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return dp->pktin_ring && dp->pktout_ring && dp->pktin_fd >= 0 ? 0
+                                                                  : -1;
+}
+
+/* After the PMDs stopped: what is left in the queues goes. */
+static void
+pktio_destroy(struct dp *dp)
+{
+    void *p;
+
+    if (dp->pktin_ring) {
+        while (!rte_ring_dequeue(dp->pktin_ring, &p)) {
+            free(p);
+        }
+        rte_ring_free(dp->pktin_ring);
+    }
+    if (dp->pktout_ring) {
+        while (!rte_ring_dequeue(dp->pktout_ring, &p)) {
+            struct dp_pktout *po = p;
+
+            rte_pktmbuf_free(po->m);
+            free(po->acts);
+            free(po);
+        }
+        rte_ring_free(dp->pktout_ring);
+    }
+    if (dp->pktin_fd >= 0) {
+        close(dp->pktin_fd);
+    }
+}
+
+void
+dp_pktin_send(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t in_port,
+              const struct dp_action *a)
+{
+    struct dp *dp = pmd->dp;
+    uint32_t total = rte_pktmbuf_pkt_len(m);
+    /* The switch buffers no packet, so the whole packet goes (OpenFlow
+     * 1.3's max_len limits only buffered packets; Open vSwitch, which
+     * does not buffer either, does the same), up to what a message can
+     * carry. */
+    uint32_t len = total < DP_PKTIN_MAX_LEN ? total : DP_PKTIN_MAX_LEN;
+    struct dp_pktin *pi;
+    bool was_empty;
+
+    (void) a->userspace.max_len;
+    pi = malloc(sizeof *pi + len);
+    if (!pi) {
+        dp_stat_add(&pmd->drops[DP_DROP_PKTIN_FULL], 1);
+        return;
+    }
+    pi->in_port = in_port;
+    pi->total_len = total > UINT16_MAX ? UINT16_MAX : (uint16_t) total;
+    pi->len = (uint16_t) len;
+    pi->reason = a->userspace.reason;
+    pi->table_id = a->userspace.table_id;
+    pi->cookie = a->userspace.cookie;
+    if (len) {
+        const void *d = rte_pktmbuf_read(m, 0, len, pi->data);
+
+        if (d != pi->data) {
+            memcpy(pi->data, d, len);
+        }
+    }
+    was_empty = rte_ring_empty(dp->pktin_ring);
+    if (rte_ring_mp_enqueue(dp->pktin_ring, pi)) {
+        free(pi);
+        dp_stat_add(&pmd->drops[DP_DROP_PKTIN_FULL], 1);
+        return;
+    }
+    if (was_empty) {
+        uint64_t one = 1;
+
+        /* Wakes the main thread; a full counter (never: it reads) or an
+         * interrupted write only delays the drain to the next wake. */
+        if (write(dp->pktin_fd, &one, sizeof one) < 0) {
+            /* Nothing to do. */
+        }
+    }
+}
+
+int
+dp_pktin_fd(const struct dp *dp)
+{
+    return dp->pktin_fd;
+}
+
+size_t
+dp_pktin_recv(struct dp *dp, struct dp_pktin **out, size_t max)
+{
+    return rte_ring_sc_dequeue_burst(dp->pktin_ring, (void **) out,
+                                     (unsigned) max, NULL);
+}
+
+int
+dp_packet_out(struct dp *dp, const void *frame, size_t len,
+              uint32_t in_port, struct dp_actions *acts)
+{
+    struct dp_pktout *po;
+    struct rte_mbuf *m;
+
+    if (len > UINT16_MAX) {
+        return EMSGSIZE;
+    }
+    m = rte_pktmbuf_alloc(dp->mp);
+    if (!m) {
+        return ENOMEM;
+    }
+    if (!rte_pktmbuf_append(m, (uint16_t) len)) {
+        rte_pktmbuf_free(m);
+        return EMSGSIZE;
+    }
+    memcpy(rte_pktmbuf_mtod(m, void *), frame, len);
+    po = malloc(sizeof *po);
+    if (!po) {
+        rte_pktmbuf_free(m);
+        return ENOMEM;
+    }
+    po->m = m;
+    po->in_port = in_port;
+    po->acts = acts;
+    if (rte_ring_sp_enqueue(dp->pktout_ring, po)) {
+        rte_pktmbuf_free(m);
+        free(po);
+        return ENOBUFS;
+    }
+    return 0;
+}
+
 static void
 shutdown_cb(struct cls_rule *cr, void *dp_)
 {
@@ -357,6 +513,7 @@ dp_destroy(struct dp *dp)
         }
     }
     dp_hw_removals(dp);
+    pktio_destroy(dp);
     dp_mirrors_free(atomic_load(&dp->mirrors));
     tnl_map_destroy(atomic_load(&dp->tnl_map));
     free(atomic_load(&dp->tlv_map));

@@ -465,4 +465,37 @@ size_t dp_megaflow_count(const struct dp *);
 /* Monotonic milliseconds since about process start (never 0). */
 long long dp_time_ms(void);
 
+/* ---- Packet-ins and packet-outs (OpenFlow, openflow.h). ----
+ *
+ * A DPA_USERSPACE action queues a copy of its packet (all of it, up to
+ * DP_PKTIN_MAX_LEN bytes: nothing is buffered, so max_len does not
+ * truncate) for the main thread: at most DP_PKTIN_QUEUE wait; beyond, the
+ * copy is dropped and counted (packet_in_queue_full).  dp_pktin_fd() is
+ * readable (an eventfd: read and discard its counter) when some may wait;
+ * dp_pktin_recv() takes up to 'max' of them, each new memory the caller
+ * frees with free().
+ *
+ * dp_packet_out() has PMD 0 execute 'acts' (translated by the caller, for
+ * input port 'in_port', DP_NO_PORT for none) on a copy of 'frame'
+ * between two bursts.  It takes 'acts' (freed by the datapath) when it
+ * returns 0; else ENOMEM or ENOBUFS (the queue of DP_PKTOUT_QUEUE is full)
+ * and the caller keeps them.  Main thread. */
+#define DP_NO_PORT UINT32_MAX
+#define DP_PKTIN_QUEUE 4096
+#define DP_PKTIN_MAX_LEN 65000      /* Room for the message's headers. */
+#define DP_PKTOUT_QUEUE 1024
+struct dp_pktin {
+    uint32_t in_port;           /* Datapath port the packet came in on. */
+    uint16_t total_len;         /* The frame's length. */
+    uint16_t len;               /* Bytes in data (<= max_len). */
+    uint8_t reason;             /* 0 no match (table-miss flow), 1 action */
+    uint8_t table_id;
+    uint64_t cookie;
+    uint8_t data[];
+};
+int dp_pktin_fd(const struct dp *);
+size_t dp_pktin_recv(struct dp *, struct dp_pktin **out, size_t max);
+int dp_packet_out(struct dp *, const void *frame, size_t len,
+                  uint32_t in_port, struct dp_actions *acts);
+
 #endif /* dp.h */

@@ -636,6 +636,10 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
             return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
                                msgsize, "tunnel decapsulation (software "
                                "only)");
+        } else if (t == DPA_USERSPACE) {
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, "packets to the controller "
+                               "(software only)");
         } else if (t == DPA_CT || t == DPA_CT_CLEAR || t == DPA_RECIRC) {
             /* Before the no-output case: a first pass ends in ct() and a
              * recirculation, which is no drop. */

@@ -130,6 +130,9 @@ struct ofsw {
     size_t n_bridges;
     struct event *timer;
     struct event *save;         /* Saves the flow mods' changes. */
+    struct event *pktin;        /* The datapath's packet-in eventfd. */
+    struct event *pktin_more;   /* The next turn of a long drain. */
+    uint64_t pktin_sent, pktin_dropped;
 };
 
 static void conn_close(struct of_conn *c, const char *why);
@@ -845,6 +848,44 @@ handle_role(struct of_conn *c, const uint8_t *msg, size_t len, uint32_t xid)
 }
 
 static void
+handle_packet_out(struct of_conn *c, const uint8_t *msg, size_t len,
+                  uint32_t xid)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct ofm_packet_out po;
+    char err[256] = "";
+    ofperr e;
+    int ret;
+
+    e = ofm_packet_out_decode(msg, len, &po, err, sizeof err);
+    if (e) {
+        send_error(c, xid, e, msg, len, err);
+        return;
+    }
+    if (po.buffer_id != OFP_NO_BUFFER) {
+        e = ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN);
+        snprintf(err, sizeof err, "buffer_id %u: the switch buffers no "
+                 "packets", po.buffer_id);
+    } else if (!br) {
+        e = ofperr_make(OFPET_BAD_REQUEST, OFPBRC_EPERM);
+        snprintf(err, sizeof err, "bridge gone");
+    } else {
+        ret = sw_packet_out(c->ob->ofsw->sw, br, po.data, po.data_len,
+                            po.in_port, po.actions, err, sizeof err);
+        if (ret) {
+            e = ofperr_make(OFPET_BAD_REQUEST,
+                            ret == ENOENT ? OFPBRC_BAD_PORT
+                            : ret == EINVAL ? OFPBRC_BAD_PACKET
+                            : OFPBRC_EPERM);
+        }
+    }
+    free(po.actions);
+    if (e) {
+        send_error(c, xid, e, msg, len, err);
+    }
+}
+
+static void
 handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
 {
     struct ofp_hdr h;
@@ -964,6 +1005,14 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
         }
         break;
     case OFPT_PACKET_OUT:
+        if (is_slave(c)) {
+            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
+                                             OFPBRC_IS_SLAVE),
+                       msg, len, "packet_out from a slave");
+            break;
+        }
+        handle_packet_out(c, msg, len, h.xid);
+        break;
     case OFPT_GROUP_MOD:
     case OFPT_METER_MOD:
     case OFPT_PORT_MOD:
@@ -975,9 +1024,7 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
             break;
         }
         send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE),
-                   msg, len, h.type == OFPT_PACKET_OUT
-                   ? "packet_out is not supported yet"
-                   : h.type == OFPT_GROUP_MOD ? "groups are not supported yet"
+                   msg, len, h.type == OFPT_GROUP_MOD ? "groups are not supported yet"
                    : h.type == OFPT_METER_MOD ? "meters are not supported yet"
                    : "message not supported");
         break;
@@ -1542,6 +1589,84 @@ timer_cb(evutil_socket_t fd, short what, void *ofsw_)
     event_add(ofsw->timer, &tv);
 }
 
+/* ---- Packet-ins. ---- */
+
+#define PKTIN_PER_TURN 512
+
+static void
+send_packet_in(struct ofsw *ofsw, const struct dp_pktin *pi)
+{
+    struct bridge *br;
+    uint32_t ofport;
+    struct ofb *ob = NULL;
+
+    if (!sw_port_of_dp(ofsw->sw, pi->in_port, &br, &ofport)) {
+        return;                 /* The port went away meanwhile. */
+    }
+    for (size_t i = 0; i < ofsw->n_bridges; i++) {
+        if (!strcmp(ofsw->bridges[i].name, bridge_name(br))) {
+            ob = &ofsw->bridges[i];
+        }
+    }
+    if (!ob) {
+        ofsw->pktin_dropped++;  /* No OpenFlow on that bridge. */
+        return;
+    }
+    for (struct of_conn *c = ob->conns; c; c = c->next) {
+        struct ofm_packet_in m = {
+            .in_port = ofport,
+            .total_len = pi->total_len,
+            .reason = pi->reason,
+            .table_id = pi->table_id,
+            .cookie = pi->cookie,
+            .data = pi->data,
+            .len = pi->len,
+        };
+
+        if (!c->hello_rx || c->closing
+            || !(c->async[is_slave(c) ? 1 : 0] & (1u << pi->reason))) {
+            continue;
+        }
+        if (out_pending(c) >= OUT_HIGH_WATER) {
+            ofsw->pktin_dropped++;      /* A controller that does not read
+                                         * loses packet-ins, not memory. */
+            continue;
+        }
+        ofm_packet_in(&c->out, 0, &m);
+        conn_send(c, &c->out);
+        ofsw->pktin_sent++;
+    }
+}
+
+static void
+pktin_cb(evutil_socket_t fd, short what, void *ofsw_)
+{
+    struct ofsw *ofsw = ofsw_;
+    struct dp *dp = sw_dp(ofsw->sw);
+    struct dp_pktin *pis[64];
+    uint64_t cnt;
+    size_t total = 0, n;
+
+    (void) what;
+    if (fd >= 0 && read(fd, &cnt, sizeof cnt) < 0) {
+        /* EAGAIN: woken for what an earlier drain took. */
+    }
+    while (total < PKTIN_PER_TURN
+           && (n = dp_pktin_recv(dp, pis, 64)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            send_packet_in(ofsw, pis[i]);
+            free(pis[i]);
+        }
+        total += n;
+    }
+    if (total >= PKTIN_PER_TURN) {
+        /* More may wait: after the loop's next poll. */
+        static const struct timeval zero = { 0, 0 };
+
+        event_add(ofsw->pktin_more, &zero);
+    }
+}
+
 /* ---- Lifecycle. ---- */
 
 static uint64_t
@@ -1658,7 +1783,11 @@ ofsw_create(struct event_base *base, struct sw *sw, const struct cfg *cfg,
     ofsw->bridges = calloc(n + 1, sizeof *ofsw->bridges);
     ofsw->timer = evtimer_new(base, timer_cb, ofsw);
     ofsw->save = evtimer_new(base, save_cb, ofsw);
-    if (!ofsw->bridges || !ofsw->timer || !ofsw->save) {
+    ofsw->pktin = event_new(base, dp_pktin_fd(sw_dp(sw)),
+                            EV_READ | EV_PERSIST, pktin_cb, ofsw);
+    ofsw->pktin_more = evtimer_new(base, pktin_cb, ofsw);
+    if (!ofsw->bridges || !ofsw->timer || !ofsw->save || !ofsw->pktin
+        || !ofsw->pktin_more || event_add(ofsw->pktin, NULL)) {
         snprintf(err, errsize, "out of memory");
         ofsw_destroy(ofsw);
         return NULL;
@@ -1692,6 +1821,12 @@ ofsw_destroy(struct ofsw *ofsw)
     free(ofsw->bridges);
     if (ofsw->timer) {
         event_free(ofsw->timer);
+    }
+    if (ofsw->pktin) {
+        event_free(ofsw->pktin);
+    }
+    if (ofsw->pktin_more) {
+        event_free(ofsw->pktin_more);
     }
     if (ofsw->save) {
         event_free(ofsw->save);

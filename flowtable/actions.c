@@ -429,6 +429,12 @@ fmt_dp_action(struct sbuf *s, const struct dp_action *a)
         return;
     case DPA_TNL_DATA:
         return;
+    case DPA_USERSPACE:
+        sbuf_printf(s, "userspace(controller(reason=%s,table=%u,"
+                    "max_len=%u))", a->userspace.reason ? "action"
+                                                        : "no_match",
+                    a->userspace.table_id, a->userspace.max_len);
+        return;
     }
     sbuf_printf(s, "unknown(%u)", a->type);
 }

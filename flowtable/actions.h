@@ -64,6 +64,8 @@ enum of_action_type {
     OFPACT_GOTO_TABLE,      /* goto_table:T (must be last) */
     OFPACT_CT,              /* ct(commit,zone=N,table=T,nat(..),exec(..)) */
     OFPACT_CT_CLEAR,        /* ct_clear */
+    OFPACT_CONTROLLER,      /* controller, controller:N, CONTROLLER:N,
+                             * controller(max_len=N), output:CONTROLLER */
 };
 
 #define OF_CT_NO_TABLE 0xff    /* ct() without table=: no recirculation. */
@@ -107,6 +109,9 @@ struct of_action {
             uint8_t table;
         } goto_table;
         struct of_ct ct;
+        struct {
+            uint16_t max_len;       /* Bytes of the packet sent. */
+        } controller;
     };
 };
 
@@ -150,6 +155,10 @@ enum dp_action_type {
                              * the whole block */
     DPA_TNL_DATA,           /* Bytes of a DPA_TNL_PUSH's header template
                              * (only inside its block) */
+    DPA_USERSPACE,          /* A copy of the packet, as the actions before
+                             * left it, to the main thread: an OpenFlow
+                             * packet-in (userspace.*; the packet itself
+                             * when this is the last action) */
 };
 
 #define DPA_TNL_DATA_BYTES 64   /* Template bytes per DPA_TNL_DATA. */
@@ -214,6 +223,14 @@ struct dp_action {
                                                  * carries; 0: no limit. */
         } tnl_push;
         uint8_t data[DPA_TNL_DATA_BYTES];       /* DPA_TNL_DATA */
+        struct {
+            uint16_t max_len;                   /* Bytes sent at most. */
+            uint8_t reason;                     /* OFPR_*: 0 no match,
+                                                 * 1 action */
+            uint8_t table_id;
+            uint32_t pad;
+            uint64_t cookie;                    /* The rule's (host). */
+        } userspace;
     };
 };
 

@@ -1304,20 +1304,27 @@ too_many:
 }
 
 static ofperr
-output_decode(uint32_t wire, struct act_list *l, char *err, size_t errsize)
+output_decode(uint32_t wire, uint16_t max_len, bool packet_out,
+              struct act_list *l, char *err, size_t errsize)
 {
     struct of_action *a;
     uint32_t port = 0;
     uint16_t type;
 
-    if (!ofm_port_from_wire(wire, &port) || port == OFPP_NONE
-        || port == OFPP_CONTROLLER || port == OFPP_TABLE || port == 0) {
+    if (!ofm_port_from_wire(wire, &port) || port == OFPP_NONE || port == 0
+        || (port == OFPP_TABLE && !packet_out)) {
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_OUT_PORT), err,
-                    errsize, "output to port 0x%x is not supported%s", wire,
-                    port == OFPP_CONTROLLER ? " (CONTROLLER: no packet-ins "
-                    "yet)" : "");
+                    errsize, "output to port 0x%x is not allowed here",
+                    wire);
     }
     switch (port) {
+    case OFPP_CONTROLLER:
+        if (!(a = act_add(l, OFPACT_CONTROLLER))) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err,
+                        errsize, "too many actions (or out of memory)");
+        }
+        a->controller.max_len = max_len;
+        return 0;
     case OFPP_IN_PORT:
         type = OFPACT_IN_PORT;
         break;
@@ -1378,7 +1385,8 @@ actions_decode__(const uint8_t *p, size_t len, const struct of_match *match,
                 return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN),
                             err, errsize, "output: length %u", alen);
             }
-            e = output_decode(get32(ap + 4), l, err, errsize);
+            e = output_decode(get32(ap + 4), get16(ap + 8), match == NULL,
+                              l, err, errsize);
             break;
         case OFPAT_PUSH_VLAN: {
             uint16_t tpid = get16(ap + 4);
@@ -1598,11 +1606,11 @@ put_action_hdr(struct ofbuf *b, uint16_t type, uint16_t len)
 }
 
 static void
-put_output(struct ofbuf *b, uint32_t port)
+put_output(struct ofbuf *b, uint32_t port, uint16_t max_len)
 {
     put_action_hdr(b, OFPAT_OUTPUT, 16);
     ofbuf_put_be32(b, ofm_port_to_wire(port));
-    ofbuf_put_be16(b, 0);
+    ofbuf_put_be16(b, max_len);
     ofbuf_put(b, NULL, 6);
 }
 
@@ -1776,19 +1784,22 @@ put_action(struct ofbuf *b, const struct of_action *a)
 
     switch ((enum of_action_type) a->type) {
     case OFPACT_OUTPUT:
-        put_output(b, a->output.port);
+        put_output(b, a->output.port, 0);
         break;
     case OFPACT_IN_PORT:
-        put_output(b, OFPP_IN_PORT);
+        put_output(b, OFPP_IN_PORT, 0);
         break;
     case OFPACT_FLOOD:
-        put_output(b, OFPP_FLOOD);
+        put_output(b, OFPP_FLOOD, 0);
         break;
     case OFPACT_ALL:
-        put_output(b, OFPP_ALL);
+        put_output(b, OFPP_ALL, 0);
         break;
     case OFPACT_NORMAL:
-        put_output(b, OFPP_NORMAL);
+        put_output(b, OFPP_NORMAL, 0);
+        break;
+    case OFPACT_CONTROLLER:
+        put_output(b, OFPP_CONTROLLER, a->controller.max_len);
         break;
     case OFPACT_SET_FIELD:
         put_set_field(b, a);
@@ -2358,4 +2369,68 @@ ofm_table_features_encode(struct ofbuf *b, uint8_t table_id,
     if (!b->oom) {
         put16(b->data + start, (uint16_t) (b->len - start));
     }
+}
+
+/* ---- Packet-in and packet-out. ---- */
+
+void
+ofm_packet_in(struct ofbuf *b, uint32_t xid, const struct ofm_packet_in *pi)
+{
+    size_t start = ofm_start(b, OFPT_PACKET_IN, xid);
+    struct of_match m;
+    const struct mf_field *mf = mf_from_id(MFF_IN_PORT);
+    union mf_value v;
+
+    ofbuf_put_be32(b, OFP_NO_BUFFER);
+    ofbuf_put_be16(b, pi->total_len);
+    ofbuf_put_u8(b, pi->reason);
+    ofbuf_put_u8(b, pi->table_id);
+    ofbuf_put_be64(b, pi->cookie);
+    of_match_init_catchall(&m);
+    mf_value_from_u32(mf, pi->in_port, &v);
+    mf_set(mf, &v, NULL, &m.flow);
+    mf_unwildcard(mf, &m.wc);
+    ofm_match_encode(b, &m);
+    ofbuf_put(b, NULL, 2);
+    ofbuf_put(b, pi->data, pi->len);
+    ofm_finish(b, start);
+}
+
+ofperr
+ofm_packet_out_decode(const uint8_t *msg, size_t len,
+                      struct ofm_packet_out *po, char *err, size_t errsize)
+{
+    uint16_t alen;
+    uint32_t in_port;
+    ofperr e;
+
+    memset(po, 0, sizeof *po);
+    if (len < 24) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "packet_out: %zu bytes", len);
+    }
+    po->buffer_id = get32(msg + 8);
+    in_port = get32(msg + 12);
+    alen = get16(msg + 16);
+    if (alen > len - 24) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "packet_out: actions_len %u exceeds the "
+                    "message", alen);
+    }
+    if (!ofm_port_from_wire(in_port, &po->in_port)
+        || (po->in_port >= OFPP_MAX && po->in_port != OFPP_CONTROLLER
+            && po->in_port != OFPP_LOCAL)) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_PORT), err,
+                    errsize, "packet_out: in_port 0x%x", in_port);
+    }
+    /* match NULL: a packet-out's list (output:TABLE allowed, set_field
+     * prerequisites checked on the packet at run time). */
+    e = ofm_actions_decode(msg + 24, alen, NULL, &po->actions, err,
+                           errsize);
+    if (e) {
+        return e;
+    }
+    po->data = msg + 24 + alen;
+    po->data_len = len - 24 - alen;
+    return 0;
 }

@@ -34,8 +34,9 @@
  *   Instructions: apply_actions and goto_table.  write_actions,
  *   clear_actions, write_metadata and meter are refused (UNSUP_INST): the
  *   pipeline has no action set, metadata or meters.  Actions: output (the
- *   reserved ports as sluice's in_port/flood/all/NORMAL actions;
- *   CONTROLLER and TABLE are refused as BAD_OUT_PORT), set_field, push_vlan,
+ *   reserved ports as sluice's in_port/flood/all/NORMAL/controller
+ *   actions, max_len kept for CONTROLLER; TABLE only in a packet-out's
+ *   list), set_field, push_vlan,
  *   pop_vlan, dec_nw_ttl, and the Nicira resubmit, resubmit_table, ct,
  *   ct_clear, nat (inside ct), dec_ttl and reg_load (of a field set_field
  *   cannot reach in OpenFlow 1.3, as Open vSwitch writes masked set_field).
@@ -400,6 +401,32 @@ void ofm_table_stats_encode(struct ofbuf *b, const struct ofm_table_stats *);
  * sets; the tables after it). */
 void ofm_table_features_encode(struct ofbuf *b, uint8_t table_id,
                                const char *name, uint32_t max_entries);
+
+/* PACKET_IN (never buffered): the match carries in_port. */
+struct ofm_packet_in {
+    uint32_t in_port;           /* sluice numbering */
+    uint16_t total_len;
+    uint8_t reason;             /* OFPR_*: 0 no match, 1 action */
+    uint8_t table_id;
+    uint64_t cookie;
+    const uint8_t *data;
+    size_t len;
+};
+void ofm_packet_in(struct ofbuf *b, uint32_t xid,
+                   const struct ofm_packet_in *);
+
+/* PACKET_OUT: 'actions' new memory (free()), 'data' points into 'msg'. */
+struct ofm_packet_out {
+    uint32_t buffer_id;
+    uint32_t in_port;           /* sluice numbering: a port, CONTROLLER or
+                                 * LOCAL */
+    struct of_actions *actions;
+    const uint8_t *data;
+    size_t data_len;
+};
+ofperr ofm_packet_out_decode(const uint8_t *msg, size_t len,
+                             struct ofm_packet_out *po, char *err,
+                             size_t errsize);
 
 struct ofm_features {
     uint64_t datapath_id;

@@ -1134,8 +1134,11 @@ parse_output_port(const char *s, struct of_action *a)
     case OFPP_ALL:
         a->type = OFPACT_ALL;
         return true;
-    case OFPP_LOCAL:
     case OFPP_CONTROLLER:
+        a->type = OFPACT_CONTROLLER;
+        a->controller.max_len = UINT16_MAX;
+        return true;
+    case OFPP_LOCAL:
         break;
     default:
         if (port >= OFPP_MAX) {
@@ -1563,6 +1566,9 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
             a->type = OFPACT_POP_VLAN;
         } else if (!strcmp(k, "ct_clear")) {
             a->type = OFPACT_CT_CLEAR;
+        } else if (!strcasecmp(k, "controller")) {
+            a->type = OFPACT_CONTROLLER;
+            a->controller.max_len = UINT16_MAX;
         } else if (!strcmp(k, "ct")) {
             return parse_ct(kv, a, err, errsize);
         } else if (k[0] >= '0' && k[0] <= '9') {
@@ -1591,6 +1597,25 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
         return 0;
     }
 
+    if (!strcasecmp(k, "controller")) {
+        const char *val = kv->val;
+
+        /* controller:N, controller(max_len=N) */
+        if (kv->paren) {
+            if (strncmp(val, "max_len=", 8)) {
+                return set_err(err, errsize, "controller(...) takes only "
+                               "max_len=N here (column %zu)", kv->val_col);
+            }
+            val += 8;
+        }
+        if (!parse_uint(val, UINT16_MAX, &v)) {
+            return set_err(err, errsize, "bad max_len '%s' for controller "
+                           "at column %zu", kv->val, kv->val_col);
+        }
+        a->type = OFPACT_CONTROLLER;
+        a->controller.max_len = (uint16_t) v;
+        return 0;
+    }
     if (!strcmp(k, "output") && !kv->paren) {
         if (!parse_output_port(kv->val, a)) {
             return set_err(err, errsize, "bad port '%s' for output at "
@@ -2235,6 +2260,9 @@ fmt_action(struct sbuf *s, const struct of_action *a)
         return;
     case OFPACT_NORMAL:
         sbuf_printf(s, "NORMAL");
+        return;
+    case OFPACT_CONTROLLER:
+        sbuf_printf(s, "CONTROLLER:%u", a->controller.max_len);
         return;
     case OFPACT_SET_FIELD: {
         const struct mf_field *mf = mf_from_id(a->set_field.field);

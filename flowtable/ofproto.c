@@ -160,6 +160,9 @@ actions_output_to(const struct of_actions *acts, uint32_t port)
             && acts->a[i].output.port == port) {
             return true;
         }
+        if (acts->a[i].type == OFPACT_CONTROLLER && port == OFPP_CONTROLLER) {
+            return true;
+        }
     }
     return false;
 }
@@ -806,6 +809,7 @@ validate_actions(const struct of_actions *acts, uint8_t table_id,
             }
             break;
         case OFPACT_CT_CLEAR:
+        case OFPACT_CONTROLLER:
             break;
         case OFPACT_GOTO_TABLE:
             if (i != acts->n - 1) {
@@ -1368,6 +1372,9 @@ struct xctx {
     bool stop;                  /* Pipeline ended. */
     bool drop_all;              /* Discard every action at the end. */
     int error;                  /* ENOMEM. */
+    const struct ofproto_rule *rule;    /* Whose actions run (NULL: a
+                                         * packet-out's). */
+    uint8_t table_id;
 };
 
 static struct dp_action *
@@ -1585,7 +1592,7 @@ xlate_normal(struct xctx *x)
 
     uint16_t vlan = is_tagged(w->vlan_tci)
                     ? ntohs(w->vlan_tci) & FLOW_VLAN_VID_MASK : 0;
-    if (x->ofp->learning && !(w->dl_src[0] & 1)
+    if (x->ofp->learning && !(w->dl_src[0] & 1) && w->in_port < OFPP_MAX
         && ml_learn(x->ofp->ml, w->dl_src, vlan, w->in_port, x->now_ms)) {
         x->out->learned_changed = true;
     }
@@ -1604,6 +1611,10 @@ xlate_normal(struct xctx *x)
     }
 }
 
+static void xlate_table(struct xctx *x, uint8_t table_id, bool resubmit);
+static void xlate_controller(struct xctx *x, uint16_t max_len,
+                             uint8_t table_id);
+
 static void
 xlate_output(struct xctx *x, uint32_t port)
 {
@@ -1618,8 +1629,19 @@ xlate_output(struct xctx *x, uint32_t port)
     case OFPP_ALL:
         flood(x);
         break;
-    case OFPP_TABLE:
     case OFPP_CONTROLLER:
+        xlate_controller(x, UINT16_MAX, x->table_id);
+        break;
+    case OFPP_TABLE:
+        if (!x->rule && !x->depth) {
+            /* A packet-out's output:TABLE: the pipeline from table 0. */
+            x->depth++;
+            xlate_table(x, 0, false);
+            x->depth--;
+            break;
+        }
+        x->out->n_unknown_port++;
+        break;
     case OFPP_NONE:
         x->out->n_unknown_port++;
         break;
@@ -1863,10 +1885,36 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
     }
 }
 
+/* A packet-in: the packet as the actions so far made it.  The reason is
+ * "no match" for a table-miss flow (priority 0, matching everything), as
+ * OpenFlow 1.3 has it, else "action". */
+static void
+xlate_controller(struct xctx *x, uint16_t max_len, uint8_t table_id)
+{
+    const struct ofproto_rule *r = x->rule;
+    static const struct flow zero;
+    struct dp_action *a;
+    bool miss;
+
+    miss = r && r->cr.priority == 0
+           && !memcmp(&r->cr.mask, &zero, sizeof zero);
+    commit(x);
+    a = emit(x, DPA_USERSPACE);
+    if (a) {
+        a->userspace.max_len = max_len;
+        a->userspace.reason = miss ? 0 : 1;
+        a->userspace.table_id = table_id;
+        a->userspace.cookie = r ? r->cookie : UINT64_MAX;
+    }
+}
+
 static void
 xlate_actions(struct xctx *x, const struct of_actions *acts,
               uint8_t table_id)
 {
+    uint8_t outer_table = x->table_id;
+
+    x->table_id = table_id;
     for (size_t i = 0; i < acts->n && !x->stop; i++) {
         const struct of_action *a = &acts->a[i];
         switch (a->type) {
@@ -1933,11 +1981,15 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
                 clear_ct_fields(&x->work);
             }
             break;
+        case OFPACT_CONTROLLER:
+            xlate_controller(x, a->controller.max_len, table_id);
+            break;
         default:
             x->out->n_skipped++;
             break;
         }
     }
+    x->table_id = outer_table;
 }
 
 static void
@@ -1952,13 +2004,16 @@ xlate_table(struct xctx *x, uint8_t table_id, bool resubmit)
         return;
     }
     struct ofproto_rule *r = CLS_CONTAINER_OF(cr, struct ofproto_rule, cr);
+    const struct ofproto_rule *outer = x->rule;
     if (x->out->n_rules < OFPROTO_MAX_XLATE_RULES) {
         ofproto_rule_ref(r);
         x->out->rules[x->out->n_rules++] = r;
     } else {
         x->out->rules_truncated = true;
     }
+    x->rule = r;
     xlate_actions(x, r->actions, table_id);
+    x->rule = outer;
 }
 
 struct dp_action *
@@ -2046,11 +2101,38 @@ ofproto_xlate_actions_free(struct dp_actions *actions,
     }
 }
 
+static int
+xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
+        struct dp_actions *stub, size_t stub_cap,
+        const struct of_actions *packet_out, struct dp_actions **actions,
+        struct ofproto_xlate_out *out, long long now_ms);
+
 int
 ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
                    struct flow *wc, struct dp_actions *stub, size_t stub_cap,
                    struct dp_actions **actions,
                    struct ofproto_xlate_out *out, long long now_ms)
+{
+    return xlate__(ofp, flow, wc, stub, stub_cap, NULL, actions, out,
+                   now_ms);
+}
+
+int
+ofproto_xlate_packet_out(struct ofproto *ofp, const struct flow *flow,
+                         const struct of_actions *acts,
+                         struct dp_actions **actions,
+                         struct ofproto_xlate_out *out, long long now_ms)
+{
+    struct flow wc;
+
+    return xlate__(ofp, flow, &wc, NULL, 0, acts, actions, out, now_ms);
+}
+
+static int
+xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
+        struct dp_actions *stub, size_t stub_cap,
+        const struct of_actions *packet_out, struct dp_actions **actions,
+        struct ofproto_xlate_out *out, long long now_ms)
 {
     struct xctx x;
 
@@ -2084,8 +2166,12 @@ ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
     x.stop = false;
     x.drop_all = false;
     x.error = 0;
+    x.rule = NULL;
+    x.table_id = 0;
 
-    if (!flow->recirc_id) {
+    if (packet_out) {
+        xlate_actions(&x, packet_out, 0);
+    } else if (!flow->recirc_id) {
         xlate_table(&x, 0, false);
     } else if (ofproto_recirc_table(flow->recirc_id) < OF_N_TABLES) {
         xlate_table(&x, ofproto_recirc_table(flow->recirc_id), false);

@@ -47,6 +47,11 @@
  *   pipeline (actions already emitted stay); on non-IP packets it is a
  *   no-op.
  *
+ *   controller (and output:CONTROLLER) emits the header changes made so
+ *   far, then a DPA_USERSPACE: a packet-in with the rule's table and
+ *   cookie, reason "no match" for a table-miss flow (priority 0,
+ *   matching everything), else "action".
+ *
  *   Connection tracking: ct(...) emits the header changes made so far,
  *   then a datapath ct (zone, commit, mark/label, NAT); with table=T it
  *   adds recirc(ofproto_recirc_id(T)), and translation of that next pass
@@ -365,6 +370,14 @@ int ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
                        struct ofproto_xlate_out *out, long long now_ms);
 void ofproto_xlate_actions_free(struct dp_actions *actions,
                                 const struct dp_actions *stub);
+/* A PACKET_OUT: translates the action list 'acts' (not a table lookup)
+ * for the packet 'flow' (in_port = its OpenFlow input port, or
+ * OFPP_CONTROLLER/OFPP_LOCAL).  output:TABLE runs the pipeline from table
+ * 0.  *actions is new memory (free()); 'out' as for ofproto_xlate(). */
+int ofproto_xlate_packet_out(struct ofproto *ofp, const struct flow *flow,
+                             const struct of_actions *acts,
+                             struct dp_actions **actions,
+                             struct ofproto_xlate_out *out, long long now_ms);
 /* Unrefs every rule in 'out' and sets n_rules to 0. */
 void ofproto_xlate_out_uninit(struct ofproto_xlate_out *out);
 

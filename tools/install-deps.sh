@@ -12,7 +12,7 @@ PKGS=(
     python3 python3-scapy python3-pytest tcpdump iproute2 procps iputils-ping
     ethtool tshark
     qemu-system-x86 xz-utils zstd
-    openvswitch-switch
+    openvswitch-switch openvswitch-testcontroller
     clang libclang-rt-dev
     prometheus chromium
 )
@@ -40,7 +40,9 @@ export DEBIAN_FRONTEND=noninteractive
 # test_ct_diff.py, which starts its own private instance; RUNLEVEL=1 keeps
 # the package scripts from starting the system service (and prometheus's:
 # only its promtool is used, by tests/integration/test_http.py, which also
-# renders the dashboard in headless chromium).
+# renders the dashboard in headless chromium).  openvswitch-testcontroller
+# is the controller of tests/integration/test_openflow.py, started there as
+# a private process; its system service stays off the same way.
 export RUNLEVEL=1
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

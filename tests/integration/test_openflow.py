@@ -215,10 +215,6 @@ def test_burst_of_flow_mods_with_barrier(tmp_path):
 
 def test_refusals_are_errors(tmp_path):
     with of_switch(tmp_path) as sw:
-        # CONTROLLER output: no packet-ins yet, refused with a clear error.
-        r = ofctl(sw.mgmt, "add-flow", "actions=CONTROLLER:65535",
-                  check=False)
-        assert r.returncode and "OFPBAC_BAD_OUT_PORT" in r.stderr, r.stderr
         r = ofctl(sw.mgmt, "add-flow",
                   "actions=write_actions(output:1)", check=False)
         assert r.returncode and "OFPBIC_UNSUP_INST" in r.stderr, r.stderr
@@ -391,5 +387,130 @@ def test_controller_connection(tmp_path):
             m = c2.wait_type(1)
             assert struct.unpack("!HH", m[8:12]) == (1, 10)   # IS_SLAVE
             conn2.close()
+    finally:
+        lsock.close()
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_learning_switch_controller(tmp_path):
+    """Debian's ovs-testcontroller is all that programs the bridge: its
+    table-miss flow sends packets in, it answers with packet-outs and
+    installs flows, and frames cross the switch whole, both ways."""
+    port = free_port()
+    ctl = subprocess.Popen(
+        ["/usr/bin/ovs-testcontroller", "-O", "OpenFlow13",
+         f"--unixctl={tmp_path}/tc.ctl", f"ptcp:{port}:127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with of_switch(tmp_path, flows=[], openflow={
+                "controllers": [f"tcp:127.0.0.1:{port}"]}) as sw:
+            deadline = time.time() + 20
+            while "CONTROLLER" not in ofctl(sw.mgmt, "dump-flows").stdout:
+                assert time.time() < deadline, "no table-miss flow"
+                time.sleep(0.1)
+            a2b = Ether(src=A, dst=B) / IP(src="10.0.0.1", dst="10.0.0.2") \
+                / UDP(sport=1000, dport=2000) / Raw(b"a" * 1200)
+            b2a = Ether(src=B, dst=A) / IP(src="10.0.0.2", dst="10.0.0.1") \
+                / UDP(sport=2000, dport=1000) / Raw(b"b" * 100)
+
+            def wait_capture(p, n):
+                got = []
+                deadline = time.time() + 10
+                while len(got) < n and time.time() < deadline:
+                    got += sw.capture(p)
+                    time.sleep(0.05)
+                return got
+            sw.send("d1", a2b)
+            # Unknown destination: the controller floods (d2 and d3).
+            assert wait_capture("d2", 1) == [bytes(a2b)]
+            assert wait_capture("d3", 1) == [bytes(a2b)]
+            sw.send("d2", b2a)
+            # Learned: only d1.
+            assert wait_capture("d1", 1) == [bytes(b2a)]
+            deadline = time.time() + 10
+            while ofctl(sw.mgmt, "dump-flows").stdout.count("priority=1,") < 1:
+                assert time.time() < deadline, "no flow installed"
+                time.sleep(0.1)
+            for _ in range(5):
+                sw.send("d1", a2b)
+            got = wait_capture("d2", 5)
+            assert got == [bytes(a2b)] * 5
+            assert sw.capture("d3") == []
+    finally:
+        ctl.terminate()
+        ctl.wait(10)
+
+
+def test_packet_in_and_out_raw(tmp_path):
+    """A raw controller: packet-ins carry the whole frame, the input port,
+    table and cookie; a packet-out's actions run on its frame."""
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    lsock.settimeout(20)
+    port = lsock.getsockname()[1]
+    try:
+        with of_switch(tmp_path, flows=[
+                "table=0,priority=5,actions=goto_table:3",
+                "table=3,cookie=0x77,priority=9,udp,"
+                "actions=mod_nw_tos:32,controller:64"],
+                openflow={"controllers": [f"tcp:127.0.0.1:{port}"]}) as sw:
+            conn, _ = lsock.accept()
+            c = Peer(sock=conn)
+            c.handshake()
+            pkt = Ether(src=A, dst=B) / IP(src="10.0.0.1", dst="10.0.0.2",
+                                            tos=0) / UDP() / Raw(b"z" * 500)
+            sw.send("d2", pkt)
+            m = c.wait_type(10)             # PACKET_IN
+            buf, total, reason, table, cookie = struct.unpack(
+                "!IHBBQ", m[8:24])
+            assert buf == 0xffffffff and total == len(pkt)
+            assert (reason, table, cookie) == (1, 3, 0x77)
+            mlen = struct.unpack("!H", m[26:28])[0]
+            oxm = m[28:24 + mlen]
+            assert oxm[:8] == struct.pack("!II", 0x80000004, 2)  # in_port=2
+            data = m[24 + (mlen + 7) // 8 * 8 + 2:]
+            assert len(data) == len(pkt)    # not buffered: all of it
+            assert IP(data[14:]).tos == 32  # as the actions left it
+            # Packet-out: in_port CONTROLLER, output:3.
+            frame = bytes(Ether(src=B, dst=A) / IP() / UDP() / Raw(b"q" * 60))
+            acts = struct.pack("!HHIH6x", 0, 16, 3, 0)
+            po = struct.pack("!IIH6x", 0xffffffff, 0xfffffffd, len(acts)) \
+                + acts + frame
+            c.send(hdr(13, 8 + len(po), 40) + po)
+            c.send(hdr(20, 8, 41))
+            assert c.wait_type(21)
+            deadline = time.time() + 10
+            got = []
+            while not got and time.time() < deadline:
+                got = sw.capture("d3")
+                time.sleep(0.05)
+            assert got == [frame]
+            # output:TABLE runs the pipeline: the udp flow sends it in.
+            acts = struct.pack("!HHIH6x", 0, 16, 0xfffffff9, 0)
+            po = struct.pack("!IIH6x", 0xffffffff, 1, len(acts)) + acts \
+                + bytes(pkt)
+            c.send(hdr(13, 8 + len(po), 42) + po)
+            m = c.wait_type(10)
+            assert m[28:36] == struct.pack("!II", 0x80000004, 1)
+            # A packet-out from a bad port, and a buffer id: errors.
+            po = struct.pack("!IIH6x", 0xffffffff, 77, len(acts)) + acts \
+                + frame
+            c.send(hdr(13, 8 + len(po), 43) + po)
+            m = c.wait_type(1)
+            assert struct.unpack("!HH", m[8:12]) == (1, 11)     # BAD_PORT
+            po = struct.pack("!IIH6x", 5, 1, len(acts)) + acts + frame
+            c.send(hdr(13, 8 + len(po), 44) + po)
+            m = c.wait_type(1)
+            assert struct.unpack("!HH", m[8:12]) == (1, 8)  # BUFFER_UNKNOWN
+            conn.close()
     finally:
         lsock.close()
