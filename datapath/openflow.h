@@ -14,16 +14,16 @@
  *
  *   Messages handled: HELLO (version bitmap), ERROR, ECHO, FEATURES,
  *   GET_CONFIG/SET_CONFIG, FLOW_MOD (all five commands, cookies and
- *   masks, out_port, timeouts, CHECK_OVERLAP, RESET_COUNTS), BARRIER,
+ *   masks, out_port, timeouts, CHECK_OVERLAP), PACKET_OUT, BARRIER,
  *   ROLE_REQUEST (equal/master/slave with generation ids),
  *   GET_ASYNC/SET_ASYNC, and the multipart requests DESC, FLOW, AGGREGATE,
- *   TABLE, PORT_STATS, PORT_DESC, QUEUE (no queues), GROUP, GROUP_DESC,
- *   METER, METER_CONFIG (none exist), GROUP_FEATURES and METER_FEATURES
- *   (no support announced).  PORT_STATUS is sent when a port is added,
- *   removed, or its link changes.  Everything else (PACKET_OUT,
- *   GROUP_MOD, METER_MOD, PORT_MOD, TABLE_MOD, experimenter messages) is
- *   answered with an ERROR; the CONTROLLER output action is refused, so
- *   there are no packet-ins yet.
+ *   TABLE, PORT_STATS, PORT_DESC, TABLE_FEATURES, QUEUE (no queues),
+ *   GROUP, GROUP_DESC, METER, METER_CONFIG (none exist), GROUP_FEATURES
+ *   and METER_FEATURES (no support announced).  PACKET_IN is sent for the
+ *   datapath's packet-ins (dp.h), PORT_STATUS when a port is added,
+ *   removed, or its link changes.  Everything else (GROUP_MOD, METER_MOD,
+ *   PORT_MOD, TABLE_MOD, experimenter messages) is answered with an
+ *   ERROR.  docs/OPENFLOW.md has the details and what is missing.
  *
  * Design
  *   One libevent bufferevent per connection, on the main thread.  Input is
@@ -46,6 +46,12 @@
  *
  *   Controllers: connected with exponential backoff (1 s doubling to
  *   max_backoff_ms) after a failure or a disconnection.
+ *
+ *   Packet-ins: the datapath's eventfd wakes the loop; each is sent to
+ *   every connection of its input port's bridge whose async config takes
+ *   its reason, unless that connection's output is over the watermark
+ *   (then it is dropped and counted).  Flow mods' state saving is delayed
+ *   up to 200 ms and coalesced (bridge.h sw_defer_changes()).
  *
  * Thread-safety
  *   Main thread only.

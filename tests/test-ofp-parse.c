@@ -487,6 +487,10 @@ static const struct invalid_case invalid_cases[] = {
      "column 16"},
     {"actions=output", OFFC_ADD, "output needs a value", "column 9"},
     {"actions=65280", OFFC_ADD, "bad port '65280'", "column 9"},
+    {"actions=controller:65536", OFFC_ADD, "bad max_len '65536' for "
+     "controller", "column 20"},
+    {"actions=controller(reason=no_match)", OFFC_ADD, "controller(...) "
+     "takes only max_len=N here", "column 20"},
     {"actions=drop,output:1", OFFC_ADD, "drop must be the only action",
      "column 9"},
     {"actions=output:1,drop", OFFC_ADD, "drop must be the only action",
@@ -707,7 +711,11 @@ static const struct action_case action_cases[] = {
     {"0x10", "output:16"},
     {"output:LOCAL", "output:LOCAL"},
     {"local", "output:LOCAL"},
-    {"output:CONTROLLER", "output:CONTROLLER"},
+    {"output:CONTROLLER", "CONTROLLER:65535"},
+    {"controller", "CONTROLLER:65535"},
+    {"controller:100", "CONTROLLER:100"},
+    {"CONTROLLER:65535", "CONTROLLER:65535"},
+    {"controller(max_len=10)", "CONTROLLER:10"},
     {"output:in_port", "IN_PORT"},
     {"in_port", "IN_PORT"},
     {"IN_PORT", "IN_PORT"},
