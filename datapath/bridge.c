@@ -59,6 +59,7 @@ struct bridge {
     struct bridge_mirror *mirrors;  /* In creation order. */
     size_t n_mirrors;
     struct tnl_tlv_map tlv;         /* GENEVE TLV mappings (tnl.h). */
+    struct sw *sw;
     struct bridge *next;
 };
 
@@ -86,6 +87,9 @@ struct sw {
     void *change_aux;
     int defer_changes;          /* > 0: changes are only marked pending */
     bool change_pending;
+    void (*removed_cb)(struct bridge *, const struct ofproto_rule_info *,
+                       enum ofproto_removed_reason, void *aux);
+    void *removed_aux;
     struct offload_config offload_cfg;
     struct ct_events *ct_events;    /* Closed connections. */
     struct capture_set *captures;   /* Packet captures (capture.h). */
@@ -1036,6 +1040,15 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
     size_t total = 0;
     int ret;
 
+    if (sw->removed_cb) {
+        /* A deleted rule's removal report carries its final counters. */
+        for (size_t i = 0; i < n; i++) {
+            if (cmds[i] == OFFC_DELETE || cmds[i] == OFFC_DELETE_STRICT) {
+                dp_pull_stats(sw->dp);
+                break;
+            }
+        }
+    }
     dp_slow_wrlock(sw->dp);
     for (size_t i = 0; i < n; i++) {
         if (cmds[i] == OFFC_ADD) {
@@ -1413,6 +1426,28 @@ bridge_mirror_dump(const struct bridge *br,
 
 /* ---- The switch. ---- */
 
+static void
+bridge_removed_cb(const struct ofproto_rule_info *info,
+                  enum ofproto_removed_reason reason, void *br_)
+{
+    struct bridge *br = br_;
+
+    if (br->sw->removed_cb) {
+        br->sw->removed_cb(br, info, reason, br->sw->removed_aux);
+    }
+}
+
+void
+sw_set_flow_removed_cb(struct sw *sw,
+                       void (*cb)(struct bridge *,
+                                  const struct ofproto_rule_info *,
+                                  enum ofproto_removed_reason, void *aux),
+                       void *aux)
+{
+    sw->removed_cb = cb;
+    sw->removed_aux = aux;
+}
+
 static struct bridge *
 bridge_create(struct sw *sw, const char *name, char *err, size_t errsize)
 {
@@ -1431,8 +1466,10 @@ bridge_create(struct sw *sw, const char *name, char *err, size_t errsize)
         snprintf(err, errsize, "bridge %s: out of memory", name);
         return NULL;
     }
+    br->sw = sw;
     ml_set_aging(ofproto_ml(br->ofproto), sw->mac_aging_s);
     ofproto_set_output_hook(br->ofproto, sw_tunnels_hook(sw->tunnels));
+    ofproto_set_removed_cb(br->ofproto, bridge_removed_cb, br);
     for (tail = &sw->bridges; *tail; tail = &(*tail)->next) {
         continue;
     }

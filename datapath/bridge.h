@@ -174,6 +174,16 @@ void sw_dump_flows(struct sw *, struct bridge *,
 int sw_packet_out(struct sw *, struct bridge *, const void *frame,
                   size_t len, uint32_t in_port, const struct of_actions *acts,
                   char *err, size_t errsize);
+/* Called (main thread, slow-path write lock held: read, do not change
+ * the switch) for each rule added with send_flow_rem that expires or is
+ * deleted (ofproto.h "Removal reports"); counters are final: pending
+ * datapath statistics are credited before a delete.  NULL: none. */
+void sw_set_flow_removed_cb(struct sw *,
+                            void (*cb)(struct bridge *,
+                                       const struct ofproto_rule_info *,
+                                       enum ofproto_removed_reason,
+                                       void *aux),
+                            void *aux);
 /* The bridge and OpenFlow port of datapath port 'dp_port' (a packet-in's
  * input port), false if it has none. */
 bool sw_port_of_dp(const struct sw *, uint32_t dp_port, struct bridge **br,

@@ -1667,6 +1667,32 @@ pktin_cb(evutil_socket_t fd, short what, void *ofsw_)
     }
 }
 
+/* ---- Flow removed. ---- */
+
+static void
+flow_removed_cb(struct bridge *br, const struct ofproto_rule_info *info,
+                enum ofproto_removed_reason reason, void *ofsw_)
+{
+    struct ofsw *ofsw = ofsw_;
+    long long now = dp_time_ms();
+
+    for (size_t i = 0; i < ofsw->n_bridges; i++) {
+        struct ofb *ob = &ofsw->bridges[i];
+
+        if (strcmp(ob->name, bridge_name(br))) {
+            continue;
+        }
+        for (struct of_conn *c = ob->conns; c; c = c->next) {
+            if (!c->hello_rx || c->closing
+                || !(c->async[is_slave(c) ? 5 : 4] & (1u << reason))) {
+                continue;
+            }
+            ofm_flow_removed(&c->out, info, (uint8_t) reason, now);
+            conn_send(c, &c->out);
+        }
+    }
+}
+
 /* ---- Lifecycle. ---- */
 
 static uint64_t
@@ -1805,6 +1831,7 @@ ofsw_create(struct event_base *base, struct sw *sw, const struct cfg *cfg,
             return NULL;
         }
     }
+    sw_set_flow_removed_cb(sw, flow_removed_cb, ofsw);
     timer_cb(-1, 0, ofsw);
     return ofsw;
 }
@@ -1815,6 +1842,7 @@ ofsw_destroy(struct ofsw *ofsw)
     if (!ofsw) {
         return;
     }
+    sw_set_flow_removed_cb(ofsw->sw, NULL, NULL);
     for (size_t i = 0; i < ofsw->n_bridges; i++) {
         ofb_uninit(&ofsw->bridges[i]);
     }

@@ -42,6 +42,7 @@ save_flow_cb(const struct ofproto_rule_info *info, void *ctx_)
     spec.cookie = info->cookie;
     spec.idle_timeout = info->idle_timeout;
     spec.hard_timeout = info->hard_timeout;
+    spec.send_flow_rem = info->send_flow_rem;
     spec.out_port = OFPP_NONE;
     spec.actions = (struct of_actions *) info->actions;
     n = of_flow_format(buf, sizeof buf, &spec);

@@ -326,7 +326,7 @@ static const struct oxm_field oxm_fields[] = {
     { OXM_CLASS_BASIC, 8, 1, 0, MFF_IP_DSCP, WP_IP, "ip_dscp" },
     { OXM_CLASS_BASIC, 9, 1, 0, MFF_NW_ECN, WP_IP, "ip_ecn" },
     { OXM_CLASS_BASIC, 10, 1, 0, MFF_NW_PROTO, WP_IP, "ip_proto" },
-    { OXM_CLASS_NXM0, 8, 1, 0, MFF_NW_TOS, WP_IP, "nw_tos" },
+    { OXM_CLASS_NXM0, 5, 1, 0, MFF_NW_TOS, WP_IP, "nw_tos" },
     { OXM_CLASS_NXM1, 29, 1, 0, MFF_NW_TTL, WP_IP, "nw_ttl" },
     { OXM_CLASS_NXM1, 26, 1, 0, MFF_IP_FRAG, WP_IP, "ip_frag" },
     { OXM_CLASS_BASIC, 11, 4, 0, MFF_NW_SRC, WP_IPV4, "ipv4_src" },
@@ -905,13 +905,25 @@ act_add(struct act_list *l, uint16_t type)
 /* A set_field (or reg_load) of 'tlv' into 'a'. */
 static ofperr
 set_field_from_tlv(const struct oxm_tlv *t, const struct of_match *match,
-                   struct of_action *a, char *err, size_t errsize)
+                   bool in_ct, struct of_action *a, char *err,
+                   size_t errsize)
 {
     enum mf_field_id id = t->f->id;
+    bool ct_field = id == MFF_CT_MARK || id == MFF_CT_LABEL;
 
-    if (!t->mf->writable && id != MFF_CT_MARK && id != MFF_CT_LABEL) {
+    if (ct_field && !in_ct) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT),
+                    err, errsize, "set_field: %s can be set only inside "
+                    "ct(exec(...))", t->f->name);
+    }
+    if (!t->mf->writable && !ct_field) {
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_TYPE), err,
                     errsize, "set_field: %s is not writable", t->f->name);
+    }
+    if (!t->mf->maskable && !value_all_ones(t->mf, &t->mask)) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT),
+                    err, errsize, "set_field: %s cannot be set in part "
+                    "(it takes no mask)", t->f->name);
     }
     if (match && !wpre_ok(t->f->pre == WP_NONE ? WP_MF : t->f->pre, t->mf,
                           &match->flow, &match->wc)) {
@@ -934,7 +946,7 @@ set_field_from_tlv(const struct oxm_tlv *t, const struct of_match *match,
 /* NXAST_REG_LOAD: bits [ofs, ofs + n_bits) of the field named by an NXM
  * header get 'value'.  As a masked set_field. */
 static ofperr
-reg_load_decode(const uint8_t *p, const struct of_match *match,
+reg_load_decode(const uint8_t *p, const struct of_match *match, bool in_ct,
                 struct of_action *a, char *err, size_t errsize)
 {
     uint16_t ofs_nbits = get16(p + 10);
@@ -975,7 +987,7 @@ reg_load_decode(const uint8_t *p, const struct of_match *match,
                     f->name);
     }
     value_and(t.mf, &t.value, &t.mask);
-    return set_field_from_tlv(&t, match, a, err, errsize);
+    return set_field_from_tlv(&t, match, in_ct, a, err, errsize);
 }
 
 static ofperr actions_decode__(const uint8_t *p, size_t len,
@@ -1070,6 +1082,18 @@ nat_decode(const uint8_t *p, size_t len, struct ct_nat *nat, char *err,
         off += 2;
     }
 #undef NAT_TAKE
+    {
+        static const uint8_t zero[16];
+
+        if (((present & NX_NAT_RANGE_IPV4_MIN)
+             && !memcmp(nat->addr_min, zero, 4))
+            || ((present & NX_NAT_RANGE_IPV6_MIN)
+                && !memcmp(nat->addr_min, zero, 16))
+            || ((present & NX_NAT_RANGE_PROTO_MIN) && !nat->port_min)) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT),
+                        err, errsize, "nat: a range minimum of 0");
+        }
+    }
     if ((present & (NX_NAT_RANGE_PROTO_MIN | NX_NAT_RANGE_PROTO_MAX))
         && !(present & (NX_NAT_RANGE_IPV4_MIN | NX_NAT_RANGE_IPV6_MIN))) {
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
@@ -1115,9 +1139,9 @@ ct_decode(const uint8_t *p, size_t len, const struct of_match *match,
                     errsize, "ct: a zone taken from a field is not "
                     "supported (zone=N only)");
     }
-    if (get16(p + 20)) {
+    if (get16(p + 22)) {
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
-                    errsize, "ct: alg=%u is not supported", get16(p + 20));
+                    errsize, "ct: alg=%u is not supported", get16(p + 22));
     }
     memset(&a->ct, 0, sizeof a->ct);
     a->ct.exec.zone = get16(p + 16);
@@ -1279,18 +1303,14 @@ load:
                 return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN),
                             err, errsize, "reg_load: length %zu", len);
             }
-            e = reg_load_decode(p, in_ct ? NULL : match, &tmp, err, errsize);
+            e = reg_load_decode(p, in_ct ? NULL : match, in_ct, &tmp, err,
+                                errsize);
         } else {
             struct oxm_tlv t;
 
             e = oxm_pull(p + 10, len - 10, &t, err, errsize);
-            if (!e && t.has_mask && !t.mf->maskable
-                && !value_all_ones(t.mf, &t.mask)
-                && t.f->id != MFF_CT_MARK && t.f->id != MFF_CT_LABEL) {
-                e = ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT);
-            }
-            e = e ? e : set_field_from_tlv(&t, in_ct ? NULL : match, &tmp,
-                                           err, errsize);
+            e = e ? e : set_field_from_tlv(&t, in_ct ? NULL : match, in_ct,
+                                           &tmp, err, errsize);
         }
         if (e) {
             return e;
@@ -1356,7 +1376,13 @@ actions_decode__(const uint8_t *p, size_t len, const struct of_match *match,
                  bool in_ct, struct act_list *l, struct ct_exec *ct,
                  char *err, size_t errsize)
 {
+    struct of_match cur;        /* The match as push/pop_vlan change it. */
     size_t off = 0;
+
+    if (match) {
+        cur = *match;
+        match = &cur;
+    }
 
     while (off < len) {
         const uint8_t *ap = p + off;
@@ -1400,11 +1426,19 @@ actions_decode__(const uint8_t *p, size_t len, const struct of_match *match,
                 goto too_many;
             }
             a->push_vlan.ethertype = tpid;
+            if (match) {
+                cur.flow.vlan_tci |= htons(FLOW_VLAN_CFI);
+                cur.wc.vlan_tci |= htons(FLOW_VLAN_CFI);
+            }
             break;
         }
         case OFPAT_POP_VLAN:
             if (!act_add(l, OFPACT_POP_VLAN)) {
                 goto too_many;
+            }
+            if (match) {
+                cur.flow.vlan_tci &= ~htons(FLOW_VLAN_CFI);
+                cur.wc.vlan_tci |= htons(FLOW_VLAN_CFI);
             }
             break;
         case OFPAT_DEC_NW_TTL:
@@ -1434,8 +1468,8 @@ actions_decode__(const uint8_t *p, size_t len, const struct of_match *match,
             }
             memset(&tmp, 0, sizeof tmp);
             tmp.type = OFPACT_SET_FIELD;
-            e = set_field_from_tlv(&t, in_ct ? NULL : match, &tmp, err,
-                                   errsize);
+            e = set_field_from_tlv(&t, in_ct ? NULL : match, in_ct, &tmp,
+                                   err, errsize);
             if (!e) {
                 e = in_ct ? ct_set_field(&tmp, ct, err, errsize)
                           : append_action(l, &tmp, err, errsize);
@@ -1638,8 +1672,9 @@ nx_end(struct ofbuf *b, size_t start)
 /* The wire field and value a set_field of sluice field 'id' writes: the
  * OF1.0-style views (dl_vlan, dl_vlan_pcp, nw_tos) as their OXM forms. */
 static void
-set_field_wire(const struct of_action *a, const struct oxm_field **f,
-               union mf_value *v, union mf_value *m, bool *has_mask)
+set_field_wire(const struct of_action *a, const struct of_match *ctx,
+               const struct oxm_field **f, union mf_value *v,
+               union mf_value *m, bool *has_mask)
 {
     enum mf_field_id id = a->set_field.field;
     const struct mf_field *mf = mf_from_id(id);
@@ -1664,18 +1699,23 @@ set_field_wire(const struct of_action *a, const struct oxm_field **f,
     default:
         break;
     }
-    *f = oxm_for_field(id, NULL, NULL);
+    /* A field with a form per protocol (tp_*, icmp_*): the flow's. */
+    *f = ctx ? oxm_for_field(id, &ctx->flow, &ctx->wc) : NULL;
+    if (!*f) {
+        *f = oxm_for_field(id, NULL, NULL);
+    }
 }
 
 static void
-put_set_field(struct ofbuf *b, const struct of_action *a)
+put_set_field(struct ofbuf *b, const struct of_action *a,
+              const struct of_match *ctx)
 {
     const struct oxm_field *f;
     union mf_value v, m;
     bool has_mask;
     size_t start = b->len;
 
-    set_field_wire(a, &f, &v, &m, &has_mask);
+    set_field_wire(a, ctx, &f, &v, &m, &has_mask);
     if (!f) {
         return;
     }
@@ -1757,7 +1797,7 @@ put_ct(struct ofbuf *b, const struct of_ct *ct)
         a.set_field.value.be32 = htonl(e->mark);
         a.set_field.mask.be32 = htonl(e->mark_mask);
         a.set_field.has_mask = e->mark_mask != UINT32_MAX;
-        put_set_field(b, &a);
+        put_set_field(b, &a, NULL);
     }
     if (e->flags & CT_F_SET_LABEL) {
         struct of_action a;
@@ -1772,13 +1812,14 @@ put_ct(struct ofbuf *b, const struct of_ct *ct)
             all = all && e->label_mask[i] == 0xff;
         }
         a.set_field.has_mask = !all;
-        put_set_field(b, &a);
+        put_set_field(b, &a, NULL);
     }
     nx_end(b, start);
 }
 
 static void
-put_action(struct ofbuf *b, const struct of_action *a)
+put_action(struct ofbuf *b, const struct of_action *a,
+           const struct of_match *ctx)
 {
     size_t start;
 
@@ -1802,7 +1843,7 @@ put_action(struct ofbuf *b, const struct of_action *a)
         put_output(b, OFPP_CONTROLLER, a->controller.max_len);
         break;
     case OFPACT_SET_FIELD:
-        put_set_field(b, a);
+        put_set_field(b, a, ctx);
         break;
     case OFPACT_DEC_TTL:
         put_action_hdr(b, OFPAT_DEC_NW_TTL, 8);
@@ -1837,15 +1878,17 @@ put_action(struct ofbuf *b, const struct of_action *a)
 }
 
 void
-ofm_actions_encode(struct ofbuf *b, const struct of_actions *acts)
+ofm_actions_encode(struct ofbuf *b, const struct of_actions *acts,
+                   const struct of_match *match)
 {
     for (size_t i = 0; acts && i < acts->n; i++) {
-        put_action(b, &acts->a[i]);
+        put_action(b, &acts->a[i], match);
     }
 }
 
 void
-ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts)
+ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts,
+                        const struct of_match *match)
 {
     size_t n = acts ? acts->n : 0;
     bool has_goto = n && acts->a[n - 1].type == OFPACT_GOTO_TABLE;
@@ -1858,7 +1901,7 @@ ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts)
         ofbuf_put_be16(b, 0);
         ofbuf_put(b, NULL, 4);
         for (size_t i = 0; i < n_apply; i++) {
-            put_action(b, &acts->a[i]);
+            put_action(b, &acts->a[i], match);
         }
         if (!b->oom) {
             put16(b->data + start + 2, (uint16_t) (b->len - start));
@@ -1950,6 +1993,9 @@ ofm_flow_mod_decode(const uint8_t *msg, size_t len, struct ofm_flow_mod *fm,
     } else {
         s->table_set = true;
     }
+    s->send_flow_rem = (fm->flags & OFPFF_SEND_FLOW_REM)
+                       && (fm->cmd == OFFC_ADD || fm->cmd == OFFC_MODIFY
+                           || fm->cmd == OFFC_MODIFY_STRICT);
     if (fm->cmd == OFFC_ADD) {
         /* The cookie mask is ignored on add (OpenFlow 1.3, 6.4). */
         s->cookie_mask = 0;
@@ -2012,7 +2058,8 @@ ofm_flow_mod_encode(struct ofbuf *b, uint32_t xid,
 
     ofbuf_put_be64(b, s->cookie);
     ofbuf_put_be64(b, s->cookie_mask);
-    ofbuf_put_u8(b, s->table_set ? s->table_id : OFPTT_ALL);
+    ofbuf_put_u8(b, s->table_set || fm->cmd == OFFC_ADD ? s->table_id
+                                                        : OFPTT_ALL);
     ofbuf_put_u8(b, cmds[fm->cmd]);
     ofbuf_put_be16(b, s->idle_timeout);
     ofbuf_put_be16(b, s->hard_timeout);
@@ -2021,11 +2068,12 @@ ofm_flow_mod_encode(struct ofbuf *b, uint32_t xid,
     ofbuf_put_be32(b, s->out_port == OFPP_NONE ? 0xffffffffu
                       : ofm_port_to_wire(s->out_port));
     ofbuf_put_be32(b, fm->out_group);
-    ofbuf_put_be16(b, fm->flags);
+    ofbuf_put_be16(b, fm->flags | (s->send_flow_rem ? OFPFF_SEND_FLOW_REM
+                                                    : 0));
     ofbuf_put(b, NULL, 2);
     ofm_match_encode(b, &s->match);
     if (s->actions) {
-        ofm_instructions_encode(b, s->actions);
+        ofm_instructions_encode(b, s->actions, &s->match);
     }
     ofm_finish(b, start);
 }
@@ -2160,13 +2208,13 @@ ofm_flow_stats_encode(struct ofbuf *b, const struct ofproto_rule_info *r,
     ofbuf_put_be16(b, (uint16_t) r->priority);
     ofbuf_put_be16(b, r->idle_timeout);
     ofbuf_put_be16(b, r->hard_timeout);
-    ofbuf_put_be16(b, 0);               /* flags */
+    ofbuf_put_be16(b, r->send_flow_rem ? OFPFF_SEND_FLOW_REM : 0);
     ofbuf_put(b, NULL, 4);
     ofbuf_put_be64(b, r->cookie);
     ofbuf_put_be64(b, r->n_packets);
     ofbuf_put_be64(b, r->n_bytes);
     ofm_match_encode(b, r->match);
-    ofm_instructions_encode(b, r->actions);
+    ofm_instructions_encode(b, r->actions, r->match);
     if (!b->oom) {
         put16(b->data + start, (uint16_t) (b->len - start));
     }
@@ -2433,4 +2481,25 @@ ofm_packet_out_decode(const uint8_t *msg, size_t len,
     po->data = msg + 24 + alen;
     po->data_len = len - 24 - alen;
     return 0;
+}
+
+void
+ofm_flow_removed(struct ofbuf *b, const struct ofproto_rule_info *r,
+                 uint8_t reason, long long now_ms)
+{
+    size_t start = ofm_start(b, OFPT_FLOW_REMOVED, 0);
+    long long age = now_ms > r->created_ms ? now_ms - r->created_ms : 0;
+
+    ofbuf_put_be64(b, r->cookie);
+    ofbuf_put_be16(b, (uint16_t) r->priority);
+    ofbuf_put_u8(b, reason);
+    ofbuf_put_u8(b, r->table_id);
+    ofbuf_put_be32(b, (uint32_t) (age / 1000));
+    ofbuf_put_be32(b, (uint32_t) (age % 1000) * 1000000u);
+    ofbuf_put_be16(b, r->idle_timeout);
+    ofbuf_put_be16(b, r->hard_timeout);
+    ofbuf_put_be64(b, r->n_packets);
+    ofbuf_put_be64(b, r->n_bytes);
+    ofm_match_encode(b, r->match);
+    ofm_finish(b, start);
 }

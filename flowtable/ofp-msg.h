@@ -300,9 +300,14 @@ ofperr ofm_actions_decode(const uint8_t *p, size_t len,
                           struct of_actions **out, char *err,
                           size_t errsize);
 /* Appends the instructions for 'acts' (apply_actions with the actions up
- * to a goto_table, then goto_table). */
-void ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts);
-void ofm_actions_encode(struct ofbuf *b, const struct of_actions *acts);
+ * to a goto_table, then goto_table).  'match' (NULL: none) is the flow's:
+ * a set_field of a field with a form per protocol (tp_src: TCP, UDP or
+ * SCTP; icmp_type: ICMPv4 or ICMPv6) is written in the form of the
+ * match's protocol, as Open vSwitch does. */
+void ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts,
+                             const struct of_match *match);
+void ofm_actions_encode(struct ofbuf *b, const struct of_actions *acts,
+                        const struct of_match *match);
 
 /* ---- Flow mods. ---- */
 
@@ -427,6 +432,11 @@ struct ofm_packet_out {
 ofperr ofm_packet_out_decode(const uint8_t *msg, size_t len,
                              struct ofm_packet_out *po, char *err,
                              size_t errsize);
+
+/* FLOW_REMOVED for 'r' (its final counters), reason OFPRR_*: 0 idle
+ * timeout, 1 hard timeout, 2 delete. */
+void ofm_flow_removed(struct ofbuf *b, const struct ofproto_rule_info *r,
+                      uint8_t reason, long long now_ms);
 
 struct ofm_features {
     uint64_t datapath_id;

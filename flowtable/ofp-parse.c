@@ -1731,6 +1731,7 @@ actions_parse__(const char *full, const char *text,
     struct of_actions *acts;
     size_t drop_col = 0, goto_col = 0;
     const char *pos = text;
+    struct of_match cur;        /* The match as the actions change it. */
     struct kv kv;
     int ret;
 
@@ -1764,6 +1765,21 @@ actions_parse__(const char *full, const char *text,
         }
         if (a->type == OFPACT_GOTO_TABLE) {
             goto_col = kv.key_col;
+        }
+        if (match && (a->type == OFPACT_PUSH_VLAN
+                      || a->type == OFPACT_POP_VLAN
+                      || a->type == OFPACT_STRIP_VLAN)) {
+            /* As Open vSwitch: after a push, the packet has a tag. */
+            if (match != &cur) {
+                cur = *match;
+                match = &cur;
+            }
+            if (a->type == OFPACT_PUSH_VLAN) {
+                cur.flow.vlan_tci |= htons(FLOW_VLAN_CFI);
+            } else {
+                cur.flow.vlan_tci &= ~htons(FLOW_VLAN_CFI);
+            }
+            cur.wc.vlan_tci |= htons(FLOW_VLAN_CFI);
         }
         if (match && a->type == OFPACT_SET_FIELD
             && a->set_field.syntax == OFSF_SET_FIELD) {
@@ -1898,6 +1914,13 @@ of_flow_parse__(struct of_flow_spec *spec, const char *text,
             }
             spec->cookie = v;
             spec->cookie_mask = m;
+        } else if (!strcmp(k, "send_flow_rem") && !kv.has_val) {
+            if (!is_add && !is_mod) {
+                return set_err(err, errsize, "send_flow_rem is not allowed "
+                               "in this command (at column %zu)",
+                               kv.key_col);
+            }
+            spec->send_flow_rem = true;
         } else if (!strcmp(k, "idle_timeout") || !strcmp(k, "hard_timeout")) {
             if (!is_add && !is_mod) {
                 return set_err(err, errsize, "%s is not allowed in this "
@@ -2372,6 +2395,9 @@ of_flow_format(char *buf, size_t size, const struct of_flow_spec *spec)
     }
     if (spec->hard_timeout) {
         sbuf_printf(&s, "hard_timeout=%u,", spec->hard_timeout);
+    }
+    if (spec->send_flow_rem) {
+        sbuf_printf(&s, "send_flow_rem,");
     }
     if (spec->out_port != OFPP_NONE) {
         sbuf_printf(&s, "out_port=");

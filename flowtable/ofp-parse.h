@@ -79,6 +79,7 @@ struct of_flow_spec {
                                     /* add/modify: V is the new cookie). */
     uint16_t idle_timeout, hard_timeout;    /* add/modify only. */
     uint32_t out_port;          /* mod/del/dump filter, OFPP_NONE = any. */
+    bool send_flow_rem;         /* add: report the rule's removal. */
     struct of_actions *actions; /* Owned; NULL when not given. */
 };
 

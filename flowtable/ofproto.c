@@ -32,6 +32,7 @@ struct ofproto_rule {
     uint64_t seq;                   /* Creation order, for dumps. */
     uint64_t mark;                  /* replace_flows scratch. */
     struct of_actions *actions;     /* Owned; never NULL. */
+    bool send_flow_rem;             /* Report its removal. */
 
     _Atomic bool live;
     _Atomic uint32_t ref_cnt;
@@ -66,6 +67,9 @@ struct ofproto {
     bool learning;
     _Atomic uint64_t generation;
     const struct ofproto_output_hook *hook;     /* NULL: none. */
+    void (*removed_cb)(const struct ofproto_rule_info *,
+                       enum ofproto_removed_reason, void *aux);
+    void *removed_aux;
 };
 
 /* ---- Helpers. ---- */
@@ -188,6 +192,7 @@ rule_create(const struct of_flow_spec *spec, uint8_t table_id,
     r->idle_timeout = spec->idle_timeout;
     r->hard_timeout = spec->hard_timeout;
     r->cookie = spec->cookie;
+    r->send_flow_rem = spec->send_flow_rem;
     r->created_ms = now_ms;
     r->seq = seq;
     atomic_init(&r->live, false);
@@ -351,6 +356,7 @@ enum undo_type {
 
 struct undo {
     enum undo_type type;
+    bool deleted;               /* UNDO_REMOVED by a delete: reported. */
     struct ofproto_rule *rule;
     struct of_actions *old_actions;
     uint64_t old_cookie;
@@ -395,15 +401,40 @@ txn_add(struct txn *t, struct ofproto_rule *r)
 }
 
 static int
-txn_remove(struct txn *t, struct ofproto_rule *r)
+txn_remove(struct txn *t, struct ofproto_rule *r, bool deleted)
 {
     int error = txn_reserve(t);
     if (error) {
         return error;
     }
     rule_remove(t->ofp, r);
-    t->u[t->n++] = (struct undo) { .type = UNDO_REMOVED, .rule = r };
+    t->u[t->n++] = (struct undo) { .type = UNDO_REMOVED, .rule = r,
+                                   .deleted = deleted };
     return 0;
+}
+
+/* Tells the removal callback that 'r' left the tables. */
+static void
+report_removed(struct ofproto *ofp, struct ofproto_rule *r,
+               enum ofproto_removed_reason reason)
+{
+    struct ofproto_rule_info info;
+
+    if (!r->send_flow_rem || !ofp->removed_cb) {
+        return;
+    }
+    ofproto_rule_get_info(r, &info);
+    ofp->removed_cb(&info, reason, ofp->removed_aux);
+}
+
+void
+ofproto_set_removed_cb(struct ofproto *ofp,
+                       void (*cb)(const struct ofproto_rule_info *,
+                                  enum ofproto_removed_reason, void *aux),
+                       void *aux)
+{
+    ofp->removed_cb = cb;
+    ofp->removed_aux = aux;
 }
 
 /* Gives 'r' the actions 'acts' (stolen, freed on error) and 'cookie'. */
@@ -431,6 +462,9 @@ txn_commit(struct txn *t)
     for (size_t i = 0; i < t->n; i++) {
         struct undo *u = &t->u[i];
         if (u->type == UNDO_REMOVED) {
+            if (u->deleted) {
+                report_removed(t->ofp, u->rule, OFPROTO_REMOVED_DELETE);
+            }
             ofproto_rule_unref(u->rule);
         } else if (u->type == UNDO_MODIFIED) {
             free(u->old_actions);
@@ -966,7 +1000,7 @@ apply_add(struct txn *t, const struct of_flow_spec *spec, long long now_ms)
         ofp->tables[r->table_id], &r->cr.flow, &r->cr.mask, r->cr.priority);
     if (old) {
         int error = txn_remove(t, CLS_CONTAINER_OF(old, struct ofproto_rule,
-                                                   cr));
+                                                   cr), false);
         if (error) {
             ofproto_rule_unref(r);
             return error;
@@ -1014,7 +1048,7 @@ apply_delete(struct txn *t, const struct of_flow_spec *spec, bool strict)
     size_t n;
     int error = select_rules(t->ofp, spec, strict, &v, &n);
     for (size_t i = 0; !error && i < n; i++) {
-        error = txn_remove(t, v[i]);
+        error = txn_remove(t, v[i], true);
     }
     free(v);
     return error;
@@ -1183,7 +1217,7 @@ ofproto_replace_flows(struct ofproto *ofp, const struct of_flow_spec *specs,
     while (r && !error) {
         struct ofproto_rule *next = r->next;
         if (r->mark != epoch) {
-            error = txn_remove(&t, r);
+            error = txn_remove(&t, r, false);
         }
         r = next;
     }
@@ -1231,7 +1265,12 @@ ofproto_expire(struct ofproto *ofp, long long now_ms)
     while (r) {
         struct ofproto_rule *next = r->tnext;
         if (now_ms >= rule_expiry(r)) {
+            bool hard = r->hard_timeout
+                        && now_ms >= r->created_ms + r->hard_timeout * 1000LL;
+
             rule_remove(ofp, r);
+            report_removed(ofp, r, hard ? OFPROTO_REMOVED_HARD
+                                        : OFPROTO_REMOVED_IDLE);
             ofproto_rule_unref(r);
             n++;
         }
@@ -1319,6 +1358,7 @@ ofproto_rule_get_info(const struct ofproto_rule *r,
     *info = (struct ofproto_rule_info) {
         .table_id = r->table_id,
         .priority = r->cr.priority,
+        .send_flow_rem = r->send_flow_rem,
         .cookie = r->cookie,
         .idle_timeout = r->idle_timeout,
         .hard_timeout = r->hard_timeout,

@@ -243,6 +243,24 @@ int ofproto_flow_mod_batch(struct ofproto *ofp,
 int ofproto_replace_flows(struct ofproto *ofp,
                           const struct of_flow_spec *specs, size_t n,
                           long long now_ms, char *err, size_t errsize);
+/* Removal reports: for each rule added with send_flow_rem that leaves
+ * the tables because it expired (hard before idle when both are due) or
+ * a delete flow mod selected it (not when an add replaces it, or
+ * replace_flows drops it), 'cb' gets its final information (counters as
+ * credited so far) and the reason, on the writer side, once the change is
+ * committed.  NULL: none. */
+enum ofproto_removed_reason {
+    OFPROTO_REMOVED_IDLE,       /* = OFPRR_IDLE_TIMEOUT */
+    OFPROTO_REMOVED_HARD,       /* = OFPRR_HARD_TIMEOUT */
+    OFPROTO_REMOVED_DELETE,     /* = OFPRR_DELETE */
+};
+struct ofproto_rule_info;
+void ofproto_set_removed_cb(struct ofproto *ofp,
+                            void (*cb)(const struct ofproto_rule_info *,
+                                       enum ofproto_removed_reason,
+                                       void *aux),
+                            void *aux);
+
 /* Removes every rule that is past its hard_timeout (now >= created +
  * hard) or idle timeout (now >= used + idle, where used is the creation
  * time or the last credit that carried packets).  Returns how many. */
@@ -260,6 +278,7 @@ size_t ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id);
 struct ofproto_rule_info {
     uint8_t table_id;
     int32_t priority;
+    bool send_flow_rem;
     uint64_t cookie;
     uint16_t idle_timeout, hard_timeout;
     long long created_ms;

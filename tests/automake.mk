@@ -11,6 +11,7 @@ UNIT_TESTS = \
 	tests/test-cls \
 	tests/test-meta-flow \
 	tests/test-ofp-parse \
+	tests/test-ofp-msg \
 	tests/test-mac-learning \
 	tests/test-ofproto \
 	tests/test-conntrack \
@@ -42,6 +43,9 @@ tests_test_meta_flow_LDADD = $(TEST_LDADD)
 tests_test_ofp_parse_SOURCES = tests/test-ofp-parse.c
 tests_test_ofp_parse_CFLAGS = $(TEST_CFLAGS)
 tests_test_ofp_parse_LDADD = $(TEST_LDADD)
+tests_test_ofp_msg_SOURCES = tests/test-ofp-msg.c
+tests_test_ofp_msg_CFLAGS = $(TEST_CFLAGS)
+tests_test_ofp_msg_LDADD = $(TEST_LDADD)
 tests_test_mac_learning_SOURCES = tests/test-mac-learning.c
 tests_test_mac_learning_CFLAGS = $(TEST_CFLAGS)
 tests_test_mac_learning_LDADD = $(TEST_LDADD)

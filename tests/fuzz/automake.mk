@@ -13,7 +13,8 @@ FUZZ_REPLAY = \
 	tests/fuzz/fuzz-config-replay \
 	tests/fuzz/fuzz-ctl-replay \
 	tests/fuzz/fuzz-conntrack-replay \
-	tests/fuzz/fuzz-tnl-replay
+	tests/fuzz/fuzz-tnl-replay \
+	tests/fuzz/fuzz-ofp-msg-replay
 check_PROGRAMS += $(FUZZ_REPLAY)
 TESTS += $(FUZZ_REPLAY)
 
@@ -60,6 +61,12 @@ tests_fuzz_fuzz_tnl_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
 	-DFUZZ_NAME='"tnl"'
 tests_fuzz_fuzz_tnl_replay_LDADD = flowtable/libflowtable.a
 
+tests_fuzz_fuzz_ofp_msg_replay_SOURCES = tests/fuzz/fuzz-ofp-msg.c \
+	tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_ofp_msg_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	-DFUZZ_NAME='"ofp-msg"'
+tests_fuzz_fuzz_ofp_msg_replay_LDADD = flowtable/libflowtable.a
+
 # ---- libFuzzer targets: `make fuzz`.  Built by clang directly from the
 # sources (not from the libraries), with their own sanitizer flags, so the
 # normal build never needs clang.  Override FUZZ_CC / FUZZ_CFLAGS on the
@@ -78,7 +85,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-config \
 	tests/fuzz/fuzz-ctl \
 	tests/fuzz/fuzz-conntrack \
-	tests/fuzz/fuzz-tnl
+	tests/fuzz/fuzz-tnl \
+	tests/fuzz/fuzz-ofp-msg
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)
@@ -104,6 +112,11 @@ tests/fuzz/fuzz-tnl: $(top_srcdir)/tests/fuzz/fuzz-tnl.c \
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
 		$(top_srcdir)/tests/fuzz/fuzz-tnl.c $(FUZZ_FT_SRCS)
+tests/fuzz/fuzz-ofp-msg: $(top_srcdir)/tests/fuzz/fuzz-ofp-msg.c \
+		$(flowtable_libflowtable_a_SOURCES)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CCLD)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-ofp-msg.c $(FUZZ_FT_SRCS)
 tests/fuzz/fuzz-cls: $(top_srcdir)/tests/fuzz/fuzz-cls.c \
 		$(flowtable_libflowtable_a_SOURCES)
 	@$(MKDIR_P) tests/fuzz

@@ -109,6 +109,8 @@ CORPUS = [
     "table=2,cookie=0x1234,priority=5,idle_timeout=60,hard_timeout=600,"
     "ip,actions=resubmit(1,3)",
     "table=3,priority=1,actions=resubmit:2",
+    "table=3,priority=2,send_flow_rem,udp,actions=controller:100",
+    "table=3,priority=3,tcp,actions=CONTROLLER:65535,output:1",
 ]
 
 
@@ -514,3 +516,37 @@ def test_packet_in_and_out_raw(tmp_path):
             conn.close()
     finally:
         lsock.close()
+
+
+def test_flow_removed(tmp_path):
+    """FLOW_REMOVED for flows added with send_flow_rem: hard timeout and
+    delete, with their final counters; none for flows without it."""
+    with of_switch(tmp_path, flows=[]) as sw:
+        path = sw.mgmt[len("unix:"):]
+        c = Peer(path)
+        c.handshake()
+        ofctl(sw.mgmt, "add-flow", "priority=7,send_flow_rem,hard_timeout=1,"
+              "udp,actions=output:2")
+        ofctl(sw.mgmt, "add-flow", "priority=8,send_flow_rem,tcp,cookie=0x5,"
+              "actions=output:3")
+        ofctl(sw.mgmt, "add-flow", "priority=9,icmp,actions=output:3")
+        assert "send_flow_rem" in ofctl(sw.mgmt, "dump-flows").stdout
+        pkt = Ether(src=A, dst=B) / IP() / TCP() / Raw(b"t" * 40)
+        sw.send("d1", [pkt] * 4)
+        ofctl(sw.mgmt, "del-flows", "tcp")
+        ofctl(sw.mgmt, "del-flows", "icmp")
+        m = c.wait_type(11)
+        cookie, prio, reason, table = struct.unpack("!QHBB", m[8:20])
+        assert (cookie, prio, reason, table) == (5, 8, 2, 0)
+        pkts, nbytes = struct.unpack("!QQ", m[32:48])
+        assert (pkts, nbytes) == (4, 4 * len(pkt))
+        m = c.wait_type(11)                     # the hard timeout
+        cookie, prio, reason, table = struct.unpack("!QHBB", m[8:20])
+        assert (prio, reason) == (7, 1)
+        # No third one (the icmp flow had no send_flow_rem).
+        c.send(hdr(20, 8, 77))
+        while True:
+            m = c.recv_msg()
+            assert m[1] != 11, "FLOW_REMOVED for a flow without the flag"
+            if m[1] == 21:
+                break
