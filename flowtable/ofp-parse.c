@@ -873,8 +873,6 @@ of_match_equal(const struct of_match *a, const struct of_match *b)
 enum {
     PRQ_UDP = 100,              /* udp_src, udp_dst */
     PRQ_SCTP,                   /* sctp_src, sctp_dst */
-    PRQ_ICMP4,                  /* icmp_type, icmp_code */
-    PRQ_ICMP6,                  /* icmpv6_type, icmpv6_code */
 };
 
 static const struct {
@@ -884,8 +882,11 @@ static const struct {
     {"tcp_src", MFP_TCP},        {"tcp_dst", MFP_TCP},
     {"udp_src", PRQ_UDP},        {"udp_dst", PRQ_UDP},
     {"sctp_src", PRQ_SCTP},      {"sctp_dst", PRQ_SCTP},
-    {"icmp_type", PRQ_ICMP4},    {"icmp_code", PRQ_ICMP4},
-    {"icmpv6_type", PRQ_ICMP6},  {"icmpv6_code", PRQ_ICMP6},
+    /* As in Open vSwitch, icmp_type/icmp_code and icmpv6_type/icmpv6_code
+     * name the same match under icmp and icmp6 ("icmp6,icmp_type=135" is
+     * neighbour solicitation; ovs-ofctl prints icmp_type for both). */
+    {"icmp_type", MFP_ICMP_ANY},    {"icmp_code", MFP_ICMP_ANY},
+    {"icmpv6_type", MFP_ICMP_ANY},  {"icmpv6_code", MFP_ICMP_ANY},
 };
 
 static bool
@@ -899,10 +900,6 @@ prereq_ok(int prereq, const struct flow *flow)
         return ip_any && flow->nw_proto == IPPROTO_UDP_;
     case PRQ_SCTP:
         return ip_any && flow->nw_proto == IPPROTO_SCTP_;
-    case PRQ_ICMP4:
-        return t == ETH_TYPE_IP && flow->nw_proto == IPPROTO_ICMP_;
-    case PRQ_ICMP6:
-        return t == ETH_TYPE_IPV6 && flow->nw_proto == IPPROTO_ICMPV6_;
     default:
         return mf_prereq_ok(prereq, flow, NULL);
     }
@@ -916,10 +913,6 @@ prereq_string(int prereq)
         return "udp or udp6";
     case PRQ_SCTP:
         return "sctp or sctp6";
-    case PRQ_ICMP4:
-        return "icmp";
-    case PRQ_ICMP6:
-        return "icmp6";
     default:
         return mf_prereq_string(prereq);
     }
@@ -2242,10 +2235,9 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
     if ((icmp4 || icmp6) && (m->wc.tp_src == htons(0x00ff)
                              || !m->wc.tp_src)
         && (m->wc.tp_dst == htons(0x00ff) || !m->wc.tp_dst)) {
-        fmt_match_field(s, &first, m, MFF_ICMP_TYPE,
-                        icmp6 ? "icmpv6_type" : "icmp_type");
-        fmt_match_field(s, &first, m, MFF_ICMP_CODE,
-                        icmp6 ? "icmpv6_code" : "icmp_code");
+        /* icmp_type for ICMPv6 too, as ovs-ofctl prints it. */
+        fmt_match_field(s, &first, m, MFF_ICMP_TYPE, "icmp_type");
+        fmt_match_field(s, &first, m, MFF_ICMP_CODE, "icmp_code");
     } else {
         fmt_match_field(s, &first, m, MFF_TP_SRC, NULL);
         fmt_match_field(s, &first, m, MFF_TP_DST, NULL);

@@ -4,6 +4,7 @@ dist_noinst_SCRIPTS += \
 	tools/bench-offload \
 	tools/bench-vhost \
 	tools/bench-control \
+	tools/bench-openflow \
 	tools/bench-restart \
 	tools/bench-tunnel \
 	tools/demo-overlay.sh \

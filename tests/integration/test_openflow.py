@@ -89,6 +89,7 @@ CORPUS = [
     "priority=111,ipv6,ipv6_src=2001:db8::/32,ipv6_label=0x12345,"
     "actions=output:2",
     "priority=112,icmp6,icmpv6_type=128,actions=output:3",
+    "priority=119,icmp6,icmp_type=135,icmp_code=0,actions=drop",
     "priority=113,arp,arp_op=1,arp_spa=10.0.0.1,arp_tpa=10.0.0.0/24,"
     "arp_sha=02:00:00:00:00:01,actions=NORMAL",
     "priority=114,ip,nw_tos=32,nw_ecn=1,nw_ttl=64,actions=mod_nw_tos:64,"
