@@ -173,6 +173,17 @@ sw_release(void *const *refs, size_t n, void *sw_)
 
 /* ---- Packet-ins and packet-outs. ---- */
 
+void
+sw_set_fail_open(struct sw *sw, struct bridge *br, bool on)
+{
+    if (ofproto_get_fail_open(br->ofproto) == on) {
+        return;
+    }
+    dp_slow_wrlock(sw->dp);
+    ofproto_set_fail_open(br->ofproto, on);
+    commit_and_unlock(sw);
+}
+
 bool
 sw_port_of_dp(const struct sw *sw, uint32_t dp_port, struct bridge **br,
               uint32_t *ofport)

@@ -166,6 +166,11 @@ void sw_dump_flows(struct sw *, struct bridge *,
                    const struct of_flow_spec *filter,
                    void (*cb)(const struct ofproto_rule_info *, void *),
                    void *aux);
+/* Switches 'br' into or out of fail-open (ofproto.h): while on, every
+ * packet is switched by NORMAL whatever the tables hold.  In effect when
+ * this returns. */
+void sw_set_fail_open(struct sw *, struct bridge *, bool on);
+
 /* OpenFlow packet-out: translates 'acts' for the packet 'frame' as
  * received on OpenFlow port 'in_port' (or OFPP_CONTROLLER / OFPP_LOCAL:
  * none) of 'br' and has the datapath execute them (dp.h

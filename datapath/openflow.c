@@ -121,6 +121,10 @@ struct ofb {
     bool generation_set;
     struct port_snap *ports;
     size_t n_ports;
+    bool standalone;            /* fail_mode standalone */
+    bool fail_open;             /* NORMAL while no controller is there */
+    long long alone_since;      /* No controller connected since (ms); 0:
+                                 * one is */
 };
 
 struct ofsw {
@@ -138,6 +142,7 @@ struct ofsw {
 static void conn_close(struct of_conn *c, const char *why);
 static void conn_schedule(struct of_conn *c);
 static void remote_connect(struct of_remote *r);
+static void fail_check(struct ofb *ob);
 
 static struct bridge *
 ofb_bridge(const struct ofb *ob)
@@ -915,6 +920,7 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
         LOG_INFO("%s: %s connected (OpenFlow 1.3)", c->ob->name, c->peer);
         if (c->remote) {
             c->remote->backoff_ms = 0;
+            fail_check(c->ob);
         }
         return;
     }
@@ -1438,6 +1444,48 @@ remote_connect(struct of_remote *r)
     }
 }
 
+/* ---- Fail mode. ---- */
+
+/* How long a standalone bridge waits for its controllers before it
+ * switches by itself: three inactivity probes, 15 s without probes. */
+static long long
+fail_open_delay(const struct ofb *ob)
+{
+    return ob->probe_ms ? 3LL * ob->probe_ms : 15000;
+}
+
+/* Standalone bridges with controllers: fail open once none has been
+ * connected for fail_open_delay(), back as soon as one is. */
+static void
+fail_check(struct ofb *ob)
+{
+    long long now = dp_time_ms();
+    bool connected = false;
+    struct bridge *br;
+
+    if (!ob->standalone || !ob->n_rs || !(br = ofb_bridge(ob))) {
+        return;
+    }
+    for (size_t i = 0; i < ob->n_rs; i++) {
+        connected = connected || (ob->rs[i].conn && ob->rs[i].conn->hello_rx
+                                  && !ob->rs[i].conn->closing);
+    }
+    if (connected) {
+        ob->alone_since = 0;
+    } else if (!ob->alone_since) {
+        ob->alone_since = now;
+    }
+    bool open = !connected && now - ob->alone_since >= fail_open_delay(ob);
+    if (open != ob->fail_open) {
+        ob->fail_open = open;
+        LOG_WARN("%s: %s fail-open mode: %s", ob->name,
+                 open ? "entering" : "leaving",
+                 open ? "no controller for a while, switching by NORMAL"
+                      : "a controller is back");
+        sw_set_fail_open(ob->ofsw->sw, br, open);
+    }
+}
+
 /* ---- Periodic work: probes, port status. ---- */
 
 static void
@@ -1585,6 +1633,7 @@ timer_cb(evutil_socket_t fd, short what, void *ofsw_)
     for (size_t i = 0; i < ofsw->n_bridges; i++) {
         ports_poll(&ofsw->bridges[i]);
         probe_conns(&ofsw->bridges[i]);
+        fail_check(&ofsw->bridges[i]);
     }
     event_add(ofsw->timer, &tv);
 }
@@ -1723,6 +1772,8 @@ ofb_init(struct ofsw *ofsw, struct ofb *ob, const struct cfg_bridge *cb,
         return ENOMEM;
     }
     ob->dpid = of->datapath_id ? of->datapath_id : default_dpid(cb->name);
+    ob->standalone = of->fail_standalone;
+    ob->alone_since = dp_time_ms();
     ob->probe_ms = of->inactivity_probe_ms;
     ob->max_backoff_ms = of->max_backoff_ms ? of->max_backoff_ms : 8000;
     for (size_t i = 0; i < of->n_listen; i++) {

@@ -45,7 +45,12 @@
  *   the connection (framing is lost).
  *
  *   Controllers: connected with exponential backoff (1 s doubling to
- *   max_backoff_ms) after a failure or a disconnection.
+ *   max_backoff_ms) after a failure or a disconnection.  A bridge in
+ *   fail_mode standalone whose controllers have all been away for three
+ *   inactivity probes (15 s without probes) fails open (ofproto.h
+ *   ofproto_set_fail_open(): NORMAL for every packet) until one connects.
+ *   FLOW_REMOVED goes to every connection whose async config takes the
+ *   reason (bridge.h sw_set_flow_removed_cb()).
  *
  *   Packet-ins: the datapath's eventfd wakes the loop; each is sent to
  *   every connection of its input port's bridge whose async config takes

@@ -65,6 +65,7 @@ struct ofproto {
 
     struct ml *ml;
     bool learning;
+    bool fail_open;                     /* Every packet: NORMAL. */
     _Atomic uint64_t generation;
     const struct ofproto_output_hook *hook;     /* NULL: none. */
     void (*removed_cb)(const struct ofproto_rule_info *,
@@ -602,6 +603,21 @@ void
 ofproto_set_mac_learning(struct ofproto *ofp, bool enable)
 {
     ofp->learning = enable;
+}
+
+void
+ofproto_set_fail_open(struct ofproto *ofp, bool on)
+{
+    if (ofp->fail_open != on) {
+        ofp->fail_open = on;
+        bump(ofp);
+    }
+}
+
+bool
+ofproto_get_fail_open(const struct ofproto *ofp)
+{
+    return ofp->fail_open;
 }
 
 /* ---- Ports. ---- */
@@ -2211,6 +2227,10 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
 
     if (packet_out) {
         xlate_actions(&x, packet_out, 0);
+    } else if (ofp->fail_open) {
+        /* No controller to decide (openflow.h, fail_mode standalone): a
+         * plain learning switch, whatever the tables hold. */
+        xlate_normal(&x);
     } else if (!flow->recirc_id) {
         xlate_table(&x, 0, false);
     } else if (ofproto_recirc_table(flow->recirc_id) < OF_N_TABLES) {

@@ -140,6 +140,14 @@ struct ml *ofproto_ml(struct ofproto *ofp);
  * Writer side. */
 void ofproto_set_mac_learning(struct ofproto *ofp, bool enable);
 
+/* Fail-open: while on, translation ignores the tables and every packet
+ * (first passes and recirculations alike) is switched by NORMAL; the
+ * rules stay as they are.  For an OpenFlow bridge in fail_mode
+ * standalone that lost its controllers.  Bumps the generation when it
+ * changes.  Writer side. */
+void ofproto_set_fail_open(struct ofproto *ofp, bool on);
+bool ofproto_get_fail_open(const struct ofproto *ofp);
+
 /* ---- Ports. ---- */
 
 /* Attaches a port: OpenFlow number 'ofport' (1..OFPP_MAX-1 or OFPP_LOCAL),

@@ -551,3 +551,68 @@ def test_flow_removed(tmp_path):
             assert m[1] != 11, "FLOW_REMOVED for a flow without the flag"
             if m[1] == 21:
                 break
+
+
+def test_fail_mode_standalone(tmp_path):
+    """fail_mode standalone: with its controller gone for three probe
+    intervals the bridge switches by NORMAL (its flows untouched), and
+    back to its flows as soon as a controller connects."""
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    lsock.settimeout(20)
+    port = lsock.getsockname()[1]
+    pkt = Ether(src=A, dst=B) / IP() / UDP() / Raw(b"s" * 30)
+    try:
+        with of_switch(tmp_path, flows=["priority=5,actions=drop"],
+                       openflow={"controllers": [f"tcp:127.0.0.1:{port}"],
+                                 "fail_mode": "standalone",
+                                 "inactivity_probe_ms": 300,
+                                 "max_backoff_ms": 500}) as sw:
+            conn, _ = lsock.accept()
+            c = Peer(sock=conn)
+            c.handshake()
+            sw.send("d1", pkt)
+            assert sw.capture("d2") == []           # the flow: drop
+            # The controller goes away (and stays away: not accepted).
+            conn.close()
+            lsock.close()
+            deadline = time.time() + 10
+            while "fail-open" not in sw.read_log():
+                assert time.time() < deadline, "never failed open"
+                time.sleep(0.1)
+            sw.send("d1", pkt)                      # NORMAL: flooded
+            assert sw.capture("d2") == [bytes(pkt)]
+            assert sw.capture("d3") == [bytes(pkt)]
+            assert "priority=5 actions=drop" in ofctl(
+                sw.mgmt, "dump-flows").stdout
+            # A controller again: the flows decide again.
+            lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            lsock.bind(("127.0.0.1", port))
+            lsock.listen(4)
+            lsock.settimeout(20)
+            conn, _ = lsock.accept()
+            c = Peer(sock=conn)
+            c.handshake()
+            deadline = time.time() + 10
+            while "leaving fail-open" not in sw.read_log():
+                assert time.time() < deadline, "never left fail-open"
+                time.sleep(0.05)
+            sw.send("d1", pkt)
+            assert sw.capture("d2") == [] and sw.capture("d3") == []
+            conn.close()
+    finally:
+        lsock.close()
+
+
+def test_fail_mode_secure_keeps_flows(tmp_path):
+    pkt = Ether(src=A, dst=B) / IP() / UDP() / Raw(b"s" * 30)
+    with of_switch(tmp_path, flows=["priority=5,actions=drop"],
+                   openflow={"controllers": [f"tcp:127.0.0.1:{free_port()}"],
+                             "inactivity_probe_ms": 300}) as sw:
+        time.sleep(1.5)                              # > 3 probe intervals
+        sw.send("d1", pkt)
+        assert sw.capture("d2") == [] and sw.capture("d3") == []
+        assert "fail-open" not in sw.read_log()
