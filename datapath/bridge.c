@@ -59,6 +59,7 @@ struct bridge {
     struct bridge_mirror *mirrors;  /* In creation order. */
     size_t n_mirrors;
     struct tnl_tlv_map tlv;         /* GENEVE TLV mappings (tnl.h). */
+    struct cfg_openflow openflow;   /* As configured or last set. */
     struct sw *sw;
     struct bridge *next;
 };
@@ -1630,7 +1631,8 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         const struct cfg_bridge *cb = &cfg->bridges[b];
         struct bridge *br = bridge_create(sw, cb->name, err, errsize);
 
-        if (!br) {
+        if (!br || cfg_openflow_copy(&br->openflow, &cb->openflow)) {
+            snprintf(err, errsize, "bridge %s: out of memory", cb->name);
             sw_destroy(sw);
             return ENOMEM;
         }
@@ -1752,10 +1754,32 @@ sw_destroy(struct sw *sw)
         }
         free(br->mirrors);
         ofproto_destroy(br->ofproto);
+        cfg_openflow_uninit(&br->openflow);
         free(br->name);
         free(br);
     }
     free(sw);
+}
+
+const struct cfg_openflow *
+bridge_openflow(const struct bridge *br)
+{
+    return &br->openflow;
+}
+
+int
+sw_set_openflow(struct sw *sw, struct bridge *br,
+                const struct cfg_openflow *of)
+{
+    struct cfg_openflow copy;
+
+    if (cfg_openflow_copy(&copy, of)) {
+        return ENOMEM;
+    }
+    cfg_openflow_uninit(&br->openflow);
+    br->openflow = copy;
+    notify_change(sw);
+    return 0;
 }
 
 struct capture_set *

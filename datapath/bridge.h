@@ -166,6 +166,13 @@ void sw_dump_flows(struct sw *, struct bridge *,
                    const struct of_flow_spec *filter,
                    void (*cb)(const struct ofproto_rule_info *, void *),
                    void *aux);
+/* The bridge's OpenFlow settings (config.h, openflow.h): as configured,
+ * or as sw_set_openflow() last set them (copied; saved with the state).
+ * The caller (openflow.h) applies them. */
+const struct cfg_openflow *bridge_openflow(const struct bridge *);
+int sw_set_openflow(struct sw *, struct bridge *,
+                    const struct cfg_openflow *);
+
 /* Switches 'br' into or out of fail-open (ofproto.h): while on, every
  * packet is switched by NORMAL whatever the tables hold.  In effect when
  * this returns. */

@@ -1404,14 +1404,13 @@ parse_of_targets(const json_t *j, const char *p, bool passive, char ***out,
 
 /* bridges[].openflow (config.h). */
 static int
-parse_openflow(struct cfg_bridge *br, const json_t *j, const char *path,
+parse_openflow(struct cfg_openflow *of, const json_t *j, const char *path,
                char *err, size_t errsize)
 {
     static const char *const keys[] = { "listen", "controllers",
                                         "datapath_id", "fail_mode",
                                         "protocols", "inactivity_probe_ms",
                                         "max_backoff_ms", NULL };
-    struct cfg_openflow *of = &br->openflow;
     char p[PATH_SIZE], q[PATH_SIZE];
     const json_t *v;
     int error;
@@ -1421,7 +1420,11 @@ parse_openflow(struct cfg_bridge *br, const json_t *j, const char *path,
     if (!j) {
         return 0;
     }
-    path_key(p, sizeof p, path, "openflow");
+    if (path[0]) {
+        path_key(p, sizeof p, path, "openflow");
+    } else {
+        snprintf(p, sizeof p, "openflow");
+    }
     if (!json_is_object(j)) {
         return fail(err, errsize, p, "must be an object");
     }
@@ -1610,8 +1613,8 @@ parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
     if (error) {
         return error;
     }
-    error = parse_openflow(br, json_object_get(j, "openflow"), path, err,
-                           errsize);
+    error = parse_openflow(&br->openflow, json_object_get(j, "openflow"),
+                           path, err, errsize);
     if (error) {
         return error;
     }
@@ -2056,14 +2059,7 @@ cfg_free(struct cfg *cfg)
             cfg_mirror_uninit(&br->mirrors[i]);
         }
         free(br->mirrors);
-        for (size_t i = 0; i < br->openflow.n_listen; i++) {
-            free(br->openflow.listen[i]);
-        }
-        free(br->openflow.listen);
-        for (size_t i = 0; i < br->openflow.n_controllers; i++) {
-            free(br->openflow.controllers[i]);
-        }
-        free(br->openflow.controllers);
+        cfg_openflow_uninit(&br->openflow);
         for (size_t i = 0; i < br->n_tlv_map; i++) {
             free(br->tlv_map[i]);
         }
@@ -2247,5 +2243,105 @@ cfg_port_to_json(const struct cfg_port *port)
         }
         json_object_set_new(j, "offload", off);
     }
+    return j;
+}
+
+/* ---- bridges[].openflow as a value (openflow.h, state.c). ---- */
+
+int
+cfg_openflow_from_json(const json_t *j, struct cfg_openflow *of, char *err,
+                       size_t errsize)
+{
+    int error;
+
+    memset(of, 0, sizeof *of);
+    error = parse_openflow(of, j ? j : NULL, "", err, errsize);
+    if (error) {
+        cfg_openflow_uninit(of);
+    }
+    if (!j) {
+        of->inactivity_probe_ms = 5000;
+        of->max_backoff_ms = 8000;
+    }
+    return error;
+}
+
+void
+cfg_openflow_uninit(struct cfg_openflow *of)
+{
+    for (size_t i = 0; i < of->n_listen; i++) {
+        free(of->listen[i]);
+    }
+    free(of->listen);
+    for (size_t i = 0; i < of->n_controllers; i++) {
+        free(of->controllers[i]);
+    }
+    free(of->controllers);
+    memset(of, 0, sizeof *of);
+}
+
+static char **
+strv_copy(char *const *v, size_t n)
+{
+    char **c = calloc(n + 1, sizeof *c);
+
+    for (size_t i = 0; c && i < n; i++) {
+        if (!(c[i] = strdup(v[i]))) {
+            for (size_t k = 0; k < i; k++) {
+                free(c[k]);
+            }
+            free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+int
+cfg_openflow_copy(struct cfg_openflow *dst, const struct cfg_openflow *src)
+{
+    *dst = *src;
+    dst->listen = strv_copy(src->listen, src->n_listen);
+    dst->controllers = strv_copy(src->controllers, src->n_controllers);
+    if (!dst->listen || !dst->controllers) {
+        free(dst->listen);
+        free(dst->controllers);
+        memset(dst, 0, sizeof *dst);
+        return ENOMEM;
+    }
+    return 0;
+}
+
+json_t *
+cfg_openflow_to_json(const struct cfg_openflow *of)
+{
+    json_t *j = json_object(), *l = json_array(), *c = json_array();
+    char dpid[17];
+
+    if (!j || !l || !c) {
+        json_decref(j);
+        json_decref(l);
+        json_decref(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < of->n_listen; i++) {
+        json_array_append_new(l, json_string(of->listen[i]));
+    }
+    for (size_t i = 0; i < of->n_controllers; i++) {
+        json_array_append_new(c, json_string(of->controllers[i]));
+    }
+    json_object_set_new(j, "listen", l);
+    json_object_set_new(j, "controllers", c);
+    if (of->datapath_id) {
+        snprintf(dpid, sizeof dpid, "%016" PRIx64, of->datapath_id);
+        json_object_set_new(j, "datapath_id", json_string(dpid));
+    }
+    json_object_set_new(j, "fail_mode", json_string(of->fail_standalone
+                                                    ? "standalone"
+                                                    : "secure"));
+    json_object_set_new(j, "inactivity_probe_ms",
+                        json_integer(of->inactivity_probe_ms));
+    json_object_set_new(j, "max_backoff_ms",
+                        json_integer(of->max_backoff_ms));
     return j;
 }

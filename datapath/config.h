@@ -197,6 +197,17 @@ struct cfg_openflow {
     uint32_t max_backoff_ms;    /* Reconnect backoff cap; default 8000 */
 };
 
+/* The same settings as a JSON object (the config's syntax): parse (NULL:
+ * the defaults; on error nothing to free), copy, free, write back (what
+ * cfg_openflow_from_json() reads; NULL when out of memory). */
+struct json_t;
+int cfg_openflow_from_json(const struct json_t *j, struct cfg_openflow *of,
+                           char *err, size_t errsize);
+int cfg_openflow_copy(struct cfg_openflow *dst,
+                      const struct cfg_openflow *src);
+void cfg_openflow_uninit(struct cfg_openflow *of);
+struct json_t *cfg_openflow_to_json(const struct cfg_openflow *of);
+
 struct cfg_bridge {
     char *name;
     struct cfg_port *ports;

@@ -138,19 +138,7 @@ restore_state(struct cfg *cfg, char *path, size_t pathsize)
         saved->bridges = b;
         saved->n_bridges = n;
     }
-    /* The state holds what changes at run time; a bridge's OpenFlow
-     * settings come from the config only (the checksum that let the
-     * state be used covers them). */
-    for (size_t i = 0; i < cfg->n_bridges; i++) {
-        for (size_t k = 0; k < saved->n_bridges; k++) {
-            if (!strcmp(cfg->bridges[i].name, saved->bridges[k].name)) {
-                struct cfg_openflow of = cfg->bridges[i].openflow;
 
-                cfg->bridges[i].openflow = saved->bridges[k].openflow;
-                saved->bridges[k].openflow = of;
-            }
-        }
-    }
     LOG_INFO("restored %zu bridge(s) from %s", cfg->n_bridges, path);
     cfg_free(saved);
     return 0;
@@ -453,9 +441,14 @@ main(int argc, char *argv[])
         LOG_ERR("registering methods: %s", strerror(ret));
         goto out;
     }
-    ofsw = ofsw_create(base, sw, cfg, err, sizeof err);
+    ofsw = ofsw_create(base, sw, err, sizeof err);
     if (!ofsw) {
         LOG_ERR("%s", err);
+        goto out;
+    }
+    ret = ofsw_register_methods(ofsw, ctl);
+    if (ret) {
+        LOG_ERR("registering methods: %s", strerror(ret));
         goto out;
     }
 

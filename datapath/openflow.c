@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
@@ -18,10 +19,12 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <jansson.h>
 
 #include "bridge.h"
 #include "config.h"
 #include "ctl.h"
+#include "ctl-handlers.h"
 #include "dp.h"
 #include "log.h"
 #include "ofp-msg.h"
@@ -1653,7 +1656,8 @@ send_packet_in(struct ofsw *ofsw, const struct dp_pktin *pi)
         return;                 /* The port went away meanwhile. */
     }
     for (size_t i = 0; i < ofsw->n_bridges; i++) {
-        if (!strcmp(ofsw->bridges[i].name, bridge_name(br))) {
+        if (ofsw->bridges[i].name
+            && !strcmp(ofsw->bridges[i].name, bridge_name(br))) {
             ob = &ofsw->bridges[i];
         }
     }
@@ -1728,7 +1732,7 @@ flow_removed_cb(struct bridge *br, const struct ofproto_rule_info *info,
     for (size_t i = 0; i < ofsw->n_bridges; i++) {
         struct ofb *ob = &ofsw->bridges[i];
 
-        if (strcmp(ob->name, bridge_name(br))) {
+        if (!ob->name || strcmp(ob->name, bridge_name(br))) {
             continue;
         }
         for (struct of_conn *c = ob->conns; c; c = c->next) {
@@ -1757,21 +1761,21 @@ default_dpid(const char *name)
 }
 
 static int
-ofb_init(struct ofsw *ofsw, struct ofb *ob, const struct cfg_bridge *cb,
-         char *err, size_t errsize)
+ofb_init(struct ofsw *ofsw, struct ofb *ob, const char *name,
+         const struct cfg_openflow *of, char *err, size_t errsize)
 {
-    const struct cfg_openflow *of = &cb->openflow;
     int ret;
 
+    memset(ob, 0, sizeof *ob);
     ob->ofsw = ofsw;
-    ob->name = strdup(cb->name);
+    ob->name = strdup(name);
     ob->ls = calloc(of->n_listen + 1, sizeof *ob->ls);
     ob->rs = calloc(of->n_controllers + 1, sizeof *ob->rs);
     if (!ob->name || !ob->ls || !ob->rs) {
         snprintf(err, errsize, "out of memory");
         return ENOMEM;
     }
-    ob->dpid = of->datapath_id ? of->datapath_id : default_dpid(cb->name);
+    ob->dpid = of->datapath_id ? of->datapath_id : default_dpid(name);
     ob->standalone = of->fail_standalone;
     ob->alone_since = dp_time_ms();
     ob->probe_ms = of->inactivity_probe_ms;
@@ -1783,7 +1787,7 @@ ofb_init(struct ofsw *ofsw, struct ofb *ob, const struct cfg_bridge *cb,
         ob->n_ls = i + 1;
         if (ret) {
             snprintf(err, errsize, "bridge %s: openflow.listen: %s",
-                     cb->name, e);
+                     name, e);
             return ret;
         }
     }
@@ -1797,7 +1801,7 @@ ofb_init(struct ofsw *ofsw, struct ofb *ob, const struct cfg_bridge *cb,
         if (!r->target || !r->retry
             || cfg_of_target_parse(r->target, &r->t)) {
             snprintf(err, errsize, "bridge %s: controller %s: out of memory "
-                     "or bad target", cb->name, of->controllers[i]);
+                     "or bad target", name, of->controllers[i]);
             return ENOMEM;
         }
         remote_connect(r);
@@ -1809,6 +1813,14 @@ ofb_init(struct ofsw *ofsw, struct ofb *ob, const struct cfg_bridge *cb,
 static void
 ofb_uninit(struct ofb *ob)
 {
+    if (ob->fail_open) {
+        struct bridge *br = ofb_bridge(ob);
+
+        if (br) {
+            sw_set_fail_open(ob->ofsw->sw, br, false);
+        }
+        ob->fail_open = false;
+    }
     while (ob->conns) {
         struct of_conn *c = ob->conns;
 
@@ -1837,13 +1849,48 @@ ofb_uninit(struct ofb *ob)
     free(ob->rs);
     free(ob->ports);
     free(ob->name);
+    ob->ls = NULL;
+    ob->rs = NULL;
+    ob->ports = NULL;
+    ob->name = NULL;
+    ob->n_ls = ob->n_rs = ob->n_ports = 0;
+}
+
+static void
+count_bridge_cb(struct bridge *br, void *n)
+{
+    (void) br;
+    (*(size_t *) n)++;
+}
+
+struct init_ctx {
+    struct ofsw *ofsw;
+    int error;
+    char *err;
+    size_t errsize;
+};
+
+static void
+init_bridge_cb(struct bridge *br, void *ctx_)
+{
+    struct init_ctx *ctx = ctx_;
+    struct ofsw *ofsw = ctx->ofsw;
+    struct ofb *ob = &ofsw->bridges[ofsw->n_bridges];
+
+    if (ctx->error) {
+        return;
+    }
+    ofsw->n_bridges++;
+    ctx->error = ofb_init(ofsw, ob, bridge_name(br), bridge_openflow(br),
+                          ctx->err, ctx->errsize);
 }
 
 struct ofsw *
-ofsw_create(struct event_base *base, struct sw *sw, const struct cfg *cfg,
-            char *err, size_t errsize)
+ofsw_create(struct event_base *base, struct sw *sw, char *err,
+            size_t errsize)
 {
     struct ofsw *ofsw = calloc(1, sizeof *ofsw);
+    struct init_ctx ctx = { ofsw, 0, err, errsize };
     size_t n = 0;
 
     if (!ofsw) {
@@ -1852,11 +1899,10 @@ ofsw_create(struct event_base *base, struct sw *sw, const struct cfg *cfg,
     }
     ofsw->base = base;
     ofsw->sw = sw;
-    for (size_t i = 0; i < cfg->n_bridges; i++) {
-        const struct cfg_openflow *of = &cfg->bridges[i].openflow;
-
-        n += of->n_listen || of->n_controllers;
-    }
+    /* One slot per bridge (bridges are not added at run time): those
+     * without OpenFlow settings have no listener and no controller until
+     * set-openflow gives them some. */
+    sw_for_each_bridge(sw, count_bridge_cb, &n);
     ofsw->bridges = calloc(n + 1, sizeof *ofsw->bridges);
     ofsw->timer = evtimer_new(base, timer_cb, ofsw);
     ofsw->save = evtimer_new(base, save_cb, ofsw);
@@ -1869,22 +1915,58 @@ ofsw_create(struct event_base *base, struct sw *sw, const struct cfg *cfg,
         ofsw_destroy(ofsw);
         return NULL;
     }
-    for (size_t i = 0; i < cfg->n_bridges; i++) {
-        const struct cfg_openflow *of = &cfg->bridges[i].openflow;
-
-        if (!of->n_listen && !of->n_controllers) {
-            continue;
-        }
-        ofsw->n_bridges++;
-        if (ofb_init(ofsw, &ofsw->bridges[ofsw->n_bridges - 1],
-                     &cfg->bridges[i], err, errsize)) {
-            ofsw_destroy(ofsw);
-            return NULL;
-        }
+    sw_for_each_bridge(sw, init_bridge_cb, &ctx);
+    if (ctx.error) {
+        ofsw_destroy(ofsw);
+        return NULL;
     }
     sw_set_flow_removed_cb(sw, flow_removed_cb, ofsw);
     timer_cb(-1, 0, ofsw);
     return ofsw;
+}
+
+static struct ofb *
+ofsw_find(struct ofsw *ofsw, const char *name)
+{
+    for (size_t i = 0; i < ofsw->n_bridges; i++) {
+        if (ofsw->bridges[i].name && !strcmp(ofsw->bridges[i].name, name)) {
+            return &ofsw->bridges[i];
+        }
+    }
+    return NULL;
+}
+
+/* Applies new settings to a bridge: every listener and connection of it
+ * is closed and opened again.  On failure the old settings come back. */
+static int
+ofsw_reconfigure(struct ofsw *ofsw, struct bridge *br,
+                 const struct cfg_openflow *of, char *err, size_t errsize)
+{
+    struct ofb *ob = ofsw_find(ofsw, bridge_name(br));
+    char e2[256];
+    int ret;
+
+    if (!ob) {
+        snprintf(err, errsize, "bridge %s: no OpenFlow slot",
+                 bridge_name(br));
+        return ENOENT;
+    }
+    ofb_uninit(ob);
+    ret = ofb_init(ofsw, ob, bridge_name(br), of, err, errsize);
+    if (ret) {
+        ofb_uninit(ob);
+        if (ofb_init(ofsw, ob, bridge_name(br), bridge_openflow(br), e2,
+                     sizeof e2)) {
+            LOG_ERR("%s: the previous OpenFlow settings could not be "
+                    "restored either: %s", bridge_name(br), e2);
+        }
+        return ret;
+    }
+    ret = sw_set_openflow(ofsw->sw, br, of);
+    if (ret) {
+        snprintf(err, errsize, "out of memory");
+    }
+    return ret;
 }
 
 void
@@ -1894,7 +1976,7 @@ ofsw_destroy(struct ofsw *ofsw)
         return;
     }
     sw_set_flow_removed_cb(ofsw->sw, NULL, NULL);
-    for (size_t i = 0; i < ofsw->n_bridges; i++) {
+    for (size_t i = 0; ofsw->bridges && i < ofsw->n_bridges; i++) {
         ofb_uninit(&ofsw->bridges[i]);
     }
     free(ofsw->bridges);
@@ -1951,4 +2033,126 @@ ofsw_dump(const struct ofsw *ofsw,
             }
         }
     }
+}
+
+/* ---- Control-socket methods. ---- */
+
+/* set-openflow {bridge, listen?, controllers?, fail_mode?, datapath_id?,
+ * inactivity_probe_ms?, max_backoff_ms?}: the keys given replace the
+ * bridge's settings (the config's syntax and checks), the others stay;
+ * applied at once (the bridge's OpenFlow connections start over) and
+ * saved with the state. */
+static int
+h_set_openflow(json_t *params, json_t **result, char *err, size_t errsize,
+               void *ofsw_)
+{
+    static const char *const allowed[] = {
+        "bridge", "listen", "controllers", "fail_mode", "datapath_id",
+        "inactivity_probe_ms", "max_backoff_ms", NULL };
+    struct ofsw *ofsw = ofsw_;
+    struct cfg_openflow of;
+    struct bridge *br;
+    const char *key;
+    json_t *cur, *v;
+    int ret;
+
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_get_bridge(ofsw->sw, params, &br, err, errsize));
+    cur = cfg_openflow_to_json(bridge_openflow(br));
+    if (!cur) {
+        return ENOMEM;
+    }
+    json_object_foreach (params, key, v) {
+        if (strcmp(key, "bridge")) {
+            json_object_set(cur, key, v);
+        }
+    }
+    if (!json_object_get(cur, "datapath_id")
+        || json_is_null(json_object_get(cur, "datapath_id"))) {
+        json_object_del(cur, "datapath_id");
+    }
+    ret = cfg_openflow_from_json(cur, &of, err, errsize);
+    json_decref(cur);
+    if (ret) {
+        return CTL_ERR_INVALID_PARAMS;
+    }
+    ret = ofsw_reconfigure(ofsw, br, &of, err, errsize);
+    cfg_openflow_uninit(&of);
+    if (!ret) {
+        *result = json_object();
+    }
+    return ret;
+}
+
+struct conns_ctx {
+    const char *bridge;
+    json_t *arr;
+};
+
+static void
+conn_json_cb(const struct ofsw_conn_info *info, void *ctx_)
+{
+    struct conns_ctx *ctx = ctx_;
+
+    if (strcmp(info->bridge, ctx->bridge)) {
+        return;
+    }
+    json_array_append_new(ctx->arr, json_pack(
+        "{s:s, s:b, s:b, s:s, s:I, s:I}", "peer", info->peer,
+        "controller", info->is_controller, "connected", info->connected,
+        "role", info->role, "rx_msgs", (json_int_t) info->rx_msgs,
+        "tx_msgs", (json_int_t) info->tx_msgs));
+}
+
+/* get-openflow {bridge}: the settings, the connections, fail-open. */
+static int
+h_get_openflow(json_t *params, json_t **result, char *err, size_t errsize,
+               void *ofsw_)
+{
+    static const char *const allowed[] = { "bridge", NULL };
+    struct ofsw *ofsw = ofsw_;
+    struct conns_ctx ctx;
+    struct bridge *br;
+    struct ofb *ob;
+
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    CTL_CHECK(ctl_get_bridge(ofsw->sw, params, &br, err, errsize));
+    ob = ofsw_find(ofsw, bridge_name(br));
+    ctx.bridge = bridge_name(br);
+    ctx.arr = json_array();
+    *result = cfg_openflow_to_json(bridge_openflow(br));
+    if (!*result || !ctx.arr) {
+        json_decref(*result);
+        json_decref(ctx.arr);
+        *result = NULL;
+        return ENOMEM;
+    }
+    ofsw_dump(ofsw, conn_json_cb, &ctx);
+    json_object_set_new(*result, "connections", ctx.arr);
+    json_object_set_new(*result, "fail_open", json_boolean(ob
+                                                          && ob->fail_open));
+    if (ob) {
+        char dpid[17];
+
+        snprintf(dpid, sizeof dpid, "%016" PRIx64, ob->dpid);
+        json_object_set_new(*result, "datapath_id_in_use",
+                            json_string(dpid));
+    }
+    json_object_set_new(*result, "packet_ins_sent",
+                        json_integer((json_int_t) ofsw->pktin_sent));
+    json_object_set_new(*result, "packet_ins_dropped",
+                        json_integer((json_int_t) ofsw->pktin_dropped));
+    return 0;
+}
+
+int
+ofsw_register_methods(struct ofsw *ofsw, struct ctl_server *server)
+{
+    static const struct ctl_method_def methods[] = {
+        { "set-openflow", h_set_openflow, 0 },
+        { "get-openflow", h_get_openflow, CTL_READ_ONLY },
+    };
+
+    return ctl_register_all(server, methods,
+                            sizeof methods / sizeof methods[0], ofsw);
 }

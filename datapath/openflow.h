@@ -75,11 +75,17 @@ struct sw;
 struct cfg;
 struct ofsw;
 
-/* Sets up OpenFlow for every bridge of 'cfg' that has an "openflow"
- * config.  Returns NULL with 'err' filled when a listener cannot be
- * opened. */
-struct ofsw *ofsw_create(struct event_base *base, struct sw *sw,
-                         const struct cfg *cfg, char *err, size_t errsize);
+/* Sets up OpenFlow for every bridge of 'sw' that has OpenFlow settings
+ * (bridge.h bridge_openflow()).  Returns NULL with 'err' filled when a
+ * listener cannot be opened. */
+struct ofsw *ofsw_create(struct event_base *base, struct sw *sw, char *err,
+                         size_t errsize);
+/* The control socket's set-openflow and get-openflow (control-protocol.md):
+ * a bridge's settings changed at run time (applied at once, its
+ * connections starting over, saved with the state) and read back with
+ * the connections' state. */
+struct ctl_server;
+int ofsw_register_methods(struct ofsw *, struct ctl_server *);
 void ofsw_destroy(struct ofsw *);
 
 /* Connections right now, for status dumps. */

@@ -128,6 +128,19 @@ save_bridge_cb(struct bridge *br, void *ctx_)
     } else {
         json_decref(tlv);
     }
+    if (bj) {
+        const struct cfg_openflow *of = bridge_openflow(br);
+
+        if (of->n_listen || of->n_controllers) {
+            json_t *oj = cfg_openflow_to_json(of);
+
+            if (!oj) {
+                ctx->error = ENOMEM;
+            } else {
+                json_object_set_new(bj, "openflow", oj);
+            }
+        }
+    }
     json_array_append_new(ctx->bridges, bj);
 }
 

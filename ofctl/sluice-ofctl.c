@@ -1425,6 +1425,96 @@ cmd_dump_tlv_map(int argc, char *argv[])
     print_lines("dump-tlv-map", json_pack("{s:s}", "bridge", argv[0]));
 }
 
+/* OpenFlow settings: set-controller BR [TARGET...], set-listen BR
+ * [TARGET...] (none: remove them all), set-fail-mode BR MODE. */
+static void
+set_openflow_list(const char *key, int argc, char *argv[])
+{
+    json_t *list = json_array();
+
+    for (int i = 1; i < argc; i++) {
+        json_array_append_new(list, json_string(argv[i]));
+    }
+    finish_quiet(call("set-openflow", json_pack("{s:s, s:o}", "bridge",
+                                                argv[0], key, list)));
+}
+
+static void
+cmd_set_controller(int argc, char *argv[])
+{
+    set_openflow_list("controllers", argc, argv);
+}
+
+static void
+cmd_del_controller(int argc, char *argv[])
+{
+    set_openflow_list("controllers", 1, argv);
+    (void) argc;
+}
+
+static void
+cmd_set_listen(int argc, char *argv[])
+{
+    set_openflow_list("listen", argc, argv);
+}
+
+static void
+cmd_set_fail_mode(int argc, char *argv[])
+{
+    (void) argc;
+    finish_quiet(call("set-openflow", json_pack("{s:s, s:s}", "bridge",
+                                                argv[0], "fail_mode",
+                                                argv[1])));
+}
+
+/* get-controller BR: one line per target, ovs-vsctl style, then the
+ * listeners' clients. */
+static void
+cmd_get_controller(int argc, char *argv[])
+{
+    json_t *r = call("get-openflow", json_pack("{s:s}", "bridge", argv[0]));
+    json_t *v, *conns;
+    size_t i;
+
+    (void) argc;
+    if (printed_as_json(r)) {
+        return;
+    }
+    conns = json_object_get(r, "connections");
+    json_array_foreach (json_object_get(r, "controllers"), i, v) {
+        const char *target = json_string_value(v);
+        const char *state = "connecting";
+        const char *role = "";
+        json_t *c;
+        size_t k;
+
+        json_array_foreach (conns, k, c) {
+            if (json_is_true(json_object_get(c, "controller"))
+                && !strcmp(str(c, "peer"), target)) {
+                state = json_is_true(json_object_get(c, "connected"))
+                        ? "connected" : "connecting";
+                role = str(c, "role");
+            }
+        }
+        printf("controller %s: %s%s%s\n", target, state, role[0] ? ", " : "",
+               role);
+    }
+    json_array_foreach (json_object_get(r, "listen"), i, v) {
+        printf("listen %s\n", json_string_value(v));
+    }
+    json_array_foreach (conns, i, v) {
+        if (!json_is_true(json_object_get(v, "controller"))) {
+            printf("client %s: %s, %s\n", str(v, "peer"),
+                   json_is_true(json_object_get(v, "connected"))
+                   ? "connected" : "connecting", str(v, "role"));
+        }
+    }
+    printf("fail_mode %s%s\n", str(r, "fail_mode"),
+           json_is_true(json_object_get(r, "fail_open")) ? " (fail-open now)"
+                                                        : "");
+    json_decref(r);
+}
+
 static void
 cmd_dump_mirrors(int argc, char *argv[])
 {
@@ -1742,6 +1832,11 @@ static const struct command commands[] = {
     { "del-tlv-map", 1, 2, cmd_del_tlv_map, "BR [MAP[,MAP...]]" },
     { "dump-tlv-map", 1, 1, cmd_dump_tlv_map, "BR" },
     { "tnl-neigh-show", 0, 0, cmd_tnl_neigh_show, "" },
+    { "set-controller", 1, 9, cmd_set_controller, "BR [TARGET...]" },
+    { "del-controller", 1, 1, cmd_del_controller, "BR" },
+    { "get-controller", 1, 1, cmd_get_controller, "BR" },
+    { "set-listen", 1, 9, cmd_set_listen, "BR [TARGET...]" },
+    { "set-fail-mode", 2, 2, cmd_set_fail_mode, "BR secure|standalone" },
     { "list-methods", 0, 0, cmd_list_methods, "" },
     { "resources", 0, 0, cmd_resources, "" },
     { "http-info", 0, 0, cmd_http_info, "" },

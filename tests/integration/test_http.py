@@ -39,7 +39,7 @@ API_METHODS = {"show", "dump-ports", "dump-flows", "dump-megaflows",
                "conntrack-events", "offload-show", "offload-stats",
                "offload-sessions", "http-info", "capture-list",
                "dump-mirrors", "dump-tlv-map", "tnl-route-show",
-               "tnl-neigh-show"}
+               "tnl-neigh-show", "get-openflow"}
 
 PORT_LABELS = {"bridge", "port", "ofport"}
 MIRROR_LABELS = {"bridge", "mirror", "output_port"}
@@ -504,7 +504,8 @@ def test_api_answers_like_the_control_socket(hsw):
     # Every served method answers (with the params it requires).
     required = {"show": "?bridge=br0", "dump-ports": "?bridge=br0",
                 "dump-flows": "?bridge=br0", "dump-mirrors": "?bridge=br0",
-                "dump-tlv-map": "?bridge=br0"}
+                "dump-tlv-map": "?bridge=br0",
+                "get-openflow": "?bridge=br0"}
     for method in sorted(API_METHODS):
         get_json(sw, f"/api/{method}{required.get(method, '')}")
 

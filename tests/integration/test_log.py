@@ -9,7 +9,7 @@ import pytest
 from sltest import CtlError, Switch
 
 MODULES = ["main", "config", "state", "bridge", "ctl", "dp", "port",
-           "vhost", "offload", "ct", "http", "tunnel"]
+           "vhost", "offload", "ct", "http", "tunnel", "openflow"]
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\|"
                   r"(off|err|warn|info|dbg)\|([a-z]+): ")
 

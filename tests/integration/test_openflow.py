@@ -616,3 +616,67 @@ def test_fail_mode_secure_keeps_flows(tmp_path):
         sw.send("d1", pkt)
         assert sw.capture("d2") == [] and sw.capture("d3") == []
         assert "fail-open" not in sw.read_log()
+
+
+def test_settings_at_run_time(tmp_path):
+    """sluice-ofctl set-listen / set-controller / set-fail-mode change a
+    bridge that started without OpenFlow; the settings survive a
+    restart; a listener that cannot open leaves the old settings."""
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    lsock.settimeout(20)
+    port = lsock.getsockname()[1]
+    mgmt = str(tmp_path / "late.mgmt")
+    try:
+        with Switch() as sw:
+            sw.ofctl("set-listen", "br0", f"punix:{mgmt}")
+            assert "n_tables:254" in ofctl("unix:" + mgmt, "show").stdout
+            sw.ofctl("set-controller", "br0", f"tcp:127.0.0.1:{port}")
+            conn, _ = lsock.accept()
+            c = Peer(sock=conn)
+            c.handshake()
+            deadline = time.time() + 10
+            while "connected" not in sw.ofctl("get-controller",
+                                              "br0").stdout:
+                assert time.time() < deadline
+                time.sleep(0.05)
+            out = sw.ofctl("get-controller", "br0").stdout
+            assert f"controller tcp:127.0.0.1:{port}: connected, equal" \
+                in out, out
+            assert f"listen punix:{mgmt}" in out
+            sw.ofctl("set-fail-mode", "br0", "standalone")
+            # Bad input: clear errors, nothing changed.
+            r = sw.ofctl("set-controller", "br0", "ssl:1.2.3.4", check=False)
+            assert r.returncode == 1 and "must start with" in r.stderr
+            r = sw.ofctl("set-fail-mode", "br0", "open", check=False)
+            assert r.returncode == 1 and "secure" in r.stderr
+            busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            bport = busy.getsockname()[1]
+            r = sw.ofctl("set-listen", "br0", f"ptcp:{bport}:127.0.0.1",
+                         check=False)
+            busy.close()
+            assert r.returncode == 1 and "Address already in use" in r.stderr
+            assert "n_tables:254" in ofctl("unix:" + mgmt, "show").stdout
+            # Restart: the state brings the settings back.
+            sw.kill(signal.SIGTERM)
+            sw.start()
+            conn2, _ = lsock.accept()
+            Peer(sock=conn2).handshake()
+            j = sw.call("get-openflow", bridge="br0")
+            assert j["listen"] == [f"punix:{mgmt}"]
+            assert j["controllers"] == [f"tcp:127.0.0.1:{port}"]
+            assert j["fail_mode"] == "standalone"
+            assert "n_tables:254" in ofctl("unix:" + mgmt, "show").stdout
+            # Off again.
+            sw.ofctl("del-controller", "br0")
+            sw.ofctl("set-listen", "br0")
+            assert not os.path.exists(mgmt)
+            assert sw.call("get-openflow", bridge="br0")["controllers"] == []
+            conn.close()
+            conn2.close()
+    finally:
+        lsock.close()
