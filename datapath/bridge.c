@@ -1489,6 +1489,109 @@ bridge_create(struct sw *sw, const char *name, char *err, size_t errsize)
     return br;
 }
 
+/* ---- Groups. ---- */
+
+int
+sw_group_mod(struct sw *sw, struct bridge *br, enum of_group_cmd cmd,
+             const struct of_group_spec *spec, char *err, size_t errsize)
+{
+    int ret;
+
+    if (cmd == OFGC_DELETE && sw->removed_cb) {
+        dp_pull_stats(sw->dp);      /* The group's flows' final counts. */
+    }
+    dp_slow_wrlock(sw->dp);
+    ret = ofproto_group_mod(br->ofproto, cmd, spec, dp_time_ms(), err,
+                            errsize);
+    if (ret) {
+        dp_slow_wrunlock(sw->dp);
+        return ret;
+    }
+    commit_and_unlock(sw);
+    notify_change(sw);
+    return 0;
+}
+
+void
+sw_dump_groups(struct sw *sw, struct bridge *br, uint32_t id,
+               void (*cb)(const struct ofproto_group_info *, void *),
+               void *aux)
+{
+    (void) sw;
+    ofproto_group_dump(br->ofproto, id, cb, aux);
+}
+
+void
+sw_set_port_live(struct sw *sw, struct bridge *br, uint32_t ofport,
+                 bool live)
+{
+    dp_slow_wrlock(sw->dp);
+    if (ofproto_port_set_live(br->ofproto, ofport, live)) {
+        dp_slow_wrunlock(sw->dp);
+        return;
+    }
+    commit_and_unlock(sw);
+}
+
+/* Groups may use groups listed after them: passes until none is left
+ * or a pass adds none. */
+static int
+add_config_groups(struct sw *sw, struct bridge *br,
+                  const struct cfg_bridge *cb, char *err, size_t errsize)
+{
+    bool *done = calloc(cb->n_groups + 1, sizeof *done);
+    size_t left = cb->n_groups;
+    int ret = 0;
+
+    if (!done) {
+        snprintf(err, errsize, "out of memory");
+        return ENOMEM;
+    }
+    while (left && !ret) {
+        size_t added = 0;
+
+        for (size_t i = 0; i < cb->n_groups && !ret; i++) {
+            struct of_group_spec g;
+            char perr[256];
+
+            if (done[i]) {
+                continue;
+            }
+            ret = of_group_parse(&g, cb->groups[i], true, perr, sizeof perr);
+            if (!ret) {
+                dp_slow_wrlock(sw->dp);
+                ret = ofproto_group_mod(br->ofproto, OFGC_ADD, &g,
+                                        dp_time_ms(), perr, sizeof perr);
+                dp_slow_wrunlock(sw->dp);
+                of_group_spec_uninit(&g);
+            }
+            if (!ret) {
+                done[i] = true;
+                added++;
+                left--;
+            } else if (ret == ENOENT) {
+                ret = 0;            /* Uses a group not added yet. */
+                if (!added && i == cb->n_groups - 1) {
+                    snprintf(err, errsize, "bridge %s: groups[%zu]: %s",
+                             br->name, i, perr);
+                }
+            } else {
+                snprintf(err, errsize, "bridge %s: groups[%zu]: %s",
+                         br->name, i, perr);
+            }
+        }
+        if (!ret && left && !added) {
+            ret = ENOENT;
+            if (!err[0]) {
+                snprintf(err, errsize, "bridge %s: groups use groups that "
+                         "do not exist", br->name);
+            }
+        }
+    }
+    free(done);
+    return ret;
+}
+
 static int
 add_config_flows(struct sw *sw, struct bridge *br,
                  const struct cfg_bridge *cb, char *err, size_t errsize)
@@ -1661,7 +1764,9 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         }
         /* Nothing is polled before dp_start(), so the order of flows and
          * ports does not matter for the first packets. */
-        ret = add_config_flows(sw, br, cb, err, errsize);
+        err[0] = '\0';
+        ret = add_config_groups(sw, br, cb, err, errsize);
+        ret = ret ? ret : add_config_flows(sw, br, cb, err, errsize);
         if (ret) {
             sw_destroy(sw);
             return ret;

@@ -173,6 +173,18 @@ const struct cfg_openflow *bridge_openflow(const struct bridge *);
 int sw_set_openflow(struct sw *, struct bridge *,
                     const struct cfg_openflow *);
 
+/* OpenFlow groups (ofproto.h "Groups"): a group mod in effect when this
+ * returns (0 or ofproto_group_mod()'s errors, 'err' filled), saved with
+ * the state; a dump (main thread); a port's liveness for select and
+ * fast-failover buckets (revalidates when it changes). */
+int sw_group_mod(struct sw *, struct bridge *, enum of_group_cmd,
+                 const struct of_group_spec *, char *err, size_t errsize);
+void sw_dump_groups(struct sw *, struct bridge *, uint32_t id,
+                    void (*cb)(const struct ofproto_group_info *, void *),
+                    void *aux);
+void sw_set_port_live(struct sw *, struct bridge *, uint32_t ofport,
+                      bool live);
+
 /* Switches 'br' into or out of fail-open (ofproto.h): while on, every
  * packet is switched by NORMAL whatever the tables hold.  In effect when
  * this returns. */

@@ -17,6 +17,7 @@
 #include "conntrack.h"
 #include "http.h"
 #include "offload-provider.h"
+#include "ofp-parse.h"
 #include "port.h"
 #include "tnl.h"
 
@@ -1252,6 +1253,48 @@ parse_tlv_map(struct cfg_bridge *br, const json_t *j, const char *path,
     return 0;
 }
 
+/* bridges[].groups: ovs-ofctl add-group lines, checked. */
+static int
+parse_groups(struct cfg_bridge *br, const json_t *j, const char *path,
+             char *err, size_t errsize)
+{
+    char p[PATH_SIZE], q[PATH_SIZE];
+    const json_t *v;
+    size_t i;
+
+    if (!j) {
+        return 0;
+    }
+    path_key(p, sizeof p, path, "groups");
+    if (!json_is_array(j)) {
+        return fail(err, errsize, p, "must be an array of strings");
+    }
+    br->groups = calloc(json_array_size(j) + 1, sizeof *br->groups);
+    if (!br->groups) {
+        return nomem(err, errsize);
+    }
+    json_array_foreach (j, i, v) {
+        struct of_group_spec g;
+        char perr[256];
+
+        path_idx(q, sizeof q, p, i);
+        if (!json_is_string(v)) {
+            return fail(err, errsize, q, "must be a string");
+        }
+        if (of_group_parse(&g, json_string_value(v), true, perr,
+                           sizeof perr)) {
+            return fail(err, errsize, q, "%s", perr);
+        }
+        of_group_spec_uninit(&g);
+        br->groups[br->n_groups] = strdup(json_string_value(v));
+        if (!br->groups[br->n_groups]) {
+            return nomem(err, errsize);
+        }
+        br->n_groups++;
+    }
+    return 0;
+}
+
 const char *
 cfg_of_target_parse(const char *text, struct cfg_of_target *t)
 {
@@ -1514,7 +1557,7 @@ parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
 {
     static const char *const keys[] = { "name", "ports", "flows",
                                         "mirrors", "tlv_map", "openflow",
-                                        NULL };
+                                        "groups", NULL };
     struct cfg_bridge *br = &cfg->bridges[bidx];
     const json_t *name, *ports, *flows, *v;
     char p[PATH_SIZE], q[PATH_SIZE];
@@ -1615,6 +1658,11 @@ parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
     }
     error = parse_openflow(&br->openflow, json_object_get(j, "openflow"),
                            path, err, errsize);
+    if (error) {
+        return error;
+    }
+    error = parse_groups(br, json_object_get(j, "groups"), path, err,
+                         errsize);
     if (error) {
         return error;
     }
@@ -2060,6 +2108,10 @@ cfg_free(struct cfg *cfg)
         }
         free(br->mirrors);
         cfg_openflow_uninit(&br->openflow);
+        for (size_t i = 0; i < br->n_groups; i++) {
+            free(br->groups[i]);
+        }
+        free(br->groups);
         for (size_t i = 0; i < br->n_tlv_map; i++) {
             free(br->tlv_map[i]);
         }

@@ -214,6 +214,9 @@ struct cfg_bridge {
     size_t n_ports;
     char **flows;               /* Flow texts, ovs-ofctl add-flow syntax. */
     size_t n_flows;
+    char **groups;              /* Group texts, ovs-ofctl add-group syntax
+                                 * (checked, of_group_parse()). */
+    size_t n_groups;
     struct cfg_mirror *mirrors;
     size_t n_mirrors;
     /* GENEVE TLV mappings, ovs-ofctl add-tlv-map syntax

@@ -143,6 +143,7 @@ struct ofsw {
 };
 
 static void conn_close(struct of_conn *c, const char *why);
+static void save_later(struct ofsw *);
 static void conn_schedule(struct of_conn *c);
 static void remote_connect(struct of_remote *r);
 static void fail_check(struct ofb *ob);
@@ -223,6 +224,8 @@ errno_to_ofperr(int ret)
         return ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_TABLE_FULL);
     case EPERM:
         return ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_EPERM);
+    case ENOENT:                /* Uses a group that does not exist. */
+        return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP);
     default:
         return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT);
     }
@@ -242,12 +245,19 @@ ofsw_flow_mods(struct ofsw *ofsw, struct bridge *br,
     sw_defer_changes(ofsw->sw, true);
     ret = sw_flow_mods(ofsw->sw, br, specs, cmds, n, count, err, errsize);
     sw_defer_changes(ofsw->sw, false);
+    save_later(ofsw);
+    return ret;
+}
+
+/* Saves what deferred changes left pending, SAVE_DELAY_MS from now. */
+static void
+save_later(struct ofsw *ofsw)
+{
     if (sw_change_pending(ofsw->sw) && !evtimer_pending(ofsw->save, NULL)) {
         struct timeval tv = { 0, SAVE_DELAY_MS * 1000 };
 
         evtimer_add(ofsw->save, &tv);
     }
-    return ret;
 }
 
 static void
@@ -721,6 +731,96 @@ reply_empty(struct of_conn *c, uint32_t xid, uint16_t type)
     conn_send(c, &c->out);
 }
 
+struct groups_ctx {
+    struct ofm_mp *mp;
+    struct ofbuf *b;
+    bool desc;
+    long long now;
+};
+
+static void
+group_reply_cb(const struct ofproto_group_info *g, void *ctx_)
+{
+    struct groups_ctx *ctx = ctx_;
+
+    ofm_mp_entry_begin(ctx->mp);
+    if (ctx->desc) {
+        ofm_group_desc_encode(ctx->b, &g->spec);
+    } else {
+        ofm_group_stats_encode(ctx->b, &g->spec, g->ref_count,
+                               ctx->now - g->created_ms);
+    }
+    ofm_mp_entry_end(ctx->mp);
+}
+
+/* GROUP (stats, body: group_id, pad) and GROUP_DESC (no body). */
+static void
+reply_groups(struct of_conn *c, uint32_t xid, const uint8_t *req,
+             size_t req_len, const struct ofm_mp_request *r)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    uint32_t id = OFG_ALL;
+    struct ofm_mp mp;
+    struct groups_ctx ctx = { &mp, &c->out, r->type == OFPMP_GROUP_DESC,
+                              dp_time_ms() };
+
+    if (r->type == OFPMP_GROUP) {
+        if (r->body_len < 8) {
+            send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST,
+                                           OFPBRC_BAD_LEN),
+                       req, req_len, "group stats request too short");
+            return;
+        }
+        id = (uint32_t) r->body[0] << 24 | (uint32_t) r->body[1] << 16
+             | (uint32_t) r->body[2] << 8 | r->body[3];
+    }
+    ofm_mp_start(&mp, &c->out, r->type, xid);
+    if (br) {
+        sw_dump_groups(c->ob->ofsw->sw, br, id, group_reply_cb, &ctx);
+    }
+    ofm_mp_finish(&mp);
+    conn_send(c, &c->out);
+}
+
+static void
+handle_group_mod(struct of_conn *c, const uint8_t *msg, size_t len,
+                 uint32_t xid)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct ofm_group_mod gm;
+    char err[256] = "";
+    ofperr e;
+    int ret;
+
+    e = ofm_group_mod_decode(msg, len, &gm, err, sizeof err);
+    if (e) {
+        send_error(c, xid, e, msg, len, err);
+        return;
+    }
+    if (!br) {
+        of_group_spec_uninit(&gm.spec);
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_EPERM),
+                   msg, len, "bridge gone");
+        return;
+    }
+    sw_defer_changes(c->ob->ofsw->sw, true);
+    ret = sw_group_mod(c->ob->ofsw->sw, br, gm.cmd, &gm.spec, err,
+                       sizeof err);
+    sw_defer_changes(c->ob->ofsw->sw, false);
+    save_later(c->ob->ofsw);
+    of_group_spec_uninit(&gm.spec);
+    if (ret) {
+        uint16_t code = ret == EEXIST ? OFPGMFC_GROUP_EXISTS
+                        : ret == ENOENT ? OFPGMFC_UNKNOWN_GROUP
+                        : ret == ELOOP ? OFPGMFC_LOOP
+                        : ret == ENOMEM ? OFPGMFC_OUT_OF_BUCKETS
+                        : OFPGMFC_INVALID_GROUP;
+
+        send_error(c, xid, ofperr_make(OFPET_GROUP_MOD_FAILED, code), msg,
+                   len, err);
+    }
+}
+
 static void
 handle_multipart(struct of_conn *c, const uint8_t *msg, size_t len,
                  uint32_t xid)
@@ -765,9 +865,11 @@ handle_multipart(struct of_conn *c, const uint8_t *msg, size_t len,
         }
         reply_table_features(c, xid);
         break;
-    case OFPMP_QUEUE:
     case OFPMP_GROUP:
     case OFPMP_GROUP_DESC:
+        reply_groups(c, xid, msg, len, &r);
+        break;
+    case OFPMP_QUEUE:
     case OFPMP_METER:
     case OFPMP_METER_CONFIG:
         reply_empty(c, xid, r.type);    /* None exist. */
@@ -776,7 +878,7 @@ handle_multipart(struct of_conn *c, const uint8_t *msg, size_t len,
         struct ofm_mp mp;
 
         ofm_mp_start(&mp, &c->out, r.type, xid);
-        ofbuf_put(&c->out, NULL, 40);   /* No group types, no caps. */
+        ofm_group_features_encode(&c->out, OFG_MAX_ID);
         ofm_mp_finish(&mp);
         conn_send(c, &c->out);
         break;
@@ -1023,6 +1125,14 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
         handle_packet_out(c, msg, len, h.xid);
         break;
     case OFPT_GROUP_MOD:
+        if (is_slave(c)) {
+            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
+                                             OFPBRC_IS_SLAVE),
+                       msg, len, "group_mod from a slave");
+            break;
+        }
+        handle_group_mod(c, msg, len, h.xid);
+        break;
     case OFPT_METER_MOD:
     case OFPT_PORT_MOD:
     case OFPT_TABLE_MOD:
@@ -1033,8 +1143,7 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
             break;
         }
         send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE),
-                   msg, len, h.type == OFPT_GROUP_MOD ? "groups are not supported yet"
-                   : h.type == OFPT_METER_MOD ? "meters are not supported yet"
+                   msg, len, h.type == OFPT_METER_MOD ? "meters are not supported yet"
                    : "message not supported");
         break;
     case OFPT_EXPERIMENTER:
@@ -1571,6 +1680,9 @@ ports_poll(struct ofb *ob)
         if (k == ob->n_ports
             || (i < ctx.n && ctx.v[i].ofport < ob->ports[k].ofport)) {
             send_port_status(ob, OFPPR_ADD, &ctx.full[i]);
+            if (!ctx.v[i].link) {
+                sw_set_port_live(ob->ofsw->sw, br, ctx.v[i].ofport, false);
+            }
             i++;
         } else if (i == ctx.n || ctx.v[i].ofport > ob->ports[k].ofport) {
             struct ofm_port gone;
@@ -1587,6 +1699,11 @@ ports_poll(struct ofb *ob)
                 || memcmp(ctx.v[i].mac, ob->ports[k].mac, 6)
                 || memcmp(ctx.v[i].name, ob->ports[k].name, 16)) {
                 send_port_status(ob, OFPPR_MODIFY, &ctx.full[i]);
+            }
+            if (ctx.v[i].link != ob->ports[k].link) {
+                /* Select and fast-failover buckets follow the link. */
+                sw_set_port_live(ob->ofsw->sw, br, ctx.v[i].ofport,
+                                 ctx.v[i].link);
             }
             i++;
             k++;

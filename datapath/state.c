@@ -101,6 +101,15 @@ struct save_bridges_ctx {
 };
 
 static void
+save_group_cb(const struct ofproto_group_info *g, void *arr)
+{
+    char buf[8192];
+
+    of_group_format(buf, sizeof buf, &g->spec);
+    json_array_append_new(arr, json_string(buf));
+}
+
+static void
 save_bridge_cb(struct bridge *br, void *ctx_)
 {
     struct save_bridges_ctx *ctx = ctx_;
@@ -127,6 +136,16 @@ save_bridge_cb(struct bridge *br, void *ctx_)
         json_object_set_new(bj, "tlv_map", tlv);
     } else {
         json_decref(tlv);
+    }
+    if (bj) {
+        json_t *groups = json_array();
+
+        sw_dump_groups(ctx->sw, br, OFG_ALL, save_group_cb, groups);
+        if (groups && json_array_size(groups)) {
+            json_object_set_new(bj, "groups", groups);
+        } else {
+            json_decref(groups);
+        }
     }
     if (bj) {
         const struct cfg_openflow *of = bridge_openflow(br);

@@ -66,6 +66,7 @@ enum of_action_type {
     OFPACT_CT_CLEAR,        /* ct_clear */
     OFPACT_CONTROLLER,      /* controller, controller:N, CONTROLLER:N,
                              * controller(max_len=N), output:CONTROLLER */
+    OFPACT_GROUP,           /* group:N (ofproto.h "Groups") */
 };
 
 #define OF_CT_NO_TABLE 0xff    /* ct() without table=: no recirculation. */
@@ -112,6 +113,9 @@ struct of_action {
         struct {
             uint16_t max_len;       /* Bytes of the packet sent. */
         } controller;
+        struct {
+            uint32_t group_id;
+        } group;
     };
 };
 

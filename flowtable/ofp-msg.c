@@ -837,6 +837,7 @@ ofm_match_encode(struct ofbuf *b, const struct of_match *m)
 
 #define OFPAT_OUTPUT 0
 #define OFPAT_PUSH_VLAN 17
+#define OFPAT_GROUP 22
 #define OFPAT_POP_VLAN 18
 #define OFPAT_DEC_NW_TTL 24
 #define OFPAT_SET_FIELD 25
@@ -1446,6 +1447,22 @@ actions_decode__(const uint8_t *p, size_t len, const struct of_match *match,
                 goto too_many;
             }
             break;
+        case OFPAT_GROUP: {
+            uint32_t id = get32(ap + 4);
+
+            if (alen != 8 || id > OFG_MAX_ID) {
+                return fail(ofperr_make(OFPET_BAD_ACTION,
+                                        alen != 8 ? OFPBAC_BAD_LEN
+                                                  : OFPBAC_BAD_OUT_GROUP),
+                            err, errsize, "group: length %u or id 0x%x",
+                            alen, id);
+            }
+            if (!(a = act_add(l, OFPACT_GROUP))) {
+                goto too_many;
+            }
+            a->group.group_id = id;
+            break;
+        }
         case OFPAT_SET_FIELD: {
             struct oxm_tlv t;
             struct of_action tmp;
@@ -1871,6 +1888,10 @@ put_action(struct ofbuf *b, const struct of_action *a,
     case OFPACT_CT_CLEAR:
         start = nx_start(b, NXAST_CT_CLEAR);
         nx_end(b, start);
+        break;
+    case OFPACT_GROUP:
+        put_action_hdr(b, OFPAT_GROUP, 8);
+        ofbuf_put_be32(b, a->group.group_id);
         break;
     case OFPACT_GOTO_TABLE:
         break;                  /* An instruction. */
@@ -2502,4 +2523,218 @@ ofm_flow_removed(struct ofbuf *b, const struct ofproto_rule_info *r,
     ofbuf_put_be64(b, r->n_bytes);
     ofm_match_encode(b, r->match);
     ofm_finish(b, start);
+}
+
+/* ---- Groups. ---- */
+
+#define OFPGC_ADD 0
+#define OFPGC_MODIFY 1
+#define OFPGC_DELETE 2
+
+ofperr
+ofm_group_mod_decode(const uint8_t *msg, size_t len,
+                     struct ofm_group_mod *gm, char *err, size_t errsize)
+{
+    struct of_group_spec *g = &gm->spec;
+    uint16_t command;
+    size_t off = 16;
+    ofperr e;
+
+    memset(gm, 0, sizeof *gm);
+    if (len < 16) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "group_mod: %zu bytes", len);
+    }
+    command = get16(msg + 8);
+    g->type = msg[10];
+    g->group_id = get32(msg + 12);
+    switch (command) {
+    case OFPGC_ADD:
+        gm->cmd = OFGC_ADD;
+        break;
+    case OFPGC_MODIFY:
+        gm->cmd = OFGC_MODIFY;
+        break;
+    case OFPGC_DELETE:
+        gm->cmd = OFGC_DELETE;
+        break;
+    default:
+        return fail(ofperr_make(OFPET_GROUP_MOD_FAILED, OFPGMFC_BAD_COMMAND),
+                    err, errsize, "group_mod: command %u", command);
+    }
+    if (gm->cmd == OFGC_DELETE) {
+        if (g->group_id > OFG_MAX_ID && g->group_id != OFG_ALL) {
+            return fail(ofperr_make(OFPET_GROUP_MOD_FAILED,
+                                    OFPGMFC_INVALID_GROUP), err, errsize,
+                        "group_mod: group 0x%x", g->group_id);
+        }
+        return 0;
+    }
+    if (g->group_id > OFG_MAX_ID) {
+        return fail(ofperr_make(OFPET_GROUP_MOD_FAILED,
+                                OFPGMFC_INVALID_GROUP), err, errsize,
+                    "group_mod: group 0x%x is reserved", g->group_id);
+    }
+    if (g->type > OFG_TYPE_FF) {
+        return fail(ofperr_make(OFPET_GROUP_MOD_FAILED, OFPGMFC_BAD_TYPE),
+                    err, errsize, "group_mod: type %u", g->type);
+    }
+    while (off < len) {
+        const uint8_t *bp = msg + off;
+        uint16_t blen;
+        uint32_t watch_port;
+        struct of_bucket *nb, *b;
+
+        if (len - off < 16) {
+            e = fail(ofperr_make(OFPET_GROUP_MOD_FAILED,
+                                 OFPGMFC_BAD_BUCKET), err, errsize,
+                     "bucket header truncated");
+            goto error;
+        }
+        blen = get16(bp);
+        if (blen < 16 || blen % 8 || blen > len - off) {
+            e = fail(ofperr_make(OFPET_GROUP_MOD_FAILED,
+                                 OFPGMFC_BAD_BUCKET), err, errsize,
+                     "bucket length %u", blen);
+            goto error;
+        }
+        if (g->n_buckets == OFG_MAX_BUCKETS) {
+            e = fail(ofperr_make(OFPET_GROUP_MOD_FAILED,
+                                 OFPGMFC_OUT_OF_BUCKETS), err, errsize,
+                     "more than %d buckets", OFG_MAX_BUCKETS);
+            goto error;
+        }
+        nb = realloc(g->buckets, (g->n_buckets + 1) * sizeof *nb);
+        if (!nb) {
+            e = fail(ofperr_make(OFPET_GROUP_MOD_FAILED,
+                                 OFPGMFC_OUT_OF_BUCKETS), err, errsize,
+                     "out of memory");
+            goto error;
+        }
+        g->buckets = nb;
+        b = &nb[g->n_buckets];
+        memset(b, 0, sizeof *b);
+        b->weight = get16(bp + 2);
+        watch_port = get32(bp + 4);
+        b->watch_group = get32(bp + 8);
+        if (watch_port == 0xffffffffu) {
+            b->watch_port = OFPP_NONE;
+        } else if (!ofm_port_from_wire(watch_port, &b->watch_port)
+                   || b->watch_port >= OFPP_MAX) {
+            e = fail(ofperr_make(OFPET_GROUP_MOD_FAILED, OFPGMFC_BAD_WATCH),
+                     err, errsize, "watch_port 0x%x", watch_port);
+            goto error;
+        }
+        if (g->type != OFG_TYPE_SELECT) {      /* Weights: select's. */
+            b->weight = 1;
+        }
+        e = ofm_actions_decode(bp + 16, blen - 16, NULL, &b->actions, err,
+                               errsize);
+        if (e) {
+            goto error;
+        }
+        g->n_buckets++;
+        off += blen;
+    }
+    return 0;
+
+error:
+    of_group_spec_uninit(g);
+    return e;
+}
+
+static void
+put_buckets(struct ofbuf *b, const struct of_group_spec *g)
+{
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        const struct of_bucket *k = &g->buckets[i];
+        size_t start = b->len;
+
+        ofbuf_put_be16(b, 0);
+        ofbuf_put_be16(b, g->type == OFG_TYPE_SELECT ? k->weight : 0);
+        ofbuf_put_be32(b, k->watch_port == OFPP_NONE
+                          ? 0xffffffffu : ofm_port_to_wire(k->watch_port));
+        ofbuf_put_be32(b, k->watch_group);
+        ofbuf_put(b, NULL, 4);
+        ofm_actions_encode(b, k->actions, NULL);
+        if (!b->oom) {
+            put16(b->data + start, (uint16_t) (b->len - start));
+        }
+    }
+}
+
+void
+ofm_group_mod_encode(struct ofbuf *b, uint32_t xid,
+                     const struct ofm_group_mod *gm)
+{
+    size_t start = ofm_start(b, OFPT_GROUP_MOD, xid);
+
+    ofbuf_put_be16(b, gm->cmd == OFGC_ADD ? OFPGC_ADD
+                      : gm->cmd == OFGC_MODIFY ? OFPGC_MODIFY
+                      : OFPGC_DELETE);
+    ofbuf_put_u8(b, gm->spec.type);
+    ofbuf_put_u8(b, 0);
+    ofbuf_put_be32(b, gm->spec.group_id);
+    if (gm->cmd != OFGC_DELETE) {
+        put_buckets(b, &gm->spec);
+    }
+    ofm_finish(b, start);
+}
+
+void
+ofm_group_desc_encode(struct ofbuf *b, const struct of_group_spec *g)
+{
+    size_t start = b->len;
+
+    ofbuf_put_be16(b, 0);
+    ofbuf_put_u8(b, g->type);
+    ofbuf_put_u8(b, 0);
+    ofbuf_put_be32(b, g->group_id);
+    put_buckets(b, g);
+    if (!b->oom) {
+        put16(b->data + start, (uint16_t) (b->len - start));
+    }
+}
+
+void
+ofm_group_stats_encode(struct ofbuf *b, const struct of_group_spec *g,
+                       uint32_t ref_count, long long age_ms)
+{
+    size_t start = b->len;
+
+    ofbuf_put_be16(b, 0);
+    ofbuf_put(b, NULL, 2);
+    ofbuf_put_be32(b, g->group_id);
+    ofbuf_put_be32(b, ref_count);
+    ofbuf_put(b, NULL, 4);
+    ofbuf_put_be64(b, 0);               /* packet_count: not counted */
+    ofbuf_put_be64(b, 0);               /* byte_count */
+    ofbuf_put_be32(b, (uint32_t) (age_ms / 1000));
+    ofbuf_put_be32(b, (uint32_t) (age_ms % 1000) * 1000000u);
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        ofbuf_put_be64(b, 0);
+        ofbuf_put_be64(b, 0);
+    }
+    if (!b->oom) {
+        put16(b->data + start, (uint16_t) (b->len - start));
+    }
+}
+
+void
+ofm_group_features_encode(struct ofbuf *b, uint32_t max_groups)
+{
+    uint32_t acts = (1u << OFPAT_OUTPUT) | (1u << OFPAT_PUSH_VLAN)
+                    | (1u << OFPAT_POP_VLAN) | (1u << OFPAT_GROUP)
+                    | (1u << OFPAT_DEC_NW_TTL) | (1u << OFPAT_SET_FIELD);
+
+    ofbuf_put_be32(b, (1u << OFG_TYPE_ALL) | (1u << OFG_TYPE_SELECT)
+                      | (1u << OFG_TYPE_INDIRECT) | (1u << OFG_TYPE_FF));
+    /* SELECT_WEIGHT, SELECT_LIVENESS, CHAINING. */
+    ofbuf_put_be32(b, 0x1 | 0x2 | 0x4);
+    for (int i = 0; i < 4; i++) {
+        ofbuf_put_be32(b, max_groups);
+    }
+    for (int i = 0; i < 4; i++) {
+        ofbuf_put_be32(b, acts);
+    }
 }

@@ -438,6 +438,36 @@ ofperr ofm_packet_out_decode(const uint8_t *msg, size_t len,
 void ofm_flow_removed(struct ofbuf *b, const struct ofproto_rule_info *r,
                       uint8_t reason, long long now_ms);
 
+/* ---- Groups. ---- */
+#define OFPGMFC_GROUP_EXISTS 0
+#define OFPGMFC_INVALID_GROUP 1
+#define OFPGMFC_OUT_OF_BUCKETS 4
+#define OFPGMFC_LOOP 7
+#define OFPGMFC_UNKNOWN_GROUP 8
+#define OFPGMFC_BAD_TYPE 10
+#define OFPGMFC_BAD_COMMAND 11
+#define OFPGMFC_BAD_BUCKET 12
+#define OFPGMFC_BAD_WATCH 13
+
+struct ofm_group_mod {
+    enum of_group_cmd cmd;
+    struct of_group_spec spec;  /* Buckets owned (of_group_spec_uninit). */
+};
+/* GROUP_MOD -> 'gm' (a delete carries only the id, maybe OFG_ALL).  On
+ * error nothing needs freeing. */
+ofperr ofm_group_mod_decode(const uint8_t *msg, size_t len,
+                            struct ofm_group_mod *gm, char *err,
+                            size_t errsize);
+void ofm_group_mod_encode(struct ofbuf *b, uint32_t xid,
+                          const struct ofm_group_mod *gm);
+/* Multipart entries: GROUP_DESC, GROUP (stats: ref_count and age; the
+ * packet and byte counts are not kept, 0), GROUP_FEATURES (the four
+ * types, weights, liveness, chaining). */
+void ofm_group_desc_encode(struct ofbuf *b, const struct of_group_spec *g);
+void ofm_group_stats_encode(struct ofbuf *b, const struct of_group_spec *g,
+                            uint32_t ref_count, long long age_ms);
+void ofm_group_features_encode(struct ofbuf *b, uint32_t max_groups);
+
 struct ofm_features {
     uint64_t datapath_id;
     uint32_t n_buffers;

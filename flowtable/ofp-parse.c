@@ -1609,6 +1609,15 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
         a->controller.max_len = (uint16_t) v;
         return 0;
     }
+    if (!strcmp(k, "group") && !kv->paren) {
+        if (!parse_uint(kv->val, OFG_MAX_ID, &v)) {
+            return set_err(err, errsize, "bad group id '%s' at column %zu "
+                           "(0..%u)", kv->val, kv->val_col, OFG_MAX_ID);
+        }
+        a->type = OFPACT_GROUP;
+        a->group.group_id = (uint32_t) v;
+        return 0;
+    }
     if (!strcmp(k, "output") && !kv->paren) {
         if (!parse_output_port(kv->val, a)) {
             return set_err(err, errsize, "bad port '%s' for output at "
@@ -2279,6 +2288,9 @@ fmt_action(struct sbuf *s, const struct of_action *a)
     case OFPACT_CONTROLLER:
         sbuf_printf(s, "CONTROLLER:%u", a->controller.max_len);
         return;
+    case OFPACT_GROUP:
+        sbuf_printf(s, "group:%" PRIu32, a->group.group_id);
+        return;
     case OFPACT_SET_FIELD: {
         const struct mf_field *mf = mf_from_id(a->set_field.field);
         const char *mod = mod_name(a->set_field.field);
@@ -2400,6 +2412,247 @@ of_flow_format(char *buf, size_t size, const struct of_flow_spec *spec)
     if (spec->actions) {
         sbuf_printf(&s, " actions=");
         fmt_actions(&s, spec->actions);
+    }
+    return s.len;
+}
+
+/* ---------------------------------------------------------------------
+ * Groups.
+ */
+
+static const char *const group_type_names[] = {
+    [OFG_TYPE_ALL] = "all", [OFG_TYPE_SELECT] = "select",
+    [OFG_TYPE_INDIRECT] = "indirect", [OFG_TYPE_FF] = "ff",
+};
+
+void
+of_group_spec_uninit(struct of_group_spec *g)
+{
+    for (size_t i = 0; g && i < g->n_buckets; i++) {
+        free(g->buckets[i].actions);
+    }
+    if (g) {
+        free(g->buckets);
+        g->buckets = NULL;
+        g->n_buckets = 0;
+    }
+}
+
+/* Where the next top-level ",bucket=" starts in 's' (or the end). */
+static const char *
+next_bucket(const char *s)
+{
+    int depth = 0;
+
+    for (const char *p = s; *p; p++) {
+        if (*p == '(') {
+            depth++;
+        } else if (*p == ')') {
+            depth--;
+        } else if (!depth && *p == ',' && !strncmp(p + 1, "bucket=", 7)) {
+            return p;
+        }
+    }
+    return s + strlen(s);
+}
+
+static int
+parse_bucket(const char *text, size_t len, size_t base, struct of_bucket *b,
+             char *err, size_t errsize)
+{
+    char *copy = strndup(text, len), *p;
+    int ret = 0;
+
+    if (!copy) {
+        return ENOMEM;
+    }
+    b->weight = 1;
+    b->watch_port = OFPP_NONE;
+    b->watch_group = OFG_ANY;
+    p = copy;
+    for (;;) {
+        static const char *const keys[] = { "weight:", "watch_port:",
+                                            "watch_group:", "bucket_id:" };
+        size_t k;
+        uint64_t v;
+        char *comma;
+
+        for (k = 0; k < 4 && strncmp(p, keys[k], strlen(keys[k])); k++) {
+        }
+        if (k == 4) {
+            break;
+        }
+        p += strlen(keys[k]);
+        comma = strchr(p, ',');
+        if (comma) {
+            *comma = '\0';
+        }
+        if (k == 1) {
+            uint32_t port;
+
+            if (!of_port_from_string(p, &port)) {
+                ret = set_err(err, errsize, "bad watch_port '%s' at column "
+                              "%zu", p, base + (size_t) (p - copy) + 1);
+                goto out;
+            }
+            b->watch_port = port;
+        } else if (!parse_uint(p, k == 0 ? 0xffff : UINT32_MAX, &v)) {
+            ret = set_err(err, errsize, "bad %.*s value '%s' at column %zu",
+                          (int) strlen(keys[k]) - 1, keys[k], p,
+                          base + (size_t) (p - copy) + 1);
+            goto out;
+        } else if (k == 0) {
+            b->weight = (uint16_t) v;
+        } else if (k == 2) {
+            b->watch_group = (uint32_t) v;
+        }                               /* bucket_id: OpenFlow 1.5's. */
+        if (!comma) {
+            p += strlen(p);
+            break;
+        }
+        p = comma + 1;
+    }
+    if (!strncmp(p, "actions=", 8)) {
+        p += 8;
+    }
+    ret = actions_parse__(copy, p, NULL, &b->actions, err, errsize);
+    if (!ret) {
+        for (size_t i = 0; i < b->actions->n; i++) {
+            if (b->actions->a[i].type == OFPACT_GOTO_TABLE) {
+                free(b->actions);
+                b->actions = NULL;
+                ret = set_err(err, errsize, "goto_table is not an action a "
+                              "bucket can take (column %zu)", base + 1);
+                break;
+            }
+        }
+    }
+out:
+    free(copy);
+    return ret;
+}
+
+int
+of_group_parse(struct of_group_spec *g, const char *text, bool buckets,
+               char *err, size_t errsize)
+{
+    const char *pos = text, *end = next_bucket(text);
+    bool have_id = false, have_type = false;
+    char *head = strndup(text, (size_t) (end - text));
+    const char *hp;
+    struct kv kv;
+    int ret;
+
+    memset(g, 0, sizeof *g);
+    if (!head) {
+        return ENOMEM;
+    }
+    hp = head;
+    (void) pos;
+    while ((ret = next_kv(head, &hp, 0, false, &kv, err, errsize)) > 0) {
+        uint64_t v;
+
+        if (!strcmp(kv.key, "group_id") && kv.has_val) {
+            if (!strcmp(kv.val, "all") && !buckets) {
+                v = OFG_ALL;
+            } else if (!parse_uint(kv.val, OFG_MAX_ID, &v)) {
+                ret = -set_err(err, errsize, "bad group_id '%s' at column "
+                               "%zu (0..%u)", kv.val, kv.val_col,
+                               OFG_MAX_ID);
+                break;
+            }
+            g->group_id = (uint32_t) v;
+            have_id = true;
+        } else if (!strcmp(kv.key, "type") && kv.has_val && buckets) {
+            size_t t;
+
+            for (t = 0; t < 4 && strcmp(kv.val, group_type_names[t]); t++) {
+            }
+            if (t == 4) {
+                ret = -set_err(err, errsize, "bad group type '%s' at column "
+                               "%zu (all, select, indirect, ff)", kv.val,
+                               kv.val_col);
+                break;
+            }
+            g->type = (uint8_t) t;
+            have_type = true;
+        } else {
+            ret = -set_err(err, errsize, "unknown group item '%s' at column "
+                           "%zu", kv.key, kv.key_col);
+            break;
+        }
+    }
+    free(head);
+    if (ret < 0) {
+        return -ret;
+    }
+    if (!have_id) {
+        return set_err(err, errsize, "group_id is required");
+    }
+    if (!buckets) {
+        if (*end) {
+            return set_err(err, errsize, "buckets are not allowed here");
+        }
+        return 0;
+    }
+    if (!have_type) {
+        return set_err(err, errsize, "type is required (all, select, "
+                       "indirect, ff)");
+    }
+    while (*end) {
+        const char *b = end + 8;        /* past ",bucket=" */
+        const char *e = next_bucket(b);
+        struct of_bucket *nb;
+
+        if (g->n_buckets == OFG_MAX_BUCKETS) {
+            of_group_spec_uninit(g);
+            return set_err(err, errsize, "more than %d buckets",
+                           OFG_MAX_BUCKETS);
+        }
+        nb = realloc(g->buckets, (g->n_buckets + 1) * sizeof *nb);
+        if (!nb) {
+            of_group_spec_uninit(g);
+            return ENOMEM;
+        }
+        g->buckets = nb;
+        memset(&nb[g->n_buckets], 0, sizeof *nb);
+        ret = parse_bucket(b, (size_t) (e - b), (size_t) (b - text),
+                           &nb[g->n_buckets], err, errsize);
+        if (ret) {
+            of_group_spec_uninit(g);
+            return ret;
+        }
+        g->n_buckets++;
+        end = e;
+    }
+    return 0;
+}
+
+size_t
+of_group_format(char *buf, size_t size, const struct of_group_spec *g)
+{
+    struct sbuf s;
+
+    sbuf_init(&s, buf, size);
+    sbuf_printf(&s, "group_id=%" PRIu32 ",type=%s", g->group_id,
+                g->type < 4 ? group_type_names[g->type] : "?");
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        const struct of_bucket *b = &g->buckets[i];
+
+        sbuf_printf(&s, ",bucket=");
+        if (g->type == OFG_TYPE_SELECT) {
+            sbuf_printf(&s, "weight:%u,", b->weight);
+        }
+        if (b->watch_port != OFPP_NONE) {
+            sbuf_printf(&s, "watch_port:");
+            fmt_port(&s, b->watch_port);
+            sbuf_printf(&s, ",");
+        }
+        if (b->watch_group != OFG_ANY) {
+            sbuf_printf(&s, "watch_group:%" PRIu32 ",", b->watch_group);
+        }
+        sbuf_printf(&s, "actions=");
+        fmt_actions(&s, b->actions);
     }
     return s.len;
 }

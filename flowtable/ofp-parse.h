@@ -119,4 +119,40 @@ bool of_port_from_string(const char *s, uint32_t *port);
 /* Formats 'port' (names for the reserved ones); returns strlen(buf). */
 size_t of_port_format(char *buf, size_t size, uint32_t port);
 
+/* ---- Groups (ovs-ofctl add-group syntax). ----
+ *
+ * "group_id=1,type=select,bucket=weight:10,actions=output:1,bucket=..."
+ * A bucket is [weight:W,][watch_port:P,][watch_group:G,][bucket_id:I,]
+ * then its actions, with or without "actions=" (goto_table is refused).
+ * With 'buckets' false (a delete): only group_id, which may be "all". */
+#define OFG_TYPE_ALL 0
+#define OFG_TYPE_SELECT 1
+#define OFG_TYPE_INDIRECT 2
+#define OFG_TYPE_FF 3
+#define OFG_MAX_ID 0xffffff00u      /* OFPG_MAX */
+#define OFG_ALL 0xfffffffcu         /* OFPG_ALL: every group (delete) */
+#define OFG_ANY 0xffffffffu         /* OFPG_ANY: none (watch_group) */
+#define OFG_MAX_BUCKETS 32
+
+struct of_bucket {
+    uint16_t weight;            /* select; default 1 */
+    uint32_t watch_port;        /* OFPP_NONE: none */
+    uint32_t watch_group;       /* OFG_ANY: none */
+    struct of_actions *actions; /* Owned. */
+};
+
+struct of_group_spec {
+    uint32_t group_id;
+    uint8_t type;               /* OFG_TYPE_* */
+    size_t n_buckets;
+    struct of_bucket *buckets;  /* Owned. */
+};
+
+/* Returns 0, or EINVAL/ENOMEM with 'err' filled (nothing to free). */
+int of_group_parse(struct of_group_spec *g, const char *text, bool buckets,
+                   char *err, size_t errsize);
+void of_group_spec_uninit(struct of_group_spec *g);
+/* As ovs-ofctl dump-groups prints it (without the leading space). */
+size_t of_group_format(char *buf, size_t size, const struct of_group_spec *g);
+
 #endif /* ofp-parse.h */

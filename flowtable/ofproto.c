@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -47,6 +48,16 @@ struct ofport {
     char name[PORT_NAME_MAX];
     bool no_flood;              /* Left out of FLOOD, ALL and NORMAL's. */
     bool hooked;                /* Outputs go through the output hook. */
+    bool down;                  /* Not live (fast-failover groups). */
+};
+
+/* A group (ofproto.h "Groups"). */
+struct ofgroup {
+    uint32_t id;
+    uint8_t type;               /* OFG_TYPE_* */
+    size_t n_buckets;
+    struct of_bucket *buckets;  /* Owned, actions included. */
+    long long created_ms;
 };
 
 struct ofproto {
@@ -71,7 +82,15 @@ struct ofproto {
     void (*removed_cb)(const struct ofproto_rule_info *,
                        enum ofproto_removed_reason, void *aux);
     void *removed_aux;
+    struct ofgroup **groups;            /* Sorted by id. */
+    size_t n_groups;
 };
+
+static void group_free(struct ofgroup *g);
+static int validate_actions(const struct ofproto *ofp,
+                            const struct of_actions *acts, uint8_t table_id,
+                            bool table_known, char *err, size_t errsize,
+                            size_t idx);
 
 /* ---- Helpers. ---- */
 
@@ -574,6 +593,10 @@ ofproto_destroy(struct ofproto *ofp)
     for (size_t i = 0; i < OF_N_TABLES; i++) {
         cls_destroy(ofp->tables[i]);
     }
+    for (size_t i = 0; i < ofp->n_groups; i++) {
+        group_free(ofp->groups[i]);
+    }
+    free(ofp->groups);
     ml_destroy(ofp->ml);
     free(ofp->ports);
     free(ofp->name);
@@ -708,6 +731,279 @@ ofproto_port_set_no_flood(struct ofproto *ofp, uint32_t ofport, bool on)
 }
 
 int
+ofproto_port_set_live(struct ofproto *ofp, uint32_t ofport, bool live)
+{
+    struct ofport *p = port_find(ofp, ofport);
+    if (!p) {
+        return ENOENT;
+    }
+    if (p->down != !live) {
+        p->down = !live;
+        bump(ofp);
+    }
+    return 0;
+}
+
+static bool
+port_live(const struct ofproto *ofp, uint32_t ofport)
+{
+    const struct ofport *p = port_find((struct ofproto *) ofp, ofport);
+
+    return p && !p->down;
+}
+
+/* ---- Groups. ---- */
+
+static size_t
+group_pos(const struct ofproto *ofp, uint32_t id)
+{
+    size_t lo = 0, hi = ofp->n_groups;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (ofp->groups[mid]->id < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static const struct ofgroup *
+group_find(const struct ofproto *ofp, uint32_t id)
+{
+    size_t i = group_pos(ofp, id);
+
+    return i < ofp->n_groups && ofp->groups[i]->id == id ? ofp->groups[i]
+                                                         : NULL;
+}
+
+static void
+group_free(struct ofgroup *g)
+{
+    if (g) {
+        for (size_t i = 0; i < g->n_buckets; i++) {
+            free(g->buckets[i].actions);
+        }
+        free(g->buckets);
+        free(g);
+    }
+}
+
+static bool
+actions_use_group(const struct of_actions *acts, uint32_t id)
+{
+    for (size_t i = 0; acts && i < acts->n; i++) {
+        if (acts->a[i].type == OFPACT_GROUP
+            && (id == OFG_ALL || acts->a[i].group.group_id == id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A new group from 'spec' (deep copy), checked; NULL with 'err' set. */
+static struct ofgroup *
+group_build(const struct ofproto *ofp, const struct of_group_spec *spec,
+            long long now_ms, int *error, char *err, size_t errsize)
+{
+    struct ofgroup *g;
+
+    *error = EINVAL;
+    if (spec->group_id > OFG_MAX_ID) {
+        set_err(err, errsize, "group id %" PRIu32 " out of range",
+                spec->group_id);
+        return NULL;
+    }
+    if (spec->type > OFG_TYPE_FF) {
+        set_err(err, errsize, "group type %u is not all, select, indirect "
+                "or ff", spec->type);
+        return NULL;
+    }
+    if (spec->type == OFG_TYPE_INDIRECT && spec->n_buckets != 1) {
+        set_err(err, errsize, "an indirect group has exactly one bucket "
+                "(%zu given)", spec->n_buckets);
+        return NULL;
+    }
+    if (spec->n_buckets > OFG_MAX_BUCKETS) {
+        set_err(err, errsize, "more than %d buckets", OFG_MAX_BUCKETS);
+        return NULL;
+    }
+    for (size_t i = 0; i < spec->n_buckets; i++) {
+        const struct of_bucket *b = &spec->buckets[i];
+        int ret;
+
+        if (spec->type == OFG_TYPE_FF && b->watch_port == OFPP_NONE
+            && b->watch_group == OFG_ANY) {
+            set_err(err, errsize, "bucket %zu of a fast-failover group "
+                    "watches nothing", i);
+            return NULL;
+        }
+        if (b->watch_group != OFG_ANY) {
+            set_err(err, errsize, "bucket %zu: watch_group is not "
+                    "supported (watch_port is)", i);
+            return NULL;
+        }
+        if (actions_use_group(b->actions, spec->group_id)) {
+            set_err(err, errsize, "bucket %zu refers to its own group", i);
+            *error = ELOOP;
+            return NULL;
+        }
+        ret = validate_actions(ofp, b->actions, 0, false, err, errsize, i);
+        if (ret) {
+            *error = ret;
+            return NULL;
+        }
+        for (size_t k = 0; b->actions && k < b->actions->n; k++) {
+            if (b->actions->a[k].type == OFPACT_GOTO_TABLE) {
+                set_err(err, errsize, "bucket %zu: goto_table", i);
+                return NULL;
+            }
+        }
+    }
+    g = calloc(1, sizeof *g);
+    if (!g || !(g->buckets = calloc(spec->n_buckets + 1,
+                                    sizeof *g->buckets))) {
+        free(g);
+        *error = ENOMEM;
+        set_err(err, errsize, "out of memory");
+        return NULL;
+    }
+    g->id = spec->group_id;
+    g->type = spec->type;
+    g->created_ms = now_ms;
+    for (size_t i = 0; i < spec->n_buckets; i++) {
+        g->buckets[i] = spec->buckets[i];
+        g->buckets[i].actions = spec->buckets[i].actions
+                                ? actions_clone(spec->buckets[i].actions)
+                                : of_actions_alloc(0);
+        g->n_buckets = i + 1;
+        if (!g->buckets[i].actions) {
+            group_free(g);
+            *error = ENOMEM;
+            set_err(err, errsize, "out of memory");
+            return NULL;
+        }
+    }
+    *error = 0;
+    return g;
+}
+
+int
+ofproto_group_mod(struct ofproto *ofp, enum of_group_cmd cmd,
+                  const struct of_group_spec *spec, long long now_ms,
+                  char *err, size_t errsize)
+{
+    size_t i = group_pos(ofp, spec->group_id);
+    bool exists = i < ofp->n_groups && ofp->groups[i]->id == spec->group_id;
+    struct ofgroup *g;
+    int error;
+
+    set_err(err, errsize, "%s", "");
+    if (cmd == OFGC_DELETE) {
+        /* The group's flows go with it (OpenFlow 1.3, 6.5); deleting a
+         * group that does not exist is no error. */
+        struct ofproto_rule *r = ofp->rules_head;
+        size_t k = 0;
+
+        while (r) {
+            struct ofproto_rule *next = r->next;
+
+            if (actions_use_group(r->actions, spec->group_id)) {
+                rule_remove(ofp, r);
+                report_removed(ofp, r, OFPROTO_REMOVED_GROUP_DELETE);
+                ofproto_rule_unref(r);
+            }
+            r = next;
+        }
+        for (size_t j = 0; j < ofp->n_groups; j++) {
+            if (spec->group_id == OFG_ALL
+                || ofp->groups[j]->id == spec->group_id) {
+                group_free(ofp->groups[j]);
+            } else {
+                ofp->groups[k++] = ofp->groups[j];
+            }
+        }
+        ofp->n_groups = k;
+        bump(ofp);
+        return 0;
+    }
+    if (cmd == OFGC_ADD && exists) {
+        set_err(err, errsize, "group %" PRIu32 " exists", spec->group_id);
+        return EEXIST;
+    }
+    if (cmd == OFGC_MODIFY && !exists) {
+        set_err(err, errsize, "group %" PRIu32 " does not exist",
+                spec->group_id);
+        return ENOENT;
+    }
+    g = group_build(ofp, spec, now_ms, &error, err, errsize);
+    if (!g) {
+        return error;
+    }
+    if (exists) {
+        g->created_ms = ofp->groups[i]->created_ms;
+        group_free(ofp->groups[i]);
+        ofp->groups[i] = g;
+    } else {
+        struct ofgroup **v = realloc(ofp->groups,
+                                     (ofp->n_groups + 1) * sizeof *v);
+
+        if (!v) {
+            group_free(g);
+            set_err(err, errsize, "out of memory");
+            return ENOMEM;
+        }
+        ofp->groups = v;
+        memmove(&v[i + 1], &v[i], (ofp->n_groups - i) * sizeof *v);
+        v[i] = g;
+        ofp->n_groups++;
+    }
+    bump(ofp);
+    return 0;
+}
+
+bool
+ofproto_group_exists(const struct ofproto *ofp, uint32_t id)
+{
+    return group_find(ofp, id) != NULL;
+}
+
+size_t
+ofproto_n_groups(const struct ofproto *ofp)
+{
+    return ofp->n_groups;
+}
+
+void
+ofproto_group_dump(const struct ofproto *ofp, uint32_t id,
+                   void (*cb)(const struct ofproto_group_info *, void *),
+                   void *aux)
+{
+    for (size_t i = 0; i < ofp->n_groups; i++) {
+        const struct ofgroup *g = ofp->groups[i];
+        struct ofproto_group_info info;
+
+        if (id != OFG_ALL && g->id != id) {
+            continue;
+        }
+        info.spec.group_id = g->id;
+        info.spec.type = g->type;
+        info.spec.n_buckets = g->n_buckets;
+        info.spec.buckets = g->buckets;
+        info.created_ms = g->created_ms;
+        info.ref_count = 0;
+        for (const struct ofproto_rule *r = ofp->rules_head; r;
+             r = r->next) {
+            info.ref_count += actions_use_group(r->actions, g->id);
+        }
+        cb(&info, aux);
+    }
+}
+
+int
 ofproto_port_set_hooked(struct ofproto *ofp, uint32_t ofport, bool on)
 {
     struct ofport *p = port_find(ofp, ofport);
@@ -795,9 +1091,13 @@ ofproto_port_dump(const struct ofproto *ofp,
 
 /* ---- Flow-mod validation. ---- */
 
+static const struct ofgroup *group_find(const struct ofproto *ofp,
+                                        uint32_t id);
+
 static int
-validate_actions(const struct of_actions *acts, uint8_t table_id,
-                 bool table_known, char *err, size_t errsize, size_t idx)
+validate_actions(const struct ofproto *ofp, const struct of_actions *acts,
+                 uint8_t table_id, bool table_known, char *err,
+                 size_t errsize, size_t idx)
 {
     if (!acts) {
         return 0;
@@ -861,6 +1161,13 @@ validate_actions(const struct of_actions *acts, uint8_t table_id,
         case OFPACT_CT_CLEAR:
         case OFPACT_CONTROLLER:
             break;
+        case OFPACT_GROUP:
+            if (ofp && !group_find(ofp, a->group.group_id)) {
+                set_err(err, errsize, "flow %zu: group %" PRIu32 " does not "
+                        "exist", idx, a->group.group_id);
+                return ENOENT;
+            }
+            break;
         case OFPACT_GOTO_TABLE:
             if (i != acts->n - 1) {
                 set_err(err, errsize, "flow %zu: goto_table must be the last "
@@ -888,8 +1195,8 @@ validate_actions(const struct of_actions *acts, uint8_t table_id,
 }
 
 static int
-validate_spec(const struct of_flow_spec *spec, enum of_flow_cmd cmd,
-              size_t idx, char *err, size_t errsize)
+validate_spec(const struct ofproto *ofp, const struct of_flow_spec *spec,
+              enum of_flow_cmd cmd, size_t idx, char *err, size_t errsize)
 {
     if (spec->priority < 0 || spec->priority > 65535) {
         set_err(err, errsize, "flow %zu: priority %d out of range 0..65535",
@@ -903,8 +1210,8 @@ validate_spec(const struct of_flow_spec *spec, enum of_flow_cmd cmd,
                     idx, spec->table_id);
             return EINVAL;
         }
-        return validate_actions(spec->actions, spec->table_id, true, err,
-                                errsize, idx);
+        return validate_actions(ofp, spec->actions, spec->table_id, true,
+                                err, errsize, idx);
     case OFFC_MODIFY:
     case OFFC_MODIFY_STRICT:
     case OFFC_DELETE:
@@ -915,7 +1222,7 @@ validate_spec(const struct of_flow_spec *spec, enum of_flow_cmd cmd,
             return EINVAL;
         }
         if (cmd == OFFC_MODIFY || cmd == OFFC_MODIFY_STRICT) {
-            return validate_actions(spec->actions, spec->table_id,
+            return validate_actions(ofp, spec->actions, spec->table_id,
                                     spec->table_id != 0xff, err, errsize,
                                     idx);
         }
@@ -1037,8 +1344,8 @@ apply_modify(struct txn *t, const struct of_flow_spec *spec, bool strict,
     }
     for (size_t i = 0; i < n && !error; i++) {
         struct ofproto_rule *r = v[i];
-        error = validate_actions(spec->actions, r->table_id, true, err,
-                                 errsize, idx);
+        error = validate_actions(t->ofp, spec->actions, r->table_id, true,
+                                 err, errsize, idx);
         if (error) {
             break;
         }
@@ -1098,7 +1405,8 @@ ofproto_flow_mod_batch(struct ofproto *ofp, const struct of_flow_spec *specs,
 {
     set_err(err, errsize, "%s", "");
     for (size_t i = 0; i < n; i++) {
-        int error = validate_spec(&specs[i], cmds[i], i, err, errsize);
+        int error = validate_spec(ofp, &specs[i], cmds[i], i, err,
+                                  errsize);
         if (error) {
             return error;
         }
@@ -1177,7 +1485,8 @@ ofproto_replace_flows(struct ofproto *ofp, const struct of_flow_spec *specs,
 {
     set_err(err, errsize, "%s", "");
     for (size_t i = 0; i < n; i++) {
-        int error = validate_spec(&specs[i], OFFC_ADD, i, err, errsize);
+        int error = validate_spec(ofp, &specs[i], OFFC_ADD, i, err,
+                                  errsize);
         if (error) {
             return error;
         }
@@ -1941,6 +2250,141 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
     }
 }
 
+static void xlate_actions(struct xctx *x, const struct of_actions *acts,
+                          uint8_t table_id);
+
+/* Select: a bucket chosen by a hash of the packet's addresses and ports
+ * (whichever it has), un-wildcarding exactly those, among the buckets
+ * with weight > 0 and a live watch port, in proportion to weight. */
+static const struct of_bucket *
+select_bucket(struct xctx *x, const struct ofgroup *g)
+{
+    const struct flow *f = &x->work;
+    struct flow *wc = x->wc;
+    uint32_t total = 0, h = 2166136261u;
+    uint16_t t = ntohs(f->dl_type);
+
+#define MIX(P, N)                                                          \
+    do {                                                                   \
+        const uint8_t *p_ = (const uint8_t *) (P);                         \
+        for (size_t i_ = 0; i_ < (N); i_++) {                              \
+            h = (h ^ p_[i_]) * 16777619u;                                  \
+        }                                                                  \
+    } while (0)
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        const struct of_bucket *b = &g->buckets[i];
+
+        if (b->weight && (b->watch_port == OFPP_NONE
+                          || port_live(x->ofp, b->watch_port))) {
+            total += b->weight;
+        }
+    }
+    if (!total) {
+        return NULL;
+    }
+    MIX(f->dl_src, 6);
+    MIX(f->dl_dst, 6);
+    MIX(&f->dl_type, 2);
+    memset(wc->dl_src, 0xff, 6);
+    memset(wc->dl_dst, 0xff, 6);
+    wc->dl_type = 0xffff;
+    if (t == ETH_TYPE_IP || t == ETH_TYPE_IPV6) {
+        if (t == ETH_TYPE_IP) {
+            MIX(&f->nw_src, 4);
+            MIX(&f->nw_dst, 4);
+            wc->nw_src = wc->nw_dst = UINT32_MAX;
+        } else {
+            MIX(f->ipv6_src, 16);
+            MIX(f->ipv6_dst, 16);
+            memset(wc->ipv6_src, 0xff, 16);
+            memset(wc->ipv6_dst, 0xff, 16);
+        }
+        MIX(&f->nw_proto, 1);
+        wc->nw_proto = 0xff;
+        if (f->nw_proto == 6 || f->nw_proto == 17 || f->nw_proto == 132) {
+            MIX(&f->tp_src, 2);
+            MIX(&f->tp_dst, 2);
+            wc->tp_src = wc->tp_dst = 0xffff;
+        }
+    }
+#undef MIX
+    h %= total;
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        const struct of_bucket *b = &g->buckets[i];
+
+        if (b->weight && (b->watch_port == OFPP_NONE
+                          || port_live(x->ofp, b->watch_port))) {
+            if (h < b->weight) {
+                return b;
+            }
+            h -= b->weight;
+        }
+    }
+    return NULL;
+}
+
+/* A bucket's actions run on the packet as the group found it; what they
+ * change is undone for the actions after the group (like a clone). */
+static void
+xlate_bucket(struct xctx *x, const struct of_bucket *b)
+{
+    struct flow saved = x->work;
+
+    xlate_actions(x, b->actions, x->table_id);
+    x->work = saved;
+}
+
+static void
+xlate_group(struct xctx *x, uint32_t id)
+{
+    const struct ofgroup *g = group_find(x->ofp, id);
+
+    if (!g) {
+        x->out->n_skipped++;
+        return;
+    }
+    if (x->depth >= OFPROTO_MAX_RESUBMIT_DEPTH
+        || x->n_resubmits >= OFPROTO_MAX_RESUBMITS) {
+        x->out->resubmit_limit = true;
+        x->stop = x->drop_all = true;
+        return;
+    }
+    x->depth++;
+    x->n_resubmits++;
+    switch (g->type) {
+    case OFG_TYPE_ALL:
+        for (size_t i = 0; i < g->n_buckets && !x->stop; i++) {
+            xlate_bucket(x, &g->buckets[i]);
+        }
+        break;
+    case OFG_TYPE_INDIRECT:
+        if (g->n_buckets) {
+            xlate_bucket(x, &g->buckets[0]);
+        }
+        break;
+    case OFG_TYPE_SELECT: {
+        const struct of_bucket *b = select_bucket(x, g);
+
+        if (b) {
+            xlate_bucket(x, b);
+        }
+        break;
+    }
+    case OFG_TYPE_FF:
+        for (size_t i = 0; i < g->n_buckets; i++) {
+            const struct of_bucket *b = &g->buckets[i];
+
+            if (b->watch_port != OFPP_NONE
+                && port_live(x->ofp, b->watch_port)) {
+                xlate_bucket(x, b);
+                break;
+            }
+        }
+        break;
+    }
+    x->depth--;
+}
+
 /* A packet-in: the packet as the actions so far made it.  The reason is
  * "no match" for a table-miss flow (priority 0, matching everything), as
  * OpenFlow 1.3 has it, else "action". */
@@ -2039,6 +2483,9 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
             break;
         case OFPACT_CONTROLLER:
             xlate_controller(x, a->controller.max_len, table_id);
+            break;
+        case OFPACT_GROUP:
+            xlate_group(x, a->group.group_id);
             break;
         default:
             x->out->n_skipped++;

@@ -261,6 +261,7 @@ enum ofproto_removed_reason {
     OFPROTO_REMOVED_IDLE,       /* = OFPRR_IDLE_TIMEOUT */
     OFPROTO_REMOVED_HARD,       /* = OFPRR_HARD_TIMEOUT */
     OFPROTO_REMOVED_DELETE,     /* = OFPRR_DELETE */
+    OFPROTO_REMOVED_GROUP_DELETE,   /* = OFPRR_GROUP_DELETE */
 };
 struct ofproto_rule_info;
 void ofproto_set_removed_cb(struct ofproto *ofp,
@@ -280,6 +281,52 @@ long long ofproto_next_expiry(const struct ofproto *ofp);
 /* Number of rules in all tables / in 'table_id'. */
 size_t ofproto_n_rules(const struct ofproto *ofp);
 size_t ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id);
+
+/* ---- Groups (writer side, but the dump). ----
+ *
+ * OpenFlow groups, as ovs-ofctl add-group writes them (ofp-parse.h):
+ * all (every bucket), select (one bucket by a hash of the packet's
+ * Ethernet and IP addresses, IP protocol and TCP/UDP/SCTP ports, in
+ * proportion to the buckets' weights, among the buckets whose watch port
+ * (if any) is live; only the hashed fields are un-wildcarded), indirect
+ * (its one bucket) and ff, fast failover (the first bucket whose watch
+ * port is live).  A bucket's actions see the packet as the group found
+ * it; their changes do not reach the actions after the group.  A group
+ * action counts as a resubmit for the nesting limits.  Groups may use
+ * other groups, not themselves; watch_group is refused.
+ *
+ * ofproto_group_mod(): OFGC_ADD (EEXIST if the id is taken), OFGC_MODIFY
+ * (ENOENT if not), OFGC_DELETE (id OFG_ALL: every group; a missing group
+ * is no error): the flows that use a deleted group are deleted with it
+ * (reported with OFPROTO_REMOVED_GROUP_DELETE).  Returns 0, EINVAL,
+ * ELOOP, ENOENT (a bucket uses a missing group), EEXIST or ENOMEM with
+ * 'err' filled.  A flow whose actions use a missing group is refused
+ * with ENOENT.  Every change bumps the generation.
+ *
+ * Port liveness (for select and ff): every port is live until
+ * ofproto_port_set_live() says otherwise (the bridge follows the
+ * links). */
+enum of_group_cmd {
+    OFGC_ADD,
+    OFGC_MODIFY,
+    OFGC_DELETE,
+};
+int ofproto_group_mod(struct ofproto *ofp, enum of_group_cmd cmd,
+                      const struct of_group_spec *spec, long long now_ms,
+                      char *err, size_t errsize);
+bool ofproto_group_exists(const struct ofproto *ofp, uint32_t id);
+size_t ofproto_n_groups(const struct ofproto *ofp);
+int ofproto_port_set_live(struct ofproto *ofp, uint32_t ofport, bool live);
+struct ofproto_group_info {
+    struct of_group_spec spec;  /* Borrowed: valid during the callback. */
+    long long created_ms;
+    uint32_t ref_count;         /* Flows using the group. */
+};
+/* Calls 'cb' for group 'id' (OFG_ALL: every group, in id order). */
+void ofproto_group_dump(const struct ofproto *ofp, uint32_t id,
+                        void (*cb)(const struct ofproto_group_info *,
+                                   void *),
+                        void *aux);
 
 /* ---- Dump (reader side). ---- */
 

@@ -680,3 +680,99 @@ def test_settings_at_run_time(tmp_path):
             conn2.close()
     finally:
         lsock.close()
+
+
+GROUPS = [
+    "group_id=1,type=all,bucket=output:2,bucket=output:3",
+    "group_id=2,type=select,bucket=weight:10,actions=output:2,"
+    "bucket=weight:10,actions=output:3",
+    "group_id=3,type=indirect,bucket=actions=mod_nw_tos:32,output:3",
+    "group_id=4,type=ff,bucket=watch_port:9,actions=output:2,"
+    "bucket=watch_port:3,actions=output:3",
+    "group_id=5,type=all,bucket=actions=group:3,bucket=actions=output:2",
+]
+
+
+def norm_groups(text):
+    return sorted(l.strip() for l in text.splitlines() if "group_id=" in l)
+
+
+def test_groups_against_ovs(tmp_path, ovs):
+    """ovs-ofctl add-group / dump-groups / mod-group / del-groups print the
+    same against both switches; flows using groups too."""
+    with of_switch(tmp_path) as sw:
+        for t in (sw.mgmt, ovs.mgmt):
+            ofctl(t, "del-flows")
+            ofctl(t, "add-groups", "-", input="\n".join(GROUPS) + "\n")
+            ofctl(t, "add-flow", "priority=9,ip,actions=group:1")
+            ofctl(t, "add-flow", "priority=8,udp,actions=group:5")
+        got = norm_groups(ofctl(sw.mgmt, "dump-groups").stdout)
+        want = norm_groups(ofctl(ovs.mgmt, "dump-groups").stdout)
+        assert got == want and len(got) == len(GROUPS), (got, want)
+        assert norm_flows(ofctl(sw.mgmt, "dump-flows").stdout) == \
+            norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
+        for t in (sw.mgmt, ovs.mgmt):
+            ofctl(t, "mod-group", "group_id=1,type=all,bucket=output:1")
+            r = ofctl(t, "add-group", "group_id=1,type=all,bucket=output:1",
+                      check=False)
+            assert r.returncode and "OFPGMFC_GROUP_EXISTS" in r.stderr
+            r = ofctl(t, "add-flow", "actions=group:77", check=False)
+            assert r.returncode and "OFPBAC_BAD_OUT_GROUP" in r.stderr, \
+                r.stderr
+            ofctl(t, "del-groups", "group_id=1")    # its flow goes with it
+        assert norm_groups(ofctl(sw.mgmt, "dump-groups").stdout) == \
+            norm_groups(ofctl(ovs.mgmt, "dump-groups").stdout)
+        assert norm_flows(ofctl(sw.mgmt, "dump-flows").stdout) == \
+            norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
+        feats = ofctl(sw.mgmt, "dump-group-features").stdout
+        assert "select" in feats and "ff" in feats, feats
+
+
+def test_groups_forward(tmp_path):
+    """all copies to every bucket, select spreads flows over its buckets
+    (each flow always to the same one), indirect rewrites in its bucket
+    only, ff takes the first bucket whose port is live; groups survive a
+    restart."""
+    with of_switch(tmp_path, flows=[]) as sw:
+        ofctl(sw.mgmt, "add-groups", "-", input="\n".join(GROUPS) + "\n")
+        ofctl(sw.mgmt, "add-flow", "priority=9,in_port=1,udp,tp_dst=1,"
+              "actions=group:1")
+        ofctl(sw.mgmt, "add-flow", "priority=9,in_port=1,udp,tp_dst=2,"
+              "actions=group:2")
+        ofctl(sw.mgmt, "add-flow", "priority=9,in_port=1,udp,tp_dst=3,"
+              "actions=group:3,output:2")
+        ofctl(sw.mgmt, "add-flow", "priority=9,in_port=1,udp,tp_dst=4,"
+              "actions=group:4")
+
+        def pkt(dport, sport=7):
+            return Ether(src=A, dst=B) / IP(tos=0) / UDP(sport=sport,
+                                                         dport=dport)
+
+        sw.send("d1", pkt(1))
+        assert sw.capture("d2") == [bytes(pkt(1))]
+        assert sw.capture("d3") == [bytes(pkt(1))]
+        # select: 64 flows, both buckets used, each flow sticks.
+        flows = [pkt(2, sport=1000 + i) for i in range(64)]
+        sw.send("d1", flows)
+        to2 = sw.capture("d2")
+        to3 = sw.capture("d3")
+        assert len(to2) + len(to3) == 64 and to2 and to3
+        sw.send("d1", flows)
+        assert sw.capture("d2") == to2 and sw.capture("d3") == to3
+        # indirect: its rewrite goes out of d3 only.
+        sw.send("d1", pkt(3))
+        out3 = sw.capture("d3")
+        assert len(out3) == 1 and IP(out3[0][14:]).tos == 32
+        assert sw.capture("d2") == [bytes(pkt(3))]
+        # ff: port 9 does not exist (not live): the second bucket.
+        sw.send("d1", pkt(4))
+        assert sw.capture("d3") == [bytes(pkt(4))]
+        assert sw.capture("d2") == []
+        time.sleep(0.5)                     # the state is saved
+        sw.kill(signal.SIGTERM)
+        sw.start()
+        assert len(norm_groups(ofctl(sw.mgmt, "dump-groups").stdout)) == \
+            len(GROUPS)
+        sw.send("d1", pkt(1))
+        assert sw.capture("d2") == [bytes(pkt(1))]
+        assert sw.capture("d3") == [bytes(pkt(1))]
