@@ -103,10 +103,16 @@ struct save_bridges_ctx {
 static void
 save_group_cb(const struct ofproto_group_info *g, void *arr)
 {
-    char buf[8192];
+    /* Up to OFG_MAX_BUCKETS buckets of long action lists. */
+    enum { SIZE = 1 << 18 };
+    char *buf = malloc(SIZE);
 
-    of_group_format(buf, sizeof buf, &g->spec);
-    json_array_append_new(arr, json_string(buf));
+    if (buf && of_group_format(buf, SIZE, &g->spec) < SIZE - 1) {
+        json_array_append_new(arr, json_string(buf));
+    } else {
+        json_array_append_new(arr, json_null());    /* Refused at load. */
+    }
+    free(buf);
 }
 
 static void
