@@ -12,7 +12,7 @@ PKGS=(
     python3 python3-scapy python3-pytest tcpdump iproute2 procps iputils-ping
     ethtool tshark
     qemu-system-x86 xz-utils zstd
-    openvswitch-switch openvswitch-testcontroller
+    openvswitch-switch openvswitch-testcontroller python3-os-ken
     clang libclang-rt-dev
     prometheus chromium
 )
@@ -41,8 +41,9 @@ export DEBIAN_FRONTEND=noninteractive
 # the package scripts from starting the system service (and prometheus's:
 # only its promtool is used, by tests/integration/test_http.py, which also
 # renders the dashboard in headless chromium).  openvswitch-testcontroller
-# is the controller of tests/integration/test_openflow.py, started there as
-# a private process; its system service stays off the same way.
+# and python3-os-ken (osken-manager) are the controllers of
+# tests/integration/test_openflow.py, started there as private processes;
+# the testcontroller's system service stays off the same way.
 export RUNLEVEL=1
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -776,3 +776,61 @@ def test_groups_forward(tmp_path):
         sw.send("d1", pkt(1))
         assert sw.capture("d2") == [bytes(pkt(1))]
         assert sw.capture("d3") == [bytes(pkt(1))]
+
+
+OSKEN = "/usr/bin/osken-manager"
+
+
+@pytest.mark.skipif(not os.access(OSKEN, os.X_OK),
+                    reason="python3-os-ken missing: tools/install-deps.sh")
+def test_osken_application(tmp_path):
+    """An os-ken application programs the bridge: a group and flows on
+    connect, packet-ins answered with packet-outs."""
+    import json as _json
+    port = free_port()
+    out = tmp_path / "osken.jsonl"
+    app = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "osken_app.py")
+    env = dict(os.environ, OSKEN_TEST_OUT=str(out))
+    mgr = subprocess.Popen(
+        [OSKEN, "--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port",
+         str(port), app], env=env, stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "osken.log", "w"))
+
+    def events():
+        if not out.exists():
+            return []
+        return [_json.loads(l) for l in out.read_text().splitlines()]
+    try:
+        with of_switch(tmp_path, flows=[], openflow={
+                "controllers": [f"tcp:127.0.0.1:{port}"],
+                "datapath_id": "00000000000000b2"}) as sw:
+            deadline = time.time() + 30
+            while not any(e["event"] == "barrier" for e in events()):
+                assert mgr.poll() is None, (tmp_path / "osken.log").read_text()
+                assert time.time() < deadline, events()
+                time.sleep(0.1)
+            assert {"event": "features", "dpid": 0xb2} in events()
+            assert not [e for e in events() if e["event"] == "error"]
+            grp = Ether(src=A, dst=B) / IP() / UDP(dport=99) / Raw(b"g" * 20)
+            sw.send("d1", grp)
+            assert sw.capture("d2") == [bytes(grp)]
+            assert sw.capture("d3") == [bytes(grp)]
+            miss = Ether(src=A, dst=B) / IP() / TCP() / Raw(b"m" * 900)
+            sw.send("d1", miss)
+            deadline = time.time() + 10
+            got = []
+            while not got and time.time() < deadline:
+                got = sw.capture("d3")
+                time.sleep(0.05)
+            assert got == [bytes(miss)]
+            pins = [e for e in events() if e["event"] == "packet_in"]
+            assert pins == [{"event": "packet_in", "in_port": 1,
+                             "len": len(miss), "reason": 0, "table": 0}]
+    finally:
+        mgr.terminate()
+        try:
+            mgr.wait(10)
+        except subprocess.TimeoutExpired:
+            mgr.kill()
+            mgr.wait(5)
