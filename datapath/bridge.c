@@ -1024,26 +1024,6 @@ bridge_port_find_ofport(const struct bridge *br, uint32_t ofport,
 
 /* ---- Flows. ---- */
 
-struct count_ctx {
-    const struct of_flow_spec *spec;
-    bool strict;
-    size_t n;
-};
-
-static void
-count_cb(const struct ofproto_rule_info *info, void *ctx_)
-{
-    struct count_ctx *ctx = ctx_;
-
-    if (ctx->strict
-        && (info->priority != ctx->spec->priority
-            || memcmp(info->match, &ctx->spec->match,
-                      sizeof *info->match))) {
-        return;
-    }
-    ctx->n++;
-}
-
 int
 sw_flow_mods(struct sw *sw, struct bridge *br,
              const struct of_flow_spec *specs, const enum of_flow_cmd *cmds,
@@ -1066,13 +1046,9 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
         if (cmds[i] == OFFC_ADD) {
             total++;
         } else {
-            struct count_ctx ctx = {
-                .spec = &specs[i],
-                .strict = cmds[i] == OFFC_MODIFY_STRICT
-                          || cmds[i] == OFFC_DELETE_STRICT,
-            };
-            ofproto_dump(br->ofproto, &specs[i], count_cb, &ctx);
-            total += ctx.n;
+            total += ofproto_n_selected(br->ofproto, &specs[i],
+                                        cmds[i] == OFFC_MODIFY_STRICT
+                                        || cmds[i] == OFFC_DELETE_STRICT);
         }
     }
     ret = ofproto_flow_mod_batch(br->ofproto, specs, cmds, n, dp_time_ms(),

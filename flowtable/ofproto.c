@@ -87,6 +87,9 @@ struct ofproto {
 };
 
 static void group_free(struct ofgroup *g);
+static int select_rules(struct ofproto *ofp, const struct of_flow_spec *spec,
+                        bool strict, struct ofproto_rule ***out,
+                        size_t *n_out);
 static int validate_actions(const struct ofproto *ofp,
                             const struct of_actions *acts, uint8_t table_id,
                             bool table_known, char *err, size_t errsize,
@@ -963,6 +966,20 @@ ofproto_group_mod(struct ofproto *ofp, enum of_group_cmd cmd,
     }
     bump(ofp);
     return 0;
+}
+
+size_t
+ofproto_n_selected(struct ofproto *ofp, const struct of_flow_spec *spec,
+                   bool strict)
+{
+    struct ofproto_rule **v;
+    size_t n;
+
+    if (select_rules(ofp, spec, strict, &v, &n)) {
+        return 0;
+    }
+    free(v);
+    return n;
 }
 
 bool

@@ -278,6 +278,12 @@ size_t ofproto_expire(struct ofproto *ofp, long long now_ms);
  * LLONG_MAX when no rule has a timeout.  (Credits may postpone it.) */
 long long ofproto_next_expiry(const struct ofproto *ofp);
 
+/* How many rules a modify or delete spec selects (strict or not): what
+ * ofproto_flow_mod() of it would change.  Unsorted, so cheaper than a
+ * dump.  0 when out of memory. */
+size_t ofproto_n_selected(struct ofproto *ofp,
+                          const struct of_flow_spec *spec, bool strict);
+
 /* Number of rules in all tables / in 'table_id'. */
 size_t ofproto_n_rules(const struct ofproto *ofp);
 size_t ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id);
