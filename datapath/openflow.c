@@ -813,6 +813,7 @@ handle_group_mod(struct of_conn *c, const uint8_t *msg, size_t len,
         uint16_t code = ret == EEXIST ? OFPGMFC_GROUP_EXISTS
                         : ret == ENOENT ? OFPGMFC_UNKNOWN_GROUP
                         : ret == ELOOP ? OFPGMFC_LOOP
+                        : ret == EBUSY ? OFPGMFC_CHAINED_GROUP
                         : ret == ENOMEM ? OFPGMFC_OUT_OF_BUCKETS
                         : OFPGMFC_INVALID_GROUP;
 

@@ -2620,7 +2620,8 @@ ofm_group_mod_decode(const uint8_t *msg, size_t len,
         if (watch_port == 0xffffffffu) {
             b->watch_port = OFPP_NONE;
         } else if (!ofm_port_from_wire(watch_port, &b->watch_port)
-                   || b->watch_port >= OFPP_MAX) {
+                   || (b->watch_port >= OFPP_MAX
+                       && b->watch_port != OFPP_LOCAL)) {
             e = fail(ofperr_make(OFPET_GROUP_MOD_FAILED, OFPGMFC_BAD_WATCH),
                      err, errsize, "watch_port 0x%x", watch_port);
             goto error;

@@ -444,6 +444,7 @@ void ofm_flow_removed(struct ofbuf *b, const struct ofproto_rule_info *r,
 #define OFPGMFC_OUT_OF_BUCKETS 4
 #define OFPGMFC_LOOP 7
 #define OFPGMFC_UNKNOWN_GROUP 8
+#define OFPGMFC_CHAINED_GROUP 9
 #define OFPGMFC_BAD_TYPE 10
 #define OFPGMFC_BAD_COMMAND 11
 #define OFPGMFC_BAD_BUCKET 12

@@ -2625,6 +2625,11 @@ of_group_parse(struct of_group_spec *g, const char *text, bool buckets,
         g->n_buckets++;
         end = e;
     }
+    if (g->type != OFG_TYPE_SELECT) {
+        for (size_t i = 0; i < g->n_buckets; i++) {
+            g->buckets[i].weight = 1;       /* Weights are select's. */
+        }
+    }
     return 0;
 }
 

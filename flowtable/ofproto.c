@@ -807,6 +807,40 @@ actions_use_group(const struct of_actions *acts, uint32_t id)
     return false;
 }
 
+/* True if 'acts' use group 'id', directly or through the groups they
+ * use (as the table stands, which has no loop).  'seen' (one per group,
+ * by position) marks the groups already explored. */
+static bool
+group_reaches(const struct ofproto *ofp, const struct of_actions *acts,
+              uint32_t id, bool *seen)
+{
+    for (size_t i = 0; acts && i < acts->n; i++) {
+        uint32_t gid;
+        size_t pos;
+
+        if (acts->a[i].type != OFPACT_GROUP) {
+            continue;
+        }
+        gid = acts->a[i].group.group_id;
+        if (gid == id) {
+            return true;
+        }
+        pos = group_pos(ofp, gid);
+        if (pos >= ofp->n_groups || ofp->groups[pos]->id != gid
+            || seen[pos]) {
+            continue;
+        }
+        seen[pos] = true;
+        for (size_t k = 0; k < ofp->groups[pos]->n_buckets; k++) {
+            if (group_reaches(ofp, ofp->groups[pos]->buckets[k].actions, id,
+                              seen)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* A new group from 'spec' (deep copy), checked; NULL with 'err' set. */
 static struct ofgroup *
 group_build(const struct ofproto *ofp, const struct of_group_spec *spec,
@@ -907,9 +941,25 @@ ofproto_group_mod(struct ofproto *ofp, enum of_group_cmd cmd,
     set_err(err, errsize, "%s", "");
     if (cmd == OFGC_DELETE) {
         /* The group's flows go with it (OpenFlow 1.3, 6.5); deleting a
-         * group that does not exist is no error. */
+         * group that does not exist is no error; one that another group
+         * uses stays (EBUSY): no bucket may point nowhere. */
         struct ofproto_rule *r = ofp->rules_head;
         size_t k = 0;
+
+        for (size_t j = 0; spec->group_id != OFG_ALL && j < ofp->n_groups;
+             j++) {
+            const struct ofgroup *o = ofp->groups[j];
+
+            for (size_t b = 0; o->id != spec->group_id && b < o->n_buckets;
+                 b++) {
+                if (actions_use_group(o->buckets[b].actions,
+                                      spec->group_id)) {
+                    set_err(err, errsize, "group %" PRIu32 " is used by "
+                            "group %" PRIu32, spec->group_id, o->id);
+                    return EBUSY;
+                }
+            }
+        }
 
         while (r) {
             struct ofproto_rule *next = r->next;
@@ -945,6 +995,25 @@ ofproto_group_mod(struct ofproto *ofp, enum of_group_cmd cmd,
     g = group_build(ofp, spec, now_ms, &error, err, errsize);
     if (!g) {
         return error;
+    }
+    {
+        bool *seen = calloc(ofp->n_groups + 1, sizeof *seen);
+
+        if (!seen) {
+            group_free(g);
+            set_err(err, errsize, "out of memory");
+            return ENOMEM;
+        }
+        for (size_t k = 0; k < g->n_buckets; k++) {
+            if (group_reaches(ofp, g->buckets[k].actions, g->id, seen)) {
+                set_err(err, errsize, "group %" PRIu32 ": bucket %zu leads "
+                        "back to the group (a loop)", g->id, k);
+                free(seen);
+                group_free(g);
+                return ELOOP;
+            }
+        }
+        free(seen);
     }
     if (exists) {
         g->created_ms = ofp->groups[i]->created_ms;
@@ -1807,6 +1876,16 @@ static void
 commit_vlan(struct xctx *x)
 {
     struct flow *w = &x->work, *b = &x->base;
+
+    /* The packet has a tag the flow no longer has (a group bucket pushed
+     * it, or a set_field cleared the tag's present bit): pop it. */
+    while (is_tagged(b->vlan_tci) && !is_tagged(w->vlan_tci)) {
+        if (!emit(x, DPA_POP_VLAN)) {
+            return;
+        }
+        b->vlan_tci = b->vlan_tci2;
+        b->vlan_tci2 = 0;
+    }
     if (w->vlan_tci == b->vlan_tci) {
         return;
     }
@@ -2325,6 +2404,13 @@ select_bucket(struct xctx *x, const struct ofgroup *g)
         }
     }
 #undef MIX
+    /* Mix the high bits down: FNV's low bits alone are weak, and a
+     * power-of-two total keeps only them. */
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
     h %= total;
     for (size_t i = 0; i < g->n_buckets; i++) {
         const struct of_bucket *b = &g->buckets[i];

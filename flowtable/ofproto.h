@@ -299,14 +299,16 @@ size_t ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id);
  * port is live).  A bucket's actions see the packet as the group found
  * it; their changes do not reach the actions after the group.  A group
  * action counts as a resubmit for the nesting limits.  Groups may use
- * other groups, not themselves; watch_group is refused.
+ * other groups, but no group may lead back to itself (ELOOP, checked
+ * when a group is added or modified); watch_group is refused.
  *
  * ofproto_group_mod(): OFGC_ADD (EEXIST if the id is taken), OFGC_MODIFY
  * (ENOENT if not), OFGC_DELETE (id OFG_ALL: every group; a missing group
- * is no error): the flows that use a deleted group are deleted with it
- * (reported with OFPROTO_REMOVED_GROUP_DELETE).  Returns 0, EINVAL,
- * ELOOP, ENOENT (a bucket uses a missing group), EEXIST or ENOMEM with
- * 'err' filled.  A flow whose actions use a missing group is refused
+ * is no error; a group another group uses is refused with EBUSY): the
+ * flows that use a deleted group are deleted with it (reported with
+ * OFPROTO_REMOVED_GROUP_DELETE).  Returns 0, EINVAL, ELOOP, ENOENT (a
+ * bucket uses a missing group), EEXIST, EBUSY or ENOMEM with 'err'
+ * filled.  A flow whose actions use a missing group is refused
  * with ENOENT.  Every change bumps the generation.
  *
  * Port liveness (for select and ff): every port is live until

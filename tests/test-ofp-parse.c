@@ -1457,6 +1457,364 @@ test_fuzz(void **state)
     }
 }
 
+/* ---------------------------------------------------------------------
+ * Groups (ovs-ofctl add-group syntax).
+ */
+
+static bool
+group_equal(const struct of_group_spec *a, const struct of_group_spec *b)
+{
+    if (a->group_id != b->group_id || a->type != b->type
+        || a->n_buckets != b->n_buckets) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n_buckets; i++) {
+        const struct of_bucket *x = &a->buckets[i], *y = &b->buckets[i];
+
+        if (x->weight != y->weight || x->watch_port != y->watch_port
+            || x->watch_group != y->watch_group
+            || !of_actions_equal(x->actions, y->actions)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+group_parse_ok(struct of_group_spec *g, const char *text, bool buckets)
+{
+    char err[256] = "";
+    int error = of_group_parse(g, text, buckets, err, sizeof err);
+
+    if (error) {
+        print_error("group '%s': %s\n", text, err);
+    }
+    assert_int_equal(error, 0);
+}
+
+struct group_rt_case {
+    const char *text;
+    const char *format;         /* NULL: the text itself. */
+};
+
+static const struct group_rt_case group_rt_cases[] = {
+    {"group_id=1,type=all,bucket=output:1,bucket=output:2",
+     "group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2"},
+    {"group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2",
+     NULL},
+    {"group_id=2,type=select,bucket=weight:10,actions=output:1,"
+     "bucket=weight:30,watch_port:2,actions=mod_nw_src:1.2.3.4,output:2",
+     NULL},
+    {"group_id=2,type=select,bucket=weight:0,actions=output:1,"
+     "bucket=output:2",
+     "group_id=2,type=select,bucket=weight:0,actions=output:1,"
+     "bucket=weight:1,actions=output:2"},
+    {"group_id=3,type=indirect,bucket=actions=ct(commit,zone=5,table=3),"
+     "resubmit(,2)",
+     "group_id=3,type=indirect,bucket=actions=ct(commit,table=3,zone=5),"
+     "resubmit(,2)"},
+    {"group_id=3,type=indirect,bucket=ct(commit,exec(set_field:1->ct_mark)),"
+     "resubmit(,2),output:3",
+     "group_id=3,type=indirect,bucket=actions=ct(commit,exec(set_field:0x1->"
+     "ct_mark)),resubmit(,2),output:3"},
+    {"group_id=4,type=ff,bucket=watch_port:1,actions=output:1,"
+     "bucket=watch_port:LOCAL,actions=output:LOCAL",
+     NULL},
+    {"group_id=4,type=ff,bucket=watch_port:65279,output:2,"
+     "bucket=watch_port:local,resubmit(,2)",
+     "group_id=4,type=ff,bucket=watch_port:65279,actions=output:2,"
+     "bucket=watch_port:LOCAL,actions=resubmit(,2)"},
+    {"group_id=5,type=all,bucket=watch_group:7,actions=output:1", NULL},
+    {"group_id=6,type=all,bucket=bucket_id:3,actions=output:1",
+     "group_id=6,type=all,bucket=actions=output:1"},
+    {"group_id=7,type=all,bucket=actions=group:8,output:1,bucket=drop",
+     "group_id=7,type=all,bucket=actions=group:8,output:1,"
+     "bucket=actions=drop"},
+    {"group_id=4294967040,type=indirect", NULL},
+    {"group_id=0,type=select", NULL},
+    {"type=all,group_id=9,bucket=output:1",
+     "group_id=9,type=all,bucket=actions=output:1"},
+};
+
+static void
+test_group_round_trip(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof group_rt_cases / sizeof *group_rt_cases;
+         i++) {
+        const struct group_rt_case *c = &group_rt_cases[i];
+        const char *want = c->format ? c->format : c->text;
+        struct of_group_spec g, g2;
+        char buf[1024], buf2[1024];
+        size_t n;
+
+        group_parse_ok(&g, c->text, true);
+        n = of_group_format(buf, sizeof buf, &g);
+        assert_int_equal(n, strlen(buf));
+        if (strcmp(buf, want)) {
+            print_error("group '%s': formatted '%s'\n", c->text, buf);
+        }
+        assert_string_equal(buf, want);
+        group_parse_ok(&g2, buf, true);
+        if (!group_equal(&g, &g2)) {
+            print_error("group '%s': '%s' parses differently\n", c->text,
+                        buf);
+            fail();
+        }
+        of_group_format(buf2, sizeof buf2, &g2);
+        assert_string_equal(buf, buf2);
+        of_group_spec_uninit(&g);
+        of_group_spec_uninit(&g2);
+        assert_null(g.buckets);
+        assert_int_equal(g.n_buckets, 0);
+    }
+
+    /* The fields, decoded in full. */
+    struct of_group_spec g;
+
+    group_parse_ok(&g, "group_id=2,type=select,bucket=weight:10,"
+                   "actions=output:1,bucket=weight:30,watch_port:2,"
+                   "actions=mod_nw_src:1.2.3.4,output:2,"
+                   "bucket=watch_port:LOCAL,output:3", true);
+    assert_int_equal(g.group_id, 2);
+    assert_int_equal(g.type, OFG_TYPE_SELECT);
+    assert_int_equal(g.n_buckets, 3);
+    assert_int_equal(g.buckets[0].weight, 10);
+    assert_int_equal(g.buckets[0].watch_port, OFPP_NONE);
+    assert_int_equal(g.buckets[0].watch_group, OFG_ANY);
+    assert_int_equal(g.buckets[0].actions->n, 1);
+    assert_int_equal(g.buckets[0].actions->a[0].type, OFPACT_OUTPUT);
+    assert_int_equal(g.buckets[0].actions->a[0].output.port, 1);
+    assert_int_equal(g.buckets[1].weight, 30);
+    assert_int_equal(g.buckets[1].watch_port, 2);
+    assert_int_equal(g.buckets[1].actions->n, 2);
+    assert_int_equal(g.buckets[1].actions->a[0].type, OFPACT_SET_FIELD);
+    assert_int_equal(g.buckets[1].actions->a[1].output.port, 2);
+    assert_int_equal(g.buckets[2].weight, 1);          /* The default. */
+    assert_int_equal(g.buckets[2].watch_port, OFPP_LOCAL);
+    of_group_spec_uninit(&g);
+
+    /* Commas inside parentheses stay in their bucket. */
+    group_parse_ok(&g, "group_id=3,type=all,bucket=ct(commit,zone=5,"
+                   "table=3),resubmit(,2),bucket=resubmit(1,2),output:4",
+                   true);
+    assert_int_equal(g.n_buckets, 2);
+    assert_int_equal(g.buckets[0].actions->n, 2);
+    assert_int_equal(g.buckets[0].actions->a[0].type, OFPACT_CT);
+    assert_int_equal(g.buckets[0].actions->a[0].ct.exec.zone, 5);
+    assert_int_equal(g.buckets[0].actions->a[0].ct.table, 3);
+    assert_int_equal(g.buckets[0].actions->a[1].type, OFPACT_RESUBMIT);
+    assert_int_equal(g.buckets[0].actions->a[1].resubmit.table, 2);
+    assert_int_equal(g.buckets[1].actions->n, 2);
+    assert_int_equal(g.buckets[1].actions->a[0].resubmit.port, 1);
+    assert_int_equal(g.buckets[1].actions->a[1].output.port, 4);
+    of_group_spec_uninit(&g);
+
+    /* A group action. */
+    group_parse_ok(&g, "group_id=7,type=indirect,bucket=group:4294967040",
+                   true);
+    assert_int_equal(g.buckets[0].actions->a[0].type, OFPACT_GROUP);
+    assert_int_equal(g.buckets[0].actions->a[0].group.group_id, OFG_MAX_ID);
+    of_group_spec_uninit(&g);
+
+    /* Deletes: only group_id, "all" allowed. */
+    group_parse_ok(&g, "group_id=all", false);
+    assert_int_equal(g.group_id, OFG_ALL);
+    assert_int_equal(g.n_buckets, 0);
+    assert_null(g.buckets);
+    of_group_spec_uninit(&g);
+    group_parse_ok(&g, "group_id=17", false);
+    assert_int_equal(g.group_id, 17);
+    assert_int_equal(g.n_buckets, 0);
+    of_group_spec_uninit(&g);
+
+    /* Exactly OFG_MAX_BUCKETS buckets is fine. */
+    char text[2048];
+    size_t len = (size_t) snprintf(text, sizeof text,
+                                   "group_id=1,type=all");
+    for (int i = 0; i < OFG_MAX_BUCKETS; i++) {
+        len += (size_t) snprintf(text + len, sizeof text - len,
+                                 ",bucket=output:%d", i + 1);
+    }
+    group_parse_ok(&g, text, true);
+    assert_int_equal(g.n_buckets, OFG_MAX_BUCKETS);
+    assert_int_equal(g.buckets[OFG_MAX_BUCKETS - 1].actions->a[0].output.port,
+                     OFG_MAX_BUCKETS);
+    of_group_spec_uninit(&g);
+
+    /* Truncated formatting: size - 1 characters, NUL-terminated,
+     * strlen(buf) returned (ofp-parse.h). */
+    char small[8];
+    group_parse_ok(&g, "group_id=1,type=all,bucket=output:1", true);
+    size_t got = of_group_format(small, sizeof small, &g);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_int_equal(got, strlen(small));
+    assert_string_equal(small, "group_i");
+    of_group_spec_uninit(&g);
+}
+
+struct group_bad_case {
+    const char *text;
+    bool buckets;
+    const char *msg;
+};
+
+static const struct group_bad_case group_bad_cases[] = {
+    {"type=all,bucket=output:1", true, "group_id is required"},
+    {"", true, "group_id is required"},
+    {"group_id=1,bucket=output:1", true, "type is required"},
+    {"group_id=1", true, "type is required"},
+    {"group_id=1,type=fancy,bucket=output:1", true,
+     "bad group type 'fancy'"},
+    {"group_id=1,type=ALL", true, "bad group type 'ALL'"},
+    {"group_id=1,type=select,bucket=weight:70000,actions=output:1", true,
+     "bad weight value '70000'"},
+    {"group_id=1,type=select,bucket=weight:x,actions=output:1", true,
+     "bad weight value 'x'"},
+    {"group_id=1,type=select,bucket=weight:-1,actions=output:1", true,
+     "bad weight value"},
+    {"group_id=1,type=ff,bucket=watch_port:bogus,actions=output:1", true,
+     "bad watch_port 'bogus'"},
+    {"group_id=1,type=all,bucket=watch_group:x,output:1", true,
+     "bad watch_group value 'x'"},
+    {"group_id=1,type=all,bucket=output:1,goto_table:2", true,
+     "goto_table is not an action a bucket can take"},
+    {"group_id=1,type=all,bucket=output:1,bucket=actions=goto_table:1",
+     true, "goto_table is not an action a bucket can take"},
+    {"group_id=1,type=all,foo=bar,bucket=output:1", true,
+     "unknown group item 'foo'"},
+    {"group_id=1,type=all,bucket=bogus", true, "unknown action 'bogus'"},
+    {"group_id=1,type=all,bucket=output:1,bucket=resubmit(,2", true, ""},
+    {"group_id=1,bucket=output:1", false, "buckets are not allowed here"},
+    {"group_id=all,bucket=output:1", false, "buckets are not allowed here"},
+    {"group_id=1,type=all", false, "unknown group item 'type'"},
+    {"bucket=output:1", false, "unknown group item 'bucket'"},
+    {"group_id=all,type=all,bucket=output:1", true, "bad group_id 'all'"},
+    {"group_id=all,type=all", true, "bad group_id 'all'"},
+    {"group_id=4294967041,type=all", true, "bad group_id '4294967041'"},
+    {"group_id=4294967295", false, "bad group_id '4294967295'"},
+    {"group_id=x,type=all", true, "bad group_id 'x'"},
+    {"group_id=1,type=all,bucket=group:4294967041", true, "bad group id"},
+};
+
+static void
+test_group_invalid(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof group_bad_cases / sizeof *group_bad_cases;
+         i++) {
+        const struct group_bad_case *c = &group_bad_cases[i];
+        struct of_group_spec g;
+        char err[256] = "";
+        int error;
+
+        memset(&g, 0x5a, sizeof g);
+        error = of_group_parse(&g, c->text, c->buckets, err, sizeof err);
+        if (error != EINVAL || !strstr(err, c->msg)) {
+            print_error("group case '%s': error %d '%s'\n", c->text, error,
+                        error ? err : "");
+        }
+        assert_int_equal(error, EINVAL);
+        assert_non_null(strstr(err, c->msg));
+        assert_true(err[0] != '\0');
+        /* Nothing to free. */
+        assert_int_equal(g.n_buckets, 0);
+        assert_null(g.buckets);
+    }
+
+    /* More than OFG_MAX_BUCKETS buckets. */
+    char text[2048], err[256];
+    struct of_group_spec g;
+    size_t len = (size_t) snprintf(text, sizeof text,
+                                   "group_id=1,type=select");
+    for (int i = 0; i <= OFG_MAX_BUCKETS; i++) {
+        len += (size_t) snprintf(text + len, sizeof text - len,
+                                 ",bucket=weight:%d,ct(commit,zone=%d),"
+                                 "output:%d", i + 1, i, i + 1);
+    }
+    assert_int_equal(of_group_parse(&g, text, true, err, sizeof err),
+                     EINVAL);
+    assert_non_null(strstr(err, "more than 32 buckets"));
+    assert_int_equal(g.n_buckets, 0);
+    assert_null(g.buckets);
+
+    /* NULL err is allowed. */
+    assert_int_equal(of_group_parse(&g, "group_id=1,type=bogus", true, NULL,
+                                    0), EINVAL);
+}
+
+/* Random groups: parse(format(parse(x))) == parse(x) and the format is
+ * stable. */
+static void
+test_group_random_round_trip(void **state)
+{
+    static const char *const acts[] = {
+        "output:1", "output:LOCAL", "mod_nw_src:1.2.3.4", "resubmit(,2)",
+        "resubmit(3,4)", "ct(commit,table=3,zone=5)", "ct_clear",
+        "dec_ttl", "push_vlan:0x8100", "pop_vlan", "group:9",
+        "mod_vlan_vid:10", "NORMAL", "controller:64", "in_port",
+        "ct(commit,exec(set_field:1->ct_mark))", "mod_dl_src:02:00:00:00:00:01",
+    };
+    static const char *const ports[] = { "1", "2", "LOCAL", "65279", "7" };
+
+    (void) state;
+    rng_state = 0x123456789abcdefull;
+    for (int iter = 0; iter < 2000; iter++) {
+        char text[4096], buf[4096], buf2[4096];
+        struct of_group_spec g, g2;
+        uint8_t type = rnd() % 4;
+        size_t nb = type == OFG_TYPE_INDIRECT ? 1 : rnd() % 5;
+        size_t len;
+
+        len = (size_t) snprintf(text, sizeof text, "group_id=%u,type=%s",
+                                rnd() % 1000,
+                                (const char *[]) {"all", "select",
+                                                  "indirect", "ff"}[type]);
+        for (size_t b = 0; b < nb; b++) {
+            len += (size_t) snprintf(text + len, sizeof text - len,
+                                     ",bucket=");
+            if (type == OFG_TYPE_SELECT && rnd() % 2) {
+                len += (size_t) snprintf(text + len, sizeof text - len,
+                                         "weight:%u,", rnd() % 65536);
+            }
+            if (type == OFG_TYPE_FF || rnd() % 3 == 0) {
+                len += (size_t) snprintf(text + len, sizeof text - len,
+                                         "watch_port:%s,",
+                                         ports[rnd() % 5]);
+            }
+            if (rnd() % 2) {
+                len += (size_t) snprintf(text + len, sizeof text - len,
+                                         "actions=");
+            }
+            size_t na = rnd() % 4;
+            for (size_t a = 0; a < na; a++) {
+                len += (size_t) snprintf(text + len, sizeof text - len,
+                                         "%s%s", a ? "," : "",
+                                         acts[rnd() % (sizeof acts
+                                                       / sizeof *acts)]);
+            }
+            if (!na) {
+                len += (size_t) snprintf(text + len, sizeof text - len,
+                                         "drop");
+            }
+        }
+        assert_true(len < sizeof text);
+        group_parse_ok(&g, text, true);
+        assert_int_equal(g.type, type);
+        assert_int_equal(g.n_buckets, nb);
+        of_group_format(buf, sizeof buf, &g);
+        group_parse_ok(&g2, buf, true);
+        if (!group_equal(&g, &g2)) {
+            print_error("'%s' -> '%s' parses differently\n", text, buf);
+            fail();
+        }
+        of_group_format(buf2, sizeof buf2, &g2);
+        assert_string_equal(buf, buf2);
+        of_group_spec_uninit(&g);
+        of_group_spec_uninit(&g2);
+    }
+}
+
 int
 main(void)
 {
@@ -1467,6 +1825,9 @@ main(void)
         cmocka_unit_test(test_actions),
         cmocka_unit_test(test_random_round_trip),
         cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_group_round_trip),
+        cmocka_unit_test(test_group_invalid),
+        cmocka_unit_test(test_group_random_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,10 @@
  *   - ofm_mp_request_decode() on the whole input and
  *     ofm_flow_stats_request_decode() on its body (offset 16);
  *   - ofm_packet_out_decode() and ofm_hello_negotiate() on the whole
- *     input.
+ *     input;
+ *   - ofm_group_mod_decode() on the whole input: what it accepts
+ *     re-encodes (ofm_group_mod_encode()) to a GROUP_MOD that decodes to
+ *     the same group mod.
  * Each range is copied to an exactly sized heap buffer so that ASan
  * catches any read outside it.
  *
@@ -295,7 +298,7 @@ fuzz_instructions(const uint8_t *data, size_t size, const struct of_match *m)
     } else {
         FUZZ_ASSERT(acts);
         for (size_t i = 0; i < acts->n; i++) {
-            FUZZ_ASSERT(acts->a[i].type <= OFPACT_CONTROLLER);
+            FUZZ_ASSERT(acts->a[i].type <= OFPACT_GROUP);
             /* goto_table only last. */
             FUZZ_ASSERT(acts->a[i].type != OFPACT_GOTO_TABLE
                         || i == acts->n - 1);
@@ -399,13 +402,90 @@ fuzz_packet_out(const uint8_t *data, size_t size)
         FUZZ_ASSERT(po.data >= p + 24 && po.data <= p + size);
         FUZZ_ASSERT(po.data + po.data_len == p + size);
         for (size_t i = 0; i < po.actions->n; i++) {
-            FUZZ_ASSERT(po.actions->a[i].type <= OFPACT_CONTROLLER);
+            FUZZ_ASSERT(po.actions->a[i].type <= OFPACT_GROUP);
             FUZZ_ASSERT(po.actions->a[i].type != OFPACT_GOTO_TABLE);
         }
         check_actions_round_trip(po.actions);
         free(po.actions);
     }
     free(p);
+}
+
+static bool
+group_mod_equal(const struct ofm_group_mod *a, const struct ofm_group_mod *b)
+{
+    const struct of_group_spec *x = &a->spec, *y = &b->spec;
+
+    if (a->cmd != b->cmd || x->group_id != y->group_id
+        || x->type != y->type || x->n_buckets != y->n_buckets) {
+        return false;
+    }
+    for (size_t i = 0; i < x->n_buckets; i++) {
+        const struct of_bucket *p = &x->buckets[i], *q = &y->buckets[i];
+
+        if (p->weight != q->weight || p->watch_port != q->watch_port
+            || p->watch_group != q->watch_group
+            || !actions_equiv(p->actions, q->actions)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+fuzz_group_mod(const uint8_t *data, size_t size)
+{
+    uint8_t *p = dup_range(data, size);
+    struct ofm_group_mod gm, gm2;
+    struct ofbuf b1, b2;
+    char err[128];
+    ofperr e;
+
+    if (!p) {
+        return;
+    }
+    e = ofm_group_mod_decode(p, size, &gm, err, sizeof err);
+    free(p);
+    if (e) {
+        check_error(e);
+        FUZZ_ASSERT(!gm.spec.buckets && !gm.spec.n_buckets);
+        FUZZ_ASSERT(memchr(err, '\0', sizeof err));
+        return;
+    }
+    FUZZ_ASSERT(gm.cmd <= OFGC_DELETE);
+    FUZZ_ASSERT(gm.cmd != OFGC_DELETE || !gm.spec.n_buckets);
+    FUZZ_ASSERT(gm.spec.n_buckets <= OFG_MAX_BUCKETS);
+    for (size_t i = 0; i < gm.spec.n_buckets; i++) {
+        const struct of_actions *acts = gm.spec.buckets[i].actions;
+
+        FUZZ_ASSERT(acts);
+        for (size_t k = 0; k < acts->n; k++) {
+            FUZZ_ASSERT(acts->a[k].type <= OFPACT_GROUP
+                        && acts->a[k].type != OFPACT_GOTO_TABLE);
+        }
+    }
+    ofbuf_init(&b1);
+    ofbuf_init(&b2);
+    ofm_group_mod_encode(&b1, 43, &gm);
+    if (!b1.oom) {
+        struct ofp_hdr h;
+
+        ofm_header_read(b1.data, &h);
+        FUZZ_ASSERT(h.version == OFP13_VERSION && h.type == OFPT_GROUP_MOD
+                    && h.length == b1.len && h.xid == 43);
+        p = dup_range(b1.data, b1.len);
+        FUZZ_ASSERT(p);
+        e = ofm_group_mod_decode(p, b1.len, &gm2, NULL, 0);
+        free(p);
+        FUZZ_ASSERT(!e);
+        FUZZ_ASSERT(group_mod_equal(&gm, &gm2));
+        ofm_group_mod_encode(&b2, 43, &gm2);
+        FUZZ_ASSERT(same_bytes(&b1, &b2));
+        of_group_spec_uninit(&gm2.spec);
+    }
+    of_group_spec_uninit(&gm.spec);
+    ofbuf_uninit(&b1);
+    ofbuf_uninit(&b2);
 }
 
 int
@@ -420,6 +500,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fuzz_stats_request(data, size);
     fuzz_packet_out(data, size);
+    fuzz_group_mod(data, size);
 
     p = dup_range(data, size);
     if (p) {
