@@ -1606,6 +1606,7 @@ test_refusals(void **state)
     put_u16_at(&b, inst + 2, (uint16_t) (b.len - inst));
     fm_end(&b, start);
     check_refusal(&too_many, &b);
+    ofbuf_uninit(&b);               /* encode_decode() starts its own. */
 
     /* Refused from text: what of_flow_parse() takes but the wire cannot
      * carry in OpenFlow 1.3 (Open vSwitch refuses the same). */
