@@ -2,6 +2,7 @@
 /* bridge.c: bridges over the datapath; the slow-path upcall; the switch. */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1497,6 +1498,100 @@ sw_dump_groups(struct sw *sw, struct bridge *br, uint32_t id,
     ofproto_group_dump(br->ofproto, id, cb, aux);
 }
 
+/* ---- Meters. ---- */
+
+static void
+meter_dump_cb(const struct ofproto_meter_info *info, void *ctx_)
+{
+    struct {
+        struct sw *sw;
+        void (*cb)(const struct ofproto_meter_info *,
+                   const struct dp_meter_stats *, void *);
+        void *aux;
+    } *ctx = ctx_;
+    struct dp_meter_stats st;
+
+    dp_meter_stats(ctx->sw->dp, info->spec->meter_id, &st);
+    ctx->cb(info, &st, ctx->aux);
+}
+
+int
+sw_meter_mod(struct sw *sw, struct bridge *br, enum of_group_cmd cmd,
+             const struct of_meter_spec *spec, char *err, size_t errsize)
+{
+    int ret;
+
+    if (cmd != OFGC_DELETE && spec->meter_id >= DP_MAX_METERS) {
+        snprintf(err, errsize, "meter %" PRIu32 ": the datapath meters ids "
+                 "1..%d", spec->meter_id, DP_MAX_METERS - 1);
+        return ENOSPC;
+    }
+    /* The datapath's meters are the switch's: one id is one meter, in
+     * whichever bridge defined it. */
+    if (cmd == OFGC_ADD) {
+        for (struct bridge *o = sw->bridges; o; o = o->next) {
+            if (o != br && ofproto_meter_get(o->ofproto, spec->meter_id)) {
+                snprintf(err, errsize, "meter %" PRIu32 " belongs to bridge "
+                         "%s", spec->meter_id, o->name);
+                return EEXIST;
+            }
+        }
+    }
+    if (cmd == OFGC_DELETE && sw->removed_cb) {
+        dp_pull_stats(sw->dp);
+    }
+    dp_slow_wrlock(sw->dp);
+    ret = ofproto_meter_mod(br->ofproto, cmd, spec, dp_time_ms(), err,
+                            errsize);
+    if (ret) {
+        dp_slow_wrunlock(sw->dp);
+        return ret;
+    }
+    commit_and_unlock(sw);
+    if (cmd == OFGC_DELETE) {
+        if (spec->meter_id == OFM_ALL) {
+            /* Only this bridge's. */
+            for (uint32_t id = 1; id < DP_MAX_METERS; id++) {
+                bool other = false;
+
+                for (struct bridge *o = sw->bridges; o && !other;
+                     o = o->next) {
+                    other = o != br && ofproto_meter_get(o->ofproto, id);
+                }
+                if (!other) {
+                    dp_meter_del(sw->dp, id);
+                }
+            }
+        } else {
+            dp_meter_del(sw->dp, spec->meter_id);
+        }
+    } else {
+        ret = dp_meter_set(sw->dp, spec);
+        if (ret) {
+            snprintf(err, errsize, "meter %" PRIu32 ": %s", spec->meter_id,
+                     strerror(ret));
+        }
+    }
+    notify_change(sw);
+    return ret;
+}
+
+void
+sw_dump_meters(struct sw *sw, struct bridge *br, uint32_t id,
+               void (*cb)(const struct ofproto_meter_info *,
+                          const struct dp_meter_stats *, void *),
+               void *aux)
+{
+    struct meter_dump_ctx {
+        struct sw *sw;
+        void (*cb)(const struct ofproto_meter_info *,
+                   const struct dp_meter_stats *, void *);
+        void *aux;
+    } ctx = { sw, cb, aux };
+
+    ofproto_meter_dump(br->ofproto, id, meter_dump_cb, &ctx);
+}
+
 void
 sw_set_port_live(struct sw *sw, struct bridge *br, uint32_t ofport,
                  bool live)
@@ -1507,6 +1602,26 @@ sw_set_port_live(struct sw *sw, struct bridge *br, uint32_t ofport,
         return;
     }
     commit_and_unlock(sw);
+}
+
+static int
+add_config_meters(struct sw *sw, struct bridge *br,
+                  const struct cfg_bridge *cb, char *err, size_t errsize)
+{
+    for (size_t i = 0; i < cb->n_meters; i++) {
+        struct of_meter_spec m;
+        char perr[256];
+        int ret = of_meter_parse(&m, cb->meters[i], true, perr, sizeof perr);
+
+        ret = ret ? ret : sw_meter_mod(sw, br, OFGC_ADD, &m, perr,
+                                       sizeof perr);
+        if (ret) {
+            snprintf(err, errsize, "bridge %s: meters[%zu]: %s", br->name, i,
+                     perr);
+            return ret;
+        }
+    }
+    return 0;
 }
 
 /* Groups may use groups listed after them: passes until none is left
@@ -1741,7 +1856,8 @@ sw_create(const struct cfg *cfg, struct rte_mempool *mp, struct sw **swp,
         /* Nothing is polled before dp_start(), so the order of flows and
          * ports does not matter for the first packets. */
         err[0] = '\0';
-        ret = add_config_groups(sw, br, cb, err, errsize);
+        ret = add_config_meters(sw, br, cb, err, errsize);
+        ret = ret ? ret : add_config_groups(sw, br, cb, err, errsize);
         ret = ret ? ret : add_config_flows(sw, br, cb, err, errsize);
         if (ret) {
             sw_destroy(sw);

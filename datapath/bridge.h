@@ -184,6 +184,18 @@ void sw_dump_groups(struct sw *, struct bridge *, uint32_t id,
                     void *aux);
 void sw_set_port_live(struct sw *, struct bridge *, uint32_t ofport,
                       bool live);
+/* OpenFlow meters (ofproto.h "Meters", dp.h "Meters"): one id is one
+ * meter in the whole switch (EEXIST when another bridge has it; ids the
+ * datapath cannot meter: ENOSPC).  In effect when this returns; saved
+ * with the state.  The dump gives each meter's configuration and its
+ * datapath counters. */
+struct dp_meter_stats;
+int sw_meter_mod(struct sw *, struct bridge *, enum of_group_cmd,
+                 const struct of_meter_spec *, char *err, size_t errsize);
+void sw_dump_meters(struct sw *, struct bridge *, uint32_t id,
+                    void (*cb)(const struct ofproto_meter_info *,
+                               const struct dp_meter_stats *, void *),
+                    void *aux);
 
 /* Switches 'br' into or out of fail-open (ofproto.h): while on, every
  * packet is switched by NORMAL whatever the tables hold.  In effect when

@@ -1253,10 +1253,33 @@ parse_tlv_map(struct cfg_bridge *br, const json_t *j, const char *path,
     return 0;
 }
 
-/* bridges[].groups: ovs-ofctl add-group lines, checked. */
+/* Checks one line of bridges[].groups / bridges[].meters: 0 or EINVAL
+ * with 'err' filled. */
 static int
-parse_groups(struct cfg_bridge *br, const json_t *j, const char *path,
-             char *err, size_t errsize)
+check_group_line(const char *text, char *err, size_t errsize)
+{
+    struct of_group_spec g;
+    int ret = of_group_parse(&g, text, true, err, errsize);
+
+    if (!ret) {
+        of_group_spec_uninit(&g);
+    }
+    return ret;
+}
+
+static int
+check_meter_line(const char *text, char *err, size_t errsize)
+{
+    struct of_meter_spec m;
+
+    return of_meter_parse(&m, text, true, err, errsize);
+}
+
+/* bridges[].KEY: an array of lines in ovs-ofctl's syntax, each checked. */
+static int
+parse_checked_lines(const json_t *j, const char *path, const char *key,
+                    int (*check)(const char *, char *, size_t),
+                    char ***out, size_t *n, char *err, size_t errsize)
 {
     char p[PATH_SIZE], q[PATH_SIZE];
     const json_t *v;
@@ -1265,32 +1288,29 @@ parse_groups(struct cfg_bridge *br, const json_t *j, const char *path,
     if (!j) {
         return 0;
     }
-    path_key(p, sizeof p, path, "groups");
+    path_key(p, sizeof p, path, key);
     if (!json_is_array(j)) {
         return fail(err, errsize, p, "must be an array of strings");
     }
-    br->groups = calloc(json_array_size(j) + 1, sizeof *br->groups);
-    if (!br->groups) {
+    *out = calloc(json_array_size(j) + 1, sizeof **out);
+    if (!*out) {
         return nomem(err, errsize);
     }
     json_array_foreach (j, i, v) {
-        struct of_group_spec g;
         char perr[256];
 
         path_idx(q, sizeof q, p, i);
         if (!json_is_string(v)) {
             return fail(err, errsize, q, "must be a string");
         }
-        if (of_group_parse(&g, json_string_value(v), true, perr,
-                           sizeof perr)) {
+        if (check(json_string_value(v), perr, sizeof perr)) {
             return fail(err, errsize, q, "%s", perr);
         }
-        of_group_spec_uninit(&g);
-        br->groups[br->n_groups] = strdup(json_string_value(v));
-        if (!br->groups[br->n_groups]) {
+        (*out)[*n] = strdup(json_string_value(v));
+        if (!(*out)[*n]) {
             return nomem(err, errsize);
         }
-        br->n_groups++;
+        (*n)++;
     }
     return 0;
 }
@@ -1557,7 +1577,7 @@ parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
 {
     static const char *const keys[] = { "name", "ports", "flows",
                                         "mirrors", "tlv_map", "openflow",
-                                        "groups", NULL };
+                                        "groups", "meters", NULL };
     struct cfg_bridge *br = &cfg->bridges[bidx];
     const json_t *name, *ports, *flows, *v;
     char p[PATH_SIZE], q[PATH_SIZE];
@@ -1661,8 +1681,15 @@ parse_bridge(struct cfg *cfg, size_t bidx, const json_t *j,
     if (error) {
         return error;
     }
-    error = parse_groups(br, json_object_get(j, "groups"), path, err,
-                         errsize);
+    error = parse_checked_lines(json_object_get(j, "groups"), path,
+                                "groups", check_group_line, &br->groups,
+                                &br->n_groups, err, errsize);
+    if (error) {
+        return error;
+    }
+    error = parse_checked_lines(json_object_get(j, "meters"), path,
+                                "meters", check_meter_line, &br->meters,
+                                &br->n_meters, err, errsize);
     if (error) {
         return error;
     }
@@ -2112,6 +2139,10 @@ cfg_free(struct cfg *cfg)
             free(br->groups[i]);
         }
         free(br->groups);
+        for (size_t i = 0; i < br->n_meters; i++) {
+            free(br->meters[i]);
+        }
+        free(br->meters);
         for (size_t i = 0; i < br->n_tlv_map; i++) {
             free(br->tlv_map[i]);
         }

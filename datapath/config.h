@@ -217,6 +217,9 @@ struct cfg_bridge {
     char **groups;              /* Group texts, ovs-ofctl add-group syntax
                                  * (checked, of_group_parse()). */
     size_t n_groups;
+    char **meters;              /* Meter texts, ovs-ofctl add-meter syntax
+                                 * (checked, of_meter_parse()). */
+    size_t n_meters;
     struct cfg_mirror *mirrors;
     size_t n_mirrors;
     /* GENEVE TLV mappings, ovs-ofctl add-tlv-map syntax

@@ -11,6 +11,7 @@
 #include "capture.h"
 #include "mirror.h"
 #include "dp-private.h"
+#include "ofp-parse.h"
 #include "packet-rewrite.h"
 #include "port.h"
 #include "port-io.h"
@@ -117,6 +118,103 @@ rewrite_one(struct dp_pmd *pmd, struct rte_mbuf *m, struct flow_layers *ly,
         m->pkt_len = (uint32_t) len;
     }
     return true;
+}
+
+/* One band of a meter: admits a packet of 'cost' units at 'now_q8' (and
+ * takes its tokens), or says it exceeds the band. */
+static bool
+band_admit(struct dp_meter *m, size_t b, uint64_t cost, uint64_t now_q8)
+{
+    const struct dp_meter_band *band = &m->bands[b];
+    uint64_t inc = cost * band->unit_q8;
+    uint64_t tat = atomic_load_explicit(&m->tat[b], memory_order_relaxed);
+
+    for (;;) {
+        uint64_t t = tat > now_q8 ? tat : now_q8;
+
+        if (t - now_q8 + inc > band->tau_q8 + band->unit_q8) {
+            return false;
+        }
+        if (atomic_compare_exchange_weak_explicit(&m->tat[b], &tat, t + inc,
+                                                  memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            return true;
+        }
+    }
+}
+
+/* DPA_METER on the packets still present (dp.h "Meters"). */
+static void
+exec_meter(struct dp_pmd *pmd, struct rte_mbuf **pkts,
+           struct flow_layers *layers, unsigned n, uint32_t id)
+{
+    struct dp_meter *m = id < DP_MAX_METERS
+                         ? atomic_load_explicit(&pmd->dp->meters[id],
+                                                memory_order_acquire)
+                         : NULL;
+    uint64_t now_q8 = (rte_rdtsc() - dp_tsc_epoch) << 8;
+    struct dp_meter_pmd_stats *st;
+
+    if (!m) {
+        return;
+    }
+    st = &m->stats[pmd->idx];
+    for (unsigned j = 0; j < n; j++) {
+        struct rte_mbuf *p = pkts[j];
+        uint32_t len;
+        int hit = -1;
+
+        if (!p) {
+            continue;
+        }
+        len = rte_pktmbuf_pkt_len(p);
+        st->packets++;
+        st->bytes += len;
+        for (size_t b = 0; b < m->n_bands; b++) {
+            if (!band_admit(m, b, m->kbps ? (uint64_t) len * 8 : 1,
+                            now_q8)
+                && (hit < 0 || m->bands[b].rate > m->bands[hit].rate)) {
+                hit = (int) b;
+            }
+        }
+        if (hit < 0) {
+            continue;
+        }
+        st->band_packets[hit]++;
+        st->band_bytes[hit] += len;
+        if (m->bands[hit].type == OFM_BAND_DROP) {
+            rte_pktmbuf_free(p);
+            pkts[j] = NULL;
+            dp_stat_add(&pmd->drops[DP_DROP_METER], 1);
+        } else if (layers && layers[j].l3 != FLOW_OFS_NONE) {
+            /* dscp_remark: raise the AF drop precedence (DSCP bits 1-2). */
+            const uint8_t *l3 = rte_pktmbuf_mtod_offset(p, const uint8_t *,
+                                                        layers[j].l3);
+            bool v4 = (l3[0] >> 4) == 4;
+            uint8_t tos = v4 ? l3[1]
+                             : (uint8_t) ((l3[0] << 4) | (l3[1] >> 4));
+            uint8_t dscp = tos >> 2, prec = (dscp >> 1) & 3;
+            struct dp_action a;
+
+            prec = prec + m->bands[hit].prec_level > 3
+                   ? 3 : (uint8_t) (prec + m->bands[hit].prec_level);
+            dscp = (uint8_t) ((dscp & ~0x6) | (prec << 1));
+            memset(&a, 0, sizeof a);
+            if (v4) {
+                a.type = DPA_SET_IPV4;
+                a.ipv4.tos = (uint8_t) (dscp << 2);
+                a.ipv4.tos_mask = 0xfc;
+            } else {
+                a.type = DPA_SET_IPV6;
+                a.ipv6.tclass = (uint8_t) (dscp << 2);
+                a.ipv6.tclass_mask = 0xfc;
+            }
+            if (!rewrite_one(pmd, p, &layers[j], &a)) {
+                rte_pktmbuf_free(p);
+                pkts[j] = NULL;
+            }
+        }
+    }
 }
 
 /* DPA_CT on the packets still present: each is parsed again (actions
@@ -755,6 +853,10 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             exec_tnl_push(pmd, pkts, rx_keys, n, a, i == last);
             break;
         case DPA_TNL_DATA:
+            break;
+        case DPA_METER:
+            keys = NULL;                /* A remark may change headers. */
+            exec_meter(pmd, pkts, layers, n, a->meter_id);
             break;
         case DPA_USERSPACE:
             sent = true;

@@ -161,6 +161,9 @@ struct dp {
     /* Packet-outs: the main thread enqueues struct dp_pktout, PMD 0
      * executes them between bursts. */
     struct rte_ring *pktout_ring;
+    /* Meters by id (NULL until the first one): replaced whole by the
+     * main thread, freed after a grace period. */
+    struct dp_meter *_Atomic *meters;
 
     /* Session offload (dp.h "Sessions"): PMDs queue, dp_run() drains. */
     _Atomic uint64_t sess_min_packets;      /* 0: off. */
@@ -168,6 +171,28 @@ struct dp {
     struct dp_sess_event *sess_q;           /* [sess_mutex] */
     unsigned sess_n;                        /* [sess_mutex] */
     struct dp_session_stats sess_stats;     /* [sess_mutex] */
+};
+
+/* A meter (dp.h "Meters"): per band, a generic cell rate algorithm's
+ * theoretical arrival time (TSC ticks << 8, one atomic per band, no
+ * lock); statistics per PMD. */
+struct dp_meter_band {
+    uint8_t type;               /* OFM_BAND_* */
+    uint8_t prec_level;
+    uint32_t rate;              /* As configured (for the order). */
+    uint64_t unit_q8;           /* TSC ticks << 8 per bit or packet. */
+    uint64_t tau_q8;            /* Burst tolerance, same units. */
+};
+struct dp_meter_pmd_stats {
+    uint64_t packets, bytes;
+    uint64_t band_packets[4], band_bytes[4];
+} __attribute__((aligned(64)));
+struct dp_meter {
+    bool kbps;
+    size_t n_bands;
+    struct dp_meter_band bands[4];
+    _Atomic uint64_t tat[4];
+    struct dp_meter_pmd_stats stats[DP_MAX_PMDS];
 };
 
 /* A packet-out on its way to PMD 0. */

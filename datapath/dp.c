@@ -25,6 +25,7 @@
 #include <rte_ring.h>
 
 #include "dp-private.h"
+#include "ofp-parse.h"
 #include "emc.h"
 #include "hkc.h"
 #include "mirror.h"
@@ -346,8 +347,10 @@ pktio_create(struct dp *dp)
     dp->pktout_ring = rte_ring_create(name, DP_PKTOUT_QUEUE, SOCKET_ID_ANY,
                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
     dp->pktin_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    return dp->pktin_ring && dp->pktout_ring && dp->pktin_fd >= 0 ? 0
-                                                                  : -1;
+    /* Untouched pages until meters are set. */
+    dp->meters = calloc(DP_MAX_METERS, sizeof *dp->meters);
+    return dp->pktin_ring && dp->pktout_ring && dp->pktin_fd >= 0
+           && dp->meters ? 0 : -1;
 }
 
 /* After the PMDs stopped: what is left in the queues goes. */
@@ -475,6 +478,112 @@ dp_packet_out(struct dp *dp, const void *frame, size_t len,
     return 0;
 }
 
+/* ---- Meters. ---- */
+
+static struct dp_meter *
+meter_swap(struct dp *dp, uint32_t id, struct dp_meter *m)
+{
+    return atomic_exchange_explicit(&dp->meters[id], m,
+                                    memory_order_acq_rel);
+}
+
+int
+dp_meter_set(struct dp *dp, const struct of_meter_spec *spec)
+{
+    uint64_t hz = dp_tsc_per_ms * 1000;
+    struct dp_meter *m, *old;
+
+    if (!spec->meter_id || spec->meter_id >= DP_MAX_METERS
+        || spec->n_bands > 4) {
+        return EINVAL;
+    }
+    m = rte_zmalloc("sluice_meter", sizeof *m, RTE_CACHE_LINE_SIZE);
+    if (!m) {
+        return ENOMEM;
+    }
+    m->kbps = !(spec->flags & OFM_F_PKTPS);
+    m->n_bands = spec->n_bands;
+    for (size_t i = 0; i < spec->n_bands; i++) {
+        const struct of_meter_band *b = &spec->bands[i];
+        /* Units per second: bits for kbps, packets for pktps. */
+        uint64_t rate = (uint64_t) b->rate * (m->kbps ? 1000 : 1);
+        uint64_t burst = (spec->flags & OFM_F_BURST) && b->burst_size
+                         ? (uint64_t) b->burst_size * (m->kbps ? 1000 : 1)
+                         : rate;
+
+        m->bands[i].type = (uint8_t) b->type;
+        m->bands[i].prec_level = b->prec_level;
+        m->bands[i].rate = b->rate;
+        m->bands[i].unit_q8 = (hz << 8) / (rate ? rate : 1);
+        if (!m->bands[i].unit_q8) {
+            m->bands[i].unit_q8 = 1;
+        }
+        m->bands[i].tau_q8 = burst * m->bands[i].unit_q8;
+        atomic_init(&m->tat[i], 0);
+    }
+    old = meter_swap(dp, spec->meter_id, m);
+    if (old) {
+        dp_synchronize(dp);
+        rte_free(old);
+    }
+    return 0;
+}
+
+void
+dp_meter_del(struct dp *dp, uint32_t id)
+{
+    struct dp_meter *gone[64];
+    size_t n = 0;
+
+    if (!dp->meters) {
+        return;
+    }
+    for (uint32_t i = id == OFM_ALL ? 1 : id;
+         i < DP_MAX_METERS && (id == OFM_ALL || i == id); i++) {
+        struct dp_meter *old = meter_swap(dp, i, NULL);
+
+        if (old) {
+            gone[n++] = old;
+        }
+        if (n == 64 || (n && (i + 1 == DP_MAX_METERS || id != OFM_ALL))) {
+            dp_synchronize(dp);
+            while (n) {
+                rte_free(gone[--n]);
+            }
+        }
+    }
+    if (n) {
+        dp_synchronize(dp);
+        while (n) {
+            rte_free(gone[--n]);
+        }
+    }
+}
+
+bool
+dp_meter_stats(const struct dp *dp, uint32_t id, struct dp_meter_stats *st)
+{
+    const struct dp_meter *m;
+
+    memset(st, 0, sizeof *st);
+    if (!dp->meters || !id || id >= DP_MAX_METERS
+        || !(m = atomic_load(&dp->meters[id]))) {
+        return false;
+    }
+    st->n_bands = m->n_bands;
+    for (unsigned p = 0; p < dp->n_pmds; p++) {
+        const struct dp_meter_pmd_stats *s = &m->stats[p];
+
+        st->packets += s->packets;
+        st->bytes += s->bytes;
+        for (size_t b = 0; b < m->n_bands; b++) {
+            st->band_packets[b] += s->band_packets[b];
+            st->band_bytes[b] += s->band_bytes[b];
+        }
+    }
+    return true;
+}
+
 static void
 shutdown_cb(struct cls_rule *cr, void *dp_)
 {
@@ -514,6 +623,10 @@ dp_destroy(struct dp *dp)
     }
     dp_hw_removals(dp);
     pktio_destroy(dp);
+    for (uint32_t i = 0; dp->meters && i < DP_MAX_METERS; i++) {
+        rte_free(atomic_load(&dp->meters[i]));
+    }
+    free(dp->meters);
     dp_mirrors_free(atomic_load(&dp->mirrors));
     tnl_map_destroy(atomic_load(&dp->tnl_map));
     free(atomic_load(&dp->tlv_map));

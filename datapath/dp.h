@@ -498,4 +498,28 @@ size_t dp_pktin_recv(struct dp *, struct dp_pktin **out, size_t max);
 int dp_packet_out(struct dp *, const void *frame, size_t len,
                   uint32_t in_port, struct dp_actions *acts);
 
+/* ---- Meters. ----
+ *
+ * DPA_METER(id) puts each packet through meter 'id' (ids 1..65535): every
+ * band is a token bucket (a generic cell rate algorithm on the TSC, one
+ * atomic per band shared by all PMDs: no lock), in bits (kbps) or
+ * packets (pktps), its burst the band's burst_size (kb or packets; the
+ * rate's second's worth without OFM_F_BURST).  Of the bands the packet
+ * exceeds, the one with the highest rate applies: drop (counted as
+ * meter_drop), or dscp_remark (the IP DSCP's drop precedence raised by
+ * prec_level, AF style, capped at 3).  A missing meter passes packets.
+ * Statistics are kept per PMD.  dp_meter_set() replaces a meter (its
+ * buckets start full); dp_meter_del() removes one (OFM_ALL: all); both
+ * return once no PMD can see the old one.  Main thread. */
+#define DP_MAX_METERS 65536         /* Ids 1..DP_MAX_METERS - 1. */
+struct of_meter_spec;
+int dp_meter_set(struct dp *, const struct of_meter_spec *spec);
+void dp_meter_del(struct dp *, uint32_t id);
+struct dp_meter_stats {
+    uint64_t packets, bytes;
+    size_t n_bands;
+    uint64_t band_packets[4], band_bytes[4];
+};
+bool dp_meter_stats(const struct dp *, uint32_t id, struct dp_meter_stats *);
+
 #endif /* dp.h */

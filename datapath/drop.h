@@ -26,6 +26,7 @@
     DP_DROP(RECIRC_FULL, "recirc_queue_full") /* pass queue overflow */ \
     DP_DROP(MIRROR_PORT, "mirror_output_port") /* to/from a mirror's out */\
     DP_DROP(PKTIN_FULL, "packet_in_queue_full") /* controller copy lost */ \
+    DP_DROP(METER, "meter_drop")              /* a meter's drop band */    \
     DP_DROP(TNL_NO_PORT, "tunnel_no_port")    /* no tunnel port matches */  \
     DP_DROP(TNL_HEADROOM, "tunnel_no_headroom") /* no room for a header */  \
     DP_DROP(TNL_TOO_BIG, "tunnel_too_big")    /* over the underlay's MTU */ \

@@ -636,6 +636,9 @@ translate_full_actions(const struct offload_xlate *x, struct offload_rule *r,
             return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
                                msgsize, "tunnel decapsulation (software "
                                "only)");
+        } else if (t == DPA_METER) {
+            return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
+                               msgsize, "meters (software only)");
         } else if (t == DPA_USERSPACE) {
             return unsupported(reason, OFFLOAD_R_ACTION_UNSUPPORTED, msg,
                                msgsize, "packets to the controller "

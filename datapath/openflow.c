@@ -226,6 +226,8 @@ errno_to_ofperr(int ret)
         return ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_EPERM);
     case ENOENT:                /* Uses a group that does not exist. */
         return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP);
+    case ENXIO:                 /* Uses a meter that does not exist. */
+        return ofperr_make(OFPET_METER_MOD_FAILED, OFPMMFC_INVALID_METER);
     default:
         return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT);
     }
@@ -782,6 +784,103 @@ reply_groups(struct of_conn *c, uint32_t xid, const uint8_t *req,
     conn_send(c, &c->out);
 }
 
+struct meters_ctx {
+    struct ofm_mp *mp;
+    struct ofbuf *b;
+    bool config;
+    long long now;
+};
+
+static void
+meter_reply_cb(const struct ofproto_meter_info *m,
+               const struct dp_meter_stats *st, void *ctx_)
+{
+    struct meters_ctx *ctx = ctx_;
+
+    ofm_mp_entry_begin(ctx->mp);
+    if (ctx->config) {
+        ofm_meter_config_encode(ctx->b, m->spec);
+    } else {
+        struct ofm_meter_stats ms = {
+            .meter_id = m->spec->meter_id,
+            .flow_count = m->flow_count,
+            .packets_in = st->packets,
+            .bytes_in = st->bytes,
+            .age_ms = ctx->now - m->created_ms,
+            .n_bands = m->spec->n_bands,
+        };
+
+        for (size_t i = 0; i < ms.n_bands && i < OFM_MAX_BANDS; i++) {
+            ms.band_packets[i] = st->band_packets[i];
+            ms.band_bytes[i] = st->band_bytes[i];
+        }
+        ofm_meter_stats_encode(ctx->b, &ms);
+    }
+    ofm_mp_entry_end(ctx->mp);
+}
+
+/* METER (stats) and METER_CONFIG: body meter_id (OFPM_ALL), pad. */
+static void
+reply_meters(struct of_conn *c, uint32_t xid, const uint8_t *req,
+             size_t req_len, const struct ofm_mp_request *r)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct ofm_mp mp;
+    struct meters_ctx ctx = { &mp, &c->out, r->type == OFPMP_METER_CONFIG,
+                              dp_time_ms() };
+    uint32_t id;
+
+    if (r->body_len < 8) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN),
+                   req, req_len, "meter request too short");
+        return;
+    }
+    id = (uint32_t) r->body[0] << 24 | (uint32_t) r->body[1] << 16
+         | (uint32_t) r->body[2] << 8 | r->body[3];
+    ofm_mp_start(&mp, &c->out, r->type, xid);
+    if (br) {
+        sw_dump_meters(c->ob->ofsw->sw, br, id, meter_reply_cb, &ctx);
+    }
+    ofm_mp_finish(&mp);
+    conn_send(c, &c->out);
+}
+
+static void
+handle_meter_mod(struct of_conn *c, const uint8_t *msg, size_t len,
+                 uint32_t xid)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct ofm_meter_mod mm;
+    char err[256] = "";
+    ofperr e;
+    int ret;
+
+    e = ofm_meter_mod_decode(msg, len, &mm, err, sizeof err);
+    if (e) {
+        send_error(c, xid, e, msg, len, err);
+        return;
+    }
+    if (!br) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_EPERM),
+                   msg, len, "bridge gone");
+        return;
+    }
+    sw_defer_changes(c->ob->ofsw->sw, true);
+    ret = sw_meter_mod(c->ob->ofsw->sw, br, mm.cmd, &mm.spec, err,
+                       sizeof err);
+    sw_defer_changes(c->ob->ofsw->sw, false);
+    save_later(c->ob->ofsw);
+    if (ret) {
+        uint16_t code = ret == EEXIST ? OFPMMFC_METER_EXISTS
+                        : ret == ENOENT ? OFPMMFC_UNKNOWN_METER
+                        : ret == ENOSPC ? OFPMMFC_OUT_OF_METERS
+                        : OFPMMFC_INVALID_METER;
+
+        send_error(c, xid, ofperr_make(OFPET_METER_MOD_FAILED, code), msg,
+                   len, err);
+    }
+}
+
 static void
 handle_group_mod(struct of_conn *c, const uint8_t *msg, size_t len,
                  uint32_t xid)
@@ -870,9 +969,11 @@ handle_multipart(struct of_conn *c, const uint8_t *msg, size_t len,
     case OFPMP_GROUP_DESC:
         reply_groups(c, xid, msg, len, &r);
         break;
-    case OFPMP_QUEUE:
     case OFPMP_METER:
     case OFPMP_METER_CONFIG:
+        reply_meters(c, xid, msg, len, &r);
+        break;
+    case OFPMP_QUEUE:
         reply_empty(c, xid, r.type);    /* None exist. */
         break;
     case OFPMP_GROUP_FEATURES: {
@@ -888,7 +989,7 @@ handle_multipart(struct of_conn *c, const uint8_t *msg, size_t len,
         struct ofm_mp mp;
 
         ofm_mp_start(&mp, &c->out, r.type, xid);
-        ofbuf_put(&c->out, NULL, 16);   /* max_meter 0: no meters. */
+        ofm_meter_features_encode(&c->out, DP_MAX_METERS - 1);
         ofm_mp_finish(&mp);
         conn_send(c, &c->out);
         break;
@@ -1135,6 +1236,14 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
         handle_group_mod(c, msg, len, h.xid);
         break;
     case OFPT_METER_MOD:
+        if (is_slave(c)) {
+            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
+                                             OFPBRC_IS_SLAVE),
+                       msg, len, "meter_mod from a slave");
+            break;
+        }
+        handle_meter_mod(c, msg, len, h.xid);
+        break;
     case OFPT_PORT_MOD:
     case OFPT_TABLE_MOD:
         if (is_slave(c)) {
@@ -1144,8 +1253,9 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
             break;
         }
         send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE),
-                   msg, len, h.type == OFPT_METER_MOD ? "meters are not supported yet"
-                   : "message not supported");
+                   msg, len, h.type == OFPT_PORT_MOD
+                   ? "port_mod is not supported"
+                   : "table_mod is not supported");
         break;
     case OFPT_EXPERIMENTER:
         send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,

@@ -14,16 +14,16 @@
  *
  *   Messages handled: HELLO (version bitmap), ERROR, ECHO, FEATURES,
  *   GET_CONFIG/SET_CONFIG, FLOW_MOD (all five commands, cookies and
- *   masks, out_port, timeouts, CHECK_OVERLAP), GROUP_MOD, PACKET_OUT,
- *   BARRIER,
+ *   masks, out_port, timeouts, CHECK_OVERLAP), GROUP_MOD, METER_MOD,
+ *   PACKET_OUT, BARRIER,
  *   ROLE_REQUEST (equal/master/slave with generation ids),
  *   GET_ASYNC/SET_ASYNC, and the multipart requests DESC, FLOW, AGGREGATE,
  *   TABLE, PORT_STATS, PORT_DESC, TABLE_FEATURES, GROUP, GROUP_DESC,
- *   GROUP_FEATURES, QUEUE (no queues), METER, METER_CONFIG (none exist)
- *   and METER_FEATURES (no support announced).  PACKET_IN is sent for the
+ *   GROUP_FEATURES, METER, METER_CONFIG, METER_FEATURES and QUEUE (no
+ *   queues).  PACKET_IN is sent for the
  *   datapath's packet-ins (dp.h), PORT_STATUS when a port is added,
  *   removed, or its link changes (and the port's liveness for groups
- *   follows the link).  Everything else (METER_MOD, PORT_MOD, TABLE_MOD,
+ *   follows the link).  Everything else (PORT_MOD, TABLE_MOD,
  *   experimenter messages) is answered with an ERROR.  docs/OPENFLOW.md has the details and what is missing.
  *
  * Design

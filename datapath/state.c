@@ -101,6 +101,17 @@ struct save_bridges_ctx {
 };
 
 static void
+save_meter_cb(const struct ofproto_meter_info *m,
+              const struct dp_meter_stats *st, void *arr)
+{
+    char buf[1024];
+
+    (void) st;
+    of_meter_format(buf, sizeof buf, m->spec);
+    json_array_append_new(arr, json_string(buf));
+}
+
+static void
 save_group_cb(const struct ofproto_group_info *g, void *arr)
 {
     /* Up to OFG_MAX_BUCKETS buckets of long action lists. */
@@ -142,6 +153,16 @@ save_bridge_cb(struct bridge *br, void *ctx_)
         json_object_set_new(bj, "tlv_map", tlv);
     } else {
         json_decref(tlv);
+    }
+    if (bj) {
+        json_t *meters = json_array();
+
+        sw_dump_meters(ctx->sw, br, OFM_ALL, save_meter_cb, meters);
+        if (meters && json_array_size(meters)) {
+            json_object_set_new(bj, "meters", meters);
+        } else {
+            json_decref(meters);
+        }
     }
     if (bj) {
         json_t *groups = json_array();

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,6 +429,9 @@ fmt_dp_action(struct sbuf *s, const struct dp_action *a)
         sbuf_printf(s, "%s)", a->tnl_push.csum ? ",csum" : "");
         return;
     case DPA_TNL_DATA:
+        return;
+    case DPA_METER:
+        sbuf_printf(s, "meter(%" PRIu32 ")", a->meter_id);
         return;
     case DPA_USERSPACE:
         sbuf_printf(s, "userspace(controller(reason=%s,table=%u,"

@@ -67,6 +67,7 @@ enum of_action_type {
     OFPACT_CONTROLLER,      /* controller, controller:N, CONTROLLER:N,
                              * controller(max_len=N), output:CONTROLLER */
     OFPACT_GROUP,           /* group:N (ofproto.h "Groups") */
+    OFPACT_METER,           /* meter:N (ofproto.h "Meters"; first) */
 };
 
 #define OF_CT_NO_TABLE 0xff    /* ct() without table=: no recirculation. */
@@ -116,6 +117,9 @@ struct of_action {
         struct {
             uint32_t group_id;
         } group;
+        struct {
+            uint32_t meter_id;
+        } meter;
     };
 };
 
@@ -159,6 +163,9 @@ enum dp_action_type {
                              * the whole block */
     DPA_TNL_DATA,           /* Bytes of a DPA_TNL_PUSH's header template
                              * (only inside its block) */
+    DPA_METER,              /* meter_id: the packet through that meter
+                             * (dp.h "Meters"): dropped, or its DSCP
+                             * remarked, by the band it exceeds */
     DPA_USERSPACE,          /* A copy of the packet, as the actions before
                              * left it, to the main thread: an OpenFlow
                              * packet-in (userspace.*; the packet itself
@@ -227,6 +234,7 @@ struct dp_action {
                                                  * carries; 0: no limit. */
         } tnl_push;
         uint8_t data[DPA_TNL_DATA_BYTES];       /* DPA_TNL_DATA */
+        uint32_t meter_id;                      /* DPA_METER */
         struct {
             uint16_t max_len;                   /* Bytes sent at most. */
             uint8_t reason;                     /* OFPR_*: 0 no match,

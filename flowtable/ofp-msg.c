@@ -1561,6 +1561,7 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
 {
     struct act_list l = { 0 };
     int goto_table = -1;
+    uint32_t meter_id = 0;
     bool seen_apply = false;
     size_t off = 0;
     ofperr e = 0;
@@ -1612,16 +1613,29 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
                 goto out;
             }
             break;
+        case OFPIT_METER:
+            if (ilen != 8 || meter_id) {
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
+                         err, errsize, "meter: length %u or given twice",
+                         ilen);
+                goto out;
+            }
+            meter_id = get32(ip + 4);
+            if (!meter_id || meter_id > OFM_MAX_ID) {
+                e = fail(ofperr_make(OFPET_METER_MOD_FAILED,
+                                     OFPMMFC_INVALID_METER), err, errsize,
+                         "meter: id 0x%x", meter_id);
+                goto out;
+            }
+            break;
         case OFPIT_WRITE_ACTIONS:
         case OFPIT_CLEAR_ACTIONS:
         case OFPIT_WRITE_METADATA:
-        case OFPIT_METER:
             e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNSUP_INST),
                      err, errsize, "instruction %s is not supported",
                      type == OFPIT_WRITE_ACTIONS ? "write_actions"
                      : type == OFPIT_CLEAR_ACTIONS ? "clear_actions"
-                     : type == OFPIT_WRITE_METADATA ? "write_metadata"
-                     : "meter");
+                     : "write_metadata");
             goto out;
         default:
             e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNKNOWN_INST),
@@ -1629,6 +1643,20 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
             goto out;
         }
         off += ilen;
+    }
+    if (meter_id) {
+        /* The meter runs first: it leads the list. */
+        struct of_action *a = act_add(&l, OFPACT_METER);
+
+        if (!a) {
+            e = fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err,
+                     errsize, "too many actions (or out of memory)");
+            goto out;
+        }
+        memmove(&l.a[1], &l.a[0], (l.n - 1) * sizeof *l.a);
+        memset(&l.a[0], 0, sizeof l.a[0]);
+        l.a[0].type = OFPACT_METER;
+        l.a[0].meter.meter_id = meter_id;
     }
     if (goto_table >= 0) {
         struct of_action *a = act_add(&l, OFPACT_GOTO_TABLE);
@@ -1893,6 +1921,8 @@ put_action(struct ofbuf *b, const struct of_action *a,
         put_action_hdr(b, OFPAT_GROUP, 8);
         ofbuf_put_be32(b, a->group.group_id);
         break;
+    case OFPACT_METER:
+        break;                  /* An instruction (first in the list). */
     case OFPACT_GOTO_TABLE:
         break;                  /* An instruction. */
     }
@@ -1913,15 +1943,21 @@ ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts,
 {
     size_t n = acts ? acts->n : 0;
     bool has_goto = n && acts->a[n - 1].type == OFPACT_GOTO_TABLE;
-    size_t n_apply = has_goto ? n - 1 : n;
+    size_t first = n && acts->a[0].type == OFPACT_METER ? 1 : 0;
+    size_t n_apply = (has_goto ? n - 1 : n);
 
-    if (n_apply) {
+    if (first) {
+        ofbuf_put_be16(b, OFPIT_METER);
+        ofbuf_put_be16(b, 8);
+        ofbuf_put_be32(b, acts->a[0].meter.meter_id);
+    }
+    if (n_apply > first) {
         size_t start = b->len;
 
         ofbuf_put_be16(b, OFPIT_APPLY_ACTIONS);
         ofbuf_put_be16(b, 0);
         ofbuf_put(b, NULL, 4);
-        for (size_t i = 0; i < n_apply; i++) {
+        for (size_t i = first; i < n_apply; i++) {
             put_action(b, &acts->a[i], match);
         }
         if (!b->oom) {
@@ -2738,4 +2774,186 @@ ofm_group_features_encode(struct ofbuf *b, uint32_t max_groups)
     for (int i = 0; i < 4; i++) {
         ofbuf_put_be32(b, acts);
     }
+}
+
+/* ---- Meters. ---- */
+
+#define OFPMC_ADD 0
+#define OFPMC_MODIFY 1
+#define OFPMC_DELETE 2
+
+ofperr
+ofm_meter_mod_decode(const uint8_t *msg, size_t len,
+                     struct ofm_meter_mod *mm, char *err, size_t errsize)
+{
+    struct of_meter_spec *m = &mm->spec;
+    uint16_t command;
+    size_t off = 16;
+
+    memset(mm, 0, sizeof *mm);
+    if (len < 16) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "meter_mod: %zu bytes", len);
+    }
+    command = get16(msg + 8);
+    m->flags = get16(msg + 10);
+    m->meter_id = get32(msg + 12);
+    switch (command) {
+    case OFPMC_ADD:
+        mm->cmd = OFGC_ADD;
+        break;
+    case OFPMC_MODIFY:
+        mm->cmd = OFGC_MODIFY;
+        break;
+    case OFPMC_DELETE:
+        mm->cmd = OFGC_DELETE;
+        break;
+    default:
+        return fail(ofperr_make(OFPET_METER_MOD_FAILED, OFPMMFC_BAD_COMMAND),
+                    err, errsize, "meter_mod: command %u", command);
+    }
+    if (mm->cmd == OFGC_DELETE) {
+        if ((!m->meter_id || m->meter_id > OFM_MAX_ID)
+            && m->meter_id != OFM_ALL) {
+            return fail(ofperr_make(OFPET_METER_MOD_FAILED,
+                                    OFPMMFC_INVALID_METER), err, errsize,
+                        "meter_mod: meter 0x%x", m->meter_id);
+        }
+        return 0;
+    }
+    if (!m->meter_id || m->meter_id > OFM_MAX_ID) {
+        return fail(ofperr_make(OFPET_METER_MOD_FAILED,
+                                OFPMMFC_INVALID_METER), err, errsize,
+                    "meter_mod: meter 0x%x (slowpath, controller and all "
+                    "are not configurable)", m->meter_id);
+    }
+    if (m->flags & ~(OFM_F_KBPS | OFM_F_PKTPS | OFM_F_BURST | OFM_F_STATS)
+        || !(m->flags & (OFM_F_KBPS | OFM_F_PKTPS))
+        || ((m->flags & OFM_F_KBPS) && (m->flags & OFM_F_PKTPS))) {
+        return fail(ofperr_make(OFPET_METER_MOD_FAILED, OFPMMFC_BAD_FLAGS),
+                    err, errsize, "meter_mod: flags 0x%x", m->flags);
+    }
+    while (off < len) {
+        const uint8_t *bp = msg + off;
+        uint16_t type, blen;
+        struct of_meter_band *b;
+
+        if (len - off < 16) {
+            return fail(ofperr_make(OFPET_METER_MOD_FAILED,
+                                    OFPMMFC_BAD_BAND), err, errsize,
+                        "band truncated");
+        }
+        type = get16(bp);
+        blen = get16(bp + 2);
+        if (blen != 16 || blen > len - off) {
+            return fail(ofperr_make(OFPET_METER_MOD_FAILED,
+                                    OFPMMFC_BAD_BAND), err, errsize,
+                        "band length %u", blen);
+        }
+        if (type != OFM_BAND_DROP && type != OFM_BAND_DSCP_REMARK) {
+            return fail(ofperr_make(OFPET_METER_MOD_FAILED,
+                                    OFPMMFC_BAD_BAND), err, errsize,
+                        "band type %u (drop and dscp_remark only)", type);
+        }
+        if (m->n_bands == OFM_MAX_BANDS) {
+            return fail(ofperr_make(OFPET_METER_MOD_FAILED,
+                                    OFPMMFC_OUT_OF_BANDS), err, errsize,
+                        "more than %d bands", OFM_MAX_BANDS);
+        }
+        b = &m->bands[m->n_bands++];
+        b->type = type;
+        b->rate = get32(bp + 4);
+        b->burst_size = get32(bp + 8);
+        b->prec_level = type == OFM_BAND_DSCP_REMARK ? bp[12] : 0;
+        if (!b->rate) {
+            return fail(ofperr_make(OFPET_METER_MOD_FAILED,
+                                    OFPMMFC_BAD_RATE), err, errsize,
+                        "band rate 0");
+        }
+        off += blen;
+    }
+    if (!m->n_bands) {
+        return fail(ofperr_make(OFPET_METER_MOD_FAILED, OFPMMFC_BAD_BAND),
+                    err, errsize, "a meter needs a band");
+    }
+    return 0;
+}
+
+static void
+put_bands(struct ofbuf *b, const struct of_meter_spec *m)
+{
+    for (size_t i = 0; i < m->n_bands; i++) {
+        const struct of_meter_band *k = &m->bands[i];
+
+        ofbuf_put_be16(b, k->type);
+        ofbuf_put_be16(b, 16);
+        ofbuf_put_be32(b, k->rate);
+        ofbuf_put_be32(b, k->burst_size);
+        ofbuf_put_u8(b, k->type == OFM_BAND_DSCP_REMARK ? k->prec_level : 0);
+        ofbuf_put(b, NULL, 3);
+    }
+}
+
+void
+ofm_meter_mod_encode(struct ofbuf *b, uint32_t xid,
+                     const struct ofm_meter_mod *mm)
+{
+    size_t start = ofm_start(b, OFPT_METER_MOD, xid);
+
+    ofbuf_put_be16(b, mm->cmd == OFGC_ADD ? OFPMC_ADD
+                      : mm->cmd == OFGC_MODIFY ? OFPMC_MODIFY
+                      : OFPMC_DELETE);
+    ofbuf_put_be16(b, mm->spec.flags);
+    ofbuf_put_be32(b, mm->spec.meter_id);
+    if (mm->cmd != OFGC_DELETE) {
+        put_bands(b, &mm->spec);
+    }
+    ofm_finish(b, start);
+}
+
+void
+ofm_meter_config_encode(struct ofbuf *b, const struct of_meter_spec *m)
+{
+    size_t start = b->len;
+
+    ofbuf_put_be16(b, 0);
+    ofbuf_put_be16(b, m->flags);
+    ofbuf_put_be32(b, m->meter_id);
+    put_bands(b, m);
+    if (!b->oom) {
+        put16(b->data + start, (uint16_t) (b->len - start));
+    }
+}
+
+void
+ofm_meter_stats_encode(struct ofbuf *b, const struct ofm_meter_stats *st)
+{
+    size_t start = b->len;
+
+    ofbuf_put_be32(b, st->meter_id);
+    ofbuf_put_be16(b, 0);
+    ofbuf_put(b, NULL, 6);
+    ofbuf_put_be32(b, st->flow_count);
+    ofbuf_put_be64(b, st->packets_in);
+    ofbuf_put_be64(b, st->bytes_in);
+    ofbuf_put_be32(b, (uint32_t) (st->age_ms / 1000));
+    ofbuf_put_be32(b, (uint32_t) (st->age_ms % 1000) * 1000000u);
+    for (size_t i = 0; i < st->n_bands; i++) {
+        ofbuf_put_be64(b, st->band_packets[i]);
+        ofbuf_put_be64(b, st->band_bytes[i]);
+    }
+    if (!b->oom) {
+        put16(b->data + start + 4, (uint16_t) (b->len - start));
+    }
+}
+
+void
+ofm_meter_features_encode(struct ofbuf *b, uint32_t max_meter)
+{
+    ofbuf_put_be32(b, max_meter);
+    ofbuf_put_be32(b, (1u << OFM_BAND_DROP) | (1u << OFM_BAND_DSCP_REMARK));
+    ofbuf_put_be32(b, OFM_F_KBPS | OFM_F_PKTPS | OFM_F_BURST | OFM_F_STATS);
+    ofbuf_put_u8(b, OFM_MAX_BANDS);
+    ofbuf_put_u8(b, 0);                 /* max_color */
+    ofbuf_put(b, NULL, 2);
 }

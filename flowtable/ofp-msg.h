@@ -31,9 +31,9 @@
  *   field the match does not wildcard, in the form Open vSwitch 3.1 writes
  *   for OpenFlow 1.3 (OXM basic where it has one), prerequisites first.
  *
- *   Instructions: apply_actions and goto_table.  write_actions,
- *   clear_actions, write_metadata and meter are refused (UNSUP_INST): the
- *   pipeline has no action set, metadata or meters.  Actions: output (the
+ *   Instructions: meter (as a meter:N first in the list), apply_actions
+ *   and goto_table.  write_actions, clear_actions and write_metadata are
+ *   refused (UNSUP_INST): the pipeline has no action set or metadata.  Actions: output (the
  *   reserved ports as sluice's in_port/flood/all/NORMAL/controller
  *   actions, max_len kept for CONTROLLER; TABLE only in a packet-out's
  *   list), set_field, push_vlan,
@@ -468,6 +468,40 @@ void ofm_group_desc_encode(struct ofbuf *b, const struct of_group_spec *g);
 void ofm_group_stats_encode(struct ofbuf *b, const struct of_group_spec *g,
                             uint32_t ref_count, long long age_ms);
 void ofm_group_features_encode(struct ofbuf *b, uint32_t max_groups);
+
+/* ---- Meters. ---- */
+#define OFPMMFC_METER_EXISTS 1
+#define OFPMMFC_INVALID_METER 2
+#define OFPMMFC_UNKNOWN_METER 3
+#define OFPMMFC_BAD_COMMAND 4
+#define OFPMMFC_BAD_FLAGS 5
+#define OFPMMFC_BAD_RATE 6
+#define OFPMMFC_BAD_BAND 8
+#define OFPMMFC_OUT_OF_METERS 10
+#define OFPMMFC_OUT_OF_BANDS 11
+
+struct ofm_meter_mod {
+    enum of_group_cmd cmd;      /* ADD, MODIFY, DELETE */
+    struct of_meter_spec spec;
+};
+/* METER_MOD -> 'mm' (a delete carries only the id, maybe OFM_ALL). */
+ofperr ofm_meter_mod_decode(const uint8_t *msg, size_t len,
+                            struct ofm_meter_mod *mm, char *err,
+                            size_t errsize);
+void ofm_meter_mod_encode(struct ofbuf *b, uint32_t xid,
+                          const struct ofm_meter_mod *mm);
+/* Multipart entries: METER_CONFIG, METER (stats), METER_FEATURES. */
+void ofm_meter_config_encode(struct ofbuf *b, const struct of_meter_spec *m);
+struct ofm_meter_stats {
+    uint32_t meter_id;
+    uint32_t flow_count;
+    uint64_t packets_in, bytes_in;
+    long long age_ms;
+    size_t n_bands;
+    uint64_t band_packets[OFM_MAX_BANDS], band_bytes[OFM_MAX_BANDS];
+};
+void ofm_meter_stats_encode(struct ofbuf *b, const struct ofm_meter_stats *);
+void ofm_meter_features_encode(struct ofbuf *b, uint32_t max_meter);
 
 struct ofm_features {
     uint64_t datapath_id;

@@ -1609,6 +1609,15 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
         a->controller.max_len = (uint16_t) v;
         return 0;
     }
+    if (!strcmp(k, "meter") && !kv->paren) {
+        if (!parse_uint(kv->val, OFM_MAX_ID, &v) || !v) {
+            return set_err(err, errsize, "bad meter id '%s' at column %zu "
+                           "(1..%u)", kv->val, kv->val_col, OFM_MAX_ID);
+        }
+        a->type = OFPACT_METER;
+        a->meter.meter_id = (uint32_t) v;
+        return 0;
+    }
     if (!strcmp(k, "group") && !kv->paren) {
         if (!parse_uint(kv->val, OFG_MAX_ID, &v)) {
             return set_err(err, errsize, "bad group id '%s' at column %zu "
@@ -1767,6 +1776,12 @@ actions_parse__(const char *full, const char *text,
         }
         if (a->type == OFPACT_GOTO_TABLE) {
             goto_col = kv.key_col;
+        }
+        if (a->type == OFPACT_METER && acts->n) {
+            /* OpenFlow's meter instruction runs before the actions. */
+            ret = -set_err(err, errsize, "meter must be the first action "
+                           "(at column %zu)", kv.key_col);
+            break;
         }
         if (match && (a->type == OFPACT_PUSH_VLAN
                       || a->type == OFPACT_POP_VLAN
@@ -2291,6 +2306,9 @@ fmt_action(struct sbuf *s, const struct of_action *a)
     case OFPACT_GROUP:
         sbuf_printf(s, "group:%" PRIu32, a->group.group_id);
         return;
+    case OFPACT_METER:
+        sbuf_printf(s, "meter:%" PRIu32, a->meter.meter_id);
+        return;
     case OFPACT_SET_FIELD: {
         const struct mf_field *mf = mf_from_id(a->set_field.field);
         const char *mod = mod_name(a->set_field.field);
@@ -2658,6 +2676,171 @@ of_group_format(char *buf, size_t size, const struct of_group_spec *g)
         }
         sbuf_printf(&s, "actions=");
         fmt_actions(&s, b->actions);
+    }
+    return s.len;
+}
+
+/* ---------------------------------------------------------------------
+ * Meters.
+ */
+
+void
+of_meter_init(struct of_meter_spec *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+static int
+parse_band_item(struct of_meter_band *b, const struct kv *kv, char *err,
+                size_t errsize)
+{
+    uint64_t v;
+
+    if (!strcmp(kv->key, "type") && kv->has_val) {
+        if (!strcmp(kv->val, "drop")) {
+            b->type = OFM_BAND_DROP;
+        } else if (!strcmp(kv->val, "dscp_remark")) {
+            b->type = OFM_BAND_DSCP_REMARK;
+        } else {
+            return set_err(err, errsize, "bad band type '%s' at column %zu "
+                           "(drop, dscp_remark)", kv->val, kv->val_col);
+        }
+        return 0;
+    }
+    if (!kv->has_val || !parse_uint(kv->val, UINT32_MAX, &v)) {
+        return set_err(err, errsize, "bad band item '%s' at column %zu",
+                       kv->key, kv->key_col);
+    }
+    if (!strcmp(kv->key, "rate")) {
+        b->rate = (uint32_t) v;
+    } else if (!strcmp(kv->key, "burst_size")) {
+        b->burst_size = (uint32_t) v;
+    } else if (!strcmp(kv->key, "prec_level") && v <= 0xff) {
+        b->prec_level = (uint8_t) v;
+    } else {
+        return set_err(err, errsize, "unknown band item '%s' at column %zu",
+                       kv->key, kv->key_col);
+    }
+    return 0;
+}
+
+int
+of_meter_parse(struct of_meter_spec *m, const char *text, bool bands,
+               char *err, size_t errsize)
+{
+    const char *pos = text;
+    bool in_bands = false, have_id = false;
+    struct kv kv;
+    int ret;
+
+    of_meter_init(m);
+    while ((ret = next_kv(text, &pos, 0, false, &kv, err, errsize)) > 0) {
+        uint64_t v;
+
+        if (in_bands) {
+            if (!strcmp(kv.key, "type")) {
+                if (m->n_bands == OFM_MAX_BANDS) {
+                    return set_err(err, errsize, "more than %d bands",
+                                   OFM_MAX_BANDS);
+                }
+                m->n_bands++;
+            } else if (!m->n_bands) {
+                return set_err(err, errsize, "a band starts with type= "
+                               "(column %zu)", kv.key_col);
+            }
+            ret = parse_band_item(&m->bands[m->n_bands - 1], &kv, err,
+                                  errsize);
+            if (ret) {
+                return ret;
+            }
+            continue;
+        }
+        if (!strcmp(kv.key, "meter") && kv.has_val) {
+            if (!strcmp(kv.val, "all") && !bands) {
+                v = OFM_ALL;
+            } else if (!parse_uint(kv.val, OFM_MAX_ID, &v) || !v) {
+                return set_err(err, errsize, "bad meter id '%s' at column "
+                               "%zu (1..%u)", kv.val, kv.val_col,
+                               OFM_MAX_ID);
+            }
+            m->meter_id = (uint32_t) v;
+            have_id = true;
+        } else if (!kv.has_val && bands && (!strcmp(kv.key, "kbps")
+                                            || !strcmp(kv.key, "pktps")
+                                            || !strcmp(kv.key, "burst")
+                                            || !strcmp(kv.key, "stats"))) {
+            m->flags |= kv.key[0] == 'k' ? OFM_F_KBPS
+                        : kv.key[0] == 'p' ? OFM_F_PKTPS
+                        : kv.key[0] == 'b' ? OFM_F_BURST : OFM_F_STATS;
+        } else if (!strcmp(kv.key, "bands") && kv.has_val && bands) {
+            /* "bands=type=drop,...": the value is the first band item. */
+            const char *eq = strchr(kv.val, '=');
+            struct kv first = kv;
+
+            in_bands = true;
+            if (!eq || (size_t) (eq - kv.val) != 4
+                || strncmp(kv.val, "type", 4)) {
+                return set_err(err, errsize, "a band starts with type= "
+                               "(column %zu)", kv.val_col);
+            }
+            snprintf(first.key, sizeof first.key, "type");
+            snprintf(first.val, sizeof first.val, "%s", eq + 1);
+            m->n_bands = 1;
+            ret = parse_band_item(&m->bands[0], &first, err, errsize);
+            if (ret) {
+                return ret;
+            }
+        } else {
+            return set_err(err, errsize, "unknown meter item '%s' at column "
+                           "%zu", kv.key, kv.key_col);
+        }
+    }
+    if (ret < 0) {
+        return -ret;
+    }
+    if (!have_id) {
+        return set_err(err, errsize, "meter= is required");
+    }
+    if (bands && (m->flags & OFM_F_KBPS) && (m->flags & OFM_F_PKTPS)) {
+        return set_err(err, errsize, "kbps and pktps");
+    }
+    if (bands && !(m->flags & (OFM_F_KBPS | OFM_F_PKTPS))) {
+        m->flags |= OFM_F_KBPS;
+    }
+    for (size_t i = 0; i < m->n_bands; i++) {
+        if (!m->bands[i].rate) {
+            return set_err(err, errsize, "band %zu: rate must be > 0", i);
+        }
+    }
+    return 0;
+}
+
+size_t
+of_meter_format(char *buf, size_t size, const struct of_meter_spec *m)
+{
+    struct sbuf s;
+
+    sbuf_init(&s, buf, size);
+    sbuf_printf(&s, "meter=%" PRIu32 ",%s", m->meter_id,
+                m->flags & OFM_F_PKTPS ? "pktps" : "kbps");
+    if (m->flags & OFM_F_BURST) {
+        sbuf_printf(&s, ",burst");
+    }
+    if (m->flags & OFM_F_STATS) {
+        sbuf_printf(&s, ",stats");
+    }
+    for (size_t i = 0; i < m->n_bands; i++) {
+        const struct of_meter_band *b = &m->bands[i];
+
+        sbuf_printf(&s, "%stype=%s,rate=%" PRIu32, i ? "," : ",bands=",
+                    b->type == OFM_BAND_DSCP_REMARK ? "dscp_remark"
+                                                    : "drop", b->rate);
+        if (b->burst_size) {
+            sbuf_printf(&s, ",burst_size=%" PRIu32, b->burst_size);
+        }
+        if (b->type == OFM_BAND_DSCP_REMARK) {
+            sbuf_printf(&s, ",prec_level=%u", b->prec_level);
+        }
     }
     return s.len;
 }

@@ -155,4 +155,41 @@ void of_group_spec_uninit(struct of_group_spec *g);
 /* As ovs-ofctl dump-groups prints it (without the leading space). */
 size_t of_group_format(char *buf, size_t size, const struct of_group_spec *g);
 
+/* ---- Meters (ovs-ofctl add-meter syntax). ----
+ *
+ * "meter=1,kbps,burst,stats,bands=type=drop,rate=1000,burst_size=100"
+ * (pktps instead of kbps; a band of type dscp_remark takes prec_level;
+ * more bands each start with type=).  kbps by default.  With 'bands'
+ * false (a delete): only meter=, which may be "all". */
+#define OFM_MAX_ID 0xffff0000u      /* OFPM_MAX */
+#define OFM_ALL 0xffffffffu         /* OFPM_ALL */
+#define OFM_MAX_BANDS 4
+#define OFM_F_KBPS 0x1
+#define OFM_F_PKTPS 0x2
+#define OFM_F_BURST 0x4
+#define OFM_F_STATS 0x8
+#define OFM_BAND_DROP 1
+#define OFM_BAND_DSCP_REMARK 2
+
+struct of_meter_band {
+    uint16_t type;              /* OFM_BAND_* */
+    uint8_t prec_level;         /* dscp_remark */
+    uint32_t rate;              /* kbps or packets/s */
+    uint32_t burst_size;        /* kb or packets (with OFM_F_BURST) */
+};
+
+struct of_meter_spec {
+    uint32_t meter_id;
+    uint16_t flags;             /* OFM_F_* */
+    size_t n_bands;
+    struct of_meter_band bands[OFM_MAX_BANDS];
+};
+
+void of_meter_init(struct of_meter_spec *m);
+/* Returns 0, or EINVAL with 'err' filled. */
+int of_meter_parse(struct of_meter_spec *m, const char *text, bool bands,
+                   char *err, size_t errsize);
+size_t of_meter_format(char *buf, size_t size,
+                       const struct of_meter_spec *m);
+
 #endif /* ofp-parse.h */

@@ -51,6 +51,13 @@ struct ofport {
     bool down;                  /* Not live (fast-failover groups). */
 };
 
+/* A meter (ofproto.h "Meters"): its configuration; the datapath
+ * meters. */
+struct ofmeter {
+    struct of_meter_spec spec;
+    long long created_ms;
+};
+
 /* A group (ofproto.h "Groups"). */
 struct ofgroup {
     uint32_t id;
@@ -84,6 +91,8 @@ struct ofproto {
     void *removed_aux;
     struct ofgroup **groups;            /* Sorted by id. */
     size_t n_groups;
+    struct ofmeter *meters;             /* Sorted by id. */
+    size_t n_meters;
 };
 
 static void group_free(struct ofgroup *g);
@@ -600,6 +609,7 @@ ofproto_destroy(struct ofproto *ofp)
         group_free(ofp->groups[i]);
     }
     free(ofp->groups);
+    free(ofp->meters);
     ml_destroy(ofp->ml);
     free(ofp->ports);
     free(ofp->name);
@@ -1037,6 +1047,158 @@ ofproto_group_mod(struct ofproto *ofp, enum of_group_cmd cmd,
     return 0;
 }
 
+/* ---- Meters. ---- */
+
+static size_t
+meter_pos(const struct ofproto *ofp, uint32_t id)
+{
+    size_t lo = 0, hi = ofp->n_meters;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (ofp->meters[mid].spec.meter_id < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+const struct of_meter_spec *
+ofproto_meter_get(const struct ofproto *ofp, uint32_t id)
+{
+    size_t i = meter_pos(ofp, id);
+
+    return i < ofp->n_meters && ofp->meters[i].spec.meter_id == id
+           ? &ofp->meters[i].spec : NULL;
+}
+
+static bool
+actions_use_meter(const struct of_actions *acts, uint32_t id)
+{
+    return acts && acts->n && acts->a[0].type == OFPACT_METER
+           && (id == OFM_ALL || acts->a[0].meter.meter_id == id);
+}
+
+int
+ofproto_meter_mod(struct ofproto *ofp, enum of_group_cmd cmd,
+                  const struct of_meter_spec *spec, long long now_ms,
+                  char *err, size_t errsize)
+{
+    size_t i = meter_pos(ofp, spec->meter_id);
+    bool exists = i < ofp->n_meters
+                  && ofp->meters[i].spec.meter_id == spec->meter_id;
+
+    set_err(err, errsize, "%s", "");
+    if (cmd == OFGC_DELETE) {
+        /* Its flows go with it; a missing meter is no error. */
+        struct ofproto_rule *r = ofp->rules_head;
+        size_t k = 0;
+
+        while (r) {
+            struct ofproto_rule *next = r->next;
+
+            if (actions_use_meter(r->actions, spec->meter_id)) {
+                rule_remove(ofp, r);
+                report_removed(ofp, r, OFPROTO_REMOVED_METER_DELETE);
+                ofproto_rule_unref(r);
+            }
+            r = next;
+        }
+        for (size_t j = 0; j < ofp->n_meters; j++) {
+            if (spec->meter_id != OFM_ALL
+                && ofp->meters[j].spec.meter_id != spec->meter_id) {
+                ofp->meters[k++] = ofp->meters[j];
+            }
+        }
+        ofp->n_meters = k;
+        bump(ofp);
+        return 0;
+    }
+    if (!spec->meter_id || spec->meter_id > OFM_MAX_ID) {
+        set_err(err, errsize, "meter id %" PRIu32 " out of range",
+                spec->meter_id);
+        return EINVAL;
+    }
+    if (!spec->n_bands || spec->n_bands > OFM_MAX_BANDS) {
+        set_err(err, errsize, "a meter has 1..%d bands", OFM_MAX_BANDS);
+        return EINVAL;
+    }
+    if (((spec->flags & OFM_F_KBPS) != 0) == ((spec->flags & OFM_F_PKTPS)
+                                              != 0)) {
+        set_err(err, errsize, "a meter is kbps or pktps");
+        return EINVAL;
+    }
+    for (size_t b = 0; b < spec->n_bands; b++) {
+        if (!spec->bands[b].rate
+            || (spec->bands[b].type != OFM_BAND_DROP
+                && spec->bands[b].type != OFM_BAND_DSCP_REMARK)) {
+            set_err(err, errsize, "band %zu: a drop or dscp_remark band "
+                    "with a rate", b);
+            return EINVAL;
+        }
+    }
+    if (cmd == OFGC_ADD && exists) {
+        set_err(err, errsize, "meter %" PRIu32 " exists", spec->meter_id);
+        return EEXIST;
+    }
+    if (cmd == OFGC_MODIFY && !exists) {
+        set_err(err, errsize, "meter %" PRIu32 " does not exist",
+                spec->meter_id);
+        return ENOENT;
+    }
+    if (exists) {
+        ofp->meters[i].spec = *spec;
+    } else {
+        struct ofmeter *v = realloc(ofp->meters,
+                                    (ofp->n_meters + 1) * sizeof *v);
+
+        if (!v) {
+            set_err(err, errsize, "out of memory");
+            return ENOMEM;
+        }
+        ofp->meters = v;
+        memmove(&v[i + 1], &v[i], (ofp->n_meters - i) * sizeof *v);
+        v[i].spec = *spec;
+        v[i].created_ms = now_ms;
+        ofp->n_meters++;
+    }
+    bump(ofp);
+    return 0;
+}
+
+size_t
+ofproto_n_meters(const struct ofproto *ofp)
+{
+    return ofp->n_meters;
+}
+
+void
+ofproto_meter_dump(const struct ofproto *ofp, uint32_t id,
+                   void (*cb)(const struct ofproto_meter_info *, void *),
+                   void *aux)
+{
+    for (size_t i = 0; i < ofp->n_meters; i++) {
+        const struct ofmeter *m = &ofp->meters[i];
+        struct ofproto_meter_info info;
+
+        if (id != OFM_ALL && m->spec.meter_id != id) {
+            continue;
+        }
+        info.spec = &m->spec;
+        info.created_ms = m->created_ms;
+        info.flow_count = 0;
+        for (const struct ofproto_rule *r = ofp->rules_head; r;
+             r = r->next) {
+            info.flow_count += actions_use_meter(r->actions,
+                                                 m->spec.meter_id);
+        }
+        cb(&info, aux);
+    }
+}
+
 size_t
 ofproto_n_selected(struct ofproto *ofp, const struct of_flow_spec *spec,
                    bool strict)
@@ -1246,6 +1408,18 @@ validate_actions(const struct ofproto *ofp, const struct of_actions *acts,
             break;
         case OFPACT_CT_CLEAR:
         case OFPACT_CONTROLLER:
+            break;
+        case OFPACT_METER:
+            if (i) {
+                set_err(err, errsize, "flow %zu: meter must be the first "
+                        "action", idx);
+                return EINVAL;
+            }
+            if (ofp && !ofproto_meter_get(ofp, a->meter.meter_id)) {
+                set_err(err, errsize, "flow %zu: meter %" PRIu32 " does not "
+                        "exist", idx, a->meter.meter_id);
+                return ENXIO;
+            }
             break;
         case OFPACT_GROUP:
             if (ofp && !group_find(ofp, a->group.group_id)) {
@@ -2590,6 +2764,14 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
         case OFPACT_GROUP:
             xlate_group(x, a->group.group_id);
             break;
+        case OFPACT_METER: {
+            struct dp_action *d = emit(x, DPA_METER);
+
+            if (d) {
+                d->meter_id = a->meter.meter_id;
+            }
+            break;
+        }
         default:
             x->out->n_skipped++;
             break;

@@ -262,6 +262,7 @@ enum ofproto_removed_reason {
     OFPROTO_REMOVED_HARD,       /* = OFPRR_HARD_TIMEOUT */
     OFPROTO_REMOVED_DELETE,     /* = OFPRR_DELETE */
     OFPROTO_REMOVED_GROUP_DELETE,   /* = OFPRR_GROUP_DELETE */
+    OFPROTO_REMOVED_METER_DELETE,   /* = OFPRR_METER_DELETE (1.4) */
 };
 struct ofproto_rule_info;
 void ofproto_set_removed_cb(struct ofproto *ofp,
@@ -334,6 +335,32 @@ struct ofproto_group_info {
 void ofproto_group_dump(const struct ofproto *ofp, uint32_t id,
                         void (*cb)(const struct ofproto_group_info *,
                                    void *),
+                        void *aux);
+
+/* ---- Meters (writer side, but the dump). ----
+ *
+ * OpenFlow meters, as ovs-ofctl add-meter writes them (ofp-parse.h).
+ * ofproto keeps their configuration: a flow's meter:N (its first action,
+ * OpenFlow's meter instruction) must name one (else ENXIO), and deleting
+ * a meter deletes its flows (OFPROTO_REMOVED_METER_DELETE).  Translation
+ * emits DPA_METER; the datapath meters (dp.h "Meters"), and the bridge
+ * keeps the two in step.  ofproto_meter_mod() takes OFGC_ADD (EEXIST),
+ * OFGC_MODIFY (ENOENT), OFGC_DELETE (OFM_ALL: every meter; a missing one
+ * is no error); EINVAL for a bad id, no band or more than OFM_MAX_BANDS,
+ * both or neither of kbps and pktps, a band without a rate. */
+int ofproto_meter_mod(struct ofproto *ofp, enum of_group_cmd cmd,
+                      const struct of_meter_spec *spec, long long now_ms,
+                      char *err, size_t errsize);
+const struct of_meter_spec *ofproto_meter_get(const struct ofproto *ofp,
+                                              uint32_t id);
+size_t ofproto_n_meters(const struct ofproto *ofp);
+struct ofproto_meter_info {
+    const struct of_meter_spec *spec;
+    long long created_ms;
+    uint32_t flow_count;
+};
+void ofproto_meter_dump(const struct ofproto *ofp, uint32_t id,
+                        void (*cb)(const struct ofproto_meter_info *, void *),
                         void *aux);
 
 /* ---- Dump (reader side). ---- */

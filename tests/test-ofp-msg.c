@@ -36,7 +36,7 @@
 #include "test-rand.h"
 
 /* The last enum of_action_type (the coverage check needs each). */
-#define LAST_ACTION OFPACT_GROUP
+#define LAST_ACTION OFPACT_METER
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -504,6 +504,7 @@ static const struct rt_case rt_cases[] = {
     {"actions=controller,controller:128,output:CONTROLLER,"
      "controller(max_len=0)", NULL},
     {"in_port=2,actions=group:3,output:1,group:4294967040", NULL},
+    {"in_port=2,actions=meter:9,group:3,output:1", NULL},
 };
 #define N_RT_CASES (sizeof rt_cases / sizeof *rt_cases)
 
@@ -1352,7 +1353,12 @@ static const struct refusal refusals[] = {
     {"write_metadata", 0, 0, 0, "",
      "0002 0018 00000000 0000000000000001 ffffffffffffffff",
      BI, OFPBIC_UNSUP_INST},
-    {"meter", 0, 0, 0, "", "0006 0008 00000001", BI, OFPBIC_UNSUP_INST},
+    {"meter 0", 0, 0, 0, "", "0006 0008 00000000", OFPET_METER_MOD_FAILED,
+     OFPMMFC_INVALID_METER},
+    {"meter twice", 0, 0, 0, "", "0006 0008 00000001 0006 0008 00000002",
+     BI, OFPBIC_BAD_LEN},
+    {"meter, bad length", 0, 0, 0, "", "0006 0010 00000001 00000000", BI,
+     OFPBIC_BAD_LEN},
     {"apply_actions twice", 0, 0, 0, "",
      "0004 0008 00000000 0004 0008 00000000", BI, OFPBIC_UNSUP_INST},
     {"unknown instruction", 0, 0, 0, "", "0007 0008 00000000", BI,
@@ -3096,6 +3102,11 @@ test_group_action(void **state)
     (void) state;
     check_round_trip("in_port=1,actions=group:5,output:2", OFFC_ADD, NULL);
     check_round_trip("actions=group:4294967040", OFFC_ADD, NULL);
+    check_round_trip("actions=meter:7,output:1", OFFC_ADD, NULL);
+    check_round_trip("tcp,actions=meter:4294901760,mod_tp_dst:8,"
+                     "goto_table:3", OFFC_ADD,
+                     "table=0,priority=32768,tcp actions=meter:4294901760,"
+                     "set_field:8->tp_dst,goto_table:3");
     check_round_trip("actions=group:0,group:1", OFFC_ADD, NULL);
 
     parse_fm("actions=group:7", OFFC_ADD, &fm);

@@ -1815,6 +1815,77 @@ test_group_random_round_trip(void **state)
     }
 }
 
+/* Meters: ovs-ofctl add-meter's syntax, round trips and refusals; the
+ * meter action first. */
+static void
+test_meters(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } ok[] = {
+        {"meter=1,pktps,burst,stats,bands=type=drop,rate=10,burst_size=5",
+         "meter=1,pktps,burst,stats,bands=type=drop,rate=10,burst_size=5"},
+        {"meter=2,bands=type=dscp_remark,rate=100,prec_level=1",
+         "meter=2,kbps,bands=type=dscp_remark,rate=100,prec_level=1"},
+        {"meter=3,kbps,bands=type=drop,rate=1000,type=dscp_remark,rate=500,"
+         "prec_level=2",
+         "meter=3,kbps,bands=type=drop,rate=1000,type=dscp_remark,rate=500,"
+         "prec_level=2"},
+    };
+    static const struct {
+        const char *in, *msg;
+    } bad[] = {
+        {"kbps,bands=type=drop,rate=1", "meter= is required"},
+        {"meter=0,bands=type=drop,rate=1", "bad meter id '0'"},
+        {"meter=1,kbps,pktps,bands=type=drop,rate=1", "kbps and pktps"},
+        {"meter=1,bands=type=drop", "rate must be > 0"},
+        {"meter=1,bands=type=foo,rate=1", "bad band type 'foo'"},
+        {"meter=1,bands=rate=1", "a band starts with type="},
+        {"meter=1,bands=type=drop,rate=1,type=drop,rate=2,type=drop,rate=3,"
+         "type=drop,rate=4,type=drop,rate=5", "more than 4 bands"},
+        {"meter=1,color=red", "unknown meter item 'color'"},
+    };
+    struct of_meter_spec m, m2;
+    struct of_actions *acts;
+    char buf[512], err[256];
+
+    (void) state;
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        assert_int_equal(of_meter_parse(&m, ok[i].in, true, err, sizeof err),
+                         0);
+        of_meter_format(buf, sizeof buf, &m);
+        assert_string_equal(buf, ok[i].out);
+        assert_int_equal(of_meter_parse(&m2, buf, true, err, sizeof err), 0);
+        assert_memory_equal(&m, &m2, sizeof m);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        assert_int_equal(of_meter_parse(&m, bad[i].in, true, err, sizeof err),
+                         EINVAL);
+        if (!strstr(err, bad[i].msg)) {
+            fail_msg("'%s': '%s', expected '%s'", bad[i].in, err,
+                     bad[i].msg);
+        }
+    }
+    assert_int_equal(of_meter_parse(&m, "meter=all", false, err, sizeof err),
+                     0);
+    assert_true(m.meter_id == OFM_ALL);
+    assert_int_equal(of_meter_parse(&m, "meter=all", true, err, sizeof err),
+                     EINVAL);
+    assert_int_equal(of_actions_parse("meter:3,output:1", &acts, err,
+                                      sizeof err), 0);
+    assert_int_equal(acts->a[0].type, OFPACT_METER);
+    assert_int_equal(acts->a[0].meter.meter_id, 3);
+    of_actions_format(buf, sizeof buf, acts);
+    assert_string_equal(buf, "meter:3,output:1");
+    free(acts);
+    assert_int_equal(of_actions_parse("output:1,meter:3", &acts, err,
+                                      sizeof err), EINVAL);
+    assert_non_null(strstr(err, "meter must be the first action"));
+    assert_int_equal(of_actions_parse("meter:0", &acts, err, sizeof err),
+                     EINVAL);
+}
+
 int
 main(void)
 {
@@ -1828,6 +1899,7 @@ main(void)
         cmocka_unit_test(test_group_round_trip),
         cmocka_unit_test(test_group_invalid),
         cmocka_unit_test(test_group_random_round_trip),
+        cmocka_unit_test(test_meters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2934,6 +2934,70 @@ test_group_chain_limit(void **state)
     ofproto_destroy(ofp);
 }
 
+static int
+meter_mod(struct ofproto *ofp, enum of_group_cmd cmd, const char *text)
+{
+    struct of_meter_spec m;
+    char err[256];
+
+    if (of_meter_parse(&m, text, cmd != OFGC_DELETE, err, sizeof err)) {
+        fail_msg("meter parse '%s': %s", text, err);
+    }
+    return ofproto_meter_mod(ofp, cmd, &m, 0, err, sizeof err);
+}
+
+static void
+meter_count_cb(const struct ofproto_meter_info *info, void *n)
+{
+    *(uint32_t *) n += info->flow_count;
+}
+
+/* Meters: the table's errors, flows must name a meter that exists and
+ * have it first, a delete takes the meter's flows, translation emits
+ * DPA_METER before the rest. */
+static void
+test_meters(void **state)
+{
+    struct ofproto *ofp = new_ofp(4);
+    struct ofproto_xlate_out out;
+    struct dp_actions *acts;
+    struct flow f, wc;
+    uint32_t n = 0;
+    uint64_t gen;
+
+    (void) state;
+    assert_int_equal(mod(ofp, OFFC_ADD, 0, "priority=5,actions=meter:1,"
+                         "output:2", 0), ENXIO);
+    assert_int_equal(meter_mod(ofp, OFGC_ADD, "meter=1,pktps,bands=type=drop,"
+                               "rate=10"), 0);
+    assert_int_equal(meter_mod(ofp, OFGC_ADD, "meter=1,pktps,bands=type=drop,"
+                               "rate=10"), EEXIST);
+    assert_int_equal(meter_mod(ofp, OFGC_MODIFY, "meter=2,bands=type=drop,"
+                               "rate=10"), ENOENT);
+    gen = ofproto_generation(ofp);
+    assert_int_equal(meter_mod(ofp, OFGC_MODIFY, "meter=1,kbps,bands="
+                               "type=drop,rate=99"), 0);
+    assert_true(ofproto_generation(ofp) != gen);
+    assert_int_equal(ofproto_meter_get(ofp, 1)->bands[0].rate, 99);
+    add(ofp, 0, "priority=5,in_port=1,actions=meter:1,output:2");
+    add(ofp, 0, "priority=6,in_port=2,actions=output:1");
+    base_flow(&f, 1);
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out, 0), 0);
+    assert_int_equal(acts->n, 2);
+    assert_int_equal(acts->a[0].type, DPA_METER);
+    assert_int_equal(acts->a[0].meter_id, 1);
+    assert_int_equal(acts->a[1].type, DPA_OUTPUT);
+    free(acts);
+    ofproto_xlate_out_uninit(&out);
+    ofproto_meter_dump(ofp, OFM_ALL, meter_count_cb, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(meter_mod(ofp, OFGC_DELETE, "meter=1"), 0);
+    assert_null(ofproto_meter_get(ofp, 1));
+    assert_int_equal(ofproto_n_rules(ofp), 1 + 1);  /* NORMAL, priority 6 */
+    assert_int_equal(meter_mod(ofp, OFGC_DELETE, "meter=77"), 0);
+    ofproto_destroy(ofp);
+}
+
 int
 main(void)
 {
@@ -2963,6 +3027,7 @@ main(void)
         cmocka_unit_test(test_group_select_wc),
         cmocka_unit_test(test_group_xlate_ff),
         cmocka_unit_test(test_group_chain_limit),
+        cmocka_unit_test(test_meters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -298,7 +298,7 @@ fuzz_instructions(const uint8_t *data, size_t size, const struct of_match *m)
     } else {
         FUZZ_ASSERT(acts);
         for (size_t i = 0; i < acts->n; i++) {
-            FUZZ_ASSERT(acts->a[i].type <= OFPACT_GROUP);
+            FUZZ_ASSERT(acts->a[i].type <= OFPACT_METER);
             /* goto_table only last. */
             FUZZ_ASSERT(acts->a[i].type != OFPACT_GOTO_TABLE
                         || i == acts->n - 1);
@@ -402,7 +402,7 @@ fuzz_packet_out(const uint8_t *data, size_t size)
         FUZZ_ASSERT(po.data >= p + 24 && po.data <= p + size);
         FUZZ_ASSERT(po.data + po.data_len == p + size);
         for (size_t i = 0; i < po.actions->n; i++) {
-            FUZZ_ASSERT(po.actions->a[i].type <= OFPACT_GROUP);
+            FUZZ_ASSERT(po.actions->a[i].type <= OFPACT_METER);
             FUZZ_ASSERT(po.actions->a[i].type != OFPACT_GOTO_TABLE);
         }
         check_actions_round_trip(po.actions);
@@ -460,7 +460,7 @@ fuzz_group_mod(const uint8_t *data, size_t size)
 
         FUZZ_ASSERT(acts);
         for (size_t k = 0; k < acts->n; k++) {
-            FUZZ_ASSERT(acts->a[k].type <= OFPACT_GROUP
+            FUZZ_ASSERT(acts->a[k].type <= OFPACT_METER
                         && acts->a[k].type != OFPACT_GOTO_TABLE);
         }
     }
