@@ -1031,8 +1031,10 @@ match_field(struct match_parser *mp, const struct mf_field *mf,
         mf_set(mf, &value, &mask, &tf);
         mf_set(mf, &mask, NULL, &tw);
     }
-    if (mf_tun_metadata_slot(mf->id) >= 0) {
-        /* Matching an option's value means it is present. */
+    if (mf_tun_metadata_slot(mf->id) >= 0 && !mf_is_wildcarded(mf, &tw)) {
+        /* Matching an option's value means it is present (a zero mask
+         * matches nothing of it: no presence either, as it formats to
+         * nothing). */
         uint8_t bit = (uint8_t) (1u << mf_tun_metadata_slot(mf->id));
 
         tf.tunnel.md_present |= bit;
