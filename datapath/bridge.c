@@ -1500,15 +1500,17 @@ sw_dump_groups(struct sw *sw, struct bridge *br, uint32_t id,
 
 /* ---- Meters. ---- */
 
+struct meter_dump_ctx {
+    struct sw *sw;
+    void (*cb)(const struct ofproto_meter_info *,
+               const struct dp_meter_stats *, void *);
+    void *aux;
+};
+
 static void
 meter_dump_cb(const struct ofproto_meter_info *info, void *ctx_)
 {
-    struct {
-        struct sw *sw;
-        void (*cb)(const struct ofproto_meter_info *,
-                   const struct dp_meter_stats *, void *);
-        void *aux;
-    } *ctx = ctx_;
+    struct meter_dump_ctx *ctx = ctx_;
     struct dp_meter_stats st;
 
     dp_meter_stats(ctx->sw->dp, info->spec->meter_id, &st);
@@ -1582,12 +1584,7 @@ sw_dump_meters(struct sw *sw, struct bridge *br, uint32_t id,
                           const struct dp_meter_stats *, void *),
                void *aux)
 {
-    struct meter_dump_ctx {
-        struct sw *sw;
-        void (*cb)(const struct ofproto_meter_info *,
-                   const struct dp_meter_stats *, void *);
-        void *aux;
-    } ctx = { sw, cb, aux };
+    struct meter_dump_ctx ctx = { sw, cb, aux };
 
     ofproto_meter_dump(br->ofproto, id, meter_dump_cb, &ctx);
 }

@@ -532,31 +532,32 @@ dp_meter_set(struct dp *dp, const struct of_meter_spec *spec)
 void
 dp_meter_del(struct dp *dp, uint32_t id)
 {
-    struct dp_meter *gone[64];
+    uint32_t lo = id == OFM_ALL ? 1 : id;
+    uint32_t hi = id == OFM_ALL ? DP_MAX_METERS - 1 : id;
+    struct dp_meter *one = NULL, **gone = &one;
     size_t n = 0;
 
-    if (!dp->meters) {
+    if (lo > hi || hi >= DP_MAX_METERS) {
         return;
     }
-    for (uint32_t i = id == OFM_ALL ? 1 : id;
-         i < DP_MAX_METERS && (id == OFM_ALL || i == id); i++) {
+    if (lo != hi && !(gone = calloc(hi - lo + 1, sizeof *gone))) {
+        return;                 /* Nothing removed: nothing to free. */
+    }
+    for (uint32_t i = lo; i <= hi; i++) {
         struct dp_meter *old = meter_swap(dp, i, NULL);
 
         if (old) {
             gone[n++] = old;
         }
-        if (n == 64 || (n && (i + 1 == DP_MAX_METERS || id != OFM_ALL))) {
-            dp_synchronize(dp);
-            while (n) {
-                rte_free(gone[--n]);
-            }
-        }
     }
     if (n) {
-        dp_synchronize(dp);
-        while (n) {
-            rte_free(gone[--n]);
-        }
+        dp_synchronize(dp);     /* No PMD sees them any more. */
+    }
+    while (n) {
+        rte_free(gone[--n]);
+    }
+    if (gone != &one) {
+        free(gone);
     }
 }
 

@@ -143,7 +143,8 @@ struct ofsw {
 };
 
 static void conn_close(struct of_conn *c, const char *why);
-static void save_later(struct ofsw *);
+static void change_begin(struct ofsw *);
+static void change_end(struct ofsw *);
 static void conn_schedule(struct of_conn *c);
 static void remote_connect(struct of_remote *r);
 static void fail_check(struct ofb *ob);
@@ -244,17 +245,24 @@ ofsw_flow_mods(struct ofsw *ofsw, struct bridge *br,
 {
     int ret;
 
-    sw_defer_changes(ofsw->sw, true);
+    change_begin(ofsw);
     ret = sw_flow_mods(ofsw->sw, br, specs, cmds, n, count, err, errsize);
-    sw_defer_changes(ofsw->sw, false);
-    save_later(ofsw);
+    change_end(ofsw);
     return ret;
 }
 
-/* Saves what deferred changes left pending, SAVE_DELAY_MS from now. */
+/* Brackets a change made over OpenFlow: its saving is deferred (bridge.h
+ * sw_defer_changes()) and done SAVE_DELAY_MS later, coalesced. */
 static void
-save_later(struct ofsw *ofsw)
+change_begin(struct ofsw *ofsw)
 {
+    sw_defer_changes(ofsw->sw, true);
+}
+
+static void
+change_end(struct ofsw *ofsw)
+{
+    sw_defer_changes(ofsw->sw, false);
     if (sw_change_pending(ofsw->sw) && !evtimer_pending(ofsw->save, NULL)) {
         struct timeval tv = { 0, SAVE_DELAY_MS * 1000 };
 
@@ -307,8 +315,7 @@ overlap_cb(const struct ofproto_rule_info *r, void *ctx_)
 }
 
 static bool
-has_overlap(struct of_conn *c, struct bridge *br,
-            const struct of_flow_spec *spec)
+has_overlap(struct bridge *br, const struct of_flow_spec *spec)
 {
     struct of_flow_spec filter;
     struct overlap_ctx ctx = { spec, false };
@@ -318,7 +325,6 @@ has_overlap(struct of_conn *c, struct bridge *br,
     filter.table_id = spec->table_id;
     filter.table_set = true;
     filter.out_port = OFPP_NONE;
-    (void) c;
     ofproto_dump(bridge_ofproto(br), &filter, overlap_cb, &ctx);
     return ctx.found;
 }
@@ -342,7 +348,7 @@ apply_one(struct of_conn *c, struct bridge *br, struct pend_fm *p)
     int ret;
 
     if (cmd == OFFC_ADD && (p->fm.flags & OFPFF_CHECK_OVERLAP)
-        && has_overlap(c, br, &p->fm.spec)) {
+        && has_overlap(br, &p->fm.spec)) {
         send_error(c, p->xid, ofperr_make(OFPET_FLOW_MOD_FAILED,
                                           OFPFMFC_OVERLAP),
                    p->head, p->head_len, "overlapping flow");
@@ -412,11 +418,6 @@ handle_flow_mod(struct of_conn *c, const uint8_t *msg, size_t len,
     char err[256] = "";
     ofperr e;
 
-    if (is_slave(c)) {
-        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE),
-                   msg, len, "flow_mod from a slave");
-        return;
-    }
     if (c->n_batch == BATCH_MAX) {
         batch_flush(c);
     }
@@ -677,9 +678,7 @@ reply_port_stats(struct of_conn *c, uint32_t xid, const uint8_t *req,
         return;
     }
     {
-        uint32_t wire = (uint32_t) r->body[0] << 24
-                        | (uint32_t) r->body[1] << 16
-                        | (uint32_t) r->body[2] << 8 | r->body[3];
+        uint32_t wire = ofm_get32(r->body);
 
         if (wire != 0xffffffffu && !ofm_port_from_wire(wire, &want)) {
             send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST,
@@ -773,8 +772,7 @@ reply_groups(struct of_conn *c, uint32_t xid, const uint8_t *req,
                        req, req_len, "group stats request too short");
             return;
         }
-        id = (uint32_t) r->body[0] << 24 | (uint32_t) r->body[1] << 16
-             | (uint32_t) r->body[2] << 8 | r->body[3];
+        id = ofm_get32(r->body);
     }
     ofm_mp_start(&mp, &c->out, r->type, xid);
     if (br) {
@@ -835,8 +833,7 @@ reply_meters(struct of_conn *c, uint32_t xid, const uint8_t *req,
                    req, req_len, "meter request too short");
         return;
     }
-    id = (uint32_t) r->body[0] << 24 | (uint32_t) r->body[1] << 16
-         | (uint32_t) r->body[2] << 8 | r->body[3];
+    id = ofm_get32(r->body);
     ofm_mp_start(&mp, &c->out, r->type, xid);
     if (br) {
         sw_dump_meters(c->ob->ofsw->sw, br, id, meter_reply_cb, &ctx);
@@ -865,11 +862,10 @@ handle_meter_mod(struct of_conn *c, const uint8_t *msg, size_t len,
                    msg, len, "bridge gone");
         return;
     }
-    sw_defer_changes(c->ob->ofsw->sw, true);
+    change_begin(c->ob->ofsw);
     ret = sw_meter_mod(c->ob->ofsw->sw, br, mm.cmd, &mm.spec, err,
                        sizeof err);
-    sw_defer_changes(c->ob->ofsw->sw, false);
-    save_later(c->ob->ofsw);
+    change_end(c->ob->ofsw);
     if (ret) {
         uint16_t code = ret == EEXIST ? OFPMMFC_METER_EXISTS
                         : ret == ENOENT ? OFPMMFC_UNKNOWN_METER
@@ -902,11 +898,10 @@ handle_group_mod(struct of_conn *c, const uint8_t *msg, size_t len,
                    msg, len, "bridge gone");
         return;
     }
-    sw_defer_changes(c->ob->ofsw->sw, true);
+    change_begin(c->ob->ofsw);
     ret = sw_group_mod(c->ob->ofsw->sw, br, gm.cmd, &gm.spec, err,
                        sizeof err);
-    sw_defer_changes(c->ob->ofsw->sw, false);
-    save_later(c->ob->ofsw);
+    change_end(c->ob->ofsw);
     of_group_spec_uninit(&gm.spec);
     if (ret) {
         uint16_t code = ret == EEXIST ? OFPGMFC_GROUP_EXISTS
@@ -1017,12 +1012,8 @@ handle_role(struct of_conn *c, const uint8_t *msg, size_t len, uint32_t xid)
                    msg, len, "role request length");
         return;
     }
-    role = (uint32_t) msg[8] << 24 | (uint32_t) msg[9] << 16
-           | (uint32_t) msg[10] << 8 | msg[11];
-    gen = 0;
-    for (int i = 0; i < 8; i++) {
-        gen = gen << 8 | msg[16 + i];
-    }
+    role = ofm_get32(msg + 8);
+    gen = ofm_get64(msg + 16);
     if (role > OFPCR_ROLE_SLAVE) {
         send_error(c, xid, ofperr_make(OFPET_ROLE_REQUEST_FAILED,
                                        OFPRRFC_BAD_ROLE),
@@ -1137,6 +1128,16 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
                    msg, len, "version is not OpenFlow 1.3");
         return;
     }
+    if (is_slave(c) && (h.type == OFPT_FLOW_MOD || h.type == OFPT_PACKET_OUT
+                        || h.type == OFPT_GROUP_MOD
+                        || h.type == OFPT_METER_MOD
+                        || h.type == OFPT_PORT_MOD
+                        || h.type == OFPT_TABLE_MOD)) {
+        /* OpenFlow 1.3, 6.3.4: a slave may not change the switch. */
+        send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE),
+                   msg, len, "a state change from a slave");
+        return;
+    }
     switch (h.type) {
     case OFPT_HELLO:
         break;
@@ -1179,7 +1180,7 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
                                              OFPSCFC_BAD_FLAGS),
                        msg, len, "fragment handling other than normal");
         } else {
-            c->miss_send_len = (uint16_t) (msg[10] << 8 | msg[11]);
+            c->miss_send_len = ofm_get16(msg + 10);
         }
         break;
     case OFPT_FLOW_MOD:
@@ -1211,47 +1212,20 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
             break;
         }
         for (int i = 0; i < 6; i++) {
-            const uint8_t *p = msg + 8 + 4 * i;
-
-            c->async[i] = (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-                          | (uint32_t) p[2] << 8 | p[3];
+            c->async[i] = ofm_get32(msg + 8 + 4 * i);
         }
         break;
     case OFPT_PACKET_OUT:
-        if (is_slave(c)) {
-            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
-                                             OFPBRC_IS_SLAVE),
-                       msg, len, "packet_out from a slave");
-            break;
-        }
         handle_packet_out(c, msg, len, h.xid);
         break;
     case OFPT_GROUP_MOD:
-        if (is_slave(c)) {
-            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
-                                             OFPBRC_IS_SLAVE),
-                       msg, len, "group_mod from a slave");
-            break;
-        }
         handle_group_mod(c, msg, len, h.xid);
         break;
     case OFPT_METER_MOD:
-        if (is_slave(c)) {
-            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
-                                             OFPBRC_IS_SLAVE),
-                       msg, len, "meter_mod from a slave");
-            break;
-        }
         handle_meter_mod(c, msg, len, h.xid);
         break;
     case OFPT_PORT_MOD:
     case OFPT_TABLE_MOD:
-        if (is_slave(c)) {
-            send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
-                                             OFPBRC_IS_SLAVE),
-                       msg, len, "state change from a slave");
-            break;
-        }
         send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE),
                    msg, len, h.type == OFPT_PORT_MOD
                    ? "port_mod is not supported"
@@ -1288,12 +1262,10 @@ conn_process(struct of_conn *c)
             break;
         }
         evbuffer_copyout(in, hdr, sizeof hdr);
-        len = (uint16_t) (hdr[2] << 8 | hdr[3]);
+        len = ofm_get16(hdr + 2);
         if (len < OFP_HEADER_LEN) {
             batch_flush(c);
-            send_error(c, (uint32_t) hdr[4] << 24 | (uint32_t) hdr[5] << 16
-                          | (uint32_t) hdr[6] << 8 | hdr[7],
-                       ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), hdr,
+            send_error(c, ofm_get32(hdr + 4), ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), hdr,
                        sizeof hdr, "message length below 8: closing");
             c->closing = true;
             break;
@@ -2077,11 +2049,7 @@ ofb_uninit(struct ofb *ob)
     free(ob->rs);
     free(ob->ports);
     free(ob->name);
-    ob->ls = NULL;
-    ob->rs = NULL;
-    ob->ports = NULL;
-    ob->name = NULL;
-    ob->n_ls = ob->n_rs = ob->n_ports = 0;
+    memset(ob, 0, sizeof *ob);      /* An empty slot (name NULL). */
 }
 
 static void

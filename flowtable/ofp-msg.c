@@ -31,24 +31,9 @@ fail(ofperr e, char *err, size_t errsize, const char *fmt, ...)
 
 /* ---- Big-endian access. ---- */
 
-static uint16_t
-get16(const uint8_t *p)
-{
-    return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-           | (uint32_t) p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-    return (uint64_t) get32(p) << 32 | get32(p + 4);
-}
+#define get16 ofm_get16
+#define get32 ofm_get32
+#define get64 ofm_get64
 
 static void
 put16(uint8_t *p, uint16_t v)

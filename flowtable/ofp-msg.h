@@ -239,6 +239,24 @@ void ofbuf_put_be64(struct ofbuf *, uint64_t host);
 /* Pads with zeros to a multiple of 8 bytes from 'start'. */
 void ofbuf_pad8(struct ofbuf *, size_t start);
 
+/* Big-endian fields of a message (the caller checked the length). */
+static inline uint16_t
+ofm_get16(const uint8_t *p)
+{
+    return (uint16_t) (p[0] << 8 | p[1]);
+}
+static inline uint32_t
+ofm_get32(const uint8_t *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+           | (uint32_t) p[2] << 8 | p[3];
+}
+static inline uint64_t
+ofm_get64(const uint8_t *p)
+{
+    return (uint64_t) ofm_get32(p) << 32 | ofm_get32(p + 4);
+}
+
 /* ---- Headers. ---- */
 
 struct ofp_hdr {
