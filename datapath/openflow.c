@@ -103,12 +103,6 @@ struct of_remote {
     unsigned backoff_ms;
 };
 
-struct port_snap {
-    uint32_t ofport;
-    bool link;
-    uint8_t mac[6];
-    char name[16];
-};
 
 struct ofb {
     struct ofsw *ofsw;
@@ -122,7 +116,7 @@ struct ofb {
     struct of_conn *conns;
     uint64_t generation_id;
     bool generation_set;
-    struct port_snap *ports;
+    struct ofm_port *ports;     /* As last told to the controllers. */
     size_t n_ports;
     bool standalone;            /* fail_mode standalone */
     bool fail_open;             /* NORMAL while no controller is there */
@@ -1703,9 +1697,8 @@ send_port_status(struct ofb *ob, uint8_t reason, const struct ofm_port *p)
 }
 
 struct snap_ctx {
-    struct port_snap *v;
+    struct ofm_port *v;         /* The ports as PORT_STATUS describes them. */
     size_t n, cap;
-    struct ofm_port *full;      /* Parallel: the descriptions. */
     bool oom;
 };
 
@@ -1716,27 +1709,22 @@ snap_cb(const struct bridge_port_info *info, void *ctx_)
 
     if (ctx->n == ctx->cap) {
         size_t cap = ctx->cap ? ctx->cap * 2 : 16;
-        struct port_snap *v = realloc(ctx->v, cap * sizeof *v);
-        struct ofm_port *f = v ? realloc(ctx->full, cap * sizeof *f) : NULL;
+        struct ofm_port *v = realloc(ctx->v, cap * sizeof *v);
 
-        if (v) {
-            ctx->v = v;
-        }
-        if (f) {
-            ctx->full = f;
-        }
-        if (!v || !f) {
+        if (!v) {
             ctx->oom = true;
             return;
         }
+        ctx->v = v;
         ctx->cap = cap;
     }
-    fill_port(info, &ctx->full[ctx->n]);
-    ctx->v[ctx->n].ofport = info->ofport;
-    ctx->v[ctx->n].link = ctx->full[ctx->n].state & OFPPS_LIVE;
-    memcpy(ctx->v[ctx->n].mac, ctx->full[ctx->n].hw_addr, 6);
-    memcpy(ctx->v[ctx->n].name, ctx->full[ctx->n].name, 16);
-    ctx->n++;
+    fill_port(info, &ctx->v[ctx->n++]);
+}
+
+static bool
+port_live(const struct ofm_port *p)
+{
+    return p->state & OFPPS_LIVE;
 }
 
 #define OFPPR_ADD 0
@@ -1755,38 +1743,35 @@ ports_poll(struct ofb *ob)
     bridge_port_dump(br, snap_cb, &ctx);
     if (ctx.oom) {
         free(ctx.v);
-        free(ctx.full);
         return;
     }
     /* Both lists are in ofport order. */
     for (size_t i = 0, k = 0; i < ctx.n || k < ob->n_ports;) {
-        if (k == ob->n_ports
-            || (i < ctx.n && ctx.v[i].ofport < ob->ports[k].ofport)) {
-            send_port_status(ob, OFPPR_ADD, &ctx.full[i]);
-            if (!ctx.v[i].link) {
-                sw_set_port_live(ob->ofsw->sw, br, ctx.v[i].ofport, false);
+        const struct ofm_port *now = i < ctx.n ? &ctx.v[i] : NULL;
+        const struct ofm_port *was = k < ob->n_ports ? &ob->ports[k] : NULL;
+
+        if (!was || (now && now->port_no < was->port_no)) {
+            send_port_status(ob, OFPPR_ADD, now);
+            if (!port_live(now)) {
+                sw_set_port_live(ob->ofsw->sw, br, now->port_no, false);
             }
             i++;
-        } else if (i == ctx.n || ctx.v[i].ofport > ob->ports[k].ofport) {
-            struct ofm_port gone;
+        } else if (!now || now->port_no > was->port_no) {
+            struct ofm_port gone = *was;
 
-            memset(&gone, 0, sizeof gone);
-            gone.port_no = ob->ports[k].ofport;
-            memcpy(gone.hw_addr, ob->ports[k].mac, 6);
-            memcpy(gone.name, ob->ports[k].name, 16);
             gone.state = OFPPS_LINK_DOWN;
             send_port_status(ob, OFPPR_DELETE, &gone);
             k++;
         } else {
-            if (ctx.v[i].link != ob->ports[k].link
-                || memcmp(ctx.v[i].mac, ob->ports[k].mac, 6)
-                || memcmp(ctx.v[i].name, ob->ports[k].name, 16)) {
-                send_port_status(ob, OFPPR_MODIFY, &ctx.full[i]);
+            if (port_live(now) != port_live(was)
+                || memcmp(now->hw_addr, was->hw_addr, 6)
+                || memcmp(now->name, was->name, sizeof now->name)) {
+                send_port_status(ob, OFPPR_MODIFY, now);
             }
-            if (ctx.v[i].link != ob->ports[k].link) {
+            if (port_live(now) != port_live(was)) {
                 /* Select and fast-failover buckets follow the link. */
-                sw_set_port_live(ob->ofsw->sw, br, ctx.v[i].ofport,
-                                 ctx.v[i].link);
+                sw_set_port_live(ob->ofsw->sw, br, now->port_no,
+                                 port_live(now));
             }
             i++;
             k++;
@@ -1795,7 +1780,6 @@ ports_poll(struct ofb *ob)
     free(ob->ports);
     ob->ports = ctx.v;
     ob->n_ports = ctx.n;
-    free(ctx.full);
 }
 
 static void
