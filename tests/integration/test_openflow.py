@@ -927,3 +927,19 @@ def test_meters_meter(tmp_path):
             "type=dscp_remark rate=100 prec_level=1"]
         sw.send("d1", [pkt] * 20)
         assert 5 <= len(sw.capture("d2")) <= 8
+
+
+def test_port_status(tmp_path):
+    """PORT_STATUS for a port added and removed with sluice-ofctl."""
+    with of_switch(tmp_path) as sw:
+        c = Peer(sw.mgmt[len("unix:"):])
+        c.handshake()
+        sw.ofctl("add-port", "br0", "d7", "dummy", "ofport=7")
+        m = c.wait_type(12)
+        reason = m[8]
+        port_no = struct.unpack("!I", m[16:20])[0]
+        name = m[32:48].rstrip(b"\0").decode()
+        assert (reason, port_no, name) == (0, 7, "d7")     # ADD
+        sw.ofctl("del-port", "br0", "d7")
+        m = c.wait_type(12)
+        assert m[8] == 1 and struct.unpack("!I", m[16:20])[0] == 7
