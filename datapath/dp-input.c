@@ -304,10 +304,14 @@ struct input_batch {
     /* Stage 1, by packet: the flow key (parsed packets; header-key packets
      * only once they miss the exact tier), header layout and hash.  Packets
      * of the common shape have a header key instead: hk_of[i] indexes
-     * hkeys, or is HK_NONE. */
+     * hkeys, or is HK_NONE.  key[i] points to packet i's flow: a parsed
+     * packet's is keys[i], a header-key packet's the PMD's hk_flows[i]
+     * (hkey_to_flow_sparse(): seven words written, not 36). */
+    const struct flow *key[DP_BATCH];
     struct flow keys[DP_BATCH];
+    struct flow *hk_flows;              /* The PMD's (dp-private.h). */
     struct flow_layers layers[DP_BATCH];
-    uint32_t key_valid;                 /* Bit i: keys[i] is packet i's. */
+    uint32_t key_valid;                 /* Bit i: key[i] is set. */
     uint32_t hashes[DP_BATCH];
     uint8_t hk_of[DP_BATCH];
     struct hkey hkeys[DP_BATCH];
@@ -363,10 +367,19 @@ static inline const struct flow *
 batch_key(struct input_batch *b, unsigned i)
 {
     if (!(b->key_valid & (1u << i))) {
-        hkey_to_flow(&b->hkeys[b->hk_of[i]], &b->keys[i], NULL);
+        hkey_to_flow_sparse(&b->hkeys[b->hk_of[i]], &b->hk_flows[i]);
+        b->key[i] = &b->hk_flows[i];
         b->key_valid |= 1u << i;
     }
-    return &b->keys[i];
+    return b->key[i];
+}
+
+/* Packet i's flow key is keys[i]. */
+static inline void
+batch_key_parsed(struct input_batch *b, unsigned i)
+{
+    b->key[i] = &b->keys[i];
+    b->key_valid |= 1u << i;
 }
 
 /* Stage 1: the header key where the packet has the common shape (no
@@ -395,7 +408,7 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
             } else {
                 flow_extract(frame, len, 0, &b->keys[i], &b->layers[i]);
             }
-            b->key_valid |= 1u << i;
+            batch_key_parsed(b, i);
             b->keys[i].in_port = b->rq->in_ports[qi];
             b->keys[i].tunnel = b->rq->tnl[qi];
             b->keys[i].recirc_id = b->recirc_ids[i];
@@ -422,7 +435,7 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         }
         b->hk_of[i] = HK_NONE;
         flow_extract(frame, len, b->in_port, &b->keys[i], &b->layers[i]);
-        b->key_valid |= 1u << i;
+        batch_key_parsed(b, i);
         b->hashes[i] = flow_hash(&b->keys[i], 0);
         if (b->emc_on) {
             emc_prefetch(pmd->emc, b->hashes[i]);
@@ -511,11 +524,8 @@ input_exact(struct dp_pmd *pmd, struct input_batch *b)
             b->emc_hits++;
             b->hkc_hits += b->hk_of[i] != HK_NONE;
         } else {
-            if (b->hk_of[i] != HK_NONE) {
-                /* The classifier and the slow path need the flow. */
-                hkey_to_flow(&b->hkeys[b->hk_of[i]], &b->keys[i], NULL);
-                b->key_valid |= 1u << i;
-            }
+            /* The classifier and the slow path need the flow. */
+            batch_key(b, i);
             b->mfs[i] = NULL;
             b->miss_idx[b->n_miss++] = i;
         }
@@ -539,7 +549,7 @@ input_megaflow(struct dp_pmd *pmd, struct input_batch *b)
         return;
     }
     for (unsigned k = 0; k < b->n_miss; k++) {
-        miss_keys[k] = &b->keys[b->miss_idx[k]];
+        miss_keys[k] = b->key[b->miss_idx[k]];
     }
     if (b->timed) {
         t0 = rte_rdtsc();
@@ -561,7 +571,7 @@ input_megaflow(struct dp_pmd *pmd, struct input_batch *b)
         if (mf) {
             b->mfs[i] = mf;
             b->mf_hits++;
-            exact_insert(pmd, &b->keys[i], b->hashes[i], batch_hkey(b, i),
+            exact_insert(pmd, b->key[i], b->hashes[i], batch_hkey(b, i),
                          batch_hkey_hash(b, i), mf);
         } else {
             b->miss_idx[still++] = i;
@@ -661,7 +671,7 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
         unsigned i = b->miss_idx[k];
         struct dp_upcall up;
         struct dp_megaflow *mf;
-        int o = b->n_once ? once_find(b, &b->keys[i]) : -1;
+        int o = b->n_once ? once_find(b, b->key[i]) : -1;
 
         if (o >= 0) {
             /* An earlier miss of this burst was answered, not cached. */
@@ -669,10 +679,10 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
             b->mfs[i] = NULL;
             continue;
         }
-        mf = upcall_one(pmd, &b->keys[i], fresh, &n_fresh, &up);
+        mf = upcall_one(pmd, b->key[i], fresh, &n_fresh, &up);
         if (mf) {
             b->mfs[i] = mf;
-            exact_insert(pmd, &b->keys[i], b->hashes[i], batch_hkey(b, i),
+            exact_insert(pmd, b->key[i], b->hashes[i], batch_hkey(b, i),
                          batch_hkey_hash(b, i), mf);
             if (!b->md && megaflow_is_simple(mf)) {
                 /* A first pass only: a recirculated one (a tunnel's
@@ -681,7 +691,7 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
             }
         } else if (up.actions) {
             /* Not installed: kept for stage 6. */
-            o = once_keep(pmd, b, &b->keys[i], &up);
+            o = once_keep(pmd, b, b->key[i], &up);
             if (o >= 0) {
                 b->once_of[i] = (uint8_t) o;
                 b->mfs[i] = NULL;
@@ -911,6 +921,7 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     b.md = rq ? &rq->md[rq_base] : NULL;
     b.recirc_ids = rq ? &rq->ids[rq_base] : NULL;
     b.key_valid = 0;
+    b.hk_flows = pmd->hk_flows;
     b.prof = prof;
     b.t = t;
     b.hkc_on = !rq && pmd->hkc && exact_gate_open(&pmd->hkc_gate);

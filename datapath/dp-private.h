@@ -355,6 +355,11 @@ struct dp_pmd {
      * (dp-input.c: once_keep()). */
     _Alignas(8) uint8_t once_arena[8192];
     long long now_ms;               /* [pmd] Time of this iteration. */
+    /* [pmd] The flows of a burst's header-key packets, by packet index
+     * (dp-input.c).  Zeroed with the PMD and since then written only by
+     * hkey_to_flow_sparse(), so every word it does not write stays zero,
+     * as that function requires.  Nothing else may write them. */
+    struct flow hk_flows[DP_BATCH];
 
     /* [pmd] Recirculation: the queue DPA_RECIRC appends to, the other one
      * (being run), and the depth of the pass running (0: first). */

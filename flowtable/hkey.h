@@ -12,8 +12,10 @@
  *   fixed offset, so the flow key is a function of a few header bytes.
  *   hkey_extract() copies exactly those bytes (plus the input port) into a
  *   five-word key with five loads and no branches on field values, where
- *   flow_extract() must clear and fill all of struct flow (168 bytes).  The exact-match tier
- *   keys its fast cache (hkc.h) on it.
+ *   flow_extract() must clear and fill all of struct flow (288 bytes).
+ *   The exact-match tier keys its fast cache (hkc.h) on it.  A packet the
+ *   cache does not answer gets its flow with hkey_to_flow_sparse(): seven
+ *   words written into a flow whose other words are already zero.
  *
  * Contract
  *   hkey_extract() returns true only for packets of that shape, and then
@@ -167,41 +169,59 @@ hkey_extract(const void *pkt_, size_t len, uint32_t in_port,
     return true;
 }
 
+/* The words of struct flow (as 64-bit words, flow.h) that
+ * hkey_to_flow() can make nonzero; every other word of a header-key
+ * packet's flow is zero. */
+enum {
+    HKEY_FW_META = 0,                       /* in_port (recirc_id 0) */
+    HKEY_FW_L2A = FLOW_META_U64S + 0,       /* dl_dst, dl_src[0..1] */
+    HKEY_FW_L2B = FLOW_META_U64S + 1,       /* dl_src[2..5], dl_type */
+    HKEY_FW_SRC = FLOW_META_U64S + 2,       /* nw_src (high half) */
+    HKEY_FW_DST = FLOW_META_U64S + 3,       /* nw_dst (low half) */
+    HKEY_FW_IP = FLOW_META_U64S + 8,        /* nw_proto, nw_tos, nw_ttl */
+    HKEY_FW_L4 = FLOW_META_U64S + 10,       /* tp_src, tp_dst, tcp_flags */
+};
+
+/* Writes into 'flow' the words of the flow of header key 'key' that can
+ * be nonzero (HKEY_FW_*), and nothing else: 'flow' must already hold zero
+ * in every other word, for example a flow that was zeroed once and since
+ * then only written by this function.  Seven stores where hkey_to_flow()
+ * writes all of struct flow: the datapath converts the key of every
+ * packet the header-key cache does not answer. */
+static inline void
+hkey_to_flow_sparse(const struct hkey *key, struct flow *flow)
+{
+    uint64_t *w = (uint64_t *) (void *) flow;
+
+    _Static_assert(FLOW_U64S == FLOW_META_U64S + 11,
+                   "hkey_to_flow() fills 11 words after the metadata");
+    /* in_port, recirc_id 0.  Connection tracking and tunnel metadata: none
+     * on a first pass. */
+    w[HKEY_FW_META] = key->w[2] & 0xffffffffu;
+    /* dl_dst, first two bytes of dl_src: frame bytes 0-7. */
+    w[HKEY_FW_L2A] = key->w[0];
+    /* Rest of dl_src and the ethertype (0x0800 on the wire, as dl_type
+     * holds it): frame bytes 8-13; vlan_tci 0. */
+    w[HKEY_FW_L2B] = key->w[1] & 0x0000ffffffffffffULL;
+    /* vlan_tci2 and pad1 0, nw_src (frame bytes 26-29). */
+    w[HKEY_FW_SRC] = key->w[3] << 32;
+    /* nw_dst (frame bytes 30-33), then IPv6 addresses and label 0. */
+    w[HKEY_FW_DST] = key->w[3] >> 32;
+    /* nw_proto, nw_tos, nw_ttl, nw_frag 0, ARP addresses 0. */
+    w[HKEY_FW_IP] = (key->w[2] >> 56) | (key->w[1] >> 56) << 8
+                    | ((key->w[2] >> 48) & 0xff) << 16;
+    /* tp_src, tp_dst, tcp_flags, pad2. */
+    w[HKEY_FW_L4] = key->w[4];
+}
+
 /* The flow and layers flow_extract() gives for any packet whose header key
- * is 'key'.  Word by word (struct flow is read as 64-bit words; see
- * flow.h for the byte offsets), with no memset or byte copies: it runs
- * for every packet the header-key cache misses. */
+ * is 'key' ('layers' may be NULL).  All of 'flow' is written. */
 static inline void
 hkey_to_flow(const struct hkey *key, struct flow *flow,
              struct flow_layers *layers)
 {
-    uint64_t w[FLOW_U64S];
-    enum { M = FLOW_META_U64S };
-
-    _Static_assert(FLOW_U64S == M + 11, "hkey_to_flow() fills 11 words after the metadata");
-    /* in_port, recirc_id 0. */
-    w[0] = key->w[2] & 0xffffffffu;
-    /* Connection tracking: none on a first pass. */
-    for (int i = 1; i < M; i++) {
-        w[i] = 0;
-    }
-    /* dl_dst, first two bytes of dl_src: frame bytes 0-7. */
-    w[M + 0] = key->w[0];
-    /* Rest of dl_src and the ethertype (0x0800 on the wire, as dl_type
-     * holds it): frame bytes 8-13; vlan_tci 0. */
-    w[M + 1] = key->w[1] & 0x0000ffffffffffffULL;
-    /* vlan_tci2 and pad1 0, nw_src (frame bytes 26-29). */
-    w[M + 2] = key->w[3] << 32;
-    /* nw_dst (frame bytes 30-33), then IPv6 addresses and label 0. */
-    w[M + 3] = key->w[3] >> 32;
-    w[M + 4] = w[M + 5] = w[M + 6] = w[M + 7] = 0;
-    /* nw_proto, nw_tos, nw_ttl, nw_frag 0, ARP addresses 0. */
-    w[M + 8] = (key->w[2] >> 56) | (key->w[1] >> 56) << 8
-               | ((key->w[2] >> 48) & 0xff) << 16;
-    w[M + 9] = 0;
-    /* tp_src, tp_dst, tcp_flags, pad2. */
-    w[M + 10] = key->w[4];
-    memcpy(flow, w, sizeof w);
+    memset(flow, 0, sizeof *flow);
+    hkey_to_flow_sparse(key, flow);
     if (layers) {
         layers->l3 = HKEY_L2_LEN;
         layers->l4 = HKEY_L4_OFS;

@@ -24,14 +24,24 @@ rnd(void)
     return test_xorshift32(&rng);
 }
 
+/* Written only by hkey_to_flow_sparse(), from every key check_contract()
+ * sees: its other words must stay zero, as in the datapath's. */
+static struct flow sparse;
+
 /* The contract: when hkey_extract() accepts a frame, flow_extract() gives
- * exactly hkey_to_flow() of its key.  Returns whether it was accepted. */
+ * exactly hkey_to_flow() of its key, and hkey_to_flow_sparse() into a
+ * flow only it writes gives the same.  Returns whether it was accepted. */
 static bool
 check_contract(const uint8_t *buf, size_t len, uint32_t in_port)
 {
+    static const unsigned written[] = {
+        HKEY_FW_META, HKEY_FW_L2A, HKEY_FW_L2B, HKEY_FW_SRC, HKEY_FW_DST,
+        HKEY_FW_IP, HKEY_FW_L4,
+    };
     struct flow want, got;
     struct flow_layers wl, gl;
     struct hkey k;
+    uint64_t w[FLOW_U64S];
 
     if (!hkey_extract(buf, len, in_port, &k)) {
         return false;
@@ -42,6 +52,16 @@ check_contract(const uint8_t *buf, size_t len, uint32_t in_port)
     assert_int_equal(wl.l3, gl.l3);
     assert_int_equal(wl.l4, gl.l4);
     assert_int_equal(wl.n_vlans, gl.n_vlans);
+    hkey_to_flow_sparse(&k, &sparse);
+    assert_memory_equal(&want, &sparse, sizeof want);
+    /* Nothing outside HKEY_FW_* is ever nonzero. */
+    memcpy(w, &want, sizeof w);
+    for (size_t i = 0; i < sizeof written / sizeof written[0]; i++) {
+        w[written[i]] = 0;
+    }
+    for (size_t i = 0; i < FLOW_U64S; i++) {
+        assert_true(w[i] == 0);
+    }
     return true;
 }
 
