@@ -7,6 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* On x86-64 the whole file is built for SSE4.2 (which DPDK's x86 baseline
+ * requires anyway), so that the CRC32C step of hmix() inlines into every
+ * loop that hashes. */
+#if defined(__x86_64__)
+#define CLS_CRC32 1
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("sse4.2"))), \
+                             apply_to = function)
+#else
+#pragma GCC target("sse4.2")
+#endif
+#endif
+
 /*
  * Layout of the internals (see cls.h for the contract).
  *
@@ -164,6 +177,16 @@ cls_defer(const struct cls *cls, void *p)
 
 #define CLS_BASIS 0x2545f4914f6cdd1dULL
 
+/* One word into the running hash.  On x86-64 a CRC32C step (hardware,
+ * one cycle per word in a batch; hfinal() mixes its 32 bits), elsewhere
+ * two multiplies.  Writers and readers of one process use the same. */
+#if CLS_CRC32
+static inline uint64_t
+hmix(uint64_t acc, uint64_t w)
+{
+    return __builtin_ia32_crc32di(acc, w);
+}
+#else
 static inline uint64_t
 hmix(uint64_t acc, uint64_t w)
 {
@@ -171,6 +194,7 @@ hmix(uint64_t acc, uint64_t w)
     acc = (acc << 27) | (acc >> 37);
     return acc * 0xc2b2ae3d27d4eb4fULL + 0x52dce729;
 }
+#endif
 
 static inline uint32_t
 hfinal(uint64_t h)
@@ -180,6 +204,11 @@ hfinal(uint64_t h)
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
+#ifdef CLS_HASH_BITS
+    /* Tests only (test-cls-collide): so few hash values that most keys
+     * collide, and every key comparison is exercised. */
+    h &= (1u << CLS_HASH_BITS) - 1;
+#endif
     return (uint32_t) h;
 }
 
@@ -960,11 +989,110 @@ cls_lookup(const struct cls *cls, const struct flow *flow, struct flow *wc)
     return best;
 }
 
+/* table_find() comparing keys over the 'n_hw' words of the hash list,
+ * without a branch per word (the list covers the mask: a word split
+ * between two stages is compared once per part). */
+static inline __attribute__((always_inline)) const struct cls_rule *
+table_find_n(const struct cls_subtable *st, const struct cls_table *t,
+             uint32_t hash, const cls_u64 *f, size_t n_hw)
+{
+    for (uint32_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+        const struct cls_slot *s = &t->slots[i];
+        struct cls_rule *r = LOAD_ACQ(&s->rule);
+
+        if (!r) {
+            return NULL;
+        }
+        if (r != CLS_TOMB && LOAD_RLX(&s->hash) == hash) {
+            const cls_u64 *rf = cw(&r->flow);
+            uint64_t diff = 0;
+
+#pragma GCC unroll 8
+            for (size_t k = 0; k < n_hw; k++) {
+                diff |= (f[st->hidx[k]] ^ rf[st->hidx[k]]) & st->hmask[k];
+            }
+            if (!diff) {
+                return r;
+            }
+        }
+    }
+}
+
+/* One subtable's part of a batched lookup: hashes the pending flows'
+ * keys under its mask (prefetching each hash's slot), then probes.
+ * 'n_hw' is the subtable's n_hwords: where it is a constant (the cases of
+ * probe_subtable() below) the compiler unrolls the hash into straight-line
+ * code with the mask words in registers, which is what makes the
+ * specialised lookups of common mask shapes; test-cls checks every one
+ * against cls_lookup() (and that against a linear scan).  Returns the
+ * number of hits. */
+static inline __attribute__((always_inline)) size_t
+probe_subtable_n(const struct cls_subtable *st, const struct cls_table *t,
+                 const struct flow *const *flows, const uint8_t *pend,
+                 size_t n_pend, const struct cls_rule **results,
+                 size_t n_hw)
+{
+    uint32_t hashes[CLS_BATCH];
+    size_t hits = 0;
+
+    for (size_t j = 0; j < n_pend; j++) {
+        const cls_u64 *f = cw(flows[pend[j]]);
+        uint64_t acc = CLS_BASIS;
+
+#pragma GCC unroll 8
+        for (size_t i = 0; i < n_hw; i++) {
+            acc = hmix(acc, f[st->hidx[i]] & st->hmask[i]);
+        }
+        hashes[j] = hfinal(acc);
+        __builtin_prefetch(&t->slots[hashes[j] & t->mask]);
+    }
+    for (size_t j = 0; j < n_pend; j++) {
+        size_t i = pend[j];
+        const struct cls_rule *r = table_find_n(st, t, hashes[j],
+                                                cw(flows[i]), n_hw);
+
+        if (r) {
+            hits++;
+            if (!results[i] || r->priority > results[i]->priority) {
+                results[i] = r;
+            }
+        }
+    }
+    return hits;
+}
+
+/* probe_subtable_n() specialised for hash lists of 1 to CLS_SPECIAL_MAX
+ * words (a megaflow's mask touches few words: in_port and recirc_id share
+ * one, an IPv4 5-tuple takes four more), generic beyond. */
+#define CLS_SPECIAL_MAX 8
+static size_t
+probe_subtable(const struct cls_subtable *st, const struct cls_table *t,
+               const struct flow *const *flows, const uint8_t *pend,
+               size_t n_pend, const struct cls_rule **results)
+{
+#define CLS_PROBE_CASE(N)                                               \
+    case N:                                                             \
+        return probe_subtable_n(st, t, flows, pend, n_pend, results, N);
+    switch (st->n_hwords) {
+    CLS_PROBE_CASE(1)
+    CLS_PROBE_CASE(2)
+    CLS_PROBE_CASE(3)
+    CLS_PROBE_CASE(4)
+    CLS_PROBE_CASE(5)
+    CLS_PROBE_CASE(6)
+    CLS_PROBE_CASE(7)
+    CLS_PROBE_CASE(CLS_SPECIAL_MAX)
+    default:
+        return probe_subtable_n(st, t, flows, pend, n_pend, results,
+                                st->n_hwords);
+    }
+#undef CLS_PROBE_CASE
+}
+
 static size_t
 lookup_chunk(const struct cls_vec *v, const struct flow *const *flows,
              size_t n, const struct cls_rule **results)
 {
-    uint32_t hashes[CLS_BATCH];
     uint8_t pend[CLS_BATCH];
     size_t n_pend = n;
     size_t found = 0;
@@ -976,8 +1104,7 @@ lookup_chunk(const struct cls_vec *v, const struct flow *const *flows,
     for (size_t k = 0; k < v->n && n_pend; k++) {
         struct cls_subtable *st = v->e[k].st;
         int32_t max = v->e[k].max_priority;
-        const struct cls_table *t;
-        size_t m = 0, hits = 0;
+        size_t m = 0, hits;
 
         /* Drop flows whose best match cannot be beaten any more. */
         for (size_t j = 0; j < n_pend; j++) {
@@ -991,23 +1118,8 @@ lookup_chunk(const struct cls_vec *v, const struct flow *const *flows,
         if (!n_pend) {
             break;
         }
-        t = LOAD_ACQ(&st->table);
-        for (size_t j = 0; j < n_pend; j++) {
-            hashes[j] = st_hash(st, cw(flows[pend[j]]));
-            __builtin_prefetch(&t->slots[hashes[j] & t->mask]);
-        }
-        for (size_t j = 0; j < n_pend; j++) {
-            size_t i = pend[j];
-            const struct cls_rule *r = table_find(st, t, hashes[j],
-                                                  cw(flows[i]));
-
-            if (r) {
-                hits++;
-                if (!results[i] || r->priority > results[i]->priority) {
-                    results[i] = r;
-                }
-            }
-        }
+        hits = probe_subtable(st, LOAD_ACQ(&st->table), flows, pend, n_pend,
+                              results);
         if (hits) {
             subtable_hit(st, hits);
         }
@@ -1277,3 +1389,7 @@ cls_subtable_masks(const struct cls *cls, struct flow *masks, size_t n)
     }
     return v->n;
 }
+
+#if CLS_CRC32 && defined(__clang__)
+#pragma clang attribute pop
+#endif

@@ -9,6 +9,7 @@ UNIT_TESTS = \
 	tests/test-hkey \
 	tests/test-rewrite \
 	tests/test-cls \
+	tests/test-cls-collide \
 	tests/test-meta-flow \
 	tests/test-ofp-parse \
 	tests/test-ofp-msg \
@@ -37,6 +38,12 @@ tests_test_rewrite_LDADD = $(TEST_LDADD)
 tests_test_cls_SOURCES = tests/test-cls.c
 tests_test_cls_CFLAGS = $(TEST_CFLAGS) -DCLASSBENCH_DIR='"$(abs_top_srcdir)/tests/data/classbench"'
 tests_test_cls_LDADD = $(TEST_LDADD)
+# The same tests on a classifier whose hashes take 3 bits: keys collide, so
+# every key comparison (not only the hash) decides.
+tests_test_cls_collide_SOURCES = tests/test-cls.c flowtable/cls.c
+tests_test_cls_collide_CFLAGS = $(TEST_CFLAGS) -DCLS_HASH_BITS=3 \
+	-DCLASSBENCH_DIR='"$(abs_top_srcdir)/tests/data/classbench"'
+tests_test_cls_collide_LDADD = $(TEST_LDADD)
 tests_test_meta_flow_SOURCES = tests/test-meta-flow.c
 tests_test_meta_flow_CFLAGS = $(TEST_CFLAGS)
 tests_test_meta_flow_LDADD = $(TEST_LDADD)

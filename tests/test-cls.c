@@ -650,6 +650,99 @@ test_batch(void **state)
     free(o.rules);
 }
 
+/* The batched lookup is specialised by the length of a subtable's hash
+ * list (cls.c: probe_subtable()).  Masks of 1 to 14 random words (words
+ * that straddle a stage boundary count twice in the list), each with
+ * rules of several priorities; packets that are rule keys with random
+ * bits outside the mask (hits) or with one masked bit flipped (misses):
+ * the batch must agree with cls_lookup() and the linear oracle. */
+static void
+test_batch_shapes(void **state)
+{
+    (void) state;
+    rng_state = 0x5eed5eed;
+    for (size_t n_words = 1; n_words <= 14; n_words++) {
+        struct cls *cls = cls_create(NULL, NULL);
+        struct oracle o = { 0 };
+        enum { N_MASKS = 3, N_RULES = 40, N_PKTS = 64 };
+        struct cls_rule *rules = calloc(N_MASKS * N_RULES, sizeof *rules);
+        struct flow masks[N_MASKS];
+        struct flow pkts[N_PKTS];
+        const struct flow *ptrs[N_PKTS];
+        const struct cls_rule *res[N_PKTS];
+
+        assert_non_null(rules);
+        for (size_t m = 0; m < N_MASKS; m++) {
+            memset(&masks[m], 0, sizeof masks[m]);
+            for (size_t k = 0; k < n_words; k++) {
+                size_t w;
+
+                do {
+                    w = rnd_n(FLOW_U64S);
+                } while (word(&masks[m], w));
+                set_word(&masks[m], w, rnd() | 1);
+            }
+            for (size_t r = 0; r < N_RULES; r++) {
+                struct cls_rule *rule = &rules[m * N_RULES + r];
+                struct flow f;
+
+                for (size_t w = 0; w < FLOW_U64S; w++) {
+                    /* Few values per word, so that keys repeat across
+                     * priorities and chains form. */
+                    set_word(&f, w, rnd_n(4) ? rnd() : 0);
+                }
+                cls_rule_init(rule, &f, &masks[m], (int32_t) rnd_n(5));
+                if (!cls_insert(cls, rule)) {
+                    oracle_add(&o, rule);
+                }
+            }
+        }
+        assert_int_equal(cls_check(cls), 0);
+        for (int round = 0; round < 20; round++) {
+            size_t n = 1 + rnd_n(N_PKTS);
+
+            for (size_t i = 0; i < n; i++) {
+                const struct cls_rule *r = o.rules[rnd_n(o.n)];
+                const struct flow *mk = &r->mask;
+
+                for (size_t w = 0; w < FLOW_U64S; w++) {
+                    set_word(&pkts[i], w, word(&r->flow, w)
+                             | (rnd() & ~word(mk, w)));
+                }
+                if (rnd_n(3) == 0) {
+                    size_t w;
+
+                    do {
+                        w = rnd_n(FLOW_U64S);
+                    } while (!word(mk, w));
+                    set_word(&pkts[i], w, word(&pkts[i], w)
+                             ^ (word(mk, w) & -word(mk, w)));
+                }
+                ptrs[i] = &pkts[i];
+            }
+            cls_lookup_batch(cls, ptrs, n, res);
+            for (size_t i = 0; i < n; i++) {
+                const struct cls_rule *single = cls_lookup(cls, &pkts[i],
+                                                           NULL);
+
+                check_answer(&o, &pkts[i], res[i]);
+                if (single) {
+                    assert_non_null(res[i]);
+                    assert_int_equal(single->priority, res[i]->priority);
+                } else {
+                    assert_null(res[i]);
+                }
+            }
+        }
+        for (size_t i = 0; i < o.n; i++) {
+            cls_remove(cls, o.rules[i]);
+        }
+        cls_destroy(cls);
+        free(rules);
+        free(o.rules);
+    }
+}
+
 /* Megaflow-style: one priority, disjoint rules; the busiest subtable must
  * come first after cls_rank(). */
 static void
@@ -1356,6 +1449,7 @@ main(void)
         cmocka_unit_test(test_wildcards),
         cmocka_unit_test(test_wildcards_staged),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_shapes),
         cmocka_unit_test(test_rank),
         cmocka_unit_test(test_for_each),
         cmocka_unit_test(test_range_to_prefixes),
