@@ -268,7 +268,7 @@ exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
              const struct hkey *hk, uint32_t hk_hash, struct dp_megaflow *mf)
 {
     if (hk) {
-        if (exact_gate_open(&pmd->hkc_gate)) {
+        if (pmd->hkc && exact_gate_open(&pmd->hkc_gate)) {
             hkc_insert(pmd->hkc, hk, hk_hash, mf);
         }
     } else if (pmd->emc && exact_gate_open(&pmd->emc_gate)) {
@@ -422,7 +422,10 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
             }
             continue;
         }
-        if (pmd->hkc && hkey_extract(frame, len, b->in_port, hk)) {
+        /* The header key whenever the header-key cache, or no cache,
+         * will answer: with the EMC alone, packets need the parse. */
+        if ((pmd->hkc || !pmd->emc)
+            && hkey_extract(frame, len, b->in_port, hk)) {
             if (b->hkc_on) {
                 b->hk_hashes[b->n_hk] = hkey_hash(hk);
                 hkc_prefetch(pmd->hkc, b->hk_hashes[b->n_hk]);
