@@ -754,8 +754,21 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
         if (direct && mf->out_port != DP_NO_OUT
             && !(b->md && b->md[i].sess)) {     /* A session trace: to
                                                  * dp_execute(). */
-            megaflow_account(pmd, mf, 1, rte_pktmbuf_pkt_len(b->pkts[i]));
-            dp_output_one(pmd, mf->out_port, b->pkts[i]);
+            /* The run of packets of this megaflow that starts here is
+             * counted once and queued in one go: per packet, the counters
+             * and the tx buffer's fill level would each be a chain of
+             * loads and stores through memory. */
+            unsigned j = i;
+            uint64_t bytes = 0;
+
+            do {
+                bytes += rte_pktmbuf_pkt_len(b->pkts[j]);
+                j++;
+            } while (j < b->n && b->mfs[j] == mf && b->pkts[j]
+                     && !(b->md && b->md[j].sess));
+            megaflow_account(pmd, mf, j - i, bytes);
+            dp_output_burst(pmd, mf->out_port, &b->pkts[i], j - i);
+            i = j - 1;
             continue;
         }
         for (unsigned k = n_groups; k-- > lo;) {

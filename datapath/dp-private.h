@@ -553,6 +553,28 @@ dp_output_one(struct dp_pmd *pmd, uint32_t port_no, struct rte_mbuf *m)
     b->pkts[b->n++] = m;
 }
 
+/* dp_output_one() for 'n' packets to one port, in order. */
+static inline void
+dp_output_burst(struct dp_pmd *pmd, uint32_t port_no, struct rte_mbuf **pkts,
+                unsigned n)
+{
+    struct dp_txbuf *b = &pmd->tx[port_no];
+    unsigned bn = b->n;
+
+    if (!bn && n) {
+        pmd->tx_pending[pmd->n_tx_pending++] = (uint16_t) port_no;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        if (bn == DP_BATCH) {
+            b->n = (uint16_t) bn;
+            dp_tx_flush_port(pmd, port_no);
+            bn = 0;             /* Still listed as pending. */
+        }
+        b->pkts[bn++] = pkts[k];
+    }
+    b->n = (uint16_t) bn;
+}
+
 /* Sends every queued tx buffer. */
 void dp_tx_flush(struct dp_pmd *);
 
