@@ -887,8 +887,18 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
     for (unsigned i = 0; i < dp_n_pmds(dp); i++) {
         struct dp_pmd_stats s;
         json_t *drops = json_object(), *stages = json_object();
+        json_t *iters = json_array();
+        double tsc_us = (double) rte_get_tsc_hz() / 1e6;
 
         dp_get_pmd_stats(dp, i, &s);
+        for (unsigned k = 0; k < DP_ITER_BUCKETS; k++) {
+            /* The last bucket's bound is null: no bound. */
+            json_array_append_new(iters, json_pack(
+                "{s:o, s:I}", "le_us",
+                dp_iter_bounds_us[k] == UINT32_MAX
+                ? json_null() : json_integer(dp_iter_bounds_us[k]),
+                "count", (json_int_t) s.iteration_hist[k]));
+        }
         for (unsigned st = 0; st < DP_N_STAGES; st++) {
             json_object_set_new(stages, dp_stage_name(st),
                                 json_integer((json_int_t) s.stage_cycles[st]));
@@ -899,7 +909,8 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
         }
         json_array_append_new(*result, json_pack(
             "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-            " s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:I}",
+            " s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:I,"
+            " s:o, s:f}",
             "pmd", (int) s.pmd, "core", s.core,
             "packets", (json_int_t) s.packets,
             "emc_hits", (json_int_t) s.emc_hits,
@@ -922,7 +933,9 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
             "sleep_cycles", (json_int_t) s.sleep_cycles,
             "sleeps", (json_int_t) s.sleeps,
             "drops", drops, "stage_cycles", stages,
-            "profiled_packets", (json_int_t) s.profiled_packets));
+            "profiled_packets", (json_int_t) s.profiled_packets,
+            "iterations", iters,
+            "iteration_max_us", (double) s.iteration_max_cycles / tsc_us));
     }
     return 0;
 }

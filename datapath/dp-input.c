@@ -1120,6 +1120,23 @@ pmd_nap(struct dp_pmd *pmd, uint32_t ns)
     dp_stat_add(&pmd->sleeps, 1);
 }
 
+/* Accounts one loop iteration of 'cycles' (busy if it got packets) and
+ * files it in the iteration histogram (dp.h). */
+static inline void
+pmd_iteration_end(struct dp_pmd *pmd, unsigned got, uint64_t cycles)
+{
+    unsigned k = 0;
+
+    dp_stat_add(got ? &pmd->busy_cycles : &pmd->idle_cycles, cycles);
+    while (k < DP_ITER_BUCKETS - 1 && cycles > pmd->iter_bound_cycles[k]) {
+        k++;
+    }
+    dp_stat_add(&pmd->iter_hist[k], 1);
+    if (cycles > pmd->iter_max_cycles) {
+        __atomic_store_n(&pmd->iter_max_cycles, cycles, __ATOMIC_RELAXED);
+    }
+}
+
 void *
 dp_pmd_main(void *pmd_)
 {
@@ -1209,11 +1226,7 @@ dp_pmd_main(void *pmd_)
             dp_stat_add(&pmd->profiled_packets, got);
         }
 
-        if (got) {
-            dp_stat_add(&pmd->busy_cycles, rte_rdtsc() - start);
-        } else {
-            dp_stat_add(&pmd->idle_cycles, rte_rdtsc() - start);
-        }
+        pmd_iteration_end(pmd, got, rte_rdtsc() - start);
         if (dp->cfg.idle_sleep_us) {
             nap_ns = pmd_next_nap(nap_ns, got_max,
                                   dp->cfg.idle_sleep_us * 1000u);

@@ -429,6 +429,11 @@ struct dp_pmd {
     uint64_t drops[DP_N_DROP_REASONS];
     uint64_t stage_cycles[DP_N_STAGES];     /* dp.h: DP_STAGES */
     uint64_t profiled_packets;
+    /* Iteration lengths (dp.h: dp_iter_bounds_us): TSC thresholds of the
+     * buckets [const], counts and the longest. */
+    uint64_t iter_bound_cycles[DP_ITER_BUCKETS - 1];
+    uint64_t iter_hist[DP_ITER_BUCKETS];
+    uint64_t iter_max_cycles;
     atomic_size_t n_megaflows;
 };
 

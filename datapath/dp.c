@@ -52,6 +52,11 @@ dp_time_ms(void)
 
 /* The tracker's removed connections go back to its pool after a grace
  * period (conntrack.h). */
+
+const uint32_t dp_iter_bounds_us[DP_ITER_BUCKETS] = {
+    1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10000, UINT32_MAX,
+};
+
 static void
 dp_ct_release(struct dp *dp, void *conn)
 {
@@ -278,6 +283,10 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         pmd->core = cfg->pmd_cores[i];
         pmd->lcore = RTE_MAX_LCORE;
         pthread_mutex_init(&pmd->flow_mutex, NULL);
+        for (unsigned k = 0; k + 1 < DP_ITER_BUCKETS; k++) {
+            pmd->iter_bound_cycles[k] = rte_get_tsc_hz() / 1000000
+                                        * dp_iter_bounds_us[k];
+        }
         pmd->cls = cls_create(dp_cls_defer_free, dp);
         pmd->emc = cfg->emc_entries ? emc_create(cfg->emc_entries) : NULL;
         pmd->hkc = cfg->hkc_entries ? hkc_create(cfg->hkc_entries) : NULL;
@@ -1372,6 +1381,10 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
         s->stage_cycles[st] = dp_stat_read(&pmd->stage_cycles[st]);
     }
     s->profiled_packets = dp_stat_read(&pmd->profiled_packets);
+    for (unsigned k = 0; k < DP_ITER_BUCKETS; k++) {
+        s->iteration_hist[k] = dp_stat_read(&pmd->iter_hist[k]);
+    }
+    s->iteration_max_cycles = dp_stat_read(&pmd->iter_max_cycles);
 }
 
 struct dump_ctx {

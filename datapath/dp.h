@@ -407,6 +407,15 @@ const char *dp_stage_name(enum dp_stage);
 void dp_set_profile(struct dp *, bool on);
 bool dp_get_profile(const struct dp *);
 
+/* How long PMD loop iterations take (polling every queue once, running
+ * what arrived, flushing tx; naps excluded): iteration_hist[k] counts
+ * iterations that took at most dp_iter_bounds_us[k] microseconds and more
+ * than the bound before; the last bucket has no bound (UINT32_MAX).  An
+ * iteration is as long as the PMD's queues wait, so the histogram shows
+ * stalls: a revalidation, a cache sweep or a preempted thread. */
+#define DP_ITER_BUCKETS 12
+extern const uint32_t dp_iter_bounds_us[DP_ITER_BUCKETS];
+
 /* Introspection for the control socket. */
 struct dp_pmd_stats {
     unsigned pmd;
@@ -435,6 +444,8 @@ struct dp_pmd_stats {
     uint64_t drops[DP_N_DROP_REASONS];
     uint64_t stage_cycles[DP_N_STAGES];
     uint64_t profiled_packets;      /* Packets of profiled iterations. */
+    uint64_t iteration_hist[DP_ITER_BUCKETS];   /* dp_iter_bounds_us */
+    uint64_t iteration_max_cycles;  /* Longest iteration. */
 };
 void dp_get_pmd_stats(struct dp *, unsigned pmd, struct dp_pmd_stats *);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <rte_cycles.h>
 #include <rte_mempool.h>
 
 #include "bridge.h"
@@ -191,6 +192,43 @@ render_pmds(struct evbuffer *b, const struct dp_pmd_stats *p, unsigned n)
             evbuffer_add_printf(b, ",tier=\"%s\"} %" PRIu64 "\n",
                                 tiers[t].tier, v[t]);
         }
+    }
+    /* Iteration lengths: buckets of every PMD, then the sums, then the
+     * counts (a family's samples stay together per name). */
+    family(b, "sluice_pmd_iteration_seconds", "histogram",
+           "Length of PMD loop iterations (naps excluded): a long one is "
+           "a stall of every queue the PMD polls");
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t cum = 0;
+
+        for (unsigned k = 0; k < DP_ITER_BUCKETS; k++) {
+            cum += p[i].iteration_hist[k];
+            evbuffer_add_printf(b, "sluice_pmd_iteration_seconds_bucket");
+            pmd_labels(b, &p[i]);
+            if (dp_iter_bounds_us[k] == UINT32_MAX) {
+                evbuffer_add_printf(b, ",le=\"+Inf\"} %" PRIu64 "\n", cum);
+            } else {
+                evbuffer_add_printf(b, ",le=\"%g\"} %" PRIu64 "\n",
+                                    dp_iter_bounds_us[k] / 1e6, cum);
+            }
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        evbuffer_add_printf(b, "sluice_pmd_iteration_seconds_sum");
+        pmd_labels(b, &p[i]);
+        evbuffer_add_printf(b, "} %.9g\n",
+                            (double) (p[i].busy_cycles + p[i].idle_cycles)
+                            / (double) rte_get_tsc_hz());
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t total = 0;
+
+        for (unsigned k = 0; k < DP_ITER_BUCKETS; k++) {
+            total += p[i].iteration_hist[k];
+        }
+        evbuffer_add_printf(b, "sluice_pmd_iteration_seconds_count");
+        pmd_labels(b, &p[i]);
+        evbuffer_add_printf(b, "} %" PRIu64 "\n", total);
     }
     family(b, "sluice_pmd_drops_total", "counter",
            "Packets the PMD dropped, by reason");

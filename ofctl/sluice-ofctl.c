@@ -921,6 +921,26 @@ cmd_pmd_stats(int argc, char *argv[])
                        (double) json_integer_value(v) / n);
             }
         }
+        printf("  loop iterations by length (longest %.1f us):\n",
+               real(p, "iteration_max_us"));
+        {
+            json_t *iters = json_object_get(p, "iterations"), *it;
+            size_t k;
+            long long lo = 0;
+
+            json_array_foreach (iters, k, it) {
+                json_t *le = json_object_get(it, "le_us");
+
+                if (json_is_integer(le)) {
+                    printf("    %lld-%lld us: %lld\n", lo,
+                           (long long) json_integer_value(le),
+                           num(it, "count"));
+                    lo = (long long) json_integer_value(le);
+                } else {
+                    printf("    > %lld us: %lld\n", lo, num(it, "count"));
+                }
+            }
+        }
         printf("  drops:\n");
         json_object_foreach (drops, reason, v) {
             printf("    %s: %lld\n", reason, (long long)

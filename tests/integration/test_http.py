@@ -391,6 +391,7 @@ def test_metrics_agree_with_the_control_socket(hsw):
     for name, type_ in ex.types.items():
         if name.endswith("_total"):
             assert type_ == "counter", (name, type_)
+    assert ex.types.get("sluice_pmd_iteration_seconds") == "histogram"
 
     (build, one), = ex.series("sluice_build_info")
     assert one == 1 and build["version"], build
@@ -448,6 +449,19 @@ def test_metrics_agree_with_the_control_socket(hsw):
         assert ex.one("sluice_pmd_megaflows", **lab) == p["megaflows"]
         assert ex.one("sluice_pmd_megaflow_masks", **lab) == \
             p["megaflow_subtables"]
+        # Loop iterations by length: pmd-stats' histogram, cumulative.
+        buckets = ex.series("sluice_pmd_iteration_seconds_bucket", **lab)
+        les = [l["le"] for l, _ in buckets]
+        cum = [v for _, v in buckets]
+        assert len(les) == len(p["iterations"]) == 12, les
+        assert les[-1] == "+Inf" and p["iterations"][-1]["le_us"] is None
+        assert [float(x) for x in les[:-1]] == \
+            [b["le_us"] / 1e6 for b in p["iterations"][:-1]], les
+        assert cum == sorted(cum), cum
+        assert ex.one("sluice_pmd_iteration_seconds_count", **lab) == \
+            cum[-1] >= sum(b["count"] for b in p["iterations"]) > 0
+        assert ex.one("sluice_pmd_iteration_seconds_sum", **lab) > 0
+        assert p["iteration_max_us"] > 0
     assert sum(v for _, v in ex.series("sluice_pmd_drops_total",
                                        reason="action_drop")) == N_DROP
 
