@@ -132,15 +132,11 @@ sw_upcall(struct dp_upcall *up, void *sw_)
     }
     flow = *up->flow;
     flow.in_port = pm->ofport;
-    if (up->revalidating) {
-        /* Write lock held: safe to flip; re-translation must not learn. */
-        ofproto_set_mac_learning(pm->br->ofproto, false);
-    }
-    err = ofproto_xlate_stub(pm->br->ofproto, &flow, &up->wc, up->stub,
-                             up->stub_cap, &up->actions, &out, dp_time_ms());
-    if (up->revalidating) {
-        ofproto_set_mac_learning(pm->br->ofproto, true);
-    }
+    /* Re-translation must not learn (it runs beside upcalls that do). */
+    err = (up->revalidating ? ofproto_xlate_stub_nolearn
+                            : ofproto_xlate_stub)(
+        pm->br->ofproto, &flow, &up->wc, up->stub, up->stub_cap,
+        &up->actions, &out, dp_time_ms());
     if (err) {
         return err;
     }
@@ -508,12 +504,13 @@ bridge_tlv_map_dump(const struct bridge *br,
 }
 
 /* Makes the change the caller just applied under the write lock effective
- * everywhere: revalidate, unlock, wait for a grace period. */
+ * everywhere: unlock, revalidate (under the read lock: PMDs keep making
+ * upcalls, against the new tables), wait for a grace period. */
 static void
 commit_and_unlock(struct sw *sw)
 {
-    dp_revalidate(sw->dp);
     dp_slow_wrunlock(sw->dp);
+    dp_revalidate(sw->dp);
     dp_synchronize(sw->dp);
 }
 

@@ -76,7 +76,9 @@ mask_limit_reached(struct dp_pmd *pmd, const struct flow *wc)
     if (cls_n_subtables(pmd->cls) < max) {
         return false;
     }
-    pthread_mutex_lock(&pmd->flow_mutex);
+    if (pthread_mutex_trylock(&pmd->flow_mutex)) {
+        return true;        /* Busy (main thread): do not wait, see dp.h. */
+    }
     n = cls_n_subtables(pmd->cls);
     if (n >= max) {
         n = cls_subtable_masks(pmd->cls, pmd->mask_scratch, max);
@@ -189,9 +191,16 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
         mf->n_refs = tmp_up->n_refs;
         memcpy(mf->refs, tmp_up->refs, tmp_up->n_refs * sizeof mf->refs[0]);
         cls_rule_init(&mf->cr, key, &tmp_up->wc, 0);
-        pthread_mutex_lock(&pmd->flow_mutex);
-        err = cls_insert(pmd->cls, &mf->cr);
-        pthread_mutex_unlock(&pmd->flow_mutex);
+        /* Never waits: the main thread holds the mutex while it lists or
+         * sweeps this PMD's megaflows (dp.h).  The result then runs once,
+         * and the flow's next packet tries again. */
+        if (pthread_mutex_trylock(&pmd->flow_mutex)) {
+            err = EBUSY;
+            dp_stat_add(&pmd->megaflow_busy, 1);
+        } else {
+            err = cls_insert(pmd->cls, &mf->cr);
+            pthread_mutex_unlock(&pmd->flow_mutex);
+        }
         if (err) {
             if (mf->actions == tmp_up->actions) {
                 mf->actions = NULL;     /* Still tmp_up's. */

@@ -421,6 +421,7 @@ struct dp_pmd {
     uint64_t upcalls;
     uint64_t mask_limited;
     uint64_t megaflow_not_installed;
+    uint64_t megaflow_busy;         /* ... of which: flow mutex held. */
     uint64_t recirculations;        /* Packets that took another pass. */
     uint64_t busy_cycles;
     uint64_t idle_cycles;

@@ -946,15 +946,17 @@ mf_mirrored(struct dp *dp, const struct dp_megaflow *mf)
                               mf->key.in_port, mf->actions);
 }
 
-static void
-revalidate_cb(struct cls_rule *cr, void *ctx_)
+/* True if 'mf' still gives what the tables give now (same actions, same
+ * wildcards).  Main thread, slow-path read lock held. */
+static bool
+revalidate_keep(struct dp *dp, struct dp_megaflow *mf)
 {
-    struct reval_ctx *ctx = ctx_;
-    struct dp *dp = ctx->dp;
-    struct dp_megaflow *mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
     struct dp_upcall up;
     bool keep = false;
 
+    if (atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
+        return true;                    /* Already removed. */
+    }
     dp_upcall_init(&up, &mf->key, &dp->reval_stub);
     up.revalidating = true;
     if (!dp->cbs.upcall(&up, dp->aux) && up.actions) {
@@ -971,11 +973,50 @@ revalidate_cb(struct cls_rule *cr, void *ctx_)
          * packet makes it again, in software). */
         keep = false;
     }
-    if (!keep) {
-        dp_megaflow_remove(dp, mf, DP_REMOVED_REVALIDATE);
+    return keep;
+}
+
+/* cls_for_each() callback: revalidates and removes in one go, under the
+ * flow mutex (dp_revalidate() when it has no memory for its list). */
+static void
+revalidate_cb(struct cls_rule *cr, void *ctx_)
+{
+    struct reval_ctx *ctx = ctx_;
+    struct dp_megaflow *mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
+
+    if (!revalidate_keep(ctx->dp, mf)) {
+        dp_megaflow_remove(ctx->dp, mf, DP_REMOVED_REVALIDATE);
         ctx->removed++;
     }
 }
+
+struct reval_list {
+    struct dp_megaflow **mfs;
+    size_t n, cap;
+    bool oom;
+};
+
+static void
+reval_list_cb(struct cls_rule *cr, void *list_)
+{
+    struct reval_list *l = list_;
+
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 1024;
+        struct dp_megaflow **m = realloc(l->mfs, cap * sizeof *m);
+
+        if (!m) {
+            l->oom = true;
+            return;
+        }
+        l->mfs = m;
+        l->cap = cap;
+    }
+    l->mfs[l->n++] = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
+}
+
+/* Megaflows are removed this many at a time under the flow mutex. */
+#define DP_REVAL_BATCH 256
 
 size_t
 dp_revalidate(struct dp *dp)
@@ -983,14 +1024,46 @@ dp_revalidate(struct dp *dp)
     struct reval_ctx ctx = { .dp = dp };
 
     atomic_store(&dp->learned, false);
+    dp_slow_rdlock(dp);
     for (unsigned i = 0; i < dp->n_pmds; i++) {
         struct dp_pmd *pmd = dp->pmds[i];
+        struct reval_list l = { 0 };
+        struct dp_megaflow *stale[DP_REVAL_BATCH];
+        size_t n_stale = 0;
 
+        /* The list is short work under the mutex; the translations are
+         * the long part and run without it.  Only this thread removes
+         * megaflows, and their memory stays megaflows until dp_reclaim()
+         * (also this thread), so the pointers stay good. */
         pthread_mutex_lock(&pmd->flow_mutex);
-        cls_for_each(pmd->cls, revalidate_cb, &ctx);
+        cls_for_each(pmd->cls, reval_list_cb, &l);
         pthread_mutex_unlock(&pmd->flow_mutex);
+        if (l.oom) {
+            /* No list: the slow way, the PMD's inserts waiting. */
+            pthread_mutex_lock(&pmd->flow_mutex);
+            cls_for_each(pmd->cls, revalidate_cb, &ctx);
+            pthread_mutex_unlock(&pmd->flow_mutex);
+            free(l.mfs);
+            continue;
+        }
+        for (size_t k = 0; k <= l.n; k++) {
+            if (k < l.n && !revalidate_keep(dp, l.mfs[k])) {
+                stale[n_stale++] = l.mfs[k];
+            }
+            if (n_stale && (n_stale == DP_REVAL_BATCH || k == l.n)) {
+                pthread_mutex_lock(&pmd->flow_mutex);
+                for (size_t j = 0; j < n_stale; j++) {
+                    dp_megaflow_remove(dp, stale[j], DP_REMOVED_REVALIDATE);
+                }
+                pthread_mutex_unlock(&pmd->flow_mutex);
+                ctx.removed += n_stale;
+                n_stale = 0;
+            }
+        }
+        free(l.mfs);
     }
-    /* The hardware removals complete in dp_slow_wrunlock(). */
+    dp_slow_unlock(dp);
+    dp_hw_removals(dp);
     return ctx.removed;
 }
 
@@ -1309,9 +1382,7 @@ unsigned
 dp_run(struct dp *dp, long long now_ms)
 {
     if (atomic_load(&dp->learned)) {
-        dp_slow_wrlock(dp);
         dp_revalidate(dp);
-        dp_slow_wrunlock(dp);
     }
     if (now_ms - dp->last_sweep_ms >= 1000) {
         struct sweep_ctx ctx = { .dp = dp, .now = now_ms };
@@ -1368,6 +1439,7 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     /* One event, one counter: a failed upcall is the drop. */
     s->upcall_failures = dp_stat_read(&pmd->drops[DP_DROP_UPCALL_ERROR]);
     s->megaflow_not_installed = dp_stat_read(&pmd->megaflow_not_installed);
+    s->megaflow_busy = dp_stat_read(&pmd->megaflow_busy);
     s->mask_limited = dp_stat_read(&pmd->mask_limited);
     s->busy_cycles = dp_stat_read(&pmd->busy_cycles);
     s->idle_cycles = dp_stat_read(&pmd->idle_cycles);

@@ -38,11 +38,18 @@
  *   checks the megaflows the burst installed.  Megaflows come from a
  *   per-PMD pool of pre-faulted slabs, so flow setup takes no page faults
  *   on the PMD.  Flow-table changes take the
- *   lock for writing, change the tables, and call dp_revalidate() before
- *   releasing it: every megaflow is translated again and removed if its
- *   result changed.  Because an upcall holds the read lock from translation
- *   through installation, no megaflow translated against old tables can be
- *   installed after a revalidation.  dp_synchronize() then waits one grace
+ *   lock for writing, change the tables, release it, and call
+ *   dp_revalidate(): every megaflow cached when the change was made is
+ *   translated again and removed if its result changed.  Because an upcall
+ *   holds the read lock from translation through installation, every
+ *   megaflow translated against the old tables is in a classifier when
+ *   the write lock is released, and every later one is translated against
+ *   the new tables.  Revalidation takes the read lock only: PMDs keep
+ *   making upcalls meanwhile.  It lists each PMD's megaflows under the
+ *   PMD's flow mutex, translates them without it, and takes it again only
+ *   to remove, a batch at a time; a PMD never waits for the flow mutex
+ *   (it tries it, and runs a result it could not cache once, counted in
+ *   megaflow_not_installed).  dp_synchronize() then waits one grace
  *   period: after it returns no PMD is still forwarding a packet with a
  *   stale megaflow (correctness rule of DESIGN.md).
  *
@@ -235,8 +242,10 @@ void dp_slow_unlock(struct dp *);     /* After dp_slow_rdlock(). */
  * in one batch.  Main thread. */
 void dp_slow_wrunlock(struct dp *);
 
-/* With the write lock held: re-translates every megaflow and removes the
- * ones whose actions or wildcards changed.  Returns how many it removed. */
+/* Re-translates every megaflow and removes the ones whose actions or
+ * wildcards changed, then completes their hardware removals (as
+ * dp_slow_wrunlock()).  Main thread, holding no slow-path lock (it takes
+ * the read lock; see Design).  Returns how many it removed. */
 size_t dp_revalidate(struct dp *);
 /* Without the lock: waits until every PMD has finished the batch it was
  * processing (one grace period). */
@@ -433,6 +442,9 @@ struct dp_pmd_stats {
     uint64_t upcall_failures;       /* Translation failed: the same
                                      * count as drops[UPCALL_ERROR]. */
     uint64_t megaflow_not_installed;/* limit or ENOMEM: executed anyway */
+    uint64_t megaflow_busy;         /* ... of which: the PMD's flow mutex
+                                     * was held (main thread listing or
+                                     * sweeping its megaflows). */
     uint64_t recirculations;        /* Extra passes (after ct()); the
                                      * hits above count every pass. */
     uint64_t mask_limited;          /* ... of which for max_masks. */

@@ -198,10 +198,14 @@ on_timer(evutil_socket_t fd, short what, void *ctx_)
     evtimer_add(ctx->timer, &tv);
 }
 
-/* The EAL pins the main thread to the main lcore's CPU; the main loop is
- * mostly asleep and should run wherever the scheduler likes. */
+/* The EAL pins the main thread to the main lcore's CPU.  The main loop is
+ * mostly asleep and may run on any CPU but the PMDs': a flow-table change
+ * keeps it busy for as long as revalidation takes, and on a PMD's CPU it
+ * would take that PMD's time slices (stalls of milliseconds).  Threads it
+ * creates later (offload, vhost events) inherit the set.  If the PMDs
+ * take every CPU, it keeps them all. */
 static void
-unpin_self(void)
+unpin_self(const struct cfg *cfg)
 {
     cpu_set_t set;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -209,6 +213,16 @@ unpin_self(void)
     CPU_ZERO(&set);
     for (long i = 0; i < n && i < CPU_SETSIZE; i++) {
         CPU_SET(i, &set);
+    }
+    for (size_t k = 0; k < cfg->n_pmd_cores; k++) {
+        if (cfg->pmd_cores[k] < CPU_SETSIZE) {
+            CPU_CLR(cfg->pmd_cores[k], &set);
+        }
+    }
+    if (!CPU_COUNT(&set)) {
+        for (long i = 0; i < n && i < CPU_SETSIZE; i++) {
+            CPU_SET(i, &set);
+        }
     }
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
@@ -376,7 +390,7 @@ main(int argc, char *argv[])
         cfg_free(cfg);
         return 1;
     }
-    unpin_self();
+    unpin_self(cfg);
     pdump = pdump_init(cfg);
 
     mp = rte_pktmbuf_pool_create("sluice_mbufs", cfg->n_mbufs,

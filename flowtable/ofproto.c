@@ -1984,6 +1984,8 @@ ofproto_dump(struct ofproto *ofp, const struct of_flow_spec *filter,
 
 struct xctx {
     struct ofproto *ofp;
+    bool learn;                 /* NORMAL may learn (ofp->learning and the
+                                 * caller lets it). */
     struct flow work;           /* The flow as the actions changed it. */
     struct flow base;           /* The packet as emitted actions leave it. */
     struct flow *wc;
@@ -2227,7 +2229,7 @@ xlate_normal(struct xctx *x)
 
     uint16_t vlan = is_tagged(w->vlan_tci)
                     ? ntohs(w->vlan_tci) & FLOW_VLAN_VID_MASK : 0;
-    if (x->ofp->learning && !(w->dl_src[0] & 1) && w->in_port < OFPP_MAX
+    if (x->learn && !(w->dl_src[0] & 1) && w->in_port < OFPP_MAX
         && ml_learn(x->ofp->ml, w->dl_src, vlan, w->in_port, x->now_ms)) {
         x->out->learned_changed = true;
     }
@@ -2893,7 +2895,7 @@ static int
 xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
         struct dp_actions *stub, size_t stub_cap,
         const struct of_actions *packet_out, struct dp_actions **actions,
-        struct ofproto_xlate_out *out, long long now_ms);
+        struct ofproto_xlate_out *out, long long now_ms, bool learn);
 
 int
 ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
@@ -2902,7 +2904,17 @@ ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
                    struct ofproto_xlate_out *out, long long now_ms)
 {
     return xlate__(ofp, flow, wc, stub, stub_cap, NULL, actions, out,
-                   now_ms);
+                   now_ms, true);
+}
+
+int
+ofproto_xlate_stub_nolearn(struct ofproto *ofp, const struct flow *flow,
+                           struct flow *wc, struct dp_actions *stub,
+                           size_t stub_cap, struct dp_actions **actions,
+                           struct ofproto_xlate_out *out, long long now_ms)
+{
+    return xlate__(ofp, flow, wc, stub, stub_cap, NULL, actions, out,
+                   now_ms, false);
 }
 
 int
@@ -2913,14 +2925,15 @@ ofproto_xlate_packet_out(struct ofproto *ofp, const struct flow *flow,
 {
     struct flow wc;
 
-    return xlate__(ofp, flow, &wc, NULL, 0, acts, actions, out, now_ms);
+    return xlate__(ofp, flow, &wc, NULL, 0, acts, actions, out, now_ms,
+                   true);
 }
 
 static int
 xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
         struct dp_actions *stub, size_t stub_cap,
         const struct of_actions *packet_out, struct dp_actions **actions,
-        struct ofproto_xlate_out *out, long long now_ms)
+        struct ofproto_xlate_out *out, long long now_ms, bool learn)
 {
     struct xctx x;
 
@@ -2931,6 +2944,7 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
     *actions = NULL;
 
     x.ofp = ofp;
+    x.learn = learn && ofp->learning;
     x.work = *flow;
     x.base = *flow;
     x.wc = wc;

@@ -477,6 +477,14 @@ int ofproto_xlate_stub(struct ofproto *ofp, const struct flow *flow,
                        struct flow *wc, struct dp_actions *stub,
                        size_t stub_cap, struct dp_actions **actions,
                        struct ofproto_xlate_out *out, long long now_ms);
+/* ofproto_xlate_stub() that never changes the MAC table (NORMAL looks it
+ * up but does not learn): for re-translating cached results, which may run
+ * concurrently with translations that do learn. */
+int ofproto_xlate_stub_nolearn(struct ofproto *ofp, const struct flow *flow,
+                               struct flow *wc, struct dp_actions *stub,
+                               size_t stub_cap, struct dp_actions **actions,
+                               struct ofproto_xlate_out *out,
+                               long long now_ms);
 void ofproto_xlate_actions_free(struct dp_actions *actions,
                                 const struct dp_actions *stub);
 /* A PACKET_OUT: translates the action list 'acts' (not a table lookup)

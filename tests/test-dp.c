@@ -450,8 +450,8 @@ world_create(const struct dp_config *cfg, const struct rule *rules,
 }
 
 /* Changes the rules as a flow-table change does: write lock, change,
- * revalidate, unlock, one grace period.  Returns how many megaflows
- * revalidation removed. */
+ * unlock, revalidate (it takes the read lock), one grace period.  Returns
+ * how many megaflows revalidation removed. */
 static size_t
 world_change(struct world *w, const struct rule *rules, size_t n_rules)
 {
@@ -461,8 +461,8 @@ world_change(struct world *w, const struct rule *rules, size_t n_rules)
     dp_slow_wrlock(w->dp);
     memcpy(w->rules, rules, n_rules * sizeof *rules);
     w->n_rules = n_rules;
-    removed = dp_revalidate(w->dp);
     dp_slow_wrunlock(w->dp);
+    removed = dp_revalidate(w->dp);
     dp_synchronize(w->dp);
     return removed;
 }

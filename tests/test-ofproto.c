@@ -341,6 +341,26 @@ test_normal(void **state)
     ofproto_xlate_out_uninit(&out);
     assert_int_equal(ml_count(ofproto_ml(ofp)), n_ml);
 
+    /* Learning on, but a re-translation (nolearn) learns nothing either,
+     * and the next ordinary translation learns. */
+    ofproto_set_mac_learning(ofp, true);
+    {
+        struct flow wc;
+        struct dp_actions *a = NULL;
+
+        assert_int_equal(ofproto_xlate_stub_nolearn(ofp, &f, &wc, NULL, 0,
+                                                    &a, &out, 1000), 0);
+        free(a);
+        assert_false(out.learned_changed);
+        ofproto_xlate_out_uninit(&out);
+        assert_int_equal(ml_count(ofproto_ml(ofp)), n_ml);
+        acts = xl(ofp, &f, NULL, &out);
+        free(acts);
+        assert_true(out.learned_changed);
+        ofproto_xlate_out_uninit(&out);
+        assert_int_equal(ml_count(ofproto_ml(ofp)), n_ml + 1);
+    }
+
     ofproto_destroy(ofp);
 }
 
