@@ -22,7 +22,10 @@
  *   decreasing priority.  Lookup with 'wc' un-wildcards only the bits it
  *   consulted: each subtable's mask is hashed in stages (metadata, L2, L3,
  *   L4) and a stage that cannot match stops that subtable's contribution to
- *   the wildcards there.
+ *   the wildcards there.  The batched lookup (the megaflow cache's) hashes
+ *   a whole batch per subtable, prefetching each slot, with code
+ *   specialised by the length of the subtable's word list (cls.c:
+ *   probe_subtable()); on x86-64 the hash steps are CRC32C instructions.
  *
  * Thread-safety
  *   One writer at a time (cls_insert, cls_remove, cls_rank: the caller
