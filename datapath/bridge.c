@@ -143,6 +143,8 @@ sw_upcall(struct dp_upcall *up, void *sw_)
     up->wc.in_port = UINT32_MAX;
     up->learned = out.learned_changed;
     up->no_cache = out.no_cache;
+    up->scope = pm->br;
+    up->key_lookups = out.key_lookups;
     _Static_assert(OFPROTO_MAX_XLATE_RULES <= DP_MAX_REFS,
                    "every rule hit must fit in an upcall's references");
     up->n_refs = out.n_rules;
@@ -511,6 +513,36 @@ commit_and_unlock(struct sw *sw)
 {
     dp_slow_wrunlock(sw->dp);
     dp_revalidate(sw->dp);
+    dp_synchronize(sw->dp);
+}
+
+/* commit_and_unlock() after flow mods of 'br' ('n' of them): megaflows
+ * that no changed rule can concern are not translated again
+ * (dp_revalidate_change()).  Each mod's match bounds the rules it
+ * changed: an add's rule is its match, a modify or delete selects rules
+ * within its match. */
+static void
+commit_flow_mods_and_unlock(struct sw *sw, struct bridge *br,
+                            const struct of_flow_spec *specs, size_t n)
+{
+    struct flow *r = n <= DP_CHANGE_MAX ? malloc(2 * n * sizeof *r) : NULL;
+
+    dp_slow_wrunlock(sw->dp);
+    if (r) {
+        struct dp_change chg = { .scope = br, .vals = r, .masks = r + n,
+                                 .n = n };
+
+        for (size_t i = 0; i < n; i++) {
+            r[i] = specs[i].match.flow;
+            r[n + i] = specs[i].match.wc;
+            /* OpenFlow port numbers, not the datapath's. */
+            r[i].in_port = r[n + i].in_port = 0;
+        }
+        dp_revalidate_change(sw->dp, &chg, NULL);
+        free(r);
+    } else {
+        dp_revalidate(sw->dp);
+    }
     dp_synchronize(sw->dp);
 }
 
@@ -1055,7 +1087,7 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
         dp_slow_wrunlock(sw->dp);
         return ret;
     }
-    commit_and_unlock(sw);
+    commit_flow_mods_and_unlock(sw, br, specs, n);
     sw->next_timeouts_ms = 0;
     if (count) {
         *count = total;

@@ -174,6 +174,8 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
     }
     if (mf) {
         mf->key = *key;
+        mf->scope = tmp_up->scope;
+        mf->key_lookups = tmp_up->key_lookups;
         for (size_t i = 0; i < n_acts; i++) {
             if (tmp_up->actions->a[i].type != DPA_OUTPUT) {
                 mf->needs_layers = true;

@@ -250,6 +250,9 @@ struct dp_megaflow {
 
     struct cls_rule cr;             /* [fm] In the PMD's classifier. */
     struct flow key;                /* [const] Packet that created it. */
+    const void *scope;              /* [const] dp_upcall's. */
+    bool key_lookups;               /* [main] dp_upcall's; renewed when
+                                     * revalidation keeps it. */
     long long created_ms;           /* [const] */
     uint64_t credited_packets;      /* [main] Already credited. */
     uint64_t credited_bytes;        /* [main] */

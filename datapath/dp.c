@@ -962,7 +962,11 @@ revalidate_keep(struct dp *dp, struct dp_megaflow *mf)
     if (!dp->cbs.upcall(&up, dp->aux) && up.actions) {
         dp_megaflow_mask_fixup(&up.wc);
         keep = !up.no_cache && dp_actions_equal(up.actions, mf->actions)
-               && !memcmp(&up.wc, &mf->cr.mask, sizeof up.wc);
+               && !memcmp(&up.wc, &mf->cr.mask, sizeof up.wc)
+               && up.scope == mf->scope;
+        if (keep) {
+            mf->key_lookups = up.key_lookups;
+        }
     }
     if (dp->cbs.release && up.n_refs) {
         dp->cbs.release(up.refs, up.n_refs, dp->aux);
@@ -1018,10 +1022,50 @@ reval_list_cb(struct cls_rule *cr, void *list_)
 /* Megaflows are removed this many at a time under the flow mutex. */
 #define DP_REVAL_BATCH 256
 
+/* True if the change 'chg' cannot change what 'mf' answers (see
+ * dp_revalidate_change()). */
+static bool
+change_spares(const struct dp_change *chg, const struct dp_megaflow *mf)
+{
+    const uint64_t *k = flow_u64(&mf->key), *m = flow_u64(&mf->cr.mask);
+
+    if (!mf->key_lookups) {
+        return false;
+    }
+    if (mf->scope != chg->scope) {
+        return true;
+    }
+    for (size_t r = 0; r < chg->n; r++) {
+        const uint64_t *v = flow_u64(&chg->vals[r]);
+        const uint64_t *rm = flow_u64(&chg->masks[r]);
+        bool disjoint = false;
+
+        for (size_t w = 0; w < FLOW_U64S && !disjoint; w++) {
+            disjoint = ((k[w] ^ v[w]) & m[w] & rm[w]) != 0;
+        }
+        if (!disjoint) {
+            return false;
+        }
+    }
+    return true;
+}
+
 size_t
 dp_revalidate(struct dp *dp)
 {
+    return dp_revalidate_change(dp, NULL, NULL);
+}
+
+size_t
+dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
+                     size_t *skipped)
+{
     struct reval_ctx ctx = { .dp = dp };
+    size_t n_spared = 0;
+
+    if (chg && chg->n > DP_CHANGE_MAX) {
+        chg = NULL;
+    }
 
     atomic_store(&dp->learned, false);
     dp_slow_rdlock(dp);
@@ -1047,7 +1091,9 @@ dp_revalidate(struct dp *dp)
             continue;
         }
         for (size_t k = 0; k <= l.n; k++) {
-            if (k < l.n && !revalidate_keep(dp, l.mfs[k])) {
+            if (k < l.n && chg && change_spares(chg, l.mfs[k])) {
+                n_spared++;
+            } else if (k < l.n && !revalidate_keep(dp, l.mfs[k])) {
                 stale[n_stale++] = l.mfs[k];
             }
             if (n_stale && (n_stale == DP_REVAL_BATCH || k == l.n)) {
@@ -1064,6 +1110,9 @@ dp_revalidate(struct dp *dp)
     }
     dp_slow_unlock(dp);
     dp_hw_removals(dp);
+    if (skipped) {
+        *skipped = n_spared;
+    }
     return ctx.removed;
 }
 

@@ -145,6 +145,15 @@ struct dp_upcall {
                                  * hop being resolved): run it for this
                                  * packet, install no megaflow (and drop
                                  * one being revalidated). */
+    const void *scope;          /* Out: whose rules it consulted (the
+                                 * bridge); NULL: unknown. */
+    bool key_lookups;           /* Out: it consulted only 'scope''s rules,
+                                 * each time with the flow as given (no
+                                 * field changed first): a rule change
+                                 * elsewhere, or one whose match is
+                                 * disjoint from the result's wildcarded
+                                 * flow, leaves the result as it is (see
+                                 * dp_revalidate_change()). */
 };
 
 struct dp_callbacks {
@@ -247,6 +256,26 @@ void dp_slow_wrunlock(struct dp *);
  * dp_slow_wrunlock()).  Main thread, holding no slow-path lock (it takes
  * the read lock; see Design).  Returns how many it removed. */
 size_t dp_revalidate(struct dp *);
+
+/* What a change of rules touched: the rules of 'scope' (a bridge) whose
+ * matches lie within the regions (vals[i], masks[i]) (every changed rule
+ * within one of them).  in_port must be wildcarded (rules and megaflows
+ * number ports differently). */
+struct dp_change {
+    const void *scope;
+    const struct flow *vals, *masks;
+    size_t n;
+};
+#define DP_CHANGE_MAX 64        /* More regions: dp_revalidate(). */
+
+/* dp_revalidate() after a change of rules that 'chg' describes: a
+ * megaflow whose upcall reported key_lookups is kept without being
+ * translated again if its scope is another one, or if its key, under its
+ * mask, is disjoint from every region (no packet it answers for matches
+ * a changed rule, so none gets another answer).  Returns how many it
+ * removed; '*skipped' (may be NULL) gets how many it kept untranslated. */
+size_t dp_revalidate_change(struct dp *, const struct dp_change *chg,
+                            size_t *skipped);
 /* Without the lock: waits until every PMD has finished the batch it was
  * processing (one grace period). */
 void dp_synchronize(struct dp *);

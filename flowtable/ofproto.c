@@ -1984,6 +1984,7 @@ ofproto_dump(struct ofproto *ofp, const struct of_flow_spec *filter,
 
 struct xctx {
     struct ofproto *ofp;
+    const struct flow *in;      /* The flow as given (out->key_lookups). */
     bool learn;                 /* NORMAL may learn (ofp->learning and the
                                  * caller lets it). */
     struct flow work;           /* The flow as the actions changed it. */
@@ -2194,6 +2195,10 @@ output_port(struct xctx *x, uint32_t ofport)
     }
     uint32_t dp_port = p->dp_port;
     commit(x);
+    if (p->hooked && x->ofp->hook && !x->stop) {
+        /* The hook may translate in another bridge. */
+        x->out->key_lookups = false;
+    }
     if (p->hooked && x->ofp->hook && !x->stop
         && x->ofp->hook->output(x->ofp->hook, x->ofp, ofport, dp_port,
                                 &x->work, x->wc, (struct ofproto_xctx *) x)
@@ -2785,8 +2790,12 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
 static void
 xlate_table(struct xctx *x, uint8_t table_id, bool resubmit)
 {
-    const struct cls_rule *cr = cls_lookup(x->ofp->tables[table_id],
-                                           &x->work, x->wc);
+    const struct cls_rule *cr;
+
+    if (x->out->key_lookups && memcmp(&x->work, x->in, sizeof x->work)) {
+        x->out->key_lookups = false;
+    }
+    cr = cls_lookup(x->ofp->tables[table_id], &x->work, x->wc);
     if (!cr) {
         if (!resubmit) {
             x->out->table_miss = true;
@@ -2837,6 +2846,7 @@ ofproto_xctx_merge(struct ofproto_xctx *ctx, struct ofproto_xlate_out *sub)
 {
     struct ofproto_xlate_out *out = ((struct xctx *) ctx)->out;
 
+    out->key_lookups = false;           /* It looked up another bridge. */
     for (size_t i = 0; i < sub->n_rules; i++) {
         if (out->n_rules < OFPROTO_MAX_XLATE_RULES) {
             out->rules[out->n_rules++] = sub->rules[i];
@@ -2943,7 +2953,9 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
     wc->recirc_id = UINT32_MAX;     /* Each pass is its own megaflow. */
     *actions = NULL;
 
+    out->key_lookups = true;
     x.ofp = ofp;
+    x.in = flow;
     x.learn = learn && ofp->learning;
     x.work = *flow;
     x.base = *flow;

@@ -458,6 +458,15 @@ struct ofproto_xlate_out {
     bool no_cache;              /* An output hook's result rests on state
                                  * that changes without notice: do not
                                  * cache it (ofproto_xctx_no_cache()). */
+    bool key_lookups;           /* Every table lookup used the flow as
+                                 * given (no action had changed a field
+                                 * before it) and no output hook ran (it
+                                 * may translate in another bridge).  Then
+                                 * a change of this bridge's rules can only
+                                 * change the result for flows that match
+                                 * a changed rule: one whose match is
+                                 * disjoint from the result's wildcards
+                                 * and the flow leaves it as it is. */
 };
 
 /* Translates 'flow' (in_port = OpenFlow port) into *actions (new memory,

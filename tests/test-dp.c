@@ -247,6 +247,9 @@ stub_upcall(struct dp_upcall *up, void *w_)
     }
     up->refs[0] = &w->refs[i];
     up->n_refs = 1;
+    /* A scan of one rule set on the flow as given. */
+    up->scope = w;
+    up->key_lookups = true;
     atomic_fetch_add(&w->held, 1);
     if (r->kind == R_ERROR) {
         return EIO;             /* The datapath releases the reference. */
@@ -1215,6 +1218,87 @@ test_revalidate(void **state)
     world_finish(state, w);
 }
 
+/* dp_revalidate_change(): after rules 0 and 2 change, only the megaflows
+ * whose flows may match them are translated again, the changed ones go,
+ * and everything answers as after a full revalidation; a change of
+ * another scope translates nothing. */
+static void
+test_revalidate_change(void **state)
+{
+    struct rule rules[] = {
+        { IPV6(0), DST(1), .n_out = 1, .out = { 1 } },
+        { IPV6(0), DST(2), .n_out = 1, .out = { 1 } },
+        { IPV6(1), DST(3), .n_out = 1, .out = { 1 } },
+        { VID(7), .n_out = 1, .out = { 2 } },
+        { .n_out = 1, .out = { 3 } },
+    };
+    struct tflow flows[] = {
+        { .shape = SH_IPV4, .dst = 1 },         /* Rule 0. */
+        { .shape = SH_IPV6, .dst = 3 },         /* Rule 2. */
+        { .shape = SH_IPV4, .dst = 2 },         /* The others. */
+        { .shape = SH_VLAN, .vid = 7, .dst = 5 },
+        { .shape = SH_IPV6, .dst = 9 },
+        { .shape = SH_IPV4, .dst = 9 },
+    };
+    struct world *w = world_create(NULL, rules, ARRAY_SIZE(rules));
+    struct flow regions[4];
+    struct dp_change chg = { .scope = w, .vals = regions,
+                             .masks = regions + 2, .n = 2 };
+    struct mf_list before, after;
+    struct dp_pmd_stats s0, s1;
+    size_t removed, skipped, translated;
+
+    *state = w;
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 6, 100);
+    mf_list(w, &before);
+    assert_int_equal(mf_list_count_rule(&before, 0), 1);
+    assert_int_equal(mf_list_count_rule(&before, 2), 1);
+
+    /* Another scope's change: nothing is translated, nothing goes. */
+    chg.scope = &chg;
+    atomic_store(&w->reval_upcalls, 0);
+    assert_int_equal(dp_revalidate_change(w->dp, &chg, &skipped), 0);
+    assert_int_equal(skipped, before.n);
+    assert_int_equal(atomic_load(&w->reval_upcalls), 0);
+
+    /* Rules 0 and 2 output elsewhere now. */
+    chg.scope = w;
+    rule_to_match(w, &rules[0], &regions[0], &regions[2]);
+    rule_to_match(w, &rules[2], &regions[1], &regions[3]);
+    for (int i = 0; i < 4; i++) {
+        regions[i].in_port = 0;
+    }
+    rules[0].out[0] = 2;
+    rules[2].out[0] = 2;
+    dp_slow_wrlock(w->dp);
+    memcpy(w->rules, rules, sizeof rules);
+    w->n_rules = ARRAY_SIZE(rules);
+    dp_slow_wrunlock(w->dp);
+    atomic_store(&w->reval_upcalls, 0);
+    removed = dp_revalidate_change(w->dp, &chg, &skipped);
+    dp_synchronize(w->dp);
+    translated = atomic_load(&w->reval_upcalls);
+    assert_int_equal(removed, 2);
+    assert_int_equal(translated + skipped, before.n);
+    assert_true(skipped >= 1);
+    assert_true(translated >= removed);
+    mf_list(w, &after);
+    assert_int_equal(after.n, before.n - 2);
+    for (size_t i = 0; i < before.n; i++) {
+        assert_int_equal(mf_list_has(&after, before.handle[i]),
+                         before.rule[i] != 0 && before.rule[i] != 2);
+    }
+
+    /* The survivors answer without an upcall; the changed flows follow
+     * the new rules. */
+    pmd_stats(w, &s0);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 2, 4, 20);
+    pmd_stats(w, &s1);
+    assert_int_equal(s1.upcalls, s0.upcalls);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 2, 20);
+    world_finish(state, w);
+}
+
 /* Rule changes while the PMD is busy with a long queue: every packet
  * follows the old or the new rules, once a flow has followed the new ones
  * it never goes back, and everything sent after the change returned
@@ -1604,6 +1688,7 @@ main(void)
         cmocka_unit_test_teardown(test_exact_tiers, world_teardown),
         cmocka_unit_test_teardown(test_simple_match, world_teardown),
         cmocka_unit_test_teardown(test_revalidate, world_teardown),
+        cmocka_unit_test_teardown(test_revalidate_change, world_teardown),
         cmocka_unit_test_teardown(test_revalidate_under_traffic,
                                   world_teardown),
         cmocka_unit_test_teardown(test_expiry, world_teardown),

@@ -839,6 +839,8 @@ test_resubmit_goto(void **state)
     assert_int_equal(ofproto_rule_table(out.rules[0]), 0);
     assert_int_equal(ofproto_rule_table(out.rules[1]), 1);
     assert_int_equal(ofproto_rule_table(out.rules[2]), 2);
+    /* Table 2 was looked up with in_port 3: not the flow as given. */
+    assert_false(out.key_lookups);
     ofproto_xlate_out_uninit(&out);
 
     /* Resubmit miss does nothing. */
@@ -850,6 +852,8 @@ test_resubmit_goto(void **state)
     check_actions(acts, &e);
     free(acts);
     assert_false(out.table_miss);
+    /* Both lookups (tables 0 and 5) saw the flow as given. */
+    assert_true(out.key_lookups);
     ofproto_xlate_out_uninit(&out);
 
     /* goto_table: continues; a miss ends the pipeline. */
