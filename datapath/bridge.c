@@ -2069,11 +2069,17 @@ sw_run(struct sw *sw)
     capture_set_run(sw->captures);
 
     if (now >= sw->next_timeouts_ms) {
-        bool changed = false;
+        bool changed = false, timed = false;
         long long next = now + 1000;
 
-        /* Idle timeouts need fresh 'used' times. */
-        dp_pull_stats(sw->dp);
+        for (struct bridge *br = sw->bridges; br && !timed; br = br->next) {
+            timed = ofproto_has_timeouts(br->ofproto);
+        }
+        if (timed) {
+            /* Idle timeouts need fresh 'used' times (a walk of every
+             * megaflow: only when a rule has a timeout). */
+            dp_pull_stats(sw->dp);
+        }
         dp_slow_wrlock(sw->dp);
         for (struct bridge *br = sw->bridges; br; br = br->next) {
             long long ne;

@@ -1867,6 +1867,12 @@ ofproto_expire(struct ofproto *ofp, long long now_ms)
     return n;
 }
 
+bool
+ofproto_has_timeouts(const struct ofproto *ofp)
+{
+    return ofp->timed != NULL;
+}
+
 long long
 ofproto_next_expiry(const struct ofproto *ofp)
 {

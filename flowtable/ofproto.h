@@ -277,6 +277,8 @@ void ofproto_set_removed_cb(struct ofproto *ofp,
 size_t ofproto_expire(struct ofproto *ofp, long long now_ms);
 /* Earliest time at which ofproto_expire() could remove something, or
  * LLONG_MAX when no rule has a timeout.  (Credits may postpone it.) */
+/* True if a rule of 'ofp' has an idle or hard timeout. */
+bool ofproto_has_timeouts(const struct ofproto *ofp);
 long long ofproto_next_expiry(const struct ofproto *ofp);
 
 /* How many rules a modify or delete spec selects (strict or not): what
