@@ -439,7 +439,6 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
             && hkey_extract(frame, len, b->in_port, hk)) {
             if (b->hkc_on) {
                 b->hk_hashes[b->n_hk] = hkey_hash(hk);
-                hkc_prefetch(pmd->hkc, b->hk_hashes[b->n_hk]);
             }
             b->hk_of[i] = (uint8_t) b->n_hk++;
             b->layers[i].l3 = 14;       /* hkey.h: the shape fixes them. */
@@ -454,6 +453,10 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         if (b->emc_on) {
             emc_prefetch(pmd->emc, b->hashes[i]);
         }
+    }
+    if (b->n_hk && b->hkc_on) {
+        /* The buckets stage 2 reads, in one call for the burst. */
+        hkc_prefetch_batch(pmd->hkc, b->hk_hashes, b->n_hk);
     }
     dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_KEY);
 }
@@ -765,20 +768,33 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
         if (direct && mf->out_port != DP_NO_OUT
             && !(b->md && b->md[i].sess)) {     /* A session trace: to
                                                  * dp_execute(). */
-            /* The run of packets of this megaflow that starts here is
-             * counted once and queued in one go: per packet, the counters
-             * and the tx buffer's fill level would each be a chain of
-             * loads and stores through memory. */
-            unsigned j = i;
+            /* The run of packets that starts here and goes to the same
+             * port is queued in one go, and each run of one megaflow
+             * within it is counted once: per packet, the counters and
+             * the tx buffer's fill level would each be a chain of loads
+             * and stores through memory. */
+            uint32_t port = mf->out_port;
+            struct dp_megaflow *cur = mf, *next;
+            unsigned j = i, n_cur = 0;
             uint64_t bytes = 0;
 
-            do {
+            for (;;) {
+                n_cur++;
                 bytes += rte_pktmbuf_pkt_len(b->pkts[j]);
                 j++;
-            } while (j < b->n && b->mfs[j] == mf && b->pkts[j]
-                     && !(b->md && b->md[j].sess));
-            megaflow_account(pmd, mf, j - i, bytes);
-            dp_output_burst(pmd, mf->out_port, &b->pkts[i], j - i);
+                next = j < b->n && b->pkts[j]
+                       && !(b->md && b->md[j].sess) ? b->mfs[j] : NULL;
+                if (next != cur) {
+                    megaflow_account(pmd, cur, n_cur, bytes);
+                    n_cur = 0;
+                    bytes = 0;
+                    if (!next || next->out_port != port) {
+                        break;
+                    }
+                    cur = next;
+                }
+            }
+            dp_output_burst(pmd, port, &b->pkts[i], j - i);
             i = j - 1;
             continue;
         }

@@ -109,6 +109,17 @@ hkc_prefetch(const struct hkc *hkc, uint32_t hash)
     __builtin_prefetch(&hkc->buckets[hash & hkc->bucket_mask]);
 }
 
+void
+hkc_prefetch_batch(const struct hkc *hkc, const uint32_t *hashes, unsigned n)
+{
+    const struct hkc_bucket *buckets = hkc->buckets;
+    uint32_t mask = hkc->bucket_mask;
+
+    for (unsigned i = 0; i < n; i++) {
+        __builtin_prefetch(&buckets[hashes[i] & mask]);
+    }
+}
+
 static inline void *
 probe(const struct hkc *hkc, uint32_t bi, unsigned m, const struct hkey *key)
 {

@@ -56,6 +56,9 @@ void hkc_destroy(struct hkc *hkc);
 
 /* Prefetches the bucket for 'hash' (= hkey_hash() of the key). */
 void hkc_prefetch(const struct hkc *hkc, uint32_t hash);
+/* hkc_prefetch() for hashes[i], i < n: one call for a batch. */
+void hkc_prefetch_batch(const struct hkc *hkc, const uint32_t *hashes,
+                        unsigned n);
 
 /* Returns the data stored for 'key' ('hash' = hkey_hash(key)), or NULL. */
 void *hkc_lookup(const struct hkc *hkc, const struct hkey *key,
