@@ -399,11 +399,13 @@ batch_key_parsed(struct input_batch *b, unsigned i)
 static void
 input_key(struct dp_pmd *pmd, struct input_batch *b)
 {
+    unsigned n_hk = 0;          /* b->n_hk, in a register meanwhile. */
+
     for (unsigned i = 0; i < b->n; i++) {
         struct rte_mbuf *m = b->pkts[i];
         const void *frame = rte_pktmbuf_mtod(m, void *);
         uint32_t len = rte_pktmbuf_data_len(m);
-        struct hkey *hk = &b->hkeys[b->n_hk];
+        struct hkey *hk = &b->hkeys[n_hk];
 
         if (i + 1 < b->n) {
             rte_prefetch0(rte_pktmbuf_mtod(b->pkts[i + 1], void *));
@@ -438,9 +440,9 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         if ((pmd->hkc || !pmd->emc)
             && hkey_extract(frame, len, b->in_port, hk)) {
             if (b->hkc_on) {
-                b->hk_hashes[b->n_hk] = hkey_hash(hk);
+                b->hk_hashes[n_hk] = hkey_hash(hk);
             }
-            b->hk_of[i] = (uint8_t) b->n_hk++;
+            b->hk_of[i] = (uint8_t) n_hk++;
             b->layers[i].l3 = 14;       /* hkey.h: the shape fixes them. */
             b->layers[i].l4 = 34;
             b->layers[i].n_vlans = 0;
@@ -454,6 +456,7 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
             emc_prefetch(pmd->emc, b->hashes[i]);
         }
     }
+    b->n_hk = n_hk;
     if (b->n_hk && b->hkc_on) {
         /* The buckets stage 2 reads, in one call for the burst. */
         hkc_prefetch_batch(pmd->hkc, b->hk_hashes, b->n_hk);
@@ -512,6 +515,11 @@ input_exact(struct dp_pmd *pmd, struct input_batch *b)
         }
     }
 
+    /* The counts in locals: kept in the batch, each would be a chain of
+     * loads and stores from packet to packet. */
+    uint64_t emc_hits = 0, hkc_hits = 0, mark_hits = 0;
+    unsigned n_miss = b->n_miss;
+
     for (unsigned i = 0; i < b->n; i++) {
         struct dp_megaflow *mf = NULL;
 
@@ -525,7 +533,7 @@ input_exact(struct dp_pmd *pmd, struct input_batch *b)
                     && !atomic_load_explicit(&mf->dead,
                                              memory_order_relaxed)) {
                     b->mfs[i] = mf;
-                    b->mark_hits++;
+                    mark_hits++;
                     continue;
                 }
                 mf = NULL;
@@ -538,15 +546,19 @@ input_exact(struct dp_pmd *pmd, struct input_batch *b)
         }
         if (mf && !atomic_load_explicit(&mf->dead, memory_order_relaxed)) {
             b->mfs[i] = mf;
-            b->emc_hits++;
-            b->hkc_hits += b->hk_of[i] != HK_NONE;
+            emc_hits++;
+            hkc_hits += b->hk_of[i] != HK_NONE;
         } else {
             /* The classifier and the slow path need the flow. */
             batch_key(b, i);
             b->mfs[i] = NULL;
-            b->miss_idx[b->n_miss++] = i;
+            b->miss_idx[n_miss++] = i;
         }
     }
+    b->emc_hits += emc_hits;
+    b->hkc_hits += hkc_hits;
+    b->mark_hits += mark_hits;
+    b->n_miss = n_miss;
     dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_EXACT);
 }
 
