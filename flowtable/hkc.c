@@ -104,12 +104,6 @@ hkc_destroy(struct hkc *hkc)
 }
 
 void
-hkc_prefetch(const struct hkc *hkc, uint32_t hash)
-{
-    __builtin_prefetch(&hkc->buckets[hash & hkc->bucket_mask]);
-}
-
-void
 hkc_prefetch_batch(const struct hkc *hkc, const uint32_t *hashes, unsigned n)
 {
     const struct hkc_bucket *buckets = hkc->buckets;

@@ -54,9 +54,8 @@ struct hkc *hkc_create(size_t n_entries);
 /* Frees 'hkc' (NULL is fine). */
 void hkc_destroy(struct hkc *hkc);
 
-/* Prefetches the bucket for 'hash' (= hkey_hash() of the key). */
-void hkc_prefetch(const struct hkc *hkc, uint32_t hash);
-/* hkc_prefetch() for hashes[i], i < n: one call for a batch. */
+/* Prefetches the buckets for hashes[i] (= hkey_hash() of the keys),
+ * i < n: one call for a batch. */
 void hkc_prefetch_batch(const struct hkc *hkc, const uint32_t *hashes,
                         unsigned n);
 

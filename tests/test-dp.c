@@ -1133,19 +1133,22 @@ test_simple_match(void **state)
     world_finish(state, w);
 }
 
+/* The rules of the revalidation tests (which change copies of them). */
+static const struct rule reval_rules[] = {
+    { IPV6(0), DST(1), .n_out = 1, .out = { 1 } },
+    { IPV6(0), DST(2), .n_out = 1, .out = { 1 } },
+    { IPV6(1), DST(3), .n_out = 1, .out = { 1 } },
+    { VID(7), .n_out = 1, .out = { 2 } },
+    { .n_out = 1, .out = { 3 } },
+};
+
 /* A rule change removes exactly the megaflows whose translation changed;
  * the others survive (with their exact-match entries), and no packet
  * follows an old result afterwards. */
 static void
 test_revalidate(void **state)
 {
-    struct rule rules[] = {
-        { IPV6(0), DST(1), .n_out = 1, .out = { 1 } },
-        { IPV6(0), DST(2), .n_out = 1, .out = { 1 } },
-        { IPV6(1), DST(3), .n_out = 1, .out = { 1 } },
-        { VID(7), .n_out = 1, .out = { 2 } },
-        { .n_out = 1, .out = { 3 } },
-    };
+    struct rule rules[ARRAY_SIZE(reval_rules)];
     struct tflow flows[] = {
         /* Changed below (rules 0 and 2). */
         { .shape = SH_IPV4, .dst = 1 },
@@ -1159,13 +1162,15 @@ test_revalidate(void **state)
         /* Sent last. */
         { .shape = SH_IPV4, .dst = 9, .tp_dst = 4444 },
     };
-    struct world *w = world_create(NULL, rules, ARRAY_SIZE(rules));
+    struct world *w = world_create(NULL, reval_rules,
+                                   ARRAY_SIZE(reval_rules));
     struct rule narrowed[ARRAY_SIZE(rules) + 1];
     struct mf_list before, after;
     struct dp_pmd_stats s0, s1, s2;
     size_t changed, removed;
 
     *state = w;
+    memcpy(rules, reval_rules, sizeof rules);
     send_rounds(w, flows, ARRAY_SIZE(flows), 0, 7, 100);
     mf_list(w, &before);
     changed = mf_list_count_rule(&before, 0) + mf_list_count_rule(&before, 2);
@@ -1225,13 +1230,7 @@ test_revalidate(void **state)
 static void
 test_revalidate_change(void **state)
 {
-    struct rule rules[] = {
-        { IPV6(0), DST(1), .n_out = 1, .out = { 1 } },
-        { IPV6(0), DST(2), .n_out = 1, .out = { 1 } },
-        { IPV6(1), DST(3), .n_out = 1, .out = { 1 } },
-        { VID(7), .n_out = 1, .out = { 2 } },
-        { .n_out = 1, .out = { 3 } },
-    };
+    struct rule rules[ARRAY_SIZE(reval_rules)];
     struct tflow flows[] = {
         { .shape = SH_IPV4, .dst = 1 },         /* Rule 0. */
         { .shape = SH_IPV6, .dst = 3 },         /* Rule 2. */
@@ -1240,7 +1239,8 @@ test_revalidate_change(void **state)
         { .shape = SH_IPV6, .dst = 9 },
         { .shape = SH_IPV4, .dst = 9 },
     };
-    struct world *w = world_create(NULL, rules, ARRAY_SIZE(rules));
+    struct world *w = world_create(NULL, reval_rules,
+                                   ARRAY_SIZE(reval_rules));
     struct flow regions[4];
     struct dp_change chg = { .scope = w, .vals = regions,
                              .masks = regions + 2, .n = 2 };
@@ -1249,6 +1249,7 @@ test_revalidate_change(void **state)
     size_t removed, skipped, translated;
 
     *state = w;
+    memcpy(rules, reval_rules, sizeof rules);
     send_rounds(w, flows, ARRAY_SIZE(flows), 0, 6, 100);
     mf_list(w, &before);
     assert_int_equal(mf_list_count_rule(&before, 0), 1);
