@@ -1022,6 +1022,22 @@ reval_list_cb(struct cls_rule *cr, void *list_)
 /* Megaflows are removed this many at a time under the flow mutex. */
 #define DP_REVAL_BATCH 256
 
+/* Removes the 'n' megaflows of 'pmd' in 'stale' under its flow mutex;
+ * returns 'n'. */
+static size_t
+reval_remove(struct dp *dp, struct dp_pmd *pmd, struct dp_megaflow **stale,
+             size_t n)
+{
+    if (n) {
+        pthread_mutex_lock(&pmd->flow_mutex);
+        for (size_t j = 0; j < n; j++) {
+            dp_megaflow_remove(dp, stale[j], DP_REMOVED_REVALIDATE);
+        }
+        pthread_mutex_unlock(&pmd->flow_mutex);
+    }
+    return n;
+}
+
 /* A change's regions as lists of their nonzero mask words: testing a
  * megaflow then reads those few words of its key and mask, not all of
  * them (a revalidation may test every megaflow). */
@@ -1120,7 +1136,7 @@ dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
             free(l.mfs);
             continue;
         }
-        for (size_t k = 0; k <= l.n; k++) {
+        for (size_t k = 0; k < l.n; k++) {
             if (chg && k + 8 < l.n) {
                 /* Memory-bound: the lines change_spares() reads, for a
                  * megaflow a few ahead. */
@@ -1133,21 +1149,17 @@ dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
                         &flow_u64(&a->cr.mask)[cw->idx[0][j]]);
                 }
             }
-            if (k < l.n && chg && change_spares(chg, cw, l.mfs[k])) {
+            if (chg && change_spares(chg, cw, l.mfs[k])) {
                 n_spared++;
-            } else if (k < l.n && !revalidate_keep(dp, l.mfs[k])) {
+            } else if (!revalidate_keep(dp, l.mfs[k])) {
                 stale[n_stale++] = l.mfs[k];
-            }
-            if (n_stale && (n_stale == DP_REVAL_BATCH || k == l.n)) {
-                pthread_mutex_lock(&pmd->flow_mutex);
-                for (size_t j = 0; j < n_stale; j++) {
-                    dp_megaflow_remove(dp, stale[j], DP_REMOVED_REVALIDATE);
+                if (n_stale == DP_REVAL_BATCH) {
+                    ctx.removed += reval_remove(dp, pmd, stale, n_stale);
+                    n_stale = 0;
                 }
-                pthread_mutex_unlock(&pmd->flow_mutex);
-                ctx.removed += n_stale;
-                n_stale = 0;
             }
         }
+        ctx.removed += reval_remove(dp, pmd, stale, n_stale);
         free(l.mfs);
     }
     dp_slow_unlock(dp);
