@@ -910,7 +910,7 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
         json_array_append_new(*result, json_pack(
             "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
             " s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:I,"
-            " s:o, s:f, s:I}",
+            " s:o, s:f, s:I, s:I}",
             "pmd", (int) s.pmd, "core", s.core,
             "packets", (json_int_t) s.packets,
             "emc_hits", (json_int_t) s.emc_hits,
@@ -936,7 +936,8 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
             "profiled_packets", (json_int_t) s.profiled_packets,
             "iterations", iters,
             "iteration_max_us", (double) s.iteration_max_cycles / tsc_us,
-            "megaflow_busy", (json_int_t) s.megaflow_busy));
+            "megaflow_busy", (json_int_t) s.megaflow_busy,
+            "tnl_ctx_resets", (json_int_t) s.tnl_ctx_resets));
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include "capture.h"
+#include "hkc.h"
 #include "mirror.h"
 #include "dp-private.h"
 #include "ofp-parse.h"
@@ -276,12 +277,12 @@ pkt_take(struct dp_pmd *pmd, struct rte_mbuf *m, bool copy)
 }
 
 /* Queues 'm' (or a copy, when 'copy') for a pass with 'id', input port
- * 'in_port', tunnel metadata 'tnl' (NULL: none) and conntrack metadata
- * 'md' (NULL: none).  'key' and 'layers' (NULL: parse again) are its key
- * and layout as they stand. */
+ * 'in_port', tunnel metadata 'tnl' (NULL: none) under tunnel context
+ * 'tnl_ctx' (0: none) and conntrack metadata 'md' (NULL: none).  'key' and
+ * 'layers' (NULL: parse again) are its key and layout as they stand. */
 static void
 recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
-            uint32_t in_port, const struct flow_tnl *tnl,
+            uint32_t in_port, const struct flow_tnl *tnl, uint16_t tnl_ctx,
             const struct ct_md *md, const struct flow *key,
             const struct flow_layers *layers, bool copy)
 {
@@ -308,11 +309,14 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
     q->pkts[q->n] = m;
     q->ids[q->n] = id;
     q->in_ports[q->n] = in_port;
-    if (tnl) {
+    if (tnl == &q->tnl[q->n]) {
+        /* Already in place (exec_tnl_pop()). */
+    } else if (tnl) {
         q->tnl[q->n] = *tnl;
     } else {
         memset(&q->tnl[q->n], 0, sizeof q->tnl[q->n]);
     }
+    q->tnl_ctx[q->n] = tnl_ctx;
     q->has_key[q->n] = key && layers;
     if (key && layers) {
         q->keys[q->n] = *key;
@@ -327,47 +331,113 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
     dp_stat_add(&pmd->recirculations, 1);
 }
 
-/* The tunnel port for a decapsulated packet's metadata 'md' (its outer
- * addresses and VNI), through the PMD's one-entry memory of the last
- * answer. */
-static uint32_t
-tnl_lookup(struct dp_pmd *pmd, uint64_t gen, const struct tnl_map *map,
-           const struct dp_action *a, const struct flow_tnl *md)
+/* True if 'a' and 'b' (as tnl_parse_tlv() fills them: padding zero) are
+ * equal.  Field by field, each at the width it was written with: 'b' was
+ * just written by narrow stores, and a wider load of it would wait for
+ * them to retire instead of taking their values from the store buffer. */
+static inline bool
+flow_tnl_equal(const struct flow_tnl *a, const struct flow_tnl *b)
 {
-    struct dp_tnl_last *l = &pmd->tnl_last;
+    uint64_t as[2], bs[2], ad[2], bd[2];
+    uint64_t d;
 
-    if (!map) {
-        return UINT32_MAX;
+    memcpy(as, a->ipv6_src, 16);
+    memcpy(bs, b->ipv6_src, 16);
+    memcpy(ad, a->ipv6_dst, 16);
+    memcpy(bd, b->ipv6_dst, 16);
+    d = (a->tun_id ^ b->tun_id) | (a->ip_src ^ b->ip_src)
+        | (a->ip_dst ^ b->ip_dst) | (as[0] ^ bs[0]) | (as[1] ^ bs[1])
+        | (ad[0] ^ bd[0]) | (ad[1] ^ bd[1]) | (a->flags ^ b->flags)
+        | (a->tos ^ b->tos) | (a->ttl ^ b->ttl)
+        | (a->md_present ^ b->md_present);
+    if (d) {
+        return false;
     }
-    if (l->gen == gen && gen && l->tun_id == md->tun_id
-        && l->ip_src == md->ip_src && l->ip_dst == md->ip_dst
-        && l->udp_port == a->tnl_pop.udp_port
-        && l->type == a->tnl_pop.type
-        && !memcmp(l->ipv6_src, md->ipv6_src, 16)
-        && !memcmp(l->ipv6_dst, md->ipv6_dst, 16)) {
-        return l->port_no;
-    }
-    l->port_no = tnl_map_lookup(map, (enum tnl_type) a->tnl_pop.type,
-                                a->tnl_pop.udp_port, md);
-    l->gen = gen;
-    l->tun_id = md->tun_id;
-    l->ip_src = md->ip_src;
-    l->ip_dst = md->ip_dst;
-    memcpy(l->ipv6_src, md->ipv6_src, 16);
-    memcpy(l->ipv6_dst, md->ipv6_dst, 16);
-    l->udp_port = a->tnl_pop.udp_port;
-    l->type = a->tnl_pop.type;
-    return l->port_no;
+    /* Options: GENEVE's (absent ones are zero). */
+    return !a->md_present
+           || !memcmp(a->metadata, b->metadata, sizeof a->metadata);
 }
 
-/* DPA_TNL_POP on 'm' (or a copy, when 'copy'): checks and strips the
- * outer headers and queues the inner packet for a pass as received by
- * the tunnel port its metadata selects.  'ly': its layout (NULL: parse
- * again). */
+/* The tunnel context of a decapsulated packet's metadata 'md' (dp-private.h:
+ * dp_pmd.tnl_ctx): its number (0 when none is left until the burst's end)
+ * and the tunnel port 'md' selects in 'map' (generation 'gen') for the
+ * tnl_pop 'a', looked up again only when the map or the action changed. */
+static const struct dp_tnl_ctx *
+tnl_ctx_find(struct dp_pmd *pmd, uint64_t gen, const struct tnl_map *map,
+             const struct dp_action *a, const struct flow_tnl *md)
+{
+    uint64_t v6s, v6d, h;
+    struct dp_tnl_ctx *c;
+
+    memcpy(&v6s, md->ipv6_src + 8, 8);
+    memcpy(&v6d, md->ipv6_dst + 8, 8);
+    /* Every field but the options: metadata that differ only in the
+     * outer TOS (a sender that copies the inner packet's) must not take
+     * each other's slot packet after packet. */
+    h = md->tun_id ^ md->ip_src ^ (uint64_t) md->ip_dst << 32 ^ v6s ^ v6d
+        ^ ((uint64_t) md->flags << 40 | (uint64_t) md->tos << 56
+           | (uint64_t) md->ttl << 32);
+    h *= 0x9e3779b97f4a7c15ULL;
+    /* The top bits: every bit of the sum reaches them. */
+    _Static_assert(DP_TNL_CTX_SLOTS <= 256, "eight bits of the hash");
+    c = &pmd->tnl_ctx[h >> 56 & (DP_TNL_CTX_SLOTS - 1)];
+    if (!c->used || !flow_tnl_equal(&c->md, md)) {
+        /* New metadata: no number yet.  Only metadata seen again gets
+         * one, so that packets whose metadata all differ (a flow-based
+         * tunnel port's traffic from many remotes, or a flood of made-up
+         * VNIs) do not use the numbers up. */
+        c->md = *md;
+        c->used = true;
+        c->gen = 0;
+        c->id = 0;
+    } else if (!c->id && pmd->tnl_ctx_last < UINT16_MAX) {
+        /* Its number names 'md' alone (the input port is in the key
+         * beside it).  None is given twice before tnl_ctx_reset(). */
+        c->id = ++pmd->tnl_ctx_last;
+    }
+    if (c->gen != gen || !gen || c->udp_port != a->tnl_pop.udp_port
+        || c->type != a->tnl_pop.type) {
+        c->port_no = map ? tnl_map_lookup(map, (enum tnl_type) a->tnl_pop.type,
+                                          a->tnl_pop.udp_port, md)
+                         : UINT32_MAX;
+        c->gen = map ? gen : 0;
+        c->udp_port = a->tnl_pop.udp_port;
+        c->type = a->tnl_pop.type;
+    }
+    return c;
+}
+
+void
+tnl_ctx_reset(struct dp_pmd *pmd)
+{
+    memset(pmd->tnl_ctx, 0, sizeof pmd->tnl_ctx);
+    pmd->tnl_ctx_last = 0;
+    if (pmd->hkc) {
+        hkc_clear(pmd->hkc);
+    }
+    dp_stat_add(&pmd->tnl_ctx_resets, 1);
+}
+
+/* The rx counters of the tunnel port 'port' (NULL: none) for a run of
+ * 'n' packets of 'bytes' bytes. */
+static inline void
+tnl_pop_count(struct dp_pmd *pmd, struct port *port, uint64_t n,
+              uint64_t bytes)
+{
+    if (port && n) {
+        port_tunnel_count_rx(port, pmd->idx, n, bytes);
+    }
+}
+
+/* DPA_TNL_POP on each of the 'n' packets of 'pkts' (NULL entries skipped;
+ * copies, when 'copy'): checks and strips the outer headers and queues
+ * the inner packet for a pass as received by the tunnel port its metadata
+ * selects.  'layers': their layouts (NULL: parse again).  The tunnel
+ * port's counters take each run of packets to one port at once. */
 static void
-exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf *m,
-             const struct flow_layers *ly, const struct dp_action *a,
-             bool copy)
+exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf **pkts,
+             const struct flow_layers *layers, unsigned n,
+             const struct dp_action *a, bool copy)
 {
     struct dp *dp = pmd->dp;
     /* The generation first (dp_set_tnl_map()). */
@@ -375,60 +445,87 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf *m,
                                         memory_order_acquire);
     const struct tnl_map *map = atomic_load_explicit(&dp->tnl_map,
                                                      memory_order_acquire);
-    struct flow_layers tmp;
-    struct flow_tnl md;
-    struct port *port;
-    enum tnl_error e;
-    size_t hdr_len;
-    uint32_t port_no;
+    const struct tnl_tlv_map *tlv_map
+        = atomic_load_explicit(&dp->tlv_map, memory_order_acquire);
+    struct port *run_port = NULL;       /* The run being counted. */
+    uint32_t run_no = UINT32_MAX;
+    uint64_t run_n = 0, run_bytes = 0;
 
-    m = pkt_take(pmd, m, copy);
-    if (!m) {
-        return;
-    }
-    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m)) {
-        rte_pktmbuf_free(m);
-        dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
-        return;
-    }
-    if (!ly) {
-        struct flow f;
+    for (unsigned j = 0; j < n; j++) {
+        const struct flow_layers *ly = layers ? &layers[j] : NULL;
+        struct dp_recirc_q *q = pmd->recirc_next;
+        const struct dp_tnl_ctx *ctx;
+        struct rte_mbuf *m = pkts[j];
+        struct flow_layers tmp;
+        struct flow_tnl scratch;
+        /* The metadata is parsed where recirc_push() keeps it, when the
+         * queue has room (else recirc_push() counts the drop). */
+        struct flow_tnl *md = q->n < DP_RECIRC_MAX ? &q->tnl[q->n]
+                                                   : &scratch;
+        enum tnl_error e;
+        size_t hdr_len;
 
-        flow_extract(rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
-                     0, &f, &tmp);
-        ly = &tmp;
+        if (!m) {
+            continue;
+        }
+        m = pkt_take(pmd, m, copy);
+        if (!m) {
+            continue;
+        }
+        if (m->nb_segs > 1 && rte_pktmbuf_linearize(m)) {
+            rte_pktmbuf_free(m);
+            dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
+            continue;
+        }
+        if (!ly) {
+            struct flow f;
+
+            flow_extract(rte_pktmbuf_mtod(m, void *),
+                         rte_pktmbuf_data_len(m), 0, &f, &tmp);
+            ly = &tmp;
+        }
+        e = ly->l3 == FLOW_OFS_NONE
+            ? TNL_ERR_TRUNCATED
+            : tnl_parse_tlv((enum tnl_type) a->tnl_pop.type,
+                            rte_pktmbuf_mtod(m, void *),
+                            rte_pktmbuf_data_len(m), ly->l3, tlv_map, md,
+                            &hdr_len);
+        if (e != TNL_OK) {
+            rte_pktmbuf_free(m);
+            dp_stat_add(&pmd->drops[DP_DROP_TNL_TRUNCATED + (e - 1)], 1);
+            continue;
+        }
+        ctx = tnl_ctx_find(pmd, gen, map, a, md);
+        if (!run_port || ctx->port_no != run_no) {
+            struct port *port = dp_port_get_fast(dp, ctx->port_no);
+
+            if (!port || !port_tunnel_cfg(port, NULL)) {
+                rte_pktmbuf_free(m);
+                dp_stat_add(&pmd->drops[DP_DROP_TNL_NO_PORT], 1);
+                continue;
+            }
+            tnl_pop_count(pmd, run_port, run_n, run_bytes);
+            run_port = port;
+            run_no = ctx->port_no;
+            run_n = run_bytes = 0;
+        }
+        rte_pktmbuf_adj(m, (uint16_t) hdr_len);
+        /* What arrives decapsulated is a new packet: no offload flags of
+         * the outer one apply. */
+        m->ol_flags &= ~(RTE_MBUF_F_RX_L4_CKSUM_MASK
+                         | RTE_MBUF_F_RX_IP_CKSUM_MASK
+                         | RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
+        run_n++;
+        run_bytes += rte_pktmbuf_pkt_len(m);
+        if (unlikely(pmd->mirrors != NULL)) {
+            /* Received by the tunnel port: its mirrors' copies (it is no
+             * mirror's output, so the packet stays). */
+            mirror_rx(pmd, pmd->mirrors, run_no, &m, 1);
+        }
+        recirc_push(pmd, m, 0, run_no, md, ctx->id, NULL, NULL, NULL,
+                    false);
     }
-    e = ly->l3 == FLOW_OFS_NONE
-        ? TNL_ERR_TRUNCATED
-        : tnl_parse_tlv((enum tnl_type) a->tnl_pop.type,
-                        rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m),
-                        ly->l3, atomic_load_explicit(&dp->tlv_map,
-                                                     memory_order_acquire),
-                        &md, &hdr_len);
-    if (e != TNL_OK) {
-        rte_pktmbuf_free(m);
-        dp_stat_add(&pmd->drops[DP_DROP_TNL_TRUNCATED + (e - 1)], 1);
-        return;
-    }
-    port_no = tnl_lookup(pmd, gen, map, a, &md);
-    port = dp_port_get_fast(dp, port_no);
-    if (!port || !port_tunnel_cfg(port, NULL)) {
-        rte_pktmbuf_free(m);
-        dp_stat_add(&pmd->drops[DP_DROP_TNL_NO_PORT], 1);
-        return;
-    }
-    rte_pktmbuf_adj(m, (uint16_t) hdr_len);
-    /* What arrives decapsulated is a new packet: no offload flags of the
-     * outer one apply. */
-    m->ol_flags &= ~(RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_IP_CKSUM_MASK
-                     | RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
-    port_tunnel_count_rx(port, pmd->idx, 1, rte_pktmbuf_pkt_len(m));
-    if (unlikely(pmd->mirrors != NULL)) {
-        /* Received by the tunnel port: its mirrors' copies (it is no
-         * mirror's output, so the packet stays). */
-        mirror_rx(pmd, pmd->mirrors, port_no, &m, 1);
-    }
-    recirc_push(pmd, m, 0, port_no, &md, NULL, NULL, NULL, false);
+    tnl_pop_count(pmd, run_port, run_n, run_bytes);
 }
 
 static void run_actions(struct dp_pmd *, struct rte_mbuf **pkts,
@@ -531,6 +628,8 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
 
         memcpy(hdr + off, a[1 + d].data, len);
     }
+    lay.has_ip_sum = false;
+    tnl_layout_set_ip_sum(&lay, hdr);
     tnl_port = dp_port_get_fast(dp, a->tnl_push.tnl_port);
     if (unlikely(pmd->mirrors != NULL)
         && a->tnl_push.tnl_port < DP_MAX_PORTS) {
@@ -808,9 +907,15 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
         const struct dp_action *a = &acts[i];
 
         switch (a->type) {
+        case DPA_TNL_POP:
+            sent = true;
+            exec_tnl_pop(pmd, pkts, layers, n, a, i != last);
+            if (i == last) {
+                memset(pkts, 0, n * sizeof *pkts);
+            }
+            break;
         case DPA_OUTPUT:
         case DPA_RECIRC:
-        case DPA_TNL_POP:
             sent = true;
             for (unsigned j = 0; j < n; j++) {
                 struct rte_mbuf *c = pkts[j];
@@ -823,17 +928,10 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
 
                     recirc_push(pmd, c, a->recirc_id,
                                 k ? k->in_port : in_port,
-                                k ? &k->tunnel : NULL, md ? &md[j] : NULL,
+                                k ? &k->tunnel : NULL, 0,
+                                md ? &md[j] : NULL,
                                 keys ? keys[j] : NULL,
                                 layers ? &layers[j] : NULL, i != last);
-                    if (i == last) {
-                        pkts[j] = NULL;
-                    }
-                    continue;
-                }
-                if (a->type == DPA_TNL_POP) {
-                    exec_tnl_pop(pmd, c, layers ? &layers[j] : NULL, a,
-                                 i != last);
                     if (i == last) {
                         pkts[j] = NULL;
                     }

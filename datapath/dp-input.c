@@ -320,7 +320,8 @@ struct input_batch {
      * (hkey_to_flow_sparse(): seven words written, not 36). */
     const struct flow *key[DP_BATCH];
     struct flow keys[DP_BATCH];
-    struct flow *hk_flows;              /* The PMD's (dp-private.h). */
+    struct flow *hk_flows;              /* The PMD's (dp-private.h), */
+    uint32_t *hk_flows_tnl;             /* and which hold metadata. */
     struct flow_layers layers[DP_BATCH];
     uint32_t key_valid;                 /* Bit i: key[i] is set. */
     uint32_t hashes[DP_BATCH];
@@ -373,12 +374,32 @@ batch_hkey_hash(const struct input_batch *b, unsigned i)
     return b->hk_of[i] != HK_NONE ? b->hk_hashes[b->hk_of[i]] : 0;
 }
 
+/* Packet i's flow (a header-key packet), its tunnel metadata: the one
+ * its context names (its pass's queue keeps a copy), else none. */
+static void
+batch_key_tnl(struct input_batch *b, unsigned i, struct flow *f, bool ctx)
+{
+    if (ctx) {
+        f->tunnel = b->rq->tnl[b->rq_base + i];
+        *b->hk_flows_tnl |= 1u << i;
+    } else {
+        memset(&f->tunnel, 0, sizeof f->tunnel);
+        *b->hk_flows_tnl &= ~(1u << i);
+    }
+}
+
 /* Packet i's flow key (a header-key hit gets its key converted now). */
 static inline const struct flow *
 batch_key(struct input_batch *b, unsigned i)
 {
     if (!(b->key_valid & (1u << i))) {
-        hkey_to_flow_sparse(&b->hkeys[b->hk_of[i]], &b->hk_flows[i]);
+        const struct hkey *hk = &b->hkeys[b->hk_of[i]];
+        bool ctx = hkey_ctx(hk) != 0;
+
+        hkey_to_flow_sparse(hk, &b->hk_flows[i]);
+        if (unlikely(ctx || (*b->hk_flows_tnl & (1u << i)))) {
+            batch_key_tnl(b, i, &b->hk_flows[i], ctx);
+        }
         b->key[i] = &b->hk_flows[i];
         b->key_valid |= 1u << i;
     }
@@ -413,6 +434,22 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         if (b->md) {
             unsigned qi = b->rq_base + i;
 
+            if (b->rq->tnl_ctx[qi] && (pmd->hkc || !pmd->emc)
+                && hkey_extract(frame, len, b->rq->in_ports[qi], hk)) {
+                /* A decapsulated packet of the common shape: nothing but
+                 * its input port and tunnel metadata (named by its
+                 * context) is in its flow beside its headers (no
+                 * recirc_id, no conntrack metadata; exec_tnl_pop()). */
+                hkey_set_ctx(hk, b->rq->tnl_ctx[qi]);
+                if (b->hkc_on) {
+                    b->hk_hashes[n_hk] = hkey_hash(hk);
+                }
+                b->hk_of[i] = (uint8_t) n_hk++;
+                b->layers[i].l3 = 14;
+                b->layers[i].l4 = 34;
+                b->layers[i].n_vlans = 0;
+                continue;
+            }
             b->hk_of[i] = HK_NONE;
             if (b->rq->has_key[qi]) {
                 /* Nothing changed the headers since its last pass. */
@@ -977,9 +1014,10 @@ input_full(struct dp_pmd *pmd, uint32_t in_port, struct rte_mbuf **pkts,
     b.recirc_ids = rq ? &rq->ids[rq_base] : NULL;
     b.key_valid = 0;
     b.hk_flows = pmd->hk_flows;
+    b.hk_flows_tnl = &pmd->hk_flows_tnl;
     b.prof = prof;
     b.t = t;
-    b.hkc_on = !rq && pmd->hkc && exact_gate_open(&pmd->hkc_gate);
+    b.hkc_on = pmd->hkc && exact_gate_open(&pmd->hkc_gate);
     b.emc_on = pmd->emc && exact_gate_open(&pmd->emc_gate);
     /* A NIC mark names the megaflow of a packet's first pass: a
      * recirculated packet still carries it, and must not take it again. */
@@ -1020,6 +1058,10 @@ input_recirc(struct dp_pmd *pmd, uint32_t in_port, bool prof, uint64_t *t)
         q->n = 0;
     }
     pmd->recirc_depth = 0;
+    if (unlikely(pmd->tnl_ctx_last == UINT16_MAX)) {
+        /* Out of tunnel context numbers, and no packet holds one. */
+        tnl_ctx_reset(pmd);
+    }
 }
 
 /* One received burst.  When the port's traffic is all answered by one

@@ -307,6 +307,7 @@ struct dp_txbuf {
  * queue.  Beyond DP_MAX_RECIRC_DEPTH passes, or DP_RECIRC_MAX packets in a
  * queue, a packet is dropped and counted. */
 #define DP_RECIRC_MAX (4 * DP_BATCH)
+#define DP_TNL_CTX_SLOTS 256        /* dp_pmd.tnl_ctx, a power of 2. */
 /* Connection expiry: every DP_CT_SWEEP_MS, up to DP_CT_SWEEP_BUDGET
  * connections examined (200,000 a second). */
 #define DP_CT_SWEEP_MS 10
@@ -326,6 +327,9 @@ struct dp_recirc_q {
      * action changed its headers since (has_key): the next pass need not
      * parse it again. */
     bool has_key[DP_RECIRC_MAX];
+    /* A decapsulated packet's tunnel context (dp_pmd.tnl_ctx), which its
+     * header key may carry; 0: none (its key is parsed in full). */
+    uint16_t tnl_ctx[DP_RECIRC_MAX];
     struct flow keys[DP_RECIRC_MAX];
     struct flow_layers layers[DP_RECIRC_MAX];
 };
@@ -360,9 +364,15 @@ struct dp_pmd {
     long long now_ms;               /* [pmd] Time of this iteration. */
     /* [pmd] The flows of a burst's header-key packets, by packet index
      * (dp-input.c).  Zeroed with the PMD and since then written only by
-     * hkey_to_flow_sparse(), so every word it does not write stays zero,
-     * as that function requires.  Nothing else may write them. */
+     * hkey_to_flow_sparse() and, in their tunnel metadata, batch_key()
+     * (which clears it again, hk_flows_tnl), so every word the former
+     * does not write is zero when it runs, as it requires.  Nothing else
+     * may write them. */
     struct flow hk_flows[DP_BATCH];
+    /* [pmd] Bit i: hk_flows[i].tunnel holds a decapsulated packet's
+     * metadata (dp-input.c: batch_key()), to be cleared before the flow
+     * serves a packet without. */
+    uint32_t hk_flows_tnl;
 
     /* [pmd] Recirculation: the queue DPA_RECIRC appends to, the other one
      * (being run), and the depth of the pass running (0: first). */
@@ -373,18 +383,24 @@ struct dp_pmd {
                                      * pass (recirculated passes read
                                      * theirs from their keys). */
     uint16_t tnl_ip_id;             /* [pmd] Next outer IPv4 id. */
-    /* [pmd] The last tunnel port lookup of exec_tnl_pop() (a tunnel's
-     * packets mostly come from one remote with one VNI): what it asked,
-     * under which map generation, and the answer. */
-    struct dp_tnl_last {
-        uint64_t gen;               /* 0: none. */
-        uint64_t tun_id;
-        uint32_t ip_src, ip_dst;
-        uint8_t ipv6_src[16], ipv6_dst[16];
-        uint16_t udp_port;
-        uint8_t type;
+    /* [pmd] Tunnel contexts (dp-exec.c: tnl_ctx_find()): the tunnel
+     * metadata of recently decapsulated packets, each under a number of
+     * its own that their inner packets' header keys carry (hkey.h), and
+     * the tunnel port the metadata selected under a map generation.  A
+     * direct-mapped table by the metadata's addresses and VNI.  Numbers
+     * are handed out in order, to metadata seen a second time, and never
+     * twice: when they run out, the next burst's end clears the table and
+     * the header-key cache (tnl_ctx_reset()). */
+    struct dp_tnl_ctx {
+        struct flow_tnl md;
+        uint64_t gen;               /* Of port_no (0: not looked up). */
         uint32_t port_no;
-    } tnl_last;
+        uint16_t udp_port;          /* What port_no was looked up for. */
+        uint8_t type;
+        bool used;                  /* false: an empty slot. */
+        uint16_t id;                /* 0: none (yet, or none left). */
+    } tnl_ctx[DP_TNL_CTX_SLOTS];
+    uint16_t tnl_ctx_last;          /* [pmd] The last number handed out. */
     /* [pmd] Session offload traces of this burst (dp-exec.c). */
     struct dp_sess_trace sess_trace[DP_SESS_TRACES];
     unsigned n_sess_trace;
@@ -426,6 +442,7 @@ struct dp_pmd {
     uint64_t megaflow_not_installed;
     uint64_t megaflow_busy;         /* ... of which: flow mutex held. */
     uint64_t recirculations;        /* Packets that took another pass. */
+    uint64_t tnl_ctx_resets;        /* tnl_ctx_reset() */
     uint64_t busy_cycles;
     uint64_t idle_cycles;
     uint64_t sleep_cycles;          /* TSC cycles napping (idle_sleep_us) */
@@ -540,6 +557,10 @@ void dp_execute(struct dp_pmd *, struct rte_mbuf **pkts,
 /* After a burst and all its recirculations: lets the session traces no
  * second pass consumed go (their directions are unclaimed). */
 void dp_sess_traces_end(struct dp_pmd *);
+/* Forgets every tunnel context and clears the header-key cache, whose keys
+ * carry their numbers: when the numbers run out, with no packet queued
+ * for a pass (dp-input.c: input_recirc()). */
+void tnl_ctx_reset(struct dp_pmd *);
 /* Main thread: hands the queued session offers and teardowns to the
  * offload hooks (dp.c). */
 void dp_sessions_drain(struct dp *);

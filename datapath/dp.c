@@ -1544,6 +1544,7 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     s->upcall_failures = dp_stat_read(&pmd->drops[DP_DROP_UPCALL_ERROR]);
     s->megaflow_not_installed = dp_stat_read(&pmd->megaflow_not_installed);
     s->megaflow_busy = dp_stat_read(&pmd->megaflow_busy);
+    s->tnl_ctx_resets = dp_stat_read(&pmd->tnl_ctx_resets);
     s->mask_limited = dp_stat_read(&pmd->mask_limited);
     s->busy_cycles = dp_stat_read(&pmd->busy_cycles);
     s->idle_cycles = dp_stat_read(&pmd->idle_cycles);

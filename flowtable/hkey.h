@@ -34,13 +34,23 @@
  *   w[0]  frame bytes 0-7: Ethernet destination, first two of the source.
  *   w[1]  frame bytes 8-15: rest of the source, ethertype, version/IHL,
  *         TOS.
- *   w[2]  the input port (host order) in bytes 0-3, zeros in bytes 4-5,
- *         frame bytes 22-23 (TTL, protocol) in bytes 6-7.  The total
+ *   w[2]  the input port (host order) in bytes 0-3, the context in bytes
+ *         4-5 (below; zero from hkey_extract()), frame bytes 22-23 (TTL, protocol) in bytes 6-7.  The total
  *         length, ID and flags are not in the flow, and the fragment bits
  *         are known to be zero.
  *   w[3]  frame bytes 26-33: IPv4 source and destination.
  *   w[4]  the flow's own L4 word (tp_src, tp_dst, tcp_flags, pad2), as
  *         flow_extract() would fill it.
+ *
+ * A context (hkey_set_ctx())
+ *   A decapsulated packet's flow also holds its tunnel metadata, which is
+ *   not in its frame.  The datapath names each distinct tunnel metadata
+ *   with a small nonzero number, its context, and puts it in bytes 4-5 of
+ *   w[2] (zero otherwise).  Two keys with equal contexts then have equal
+ *   flows as long as the caller never gives one number to two different
+ *   metadata while keys carrying it are cached (dp-exec.c:
+ *   tnl_ctx_find()).  hkey_to_flow*() ignore the context: the caller
+ *   fills in the metadata it names.
  *
  * Thread-safety: pure functions.
  */
@@ -167,6 +177,21 @@ hkey_extract(const void *pkt_, size_t len, uint32_t in_port,
     key->w[3] = hkey_ld64_(p + 26);
     key->w[4] = l4;
     return true;
+}
+
+/* Puts the context 'ctx' (nonzero) in 'key', whose context is 0 as
+ * hkey_extract() left it. */
+static inline void
+hkey_set_ctx(struct hkey *key, uint16_t ctx)
+{
+    key->w[2] |= (uint64_t) ctx << 32;
+}
+
+/* The context of 'key' (0: none). */
+static inline uint16_t
+hkey_ctx(const struct hkey *key)
+{
+    return (uint16_t) (key->w[2] >> 32);
 }
 
 /* The words of struct flow (as 64-bit words, flow.h) that

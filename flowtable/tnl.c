@@ -53,19 +53,52 @@ tnl_error_name(enum tnl_error err)
 /* ---- Internet checksum (RFC 1071). ---- */
 
 /* Adds the 'len' bytes at 'p', as big-endian 16-bit words (an odd last
- * byte padded with zero), to 'sum'.  The result is unfolded. */
+ * byte padded with zero), to 'sum'.  The result is unfolded.
+ *
+ * The bytes are summed eight at a time in host order and the folded
+ * result swapped to big-endian: the ones' complement sum does not depend
+ * on byte order (RFC 1071, section 2(B)), and a folded partial sum is
+ * nonzero exactly when the words' sum is, so the final fold comes out the
+ * same. */
 static uint64_t
 csum_add(uint64_t sum, const uint8_t *p, size_t len)
 {
-    size_t i;
+    uint64_t s = 0;
 
-    for (i = 0; i + 1 < len; i += 2) {
-        sum += (uint32_t) (p[i] << 8 | p[i + 1]);
+    while (len >= 8) {
+        uint64_t w;
+
+        memcpy(&w, p, 8);
+        s += (w & 0xffffffffu) + (w >> 32);
+        p += 8;
+        len -= 8;
     }
-    if (len & 1) {
-        sum += (uint32_t) p[len - 1] << 8;
+    if (len >= 4) {
+        uint32_t w;
+
+        memcpy(&w, p, 4);
+        s += w;
+        p += 4;
+        len -= 4;
     }
-    return sum;
+    if (len >= 2) {
+        uint16_t w;
+
+        memcpy(&w, p, 2);
+        s += w;
+        p += 2;
+        len -= 2;
+    }
+    if (len) {
+        uint16_t w = 0;
+
+        memcpy(&w, p, 1);               /* The first byte of a word. */
+        s += w;
+    }
+    while (s >> 16) {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    return sum + be16toh((uint16_t) s);
 }
 
 static uint64_t
@@ -372,6 +405,21 @@ tnl_layout_of(const struct tnl_spec *spec, struct tnl_layout *lay)
     }
 }
 
+void
+tnl_layout_set_ip_sum(struct tnl_layout *lay, const void *hdr)
+{
+    const uint8_t *ip = (const uint8_t *) hdr + lay->l3_ofs;
+
+    if (lay->is_ipv6 || lay->hdr_len < lay->l3_ofs + IPV4_HLEN) {
+        return;
+    }
+    /* Bytes 0-1 and 6-9, and the addresses: all but total length,
+     * identification and checksum. */
+    lay->ip_sum = (uint32_t) csum_add(csum_add(csum_add(0, ip, 2), ip + 6, 4),
+                                      ip + 12, 8);
+    lay->has_ip_sum = true;
+}
+
 size_t
 tnl_build(const struct tnl_spec *spec, void *buf_, size_t size)
 {
@@ -460,6 +508,13 @@ tnl_finish(void *pkt_, size_t total, const struct tnl_layout *lay,
     udp = pkt + lay->l4_ofs;
     if (lay->is_ipv6) {
         put_be16(ip + 4, (uint16_t) udp_len);
+    } else if (lay->has_ip_sum) {
+        uint64_t sum = (uint64_t) lay->ip_sum + (total - lay->l3_ofs)
+                       + be16toh(ip_id);
+
+        put_be16(ip + 2, (uint16_t) (total - lay->l3_ofs));
+        wr16(ip + 4, ip_id);
+        put_be16(ip + 10, (uint16_t) ~csum_fold(sum));
     } else {
         put_be16(ip + 2, (uint16_t) (total - lay->l3_ofs));
         wr16(ip + 4, ip_id);

@@ -193,10 +193,21 @@ struct tnl_layout {
     uint16_t l4_ofs;                /* 34 (IPv4) or 54 (IPv6) */
     bool is_ipv6;
     bool csum;                      /* Fill the UDP checksum. */
+    /* IPv4: when has_ip_sum, the sum (RFC 1071, unfolded) of the
+     * template's IP header with its total length, identification and
+     * checksum taken as zero (tnl_layout_set_ip_sum()): tnl_finish() then
+     * computes the header checksum without reading the header back. */
+    bool has_ip_sum;
+    uint32_t ip_sum;
 };
 /* The layout of a template tnl_build() made from 'spec' (hdr_len 0 if
- * tnl_build() would refuse 'spec' for its type or vni). */
+ * tnl_build() would refuse 'spec' for its type or vni); no ip_sum. */
 void tnl_layout_of(const struct tnl_spec *spec, struct tnl_layout *lay);
+/* Sets lay->ip_sum from the template 'hdr' (lay->hdr_len bytes) that
+ * tnl_finish() will be given frames of (IPv4 layouts; others unchanged).
+ * Once per template, not per packet: a header just copied into a packet
+ * and read back as words costs the stores' forwarding stalls. */
+void tnl_layout_set_ip_sum(struct tnl_layout *lay, const void *hdr);
 
 /* Completes an encapsulated frame: 'pkt' holds 'total' bytes, the
  * template (lay->hdr_len bytes) followed by the inner Ethernet frame.

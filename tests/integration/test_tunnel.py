@@ -11,6 +11,7 @@ Traffic goes only between these namespaces.
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -792,3 +793,216 @@ def test_mirror_of_a_tunnel_port():
             raise AssertionError("a tunnel port taken as a mirror output")
         except Exception as e:      # sltest raises its CtlError
             assert "tunnel port" in str(e), e
+
+
+# ---- Decapsulated packets in the header-key cache (tunnel contexts). ----
+
+def vxlan_frame(tap_mac, remote, vni, inner, tos=0, sport=49152, csum=False):
+    from scapy.all import IP, UDP, Ether
+    from scapy.layers.vxlan import VXLAN
+    udp = UDP(sport=sport, dport=4789) if csum else \
+        UDP(sport=sport, dport=4789, chksum=0)
+    return bytes(Ether(src="02:00:00:00:00:02", dst=tap_mac)
+                 / IP(src=remote, dst="172.31.0.1", tos=tos, flags="DF")
+                 / udp / VXLAN(vni=vni) / inner)
+
+
+def inner_frames(n):
+    """n distinct inner UDP frames of the header-key shape, and one
+    VLAN-tagged (parsed in full), identical whatever tunnel carries them."""
+    from scapy.all import IP, UDP, Dot1Q, Ether, Raw
+    base = Ether(src="02:00:00:00:01:02", dst="02:00:00:00:01:01")
+    frames = [bytes(base / IP(src="10.9.0.2", dst="10.9.0.1")
+                    / UDP(sport=1000 + k, dport=2000) / Raw(b"x" * 18))
+              for k in range(n)]
+    frames.append(bytes(base / Dot1Q(vlan=7) / IP(src="10.9.0.2",
+                                                  dst="10.9.0.1")
+                        / UDP(sport=999, dport=2000) / Raw(b"y" * 14)))
+    return frames
+
+
+class DecapSwitch:
+    """sluiced alone in a namespace of the test's own: br-phy with a dummy
+    uplink "up" (1) and the host tap "phy" (2, 172.31.0.1/24, a fixed
+    MAC); br-int with a flow-based VXLAN port "vxf" (11) and dummy ports
+    d1-d3.  Frames are injected on the uplink; nothing reaches the kernel
+    but the tap's own traffic."""
+
+    TAP_MAC = "02:00:00:00:aa:01"
+
+    def __init__(self, flows_int, datapath=None):
+        tag = f"{os.getpid() % 100000}"
+        self.ns = f"sltnd{tag}"
+        self.tap = f"sltd{tag}"
+        self.sw = None
+        sh("ip", "netns", "del", self.ns, check=False)
+        sh("ip", "netns", "add", self.ns)
+        try:
+            nsx(self.ns, "ip", "link", "set", "lo", "up")
+            nsx(self.ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+            nsx(self.ns, "sysctl", "-qw",
+                "net.ipv6.conf.default.disable_ipv6=1")
+            nsx(self.ns, "ip", "tuntap", "add", "dev", self.tap, "mode", "tap")
+            nsx(self.ns, "ip", "link", "set", self.tap, "address",
+                self.TAP_MAC)
+            self.sw = Switch(bridges=[
+                {"name": "br-phy", "ports": [
+                    {"name": "up", "ofport": 1, "type": "dummy"},
+                    {"name": "phy", "ofport": 2, "type": "tap",
+                     "ifname": self.tap, "addresses": ["172.31.0.1/24"]}],
+                 "flows": ["in_port=1,actions=output:2",
+                           "in_port=2,actions=drop"]},
+                {"name": "br-int", "ports": [
+                    {"name": "d1", "ofport": 1, "type": "dummy"},
+                    {"name": "d2", "ofport": 2, "type": "dummy"},
+                    {"name": "d3", "ofport": 3, "type": "dummy"},
+                    {"name": "vxf", "ofport": 11, "type": "vxlan",
+                     "remote_ip": "flow", "key": "flow"}],
+                 "flows": flows_int}],
+                state=False, netns=self.ns, datapath=datapath)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        if self.sw:
+            self.sw.stop()
+            self.sw = None
+        sh("ip", "netns", "del", self.ns, check=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def wait_decapsulating(self, inner):
+        """The tap's address must be in sluice's route view before outer
+        frames are for the host: sends 'inner' in VNI 42 from 172.31.0.2
+        until it reaches d1 (flows send it there), then drains d1."""
+        probe = vxlan_frame(self.TAP_MAC, "172.31.0.2", 42, inner)
+        deadline = time.time() + 10
+        while True:
+            self.sw.send("up", [probe], bridge="br-phy")
+            if self.sw.capture("d1", bridge="br-int"):
+                return
+            assert time.time() < deadline, self.sw.read_log()[-3000:]
+            time.sleep(0.1)
+
+    def pmd_sum(self, key):
+        return sum(p.get(key, 0) for p in self.sw.call("pmd-stats"))
+
+
+CONTEXT_FLOWS = [
+    "priority=10,in_port=11,tun_id=42,tun_src=172.31.0.2,actions=output:1",
+    "priority=20,in_port=11,tun_id=42,tun_src=172.31.0.2,tun_tos=32,"
+    "actions=output:2",
+    "priority=10,in_port=11,tun_id=43,actions=output:2",
+    "priority=10,in_port=11,tun_id=42,tun_src=172.31.0.3,actions=output:3",
+    "priority=0,actions=drop",
+]
+
+
+def test_decap_contexts_keep_tunnels_apart():
+    """The same inner frames arrive under five tunnel metadata (VNI,
+    remote, outer TOS); each goes where its own flow says, round after
+    round, while the second pass is answered by the header-key cache
+    (its key carries a number naming the metadata): more header-key hits
+    than packets, which first passes alone cannot give."""
+    inner = inner_frames(8)
+    # (remote, vni, tos) -> the port it must reach (None: dropped).
+    contexts = [(("172.31.0.2", 42, 0), "d1"),
+                (("172.31.0.2", 43, 0), "d2"),
+                (("172.31.0.3", 42, 0), "d3"),
+                (("172.31.0.2", 42, 32), "d2"),
+                (("172.31.0.3", 44, 0), None)]
+    with DecapSwitch(CONTEXT_FLOWS) as ds:
+        sw = ds.sw
+        # The tap's address must be known before outer frames are for
+        # the host: wait until a probe frame is decapsulated.
+        ds.wait_decapsulating(inner[0])
+        hk0 = ds.pmd_sum("hkc_hits")
+        pk0 = sw.pmd_packets()
+        # Interleaved: every burst holds several contexts.  The exact
+        # tier caches one miss in 20 (DP_EMC_INSERT_INV_PROB), so many
+        # rounds.
+        one_round = []
+        for k, f in enumerate(inner):
+            for (remote, vni, tos), _ in contexts:
+                one_round.append(vxlan_frame(ds.TAP_MAC, remote, vni, f,
+                                             tos=tos, sport=50000 + k,
+                                             csum=(k % 2 == 1)))
+        rounds = 100
+        for r in range(0, rounds, 20):
+            sw.send("up", one_round * 20, bridge="br-phy")
+        got = sw.capture_all(["d1", "d2", "d3"], bridge="br-int")
+        n_sent = rounds * len(inner) * len(contexts)
+        want = {"d1": 1, "d2": 2, "d3": 1}
+        for port, k in want.items():
+            assert len(got[port]) == rounds * len(inner) * k, \
+                (port, len(got[port]))
+            # Byte for byte the inner frames, each as often as sent.
+            for f in inner:
+                assert got[port].count(f) == rounds * k, port
+        hk = ds.pmd_sum("hkc_hits") - hk0
+        assert sw.pmd_packets() - pk0 == n_sent
+        # First passes can give at most n_sent hits: the hits beyond are
+        # second passes.
+        assert hk > n_sent + n_sent // 4, (hk, n_sent)
+        # The contexts' numbers did not run out here.
+        assert ds.pmd_sum("tnl_ctx_resets") == 0
+
+
+def test_decap_contexts_run_out_and_start_again():
+    """Over 65,535 distinct tunnel metadata, each seen twice (a number is
+    given only to metadata seen again): the PMD runs out of numbers, clears
+    its header-key cache, and starts again; packets of the contexts on
+    either side of the reset still go where their flows say."""
+    flows = ["priority=10,in_port=11,tun_id=42,actions=output:1",
+             "priority=10,in_port=11,tun_id=43,actions=output:2",
+             "priority=0,actions=drop"]
+    inner = inner_frames(1)[0]
+    with DecapSwitch(flows, datapath={"megaflow_idle_ms": 60000}) as ds:
+        sw = ds.sw
+        ds.wait_decapsulating(inner)
+        tmpl = bytearray(vxlan_frame(ds.TAP_MAC, "172.31.0.2", 42, inner))
+        # Outer IPv4 source at 26-29 (its checksum at 24-25 fixed up),
+        # VNI at 46-48.
+        vni_ofs = 14 + 20 + 8 + 4
+
+        def frame(vni, src_low):
+            f = bytearray(tmpl)
+            f[vni_ofs:vni_ofs + 3] = vni.to_bytes(3, "big")
+            f[29] = src_low
+            f[24:26] = b"\0\0"
+            s = sum(int.from_bytes(f[14 + i:16 + i], "big")
+                    for i in range(0, 20, 2))
+            while s >> 16:
+                s = (s & 0xffff) + (s >> 16)
+            f[24:26] = (~s & 0xffff).to_bytes(2, "big")
+            return bytes(f)
+
+        # 70,000 distinct (VNI, remote) pairs, each twice in a row, in
+        # chunks; VNIs other than 42 and 43 are dropped by the flows.
+        total = 70000
+        chunk = []
+        for i in range(total):
+            vni = 1000 + i // 200
+            src = 2 + i % 200
+            f = frame(vni, src)
+            chunk += [f, f]
+            if len(chunk) >= 2000:
+                sw.send("up", chunk, bridge="br-phy")
+                chunk = []
+        if chunk:
+            sw.send("up", chunk, bridge="br-phy")
+        assert ds.pmd_sum("tnl_ctx_resets") >= 1, json.dumps(sw.call("pmd-stats"))
+        for d in ("d1", "d2"):
+            sw.capture(d, bridge="br-int")
+        # After the reset: both tunnels still deliver, twice each so the
+        # second packet of each takes a number and the cache.
+        frames = [frame(42, 2), frame(43, 2), frame(42, 2), frame(43, 2)] * 4
+        sw.send("up", frames, bridge="br-phy")
+        got = sw.capture_all(["d1", "d2"], bridge="br-int")
+        assert got["d1"] == [inner] * 8 and got["d2"] == [inner] * 8, \
+            {k: len(v) for k, v in got.items()}
