@@ -279,8 +279,10 @@ pkt_take(struct dp_pmd *pmd, struct rte_mbuf *m, bool copy)
 /* Queues 'm' (or a copy, when 'copy') for a pass with 'id', input port
  * 'in_port', tunnel metadata 'tnl' (NULL: none) under tunnel context
  * 'tnl_ctx' (0: none) and conntrack metadata 'md' (NULL: none).  'key' and
- * 'layers' (NULL: parse again) are its key and layout as they stand. */
-static void
+ * 'layers' (NULL: parse again) are its key and layout as they stand.
+ * Returns true if it was queued: the caller counts it under
+ * 'recirculations' (once for a batch, not a store per packet). */
+static bool
 recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
             uint32_t in_port, const struct flow_tnl *tnl, uint16_t tnl_ctx,
             const struct ct_md *md, const struct flow *key,
@@ -293,18 +295,18 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
         if (!copy) {
             rte_pktmbuf_free(m);
         }
-        return;
+        return false;
     }
     if (q->n == DP_RECIRC_MAX) {
         dp_stat_add(&pmd->drops[DP_DROP_RECIRC_FULL], 1);
         if (!copy) {
             rte_pktmbuf_free(m);
         }
-        return;
+        return false;
     }
     m = pkt_take(pmd, m, copy);
     if (!m) {
-        return;
+        return false;
     }
     q->pkts[q->n] = m;
     q->ids[q->n] = id;
@@ -328,7 +330,7 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
         memset(&q->md[q->n], 0, sizeof q->md[q->n]);
     }
     q->n++;
-    dp_stat_add(&pmd->recirculations, 1);
+    return true;
 }
 
 /* True if 'a' and 'b' (as tnl_parse_tlv() fills them: padding zero) are
@@ -447,6 +449,7 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                                                      memory_order_acquire);
     const struct tnl_tlv_map *tlv_map
         = atomic_load_explicit(&dp->tlv_map, memory_order_acquire);
+    unsigned n_pushed = 0;
     struct port *run_port = NULL;       /* The run being counted. */
     uint32_t run_no = UINT32_MAX;
     uint64_t run_n = 0, run_bytes = 0;
@@ -522,10 +525,13 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf **pkts,
              * mirror's output, so the packet stays). */
             mirror_rx(pmd, pmd->mirrors, run_no, &m, 1);
         }
-        recirc_push(pmd, m, 0, run_no, md, ctx->id, NULL, NULL, NULL,
-                    false);
+        n_pushed += recirc_push(pmd, m, 0, run_no, md, ctx->id, NULL, NULL,
+                                NULL, false);
     }
     tnl_pop_count(pmd, run_port, run_n, run_bytes);
+    if (n_pushed) {
+        dp_stat_add(&pmd->recirculations, n_pushed);
+    }
 }
 
 static void run_actions(struct dp_pmd *, struct rte_mbuf **pkts,
@@ -915,7 +921,9 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             }
             break;
         case DPA_OUTPUT:
-        case DPA_RECIRC:
+        case DPA_RECIRC: {
+            unsigned n_recirc = 0;
+
             sent = true;
             for (unsigned j = 0; j < n; j++) {
                 struct rte_mbuf *c = pkts[j];
@@ -926,12 +934,13 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                 if (a->type == DPA_RECIRC) {
                     const struct flow *k = rx_keys ? rx_keys[j] : NULL;
 
-                    recirc_push(pmd, c, a->recirc_id,
-                                k ? k->in_port : in_port,
-                                k ? &k->tunnel : NULL, 0,
-                                md ? &md[j] : NULL,
-                                keys ? keys[j] : NULL,
-                                layers ? &layers[j] : NULL, i != last);
+                    n_recirc += recirc_push(pmd, c, a->recirc_id,
+                                            k ? k->in_port : in_port,
+                                            k ? &k->tunnel : NULL, 0,
+                                            md ? &md[j] : NULL,
+                                            keys ? keys[j] : NULL,
+                                            layers ? &layers[j] : NULL,
+                                            i != last);
                     if (i == last) {
                         pkts[j] = NULL;
                     }
@@ -945,7 +954,11 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                     tx_enqueue(pmd, a->port, c);
                 }
             }
+            if (n_recirc) {
+                dp_stat_add(&pmd->recirculations, n_recirc);
+            }
             break;
+        }
         case DPA_TNL_PUSH:
             sent = true;
             exec_tnl_push(pmd, pkts, rx_keys, n, a, i == last);

@@ -177,7 +177,12 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
         mf->scope = tmp_up->scope;
         mf->key_lookups = tmp_up->key_lookups;
         for (size_t i = 0; i < n_acts; i++) {
-            if (tmp_up->actions->a[i].type != DPA_OUTPUT) {
+            uint16_t t = tmp_up->actions->a[i].type;
+
+            /* A tunnel push lays out the outer packet it builds for the
+             * actions of its block; only other actions read the
+             * received packet's layout. */
+            if (t != DPA_OUTPUT && t != DPA_TNL_PUSH && t != DPA_TNL_DATA) {
                 mf->needs_layers = true;
             }
             if (tmp_up->actions->a[i].type == DPA_CT) {
@@ -245,8 +250,10 @@ megaflow_account(struct dp_pmd *pmd, struct dp_megaflow *mf, unsigned n,
 
 /* True if 'mf' answers for every first-pass packet of its input port
  * without looking at the packet: its mask holds only in_port (and the
- * recirc_id every megaflow matches), and its actions only output (so
- * nothing needs the parsed header layout). */
+ * recirc_id every megaflow matches), and its actions only output, or
+ * encapsulate and output (so nothing needs the parsed header layout or
+ * the flow key: a tunnel push hashes the inner headers itself and lays
+ * out the outer packet it builds). */
 static bool
 megaflow_is_simple(const struct dp_megaflow *mf)
 {
@@ -264,8 +271,13 @@ megaflow_is_simple(const struct dp_megaflow *mf)
             return false;
         }
     }
+    if (mf->needs_layers || mf->has_ct) {
+        return false;
+    }
     for (size_t i = 0; i < mf->actions->n; i++) {
-        if (mf->actions->a[i].type != DPA_OUTPUT) {
+        uint16_t t = mf->actions->a[i].type;
+
+        if (t != DPA_OUTPUT && t != DPA_TNL_PUSH && t != DPA_TNL_DATA) {
             return false;
         }
     }
