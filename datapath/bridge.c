@@ -147,8 +147,12 @@ sw_upcall(struct dp_upcall *up, void *sw_)
     up->key_lookups = out.key_lookups;
     _Static_assert(OFPROTO_MAX_XLATE_RULES <= DP_MAX_REFS,
                    "every rule hit must fit in an upcall's references");
-    up->n_refs = out.n_rules;
+    /* The rules hit, then the groups' and buckets' counters: all credited
+     * and released through ofproto_hit_*(). */
+    up->n_refs = out.n_rules + out.n_counters;
     memcpy(up->refs, out.rules, out.n_rules * sizeof out.rules[0]);
+    memcpy(up->refs + out.n_rules, out.counters,
+           out.n_counters * sizeof out.counters[0]);
     return 0;
 }
 
@@ -158,7 +162,7 @@ sw_credit(void *const *refs, size_t n, uint64_t packets, uint64_t bytes,
 {
     (void) sw_;
     for (size_t i = 0; i < n; i++) {
-        ofproto_rule_credit(refs[i], packets, bytes, used_ms);
+        ofproto_hit_credit(refs[i], packets, bytes, used_ms);
     }
 }
 
@@ -167,7 +171,7 @@ sw_release(void *const *refs, size_t n, void *sw_)
 {
     (void) sw_;
     for (size_t i = 0; i < n; i++) {
-        ofproto_rule_unref(refs[i]);
+        ofproto_hit_unref(refs[i]);
     }
 }
 
@@ -226,9 +230,13 @@ sw_packet_out(struct sw *sw, struct bridge *br, const void *frame,
         snprintf(err, errsize, "translation failed: %s", strerror(ret));
         return ret;
     }
-    /* Rules an output:TABLE went through count the packet. */
+    /* Rules an output:TABLE went through, and groups, count the
+     * packet. */
     for (size_t i = 0; i < out.n_rules; i++) {
         ofproto_rule_credit(out.rules[i], 1, len, dp_time_ms());
+    }
+    for (size_t i = 0; i < out.n_counters; i++) {
+        ofproto_hit_credit(out.counters[i], 1, len, dp_time_ms());
     }
     ofproto_xlate_out_uninit(&out);
     if (out.learned_changed) {
@@ -1523,7 +1531,7 @@ sw_dump_groups(struct sw *sw, struct bridge *br, uint32_t id,
                void (*cb)(const struct ofproto_group_info *, void *),
                void *aux)
 {
-    (void) sw;
+    dp_pull_stats(sw->dp);      /* The megaflows' counts so far. */
     ofproto_group_dump(br->ofproto, id, cb, aux);
 }
 

@@ -256,8 +256,11 @@ struct dp_megaflow {
     long long created_ms;           /* [const] */
     uint64_t credited_packets;      /* [main] Already credited. */
     uint64_t credited_bytes;        /* [main] */
-    size_t n_refs;                  /* [const] */
-    void *refs[DP_MAX_REFS];        /* [const] */
+    /* [main] The slow path's references, credited with what it counts:
+     * revalidation swaps them when a re-translation gives the same result
+     * through other rules (dp.c: revalidate_keep()). */
+    size_t n_refs;
+    void *refs[DP_MAX_REFS];
 
     /* Offload (main thread only). */
     bool offered;                   /* The offload manager holds it. */

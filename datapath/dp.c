@@ -967,6 +967,22 @@ revalidate_keep(struct dp *dp, struct dp_megaflow *mf)
         if (keep) {
             mf->key_lookups = up.key_lookups;
         }
+        if (keep && (up.n_refs != mf->n_refs
+                     || memcmp(up.refs, mf->refs,
+                               up.n_refs * sizeof up.refs[0]))) {
+            /* The same result through other rules or counters (a flow
+             * replaced by an identical one, a group's new buckets): what
+             * the megaflow counted so far goes to the old ones, what it
+             * counts from now on to the new.  Only this thread reads the
+             * references. */
+            dp_megaflow_credit(dp, mf);
+            if (dp->cbs.release) {
+                dp->cbs.release(mf->refs, mf->n_refs, dp->aux);
+            }
+            memcpy(mf->refs, up.refs, up.n_refs * sizeof up.refs[0]);
+            mf->n_refs = up.n_refs;
+            up.n_refs = 0;              /* Taken. */
+        }
     }
     if (dp->cbs.release && up.n_refs) {
         dp->cbs.release(up.refs, up.n_refs, dp->aux);

@@ -742,8 +742,14 @@ group_reply_cb(const struct ofproto_group_info *g, void *ctx_)
     if (ctx->desc) {
         ofm_group_desc_encode(ctx->b, &g->spec);
     } else {
-        ofm_group_stats_encode(ctx->b, &g->spec, g->ref_count,
-                               ctx->now - g->created_ms);
+        struct ofm_group_stats st = {
+            .ref_count = g->ref_count, .age_ms = ctx->now - g->created_ms,
+            .packets = g->packets, .bytes = g->bytes,
+            .bucket_packets = g->bucket_packets,
+            .bucket_bytes = g->bucket_bytes,
+        };
+
+        ofm_group_stats_encode(ctx->b, &g->spec, &st);
     }
     ofm_mp_entry_end(ctx->mp);
 }

@@ -43,6 +43,7 @@ save_flow_cb(const struct ofproto_rule_info *info, void *ctx_)
     spec.idle_timeout = info->idle_timeout;
     spec.hard_timeout = info->hard_timeout;
     spec.send_flow_rem = info->send_flow_rem;
+    spec.reset_counts = info->reset_counts;
     spec.out_port = OFPP_NONE;
     spec.actions = (struct of_actions *) info->actions;
     n = of_flow_format(buf, sizeof buf, &spec);

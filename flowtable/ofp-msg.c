@@ -2038,6 +2038,9 @@ ofm_flow_mod_decode(const uint8_t *msg, size_t len, struct ofm_flow_mod *fm,
     s->send_flow_rem = (fm->flags & OFPFF_SEND_FLOW_REM)
                        && (fm->cmd == OFFC_ADD || fm->cmd == OFFC_MODIFY
                            || fm->cmd == OFFC_MODIFY_STRICT);
+    s->reset_counts = (fm->flags & OFPFF_RESET_COUNTS)
+                      && (fm->cmd == OFFC_ADD || fm->cmd == OFFC_MODIFY
+                          || fm->cmd == OFFC_MODIFY_STRICT);
     if (fm->cmd == OFFC_ADD) {
         /* The cookie mask is ignored on add (OpenFlow 1.3, 6.4). */
         s->cookie_mask = 0;
@@ -2055,9 +2058,16 @@ ofm_flow_mod_decode(const uint8_t *msg, size_t len, struct ofm_flow_mod *fm,
                         errsize, "flow_mod: out_port 0x%x", out_port);
         }
     }
+    /* The out_group filter: deletes only (OpenFlow 1.3, 6.4: ignored by
+     * modify). */
     if (del && fm->out_group != OFPG_ANY) {
-        return fail(ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_UNKNOWN), err,
-                    errsize, "flow_mod: out_group filter (no groups)");
+        if (fm->out_group > OFG_MAX_ID) {
+            return fail(ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_UNKNOWN),
+                        err, errsize, "flow_mod: out_group 0x%x",
+                        fm->out_group);
+        }
+        s->out_group = fm->out_group;
+        s->out_group_set = true;
     }
     e = ofm_match_decode(msg + FLOW_MOD_FIXED, len - FLOW_MOD_FIXED,
                          &s->match, &mlen, err, errsize);
@@ -2109,9 +2119,10 @@ ofm_flow_mod_encode(struct ofbuf *b, uint32_t xid,
     ofbuf_put_be32(b, fm->buffer_id);
     ofbuf_put_be32(b, s->out_port == OFPP_NONE ? 0xffffffffu
                       : ofm_port_to_wire(s->out_port));
-    ofbuf_put_be32(b, fm->out_group);
+    ofbuf_put_be32(b, s->out_group_set ? s->out_group : fm->out_group);
     ofbuf_put_be16(b, fm->flags | (s->send_flow_rem ? OFPFF_SEND_FLOW_REM
-                                                    : 0));
+                                                    : 0)
+                      | (s->reset_counts ? OFPFF_RESET_COUNTS : 0));
     ofbuf_put(b, NULL, 2);
     ofm_match_encode(b, &s->match);
     if (s->actions) {
@@ -2166,8 +2177,12 @@ ofm_flow_stats_request_decode(const uint8_t *body, size_t len,
                     errsize, "out_port 0x%x", out_port);
     }
     if (out_group != OFPG_ANY) {
-        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART),
-                    err, errsize, "out_group filter (no groups)");
+        if (out_group > OFG_MAX_ID) {
+            return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART),
+                        err, errsize, "out_group 0x%x", out_group);
+        }
+        f->out_group = out_group;
+        f->out_group_set = true;
     }
     f->priority = OF_DEFAULT_PRIORITY;
     return ofm_match_decode(body + 32, len - 32, &f->match, &mlen, err,
@@ -2250,7 +2265,8 @@ ofm_flow_stats_encode(struct ofbuf *b, const struct ofproto_rule_info *r,
     ofbuf_put_be16(b, (uint16_t) r->priority);
     ofbuf_put_be16(b, r->idle_timeout);
     ofbuf_put_be16(b, r->hard_timeout);
-    ofbuf_put_be16(b, r->send_flow_rem ? OFPFF_SEND_FLOW_REM : 0);
+    ofbuf_put_be16(b, (r->send_flow_rem ? OFPFF_SEND_FLOW_REM : 0)
+                      | (r->reset_counts ? OFPFF_RESET_COUNTS : 0));
     ofbuf_put(b, NULL, 4);
     ofbuf_put_be64(b, r->cookie);
     ofbuf_put_be64(b, r->n_packets);
@@ -2720,22 +2736,22 @@ ofm_group_desc_encode(struct ofbuf *b, const struct of_group_spec *g)
 
 void
 ofm_group_stats_encode(struct ofbuf *b, const struct of_group_spec *g,
-                       uint32_t ref_count, long long age_ms)
+                       const struct ofm_group_stats *st)
 {
     size_t start = b->len;
 
     ofbuf_put_be16(b, 0);
     ofbuf_put(b, NULL, 2);
     ofbuf_put_be32(b, g->group_id);
-    ofbuf_put_be32(b, ref_count);
+    ofbuf_put_be32(b, st->ref_count);
     ofbuf_put(b, NULL, 4);
-    ofbuf_put_be64(b, 0);               /* packet_count: not counted */
-    ofbuf_put_be64(b, 0);               /* byte_count */
-    ofbuf_put_be32(b, (uint32_t) (age_ms / 1000));
-    ofbuf_put_be32(b, (uint32_t) (age_ms % 1000) * 1000000u);
+    ofbuf_put_be64(b, st->packets);
+    ofbuf_put_be64(b, st->bytes);
+    ofbuf_put_be32(b, (uint32_t) (st->age_ms / 1000));
+    ofbuf_put_be32(b, (uint32_t) (st->age_ms % 1000) * 1000000u);
     for (size_t i = 0; i < g->n_buckets; i++) {
-        ofbuf_put_be64(b, 0);
-        ofbuf_put_be64(b, 0);
+        ofbuf_put_be64(b, st->bucket_packets ? st->bucket_packets[i] : 0);
+        ofbuf_put_be64(b, st->bucket_bytes ? st->bucket_bytes[i] : 0);
     }
     if (!b->oom) {
         put16(b->data + start, (uint16_t) (b->len - start));

@@ -479,12 +479,19 @@ ofperr ofm_group_mod_decode(const uint8_t *msg, size_t len,
                             size_t errsize);
 void ofm_group_mod_encode(struct ofbuf *b, uint32_t xid,
                           const struct ofm_group_mod *gm);
-/* Multipart entries: GROUP_DESC, GROUP (stats: ref_count and age; the
- * packet and byte counts are not kept, 0), GROUP_FEATURES (the four
- * types, weights, liveness, chaining). */
+/* Multipart entries: GROUP_DESC, GROUP (stats: ref_count, age and the
+ * counters of 'st'), GROUP_FEATURES (the four types, weights, liveness,
+ * chaining). */
+struct ofm_group_stats {
+    uint32_t ref_count;
+    long long age_ms;
+    uint64_t packets, bytes;
+    /* g->n_buckets each; NULL: zero. */
+    const uint64_t *bucket_packets, *bucket_bytes;
+};
 void ofm_group_desc_encode(struct ofbuf *b, const struct of_group_spec *g);
 void ofm_group_stats_encode(struct ofbuf *b, const struct of_group_spec *g,
-                            uint32_t ref_count, long long age_ms);
+                            const struct ofm_group_stats *st);
 void ofm_group_features_encode(struct ofbuf *b, uint32_t max_groups);
 
 /* ---- Meters. ---- */

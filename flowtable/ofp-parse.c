@@ -1940,6 +1940,27 @@ of_flow_parse__(struct of_flow_spec *spec, const char *text,
                                kv.key_col);
             }
             spec->send_flow_rem = true;
+        } else if (!strcmp(k, "reset_counts") && !kv.has_val) {
+            if (!is_add && !is_mod) {
+                return set_err(err, errsize, "reset_counts is not allowed "
+                               "in this command (at column %zu)",
+                               kv.key_col);
+            }
+            spec->reset_counts = true;
+        } else if (!strcmp(k, "out_group")) {
+            uint64_t g;
+
+            if (is_add) {
+                return set_err(err, errsize, "out_group is not allowed when "
+                               "adding a flow (at column %zu)", kv.key_col);
+            }
+            if (!kv.has_val || kv.paren
+                || !parse_uint(kv.val, OFG_MAX_ID, &g)) {
+                return set_err(err, errsize, "bad value '%s' for out_group "
+                               "at column %zu", kv.val, kv.val_col);
+            }
+            spec->out_group = (uint32_t) g;
+            spec->out_group_set = true;
         } else if (!strcmp(k, "idle_timeout") || !strcmp(k, "hard_timeout")) {
             if (!is_add && !is_mod) {
                 return set_err(err, errsize, "%s is not allowed in this "
@@ -2422,6 +2443,12 @@ of_flow_format(char *buf, size_t size, const struct of_flow_spec *spec)
     }
     if (spec->send_flow_rem) {
         sbuf_printf(&s, "send_flow_rem,");
+    }
+    if (spec->reset_counts) {
+        sbuf_printf(&s, "reset_counts,");
+    }
+    if (spec->out_group_set) {
+        sbuf_printf(&s, "out_group=%" PRIu32 ",", spec->out_group);
     }
     if (spec->out_port != OFPP_NONE) {
         sbuf_printf(&s, "out_port=");

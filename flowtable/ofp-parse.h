@@ -79,7 +79,13 @@ struct of_flow_spec {
                                     /* add/modify: V is the new cookie). */
     uint16_t idle_timeout, hard_timeout;    /* add/modify only. */
     uint32_t out_port;          /* mod/del/dump filter, OFPP_NONE = any. */
+    bool out_group_set;         /* mod/del/dump filter: rules whose */
+    uint32_t out_group;         /*   actions use group 'out_group'. */
     bool send_flow_rem;         /* add: report the rule's removal. */
+    bool reset_counts;          /* add/modify: the rule's counters start
+                                 * at 0 (else a modify, and an add that
+                                 * replaces an identical rule, keep them;
+                                 * OFPFF_RESET_COUNTS). */
     struct of_actions *actions; /* Owned; NULL when not given. */
 };
 

@@ -18,7 +18,18 @@
 
 #define PORT_NAME_MAX 64
 
+/* What translation reports as hit (ofproto_xlate_out), for the datapath
+ * to credit: a rule, or the counters of a group or of one of its buckets.
+ * Each starts with its kind, so that references held as 'void *' credit
+ * and release through ofproto_hit_credit() and ofproto_hit_unref(). */
+enum hit_kind {
+    HIT_RULE = 0x5a,
+    HIT_GROUP,
+    HIT_BUCKET,
+};
+
 struct ofproto_rule {
+    uint8_t hit_kind;               /* HIT_RULE */
     struct cls_rule cr;             /* In ofp->tables[table_id] when live. */
     struct ofproto_rule *prev;      /* ofp->rules list, when live. */
     struct ofproto_rule *next;
@@ -34,6 +45,7 @@ struct ofproto_rule {
     uint64_t mark;                  /* replace_flows scratch. */
     struct of_actions *actions;     /* Owned; never NULL. */
     bool send_flow_rem;             /* Report its removal. */
+    bool reset_counts;              /* Added with it (reported back). */
 
     _Atomic bool live;
     _Atomic uint32_t ref_cnt;
@@ -58,6 +70,31 @@ struct ofmeter {
     long long created_ms;
 };
 
+/* A group's packet and byte counters: the group holds a reference, and
+ * so does every megaflow translated through it, which credits them until
+ * it goes (after the group changed or went too).  A modified group keeps
+ * its counters. */
+struct ofgroup_ctr {
+    uint8_t hit_kind;           /* HIT_GROUP */
+    _Atomic uint32_t ref_cnt;
+    _Atomic uint64_t packets;
+    _Atomic uint64_t bytes;
+};
+
+/* The counters of a group's buckets, one per bucket, as one block with
+ * one reference count: a modified group gets a new block (its buckets
+ * are new). */
+struct ofbucket_ctrs {
+    _Atomic uint32_t ref_cnt;
+    size_t n;
+    struct ofbucket_ctr {
+        uint8_t hit_kind;       /* HIT_BUCKET */
+        struct ofbucket_ctrs *block;
+        _Atomic uint64_t packets;
+        _Atomic uint64_t bytes;
+    } b[];
+};
+
 /* A group (ofproto.h "Groups"). */
 struct ofgroup {
     uint32_t id;
@@ -65,6 +102,8 @@ struct ofgroup {
     size_t n_buckets;
     struct of_bucket *buckets;  /* Owned, actions included. */
     long long created_ms;
+    struct ofgroup_ctr *ctr;    /* A reference. */
+    struct ofbucket_ctrs *bctrs;        /* A reference. */
 };
 
 struct ofproto {
@@ -213,6 +252,7 @@ rule_create(const struct of_flow_spec *spec, uint8_t table_id,
     if (!r) {
         return NULL;
     }
+    r->hit_kind = HIT_RULE;
     r->actions = actions_clone(spec->actions);
     if (!r->actions) {
         free(r);
@@ -225,6 +265,7 @@ rule_create(const struct of_flow_spec *spec, uint8_t table_id,
     r->hard_timeout = spec->hard_timeout;
     r->cookie = spec->cookie;
     r->send_flow_rem = spec->send_flow_rem;
+    r->reset_counts = spec->reset_counts;
     r->created_ms = now_ms;
     r->seq = seq;
     atomic_init(&r->live, false);
@@ -250,6 +291,101 @@ ofproto_rule_unref(struct ofproto_rule *rule)
                                           memory_order_acq_rel) == 1) {
         free(rule->actions);
         free(rule);
+    }
+}
+
+/* ---- Group and bucket counters. ---- */
+
+static struct ofgroup_ctr *
+group_ctr_new(void)
+{
+    struct ofgroup_ctr *c = calloc(1, sizeof *c);
+
+    if (c) {
+        c->hit_kind = HIT_GROUP;
+        atomic_init(&c->ref_cnt, 1);
+    }
+    return c;
+}
+
+static void
+group_ctr_unref(struct ofgroup_ctr *c)
+{
+    if (c && atomic_fetch_sub_explicit(&c->ref_cnt, 1,
+                                       memory_order_acq_rel) == 1) {
+        free(c);
+    }
+}
+
+static struct ofbucket_ctrs *
+bucket_ctrs_new(size_t n)
+{
+    struct ofbucket_ctrs *bc = calloc(1, sizeof *bc + n * sizeof bc->b[0]);
+
+    if (bc) {
+        atomic_init(&bc->ref_cnt, 1);
+        bc->n = n;
+        for (size_t i = 0; i < n; i++) {
+            bc->b[i].hit_kind = HIT_BUCKET;
+            bc->b[i].block = bc;
+        }
+    }
+    return bc;
+}
+
+static void
+bucket_ctrs_unref(struct ofbucket_ctrs *bc)
+{
+    if (bc && atomic_fetch_sub_explicit(&bc->ref_cnt, 1,
+                                        memory_order_acq_rel) == 1) {
+        free(bc);
+    }
+}
+
+void
+ofproto_hit_credit(void *hit, uint64_t packets, uint64_t bytes,
+                   long long used_ms)
+{
+    switch (*(const uint8_t *) hit) {
+    case HIT_RULE:
+        ofproto_rule_credit(hit, packets, bytes, used_ms);
+        break;
+    case HIT_GROUP: {
+        struct ofgroup_ctr *c = hit;
+
+        atomic_fetch_add_explicit(&c->packets, packets,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
+        break;
+    }
+    case HIT_BUCKET: {
+        struct ofbucket_ctr *c = hit;
+
+        atomic_fetch_add_explicit(&c->packets, packets,
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
+        break;
+    }
+    default:
+        abort();                /* Not a hit ofproto reported. */
+    }
+}
+
+void
+ofproto_hit_unref(void *hit)
+{
+    switch (*(const uint8_t *) hit) {
+    case HIT_RULE:
+        ofproto_rule_unref(hit);
+        break;
+    case HIT_GROUP:
+        group_ctr_unref(hit);
+        break;
+    case HIT_BUCKET:
+        bucket_ctrs_unref(((struct ofbucket_ctr *) hit)->block);
+        break;
+    default:
+        abort();
     }
 }
 
@@ -389,6 +525,8 @@ enum undo_type {
 struct undo {
     enum undo_type type;
     bool deleted;               /* UNDO_REMOVED by a delete: reported. */
+    bool reset_counts;          /* UNDO_MODIFIED: zero the counters on
+                                 * commit. */
     struct ofproto_rule *rule;
     struct of_actions *old_actions;
     uint64_t old_cookie;
@@ -472,7 +610,7 @@ ofproto_set_removed_cb(struct ofproto *ofp,
 /* Gives 'r' the actions 'acts' (stolen, freed on error) and 'cookie'. */
 static int
 txn_modify(struct txn *t, struct ofproto_rule *r, struct of_actions *acts,
-           uint64_t cookie)
+           uint64_t cookie, bool reset_counts)
 {
     int error = txn_reserve(t);
     if (error) {
@@ -482,6 +620,7 @@ txn_modify(struct txn *t, struct ofproto_rule *r, struct of_actions *acts,
     t->u[t->n++] = (struct undo) {
         .type = UNDO_MODIFIED, .rule = r,
         .old_actions = r->actions, .old_cookie = r->cookie,
+        .reset_counts = reset_counts,
     };
     r->actions = acts;
     r->cookie = cookie;
@@ -500,6 +639,12 @@ txn_commit(struct txn *t)
             ofproto_rule_unref(u->rule);
         } else if (u->type == UNDO_MODIFIED) {
             free(u->old_actions);
+            if (u->reset_counts) {
+                atomic_store_explicit(&u->rule->n_packets, 0,
+                                      memory_order_relaxed);
+                atomic_store_explicit(&u->rule->n_bytes, 0,
+                                      memory_order_relaxed);
+            }
         }
     }
     if (t->n) {
@@ -801,6 +946,8 @@ group_free(struct ofgroup *g)
             free(g->buckets[i].actions);
         }
         free(g->buckets);
+        group_ctr_unref(g->ctr);
+        bucket_ctrs_unref(g->bctrs);
         free(g);
     }
 }
@@ -921,6 +1068,14 @@ group_build(const struct ofproto *ofp, const struct of_group_spec *spec,
     g->id = spec->group_id;
     g->type = spec->type;
     g->created_ms = now_ms;
+    g->ctr = group_ctr_new();
+    g->bctrs = bucket_ctrs_new(spec->n_buckets);
+    if (!g->ctr || !g->bctrs) {
+        group_free(g);
+        *error = ENOMEM;
+        set_err(err, errsize, "out of memory");
+        return NULL;
+    }
     for (size_t i = 0; i < spec->n_buckets; i++) {
         g->buckets[i] = spec->buckets[i];
         g->buckets[i].actions = spec->buckets[i].actions
@@ -1026,7 +1181,12 @@ ofproto_group_mod(struct ofproto *ofp, enum of_group_cmd cmd,
         free(seen);
     }
     if (exists) {
+        struct ofgroup_ctr *fresh = g->ctr;
+
+        /* The group's counters go on (its buckets' start again). */
         g->created_ms = ofp->groups[i]->created_ms;
+        g->ctr = ofp->groups[i]->ctr;
+        ofp->groups[i]->ctr = fresh;
         group_free(ofp->groups[i]);
         ofp->groups[i] = g;
     } else {
@@ -1242,6 +1402,18 @@ ofproto_group_dump(const struct ofproto *ofp, uint32_t id,
         info.spec.n_buckets = g->n_buckets;
         info.spec.buckets = g->buckets;
         info.created_ms = g->created_ms;
+        info.packets = atomic_load_explicit(&g->ctr->packets,
+                                            memory_order_relaxed);
+        info.bytes = atomic_load_explicit(&g->ctr->bytes,
+                                          memory_order_relaxed);
+        for (size_t k = 0; k < OFG_MAX_BUCKETS; k++) {
+            bool in = k < g->bctrs->n;
+
+            info.bucket_packets[k] = in ? atomic_load_explicit(
+                &g->bctrs->b[k].packets, memory_order_relaxed) : 0;
+            info.bucket_bytes[k] = in ? atomic_load_explicit(
+                &g->bctrs->b[k].bytes, memory_order_relaxed) : 0;
+        }
         info.ref_count = 0;
         for (const struct ofproto_rule *r = ofp->rules_head; r;
              r = r->next) {
@@ -1510,6 +1682,10 @@ rule_selected(const struct ofproto_rule *r, const struct of_flow_spec *spec,
         && !actions_output_to(r->actions, spec->out_port)) {
         return false;
     }
+    if (spec->out_group_set
+        && !actions_use_group(r->actions, spec->out_group)) {
+        return false;
+    }
     if (strict) {
         return r->cr.priority == spec->priority && match_same(m, &r->cr);
     }
@@ -1582,8 +1758,21 @@ apply_add(struct txn *t, const struct of_flow_spec *spec, long long now_ms)
     const struct cls_rule *old = cls_find_exactly(
         ofp->tables[r->table_id], &r->cr.flow, &r->cr.mask, r->cr.priority);
     if (old) {
-        int error = txn_remove(t, CLS_CONTAINER_OF(old, struct ofproto_rule,
-                                                   cr), false);
+        struct ofproto_rule *o = CLS_CONTAINER_OF(old, struct ofproto_rule,
+                                                  cr);
+        int error;
+
+        /* The replaced rule's counters go on (as Open vSwitch does), unless
+         * the add says reset_counts; its duration starts again. */
+        if (!spec->reset_counts) {
+            uint64_t p, b;
+            long long used;
+
+            ofproto_rule_stats(o, &p, &b, &used);
+            atomic_store_explicit(&r->n_packets, p, memory_order_relaxed);
+            atomic_store_explicit(&r->n_bytes, b, memory_order_relaxed);
+        }
+        error = txn_remove(t, o, false);
         if (error) {
             ofproto_rule_unref(r);
             return error;
@@ -1618,7 +1807,7 @@ apply_modify(struct txn *t, const struct of_flow_spec *spec, bool strict,
         if (!spec->cookie_mask && spec->cookie) {
             cookie = spec->cookie;
         }
-        error = txn_modify(t, r, acts, cookie);
+        error = txn_modify(t, r, acts, cookie, spec->reset_counts);
     }
     free(v);
     return error;
@@ -1950,6 +2139,7 @@ ofproto_rule_get_info(const struct ofproto_rule *r,
         .table_id = r->table_id,
         .priority = r->cr.priority,
         .send_flow_rem = r->send_flow_rem,
+        .reset_counts = r->reset_counts,
         .cookie = r->cookie,
         .idle_timeout = r->idle_timeout,
         .hard_timeout = r->hard_timeout,
@@ -2613,12 +2803,37 @@ select_bucket(struct xctx *x, const struct ofgroup *g)
     return NULL;
 }
 
-/* A bucket's actions run on the packet as the group found it; what they
- * change is undone for the actions after the group (like a clone). */
+/* Reports 'hit' (counters; the caller took a reference for it) as hit
+ * by this translation, if the rules and counters reported so far leave
+ * room (else the reference goes and the report is marked truncated). */
 static void
-xlate_bucket(struct xctx *x, const struct of_bucket *b)
+xlate_add_counter(struct xctx *x, void *hit)
+{
+    struct ofproto_xlate_out *out = x->out;
+
+    if (out->n_rules + out->n_counters < OFPROTO_MAX_XLATE_RULES) {
+        out->counters[out->n_counters++] = hit;
+    } else {
+        out->rules_truncated = true;
+        ofproto_hit_unref(hit);
+    }
+}
+
+/* A bucket's actions run on the packet as the group found it; what they
+ * change is undone for the actions after the group (like a clone).  The
+ * bucket's counters count the packet. */
+static void
+xlate_bucket(struct xctx *x, const struct ofgroup *g,
+             const struct of_bucket *b)
 {
     struct flow saved = x->work;
+    size_t idx = (size_t) (b - g->buckets);
+
+    if (idx < g->bctrs->n) {
+        atomic_fetch_add_explicit(&g->bctrs->ref_cnt, 1,
+                                  memory_order_relaxed);
+        xlate_add_counter(x, &g->bctrs->b[idx]);
+    }
 
     xlate_actions(x, b->actions, x->table_id);
     x->work = saved;
@@ -2641,22 +2856,26 @@ xlate_group(struct xctx *x, uint32_t id)
     }
     x->depth++;
     x->n_resubmits++;
+    /* The group counts every packet that reaches it, whatever its buckets
+     * do. */
+    atomic_fetch_add_explicit(&g->ctr->ref_cnt, 1, memory_order_relaxed);
+    xlate_add_counter(x, g->ctr);
     switch (g->type) {
     case OFG_TYPE_ALL:
         for (size_t i = 0; i < g->n_buckets && !x->stop; i++) {
-            xlate_bucket(x, &g->buckets[i]);
+            xlate_bucket(x, g, &g->buckets[i]);
         }
         break;
     case OFG_TYPE_INDIRECT:
         if (g->n_buckets) {
-            xlate_bucket(x, &g->buckets[0]);
+            xlate_bucket(x, g, &g->buckets[0]);
         }
         break;
     case OFG_TYPE_SELECT: {
         const struct of_bucket *b = select_bucket(x, g);
 
         if (b) {
-            xlate_bucket(x, b);
+            xlate_bucket(x, g, b);
         }
         break;
     }
@@ -2666,7 +2885,7 @@ xlate_group(struct xctx *x, uint32_t id)
 
             if (b->watch_port != OFPP_NONE
                 && port_live(x->ofp, b->watch_port)) {
-                xlate_bucket(x, b);
+                xlate_bucket(x, g, b);
                 break;
             }
         }
@@ -2810,7 +3029,7 @@ xlate_table(struct xctx *x, uint8_t table_id, bool resubmit)
     }
     struct ofproto_rule *r = CLS_CONTAINER_OF(cr, struct ofproto_rule, cr);
     const struct ofproto_rule *outer = x->rule;
-    if (x->out->n_rules < OFPROTO_MAX_XLATE_RULES) {
+    if (x->out->n_rules + x->out->n_counters < OFPROTO_MAX_XLATE_RULES) {
         ofproto_rule_ref(r);
         x->out->rules[x->out->n_rules++] = r;
     } else {
@@ -2854,14 +3073,23 @@ ofproto_xctx_merge(struct ofproto_xctx *ctx, struct ofproto_xlate_out *sub)
 
     out->key_lookups = false;           /* It looked up another bridge. */
     for (size_t i = 0; i < sub->n_rules; i++) {
-        if (out->n_rules < OFPROTO_MAX_XLATE_RULES) {
+        if (out->n_rules + out->n_counters < OFPROTO_MAX_XLATE_RULES) {
             out->rules[out->n_rules++] = sub->rules[i];
         } else {
             out->rules_truncated = true;
             ofproto_rule_unref(sub->rules[i]);
         }
     }
+    for (size_t i = 0; i < sub->n_counters; i++) {
+        if (out->n_rules + out->n_counters < OFPROTO_MAX_XLATE_RULES) {
+            out->counters[out->n_counters++] = sub->counters[i];
+        } else {
+            out->rules_truncated = true;
+            ofproto_hit_unref(sub->counters[i]);
+        }
+    }
     sub->n_rules = 0;
+    sub->n_counters = 0;
     out->rules_truncated |= sub->rules_truncated;
     out->learned_changed |= sub->learned_changed;
     out->n_unknown_port += sub->n_unknown_port;
@@ -2887,7 +3115,11 @@ ofproto_xlate_out_uninit(struct ofproto_xlate_out *out)
     for (size_t i = 0; i < out->n_rules; i++) {
         ofproto_rule_unref(out->rules[i]);
     }
+    for (size_t i = 0; i < out->n_counters; i++) {
+        ofproto_hit_unref(out->counters[i]);
+    }
     out->n_rules = 0;
+    out->n_counters = 0;
 }
 
 int

@@ -305,6 +305,11 @@ size_t ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id);
  * other groups, but no group may lead back to itself (ELOOP, checked
  * when a group is added or modified); watch_group is refused.
  *
+ * Counters: translation reports each group a packet reaches, and each
+ * bucket whose actions run, among the hits of ofproto_xlate_out; the
+ * datapath credits them with its megaflows' packets and bytes
+ * (ofproto_group_dump() reads them).
+ *
  * ofproto_group_mod(): OFGC_ADD (EEXIST if the id is taken), OFGC_MODIFY
  * (ENOENT if not), OFGC_DELETE (id OFG_ALL: every group; a missing group
  * is no error; a group another group uses is refused with EBUSY): the
@@ -332,6 +337,14 @@ struct ofproto_group_info {
     struct of_group_spec spec;  /* Borrowed: valid during the callback. */
     long long created_ms;
     uint32_t ref_count;         /* Flows using the group. */
+    /* What the datapath has credited (megaflows translated through the
+     * group, as of their last stats pull): packets that reached the group
+     * (kept across a modify), and per bucket (spec.n_buckets of them)
+     * packets its actions ran on (starting again when a modify replaced
+     * the buckets). */
+    uint64_t packets, bytes;
+    uint64_t bucket_packets[OFG_MAX_BUCKETS];
+    uint64_t bucket_bytes[OFG_MAX_BUCKETS];
 };
 /* Calls 'cb' for group 'id' (OFG_ALL: every group, in id order). */
 void ofproto_group_dump(const struct ofproto *ofp, uint32_t id,
@@ -371,6 +384,7 @@ struct ofproto_rule_info {
     uint8_t table_id;
     int32_t priority;
     bool send_flow_rem;
+    bool reset_counts;          /* Added with reset_counts. */
     uint64_t cookie;
     uint16_t idle_timeout, hard_timeout;
     long long created_ms;
@@ -403,6 +417,13 @@ void ofproto_rule_get_info(const struct ofproto_rule *rule,
                            struct ofproto_rule_info *info);
 
 /* ---- Rules: references and counters (any thread). ---- */
+
+/* What ofproto_xlate_out reports, rules and counters alike, as 'void *'
+ * (the datapath's references): credits 'hit' with 'packets' and 'bytes'
+ * (a rule's used time too), and drops a reference. */
+void ofproto_hit_credit(void *hit, uint64_t packets, uint64_t bytes,
+                        long long used_ms);
+void ofproto_hit_unref(void *hit);
 
 void ofproto_rule_ref(struct ofproto_rule *rule);
 /* Drops a reference; the last one frees the rule.  NULL is a no-op. */
@@ -444,7 +465,14 @@ struct ofproto_xlate_out {
     /* Rules hit, in order, each with a reference for the caller. */
     struct ofproto_rule *rules[OFPROTO_MAX_XLATE_RULES];
     size_t n_rules;
-    bool rules_truncated;       /* More than OFPROTO_MAX_XLATE_RULES hit. */
+    /* Groups and buckets hit (their counters), each with a reference for
+     * the caller: ofproto_hit_credit(), ofproto_hit_unref().  Rules and
+     * counters together are at most OFPROTO_MAX_XLATE_RULES. */
+    void *counters[OFPROTO_MAX_XLATE_RULES];
+    size_t n_counters;
+    bool rules_truncated;       /* More than OFPROTO_MAX_XLATE_RULES hit
+                                 * (rules and counters): some go
+                                 * uncredited. */
 
     bool learned_changed;       /* NORMAL changed the MAC table. */
     bool table_miss;            /* Table 0 or a goto_table target missed. */

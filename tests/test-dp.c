@@ -144,7 +144,16 @@ struct rule {
     enum rule_kind kind;
     int n_out;
     int out[2];                 /* Test port indexes. */
+    int credit_to;              /* Which w->refs entry it credits, plus
+                                 * one (0: its own index): another rule
+                                 * object with the same result. */
 };
+
+static size_t
+rule_ref_index(const struct rule *r, size_t i)
+{
+    return r->credit_to ? (size_t) r->credit_to - 1 : i;
+}
 
 /* Rule initialisers: a field not named matches anything. */
 #define IN(V) .has.in = true, .in = (V)
@@ -245,7 +254,7 @@ stub_upcall(struct dp_upcall *up, void *w_)
     if (!r) {
         return ENOENT;
     }
-    up->refs[0] = &w->refs[i];
+    up->refs[0] = &w->refs[rule_ref_index(r, i)];
     up->n_refs = 1;
     /* A scan of one rule set on the flow as given. */
     up->scope = w;
@@ -798,8 +807,11 @@ traffic_verify(struct traffic *t)
         }
         exp_drops[DP_DROP_NO_PORT] += (uint64_t) eo->n_gone;
         if (eo->rule >= 0 && w->rules[eo->rule].kind != R_ERROR) {
-            w->rule_packets[eo->rule]++;
-            w->rule_bytes[eo->rule] += t->lens[i];
+            size_t ri = rule_ref_index(&w->rules[eo->rule],
+                                       (size_t) eo->rule);
+
+            w->rule_packets[ri]++;
+            w->rule_bytes[ri] += t->lens[i];
         }
     }
     for (unsigned p = 0; p < N_TPORTS; p++) {
@@ -1220,6 +1232,39 @@ test_revalidate(void **state)
     mf_list(w, &after);
     assert_int_equal(after.n, before.n - changed);
     send_rounds(w, flows, ARRAY_SIZE(flows), 0, 8, 20);
+    world_finish(state, w);
+}
+
+/* A rule replaced by an identical one (another rule object, as an add of
+ * an identical flow makes): its megaflows stay, since their actions and
+ * wildcards are the same, and what they count from then on goes to the
+ * new rule (world_finish() checks every rule's credits against the
+ * oracle's). */
+static void
+test_revalidate_new_rule_same_result(void **state)
+{
+    struct rule rules[ARRAY_SIZE(reval_rules)];
+    struct tflow flows[] = {
+        { .shape = SH_IPV4, .dst = 2 },         /* Rule 1. */
+        { .shape = SH_VLAN, .vid = 4, .dst = 2 },
+        { .shape = SH_IPV6, .dst = 9 },         /* Rule 4. */
+    };
+    struct world *w = world_create(NULL, reval_rules,
+                                   ARRAY_SIZE(reval_rules));
+    struct mf_list before, after;
+
+    *state = w;
+    memcpy(rules, reval_rules, sizeof rules);
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 3, 50);
+    mf_list(w, &before);
+    rules[1].credit_to = 10;            /* w->refs[9]: unused otherwise. */
+    assert_int_equal(world_change(w, rules, ARRAY_SIZE(rules)), 0);
+    mf_list(w, &after);
+    assert_int_equal(after.n, before.n);
+    for (size_t i = 0; i < before.n; i++) {
+        assert_true(mf_list_has(&after, before.handle[i]));
+    }
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 3, 40);
     world_finish(state, w);
 }
 
@@ -1689,6 +1734,8 @@ main(void)
         cmocka_unit_test_teardown(test_exact_tiers, world_teardown),
         cmocka_unit_test_teardown(test_simple_match, world_teardown),
         cmocka_unit_test_teardown(test_revalidate, world_teardown),
+        cmocka_unit_test_teardown(test_revalidate_new_rule_same_result,
+                                  world_teardown),
         cmocka_unit_test_teardown(test_revalidate_change, world_teardown),
         cmocka_unit_test_teardown(test_revalidate_under_traffic,
                                   world_teardown),

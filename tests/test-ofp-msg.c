@@ -1181,6 +1181,8 @@ test_decode_bytes(void **state)
     assert_int_equal(fm.flags, OFPFF_SEND_FLOW_REM | OFPFF_NO_BYT_COUNTS);
     assert_int_equal(fm.buffer_id, 0x100);
     assert_int_equal(fm.out_group, 6);
+    assert_false(fm.spec.out_group_set);        /* An add's: ignored. */
+    assert_false(fm.spec.reset_counts);
     assert_int_equal(fm.spec.cookie, 0x0123456789abcdefull);
     assert_int_equal(fm.spec.cookie_mask, 0);
     assert_int_equal(fm.spec.table_id, 7);
@@ -1588,14 +1590,29 @@ test_refusals(void **state)
     fm_end(&b, start);
     check_refusal(&del_port, &b);
 
+    /* out_group: a group id filters; a reserved one is refused. */
     static const struct refusal del_group = {
-        "delete out_group 1", 0xff, 3, 0, "", NULL, FMF, OFPFMFC_UNKNOWN,
+        "delete out_group 0xffffff01", 0xff, 3, 0, "", NULL, FMF,
+        OFPFMFC_UNKNOWN,
     };
     ofbuf_clear(&b);
-    start = fm_begin(&b, 0xff, 3, 0, 0xffffffffu, 1);
+    start = fm_begin(&b, 0xff, 3, 0, 0xffffffffu, 0xffffff01u);
     put_match(&b, "");
     fm_end(&b, start);
     check_refusal(&del_group, &b);
+    {
+        struct ofm_flow_mod fm;
+        char e2[256];
+
+        ofbuf_clear(&b);
+        start = fm_begin(&b, 0xff, 3, 0, 0xffffffffu, 1);
+        put_match(&b, "");
+        fm_end(&b, start);
+        assert_int_equal(decode_fm(b.data, b.len, &fm, e2, sizeof e2), 0);
+        assert_true(fm.spec.out_group_set);
+        assert_int_equal(fm.spec.out_group, 1);
+        of_flow_spec_uninit(&fm.spec);
+    }
 
     /* Too many actions: 4097 pop_vlan. */
     static const struct refusal too_many = {
@@ -2171,6 +2188,11 @@ test_flow_stats_request(void **state)
                   OFPET_BAD_REQUEST, OFPBRC_BAD_PORT, "out_port", err);
     memcpy(b.data + 20, "\xff\xff\xff\xff", 4);
     memcpy(b.data + 24, "\x00\x00\x00\x01", 4);
+    assert_int_equal(ofm_flow_stats_request_decode(b.data + 16, b.len - 16,
+                                                   &f, err, sizeof err), 0);
+    assert_true(f.out_group_set);
+    assert_int_equal(f.out_group, 1);
+    memcpy(b.data + 24, "\xff\xff\xff\x01", 4);
     assert_ofperr(ofm_flow_stats_request_decode(b.data + 16, b.len - 16, &f,
                                                 err, sizeof err),
                   OFPET_BAD_REQUEST, OFPBRC_BAD_MULTIPART, "out_group", err);
@@ -3178,16 +3200,27 @@ test_group_multipart(void **state)
                  "group desc buckets");
     ofbuf_uninit(&b);
 
-    /* GROUP stats: 40 bytes + 16 per bucket; ref_count, duration. */
+    /* GROUP stats: 40 bytes + 16 per bucket; ref_count, counters,
+     * duration, the buckets' counters. */
     ofbuf_init(&b);
-    ofm_group_stats_encode(&b, &g, 7, 12345);
+    {
+        static const uint64_t bp[2] = { 3, 0x100000001ULL };
+        static const uint64_t bb[2] = { 180, 0x0102030405060708ULL };
+        struct ofm_group_stats st = {
+            .ref_count = 7, .age_ms = 12345, .packets = 0x100000004ULL,
+            .bytes = 0x0102030405060800ULL + 0xbc,
+            .bucket_packets = bp, .bucket_bytes = bb,
+        };
+
+        ofm_group_stats_encode(&b, &g, &st);
+    }
     assert_false(b.oom);
     assert_int_equal(b.len, 40 + 2 * 16);
     assert_bytes(&b, 0, "0048 0000 00000005 00000007 00000000"
-                        "0000000000000000 0000000000000000"
+                        "0000000100000004 01020304050608bc"
                         "0000000c 14904840"
-                        "0000000000000000 0000000000000000"
-                        "0000000000000000 0000000000000000",
+                        "0000000000000003 00000000000000b4"
+                        "0000000100000001 0102030405060708",
                  "group stats");
     ofbuf_uninit(&b);
 
@@ -3199,7 +3232,8 @@ test_group_multipart(void **state)
     ofm_group_desc_encode(&b, &g);
     assert_bytes(&b, 0, "0008 00 00 00000006", "empty group desc");
     ofbuf_clear(&b);
-    ofm_group_stats_encode(&b, &g, 0, 999);
+    ofm_group_stats_encode(&b, &g, &(struct ofm_group_stats) {
+                               .age_ms = 999 });
     assert_int_equal(b.len, 40);
     assert_int_equal(get16(b.data), 40);
     assert_int_equal(get32(b.data + 32), 0);

@@ -1028,17 +1028,21 @@ ref_apply(struct model *m, const struct of_flow_spec *s,
 {
     switch (cmd) {
     case OFFC_ADD: {
+        uint64_t kept = 0;      /* A replaced rule's counts go on. */
+
         for (size_t i = 0; i < m->n; i++) {
             struct ref_rule *r = &m->r[i];
             if (r->live && r->table == s->table_id
                 && r->priority == s->priority
                 && ref_same(&r->match, &s->match)) {
                 r->live = false;
+                kept = s->reset_counts ? 0 : r->packets;
             }
         }
         assert_true(m->n < REF_N);
         struct ref_rule *r = &m->r[m->n++];
         memset(r, 0, sizeof *r);
+        r->packets = kept;
         r->table = s->table_id;
         r->priority = s->priority;
         r->match = s->match;
@@ -1453,13 +1457,40 @@ test_cookies_outport_strict(void **state)
     assert_int_equal(ofproto_generation(ofp), gen);
     assert_int_equal(ofproto_n_rules(ofp), 2);
 
-    /* Add replacing an identical rule resets its counters. */
+    /* Add replacing an identical rule keeps its counters (as Open
+     * vSwitch does), not its cookie. */
     add(ofp, 1, "priority=10,in_port=1,actions=output:2");
     c.n = 0;
     ofproto_dump(ofp, NULL, collect_cb, &c);
     assert_int_equal(c.n, 2);
-    assert_int_equal(c.info[1].n_packets, 0);
+    assert_int_equal(c.info[1].n_packets, 5);
+    assert_int_equal(c.info[1].n_bytes, 500);
     assert_int_equal(c.info[1].cookie, 0);
+    assert_false(c.info[1].reset_counts);
+    /* A modify with reset_counts zeroes them (and does not mark the rule);
+     * an add with reset_counts starts from 0 and is marked. */
+    ofproto_rule_credit(c.info[1].rule, 2, 200, 8);
+    assert_int_equal(mod(ofp, OFFC_MODIFY, 0xff,
+                         "reset_counts,in_port=1,actions=output:3", 0), 0);
+    c.n = 0;
+    ofproto_dump(ofp, NULL, collect_cb, &c);
+    assert_int_equal(c.info[1].n_packets, 0);
+    assert_int_equal(c.info[1].n_bytes, 0);
+    assert_false(c.info[1].reset_counts);
+    ofproto_rule_credit(c.info[1].rule, 3, 300, 9);
+    add(ofp, 1, "priority=10,reset_counts,in_port=1,actions=output:2");
+    c.n = 0;
+    ofproto_dump(ofp, NULL, collect_cb, &c);
+    assert_int_equal(c.info[1].n_packets, 0);
+    assert_true(c.info[1].reset_counts);
+    /* A modify that fails (a missing group) resets nothing. */
+    ofproto_rule_credit(c.info[1].rule, 4, 400, 10);
+    assert_int_not_equal(mod(ofp, OFFC_MODIFY, 0xff,
+                             "reset_counts,in_port=1,actions=group:99", 0),
+                         0);
+    c.n = 0;
+    ofproto_dump(ofp, NULL, collect_cb, &c);
+    assert_int_equal(c.info[1].n_packets, 4);
 
     /* Dump with a filter. */
     parse(&s, "in_port=1", OFFC_MATCH);
@@ -2564,6 +2595,181 @@ test_group_xlate_all_indirect(void **state)
     ofproto_destroy(ofp);
 }
 
+/* One group's counters as ofproto_group_dump() reports them. */
+struct group_counts {
+    bool found;
+    size_t n_buckets;
+    uint64_t packets, bytes;
+    uint64_t bp[OFG_MAX_BUCKETS], bb[OFG_MAX_BUCKETS];
+};
+
+static void
+group_counts_cb(const struct ofproto_group_info *g, void *gc_)
+{
+    struct group_counts *gc = gc_;
+
+    gc->found = true;
+    gc->n_buckets = g->spec.n_buckets;
+    gc->packets = g->packets;
+    gc->bytes = g->bytes;
+    memcpy(gc->bp, g->bucket_packets, sizeof gc->bp);
+    memcpy(gc->bb, g->bucket_bytes, sizeof gc->bb);
+}
+
+static struct group_counts
+group_counts(struct ofproto *ofp, uint32_t id)
+{
+    struct group_counts gc;
+
+    memset(&gc, 0, sizeof gc);
+    ofproto_group_dump(ofp, id, group_counts_cb, &gc);
+    assert_true(gc.found);
+    return gc;
+}
+
+/* Credits every hit of 'out' as the datapath does a megaflow's. */
+static void
+credit_out(const struct ofproto_xlate_out *out, uint64_t packets,
+           uint64_t bytes)
+{
+    for (size_t i = 0; i < out->n_rules; i++) {
+        ofproto_hit_credit(out->rules[i], packets, bytes, 1);
+    }
+    for (size_t i = 0; i < out->n_counters; i++) {
+        ofproto_hit_credit(out->counters[i], packets, bytes, 1);
+    }
+}
+
+/* Groups and buckets are reported among the hits, credited like rules:
+ * the group counts each packet once, each bucket whose actions ran counts
+ * it (all: every bucket; select, indirect, ff: the one chosen; a chained
+ * group's too).  A modify keeps the group's counts and starts the new
+ * buckets' at zero; megaflows of the old group go on crediting what they
+ * hold after a modify or a delete, and their references keep it alive. */
+static void
+test_group_counters(void **state)
+{
+    struct ofproto_xlate_out out, out2, out3;
+    struct dp_actions *acts;
+    struct group_counts gc;
+    struct ofproto *ofp = new_ofp(4);
+    struct flow f, wc;
+
+    (void) state;
+    gadd(ofp, "group_id=2,type=indirect,bucket=output:4");
+    gadd(ofp, "group_id=1,type=all,bucket=output:2,bucket=group:2");
+    gadd(ofp, "group_id=3,type=select,bucket=output:2,bucket=output:3");
+    add(ofp, 0, "priority=10,in_port=1,actions=group:1");
+    add(ofp, 0, "priority=10,in_port=2,actions=group:3");
+
+    base_flow(&f, 1);
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out, 0), 0);
+    free(acts);
+    /* The rule; group 1 and its two buckets; group 2 and its bucket. */
+    assert_int_equal(out.n_rules, 1);
+    assert_int_equal(out.n_counters, 5);
+    assert_false(out.rules_truncated);
+    credit_out(&out, 3, 300);
+    gc = group_counts(ofp, 1);
+    assert_int_equal(gc.packets, 3);
+    assert_int_equal(gc.bytes, 300);
+    assert_int_equal(gc.n_buckets, 2);
+    assert_int_equal(gc.bp[0], 3);
+    assert_int_equal(gc.bp[1], 3);
+    assert_int_equal(gc.bb[1], 300);
+    gc = group_counts(ofp, 2);
+    assert_int_equal(gc.packets, 3);
+    assert_int_equal(gc.bp[0], 3);
+    gc = group_counts(ofp, 3);
+    assert_int_equal(gc.packets, 0);
+
+    /* select: the group and the one bucket chosen. */
+    base_flow(&f, 2);
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out2, 0), 0);
+    free(acts);
+    assert_int_equal(out2.n_counters, 2);
+    credit_out(&out2, 5, 500);
+    gc = group_counts(ofp, 3);
+    assert_int_equal(gc.packets, 5);
+    assert_int_equal(gc.bp[0] + gc.bp[1], 5);
+    assert_true(gc.bp[0] == 0 || gc.bp[1] == 0);
+    ofproto_xlate_out_uninit(&out2);
+
+    /* Modify: the group's counts go on, the new buckets' start at 0. */
+    assert_int_equal(gmod(ofp, OFGC_MODIFY, "group_id=1,type=all,"
+                          "bucket=output:3,bucket=output:4,bucket=output:2"),
+                     0);
+    gc = group_counts(ofp, 1);
+    assert_int_equal(gc.packets, 3);
+    assert_int_equal(gc.n_buckets, 3);
+    assert_int_equal(gc.bp[0] + gc.bp[1] + gc.bp[2], 0);
+    /* The old megaflow's last credit: the group's, not the new buckets'. */
+    credit_out(&out, 1, 100);
+    gc = group_counts(ofp, 1);
+    assert_int_equal(gc.packets, 4);
+    assert_int_equal(gc.bytes, 400);
+    assert_int_equal(gc.bp[0] + gc.bp[1] + gc.bp[2], 0);
+    assert_int_equal(group_counts(ofp, 2).packets, 4);
+    assert_int_equal(ofproto_rule_is_live(out.rules[0]), true);
+
+    /* A new translation counts the new buckets. */
+    base_flow(&f, 1);
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out2, 0), 0);
+    free(acts);
+    assert_int_equal(out2.n_counters, 4);
+    credit_out(&out2, 2, 200);
+    gc = group_counts(ofp, 1);
+    assert_int_equal(gc.packets, 6);
+    assert_int_equal(gc.bp[0], 2);
+    assert_int_equal(gc.bp[2], 2);
+    ofproto_xlate_out_uninit(&out2);
+
+    /* Delete every group (and their flows): the old references still
+     * credit, harmlessly, and free what they held when released. */
+    assert_int_equal(gmod(ofp, OFGC_DELETE, "group_id=all"), 0);
+    credit_out(&out, 1, 100);
+    ofproto_xlate_out_uninit(&out);
+    assert_int_equal(out.n_counters, 0);
+
+    /* More hits than a translation reports: truncated, none leaked. */
+    gadd(ofp, "group_id=7,type=all,bucket=output:2,bucket=output:2,"
+              "bucket=output:2,bucket=output:2,bucket=output:2,"
+              "bucket=output:2,bucket=output:2,bucket=output:2,"
+              "bucket=output:2,bucket=output:2,bucket=output:2,"
+              "bucket=output:2,bucket=output:2,bucket=output:2,"
+              "bucket=output:2,bucket=output:2,bucket=output:2");
+    add(ofp, 0, "priority=20,in_port=3,actions=group:7");
+    base_flow(&f, 3);
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out3, 0), 0);
+    free(acts);
+    assert_true(out3.rules_truncated);
+    assert_int_equal(out3.n_rules + out3.n_counters,
+                     OFPROTO_MAX_XLATE_RULES);
+    ofproto_xlate_out_uninit(&out3);
+
+    /* The out_group filter: dumps and deletes select the rules whose
+     * actions use the group. */
+    gadd(ofp, "group_id=8,type=all,bucket=output:2");
+    add(ofp, 0, "priority=30,in_port=1,actions=group:8");
+    add(ofp, 1, "priority=30,in_port=1,actions=output:3,group:8");
+    add(ofp, 0, "priority=31,in_port=2,actions=group:7");
+    size_t before = ofproto_n_rules(ofp);
+    struct of_flow_spec s;
+    struct collect c;
+
+    parse(&s, "out_group=8", OFFC_MATCH);
+    assert_true(s.out_group_set);
+    s.table_id = 0xff;
+    c.n = 0;
+    ofproto_dump(ofp, &s, collect_cb, &c);
+    assert_int_equal(c.n, 2);
+    of_flow_spec_uninit(&s);
+    assert_int_equal(mod(ofp, OFFC_DELETE, 0xff, "out_group=8", 0), 0);
+    assert_int_equal(ofproto_n_rules(ofp), before - 2);
+    assert_true(ofproto_group_exists(ofp, 8));
+    ofproto_destroy(ofp);
+}
+
 /* A bucket that pops the packet's VLAN tag: the next bucket and the
  * actions after the group see the tag again. */
 static void
@@ -3051,6 +3257,7 @@ main(void)
         cmocka_unit_test(test_group_select_wc),
         cmocka_unit_test(test_group_xlate_ff),
         cmocka_unit_test(test_group_chain_limit),
+        cmocka_unit_test(test_group_counters),
         cmocka_unit_test(test_meters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
