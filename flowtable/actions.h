@@ -68,6 +68,8 @@ enum of_action_type {
                              * controller(max_len=N), output:CONTROLLER */
     OFPACT_GROUP,           /* group:N (ofproto.h "Groups") */
     OFPACT_METER,           /* meter:N (ofproto.h "Meters"; first) */
+    OFPACT_WRITE_METADATA,  /* write_metadata:V[/M]: after every other
+                             * action but goto_table, once */
 };
 
 #define OF_CT_NO_TABLE 0xff    /* ct() without table=: no recirculation. */
@@ -120,6 +122,11 @@ struct of_action {
         struct {
             uint32_t meter_id;
         } meter;
+        struct {
+            uint64_t value;         /* host order; bits outside 'mask'
+                                     * are ignored */
+            uint64_t mask;          /* host order; all ones when not given */
+        } write_metadata;
     };
 };
 

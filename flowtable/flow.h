@@ -17,10 +17,12 @@
  *   Multi-byte packet fields are kept in network byte order exactly as on the
  *   wire (so parse, rewrite and rte_flow translation never swap); in_port and
  *   recirc_id are host order.  The metadata words come first (in_port,
- *   recirc_id, the tunnel metadata, the conntrack fields: FLOW_META_U64S
- *   of them); flow_extract() leaves them zero except in_port, and the
- *   datapath fills recirc_id, the tunnel metadata (after a tunnel port's
- *   decapsulation) and the ct_* fields on a recirculated pass.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
+ *   recirc_id, the tunnel metadata, the conntrack fields, the OpenFlow
+ *   metadata: FLOW_META_U64S of them); flow_extract() leaves them zero
+ *   except in_port, and the datapath fills recirc_id, the tunnel metadata
+ *   (after a tunnel port's decapsulation) and the ct_* fields on a
+ *   recirculated pass.  'metadata' is the OpenFlow pipeline's own
+ *   (write_metadata): zero in every datapath key.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
  *   the opcode), ICMP/ICMPv6 type and code live in tp_src/tp_dst (as
  *   htons(type) / htons(code)), as in Open vSwitch.
  *
@@ -120,6 +122,10 @@ struct flow {
     uint8_t ct_ipv6_src[16];
     uint8_t ct_ipv6_dst[16];
 
+    /* OpenFlow metadata (be64): what write_metadata instructions wrote
+     * during translation; every pass starts with 0 (ofproto.h). */
+    uint64_t metadata;
+
     /* L2. */
     uint8_t dl_dst[6];
     uint8_t dl_src[6];
@@ -154,7 +160,7 @@ struct flow {
 _Static_assert(offsetof(struct flow, dl_dst) % 8 == 0,
                "L2 starts on a word");
 _Static_assert(sizeof(struct flow) % 8 == 0, "flow must be u64-aligned");
-_Static_assert(sizeof(struct flow) == 288, "flow layout changed");
+_Static_assert(sizeof(struct flow) == 296, "flow layout changed");
 
 /* Where the layers of a parsed packet start, in bytes from the frame start.
  * A layer that is absent (or truncated before it starts) has offset

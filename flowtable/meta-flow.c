@@ -106,7 +106,9 @@
       MFP_NONE)                                                             \
     F(MFF_TUN_TTL, "tun_ttl", NULL, tunnel.ttl, 0, 0xff, false, false,     \
       MFP_NONE)                                                             \
-    MD(0) MD(1) MD(2) MD(3) MD(4) MD(5) MD(6) MD(7)
+    MD(0) MD(1) MD(2) MD(3) MD(4) MD(5) MD(6) MD(7)                        \
+    F(MFF_METADATA, "metadata", NULL, metadata, 0, 0xffffffffu, true,      \
+      false, MFP_NONE)
 #define MD(I)                                                               \
     F(MFF_TUN_METADATA##I, "tun_metadata" #I, NULL, tunnel.metadata[I], 0, \
       0xffffffffu, true, true, MFP_NONE)

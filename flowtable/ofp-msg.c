@@ -337,6 +337,7 @@ static const struct oxm_field oxm_fields[] = {
     { OXM_CLASS_BASIC, 23, 4, 0, MFF_ARP_TPA, WP_ARP, "arp_tpa" },
     { OXM_CLASS_BASIC, 24, 6, 0, MFF_ARP_SHA, WP_ARP, "arp_sha" },
     { OXM_CLASS_BASIC, 25, 6, 0, MFF_ARP_THA, WP_ARP, "arp_tha" },
+    { OXM_CLASS_BASIC, 2, 8, 0, MFF_METADATA, WP_NONE, "metadata" },
     { OXM_CLASS_BASIC, 38, 8, 0, MFF_TUN_ID, WP_NONE, "tunnel_id" },
     { OXM_CLASS_NXM1, 16, 8, 0, MFF_TUN_ID, WP_NONE, "tun_id" },
     { OXM_CLASS_NXM1, 31, 4, 0, MFF_TUN_SRC, WP_NONE, "tun_src" },
@@ -735,8 +736,8 @@ oxm_put(struct ofbuf *b, const struct oxm_field *f, const union mf_value *v,
  * belongs to one of them (aliases left out; vlan_tci is written as
  * vlan_vid + vlan_pcp when it can be). */
 static const enum mf_field_id encode_order[] = {
-    MFF_IN_PORT, MFF_TUN_ID, MFF_TUN_SRC, MFF_TUN_DST, MFF_TUN_IPV6_SRC,
-    MFF_TUN_IPV6_DST, MFF_TUN_FLAGS,
+    MFF_IN_PORT, MFF_METADATA, MFF_TUN_ID, MFF_TUN_SRC, MFF_TUN_DST,
+    MFF_TUN_IPV6_SRC, MFF_TUN_IPV6_DST, MFF_TUN_FLAGS,
     MFF_CT_STATE, MFF_CT_ZONE, MFF_CT_MARK, MFF_CT_LABEL, MFF_CT_NW_PROTO,
     MFF_CT_NW_SRC, MFF_CT_NW_DST, MFF_CT_IPV6_SRC, MFF_CT_IPV6_DST,
     MFF_CT_TP_SRC, MFF_CT_TP_DST,
@@ -1548,6 +1549,8 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
     int goto_table = -1;
     uint32_t meter_id = 0;
     bool seen_apply = false;
+    bool has_wmd = false;
+    uint64_t wmd_value = 0, wmd_mask = 0;
     size_t off = 0;
     ofperr e = 0;
 
@@ -1613,14 +1616,26 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
                 goto out;
             }
             break;
+        case OFPIT_WRITE_METADATA:
+            /* type, len, pad[4], metadata, metadata_mask. */
+            if (ilen != 24 || has_wmd) {
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
+                         err, errsize, "write_metadata: length %u or given "
+                         "twice", ilen);
+                goto out;
+            }
+            has_wmd = true;
+            /* Kept as given: bits of the value outside the mask are
+             * ignored when it runs, as Open vSwitch does. */
+            wmd_value = get64(ip + 8);
+            wmd_mask = get64(ip + 16);
+            break;
         case OFPIT_WRITE_ACTIONS:
         case OFPIT_CLEAR_ACTIONS:
-        case OFPIT_WRITE_METADATA:
             e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNSUP_INST),
                      err, errsize, "instruction %s is not supported",
                      type == OFPIT_WRITE_ACTIONS ? "write_actions"
-                     : type == OFPIT_CLEAR_ACTIONS ? "clear_actions"
-                     : "write_metadata");
+                     : "clear_actions");
             goto out;
         default:
             e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNKNOWN_INST),
@@ -1642,6 +1657,17 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
         memset(&l.a[0], 0, sizeof l.a[0]);
         l.a[0].type = OFPACT_METER;
         l.a[0].meter.meter_id = meter_id;
+    }
+    if (has_wmd) {
+        struct of_action *a = act_add(&l, OFPACT_WRITE_METADATA);
+
+        if (!a) {
+            e = fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err,
+                     errsize, "too many actions (or out of memory)");
+            goto out;
+        }
+        a->write_metadata.value = wmd_value;
+        a->write_metadata.mask = wmd_mask;
     }
     if (goto_table >= 0) {
         struct of_action *a = act_add(&l, OFPACT_GOTO_TABLE);
@@ -1909,7 +1935,8 @@ put_action(struct ofbuf *b, const struct of_action *a,
     case OFPACT_METER:
         break;                  /* An instruction (first in the list). */
     case OFPACT_GOTO_TABLE:
-        break;                  /* An instruction. */
+    case OFPACT_WRITE_METADATA:
+        break;                  /* Instructions. */
     }
 }
 
@@ -1930,6 +1957,12 @@ ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts,
     bool has_goto = n && acts->a[n - 1].type == OFPACT_GOTO_TABLE;
     size_t first = n && acts->a[0].type == OFPACT_METER ? 1 : 0;
     size_t n_apply = (has_goto ? n - 1 : n);
+    const struct of_action *wmd = NULL;
+
+    if (n_apply > first
+        && acts->a[n_apply - 1].type == OFPACT_WRITE_METADATA) {
+        wmd = &acts->a[--n_apply];
+    }
 
     if (first) {
         ofbuf_put_be16(b, OFPIT_METER);
@@ -1948,6 +1981,13 @@ ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts,
         if (!b->oom) {
             put16(b->data + start + 2, (uint16_t) (b->len - start));
         }
+    }
+    if (wmd) {
+        ofbuf_put_be16(b, OFPIT_WRITE_METADATA);
+        ofbuf_put_be16(b, 24);
+        ofbuf_put(b, NULL, 4);
+        ofbuf_put_be64(b, wmd->write_metadata.value);
+        ofbuf_put_be64(b, wmd->write_metadata.mask);
     }
     if (has_goto) {
         ofbuf_put_be16(b, OFPIT_GOTO_TABLE);

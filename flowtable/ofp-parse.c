@@ -1653,6 +1653,28 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
         a->push_vlan.ethertype = v;
         return 0;
     }
+    if (!strcmp(k, "write_metadata") && !kv->paren) {
+        const char *slash = strchr(kv->val, '/');
+        char vbuf[MAX_TOKEN];
+        uint64_t mv = UINT64_MAX;
+
+        if (slash && (size_t) (slash - kv->val) < sizeof vbuf) {
+            memcpy(vbuf, kv->val, (size_t) (slash - kv->val));
+            vbuf[slash - kv->val] = '\0';
+        } else {
+            snprintf(vbuf, sizeof vbuf, "%s", kv->val);
+        }
+        if (!parse_uint(vbuf, UINT64_MAX, &v)
+            || (slash && !parse_uint(slash + 1, UINT64_MAX, &mv))) {
+            return set_err(err, errsize, "bad value '%s' for write_metadata "
+                           "at column %zu: expected VALUE[/MASK]", kv->val,
+                           kv->val_col);
+        }
+        a->type = OFPACT_WRITE_METADATA;
+        a->write_metadata.value = v;   /* Bits outside the mask: ignored. */
+        a->write_metadata.mask = mv;
+        return 0;
+    }
     if (!strcmp(k, "goto_table") && !kv->paren) {
         if (!parse_table(kv->val, &a->goto_table.table)) {
             return set_err(err, errsize, "bad table '%s' for goto_table at "
@@ -1734,7 +1756,8 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
 
 /* Parses the action list 'text', a suffix of 'full' (columns in errors
  * count from full[0]).  With 'match', set_field prerequisites are checked
- * against it. */
+ * against it.  OpenFlow's instructions keep their order: meter first,
+ * then the actions, then write_metadata (once), then goto_table. */
 static int
 actions_parse__(const char *full, const char *text,
                 const struct of_match *match, struct of_actions **out,
@@ -1742,7 +1765,7 @@ actions_parse__(const char *full, const char *text,
 {
     size_t cap = 1;
     struct of_actions *acts;
-    size_t drop_col = 0, goto_col = 0;
+    size_t drop_col = 0, goto_col = 0, wmd_col = 0;
     const char *pos = text;
     struct of_match cur;        /* The match as the actions change it. */
     struct kv kv;
@@ -1765,6 +1788,13 @@ actions_parse__(const char *full, const char *text,
                            " (at column %zu)", goto_col);
             break;
         }
+        if (wmd_col && strcmp(kv.key, "goto_table")) {
+            /* Instructions in OpenFlow's order, as Open vSwitch asks. */
+            ret = -set_err(err, errsize, "write_metadata may only be "
+                           "followed by goto_table (at column %zu)",
+                           wmd_col);
+            break;
+        }
         memset(a, 0, sizeof *a);
         ret = -parse_action(&kv, a, &drop, err, errsize);
         if (ret) {
@@ -1778,6 +1808,9 @@ actions_parse__(const char *full, const char *text,
         }
         if (a->type == OFPACT_GOTO_TABLE) {
             goto_col = kv.key_col;
+        }
+        if (a->type == OFPACT_WRITE_METADATA) {
+            wmd_col = kv.key_col;
         }
         if (a->type == OFPACT_METER && acts->n) {
             /* OpenFlow's meter instruction runs before the actions. */
@@ -2186,6 +2219,7 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
     uint16_t dl_type = ntohs(m->flow.dl_type);
     bool is_arp = dl_exact && dl_type == ETH_TYPE_ARP;
     bool proto_done = false;
+    bool shorthand = false;
     bool icmp4 = false, icmp6 = false;
     uint8_t tos_w = m->wc.nw_tos;
 
@@ -2210,6 +2244,34 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
     fmt_match_field(s, &first, m, MFF_CT_NW_PROTO, NULL);
     fmt_match_field(s, &first, m, MFF_CT_TP_SRC, NULL);
     fmt_match_field(s, &first, m, MFF_CT_TP_DST, NULL);
+    /* Shorthand or dl_type. */
+    if (dl_exact && (dl_type == ETH_TYPE_IP || dl_type == ETH_TYPE_IPV6
+                     || dl_type == ETH_TYPE_ARP)) {
+        const char *name = NULL;
+        for (size_t i = 0; i < N_SHORTHANDS; i++) {
+            if (shorthands[i].dl_type == dl_type && proto_exact
+                && shorthands[i].nw_proto
+                && shorthands[i].nw_proto == m->flow.nw_proto) {
+                name = shorthands[i].name;
+                proto_done = true;
+                break;
+            }
+        }
+        if (!name) {
+            name = dl_type == ETH_TYPE_IP ? "ip"
+                   : dl_type == ETH_TYPE_IPV6 ? "ipv6" : "arp";
+        }
+        fmt_item(s, &first, name);
+        shorthand = true;
+        icmp4 = dl_type == ETH_TYPE_IP && proto_done
+                && m->flow.nw_proto == IPPROTO_ICMP_;
+        icmp6 = dl_type == ETH_TYPE_IPV6 && proto_done
+                && m->flow.nw_proto == IPPROTO_ICMPV6_;
+    }
+
+    /* Then the tunnel fields and the OpenFlow metadata, and the rest; a
+     * dl_type without a shorthand follows the Ethernet addresses (Open
+     * vSwitch's order). */
     {
         static const struct flow_tnl no_tnl;
 
@@ -2230,36 +2292,14 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
         }
     }
 
-    /* Shorthand or dl_type. */
-    if (dl_exact && (dl_type == ETH_TYPE_IP || dl_type == ETH_TYPE_IPV6
-                     || dl_type == ETH_TYPE_ARP)) {
-        const char *name = NULL;
-        for (size_t i = 0; i < N_SHORTHANDS; i++) {
-            if (shorthands[i].dl_type == dl_type && proto_exact
-                && shorthands[i].nw_proto
-                && shorthands[i].nw_proto == m->flow.nw_proto) {
-                name = shorthands[i].name;
-                proto_done = true;
-                break;
-            }
-        }
-        if (!name) {
-            name = dl_type == ETH_TYPE_IP ? "ip"
-                   : dl_type == ETH_TYPE_IPV6 ? "ipv6" : "arp";
-        }
-        fmt_item(s, &first, name);
-        icmp4 = dl_type == ETH_TYPE_IP && proto_done
-                && m->flow.nw_proto == IPPROTO_ICMP_;
-        icmp6 = dl_type == ETH_TYPE_IPV6 && proto_done
-                && m->flow.nw_proto == IPPROTO_ICMPV6_;
-    } else {
-        fmt_match_field(s, &first, m, MFF_DL_TYPE, NULL);
-    }
-
+    fmt_match_field(s, &first, m, MFF_METADATA, NULL);
     fmt_match_field(s, &first, m, MFF_IN_PORT, NULL);
     fmt_vlan(s, &first, m);
     fmt_match_field(s, &first, m, MFF_DL_SRC, NULL);
     fmt_match_field(s, &first, m, MFF_DL_DST, NULL);
+    if (!shorthand) {
+        fmt_match_field(s, &first, m, MFF_DL_TYPE, NULL);
+    }
     fmt_match_field(s, &first, m, MFF_IPV6_SRC, NULL);
     fmt_match_field(s, &first, m, MFF_IPV6_DST, NULL);
     fmt_match_field(s, &first, m, MFF_IPV6_LABEL, NULL);
@@ -2331,6 +2371,13 @@ fmt_action(struct sbuf *s, const struct of_action *a)
         return;
     case OFPACT_METER:
         sbuf_printf(s, "meter:%" PRIu32, a->meter.meter_id);
+        return;
+    case OFPACT_WRITE_METADATA:
+        sbuf_printf(s, "write_metadata:0x%" PRIx64,
+                    a->write_metadata.value);
+        if (a->write_metadata.mask != UINT64_MAX) {
+            sbuf_printf(s, "/0x%" PRIx64, a->write_metadata.mask);
+        }
         return;
     case OFPACT_SET_FIELD: {
         const struct mf_field *mf = mf_from_id(a->set_field.field);

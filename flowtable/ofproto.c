@@ -3,6 +3,7 @@
 #include "ofproto.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -1051,8 +1052,11 @@ group_build(const struct ofproto *ofp, const struct of_group_spec *spec,
             return NULL;
         }
         for (size_t k = 0; b->actions && k < b->actions->n; k++) {
-            if (b->actions->a[k].type == OFPACT_GOTO_TABLE) {
-                set_err(err, errsize, "bucket %zu: goto_table", i);
+            if (b->actions->a[k].type == OFPACT_GOTO_TABLE
+                || b->actions->a[k].type == OFPACT_WRITE_METADATA) {
+                set_err(err, errsize, "bucket %zu: %s", i,
+                        b->actions->a[k].type == OFPACT_GOTO_TABLE
+                        ? "goto_table" : "write_metadata");
                 return NULL;
             }
         }
@@ -1598,6 +1602,15 @@ validate_actions(const struct ofproto *ofp, const struct of_actions *acts,
                 set_err(err, errsize, "flow %zu: group %" PRIu32 " does not "
                         "exist", idx, a->group.group_id);
                 return ENOENT;
+            }
+            break;
+        case OFPACT_WRITE_METADATA:
+            if (i != acts->n - 1
+                && !(i == acts->n - 2
+                     && acts->a[i + 1].type == OFPACT_GOTO_TABLE)) {
+                set_err(err, errsize, "flow %zu: write_metadata may only be "
+                        "followed by goto_table", idx);
+                return EINVAL;
             }
             break;
         case OFPACT_GOTO_TABLE:
@@ -3004,6 +3017,14 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
             }
             break;
         }
+        case OFPACT_WRITE_METADATA: {
+            /* The pipeline's own field: nothing for the datapath. */
+            uint64_t m = htobe64(a->write_metadata.mask);
+
+            x->work.metadata = (x->work.metadata & ~m)
+                               | (htobe64(a->write_metadata.value) & m);
+            break;
+        }
         default:
             x->out->n_skipped++;
             break;
@@ -3243,6 +3264,10 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
     if (x.drop_all) {
         x.acts->n = 0;
     }
+    /* The OpenFlow metadata a table looked at was written during this
+     * translation: every datapath key has 0 there, so it is no part of
+     * the megaflow's match. */
+    wc->metadata = 0;
     x.acts->in_port_drop = out->n_in_port_drop > 0;
     *actions = x.acts;
     return 0;

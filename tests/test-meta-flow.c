@@ -188,6 +188,9 @@ ref_get(enum mf_field_id id, const struct flow *f, union mf_value *v)
     case MFF_TUN_METADATA6: case MFF_TUN_METADATA7:
         memcpy(v->bytes, &f->tunnel.metadata[id - MFF_TUN_METADATA0], 8);
         break;
+    case MFF_METADATA:
+        memcpy(v->bytes, &f->metadata, 8);
+        break;
     case MFF_N_IDS:
         fail();
     }
@@ -342,6 +345,9 @@ ref_unwildcard(enum mf_field_id id, struct flow *w)
     case MFF_TUN_METADATA4: case MFF_TUN_METADATA5:
     case MFF_TUN_METADATA6: case MFF_TUN_METADATA7:
         w->tunnel.metadata[id - MFF_TUN_METADATA0] = UINT64_MAX;
+        break;
+    case MFF_METADATA:
+        w->metadata = UINT64_MAX;
         break;
     case MFF_N_IDS:
         fail();

@@ -474,6 +474,10 @@ static const struct rt_case rt_cases[] = {
     {"actions=resubmit:3,resubmit(,2),resubmit(3,4),resubmit:in_port,"
      "resubmit(LOCAL,0),goto_table:5", NULL},
     {"table=2,actions=goto_table:3", NULL},
+    /* OpenFlow metadata: matched, and written by the instruction. */
+    {"table=1,metadata=0x5/0xff,actions=output:2,"
+     "write_metadata:0x1205/0xff,goto_table:3", NULL},
+    {"metadata=0x7,in_port=2,actions=write_metadata:0x1", NULL},
     {"table=1,actions=output:1,goto_table:253", NULL},
     /* ct, nat, ct_clear. */
     {"ip,actions=ct(commit,zone=5,table=1)", NULL},
@@ -872,6 +876,17 @@ static const struct enc_case enc_cases[] = {
      "0001 000c 80000004 00000001 00000000"     /* in_port=1 */
      "0004 0018 00000000"                       /* apply_actions */
      "  0000 0010 00000002 0000 000000000000"   /*   output:2, max_len 0 */
+     "0001 0008 02 000000"},                    /* goto_table:2 */
+    {"table=1,priority=100,metadata=0x5/0xff,actions=write_metadata:0x6,"
+     "goto_table:2", OFFC_ADD,
+     "04 0e 0068 abcd0001"                      /* header, 104 bytes */
+     "0000000000000000 0000000000000000"
+     "01 00 0000 0000 0064"
+     "ffffffff ffffffff ffffffff 0000 0000"
+     "0001 0018 80000510 0000000000000005"      /* metadata, masked */
+     "  00000000000000ff"
+     "0002 0018 00000000"                       /* write_metadata */
+     "  0000000000000006 ffffffffffffffff"
      "0001 0008 02 000000"},                    /* goto_table:2 */
     {"table=0,priority=10,tcp,tp_dst=80,actions=NORMAL", OFFC_ADD,
      "04 0e 0060 abcd0001 0000000000000000 0000000000000000"
@@ -1295,7 +1310,7 @@ static const struct refusal refusals[] = {
      BM, OFPBMC_DUP_FIELD},
     {"vlan_vid and vlan_tci", 0, 0, 0, "80000c02 1005 00000802 1005", NULL,
      BM, OFPBMC_DUP_FIELD},
-    {"unknown field (metadata)", 0, 0, 0, "80000408 0000000000000001", NULL,
+    {"unknown field (in_phy_port)", 0, 0, 0, "80000204 00000001", NULL,
      BM, OFPBMC_BAD_FIELD},
     {"unknown field (OXM 40)", 0, 0, 0, "80005004 00000000", NULL,
      BM, OFPBMC_BAD_FIELD},
@@ -1352,9 +1367,12 @@ static const struct refusal refusals[] = {
      BI, OFPBIC_UNSUP_INST},
     {"clear_actions", 0, 0, 0, "", "0005 0008 00000000", BI,
      OFPBIC_UNSUP_INST},
-    {"write_metadata", 0, 0, 0, "",
+    {"write_metadata of 16 bytes", 0, 0, 0, "",
+     "0002 0010 00000000 0000000000000001", BI, OFPBIC_BAD_LEN},
+    {"write_metadata twice", 0, 0, 0, "",
+     "0002 0018 00000000 0000000000000001 ffffffffffffffff"
      "0002 0018 00000000 0000000000000001 ffffffffffffffff",
-     BI, OFPBIC_UNSUP_INST},
+     BI, OFPBIC_BAD_LEN},
     {"meter 0", 0, 0, 0, "", "0006 0008 00000000", OFPET_METER_MOD_FAILED,
      OFPMMFC_INVALID_METER},
     {"meter twice", 0, 0, 0, "", "0006 0008 00000001 0006 0008 00000002",

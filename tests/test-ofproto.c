@@ -2595,6 +2595,80 @@ test_group_xlate_all_indirect(void **state)
     ofproto_destroy(ofp);
 }
 
+/* write_metadata sets the pipeline's metadata for the tables after it
+ * (through goto_table and resubmit), under its mask; a table matches it;
+ * it never reaches the megaflow's mask (every datapath key has 0), and a
+ * translation that wrote it does not count as looking up the key as
+ * given. */
+static void
+test_write_metadata(void **state)
+{
+    struct ofproto *ofp = new_ofp(4);
+    struct ofproto_xlate_out out;
+    struct dp_actions *acts;
+    struct flow f, wc;
+    struct exp e;
+
+    (void) state;
+    add(ofp, 0, "priority=10,in_port=1,actions=write_metadata:0x1205/0xff,"
+                "goto_table:1");
+    add(ofp, 0, "priority=10,in_port=2,actions=write_metadata:0x6,"
+                "goto_table:1");
+    add(ofp, 0, "priority=10,in_port=3,actions=write_metadata:0x7,"
+                "goto_table:2");
+    add(ofp, 0, "priority=10,in_port=4,actions=goto_table:2");
+    add(ofp, 1, "priority=20,metadata=0x5/0xff,actions=output:2");
+    add(ofp, 1, "priority=10,metadata=0x6,actions=resubmit(,2)");
+    add(ofp, 1, "priority=1,actions=output:4");
+    add(ofp, 2, "priority=10,metadata=0x6,ip,actions=output:3");
+    add(ofp, 2, "priority=10,metadata=0x7,actions=output:2");
+    add(ofp, 2, "priority=5,metadata=0,actions=output:1");
+
+    base_flow(&f, 1);                   /* 0x05 under the mask: port 2. */
+    e.n = 0;
+    exp_output(&e, 12);
+    xlate_expect(ofp, &f, &e);
+    base_flow(&f, 2);                   /* 0x6, resubmit to table 2. */
+    e.n = 0;
+    exp_output(&e, 13);
+    xlate_expect(ofp, &f, &e);
+    base_flow(&f, 3);                   /* goto_table:2 straight. */
+    e.n = 0;
+    exp_output(&e, 12);
+    xlate_expect(ofp, &f, &e);
+    base_flow(&f, 4);                   /* No write: metadata 0. */
+    e.n = 0;
+    exp_output(&e, 11);
+    xlate_expect(ofp, &f, &e);
+
+    base_flow(&f, 1);
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out, 0), 0);
+    free(acts);
+    assert_int_equal(wc.metadata, 0);
+    assert_false(out.key_lookups);
+    ofproto_xlate_out_uninit(&out);
+
+    /* A bucket may not write metadata; a flow must write it last. */
+    assert_int_not_equal(gmod(ofp, OFGC_ADD, "group_id=1,type=all,"
+                              "bucket=write_metadata:0x1"), 0);
+    {
+        struct of_flow_spec s;
+        struct of_action tmp;
+        char err[256];
+
+        parse(&s, "priority=3,actions=output:2,write_metadata:0x1",
+              OFFC_ADD);
+        tmp = s.actions->a[0];
+        s.actions->a[0] = s.actions->a[1];
+        s.actions->a[1] = tmp;
+        assert_int_equal(ofproto_flow_mod(ofp, &s, OFFC_ADD, 0, err,
+                                          sizeof err), EINVAL);
+        assert_non_null(strstr(err, "write_metadata"));
+        of_flow_spec_uninit(&s);
+    }
+    ofproto_destroy(ofp);
+}
+
 /* One group's counters as ofproto_group_dump() reports them. */
 struct group_counts {
     bool found;
@@ -3258,6 +3332,7 @@ main(void)
         cmocka_unit_test(test_group_xlate_ff),
         cmocka_unit_test(test_group_chain_limit),
         cmocka_unit_test(test_group_counters),
+        cmocka_unit_test(test_write_metadata),
         cmocka_unit_test(test_meters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
