@@ -58,6 +58,18 @@ def ofctl(target, *args, check=True, input=None, timeout=120):
     return p
 
 
+def settled(read, sw, ovs, timeout=15):
+    """(read(sluice's target), read(Open vSwitch's)) once they agree, or
+    after 'timeout' seconds: Open vSwitch credits its datapath flows'
+    counts a moment later (its revalidators)."""
+    deadline = time.time() + timeout
+    while True:
+        got, want = read(sw.mgmt), read(ovs.mgmt)
+        if got == want or time.time() > deadline:
+            return got, want
+        time.sleep(0.5)
+
+
 def norm_flows(text):
     """dump-flows lines without the parts that differ by time."""
     out = []
@@ -201,13 +213,8 @@ def test_metadata_pipeline_against_ovs(tmp_path, ovs):
             theirs = {f"d{n}" for n, fr in ovs.send(1, pkt(dport)).items()
                       if fr and n != 1}
             assert got == ports and theirs == ports, (dport, got, theirs)
-        deadline = time.time() + 15
-        while True:
-            got = norm_flows(ofctl(sw.mgmt, "dump-flows").stdout)
-            want = norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
-            if got == want or time.time() > deadline:
-                break
-            time.sleep(0.5)
+        got, want = settled(lambda t: norm_flows(ofctl(t, "dump-flows")
+                                                 .stdout), sw, ovs)
         assert got == want
 
 
@@ -872,25 +879,16 @@ def test_group_stats_against_ovs(tmp_path, ovs):
             sw.send("d1", f)
             ovs.send(1, f)
 
-        def both():
-            return (group_stats(ofctl(sw.mgmt, "dump-group-stats").stdout),
-                    group_stats(ofctl(ovs.mgmt, "dump-group-stats").stdout))
-
         def comparable(st):
             st = {k: dict(v) for k, v in st.items()}
             sel = st[2]["buckets"]
             st[2]["buckets"] = (sum(p for p, _ in sel), sum(b for _, b in sel))
             return st
 
-        # Open vSwitch credits its datapath flows' counts a moment later
-        # (its revalidators): wait until they settle.
-        deadline = time.time() + 15
-        while True:
-            got, want = both()
-            if comparable(got) == comparable(want) or time.time() > deadline:
-                break
-            time.sleep(0.5)
-        assert comparable(got) == comparable(want), (got, want)
+        got, want = settled(lambda t: comparable(group_stats(
+            ofctl(t, "dump-group-stats").stdout)), sw, ovs)
+        assert got == want, (got, want)
+        got = group_stats(ofctl(sw.mgmt, "dump-group-stats").stdout)
         assert got[1]["packet_count"] == 3 and got[5]["packet_count"] == 5
         assert got[3]["packet_count"] == 9      # 4 direct, 5 via group 5
         assert all(p for p, _ in got[2]["buckets"]), got[2]
@@ -935,13 +933,8 @@ def test_counters_reset_and_out_group_against_ovs(tmp_path, ovs):
             for k in range(n):
                 sw.send("d1", pkt(k))
                 ovs.send(1, pkt(k))
-            deadline = time.time() + 15
-            while True:
-                got = norm_flows(ofctl(sw.mgmt, "dump-flows").stdout)
-                want = norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
-                if got == want or time.time() > deadline:
-                    break
-                time.sleep(0.5)
+            got, want = settled(lambda t: norm_flows(ofctl(t, "dump-flows")
+                                                     .stdout), sw, ovs)
             assert got == want, (cmd, flow, got, want)
 
         # out_group filters.
