@@ -70,7 +70,19 @@ enum of_action_type {
     OFPACT_METER,           /* meter:N (ofproto.h "Meters"; first) */
     OFPACT_WRITE_METADATA,  /* write_metadata:V[/M]: after every other
                              * action but goto_table, once */
+    OFPACT_CLEAR_ACTIONS,   /* clear_actions: empties the action set */
+    OFPACT_WRITE_ACTIONS,   /* write_actions(...): the next
+                             * write_actions.n actions (a block) go into
+                             * the packet's action set */
 };
+
+/* The instructions of a flow, in the one order a list may hold them
+ * (Open vSwitch's, and OpenFlow's order of execution): meter, the applied
+ * actions, clear_actions, write_actions(...) with its block,
+ * write_metadata, goto_table.  An action set runs when the pipeline ends
+ * (ofproto.h "Action set"); what write_actions may hold: outputs (output,
+ * in_port, NORMAL, flood, all, controller), group, set_field and the
+ * mod_* actions, push_vlan, pop_vlan/strip_vlan, dec_ttl. */
 
 #define OF_CT_NO_TABLE 0xff    /* ct() without table=: no recirculation. */
 
@@ -127,6 +139,9 @@ struct of_action {
                                      * are ignored */
             uint64_t mask;          /* host order; all ones when not given */
         } write_metadata;
+        struct {
+            uint16_t n;             /* Actions in the block after it. */
+        } write_actions;
     };
 };
 
@@ -278,6 +293,21 @@ _Static_assert(offsetof(struct dp_actions, a) == sizeof(struct dp_actions),
 
 /* Allocates a list with room for 'n' actions, n set to 0 ... capacity is
  * the caller's business; returns NULL on ENOMEM. */
+/* True if an action of 'type' may be written into the action set. */
+static inline bool
+of_action_set_allowed(uint16_t type)
+{
+    switch (type) {
+    case OFPACT_OUTPUT: case OFPACT_IN_PORT: case OFPACT_FLOOD:
+    case OFPACT_ALL: case OFPACT_NORMAL: case OFPACT_CONTROLLER:
+    case OFPACT_GROUP: case OFPACT_SET_FIELD: case OFPACT_PUSH_VLAN:
+    case OFPACT_POP_VLAN: case OFPACT_STRIP_VLAN: case OFPACT_DEC_TTL:
+        return true;
+    default:
+        return false;
+    }
+}
+
 struct of_actions *of_actions_alloc(size_t capacity);
 struct dp_actions *dp_actions_alloc(size_t capacity);
 struct of_actions *of_actions_clone(const struct of_actions *);

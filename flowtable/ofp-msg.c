@@ -1551,6 +1551,8 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
     bool seen_apply = false;
     bool has_wmd = false;
     uint64_t wmd_value = 0, wmd_mask = 0;
+    bool has_clear = false, has_write = false;
+    struct act_list wl = { 0 };         /* write_actions' list. */
     size_t off = 0;
     ofperr e = 0;
 
@@ -1630,13 +1632,38 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
             wmd_value = get64(ip + 8);
             wmd_mask = get64(ip + 16);
             break;
-        case OFPIT_WRITE_ACTIONS:
         case OFPIT_CLEAR_ACTIONS:
-            e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNSUP_INST),
-                     err, errsize, "instruction %s is not supported",
-                     type == OFPIT_WRITE_ACTIONS ? "write_actions"
-                     : "clear_actions");
-            goto out;
+            if (ilen != 8 || has_clear) {
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
+                         err, errsize, "clear_actions: length %u or given "
+                         "twice", ilen);
+                goto out;
+            }
+            has_clear = true;
+            break;
+        case OFPIT_WRITE_ACTIONS:
+            if (has_write) {
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION,
+                                     OFPBIC_UNSUP_INST), err, errsize,
+                         "write_actions given twice");
+                goto out;
+            }
+            has_write = true;
+            e = actions_decode__(ip + 8, ilen - 8, match, false, &wl, NULL,
+                                 err, errsize);
+            if (e) {
+                goto out;
+            }
+            for (size_t k = 0; k < wl.n; k++) {
+                if (!of_action_set_allowed(wl.a[k].type)) {
+                    e = fail(ofperr_make(OFPET_BAD_ACTION,
+                                         OFPBAC_UNSUPPORTED_ORDER), err,
+                             errsize, "write_actions: action %zu may not "
+                             "go into the action set", k + 1);
+                    goto out;
+                }
+            }
+            break;
         default:
             e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNKNOWN_INST),
                      err, errsize, "instruction type %u is unknown", type);
@@ -1657,6 +1684,32 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
         memset(&l.a[0], 0, sizeof l.a[0]);
         l.a[0].type = OFPACT_METER;
         l.a[0].meter.meter_id = meter_id;
+    }
+    if (has_clear && !act_add(&l, OFPACT_CLEAR_ACTIONS)) {
+        e = fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err,
+                 errsize, "too many actions (or out of memory)");
+        goto out;
+    }
+    if (has_write) {
+        struct of_action *a = act_add(&l, OFPACT_WRITE_ACTIONS);
+
+        if (!a) {
+            e = fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY), err,
+                     errsize, "too many actions (or out of memory)");
+            goto out;
+        }
+        a->write_actions.n = (uint16_t) wl.n;
+        for (size_t k = 0; k < wl.n; k++) {
+            struct of_action *c = act_add(&l, wl.a[k].type);
+
+            if (!c) {
+                e = fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_TOO_MANY),
+                         err, errsize, "too many actions (or out of "
+                         "memory)");
+                goto out;
+            }
+            *c = wl.a[k];
+        }
     }
     if (has_wmd) {
         struct of_action *a = act_add(&l, OFPACT_WRITE_METADATA);
@@ -1679,10 +1732,12 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
         }
         a->goto_table.table = (uint8_t) goto_table;
     }
+    free(wl.a);
     return list_finish(&l, out, err, errsize);
 
 out:
     free(l.a);
+    free(wl.a);
     return e;
 }
 
@@ -1936,6 +1991,8 @@ put_action(struct ofbuf *b, const struct of_action *a,
         break;                  /* An instruction (first in the list). */
     case OFPACT_GOTO_TABLE:
     case OFPACT_WRITE_METADATA:
+    case OFPACT_CLEAR_ACTIONS:
+    case OFPACT_WRITE_ACTIONS:
         break;                  /* Instructions. */
     }
 }
@@ -1949,21 +2006,27 @@ ofm_actions_encode(struct ofbuf *b, const struct of_actions *acts,
     }
 }
 
+/* True for the list's instructions after the applied actions. */
+static bool
+is_late_instruction(uint16_t type)
+{
+    return type == OFPACT_CLEAR_ACTIONS || type == OFPACT_WRITE_ACTIONS
+           || type == OFPACT_WRITE_METADATA || type == OFPACT_GOTO_TABLE;
+}
+
 void
 ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts,
                         const struct of_match *match)
 {
     size_t n = acts ? acts->n : 0;
-    bool has_goto = n && acts->a[n - 1].type == OFPACT_GOTO_TABLE;
     size_t first = n && acts->a[0].type == OFPACT_METER ? 1 : 0;
-    size_t n_apply = (has_goto ? n - 1 : n);
-    const struct of_action *wmd = NULL;
+    size_t n_apply = first;
 
-    if (n_apply > first
-        && acts->a[n_apply - 1].type == OFPACT_WRITE_METADATA) {
-        wmd = &acts->a[--n_apply];
+    /* actions.h: meter, the applied actions, clear_actions,
+     * write_actions(...), write_metadata, goto_table. */
+    while (n_apply < n && !is_late_instruction(acts->a[n_apply].type)) {
+        n_apply++;
     }
-
     if (first) {
         ofbuf_put_be16(b, OFPIT_METER);
         ofbuf_put_be16(b, 8);
@@ -1982,18 +2045,47 @@ ofm_instructions_encode(struct ofbuf *b, const struct of_actions *acts,
             put16(b->data + start + 2, (uint16_t) (b->len - start));
         }
     }
-    if (wmd) {
-        ofbuf_put_be16(b, OFPIT_WRITE_METADATA);
-        ofbuf_put_be16(b, 24);
-        ofbuf_put(b, NULL, 4);
-        ofbuf_put_be64(b, wmd->write_metadata.value);
-        ofbuf_put_be64(b, wmd->write_metadata.mask);
-    }
-    if (has_goto) {
-        ofbuf_put_be16(b, OFPIT_GOTO_TABLE);
-        ofbuf_put_be16(b, 8);
-        ofbuf_put_u8(b, acts->a[n - 1].goto_table.table);
-        ofbuf_put(b, NULL, 3);
+    for (size_t i = n_apply; i < n; i++) {
+        const struct of_action *a = &acts->a[i];
+
+        switch (a->type) {
+        case OFPACT_CLEAR_ACTIONS:
+            ofbuf_put_be16(b, OFPIT_CLEAR_ACTIONS);
+            ofbuf_put_be16(b, 8);
+            ofbuf_put(b, NULL, 4);
+            break;
+        case OFPACT_WRITE_ACTIONS: {
+            size_t start = b->len;
+            size_t k_end = i + 1 + a->write_actions.n;
+
+            ofbuf_put_be16(b, OFPIT_WRITE_ACTIONS);
+            ofbuf_put_be16(b, 0);
+            ofbuf_put(b, NULL, 4);
+            for (size_t k = i + 1; k < k_end && k < n; k++) {
+                put_action(b, &acts->a[k], match);
+            }
+            if (!b->oom) {
+                put16(b->data + start + 2, (uint16_t) (b->len - start));
+            }
+            i = k_end - 1;
+            break;
+        }
+        case OFPACT_WRITE_METADATA:
+            ofbuf_put_be16(b, OFPIT_WRITE_METADATA);
+            ofbuf_put_be16(b, 24);
+            ofbuf_put(b, NULL, 4);
+            ofbuf_put_be64(b, a->write_metadata.value);
+            ofbuf_put_be64(b, a->write_metadata.mask);
+            break;
+        case OFPACT_GOTO_TABLE:
+            ofbuf_put_be16(b, OFPIT_GOTO_TABLE);
+            ofbuf_put_be16(b, 8);
+            ofbuf_put_u8(b, a->goto_table.table);
+            ofbuf_put(b, NULL, 3);
+            break;
+        default:
+            break;              /* Not made by the decoder or parser. */
+        }
     }
 }
 

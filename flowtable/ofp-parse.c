@@ -1754,6 +1754,46 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
                    kv->key_col);
 }
 
+static int actions_parse__(const char *full, const char *text,
+                           const struct of_match *match,
+                           struct of_actions **out, char *err,
+                           size_t errsize);
+
+/* write_actions(LIST): appends the block's head and LIST's actions to
+ * 'acts' (room for them is reserved by the caller's count of delimiters
+ * and parentheses). */
+static int
+parse_write_actions(const struct kv *kv, const struct of_match *match,
+                    struct of_actions *acts, char *err, size_t errsize)
+{
+    struct of_actions *inner = NULL;
+    char e2[256] = "";
+    int ret;
+
+    ret = actions_parse__(kv->val, kv->val, match, &inner, e2, sizeof e2);
+    if (ret) {
+        return set_err(err, errsize, "in write_actions at column %zu: %s",
+                       kv->val_col, e2);
+    }
+    for (size_t i = 0; i < inner->n; i++) {
+        if (!of_action_set_allowed(inner->a[i].type)) {
+            free(inner);
+            return set_err(err, errsize, "write_actions at column %zu: "
+                           "action %zu may not go into the action set "
+                           "(outputs, group, set_field, push_vlan, "
+                           "pop_vlan, dec_ttl may)", kv->key_col, i + 1);
+        }
+    }
+    memset(&acts->a[acts->n], 0, sizeof acts->a[acts->n]);
+    acts->a[acts->n].type = OFPACT_WRITE_ACTIONS;
+    acts->a[acts->n].write_actions.n = (uint16_t) inner->n;
+    acts->n++;
+    memcpy(&acts->a[acts->n], inner->a, inner->n * sizeof inner->a[0]);
+    acts->n += inner->n;
+    free(inner);
+    return 0;
+}
+
 /* Parses the action list 'text', a suffix of 'full' (columns in errors
  * count from full[0]).  With 'match', set_field prerequisites are checked
  * against it.  OpenFlow's instructions keep their order: meter first,
@@ -1765,7 +1805,8 @@ actions_parse__(const char *full, const char *text,
 {
     size_t cap = 1;
     struct of_actions *acts;
-    size_t drop_col = 0, goto_col = 0, wmd_col = 0;
+    size_t drop_col = 0, goto_col = 0, wmd_col = 0, set_col = 0;
+    int set_stage = 0;          /* 1: clear_actions seen, 2: write_. */
     const char *pos = text;
     struct of_match cur;        /* The match as the actions change it. */
     struct kv kv;
@@ -1773,7 +1814,7 @@ actions_parse__(const char *full, const char *text,
 
     *out = NULL;
     for (const char *p = text; *p; p++) {
-        cap += is_delim(*p);
+        cap += is_delim(*p) + (*p == '(');  /* '(': a write_actions head. */
     }
     acts = of_actions_alloc(cap);
     if (!acts) {
@@ -1794,6 +1835,37 @@ actions_parse__(const char *full, const char *text,
                            "followed by goto_table (at column %zu)",
                            wmd_col);
             break;
+        }
+        if (set_col && (!strcmp(kv.key, "clear_actions")
+                        ? set_stage >= 1
+                        : !strcmp(kv.key, "write_actions")
+                        ? set_stage >= 2
+                        : strcmp(kv.key, "write_metadata")
+                          && strcmp(kv.key, "goto_table"))) {
+            ret = -set_err(err, errsize, "%s may only be followed by the "
+                           "instructions after it (at column %zu): meter, "
+                           "actions, clear_actions, write_actions(...), "
+                           "write_metadata, goto_table, in that order",
+                           set_stage == 1 ? "clear_actions"
+                                          : "write_actions", set_col);
+            break;
+        }
+        if (!strcmp(kv.key, "clear_actions") && !kv.has_val && !kv.paren) {
+            memset(a, 0, sizeof *a);
+            a->type = OFPACT_CLEAR_ACTIONS;
+            acts->n++;
+            set_stage = 1;
+            set_col = kv.key_col;
+            continue;
+        }
+        if (!strcmp(kv.key, "write_actions") && kv.paren) {
+            ret = -parse_write_actions(&kv, match, acts, err, errsize);
+            if (ret) {
+                break;
+            }
+            set_stage = 2;
+            set_col = kv.key_col;
+            continue;
         }
         memset(a, 0, sizeof *a);
         ret = -parse_action(&kv, a, &drop, err, errsize);
@@ -2372,6 +2444,11 @@ fmt_action(struct sbuf *s, const struct of_action *a)
     case OFPACT_METER:
         sbuf_printf(s, "meter:%" PRIu32, a->meter.meter_id);
         return;
+    case OFPACT_CLEAR_ACTIONS:
+        sbuf_printf(s, "clear_actions");
+        return;
+    case OFPACT_WRITE_ACTIONS:
+        return;                 /* fmt_actions() writes the block. */
     case OFPACT_WRITE_METADATA:
         sbuf_printf(s, "write_metadata:0x%" PRIx64,
                     a->write_metadata.value);
@@ -2449,10 +2526,26 @@ fmt_actions(struct sbuf *s, const struct of_actions *acts)
         return;
     }
     for (size_t i = 0; i < acts->n; i++) {
+        const struct of_action *a = &acts->a[i];
+
         if (i) {
             sbuf_printf(s, ",");
         }
-        fmt_action(s, &acts->a[i]);
+        if (a->type == OFPACT_WRITE_ACTIONS) {
+            size_t n = a->write_actions.n;
+
+            sbuf_printf(s, "write_actions(");
+            for (size_t k = 1; k <= n && i + k < acts->n; k++) {
+                if (k > 1) {
+                    sbuf_printf(s, ",");
+                }
+                fmt_action(s, &acts->a[i + k]);
+            }
+            sbuf_printf(s, ")");
+            i += n;
+            continue;
+        }
+        fmt_action(s, a);
     }
 }
 

@@ -1052,11 +1052,14 @@ group_build(const struct ofproto *ofp, const struct of_group_spec *spec,
             return NULL;
         }
         for (size_t k = 0; b->actions && k < b->actions->n; k++) {
-            if (b->actions->a[k].type == OFPACT_GOTO_TABLE
-                || b->actions->a[k].type == OFPACT_WRITE_METADATA) {
+            uint16_t t = b->actions->a[k].type;
+
+            if (t == OFPACT_GOTO_TABLE || t == OFPACT_WRITE_METADATA
+                || t == OFPACT_CLEAR_ACTIONS || t == OFPACT_WRITE_ACTIONS) {
                 set_err(err, errsize, "bucket %zu: %s", i,
-                        b->actions->a[k].type == OFPACT_GOTO_TABLE
-                        ? "goto_table" : "write_metadata");
+                        t == OFPACT_GOTO_TABLE ? "goto_table"
+                        : t == OFPACT_WRITE_METADATA ? "write_metadata"
+                        : "an instruction (clear/write_actions)");
                 return NULL;
             }
         }
@@ -1523,6 +1526,9 @@ validate_actions(const struct ofproto *ofp, const struct of_actions *acts,
                  uint8_t table_id, bool table_known, char *err,
                  size_t errsize, size_t idx)
 {
+    size_t set_end = 0;         /* Past the last write_actions block. */
+    bool late = false;          /* A clear/write_actions was seen. */
+
     if (!acts) {
         return 0;
     }
@@ -1530,7 +1536,42 @@ validate_actions(const struct ofproto *ofp, const struct of_actions *acts,
         const struct of_action *a = &acts->a[i];
         const struct mf_field *mf;
 
+        if (late && i >= set_end && a->type != OFPACT_WRITE_ACTIONS
+            && a->type != OFPACT_WRITE_METADATA
+            && a->type != OFPACT_GOTO_TABLE) {
+            set_err(err, errsize, "flow %zu: only write_actions, "
+                    "write_metadata and goto_table may follow clear_actions "
+                    "or write_actions", idx);
+            return EINVAL;
+        }
+        if (i < set_end && !of_action_set_allowed(a->type)) {
+            set_err(err, errsize, "flow %zu: action %zu may not go into the "
+                    "action set", idx, i + 1);
+            return EINVAL;
+        }
         switch (a->type) {
+        case OFPACT_CLEAR_ACTIONS:
+            if (late) {
+                set_err(err, errsize, "flow %zu: clear_actions must come "
+                        "before write_actions, once", idx);
+                return EINVAL;
+            }
+            late = true;
+            break;
+        case OFPACT_WRITE_ACTIONS:
+            if (set_end) {
+                set_err(err, errsize, "flow %zu: write_actions given twice",
+                        idx);
+                return EINVAL;
+            }
+            if (a->write_actions.n > acts->n - i - 1) {
+                set_err(err, errsize, "flow %zu: write_actions runs past "
+                        "the list", idx);
+                return EINVAL;
+            }
+            late = true;
+            set_end = i + 1 + a->write_actions.n;
+            break;
         case OFPACT_OUTPUT:
             if (!a->output.port || a->output.port == OFPP_NONE
                 || (a->output.port >= OFPP_MAX
@@ -2212,6 +2253,22 @@ struct xctx {
     const struct ofproto_rule *rule;    /* Whose actions run (NULL: a
                                          * packet-out's). */
     uint8_t table_id;
+
+    /* The packet's action set (ofproto.h "Action set"): what
+     * write_actions wrote, as pointers into the rules' actions (they
+     * outlive the translation).  One action of each kind, one set_field
+     * per field. */
+    struct xlate_aset {
+        bool any;
+        bool pop;
+        const struct of_action *push;
+        bool dec_ttl;
+        size_t n_set;
+        const struct of_action *set[OFPROTO_ASET_MAX_SETS];
+        const struct of_action *group;
+        const struct of_action *output;
+        uint8_t table_id;       /* Of the last rule that wrote it. */
+    } aset;
 };
 
 static struct dp_action *
@@ -2816,6 +2873,87 @@ select_bucket(struct xctx *x, const struct ofgroup *g)
     return NULL;
 }
 
+/* write_actions: the 'n' actions at 'a' go into the action set, each
+ * replacing the set's action of its kind (a set_field, the one of its
+ * field). */
+static void
+aset_write(struct xctx *x, const struct of_action *a, size_t n)
+{
+    struct xlate_aset *s = &x->aset;
+
+    s->any = true;
+    s->table_id = x->table_id;
+    for (size_t i = 0; i < n; i++) {
+        switch (a[i].type) {
+        case OFPACT_POP_VLAN:
+        case OFPACT_STRIP_VLAN:
+            s->pop = true;
+            break;
+        case OFPACT_PUSH_VLAN:
+            s->push = &a[i];
+            break;
+        case OFPACT_DEC_TTL:
+            s->dec_ttl = true;
+            break;
+        case OFPACT_SET_FIELD: {
+            size_t k = 0;
+
+            while (k < s->n_set
+                   && s->set[k]->set_field.field != a[i].set_field.field) {
+                k++;
+            }
+            if (k < OFPROTO_ASET_MAX_SETS) {
+                s->set[k] = &a[i];
+                s->n_set += k == s->n_set;
+            } else {
+                x->out->n_skipped++;
+            }
+            break;
+        }
+        case OFPACT_GROUP:
+            s->group = &a[i];
+            break;
+        default:                /* Outputs (of_action_set_allowed()). */
+            s->output = &a[i];
+            break;
+        }
+    }
+}
+
+/* The end of the pipeline: the action set runs, in OpenFlow's order
+ * (pop, push, dec_ttl, the set_fields, then the group, else the
+ * output). */
+static void
+aset_run(struct xctx *x)
+{
+    struct xlate_aset s = x->aset;
+    _Alignas(struct of_actions) unsigned char
+        buf[sizeof(struct of_actions)
+            + (OFPROTO_ASET_MAX_SETS + 4) * sizeof(struct of_action)];
+    struct of_actions *list = (struct of_actions *) (void *) buf;
+
+    memset(buf, 0, sizeof buf);
+    memset(&x->aset, 0, sizeof x->aset);
+    if (s.pop) {
+        list->a[list->n++].type = OFPACT_POP_VLAN;
+    }
+    if (s.push) {
+        list->a[list->n++] = *s.push;
+    }
+    if (s.dec_ttl) {
+        list->a[list->n++].type = OFPACT_DEC_TTL;
+    }
+    for (size_t k = 0; k < s.n_set; k++) {
+        list->a[list->n++] = *s.set[k];
+    }
+    if (s.group) {
+        list->a[list->n++] = *s.group;
+    } else if (s.output) {
+        list->a[list->n++] = *s.output;
+    }
+    xlate_actions(x, list, s.table_id);
+}
+
 /* Reports 'hit' (counters; the caller took a reference for it) as hit
  * by this translation, if the rules and counters reported so far leave
  * room (else the reference goes and the report is marked truncated). */
@@ -3017,6 +3155,13 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
             }
             break;
         }
+        case OFPACT_CLEAR_ACTIONS:
+            memset(&x->aset, 0, sizeof x->aset);
+            break;
+        case OFPACT_WRITE_ACTIONS:
+            aset_write(x, a + 1, a->write_actions.n);
+            i += a->write_actions.n;
+            break;
         case OFPACT_WRITE_METADATA: {
             /* The pipeline's own field: nothing for the datapath. */
             uint64_t m = htobe64(a->write_metadata.mask);
@@ -3242,6 +3387,7 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
     x.rule = NULL;
     x.table_id = 0;
 
+    memset(&x.aset, 0, sizeof x.aset);
     if (packet_out) {
         xlate_actions(&x, packet_out, 0);
     } else if (ofp->fail_open) {
@@ -3254,6 +3400,11 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
         xlate_table(&x, ofproto_recirc_table(flow->recirc_id), false);
     } else {
         out->bad_recirc_id = true;      /* Nothing to resume: drop. */
+    }
+    if (x.aset.any && !x.stop) {
+        /* The pipeline ended (not in a recirculation, which leaves the
+         * set behind): the action set runs. */
+        aset_run(&x);
     }
 
     if (x.error) {

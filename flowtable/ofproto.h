@@ -118,6 +118,16 @@ struct ml;
 #define OFPROTO_MAX_RESUBMIT_DEPTH 64
 #define OFPROTO_MAX_RESUBMITS 4096      /* Per xlate, in total. */
 #define OFPROTO_MAX_XLATE_RULES 16      /* Rules reported per xlate. */
+/* Action set (OpenFlow 1.3, 5.10).  write_actions(...) puts its actions
+ * into the packet's action set, one of each kind (a later one replaces an
+ * earlier: outputs count as one kind; set_field one per field, up to
+ * OFPROTO_ASET_MAX_SETS fields), and clear_actions empties it.  When the
+ * pipeline ends (a flow without goto_table, at the outermost level: a
+ * resubmit's tables do not end it), the set runs in OpenFlow's order:
+ * pop_vlan, push_vlan, dec_ttl, the set_fields, then the group, or else
+ * the output.  A pass that recirculates (ct(table=N)) leaves its set
+ * behind; Open vSwitch carries it over. */
+#define OFPROTO_ASET_MAX_SETS 16
 #define OFPROTO_MAX_DP_ACTIONS 4096     /* More: the packet is dropped. */
 
 /* ---- Lifecycle. ---- */

@@ -478,6 +478,12 @@ static const struct rt_case rt_cases[] = {
     {"table=1,metadata=0x5/0xff,actions=output:2,"
      "write_metadata:0x1205/0xff,goto_table:3", NULL},
     {"metadata=0x7,in_port=2,actions=write_metadata:0x1", NULL},
+    /* The action set. */
+    {"table=1,ip,actions=output:1,clear_actions,write_actions(output:2,"
+     "set_field:8->ip_dscp,group:3),write_metadata:0x2,goto_table:2", NULL},
+    {"actions=write_actions(dec_ttl,push_vlan:0x8100,pop_vlan,NORMAL)",
+     NULL},
+    {"actions=clear_actions", NULL},
     {"table=1,actions=output:1,goto_table:253", NULL},
     /* ct, nat, ct_clear. */
     {"ip,actions=ct(commit,zone=5,table=1)", NULL},
@@ -1363,10 +1369,13 @@ static const struct refusal refusals[] = {
      BM, OFPBMC_BAD_VALUE},
 
     /* Instructions. */
-    {"write_actions", 0, 0, 0, "", "0003 0018 00000000 " OUT1,
+    {"write_actions twice", 0, 0, 0, "",
+     "0003 0018 00000000 " OUT1 "0003 0018 00000000 " OUT1,
      BI, OFPBIC_UNSUP_INST},
-    {"clear_actions", 0, 0, 0, "", "0005 0008 00000000", BI,
-     OFPBIC_UNSUP_INST},
+    {"write_actions with an action of 4 bytes", 0, 0, 0, "",
+     "0003 0010 00000000 0000 0004 00000000", BA, OFPBAC_BAD_LEN},
+    {"clear_actions of 16 bytes", 0, 0, 0, "",
+     "0005 0010 00000000 0000000000000000", BI, OFPBIC_BAD_LEN},
     {"write_metadata of 16 bytes", 0, 0, 0, "",
      "0002 0010 00000000 0000000000000001", BI, OFPBIC_BAD_LEN},
     {"write_metadata twice", 0, 0, 0, "",

@@ -517,6 +517,14 @@ static const struct invalid_case invalid_cases[] = {
      "write_metadata may only be followed by goto_table", "column 9"},
     {"actions=write_metadata:x", OFFC_ADD, "bad value 'x' for "
      "write_metadata", "column 24"},
+    {"actions=write_actions(output:1),output:2", OFFC_ADD,
+     "write_actions may only be followed by", "column 9"},
+    {"actions=clear_actions,clear_actions", OFFC_ADD,
+     "clear_actions may only be followed by", "column 9"},
+    {"actions=write_actions(resubmit:2)", OFFC_ADD,
+     "may not go into the action set", "column 9"},
+    {"actions=write_actions(output:1,bogus)", OFFC_ADD,
+     "in write_actions at column 23: unknown action 'bogus'", "column 23"},
     {"actions=resubmit(,254)", OFFC_ADD, "bad table '254' for resubmit",
      "column 19"},
     {"actions=resubmit(,)", OFFC_ADD, "resubmit needs a port or a table",
@@ -786,6 +794,12 @@ static const struct action_case action_cases[] = {
     {"goto_table:253", "goto_table:253"},
     {"write_metadata:0x5/0xff,goto_table:1",
      "write_metadata:0x5/0xff,goto_table:1"},
+    {"output:1,clear_actions,write_actions(output:2,mod_nw_tos:32),"
+     "write_metadata:0x1,goto_table:3",
+     "output:1,clear_actions,write_actions(output:2,mod_nw_tos:32),"
+     "write_metadata:0x1,goto_table:3"},
+    {"write_actions( group:4 , dec_ttl )", "write_actions(group:4,dec_ttl)"},
+    {"clear_actions", "clear_actions"},
     {"output:3,write_metadata:4660", "output:3,write_metadata:0x1234"},
     {"write_metadata:0xffffffffffffffff/0xffffffffffffffff",
      "write_metadata:0xffffffffffffffff"},

@@ -2669,6 +2669,59 @@ test_write_metadata(void **state)
     ofproto_destroy(ofp);
 }
 
+/* The action set: write_actions adds to it (a later output replaces an
+ * earlier; set_field one per field), clear_actions empties it, and it
+ * runs when the pipeline ends, in OpenFlow's order (dec_ttl and the
+ * set_fields before the output; a group instead of the output); the
+ * applied actions run at once. */
+static void
+test_action_set(void **state)
+{
+    struct ofproto *ofp = new_ofp(4);
+    struct dp_action *a;
+    struct flow f;
+    struct exp e;
+
+    (void) state;
+    gadd(ofp, "group_id=1,type=all,bucket=output:3,bucket=output:4");
+    add(ofp, 0, "priority=10,in_port=1,actions=write_actions(output:2,"
+                "mod_nw_dst:9.9.9.9),goto_table:1");
+    add(ofp, 0, "priority=10,in_port=2,actions=output:4,clear_actions,"
+                "write_actions(output:3),write_metadata:0x1,goto_table:1");
+    add(ofp, 0, "priority=10,in_port=3,actions=write_actions(output:2,"
+                "group:1),goto_table:2");
+    add(ofp, 1, "priority=10,metadata=0x1,actions=clear_actions");
+    add(ofp, 1, "priority=5,actions=write_actions(output:3,"
+                "mod_nw_dst:8.8.8.8,dec_ttl)");
+
+    /* Table 1 replaces the output and the nw_dst, adds dec_ttl: one
+     * rewrite (nw_dst and the TTL), then output:3. */
+    base_flow(&f, 1);
+    e.n = 0;
+    a = exp_add(&e, DPA_SET_IPV4);
+    a->ipv4.src = f.nw_src;
+    a->ipv4.dst = htonl(0x08080808);
+    a->ipv4.dst_mask = htonl(0x08080808) ^ f.nw_dst;
+    a->ipv4.ttl = 63;
+    a->ipv4.ttl_mask = 63 ^ 64;
+    exp_output(&e, 13);
+    xlate_expect(ofp, &f, &e);
+
+    /* The applied output at once; table 1 clears what table 0 wrote. */
+    base_flow(&f, 2);
+    e.n = 0;
+    exp_output(&e, 14);
+    xlate_expect(ofp, &f, &e);
+
+    /* A group takes precedence over the output (table 2 misses: the
+     * pipeline ends there). */
+    base_flow(&f, 3);
+    e.n = 0;
+    exp_output(&e, 14);
+    xlate_expect(ofp, &f, &e);
+    ofproto_destroy(ofp);
+}
+
 /* One group's counters as ofproto_group_dump() reports them. */
 struct group_counts {
     bool found;
@@ -3333,6 +3386,7 @@ main(void)
         cmocka_unit_test(test_group_chain_limit),
         cmocka_unit_test(test_group_counters),
         cmocka_unit_test(test_write_metadata),
+        cmocka_unit_test(test_action_set),
         cmocka_unit_test(test_meters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

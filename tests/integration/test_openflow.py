@@ -132,6 +132,13 @@ CORPUS = [
     "table=5,priority=9,metadata=0,actions=drop",
     "priority=120,tun_id=0x5,dl_type=0x88cc,in_port=1,actions=drop",
     "priority=121,ct_state=+trk,tcp,tun_id=0x9,metadata=0x1,actions=drop",
+    # The action set.
+    "table=6,priority=10,ip,actions=output:1,clear_actions,"
+    "write_actions(output:2,mod_nw_tos:32,dec_ttl),write_metadata:0x3,"
+    "goto_table:7",
+    "table=7,priority=10,actions=write_actions(push_vlan:0x8100,"
+    "set_field:4106->vlan_vid,output:3)",
+    "table=7,priority=11,arp,actions=clear_actions",
 ]
 
 
@@ -218,6 +225,51 @@ def test_metadata_pipeline_against_ovs(tmp_path, ovs):
         assert got == want
 
 
+def test_action_set_against_ovs(tmp_path, ovs):
+    """write_actions and clear_actions: each frame leaves the same ports,
+    byte for byte, on both switches (a later write replaces an earlier
+    output; the set's rewrites and group run when the pipeline ends; an
+    applied output runs at once)."""
+    flows = ["group_id=1,type=all,bucket=output:2",
+             ]
+    of_flows = [
+        "table=0,priority=10,in_port=1,udp,tp_dst=1,"
+        "actions=write_actions(output:2),goto_table:1",
+        "table=0,priority=10,in_port=1,udp,tp_dst=2,"
+        "actions=write_actions(output:2),write_metadata:0x1,goto_table:1",
+        "table=0,priority=10,in_port=1,udp,tp_dst=3,"
+        "actions=output:3,write_actions(output:3,group:1)",
+        "table=0,priority=10,in_port=1,udp,tp_dst=4,"
+        "actions=write_actions(output:2),goto_table:2",
+        "table=2,priority=1,actions=clear_actions",
+        "table=1,priority=10,ip,metadata=0x1,actions=clear_actions,"
+        "write_actions(mod_nw_tos:32,dec_ttl,output:3)",
+        "table=1,priority=1,actions=write_actions(output:3)",
+    ]
+
+    def pkt(dport):
+        return bytes(Ether(src=A, dst=B) / IP(ttl=9) / UDP(sport=9,
+                                                            dport=dport))
+
+    with of_switch(tmp_path, flows=[]) as sw:
+        for t in (sw.mgmt, ovs.mgmt):
+            ofctl(t, "del-flows")
+            ofctl(t, "add-groups", "-", input="\n".join(flows) + "\n")
+            ofctl(t, "add-flows", "-", input="\n".join(of_flows) + "\n")
+        want_ports = {1: {"d3"}, 2: {"d3"}, 3: {"d2", "d3"}, 4: set()}
+        for dport, ports in want_ports.items():
+            sw.send("d1", pkt(dport))
+            ours = {p: fr for p, fr in sw.capture_all(["d2", "d3"]).items()
+                    if fr}
+            theirs = {f"d{n}": fr for n, fr in ovs.send(1, pkt(dport)).items()
+                      if fr and n != 1}
+            assert set(ours) == ports, (dport, ours)
+            assert ours == theirs, (dport, ours, theirs)
+        got, want = settled(lambda t: norm_flows(ofctl(t, "dump-flows")
+                                                 .stdout), sw, ovs)
+        assert got == want
+
+
 def test_show_ports_and_stats(tmp_path):
     with of_switch(tmp_path) as sw:
         out = ofctl(sw.mgmt, "show").stdout
@@ -272,9 +324,13 @@ def test_burst_of_flow_mods_with_barrier(tmp_path):
 
 def test_refusals_are_errors(tmp_path):
     with of_switch(tmp_path) as sw:
-        r = ofctl(sw.mgmt, "add-flow",
-                  "actions=write_actions(output:1)", check=False)
-        assert r.returncode and "OFPBIC_UNSUP_INST" in r.stderr, r.stderr
+        r = ofctl(sw.mgmt, "add-flow", "actions=set_queue:1,output:1",
+                  check=False)
+        assert r.returncode and "OFPBAC_BAD_TYPE" in r.stderr, r.stderr
+        r = ofctl(sw.mgmt, "add-flow", "actions=meter:70000,output:1",
+                  check=False)
+        assert r.returncode and "OFPMMFC_INVALID_METER" in r.stderr, \
+            r.stderr
         # The switch still works.
         ofctl(sw.mgmt, "add-flow", "priority=9,actions=output:1")
 
