@@ -108,7 +108,7 @@
       MFP_NONE)                                                             \
     MD(0) MD(1) MD(2) MD(3) MD(4) MD(5) MD(6) MD(7)                        \
     F(MFF_METADATA, "metadata", NULL, metadata, 0, 0xffffffffu, true,      \
-      false, MFP_NONE)
+      true, MFP_NONE)
 #define MD(I)                                                               \
     F(MFF_TUN_METADATA##I, "tun_metadata" #I, NULL, tunnel.metadata[I], 0, \
       0xffffffffu, true, true, MFP_NONE)

@@ -87,8 +87,8 @@ enum mf_field_id {
     MFF_TUN_METADATA5,
     MFF_TUN_METADATA6,
     MFF_TUN_METADATA7,
-    MFF_METADATA,       /* OpenFlow metadata, 64 bits (write_metadata);
-                         * pipeline only: not writable by set_field. */
+    MFF_METADATA,       /* OpenFlow metadata, 64 bits (write_metadata,
+                         * set_field): the pipeline's own. */
     MFF_N_IDS
 };
 

@@ -2665,6 +2665,9 @@ xlate_set_field(struct xctx *x, const struct of_action *a)
         /* Metadata: no datapath action; what a flow-based tunnel port
          * encapsulates with (datapath/tunnel.c). */
         break;
+    case MFF_METADATA:
+        /* The pipeline's own (as write_metadata): no datapath action. */
+        break;
     case MFF_TUN_METADATA0: case MFF_TUN_METADATA1:
     case MFF_TUN_METADATA2: case MFF_TUN_METADATA3:
     case MFF_TUN_METADATA4: case MFF_TUN_METADATA5:

@@ -2617,6 +2617,8 @@ test_write_metadata(void **state)
     add(ofp, 0, "priority=10,in_port=3,actions=write_metadata:0x7,"
                 "goto_table:2");
     add(ofp, 0, "priority=10,in_port=4,actions=goto_table:2");
+    add(ofp, 0, "priority=20,in_port=4,udp,actions=set_field:0x7->metadata,"
+                "resubmit(,2)");
     add(ofp, 1, "priority=20,metadata=0x5/0xff,actions=output:2");
     add(ofp, 1, "priority=10,metadata=0x6,actions=resubmit(,2)");
     add(ofp, 1, "priority=1,actions=output:4");
@@ -2639,6 +2641,10 @@ test_write_metadata(void **state)
     base_flow(&f, 4);                   /* No write: metadata 0. */
     e.n = 0;
     exp_output(&e, 11);
+    xlate_expect(ofp, &f, &e);
+    f.nw_proto = IPPROTO_UDP_;          /* set_field writes it too. */
+    e.n = 0;
+    exp_output(&e, 12);
     xlate_expect(ofp, &f, &e);
 
     base_flow(&f, 1);

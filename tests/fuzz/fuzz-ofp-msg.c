@@ -21,7 +21,8 @@
  *     input;
  *   - ofm_group_mod_decode() on the whole input: what it accepts
  *     re-encodes (ofm_group_mod_encode()) to a GROUP_MOD that decodes to
- *     the same group mod.
+ *     the same group mod; the same for ofm_meter_mod_decode() and
+ *     METER_MODs.
  * Each range is copied to an exactly sized heap buffer so that ASan
  * catches any read outside it.
  *
@@ -95,6 +96,38 @@ actions_equiv(const struct of_actions *orig, const struct of_actions *back)
 
     free(n);
     return eq;
+}
+
+/* A decoded instruction list keeps actions.h's one order: meter first,
+ * the applied actions, clear_actions, write_actions with a block that
+ * fits the list and holds only what the action set takes,
+ * write_metadata, goto_table last. */
+static void
+check_instruction_order(const struct of_actions *acts)
+{
+    int stage = 0;              /* 1 clear, 2 write, 3 metadata, 4 goto. */
+
+    for (size_t i = 0; i < acts->n; i++) {
+        uint16_t t = acts->a[i].type;
+        int s = t == OFPACT_CLEAR_ACTIONS ? 1
+                : t == OFPACT_WRITE_ACTIONS ? 2
+                : t == OFPACT_WRITE_METADATA ? 3
+                : t == OFPACT_GOTO_TABLE ? 4 : 0;
+
+        FUZZ_ASSERT(t <= OFPACT_WRITE_ACTIONS);
+        FUZZ_ASSERT(t != OFPACT_METER || i == 0);
+        FUZZ_ASSERT(s > stage || (s == 0 && stage == 0));
+        stage = s ? s : stage;
+        if (t == OFPACT_WRITE_ACTIONS) {
+            size_t n = acts->a[i].write_actions.n;
+
+            FUZZ_ASSERT(n <= acts->n - i - 1);
+            for (size_t k = 1; k <= n; k++) {
+                FUZZ_ASSERT(of_action_set_allowed(acts->a[i + k].type));
+            }
+            i += n;
+        }
+    }
 }
 
 static uint8_t *
@@ -297,12 +330,7 @@ fuzz_instructions(const uint8_t *data, size_t size, const struct of_match *m)
         FUZZ_ASSERT(!acts);
     } else {
         FUZZ_ASSERT(acts);
-        for (size_t i = 0; i < acts->n; i++) {
-            FUZZ_ASSERT(acts->a[i].type <= OFPACT_METER);
-            /* goto_table only last. */
-            FUZZ_ASSERT(acts->a[i].type != OFPACT_GOTO_TABLE
-                        || i == acts->n - 1);
-        }
+        check_instruction_order(acts);
         check_instructions_round_trip(m, acts);
         free(acts);
     }
@@ -488,6 +516,75 @@ fuzz_group_mod(const uint8_t *data, size_t size)
     ofbuf_uninit(&b2);
 }
 
+static bool
+meter_mod_equal(const struct ofm_meter_mod *a, const struct ofm_meter_mod *b)
+{
+    const struct of_meter_spec *x = &a->spec, *y = &b->spec;
+
+    if (a->cmd != b->cmd || x->meter_id != y->meter_id
+        || x->flags != y->flags || x->n_bands != y->n_bands) {
+        return false;
+    }
+    for (size_t i = 0; i < x->n_bands; i++) {
+        const struct of_meter_band *p = &x->bands[i], *q = &y->bands[i];
+
+        if (p->type != q->type || p->rate != q->rate
+            || p->burst_size != q->burst_size
+            || p->prec_level != q->prec_level) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ofm_meter_mod_decode(): a refusal is a real OpenFlow error; what it
+ * accepts is a meter of at most OFM_MAX_BANDS bands (none for a delete)
+ * that re-encodes to a METER_MOD decoding to the same, stably. */
+static void
+fuzz_meter_mod(const uint8_t *data, size_t size)
+{
+    uint8_t *p = dup_range(data, size);
+    struct ofm_meter_mod mm, mm2;
+    struct ofbuf b1, b2;
+    char err[128];
+    ofperr e;
+
+    if (!p) {
+        return;
+    }
+    e = ofm_meter_mod_decode(p, size, &mm, err, sizeof err);
+    free(p);
+    if (e) {
+        check_error(e);
+        FUZZ_ASSERT(memchr(err, '\0', sizeof err));
+        return;
+    }
+    FUZZ_ASSERT(mm.cmd <= OFGC_DELETE);
+    FUZZ_ASSERT(mm.spec.n_bands <= OFM_MAX_BANDS);
+    FUZZ_ASSERT(mm.cmd != OFGC_DELETE || !mm.spec.n_bands);
+    ofbuf_init(&b1);
+    ofbuf_init(&b2);
+    ofm_meter_mod_encode(&b1, 44, &mm);
+    FUZZ_ASSERT(!b1.oom);
+    {
+        struct ofp_hdr h;
+
+        ofm_header_read(b1.data, &h);
+        FUZZ_ASSERT(h.version == OFP13_VERSION && h.type == OFPT_METER_MOD
+                    && h.length == b1.len && h.xid == 44);
+    }
+    p = dup_range(b1.data, b1.len);
+    FUZZ_ASSERT(p);
+    e = ofm_meter_mod_decode(p, b1.len, &mm2, NULL, 0);
+    free(p);
+    FUZZ_ASSERT(!e);
+    FUZZ_ASSERT(meter_mod_equal(&mm, &mm2));
+    ofm_meter_mod_encode(&b2, 44, &mm2);
+    FUZZ_ASSERT(same_bytes(&b1, &b2));
+    ofbuf_uninit(&b1);
+    ofbuf_uninit(&b2);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -501,6 +598,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_stats_request(data, size);
     fuzz_packet_out(data, size);
     fuzz_group_mod(data, size);
+    fuzz_meter_mod(data, size);
 
     p = dup_range(data, size);
     if (p) {

@@ -128,6 +128,8 @@ CORPUS = [
     "table=4,priority=10,in_port=1,actions=write_metadata:0x5/0xff,"
     "goto_table:5",
     "table=4,priority=11,in_port=2,actions=output:3,write_metadata:0x1234",
+    "table=4,priority=12,in_port=3,actions=set_field:0x3->metadata,"
+    "resubmit(,5)",
     "table=5,priority=10,metadata=0x5/0xff,ip,actions=output:2",
     "table=5,priority=9,metadata=0,actions=drop",
     "priority=120,tun_id=0x5,dl_type=0x88cc,in_port=1,actions=drop",
@@ -199,6 +201,8 @@ def test_metadata_pipeline_against_ovs(tmp_path, ovs):
              "actions=write_metadata:0x105/0xff,goto_table:1",
              "table=0,priority=10,in_port=1,udp,tp_dst=2,"
              "actions=write_metadata:0x6,goto_table:1",
+             "table=0,priority=10,in_port=1,udp,tp_dst=4,"
+             "actions=set_field:0x6->metadata,resubmit(,2)",
              "table=0,priority=5,in_port=1,actions=goto_table:2",
              "table=1,priority=20,metadata=0x5/0xff,actions=output:2",
              "table=1,priority=10,metadata=0x6,actions=resubmit(,2)",
@@ -213,7 +217,7 @@ def test_metadata_pipeline_against_ovs(tmp_path, ovs):
         for t in (sw.mgmt, ovs.mgmt):
             ofctl(t, "del-flows")
             ofctl(t, "add-flows", "-", input="\n".join(flows) + "\n")
-        want_ports = {1: {"d2"}, 2: {"d3"}, 3: {"d2", "d3"}}
+        want_ports = {1: {"d2"}, 2: {"d3"}, 3: {"d2", "d3"}, 4: {"d3"}}
         for dport, ports in want_ports.items():
             sw.send("d1", pkt(dport))
             got = {p for p, fr in sw.capture_all(["d2", "d3"]).items() if fr}
