@@ -412,7 +412,7 @@ tnl_ctx_find(struct dp_pmd *pmd, uint64_t gen, const struct tnl_map *map,
 void
 tnl_ctx_reset(struct dp_pmd *pmd)
 {
-    memset(pmd->tnl_ctx, 0, sizeof pmd->tnl_ctx);
+    memset(pmd->tnl_ctx, 0, DP_TNL_CTX_SLOTS * sizeof *pmd->tnl_ctx);
     pmd->tnl_ctx_last = 0;
     if (pmd->hkc) {
         hkc_clear(pmd->hkc);

@@ -402,7 +402,8 @@ struct dp_pmd {
         uint8_t type;
         bool used;                  /* false: an empty slot. */
         uint16_t id;                /* 0: none (yet, or none left). */
-    } tnl_ctx[DP_TNL_CTX_SLOTS];
+    } *tnl_ctx;                     /* DP_TNL_CTX_SLOTS of them, out of
+                                     * line (38 KiB, rarely touched). */
     uint16_t tnl_ctx_last;          /* [pmd] The last number handed out. */
     /* [pmd] Session offload traces of this burst (dp-exec.c). */
     struct dp_sess_trace sess_trace[DP_SESS_TRACES];

@@ -290,6 +290,12 @@ dp_create(const struct dp_config *cfg, struct rte_mempool *mp,
         pmd->cls = cls_create(dp_cls_defer_free, dp);
         pmd->emc = cfg->emc_entries ? emc_create(cfg->emc_entries) : NULL;
         pmd->hkc = cfg->hkc_entries ? hkc_create(cfg->hkc_entries) : NULL;
+        pmd->tnl_ctx = calloc(DP_TNL_CTX_SLOTS, sizeof *pmd->tnl_ctx);
+        if (!pmd->tnl_ctx) {
+            snprintf(err, errsize, "out of memory for PMD %u", i);
+            dp_destroy(dp);
+            return ENOMEM;
+        }
         if (cfg->max_masks) {
             pmd->mask_scratch = calloc(cfg->max_masks,
                                        sizeof *pmd->mask_scratch);
@@ -668,6 +674,7 @@ dp_destroy(struct dp *dp)
             emc_destroy(pmd->emc);
             hkc_destroy(pmd->hkc);
             free(pmd->mask_scratch);
+            free(pmd->tnl_ctx);
             dp_mf_pool_destroy(pmd);
             pthread_mutex_destroy(&pmd->flow_mutex);
             rte_free(pmd);
