@@ -1070,13 +1070,18 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
     size_t total = 0;
     int ret;
 
-    if (sw->removed_cb) {
-        /* A deleted rule's removal report carries its final counters. */
-        for (size_t i = 0; i < n; i++) {
-            if (cmds[i] == OFFC_DELETE || cmds[i] == OFFC_DELETE_STRICT) {
-                dp_pull_stats(sw->dp);
-                break;
-            }
+    /* Counts still in the datapath first, where a flow mod reads them: a
+     * deleted rule's removal report carries its final counters; an add
+     * that replaces a rule takes its counts over; reset_counts zeroes
+     * them. */
+    for (size_t i = 0; i < n; i++) {
+        bool del = cmds[i] == OFFC_DELETE || cmds[i] == OFFC_DELETE_STRICT;
+
+        if ((del && sw->removed_cb) || specs[i].reset_counts
+            || (cmds[i] == OFFC_ADD
+                && ofproto_add_replaces(br->ofproto, &specs[i]))) {
+            dp_pull_stats(sw->dp);
+            break;
         }
     }
     dp_slow_wrlock(sw->dp);

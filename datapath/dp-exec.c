@@ -392,10 +392,9 @@ tnl_ctx_find(struct dp_pmd *pmd, uint64_t gen, const struct tnl_map *map,
         c->used = true;
         c->gen = 0;
         c->id = 0;
-    } else if (!c->id && pmd->tnl_ctx_last < UINT16_MAX) {
-        /* Its number names 'md' alone (the input port is in the key
-         * beside it).  None is given twice before tnl_ctx_reset(). */
-        c->id = ++pmd->tnl_ctx_last;
+        c->seen_again = false;
+    } else {
+        c->seen_again = true;
     }
     if (c->gen != gen || !gen || c->udp_port != a->tnl_pop.udp_port
         || c->type != a->tnl_pop.type) {
@@ -405,6 +404,13 @@ tnl_ctx_find(struct dp_pmd *pmd, uint64_t gen, const struct tnl_map *map,
         c->gen = map ? gen : 0;
         c->udp_port = a->tnl_pop.udp_port;
         c->type = a->tnl_pop.type;
+    }
+    if (!c->id && c->seen_again && c->port_no != UINT32_MAX
+        && pmd->tnl_ctx_last < UINT16_MAX) {
+        /* Its number names 'md' alone (the input port is in the key
+         * beside it).  None is given twice before tnl_ctx_reset(), and
+         * none to metadata no tunnel port takes (dropped anyway). */
+        c->id = ++pmd->tnl_ctx_last;
     }
     return c;
 }

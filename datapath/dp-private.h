@@ -401,6 +401,7 @@ struct dp_pmd {
         uint16_t udp_port;          /* What port_no was looked up for. */
         uint8_t type;
         bool used;                  /* false: an empty slot. */
+        bool seen_again;            /* Since it took the slot. */
         uint16_t id;                /* 0: none (yet, or none left). */
     } *tnl_ctx;                     /* DP_TNL_CTX_SLOTS of them, out of
                                      * line (38 KiB, rarely touched). */

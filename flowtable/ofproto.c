@@ -1366,6 +1366,20 @@ ofproto_meter_dump(const struct ofproto *ofp, uint32_t id,
     }
 }
 
+bool
+ofproto_add_replaces(const struct ofproto *ofp,
+                     const struct of_flow_spec *spec)
+{
+    struct cls_rule tmp;
+
+    if (spec->table_id >= OF_N_TABLES) {
+        return false;
+    }
+    cls_rule_init(&tmp, &spec->match.flow, &spec->match.wc, spec->priority);
+    return cls_find_exactly(ofp->tables[spec->table_id], &tmp.flow,
+                            &tmp.mask, tmp.priority) != NULL;
+}
+
 size_t
 ofproto_n_selected(struct ofproto *ofp, const struct of_flow_spec *spec,
                    bool strict)
@@ -3198,6 +3212,13 @@ xlate_table(struct xctx *x, uint8_t table_id, bool resubmit)
     }
     struct ofproto_rule *r = CLS_CONTAINER_OF(cr, struct ofproto_rule, cr);
     const struct ofproto_rule *outer = x->rule;
+    if (x->out->n_rules + x->out->n_counters == OFPROTO_MAX_XLATE_RULES
+        && x->out->n_counters) {
+        /* A rule goes before a counter: its counts drive its idle
+         * timeout. */
+        ofproto_hit_unref(x->out->counters[--x->out->n_counters]);
+        x->out->rules_truncated = true;
+    }
     if (x->out->n_rules + x->out->n_counters < OFPROTO_MAX_XLATE_RULES) {
         ofproto_rule_ref(r);
         x->out->rules[x->out->n_rules++] = r;
@@ -3242,6 +3263,11 @@ ofproto_xctx_merge(struct ofproto_xctx *ctx, struct ofproto_xlate_out *sub)
 
     out->key_lookups = false;           /* It looked up another bridge. */
     for (size_t i = 0; i < sub->n_rules; i++) {
+        if (out->n_rules + out->n_counters == OFPROTO_MAX_XLATE_RULES
+            && out->n_counters) {
+            ofproto_hit_unref(out->counters[--out->n_counters]);
+            out->rules_truncated = true;
+        }
         if (out->n_rules + out->n_counters < OFPROTO_MAX_XLATE_RULES) {
             out->rules[out->n_rules++] = sub->rules[i];
         } else {
@@ -3405,8 +3431,8 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
         out->bad_recirc_id = true;      /* Nothing to resume: drop. */
     }
     if (x.aset.any && !x.stop) {
-        /* The pipeline ended (not in a recirculation, which leaves the
-         * set behind): the action set runs. */
+        /* The pipeline ended: the action set runs (also when the pass
+         * recirculated: the next pass starts with an empty set). */
         aset_run(&x);
     }
 

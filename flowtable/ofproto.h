@@ -291,6 +291,12 @@ size_t ofproto_expire(struct ofproto *ofp, long long now_ms);
 bool ofproto_has_timeouts(const struct ofproto *ofp);
 long long ofproto_next_expiry(const struct ofproto *ofp);
 
+/* True if adding 'spec' would replace a rule (same table, match and
+ * priority): the caller pulls the datapath's counts first, which the new
+ * rule takes over. */
+bool ofproto_add_replaces(const struct ofproto *ofp,
+                          const struct of_flow_spec *spec);
+
 /* How many rules a modify or delete spec selects (strict or not): what
  * ofproto_flow_mod() of it would change.  Unsorted, so cheaper than a
  * dump.  0 when out of memory. */
@@ -479,7 +485,8 @@ struct ofproto_xlate_out {
      * the caller: ofproto_hit_credit(), ofproto_hit_unref().  Rules and
      * counters together are at most OFPROTO_MAX_XLATE_RULES. */
     void *counters[OFPROTO_MAX_XLATE_RULES];
-    size_t n_counters;
+    size_t n_counters;          /* A rule hit when all are taken replaces
+                                 * the last counter. */
     bool rules_truncated;       /* More than OFPROTO_MAX_XLATE_RULES hit
                                  * (rules and counters): some go
                                  * uncredited. */

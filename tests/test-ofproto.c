@@ -2871,13 +2871,19 @@ test_group_counters(void **state)
               "bucket=output:2,bucket=output:2,bucket=output:2,"
               "bucket=output:2,bucket=output:2,bucket=output:2,"
               "bucket=output:2,bucket=output:2,bucket=output:2");
-    add(ofp, 0, "priority=20,in_port=3,actions=group:7");
+    add(ofp, 0, "priority=20,in_port=3,actions=group:7,goto_table:1");
+    add(ofp, 1, "priority=20,in_port=3,actions=output:4");
     base_flow(&f, 3);
     assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out3, 0), 0);
     free(acts);
     assert_true(out3.rules_truncated);
     assert_int_equal(out3.n_rules + out3.n_counters,
                      OFPROTO_MAX_XLATE_RULES);
+    /* Rules come first: the rule of table 1, reached after the group
+     * filled every slot, is still reported (its counts drive its idle
+     * timeout). */
+    assert_int_equal(out3.n_rules, 2);
+    assert_int_equal(ofproto_rule_table(out3.rules[1]), 1);
     ofproto_xlate_out_uninit(&out3);
 
     /* The out_group filter: dumps and deletes select the rules whose
