@@ -35,8 +35,9 @@
 #include "ofp-msg.h"
 #include "test-rand.h"
 
-/* The last enum of_action_type (the coverage check needs each). */
-#define LAST_ACTION OFPACT_METER
+/* The last enum of_action_type (the coverage check needs each; a new type
+ * goes at the enum's end and here). */
+#define LAST_ACTION OFPACT_WRITE_ACTIONS
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -783,7 +784,7 @@ test_round_trip_coverage(void **state)
         MFF_CT_NW_PROTO, MFF_CT_NW_SRC, MFF_CT_NW_DST, MFF_CT_IPV6_SRC,
         MFF_CT_IPV6_DST, MFF_CT_TP_SRC, MFF_CT_TP_DST, MFF_TUN_ID,
         MFF_TUN_SRC, MFF_TUN_DST, MFF_TUN_IPV6_SRC, MFF_TUN_IPV6_DST,
-        MFF_TUN_FLAGS,
+        MFF_TUN_FLAGS, MFF_METADATA,
     };
     bool seen_match[MFF_N_IDS] = { false };
     bool seen_set[MFF_N_IDS] = { false };
