@@ -271,17 +271,9 @@ megaflow_is_simple(const struct dp_megaflow *mf)
             return false;
         }
     }
-    if (mf->needs_layers || mf->has_ct) {
-        return false;
-    }
-    for (size_t i = 0; i < mf->actions->n; i++) {
-        uint16_t t = mf->actions->a[i].type;
-
-        if (t != DPA_OUTPUT && t != DPA_TNL_PUSH && t != DPA_TNL_DATA) {
-            return false;
-        }
-    }
-    return true;
+    /* needs_layers: some action is not an output or a tunnel push (a
+     * ct() among them). */
+    return !mf->needs_layers;
 }
 
 /* Caches 'mf' for packet 'i' of the batch in the exact-match tier: the

@@ -2038,20 +2038,15 @@ of_flow_parse__(struct of_flow_spec *spec, const char *text,
             }
             spec->cookie = v;
             spec->cookie_mask = m;
-        } else if (!strcmp(k, "send_flow_rem") && !kv.has_val) {
+        } else if ((!strcmp(k, "send_flow_rem")
+                    || !strcmp(k, "reset_counts")) && !kv.has_val) {
+            /* Flow mod flags, for add and modify. */
             if (!is_add && !is_mod) {
-                return set_err(err, errsize, "send_flow_rem is not allowed "
-                               "in this command (at column %zu)",
-                               kv.key_col);
+                return set_err(err, errsize, "%s is not allowed in this "
+                               "command (at column %zu)", k, kv.key_col);
             }
-            spec->send_flow_rem = true;
-        } else if (!strcmp(k, "reset_counts") && !kv.has_val) {
-            if (!is_add && !is_mod) {
-                return set_err(err, errsize, "reset_counts is not allowed "
-                               "in this command (at column %zu)",
-                               kv.key_col);
-            }
-            spec->reset_counts = true;
+            *(k[0] == 's' ? &spec->send_flow_rem : &spec->reset_counts)
+                = true;
         } else if (!strcmp(k, "out_group")) {
             uint64_t g;
 

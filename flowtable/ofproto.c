@@ -2971,6 +2971,20 @@ aset_run(struct xctx *x)
     xlate_actions(x, list, s.table_id);
 }
 
+/* True if 'out' has room for one more rule.  A rule goes before a
+ * counter (its counts drive its idle timeout): when every slot is taken,
+ * the last counter makes way (and the report is marked truncated). */
+static bool
+out_room_for_rule(struct ofproto_xlate_out *out)
+{
+    if (out->n_rules + out->n_counters == OFPROTO_MAX_XLATE_RULES
+        && out->n_counters) {
+        ofproto_hit_unref(out->counters[--out->n_counters]);
+        out->rules_truncated = true;
+    }
+    return out->n_rules + out->n_counters < OFPROTO_MAX_XLATE_RULES;
+}
+
 /* Reports 'hit' (counters; the caller took a reference for it) as hit
  * by this translation, if the rules and counters reported so far leave
  * room (else the reference goes and the report is marked truncated). */
@@ -3212,14 +3226,7 @@ xlate_table(struct xctx *x, uint8_t table_id, bool resubmit)
     }
     struct ofproto_rule *r = CLS_CONTAINER_OF(cr, struct ofproto_rule, cr);
     const struct ofproto_rule *outer = x->rule;
-    if (x->out->n_rules + x->out->n_counters == OFPROTO_MAX_XLATE_RULES
-        && x->out->n_counters) {
-        /* A rule goes before a counter: its counts drive its idle
-         * timeout. */
-        ofproto_hit_unref(x->out->counters[--x->out->n_counters]);
-        x->out->rules_truncated = true;
-    }
-    if (x->out->n_rules + x->out->n_counters < OFPROTO_MAX_XLATE_RULES) {
+    if (out_room_for_rule(x->out)) {
         ofproto_rule_ref(r);
         x->out->rules[x->out->n_rules++] = r;
     } else {
@@ -3263,12 +3270,7 @@ ofproto_xctx_merge(struct ofproto_xctx *ctx, struct ofproto_xlate_out *sub)
 
     out->key_lookups = false;           /* It looked up another bridge. */
     for (size_t i = 0; i < sub->n_rules; i++) {
-        if (out->n_rules + out->n_counters == OFPROTO_MAX_XLATE_RULES
-            && out->n_counters) {
-            ofproto_hit_unref(out->counters[--out->n_counters]);
-            out->rules_truncated = true;
-        }
-        if (out->n_rules + out->n_counters < OFPROTO_MAX_XLATE_RULES) {
+        if (out_room_for_rule(out)) {
             out->rules[out->n_rules++] = sub->rules[i];
         } else {
             out->rules_truncated = true;
