@@ -238,7 +238,9 @@ struct dp_megaflow {
      * (pool objects are 64-byte aligned), so that a hit on a cold megaflow
      * costs one cache miss, not one per field. */
     atomic_bool dead;               /* Set once removed from the cls. */
-    bool needs_layers;              /* [const] Actions rewrite headers. */
+    bool needs_layers;              /* [const] Some action reads the
+                                     * packet's layout (any but outputs
+                                     * and tunnel pushes). */
     bool has_ct;                    /* [const] Actions include ct(). */
     uint32_t out_port;              /* [const] The actions are exactly
                                      * output:out_port; else DP_NO_OUT. */
