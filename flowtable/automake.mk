@@ -12,6 +12,7 @@ flowtable_libflowtable_a_SOURCES = \
 	flowtable/hkey.h \
 	flowtable/hkc.h flowtable/hkc.c \
 	flowtable/packet-rewrite.h flowtable/packet-rewrite.c \
+	flowtable/csum.h flowtable/pkt-ol.h flowtable/pkt-ol.c \
 	flowtable/ofp-parse.h flowtable/ofp-parse.c \
 	flowtable/ofp-msg.h flowtable/ofp-msg.c \
 	flowtable/mac-learning.h flowtable/mac-learning.c \

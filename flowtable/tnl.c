@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "util.h"
 
 #define ETH_HLEN 14
@@ -50,72 +51,7 @@ tnl_error_name(enum tnl_error err)
     return "unknown";
 }
 
-/* ---- Internet checksum (RFC 1071). ---- */
-
-/* Adds the 'len' bytes at 'p', as big-endian 16-bit words (an odd last
- * byte padded with zero), to 'sum'.  The result is unfolded.
- *
- * The bytes are summed eight at a time in host order and the folded
- * result swapped to big-endian: the ones' complement sum does not depend
- * on byte order (RFC 1071, section 2(B)), and a folded partial sum is
- * nonzero exactly when the words' sum is, so the final fold comes out the
- * same. */
-static uint64_t
-csum_add(uint64_t sum, const uint8_t *p, size_t len)
-{
-    uint64_t s = 0;
-
-    while (len >= 8) {
-        uint64_t w;
-
-        memcpy(&w, p, 8);
-        s += (w & 0xffffffffu) + (w >> 32);
-        p += 8;
-        len -= 8;
-    }
-    if (len >= 4) {
-        uint32_t w;
-
-        memcpy(&w, p, 4);
-        s += w;
-        p += 4;
-        len -= 4;
-    }
-    if (len >= 2) {
-        uint16_t w;
-
-        memcpy(&w, p, 2);
-        s += w;
-        p += 2;
-        len -= 2;
-    }
-    if (len) {
-        uint16_t w = 0;
-
-        memcpy(&w, p, 1);               /* The first byte of a word. */
-        s += w;
-    }
-    while (s >> 16) {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    return sum + be16toh((uint16_t) s);
-}
-
-static uint64_t
-csum_add16(uint64_t sum, uint16_t host_val)
-{
-    return sum + host_val;
-}
-
-/* Folds 'sum' to 16 bits (host order, not complemented). */
-static uint16_t
-csum_fold(uint64_t sum)
-{
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    return (uint16_t) sum;
-}
+/* ---- Internet checksum (RFC 1071): csum.h. ---- */
 
 /* The partial sum of the UDP pseudo-header over an IPv4 or IPv6 header at
  * 'ip' for a UDP datagram of 'udp_len' bytes. */
@@ -132,13 +68,6 @@ csum_pseudo(const uint8_t *ip, bool is_ipv6, uint32_t udp_len)
     sum = csum_add16(sum, IPPROTO_UDP_);
     sum = csum_add16(sum, (uint16_t) (udp_len >> 16));
     return csum_add16(sum, (uint16_t) udp_len);
-}
-
-static void
-put_be16(uint8_t *p, uint16_t host_val)
-{
-    p[0] = (uint8_t) (host_val >> 8);
-    p[1] = (uint8_t) host_val;
 }
 
 static void

@@ -10,7 +10,8 @@
  *
  * Design
  *   rd16/rd32/wr16/wr32 move raw bytes (values stay in network order, as in
- *   struct flow); get_be16 gives a host-order view; to_be16/to_be32 convert
+ *   struct flow); get_be16/get_be32 give a host-order view and
+ *   put_be16/put_be32 store one; to_be16/to_be32 convert
  *   host to network order.  struct sbuf appends formatted text to a caller
  *   buffer, truncating (always NUL-terminated) when it is full.
  *
@@ -60,6 +61,29 @@ static inline uint16_t
 get_be16(const uint8_t *p)
 {
     return (uint16_t) (p[0] << 8 | p[1]);
+}
+
+static inline void
+put_be16(uint8_t *p, uint16_t host_val)
+{
+    p[0] = (uint8_t) (host_val >> 8);
+    p[1] = (uint8_t) host_val;
+}
+
+static inline uint32_t
+get_be32(const uint8_t *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+           | (uint32_t) p[2] << 8 | p[3];
+}
+
+static inline void
+put_be32(uint8_t *p, uint32_t host_val)
+{
+    p[0] = (uint8_t) (host_val >> 24);
+    p[1] = (uint8_t) (host_val >> 16);
+    p[2] = (uint8_t) (host_val >> 8);
+    p[3] = (uint8_t) host_val;
 }
 
 static inline uint16_t

@@ -16,7 +16,8 @@ UNIT_TESTS = \
 	tests/test-mac-learning \
 	tests/test-ofproto \
 	tests/test-conntrack \
-	tests/test-tnl
+	tests/test-tnl \
+	tests/test-pkt-ol
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -69,6 +70,9 @@ tests_test_conntrack_CFLAGS = $(TEST_CFLAGS)
 tests_test_conntrack_LDADD = $(TEST_LDADD) -lpthread
 
 tests_test_tnl_SOURCES = tests/test-tnl.c tests/pkt-build.h tests/pkt-build.c
+tests_test_pkt_ol_SOURCES = tests/test-pkt-ol.c tests/pkt-build.h tests/pkt-build.c
+tests_test_pkt_ol_CFLAGS = $(TEST_CFLAGS)
+tests_test_pkt_ol_LDADD = $(TEST_LDADD)
 tests_test_tnl_CFLAGS = $(TEST_CFLAGS)
 tests_test_tnl_LDADD = $(TEST_LDADD)
 
