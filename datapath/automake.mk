@@ -6,6 +6,7 @@ datapath_libdatapath_a_SOURCES = \
 	datapath/config.h datapath/config.c \
 	datapath/ctl.h datapath/ctl.c \
 	datapath/port.h datapath/port-provider.h datapath/port-io.h datapath/port.c \
+	datapath/port-ol.c \
 	datapath/port-options.h datapath/port-options.c \
 	datapath/port-dpdk.c datapath/port-tap.c \
 	datapath/port-dummy.h datapath/port-dummy.c \

@@ -112,7 +112,7 @@ port_stats_json(const struct bridge_port_info *info)
     }
     port_get_stats(info->port, &s);
     return json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                     " s:I, s:I, s:s, s:o}",
+                     " s:I, s:I, s:I, s:I, s:I, s:s, s:o}",
                      "ofport", (json_int_t) info->ofport,
                      "name", info->name,
                      "rx_packets", (json_int_t) s.rx_packets,
@@ -125,6 +125,10 @@ port_stats_json(const struct bridge_port_info *info)
                      "tx_errors", (json_int_t) s.tx_errors,
                      "hw_tx_packets", (json_int_t) s.hw_tx_packets,
                      "hw_tx_bytes", (json_int_t) s.hw_tx_bytes,
+                     "tx_sw_segments", (json_int_t) s.tx_sw_segments,
+                     "tx_sw_checksums", (json_int_t) s.tx_sw_checksums,
+                     "tx_offload_dropped",
+                     (json_int_t) s.tx_offload_dropped,
                      "link", port_link_up(info->port) ? "up" : "down",
                      "custom", cj);
 }

@@ -14,6 +14,7 @@
 #include "dp-private.h"
 #include "ofp-parse.h"
 #include "packet-rewrite.h"
+#include "pkt-ol.h"
 #include "port.h"
 #include "port-io.h"
 #include "port-tunnel.h"
@@ -253,6 +254,10 @@ exec_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
             cp[k].flow = &flows[k];
         }
         cp[k].md = &md[j];
+        cp[k].l4_csum_unchecked =
+            (m->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG))
+            || (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK)
+                   == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
         k++;
     }
     if (k) {
@@ -602,6 +607,23 @@ inner_hash(struct rte_mbuf *m, const struct flow *key)
     return h;
 }
 
+/* The longest frame that leaves the tunnel for inner packet 'm' of 'len'
+ * bytes: its own length, or for a TSO packet its headers and one
+ * segment. */
+static uint32_t
+tnl_inner_len(const struct rte_mbuf *m, uint32_t len)
+{
+    struct pkt_ol_layout ly;
+
+    if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
+        || !pkt_ol_parse(rte_pktmbuf_mtod(m, const uint8_t *),
+                         rte_pktmbuf_data_len(m), PKT_OL_TNL_NONE, &ly)
+        || ly.proto != 6 || ly.end - ly.hdr_len <= m->tso_segsz) {
+        return len;
+    }
+    return (uint32_t) ly.hdr_len + m->tso_segsz;
+}
+
 /* DPA_TNL_PUSH at 'a' (its block follows) on the packets still present:
  * encapsulates each (a copy unless 'last') and runs the block's actions
  * on the encapsulated packets.  'keys': the packets' keys as received
@@ -615,8 +637,9 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
     struct rte_mbuf *outer[DP_BATCH];
     struct flow_layers ly[DP_BATCH];
     uint8_t hdr[TNL_HDR_MAX];
-    struct tnl_layout lay;
+    struct tnl_layout lay, lay_ol;
     struct port *tnl_port;
+    uint64_t tnl_ol;
     uint64_t tx_bytes = 0;
     unsigned k = 0;
 
@@ -661,9 +684,17 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
         }
     }
 
+    lay_ol = lay;
+    lay_ol.csum = false;
+    tnl_ol = (a->tnl_push.type == TNL_GENEVE ? RTE_MBUF_F_TX_TUNNEL_GENEVE
+                                             : RTE_MBUF_F_TX_TUNNEL_VXLAN)
+             | (lay.is_ipv6 ? RTE_MBUF_F_TX_OUTER_IPV6
+                            : RTE_MBUF_F_TX_OUTER_IPV4)
+             | (lay.csum ? RTE_MBUF_F_TX_OUTER_UDP_CKSUM : 0);
     for (unsigned j = 0; j < n; j++) {
         struct rte_mbuf *c = pkts[j];
         uint32_t inner_len;
+        uint64_t ol;
         uint8_t *p;
 
         if (!c) {
@@ -682,10 +713,20 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             continue;
         }
         inner_len = rte_pktmbuf_pkt_len(c);
+        ol = c->ol_flags & (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG);
+        if (ol && (c->ol_flags & RTE_MBUF_F_TX_TUNNEL_MASK)) {
+            /* Already encapsulated with a checksum or TSO pending: one
+             * tunnel is as deep as port-ol.c looks. */
+            rte_pktmbuf_free(c);
+            dp_stat_add(&pmd->drops[DP_DROP_TNL_NESTED_OL], 1);
+            continue;
+        }
         if (inner_len + lay.hdr_len > UINT16_MAX
-            || (a->tnl_push.max_inner && inner_len > a->tnl_push.max_inner)) {
+            || (a->tnl_push.max_inner
+                && tnl_inner_len(c, inner_len) > a->tnl_push.max_inner)) {
             /* Over 64 KiB, or over what the underlay's MTU carries (no
-             * fragmentation of the outer packet). */
+             * fragmentation of the outer packet; a TSO packet's segments
+             * must fit). */
             rte_pktmbuf_free(c);
             dp_stat_add(&pmd->drops[DP_DROP_TNL_TOO_BIG], 1);
             continue;
@@ -699,15 +740,17 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             continue;
         }
         memcpy(p, hdr, lay.hdr_len);
-        if (!tnl_finish(p, rte_pktmbuf_pkt_len(c), &lay,
+        if (!tnl_finish(p, rte_pktmbuf_pkt_len(c), ol ? &lay_ol : &lay,
                         htons(pmd->tnl_ip_id++), sport)) {
             rte_pktmbuf_free(c);
             dp_stat_add(&pmd->drops[DP_DROP_TNL_TOO_BIG], 1);
             continue;
         }
-        /* The encapsulated packet is a new one: the inner packet's
-         * offload requests do not describe it. */
-        c->ol_flags &= ~(RTE_MBUF_F_TX_OFFLOAD_MASK);
+        /* The inner packet's checksum or segmentation request stays, for
+         * the output port to meet under the outer header (port.h); the
+         * outer UDP checksum is then filled there, after the inner one. */
+        c->ol_flags = (c->ol_flags & ~RTE_MBUF_F_TX_OFFLOAD_MASK)
+                      | (ol ? ol | tnl_ol : 0);
         tx_bytes += inner_len;
         outer[k] = c;
         ly[k].l3 = lay.l3_ofs;

@@ -30,6 +30,8 @@
     DP_DROP(TNL_NO_PORT, "tunnel_no_port")    /* no tunnel port matches */  \
     DP_DROP(TNL_HEADROOM, "tunnel_no_headroom") /* no room for a header */  \
     DP_DROP(TNL_TOO_BIG, "tunnel_too_big")    /* over the underlay's MTU */ \
+    DP_DROP(TNL_NESTED_OL, "tunnel_nested_offload") /* a tunnel in a */ \
+                                              /* tunnel, checksum pending */ \
     /* What tnl_parse() refuses, in enum tnl_error's order (tnl.h). */      \
     DP_DROP(TNL_TRUNCATED, "tunnel_truncated")                              \
     DP_DROP(TNL_BAD_IP, "tunnel_bad_ip")                                    \

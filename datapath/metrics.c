@@ -92,7 +92,10 @@ port_labels(struct evbuffer *b, const struct sw_port_row *r)
     PC(tx_dropped, "Packets dropped on transmit (ring full, NIC refusal)") \
     PC(tx_errors, "Transmit errors")                                       \
     PC(hw_tx_packets, "Packets a NIC forwarded out of the port in hardware") \
-    PC(hw_tx_bytes, "Bytes a NIC forwarded out of the port in hardware")
+    PC(hw_tx_bytes, "Bytes a NIC forwarded out of the port in hardware") \
+    PC(tx_sw_segments, "Segments sluice cut from TSO packets for the port") \
+    PC(tx_sw_checksums, "Partial checksums sluice completed for the port") \
+    PC(tx_offload_dropped, "Packets whose offload request could not be met")
 
 static void
 render_ports(struct evbuffer *b, const struct rows *rows)

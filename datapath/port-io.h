@@ -32,9 +32,10 @@
  * (< port_n_rxq()) into 'pkts'; returns how many.  The caller owns them.
  *
  * port_tx_burst(): transmits 'n' packets on tx qid 'qid' (< port_n_txq(),
- * the calling PMD's index).  Always takes ownership of all 'n' mbufs;
- * returns the number the device accepted.  The rest were freed and counted
- * as tx_dropped. */
+ * the calling PMD's index), meeting their offload requests (port.h).
+ * Always takes ownership of all 'n' mbufs; returns the number the device
+ * accepted (a TSO packet cut in software counts its segments).  The rest
+ * were freed and counted as tx_dropped. */
 
 static inline int
 port_rx_burst(struct port *port, unsigned qid, struct rte_mbuf **pkts,
@@ -82,22 +83,65 @@ port_send_qid(struct port *port, unsigned qid, struct rte_mbuf **pkts,
     return sent;
 }
 
+/* The mbuf flags that ask for checksum or segmentation offload (port.h). */
+#define PORT_OL_MBUF_FLAGS (RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_TCP_SEG)
+
+/* Whether any of the 'n' packets carries an offload request.  Nothing is
+ * read until some port may receive one (port_ol_active). */
+static inline bool
+port_burst_wants_ol(struct rte_mbuf *const *pkts, int n)
+{
+    uint64_t f = 0;
+
+    if (likely(!__atomic_load_n(&port_ol_active, __ATOMIC_RELAXED))) {
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        f |= pkts[i]->ol_flags;
+    }
+    return (f & PORT_OL_MBUF_FLAGS) != 0;
+}
+
+/* port-ol.c: like port_send_qid() for a burst in which some packets carry
+ * offload requests: meets them (port.h), sends, returns the count the
+ * device took (segments count one each) with their bytes in '*bytes' and
+ * the packets or segments dropped in '*dropped'; counts the work in the
+ * qid's sw_segments, sw_checksums and ol_dropped. */
+int port_send_ol(struct port *port, unsigned qid, struct rte_mbuf **pkts,
+                 int n, uint64_t *bytes, uint64_t *dropped);
+
+/* Sends on caller qid 'qid', meeting offload requests; counts nothing but
+ * the offload work.  Returns the count sent; '*dropped' the refused. */
+static inline int
+port_send_any(struct port *port, unsigned qid, struct rte_mbuf **pkts,
+              int n, uint64_t *bytes, uint64_t *dropped)
+{
+    int sent;
+
+    if (unlikely(port_burst_wants_ol(pkts, n))) {
+        return port_send_ol(port, qid, pkts, n, bytes, dropped);
+    }
+    sent = port_send_qid(port, qid, pkts, n, bytes);
+    *dropped = (uint64_t) (n - sent);
+    return sent;
+}
+
 static inline int
 port_tx_burst(struct port *port, unsigned qid, struct rte_mbuf **pkts,
               int n)
 {
     struct port_txq_stats *s;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, dropped;
     int sent;
 
     if (n <= 0) {
         return 0;
     }
     s = &port->txq_stats[qid];
-    sent = port_send_qid(port, qid, pkts, n, &bytes);
+    sent = port_send_any(port, qid, pkts, n, &bytes, &dropped);
     s->packets += (uint64_t) sent;
     s->bytes += bytes;
-    s->dropped += (uint64_t) (n - sent);
+    s->dropped += dropped;
     return sent;
 }
 

@@ -278,3 +278,29 @@ port_opt_describe(const struct port_opt_def *d, char *buf, size_t size)
         break;
     }
 }
+
+bool
+port_opt_parse_bool(const char *v, bool *b)
+{
+    if (!strcmp(v, "true")) {
+        *b = true;
+        return true;
+    }
+    if (!strcmp(v, "false")) {
+        *b = false;
+        return true;
+    }
+    return false;
+}
+
+bool
+port_opt_check_bool(const char *v, char *msg, size_t msgsize)
+{
+    bool b;
+
+    if (port_opt_parse_bool(v, &b)) {
+        return true;
+    }
+    snprintf(msg, msgsize, "'%s' is not true or false", v);
+    return false;
+}

@@ -85,6 +85,12 @@ struct port_opt_def {
     port_opt_check_fn *check;   /* Optional. */
 };
 
+/* Booleans are PORT_OPT_STRING options of 4..5 bytes checked by
+ * port_opt_check_bool ("true" or "false"); port_opt_parse_bool() reads
+ * one (false if it is neither). */
+bool port_opt_check_bool(const char *value, char *msg, size_t msgsize);
+bool port_opt_parse_bool(const char *value, bool *b);
+
 /* The entry 'name' of 'table', or NULL. */
 const struct port_opt_def *port_opt_find(const struct port_opt_def *table,
                                          const char *name);

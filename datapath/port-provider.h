@@ -183,6 +183,10 @@ struct port_txq_stats {
     uint64_t dropped;
     uint64_t hw_packets;
     uint64_t hw_bytes;
+    uint64_t sw_segments;       /* Segments cut from TSO packets (port-ol.c). */
+    uint64_t sw_checksums;      /* Partial checksums completed. */
+    uint64_t ol_dropped;        /* Offload requests that could not be met
+                                 * (also in 'dropped'). */
 } __rte_cache_aligned;
 
 /* Lock of one device tx queue, used only when the queue is shared. */
@@ -220,6 +224,13 @@ struct port {
      * quiesce for port_reconfigure() (a PMD polling another port): it
      * holds this for reading, port_reconfigure() for writing. */
     rte_rwlock_t hw_tx_lock;
+
+    /* The offloads the device does for packets it is given (PORT_TX_OL_*
+     * of port.h; 0 for most: sluice completes checksums and segments in
+     * software before sending, port-ol.c).  Written by the provider (any
+     * thread, atomic; a vhost port's depend on what its guest negotiated)
+     * before the device can take packets, read by port_tx_burst(). */
+    uint32_t tx_ol;
 };
 
 /* A receive hook: called by port_rx_burst() after the device returned

@@ -112,32 +112,6 @@ check_tos(const char *v, char *msg, size_t msgsize)
     return false;
 }
 
-static bool
-parse_bool(const char *v, bool *b)
-{
-    if (!strcmp(v, "true")) {
-        *b = true;
-        return true;
-    }
-    if (!strcmp(v, "false")) {
-        *b = false;
-        return true;
-    }
-    return false;
-}
-
-static bool
-check_bool(const char *v, char *msg, size_t msgsize)
-{
-    bool b;
-
-    if (parse_bool(v, &b)) {
-        return true;
-    }
-    snprintf(msg, msgsize, "'%s' is not true or false", v);
-    return false;
-}
-
 #define TUNNEL_OPTIONS(DFLT_PORT)                                           \
     { "remote_ip", PORT_OPT_STRING, true, 1, 63, NULL,                    \
       "the remote endpoint: an IPv4 or IPv6 address, or `flow` (taken "   \
@@ -157,9 +131,10 @@ check_bool(const char *v, char *msg, size_t msgsize)
       "the outer TTL or hop limit", NULL },                               \
     { "csum", PORT_OPT_STRING, false, 4, 5, "false",                      \
       "`true`: send outer UDP checksums (received ones are always "       \
-      "checked when present)", check_bool },                              \
+      "checked when present)", port_opt_check_bool },                     \
     { "df_default", PORT_OPT_STRING, false, 4, 5, "true",                 \
-      "`true`: set DF in the outer IPv4 header", check_bool },            \
+      "`true`: set DF in the outer IPv4 header",                          \
+      port_opt_check_bool },                                              \
     { .name = NULL }
 
 static const struct port_opt_def vxlan_options[] = {
@@ -258,12 +233,12 @@ tunnel_set_config(struct port *port, const struct port_option *opts,
     c.ttl = (uint8_t) port_opt_get_u32(table, opts, n_opts, "ttl");
     v = port_opt_get(opts, n_opts, "csum");
     if (v) {
-        parse_bool(v, &c.csum);
+        port_opt_parse_bool(v, &c.csum);
     }
     c.df = true;
     v = port_opt_get(opts, n_opts, "df_default");
     if (v) {
-        parse_bool(v, &c.df);
+        port_opt_parse_bool(v, &c.df);
     }
     t->cfg = c;
     return 0;

@@ -212,6 +212,12 @@ port_sum_queues(const struct port *port, struct port_stats *s)
                                                 __ATOMIC_RELAXED);
             s->hw_tx_bytes += __atomic_load_n(&q->hw_bytes,
                                               __ATOMIC_RELAXED);
+            s->tx_sw_segments += __atomic_load_n(&q->sw_segments,
+                                                 __ATOMIC_RELAXED);
+            s->tx_sw_checksums += __atomic_load_n(&q->sw_checksums,
+                                                  __ATOMIC_RELAXED);
+            s->tx_offload_dropped += __atomic_load_n(&q->ol_dropped,
+                                                     __ATOMIC_RELAXED);
         }
     }
 }
@@ -526,7 +532,7 @@ port_hw_tx_burst(struct port *port, struct rte_mbuf **pkts, int n)
      * only guards against a caller that broke that rule. */
     unsigned qid = port_thread_txq % port->n_txq;
     struct port_txq_stats *s;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, dropped;
     int sent;
 
     if (n <= 0) {
@@ -534,10 +540,10 @@ port_hw_tx_burst(struct port *port, struct rte_mbuf **pkts, int n)
     }
     rte_rwlock_read_lock(&port->hw_tx_lock);
     s = &port->txq_stats[qid];
-    sent = port_send_qid(port, qid, pkts, n, &bytes);
+    sent = port_send_any(port, qid, pkts, n, &bytes, &dropped);
     s->hw_packets += (uint64_t) sent;
     s->hw_bytes += bytes;
-    s->dropped += (uint64_t) (n - sent);
+    s->dropped += dropped;
     rte_rwlock_read_unlock(&port->hw_tx_lock);
     return sent;
 }

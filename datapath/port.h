@@ -97,6 +97,40 @@ struct port_env {
     void *sync_aux;
 };
 
+/* Checksum and segmentation offload (port-ol.c).
+ *
+ * A packet may carry a request for a device: DPDK's tx offload flags on
+ * its mbuf, RTE_MBUF_F_TX_TCP_CKSUM or _UDP_CKSUM (the L4 checksum is
+ * partial: left to the device) and RTE_MBUF_F_TX_TCP_SEG with tso_segsz
+ * (a TCP packet to be cut into segments of that many payload bytes), with
+ * RTE_MBUF_F_TX_TUNNEL_VXLAN or _GENEVE (and RTE_MBUF_F_TX_OUTER_UDP_CKSUM
+ * when the outer UDP checksum is wanted) once it was encapsulated.  Guests
+ * on vhost-user ports send such packets.  The header offsets in the mbuf
+ * (l2_len...) mean nothing on the way: actions change headers; they are
+ * found again when the packet leaves.
+ *
+ * port_tx_burst() and port_hw_tx_burst() meet every request before the
+ * device sees the packet: what the device does itself (tx_ol, below) is
+ * handed to it with the offsets and the pseudo-header sum it expects; the
+ * rest is done in software (checksums completed, TSO packets cut into
+ * segments in new mbufs from the packet's pool).  A packet whose request
+ * cannot be met (not TCP/UDP over IP, a segment size that would make more
+ * than PORT_OL_MAX_SEGS segments, no buffers) is dropped and counted
+ * (tx_offload_dropped, in tx_dropped too); segments count as the packets
+ * the device took.
+ *
+ * port_ol_active is false until some port may receive such packets (a
+ * provider sets it before it does): until then no burst is looked at. */
+#define PORT_TX_OL_CSUM (1u << 0)   /* Completes TCP/UDP checksums. */
+#define PORT_TX_OL_TSO4 (1u << 1)   /* Segments TCP over IPv4. */
+#define PORT_TX_OL_TSO6 (1u << 2)   /* Segments TCP over IPv6. */
+#define PORT_OL_MAX_SEGS 1024
+
+extern bool port_ol_active;
+
+/* Any thread: from now on port_tx_burst() looks for offload requests. */
+void port_ol_enable(void);
+
 /* Counters.  The rx/tx packet and byte counts are what sluice itself
  * received and what the device accepted for transmission from software;
  * hw_tx_* count what the device accepted from port_hw_tx_burst() (packets
@@ -115,6 +149,10 @@ struct port_stats {
     uint64_t tx_errors;
     uint64_t hw_tx_packets;
     uint64_t hw_tx_bytes;
+    uint64_t tx_sw_segments;    /* TSO packets cut in software: segments. */
+    uint64_t tx_sw_checksums;   /* Partial checksums completed in software. */
+    uint64_t tx_offload_dropped; /* Offload requests not met (malformed,
+                                  * no buffers); also in tx_dropped. */
 };
 
 /* A provider-specific counter (e.g. vhost "rxq0_packets",

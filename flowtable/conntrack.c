@@ -1299,8 +1299,9 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
         if (doff < 20 || doff > l4_len) {
             return CT_DROP_MALFORMED;
         }
-        if (check && !csum_ok(csum_add(pseudo_sum(l3, v6, proto, l4_len),
-                                       l4, l4_len))) {
+        if (check && !pkt->l4_csum_unchecked
+            && !csum_ok(csum_add(pseudo_sum(l3, v6, proto, l4_len), l4,
+                                 l4_len))) {
             return CT_DROP_BAD_CSUM;
         }
         c->key.src_port = rd16(l4);
@@ -1318,7 +1319,7 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
         if (ulen < 8 || ulen > l4_len) {
             return CT_DROP_MALFORMED;
         }
-        if (check && (v6 || rd16(l4 + 6))
+        if (check && !pkt->l4_csum_unchecked && (v6 || rd16(l4 + 6))
             && !csum_ok(csum_add(pseudo_sum(l3, v6, proto, ulen), l4,
                                  ulen))) {
             return CT_DROP_BAD_CSUM;

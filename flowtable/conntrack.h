@@ -155,6 +155,10 @@ struct ct_pkt {
     struct flow_layers layers;     /* from flow_extract() of data */
     const struct flow *flow;       /* flow_extract() of data */
     struct ct_md *md;              /* in/out */
+    bool l4_csum_unchecked;        /* The TCP/UDP checksum is not to be
+                                    * verified: verified by the NIC, or
+                                    * left to the output device (a guest's
+                                    * partial checksum, port.h). */
 };
 
 /* Timeouts in seconds.  Defaults are OVS 3.1's default timeout policy

@@ -70,11 +70,11 @@ tests_test_conntrack_CFLAGS = $(TEST_CFLAGS)
 tests_test_conntrack_LDADD = $(TEST_LDADD) -lpthread
 
 tests_test_tnl_SOURCES = tests/test-tnl.c tests/pkt-build.h tests/pkt-build.c
+tests_test_tnl_CFLAGS = $(TEST_CFLAGS)
+tests_test_tnl_LDADD = $(TEST_LDADD)
 tests_test_pkt_ol_SOURCES = tests/test-pkt-ol.c tests/pkt-build.h tests/pkt-build.c
 tests_test_pkt_ol_CFLAGS = $(TEST_CFLAGS)
 tests_test_pkt_ol_LDADD = $(TEST_LDADD)
-tests_test_tnl_CFLAGS = $(TEST_CFLAGS)
-tests_test_tnl_LDADD = $(TEST_LDADD)
 
 # Datapath unit tests (need the DPDK EAL with --no-huge; no root needed for
 # dummy/net_null/net_ring ports).
@@ -91,7 +91,8 @@ tests_test_config_LDADD = $(DP_TEST_LDADD)
 tests_test_ctl_SOURCES = tests/test-ctl.c
 tests_test_ctl_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_ctl_LDADD = $(DP_TEST_LDADD)
-tests_test_port_SOURCES = tests/test-port.c tests/eal-test.h
+tests_test_port_SOURCES = tests/test-port.c tests/eal-test.h \
+	tests/pkt-build.h tests/pkt-build.c
 tests_test_port_CFLAGS = $(DP_TEST_CFLAGS)
 tests_test_port_LDADD = $(DP_TEST_LDADD)
 tests_test_dp_SOURCES = tests/test-dp.c tests/eal-test.h tests/pkt-build.h \

@@ -264,13 +264,15 @@ mk_icmp(bool v6, uint8_t s, uint8_t d, uint8_t type, uint8_t code,
 /* Running packets through. */
 
 static __thread struct ct_md last_md;
+/* run_md()'s packets say their L4 checksum is left to the device. */
+static __thread bool run_l4_unchecked;
 
 static uint8_t
 run_md(struct conntrack *ct, struct tpkt *t, uint16_t zone, uint8_t flags,
        uint64_t now, struct ct_md *md)
 {
     struct flow f;
-    struct ct_pkt p;
+    struct ct_pkt p = { 0 };
     struct ct_exec e;
 
     memset(&e, 0, sizeof e);
@@ -281,6 +283,7 @@ run_md(struct conntrack *ct, struct tpkt *t, uint16_t zone, uint8_t flags,
     p.len = (uint32_t) t->len;
     p.flow = &f;
     p.md = md;
+    p.l4_csum_unchecked = run_l4_unchecked;
     conntrack_execute(ct, &p, 1, &e, now);
     return md->state;
 }
@@ -991,6 +994,15 @@ test_fragments_and_truncation(void **state)
     conntrack_set_checksum_check(ct, false);
     assert_int_equal(run(ct, t, 0, C, 1), TRK | NEW);
     conntrack_set_checksum_check(ct, true);
+    /* A guest's partial L4 checksum (l4_csum_unchecked) is not verified;
+     * its IPv4 header checksum still is. */
+    run_l4_unchecked = true;
+    assert_int_equal(run(ct, t, 0, C, 1), TRK | INV);
+    t = mk_tcp(false, 1, 2, 7, 8, 1, 0, F_SYN, 100, -1, 0);
+    t.buf[t.len - 1] ^= 1;
+    assert_int_equal(run(ct, t, 0, C, 1), TRK | NEW);
+    run_l4_unchecked = false;
+    assert_int_equal(run(ct, t, 0, C, 1), TRK | INV);
     /* Port 0 ([OVS] extract_l4_tcp/udp: "Port 0 is invalid"). */
     assert_int_equal(run(ct, mk_udp(false, 1, 2, 0, 6), 0, C, 1), TRK | INV);
     assert_int_equal(run(ct, mk_tcp(true, 1, 2, 5, 0, 1, 0, F_SYN, 100, -1,
@@ -1001,7 +1013,8 @@ test_fragments_and_truncation(void **state)
     t.buf[13] = 0x06;
     t.len = 60;
     assert_int_equal(run(ct, t, 0, C, 1), TRK | INV);
-    assert_int_equal(stats(ct).n_conns, 1);
+    /* The check-off UDP one and the unchecked TCP one. */
+    assert_int_equal(stats(ct).n_conns, 2);
     conntrack_destroy(ct);
 }
 
@@ -1049,7 +1062,7 @@ test_fuzz(void **state)
             /* Through SNAT/DNAT (v4 or v6 ranges by round): rewrites of
              * mangled packets must stay within them. */
             struct ct_exec e;
-            struct ct_pkt p;
+            struct ct_pkt p = { 0 };
             struct flow f;
 
             memset(&e, 0, sizeof e);
@@ -1106,7 +1119,7 @@ test_mark_label_fastpath(void **state)
     struct tpkt t = mk_udp(false, 1, 2, 1, 2);
     struct ct_md md;
     struct ct_exec e;
-    struct ct_pkt p;
+    struct ct_pkt p = { 0 };
     struct flow f;
 
     memset(&e, 0, sizeof e);
@@ -1359,7 +1372,7 @@ test_dump_format_stats(void **state)
     struct conntrack *ct = mk_ct(NULL);
     struct dump_acc d;
     struct ct_exec e;
-    struct ct_pkt p;
+    struct ct_pkt p = { 0 };
     struct ct_md md;
     struct flow f;
     struct tpkt t;
@@ -1458,7 +1471,7 @@ run_nat(struct conntrack *ct, struct tpkt *t, uint8_t flags,
         const struct ct_nat *nat)
 {
     struct flow f;
-    struct ct_pkt p;
+    struct ct_pkt p = { 0 };
     struct ct_exec e;
     const char *why = NULL;
 
@@ -1572,7 +1585,7 @@ test_nat_snat(void **state)
          * (fast path) leaves the frame alone. */
         {
             struct ct_exec e;
-            struct ct_pkt p;
+            struct ct_pkt p = { 0 };
             struct flow f;
             uint8_t before[2048];
 

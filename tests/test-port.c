@@ -32,6 +32,7 @@
 #include <rte_mempool.h>
 
 #include "eal-test.h"
+#include "pkt-build.h"
 #include "port.h"
 #include "port-io.h"
 #include "port-dummy.h"
@@ -210,6 +211,228 @@ static void
 check_no_leak(void)
 {
     assert_int_equal(rte_mempool_avail_count(mp), N_MBUFS);
+}
+
+/* ---- checksum and segmentation offload (port-ol.c) ---- */
+
+struct ol_capture {
+    size_t n;
+    size_t lens[64];
+    uint8_t frames[64][8192];
+};
+
+static void
+ol_capture_cb(const void *frame, size_t len, void *aux)
+{
+    struct ol_capture *c = aux;
+
+    if (c->n < 64 && len <= sizeof c->frames[0]) {
+        memcpy(c->frames[c->n], frame, len);
+        c->lens[c->n] = len;
+    }
+    c->n++;
+}
+
+static void
+ol_extbuf_free(void *addr, void *opaque)
+{
+    (void) opaque;
+    free(addr);
+}
+
+/* An mbuf of 'mp' holding 'len' bytes of 'frame' in an external buffer
+ * (as rte_vhost hands a TSO packet over), with offload flags 'flags'. */
+static struct rte_mbuf *
+ol_mbuf(const uint8_t *frame, size_t len, uint64_t flags, uint16_t mss)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+    uint16_t buf_len = (uint16_t) (len + RTE_PKTMBUF_HEADROOM + 64);
+    uint8_t *buf = malloc((size_t) buf_len + 64);
+    struct rte_mbuf_ext_shared_info *shinfo;
+
+    assert_non_null(m);
+    assert_non_null(buf);
+    shinfo = rte_pktmbuf_ext_shinfo_init_helper(buf, &buf_len,
+                                                ol_extbuf_free, NULL);
+    assert_non_null(shinfo);
+    rte_pktmbuf_attach_extbuf(m, buf, (rte_iova_t) (uintptr_t) buf, buf_len,
+                              shinfo);
+    rte_pktmbuf_reset_headroom(m);
+    memcpy(rte_pktmbuf_append(m, (uint16_t) len), frame, len);
+    m->ol_flags |= flags;
+    m->tso_segsz = mss;
+    return m;
+}
+
+static void
+test_tx_offload_software(void **state)
+{
+    static uint8_t frame[20000], data[20000];
+    static struct ol_capture cap;
+    struct pkt_offsets o;
+    struct pkt_spec s;
+    struct port_stats st;
+    struct rte_mbuf *m;
+    struct port *port;
+    const char *why = NULL;
+    size_t len, off;
+
+    (void) state;
+    port_ol_enable();
+    port = open_ok("o0", "dummy",
+                   &(struct port_option) { "ring_size", "1024" }, 1, 1);
+
+    /* A TSO packet of 9000 payload bytes, mss 1448: 7 segments, each
+     * complete and correct, payloads in order. */
+    for (size_t i = 0; i < sizeof data; i++) {
+        data[i] = (uint8_t) (i * 7 + (i >> 8));
+    }
+    pkt_spec_init(&s, PKT_L3_IPV4, 6);
+    s.payload_len = 9000;
+    s.payload = data;
+    s.l4.tcp_flags = 0x019;             /* ACK PSH FIN */
+    len = pkt_build_ofs(frame, sizeof frame, &s, &o);
+    frame[o.l4 + 16] ^= 0x55;           /* A partial sum, say. */
+    m = ol_mbuf(frame, len, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM
+                            | RTE_MBUF_F_TX_IPV4, 1448);
+    assert_int_equal(port_tx_burst(port, 0, &m, 1), 7);
+    memset(&cap, 0, sizeof cap);
+    assert_int_equal(port_dummy_capture(port, ol_capture_cb, &cap, NULL), 0);
+    assert_int_equal(cap.n, 7);
+    off = 0;
+    for (size_t i = 0; i < 7; i++) {
+        size_t plen = cap.lens[i] - o.payload;
+
+        if (!pkt_check_csums(cap.frames[i], cap.lens[i], &why)) {
+            fail_msg("segment %zu: %s len %zu tot %u", i, why, cap.lens[i], cap.frames[i][16] << 8 | cap.frames[i][17]);
+        }
+        assert_int_equal(plen, i < 6 ? 1448 : 9000 - 6 * 1448);
+        assert_memory_equal(cap.frames[i] + o.payload, data + off, plen);
+        /* FIN and PSH on the last only. */
+        assert_int_equal(cap.frames[i][o.l4 + 13] & 0x09, i < 6 ? 0 : 0x09);
+        off += plen;
+    }
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_packets, 7);
+    assert_int_equal(st.tx_sw_segments, 7);
+    assert_int_equal(st.tx_offload_dropped, 0);
+
+    /* Segments larger than an mbuf (mss 3000 > 2048): chained, still
+     * whole. */
+    m = ol_mbuf(frame, len, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM
+                            | RTE_MBUF_F_TX_IPV4, 3000);
+    assert_int_equal(port_tx_burst(port, 0, &m, 1), 3);
+    memset(&cap, 0, sizeof cap);
+    assert_int_equal(port_dummy_capture(port, ol_capture_cb, &cap, NULL), 0);
+    assert_int_equal(cap.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(cap.lens[i], o.payload + 3000);
+        assert_true(pkt_check_csums(cap.frames[i], cap.lens[i], &why));
+        assert_memory_equal(cap.frames[i] + o.payload, data + i * 3000,
+                            3000);
+    }
+
+    /* A partial UDP checksum over IPv6: completed in place. */
+    pkt_spec_init(&s, PKT_L3_IPV6, 17);
+    s.payload_len = 333;
+    len = pkt_build_ofs(frame, sizeof frame, &s, &o);
+    frame[o.l4 + 6] ^= 0xff;
+    m = ol_mbuf(frame, len, RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV6, 0);
+    assert_int_equal(port_tx_burst(port, 0, &m, 1), 1);
+    memset(&cap, 0, sizeof cap);
+    assert_int_equal(port_dummy_capture(port, ol_capture_cb, &cap, NULL), 0);
+    assert_int_equal(cap.n, 1);
+    assert_int_equal(cap.lens[0], len);
+    assert_true(pkt_check_csums(cap.frames[0], len, &why));
+
+    /* Requests that cannot be met are dropped and counted: a checksum on
+     * ARP, a segment size that makes too many segments; a plain packet
+     * in the same burst goes. */
+    {
+        struct rte_mbuf *b[3];
+
+        pkt_spec_init(&s, PKT_L3_ARP, 0);
+        len = pkt_build(frame, sizeof frame, &s);
+        b[0] = ol_mbuf(frame, len, RTE_MBUF_F_TX_TCP_CKSUM, 0);
+        b[1] = ol_mbuf(frame, len, 0, 0);
+        pkt_spec_init(&s, PKT_L3_IPV4, 6);
+        s.payload_len = 9000;
+        len = pkt_build(frame, sizeof frame, &s);
+        b[2] = ol_mbuf(frame, len, RTE_MBUF_F_TX_TCP_SEG
+                                   | RTE_MBUF_F_TX_TCP_CKSUM, 8);
+        assert_int_equal(port_tx_burst(port, 0, b, 3), 1);
+    }
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_offload_dropped, 2);
+    assert_int_equal(st.tx_dropped, 2);
+    assert_int_equal(st.tx_sw_checksums, 1);
+    assert_int_equal(port_dummy_capture(port, ol_capture_cb, &cap, NULL), 0);
+
+    port_close(port);
+    check_no_leak();
+}
+
+static void
+test_tx_offload_to_device(void **state)
+{
+    static uint8_t frame[20000];
+    static struct ol_capture cap;
+    struct pkt_offsets o;
+    struct pkt_spec s;
+    struct port_stats st;
+    struct rte_mbuf *m;
+    struct port *port;
+    uint32_t sum = 0;
+    size_t len;
+
+    (void) state;
+    port_ol_enable();
+    port = open_ok("o1", "dummy", NULL, 0, 1);
+    /* A device that segments and completes checksums: the packet goes
+     * whole, with the pseudo-header sum in its checksum field. */
+    __atomic_store_n(&port->tx_ol, PORT_TX_OL_CSUM | PORT_TX_OL_TSO4,
+                     __ATOMIC_RELAXED);
+    pkt_spec_init(&s, PKT_L3_IPV4, 6);
+    s.n_vlans = 1;
+    s.vlans[0].tpid = 0x8100;
+    s.payload_len = 5000;
+    len = pkt_build_ofs(frame, sizeof frame, &s, &o);
+    m = ol_mbuf(frame, len, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM
+                            | RTE_MBUF_F_TX_IPV4, 1448);
+    assert_int_equal(port_tx_burst(port, 0, &m, 1), 1);
+    assert_int_equal(m->l2_len, o.l3);
+    assert_int_equal(m->l3_len, o.l4 - o.l3);
+    assert_int_equal(m->l4_len, 20);
+    assert_true(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    memset(&cap, 0, sizeof cap);
+    assert_int_equal(port_dummy_capture(port, ol_capture_cb, &cap, NULL), 0);
+    assert_int_equal(cap.n, 1);
+    assert_int_equal(cap.lens[0], len);
+    /* Pseudo-header: addresses, protocol, TCP length. */
+    for (size_t i = o.l3 + 12; i < o.l3 + 20; i += 2) {
+        sum += (uint32_t) frame[i] << 8 | frame[i + 1];
+    }
+    sum += 6 + (uint32_t) (len - o.l4);
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    assert_int_equal(cap.frames[0][o.l4 + 16] << 8
+                     | cap.frames[0][o.l4 + 17], sum);
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_sw_segments, 0);
+    assert_int_equal(st.tx_sw_checksums, 0);
+    /* Over IPv6 it does not segment: software does. */
+    pkt_spec_init(&s, PKT_L3_IPV6, 6);
+    s.payload_len = 5000;
+    len = pkt_build_ofs(frame, sizeof frame, &s, &o);
+    m = ol_mbuf(frame, len, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM
+                            | RTE_MBUF_F_TX_IPV6, 1448);
+    assert_int_equal(port_tx_burst(port, 0, &m, 1), 4);
+    assert_int_equal(port_dummy_capture(port, ol_capture_cb, &cap, NULL), 0);
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_sw_segments, 4);
+    port_close(port);
+    check_no_leak();
 }
 
 /* ---- dummy ---- */
@@ -1200,6 +1423,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dummy_round_trip),
+        cmocka_unit_test(test_tx_offload_software),
+        cmocka_unit_test(test_tx_offload_to_device),
         cmocka_unit_test(test_dummy_tx_overflow),
         cmocka_unit_test(test_dummy_multi_rxq_and_reconfigure),
         cmocka_unit_test(test_option_errors),

@@ -84,23 +84,24 @@ LOG_MODULE(vhost);
 #define VHOST_PATH_MAX 108       /* sizeof sun_path. */
 #define VHOST_MAX_XSTATS 64      /* rte_vhost ring statistics per vring. */
 
-/* Features sluice never negotiates: it neither completes partial
- * checksums nor segments, and it does not hand partial checksums or
- * large frames to a guest. */
-#define VHOST_DISABLED_FEATURES                                      \
+/* Features sluice never negotiates: ECN with TSO, and UDP fragmentation
+ * offload.  Without the 'tso' option, no checksum or segmentation offload
+ * either. */
+#define VHOST_NEVER_FEATURES                                         \
+    ((1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) \
+     | (1ULL << VIRTIO_NET_F_GUEST_ECN)                              \
+     | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+#define VHOST_OL_FEATURES                                            \
     ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) \
      | (1ULL << VIRTIO_NET_F_HOST_TSO4)                              \
      | (1ULL << VIRTIO_NET_F_HOST_TSO6)                              \
-     | (1ULL << VIRTIO_NET_F_HOST_ECN)                               \
-     | (1ULL << VIRTIO_NET_F_HOST_UFO)                               \
      | (1ULL << VIRTIO_NET_F_GUEST_TSO4)                             \
-     | (1ULL << VIRTIO_NET_F_GUEST_TSO6)                             \
-     | (1ULL << VIRTIO_NET_F_GUEST_ECN)                              \
-     | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+     | (1ULL << VIRTIO_NET_F_GUEST_TSO6))
 
 struct vhost_config {
     char path[VHOST_PATH_MAX];
     unsigned queues;
+    bool tso;                    /* Checksum and segmentation offload. */
 };
 
 struct vhost_busy {
@@ -136,6 +137,9 @@ struct port_vhost {
     uint64_t rx_en;
     uint64_t tx_en;
     uint32_t mtu;                /* Negotiated with the guest, or 0. */
+    /* The guest sends partial checksums or TSO packets (VIRTIO_NET_F_CSUM
+     * or HOST_TSO4/6 negotiated): rx converts their flags. */
+    bool rx_ol;
     uint64_t link_changes;
     uint64_t notif_base;         /* Guest notifications of past devices. */
     bool warned_queues;          /* Logged "guest has more queues". */
@@ -305,6 +309,47 @@ vhost_destroy_connection(int vid)
     pthread_mutex_unlock(&vhost_mutex);
 }
 
+/* What the guest of device 'vid' negotiated: whether it sends offload
+ * requests (then the datapath looks for them on every port, port.h) and
+ * which it takes.  Before the device is published. */
+static void
+vhost_set_offloads(struct port_vhost *v, int vid)
+{
+    uint64_t f = 0;
+    uint32_t tx = 0;
+    bool rx;
+
+    if (rte_vhost_get_negotiated_features(vid, &f)) {
+        f = 0;
+    }
+    rx = (f & ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4)
+               | (1ULL << VIRTIO_NET_F_HOST_TSO6))) != 0;
+    if (f & (1ULL << VIRTIO_NET_F_GUEST_CSUM)) {
+        tx |= PORT_TX_OL_CSUM;
+        if (f & (1ULL << VIRTIO_NET_F_GUEST_TSO4)) {
+            tx |= PORT_TX_OL_TSO4;
+        }
+        if (f & (1ULL << VIRTIO_NET_F_GUEST_TSO6)) {
+            tx |= PORT_TX_OL_TSO6;
+        }
+    }
+    if (rx) {
+        port_ol_enable();
+    }
+    __atomic_store_n(&v->rx_ol, rx, __ATOMIC_RELAXED);
+    __atomic_store_n(&v->up.tx_ol, tx, __ATOMIC_RELAXED);
+    if (f & VHOST_OL_FEATURES) {
+        LOG_RL_WITH(&v->log_rl, LOG_INFO, "%s: guest offloads: sends%s%s%s,"
+                    " takes%s%s%s", v->up.name,
+                    f & (1ULL << VIRTIO_NET_F_CSUM) ? " csum" : "",
+                    f & (1ULL << VIRTIO_NET_F_HOST_TSO4) ? " tso4" : "",
+                    f & (1ULL << VIRTIO_NET_F_HOST_TSO6) ? " tso6" : "",
+                    tx & PORT_TX_OL_CSUM ? " csum" : "",
+                    tx & PORT_TX_OL_TSO4 ? " tso4" : "",
+                    tx & PORT_TX_OL_TSO6 ? " tso6" : "");
+    }
+}
+
 static int
 vhost_new_device(int vid)
 {
@@ -318,6 +363,7 @@ vhost_new_device(int vid)
             mtu = 0;
         }
         __atomic_store_n(&v->mtu, mtu, __ATOMIC_RELAXED);
+        vhost_set_offloads(v, vid);
         __atomic_store_n(&v->vid, vid, __ATOMIC_RELEASE);
         __atomic_fetch_add(&v->link_changes, 1, __ATOMIC_RELAXED);
         port_request_reconfigure(&v->up);
@@ -356,6 +402,8 @@ vhost_destroy_device(int vid)
      * waits for this callback (top of file). */
     vhost_wait_fast_path(v);
     vhost_busy_wait(&v->main_busy);
+    __atomic_store_n(&v->rx_ol, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&v->up.tx_ol, 0, __ATOMIC_RELAXED);
     __atomic_fetch_add(&v->link_changes, 1, __ATOMIC_RELAXED);
     port_request_reconfigure(&v->up);
     LOG_RL_WITH(&v->log_rl, LOG_INFO, "%s: device down", v->up.name);
@@ -475,6 +523,10 @@ static const struct port_opt_def vhost_options[] = {
     { "queues", PORT_OPT_UINT, false, 1, VHOST_MAX_QP, "64",
       "the most queue pairs sluice polls; the guest decides how many it "
       "enables", NULL },
+    { "tso", PORT_OPT_STRING, false, 4, 5, "true",
+      "`true`: offer the guest checksum and TCP segmentation offload "
+      "(sluice completes checksums and segments where the output port "
+      "cannot); cannot change on an open port", port_opt_check_bool },
     { .name = NULL },
 };
 
@@ -487,10 +539,21 @@ vhost_set_config(struct port *port, const struct port_option *opts,
         .queues = port_opt_get_u32(vhost_options, opts, n_opts, "queues"),
     };
 
+    const char *tso = port_opt_get(opts, n_opts, "tso");
+
+    cfg.tso = true;
+    if (tso) {
+        port_opt_parse_bool(tso, &cfg.tso);
+    }
     snprintf(cfg.path, sizeof cfg.path, "%s",
              port_opt_get(opts, n_opts, "path"));
     if (v->registered && strcmp(cfg.path, v->applied.path)) {
         port_err_set(err, errsize, "%s: option path: cannot change at run "
+                     "time (delete and add the port)", port->name);
+        return ENOTSUP;
+    }
+    if (v->registered && cfg.tso != v->applied.tso) {
+        port_err_set(err, errsize, "%s: option tso: cannot change at run "
                      "time (delete and add the port)", port->name);
         return ENOTSUP;
     }
@@ -559,6 +622,14 @@ vhost_start(struct port_vhost *v, char *err, size_t errsize)
     }
     pthread_mutex_unlock(&vhost_mutex);
 
+    if (v->cfg.tso) {
+        /* Offload requests as rx flags (RX_L4_CKSUM_NONE, RX_LRO), and a
+         * TSO packet in one buffer (external when it is larger than an
+         * mbuf's): the datapath reads headers in place. */
+        flags |= RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS
+                 | RTE_VHOST_USER_EXTBUF_SUPPORT
+                 | RTE_VHOST_USER_LINEARBUF_SUPPORT;
+    }
     if (v->client) {
         flags |= RTE_VHOST_USER_CLIENT; /* Reconnects by default. */
     } else {
@@ -573,7 +644,9 @@ vhost_start(struct port_vhost *v, char *err, size_t errsize)
         return EINVAL;
     }
     what = "disable offload features";
-    if (rte_vhost_driver_disable_features(path, VHOST_DISABLED_FEATURES)) {
+    if (rte_vhost_driver_disable_features(
+            path, VHOST_NEVER_FEATURES
+                  | (v->cfg.tso ? 0 : VHOST_OL_FEATURES))) {
         goto fail;
     }
     what = "register callbacks";
@@ -658,6 +731,39 @@ vhost_reconfigure(struct port *port, char *err, size_t errsize)
 
 /* ---- Fast path (PMD threads). ---- */
 
+/* rte_vhost says what a guest left to the device with rx flags:
+ * RX_L4_CKSUM_NONE (the L4 checksum is partial) and RX_LRO with tso_segsz
+ * (a TSO packet), and the packet type it parsed.  The datapath carries
+ * requests as tx flags (port.h). */
+static void
+vhost_rx_offloads(struct rte_mbuf **pkts, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        uint64_t f = m->ol_flags, tx = 0;
+        uint32_t l4 = m->packet_type & RTE_PTYPE_L4_MASK;
+
+        if ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_NONE
+            && !(f & RTE_MBUF_F_RX_LRO)) {
+            continue;
+        }
+        if (l4 == RTE_PTYPE_L4_TCP) {
+            tx = RTE_MBUF_F_TX_TCP_CKSUM;
+            if (f & RTE_MBUF_F_RX_LRO) {
+                tx |= RTE_MBUF_F_TX_TCP_SEG;
+            }
+        } else if (l4 == RTE_PTYPE_L4_UDP) {
+            tx = RTE_MBUF_F_TX_UDP_CKSUM;
+        }
+        if (tx) {
+            tx |= RTE_ETH_IS_IPV4_HDR(m->packet_type) ? RTE_MBUF_F_TX_IPV4
+                                                      : RTE_MBUF_F_TX_IPV6;
+        }
+        m->ol_flags = (f & ~(RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_LRO
+                             | RTE_MBUF_F_TX_OFFLOAD_MASK)) | tx;
+    }
+}
+
 static int
 vhost_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
                int max)
@@ -673,6 +779,9 @@ vhost_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
                                     port->env.mp, pkts, (uint16_t) max);
     }
     vhost_fp_leave(v, b);
+    if (n && __atomic_load_n(&v->rx_ol, __ATOMIC_RELAXED)) {
+        vhost_rx_offloads(pkts, n);
+    }
     return n;
 }
 

@@ -46,7 +46,8 @@ MIRROR_LABELS = {"bridge", "mirror", "output_port"}
 PMD_LABELS = {"pmd", "core"}
 PORT_COUNTERS = ["rx_packets", "rx_bytes", "rx_dropped", "rx_errors",
                  "tx_packets", "tx_bytes", "tx_dropped", "tx_errors",
-                 "hw_tx_packets", "hw_tx_bytes"]
+                 "hw_tx_packets", "hw_tx_bytes", "tx_sw_segments",
+                 "tx_sw_checksums", "tx_offload_dropped"]
 # sluice_pmd_X_total: pmd-stats field.
 PMD_COUNTERS = {"packets": "packets", "upcalls": "upcalls",
                 "upcall_failures": "upcall_failures",

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* port-ol.c: meets checksum and segmentation offload requests on the way
+ * out (port.h, "Checksum and segmentation offload"). */
+
+#include <rte_mbuf.h>
+
+#include "pkt-ol.h"
+#include "port-io.h"
+
+#define OL_BURST 64
+
+bool port_ol_active;
+
+void
+port_ol_enable(void)
+{
+    __atomic_store_n(&port_ol_active, true, __ATOMIC_RELAXED);
+}
+
+/* What port_send_ol() has queued and sent so far. */
+struct ol_out {
+    struct port *port;
+    unsigned qid;
+    struct rte_mbuf *pkts[OL_BURST];
+    int n;
+    int sent;
+    uint64_t bytes;
+    uint64_t dropped;           /* Refused by the device, or lost here. */
+    uint64_t ol_dropped;        /* Lost here. */
+};
+
+static void
+ol_flush(struct ol_out *o)
+{
+    uint64_t bytes = 0;
+    int sent;
+
+    if (!o->n) {
+        return;
+    }
+    sent = port_send_qid(o->port, o->qid, o->pkts, o->n, &bytes);
+    o->sent += sent;
+    o->bytes += bytes;
+    o->dropped += (uint64_t) (o->n - sent);
+    o->n = 0;
+}
+
+static void
+ol_emit(struct ol_out *o, struct rte_mbuf *m)
+{
+    o->pkts[o->n++] = m;
+    if (o->n == OL_BURST) {
+        ol_flush(o);
+    }
+}
+
+/* The tunnel an mbuf's flags say it was encapsulated in, or -1 for one
+ * pkt-ol does not know. */
+static int
+ol_tunnel(uint64_t f)
+{
+    switch (f & RTE_MBUF_F_TX_TUNNEL_MASK) {
+    case 0:
+        return PKT_OL_TNL_NONE;
+    case RTE_MBUF_F_TX_TUNNEL_VXLAN:
+        return PKT_OL_TNL_VXLAN;
+    case RTE_MBUF_F_TX_TUNNEL_GENEVE:
+        return PKT_OL_TNL_GENEVE;
+    default:
+        return -1;
+    }
+}
+
+/* Hands 'm' (layout 'ly', not encapsulated) to a device that completes
+ * checksums and, with 'tso', segments: the offsets and flags rte_vhost and
+ * NIC drivers read, the pseudo-header sum in the checksum field.  False
+ * if the headers do not fit the mbuf's offset fields. */
+static bool
+ol_to_device(struct rte_mbuf *m, const struct pkt_ol_layout *ly, bool tso)
+{
+    uint64_t f;
+
+    if (ly->l3 > 127 || ly->l4 - ly->l3 > 511) {
+        return false;
+    }
+    m->l2_len = ly->l3;
+    m->l3_len = (uint64_t) (ly->l4 - ly->l3);
+    m->l4_len = ly->l4_hlen;
+    f = (ly->v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4)
+        | (ly->proto == 6 ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
+    if (tso) {
+        f |= RTE_MBUF_F_TX_TCP_SEG;
+    }
+    m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_TX_OFFLOAD_MASK) | f;
+    pkt_ol_csum_partial(rte_pktmbuf_mtod(m, uint8_t *), ly);
+    return true;
+}
+
+/* A new single- or multi-segment mbuf from 'mp' holding 'hlen' bytes of
+ * 'hdr' then 'plen' bytes of 'pl' (headers in the first segment), or
+ * NULL. */
+static struct rte_mbuf *
+ol_seg_alloc(struct rte_mempool *mp, const uint8_t *hdr, uint32_t hlen,
+             const uint8_t *pl, uint32_t plen)
+{
+    struct rte_mbuf *head = rte_pktmbuf_alloc(mp), *cur = head;
+
+    if (!head) {
+        return NULL;
+    }
+    if (rte_pktmbuf_tailroom(head) < hlen) {
+        rte_pktmbuf_free(head);
+        return NULL;
+    }
+    memcpy(rte_pktmbuf_mtod(head, uint8_t *), hdr, hlen);
+    head->data_len = (uint16_t) hlen;
+    while (plen) {
+        uint32_t room = rte_pktmbuf_tailroom(cur), c;
+
+        if (!room) {
+            struct rte_mbuf *next = rte_pktmbuf_alloc(mp);
+
+            if (!next) {
+                rte_pktmbuf_free(head);
+                return NULL;
+            }
+            cur->next = next;
+            head->nb_segs++;
+            cur = next;
+            room = rte_pktmbuf_tailroom(cur);
+        }
+        c = plen < room ? plen : room;
+        memcpy(rte_pktmbuf_mtod_offset(cur, uint8_t *, cur->data_len), pl, c);
+        cur->data_len = (uint16_t) (cur->data_len + c);
+        pl += c;
+        plen -= c;
+    }
+    head->pkt_len = 0;
+    for (cur = head; cur; cur = cur->next) {
+        head->pkt_len += cur->data_len;
+    }
+    return head;
+}
+
+/* Cuts TCP packet 'm' (layout 'ly') into segments of 'mss' payload bytes
+ * and emits them; frees 'm'.  Returns the segments made (those it could
+ * not make for lack of buffers are counted lost), or -1 when there would
+ * be too many (nothing made; the caller counts the packet). */
+static int
+ol_segment(struct ol_out *o, struct rte_mbuf *m,
+           const struct pkt_ol_layout *ly, uint32_t mss, bool outer_csum)
+{
+    const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+    uint32_t n = pkt_ol_n_segs(ly, mss);
+    uint32_t payload = ly->end - ly->hdr_len;
+    uint32_t i;
+
+    if (n > PORT_OL_MAX_SEGS) {
+        rte_pktmbuf_free(m);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        uint32_t start = i * mss;
+        uint32_t plen = payload - start < mss ? payload - start : mss;
+        const uint8_t *pl = p + ly->hdr_len + start;
+        struct rte_mbuf *s = ol_seg_alloc(m->pool, p, ly->hdr_len, pl,
+                                          plen);
+
+        if (!s) {
+            break;
+        }
+        pkt_ol_seg_fix(rte_pktmbuf_mtod(s, uint8_t *), ly, i, n, mss, pl,
+                       plen, outer_csum);
+        s->port = m->port;
+        ol_emit(o, s);
+    }
+    rte_pktmbuf_free(m);
+    if (i < n) {
+        /* Out of buffers: the segments not made are lost. */
+        o->dropped += n - i;
+        o->ol_dropped += n - i;
+    }
+    return (int) i;
+}
+
+int
+port_send_ol(struct port *port, unsigned qid, struct rte_mbuf **pkts, int n,
+             uint64_t *bytes, uint64_t *dropped)
+{
+    struct port_txq_stats *st = &port->txq_stats[qid];
+    uint32_t caps = __atomic_load_n(&port->tx_ol, __ATOMIC_RELAXED);
+    uint64_t segs = 0, csums = 0;
+    struct ol_out o = { .port = port, .qid = qid };
+
+    for (int i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        uint64_t f = m->ol_flags;
+        struct pkt_ol_layout ly;
+        bool outer_csum;
+        int tunnel;
+        uint8_t *p;
+
+        if (!(f & PORT_OL_MBUF_FLAGS)) {
+            ol_emit(&o, m);
+            continue;
+        }
+        tunnel = ol_tunnel(f);
+        if (tunnel < 0 || (m->nb_segs > 1 && rte_pktmbuf_linearize(m))) {
+            goto drop;
+        }
+        p = rte_pktmbuf_mtod(m, uint8_t *);
+        if (!pkt_ol_parse(p, rte_pktmbuf_data_len(m),
+                          (enum pkt_ol_tunnel) tunnel, &ly)) {
+            goto drop;
+        }
+        outer_csum = (f & RTE_MBUF_F_TX_OUTER_UDP_CKSUM) != 0;
+        if ((f & RTE_MBUF_F_TX_TCP_SEG) && ly.proto == 6
+            && ly.end - ly.hdr_len > m->tso_segsz) {
+            uint32_t want = ly.v6 ? PORT_TX_OL_TSO6 : PORT_TX_OL_TSO4;
+            int made;
+
+            if (!m->tso_segsz) {
+                goto drop;
+            }
+            if (tunnel == PKT_OL_TNL_NONE && (caps & want)
+                && (caps & PORT_TX_OL_CSUM) && ol_to_device(m, &ly, true)) {
+                ol_emit(&o, m);
+                continue;
+            }
+            made = ol_segment(&o, m, &ly, m->tso_segsz, outer_csum);
+            if (made < 0) {
+                o.ol_dropped++;
+                o.dropped++;
+            } else {
+                segs += (uint64_t) made;
+            }
+            continue;
+        }
+        /* A checksum only (or a TSO packet that is one segment). */
+        if (tunnel == PKT_OL_TNL_NONE && (caps & PORT_TX_OL_CSUM)
+            && ol_to_device(m, &ly, false)) {
+            ol_emit(&o, m);
+            continue;
+        }
+        pkt_ol_csum(p, &ly, outer_csum);
+        m->ol_flags = f & ~RTE_MBUF_F_TX_OFFLOAD_MASK;
+        csums++;
+        ol_emit(&o, m);
+        continue;
+
+    drop:
+        rte_pktmbuf_free(m);
+        o.ol_dropped++;
+        o.dropped++;
+    }
+    ol_flush(&o);
+
+    /* This qid's counters have one writer, this thread. */
+    st->sw_segments += segs;
+    st->sw_checksums += csums;
+    st->ol_dropped += o.ol_dropped;
+    *bytes = o.bytes;
+    *dropped = o.dropped;
+    return o.sent;
+}
