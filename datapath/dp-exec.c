@@ -274,7 +274,7 @@ pkt_take(struct dp_pmd *pmd, struct rte_mbuf *m, bool copy)
     if (!copy) {
         return m;
     }
-    m = rte_pktmbuf_copy(m, pmd->dp->mp, 0, UINT32_MAX);
+    m = port_pkt_copy(m, pmd->dp->mp);
     if (!m) {
         dp_stat_add(&pmd->drops[DP_DROP_CLONE_NOMEM], 1);
     }
@@ -491,6 +491,11 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
             continue;
         }
+        if (unlikely(m->ol_flags & PORT_OL_MBUF_FLAGS)) {
+            /* A guest that is itself a tunnel endpoint left the outer UDP
+             * checksum to the device: complete it before it is checked. */
+            port_ol_csum_now(m);
+        }
         if (!ly) {
             struct flow f;
 
@@ -528,7 +533,8 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf **pkts,
          * the outer one apply. */
         m->ol_flags &= ~(RTE_MBUF_F_RX_L4_CKSUM_MASK
                          | RTE_MBUF_F_RX_IP_CKSUM_MASK
-                         | RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
+                         | RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED
+                         | RTE_MBUF_F_TX_OFFLOAD_MASK);
         run_n++;
         run_bytes += rte_pktmbuf_pkt_len(m);
         if (unlikely(pmd->mirrors != NULL)) {
@@ -607,21 +613,24 @@ inner_hash(struct rte_mbuf *m, const struct flow *key)
     return h;
 }
 
-/* The longest frame that leaves the tunnel for inner packet 'm' of 'len'
- * bytes: its own length, or for a TSO packet its headers and one
+/* How many frames leave the tunnel for inner packet 'm' of 'len' bytes
+ * (a TSO packet's segments, else 1), and in '*longest' the longest of
+ * them: its own length, or for a TSO packet its headers and one
  * segment. */
 static uint32_t
-tnl_inner_len(const struct rte_mbuf *m, uint32_t len)
+tnl_inner_frames(const struct rte_mbuf *m, uint32_t len, uint32_t *longest)
 {
     struct pkt_ol_layout ly;
 
-    if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
+    *longest = len;
+    if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) || !m->tso_segsz
         || !pkt_ol_parse(rte_pktmbuf_mtod(m, const uint8_t *),
                          rte_pktmbuf_data_len(m), PKT_OL_TNL_NONE, &ly)
         || ly.proto != 6 || ly.end - ly.hdr_len <= m->tso_segsz) {
-        return len;
+        return 1;
     }
-    return (uint32_t) ly.hdr_len + m->tso_segsz;
+    *longest = (uint32_t) ly.hdr_len + m->tso_segsz;
+    return pkt_ol_n_segs(&ly, m->tso_segsz);
 }
 
 /* DPA_TNL_PUSH at 'a' (its block follows) on the packets still present:
@@ -693,7 +702,8 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
              | (lay.csum ? RTE_MBUF_F_TX_OUTER_UDP_CKSUM : 0);
     for (unsigned j = 0; j < n; j++) {
         struct rte_mbuf *c = pkts[j];
-        uint32_t inner_len;
+        uint32_t inner_len, n_frames, longest;
+        uint16_t ip_id;
         uint64_t ol;
         uint8_t *p;
 
@@ -721,9 +731,13 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             dp_stat_add(&pmd->drops[DP_DROP_TNL_NESTED_OL], 1);
             continue;
         }
+        n_frames = 1;
+        longest = inner_len;
+        if (ol) {
+            n_frames = tnl_inner_frames(c, inner_len, &longest);
+        }
         if (inner_len + lay.hdr_len > UINT16_MAX
-            || (a->tnl_push.max_inner
-                && tnl_inner_len(c, inner_len) > a->tnl_push.max_inner)) {
+            || (a->tnl_push.max_inner && longest > a->tnl_push.max_inner)) {
             /* Over 64 KiB, or over what the underlay's MTU carries (no
              * fragmentation of the outer packet; a TSO packet's segments
              * must fit). */
@@ -740,8 +754,11 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             continue;
         }
         memcpy(p, hdr, lay.hdr_len);
+        /* Each segment of a TSO packet takes the next identification. */
+        ip_id = pmd->tnl_ip_id;
+        pmd->tnl_ip_id = (uint16_t) (pmd->tnl_ip_id + n_frames);
         if (!tnl_finish(p, rte_pktmbuf_pkt_len(c), ol ? &lay_ol : &lay,
-                        htons(pmd->tnl_ip_id++), sport)) {
+                        htons(ip_id), sport)) {
             rte_pktmbuf_free(c);
             dp_stat_add(&pmd->drops[DP_DROP_TNL_TOO_BIG], 1);
             continue;
@@ -1025,6 +1042,11 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
 
                 if (!pkts[j]) {
                     continue;
+                }
+                if (unlikely(pkts[j]->ol_flags & PORT_OL_MBUF_FLAGS)) {
+                    /* The controller gets the bytes: a checksum left to
+                     * the device is completed first (port.h). */
+                    port_ol_csum_now(pkts[j]);
                 }
                 dp_pktin_send(pmd, pkts[j], k ? k->in_port : in_port, a);
                 if (i == last) {

@@ -14,6 +14,7 @@
 
 #include "actions.h"
 #include "dp-private.h"
+#include "port.h"
 
 struct mirror_rule {
     uint32_t out_port;
@@ -233,7 +234,7 @@ mirror_copy(struct dp_pmd *pmd, const struct mirror_rule *r,
         if (r->vlans && !vlan_selected(m, r->vlans)) {
             continue;
         }
-        c = rte_pktmbuf_copy(m, pmd->dp->mp, 0, UINT32_MAX);
+        c = port_pkt_copy(m, pmd->dp->mp);
         if (!c) {
             dropped++;
             continue;

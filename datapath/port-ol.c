@@ -2,6 +2,7 @@
 /* port-ol.c: meets checksum and segmentation offload requests on the way
  * out (port.h, "Checksum and segmentation offload"). */
 
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "pkt-ol.h"
@@ -15,6 +16,83 @@ void
 port_ol_enable(void)
 {
     __atomic_store_n(&port_ol_active, true, __ATOMIC_RELAXED);
+}
+
+static int ol_tunnel(uint64_t f);
+
+static void
+copy_buf_free(void *addr, void *opaque)
+{
+    (void) addr;
+    rte_free(opaque);
+}
+
+struct rte_mbuf *
+port_pkt_copy(struct rte_mbuf *m, struct rte_mempool *mp)
+{
+    uint32_t len = rte_pktmbuf_pkt_len(m);
+    struct rte_mbuf_ext_shared_info *shinfo;
+    size_t total = (size_t) RTE_PKTMBUF_HEADROOM + len
+                   + sizeof *shinfo + 8;
+    const void *src;
+    uint16_t buf_len;
+    struct rte_mbuf *c;
+    void *buf;
+
+    if (len <= (uint32_t) (rte_pktmbuf_data_room_size(mp)
+                           - RTE_PKTMBUF_HEADROOM)) {
+        return rte_pktmbuf_copy(m, mp, 0, UINT32_MAX);
+    }
+    if (total > UINT16_MAX) {
+        return NULL;
+    }
+    c = rte_pktmbuf_alloc(mp);
+    if (!c) {
+        return NULL;
+    }
+    buf = rte_malloc_socket(NULL, total, RTE_CACHE_LINE_SIZE, mp->socket_id);
+    if (!buf) {
+        rte_pktmbuf_free(c);
+        return NULL;
+    }
+    buf_len = (uint16_t) total;
+    shinfo = rte_pktmbuf_ext_shinfo_init_helper(buf, &buf_len, copy_buf_free,
+                                                buf);
+    if (!shinfo) {
+        rte_free(buf);
+        rte_pktmbuf_free(c);
+        return NULL;
+    }
+    rte_pktmbuf_attach_extbuf(c, buf, rte_malloc_virt2iova(buf), buf_len,
+                              shinfo);
+    rte_pktmbuf_reset_headroom(c);
+    c->data_len = (uint16_t) len;
+    c->pkt_len = len;
+    src = rte_pktmbuf_read(m, 0, len, rte_pktmbuf_mtod(c, void *));
+    if (src != rte_pktmbuf_mtod(c, void *)) {
+        memcpy(rte_pktmbuf_mtod(c, void *), src, len);
+    }
+    __rte_pktmbuf_copy_hdr(c, m);
+    c->ol_flags |= m->ol_flags & ~(RTE_MBUF_F_INDIRECT
+                                   | RTE_MBUF_F_EXTERNAL);
+    return c;
+}
+
+bool
+port_ol_csum_now(struct rte_mbuf *m)
+{
+    struct pkt_ol_layout ly;
+    int tunnel = ol_tunnel(m->ol_flags);
+
+    if (tunnel < 0 || (m->nb_segs > 1 && rte_pktmbuf_linearize(m))
+        || !pkt_ol_parse(rte_pktmbuf_mtod(m, const uint8_t *),
+                         rte_pktmbuf_data_len(m),
+                         (enum pkt_ol_tunnel) tunnel, &ly)) {
+        return false;
+    }
+    pkt_ol_csum(rte_pktmbuf_mtod(m, uint8_t *), &ly,
+                (m->ol_flags & RTE_MBUF_F_TX_OUTER_UDP_CKSUM) != 0);
+    return true;
 }
 
 /* What port_send_ol() has queued and sent so far. */
@@ -219,8 +297,8 @@ port_send_ol(struct port *port, unsigned qid, struct rte_mbuf **pkts, int n,
             uint32_t want = ly.v6 ? PORT_TX_OL_TSO6 : PORT_TX_OL_TSO4;
             int made;
 
-            if (!m->tso_segsz) {
-                goto drop;
+            if (m->tso_segsz < PORT_OL_MIN_MSS) {
+                goto drop;      /* 0, or a thousand segments for one. */
             }
             if (tunnel == PKT_OL_TNL_NONE && (caps & want)
                 && (caps & PORT_TX_OL_CSUM) && ol_to_device(m, &ly, true)) {

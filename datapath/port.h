@@ -114,8 +114,9 @@ struct port_env {
  * handed to it with the offsets and the pseudo-header sum it expects; the
  * rest is done in software (checksums completed, TSO packets cut into
  * segments in new mbufs from the packet's pool).  A packet whose request
- * cannot be met (not TCP/UDP over IP, a segment size that would make more
- * than PORT_OL_MAX_SEGS segments, no buffers) is dropped and counted
+ * cannot be met (not TCP/UDP over IP, a segment size below
+ * PORT_OL_MIN_MSS or one that would make more than PORT_OL_MAX_SEGS
+ * segments, no buffers) is dropped and counted
  * (tx_offload_dropped, in tx_dropped too); segments count as the packets
  * the device took.
  *
@@ -125,11 +126,25 @@ struct port_env {
 #define PORT_TX_OL_TSO4 (1u << 1)   /* Segments TCP over IPv4. */
 #define PORT_TX_OL_TSO6 (1u << 2)   /* Segments TCP over IPv6. */
 #define PORT_OL_MAX_SEGS 1024
+#define PORT_OL_MIN_MSS 88          /* Linux's TCP_MIN_MSS. */
 
 extern bool port_ol_active;
 
 /* Any thread: from now on port_tx_burst() looks for offload requests. */
 void port_ol_enable(void);
+
+/* A copy of 'm' from 'mp' with its metadata, offload requests included
+ * (rte_pktmbuf_copy()), in one buffer even when it is larger than the
+ * pool's mbufs (then an external buffer from rte_malloc, as rte_vhost
+ * gives a guest's TSO packet: actions read headers in place), or NULL. */
+struct rte_mbuf *port_pkt_copy(struct rte_mbuf *m, struct rte_mempool *mp);
+
+/* Completes in place the checksum 'm' asks for (an L4 one, and an outer
+ * UDP one when asked), for a consumer that reads its bytes rather than
+ * sending it (a packet-in); the request stays for any later output (which
+ * recomputes it).  A TSO packet stays one packet.  False if 'm' is not a
+ * packet pkt-ol.h can parse (then left as it is). */
+bool port_ol_csum_now(struct rte_mbuf *m);
 
 /* Counters.  The rx/tx packet and byte counts are what sluice itself
  * received and what the device accepted for transmission from software;

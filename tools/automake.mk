@@ -7,6 +7,7 @@ dist_noinst_SCRIPTS += \
 	tools/bench-openflow \
 	tools/bench-restart \
 	tools/bench-tunnel \
+	tools/bench-tso \
 	tools/demo-overlay.sh \
 	tools/install-bench-deps.sh
 
@@ -24,3 +25,10 @@ tools/sluiced.service: $(top_srcdir)/tools/sluiced.service.in Makefile
 	$(AM_V_GEN)sed -e 's|@sbindir[@]|$(sbindir)|g' \
 		-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 		$(top_srcdir)/tools/sluiced.service.in > $@.tmp && mv $@.tmp $@
+
+# A test and benchmark peer for checksum and segmentation offload: two
+# virtio-user "guests" (a TSO sender and a checking receiver).
+noinst_PROGRAMS += tools/vtcp-peer
+tools_vtcp_peer_SOURCES = tools/vtcp-peer.c
+tools_vtcp_peer_CFLAGS = $(AM_CFLAGS) $(DPDK_CFLAGS)
+tools_vtcp_peer_LDADD = $(DPDK_LIBS)

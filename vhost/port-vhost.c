@@ -114,6 +114,11 @@ struct vhost_txq_counters {
     uint64_t no_guest;           /* No device, or the ring disabled. */
 } __rte_cache_aligned;
 
+/* Per rx queue, written only by the thread polling it. */
+struct vhost_rxq_counters {
+    uint64_t n;                  /* GSO packets that are not TCP. */
+} __rte_cache_aligned;
+
 struct port_vhost {
     struct port up;
     bool client;                 /* vhostuserclient. */
@@ -152,6 +157,7 @@ struct port_vhost {
     struct vhost_busy main_busy;
 
     struct vhost_txq_counters txc[VHOST_MAX_QP];
+    struct vhost_rxq_counters rx_bad_gso[VHOST_MAX_QP];
 
     struct port_vhost *next;     /* Registry; vhost_mutex. */
 };
@@ -733,16 +739,22 @@ vhost_reconfigure(struct port *port, char *err, size_t errsize)
 
 /* rte_vhost says what a guest left to the device with rx flags:
  * RX_L4_CKSUM_NONE (the L4 checksum is partial) and RX_LRO with tso_segsz
- * (a TSO packet), and the packet type it parsed.  The datapath carries
- * requests as tx flags (port.h). */
-static void
-vhost_rx_offloads(struct rte_mbuf **pkts, int n)
+ * (a GSO packet), and the packet type it parsed.  The datapath carries
+ * requests as tx flags (port.h).  A GSO packet that is not TCP (UDP
+ * fragmentation offload, which sluice never offers) is dropped and
+ * counted (rx_bad_gso).  Returns the packets left, in order. */
+static int
+vhost_rx_offloads(struct port_vhost *v, unsigned qid, struct rte_mbuf **pkts,
+                  int n)
 {
+    int k = 0;
+
     for (int i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
         uint64_t f = m->ol_flags, tx = 0;
         uint32_t l4 = m->packet_type & RTE_PTYPE_L4_MASK;
 
+        pkts[k++] = m;
         if ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_NONE
             && !(f & RTE_MBUF_F_RX_LRO)) {
             continue;
@@ -752,6 +764,11 @@ vhost_rx_offloads(struct rte_mbuf **pkts, int n)
             if (f & RTE_MBUF_F_RX_LRO) {
                 tx |= RTE_MBUF_F_TX_TCP_SEG;
             }
+        } else if (f & RTE_MBUF_F_RX_LRO) {
+            rte_pktmbuf_free(m);
+            k--;
+            v->rx_bad_gso[qid].n++;
+            continue;
         } else if (l4 == RTE_PTYPE_L4_UDP) {
             tx = RTE_MBUF_F_TX_UDP_CKSUM;
         }
@@ -762,6 +779,7 @@ vhost_rx_offloads(struct rte_mbuf **pkts, int n)
         m->ol_flags = (f & ~(RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_LRO
                              | RTE_MBUF_F_TX_OFFLOAD_MASK)) | tx;
     }
+    return k;
 }
 
 static int
@@ -770,6 +788,7 @@ vhost_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
 {
     struct port_vhost *v = vhost_cast(port);
     struct vhost_busy *b = &v->rx_busy[qid];
+    bool rx_ol = false;
     int vid, n = 0;
 
     vid = vhost_fp_enter(v, b);
@@ -777,10 +796,12 @@ vhost_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
         && (__atomic_load_n(&v->rx_en, __ATOMIC_RELAXED) >> qid) & 1) {
         n = rte_vhost_dequeue_burst(vid, (uint16_t) (2 * qid + 1),
                                     port->env.mp, pkts, (uint16_t) max);
+        /* Read with the device: it cannot change under the burst. */
+        rx_ol = __atomic_load_n(&v->rx_ol, __ATOMIC_RELAXED);
     }
     vhost_fp_leave(v, b);
-    if (n && __atomic_load_n(&v->rx_ol, __ATOMIC_RELAXED)) {
-        vhost_rx_offloads(pkts, n);
+    if (n && rx_ol) {
+        n = vhost_rx_offloads(v, qid, pkts, n);
     }
     return n;
 }
@@ -857,7 +878,7 @@ vhost_get_custom_stats(const struct port *port, struct port_custom_stat *s,
                        size_t max)
 {
     struct port_vhost *v = vhost_cast((struct port *) port);
-    uint64_t ring_full = 0, no_guest = 0, notif;
+    uint64_t ring_full = 0, no_guest = 0, bad_gso = 0, notif;
     char name[PORT_CUSTOM_STAT_NAME_LEN];
     size_t n = 0;
     int vid;
@@ -866,6 +887,7 @@ vhost_get_custom_stats(const struct port *port, struct port_custom_stat *s,
         ring_full += __atomic_load_n(&v->txc[q].ring_full,
                                      __ATOMIC_RELAXED);
         no_guest += __atomic_load_n(&v->txc[q].no_guest, __ATOMIC_RELAXED);
+        bad_gso += __atomic_load_n(&v->rx_bad_gso[q].n, __ATOMIC_RELAXED);
     }
 
     vhost_busy_enter(&v->main_busy);
@@ -878,6 +900,7 @@ vhost_get_custom_stats(const struct port *port, struct port_custom_stat *s,
                __atomic_load_n(&v->link_changes, __ATOMIC_RELAXED));
     vhost_stat(s, max, &n, "tx_ring_full", ring_full);
     vhost_stat(s, max, &n, "tx_no_guest", no_guest);
+    vhost_stat(s, max, &n, "rx_bad_gso", bad_gso);
     vhost_stat(s, max, &n, "guest_notifications", notif);
     vhost_stat(s, max, &n, "guest_rxq_enabled",
                (uint64_t) __builtin_popcountll(

@@ -199,7 +199,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t len = data[pos + 1];
             struct ct_exec e;
             struct ct_md md;
-            struct ct_pkt p;
+            struct ct_pkt p = { 0 };
             struct flow f;
             uint8_t *frame;
             int before;
