@@ -99,7 +99,7 @@ rewrite_one(struct dp_pmd *pmd, struct rte_mbuf *m, struct flow_layers *ly,
     size_t len, old_len;
     int err;
 
-    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m)) {
+    if (m->nb_segs > 1 && port_pkt_linearize(m)) {
         dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
         return false;
     }
@@ -237,7 +237,7 @@ exec_ct(struct dp_pmd *pmd, struct rte_mbuf **pkts, struct ct_md *md,
         if (!m) {
             continue;
         }
-        if (m->nb_segs > 1 && rte_pktmbuf_linearize(m)) {
+        if (m->nb_segs > 1 && port_pkt_linearize(m)) {
             rte_pktmbuf_free(m);
             pkts[j] = NULL;
             dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
@@ -486,7 +486,7 @@ exec_tnl_pop(struct dp_pmd *pmd, struct rte_mbuf **pkts,
         if (!m) {
             continue;
         }
-        if (m->nb_segs > 1 && rte_pktmbuf_linearize(m)) {
+        if (m->nb_segs > 1 && port_pkt_linearize(m)) {
             rte_pktmbuf_free(m);
             dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
             continue;
@@ -625,7 +625,8 @@ tnl_inner_frames(const struct rte_mbuf *m, uint32_t len, uint32_t *longest)
     *longest = len;
     if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) || !m->tso_segsz
         || !pkt_ol_parse(rte_pktmbuf_mtod(m, const uint8_t *),
-                         rte_pktmbuf_data_len(m), PKT_OL_TNL_NONE, &ly)
+                         rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m),
+                         PKT_OL_TNL_NONE, &ly)
         || ly.proto != 6 || ly.end - ly.hdr_len <= m->tso_segsz) {
         return 1;
     }
@@ -717,7 +718,7 @@ exec_tnl_push(struct dp_pmd *pmd, struct rte_mbuf **pkts,
         if (!c) {
             continue;
         }
-        if (c->nb_segs > 1 && rte_pktmbuf_linearize(c)) {
+        if (c->nb_segs > 1 && port_pkt_linearize(c)) {
             rte_pktmbuf_free(c);
             dp_stat_add(&pmd->drops[DP_DROP_MULTISEG], 1);
             continue;

@@ -21,53 +21,65 @@ port_ol_enable(void)
 static int ol_tunnel(uint64_t f);
 
 static void
-copy_buf_free(void *addr, void *opaque)
+ext_buf_free(void *addr, void *opaque)
 {
     (void) addr;
     rte_free(opaque);
+}
+
+/* Attaches to 'm' (direct, no buffer of its own in use) an external
+ * buffer from rte_malloc on 'socket' with room for 'len' bytes after the
+ * usual headroom, and sets its lengths to 'len'.  False if 'len' is too
+ * large for an mbuf or there is no memory. */
+static bool
+ext_buf_attach(struct rte_mbuf *m, uint32_t len, int socket)
+{
+    struct rte_mbuf_ext_shared_info *shinfo;
+    size_t total = (size_t) RTE_PKTMBUF_HEADROOM + len + sizeof *shinfo + 8;
+    uint16_t buf_len;
+    void *buf;
+
+    if (total > UINT16_MAX) {
+        return false;
+    }
+    buf = rte_malloc_socket(NULL, total, RTE_CACHE_LINE_SIZE, socket);
+    if (!buf) {
+        return false;
+    }
+    buf_len = (uint16_t) total;
+    shinfo = rte_pktmbuf_ext_shinfo_init_helper(buf, &buf_len, ext_buf_free,
+                                                buf);
+    if (!shinfo) {
+        rte_free(buf);
+        return false;
+    }
+    rte_pktmbuf_attach_extbuf(m, buf, rte_malloc_virt2iova(buf), buf_len,
+                              shinfo);
+    rte_pktmbuf_reset_headroom(m);
+    m->data_len = (uint16_t) len;
+    m->pkt_len = len;
+    return true;
 }
 
 struct rte_mbuf *
 port_pkt_copy(struct rte_mbuf *m, struct rte_mempool *mp)
 {
     uint32_t len = rte_pktmbuf_pkt_len(m);
-    struct rte_mbuf_ext_shared_info *shinfo;
-    size_t total = (size_t) RTE_PKTMBUF_HEADROOM + len
-                   + sizeof *shinfo + 8;
     const void *src;
-    uint16_t buf_len;
     struct rte_mbuf *c;
-    void *buf;
 
     if (len <= (uint32_t) (rte_pktmbuf_data_room_size(mp)
                            - RTE_PKTMBUF_HEADROOM)) {
         return rte_pktmbuf_copy(m, mp, 0, UINT32_MAX);
     }
-    if (total > UINT16_MAX) {
-        return NULL;
-    }
     c = rte_pktmbuf_alloc(mp);
     if (!c) {
         return NULL;
     }
-    buf = rte_malloc_socket(NULL, total, RTE_CACHE_LINE_SIZE, mp->socket_id);
-    if (!buf) {
+    if (!ext_buf_attach(c, len, mp->socket_id)) {
         rte_pktmbuf_free(c);
         return NULL;
     }
-    buf_len = (uint16_t) total;
-    shinfo = rte_pktmbuf_ext_shinfo_init_helper(buf, &buf_len, copy_buf_free,
-                                                buf);
-    if (!shinfo) {
-        rte_free(buf);
-        rte_pktmbuf_free(c);
-        return NULL;
-    }
-    rte_pktmbuf_attach_extbuf(c, buf, rte_malloc_virt2iova(buf), buf_len,
-                              shinfo);
-    rte_pktmbuf_reset_headroom(c);
-    c->data_len = (uint16_t) len;
-    c->pkt_len = len;
     src = rte_pktmbuf_read(m, 0, len, rte_pktmbuf_mtod(c, void *));
     if (src != rte_pktmbuf_mtod(c, void *)) {
         memcpy(rte_pktmbuf_mtod(c, void *), src, len);
@@ -78,15 +90,61 @@ port_pkt_copy(struct rte_mbuf *m, struct rte_mempool *mp)
     return c;
 }
 
+int
+port_pkt_linearize(struct rte_mbuf *m)
+{
+    struct rte_mbuf *head;
+    uint64_t flags;
+    uint32_t len;
+
+    if (m->nb_segs == 1 || !rte_pktmbuf_linearize(m)) {
+        return 0;
+    }
+    /* More than the first buffer holds: the data goes into a new external
+     * buffer, copied through a temporary head that keeps the chain. */
+    len = rte_pktmbuf_pkt_len(m);
+    head = rte_pktmbuf_alloc(m->pool);
+    if (!head) {
+        return -1;
+    }
+    if (!ext_buf_attach(head, len, m->pool->socket_id)) {
+        rte_pktmbuf_free(head);
+        return -1;
+    }
+    if (rte_pktmbuf_read(m, 0, len, rte_pktmbuf_mtod(head, void *))
+        != rte_pktmbuf_mtod(head, void *)) {
+        rte_pktmbuf_free(head);     /* A chain is never contiguous. */
+        return -1;
+    }
+    /* 'm' keeps its identity (callers hold it): its segments go, it
+     * takes the new buffer over from 'head'. */
+    flags = m->ol_flags & ~(RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL);
+    rte_pktmbuf_free(m->next);
+    m->next = NULL;
+    m->nb_segs = 1;
+    if (RTE_MBUF_CLONED(m) || RTE_MBUF_HAS_EXTBUF(m)) {
+        rte_pktmbuf_detach(m);
+    }
+    rte_pktmbuf_attach_extbuf(m, head->buf_addr, rte_mbuf_iova_get(head),
+                              head->buf_len, head->shinfo);
+    rte_mbuf_ext_refcnt_update(head->shinfo, 1);
+    rte_pktmbuf_free(head);         /* The buffer stays: 'm' holds it. */
+    m->data_off = RTE_PKTMBUF_HEADROOM;
+    m->data_len = (uint16_t) len;
+    m->pkt_len = len;
+    m->ol_flags |= flags;
+    return 0;
+}
+
 bool
 port_ol_csum_now(struct rte_mbuf *m)
 {
     struct pkt_ol_layout ly;
     int tunnel = ol_tunnel(m->ol_flags);
 
-    if (tunnel < 0 || (m->nb_segs > 1 && rte_pktmbuf_linearize(m))
+    if (tunnel < 0 || port_pkt_linearize(m)
         || !pkt_ol_parse(rte_pktmbuf_mtod(m, const uint8_t *),
-                         rte_pktmbuf_data_len(m),
+                         rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m),
                          (enum pkt_ol_tunnel) tunnel, &ly)) {
         return false;
     }
@@ -174,56 +232,58 @@ ol_to_device(struct rte_mbuf *m, const struct pkt_ol_layout *ly, bool tso)
     return true;
 }
 
-/* A new single- or multi-segment mbuf from 'mp' holding 'hlen' bytes of
- * 'hdr' then 'plen' bytes of 'pl' (headers in the first segment), or
- * NULL. */
+/* A new mbuf from 'mp' holding 'hlen' bytes of 'hdr' then the 'plen'
+ * bytes of (possibly chained) 'src' from offset 'off', in one buffer (an
+ * external one when a jumbo segment is larger than an mbuf's), or NULL. */
 static struct rte_mbuf *
 ol_seg_alloc(struct rte_mempool *mp, const uint8_t *hdr, uint32_t hlen,
-             const uint8_t *pl, uint32_t plen)
+             const struct rte_mbuf *src, uint32_t off, uint32_t plen)
 {
-    struct rte_mbuf *head = rte_pktmbuf_alloc(mp), *cur = head;
+    struct rte_mbuf *s = rte_pktmbuf_alloc(mp);
+    uint8_t *d;
 
-    if (!head) {
+    if (!s) {
         return NULL;
     }
-    if (rte_pktmbuf_tailroom(head) < hlen) {
-        rte_pktmbuf_free(head);
+    if (rte_pktmbuf_tailroom(s) >= hlen + plen) {
+        s->data_len = (uint16_t) (hlen + plen);
+        s->pkt_len = hlen + plen;
+    } else if (!ext_buf_attach(s, hlen + plen, mp->socket_id)) {
+        rte_pktmbuf_free(s);
         return NULL;
     }
-    memcpy(rte_pktmbuf_mtod(head, uint8_t *), hdr, hlen);
-    head->data_len = (uint16_t) hlen;
-    while (plen) {
-        uint32_t room = rte_pktmbuf_tailroom(cur), c;
+    d = rte_pktmbuf_mtod(s, uint8_t *);
+    memcpy(d, hdr, hlen);
+    d += hlen;
+    /* The payload, from whichever segments of 'src' hold it. */
+    while (src && off >= src->data_len) {
+        off -= src->data_len;
+        src = src->next;
+    }
+    while (plen && src) {
+        uint32_t c = src->data_len - off;
 
-        if (!room) {
-            struct rte_mbuf *next = rte_pktmbuf_alloc(mp);
-
-            if (!next) {
-                rte_pktmbuf_free(head);
-                return NULL;
-            }
-            cur->next = next;
-            head->nb_segs++;
-            cur = next;
-            room = rte_pktmbuf_tailroom(cur);
+        if (c > plen) {
+            c = plen;
         }
-        c = plen < room ? plen : room;
-        memcpy(rte_pktmbuf_mtod_offset(cur, uint8_t *, cur->data_len), pl, c);
-        cur->data_len = (uint16_t) (cur->data_len + c);
-        pl += c;
+        memcpy(d, rte_pktmbuf_mtod_offset(src, const uint8_t *, off), c);
+        d += c;
         plen -= c;
+        off = 0;
+        src = src->next;
     }
-    head->pkt_len = 0;
-    for (cur = head; cur; cur = cur->next) {
-        head->pkt_len += cur->data_len;
+    if (plen) {
+        rte_pktmbuf_free(s);        /* Shorter than its IP length said. */
+        return NULL;
     }
-    return head;
+    return s;
 }
 
-/* Cuts TCP packet 'm' (layout 'ly') into segments of 'mss' payload bytes
- * and emits them; frees 'm'.  Returns the segments made (those it could
- * not make for lack of buffers are counted lost), or -1 when there would
- * be too many (nothing made; the caller counts the packet). */
+/* Cuts TCP packet 'm' (layout 'ly'; headers in its first segment, the
+ * payload in any) into segments of 'mss' payload bytes and emits them;
+ * frees 'm'.  Returns the segments made (those it could not make for lack
+ * of buffers are counted lost), or -1 when there would be too many
+ * (nothing made; the caller counts the packet). */
 static int
 ol_segment(struct ol_out *o, struct rte_mbuf *m,
            const struct pkt_ol_layout *ly, uint32_t mss, bool outer_csum)
@@ -240,15 +300,15 @@ ol_segment(struct ol_out *o, struct rte_mbuf *m,
     for (i = 0; i < n; i++) {
         uint32_t start = i * mss;
         uint32_t plen = payload - start < mss ? payload - start : mss;
-        const uint8_t *pl = p + ly->hdr_len + start;
-        struct rte_mbuf *s = ol_seg_alloc(m->pool, p, ly->hdr_len, pl,
-                                          plen);
+        struct rte_mbuf *s = ol_seg_alloc(m->pool, p, ly->hdr_len, m,
+                                          ly->hdr_len + start, plen);
+        uint8_t *d;
 
         if (!s) {
             break;
         }
-        pkt_ol_seg_fix(rte_pktmbuf_mtod(s, uint8_t *), ly, i, n, mss, pl,
-                       plen, outer_csum);
+        d = rte_pktmbuf_mtod(s, uint8_t *);
+        pkt_ol_seg_fix(d, ly, i, n, mss, d + ly->hdr_len, plen, outer_csum);
         s->port = m->port;
         ol_emit(o, s);
     }
@@ -276,18 +336,19 @@ port_send_ol(struct port *port, unsigned qid, struct rte_mbuf **pkts, int n,
         struct pkt_ol_layout ly;
         bool outer_csum;
         int tunnel;
-        uint8_t *p;
 
         if (!(f & PORT_OL_MBUF_FLAGS)) {
             ol_emit(&o, m);
             continue;
         }
         tunnel = ol_tunnel(f);
-        if (tunnel < 0 || (m->nb_segs > 1 && rte_pktmbuf_linearize(m))) {
+        if (tunnel < 0) {
             goto drop;
         }
-        p = rte_pktmbuf_mtod(m, uint8_t *);
-        if (!pkt_ol_parse(p, rte_pktmbuf_data_len(m),
+        /* Headers from the first segment: a device that takes the request
+         * takes a chain as it is. */
+        if (!pkt_ol_parse(rte_pktmbuf_mtod(m, const uint8_t *),
+                          rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m),
                           (enum pkt_ol_tunnel) tunnel, &ly)) {
             goto drop;
         }
@@ -320,8 +381,11 @@ port_send_ol(struct port *port, unsigned qid, struct rte_mbuf **pkts, int n,
             ol_emit(&o, m);
             continue;
         }
-        pkt_ol_csum(p, &ly, outer_csum);
-        m->ol_flags = f & ~RTE_MBUF_F_TX_OFFLOAD_MASK;
+        if (port_pkt_linearize(m)) {
+            goto drop;
+        }
+        pkt_ol_csum(rte_pktmbuf_mtod(m, uint8_t *), &ly, outer_csum);
+        m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
         csums++;
         ol_emit(&o, m);
         continue;

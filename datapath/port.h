@@ -139,6 +139,13 @@ void port_ol_enable(void);
  * gives a guest's TSO packet: actions read headers in place), or NULL. */
 struct rte_mbuf *port_pkt_copy(struct rte_mbuf *m, struct rte_mempool *mp);
 
+/* Makes chained 'm' one segment in place (the same mbuf, metadata kept):
+ * rte_pktmbuf_linearize() when the first buffer has room, else the data
+ * moves to an external buffer from rte_malloc (a guest's 64 KiB TSO frame,
+ * which rte_vhost hands over as a chain).  0, or -1 (m unchanged) without
+ * memory or when it is over 64 KiB. */
+int port_pkt_linearize(struct rte_mbuf *m);
+
 /* Completes in place the checksum 'm' asks for (an L4 one, and an outer
  * UDP one when asked), for a consumer that reads its bytes rather than
  * sending it (a packet-in); the request stays for any later output (which

@@ -22,7 +22,8 @@
 /* Adds the 'len' bytes at 'p', as big-endian 16-bit words (an odd last
  * byte padded with zero), to 'sum'.  The result is unfolded.
  *
- * The bytes are summed eight at a time in host order and the folded
+ * The bytes are summed eight at a time (four sums of 32 bytes a round
+ * while they last) in host order and the folded
  * result swapped to big-endian: the ones' complement sum does not depend
  * on byte order (RFC 1071, section 2(B)), and a folded partial sum is
  * nonzero exactly when the words' sum is, so the final fold comes out the
@@ -32,6 +33,26 @@ csum_add(uint64_t sum, const uint8_t *p, size_t len)
 {
     uint64_t s = 0;
 
+    if (len >= 32) {
+        /* Four independent sums: one add chain would make every eight
+         * bytes wait for the previous add (a 1448-byte segment's checksum
+         * took a quarter of software segmentation).  Each gains under
+         * 2^33 per round: no overflow below 2^31 rounds. */
+        uint64_t s1 = 0, s2 = 0, s3 = 0;
+
+        do {
+            uint64_t w[4];
+
+            memcpy(w, p, sizeof w);
+            s += (w[0] & 0xffffffffu) + (w[0] >> 32);
+            s1 += (w[1] & 0xffffffffu) + (w[1] >> 32);
+            s2 += (w[2] & 0xffffffffu) + (w[2] >> 32);
+            s3 += (w[3] & 0xffffffffu) + (w[3] >> 32);
+            p += 32;
+            len -= 32;
+        } while (len >= 32);
+        s = (s + s1) + (s2 + s3);
+    }
     while (len >= 8) {
         uint64_t w;
 

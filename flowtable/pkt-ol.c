@@ -23,21 +23,21 @@
 #define TCP_PSH 0x08
 #define TCP_CWR 0x80
 
-/* Skips the Ethernet header and up to MAX_VLANS tags at '*ofs'; the
- * EtherType after them in '*type'. */
+/* Skips the Ethernet header and up to MAX_VLANS tags at '*ofs' (within
+ * 'avail' readable bytes); the EtherType after them in '*type'. */
 static bool
-parse_l2(const uint8_t *p, size_t len, size_t *ofs, uint16_t *type)
+parse_l2(const uint8_t *p, size_t avail, size_t *ofs, uint16_t *type)
 {
     size_t o = *ofs;
 
-    if (o + ETH_HLEN > len) {
+    if (o + ETH_HLEN > avail) {
         return false;
     }
     *type = get_be16(p + o + 12);
     o += ETH_HLEN;
     for (int k = 0; k < MAX_VLANS && (*type == 0x8100 || *type == 0x88a8);
          k++) {
-        if (o + VLAN_HLEN > len) {
+        if (o + VLAN_HLEN > avail) {
             return false;
         }
         *type = get_be16(p + o + 2);
@@ -47,22 +47,23 @@ parse_l2(const uint8_t *p, size_t len, size_t *ofs, uint16_t *type)
     return true;
 }
 
-/* The IP header at 'l3' (EtherType 'type') within 'len' bytes: its L4
- * protocol, L4 offset and datagram end.  No fragments. */
+/* The IP header at 'l3' (EtherType 'type'; readable within 'avail', the
+ * frame 'total' bytes long): its L4 protocol, L4 offset and datagram end.
+ * No fragments. */
 static bool
-parse_ip(const uint8_t *p, size_t len, size_t l3, uint16_t type, bool *v6,
-         uint8_t *proto, size_t *l4, size_t *end)
+parse_ip(const uint8_t *p, size_t avail, size_t total, size_t l3,
+         uint16_t type, bool *v6, uint8_t *proto, size_t *l4, size_t *end)
 {
     if (type == 0x0800) {
         size_t ihl, tot;
 
-        if (l3 + IPV4_MIN_HLEN > len || p[l3] >> 4 != 4) {
+        if (l3 + IPV4_MIN_HLEN > avail || p[l3] >> 4 != 4) {
             return false;
         }
         ihl = (size_t) (p[l3] & 0xf) * 4;
         tot = get_be16(p + l3 + 2);
-        if (ihl < IPV4_MIN_HLEN || tot < ihl || l3 + tot > len
-            || (get_be16(p + l3 + 6) & 0x3fff)) {
+        if (ihl < IPV4_MIN_HLEN || tot < ihl || l3 + ihl > avail
+            || l3 + tot > total || (get_be16(p + l3 + 6) & 0x3fff)) {
             return false;
         }
         *v6 = false;
@@ -75,23 +76,23 @@ parse_ip(const uint8_t *p, size_t len, size_t l3, uint16_t type, bool *v6,
         size_t o = l3 + IPV6_HLEN, e;
         uint8_t nh;
 
-        if (l3 + IPV6_HLEN > len || p[l3] >> 4 != 6) {
+        if (l3 + IPV6_HLEN > avail || p[l3] >> 4 != 6) {
             return false;
         }
         e = o + get_be16(p + l3 + 4);
-        if (e > len) {
+        if (e > total) {
             return false;
         }
         nh = p[l3 + 6];
         for (int k = 0; k < MAX_V6_EXT && (nh == 0 || nh == 43 || nh == 60);
              k++) {
-            if (o + 8 > e) {
+            if (o + 8 > e || o + 8 > avail) {
                 return false;
             }
             nh = p[o];
             o += ((size_t) p[o + 1] + 1) * 8;
         }
-        if (o > e) {
+        if (o > e || o > avail) {
             return false;
         }
         *v6 = true;
@@ -104,14 +105,17 @@ parse_ip(const uint8_t *p, size_t len, size_t l3, uint16_t type, bool *v6,
 }
 
 bool
-pkt_ol_parse(const uint8_t *p, size_t len, enum pkt_ol_tunnel tunnel,
-             struct pkt_ol_layout *ly)
+pkt_ol_parse(const uint8_t *p, size_t avail, size_t total,
+             enum pkt_ol_tunnel tunnel, struct pkt_ol_layout *ly)
 {
     size_t o = 0, l4, end;
     uint16_t type;
     uint8_t proto;
     bool v6;
 
+    if (avail > total) {
+        avail = total;
+    }
     ly->tunnel = (uint8_t) tunnel;
     ly->outer_v6 = false;
     ly->outer_l3 = ly->outer_l4 = 0;
@@ -119,9 +123,10 @@ pkt_ol_parse(const uint8_t *p, size_t len, enum pkt_ol_tunnel tunnel,
     if (tunnel != PKT_OL_TNL_NONE) {
         size_t t;
 
-        if (!parse_l2(p, len, &o, &type)
-            || !parse_ip(p, len, o, type, &v6, &proto, &l4, &end)
-            || proto != PROTO_UDP || l4 + UDP_HLEN + TNL_HLEN > end) {
+        if (!parse_l2(p, avail, &o, &type)
+            || !parse_ip(p, avail, total, o, type, &v6, &proto, &l4, &end)
+            || proto != PROTO_UDP || l4 + UDP_HLEN + TNL_HLEN > end
+            || l4 + UDP_HLEN + TNL_HLEN > avail) {
             return false;
         }
         ly->outer_v6 = v6;
@@ -135,26 +140,29 @@ pkt_ol_parse(const uint8_t *p, size_t len, enum pkt_ol_tunnel tunnel,
         } else if (tunnel != PKT_OL_TNL_VXLAN) {
             return false;
         }
-        len = end;              /* The inner frame ends with the outer. */
+        total = end;            /* The inner frame ends with the outer. */
+        if (avail > total) {
+            avail = total;
+        }
     }
     ly->l2 = (uint16_t) o;
-    if (!parse_l2(p, len, &o, &type)
-        || !parse_ip(p, len, o, type, &v6, &proto, &l4, &end)) {
+    if (!parse_l2(p, avail, &o, &type)
+        || !parse_ip(p, avail, total, o, type, &v6, &proto, &l4, &end)) {
         return false;
     }
     if (proto == PROTO_TCP) {
         size_t doff;
 
-        if (l4 + TCP_MIN_HLEN > end) {
+        if (l4 + TCP_MIN_HLEN > end || l4 + TCP_MIN_HLEN > avail) {
             return false;
         }
         doff = (size_t) (p[l4 + 12] >> 4) * 4;
-        if (doff < TCP_MIN_HLEN || l4 + doff > end) {
+        if (doff < TCP_MIN_HLEN || l4 + doff > end || l4 + doff > avail) {
             return false;
         }
         ly->l4_hlen = (uint16_t) doff;
     } else if (proto == PROTO_UDP) {
-        if (l4 + UDP_HLEN > end) {
+        if (l4 + UDP_HLEN > end || l4 + UDP_HLEN > avail) {
             return false;
         }
         ly->l4_hlen = UDP_HLEN;

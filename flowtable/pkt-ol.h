@@ -74,11 +74,15 @@ struct pkt_ol_layout {
     uint32_t end;               /* End of its IP datagram (<= frame). */
 };
 
-/* Finds the headers of the 'len'-byte frame at 'p' (encapsulated as
- * 'tunnel' says).  False when it is not TCP or UDP over IP in Ethernet,
- * is an IPv4 fragment, or its lengths do not fit in the frame. */
-bool pkt_ol_parse(const uint8_t *p, size_t len, enum pkt_ol_tunnel tunnel,
-                  struct pkt_ol_layout *ly);
+/* Finds the headers of the 'total'-byte frame at 'p' (encapsulated as
+ * 'tunnel' says), of which the first 'avail' bytes are readable there
+ * (the first segment of a chained mbuf; every header, up to hdr_len, must
+ * be among them).  False when it is not TCP or UDP over IP in Ethernet,
+ * is an IPv4 fragment, or its lengths do not fit in the frame.  The
+ * functions below that read or write past hdr_len need the whole frame at
+ * 'p'. */
+bool pkt_ol_parse(const uint8_t *p, size_t avail, size_t total,
+                  enum pkt_ol_tunnel tunnel, struct pkt_ol_layout *ly);
 
 /* Completes the L4 checksum of the packet at 'p' over its whole datagram
  * (a UDP checksum that comes out 0 is sent as 0xffff), then, when

@@ -126,7 +126,8 @@ test_parse_shapes(void **state)
                                        shape, 100, &o, &rng);
 
                     assert_true(len > 0);
-                    assert_true(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE,
+                    memset(&ly, 0, sizeof ly);
+                    assert_true(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE,
                                              &ly));
                     assert_int_equal(ly.l2, 0);
                     assert_int_equal(ly.l3, o.l3);
@@ -135,12 +136,24 @@ test_parse_shapes(void **state)
                     assert_int_equal(ly.end, len);
                     assert_int_equal(ly.proto, proto);
                     assert_int_equal(ly.v6, v6);
+                    /* Only the headers readable (a chained mbuf's first
+                     * segment): the same layout; one byte less, none. */
+                    {
+                        struct pkt_ol_layout h;
+
+                        memset(&h, 0, sizeof h);
+                        assert_true(pkt_ol_parse(buf, o.payload, len,
+                                                 PKT_OL_TNL_NONE, &h));
+                        assert_memory_equal(&h, &ly, sizeof h);
+                        assert_false(pkt_ol_parse(buf, o.payload - 1, len,
+                                                  PKT_OL_TNL_NONE, &h));
+                    }
                     /* Every truncation is refused, none read beyond. */
                     for (size_t t = 0; t < len; t++) {
                         uint8_t *copy = malloc(t ? t : 1);
 
                         memcpy(copy, buf, t);
-                        assert_false(pkt_ol_parse(copy, t, PKT_OL_TNL_NONE,
+                        assert_false(pkt_ol_parse(copy, t, t, PKT_OL_TNL_NONE,
                                                   &ly));
                         free(copy);
                     }
@@ -162,41 +175,42 @@ test_parse_refusals(void **state)
     /* ICMP, ARP, an IPv4 fragment, an IPv6 fragment header. */
     pkt_spec_init(&s, PKT_L3_IPV4, 1);
     len = pkt_build(buf, sizeof buf, &s);
-    assert_false(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE, &ly));
+    assert_false(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE, &ly));
     pkt_spec_init(&s, PKT_L3_ARP, 0);
     len = pkt_build(buf, sizeof buf, &s);
-    assert_false(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE, &ly));
+    assert_false(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE, &ly));
     pkt_spec_init(&s, PKT_L3_IPV4, 6);
     s.ipv4.mf = true;
     len = pkt_build(buf, sizeof buf, &s);
-    assert_false(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE, &ly));
+    assert_false(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE, &ly));
     pkt_spec_init(&s, PKT_L3_IPV6, 6);
     s.ipv6.n_ext = 1;
     s.ipv6.ext[0].type = 44;
     len = pkt_build(buf, sizeof buf, &s);
-    assert_false(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE, &ly));
+    assert_false(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE, &ly));
     /* A TCP data offset below 5 or beyond the datagram. */
     pkt_spec_init(&s, PKT_L3_IPV4, 6);
     s.payload_len = 0;
     len = pkt_build(buf, sizeof buf, &s);
     buf[14 + 20 + 12] = 0x40;
-    assert_false(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE, &ly));
+    assert_false(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE, &ly));
     buf[14 + 20 + 12] = 0x60;
-    assert_false(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE, &ly));
+    assert_false(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE, &ly));
     /* An IPv4 total length beyond the frame; Ethernet padding is fine. */
     pkt_spec_init(&s, PKT_L3_IPV4, 17);
     s.payload_len = 4;
     len = pkt_build(buf, sizeof buf, &s);
     buf[14 + 3]++;
-    assert_false(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE, &ly));
+    assert_false(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE, &ly));
     buf[14 + 3]--;
     memset(buf + len, 0, 20);
-    assert_true(pkt_ol_parse(buf, len + 20, PKT_OL_TNL_NONE, &ly));
+    assert_true(pkt_ol_parse(buf, len + 20, len + 20, PKT_OL_TNL_NONE,
+                             &ly));
     assert_int_equal(ly.end, len);
     /* Not a tunnel: a plain frame parsed as VXLAN is refused. */
     pkt_spec_init(&s, PKT_L3_IPV4, 6);
     len = pkt_build(buf, sizeof buf, &s);
-    assert_false(pkt_ol_parse(buf, len, PKT_OL_TNL_VXLAN, &ly));
+    assert_false(pkt_ol_parse(buf, len, len, PKT_OL_TNL_VXLAN, &ly));
 }
 
 static void
@@ -215,7 +229,7 @@ test_parse_tunnels(void **state)
                                ov6, true);
             size_t h = tot - len;
 
-            assert_true(pkt_ol_parse(out, tot, type ? PKT_OL_TNL_GENEVE
+            assert_true(pkt_ol_parse(out, tot, tot, type ? PKT_OL_TNL_GENEVE
                                                     : PKT_OL_TNL_VXLAN,
                                      &ly));
             assert_int_equal(ly.outer_v6, ov6);
@@ -230,7 +244,7 @@ test_parse_tunnels(void **state)
                 uint8_t *copy = malloc(t ? t : 1);
 
                 memcpy(copy, out, t);
-                assert_false(pkt_ol_parse(copy, t, (enum pkt_ol_tunnel)
+                assert_false(pkt_ol_parse(copy, t, t, (enum pkt_ol_tunnel)
                                           ly.tunnel, &ly));
                 free(copy);
             }
@@ -281,7 +295,8 @@ test_csum(void **state)
                                    &rng);
                 size_t off = o.l4 + (tcp ? 16 : 6);
 
-                assert_true(pkt_ol_parse(buf, len, PKT_OL_TNL_NONE, &ly));
+                assert_true(pkt_ol_parse(buf, len, len, PKT_OL_TNL_NONE,
+                                         &ly));
                 /* Complete: whatever the field held. */
                 buf[off] ^= 0x5a;
                 buf[off + 1] = (uint8_t) test_xorshift64(&rng);
@@ -299,7 +314,7 @@ test_csum(void **state)
                                        oc);
                     struct pkt_ol_layout tl;
 
-                    assert_true(pkt_ol_parse(out, tot, PKT_OL_TNL_VXLAN,
+                    assert_true(pkt_ol_parse(out, tot, tot, PKT_OL_TNL_VXLAN,
                                              &tl));
                     out[tl.l4 + (tcp ? 16 : 6)] ^= 0x11;
                     pkt_ol_csum(out, &tl, oc);
@@ -337,7 +352,7 @@ check_segments(const uint8_t *p, size_t len, enum pkt_ol_tunnel tunnel,
     const char *why = NULL;
     uint8_t flags0;
 
-    assert_true(pkt_ol_parse(p, len, tunnel, &ly));
+    assert_true(pkt_ol_parse(p, len, len, tunnel, &ly));
     n = pkt_ol_n_segs(&ly, mss);
     payload = ly.end - ly.hdr_len;
     assert_int_equal(n, payload ? (payload + mss - 1) / mss : 1);

@@ -218,7 +218,7 @@ check_no_leak(void)
 struct ol_capture {
     size_t n;
     size_t lens[64];
-    uint8_t frames[64][8192];
+    uint8_t frames[64][16384];
 };
 
 static void
@@ -262,6 +262,103 @@ ol_mbuf(const uint8_t *frame, size_t len, uint64_t flags, uint16_t mss)
     m->ol_flags |= flags;
     m->tso_segsz = mss;
     return m;
+}
+
+/* The same as a chain of mbufs of 'mp' of at most 1000 bytes each (as
+ * rte_vhost hands over a large frame). */
+static struct rte_mbuf *
+ol_chain(const uint8_t *frame, size_t len, uint64_t flags, uint16_t mss)
+{
+    struct rte_mbuf *head = NULL, *last = NULL;
+
+    for (size_t off = 0; off < len; off += 1000) {
+        struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+        size_t n = len - off < 1000 ? len - off : 1000;
+
+        assert_non_null(m);
+        memcpy(rte_pktmbuf_append(m, (uint16_t) n), frame + off, n);
+        if (!head) {
+            head = m;
+        } else {
+            last->next = m;
+            head->nb_segs++;
+            head->pkt_len += (uint32_t) n;
+        }
+        last = m;
+    }
+    head->ol_flags |= flags;
+    head->tso_segsz = mss;
+    return head;
+}
+
+static void
+test_tx_offload_chains(void **state)
+{
+    static uint8_t frame[20000], lin[20000];
+    static struct ol_capture cap;
+    struct pkt_offsets o;
+    struct pkt_spec s;
+    struct port_stats st;
+    struct rte_mbuf *m;
+    struct port *port;
+    const char *why = NULL;
+    size_t len;
+
+    (void) state;
+    port_ol_enable();
+    pkt_spec_init(&s, PKT_L3_IPV4, 6);
+    s.payload_len = 12000;
+    len = pkt_build_ofs(frame, sizeof frame, &s, &o);
+
+    /* port_pkt_linearize(): the same mbuf, one external buffer, the data
+     * and the requests kept. */
+    m = ol_chain(frame, len, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM
+                             | RTE_MBUF_F_TX_IPV4, 1448);
+    assert_true(m->nb_segs > 10);
+    assert_int_equal(port_pkt_linearize(m), 0);
+    assert_int_equal(m->nb_segs, 1);
+    assert_int_equal(rte_pktmbuf_data_len(m), len);
+    assert_int_equal(rte_pktmbuf_pkt_len(m), len);
+    assert_true(RTE_MBUF_HAS_EXTBUF(m));
+    assert_true(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    assert_int_equal(m->tso_segsz, 1448);
+    assert_memory_equal(rte_pktmbuf_mtod(m, void *), frame, len);
+    memcpy(lin, rte_pktmbuf_mtod(m, void *), len);
+    rte_pktmbuf_free(m);
+    check_no_leak();
+
+    /* Cut in software from a chain: 9 correct segments. */
+    port = open_ok("o2", "dummy",
+                   &(struct port_option) { "ring_size", "1024" }, 1, 1);
+    m = ol_chain(frame, len, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM
+                             | RTE_MBUF_F_TX_IPV4, 1448);
+    assert_int_equal(port_tx_burst(port, 0, &m, 1), 9);
+    memset(&cap, 0, sizeof cap);
+    assert_int_equal(port_dummy_capture(port, ol_capture_cb, &cap, NULL), 0);
+    assert_int_equal(cap.n, 9);
+    for (size_t i = 0; i < 9; i++) {
+        assert_true(pkt_check_csums(cap.frames[i], cap.lens[i], &why));
+        assert_memory_equal(cap.frames[i] + o.payload,
+                            frame + o.payload + i * 1448,
+                            cap.lens[i] - o.payload);
+    }
+    /* To a device that segments: the chain goes whole. */
+    __atomic_store_n(&port->tx_ol, PORT_TX_OL_CSUM | PORT_TX_OL_TSO4,
+                     __ATOMIC_RELAXED);
+    m = ol_chain(frame, len, RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM
+                             | RTE_MBUF_F_TX_IPV4, 1448);
+    assert_int_equal(port_tx_burst(port, 0, &m, 1), 1);
+    memset(&cap, 0, sizeof cap);
+    assert_int_equal(port_dummy_capture(port, ol_capture_cb, &cap, NULL), 0);
+    assert_int_equal(cap.n, 1);
+    assert_int_equal(cap.lens[0], len);
+    assert_memory_equal(cap.frames[0] + o.payload, frame + o.payload,
+                        len - o.payload);
+    port_get_stats(port, &st);
+    assert_int_equal(st.tx_sw_segments, 9);
+    assert_int_equal(st.tx_offload_dropped, 0);
+    port_close(port);
+    check_no_leak();
 }
 
 static void
@@ -1425,6 +1522,7 @@ main(void)
         cmocka_unit_test(test_dummy_round_trip),
         cmocka_unit_test(test_tx_offload_software),
         cmocka_unit_test(test_tx_offload_to_device),
+        cmocka_unit_test(test_tx_offload_chains),
         cmocka_unit_test(test_dummy_tx_overflow),
         cmocka_unit_test(test_dummy_multi_rxq_and_reconfigure),
         cmocka_unit_test(test_option_errors),
