@@ -83,6 +83,14 @@ class Peer:
         self.err.close()
 
 
+def peer_ports(peer):
+    """sluice's ports 1 and 2 on the peer's sending and receiving sides."""
+    return [{"name": "v1", "ofport": 1, "type": "vhostuserclient",
+             "path": peer.tx},
+            {"name": "v2", "ofport": 2, "type": "vhostuserclient",
+             "path": peer.rx}]
+
+
 def ports_of(sw, bridge="br0"):
     return {p["name"]: p for p in sw.call("dump-ports", bridge=bridge)}
 
@@ -100,13 +108,9 @@ def test_tso_stream_through_switch(tmp_path, rx_tso):
     peer = Peer(tmp_path, nbytes, rx_tso)
     sw = None
     try:
-        sw = Switch(ports=[
-            {"name": "v1", "ofport": 1, "type": "vhostuserclient",
-             "path": peer.tx},
-            {"name": "v2", "ofport": 2, "type": "vhostuserclient",
-             "path": peer.rx}],
-            flows=["in_port=1,actions=output:2",
-                   "in_port=2,actions=output:1"])
+        sw = Switch(ports=peer_ports(peer),
+                    flows=["in_port=1,actions=output:2",
+                           "in_port=2,actions=output:1"])
         r = peer.result()
         ports = ports_of(sw)
         diag = f"\n{r}\n{ports}\n{peer.read_log()[-2000:]}"
@@ -130,18 +134,15 @@ def test_tso_stream_through_switch(tmp_path, rx_tso):
 
 
 def test_tso_frames_copied_to_two_outputs(tmp_path):
-    """A TSO frame sent to two ports is copied (to the first) whole, in
-    one buffer like the original: the guest gets every byte, the dummy
-    port gets the same frames cut in software, nothing is dropped."""
+    """A TSO frame (a chain of mbufs from rte_vhost) sent to two ports is
+    copied (for the first) whole, into one buffer: the guest gets every
+    byte, the dummy port gets the same frames cut in software, nothing is
+    dropped."""
     nbytes = 4 * MIB + 99
     peer = Peer(tmp_path, nbytes, True)
     sw = None
     try:
-        sw = Switch(ports=[
-            {"name": "v1", "ofport": 1, "type": "vhostuserclient",
-             "path": peer.tx},
-            {"name": "v2", "ofport": 2, "type": "vhostuserclient",
-             "path": peer.rx},
+        sw = Switch(ports=peer_ports(peer) + [
             {"name": "d3", "ofport": 3, "type": "dummy",
              "ring_size": 65536}],
             flows=["in_port=1,actions=output:2,output:3"])
@@ -209,11 +210,7 @@ def test_tso_stream_through_vxlan(tmp_path):
                  "ifname": tap, "addresses": ["172.31.0.1/24"]}],
              "flows": ["in_port=1,actions=output:2",
                        "in_port=2,actions=output:1"]},
-            {"name": "br-int", "ports": [
-                {"name": "v1", "ofport": 1, "type": "vhostuserclient",
-                 "path": peer.tx},
-                {"name": "v2", "ofport": 2, "type": "vhostuserclient",
-                 "path": peer.rx},
+            {"name": "br-int", "ports": peer_ports(peer) + [
                 {"name": "vx0", "ofport": 10, "type": "vxlan",
                  "remote_ip": "172.31.0.2", "local_ip": "172.31.0.1",
                  "key": "42", "csum": "true"}],
