@@ -15,6 +15,14 @@
  * bursts so an idle poll allocates nothing.  tx: write()/writev() each mbuf
  * and free it; the kernel descriptor is safe from several threads, so the
  * port reports one device queue per PMD (no locks).
+ *
+ * Offload (option tso, on by default): the descriptor carries a virtio-net
+ * header before every frame (IFF_VNET_HDR), so the port takes what a guest
+ * left to the device (port.h): a partial checksum becomes
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM and a TSO frame a GSO frame, which the
+ * kernel delivers whole to a local socket or cuts itself.  What the kernel
+ * sends the port stays complete (TUNSETOFFLOAD with no features): its
+ * header is read and dropped.
  */
 
 #include <arpa/inet.h>
@@ -22,6 +30,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +60,7 @@ struct tap_addr {
 
 struct tap_config {
     char ifname[IFNAMSIZ];
+    bool tso;               /* Offloads through a virtio-net header. */
     unsigned mtu;           /* 0: leave as is. */
     struct tap_addr addrs[TAP_MAX_ADDRS];
     size_t n_addrs;
@@ -66,6 +76,7 @@ struct port_tap {
     struct tap_config applied;    /* In effect. */
 
     int fd;                       /* /dev/net/tun, or -1. */
+    bool vnet_hdr;                /* Frames come and go after a header. */
     int ifindex;
     uint8_t mac[6];
 
@@ -200,6 +211,10 @@ static const struct port_opt_def tap_options[] = {
     { "addresses", PORT_OPT_LIST, false, 0, TAP_MAX_ADDRS, "none",
       "IPv4 and IPv6 addresses to put on the interface, each "
       "`ADDR/PREFIX` (`10.0.0.1/24`, `fd00::1/64`)", tap_check_address },
+    { "tso", PORT_OPT_STRING, false, 4, 5, "true",
+      "`true`: hand the kernel guests' partial checksums and TSO frames "
+      "as they are (a virtio-net header), rather than completed and cut "
+      "in software; cannot change on an open port", port_opt_check_bool },
     { .name = NULL },
 };
 
@@ -215,6 +230,10 @@ tap_set_config(struct port *port, const struct port_option *opts,
 
     memset(&cfg, 0, sizeof cfg);
     cfg.mtu = port_opt_get_u32(tap_options, opts, n_opts, "mtu");
+    cfg.tso = true;
+    if (port_opt_get(opts, n_opts, "tso")) {
+        port_opt_parse_bool(port_opt_get(opts, n_opts, "tso"), &cfg.tso);
+    }
     /* At most TAP_MAX_ADDRS good addresses: the table said so. */
     for (s = s ? s : ""; *s && cfg.n_addrs < TAP_MAX_ADDRS; cfg.n_addrs++) {
         size_t len = strcspn(s, ",");
@@ -230,6 +249,11 @@ tap_set_config(struct port *port, const struct port_option *opts,
                          "the port name %s", port->name, msg);
             return EINVAL;
         }
+    }
+    if (t->fd >= 0 && cfg.tso != t->applied.tso) {
+        port_err_set(err, errsize, "%s: option tso cannot be changed on an "
+                     "open port (delete and re-add it)", port->name);
+        return ENOTSUP;
     }
     if (t->fd >= 0 && strcmp(ifname, t->applied.ifname)) {
         port_err_set(err, errsize, "%s: option ifname cannot be changed on "
@@ -393,7 +417,8 @@ tap_reconfigure(struct port *port, char *err, size_t errsize)
             return error;
         }
         memset(&ifr, 0, sizeof ifr);
-        ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI
+                        | (t->cfg.tso ? IFF_VNET_HDR : 0);
         snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", t->cfg.ifname);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
             error = errno;
@@ -402,6 +427,26 @@ tap_reconfigure(struct port *port, char *err, size_t errsize)
                          port->name, t->cfg.ifname, strerror(error));
             return error;
         }
+        if (t->cfg.tso) {
+            int hdr = (int) sizeof(struct virtio_net_hdr);
+
+            /* The kernel sends complete frames (no offload features);
+             * it takes partial checksums and GSO frames from us. */
+            if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0
+                || ioctl(fd, TUNSETOFFLOAD, 0UL) < 0) {
+                error = errno;
+                close(fd);
+                port_err_set(err, errsize, "%s: tap %s: cannot set up the "
+                             "virtio-net header: %s", port->name,
+                             t->cfg.ifname, strerror(error));
+                return error;
+            }
+        }
+        t->vnet_hdr = t->cfg.tso;
+        __atomic_store_n(&port->tx_ol,
+                         t->cfg.tso ? PORT_TX_OL_CSUM | PORT_TX_OL_TSO4
+                                      | PORT_TX_OL_TSO6 : 0,
+                         __ATOMIC_RELAXED);
         t->fd = fd;
         opened = true;
         memset(&t->applied, 0, sizeof t->applied);
@@ -465,7 +510,8 @@ tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
     }
     while (n < max) {
         struct rte_mbuf *m = t->rx_spare;
-        struct iovec iov[2];
+        struct virtio_net_hdr vh;
+        struct iovec iov[3];
         size_t room;
         ssize_t r;
 
@@ -478,11 +524,18 @@ tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
         }
         t->rx_spare = NULL;
         room = rte_pktmbuf_tailroom(m);
-        iov[0].iov_base = rte_pktmbuf_mtod(m, void *);
-        iov[0].iov_len = room;
-        iov[1].iov_base = t->rx_spill;
-        iov[1].iov_len = TAP_SPILL_SIZE;
-        r = readv(t->fd, iov, 2);
+        iov[0].iov_base = &vh;
+        iov[0].iov_len = sizeof vh;
+        iov[1].iov_base = rte_pktmbuf_mtod(m, void *);
+        iov[1].iov_len = room;
+        iov[2].iov_base = t->rx_spill;
+        iov[2].iov_len = TAP_SPILL_SIZE;
+        /* With the header on, it comes first (and says nothing: the
+         * kernel completes what it sends). */
+        r = t->vnet_hdr ? readv(t->fd, iov, 3) : readv(t->fd, iov + 1, 2);
+        if (r > 0 && t->vnet_hdr) {
+            r = r >= (ssize_t) sizeof vh ? r - (ssize_t) sizeof vh : 0;
+        }
         if (r <= 0) {
             t->rx_spare = m;
             if (r < 0 && errno != EAGAIN && errno != EINTR) {
@@ -515,33 +568,56 @@ tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
     return n;
 }
 
+/* The virtio-net header for 'm': what port-ol.c left to the device. */
+static void
+tap_vnet_hdr(const struct rte_mbuf *m, struct virtio_net_hdr *h)
+{
+    uint64_t f = m->ol_flags;
+
+    memset(h, 0, sizeof *h);
+    if (f & RTE_MBUF_F_TX_L4_MASK) {
+        h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        h->csum_start = (uint16_t) (m->l2_len + m->l3_len);
+        h->csum_offset = (f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_UDP_CKSUM
+                         ? 6 : 16;
+    }
+    if (f & RTE_MBUF_F_TX_TCP_SEG) {
+        h->gso_type = f & RTE_MBUF_F_TX_IPV6 ? VIRTIO_NET_HDR_GSO_TCPV6
+                                             : VIRTIO_NET_HDR_GSO_TCPV4;
+        h->gso_size = m->tso_segsz;
+        h->hdr_len = (uint16_t) (m->l2_len + m->l3_len + m->l4_len);
+    }
+}
+
 static int
 tap_send(struct port *port, unsigned qid, struct rte_mbuf **pkts, int n,
          uint64_t *bytes)
 {
     struct port_tap *t = tap_cast(port);
+    size_t hl = t->vnet_hdr ? sizeof(struct virtio_net_hdr) : 0;
     uint64_t b = 0;
     int sent = 0;
 
     for (int i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
+        struct iovec iov[TAP_MAX_SEGS + 1];
+        struct virtio_net_hdr vh;
+        int k = 0;
         ssize_t r;
 
-        if (m->nb_segs == 1) {
-            r = write(t->fd, rte_pktmbuf_mtod(m, void *), m->data_len);
-        } else {
-            struct iovec iov[TAP_MAX_SEGS];
-            int k = 0;
-
-            for (struct rte_mbuf *s = m; s && k < TAP_MAX_SEGS;
-                 s = s->next) {
-                iov[k].iov_base = rte_pktmbuf_mtod(s, void *);
-                iov[k].iov_len = s->data_len;
-                k++;
-            }
-            r = m->nb_segs <= TAP_MAX_SEGS ? writev(t->fd, iov, k) : -1;
+        if (hl) {
+            tap_vnet_hdr(m, &vh);
+            iov[k].iov_base = &vh;
+            iov[k].iov_len = hl;
+            k++;
         }
-        if (r == (ssize_t) rte_pktmbuf_pkt_len(m)) {
+        for (struct rte_mbuf *s = m; s && k <= TAP_MAX_SEGS; s = s->next) {
+            iov[k].iov_base = rte_pktmbuf_mtod(s, void *);
+            iov[k].iov_len = s->data_len;
+            k++;
+        }
+        r = m->nb_segs <= TAP_MAX_SEGS ? writev(t->fd, iov, k) : -1;
+        if (r == (ssize_t) (hl + rte_pktmbuf_pkt_len(m))) {
             b += rte_pktmbuf_pkt_len(m);
             sent++;
         } else if (r < 0 && errno != EAGAIN && errno != ENOBUFS) {

@@ -8,9 +8,10 @@ checksum and segmentation offload negotiated (TSO frames pass from guest
 to guest whole), once with explicit flows and the offloads off.  TCP
 (partial checksums from a Linux guest) is the point: ping alone would
 pass with broken offloads.  A third test puts a network namespace on a
-tap port between two guests: what a guest sends as TSO frames leaves
-sluice for the kernel cut into segments and checksummed in software, and
-4 MiB go each way with their md5.
+tap port between two guests: what a guest sends as TSO frames goes to the
+kernel whole under a virtio-net header or, with the tap's tso=false, cut
+into segments and checksummed in software; 4 MiB go each way with their
+md5.
 
 KVM is used only where the CPU has vmx/svm; TCG otherwise.  Skipped, with
 the reason, where QEMU cannot run at all.
@@ -88,13 +89,13 @@ def run_two_vms(tmp_path, guest, flows, tso):
         assert r1["tcp"][1] == MIB << 20, diag
         assert r1["tcp"][1:] == r2["tcp"][1:], diag
         # The data went through sluice: over MIB MiB.  With the offloads,
-        # vm2 sent TSO frames and vm1 took them whole; without, every
-        # frame is at most 1514 bytes.
+        # vm1 took vm2's partial checksums and TSO frames as they were
+        # (nothing done in software; whether vm2's TCP made TSO frames
+        # depends on its speed: test_vhost_tso.py makes them for sure);
+        # without, every frame is at most 1514 bytes.
         assert stats["vm2"]["rx_bytes"] > MIB << 20, diag
         assert stats["vm1"]["tx_bytes"] > MIB << 20, diag
         if tso:
-            assert (stats["vm2"]["rx_bytes"]
-                    > stats["vm2"]["rx_packets"] * 1514), diag
             assert stats["vm1"]["tx_sw_segments"] == 0, diag
             assert stats["vm1"]["tx_sw_checksums"] == 0, diag
         else:
@@ -171,16 +172,20 @@ def sh(*cmd, check=True):
                           timeout=30)
 
 
-def test_vm_and_namespace_over_tap(tmp_path, guest):
-    """vm1 sends 4 MiB to a namespace on a tap port (its TSO frames are
-    cut in software: the kernel's tap takes none), the namespace sends
-    4 MiB to vm2; both arrive whole."""
+@pytest.mark.parametrize("tap_tso", [True, False],
+                         ids=["tap_tso", "tap_no_tso"])
+def test_vm_and_namespace_over_tap(tmp_path, guest, tap_tso):
+    """vm1 sends 4 MiB to a namespace on a tap port, the namespace sends
+    4 MiB to vm2; both arrive whole.  vm1's TSO frames go to the kernel
+    whole, under a virtio-net header (tap option tso, the default), or,
+    with tso=false, cut into segments in software."""
     kernel, initrd = guest
     s1 = str(tmp_path / "vm1.sock")
     s2 = str(tmp_path / "vm2.sock")
     ports = [{"name": "vm1", "ofport": 1, "type": "vhostuser", "path": s1},
              {"name": "vm2", "ofport": 2, "type": "vhostuser", "path": s2},
-             {"name": "t0", "ofport": 3, "type": "tap", "ifname": TAP}]
+             {"name": "t0", "ofport": 3, "type": "tap", "ifname": TAP,
+              "tso": "true" if tap_tso else "false"}]
     sh("ip", "netns", "del", NS, check=False)
     sh("ip", "netns", "add", NS)
     vms, procs, sw = [], [], None
@@ -228,14 +233,19 @@ def test_vm_and_namespace_over_tap(tmp_path, guest):
         assert r2.get("tcp", (None,))[0] == "recv", diag
         assert [int(ns_sent[0]), ns_sent[1]] == list(r2["tcp"][1:]), diag
         assert r2["tcp"][1] == MIB << 20, diag
-        # vm1's TSO frames left by the tap port as segments made in
-        # software, none lost; frames on the tap at most 1514 bytes.
-        assert stats["vm1"]["rx_bytes"] > stats["vm1"]["rx_packets"] * 1514, \
-            diag
-        assert stats["t0"]["tx_sw_segments"] > 0, diag
+        # vm1's partial checksums (a Linux guest leaves every TCP
+        # checksum to the device) and TSO frames, if its TCP made any (it
+        # does unless the run is slow: test_vhost_tso.py makes them for
+        # sure), went to the kernel as they were, or were completed and
+        # cut in software.
         assert stats["t0"]["tx_offload_dropped"] == 0, diag
-        assert stats["t0"]["tx_bytes"] <= stats["t0"]["tx_packets"] * 1514, \
-            diag
+        done = stats["t0"]["tx_sw_segments"] + stats["t0"]["tx_sw_checksums"]
+        if tap_tso:
+            assert done == 0, diag
+        else:
+            assert done > 0, diag
+            assert (stats["t0"]["tx_bytes"]
+                    <= stats["t0"]["tx_packets"] * 1514), diag
     finally:
         for vm in vms:
             vm.stop()
