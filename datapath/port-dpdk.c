@@ -62,6 +62,10 @@ struct port_dpdk {
     bool meta_done;
     int meta_ret;           /* 0, ENOTSUP (none needed) or an errno. */
     uint64_t meta_features; /* RTE_ETH_RX_METADATA_* granted. */
+
+    /* Rx scatters (an MTU over an mbuf): chains are made one buffer. */
+    bool scatter;
+    uint64_t rx_unlinear;   /* Chains that could not be (atomic). */
 };
 
 /* Ethdev ports in use by some sluice port (main thread only). */
@@ -298,6 +302,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
     struct port *port = &p->up;
     struct rte_eth_dev_info info;
     struct rte_eth_conf conf;
+    bool scatter = false;
     uint16_t n_rxd = DPDK_DEF_RXD, n_txd = DPDK_DEF_TXD;
     unsigned n_rxq, n_txq;
     int socket;
@@ -355,6 +360,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
                 return EINVAL;
             }
             conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+            scatter = true;
         }
         if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
             conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
@@ -371,6 +377,7 @@ dpdk_start(struct port_dpdk *p, char *err, size_t errsize)
                      strerror(ret));
         return ret;
     }
+    p->scatter = scatter;
     rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &n_rxd, &n_txd);
 
     socket = rte_eth_dev_socket_id(p->port_id);
@@ -457,8 +464,20 @@ static int
 dpdk_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
               int max)
 {
-    return rte_eth_rx_burst(dpdk_cast(port)->port_id, (uint16_t) qid, pkts,
-                            (uint16_t) max);
+    struct port_dpdk *p = dpdk_cast(port);
+    int n = rte_eth_rx_burst(p->port_id, (uint16_t) qid, pkts,
+                             (uint16_t) max);
+
+    if (unlikely(p->scatter) && n > 0) {
+        /* Frames larger than an mbuf come chained: one piece each. */
+        uint64_t dropped = 0;
+
+        n = port_rx_linearize(pkts, n, &dropped);
+        if (dropped) {
+            __atomic_fetch_add(&p->rx_unlinear, dropped, __ATOMIC_RELAXED);
+        }
+    }
+    return n;
 }
 
 static int
@@ -491,7 +510,8 @@ dpdk_get_stats(const struct port *port, struct port_stats *stats)
     if (!p->attached || rte_eth_stats_get(p->port_id, &s)) {
         return;
     }
-    stats->rx_dropped += s.imissed + s.rx_nombuf;
+    stats->rx_dropped += s.imissed + s.rx_nombuf
+                         + __atomic_load_n(&p->rx_unlinear, __ATOMIC_RELAXED);
     stats->rx_errors += s.ierrors;
     stats->tx_errors += s.oerrors;
 }

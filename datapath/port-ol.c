@@ -136,6 +136,22 @@ port_pkt_linearize(struct rte_mbuf *m)
     return 0;
 }
 
+int
+port_rx_linearize(struct rte_mbuf **pkts, int n, uint64_t *dropped)
+{
+    int k = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (pkts[i]->nb_segs > 1 && port_pkt_linearize(pkts[i])) {
+            rte_pktmbuf_free(pkts[i]);
+            (*dropped)++;
+            continue;
+        }
+        pkts[k++] = pkts[i];
+    }
+    return k;
+}
+
 bool
 port_ol_csum_now(struct rte_mbuf *m)
 {

@@ -17,12 +17,13 @@
  * port reports one device queue per PMD (no locks).
  *
  * Offload (option tso, on by default): the descriptor carries a virtio-net
- * header before every frame (IFF_VNET_HDR), so the port takes what a guest
- * left to the device (port.h): a partial checksum becomes
+ * header before every frame (IFF_VNET_HDR), both ways.  The port takes
+ * what a guest left to the device (port.h): a partial checksum becomes
  * VIRTIO_NET_HDR_F_NEEDS_CSUM and a TSO frame a GSO frame, which the
- * kernel delivers whole to a local socket or cuts itself.  What the kernel
- * sends the port stays complete (TUNSETOFFLOAD with no features): its
- * header is read and dropped.
+ * kernel delivers whole to a local socket or cuts itself.  The kernel may
+ * send the same (TUNSETOFFLOAD: checksum, TSO4, TSO6): its header becomes
+ * the packet's requests, met where the packet leaves, like a guest's; a
+ * partial checksum outside TCP/UDP is completed on receipt.
  */
 
 #include <arpa/inet.h>
@@ -45,7 +46,10 @@
 
 #include <rte_mbuf.h>
 
+#include "csum.h"
+#include "pkt-ol.h"
 #include "port-provider.h"
+#include "util.h"
 
 #define TAP_MAX_ADDRS 16
 #define TAP_SPILL_SIZE 65536
@@ -430,10 +434,11 @@ tap_reconfigure(struct port *port, char *err, size_t errsize)
         if (t->cfg.tso) {
             int hdr = (int) sizeof(struct virtio_net_hdr);
 
-            /* The kernel sends complete frames (no offload features);
-             * it takes partial checksums and GSO frames from us. */
+            /* Partial checksums and TCP GSO frames both ways. */
             if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0
-                || ioctl(fd, TUNSETOFFLOAD, 0UL) < 0) {
+                || ioctl(fd, TUNSETOFFLOAD,
+                         (unsigned long) (TUN_F_CSUM | TUN_F_TSO4
+                                          | TUN_F_TSO6)) < 0) {
                 error = errno;
                 close(fd);
                 port_err_set(err, errsize, "%s: tap %s: cannot set up the "
@@ -441,6 +446,7 @@ tap_reconfigure(struct port *port, char *err, size_t errsize)
                              t->cfg.ifname, strerror(error));
                 return error;
             }
+            port_ol_enable();       /* It may now receive requests. */
         }
         t->vnet_hdr = t->cfg.tso;
         __atomic_store_n(&port->tx_ol,
@@ -492,6 +498,65 @@ tap_chain_copy(struct rte_mbuf *head, struct rte_mempool *mp,
     return true;
 }
 
+/* What the kernel left to the device (its virtio-net header 'vh' before
+ * 'm'), as the packet's requests (port.h); a partial checksum that is not
+ * TCP's or UDP's at the L4 header is completed here.  False: 'm' is to be
+ * dropped (a GSO frame sluice never offered, or inconsistent). */
+static bool
+tap_rx_offloads(struct rte_mbuf *m, const struct virtio_net_hdr *vh)
+{
+    uint8_t gso = vh->gso_type & (uint8_t) ~VIRTIO_NET_HDR_GSO_ECN;
+    bool partial = (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+    struct pkt_ol_layout ly;
+    uint32_t start, end;
+    uint8_t *p;
+
+    if (!partial && gso == VIRTIO_NET_HDR_GSO_NONE) {
+        return true;
+    }
+    if (pkt_ol_parse(rte_pktmbuf_mtod(m, const uint8_t *),
+                     rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m),
+                     PKT_OL_TNL_NONE, &ly)
+        && (!partial || (vh->csum_start == ly.l4
+                         && vh->csum_offset == (ly.proto == 6 ? 16 : 6)))) {
+        uint64_t f = ly.v6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4;
+
+        if (gso != VIRTIO_NET_HDR_GSO_NONE) {
+            if (ly.proto != 6 || !vh->gso_size
+                || (gso != VIRTIO_NET_HDR_GSO_TCPV4
+                    && gso != VIRTIO_NET_HDR_GSO_TCPV6)) {
+                return false;
+            }
+            f |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM;
+            m->tso_segsz = vh->gso_size;
+        } else {
+            f |= ly.proto == 6 ? RTE_MBUF_F_TX_TCP_CKSUM
+                               : RTE_MBUF_F_TX_UDP_CKSUM;
+        }
+        m->ol_flags |= f;
+        return true;
+    }
+    if (gso != VIRTIO_NET_HDR_GSO_NONE || port_pkt_linearize(m)) {
+        return false;
+    }
+    /* Elsewhere (a tunnel's inner header, SCTP...): the device's sum from
+     * csum_start to the end, over the pseudo-header sum the field holds. */
+    p = rte_pktmbuf_mtod(m, uint8_t *);
+    start = vh->csum_start;
+    end = rte_pktmbuf_data_len(m);
+    if (start >= end || (uint32_t) vh->csum_offset + 2 > end - start) {
+        return false;
+    }
+    {
+        uint16_t c = (uint16_t) ~csum_fold(csum_add(0, p + start,
+                                                    end - start));
+
+        /* 0 goes as 0xffff, as Linux does (for UDP, 0 is "none"). */
+        put_be16(p + start + vh->csum_offset, c ? c : 0xffff);
+    }
+    return true;
+}
+
 static int
 tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
              int max)
@@ -530,8 +595,7 @@ tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
         iov[1].iov_len = room;
         iov[2].iov_base = t->rx_spill;
         iov[2].iov_len = TAP_SPILL_SIZE;
-        /* With the header on, it comes first (and says nothing: the
-         * kernel completes what it sends). */
+        /* With the header on, it comes first. */
         r = t->vnet_hdr ? readv(t->fd, iov, 3) : readv(t->fd, iov + 1, 2);
         if (r > 0 && t->vnet_hdr) {
             r = r >= (ssize_t) sizeof vh ? r - (ssize_t) sizeof vh : 0;
@@ -553,6 +617,17 @@ tap_rxq_recv(struct port *port, unsigned qid, struct rte_mbuf **pkts,
                 t->rx_dropped++;
                 continue;
             }
+        }
+        if (m->nb_segs > 1 && port_pkt_linearize(m)) {
+            rte_pktmbuf_free(m);        /* (The datapath wants one piece.) */
+            t->rx_dropped++;
+            continue;
+        }
+        if (t->vnet_hdr && (vh.flags || vh.gso_type)
+            && !tap_rx_offloads(m, &vh)) {
+            rte_pktmbuf_free(m);
+            t->rx_errors++;
+            continue;
         }
         pkts[n++] = m;
     }

@@ -146,6 +146,13 @@ struct rte_mbuf *port_pkt_copy(struct rte_mbuf *m, struct rte_mempool *mp);
  * memory or when it is over 64 KiB. */
 int port_pkt_linearize(struct rte_mbuf *m);
 
+/* For a provider whose device may hand over chains (tap, an ethdev that
+ * scatters): makes each of the 'n' packets one segment
+ * (port_pkt_linearize()), since the datapath parses a packet in one piece;
+ * those it cannot are freed and counted in '*dropped'.  Returns the
+ * packets left, in order. */
+int port_rx_linearize(struct rte_mbuf **pkts, int n, uint64_t *dropped);
+
 /* Completes in place the checksum 'm' asks for (an L4 one, and an outer
  * UDP one when asked), for a consumer that reads its bytes rather than
  * sending it (a packet-in); the request stays for any later output (which

@@ -629,13 +629,17 @@ vhost_start(struct port_vhost *v, char *err, size_t errsize)
     pthread_mutex_unlock(&vhost_mutex);
 
     if (v->cfg.tso) {
-        /* Offload requests as rx flags (RX_L4_CKSUM_NONE, RX_LRO).  A TSO
-         * frame comes as a chain of mbufs: the datapath reads headers in
-         * the first and makes it one buffer only where it must
-         * (port_pkt_linearize()).  rte_vhost's external buffers cost an
-         * rte_malloc() and, on free, a 64 KiB memset per frame: 20 % of
-         * the PMD when guests exchange TSO frames. */
-        flags |= RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
+        /* Offload requests as rx flags (RX_L4_CKSUM_NONE, RX_LRO), and a
+         * TSO frame in one buffer (external when it is larger than an
+         * mbuf's): the datapath parses a packet in one piece (a chain's
+         * flow key would lack what lies past the first segment).  The
+         * external buffers cost an rte_malloc() and, on free, a 64 KiB
+         * memset per frame (20 % of the PMD when guests exchange TSO
+         * frames); a chain linearised at receipt costs a copy instead,
+         * no less. */
+        flags |= RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS
+                 | RTE_VHOST_USER_EXTBUF_SUPPORT
+                 | RTE_VHOST_USER_LINEARBUF_SUPPORT;
     }
     if (v->client) {
         flags |= RTE_VHOST_USER_CLIENT; /* Reconnects by default. */

@@ -252,7 +252,9 @@ def test_outbound_tcp_md5_and_unsolicited_inbound_dropped(net):
     c = tcp[0]
     assert c["orig"]["src"] == IN_IP and c["orig"]["dst"] == OUT_IP
     assert c["reply"]["src"] == OUT_IP
-    assert c["packets"][0] > 100 and c["packets"][1] > 10
+    # The 4 MiB went through the tracker (as segments, or as the GSO
+    # frames the kernel hands a tap with offloads: fewer, larger packets).
+    assert c["bytes"][0] > 4 << 20 and c["packets"][1] > 10
     # Both sides closed (FIN): the entry is in a closing state.
     assert c["state"] in ("TIME_WAIT", "CLOSED", "CLOSING", "LAST_ACK",
                           "FIN_WAIT_2"), c
