@@ -361,8 +361,9 @@ port_send_ol(struct port *port, unsigned qid, struct rte_mbuf **pkts, int n,
         if (tunnel < 0) {
             goto drop;
         }
-        /* Headers from the first segment: a device that takes the request
-         * takes a chain as it is. */
+        /* Headers from the first segment (packets arrive in one, but a
+         * chain would do: a device that takes the request takes it as it
+         * is, and segments are cut from any segment). */
         if (!pkt_ol_parse(rte_pktmbuf_mtod(m, const uint8_t *),
                           rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m),
                           (enum pkt_ol_tunnel) tunnel, &ly)) {

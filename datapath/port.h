@@ -141,9 +141,10 @@ struct rte_mbuf *port_pkt_copy(struct rte_mbuf *m, struct rte_mempool *mp);
 
 /* Makes chained 'm' one segment in place (the same mbuf, metadata kept):
  * rte_pktmbuf_linearize() when the first buffer has room, else the data
- * moves to an external buffer from rte_malloc (a guest's 64 KiB TSO frame,
- * which rte_vhost hands over as a chain).  0, or -1 (m unchanged) without
- * memory or when it is over 64 KiB. */
+ * moves to an external buffer from rte_malloc (a 64 KiB GSO frame a tap
+ * read into a chain).  0, or -1 (m unchanged) without memory or when it
+ * is over 64 KiB.  Providers make what they receive one segment
+ * (port_rx_linearize()); the datapath's calls are a safeguard. */
 int port_pkt_linearize(struct rte_mbuf *m);
 
 /* For a provider whose device may hand over chains (tap, an ethdev that

@@ -339,7 +339,7 @@ main(int argc, char **argv)
     struct rx_stats rs = { 0 };
     uint64_t sent_bytes = 0, sent_frames = 0, off = 0;
     uint64_t hz, t0, t_end, t_meas = 0, meas_payload = 0, meas_frames = 0;
-    uint64_t last_next = 0, last_progress = 0;
+    uint64_t last_next = 0, last_progress = 0, quiet_since = 0;
     unsigned n_pend = 0;
     struct opts o;
     char *eal[64];
@@ -482,11 +482,7 @@ main(int argc, char **argv)
         }
         if (!sending) {
             /* Drain: until 1 s passes with nothing new (or all came). */
-            static uint64_t quiet_since;
-
-            if (n) {
-                quiet_since = now;
-            } else if (!quiet_since) {
+            if (n || !quiet_since) {
                 quiet_since = now;
             }
             if ((o.bytes && rs.next >= o.bytes && n == 0)

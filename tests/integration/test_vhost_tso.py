@@ -134,10 +134,10 @@ def test_tso_stream_through_switch(tmp_path, rx_tso):
 
 
 def test_tso_frames_copied_to_two_outputs(tmp_path):
-    """A TSO frame (a chain of mbufs from rte_vhost) sent to two ports is
-    copied (for the first) whole, into one buffer: the guest gets every
-    byte, the dummy port gets the same frames cut in software, nothing is
-    dropped."""
+    """A TSO frame (larger than an mbuf: rte_vhost's external buffer)
+    sent to two ports is copied (for the first) whole, into one buffer:
+    the guest gets every byte, the dummy port gets the same frames cut in
+    software, nothing is dropped."""
     nbytes = 4 * MIB + 99
     peer = Peer(tmp_path, nbytes, True)
     sw = None
