@@ -277,16 +277,18 @@ megaflow_is_simple(const struct dp_megaflow *mf)
 }
 
 /* Caches 'mf' for packet 'i' of the batch in the exact-match tier: the
- * header-key cache if the packet has the common shape, else the EMC. */
+ * header-key cache if the packet has the common shape, else the EMC if
+ * the batch uses it ('emc_on': only then was 'hash' computed). */
 static inline void
 exact_insert(struct dp_pmd *pmd, const struct flow *key, uint32_t hash,
-             const struct hkey *hk, uint32_t hk_hash, struct dp_megaflow *mf)
+             bool emc_on, const struct hkey *hk, uint32_t hk_hash,
+             struct dp_megaflow *mf)
 {
     if (hk) {
         if (pmd->hkc && exact_gate_open(&pmd->hkc_gate)) {
             hkc_insert(pmd->hkc, hk, hk_hash, mf);
         }
-    } else if (pmd->emc && exact_gate_open(&pmd->emc_gate)) {
+    } else if (emc_on) {
         emc_insert(pmd->emc, key, hash, mf);
     }
 }
@@ -437,6 +439,7 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         }
         if (b->md) {
             unsigned qi = b->rq_base + i;
+            struct flow *k;
 
             if (b->rq->tnl_ctx[qi] && (pmd->hkc || !pmd->emc)
                 && hkey_extract(frame, len, b->rq->in_ports[qi], hk)) {
@@ -456,22 +459,28 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
             }
             b->hk_of[i] = HK_NONE;
             if (b->rq->has_key[qi]) {
-                /* Nothing changed the headers since its last pass. */
-                b->keys[i] = b->rq->keys[qi];
+                /* Nothing changed the headers since its last pass: its
+                 * key is completed where the queue holds it (this pass
+                 * is the queue's last reader; a push from it goes to
+                 * the other queue). */
+                k = &b->rq->keys[qi];
+                b->key[i] = k;
+                b->key_valid |= 1u << i;
                 b->layers[i] = b->rq->layers[qi];
             } else {
-                flow_extract(frame, len, 0, &b->keys[i], &b->layers[i]);
+                k = &b->keys[i];
+                flow_extract(frame, len, 0, k, &b->layers[i]);
+                batch_key_parsed(b, i);
             }
-            batch_key_parsed(b, i);
-            b->keys[i].in_port = b->rq->in_ports[qi];
-            b->keys[i].tunnel = b->rq->tnl[qi];
-            b->keys[i].recirc_id = b->recirc_ids[i];
+            k->in_port = b->rq->in_ports[qi];
+            k->tunnel = b->rq->tnl[qi];
+            k->recirc_id = b->recirc_ids[i];
             if (b->rq->has_key[qi] || !dp_ct_md_blank(&b->md[i])) {
                 /* (A fresh parse left the ct_* fields zero.) */
-                dp_ct_md_to_flow(&b->md[i], &b->keys[i]);
+                dp_ct_md_to_flow(&b->md[i], k);
             }
-            b->hashes[i] = flow_hash(&b->keys[i], 0);
             if (b->emc_on) {
+                b->hashes[i] = flow_hash(k, 0);
                 emc_prefetch(pmd->emc, b->hashes[i]);
             }
             continue;
@@ -492,8 +501,8 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         b->hk_of[i] = HK_NONE;
         flow_extract(frame, len, b->in_port, &b->keys[i], &b->layers[i]);
         batch_key_parsed(b, i);
-        b->hashes[i] = flow_hash(&b->keys[i], 0);
-        if (b->emc_on) {
+        if (b->emc_on) {               /* (Only the EMC reads it.) */
+            b->hashes[i] = flow_hash(&b->keys[i], 0);
             emc_prefetch(pmd->emc, b->hashes[i]);
         }
     }
@@ -547,7 +556,7 @@ input_exact(struct dp_pmd *pmd, struct input_batch *b)
             /* A packet the NIC marked needs no lookup (below). */
             emc_found[i] = b->hk_of[i] == HK_NONE
                            && !input_marked(b, b->pkts[i])
-                           ? emc_lookup(pmd->emc, &b->keys[i], b->hashes[i])
+                           ? emc_lookup(pmd->emc, b->key[i], b->hashes[i])
                            : NULL;
         }
         if (b->timed) {
@@ -641,7 +650,8 @@ input_megaflow(struct dp_pmd *pmd, struct input_batch *b)
         if (mf) {
             b->mfs[i] = mf;
             b->mf_hits++;
-            exact_insert(pmd, b->key[i], b->hashes[i], batch_hkey(b, i),
+            exact_insert(pmd, b->key[i], b->hashes[i], b->emc_on,
+                         batch_hkey(b, i),
                          batch_hkey_hash(b, i), mf);
         } else {
             b->miss_idx[still++] = i;
@@ -752,7 +762,8 @@ input_upcall(struct dp_pmd *pmd, struct input_batch *b)
         mf = upcall_one(pmd, b->key[i], fresh, &n_fresh, &up);
         if (mf) {
             b->mfs[i] = mf;
-            exact_insert(pmd, b->key[i], b->hashes[i], batch_hkey(b, i),
+            exact_insert(pmd, b->key[i], b->hashes[i], b->emc_on,
+                         batch_hkey(b, i),
                          batch_hkey_hash(b, i), mf);
             if (!b->md && megaflow_is_simple(mf)) {
                 /* A first pass only: a recirculated one (a tunnel's

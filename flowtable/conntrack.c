@@ -37,28 +37,40 @@ struct ct_node {
 };
 
 /* Per-direction counters, each in its own cache line: a PMD handling one
- * direction writes only its line. */
+ * direction writes only its line.  The first thread that counts a packet
+ * of the direction owns 'packets' and 'bytes' and adds to them with plain
+ * loads and stores: no locked instruction, which would cost its own
+ * latency and hold back the loads of the packets after it.  Any other
+ * thread (a second PMD the direction reaches, the offload manager's
+ * credits) adds atomically to 'sh_packets' and 'sh_bytes'.  The counts
+ * are the sums (dir_packets(), dir_bytes()). */
 struct ct_dir_stats {
-    uint64_t packets;
+    uint64_t packets;           /* Owner's; atomic loads and stores. */
     uint64_t bytes;
     uint64_t last_ms;
     uint64_t claim_at;          /* Session offload: no claim before this
                                    many packets (conntrack_session_claim). */
+    uint64_t sh_packets;        /* Other threads': atomic adds. */
+    uint64_t sh_bytes;
+    uint32_t owner;             /* ct_thread_id() of the owner; 0: none
+                                   yet (claimed by compare-and-swap). */
 } __attribute__((aligned(CACHE_LINE)));
 
 struct ct_conn {
     /* Read-mostly: written at creation, by commits (mark, label) and once
-     * at removal ('dead'). */
+     * at removal ('dead').  A lookup reads its node, then proto to mark:
+     * lines 0 and 1 for the original direction, line 1 for the reply's
+     * (asserted below), which conntrack_execute() prefetches. */
     struct ct_node node[2];
     uint8_t proto;              /* CT_PROTO_* */
     uint8_t dead;               /* Claimed for removal (atomic). */
     uint8_t label_set;          /* label ever written (atomic, release). */
     uint8_t nat_flags;          /* CS_SRC_NAT / CS_DST_NAT (original
                                    direction); node[1].key translated. */
+    uint32_t mark;              /* Atomic. */
     uint64_t uid;               /* Unique per connection ever created
                                    (session offload tells a re-opened
                                    tuple from its predecessor). */
-    uint32_t mark;              /* Atomic. */
     uint8_t label[16];          /* Under 'lock'. */
     uint64_t created_ms;
 
@@ -77,6 +89,11 @@ struct ct_conn {
 
     struct ct_dir_stats dir[2];
 };
+
+_Static_assert(offsetof(struct ct_conn, node[1].hash) >= CACHE_LINE
+               && offsetof(struct ct_conn, mark) + sizeof(uint32_t)
+                  <= 2 * CACHE_LINE,
+               "a lookup's fields must sit in the connection's lines 0-1");
 
 struct conntrack {
     struct ct_node **buckets;
@@ -175,6 +192,32 @@ static void
 count_drop(struct conntrack *ct, int reason)
 {
     ADD(&ct->drops[reason], 1);
+}
+
+/* A number for the calling thread, never 0, never given to another
+ * (struct ct_dir_stats 'owner'). */
+static uint32_t
+ct_thread_id(void)
+{
+    static uint32_t next;
+    static __thread uint32_t id;
+
+    while (!id) {
+        id = __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED);
+    }
+    return id;
+}
+
+static uint64_t
+dir_packets(const struct ct_dir_stats *d)
+{
+    return LOAD(&d->packets) + LOAD(&d->sh_packets);
+}
+
+static uint64_t
+dir_bytes(const struct ct_dir_stats *d)
+{
+    return LOAD(&d->bytes) + LOAD(&d->sh_bytes);
 }
 
 static struct ct_conn *
@@ -933,8 +976,8 @@ conn_info(struct ct_conn *c, uint64_t now, struct ct_conn_info *info)
     for (d = 0; d < 2; d++) {
         uint64_t last = LOAD(&c->dir[d].last_ms);
 
-        info->packets[d] = LOAD(&c->dir[d].packets);
-        info->bytes[d] = LOAD(&c->dir[d].bytes);
+        info->packets[d] = dir_packets(&c->dir[d]);
+        info->bytes[d] = dir_bytes(&c->dir[d]);
         if (last > info->last_ms) {
             info->last_ms = last;
         }
@@ -1405,9 +1448,19 @@ static void
 count_packet(struct ct_conn *c, bool reply, uint32_t bytes, uint64_t now)
 {
     struct ct_dir_stats *d = &c->dir[reply];
+    uint32_t me = ct_thread_id();
+    uint32_t owner = LOAD(&d->owner);
 
-    ADD(&d->packets, 1);
-    ADD(&d->bytes, bytes);
+    if (owner == me
+        || (!owner && __atomic_compare_exchange_n(&d->owner, &owner, me,
+                                                  false, __ATOMIC_RELAXED,
+                                                  __ATOMIC_RELAXED))) {
+        STORE(&d->packets, LOAD(&d->packets) + 1);
+        STORE(&d->bytes, LOAD(&d->bytes) + bytes);
+    } else {
+        ADD(&d->sh_packets, 1);
+        ADD(&d->sh_bytes, bytes);
+    }
     if (LOAD(&d->last_ms) != now) {
         STORE(&d->last_ms, now);
     }
@@ -1938,7 +1991,12 @@ conntrack_execute(struct conntrack *ct, struct ct_pkt *pkts, size_t n,
                     bucket_of(ct, pc[i].hash), __ATOMIC_RELAXED);
 
                 if (nd) {
+                    /* The node and, with it, the line of the fields a
+                     * lookup reads after it (proto to mark): line 0 and
+                     * line 1 of the connection for either direction's
+                     * node (see struct ct_conn). */
                     __builtin_prefetch(nd);
+                    __builtin_prefetch((const char *) nd + CACHE_LINE);
                 }
             }
         }
@@ -2070,7 +2128,7 @@ conntrack_session_claim(struct ct_conn *c, const struct ct_md *md,
         || c->node[0].key.nw_proto == 132 /* SCTP: its own states */) {
         return false;
     }
-    packets = LOAD(&d->packets);
+    packets = dir_packets(d);
     if (packets < min_packets || packets < LOAD(&d->claim_at)) {
         return false;
     }
@@ -2087,7 +2145,7 @@ conntrack_session_unclaim(struct ct_conn *c, bool reply, uint64_t backoff)
 {
     struct ct_dir_stats *d = &c->dir[reply];
 
-    STORE(&d->claim_at, LOAD(&d->packets) + backoff);
+    STORE(&d->claim_at, dir_packets(d) + backoff);
     __atomic_fetch_and(&c->offload,
                        (uint8_t) ~(reply ? CT_OFF_CLAIMED1 : CT_OFF_CLAIMED0),
                        __ATOMIC_RELAXED);
@@ -2166,7 +2224,7 @@ conntrack_session_set_hw(struct conntrack *ct, const struct ct_tuple *orig,
      * carried 'backoff' more packets in software.  Never in hardware:
      * software saw every packet, so its windows are whole again. */
     for (int d = 0; d < 2; d++) {
-        STORE(&c->dir[d].claim_at, LOAD(&c->dir[d].packets) + backoff);
+        STORE(&c->dir[d].claim_at, dir_packets(&c->dir[d]) + backoff);
     }
     conn_refresh(ct, c, (enum ct_tm) LOAD(&c->tm), now);
     clear = CT_OFF_HW | CT_OFF_TEARDOWN | CT_OFF_CLAIMED0 | CT_OFF_CLAIMED1;
@@ -2206,8 +2264,8 @@ conntrack_session_credit(struct conntrack *ct, const struct ct_tuple *orig,
         return 0;
     }
     d = &c->dir[reply];
-    ADD(&d->packets, packets);
-    ADD(&d->bytes, bytes);
+    ADD(&d->sh_packets, packets);
+    ADD(&d->sh_bytes, bytes);
     if (used_ms > LOAD(&d->last_ms)) {
         STORE(&d->last_ms, used_ms);
     }

@@ -2035,6 +2035,98 @@ test_threads(void **state)
     conntrack_destroy(ct);
 }
 
+/* A direction's counts stay exact when several threads count its packets
+ * at once (the first owns the counters, the others add atomically beside
+ * them) and the main thread credits hardware counts meanwhile. */
+#define COUNT_THREADS 3
+#define COUNT_PKTS 20000
+
+static void *
+count_thread(void *arg)
+{
+    struct thr *t = arg;
+
+    for (int i = 0; i < COUNT_PKTS; i++) {
+        bool reply = (i + t->id) % 2;
+        struct tpkt p = reply ? mk_udp(false, 2, 1, 53, 1000)
+                              : mk_udp(false, 1, 2, 1000, 53);
+        struct ct_md md;
+
+        memset(&md, 0, sizeof md);
+        if (run_md(t->ct, &p, 1, 0, 1000, &md)
+            != (TRK | EST | (reply ? RPL : 0))) {
+            t->bad++;
+        }
+    }
+    return NULL;
+}
+
+struct count_acc {
+    uint64_t packets[2], bytes[2];
+    int n;
+};
+
+static void
+count_cb(const struct ct_conn_info *info, void *aux)
+{
+    struct count_acc *a = aux;
+
+    for (int d = 0; d < 2; d++) {
+        a->packets[d] = info->packets[d];
+        a->bytes[d] = info->bytes[d];
+    }
+    a->n++;
+}
+
+static void
+test_count_threads(void **state)
+{
+    struct conntrack *ct = mk_ct(NULL);
+    struct tpkt o = mk_udp(false, 1, 2, 1000, 53);
+    struct tpkt r = mk_udp(false, 2, 1, 53, 1000);
+    struct thr t[COUNT_THREADS];
+    pthread_t th[COUNT_THREADS];
+    struct count_acc a;
+    struct ct_tuple orig;
+    uint64_t uid, credits = 0;
+    uint16_t z = 1;
+    int done = 0;
+
+    assert_int_equal(run(ct, o, 1, C, 1000), TRK | NEW);
+    assert_int_equal(run(ct, r, 1, 0, 1000), TRK | EST | RPL);
+    orig = last_md.orig;
+    uid = conntrack_conn_uid(last_md.conn);
+    for (int i = 0; i < COUNT_THREADS; i++) {
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].ct = ct;
+        t[i].id = i;
+        t[i].stop = &done;
+        pthread_create(&th[i], NULL, count_thread, &t[i]);
+    }
+    for (int i = 0; i < 2000; i++) {
+        assert_int_equal(conntrack_session_credit(ct, &orig, uid, i % 2, 1,
+                                                  7, 1000), 0);
+        credits++;
+    }
+    for (int i = 0; i < COUNT_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(t[i].bad, 0);
+    }
+    memset(&a, 0, sizeof a);
+    conntrack_dump(ct, &z, 1000, count_cb, &a);
+    assert_int_equal(a.n, 1);
+    /* Each direction: its first packet, half of every thread's, half of
+     * the credits. */
+    for (int d = 0; d < 2; d++) {
+        uint64_t pk = 1 + COUNT_THREADS * COUNT_PKTS / 2 + credits / 2;
+
+        assert_int_equal(a.packets[d], pk);
+        assert_int_equal(a.bytes[d], (pk - credits / 2) * o.len
+                                     + credits / 2 * 7);
+    }
+    conntrack_destroy(ct);
+}
+
 #define POOL_THREADS 24         /* more than the tracker's pool slots */
 #define POOL_CONNS 700
 
@@ -2128,6 +2220,7 @@ main(void)
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_pool_threads),
+        cmocka_unit_test(test_count_threads),
         cmocka_unit_test(test_session_offload),
     };
 
