@@ -258,6 +258,33 @@ tuple_is_icmp(const struct ct_tuple *t)
                       : t->nw_proto == IPPROTO_ICMP_;
 }
 
+/* What tuple_hash() reads of a tuple: the addresses as four words (their
+ * bytes in memory order), the rest as two.  ct_parse() fills one from
+ * the packet in registers: hashing the tuple it has just written field by
+ * field would load words that no single store wrote, and wait for the
+ * stores to reach the cache. */
+struct ct_hash_in {
+    uint64_t s0, s1, d0, d1;
+    uint16_t sport, dport, zone;
+    uint8_t proto, v6, itype, icode;
+};
+
+static inline void
+hash_in_of(const struct ct_tuple *t, struct ct_hash_in *in)
+{
+    memcpy(&in->s0, t->src, 8);
+    memcpy(&in->s1, t->src + 8, 8);
+    memcpy(&in->d0, t->dst, 8);
+    memcpy(&in->d1, t->dst + 8, 8);
+    in->sport = t->src_port;
+    in->dport = t->dst_port;
+    in->zone = t->zone;
+    in->proto = t->nw_proto;
+    in->v6 = t->is_ipv6;
+    in->itype = t->icmp_type;
+    in->icode = t->icmp_code;
+}
+
 /* Both directions of a connection hash alike: the hash reads the two
  * endpoints in a fixed order (the lower address, then port, first) and an
  * ICMP query type as the lower of it and its answer's.  A new
@@ -265,39 +292,39 @@ tuple_is_icmp(const struct ct_tuple *t)
  * brought into the cache, under the same lock, instead of a second
  * random place of the array (without NAT; a translated reply tuple hashes
  * elsewhere like any other). */
-static uint32_t
-tuple_hash(const struct ct_tuple *t, uint32_t basis)
+static inline uint32_t
+hash_in_hash(const struct ct_hash_in *in, uint32_t basis)
 {
-    uint64_t w[6] = { 0 };
-    uint64_t s0, s1, d0, d1;
+    uint64_t w[6];
+    uint16_t sport = in->sport, dport = in->dport;
+    uint8_t itype = in->itype;
 
-    _Static_assert(sizeof *t <= sizeof w, "tuple too big for the hash");
-    memcpy(w, t, sizeof *t);
-    memcpy(&s0, t->src, 8);
-    memcpy(&s1, t->src + 8, 8);
-    memcpy(&d0, t->dst, 8);
-    memcpy(&d1, t->dst + 8, 8);
-    if (s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1
-                                 && t->src_port > t->dst_port)))) {
-        struct ct_tuple c = *t;
-
-        memcpy(c.src, t->dst, 16);
-        memcpy(c.dst, t->src, 16);
-        c.src_port = t->dst_port;
-        c.dst_port = t->src_port;
-        memcpy(w, &c, sizeof c);
+    if (in->s0 > in->d0
+        || (in->s0 == in->d0 && (in->s1 > in->d1
+                                 || (in->s1 == in->d1 && sport > dport)))) {
+        w[0] = in->d0;
+        w[1] = in->d1;
+        w[2] = in->s0;
+        w[3] = in->s1;
+        sport = in->dport;
+        dport = in->sport;
+    } else {
+        w[0] = in->s0;
+        w[1] = in->s1;
+        w[2] = in->d0;
+        w[3] = in->d1;
     }
-    if (tuple_is_icmp(t)) {
-        uint8_t r = icmp_reverse_type(t->icmp_type, t->is_ipv6);
+    if (in->v6 ? in->proto == IPPROTO_ICMPV6_ : in->proto == IPPROTO_ICMP_) {
+        uint8_t r = icmp_reverse_type(itype, in->v6);
 
-        if (r < t->icmp_type) {
-            struct ct_tuple c;
-
-            memcpy(&c, w, sizeof c);
-            c.icmp_type = r;
-            memcpy(w, &c, sizeof c);
+        if (r < itype) {
+            itype = r;
         }
     }
+    w[4] = (uint64_t) sport | (uint64_t) dport << 16
+           | (uint64_t) in->zone << 32 | (uint64_t) in->proto << 48
+           | (uint64_t) in->v6 << 56;
+    w[5] = (uint64_t) itype | (uint64_t) in->icode << 8;
 #ifdef __SIZEOF_INT128__
     /* Three independent 64x64->128 products of word pairs xored with
      * per-position constants, summed, then one more to mix: no serial
@@ -342,6 +369,15 @@ tuple_hash(const struct ct_tuple *t, uint32_t basis)
         return (uint32_t) h;
     }
 #endif
+}
+
+static uint32_t
+tuple_hash(const struct ct_tuple *t, uint32_t basis)
+{
+    struct ct_hash_in in;
+
+    hash_in_of(t, &in);
+    return hash_in_hash(&in, basis);
 }
 
 static bool
@@ -1271,10 +1307,12 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
     bool check = LOAD(&ct->check_csum);
     const uint8_t *l3, *l4;
     uint32_t l4_len, end;
+    struct ct_hash_in hin;      /* The tuple in registers, for the hash. */
     bool v6;
     uint8_t proto;
 
     memset(c, 0, sizeof *c);
+    memset(&hin, 0, sizeof hin);
     c->key.zone = zone;
     if (flow->dl_type == to_be16(ETH_TYPE_IP)) {
         v6 = false;
@@ -1308,6 +1346,8 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
         }
         memcpy(c->key.src, l3 + 12, 4);
         memcpy(c->key.dst, l3 + 16, 4);
+        memcpy(&hin.s0, l3 + 12, 4);
+        memcpy(&hin.d0, l3 + 16, 4);
         proto = l3[9];
         end = pkt->layers.l3 + (uint32_t) tot;
     } else {
@@ -1320,6 +1360,10 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
         }
         memcpy(c->key.src, l3 + 8, 16);
         memcpy(c->key.dst, l3 + 24, 16);
+        memcpy(&hin.s0, l3 + 8, 8);
+        memcpy(&hin.s1, l3 + 16, 8);
+        memcpy(&hin.d0, l3 + 24, 8);
+        memcpy(&hin.d1, l3 + 32, 8);
         c->key.is_ipv6 = 1;
         proto = flow->nw_proto;
     }
@@ -1413,7 +1457,17 @@ ct_parse(const struct conntrack *ct, const struct ct_pkt *pkt,
             return CT_DROP_UNSUPPORTED;     /* ND, router adverts, ... */
         }
     }
-    c->hash = tuple_hash(&c->key, ct->hash_basis);
+    if (c->related) {
+        c->hash = tuple_hash(&c->key, ct->hash_basis);
+    } else {
+        hin.sport = c->key.src_port;
+        hin.dport = c->key.dst_port;
+        hin.zone = zone;
+        hin.proto = proto;
+        hin.v6 = v6;
+        hin.itype = c->key.icmp_type;
+        c->hash = hash_in_hash(&hin, ct->hash_basis);
+    }
     return -1;
 }
 
