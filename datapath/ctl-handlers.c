@@ -913,7 +913,7 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
         }
         json_array_append_new(*result, json_pack(
             "{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-            " s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:I,"
+            " s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:o, s:o, s:I,"
             " s:o, s:f, s:I, s:I}",
             "pmd", (int) s.pmd, "core", s.core,
             "packets", (json_int_t) s.packets,
@@ -929,6 +929,7 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
             "megaflow_not_installed", (json_int_t) s.megaflow_not_installed,
             "mask_limited", (json_int_t) s.mask_limited,
             "recirculations", (json_int_t) s.recirculations,
+            "recirc_shortcuts", (json_int_t) s.recirc_shortcuts,
             "megaflows", (json_int_t) s.n_megaflows,
             "cycles_per_packet",
             s.packets ? (double) s.busy_cycles / (double) s.packets : 0.0,

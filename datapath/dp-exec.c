@@ -338,6 +338,50 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
     return true;
 }
 
+/* Recirculation shortcuts.  A packet that ct(table=T) sends to another
+ * pass usually belongs to an established connection, whose next pass
+ * finds the same megaflow packet after packet.  That pass's last
+ * megaflow is kept with the connection's direction (dp-input.c:
+ * input_group(), conntrack_dir_hint()) when its actions are one output.
+ * The next packet of the direction that ct() finds, with its headers
+ * unchanged since its key was made, is checked against that megaflow's
+ * mask and key as its next pass would see it (dp_megaflow_matches_next():
+ * in_port, recirc_id and the conntrack fields from the metadata, the rest
+ * from the key), and on a match goes out at once: credited to the
+ * megaflow, counted under 'recirc_shortcuts' instead of 'recirculations',
+ * with no queueing, parse, hash or lookup of a second pass.  Anything
+ * else takes the pass.
+ *
+ * Why a kept pointer is safe to follow: megaflows live in their PMD's
+ * slabs until dp_destroy(), which also destroys the tracker, so the
+ * pointer always names a megaflow object; one of another PMD, or dead
+ * (removed, perhaps freed or reused since), is refused; a live one of
+ * this PMD that the packet matches gives the packet the actions any
+ * lookup of this PMD's megaflows could have given it (megaflows all have
+ * one priority, and synchronous revalidation keeps every live one
+ * right). */
+static bool
+recirc_shortcut(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t recirc_id,
+                const struct flow *key, const struct ct_md *md)
+{
+    struct dp_megaflow *mf;
+
+    if (!md->conn) {
+        return false;
+    }
+    mf = (struct dp_megaflow *) conntrack_dir_hint(
+        md->conn, md->state & CS_REPLY_DIR);
+    if (!mf || mf->pmd != pmd
+        || atomic_load_explicit(&mf->dead, memory_order_acquire)
+        || mf->out_port == DP_NO_OUT
+        || !dp_megaflow_matches_next(mf, key, recirc_id, md)) {
+        return false;
+    }
+    dp_megaflow_account(pmd, mf, 1, rte_pktmbuf_pkt_len(m));
+    tx_enqueue(pmd, mf->out_port, m);
+    return true;
+}
+
 /* True if 'a' and 'b' (as tnl_parse_tlv() fills them: padding zero) are
  * equal.  Field by field, each at the width it was written with: 'b' was
  * just written by narrow stores, and a wider load of it would wait for
@@ -989,13 +1033,26 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             break;
         case DPA_OUTPUT:
         case DPA_RECIRC: {
-            unsigned n_recirc = 0;
+            unsigned n_recirc = 0, n_short = 0;
+            /* recirc_shortcut(): the packet itself, with its key as its
+             * headers stand and its ct() metadata, no session trace
+             * waiting for its pass, and a pass it could take. */
+            bool shortcut = a->type == DPA_RECIRC && i == last && keys
+                            && md && !pmd->n_sess_trace
+                            && pmd->recirc_depth + 1 < DP_MAX_RECIRC_DEPTH;
 
             sent = true;
             for (unsigned j = 0; j < n; j++) {
                 struct rte_mbuf *c = pkts[j];
 
                 if (!c) {
+                    continue;
+                }
+                if (shortcut && md[j].conn
+                    && recirc_shortcut(pmd, c, a->recirc_id, keys[j],
+                                       &md[j])) {
+                    pkts[j] = NULL;
+                    n_short++;
                     continue;
                 }
                 if (a->type == DPA_RECIRC) {
@@ -1023,6 +1080,9 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
             }
             if (n_recirc) {
                 dp_stat_add(&pmd->recirculations, n_recirc);
+            }
+            if (n_short) {
+                dp_stat_add(&pmd->recirc_shortcuts, n_short);
             }
             break;
         }

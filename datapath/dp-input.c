@@ -198,6 +198,12 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
         mf->n_refs = tmp_up->n_refs;
         memcpy(mf->refs, tmp_up->refs, tmp_up->n_refs * sizeof mf->refs[0]);
         cls_rule_init(&mf->cr, key, &tmp_up->wc, 0);
+        mf->n_mwords = 0;
+        for (unsigned w = 0; w < FLOW_U64S; w++) {
+            if (flow_u64(&mf->cr.mask)[w]) {
+                mf->mwords[mf->n_mwords++] = (uint8_t) w;
+            }
+        }
         /* Never waits: the main thread holds the mutex while it lists or
          * sweeps this PMD's megaflows (dp.h).  The result then runs once,
          * and the flow's next packet tries again. */
@@ -237,15 +243,11 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
 
 /* ---- Helpers of the hit path. ---- */
 
-static void
+static inline void
 megaflow_account(struct dp_pmd *pmd, struct dp_megaflow *mf, unsigned n,
                  uint64_t bytes)
 {
-    dp_stat_add(&mf->packets, n);
-    dp_stat_add(&mf->bytes, bytes);
-    if (mf->used_ms != pmd->now_ms) {
-        __atomic_store_n(&mf->used_ms, pmd->now_ms, __ATOMIC_RELAXED);
-    }
+    dp_megaflow_account(pmd, mf, n, bytes);
 }
 
 /* True if 'mf' answers for every first-pass packet of its input port
@@ -818,6 +820,22 @@ input_group(struct dp_pmd *pmd, struct input_batch *b,
 {
     bool direct = !b->n_miss;
     unsigned n_groups = 0;
+
+    if (b->md) {
+        /* A recirculated pass: each connection direction remembers the
+         * megaflow that answered it, if its actions are one output, for
+         * the next packet's shortcut (dp-exec.c: recirc_shortcut()). */
+        for (unsigned i = 0; i < b->n; i++) {
+            const struct dp_megaflow *mf = b->mfs[i];
+
+            if (b->pkts[i] && mf && mf->out_port != DP_NO_OUT
+                && b->md[i].conn) {
+                conntrack_dir_hint_set(b->md[i].conn,
+                                       b->md[i].state & CS_REPLY_DIR,
+                                       (uintptr_t) mf);
+            }
+        }
+    }
 
     for (unsigned i = 0; i < b->n; i++) {
         struct dp_megaflow *mf = b->mfs[i];

@@ -251,6 +251,10 @@ struct dp_megaflow {
     struct dp_pmd *pmd;             /* [const] Owner. */
 
     struct cls_rule cr;             /* [fm] In the PMD's classifier. */
+    /* [const] The words of the mask that are not zero (indexes into
+     * struct flow as 64-bit words): dp_megaflow_matches(). */
+    uint8_t n_mwords;
+    uint8_t mwords[FLOW_U64S];
     struct flow key;                /* [const] Packet that created it. */
     const void *scope;              /* [const] dp_upcall's. */
     bool key_lookups;               /* [main] dp_upcall's; renewed when
@@ -449,6 +453,8 @@ struct dp_pmd {
     uint64_t megaflow_not_installed;
     uint64_t megaflow_busy;         /* ... of which: flow mutex held. */
     uint64_t recirculations;        /* Packets that took another pass. */
+    uint64_t recirc_shortcuts;      /* ... or were answered by their
+                                     * connection's hint instead. */
     uint64_t tnl_ctx_resets;        /* tnl_ctx_reset() */
     uint64_t busy_cycles;
     uint64_t idle_cycles;
@@ -545,6 +551,55 @@ dp_ct_md_to_flow(const struct ct_md *md, struct flow *f)
         f->ct_tp_src = md->orig.src_port;
         f->ct_tp_dst = md->orig.dst_port;
     }
+}
+
+/* Credits 'n' packets of 'bytes' in all to 'mf' (its PMD only). */
+static inline void
+dp_megaflow_account(struct dp_pmd *pmd, struct dp_megaflow *mf, unsigned n,
+                    uint64_t bytes)
+{
+    dp_stat_add(&mf->packets, n);
+    dp_stat_add(&mf->bytes, bytes);
+    if (mf->used_ms != pmd->now_ms) {
+        __atomic_store_n(&mf->used_ms, pmd->now_ms, __ATOMIC_RELAXED);
+    }
+}
+
+/* True if the flow made of 'key' with recirc_id 'recirc_id' and the
+ * conntrack fields of 'md' (what the next pass of a packet with that key
+ * would look up) matches 'mf': the mask's words only, without building
+ * the flow. */
+static inline bool
+dp_megaflow_matches_next(const struct dp_megaflow *mf, const struct flow *key,
+                         uint32_t recirc_id, const struct ct_md *md)
+{
+    /* What the next pass sets (dp-input.c: input_key()): word 0 (in_port
+     * and recirc_id) and, with dp_ct_md_to_flow(), the words from
+     * ct_state to dl_dst (the OpenFlow metadata among them, zeroed). */
+    enum {
+        CT_FIRST = offsetof(struct flow, ct_state) / 8,
+        CT_END = FLOW_META_U64S,
+    };
+    _Static_assert(offsetof(struct flow, ct_state) % 8 == 0
+                   && offsetof(struct flow, recirc_id) < 8,
+                   "the next pass's own words: word 0 and the ct block");
+    struct flow next;           /* Word 0 and the ct block only. */
+    const uint64_t *k = (const uint64_t *) (const void *) key;
+    const uint64_t *n = (const uint64_t *) (const void *) &next;
+    const uint64_t *m = (const uint64_t *) (const void *) &mf->cr.mask;
+    const uint64_t *f = (const uint64_t *) (const void *) &mf->cr.flow;
+    uint64_t diff = 0;
+
+    next.in_port = key->in_port;
+    next.recirc_id = recirc_id;
+    dp_ct_md_to_flow(md, &next);
+    for (unsigned i = 0; i < mf->n_mwords; i++) {
+        unsigned w = mf->mwords[i];
+        uint64_t v = w == 0 || (w >= CT_FIRST && w < CT_END) ? n[w] : k[w];
+
+        diff |= (v & m[w]) ^ f[w];
+    }
+    return !diff;
 }
 
 /* ---- dp-exec.c ---- */

@@ -1563,6 +1563,7 @@ dp_get_pmd_stats(struct dp *dp, unsigned idx, struct dp_pmd_stats *s)
     s->n_subtables = cls_n_subtables(pmd->cls);
     s->upcalls = dp_stat_read(&pmd->upcalls);
     s->recirculations = dp_stat_read(&pmd->recirculations);
+    s->recirc_shortcuts = dp_stat_read(&pmd->recirc_shortcuts);
     /* One event, one counter: a failed upcall is the drop. */
     s->upcall_failures = dp_stat_read(&pmd->drops[DP_DROP_UPCALL_ERROR]);
     s->megaflow_not_installed = dp_stat_read(&pmd->megaflow_not_installed);

@@ -476,6 +476,8 @@ struct dp_pmd_stats {
                                      * sweeping its megaflows). */
     uint64_t recirculations;        /* Extra passes (after ct()); the
                                      * hits above count every pass. */
+    uint64_t recirc_shortcuts;      /* Passes a connection's hint made
+                                     * unnecessary (dp-exec.c). */
     uint64_t tnl_ctx_resets;        /* Tunnel contexts ran out: the
                                      * header-key cache was cleared. */
     uint64_t mask_limited;          /* ... of which for max_masks. */

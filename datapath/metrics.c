@@ -154,6 +154,8 @@ pmd_labels(struct evbuffer *b, const struct dp_pmd_stats *s)
        "Upcalls whose translation failed")                                  \
     PS(recirculations, "recirculations_total", "counter",                   \
        "Extra passes through the caches after ct(table=T)")                 \
+    PS(recirc_shortcuts, "recirc_shortcuts_total", "counter",               \
+       "Passes after ct(table=T) answered by the connection's hint")        \
     PS(exact_skipped, "exact_skipped_total", "counter",                     \
        "Lookups that skipped an exact-match cache that did not pay")        \
     PS(megaflow_not_installed, "megaflow_not_installed_total", "counter",   \

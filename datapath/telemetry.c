@@ -145,6 +145,7 @@ cmd_pmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
     U64(d, "upcall_failures", p->upcall_failures);
     U64(d, "megaflow_not_installed", p->megaflow_not_installed);
     U64(d, "recirculations", p->recirculations);
+    U64(d, "recirc_shortcuts", p->recirc_shortcuts);
     U64(d, "megaflows", p->n_megaflows);
     U64(d, "megaflow_masks", p->n_subtables);
     for (int r = 0; r < DP_N_DROP_REASONS; r++) {

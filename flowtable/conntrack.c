@@ -48,13 +48,16 @@ struct ct_dir_stats {
     uint64_t packets;           /* Owner's; atomic loads and stores. */
     uint64_t bytes;
     uint64_t last_ms;
-    uint64_t claim_at;          /* Session offload: no claim before this
-                                   many packets (conntrack_session_claim). */
     uint64_t sh_packets;        /* Other threads': atomic adds. */
     uint64_t sh_bytes;
     uint32_t owner;             /* ct_thread_id() of the owner; 0: none
                                    yet (claimed by compare-and-swap). */
+    /* The caller's (conntrack_dir_hint()): in the line the packet's
+     * lookup has just brought in. */
+    uintptr_t hint;
 } __attribute__((aligned(CACHE_LINE)));
+_Static_assert(sizeof(struct ct_dir_stats) == CACHE_LINE,
+               "a direction's counters take one cache line");
 
 struct ct_conn {
     /* Read-mostly: written at creation, by commits (mark, label) and once
@@ -73,6 +76,9 @@ struct ct_conn {
                                    tuple from its predecessor). */
     uint8_t label[16];          /* Under 'lock'. */
     uint64_t created_ms;
+    uint64_t claim_at[2];       /* By direction, session offload: no claim
+                                   before this many packets
+                                   (conntrack_session_claim). */
 
     /* Written by packets that change the state, under 'lock' (TCP: every
      * packet); 'expiration' also without it (atomic, non-TCP). */
@@ -2054,15 +2060,22 @@ conntrack_execute(struct conntrack *ct, struct ct_pkt *pkts, size_t n,
                 }
             }
         }
+#ifdef CT_STAGE2B
+        for (i = 0; i < k; i++) {
+            conn_prefetch(ct, &pc[i], why[i]);
+        }
+#endif
         /* 3: each packet in order; a few packets ahead, where the first
          * entry of the chain is that packet's (the common case), the lines
          * of its connection the lookup writes (expiry, the direction's
          * counters) are prefetched. */
         for (i = 0; i < k; i++) {
+#ifndef CT_STAGE2B
             if (i + CT_PREFETCH_AHEAD < k) {
                 conn_prefetch(ct, &pc[i + CT_PREFETCH_AHEAD],
                               why[i + CT_PREFETCH_AHEAD]);
             }
+#endif
             if (why[i] != INT_MIN) {
                 process_one(ct, &pkts[base + i], e, now, &pc[i], why[i]);
             } else {
@@ -2183,7 +2196,7 @@ conntrack_session_claim(struct ct_conn *c, const struct ct_md *md,
         return false;
     }
     packets = dir_packets(d);
-    if (packets < min_packets || packets < LOAD(&d->claim_at)) {
+    if (packets < min_packets || packets < LOAD(&c->claim_at[reply])) {
         return false;
     }
     if (c->proto == CT_PROTO_TCP
@@ -2199,10 +2212,26 @@ conntrack_session_unclaim(struct ct_conn *c, bool reply, uint64_t backoff)
 {
     struct ct_dir_stats *d = &c->dir[reply];
 
-    STORE(&d->claim_at, dir_packets(d) + backoff);
+    STORE(&c->claim_at[reply], dir_packets(d) + backoff);
     __atomic_fetch_and(&c->offload,
                        (uint8_t) ~(reply ? CT_OFF_CLAIMED1 : CT_OFF_CLAIMED0),
                        __ATOMIC_RELAXED);
+}
+
+uintptr_t
+conntrack_dir_hint(const struct ct_conn *c, bool reply)
+{
+    return LOAD(&c->dir[reply].hint);
+}
+
+void
+conntrack_dir_hint_set(struct ct_conn *c, bool reply, uintptr_t hint)
+{
+    struct ct_dir_stats *d = &c->dir[reply];
+
+    if (LOAD(&d->hint) != hint) {
+        STORE(&d->hint, hint);
+    }
 }
 
 void
@@ -2278,7 +2307,7 @@ conntrack_session_set_hw(struct conntrack *ct, const struct ct_tuple *orig,
      * carried 'backoff' more packets in software.  Never in hardware:
      * software saw every packet, so its windows are whole again. */
     for (int d = 0; d < 2; d++) {
-        STORE(&c->dir[d].claim_at, dir_packets(&c->dir[d]) + backoff);
+        STORE(&c->claim_at[d], dir_packets(&c->dir[d]) + backoff);
     }
     conn_refresh(ct, c, (enum ct_tm) LOAD(&c->tm), now);
     clear = CT_OFF_HW | CT_OFF_TEARDOWN | CT_OFF_CLAIMED0 | CT_OFF_CLAIMED1;

@@ -421,6 +421,14 @@ bool conntrack_session_claim(struct ct_conn *, const struct ct_md *md,
  * 'backoff' more packets. */
 void conntrack_session_unclaim(struct ct_conn *, bool reply,
                                uint64_t backoff);
+/* A word per direction of a connection for the caller: 0 at creation,
+ * never read by the tracker, read and written atomically by any thread.
+ * The datapath keeps there the megaflow that the direction's
+ * recirculated pass found (dp-exec.c: recirc_shortcut()).  It sits in the
+ * cache line that the direction's packets count themselves in, which a
+ * lookup has just brought in. */
+uintptr_t conntrack_dir_hint(const struct ct_conn *, bool reply);
+void conntrack_dir_hint_set(struct ct_conn *, bool reply, uintptr_t hint);
 /* The connection's original tuple and uid ('conn' as in struct ct_md). */
 void conntrack_conn_orig(const struct ct_conn *, struct ct_tuple *orig);
 uint64_t conntrack_conn_uid(const struct ct_conn *);
