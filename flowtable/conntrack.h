@@ -34,7 +34,10 @@
  *   flag), so sweep, flush, eviction and re-open never race each other.
  *   Per connection: a read-mostly part (both tuples, zone, mark, label),
  *   a part that TCP writes under a tiny spinlock (peer states, sequence
- *   windows, expiry), and one cache line of counters per direction.  The
+ *   windows, expiry), and one cache line of counters per direction (the
+ *   first thread to count a direction owns its counters and adds with
+ *   plain stores, others add atomically beside them; the line also holds
+ *   the caller's hint, conntrack_dir_hint()).  The
  *   expiry is refreshed only when it moved by more than min(1 s, 1 % of
  *   the timeout), so established traffic writes almost nothing shared.
  *   Connections that have not been answered (TCP not established, UDP

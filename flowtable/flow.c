@@ -258,6 +258,10 @@ static const uint64_t flow_hash_k[] = {
     0x2396bb48d810f9e1ULL, 0x34abf387ab9da83dULL, 0x7824b67f17f659bbULL,
     0xdc9608b71560572dULL, 0xd663ec60bef9f9dbULL, 0x720f92b03b76e98fULL,
     0xde93585cc11b7b2fULL, 0x5cf472a9e631bde5ULL, 0x7a5faca559197861ULL,
+    0x1c948e1575796815ULL, 0xae9ef1ab67004bdbULL, 0x7a2988d31f16e86fULL,
+    0x7a5daea24eba3ba7ULL, 0xbb83c0c2207ad3e7ULL, 0xe2da71d9f0e79e33ULL,
+    0xf037b46f16a54449ULL, 0xafd7e49c4512ee8dULL, 0x25ade43f8dcffc85ULL,
+    0x0028cf578ec6bd95ULL, 0x9f26b835468010bbULL, 0xb9792de59de179e7ULL,
 };
 _Static_assert(sizeof flow_hash_k / sizeof *flow_hash_k >= FLOW_U64S + 2,
                "flow_hash_k needs FLOW_U64S + 2 constants");

@@ -21,8 +21,9 @@
  *   metadata: FLOW_META_U64S of them); flow_extract() leaves them zero
  *   except in_port, and the datapath fills recirc_id, the tunnel metadata
  *   (after a tunnel port's decapsulation) and the ct_* fields on a
- *   recirculated pass.  'metadata' is the OpenFlow pipeline's own
- *   (write_metadata): zero in every datapath key.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
+ *   recirculated pass.  'metadata' and the registers are the OpenFlow
+ *   pipeline's own (write_metadata, set_field, load, move): zero in every
+ *   datapath key.  ARP reuses nw_src/nw_dst (spa/tpa) and nw_proto (low byte of
  *   the opcode), ICMP/ICMPv6 type and code live in tp_src/tp_dst (as
  *   htons(type) / htons(code)), as in Open vSwitch.
  *
@@ -98,6 +99,8 @@ struct flow_tnl {
 };
 _Static_assert(sizeof(struct flow_tnl) == 120, "flow_tnl layout changed");
 
+#define FLOW_N_REGS 16
+
 struct flow {
     /* Metadata. */
     uint32_t in_port;       /* Datapath (or OpenFlow) port number, host. */
@@ -125,6 +128,15 @@ struct flow {
     /* OpenFlow metadata (be64): what write_metadata instructions wrote
      * during translation; every pass starts with 0 (ofproto.h). */
     uint64_t metadata;
+    /* Registers (Open vSwitch's reg0-reg15, each be32; xreg0-7 and
+     * xxreg0-3 are the same bytes as big-endian 64- and 128-bit views:
+     * xreg0 is reg0:reg1, xxreg0 reg0:reg1:reg2:reg3).  Like 'metadata',
+     * the pipeline's own: every pass starts with 0. */
+    union {
+        uint32_t regs[FLOW_N_REGS];
+        uint64_t xregs[FLOW_N_REGS / 2];
+        uint8_t xxregs[FLOW_N_REGS / 4][16];
+    };
 
     /* L2. */
     uint8_t dl_dst[6];
@@ -160,7 +172,7 @@ struct flow {
 _Static_assert(offsetof(struct flow, dl_dst) % 8 == 0,
                "L2 starts on a word");
 _Static_assert(sizeof(struct flow) % 8 == 0, "flow must be u64-aligned");
-_Static_assert(sizeof(struct flow) == 296, "flow layout changed");
+_Static_assert(sizeof(struct flow) == 360, "flow layout changed");
 
 /* Where the layers of a parsed packet start, in bytes from the frame start.
  * A layer that is absent (or truncated before it starts) has offset

@@ -12,7 +12,7 @@
  *   fixed offset, so the flow key is a function of a few header bytes.
  *   hkey_extract() copies exactly those bytes (plus the input port) into a
  *   five-word key with five loads and no branches on field values, where
- *   flow_extract() must clear and fill all of struct flow (296 bytes).
+ *   flow_extract() must clear and fill all of struct flow (360 bytes).
  *   The exact-match tier keys its fast cache (hkc.h) on it.  A packet the
  *   cache does not answer gets its flow with hkey_to_flow_sparse(): seven
  *   words written into a flow whose other words are already zero.

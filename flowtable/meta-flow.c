@@ -108,6 +108,19 @@
       MFP_NONE)                                                             \
     MD(0) MD(1) MD(2) MD(3) MD(4) MD(5) MD(6) MD(7)                        \
     F(MFF_METADATA, "metadata", NULL, metadata, 0, 0xffffffffu, true,      \
+      true, MFP_NONE)                                                       \
+    REG(0) REG(1) REG(2) REG(3) REG(4) REG(5) REG(6) REG(7)                \
+    REG(8) REG(9) REG(10) REG(11) REG(12) REG(13) REG(14) REG(15)          \
+    XREG(0) XREG(1) XREG(2) XREG(3) XREG(4) XREG(5) XREG(6) XREG(7)        \
+    XXREG(0) XXREG(1) XXREG(2) XXREG(3)
+#define REG(I)                                                              \
+    F(MFF_REG0 + I, "reg" #I, NULL, regs[I], 0, 0xffffffffu, true, true,   \
+      MFP_NONE)
+#define XREG(I)                                                             \
+    F(MFF_XREG0 + I, "xreg" #I, NULL, xregs[I], 0, 0xffffffffu, true,      \
+      true, MFP_NONE)
+#define XXREG(I)                                                            \
+    F(MFF_XXREG0 + I, "xxreg" #I, NULL, xxregs[I], 0, 0xffffffffu, true,   \
       true, MFP_NONE)
 #define MD(I)                                                               \
     F(MFF_TUN_METADATA##I, "tun_metadata" #I, NULL, tunnel.metadata[I], 0, \

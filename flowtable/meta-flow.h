@@ -89,6 +89,12 @@ enum mf_field_id {
     MFF_TUN_METADATA7,
     MFF_METADATA,       /* OpenFlow metadata, 64 bits (write_metadata,
                          * set_field): the pipeline's own. */
+    MFF_REG0,           /* Registers reg0-reg15, 32 bits each: the */
+    MFF_REG15 = MFF_REG0 + 15,  /* pipeline's own, like metadata. */
+    MFF_XREG0,          /* xreg0-xreg7: 64-bit views of register pairs */
+    MFF_XREG7 = MFF_XREG0 + 7,  /* (xreg0 = reg0:reg1). */
+    MFF_XXREG0,         /* xxreg0-xxreg3: 128-bit views of register */
+    MFF_XXREG3 = MFF_XXREG0 + 3,    /* quads (xxreg0 = reg0:...:reg3). */
     MFF_N_IDS
 };
 
@@ -139,6 +145,13 @@ mf_tun_metadata_slot(enum mf_field_id id)
 {
     return id >= MFF_TUN_METADATA0 && id <= MFF_TUN_METADATA7
            ? (int) (id - MFF_TUN_METADATA0) : -1;
+}
+
+/* True for the registers and their wider views (reg*, xreg*, xxreg*). */
+static inline bool
+mf_is_register(enum mf_field_id id)
+{
+    return id >= MFF_REG0 && id <= MFF_XXREG3;
 }
 
 /* Reads the field view from 'flow' into 'value'. */

@@ -52,6 +52,7 @@ PORT_COUNTERS = ["rx_packets", "rx_bytes", "rx_dropped", "rx_errors",
 PMD_COUNTERS = {"packets": "packets", "upcalls": "upcalls",
                 "upcall_failures": "upcall_failures",
                 "recirculations": "recirculations",
+                "recirc_shortcuts": "recirc_shortcuts",
                 "exact_skipped": "exact_skipped",
                 "megaflow_not_installed": "megaflow_not_installed"}
 TIERS = {"emc", "header_key", "megaflow", "mark", "simple"}
