@@ -252,7 +252,7 @@ fmt_ct_nat(struct sbuf *s, const struct ct_nat *n)
 
 static void
 fmt_ct_exec(struct sbuf *s, const struct ct_exec *e, uint8_t table,
-            bool has_nat)
+            bool has_nat, const char *zone_src)
 {
     bool first = true;
 
@@ -268,7 +268,10 @@ fmt_ct_exec(struct sbuf *s, const struct ct_exec *e, uint8_t table,
         fmt_comma(s, &first);
         sbuf_printf(s, "table=%u", table);
     }
-    if (e->zone) {
+    if (zone_src) {
+        fmt_comma(s, &first);
+        sbuf_printf(s, "zone=%s", zone_src);
+    } else if (e->zone) {
         fmt_comma(s, &first);
         sbuf_printf(s, "zone=%u", e->zone);
     }
@@ -308,7 +311,7 @@ fmt_ct_exec(struct sbuf *s, const struct ct_exec *e, uint8_t table,
 
 size_t
 ct_exec_format(char *buf, size_t size, const struct ct_exec *exec,
-               uint8_t table, bool has_nat)
+               uint8_t table, bool has_nat, const char *zone_src)
 {
     struct sbuf s;
 
@@ -316,7 +319,7 @@ ct_exec_format(char *buf, size_t size, const struct ct_exec *exec,
     if (size) {
         buf[0] = '\0';
     }
-    fmt_ct_exec(&s, exec, table, has_nat);
+    fmt_ct_exec(&s, exec, table, has_nat, zone_src);
     return s.len;
 }
 
@@ -398,7 +401,7 @@ fmt_dp_action(struct sbuf *s, const struct dp_action *a)
     }
     case DPA_CT:
         sbuf_printf(s, "ct(");
-        fmt_ct_exec(s, &a->ct, OF_CT_NO_TABLE, a->ct.nat.flags != 0);
+        fmt_ct_exec(s, &a->ct, OF_CT_NO_TABLE, a->ct.nat.flags != 0, NULL);
         sbuf_printf(s, ")");
         return;
     case DPA_CT_CLEAR:

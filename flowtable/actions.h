@@ -71,6 +71,7 @@ enum of_action_type {
     OFPACT_WRITE_METADATA,  /* write_metadata:V[/M]: after every other
                              * action but goto_table, once */
     OFPACT_CLEAR_ACTIONS,   /* clear_actions: empties the action set */
+    OFPACT_MOVE,            /* move:SRC[a..b]->DST[c..d] */
     OFPACT_WRITE_ACTIONS,   /* write_actions(...): the next
                              * write_actions.n actions (a block) go into
                              * the packet's action set */
@@ -86,19 +87,33 @@ enum of_action_type {
 
 #define OF_CT_NO_TABLE 0xff    /* ct() without table=: no recirculation. */
 
+/* A field's bits [ofs, ofs + n_bits) as load, move and ct(zone=) name them
+ * ("NXM_NX_REG0[0..15]"): 'nxm' indexes meta-flow.h's NXM name table. */
+struct of_subfield {
+    uint8_t nxm;
+    uint8_t ofs;
+    uint8_t n_bits;         /* 1..128; 0: none */
+};
+
 /* ct(...) as written.  exec() may only set ct_mark and ct_label, so their
  * values live here rather than in a nested action list. */
 struct of_ct {
     struct ct_exec exec;    /* zone, flags (CT_F_*), mark, label, nat */
     uint8_t table;          /* OF_CT_NO_TABLE or the table to resume in */
     uint8_t has_nat;        /* nat or nat(...) was given */
+    struct of_subfield zone_src;    /* zone=FIELD[a..b] (16 bits, read
+                                     * at translation); n_bits 0: the
+                                     * zone is exec.zone */
 };
 
 /* How a SET_FIELD was spelled, so it formats back the same way. */
 enum of_set_field_syntax {
     OFSF_SET_FIELD,         /* set_field:V->F */
     OFSF_MOD,               /* mod_dl_src:V etc. (name from the field) */
+    OFSF_LOAD,              /* load:V->NAME[a..b] ('nxm' names NAME; the
+                             * mask says which bits), NXAST_REG_LOAD */
 };
+
 
 struct of_action {
     uint16_t type;          /* enum of_action_type */
@@ -111,9 +126,13 @@ struct of_action {
             uint16_t field;         /* enum mf_field_id */
             uint8_t syntax;         /* enum of_set_field_syntax */
             uint8_t has_mask;
+            uint8_t nxm;            /* OFSF_LOAD: the name written */
             union mf_value value;   /* view coordinates, network order */
             union mf_value mask;
         } set_field;
+        struct {
+            struct of_subfield src, dst;    /* n_bits equal */
+        } move;
         struct {
             uint16_t ethertype;     /* host order: 0x8100 or 0x88a8 */
         } push_vlan;
@@ -326,9 +345,10 @@ dp_actions_size(size_t n)
 }
 
 /* Formats the inside of a ct(): "commit,zone=5,exec(...),nat(...)", as
- * ovs-ofctl writes it ('table' OF_CT_NO_TABLE: none).  Returns strlen. */
+ * ovs-ofctl writes it ('table' OF_CT_NO_TABLE: none; 'zone_src' non-NULL:
+ * written as the zone instead of exec->zone).  Returns strlen. */
 size_t ct_exec_format(char *buf, size_t size, const struct ct_exec *exec,
-                      uint8_t table, bool has_nat);
+                      uint8_t table, bool has_nat, const char *zone_src);
 
 /* Formats a dp action list for dump-megaflows ("set(eth(src=..)),
  * output:3", "drop" when empty).  Returns strlen; NUL-terminates. */

@@ -452,3 +452,212 @@ mf_prereq_string(enum mf_prereq prereq)
     }
     return "?";
 }
+
+/* ---- NXM/OXM names (load, move, ct zone sources). ---- */
+
+#define NXM0 0x0000
+#define NXM1 0x0001
+#define OXMB 0x8000
+#define OXMP 0x8001             /* OFPXMC_PACKET_REGS */
+
+static const struct mf_nxm mf_nxms[] = {
+    { "NXM_OF_IN_PORT", MFF_IN_PORT, NXM0, 0, 2 },
+    { "NXM_OF_ETH_DST", MFF_DL_DST, NXM0, 1, 6 },
+    { "NXM_OF_ETH_SRC", MFF_DL_SRC, NXM0, 2, 6 },
+    { "NXM_OF_ETH_TYPE", MFF_DL_TYPE, NXM0, 3, 2 },
+    { "NXM_OF_VLAN_TCI", MFF_VLAN_TCI, NXM0, 4, 2 },
+    { "NXM_OF_IP_TOS", MFF_NW_TOS, NXM0, 5, 1 },
+    { "NXM_OF_IP_PROTO", MFF_NW_PROTO, NXM0, 6, 1 },
+    { "NXM_OF_IP_SRC", MFF_NW_SRC, NXM0, 7, 4 },
+    { "NXM_OF_IP_DST", MFF_NW_DST, NXM0, 8, 4 },
+    { "NXM_OF_TCP_SRC", MFF_TP_SRC, NXM0, 9, 2 },
+    { "NXM_OF_TCP_DST", MFF_TP_DST, NXM0, 10, 2 },
+    { "NXM_OF_UDP_SRC", MFF_TP_SRC, NXM0, 11, 2 },
+    { "NXM_OF_UDP_DST", MFF_TP_DST, NXM0, 12, 2 },
+    { "NXM_OF_ICMP_TYPE", MFF_ICMP_TYPE, NXM0, 13, 1 },
+    { "NXM_OF_ICMP_CODE", MFF_ICMP_CODE, NXM0, 14, 1 },
+    { "NXM_OF_ARP_OP", MFF_ARP_OP, NXM0, 15, 2 },
+    { "NXM_OF_ARP_SPA", MFF_ARP_SPA, NXM0, 16, 4 },
+    { "NXM_OF_ARP_TPA", MFF_ARP_TPA, NXM0, 17, 4 },
+#define NXREG(I) { "NXM_NX_REG" #I, MFF_REG0 + I, NXM1, I, 4 },
+    NXREG(0) NXREG(1) NXREG(2) NXREG(3) NXREG(4) NXREG(5) NXREG(6)
+    NXREG(7) NXREG(8) NXREG(9) NXREG(10) NXREG(11) NXREG(12) NXREG(13)
+    NXREG(14) NXREG(15)
+#undef NXREG
+    { "NXM_NX_TUN_ID", MFF_TUN_ID, NXM1, 16, 8 },
+    { "NXM_NX_ARP_SHA", MFF_ARP_SHA, NXM1, 17, 6 },
+    { "NXM_NX_ARP_THA", MFF_ARP_THA, NXM1, 18, 6 },
+    { "NXM_NX_IPV6_SRC", MFF_IPV6_SRC, NXM1, 19, 16 },
+    { "NXM_NX_IPV6_DST", MFF_IPV6_DST, NXM1, 20, 16 },
+    { "NXM_NX_ICMPV6_TYPE", MFF_ICMP_TYPE, NXM1, 21, 1 },
+    { "NXM_NX_ICMPV6_CODE", MFF_ICMP_CODE, NXM1, 22, 1 },
+    { "NXM_NX_IPV6_LABEL", MFF_IPV6_LABEL, NXM1, 27, 4 },
+    { "NXM_NX_IP_ECN", MFF_NW_ECN, NXM1, 28, 1 },
+    { "NXM_NX_IP_TTL", MFF_NW_TTL, NXM1, 29, 1 },
+    { "NXM_NX_TUN_IPV4_SRC", MFF_TUN_SRC, NXM1, 31, 4 },
+    { "NXM_NX_TUN_IPV4_DST", MFF_TUN_DST, NXM1, 32, 4 },
+    { "NXM_NX_TCP_FLAGS", MFF_TCP_FLAGS, NXM1, 34, 2 },
+    { "NXM_NX_CT_STATE", MFF_CT_STATE, NXM1, 105, 4 },
+    { "NXM_NX_CT_ZONE", MFF_CT_ZONE, NXM1, 106, 2 },
+    { "NXM_NX_CT_MARK", MFF_CT_MARK, NXM1, 107, 4 },
+    { "NXM_NX_CT_LABEL", MFF_CT_LABEL, NXM1, 108, 16 },
+    { "NXM_NX_TUN_IPV6_SRC", MFF_TUN_IPV6_SRC, NXM1, 109, 16 },
+    { "NXM_NX_TUN_IPV6_DST", MFF_TUN_IPV6_DST, NXM1, 110, 16 },
+#define NXXXREG(I) { "NXM_NX_XXREG" #I, MFF_XXREG0 + I, NXM1, 111 + I, 16 },
+    NXXXREG(0) NXXXREG(1) NXXXREG(2) NXXXREG(3)
+#undef NXXXREG
+    { "NXM_NX_CT_NW_PROTO", MFF_CT_NW_PROTO, NXM1, 119, 1 },
+    { "NXM_NX_CT_NW_SRC", MFF_CT_NW_SRC, NXM1, 120, 4 },
+    { "NXM_NX_CT_NW_DST", MFF_CT_NW_DST, NXM1, 121, 4 },
+    { "NXM_NX_CT_IPV6_SRC", MFF_CT_IPV6_SRC, NXM1, 122, 16 },
+    { "NXM_NX_CT_IPV6_DST", MFF_CT_IPV6_DST, NXM1, 123, 16 },
+    { "NXM_NX_CT_TP_SRC", MFF_CT_TP_SRC, NXM1, 124, 2 },
+    { "NXM_NX_CT_TP_DST", MFF_CT_TP_DST, NXM1, 125, 2 },
+    { "OXM_OF_METADATA", MFF_METADATA, OXMB, 2, 8 },
+#define OXPKT(I) { "OXM_OF_PKT_REG" #I, MFF_XREG0 + I, OXMP, I, 8 },
+    OXPKT(0) OXPKT(1) OXPKT(2) OXPKT(3) OXPKT(4) OXPKT(5) OXPKT(6)
+    OXPKT(7)
+#undef OXPKT
+};
+#define N_MF_NXMS ((int) (sizeof mf_nxms / sizeof *mf_nxms))
+
+/* Field names that select another name than their field's first. */
+static const struct {
+    const char *name;
+    const char *nxm;
+} mf_nxm_aliases[] = {
+    { "udp_src", "NXM_OF_UDP_SRC" }, { "udp_dst", "NXM_OF_UDP_DST" },
+    { "icmpv6_type", "NXM_NX_ICMPV6_TYPE" },
+    { "icmpv6_code", "NXM_NX_ICMPV6_CODE" },
+};
+
+int
+mf_nxm_count(void)
+{
+    return N_MF_NXMS;
+}
+
+const struct mf_nxm *
+mf_nxm_get(int i)
+{
+    return i >= 0 && i < N_MF_NXMS ? &mf_nxms[i] : NULL;
+}
+
+int
+mf_nxm_from_name(const char *name)
+{
+    const struct mf_field *mf;
+
+    for (int i = 0; i < N_MF_NXMS; i++) {
+        if (!strcmp(name, mf_nxms[i].name)) {
+            return i;
+        }
+    }
+    for (size_t i = 0; i < sizeof mf_nxm_aliases / sizeof *mf_nxm_aliases;
+         i++) {
+        if (!strcmp(name, mf_nxm_aliases[i].name)) {
+            return mf_nxm_from_name(mf_nxm_aliases[i].nxm);
+        }
+    }
+    mf = mf_from_name(name);
+    for (int i = 0; mf && i < N_MF_NXMS; i++) {
+        if (mf_nxms[i].id == mf->id) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+int
+mf_nxm_from_header(uint16_t cls, uint8_t field)
+{
+    for (int i = 0; i < N_MF_NXMS; i++) {
+        if (mf_nxms[i].cls == cls && mf_nxms[i].field == field) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* 'v' as 'nxm->width' big-endian bytes. */
+static void
+nxm_to_be(const struct mf_nxm *nxm, const union mf_value *v, uint8_t *b)
+{
+    const struct mf_field *mf = mf_from_id(nxm->id);
+
+    memset(b, 0, 16);
+    if (mf_is_bytes(mf)) {
+        memcpy(b, v->bytes, nxm->width);
+    } else {
+        uint32_t x = mf_value_to_u32(mf, v);
+
+        for (unsigned i = 0; i < nxm->width && i < 4; i++) {
+            b[nxm->width - 1 - i] = (uint8_t) (x >> (8 * i));
+        }
+    }
+}
+
+static void
+nxm_from_be(const struct mf_nxm *nxm, const uint8_t *b, union mf_value *v)
+{
+    const struct mf_field *mf = mf_from_id(nxm->id);
+
+    if (mf_is_bytes(mf)) {
+        memset(v, 0, sizeof *v);
+        memcpy(v->bytes, b, nxm->width);
+    } else {
+        uint32_t x = 0;
+
+        for (unsigned i = 0; i < nxm->width && i < 4; i++) {
+            x |= (uint32_t) b[nxm->width - 1 - i] << (8 * i);
+        }
+        mf_value_from_u32(mf, x, v);
+    }
+}
+
+uint64_t
+mf_nxm_get_bits(const struct mf_nxm *nxm, const union mf_value *v,
+                unsigned ofs, unsigned n_bits)
+{
+    uint8_t b[16];
+    uint64_t r = 0;
+
+    nxm_to_be(nxm, v, b);
+    for (unsigned i = 0; i < n_bits && i < 64; i++) {
+        unsigned bit = ofs + i;
+
+        if (bit < nxm->width * 8u
+            && (b[nxm->width - 1 - bit / 8] >> (bit % 8)) & 1) {
+            r |= (uint64_t) 1 << i;
+        }
+    }
+    return r;
+}
+
+void
+mf_nxm_put_bits(const struct mf_nxm *nxm, union mf_value *value,
+                union mf_value *mask, unsigned ofs, unsigned n_bits,
+                uint64_t bits)
+{
+    uint8_t b[16], m[16];
+
+    nxm_to_be(nxm, value, b);
+    nxm_to_be(nxm, mask, m);
+    for (unsigned i = 0; i < n_bits && i < 64; i++) {
+        unsigned bit = ofs + i;
+        size_t byte;
+
+        if (bit >= nxm->width * 8u) {
+            break;
+        }
+        byte = nxm->width - 1 - bit / 8;
+        m[byte] |= (uint8_t) (1u << (bit % 8));
+        if ((bits >> i) & 1) {
+            b[byte] |= (uint8_t) (1u << (bit % 8));
+        } else {
+            b[byte] &= (uint8_t) ~(1u << (bit % 8));
+        }
+    }
+    nxm_from_be(nxm, b, value);
+    nxm_from_be(nxm, m, mask);
+}

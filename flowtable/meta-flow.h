@@ -154,6 +154,38 @@ mf_is_register(enum mf_field_id id)
     return id >= MFF_REG0 && id <= MFF_XXREG3;
 }
 
+/* Fields by their Open vSwitch NXM/OXM names, as load, move and
+ * ct(zone=...) write them ("NXM_NX_REG0", "OXM_OF_PKT_REG1",
+ * "NXM_OF_TCP_SRC"...), with the header they have on the wire (class,
+ * field, width in bytes: the bit ranges of "NAME[a..b]" count from the
+ * least significant bit of that width).  Several names may select one
+ * sluice field (NXM_OF_TCP_SRC and NXM_OF_UDP_SRC are both tp_src): an
+ * action keeps the index of the name it was written with. */
+struct mf_nxm {
+    const char *name;
+    enum mf_field_id id;
+    uint16_t cls;
+    uint8_t field;
+    uint8_t width;
+};
+/* Index of the name 'name' (an NXM/OXM name, or a field's own name as
+ * Open vSwitch also accepts: "reg0", "eth_src"), or -1. */
+int mf_nxm_from_name(const char *name);
+/* Index of the name with header class 'cls' and field 'field', or -1. */
+int mf_nxm_from_header(uint16_t cls, uint8_t field);
+/* Entry 'i' (0 <= i < mf_nxm_count()), or NULL. */
+const struct mf_nxm *mf_nxm_get(int i);
+int mf_nxm_count(void);
+/* Bits [ofs, ofs + n_bits) of 'value' (a value of 'nxm''s field, in its
+ * view coordinates), n_bits <= 64. */
+uint64_t mf_nxm_get_bits(const struct mf_nxm *nxm, const union mf_value *v,
+                         unsigned ofs, unsigned n_bits);
+/* Writes 'bits' into bits [ofs, ofs + n_bits) of 'value' and sets them in
+ * 'mask' (both in view coordinates), n_bits <= 64. */
+void mf_nxm_put_bits(const struct mf_nxm *nxm, union mf_value *value,
+                     union mf_value *mask, unsigned ofs, unsigned n_bits,
+                     uint64_t bits);
+
 /* Reads the field view from 'flow' into 'value'. */
 void mf_get(const struct mf_field *mf, const struct flow *flow,
             union mf_value *value);

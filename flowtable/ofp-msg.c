@@ -279,6 +279,7 @@ ofm_port_to_wire(uint32_t port)
 #define OXM_CLASS_NXM0 0x0000
 #define OXM_CLASS_NXM1 0x0001
 #define OXM_CLASS_BASIC 0x8000
+#define OXM_CLASS_PKT_REGS 0x8001
 #define OXM_CLASS_EXP 0xffff
 
 /* Wire prerequisites, stricter than sluice's where OpenFlow names one
@@ -358,6 +359,44 @@ static const struct oxm_field oxm_fields[] = {
     { OXM_CLASS_NXM1, 123, 16, 0, MFF_CT_IPV6_DST, WP_MF, "ct_ipv6_dst" },
     { OXM_CLASS_NXM1, 124, 2, 0, MFF_CT_TP_SRC, WP_MF, "ct_tp_src" },
     { OXM_CLASS_NXM1, 125, 2, 0, MFF_CT_TP_DST, WP_MF, "ct_tp_dst" },
+#define OXREG(I) { OXM_CLASS_NXM1, I, 4, 0, MFF_REG0 + I, WP_NONE, "reg" #I },
+    OXREG(0) OXREG(1) OXREG(2) OXREG(3) OXREG(4) OXREG(5) OXREG(6)
+    OXREG(7) OXREG(8) OXREG(9) OXREG(10) OXREG(11) OXREG(12) OXREG(13)
+    OXREG(14) OXREG(15)
+#undef OXREG
+#define OXXREG(I) { OXM_CLASS_PKT_REGS, I, 8, 0, MFF_XREG0 + I, WP_NONE,   \
+                    "xreg" #I },
+    OXXREG(0) OXXREG(1) OXXREG(2) OXXREG(3) OXXREG(4) OXXREG(5)
+    OXXREG(6) OXXREG(7)
+#undef OXXREG
+#define OXXXREG(I) { OXM_CLASS_NXM1, 111 + I, 16, 0, MFF_XXREG0 + I,       \
+                     WP_NONE, "xxreg" #I },
+    OXXXREG(0) OXXXREG(1) OXXXREG(2) OXXXREG(3)
+#undef OXXXREG
+    /* The NXM forms of fields OpenFlow has its own OXM for: taken (a
+     * load or move names fields by them), never written (the OXM forms
+     * above come first). */
+    { OXM_CLASS_NXM0, 1, 6, 0, MFF_DL_DST, WP_NONE, "eth_dst" },
+    { OXM_CLASS_NXM0, 2, 6, 0, MFF_DL_SRC, WP_NONE, "eth_src" },
+    { OXM_CLASS_NXM0, 3, 2, 0, MFF_DL_TYPE, WP_NONE, "eth_type" },
+    { OXM_CLASS_NXM0, 6, 1, 0, MFF_NW_PROTO, WP_IP, "ip_proto" },
+    { OXM_CLASS_NXM0, 7, 4, 0, MFF_NW_SRC, WP_IPV4, "ip_src" },
+    { OXM_CLASS_NXM0, 8, 4, 0, MFF_NW_DST, WP_IPV4, "ip_dst" },
+    { OXM_CLASS_NXM0, 9, 2, 0, MFF_TP_SRC, WP_TCP, "tcp_src" },
+    { OXM_CLASS_NXM0, 10, 2, 0, MFF_TP_DST, WP_TCP, "tcp_dst" },
+    { OXM_CLASS_NXM0, 11, 2, 0, MFF_TP_SRC, WP_UDP, "udp_src" },
+    { OXM_CLASS_NXM0, 12, 2, 0, MFF_TP_DST, WP_UDP, "udp_dst" },
+    { OXM_CLASS_NXM0, 13, 1, 0, MFF_ICMP_TYPE, WP_ICMP4, "icmp_type" },
+    { OXM_CLASS_NXM0, 14, 1, 0, MFF_ICMP_CODE, WP_ICMP4, "icmp_code" },
+    { OXM_CLASS_NXM0, 15, 2, 0, MFF_ARP_OP, WP_ARP, "arp_op" },
+    { OXM_CLASS_NXM0, 16, 4, 0, MFF_ARP_SPA, WP_ARP, "arp_spa" },
+    { OXM_CLASS_NXM0, 17, 4, 0, MFF_ARP_TPA, WP_ARP, "arp_tpa" },
+    { OXM_CLASS_NXM1, 17, 6, 0, MFF_ARP_SHA, WP_ARP, "arp_sha" },
+    { OXM_CLASS_NXM1, 18, 6, 0, MFF_ARP_THA, WP_ARP, "arp_tha" },
+    { OXM_CLASS_NXM1, 19, 16, 0, MFF_IPV6_SRC, WP_IPV6, "ipv6_src" },
+    { OXM_CLASS_NXM1, 20, 16, 0, MFF_IPV6_DST, WP_IPV6, "ipv6_dst" },
+    { OXM_CLASS_NXM1, 27, 4, 0, MFF_IPV6_LABEL, WP_IPV6, "ipv6_label" },
+    { OXM_CLASS_NXM1, 28, 1, 0, MFF_NW_ECN, WP_IP, "ip_ecn" },
 };
 #define N_OXM_FIELDS (sizeof oxm_fields / sizeof *oxm_fields)
 
@@ -736,7 +775,12 @@ oxm_put(struct ofbuf *b, const struct oxm_field *f, const union mf_value *v,
  * belongs to one of them (aliases left out; vlan_tci is written as
  * vlan_vid + vlan_pcp when it can be). */
 static const enum mf_field_id encode_order[] = {
-    MFF_IN_PORT, MFF_METADATA, MFF_TUN_ID, MFF_TUN_SRC, MFF_TUN_DST,
+    MFF_IN_PORT, MFF_METADATA,
+    MFF_REG0, MFF_REG0 + 1, MFF_REG0 + 2, MFF_REG0 + 3, MFF_REG0 + 4,
+    MFF_REG0 + 5, MFF_REG0 + 6, MFF_REG0 + 7, MFF_REG0 + 8, MFF_REG0 + 9,
+    MFF_REG0 + 10, MFF_REG0 + 11, MFF_REG0 + 12, MFF_REG0 + 13,
+    MFF_REG0 + 14, MFF_REG15,
+    MFF_TUN_ID, MFF_TUN_SRC, MFF_TUN_DST,
     MFF_TUN_IPV6_SRC, MFF_TUN_IPV6_DST, MFF_TUN_FLAGS,
     MFF_CT_STATE, MFF_CT_ZONE, MFF_CT_MARK, MFF_CT_LABEL, MFF_CT_NW_PROTO,
     MFF_CT_NW_SRC, MFF_CT_NW_DST, MFF_CT_IPV6_SRC, MFF_CT_IPV6_DST,
@@ -830,6 +874,7 @@ ofm_match_encode(struct ofbuf *b, const struct of_match *m)
 #define OFPAT_EXPERIMENTER 0xffff
 
 #define NXAST_RESUBMIT 1
+#define NXAST_REG_MOVE 6
 #define NXAST_REG_LOAD 7
 #define NXAST_RESUBMIT_TABLE 14
 #define NXAST_DEC_TTL 18
@@ -1104,6 +1149,42 @@ nat_decode(const uint8_t *p, size_t len, struct ct_nat *nat, char *err,
     return 0;
 }
 
+/* An NXM header of a load, move or ct(zone=) source as a subfield: bits
+ * [ofs, ofs + n_bits) of the named field, or an error. */
+static ofperr
+subfield_decode(uint32_t hdr, unsigned ofs, unsigned n_bits,
+                struct of_subfield *sf, const char *what, char *err,
+                size_t errsize)
+{
+    int i = mf_nxm_from_header((uint16_t) (hdr >> 16),
+                               (uint8_t) ((hdr >> 9) & 0x7f));
+    const struct mf_nxm *nxm = mf_nxm_get(i);
+
+    if (!nxm || (hdr & 0x100) || (hdr & 0xff) != nxm->width) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "%s: field 0x%08x is not supported", what, hdr);
+    }
+    if (!n_bits || ofs + n_bits > nxm->width * 8u) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
+                    errsize, "%s: bits %u..%u outside %s", what, ofs,
+                    ofs + n_bits - 1, nxm->name);
+    }
+    sf->nxm = (uint8_t) i;
+    sf->ofs = (uint8_t) ofs;
+    sf->n_bits = (uint8_t) n_bits;
+    return 0;
+}
+
+static uint32_t
+subfield_header(const struct of_subfield *sf)
+{
+    const struct mf_nxm *nxm = mf_nxm_get(sf->nxm);
+
+    return nxm ? (uint32_t) nxm->cls << 16 | (uint32_t) nxm->field << 9
+                 | nxm->width
+               : 0;
+}
+
 static ofperr
 ct_decode(const uint8_t *p, size_t len, const struct of_match *match,
           struct of_action *a, char *err, size_t errsize)
@@ -1121,17 +1202,28 @@ ct_decode(const uint8_t *p, size_t len, const struct of_match *match,
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
                     errsize, "ct: unknown flags 0x%x", flags);
     }
-    if (get32(p + 12)) {
-        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
-                    errsize, "ct: a zone taken from a field is not "
-                    "supported (zone=N only)");
-    }
     if (get16(p + 22)) {
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), err,
                     errsize, "ct: alg=%u is not supported", get16(p + 22));
     }
     memset(&a->ct, 0, sizeof a->ct);
-    a->ct.exec.zone = get16(p + 16);
+    if (get32(p + 12)) {
+        /* zone=FIELD[a..b]: zone_src, and ofs_nbits where the zone is. */
+        uint16_t on = get16(p + 16);
+
+        e = subfield_decode(get32(p + 12), on >> 6, (on & 0x3fu) + 1u,
+                            &a->ct.zone_src, "ct zone", err, errsize);
+        if (e) {
+            return e;
+        }
+        if (a->ct.zone_src.n_bits != 16) {
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT),
+                        err, errsize, "ct: a zone is 16 bits, not %u",
+                        a->ct.zone_src.n_bits);
+        }
+    } else {
+        a->ct.exec.zone = get16(p + 16);
+    }
     a->ct.exec.flags = (flags & NX_CT_F_COMMIT ? CT_F_COMMIT : 0)
                        | (flags & NX_CT_F_FORCE ? CT_F_FORCE : 0);
     a->ct.table = p[18];
@@ -1197,6 +1289,45 @@ append_action(struct act_list *l, const struct of_action *a, char *err,
                     errsize, "too many actions (or out of memory)");
     }
     *dst = *a;
+    return 0;
+}
+
+/* NXAST_REG_MOVE: n_bits, src_ofs, dst_ofs, src, dst. */
+static ofperr
+reg_move_decode(const uint8_t *p, size_t len, const struct of_match *match,
+                struct of_action *a, char *err, size_t errsize)
+{
+    unsigned n_bits, src_ofs, dst_ofs;
+    const struct mf_field *sm, *dm;
+    ofperr e;
+
+    if (len != 24) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err,
+                    errsize, "move: length %zu", len);
+    }
+    n_bits = get16(p + 10);
+    src_ofs = get16(p + 12);
+    dst_ofs = get16(p + 14);
+    memset(a, 0, sizeof *a);
+    a->type = OFPACT_MOVE;
+    if ((e = subfield_decode(get32(p + 16), src_ofs, n_bits, &a->move.src,
+                             "move", err, errsize))
+        || (e = subfield_decode(get32(p + 20), dst_ofs, n_bits,
+                                &a->move.dst, "move", err, errsize))) {
+        return e;
+    }
+    sm = mf_from_id(mf_nxm_get(a->move.src.nxm)->id);
+    dm = mf_from_id(mf_nxm_get(a->move.dst.nxm)->id);
+    if (!dm->writable) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_TYPE), err,
+                    errsize, "move: %s is not writable", dm->name);
+    }
+    if (match && (!wpre_ok(WP_MF, sm, &match->flow, &match->wc)
+                  || !wpre_ok(WP_MF, dm, &match->flow, &match->wc))) {
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_MATCH_INCONSISTENT),
+                    err, errsize, "move: %s and %s need their prerequisites "
+                    "in the match", sm->name, dm->name);
+    }
     return 0;
 }
 
@@ -1273,6 +1404,12 @@ nx_action_decode(const uint8_t *p, size_t len, const struct of_match *match,
     case NXAST_REG_LOAD:
     case NXAST_REG_LOAD2:
         goto load;
+    case NXAST_REG_MOVE: {
+        struct of_action tmp;
+        ofperr e = reg_move_decode(p, len, match, &tmp, err, errsize);
+
+        return e ? e : append_action(l, &tmp, err, errsize);
+    }
     default:
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_EXP_TYPE), err,
                     errsize, "Nicira action %u is not supported", subtype);
@@ -1292,6 +1429,30 @@ load:
             }
             e = reg_load_decode(p, in_ct ? NULL : match, in_ct, &tmp, err,
                                 errsize);
+            if (!e) {
+                /* Written back as it came: load:V->NAME[BITS]. */
+                uint32_t dst = get32(p + 12);
+                int nxm = mf_nxm_from_header((uint16_t) (dst >> 16),
+                                             (uint8_t) ((dst >> 9) & 0x7f));
+
+                if (nxm >= 0 && mf_nxm_get(nxm)->id == tmp.set_field.field
+                    && mf_nxm_get(nxm)->width * 8u
+                       >= (get16(p + 10) >> 6) + (get16(p + 10) & 0x3f)
+                          + 1u) {
+                    uint16_t on = get16(p + 10);
+                    union mf_value zero;
+
+                    memset(&zero, 0, sizeof zero);
+                    memset(&tmp.set_field.mask, 0,
+                           sizeof tmp.set_field.mask);
+                    mf_nxm_put_bits(mf_nxm_get(nxm), &zero,
+                                    &tmp.set_field.mask, on >> 6,
+                                    (on & 0x3fu) + 1u, 0);
+                    tmp.set_field.syntax = OFSF_LOAD;
+                    tmp.set_field.nxm = (uint8_t) nxm;
+                    tmp.set_field.has_mask = true;
+                }
+            }
         } else {
             struct oxm_tlv t;
 
@@ -1817,6 +1978,56 @@ set_field_wire(const struct of_action *a, const struct of_match *ctx,
     }
 }
 
+/* load:V->NAME[BITS] as NXAST_REG_LOAD, as it came; false (nothing
+ * written) when its bits are not one run of at most 64. */
+static bool
+put_reg_load(struct ofbuf *b, const struct of_action *a)
+{
+    const struct mf_nxm *nxm = mf_nxm_get(a->set_field.nxm);
+    struct of_subfield sf;
+    int lo = -1, hi = -1;
+    size_t start;
+
+    if (!nxm || nxm->id != a->set_field.field) {
+        return false;
+    }
+    for (unsigned bit = 0; bit < nxm->width * 8u; bit++) {
+        if (mf_nxm_get_bits(nxm, &a->set_field.mask, bit, 1)) {
+            if (lo >= 0 && hi != (int) bit - 1) {
+                return false;               /* not one run */
+            }
+            lo = lo < 0 ? (int) bit : lo;
+            hi = (int) bit;
+        }
+    }
+    if (lo < 0 || hi - lo + 1 > 64) {
+        return false;
+    }
+    sf.nxm = a->set_field.nxm;
+    sf.ofs = (uint8_t) lo;
+    sf.n_bits = (uint8_t) (hi - lo + 1);
+    start = nx_start(b, NXAST_REG_LOAD);
+    ofbuf_put_be16(b, (uint16_t) (sf.ofs << 6 | (sf.n_bits - 1u)));
+    ofbuf_put_be32(b, subfield_header(&sf));
+    ofbuf_put_be64(b, mf_nxm_get_bits(nxm, &a->set_field.value, sf.ofs,
+                                      sf.n_bits));
+    nx_end(b, start);
+    return true;
+}
+
+static void
+put_move(struct ofbuf *b, const struct of_action *a)
+{
+    size_t start = nx_start(b, NXAST_REG_MOVE);
+
+    ofbuf_put_be16(b, a->move.src.n_bits);
+    ofbuf_put_be16(b, a->move.src.ofs);
+    ofbuf_put_be16(b, a->move.dst.ofs);
+    ofbuf_put_be32(b, subfield_header(&a->move.src));
+    ofbuf_put_be32(b, subfield_header(&a->move.dst));
+    nx_end(b, start);
+}
+
 static void
 put_set_field(struct ofbuf *b, const struct of_action *a,
               const struct of_match *ctx)
@@ -1826,6 +2037,9 @@ put_set_field(struct ofbuf *b, const struct of_action *a,
     bool has_mask;
     size_t start = b->len;
 
+    if (a->set_field.syntax == OFSF_LOAD && put_reg_load(b, a)) {
+        return;
+    }
     set_field_wire(a, ctx, &f, &v, &m, &has_mask);
     if (!f) {
         return;
@@ -1849,8 +2063,14 @@ put_ct(struct ofbuf *b, const struct of_ct *ct)
 
     ofbuf_put_be16(b, (e->flags & CT_F_COMMIT ? NX_CT_F_COMMIT : 0)
                       | (e->flags & CT_F_FORCE ? NX_CT_F_FORCE : 0));
-    ofbuf_put_be32(b, 0);               /* zone_src: immediate */
-    ofbuf_put_be16(b, e->zone);
+    if (ct->zone_src.n_bits) {
+        ofbuf_put_be32(b, subfield_header(&ct->zone_src));
+        ofbuf_put_be16(b, (uint16_t) (ct->zone_src.ofs << 6
+                                      | (ct->zone_src.n_bits - 1u)));
+    } else {
+        ofbuf_put_be32(b, 0);           /* zone_src: immediate */
+        ofbuf_put_be16(b, e->zone);
+    }
     ofbuf_put_u8(b, ct->table);
     ofbuf_put(b, NULL, 3);
     ofbuf_put_be16(b, 0);               /* alg */
@@ -1955,6 +2175,9 @@ put_action(struct ofbuf *b, const struct of_action *a,
         break;
     case OFPACT_SET_FIELD:
         put_set_field(b, a, ctx);
+        break;
+    case OFPACT_MOVE:
+        put_move(b, a);
         break;
     case OFPACT_DEC_TTL:
         put_action_hdr(b, OFPAT_DEC_NW_TTL, 8);

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -641,7 +642,8 @@ parse_field_value(const struct mf_field *mf, const char *s, bool in_match,
         } else {
             memset(mask->bytes, 0xff, 8);
         }
-    } else if (mf->id == MFF_CT_LABEL) {
+    } else if (mf->id == MFF_CT_LABEL
+               || (mf_is_register(mf->id) && mf->n_bytes == 16)) {
         if (!parse_u128(s, value->bytes)) {
             return "expected a 128-bit number (decimal or 0x hex)";
         }
@@ -780,7 +782,9 @@ fmt_field_value(struct sbuf *s, const struct mf_field *mf,
         if (mask && !is_all_ones(mask->bytes, 8)) {
             sbuf_printf(s, "/0x%" PRIx64, u64_from_bytes(mask->bytes));
         }
-    } else if (mf->id == MFF_CT_LABEL) {
+    } else if (mf->id == MFF_CT_LABEL
+               || (mf_is_register(mf->id) && mf->n_bytes == 16)) {
+        /* ct_label, xxreg: 128-bit numbers (IPv6 fields are below). */
         sbuf_put_hex128(s, value->bytes);
         if (mask && !is_all_ones(mask->bytes, 16)) {
             sbuf_printf(s, "/");
@@ -843,6 +847,10 @@ fmt_field_value(struct sbuf *s, const struct mf_field *mf,
             sbuf_printf(s, "0x%" PRIx32, v);
             break;
         default:
+            if (mf_is_register(mf->id)) {
+                sbuf_printf(s, "%#" PRIx32, v);    /* As Open vSwitch. */
+                break;
+            }
             sbuf_printf(s, masked ? "0x%" PRIx32 : "%" PRIu32, v);
             break;
         }
@@ -1165,6 +1173,160 @@ parse_table(const char *s, uint8_t *table)
     return true;
 }
 
+/* "NAME[a..b]", "NAME[a]", "NAME[]" or "NAME" (the whole field) into
+ * 'sf'; NULL, or what is wrong. */
+static const char *
+parse_subfield(const char *s, struct of_subfield *sf)
+{
+    char name[MAX_TOKEN];
+    const char *br = strchr(s, '[');
+    size_t n = br ? (size_t) (br - s) : strlen(s);
+    const struct mf_nxm *nxm;
+    unsigned width, lo, hi;
+    int i;
+
+    if (!n || n >= sizeof name) {
+        return "expected a field name";
+    }
+    memcpy(name, s, n);
+    name[n] = '\0';
+    i = mf_nxm_from_name(name);
+    if (i < 0) {
+        return "unknown field (NXM_NX_REG0, OXM_OF_PKT_REG0, "
+               "NXM_OF_ETH_SRC, reg0 ...)";
+    }
+    nxm = mf_nxm_get(i);
+    width = nxm->width * 8u;
+    if (!br || !strcmp(br, "[]")) {
+        lo = 0;
+        hi = width - 1;
+    } else {
+        char tail;
+
+        if (sscanf(br, "[%u..%u]%c", &lo, &hi, &tail) == 2) {
+            /* a range */
+        } else if (sscanf(br, "[%u]%c", &lo, &tail) == 1) {
+            hi = lo;
+        } else {
+            return "expected [], [BIT] or [LOW..HIGH] after the field";
+        }
+        if (strchr(br, ']')[1]) {
+            return "text after ']'";
+        }
+    }
+    if (lo > hi || hi >= width) {
+        return "bits outside the field";
+    }
+    sf->nxm = (uint8_t) i;
+    sf->ofs = (uint8_t) lo;
+    sf->n_bits = (uint8_t) (hi - lo + 1);
+    return NULL;
+}
+
+/* "SRC->DST": the text before the last "->" in 'a' (NUL-terminated in
+ * 'buf') and 'arrow', or false. */
+static bool
+split_arrow(const char *val, char *buf, size_t size, const char **dst)
+{
+    const char *arrow = NULL, *p;
+
+    for (p = val; (p = strstr(p, "->")) != NULL; p += 2) {
+        arrow = p;
+    }
+    if (!arrow || (size_t) (arrow - val) >= size) {
+        return false;
+    }
+    memcpy(buf, val, (size_t) (arrow - val));
+    buf[arrow - val] = '\0';
+    *dst = arrow + 2;
+    return true;
+}
+
+/* load:VALUE->DST[a..b]: a set_field of those bits (OFSF_LOAD). */
+static int
+parse_load(const struct kv *kv, struct of_action *a, char *err,
+           size_t errsize)
+{
+    char vbuf[MAX_TOKEN];
+    const char *dst, *why;
+    struct of_subfield sf;
+    const struct mf_field *mf;
+    const struct mf_nxm *nxm;
+    uint64_t v;
+
+    if (!split_arrow(kv->val, vbuf, sizeof vbuf, &dst)) {
+        return set_err(err, errsize, "load needs VALUE->FIELD[BITS] at "
+                       "column %zu", kv->val_col);
+    }
+    why = parse_subfield(dst, &sf);
+    if (why) {
+        return set_err(err, errsize, "bad destination '%s' for load at "
+                       "column %zu: %s", dst, kv->val_col, why);
+    }
+    nxm = mf_nxm_get(sf.nxm);
+    mf = mf_from_id(nxm->id);
+    if (!mf->writable) {
+        return set_err(err, errsize, "field '%s' is not writable in load "
+                       "at column %zu", dst, kv->val_col);
+    }
+    if (!parse_uint(vbuf, UINT64_MAX, &v)
+        || (sf.n_bits < 64 && v >> sf.n_bits)) {
+        return set_err(err, errsize, "bad value '%s' for load at column "
+                       "%zu: expected a number of at most %u bits", vbuf,
+                       kv->val_col, sf.n_bits);
+    }
+    memset(a, 0, sizeof *a);
+    a->type = OFPACT_SET_FIELD;
+    a->set_field.field = mf->id;
+    a->set_field.syntax = OFSF_LOAD;
+    a->set_field.nxm = sf.nxm;
+    a->set_field.has_mask = true;
+    mf_nxm_put_bits(nxm, &a->set_field.value, &a->set_field.mask, sf.ofs,
+                    sf.n_bits > 64 ? 64 : sf.n_bits, v);
+    if (sf.n_bits > 64) {
+        mf_nxm_put_bits(nxm, &a->set_field.value, &a->set_field.mask,
+                        sf.ofs + 64u, sf.n_bits - 64u, 0);
+    }
+    return 0;
+}
+
+/* move:SRC[a..b]->DST[c..d]. */
+static int
+parse_move(const struct kv *kv, struct of_action *a, char *err,
+           size_t errsize)
+{
+    char sbuf_[MAX_TOKEN];
+    const char *dst, *why;
+    struct of_subfield src, dsf;
+
+    if (!split_arrow(kv->val, sbuf_, sizeof sbuf_, &dst)) {
+        return set_err(err, errsize, "move needs SRC[BITS]->DST[BITS] at "
+                       "column %zu", kv->val_col);
+    }
+    if ((why = parse_subfield(sbuf_, &src)) != NULL) {
+        return set_err(err, errsize, "bad source '%s' for move at column "
+                       "%zu: %s", sbuf_, kv->val_col, why);
+    }
+    if ((why = parse_subfield(dst, &dsf)) != NULL) {
+        return set_err(err, errsize, "bad destination '%s' for move at "
+                       "column %zu: %s", dst, kv->val_col, why);
+    }
+    if (src.n_bits != dsf.n_bits) {
+        return set_err(err, errsize, "move at column %zu: source and "
+                       "destination differ in width (%u and %u bits)",
+                       kv->val_col, src.n_bits, dsf.n_bits);
+    }
+    if (!mf_from_id(mf_nxm_get(dsf.nxm)->id)->writable) {
+        return set_err(err, errsize, "field '%s' is not writable in move "
+                       "at column %zu", dst, kv->val_col);
+    }
+    memset(a, 0, sizeof *a);
+    a->type = OFPACT_MOVE;
+    a->move.src = src;
+    a->move.dst = dsf;
+    return 0;
+}
+
 static int
 parse_set_field(const struct kv *kv, struct of_action *a, char *err,
                 size_t errsize)
@@ -1477,12 +1639,24 @@ parse_ct(const struct kv *kv, struct of_action *a, char *err,
         } else if (!strcmp(sub.key, "force") && !sub.has_val) {
             ct->exec.flags |= CT_F_FORCE;
         } else if (!strcmp(sub.key, "zone") && sub.has_val && !sub.paren) {
-            if (!parse_uint(sub.val, 65535, &v)) {
+            if (isalpha((unsigned char) sub.val[0])) {
+                const char *why = parse_subfield(sub.val, &ct->zone_src);
+
+                if (!why && ct->zone_src.n_bits != 16) {
+                    why = "a zone is 16 bits";
+                }
+                if (why) {
+                    memset(&ct->zone_src, 0, sizeof ct->zone_src);
+                    return set_err(err, errsize, "bad zone '%s' at column "
+                                   "%zu: %s", sub.val, sub.val_col, why);
+                }
+            } else if (!parse_uint(sub.val, 65535, &v)) {
                 return set_err(err, errsize, "bad zone '%s' at column %zu: "
-                               "expected 0..65535 (a zone from a field is "
-                               "not supported)", sub.val, sub.val_col);
+                               "expected 0..65535 or FIELD[a..b] (16 bits)",
+                               sub.val, sub.val_col);
+            } else {
+                ct->exec.zone = v;
             }
-            ct->exec.zone = v;
         } else if (!strcmp(sub.key, "table") && sub.has_val && !sub.paren) {
             if (!parse_table(sub.val, &ct->table)) {
                 return set_err(err, errsize, "bad table '%s' for ct at "
@@ -1638,6 +1812,12 @@ parse_action(const struct kv *kv, struct of_action *a, bool *drop,
     }
     if (!strcmp(k, "set_field") && !kv->paren) {
         return parse_set_field(kv, a, err, errsize);
+    }
+    if (!strcmp(k, "load") && !kv->paren) {
+        return parse_load(kv, a, err, errsize);
+    }
+    if (!strcmp(k, "move") && !kv->paren) {
+        return parse_move(kv, a, err, errsize);
     }
     if (!strcmp(k, "ct")) {
         return parse_ct(kv, a, err, errsize);
@@ -2336,6 +2516,20 @@ fmt_match(struct sbuf *s, const struct of_match *m, int32_t priority)
                 && m->flow.nw_proto == IPPROTO_ICMPV6_;
     }
 
+    /* The registers, each 32 bits (a match written on xreg or xxreg
+     * shows as its registers, as Open vSwitch writes it). */
+    for (int i = 0; i < FLOW_N_REGS; i++) {
+        uint32_t v = ntohl(m->flow.regs[i]), w = ntohl(m->wc.regs[i]);
+
+        if (w) {
+            fmt_item(s, &first, "");
+            sbuf_printf(s, v ? "reg%d=%#" PRIx32 : "reg%d=%" PRIu32, i, v);
+            if (w != UINT32_MAX) {
+                sbuf_printf(s, "/%#" PRIx32, w);
+            }
+        }
+    }
+
     /* Then the tunnel fields and the OpenFlow metadata, and the rest; a
      * dl_type without a shorthand follows the Ethernet addresses (Open
      * vSwitch's order). */
@@ -2410,6 +2604,71 @@ of_match_format(char *buf, size_t size, const struct of_match *m,
     return s.len;
 }
 
+/* "NXM_NX_REG0[0..15]" as Open vSwitch writes a subfield. */
+static void
+fmt_subfield(struct sbuf *s, const struct of_subfield *sf)
+{
+    const struct mf_nxm *nxm = mf_nxm_get(sf->nxm);
+
+    if (!nxm) {
+        sbuf_printf(s, "?");
+        return;
+    }
+    sbuf_printf(s, "%s", nxm->name);
+    if (sf->ofs == 0 && sf->n_bits == nxm->width * 8u) {
+        sbuf_printf(s, "[]");
+    } else if (sf->n_bits == 1) {
+        sbuf_printf(s, "[%u]", sf->ofs);
+    } else {
+        sbuf_printf(s, "[%u..%u]", sf->ofs, sf->ofs + sf->n_bits - 1u);
+    }
+}
+
+/* load:VALUE->NAME[BITS], the bits the action's mask covers (lowest to
+ * highest set bit). */
+static void
+fmt_load(struct sbuf *s, const struct of_action *a)
+{
+    const struct mf_nxm *nxm = mf_nxm_get(a->set_field.nxm);
+    struct of_subfield sf = { a->set_field.nxm, 0, 0 };
+    int lo = -1, hi = -1;
+
+    if (!nxm) {
+        sbuf_printf(s, "load:?");
+        return;
+    }
+    for (unsigned b = 0; b < nxm->width * 8u; b++) {
+        if (mf_nxm_get_bits(nxm, &a->set_field.mask, b, 1)) {
+            lo = lo < 0 ? (int) b : lo;
+            hi = (int) b;
+        }
+    }
+    if (lo < 0) {
+        lo = hi = 0;
+    }
+    sf.ofs = (uint8_t) lo;
+    sf.n_bits = (uint8_t) (hi - lo + 1);
+    if (sf.n_bits <= 64) {
+        uint64_t v = mf_nxm_get_bits(nxm, &a->set_field.value, sf.ofs,
+                                     sf.n_bits);
+
+        sbuf_printf(s, v ? "load:%#" PRIx64 "->" : "load:%" PRIu64 "->", v);
+    } else {
+        uint8_t be[16];
+
+        memset(be, 0, sizeof be);
+        for (unsigned i = 0; i < sf.n_bits; i++) {
+            if (mf_nxm_get_bits(nxm, &a->set_field.value, sf.ofs + i, 1)) {
+                be[15 - i / 8] |= (uint8_t) (1u << (i % 8));
+            }
+        }
+        sbuf_printf(s, "load:");
+        sbuf_put_hex128(s, be);
+        sbuf_printf(s, "->");
+    }
+    fmt_subfield(s, &sf);
+}
+
 static void
 fmt_action(struct sbuf *s, const struct of_action *a)
 {
@@ -2458,7 +2717,9 @@ fmt_action(struct sbuf *s, const struct of_action *a)
         if (!mf) {
             break;
         }
-        if (a->set_field.syntax == OFSF_MOD && mod
+        if (a->set_field.syntax == OFSF_LOAD) {
+            fmt_load(s, a);
+        } else if (a->set_field.syntax == OFSF_MOD && mod
             && !a->set_field.has_mask) {
             sbuf_printf(s, "%s:", mod);
             fmt_field_value(s, mf, &a->set_field.value, NULL);
@@ -2499,13 +2760,24 @@ fmt_action(struct sbuf *s, const struct of_action *a)
         sbuf_printf(s, "goto_table:%u", a->goto_table.table);
         return;
     case OFPACT_CT: {
-        char buf[512];
+        char buf[512], zbuf[64];
+        struct sbuf zs;
 
+        if (a->ct.zone_src.n_bits) {
+            sbuf_init(&zs, zbuf, sizeof zbuf);
+            fmt_subfield(&zs, &a->ct.zone_src);
+        }
         ct_exec_format(buf, sizeof buf, &a->ct.exec, a->ct.table,
-                       a->ct.has_nat);
+                       a->ct.has_nat, a->ct.zone_src.n_bits ? zbuf : NULL);
         sbuf_printf(s, "ct(%s)", buf);
         return;
     }
+    case OFPACT_MOVE:
+        sbuf_printf(s, "move:");
+        fmt_subfield(s, &a->move.src);
+        sbuf_printf(s, "->");
+        fmt_subfield(s, &a->move.dst);
+        return;
     case OFPACT_CT_CLEAR:
         sbuf_printf(s, "ct_clear");
         return;

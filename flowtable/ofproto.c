@@ -1611,7 +1611,28 @@ validate_actions(const struct ofproto *ofp, const struct of_actions *acts,
                         idx, a->set_field.field);
                 return EINVAL;
             }
+            if (a->set_field.syntax == OFSF_LOAD
+                && (!mf_nxm_get(a->set_field.nxm)
+                    || mf_nxm_get(a->set_field.nxm)->id != mf->id)) {
+                set_err(err, errsize, "flow %zu: load names another field",
+                        idx);
+                return EINVAL;
+            }
             break;
+        case OFPACT_MOVE: {
+            const struct mf_nxm *s = mf_nxm_get(a->move.src.nxm);
+            const struct mf_nxm *d = mf_nxm_get(a->move.dst.nxm);
+
+            if (!s || !d || !a->move.src.n_bits
+                || a->move.src.n_bits != a->move.dst.n_bits
+                || a->move.src.ofs + a->move.src.n_bits > s->width * 8u
+                || a->move.dst.ofs + a->move.dst.n_bits > d->width * 8u
+                || !mf_from_id(d->id)->writable) {
+                set_err(err, errsize, "flow %zu: bad move", idx);
+                return EINVAL;
+            }
+            break;
+        }
         case OFPACT_PUSH_VLAN:
             if (a->push_vlan.ethertype != ETH_TYPE_VLAN
                 && a->push_vlan.ethertype != ETH_TYPE_VLAN_8021AD) {
@@ -2620,6 +2641,12 @@ xlate_set_field(struct xctx *x, const struct of_action *a)
         x->out->n_skipped++;
         return;
     }
+    if (mf_is_register(mf->id)) {
+        /* The pipeline's own, like metadata: no datapath action, never in
+         * a megaflow's match (ofproto_xlate()). */
+        mf_set(mf, &a->set_field.value, mask, w);
+        return;
+    }
 
     switch (mf->id) {
     case MFF_VLAN_TCI:
@@ -2714,6 +2741,59 @@ xlate_set_field(struct xctx *x, const struct of_action *a)
     unwildcard_written(mf, mask, x->wc);
 }
 
+/* move:SRC[a..b]->DST[c..d]: the source bits as the pipeline has them
+ * now (a packet field's bits join the megaflow's match), written like a
+ * set_field of those destination bits. */
+static void
+xlate_move(struct xctx *x, const struct of_action *a)
+{
+    const struct mf_nxm *sn = mf_nxm_get(a->move.src.nxm);
+    const struct mf_nxm *dn = mf_nxm_get(a->move.dst.nxm);
+    const struct mf_field *smf, *dmf;
+    union mf_value sv, sm, dv, dm;
+    struct of_action set;
+    unsigned done = 0, n = a->move.src.n_bits;
+
+    if (!sn || !dn) {
+        x->out->n_skipped++;
+        return;
+    }
+    smf = mf_from_id(sn->id);
+    dmf = mf_from_id(dn->id);
+    mf_get(smf, &x->work, &sv);
+    memset(&sm, 0, sizeof sm);
+    memset(&dv, 0, sizeof dv);
+    memset(&dm, 0, sizeof dm);
+    while (done < n) {
+        unsigned k = n - done > 64 ? 64 : n - done;
+        uint64_t bits = mf_nxm_get_bits(sn, &sv, a->move.src.ofs + done, k);
+        union mf_value scratch;
+
+        memset(&scratch, 0, sizeof scratch);
+        mf_nxm_put_bits(sn, &scratch, &sm, a->move.src.ofs + done, k, 0);
+        mf_nxm_put_bits(dn, &dv, &dm, a->move.dst.ofs + done, k, bits);
+        done += k;
+    }
+    /* The source bits decide the result. */
+    {
+        struct flow tmp;
+        union mf_value ones;
+
+        memset(&tmp, 0, sizeof tmp);
+        memset(&ones, 0xff, sizeof ones);
+        mf_set(smf, &ones, &sm, &tmp);
+        flow_or(x->wc, &tmp);
+    }
+    memset(&set, 0, sizeof set);
+    set.type = OFPACT_SET_FIELD;
+    set.set_field.field = (uint16_t) dmf->id;
+    set.set_field.syntax = OFSF_SET_FIELD;
+    set.set_field.has_mask = true;
+    set.set_field.value = dv;
+    set.set_field.mask = dm;
+    xlate_set_field(x, &set);
+}
+
 static void
 xlate_dec_ttl(struct xctx *x)
 {
@@ -2792,6 +2872,27 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
     a->ct = ct->exec;
     if (!ct->has_nat) {
         memset(&a->ct.nat, 0, sizeof a->ct.nat);
+    }
+    if (ct->zone_src.n_bits) {
+        /* zone=FIELD[a..b]: its bits as the pipeline has them now (a
+         * packet field's bits join the megaflow's match). */
+        const struct mf_nxm *nxm = mf_nxm_get(ct->zone_src.nxm);
+        const struct mf_field *mf = nxm ? mf_from_id(nxm->id) : NULL;
+        union mf_value v, m, scratch;
+        struct flow tmp;
+
+        if (mf) {
+            mf_get(mf, &x->work, &v);
+            a->ct.zone = (uint16_t) mf_nxm_get_bits(nxm, &v,
+                                                    ct->zone_src.ofs, 16);
+            memset(&m, 0, sizeof m);
+            memset(&scratch, 0, sizeof scratch);
+            mf_nxm_put_bits(nxm, &scratch, &m, ct->zone_src.ofs, 16, 0);
+            memset(&tmp, 0, sizeof tmp);
+            memset(&scratch, 0xff, sizeof scratch);
+            mf_set(mf, &scratch, &m, &tmp);
+            flow_or(x->wc, &tmp);
+        }
     }
     if (ct->table != OF_CT_NO_TABLE
         && memcmp(&x->work.tunnel, &x->base.tunnel, sizeof x->work.tunnel)) {
@@ -3125,6 +3226,9 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
         case OFPACT_SET_FIELD:
             xlate_set_field(x, a);
             break;
+        case OFPACT_MOVE:
+            xlate_move(x, a);
+            break;
         case OFPACT_DEC_TTL:
             xlate_dec_ttl(x);
             break;
@@ -3450,6 +3554,7 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
      * translation: every datapath key has 0 there, so it is no part of
      * the megaflow's match. */
     wc->metadata = 0;
+    memset(wc->regs, 0, sizeof wc->regs);   /* Likewise the registers. */
     x.acts->in_port_drop = out->n_in_port_drop > 0;
     *actions = x.acts;
     return 0;

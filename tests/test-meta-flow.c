@@ -191,6 +191,18 @@ ref_get(enum mf_field_id id, const struct flow *f, union mf_value *v)
     case MFF_METADATA:
         memcpy(v->bytes, &f->metadata, 8);
         break;
+    case MFF_REG0 ... MFF_REG15:
+        v->be32 = f->regs[id - MFF_REG0];
+        break;
+    case MFF_XREG0 ... MFF_XREG7:    /* reg(2i):reg(2i+1), big-endian */
+        memcpy(v->bytes, &f->regs[2 * (id - MFF_XREG0)], 4);
+        memcpy(v->bytes + 4, &f->regs[2 * (id - MFF_XREG0) + 1], 4);
+        break;
+    case MFF_XXREG0 ... MFF_XXREG3:
+        for (int k = 0; k < 4; k++) {
+            memcpy(v->bytes + 4 * k, &f->regs[4 * (id - MFF_XXREG0) + k], 4);
+        }
+        break;
     case MFF_N_IDS:
         fail();
     }
@@ -348,6 +360,18 @@ ref_unwildcard(enum mf_field_id id, struct flow *w)
         break;
     case MFF_METADATA:
         w->metadata = UINT64_MAX;
+        break;
+    case MFF_REG0 ... MFF_REG15:
+        w->regs[id - MFF_REG0] = UINT32_MAX;
+        break;
+    case MFF_XREG0 ... MFF_XREG7:
+        w->regs[2 * (id - MFF_XREG0)] = UINT32_MAX;
+        w->regs[2 * (id - MFF_XREG0) + 1] = UINT32_MAX;
+        break;
+    case MFF_XXREG0 ... MFF_XXREG3:
+        for (int k = 0; k < 4; k++) {
+            w->regs[4 * (id - MFF_XXREG0) + k] = UINT32_MAX;
+        }
         break;
     case MFF_N_IDS:
         fail();

@@ -315,6 +315,9 @@ normalise(const struct of_actions *acts)
             continue;
         }
         const struct mf_field *mf = mf_from_id(a->set_field.field);
+        if (a->set_field.syntax == OFSF_LOAD) {
+            continue;           /* NXAST_REG_LOAD: comes back as it went */
+        }
         a->set_field.syntax = OFSF_SET_FIELD;
         if (a->set_field.has_mask && mask_all_ones(mf, &a->set_field.mask)) {
             a->set_field.has_mask = 0;
@@ -427,6 +430,23 @@ static const struct rt_case rt_cases[] = {
      "ct_nw_proto=17,ct_tp_dst=53,actions=output:1", NULL},
     {"ct_mark=7,ct_label=0x10000000000000000000000000000000,"
      "actions=output:1", NULL},
+    /* Registers (NXM_NX_REG*, OXM_OF_PKT_REG*, NXM_NX_XXREG*): matched,
+     * loaded (NXAST_REG_LOAD), moved (NXAST_REG_MOVE), set, and a ct zone
+     * from them (NXAST_CT zone_src). */
+    {"reg0=5,reg3=0x10/0xf0,actions=load:0x5->NXM_NX_REG1[],"
+     "load:0x3->NXM_NX_REG3[4..7],set_field:0x7->reg2,goto_table:1", NULL},
+    {"ip,reg0=0,reg1=0x5/0xff,actions=set_field:0x1234->xreg3,"
+     "set_field:0x12->xxreg1,load:0x1->NXM_NX_XXREG2[0],output:1", NULL},
+    {"tcp,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG0[0..15],"
+     "move:NXM_NX_REG0[0..15]->NXM_OF_TCP_DST[],output:1", NULL},
+    {"actions=move:NXM_NX_REG0[]->NXM_NX_REG1[],"
+     "move:NXM_NX_XXREG0[0..63]->OXM_OF_PKT_REG2[],"
+     "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],"
+     "load:0x1->OXM_OF_PKT_REG1[]", NULL},
+    {"ip,actions=move:NXM_OF_IP_SRC[]->NXM_NX_REG4[],"
+     "ct(commit,zone=NXM_NX_REG4[16..31],table=2)", NULL},
+    {"xreg0=0x100000002,actions=drop",
+     "table=0,priority=32768,reg0=0x1,reg1=0x2 actions=drop"},
     /* Flow parameters. */
     {"priority=7,cookie=0x1234,idle_timeout=10,hard_timeout=20,table=3,"
      "in_port=2,actions=output:1", NULL},
@@ -586,6 +606,7 @@ check_match_form(const uint8_t *p, size_t len, const char *text)
             /* NXM only for fields OpenFlow 1.3 has no OXM for. */
             bool ok = (cls == 0 && field == 4)          /* vlan_tci */
                       || (cls == 1 && (field == 29      /* nw_ttl */
+                                       || field <= 15   /* reg0-15 */
                                        || field == 26   /* ip_frag */
                                        || field == 31 || field == 32
                                        || (field >= 104 && field <= 110)
@@ -1321,10 +1342,12 @@ static const struct refusal refusals[] = {
      BM, OFPBMC_BAD_FIELD},
     {"unknown field (OXM 40)", 0, 0, 0, "80005004 00000000", NULL,
      BM, OFPBMC_BAD_FIELD},
-    {"unknown NXM (reg0)", 0, 0, 0, "00010004 00000001", NULL,
+    {"unknown NXM (pkt_mark)", 0, 0, 0, "00014204 00000001", NULL,
      BM, OFPBMC_BAD_FIELD},
-    {"unknown OXM class", 0, 0, 0, "80010004 00000001", NULL,
+    {"unknown OXM class", 0, 0, 0, "80020004 00000001", NULL,
      BM, OFPBMC_BAD_FIELD},
+    {"xreg0 of 4 bytes", 0, 0, 0, "80010004 00000001", NULL,
+     BM, OFPBMC_BAD_LEN},
     {"unknown experimenter", 0, 0, 0, "ffff5406 12345678 0002", NULL,
      BM, OFPBMC_BAD_FIELD},
     {"tcp_src without ip_proto", 0, 0, 0, IP "80001a02 0050", NULL,
@@ -1440,8 +1463,10 @@ static const struct refusal refusals[] = {
      "A:0000 0010 ffffff00 0000 000000000000", BA, OFPBAC_BAD_OUT_PORT},
     {"unknown experimenter", 0, 0, 0, "", "A:ffff 0010 00002321 0001 0003 ff"
      "000000", BA, OFPBAC_BAD_EXPERIMENTER},
-    {"unknown Nicira action (reg_move)", 0, 0, 0, "", "A:" NX("0006"), BA,
+    {"unknown Nicira action (note)", 0, 0, 0, "", "A:" NX("0008"), BA,
      OFPBAC_BAD_EXP_TYPE},
+    {"reg_move of 16 bytes", 0, 0, 0, "", "A:" NX("0006"), BA,
+     OFPBAC_BAD_LEN},
     {"NXAST_NAT outside ct", 0, 0, 0, "", "A:" NX("0024"), BA,
      OFPBAC_BAD_EXP_TYPE},
     {"truncated Nicira action", 0, 0, 0, "", "A:ffff 0008 00002320", BA,
@@ -1477,19 +1502,22 @@ static const struct refusal refusals[] = {
      "A:ffff 0018 00002320 0007 07c7 80001604 0000000000000001", BA,
      OFPBAC_BAD_SET_ARGUMENT},
     {"reg_load of an unknown field", 0, 0, 0, "",
-     "A:ffff 0018 00002320 0007 001f 00010004 0000000000000001", BA,
+     "A:ffff 0018 00002320 0007 001f 00014204 0000000000000001", BA,
      OFPBAC_BAD_SET_TYPE},
     /* As Open vSwitch: the NXM entry's own error. */
     {"reg_load2 of an unknown field", 0, 0, 0, "",
-     "A:ffff 0018 00002320 0021 00010004 00000001 000000000000", BM,
+     "A:ffff 0018 00002320 0021 00014204 00000001 000000000000", BM,
      OFPBMC_BAD_FIELD},
     /* ct. */
     {"ct truncated", 0, 0, 0, IP, "A:" NX("0023"), BA, OFPBAC_BAD_LEN},
     {"ct unknown flags", 0, 0, 0, IP,
      "A:ffff 0018 00002320 0023 0004 00000000 0000 ff 000000 0000", BA,
      OFPBAC_BAD_ARGUMENT},
-    {"ct zone from a field", 0, 0, 0, IP,
-     "A:ffff 0018 00002320 0023 0000 0001d402 000f ff 000000 0000", BA,
+    {"ct zone from 8 bits of a field", 0, 0, 0, IP,
+     "A:ffff 0018 00002320 0023 0000 00010004 0007 ff 000000 0000", BA,
+     OFPBAC_BAD_ARGUMENT},
+    {"ct zone from an unknown field", 0, 0, 0, IP,
+     "A:ffff 0018 00002320 0023 0000 00014204 000f ff 000000 0000", BA,
      OFPBAC_BAD_ARGUMENT},
     {"ct table 254", 0, 0, 0, IP,
      "A:ffff 0018 00002320 0023 0000 00000000 0000 fe 000000 0000", BA,

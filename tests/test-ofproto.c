@@ -2675,6 +2675,79 @@ test_write_metadata(void **state)
     ofproto_destroy(ofp);
 }
 
+/* Registers: load, set_field and move write them for the tables after
+ * (goto_table, resubmit), tables match them, a ct() takes its zone from
+ * one; they never reach the megaflow's mask, but a packet field moved
+ * into one does, and so do its bits a zone was read from. */
+static void
+test_registers(void **state)
+{
+    struct ofproto *ofp = new_ofp(4);
+    struct ofproto_xlate_out out;
+    struct dp_actions *acts;
+    struct flow f, wc;
+    struct exp e;
+
+    (void) state;
+    add(ofp, 0, "priority=10,in_port=1,actions=load:2->NXM_NX_REG0[],"
+                "goto_table:1");
+    add(ofp, 0, "priority=10,in_port=2,actions=set_field:3->reg0,"
+                "load:0xf->NXM_NX_REG0[8..11],resubmit(,1)");
+    add(ofp, 0, "priority=10,in_port=3,tcp,"
+                "actions=move:NXM_OF_TCP_DST[]->NXM_NX_REG1[16..31],"
+                "goto_table:2");
+    add(ofp, 0, "priority=10,in_port=4,ip,"
+                "actions=load:0x77->NXM_NX_REG2[16..31],"
+                "move:NXM_NX_REG2[16..31]->NXM_NX_REG3[0..15],"
+                "ct(zone=NXM_NX_REG3[0..15],table=1)");
+    add(ofp, 1, "priority=20,reg0=2,actions=output:2");
+    add(ofp, 1, "priority=20,reg0=0xf03,actions=output:3");
+    add(ofp, 1, "priority=1,actions=output:4");
+    add(ofp, 2, "priority=20,reg1=0x500000/0xffff0000,actions=output:2");
+    add(ofp, 2, "priority=1,actions=output:1");
+
+    base_flow(&f, 1);                   /* reg0 = 2: port 2. */
+    e.n = 0;
+    exp_output(&e, 12);
+    xlate_expect(ofp, &f, &e);
+    base_flow(&f, 2);                   /* reg0 = 0xf03: port 3. */
+    e.n = 0;
+    exp_output(&e, 13);
+    xlate_expect(ofp, &f, &e);
+    base_flow(&f, 3);                   /* tcp_dst 80 = 0x50: port 2. */
+    e.n = 0;
+    exp_output(&e, 12);
+    xlate_expect(ofp, &f, &e);
+    f.tp_dst = htons(81);
+    e.n = 0;
+    exp_output(&e, 11);
+    xlate_expect(ofp, &f, &e);
+    /* The moved packet bits are in the megaflow; no register is. */
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out, 0), 0);
+    free(acts);
+    assert_int_equal(wc.tp_dst, 0xffff);
+    for (int i = 0; i < FLOW_N_REGS; i++) {
+        assert_int_equal(wc.regs[i], 0);
+    }
+    ofproto_xlate_out_uninit(&out);
+    base_flow(&f, 1);
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out, 0), 0);
+    free(acts);
+    for (int i = 0; i < FLOW_N_REGS; i++) {
+        assert_int_equal(wc.regs[i], 0);
+    }
+    ofproto_xlate_out_uninit(&out);
+    /* The zone a register gave. */
+    base_flow(&f, 4);
+    assert_int_equal(ofproto_xlate(ofp, &f, &wc, &acts, &out, 0), 0);
+    assert_true(acts->n >= 1);
+    assert_int_equal(acts->a[0].type, DPA_CT);
+    assert_int_equal(acts->a[0].ct.zone, 0x77);
+    free(acts);
+    ofproto_xlate_out_uninit(&out);
+    ofproto_destroy(ofp);
+}
+
 /* The action set: write_actions adds to it (a later output replaces an
  * earlier; set_field one per field), clear_actions empties it, and it
  * runs when the pipeline ends, in OpenFlow's order (dec_ttl and the
@@ -3398,6 +3471,7 @@ main(void)
         cmocka_unit_test(test_group_chain_limit),
         cmocka_unit_test(test_group_counters),
         cmocka_unit_test(test_write_metadata),
+        cmocka_unit_test(test_registers),
         cmocka_unit_test(test_action_set),
         cmocka_unit_test(test_meters),
     };
