@@ -588,6 +588,8 @@ struct oxm_tlv {
     const struct mf_field *mf;
     union mf_value value, mask;
     bool has_mask;
+    bool load;                  /* From NXAST_REG_LOAD: some bits of any
+                                 * writable field. */
     size_t len;
 };
 
@@ -952,7 +954,8 @@ set_field_from_tlv(const struct oxm_tlv *t, const struct of_match *match,
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_TYPE), err,
                     errsize, "set_field: %s is not writable", t->f->name);
     }
-    if (!t->mf->maskable && !value_all_ones(t->mf, &t->mask)) {
+    if (!t->mf->maskable && !value_all_ones(t->mf, &t->mask)
+        && !t->load) {
         return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT),
                     err, errsize, "set_field: %s cannot be set in part "
                     "(it takes no mask)", t->f->name);
@@ -1019,6 +1022,8 @@ reg_load_decode(const uint8_t *p, const struct of_match *match, bool in_ct,
                     f->name);
     }
     value_and(t.mf, &t.value, &t.mask);
+    t.load = true;              /* Bits of any writable field (as Open
+                                 * vSwitch: load:1->NXM_OF_IP_TOS[2..7]). */
     return set_field_from_tlv(&t, match, in_ct, a, err, errsize);
 }
 

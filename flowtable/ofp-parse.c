@@ -1201,16 +1201,36 @@ parse_subfield(const char *s, struct of_subfield *sf)
         lo = 0;
         hi = width - 1;
     } else {
-        char tail;
+        /* "[a]" or "[a..b]", decimal bit numbers below 1000. */
+        const char *q = br + 1;
+        unsigned *dst = &lo;
 
-        if (sscanf(br, "[%u..%u]%c", &lo, &hi, &tail) == 2) {
-            /* a range */
-        } else if (sscanf(br, "[%u]%c", &lo, &tail) == 1) {
-            hi = lo;
-        } else {
+        lo = hi = 0;
+        for (int part = 0; part < 2; part++) {
+            int digits = 0;
+
+            *dst = 0;
+            while (*q >= '0' && *q <= '9' && digits < 4) {
+                *dst = *dst * 10u + (unsigned) (*q++ - '0');
+                digits++;
+            }
+            if (!digits || (*q >= '0' && *q <= '9')) {
+                return "expected [], [BIT] or [LOW..HIGH] after the field";
+            }
+            if (part == 0 && q[0] == '.' && q[1] == '.') {
+                q += 2;
+                dst = &hi;
+                continue;
+            }
+            if (part == 0) {
+                hi = lo;
+            }
+            break;
+        }
+        if (*q != ']') {
             return "expected [], [BIT] or [LOW..HIGH] after the field";
         }
-        if (strchr(br, ']')[1]) {
+        if (q[1]) {
             return "text after ']'";
         }
     }

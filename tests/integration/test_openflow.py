@@ -141,6 +141,26 @@ CORPUS = [
     "table=7,priority=10,actions=write_actions(push_vlan:0x8100,"
     "set_field:4106->vlan_vid,output:3)",
     "table=7,priority=11,arp,actions=clear_actions",
+    # Registers: matched, loaded, moved, set, a ct zone from one.
+    "table=8,priority=5,reg0=5,actions=load:5->NXM_NX_REG1[],"
+    "set_field:7->reg2,load:0x3->NXM_NX_REG3[4..7],goto_table:9",
+    "table=8,priority=6,reg0=0,reg1=0x5/0xff,ip,"
+    "actions=set_field:0x1234->xreg3,set_field:0x12->xxreg1,output:1",
+    "table=8,priority=7,reg0=0,reg1=0x5/0xff,tcp,"
+    "actions=move:NXM_NX_REG0[0..15]->NXM_OF_TCP_SRC[],output:1",
+    "table=8,priority=8,xxreg1=0x1,actions=move:NXM_NX_REG0[]->NXM_NX_REG1[],"
+    "move:NXM_NX_XXREG0[0..63]->OXM_OF_PKT_REG2[]",
+    "table=8,priority=9,actions=load:0x1->OXM_OF_PKT_REG1[],move:reg0->reg1,"
+    "move:eth_src->eth_dst",
+    "table=8,priority=10,reg3=7,actions=load:0->NXM_NX_REG0[],"
+    "set_field:0xff->reg15",
+    "table=8,priority=11,tcp,actions=move:NXM_OF_TCP_SRC[]->"
+    "NXM_NX_REG0[0..15],load:1->NXM_OF_IP_TOS[2..7]",
+    "table=8,priority=12,ip,actions=move:NXM_OF_IP_SRC[]->NXM_NX_REG4[],"
+    "set_field:0xabcdef0123->xreg1,load:0x1->NXM_NX_XXREG2[0]",
+    "table=8,priority=13,ip,actions=load:0x1234->NXM_NX_REG5[0..15],"
+    "ct(commit,zone=NXM_NX_REG5[0..15],table=9)",
+    "table=9,priority=10,reg5=0x1234/0xffff,xreg2=0x1/0x1,actions=drop",
 ]
 
 
