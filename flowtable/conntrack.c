@@ -672,7 +672,7 @@ pool_grow(struct conntrack *ct, bool fault)
     ct->slabs[ct->n_slabs++] = slab;
     last->emb_prev = ct->pool_runs;
     ct->pool_runs = runs;
-    ct->pool_n_free += n;
+    STORE(&ct->pool_n_free, ct->pool_n_free + n);   /* (read unlocked) */
     pthread_mutex_unlock(&ct->pool_lock);
     return true;
 }
@@ -710,7 +710,7 @@ pool_take_run_locked(struct conntrack *ct, size_t *n)
         ct->rel_n = 0;
     }
     if (r) {
-        ct->pool_n_free -= *n;
+        STORE(&ct->pool_n_free, ct->pool_n_free - *n);
     }
     return r;
 }
@@ -744,7 +744,7 @@ pool_get(struct conntrack *ct)
             rest->uid = n - 1;
             rest->emb_prev = ct->pool_runs;
             ct->pool_runs = rest;
-            ct->pool_n_free += n - 1;
+            STORE(&ct->pool_n_free, ct->pool_n_free + (n - 1));
         }
         pthread_mutex_unlock(&ct->pool_lock);
         if (c && ps) {
@@ -765,7 +765,7 @@ conntrack_release(struct conntrack *ct, void *conn)
     pthread_mutex_lock(&ct->pool_lock);
     c->emb_next = ct->rel_run;
     ct->rel_run = c;
-    ct->pool_n_free++;
+    STORE(&ct->pool_n_free, ct->pool_n_free + 1);
     if (++ct->rel_n == CT_RUN) {
         c->uid = CT_RUN;
         c->emb_prev = ct->pool_runs;

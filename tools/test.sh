@@ -4,7 +4,8 @@
 # build/ and runs `make check` (cmocka unit tests + integration tests that
 # start sluiced).  With --sanitizers, also builds in build-san/ with ASan and
 # UBSan and runs the whole `make check` there again (the integration tests
-# then drive a sanitizer build of sluiced).  Prints "N passed, N failed" at the end.
+# then drive a sanitizer build of sluiced), and the connection tracker's
+# unit tests under ThreadSanitizer.  Prints "N passed, N failed" at the end.
 # Also runs each fuzz target briefly (tools/fuzz) when clang is present.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,5 +70,19 @@ if [ $san -eq 1 ]; then
         done
     fi
     echo "sanitizers:"; summary build-san || true
+    # The connection tracker's thread tests under ThreadSanitizer (the
+    # tracker is shared by every PMD without a global lock).
+    if gcc -fsanitize=thread -g -O1 -Iflowtable -Itests \
+            tests/test-conntrack.c tests/pkt-build.c flowtable/conntrack.c \
+            flowtable/ct-tcp.c flowtable/ct-nat.c flowtable/flow.c \
+            flowtable/util.c -lcmocka -lpthread -o build-san/tsan-conntrack \
+            2>build-san/tsan-conntrack.build.log \
+        && TSAN_OPTIONS=halt_on_error=1 build-san/tsan-conntrack \
+            >build-san/tsan-conntrack.log 2>&1; then
+        echo "tsan: test-conntrack: PASS"
+    else
+        echo "tsan: test-conntrack: FAIL"; tail -n 60 build-san/tsan-conntrack.log
+        status=1
+    fi
 fi
 exit $status
