@@ -14,7 +14,6 @@ import time
 import pytest
 from scapy.all import IP, TCP, UDP, Ether, Raw
 
-from ovs_oracle import OvsMissing, OvsOracle
 from sltest import Switch
 
 OVS_OFCTL = "/usr/bin/ovs-ofctl"
@@ -162,16 +161,6 @@ CORPUS = [
     "ct(commit,zone=NXM_NX_REG5[0..15],table=9)",
     "table=9,priority=10,reg5=0x1234/0xffff,xreg2=0x1/0x1,actions=drop",
 ]
-
-
-@pytest.fixture
-def ovs():
-    try:
-        o = OvsOracle(ports=(1, 2, 3))
-    except OvsMissing as e:
-        pytest.skip(str(e))
-    with o:
-        yield o
 
 
 def test_ovs_ofctl_against_ovs(tmp_path, ovs):

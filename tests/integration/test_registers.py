@@ -4,10 +4,8 @@ the same flows (load, move, set_field, matches on registers, a ct zone
 taken from a register) and the same frames through both switches leave
 by the same ports with the same bytes; the megaflows hold the packet bits
 a register was loaded from and never a register."""
-import pytest
 from scapy.all import IP, TCP, UDP, Ether, Raw
 
-from ovs_oracle import OvsMissing, OvsOracle
 from sltest import Switch
 
 A = "02:00:00:00:00:0a"
@@ -50,16 +48,6 @@ FRAMES = [(1, udp(53)), (1, udp(54)), (1, udp(55)), (1, tcp(80)),
           (1, tcp(22)),
           (2, Ether(src=B, dst=A) / IP(src="10.0.0.2", dst="10.0.0.1") /
            UDP(sport=7, dport=9) / Raw(b"z" * 16))]
-
-
-@pytest.fixture
-def ovs():
-    try:
-        o = OvsOracle(ports=(1, 2, 3))
-    except OvsMissing as e:
-        pytest.skip(str(e))
-    with o:
-        yield o
 
 
 def test_registers_against_ovs(ovs):
