@@ -354,12 +354,16 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
  *
  * Why a kept pointer is safe to follow: megaflows live in their PMD's
  * slabs until dp_destroy(), which also destroys the tracker, so the
- * pointer always names a megaflow object; one of another PMD, or dead
- * (removed, perhaps freed or reused since), is refused; a live one of
+ * pointer always names a megaflow object.  One of another PMD is refused
+ * (its 'pmd' is read unsynchronised: only that PMD rewrites it, when it
+ * reuses the slot, and never with another PMD's value).  A dead one
+ * (removed, perhaps freed or reused since, or never installed:
+ * dp_mf_free_local() marks those dead too) is refused.  A live one of
  * this PMD that the packet matches gives the packet the actions any
  * lookup of this PMD's megaflows could have given it (megaflows all have
  * one priority, and synchronous revalidation keeps every live one
- * right). */
+ * right).  Packets of one flow keep their order: once one of them goes
+ * to a pass, the rest of the batch goes too. */
 static bool
 recirc_shortcut(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t recirc_id,
                 const struct flow *key, const struct ct_md *md)
@@ -1048,7 +1052,10 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                 if (!c) {
                     continue;
                 }
-                if (shortcut && md[j].conn
+                /* Once a packet of this flow went to a pass, the rest
+                 * go too: a later one sent at once could leave before
+                 * it (one connection's packets stay in order). */
+                if (shortcut && !n_recirc && md[j].conn
                     && recirc_shortcut(pmd, c, a->recirc_id, keys[j],
                                        &md[j])) {
                     pkts[j] = NULL;

@@ -220,6 +220,10 @@ dp_mf_alloc(struct dp_pmd *pmd)
 void
 dp_mf_free_local(struct dp_pmd *pmd, struct dp_megaflow *mf)
 {
+    /* Never installed, yet a connection's hint may name this slot from
+     * a megaflow it held before (dp-exec.c: recirc_shortcut()): it must
+     * read as dead until dp_mf_alloc() gives it out again. */
+    atomic_store_explicit(&mf->dead, true, memory_order_relaxed);
     if (mf->actions && (void *) mf->actions != mf->inline_acts) {
         free(mf->actions);
     }

@@ -207,7 +207,7 @@ void dp_pktin_send(struct dp_pmd *, struct rte_mbuf *m, uint32_t in_port,
 
 /* A PMD's message to the main thread about a session. */
 #define DP_SESS_QUEUE 8192      /* Events between two drains (dp_run(),
-                                 * every few ms): 400 bytes each. */
+                                 * every few ms): about 790 bytes each. */
 #define DP_SESS_BACKOFF 4096    /* Packets before a declined direction of
                                  * a connection is claimed again. */
 #define DP_SESS_BUSY_BACKOFF 64 /* ... after the queue was full. */

@@ -2060,22 +2060,15 @@ conntrack_execute(struct conntrack *ct, struct ct_pkt *pkts, size_t n,
                 }
             }
         }
-#ifdef CT_STAGE2B
-        for (i = 0; i < k; i++) {
-            conn_prefetch(ct, &pc[i], why[i]);
-        }
-#endif
         /* 3: each packet in order; a few packets ahead, where the first
          * entry of the chain is that packet's (the common case), the lines
          * of its connection the lookup writes (expiry, the direction's
          * counters) are prefetched. */
         for (i = 0; i < k; i++) {
-#ifndef CT_STAGE2B
             if (i + CT_PREFETCH_AHEAD < k) {
                 conn_prefetch(ct, &pc[i + CT_PREFETCH_AHEAD],
                               why[i + CT_PREFETCH_AHEAD]);
             }
-#endif
             if (why[i] != INT_MIN) {
                 process_one(ct, &pkts[base + i], e, now, &pc[i], why[i]);
             } else {

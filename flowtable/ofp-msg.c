@@ -395,6 +395,8 @@ static const struct oxm_field oxm_fields[] = {
     { OXM_CLASS_NXM1, 18, 6, 0, MFF_ARP_THA, WP_ARP, "arp_tha" },
     { OXM_CLASS_NXM1, 19, 16, 0, MFF_IPV6_SRC, WP_IPV6, "ipv6_src" },
     { OXM_CLASS_NXM1, 20, 16, 0, MFF_IPV6_DST, WP_IPV6, "ipv6_dst" },
+    { OXM_CLASS_NXM1, 21, 1, 0, MFF_ICMP_TYPE, WP_ICMP6, "icmpv6_type" },
+    { OXM_CLASS_NXM1, 22, 1, 0, MFF_ICMP_CODE, WP_ICMP6, "icmpv6_code" },
     { OXM_CLASS_NXM1, 27, 4, 0, MFF_IPV6_LABEL, WP_IPV6, "ipv6_label" },
     { OXM_CLASS_NXM1, 28, 1, 0, MFF_NW_ECN, WP_IP, "ip_ecn" },
 };
@@ -610,6 +612,7 @@ oxm_pull(const uint8_t *p, size_t avail, struct oxm_tlv *t, char *err,
     hdr = get32(p);
     cls = hdr >> 16;
     field = (hdr >> 9) & 0x7f;
+    t->load = false;
     t->has_mask = (hdr >> 8) & 1;
     plen = hdr & 0xff;
     if (cls == OXM_CLASS_EXP) {

@@ -2106,14 +2106,44 @@ actions_parse__(const char *full, const char *text,
             cur.wc.vlan_tci |= htons(FLOW_VLAN_CFI);
         }
         if (match && a->type == OFPACT_SET_FIELD
-            && a->set_field.syntax == OFSF_SET_FIELD) {
-            /* As Open vSwitch: set_field needs its field's prerequisites
-             * in the match (mod_* actions do not). */
+            && a->set_field.syntax != OFSF_MOD) {
+            /* As Open vSwitch: set_field and load need their field's
+             * prerequisites in the match (mod_* actions do not). */
             const struct mf_field *mf = mf_from_id(a->set_field.field);
             if (!mf_prereqs_ok(mf, &match->flow, NULL)) {
-                ret = -set_err(err, errsize, "set_field of %s requires %s "
-                               "in the match (at column %zu)", mf->name,
-                               mf_prereq_string(mf->prereq), kv.key_col);
+                ret = -set_err(err, errsize, "%s of %s requires %s "
+                               "in the match (at column %zu)",
+                               a->set_field.syntax == OFSF_LOAD ? "load"
+                                                                : "set_field",
+                               mf->name, mf_prereq_string(mf->prereq),
+                               kv.key_col);
+                break;
+            }
+        }
+        if (match && (a->type == OFPACT_MOVE
+                      || (a->type == OFPACT_CT && a->ct.zone_src.n_bits))) {
+            /* Likewise the fields a move or a ct zone reads and writes
+             * (the wire's reg_move_decode() checks the same). */
+            const struct of_subfield *sf[2] = {
+                a->type == OFPACT_MOVE ? &a->move.src : &a->ct.zone_src,
+                a->type == OFPACT_MOVE ? &a->move.dst : NULL,
+            };
+            const struct mf_field *bad = NULL;
+
+            for (int k = 0; k < 2 && !bad; k++) {
+                const struct mf_field *mf = sf[k] ? mf_from_id(
+                    mf_nxm_get(sf[k]->nxm)->id) : NULL;
+
+                if (mf && !mf_prereqs_ok(mf, &match->flow, NULL)) {
+                    bad = mf;
+                }
+            }
+            if (bad) {
+                ret = -set_err(err, errsize, "%s of %s requires %s in the "
+                               "match (at column %zu)",
+                               a->type == OFPACT_MOVE ? "move" : "ct zone",
+                               bad->name, mf_prereq_string(bad->prereq),
+                               kv.key_col);
                 break;
             }
         }

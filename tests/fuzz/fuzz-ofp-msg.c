@@ -430,7 +430,8 @@ fuzz_packet_out(const uint8_t *data, size_t size)
         FUZZ_ASSERT(po.data >= p + 24 && po.data <= p + size);
         FUZZ_ASSERT(po.data + po.data_len == p + size);
         for (size_t i = 0; i < po.actions->n; i++) {
-            FUZZ_ASSERT(po.actions->a[i].type <= OFPACT_METER);
+            FUZZ_ASSERT(po.actions->a[i].type <= OFPACT_METER
+                        || po.actions->a[i].type == OFPACT_MOVE);
             FUZZ_ASSERT(po.actions->a[i].type != OFPACT_GOTO_TABLE);
         }
         check_actions_round_trip(po.actions);
@@ -488,7 +489,8 @@ fuzz_group_mod(const uint8_t *data, size_t size)
 
         FUZZ_ASSERT(acts);
         for (size_t k = 0; k < acts->n; k++) {
-            FUZZ_ASSERT(acts->a[k].type <= OFPACT_METER
+            FUZZ_ASSERT((acts->a[k].type <= OFPACT_METER
+                         || acts->a[k].type == OFPACT_MOVE)
                         && acts->a[k].type != OFPACT_GOTO_TABLE);
         }
     }
