@@ -661,3 +661,40 @@ mf_nxm_put_bits(const struct mf_nxm *nxm, union mf_value *value,
     nxm_from_be(nxm, b, value);
     nxm_from_be(nxm, m, mask);
 }
+
+void
+mf_nxm_mask_bits(const struct mf_nxm *nxm, union mf_value *mask,
+                 unsigned ofs, unsigned n_bits)
+{
+    union mf_value scratch;
+
+    memset(&scratch, 0, sizeof scratch);
+    while (n_bits) {
+        unsigned k = n_bits > 64 ? 64 : n_bits;
+
+        mf_nxm_put_bits(nxm, &scratch, mask, ofs, k, 0);
+        ofs += k;
+        n_bits -= k;
+    }
+}
+
+bool
+mf_nxm_mask_range(const struct mf_nxm *nxm, const union mf_value *mask,
+                  unsigned *ofs, unsigned *n_bits)
+{
+    int lo = -1, hi = -1;
+    bool run = true;
+
+    for (unsigned bit = 0; bit < nxm->width * 8u; bit++) {
+        if (mf_nxm_get_bits(nxm, mask, bit, 1)) {
+            if (lo >= 0 && hi != (int) bit - 1) {
+                run = false;
+            }
+            lo = lo < 0 ? (int) bit : lo;
+            hi = (int) bit;
+        }
+    }
+    *ofs = lo < 0 ? 0 : (unsigned) lo;
+    *n_bits = lo < 0 ? 0 : (unsigned) (hi - lo + 1);
+    return run;
+}

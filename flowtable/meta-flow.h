@@ -185,6 +185,15 @@ uint64_t mf_nxm_get_bits(const struct mf_nxm *nxm, const union mf_value *v,
 void mf_nxm_put_bits(const struct mf_nxm *nxm, union mf_value *value,
                      union mf_value *mask, unsigned ofs, unsigned n_bits,
                      uint64_t bits);
+/* Sets bits [ofs, ofs + n_bits) of 'mask' (view coordinates; any width
+ * up to the field's). */
+void mf_nxm_mask_bits(const struct mf_nxm *nxm, union mf_value *mask,
+                      unsigned ofs, unsigned n_bits);
+/* The bits 'mask' covers, lowest to highest set bit, into '*ofs' and
+ * '*n_bits' (0 and 0 for an empty mask).  Returns true if they are one
+ * run (no clear bit between). */
+bool mf_nxm_mask_range(const struct mf_nxm *nxm, const union mf_value *mask,
+                       unsigned *ofs, unsigned *n_bits);
 
 /* Reads the field view from 'flow' into 'value'. */
 void mf_get(const struct mf_field *mf, const struct flow *flow,

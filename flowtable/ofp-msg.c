@@ -1448,14 +1448,11 @@ load:
                        >= (get16(p + 10) >> 6) + (get16(p + 10) & 0x3f)
                           + 1u) {
                     uint16_t on = get16(p + 10);
-                    union mf_value zero;
 
-                    memset(&zero, 0, sizeof zero);
                     memset(&tmp.set_field.mask, 0,
                            sizeof tmp.set_field.mask);
-                    mf_nxm_put_bits(mf_nxm_get(nxm), &zero,
-                                    &tmp.set_field.mask, on >> 6,
-                                    (on & 0x3fu) + 1u, 0);
+                    mf_nxm_mask_bits(mf_nxm_get(nxm), &tmp.set_field.mask,
+                                     on >> 6, (on & 0x3fu) + 1u);
                     tmp.set_field.syntax = OFSF_LOAD;
                     tmp.set_field.nxm = (uint8_t) nxm;
                     tmp.set_field.has_mask = true;
@@ -1993,27 +1990,17 @@ put_reg_load(struct ofbuf *b, const struct of_action *a)
 {
     const struct mf_nxm *nxm = mf_nxm_get(a->set_field.nxm);
     struct of_subfield sf;
-    int lo = -1, hi = -1;
+    unsigned ofs, n_bits;
     size_t start;
 
-    if (!nxm || nxm->id != a->set_field.field) {
-        return false;
-    }
-    for (unsigned bit = 0; bit < nxm->width * 8u; bit++) {
-        if (mf_nxm_get_bits(nxm, &a->set_field.mask, bit, 1)) {
-            if (lo >= 0 && hi != (int) bit - 1) {
-                return false;               /* not one run */
-            }
-            lo = lo < 0 ? (int) bit : lo;
-            hi = (int) bit;
-        }
-    }
-    if (lo < 0 || hi - lo + 1 > 64) {
+    if (!nxm || nxm->id != a->set_field.field
+        || !mf_nxm_mask_range(nxm, &a->set_field.mask, &ofs, &n_bits)
+        || !n_bits || n_bits > 64) {
         return false;
     }
     sf.nxm = a->set_field.nxm;
-    sf.ofs = (uint8_t) lo;
-    sf.n_bits = (uint8_t) (hi - lo + 1);
+    sf.ofs = (uint8_t) ofs;
+    sf.n_bits = (uint8_t) n_bits;
     start = nx_start(b, NXAST_REG_LOAD);
     ofbuf_put_be16(b, (uint16_t) (sf.ofs << 6 | (sf.n_bits - 1u)));
     ofbuf_put_be32(b, subfield_header(&sf));

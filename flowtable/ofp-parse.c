@@ -553,6 +553,15 @@ parse_u128(const char *s, uint8_t out[16])
     return true;
 }
 
+/* ct_label and the xxreg views: 128-bit numbers, where the other 16-byte
+ * fields are IPv6 addresses. */
+static bool
+is_u128_field(const struct mf_field *mf)
+{
+    return mf->id == MFF_CT_LABEL
+           || (mf_is_register(mf->id) && mf->n_bytes == 16);
+}
+
 /* Parses the text 's' of a value for 'mf' into view coordinates.  Without a
  * "/mask", *has_mask is false and 'mask' all ones over the view.  In a match
  * (in_match), dl_vlan accepts 0xffff ("no tag") and ip_frag its names.
@@ -642,8 +651,7 @@ parse_field_value(const struct mf_field *mf, const char *s, bool in_match,
         } else {
             memset(mask->bytes, 0xff, 8);
         }
-    } else if (mf->id == MFF_CT_LABEL
-               || (mf_is_register(mf->id) && mf->n_bytes == 16)) {
+    } else if (is_u128_field(mf)) {
         if (!parse_u128(s, value->bytes)) {
             return "expected a 128-bit number (decimal or 0x hex)";
         }
@@ -782,9 +790,7 @@ fmt_field_value(struct sbuf *s, const struct mf_field *mf,
         if (mask && !is_all_ones(mask->bytes, 8)) {
             sbuf_printf(s, "/0x%" PRIx64, u64_from_bytes(mask->bytes));
         }
-    } else if (mf->id == MFF_CT_LABEL
-               || (mf_is_register(mf->id) && mf->n_bytes == 16)) {
-        /* ct_label, xxreg: 128-bit numbers (IPv6 fields are below). */
+    } else if (is_u128_field(mf)) {
         sbuf_put_hex128(s, value->bytes);
         if (mask && !is_all_ones(mask->bytes, 16)) {
             sbuf_printf(s, "/");
@@ -1301,12 +1307,10 @@ parse_load(const struct kv *kv, struct of_action *a, char *err,
     a->set_field.syntax = OFSF_LOAD;
     a->set_field.nxm = sf.nxm;
     a->set_field.has_mask = true;
+    /* The bits past 64 (a wide field) are loaded with 0. */
+    mf_nxm_mask_bits(nxm, &a->set_field.mask, sf.ofs, sf.n_bits);
     mf_nxm_put_bits(nxm, &a->set_field.value, &a->set_field.mask, sf.ofs,
                     sf.n_bits > 64 ? 64 : sf.n_bits, v);
-    if (sf.n_bits > 64) {
-        mf_nxm_put_bits(nxm, &a->set_field.value, &a->set_field.mask,
-                        sf.ofs + 64u, sf.n_bits - 64u, 0);
-    }
     return 0;
 }
 
@@ -2681,23 +2685,15 @@ fmt_load(struct sbuf *s, const struct of_action *a)
 {
     const struct mf_nxm *nxm = mf_nxm_get(a->set_field.nxm);
     struct of_subfield sf = { a->set_field.nxm, 0, 0 };
-    int lo = -1, hi = -1;
+    unsigned ofs, n_bits;
 
     if (!nxm) {
         sbuf_printf(s, "load:?");
         return;
     }
-    for (unsigned b = 0; b < nxm->width * 8u; b++) {
-        if (mf_nxm_get_bits(nxm, &a->set_field.mask, b, 1)) {
-            lo = lo < 0 ? (int) b : lo;
-            hi = (int) b;
-        }
-    }
-    if (lo < 0) {
-        lo = hi = 0;
-    }
-    sf.ofs = (uint8_t) lo;
-    sf.n_bits = (uint8_t) (hi - lo + 1);
+    mf_nxm_mask_range(nxm, &a->set_field.mask, &ofs, &n_bits);
+    sf.ofs = (uint8_t) ofs;
+    sf.n_bits = (uint8_t) (n_bits ? n_bits : 1);
     if (sf.n_bits <= 64) {
         uint64_t v = mf_nxm_get_bits(nxm, &a->set_field.value, sf.ofs,
                                      sf.n_bits);

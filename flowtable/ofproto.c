@@ -2767,23 +2767,13 @@ xlate_move(struct xctx *x, const struct of_action *a)
     while (done < n) {
         unsigned k = n - done > 64 ? 64 : n - done;
         uint64_t bits = mf_nxm_get_bits(sn, &sv, a->move.src.ofs + done, k);
-        union mf_value scratch;
 
-        memset(&scratch, 0, sizeof scratch);
-        mf_nxm_put_bits(sn, &scratch, &sm, a->move.src.ofs + done, k, 0);
         mf_nxm_put_bits(dn, &dv, &dm, a->move.dst.ofs + done, k, bits);
         done += k;
     }
     /* The source bits decide the result. */
-    {
-        struct flow tmp;
-        union mf_value ones;
-
-        memset(&tmp, 0, sizeof tmp);
-        memset(&ones, 0xff, sizeof ones);
-        mf_set(smf, &ones, &sm, &tmp);
-        flow_or(x->wc, &tmp);
-    }
+    mf_nxm_mask_bits(sn, &sm, a->move.src.ofs, n);
+    unwildcard_written(smf, &sm, x->wc);
     memset(&set, 0, sizeof set);
     set.type = OFPACT_SET_FIELD;
     set.set_field.field = (uint16_t) dmf->id;
@@ -2878,20 +2868,15 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
          * packet field's bits join the megaflow's match). */
         const struct mf_nxm *nxm = mf_nxm_get(ct->zone_src.nxm);
         const struct mf_field *mf = nxm ? mf_from_id(nxm->id) : NULL;
-        union mf_value v, m, scratch;
-        struct flow tmp;
+        union mf_value v, m;
 
         if (mf) {
             mf_get(mf, &x->work, &v);
             a->ct.zone = (uint16_t) mf_nxm_get_bits(nxm, &v,
                                                     ct->zone_src.ofs, 16);
             memset(&m, 0, sizeof m);
-            memset(&scratch, 0, sizeof scratch);
-            mf_nxm_put_bits(nxm, &scratch, &m, ct->zone_src.ofs, 16, 0);
-            memset(&tmp, 0, sizeof tmp);
-            memset(&scratch, 0xff, sizeof scratch);
-            mf_set(mf, &scratch, &m, &tmp);
-            flow_or(x->wc, &tmp);
+            mf_nxm_mask_bits(nxm, &m, ct->zone_src.ofs, 16);
+            unwildcard_written(mf, &m, x->wc);
         }
     }
     if (ct->table != OF_CT_NO_TABLE
