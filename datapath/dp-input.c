@@ -422,11 +422,16 @@ batch_key_parsed(struct input_batch *b, unsigned i)
     b->key_valid |= 1u << i;
 }
 
-/* Stage 1: the header key where the packet has the common shape (no
- * parse), else the full parse and flow hash.  Prefetches the cache buckets
- * stage 2 will read. */
-static void
-input_key(struct dp_pmd *pmd, struct input_batch *b)
+/* The layers of every header-key packet (hkey.h: the shape fixes them). */
+static const struct flow_layers hk_layers = {
+    .l3 = HKEY_L2_LEN, .l4 = HKEY_L4_OFS, .n_vlans = 0,
+};
+
+/* Stage 1 of a recirculated pass: each packet's flow from its queue, or
+ * parsed again if an action changed its headers; a decapsulated packet of
+ * the common shape gets a header key with its tunnel context. */
+static void __attribute__((noinline))
+input_key_recirc(struct dp_pmd *pmd, struct input_batch *b)
 {
     unsigned n_hk = 0;          /* b->n_hk, in a register meanwhile. */
 
@@ -435,73 +440,84 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         const void *frame = rte_pktmbuf_mtod(m, void *);
         uint32_t len = rte_pktmbuf_data_len(m);
         struct hkey *hk = &b->hkeys[n_hk];
+        unsigned qi = b->rq_base + i;
+        struct flow *k;
 
         if (i + 1 < b->n) {
             rte_prefetch0(rte_pktmbuf_mtod(b->pkts[i + 1], void *));
         }
-        if (b->md) {
-            unsigned qi = b->rq_base + i;
-            struct flow *k;
-
-            if (b->rq->tnl_ctx[qi] && (pmd->hkc || !pmd->emc)
-                && hkey_extract(frame, len, b->rq->in_ports[qi], hk)) {
-                /* A decapsulated packet of the common shape: nothing but
-                 * its input port and tunnel metadata (named by its
-                 * context) is in its flow beside its headers (no
-                 * recirc_id, no conntrack metadata; exec_tnl_pop()). */
-                hkey_set_ctx(hk, b->rq->tnl_ctx[qi]);
-                if (b->hkc_on) {
-                    b->hk_hashes[n_hk] = hkey_hash(hk);
-                }
-                b->hk_of[i] = (uint8_t) n_hk++;
-                b->layers[i].l3 = 14;
-                b->layers[i].l4 = 34;
-                b->layers[i].n_vlans = 0;
-                continue;
-            }
-            b->hk_of[i] = HK_NONE;
-            if (b->rq->has_key[qi]) {
-                /* Nothing changed the headers since its last pass: its
-                 * key is completed where the queue holds it (this pass
-                 * is the queue's last reader; a push from it goes to
-                 * the other queue). */
-                k = &b->rq->keys[qi];
-                b->key[i] = k;
-                b->key_valid |= 1u << i;
-                b->layers[i] = b->rq->layers[qi];
-            } else {
-                k = &b->keys[i];
-                flow_extract(frame, len, 0, k, &b->layers[i]);
-                batch_key_parsed(b, i);
-            }
-            k->in_port = b->rq->in_ports[qi];
-            k->tunnel = b->rq->tnl[qi];
-            k->recirc_id = b->recirc_ids[i];
-            if (b->rq->has_key[qi] || !dp_ct_md_blank(&b->md[i])) {
-                /* (A fresh parse left the ct_* fields zero.) */
-                dp_ct_md_to_flow(&b->md[i], k);
-            }
-            if (b->emc_on) {
-                b->hashes[i] = flow_hash(k, 0);
-                emc_prefetch(pmd->emc, b->hashes[i]);
-            }
-            continue;
-        }
-        /* The header key whenever the header-key cache, or no cache,
-         * will answer: with the EMC alone, packets need the parse. */
-        if ((pmd->hkc || !pmd->emc)
-            && hkey_extract(frame, len, b->in_port, hk)) {
-            if (b->hkc_on) {
-                b->hk_hashes[n_hk] = hkey_hash(hk);
-            }
+        if (b->rq->tnl_ctx[qi] && (pmd->hkc || !pmd->emc)
+            && hkey_extract(frame, len, b->rq->in_ports[qi], hk)) {
+            /* A decapsulated packet of the common shape: nothing but its
+             * input port and tunnel metadata (named by its context) is in
+             * its flow beside its headers (no recirc_id, no conntrack
+             * metadata; exec_tnl_pop()). */
+            hkey_set_ctx(hk, b->rq->tnl_ctx[qi]);
             b->hk_of[i] = (uint8_t) n_hk++;
-            b->layers[i].l3 = 14;       /* hkey.h: the shape fixes them. */
-            b->layers[i].l4 = 34;
-            b->layers[i].n_vlans = 0;
+            b->layers[i] = hk_layers;
             continue;
         }
         b->hk_of[i] = HK_NONE;
-        flow_extract(frame, len, b->in_port, &b->keys[i], &b->layers[i]);
+        if (b->rq->has_key[qi]) {
+            /* Nothing changed the headers since its last pass: its key is
+             * completed where the queue holds it (this pass is the
+             * queue's last reader; a push from it goes to the other
+             * queue). */
+            k = &b->rq->keys[qi];
+            b->key[i] = k;
+            b->key_valid |= 1u << i;
+            b->layers[i] = b->rq->layers[qi];
+        } else {
+            k = &b->keys[i];
+            flow_extract(frame, len, 0, k, &b->layers[i]);
+            batch_key_parsed(b, i);
+        }
+        k->in_port = b->rq->in_ports[qi];
+        k->tunnel = b->rq->tnl[qi];
+        k->recirc_id = b->recirc_ids[i];
+        if (b->rq->has_key[qi] || !dp_ct_md_blank(&b->md[i])) {
+            /* (A fresh parse left the ct_* fields zero.) */
+            dp_ct_md_to_flow(&b->md[i], k);
+        }
+        if (b->emc_on) {
+            b->hashes[i] = flow_hash(k, 0);
+            emc_prefetch(pmd->emc, b->hashes[i]);
+        }
+    }
+    b->n_hk = n_hk;
+}
+
+/* Stage 1 of a burst from a port: the header key whenever the header-key
+ * cache, or no cache, will answer (with the EMC alone, packets need the
+ * parse), else the full parse.  Its own function, and the hashes in a
+ * loop of their own: in one loop with the rest of the stage, the count of
+ * keys lived on the stack and each packet waited for the last one's
+ * store of it. */
+static void __attribute__((noinline))
+input_key_wire(struct dp_pmd *pmd, struct input_batch *b)
+{
+    struct rte_mbuf **pkts = b->pkts;
+    const unsigned n = b->n;
+    const uint32_t in_port = b->in_port;
+    const bool try_hk = pmd->hkc || !pmd->emc;
+    struct hkey *hkeys = b->hkeys;
+    unsigned n_hk = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        const void *frame = rte_pktmbuf_mtod(m, void *);
+        uint32_t len = rte_pktmbuf_data_len(m);
+
+        if (i + 1 < n) {
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+        }
+        if (try_hk && hkey_extract(frame, len, in_port, &hkeys[n_hk])) {
+            b->hk_of[i] = (uint8_t) n_hk++;
+            b->layers[i] = hk_layers;
+            continue;
+        }
+        b->hk_of[i] = HK_NONE;
+        flow_extract(frame, len, in_port, &b->keys[i], &b->layers[i]);
         batch_key_parsed(b, i);
         if (b->emc_on) {               /* (Only the EMC reads it.) */
             b->hashes[i] = flow_hash(&b->keys[i], 0);
@@ -509,9 +525,23 @@ input_key(struct dp_pmd *pmd, struct input_batch *b)
         }
     }
     b->n_hk = n_hk;
+}
+
+/* Stage 1: the header key where the packet has the common shape (no
+ * parse), else the full parse and flow hash.  Prefetches the cache buckets
+ * stage 2 will read. */
+static void
+input_key(struct dp_pmd *pmd, struct input_batch *b)
+{
+    if (b->md) {
+        input_key_recirc(pmd, b);
+    } else {
+        input_key_wire(pmd, b);
+    }
     if (b->n_hk && b->hkc_on) {
-        /* The buckets stage 2 reads, in one call for the burst. */
-        hkc_prefetch_batch(pmd->hkc, b->hk_hashes, b->n_hk);
+        /* The hashes, and the buckets stage 2 reads prefetched, in one
+         * pass over the burst's keys. */
+        hkc_hash_batch(pmd->hkc, b->hkeys, b->n_hk, b->hk_hashes);
     }
     dp_prof_mark(pmd, b->prof, b->t, DP_STAGE_KEY);
 }
@@ -539,13 +569,9 @@ input_exact(struct dp_pmd *pmd, struct input_batch *b)
         if (b->timed) {
             t0 = rte_rdtsc();
         }
+        /* (It prefetches each hit's megaflow: the hot cache line.) */
         hkc_lookup_batch(pmd->hkc, b->hkeys, b->hk_hashes, b->n_hk,
                          hk_found);
-        for (unsigned k = 0; k < b->n_hk; k++) {
-            if (hk_found[k]) {
-                rte_prefetch0(hk_found[k]);     /* The hot cache line. */
-            }
-        }
         if (b->timed) {
             exact_gate_cost(&pmd->hkc_gate, b->n_hk, rte_rdtsc() - t0);
         }

@@ -104,13 +104,17 @@ hkc_destroy(struct hkc *hkc)
 }
 
 void
-hkc_prefetch_batch(const struct hkc *hkc, const uint32_t *hashes, unsigned n)
+hkc_hash_batch(const struct hkc *hkc, const struct hkey *keys, unsigned n,
+               uint32_t *hashes)
 {
     const struct hkc_bucket *buckets = hkc->buckets;
     uint32_t mask = hkc->bucket_mask;
 
     for (unsigned i = 0; i < n; i++) {
-        __builtin_prefetch(&buckets[hashes[i] & mask]);
+        uint32_t h = hkey_hash(&keys[i]);
+
+        hashes[i] = h;
+        __builtin_prefetch(&buckets[h & mask]);
     }
 }
 
@@ -154,9 +158,14 @@ hkc_lookup_batch(const struct hkc *hkc, const struct hkey *keys,
         }
     }
     for (unsigned i = 0; i < n; i++) {
-        out[i] = m[i] ? probe(hkc, hashes[i] & hkc->bucket_mask, m[i],
-                              &keys[i])
-                      : NULL;
+        void *d = m[i] ? probe(hkc, hashes[i] & hkc->bucket_mask, m[i],
+                               &keys[i])
+                       : NULL;
+
+        out[i] = d;
+        if (d) {
+            __builtin_prefetch(d);      /* (A prefetch never faults.) */
+        }
     }
 }
 

@@ -54,17 +54,19 @@ struct hkc *hkc_create(size_t n_entries);
 /* Frees 'hkc' (NULL is fine). */
 void hkc_destroy(struct hkc *hkc);
 
-/* Prefetches the buckets for hashes[i] (= hkey_hash() of the keys),
- * i < n: one call for a batch. */
-void hkc_prefetch_batch(const struct hkc *hkc, const uint32_t *hashes,
-                        unsigned n);
+/* Sets hashes[i] = hkey_hash(&keys[i]) for each i < n and prefetches the
+ * bucket each will read: one pass for a batch. */
+void hkc_hash_batch(const struct hkc *hkc, const struct hkey *keys,
+                    unsigned n, uint32_t *hashes);
 
 /* Returns the data stored for 'key' ('hash' = hkey_hash(key)), or NULL. */
 void *hkc_lookup(const struct hkc *hkc, const struct hkey *key,
                  uint32_t hash);
 
 /* Looks up keys[i] (hashes[i]) for each i < n into out[i] (NULL: miss),
- * overlapping the memory accesses of the batch.  n <= 64. */
+ * overlapping the memory accesses of the batch, and prefetches the first
+ * line of each hit's data (the caller reads it next; a prefetch is not a
+ * dereference).  n <= 64. */
 void hkc_lookup_batch(const struct hkc *hkc, const struct hkey *keys,
                       const uint32_t *hashes, unsigned n, void **out);
 
