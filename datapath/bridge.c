@@ -2103,6 +2103,9 @@ sw_run(struct sw *sw)
             if (ml_expire(ofproto_ml(br->ofproto), now)) {
                 changed = true;
             }
+            /* (No megaflow holds a state it drops: nothing to
+             * revalidate.) */
+            ofproto_recirc_sweep(br->ofproto, now);
             ne = ofproto_next_expiry(br->ofproto);
             if (ne < next) {
                 next = ne > now ? ne : now + 10;

@@ -1021,6 +1021,16 @@ count_rules_cb(struct bridge *br, void *n)
     *(size_t *) n += ofproto_n_rules(bridge_ofproto(br));
 }
 
+static void
+count_recirc_cb(struct bridge *br, void *sum_)
+{
+    struct ofproto_recirc_stats *sum = sum_, st;
+
+    ofproto_recirc_stats(bridge_ofproto(br), &st);
+    sum->states += st.states;
+    sum->refused += st.refused;
+}
+
 long long
 ctl_rss_kib(void)
 {
@@ -1044,17 +1054,21 @@ h_resources(json_t *params, json_t **result, char *err, size_t errsize,
 {
     static const char *const allowed[] = { NULL };
     struct rte_mempool *mp = sw_mempool(aux);
+    struct ofproto_recirc_stats rc = { 0, 0 };
     size_t rules = 0;
 
     CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
     sw_for_each_bridge(aux, count_rules_cb, &rules);
-    *result = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+    sw_for_each_bridge(aux, count_recirc_cb, &rc);
+    *result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                         "mbufs_total", (json_int_t) mp->size,
                         "mbufs_in_use",
                         (json_int_t) rte_mempool_in_use_count(mp),
                         "rules", (json_int_t) rules,
                         "megaflows",
                         (json_int_t) dp_megaflow_count(sw_dp(aux)),
+                        "recirc_states", (json_int_t) rc.states,
+                        "recirc_refused", (json_int_t) rc.refused,
                         "rss_kib", (json_int_t) ctl_rss_kib());
     return 0;
 }

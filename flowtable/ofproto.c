@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,6 +28,27 @@ enum hit_kind {
     HIT_RULE = 0x5a,
     HIT_GROUP,
     HIT_BUCKET,
+    HIT_FROZEN,                 /* A frozen state (no counters). */
+};
+
+/* A frozen pipeline state (ofproto.h, "Recirculation"): what a pass that
+ * ends in ct(table=T) leaves for the next one besides the packet, named
+ * by its recirc_id.  In ofp->frozen's two maps (by state and by id) while
+ * it is in the table; the table holds one reference, and each megaflow
+ * (or not-cached upcall result) whose actions recirculate to it holds
+ * one, reported as a counter of its translation. */
+struct frozen {
+    uint8_t hit_kind;           /* HIT_FROZEN */
+    uint8_t table;
+    bool marked;                /* The sweep's: unreferenced when last */
+    bool touched;               /* seen; a translation used it since. */
+    uint32_t id;
+    uint32_t hash;
+    uint64_t metadata;
+    uint32_t regs[FLOW_N_REGS];
+    _Atomic uint32_t ref_cnt;
+    struct frozen *next_by_state;
+    struct frozen *next_by_id;
 };
 
 struct ofproto_rule {
@@ -133,6 +155,17 @@ struct ofproto {
     size_t n_groups;
     struct ofmeter *meters;             /* Sorted by id. */
     size_t n_meters;
+
+    /* Frozen states (struct frozen), under their own mutex: translations
+     * run in parallel on the reader side. */
+    pthread_mutex_t frozen_mu;
+    struct frozen **frozen_by_state;    /* frozen_mask + 1 chains each. */
+    struct frozen **frozen_by_id;
+    uint32_t frozen_mask;
+    size_t n_frozen;
+    uint32_t frozen_next_id;
+    long long frozen_swept_ms;
+    _Atomic uint64_t frozen_refused;    /* Translations refused: full. */
 };
 
 static void group_free(struct ofgroup *g);
@@ -143,6 +176,8 @@ static int validate_actions(const struct ofproto *ofp,
                             const struct of_actions *acts, uint8_t table_id,
                             bool table_known, char *err, size_t errsize,
                             size_t idx);
+
+static void frozen_unref(struct frozen *f);
 
 /* ---- Helpers. ---- */
 
@@ -367,6 +402,8 @@ ofproto_hit_credit(void *hit, uint64_t packets, uint64_t bytes,
         atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
         break;
     }
+    case HIT_FROZEN:
+        break;                  /* Held, not counted. */
     default:
         abort();                /* Not a hit ofproto reported. */
     }
@@ -385,9 +422,234 @@ ofproto_hit_unref(void *hit)
     case HIT_BUCKET:
         bucket_ctrs_unref(((struct ofbucket_ctr *) hit)->block);
         break;
+    case HIT_FROZEN:
+        frozen_unref(hit);
+        break;
     default:
         abort();
     }
+}
+
+/* ---- Frozen states (recirculation). ---- */
+
+static void
+frozen_unref(struct frozen *f)
+{
+    if (atomic_fetch_sub_explicit(&f->ref_cnt, 1, memory_order_acq_rel)
+        == 1) {
+        free(f);
+    }
+}
+
+static inline uint64_t
+frozen_mix(uint64_t h)
+{
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ h >> 33;
+}
+
+static uint32_t
+frozen_hash(uint8_t table, uint64_t metadata, const uint32_t *regs)
+{
+    uint64_t h = frozen_mix(0x9e3779b97f4a7c15ULL ^ table);
+
+    h = frozen_mix(h ^ metadata);
+    for (size_t i = 0; i < FLOW_N_REGS; i += 2) {
+        h = frozen_mix(h ^ (regs[i] | (uint64_t) regs[i + 1] << 32));
+    }
+    return (uint32_t) (h ^ h >> 32);
+}
+
+static struct frozen *
+frozen_find_id(const struct ofproto *ofp, uint32_t id)
+{
+    if (!ofp->frozen_by_id) {
+        return NULL;
+    }
+    for (struct frozen *f = ofp->frozen_by_id[id & ofp->frozen_mask]; f;
+         f = f->next_by_id) {
+        if (f->id == id) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static void
+frozen_link(struct ofproto *ofp, struct frozen *f)
+{
+    struct frozen **bs = &ofp->frozen_by_state[f->hash & ofp->frozen_mask];
+    struct frozen **bi = &ofp->frozen_by_id[f->id & ofp->frozen_mask];
+
+    f->next_by_state = *bs;
+    *bs = f;
+    f->next_by_id = *bi;
+    *bi = f;
+}
+
+/* Doubles both maps (or makes them).  Under frozen_mu. */
+static bool
+frozen_grow(struct ofproto *ofp)
+{
+    uint32_t n_old = ofp->frozen_by_id ? ofp->frozen_mask + 1 : 0;
+    uint32_t n = n_old ? n_old * 2 : 64;
+    struct frozen **bs = calloc(n, sizeof *bs);
+    struct frozen **bi = calloc(n, sizeof *bi);
+    struct frozen **old_bi = ofp->frozen_by_id;
+
+    if (!bs || !bi) {
+        free(bs);
+        free(bi);
+        return false;
+    }
+    free(ofp->frozen_by_state);
+    ofp->frozen_by_state = bs;
+    ofp->frozen_by_id = bi;
+    ofp->frozen_mask = n - 1;
+    for (uint32_t b = 0; b < n_old; b++) {
+        struct frozen *f = old_bi[b], *next;
+
+        for (; f; f = next) {
+            next = f->next_by_id;
+            frozen_link(ofp, f);
+        }
+    }
+    free(old_bi);
+    return true;
+}
+
+/* The frozen state for resuming in 'table' with the registers and metadata
+ * of 'w', found or made, with a reference for the caller; NULL when
+ * OFPROTO_MAX_FROZEN exist already (or ENOMEM), counted as refused. */
+static struct frozen *
+frozen_get(struct ofproto *ofp, uint8_t table, const struct flow *w)
+{
+    uint32_t h = frozen_hash(table, w->metadata, w->regs);
+    struct frozen *f = NULL;
+
+    pthread_mutex_lock(&ofp->frozen_mu);
+    if (ofp->frozen_by_state) {
+        for (f = ofp->frozen_by_state[h & ofp->frozen_mask]; f;
+             f = f->next_by_state) {
+            if (f->hash == h && f->table == table
+                && f->metadata == w->metadata
+                && !memcmp(f->regs, w->regs, sizeof f->regs)) {
+                break;
+            }
+        }
+    }
+    if (!f) {
+        if (ofp->n_frozen >= OFPROTO_MAX_FROZEN
+            || ((!ofp->frozen_by_id || ofp->n_frozen > ofp->frozen_mask)
+                && !frozen_grow(ofp))
+            || !(f = calloc(1, sizeof *f))) {
+            pthread_mutex_unlock(&ofp->frozen_mu);
+            atomic_fetch_add_explicit(&ofp->frozen_refused, 1,
+                                      memory_order_relaxed);
+            return NULL;
+        }
+        f->hit_kind = HIT_FROZEN;
+        f->table = table;
+        f->hash = h;
+        f->metadata = w->metadata;
+        memcpy(f->regs, w->regs, sizeof f->regs);
+        /* Ids count up and skip any in use after wrapping: an id is not
+         * given again while a packet could still carry it. */
+        do {
+            f->id = ofp->frozen_next_id++;
+            if (ofp->frozen_next_id < OFPROTO_FROZEN_ID_MIN) {
+                ofp->frozen_next_id = OFPROTO_FROZEN_ID_MIN;
+            }
+        } while (frozen_find_id(ofp, f->id));
+        atomic_init(&f->ref_cnt, 1);            /* The table's. */
+        frozen_link(ofp, f);
+        ofp->n_frozen++;
+    }
+    f->touched = true;
+    atomic_fetch_add_explicit(&f->ref_cnt, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&ofp->frozen_mu);
+    return f;
+}
+
+/* Resumes the state 'id' names into 'w' (registers and metadata) and
+ * '*table'; false if no state has that id. */
+static bool
+frozen_thaw(struct ofproto *ofp, uint32_t id, struct flow *w,
+            uint8_t *table)
+{
+    struct frozen *f;
+
+    pthread_mutex_lock(&ofp->frozen_mu);
+    f = frozen_find_id(ofp, id);
+    if (f) {
+        f->touched = true;
+        *table = f->table;
+        w->metadata = f->metadata;
+        memcpy(w->regs, f->regs, sizeof w->regs);
+    }
+    pthread_mutex_unlock(&ofp->frozen_mu);
+    return f != NULL;
+}
+
+size_t
+ofproto_recirc_sweep(struct ofproto *ofp, long long now_ms)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&ofp->frozen_mu);
+    if (ofp->frozen_swept_ms != LLONG_MIN
+        && now_ms - ofp->frozen_swept_ms < OFPROTO_FROZEN_SWEEP_MS) {
+        pthread_mutex_unlock(&ofp->frozen_mu);
+        return 0;
+    }
+    ofp->frozen_swept_ms = now_ms;
+    for (uint32_t b = 0; ofp->frozen_by_id && b <= ofp->frozen_mask; b++) {
+        struct frozen **pp = &ofp->frozen_by_id[b];
+
+        while (*pp) {
+            struct frozen *f = *pp;
+
+            if (atomic_load_explicit(&f->ref_cnt, memory_order_acquire)
+                > 1) {
+                /* Held by a megaflow: in use. */
+                f->marked = f->touched = false;
+            } else if (f->marked && !f->touched) {
+                /* Unreferenced and unused for a whole sweep interval:
+                 * no packet can still be on its way to it. */
+                struct frozen **ps =
+                    &ofp->frozen_by_state[f->hash & ofp->frozen_mask];
+
+                while (*ps != f) {
+                    ps = &(*ps)->next_by_state;
+                }
+                *ps = f->next_by_state;
+                *pp = f->next_by_id;
+                ofp->n_frozen--;
+                frozen_unref(f);
+                n++;
+                continue;
+            } else {
+                f->marked = true;
+                f->touched = false;
+            }
+            pp = &f->next_by_id;
+        }
+    }
+    pthread_mutex_unlock(&ofp->frozen_mu);
+    return n;
+}
+
+void
+ofproto_recirc_stats(const struct ofproto *ofp_,
+                     struct ofproto_recirc_stats *st)
+{
+    struct ofproto *ofp = (struct ofproto *) ofp_;
+
+    pthread_mutex_lock(&ofp->frozen_mu);
+    st->states = ofp->n_frozen;
+    pthread_mutex_unlock(&ofp->frozen_mu);
+    st->refused = atomic_load_explicit(&ofp->frozen_refused,
+                                       memory_order_relaxed);
 }
 
 void
@@ -725,6 +987,9 @@ ofproto_create(const char *name)
     ofp->ml = ml_create(ML_DEFAULT_AGING_S, ML_DEFAULT_MAX);
     ofp->learning = true;
     atomic_init(&ofp->generation, 0);
+    pthread_mutex_init(&ofp->frozen_mu, NULL);
+    ofp->frozen_next_id = OFPROTO_FROZEN_ID_MIN;
+    ofp->frozen_swept_ms = LLONG_MIN;
     bool ok = ofp->name && ofp->ml;
     for (size_t i = 0; ok && i < OF_N_TABLES; i++) {
         ofp->tables[i] = cls_create(NULL, NULL);
@@ -759,6 +1024,19 @@ ofproto_destroy(struct ofproto *ofp)
     ml_destroy(ofp->ml);
     free(ofp->ports);
     free(ofp->name);
+    /* The table's reference on each frozen state goes; one a megaflow
+     * still holds goes with its last reference. */
+    for (uint32_t b = 0; ofp->frozen_by_id && b <= ofp->frozen_mask; b++) {
+        struct frozen *f = ofp->frozen_by_id[b], *next;
+
+        for (; f; f = next) {
+            next = f->next_by_id;
+            frozen_unref(f);
+        }
+    }
+    free(ofp->frozen_by_state);
+    free(ofp->frozen_by_id);
+    pthread_mutex_destroy(&ofp->frozen_mu);
     free(ofp);
 }
 
@@ -2843,6 +3121,20 @@ clear_ct_fields(struct flow *f)
     memset(f->ct_ipv6_dst, 0, sizeof f->ct_ipv6_dst);
 }
 
+static void xlate_add_frozen(struct xctx *x, struct frozen *f);
+
+/* True if 'w' has registers or metadata a recirculation must carry. */
+static bool
+pipeline_state_set(const struct flow *w)
+{
+    uint64_t any = w->metadata;
+
+    for (size_t i = 0; i < FLOW_N_REGS / 2; i++) {
+        any |= w->xregs[i];
+    }
+    return any != 0;
+}
+
 /* ct(...): the header changes so far are committed (conntrack sees the
  * packet as the actions left it), then the datapath's ct, then, with
  * table=T, a recirculation that resumes in table T.  The actions after a
@@ -2889,9 +3181,23 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
         return;
     }
     if (ct->table != OF_CT_NO_TABLE) {
+        uint32_t id = ofproto_recirc_id(ct->table);
+
+        if (pipeline_state_set(&x->work)) {
+            /* Registers or metadata to carry over: a frozen state. */
+            struct frozen *f = frozen_get(x->ofp, ct->table, &x->work);
+
+            if (!f) {
+                x->out->recirc_refused = true;
+                x->stop = x->drop_all = true;
+                return;
+            }
+            id = f->id;
+            xlate_add_frozen(x, f);
+        }
         a = emit(x, DPA_RECIRC);
         if (a) {
-            a->recirc_id = ofproto_recirc_id(ct->table);
+            a->recirc_id = id;
         }
     }
 }
@@ -3060,15 +3366,58 @@ aset_run(struct xctx *x)
 /* True if 'out' has room for one more rule.  A rule goes before a
  * counter (its counts drive its idle timeout): when every slot is taken,
  * the last counter makes way (and the report is marked truncated). */
+/* Makes room in a full 'out' by letting the last counter that is not a
+ * frozen state go (frozen states must stay held: ofproto.h,
+ * "Recirculation").  False if there is none. */
+static bool
+out_drop_counter(struct ofproto_xlate_out *out)
+{
+    for (size_t i = out->n_counters; i-- > 0;) {
+        if (*(const uint8_t *) out->counters[i] != HIT_FROZEN) {
+            ofproto_hit_unref(out->counters[i]);
+            memmove(&out->counters[i], &out->counters[i + 1],
+                    (out->n_counters - i - 1) * sizeof out->counters[0]);
+            out->n_counters--;
+            out->rules_truncated = true;
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool
 out_room_for_rule(struct ofproto_xlate_out *out)
 {
-    if (out->n_rules + out->n_counters == OFPROTO_MAX_XLATE_RULES
-        && out->n_counters) {
-        ofproto_hit_unref(out->counters[--out->n_counters]);
-        out->rules_truncated = true;
+    if (out->n_rules + out->n_counters == OFPROTO_MAX_XLATE_RULES) {
+        out_drop_counter(out);
     }
     return out->n_rules + out->n_counters < OFPROTO_MAX_XLATE_RULES;
+}
+
+/* Reports the frozen state 'f' (the caller took a reference for it) as
+ * held by this translation's result.  It always stays: in a full report a
+ * counter makes way, or else the last rule (which then goes uncredited). */
+static void
+xlate_add_frozen(struct xctx *x, struct frozen *f)
+{
+    struct ofproto_xlate_out *out = x->out;
+
+    if (out->n_rules + out->n_counters == OFPROTO_MAX_XLATE_RULES
+        && !out_drop_counter(out)) {
+        if (out->n_rules) {
+            ofproto_rule_unref(out->rules[--out->n_rules]);
+            out->rules_truncated = true;
+        } else {
+            /* Every slot holds a frozen state: cannot happen with
+             * OFPROTO_MAX_XLATE_RULES >= the ct(table=T) a translation
+             * may emit, but never recirculate to a state not held. */
+            frozen_unref(f);
+            out->recirc_refused = true;
+            x->stop = x->drop_all = true;
+            return;
+        }
+    }
+    out->counters[out->n_counters++] = f;
 }
 
 /* Reports 'hit' (counters; the caller took a reference for it) as hit
@@ -3519,7 +3868,17 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
     } else if (ofproto_recirc_table(flow->recirc_id) < OF_N_TABLES) {
         xlate_table(&x, ofproto_recirc_table(flow->recirc_id), false);
     } else {
-        out->bad_recirc_id = true;      /* Nothing to resume: drop. */
+        uint8_t table;
+
+        if (frozen_thaw(ofp, flow->recirc_id, &x.work, &table)) {
+            /* The registers and metadata the pass froze; nothing of the
+             * packet (they have no datapath action to emit). */
+            x.base.metadata = x.work.metadata;
+            memcpy(x.base.regs, x.work.regs, sizeof x.base.regs);
+            xlate_table(&x, table, false);
+        } else {
+            out->bad_recirc_id = true;  /* Nothing to resume: drop. */
+        }
     }
     if (x.aset.any && !x.stop) {
         /* The pipeline ended: the action set runs (also when the pass

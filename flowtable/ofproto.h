@@ -87,7 +87,9 @@
  *   replace, expire, port add/del, destroy, set_*) under the write side of
  *   its own rwlock and runs ofproto_xlate(), lookups and dumps under the
  *   read side, from any number of threads at once.  ofproto has no locks of
- *   its own except the MAC table's mutex (mac-learning.h).  Rule refcounts
+ *   its own except the MAC table's mutex (mac-learning.h) and the frozen
+ *   states' ("Recirculation": taken by translations that recirculate or
+ *   resume, never on the datapath's per-packet path).  Rule refcounts
  *   and counters are atomic: ofproto_rule_ref/unref/credit/stats may be
  *   called from any thread at any time, with or without the rwlock, on any
  *   rule the caller holds a reference to (also after it left the tables).
@@ -457,25 +459,66 @@ bool ofproto_rule_is_live(const struct ofproto_rule *rule);
 
 /* ---- Translation (reader side; concurrent calls are fine). ---- */
 
-/* Recirculation.  ct(table=T) ends a pass with recirc(ofproto_recirc_id(T));
- * the datapath looks the packet up again with flow.recirc_id set (and its
- * ct_* fields filled), and translation of that pass starts in table T
- * instead of table 0.  The id names only the table: the rest of what a pass
- * resumes with (in_port, the ct fields, the headers as rewritten) is in
- * the packet and its key, and the bridge is the input port's.  Every
- * megaflow matches recirc_id exactly, so passes never share one. */
+/* Recirculation.  ct(table=T) ends a pass with recirc(ID); the datapath
+ * looks the packet up again with flow.recirc_id = ID (and its ct_* fields
+ * filled), and translation of that pass starts in table T instead of
+ * table 0.  What a pass resumes with besides (in_port, the ct fields, the
+ * headers as rewritten) is in the packet and its key, and the bridge is
+ * the input port's.  Every megaflow matches recirc_id exactly, so passes
+ * never share one.
+ *
+ * The registers and the OpenFlow metadata are the pipeline's, not the
+ * packet's, and carry over as in Open vSwitch:
+ *   - a pass whose registers and metadata are all zero recirculates with
+ *     ofproto_recirc_id(T): the id names only the table;
+ *   - otherwise the pass freezes them: the ofproto keeps one frozen state
+ *     per distinct (T, registers, metadata), named by an id >=
+ *     OFPROTO_FROZEN_ID_MIN, and the next pass starts with them.  The
+ *     translation that made or found it reports it among its counters
+ *     (ofproto_xlate_out), so the megaflow that recirculates to it holds
+ *     a reference for as long as it lives (ofproto_hit_credit() does
+ *     nothing for it; ofproto_hit_unref() releases it).
+ *   - ofproto_recirc_sweep() drops a state once no result holds it and no
+ *     translation used it for a whole OFPROTO_FROZEN_SWEEP_MS, so a
+ *     packet on its way to it (a not-cached result releases its
+ *     reference right after running) still finds it.  Ids count up and
+ *     are not given again while in use: a pass with an id no state has
+ *     is dropped (bad_recirc_id).
+ *   - At most OFPROTO_MAX_FROZEN states: a translation that would need
+ *     another drops the packet (recirc_refused; counted in
+ *     ofproto_recirc_stats()).
+ * The action set does not carry over (Open vSwitch's does). */
+#define OFPROTO_FROZEN_ID_MIN 0x1000u
+#define OFPROTO_MAX_FROZEN (1u << 18)
+#define OFPROTO_FROZEN_SWEEP_MS 1000
 static inline uint32_t
 ofproto_recirc_id(uint8_t table)
 {
     return (uint32_t) table + 1;
 }
-/* The table a pass with 'recirc_id' (nonzero) resumes in; >= OF_N_TABLES
- * when the id names none. */
+/* The table a pass with 'recirc_id' (nonzero) resumes in when the id names
+ * only a table; >= OF_N_TABLES when it does not (a frozen state's, or
+ * none). */
 static inline uint32_t
 ofproto_recirc_table(uint32_t recirc_id)
 {
     return recirc_id - 1;
 }
+_Static_assert(OFPROTO_FROZEN_ID_MIN > OF_N_TABLES,
+               "frozen ids above the table ids");
+
+/* Drops the frozen states nothing has held or used since the last sweep
+ * that found them so (at most one sweep per OFPROTO_FROZEN_SWEEP_MS: a
+ * call sooner does nothing).  Returns how many went.  Any thread, either
+ * side of the caller's lock. */
+size_t ofproto_recirc_sweep(struct ofproto *ofp, long long now_ms);
+
+struct ofproto_recirc_stats {
+    size_t states;              /* Frozen states now. */
+    uint64_t refused;           /* Translations refused for lack of one. */
+};
+void ofproto_recirc_stats(const struct ofproto *ofp,
+                          struct ofproto_recirc_stats *);
 
 struct ofproto_xlate_out {
     /* Rules hit, in order, each with a reference for the caller. */
@@ -496,6 +539,7 @@ struct ofproto_xlate_out {
     bool resubmit_limit;        /* Too deep / too many: packet dropped. */
     bool too_many_actions;      /* > OFPROTO_MAX_DP_ACTIONS: dropped. */
     bool bad_recirc_id;         /* A pass with an unknown recirc_id. */
+    bool recirc_refused;        /* No frozen state to be had: dropped. */
     uint32_t dec_ttl_drop;      /* 1 if dec_ttl stopped the pipeline. */
     uint32_t n_unknown_port;    /* Outputs to unattached/unsupported ports
                                  * (CONTROLLER, TABLE) skipped. */

@@ -2748,6 +2748,215 @@ test_registers(void **state)
     ofproto_destroy(ofp);
 }
 
+/* The recirc_id of the DPA_RECIRC in 'acts' (0: none). */
+static uint32_t
+recirc_of(const struct dp_actions *acts)
+{
+    for (size_t i = 0; i < acts->n; i++) {
+        if (acts->a[i].type == DPA_RECIRC) {
+            return acts->a[i].recirc_id;
+        }
+    }
+    return 0;
+}
+
+/* Registers and metadata carry over ct(table=N) (ofproto.h,
+ * "Recirculation"): a frozen state per distinct (table, registers,
+ * metadata), held by the translation's result, swept once nothing holds
+ * or uses it; all-zero ones keep the table's own id. */
+static void
+test_recirc_frozen(void **state)
+{
+    struct ofproto *ofp = new_ofp(4);
+    struct ofproto_xlate_out out, out2;
+    struct ofproto_recirc_stats st;
+    struct dp_actions *acts;
+    uint32_t id, id2;
+    struct flow f, wc;
+    struct exp e;
+
+    (void) state;
+    /* Port 1: the zone into reg13, the destination port into reg0 and
+     * metadata 5, then ct to table 1, which commits in reg13's zone and
+     * decides on reg0 and metadata.  Port 2: nothing loaded. */
+    add(ofp, 0, "priority=10,in_port=1,udp,"
+                "actions=load:0x99->NXM_NX_REG13[0..15],"
+                "move:NXM_OF_UDP_DST[]->NXM_NX_REG0[0..15],"
+                "write_metadata:0x5,goto_table:1");
+    add(ofp, 1, "priority=10,ct_state=-trk,"
+                "actions=ct(zone=NXM_NX_REG13[0..15],table=2)");
+    add(ofp, 0, "priority=10,in_port=2,ip,actions=ct(zone=7,table=2)");
+    add(ofp, 2, "priority=20,ip,ct_state=+trk,reg0=53,metadata=0x5,"
+                "actions=ct(commit,zone=NXM_NX_REG13[0..15]),output:2");
+    add(ofp, 2, "priority=15,ct_state=+trk,reg0=54,"
+                "actions=output:3");
+    add(ofp, 2, "priority=1,actions=output:4");
+
+    /* Nothing loaded: the table's id, no frozen state. */
+    base_flow(&f, 2);
+    acts = xl(ofp, &f, &wc, &out);
+    assert_int_equal(recirc_of(acts), ofproto_recirc_id(2));
+    assert_int_equal(out.n_counters, 0);
+    ofproto_xlate_out_uninit(&out);
+    free(acts);
+    ofproto_recirc_stats(ofp, &st);
+    assert_int_equal(st.states, 0);
+
+    /* Port 1, udp 53: a frozen id, held by the result. */
+    base_flow(&f, 1);
+    f.nw_proto = 17;
+    f.tp_dst = htons(53);
+    acts = xl(ofp, &f, &wc, &out);
+    id = recirc_of(acts);
+    assert_true(id >= OFPROTO_FROZEN_ID_MIN);
+    assert_int_equal(acts->a[0].type, DPA_CT);
+    assert_int_equal(acts->a[0].ct.zone, 0x99);
+    assert_int_equal(out.n_counters, 1);
+    free(acts);
+    for (int i = 0; i < FLOW_N_REGS; i++) {
+        assert_int_equal(wc.regs[i], 0);    /* Never in the match. */
+    }
+    assert_int_equal(wc.tp_dst, 0xffff);    /* What reg0 came from. */
+    /* The same state again: the same id; another reg0: another. */
+    acts = xl(ofp, &f, &wc, &out2);
+    assert_int_equal(recirc_of(acts), id);
+    ofproto_xlate_out_uninit(&out2);
+    free(acts);
+    f.tp_dst = htons(54);
+    acts = xl(ofp, &f, &wc, &out2);
+    id2 = recirc_of(acts);
+    assert_true(id2 >= OFPROTO_FROZEN_ID_MIN && id2 != id);
+    free(acts);
+    ofproto_recirc_stats(ofp, &st);
+    assert_int_equal(st.states, 2);
+
+    /* The next pass resumes in table 2 with reg0, reg13 and metadata:
+     * the commit goes to zone 0x99, the packet to port 2. */
+    base_flow(&f, 1);
+    f.nw_proto = 17;
+    f.tp_dst = htons(53);
+    f.recirc_id = id;
+    f.ct_state = CS_TRACKED | CS_NEW;
+    acts = xl(ofp, &f, &wc, NULL);
+    assert_int_equal(acts->n, 2);
+    assert_int_equal(acts->a[0].type, DPA_CT);
+    assert_int_equal(acts->a[0].ct.zone, 0x99);
+    assert_int_equal(acts->a[0].ct.flags, CT_F_COMMIT);
+    assert_int_equal(acts->a[1].type, DPA_OUTPUT);
+    assert_int_equal(acts->a[1].port, 12);
+    free(acts);
+    for (int i = 0; i < FLOW_N_REGS; i++) {
+        assert_int_equal(wc.regs[i], 0);
+    }
+    assert_int_equal(wc.metadata, 0);
+    /* The id carries the state, not the packet: udp 53 with id2 (reg0 =
+     * 54) goes to port 3. */
+    f.recirc_id = id2;
+    e.n = 0;
+    exp_output(&e, 13);
+    xlate_expect(ofp, &f, &e);
+
+    /* Sweeps: held states stay; once released, a state survives the
+     * sweep that finds it unheld and goes at the next one, unless a
+     * translation used it in between. */
+    assert_int_equal(ofproto_recirc_sweep(ofp, 1000), 0);
+    assert_int_equal(ofproto_recirc_sweep(ofp, 5000), 0);
+    ofproto_xlate_out_uninit(&out);             /* id released */
+    ofproto_xlate_out_uninit(&out2);            /* id2 released */
+    assert_int_equal(ofproto_recirc_sweep(ofp, 5500), 0);  /* too soon */
+    assert_int_equal(ofproto_recirc_sweep(ofp, 6000), 0);  /* marked */
+    f.recirc_id = id2;                          /* id2 used: kept */
+    xlate_expect(ofp, &f, &e);
+    assert_int_equal(ofproto_recirc_sweep(ofp, 7000), 1);  /* id goes */
+    ofproto_recirc_stats(ofp, &st);
+    assert_int_equal(st.states, 1);
+    f.recirc_id = id;
+    acts = xl(ofp, &f, &wc, &out);
+    assert_int_equal(acts->n, 0);
+    assert_true(out.bad_recirc_id);
+    ofproto_xlate_out_uninit(&out);
+    free(acts);
+    assert_int_equal(ofproto_recirc_sweep(ofp, 8000), 1);  /* id2 goes */
+    ofproto_recirc_stats(ofp, &st);
+    assert_int_equal(st.states, 0);
+    /* Made again: a new id (ids are not given twice). */
+    base_flow(&f, 1);
+    f.nw_proto = 17;
+    f.tp_dst = htons(53);
+    acts = xl(ofp, &f, &wc, &out);
+    assert_true(recirc_of(acts) > id2);
+    free(acts);
+    /* ofproto_destroy() with a state still held: the result's reference
+     * outlives it (ASan checks the order). */
+    ofproto_destroy(ofp);
+    ofproto_xlate_out_uninit(&out);
+}
+
+/* More states than OFPROTO_MAX_FROZEN: the translation that would need
+ * one more drops the packet and is counted; a full report keeps the
+ * frozen state and lets a counter or rule go. */
+static void
+test_recirc_frozen_limits(void **state)
+{
+    struct ofproto *ofp = new_ofp(4);
+    struct ofproto_xlate_out out;
+    struct ofproto_recirc_stats st;
+    struct dp_actions *acts;
+    struct flow f, wc;
+    char buf[256];
+
+    (void) state;
+    add(ofp, 0, "priority=10,in_port=1,ip,"
+                "actions=move:NXM_OF_IP_SRC[]->NXM_NX_REG0[],"
+                "ct(table=1)");
+    for (uint32_t i = 0; i < OFPROTO_MAX_FROZEN; i++) {
+        base_flow(&f, 1);
+        f.nw_src = htonl(i + 1);            /* (0 would need none) */
+        acts = xl(ofp, &f, &wc, NULL);      /* released at once */
+        assert_int_equal(recirc_of(acts) >= OFPROTO_FROZEN_ID_MIN, 1);
+        free(acts);
+    }
+    ofproto_recirc_stats(ofp, &st);
+    assert_int_equal(st.states, OFPROTO_MAX_FROZEN);
+    assert_int_equal(st.refused, 0);
+    base_flow(&f, 1);
+    f.nw_src = htonl(OFPROTO_MAX_FROZEN + 1);
+    acts = xl(ofp, &f, &wc, &out);
+    assert_int_equal(acts->n, 0);
+    assert_true(out.recirc_refused);
+    ofproto_xlate_out_uninit(&out);
+    free(acts);
+    ofproto_recirc_stats(ofp, &st);
+    assert_int_equal(st.refused, 1);
+    /* Two sweeps free them all; then there is room again. */
+    ofproto_recirc_sweep(ofp, 0);
+    assert_int_equal(ofproto_recirc_sweep(ofp, 1000), OFPROTO_MAX_FROZEN);
+    acts = xl(ofp, &f, &wc, NULL);
+    assert_true(recirc_of(acts) >= OFPROTO_FROZEN_ID_MIN);
+    free(acts);
+
+    /* 16 rules hit through resubmits, then the frozen state: it is in the
+     * report, a rule made way. */
+    for (int t = 2; t < 2 + OFPROTO_MAX_XLATE_RULES; t++) {
+        snprintf(buf, sizeof buf, "priority=1,actions=resubmit(,%d)",
+                 t + 1);
+        add(ofp, t, buf);
+    }
+    snprintf(buf, sizeof buf, "priority=1,actions=load:1->NXM_NX_REG1[],"
+             "ct(table=1)");
+    add(ofp, 2 + OFPROTO_MAX_XLATE_RULES, buf);
+    add(ofp, 0, "priority=20,in_port=2,actions=resubmit(,2)");
+    base_flow(&f, 2);
+    acts = xl(ofp, &f, &wc, &out);
+    assert_true(recirc_of(acts) >= OFPROTO_FROZEN_ID_MIN);
+    assert_int_equal(out.n_rules + out.n_counters, OFPROTO_MAX_XLATE_RULES);
+    assert_int_equal(out.n_counters, 1);
+    assert_true(out.rules_truncated);
+    ofproto_xlate_out_uninit(&out);
+    free(acts);
+    ofproto_destroy(ofp);
+}
+
 /* The action set: write_actions adds to it (a later output replaces an
  * earlier; set_field one per field), clear_actions empties it, and it
  * runs when the pipeline ends, in OpenFlow's order (dec_ttl and the
@@ -3472,6 +3681,8 @@ main(void)
         cmocka_unit_test(test_group_counters),
         cmocka_unit_test(test_write_metadata),
         cmocka_unit_test(test_registers),
+        cmocka_unit_test(test_recirc_frozen),
+        cmocka_unit_test(test_recirc_frozen_limits),
         cmocka_unit_test(test_action_set),
         cmocka_unit_test(test_meters),
     };

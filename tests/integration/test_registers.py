@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Registers on the packet path, against Open vSwitch 3.1 as the oracle:
 the same flows (load, move, set_field, matches on registers, a ct zone
-taken from a register) and the same frames through both switches leave
-by the same ports with the same bytes; the megaflows hold the packet bits
-a register was loaded from and never a register."""
+taken from a register, registers and metadata across ct(table=N)) and the
+same frames through both switches leave by the same ports with the same
+bytes; the megaflows hold the packet bits a register was loaded from and
+never a register."""
 from scapy.all import IP, TCP, UDP, Ether, Raw
 
 from sltest import Switch
@@ -70,3 +71,52 @@ def test_registers_against_ovs(ovs):
         ct = sw.ofctl("dump-conntrack").stdout
         assert "zone=119" in ct, ct
         assert "zone=119" in ovs.dump_conntrack(), ovs.dump_conntrack()
+
+
+# Registers and metadata across ct(table=1) (a frozen state per distinct
+# value): the zone from reg13 for the lookup and again for the commit, as
+# OVN's pipelines do, and table 1 deciding on reg0 (the UDP destination)
+# and the metadata.
+FROZEN_FLOWS = [
+    "table=0,priority=10,in_port=1,udp,"
+    "actions=move:NXM_OF_UDP_DST[]->NXM_NX_REG0[0..15],"
+    "load:0x99->NXM_NX_REG13[0..15],set_field:0x5->metadata,"
+    "ct(zone=NXM_NX_REG13[0..15],table=1)",
+    "table=0,priority=10,in_port=2,udp,actions=ct(zone=0x99,table=1)",
+    "table=1,priority=20,udp,ct_state=+trk+new,reg0=53,metadata=0x5,"
+    "actions=ct(commit,zone=NXM_NX_REG13[0..15]),output:2",
+    "table=1,priority=15,ct_state=+trk,reg0=54,metadata=0x5,"
+    "actions=output:3",
+    "table=1,priority=10,ct_state=+trk+est,actions=output:2",
+    "table=1,priority=12,ct_state=+trk+rpl,actions=output:1",
+    "table=1,priority=1,actions=drop",
+]
+
+
+def test_registers_across_ct_against_ovs(ovs):
+    ovs.set_flows(FROZEN_FLOWS)
+    ovs.flush_conntrack()
+    reply = Ether(src=B, dst=A) / IP(src="10.0.0.2", dst="10.0.0.1") / \
+        UDP(sport=53, dport=1000) / Raw(b"r" * 16)
+    frames = [(1, udp(53, b"a")), (1, udp(54, b"b")), (1, udp(55, b"c")),
+              (1, udp(53, b"d")), (2, reply)]
+    with Switch(flows=FROZEN_FLOWS) as sw:
+        for port, frame in frames:
+            want = ovs.send(port, frame)
+            sw.send(f"d{port}", [frame])
+            got = sw.capture_all(["d1", "d2", "d3"])
+            for n in (1, 2, 3):
+                assert [bytes(x) for x in got[f"d{n}"]] == \
+                    [bytes(x) for x in want[n]], (frame.summary(), n)
+        # The commit found reg0, the metadata and reg13's zone.
+        ct = sw.ofctl("dump-conntrack").stdout
+        assert "zone=153" in ct, ct
+        assert "zone=153" in ovs.dump_conntrack(), ovs.dump_conntrack()
+        # One frozen state per distinct reg0 (53, 54, 55), the
+        # second-pass megaflows never matching a register.
+        res = sw.call("resources")
+        assert res["recirc_states"] == 3, res
+        assert res["recirc_refused"] == 0, res
+        mfs = sw.call("dump-megaflows")
+        text = " ".join(m["match"] for m in mfs)
+        assert "reg" not in text and "metadata" not in text, text
