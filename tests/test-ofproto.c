@@ -2760,6 +2760,15 @@ recirc_of(const struct dp_actions *acts)
     return 0;
 }
 
+/* base_flow() as UDP to 'dport'. */
+static void
+udp_flow(struct flow *f, uint32_t in_port, uint16_t dport)
+{
+    base_flow(f, in_port);
+    f->nw_proto = IPPROTO_UDP_;
+    f->tp_dst = htons(dport);
+}
+
 /* Registers and metadata carry over ct(table=N) (ofproto.h,
  * "Recirculation"): a frozen state per distinct (table, registers,
  * metadata), held by the translation's result, swept once nothing holds
@@ -2803,9 +2812,7 @@ test_recirc_frozen(void **state)
     assert_int_equal(st.states, 0);
 
     /* Port 1, udp 53: a frozen id, held by the result. */
-    base_flow(&f, 1);
-    f.nw_proto = 17;
-    f.tp_dst = htons(53);
+    udp_flow(&f, 1, 53);
     acts = xl(ofp, &f, &wc, &out);
     id = recirc_of(acts);
     assert_true(id >= OFPROTO_FROZEN_ID_MIN);
@@ -2832,9 +2839,7 @@ test_recirc_frozen(void **state)
 
     /* The next pass resumes in table 2 with reg0, reg13 and metadata:
      * the commit goes to zone 0x99, the packet to port 2. */
-    base_flow(&f, 1);
-    f.nw_proto = 17;
-    f.tp_dst = htons(53);
+    udp_flow(&f, 1, 53);
     f.recirc_id = id;
     f.ct_state = CS_TRACKED | CS_NEW;
     acts = xl(ofp, &f, &wc, NULL);
@@ -2880,9 +2885,7 @@ test_recirc_frozen(void **state)
     ofproto_recirc_stats(ofp, &st);
     assert_int_equal(st.states, 0);
     /* Made again: a new id (ids are not given twice). */
-    base_flow(&f, 1);
-    f.nw_proto = 17;
-    f.tp_dst = htons(53);
+    udp_flow(&f, 1, 53);
     acts = xl(ofp, &f, &wc, &out);
     assert_true(recirc_of(acts) > id2);
     free(acts);

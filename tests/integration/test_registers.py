@@ -51,16 +51,22 @@ FRAMES = [(1, udp(53)), (1, udp(54)), (1, udp(55)), (1, tcp(80)),
            UDP(sport=7, dport=9) / Raw(b"z" * 16))]
 
 
+def same_as_ovs(ovs, sw, frames):
+    """Each (port, frame) into both switches in turn: the same frames
+    leave by the same ports."""
+    for port, frame in frames:
+        want = ovs.send(port, frame)
+        sw.send(f"d{port}", [frame])
+        got = sw.capture_all(["d1", "d2", "d3"])
+        for n in (1, 2, 3):
+            assert [bytes(x) for x in got[f"d{n}"]] == \
+                [bytes(x) for x in want[n]], (frame.summary(), n)
+
+
 def test_registers_against_ovs(ovs):
     ovs.set_flows(FLOWS)
     with Switch(flows=FLOWS) as sw:
-        for port, frame in FRAMES:
-            want = ovs.send(port, frame)
-            sw.send(f"d{port}", [frame])
-            got = sw.capture_all(["d1", "d2", "d3"])
-            for n in (1, 2, 3):
-                assert [bytes(x) for x in got[f"d{n}"]] == \
-                    [bytes(x) for x in want[n]], (frame.summary(), n)
+        same_as_ovs(ovs, sw, FRAMES)
         # The UDP megaflows hold tp_dst (moved into reg0), never a
         # register.
         mfs = sw.call("dump-megaflows")
@@ -101,13 +107,7 @@ def test_registers_across_ct_against_ovs(ovs):
     frames = [(1, udp(53, b"a")), (1, udp(54, b"b")), (1, udp(55, b"c")),
               (1, udp(53, b"d")), (2, reply)]
     with Switch(flows=FROZEN_FLOWS) as sw:
-        for port, frame in frames:
-            want = ovs.send(port, frame)
-            sw.send(f"d{port}", [frame])
-            got = sw.capture_all(["d1", "d2", "d3"])
-            for n in (1, 2, 3):
-                assert [bytes(x) for x in got[f"d{n}"]] == \
-                    [bytes(x) for x in want[n]], (frame.summary(), n)
+        same_as_ovs(ovs, sw, frames)
         # The commit found reg0, the metadata and reg13's zone.
         ct = sw.ofctl("dump-conntrack").stdout
         assert "zone=153" in ct, ct
