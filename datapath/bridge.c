@@ -2103,9 +2103,6 @@ sw_run(struct sw *sw)
             if (ml_expire(ofproto_ml(br->ofproto), now)) {
                 changed = true;
             }
-            /* (No megaflow holds a state it drops: nothing to
-             * revalidate.) */
-            ofproto_recirc_sweep(br->ofproto, now);
             ne = ofproto_next_expiry(br->ofproto);
             if (ne < next) {
                 next = ne > now ? ne : now + 10;
@@ -2117,6 +2114,12 @@ sw_run(struct sw *sw)
             notify_change(sw);
         } else {
             dp_slow_wrunlock(sw->dp);
+        }
+        /* Frozen recirculation states nothing holds: under their own
+         * mutex, not the write lock, so upcalls go on meanwhile.  (No
+         * megaflow holds a state it drops: nothing to revalidate.) */
+        for (struct bridge *br = sw->bridges; br; br = br->next) {
+            ofproto_recirc_sweep(br->ofproto, now);
         }
     }
     return delay;

@@ -3188,7 +3188,10 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
             struct frozen *f = frozen_get(x->ofp, ct->table, &x->work);
 
             if (!f) {
+                /* Dropped, and not cached: a later packet may find
+                 * room. */
                 x->out->recirc_refused = true;
+                x->out->no_cache = true;
                 x->stop = x->drop_all = true;
                 return;
             }
@@ -3363,9 +3366,6 @@ aset_run(struct xctx *x)
     xlate_actions(x, list, s.table_id);
 }
 
-/* True if 'out' has room for one more rule.  A rule goes before a
- * counter (its counts drive its idle timeout): when every slot is taken,
- * the last counter makes way (and the report is marked truncated). */
 /* Makes room in a full 'out' by letting the last counter that is not a
  * frozen state go (frozen states must stay held: ofproto.h,
  * "Recirculation").  False if there is none. */
@@ -3385,6 +3385,10 @@ out_drop_counter(struct ofproto_xlate_out *out)
     return false;
 }
 
+/* True if 'out' has room for one more rule.  A rule goes before a
+ * counter (its counts drive its idle timeout): when every slot is taken,
+ * the last counter that is not a frozen state makes way (and the report
+ * is marked truncated). */
 static bool
 out_room_for_rule(struct ofproto_xlate_out *out)
 {
@@ -3395,29 +3399,41 @@ out_room_for_rule(struct ofproto_xlate_out *out)
 }
 
 /* Reports the frozen state 'f' (the caller took a reference for it) as
- * held by this translation's result.  It always stays: in a full report a
- * counter makes way, or else the last rule (which then goes uncredited). */
+ * held by the result 'out'; a state already held gives its extra
+ * reference back.  It must stay: in a full report a counter makes way,
+ * or else the last rule (which then goes uncredited).  Returns false,
+ * with the reference released, the packet to be dropped and the result
+ * not to be cached, only when every slot already holds a frozen state. */
+static bool
+out_add_frozen(struct ofproto_xlate_out *out, struct frozen *f)
+{
+    for (size_t i = 0; i < out->n_counters; i++) {
+        if (out->counters[i] == (void *) f) {
+            frozen_unref(f);
+            return true;
+        }
+    }
+    if (out->n_rules + out->n_counters == OFPROTO_MAX_XLATE_RULES
+        && !out_drop_counter(out)) {
+        if (!out->n_rules) {
+            frozen_unref(f);
+            out->recirc_refused = true;
+            out->no_cache = true;
+            return false;
+        }
+        ofproto_rule_unref(out->rules[--out->n_rules]);
+        out->rules_truncated = true;
+    }
+    out->counters[out->n_counters++] = f;
+    return true;
+}
+
 static void
 xlate_add_frozen(struct xctx *x, struct frozen *f)
 {
-    struct ofproto_xlate_out *out = x->out;
-
-    if (out->n_rules + out->n_counters == OFPROTO_MAX_XLATE_RULES
-        && !out_drop_counter(out)) {
-        if (out->n_rules) {
-            ofproto_rule_unref(out->rules[--out->n_rules]);
-            out->rules_truncated = true;
-        } else {
-            /* Every slot holds a frozen state: cannot happen with
-             * OFPROTO_MAX_XLATE_RULES >= the ct(table=T) a translation
-             * may emit, but never recirculate to a state not held. */
-            frozen_unref(f);
-            out->recirc_refused = true;
-            x->stop = x->drop_all = true;
-            return;
-        }
+    if (!out_add_frozen(x->out, f)) {
+        x->stop = x->drop_all = true;
     }
-    out->counters[out->n_counters++] = f;
 }
 
 /* Reports 'hit' (counters; the caller took a reference for it) as hit
@@ -3716,7 +3732,12 @@ ofproto_xctx_merge(struct ofproto_xctx *ctx, struct ofproto_xlate_out *sub)
         }
     }
     for (size_t i = 0; i < sub->n_counters; i++) {
-        if (out->n_rules + out->n_counters < OFPROTO_MAX_XLATE_RULES) {
+        if (*(const uint8_t *) sub->counters[i] == HIT_FROZEN) {
+            /* The underlay's recirculation names it: it stays held (or
+             * the packet goes, uncached). */
+            out_add_frozen(out, sub->counters[i]);
+        } else if (out->n_rules + out->n_counters
+                   < OFPROTO_MAX_XLATE_RULES) {
             out->counters[out->n_counters++] = sub->counters[i];
         } else {
             out->rules_truncated = true;
@@ -3725,6 +3746,7 @@ ofproto_xctx_merge(struct ofproto_xctx *ctx, struct ofproto_xlate_out *sub)
     }
     sub->n_rules = 0;
     sub->n_counters = 0;
+    out->recirc_refused |= sub->recirc_refused;
     out->rules_truncated |= sub->rules_truncated;
     out->learned_changed |= sub->learned_changed;
     out->n_unknown_port += sub->n_unknown_port;

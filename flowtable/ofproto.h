@@ -88,8 +88,8 @@
  *   its own rwlock and runs ofproto_xlate(), lookups and dumps under the
  *   read side, from any number of threads at once.  ofproto has no locks of
  *   its own except the MAC table's mutex (mac-learning.h) and the frozen
- *   states' ("Recirculation": taken by translations that recirculate or
- *   resume, never on the datapath's per-packet path).  Rule refcounts
+ *   states' ("Recirculation": taken by translations that recirculate to
+ *   or resume from one, so not for packets a cached megaflow answers).  Rule refcounts
  *   and counters are atomic: ofproto_rule_ref/unref/credit/stats may be
  *   called from any thread at any time, with or without the rwlock, on any
  *   rule the caller holds a reference to (also after it left the tables).
@@ -481,13 +481,17 @@ bool ofproto_rule_is_live(const struct ofproto_rule *rule);
  *   - ofproto_recirc_sweep() drops a state once no result holds it and no
  *     translation used it for a whole OFPROTO_FROZEN_SWEEP_MS, so a
  *     packet on its way to it (a not-cached result releases its
- *     reference right after running) still finds it.  Ids count up and
+ *     reference right after running) still finds it.  A result holds
+ *     each state once, however many ct(table=T) name it; a full result
+ *     lets a counter, or else a rule, go rather than a state.  Ids count up and
  *     are not given again while in use: a pass with an id no state has
  *     is dropped (bad_recirc_id).
  *   - At most OFPROTO_MAX_FROZEN states: a translation that would need
  *     another drops the packet (recirc_refused; counted in
  *     ofproto_recirc_stats()).
- * The action set does not carry over (Open vSwitch's does). */
+ * The action set does not carry over (Open vSwitch's does), nor an
+ * in_port a resubmit(port,T) or load changed before the ct(): the next
+ * pass has the packet's own. */
 #define OFPROTO_FROZEN_ID_MIN 0x1000u
 #define OFPROTO_MAX_FROZEN (1u << 18)
 #define OFPROTO_FROZEN_SWEEP_MS 1000

@@ -2927,6 +2927,7 @@ test_recirc_frozen_limits(void **state)
     acts = xl(ofp, &f, &wc, &out);
     assert_int_equal(acts->n, 0);
     assert_true(out.recirc_refused);
+    assert_true(out.no_cache);          /* Later packets may find room. */
     ofproto_xlate_out_uninit(&out);
     free(acts);
     ofproto_recirc_stats(ofp, &st);
@@ -2955,6 +2956,19 @@ test_recirc_frozen_limits(void **state)
     assert_int_equal(out.n_rules + out.n_counters, OFPROTO_MAX_XLATE_RULES);
     assert_int_equal(out.n_counters, 1);
     assert_true(out.rules_truncated);
+    ofproto_xlate_out_uninit(&out);
+    free(acts);
+
+    /* Two ct(table=1) with the same registers: one state, held once. */
+    add(ofp, 0, "priority=20,in_port=3,ip,actions=load:7->NXM_NX_REG2[],"
+                "ct(table=1),ct(zone=2,table=1)");
+    base_flow(&f, 3);
+    acts = xl(ofp, &f, &wc, &out);
+    assert_int_equal(acts->n, 4);
+    assert_int_equal(acts->a[1].type, DPA_RECIRC);
+    assert_int_equal(acts->a[3].type, DPA_RECIRC);
+    assert_int_equal(acts->a[1].recirc_id, acts->a[3].recirc_id);
+    assert_int_equal(out.n_counters, 1);
     ofproto_xlate_out_uninit(&out);
     free(acts);
     ofproto_destroy(ofp);

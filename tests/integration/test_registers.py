@@ -112,7 +112,8 @@ def test_registers_across_ct_against_ovs(ovs):
         ct = sw.ofctl("dump-conntrack").stdout
         assert "zone=153" in ct, ct
         assert "zone=153" in ovs.dump_conntrack(), ovs.dump_conntrack()
-        # One frozen state per distinct reg0 (53, 54, 55), the
+        # One frozen state per distinct reg0 (53, 54, 55), held by the
+        # first-pass megaflows (none idles out within this test), the
         # second-pass megaflows never matching a register.
         res = sw.call("resources")
         assert res["recirc_states"] == 3, res
