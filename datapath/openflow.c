@@ -42,6 +42,8 @@ LOG_MODULE(openflow);
 #define WRITE_TIMEOUT_S 30              /* Unread output this long: drop. */
 #define BACKOFF_MIN_MS 1000
 #define BATCH_MAX 4096                  /* Flow mods applied together. */
+#define BUNDLES_MAX 16                  /* Open bundles per connection. */
+#define BUNDLE_MSGS_MAX 262144          /* Messages in one bundle. */
 #define PORT_POLL_MS 1000               /* Link changes -> PORT_STATUS. */
 #define SAVE_DELAY_MS 200               /* Flow mods saved this much later
                                          * (coalesced). */
@@ -55,6 +57,16 @@ struct pend_fm {
     uint32_t xid;
     uint8_t head[64];           /* The request's first bytes, for ERROR. */
     size_t head_len;
+};
+
+/* A bundle (ONF extension 230): flow mods added to it, applied together
+ * at its commit. */
+struct of_bundle {
+    uint32_t id;
+    uint16_t flags;             /* OFPBF_*, as opened. */
+    bool closed;
+    struct pend_fm *fms;
+    size_t n, cap;
 };
 
 struct of_conn {
@@ -76,6 +88,9 @@ struct of_conn {
 
     struct pend_fm *batch;
     size_t n_batch;
+
+    struct of_bundle bundles[BUNDLES_MAX];      /* Open ones first. */
+    size_t n_bundles;
 
     /* A flow stats reply being streamed. */
     struct ofproto_rule **rules;
@@ -404,6 +419,27 @@ batch_flush(struct of_conn *c)
     batch_free(c);
 }
 
+/* Decodes the FLOW_MOD 'msg' into 'p' (with its xid and head, for an
+ * ERROR later); a flow mod that names a buffer is refused, as the switch
+ * buffers no packets.  On error nothing needs freeing. */
+static ofperr
+pend_fm_decode(struct pend_fm *p, const uint8_t *msg, size_t len,
+               uint32_t xid, char *err, size_t errsize)
+{
+    ofperr e = ofm_flow_mod_decode(msg, len, &p->fm, err, errsize);
+
+    if (!e && p->fm.buffer_id != OFP_NO_BUFFER) {
+        of_flow_spec_uninit(&p->fm.spec);
+        e = ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN);
+        snprintf(err, errsize, "buffer_id %u: the switch buffers no "
+                 "packets", p->fm.buffer_id);
+    }
+    p->xid = xid;
+    p->head_len = len < sizeof p->head ? len : sizeof p->head;
+    memcpy(p->head, msg, p->head_len);
+    return e;
+}
+
 static void
 handle_flow_mod(struct of_conn *c, const uint8_t *msg, size_t len,
                 uint32_t xid)
@@ -416,23 +452,246 @@ handle_flow_mod(struct of_conn *c, const uint8_t *msg, size_t len,
         batch_flush(c);
     }
     p = &c->batch[c->n_batch];
-    e = ofm_flow_mod_decode(msg, len, &p->fm, err, sizeof err);
-    if (!e && p->fm.buffer_id != OFP_NO_BUFFER) {
-        of_flow_spec_uninit(&p->fm.spec);
-        e = ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BUFFER_UNKNOWN);
-        snprintf(err, sizeof err, "buffer_id %u: the switch buffers no "
-                 "packets", p->fm.buffer_id);
-    }
+    e = pend_fm_decode(p, msg, len, xid, err, sizeof err);
     if (e) {
         /* Flow mods before it take effect first, in order. */
         batch_flush(c);
         send_error(c, xid, e, msg, len, err);
         return;
     }
-    p->xid = xid;
-    p->head_len = len < sizeof p->head ? len : sizeof p->head;
-    memcpy(p->head, msg, p->head_len);
     c->n_batch++;
+}
+
+/* ---- Bundles (ONF extension 230: OpenFlow 1.4's bundles in 1.3). ---- */
+
+static struct of_bundle *
+bundle_find(struct of_conn *c, uint32_t id)
+{
+    for (size_t i = 0; i < c->n_bundles; i++) {
+        if (c->bundles[i].id == id) {
+            return &c->bundles[i];
+        }
+    }
+    return NULL;
+}
+
+static struct of_bundle *
+bundle_open(struct of_conn *c, uint32_t id, uint16_t flags)
+{
+    struct of_bundle *bd;
+
+    if (c->n_bundles == BUNDLES_MAX) {
+        return NULL;
+    }
+    bd = &c->bundles[c->n_bundles++];
+    memset(bd, 0, sizeof *bd);
+    bd->id = id;
+    bd->flags = flags;
+    return bd;
+}
+
+/* Frees 'bd' (whose flow mods are not applied) and closes the gap. */
+static void
+bundle_remove(struct of_conn *c, struct of_bundle *bd)
+{
+    for (size_t i = 0; i < bd->n; i++) {
+        of_flow_spec_uninit(&bd->fms[i].fm.spec);
+    }
+    free(bd->fms);
+    *bd = c->bundles[--c->n_bundles];
+}
+
+/* A message added to a bundle: a flow mod is decoded and kept; anything
+ * else is refused (MSG_UNSUP).  A bundle that is not open is opened with
+ * the add's flags, as OpenFlow 1.4 allows. */
+static void
+bundle_add(struct of_conn *c, const struct ofm_bundle *bm,
+           const uint8_t *msg, size_t len, uint32_t xid)
+{
+    struct of_bundle *bd = bundle_find(c, bm->bundle_id);
+    char err[256] = "";
+    struct pend_fm *p;
+    ofperr e;
+
+    if (!bd) {
+        bd = bundle_open(c, bm->bundle_id, bm->flags);
+        if (!bd) {
+            send_error(c, xid, ofperr_bundle(OFPBFC_OUT_OF_BUNDLES), msg,
+                       len, "too many open bundles");
+            return;
+        }
+    } else if (bd->closed) {
+        send_error(c, xid, ofperr_bundle(OFPBFC_BUNDLE_CLOSED), msg, len,
+                   "the bundle is closed");
+        return;
+    } else if (bd->flags != bm->flags) {
+        send_error(c, xid, ofperr_bundle(OFPBFC_BAD_FLAGS), msg, len,
+                   "flags differ from the bundle's");
+        return;
+    }
+    if (bm->msg[1] != OFPT_FLOW_MOD) {
+        send_error(c, xid, ofperr_bundle(OFPBFC_MSG_UNSUP), msg, len,
+                   "only flow mods go in a bundle");
+        return;
+    }
+    if (bd->n == BUNDLE_MSGS_MAX) {
+        send_error(c, xid, ofperr_bundle(OFPBFC_MSG_TOO_MANY), msg, len,
+                   "the bundle is full");
+        return;
+    }
+    if (bd->n == bd->cap) {
+        size_t cap = bd->cap ? bd->cap * 2 : 64;
+        struct pend_fm *fms = realloc(bd->fms, cap * sizeof *fms);
+
+        if (!fms) {
+            send_error(c, xid, ofperr_bundle(OFPBFC_MSG_TOO_MANY), msg, len,
+                       "out of memory");
+            return;
+        }
+        bd->fms = fms;
+        bd->cap = cap;
+    }
+    p = &bd->fms[bd->n];
+    e = pend_fm_decode(p, bm->msg, bm->msg_len, xid, err, sizeof err);
+    if (e) {
+        /* The flow mod's own error, as for one sent alone; the bundle
+         * stays open without it. */
+        send_error(c, xid, e, bm->msg, bm->msg_len, err);
+        return;
+    }
+    bd->n++;
+}
+
+/* Applies every flow mod of 'bd' at once, all or none (sw_flow_mods()
+ * is one transaction): atomic and ordered whatever the flags ask.
+ * Returns 0 or the error to answer the commit with (the failing flow
+ * mod's own error has been sent). */
+static ofperr
+bundle_commit(struct of_conn *c, struct of_bundle *bd)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct of_flow_spec *specs;
+    enum of_flow_cmd *cmds;
+    char err[256] = "";
+    size_t count = 0;
+    int ret;
+
+    if (!br) {
+        return ofperr_bundle(OFPBFC_MSG_FAILED);
+    }
+    if (!bd->n) {
+        return 0;
+    }
+    for (size_t i = 0; i < bd->n; i++) {
+        struct pend_fm *p = &bd->fms[i];
+
+        /* (Against the tables as they are: not against the bundle's own
+         * earlier adds.) */
+        if (p->fm.cmd == OFFC_ADD && (p->fm.flags & OFPFF_CHECK_OVERLAP)
+            && has_overlap(br, &p->fm.spec)) {
+            send_error(c, p->xid, ofperr_make(OFPET_FLOW_MOD_FAILED,
+                                              OFPFMFC_OVERLAP),
+                       p->head, p->head_len, "overlapping flow");
+            return ofperr_bundle(OFPBFC_MSG_FAILED);
+        }
+    }
+    specs = malloc(bd->n * sizeof *specs);
+    cmds = malloc(bd->n * sizeof *cmds);
+    if (!specs || !cmds) {
+        free(specs);
+        free(cmds);
+        return ofperr_bundle(OFPBFC_MSG_FAILED);
+    }
+    for (size_t i = 0; i < bd->n; i++) {
+        specs[i] = bd->fms[i].fm.spec;
+        cmds[i] = bd->fms[i].fm.cmd;
+    }
+    ret = ofsw_flow_mods(c->ob->ofsw, br, specs, cmds, bd->n, &count, err,
+                         sizeof err);
+    free(specs);
+    free(cmds);
+    if (ret) {
+        /* The flow mod the refusal names ("flow N: ..."), else the
+         * first, answers with its own error. */
+        size_t at = 0;
+        const struct pend_fm *p;
+
+        if (sscanf(err, "flow %zu:", &at) != 1 || at >= bd->n) {
+            at = 0;
+        }
+        p = &bd->fms[at];
+        LOG_INFO_RL("%s %s: bundle 0x%x not committed: %s", c->ob->name,
+                    c->peer, bd->id, err);
+        send_error(c, p->xid, errno_to_ofperr(ret), p->head, p->head_len,
+                   err);
+        return ofperr_bundle(OFPBFC_MSG_FAILED);
+    }
+    return 0;
+}
+
+static void
+bundle_control(struct of_conn *c, const struct ofm_bundle *bm,
+               const uint8_t *msg, size_t len, uint32_t xid)
+{
+    struct of_bundle *bd = bundle_find(c, bm->bundle_id);
+    ofperr e = 0;
+    uint16_t reply;
+
+    if (bm->flags & ~(OFPBF_ATOMIC | OFPBF_ORDERED)) {
+        e = ofperr_bundle(OFPBFC_BAD_FLAGS);
+    } else if (bm->type == OFPBCT_OPEN_REQUEST) {
+        if (bd) {
+            e = ofperr_bundle(OFPBFC_BUNDLE_EXIST);
+        } else if (!bundle_open(c, bm->bundle_id, bm->flags)) {
+            e = ofperr_bundle(OFPBFC_OUT_OF_BUNDLES);
+        }
+    } else if (bm->type != OFPBCT_CLOSE_REQUEST
+               && bm->type != OFPBCT_COMMIT_REQUEST
+               && bm->type != OFPBCT_DISCARD_REQUEST) {
+        e = ofperr_bundle(OFPBFC_BAD_TYPE);
+    } else if (!bd) {
+        e = ofperr_bundle(OFPBFC_BAD_ID);
+    } else if (bm->type == OFPBCT_DISCARD_REQUEST) {
+        bundle_remove(c, bd);
+    } else if (bd->flags != bm->flags) {
+        e = ofperr_bundle(OFPBFC_BAD_FLAGS);
+    } else if (bm->type == OFPBCT_CLOSE_REQUEST) {
+        if (bd->closed) {
+            e = ofperr_bundle(OFPBFC_BUNDLE_CLOSED);
+        }
+        bd->closed = true;
+    } else {
+        e = bundle_commit(c, bd);
+        bundle_remove(c, bd);           /* Committed or not, it is done. */
+    }
+    if (e) {
+        send_error(c, xid, e, msg, len, "bundle control");
+        return;
+    }
+    reply = (uint16_t) (bm->type + 1);  /* OFPBCT_*_REPLY */
+    ofm_bundle_ctrl(&c->out, xid, bm->bundle_id, reply, bm->flags);
+    conn_send(c, &c->out);
+}
+
+static void
+handle_experimenter(struct of_conn *c, const uint8_t *msg, size_t len,
+                    uint32_t xid)
+{
+    struct ofm_bundle bm;
+    char err[256] = "";
+    ofperr e = ofm_bundle_decode(msg, len, &bm, err, sizeof err);
+
+    if (e) {
+        send_error(c, xid, e, msg, len, err);
+    } else if (is_slave(c)) {
+        /* As Open vSwitch: a slave has no bundles. */
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE),
+                   msg, len, "a bundle from a slave");
+    } else if (bm.exp_type == ONFT_BUNDLE_ADD_MESSAGE) {
+        bundle_add(c, &bm, msg, len, xid);
+    } else {
+        bundle_control(c, &bm, msg, len, xid);
+    }
 }
 
 /* ---- Multipart. ---- */
@@ -1232,9 +1491,7 @@ handle_message(struct of_conn *c, const uint8_t *msg, size_t len)
                    : "table_mod is not supported");
         break;
     case OFPT_EXPERIMENTER:
-        send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST,
-                                         OFPBRC_BAD_EXPERIMENTER),
-                   msg, len, "experimenter messages are not supported");
+        handle_experimenter(c, msg, len, h.xid);
         break;
     default:
         send_error(c, h.xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE),
@@ -1451,6 +1708,9 @@ conn_close(struct of_conn *c, const char *why)
     }
     batch_free(c);
     free(c->batch);
+    while (c->n_bundles) {
+        bundle_remove(c, &c->bundles[0]);       /* Discarded. */
+    }
     for (size_t i = 0; i < c->n_rules; i++) {
         ofproto_rule_unref(c->rules[i]);
     }

@@ -14,7 +14,7 @@
 #include "meta-flow.h"
 
 #define NX_VENDOR_ID 0x00002320u
-#define ONF_VENDOR_ID 0x4f4e4600u
+#define ONF_VENDOR_ID OFP_ONF_EXPERIMENTER
 
 static ofperr __attribute__((format(printf, 4, 5)))
 fail(ofperr e, char *err, size_t errsize, const char *fmt, ...)
@@ -232,8 +232,16 @@ ofm_error(struct ofbuf *b, uint32_t xid, ofperr e, const uint8_t *req,
 {
     size_t start = ofm_start(b, OFPT_ERROR, xid);
 
-    ofbuf_put_be16(b, ofperr_type(e));
-    ofbuf_put_be16(b, ofperr_code(e));
+    if (ofperr_type(e) == OFPERR_TYPE_ONF) {
+        /* ofp_error_experimenter_msg: OFPET_EXPERIMENTER, exp_type,
+         * experimenter. */
+        ofbuf_put_be16(b, 0xffff);
+        ofbuf_put_be16(b, ofperr_code(e));
+        ofbuf_put_be32(b, OFP_ONF_EXPERIMENTER);
+    } else {
+        ofbuf_put_be16(b, ofperr_type(e));
+        ofbuf_put_be16(b, ofperr_code(e));
+    }
     if (req) {
         ofbuf_put(b, req, req_len < 64 ? req_len : 64);
     }
@@ -248,6 +256,93 @@ ofm_simple(struct ofbuf *b, uint8_t type, uint32_t xid, const uint8_t *body,
 
     if (body_len) {
         ofbuf_put(b, body, body_len);
+    }
+    ofm_finish(b, start);
+}
+
+/* ---- Bundles. ---- */
+
+ofperr
+ofm_bundle_decode(const uint8_t *msg, size_t len, struct ofm_bundle *bm,
+                  char *err, size_t errsize)
+{
+    memset(bm, 0, sizeof *bm);
+    if (len < 16) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "experimenter: %zu bytes", len);
+    }
+    bm->exp_type = get32(msg + 12);
+    if (get32(msg + 8) != OFP_ONF_EXPERIMENTER
+        || (bm->exp_type != ONFT_BUNDLE_CONTROL
+            && bm->exp_type != ONFT_BUNDLE_ADD_MESSAGE)) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXPERIMENTER),
+                    err, errsize, "experimenter 0x%08x type %u",
+                    get32(msg + 8), bm->exp_type);
+    }
+    if (len < 24) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "bundle message: %zu bytes", len);
+    }
+    bm->bundle_id = get32(msg + 16);
+    bm->flags = get16(msg + 22);
+    if (bm->exp_type == ONFT_BUNDLE_CONTROL) {
+        bm->type = get16(msg + 20);
+        return 0;
+    }
+    if (len < 32 || get16(msg + 26) < 8 || get16(msg + 26) > len - 24) {
+        return fail(ofperr_bundle(OFPBFC_MSG_BAD_LEN), err, errsize,
+                    "bundle add: the message's length %u in %zu bytes",
+                    len >= 28 ? get16(msg + 26) : 0, len - 24);
+    }
+    bm->msg = msg + 24;
+    bm->msg_len = get16(msg + 26);
+    if (bm->msg[0] != msg[0]) {
+        return fail(ofperr_bundle(OFPBFC_MSG_BAD_LEN), err, errsize,
+                    "bundle add: a message of version %u", bm->msg[0]);
+    }
+    if (get32(bm->msg + 4) != get32(msg + 4)) {
+        return fail(ofperr_bundle(OFPBFC_MSG_BAD_XID), err, errsize,
+                    "bundle add: the message's xid differs from the add's");
+    }
+    return 0;
+}
+
+static size_t
+bundle_start(struct ofbuf *b, uint32_t xid, uint32_t exp_type,
+             uint32_t bundle_id)
+{
+    size_t start = ofm_start(b, OFPT_EXPERIMENTER, xid);
+
+    ofbuf_put_be32(b, OFP_ONF_EXPERIMENTER);
+    ofbuf_put_be32(b, exp_type);
+    ofbuf_put_be32(b, bundle_id);
+    return start;
+}
+
+void
+ofm_bundle_ctrl(struct ofbuf *b, uint32_t xid, uint32_t bundle_id,
+                uint16_t type, uint16_t flags)
+{
+    size_t start = bundle_start(b, xid, ONFT_BUNDLE_CONTROL, bundle_id);
+
+    ofbuf_put_be16(b, type);
+    ofbuf_put_be16(b, flags);
+    ofm_finish(b, start);
+}
+
+void
+ofm_bundle_add(struct ofbuf *b, uint32_t xid, uint32_t bundle_id,
+               uint16_t flags, const uint8_t *m, size_t m_len)
+{
+    size_t start = bundle_start(b, xid, ONFT_BUNDLE_ADD_MESSAGE, bundle_id);
+    size_t at;
+
+    ofbuf_put_be16(b, 0);
+    ofbuf_put_be16(b, flags);
+    at = b->len;
+    ofbuf_put(b, m, m_len);
+    if (!b->oom && m_len >= 8) {
+        put32(b->data + at + 4, xid);
     }
     ofm_finish(b, start);
 }

@@ -31,9 +31,9 @@
  *   field the match does not wildcard, in the form Open vSwitch 3.1 writes
  *   for OpenFlow 1.3 (OXM basic where it has one), prerequisites first.
  *
- *   Instructions: meter (as a meter:N first in the list), apply_actions
- *   and goto_table.  write_actions, clear_actions and write_metadata are
- *   refused (UNSUP_INST): the pipeline has no action set or metadata.  Actions: output (the
+ *   Instructions: meter (as a meter:N first in the list), apply_actions,
+ *   write_actions, clear_actions, write_metadata and goto_table.
+ *   Actions: output (the
  *   reserved ports as sluice's in_port/flood/all/NORMAL/controller
  *   actions, max_len kept for CONTROLLER; TABLE only in a packet-out's
  *   list), set_field, push_vlan,
@@ -195,6 +195,44 @@ enum ofp_error_type {
 #define OFPRRFC_UNSUP 1
 #define OFPRRFC_BAD_ROLE 2
 
+/* Bundles in OpenFlow 1.3: ONF extension 230, as Open vSwitch speaks it
+ * (OFPT_EXPERIMENTER with the ONF experimenter id; the body after the
+ * experimenter header is OpenFlow 1.4's bundle message). */
+#define OFP_ONF_EXPERIMENTER 0x4f4e4600u
+#define ONFT_BUNDLE_CONTROL 2300
+#define ONFT_BUNDLE_ADD_MESSAGE 2301
+enum ofp_bundle_ctrl_type {
+    OFPBCT_OPEN_REQUEST = 0,
+    OFPBCT_OPEN_REPLY = 1,
+    OFPBCT_CLOSE_REQUEST = 2,
+    OFPBCT_CLOSE_REPLY = 3,
+    OFPBCT_COMMIT_REQUEST = 4,
+    OFPBCT_COMMIT_REPLY = 5,
+    OFPBCT_DISCARD_REQUEST = 6,
+    OFPBCT_DISCARD_REPLY = 7,
+};
+#define OFPBF_ATOMIC 0x1
+#define OFPBF_ORDERED 0x2
+/* Bundle failures (OpenFlow 1.4 OFPBFC_*).  In OpenFlow 1.3 they are ONF
+ * experimenter errors whose exp_type is 2300 + the code: ofperr_bundle()
+ * makes one, ofm_error() writes it so. */
+#define OFPBFC_UNKNOWN 0
+#define OFPBFC_EPERM 1
+#define OFPBFC_BAD_ID 2
+#define OFPBFC_BUNDLE_EXIST 3
+#define OFPBFC_BUNDLE_CLOSED 4
+#define OFPBFC_OUT_OF_BUNDLES 5
+#define OFPBFC_BAD_TYPE 6
+#define OFPBFC_BAD_FLAGS 7
+#define OFPBFC_MSG_BAD_LEN 8
+#define OFPBFC_MSG_BAD_XID 9
+#define OFPBFC_MSG_UNSUP 10
+#define OFPBFC_MSG_CONFLICT 11
+#define OFPBFC_MSG_TOO_MANY 12
+#define OFPBFC_MSG_FAILED 13
+#define OFPBFC_TIMEOUT 14
+#define OFPBFC_BUNDLE_IN_PROGRESS 15
+
 /* An OpenFlow error as one number: 0 = none. */
 typedef uint32_t ofperr;
 static inline ofperr
@@ -204,6 +242,15 @@ ofperr_make(uint16_t type, uint16_t code)
 }
 static inline uint16_t ofperr_type(ofperr e) { return (e >> 16) & 0x7fff; }
 static inline uint16_t ofperr_code(ofperr e) { return e & 0xffff; }
+/* The type ofperr_bundle() uses: an ONF experimenter error, whose
+ * exp_type is the code. */
+#define OFPERR_TYPE_ONF 0x7fff
+static inline ofperr
+ofperr_bundle(uint16_t bfc)
+{
+    return ofperr_make(OFPERR_TYPE_ONF, (uint16_t) (ONFT_BUNDLE_CONTROL
+                                                    + bfc));
+}
 
 /* Flow mod flags. */
 #define OFPFF_SEND_FLOW_REM 0x0001
@@ -346,6 +393,34 @@ ofperr ofm_flow_mod_decode(const uint8_t *msg, size_t len,
 /* Appends a FLOW_MOD for 'fm' (for tests and tools). */
 void ofm_flow_mod_encode(struct ofbuf *b, uint32_t xid,
                          const struct ofm_flow_mod *fm);
+
+/* ---- Bundles (ONF extension 230). ---- */
+
+/* A bundle control or add message. */
+struct ofm_bundle {
+    uint32_t exp_type;          /* ONFT_BUNDLE_CONTROL or _ADD_MESSAGE */
+    uint32_t bundle_id;
+    uint16_t type;              /* Control: OFPBCT_* */
+    uint16_t flags;             /* OFPBF_* */
+    const uint8_t *msg;         /* Add: the message added (its header */
+    size_t msg_len;             /* length, checked: 8 <= it <= the rest). */
+};
+/* Decodes an OFPT_EXPERIMENTER message 'msg' of 'len' bytes if it is an
+ * ONF bundle message: returns 0 and fills 'bm'; an ONF bundle message
+ * that is malformed gives its OFPBFC_* error; any other experimenter
+ * message BAD_EXPERIMENTER (or BAD_LEN).  Properties are ignored.  An
+ * added message must have the add's version and xid (MSG_BAD_LEN,
+ * MSG_BAD_XID); what it is, the caller checks. */
+ofperr ofm_bundle_decode(const uint8_t *msg, size_t len,
+                         struct ofm_bundle *bm, char *err, size_t errsize);
+/* A bundle control message (the reply to a request, or for tests a
+ * request). */
+void ofm_bundle_ctrl(struct ofbuf *b, uint32_t xid, uint32_t bundle_id,
+                     uint16_t type, uint16_t flags);
+/* A bundle add message carrying the message 'm' ('m_len' bytes, its xid
+ * rewritten to 'xid'), for tests. */
+void ofm_bundle_add(struct ofbuf *b, uint32_t xid, uint32_t bundle_id,
+                    uint16_t flags, const uint8_t *m, size_t m_len);
 
 /* ---- Multipart. ---- */
 

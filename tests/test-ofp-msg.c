@@ -3433,6 +3433,79 @@ write_file(const char *dir, const char *name, const struct ofbuf *b)
     assert_int_equal(fclose(f), 0);
 }
 
+/* Bundles (ONF extension 230): control and add round-trip; the added
+ * message's length, version and xid are checked; errors are ONF
+ * experimenter errors on the wire. */
+static void
+test_bundles(void **state)
+{
+    struct ofbuf b, m;
+    struct ofm_bundle bm;
+    char err[128];
+
+    (void) state;
+    ofbuf_init(&b);
+    ofm_bundle_ctrl(&b, 7, 0x1234, OFPBCT_OPEN_REQUEST,
+                    OFPBF_ATOMIC | OFPBF_ORDERED);
+    assert_int_equal(b.len, 24);
+    assert_int_equal(b.data[1], OFPT_EXPERIMENTER);
+    assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, err, sizeof err),
+                     0);
+    assert_int_equal(bm.exp_type, ONFT_BUNDLE_CONTROL);
+    assert_int_equal(bm.bundle_id, 0x1234);
+    assert_int_equal(bm.type, OFPBCT_OPEN_REQUEST);
+    assert_int_equal(bm.flags, 3);
+    assert_null(bm.msg);
+    for (size_t cut = 8; cut < 24; cut++) {
+        assert_int_not_equal(ofm_bundle_decode(b.data, cut, &bm, NULL, 0),
+                             0);
+    }
+    /* Another experimenter, another ONF type. */
+    b.data[11] ^= 1;
+    assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, NULL, 0),
+                     ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXPERIMENTER));
+    b.data[11] ^= 1;
+    b.data[15] = 0x10;
+    assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, NULL, 0),
+                     ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXPERIMENTER));
+
+    /* An add carrying a barrier request (8 bytes; xid rewritten). */
+    ofbuf_init(&m);
+    ofm_simple(&m, OFPT_BARRIER_REQUEST, 99, NULL, 0);
+    b.len = 0;
+    ofm_bundle_add(&b, 8, 0x1234, 3, m.data, m.len);
+    assert_int_equal(b.len, 32);
+    assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, NULL, 0), 0);
+    assert_int_equal(bm.exp_type, ONFT_BUNDLE_ADD_MESSAGE);
+    assert_ptr_equal(bm.msg, b.data + 24);
+    assert_int_equal(bm.msg_len, 8);
+    assert_int_equal(ofm_get32(bm.msg + 4), 8);
+    b.data[24 + 7] = 9;                 /* another xid */
+    assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, NULL, 0),
+                     ofperr_bundle(OFPBFC_MSG_BAD_XID));
+    b.data[24 + 7] = 8;
+    b.data[24] = 5;                     /* another version */
+    assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, NULL, 0),
+                     ofperr_bundle(OFPBFC_MSG_BAD_LEN));
+    b.data[24] = 4;
+    b.data[24 + 3] = 9;                 /* longer than what follows */
+    assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, NULL, 0),
+                     ofperr_bundle(OFPBFC_MSG_BAD_LEN));
+    b.data[24 + 3] = 7;                 /* shorter than a header */
+    assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, NULL, 0),
+                     ofperr_bundle(OFPBFC_MSG_BAD_LEN));
+
+    /* The error: OFPET_EXPERIMENTER, exp_type 2302, ONF. */
+    b.len = 0;
+    ofm_error(&b, 5, ofperr_bundle(OFPBFC_BAD_ID), NULL, 0);
+    assert_int_equal(b.len, 16);
+    assert_int_equal(ofm_get16(b.data + 8), 0xffff);
+    assert_int_equal(ofm_get16(b.data + 10), 2302);
+    assert_int_equal(ofm_get32(b.data + 12), OFP_ONF_EXPERIMENTER);
+    ofbuf_uninit(&m);
+    ofbuf_uninit(&b);
+}
+
 static void
 test_write_corpus(void **state)
 {
@@ -3580,6 +3653,7 @@ main(void)
         cmocka_unit_test(test_group_action),
         cmocka_unit_test(test_group_multipart),
         cmocka_unit_test(test_group_mod_truncations_mutations),
+        cmocka_unit_test(test_bundles),
         cmocka_unit_test(test_write_corpus),
     };
 

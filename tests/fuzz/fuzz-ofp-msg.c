@@ -19,6 +19,7 @@
  *     ofm_flow_stats_request_decode() on its body (offset 16);
  *   - ofm_packet_out_decode() and ofm_hello_negotiate() on the whole
  *     input;
+ *   - ofm_bundle_decode() on the whole input;
  *   - ofm_group_mod_decode() on the whole input: what it accepts
  *     re-encodes (ofm_group_mod_encode()) to a GROUP_MOD that decodes to
  *     the same group mod; the same for ofm_meter_mod_decode() and
@@ -151,7 +152,11 @@ static void
 check_error(ofperr e)
 {
     FUZZ_ASSERT(e & 0x80000000u);
-    FUZZ_ASSERT(ofperr_type(e) <= OFPET_TABLE_FEATURES_FAILED);
+    FUZZ_ASSERT(ofperr_type(e) <= OFPET_TABLE_FEATURES_FAILED
+                || (ofperr_type(e) == OFPERR_TYPE_ONF
+                    && ofperr_code(e) >= ONFT_BUNDLE_CONTROL
+                    && ofperr_code(e) <= ONFT_BUNDLE_CONTROL
+                                         + OFPBFC_BUNDLE_IN_PROGRESS));
 }
 
 /* flow & wc == flow. */
@@ -587,6 +592,34 @@ fuzz_meter_mod(const uint8_t *data, size_t size)
     ofbuf_uninit(&b2);
 }
 
+/* A bundle message: an added message lies inside the input, with its
+ * length as its header says and the add's version and xid. */
+static void
+fuzz_bundle(const uint8_t *data, size_t size)
+{
+    uint8_t *p = dup_range(data, size);
+    struct ofm_bundle bm;
+    ofperr e;
+
+    if (!p) {
+        return;
+    }
+    e = ofm_bundle_decode(p, size, &bm, NULL, 0);
+    if (e) {
+        check_error(e);
+    } else if (bm.exp_type == ONFT_BUNDLE_ADD_MESSAGE) {
+        FUZZ_ASSERT(bm.msg == p + 24 && bm.msg_len >= 8);
+        FUZZ_ASSERT(bm.msg_len <= size - 24);
+        FUZZ_ASSERT(ofm_get16(bm.msg + 2) == bm.msg_len);
+        FUZZ_ASSERT(bm.msg[0] == p[0]);
+        FUZZ_ASSERT(ofm_get32(bm.msg + 4) == ofm_get32(p + 4));
+    } else {
+        FUZZ_ASSERT(bm.exp_type == ONFT_BUNDLE_CONTROL && size >= 24);
+        FUZZ_ASSERT(!bm.msg);
+    }
+    free(p);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -601,6 +634,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_packet_out(data, size);
     fuzz_group_mod(data, size);
     fuzz_meter_mod(data, size);
+    fuzz_bundle(data, size);
 
     p = dup_range(data, size);
     if (p) {

@@ -348,6 +348,131 @@ def test_refusals_are_errors(tmp_path):
         ofctl(sw.mgmt, "add-flow", "priority=9,actions=output:1")
 
 
+def test_bundles_against_ovs(tmp_path, ovs):
+    """ovs-ofctl --bundle (ONF extension 230 in OpenFlow 1.3): add-flows,
+    replace-flows and a refused bundle give both switches the same
+    tables; a bundle with a bad flow changes nothing."""
+    flows = ["priority=10,in_port=1,actions=output:2",
+             "priority=20,ip,nw_dst=10.0.0.9,actions=drop",
+             "table=1,priority=5,udp,actions=output:3"]
+    with of_switch(tmp_path) as sw:
+        for t in (sw.mgmt, ovs.mgmt):
+            ofctl(t, "del-flows")
+            ofctl(t, "--bundle", "add-flows", "-",
+                  input="\n".join(flows) + "\n")
+        got = norm_flows(ofctl(sw.mgmt, "dump-flows").stdout)
+        assert got == norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
+        assert len(got) == 3
+        # replace-flows in a bundle: one removed, one kept, one new.
+        new = flows[:1] + ["table=2,priority=7,tcp,actions=output:1"]
+        for t in (sw.mgmt, ovs.mgmt):
+            ofctl(t, "--bundle", "replace-flows", "-",
+                  input="\n".join(new) + "\n")
+        got = norm_flows(ofctl(sw.mgmt, "dump-flows").stdout)
+        assert got == norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
+        assert len(got) == 2 and any("table=2" in x for x in got), got
+        # A bundle whose second flow the switch refuses (a meter that
+        # does not exist): nothing of it is applied, on either switch.
+        bad = ["priority=30,in_port=3,actions=output:1",
+               "priority=31,in_port=2,actions=meter:7,output:1"]
+        for t in (sw.mgmt, ovs.mgmt):
+            r = ofctl(t, "--bundle", "add-flows", "-",
+                      input="\n".join(bad) + "\n", check=False)
+            assert r.returncode, (t, r.stdout, r.stderr)
+            if t == sw.mgmt:
+                # The refused flow answers with its own error, then the
+                # commit fails.
+                assert "OFPMMFC_INVALID_METER" in r.stderr and \
+                    "priority=31" in r.stderr, r.stderr
+                assert "OFPBFC_MSG_FAILED" in r.stderr, r.stderr
+        got = norm_flows(ofctl(sw.mgmt, "dump-flows").stdout)
+        assert got == norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
+        assert len(got) == 2, got
+        # --bundle del-flows.
+        for t in (sw.mgmt, ovs.mgmt):
+            ofctl(t, "--bundle", "del-flows", "table=2")
+        got = norm_flows(ofctl(sw.mgmt, "dump-flows").stdout)
+        assert got == norm_flows(ofctl(ovs.mgmt, "dump-flows").stdout)
+        assert len(got) == 1
+
+
+ONF = 0x4f4e4600
+
+
+def bundle_ctrl(xid, bid, type_, flags=3):
+    return hdr(4, 24, xid) + struct.pack("!IIIHH", ONF, 2300, bid, type_,
+                                         flags)
+
+
+def bundle_add(xid, bid, msg, flags=3):
+    msg = bytearray(msg)
+    msg[4:8] = struct.pack("!I", xid)
+    return hdr(4, 24 + len(msg), xid) + struct.pack("!IIIHH", ONF, 2301,
+                                                     bid, 0, flags) + msg
+
+
+def onf_error(m):
+    """(exp_type) of an ONF experimenter ERROR, or None."""
+    t, code, exp = struct.unpack("!HHI", m[8:16])
+    return code if t == 0xffff and exp == ONF else None
+
+
+def test_bundle_protocol_raw(tmp_path):
+    """Bundle control by hand: replies, each refusal's ONF error, and
+    the flow mods applied only at the commit."""
+    with of_switch(tmp_path) as sw:
+        p = Peer(sw.mgmt[len("unix:"):])
+        p.handshake()
+        p.send(bundle_ctrl(10, 1, 0))                   # OPEN
+        m = p.wait_type(4)
+        assert struct.unpack("!IIIHH", m[8:24]) == (ONF, 2300, 1, 1, 3)
+        p.send(bundle_ctrl(11, 1, 0))                   # again: EXIST
+        assert onf_error(p.wait_type(1)) == 2303
+        p.send(bundle_add(12, 1, flow_mod(priority=77)))
+        p.send(bundle_add(13, 1, flow_mod(priority=78), flags=1))
+        assert onf_error(p.wait_type(1)) == 2307        # BAD_FLAGS
+        bad_xid = bytearray(bundle_add(14, 1, flow_mod(priority=79)))
+        bad_xid[24 + 4:24 + 8] = struct.pack("!I", 99)
+        p.send(bytes(bad_xid))
+        assert onf_error(p.wait_type(1)) == 2309        # MSG_BAD_XID
+        p.send(bundle_add(15, 1, hdr(2, 8, 15)))        # ECHO: unsupported
+        assert onf_error(p.wait_type(1)) == 2310        # MSG_UNSUP
+        p.send(bundle_ctrl(16, 9, 4))                   # COMMIT unknown
+        assert onf_error(p.wait_type(1)) == 2302        # BAD_ID
+        p.send(bundle_ctrl(17, 1, 9))                   # a bad type
+        assert onf_error(p.wait_type(1)) == 2306
+        # Not applied before the commit.
+        assert "priority=77" not in ofctl(sw.mgmt, "dump-flows").stdout
+        p.send(bundle_ctrl(18, 1, 2))                   # CLOSE
+        assert struct.unpack("!HH", p.wait_type(4)[20:24]) == (3, 3)
+        p.send(bundle_add(19, 1, flow_mod(priority=80)))
+        assert onf_error(p.wait_type(1)) == 2304        # BUNDLE_CLOSED
+        p.send(bundle_ctrl(20, 1, 4))                   # COMMIT
+        assert struct.unpack("!HH", p.wait_type(4)[20:24]) == (5, 3)
+        text = ofctl(sw.mgmt, "dump-flows").stdout
+        assert "priority=77" in text and "priority=80" not in text, text
+        # Discard: nothing applied; a connection that closes with an open
+        # bundle leaves nothing behind either.
+        p.send(bundle_add(21, 2, flow_mod(priority=81)))
+        p.send(bundle_ctrl(22, 2, 6))
+        assert struct.unpack("!HH", p.wait_type(4)[20:24]) == (7, 3)
+        p.send(bundle_add(23, 3, flow_mod(priority=82)))
+        p.s.close()
+        q = Peer(sw.mgmt[len("unix:"):])
+        q.handshake()
+        q.send(bundle_ctrl(24, 3, 4))                   # gone with it
+        assert onf_error(q.wait_type(1)) == 2302
+        text = ofctl(sw.mgmt, "dump-flows").stdout
+        assert "priority=81" not in text and "priority=82" not in text
+        # Truncated bundle messages: errors, the switch goes on.
+        for cut in (16, 20, 30):
+            m = bytearray(bundle_add(25, 4, flow_mod())[:cut])
+            m[2:4] = struct.pack("!H", cut)
+            q.send(bytes(m))
+            assert q.wait_type(1)
+        ofctl(sw.mgmt, "add-flow", "priority=9,actions=output:1")
+
+
 # ---- Raw peers ----
 
 def hdr(type_, length, xid=1, version=4):
