@@ -44,6 +44,7 @@ LOG_MODULE(openflow);
 #define BATCH_MAX 4096                  /* Flow mods applied together. */
 #define BUNDLES_MAX 16                  /* Open bundles per connection. */
 #define BUNDLE_MSGS_MAX 262144          /* Messages in one bundle. */
+#define BUNDLE_IDLE_MS 10000            /* Untouched this long: discarded. */
 #define PORT_POLL_MS 1000               /* Link changes -> PORT_STATUS. */
 #define SAVE_DELAY_MS 200               /* Flow mods saved this much later
                                          * (coalesced). */
@@ -65,6 +66,7 @@ struct of_bundle {
     uint32_t id;
     uint16_t flags;             /* OFPBF_*, as opened. */
     bool closed;
+    long long used_ms;          /* Opened, or last added to or closed. */
     struct pend_fm *fms;
     size_t n, cap;
 };
@@ -487,6 +489,7 @@ bundle_open(struct of_conn *c, uint32_t id, uint16_t flags)
     memset(bd, 0, sizeof *bd);
     bd->id = id;
     bd->flags = flags;
+    bd->used_ms = dp_time_ms();
     return bd;
 }
 
@@ -529,6 +532,7 @@ bundle_add(struct of_conn *c, const struct ofm_bundle *bm,
                    "flags differ from the bundle's");
         return;
     }
+    bd->used_ms = dp_time_ms();
     if (bm->msg[1] != OFPT_FLOW_MOD) {
         send_error(c, xid, ofperr_bundle(OFPBFC_MSG_UNSUP), msg, len,
                    "only flow mods go in a bundle");
@@ -660,6 +664,7 @@ bundle_control(struct of_conn *c, const struct ofm_bundle *bm,
             e = ofperr_bundle(OFPBFC_BUNDLE_CLOSED);
         }
         bd->closed = true;
+        bd->used_ms = dp_time_ms();
     } else {
         e = bundle_commit(c, bd);
         bundle_remove(c, bd);           /* Committed or not, it is done. */
@@ -671,6 +676,29 @@ bundle_control(struct of_conn *c, const struct ofm_bundle *bm,
     reply = (uint16_t) (bm->type + 1);  /* OFPBCT_*_REPLY */
     ofm_bundle_ctrl(&c->out, xid, bm->bundle_id, reply, bm->flags);
     conn_send(c, &c->out);
+}
+
+/* Discards the bundles of 'c' untouched for BUNDLE_IDLE_MS, each with an
+ * OFPBFC_TIMEOUT error (xid 0) that quotes a control message naming it. */
+static void
+bundles_expire(struct of_conn *c, long long now)
+{
+    for (size_t i = 0; i < c->n_bundles;) {
+        struct of_bundle *bd = &c->bundles[i];
+
+        if (now - bd->used_ms < BUNDLE_IDLE_MS) {
+            i++;
+            continue;
+        }
+        struct ofbuf q;
+
+        ofbuf_init(&q);
+        ofm_bundle_ctrl(&q, 0, bd->id, OFPBCT_DISCARD_REQUEST, bd->flags);
+        send_error(c, 0, ofperr_bundle(OFPBFC_TIMEOUT), q.oom ? NULL : q.data,
+                   q.oom ? 0 : q.len, "an idle bundle discarded");
+        ofbuf_uninit(&q);
+        bundle_remove(c, bd);           /* (The last one moved to i.) */
+    }
 }
 
 static void
@@ -2084,7 +2112,14 @@ timer_cb(evutil_socket_t fd, short what, void *ofsw_)
     (void) fd;
     (void) what;
     for (size_t i = 0; i < ofsw->n_bridges; i++) {
+        long long now = dp_time_ms();
+
         ports_poll(&ofsw->bridges[i]);
+        /* (Sending never frees a connection: conn_send() only marks it
+         * closing.) */
+        for (struct of_conn *c = ofsw->bridges[i].conns; c; c = c->next) {
+            bundles_expire(c, now);
+        }
         probe_conns(&ofsw->bridges[i]);
         fail_check(&ofsw->bridges[i]);
     }

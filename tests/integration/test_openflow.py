@@ -473,6 +473,24 @@ def test_bundle_protocol_raw(tmp_path):
         ofctl(sw.mgmt, "add-flow", "priority=9,actions=output:1")
 
 
+def test_bundle_idle_timeout(tmp_path):
+    """A bundle untouched for 10 s is discarded with OFPBFC_TIMEOUT; its
+    flow mods never apply."""
+    with of_switch(tmp_path) as sw:
+        p = Peer(sw.mgmt[len("unix:"):])
+        p.s.settimeout(20)
+        p.handshake()
+        p.send(bundle_add(30, 5, flow_mod(priority=91)))
+        start = time.time()
+        m = p.wait_type(1)
+        assert onf_error(m) == 2314, m.hex()            # TIMEOUT
+        assert 9 <= time.time() - start <= 15
+        assert struct.unpack("!I", m[4:8])[0] == 0
+        p.send(bundle_ctrl(31, 5, 4))
+        assert onf_error(p.wait_type(1)) == 2302        # BAD_ID
+        assert "priority=91" not in ofctl(sw.mgmt, "dump-flows").stdout
+
+
 # ---- Raw peers ----
 
 def hdr(type_, length, xid=1, version=4):
