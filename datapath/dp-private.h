@@ -203,6 +203,7 @@ struct dp_pktout {
 };
 /* PMD side: sends a packet-in of 'm' (read, not consumed). */
 void dp_pktin_send(struct dp_pmd *, struct rte_mbuf *m, uint32_t in_port,
+                   const struct ct_md *md,
                    const struct dp_action *a);
 
 /* A PMD's message to the main thread about a session. */

@@ -397,7 +397,7 @@ pktio_destroy(struct dp *dp)
 
 void
 dp_pktin_send(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t in_port,
-              const struct dp_action *a)
+              const struct ct_md *md, const struct dp_action *a)
 {
     struct dp *dp = pmd->dp;
     uint32_t total = rte_pktmbuf_pkt_len(m);
@@ -421,6 +421,17 @@ dp_pktin_send(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t in_port,
     pi->reason = a->userspace.reason;
     pi->table_id = a->userspace.table_id;
     pi->cookie = a->userspace.cookie;
+    memset(&pi->meta, 0, sizeof pi->meta);
+    if (md) {
+        dp_ct_md_to_flow(md, &pi->meta);
+        if (md->has_orig) {
+            /* The prerequisite of the tuple's addresses in the match. */
+            pi->meta.dl_type = htons(md->orig.is_ipv6 ? ETH_TYPE_IPV6
+                                                      : ETH_TYPE_IP);
+        }
+    }
+    pi->meta.metadata = a->userspace.metadata;
+    memcpy(pi->meta.regs, a->userspace.regs, sizeof pi->meta.regs);
     if (len) {
         const void *d = rte_pktmbuf_read(m, 0, len, pi->data);
 

@@ -2159,6 +2159,7 @@ send_packet_in(struct ofsw *ofsw, const struct dp_pktin *pi)
             .cookie = pi->cookie,
             .data = pi->data,
             .len = pi->len,
+            .meta = &pi->meta,
         };
 
         if (!c->hello_rx || c->closing

@@ -283,9 +283,16 @@ struct dp_action {
             uint8_t table_id;
             uint32_t pad;
             uint64_t cookie;                    /* The rule's (host). */
+            uint64_t metadata;                  /* The pipeline's OpenFlow
+                                                 * metadata and registers
+                                                 * at the action (the
+                                                 * packet-in's match). */
+            uint32_t regs[FLOW_N_REGS];
         } userspace;
     };
 };
+_Static_assert(sizeof(struct dp_action) <= 96,
+               "a datapath action stays within 96 bytes");
 
 /* The actions of a DPA_TNL_PUSH at 'a' (data included) and after it. */
 static inline size_t

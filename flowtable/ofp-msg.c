@@ -2924,6 +2924,19 @@ ofm_table_features_encode(struct ofbuf *b, uint8_t table_id,
 
 /* ---- Packet-in and packet-out. ---- */
 
+/* The pipeline fields a packet-in's match carries when nonzero. */
+static const enum mf_field_id pktin_meta_fields[] = {
+    MFF_METADATA,
+    MFF_REG0, MFF_REG0 + 1, MFF_REG0 + 2, MFF_REG0 + 3, MFF_REG0 + 4,
+    MFF_REG0 + 5, MFF_REG0 + 6, MFF_REG0 + 7, MFF_REG0 + 8, MFF_REG0 + 9,
+    MFF_REG0 + 10, MFF_REG0 + 11, MFF_REG0 + 12, MFF_REG0 + 13,
+    MFF_REG0 + 14, MFF_REG15,
+    MFF_CT_STATE, MFF_CT_ZONE, MFF_CT_MARK, MFF_CT_LABEL,
+    MFF_DL_TYPE,                /* (Set with the tuple: its prerequisite.) */
+    MFF_CT_NW_PROTO, MFF_CT_NW_SRC, MFF_CT_NW_DST, MFF_CT_IPV6_SRC,
+    MFF_CT_IPV6_DST, MFF_CT_TP_SRC, MFF_CT_TP_DST,
+};
+
 void
 ofm_packet_in(struct ofbuf *b, uint32_t xid, const struct ofm_packet_in *pi)
 {
@@ -2941,6 +2954,17 @@ ofm_packet_in(struct ofbuf *b, uint32_t xid, const struct ofm_packet_in *pi)
     mf_value_from_u32(mf, pi->in_port, &v);
     mf_set(mf, &v, NULL, &m.flow);
     mf_unwildcard(mf, &m.wc);
+    for (size_t i = 0; pi->meta && i < sizeof pktin_meta_fields
+                                        / sizeof pktin_meta_fields[0]; i++) {
+        const struct mf_field *f = mf_from_id(pktin_meta_fields[i]);
+        static const union mf_value zero;
+
+        mf_get(f, pi->meta, &v);
+        if (memcmp(&v, &zero, f->n_bytes)) {
+            mf_set(f, &v, NULL, &m.flow);
+            mf_unwildcard(f, &m.wc);
+        }
+    }
     ofm_match_encode(b, &m);
     ofbuf_put(b, NULL, 2);
     ofbuf_put(b, pi->data, pi->len);

@@ -510,6 +510,10 @@ struct ofm_packet_in {
     uint64_t cookie;
     const uint8_t *data;
     size_t len;
+    /* NULL, or the pipeline metadata for the match: its OpenFlow metadata,
+     * registers and conntrack fields, each written when nonzero (as Open
+     * vSwitch fills a packet-in's match); in_port always. */
+    const struct flow *meta;
 };
 void ofm_packet_in(struct ofbuf *b, uint32_t xid,
                    const struct ofm_packet_in *);

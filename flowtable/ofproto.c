@@ -3547,6 +3547,8 @@ xlate_controller(struct xctx *x, uint16_t max_len, uint8_t table_id)
         a->userspace.reason = miss ? 0 : 1;
         a->userspace.table_id = table_id;
         a->userspace.cookie = r ? r->cookie : UINT64_MAX;
+        a->userspace.metadata = x->work.metadata;
+        memcpy(a->userspace.regs, x->work.regs, sizeof a->userspace.regs);
     }
 }
 

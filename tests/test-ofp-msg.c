@@ -3433,6 +3433,67 @@ write_file(const char *dir, const char *name, const struct ofbuf *b)
     assert_int_equal(fclose(f), 0);
 }
 
+/* A packet-in's match: in_port always; metadata, registers and the
+ * conntrack fields when nonzero (the tuple's addresses with their
+ * ethertype); nothing else of the flow. */
+static void
+test_packet_in_match(void **state)
+{
+    static const uint8_t frame[14] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                       12, 0x08, 0x00 };
+    struct ofm_packet_in pi = {
+        .in_port = 3, .total_len = 14, .reason = 1, .table_id = 2,
+        .cookie = 0x77, .data = frame, .len = sizeof frame,
+    };
+    struct of_match m;
+    struct flow meta;
+    struct ofbuf b;
+    size_t consumed;
+
+    (void) state;
+    memset(&meta, 0, sizeof meta);
+    meta.metadata = 0x1234;
+    meta.regs[3] = 0x99;
+    meta.ct_state = CS_TRACKED | CS_NEW;
+    meta.ct_zone = htons(5);
+    meta.dl_type = htons(ETH_TYPE_IP);
+    meta.ct_nw_proto = 6;
+    meta.ct_nw_src = htonl(0x0a000001);
+    meta.ct_tp_dst = htons(80);
+    meta.nw_src = htonl(0x01020304);    /* not a pipeline field: left out */
+    pi.meta = &meta;
+    ofbuf_init(&b);
+    ofm_packet_in(&b, 9, &pi);
+    assert_int_equal(b.data[1], OFPT_PACKET_IN);
+    assert_int_equal(ofm_match_decode(b.data + 24, b.len - 24, &m,
+                                      &consumed, NULL, 0), 0);
+    assert_int_equal(m.flow.in_port, 3);
+    assert_int_equal(m.flow.metadata, 0x1234);
+    assert_int_equal(m.wc.metadata, UINT64_MAX);
+    assert_int_equal(m.flow.regs[3], 0x99);
+    assert_int_equal(m.wc.regs[3], UINT32_MAX);
+    assert_int_equal(m.wc.regs[2], 0);
+    assert_int_equal(m.flow.ct_state, CS_TRACKED | CS_NEW);
+    assert_int_equal(ntohs(m.flow.ct_zone), 5);
+    assert_int_equal(ntohl(m.flow.ct_nw_src), 0x0a000001);
+    assert_int_equal(m.wc.ct_nw_src, UINT32_MAX);
+    assert_int_equal(ntohs(m.flow.ct_tp_dst), 80);
+    assert_int_equal(m.wc.ct_mark, 0);              /* zero: not there */
+    assert_int_equal(m.wc.nw_src, 0);
+    /* The frame follows the match and its 2 bytes of padding. */
+    assert_int_equal(b.len, 24 + consumed + 2 + sizeof frame);
+    assert_memory_equal(b.data + b.len - sizeof frame, frame, sizeof frame);
+    /* Without meta: in_port alone. */
+    b.len = 0;
+    pi.meta = NULL;
+    ofm_packet_in(&b, 9, &pi);
+    assert_int_equal(ofm_match_decode(b.data + 24, b.len - 24, &m,
+                                      &consumed, NULL, 0), 0);
+    assert_int_equal(m.wc.regs[3], 0);
+    assert_int_equal(m.wc.ct_state, 0);
+    ofbuf_uninit(&b);
+}
+
 /* Bundles (ONF extension 230): control and add round-trip; the added
  * message's length, version and xid are checked; errors are ONF
  * experimenter errors on the wire. */
@@ -3653,6 +3714,7 @@ main(void)
         cmocka_unit_test(test_group_action),
         cmocka_unit_test(test_group_multipart),
         cmocka_unit_test(test_group_mod_truncations_mutations),
+        cmocka_unit_test(test_packet_in_match),
         cmocka_unit_test(test_bundles),
         cmocka_unit_test(test_write_corpus),
     };
