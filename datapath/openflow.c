@@ -43,7 +43,8 @@ LOG_MODULE(openflow);
 #define BACKOFF_MIN_MS 1000
 #define BATCH_MAX 4096                  /* Flow mods applied together. */
 #define BUNDLES_MAX 16                  /* Open bundles per connection. */
-#define BUNDLE_MSGS_MAX 262144          /* Messages in one bundle. */
+#define BUNDLE_BYTES_MAX (64u << 20)    /* Bundled flow mods' bytes, per
+                                         * connection. */
 #define BUNDLE_IDLE_MS 10000            /* Untouched this long: discarded. */
 #define PORT_POLL_MS 1000               /* Link changes -> PORT_STATUS. */
 #define SAVE_DELAY_MS 200               /* Flow mods saved this much later
@@ -67,8 +68,8 @@ struct of_bundle {
     uint16_t flags;             /* OFPBF_*, as opened. */
     bool closed;
     long long used_ms;          /* Opened, or last added to or closed. */
-    struct pend_fm *fms;
-    size_t n, cap;
+    struct ofbuf raw;           /* Its flow mods as they came, one after */
+    size_t n;                   /* another. */
 };
 
 struct of_conn {
@@ -91,8 +92,9 @@ struct of_conn {
     struct pend_fm *batch;
     size_t n_batch;
 
-    struct of_bundle bundles[BUNDLES_MAX];      /* Open ones first. */
+    struct of_bundle bundles[BUNDLES_MAX];
     size_t n_bundles;
+    size_t bundle_bytes;        /* Their raw bytes, all together. */
 
     /* A flow stats reply being streamed. */
     struct ofproto_rule **rules;
@@ -490,6 +492,7 @@ bundle_open(struct of_conn *c, uint32_t id, uint16_t flags)
     bd->id = id;
     bd->flags = flags;
     bd->used_ms = dp_time_ms();
+    ofbuf_init(&bd->raw);
     return bd;
 }
 
@@ -497,25 +500,75 @@ bundle_open(struct of_conn *c, uint32_t id, uint16_t flags)
 static void
 bundle_remove(struct of_conn *c, struct of_bundle *bd)
 {
-    for (size_t i = 0; i < bd->n; i++) {
-        of_flow_spec_uninit(&bd->fms[i].fm.spec);
-    }
-    free(bd->fms);
+    c->bundle_bytes -= bd->raw.len;
+    ofbuf_uninit(&bd->raw);
     *bd = c->bundles[--c->n_bundles];
 }
 
-/* A message added to a bundle: a flow mod is decoded and kept; anything
- * else is refused (MSG_UNSUP).  A bundle that is not open is opened with
- * the add's flags, as OpenFlow 1.4 allows. */
+/* Answers 'msg' with 'e' and discards 'bd', as OpenFlow 1.4 has it for a
+ * request a bundle refuses. */
+static void
+bundle_fail(struct of_conn *c, struct of_bundle *bd, uint32_t xid, ofperr e,
+            const uint8_t *msg, size_t len, const char *why)
+{
+    send_error(c, xid, e, msg, len, why);
+    bundle_remove(c, bd);
+}
+
+/* A message added to a bundle: a flow mod is checked (decoded) and kept as
+ * it came, to be decoded again at the commit, so that an open bundle
+ * costs its bytes on the wire (BUNDLE_BYTES_MAX per connection), not
+ * decoded rules.  Anything else is refused (MSG_UNSUP), as is a flow mod
+ * that does not decode (its own error); a refused message leaves an open
+ * bundle as it was and opens none.  A bundle that is not open is opened
+ * with the add's flags, as OpenFlow 1.4 allows.  A bundle that refuses
+ * the add itself (closed, other flags) is discarded. */
 static void
 bundle_add(struct of_conn *c, const struct ofm_bundle *bm,
            const uint8_t *msg, size_t len, uint32_t xid)
 {
     struct of_bundle *bd = bundle_find(c, bm->bundle_id);
     char err[256] = "";
-    struct pend_fm *p;
+    struct pend_fm p;
     ofperr e;
 
+    if (bm->flags & ~(OFPBF_ATOMIC | OFPBF_ORDERED)) {
+        if (bd) {
+            bundle_fail(c, bd, xid, ofperr_bundle(OFPBFC_BAD_FLAGS), msg,
+                        len, "unknown bundle flags");
+        } else {
+            send_error(c, xid, ofperr_bundle(OFPBFC_BAD_FLAGS), msg, len,
+                       "unknown bundle flags");
+        }
+        return;
+    }
+    if (bd && bd->closed) {
+        bundle_fail(c, bd, xid, ofperr_bundle(OFPBFC_BUNDLE_CLOSED), msg,
+                    len, "the bundle is closed");
+        return;
+    }
+    if (bd && bd->flags != bm->flags) {
+        bundle_fail(c, bd, xid, ofperr_bundle(OFPBFC_BAD_FLAGS), msg, len,
+                    "flags differ from the bundle's");
+        return;
+    }
+    if (bm->msg[1] != OFPT_FLOW_MOD) {
+        send_error(c, xid, ofperr_bundle(OFPBFC_MSG_UNSUP), msg, len,
+                   "only flow mods go in a bundle");
+        return;
+    }
+    e = pend_fm_decode(&p, bm->msg, bm->msg_len, xid, err, sizeof err);
+    if (e) {
+        /* The flow mod's own error, as for one sent alone. */
+        send_error(c, xid, e, bm->msg, bm->msg_len, err);
+        return;
+    }
+    of_flow_spec_uninit(&p.fm.spec);
+    if (c->bundle_bytes + bm->msg_len > BUNDLE_BYTES_MAX) {
+        send_error(c, xid, ofperr_bundle(OFPBFC_MSG_TOO_MANY), msg, len,
+                   "the connection's bundles are full");
+        return;
+    }
     if (!bd) {
         bd = bundle_open(c, bm->bundle_id, bm->flags);
         if (!bd) {
@@ -523,71 +576,59 @@ bundle_add(struct of_conn *c, const struct ofm_bundle *bm,
                        len, "too many open bundles");
             return;
         }
-    } else if (bd->closed) {
-        send_error(c, xid, ofperr_bundle(OFPBFC_BUNDLE_CLOSED), msg, len,
-                   "the bundle is closed");
-        return;
-    } else if (bd->flags != bm->flags) {
-        send_error(c, xid, ofperr_bundle(OFPBFC_BAD_FLAGS), msg, len,
-                   "flags differ from the bundle's");
-        return;
     }
     bd->used_ms = dp_time_ms();
-    if (bm->msg[1] != OFPT_FLOW_MOD) {
-        send_error(c, xid, ofperr_bundle(OFPBFC_MSG_UNSUP), msg, len,
-                   "only flow mods go in a bundle");
+    ofbuf_put(&bd->raw, bm->msg, bm->msg_len);
+    if (bd->raw.oom) {
+        bundle_fail(c, bd, xid, ofperr_bundle(OFPBFC_UNKNOWN), msg, len,
+                    "out of memory");
         return;
     }
-    if (bd->n == BUNDLE_MSGS_MAX) {
-        send_error(c, xid, ofperr_bundle(OFPBFC_MSG_TOO_MANY), msg, len,
-                   "the bundle is full");
-        return;
-    }
-    if (bd->n == bd->cap) {
-        size_t cap = bd->cap ? bd->cap * 2 : 64;
-        struct pend_fm *fms = realloc(bd->fms, cap * sizeof *fms);
-
-        if (!fms) {
-            send_error(c, xid, ofperr_bundle(OFPBFC_MSG_TOO_MANY), msg, len,
-                       "out of memory");
-            return;
-        }
-        bd->fms = fms;
-        bd->cap = cap;
-    }
-    p = &bd->fms[bd->n];
-    e = pend_fm_decode(p, bm->msg, bm->msg_len, xid, err, sizeof err);
-    if (e) {
-        /* The flow mod's own error, as for one sent alone; the bundle
-         * stays open without it. */
-        send_error(c, xid, e, bm->msg, bm->msg_len, err);
-        return;
-    }
+    c->bundle_bytes += bm->msg_len;
     bd->n++;
 }
 
-/* Applies every flow mod of 'bd' at once, all or none (sw_flow_mods()
- * is one transaction): atomic and ordered whatever the flags ask.
- * Returns 0 or the error to answer the commit with (the failing flow
- * mod's own error has been sent). */
+/* Decodes the flow mods of 'bd' again and applies them at once, all or
+ * none (sw_flow_mods() is one transaction): atomic and ordered whatever
+ * the flags ask.  Returns 0 or the error to answer the commit with (the
+ * failing flow mod's own error has been sent). */
 static ofperr
 bundle_commit(struct of_conn *c, struct of_bundle *bd)
 {
     struct bridge *br = ofb_bridge(c->ob);
-    struct of_flow_spec *specs;
-    enum of_flow_cmd *cmds;
+    struct pend_fm *fms = NULL;
+    struct of_flow_spec *specs = NULL;
+    enum of_flow_cmd *cmds = NULL;
+    ofperr result = ofperr_bundle(OFPBFC_MSG_FAILED);
     char err[256] = "";
-    size_t count = 0;
+    size_t n = 0, count = 0, at = 0;
     int ret;
 
     if (!br) {
-        return ofperr_bundle(OFPBFC_MSG_FAILED);
+        return result;
     }
     if (!bd->n) {
         return 0;
     }
-    for (size_t i = 0; i < bd->n; i++) {
-        struct pend_fm *p = &bd->fms[i];
+    fms = malloc(bd->n * sizeof *fms);
+    specs = malloc(bd->n * sizeof *specs);
+    cmds = malloc(bd->n * sizeof *cmds);
+    if (!fms || !specs || !cmds) {
+        goto out;
+    }
+    for (size_t off = 0; n < bd->n; n++) {
+        const uint8_t *m = bd->raw.data + off;
+        size_t mlen = ofm_get16(m + 2);
+
+        /* (Each decoded when it was added: it decodes again.) */
+        if (pend_fm_decode(&fms[n], m, mlen, ofm_get32(m + 4), err,
+                           sizeof err)) {
+            goto out;
+        }
+        off += mlen;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct pend_fm *p = &fms[i];
 
         /* (Against the tables as they are: not against the bundle's own
          * earlier adds.) */
@@ -596,41 +637,34 @@ bundle_commit(struct of_conn *c, struct of_bundle *bd)
             send_error(c, p->xid, ofperr_make(OFPET_FLOW_MOD_FAILED,
                                               OFPFMFC_OVERLAP),
                        p->head, p->head_len, "overlapping flow");
-            return ofperr_bundle(OFPBFC_MSG_FAILED);
+            goto out;
         }
+        specs[i] = p->fm.spec;
+        cmds[i] = p->fm.cmd;
     }
-    specs = malloc(bd->n * sizeof *specs);
-    cmds = malloc(bd->n * sizeof *cmds);
-    if (!specs || !cmds) {
-        free(specs);
-        free(cmds);
-        return ofperr_bundle(OFPBFC_MSG_FAILED);
-    }
-    for (size_t i = 0; i < bd->n; i++) {
-        specs[i] = bd->fms[i].fm.spec;
-        cmds[i] = bd->fms[i].fm.cmd;
-    }
-    ret = ofsw_flow_mods(c->ob->ofsw, br, specs, cmds, bd->n, &count, err,
+    ret = ofsw_flow_mods(c->ob->ofsw, br, specs, cmds, n, &count, err,
                          sizeof err);
-    free(specs);
-    free(cmds);
     if (ret) {
         /* The flow mod the refusal names ("flow N: ..."), else the
          * first, answers with its own error. */
-        size_t at = 0;
-        const struct pend_fm *p;
-
-        if (sscanf(err, "flow %zu:", &at) != 1 || at >= bd->n) {
+        if (sscanf(err, "flow %zu:", &at) != 1 || at >= n) {
             at = 0;
         }
-        p = &bd->fms[at];
         LOG_INFO_RL("%s %s: bundle 0x%x not committed: %s", c->ob->name,
                     c->peer, bd->id, err);
-        send_error(c, p->xid, errno_to_ofperr(ret), p->head, p->head_len,
-                   err);
-        return ofperr_bundle(OFPBFC_MSG_FAILED);
+        send_error(c, fms[at].xid, errno_to_ofperr(ret), fms[at].head,
+                   fms[at].head_len, err);
+        goto out;
     }
-    return 0;
+    result = 0;
+out:
+    for (size_t i = 0; i < n; i++) {
+        of_flow_spec_uninit(&fms[i].fm.spec);
+    }
+    free(fms);
+    free(specs);
+    free(cmds);
+    return result;
 }
 
 static void
@@ -645,7 +679,8 @@ bundle_control(struct of_conn *c, const struct ofm_bundle *bm,
         e = ofperr_bundle(OFPBFC_BAD_FLAGS);
     } else if (bm->type == OFPBCT_OPEN_REQUEST) {
         if (bd) {
-            e = ofperr_bundle(OFPBFC_BUNDLE_EXIST);
+            /* OpenFlow 1.4: refused, and the bundle there discarded. */
+            e = ofperr_bundle(OFPBFC_BAD_ID);
         } else if (!bundle_open(c, bm->bundle_id, bm->flags)) {
             e = ofperr_bundle(OFPBFC_OUT_OF_BUNDLES);
         }
@@ -657,6 +692,7 @@ bundle_control(struct of_conn *c, const struct ofm_bundle *bm,
         e = ofperr_bundle(OFPBFC_BAD_ID);
     } else if (bm->type == OFPBCT_DISCARD_REQUEST) {
         bundle_remove(c, bd);
+        bd = NULL;
     } else if (bd->flags != bm->flags) {
         e = ofperr_bundle(OFPBFC_BAD_FLAGS);
     } else if (bm->type == OFPBCT_CLOSE_REQUEST) {
@@ -668,8 +704,13 @@ bundle_control(struct of_conn *c, const struct ofm_bundle *bm,
     } else {
         e = bundle_commit(c, bd);
         bundle_remove(c, bd);           /* Committed or not, it is done. */
+        bd = NULL;
     }
     if (e) {
+        /* A refused request discards the bundle it names (OpenFlow 1.4). */
+        if (bd) {
+            bundle_remove(c, bd);
+        }
         send_error(c, xid, e, msg, len, "bundle control");
         return;
     }
@@ -685,19 +726,18 @@ bundles_expire(struct of_conn *c, long long now)
 {
     for (size_t i = 0; i < c->n_bundles;) {
         struct of_bundle *bd = &c->bundles[i];
+        struct ofbuf q;
 
         if (now - bd->used_ms < BUNDLE_IDLE_MS) {
             i++;
             continue;
         }
-        struct ofbuf q;
-
         ofbuf_init(&q);
         ofm_bundle_ctrl(&q, 0, bd->id, OFPBCT_DISCARD_REQUEST, bd->flags);
-        send_error(c, 0, ofperr_bundle(OFPBFC_TIMEOUT), q.oom ? NULL : q.data,
-                   q.oom ? 0 : q.len, "an idle bundle discarded");
+        bundle_fail(c, bd, 0, ofperr_bundle(OFPBFC_TIMEOUT),
+                    q.oom ? NULL : q.data, q.oom ? 0 : q.len,
+                    "an idle bundle discarded");  /* (The last moved to i.) */
         ofbuf_uninit(&q);
-        bundle_remove(c, bd);           /* (The last one moved to i.) */
     }
 }
 
@@ -707,14 +747,18 @@ handle_experimenter(struct of_conn *c, const uint8_t *msg, size_t len,
 {
     struct ofm_bundle bm;
     char err[256] = "";
-    ofperr e = ofm_bundle_decode(msg, len, &bm, err, sizeof err);
+    ofperr e;
 
+    if (is_slave(c)) {
+        /* As Open vSwitch: a slave has no bundles (and this switch no
+         * other experimenter messages). */
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE),
+                   msg, len, "an experimenter message from a slave");
+        return;
+    }
+    e = ofm_bundle_decode(msg, len, &bm, err, sizeof err);
     if (e) {
         send_error(c, xid, e, msg, len, err);
-    } else if (is_slave(c)) {
-        /* As Open vSwitch: a slave has no bundles. */
-        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE),
-                   msg, len, "a bundle from a slave");
     } else if (bm.exp_type == ONFT_BUNDLE_ADD_MESSAGE) {
         bundle_add(c, &bm, msg, len, xid);
     } else {

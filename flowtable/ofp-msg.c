@@ -272,12 +272,14 @@ ofm_bundle_decode(const uint8_t *msg, size_t len, struct ofm_bundle *bm,
                     errsize, "experimenter: %zu bytes", len);
     }
     bm->exp_type = get32(msg + 12);
-    if (get32(msg + 8) != OFP_ONF_EXPERIMENTER
-        || (bm->exp_type != ONFT_BUNDLE_CONTROL
-            && bm->exp_type != ONFT_BUNDLE_ADD_MESSAGE)) {
+    if (get32(msg + 8) != OFP_ONF_EXPERIMENTER) {
         return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXPERIMENTER),
-                    err, errsize, "experimenter 0x%08x type %u",
-                    get32(msg + 8), bm->exp_type);
+                    err, errsize, "experimenter 0x%08x", get32(msg + 8));
+    }
+    if (bm->exp_type != ONFT_BUNDLE_CONTROL
+        && bm->exp_type != ONFT_BUNDLE_ADD_MESSAGE) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXP_TYPE),
+                    err, errsize, "ONF experimenter type %u", bm->exp_type);
     }
     if (len < 24) {
         return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,

@@ -407,8 +407,8 @@ struct ofm_bundle {
 };
 /* Decodes an OFPT_EXPERIMENTER message 'msg' of 'len' bytes if it is an
  * ONF bundle message: returns 0 and fills 'bm'; an ONF bundle message
- * that is malformed gives its OFPBFC_* error; any other experimenter
- * message BAD_EXPERIMENTER (or BAD_LEN).  Properties are ignored.  An
+ * that is malformed gives its OFPBFC_* error; another ONF message
+ * BAD_EXP_TYPE, any other experimenter's BAD_EXPERIMENTER (or BAD_LEN).  Properties are ignored.  An
  * added message must have the add's version and xid (MSG_BAD_LEN,
  * MSG_BAD_XID); what it is, the caller checks. */
 ofperr ofm_bundle_decode(const uint8_t *msg, size_t len,

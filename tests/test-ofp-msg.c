@@ -3528,7 +3528,7 @@ test_bundles(void **state)
     b.data[11] ^= 1;
     b.data[15] = 0x10;
     assert_int_equal(ofm_bundle_decode(b.data, b.len, &bm, NULL, 0),
-                     ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXPERIMENTER));
+                     ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXP_TYPE));
 
     /* An add carrying a barrier request (8 bytes; xid rewritten). */
     ofbuf_init(&m);

@@ -420,55 +420,80 @@ def onf_error(m):
 
 
 def test_bundle_protocol_raw(tmp_path):
-    """Bundle control by hand: replies, each refusal's ONF error, and
-    the flow mods applied only at the commit."""
+    """Bundle control by hand: replies, each refusal's ONF error (a request
+    a bundle refuses discards it, as OpenFlow 1.4 says), and the flow mods
+    applied only at the commit."""
     with of_switch(tmp_path) as sw:
         p = Peer(sw.mgmt[len("unix:"):])
         p.handshake()
+
+        def flows():
+            return ofctl(sw.mgmt, "dump-flows").stdout
+
         p.send(bundle_ctrl(10, 1, 0))                   # OPEN
         m = p.wait_type(4)
         assert struct.unpack("!IIIHH", m[8:24]) == (ONF, 2300, 1, 1, 3)
-        p.send(bundle_ctrl(11, 1, 0))                   # again: EXIST
-        assert onf_error(p.wait_type(1)) == 2303
-        p.send(bundle_add(12, 1, flow_mod(priority=77)))
-        p.send(bundle_add(13, 1, flow_mod(priority=78), flags=1))
-        assert onf_error(p.wait_type(1)) == 2307        # BAD_FLAGS
-        bad_xid = bytearray(bundle_add(14, 1, flow_mod(priority=79)))
+        p.send(bundle_add(11, 1, flow_mod(priority=70)))
+        p.send(bundle_ctrl(12, 1, 0))                   # again: BAD_ID,
+        assert onf_error(p.wait_type(1)) == 2302        # and discarded
+        p.send(bundle_ctrl(13, 1, 4))
+        assert onf_error(p.wait_type(1)) == 2302
+        p.send(bundle_ctrl(14, 1, 0))                   # a fresh one
+        p.wait_type(4)
+        p.send(bundle_add(15, 1, flow_mod(priority=77)))
+        bad_xid = bytearray(bundle_add(16, 1, flow_mod(priority=79)))
         bad_xid[24 + 4:24 + 8] = struct.pack("!I", 99)
         p.send(bytes(bad_xid))
         assert onf_error(p.wait_type(1)) == 2309        # MSG_BAD_XID
-        p.send(bundle_add(15, 1, hdr(2, 8, 15)))        # ECHO: unsupported
+        p.send(bundle_add(17, 1, hdr(2, 8, 17)))        # ECHO: unsupported
         assert onf_error(p.wait_type(1)) == 2310        # MSG_UNSUP
-        p.send(bundle_ctrl(16, 9, 4))                   # COMMIT unknown
+        p.send(bundle_ctrl(18, 9, 4))                   # COMMIT unknown
         assert onf_error(p.wait_type(1)) == 2302        # BAD_ID
-        p.send(bundle_ctrl(17, 1, 9))                   # a bad type
+        p.send(bundle_ctrl(19, 8, 9))                   # a bad type
         assert onf_error(p.wait_type(1)) == 2306
-        # Not applied before the commit.
-        assert "priority=77" not in ofctl(sw.mgmt, "dump-flows").stdout
-        p.send(bundle_ctrl(18, 1, 2))                   # CLOSE
+        assert "priority=77" not in flows()             # not yet
+        p.send(bundle_ctrl(20, 1, 2))                   # CLOSE
         assert struct.unpack("!HH", p.wait_type(4)[20:24]) == (3, 3)
-        p.send(bundle_add(19, 1, flow_mod(priority=80)))
-        assert onf_error(p.wait_type(1)) == 2304        # BUNDLE_CLOSED
-        p.send(bundle_ctrl(20, 1, 4))                   # COMMIT
+        p.send(bundle_ctrl(21, 1, 4))                   # COMMIT
         assert struct.unpack("!HH", p.wait_type(4)[20:24]) == (5, 3)
-        text = ofctl(sw.mgmt, "dump-flows").stdout
-        assert "priority=77" in text and "priority=80" not in text, text
+        text = flows()
+        assert "priority=77" in text, text
+        assert "priority=70" not in text and "priority=79" not in text
+        # An add to a closed bundle, and one with other flags: refused,
+        # the bundle discarded, nothing of it applied.
+        p.send(bundle_add(22, 6, flow_mod(priority=80)))    # opens 6
+        p.send(bundle_ctrl(23, 6, 2))
+        p.wait_type(4)
+        p.send(bundle_add(24, 6, flow_mod(priority=81)))
+        assert onf_error(p.wait_type(1)) == 2304        # BUNDLE_CLOSED
+        p.send(bundle_add(25, 7, flow_mod(priority=82)))    # opens 7
+        p.send(bundle_add(26, 7, flow_mod(priority=83), flags=1))
+        assert onf_error(p.wait_type(1)) == 2307        # BAD_FLAGS
+        for bid in (6, 7):
+            p.send(bundle_ctrl(27, bid, 4))
+            assert onf_error(p.wait_type(1)) == 2302
+        # A refused add opens no bundle.
+        p.send(bundle_add(28, 5, hdr(2, 8, 28)))
+        assert onf_error(p.wait_type(1)) == 2310
+        p.send(bundle_ctrl(29, 5, 6))
+        assert onf_error(p.wait_type(1)) == 2302
         # Discard: nothing applied; a connection that closes with an open
         # bundle leaves nothing behind either.
-        p.send(bundle_add(21, 2, flow_mod(priority=81)))
-        p.send(bundle_ctrl(22, 2, 6))
+        p.send(bundle_add(30, 2, flow_mod(priority=84)))
+        p.send(bundle_ctrl(31, 2, 6))
         assert struct.unpack("!HH", p.wait_type(4)[20:24]) == (7, 3)
-        p.send(bundle_add(23, 3, flow_mod(priority=82)))
+        p.send(bundle_add(32, 3, flow_mod(priority=85)))
         p.s.close()
         q = Peer(sw.mgmt[len("unix:"):])
         q.handshake()
-        q.send(bundle_ctrl(24, 3, 4))                   # gone with it
+        q.send(bundle_ctrl(33, 3, 4))                   # gone with it
         assert onf_error(q.wait_type(1)) == 2302
-        text = ofctl(sw.mgmt, "dump-flows").stdout
-        assert "priority=81" not in text and "priority=82" not in text
+        text = flows()
+        for prio in range(80, 86):
+            assert "priority=%d" % prio not in text, text
         # Truncated bundle messages: errors, the switch goes on.
         for cut in (16, 20, 30):
-            m = bytearray(bundle_add(25, 4, flow_mod())[:cut])
+            m = bytearray(bundle_add(34, 4, flow_mod())[:cut])
             m[2:4] = struct.pack("!H", cut)
             q.send(bytes(m))
             assert q.wait_type(1)
