@@ -1553,6 +1553,21 @@ load:
                     tmp.set_field.syntax = OFSF_LOAD;
                     tmp.set_field.nxm = (uint8_t) nxm;
                     tmp.set_field.has_mask = true;
+                } else {
+                    /* Not writable back as a reg_load (its header names
+                     * a view of the field, as OXM ip_dscp of nw_tos): it
+                     * goes out as a set_field, which cannot carry part
+                     * of a field that takes no mask. */
+                    const struct mf_field *mf =
+                        mf_from_id(tmp.set_field.field);
+
+                    if (mf && !mf->maskable
+                        && !value_all_ones(mf, &tmp.set_field.mask)) {
+                        e = fail(ofperr_make(OFPET_BAD_ACTION,
+                                             OFPBAC_BAD_SET_ARGUMENT),
+                                 err, errsize, "reg_load: %s cannot be "
+                                 "loaded in part by that name", mf->name);
+                    }
                 }
             }
         } else {
