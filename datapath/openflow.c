@@ -505,14 +505,16 @@ bundle_remove(struct of_conn *c, struct of_bundle *bd)
     *bd = c->bundles[--c->n_bundles];
 }
 
-/* Answers 'msg' with 'e' and discards 'bd', as OpenFlow 1.4 has it for a
- * request a bundle refuses. */
+/* Answers 'msg' with 'e' and discards 'bd' (if any), as OpenFlow 1.4 has
+ * it for a request a bundle refuses. */
 static void
 bundle_fail(struct of_conn *c, struct of_bundle *bd, uint32_t xid, ofperr e,
             const uint8_t *msg, size_t len, const char *why)
 {
     send_error(c, xid, e, msg, len, why);
-    bundle_remove(c, bd);
+    if (bd) {
+        bundle_remove(c, bd);
+    }
 }
 
 /* A message added to a bundle: a flow mod is checked (decoded) and kept as
@@ -533,13 +535,8 @@ bundle_add(struct of_conn *c, const struct ofm_bundle *bm,
     ofperr e;
 
     if (bm->flags & ~(OFPBF_ATOMIC | OFPBF_ORDERED)) {
-        if (bd) {
-            bundle_fail(c, bd, xid, ofperr_bundle(OFPBFC_BAD_FLAGS), msg,
-                        len, "unknown bundle flags");
-        } else {
-            send_error(c, xid, ofperr_bundle(OFPBFC_BAD_FLAGS), msg, len,
-                       "unknown bundle flags");
-        }
+        bundle_fail(c, bd, xid, ofperr_bundle(OFPBFC_BAD_FLAGS), msg, len,
+                    "unknown bundle flags");
         return;
     }
     if (bd && bd->closed) {
@@ -708,10 +705,7 @@ bundle_control(struct of_conn *c, const struct ofm_bundle *bm,
     }
     if (e) {
         /* A refused request discards the bundle it names (OpenFlow 1.4). */
-        if (bd) {
-            bundle_remove(c, bd);
-        }
-        send_error(c, xid, e, msg, len, "bundle control");
+        bundle_fail(c, bd, xid, e, msg, len, "bundle control");
         return;
     }
     reply = (uint16_t) (bm->type + 1);  /* OFPBCT_*_REPLY */

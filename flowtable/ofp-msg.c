@@ -2941,18 +2941,16 @@ ofm_table_features_encode(struct ofbuf *b, uint8_t table_id,
 
 /* ---- Packet-in and packet-out. ---- */
 
-/* The pipeline fields a packet-in's match carries when nonzero. */
-static const enum mf_field_id pktin_meta_fields[] = {
-    MFF_METADATA,
-    MFF_REG0, MFF_REG0 + 1, MFF_REG0 + 2, MFF_REG0 + 3, MFF_REG0 + 4,
-    MFF_REG0 + 5, MFF_REG0 + 6, MFF_REG0 + 7, MFF_REG0 + 8, MFF_REG0 + 9,
-    MFF_REG0 + 10, MFF_REG0 + 11, MFF_REG0 + 12, MFF_REG0 + 13,
-    MFF_REG0 + 14, MFF_REG15,
-    MFF_CT_STATE, MFF_CT_ZONE, MFF_CT_MARK, MFF_CT_LABEL,
-    MFF_DL_TYPE,                /* (Set with the tuple: its prerequisite.) */
-    MFF_CT_NW_PROTO, MFF_CT_NW_SRC, MFF_CT_NW_DST, MFF_CT_IPV6_SRC,
-    MFF_CT_IPV6_DST, MFF_CT_TP_SRC, MFF_CT_TP_DST,
-};
+/* True for the fields a packet-in's match carries when nonzero: the
+ * metadata, the registers, the conntrack fields, and the ethertype (set
+ * with the conntrack tuple: its prerequisite). */
+static bool
+pktin_meta_field(enum mf_field_id id)
+{
+    return id == MFF_METADATA || id == MFF_DL_TYPE
+           || (id >= MFF_REG0 && id <= MFF_REG15)
+           || (id >= MFF_CT_STATE && id <= MFF_CT_TP_DST);
+}
 
 void
 ofm_packet_in(struct ofbuf *b, uint32_t xid, const struct ofm_packet_in *pi)
@@ -2971,11 +2969,14 @@ ofm_packet_in(struct ofbuf *b, uint32_t xid, const struct ofm_packet_in *pi)
     mf_value_from_u32(mf, pi->in_port, &v);
     mf_set(mf, &v, NULL, &m.flow);
     mf_unwildcard(mf, &m.wc);
-    for (size_t i = 0; pi->meta && i < sizeof pktin_meta_fields
-                                        / sizeof pktin_meta_fields[0]; i++) {
-        const struct mf_field *f = mf_from_id(pktin_meta_fields[i]);
+    for (size_t i = 0; pi->meta && i < sizeof encode_order
+                                        / sizeof encode_order[0]; i++) {
+        const struct mf_field *f = mf_from_id(encode_order[i]);
         static const union mf_value zero;
 
+        if (!pktin_meta_field(encode_order[i])) {
+            continue;
+        }
         mf_get(f, pi->meta, &v);
         if (memcmp(&v, &zero, f->n_bytes)) {
             mf_set(f, &v, NULL, &m.flow);
