@@ -94,7 +94,6 @@ struct of_conn {
 
     struct of_bundle bundles[BUNDLES_MAX];
     size_t n_bundles;
-    size_t bundle_bytes;        /* Their raw bytes, all together. */
 
     /* A flow stats reply being streamed. */
     struct ofproto_rule **rules;
@@ -496,11 +495,22 @@ bundle_open(struct of_conn *c, uint32_t id, uint16_t flags)
     return bd;
 }
 
+/* The bytes of flow mods the bundles of 'c' hold. */
+static size_t
+bundles_bytes(const struct of_conn *c)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < c->n_bundles; i++) {
+        n += c->bundles[i].raw.len;
+    }
+    return n;
+}
+
 /* Frees 'bd' (whose flow mods are not applied) and closes the gap. */
 static void
 bundle_remove(struct of_conn *c, struct of_bundle *bd)
 {
-    c->bundle_bytes -= bd->raw.len;
     ofbuf_uninit(&bd->raw);
     *bd = c->bundles[--c->n_bundles];
 }
@@ -561,7 +571,7 @@ bundle_add(struct of_conn *c, const struct ofm_bundle *bm,
         return;
     }
     of_flow_spec_uninit(&p.fm.spec);
-    if (c->bundle_bytes + bm->msg_len > BUNDLE_BYTES_MAX) {
+    if (bundles_bytes(c) + bm->msg_len > BUNDLE_BYTES_MAX) {
         send_error(c, xid, ofperr_bundle(OFPBFC_MSG_TOO_MANY), msg, len,
                    "the connection's bundles are full");
         return;
@@ -581,7 +591,6 @@ bundle_add(struct of_conn *c, const struct ofm_bundle *bm,
                     "out of memory");
         return;
     }
-    c->bundle_bytes += bm->msg_len;
     bd->n++;
 }
 
