@@ -9,7 +9,8 @@
  *   message headers, OXM matches, instructions and actions (the standard
  *   ones and the Nicira extensions Open vSwitch's tools send for what
  *   OpenFlow 1.3 lacks: resubmit, ct, ct_clear, nat), flow mods, the
- *   multipart requests the switch answers, and the replies it sends.
+ *   multipart requests the switch answers, bundles (ONF extension 230),
+ *   and the replies it sends.
  *   Decoding turns a message into the structures the rest of sluice uses
  *   (struct of_match, struct of_actions, struct of_flow_spec); encoding
  *   turns them back.  ovs-ofctl and controllers read what this writes.
