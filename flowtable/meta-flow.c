@@ -11,7 +11,7 @@
 
 /* F(id, name, alias, member, shift, bits, maskable, writable, prereq) */
 #define MF_FIELDS                                                           \
-    F(MFF_IN_PORT, "in_port", NULL, in_port, 0, 0xffffffffu, false, false, \
+    F(MFF_IN_PORT, "in_port", NULL, in_port, 0, 0xffffffffu, false, true,  \
       MFP_NONE)                                                             \
     F(MFF_DL_SRC, "dl_src", "eth_src", dl_src, 0, 0xffffffffu, true, true, \
       MFP_NONE)                                                             \

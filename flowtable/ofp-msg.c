@@ -400,6 +400,7 @@ struct oxm_field {
  * a field whose predicate holds (encode_order below). */
 static const struct oxm_field oxm_fields[] = {
     { OXM_CLASS_BASIC, 0, 4, 0, MFF_IN_PORT, WP_NONE, "in_port" },
+    { OXM_CLASS_NXM0, 0, 2, 0, MFF_IN_PORT, WP_NONE, "in_port" },
     { OXM_CLASS_BASIC, 3, 6, 0, MFF_DL_DST, WP_NONE, "eth_dst" },
     { OXM_CLASS_BASIC, 4, 6, 0, MFF_DL_SRC, WP_NONE, "eth_src" },
     { OXM_CLASS_BASIC, 5, 2, 0, MFF_DL_TYPE, WP_NONE, "eth_type" },
@@ -610,7 +611,8 @@ put_uint(uint8_t *p, size_t n, uint64_t v)
 }
 
 /* The wire bytes (width f->width) of a field view <-> union mf_value.
- * in_port maps port numbers; 1/2/4-byte views are integers. */
+ * in_port maps port numbers (OXM's 32-bit form; NXM_OF_IN_PORT's 16 bits
+ * are sluice's own numbering); 1/2/4-byte views are integers. */
 static ofperr
 wire_to_value(const struct oxm_field *f, const struct mf_field *mf,
               const uint8_t *w, bool is_mask, union mf_value *v)
@@ -621,7 +623,7 @@ wire_to_value(const struct oxm_field *f, const struct mf_field *mf,
         return 0;
     }
     uint64_t x = get_uint(w, f->width);
-    if (mf->id == MFF_IN_PORT && !is_mask) {
+    if (mf->id == MFF_IN_PORT && !is_mask && f->width == 4) {
         uint32_t port;
 
         if (!ofm_port_from_wire((uint32_t) x, &port)) {
@@ -646,7 +648,7 @@ value_to_wire(const struct oxm_field *f, const struct mf_field *mf,
         return;
     }
     uint32_t x = mf_value_to_u32(mf, v);
-    if (mf->id == MFF_IN_PORT && !is_mask) {
+    if (mf->id == MFF_IN_PORT && !is_mask && f->width == 4) {
         x = ofm_port_to_wire(x);
     }
     put_uint(w, f->width, x);
@@ -1747,6 +1749,15 @@ actions_decode__(const uint8_t *p, size_t len, const struct of_match *match,
                             errsize, "set_field: a mask needs OpenFlow "
                             "1.5 or reg_load");
             }
+            if (t.f->id == MFF_IN_PORT && t.f->cls == OXM_CLASS_BASIC) {
+                /* OpenFlow 1.3, 7.2.3.7: not OXM_OF_IN_PORT (as Open
+                 * vSwitch refuses it). */
+                return fail(ofperr_make(OFPET_BAD_ACTION,
+                                        OFPBAC_BAD_SET_ARGUMENT), err,
+                            errsize, "set_field: OpenFlow does not let "
+                            "set_field write OXM_OF_IN_PORT (write "
+                            "NXM_OF_IN_PORT)");
+            }
             memset(&tmp, 0, sizeof tmp);
             tmp.type = OFPACT_SET_FIELD;
             e = set_field_from_tlv(&t, in_ct ? NULL : match, in_ct, &tmp,
@@ -2087,6 +2098,12 @@ set_field_wire(const struct of_action *a, const struct of_match *ctx,
         break;
     default:
         break;
+    }
+    if (id == MFF_IN_PORT) {
+        /* OpenFlow forbids a set_field of OXM_OF_IN_PORT; Open vSwitch
+         * writes (and reads) NXM_OF_IN_PORT's 16 bits instead. */
+        *f = oxm_find(OXM_CLASS_NXM0, 0, 0);
+        return;
     }
     /* A field with a form per protocol (tp_*, icmp_*): the flow's. */
     *f = ctx ? oxm_for_field(id, &ctx->flow, &ctx->wc) : NULL;

@@ -37,6 +37,37 @@ enum hit_kind {
  * it is in the table; the table holds one reference, and each megaflow
  * (or not-cached upcall result) whose actions recirculate to it holds
  * one, reported as a counter of its translation. */
+/* The action set a pass froze, by value (the rules that wrote it may be
+ * gone by the next pass).  Zero-filled where unused and copied byte for
+ * byte, so the same set from the same rules compares equal. */
+struct frozen_aset {
+    bool pop;
+    bool dec_ttl;
+    bool has_push;
+    bool has_group;
+    bool has_output;
+    uint8_t n_set;
+    uint8_t table_id;
+    struct of_action push;
+    struct of_action group;
+    struct of_action output;
+    struct of_action set[OFPROTO_ASET_MAX_SETS];
+};
+
+/* What identifies a frozen state: the table to resume in and the
+ * pipeline's state at the ct(table=T).  in_port, tunnel and aset only
+ * when the pass had changed them from the packet's (else has_in_port
+ * false, NULL, NULL: the next pass has the packet's own). */
+struct frozen_key {
+    uint8_t table;
+    bool has_in_port;
+    uint32_t in_port;
+    uint64_t metadata;
+    const uint32_t *regs;               /* FLOW_N_REGS */
+    const struct flow_tnl *tunnel;
+    const struct frozen_aset *aset;
+};
+
 struct frozen {
     uint8_t hit_kind;           /* HIT_FROZEN */
     uint8_t table;
@@ -44,8 +75,12 @@ struct frozen {
     bool touched;               /* seen; a translation used it since. */
     uint32_t id;
     uint32_t hash;
+    bool has_in_port;           /* False: the packet's own in_port. */
+    uint32_t in_port;
     uint64_t metadata;
     uint32_t regs[FLOW_N_REGS];
+    struct flow_tnl *tunnel;    /* Owned; NULL: the packet's own. */
+    struct frozen_aset *aset;   /* Owned; NULL: an empty set. */
     _Atomic uint32_t ref_cnt;
     struct frozen *next_by_state;
     struct frozen *next_by_id;
@@ -437,6 +472,8 @@ frozen_unref(struct frozen *f)
 {
     if (atomic_fetch_sub_explicit(&f->ref_cnt, 1, memory_order_acq_rel)
         == 1) {
+        free(f->tunnel);
+        free(f->aset);
         free(f);
     }
 }
@@ -448,16 +485,54 @@ frozen_mix(uint64_t h)
     return h ^ h >> 33;
 }
 
-static uint32_t
-frozen_hash(uint8_t table, uint64_t metadata, const uint32_t *regs)
+static uint64_t
+frozen_mix_bytes(uint64_t h, const void *p_, size_t n)
 {
-    uint64_t h = frozen_mix(0x9e3779b97f4a7c15ULL ^ table);
+    const uint8_t *p = p_;
+    uint64_t w;
 
-    h = frozen_mix(h ^ metadata);
-    for (size_t i = 0; i < FLOW_N_REGS; i += 2) {
-        h = frozen_mix(h ^ (regs[i] | (uint64_t) regs[i + 1] << 32));
+    for (; n >= 8; p += 8, n -= 8) {
+        memcpy(&w, p, 8);
+        h = frozen_mix(h ^ w);
+    }
+    if (n) {
+        w = 0;
+        memcpy(&w, p, n);
+        h = frozen_mix(h ^ w);
+    }
+    return h;
+}
+
+static uint32_t
+frozen_hash(const struct frozen_key *k)
+{
+    uint64_t h = frozen_mix(0x9e3779b97f4a7c15ULL
+                            ^ (k->table | (uint64_t) k->has_in_port << 8
+                               | (uint64_t) k->in_port << 16));
+
+    h = frozen_mix(h ^ k->metadata);
+    h = frozen_mix_bytes(h, k->regs, FLOW_N_REGS * sizeof *k->regs);
+    if (k->tunnel) {
+        h = frozen_mix_bytes(h, k->tunnel, sizeof *k->tunnel);
+    }
+    if (k->aset) {
+        h = frozen_mix_bytes(h ^ 1, k->aset, sizeof *k->aset);
     }
     return (uint32_t) (h ^ h >> 32);
+}
+
+static bool
+frozen_matches(const struct frozen *f, uint32_t h,
+               const struct frozen_key *k)
+{
+    return f->hash == h && f->table == k->table
+           && f->has_in_port == k->has_in_port && f->in_port == k->in_port
+           && f->metadata == k->metadata
+           && !memcmp(f->regs, k->regs, sizeof f->regs)
+           && !f->tunnel == !k->tunnel
+           && (!k->tunnel || !memcmp(f->tunnel, k->tunnel, sizeof *f->tunnel))
+           && !f->aset == !k->aset
+           && (!k->aset || !memcmp(f->aset, k->aset, sizeof *f->aset));
 }
 
 static struct frozen *
@@ -518,22 +593,20 @@ frozen_grow(struct ofproto *ofp)
     return true;
 }
 
-/* The frozen state for resuming in 'table' with the registers and metadata
- * of 'w', found or made, with a reference for the caller; NULL when
- * OFPROTO_MAX_FROZEN exist already (or ENOMEM), counted as refused. */
+/* The frozen state 'k' describes, found or made, with a reference for the
+ * caller; NULL when OFPROTO_MAX_FROZEN exist already (or ENOMEM), counted
+ * as refused. */
 static struct frozen *
-frozen_get(struct ofproto *ofp, uint8_t table, const struct flow *w)
+frozen_get(struct ofproto *ofp, const struct frozen_key *k)
 {
-    uint32_t h = frozen_hash(table, w->metadata, w->regs);
+    uint32_t h = frozen_hash(k);
     struct frozen *f = NULL;
 
     pthread_mutex_lock(&ofp->frozen_mu);
     if (ofp->frozen_by_state) {
         for (f = ofp->frozen_by_state[h & ofp->frozen_mask]; f;
              f = f->next_by_state) {
-            if (f->hash == h && f->table == table
-                && f->metadata == w->metadata
-                && !memcmp(f->regs, w->regs, sizeof f->regs)) {
+            if (frozen_matches(f, h, k)) {
                 break;
             }
         }
@@ -542,17 +615,31 @@ frozen_get(struct ofproto *ofp, uint8_t table, const struct flow *w)
         if (ofp->n_frozen >= OFPROTO_MAX_FROZEN
             || ((!ofp->frozen_by_id || ofp->n_frozen > ofp->frozen_mask)
                 && !frozen_grow(ofp))
-            || !(f = calloc(1, sizeof *f))) {
+            || !(f = calloc(1, sizeof *f))
+            || (k->tunnel && !(f->tunnel = malloc(sizeof *f->tunnel)))
+            || (k->aset && !(f->aset = malloc(sizeof *f->aset)))) {
             pthread_mutex_unlock(&ofp->frozen_mu);
+            if (f) {
+                free(f->tunnel);
+                free(f);
+            }
             atomic_fetch_add_explicit(&ofp->frozen_refused, 1,
                                       memory_order_relaxed);
             return NULL;
         }
         f->hit_kind = HIT_FROZEN;
-        f->table = table;
+        f->table = k->table;
         f->hash = h;
-        f->metadata = w->metadata;
-        memcpy(f->regs, w->regs, sizeof f->regs);
+        f->has_in_port = k->has_in_port;
+        f->in_port = k->in_port;
+        f->metadata = k->metadata;
+        memcpy(f->regs, k->regs, sizeof f->regs);
+        if (k->tunnel) {
+            memcpy(f->tunnel, k->tunnel, sizeof *f->tunnel);
+        }
+        if (k->aset) {
+            memcpy(f->aset, k->aset, sizeof *f->aset);
+        }
         /* Ids count up and skip any in use after wrapping: an id is not
          * given again while a packet could still carry it. */
         do {
@@ -571,11 +658,13 @@ frozen_get(struct ofproto *ofp, uint8_t table, const struct flow *w)
     return f;
 }
 
-/* Resumes the state 'id' names into 'w' (registers and metadata) and
- * '*table'; false if no state has that id. */
+/* Resumes the state 'id' names: its registers, metadata and, where it
+ * froze them, in_port and tunnel metadata into 'w'; its table into
+ * '*table'; its action set into '*aset' (*has_aset false when it froze
+ * none).  False if no state has that id. */
 static bool
 frozen_thaw(struct ofproto *ofp, uint32_t id, struct flow *w,
-            uint8_t *table)
+            uint8_t *table, struct frozen_aset *aset, bool *has_aset)
 {
     struct frozen *f;
 
@@ -586,6 +675,16 @@ frozen_thaw(struct ofproto *ofp, uint32_t id, struct flow *w,
         *table = f->table;
         w->metadata = f->metadata;
         memcpy(w->regs, f->regs, sizeof w->regs);
+        if (f->has_in_port) {
+            w->in_port = f->in_port;
+        }
+        if (f->tunnel) {
+            w->tunnel = *f->tunnel;
+        }
+        *has_aset = f->aset != NULL;
+        if (f->aset) {
+            memcpy(aset, f->aset, sizeof *aset);
+        }
     }
     pthread_mutex_unlock(&ofp->frozen_mu);
     return f != NULL;
@@ -2582,6 +2681,8 @@ struct xctx {
         const struct of_action *output;
         uint8_t table_id;       /* Of the last rule that wrote it. */
     } aset;
+    struct frozen_aset thawed;  /* A frozen set's actions, which 'aset'
+                                 * points into after a thaw. */
 };
 
 static struct dp_action *
@@ -2832,7 +2933,8 @@ xlate_normal(struct xctx *x)
     }
 }
 
-static void xlate_table(struct xctx *x, uint8_t table_id, bool resubmit);
+static void xlate_table(struct xctx *x, uint8_t table_id, bool resubmit,
+                        uint32_t in_port);
 static void xlate_controller(struct xctx *x, uint16_t max_len,
                              uint8_t table_id);
 
@@ -2857,7 +2959,7 @@ xlate_output(struct xctx *x, uint32_t port)
         if (!x->rule && !x->depth) {
             /* A packet-out's output:TABLE: the pipeline from table 0. */
             x->depth++;
-            xlate_table(x, 0, false);
+            xlate_table(x, 0, false, OFPP_IN_PORT);
             x->depth--;
             break;
         }
@@ -2987,6 +3089,12 @@ xlate_set_field(struct xctx *x, const struct of_action *a)
     case MFF_METADATA:
         /* The pipeline's own (as write_metadata): no datapath action. */
         break;
+    case MFF_IN_PORT:
+        /* The pipeline's (later lookups, IN_PORT, NORMAL, packet-ins,
+         * and a ct(table=N) freezes it): no datapath action.  The bits
+         * not written are the packet's. */
+        x->wc->in_port = UINT32_MAX;
+        break;
     case MFF_TUN_METADATA0: case MFF_TUN_METADATA1:
     case MFF_TUN_METADATA2: case MFF_TUN_METADATA3:
     case MFF_TUN_METADATA4: case MFF_TUN_METADATA5:
@@ -3105,7 +3213,8 @@ xlate_push_vlan(struct xctx *x, uint16_t ethertype)
     b->vlan_tci = tci;
 }
 
-static void xlate_table(struct xctx *x, uint8_t table_id, bool resubmit);
+static void xlate_table(struct xctx *x, uint8_t table_id, bool resubmit,
+                        uint32_t in_port);
 
 static void
 clear_ct_fields(struct flow *f)
@@ -3122,6 +3231,8 @@ clear_ct_fields(struct flow *f)
 }
 
 static void xlate_add_frozen(struct xctx *x, struct frozen *f);
+static bool aset_freeze(const struct xlate_aset *s,
+                        struct frozen_aset *fa);
 
 /* True if 'w' has registers or metadata a recirculation must carry. */
 static bool
@@ -3171,21 +3282,32 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
             unwildcard_written(mf, &m, x->wc);
         }
     }
-    if (ct->table != OF_CT_NO_TABLE
-        && memcmp(&x->work.tunnel, &x->base.tunnel, sizeof x->work.tunnel)) {
-        /* A set_field of a tunnel field would not survive the next pass
-         * (it has no datapath action; the pass starts from the packet's
-         * metadata): drop rather than encapsulate with the old one. */
-        x->out->n_skipped++;
-        x->stop = x->drop_all = true;
-        return;
-    }
     if (ct->table != OF_CT_NO_TABLE) {
         uint32_t id = ofproto_recirc_id(ct->table);
+        struct frozen_key k = {
+            .table = ct->table,
+            .has_in_port = x->work.in_port != x->base.in_port,
+            .in_port = x->work.in_port,
+            .metadata = x->work.metadata,
+            .regs = x->work.regs,
+        };
+        struct frozen_aset fa;
 
-        if (pipeline_state_set(&x->work)) {
-            /* Registers or metadata to carry over: a frozen state. */
-            struct frozen *f = frozen_get(x->ofp, ct->table, &x->work);
+        if (!k.has_in_port) {
+            k.in_port = 0;
+        }
+        if (memcmp(&x->work.tunnel, &x->base.tunnel, sizeof x->work.tunnel)) {
+            /* A set_field of a tunnel field has no datapath action: the
+             * next pass takes it from the frozen state. */
+            k.tunnel = &x->work.tunnel;
+        }
+        if (aset_freeze(&x->aset, &fa)) {
+            k.aset = &fa;
+        }
+        if (pipeline_state_set(&x->work) || k.has_in_port || k.tunnel
+            || k.aset) {
+            /* Pipeline state to carry over: a frozen state. */
+            struct frozen *f = frozen_get(x->ofp, &k);
 
             if (!f) {
                 /* Dropped, and not cached: a later packet may find
@@ -3197,6 +3319,8 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
             }
             id = f->id;
             xlate_add_frozen(x, f);
+            /* The action set goes with the packet to the next pass. */
+            memset(&x->aset, 0, sizeof x->aset);
         }
         a = emit(x, DPA_RECIRC);
         if (a) {
@@ -3329,6 +3453,59 @@ aset_write(struct xctx *x, const struct of_action *a, size_t n)
             s->output = &a[i];
             break;
         }
+    }
+}
+
+/* The set 's' by value into 'fa' (ct(table=N) freezes it); false when
+ * it is empty. */
+static bool
+aset_freeze(const struct xlate_aset *s, struct frozen_aset *fa)
+{
+    memset(fa, 0, sizeof *fa);
+    if (!s->any || (!s->pop && !s->push && !s->dec_ttl && !s->n_set
+                    && !s->group && !s->output)) {
+        return false;
+    }
+    fa->pop = s->pop;
+    fa->dec_ttl = s->dec_ttl;
+    fa->table_id = s->table_id;
+    if (s->push) {
+        fa->has_push = true;
+        memcpy(&fa->push, s->push, sizeof fa->push);
+    }
+    if (s->group) {
+        fa->has_group = true;
+        memcpy(&fa->group, s->group, sizeof fa->group);
+    }
+    if (s->output) {
+        fa->has_output = true;
+        memcpy(&fa->output, s->output, sizeof fa->output);
+    }
+    fa->n_set = (uint8_t) s->n_set;
+    for (size_t k = 0; k < s->n_set; k++) {
+        memcpy(&fa->set[k], s->set[k], sizeof fa->set[k]);
+    }
+    return true;
+}
+
+/* The action set a thaw left in x->thawed becomes the packet's. */
+static void
+aset_thaw(struct xctx *x)
+{
+    const struct frozen_aset *fa = &x->thawed;
+    struct xlate_aset *s = &x->aset;
+
+    memset(s, 0, sizeof *s);
+    s->any = true;
+    s->pop = fa->pop;
+    s->dec_ttl = fa->dec_ttl;
+    s->table_id = fa->table_id;
+    s->push = fa->has_push ? &fa->push : NULL;
+    s->group = fa->has_group ? &fa->group : NULL;
+    s->output = fa->has_output ? &fa->output : NULL;
+    s->n_set = fa->n_set;
+    for (size_t k = 0; k < fa->n_set; k++) {
+        s->set[k] = &fa->set[k];
     }
 }
 
@@ -3602,22 +3779,18 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
                 x->stop = x->drop_all = true;
                 break;
             }
-            uint32_t old_in_port = x->work.in_port;
-            if (a->resubmit.port != OFPP_IN_PORT) {
-                x->work.in_port = a->resubmit.port;
-            }
             x->depth++;
             x->n_resubmits++;
             xlate_table(x, a->resubmit.table == OF_TABLE_NONE
-                           ? table_id : a->resubmit.table, true);
+                           ? table_id : a->resubmit.table, true,
+                        a->resubmit.port);
             x->depth--;
-            x->work.in_port = old_in_port;
             break;
         }
         case OFPACT_GOTO_TABLE:
             if (a->goto_table.table > table_id
                 && a->goto_table.table < OF_N_TABLES) {
-                xlate_table(x, a->goto_table.table, false);
+                xlate_table(x, a->goto_table.table, false, OFPP_IN_PORT);
             }
             break;
         case OFPACT_CT:
@@ -3666,14 +3839,23 @@ xlate_actions(struct xctx *x, const struct of_actions *acts,
 }
 
 static void
-xlate_table(struct xctx *x, uint8_t table_id, bool resubmit)
+xlate_table(struct xctx *x, uint8_t table_id, bool resubmit,
+            uint32_t in_port)
 {
     const struct cls_rule *cr;
+    uint32_t own_in_port = x->work.in_port;
 
+    /* resubmit(PORT,T) looks up with in_port PORT, and only looks up: the
+     * rule's actions see the pipeline's in_port (as in Open vSwitch, so
+     * that IN_PORT, NORMAL and a ct(table=N) are the packet's). */
+    if (in_port != OFPP_IN_PORT) {
+        x->work.in_port = in_port;
+    }
     if (x->out->key_lookups && memcmp(&x->work, x->in, sizeof x->work)) {
         x->out->key_lookups = false;
     }
     cr = cls_lookup(x->ofp->tables[table_id], &x->work, x->wc);
+    x->work.in_port = own_in_port;
     if (!cr) {
         if (!resubmit) {
             x->out->table_miss = true;
@@ -3888,25 +4070,34 @@ xlate__(struct ofproto *ofp, const struct flow *flow, struct flow *wc,
          * plain learning switch, whatever the tables hold. */
         xlate_normal(&x);
     } else if (!flow->recirc_id) {
-        xlate_table(&x, 0, false);
+        xlate_table(&x, 0, false, OFPP_IN_PORT);
     } else if (ofproto_recirc_table(flow->recirc_id) < OF_N_TABLES) {
-        xlate_table(&x, ofproto_recirc_table(flow->recirc_id), false);
+        xlate_table(&x, ofproto_recirc_table(flow->recirc_id), false,
+                    OFPP_IN_PORT);
     } else {
         uint8_t table;
+        bool has_aset;
 
-        if (frozen_thaw(ofp, flow->recirc_id, &x.work, &table)) {
+        if (frozen_thaw(ofp, flow->recirc_id, &x.work, &table, &x.thawed,
+                        &has_aset)) {
             /* The registers and metadata the pass froze; nothing of the
-             * packet (they have no datapath action to emit). */
+             * packet (they have no datapath action to emit).  A frozen
+             * in_port or tunnel metadata stays apart from the packet's in
+             * x.base, so that a later ct(table=N) freezes it again. */
             x.base.metadata = x.work.metadata;
             memcpy(x.base.regs, x.work.regs, sizeof x.base.regs);
-            xlate_table(&x, table, false);
+            if (has_aset) {
+                aset_thaw(&x);
+            }
+            xlate_table(&x, table, false, OFPP_IN_PORT);
         } else {
             out->bad_recirc_id = true;  /* Nothing to resume: drop. */
         }
     }
     if (x.aset.any && !x.stop) {
-        /* The pipeline ended: the action set runs (also when the pass
-         * recirculated: the next pass starts with an empty set). */
+        /* The pipeline ended: the action set runs (after a ct(table=N),
+         * what was written since: the set before it went with the
+         * packet to the next pass). */
         aset_run(&x);
     }
 

@@ -127,8 +127,10 @@ struct ml;
  * pipeline ends (a flow without goto_table, at the outermost level: a
  * resubmit's tables do not end it), the set runs in OpenFlow's order:
  * pop_vlan, push_vlan, dec_ttl, the set_fields, then the group, or else
- * the output.  A pass that recirculates (ct(table=N)) leaves its set
- * behind; Open vSwitch carries it over. */
+ * the output.  A ct(table=N) freezes the set written so far for the next
+ * pass (see "Recirculation"): it runs when that pass's pipeline ends, not
+ * in this one (Open vSwitch 3.1 means to carry it over too, but aborts on
+ * an assertion when it does). */
 #define OFPROTO_ASET_MAX_SETS 16
 #define OFPROTO_MAX_DP_ACTIONS 4096     /* More: the packet is dropped. */
 
@@ -489,9 +491,16 @@ bool ofproto_rule_is_live(const struct ofproto_rule *rule);
  *   - At most OFPROTO_MAX_FROZEN states: a translation that would need
  *     another drops the packet (recirc_refused; counted in
  *     ofproto_recirc_stats()).
- * The action set does not carry over (Open vSwitch's does), nor an
- * in_port a resubmit(port,T) or load changed before the ct(): the next
- * pass has the packet's own. */
+ * A frozen state also holds, when the pass had changed them from the
+ * packet's: the in_port (a load or set_field of in_port; resubmit(PORT,T)
+ * changes it for its lookup only, as in Open vSwitch), the tunnel metadata
+ * (a set_field of tun_id, tun_metadata and the like; they have no
+ * datapath action), and the action set, by value, which moves to the next
+ * pass: the set written before the ct(table=T) runs once, when the next
+ * pass's pipeline ends, merged with what it writes; this pass's pipeline
+ * runs only what is written after the ct.  The next pass's megaflows
+ * match the packet's own in_port and tunnel fields, a frozen state's
+ * never. */
 #define OFPROTO_FROZEN_ID_MIN 0x1000u
 #define OFPROTO_MAX_FROZEN (1u << 18)
 #define OFPROTO_FROZEN_SWEEP_MS 1000

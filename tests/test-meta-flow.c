@@ -436,7 +436,8 @@ test_ids_and_names(void **state)
     /* Properties the parser relies on. */
     assert_true(mf_from_id(MFF_NW_SRC)->maskable);
     assert_false(mf_from_id(MFF_NW_PROTO)->maskable);
-    assert_false(mf_from_id(MFF_IN_PORT)->writable);
+    assert_true(mf_from_id(MFF_IN_PORT)->writable);     /* As in OVS. */
+    assert_false(mf_from_id(MFF_DL_TYPE)->writable);
     assert_int_equal(mf_n_bits(mf_from_id(MFF_DL_VLAN)), 12);
     assert_int_equal(mf_n_bits(mf_from_id(MFF_IP_DSCP)), 6);
     assert_int_equal(mf_n_bits(mf_from_id(MFF_IPV6_SRC)), 128);

@@ -360,6 +360,9 @@ static const struct rt_case rt_cases[] = {
     /* in_port, Ethernet. */
     {"in_port=1,actions=output:2", NULL},
     {"in_port=LOCAL,actions=in_port", NULL},
+    {"actions=set_field:2->in_port,load:0x3->NXM_OF_IN_PORT[],"
+     "move:NXM_NX_REG0[0..15]->NXM_OF_IN_PORT[],set_field:LOCAL->in_port",
+     NULL},
     {"in_port=65279,priority=1,actions=output:65279", NULL},
     {"dl_src=00:11:22:33:44:55,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,"
      "actions=NORMAL", NULL},
@@ -1048,6 +1051,9 @@ static const struct dec_case dec_cases[] = {
      "table=0,priority=32768,tcp,tcp_flags=+syn-ack actions=drop"},
     {"NXM tcp_flags", "80000a02 86dd 80001401 06 00014504 0004 0004", NULL,
      "table=0,priority=32768,tcp6,tcp_flags=+rst actions=drop"},
+    {"set_field of NXM_OF_IN_PORT (as Open vSwitch writes it)", "",
+     "0019 0010 00000002 0005 000000000000",
+     "table=0,priority=32768 actions=set_field:5->in_port"},
     {"NXM ct_state exact", "0001d204 00000021", NULL,
      "table=0,priority=32768,ct_state=+new-est-rel-rpl-inv+trk-snat-dnat "
      "actions=drop"},
@@ -1475,6 +1481,8 @@ static const struct refusal refusals[] = {
      "A:0019 0010 80001708 01020304 ffff0000", BA, OFPBAC_BAD_SET_ARGUMENT},
     {"set_field of an unknown field", 0, 0, 0, "",
      "A:0019 0010 80000204 00000001 00000000", BA, OFPBAC_BAD_SET_TYPE},
+    {"set_field of OXM_OF_IN_PORT (OpenFlow forbids it)", 0, 0, 0, "",
+     "A:0019 0010 80000004 00000002 00000000", BA, OFPBAC_BAD_SET_ARGUMENT},
     {"set_field of eth_type (read-only)", 0, 0, 0, "",
      "A:0019 0010 80000a02 0800 000000000000", BA, OFPBAC_BAD_SET_TYPE},
     {"set_field past its action", 0, 0, 0, IP, "A:0019 0008 80001604", BA,

@@ -345,10 +345,10 @@ test_normal(void **state)
      * and the next ordinary translation learns. */
     ofproto_set_mac_learning(ofp, true);
     {
-        struct flow wc;
+        struct flow wc_nl;
         struct dp_actions *a = NULL;
 
-        assert_int_equal(ofproto_xlate_stub_nolearn(ofp, &f, &wc, NULL, 0,
+        assert_int_equal(ofproto_xlate_stub_nolearn(ofp, &f, &wc_nl, NULL, 0,
                                                     &a, &out, 1000), 0);
         free(a);
         assert_false(out.learned_changed);
@@ -830,8 +830,10 @@ test_resubmit_goto(void **state)
     acts = xl(ofp, &f, NULL, &out);
     e.n = 0;
     exp_output(&e, 12);
-    exp_output(&e, 11);     /* in table 2 as port 3: port 1 is not input */
-    exp_output(&e, 11);     /* in_port after the resubmit: back to 1 */
+    /* Table 2 was looked up as port 3, but its rule's actions see the
+     * packet's in_port (as in Open vSwitch): output:1 is to the input
+     * port (dropped), IN_PORT after the resubmit is port 1. */
+    exp_output(&e, 11);
     exp_output(&e, 14);
     check_actions(acts, &e);
     free(acts);
@@ -1842,10 +1844,10 @@ test_unwildcard_property(void **state)
 }
 
 
-/* A tunnel field a flow set does not survive a recirculation (it has no
- * datapath action), so ct(table=) after it drops the packet instead of
- * letting the next pass encapsulate with the received metadata; without
- * the set, or with ct() not recirculating, translation goes on. */
+/* A tunnel field a flow set has no datapath action, so a ct(table=N)
+ * after it freezes it for the next pass (which would otherwise see, and
+ * encapsulate with, the received metadata); without the set, or with ct()
+ * not recirculating, nothing is frozen. */
 static void
 test_tunnel_set_then_recirc(void **state)
 {
@@ -1860,12 +1862,23 @@ test_tunnel_set_then_recirc(void **state)
     add(ofp, 0, "priority=10,in_port=2,actions=ct(table=1)");
     add(ofp, 0, "priority=10,in_port=3,"
                 "actions=set_field:200->tun_id,ct(zone=3),output:2");
+    add(ofp, 1, "priority=10,tun_id=200,actions=output:3");
+    add(ofp, 1, "priority=5,actions=output:2");
+    /* The tun_id set before the ct has no datapath action: the next pass
+     * takes it from a frozen state (and the packet keeps its own). */
     base_flow(&f, 1);
     f.tunnel.tun_id = htobe64(100);
     acts = xl(ofp, &f, &wc, &out);
-    assert_int_equal(acts->n, 0);
-    assert_true(out.n_skipped >= 1);
+    assert_int_equal(acts->n, 2);
+    assert_int_equal(acts->a[1].type, DPA_RECIRC);
+    assert_true(acts->a[1].recirc_id >= OFPROTO_FROZEN_ID_MIN);
+    f.recirc_id = acts->a[1].recirc_id;
+    f.ct_state = CS_TRACKED | CS_NEW;
     ofproto_xlate_out_uninit(&out);
+    free(acts);
+    acts = xl(ofp, &f, &wc, NULL);
+    assert_int_equal(acts->n, 1);
+    assert_int_equal(acts->a[0].port, 13);
     free(acts);
 
     base_flow(&f, 2);
@@ -2974,6 +2987,166 @@ test_recirc_frozen_limits(void **state)
     ofproto_destroy(ofp);
 }
 
+/* The types of acts' actions, in order, as a string ("ct,recirc,out12"). */
+static const char *
+acts_str(const struct dp_actions *acts, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < acts->n && n < size; i++) {
+        const struct dp_action *a = &acts->a[i];
+        const char *sep = i ? "," : "";
+
+        switch (a->type) {
+        case DPA_OUTPUT:
+            n += snprintf(buf + n, size - n, "%sout%u", sep, a->port);
+            break;
+        case DPA_CT:
+            n += snprintf(buf + n, size - n, "%sct", sep);
+            break;
+        case DPA_RECIRC:
+            n += snprintf(buf + n, size - n, "%srecirc", sep);
+            break;
+        case DPA_SET_IPV4:
+            n += snprintf(buf + n, size - n, "%sset_ipv4", sep);
+            break;
+        default:
+            n += snprintf(buf + n, size - n, "%s%u", sep, a->type);
+            break;
+        }
+    }
+    return buf;
+}
+
+/* Pass 1 of 'f' (its result kept in *out) and then pass 2 with the id it
+ * recirculated with: pass 2's actions as acts_str() in 'p2'; pass 1's in
+ * 'p1'.  Returns pass 2's wildcards in *wc2. */
+static void
+two_passes(struct ofproto *ofp, const struct flow *f,
+           struct ofproto_xlate_out *out, char *p1, char *p2, size_t size,
+           struct flow *wc2)
+{
+    struct dp_actions *acts;
+    struct flow wc, g = *f;
+
+    acts = xl(ofp, f, &wc, out);
+    acts_str(acts, p1, size);
+    g.recirc_id = recirc_of(acts);
+    free(acts);
+    assert_true(g.recirc_id != 0);
+    g.ct_state = CS_TRACKED | CS_NEW;
+    acts = xl(ofp, &g, wc2, NULL);
+    acts_str(acts, p2, size);
+    free(acts);
+}
+
+/* What else a ct(table=N) freezes besides the registers and metadata
+ * (ofproto.h, "Recirculation"): the action set, which moves to the next
+ * pass (the first runs none of it), an in_port the actions loaded, and
+ * tunnel metadata they set.  A resubmit(PORT,T)'s port is for its lookup
+ * only, and so not frozen. */
+static void
+test_recirc_frozen_pipeline(void **state)
+{
+    struct ofproto *ofp = new_ofp(4);
+    struct ofproto_xlate_out out;
+    struct ofproto_recirc_stats st;
+    char p1[128], p2[128];
+    struct flow f, wc;
+
+    (void) state;
+    add(ofp, 0, "priority=10,in_port=1,udp,actions=write_actions(output:2),"
+                "goto_table:1");
+    add(ofp, 0, "priority=10,in_port=1,tcp,tp_dst=1,"
+                "actions=write_actions(mod_nw_tos:32,output:2),"
+                "goto_table:1");
+    add(ofp, 1, "priority=10,ip,actions=ct(table=2)");
+    add(ofp, 2, "priority=10,udp,tp_dst=2,actions=write_actions(output:3)");
+    add(ofp, 2, "priority=10,udp,tp_dst=3,actions=clear_actions");
+    add(ofp, 2, "priority=1,actions=drop");
+
+    /* The set written before the ct runs once, when pass 2's pipeline
+     * ends. */
+    udp_flow(&f, 1, 1);
+    two_passes(ofp, &f, &out, p1, p2, sizeof p1, &wc);
+    assert_string_equal(p1, "ct,recirc");
+    assert_string_equal(p2, "out12");
+    ofproto_xlate_out_uninit(&out);
+    /* A write in pass 2 replaces the frozen output; clear_actions empties
+     * the set. */
+    udp_flow(&f, 1, 2);
+    two_passes(ofp, &f, &out, p1, p2, sizeof p1, &wc);
+    assert_string_equal(p2, "out13");
+    ofproto_xlate_out_uninit(&out);
+    udp_flow(&f, 1, 3);
+    two_passes(ofp, &f, &out, p1, p2, sizeof p1, &wc);
+    assert_string_equal(p2, "");
+    ofproto_xlate_out_uninit(&out);
+    /* All three were one set: one frozen state. */
+    ofproto_recirc_stats(ofp, &st);
+    assert_int_equal(st.states, 1);
+
+    /* The set is kept by value: the rule that wrote it may go before the
+     * next pass (a rewrite and an output, in OpenFlow's order). */
+    base_flow(&f, 1);
+    f.tp_dst = htons(1);
+    two_passes(ofp, &f, &out, p1, p2, sizeof p1, &wc);
+    assert_string_equal(p2, "set_ipv4,out12");
+    {
+        struct flow g = f;
+        struct dp_actions *acts;
+
+        g.recirc_id = 0;
+        acts = xl(ofp, &g, NULL, NULL);
+        g.recirc_id = recirc_of(acts);
+        free(acts);
+        assert_int_equal(mod(ofp, OFFC_DELETE, 0, "tcp", 0), 0);
+        g.ct_state = CS_TRACKED | CS_NEW;
+        acts = xl(ofp, &g, NULL, NULL);
+        assert_string_equal(acts_str(acts, p2, sizeof p2),
+                            "set_ipv4,out12");
+        free(acts);
+    }
+    ofproto_xlate_out_uninit(&out);
+
+    /* in_port: loaded before the ct, the next pass has it (and its
+     * megaflow matches the packet's own in_port); a resubmit(PORT,T)'s
+     * port is for the lookup only: the rule's IN_PORT and ct(table=N) are
+     * the packet's. */
+    add(ofp, 0, "priority=20,in_port=1,udp,tp_dst=4,"
+                "actions=load:3->NXM_OF_IN_PORT[],ct(table=4)");
+    add(ofp, 0, "priority=20,in_port=1,udp,tp_dst=5,actions=resubmit(3,5)");
+    add(ofp, 5, "priority=10,in_port=3,udp,tp_dst=5,"
+                "actions=output:in_port,ct(table=4)");
+    add(ofp, 4, "priority=10,in_port=3,actions=output:2");
+    add(ofp, 4, "priority=10,in_port=1,actions=output:4");
+    udp_flow(&f, 1, 4);
+    two_passes(ofp, &f, &out, p1, p2, sizeof p1, &wc);
+    assert_string_equal(p2, "out12");
+    assert_int_equal(wc.in_port, UINT32_MAX);
+    ofproto_xlate_out_uninit(&out);
+    udp_flow(&f, 1, 5);
+    two_passes(ofp, &f, &out, p1, p2, sizeof p1, &wc);
+    assert_string_equal(p1, "out11,ct,recirc");
+    assert_string_equal(p2, "out14");
+    ofproto_xlate_out_uninit(&out);
+
+    /* Tunnel metadata set before the ct: the next pass has it. */
+    add(ofp, 0, "priority=20,in_port=1,udp,tp_dst=6,"
+                "actions=set_field:0x2a->tun_id,ct(table=6)");
+    add(ofp, 6, "priority=10,tun_id=0x2a,actions=output:3");
+    add(ofp, 6, "priority=1,actions=output:2");
+    udp_flow(&f, 1, 6);
+    two_passes(ofp, &f, &out, p1, p2, sizeof p1, &wc);
+    assert_string_equal(p1, "ct,recirc");
+    assert_string_equal(p2, "out13");
+    ofproto_xlate_out_uninit(&out);
+
+    ofproto_destroy(ofp);
+}
+
+
 /* The action set: write_actions adds to it (a later output replaces an
  * earlier; set_field one per field), clear_actions empties it, and it
  * runs when the pipeline ends, in OpenFlow's order (dec_ttl and the
@@ -3700,6 +3873,7 @@ main(void)
         cmocka_unit_test(test_registers),
         cmocka_unit_test(test_recirc_frozen),
         cmocka_unit_test(test_recirc_frozen_limits),
+        cmocka_unit_test(test_recirc_frozen_pipeline),
         cmocka_unit_test(test_action_set),
         cmocka_unit_test(test_meters),
     };

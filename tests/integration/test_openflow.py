@@ -162,6 +162,10 @@ CORPUS = [
     "table=8,priority=13,ip,actions=load:0x1234->NXM_NX_REG5[0..15],"
     "ct(commit,zone=NXM_NX_REG5[0..15],table=9)",
     "table=9,priority=10,reg5=0x1234/0xffff,xreg2=0x1/0x1,actions=drop",
+    # in_port written (the pipeline's; frozen across a ct(table=N)).
+    "table=9,priority=11,ip,actions=load:3->NXM_OF_IN_PORT[],ct(table=10)",
+    "table=9,priority=12,actions=set_field:2->in_port,"
+    "move:NXM_NX_REG0[0..15]->NXM_OF_IN_PORT[],resubmit(,10)",
 ]
 
 
