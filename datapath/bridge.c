@@ -494,11 +494,64 @@ sw_del_tlv_map(struct sw *sw, struct bridge *br, const char *text,
             }
         }
     }
+    {
+        /* As Open vSwitch: not a mapping a flow still uses. */
+        uint8_t used = ofproto_tlv_slots_used(br->ofproto);
+
+        for (size_t k = 0; k < br->tlv.n; k++) {
+            uint8_t slot = br->tlv.tlv[k].slot;
+            bool kept = false;
+
+            for (size_t i = 0; i < m.n; i++) {
+                kept |= m.tlv[i].slot == slot;
+            }
+            if (!kept && (used >> slot & 1)) {
+                snprintf(err, errsize, "tun_metadata%u is used by flows of "
+                         "%s: delete them first", slot, br->name);
+                return EBUSY;
+            }
+        }
+    }
     ret = bridge_set_tlv(sw, br, &m, err, errsize);
     if (!ret) {
         notify_change(sw);
     }
     return ret;
+}
+
+/* 'lens[i]': the length tun_metadata<i> is mapped to on 'br', 0 if not. */
+static void
+bridge_tlv_lens(const struct bridge *br, uint8_t lens[FLOW_TNL_MD_SLOTS])
+{
+    memset(lens, 0, FLOW_TNL_MD_SLOTS);
+    for (size_t k = 0; k < br->tlv.n; k++) {
+        lens[br->tlv.tlv[k].slot] = br->tlv.tlv[k].len;
+    }
+}
+
+/* The flows' GENEVE options against the bridge's TLV map
+ * (of_flow_spec_check_tlv()). */
+static int
+check_tlv_use(const struct bridge *br, const struct of_flow_spec *specs,
+              size_t n, char *err, size_t errsize)
+{
+    uint8_t lens[FLOW_TNL_MD_SLOTS];
+
+    bridge_tlv_lens(br, lens);
+    for (size_t i = 0; i < n; i++) {
+        int ret = of_flow_spec_check_tlv(&specs[i], lens, err, errsize);
+
+        if (ret) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+const struct tnl_tlv_map *
+bridge_tlv_map(const struct bridge *br)
+{
+    return &br->tlv;
 }
 
 void
@@ -1068,8 +1121,11 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
              size_t n, size_t *count, char *err, size_t errsize)
 {
     size_t total = 0;
-    int ret;
+    int ret = check_tlv_use(br, specs, n, err, errsize);
 
+    if (ret) {
+        return ret;
+    }
     /* Counts still in the datapath first, where a flow mod reads them: a
      * deleted rule's removal report carries its final counters; an add
      * that replaces a rule takes its counts over; reset_counts zeroes
@@ -1114,8 +1170,11 @@ sw_replace_flows(struct sw *sw, struct bridge *br,
                  const struct of_flow_spec *specs, size_t n, size_t *count,
                  char *err, size_t errsize)
 {
-    int ret;
+    int ret = check_tlv_use(br, specs, n, err, errsize);
 
+    if (ret) {
+        return ret;
+    }
     /* Counters of kept rules must include what the caches saw. */
     dp_pull_stats(sw->dp);
     dp_slow_wrlock(sw->dp);

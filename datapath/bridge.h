@@ -252,13 +252,19 @@ void bridge_mirror_dump(const struct bridge *,
  * use every bridge's together, which must agree (no option or field
  * mapped twice to different things).  sw_add_tlv_map(): 0, EINVAL,
  * EEXIST, ENOSPC or ENOMEM with 'err' filled; sw_del_tlv_map() ('text'
- * NULL or "": all of the bridge's): 0, EINVAL or ENOENT. */
+ * NULL or "": all of the bridge's): 0, EINVAL, ENOENT, or EBUSY when a
+ * flow of the bridge still matches or sets a field it would unmap (as in
+ * Open vSwitch).  Flow mods (sw_flow_mods(), sw_replace_flows()) may use
+ * only the fields the bridge's own map names, with values that fit the
+ * option (ENOKEY, ERANGE: of_flow_spec_check_tlv()). */
 int sw_add_tlv_map(struct sw *, struct bridge *, const char *text,
                    char *err, size_t errsize);
 int sw_del_tlv_map(struct sw *, struct bridge *, const char *text,
                    char *err, size_t errsize);
 void bridge_tlv_map_dump(const struct bridge *,
                          void (*cb)(const char *text, void *aux), void *aux);
+/* The bridge's own mappings. */
+const struct tnl_tlv_map *bridge_tlv_map(const struct bridge *);
 
 /* For a dump that outlives one call (a streamed reply): credits pending
  * statistics, then returns the selected rules, referenced, in dump order

@@ -30,6 +30,7 @@
 #include "ofp-msg.h"
 #include "ofproto.h"
 #include "port.h"
+#include "tnl.h"
 
 LOG_MODULE(openflow);
 
@@ -241,6 +242,10 @@ errno_to_ofperr(int ret)
         return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_OUT_GROUP);
     case ENXIO:                 /* Uses a meter that does not exist. */
         return ofperr_make(OFPET_METER_MOD_FAILED, OFPMMFC_INVALID_METER);
+    case ENOKEY:                /* A tun_metadata no option maps to. */
+        return ofperr_nx(NXFMFC_INVALID_TLV_FIELD);
+    case ERANGE:                /* A value longer than its option. */
+        return ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_VALUE);
     default:
         return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT);
     }
@@ -744,6 +749,136 @@ bundles_expire(struct of_conn *c, long long now)
     }
 }
 
+/* ---- GENEVE TLV table (Nicira). ---- */
+
+/* NXT_TLV_TABLE_MOD 'nx': the bridge's map changed as Open vSwitch
+ * changes its own (an index in use ALREADY_MAPPED, an option mapped twice
+ * DUP_ENTRY, deleting an index no flow uses or that is not mapped is
+ * fine), within what sluice holds (FLOW_TNL_MD_SLOTS fields of 4 or 8
+ * bytes: BAD_FIELD_IDX, BAD_OPT_LEN). */
+static void
+tlv_table_mod(struct of_conn *c, struct bridge *br, const struct ofm_nx *nx,
+              const uint8_t *msg, size_t len, uint32_t xid)
+{
+    const struct tnl_tlv_map *cur = bridge_tlv_map(br);
+    char text[OFM_TLV_MAX_MAPS * 64] = "", err[256] = "";
+    size_t tl = 0;
+    int ret = 0;
+
+    for (size_t i = 0; i < nx->n_maps; i++) {
+        const struct ofm_tlv_map *m = &nx->maps[i];
+
+        if (m->index >= FLOW_TNL_MD_SLOTS) {
+            send_error(c, xid, ofperr_nx(NXTTMFC_BAD_FIELD_IDX), msg, len,
+                       "this switch has tun_metadata0..7 only");
+            return;
+        }
+        if (nx->command == NXTTMC_ADD && m->len != 4 && m->len != 8) {
+            send_error(c, xid, ofperr_nx(NXTTMFC_BAD_OPT_LEN), msg, len,
+                       "this switch maps options of 4 or 8 bytes only");
+            return;
+        }
+        for (size_t k = 0; nx->command == NXTTMC_ADD && k < cur->n; k++) {
+            const struct tnl_tlv *t = &cur->tlv[k];
+
+            if (t->slot == m->index || (t->opt_class == m->opt_class
+                                        && t->type == m->type)) {
+                send_error(c, xid, ofperr_nx(t->slot == m->index
+                                             ? NXTTMFC_ALREADY_MAPPED
+                                             : NXTTMFC_DUP_ENTRY),
+                           msg, len, t->slot == m->index
+                           ? "the field is mapped already"
+                           : "the option is mapped already");
+                return;
+            }
+        }
+        if (nx->command == NXTTMC_ADD) {
+            tl += (size_t) snprintf(text + tl, sizeof text - tl,
+                                    "%s{class=0x%x,type=%u,len=%u}"
+                                    "->tun_metadata%u", tl ? "," : "",
+                                    m->opt_class, m->type, m->len,
+                                    m->index);
+        } else if (nx->command == NXTTMC_DELETE) {
+            /* By index, as Open vSwitch; an unmapped one is no error. */
+            for (size_t k = 0; k < cur->n; k++) {
+                if (cur->tlv[k].slot == m->index) {
+                    char one[96];
+
+                    tnl_tlv_to_string(&cur->tlv[k], one, sizeof one);
+                    tl += (size_t) snprintf(text + tl, sizeof text - tl,
+                                            "%s%s", tl ? "," : "", one);
+                }
+            }
+        }
+    }
+    change_begin(c->ob->ofsw);
+    if (nx->command == NXTTMC_ADD && tl) {
+        ret = sw_add_tlv_map(c->ob->ofsw->sw, br, text, err, sizeof err);
+    } else if (nx->command == NXTTMC_CLEAR
+               || (nx->command == NXTTMC_DELETE && tl)) {
+        ret = sw_del_tlv_map(c->ob->ofsw->sw, br,
+                             nx->command == NXTTMC_CLEAR ? NULL : text, err,
+                             sizeof err);
+    }
+    change_end(c->ob->ofsw);
+    if (ret) {
+        /* Within this message, or against another bridge's mappings
+         * (the datapath uses them all together). */
+        send_error(c, xid, ofperr_nx(ret == EBUSY ? NXTTMFC_INVALID_TLV_DEL
+                                     : ret == ENOSPC ? NXTTMFC_TABLE_FULL
+                                     : ret == EEXIST ? NXTTMFC_DUP_ENTRY
+                                     : NXTTMFC_BAD_OPT_LEN),
+                   msg, len, err);
+    }
+}
+
+static void
+tlv_table_reply(struct of_conn *c, struct bridge *br, uint32_t xid)
+{
+    const struct tnl_tlv_map *cur = bridge_tlv_map(br);
+    struct ofm_tlv_map maps[FLOW_TNL_MD_SLOTS];
+
+    for (size_t k = 0; k < cur->n; k++) {
+        maps[k].opt_class = cur->tlv[k].opt_class;
+        maps[k].type = cur->tlv[k].type;
+        maps[k].len = cur->tlv[k].len;
+        maps[k].index = cur->tlv[k].slot;
+    }
+    ofm_tlv_table_reply(&c->out, xid, FLOW_TNL_MD_SLOTS * FLOW_TNL_MD_LEN,
+                        FLOW_TNL_MD_SLOTS, maps, cur->n);
+    conn_send(c, &c->out);
+}
+
+static void
+handle_nx(struct of_conn *c, const uint8_t *msg, size_t len, uint32_t xid)
+{
+    struct bridge *br = ofb_bridge(c->ob);
+    struct ofm_nx *nx = malloc(sizeof *nx);
+    char err[256] = "";
+    ofperr e;
+
+    if (!nx) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_EPERM),
+                   msg, len, "out of memory");
+        return;
+    }
+    e = ofm_nx_decode(msg, len, nx, err, sizeof err);
+    if (e) {
+        send_error(c, xid, e, msg, len, err);
+    } else if (!br) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_EPERM),
+                   msg, len, "bridge gone");
+    } else if (nx->subtype == NXT_TLV_TABLE_REQUEST) {
+        tlv_table_reply(c, br, xid);
+    } else if (is_slave(c)) {
+        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_IS_SLAVE),
+                   msg, len, "a TLV table mod from a slave");
+    } else {
+        tlv_table_mod(c, br, nx, msg, len, xid);
+    }
+    free(nx);
+}
+
 static void
 handle_experimenter(struct of_conn *c, const uint8_t *msg, size_t len,
                     uint32_t xid)
@@ -752,6 +887,10 @@ handle_experimenter(struct of_conn *c, const uint8_t *msg, size_t len,
     char err[256] = "";
     ofperr e;
 
+    if (ofm_is_nx(msg, len)) {
+        handle_nx(c, msg, len, xid);
+        return;
+    }
     if (is_slave(c)) {
         /* As Open vSwitch: a slave has no bundles (and this switch no
          * other experimenter messages). */

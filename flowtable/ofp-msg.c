@@ -232,12 +232,14 @@ ofm_error(struct ofbuf *b, uint32_t xid, ofperr e, const uint8_t *req,
 {
     size_t start = ofm_start(b, OFPT_ERROR, xid);
 
-    if (ofperr_type(e) == OFPERR_TYPE_ONF) {
+    if (ofperr_type(e) == OFPERR_TYPE_ONF
+        || ofperr_type(e) == OFPERR_TYPE_NX) {
         /* ofp_error_experimenter_msg: OFPET_EXPERIMENTER, exp_type,
          * experimenter. */
         ofbuf_put_be16(b, 0xffff);
         ofbuf_put_be16(b, ofperr_code(e));
-        ofbuf_put_be32(b, OFP_ONF_EXPERIMENTER);
+        ofbuf_put_be32(b, ofperr_type(e) == OFPERR_TYPE_ONF
+                          ? OFP_ONF_EXPERIMENTER : NX_VENDOR_ID);
     } else {
         ofbuf_put_be16(b, ofperr_type(e));
         ofbuf_put_be16(b, ofperr_code(e));
@@ -262,20 +264,145 @@ ofm_simple(struct ofbuf *b, uint8_t type, uint32_t xid, const uint8_t *body,
 
 /* ---- Bundles. ---- */
 
-ofperr
-ofm_bundle_decode(const uint8_t *msg, size_t len, struct ofm_bundle *bm,
-                  char *err, size_t errsize)
+bool
+ofm_is_nx(const uint8_t *msg, size_t len)
 {
-    memset(bm, 0, sizeof *bm);
+    return len >= 12 && get32(msg + 8) == NX_VENDOR_ID;
+}
+
+/* An experimenter message's header: at least 16 bytes, experimenter
+ * 'id'. */
+static ofperr
+exp_header_check(const uint8_t *msg, size_t len, uint32_t id, char *err,
+                 size_t errsize)
+{
     if (len < 16) {
         return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
                     errsize, "experimenter: %zu bytes", len);
     }
-    bm->exp_type = get32(msg + 12);
-    if (get32(msg + 8) != OFP_ONF_EXPERIMENTER) {
+    if (get32(msg + 8) != id) {
         return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXPERIMENTER),
                     err, errsize, "experimenter 0x%08x", get32(msg + 8));
     }
+    return 0;
+}
+
+ofperr
+ofm_nx_decode(const uint8_t *msg, size_t len, struct ofm_nx *nx,
+              char *err, size_t errsize)
+{
+    ofperr e;
+
+    memset(nx, 0, sizeof *nx);
+    e = exp_header_check(msg, len, NX_VENDOR_ID, err, errsize);
+    if (e) {
+        return e;
+    }
+    nx->subtype = get32(msg + 12);
+    if (nx->subtype == NXT_TLV_TABLE_REQUEST) {
+        if (len != 16) {
+            return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                        errsize, "tlv_table_request: %zu bytes", len);
+        }
+        return 0;
+    }
+    if (nx->subtype != NXT_TLV_TABLE_MOD) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXP_TYPE),
+                    err, errsize, "Nicira message %u is not supported",
+                    nx->subtype);
+    }
+    if (len < 24 || (len - 24) % 8) {
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "tlv_table_mod: %zu bytes", len);
+    }
+    nx->command = get16(msg + 16);
+    if (nx->command > NXTTMC_CLEAR) {
+        return fail(ofperr_nx(NXTTMFC_BAD_COMMAND), err, errsize,
+                    "tlv_table_mod: command %u", nx->command);
+    }
+    if ((len - 24) / 8 > OFM_TLV_MAX_MAPS) {
+        return fail(ofperr_nx(NXTTMFC_TABLE_FULL), err, errsize,
+                    "tlv_table_mod: %zu mappings", (len - 24) / 8);
+    }
+    for (size_t off = 24; off < len; off += 8) {
+        struct ofm_tlv_map *m = &nx->maps[nx->n_maps++];
+
+        m->opt_class = get16(msg + off);
+        m->type = msg[off + 2];
+        m->len = msg[off + 3];
+        m->index = get16(msg + off + 4);
+        if (m->len % 4 || m->len > 124) {
+            return fail(ofperr_nx(NXTTMFC_BAD_OPT_LEN), err, errsize,
+                        "tlv_table_mod: option length %u", m->len);
+        }
+        if (m->index >= OFM_TLV_MAX_MAPS) {
+            return fail(ofperr_nx(NXTTMFC_BAD_FIELD_IDX), err, errsize,
+                        "tlv_table_mod: tun_metadata%u", m->index);
+        }
+    }
+    return 0;
+}
+
+static void
+nx_msg_start(struct ofbuf *b, uint32_t xid, uint32_t subtype, size_t *start)
+{
+    *start = ofm_start(b, OFPT_EXPERIMENTER, xid);
+    ofbuf_put_be32(b, NX_VENDOR_ID);
+    ofbuf_put_be32(b, subtype);
+}
+
+static void
+put_tlv_maps(struct ofbuf *b, const struct ofm_tlv_map *maps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ofbuf_put_be16(b, maps[i].opt_class);
+        ofbuf_put_u8(b, maps[i].type);
+        ofbuf_put_u8(b, maps[i].len);
+        ofbuf_put_be16(b, maps[i].index);
+        ofbuf_put(b, NULL, 2);
+    }
+}
+
+void
+ofm_tlv_table_reply(struct ofbuf *b, uint32_t xid, uint32_t max_option_space,
+                    uint16_t max_fields, const struct ofm_tlv_map *maps,
+                    size_t n)
+{
+    size_t start;
+
+    nx_msg_start(b, xid, NXT_TLV_TABLE_REPLY, &start);
+    ofbuf_put_be32(b, max_option_space);
+    ofbuf_put_be16(b, max_fields);
+    ofbuf_put(b, NULL, 10);
+    put_tlv_maps(b, maps, n);
+    ofm_finish(b, start);
+}
+
+void
+ofm_tlv_table_mod(struct ofbuf *b, uint32_t xid, uint16_t command,
+                  const struct ofm_tlv_map *maps, size_t n)
+{
+    size_t start;
+
+    nx_msg_start(b, xid, NXT_TLV_TABLE_MOD, &start);
+    ofbuf_put_be16(b, command);
+    ofbuf_put(b, NULL, 6);
+    put_tlv_maps(b, maps, n);
+    ofm_finish(b, start);
+}
+
+ofperr
+ofm_bundle_decode(const uint8_t *msg, size_t len, struct ofm_bundle *bm,
+                  char *err, size_t errsize)
+{
+    ofperr e;
+
+    memset(bm, 0, sizeof *bm);
+    e = exp_header_check(msg, len, OFP_ONF_EXPERIMENTER, err, errsize);
+    if (e) {
+        return e;
+    }
+    bm->exp_type = get32(msg + 12);
     if (bm->exp_type != ONFT_BUNDLE_CONTROL
         && bm->exp_type != ONFT_BUNDLE_ADD_MESSAGE) {
         return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXP_TYPE),
@@ -394,6 +521,9 @@ struct oxm_field {
     enum mf_field_id id;
     enum wpre pre;
     const char *name;
+    bool varlen;                /* NXM_NX_TUN_METADATA: any length 0-124
+                                 * on the wire (see oxm_pull()); sent as
+                                 * 'width'. */
 };
 
 /* Decoding: every wire form sluice takes.  Encoding: the first entry of
@@ -446,6 +576,10 @@ static const struct oxm_field oxm_fields[] = {
     { OXM_CLASS_NXM1, 110, 16, 0, MFF_TUN_IPV6_DST, WP_NONE,
       "tun_ipv6_dst" },
     { OXM_CLASS_NXM1, 104, 2, 0, MFF_TUN_FLAGS, WP_NONE, "tun_flags" },
+#define OXMD(I) { OXM_CLASS_NXM1, 40 + I, 8, 0, MFF_TUN_METADATA0 + I,     \
+                  WP_NONE, "tun_metadata" #I, true },
+    OXMD(0) OXMD(1) OXMD(2) OXMD(3) OXMD(4) OXMD(5) OXMD(6) OXMD(7)
+#undef OXMD
     { OXM_CLASS_NXM1, 105, 4, 0, MFF_CT_STATE, WP_NONE, "ct_state" },
     { OXM_CLASS_NXM1, 106, 2, 0, MFF_CT_ZONE, WP_NONE, "ct_zone" },
     { OXM_CLASS_NXM1, 107, 4, 0, MFF_CT_MARK, WP_NONE, "ct_mark" },
@@ -694,6 +828,53 @@ struct oxm_tlv {
     size_t len;
 };
 
+/* A GENEVE option field's value (and mask) of any length up to 124 bytes,
+ * as Open vSwitch sends them: ovs-ofctl writes the fewest bytes that hold
+ * the value (a zero exact value in none), a switch the option's length.
+ * Right-aligned into the field's 8 bytes (mf_field tun_metadata); bytes
+ * beyond those must be zero (Open vSwitch keeps the leading bytes of a
+ * value longer than the option; sluice refuses it, and a value longer than
+ * its option's mapped length, in sw_flow_mods()). */
+static ofperr
+oxm_pull_varlen(const uint8_t *w, uint8_t plen, struct oxm_tlv *t,
+                char *err, size_t errsize)
+{
+    size_t vl = t->has_mask ? plen / 2u : plen;
+    size_t fw = t->f->width;
+
+    if (t->has_mask && plen % 2) {
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
+                    errsize, "OXM %s: masked, %u bytes (not even)",
+                    t->f->name, plen);
+    }
+    for (size_t part = 0; part < (t->has_mask ? 2u : 1u); part++) {
+        const uint8_t *src = w + part * vl;
+        union mf_value *v = part ? &t->mask : &t->value;
+
+        memset(v, 0, sizeof *v);
+        for (size_t i = 0; vl > fw && i < vl - fw; i++) {
+            if (src[i]) {
+                return fail(ofperr_make(OFPET_BAD_MATCH,
+                                        part ? OFPBMC_BAD_MASK
+                                             : OFPBMC_BAD_VALUE),
+                            err, errsize, "OXM %s: %zu bytes, more than "
+                            "the %zu a GENEVE option holds here",
+                            t->f->name, vl, fw);
+            }
+        }
+        if (vl > fw) {
+            memcpy(v->bytes, src + vl - fw, fw);
+        } else {
+            memcpy(v->bytes + fw - vl, src, vl);
+        }
+    }
+    if (!t->has_mask) {
+        memset(t->mask.bytes, 0xff, fw);
+    }
+    value_and(t->mf, &t->value, &t->mask);
+    return 0;
+}
+
 static ofperr
 oxm_pull(const uint8_t *p, size_t avail, struct oxm_tlv *t, char *err,
          size_t errsize)
@@ -737,6 +918,9 @@ oxm_pull(const uint8_t *p, size_t avail, struct oxm_tlv *t, char *err,
                     cls == OXM_CLASS_EXP ? " (experimenter)" : "");
     }
     t->mf = mf_from_id(t->f->id);
+    if (t->f->varlen) {
+        return oxm_pull_varlen(p + hlen, plen, t, err, errsize);
+    }
     if (plen != (t->has_mask ? 2 : 1) * t->f->width) {
         return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
                     errsize, "OXM %s: %u bytes, expected %u", t->f->name,
@@ -837,6 +1021,15 @@ ofm_match_decode(const uint8_t *p, size_t len, struct of_match *m,
             }
             mf_set(t.mf, &cur, NULL, &m->wc);
         }
+        if (mf_tun_metadata_slot(t.f->id) >= 0
+            && !mf_is_wildcarded(t.mf, &m->wc)) {
+            /* Matching an option's value means it is present (as the
+             * text syntax has it, ofp-parse.c). */
+            uint8_t bit = (uint8_t) (1u << mf_tun_metadata_slot(t.f->id));
+
+            m->flow.tunnel.md_present |= bit;
+            m->wc.tunnel.md_present |= bit;
+        }
         off += t.len;
     }
     for (size_t i = 0; i < n_seen; i++) {
@@ -886,6 +1079,9 @@ static const enum mf_field_id encode_order[] = {
     MFF_REG0 + 14, MFF_REG15,
     MFF_TUN_ID, MFF_TUN_SRC, MFF_TUN_DST,
     MFF_TUN_IPV6_SRC, MFF_TUN_IPV6_DST, MFF_TUN_FLAGS,
+    MFF_TUN_METADATA0, MFF_TUN_METADATA1, MFF_TUN_METADATA2,
+    MFF_TUN_METADATA3, MFF_TUN_METADATA4, MFF_TUN_METADATA5,
+    MFF_TUN_METADATA6, MFF_TUN_METADATA7,
     MFF_CT_STATE, MFF_CT_ZONE, MFF_CT_MARK, MFF_CT_LABEL, MFF_CT_NW_PROTO,
     MFF_CT_NW_SRC, MFF_CT_NW_DST, MFF_CT_IPV6_SRC, MFF_CT_IPV6_DST,
     MFF_CT_TP_SRC, MFF_CT_TP_DST,
@@ -2958,14 +3154,18 @@ ofm_table_features_encode(struct ofbuf *b, uint8_t table_id,
 
 /* ---- Packet-in and packet-out. ---- */
 
-/* True for the fields a packet-in's match carries when nonzero: the
- * metadata, the registers, the conntrack fields, and the ethertype (set
- * with the conntrack tuple: its prerequisite). */
+/* True for the fields a packet-in's match carries when nonzero, as Open
+ * vSwitch's does: the metadata, the registers, the tunnel's id and
+ * addresses, its GENEVE options (when present, whatever their value), the
+ * conntrack fields, and the ethertype (set with the conntrack tuple: its
+ * prerequisite). */
 static bool
 pktin_meta_field(enum mf_field_id id)
 {
     return id == MFF_METADATA || id == MFF_DL_TYPE
            || (id >= MFF_REG0 && id <= MFF_REG15)
+           || (id >= MFF_TUN_ID && id <= MFF_TUN_IPV6_DST)
+           || mf_tun_metadata_slot(id) >= 0
            || (id >= MFF_CT_STATE && id <= MFF_CT_TP_DST);
 }
 
@@ -2995,7 +3195,10 @@ ofm_packet_in(struct ofbuf *b, uint32_t xid, const struct ofm_packet_in *pi)
             continue;
         }
         mf_get(f, pi->meta, &v);
-        if (memcmp(&v, &zero, f->n_bytes)) {
+        if (mf_tun_metadata_slot(encode_order[i]) >= 0
+            ? pi->meta->tunnel.md_present
+              & (1u << mf_tun_metadata_slot(encode_order[i]))
+            : memcmp(&v, &zero, f->n_bytes) != 0) {
             mf_set(f, &v, NULL, &m.flow);
             mf_unwildcard(f, &m.wc);
         }

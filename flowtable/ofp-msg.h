@@ -253,6 +253,24 @@ ofperr_bundle(uint16_t bfc)
                                                     + bfc));
 }
 
+/* The type ofperr_nx() uses: a Nicira experimenter error (type
+ * OFPET_EXPERIMENTER, experimenter NX_VENDOR_ID), whose exp_type is the
+ * code, as Open vSwitch sends its own errors in OpenFlow 1.2+. */
+#define OFPERR_TYPE_NX 0x7ffe
+static inline ofperr
+ofperr_nx(uint16_t code)
+{
+    return ofperr_make(OFPERR_TYPE_NX, code);
+}
+#define NXFMFC_INVALID_TLV_FIELD 37     /* A tun_metadata field unmapped. */
+#define NXTTMFC_BAD_COMMAND 16          /* TLV table mod failures. */
+#define NXTTMFC_BAD_OPT_LEN 17
+#define NXTTMFC_BAD_FIELD_IDX 18
+#define NXTTMFC_TABLE_FULL 19
+#define NXTTMFC_ALREADY_MAPPED 20
+#define NXTTMFC_DUP_ENTRY 21
+#define NXTTMFC_INVALID_TLV_DEL 38
+
 /* Flow mod flags. */
 #define OFPFF_SEND_FLOW_REM 0x0001
 #define OFPFF_CHECK_OVERLAP 0x0002
@@ -422,6 +440,52 @@ void ofm_bundle_ctrl(struct ofbuf *b, uint32_t xid, uint32_t bundle_id,
  * rewritten to 'xid'), for tests. */
 void ofm_bundle_add(struct ofbuf *b, uint32_t xid, uint32_t bundle_id,
                     uint16_t flags, const uint8_t *m, size_t m_len);
+
+/* ---- Nicira messages: the GENEVE TLV table. ---- */
+
+/* NXT_TLV_TABLE_MOD, _REQUEST and _REPLY, as ovs-ofctl add-tlv-map,
+ * del-tlv-map and dump-tlv-map speak them: a mapping is (option class,
+ * type, length) -> tun_metadata<index>. */
+#define NXT_TLV_TABLE_MOD 24
+#define NXT_TLV_TABLE_REQUEST 25
+#define NXT_TLV_TABLE_REPLY 26
+#define NXTTMC_ADD 0
+#define NXTTMC_DELETE 1
+#define NXTTMC_CLEAR 2
+#define OFM_TLV_MAX_MAPS 64             /* Open vSwitch's field count. */
+
+struct ofm_tlv_map {
+    uint16_t opt_class;
+    uint8_t type;
+    uint8_t len;                /* Option data bytes. */
+    uint16_t index;             /* tun_metadata<index> */
+};
+struct ofm_nx {
+    uint32_t subtype;           /* NXT_* */
+    uint16_t command;           /* TLV_TABLE_MOD: NXTTMC_* */
+    size_t n_maps;
+    struct ofm_tlv_map maps[OFM_TLV_MAX_MAPS];
+};
+/* Decodes an OFPT_EXPERIMENTER message 'msg' of 'len' bytes if it is a
+ * Nicira TLV table mod or request, into 'nx': 0; as Open vSwitch checks
+ * them: a command other than ADD, DELETE, CLEAR is NXTTMFC_BAD_COMMAND, an
+ * option length not a multiple of 4 or above 124 NXTTMFC_BAD_OPT_LEN, an
+ * index above 63 NXTTMFC_BAD_FIELD_IDX (what sluice itself can map, the
+ * caller checks).  Another Nicira message is BAD_EXP_TYPE; a message of
+ * another experimenter BAD_EXPERIMENTER; a body of the wrong size
+ * BAD_LEN. */
+ofperr ofm_nx_decode(const uint8_t *msg, size_t len, struct ofm_nx *nx,
+                     char *err, size_t errsize);
+/* True if 'msg' (an OFPT_EXPERIMENTER of at least 12 bytes) is
+ * Nicira's. */
+bool ofm_is_nx(const uint8_t *msg, size_t len);
+/* NXT_TLV_TABLE_REPLY: the table's limits and its mappings. */
+void ofm_tlv_table_reply(struct ofbuf *b, uint32_t xid,
+                         uint32_t max_option_space, uint16_t max_fields,
+                         const struct ofm_tlv_map *maps, size_t n);
+/* NXT_TLV_TABLE_MOD (for tests): 'command' with 'n' mappings. */
+void ofm_tlv_table_mod(struct ofbuf *b, uint32_t xid, uint16_t command,
+                       const struct ofm_tlv_map *maps, size_t n);
 
 /* ---- Multipart. ---- */
 

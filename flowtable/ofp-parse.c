@@ -2378,6 +2378,82 @@ of_flow_parse(struct of_flow_spec *spec, const char *text,
     return error;
 }
 
+uint8_t
+of_tlv_slots_used(const struct flow *mask, const struct of_actions *acts)
+{
+    uint8_t slots = 0;
+
+    for (int i = 0; mask && i < FLOW_TNL_MD_SLOTS; i++) {
+        if (mask->tunnel.metadata[i] || (mask->tunnel.md_present >> i & 1)) {
+            slots |= (uint8_t) (1u << i);
+        }
+    }
+    for (size_t k = 0; acts && k < acts->n; k++) {
+        const struct of_action *a = &acts->a[k];
+        int slot = a->type == OFPACT_SET_FIELD
+                   ? mf_tun_metadata_slot(a->set_field.field) : -1;
+
+        if (slot >= 0) {
+            slots |= (uint8_t) (1u << slot);
+        }
+    }
+    return slots;
+}
+
+/* True if the 8 big-endian bytes at 'p' (an option's value, right-aligned)
+ * fit in 'len' bytes. */
+static bool
+tlv_fits(const uint8_t *p, unsigned len)
+{
+    for (unsigned i = 0; len < 8 && i < 8 - len; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+of_flow_spec_check_tlv(const struct of_flow_spec *spec,
+                       const uint8_t lens[FLOW_TNL_MD_SLOTS], char *err,
+                       size_t errsize)
+{
+    const struct of_actions *acts = spec->actions;
+    uint8_t used = of_tlv_slots_used(&spec->match.wc, acts);
+
+    for (int i = 0; i < FLOW_TNL_MD_SLOTS; i++) {
+        const struct flow_tnl *v = &spec->match.flow.tunnel;
+
+        if (!(used >> i & 1)) {
+            continue;
+        }
+        if (!lens[i]) {
+            set_err(err, errsize, "tun_metadata%d: no GENEVE option is "
+                    "mapped to it (add-tlv-map)", i);
+            return ENOKEY;
+        }
+        /* The value (a mask's bits beyond the option see zeros, as the
+         * value has there: an exact match is all ones). */
+        if (!tlv_fits((const uint8_t *) &v->metadata[i], lens[i])) {
+            set_err(err, errsize, "tun_metadata%d: the value needs more "
+                    "than the %u bytes of its option", i, lens[i]);
+            return ERANGE;
+        }
+    }
+    for (size_t k = 0; acts && k < acts->n; k++) {
+        const struct of_action *a = &acts->a[k];
+        int slot = a->type == OFPACT_SET_FIELD
+                   ? mf_tun_metadata_slot(a->set_field.field) : -1;
+
+        if (slot >= 0 && !tlv_fits(a->set_field.value.bytes, lens[slot])) {
+            set_err(err, errsize, "set_field of tun_metadata%d: more than "
+                    "the %u bytes of its option", slot, lens[slot]);
+            return ERANGE;
+        }
+    }
+    return 0;
+}
+
 void
 of_flow_spec_uninit(struct of_flow_spec *spec)
 {

@@ -98,6 +98,20 @@ struct of_flow_spec {
  * do nothing to packets that lack the header). */
 int of_flow_parse(struct of_flow_spec *spec, const char *text,
                   enum of_flow_cmd cmd, char *err, size_t errsize);
+/* GENEVE options (tun_metadata0..7) against a bridge's TLV map: 'lens[i]'
+ * is the length tun_metadata<i> is mapped to (0: unmapped).  Returns 0;
+ * ENOKEY when the spec's match or a set_field names an unmapped one (Open
+ * vSwitch's NXFMFC_INVALID_TLV_FIELD); ERANGE when a value needs more
+ * bytes than the option has (Open vSwitch keeps its leading bytes); each
+ * with a message in 'err'. */
+int of_flow_spec_check_tlv(const struct of_flow_spec *spec,
+                           const uint8_t lens[FLOW_TNL_MD_SLOTS], char *err,
+                           size_t errsize);
+/* The tun_metadata slots (bit i: tun_metadata<i>) a match (its mask) and
+ * actions name; either may be NULL. */
+uint8_t of_tlv_slots_used(const struct flow *mask,
+                          const struct of_actions *acts);
+
 /* Frees spec->actions and sets it NULL; NULL-safe. */
 void of_flow_spec_uninit(struct of_flow_spec *spec);
 

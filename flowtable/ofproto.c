@@ -2547,6 +2547,17 @@ ofproto_n_rules(const struct ofproto *ofp)
     return ofp->n_rules;
 }
 
+uint8_t
+ofproto_tlv_slots_used(const struct ofproto *ofp)
+{
+    uint8_t slots = 0;
+
+    for (const struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
+        slots |= of_tlv_slots_used(&r->cr.mask, r->actions);
+    }
+    return slots;
+}
+
 size_t
 ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id)
 {

@@ -459,6 +459,10 @@ int32_t ofproto_rule_priority(const struct ofproto_rule *rule);
 /* False once the rule was deleted, replaced or expired. */
 bool ofproto_rule_is_live(const struct ofproto_rule *rule);
 
+/* The tun_metadata slots (bit i: tun_metadata<i>) the rules match or
+ * set (ofp-parse.h of_tlv_slots_used()).  Writer side. */
+uint8_t ofproto_tlv_slots_used(const struct ofproto *ofp);
+
 /* ---- Translation (reader side; concurrent calls are fine). ---- */
 
 /* Recirculation.  ct(table=T) ends a pass with recirc(ID); the datapath

@@ -1051,6 +1051,16 @@ static const struct dec_case dec_cases[] = {
      "table=0,priority=32768,tcp,tcp_flags=+syn-ack actions=drop"},
     {"NXM tcp_flags", "80000a02 86dd 80001401 06 00014504 0004 0004", NULL,
      "table=0,priority=32768,tcp6,tcp_flags=+rst actions=drop"},
+    {"tun_metadata of 2 bytes, of none, masked (as ovs-ofctl writes them)",
+     "00015002 1234 00015200 00015508 00005678 0000ffff", NULL,
+     "table=0,priority=32768,tun_metadata0=0x1234,tun_metadata1=0x0,"
+     "tun_metadata2=0x5678/0xffff actions=drop"},
+    {"tun_metadata of 12 bytes, leading zeros",
+     "0001500c 000000000000000000000001", NULL,
+     "table=0,priority=32768,tun_metadata0=0x1 actions=drop"},
+    {"set_field of tun_metadata, 1 byte", "",
+     "0019 0010 00015201 55 00000000000000",
+     "table=0,priority=32768 actions=set_field:0x55->tun_metadata1"},
     {"set_field of NXM_OF_IN_PORT (as Open vSwitch writes it)", "",
      "0019 0010 00000002 0005 000000000000",
      "table=0,priority=32768 actions=set_field:5->in_port"},
@@ -1481,6 +1491,12 @@ static const struct refusal refusals[] = {
      "A:0019 0010 80001708 01020304 ffff0000", BA, OFPBAC_BAD_SET_ARGUMENT},
     {"set_field of an unknown field", 0, 0, 0, "",
      "A:0019 0010 80000204 00000001 00000000", BA, OFPBAC_BAD_SET_TYPE},
+    {"tun_metadata longer than 8 bytes", 0, 0, 0,
+     "00015009 010000000000000001", NULL, BM, OFPBMC_BAD_VALUE},
+    {"masked tun_metadata of odd length", 0, 0, 0, "00015103 123456", NULL,
+     BM, OFPBMC_BAD_LEN},
+    {"tun_metadata8 (not a field here)", 0, 0, 0, "00016001 01", NULL, BM,
+     OFPBMC_BAD_FIELD},
     {"set_field of OXM_OF_IN_PORT (OpenFlow forbids it)", 0, 0, 0, "",
      "A:0019 0010 80000004 00000002 00000000", BA, OFPBAC_BAD_SET_ARGUMENT},
     {"set_field of eth_type (read-only)", 0, 0, 0, "",
@@ -3469,6 +3485,14 @@ test_packet_in_match(void **state)
     meta.ct_nw_src = htonl(0x0a000001);
     meta.ct_tp_dst = htons(80);
     meta.nw_src = htonl(0x01020304);    /* not a pipeline field: left out */
+    /* The tunnel's id and source, and its options by presence: slot 0
+     * present with value 0 goes in, slot 2 absent (value set) does not. */
+    meta.tunnel.tun_id = htobe64(0x7b);
+    meta.tunnel.ip_src = htonl(0x01010101);
+    meta.tunnel.md_present = 0x3;
+    meta.tunnel.metadata[1] = htobe64(0x1122334455667788ull);
+    meta.tunnel.metadata[2] = htobe64(5);
+    meta.tunnel.flags = htons(1);       /* not sent (as Open vSwitch) */
     pi.meta = &meta;
     ofbuf_init(&b);
     ofm_packet_in(&b, 9, &pi);
@@ -3488,6 +3512,16 @@ test_packet_in_match(void **state)
     assert_int_equal(ntohs(m.flow.ct_tp_dst), 80);
     assert_int_equal(m.wc.ct_mark, 0);              /* zero: not there */
     assert_int_equal(m.wc.nw_src, 0);
+    assert_int_equal(be64toh(m.flow.tunnel.tun_id), 0x7b);
+    assert_int_equal(ntohl(m.flow.tunnel.ip_src), 0x01010101);
+    assert_int_equal(m.wc.tunnel.ip_dst, 0);
+    assert_int_equal(m.wc.tunnel.flags, 0);
+    assert_int_equal(m.flow.tunnel.md_present, 0x3);
+    assert_int_equal(m.wc.tunnel.metadata[0], UINT64_MAX);
+    assert_int_equal(m.flow.tunnel.metadata[0], 0);
+    assert_true(m.flow.tunnel.metadata[1]
+                == htobe64(0x1122334455667788ull));
+    assert_int_equal(m.wc.tunnel.metadata[2], 0);
     /* The frame follows the match and its 2 bytes of padding. */
     assert_int_equal(b.len, 24 + consumed + 2 + sizeof frame);
     assert_memory_equal(b.data + b.len - sizeof frame, frame, sizeof frame);
@@ -3500,6 +3534,82 @@ test_packet_in_match(void **state)
     assert_int_equal(m.wc.regs[3], 0);
     assert_int_equal(m.wc.ct_state, 0);
     ofbuf_uninit(&b);
+}
+
+/* The Nicira TLV table messages: a mod round-trips, the reply is the
+ * bytes Open vSwitch sends (taken from one), and malformed mods get Open
+ * vSwitch's Nicira experimenter errors, written so on the wire. */
+static void
+test_tlv_table(void **state)
+{
+    static const struct ofm_tlv_map maps[2] = {
+        { 0xffff, 0, 4, 0 }, { 0xffff, 1, 8, 1 },
+    };
+    static const struct {
+        uint16_t command;
+        struct ofm_tlv_map map;
+        uint16_t code;
+    } bad[] = {
+        { 3, { 0xffff, 0, 4, 0 }, NXTTMFC_BAD_COMMAND },
+        { NXTTMC_ADD, { 0xffff, 0, 6, 0 }, NXTTMFC_BAD_OPT_LEN },
+        { NXTTMC_ADD, { 0xffff, 0, 128, 0 }, NXTTMFC_BAD_OPT_LEN },
+        { NXTTMC_DELETE, { 0xffff, 0, 4, 64 }, NXTTMFC_BAD_FIELD_IDX },
+    };
+    struct ofm_nx *nx = malloc(sizeof *nx);
+    struct ofbuf b;
+
+    (void) state;
+    assert_non_null(nx);
+    ofbuf_init(&b);
+    ofm_tlv_table_mod(&b, 7, NXTTMC_ADD, maps, 2);
+    assert_true(ofm_is_nx(b.data, b.len));
+    assert_int_equal(ofm_nx_decode(b.data, b.len, nx, NULL, 0), 0);
+    assert_int_equal(nx->subtype, NXT_TLV_TABLE_MOD);
+    assert_int_equal(nx->command, NXTTMC_ADD);
+    assert_int_equal(nx->n_maps, 2);
+    assert_memory_equal(nx->maps, maps, sizeof maps);
+    /* A trailing partial mapping: BAD_LEN. */
+    ofbuf_put(&b, NULL, 4);
+    b.data[3] = (uint8_t) b.len;
+    assert_int_equal(ofm_nx_decode(b.data, b.len, nx, NULL, 0),
+                     ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[128] = "";
+
+        b.len = 0;
+        ofm_tlv_table_mod(&b, 7, bad[i].command, &bad[i].map, 1);
+        assert_int_equal(ofm_nx_decode(b.data, b.len, nx, err, sizeof err),
+                         ofperr_nx(bad[i].code));
+        assert_true(err[0]);
+    }
+    /* The reply, as Open vSwitch 3.1 sent it for the same two maps (but
+     * its limits, 256 and 64). */
+    b.len = 0;
+    ofm_tlv_table_reply(&b, 2, 256, 64, maps, 2);
+    assert_bytes(&b, 0, "04040030 00000002 00002320 0000001a 00000100 0040 "
+                        "00000000000000000000 ffff0004 00000000 "
+                        "ffff0108 00010000", "tlv table reply");
+    /* A Nicira error on the wire: experimenter type, exp_type, id. */
+    b.len = 0;
+    ofm_error(&b, 5, ofperr_nx(NXTTMFC_DUP_ENTRY), NULL, 0);
+    assert_bytes(&b, 0, "0401 0010 00000005 ffff 0015 00002320",
+                 "Nicira error");
+    /* Other Nicira messages, and the request's size. */
+    b.len = 0;
+    ofm_simple(&b, OFPT_EXPERIMENTER, 1, (const uint8_t *)
+               "\x00\x00\x23\x20\x00\x00\x00\x10", 8);
+    assert_int_equal(ofm_nx_decode(b.data, b.len, nx, NULL, 0),
+                     ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_EXP_TYPE));
+    b.len = 0;
+    ofm_simple(&b, OFPT_EXPERIMENTER, 1, (const uint8_t *)
+               "\x00\x00\x23\x20\x00\x00\x00\x19\x00\x00\x00\x00", 12);
+    assert_int_equal(ofm_nx_decode(b.data, b.len, nx, NULL, 0),
+                     ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN));
+    b.data[3] = 16;
+    assert_int_equal(ofm_nx_decode(b.data, 16, nx, NULL, 0), 0);
+    assert_int_equal(nx->subtype, NXT_TLV_TABLE_REQUEST);
+    ofbuf_uninit(&b);
+    free(nx);
 }
 
 /* Bundles (ONF extension 230): control and add round-trip; the added
@@ -3724,6 +3834,7 @@ main(void)
         cmocka_unit_test(test_group_mod_truncations_mutations),
         cmocka_unit_test(test_packet_in_match),
         cmocka_unit_test(test_bundles),
+        cmocka_unit_test(test_tlv_table),
         cmocka_unit_test(test_write_corpus),
     };
 

@@ -19,7 +19,9 @@
  *     ofm_flow_stats_request_decode() on its body (offset 16);
  *   - ofm_packet_out_decode() and ofm_hello_negotiate() on the whole
  *     input;
- *   - ofm_bundle_decode() on the whole input;
+ *   - ofm_bundle_decode() and ofm_nx_decode() on the whole input (what
+ *     the latter accepts as a TLV table mod re-encodes to the same
+ *     bytes, less the header's version and xid);
  *   - ofm_group_mod_decode() on the whole input: what it accepts
  *     re-encodes (ofm_group_mod_encode()) to a GROUP_MOD that decodes to
  *     the same group mod; the same for ofm_meter_mod_decode() and
@@ -156,7 +158,10 @@ check_error(ofperr e)
                 || (ofperr_type(e) == OFPERR_TYPE_ONF
                     && ofperr_code(e) >= ONFT_BUNDLE_CONTROL
                     && ofperr_code(e) <= ONFT_BUNDLE_CONTROL
-                                         + OFPBFC_BUNDLE_IN_PROGRESS));
+                                         + OFPBFC_BUNDLE_IN_PROGRESS)
+                || (ofperr_type(e) == OFPERR_TYPE_NX
+                    && ofperr_code(e) >= NXTTMFC_BAD_COMMAND
+                    && ofperr_code(e) <= NXTTMFC_DUP_ENTRY));
 }
 
 /* flow & wc == flow. */
@@ -620,6 +625,45 @@ fuzz_bundle(const uint8_t *data, size_t size)
     free(p);
 }
 
+/* A Nicira message: a TLV table mod it takes has the input's mappings
+ * and re-encodes to the input (less version and xid). */
+static void
+fuzz_nx(const uint8_t *data, size_t size)
+{
+    uint8_t *p = dup_range(data, size);
+    struct ofm_nx *nx = malloc(sizeof *nx);
+    ofperr e;
+
+    if (!p || !nx) {
+        free(p);
+        free(nx);
+        return;
+    }
+    e = ofm_nx_decode(p, size, nx, NULL, 0);
+    if (e) {
+        check_error(e);
+    } else if (nx->subtype == NXT_TLV_TABLE_MOD) {
+        struct ofbuf b;
+
+        FUZZ_ASSERT(nx->command <= NXTTMC_CLEAR);
+        FUZZ_ASSERT(nx->n_maps == (size - 24) / 8);
+        ofbuf_init(&b);
+        ofm_tlv_table_mod(&b, ofm_get32(p + 4), nx->command, nx->maps,
+                          nx->n_maps);
+        FUZZ_ASSERT(b.len == size);
+        /* The same bytes but the header and the pads. */
+        for (size_t off = 24; off < size; off += 8) {
+            FUZZ_ASSERT(!memcmp(b.data + off, p + off, 6));
+        }
+        FUZZ_ASSERT(!memcmp(b.data + 8, p + 8, 10));
+        ofbuf_uninit(&b);
+    } else {
+        FUZZ_ASSERT(nx->subtype == NXT_TLV_TABLE_REQUEST && size == 16);
+    }
+    free(nx);
+    free(p);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -635,6 +679,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_group_mod(data, size);
     fuzz_meter_mod(data, size);
     fuzz_bundle(data, size);
+    fuzz_nx(data, size);
 
     p = dup_range(data, size);
     if (p) {

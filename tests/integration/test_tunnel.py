@@ -522,6 +522,18 @@ def test_tlv_map_checked_and_saved():
         sw.start()
         got = sw.ofctl("dump-tlv-map", "br0").stdout.split()
         assert got == [m0, m1.replace("0x102", "0x102")], got
+        # Not while a flow still sets tun_metadata0 (as Open vSwitch).
+        r = sw.ofctl("del-tlv-map", "br0", m0, check=False)
+        assert r.returncode != 0 and "used by flows" in r.stderr, r.stderr
+        # Nor a flow that names an unmapped field, or a value longer than
+        # its option.
+        for bad, why in (("priority=6,tun_metadata2=0x1,actions=drop",
+                          "no GENEVE option"),
+                         ("priority=6,tun_metadata0=0x123456789,"
+                          "actions=drop", "more than the 4 bytes")):
+            r = sw.ofctl("add-flow", "br0", bad, check=False)
+            assert r.returncode != 0 and why in r.stderr, (bad, r.stderr)
+        sw.del_flows()
         sw.ofctl("del-tlv-map", "br0", m0)
         assert sw.ofctl("dump-tlv-map", "br0").stdout.split() == [m1]
         r = sw.ofctl("del-tlv-map", "br0", m0, check=False)
