@@ -256,7 +256,8 @@ void bridge_mirror_dump(const struct bridge *,
  * flow of the bridge still matches or sets a field it would unmap (as in
  * Open vSwitch).  Flow mods (sw_flow_mods(), sw_replace_flows()) may use
  * only the fields the bridge's own map names, with values that fit the
- * option (ENOKEY, ERANGE: of_flow_spec_check_tlv()). */
+ * option (ENOKEY, ERANGE, EOVERFLOW: of_flow_spec_check_tlv()); flows
+ * from the config or the saved state are kept (and logged) even so. */
 int sw_add_tlv_map(struct sw *, struct bridge *, const char *text,
                    char *err, size_t errsize);
 int sw_del_tlv_map(struct sw *, struct bridge *, const char *text,

@@ -1117,7 +1117,7 @@ run_actions(struct dp_pmd *pmd, struct rte_mbuf **pkts,
                     port_ol_csum_now(pkts[j]);
                 }
                 dp_pktin_send(pmd, pkts[j], k ? k->in_port : in_port,
-                              md ? &md[j] : NULL, a);
+                              k ? &k->tunnel : NULL, md ? &md[j] : NULL, a);
                 if (i == last) {
                     rte_pktmbuf_free(pkts[j]);
                     pkts[j] = NULL;

@@ -201,9 +201,10 @@ struct dp_pktout {
     uint32_t in_port;           /* Datapath port, or DP_NO_PORT. */
     struct dp_actions *acts;    /* Owned. */
 };
-/* PMD side: sends a packet-in of 'm' (read, not consumed). */
+/* PMD side: sends a packet-in of 'm' (read, not consumed), with the
+ * tunnel metadata it was received with ('tnl', NULL: none known). */
 void dp_pktin_send(struct dp_pmd *, struct rte_mbuf *m, uint32_t in_port,
-                   const struct ct_md *md,
+                   const struct flow_tnl *tnl, const struct ct_md *md,
                    const struct dp_action *a);
 
 /* A PMD's message to the main thread about a session. */

@@ -397,7 +397,8 @@ pktio_destroy(struct dp *dp)
 
 void
 dp_pktin_send(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t in_port,
-              const struct ct_md *md, const struct dp_action *a)
+              const struct flow_tnl *tnl, const struct ct_md *md,
+              const struct dp_action *a)
 {
     struct dp *dp = pmd->dp;
     uint32_t total = rte_pktmbuf_pkt_len(m);
@@ -432,6 +433,10 @@ dp_pktin_send(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t in_port,
     }
     pi->meta.metadata = a->userspace.metadata;
     memcpy(pi->meta.regs, a->userspace.regs, sizeof pi->meta.regs);
+    pi->meta.in_port = a->userspace.in_port;
+    if (tnl) {
+        pi->meta.tunnel = *tnl;
+    }
     if (len) {
         const void *d = rte_pktmbuf_read(m, 0, len, pi->data);
 

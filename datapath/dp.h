@@ -547,9 +547,11 @@ struct dp_pktin {
     uint8_t reason;             /* 0 no match (table-miss flow), 1 action */
     uint8_t table_id;
     uint64_t cookie;
-    /* The pipeline's metadata and registers at the controller action and
-     * the packet's conntrack fields then (a ct() earlier in the same
-     * actions included); every other field zero. */
+    /* The pipeline's metadata and registers at the controller action, its
+     * in_port when a load or a frozen state changed it (else 0), the
+     * tunnel metadata the packet came with and its conntrack fields then
+     * (a ct() earlier in the same actions included); every other field
+     * zero. */
     struct flow meta;
     uint8_t data[];
 };

@@ -246,6 +246,8 @@ errno_to_ofperr(int ret)
         return ofperr_nx(NXFMFC_INVALID_TLV_FIELD);
     case ERANGE:                /* A value longer than its option. */
         return ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_VALUE);
+    case EOVERFLOW:             /* A set_field of one. */
+        return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT);
     default:
         return ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT);
     }
@@ -761,18 +763,36 @@ tlv_table_mod(struct of_conn *c, struct bridge *br, const struct ofm_nx *nx,
               const uint8_t *msg, size_t len, uint32_t xid)
 {
     const struct tnl_tlv_map *cur = bridge_tlv_map(br);
-    char text[OFM_TLV_MAX_MAPS * 64] = "", err[256] = "";
+    char text[FLOW_TNL_MD_SLOTS * 96] = "", err[256] = "";
+    uint8_t slots = 0;          /* Those named so far. */
     size_t tl = 0;
     int ret = 0;
 
+    if (nx->command == NXTTMC_ADD && nx->n_maps > FLOW_TNL_MD_SLOTS) {
+        send_error(c, xid, ofperr_nx(NXTTMFC_TABLE_FULL), msg, len,
+                   "this switch has tun_metadata0..7 only");
+        return;
+    }
     for (size_t i = 0; i < nx->n_maps; i++) {
         const struct ofm_tlv_map *m = &nx->maps[i];
 
         if (m->index >= FLOW_TNL_MD_SLOTS) {
+            if (nx->command != NXTTMC_ADD) {
+                continue;       /* Not mapped, so nothing to delete. */
+            }
             send_error(c, xid, ofperr_nx(NXTTMFC_BAD_FIELD_IDX), msg, len,
                        "this switch has tun_metadata0..7 only");
             return;
         }
+        if (slots >> m->index & 1) {
+            if (nx->command != NXTTMC_ADD) {
+                continue;       /* Deleted once. */
+            }
+            send_error(c, xid, ofperr_nx(NXTTMFC_ALREADY_MAPPED), msg, len,
+                       "the field is mapped twice in the message");
+            return;
+        }
+        slots |= (uint8_t) (1u << m->index);
         if (nx->command == NXTTMC_ADD && m->len != 4 && m->len != 8) {
             send_error(c, xid, ofperr_nx(NXTTMFC_BAD_OPT_LEN), msg, len,
                        "this switch maps options of 4 or 8 bytes only");
@@ -792,6 +812,7 @@ tlv_table_mod(struct of_conn *c, struct bridge *br, const struct ofm_nx *nx,
                 return;
             }
         }
+        /* (At most FLOW_TNL_MD_SLOTS mappings of under 96 bytes.) */
         if (nx->command == NXTTMC_ADD) {
             tl += (size_t) snprintf(text + tl, sizeof text - tl,
                                     "%s{class=0x%x,type=%u,len=%u}"
@@ -2338,7 +2359,7 @@ send_packet_in(struct ofsw *ofsw, const struct dp_pktin *pi)
     }
     for (struct of_conn *c = ob->conns; c; c = c->next) {
         struct ofm_packet_in m = {
-            .in_port = ofport,
+            .in_port = pi->meta.in_port ? pi->meta.in_port : ofport,
             .total_len = pi->total_len,
             .reason = pi->reason,
             .table_id = pi->table_id,

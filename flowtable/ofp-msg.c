@@ -757,9 +757,12 @@ wire_to_value(const struct oxm_field *f, const struct mf_field *mf,
         return 0;
     }
     uint64_t x = get_uint(w, f->width);
-    if (mf->id == MFF_IN_PORT && !is_mask && f->width == 4) {
+    if (mf->id == MFF_IN_PORT && !is_mask) {
         uint32_t port;
 
+        if (f->width == 2 && x >= OFPP_MAX) {
+            x += 0xffff0000u;   /* NXM's reserved ports, as OXM's. */
+        }
         if (!ofm_port_from_wire((uint32_t) x, &port)) {
             return ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_VALUE);
         }
@@ -782,8 +785,11 @@ value_to_wire(const struct oxm_field *f, const struct mf_field *mf,
         return;
     }
     uint32_t x = mf_value_to_u32(mf, v);
-    if (mf->id == MFF_IN_PORT && !is_mask && f->width == 4) {
+    if (mf->id == MFF_IN_PORT && !is_mask) {
         x = ofm_port_to_wire(x);
+        if (f->width == 2) {
+            x &= 0xffff;        /* NXM's 16 bits (a reserved port). */
+        }
     }
     put_uint(w, f->width, x);
 }
@@ -922,9 +928,14 @@ oxm_pull(const uint8_t *p, size_t avail, struct oxm_tlv *t, char *err,
         return oxm_pull_varlen(p + hlen, plen, t, err, errsize);
     }
     if (plen != (t->has_mask ? 2 : 1) * t->f->width) {
-        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
-                    errsize, "OXM %s: %u bytes, expected %u", t->f->name,
-                    plen, (t->has_mask ? 2 : 1) * t->f->width);
+        /* As Open vSwitch, which knows a field by its whole header:
+         * another length is another (unknown) field, or a mask of the
+         * wrong size. */
+        return fail(ofperr_make(OFPET_BAD_MATCH,
+                                t->has_mask && plen == t->f->width
+                                ? OFPBMC_BAD_WILDCARDS : OFPBMC_BAD_FIELD),
+                    err, errsize, "OXM %s: %u bytes, expected %u",
+                    t->f->name, plen, (t->has_mask ? 2 : 1) * t->f->width);
     }
     e = wire_to_value(t->f, t->mf, p + hlen, false, &t->value);
     if (e) {
@@ -969,17 +980,35 @@ ofm_match_decode(const uint8_t *p, size_t len, struct of_match *m,
     type = get16(p);
     mlen = get16(p + 2);
     if (type != 1) {
-        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_TYPE), err,
-                    errsize, "match type %u (only OXM, 1)", type);
+        /* (Type 0, OpenFlow 1.1's standard match, is 88 bytes: Open
+         * vSwitch answers BAD_LEN for another length.) */
+        return fail(ofperr_make(OFPET_BAD_MATCH, type == 0 && mlen != 88
+                                                 ? OFPBMC_BAD_LEN
+                                                 : OFPBMC_BAD_TYPE),
+                    err, errsize, "match type %u (only OXM, 1)", type);
     }
-    if (mlen < 4 || (size_t) (mlen + 7) / 8 * 8 > len) {
+    if (mlen < 4) {
         return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
+                    errsize, "match length %u", mlen);
+    }
+    if ((size_t) (mlen + 7) / 8 * 8 > len) {
+        /* Past the message: a message-level length fault, as in Open
+         * vSwitch. */
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
                     errsize, "match length %u does not fit in %zu bytes",
                     mlen, len);
     }
     for (off = 4; off < mlen;) {
         struct oxm_tlv t;
-        ofperr e = oxm_pull(p + off, mlen - off, &t, err, errsize);
+        ofperr e;
+
+        if (mlen - off >= 4
+            && 4u + (get32(p + off) & 0xff) > (size_t) (mlen - off)) {
+            return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                        errsize, "OXM field 0x%08x runs past the match",
+                        get32(p + off));
+        }
+        e = oxm_pull(p + off, mlen - off, &t, err, errsize);
 
         if (e) {
             return e;
@@ -1204,6 +1233,7 @@ ofm_match_encode(struct ofbuf *b, const struct of_match *m)
 #define OFPIT_APPLY_ACTIONS 4
 #define OFPIT_CLEAR_ACTIONS 5
 #define OFPIT_METER 6
+#define OFPIT_EXPERIMENTER 0xffff
 
 #define MAX_DECODED_ACTIONS 4096
 
@@ -1249,8 +1279,9 @@ set_field_from_tlv(const struct oxm_tlv *t, const struct of_match *match,
                     "ct(exec(...))", t->f->name);
     }
     if (!t->mf->writable && !ct_field) {
-        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_TYPE), err,
-                    errsize, "set_field: %s is not writable", t->f->name);
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT),
+                    err, errsize, "set_field: %s is not writable",
+                    t->f->name);
     }
     if (!t->mf->maskable && !value_all_ones(t->mf, &t->mask)
         && !t->load) {
@@ -1295,7 +1326,7 @@ reg_load_decode(const uint8_t *p, const struct of_match *match, bool in_ct,
                     errsize, "reg_load: field 0x%08x is not supported", dst);
     }
     if (ofs + n_bits > f->width * 8u) {
-        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_ARGUMENT),
+        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_LEN),
                     err, errsize, "reg_load: bits %u..%u outside %s", ofs,
                     ofs + n_bits - 1, f->name);
     }
@@ -1378,8 +1409,8 @@ nat_decode(const uint8_t *p, size_t len, struct ct_nat *nat, char *err,
 #define NAT_TAKE(n)                                                        \
     do {                                                                   \
         if (off + (n) > len) {                                             \
-            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err, \
-                        errsize, "nat: ranges truncated");                 \
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT), \
+                        err, errsize, "nat: ranges truncated");            \
         }                                                                  \
     } while (0)
     if (present & NX_NAT_RANGE_IPV4_MIN) {
@@ -1520,7 +1551,7 @@ ct_decode(const uint8_t *p, size_t len, const struct of_match *match,
             return e;
         }
         if (a->ct.zone_src.n_bits != 16) {
-            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_ARGUMENT),
+            return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_SET_LEN),
                         err, errsize, "ct: a zone is 16 bits, not %u",
                         a->ct.zone_src.n_bits);
         }
@@ -1605,7 +1636,8 @@ reg_move_decode(const uint8_t *p, size_t len, const struct of_match *match,
     ofperr e;
 
     if (len != 24) {
-        return fail(ofperr_make(OFPET_BAD_ACTION, OFPBAC_BAD_LEN), err,
+        /* (BAD_MATCH/BAD_LEN, as Open vSwitch answers.) */
+        return fail(ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN), err,
                     errsize, "move: length %zu", len);
     }
     n_bits = get16(p + 10);
@@ -1929,19 +1961,25 @@ actions_decode__(const uint8_t *p, size_t len, const struct of_match *match,
             struct oxm_tlv t;
             struct of_action tmp;
 
+            t.f = NULL;
             e = oxm_pull(ap + 4, alen - 4, &t, err, errsize);
             if (e) {
-                e = ofperr_make(OFPET_BAD_ACTION,
-                                ofperr_code(e) == OFPBMC_BAD_FIELD
-                                ? OFPBAC_BAD_SET_TYPE
-                                : ofperr_code(e) == OFPBMC_BAD_LEN
-                                ? OFPBAC_BAD_SET_LEN
-                                : OFPBAC_BAD_SET_ARGUMENT);
+                /* As Open vSwitch answers: an unknown field BAD_SET_TYPE,
+                 * a known one of another length BAD_SET_LEN, one that
+                 * runs past the action BAD_MATCH/BAD_LEN. */
+                e = ofperr_code(e) == OFPBMC_BAD_LEN
+                    ? ofperr_make(OFPET_BAD_MATCH, OFPBMC_BAD_LEN)
+                    : ofperr_make(OFPET_BAD_ACTION,
+                                  ofperr_code(e) == OFPBMC_BAD_FIELD
+                                  || ofperr_code(e) == OFPBMC_BAD_WILDCARDS
+                                  ? (t.f ? OFPBAC_BAD_SET_LEN
+                                         : OFPBAC_BAD_SET_TYPE)
+                                  : OFPBAC_BAD_SET_ARGUMENT);
                 break;
             }
             if (t.has_mask) {
-                return fail(ofperr_make(OFPET_BAD_ACTION,
-                                        OFPBAC_BAD_SET_ARGUMENT), err,
+                return fail(ofperr_make(OFPET_BAD_MATCH,
+                                        OFPBMC_BAD_WILDCARDS), err,
                             errsize, "set_field: a mask needs OpenFlow "
                             "1.5 or reg_load");
             }
@@ -2042,6 +2080,13 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
     ofperr e = 0;
 
     *out = NULL;
+    if (len % 8) {
+        /* Instructions come in multiples of 8 bytes: otherwise the
+         * message's length is at fault (Open vSwitch's answer). */
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_BAD_LEN), err,
+                    errsize, "instructions: %zu bytes, not a multiple of 8",
+                    len);
+    }
     while (off < len) {
         const uint8_t *ip = p + off;
         uint16_t type, ilen;
@@ -2061,8 +2106,7 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
         switch (type) {
         case OFPIT_APPLY_ACTIONS:
             if (seen_apply) {
-                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION,
-                                     OFPBIC_UNSUP_INST), err, errsize,
+                e = fail(OFPERR_DUP_INSTRUCTION, err, errsize,
                          "apply_actions given twice");
                 goto out;
             }
@@ -2074,10 +2118,14 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
             }
             break;
         case OFPIT_GOTO_TABLE:
-            if (ilen != 8 || goto_table >= 0) {
+            if (ilen != 8) {
                 e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
-                         err, errsize, "goto_table: length %u or given twice",
-                         ilen);
+                         err, errsize, "goto_table: length %u", ilen);
+                goto out;
+            }
+            if (goto_table >= 0) {
+                e = fail(OFPERR_DUP_INSTRUCTION, err, errsize,
+                         "goto_table given twice");
                 goto out;
             }
             goto_table = ip[4];
@@ -2089,10 +2137,14 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
             }
             break;
         case OFPIT_METER:
-            if (ilen != 8 || meter_id) {
+            if (ilen != 8) {
                 e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
-                         err, errsize, "meter: length %u or given twice",
-                         ilen);
+                         err, errsize, "meter: length %u", ilen);
+                goto out;
+            }
+            if (meter_id) {
+                e = fail(OFPERR_DUP_INSTRUCTION, err, errsize,
+                         "meter given twice");
                 goto out;
             }
             meter_id = get32(ip + 4);
@@ -2105,10 +2157,14 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
             break;
         case OFPIT_WRITE_METADATA:
             /* type, len, pad[4], metadata, metadata_mask. */
-            if (ilen != 24 || has_wmd) {
-                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
-                         err, errsize, "write_metadata: length %u or given "
-                         "twice", ilen);
+            if (ilen != 24) {
+                    e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
+                         err, errsize, "write_metadata: length %u", ilen);
+                goto out;
+            }
+            if (has_wmd) {
+                e = fail(OFPERR_DUP_INSTRUCTION, err, errsize,
+                         "write_metadata given twice");
                 goto out;
             }
             has_wmd = true;
@@ -2118,18 +2174,21 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
             wmd_mask = get64(ip + 16);
             break;
         case OFPIT_CLEAR_ACTIONS:
-            if (ilen != 8 || has_clear) {
-                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
-                         err, errsize, "clear_actions: length %u or given "
-                         "twice", ilen);
+            if (ilen != 8) {
+                    e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
+                         err, errsize, "clear_actions: length %u", ilen);
+                goto out;
+            }
+            if (has_clear) {
+                e = fail(OFPERR_DUP_INSTRUCTION, err, errsize,
+                         "clear_actions given twice");
                 goto out;
             }
             has_clear = true;
             break;
         case OFPIT_WRITE_ACTIONS:
             if (has_write) {
-                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION,
-                                     OFPBIC_UNSUP_INST), err, errsize,
+                e = fail(OFPERR_DUP_INSTRUCTION, err, errsize,
                          "write_actions given twice");
                 goto out;
             }
@@ -2149,6 +2208,12 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
                 }
             }
             break;
+        case OFPIT_EXPERIMENTER:
+            e = fail(ofperr_make(OFPET_BAD_INSTRUCTION,
+                                 OFPBIC_BAD_EXPERIMENTER), err, errsize,
+                     "experimenter instruction 0x%08x is not supported",
+                     ilen >= 8 ? get32(ip + 4) : 0);
+            goto out;
         default:
             e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_UNKNOWN_INST),
                      err, errsize, "instruction type %u is unknown", type);
@@ -2704,8 +2769,9 @@ ofm_flow_mod_decode(const uint8_t *msg, size_t len, struct ofm_flow_mod *fm,
         }
         s->table_set = false;
     } else if (s->table_id >= OF_N_TABLES) {
-        return fail(ofperr_make(OFPET_FLOW_MOD_FAILED, OFPFMFC_BAD_TABLE_ID),
-                    err, errsize, "flow_mod: table %u does not exist",
+        /* Table 254: the switch's own, as Open vSwitch's hidden table. */
+        return fail(ofperr_make(OFPET_BAD_REQUEST, OFPBRC_EPERM),
+                    err, errsize, "flow_mod: table %u is not for flows",
                     s->table_id);
     } else {
         s->table_set = true;
@@ -3069,8 +3135,16 @@ tf_put_fields(struct ofbuf *b, bool writable, bool masked_only)
         const struct mf_field *mf = mf_from_id(f->id);
         bool dup = false;
 
-        for (size_t k = 0; k < i; k++) {
-            dup = dup || oxm_fields[k].id == f->id;
+        if (f->id == MFF_IN_PORT) {
+            /* Matched as OXM_OF_IN_PORT; written (set_field) only as
+             * NXM_OF_IN_PORT. */
+            if (writable != (f->cls == OXM_CLASS_NXM0)) {
+                continue;
+            }
+        } else {
+            for (size_t k = 0; k < i; k++) {
+                dup = dup || oxm_fields[k].id == f->id;
+            }
         }
         if (dup || f->id == MFF_VLAN_TCI || f->id == MFF_NW_TOS) {
             continue;           /* Written in another form. */

@@ -178,6 +178,7 @@ enum ofp_error_type {
 #define OFPBIC_BAD_LEN 7
 #define OFPBMC_BAD_TYPE 0
 #define OFPBMC_BAD_LEN 1
+#define OFPBMC_BAD_WILDCARDS 5
 #define OFPBMC_BAD_FIELD 6
 #define OFPBMC_BAD_VALUE 7
 #define OFPBMC_BAD_MASK 8
@@ -270,6 +271,10 @@ ofperr_nx(uint16_t code)
 #define NXTTMFC_ALREADY_MAPPED 20
 #define NXTTMFC_DUP_ENTRY 21
 #define NXTTMFC_INVALID_TLV_DEL 38
+
+/* An instruction given twice: OpenFlow 1.3 has no code for it; Open
+ * vSwitch sends the ONF extension's (OpenFlow 1.4's OFPBIC_DUP_INST). */
+#define OFPERR_DUP_INSTRUCTION ofperr_make(OFPERR_TYPE_ONF, 2600)
 
 /* Flow mod flags. */
 #define OFPFF_SEND_FLOW_REM 0x0001

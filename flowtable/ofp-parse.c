@@ -2448,7 +2448,7 @@ of_flow_spec_check_tlv(const struct of_flow_spec *spec,
         if (slot >= 0 && !tlv_fits(a->set_field.value.bytes, lens[slot])) {
             set_err(err, errsize, "set_field of tun_metadata%d: more than "
                     "the %u bytes of its option", slot, lens[slot]);
-            return ERANGE;
+            return EOVERFLOW;
         }
     }
     return 0;

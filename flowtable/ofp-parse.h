@@ -101,9 +101,9 @@ int of_flow_parse(struct of_flow_spec *spec, const char *text,
 /* GENEVE options (tun_metadata0..7) against a bridge's TLV map: 'lens[i]'
  * is the length tun_metadata<i> is mapped to (0: unmapped).  Returns 0;
  * ENOKEY when the spec's match or a set_field names an unmapped one (Open
- * vSwitch's NXFMFC_INVALID_TLV_FIELD); ERANGE when a value needs more
- * bytes than the option has (Open vSwitch keeps its leading bytes); each
- * with a message in 'err'. */
+ * vSwitch's NXFMFC_INVALID_TLV_FIELD); ERANGE when a matched value needs
+ * more bytes than the option has, EOVERFLOW when a set value does (Open
+ * vSwitch keeps its leading bytes); each with a message in 'err'. */
 int of_flow_spec_check_tlv(const struct of_flow_spec *spec,
                            const uint8_t lens[FLOW_TNL_MD_SLOTS], char *err,
                            size_t errsize);

@@ -54,6 +54,14 @@ struct frozen_aset {
     struct of_action set[OFPROTO_ASET_MAX_SETS];
 };
 
+/* The bytes of 'fa' in use: a frozen state keeps only those (the sets
+ * not written are not stored, hashed or compared). */
+static size_t
+frozen_aset_size(const struct frozen_aset *fa)
+{
+    return offsetof(struct frozen_aset, set) + fa->n_set * sizeof fa->set[0];
+}
+
 /* What identifies a frozen state: the table to resume in and the
  * pipeline's state at the ct(table=T).  in_port, tunnel and aset only
  * when the pass had changed them from the packet's (else has_in_port
@@ -80,7 +88,8 @@ struct frozen {
     uint64_t metadata;
     uint32_t regs[FLOW_N_REGS];
     struct flow_tnl *tunnel;    /* Owned; NULL: the packet's own. */
-    struct frozen_aset *aset;   /* Owned; NULL: an empty set. */
+    struct frozen_aset *aset;   /* Owned, frozen_aset_size() bytes;
+                                 * NULL: an empty set. */
     _Atomic uint32_t ref_cnt;
     struct frozen *next_by_state;
     struct frozen *next_by_id;
@@ -516,7 +525,7 @@ frozen_hash(const struct frozen_key *k)
         h = frozen_mix_bytes(h, k->tunnel, sizeof *k->tunnel);
     }
     if (k->aset) {
-        h = frozen_mix_bytes(h ^ 1, k->aset, sizeof *k->aset);
+        h = frozen_mix_bytes(h ^ 1, k->aset, frozen_aset_size(k->aset));
     }
     return (uint32_t) (h ^ h >> 32);
 }
@@ -532,7 +541,9 @@ frozen_matches(const struct frozen *f, uint32_t h,
            && !f->tunnel == !k->tunnel
            && (!k->tunnel || !memcmp(f->tunnel, k->tunnel, sizeof *f->tunnel))
            && !f->aset == !k->aset
-           && (!k->aset || !memcmp(f->aset, k->aset, sizeof *f->aset));
+           && (!k->aset || (f->aset->n_set == k->aset->n_set
+                            && !memcmp(f->aset, k->aset,
+                                       frozen_aset_size(k->aset))));
 }
 
 static struct frozen *
@@ -617,7 +628,8 @@ frozen_get(struct ofproto *ofp, const struct frozen_key *k)
                 && !frozen_grow(ofp))
             || !(f = calloc(1, sizeof *f))
             || (k->tunnel && !(f->tunnel = malloc(sizeof *f->tunnel)))
-            || (k->aset && !(f->aset = malloc(sizeof *f->aset)))) {
+            || (k->aset
+                && !(f->aset = malloc(frozen_aset_size(k->aset))))) {
             pthread_mutex_unlock(&ofp->frozen_mu);
             if (f) {
                 free(f->tunnel);
@@ -638,7 +650,7 @@ frozen_get(struct ofproto *ofp, const struct frozen_key *k)
             memcpy(f->tunnel, k->tunnel, sizeof *f->tunnel);
         }
         if (k->aset) {
-            memcpy(f->aset, k->aset, sizeof *f->aset);
+            memcpy(f->aset, k->aset, frozen_aset_size(k->aset));
         }
         /* Ids count up and skip any in use after wrapping: an id is not
          * given again while a packet could still carry it. */
@@ -683,7 +695,8 @@ frozen_thaw(struct ofproto *ofp, uint32_t id, struct flow *w,
         }
         *has_aset = f->aset != NULL;
         if (f->aset) {
-            memcpy(aset, f->aset, sizeof *aset);
+            memset(aset, 0, sizeof *aset);
+            memcpy(aset, f->aset, frozen_aset_size(f->aset));
         }
     }
     pthread_mutex_unlock(&ofp->frozen_mu);
@@ -3102,18 +3115,20 @@ xlate_set_field(struct xctx *x, const struct of_action *a)
         break;
     case MFF_IN_PORT:
         /* The pipeline's (later lookups, IN_PORT, NORMAL, packet-ins,
-         * and a ct(table=N) freezes it): no datapath action.  The bits
-         * not written are the packet's. */
-        x->wc->in_port = UINT32_MAX;
+         * and a ct(table=N) freezes it): no datapath action.  (Every
+         * megaflow matches in_port exactly.) */
         break;
     case MFF_TUN_METADATA0: case MFF_TUN_METADATA1:
     case MFF_TUN_METADATA2: case MFF_TUN_METADATA3:
     case MFF_TUN_METADATA4: case MFF_TUN_METADATA5:
     case MFF_TUN_METADATA6: case MFF_TUN_METADATA7:
         /* A GENEVE option the encapsulation sends (the TLV map says
-         * which): present from now on. */
+         * which): present from now on (whether it was, a ct(table=N)
+         * that freezes the tunnel may ask). */
         w->tunnel.md_present |= (uint8_t) (1u << mf_tun_metadata_slot(
                                                mf->id));
+        x->wc->tunnel.md_present |= (uint8_t) (1u << mf_tun_metadata_slot(
+                                                   mf->id));
         break;
     case MFF_NW_SRC:
     case MFF_NW_DST:
@@ -3309,8 +3324,12 @@ xlate_ct(struct xctx *x, const struct of_ct *ct)
         }
         if (memcmp(&x->work.tunnel, &x->base.tunnel, sizeof x->work.tunnel)) {
             /* A set_field of a tunnel field has no datapath action: the
-             * next pass takes it from the frozen state. */
+             * next pass takes it from the frozen state, which holds the
+             * packet's other tunnel fields too: all of them join this
+             * pass's match. */
             k.tunnel = &x->work.tunnel;
+            memset(&x->wc->tunnel, 0xff, sizeof x->wc->tunnel);
+            memset(x->wc->tunnel.pad, 0, sizeof x->wc->tunnel.pad);
         }
         if (aset_freeze(&x->aset, &fa)) {
             k.aset = &fa;
@@ -3735,6 +3754,8 @@ xlate_controller(struct xctx *x, uint16_t max_len, uint8_t table_id)
         a->userspace.reason = miss ? 0 : 1;
         a->userspace.table_id = table_id;
         a->userspace.cookie = r ? r->cookie : UINT64_MAX;
+        a->userspace.in_port = x->work.in_port != x->base.in_port
+                               ? x->work.in_port : 0;
         a->userspace.metadata = x->work.metadata;
         memcpy(a->userspace.regs, x->work.regs, sizeof a->userspace.regs);
     }

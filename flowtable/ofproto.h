@@ -38,8 +38,9 @@
  *   then outputs to the learned port of (dl_dst, VID) if it is known and not
  *   the input port, drops if it is the input port, floods otherwise; it
  *   un-wildcards in_port, dl_src, dl_dst and vlan_tci.  resubmit(port,table)
- *   runs a nested lookup (in_port replaced for its duration unless port is
- *   IN_PORT; a miss does nothing); nesting beyond OFPROTO_MAX_RESUBMIT_DEPTH
+ *   runs a nested lookup (looked up with in_port 'port' unless port is
+ *   IN_PORT, as in Open vSwitch: the rule's actions see the pipeline's own
+ *   in_port; a miss does nothing); nesting beyond OFPROTO_MAX_RESUBMIT_DEPTH
  *   or more than OFPROTO_MAX_RESUBMITS resubmits in total drops the packet
  *   (all actions discarded).  goto_table:T continues in table T > current;
  *   a miss in any table reached by goto_table (or in table 0) ends the

@@ -18,7 +18,11 @@
  * fixed): each states the input and what is expected.
  *
  * With OFP_MSG_WRITE_CORPUS=DIR in the environment, test_write_corpus
- * writes the seed corpus of tests/fuzz/fuzz-ofp-msg.c into DIR.
+ * writes the seed corpus of tests/fuzz/fuzz-ofp-msg.c into DIR.  With
+ * OFP_MSG_WRITE_REFUSALS=FILE, test_refusals writes each refused message
+ * and the error expected of it to FILE, a line each ("name<TAB>hex<TAB>
+ * type<TAB>code"): tests/integration/test_openflow.py sends them to
+ * sluiced and to Open vSwitch 3.1 and compares the answers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1321,28 +1325,30 @@ static const struct refusal refusals[] = {
     {"bad flags", 0, 0, 0x0020, "", NULL, FMF, OFPFMFC_BAD_FLAGS},
     {"bad flags high", 0, 0, 0x8001, "", NULL, FMF, OFPFMFC_BAD_FLAGS},
     {"add to table 255", 255, 0, 0, "", NULL, FMF, OFPFMFC_BAD_TABLE_ID},
-    {"add to table 254", 254, 0, 0, "", NULL, FMF, OFPFMFC_BAD_TABLE_ID},
-    {"delete in table 254", 254, 3, 0, "", NULL, FMF, OFPFMFC_BAD_TABLE_ID},
+    {"add to table 254", 254, 0, 0, "", NULL, OFPET_BAD_REQUEST,
+     OFPBRC_EPERM},
+    {"delete in table 254", 254, 3, 0, "", NULL, OFPET_BAD_REQUEST,
+     OFPBRC_EPERM},
 
     /* The match. */
-    {"truncated match", 0, 0, 0, "=0001 0020 80000004 00000001", NULL,
-     BM, OFPBMC_BAD_LEN},
+    {"truncated match", 0, 0, 0, "=0001 0020 80000004 00000001", NULL, OFPET_BAD_REQUEST,
+     OFPBRC_BAD_LEN},
     {"match length under 4", 0, 0, 0, "=0001 0002 00000000", NULL,
      BM, OFPBMC_BAD_LEN},
-    {"match without its padding", 0, 0, 0, "=0001 000a 80000a02 0800", NULL,
-     BM, OFPBMC_BAD_LEN},
-    {"standard match type", 0, 0, 0, "=0000 0004 00000000", NULL,
-     BM, OFPBMC_BAD_TYPE},
+    {"match without its padding", 0, 0, 0, "=0001 000a 80000a02 0800", NULL, OFPET_BAD_REQUEST,
+     OFPBRC_BAD_LEN},
+    {"standard match type", 0, 0, 0, "=0000 0004 00000000", NULL, BM,
+     OFPBMC_BAD_LEN},
     {"truncated OXM header", 0, 0, 0, "=0001 0006 8000 0000", NULL,
      BM, OFPBMC_BAD_LEN},
-    {"OXM past the match", 0, 0, 0, "=0001 0008 80000a02 08000000", NULL,
-     BM, OFPBMC_BAD_LEN},
-    {"bad OXM length (eth_type 3)", 0, 0, 0, "80000a03 080000", NULL,
-     BM, OFPBMC_BAD_LEN},
-    {"bad OXM length (in_port 2)", 0, 0, 0, "80000002 0001", NULL,
-     BM, OFPBMC_BAD_LEN},
-    {"bad OXM length (masked ipv4 4)", 0, 0, 0, IP "80001704 0a000000", NULL,
-     BM, OFPBMC_BAD_LEN},
+    {"OXM past the match", 0, 0, 0, "=0001 0008 80000a02 08000000", NULL, OFPET_BAD_REQUEST,
+     OFPBRC_BAD_LEN},
+    {"bad OXM length (eth_type 3)", 0, 0, 0, "80000a03 080000", NULL, BM,
+     OFPBMC_BAD_FIELD},
+    {"bad OXM length (in_port 2)", 0, 0, 0, "80000002 0001", NULL, BM,
+     OFPBMC_BAD_FIELD},
+    {"bad OXM length (masked ipv4 4)", 0, 0, 0, IP "80001704 0a000000", NULL, BM,
+     OFPBMC_BAD_WILDCARDS},
     {"experimenter OXM too short", 0, 0, 0, "ffff5402 4f4e", NULL,
      BM, OFPBMC_BAD_LEN},
     {"duplicate field", 0, 0, 0, IP "80000a02 0800", NULL,
@@ -1362,8 +1368,8 @@ static const struct refusal refusals[] = {
      BM, OFPBMC_BAD_FIELD},
     {"unknown OXM class", 0, 0, 0, "80020004 00000001", NULL,
      BM, OFPBMC_BAD_FIELD},
-    {"xreg0 of 4 bytes", 0, 0, 0, "80010004 00000001", NULL,
-     BM, OFPBMC_BAD_LEN},
+    {"xreg0 of 4 bytes", 0, 0, 0, "80010004 00000001", NULL, BM,
+     OFPBMC_BAD_FIELD},
     {"unknown experimenter", 0, 0, 0, "ffff5406 12345678 0002", NULL,
      BM, OFPBMC_BAD_FIELD},
     {"tcp_src without ip_proto", 0, 0, 0, IP "80001a02 0050", NULL,
@@ -1410,8 +1416,8 @@ static const struct refusal refusals[] = {
 
     /* Instructions. */
     {"write_actions twice", 0, 0, 0, "",
-     "0003 0018 00000000 " OUT1 "0003 0018 00000000 " OUT1,
-     BI, OFPBIC_UNSUP_INST},
+     "0003 0018 00000000 " OUT1 "0003 0018 00000000 " OUT1, OFPERR_TYPE_ONF,
+     2600},
     {"write_actions with an action of 4 bytes", 0, 0, 0, "",
      "0003 0010 00000000 0000 0004 00000000", BA, OFPBAC_BAD_LEN},
     {"clear_actions of 16 bytes", 0, 0, 0, "",
@@ -1420,32 +1426,33 @@ static const struct refusal refusals[] = {
      "0002 0010 00000000 0000000000000001", BI, OFPBIC_BAD_LEN},
     {"write_metadata twice", 0, 0, 0, "",
      "0002 0018 00000000 0000000000000001 ffffffffffffffff"
-     "0002 0018 00000000 0000000000000001 ffffffffffffffff",
-     BI, OFPBIC_BAD_LEN},
+     "0002 0018 00000000 0000000000000001 ffffffffffffffff", OFPERR_TYPE_ONF,
+     2600},
     {"meter 0", 0, 0, 0, "", "0006 0008 00000000", OFPET_METER_MOD_FAILED,
      OFPMMFC_INVALID_METER},
-    {"meter twice", 0, 0, 0, "", "0006 0008 00000001 0006 0008 00000002",
-     BI, OFPBIC_BAD_LEN},
-    {"meter, bad length", 0, 0, 0, "", "0006 0010 00000001 00000000", BI,
-     OFPBIC_BAD_LEN},
+    {"meter twice", 0, 0, 0, "", "0006 0008 00000001 0006 0008 00000002", OFPERR_TYPE_ONF,
+     2600},
+    {"meter, bad length", 0, 0, 0, "", "0006 0010 00000001 00000000", OFPET_BAD_REQUEST,
+     OFPBRC_BAD_LEN},
     {"apply_actions twice", 0, 0, 0, "",
-     "0004 0008 00000000 0004 0008 00000000", BI, OFPBIC_UNSUP_INST},
+     "0004 0008 00000000 0004 0008 00000000", OFPERR_TYPE_ONF,
+     2600},
     {"unknown instruction", 0, 0, 0, "", "0007 0008 00000000", BI,
      OFPBIC_UNKNOWN_INST},
     {"experimenter instruction", 0, 0, 0, "", "ffff 0008 00002320", BI,
-     OFPBIC_UNKNOWN_INST},
+     OFPBIC_BAD_EXPERIMENTER},
     {"instruction length 4", 0, 0, 0, "", "0004 0004 00000000", BI,
      OFPBIC_BAD_LEN},
-    {"instruction length 12", 0, 0, 0, "", "0004 000c 00000000 00000000",
-     BI, OFPBIC_BAD_LEN},
+    {"instruction length 12", 0, 0, 0, "", "0004 000c 00000000 00000000", OFPET_BAD_REQUEST,
+     OFPBRC_BAD_LEN},
     {"instruction past the end", 0, 0, 0, "", "0004 0010 00000000", BI,
      OFPBIC_BAD_LEN},
-    {"truncated instruction header", 0, 0, 0, "", "0004 0008 00000000 0001",
-     BI, OFPBIC_BAD_LEN},
-    {"goto_table length 16", 0, 0, 0, "", "0001 0010 02000000 00000000",
-     BI, OFPBIC_BAD_LEN},
-    {"goto_table twice", 0, 0, 0, "", "0001 0008 02000000 0001 0008 03000000",
-     BI, OFPBIC_BAD_LEN},
+    {"truncated instruction header", 0, 0, 0, "", "0004 0008 00000000 0001", OFPET_BAD_REQUEST,
+     OFPBRC_BAD_LEN},
+    {"goto_table length 16", 0, 0, 0, "", "0001 0010 02000000 00000000", OFPET_BAD_REQUEST,
+     OFPBRC_BAD_LEN},
+    {"goto_table twice", 0, 0, 0, "", "0001 0008 02000000 0001 0008 03000000", OFPERR_TYPE_ONF,
+     2600},
     {"goto_table backwards", 3, 0, 0, "", "0001 0008 02000000", BI,
      OFPBIC_BAD_TABLE_ID},
     {"goto_table to itself", 3, 0, 0, "", "0001 0008 03000000", BI,
@@ -1481,16 +1488,18 @@ static const struct refusal refusals[] = {
      "000000", BA, OFPBAC_BAD_EXPERIMENTER},
     {"unknown Nicira action (note)", 0, 0, 0, "", "A:" NX("0008"), BA,
      OFPBAC_BAD_EXP_TYPE},
-    {"reg_move of 16 bytes", 0, 0, 0, "", "A:" NX("0006"), BA,
-     OFPBAC_BAD_LEN},
+    {"reg_move of 16 bytes", 0, 0, 0, "", "A:" NX("0006"), BM,
+     OFPBMC_BAD_LEN},
     {"NXAST_NAT outside ct", 0, 0, 0, "", "A:" NX("0024"), BA,
      OFPBAC_BAD_EXP_TYPE},
     {"truncated Nicira action", 0, 0, 0, "", "A:ffff 0008 00002320", BA,
      OFPBAC_BAD_LEN},
     {"set_field with a mask", 0, 0, 0, IP,
-     "A:0019 0010 80001708 01020304 ffff0000", BA, OFPBAC_BAD_SET_ARGUMENT},
-    {"set_field of an unknown field", 0, 0, 0, "",
-     "A:0019 0010 80000204 00000001 00000000", BA, OFPBAC_BAD_SET_TYPE},
+     "A:0019 0010 80001708 01020304 ffff0000", BM,
+     OFPBMC_BAD_WILDCARDS},
+    {"set_field of in_phy_port (not a field here)", 0, 0, 0, "",
+     "A:0019 0010 80000204 00000001 00000000", BA,
+     OFPBAC_BAD_SET_TYPE},
     {"tun_metadata longer than 8 bytes", 0, 0, 0,
      "00015009 010000000000000001", NULL, BM, OFPBMC_BAD_VALUE},
     {"masked tun_metadata of odd length", 0, 0, 0, "00015103 123456", NULL,
@@ -1500,9 +1509,10 @@ static const struct refusal refusals[] = {
     {"set_field of OXM_OF_IN_PORT (OpenFlow forbids it)", 0, 0, 0, "",
      "A:0019 0010 80000004 00000002 00000000", BA, OFPBAC_BAD_SET_ARGUMENT},
     {"set_field of eth_type (read-only)", 0, 0, 0, "",
-     "A:0019 0010 80000a02 0800 000000000000", BA, OFPBAC_BAD_SET_TYPE},
-    {"set_field past its action", 0, 0, 0, IP, "A:0019 0008 80001604", BA,
-     OFPBAC_BAD_SET_LEN},
+     "A:0019 0010 80000a02 0800 000000000000", BA,
+     OFPBAC_BAD_SET_ARGUMENT},
+    {"set_field past its action", 0, 0, 0, IP, "A:0019 0008 80001604", BM,
+     OFPBMC_BAD_LEN},
     {"set_field of ipv4_src, not IP", 0, 0, 0, "",
      "A:0019 0010 80001604 01020304 00000000", BA,
      OFPBAC_MATCH_INCONSISTENT},
@@ -1524,7 +1534,7 @@ static const struct refusal refusals[] = {
      "0000000000000000", BA, OFPBAC_BAD_LEN},
     {"reg_load bits outside the field", 0, 0, 0, IP,
      "A:ffff 0018 00002320 0007 07c7 80001604 0000000000000001", BA,
-     OFPBAC_BAD_SET_ARGUMENT},
+     OFPBAC_BAD_SET_LEN},
     {"reg_load of an unknown field", 0, 0, 0, "",
      "A:ffff 0018 00002320 0007 001f 00014204 0000000000000001", BA,
      OFPBAC_BAD_SET_TYPE},
@@ -1539,7 +1549,7 @@ static const struct refusal refusals[] = {
      OFPBAC_BAD_ARGUMENT},
     {"ct zone from 8 bits of a field", 0, 0, 0, IP,
      "A:ffff 0018 00002320 0023 0000 00010004 0007 ff 000000 0000", BA,
-     OFPBAC_BAD_ARGUMENT},
+     OFPBAC_BAD_SET_LEN},
     {"ct zone from an unknown field", 0, 0, 0, IP,
      "A:ffff 0018 00002320 0023 0000 00014204 000f ff 000000 0000", BA,
      OFPBAC_BAD_ARGUMENT},
@@ -1594,13 +1604,15 @@ static const struct refusal refusals[] = {
      BA, OFPBAC_BAD_ARGUMENT},
     {"nat ranges truncated", 0, 0, 0, IP,
      "A:ffff 0028 00002320 0023 0001 00000000 0000 ff 000000 0000 "
-     "ffff 0010 00002320 0024 0000 0001 0001",
-     BA, OFPBAC_BAD_LEN},
+     "ffff 0010 00002320 0024 0000 0001 0001", BA,
+     OFPBAC_BAD_ARGUMENT},
     {"nat flags without src or dst", 0, 0, 0, IP,
      "A:ffff 0028 00002320 0023 0001 00000000 0000 ff 000000 0000 "
      "ffff 0010 00002320 0024 0000 0004 0000",
      BA, OFPBAC_BAD_ARGUMENT},
 };
+
+static FILE *refusals_out;             /* OFP_MSG_WRITE_REFUSALS */
 
 static void
 check_refusal(const struct refusal *r, struct ofbuf *b)
@@ -1609,6 +1621,16 @@ check_refusal(const struct refusal *r, struct ofbuf *b)
     char err[256];
     ofperr e;
 
+    if (refusals_out) {
+        /* With its true length in its header (one case leaves it 0). */
+        fprintf(refusals_out, "%s\t", r->name);
+        for (size_t i = 0; i < b->len; i++) {
+            fprintf(refusals_out, "%02x",
+                    i == 2 ? (unsigned) (b->len >> 8) & 0xff
+                    : i == 3 ? (unsigned) b->len & 0xff : b->data[i]);
+        }
+        fprintf(refusals_out, "\t%u\t%u\n", r->type, r->code);
+    }
     memset(err, 0, sizeof err);
     e = decode_fm(b->data, b->len, &fm, err, sizeof err);
     if (e != ofperr_make(r->type, r->code)) {
@@ -1625,9 +1647,14 @@ check_refusal(const struct refusal *r, struct ofbuf *b)
 static void
 test_refusals(void **state)
 {
+    const char *out = getenv("OFP_MSG_WRITE_REFUSALS");
     struct ofbuf b;
 
     (void) state;
+    if (out && out[0]) {
+        refusals_out = fopen(out, "w");
+        assert_non_null(refusals_out);
+    }
     ofbuf_init(&b);
     for (size_t i = 0; i < sizeof refusals / sizeof *refusals; i++) {
         const struct refusal *r = &refusals[i];
@@ -1744,8 +1771,13 @@ test_refusals(void **state)
     assert_int_equal(ofm_match_decode(raw, 8, &m, &consumed, NULL, 0), 0);
     assert_int_equal(consumed, 8);
     raw[1] = 0;
+    /* (Type 0 is OpenFlow 1.1's 88-byte standard match: another length
+     * is BAD_LEN, as Open vSwitch answers; type 2 BAD_TYPE.) */
     assert_ofperr(ofm_match_decode(raw, 8, &m, &consumed, NULL, 0), BM,
-                  OFPBMC_BAD_TYPE, "type 0", NULL);
+                  OFPBMC_BAD_LEN, "type 0", NULL);
+    raw[1] = 2;
+    assert_ofperr(ofm_match_decode(raw, 8, &m, &consumed, NULL, 0), BM,
+                  OFPBMC_BAD_TYPE, "type 2", NULL);
 
     /* Actions decoder: *out NULL on error; output:TABLE only without a
      * match (a packet-out's list). */
@@ -1768,6 +1800,10 @@ test_refusals(void **state)
     assert_ofperr(ofm_instructions_decode(tbl, 16, NULL, &acts, NULL, 0), BI,
                   OFPBIC_UNKNOWN_INST, "instructions: type 0", NULL);
     assert_null(acts);
+    if (refusals_out) {
+        fclose(refusals_out);
+        refusals_out = NULL;
+    }
 }
 
 /* ---------------------------------------------------------------------
@@ -2283,7 +2319,7 @@ test_flow_stats_request(void **state)
     b.data[48 + 3] = 0x40;      /* match length past the body */
     assert_ofperr(ofm_flow_stats_request_decode(b.data + 16, b.len - 16, &f,
                                                 err, sizeof err),
-                  BM, OFPBMC_BAD_LEN, "match length", err);
+                  OFPET_BAD_REQUEST, OFPBRC_BAD_LEN, "match length", err);
     assert_ofperr(ofm_mp_request_decode(b.data, 15, &r), OFPET_BAD_REQUEST,
                   OFPBRC_BAD_LEN, "15-byte multipart request", NULL);
     ofbuf_uninit(&b);

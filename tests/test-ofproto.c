@@ -1872,6 +1872,10 @@ test_tunnel_set_then_recirc(void **state)
     assert_int_equal(acts->n, 2);
     assert_int_equal(acts->a[1].type, DPA_RECIRC);
     assert_true(acts->a[1].recirc_id >= OFPROTO_FROZEN_ID_MIN);
+    /* The state holds the packet's other tunnel fields too: they are in
+     * the megaflow's match. */
+    assert_int_equal(wc.tunnel.ip_src, UINT32_MAX);
+    assert_int_equal(wc.tunnel.md_present, 0xff);
     f.recirc_id = acts->a[1].recirc_id;
     f.ct_state = CS_TRACKED | CS_NEW;
     ofproto_xlate_out_uninit(&out);

@@ -155,6 +155,7 @@ check_error(ofperr e)
 {
     FUZZ_ASSERT(e & 0x80000000u);
     FUZZ_ASSERT(ofperr_type(e) <= OFPET_TABLE_FEATURES_FAILED
+                || e == OFPERR_DUP_INSTRUCTION
                 || (ofperr_type(e) == OFPERR_TYPE_ONF
                     && ofperr_code(e) >= ONFT_BUNDLE_CONTROL
                     && ofperr_code(e) <= ONFT_BUNDLE_CONTROL
