@@ -321,7 +321,7 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
     } else if (tnl) {
         q->tnl[q->n] = *tnl;
     } else {
-        memset(&q->tnl[q->n], 0, sizeof q->tnl[q->n]);
+        zero_small(&q->tnl[q->n], sizeof q->tnl[q->n]);
     }
     q->tnl_ctx[q->n] = tnl_ctx;
     q->has_key[q->n] = key && layers;
@@ -332,7 +332,7 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
     if (md) {
         q->md[q->n] = *md;
     } else {
-        memset(&q->md[q->n], 0, sizeof q->md[q->n]);
+        zero_small(&q->md[q->n], sizeof q->md[q->n]);
     }
     q->n++;
     return true;

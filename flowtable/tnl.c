@@ -197,7 +197,7 @@ tnl_parse_tlv(enum tnl_type type, const void *pkt_, size_t len,
     }
     ip = pkt + l3_ofs;
     avail = len - l3_ofs;
-    memset(md, 0, sizeof *md);
+    zero_small(md, sizeof *md);
 
     if ((ip[0] >> 4) == 4) {
         size_t ihl, tot_len;

@@ -14,6 +14,8 @@
  *   put_be16/put_be32 store one; to_be16/to_be32 convert
  *   host to network order.  struct sbuf appends formatted text to a caller
  *   buffer, truncating (always NUL-terminated) when it is full.
+ *   zero_small() clears a small struct on a packet path as vector
+ *   stores.
  *
  * Thread-safety
  *   Reentrant.
@@ -42,6 +44,27 @@ rd32(const uint8_t *p)
 
     memcpy(&v, p, sizeof v);
     return v;
+}
+
+/* memset(p, 0, n) for a packet path: gcc (generic tuning) turns a constant
+ * memset of more than about 80 bytes into "rep stos", whose start-up cost
+ * (some 20 cycles) shows in a profile; pieces of 64 bytes at most stay
+ * vector stores.  For n up to 192. */
+static inline void
+zero_small(void *p, size_t n)
+{
+    char *c = p;
+
+    if (n > 128) {
+        memset(c, 0, 64);
+        memset(c + 64, 0, 64);
+        memset(c + 128, 0, n - 128);
+    } else if (n > 64) {
+        memset(c, 0, 64);
+        memset(c + 64, 0, n - 64);
+    } else {
+        memset(c, 0, n);
+    }
 }
 
 static inline void

@@ -13,6 +13,7 @@
 
 #include "flow.h"
 #include "pkt-build.h"
+#include "util.h"
 
 /* ---- Helpers. ---- */
 
@@ -805,10 +806,30 @@ test_equal_and_apply_mask(void **state)
     }
 }
 
+/* zero_small() clears exactly the n bytes memset() would, for every n it
+ * takes, at every alignment. */
+static void
+test_zero_small(void **state)
+{
+    uint8_t buf[256], ref[256];
+
+    (void) state;
+    for (size_t n = 0; n <= 192; n++) {
+        for (size_t ofs = 0; ofs < 8; ofs++) {
+            memset(buf, 0xa5, sizeof buf);
+            memset(ref, 0xa5, sizeof ref);
+            zero_small(buf + ofs, n);
+            memset(ref + ofs, 0, n);
+            assert_memory_equal(buf, ref, sizeof buf);
+        }
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zero_small),
         cmocka_unit_test(test_extract_variants),
         cmocka_unit_test(test_extract_truncated),
         cmocka_unit_test(test_vlan_cases),
