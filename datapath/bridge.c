@@ -1585,6 +1585,18 @@ sw_group_mod(struct sw *sw, struct bridge *br, enum of_group_cmd cmd,
 {
     int ret;
 
+    if (cmd != OFGC_DELETE) {
+        uint8_t lens[FLOW_TNL_MD_SLOTS];
+
+        bridge_tlv_lens(br, lens);
+        for (size_t b = 0; b < spec->n_buckets; b++) {
+            ret = of_actions_check_tlv(spec->buckets[b].actions, lens, err,
+                                       errsize);
+            if (ret) {
+                return ret;
+            }
+        }
+    }
     if (cmd == OFGC_DELETE && sw->removed_cb) {
         dp_pull_stats(sw->dp);      /* The group's flows' final counts. */
     }

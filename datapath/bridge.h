@@ -174,8 +174,9 @@ int sw_set_openflow(struct sw *, struct bridge *,
                     const struct cfg_openflow *);
 
 /* OpenFlow groups (ofproto.h "Groups"): a group mod in effect when this
- * returns (0 or ofproto_group_mod()'s errors, 'err' filled), saved with
- * the state; a dump (main thread); a port's liveness for select and
+ * returns (0 or ofproto_group_mod()'s errors, or a bucket's set_field of
+ * a tun_metadata field the TLV map does not allow, ENOKEY or EOVERFLOW
+ * as for flows; 'err' filled), saved with the state; a dump (main thread); a port's liveness for select and
  * fast-failover buckets (revalidates when it changes). */
 int sw_group_mod(struct sw *, struct bridge *, enum of_group_cmd,
                  const struct of_group_spec *, char *err, size_t errsize);

@@ -1397,7 +1397,9 @@ handle_group_mod(struct of_conn *c, const uint8_t *msg, size_t len,
                        sizeof err);
     change_end(c->ob->ofsw);
     of_group_spec_uninit(&gm.spec);
-    if (ret) {
+    if (ret == ENOKEY || ret == EOVERFLOW) {
+        send_error(c, xid, errno_to_ofperr(ret), msg, len, err);
+    } else if (ret) {
         uint16_t code = ret == EEXIST ? OFPGMFC_GROUP_EXISTS
                         : ret == ENOENT ? OFPGMFC_UNKNOWN_GROUP
                         : ret == ELOOP ? OFPGMFC_LOOP

@@ -2414,6 +2414,33 @@ tlv_fits(const uint8_t *p, unsigned len)
 }
 
 int
+of_actions_check_tlv(const struct of_actions *acts,
+                     const uint8_t lens[FLOW_TNL_MD_SLOTS], char *err,
+                     size_t errsize)
+{
+    for (size_t k = 0; acts && k < acts->n; k++) {
+        const struct of_action *a = &acts->a[k];
+        int slot = a->type == OFPACT_SET_FIELD
+                   ? mf_tun_metadata_slot(a->set_field.field) : -1;
+
+        if (slot < 0) {
+            continue;
+        }
+        if (!lens[slot]) {
+            set_err(err, errsize, "tun_metadata%d: no GENEVE option is "
+                    "mapped to it (add-tlv-map)", slot);
+            return ENOKEY;
+        }
+        if (!tlv_fits(a->set_field.value.bytes, lens[slot])) {
+            set_err(err, errsize, "set_field of tun_metadata%d: more than "
+                    "the %u bytes of its option", slot, lens[slot]);
+            return EOVERFLOW;
+        }
+    }
+    return 0;
+}
+
+int
 of_flow_spec_check_tlv(const struct of_flow_spec *spec,
                        const uint8_t lens[FLOW_TNL_MD_SLOTS], char *err,
                        size_t errsize)
@@ -2440,18 +2467,7 @@ of_flow_spec_check_tlv(const struct of_flow_spec *spec,
             return ERANGE;
         }
     }
-    for (size_t k = 0; acts && k < acts->n; k++) {
-        const struct of_action *a = &acts->a[k];
-        int slot = a->type == OFPACT_SET_FIELD
-                   ? mf_tun_metadata_slot(a->set_field.field) : -1;
-
-        if (slot >= 0 && !tlv_fits(a->set_field.value.bytes, lens[slot])) {
-            set_err(err, errsize, "set_field of tun_metadata%d: more than "
-                    "the %u bytes of its option", slot, lens[slot]);
-            return EOVERFLOW;
-        }
-    }
-    return 0;
+    return of_actions_check_tlv(acts, lens, err, errsize);
 }
 
 void

@@ -107,6 +107,10 @@ int of_flow_parse(struct of_flow_spec *spec, const char *text,
 int of_flow_spec_check_tlv(const struct of_flow_spec *spec,
                            const uint8_t lens[FLOW_TNL_MD_SLOTS], char *err,
                            size_t errsize);
+/* The same for an action list alone (a group's bucket). */
+int of_actions_check_tlv(const struct of_actions *acts,
+                         const uint8_t lens[FLOW_TNL_MD_SLOTS], char *err,
+                         size_t errsize);
 /* The tun_metadata slots (bit i: tun_metadata<i>) a match (its mask) and
  * actions name; either may be NULL. */
 uint8_t of_tlv_slots_used(const struct flow *mask,

@@ -2568,6 +2568,13 @@ ofproto_tlv_slots_used(const struct ofproto *ofp)
     for (const struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
         slots |= of_tlv_slots_used(&r->cr.mask, r->actions);
     }
+    for (size_t i = 0; i < ofp->n_groups; i++) {
+        const struct ofgroup *g = ofp->groups[i];
+
+        for (size_t b = 0; b < g->n_buckets; b++) {
+            slots |= of_tlv_slots_used(NULL, g->buckets[b].actions);
+        }
+    }
     return slots;
 }
 

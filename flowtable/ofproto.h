@@ -461,7 +461,8 @@ int32_t ofproto_rule_priority(const struct ofproto_rule *rule);
 bool ofproto_rule_is_live(const struct ofproto_rule *rule);
 
 /* The tun_metadata slots (bit i: tun_metadata<i>) the rules match or
- * set (ofp-parse.h of_tlv_slots_used()).  Writer side. */
+ * set, and the groups' buckets set (ofp-parse.h of_tlv_slots_used()).
+ * Writer side. */
 uint8_t ofproto_tlv_slots_used(const struct ofproto *ofp);
 
 /* ---- Translation (reader side; concurrent calls are fine). ---- */
