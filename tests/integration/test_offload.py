@@ -8,6 +8,8 @@ delivery negotiated on ethdev ports, and hardware output at full rate
 between ethdev ports (net_pcap -> net_null)."""
 import json
 import signal
+import socket
+import struct
 import threading
 import time
 
@@ -25,7 +27,7 @@ def pkt(dport=9, tag=b""):
 
 
 def offload_switch(flows, eviction="coldest", idle_ms=1000,
-                   megaflow_idle_ms=3000):
+                   megaflow_idle_ms=3000, openflow=None):
     full = {"mode": "full", "provider": "simnic", "nic": "nic0"}
     ports = [
         {"name": "d1", "ofport": 1, "type": "dummy", "offload": full},
@@ -38,6 +40,8 @@ def offload_switch(flows, eviction="coldest", idle_ms=1000,
     sw.config["offload"] = {"min_packets": 10, "min_pps": 0, "check_ms": 20,
                             "stats_ms": 50, "idle_ms": idle_ms,
                             "eviction": eviction}
+    if openflow:
+        sw.config["bridges"][0]["openflow"] = openflow
     sw.start()
     return sw
 
@@ -113,6 +117,45 @@ def test_idle_flow_ages_out_with_counters_credited():
         wait_for(lambda: stats(sw)["inserted"] == 2, what="re-promotion")
         assert stats(sw)["requeued"] == 1
         assert megaflow(sw, "udp,in_port=1")["offload"] == "full"
+
+
+def test_flow_removed_after_hardware_aging(tmp_path):
+    """An OpenFlow flow with an idle timeout and send_flow_rem whose
+    packets the NIC forwards: it does not idle out while the NIC forwards
+    them (their counts keep it used), and once they stop the NIC ages the
+    rule and the flow goes with a FLOW_REMOVED (reason idle) whose
+    counters include the NIC's packets."""
+    from test_openflow import Peer
+    mgmt = str(tmp_path / "br0.mgmt")
+    flows = ["priority=10,in_port=1,udp,idle_timeout=2,send_flow_rem,"
+             "actions=output:2"]
+    with offload_switch(flows, idle_ms=800,
+                        openflow={"listen": [f"punix:{mgmt}"]}) as sw:
+        c = Peer(mgmt)
+        c.handshake()
+        c.s.settimeout(0.05)
+        promote(sw)                               # 20 in software
+        hw = 0
+        end = time.time() + 3.5                   # past the idle timeout
+        while time.time() < end:
+            sw.inject("d1", [pkt()] * 10)
+            hw += 10
+            time.sleep(0.1)
+            try:
+                m = c.recv_msg()
+                assert m[1] != 11, "removed while the NIC forwards"
+            except socket.timeout:
+                pass
+        wait_for(lambda: nic(sw)["hw_packets"] >= hw, what="hw packets")
+        c.s.settimeout(10)
+        m = c.wait_type(11)
+        _cookie, prio, reason, _table = struct.unpack("!QHBB", m[8:20])
+        assert (prio, reason) == (10, 0), (prio, reason)
+        pkts, nbytes = struct.unpack("!QQ", m[32:48])
+        assert pkts == 20 + hw, (pkts, hw)
+        assert nbytes == pkts * len(pkt()), nbytes
+        assert stats(sw)["aged"] >= 1
+        assert not sw.dump_flows()
 
 
 def test_del_flows_stops_hardware_forwarding_before_it_returns():
