@@ -391,7 +391,7 @@ batch_key_tnl(struct input_batch *b, unsigned i, struct flow *f, bool ctx)
         f->tunnel = b->rq->tnl[b->rq_base + i];
         *b->hk_flows_tnl |= 1u << i;
     } else {
-        memset(&f->tunnel, 0, sizeof f->tunnel);
+        zero_small(&f->tunnel, sizeof f->tunnel);
         *b->hk_flows_tnl &= ~(1u << i);
     }
 }

@@ -1561,7 +1561,7 @@ conn_create(struct conntrack *ct, const struct ct_pctx *c,
         *why = CT_DROP_NO_MEMORY;
         return NULL;
     }
-    memset(conn, 0, sizeof *conn);
+    zero_small(conn, sizeof *conn);
     conn->node[0].key = c->key;
     conn->node[0].hash = c->hash;
     conn->node[0].dir = 0;

@@ -158,7 +158,7 @@ flow_extract(const void *pkt_, size_t len, uint32_t in_port,
     uint16_t type;
     uint8_t n_vlans = 0;
 
-    memset(flow, 0, sizeof *flow);
+    zero_small(flow, sizeof *flow);   /* util.h: not a rep stos */
     flow->in_port = in_port;
     if (UNLIKELY(len < 14)) {
         goto out;
