@@ -573,12 +573,12 @@ frozen_link(struct ofproto *ofp, struct frozen *f)
     *bi = f;
 }
 
-/* Doubles both maps (or makes them).  Under frozen_mu. */
+/* Both maps with 'n' (a power of two) buckets each, or made so.  Under
+ * frozen_mu.  False (and the maps as they were) on ENOMEM. */
 static bool
-frozen_grow(struct ofproto *ofp)
+frozen_rehash(struct ofproto *ofp, uint32_t n)
 {
     uint32_t n_old = ofp->frozen_by_id ? ofp->frozen_mask + 1 : 0;
-    uint32_t n = n_old ? n_old * 2 : 64;
     struct frozen **bs = calloc(n, sizeof *bs);
     struct frozen **bi = calloc(n, sizeof *bi);
     struct frozen **old_bi = ofp->frozen_by_id;
@@ -602,6 +602,14 @@ frozen_grow(struct ofproto *ofp)
     }
     free(old_bi);
     return true;
+}
+
+/* Doubles both maps (or makes them).  Under frozen_mu. */
+static bool
+frozen_grow(struct ofproto *ofp)
+{
+    return frozen_rehash(ofp, ofp->frozen_by_id ? (ofp->frozen_mask + 1) * 2
+                                                : 64);
 }
 
 /* The frozen state 'k' describes, found or made, with a reference for the
@@ -747,6 +755,13 @@ ofproto_recirc_sweep(struct ofproto *ofp, long long now_ms)
             pp = &f->next_by_id;
         }
     }
+    if (ofp->frozen_by_id && ofp->frozen_mask >= 64
+        && ofp->n_frozen < (ofp->frozen_mask + 1) / 8) {
+        /* Mostly empty after a burst: a quarter of the buckets (a sweep
+         * walks them all), still twice as many as states.  Kept as is if
+         * memory is short. */
+        (void) frozen_rehash(ofp, (ofp->frozen_mask + 1) / 4);
+    }
     pthread_mutex_unlock(&ofp->frozen_mu);
     return n;
 }
@@ -759,6 +774,7 @@ ofproto_recirc_stats(const struct ofproto *ofp_,
 
     pthread_mutex_lock(&ofp->frozen_mu);
     st->states = ofp->n_frozen;
+    st->buckets = ofp->frozen_by_id ? (size_t) ofp->frozen_mask + 1 : 0;
     pthread_mutex_unlock(&ofp->frozen_mu);
     st->refused = atomic_load_explicit(&ofp->frozen_refused,
                                        memory_order_relaxed);

@@ -534,6 +534,10 @@ size_t ofproto_recirc_sweep(struct ofproto *ofp, long long now_ms);
 
 struct ofproto_recirc_stats {
     size_t states;              /* Frozen states now. */
+    size_t buckets;             /* Of each of their two maps: they grow
+                                 * with the states, and a sweep that
+                                 * leaves them under 1/8 full quarters
+                                 * them. */
     uint64_t refused;           /* Translations refused for lack of one. */
 };
 void ofproto_recirc_stats(const struct ofproto *ofp,

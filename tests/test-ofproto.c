@@ -2949,9 +2949,24 @@ test_recirc_frozen_limits(void **state)
     free(acts);
     ofproto_recirc_stats(ofp, &st);
     assert_int_equal(st.refused, 1);
-    /* Two sweeps free them all; then there is room again. */
+    /* Two sweeps free them all; then there is room again, and later
+     * sweeps give the maps' memory back, a quarter at a time. */
+    ofproto_recirc_stats(ofp, &st);
+    assert_true(st.buckets >= OFPROTO_MAX_FROZEN);
     ofproto_recirc_sweep(ofp, 0);
     assert_int_equal(ofproto_recirc_sweep(ofp, 1000), OFPROTO_MAX_FROZEN);
+    {
+        size_t before = st.buckets;
+
+        ofproto_recirc_stats(ofp, &st);
+        assert_int_equal(st.states, 0);
+        assert_int_equal(st.buckets, before / 4);
+        for (long long t = 2000; t < 20000; t += 1000) {
+            ofproto_recirc_sweep(ofp, t);
+        }
+        ofproto_recirc_stats(ofp, &st);
+        assert_true(st.buckets >= 32 && st.buckets <= 64);
+    }
     acts = xl(ofp, &f, &wc, NULL);
     assert_true(recirc_of(acts) >= OFPROTO_FROZEN_ID_MIN);
     free(acts);
