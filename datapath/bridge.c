@@ -506,8 +506,8 @@ sw_del_tlv_map(struct sw *sw, struct bridge *br, const char *text,
                 kept |= m.tlv[i].slot == slot;
             }
             if (!kept && (used >> slot & 1)) {
-                snprintf(err, errsize, "tun_metadata%u is used by flows of "
-                         "%s: delete them first", slot, br->name);
+                snprintf(err, errsize, "tun_metadata%u is used by flows or "
+                         "groups of %s: delete them first", slot, br->name);
                 return EBUSY;
             }
         }

@@ -548,7 +548,7 @@ struct dp_pktin {
     uint8_t table_id;
     uint64_t cookie;
     /* The pipeline's metadata and registers at the controller action, its
-     * in_port when a load or a frozen state changed it (else 0), the
+     * in_port (OpenFlow: a load or a frozen state may have changed it), the
      * tunnel metadata the packet came with and its conntrack fields then
      * (a ct() earlier in the same actions included); every other field
      * zero. */

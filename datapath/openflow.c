@@ -755,9 +755,10 @@ bundles_expire(struct of_conn *c, long long now)
 
 /* NXT_TLV_TABLE_MOD 'nx': the bridge's map changed as Open vSwitch
  * changes its own (an index in use ALREADY_MAPPED, an option mapped twice
- * DUP_ENTRY, deleting an index no flow uses or that is not mapped is
- * fine), within what sluice holds (FLOW_TNL_MD_SLOTS fields of 4 or 8
- * bytes: BAD_FIELD_IDX, BAD_OPT_LEN). */
+ * DUP_ENTRY, deleting an index that is not mapped is fine; one a flow or a
+ * group uses INVALID_TLV_DEL), within what sluice holds
+ * (FLOW_TNL_MD_SLOTS fields of 4 or 8 bytes: BAD_FIELD_IDX,
+ * BAD_OPT_LEN). */
 static void
 tlv_table_mod(struct of_conn *c, struct bridge *br, const struct ofm_nx *nx,
               const uint8_t *msg, size_t len, uint32_t xid)
@@ -2347,7 +2348,11 @@ send_packet_in(struct ofsw *ofsw, const struct dp_pktin *pi)
     struct ofb *ob = NULL;
 
     if (!sw_port_of_dp(ofsw->sw, pi->in_port, &br, &ofport)) {
-        return;                 /* The port went away meanwhile. */
+        /* The port went away meanwhile, or the packet came from a
+         * packet-out with in_port CONTROLLER or LOCAL (no datapath port
+         * names its bridge): counted, not sent. */
+        ofsw->pktin_dropped++;
+        return;
     }
     for (size_t i = 0; i < ofsw->n_bridges; i++) {
         if (ofsw->bridges[i].name
@@ -2361,7 +2366,7 @@ send_packet_in(struct ofsw *ofsw, const struct dp_pktin *pi)
     }
     for (struct of_conn *c = ob->conns; c; c = c->next) {
         struct ofm_packet_in m = {
-            .in_port = pi->meta.in_port ? pi->meta.in_port : ofport,
+            .in_port = pi->meta.in_port,       /* The pipeline's. */
             .total_len = pi->total_len,
             .reason = pi->reason,
             .table_id = pi->table_id,

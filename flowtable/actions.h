@@ -282,10 +282,9 @@ struct dp_action {
                                                  * 1 action */
             uint8_t table_id;
             uint32_t in_port;                   /* The pipeline's in_port
-                                                 * (OpenFlow), when a load
-                                                 * or a frozen state made
-                                                 * it another than the
-                                                 * packet's; else 0. */
+                                                 * (OpenFlow; a load or a
+                                                 * frozen state may have
+                                                 * changed it). */
             uint64_t cookie;                    /* The rule's (host). */
             uint64_t metadata;                  /* The pipeline's OpenFlow
                                                  * metadata and registers

@@ -2158,7 +2158,7 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
         case OFPIT_WRITE_METADATA:
             /* type, len, pad[4], metadata, metadata_mask. */
             if (ilen != 24) {
-                    e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
                          err, errsize, "write_metadata: length %u", ilen);
                 goto out;
             }
@@ -2175,7 +2175,7 @@ ofm_instructions_decode(const uint8_t *p, size_t len,
             break;
         case OFPIT_CLEAR_ACTIONS:
             if (ilen != 8) {
-                    e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
+                e = fail(ofperr_make(OFPET_BAD_INSTRUCTION, OFPBIC_BAD_LEN),
                          err, errsize, "clear_actions: length %u", ilen);
                 goto out;
             }

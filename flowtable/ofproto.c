@@ -3777,8 +3777,8 @@ xlate_controller(struct xctx *x, uint16_t max_len, uint8_t table_id)
         a->userspace.reason = miss ? 0 : 1;
         a->userspace.table_id = table_id;
         a->userspace.cookie = r ? r->cookie : UINT64_MAX;
-        a->userspace.in_port = x->work.in_port != x->base.in_port
-                               ? x->work.in_port : 0;
+        a->userspace.in_port = x->work.in_port;    /* (Every megaflow
+                                                    * matches in_port.) */
         a->userspace.metadata = x->work.metadata;
         memcpy(a->userspace.regs, x->work.regs, sizeof a->userspace.regs);
     }
