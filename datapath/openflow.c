@@ -753,6 +753,20 @@ bundles_expire(struct of_conn *c, long long now)
 
 /* ---- GENEVE TLV table (Nicira). ---- */
 
+/* Appends 't' in add-tlv-map's syntax to the list in 'text' (length
+ * '*tl'; at most FLOW_TNL_MD_SLOTS mappings of under 96 bytes fit). */
+static void
+tlv_text_append(char *text, size_t size, size_t *tl, const struct tnl_tlv *t)
+{
+    if (*tl && *tl + 1 < size) {
+        text[(*tl)++] = ',';
+        text[*tl] = '\0';
+    }
+    if (*tl < size) {
+        *tl += tnl_tlv_to_string(t, text + *tl, size - *tl);
+    }
+}
+
 /* NXT_TLV_TABLE_MOD 'nx': the bridge's map changed as Open vSwitch
  * changes its own (an index in use ALREADY_MAPPED, an option mapped twice
  * DUP_ENTRY, deleting an index that is not mapped is fine; one a flow or a
@@ -813,22 +827,18 @@ tlv_table_mod(struct of_conn *c, struct bridge *br, const struct ofm_nx *nx,
                 return;
             }
         }
-        /* (At most FLOW_TNL_MD_SLOTS mappings of under 96 bytes.) */
         if (nx->command == NXTTMC_ADD) {
-            tl += (size_t) snprintf(text + tl, sizeof text - tl,
-                                    "%s{class=0x%x,type=%u,len=%u}"
-                                    "->tun_metadata%u", tl ? "," : "",
-                                    m->opt_class, m->type, m->len,
-                                    m->index);
+            const struct tnl_tlv t = {
+                .opt_class = m->opt_class, .type = m->type, .len = m->len,
+                .slot = (uint8_t) m->index,
+            };
+
+            tlv_text_append(text, sizeof text, &tl, &t);
         } else if (nx->command == NXTTMC_DELETE) {
             /* By index, as Open vSwitch; an unmapped one is no error. */
             for (size_t k = 0; k < cur->n; k++) {
                 if (cur->tlv[k].slot == m->index) {
-                    char one[96];
-
-                    tnl_tlv_to_string(&cur->tlv[k], one, sizeof one);
-                    tl += (size_t) snprintf(text + tl, sizeof text - tl,
-                                            "%s%s", tl ? "," : "", one);
+                    tlv_text_append(text, sizeof text, &tl, &cur->tlv[k]);
                 }
             }
         }
@@ -875,15 +885,10 @@ static void
 handle_nx(struct of_conn *c, const uint8_t *msg, size_t len, uint32_t xid)
 {
     struct bridge *br = ofb_bridge(c->ob);
-    struct ofm_nx *nx = malloc(sizeof *nx);
+    struct ofm_nx nx_, *nx = &nx_;
     char err[256] = "";
     ofperr e;
 
-    if (!nx) {
-        send_error(c, xid, ofperr_make(OFPET_BAD_REQUEST, OFPBRC_EPERM),
-                   msg, len, "out of memory");
-        return;
-    }
     e = ofm_nx_decode(msg, len, nx, err, sizeof err);
     if (e) {
         send_error(c, xid, e, msg, len, err);
@@ -898,7 +903,6 @@ handle_nx(struct of_conn *c, const uint8_t *msg, size_t len, uint32_t xid)
     } else {
         tlv_table_mod(c, br, nx, msg, len, xid);
     }
-    free(nx);
 }
 
 static void

@@ -2378,6 +2378,14 @@ of_flow_parse(struct of_flow_spec *spec, const char *text,
     return error;
 }
 
+/* The tun_metadata slot 'a' sets, or -1. */
+static int
+action_tlv_slot(const struct of_action *a)
+{
+    return a->type == OFPACT_SET_FIELD
+           ? mf_tun_metadata_slot(a->set_field.field) : -1;
+}
+
 uint8_t
 of_tlv_slots_used(const struct flow *mask, const struct of_actions *acts)
 {
@@ -2390,8 +2398,7 @@ of_tlv_slots_used(const struct flow *mask, const struct of_actions *acts)
     }
     for (size_t k = 0; acts && k < acts->n; k++) {
         const struct of_action *a = &acts->a[k];
-        int slot = a->type == OFPACT_SET_FIELD
-                   ? mf_tun_metadata_slot(a->set_field.field) : -1;
+        int slot = action_tlv_slot(a);
 
         if (slot >= 0) {
             slots |= (uint8_t) (1u << slot);
@@ -2420,8 +2427,7 @@ of_actions_check_tlv(const struct of_actions *acts,
 {
     for (size_t k = 0; acts && k < acts->n; k++) {
         const struct of_action *a = &acts->a[k];
-        int slot = a->type == OFPACT_SET_FIELD
-                   ? mf_tun_metadata_slot(a->set_field.field) : -1;
+        int slot = action_tlv_slot(a);
 
         if (slot < 0) {
             continue;

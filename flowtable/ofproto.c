@@ -3514,11 +3514,11 @@ aset_write(struct xctx *x, const struct of_action *a, size_t n)
 static bool
 aset_freeze(const struct xlate_aset *s, struct frozen_aset *fa)
 {
-    memset(fa, 0, sizeof *fa);
     if (!s->any || (!s->pop && !s->push && !s->dec_ttl && !s->n_set
                     && !s->group && !s->output)) {
-        return false;
+        return false;           /* (The usual case: nothing to clear.) */
     }
+    memset(fa, 0, sizeof *fa);
     fa->pop = s->pop;
     fa->dec_ttl = s->dec_ttl;
     fa->table_id = s->table_id;
