@@ -579,28 +579,42 @@ commit_and_unlock(struct sw *sw)
 
 /* commit_and_unlock() after flow mods of 'br' ('n' of them): megaflows
  * that no changed rule can concern are not translated again
- * (dp_revalidate_change()).  Each mod's match bounds the rules it
- * changed: an add's rule is its match, a modify or delete selects rules
- * within its match. */
+ * (dp_revalidate_change(), flow_mods_change()). */
+/* The regions of 'n' flow mods of 'br' as a struct dp_change in 'chg'
+ * (free chg->vals after use).  Each mod's match bounds the rules it
+ * changes: an add's rule is its match, a modify or delete selects rules
+ * within its match.  Returns false if there are too many or no memory
+ * (the caller then treats every megaflow as concerned). */
+static bool
+flow_mods_change(struct bridge *br, const struct of_flow_spec *specs,
+                 size_t n, struct dp_change *chg)
+{
+    struct flow *r = n <= DP_CHANGE_MAX ? malloc(2 * n * sizeof *r) : NULL;
+
+    if (!r) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        r[i] = specs[i].match.flow;
+        r[n + i] = specs[i].match.wc;
+        /* OpenFlow port numbers, not the datapath's. */
+        r[i].in_port = r[n + i].in_port = 0;
+    }
+    *chg = (struct dp_change) { .scope = br, .vals = r, .masks = r + n,
+                                .n = n };
+    return true;
+}
+
 static void
 commit_flow_mods_and_unlock(struct sw *sw, struct bridge *br,
                             const struct of_flow_spec *specs, size_t n)
 {
-    struct flow *r = n <= DP_CHANGE_MAX ? malloc(2 * n * sizeof *r) : NULL;
+    struct dp_change chg;
 
     dp_slow_wrunlock(sw->dp);
-    if (r) {
-        struct dp_change chg = { .scope = br, .vals = r, .masks = r + n,
-                                 .n = n };
-
-        for (size_t i = 0; i < n; i++) {
-            r[i] = specs[i].match.flow;
-            r[n + i] = specs[i].match.wc;
-            /* OpenFlow port numbers, not the datapath's. */
-            r[i].in_port = r[n + i].in_port = 0;
-        }
+    if (flow_mods_change(br, specs, n, &chg)) {
         dp_revalidate_change(sw->dp, &chg, NULL);
-        free(r);
+        free((void *) chg.vals);
     } else {
         dp_revalidate(sw->dp);
     }
@@ -1129,14 +1143,22 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
     /* Counts still in the datapath first, where a flow mod reads them: a
      * deleted rule's removal report carries its final counters; an add
      * that replaces a rule takes its counts over; reset_counts zeroes
-     * them. */
+     * them.  Only the megaflows that can hold counts of the rules the
+     * mods concern are credited (dp_pull_stats_change()). */
     for (size_t i = 0; i < n; i++) {
         bool del = cmds[i] == OFFC_DELETE || cmds[i] == OFFC_DELETE_STRICT;
 
         if ((del && sw->removed_cb) || specs[i].reset_counts
             || (cmds[i] == OFFC_ADD
                 && ofproto_add_replaces(br->ofproto, &specs[i]))) {
-            dp_pull_stats(sw->dp);
+            struct dp_change chg;
+
+            if (flow_mods_change(br, specs, n, &chg)) {
+                dp_pull_stats_change(sw->dp, &chg);
+                free((void *) chg.vals);
+            } else {
+                dp_pull_stats(sw->dp);
+            }
             break;
         }
     }

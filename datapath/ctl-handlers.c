@@ -947,6 +947,33 @@ h_pmd_stats(json_t *params, json_t **result, char *err, size_t errsize,
     return 0;
 }
 
+/* revalidation-stats: what the main thread's walks of the megaflows after
+ * rule changes cost (dp.h: struct dp_reval_stats). */
+static int
+h_revalidation_stats(json_t *params, json_t **result, char *err,
+                     size_t errsize, void *aux)
+{
+    static const char *const allowed[] = { NULL };
+    struct dp_reval_stats rs;
+
+    CTL_CHECK(ctl_params_check(params, allowed, err, errsize));
+    dp_get_reval_stats(sw_dp(aux), &rs);
+    *result = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:I, s:f}",
+        "revalidations", (json_int_t) rs.walks,
+        "megaflows_walked", (json_int_t) rs.walked,
+        "translated", (json_int_t) rs.translated,
+        "spared", (json_int_t) rs.spared,
+        "removed", (json_int_t) rs.removed,
+        "walk_ms_total", (double) rs.walk_ns / 1e6,
+        "walk_ms_max", (double) rs.walk_ns_max / 1e6,
+        "walk_ms_last", (double) rs.walk_ns_last / 1e6,
+        "credit_walks", (json_int_t) rs.pulls,
+        "credited", (json_int_t) rs.pull_credited,
+        "credit_walk_ms_total", (double) rs.pull_ns / 1e6);
+    return 0;
+}
+
 /* Turns the PMDs' per-stage cycle profile (dp.h: DP_STAGES) on or off;
  * without "enable", only reports whether it is on. */
 static int
@@ -1235,6 +1262,7 @@ ctl_handlers_register(struct ctl_server *server, struct sw *sw)
         { "dump-megaflows", h_dump_megaflows, CTL_READ_ONLY },
         { "pmd-stats", h_pmd_stats, CTL_READ_ONLY },
         { "pmd-profile", h_pmd_profile },
+        { "revalidation-stats", h_revalidation_stats, CTL_READ_ONLY },
         { "log-level", h_log_level },
         { "resources", h_resources, CTL_READ_ONLY },
         { "dummy-inject", h_dummy_inject },

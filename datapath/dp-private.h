@@ -151,6 +151,7 @@ struct dp {
     atomic_bool profile;                    /* dp.h: DP_STAGES */
     long long last_sweep_ms;                /* [main] Stats/expiry. */
     struct dp_upcall_stub reval_stub;       /* [main] Revalidation. */
+    struct dp_reval_stats reval_stats;      /* [main] */
     long long last_rank_ms;
 
     /* Packet-ins (DPA_USERSPACE): PMDs enqueue struct dp_pktin, the main
@@ -252,15 +253,19 @@ struct dp_megaflow {
     long long used_ms;              /* [pmd] 0 = never hit. */
     struct dp_pmd *pmd;             /* [const] Owner. */
 
+    /* The second line: what a walk of every megaflow reads (dp.c:
+     * reval_list_cb()), the classifier's links of 'cr' included (cls.h
+     * puts them first), and nothing a hit writes: a revalidation reads
+     * this line and one of the key's, and takes no line from the PMD. */
+    _Alignas(64) const void *scope; /* [const] dp_upcall's. */
+    bool key_lookups;               /* [main] dp_upcall's; renewed when
+                                     * revalidation keeps it. */
     struct cls_rule cr;             /* [fm] In the PMD's classifier. */
     /* [const] The words of the mask that are not zero (indexes into
      * struct flow as 64-bit words): dp_megaflow_matches(). */
     uint8_t n_mwords;
     uint8_t mwords[FLOW_U64S];
     struct flow key;                /* [const] Packet that created it. */
-    const void *scope;              /* [const] dp_upcall's. */
-    bool key_lookups;               /* [main] dp_upcall's; renewed when
-                                     * revalidation keeps it. */
     long long created_ms;           /* [const] */
     uint64_t credited_packets;      /* [main] Already credited. */
     uint64_t credited_bytes;        /* [main] */
@@ -293,6 +298,9 @@ struct dp_megaflow {
 
 _Static_assert(offsetof(struct dp_megaflow, pmd) + sizeof(void *) <= 64,
                "a megaflow's hot fields fit in its first cache line");
+_Static_assert(offsetof(struct dp_megaflow, cr) + offsetof(struct cls_rule,
+                                                          flow) <= 128,
+               "a megaflow's walk fields fit in its second cache line");
 
 struct dp_rxq_ref {
     struct port *port;

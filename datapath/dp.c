@@ -987,7 +987,8 @@ revalidate_keep(struct dp *dp, struct dp_megaflow *mf)
         keep = !up.no_cache && dp_actions_equal(up.actions, mf->actions)
                && !memcmp(&up.wc, &mf->cr.mask, sizeof up.wc)
                && up.scope == mf->scope;
-        if (keep) {
+        if (keep && mf->key_lookups != up.key_lookups) {
+            /* Written only when it changes: a line every walk reads. */
             mf->key_lookups = up.key_lookups;
         }
         if (keep && (up.n_refs != mf->n_refs
@@ -1033,8 +1034,21 @@ revalidate_cb(struct cls_rule *cr, void *ctx_)
     }
 }
 
+/* A PMD's megaflows as revalidation lists them, each with its subtable's
+ * mask (cls_rule_shared_mask(): one copy per mask, so testing a megaflow
+ * against a change reads no line of the megaflow's own mask).  The mask
+ * stays good through the walk even if its subtable empties: the
+ * classifier defer-frees it, and only dp_reclaim() (this thread, not
+ * during a walk) frees deferred memory. */
+struct reval_item {
+    struct dp_megaflow *mf;
+    const struct flow *mask;
+    const void *scope;              /* The megaflow's, read while listing */
+    bool key_lookups;               /* (the same line as its 'cr'). */
+};
+
 struct reval_list {
-    struct dp_megaflow **mfs;
+    struct reval_item *items;
     size_t n, cap;
     bool oom;
 };
@@ -1042,21 +1056,32 @@ struct reval_list {
 static void
 reval_list_cb(struct cls_rule *cr, void *list_)
 {
+    struct dp_megaflow *mf = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
     struct reval_list *l = list_;
 
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 1024;
-        struct dp_megaflow **m = realloc(l->mfs, cap * sizeof *m);
+        struct reval_item *m = realloc(l->items, cap * sizeof *m);
 
         if (!m) {
             l->oom = true;
             return;
         }
-        l->mfs = m;
+        l->items = m;
         l->cap = cap;
     }
-    l->mfs[l->n++] = CLS_CONTAINER_OF(cr, struct dp_megaflow, cr);
+    l->items[l->n++] = (struct reval_item) {
+        .mf = mf,
+        .mask = cls_rule_shared_mask(cr),
+        .scope = mf->scope,
+        .key_lookups = mf->key_lookups,
+    };
 }
+
+/* How far ahead of the megaflow it tests a revalidation asks for the
+ * next one's lines: a test is a few nanoseconds, a miss (a TLB miss too,
+ * megaflows being spread over 4 KiB pages) hundreds. */
+#define DP_REVAL_AHEAD 32
 
 /* Megaflows are removed this many at a time under the flow mutex. */
 #define DP_REVAL_BATCH 256
@@ -1104,14 +1129,14 @@ change_words_init(const struct dp_change *chg, struct change_words *cw)
  * dp_revalidate_change()). */
 static bool
 change_spares(const struct dp_change *chg, const struct change_words *cw,
-              const struct dp_megaflow *mf)
+              const struct reval_item *it)
 {
-    const uint64_t *k = flow_u64(&mf->key), *m = flow_u64(&mf->cr.mask);
+    const uint64_t *k = flow_u64(&it->mf->cr.flow), *m = flow_u64(it->mask);
 
-    if (!mf->key_lookups) {
+    if (!it->key_lookups) {
         return false;
     }
-    if (mf->scope != chg->scope) {
+    if (it->scope != chg->scope) {
         return true;
     }
     for (size_t r = 0; r < chg->n; r++) {
@@ -1131,6 +1156,78 @@ change_spares(const struct dp_change *chg, const struct change_words *cw,
     return true;
 }
 
+/* Lists the megaflows of 'pmd' in 'l' (empty before), under its flow
+ * mutex: short work, so that what is done with each (translations,
+ * credits) runs without it.  Only this thread removes megaflows, and
+ * their memory stays megaflows until dp_reclaim() (also this thread), so
+ * the pointers stay good.  Returns false (and frees the list) without
+ * the memory for it. */
+static bool
+reval_list_pmd(struct dp_pmd *pmd, struct reval_list *l)
+{
+    pthread_mutex_lock(&pmd->flow_mutex);
+    cls_for_each(pmd->cls, reval_list_cb, l);
+    pthread_mutex_unlock(&pmd->flow_mutex);
+    if (l->oom) {
+        free(l->items);
+        *l = (struct reval_list) { 0 };
+        return false;
+    }
+    return true;
+}
+
+/* Memory-bound: asks for the line change_spares() reads of the megaflow
+ * DP_REVAL_AHEAD after the k-th of 'l' (its classifier key's word that
+ * the first region tests; the masks are shared and stay cached, the
+ * rest is in the list). */
+static inline void
+reval_prefetch(const struct reval_list *l, size_t k,
+               const struct dp_change *chg, const struct change_words *cw)
+{
+    if (k + DP_REVAL_AHEAD < l->n) {
+        const struct reval_item *a = &l->items[k + DP_REVAL_AHEAD];
+
+        for (size_t j = 0; a->key_lookups && chg->n && j < cw->n[0]; j++) {
+            __builtin_prefetch(&flow_u64(&a->mf->cr.flow)[cw->idx[0][j]]);
+        }
+    }
+}
+
+static uint64_t
+dp_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* Counts one revalidation: each megaflow it went through was either
+ * translated again or spared. */
+static void
+reval_account(struct dp *dp, size_t translated, size_t spared,
+              size_t removed, uint64_t ns)
+{
+    struct dp_reval_stats *rs = &dp->reval_stats;
+
+    rs->walks++;
+    rs->walked += translated + spared;
+    rs->translated += translated;
+    rs->spared += spared;
+    rs->removed += removed;
+    rs->walk_ns += ns;
+    rs->walk_ns_last = ns;
+    if (ns > rs->walk_ns_max) {
+        rs->walk_ns_max = ns;
+    }
+}
+
+void
+dp_get_reval_stats(const struct dp *dp, struct dp_reval_stats *rs)
+{
+    *rs = dp->reval_stats;
+}
+
 size_t
 dp_revalidate(struct dp *dp)
 {
@@ -1143,7 +1240,8 @@ dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
 {
     struct reval_ctx ctx = { .dp = dp };
     struct change_words *cw = NULL;
-    size_t n_spared = 0;
+    size_t n_spared = 0, n_translated = 0;
+    uint64_t t0 = dp_now_ns();
 
     if (chg && (chg->n > DP_CHANGE_MAX || !(cw = malloc(sizeof *cw)))) {
         chg = NULL;
@@ -1160,38 +1258,27 @@ dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
         struct dp_megaflow *stale[DP_REVAL_BATCH];
         size_t n_stale = 0;
 
-        /* The list is short work under the mutex; the translations are
-         * the long part and run without it.  Only this thread removes
-         * megaflows, and their memory stays megaflows until dp_reclaim()
-         * (also this thread), so the pointers stay good. */
-        pthread_mutex_lock(&pmd->flow_mutex);
-        cls_for_each(pmd->cls, reval_list_cb, &l);
-        pthread_mutex_unlock(&pmd->flow_mutex);
-        if (l.oom) {
+        if (!reval_list_pmd(pmd, &l)) {
             /* No list: the slow way, the PMD's inserts waiting. */
             pthread_mutex_lock(&pmd->flow_mutex);
+            n_translated += cls_count(pmd->cls);
             cls_for_each(pmd->cls, revalidate_cb, &ctx);
             pthread_mutex_unlock(&pmd->flow_mutex);
-            free(l.mfs);
             continue;
         }
         for (size_t k = 0; k < l.n; k++) {
-            if (chg && k + 8 < l.n) {
-                /* Memory-bound: the lines change_spares() reads, for a
-                 * megaflow a few ahead. */
-                const struct dp_megaflow *a = l.mfs[k + 8];
+            struct dp_megaflow *mf = l.items[k].mf;
 
-                __builtin_prefetch(&a->key_lookups);
-                for (size_t j = 0; chg->n && j < cw->n[0]; j++) {
-                    __builtin_prefetch(&flow_u64(&a->key)[cw->idx[0][j]]);
-                    __builtin_prefetch(
-                        &flow_u64(&a->cr.mask)[cw->idx[0][j]]);
-                }
+            if (chg) {
+                reval_prefetch(&l, k, chg, cw);
             }
-            if (chg && change_spares(chg, cw, l.mfs[k])) {
+            if (chg && change_spares(chg, cw, &l.items[k])) {
                 n_spared++;
-            } else if (!revalidate_keep(dp, l.mfs[k])) {
-                stale[n_stale++] = l.mfs[k];
+                continue;
+            }
+            n_translated++;
+            if (!revalidate_keep(dp, mf)) {
+                stale[n_stale++] = mf;
                 if (n_stale == DP_REVAL_BATCH) {
                     ctx.removed += reval_remove(dp, pmd, stale, n_stale);
                     n_stale = 0;
@@ -1199,7 +1286,7 @@ dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
             }
         }
         ctx.removed += reval_remove(dp, pmd, stale, n_stale);
-        free(l.mfs);
+        free(l.items);
     }
     dp_slow_unlock(dp);
     dp_hw_removals(dp);
@@ -1207,6 +1294,8 @@ dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
     if (skipped) {
         *skipped = n_spared;
     }
+    reval_account(dp, n_translated, n_spared, ctx.removed,
+                  dp_now_ns() - t0);
     return ctx.removed;
 }
 
@@ -1237,6 +1326,47 @@ static void
 credit_cb(struct cls_rule *cr, void *dp)
 {
     dp_megaflow_credit(dp, CLS_CONTAINER_OF(cr, struct dp_megaflow, cr));
+}
+
+void
+dp_pull_stats_change(struct dp *dp, const struct dp_change *chg)
+{
+    struct change_words *cw;
+    uint64_t t0 = dp_now_ns();
+    size_t credited = 0;
+
+    if (!chg || chg->n > DP_CHANGE_MAX || !(cw = malloc(sizeof *cw))) {
+        dp_pull_stats(dp);
+        return;
+    }
+    change_words_init(chg, cw);
+    for (unsigned i = 0; i < dp->n_pmds; i++) {
+        struct dp_pmd *pmd = dp->pmds[i];
+        struct reval_list l = { 0 };
+
+        if (!reval_list_pmd(pmd, &l)) {
+            pthread_mutex_lock(&pmd->flow_mutex);
+            credited += cls_count(pmd->cls);
+            cls_for_each(pmd->cls, credit_cb, dp);
+            pthread_mutex_unlock(&pmd->flow_mutex);
+            continue;
+        }
+        for (size_t k = 0; k < l.n; k++) {
+            reval_prefetch(&l, k, chg, cw);
+            if (!change_spares(chg, cw, &l.items[k])) {
+                /* Only this thread credits; a PMD's counters are read
+                 * as megaflow_free() reads them, without the mutex. */
+                dp_megaflow_credit(dp, l.items[k].mf);
+                credited++;
+            }
+        }
+        free(l.items);
+    }
+    free(cw);
+    dp_reclaim(dp, false);
+    dp->reval_stats.pulls++;
+    dp->reval_stats.pull_credited += credited;
+    dp->reval_stats.pull_ns += dp_now_ns() - t0;
 }
 
 void

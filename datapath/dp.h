@@ -276,6 +276,36 @@ struct dp_change {
  * removed; '*skipped' (may be NULL) gets how many it kept untranslated. */
 size_t dp_revalidate_change(struct dp *, const struct dp_change *chg,
                             size_t *skipped);
+/* What revalidation cost (the main thread's walks of every megaflow after
+ * rule changes; Open vSwitch's `upcall/show` dump duration in spirit).
+ * Since the datapath started. */
+struct dp_reval_stats {
+    uint64_t walks;                 /* Revalidations (each a walk). */
+    uint64_t walked;                /* Megaflows they went through. */
+    uint64_t translated;            /* ... translated again, */
+    uint64_t spared;                /* ... kept untranslated (a change
+                                     * that cannot concern them), */
+    uint64_t removed;               /* ... removed (their result changed). */
+    uint64_t walk_ns;               /* Time in them, in all. */
+    uint64_t walk_ns_max;           /* The longest. */
+    uint64_t walk_ns_last;
+    uint64_t pulls;                 /* Credit walks before a change
+                                     * (dp_pull_stats_change()). */
+    uint64_t pull_credited;         /* Megaflows they credited. */
+    uint64_t pull_ns;               /* Time in them, in all. */
+};
+void dp_get_reval_stats(const struct dp *, struct dp_reval_stats *);
+
+/* Credits all pending megaflow statistics now (before a dump). */
+void dp_pull_stats(struct dp *);
+/* dp_pull_stats() for the rules a change is about to concern: credits the
+ * megaflows dp_revalidate_change() would translate again (with
+ * key_lookups, a megaflow whose key under its mask is disjoint from every
+ * region reached no rule of theirs, so it holds no count of theirs), not
+ * the others.  A flow mod that deletes, replaces or resets the counters
+ * of a few rules then walks the megaflows without crediting 100,000 of
+ * them.  NULL 'chg' or too many regions: dp_pull_stats(). */
+void dp_pull_stats_change(struct dp *, const struct dp_change *chg);
 /* Without the lock: waits until every PMD has finished the batch it was
  * processing (one grace period). */
 void dp_synchronize(struct dp *);
@@ -285,8 +315,6 @@ void dp_synchronize(struct dp *);
  * subtables.  Call every few milliseconds; returns the suggested delay in
  * ms until the next call. */
 unsigned dp_run(struct dp *, long long now_ms);
-/* Credits all pending megaflow statistics now (before a dump). */
-void dp_pull_stats(struct dp *);
 
 /* ---- Offload hooks. ----
  *

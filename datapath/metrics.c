@@ -254,6 +254,24 @@ gauge(struct evbuffer *b, const char *name, const char *help, double v)
     evbuffer_add_printf(b, "%s %.17g\n", name, v);
 }
 
+/* PREFIX_seconds_total (a counter) and PREFIX_seconds_max (a gauge) from
+ * nanoseconds. */
+static void
+seconds_total_max(struct evbuffer *b, const char *prefix,
+                  const char *help_total, const char *help_max,
+                  uint64_t ns_total, uint64_t ns_max)
+{
+    evbuffer_add_printf(b, "# HELP %s_seconds_total %s\n"
+                        "# TYPE %s_seconds_total counter\n"
+                        "%s_seconds_total %.9f\n"
+                        "# HELP %s_seconds_max %s\n"
+                        "# TYPE %s_seconds_max gauge\n"
+                        "%s_seconds_max %.17g\n",
+                        prefix, help_total, prefix, prefix,
+                        (double) ns_total / 1e9, prefix, help_max, prefix,
+                        prefix, (double) ns_max / 1e9);
+}
+
 static void
 counter(struct evbuffer *b, const char *name, const char *help, uint64_t v)
 {
@@ -382,6 +400,33 @@ render_resources(struct evbuffer *b, struct sw *sw)
     }
 }
 
+/* Revalidation (dp.h: struct dp_reval_stats). */
+static void
+render_revalidation(struct evbuffer *b, struct sw *sw)
+{
+    struct dp_reval_stats rs;
+
+    dp_get_reval_stats(sw_dp(sw), &rs);
+    counter(b, "sluice_revalidations_total",
+            "Walks of the cached megaflows after rule changes", rs.walks);
+    family(b, "sluice_revalidation_megaflows_total", "counter",
+           "Megaflows those walks went through, by outcome");
+    evbuffer_add_printf(b,
+                        "sluice_revalidation_megaflows_total"
+                        "{outcome=\"spared\"} %llu\n"
+                        "sluice_revalidation_megaflows_total"
+                        "{outcome=\"translated\"} %llu\n",
+                        (unsigned long long) rs.spared,
+                        (unsigned long long) rs.translated);
+    counter(b, "sluice_revalidation_removed_total",
+            "Megaflows revalidation removed (their result changed)",
+            rs.removed);
+    seconds_total_max(b, "sluice_revalidation",
+                      "Time in revalidation walks (main thread)",
+                      "The longest revalidation walk since start",
+                      rs.walk_ns, rs.walk_ns_max);
+}
+
 static void
 render_offload(struct evbuffer *b, struct sw *sw)
 {
@@ -425,13 +470,10 @@ render_offload(struct evbuffer *b, struct sw *sw)
                             offload_reason_name((enum offload_reason) r),
                             s.failed[r]);
     }
-    family(b, "sluice_offload_insert_seconds_total", "counter",
-           "Time the offload thread spent inserting flows into NICs");
-    evbuffer_add_printf(b, "sluice_offload_insert_seconds_total %.9f\n",
-                        (double) s.insert_ns_total / 1e9);
-    gauge(b, "sluice_offload_insert_seconds_max",
-          "The longest insertion into a NIC so far",
-          (double) s.insert_ns_max / 1e9);
+    seconds_total_max(b, "sluice_offload_insert",
+                      "Time the offload thread spent inserting flows into "
+                      "NICs", "The longest insertion into a NIC so far",
+                      s.insert_ns_total, s.insert_ns_max);
 }
 
 static void
@@ -526,6 +568,7 @@ metrics_render(struct sw *sw, struct evbuffer *b)
     render_ports(b, &rows);
     render_pmds(b, pmds, n_pmds);
     render_resources(b, sw);
+    render_revalidation(b, sw);
     render_mirrors(b, sw);
     render_offload(b, sw);
     render_conntrack(b, sw);

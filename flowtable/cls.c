@@ -70,6 +70,9 @@ enum {
     CLS_MAX_HWORDS = FLOW_U64S + CLS_N_STAGES - 1,
     CLS_MIN_SIZE = 8,
     CLS_BATCH = 32,
+    /* cls_for_each() asks for the rule this many slots ahead (about half
+     * as many rules: tables are at most half full). */
+    CLS_WALK_AHEAD = 64,
 };
 
 static const size_t cls_stage_bounds[CLS_N_STAGES + 1] = {
@@ -1194,6 +1197,12 @@ cls_count(const struct cls *cls)
     return LOAD_RLX(&cls->n_rules);
 }
 
+const struct flow *
+cls_rule_shared_mask(const struct cls_rule *rule)
+{
+    return &rule->subtable->mask;
+}
+
 size_t
 cls_n_subtables(const struct cls *cls)
 {
@@ -1217,12 +1226,14 @@ cls_for_each(struct cls *cls, void (*cb)(struct cls_rule *, void *aux),
         for (uint32_t j = 0; j <= t->mask; j++) {
             struct cls_rule *r = t->slots[j].rule;
             /* The rules are scattered: ask for one a few slots ahead
-             * (walks of every megaflow are memory-bound). */
-            struct cls_rule *ahead = j + 16 <= t->mask
-                                     ? t->slots[j + 16].rule : NULL;
+             * (walks of every megaflow are memory-bound).  Its first line
+             * holds 'next', the one field read here. */
+            struct cls_rule *ahead = j + CLS_WALK_AHEAD <= t->mask
+                                     ? t->slots[j + CLS_WALK_AHEAD].rule
+                                     : NULL;
 
             if (ahead && ahead != CLS_TOMB) {
-                __builtin_prefetch(ahead);
+                __builtin_prefetch(&ahead->next);
             }
 
             if (r == CLS_TOMB) {

@@ -81,6 +81,8 @@ usage(FILE *f)
 "  pmd-stats                      per-PMD packet, cache and drop counters\n"
 "                                 (and cycles per stage, if profiled)\n"
 "  pmd-profile [on|off]           per-stage cycle profile of the PMDs\n"
+"  revalidation-stats             what re-checking the cached megaflows after\n"
+"                                 rule changes costs (walks, time)\n"
 "  log-level [[MODULE] LEVEL]     show the daemon's log levels, or set one\n"
 "                                 module's (or every module's) level:\n"
 "                                 off, err, warn, info, dbg\n"
@@ -947,6 +949,34 @@ cmd_pmd_stats(int argc, char *argv[])
                    json_integer_value(v));
         }
     }
+    json_decref(r);
+}
+
+static void
+cmd_revalidation_stats(int argc, char *argv[])
+{
+    json_t *r = call("revalidation-stats", NULL);
+    long long walks, pulls;
+
+    (void) argc;
+    (void) argv;
+    if (printed_as_json(r)) {
+        return;
+    }
+    walks = num(r, "revalidations");
+    pulls = num(r, "credit_walks");
+    printf("revalidations: %lld\n", walks);
+    printf("  megaflows walked: %lld (translated again %lld, spared %lld,"
+           " removed %lld)\n", num(r, "megaflows_walked"),
+           num(r, "translated"), num(r, "spared"), num(r, "removed"));
+    printf("  walk time: total %.1f ms, average %.2f ms, longest %.2f ms,"
+           " last %.2f ms\n", real(r, "walk_ms_total"),
+           walks ? real(r, "walk_ms_total") / (double) walks : 0.0,
+           real(r, "walk_ms_max"), real(r, "walk_ms_last"));
+    printf("credit walks before changes: %lld\n", pulls);
+    printf("  megaflows credited: %lld, time: total %.1f ms, average %.2f"
+           " ms\n", num(r, "credited"), real(r, "credit_walk_ms_total"),
+           pulls ? real(r, "credit_walk_ms_total") / (double) pulls : 0.0);
     json_decref(r);
 }
 
@@ -1828,6 +1858,7 @@ static const struct command commands[] = {
     { "dump-megaflows", 0, 0, cmd_dump_megaflows, "" },
     { "pmd-stats", 0, 0, cmd_pmd_stats, "" },
     { "pmd-profile", 0, 1, cmd_pmd_profile, "[on|off]" },
+    { "revalidation-stats", 0, 0, cmd_revalidation_stats, "" },
     { "log-level", 0, 2, cmd_log_level, "[[MODULE] LEVEL]" },
     { "offload-show", 0, 0, cmd_offload_show, "" },
     { "offload-stats", 0, 0, cmd_offload_stats, "" },

@@ -1268,6 +1268,58 @@ test_revalidate_new_rule_same_result(void **state)
     world_finish(state, w);
 }
 
+/* dp_pull_stats_change(): a credit walk for a change of rule 0 credits
+ * rule 0's megaflow (its counts are then whole) and no megaflow a change
+ * of rule 0 cannot concern; revalidation's statistics count both kinds
+ * of walk. */
+static void
+test_pull_stats_change(void **state)
+{
+    struct tflow flows[] = {
+        { .shape = SH_IPV4, .dst = 1 },         /* Rule 0. */
+        { .shape = SH_IPV4, .dst = 2 },         /* Rule 4. */
+        { .shape = SH_VLAN, .vid = 7, .dst = 5 },   /* Rule 3. */
+        { .shape = SH_IPV6, .dst = 9 },         /* Rule 4. */
+    };
+    struct world *w = world_create(NULL, reval_rules,
+                                   ARRAY_SIZE(reval_rules));
+    struct flow regions[2];
+    struct dp_change chg = { .scope = w, .vals = regions,
+                             .masks = regions + 1, .n = 1 };
+    struct dp_reval_stats r0, r1;
+    struct mf_list l;
+    uint64_t p3, p4;
+
+    *state = w;
+    send_rounds(w, flows, ARRAY_SIZE(flows), 0, 4, 10);
+    mf_list(w, &l);
+    assert_int_equal(mf_list_count_rule(&l, 0), 1);
+    rule_to_match(w, &reval_rules[0], &regions[0], &regions[1]);
+    regions[0].in_port = regions[1].in_port = 0;
+    p3 = atomic_load(&w->refs[3].packets);
+    p4 = atomic_load(&w->refs[4].packets);
+    dp_get_reval_stats(w->dp, &r0);
+    dp_pull_stats_change(w->dp, &chg);
+    dp_get_reval_stats(w->dp, &r1);
+    /* Rule 0 has all its packets; 3 and 4 were not credited. */
+    assert_int_equal(atomic_load(&w->refs[0].packets), w->rule_packets[0]);
+    assert_int_equal(atomic_load(&w->refs[0].bytes), w->rule_bytes[0]);
+    assert_int_equal(atomic_load(&w->refs[3].packets), p3);
+    assert_int_equal(atomic_load(&w->refs[4].packets), p4);
+    assert_true(p4 < w->rule_packets[4]);
+    assert_int_equal(r1.pulls, r0.pulls + 1);
+    assert_int_equal(r1.pull_credited - r0.pull_credited, 1);
+    /* A full revalidation translates every megaflow, spares none. */
+    assert_int_equal(dp_revalidate(w->dp), 0);
+    dp_get_reval_stats(w->dp, &r0);
+    assert_int_equal(r0.walks, r1.walks + 1);
+    assert_int_equal(r0.translated - r1.translated, l.n);
+    assert_int_equal(r0.spared, r1.spared);
+    assert_int_equal(r0.walked - r1.walked, l.n);
+    assert_true(r0.walk_ns_max >= r0.walk_ns_last);
+    world_finish(state, w);
+}
+
 /* dp_revalidate_change(): after rules 0 and 2 change, only the megaflows
  * whose flows may match them are translated again, the changed ones go,
  * and everything answers as after a full revalidation; a change of
@@ -1737,6 +1789,7 @@ main(void)
         cmocka_unit_test_teardown(test_revalidate_new_rule_same_result,
                                   world_teardown),
         cmocka_unit_test_teardown(test_revalidate_change, world_teardown),
+        cmocka_unit_test_teardown(test_pull_stats_change, world_teardown),
         cmocka_unit_test_teardown(test_revalidate_under_traffic,
                                   world_teardown),
         cmocka_unit_test_teardown(test_expiry, world_teardown),

@@ -39,7 +39,7 @@ API_METHODS = {"show", "dump-ports", "dump-flows", "dump-megaflows",
                "conntrack-events", "offload-show", "offload-stats",
                "offload-sessions", "http-info", "capture-list",
                "dump-mirrors", "dump-tlv-map", "tnl-route-show",
-               "tnl-neigh-show", "get-openflow"}
+               "tnl-neigh-show", "get-openflow", "revalidation-stats"}
 
 PORT_LABELS = {"bridge", "port", "ofport"}
 MIRROR_LABELS = {"bridge", "mirror", "output_port"}
@@ -78,6 +78,11 @@ FAMILIES.update({
     "sluice_mbufs_capacity": ("gauge", set()),
     "sluice_mbufs_in_use": ("gauge", set()),
     "sluice_resident_memory_bytes": ("gauge", set()),
+    "sluice_revalidations_total": ("counter", set()),
+    "sluice_revalidation_megaflows_total": ("counter", {"outcome"}),
+    "sluice_revalidation_removed_total": ("counter", set()),
+    "sluice_revalidation_seconds_total": ("counter", set()),
+    "sluice_revalidation_seconds_max": ("gauge", set()),
     "sluice_offload_enabled": ("gauge", set()),
     "sluice_offload_flows_in_hw": ("gauge", set()),
     "sluice_offload_offered_total": ("counter", set()),

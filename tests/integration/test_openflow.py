@@ -1104,6 +1104,49 @@ def test_flow_removed(tmp_path):
                 break
 
 
+def test_flow_removed_counts_through_tables(tmp_path):
+    """A deleted rule's FLOW_REMOVED counts what its megaflows carried also
+    when only the megaflows a delete can concern are credited first
+    (dp_pull_stats_change()): a rule reached by resubmit, and a rule
+    reached after a set_field changed the very field it matches (its
+    megaflow's key is disjoint from the rule's match), each deleted
+    strictly while another rule's packets go uncredited."""
+    flows = ["table=0,priority=10,ip,nw_dst=10.0.0.1,actions=resubmit(,1)",
+             "table=0,priority=10,ip,nw_dst=10.0.0.2,"
+             "actions=set_field:10.0.0.9->nw_dst,resubmit(,1)",
+             "table=0,priority=10,ip,nw_dst=10.0.0.3,actions=output:2"]
+    with of_switch(tmp_path, flows=flows) as sw:
+        c = Peer(sw.mgmt[len("unix:"):])
+        c.handshake()
+        ofctl(sw.mgmt, "add-flow", "table=1,priority=5,send_flow_rem,"
+              "cookie=0x7,ip,nw_dst=10.0.0.1,actions=output:2")
+        ofctl(sw.mgmt, "add-flow", "table=1,priority=5,send_flow_rem,"
+              "cookie=0x8,ip,nw_dst=10.0.0.9,actions=output:3")
+        pkts = {d: Ether(src=A, dst=B) / IP(dst=d) / UDP() / Raw(b"c" * 20)
+                for d in ("10.0.0.1", "10.0.0.2", "10.0.0.3")}
+        sw.send("d1", [pkts["10.0.0.1"]] * 3 + [pkts["10.0.0.2"]] * 5
+                + [pkts["10.0.0.3"]] * 2)
+        for _ in range(2):          # hits of cached megaflows too
+            sw.send("d1", [pkts["10.0.0.1"], pkts["10.0.0.2"]])
+        want = {7: 5, 8: 7}
+        for cookie, dst in ((8, "10.0.0.9"), (7, "10.0.0.1")):
+            ofctl(sw.mgmt, "del-flows", "--strict",
+                  f"table=1,priority=5,ip,nw_dst={dst}")
+            m = c.wait_type(11)
+            got_cookie, prio, reason, table = struct.unpack("!QHBB",
+                                                            m[8:20])
+            assert (got_cookie, prio, reason, table) == (cookie, 5, 2, 1)
+            n, nbytes = struct.unpack("!QQ", m[32:48])
+            assert (n, nbytes) == (want[cookie],
+                                   want[cookie] * len(pkts[dst if dst !=
+                                                       "10.0.0.9" else
+                                                       "10.0.0.2"]))
+        # The rule no delete concerned still counts every packet.
+        out = ofctl(sw.mgmt, "dump-flows").stdout
+        line = [x for x in out.splitlines() if "10.0.0.3" in x]
+        assert len(line) == 1 and "n_packets=2," in line[0], out
+
+
 def test_fail_mode_standalone(tmp_path):
     """fail_mode standalone: with its controller gone for three probe
     intervals the bridge switches by NORMAL (its flows untouched), and

@@ -112,3 +112,42 @@ def test_no_stale_forwarding_under_traffic(change, caches):
         else:
             assert hits["emc_hits"] == 0
             assert hits["megaflow_hits"] > 0
+
+
+def test_revalidation_stats():
+    """revalidation-stats counts each walk and what it did with every
+    megaflow: a rule whose match no cached flow can meet spares them all
+    (none translated again); one that concerns a flow has it translated
+    and removed; a credit walk before a delete credits only what the
+    deleted rule's match can reach.  sluice-ofctl prints the same."""
+    with Switch() as sw:
+        sw.add_flows("priority=10,ip,actions=output:2")
+        sw.send("d1", [Ether(src=A, dst=B) / IP(src="10.0.0.1",
+                                               dst=f"10.0.1.{i}") /
+                       UDP(sport=7, dport=9) / Raw(b"r" * 16)
+                       for i in range(1, 9)])
+        n = sum(p["megaflows"] for p in sw.call("pmd-stats"))
+        assert n >= 1
+        s0 = sw.call("revalidation-stats")
+        # Disjoint from every megaflow (an address none was made for,
+        # behind an exact match every megaflow has: dl_type).
+        sw.add_flows("priority=20,arp,arp_tpa=10.9.9.9,actions=drop")
+        s1 = sw.call("revalidation-stats")
+        assert s1["revalidations"] == s0["revalidations"] + 1
+        walked = s1["megaflows_walked"] - s0["megaflows_walked"]
+        assert walked == n
+        assert s1["spared"] - s0["spared"] == n
+        assert s1["translated"] == s0["translated"]
+        assert s1["walk_ms_total"] >= s0["walk_ms_total"]
+        assert s1["walk_ms_max"] >= s1["walk_ms_last"] >= 0
+        # A rule every megaflow may meet: all translated, all removed
+        # (their output changes).
+        sw.add_flows("priority=30,ip,actions=output:3")
+        s2 = sw.call("revalidation-stats")
+        assert s2["translated"] - s1["translated"] == n
+        assert s2["removed"] - s1["removed"] == n
+        out = sw.ofctl("revalidation-stats").stdout
+        assert f"revalidations: {s2['revalidations']}" in out
+        assert f"removed {s2['removed']})" in out
+        assert '"credit_walks"' in sw.ofctl("--format=json",
+                                            "revalidation-stats").stdout
