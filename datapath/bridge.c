@@ -1141,14 +1141,18 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
         return ret;
     }
     /* Counts still in the datapath first, where a flow mod reads them: a
-     * deleted rule's removal report carries its final counters; an add
-     * that replaces a rule takes its counts over; reset_counts zeroes
-     * them.  Only the megaflows that can hold counts of the rules the
-     * mods concern are credited (dp_pull_stats_change()). */
+     * deleted rule's removal report carries its final counters (only a
+     * rule with send_flow_rem is reported); an add that replaces a rule
+     * takes its counts over; reset_counts zeroes them.  Only the
+     * megaflows that can hold counts of the rules the mods concern are
+     * credited (dp_pull_stats_change()). */
     for (size_t i = 0; i < n; i++) {
         bool del = cmds[i] == OFFC_DELETE || cmds[i] == OFFC_DELETE_STRICT;
 
-        if ((del && sw->removed_cb) || specs[i].reset_counts
+        if ((del && sw->removed_cb
+             && ofproto_selects_reported(br->ofproto, &specs[i],
+                                         cmds[i] == OFFC_DELETE_STRICT))
+            || specs[i].reset_counts
             || (cmds[i] == OFFC_ADD
                 && ofproto_add_replaces(br->ofproto, &specs[i]))) {
             struct dp_change chg;

@@ -1801,6 +1801,24 @@ ofproto_n_selected(struct ofproto *ofp, const struct of_flow_spec *spec,
 }
 
 bool
+ofproto_selects_reported(struct ofproto *ofp, const struct of_flow_spec *spec,
+                         bool strict)
+{
+    struct ofproto_rule **v;
+    bool reported = false;
+    size_t n;
+
+    if (select_rules(ofp, spec, strict, &v, &n)) {
+        return true;
+    }
+    for (size_t i = 0; i < n && !reported; i++) {
+        reported = v[i]->send_flow_rem;
+    }
+    free(v);
+    return reported;
+}
+
+bool
 ofproto_group_exists(const struct ofproto *ofp, uint32_t id)
 {
     return group_find(ofp, id) != NULL;

@@ -308,6 +308,12 @@ bool ofproto_add_replaces(const struct ofproto *ofp,
 size_t ofproto_n_selected(struct ofproto *ofp,
                           const struct of_flow_spec *spec, bool strict);
 
+/* True if a rule a modify or delete spec selects (strict or not) has
+ * send_flow_rem, so that its deletion reports its counters (also true
+ * when out of memory: the caller then pulls them anyway). */
+bool ofproto_selects_reported(struct ofproto *ofp,
+                              const struct of_flow_spec *spec, bool strict);
+
 /* Number of rules in all tables / in 'table_id'. */
 size_t ofproto_n_rules(const struct ofproto *ofp);
 size_t ofproto_table_n_rules(const struct ofproto *ofp, uint8_t table_id);

@@ -1145,6 +1145,15 @@ def test_flow_removed_counts_through_tables(tmp_path):
         out = ofctl(sw.mgmt, "dump-flows").stdout
         line = [x for x in out.splitlines() if "10.0.0.3" in x]
         assert len(line) == 1 and "n_packets=2," in line[0], out
+        # Each delete above credited first (a walk of the megaflows); a
+        # delete of a rule without send_flow_rem reports nothing, so it
+        # does not.
+        walks = sw.call("revalidation-stats")["credit_walks"]
+        assert walks >= 2
+        ofctl(sw.mgmt, "del-flows", "--strict",
+              "table=0,priority=10,ip,nw_dst=10.0.0.3")
+        assert sw.call("revalidation-stats")["credit_walks"] == walks
+        assert "10.0.0.3" not in ofctl(sw.mgmt, "dump-flows").stdout
 
 
 def test_fail_mode_standalone(tmp_path):
