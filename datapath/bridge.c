@@ -1161,7 +1161,7 @@ sw_flow_mods(struct sw *sw, struct bridge *br,
                 dp_pull_stats_change(sw->dp, &chg);
                 free((void *) chg.vals);
             } else {
-                dp_pull_stats(sw->dp);
+                dp_pull_stats_change(sw->dp, NULL);     /* Every one. */
             }
             break;
         }

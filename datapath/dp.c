@@ -1336,7 +1336,14 @@ dp_pull_stats_change(struct dp *dp, const struct dp_change *chg)
     size_t credited = 0;
 
     if (!chg || chg->n > DP_CHANGE_MAX || !(cw = malloc(sizeof *cw))) {
+        /* Every megaflow, counted as such. */
+        for (unsigned i = 0; i < dp->n_pmds; i++) {
+            credited += cls_count(dp->pmds[i]->cls);
+        }
         dp_pull_stats(dp);
+        dp->reval_stats.pulls++;
+        dp->reval_stats.pull_credited += credited;
+        dp->reval_stats.pull_ns += dp_now_ns() - t0;
         return;
     }
     change_words_init(chg, cw);

@@ -277,8 +277,9 @@ struct dp_change {
 size_t dp_revalidate_change(struct dp *, const struct dp_change *chg,
                             size_t *skipped);
 /* What revalidation cost (the main thread's walks of every megaflow after
- * rule changes; Open vSwitch's `upcall/show` dump duration in spirit).
- * Since the datapath started. */
+ * a change of what they were translated from: rules, groups, ports,
+ * MAC learning...; Open vSwitch's `upcall/show` dump duration in
+ * spirit).  Since the datapath started. */
 struct dp_reval_stats {
     uint64_t walks;                 /* Revalidations (each a walk). */
     uint64_t walked;                /* Megaflows they went through. */
@@ -290,7 +291,8 @@ struct dp_reval_stats {
     uint64_t walk_ns_max;           /* The longest. */
     uint64_t walk_ns_last;
     uint64_t pulls;                 /* Credit walks before a change
-                                     * (dp_pull_stats_change()). */
+                                     * (dp_pull_stats_change(); one that
+                                     * could not tell credits all). */
     uint64_t pull_credited;         /* Megaflows they credited. */
     uint64_t pull_ns;               /* Time in them, in all. */
 };

@@ -408,7 +408,9 @@ render_revalidation(struct evbuffer *b, struct sw *sw)
 
     dp_get_reval_stats(sw_dp(sw), &rs);
     counter(b, "sluice_revalidations_total",
-            "Walks of the cached megaflows after rule changes", rs.walks);
+            "Walks of the cached megaflows after a change of what they "
+            "were translated from (rules, groups, ports, MAC learning)",
+            rs.walks);
     family(b, "sluice_revalidation_megaflows_total", "counter",
            "Megaflows those walks went through, by outcome");
     evbuffer_add_printf(b,

@@ -1277,7 +1277,7 @@ test_pull_stats_change(void **state)
 {
     struct tflow flows[] = {
         { .shape = SH_IPV4, .dst = 1 },         /* Rule 0. */
-        { .shape = SH_IPV4, .dst = 2 },         /* Rule 4. */
+        { .shape = SH_IPV4, .dst = 2 },         /* Rule 1. */
         { .shape = SH_VLAN, .vid = 7, .dst = 5 },   /* Rule 3. */
         { .shape = SH_IPV6, .dst = 9 },         /* Rule 4. */
     };
@@ -1288,7 +1288,7 @@ test_pull_stats_change(void **state)
                              .masks = regions + 1, .n = 1 };
     struct dp_reval_stats r0, r1;
     struct mf_list l;
-    uint64_t p3, p4;
+    uint64_t p1, p3, p4;
 
     *state = w;
     send_rounds(w, flows, ARRAY_SIZE(flows), 0, 4, 10);
@@ -1296,14 +1296,17 @@ test_pull_stats_change(void **state)
     assert_int_equal(mf_list_count_rule(&l, 0), 1);
     rule_to_match(w, &reval_rules[0], &regions[0], &regions[1]);
     regions[0].in_port = regions[1].in_port = 0;
+    p1 = atomic_load(&w->refs[1].packets);
     p3 = atomic_load(&w->refs[3].packets);
     p4 = atomic_load(&w->refs[4].packets);
     dp_get_reval_stats(w->dp, &r0);
     dp_pull_stats_change(w->dp, &chg);
     dp_get_reval_stats(w->dp, &r1);
-    /* Rule 0 has all its packets; 3 and 4 were not credited. */
+    /* Rule 0 has all its packets; 1, 3 and 4 were not credited. */
     assert_int_equal(atomic_load(&w->refs[0].packets), w->rule_packets[0]);
     assert_int_equal(atomic_load(&w->refs[0].bytes), w->rule_bytes[0]);
+    assert_int_equal(atomic_load(&w->refs[1].packets), p1);
+    assert_true(p1 < w->rule_packets[1]);
     assert_int_equal(atomic_load(&w->refs[3].packets), p3);
     assert_int_equal(atomic_load(&w->refs[4].packets), p4);
     assert_true(p4 < w->rule_packets[4]);
