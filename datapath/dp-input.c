@@ -119,7 +119,7 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
     for (unsigned k = 0; k < *n_fresh; k++) {
         mf = fresh[k];
         if (!atomic_load_explicit(&mf->dead, memory_order_relaxed)
-            && flow_equal_masked(key, &mf->cr.flow, &mf->cr.mask)) {
+            && flow_equal_masked(key, &mf->cr.flow, mf->cr.mask)) {
             return mf;
         }
     }
@@ -197,10 +197,12 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
         mf->created_ms = pmd->now_ms;
         mf->n_refs = tmp_up->n_refs;
         memcpy(mf->refs, tmp_up->refs, tmp_up->n_refs * sizeof mf->refs[0]);
+        /* The mask is the upcall's until the megaflow is in: then its
+         * subtable's (one copy per mask; struct cls_rule). */
         cls_rule_init(&mf->cr, key, &tmp_up->wc, 0);
         mf->n_mwords = 0;
         for (unsigned w = 0; w < FLOW_U64S; w++) {
-            if (flow_u64(&mf->cr.mask)[w]) {
+            if (flow_u64(mf->cr.mask)[w]) {
                 mf->mwords[mf->n_mwords++] = (uint8_t) w;
             }
         }
@@ -212,6 +214,10 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
             dp_stat_add(&pmd->megaflow_busy, 1);
         } else {
             err = cls_insert(pmd->cls, &mf->cr);
+            if (!err) {
+                /* Before the main thread can list it. */
+                mf->cr.mask = cls_rule_shared_mask(&mf->cr);
+            }
             pthread_mutex_unlock(&pmd->flow_mutex);
         }
         if (err) {
@@ -259,7 +265,7 @@ megaflow_account(struct dp_pmd *pmd, struct dp_megaflow *mf, unsigned n,
 static bool
 megaflow_is_simple(const struct dp_megaflow *mf)
 {
-    const uint64_t *m = flow_u64(&mf->cr.mask);
+    const uint64_t *m = flow_u64(mf->cr.mask);
     struct flow only_in_port;
 
     if (mf->key.recirc_id) {

@@ -603,7 +603,7 @@ dp_megaflow_matches_next(const struct dp_megaflow *mf, const struct flow *key,
     struct flow next;           /* Word 0 and the ct block only. */
     const uint64_t *k = (const uint64_t *) (const void *) key;
     const uint64_t *n = (const uint64_t *) (const void *) &next;
-    const uint64_t *m = (const uint64_t *) (const void *) &mf->cr.mask;
+    const uint64_t *m = (const uint64_t *) (const void *) mf->cr.mask;
     const uint64_t *f = (const uint64_t *) (const void *) &mf->cr.flow;
     uint64_t diff = 0;
 

@@ -985,7 +985,7 @@ revalidate_keep(struct dp *dp, struct dp_megaflow *mf)
     if (!dp->cbs.upcall(&up, dp->aux) && up.actions) {
         dp_megaflow_mask_fixup(&up.wc);
         keep = !up.no_cache && dp_actions_equal(up.actions, mf->actions)
-               && !memcmp(&up.wc, &mf->cr.mask, sizeof up.wc)
+               && !memcmp(&up.wc, mf->cr.mask, sizeof up.wc)
                && up.scope == mf->scope;
         if (keep && mf->key_lookups != up.key_lookups) {
             /* Written only when it changes: a line every walk reads. */
@@ -1418,7 +1418,7 @@ offer_cb(struct cls_rule *cr, void *ctx_)
         struct dp_megaflow_info info = {
             .pmd = mf->pmd->idx,
             .flow = mf->cr.flow,
-            .mask = mf->cr.mask,
+            .mask = *mf->cr.mask,
             .actions = mf->actions,
             .packets = packets,
             .bytes = dp_stat_read(&mf->bytes),
@@ -1532,7 +1532,7 @@ dp_sessions_drain(struct dp *dp)
                 .reply = ev->reply,
                 .mf = { ev->mf[0], ev->mf[1] },
                 .key = { ev->key[0], ev->key[1] },
-                .mask = { &ev->mf[0]->cr.mask, &ev->mf[1]->cr.mask },
+                .mask = { ev->mf[0]->cr.mask, ev->mf[1]->cr.mask },
                 .actions = { ev->mf[0]->actions, ev->mf[1]->actions },
             };
 
@@ -1754,7 +1754,7 @@ dump_cb(struct cls_rule *cr, void *ctx_)
     struct dp_megaflow_info info = {
         .pmd = mf->pmd->idx,
         .flow = mf->cr.flow,
-        .mask = mf->cr.mask,
+        .mask = *mf->cr.mask,
         .actions = mf->actions,
         .packets = dp_stat_read(&mf->packets),
         .bytes = dp_stat_read(&mf->bytes),

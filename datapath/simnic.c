@@ -39,6 +39,7 @@ enum simnic_op {
 
 struct simnic_rule {
     struct cls_rule cr;
+    struct flow mask;           /* cr.mask points here. */
     struct simnic_rule *next;   /* All rules of the NIC. */
     uint16_t owner;             /* Port it was created on. */
     enum simnic_fate fate;
@@ -1668,7 +1669,8 @@ simnic_flow_create(struct simnic *nic, uint16_t port,
                         "simnic: out of memory");
         goto out;
     }
-    cls_rule_init(&r->cr, &c.flow, &c.mask,
+    r->mask = c.mask;
+    cls_rule_init(&r->cr, &c.flow, &r->mask,
                   -(int32_t) (attr->priority & 0xffff));
     ret = cls_insert(c.decap ? nic->dcls : nic->cls, &r->cr);
     if (ret) {

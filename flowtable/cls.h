@@ -52,17 +52,23 @@ struct cls;
 struct cls_subtable;
 
 struct cls_rule {
-    /* Private to cls.c.  First, in one cache line with the priority: a
-     * walk of every rule (cls_for_each(), e.g. a revalidation of 100,000
-     * megaflows) reads these and nothing else of the rule. */
+    /* Private to cls.c.  First, in one cache line with the priority and
+     * the mask's address: a walk of every rule (cls_for_each(), e.g. a
+     * revalidation of 100,000 megaflows) reads these and nothing else of
+     * the rule. */
     struct cls_rule *next;          /* Same key, lower or equal priority. */
     struct cls_rule *hnext;         /* Reserved: kept NULL by cls.c. */
     struct cls_subtable *subtable;  /* NULL when not inserted. */
     uint32_t hash;
     int32_t priority;               /* Higher wins. */
 
+    /* The mask: the owner's memory (cls_rule_init()), read by the
+     * classifier only until cls_insert() returns; the owner keeps it as
+     * long as it reads it.  An owner with no copy of its own may point it
+     * at the subtable's once inserted (cls_rule_shared_mask()), as the
+     * megaflows do: one 360-byte mask per mask, not per rule. */
+    const struct flow *mask;
     struct flow flow;               /* Always pre-masked (flow & mask). */
-    struct flow mask;
 };
 
 #define CLS_CONTAINER_OF(PTR, TYPE, MEMBER) \
@@ -75,7 +81,9 @@ struct cls *cls_create(cls_defer_free_fn *defer_free, void *aux);
 /* Frees an empty 'cls'; NULL is a no-op.  No reader may still use it. */
 void cls_destroy(struct cls *cls);
 
-/* Initialises 'rule' (not yet inserted); 'flow' is masked here. */
+/* Initialises 'rule' (not yet inserted); 'flow' is masked here and
+ * copied, 'mask' is not copied: rule->mask points to it (see struct
+ * cls_rule). */
 void cls_rule_init(struct cls_rule *rule, const struct flow *flow,
                    const struct flow *mask, int32_t priority);
 
@@ -128,7 +136,9 @@ void cls_for_each(struct cls *cls, void (*cb)(struct cls_rule *, void *aux),
 /* The mask of 'rule', which must be inserted: the same memory for every
  * rule of its subtable (a walk that reads the masks of many rules reads
  * one copy per mask, not one per rule).  Valid while the rule is in the
- * classifier; writer side, or with no concurrent writer. */
+ * classifier and until the subtable's memory is released after it empties
+ * (the 'defer_free' callback; at once without one).  Writer side, or with
+ * no concurrent writer. */
 const struct flow *cls_rule_shared_mask(const struct cls_rule *rule);
 
 /* Checks every internal invariant; returns 0 or EINVAL (and prints what is

@@ -102,7 +102,9 @@ struct ofproto_rule {
     struct ofproto_rule *next;
     struct ofproto_rule *tprev;     /* ofp->timed list, when live with a */
     struct ofproto_rule *tnext;     /*   timeout (expiry walks only it). */
-    /* The match is cr.flow (pre-masked) and cr.mask: one copy per rule. */
+    /* The match is cr.flow (pre-masked) and 'mask' (cr.mask points to
+     * it): one copy per rule. */
+    struct flow mask;
     uint8_t table_id;
     uint16_t idle_timeout;
     uint16_t hard_timeout;
@@ -277,7 +279,7 @@ match_normalize(struct of_match *dst, const struct of_match *src)
 static bool
 match_same(const struct of_match *a, const struct cls_rule *b)
 {
-    return !memcmp(&a->wc, &b->mask, sizeof a->wc)
+    return !memcmp(&a->wc, b->mask, sizeof a->wc)
            && !memcmp(&a->flow, &b->flow, sizeof a->flow);
 }
 
@@ -287,7 +289,7 @@ static bool
 match_covers(const struct of_match *m, const struct cls_rule *r)
 {
     const uint64_t *mf = flow_u64(&m->flow), *mw = flow_u64(&m->wc);
-    const uint64_t *rf = flow_u64(&r->flow), *rw = flow_u64(&r->mask);
+    const uint64_t *rf = flow_u64(&r->flow), *rw = flow_u64(r->mask);
 
     for (size_t i = 0; i < FLOW_U64S; i++) {
         if ((mw[i] & ~rw[i]) || ((mf[i] ^ rf[i]) & mw[i])) {
@@ -338,8 +340,8 @@ rule_create(const struct of_flow_spec *spec, uint8_t table_id,
         free(r);
         return NULL;
     }
-    cls_rule_init(&r->cr, &spec->match.flow, &spec->match.wc,
-                  spec->priority);
+    r->mask = spec->match.wc;
+    cls_rule_init(&r->cr, &spec->match.flow, &r->mask, spec->priority);
     r->table_id = table_id;
     r->idle_timeout = spec->idle_timeout;
     r->hard_timeout = spec->hard_timeout;
@@ -1783,7 +1785,7 @@ ofproto_add_replaces(const struct ofproto *ofp,
     }
     cls_rule_init(&tmp, &spec->match.flow, &spec->match.wc, spec->priority);
     return cls_find_exactly(ofp->tables[spec->table_id], &tmp.flow,
-                            &tmp.mask, tmp.priority) != NULL;
+                            tmp.mask, tmp.priority) != NULL;
 }
 
 size_t
@@ -2269,7 +2271,7 @@ apply_add(struct txn *t, const struct of_flow_spec *spec, long long now_ms)
         return ENOMEM;
     }
     const struct cls_rule *old = cls_find_exactly(
-        ofp->tables[r->table_id], &r->cr.flow, &r->cr.mask, r->cr.priority);
+        ofp->tables[r->table_id], &r->cr.flow, r->cr.mask, r->cr.priority);
     if (old) {
         struct ofproto_rule *o = CLS_CONTAINER_OF(old, struct ofproto_rule,
                                                   cr);
@@ -2600,7 +2602,7 @@ ofproto_tlv_slots_used(const struct ofproto *ofp)
     uint8_t slots = 0;
 
     for (const struct ofproto_rule *r = ofp->rules_head; r; r = r->next) {
-        slots |= of_tlv_slots_used(&r->cr.mask, r->actions);
+        slots |= of_tlv_slots_used(r->cr.mask, r->actions);
     }
     for (size_t i = 0; i < ofp->n_groups; i++) {
         const struct ofgroup *g = ofp->groups[i];
@@ -2680,7 +2682,7 @@ ofproto_rule_get_info(const struct ofproto_rule *r,
         .rule = (struct ofproto_rule *) r,
     };
     info->match_buf.flow = r->cr.flow;
-    info->match_buf.wc = r->cr.mask;
+    info->match_buf.wc = *r->cr.mask;
     ofproto_rule_stats(r, &info->n_packets, &info->n_bytes, &info->used_ms);
 }
 
@@ -3787,7 +3789,7 @@ xlate_controller(struct xctx *x, uint16_t max_len, uint8_t table_id)
     bool miss;
 
     miss = r && r->cr.priority == 0
-           && !memcmp(&r->cr.mask, &zero, sizeof zero);
+           && !memcmp(r->cr.mask, &zero, sizeof zero);
     commit(x);
     a = emit(x, DPA_USERSPACE);
     if (a) {

@@ -36,7 +36,7 @@ tests_test_hkey_LDADD = $(TEST_LDADD)
 tests_test_rewrite_SOURCES = tests/test-rewrite.c tests/pkt-build.h tests/pkt-build.c
 tests_test_rewrite_CFLAGS = $(TEST_CFLAGS)
 tests_test_rewrite_LDADD = $(TEST_LDADD)
-tests_test_cls_SOURCES = tests/test-cls.c
+tests_test_cls_SOURCES = tests/test-cls.c tests/cls-mask-pool.h
 tests_test_cls_CFLAGS = $(TEST_CFLAGS) -DCLASSBENCH_DIR='"$(abs_top_srcdir)/tests/data/classbench"'
 tests_test_cls_LDADD = $(TEST_LDADD)
 # The same tests on a classifier whose hashes take 3 bits: keys collide, so

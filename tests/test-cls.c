@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cls.h"
+#include "cls-mask-pool.h"
 #include "test-rand.h"
 
 #ifndef CLASSBENCH_DIR
@@ -57,7 +58,7 @@ static bool
 flow_matches(const struct flow *flow, const struct cls_rule *r)
 {
     for (size_t w = 0; w < FLOW_U64S; w++) {
-        if ((word(flow, w) & word(&r->mask, w)) != word(&r->flow, w)) {
+        if ((word(flow, w) & word(r->mask, w)) != word(&r->flow, w)) {
             return false;
         }
     }
@@ -155,7 +156,7 @@ oracle_find_exactly(const struct oracle *o, const struct cls_rule *x)
         const struct cls_rule *r = o->rules[i];
 
         if (r->priority == x->priority
-            && !memcmp(&r->mask, &x->mask, sizeof r->mask)
+            && !memcmp(r->mask, x->mask, sizeof *r->mask)
             && !memcmp(&r->flow, &x->flow, sizeof r->flow)) {
             return r;
         }
@@ -255,7 +256,7 @@ test_basic(void **state)
     memset(&flow, 0xab, sizeof flow);
     memset(&mask, 0, sizeof mask);
     mask.nw_src = htonl(0xffffff00);
-    cls_rule_init(&a, &flow, &mask, 10);
+    test_rule_init(&a, &flow, &mask, 10);
     assert_int_equal(a.flow.nw_src, htonl(0xabababab) & htonl(0xffffff00));
     assert_int_equal(a.flow.in_port, 0);
     assert_int_equal(a.flow.tp_dst, 0);
@@ -263,13 +264,13 @@ test_basic(void **state)
     assert_int_equal(cls_check(cls), 0);
 
     /* Same mask, key and priority: EEXIST, nothing changed. */
-    cls_rule_init(&b, &flow, &mask, 10);
+    test_rule_init(&b, &flow, &mask, 10);
     assert_int_equal(cls_insert(cls, &b), EEXIST);
     assert_int_equal(cls_count(cls), 1);
 
     /* Same key, other priorities: a chain, highest first. */
-    cls_rule_init(&b, &flow, &mask, 20);
-    cls_rule_init(&c, &flow, &mask, 5);
+    test_rule_init(&b, &flow, &mask, 20);
+    test_rule_init(&c, &flow, &mask, 5);
     assert_int_equal(cls_insert(cls, &c), 0);
     assert_int_equal(cls_insert(cls, &b), 0);
     assert_int_equal(cls_check(cls), 0);
@@ -288,12 +289,12 @@ test_basic(void **state)
 
     /* Extreme priorities, catch-all mask. */
     memset(&mask, 0, sizeof mask);
-    cls_rule_init(&d, &flow, &mask, INT32_MIN);
+    test_rule_init(&d, &flow, &mask, INT32_MIN);
     assert_true(flow_is_zero(&d.flow));
     assert_int_equal(cls_insert(cls, &d), 0);
     assert_ptr_equal(cls_lookup(cls, &pkt, NULL), &d);
     mask.in_port = UINT32_MAX;
-    cls_rule_init(&e, &pkt, &mask, INT32_MAX);
+    test_rule_init(&e, &pkt, &mask, INT32_MAX);
     assert_int_equal(cls_insert(cls, &e), 0);
     assert_int_equal(cls_check(cls), 0);
     assert_ptr_equal(cls_lookup(cls, &pkt, NULL), &e);
@@ -360,12 +361,12 @@ test_random(void **state)
                 const struct cls_rule *x = o.rules[rnd_n(o.n)];
 
                 flow = x->flow;
-                mask = x->mask;
+                mask = *x->mask;
                 n_chained++;
             } else {
                 random_match(&flow, &mask);
             }
-            cls_rule_init(&pool[i], &flow, &mask, prio);
+            test_rule_init(&pool[i], &flow, &mask, prio);
             error = cls_insert(cls, &pool[i]);
             if (oracle_find_exactly(&o, &pool[i])) {
                 assert_int_equal(error, EEXIST);
@@ -384,7 +385,7 @@ test_random(void **state)
             assert_null(oracle_find_exactly(&o, &pool[i])
                         ? NULL
                         : cls_find_exactly(cls, &pool[i].flow,
-                                           &pool[i].mask,
+                                           pool[i].mask,
                                            pool[i].priority));
         }
         assert_int_equal(cls_check(cls), 0);
@@ -433,7 +434,7 @@ build_random(struct cls *cls, struct oracle *o, size_t n)
         struct flow flow, mask;
 
         random_match(&flow, &mask);
-        cls_rule_init(&rules[i], &flow, &mask, (int32_t) (i * 7 % n));
+        test_rule_init(&rules[i], &flow, &mask, (int32_t) (i * 7 % n));
         assert_int_equal(cls_insert(cls, &rules[i]), 0);
         oracle_add(o, &rules[i]);
     }
@@ -472,7 +473,7 @@ test_wildcards(void **state)
     for (size_t i = 0; i < o.n; i++) {
         for (size_t w = 0; w < FLOW_U64S; w++) {
             set_word(&all_masks, w,
-                     word(&all_masks, w) | word(&o.rules[i]->mask, w));
+                     word(&all_masks, w) | word(o.rules[i]->mask, w));
         }
     }
     for (int i = 0; i < 3000; i++) {
@@ -529,11 +530,11 @@ test_wildcards_staged(void **state)
     mask.dl_type = 0xffff;
     mask.nw_src = UINT32_MAX;
     mask.tp_dst = 0xffff;
-    cls_rule_init(&a, &flow, &mask, 10);
+    test_rule_init(&a, &flow, &mask, 10);
     assert_int_equal(cls_insert(cls, &a), 0);
     /* b: catch-all, priority 0. */
     memset(&mask, 0, sizeof mask);
-    cls_rule_init(&b, &flow, &mask, 0);
+    test_rule_init(&b, &flow, &mask, 0);
     assert_int_equal(cls_insert(cls, &b), 0);
 
     /* Miss in the L3 stage: in_port, dl_type, nw_src consulted; tp_dst
@@ -569,11 +570,11 @@ test_wildcards_staged(void **state)
     memset(&mask, 0, sizeof mask);
     mask.nw_dst = UINT32_MAX;
     flow.nw_dst = htonl(0x01020304);
-    cls_rule_init(&hi, &flow, &mask, 100);
+    test_rule_init(&hi, &flow, &mask, 100);
     assert_int_equal(cls_insert(cls, &hi), 0);
     memset(&mask, 0, sizeof mask);
     mask.tp_src = 0xffff;
-    cls_rule_init(&c, &flow, &mask, 50);
+    test_rule_init(&c, &flow, &mask, 50);
     assert_int_equal(cls_insert(cls, &c), 0);
     assert_int_equal(cls_check(cls), 0);
     memset(&wc, 0, sizeof wc);
@@ -691,7 +692,7 @@ test_batch_shapes(void **state)
                      * priorities and chains form. */
                     set_word(&f, w, rnd_n(4) ? rnd() : 0);
                 }
-                cls_rule_init(rule, &f, &masks[m], (int32_t) rnd_n(5));
+                test_rule_init(rule, &f, &masks[m], (int32_t) rnd_n(5));
                 if (!cls_insert(cls, rule)) {
                     oracle_add(&o, rule);
                 }
@@ -703,7 +704,7 @@ test_batch_shapes(void **state)
 
             for (size_t i = 0; i < n; i++) {
                 const struct cls_rule *r = o.rules[rnd_n(o.n)];
-                const struct flow *mk = &r->mask;
+                const struct flow *mk = r->mask;
 
                 for (size_t w = 0; w < FLOW_U64S; w++) {
                     set_word(&pkts[i], w, word(&r->flow, w)
@@ -764,7 +765,7 @@ test_rank(void **state)
         flow.in_port = i;
         /* Different masks: i more bits of tp_dst. */
         mask.tp_dst = htons(0xffff << i);
-        cls_rule_init(&rules[i], &flow, &mask, 0);
+        test_rule_init(&rules[i], &flow, &mask, 0);
         assert_int_equal(cls_insert(cls, &rules[i]), 0);
     }
     assert_int_equal(cls_n_subtables(cls), 4);
@@ -782,7 +783,7 @@ test_rank(void **state)
         cls_rank(cls);
         assert_int_equal(cls_check(cls), 0);
         assert_int_equal(cls_subtable_masks(cls, masks, 8), 4);
-        assert_memory_equal(&masks[0], &rules[busy].mask, sizeof masks[0]);
+        assert_memory_equal(&masks[0], rules[busy].mask, sizeof masks[0]);
     }
     for (size_t i = 0; i < 4; i++) {
         cls_remove(cls, &rules[i]);
@@ -1126,7 +1127,7 @@ run_classbench(const char *name, size_t oracle_stride)
                 mask.tp_src = htons(sm[a]);
                 flow.tp_dst = htons(dv[b]);
                 mask.tp_dst = htons(dm[b]);
-                cls_rule_init(&crules[n_crules++], &flow, &mask,
+                test_rule_init(&crules[n_crules++], &flow, &mask,
                               (int32_t) (set.n_rules - i));
             }
         }
@@ -1356,7 +1357,7 @@ test_concurrency(void **state)
     mask.dl_type = 0xffff;
     flow.nw_src = htonl(CONC_PERM_NET);
     mask.nw_src = htonl(0xffffff00);
-    cls_rule_init(&perm, &flow, &mask, 1000000);
+    test_rule_init(&perm, &flow, &mask, 1000000);
     assert_int_equal(cls_insert(c.cls, &perm), 0);
     c.perm = &perm;
 
@@ -1377,18 +1378,18 @@ test_concurrency(void **state)
             switch (rnd_n(4)) {
             case 0:
                 /* Same mask as 'perm', many keys: table rebuilds. */
-                mask = perm.mask;
+                mask = *perm.mask;
                 flow.nw_src = htonl(0x0a000000 | rnd_n(1 << 16) << 8);
                 break;
             case 1:
                 /* Same key as 'perm', lower priority: chains. */
                 flow = perm.flow;
-                mask = perm.mask;
+                mask = *perm.mask;
                 break;
             default:
                 break;
             }
-            cls_rule_init(r, &flow, &mask, rnd_n(999999));
+            test_rule_init(r, &flow, &mask, rnd_n(999999));
             if (cls_insert(c.cls, r)) {
                 free(r);
             } else {
@@ -1408,7 +1409,7 @@ test_concurrency(void **state)
                 flow = perm.flow;
                 flow.nw_src = htonl(0x0b000000 | k << 8);
                 flow.in_port = k;
-                cls_rule_init(&burst[k], &flow, &perm.mask, k);
+                test_rule_init(&burst[k], &flow, perm.mask, k);
                 assert_int_equal(cls_insert(c.cls, &burst[k]), 0);
             }
             for (size_t k = 0; k < 300; k++) {

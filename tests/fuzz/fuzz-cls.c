@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "cls.h"
+#include "../cls-mask-pool.h"
 #include "flow.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -155,7 +156,7 @@ gen_mask(struct reader *r, struct flow *m)
 static bool
 rule_matches(const struct cls_rule *rule, const struct flow *flow)
 {
-    return flow_equal_masked(&rule->flow, flow, &rule->mask);
+    return flow_equal_masked(&rule->flow, flow, rule->mask);
 }
 
 /* The oracle: highest priority of a rule in 'rules' matching 'flow', or
@@ -260,7 +261,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             prio = (int32_t) (rd(&r) % 8) - 2;
             rule = malloc(sizeof *rule);
             FUZZ_ASSERT(rule);
-            cls_rule_init(rule, &f, &m, prio);
+            test_rule_init(rule, &f, &m, prio);
             error = cls_insert(cls, rule);
             if (error == EEXIST) {
                 const struct cls_rule *old;
@@ -287,7 +288,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             k = rd(&r) % n;
             cls_remove(cls, rules[k]);
             FUZZ_ASSERT(!cls_find_exactly(cls, &rules[k]->flow,
-                                          &rules[k]->mask,
+                                          rules[k]->mask,
                                           rules[k]->priority));
             free(rules[k]);
             rules[k] = rules[--n];
@@ -330,7 +331,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     for (i = 0; i < n; i++) {
-        FUZZ_ASSERT(cls_find_exactly(cls, &rules[i]->flow, &rules[i]->mask,
+        FUZZ_ASSERT(cls_find_exactly(cls, &rules[i]->flow, rules[i]->mask,
                                      rules[i]->priority) == rules[i]);
     }
     {
