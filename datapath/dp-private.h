@@ -260,7 +260,9 @@ struct dp_megaflow {
     _Alignas(64) const void *scope; /* [const] dp_upcall's. */
     bool key_lookups;               /* [main] dp_upcall's; renewed when
                                      * revalidation keeps it. */
-    struct cls_rule cr;             /* [fm] In the PMD's classifier. */
+    struct cls_rule cr;             /* [fm] In the PMD's classifier;
+                                     * cr.mask is its subtable's (set
+                                     * under the flow mutex on insert). */
     /* [const] The words of the mask that are not zero (indexes into
      * struct flow as 64-bit words): dp_megaflow_matches(). */
     uint8_t n_mwords;
