@@ -362,7 +362,9 @@ recirc_push(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t id,
  * this PMD that the packet matches gives the packet the actions any
  * lookup of this PMD's megaflows could have given it (megaflows all have
  * one priority, and synchronous revalidation keeps every live one
- * right).  Packets of one flow keep their order: once one of them goes
+ * right); its mask, which the match reads, is its subtable's, there as
+ * long as a megaflow of it is live (the dead mark is read first, with
+ * acquire).  Packets of one flow keep their order: once one of them goes
  * to a pass, the rest of the batch goes too. */
 static bool
 recirc_shortcut(struct dp_pmd *pmd, struct rte_mbuf *m, uint32_t recirc_id,

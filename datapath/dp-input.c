@@ -224,6 +224,7 @@ upcall_one(struct dp_pmd *pmd, const struct flow *key,
             if (mf->actions == tmp_up->actions) {
                 mf->actions = NULL;     /* Still tmp_up's. */
             }
+            mf->cr.mask = NULL;         /* Was tmp_up's: fault if read. */
             dp_mf_free_local(pmd, mf);
             mf = NULL;
         } else {

@@ -260,9 +260,14 @@ struct dp_megaflow {
     _Alignas(64) const void *scope; /* [const] dp_upcall's. */
     bool key_lookups;               /* [main] dp_upcall's; renewed when
                                      * revalidation keeps it. */
-    struct cls_rule cr;             /* [fm] In the PMD's classifier;
-                                     * cr.mask is its subtable's (set
-                                     * under the flow mutex on insert). */
+    struct cls_rule cr;             /* [fm] In the PMD's classifier.
+                                     * cr.mask is its subtable's, set
+                                     * under the flow mutex on insert;
+                                     * read it only while the megaflow
+                                     * is not dead (a removal may empty
+                                     * the subtable, whose memory can go
+                                     * a reclaim round before the
+                                     * megaflow's). */
     /* [const] The words of the mask that are not zero (indexes into
      * struct flow as 64-bit words): dp_megaflow_matches(). */
     uint8_t n_mwords;

@@ -5,46 +5,51 @@
 
 /*
  * A struct cls_rule points to its mask (cls.h): the owner's memory.  The
- * classifier tests build rules from masks in local variables they reuse,
- * and their oracles read rule->mask long after; test_rule_init() gives
- * each rule a copy of its mask that lives until the process ends (one per
- * distinct mask, kept reachable, so no leak is reported).
+ * classifier unit tests build rules from masks in local variables they
+ * reuse, and their oracles read rule->mask long after; test_rule_init()
+ * points each rule at a copy of its mask that lives until the process
+ * ends: one per distinct mask, found again by hash, kept reachable (no
+ * leak is reported).  For a process that runs one test program, not for
+ * a fuzzer's endless inputs (fuzz-cls.c gives each rule its own copy).
  */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cls.h"
 
-static struct flow **mask_pool;
-static size_t mask_pool_n, mask_pool_cap;
+struct mask_pool_node {
+    struct flow mask;
+    struct mask_pool_node *next;
+};
+
+#define MASK_POOL_BUCKETS 4096
+static struct mask_pool_node *mask_pool[MASK_POOL_BUCKETS];
 
 static inline const struct flow *
 mask_pool_intern(const struct flow *mask)
 {
-    struct flow *copy;
+    const unsigned char *p = (const unsigned char *) mask;
+    uint64_t h = 0xcbf29ce484222325ull;
+    struct mask_pool_node **b, *n;
 
-    for (size_t i = 0; i < mask_pool_n; i++) {
-        if (!memcmp(mask_pool[i], mask, sizeof *mask)) {
-            return mask_pool[i];
+    for (size_t i = 0; i < sizeof *mask; i++) {
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    }
+    b = &mask_pool[h % MASK_POOL_BUCKETS];
+    for (n = *b; n; n = n->next) {
+        if (!memcmp(&n->mask, mask, sizeof *mask)) {
+            return &n->mask;
         }
     }
-    if (mask_pool_n == mask_pool_cap) {
-        size_t cap = mask_pool_cap ? 2 * mask_pool_cap : 64;
-        struct flow **p = realloc(mask_pool, cap * sizeof *p);
-
-        if (!p) {
-            abort();
-        }
-        mask_pool = p;
-        mask_pool_cap = cap;
-    }
-    copy = malloc(sizeof *copy);
-    if (!copy) {
+    n = malloc(sizeof *n);
+    if (!n) {
         abort();
     }
-    *copy = *mask;
-    mask_pool[mask_pool_n++] = copy;
-    return copy;
+    n->mask = *mask;
+    n->next = *b;
+    *b = n;
+    return &n->mask;
 }
 
 /* cls_rule_init() with the mask copied into the pool. */

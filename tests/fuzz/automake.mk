@@ -30,7 +30,7 @@ tests_fuzz_fuzz_ofp_parse_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
 	-DFUZZ_NAME='"ofp-parse"'
 tests_fuzz_fuzz_ofp_parse_replay_LDADD = flowtable/libflowtable.a
 
-tests_fuzz_fuzz_cls_replay_SOURCES = tests/fuzz/fuzz-cls.c tests/cls-mask-pool.h \
+tests_fuzz_fuzz_cls_replay_SOURCES = tests/fuzz/fuzz-cls.c \
 	tests/fuzz/fuzz-replay.c
 tests_fuzz_fuzz_cls_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
 	-DFUZZ_NAME='"cls"'

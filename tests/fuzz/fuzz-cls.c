@@ -29,7 +29,6 @@
 #include <string.h>
 
 #include "cls.h"
-#include "../cls-mask-pool.h"
 #include "flow.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -153,6 +152,26 @@ gen_mask(struct reader *r, struct flow *m)
     }
 }
 
+/* A rule with its own copy of its mask (struct cls_rule points to it),
+ * allocated and freed (free()) together. */
+struct owned_rule {
+    struct cls_rule cr;                 /* First: free(cr) frees both. */
+    struct flow mask;
+};
+
+static struct cls_rule *
+rule_new(const struct flow *flow, const struct flow *mask, int32_t prio)
+{
+    struct owned_rule *o = malloc(sizeof *o);
+
+    if (!o) {
+        return NULL;
+    }
+    o->mask = *mask;
+    cls_rule_init(&o->cr, flow, &o->mask, prio);
+    return &o->cr;
+}
+
 static bool
 rule_matches(const struct cls_rule *rule, const struct flow *flow)
 {
@@ -259,9 +278,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             gen_mask(&r, &m);
             gen_flow(&r, &f);
             prio = (int32_t) (rd(&r) % 8) - 2;
-            rule = malloc(sizeof *rule);
+            rule = rule_new(&f, &m, prio);
             FUZZ_ASSERT(rule);
-            test_rule_init(rule, &f, &m, prio);
             error = cls_insert(cls, rule);
             if (error == EEXIST) {
                 const struct cls_rule *old;
