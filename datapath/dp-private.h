@@ -152,6 +152,12 @@ struct dp {
     long long last_sweep_ms;                /* [main] Stats/expiry. */
     struct dp_upcall_stub reval_stub;       /* [main] Revalidation. */
     struct dp_reval_stats reval_stats;      /* [main] */
+    /* [main] The walks' list of megaflows (dp.c: reval_list_pmd()), kept
+     * from walk to walk: a new one of 100,000 megaflows faulted in 3 MB
+     * each time, and freeing it unmapped it (a TLB flush on every CPU
+     * the process runs on, the PMDs' included). */
+    struct reval_item *reval_items;
+    size_t reval_cap;
     long long last_rank_ms;
 
     /* Packet-ins (DPA_USERSPACE): PMDs enqueue struct dp_pktin, the main

@@ -659,6 +659,7 @@ dp_destroy(struct dp *dp)
         rte_free(atomic_load(&dp->meters[i]));
     }
     free(dp->meters);
+    free(dp->reval_items);
     dp_mirrors_free(atomic_load(&dp->mirrors));
     tnl_map_destroy(atomic_load(&dp->tnl_map));
     free(atomic_load(&dp->tlv_map));
@@ -1156,24 +1157,24 @@ change_spares(const struct dp_change *chg, const struct change_words *cw,
     return true;
 }
 
-/* Lists the megaflows of 'pmd' in 'l' (empty before), under its flow
- * mutex: short work, so that what is done with each (translations,
- * credits) runs without it.  Only this thread removes megaflows, and
- * their memory stays megaflows until dp_reclaim() (also this thread), so
- * the pointers stay good.  Returns false (and frees the list) without
- * the memory for it. */
+/* Lists the megaflows of 'pmd' in 'l', under its flow mutex: short work,
+ * so that what is done with each (translations, credits) runs without
+ * it.  Only this thread removes megaflows, and their memory stays
+ * megaflows until dp_reclaim() (also this thread), so the pointers stay
+ * good.  The list's memory is the datapath's, reused by every walk (the
+ * caller frees nothing; the list is good until the next call).  Returns
+ * false without the memory for it. */
 static bool
-reval_list_pmd(struct dp_pmd *pmd, struct reval_list *l)
+reval_list_pmd(struct dp *dp, struct dp_pmd *pmd, struct reval_list *l)
 {
+    *l = (struct reval_list) { .items = dp->reval_items,
+                               .cap = dp->reval_cap };
     pthread_mutex_lock(&pmd->flow_mutex);
     cls_for_each(pmd->cls, reval_list_cb, l);
     pthread_mutex_unlock(&pmd->flow_mutex);
-    if (l->oom) {
-        free(l->items);
-        *l = (struct reval_list) { 0 };
-        return false;
-    }
-    return true;
+    dp->reval_items = l->items;         /* Grown, or as it was. */
+    dp->reval_cap = l->cap;
+    return !l->oom;
 }
 
 /* Memory-bound: asks for the line change_spares() reads of the megaflow
@@ -1254,11 +1255,11 @@ dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
     dp_slow_rdlock(dp);
     for (unsigned i = 0; i < dp->n_pmds; i++) {
         struct dp_pmd *pmd = dp->pmds[i];
-        struct reval_list l = { 0 };
+        struct reval_list l;
         struct dp_megaflow *stale[DP_REVAL_BATCH];
         size_t n_stale = 0;
 
-        if (!reval_list_pmd(pmd, &l)) {
+        if (!reval_list_pmd(dp, pmd, &l)) {
             /* No list: the slow way, the PMD's inserts waiting. */
             pthread_mutex_lock(&pmd->flow_mutex);
             n_translated += cls_count(pmd->cls);
@@ -1286,7 +1287,6 @@ dp_revalidate_change(struct dp *dp, const struct dp_change *chg,
             }
         }
         ctx.removed += reval_remove(dp, pmd, stale, n_stale);
-        free(l.items);
     }
     dp_slow_unlock(dp);
     dp_hw_removals(dp);
@@ -1349,9 +1349,9 @@ dp_pull_stats_change(struct dp *dp, const struct dp_change *chg)
     change_words_init(chg, cw);
     for (unsigned i = 0; i < dp->n_pmds; i++) {
         struct dp_pmd *pmd = dp->pmds[i];
-        struct reval_list l = { 0 };
+        struct reval_list l;
 
-        if (!reval_list_pmd(pmd, &l)) {
+        if (!reval_list_pmd(dp, pmd, &l)) {
             pthread_mutex_lock(&pmd->flow_mutex);
             credited += cls_count(pmd->cls);
             cls_for_each(pmd->cls, credit_cb, dp);
@@ -1367,7 +1367,6 @@ dp_pull_stats_change(struct dp *dp, const struct dp_change *chg)
                 credited++;
             }
         }
-        free(l.items);
     }
     free(cw);
     dp_reclaim(dp, false);

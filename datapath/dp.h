@@ -51,7 +51,13 @@
  *   (it tries it, and runs a result it could not cache once, counted in
  *   megaflow_not_installed).  dp_synchronize() then waits one grace
  *   period: after it returns no PMD is still forwarding a packet with a
- *   stale megaflow (correctness rule of DESIGN.md).
+ *   stale megaflow (correctness rule of DESIGN.md).  A change whose
+ *   regions are known (flow mods: dp_revalidate_change()) translates
+ *   again only the megaflows it can concern, and a change that reads the
+ *   rules' counters (a delete that reports them, a replacing add,
+ *   reset_counts) first credits only those (dp_pull_stats_change()).
+ *   The walks read the classifier's links and one line of each
+ *   megaflow's key; what they cost is in struct dp_reval_stats.
  *
  *   Memory reclamation is quiescent-state based (rte_rcu_qsbr): each PMD
  *   reports a quiescent state at the top of every loop iteration.  A removed
